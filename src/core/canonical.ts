@@ -1,0 +1,131 @@
+/**
+ * Canonical encodings: the exact bytes that identities are hashed from. Specified in
+ * docs/DATA-MODEL.md; golden vectors in test/fixtures/canonical-vectors.json pin them, so an id
+ * computed on one machine (or by another implementation) is the id computed everywhere.
+ *
+ *   triple  := 0x01 field(subject) field(predicate) object
+ *   field   := uvarint(byte length) UTF-8 bytes
+ *   object  := 0x01 field(node) | 0x02 field(string) | 0x03 float64-BE | 0x04 (0x00|0x01)
+ *            | 0x05 field(datetime) | 0x06 field(text) field(lang) | 0x07 field(canonical JSON)
+ *
+ * Canonical JSON follows RFC 8785 (JCS): no whitespace, object keys sorted by UTF-16 code units,
+ * numbers in ECMAScript shortest form, strings as JSON.stringify writes them.
+ */
+import { INVALID_INPUT } from './errors.ts'
+import { blake3Hex } from './hash.ts'
+import { formatHlc, type Hlc } from './hlc.ts'
+import { asTripleId, type TripleId } from './ids.ts'
+import type { Json, Term, TripleContent } from './model.ts'
+
+export const CANONICAL_VERSION = 0x01
+
+const TAG: Record<Term['kind'], number> = {
+  node: 0x01, string: 0x02, number: 0x03, boolean: 0x04, datetime: 0x05, lang: 0x06, json: 0x07
+}
+
+const encoder = new TextEncoder()
+
+/** Growable byte buffer used by the encoders (kept small and allocation-light). */
+class Bytes {
+  private buf = new Uint8Array(256)
+  private len = 0
+
+  private ensure (n: number): void {
+    if (this.len + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.len + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.len))
+    this.buf = next
+  }
+
+  byte (b: number): void { this.ensure(1); this.buf[this.len++] = b }
+
+  uvarint (n: number): void {
+    while (n >= 0x80) { this.byte((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+    this.byte(n)
+  }
+
+  field (s: string): void {
+    const bytes = encoder.encode(s)
+    this.uvarint(bytes.length)
+    this.ensure(bytes.length)
+    this.buf.set(bytes, this.len)
+    this.len += bytes.length
+  }
+
+  float64 (x: number): void {
+    this.ensure(8)
+    new DataView(this.buf.buffer, this.buf.byteOffset + this.len, 8).setFloat64(0, Object.is(x, -0) ? 0 : x, false)
+    this.len += 8
+  }
+
+  result (): Uint8Array { return this.buf.slice(0, this.len) }
+}
+
+/** RFC 8785 canonical JSON text. Throws INVALID_INPUT on non-finite numbers or non-JSON values. */
+export function canonicalJson (value: Json, field = 'value'): string {
+  switch (typeof value) {
+    case 'string': return JSON.stringify(value)
+    case 'boolean': return value ? 'true' : 'false'
+    case 'number':
+      if (!Number.isFinite(value)) throw INVALID_INPUT(field, 'numbers must be finite (no NaN or Infinity)')
+      return JSON.stringify(Object.is(value, -0) ? 0 : value)
+    case 'object': {
+      if (value === null) return 'null'
+      if (Array.isArray(value)) return `[${value.map((v, i) => canonicalJson(v, `${field}[${i}]`)).join(',')}]`
+      const keys = Object.keys(value).sort()
+      const parts: string[] = []
+      for (const k of keys) {
+        const v = (value as Record<string, Json | undefined>)[k]
+        if (v === undefined) continue
+        parts.push(`${JSON.stringify(k)}:${canonicalJson(v, `${field}.${k}`)}`)
+      }
+      return `{${parts.join(',')}}`
+    }
+    default:
+      throw INVALID_INPUT(field, `is not a JSON value (got ${typeof value})`)
+  }
+}
+
+function writeTerm (out: Bytes, t: Term): void {
+  out.byte(TAG[t.kind])
+  switch (t.kind) {
+    case 'node': case 'string': case 'datetime': out.field(t.value); break
+    case 'lang': out.field(t.value); out.field(t.lang); break
+    case 'number': out.float64(t.value); break
+    case 'boolean': out.byte(t.value ? 1 : 0); break
+    case 'json': out.field(canonicalJson(t.value, 'object.json')); break
+  }
+}
+
+/** Canonical bytes of a triple. The input must already be normalized (see validate.ts). */
+export function canonicalTriple (t: TripleContent): Uint8Array {
+  const out = new Bytes()
+  out.byte(CANONICAL_VERSION)
+  out.field(t.subject)
+  out.field(t.predicate)
+  writeTerm(out, t.object)
+  return out.result()
+}
+
+/** A triple's content id: lowercase hex BLAKE3-256 of its canonical bytes. */
+export function tripleId (t: TripleContent): TripleId {
+  return asTripleId(blake3Hex(canonicalTriple(t)))
+}
+
+/** A trace entry's id: BLAKE3 of (version, runId, type, canonical data, stamp text). */
+export function traceId (runId: string, type: string, data: Json, hlc: Hlc): string {
+  const out = new Bytes()
+  out.byte(CANONICAL_VERSION)
+  out.field(runId)
+  out.field(type)
+  out.field(canonicalJson(data, 'data'))
+  out.field(formatHlc(hlc))
+  return blake3Hex(out.result())
+}
+
+/** Hash of a JSON value's canonical text: the final tie-break between equal stamps. */
+export function jsonHash (value: Json): string {
+  return blake3Hex(canonicalJson(value))
+}

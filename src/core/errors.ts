@@ -1,0 +1,89 @@
+/**
+ * Errors carry a stable `code` that callers (and the REST API) branch on, a message that
+ * says what is wrong and what is allowed, and optional structured `details`.
+ * Build them with the factories below, never with `new EngramError` scattered around.
+ */
+
+export type ErrorCode =
+  | 'INVALID_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'HLC_DRIFT'
+  | 'HLC_OVERFLOW'
+  | 'ID_MISMATCH'
+  | 'LIMIT_EXCEEDED'
+  | 'CONFIG_INVALID'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CORRUPT'
+  | 'UNAUTHORIZED'
+  | 'TIMEOUT'
+  | 'PROTOCOL'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+
+export class EngramError extends Error {
+  readonly code: ErrorCode
+  readonly details: Record<string, unknown> | undefined
+
+  constructor (code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'EngramError'
+    this.code = code
+    this.details = details
+  }
+}
+
+export const isEngramError = (e: unknown): e is EngramError => e instanceof EngramError
+
+/** A value that breaks a rule: names the field, the value (abbreviated) and what is allowed. */
+export function INVALID_INPUT (field: string, problem: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('INVALID_INPUT', `${field}: ${problem}`, { field, ...details })
+}
+
+export function NOT_FOUND (what: string, id: string): EngramError {
+  return new EngramError('NOT_FOUND', `${what} not found: ${id}`, { what, id })
+}
+
+export function LIMIT_EXCEEDED (what: string, limit: number, actual: number): EngramError {
+  return new EngramError('LIMIT_EXCEEDED', `${what} is ${actual}, over the limit of ${limit}`, { what, limit, actual })
+}
+
+export function HLC_DRIFT (remoteWallMs: number, localWallMs: number, maxDriftMs: number, from: string): EngramError {
+  const ahead = remoteWallMs - localWallMs
+  return new EngramError('HLC_DRIFT',
+    `timestamp from ${from} is ${ahead} ms ahead of this node's clock (allowed: ${maxDriftMs} ms); ` +
+    'check the clocks of both machines (NTP) or raise hlc.maxDriftMs',
+    { remoteWallMs, localWallMs, maxDriftMs, from })
+}
+
+export function ID_MISMATCH (claimed: string, computed: string): EngramError {
+  return new EngramError('ID_MISMATCH', `triple id ${claimed} does not match its content (computed ${computed})`, { claimed, computed })
+}
+
+export function CONFIG_INVALID (key: string, value: unknown, allowed: string, source?: string): EngramError {
+  const from = source !== undefined ? ` (from ${source})` : ''
+  return new EngramError('CONFIG_INVALID', `config ${key} = ${preview(value)}${from}: ${allowed}`, { key, value, allowed, source })
+}
+
+export function UNAUTHORIZED (why: string): EngramError {
+  return new EngramError('UNAUTHORIZED', why)
+}
+
+export function TIMEOUT (what: string, ms: number): EngramError {
+  return new EngramError('TIMEOUT', `${what} timed out after ${ms} ms`, { what, ms })
+}
+
+export function PROTOCOL (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('PROTOCOL', why, details)
+}
+
+/** A short, single-line rendering of a value for error messages. */
+export function preview (value: unknown, max = 60): string {
+  let s: string
+  try {
+    s = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
+  } catch {
+    s = String(value)
+  }
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}

@@ -1,0 +1,95 @@
+/**
+ * Building and checking whole records. `checkRecord` is the gate every record from outside
+ * (a peer, a sync page, an import) passes before it reaches the store: shape, limits, stamp,
+ * and content ids recomputed — a triple or trace whose id does not match its content is refused.
+ */
+import { canonicalJson, traceId, tripleId } from './canonical.ts'
+import { ID_MISMATCH, INVALID_INPUT } from './errors.ts'
+import { validateHlc, type Hlc } from './hlc.ts'
+import { isTripleId } from './ids.ts'
+import { LIMITS } from './limits.ts'
+import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleContent, TripleRecord } from './model.ts'
+import { parseTerm, termToTagged, validateJson, validateJsonObject, validateString } from './validate.ts'
+
+export function makeTriple (content: TripleContent, hlc: Hlc, deleted = false): TripleRecord {
+  return { kind: 'triple', id: tripleId(content), subject: content.subject, predicate: content.predicate, object: content.object, hlc, deleted }
+}
+
+export function makeTrace (runId: string, type: string, data: Json, hlc: Hlc): TraceRecord {
+  return { kind: 'trace', id: traceId(runId, type, data, hlc), runId, type, data, hlc }
+}
+
+export function validateNoteKey (key: unknown, field = 'key'): string {
+  return validateString(key, field, LIMITS.noteKeyBytes)
+}
+
+export function validateEpisodeId (id: unknown, field = 'id'): string {
+  return validateString(id, field, LIMITS.episodeIdBytes)
+}
+
+/** Validates a record received from outside. Throws INVALID_INPUT or ID_MISMATCH. */
+export function checkRecord (input: unknown, field = 'record'): MemoryRecord {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw INVALID_INPUT(field, 'must be an object')
+  const o = input as Record<string, unknown>
+  const hlc = validateHlc(o.hlc, `${field}.hlc`)
+  switch (o.kind) {
+    case 'triple': {
+      const content: TripleContent = {
+        subject: validateString(o.subject, `${field}.subject`, LIMITS.nameBytes),
+        predicate: validateString(o.predicate, `${field}.predicate`, LIMITS.nameBytes),
+        object: parseTerm(o.object, `${field}.object`)
+      }
+      if (typeof o.deleted !== 'boolean') throw INVALID_INPUT(`${field}.deleted`, 'must be a boolean')
+      if (!isTripleId(o.id)) throw INVALID_INPUT(`${field}.id`, 'must be 64 lowercase hex digits')
+      const rec = makeTriple(content, hlc, o.deleted)
+      if (rec.id !== o.id) throw ID_MISMATCH(o.id, rec.id)
+      return rec
+    }
+    case 'note': {
+      const key = validateNoteKey(o.key, `${field}.key`)
+      if (typeof o.deleted !== 'boolean') throw INVALID_INPUT(`${field}.deleted`, 'must be a boolean')
+      if (o.deleted) {
+        if (o.value !== null && o.value !== undefined) throw INVALID_INPUT(`${field}.value`, 'must be null on a deleted note')
+        return { kind: 'note', key, value: null, hlc, deleted: true } satisfies NoteRecord
+      }
+      if (o.value === undefined) throw INVALID_INPUT(`${field}.value`, 'is required')
+      validateJson(o.value, `${field}.value`, LIMITS.noteValueBytes)
+      return { kind: 'note', key, value: o.value as Json, hlc, deleted: false } satisfies NoteRecord
+    }
+    case 'episode': {
+      const id = validateEpisodeId(o.id, `${field}.id`)
+      const data = validateJsonObject(o.data, `${field}.data`, LIMITS.episodeBytes)
+      return { kind: 'episode', id, data, hlc } satisfies EpisodeRecord
+    }
+    case 'trace': {
+      const runId = validateString(o.runId, `${field}.runId`, LIMITS.traceNameBytes)
+      const type = validateString(o.type, `${field}.type`, LIMITS.traceNameBytes)
+      if (o.data === undefined) throw INVALID_INPUT(`${field}.data`, 'is required')
+      validateJson(o.data, `${field}.data`, LIMITS.traceDataBytes)
+      const rec = makeTrace(runId, type, o.data as Json, hlc)
+      if (rec.id !== o.id) throw ID_MISMATCH(String(o.id), rec.id)
+      return rec
+    }
+    default:
+      throw INVALID_INPUT(`${field}.kind`, 'must be one of triple, note, episode, trace')
+  }
+}
+
+/**
+ * A record as plain JSON-able data (the form used on the wire and in dumps): the triple object
+ * in tagged form, the stamp as {wall, counter, node}.
+ */
+export function recordToPlain (r: MemoryRecord): Record<string, Json> {
+  const hlc = { wall: r.hlc.wall, counter: r.hlc.counter, node: r.hlc.node }
+  switch (r.kind) {
+    case 'triple': return { kind: r.kind, id: r.id, subject: r.subject, predicate: r.predicate, object: termToTagged(r.object), hlc, deleted: r.deleted }
+    case 'note': return { kind: r.kind, key: r.key, value: r.value, hlc, deleted: r.deleted }
+    case 'episode': return { kind: r.kind, id: r.id, data: r.data, hlc }
+    case 'trace': return { kind: r.kind, id: r.id, runId: r.runId, type: r.type, data: r.data, hlc }
+  }
+}
+
+/** Canonical text of a record: equal records give equal text on every node. */
+export function canonicalRecord (r: MemoryRecord): string {
+  return canonicalJson(recordToPlain(r))
+}

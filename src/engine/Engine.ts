@@ -1,0 +1,186 @@
+/**
+ * The engine: the one write path of a node. Local writes are validated, stamped by the hybrid
+ * logical clock and merged into the store in one transaction; remote records are checked
+ * (shape, ids, clock drift) and merged the same way. After each commit the engine emits
+ * 'change' with the feed entries that changed, which live push and notifications listen to.
+ *
+ * Reads go straight to the store.
+ */
+import { EventEmitter } from 'node:events'
+import { INVALID_INPUT, NOT_FOUND } from '../core/errors.ts'
+import { tripleId } from '../core/canonical.ts'
+import { HybridClock } from '../core/hlc.ts'
+import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
+import { LIMITS } from '../core/limits.ts'
+import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
+import { checkRecord, makeTrace, makeTriple, validateEpisodeId, validateNoteKey } from '../core/records.ts'
+import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
+import type { ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+
+export interface EngineOptions {
+  readonly store: Store
+  readonly node: NodeId
+  /** Largest drift ahead of local time accepted from a remote stamp. */
+  readonly maxDriftMs: number
+  /** Wall clock (tests inject one). */
+  readonly now?: () => number
+}
+
+export interface ChangeEvent {
+  readonly entries: readonly FeedEntry[]
+  /** The peer the changes came from; absent for local writes. */
+  readonly via?: NodeId
+}
+
+export interface RemoteApplyOptions {
+  readonly via: NodeId
+  readonly cursor?: { readonly peer: NodeId, readonly seq: number }
+  readonly resolve?: ConflictResolver
+}
+
+export interface EngineEvents {
+  change: [ChangeEvent]
+}
+
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly store: Store
+  readonly node: NodeId
+  readonly clock: HybridClock
+
+  constructor (opts: EngineOptions) {
+    super()
+    this.store = opts.store
+    this.node = opts.node
+    this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
+  }
+
+  // ---- triples ----
+
+  /**
+   * Adds triples in one transaction. A triple that is already present keeps its stamp (adding it
+   * again changes nothing); one that was deleted is added back with a new stamp.
+   */
+  addTriples (inputs: readonly unknown[]): TripleRecord[] {
+    checkBatchSize(inputs.length, 'triples batch')
+    const contents = inputs.map((t, i) => validateTripleContent(t, inputs.length === 1 ? 'triple' : `triples[${i}]`))
+    const out: TripleRecord[] = []
+    const toWrite: TripleRecord[] = []
+    const seen = new Map<string, TripleRecord>()
+    for (const c of contents) {
+      const id = tripleId(c)
+      const existing = seen.get(id) ?? this.store.getTriple(id)
+      if (existing !== undefined && !existing.deleted) { out.push(existing); continue }
+      const rec = makeTriple(c, this.clock.now())
+      seen.set(rec.id, rec)
+      toWrite.push(rec)
+      out.push(rec)
+    }
+    this.commit(toWrite)
+    return out
+  }
+
+  /** Deletes one triple (a tombstone). Throws NOT_FOUND when it is absent or already deleted. */
+  deleteTriple (id: string): TripleRecord {
+    if (!isTripleId(id)) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    const current = this.store.getTriple(id)
+    if (current === undefined || current.deleted) throw NOT_FOUND('triple', id)
+    const tomb = { ...current, hlc: this.clock.now(), deleted: true }
+    this.commit([tomb])
+    return tomb
+  }
+
+  /** Deletes every live triple matching the pattern (at least one field required), in one transaction. */
+  deleteTriples (pattern: TriplePattern): TripleRecord[] {
+    if (pattern.subject === undefined && pattern.predicate === undefined && pattern.object === undefined && pattern.namespace === undefined) {
+      throw INVALID_INPUT('pattern', 'name at least one of subject, predicate, object, namespace (deleting everything is not allowed)')
+    }
+    const { triples } = this.store.queryTriples({ ...pattern, includeDeleted: false }, { limit: Number.MAX_SAFE_INTEGER, offset: 0 })
+    const tombs = triples.map(t => ({ ...t, hlc: this.clock.now(), deleted: true }))
+    for (let i = 0; i < tombs.length; i += LIMITS.batchRecords) this.commit(tombs.slice(i, i + LIMITS.batchRecords))
+    return tombs
+  }
+
+  getTriple (id: TripleId): TripleRecord | undefined {
+    const t = this.store.getTriple(id)
+    return t?.deleted === true ? undefined : t
+  }
+
+  // ---- notes ----
+
+  setNote (key: unknown, value: unknown): NoteRecord {
+    const k = validateNoteKey(key)
+    if (value === undefined) throw INVALID_INPUT('value', 'is required (any JSON value; use delete to remove a note)')
+    validateJson(value, 'value', LIMITS.noteValueBytes)
+    const rec: NoteRecord = { kind: 'note', key: k, value: value as Json, hlc: this.clock.now(), deleted: false }
+    this.commit([rec])
+    return rec
+  }
+
+  deleteNote (key: unknown): NoteRecord {
+    const k = validateNoteKey(key)
+    const current = this.store.getNote(k)
+    if (current === undefined || current.deleted) throw NOT_FOUND('note', k)
+    const rec: NoteRecord = { kind: 'note', key: k, value: null, hlc: this.clock.now(), deleted: true }
+    this.commit([rec])
+    return rec
+  }
+
+  getNote (key: string): NoteRecord | undefined {
+    const n = this.store.getNote(key)
+    return n?.deleted === true ? undefined : n
+  }
+
+  // ---- episodes ----
+
+  /** Creates or updates an episode (the id is generated when absent). */
+  putEpisode (input: { id?: unknown, data: unknown }): EpisodeRecord {
+    const id = input.id === undefined ? `ep-${crypto.randomUUID()}` : validateEpisodeId(input.id)
+    const data = validateJsonObject(input.data, 'data', LIMITS.episodeBytes)
+    const rec: EpisodeRecord = { kind: 'episode', id, data, hlc: this.clock.now() }
+    this.commit([rec])
+    return rec
+  }
+
+  // ---- traces ----
+
+  appendTraces (inputs: readonly { runId: unknown, type: unknown, data: unknown }[]): TraceRecord[] {
+    checkBatchSize(inputs.length, 'traces batch')
+    const recs = inputs.map((t, i) => {
+      const f = inputs.length === 1 ? '' : `traces[${i}].`
+      const runId = validateString(t.runId, `${f}runId`, LIMITS.traceNameBytes)
+      const type = validateString(t.type, `${f}type`, LIMITS.traceNameBytes)
+      if (t.data === undefined) throw INVALID_INPUT(`${f}data`, 'is required (any JSON value)')
+      validateJson(t.data, `${f}data`, LIMITS.traceDataBytes)
+      return makeTrace(runId, type, t.data as Json, this.clock.now())
+    })
+    this.commit(recs)
+    return recs
+  }
+
+  // ---- remote ----
+
+  /**
+   * Checks and merges records from a peer in one transaction, advancing the peer's cursor in the
+   * same transaction. Every record is checked first (shape, content id, clock drift); if any
+   * fails, nothing is written and the error is thrown, so a cursor never moves past a record
+   * that was not applied.
+   */
+  applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): ApplyResult {
+    return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
+  }
+
+  /** Merges already-checked records (the caller ran checkRecord). */
+  applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): ApplyResult {
+    for (const r of records) this.clock.check(r.hlc, opts.via)
+    for (const r of records) this.clock.observe(r.hlc, opts.via)
+    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve })
+    if (result.changed.length > 0) this.emit('change', { entries: result.changed, via: opts.via })
+    return result
+  }
+
+  private commit (records: readonly MemoryRecord[]): void {
+    if (records.length === 0) return
+    const result = this.store.apply(records, { clock: this.clock.last })
+    if (result.changed.length > 0) this.emit('change', { entries: result.changed })
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The store: the one I/O boundary behind which records live. Two implementations pass one
+ * conformance suite (test/store/conformance.ts): SqliteStore (the real one, one file in the
+ * data dir) and MemoryStore (for deterministic simulations).
+ *
+ * The store knows nothing of clocks or validation: it receives complete, validated records and
+ * merges each into the current state with the rules of core/merge.ts, all in one transaction.
+ * Local writes and remote changes take the same path (`apply`), so there is exactly one place
+ * where state changes.
+ *
+ * Changes feed: every state change gets the next local sequence number (gap-free as issued,
+ * starting at 1). A record's current state sits at the seq of its last change, so
+ * `changesSince(n)` returns exactly the records whose state changed after n, each once.
+ */
+import type { HlcMark } from '../core/hlc.ts'
+import type { NodeId, Seq, TripleId } from '../core/ids.ts'
+import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../core/model.ts'
+
+/**
+ * Decides between the current state and a different incoming state of one record when the
+ * default rule (core/merge.ts) is not wanted. Returns the state to keep, or null to keep the
+ * default outcome. Used by conflict strategies in polled sync; absent for local writes.
+ */
+export type ConflictResolver = (current: MemoryRecord, incoming: MemoryRecord) => MemoryRecord | null
+
+export interface ApplyOptions {
+  /** The clock's high-water mark, persisted in the same transaction. */
+  readonly clock: HlcMark
+  /** The peer these records came from (absent for local writes). Stored with each changed record
+   *  so that the feed served to that peer can leave them out (no echo). */
+  readonly via?: NodeId
+  /** Advances the cursor for `peer` (the last seq of its feed we have applied) in the same transaction. */
+  readonly cursor?: { readonly peer: NodeId, readonly seq: number }
+  /** Optional resolver consulted when an incoming state differs from the current one. */
+  readonly resolve?: ConflictResolver
+}
+
+export interface FeedEntry {
+  readonly seq: Seq
+  readonly record: MemoryRecord
+}
+
+export interface ApplyResult {
+  /** The records whose state changed, as stored, with their new seqs, in input order. */
+  readonly changed: readonly FeedEntry[]
+  /** How many inputs left the state as it was (already known, or older than the current state). */
+  readonly unchanged: number
+}
+
+export interface TriplePattern {
+  readonly subject?: string
+  readonly predicate?: string
+  readonly object?: Term
+  /** Subject namespace (the part before the first ':'). */
+  readonly namespace?: string
+  /** Include tombstones (default false). */
+  readonly includeDeleted?: boolean
+}
+
+export interface Page {
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface ChangesOptions {
+  /** Most entries to return. */
+  readonly limit: number
+  /** Only records in these namespaces (absent or empty: all). */
+  readonly namespaces?: readonly string[]
+  /** Leave out entries whose last change came from this peer. */
+  readonly excludeVia?: NodeId
+  /** Only these kinds (absent: all). */
+  readonly kinds?: readonly RecordKind[]
+}
+
+export interface ChangesPage {
+  readonly entries: readonly FeedEntry[]
+  /** The seq to ask from next: the last seq scanned (even when filtered out). */
+  readonly lastSeq: Seq
+  readonly hasMore: boolean
+}
+
+export interface StoreStats {
+  readonly triples: number
+  readonly tripleTombstones: number
+  readonly notes: number
+  readonly noteTombstones: number
+  readonly episodes: number
+  readonly traces: number
+  /** The last seq issued. */
+  readonly lastSeq: Seq
+  /** The highest seq whose entry was removed by tombstone collection (0: none). */
+  readonly feedFloor: Seq
+}
+
+export interface StoreHealth {
+  readonly ok: boolean
+  readonly detail: string
+}
+
+export interface Store {
+  /** 'sqlite' or 'memory'. */
+  readonly kind: string
+
+  /** Merges records into the store in one transaction; returns after it commits. */
+  apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult
+
+  getTriple (id: TripleId): TripleRecord | undefined
+  getNote (key: string): NoteRecord | undefined
+  getEpisode (id: string): EpisodeRecord | undefined
+  getTrace (id: string): TraceRecord | undefined
+  /** Any record by kind and key (triple id, note key, episode id, trace id). */
+  get (kind: RecordKind, key: string): MemoryRecord | undefined
+
+  /** Triples matching every given field, ordered by (subject, predicate, id). */
+  queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number }
+  /** Live notes (not deleted) whose key starts with `prefix`, ordered by key. */
+  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number }
+  /** Episodes, newest stamp first. */
+  listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number }
+  /** Trace entries of one run (or all), oldest stamp first. */
+  listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number }
+
+  /** Records whose state changed after seq `after`, in seq order. */
+  changesSince (after: number, opts: ChangesOptions): ChangesPage
+  /** The last seq of `peer`'s feed applied here (0 when none). */
+  getCursor (peer: NodeId): Seq
+
+  /**
+   * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs`.
+   * Returns how many were removed. Raises the feed floor to the highest seq removed.
+   */
+  collectTombstones (beforeWallMs: number): number
+
+  /** The persisted clock mark: ≥ every stamp stored or issued by a committed write. */
+  clockMark (): HlcMark
+  stats (): StoreStats
+  health (): StoreHealth
+
+  /** Small key-value metadata (peer book, settings) that is not replicated. */
+  getMeta (key: string): string | undefined
+  setMeta (key: string, value: string | undefined): void
+
+  /** Every record (tombstones included) in a canonical order: kind, then key. For tests and tools. */
+  dump (): MemoryRecord[]
+
+  close (): void
+}
