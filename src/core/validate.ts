@@ -63,16 +63,33 @@ export function validateJsonObject (value: unknown, field: string, maxBytes: num
   return value as JsonObject
 }
 
-const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
-/** ISO-8601 date-time with a zone → `YYYY-MM-DDTHH:mm:ss.sssZ` (sub-millisecond digits dropped). */
+const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-](\d{2}):(\d{2}))$/
+/**
+ * ISO-8601 date-time with a zone → `YYYY-MM-DDTHH:mm:ss.sssZ` (sub-millisecond digits dropped).
+ * The date must exist in the calendar (no 02-30, no hour 24) and, once converted to UTC, fall in
+ * the years 0000–9999, so that the normalized value is itself an accepted input.
+ */
 export function normalizeDatetime (value: unknown, field: string): string {
-  if (typeof value !== 'string' || !ISO_DATETIME.test(value)) {
+  const m = typeof value === 'string' ? ISO_DATETIME.exec(value) : null
+  if (m === null) {
     throw INVALID_INPUT(field, 'must be an ISO-8601 date-time with a zone, e.g. "2026-11-20T09:30:00Z"')
   }
-  const ms = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'))
-  if (!Number.isFinite(ms)) throw INVALID_INPUT(field, `is not a valid date-time: ${value}`)
-  return new Date(ms).toISOString()
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number]
+  const second = Number(m[6] ?? '0')
+  const daysInMonth = [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0
+  if (day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 ||
+      Number(m[9] ?? '0') > 23 || Number(m[10] ?? '0') > 59) {
+    throw INVALID_INPUT(field, `is not a valid date-time: ${value as string}`)
+  }
+  const frac = (m[7] ?? '').padEnd(3, '0').slice(0, 3)
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}.${frac}${m[8]}`)
+  if (!Number.isFinite(ms)) throw INVALID_INPUT(field, `is not a valid date-time: ${value as string}`)
+  const out = new Date(ms).toISOString()
+  if (out.length !== 24) throw INVALID_INPUT(field, `is outside the years 0000–9999 once converted to UTC: ${value as string}`)
+  return out
 }
+
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
 
 const LANG_TAG = /^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$/
 export function normalizeLang (value: unknown, field: string): string {
@@ -123,7 +140,9 @@ const OBJECT_SHAPES = 'must be a string, number, boolean, {"node": …}, {"datet
 
 function taggedToShorthand (o: Record<string, unknown>, field: string): unknown {
   switch (o.kind) {
-    case 'string': case 'number': case 'boolean': return o.value
+    case 'string': case 'number': case 'boolean':
+      if (typeof o.value !== o.kind) throw INVALID_INPUT(`${field}.value`, `must be a ${o.kind} when kind is "${o.kind}"`)
+      return o.value
     case 'node': return { node: o.value }
     case 'datetime': return { datetime: o.value }
     case 'lang': return { text: o.value, lang: o.lang }

@@ -1,0 +1,262 @@
+/**
+ * The configuration schema: every key engram reads, with its type, default, allowed values,
+ * environment variable and meaning. This table is the single source of truth: the loader
+ * validates against it, `engram config print` walks it, and docs/CONFIGURATION.md is generated
+ * from it (scripts/config-doc.ts). The keys, defaults and ranges of the sync and P2P settings are
+ * those of the systems engram interoperates with.
+ *
+ * Environment variables are `ENGRAM_` + the key path in upper snake case
+ * (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless a key names another.
+ */
+import { LOG_LEVELS, type LogLevel } from '../util/log.ts'
+import { defaultDataDir, type Env } from '../util/xdg.ts'
+
+export type SyncMode = 'full' | 'normal'
+export type ConflictStrategy = 'last-writer-wins' | 'keep-both' | 'local-priority' | 'remote-priority'
+export const CONFLICT_STRATEGIES: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']
+
+/** The effective configuration of a node. Optional keys are absent when unset. */
+export interface EngramConfig {
+  readonly api: {
+    readonly host: string
+    readonly port: number
+    readonly bodyLimitBytes: number
+  }
+  readonly dataDir: string
+  readonly log: { readonly level: LogLevel }
+  readonly hlc: { readonly maxDriftMs: number }
+  readonly store: { readonly synchronous: SyncMode }
+  readonly p2p: {
+    readonly enabled: boolean
+    readonly port: number
+    readonly seed?: string
+    readonly manualPeers: readonly string[]
+    readonly mdns: boolean
+    readonly gossipIntervalMs: number
+    readonly bloomFpr: number
+  }
+  readonly sync: {
+    readonly intervalSeconds: number
+    readonly autoSync: boolean
+    readonly conflictStrategy: ConflictStrategy
+    readonly maxTriplesPerSync: number
+    readonly syncTimeoutMs: number
+    readonly nativeP2pPreferred: boolean
+    readonly tombstoneTtlHours: number
+    readonly singleValuedPredicates: readonly string[]
+    readonly passphrase?: string
+    readonly peers: readonly string[]
+    readonly staticFallbackSeconds: number
+  }
+  readonly discovery: {
+    readonly bonjourEnabled: boolean
+    readonly bonjourServiceType: string
+    readonly manualPeers: readonly string[]
+  }
+  readonly tls: {
+    readonly cert?: string
+    readonly key?: string
+    readonly ca?: string
+    readonly requireClientCert: boolean
+  }
+}
+
+type Leaf = string | number | boolean | readonly string[] | undefined
+/** Dotted paths of every leaf of EngramConfig: 'api.host', 'dataDir', 'sync.peers', … */
+type LeafPaths<T, P extends string = ''> = {
+  [K in keyof T & string]-?: T[K] extends Leaf ? `${P}${K}` : LeafPaths<T[K], `${P}${K}.`>
+}[keyof T & string]
+
+export type ConfigKey = LeafPaths<EngramConfig>
+export type ConfigValue = string | number | boolean | readonly string[]
+
+/**
+ * How a value is read and checked:
+ * - string, path (absolute after loading; `~` and relative paths resolved), enum,
+ * - integer, number (with min/max), boolean,
+ * - strings (a list of non-empty strings), peers (a list of "host:port").
+ */
+export type ValueType = 'string' | 'path' | 'enum' | 'integer' | 'number' | 'boolean' | 'strings' | 'peers'
+
+export interface KeySpec {
+  readonly type: ValueType
+  /** The default; a function when it depends on the environment; undefined when unset by default. */
+  readonly default: ConfigValue | undefined | ((env: Env) => ConfigValue)
+  /** How the default is written in the docs when it is computed. */
+  readonly docDefault?: string
+  readonly min?: number
+  readonly max?: number
+  /** How the range is written in messages and docs when the plain numbers read badly. */
+  readonly rangeText?: string
+  readonly values?: readonly string[]
+  readonly pattern?: RegExp
+  /** What the pattern allows, in words. */
+  readonly patternText?: string
+  /** Environment variable, when not the derived `ENGRAM_…` name. */
+  readonly env?: string
+  /** Command-line flag of `engram start` (and `config print`) that sets the key. */
+  readonly flag?: string
+  /** Never printed: `config print` and error messages hide the value. */
+  readonly secret?: boolean
+  readonly description: string
+}
+
+const MiB = 1024 * 1024
+
+export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
+  'api.host': {
+    type: 'string', default: '127.0.0.1', flag: '--host', pattern: /^\S+$/, patternText: 'a host name or IP address without spaces',
+    description: 'Address the REST API listens on. Keep it on loopback unless the machine is trusted: the API has no authentication.'
+  },
+  'api.port': {
+    type: 'integer', default: 19090, min: 0, max: 65535, flag: '--port',
+    description: 'TCP port of the REST API (the Cortex sidecar port). 0 picks a free port; the daemon then publishes the URL in <dataDir>/api.json.'
+  },
+  'api.bodyLimitBytes': {
+    type: 'integer', default: 8 * MiB, min: 1024, max: 256 * MiB,
+    description: 'Largest accepted REST request body, in bytes; larger requests are refused with 413.'
+  },
+  dataDir: {
+    type: 'path', default: defaultDataDir, docDefault: '$XDG_DATA_HOME/engram, else ~/.local/share/engram', flag: '--data-dir',
+    description: 'Directory holding the store (engram.db), the node identity (identity.key) and api.json. Created with mode 0700.'
+  },
+  'log.level': {
+    type: 'enum', default: 'info', values: LOG_LEVELS, flag: '--log-level',
+    description: 'Least severe level written to stderr.'
+  },
+  'hlc.maxDriftMs': {
+    type: 'integer', default: 60_000, min: 1000, max: 86_400_000,
+    description: 'A remote timestamp further ahead of the local clock than this is rejected, never adopted.'
+  },
+  'store.synchronous': {
+    type: 'enum', default: 'full', values: ['full', 'normal'],
+    description: 'SQLite synchronous mode: full survives power loss for every acknowledged write; normal is faster and may lose the last writes on power loss (never corrupts).'
+  },
+  'p2p.enabled': {
+    type: 'boolean', default: false,
+    description: 'Enable native P2P sync (QUIC gossip). Requires p2p.seed.'
+  },
+  'p2p.port': {
+    type: 'integer', default: 19091, min: 1024, max: 65535,
+    description: 'UDP port of the QUIC gossip endpoint.'
+  },
+  'p2p.seed': {
+    type: 'string', default: undefined, secret: true, pattern: /^[A-Za-z0-9_-]{1,256}$/, patternText: '1 to 256 letters, digits, "_" or "-"',
+    description: 'Shared secret that authenticates your nodes to each other; every node of one user must have the same seed. Never sent over the network.'
+  },
+  'p2p.manualPeers': {
+    type: 'peers', default: [],
+    description: 'P2P peers to connect to, as "host:port" (IPv6 as "[::1]:19091").'
+  },
+  'p2p.mdns': {
+    type: 'boolean', default: false,
+    description: 'Discover P2P peers on the local network with mDNS.'
+  },
+  'p2p.gossipIntervalMs': {
+    type: 'integer', default: 5000, min: 100, max: 60_000,
+    description: 'Time between gossip (anti-entropy) rounds with each peer.'
+  },
+  'p2p.bloomFpr': {
+    type: 'number', default: 0.01, min: 0.0001, max: 0.5,
+    description: 'Target false-positive rate of the bloom filters announced in gossip; the filter is sized for it.'
+  },
+  'sync.intervalSeconds': {
+    type: 'integer', default: 300, min: 10, max: 86_400,
+    description: 'Polled mode: time between delta syncs with each peer.'
+  },
+  'sync.autoSync': {
+    type: 'boolean', default: false,
+    description: 'Polled mode: also sync when an agent session ends and when the configuration changes.'
+  },
+  'sync.conflictStrategy': {
+    type: 'enum', default: 'last-writer-wins', values: CONFLICT_STRATEGIES,
+    description: 'Polled mode: how a remote change that conflicts with the local state is resolved.'
+  },
+  'sync.maxTriplesPerSync': {
+    type: 'integer', default: 5000, min: 100, max: 50_000,
+    description: 'Polled mode: most records per delta-sync batch; larger deltas are paged.'
+  },
+  'sync.syncTimeoutMs': {
+    type: 'integer', default: 30_000, min: 5000, max: 120_000,
+    description: 'Polled mode: time limit of one delta-sync call.'
+  },
+  'sync.nativeP2pPreferred': {
+    type: 'boolean', default: true,
+    description: 'Use native P2P sync with a peer when both ends have it; false forces polled mode.'
+  },
+  'sync.tombstoneTtlHours': {
+    type: 'number', default: 24, min: 1 / 3600, max: 8760, rangeText: 'a number of hours from 1/3600 (one second) to 8760 (one year); fractions allowed',
+    description: 'How long a deletion is kept as a tombstone before it is collected.'
+  },
+  'sync.singleValuedPredicates': {
+    type: 'strings', default: [],
+    description: 'Predicates with at most one value per subject: conflicting values for them count as conflicts in polled sync.'
+  },
+  'sync.passphrase': {
+    type: 'string', default: undefined, secret: true, pattern: /^[^\r\n]{1,1024}$/, patternText: '1 to 1024 characters on one line',
+    description: 'Passphrase every peer must prove it knows (checked on top of TLS); must match on all nodes. Never sent in clear.'
+  },
+  'sync.peers': {
+    type: 'peers', default: [],
+    description: 'Static peer list ("host:port"), used when mDNS finds nobody within sync.staticFallbackSeconds, or at once when mDNS is unavailable.'
+  },
+  'sync.staticFallbackSeconds': {
+    type: 'integer', default: 30, min: 1, max: 3600,
+    description: 'How long discovery waits for mDNS before falling back to sync.peers.'
+  },
+  'discovery.bonjourEnabled': {
+    type: 'boolean', default: false,
+    description: 'Discover peers with Bonjour/mDNS (same as p2p.mdns, for polled sync).'
+  },
+  'discovery.bonjourServiceType': {
+    type: 'string', default: '_mayros-cortex._tcp', pattern: /^_[A-Za-z0-9-]{1,63}\._(tcp|udp)$/, patternText: 'an mDNS service type such as "_mayros-cortex._tcp"',
+    description: 'mDNS service type announced and browsed.'
+  },
+  'discovery.manualPeers': {
+    type: 'peers', default: [],
+    description: 'Peers ("host:port") added to discovery by hand.'
+  },
+  'tls.cert': {
+    type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_CERT',
+    description: 'PEM certificate of this node for sync TLS, signed by tls.ca.'
+  },
+  'tls.key': {
+    type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_KEY',
+    description: 'PEM private key of tls.cert.'
+  },
+  'tls.ca': {
+    type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_CA',
+    description: 'PEM certificate of the CA that signs every peer certificate; peers with a certificate from another CA are refused.'
+  },
+  'tls.requireClientCert': {
+    type: 'boolean', default: false, env: 'ENGRAM_SYNC_REQUIRE_CLIENT_CERT',
+    description: 'Require connecting peers to present a certificate signed by tls.ca (mutual TLS).'
+  }
+}
+
+/** Every key, in schema order. */
+export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[]
+
+/** `sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`. */
+export function derivedEnvName (key: string): string {
+  return 'ENGRAM_' + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()
+}
+
+export function envNameOf (key: ConfigKey): string {
+  return SCHEMA[key].env ?? derivedEnvName(key)
+}
+
+/** Environment variables starting with ENGRAM_ that are not config keys. */
+export const NON_KEY_ENV_VARS: readonly string[] = [
+  /** Path of the config file. */
+  'ENGRAM_CONFIG',
+  /** Base URL the CLI talks to. */
+  'ENGRAM_URL'
+]
+
+/** The default of a key in an environment (a fresh copy for lists). */
+export function defaultOf (key: ConfigKey, env: Env): ConfigValue | undefined {
+  const d = SCHEMA[key].default
+  if (typeof d === 'function') return d(env)
+  return Array.isArray(d) ? [...d] : d
+}

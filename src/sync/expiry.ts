@@ -1,0 +1,54 @@
+/**
+ * The expired-cursor rule (docs/SYNC.md, "Deletes that stay deleted").
+ *
+ * Tombstones are collected after the TTL. A node whose cursor on a peer is older than that
+ * peer's feed floor may have missed deletions whose tombstones are gone; the peer then serves it
+ * a full snapshot and tells it `peerCursor`, how much of *this* node's feed the peer has seen.
+ *
+ * A live triple or note here that the peer has already seen (its current state's seq ≤
+ * peerCursor), that both sides sync (its namespace is in both selections), and that is absent
+ * from the peer's snapshot was deleted there and its tombstone collected. It is deleted here
+ * too, with a tombstone carrying the record's own stamp (a delete wins a tie), so the old copy
+ * is never sent back as if it were new. Records the peer has not yet seen are new data and are
+ * kept: a node that wrote while offline loses nothing.
+ */
+import type { NodeId } from '../core/ids.ts'
+import type { MemoryRecord } from '../core/model.ts'
+import { recordNamespace } from '../core/model.ts'
+import type { Engine } from '../engine/Engine.ts'
+
+export interface ExpiredCursorInput {
+  readonly peer: NodeId
+  /** `t:<triple id>` and `n:<note key>` of every triple and note in the peer's snapshot. */
+  readonly seenKeys: ReadonlySet<string>
+  readonly peerCursor: number
+  /** Namespaces this node pulls from the peer (undefined: all). */
+  readonly ours?: readonly string[]
+  /** Namespaces the peer pulls from this node (undefined: all). */
+  readonly theirs?: readonly string[]
+}
+
+const PAGE = 5000
+
+export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInput): number {
+  if (input.peerCursor <= 0) return 0
+  const inSelection = (ns: string, sel?: readonly string[]): boolean => sel === undefined || sel.length === 0 || sel.includes(ns)
+  const tombs: MemoryRecord[] = []
+  let after = 0
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    const page = engine.store.changesSince(after, { limit: PAGE, kinds: ['triple', 'note'] })
+    for (const { seq, record: r } of page.entries) {
+      if (seq > input.peerCursor) break
+      if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted) continue
+      const ns = recordNamespace(r)
+      if (!inSelection(ns, input.ours) || !inSelection(ns, input.theirs)) continue
+      const key = r.kind === 'triple' ? `t:${r.id}` : `n:${r.key}`
+      if (input.seenKeys.has(key)) continue
+      tombs.push(r.kind === 'triple' ? { ...r, deleted: true } : { ...r, value: null, deleted: true })
+    }
+    after = page.lastSeq
+    if (!page.hasMore || after >= input.peerCursor) break
+  }
+  for (let i = 0; i < tombs.length; i += PAGE) engine.applyChecked(tombs.slice(i, i + PAGE), { via: input.peer })
+  return tombs.length
+}
