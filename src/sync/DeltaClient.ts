@@ -7,7 +7,8 @@
 import { EngramError, PROTOCOL, TIMEOUT, UNAUTHORIZED, isEngramError } from '../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../core/ids.ts'
 import type { Engine } from '../engine/Engine.ts'
-import type { ConflictResolver } from '../store/Store.ts'
+import { checkRecord } from '../core/records.ts'
+import type { ConflictLog, ConflictPass } from './conflicts.ts'
 import { signRequest, verifyResponse, AUTH_HEADERS } from './auth.ts'
 import { applyExpiredCursorRule } from './expiry.ts'
 import type { DeltaRequest, DeltaResponse } from './messages.ts'
@@ -25,7 +26,10 @@ export interface PullOptions {
   /** Records per page asked for (sync.maxTriplesPerSync). */
   readonly pageSize: number
   readonly namespaces?: readonly string[]
-  readonly resolve?: ConflictResolver
+  /** Conflict handling for this pull (sync.conflictStrategy); absent: last-writer-wins. */
+  readonly conflicts?: ConflictPass
+  /** Where keep-both conflicts are listed. */
+  readonly conflictLog?: ConflictLog
   readonly onProgress?: (p: PullProgress) => void
   /** Stops the pull between pages. */
   readonly signal?: AbortSignal
@@ -88,7 +92,10 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
     feedId = res.feedId
     pages++
     received += res.records.length
-    const result = engine.applyRemote(res.records, { via: nodeId, cursor: { peer: nodeId, seq: res.cursor }, resolve: opts.resolve })
+    const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
+    const page = opts.conflicts !== undefined ? opts.conflicts.prepare(engine.store, checked) : checked
+    const result = engine.applyChecked(page, { via: nodeId, cursor: { peer: nodeId, seq: res.cursor }, resolve: opts.conflicts?.resolve })
+    if (opts.conflicts !== undefined && opts.conflicts.entries.length > 0) opts.conflictLog?.add(opts.conflicts.entries.splice(0))
     applied += result.changed.length
     unchanged += result.unchanged
     if (snapshot) {
