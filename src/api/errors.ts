@@ -56,8 +56,13 @@ export function errorBody (code: ErrorCode, error: string, details: Record<strin
   return { error, code, details }
 }
 
+export interface ErrorContext {
+  /** The body size limit, reported when a body is over it. */
+  readonly bodyLimitBytes?: number
+}
+
 /** Maps any thrown value to a status and an error body. Pure: no logging, no reply. */
-export function toHttpError (err: unknown): HttpError {
+export function toHttpError (err: unknown, ctx: ErrorContext = {}): HttpError {
   if (isEngramError(err)) {
     return { status: statusForCode(err.code), body: errorBody(err.code, err.message, err.details ?? {}) }
   }
@@ -67,8 +72,15 @@ export function toHttpError (err: unknown): HttpError {
     return { status: 400, body: errorBody('INVALID_INPUT', v.message, v.details) }
   }
   switch (fe?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: errorBody('LIMIT_EXCEEDED', 'request body is larger than the limit of this node', { what: 'request body' }) }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = ctx.bodyLimitBytes
+      return {
+        status: 413,
+        body: limit === undefined
+          ? errorBody('LIMIT_EXCEEDED', 'request body is over the size limit', { what: 'request body' })
+          : errorBody('LIMIT_EXCEEDED', `request body is over the limit of ${limit} bytes; split it into smaller requests`, { what: 'request body', limit })
+      }
+    }
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return { status: 414, body: errorBody('LIMIT_EXCEEDED', 'a path parameter is too long', { what: 'path parameter' }) }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -96,10 +108,10 @@ export function toHttpError (err: unknown): HttpError {
 export type InternalErrorHook = (err: unknown, context: { method: string, url: string }) => void
 
 /** The fastify error handler: one reply shape for every error. */
-export function makeErrorHandler (onInternalError?: InternalErrorHook) {
+export function makeErrorHandler (ctx: ErrorContext, onInternalError?: InternalErrorHook) {
   return function handleError (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const { status, body } = toHttpError(err)
-    if (status >= 500 && onInternalError !== undefined) {
+    const { status, body } = toHttpError(err, ctx)
+    if (status === 500 && onInternalError !== undefined) {
       try { onInternalError(err, { method: request.method, url: request.url }) } catch { /* a failing hook must not hide the answer */ }
     }
     return reply.code(status).type('application/json; charset=utf-8').send(body)

@@ -50,7 +50,8 @@ export const createTriplesBody = {
   else: tripleInput
 } as const
 
-const patternProps = { subject: nonEmpty, predicate: nonEmpty, object: nonEmpty, namespace: nonEmpty } as const
+/** `object` may be empty: `?object=` is the empty string literal. */
+const patternProps = { subject: nonEmpty, predicate: nonEmpty, object: str, namespace: nonEmpty } as const
 
 export const listTriplesQuery = {
   type: 'object',

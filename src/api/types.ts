@@ -25,4 +25,9 @@ export interface ApiDeps {
    * (then the route answers 404 {"error": "P2P not enabled"}).
    */
   readonly p2pStatus?: () => Record<string, unknown> | undefined
+  /**
+   * Called with every error that answers 500 (a bug or an unexpected failure), so the node can
+   * log it; the client only sees `{"error": "internal error…", "code": "INTERNAL"}`.
+   */
+  readonly onInternalError?: (err: unknown, request: { method: string, url: string }) => void
 }

@@ -113,7 +113,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'TCP port of the REST API (the Cortex sidecar port). 0 picks a free port; the daemon then publishes the URL in <dataDir>/api.json.'
   },
   'api.bodyLimitBytes': {
-    type: 'integer', default: 8 * MiB, min: 1024, max: 256 * MiB,
+    type: 'integer', default: 8 * MiB, docDefault: '8388608 (8 MiB)', min: 1024, max: 256 * MiB, rangeText: 'an integer from 1024 (1 KiB) to 268435456 (256 MiB)',
     description: 'Largest accepted REST request body, in bytes; larger requests are refused with 413.'
   },
   dataDir: {

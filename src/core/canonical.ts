@@ -23,19 +23,22 @@ const TAG: Record<Term['kind'], number> = {
   node: 0x01, string: 0x02, number: 0x03, boolean: 0x04, datetime: 0x05, lang: 0x06, json: 0x07
 }
 
-const encoder = new TextEncoder()
-
-/** Growable byte buffer used by the encoders (kept small and allocation-light). */
+/**
+ * Growable byte buffer used by the encoders. One instance is reused for every encoding (they are
+ * synchronous and never nested), so hashing a triple allocates no intermediate buffers.
+ */
 class Bytes {
-  private buf = new Uint8Array(256)
-  private len = 0
+  private buf = Buffer.alloc(1024)
+  len = 0
+
+  reset (): this { this.len = 0; return this }
 
   private ensure (n: number): void {
     if (this.len + n <= this.buf.length) return
     let size = this.buf.length * 2
     while (size < this.len + n) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.len))
+    const next = Buffer.alloc(size)
+    this.buf.copy(next, 0, 0, this.len)
     this.buf = next
   }
 
@@ -46,22 +49,47 @@ class Bytes {
     this.byte(n)
   }
 
+  /** uvarint(UTF-8 byte length) then the UTF-8 bytes. */
   field (s: string): void {
-    const bytes = encoder.encode(s)
-    this.uvarint(bytes.length)
-    this.ensure(bytes.length)
-    this.buf.set(bytes, this.len)
-    this.len += bytes.length
+    const units = s.length
+    if (units < 43) {
+      // At most 3 bytes per UTF-16 unit: under 128 bytes, so the length is one byte.
+      this.ensure(1 + 3 * units)
+      const buf = this.buf
+      const start = this.len + 1
+      let p = start
+      let i = 0
+      for (; i < units; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[p++] = c
+      }
+      if (i < units) p = start + buf.write(s, start, 'utf8')
+      buf[this.len] = p - start
+      this.len = p
+      return
+    }
+    const n = Buffer.byteLength(s, 'utf8')
+    this.uvarint(n)
+    this.ensure(n)
+    this.buf.write(s, this.len, 'utf8')
+    this.len += n
   }
 
   float64 (x: number): void {
     this.ensure(8)
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.len, 8).setFloat64(0, Object.is(x, -0) ? 0 : x, false)
+    this.buf.writeDoubleBE(Object.is(x, -0) ? 0 : x, this.len)
     this.len += 8
   }
 
-  result (): Uint8Array { return this.buf.slice(0, this.len) }
+  /** The bytes written so far, as a view (valid until the next encoding). */
+  view (): Uint8Array { return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len) }
+
+  /** A copy of the bytes written so far. */
+  result (): Uint8Array { return this.view().slice() }
 }
+
+const scratch = new Bytes()
 
 /** RFC 8785 canonical JSON text. Throws INVALID_INPUT on non-finite numbers or non-JSON values. */
 export function canonicalJson (value: Json, field = 'value'): string {
@@ -101,28 +129,32 @@ function writeTerm (out: Bytes, t: Term): void {
 
 /** Canonical bytes of a triple. The input must already be normalized (see validate.ts). */
 export function canonicalTriple (t: TripleContent): Uint8Array {
-  const out = new Bytes()
+  return encodeTriple(t).result()
+}
+
+function encodeTriple (t: TripleContent): Bytes {
+  const out = scratch.reset()
   out.byte(CANONICAL_VERSION)
   out.field(t.subject)
   out.field(t.predicate)
   writeTerm(out, t.object)
-  return out.result()
+  return out
 }
 
 /** A triple's content id: lowercase hex BLAKE3-256 of its canonical bytes. */
 export function tripleId (t: TripleContent): TripleId {
-  return asTripleId(blake3Hex(canonicalTriple(t)))
+  return asTripleId(blake3Hex(encodeTriple(t).view()))
 }
 
 /** A trace entry's id: BLAKE3 of (version, runId, type, canonical data, stamp text). */
 export function traceId (runId: string, type: string, data: Json, hlc: Hlc): string {
-  const out = new Bytes()
+  const out = scratch.reset()
   out.byte(CANONICAL_VERSION)
   out.field(runId)
   out.field(type)
   out.field(canonicalJson(data, 'data'))
   out.field(formatHlc(hlc))
-  return blake3Hex(out.result())
+  return blake3Hex(out.view())
 }
 
 /** Hash of a JSON value's canonical text: the final tie-break between equal stamps. */

@@ -77,6 +77,21 @@ export function PROTOCOL (why: string, details?: Record<string, unknown>): Engra
   return new EngramError('PROTOCOL', why, details)
 }
 
+/** The store cannot be used: it is closed, the file cannot be opened, or it was written by a newer version. */
+export function STORE_UNAVAILABLE (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
+  return new EngramError('STORE_UNAVAILABLE', why, details, cause === undefined ? undefined : { cause })
+}
+
+/** The store's file is damaged (SQLite reports corruption, or its contents break the schema's rules). */
+export function STORE_CORRUPT (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
+  return new EngramError('STORE_CORRUPT', why, details, cause === undefined ? undefined : { cause })
+}
+
+/** A broken internal rule: a bug, never a user's mistake. */
+export function INTERNAL (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('INTERNAL', why, details)
+}
+
 /** A short, single-line rendering of a value for error messages. */
 export function preview (value: unknown, max = 60): string {
   let s: string

@@ -1,0 +1,49 @@
+/**
+ * Notes: key → JSON value, last writer wins.
+ *
+ *   PUT    /api/v1/notes/<key>   {value}  → note
+ *   GET    /api/v1/notes/<key>            → note | 404
+ *   DELETE /api/v1/notes/<key>            → {deleted: 1, key} | 404
+ *   GET    /api/v1/notes?prefix=&limit=&offset=  → {notes, total, limit, offset}
+ *
+ * The key is the rest of the path after `/api/v1/notes/`, %-decoded, so keys may contain '/',
+ * ':' and spaces: `/api/v1/notes/project/engram%3Agoal` is the key "project/engram:goal".
+ */
+import type { FastifyInstance } from 'fastify'
+import { NOT_FOUND } from '../../core/errors.ts'
+import type { Json } from '../../core/model.ts'
+import { validateNoteKey } from '../../core/records.ts'
+import { noteDto } from '../dto.ts'
+import { listByPrefixQuery, putNoteBody, wildcardParams } from '../schemas.ts'
+import type { ApiDeps } from '../types.ts'
+
+type KeyParams = { '*': string }
+const key = (params: KeyParams): string => validateNoteKey(params['*'], 'key')
+
+export function noteRoutes (app: FastifyInstance, deps: ApiDeps): void {
+  const { engine } = deps
+
+  app.put<{ Params: KeyParams, Body: { value: Json } }>('/api/v1/notes/*',
+    { schema: { params: wildcardParams, body: putNoteBody } },
+    async (request) => noteDto(engine.setNote(key(request.params), request.body.value)))
+
+  app.get<{ Params: KeyParams }>('/api/v1/notes/*', { schema: { params: wildcardParams } }, async (request) => {
+    const k = key(request.params)
+    const note = engine.getNote(k)
+    if (note === undefined) throw NOT_FOUND('note', k)
+    return noteDto(note)
+  })
+
+  app.delete<{ Params: KeyParams }>('/api/v1/notes/*', { schema: { params: wildcardParams } }, async (request) => {
+    const rec = engine.deleteNote(key(request.params))
+    return { deleted: 1, key: rec.key }
+  })
+
+  app.get<{ Querystring: { prefix?: string, limit: number, offset: number } }>('/api/v1/notes',
+    { schema: { querystring: listByPrefixQuery } },
+    async (request) => {
+      const { prefix, limit, offset } = request.query
+      const { notes, total } = engine.store.listNotes({ prefix, limit, offset })
+      return { notes: notes.map(noteDto), total, limit, offset }
+    })
+}

@@ -1,0 +1,27 @@
+/**
+ * Node status for people and the CLI:
+ *
+ *   GET /api/v1/status → {nodeId, version, startedAt, dataDir,
+ *                         store: {kind, path, status, detail, stats: {triples, tripleTombstones, notes, …}},
+ *                         p2p: {enabled}}
+ */
+import type { FastifyInstance } from 'fastify'
+import type { ApiDeps } from '../types.ts'
+import { p2pEnabled, storeHealth } from './health.ts'
+
+export function statusRoutes (app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/api/v1/status', async () => {
+    const node = deps.status()
+    const health = storeHealth(deps)
+    return {
+      ...node,
+      store: {
+        ...node.store,
+        status: health.ok ? 'ok' : 'unavailable',
+        detail: health.detail,
+        stats: deps.engine.store.stats()
+      },
+      p2p: { enabled: p2pEnabled(deps) }
+    }
+  })
+}

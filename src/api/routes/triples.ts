@@ -1,0 +1,71 @@
+/**
+ * Triples: create one or a batch, list by pattern, read, delete by id or by pattern.
+ *
+ *   POST   /api/v1/triples          {subject, predicate, object} → 201 triple
+ *                                   {triples: [...]}             → 201 {triples, created}
+ *   GET    /api/v1/triples?subject=&predicate=&object=&namespace=&limit=&offset=
+ *                                   → {triples, total, limit, offset}
+ *   GET    /api/v1/triples/:id      → triple | 404
+ *   DELETE /api/v1/triples/:id      → {deleted: 1, id} | 404
+ *   DELETE /api/v1/triples?subject=&predicate=&object=&namespace=  → {deleted: n}
+ *
+ * Adding a triple that is already present changes nothing and returns it with its original
+ * stamp; `created` counts only the triples this request stored.
+ */
+import type { FastifyInstance } from 'fastify'
+import { NOT_FOUND } from '../../core/errors.ts'
+import { compareMark } from '../../core/hlc.ts'
+import type { TripleId } from '../../core/ids.ts'
+import { LIMITS } from '../../core/limits.ts'
+import { parseTerm, validateString } from '../../core/validate.ts'
+import { tripleDto } from '../dto.ts'
+import { patternFromQuery, type PatternFields } from '../pattern.ts'
+import { createTriplesBody, deleteTriplesQuery, listTriplesQuery, tripleIdParams } from '../schemas.ts'
+import type { ApiDeps } from '../types.ts'
+
+type TripleBody = { subject: string, predicate: string, object: unknown }
+type CreateBody = TripleBody | { triples: TripleBody[] }
+type PatternQuery = PatternFields & { object?: string }
+type Paged = { limit: number, offset: number }
+
+export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
+  const { engine } = deps
+
+  app.post<{ Body: CreateBody }>('/api/v1/triples', { schema: { body: createTriplesBody } }, async (request, reply) => {
+    const body = request.body
+    if ('triples' in body) {
+      const before = engine.clock.last
+      const records = engine.addTriples(body.triples)
+      const created = new Set(records.filter(r => compareMark(r.hlc, before) > 0).map(r => r.id)).size
+      return reply.code(201).send({ triples: records.map(tripleDto), created })
+    }
+    // Checked here too so that messages name the body's own fields (`subject`, not `triple.subject`).
+    validateString(body.subject, 'subject', LIMITS.nameBytes)
+    validateString(body.predicate, 'predicate', LIMITS.nameBytes)
+    parseTerm(body.object, 'object')
+    const [record] = engine.addTriples([body])
+    return reply.code(201).send(tripleDto(record!))
+  })
+
+  app.get<{ Querystring: PatternQuery & Paged }>('/api/v1/triples', { schema: { querystring: listTriplesQuery } }, async (request) => {
+    const { limit, offset, ...filter } = request.query
+    const { triples, total } = engine.store.queryTriples(patternFromQuery(filter), { limit, offset })
+    return { triples: triples.map(tripleDto), total, limit, offset }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
+    const t = engine.getTriple(request.params.id as TripleId)
+    if (t === undefined) throw NOT_FOUND('triple', request.params.id)
+    return tripleDto(t)
+  })
+
+  app.delete<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
+    const tomb = engine.deleteTriple(request.params.id)
+    return { deleted: 1, id: tomb.id }
+  })
+
+  app.delete<{ Querystring: PatternQuery }>('/api/v1/triples', { schema: { querystring: deleteTriplesQuery } }, async (request) => {
+    const tombs = engine.deleteTriples(patternFromQuery(request.query))
+    return { deleted: tombs.length }
+  })
+}

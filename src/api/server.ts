@@ -1,0 +1,54 @@
+/**
+ * The REST API of a node. `createApiServer` builds the fastify instance with every route,
+ * schema validation and the error handler; it does not listen (the caller picks the address
+ * and calls `listen`), and more routes may be added to it before it starts.
+ *
+ * Conventions (docs/API.md): JSON in and out; errors are `{error, code, details}` with the
+ * status of errors.ts; writes answer only after the engine's transaction committed (the engine
+ * is synchronous, so a handler's return is after the commit).
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { frameworkErrorHandler, makeErrorHandler, notFoundHandler } from './errors.ts'
+import { episodeRoutes } from './routes/episodes.ts'
+import { healthRoutes } from './routes/health.ts'
+import { noteRoutes } from './routes/notes.ts'
+import { p2pRoutes } from './routes/p2p.ts'
+import { queryRoutes } from './routes/query.ts'
+import { statusRoutes } from './routes/status.ts'
+import { traceRoutes } from './routes/traces.ts'
+import { tripleRoutes } from './routes/triples.ts'
+import type { ApiDeps } from './types.ts'
+import { coerceIntegerQuery } from './validation.ts'
+
+/** Longest path parameter, characters as sent (a 1 KiB note key, fully %-encoded, fits). */
+const MAX_PARAM_CHARS = 4096
+
+export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    frameworkErrors: frameworkErrorHandler,
+    ajv: {
+      // No coercion (a number is not a string), unknown fields are errors rather than dropped,
+      // and errors carry the offending data so messages can describe it.
+      customOptions: { coerceTypes: false, removeAdditional: false, verbose: true, allErrors: false }
+    }
+  })
+  // Bodies are JSON only: a text/plain body (which a web page may send without a CORS preflight)
+  // is refused with 415 like every other non-JSON content type.
+  app.removeContentTypeParser('text/plain')
+  app.setErrorHandler(makeErrorHandler({ bodyLimitBytes: deps.bodyLimitBytes }, deps.onInternalError))
+  app.setNotFoundHandler(notFoundHandler)
+  app.addHook('preValidation', coerceIntegerQuery)
+
+  healthRoutes(app, deps)
+  statusRoutes(app, deps)
+  tripleRoutes(app, deps)
+  queryRoutes(app, deps)
+  noteRoutes(app, deps)
+  episodeRoutes(app, deps)
+  traceRoutes(app, deps)
+  p2pRoutes(app, deps)
+  return app
+}

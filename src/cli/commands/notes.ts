@@ -1,0 +1,130 @@
+/** `engram note set|get|list|delete`: notes, key → JSON value (last writer wins). */
+import type { Json } from '../../core/model.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
+import type { Command } from '../command.ts'
+import { connect } from '../connect.ts'
+import { EXIT } from '../exit.ts'
+import { printJson } from '../io.ts'
+
+/** VALUE as JSON when it parses as JSON, else as a string. */
+export function parseNoteValue (text: string): Json {
+  try {
+    return JSON.parse(text) as Json
+  } catch {
+    return text
+  }
+}
+
+/** A value for people: strings as they are, anything else as JSON. */
+const show = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v))
+
+export const noteSetCommand: Command = {
+  name: 'note set',
+  summary: 'set a note: KEY → VALUE',
+  help: `Usage: engram note set KEY VALUE
+
+Sets the note KEY to VALUE. VALUE is read as JSON when it parses as JSON (a number, true,
+an object…), otherwise it is a string. The latest write wins on every machine.
+
+Options:
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram note set project:engram/goal "replicate agent memory"
+  engram note set user:alice/limits '{"tokens": 4000}'
+  engram note set build:count 42
+  engram note set label '"42"'          (the string "42", not the number)
+`,
+  options: CLIENT_OPTIONS,
+  positionals: { min: 2, max: 2 },
+  async run ({ values, positionals }, io) {
+    const [key, text] = positionals as [string, string]
+    const note = await connect(values, io).setNote(key, parseNoteValue(text))
+    if (values.json === true) printJson(io, note)
+    else io.out(`set ${note.key}\n`)
+    return EXIT.ok
+  }
+}
+
+export const noteGetCommand: Command = {
+  name: 'note get',
+  summary: 'print a note\'s value',
+  help: `Usage: engram note get KEY
+
+Prints the value of note KEY: a string as it is, any other value as JSON. Exits with 1 when
+there is no such note. --json prints the note with its key, value, timestamp and origin.
+
+Options:
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram note get project:engram/goal
+  engram note get user:alice/limits --json
+`,
+  options: CLIENT_OPTIONS,
+  positionals: { min: 1, max: 1 },
+  async run ({ values, positionals }, io) {
+    const note = await connect(values, io).getNote(positionals[0]!)
+    if (values.json === true) printJson(io, note)
+    else io.out(show(note.value) + '\n')
+    return EXIT.ok
+  }
+}
+
+export const noteListCommand: Command = {
+  name: 'note list',
+  summary: 'list notes (by key prefix)',
+  help: `Usage: engram note list [--prefix P] [--limit N] [--offset N]
+
+Lists notes ordered by key, one per line: KEY, a tab, the value (strings as they are, other
+values as JSON).
+
+Options:
+  --prefix P         only keys starting with P
+  --limit N          most notes to print (default 100)
+  --offset N         notes to skip first
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram note list
+  engram note list --prefix project:engram/ --json
+`,
+  options: { ...CLIENT_OPTIONS, prefix: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run ({ values }, io) {
+    const page = await connect(values, io).listNotes({
+      prefix: str(values, 'prefix'),
+      limit: intOption(values, 'limit', 'note list') ?? 100,
+      offset: intOption(values, 'offset', 'note list')
+    })
+    if (values.json === true) { printJson(io, page); return EXIT.ok }
+    for (const n of page.notes) io.out(`${n.key}\t${show(n.value)}\n`)
+    if (page.notes.length === 0) io.err('no notes\n')
+    else if (page.notes.length < page.total) io.err(`${page.notes.length} of ${page.total} notes; use --limit and --offset for more\n`)
+    return EXIT.ok
+  }
+}
+
+export const noteDeleteCommand: Command = {
+  name: 'note delete',
+  summary: 'delete a note',
+  help: `Usage: engram note delete KEY
+
+Deletes note KEY (kept as a tombstone for sync.tombstoneTtlHours so the deletion reaches your
+other machines). Exits with 1 when there is no such note.
+
+Options:
+${CLIENT_OPTIONS_HELP}
+
+Example:
+  engram note delete project:engram/goal
+`,
+  options: CLIENT_OPTIONS,
+  positionals: { min: 1, max: 1 },
+  async run ({ values, positionals }, io) {
+    const result = await connect(values, io).deleteNote(positionals[0]!)
+    if (values.json === true) printJson(io, result)
+    else io.out(`deleted ${result.key}\n`)
+    return EXIT.ok
+  }
+}

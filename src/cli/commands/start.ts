@@ -1,0 +1,76 @@
+/**
+ * `engram start`: runs a node in the foreground until SIGINT or SIGTERM, then stops it cleanly
+ * (API closed, store closed, api.json removed) and exits 0. A second signal while stopping
+ * exits at once with 130.
+ */
+import { assertStartable } from '../../config/load.ts'
+import { createLogger } from '../../util/log.ts'
+import { COMMON_OPTIONS } from '../args.ts'
+import type { Command } from '../command.ts'
+import { EngramError } from '../../core/errors.ts'
+import { EXIT } from '../exit.ts'
+import { CONFIG_FLAG_OPTIONS, CONFIG_FLAGS_HELP, loadFromFlags } from './config.ts'
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run a node in the foreground (the daemon)',
+  help: `Usage: engram start [--config FILE] [--data-dir DIR] [--port N] [--host H] [--log-level L]
+
+Runs an engram node in the foreground: the embedded SQLite store in the data directory and
+the REST API (http://127.0.0.1:19090 by default). Logs go to stderr, one line per event.
+Stop it with Ctrl-C or SIGTERM; it closes the store cleanly and exits 0.
+
+When it is listening it writes <dataDir>/api.json ({"url", "pid", …}): commands given the same
+--data-dir find it there, also when --port 0 picked a free port.
+
+Options:
+${CONFIG_FLAGS_HELP}
+  -h, --help         this help
+
+Flags win over ENGRAM_* environment variables, which win over the file (docs/CONFIGURATION.md).
+
+Examples:
+  engram start
+  engram start --data-dir /tmp/engram-a --port 19190
+  engram start --data-dir /tmp/engram-test --port 0      (then: engram status --data-dir /tmp/engram-test)
+  ENGRAM_LOG_LEVEL=debug engram start --config ~/engram.json5
+`,
+  options: { ...COMMON_OPTIONS, ...CONFIG_FLAG_OPTIONS },
+  positionals: { min: 0, max: 0 },
+  async run ({ values }, io) {
+    const loaded = loadFromFlags(values, io)
+    assertStartable(loaded.config, loaded.sources)
+    const log = createLogger({ level: loaded.config.log.level, sink: line => io.err(line + '\n') })
+    if (loaded.file !== undefined) log.debug('read the configuration file', { file: loaded.file })
+    requireNode24()
+    // Loaded only here, so that the client commands start fast.
+    const { EngramNode } = await import('../../node/EngramNode.ts')
+    const node = await EngramNode.start(loaded.config, { log })
+
+    const signal = await new Promise<NodeJS.Signals>(resolve => {
+      const on = (s: NodeJS.Signals): void => {
+        process.off('SIGINT', on).off('SIGTERM', on)
+        resolve(s)
+      }
+      process.on('SIGINT', on).on('SIGTERM', on)
+    })
+    const force = (again: NodeJS.Signals): void => {
+      log.warn(`received ${again} while stopping; exiting at once (the store recovers on the next start)`)
+      process.exit(130)
+    }
+    process.once('SIGINT', force).once('SIGTERM', force)
+    log.info(`received ${signal}; stopping`)
+    await node.stop()
+    process.removeListener('SIGINT', force).removeListener('SIGTERM', force)
+    return EXIT.ok
+  }
+}
+
+/** The node needs node:sqlite and the rest of Node 24; say so plainly on an older runtime. */
+function requireNode24 (): void {
+  const major = Number(process.versions.node.split('.')[0])
+  if (major >= 24) return
+  throw new EngramError('UNAVAILABLE',
+    `engram start needs Node.js 24 or later, but this is Node.js ${process.versions.node}; ` +
+    'run it with npm start, or with the Node.js that npm install put in node_modules/.bin/node', { node: process.versions.node })
+}

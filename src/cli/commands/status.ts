@@ -1,0 +1,53 @@
+/** `engram status`: the running node's identity, store, API and P2P state. */
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
+import type { Command } from '../command.ts'
+import { resolveTarget } from '../connect.ts'
+import { ApiClient } from '../client.ts'
+import { EXIT } from '../exit.ts'
+import { columns, printJson } from '../io.ts'
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show the running node: id, version, store, API, P2P',
+  help: `Usage: engram status
+
+Shows the node the CLI talks to: its node id, version, API URL, data directory, store health
+and record counts, and whether P2P is enabled. Exits with 3 when no daemon answers, with 1
+when the daemon answers but its store is not healthy.
+
+Options:
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram status
+  engram status --data-dir /tmp/engram-test --json
+`,
+  options: CLIENT_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  async run ({ values }, io) {
+    const target = resolveTarget(values, io)
+    const client = new ApiClient(target.url)
+    const health = await client.health()
+    const status = await client.status()
+    const ok = health.status === 'ok'
+    if (values.json === true) {
+      printJson(io, { url: target.url, health, status })
+      return ok ? EXIT.ok : EXIT.failed
+    }
+    const s = status.store.stats
+    io.out(columns([
+      ['node', status.nodeId],
+      ['version', status.version],
+      ['api', target.url],
+      ['data dir', status.dataDir],
+      ['store', `${status.store.kind} ${status.store.status} (${status.store.path})${ok ? '' : `: ${status.store.detail}`}`],
+      ['records', `${count(s.triples, 'triple')}, ${count(s.notes, 'note')}, ${count(s.episodes, 'episode')}, ${count(s.traces, 'trace')}`],
+      ['tombstones', `${count(s.tripleTombstones, 'triple')}, ${count(s.noteTombstones, 'note')}`],
+      ['p2p', status.p2p.enabled ? 'enabled' : 'disabled'],
+      ['started', status.startedAt]
+    ]))
+    return ok ? EXIT.ok : EXIT.failed
+  }
+}

@@ -1,0 +1,153 @@
+/** `engram add`, `engram query`, `engram delete`: triples. */
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str, type Values } from '../args.ts'
+import type { PatternQuery } from '../client.ts'
+import type { Command } from '../command.ts'
+import { connect } from '../connect.ts'
+import { EXIT, USAGE } from '../exit.ts'
+import { columns, printJson } from '../io.ts'
+import { displayTerm, termFromText, termQueryText, TERM_TYPES } from '../term.ts'
+
+const TERM_OPTIONS = {
+  type: { type: 'string' },
+  lang: { type: 'string' }
+} as const
+
+const PATTERN_OPTIONS = {
+  subject: { type: 'string', short: 's' },
+  predicate: { type: 'string', short: 'p' },
+  object: { type: 'string', short: 'o' },
+  namespace: { type: 'string', short: 'n' },
+  ...TERM_OPTIONS
+} as const
+
+function patternFrom (v: Values, command: string): PatternQuery {
+  const object = str(v, 'object')
+  if (object === undefined && (str(v, 'type') !== undefined || str(v, 'lang') !== undefined)) {
+    throw USAGE('--type and --lang describe --object; give --object too', command)
+  }
+  return {
+    subject: str(v, 'subject'),
+    predicate: str(v, 'predicate'),
+    object: object === undefined ? undefined : termQueryText(object, str(v, 'type'), str(v, 'lang'), command),
+    namespace: str(v, 'namespace')
+  }
+}
+
+export const addCommand: Command = {
+  name: 'add',
+  summary: 'add a triple (subject predicate object); prints its id',
+  help: `Usage: engram add SUBJECT PREDICATE OBJECT [--type T] [--lang L]
+
+Adds one triple and prints its id (the BLAKE3 content id: the same triple has the same id on
+every machine). Adding a triple that is already there changes nothing.
+
+OBJECT is a string literal unless --type says otherwise.
+
+Options:
+  --type T           node | string | number | boolean | datetime | json (default: string)
+  --lang L           language tag of a string, e.g. en, pt-BR
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram add user:alice prefers:editor vim
+  engram add user:alice knows user:bob --type node
+  engram add user:alice age 42 --type number
+  engram add user:alice greeting bonjour --lang fr
+  engram add event:1 at 2026-11-20T09:30:00Z --type datetime
+  engram add user:alice settings '{"theme":"dark"}' --type json
+  engram add account:1 balance --type number -- -5     (a negative number goes after --)
+`,
+  options: { ...CLIENT_OPTIONS, ...TERM_OPTIONS },
+  positionals: { min: 3, max: 3 },
+  async run ({ values, positionals }, io) {
+    const [s, p, o] = positionals as [string, string, string]
+    const object = termFromText(o, str(values, 'type'), str(values, 'lang'), 'add')
+    const triple = await connect(values, io).addTriple(s, p, object)
+    if (values.json === true) printJson(io, triple)
+    else io.out(triple.id + '\n')
+    return EXIT.ok
+  }
+}
+
+export const queryCommand: Command = {
+  name: 'query',
+  summary: 'list triples matching a pattern',
+  help: `Usage: engram query [--subject S] [--predicate P] [--object O [--type T] [--lang L]]
+                    [--namespace N] [--limit N] [--offset N]
+
+Lists the triples matching every given field (all triples when none is given), ordered by
+subject, predicate and id: one per line, "ID SUBJECT PREDICATE OBJECT". String objects are
+shown quoted, node objects bare.
+
+Options:
+  -s, --subject S    subject
+  -p, --predicate P  predicate
+  -o, --object O     object (a string literal unless --type says otherwise)
+  --type T           type of --object: ${TERM_TYPES.join(' | ')}
+  --lang L           language tag of a string --object
+  -n, --namespace N  subject namespace: the part of the subject before its first ":"
+  --limit N          most triples to print (default 100)
+  --offset N         triples to skip first
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram query --subject user:alice
+  engram query --predicate knows --object user:bob --type node
+  engram query --namespace user --limit 10 --json
+`,
+  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS, limit: { type: 'string' }, offset: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run ({ values }, io) {
+    const page = await connect(values, io).queryTriples({
+      ...patternFrom(values, 'query'),
+      limit: intOption(values, 'limit', 'query') ?? 100,
+      offset: intOption(values, 'offset', 'query')
+    })
+    if (values.json === true) { printJson(io, page); return EXIT.ok }
+    io.out(columns(page.triples.map(t => [t.id, t.subject, t.predicate, displayTerm(t.object)])))
+    const shown = page.triples.length
+    if (shown === 0) io.err(page.total === 0 ? 'no triples match\n' : `no triples at offset ${page.offset} (${page.total} match)\n`)
+    else if (shown < page.total) io.err(`${shown} of ${page.total} triples (from offset ${page.offset}); use --limit and --offset for more\n`)
+    return EXIT.ok
+  }
+}
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  summary: 'delete a triple by id, or every triple matching a pattern',
+  help: `Usage: engram delete ID
+       engram delete [--subject S] [--predicate P] [--object O [--type T]] [--namespace N]
+
+Deletes one triple by id, or every triple matching the pattern (at least one field is
+required). A deletion is kept as a tombstone for sync.tombstoneTtlHours so that it reaches
+your other machines, and a copy of the old triple cannot bring it back.
+
+Options:
+  -s, --subject S    subject
+  -p, --predicate P  predicate
+  -o, --object O     object (a string literal unless --type says otherwise)
+  --type T           type of --object: ${TERM_TYPES.join(' | ')}
+  --lang L           language tag of a string --object
+  -n, --namespace N  subject namespace
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram delete 3f1c…e9a0        (an id printed by engram add or engram query)
+  engram delete --subject user:alice --predicate prefers:editor
+  engram delete --namespace scratch
+`,
+  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS },
+  positionals: { min: 0, max: 1 },
+  async run ({ values, positionals }, io) {
+    const pattern = patternFrom(values, 'delete')
+    const hasPattern = Object.values(pattern).some(x => x !== undefined)
+    const id = positionals[0]
+    if (id !== undefined && hasPattern) throw USAGE('give either an ID or a pattern, not both', 'delete')
+    if (id === undefined && !hasPattern) throw USAGE('give the ID of a triple, or a pattern (--subject, --predicate, --object, --namespace)', 'delete')
+    const client = connect(values, io)
+    const result = id !== undefined ? await client.deleteTriple(id) : await client.deleteTriples(pattern)
+    if (values.json === true) printJson(io, result)
+    else io.out(`deleted ${result.deleted} triple${result.deleted === 1 ? '' : 's'}\n`)
+    return EXIT.ok
+  }
+}

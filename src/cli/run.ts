@@ -1,0 +1,95 @@
+/**
+ * The CLI's dispatcher: picks the command from the first words of argv, parses its options,
+ * runs it, and turns any error into one line `engram: <message> (<CODE>)` and an exit code
+ * (exit.ts).
+ */
+import { packageVersion } from '../util/version.ts'
+import { parse } from './args.ts'
+import type { Command } from './command.ts'
+import { configPrintCommand } from './commands/config.ts'
+import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
+import { startCommand } from './commands/start.ts'
+import { statusCommand } from './commands/status.ts'
+import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
+import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
+import type { CliIo } from './io.ts'
+
+export const COMMANDS: readonly Command[] = [
+  startCommand, addCommand, queryCommand, deleteCommand,
+  noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
+  statusCommand, configPrintCommand
+]
+
+/** Commands with subcommands: `note set`, `config print`. */
+const GROUPS = new Set(COMMANDS.filter(c => c.name.includes(' ')).map(c => c.name.split(' ')[0]!))
+
+export function mainHelp (): string {
+  const list = COMMANDS.map(c => [c.name, c.summary] as const)
+  const width = Math.max(...list.map(([n]) => n.length))
+  return `engram ${packageVersion()}: a local memory store for AI agents, replicated peer to peer
+
+Usage: engram <command> [options]
+
+Commands:
+${list.map(([n, s]) => `  ${n.padEnd(width)}  ${s}`).join('\n')}
+
+Every command takes --help (with examples); commands that print data take --json.
+Commands other than start and config print talk to a running daemon, found by --url,
+ENGRAM_URL, <dataDir>/api.json (with --data-dir) or http://<api.host>:<api.port>.
+
+Exit codes: 0 ok, 1 failed (e.g. not found), 2 usage error or invalid input,
+3 daemon not reachable, 78 configuration error.
+
+Get started:
+  engram start &
+  engram add user:alice prefers:editor vim
+  engram query --subject user:alice
+`
+}
+
+function groupHelp (group: string): string {
+  const cmds = COMMANDS.filter(c => c.name.startsWith(group + ' '))
+  return `Usage: engram ${group} <${cmds.map(c => c.name.split(' ')[1]).join('|')}> …\n\n` +
+    cmds.map(c => `  engram ${c.name.padEnd(14)}  ${c.summary}`).join('\n') +
+    `\n\nRun engram ${group} <subcommand> --help for its options and examples.\n`
+}
+
+export async function runCli (argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const first = argv[0]
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      if (first === undefined) { io.err(mainHelp()); return EXIT.usage }
+      io.out(mainHelp())
+      return EXIT.ok
+    }
+    if (first === '--version' || first === '-v' || first === 'version') {
+      io.out(packageVersion() + '\n')
+      return EXIT.ok
+    }
+    let name = first
+    let rest = argv.slice(1)
+    if (GROUPS.has(first)) {
+      const sub = argv[1]
+      if (sub === undefined || sub === '--help' || sub === '-h') {
+        if (sub === undefined) { io.err(groupHelp(first)); return EXIT.usage }
+        io.out(groupHelp(first))
+        return EXIT.ok
+      }
+      name = `${first} ${sub}`
+      rest = argv.slice(2)
+    }
+    const command = COMMANDS.find(c => c.name === name)
+    if (command === undefined) {
+      throw USAGE(GROUPS.has(first) ? `unknown command "${name}"` : `unknown command "${first}"`, GROUPS.has(first) ? first : undefined)
+    }
+    const args = parse(command.name, rest, command.options, command.positionals)
+    if (args.values.help === true) {
+      io.out(command.help)
+      return EXIT.ok
+    }
+    return await command.run(args, io)
+  } catch (e) {
+    io.err(errorLine(e) + '\n')
+    return exitCodeFor(e)
+  }
+}

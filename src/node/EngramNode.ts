@@ -1,0 +1,188 @@
+/**
+ * EngramNode: the composition root, the one place where a node's parts are built and wired.
+ *
+ *   config ──► data dir (0700) ──► identity.key ──► node id
+ *                                   engram.db ──► SqliteStore ──► Engine ──► REST API (fastify)
+ *                                                                  └──► tombstone collection timer
+ *
+ * `start` builds everything and listens; `stop` undoes it in reverse order (API closed, timers
+ * cleared, store closed, api.json removed). The daemon (`engram start`) and embedders use the
+ * same class: `const node = await EngramNode.start(config)`.
+ */
+import type { FastifyInstance } from 'fastify'
+import { createApiServer } from '../api/server.ts'
+import { EngramError } from '../core/errors.ts'
+import type { NodeId } from '../core/ids.ts'
+import { Engine } from '../engine/Engine.ts'
+import { assertStartable } from '../config/load.ts'
+import type { EngramConfig } from '../config/schema.ts'
+import type { Store } from '../store/Store.ts'
+import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
+import { createLogger, type Logger } from '../util/log.ts'
+import { packageVersion } from '../util/version.ts'
+import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
+
+export interface EngramNodeOptions {
+  /** Where the node logs. Default: stderr at config.log.level. */
+  readonly log?: Logger
+  /** Wall clock in ms (tests inject one). Default: Date.now. */
+  readonly now?: () => number
+}
+
+const HOUR_MS = 3_600_000
+
+interface Parts {
+  readonly config: EngramConfig
+  readonly nodeId: NodeId
+  readonly apiUrl: string
+  readonly engine: Engine
+  readonly store: Store
+  readonly api: FastifyInstance
+  readonly log: Logger
+  readonly collector: NodeJS.Timeout
+}
+
+export class EngramNode {
+  readonly config: EngramConfig
+  readonly nodeId: NodeId
+  /** Base URL of the REST API, e.g. http://127.0.0.1:19090 (the actual port when api.port is 0). */
+  readonly apiUrl: string
+  readonly engine: Engine
+  readonly dataDir: string
+  private readonly store: Store
+  private readonly api: FastifyInstance
+  private readonly log: Logger
+  private readonly collector: NodeJS.Timeout
+  private stopping: Promise<void> | undefined
+
+  private constructor (p: Parts) {
+    this.config = p.config
+    this.nodeId = p.nodeId
+    this.apiUrl = p.apiUrl
+    this.engine = p.engine
+    this.dataDir = p.config.dataDir
+    this.store = p.store
+    this.api = p.api
+    this.log = p.log
+    this.collector = p.collector
+  }
+
+  static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
+    assertStartable(config)
+    const log = opts.log ?? createLogger({ level: config.log.level })
+    const now = opts.now ?? Date.now
+    const paths = dataPaths(config.dataDir)
+    ensureDataDir(paths.dir)
+    await refuseIfRunning(paths.dir)
+
+    const identity = await loadOrCreateIdentity(paths.dir)
+    if (identity.created) log.info('created a new node identity', { node: identity.nodeId, key: identity.path })
+    const nodeId = identity.nodeId
+
+    const store = SqliteStore.open(paths.db, { synchronous: config.store.synchronous })
+    let api: FastifyInstance | undefined
+    try {
+      const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now })
+      const startedAt = new Date(now()).toISOString()
+      const version = packageVersion()
+      api = await createApiServer({
+        engine,
+        version,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+        onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
+          { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      })
+      const apiUrl = await listen(api, config.api.host, config.api.port)
+
+      const collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log)
+      writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt })
+      if (config.p2p.enabled) {
+        log.warn('p2p.enabled is set, but native P2P sync is not started by this node yet; records stay local until sync is available')
+      }
+      const hint = paths.dir === defaultDataDir(process.env) && config.api.port !== 0 ? 'engram status' : `engram status --data-dir ${paths.dir}`
+      log.info(`engram node started; try: ${hint}`, { node: nodeId, dataDir: paths.dir, api: apiUrl })
+      return new EngramNode({ config, nodeId, apiUrl, engine, store, api, log, collector })
+    } catch (e) {
+      if (api !== undefined) await api.close().catch(() => {})
+      store.close()
+      throw e
+    }
+  }
+
+  /** Stops the node: API closed, timers cleared, store closed. Safe to call more than once. */
+  stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.collector)
+      try {
+        await this.api.close()
+      } catch (e) {
+        this.log.warn('the REST API did not close cleanly', { error: e })
+      }
+      removeApiInfo(this.dataDir, { pid: process.pid, url: this.apiUrl })
+      this.store.close()
+      this.log.info('engram node stopped', { node: this.nodeId })
+    })()
+    return this.stopping
+  }
+}
+
+/** Refuses to start a second daemon on a data directory whose daemon is running and answering. */
+async function refuseIfRunning (dataDir: string): Promise<void> {
+  const info = readLiveApiInfo(dataDir)
+  if (info === undefined) return
+  try {
+    const res = await fetch(new URL('/api/v1/health', info.url), { signal: AbortSignal.timeout(2000) })
+    await res.body?.cancel()
+  } catch {
+    return // the file is stale: its process is something else now, or the API is gone
+  }
+  throw new EngramError('CONFLICT',
+    `another engram node (pid ${info.pid}) is already running on ${dataDir} at ${info.url}; stop it first, or start this one with another --data-dir`,
+    { dataDir, pid: info.pid, url: info.url })
+}
+
+async function listen (api: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    await api.listen({ host, port })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') {
+      throw new EngramError('UNAVAILABLE',
+        `port ${port} on ${host} is already in use; is another engram node running (engram status)? Otherwise pick another port with --port or ENGRAM_API_PORT`,
+        { host, port })
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new EngramError('CONFIG_INVALID', `config api.host = ${JSON.stringify(host)}: not an address of this machine (${code}); use 127.0.0.1`, { host })
+    }
+    if (code === 'EACCES') {
+      throw new EngramError('UNAVAILABLE', `not allowed to listen on ${host}:${port} (EACCES); ports below 1024 need privileges: use a port from 1024`, { host, port })
+    }
+    throw e
+  }
+  const addr = api.server.address()
+  const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
+  return `http://${urlHost(host)}:${actualPort}`
+}
+
+/**
+ * Collects tombstones older than the TTL, at start and then every min(1 h, TTL / 4), so a
+ * tombstone lives at least the TTL and at most 1.25 × TTL.
+ */
+function startTombstoneCollection (store: Store, ttlHours: number, now: () => number, log: Logger): NodeJS.Timeout {
+  const ttlMs = ttlHours * HOUR_MS
+  const collect = (): void => {
+    try {
+      const n = store.collectTombstones(now() - ttlMs)
+      if (n > 0) log.info('collected expired tombstones', { count: n, ttlHours })
+    } catch (e) {
+      log.error('tombstone collection failed; it is retried on the next run', { error: e })
+    }
+  }
+  collect()
+  const timer = setInterval(collect, Math.max(250, Math.min(HOUR_MS, ttlMs / 4)))
+  timer.unref()
+  return timer
+}

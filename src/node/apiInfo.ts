@@ -1,0 +1,69 @@
+/**
+ * `<dataDir>/api.json`: how a running daemon tells local clients where its REST API is.
+ *
+ *   {"url": "http://127.0.0.1:19090", "pid": 4242, "nodeId": "12D3KooW…", "startedAt": "…"}
+ *
+ * Written atomically (temporary file, then rename) once the API is listening, so a reader sees
+ * either no file or a complete one, and the API is up whenever the file is there. Removed on a
+ * clean stop. A file left behind by a crash names a process that no longer runs: readers check
+ * the pid and ignore such a file.
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { isIPv6 } from 'node:net'
+import { dataPaths } from './paths.ts'
+
+export interface ApiInfo {
+  readonly url: string
+  readonly pid: number
+  readonly nodeId: string
+  readonly startedAt: string
+}
+
+export function writeApiInfo (dataDir: string, info: ApiInfo): void {
+  const path = dataPaths(dataDir).apiInfo
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  writeFileSync(tmp, JSON.stringify(info) + '\n', { mode: 0o600 })
+  renameSync(tmp, path)
+}
+
+/** The file's content, or undefined when it is absent or unreadable. */
+export function readApiInfo (dataDir: string): ApiInfo | undefined {
+  try {
+    const v = JSON.parse(readFileSync(dataPaths(dataDir).apiInfo, 'utf8')) as Partial<ApiInfo>
+    if (typeof v.url !== 'string' || typeof v.pid !== 'number') return undefined
+    return { url: v.url, pid: v.pid, nodeId: String(v.nodeId ?? ''), startedAt: String(v.startedAt ?? '') }
+  } catch {
+    return undefined
+  }
+}
+
+/** The file's content when the process it names is still running. */
+export function readLiveApiInfo (dataDir: string): ApiInfo | undefined {
+  const info = readApiInfo(dataDir)
+  return info !== undefined && isRunning(info.pid) ? info : undefined
+}
+
+/** Removes the file if it still describes this daemon (a newer daemon's file is left alone). */
+export function removeApiInfo (dataDir: string, mine: Pick<ApiInfo, 'pid' | 'url'>): void {
+  const info = readApiInfo(dataDir)
+  if (info !== undefined && (info.pid !== mine.pid || info.url !== mine.url)) return
+  try { unlinkSync(dataPaths(dataDir).apiInfo) } catch { /* already gone */ }
+}
+
+export function isRunning (pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The host part of a URL that reaches an API listening on `host` from this machine. */
+export function urlHost (host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return isIPv6(host) ? `[${host}]` : host
+}

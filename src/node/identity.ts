@@ -1,0 +1,108 @@
+/**
+ * The node's persistent identity: an Ed25519 key pair kept in `<dataDir>/identity.key`
+ * (libp2p protobuf encoding, file mode 0600). The node id is the libp2p peer id derived from it,
+ * so it is stable across restarts and is what peers know this node by.
+ *
+ * The key is created on first start. A key file that group or others can read is refused: the
+ * key authenticates this node to its peers, so a copy lets someone else pose as it.
+ */
+import { randomBytes } from 'node:crypto'
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { EngramError } from '../core/errors.ts'
+import { asNodeId, type NodeId } from '../core/ids.ts'
+import { dataPaths } from './paths.ts'
+
+export interface NodeIdentity {
+  readonly privateKey: PrivateKey
+  readonly nodeId: NodeId
+}
+
+export interface IdentityResult extends NodeIdentity {
+  /** True when the key was created by this call. */
+  readonly created: boolean
+  readonly path: string
+}
+
+function KEY_FILE_INSECURE (path: string, mode: number): EngramError {
+  const octal = (mode & 0o777).toString(8).padStart(3, '0')
+  return new EngramError('CONFIG_INVALID',
+    `identity key ${path} can be read or written by group or others (mode ${octal}); run: chmod 600 ${path}`,
+    { path, mode: octal })
+}
+
+function KEY_FILE_UNREADABLE (path: string, why: string): EngramError {
+  return new EngramError('STORE_CORRUPT',
+    `identity key ${path} cannot be used: ${why}; restore it from a backup, or move it away to create a new ` +
+    'identity (this node then gets a new node id and its peers must pair with it again)', { path })
+}
+
+/** Loads the node's key from `<dataDir>/identity.key`, creating it on first use. */
+export async function loadOrCreateIdentity (dataDir: string): Promise<IdentityResult> {
+  const path = dataPaths(dataDir).identity
+  let bytes: Buffer | undefined
+  try {
+    const st = statSync(path)
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) throw KEY_FILE_INSECURE(path, st.mode)
+    bytes = readFileSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (e instanceof EngramError) throw e
+      throw KEY_FILE_UNREADABLE(path, (e as Error).message)
+    }
+  }
+  if (bytes !== undefined) {
+    let privateKey: PrivateKey
+    try {
+      privateKey = privateKeyFromProtobuf(bytes)
+    } catch (e) {
+      throw KEY_FILE_UNREADABLE(path, `not a private key (${(e as Error).message})`)
+    }
+    if (privateKey.type !== 'Ed25519') throw KEY_FILE_UNREADABLE(path, `it is a ${privateKey.type} key, not Ed25519`)
+    return { privateKey, nodeId: asNodeId(peerIdFromPrivateKey(privateKey).toString()), created: false, path }
+  }
+  const privateKey = await generateKeyPair('Ed25519')
+  if (!writeKeyFile(path, privateKeyToProtobuf(privateKey))) return loadOrCreateIdentity(dataDir)
+  return { privateKey, nodeId: asNodeId(peerIdFromPrivateKey(privateKey).toString()), created: true, path }
+}
+
+/**
+ * Writes the key durably, and only if no key exists yet: a temporary file created with mode
+ * 0600 and synced, then hard-linked to the final name (which fails when the name exists).
+ * Returns false when another process created the key first; the caller then loads that one, so
+ * two nodes starting at once on one directory end up with the same identity.
+ */
+function writeKeyFile (path: string, bytes: Uint8Array): boolean {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  const fd = openSync(tmp, 'wx', 0o600)
+  try {
+    writeSync(fd, bytes)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    linkSync(tmp, path)
+    syncDir(dirname(path))
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw e
+  } finally {
+    unlinkSync(tmp)
+  }
+}
+
+/** Makes a new directory entry durable (best effort: not every platform can sync a directory). */
+function syncDir (dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch { /* not supported here */ } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The layout of a node's data directory:
+ *
+ *   <dataDir>/engram.db      the store (SQLite; -wal and -shm beside it while open)
+ *   <dataDir>/identity.key   the node's Ed25519 private key (protobuf, mode 0600)
+ *   <dataDir>/api.json       {url, pid, nodeId} of the running daemon's REST API (removed on stop)
+ *
+ * The directory itself defaults to the XDG data directory (`$XDG_DATA_HOME/engram`, else
+ * `~/.local/share/engram`) and is created with mode 0700.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+export { defaultDataDir } from '../util/xdg.ts'
+
+export interface DataPaths {
+  readonly dir: string
+  readonly db: string
+  readonly identity: string
+  readonly apiInfo: string
+}
+
+export function dataPaths (dataDir: string): DataPaths {
+  return {
+    dir: dataDir,
+    db: join(dataDir, 'engram.db'),
+    identity: join(dataDir, 'identity.key'),
+    apiInfo: join(dataDir, 'api.json')
+  }
+}
+
+/** Creates the data directory (and parents) when missing; a new directory gets mode 0700. */
+export function ensureDataDir (dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { assertError, enc, NODE_ID, startApi, type TestApi } from './helpers.ts'
+
+const HEX64 = /^[0-9a-f]{64}$/
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const HLC_TEXT = /^[0-9a-f]{12}\.[0-9a-f]{4}\.node-a$/
+
+describe('triples API', () => {
+  let api: TestApi
+  before(async () => { api = await startApi() })
+  after(async () => { await api.close() })
+
+  it('creates one triple, Cortex-shaped: 201 with {id, subject, predicate, object, created_at}', async () => {
+    const t0 = Date.now()
+    const res = await api.request('POST', '/api/v1/triples', { subject: 'user:alice', predicate: 'prefers:editor', object: 'vim' })
+    assert.equal(res.status, 201, res.text)
+    const t = res.body
+    assert.deepEqual(Object.keys(t).sort(), ['created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'subject'])
+    assert.match(t.id, HEX64)
+    assert.equal(t.subject, 'user:alice')
+    assert.equal(t.predicate, 'prefers:editor')
+    assert.equal(t.object, 'vim')
+    assert.match(t.created_at, ISO)
+    assert.ok(Date.parse(t.created_at) >= t0 - 1 && Date.parse(t.created_at) <= Date.now() + 1)
+    assert.match(t.hlc, HLC_TEXT)
+    assert.equal(t.origin, NODE_ID)
+  })
+
+  it('acknowledges a write only once it is committed to the database file', async () => {
+    const res = await api.request('POST', '/api/v1/triples', { subject: 'commit:x', predicate: 'p', object: 1 })
+    assert.equal(res.status, 201)
+    const got = await api.request('GET', `/api/v1/triples/${res.body.id}`)
+    assert.equal(got.status, 200)
+    assert.deepEqual(got.body, res.body)
+    // A second connection to the same file sees it: the transaction had committed.
+    const other = SqliteStore.open(api.dbFile)
+    try {
+      assert.equal(other.getTriple(res.body.id)?.deleted, false)
+    } finally {
+      other.close()
+    }
+  })
+
+  it('adding the same triple again is idempotent: same id, original stamp', async () => {
+    const body = { subject: 'idem:a', predicate: 'p', object: { node: 'idem:b' } }
+    const a = await api.request('POST', '/api/v1/triples', body)
+    const b = await api.request('POST', '/api/v1/triples', body)
+    assert.equal(b.status, 201)
+    assert.deepEqual(b.body, a.body)
+  })
+
+  it('creates a batch: 201 {triples, created}; created counts only new triples', async () => {
+    await api.request('POST', '/api/v1/triples', { subject: 'batch:0', predicate: 'p', object: 0 })
+    const triples = [0, 1, 2, 3].map(i => ({ subject: `batch:${i}`, predicate: 'p', object: i }))
+    triples.push({ subject: 'batch:3', predicate: 'p', object: 3 }) // a duplicate within the batch
+    const res = await api.request('POST', '/api/v1/triples', { triples })
+    assert.equal(res.status, 201, res.text)
+    assert.equal(res.body.triples.length, 5)
+    assert.equal(res.body.created, 3)
+    assert.deepEqual(res.body.triples.map((t: { subject: string }) => t.subject), ['batch:0', 'batch:1', 'batch:2', 'batch:3', 'batch:3'])
+    assert.equal(res.body.triples[3].id, res.body.triples[4].id)
+    const empty = await api.request('POST', '/api/v1/triples', { triples: [] })
+    assert.equal(empty.status, 201)
+    assert.deepEqual(empty.body, { triples: [], created: 0 })
+  })
+
+  it('accepts a batch of exactly 10,000 and refuses 10,001 with 413 LIMIT_EXCEEDED', async () => {
+    const mk = (n: number) => Array.from({ length: n }, (_, i) => ({ subject: `big:${i}`, predicate: 'p', object: i }))
+    const over = await api.request('POST', '/api/v1/triples', { triples: mk(10_001) })
+    assertError(over, 413, 'LIMIT_EXCEEDED')
+    assert.equal(over.body.details.limit, 10_000)
+    assert.equal(over.body.details.actual, 10_001)
+    const count = await api.request('GET', '/api/v1/triples?namespace=big&limit=1')
+    assert.equal(count.body.total, 0, 'nothing of a refused batch is stored')
+    const ok = await api.request('POST', '/api/v1/triples', { triples: mk(10_000) })
+    assert.equal(ok.status, 201)
+    assert.equal(ok.body.created, 10_000)
+    const after = await api.request('GET', '/api/v1/triples?namespace=big&limit=1')
+    assert.equal(after.body.total, 10_000)
+  })
+
+  it('reads one triple by id; unknown id → 404, malformed id → 400', async () => {
+    const created = await api.request('POST', '/api/v1/triples', { subject: 'read:a', predicate: 'p', object: true })
+    const got = await api.request('GET', `/api/v1/triples/${created.body.id}`)
+    assert.equal(got.status, 200)
+    assert.deepEqual(got.body, created.body)
+    assertError(await api.request('GET', `/api/v1/triples/${'0'.repeat(64)}`), 404, 'NOT_FOUND')
+    assertError(await api.request('GET', '/api/v1/triples/not-an-id'), 400, 'INVALID_INPUT', 'id')
+    assertError(await api.request('GET', `/api/v1/triples/${'A'.repeat(64)}`), 400, 'INVALID_INPUT', 'id')
+  })
+
+  it('deletes by id: {deleted: 1, id}; then the triple is gone and a second delete is 404', async () => {
+    const created = await api.request('POST', '/api/v1/triples', { subject: 'del:a', predicate: 'p', object: 'x' })
+    const id: string = created.body.id
+    const del = await api.request('DELETE', `/api/v1/triples/${id}`)
+    assert.equal(del.status, 200)
+    assert.deepEqual(del.body, { deleted: 1, id })
+    assertError(await api.request('GET', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
+    assertError(await api.request('DELETE', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
+    assertError(await api.request('DELETE', '/api/v1/triples/zzz'), 400, 'INVALID_INPUT', 'id')
+    const list = await api.request('GET', '/api/v1/triples?subject=del:a')
+    assert.equal(list.body.total, 0)
+    // Adding it back gives it a newer stamp.
+    const again = await api.request('POST', '/api/v1/triples', { subject: 'del:a', predicate: 'p', object: 'x' })
+    assert.equal(again.body.id, id)
+    assert.ok(again.body.hlc > created.body.hlc)
+  })
+
+  it('deletes by pattern: {deleted: n}; no filter → 400; misspelt filter → 400', async () => {
+    const triples = [
+      { subject: 'pat:a', predicate: 'likes', object: 'x' },
+      { subject: 'pat:a', predicate: 'likes', object: 'y' },
+      { subject: 'pat:a', predicate: 'hates', object: 'x' },
+      { subject: 'pat:b', predicate: 'likes', object: 'x' }
+    ]
+    await api.request('POST', '/api/v1/triples', { triples })
+    const del = await api.request('DELETE', '/api/v1/triples?subject=pat:a&predicate=likes')
+    assert.equal(del.status, 200)
+    assert.deepEqual(del.body, { deleted: 2 })
+    const left = await api.request('GET', '/api/v1/triples?namespace=pat')
+    assert.deepEqual(left.body.triples.map((t: { subject: string, predicate: string }) => `${t.subject} ${t.predicate}`).sort(), ['pat:a hates', 'pat:b likes'])
+    const byObject = await api.request('DELETE', '/api/v1/triples?namespace=pat&object=x')
+    assert.deepEqual(byObject.body, { deleted: 2 })
+    assert.deepEqual((await api.request('DELETE', '/api/v1/triples?subject=pat:a')).body, { deleted: 0 })
+    assertError(await api.request('DELETE', '/api/v1/triples'), 400, 'INVALID_INPUT', 'pattern')
+    assertError(await api.request('DELETE', '/api/v1/triples?subjet=pat:a'), 400, 'INVALID_INPUT', 'subjet')
+    assertError(await api.request('DELETE', '/api/v1/triples?subject='), 400, 'INVALID_INPUT', 'subject')
+    assertError(await api.request('DELETE', '/api/v1/triples?limit=5'), 400, 'INVALID_INPUT', 'limit')
+  })
+
+  it('lists with pagination: {triples, total, limit, offset}, stable order, totals exact', async () => {
+    const triples = Array.from({ length: 25 }, (_, i) => ({ subject: `page:${String(i).padStart(2, '0')}`, predicate: 'p', object: i }))
+    await api.request('POST', '/api/v1/triples', { triples })
+    const seen: string[] = []
+    for (const offset of [0, 10, 20, 30]) {
+      const res = await api.request('GET', `/api/v1/triples?namespace=page&limit=10&offset=${offset}`)
+      assert.equal(res.status, 200)
+      assert.equal(res.body.total, 25)
+      assert.equal(res.body.limit, 10)
+      assert.equal(res.body.offset, offset)
+      assert.equal(res.body.triples.length, Math.max(0, Math.min(10, 25 - offset)))
+      seen.push(...res.body.triples.map((t: { subject: string }) => t.subject))
+    }
+    assert.deepEqual(seen, triples.map(t => t.subject))
+    const def = await api.request('GET', '/api/v1/triples?namespace=page')
+    assert.equal(def.body.limit, 100)
+    assert.equal(def.body.offset, 0)
+    assert.equal(def.body.triples.length, 25)
+    const zero = await api.request('GET', '/api/v1/triples?namespace=page&limit=0')
+    assert.deepEqual([zero.body.triples.length, zero.body.total], [0, 25])
+  })
+
+  it('filters by subject, predicate, object and namespace', async () => {
+    await api.request('POST', '/api/v1/triples', {
+      triples: [
+        { subject: 'flt:alice', predicate: 'knows', object: { node: 'flt:bob' } },
+        { subject: 'flt:alice', predicate: 'name', object: 'Alice' },
+        { subject: 'flt:bob', predicate: 'name', object: 'Bob' },
+        { subject: 'flt:bob', predicate: 'age', object: 42 }
+      ]
+    })
+    const q = async (qs: string) => (await api.request('GET', `/api/v1/triples?namespace=flt&${qs}`)).body.triples
+      .map((t: { subject: string, predicate: string }) => `${t.subject} ${t.predicate}`)
+    assert.deepEqual(await q('subject=flt:alice'), ['flt:alice knows', 'flt:alice name'])
+    assert.deepEqual(await q('predicate=name'), ['flt:alice name', 'flt:bob name'])
+    assert.deepEqual(await q('object=Bob'), ['flt:bob name'])
+    assert.deepEqual(await q(`object=${enc('{"node":"flt:bob"}')}`), ['flt:alice knows'])
+    assert.deepEqual(await q('object=flt:bob'), [], 'plain text matches a string literal, not a node')
+    assert.deepEqual(await q(`object=${enc('{"kind":"number","value":42}')}`), ['flt:bob age'])
+    assert.deepEqual(await q('object=42'), [], '42 in a query string is the string "42"')
+    assert.deepEqual(await q('subject=flt:bob&predicate=name&object=Bob'), ['flt:bob name'])
+  })
+
+  it('refuses bad query parameters with 400 naming the parameter', async () => {
+    assertError(await api.request('GET', '/api/v1/triples?limit=abc'), 400, 'INVALID_INPUT', 'limit')
+    assertError(await api.request('GET', '/api/v1/triples?limit=10001'), 400, 'INVALID_INPUT', 'limit')
+    assertError(await api.request('GET', '/api/v1/triples?limit=-1'), 400, 'INVALID_INPUT', 'limit')
+    assertError(await api.request('GET', '/api/v1/triples?limit=1.5'), 400, 'INVALID_INPUT', 'limit')
+    assertError(await api.request('GET', '/api/v1/triples?offset=-3'), 400, 'INVALID_INPUT', 'offset')
+    assertError(await api.request('GET', '/api/v1/triples?subject=a&subject=b'), 400, 'INVALID_INPUT', 'subject')
+    assertError(await api.request('GET', '/api/v1/triples?colour=red'), 400, 'INVALID_INPUT', 'colour')
+    assertError(await api.request('GET', `/api/v1/triples?object=${enc('{"node":')}`), 400, 'INVALID_INPUT', 'object')
+    assertError(await api.request('GET', `/api/v1/triples?object=${enc('{"nod":"x"}')}`), 400, 'INVALID_INPUT', 'object')
+    assertError(await api.request('GET', `/api/v1/triples?object=${enc('{"datetime":"yesterday"}')}`), 400, 'INVALID_INPUT', 'object.datetime')
+  })
+})
