@@ -13,7 +13,7 @@ import { HybridClock } from '../core/hlc.ts'
 import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
-import { checkRecord, makeTrace, makeTriple, validateEpisodeId, validateNoteKey } from '../core/records.ts'
+import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
 import type { ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
 
@@ -58,25 +58,46 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * Adds triples in one transaction. A triple that is already present keeps its stamp (adding it
-   * again changes nothing); one that was deleted is added back with a new stamp.
+   * again changes nothing); one that was deleted is added back with a new stamp. Returns each
+   * input's triple as stored, in input order.
+   *
+   * Every distinct input is stamped and handed to the store with `keepLive`, which keeps a triple
+   * that is live there unchanged; the store reads each id once, inside the transaction. (A stamp
+   * issued for a triple that turns out to be present is simply never used.)
    */
   addTriples (inputs: readonly unknown[]): TripleRecord[] {
     checkBatchSize(inputs.length, 'triples batch')
-    const contents = inputs.map((t, i) => validateTripleContent(t, inputs.length === 1 ? 'triple' : `triples[${i}]`))
-    const out: TripleRecord[] = []
+    const single = inputs.length === 1
     const toWrite: TripleRecord[] = []
-    const seen = new Map<string, TripleRecord>()
-    for (const c of contents) {
+    const slot = new Map<string, number>()
+    const slots: number[] = new Array<number>(inputs.length)
+    for (let i = 0; i < inputs.length; i++) {
+      const c = validateTripleContent(inputs[i], single ? 'triple' : `triples[${i}]`)
       const id = tripleId(c)
-      const existing = seen.get(id) ?? this.store.getTriple(id)
-      if (existing !== undefined && !existing.deleted) { out.push(existing); continue }
-      const rec = makeTriple(c, this.clock.now())
-      seen.set(rec.id, rec)
-      toWrite.push(rec)
-      out.push(rec)
+      let k = slot.get(id)
+      if (k === undefined) {
+        k = toWrite.length
+        slot.set(id, k)
+        toWrite.push({ kind: 'triple', id, subject: c.subject, predicate: c.predicate, object: c.object, hlc: this.clock.now(), deleted: false })
+      }
+      slots[i] = k
     }
-    this.commit(toWrite)
-    return out
+    if (toWrite.length === 0) return []
+    const result = this.store.apply(toWrite, { clock: this.clock.last, keepLive: true })
+    // `changed` lists, in input order, the triples written; the others were live already.
+    const stored: TripleRecord[] = new Array<TripleRecord>(toWrite.length)
+    let j = 0
+    for (let k = 0; k < toWrite.length; k++) {
+      const entry = result.changed[j]
+      if (entry !== undefined && (entry.record as TripleRecord).id === toWrite[k]!.id) {
+        stored[k] = entry.record as TripleRecord
+        j++
+      } else {
+        stored[k] = this.store.getTriple(toWrite[k]!.id)!
+      }
+    }
+    if (result.changed.length > 0) this.emit('change', { entries: result.changed })
+    return slots.map(k => stored[k]!)
   }
 
   /** Deletes one triple (a tombstone). Throws NOT_FOUND when it is absent or already deleted. */

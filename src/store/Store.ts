@@ -33,6 +33,12 @@ export interface ApplyOptions {
   readonly cursor?: { readonly peer: NodeId, readonly seq: number }
   /** Optional resolver consulted when an incoming state differs from the current one. */
   readonly resolve?: ConflictResolver
+  /**
+   * An incoming live triple whose id is already live here keeps the current state (its stamp
+   * included): adding a triple that is present changes nothing. Used by local adds; takes
+   * precedence over `resolve`.
+   */
+  readonly keepLive?: boolean
 }
 
 export interface FeedEntry {

@@ -1,0 +1,47 @@
+/**
+ * The benchmark harness (`npm run bench`): runs each benchmark, prints a table, then one JSON
+ * line with every figure (for tools that track them).
+ *
+ *   node bench/run.ts [--rows N] [--only NAME]
+ *
+ * --rows N     rows for the benchmarks that take a size (default 1,000,000)
+ * --only NAME  run one benchmark (names: see BENCHES)
+ */
+import { parseArgs } from 'node:util'
+import { benchStore } from './store.ts'
+import { benchTransport } from './transport.ts'
+
+type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
+
+const BENCHES: Record<string, Bench> = {
+  store: benchStore,
+  transport: () => benchTransport()
+}
+
+function usage (message: string): never {
+  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--only ${Object.keys(BENCHES).join('|')}]\n`)
+  process.exit(2)
+}
+
+async function main (): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' } } })
+  const rows = values.rows === undefined ? 1_000_000 : Number(values.rows.replaceAll('_', ''))
+  if (!Number.isSafeInteger(rows) || rows < 1) usage(`--rows must be a positive integer (got ${values.rows})`)
+  const names = values.only === undefined ? Object.keys(BENCHES) : [values.only]
+  for (const name of names) if (BENCHES[name] === undefined) usage(`unknown benchmark ${name}`)
+  const results: Record<string, Record<string, number>> = {}
+  for (const name of names) {
+    process.stdout.write(`running ${name}…\n`)
+    const t0 = performance.now()
+    results[name] = await BENCHES[name]!({ rows })
+    process.stdout.write(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  }
+  const width = Math.max(...Object.values(results).flatMap(r => Object.keys(r).map(k => k.length)))
+  for (const [name, figures] of Object.entries(results)) {
+    process.stdout.write(`\n${name}\n`)
+    for (const [k, v] of Object.entries(figures)) process.stdout.write(`  ${k.padEnd(width)}  ${v.toLocaleString('en')}\n`)
+  }
+  process.stdout.write(`${JSON.stringify(results)}\n`)
+}
+
+await main()

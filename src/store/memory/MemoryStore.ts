@@ -1,0 +1,267 @@
+/**
+ * A store held in memory, for deterministic simulations and tests. It passes the same
+ * conformance suite as SqliteStore (test/store/conformance.ts): the same merge decisions
+ * (store/decide.ts), the same seqs, orders, filters and errors.
+ *
+ * Layout: one map per kind from key to slot (state, seq, via), and the changes feed as a map
+ * from seq to slot whose insertion order is seq order (a changed record's old seq is removed
+ * and its new, largest seq appended). `apply` stages every change and commits only when the
+ * whole batch succeeded, so a failing batch leaves nothing behind.
+ */
+import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
+import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import { namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
+import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { checkChanges, checkCursor, checkMark, checkPage, checkWallMs, nestedWriteError } from '../checks.ts'
+import { cameFromPeer, decide } from '../decide.ts'
+import { compareText } from '../order.ts'
+import { termEquals } from '../terms.ts'
+import type {
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, Store, StoreHealth, StoreStats, TriplePattern
+} from '../Store.ts'
+
+interface Slot {
+  readonly record: MemoryRecord
+  readonly seq: number
+  /** The peer this state came from; undefined for local writes. */
+  readonly via: NodeId | undefined
+}
+
+type Tables = Record<RecordKind, Map<string, Slot>>
+const newTables = (): Tables => ({ triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() })
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory'
+  private readonly tables = newTables()
+  private readonly feed = new Map<number, Slot>()
+  private readonly cursors = new Map<string, number>()
+  private readonly meta = new Map<string, string>()
+  private lastSeq = 0
+  private floor = 0
+  private mark: HlcMark = { wall: 0, counter: 0 }
+  private closed = false
+  /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
+  private writing = false
+
+  apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+    this.assertWritable()
+    checkMark(opts.clock)
+    checkCursor(opts.cursor)
+    this.writing = true
+    try {
+      return this.applyAll(records, opts)
+    } finally {
+      this.writing = false
+    }
+  }
+
+  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+    const staged = newTables()
+    const writes: Slot[] = []
+    const changed: FeedEntry[] = []
+    let unchanged = 0
+    let seq = this.lastSeq
+    let mark = maxMark(this.mark, opts.clock)
+    for (const incoming of records) {
+      const key = recordKey(incoming)
+      const current = (staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key))?.record
+      const state = decide(current, incoming, opts)
+      if (state === undefined) { unchanged++; continue }
+      seq++
+      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined }
+      staged[incoming.kind].set(key, slot)
+      writes.push(slot)
+      if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
+      changed.push({ seq: seq as Seq, record: state })
+    }
+    // Nothing above changed the store; from here on nothing can fail.
+    for (const slot of writes) {
+      const table = this.tables[slot.record.kind]
+      const key = recordKey(slot.record)
+      const old = table.get(key)
+      if (old !== undefined) this.feed.delete(old.seq)
+      table.set(key, slot)
+      this.feed.set(slot.seq, slot)
+    }
+    this.lastSeq = seq
+    this.mark = mark
+    if (opts.cursor !== undefined) this.cursors.set(opts.cursor.peer, opts.cursor.seq)
+    return { changed, unchanged }
+  }
+
+  getTriple (id: TripleId): TripleRecord | undefined { return this.get('triple', id) as TripleRecord | undefined }
+  getNote (key: string): NoteRecord | undefined { return this.get('note', key) as NoteRecord | undefined }
+  getEpisode (id: string): EpisodeRecord | undefined { return this.get('episode', id) as EpisodeRecord | undefined }
+  getTrace (id: string): TraceRecord | undefined { return this.get('trace', id) as TraceRecord | undefined }
+
+  get (kind: RecordKind, key: string): MemoryRecord | undefined {
+    this.assertOpen()
+    return this.tables[kind].get(key)?.record
+  }
+
+  queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
+    this.assertOpen()
+    checkPage(page)
+    const matches: TripleRecord[] = []
+    for (const { record } of this.tables.triple.values()) {
+      const t = record as TripleRecord
+      if (t.deleted && pattern.includeDeleted !== true) continue
+      if (pattern.subject !== undefined && t.subject !== pattern.subject) continue
+      if (pattern.predicate !== undefined && t.predicate !== pattern.predicate) continue
+      if (pattern.object !== undefined && !termEquals(t.object, pattern.object)) continue
+      if (pattern.namespace !== undefined && namespaceOf(t.subject) !== pattern.namespace) continue
+      matches.push(t)
+    }
+    matches.sort((a, b) => compareText(a.subject, b.subject) || compareText(a.predicate, b.predicate) || compareText(a.id, b.id))
+    return { triples: slicePage(matches, page), total: matches.length }
+  }
+
+  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+    this.assertOpen()
+    checkPage(opts)
+    const prefix = opts.prefix ?? ''
+    const notes: NoteRecord[] = []
+    for (const { record } of this.tables.note.values()) {
+      const n = record as NoteRecord
+      if (!n.deleted && n.key.startsWith(prefix)) notes.push(n)
+    }
+    notes.sort((a, b) => compareText(a.key, b.key))
+    return { notes: slicePage(notes, opts), total: notes.length }
+  }
+
+  listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number } {
+    this.assertOpen()
+    checkPage(opts)
+    const prefix = opts.prefix ?? ''
+    const episodes: EpisodeRecord[] = []
+    for (const { record } of this.tables.episode.values()) {
+      if ((record as EpisodeRecord).id.startsWith(prefix)) episodes.push(record as EpisodeRecord)
+    }
+    episodes.sort((a, b) => compareHlc(b.hlc, a.hlc) || compareText(a.id, b.id))
+    return { episodes: slicePage(episodes, opts), total: episodes.length }
+  }
+
+  listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number } {
+    this.assertOpen()
+    checkPage(opts)
+    const traces: TraceRecord[] = []
+    for (const { record } of this.tables.trace.values()) {
+      const t = record as TraceRecord
+      if (opts.runId === undefined || t.runId === opts.runId) traces.push(t)
+    }
+    traces.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.id, b.id))
+    return { traces: slicePage(traces, opts), total: traces.length }
+  }
+
+  changesSince (after: number, opts: ChangesOptions): ChangesPage {
+    this.assertOpen()
+    checkChanges(after, opts)
+    const kinds = opts.kinds === undefined ? undefined : new Set(opts.kinds)
+    const namespaces = opts.namespaces === undefined || opts.namespaces.length === 0 ? undefined : new Set(opts.namespaces)
+    const entries: FeedEntry[] = []
+    if (after < this.lastSeq) {
+      for (const slot of this.feed.values()) {
+        if (slot.seq <= after) continue
+        if (kinds !== undefined && !kinds.has(slot.record.kind)) continue
+        if (namespaces !== undefined && !namespaces.has(recordNamespace(slot.record))) continue
+        if (opts.excludeVia !== undefined && slot.via === opts.excludeVia) continue
+        entries.push({ seq: slot.seq as Seq, record: slot.record })
+        if (entries.length === opts.limit) break
+      }
+    }
+    const lastSeq = entries.length === opts.limit ? entries[entries.length - 1]!.seq : Math.max(after, this.lastSeq)
+    return { entries, lastSeq: lastSeq as Seq, hasMore: lastSeq < this.lastSeq }
+  }
+
+  getCursor (peer: NodeId): Seq {
+    this.assertOpen()
+    return (this.cursors.get(peer) ?? 0) as Seq
+  }
+
+  collectTombstones (beforeWallMs: number): number {
+    this.assertWritable()
+    checkWallMs(beforeWallMs)
+    let removed = 0
+    for (const kind of ['triple', 'note'] as const) {
+      const table = this.tables[kind]
+      for (const [key, slot] of table) {
+        const r = slot.record as TripleRecord | NoteRecord
+        if (!r.deleted || r.hlc.wall >= beforeWallMs) continue
+        table.delete(key)
+        this.feed.delete(slot.seq)
+        if (slot.seq > this.floor) this.floor = slot.seq
+        removed++
+      }
+    }
+    return removed
+  }
+
+  clockMark (): HlcMark {
+    this.assertOpen()
+    return { wall: this.mark.wall, counter: this.mark.counter }
+  }
+
+  stats (): StoreStats {
+    this.assertOpen()
+    const count = (kind: 'triple' | 'note'): [number, number] => {
+      let dead = 0
+      for (const { record } of this.tables[kind].values()) if ((record as TripleRecord | NoteRecord).deleted) dead++
+      return [this.tables[kind].size - dead, dead]
+    }
+    const [triples, tripleTombstones] = count('triple')
+    const [notes, noteTombstones] = count('note')
+    return {
+      triples,
+      tripleTombstones,
+      notes,
+      noteTombstones,
+      episodes: this.tables.episode.size,
+      traces: this.tables.trace.size,
+      lastSeq: this.lastSeq as Seq,
+      feedFloor: this.floor as Seq
+    }
+  }
+
+  health (): StoreHealth {
+    return this.closed ? { ok: false, detail: 'memory store is closed' } : { ok: true, detail: 'memory store' }
+  }
+
+  getMeta (key: string): string | undefined {
+    this.assertOpen()
+    return this.meta.get(key)
+  }
+
+  setMeta (key: string, value: string | undefined): void {
+    this.assertWritable()
+    if (value === undefined) this.meta.delete(key)
+    else this.meta.set(key, value)
+  }
+
+  dump (): MemoryRecord[] {
+    this.assertOpen()
+    const out: MemoryRecord[] = []
+    for (const kind of RECORD_KINDS) {
+      const keys = [...this.tables[kind].keys()].sort(compareText)
+      for (const key of keys) out.push(this.tables[kind].get(key)!.record)
+    }
+    return out
+  }
+
+  close (): void {
+    this.closed = true
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw STORE_UNAVAILABLE('the store is closed')
+  }
+
+  private assertWritable (): void {
+    this.assertOpen()
+    if (this.writing) throw nestedWriteError()
+  }
+}
+
+function slicePage<T> (items: T[], page: Page): T[] {
+  return items.slice(page.offset, page.offset + page.limit)
+}

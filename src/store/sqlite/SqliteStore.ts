@@ -1,0 +1,210 @@
+/**
+ * The real store: one SQLite file (node:sqlite) in write-ahead-log mode, synchronous FULL by
+ * default, so a write acknowledged by `apply` survives a crash or a power cut.
+ *
+ * - schema.ts: the layout, its versioned migrations and the connection settings.
+ * - writer.ts: every write transaction (apply, tombstone collection).
+ * - reader.ts: records by key, pattern queries, listings, dump.
+ * - feed.ts: the changes feed.
+ * - nodes.ts: node ids interned as small integers.
+ *
+ * Methods are synchronous and the store is used from one thread. Several stores (in one process
+ * or several) may open one file: every write transaction re-reads the store's state, and
+ * multi-statement reads run on one snapshot.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { isEngramError, STORE_UNAVAILABLE } from '../../core/errors.ts'
+import type { HlcMark } from '../../core/hlc.ts'
+import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import type {
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, Page, Store, StoreHealth, StoreStats, TriplePattern
+} from '../Store.ts'
+import { storeError } from './failures.ts'
+import { changesSince } from './feed.ts'
+import { NodeNames } from './nodes.ts'
+import { Reader } from './reader.ts'
+import { configure, migrate, type ConnectionOptions } from './schema.ts'
+import { Writer } from './writer.ts'
+
+/** How long a statement waits for another connection's write lock before failing. */
+const BUSY_TIMEOUT_MS = 5000
+
+export type SqliteStoreOptions = ConnectionOptions
+
+interface Parts {
+  readonly db: DatabaseSync
+  readonly nodes: NodeNames
+  readonly reader: Reader
+  readonly writer: Writer
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite'
+  /** The file's path. */
+  readonly file: string
+  private parts: Parts | undefined
+
+  private constructor (file: string, parts: Parts) {
+    this.file = file
+    this.parts = parts
+  }
+
+  /** Opens (creating when missing, with its directory) and migrates the store file. */
+  static open (file: string, opts: SqliteStoreOptions = {}): SqliteStore {
+    let db: DatabaseSync | undefined
+    try {
+      mkdirSync(dirname(file), { recursive: true })
+      db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS })
+      configure(db, file, opts)
+      migrate(db, file)
+      const nodes = new NodeNames(db)
+      return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer: new Writer(db, file, nodes) })
+    } catch (e) {
+      try { db?.close() } catch { /* already failing */ }
+      if (isEngramError(e)) throw e
+      const err = storeError(e, file, 'opening')
+      if (err !== e) throw err
+      throw STORE_UNAVAILABLE(`cannot open the store ${file}: ${e instanceof Error ? e.message : String(e)}`, { file }, e)
+    }
+  }
+
+  apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+    return this.use().writer.apply(records, opts)
+  }
+
+  getTriple (id: TripleId): TripleRecord | undefined { return this.reading('reading a triple', p => p.reader.getTriple(id)) }
+  getNote (key: string): NoteRecord | undefined { return this.reading('reading a note', p => p.reader.getNote(key)) }
+  getEpisode (id: string): EpisodeRecord | undefined { return this.reading('reading an episode', p => p.reader.getEpisode(id)) }
+  getTrace (id: string): TraceRecord | undefined { return this.reading('reading a trace', p => p.reader.getTrace(id)) }
+  get (kind: RecordKind, key: string): MemoryRecord | undefined { return this.reading('reading a record', p => p.reader.get(kind, key)) }
+
+  queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
+    return this.reading('querying triples', p => p.reader.queryTriples(pattern, page))
+  }
+
+  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+    return this.reading('listing notes', p => p.reader.listNotes(opts))
+  }
+
+  listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number } {
+    return this.reading('listing episodes', p => p.reader.listEpisodes(opts))
+  }
+
+  listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number } {
+    return this.reading('listing traces', p => p.reader.listTraces(opts))
+  }
+
+  changesSince (after: number, opts: ChangesOptions): ChangesPage {
+    return this.reading('reading the changes feed', p => changesSince(p.reader, p.nodes, () => p.writer.readState().lastSeq, after, opts))
+  }
+
+  getCursor (peer: NodeId): Seq {
+    return this.reading('reading a cursor', p => {
+      const row = p.reader.statement('SELECT seq FROM cursors WHERE peer = ?').get(peer) as { seq: number } | undefined
+      return (row?.seq ?? 0) as Seq
+    })
+  }
+
+  collectTombstones (beforeWallMs: number): number {
+    return this.use().writer.collectTombstones(beforeWallMs)
+  }
+
+  clockMark (): HlcMark {
+    return this.reading('reading the clock mark', p => {
+      const s = p.writer.readState()
+      return { wall: s.clockWall, counter: s.clockCounter }
+    })
+  }
+
+  stats (): StoreStats {
+    return this.reading('reading stats', p => {
+      const s = p.writer.readState()
+      return {
+        triples: s.triplesLive,
+        tripleTombstones: s.triplesDead,
+        notes: s.notesLive,
+        noteTombstones: s.notesDead,
+        episodes: s.episodes,
+        traces: s.traces,
+        lastSeq: s.lastSeq as Seq,
+        feedFloor: s.feedFloor as Seq
+      }
+    })
+  }
+
+  /** Cheap: the file answers a read, and this connection can take the write lock. */
+  health (): StoreHealth {
+    const p = this.parts
+    if (p === undefined) return { ok: false, detail: `the store ${this.file} is closed` }
+    const inWrite = p.db.isTransaction
+    try {
+      p.writer.readState()
+      // Inside a write (a resolver asking) the lock is already held; never end that transaction.
+      if (!inWrite) {
+        p.db.exec('BEGIN IMMEDIATE')
+        p.db.exec('ROLLBACK')
+      }
+      return { ok: true, detail: `sqlite ${this.file}` }
+    } catch (e) {
+      if (!inWrite && p.db.isTransaction) {
+        try { p.db.exec('ROLLBACK') } catch { /* nothing to undo */ }
+      }
+      return { ok: false, detail: `the store ${this.file} cannot be used: ${e instanceof Error ? e.message : String(e)}` }
+    }
+  }
+
+  getMeta (key: string): string | undefined {
+    return this.reading('reading metadata', p => {
+      const row = p.reader.statement('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
+      return row?.value
+    })
+  }
+
+  setMeta (key: string, value: string | undefined): void {
+    const p = this.use()
+    p.writer.transaction('writing metadata', () => {
+      if (value === undefined) p.reader.statement('DELETE FROM meta WHERE key = ?').run(key)
+      else p.reader.statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+    })
+  }
+
+  dump (): MemoryRecord[] {
+    return this.reading('dumping', p => p.reader.dump())
+  }
+
+  /** SQLite's own consistency check of the whole file: 'ok', or the problems it found. */
+  integrityCheck (): string {
+    return this.reading('checking integrity', p => {
+      const rows = p.reader.statement('PRAGMA integrity_check').all() as { integrity_check: string }[]
+      return rows.map(r => r.integrity_check).join('\n')
+    })
+  }
+
+  close (): void {
+    const p = this.parts
+    if (p === undefined) return
+    this.parts = undefined
+    try {
+      p.db.exec('PRAGMA optimize')
+    } catch { /* only a hint for the query planner */ }
+    p.db.close()
+  }
+
+  private use (): Parts {
+    if (this.parts === undefined) throw STORE_UNAVAILABLE(`the store ${this.file} is closed`, { file: this.file })
+    return this.parts
+  }
+
+  private reading<T> (doing: string, body: (p: Parts) => T): T {
+    const p = this.use()
+    try {
+      return body(p)
+    } catch (e) {
+      throw storeError(e, this.file, doing)
+    }
+  }
+}
+

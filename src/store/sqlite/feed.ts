@@ -1,0 +1,70 @@
+/**
+ * The changes feed: records whose current seq is above `after`, in seq order. Each kind's table
+ * is keyed by seq, so each is read as a rowid range (`seq > after`), filtered in SQL (namespace,
+ * via), at most `limit` rows. The tables are read one after the other and every table read
+ * narrows the range for the next (once one table fills a page, nothing past its last seq can be
+ * on this page); the rows are then merged by seq. A page costs O(limit) rows, whatever the size
+ * of the store.
+ *
+ * `lastSeq` is where the next page starts: the seq of the page's last entry when the page is
+ * full, otherwise the last seq issued (everything up to it was scanned, even when every entry in
+ * between was filtered out), so a cursor always moves past filtered ranges.
+ */
+import type { SQLInputValue } from 'node:sqlite'
+import type { Seq } from '../../core/ids.ts'
+import type { RecordKind } from '../../core/model.ts'
+import { checkChanges } from '../checks.ts'
+import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
+import type { NodeNames } from './nodes.ts'
+import type { Reader } from './reader.ts'
+import {
+  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TRACE_COLUMNS, traceFromRow, TRIPLE_COLUMNS, tripleFromRow,
+  type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
+} from './rows.ts'
+
+interface KindTable {
+  readonly kind: RecordKind
+  readonly table: string
+  readonly columns: string
+  /** The column a record's namespace is taken from (see core/model.ts recordNamespace). */
+  readonly name: string
+  readonly decode: (row: never, nodes: NodeNames) => FeedEntry['record']
+}
+
+const TABLES: readonly KindTable[] = [
+  { kind: 'triple', table: 'triples', columns: TRIPLE_COLUMNS, name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
+  { kind: 'note', table: 'notes', columns: NOTE_COLUMNS, name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
+  { kind: 'episode', table: 'episodes', columns: EPISODE_COLUMNS, name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
+  { kind: 'trace', table: 'traces', columns: TRACE_COLUMNS, name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
+]
+
+export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () => number, after: number, opts: ChangesOptions): ChangesPage {
+  checkChanges(after, opts)
+  const namespaces = opts.namespaces !== undefined && opts.namespaces.length > 0 ? JSON.stringify(opts.namespaces) : undefined
+  return reader.read(() => {
+    const last = lastIssued()
+    const viaId = opts.excludeVia === undefined ? undefined : nodes.find(opts.excludeVia)
+    let upper = last
+    const entries: FeedEntry[] = []
+    for (const t of TABLES) {
+      if (after >= upper) break
+      if (opts.kinds !== undefined && !opts.kinds.includes(t.kind)) continue
+      let sql = `SELECT ${t.columns} FROM ${t.table} WHERE seq > ? AND seq <= ?`
+      const params: SQLInputValue[] = [after, upper]
+      if (viaId !== undefined) { sql += ' AND via IS NOT ?'; params.push(viaId) }
+      if (namespaces !== undefined) {
+        sql += ` AND substr(${t.name}, 1, instr(${t.name}, ':') - 1) IN (SELECT value FROM json_each(?))`
+        params.push(namespaces)
+      }
+      sql += ' ORDER BY seq LIMIT ?'
+      params.push(opts.limit)
+      const rows = reader.statement(sql).all(...params) as unknown as { seq: number }[]
+      for (const row of rows) entries.push({ seq: row.seq as Seq, record: t.decode(row as never, nodes) })
+      if (rows.length === opts.limit) upper = rows[rows.length - 1]!.seq
+    }
+    entries.sort((a, b) => a.seq - b.seq)
+    if (entries.length > opts.limit) entries.length = opts.limit
+    const lastSeq = entries.length === opts.limit ? entries[entries.length - 1]!.seq : Math.max(after, last)
+    return { entries, lastSeq: lastSeq as Seq, hasMore: lastSeq < last }
+  })
+}

@@ -1,0 +1,189 @@
+/**
+ * Every read of the SQLite file except the changes feed: records by key, pattern queries over
+ * triples, listings of notes, episodes and traces, and the canonical dump. Statements are
+ * prepared once per distinct SQL text and cached.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
+import { isTripleId, type TripleId } from '../../core/ids.ts'
+import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { checkPage } from '../checks.ts'
+import { prefixUpperBound } from '../order.ts'
+import type { Page, TriplePattern } from '../Store.ts'
+import type { NodeNames } from './nodes.ts'
+import {
+  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
+  TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
+} from './rows.ts'
+
+const nodeName = (table: string): string => `(SELECT name FROM nodes WHERE nodes.id = ${table}.origin)`
+
+export class Reader {
+  private readonly db: DatabaseSync
+  private readonly nodes: NodeNames
+  private readonly cache = new Map<string, StatementSync>()
+  private readonly idBytes = Buffer.alloc(32)
+
+  constructor (db: DatabaseSync, nodes: NodeNames) {
+    this.db = db
+    this.nodes = nodes
+  }
+
+  /** A prepared statement for `sql`, prepared on first use. */
+  statement (sql: string): StatementSync {
+    let st = this.cache.get(sql)
+    if (st === undefined) {
+      st = this.db.prepare(sql)
+      this.cache.set(sql, st)
+    }
+    return st
+  }
+
+  getTriple (id: TripleId): TripleRecord | undefined {
+    if (!isTripleId(id)) return undefined
+    this.idBytes.write(id, 'hex')
+    const row = this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples WHERE id = ?`).get(this.idBytes) as TripleRow | undefined
+    return row === undefined ? undefined : tripleFromRow(row, this.nodes)
+  }
+
+  getNote (key: string): NoteRecord | undefined {
+    const row = this.statement(`SELECT ${NOTE_COLUMNS} FROM notes WHERE key = ?`).get(key) as NoteRow | undefined
+    return row === undefined ? undefined : noteFromRow(row, this.nodes)
+  }
+
+  getEpisode (id: string): EpisodeRecord | undefined {
+    const row = this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`).get(id) as EpisodeRow | undefined
+    return row === undefined ? undefined : episodeFromRow(row, this.nodes)
+  }
+
+  getTrace (id: string): TraceRecord | undefined {
+    const row = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces WHERE id = ?`).get(id) as TraceRow | undefined
+    return row === undefined ? undefined : traceFromRow(row, this.nodes)
+  }
+
+  get (kind: RecordKind, key: string): MemoryRecord | undefined {
+    switch (kind) {
+      case 'triple': return this.getTriple(key as TripleId)
+      case 'note': return this.getNote(key)
+      case 'episode': return this.getEpisode(key)
+      case 'trace': return this.getTrace(key)
+    }
+  }
+
+  queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
+    checkPage(page)
+    const where: string[] = []
+    const params: SQLInputValue[] = []
+    if (pattern.includeDeleted !== true) where.push('deleted = 0')
+    if (pattern.subject !== undefined) { where.push('subject = ?'); params.push(pattern.subject) }
+    if (pattern.predicate !== undefined) { where.push('predicate = ?'); params.push(pattern.predicate) }
+    if (pattern.object !== undefined) {
+      const o = pattern.object
+      where.push('okind = ?', 'ovalue = ?')
+      params.push(TERM_TAG[o.kind], termValue(o))
+      if (o.kind === 'lang') { where.push('olang = ?'); params.push(o.lang) }
+    }
+    const ns = pattern.namespace
+    if (ns !== undefined) {
+      // A namespace never contains ':' (it is what precedes the first one).
+      if (ns.includes(':')) return { triples: [], total: 0 }
+      if (ns === '') {
+        where.push("instr(subject, ':') = 0")
+      } else {
+        // Subjects in namespace ns are exactly those in ['ns:', 'ns;'): an index range.
+        where.push('subject >= ?', 'subject < ?')
+        params.push(`${ns}:`, `${ns};`)
+      }
+    }
+    const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
+    return this.read(() => {
+      const total = (this.statement(`SELECT count(*) AS n FROM triples ${filter}`).get(...params) as { n: number }).n
+      if (page.limit === 0 || page.offset >= total) return { triples: [], total }
+      const rows = this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples ${filter} ORDER BY subject, predicate, id LIMIT ? OFFSET ?`)
+        .all(...params, page.limit, page.offset) as unknown as TripleRow[]
+      return { triples: rows.map(r => tripleFromRow(r, this.nodes)), total }
+    })
+  }
+
+  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+    checkPage(opts)
+    const [range, params] = prefixRange('key', opts.prefix)
+    const filter = `WHERE deleted = 0${range}`
+    return this.read(() => {
+      const total = (this.statement(`SELECT count(*) AS n FROM notes ${filter}`).get(...params) as { n: number }).n
+      if (opts.limit === 0 || opts.offset >= total) return { notes: [], total }
+      const rows = this.statement(`SELECT ${NOTE_COLUMNS} FROM notes ${filter} ORDER BY key LIMIT ? OFFSET ?`)
+        .all(...params, opts.limit, opts.offset) as unknown as NoteRow[]
+      return { notes: rows.map(r => noteFromRow(r, this.nodes)), total }
+    })
+  }
+
+  listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number } {
+    checkPage(opts)
+    const [range, params] = prefixRange('id', opts.prefix)
+    const filter = range === '' ? '' : `WHERE ${range.slice(' AND '.length)}`
+    return this.read(() => {
+      const total = (this.statement(`SELECT count(*) AS n FROM episodes ${filter}`).get(...params) as { n: number }).n
+      if (opts.limit === 0 || opts.offset >= total) return { episodes: [], total }
+      const order = `hlc_wall DESC, hlc_counter DESC, ${nodeName('episodes')} DESC, id`
+      const rows = this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        .all(...params, opts.limit, opts.offset) as unknown as EpisodeRow[]
+      return { episodes: rows.map(r => episodeFromRow(r, this.nodes)), total }
+    })
+  }
+
+  listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number } {
+    checkPage(opts)
+    const filter = opts.runId === undefined ? '' : 'WHERE run_id = ?'
+    const params: SQLInputValue[] = opts.runId === undefined ? [] : [opts.runId]
+    return this.read(() => {
+      const total = (this.statement(`SELECT count(*) AS n FROM traces ${filter}`).get(...params) as { n: number }).n
+      if (opts.limit === 0 || opts.offset >= total) return { traces: [], total }
+      const order = `hlc_wall, hlc_counter, ${nodeName('traces')}, id`
+      const rows = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        .all(...params, opts.limit, opts.offset) as unknown as TraceRow[]
+      return { traces: rows.map(r => traceFromRow(r, this.nodes)), total }
+    })
+  }
+
+  dump (): MemoryRecord[] {
+    return this.read(() => {
+      const out: MemoryRecord[] = []
+      for (const r of this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples ORDER BY id`).iterate()) {
+        out.push(tripleFromRow(r as unknown as TripleRow, this.nodes))
+      }
+      for (const r of this.statement(`SELECT ${NOTE_COLUMNS} FROM notes ORDER BY key`).iterate()) {
+        out.push(noteFromRow(r as unknown as NoteRow, this.nodes))
+      }
+      for (const r of this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes ORDER BY id`).iterate()) {
+        out.push(episodeFromRow(r as unknown as EpisodeRow, this.nodes))
+      }
+      for (const r of this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ORDER BY id`).iterate()) {
+        out.push(traceFromRow(r as unknown as TraceRow, this.nodes))
+      }
+      return out
+    })
+  }
+
+  /**
+   * Runs several statements on one snapshot of the file (a read transaction), unless a
+   * transaction is already open (a resolver reading during apply sees that transaction).
+   */
+  read<T> (body: () => T): T {
+    if (this.db.isTransaction) return body()
+    this.db.exec('BEGIN')
+    try {
+      return body()
+    } finally {
+      this.db.exec('COMMIT')
+    }
+  }
+}
+
+/** ` AND col >= ? AND col < ?` (and its parameters) for a prefix match; '' for no prefix. */
+function prefixRange (column: string, prefix: string | undefined): [string, SQLInputValue[]] {
+  if (prefix === undefined || prefix === '') return ['', []]
+  const upper = prefixUpperBound(prefix)
+  return upper === undefined
+    ? [` AND ${column} >= ?`, [prefix]]
+    : [` AND ${column} >= ? AND ${column} < ?`, [prefix, upper]]
+}

@@ -1,0 +1,201 @@
+/**
+ * The SQLite file's layout and its migrations.
+ *
+ * Versions: an ordered list of migrations; the file's version is PRAGMA user_version. Opening
+ * applies every migration the file lacks, each in its own transaction together with the new
+ * version number, so a file is always at exactly one known version. A file whose version is
+ * newer than this build knows is refused (STORE_UNAVAILABLE), never guessed at.
+ *
+ * Layout (version 1):
+ * - `triples`, `notes`, `episodes`, `traces`: `seq INTEGER PRIMARY KEY` is the record's position
+ *   in the changes feed (a state change moves the row to the next seq), a unique key column,
+ *   content columns, the stamp as `hlc_wall`/`hlc_counter`/`origin`, `deleted` where a kind can be
+ *   deleted, and `via`, the peer the state came from (NULL for local writes). Node ids are
+ *   interned in `nodes` as small integers.
+ * - A triple's id is its 32-byte BLOB; its object is `okind` (the canonical tag) + `ovalue` +
+ *   `olang`, so pattern queries match objects by value. Indexes: (subject, predicate) for subject,
+ *   subject+predicate and namespace (a subject range scan) queries; (predicate, okind, ovalue)
+ *   for predicate and predicate+object queries; tombstones by stamp (partial) for collection.
+ * - `state`: one row with the last issued seq, the feed floor, the clock mark and the record
+ *   counts (so stats() does not count a million rows). Updated once per write transaction.
+ * - `cursors` (per-peer feed positions applied here) and `meta` (small non-replicated settings).
+ */
+import type { DatabaseSync } from 'node:sqlite'
+import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+
+export interface Migration {
+  readonly version: number
+  readonly description: string
+  readonly sql: string
+}
+
+/** Identifies an engram file (PRAGMA application_id): "ENGR". */
+export const APPLICATION_ID = 0x454e4752
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'records, changes feed, node names, state, cursors, meta',
+    sql: `
+      CREATE TABLE nodes (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      ) STRICT;
+
+      CREATE TABLE triples (
+        seq INTEGER PRIMARY KEY,
+        id BLOB NOT NULL UNIQUE,
+        deleted INTEGER NOT NULL,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin INTEGER NOT NULL,
+        via INTEGER,
+        subject TEXT NOT NULL,
+        predicate TEXT NOT NULL,
+        okind INTEGER NOT NULL,
+        ovalue ANY NOT NULL,
+        olang TEXT
+      ) STRICT;
+      CREATE INDEX triples_sp ON triples (subject, predicate);
+      CREATE INDEX triples_po ON triples (predicate, okind, ovalue);
+      CREATE INDEX triples_dead ON triples (hlc_wall) WHERE deleted = 1;
+
+      CREATE TABLE notes (
+        seq INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        deleted INTEGER NOT NULL,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin INTEGER NOT NULL,
+        via INTEGER,
+        value TEXT
+      ) STRICT;
+      CREATE INDEX notes_dead ON notes (hlc_wall) WHERE deleted = 1;
+
+      CREATE TABLE episodes (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin INTEGER NOT NULL,
+        via INTEGER,
+        data TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX episodes_stamp ON episodes (hlc_wall, hlc_counter);
+
+      CREATE TABLE traces (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin INTEGER NOT NULL,
+        via INTEGER,
+        run_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX traces_run ON traces (run_id, hlc_wall, hlc_counter);
+
+      CREATE TABLE state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq INTEGER NOT NULL,
+        feed_floor INTEGER NOT NULL,
+        clock_wall INTEGER NOT NULL,
+        clock_counter INTEGER NOT NULL,
+        triples_live INTEGER NOT NULL,
+        triples_dead INTEGER NOT NULL,
+        notes_live INTEGER NOT NULL,
+        notes_dead INTEGER NOT NULL,
+        episodes INTEGER NOT NULL,
+        traces INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO state VALUES (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+      CREATE TABLE cursors (
+        peer TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `
+  }
+]
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
+
+export interface ConnectionOptions {
+  /** FULL (default): a commit survives power loss. NORMAL: it survives a crash of the process. */
+  readonly synchronous?: 'full' | 'normal'
+}
+
+/**
+ * Connection settings. Used by the store and by the benchmark's raw baseline, so both write
+ * under the same conditions.
+ */
+export function configure (db: DatabaseSync, file: string, opts: ConnectionOptions = {}): void {
+  const mode = (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }).journal_mode
+  if (mode !== 'wal') {
+    throw STORE_UNAVAILABLE(`cannot use write-ahead logging on ${file} (journal mode stays "${mode}"); ` +
+      'keep the data dir on a local file system', { file, journalMode: mode })
+  }
+  db.exec(`
+    PRAGMA synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'};
+    PRAGMA foreign_keys = OFF;
+    PRAGMA temp_store = MEMORY;
+    PRAGMA cache_size = -65536;
+    PRAGMA journal_size_limit = 67108864;
+  `)
+}
+
+const intPragma = (db: DatabaseSync, name: string): number =>
+  Object.values(db.prepare(`PRAGMA ${name}`).get() as Record<string, number>)[0] ?? 0
+
+/**
+ * Brings the file to the last version of `migrations` (default: this build's), or refuses a file
+ * this build cannot read. Each migration runs in its own transaction with its version number, so
+ * a failing migration leaves the file at the version before it.
+ */
+export function migrate (db: DatabaseSync, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const latest = migrations[migrations.length - 1]?.version ?? 0
+  checkVersion(db, file, latest)
+  for (const m of migrations) {
+    if (intPragma(db, 'user_version') >= m.version) continue
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      // Another connection may have migrated the file while this one waited for the lock.
+      if (intPragma(db, 'user_version') < m.version) {
+        if (m.version === 1) checkEmpty(db, file)
+        db.exec(m.sql)
+        db.exec(`PRAGMA user_version = ${m.version}`)
+        db.exec(`PRAGMA application_id = ${APPLICATION_ID}`)
+      }
+      db.exec('COMMIT')
+    } catch (e) {
+      db.exec('ROLLBACK')
+      throw e
+    }
+  }
+}
+
+function checkVersion (db: DatabaseSync, file: string, known: number): void {
+  const appId = intPragma(db, 'application_id')
+  if (appId !== 0 && appId !== APPLICATION_ID) {
+    throw STORE_UNAVAILABLE(`${file} is not an engram store (SQLite application_id ${appId})`, { file, applicationId: appId })
+  }
+  const version = intPragma(db, 'user_version')
+  if (version > known) {
+    throw STORE_UNAVAILABLE(`${file} has store schema version ${version}, written by a newer engram; ` +
+      `this build knows versions up to ${known}. Upgrade engram, or point it at another data dir`,
+    { file, version, known })
+  }
+}
+
+function checkEmpty (db: DatabaseSync, file: string): void {
+  const row = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }
+  if (row.n > 0) {
+    throw STORE_UNAVAILABLE(`${file} is an SQLite file with other tables, not an engram store; refusing to change it`, { file })
+  }
+}

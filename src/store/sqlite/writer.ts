@@ -1,0 +1,228 @@
+/**
+ * Every write to the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE … COMMIT): for
+ * each record it reads the current state, decides what to keep (store/decide.ts) and writes a
+ * changed state at the next seq; then it saves the last seq, the clock mark (never lowered) and
+ * the peer's cursor, and commits. Any error rolls everything back and is rethrown, so a batch is
+ * either wholly written or not at all.
+ *
+ * Hot path: a triple is first inserted with ON CONFLICT DO NOTHING. For a triple new here (the
+ * common case of a local add or a first sync) that one statement is the whole write; only when
+ * the id is already present is the current state read and merged.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { INVALID_INPUT } from '../../core/errors.ts'
+import type { Seq } from '../../core/ids.ts'
+import type { EpisodeRecord, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks.ts'
+import { cameFromPeer, decide } from '../decide.ts'
+import type { ApplyOptions, ApplyResult, FeedEntry } from '../Store.ts'
+import { storeError } from './failures.ts'
+import type { NodeNames } from './nodes.ts'
+import {
+  episodeFromRow, noteFromRow, TERM_TAG, termLang, termValue, tripleFromRow, type EpisodeRow, type NoteRow, type TripleRow
+} from './rows.ts'
+import { StateTable, type State } from './state.ts'
+
+const STAMP = 'seq, hlc_wall, hlc_counter, origin, via'
+const STAMP_SET = 'seq = ?, hlc_wall = ?, hlc_counter = ?, origin = ?, via = ?'
+
+export class Writer {
+  private readonly db: DatabaseSync
+  private readonly file: string
+  private readonly nodes: NodeNames
+  private readonly state: StateTable
+  /** A triple id as bytes, rewritten for each triple (SQLite copies bound values). */
+  private readonly idBytes = Buffer.alloc(32)
+  private readonly insertTriple: StatementSync
+  private readonly selectTriple: StatementSync
+  private readonly updateTriple: StatementSync
+  private readonly selectNote: StatementSync
+  private readonly insertNote: StatementSync
+  private readonly updateNote: StatementSync
+  private readonly selectEpisode: StatementSync
+  private readonly insertEpisode: StatementSync
+  private readonly updateEpisode: StatementSync
+  private readonly insertTrace: StatementSync
+  private readonly saveCursor: StatementSync
+  private readonly deadStats: { triples: StatementSync, notes: StatementSync }
+  private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
+
+  constructor (db: DatabaseSync, file: string, nodes: NodeNames) {
+    this.db = db
+    this.file = file
+    this.nodes = nodes
+    this.state = new StateTable(db)
+    this.insertTriple = db.prepare(`INSERT INTO triples (${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+    this.selectTriple = db.prepare(`SELECT ${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang FROM triples WHERE id = ?`)
+    this.updateTriple = db.prepare(`UPDATE triples SET ${STAMP_SET}, deleted = ? WHERE seq = ?`)
+    this.selectNote = db.prepare(`SELECT ${STAMP}, key, deleted, value FROM notes WHERE key = ?`)
+    this.insertNote = db.prepare(`INSERT INTO notes (${STAMP}, key, deleted, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    this.updateNote = db.prepare(`UPDATE notes SET ${STAMP_SET}, deleted = ?, value = ? WHERE seq = ?`)
+    this.selectEpisode = db.prepare(`SELECT ${STAMP}, id, data FROM episodes WHERE id = ?`)
+    this.insertEpisode = db.prepare(`INSERT INTO episodes (${STAMP}, id, data) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    this.updateEpisode = db.prepare(`UPDATE episodes SET ${STAMP_SET}, data = ? WHERE seq = ?`)
+    this.insertTrace = db.prepare(`INSERT INTO traces (${STAMP}, id, run_id, type, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO NOTHING`)
+    this.saveCursor = db.prepare('INSERT INTO cursors (peer, seq) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq')
+    const dead = (table: string): StatementSync =>
+      db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE deleted = 1 AND hlc_wall < ?`)
+    this.deadStats = { triples: dead('triples'), notes: dead('notes') }
+    this.deleteDead = {
+      triples: db.prepare('DELETE FROM triples WHERE deleted = 1 AND hlc_wall < ?'),
+      notes: db.prepare('DELETE FROM notes WHERE deleted = 1 AND hlc_wall < ?')
+    }
+  }
+
+  readState (): State {
+    return this.state.read()
+  }
+
+  apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+    checkMark(opts.clock)
+    checkCursor(opts.cursor)
+    return this.transaction('applying a batch', () => this.applyAll(records, opts))
+  }
+
+  collectTombstones (beforeWallMs: number): number {
+    checkWallMs(beforeWallMs)
+    return this.transaction('collecting tombstones', () => {
+      const s = this.state.read()
+      const t = this.deadStats.triples.get(beforeWallMs) as { n: number, top: number }
+      const n = this.deadStats.notes.get(beforeWallMs) as { n: number, top: number }
+      if (t.n > 0) this.deleteDead.triples.run(beforeWallMs)
+      if (n.n > 0) this.deleteDead.notes.run(beforeWallMs)
+      s.triplesDead -= t.n
+      s.notesDead -= n.n
+      s.feedFloor = Math.max(s.feedFloor, t.top, n.top)
+      this.state.save(s)
+      return t.n + n.n
+    })
+  }
+
+  /** Runs `body` in one write transaction; rolls back and rethrows on any error. */
+  transaction<T> (doing: string, body: () => T): T {
+    // Never touch a transaction this call did not open: the outer write rolls itself back.
+    if (this.db.isTransaction) throw nestedWriteError()
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+    } catch (e) {
+      throw storeError(e, this.file, doing)
+    }
+    try {
+      const result = body()
+      this.db.exec('COMMIT')
+      this.nodes.commit()
+      return result
+    } catch (e) {
+      if (this.db.isTransaction) {
+        try { this.db.exec('ROLLBACK') } catch { /* the transaction is gone either way */ }
+      }
+      this.nodes.rollback()
+      throw storeError(e, this.file, doing)
+    }
+  }
+
+  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+    const s = this.state.read()
+    const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
+    if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {
+      s.clockWall = opts.clock.wall
+      s.clockCounter = opts.clock.counter
+    }
+    const changed: FeedEntry[] = []
+    let unchanged = 0
+    for (const r of records) {
+      const written = r.kind === 'triple'
+        ? this.applyTriple(r, opts, via, s)
+        : r.kind === 'note'
+          ? this.applyNote(r, opts, via, s)
+          : r.kind === 'episode' ? this.applyEpisode(r, opts, via, s) : this.applyTrace(r, via, s)
+      if (written === undefined) { unchanged++; continue }
+      const h = written.hlc
+      if (h.wall > s.clockWall || (h.wall === s.clockWall && h.counter > s.clockCounter)) {
+        s.clockWall = h.wall
+        s.clockCounter = h.counter
+      }
+      changed.push({ seq: s.lastSeq as Seq, record: written })
+    }
+    this.state.save(s)
+    if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
+    return { changed, unchanged }
+  }
+
+  /** Each `apply…` returns the state written (at seq `s.lastSeq`), or undefined when unchanged. */
+  private applyTriple (r: TripleRecord, opts: ApplyOptions, via: number | null, s: State): MemoryRecord | undefined {
+    const id = this.idBytes
+    if (r.id.length !== 64 || id.write(r.id, 'hex') !== 32) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    const o = r.object
+    const inserted = this.insertTriple.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
+      id, r.deleted ? 1 : 0, r.subject, r.predicate, TERM_TAG[o.kind], termValue(o), termLang(o))
+    if (inserted.changes !== 0) {
+      s.lastSeq++
+      if (r.deleted) s.triplesDead++
+      else s.triplesLive++
+      return r
+    }
+    const row = this.selectTriple.get(id) as unknown as TripleRow
+    const current = tripleFromRow(row, this.nodes)
+    const w = decide(current, r, opts) as TripleRecord | undefined
+    if (w === undefined) return undefined
+    s.lastSeq++
+    this.updateTriple.run(s.lastSeq, w.hlc.wall, w.hlc.counter, this.nodes.idOf(w.hlc.node), cameFromPeer(w, r) ? via : null,
+      w.deleted ? 1 : 0, row.seq)
+    if (current.deleted) s.triplesDead--
+    else s.triplesLive--
+    if (w.deleted) s.triplesDead++
+    else s.triplesLive++
+    return w
+  }
+
+  private applyNote (r: NoteRecord, opts: ApplyOptions, via: number | null, s: State): MemoryRecord | undefined {
+    const row = this.selectNote.get(r.key) as unknown as NoteRow | undefined
+    const current = row === undefined ? undefined : noteFromRow(row, this.nodes)
+    const w = decide(current, r, opts) as NoteRecord | undefined
+    if (w === undefined) return undefined
+    s.lastSeq++
+    const origin = this.nodes.idOf(w.hlc.node)
+    const from = cameFromPeer(w, r) ? via : null
+    const value = w.deleted ? null : JSON.stringify(w.value)
+    if (row === undefined) {
+      this.insertNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.key, w.deleted ? 1 : 0, value)
+    } else {
+      this.updateNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.deleted ? 1 : 0, value, row.seq)
+      if (current!.deleted) s.notesDead--
+      else s.notesLive--
+    }
+    if (w.deleted) s.notesDead++
+    else s.notesLive++
+    return w
+  }
+
+  private applyEpisode (r: EpisodeRecord, opts: ApplyOptions, via: number | null, s: State): MemoryRecord | undefined {
+    const row = this.selectEpisode.get(r.id) as unknown as EpisodeRow | undefined
+    const current = row === undefined ? undefined : episodeFromRow(row, this.nodes)
+    const w = decide(current, r, opts) as EpisodeRecord | undefined
+    if (w === undefined) return undefined
+    s.lastSeq++
+    const origin = this.nodes.idOf(w.hlc.node)
+    const from = cameFromPeer(w, r) ? via : null
+    if (row === undefined) {
+      this.insertEpisode.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.id, JSON.stringify(w.data))
+      s.episodes++
+    } else {
+      this.updateEpisode.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, JSON.stringify(w.data), row.seq)
+    }
+    return w
+  }
+
+  /** Insert or ignore: a trace id is the hash of its content, so a present id is the same entry. */
+  private applyTrace (r: TraceRecord, via: number | null, s: State): MemoryRecord | undefined {
+    const inserted = this.insertTrace.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
+      r.id, r.runId, r.type, JSON.stringify(r.data))
+    if (inserted.changes === 0) return undefined
+    s.lastSeq++
+    s.traces++
+    return r
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The store acceptance suite: every Store implementation runs it (see memory.test.ts and
+ * sqlite.test.ts) and must behave identically. `setup` makes a fresh, empty store for each test;
+ * `teardown` (optional) releases it after the store was closed.
+ */
+import { afterEach, beforeEach, describe } from 'node:test'
+import type { Store } from '../../src/store/Store.ts'
+import { feedTests } from './conformance/feed.ts'
+import { lifecycleTests } from './conformance/lifecycle.ts'
+import { mergeTests } from './conformance/merge.ts'
+import { queryTests } from './conformance/queries.ts'
+import type { StoreRef } from './conformance/fixtures.ts'
+
+export interface StoreSetup {
+  readonly store: Store
+  readonly teardown?: () => void
+}
+
+export function runStoreTests (name: string, setup: () => StoreSetup): void {
+  describe(`Store conformance: ${name}`, () => {
+    let current: StoreSetup | undefined
+    const ref: StoreRef = {
+      get store (): Store {
+        if (current === undefined) throw new Error('no store: setup did not run')
+        return current.store
+      }
+    }
+    beforeEach(() => { current = setup() })
+    afterEach(() => {
+      const done = current
+      current = undefined
+      done?.store.close()
+      done?.teardown?.()
+    })
+    describe('merge through apply', () => mergeTests(ref))
+    describe('changes feed and tombstones', () => feedTests(ref))
+    describe('queries, listings, dump', () => queryTests(ref))
+    describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
+  })
+}

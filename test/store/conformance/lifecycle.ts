@@ -1,0 +1,98 @@
+/**
+ * Conformance: metadata, stats, health, closing, reads by key, and the engine's triple adds
+ * (keepLive) over the store.
+ */
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { isEngramError } from '../../../src/core/errors.ts'
+import type { TripleId } from '../../../src/core/ids.ts'
+import { Engine } from '../../../src/engine/Engine.ts'
+import { A, at, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
+
+export function lifecycleTests (ref: StoreRef): void {
+  it('meta: set, overwrite, delete; separate from records', () => {
+    const { store } = ref
+    assert.equal(store.getMeta('peers'), undefined)
+    store.setMeta('peers', '[]')
+    store.setMeta('peers', '["x"]')
+    store.setMeta('other', '')
+    assert.equal(store.getMeta('peers'), '["x"]')
+    assert.equal(store.getMeta('other'), '')
+    store.setMeta('peers', undefined)
+    assert.equal(store.getMeta('peers'), undefined)
+    assert.equal(store.stats().lastSeq, 0)
+  })
+
+  it('reads by key: absent records, malformed triple ids', () => {
+    const { store } = ref
+    const t = triple('s:1', 'p', 'o', at(100))
+    put(store, t)
+    assert.equal(store.getTriple(t.id.toUpperCase() as TripleId), undefined)
+    assert.equal(store.getTriple('abc' as TripleId), undefined)
+    assert.equal(store.getTriple('0'.repeat(64) as TripleId), undefined)
+    assert.equal(store.getNote('none'), undefined)
+    assert.equal(store.getEpisode('none'), undefined)
+    assert.equal(store.getTrace('none'), undefined)
+    assert.equal(store.get('note', 'none'), undefined)
+  })
+
+  it('stats count live records and tombstones per kind', () => {
+    const { store } = ref
+    const ts = Array.from({ length: 5 }, (_, i) => triple(`s:${i}`, 'p', 'o', at(100)))
+    put(store, ...ts, note('a', 1, at(100)), note('b', 1, at(100)), episode('e', {}, at(100)), trace('r', 't', 1, at(100)))
+    put(store, tomb(ts[0]!, at(200)), tomb(ts[1]!, at(200)), noteTomb('a', at(200)))
+    put(store, ts[0]!, { ...ts[1]!, hlc: at(300) })
+    assert.deepEqual({ ...store.stats() }, {
+      triples: 4, tripleTombstones: 1, notes: 1, noteTombstones: 1, episodes: 1, traces: 1, lastSeq: 13, feedFloor: 0
+    })
+  })
+
+  it('health is ok while open; a closed store says so and refuses calls', () => {
+    const { store } = ref
+    assert.equal(store.health().ok, true)
+    store.close()
+    assert.equal(store.health().ok, false)
+    const closed = (e: unknown): boolean => isEngramError(e) && e.code === 'STORE_UNAVAILABLE'
+    assert.throws(() => store.stats(), closed)
+    assert.throws(() => store.getNote('x'), closed)
+    assert.throws(() => put(store, note('x', 1, at(1))), closed)
+    store.close()
+  })
+
+  it('engine addTriples: present triples keep their stamp, deleted ones come back, duplicates collapse', () => {
+    const { store } = ref
+    let now = 1_000
+    const engine = new Engine({ store, node: A, maxDriftMs: 60_000, now: () => now })
+    const changes: number[] = []
+    engine.on('change', ev => changes.push(ev.entries.length))
+    const input = (o: string): unknown => ({ subject: 'user:alice', predicate: 'likes', object: o })
+    const [tea, coffee] = engine.addTriples([input('tea'), input('coffee')])
+    assert.ok(tea !== undefined && coffee !== undefined)
+    now = 2_000
+    const again = engine.addTriples([input('tea'), input('milk'), input('milk'), input('tea')])
+    assert.deepEqual(again[0], tea, 'already present: unchanged, same stamp')
+    assert.deepEqual(again[3], tea)
+    assert.deepEqual(again[1], again[2])
+    assert.equal(again[1]!.hlc.wall, 2_000)
+    assert.deepEqual(store.getTriple(tea.id), tea)
+    engine.deleteTriple(coffee.id)
+    now = 3_000
+    const back = engine.addTriples([input('coffee')])[0]!
+    assert.equal(back.deleted, false)
+    assert.ok(back.hlc.wall === 3_000 && back.hlc.counter === 0)
+    assert.deepEqual(store.getTriple(coffee.id), back)
+    assert.deepEqual(engine.addTriples([input('tea'), input('coffee')]), [tea, back])
+    assert.deepEqual(changes, [2, 1, 1, 1])
+    assert.equal(store.stats().triples, 3)
+    assert.ok(store.clockMark().wall >= 3_000)
+    assert.deepEqual(engine.addTriples([]), [])
+  })
+
+  it('engine: a restarted clock resumes above the persisted mark', () => {
+    const { store } = ref
+    store.apply([], { clock: mark(5_000, 7) })
+    const engine = new Engine({ store, node: A, maxDriftMs: 60_000, now: () => 1_000 })
+    const [t] = engine.addTriples([{ subject: 's:x', predicate: 'p', object: 1 }])
+    assert.deepEqual(t!.hlc, at(5_000, 8))
+  })
+}

@@ -1,0 +1,119 @@
+/**
+ * Crash safety: a child process (crash-writer.ts) writes batches of triples through Engine +
+ * SqliteStore and acknowledges each after addTriples returns; we kill it with SIGKILL at random
+ * moments, round after round on the same file. After every kill the file must pass SQLite's
+ * integrity check, hold every acknowledged batch in full, and hold no batch in part.
+ * Seeded: the seed is in every failure message; rerun with ENGRAM_SEED=<seed>.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { it } from 'node:test'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+
+const ROUNDS = 10
+const BATCH = 1000
+const ROUND_DEADLINE_MS = 30_000
+const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
+
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
+
+/**
+ * Runs the writer until it has acknowledged `acks` batches, lets it go on for `extraMs` more
+ * (a random moment inside the next batches: validating, writing or committing), then kills it.
+ */
+async function runAndKill (file: string, first: number, acks: number, extraMs: number, fail: (why: string) => never): Promise<number[]> {
+  const child: ChildProcess = spawn(process.execPath, [WRITER, file, String(first), String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const acked: number[] = []
+  let ready = false
+  let stderr = ''
+  let exited = false
+  let buffered = ''
+  let progress = (): void => {}
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk
+    const lines = buffered.split('\n')
+    buffered = lines.pop()!
+    for (const line of lines) {
+      if (line === 'ready') ready = true
+      else if (line.startsWith('ack ')) acked.push(Number(line.slice(4)))
+    }
+    progress()
+  })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const exit = new Promise<void>(resolve => child.on('exit', () => { exited = true; progress(); resolve() }))
+  let deadline: NodeJS.Timeout | undefined
+  try {
+    // Wait (event-driven, bounded by a deadline) for the writer to reach `acks` acknowledgements.
+    const outcome = await new Promise<string>(resolve => {
+      progress = () => {
+        if (ready && acked.length >= acks) resolve('reached')
+        else if (exited) resolve(`the writer exited early: ${stderr}`)
+      }
+      deadline = setTimeout(() => resolve(`the writer acknowledged ${acked.length} of ${acks} batches within ${ROUND_DEADLINE_MS} ms`), ROUND_DEADLINE_MS)
+      progress()
+    })
+    if (outcome !== 'reached') fail(outcome)
+    const killAt = performance.now() + extraMs
+    while (!exited && performance.now() < killAt) await turn()
+  } finally {
+    clearTimeout(deadline)
+    if (!exited) child.kill('SIGKILL')
+    await exit
+  }
+  return acked
+}
+
+it('acknowledged batches survive SIGKILL, no batch is ever partial, the file stays intact', { timeout: 300_000 }, async () => {
+  const seed = Number(process.env.ENGRAM_SEED ?? Math.floor(Math.random() * 2 ** 31))
+  const rnd = mulberry32(seed)
+  const fail = (why: string): never => assert.fail(`${why} (seed ${seed}; rerun with ENGRAM_SEED=${seed})`)
+  const dir = mkdtempSync(join(tmpdir(), 'engram-crash-'))
+  const file = join(dir, 'crash.db')
+  const acked = new Set<number>()
+  let next = 0
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const acks = Math.floor(rnd() * 8)
+      const extraMs = rnd() * 40
+      for (const b of await runAndKill(file, next, acks, extraMs, fail)) acked.add(b)
+
+      const store = SqliteStore.open(file)
+      try {
+        const check = store.integrityCheck()
+        if (check !== 'ok') fail(`round ${round}: integrity_check says ${check}`)
+        const { triples, total } = store.queryTriples({ namespace: 'crash' }, { limit: 10_000_000, offset: 0 })
+        const perBatch = new Map<number, number>()
+        for (const t of triples) {
+          const b = Number(t.subject.slice('crash:b'.length))
+          perBatch.set(b, (perBatch.get(b) ?? 0) + 1)
+        }
+        for (const [b, n] of perBatch) if (n !== BATCH) fail(`round ${round}: batch ${b} is partial (${n} of ${BATCH} triples)`)
+        for (const b of acked) if (!perBatch.has(b)) fail(`round ${round}: acknowledged batch ${b} is missing`)
+        const stats = store.stats()
+        if (stats.triples !== total || stats.lastSeq !== total) {
+          fail(`round ${round}: stats (${stats.triples} triples, last seq ${stats.lastSeq}) disagree with the ${total} triples stored`)
+        }
+        next = Math.max(next, ...perBatch.keys(), ...acked) + 1
+      } finally {
+        store.close()
+      }
+    }
+    assert.ok(acked.size > 0, `some batches were acknowledged (seed ${seed})`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

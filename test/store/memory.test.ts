@@ -1,0 +1,7 @@
+/**
+ * MemoryStore against the store acceptance suite.
+ */
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { runStoreTests } from './conformance.ts'
+
+runStoreTests('memory', () => ({ store: new MemoryStore() }))

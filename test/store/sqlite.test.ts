@@ -1,0 +1,119 @@
+/**
+ * SqliteStore against the store acceptance suite (a real file in a fresh temporary directory
+ * per test), then what only a file can show: reopening, migrations, WAL.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { after, before, describe, it } from 'node:test'
+import { isEngramError } from '../../src/core/errors.ts'
+import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { runStoreTests } from './conformance.ts'
+import { at, B, mark, note, put, tomb, trace, triple } from './conformance/fixtures.ts'
+
+runStoreTests('sqlite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'engram-store-'))
+  return { store: SqliteStore.open(join(dir, 'store.db')), teardown: () => rmSync(dir, { recursive: true, force: true }) }
+})
+
+describe('SqliteStore: the file', () => {
+  let dir = ''
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  const unavailable = (e: unknown): boolean => isEngramError(e) && e.code === 'STORE_UNAVAILABLE'
+
+  it('reopening keeps records, seqs, clock mark, cursors, meta and counts', () => {
+    const file = join(dir, 'nested', 'deeper', 'reopen.db')
+    const t = triple('user:alice', 'knows', { kind: 'node', value: 'user:bob' }, at(100))
+    let s = SqliteStore.open(file)
+    put(s, t, note('n', { a: [1, 2] }, at(100)), trace('r', 't', 1, at(100)))
+    s.apply([tomb(t, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 77 } })
+    s.setMeta('k', 'v')
+    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 10 }) }
+    s.close()
+    s = SqliteStore.open(file)
+    assert.deepEqual(s.dump(), before.dump)
+    assert.deepEqual(s.stats(), before.stats)
+    assert.deepEqual(s.changesSince(0, { limit: 10 }), before.feed)
+    assert.deepEqual(s.clockMark(), mark(700, 3))
+    assert.equal(s.getCursor(B), 77)
+    assert.equal(s.getMeta('k'), 'v')
+    assert.deepEqual(s.changesSince(0, { limit: 10, excludeVia: B }).entries.map(e => e.seq), [2, 3])
+    assert.equal(put(s, note('m', 1, at(800))).changed[0]?.seq, 5)
+    assert.equal(s.integrityCheck(), 'ok')
+    s.close()
+  })
+
+  it('migrates an empty file, in WAL mode, and records the schema version', () => {
+    const file = join(dir, 'empty.db')
+    writeFileSync(file, '')
+    const s = SqliteStore.open(file)
+    assert.equal(s.stats().lastSeq, 0)
+    s.close()
+    const db = new DatabaseSync(file)
+    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION)
+    assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal')
+    db.close()
+  })
+
+  it('applies later migrations in order, each atomically; a failing one leaves the version before it', () => {
+    const file = join(dir, 'later.db')
+    const s = SqliteStore.open(file)
+    put(s, note('kept', 1, at(100)))
+    s.close()
+    const v2 = { version: SCHEMA_VERSION + 1, description: 'test: a column', sql: 'ALTER TABLE meta ADD COLUMN extra TEXT' }
+    const v3 = { version: SCHEMA_VERSION + 2, description: 'test: broken', sql: 'CREATE TABLE half (x); SELECT * FROM no_such_table' }
+    const db = new DatabaseSync(file)
+    configure(db, file)
+    migrate(db, file, [...MIGRATIONS, v2])
+    const version = (): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+    assert.equal(version(), SCHEMA_VERSION + 1)
+    assert.throws(() => migrate(db, file, [...MIGRATIONS, v2, v3]), /no_such_table/)
+    assert.equal(version(), SCHEMA_VERSION + 1)
+    assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'half'").get()?.n, 0)
+    db.close()
+    assert.throws(() => SqliteStore.open(file), unavailable, 'this build does not know version 2')
+  })
+
+  it('refuses a file written by a newer schema version, and leaves it alone', () => {
+    const file = join(dir, 'newer.db')
+    SqliteStore.open(file).close()
+    const db = new DatabaseSync(file)
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    assert.throws(() => SqliteStore.open(file), (e: unknown) => unavailable(e) && /newer engram/.test((e as Error).message))
+    const again = new DatabaseSync(file)
+    assert.equal((again.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION + 1)
+    again.close()
+  })
+
+  it('refuses an SQLite file that is not an engram store, and a file that is not SQLite', () => {
+    const other = join(dir, 'other.db')
+    const db = new DatabaseSync(other)
+    db.exec('CREATE TABLE t (x)')
+    db.close()
+    assert.throws(() => SqliteStore.open(other), unavailable)
+    const junk = join(dir, 'junk.db')
+    writeFileSync(junk, 'this is not a database, just some text long enough to fill a header'.repeat(20))
+    assert.throws(() => SqliteStore.open(junk), (e: unknown) => isEngramError(e) && ['STORE_CORRUPT', 'STORE_UNAVAILABLE'].includes(e.code))
+  })
+
+  it('two stores on one file see each other\'s writes and never reuse a seq', () => {
+    const file = join(dir, 'shared.db')
+    const s1 = SqliteStore.open(file)
+    const s2 = SqliteStore.open(file, { synchronous: 'normal' })
+    put(s1, note('a', 1, at(100)))
+    s2.apply([note('b', 1, at(100, 0, B))], { clock: mark(100), via: B })
+    put(s1, note('c', 1, at(100)))
+    assert.deepEqual(s1.changesSince(0, { limit: 10 }).entries.map(e => e.seq), [1, 2, 3])
+    assert.deepEqual(s2.getNote('c')?.hlc, at(100))
+    assert.deepEqual(s1.getNote('b')?.hlc, at(100, 0, B))
+    assert.deepEqual(s1.changesSince(0, { limit: 10, excludeVia: B }).entries.map(e => e.seq), [1, 3])
+    assert.equal(s2.stats().notes, 3)
+    s1.close()
+    s2.close()
+  })
+})
