@@ -126,8 +126,7 @@ export class HybridClock {
   }
 
   /** Throws HLC_DRIFT when `remote` is further ahead of local wall time than allowed. */
-  check (remote: HlcMark, from: string = 'peer'): void {
-    const pt = this.wallClock()
+  check (remote: HlcMark, from: string = 'peer', pt: number = this.wallClock()): void {
     if (remote.wall > pt + this.maxDriftMs) throw HLC_DRIFT(remote.wall, pt, this.maxDriftMs, from)
   }
 
@@ -136,8 +135,8 @@ export class HybridClock {
    * The clock is unchanged when the check fails.
    */
   observe (remote: HlcMark, from?: string): void {
-    this.check(remote, from)
     const pt = this.wallClock()
+    this.check(remote, from, pt)
     const wall = Math.max(this.wall, remote.wall, pt)
     let counter: number
     if (wall === this.wall && wall === remote.wall) counter = Math.max(this.counter, remote.counter) + 1

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events'
 import { INVALID_INPUT, NOT_FOUND } from '../core/errors.ts'
 import { tripleId } from '../core/canonical.ts'
-import { HybridClock } from '../core/hlc.ts'
+import { HybridClock, compareHlc } from '../core/hlc.ts'
 import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
@@ -24,6 +24,8 @@ export interface EngineOptions {
   readonly maxDriftMs: number
   /** Wall clock (tests inject one). */
   readonly now?: () => number
+  /** Receives errors thrown by 'change' listeners (default: printed to stderr). */
+  readonly onListenerError?: (err: unknown) => void
 }
 
 export interface ChangeEvent {
@@ -46,9 +48,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly store: Store
   readonly node: NodeId
   readonly clock: HybridClock
+  private readonly onListenerError: (err: unknown) => void
 
   constructor (opts: EngineOptions) {
     super()
+    this.onListenerError = opts.onListenerError ?? (e => { process.stderr.write(`engram: a change listener failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`) })
     this.store = opts.store
     this.node = opts.node
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
@@ -192,16 +196,31 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Merges already-checked records (the caller ran checkRecord). */
   applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): ApplyResult {
-    for (const r of records) this.clock.check(r.hlc, opts.via)
-    for (const r of records) this.clock.observe(r.hlc, opts.via)
+    // The largest stamp of the page decides both the drift check and the clock update, so the
+    // clock is checked against one reading and left unchanged when the page is refused.
+    let newest: MemoryRecord['hlc'] | undefined
+    for (const r of records) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
+    if (newest !== undefined) this.clock.observe(newest, opts.via)
     const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve })
-    if (result.changed.length > 0) this.emit('change', { entries: result.changed, via: opts.via })
+    this.notify(result, opts.via)
     return result
   }
 
   private commit (records: readonly MemoryRecord[]): void {
     if (records.length === 0) return
-    const result = this.store.apply(records, { clock: this.clock.last })
-    if (result.changed.length > 0) this.emit('change', { entries: result.changed })
+    this.notify(this.store.apply(records, { clock: this.clock.last }), undefined)
+  }
+
+  /**
+   * Tells listeners about committed changes. A listener that throws cannot turn a committed
+   * write into a failed one: its error goes to `onListenerError`.
+   */
+  private notify (result: ApplyResult, via: NodeId | undefined): void {
+    if (result.changed.length === 0) return
+    try {
+      this.emit('change', via === undefined ? { entries: result.changed } : { entries: result.changed, via })
+    } catch (e) {
+      this.onListenerError(e)
+    }
   }
 }

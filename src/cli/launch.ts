@@ -1,0 +1,52 @@
+/**
+ * engram runs on Node.js 24 (node:sqlite and more). The project brings its own Node 24 as the npm
+ * package `node`; when the `engram` executable is started by an older system Node, it hands the
+ * command over to that Node 24 and passes its exit status back. Only builtins are imported here,
+ * so this file loads on any Node that can parse it.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const MIN_NODE_MAJOR = 24
+
+/** True when this runtime is new enough. */
+export function supportedRuntime (version = process.versions.node): boolean {
+  return Number(version.split('.')[0]) >= MIN_NODE_MAJOR
+}
+
+/** The Node 24 binary installed with the project, searched upward from this file. */
+export function bundledNode (from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  let dir = from
+  for (let i = 0; i < 8; i++) {
+    const candidate = join(dir, 'node_modules', 'node', 'bin', 'node')
+    if (existsSync(candidate)) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  return undefined
+}
+
+/**
+ * Re-runs this command under the bundled Node 24 and resolves with its exit code, or resolves
+ * undefined when the current runtime is already supported. Signals sent to this process are
+ * passed on to the child.
+ */
+export async function relaunchIfNeeded (script: string, args: readonly string[]): Promise<number | undefined> {
+  if (supportedRuntime()) return undefined
+  const node = bundledNode()
+  if (node === undefined) {
+    process.stderr.write(`engram: needs Node.js ${MIN_NODE_MAJOR} or later, but this is Node.js ${process.versions.node}; ` +
+      'run `npm install` in the engram directory (it installs Node 24 for engram) or install Node.js 24\n')
+    return 1
+  }
+  return await new Promise<number>(resolve => {
+    const child = spawn(node, [script, ...args], { stdio: 'inherit' })
+    const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward)
+    child.on('error', e => { process.stderr.write(`engram: could not start ${node}: ${e.message}\n`); resolve(1) })
+    child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? 128 + 15 : 1)))
+  })
+}
