@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { frameworkErrorHandler, makeErrorHandler, notFoundHandler } from './errors.ts'
 import { episodeRoutes } from './routes/episodes.ts'
 import { healthRoutes } from './routes/health.ts'
+import { integrationRoutes } from './routes/integrations.ts'
 import { noteRoutes } from './routes/notes.ts'
 import { p2pRoutes } from './routes/p2p.ts'
 import { queryRoutes } from './routes/query.ts'
@@ -50,5 +51,6 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   episodeRoutes(app, deps)
   traceRoutes(app, deps)
   p2pRoutes(app, deps)
+  integrationRoutes(app, deps)
   return app
 }

@@ -7,6 +7,8 @@ import { packageVersion } from '../util/version.ts'
 import { parse } from './args.ts'
 import type { Command } from './command.ts'
 import { configPrintCommand } from './commands/config.ts'
+import { mcpCommand } from './commands/mcp.ts'
+import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
 import { startCommand } from './commands/start.ts'
 import { statusCommand } from './commands/status.ts'
@@ -17,7 +19,8 @@ import type { CliIo } from './io.ts'
 export const COMMANDS: readonly Command[] = [
   startCommand, addCommand, queryCommand, deleteCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
-  statusCommand, configPrintCommand
+  statusCommand, configPrintCommand,
+  mcpCommand, importMemoryCommand, exportMemoryCommand
 ]
 
 /** Commands with subcommands: `note set`, `config print`. */

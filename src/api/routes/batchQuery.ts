@@ -1,0 +1,56 @@
+/**
+ * Several pattern queries in one request, answered from one consistent state of the store:
+ *
+ *   POST /api/v1/query/batch  {"queries": [{subject?, predicate?, object?, namespace?, limit?, offset?}, …]}
+ *                             → {"results": [{matches, total, limit, offset}, …]}   (in query order)
+ *
+ * Each query is exactly a POST /api/v1/query body (`object` a term in its JSON form). The queries
+ * run one after the other with no write in between, so together they see one state. At most
+ * 1,000 queries, and their limits add up to at most 100,000 matches (413 otherwise).
+ */
+import type { FastifyInstance } from 'fastify'
+import { LIMIT_EXCEEDED } from '../../core/errors.ts'
+import { parseTerm } from '../../core/validate.ts'
+import type { TriplePattern } from '../../store/Store.ts'
+import { tripleDto } from '../dto.ts'
+import type { PatternFields } from '../pattern.ts'
+import { queryBody } from '../schemas.ts'
+import type { ApiDeps } from '../types.ts'
+
+export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 100_000 } as const
+
+type QueryItem = PatternFields & { object?: unknown, limit: number, offset: number }
+
+const batchQueryBody = {
+  type: 'object',
+  required: ['queries'],
+  properties: { queries: { type: 'array', items: queryBody } },
+  additionalProperties: false
+} as const
+
+function patternOf (q: QueryItem, i: number): TriplePattern {
+  const p: { -readonly [K in keyof TriplePattern]: TriplePattern[K] } = {}
+  if (q.subject !== undefined) p.subject = q.subject
+  if (q.predicate !== undefined) p.predicate = q.predicate
+  if (q.namespace !== undefined) p.namespace = q.namespace
+  if (q.object !== undefined) p.object = parseTerm(q.object, `queries[${i}].object`)
+  return p
+}
+
+export function batchQueryRoutes (app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Body: { queries: QueryItem[] } }>('/api/v1/query/batch', { schema: { body: batchQueryBody } }, async (request) => {
+    const { queries } = request.body
+    if (queries.length > BATCH_QUERY_LIMITS.queries) throw LIMIT_EXCEEDED('queries batch', BATCH_QUERY_LIMITS.queries, queries.length)
+    const total = queries.reduce((sum, q) => sum + q.limit, 0)
+    if (total > BATCH_QUERY_LIMITS.totalLimit) throw LIMIT_EXCEEDED('sum of the queries\' limits', BATCH_QUERY_LIMITS.totalLimit, total)
+    // Every pattern is checked before any query runs, so an error answers nothing partial.
+    const patterns = queries.map(patternOf)
+    const store = deps.engine.store
+    return {
+      results: queries.map((q, i) => {
+        const { triples, total } = store.queryTriples(patterns[i]!, { limit: q.limit, offset: q.offset })
+        return { matches: triples.map(tripleDto), total, limit: q.limit, offset: q.offset }
+      })
+    }
+  })
+}

@@ -1,0 +1,242 @@
+/**
+ * The knowledge-graph operations of the MCP memory tools and of import-memory/export-memory,
+ * over the daemon's REST API (the triples of mapping.ts). Each operation reads what it needs in
+ * one batched query and writes in one transaction where it can (creates, additions, an import
+ * batch); deletes are one delete-by-pattern per entity, observation or relation.
+ *
+ * Behaviour follows the knowledge-graph memory server: creating an entity or relation that
+ * exists changes nothing and is not reported as created; adding observations to an entity that
+ * does not exist fails with "Entity with name X not found" and writes nothing; deleting what does
+ * not exist is not an error. Observations are a set: one text is stored once per entity.
+ */
+import type { TripleDto } from '../api/dto.ts'
+import { INVALID_INPUT } from '../core/errors.ts'
+import { LIMITS } from '../core/limits.ts'
+import { GraphMapping, OBSERVATION, stampOf, subgraph, type Entity, type EntityProvenance, type GraphProvenance, type KnowledgeGraph, type Relation, type Stamp } from './mapping.ts'
+import { BATCH, type BodyPattern, type RestApi, type TripleInput } from './restApi.ts'
+
+export interface GraphResult { readonly graph: KnowledgeGraph, readonly provenance: GraphProvenance }
+
+/** Largest body sent in one write, bytes (the daemon's default limit is 8 MiB). */
+const MAX_WRITE_BYTES = 4 * 1024 * 1024
+/** Most triples sent in one write. */
+const MAX_WRITE_TRIPLES = 5000
+
+export class GraphMissingEntity extends Error {}
+
+export class GraphStore {
+  readonly api: RestApi
+  readonly mapping: GraphMapping
+
+  constructor (api: RestApi, mapping: GraphMapping) {
+    this.api = api
+    this.mapping = mapping
+  }
+
+  // ---- reads ----
+
+  /** Every triple matching each pattern (all pages), in one consistent read per round of pages. */
+  async queryAll (patterns: readonly BodyPattern[]): Promise<TripleDto[][]> {
+    const out: TripleDto[][] = patterns.map(() => [])
+    let pending = patterns.map((_, i) => i)
+    // Each round asks the next page of every unfinished pattern; a pattern finishes when its page
+    // comes back short or empty, so the rounds end.
+    while (pending.length > 0) {
+      const next: number[] = []
+      for (let start = 0; start < pending.length; start += BATCH.queries) {
+        const chunk = pending.slice(start, start + BATCH.queries)
+        const limit = Math.max(1, Math.min(BATCH.pageMax, Math.floor(BATCH.totalLimit / chunk.length)))
+        const pages = await this.api.queryBatch(chunk.map(i => ({ ...patterns[i]!, limit, offset: out[i]!.length })))
+        pages.forEach((page, k) => {
+          const i = chunk[k]!
+          out[i]!.push(...page.matches)
+          if (page.matches.length === limit && out[i]!.length < page.total) next.push(i)
+        })
+      }
+      pending = next
+    }
+    return out
+  }
+
+  async readGraph (): Promise<GraphResult> {
+    const [triples] = await this.queryAll([{ namespace: this.mapping.namespace }])
+    return this.mapping.assemble(triples!)
+  }
+
+  /** Entities whose name, type or an observation contains `query` (case-insensitive), and the relations touching them. */
+  async searchNodes (query: string): Promise<GraphResult> {
+    const q = query.toLowerCase()
+    const has = (s: string): boolean => s.toLowerCase().includes(q)
+    return subgraph(await this.readGraph(), e => has(e.name) || has(e.entityType) || e.observations.some(has))
+  }
+
+  /** The named entities that exist, and every relation from or to one of them. */
+  async openNodes (names: readonly string[]): Promise<GraphResult> {
+    const unique = [...new Set(names)]
+    const found = await this.queryAll(unique.flatMap(n => [this.mapping.subjectPattern(n), this.mapping.incomingPattern(n)]))
+    const wanted = new Set(unique)
+    return subgraph(this.mapping.assemble(found.flat()), e => wanted.has(e.name))
+  }
+
+  /** The live type triples of each name (empty: no such entity). */
+  private async typesOf (names: readonly string[]): Promise<Map<string, TripleDto[]>> {
+    const found = await this.queryAll(names.map(n => this.mapping.typePattern(n)))
+    return new Map(names.map((n, i) => [n, found[i]!]))
+  }
+
+  // ---- writes ----
+
+  /** Creates the entities whose names do not exist yet; answers those, as stored. */
+  async createEntities (entities: readonly Entity[]): Promise<{ created: Entity[], provenance: EntityProvenance[] }> {
+    const unique = firstByKey(entities, e => e.name)
+    const types = await this.typesOf(unique.map(e => e.name))
+    const created = unique.filter(e => types.get(e.name)!.length === 0).map(e => ({ ...e, observations: [...new Set(e.observations)] }))
+    const triples = created.flatMap(e => [this.mapping.typeTriple(e.name, e.entityType), ...e.observations.map(o => this.mapping.observationTriple(e.name, o))])
+    const stored = (await this.write(triples)).triples
+    let k = 0
+    const provenance = created.map(e => {
+      const type = stampOf(stored[k++]!)
+      return { name: e.name, entityType: type, observations: e.observations.map(() => stampOf(stored[k++]!)) }
+    })
+    return { created, provenance }
+  }
+
+  /** Creates the relations that do not exist yet; answers those. */
+  async createRelations (relations: readonly Relation[]): Promise<{ created: Relation[], provenance: Stamp[] }> {
+    relations.forEach((r, i) => checkRelationType(r, i))
+    const unique = firstByKey(relations, r => JSON.stringify([r.from, r.to, r.relationType]))
+    const existing = await this.queryAll(unique.map(r => this.mapping.relationPattern(r)))
+    const created = unique.filter((_, i) => existing[i]!.length === 0)
+    const stored = (await this.write(created.map(r => this.mapping.relationTriple(r)))).triples
+    return { created, provenance: stored.map(stampOf) }
+  }
+
+  /**
+   * Adds the observations each entity does not have yet, all in one write. Throws
+   * GraphMissingEntity, writing nothing, when an entity does not exist.
+   */
+  async addObservations (items: readonly { entityName: string, contents: string[] }[]): Promise<{ results: { entityName: string, addedObservations: string[] }[], provenance: { entityName: string, addedObservations: Stamp[] }[] }> {
+    const names = [...new Set(items.map(o => o.entityName))]
+    const types = await this.typesOf(names)
+    for (const o of items) {
+      if (types.get(o.entityName)!.length === 0) throw new GraphMissingEntity(`Entity with name ${o.entityName} not found`)
+    }
+    const current = await this.queryAll(names.map(n => this.mapping.observationsPattern(n)))
+    const known = new Map(names.map((n, i) => [n, new Set(current[i]!.map(t => t.object as string))]))
+    const results = items.map(o => {
+      const have = known.get(o.entityName)!
+      const added: string[] = []
+      for (const c of o.contents) {
+        if (have.has(c)) continue
+        have.add(c)
+        added.push(c)
+      }
+      return { entityName: o.entityName, addedObservations: added }
+    })
+    const stored = (await this.write(results.flatMap(r => r.addedObservations.map(c => this.mapping.observationTriple(r.entityName, c))))).triples
+    let k = 0
+    const provenance = results.map(r => ({ entityName: r.entityName, addedObservations: r.addedObservations.map(() => stampOf(stored[k++]!)) }))
+    return { results, provenance }
+  }
+
+  /** Deletes entities: every triple of theirs and every relation into them. Answers the number of triples deleted. */
+  async deleteEntities (names: readonly string[]): Promise<number> {
+    let deleted = 0
+    for (const name of new Set(names)) {
+      deleted += await this.api.deleteTriples({ subject: this.mapping.subject(name) })
+      deleted += await this.api.deleteTriples({ object: JSON.stringify({ node: this.mapping.subject(name) }), namespace: this.mapping.namespace })
+    }
+    return deleted
+  }
+
+  async deleteObservations (deletions: readonly { entityName: string, observations: string[] }[]): Promise<number> {
+    let deleted = 0
+    for (const d of deletions) {
+      for (const text of new Set(d.observations)) {
+        deleted += await this.api.deleteTriples({
+          subject: this.mapping.subject(d.entityName),
+          predicate: OBSERVATION,
+          object: JSON.stringify({ kind: 'string', value: text })
+        })
+      }
+    }
+    return deleted
+  }
+
+  async deleteRelations (relations: readonly Relation[]): Promise<number> {
+    let deleted = 0
+    for (const r of relations) {
+      if (r.relationType === '') continue // never stored (see checkRelationType)
+      deleted += await this.api.deleteTriples({
+        subject: this.mapping.subject(r.from),
+        predicate: r.relationType,
+        object: JSON.stringify({ node: this.mapping.subject(r.to) })
+      })
+    }
+    return deleted
+  }
+
+  /**
+   * One import batch, in one transaction when it fits one write: entities that do not exist get
+   * their type, every observation and relation is added (what is present already is unchanged).
+   * `typed` holds the names given a type earlier in the same import. Answers how many triples were new.
+   */
+  async importBatch (entities: readonly Entity[], relations: readonly Relation[], typed: Set<string>): Promise<{ written: number, existing: number }> {
+    relations.forEach((r, i) => checkRelationType(r, i))
+    const fresh = [...new Set(entities.map(e => e.name))].filter(n => !typed.has(n))
+    const types = await this.typesOf(fresh)
+    let existing = 0
+    const triples: TripleInput[] = []
+    for (const e of entities) {
+      if (!typed.has(e.name)) {
+        typed.add(e.name)
+        if (types.get(e.name)!.length === 0) triples.push(this.mapping.typeTriple(e.name, e.entityType))
+        else existing++
+      }
+      for (const o of e.observations) triples.push(this.mapping.observationTriple(e.name, o))
+    }
+    for (const r of relations) triples.push(this.mapping.relationTriple(r))
+    const { created } = await this.write(triples)
+    return { written: created, existing }
+  }
+
+  /** Writes triples in as few writes as the daemon's limits allow (one when they fit). */
+  private async write (triples: readonly TripleInput[]): Promise<{ triples: TripleDto[], created: number }> {
+    const out: TripleDto[] = []
+    let created = 0
+    let chunk: TripleInput[] = []
+    let bytes = 0
+    const flush = async (): Promise<void> => {
+      const r = await this.api.addTriples(chunk)
+      out.push(...r.triples)
+      created += r.created
+      chunk = []
+      bytes = 0
+    }
+    for (const t of triples) {
+      const size = Buffer.byteLength(JSON.stringify(t)) + 1
+      if (chunk.length > 0 && (chunk.length >= Math.min(MAX_WRITE_TRIPLES, LIMITS.batchRecords) || bytes + size > MAX_WRITE_BYTES)) await flush()
+      chunk.push(t)
+      bytes += size
+    }
+    if (chunk.length > 0) await flush()
+    return { triples: out, created }
+  }
+}
+
+/** engram stores a relation as a triple whose predicate is its type, and a predicate is never empty. */
+function checkRelationType (r: Relation, i: number): void {
+  if (r.relationType === '') {
+    throw INVALID_INPUT(`relations[${i}].relationType`, 'must not be empty (engram stores a relation as a triple whose predicate is the relation type)')
+  }
+}
+
+function firstByKey<T> (items: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>()
+  return items.filter(t => {
+    const k = key(t)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}

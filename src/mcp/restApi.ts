@@ -1,0 +1,117 @@
+/**
+ * The calls the MCP server and the memory-file commands make to the daemon's REST API, typed.
+ * Built on the CLI's ApiClient, so every failure is an EngramError (the daemon's own
+ * `{error, code, details}`, or UNAVAILABLE with `details.unreachable` when nothing answers).
+ */
+import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from '../api/dto.ts'
+import { BATCH_QUERY_LIMITS } from '../api/routes/batchQuery.ts'
+import { isEngramError } from '../core/errors.ts'
+import { LIMITS } from '../core/limits.ts'
+import type { Json, JsonObject } from '../core/model.ts'
+import { ApiClient, type Status } from '../cli/client.ts'
+
+/** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
+export interface BodyPattern {
+  readonly subject?: string
+  readonly predicate?: string
+  readonly object?: Json
+  readonly namespace?: string
+}
+
+export interface QueryPage {
+  readonly matches: TripleDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface TripleInput {
+  readonly subject: string
+  readonly predicate: string
+  readonly object: Json
+}
+
+export interface Paged<T> { readonly items: T[], readonly total: number }
+
+/** The most queries and the largest sum of limits one batched query may carry, and the largest page. */
+export const BATCH = { ...BATCH_QUERY_LIMITS, pageMax: LIMITS.queryLimitMax } as const
+
+export class RestApi {
+  readonly client: ApiClient
+
+  constructor (client: ApiClient) {
+    this.client = client
+  }
+
+  get url (): string { return this.client.baseUrl }
+
+  status (): Promise<Status> { return this.client.status() }
+
+  queryBatch (queries: readonly (BodyPattern & { limit: number, offset: number })[]): Promise<QueryPage[]> {
+    return this.client.request<{ results: QueryPage[] }>('POST', '/api/v1/query/batch', { body: { queries } }).then(r => r.results)
+  }
+
+  /**
+   * Adds triples in one transaction; answers each input's triple as stored, in input order, and
+   * how many were not present before.
+   */
+  async addTriples (triples: readonly TripleInput[]): Promise<{ triples: TripleDto[], created: number }> {
+    if (triples.length === 0) return { triples: [], created: 0 }
+    return await this.client.request<{ triples: TripleDto[], created: number }>('POST', '/api/v1/triples', { body: { triples } })
+  }
+
+  /** Deletes the live triples matching a pattern (query-string form: `object` as text). */
+  async deleteTriples (pattern: { subject?: string, predicate?: string, object?: string, namespace?: string }): Promise<number> {
+    const r = await this.client.deleteTriples(pattern)
+    return r.deleted
+  }
+
+  setNote (key: string, value: Json): Promise<NoteDto> { return this.client.setNote(key, value) }
+
+  /** The note, or undefined when there is none. */
+  async getNote (key: string): Promise<NoteDto | undefined> {
+    return await orUndefined(this.client.getNote(key))
+  }
+
+  async listNotes (opts: { prefix?: string, limit: number, offset: number }): Promise<Paged<NoteDto>> {
+    const r = await this.client.listNotes(opts)
+    return { items: r.notes, total: r.total }
+  }
+
+  putEpisode (id: string | undefined, data: JsonObject): Promise<EpisodeDto> {
+    return this.client.request('POST', '/api/v1/episodes', { body: id === undefined ? { data } : { id, data } })
+  }
+
+  async listEpisodes (opts: { prefix?: string, limit: number, offset: number }): Promise<Paged<EpisodeDto>> {
+    const r = await this.client.request<{ episodes: EpisodeDto[], total: number }>('GET', '/api/v1/episodes', { query: { ...opts } })
+    return { items: r.episodes, total: r.total }
+  }
+
+  appendTrace (runId: string, type: string, data: Json): Promise<TraceDto> {
+    return this.client.request('POST', '/api/v1/traces', { body: { runId, type, data } })
+  }
+
+  async listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<Paged<TraceDto>> {
+    const r = await this.client.request<{ traces: TraceDto[], total: number }>('GET', '/api/v1/traces', { query: { ...opts } })
+    return { items: r.traces, total: r.total }
+  }
+
+  /** GET path, or undefined when the daemon has no such route (an older or smaller node). */
+  async getOptional<T> (path: string): Promise<T | undefined> {
+    try {
+      return await this.client.request<T>('GET', path)
+    } catch (e) {
+      if (isEngramError(e) && e.code === 'NOT_FOUND' && e.details?.path !== undefined) return undefined
+      throw e
+    }
+  }
+}
+
+async function orUndefined<T> (p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p
+  } catch (e) {
+    if (isEngramError(e) && e.code === 'NOT_FOUND') return undefined
+    throw e
+  }
+}
