@@ -1,0 +1,291 @@
+/**
+ * The window set of gossip rounds (docs/PROTOCOL.md §3), kept in memory.
+ *
+ * The window set holds every record (all kinds, live and tombstones) whose stamp's wall time is
+ * at or after the window start. Each record is one 16-byte element,
+ *
+ *   element = BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]
+ *
+ * so a newer state of the same record is a different element. The index keeps:
+ *  - the digest: the element count `n` and the XOR `x` of all elements, updated in O(1) per change;
+ *  - 2^12 fine buckets (an element's bucket is the first 12 bits of the element), each with its
+ *    own XOR and members, so gossip can compare parts of the set and filter only the parts that
+ *    differ (`bucketFingerprints`, `elementsIn`).
+ *
+ * Keeping it current: call `observe` with the entries of every engine 'change' event. The window
+ * start moves forward by one quantum Q = TTL/8 at a time; when it does, elements that fell out
+ * are dropped (an in-memory pass, no store scan); if it moves back (the wall clock stepped back)
+ * the index is rebuilt from the store. The first use rebuilds.
+ *
+ * Reads the store only; the clock is injected.
+ */
+import { blake3 } from '../../core/hash.ts'
+import { INVALID_INPUT } from '../../core/errors.ts'
+import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
+import { canonicalRecord } from '../../core/records.ts'
+import type { FeedEntry, Store } from '../../store/Store.ts'
+
+/** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
+export const FINE_BITS = 12
+/** Bytes of a bucket fingerprint: the first 8 bytes of the XOR of the bucket's elements. */
+export const FINGERPRINT_BYTES = 8
+/** Bytes of one element. */
+export const ELEMENT_BYTES = 16
+
+const FINE_BUCKETS = 1 << FINE_BITS
+/** Records read per store page while rebuilding. */
+const REBUILD_PAGE = 10_000
+
+export interface WindowIndexOptions {
+  readonly store: Store
+  /** The tombstone TTL in ms (sync.tombstoneTtlHours × 3,600,000); at least 8. */
+  readonly ttlMs: number
+  /** Wall clock in ms (default Date.now). */
+  readonly now?: () => number
+}
+
+/** The digest of a window set. */
+export interface WindowDigest {
+  /** Window start (ms). */
+  readonly ws: number
+  /** Element count. */
+  readonly n: number
+  /** XOR of all elements, 16 bytes (a copy). */
+  readonly x: Uint8Array
+}
+
+/** One element of the window set and the record it stands for. Do not mutate `element`. */
+export interface WindowElement {
+  readonly kind: RecordKind
+  readonly key: string
+  readonly element: Uint8Array
+}
+
+interface Entry extends WindowElement {
+  readonly wall: number
+  readonly seq: number
+  readonly fine: number
+}
+
+/**
+ * The window start for a clock reading: ⌊(now − ⌊TTL/2⌋) / Q⌋ · Q with Q = max(1, ⌊TTL/8⌋),
+ * never below 0. Every node with a clock in the same quantum computes the same value.
+ */
+export function windowStartFor (now: number, ttlMs: number): number {
+  const q = Math.max(1, Math.floor(ttlMs / 8))
+  const ws = Math.floor((Math.floor(now) - Math.floor(ttlMs / 2)) / q) * q
+  return Math.max(0, ws)
+}
+
+/** The 16-byte element of a record: BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]. */
+export function elementOf (record: MemoryRecord): Uint8Array {
+  return blake3(`${record.kind}\u0000${recordKey(record)}\u0000${canonicalRecord(record)}`).slice(0, ELEMENT_BYTES)
+}
+
+/** The fine bucket of an element: its first 12 bits. */
+export function fineBucketOf (element: Uint8Array): number {
+  return (element[0]! << 4) | (element[1]! >>> 4)
+}
+
+/** The bucket of an element at `level` bits (0 … 12): its first `level` bits. */
+export function bucketOf (element: Uint8Array, level: number): number {
+  return fineBucketOf(element) >>> (FINE_BITS - level)
+}
+
+function xorInto (target: Uint8Array, offset: number, el: Uint8Array): void {
+  for (let i = 0; i < ELEMENT_BYTES; i++) target[offset + i]! ^= el[i]!
+}
+
+export class WindowIndex {
+  private readonly store: Store
+  private readonly ttlMs: number
+  private readonly now: () => number
+  /** Per kind, key → entry. */
+  private readonly tables: Record<RecordKind, Map<string, Entry>> = { triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() }
+  private count = 0
+  private readonly x = new Uint8Array(ELEMENT_BYTES)
+  private readonly fineX = new Uint8Array(FINE_BUCKETS * ELEMENT_BYTES)
+  private readonly fineMembers: (Set<Entry> | undefined)[] = new Array<Set<Entry> | undefined>(FINE_BUCKETS).fill(undefined)
+  private ws = 0
+  private built = false
+  /** The store's last seq when the index was rebuilt: older feed entries are already counted. */
+  private builtSeq = 0
+
+  constructor (opts: WindowIndexOptions) {
+    if (typeof opts.ttlMs !== 'number' || !Number.isFinite(opts.ttlMs) || opts.ttlMs < 8) {
+      throw INVALID_INPUT('ttlMs', `must be a number of milliseconds ≥ 8 (got ${String(opts.ttlMs)})`)
+    }
+    this.store = opts.store
+    this.ttlMs = opts.ttlMs
+    this.now = opts.now ?? Date.now
+  }
+
+  /** The window start at `now` (default: the injected clock), quantized as in PROTOCOL.md §3. */
+  windowStart (now: number = this.now()): number {
+    return windowStartFor(now, this.ttlMs)
+  }
+
+  /** Recomputes the whole window set from the store (pages of its changes feed, every kind). */
+  rebuild (): void {
+    this.clear()
+    this.ws = this.windowStart()
+    this.builtSeq = this.store.stats().lastSeq
+    let after = 0
+    while (true) {
+      const page = this.store.changesSince(after, { limit: REBUILD_PAGE })
+      for (const e of page.entries) {
+        if (e.record.hlc.wall >= this.ws) this.insert(e.record, e.seq)
+      }
+      after = page.lastSeq
+      if (!page.hasMore || after >= this.builtSeq) break
+    }
+    this.built = true
+  }
+
+  /**
+   * Takes in committed changes (the entries of an engine 'change' event, in order): each
+   * record's previous element is replaced by its new one, or dropped when the new state is
+   * outside the window. Entries the index already reflects (seq not newer) are ignored.
+   */
+  observe (entries: readonly FeedEntry[]): void {
+    if (!this.refresh()) return
+    for (const { seq, record } of entries) {
+      if (seq <= this.builtSeq) continue
+      const old = this.tables[record.kind].get(recordKey(record))
+      if (old !== undefined) {
+        if (old.seq >= seq) continue
+        this.remove(old)
+      }
+      if (record.hlc.wall >= this.ws) this.insert(record, seq)
+    }
+  }
+
+  /** The digest {ws, n, x} of the current window set. */
+  digest (): WindowDigest {
+    this.refresh()
+    return { ws: this.ws, n: this.count, x: this.x.slice() }
+  }
+
+  /** Elements in the window set. */
+  get size (): number {
+    this.refresh()
+    return this.count
+  }
+
+  /** Every element of the window set (in no particular order). */
+  * elements (): IterableIterator<WindowElement> {
+    this.refresh()
+    for (const table of Object.values(this.tables)) yield * table.values()
+  }
+
+  /** The current state of a record, read from the store. */
+  record (kind: RecordKind, key: string): MemoryRecord | undefined {
+    return this.store.get(kind, key)
+  }
+
+  /**
+   * Fingerprints of buckets at `level` bits (0 … 12): for each bucket index in `buckets`, the
+   * first 8 bytes of the XOR of its elements, concatenated in the order given.
+   */
+  bucketFingerprints (level: number, buckets: readonly number[]): Uint8Array {
+    this.refresh()
+    checkLevel(level)
+    const out = new Uint8Array(buckets.length * FINGERPRINT_BYTES)
+    const span = 1 << (FINE_BITS - level)
+    const acc = new Uint8Array(ELEMENT_BYTES)
+    buckets.forEach((j, i) => {
+      checkBucket(level, j)
+      acc.fill(0)
+      for (let f = j * span; f < (j + 1) * span; f++) xorInto(acc, 0, this.fineX.subarray(f * ELEMENT_BYTES, (f + 1) * ELEMENT_BYTES))
+      out.set(acc.subarray(0, FINGERPRINT_BYTES), i * FINGERPRINT_BYTES)
+    })
+    return out
+  }
+
+  /** The elements in the given buckets at `level` bits (every element when `buckets` is undefined). */
+  * elementsIn (level: number, buckets: readonly number[] | undefined): IterableIterator<WindowElement> {
+    if (buckets === undefined) { yield * this.elements(); return }
+    this.refresh()
+    checkLevel(level)
+    const span = 1 << (FINE_BITS - level)
+    for (const j of buckets) {
+      checkBucket(level, j)
+      for (let f = j * span; f < (j + 1) * span; f++) {
+        const members = this.fineMembers[f]
+        if (members !== undefined) yield * members
+      }
+    }
+  }
+
+  /** How many elements the given buckets at `level` bits hold (all when `buckets` is undefined). */
+  countIn (level: number, buckets: readonly number[] | undefined): number {
+    this.refresh()
+    if (buckets === undefined) return this.count
+    checkLevel(level)
+    const span = 1 << (FINE_BITS - level)
+    let n = 0
+    for (const j of buckets) {
+      checkBucket(level, j)
+      for (let f = j * span; f < (j + 1) * span; f++) n += this.fineMembers[f]?.size ?? 0
+    }
+    return n
+  }
+
+  /**
+   * Brings the window start up to date: builds on first use, drops elements that fell out when
+   * the start moved forward, rebuilds when it moved back. Returns false when it just rebuilt
+   * (the store already holds everything a caller might want to observe).
+   */
+  private refresh (): boolean {
+    if (!this.built) { this.rebuild(); return false }
+    const ws = this.windowStart()
+    if (ws === this.ws) return true
+    if (ws < this.ws) { this.rebuild(); return false }
+    this.ws = ws
+    for (const table of Object.values(this.tables)) for (const e of table.values()) if (e.wall < ws) this.remove(e)
+    return true
+  }
+
+  private insert (record: MemoryRecord, seq: number): void {
+    const element = elementOf(record)
+    const key = recordKey(record)
+    const entry: Entry = { kind: record.kind, key, element, wall: record.hlc.wall, seq, fine: fineBucketOf(element) }
+    this.tables[record.kind].set(key, entry)
+    this.count++
+    this.account(entry)
+    let members = this.fineMembers[entry.fine]
+    if (members === undefined) { members = new Set(); this.fineMembers[entry.fine] = members }
+    members.add(entry)
+  }
+
+  private remove (entry: Entry): void {
+    this.tables[entry.kind].delete(entry.key)
+    this.count--
+    this.account(entry)
+    const members = this.fineMembers[entry.fine]!
+    members.delete(entry)
+    if (members.size === 0) this.fineMembers[entry.fine] = undefined
+  }
+
+  /** XORs an element into (or, the same operation, out of) the digest and its fine bucket. */
+  private account (entry: Entry): void {
+    xorInto(this.x, 0, entry.element)
+    xorInto(this.fineX, entry.fine * ELEMENT_BYTES, entry.element)
+  }
+
+  private clear (): void {
+    for (const table of Object.values(this.tables)) table.clear()
+    this.count = 0
+    this.x.fill(0)
+    this.fineX.fill(0)
+    this.fineMembers.fill(undefined)
+  }
+}
+
+function checkLevel (level: number): void {
+  if (!Number.isInteger(level) || level < 0 || level > FINE_BITS) throw INVALID_INPUT('level', `must be an integer from 0 to ${FINE_BITS} (got ${String(level)})`)
+}
+
+function checkBucket (level: number, j: number): void {
+  if (!Number.isInteger(j) || j < 0 || j >= 2 ** level) throw INVALID_INPUT('bucket', `must be an integer from 0 to ${2 ** level - 1} at level ${level} (got ${String(j)})`)
+}
