@@ -8,14 +8,22 @@
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
+import { benchGossip } from './gossip.ts'
+import { benchNative } from './native.ts'
 import { benchStore } from './store.ts'
+import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
 
 type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
-  transport: () => benchTransport()
+  transport: () => benchTransport(),
+  gossip: () => benchGossip(),
+  // Polled REST sync: 100,000 triples (or --rows, when smaller).
+  sync: benchSync,
+  // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).
+  native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) })
 }
 
 function usage (message: string): never {

@@ -38,4 +38,11 @@ export { EngramError, isEngramError, type ErrorCode } from './core/errors.ts'
 
 // A client of a running daemon's REST API.
 export { ApiClient, type Health, type NotesPage, type Status, type TriplesPage } from './cli/client.ts'
+export type { AgentEndResult, PeerView, SyncNowResult, SyncStatus } from './cli/client.ts'
+export { agentEnd, type AgentEndOptions } from './cli/agentEnd.ts'
+
+// Polled sync (the node builds it; exported for embedders and tools).
+export { SyncService, type SyncServiceOptions, type SyncSettings } from './sync/SyncService.ts'
+export type { ConflictEntry } from './sync/conflicts.ts'
+export type { PeerEntry, PeerStatus } from './sync/PeerBook.ts'
 export type { NoteDto, TripleDto } from './api/dto.ts'

@@ -7,6 +7,7 @@
  * |----------------------------------------|--------|
  * | INVALID_INPUT, ID_MISMATCH, PROTOCOL   | 400    |
  * | UNAUTHORIZED                           | 401    |
+ * | FORBIDDEN                              | 403    |
  * | NOT_FOUND                              | 404    |
  * | CONFLICT, HLC_DRIFT                    | 409    |
  * | LIMIT_EXCEEDED                         | 413    |
@@ -40,6 +41,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   PROTOCOL: 400,
   CONFIG_INVALID: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   HLC_DRIFT: 409,

@@ -18,6 +18,10 @@ import { queryRoutes } from './routes/query.ts'
 import { statusRoutes } from './routes/status.ts'
 import { traceRoutes } from './routes/traces.ts'
 import { tripleRoutes } from './routes/triples.ts'
+import { conflictRoutes } from './routes/conflicts.ts'
+import { hookRoutes } from './routes/hooks.ts'
+import { syncRoutes } from './routes/sync.ts'
+import { remoteAccessHook } from './remoteAccess.ts'
 import type { ApiDeps } from './types.ts'
 import { coerceIntegerQuery } from './validation.ts'
 
@@ -42,6 +46,8 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   app.setErrorHandler(makeErrorHandler({ bodyLimitBytes: deps.bodyLimitBytes }, deps.onInternalError))
   app.setNotFoundHandler(notFoundHandler)
   app.addHook('preValidation', coerceIntegerQuery)
+  // Other machines may reach only the routes peers need (remoteAccess.ts).
+  app.addHook('onRequest', remoteAccessHook)
 
   healthRoutes(app, deps)
   statusRoutes(app, deps)
@@ -52,5 +58,8 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   traceRoutes(app, deps)
   p2pRoutes(app, deps)
   integrationRoutes(app, deps)
+  syncRoutes(app, deps)
+  conflictRoutes(app, deps)
+  hookRoutes(app, deps)
   return app
 }

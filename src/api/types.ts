@@ -3,6 +3,7 @@
  * builds this; tests build it around a store in a temporary directory.
  */
 import type { Engine } from '../engine/Engine.ts'
+import type { SyncService } from '../sync/SyncService.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -26,8 +27,29 @@ export interface ApiDeps {
    */
   readonly p2pStatus?: () => Record<string, unknown> | undefined
   /**
+   * Native P2P sync (status and manual peers) for /api/v1/p2p/*; absent while P2P is not
+   * enabled (then those routes answer 404 {"error": "P2P not enabled"}).
+   */
+  readonly p2p?: P2pApi
+  /**
    * Called with every error that answers 500 (a bug or an unexpected failure), so the node can
    * log it; the client only sees `{"error": "internal error…", "code": "INTERNAL"}`.
    */
   readonly onInternalError?: (err: unknown, request: { method: string, url: string }) => void
+  /**
+   * Polled sync: the delta endpoint, sync status and control, conflicts, the agent-end hook.
+   * Absent: those routes answer 503 (the agent-end hook answers {triggered: false}).
+   */
+  readonly sync?: SyncService
+}
+
+/** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */
+export interface P2pApi {
+  /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
+  status (): Record<string, unknown>
+  listPeers (): readonly unknown[]
+  /** Adds a manual peer (host:port, [v6]:port, host name:port or multiaddr); INVALID_INPUT naming `addr`. */
+  addPeer (addr: unknown): { peer: unknown, created: boolean }
+  /** Removes a manual peer by address or node id; NOT_FOUND, or CONFLICT for a configured one. */
+  removePeer (idOrAddr: string): Promise<unknown>
 }

@@ -7,7 +7,13 @@ import type { NoteDto, TripleDto } from '../api/dto.ts'
 import { EngramError, PROTOCOL, type ErrorCode } from '../core/errors.ts'
 import type { Json } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
+import type { ConflictEntry } from '../sync/conflicts.ts'
+import type { PullProgress } from '../sync/DeltaClient.ts'
+import type { PairBack } from '../sync/pairing.ts'
+import type { PeerEntry } from '../sync/PeerBook.ts'
+import type { PeerRunResult } from '../sync/PolledSync.ts'
 import { UNREACHABLE } from './exit.ts'
+import type { P2pStatusView } from './nativeStatus.ts'
 
 export interface TriplesPage {
   readonly triples: TripleDto[]
@@ -44,6 +50,34 @@ export interface PatternQuery {
   readonly predicate?: string
   readonly object?: string
   readonly namespace?: string
+}
+
+/** A peer as GET /api/v1/sync/status shows it. */
+export type PeerView = PeerEntry & { readonly mode: string, readonly cursor: number }
+
+export interface SyncStatus {
+  readonly mode: 'polled' | 'native' | 'none'
+  readonly reason: string
+  readonly nodeId: string
+  readonly feedId: string
+  readonly endpoint?: { url: string, host: string, port: number }
+  readonly settings: Record<string, unknown>
+  readonly lastSyncAt: string | null
+  readonly peers: PeerView[]
+  readonly conflicts: number
+  readonly pairBack: PairBack
+  /** In native mode: GET /api/v1/p2p/status. */
+  readonly native?: P2pStatusView
+}
+
+export interface SyncNowResult {
+  readonly ok: boolean
+  readonly results: PeerRunResult[]
+}
+
+export interface AgentEndResult {
+  readonly triggered: boolean
+  readonly reason: string
 }
 
 type Query = Record<string, string | number | undefined>
@@ -92,33 +126,99 @@ export class ApiClient {
     return this.request('DELETE', `/api/v1/notes/${encodeURIComponent(key)}`)
   }
 
-  async request<T> (method: string, path: string, opts: { query?: Query, body?: unknown, acceptStatus?: number[] } = {}): Promise<T> {
+  // ---- sync ----
+
+  syncStatus (): Promise<SyncStatus> { return this.request('GET', '/api/v1/sync/status') }
+
+  /**
+   * Syncs now with one peer or all. With `onProgress`, the daemon streams a progress line per
+   * page (NDJSON) and the callback sees each one. Bounded by `timeoutMs` in all (default 1 h).
+   */
+  async syncNow (peer?: string, onProgress?: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<SyncNowResult> {
+    const body = peer !== undefined ? { peer } : {}
+    if (onProgress === undefined) return await this.request('POST', '/api/v1/sync/now', { body, timeoutMs })
+    const res = await this.send('POST', new URL(this.baseUrl + '/api/v1/sync/now'), body, timeoutMs, { accept: 'application/x-ndjson' })
+    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', '/api/v1/sync/now', await res.text())
+    let result: SyncNowResult | undefined
+    let buffered = ''
+    const decoder = new TextDecoder()
+    const take = (line: string): void => {
+      if (line.trim() === '') return
+      const v = JSON.parse(line) as { type: string, peer?: string, error?: string, code?: string } & PullProgress & SyncNowResult
+      if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied })
+      else if (v.type === 'result') result = { ok: v.ok, results: v.results }
+      else if (v.type === 'error') throw new EngramError((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
+    }
+    for await (const chunk of res.body ?? []) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+      const lines = buffered.split('\n')
+      buffered = lines.pop() ?? ''
+      for (const line of lines) take(line)
+    }
+    take(buffered)
+    if (result === undefined) throw PROTOCOL('the daemon ended the sync stream without a result')
+    return result
+  }
+
+  /** GET /api/v1/p2p/status (404 NOT_FOUND when P2P is not enabled). */
+  p2pStatus (): Promise<P2pStatusView> { return this.request('GET', '/api/v1/p2p/status') }
+
+  pairPeer (name: string, url: string, namespaces?: readonly string[]): Promise<{ peer: PeerView, pairBack: PairBack, p2p?: { addr?: string, error?: string } }> {
+    return this.request('POST', '/api/v1/sync/peers', { body: { name, url, ...(namespaces !== undefined ? { namespaces } : {}) } })
+  }
+
+  unpairPeer (name: string): Promise<{ peer: PeerView }> {
+    return this.request('DELETE', `/api/v1/sync/peers/${encodeURIComponent(name)}`)
+  }
+
+  pausePeer (name: string, paused: boolean): Promise<{ peer: PeerView }> {
+    return this.request('POST', `/api/v1/sync/peers/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`)
+  }
+
+  conflicts (): Promise<{ conflicts: ConflictEntry[], total: number }> { return this.request('GET', '/api/v1/conflicts') }
+
+  resolveConflict (id: string, keep: 'kept' | 'other'): Promise<{ resolved: ConflictEntry, keep: string }> {
+    return this.request('POST', `/api/v1/conflicts/${encodeURIComponent(id)}/resolve`, { body: { keep } })
+  }
+
+  /** Tells the daemon an agent session ended (with sync.autoSync on, it syncs). */
+  agentEnd (info: { agent?: string, sessionId?: string } = {}): Promise<AgentEndResult> {
+    return this.request('POST', '/api/v1/hooks/agent-end', { body: info })
+  }
+
+  async request<T> (method: string, path: string, opts: { query?: Query, body?: unknown, acceptStatus?: number[], timeoutMs?: number } = {}): Promise<T> {
     const url = new URL(this.baseUrl + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
-    let res: Response
+    const res = await this.send(method, url, opts.body, opts.timeoutMs ?? this.timeoutMs)
+    return this.answer(res, method, url.pathname, await res.text(), opts.acceptStatus)
+  }
+
+  private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<Response> {
     try {
-      res = await fetch(url, {
+      return await fetch(url, {
         method,
-        headers: opts.body !== undefined ? { 'content-type': 'application/json' } : {},
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-        signal: AbortSignal.timeout(this.timeoutMs)
+        headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs)
       })
     } catch (e) {
-      throw UNREACHABLE(this.baseUrl, describeFetchError(e, this.timeoutMs))
+      throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
     }
-    const text = await res.text()
+  }
+
+  private answer<T> (res: Response, method: string, path: string, text: string, acceptStatus?: number[]): T {
     let body: unknown
     try {
       body = text === '' ? undefined : JSON.parse(text)
     } catch {
-      throw PROTOCOL(`${method} ${url.pathname} answered ${res.status} with a body that is not JSON; is ${this.baseUrl} an engram daemon?`, { status: res.status })
+      throw PROTOCOL(`${method} ${path} answered ${res.status} with a body that is not JSON; is ${this.baseUrl} an engram daemon?`, { status: res.status })
     }
-    if (res.ok || opts.acceptStatus?.includes(res.status) === true) return body as T
+    if (res.ok || acceptStatus?.includes(res.status) === true) return body as T
     const e = body as { error?: unknown, code?: unknown, details?: unknown } | undefined
     if (typeof e?.error === 'string' && typeof e.code === 'string') {
       throw new EngramError(e.code as ErrorCode, e.error, { ...(e.details as Record<string, unknown> | undefined), status: res.status })
     }
-    throw PROTOCOL(`${method} ${url.pathname} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
+    throw PROTOCOL(`${method} ${path} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
   }
 }
 

@@ -7,6 +7,9 @@ import { packageVersion } from '../util/version.ts'
 import { parse } from './args.ts'
 import type { Command } from './command.ts'
 import { configPrintCommand } from './commands/config.ts'
+import { conflictsCommand, conflictsResolveCommand } from './commands/conflicts.ts'
+import { hookAgentEndCommand } from './commands/hook.ts'
+import { syncNowCommand, syncPairCommand, syncPauseCommand, syncResumeCommand, syncStatusCommand, syncUnpairCommand } from './commands/sync.ts'
 import { mcpCommand } from './commands/mcp.ts'
 import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
@@ -20,7 +23,9 @@ export const COMMANDS: readonly Command[] = [
   startCommand, addCommand, queryCommand, deleteCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
   statusCommand, configPrintCommand,
-  mcpCommand, importMemoryCommand, exportMemoryCommand
+  mcpCommand, importMemoryCommand, exportMemoryCommand,
+  syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
+  conflictsCommand, conflictsResolveCommand, hookAgentEndCommand
 ]
 
 /** Commands with subcommands: `note set`, `config print`. */
@@ -71,7 +76,9 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
     }
     let name = first
     let rest = argv.slice(1)
-    if (GROUPS.has(first)) {
+    // A group that is a command too (`conflicts`, `conflicts resolve`): the command unless a subcommand follows.
+    const alone = COMMANDS.some(c => c.name === first) && !COMMANDS.some(c => c.name === `${first} ${argv[1] ?? ''}`)
+    if (GROUPS.has(first) && !alone) {
       const sub = argv[1]
       if (sub === undefined || sub === '--help' || sub === '-h') {
         if (sub === undefined) { io.err(groupHelp(first)); return EXIT.usage }

@@ -83,9 +83,23 @@ the effective value of every key and where it came from (\`default\`, \`file:<pa
   otherwise. Booleans are \`true\`, \`false\`, \`1\` or \`0\`; lists are comma-separated
   (\`ENGRAM_SYNC_PEERS=192.168.1.10:19091,192.168.1.11:19091\`); an empty value unsets an optional key.
   \`ENGRAM_CONFIG\` (the file) and \`ENGRAM_URL\` (the daemon the CLI talks to) are the only other
-  \`ENGRAM_*\` variables.
+  \`ENGRAM_*\` variables, besides two test hooks read by \`engram start\` (never set them otherwise):
+  \`ENGRAM_TEST_CLOCK_OFFSET_MS\`, milliseconds added to the daemon's wall clock (tests use it to run
+  a node whose clock is off), and \`ENGRAM_TEST_P2P_GOSSIP_ONLY=1\`, native P2P sync by gossip rounds
+  alone, without cursor streams or live push (tests use it to measure the anti-entropy backstop).
 - **Flags** of \`engram start\` and \`engram config print\`: \`--data-dir\`, \`--port\`, \`--host\`,
   \`--log-level\`.
+
+## Changing the configuration of a running node
+
+The daemon watches its configuration file (the one it read, or the default location). When the
+file changes it is read again with the same environment and flags: the \`sync.*\` settings that
+can change at run time take effect at once (\`sync.intervalSeconds\`, \`sync.autoSync\`,
+\`sync.conflictStrategy\`, \`sync.maxTriplesPerSync\`, \`sync.syncTimeoutMs\`,
+\`sync.nativeP2pPreferred\`, \`sync.singleValuedPredicates\`, \`sync.passphrase\`,
+\`sync.retryBaseMs\`), each change is logged, and with \`sync.autoSync\` a sync starts. Other keys
+are logged as needing a restart. A file that does not parse or does not validate is logged and
+ignored: the node keeps the configuration it has.
 
 ## Errors
 

@@ -47,6 +47,7 @@ export interface EngramConfig {
     readonly passphrase?: string
     readonly peers: readonly string[]
     readonly staticFallbackSeconds: number
+    readonly retryBaseMs: number
   }
   readonly discovery: {
     readonly bonjourEnabled: boolean
@@ -180,6 +181,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'integer', default: 30_000, min: 5000, max: 120_000,
     description: 'Polled mode: time limit of one delta-sync call.'
   },
+  'sync.retryBaseMs': {
+    type: 'integer', default: 5000, min: 100, max: 600_000,
+    description: 'Polled mode: first retry delay after a failed sync with a peer; it doubles with each consecutive failure, up to sync.intervalSeconds, and retries never stop.'
+  },
   'sync.nativeP2pPreferred': {
     type: 'boolean', default: true,
     description: 'Use native P2P sync with a peer when both ends have it; false forces polled mode.'
@@ -251,7 +256,17 @@ export const NON_KEY_ENV_VARS: readonly string[] = [
   /** Path of the config file. */
   'ENGRAM_CONFIG',
   /** Base URL the CLI talks to. */
-  'ENGRAM_URL'
+  'ENGRAM_URL',
+  /**
+   * Test hook, read by `engram start` only: milliseconds added to the daemon's wall clock, so a
+   * test can run a node whose clock is off (e.g. -600000: ten minutes behind).
+   */
+  'ENGRAM_TEST_CLOCK_OFFSET_MS',
+  /**
+   * Test hook, read by `engram start` only: "1" runs native P2P sync with gossip rounds alone
+   * (no cursor streams, no live push), so a test can measure the anti-entropy backstop by itself.
+   */
+  'ENGRAM_TEST_P2P_GOSSIP_ONLY'
 ]
 
 /** The default of a key in an environment (a fresh copy for lists). */

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'STORE_CORRUPT'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'TIMEOUT'
   | 'PROTOCOL'
   | 'UNAVAILABLE'
@@ -67,6 +68,11 @@ export function CONFIG_INVALID (key: string, value: unknown, allowed: string, so
 
 export function UNAUTHORIZED (why: string): EngramError {
   return new EngramError('UNAUTHORIZED', why)
+}
+
+/** The caller may not use this at all (e.g. a route that only this machine may call). */
+export function FORBIDDEN (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('FORBIDDEN', why, details)
 }
 
 export function TIMEOUT (what: string, ms: number): EngramError {

@@ -15,7 +15,7 @@ import { LIMITS } from '../core/limits.ts'
 import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
 import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
-import type { ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+import type { ApplyOptions, ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
 
 export interface EngineOptions {
   readonly store: Store
@@ -35,9 +35,12 @@ export interface ChangeEvent {
 }
 
 export interface RemoteApplyOptions {
-  readonly via: NodeId
+  /** The peer the records came from; absent for states this node makes itself (served to every peer). */
+  readonly via?: NodeId
   readonly cursor?: { readonly peer: NodeId, readonly seq: number }
   readonly resolve?: ConflictResolver
+  /** Local metadata written in the same transaction (Store ApplyOptions.meta). */
+  readonly meta?: ApplyOptions['meta']
 }
 
 export interface EngineEvents {
@@ -201,7 +204,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     let newest: MemoryRecord['hlc'] | undefined
     for (const r of records) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
     if (newest !== undefined) this.clock.observe(newest, opts.via)
-    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve })
+    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta: opts.meta })
     this.notify(result, opts.via)
     return result
   }

@@ -3,7 +3,10 @@
  *
  *   config ──► data dir (0700) ──► identity.key ──► node id
  *                                   engram.db ──► SqliteStore ──► Engine ──► REST API (fastify)
+ *                                                                  ├──► SyncService (polled REST sync)
+ *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
  *                                                                  └──► tombstone collection timer
+ *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and listens; `stop` undoes it in reverse order (API closed, timers
  * cleared, store closed, api.json removed). The daemon (`engram start`) and embedders use the
@@ -15,13 +18,17 @@ import { EngramError } from '../core/errors.ts'
 import type { NodeId } from '../core/ids.ts'
 import { Engine } from '../engine/Engine.ts'
 import { assertStartable } from '../config/load.ts'
-import type { EngramConfig } from '../config/schema.ts'
+import type { ConfigKey, EngramConfig } from '../config/schema.ts'
 import type { Store } from '../store/Store.ts'
 import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
+import { SyncService, type SyncSettings } from '../sync/SyncService.ts'
 import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
+import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { createNativeSync } from './nativeSync.ts'
+import type { NativeSync } from '../sync/native/NativeSync.ts'
 import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
 
 export interface EngramNodeOptions {
@@ -29,12 +36,39 @@ export interface EngramNodeOptions {
   readonly log?: Logger
   /** Wall clock in ms (tests inject one). Default: Date.now. */
   readonly now?: () => number
+  /**
+   * The configuration file to watch, and how to load the configuration again when it changes
+   * (the daemon passes its file, environment and flags). Both absent: no watching.
+   */
+  readonly configFile?: string
+  readonly reloadConfig?: () => EngramConfig
+  /** Polling interval of the configuration file (default 2000 ms). */
+  readonly configWatchIntervalMs?: number
+  /** Debounce of auto-sync triggers (default 1000 ms). */
+  readonly autoSyncDebounceMs?: number
+  /** Test hook: native P2P sync by gossip rounds alone (no cursor streams, no live push). */
+  readonly p2pGossipOnly?: boolean
+}
+
+/** The sync settings of a configuration. */
+export function syncSettings (c: EngramConfig): SyncSettings {
+  return {
+    intervalSeconds: c.sync.intervalSeconds,
+    maxTriplesPerSync: c.sync.maxTriplesPerSync,
+    syncTimeoutMs: c.sync.syncTimeoutMs,
+    conflictStrategy: c.sync.conflictStrategy,
+    singleValuedPredicates: c.sync.singleValuedPredicates,
+    autoSync: c.sync.autoSync,
+    nativeP2pPreferred: c.sync.nativeP2pPreferred,
+    p2pEnabled: c.p2p.enabled,
+    retryBaseMs: c.sync.retryBaseMs
+  }
 }
 
 const HOUR_MS = 3_600_000
 
 interface Parts {
-  readonly config: EngramConfig
+  readonly live: { config: EngramConfig }
   readonly nodeId: NodeId
   readonly apiUrl: string
   readonly engine: Engine
@@ -42,10 +76,12 @@ interface Parts {
   readonly api: FastifyInstance
   readonly log: Logger
   readonly collector: NodeJS.Timeout
+  readonly sync: SyncService
+  readonly watch: ConfigWatch | undefined
+  readonly native: NativeSync | undefined
 }
 
 export class EngramNode {
-  readonly config: EngramConfig
   readonly nodeId: NodeId
   /** Base URL of the REST API, e.g. http://127.0.0.1:19090 (the actual port when api.port is 0). */
   readonly apiUrl: string
@@ -55,18 +91,40 @@ export class EngramNode {
   private readonly api: FastifyInstance
   private readonly log: Logger
   private readonly collector: NodeJS.Timeout
+  /** Polled sync: peers, the scheduler, the delta endpoint, conflicts. */
+  readonly sync: SyncService
+  private readonly live: { config: EngramConfig }
+  private readonly watch: ConfigWatch | undefined
+  /** Native P2P sync (QUIC, seed handshake, streams and gossip); undefined unless p2p.enabled. */
+  readonly native: NativeSync | undefined
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
-    this.config = p.config
+    this.live = p.live
     this.nodeId = p.nodeId
     this.apiUrl = p.apiUrl
     this.engine = p.engine
-    this.dataDir = p.config.dataDir
+    this.dataDir = p.live.config.dataDir
     this.store = p.store
     this.api = p.api
     this.log = p.log
     this.collector = p.collector
+    this.sync = p.sync
+    this.watch = p.watch
+    this.native = p.native
+  }
+
+  /** The node's configuration: as started, with the hot-reloadable keys as last reloaded. */
+  get config (): EngramConfig {
+    return this.live.config
+  }
+
+  /**
+   * An agent session ended: with sync.autoSync on, a debounced sync with every peer starts.
+   * Says whether one was triggered, and why not.
+   */
+  agentEnd (): { triggered: boolean, reason: string } {
+    return this.sync.trigger('agent-end')
   }
 
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
@@ -82,9 +140,23 @@ export class EngramNode {
     const nodeId = identity.nodeId
 
     const store = SqliteStore.open(paths.db, { synchronous: config.store.synchronous })
+    const live = { config }
     let api: FastifyInstance | undefined
+    let sync: SyncService | undefined
+    let watch: ConfigWatch | undefined
+    let native: NativeSync | undefined
     try {
       const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now })
+      sync = new SyncService({
+        engine,
+        secret: () => live.config.sync.passphrase ?? live.config.p2p.seed,
+        settings: () => syncSettings(live.config),
+        log: log.child({ part: 'sync' }),
+        now,
+        autoSyncDebounceMs: opts.autoSyncDebounceMs,
+        native: () => native
+      })
+      native = createNativeSync({ config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly })
       const startedAt = new Date(now()).toISOString()
       const version = packageVersion()
       api = await createApiServer({
@@ -92,20 +164,40 @@ export class EngramNode {
         version,
         bodyLimitBytes: config.api.bodyLimitBytes,
         status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+        sync,
+        p2p: native,
         onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
           { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
       })
       const apiUrl = await listen(api, config.api.host, config.api.port)
+      sync.setEndpoint({ url: apiUrl, host: config.api.host, port: Number(new URL(apiUrl).port) })
+      sync.start()
+      const service = sync
+      if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
+        watch = watchConfig({
+          file: opts.configFile,
+          reload: opts.reloadConfig,
+          current: () => live.config,
+          log,
+          intervalMs: opts.configWatchIntervalMs,
+          onChange: (next: EngramConfig, changed: readonly ConfigKey[]) => {
+            live.config = next
+            const t = service.trigger(`config change (${changed.join(', ')})`)
+            if (t.triggered) log.info('configuration changed: syncing with every peer', { keys: changed.join(',') })
+          }
+        })
+      }
 
       const collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log)
       writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt })
-      if (config.p2p.enabled) {
-        log.warn('p2p.enabled is set, but native P2P sync is not started by this node yet; records stay local until sync is available')
-      }
+      await native?.start()
       const hint = paths.dir === defaultDataDir(process.env) && config.api.port !== 0 ? 'engram status' : `engram status --data-dir ${paths.dir}`
       log.info(`engram node started; try: ${hint}`, { node: nodeId, dataDir: paths.dir, api: apiUrl })
-      return new EngramNode({ config, nodeId, apiUrl, engine, store, api, log, collector })
+      return new EngramNode({ live, nodeId, apiUrl, engine, store, api, log, collector, sync, watch, native })
     } catch (e) {
+      watch?.close()
+      await native?.stop().catch(() => {})
+      await sync?.stop().catch(() => {})
       if (api !== undefined) await api.close().catch(() => {})
       store.close()
       throw e
@@ -116,6 +208,17 @@ export class EngramNode {
   stop (): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.collector)
+      this.watch?.close()
+      try {
+        await this.native?.stop()
+      } catch (e) {
+        this.log.warn('native P2P sync did not stop cleanly', { error: e })
+      }
+      try {
+        await this.sync.stop()
+      } catch (e) {
+        this.log.warn('sync did not stop cleanly', { error: e })
+      }
       try {
         await this.api.close()
       } catch (e) {

@@ -39,6 +39,14 @@ export interface ApplyOptions {
    * precedence over `resolve`.
    */
   readonly keepLive?: boolean
+  /**
+   * Local metadata to write in the same transaction (see getMeta/setMeta): called once, after
+   * every record of the batch was merged (so it sees what the resolver collected), it returns
+   * `[key, value]` pairs; `undefined` deletes the key. If it throws, nothing of the batch is
+   * written. Sync uses it to record keep-both conflicts atomically with the page that produced
+   * them. The hook may read the store (getMeta), never write to it.
+   */
+  readonly meta?: () => ReadonlyArray<readonly [string, string | undefined]>
 }
 
 export interface FeedEntry {

@@ -1,20 +1,31 @@
 /**
  * The client half of REST delta sync: pulls everything a peer has that this node has not yet
- * applied, page by page. Each page is checked, merged in one transaction together with the
- * peer's cursor, and only then is the next page asked for — so a crash at any point resumes
- * from the last committed page without loss or duplicates.
+ * applied, page by page.
+ *
+ * Each page is checked whole (shape, limits, content ids, clock drift), rewritten by the
+ * conflict strategy, and merged in one transaction together with the peer's cursor (and the
+ * peer feed it belongs to) and the conflicts it produced; only a committed page moves the cursor, so a crash at any point
+ * resumes from the last committed page without loss or duplicates. The next page is asked for
+ * while the current one is applied (its request depends only on the answer's cursor).
+ *
+ * A snapshot (docs/SYNC.md, "Deletes that stay deleted") is different: its pages are applied
+ * as they come, but the cursor is saved only at its end, together with the deletions the
+ * expired-cursor rule infers, since the rule needs the keys of every page. A pull that stops
+ * inside a snapshot starts the snapshot again next time.
  */
-import { EngramError, PROTOCOL, TIMEOUT, UNAUTHORIZED, isEngramError } from '../core/errors.ts'
+import { EngramError, PROTOCOL, UNAUTHORIZED } from '../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../core/ids.ts'
+import type { MemoryRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import { checkRecord } from '../core/records.ts'
 import type { ConflictLog, ConflictPass } from './conflicts.ts'
-import { signRequest, verifyResponse, AUTH_HEADERS } from './auth.ts'
+import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS } from './auth.ts'
 import { applyExpiredCursorRule } from './expiry.ts'
+import { post, type HttpExchange } from './http.ts'
 import type { DeltaRequest, DeltaResponse } from './messages.ts'
 
 export const DELTA_PATH = '/api/v1/sync/delta'
-/** A response body larger than this is refused (a page of 50,000 records fits easily). */
+/** A response body larger than this is refused (servers cut pages at 16 MiB of records). */
 export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
 export interface PullOptions {
@@ -26,15 +37,27 @@ export interface PullOptions {
   /** Records per page asked for (sync.maxTriplesPerSync). */
   readonly pageSize: number
   readonly namespaces?: readonly string[]
-  /** Conflict handling for this pull (sync.conflictStrategy); absent: last-writer-wins. */
+  /** Conflict handling for this pull (sync.conflictStrategy); absent: the merge rules alone. */
   readonly conflicts?: ConflictPass
-  /** Where keep-both conflicts are listed. */
+  /** Where keep-both conflicts are recorded, in each page's transaction. */
   readonly conflictLog?: ConflictLog
   readonly onProgress?: (p: PullProgress) => void
   /** Stops the pull between pages. */
   readonly signal?: AbortSignal
   /** Bound on pages in one pull (a safety net against a peer that never says hasMore=false). */
   readonly maxPages?: number
+  /** Wall clock for request stamps. */
+  readonly now?: () => number
+  /**
+   * Offsets (server time − local time) learnt from peers whose clocks differ from ours by more
+   * than the replay window, by peer URL; kept by the caller across pulls (auth.ts, "Clock skew").
+   */
+  readonly clockOffsets?: Map<string, number>
+  /**
+   * Told the peer's node id when its first answer arrives, before anything is applied (so the
+   * caller can remember which cursor is this peer's); may throw to refuse the peer.
+   */
+  readonly onPeer?: (nodeId: NodeId, feedId: string) => void
 }
 
 export interface PullProgress {
@@ -47,9 +70,13 @@ export interface PeerRef {
   readonly url: string
   /** The node expected to answer; a different node is refused. Unknown on first contact. */
   readonly nodeId?: NodeId
-  /** The peer feed our cursor belongs to. */
-  readonly feedId?: string
 }
+
+/**
+ * The local metadata key holding the peer feed our cursor on `node` belongs to; it is written in
+ * the transaction that moves the cursor, so the two always agree.
+ */
+export const cursorFeedKey = (node: string): string => `sync.cursor-feed.${node}`
 
 export interface PullResult {
   readonly nodeId: NodeId
@@ -60,127 +87,195 @@ export interface PullResult {
   readonly unchanged: number
   /** Deletions inferred by the expired-cursor rule. */
   readonly inferredDeletes: number
+  /** Bytes of the answers' bodies. */
   readonly bytes: number
   readonly cursor: number
+  readonly snapshot: boolean
   readonly durationMs: number
+}
+
+interface Answer {
+  readonly res: DeltaResponse
+  readonly size: number
+}
+
+/** Keys the expired-cursor rule needs from a snapshot, and what the server told about us. */
+interface SnapshotState {
+  readonly feedId: string
+  readonly seenKeys: Set<string>
+  readonly peerCursor: number
+  readonly peerNamespaces: readonly string[] | null
 }
 
 export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullResult> {
   const started = performance.now()
   const { engine } = opts
   let nodeId = peer.nodeId
-  let feedId = peer.feedId
-  let cursor = nodeId !== undefined ? engine.store.getCursor(nodeId) : 0
-  let snapshot = false
-  const seenKeys = new Set<string>()
-  let peerCursor = 0
-  let peerNamespaces: readonly string[] | null = null
-  let pages = 0; let received = 0; let applied = 0; let unchanged = 0; let bytes = 0
+  let feedId = nodeId !== undefined ? engine.store.getMeta(cursorFeedKey(nodeId)) : undefined
+  // A cursor is only meaningful with the feed it was taken on.
+  let cursor = nodeId !== undefined && feedId !== undefined ? engine.store.getCursor(nodeId) : 0
+  let snap: SnapshotState | undefined
+  let pages = 0; let received = 0; let applied = 0; let unchanged = 0; let bytes = 0; let inferredDeletes = 0
   const maxPages = opts.maxPages ?? 100_000
-  for (;;) {
-    opts.signal?.throwIfAborted()
-    if (pages >= maxPages) throw PROTOCOL(`peer ${peer.url} kept answering hasMore after ${maxPages} pages`)
-    const req: DeltaRequest = { cursor, feedId, namespaces: opts.namespaces, limit: opts.pageSize, ...(snapshot ? { snapshot: true } : {}) }
-    const { res, size } = await postDelta(peer.url, req, opts)
-    bytes += size
-    if (nodeId !== undefined && res.nodeId !== nodeId) {
-      throw UNAUTHORIZED(`peer at ${peer.url} is node ${res.nodeId}, expected ${nodeId}: re-pair it if it was reinstalled`)
-    }
-    if (!isNodeId(res.nodeId)) throw PROTOCOL('delta response has no valid nodeId')
-    nodeId ??= asNodeId(res.nodeId)
-    if (res.snapshot && !snapshot) { snapshot = true; peerCursor = res.peerCursor; peerNamespaces = res.peerNamespaces }
-    feedId = res.feedId
-    pages++
-    received += res.records.length
-    const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
-    const page = opts.conflicts !== undefined ? opts.conflicts.prepare(engine.store, checked) : checked
-    const result = engine.applyChecked(page, { via: nodeId, cursor: { peer: nodeId, seq: res.cursor }, resolve: opts.conflicts?.resolve })
-    if (opts.conflicts !== undefined && opts.conflicts.entries.length > 0) opts.conflictLog?.add(opts.conflicts.entries.splice(0))
-    applied += result.changed.length
-    unchanged += result.unchanged
-    if (snapshot) {
-      for (const r of res.records) {
-        const o = r as { kind?: string, id?: string, key?: string }
-        if (o.kind === 'triple' && typeof o.id === 'string') seenKeys.add(`t:${o.id}`)
-        else if (o.kind === 'note' && typeof o.key === 'string') seenKeys.add(`n:${o.key}`)
+  const ask = (c: number, fid: string | undefined, inSnapshot: boolean): Pending =>
+    postDelta(peer.url, { cursor: c, feedId: fid, namespaces: opts.namespaces, limit: opts.pageSize, ...(inSnapshot ? { snapshot: true } : {}) }, opts)
+  let next: Pending | undefined = ask(cursor, feedId, false)
+  try {
+    while (next !== undefined) {
+      const { res, size } = await next.answer
+      next = undefined
+      if (opts.signal?.aborted === true) throw new EngramError('UNAVAILABLE', `sync with ${peer.url} was stopped`)
+      if (nodeId !== undefined && res.nodeId !== nodeId) {
+        throw UNAUTHORIZED(`peer at ${peer.url} is node ${res.nodeId}, expected ${nodeId}: unpair it and pair it again if it was reinstalled`)
       }
+      const peerNode = nodeId ?? asNodeId(res.nodeId)
+      if (nodeId === undefined) opts.onPeer?.(peerNode, res.feedId)
+      nodeId = peerNode
+      if (res.snapshot && snap?.feedId !== res.feedId) {
+        snap = { feedId: res.feedId, seenKeys: new Set(), peerCursor: res.peerCursor, peerNamespaces: res.peerNamespaces }
+      }
+      feedId = res.feedId
+      pages++
+      bytes += size
+      received += res.records.length
+      if (pages > maxPages) throw PROTOCOL(`peer ${peer.url} kept answering hasMore after ${maxPages} pages`)
+      // Ask for the next page before applying this one: the peer prepares it meanwhile.
+      if (res.hasMore) {
+        next = ask(res.cursor, res.feedId, res.snapshot)
+        next.answer.catch(() => {})
+        // Let the request go out before this thread is busy applying.
+        await next.sent
+      }
+      const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
+      if (snap !== undefined) for (const r of checked) rememberKey(snap.seenKeys, r)
+      const last = !res.hasMore
+      const moveCursor = res.snapshot ? undefined : { peer: peerNode, seq: res.cursor }
+      const result = applyPage(engine, peerNode, checked, moveCursor, res, opts)
+      applied += result.applied
+      unchanged += result.unchanged
+      if (last && snap !== undefined) {
+        inferredDeletes = applyExpiredCursorRule(engine, {
+          peer: peerNode,
+          seenKeys: snap.seenKeys,
+          peerCursor: snap.peerCursor,
+          ours: opts.namespaces,
+          theirs: snap.peerNamespaces ?? undefined,
+          cursor: { peer: peerNode, seq: res.cursor },
+          meta: () => [[cursorFeedKey(peerNode), res.feedId]]
+        })
+        applied += inferredDeletes
+      }
+      cursor = res.cursor
+      opts.onProgress?.({ pages, received, applied })
     }
-    cursor = res.cursor
-    opts.onProgress?.({ pages, received, applied })
-    if (!res.hasMore) break
+  } finally {
+    // A page that failed leaves the prefetched one unread: let it finish quietly.
+    void next?.answer.catch(() => {})
   }
-  let inferredDeletes = 0
-  if (snapshot && nodeId !== undefined) {
-    inferredDeletes = applyExpiredCursorRule(engine, { peer: nodeId, seenKeys, peerCursor, ours: opts.namespaces, theirs: peerNamespaces ?? undefined })
-  }
-  return { nodeId: nodeId!, feedId: feedId!, pages, received, applied, unchanged, inferredDeletes, bytes, cursor, durationMs: performance.now() - started }
+  return { nodeId: nodeId!, feedId: feedId!, pages, received, applied, unchanged, inferredDeletes, bytes, cursor, snapshot: snap !== undefined, durationMs: performance.now() - started }
 }
 
-async function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Promise<{ res: DeltaResponse, size: number }> {
+function rememberKey (keys: Set<string>, r: MemoryRecord): void {
+  if (r.kind === 'triple') keys.add(`t:${r.id}`)
+  else if (r.kind === 'note') keys.add(`n:${r.key}`)
+}
+
+/** One page: the strategy's own deletions as local writes, then the page with its cursor and conflicts. */
+function applyPage (engine: Engine, peer: NodeId, records: readonly MemoryRecord[], cursor: { peer: NodeId, seq: number } | undefined,
+  res: DeltaResponse, opts: PullOptions): { applied: number, unchanged: number } {
+  const pass = opts.conflicts
+  const feed: Array<[string, string]> = cursor !== undefined ? [[cursorFeedKey(peer), res.feedId]] : []
+  if (pass === undefined) {
+    const r = engine.applyChecked(records, { via: peer, cursor, meta: () => feed })
+    return { applied: r.changed.length, unchanged: r.unchanged }
+  }
+  const { page, local } = pass.prepare(engine.store, { node: peer, cursor: res.peerCursor, namespaces: res.peerNamespaces }, records)
+  let applied = 0
+  if (local.length > 0) applied += engine.applyChecked(local, {}).changed.length
+  const log = opts.conflictLog
+  const r = engine.applyChecked(page, {
+    via: peer,
+    cursor,
+    resolve: pass.resolve,
+    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
+  })
+  return { applied: applied + r.changed.length, unchanged: r.unchanged }
+}
+
+/** A delta request in flight: `sent` once it is out, `answer` once the peer answered. */
+interface Pending {
+  readonly sent: Promise<void>
+  readonly answer: Promise<Answer>
+}
+
+function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Pending {
   const body = JSON.stringify(req)
-  const headers = signRequest(opts.key, opts.engine.node, 'POST', DELTA_PATH, body)
   const url = new URL(DELTA_PATH, baseUrl)
-  let response: Response
-  const signal = opts.signal !== undefined ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs)
-  try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal })
-  } catch (e) {
-    throw networkError(e, baseUrl, opts.timeoutMs)
+  const now = opts.now ?? Date.now
+  const exchange = (): { nonce: string, x: HttpExchange } => {
+    const headers = signRequest(opts.key, opts.engine.node, 'POST', DELTA_PATH, body, now() + (opts.clockOffsets?.get(baseUrl) ?? 0))
+    const x = post(url, { headers: { 'content-type': 'application/json', ...headers }, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_RESPONSE_BYTES, signal: opts.signal })
+    return { nonce: headers[AUTH_HEADERS.nonce], x }
   }
-  let raw: Uint8Array
-  try {
-    raw = await readLimited(response, MAX_RESPONSE_BYTES)
-  } catch (e) {
-    throw networkError(e, baseUrl, opts.timeoutMs)
-  }
-  if (response.status === 401) {
-    throw UNAUTHORIZED(`peer ${baseUrl} refused our credentials: ${errorText(raw)} — set the same p2p.seed or sync.passphrase on both nodes`)
-  }
-  verifyResponse(opts.key, response.headers, response.status, headers[AUTH_HEADERS.nonce], raw)
-  if (response.status !== 200) throw new EngramError('UNAVAILABLE', `peer ${baseUrl} answered ${response.status}: ${errorText(raw)}`)
-  let parsed: unknown
-  try { parsed = JSON.parse(Buffer.from(raw).toString('utf8')) } catch { throw PROTOCOL(`peer ${baseUrl} sent a body that is not JSON`) }
-  return { res: checkDeltaResponse(parsed), size: raw.byteLength }
+  const first = exchange()
+  const answer = (async (): Promise<Answer> => {
+    let { nonce, x } = first
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await x.answer
+      const raw = response.body
+      if (response.status === 401) {
+        const serverTime = readClockHint(opts.key, response.headers, nonce)
+        if (serverTime !== undefined && attempt === 0 && opts.clockOffsets !== undefined) {
+          // Our clock and the peer's differ by more than its replay window: sign with its time.
+          opts.clockOffsets.set(baseUrl, serverTime - now())
+          ;({ nonce, x } = exchange())
+          continue
+        }
+        throw UNAUTHORIZED(`peer ${baseUrl} refused our credentials: ${errorText(raw)}`)
+      }
+      const node = verifyResponse(opts.key, response.headers, response.status, nonce, raw)
+      if (response.status !== 200) {
+        const code = errorCode(raw)
+        throw new EngramError(code === 'HLC_DRIFT' || code === 'INVALID_INPUT' ? code : 'UNAVAILABLE', `peer ${baseUrl} answered ${response.status}: ${errorText(raw)}`, { status: response.status })
+      }
+      let parsed: unknown
+      try { parsed = JSON.parse(raw.toString('utf8')) } catch { throw PROTOCOL(`peer ${baseUrl} sent a body that is not JSON`) }
+      const res = checkDeltaResponse(parsed)
+      if (res.nodeId !== node) throw PROTOCOL(`peer ${baseUrl} signed as ${node} but answered as ${res.nodeId}`)
+      return { res, size: raw.byteLength }
+    }
+    throw UNAUTHORIZED(`peer ${baseUrl} refused our requests after adopting its clock: check both machines' clocks`)
+  })()
+  return { sent: first.x.sent, answer }
 }
 
 function checkDeltaResponse (v: unknown): DeltaResponse {
   const o = v as Partial<DeltaResponse> | null
-  if (typeof o !== 'object' || o === null || typeof o.nodeId !== 'string' || typeof o.feedId !== 'string' ||
+  if (typeof o !== 'object' || o === null || !isNodeId(o.nodeId) || typeof o.feedId !== 'string' ||
       typeof o.cursor !== 'number' || !Number.isSafeInteger(o.cursor) || o.cursor < 0 ||
       typeof o.hasMore !== 'boolean' || !Array.isArray(o.records) || typeof o.snapshot !== 'boolean' ||
-      typeof o.peerCursor !== 'number' || !(o.peerNamespaces === null || Array.isArray(o.peerNamespaces))) {
-    throw PROTOCOL('delta response does not have the expected shape {nodeId, feedId, cursor, hasMore, records, snapshot, peerCursor}')
+      typeof o.peerCursor !== 'number' || !Number.isSafeInteger(o.peerCursor) || o.peerCursor < 0 ||
+      !(o.peerNamespaces === null || (Array.isArray(o.peerNamespaces) && o.peerNamespaces.every(n => typeof n === 'string')))) {
+    throw PROTOCOL('delta response does not have the expected shape {nodeId, feedId, cursor, hasMore, records, snapshot, peerCursor, peerNamespaces}')
   }
   return o as DeltaResponse
 }
 
-async function readLimited (res: Response, max: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN)
-  if (declared > max) throw PROTOCOL(`response of ${declared} bytes is over the ${max} byte limit`)
-  if (res.body === null) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of res.body) {
-    total += chunk.byteLength
-    if (total > max) throw PROTOCOL(`response is over the ${max} byte limit`)
-    chunks.push(chunk)
+function parseError (raw: Uint8Array): { error?: unknown, code?: unknown } | undefined {
+  try {
+    const o = JSON.parse(Buffer.from(raw).toString('utf8')) as unknown
+    return typeof o === 'object' && o !== null ? o as { error?: unknown, code?: unknown } : undefined
+  } catch {
+    return undefined
   }
-  return Buffer.concat(chunks)
 }
 
 function errorText (raw: Uint8Array): string {
-  try {
-    const o = JSON.parse(Buffer.from(raw).toString('utf8')) as { error?: unknown }
-    return typeof o.error === 'string' ? o.error : Buffer.from(raw).toString('utf8').slice(0, 200)
-  } catch {
-    return Buffer.from(raw).toString('utf8').slice(0, 200)
-  }
+  const o = parseError(raw)
+  return typeof o?.error === 'string' ? o.error : Buffer.from(raw.subarray(0, 200)).toString('utf8')
 }
 
-function networkError (e: unknown, url: string, timeoutMs: number): EngramError {
-  if (isEngramError(e)) return e
-  const err = e as { name?: string, message?: string, cause?: { code?: string, message?: string } }
-  if (err.name === 'TimeoutError') return TIMEOUT(`sync call to ${url}`, timeoutMs)
-  const detail = err.cause?.code ?? err.cause?.message ?? err.message ?? String(e)
-  return new EngramError('UNAVAILABLE', `peer ${url} is unreachable (${detail})`, { url }, { cause: e })
+function errorCode (raw: Uint8Array): string | undefined {
+  const code = parseError(raw)?.code
+  return typeof code === 'string' ? code : undefined
 }

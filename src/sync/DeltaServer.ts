@@ -1,13 +1,25 @@
 /**
  * The server half of REST delta sync: answers one page of a peer's pull from this node's
- * changes feed. Transport-free (the API route does HTTP and authentication).
+ * changes feed, as the JSON text of the answer. Transport-free (the API route does HTTP,
+ * SyncService does authentication).
+ *
+ * A page holds at most `limit` records (sync.maxTriplesPerSync) and about MAX_PAGE_BYTES of
+ * them (at least one), so neither a large page size nor large notes can make an answer the
+ * caller refuses. `cursor` is the seq to continue from: the last seq scanned, or, when the page
+ * was cut short by its size, the seq of its last record.
  */
 import type { NodeId } from '../core/ids.ts'
 import type { Json } from '../core/model.ts'
 import { recordToPlain } from '../core/records.ts'
 import { termToJson } from '../core/validate.ts'
 import type { Engine } from '../engine/Engine.ts'
-import type { DeltaRequest, DeltaResponse, LegacyDeltaResponse, LegacyTriple } from './messages.ts'
+import type { FeedEntry } from '../store/Store.ts'
+import type { DeltaRequest, LegacyTriple } from './messages.ts'
+
+/** Records of one page are cut at about this many characters of JSON (the page keeps at least one). */
+export const MAX_PAGE_BYTES = 16 * 1024 * 1024
+/** Feed pages a legacy request scans at most (the rest follows with `cursor`). */
+const LEGACY_SCANS = 20
 
 export interface DeltaServerOptions {
   readonly engine: Engine
@@ -17,6 +29,27 @@ export interface DeltaServerOptions {
   readonly maxPage: () => number
   /** The namespaces this node pulls from a peer (undefined: all). */
   readonly pullNamespaces?: (peer: NodeId) => readonly string[] | undefined
+  /** Wall clock for `syncedAt`. */
+  readonly now?: () => number
+  readonly maxPageBytes?: number
+}
+
+/** Appends JSON texts while they fit the byte budget; the first always fits. */
+class PageBuilder {
+  readonly parts: string[] = []
+  private bytes = 0
+  private readonly budget: number
+
+  constructor (budget: number) {
+    this.budget = budget
+  }
+
+  add (json: string): boolean {
+    if (this.parts.length > 0 && this.bytes + json.length > this.budget) return false
+    this.parts.push(json)
+    this.bytes += json.length + 1
+    return true
+  }
 }
 
 export class DeltaServer {
@@ -26,54 +59,85 @@ export class DeltaServer {
     this.opts = opts
   }
 
-  /** One page for an authenticated peer (exact mode). */
-  serve (req: DeltaRequest, caller: NodeId): DeltaResponse {
+  private limit (wanted: number | undefined): number {
+    const max = this.opts.maxPage()
+    return Math.max(1, Math.min(wanted ?? max, max))
+  }
+
+  private syncedAt (): string {
+    return new Date((this.opts.now ?? Date.now)()).toISOString()
+  }
+
+  /**
+   * One page for an authenticated peer (exact mode).
+   *
+   * A cursor below the feed floor may have missed collected tombstones, and a cursor taken on
+   * another feed (this store was recreated) means nothing here: both get a full snapshot, paged
+   * from 0 (`snapshot: true`; the caller continues it with `snapshot: true` and applies the
+   * expired-cursor rule at its end). A snapshot leaves nothing out, not even the records that
+   * came from the caller: the rule must see every record this node holds.
+   */
+  serve (req: DeltaRequest, caller: NodeId): string {
     const { engine, feedId } = this.opts
     const store = engine.store
-    const limit = Math.min(req.limit ?? this.opts.maxPage(), this.opts.maxPage())
     const sameFeed = req.feedId === undefined || req.feedId === feedId
-    let start = sameFeed ? (req.cursor ?? 0) : 0
-    const floor = store.stats().feedFloor
-    // A cursor below the feed floor may have missed collected tombstones: serve a full snapshot.
-    const snapshot = !sameFeed || start < floor || req.snapshot === true
-    if (snapshot && req.snapshot !== true) start = 0
-    const page = store.changesSince(start, { limit, namespaces: req.namespaces, excludeVia: caller })
-    return {
+    const requested = sameFeed ? (req.cursor ?? 0) : 0
+    const continuing = sameFeed && req.snapshot === true
+    const snapshot = !sameFeed || continuing || requested < store.stats().feedFloor
+    const start = snapshot && !continuing ? 0 : requested
+    const page = store.changesSince(start, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
+    const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
+    const head = {
       nodeId: engine.node,
       feedId,
-      syncedAt: new Date().toISOString(),
-      cursor: page.lastSeq,
-      hasMore: page.hasMore,
-      records: page.entries.map(e => recordToPlain(e.record)),
+      syncedAt: this.syncedAt(),
+      cursor,
+      hasMore,
       snapshot,
       peerCursor: store.getCursor(caller),
       peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null
     }
+    return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.join(',')}]}`
   }
 
   /**
-   * The existing clients' request: triples whose last change is at or after `since`, by stamp.
-   * Paged like exact mode (`cursor`/`hasMore` are extra fields those clients ignore).
+   * The existing clients' request: triples whose last change is at or after `since`, by stamp,
+   * as `{since, nodeId, triples, deletions, syncedAt}`. Paged like exact mode (`cursor` and
+   * `hasMore` are extra fields those clients ignore; `cursor` in the request continues).
    */
-  serveLegacy (req: DeltaRequest): LegacyDeltaResponse {
+  serveLegacy (req: DeltaRequest): string {
     const { engine } = this.opts
     const sinceMs = Date.parse(req.since ?? '1970-01-01T00:00:00Z')
-    const limit = Math.min(req.limit ?? this.opts.maxPage(), this.opts.maxPage())
-    const triples: LegacyTriple[] = []
+    const limit = this.limit(req.limit)
+    const page = new PageBuilder(this.opts.maxPageBytes ?? MAX_PAGE_BYTES)
+    const triples: string[] = []
     const deletions: string[] = []
     let cursor = req.cursor ?? 0
     let hasMore = true
-    // Bounded scan: at most a few pages of the feed per request; the cursor says where to go on.
-    for (let scans = 0; scans < 20 && hasMore && triples.length + deletions.length < limit; scans++) {
-      const page = engine.store.changesSince(cursor, { limit, namespaces: req.namespaces, kinds: ['triple'] })
-      for (const { record: r } of page.entries) {
-        if (r.kind !== 'triple' || r.hlc.wall < sinceMs) continue
-        if (r.deleted) deletions.push(r.id)
-        else triples.push({ id: r.id, subject: r.subject, predicate: r.predicate, object: termToJson(r.object) as Json, created_at: new Date(r.hlc.wall).toISOString() })
+    scan: for (let scans = 0; scans < LEGACY_SCANS && hasMore && triples.length + deletions.length < limit; scans++) {
+      const feed = engine.store.changesSince(cursor, { limit: limit - triples.length - deletions.length, namespaces: req.namespaces, kinds: ['triple'] })
+      for (const { seq, record: r } of feed.entries) {
+        if (r.kind !== 'triple' || r.hlc.wall < sinceMs) { cursor = seq; continue }
+        const json = r.deleted
+          ? JSON.stringify(r.id)
+          : JSON.stringify({ id: r.id, subject: r.subject, predicate: r.predicate, object: termToJson(r.object) as Json, created_at: new Date(r.hlc.wall).toISOString() } satisfies LegacyTriple)
+        if (!page.add(json)) { hasMore = true; break scan }
+        ;(r.deleted ? deletions : triples).push(json)
+        cursor = seq
       }
-      cursor = page.lastSeq
-      hasMore = page.hasMore
+      cursor = feed.lastSeq
+      hasMore = feed.hasMore
     }
-    return { since: req.since ?? new Date(0).toISOString(), nodeId: engine.node, triples, deletions, syncedAt: new Date().toISOString(), cursor, hasMore }
+    const head = { since: req.since ?? new Date(0).toISOString(), nodeId: engine.node, syncedAt: this.syncedAt(), cursor, hasMore }
+    return `${JSON.stringify(head).slice(0, -1)},"triples":[${triples.join(',')}],"deletions":[${deletions.join(',')}]}`
+  }
+
+  /** Serializes entries while they fit the byte budget; a cut page continues after its last record. */
+  private fill (entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, encode: (e: FeedEntry) => string): { parts: string[], cursor: number, hasMore: boolean } {
+    const page = new PageBuilder(this.opts.maxPageBytes ?? MAX_PAGE_BYTES)
+    for (let i = 0; i < entries.length; i++) {
+      if (!page.add(encode(entries[i]!))) return { parts: page.parts, cursor: entries[i - 1]!.seq, hasMore: true }
+    }
+    return { parts: page.parts, cursor: lastSeq, hasMore }
   }
 }

@@ -1,13 +1,17 @@
 /**
  * The polled-sync peer book: every REST peer this node pulls from, kept in the store's local
  * metadata (never in a replicated namespace), with its status, last result and counters.
- * A peer is never dropped silently: only `remove` (engram sync unpair) takes one out.
+ *
+ * Status: `active` (pulled on schedule), `unreachable` (the last attempt could not reach it;
+ * retried with backoff, forever), `paused` (kept, not pulled), `removed` (unpaired: kept in the
+ * list with its counters so status shows it, never pulled; pairing the name again revives it).
+ * A peer is never dropped silently: only `remove` (engram sync unpair) stops its sync.
  */
 import { INVALID_INPUT, NOT_FOUND, EngramError } from '../core/errors.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { Store } from '../store/Store.ts'
 
-export type PeerStatus = 'active' | 'paused' | 'unreachable'
+export type PeerStatus = 'active' | 'paused' | 'unreachable' | 'removed'
 
 export interface PeerResult {
   readonly ok: boolean
@@ -28,6 +32,8 @@ export interface PeerEntry {
   readonly feedId?: string
   readonly status: PeerStatus
   readonly addedAt: string
+  /** When it was unpaired (status removed). */
+  readonly removedAt?: string
   readonly lastSyncAt?: string
   readonly lastResult?: PeerResult
   /** Consecutive failures (0 after a success); drives the retry backoff. */
@@ -40,6 +46,8 @@ export interface PeerEntry {
 const META_KEY = 'sync.peers'
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 export const MAX_PEERS = 256
+/** Removed peers kept for status at most (the oldest removals are forgotten first). */
+const MAX_REMOVED = 64
 
 export function validatePeerUrl (url: unknown): string {
   if (typeof url !== 'string') throw INVALID_INPUT('url', 'must be a string like http://10.0.0.5:19090')
@@ -52,10 +60,12 @@ export function validatePeerUrl (url: unknown): string {
 
 export class PeerBook {
   private readonly store: Store
+  private readonly now: () => number
   private peers: Map<string, PeerEntry>
 
-  constructor (store: Store) {
+  constructor (store: Store, now: () => number = Date.now) {
     this.store = store
+    this.now = now
     this.peers = new Map()
     const raw = store.getMeta(META_KEY)
     if (raw !== undefined) {
@@ -63,16 +73,23 @@ export class PeerBook {
     }
   }
 
+  /** Every peer, removed ones included, by name. */
   list (): PeerEntry[] {
-    return [...this.peers.values()].sort((a, b) => a.name.localeCompare(b.name))
+    return [...this.peers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** The peers sync runs with (not removed). */
+  current (): PeerEntry[] {
+    return this.list().filter(p => p.status !== 'removed')
   }
 
   get (name: string): PeerEntry | undefined {
     return this.peers.get(name)
   }
 
+  /** The current (not removed) peer that is node `nodeId`. */
   byNode (nodeId: string): PeerEntry | undefined {
-    for (const p of this.peers.values()) if (p.nodeId === nodeId) return p
+    for (const p of this.peers.values()) if (p.nodeId === nodeId && p.status !== 'removed') return p
     return undefined
   }
 
@@ -83,38 +100,67 @@ export class PeerBook {
     const url = validatePeerUrl(input.url)
     let namespaces: string[] | undefined
     if (input.namespaces !== undefined) {
-      if (!Array.isArray(input.namespaces) || !input.namespaces.every(n => typeof n === 'string' && !n.includes(':') && n.length <= 256)) {
-        throw INVALID_INPUT('namespaces', 'must be a list of namespace names (no ":")')
+      if (!Array.isArray(input.namespaces) || input.namespaces.length > 1000 || !input.namespaces.every(n => typeof n === 'string' && !n.includes(':') && n.length <= 256)) {
+        throw INVALID_INPUT('namespaces', 'must be a list of at most 1000 namespace names (no ":", at most 256 characters)')
       }
       namespaces = input.namespaces.length > 0 ? input.namespaces as string[] : undefined
     }
     const existing = this.peers.get(input.name)
-    if (existing === undefined && this.peers.size >= MAX_PEERS) {
-      throw new EngramError('LIMIT_EXCEEDED', `at most ${MAX_PEERS} polled peers; unpair one first`)
+    if ((existing === undefined || existing.status === 'removed') && this.current().length >= MAX_PEERS) {
+      throw new EngramError('LIMIT_EXCEEDED', `at most ${MAX_PEERS} polled peers; unpair one first`, { limit: MAX_PEERS })
     }
-    for (const p of this.peers.values()) {
+    for (const p of this.current()) {
       if (p.url === url && p.name !== input.name) throw new EngramError('CONFLICT', `${url} is already paired as "${p.name}"`, { name: p.name })
     }
-    const entry: PeerEntry = existing !== undefined
-      ? { ...existing, url, namespaces, status: existing.status === 'paused' ? 'paused' : 'active', ...(existing.url !== url ? { nodeId: undefined, feedId: undefined } : {}) }
-      : { name: input.name, url, namespaces, status: 'active', addedAt: new Date().toISOString(), failures: 0, counters: { syncs: 0, failures: 0, received: 0, applied: 0, conflicts: 0 } }
+    const at = new Date(this.now()).toISOString()
+    let entry: PeerEntry
+    if (existing === undefined) {
+      entry = { name: input.name, url, ...(namespaces !== undefined ? { namespaces } : {}), status: 'active', addedAt: at, failures: 0, counters: { syncs: 0, failures: 0, received: 0, applied: 0, conflicts: 0 } }
+    } else {
+      const { removedAt: _gone, namespaces: _old, ...rest } = existing
+      entry = {
+        ...rest,
+        url,
+        ...(namespaces !== undefined ? { namespaces } : {}),
+        status: existing.status === 'paused' ? 'paused' : 'active',
+        failures: 0,
+        ...(existing.status === 'removed' ? { addedAt: at } : {}),
+        // Another address may be another node: learn its identity again.
+        ...(existing.url !== url ? { nodeId: undefined, feedId: undefined } : {})
+      }
+    }
     this.peers.set(entry.name, entry)
     this.save()
     return entry
   }
 
+  /** Unpairs a peer: it stays listed as removed and is never pulled again (until paired again). */
   remove (name: string): PeerEntry {
     const p = this.peers.get(name)
-    if (p === undefined) throw NOT_FOUND('peer', name)
-    this.peers.delete(name)
+    if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', name)
+    const removed: PeerEntry = { ...p, status: 'removed', removedAt: new Date(this.now()).toISOString() }
+    this.peers.set(name, removed)
+    const gone = this.list().filter(x => x.status === 'removed').sort((a, b) => (a.removedAt ?? '').localeCompare(b.removedAt ?? ''))
+    for (const x of gone.slice(0, Math.max(0, gone.length - MAX_REMOVED))) this.peers.delete(x.name)
     this.save()
-    return p
+    return removed
+  }
+
+  /** Pauses or resumes a current peer. */
+  setPaused (name: string, paused: boolean): PeerEntry {
+    const p = this.peers.get(name)
+    if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', name)
+    const next: PeerEntry = { ...p, status: paused ? 'paused' : 'active', failures: paused ? p.failures : 0 }
+    this.peers.set(name, next)
+    this.save()
+    return next
   }
 
   update (name: string, patch: Partial<PeerEntry>): PeerEntry | undefined {
     const p = this.peers.get(name)
     if (p === undefined) return undefined
-    const next = { ...p, ...patch, name: p.name }
+    // Unpairing wins over whatever a run that was under way reports.
+    const next = { ...p, ...patch, name: p.name, ...(p.status === 'removed' ? { status: p.status } : {}) }
     this.peers.set(name, next)
     this.save()
     return next

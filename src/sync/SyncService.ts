@@ -2,24 +2,30 @@
  * The sync subsystem as the rest of the node sees it: the peer book, the polled scheduler, the
  * delta server with its authentication, conflicts, mode selection and auto-sync.
  *
- * Mode selection (docs/SYNC.md): the store unhealthy → no sync, and status says why. Otherwise
- * each peer is probed at GET /api/v1/p2p/status on every run; a peer that reports P2P enabled
- * with a node id, while this node has P2P enabled and `sync.nativeP2pPreferred`, is synced
- * natively once native sync runs — until then every peer is polled.
+ * Mode selection (docs/SYNC.md): the store unhealthy or no shared secret → no sync, and status
+ * says why. Otherwise each peer is probed at GET /api/v1/p2p/status (first contact, after a
+ * failure, then every 10 minutes); a peer that reports P2P enabled with a node id, while this
+ * node has P2P enabled and `sync.nativeP2pPreferred`, is shown as native-capable — until native
+ * sync runs, every peer is polled.
+ *
+ * Settings and the secret are functions: the node reads them from its live configuration, so a
+ * reloaded config file applies without a restart.
  */
 import { EngramError, NOT_FOUND, isEngramError } from '../core/errors.ts'
-import { asNodeId, type NodeId } from '../core/ids.ts'
+import type { NodeId } from '../core/ids.ts'
+import { statusForCode } from '../api/errors.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { Logger } from '../util/log.ts'
-import { REPLAY_WINDOW_MS, ReplayGuard, deriveRestKey, signResponse, verifyRequest } from './auth.ts'
+import { ReplayGuard, deriveRestKey, signResponse, verifyRequest, AUTH_HEADERS } from './auth.ts'
 import { ConflictLog, ConflictPass, type ConflictEntry, type ConflictStrategy } from './conflicts.ts'
-import { DELTA_PATH } from './DeltaClient.ts'
+import { DELTA_PATH, type PullProgress } from './DeltaClient.ts'
 import { DeltaServer } from './DeltaServer.ts'
-import { parseDeltaRequest } from './messages.ts'
+import { isLegacyRequest, parseDeltaRequest } from './messages.ts'
 import { PeerBook, type PeerEntry } from './PeerBook.ts'
-import { PolledSync, type PeerRunResult } from './PolledSync.ts'
-import type { PullProgress } from './DeltaClient.ts'
-import { randomBytes } from 'node:crypto'
+import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './PolledSync.ts'
+import { AutoSync } from './AutoSync.ts'
+import { feedIdOf } from './feedId.ts'
+import { pairBack, type PairBack } from './pairing.ts'
 
 export interface SyncSettings {
   readonly intervalSeconds: number
@@ -36,142 +42,261 @@ export interface SyncSettings {
 
 export interface SyncServiceOptions {
   readonly engine: Engine
-  /** sync.passphrase, else p2p.seed; undefined: sync disabled (and said so). */
-  readonly secret: string | undefined
+  /** sync.passphrase, else p2p.seed; undefined: sync is off (and said so). */
+  readonly secret: () => string | undefined
   readonly settings: () => SyncSettings
   readonly log: Logger
-  /** Debounce of auto-sync triggers (agent end, config change). */
+  /** Wall clock (auth stamps, syncedAt, status times). */
+  readonly now?: () => number
+  /** Debounce of auto-sync triggers (agent end, config change); default 1 s. */
   readonly autoSyncDebounceMs?: number
   readonly random?: () => number
+  /** Scheduler internals, for tests. */
+  readonly polled?: Pick<PolledSyncOptions, 'timers' | 'pull' | 'probe' | 'probeEveryMs'>
+  /** Native P2P sync when it runs on this node (sync/native/NativeSync.ts). */
+  readonly native?: () => NativeLink | undefined
+}
+
+/** What polled sync needs from native sync: which peers it covers, its status, its peers. */
+export interface NativeLink {
+  /** Whether a native session with this node is open. */
+  isConnected (node: string): boolean
+  /** GET /api/v1/p2p/status. */
+  status (): Record<string, unknown>
+  /** Adds a manual P2P peer ("host:port"). */
+  addPeer (addr: unknown): { peer: unknown, created: boolean }
+  /** Runs a gossip round with every connected peer now. */
+  gossipNow (): void
 }
 
 export type SyncMode = 'polled' | 'native' | 'none'
 
+/** An answer to POST /api/v1/sync/delta: status, JSON body, and the headers that sign it. */
 export interface SignedReply {
   readonly status: number
   readonly body: string
   readonly headers: Record<string, string>
 }
 
-const FEED_ID_KEY = 'feed.id'
+/** Where this node's API listens, to tell the other side how to pair back. */
+export interface Endpoint {
+  readonly url: string
+  readonly host: string
+  readonly port: number
+}
+
+/** At most one warning per this long about refused sync requests (the rest are counted). */
+const REFUSAL_LOG_EVERY_MS = 10_000
 
 export class SyncService {
   readonly peers: PeerBook
   readonly conflictLog: ConflictLog
+  readonly feedId: string
   private readonly opts: SyncServiceOptions
-  private readonly key: Uint8Array | undefined
-  private readonly guard = new ReplayGuard(REPLAY_WINDOW_MS)
+  private readonly now: () => number
+  private readonly guard = new ReplayGuard()
   private readonly server: DeltaServer
   private readonly polled: PolledSync
-  private readonly feedId: string
-  private autoTimer: NodeJS.Timeout | undefined
-  private autoRun: Promise<unknown> | undefined
+  private readonly auto: AutoSync
+  private derived: { secret: string, key: Uint8Array } | undefined
+  private endpoint: Endpoint | undefined
+  private refusals = { count: 0, loggedAt: -Infinity }
 
   constructor (opts: SyncServiceOptions) {
     this.opts = opts
+    this.now = opts.now ?? Date.now
     const store = opts.engine.store
-    let feedId = store.getMeta(FEED_ID_KEY)
-    if (feedId === undefined) { feedId = randomBytes(16).toString('hex'); store.setMeta(FEED_ID_KEY, feedId) }
+    const feedId = feedIdOf(store)
     this.feedId = feedId
-    this.key = opts.secret !== undefined ? deriveRestKey(opts.secret) : undefined
-    this.peers = new PeerBook(store)
-    this.conflictLog = new ConflictLog(store)
+    this.peers = new PeerBook(store, this.now)
+    this.conflictLog = new ConflictLog(store, n => opts.log.warn(`the conflict list is full: dropped the ${n} oldest conflicts`, { max: 10_000 }))
     this.server = new DeltaServer({
       engine: opts.engine,
       feedId,
+      now: this.now,
       maxPage: () => opts.settings().maxTriplesPerSync,
       pullNamespaces: node => this.peers.byNode(node)?.namespaces
     })
     this.polled = new PolledSync({
+      ...opts.polled,
       engine: opts.engine,
       peers: this.peers,
-      key: this.key,
+      key: () => this.key(),
       log: opts.log,
       random: opts.random,
+      now: this.now,
+      canSync: () => { const m = this.mode(); return { ok: m.mode !== 'none', reason: m.reason } },
+      skip: p => this.nativeFor(p) ? 'synced natively (P2P session open)' : undefined,
       settings: () => {
         const s = opts.settings()
         return { intervalMs: s.intervalSeconds * 1000, pageSize: s.maxTriplesPerSync, timeoutMs: s.syncTimeoutMs, retryBaseMs: s.retryBaseMs }
       },
       conflicts: peer => {
         const s = opts.settings()
-        return new ConflictPass(s.conflictStrategy, new Set(s.singleValuedPredicates), peer, () => opts.engine.clock.now())
+        return new ConflictPass({ strategy: s.conflictStrategy, singleValued: new Set(s.singleValuedPredicates), peer, stampNow: () => opts.engine.clock.now(), now: this.now })
       },
       conflictLog: this.conflictLog
     })
+    this.auto = new AutoSync({ run: () => this.polled.syncNow(), log: opts.log, debounceMs: opts.autoSyncDebounceMs })
+  }
+
+  /** The REST auth key of the current secret (derived again when the secret changes). */
+  private key (): Uint8Array | undefined {
+    const secret = this.opts.secret()
+    if (secret === undefined) return undefined
+    if (this.derived?.secret !== secret) this.derived = { secret, key: deriveRestKey(secret) }
+    return this.derived.key
   }
 
   start (): void {
-    if (this.key === undefined) {
+    if (this.key() === undefined) {
       this.opts.log.info('sync is off: no shared secret; set sync.passphrase (or p2p.seed) to the same value on every node to sync')
     }
     this.polled.start()
   }
 
   async stop (): Promise<void> {
-    if (this.autoTimer !== undefined) clearTimeout(this.autoTimer)
+    await this.auto.stop()
     await this.polled.stop()
-    await this.autoRun?.catch(() => undefined)
+  }
+
+  /** Where this node's API listens (set by the node once it listens). */
+  setEndpoint (endpoint: Endpoint): void {
+    this.endpoint = endpoint
+  }
+
+  /** How to pair this node from the other machine (sync pair explains it). */
+  pairBack (): PairBack {
+    return pairBack(this.endpoint, this.key() !== undefined)
   }
 
   mode (): { mode: SyncMode, reason: string } {
-    const health = this.opts.engine.store.health()
+    let health
+    try { health = this.opts.engine.store.health() } catch (e) { health = { ok: false, detail: e instanceof Error ? e.message : String(e) } }
     if (!health.ok) return { mode: 'none', reason: `store unhealthy: ${health.detail}` }
-    if (this.key === undefined) return { mode: 'none', reason: 'no shared secret (sync.passphrase or p2p.seed)' }
-    return { mode: 'polled', reason: 'REST delta sync on an interval' }
+    if (this.key() === undefined) return { mode: 'none', reason: 'no shared secret: set sync.passphrase (or p2p.seed) to the same value on every node' }
+    if (this.native() !== undefined) {
+      return { mode: 'native', reason: 'native P2P sync (QUIC, live push, gossip rounds); paired peers without a P2P session are polled' }
+    }
+    return { mode: 'polled', reason: 'REST delta sync with every paired peer, every sync.intervalSeconds' }
+  }
+
+  /** Native sync, when it runs and sync.nativeP2pPreferred (false forces polled mode). */
+  native (): NativeLink | undefined {
+    const s = this.opts.settings()
+    return s.p2pEnabled && s.nativeP2pPreferred ? this.opts.native?.() : undefined
+  }
+
+  /** Whether a paired peer is synced natively now (then polled sync leaves it alone). */
+  private nativeFor (p: PeerEntry): boolean {
+    return p.nodeId !== undefined && this.native()?.isConnected(p.nodeId) === true
+  }
+
+  /**
+   * Pairing in native mode also adds the peer as a P2P peer: the host of its URL and the UDP
+   * port its GET /api/v1/p2p/status reports. Undefined when native sync is off here.
+   */
+  async pairNative (p: PeerEntry): Promise<{ addr?: string, error?: string } | undefined> {
+    const native = this.native()
+    if (native === undefined) return undefined
+    try {
+      const res = await fetch(new URL('/api/v1/p2p/status', p.url), { signal: AbortSignal.timeout(Math.min(this.opts.settings().syncTimeoutMs, 10_000)) })
+      const body = await res.json().catch(() => undefined) as { enabled?: unknown, port?: unknown } | undefined
+      if (!res.ok || body?.enabled !== true || typeof body.port !== 'number') return { error: `${p.url} has no P2P enabled; it is synced by polling` }
+      const host = new URL(p.url).hostname
+      const addr = `${host.includes(':') ? `[${host.replace(/^\[|\]$/g, '')}]` : host}:${body.port}`
+      native.addPeer(addr)
+      this.opts.log.info(`paired peer ${p.name} for native P2P sync too`, { peer: p.name, addr })
+      return { addr }
+    } catch (e) {
+      return { error: `cannot ask ${p.url} for its P2P port: ${e instanceof Error ? e.message : String(e)}` }
+    }
   }
 
   status (): Record<string, unknown> {
     const s = this.opts.settings()
     const { mode, reason } = this.mode()
+    const peers = this.peers.list()
+    const last = peers.map(p => p.lastSyncAt).filter((x): x is string => x !== undefined).sort().at(-1)
     return {
       mode,
       reason,
       nodeId: this.opts.engine.node,
       feedId: this.feedId,
-      intervalSeconds: s.intervalSeconds,
-      conflictStrategy: s.conflictStrategy,
-      autoSync: s.autoSync,
-      peers: this.peers.list().map(p => this.peerView(p)),
-      conflicts: this.conflictLog.list().length
+      ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      settings: {
+        intervalSeconds: s.intervalSeconds,
+        maxTriplesPerSync: s.maxTriplesPerSync,
+        syncTimeoutMs: s.syncTimeoutMs,
+        retryBaseMs: s.retryBaseMs,
+        conflictStrategy: s.conflictStrategy,
+        autoSync: s.autoSync
+      },
+      lastSyncAt: last ?? null,
+      peers: peers.map(p => this.peerView(p)),
+      conflicts: this.conflictLog.list().length,
+      ...(this.native() !== undefined ? { native: this.native()!.status() } : {})
     }
   }
 
   peerView (p: PeerEntry): Record<string, unknown> {
     const s = this.opts.settings()
     const native = s.p2pEnabled && s.nativeP2pPreferred && p.p2p?.enabled === true
-    return { ...p, mode: native ? 'native-capable (polled until native sync runs)' : 'polled', cursor: p.nodeId !== undefined ? this.opts.engine.store.getCursor(p.nodeId) : 0 }
+    return {
+      ...p,
+      mode: p.status === 'removed' ? 'none' : this.nativeFor(p) ? 'native' : native ? 'native-capable (polled until a P2P session is open)' : 'polled',
+      cursor: p.nodeId !== undefined ? this.opts.engine.store.getCursor(p.nodeId) : 0
+    }
   }
 
   pair (input: { name: unknown, url: unknown, namespaces?: unknown }): PeerEntry {
     const p = this.peers.add(input)
     this.polled.peersChanged()
+    this.opts.log.info(`paired peer ${p.name}`, { peer: p.name, url: p.url })
     return p
   }
 
   unpair (name: string): PeerEntry {
     const p = this.peers.remove(name)
     this.polled.peersChanged()
+    this.opts.log.info(`unpaired peer ${name}`, { peer: name })
     return p
   }
 
-  async syncNow (peer?: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult[]> {
-    if (peer !== undefined && this.peers.get(peer) === undefined) throw NOT_FOUND('peer', peer)
+  /** Pauses (or resumes) a peer: a paused peer stays paired but is not pulled. */
+  setPaused (name: string, paused: boolean): PeerEntry {
+    const p = this.peers.setPaused(name, paused)
+    this.polled.peersChanged()
+    return p
+  }
+
+  /** Throws what `syncNow` would refuse with: an unknown peer (NOT_FOUND), sync off (UNAVAILABLE). */
+  assertCanSync (peer?: string): void {
+    if (peer !== undefined) {
+      const p = this.peers.get(peer)
+      if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', peer)
+    }
     const { mode, reason } = this.mode()
     if (mode === 'none') throw new EngramError('UNAVAILABLE', `sync is off: ${reason}`)
+  }
+
+  /** Syncs now with one peer or every current peer that is not paused; resolves with each peer's result. */
+  async syncNow (peer?: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult[]> {
+    this.assertCanSync(peer)
+    this.native()?.gossipNow()
     return await this.polled.syncNow(peer, onProgress)
   }
 
-  /** `engram hook agent-end` / library agentEnd(), and config changes: a debounced sync when sync.autoSync. */
-  trigger (reason: string): boolean {
-    if (!this.opts.settings().autoSync || this.mode().mode !== 'polled') return false
-    if (this.autoTimer !== undefined) clearTimeout(this.autoTimer)
-    this.autoTimer = setTimeout(() => {
-      this.autoTimer = undefined
-      this.opts.log.debug('auto-sync', { reason })
-      this.autoRun = this.polled.syncNow().catch(e => this.opts.log.warn('auto-sync failed', { error: e }))
-    }, this.opts.autoSyncDebounceMs ?? 1000)
-    this.autoTimer.unref()
-    return true
+  /**
+   * An agent session ended, or the configuration changed: a debounced sync with every peer when
+   * sync.autoSync is on. Triggers never start overlapping runs.
+   */
+  trigger (reason: string): { triggered: boolean, reason: string } {
+    if (!this.opts.settings().autoSync) return { triggered: false, reason: 'sync.autoSync is off' }
+    const { mode, reason: why } = this.mode()
+    if (mode === 'none') return { triggered: false, reason: `sync is off: ${why}` }
+    this.auto.trigger(reason)
+    return { triggered: true, reason: `a sync with every peer starts within ${this.auto.debounceMs} ms` }
   }
 
   listConflicts (): ConflictEntry[] {
@@ -180,19 +305,20 @@ export class SyncService {
 
   /**
    * Resolves a listed conflict by writing the chosen value as a new local write (which then
-   * replicates like any other), and removes it from the list.
+   * replicates like any other and makes the conflict stale on every node that lists it).
+   * Notes: the chosen value is written again with a new stamp. Triples: the other triple is
+   * deleted and the chosen one kept (added back if it was deleted meanwhile).
    */
-  resolveConflict (id: string, choice: 'kept' | 'other'): ConflictEntry {
+  resolveConflict (id: string, keep: 'kept' | 'other'): ConflictEntry {
     const c = this.conflictLog.list().find(e => e.id === id)
     if (c === undefined) throw NOT_FOUND('conflict', id)
-    const chosen = (choice === 'kept' ? c.kept : c.other) as Record<string, unknown>
+    const chosen = (keep === 'kept' ? c.kept : c.other) as Record<string, unknown>
     const engine = this.opts.engine
     if (c.kind === 'note') {
       engine.setNote(chosen.key, chosen.value)
     } else {
-      const loser = (choice === 'kept' ? c.other : c.kept) as { id: string }
-      const current = engine.store.getTriple(loser.id as never)
-      if (current !== undefined && !current.deleted) engine.deleteTriple(loser.id)
+      const loser = (keep === 'kept' ? c.other : c.kept) as { id: string }
+      if (engine.getTriple(loser.id as never) !== undefined) engine.deleteTriple(loser.id)
       engine.addTriples([{ subject: chosen.subject, predicate: chosen.predicate, object: chosen.object }])
     }
     this.conflictLog.remove(id)
@@ -200,55 +326,58 @@ export class SyncService {
   }
 
   /**
-   * Handles POST /api/v1/sync/delta: authenticates the raw request, answers one page, signs the
-   * answer. Failures are answered (and signed when the caller proved the secret) with
-   * {error, code}; an unauthenticated caller learns nothing and changes nothing.
+   * POST /api/v1/sync/delta: authenticates the raw request, answers one page, signs the answer.
+   * Failures are answered (and signed when the caller proved the secret) with {error, code,
+   * details}; an unauthenticated caller learns nothing and changes nothing.
    *
    * An unsigned request from this machine (loopback) is answered unsigned: it is read-only and
    * reveals nothing the loopback API does not, and it lets local tools in the existing clients'
    * shape work unchanged. From any other address a request must be signed.
    */
   handleDelta (headers: Record<string, string | string[] | undefined>, rawBody: Uint8Array, fromLoopback: boolean): SignedReply {
-    if (fromLoopback && headers['x-engram-sig'] === undefined && headers['x-engram-node'] === undefined) return this.serveUnsigned(rawBody)
-    if (this.key === undefined) {
-      return { status: 401, body: JSON.stringify({ error: 'this node has no sync secret configured: set sync.passphrase or p2p.seed', code: 'UNAUTHORIZED' }), headers: {} }
+    const unsigned = headers[AUTH_HEADERS.sig] === undefined && headers[AUTH_HEADERS.node] === undefined
+    if (unsigned && fromLoopback) return this.answer(rawBody, 'local' as NodeId, undefined)
+    const key = this.key()
+    if (key === undefined) {
+      return errorReply(401, 'UNAUTHORIZED', 'this node has no sync secret configured: set sync.passphrase (or p2p.seed) to the same value on every node')
     }
-    let verified
-    try {
-      verified = verifyRequest(this.key, this.guard, headers, 'POST', DELTA_PATH, rawBody)
-    } catch (e) {
-      const message = isEngramError(e) ? e.message : 'unauthorized'
-      this.opts.log.warn(`refused a sync request: ${message}`, { node: String(headers['x-engram-node'] ?? '?') })
-      return { status: 401, body: JSON.stringify({ error: message, code: 'UNAUTHORIZED' }), headers: {} }
+    const outcome = verifyRequest(key, this.guard, headers, 'POST', DELTA_PATH, rawBody, this.now())
+    if (!outcome.ok) {
+      this.noteRefusal(outcome.failure.message, outcome.failure.node)
+      return { ...errorReply(401, 'UNAUTHORIZED', outcome.failure.message), headers: outcome.failure.clockHint ?? {} }
     }
-    const reply = (status: number, payload: unknown): SignedReply => {
-      const body = JSON.stringify(payload)
-      return { status, body, headers: { 'x-engram-node': this.opts.engine.node, 'x-engram-sig': signResponse(this.key!, this.opts.engine.node, status, verified.nonce, body) } }
-    }
-    try {
-      const { mode, reason } = this.mode()
-      if (mode === 'none') return reply(503, { error: `sync is off on this node: ${reason}`, code: 'UNAVAILABLE' })
-      const req = parseDeltaRequest(JSON.parse(Buffer.from(rawBody).toString('utf8')))
-      if (req.since !== undefined && req.cursor === undefined) return reply(200, this.server.serveLegacy(req))
-      return reply(200, this.server.serve(req, asNodeId(verified.node) as NodeId))
-    } catch (e) {
-      if (e instanceof SyntaxError) return reply(400, { error: 'body is not valid JSON', code: 'INVALID_INPUT' })
-      if (isEngramError(e)) return reply(e.code === 'INVALID_INPUT' ? 400 : 500, { error: e.message, code: e.code, details: e.details ?? {} })
-      this.opts.log.error('delta request failed', { error: e })
-      return reply(500, { error: 'internal error', code: 'INTERNAL' })
-    }
+    return this.answer(rawBody, outcome.request.node as NodeId, { key, nonce: outcome.request.nonce })
   }
 
-  private serveUnsigned (rawBody: Uint8Array): SignedReply {
-    const reply = (status: number, payload: unknown): SignedReply => ({ status, body: JSON.stringify(payload), headers: {} })
+  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: Uint8Array, nonce: string } | undefined): SignedReply {
+    let reply: { status: number, body: string }
     try {
-      const req = parseDeltaRequest(JSON.parse(Buffer.from(rawBody).toString('utf8')))
-      if (req.since !== undefined && req.cursor === undefined) return reply(200, this.server.serveLegacy(req))
-      return reply(200, this.server.serve(req, asNodeId('local') as NodeId))
+      const health = this.opts.engine.store.health()
+      if (!health.ok) throw new EngramError('UNAVAILABLE', `sync is off on this node: store unhealthy: ${health.detail}`)
+      let parsed: unknown
+      try { parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) } catch { throw new EngramError('INVALID_INPUT', 'body: is not valid JSON', { field: 'body' }) }
+      const req = parseDeltaRequest(parsed)
+      reply = { status: 200, body: isLegacyRequest(req) ? this.server.serveLegacy(req) : this.server.serve(req, caller) }
     } catch (e) {
-      if (e instanceof SyntaxError) return reply(400, { error: 'body is not valid JSON', code: 'INVALID_INPUT' })
-      if (isEngramError(e)) return reply(e.code === 'INVALID_INPUT' ? 400 : 500, { error: e.message, code: e.code, details: e.details ?? {} })
-      return reply(500, { error: 'internal error', code: 'INTERNAL' })
+      if (!isEngramError(e)) this.opts.log.error('answering a delta request failed; this is a bug', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
+      reply = isEngramError(e)
+        ? errorReply(statusForCode(e.code), e.code, e.message, e.details)
+        : errorReply(500, 'INTERNAL', 'internal error; see the node log')
     }
+    if (signing === undefined) return { ...reply, headers: {} }
+    const node = this.opts.engine.node
+    return { ...reply, headers: { [AUTH_HEADERS.node]: node, [AUTH_HEADERS.sig]: signResponse(signing.key, node, reply.status, signing.nonce, reply.body) } }
   }
+
+  private noteRefusal (message: string, node: string): void {
+    this.refusals.count++
+    const t = this.now()
+    if (t - this.refusals.loggedAt < REFUSAL_LOG_EVERY_MS) return
+    this.opts.log.warn(`refused a sync request: ${message}`, { node: node === '' ? '?' : node, refused: this.refusals.count })
+    this.refusals = { count: 0, loggedAt: t }
+  }
+}
+
+function errorReply (status: number, code: string, error: string, details: Record<string, unknown> = {}): SignedReply {
+  return { status, body: JSON.stringify({ error, code, details }), headers: {} }
 }

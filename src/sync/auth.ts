@@ -9,25 +9,36 @@
  *                     x-engram-sig = HMAC(K, "req\n" method "\n" path "\n" ts "\n" nonce "\n" node "\n" sha256(body))
  *   response headers  x-engram-node, x-engram-sig = HMAC(K, "res\n" status "\n" request-nonce "\n" node "\n" sha256(body))
  *
- * The server refuses (401, nothing changed) a request whose stamp is outside the replay window
- * or whose nonce it has seen within the window. The client refuses a response whose signature
- * does not match: it is bound to the client's fresh nonce, so a recorded response cannot be
- * replayed and a node without the secret cannot answer in a peer's place.
+ * The server checks, in this order: the headers are there and well-formed, the signature, the
+ * stamp (within the replay window of the server's clock), the nonce (not seen within the
+ * window). Any failure is a 401 that changes nothing. The client refuses a response whose
+ * signature does not match: it is bound to the client's fresh nonce, so a recorded response
+ * cannot be replayed and a node without the secret cannot answer in a peer's place.
+ *
+ * Clock skew: a correctly signed request whose stamp is outside the window (the caller's clock
+ * is off by more than the window) is answered 401 with the server's time, signed and bound to
+ * the request's nonce (x-engram-time, x-engram-time-sig = HMAC(K, "time\n" time "\n" nonce)).
+ * The caller adopts the offset and signs its next requests with the server's time, so two
+ * machines whose clocks disagree by more than the window still sync; the server still checks
+ * every stamp against its own clock, so this opens no replay.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { blake3 } from '../core/hash.ts'
+import { isNodeId } from '../core/ids.ts'
 import { UNAUTHORIZED } from '../core/errors.ts'
 
 export const AUTH_HEADERS = {
   node: 'x-engram-node',
   ts: 'x-engram-ts',
   nonce: 'x-engram-nonce',
-  sig: 'x-engram-sig'
+  sig: 'x-engram-sig',
+  time: 'x-engram-time',
+  timeSig: 'x-engram-time-sig'
 } as const
 
 /** Requests whose stamp is further than this from the server's clock are refused. */
 export const REPLAY_WINDOW_MS = 5 * 60 * 1000
-/** Nonces remembered per window, at most (oldest forgotten first; the window still bounds replay). */
+/** Nonces remembered at most; when full (after forgetting expired ones) new requests are refused. */
 export const MAX_REMEMBERED_NONCES = 100_000
 
 export function deriveRestKey (secret: string): Uint8Array {
@@ -36,8 +47,8 @@ export function deriveRestKey (secret: string): Uint8Array {
 
 const sha256Hex = (body: Uint8Array | string): string => createHash('sha256').update(body).digest('hex')
 
-function mac (key: Uint8Array, text: string): string {
-  return createHmac('sha256', key).update(text).digest('hex')
+function mac (key: Uint8Array, parts: readonly string[]): string {
+  return createHmac('sha256', key).update(parts.join('\n')).digest('hex')
 }
 
 function safeEqualHex (a: string, b: string): boolean {
@@ -52,18 +63,25 @@ export interface SignedRequestHeaders {
   [AUTH_HEADERS.sig]: string
 }
 
+const requestMac = (key: Uint8Array, method: string, path: string, ts: string, nonce: string, node: string, body: Uint8Array | string): string =>
+  mac(key, ['req', method.toUpperCase(), path, ts, nonce, node, sha256Hex(body)])
+
 export function signRequest (key: Uint8Array, node: string, method: string, path: string, body: Uint8Array | string, now = Date.now()): SignedRequestHeaders {
-  const ts = String(now)
+  const ts = String(Math.round(now))
   const nonce = randomBytes(16).toString('hex')
-  const sig = mac(key, ['req', method.toUpperCase(), path, ts, nonce, node, sha256Hex(body)].join('\n'))
-  return { [AUTH_HEADERS.node]: node, [AUTH_HEADERS.ts]: ts, [AUTH_HEADERS.nonce]: nonce, [AUTH_HEADERS.sig]: sig }
+  return {
+    [AUTH_HEADERS.node]: node,
+    [AUTH_HEADERS.ts]: ts,
+    [AUTH_HEADERS.nonce]: nonce,
+    [AUTH_HEADERS.sig]: requestMac(key, method, path, ts, nonce, node, body)
+  }
 }
 
 export function signResponse (key: Uint8Array, node: string, status: number, requestNonce: string, body: Uint8Array | string): string {
-  return mac(key, ['res', String(status), requestNonce, node, sha256Hex(body)].join('\n'))
+  return mac(key, ['res', String(status), requestNonce, node, sha256Hex(body)])
 }
 
-/** Throws UNAUTHORIZED unless the response is signed with K for this request's nonce. */
+/** Throws UNAUTHORIZED unless the response is signed with K for this request's nonce; returns the answering node. */
 export function verifyResponse (key: Uint8Array, headers: Headers, status: number, requestNonce: string, body: Uint8Array | string): string {
   const node = headers.get(AUTH_HEADERS.node) ?? ''
   const sig = headers.get(AUTH_HEADERS.sig) ?? ''
@@ -74,36 +92,51 @@ export function verifyResponse (key: Uint8Array, headers: Headers, status: numbe
   return node
 }
 
-/** Remembers recent nonces to refuse replays within the window. */
+/** The server's time, signed for one request (see "Clock skew" above). */
+export function signClockHint (key: Uint8Array, serverTime: number, requestNonce: string): Record<string, string> {
+  const time = String(Math.round(serverTime))
+  return { [AUTH_HEADERS.time]: time, [AUTH_HEADERS.timeSig]: mac(key, ['time', time, requestNonce]) }
+}
+
+/** The server's time from a 401, when it is signed for our nonce; undefined otherwise. */
+export function readClockHint (key: Uint8Array, headers: Headers, requestNonce: string): number | undefined {
+  const time = headers.get(AUTH_HEADERS.time) ?? ''
+  const sig = headers.get(AUTH_HEADERS.timeSig) ?? ''
+  if (!/^\d{1,16}$/.test(time) || !safeEqualHex(sig, mac(key, ['time', time, requestNonce]))) return undefined
+  return Number(time)
+}
+
+/**
+ * Remembers the nonces of admitted requests until their stamp leaves the window: a request
+ * stamped `ts` can pass the stamp check only until ts + window, so remembering each nonce that
+ * long refuses every replay. Full (only authenticated callers fill it) → new requests are
+ * refused rather than forgetting a nonce early.
+ */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>()
-  private readonly windowMs: number
+  readonly windowMs: number
   private readonly max: number
+  private nextSweep = 0
 
   constructor (windowMs = REPLAY_WINDOW_MS, max = MAX_REMEMBERED_NONCES) {
     this.windowMs = windowMs
     this.max = max
   }
 
-  windowMsValue (): number { return this.windowMs }
+  get size (): number { return this.seen.size }
 
-  /** False when the nonce was already used within the window. Records it otherwise. */
-  admit (nonce: string, now: number): boolean {
-    this.expire(now)
-    if (this.seen.has(nonce)) return false
-    this.seen.set(nonce, now)
-    if (this.seen.size > this.max) {
-      const oldest = this.seen.keys().next().value
-      if (oldest !== undefined) this.seen.delete(oldest)
-    }
-    return true
+  /** 'replay' when the nonce was already used, 'full' when no more can be remembered; else records it. */
+  admit (nonce: string, ts: number, now: number): 'ok' | 'replay' | 'full' {
+    if (now >= this.nextSweep || this.seen.size >= this.max) this.sweep(now)
+    if (this.seen.has(nonce)) return 'replay'
+    if (this.seen.size >= this.max) return 'full'
+    this.seen.set(nonce, ts + this.windowMs)
+    return 'ok'
   }
 
-  private expire (now: number): void {
-    for (const [n, t] of this.seen) {
-      if (now - t <= this.windowMs) break
-      this.seen.delete(n)
-    }
+  private sweep (now: number): void {
+    for (const [n, expires] of this.seen) if (expires < now) this.seen.delete(n)
+    this.nextSweep = now + Math.max(1000, this.windowMs / 10)
   }
 }
 
@@ -112,30 +145,46 @@ export interface VerifiedRequest {
   readonly nonce: string
 }
 
+/** A refused request; `clockHint` is set when the caller proved the secret but its clock is off. */
+export interface AuthFailure {
+  readonly message: string
+  readonly node: string
+  readonly clockHint?: Record<string, string>
+}
+
+export type VerifyOutcome = { readonly ok: true, readonly request: VerifiedRequest } | { readonly ok: false, readonly failure: AuthFailure }
+
 /**
- * Checks a signed request. Throws UNAUTHORIZED naming what is wrong (missing headers, stale
- * stamp, replayed nonce, bad signature); returns the claimed node and the nonce to sign the
- * response with.
+ * Checks a signed request. Returns the claimed node and the nonce to sign the response with, or
+ * why it is refused (missing headers, bad signature, stale stamp, replayed nonce).
  */
 export function verifyRequest (
   key: Uint8Array, guard: ReplayGuard, headers: Record<string, string | string[] | undefined>,
   method: string, path: string, body: Uint8Array | string, now = Date.now()
-): VerifiedRequest {
+): VerifyOutcome {
   const get = (h: string): string => { const v = headers[h]; return Array.isArray(v) ? (v[0] ?? '') : (v ?? '') }
   const node = get(AUTH_HEADERS.node)
   const ts = get(AUTH_HEADERS.ts)
   const nonce = get(AUTH_HEADERS.nonce)
   const sig = get(AUTH_HEADERS.sig)
+  const refuse = (message: string, clockHint?: Record<string, string>): VerifyOutcome =>
+    ({ ok: false, failure: { message, node: node.slice(0, 128), ...(clockHint !== undefined ? { clockHint } : {}) } })
   if (node === '' || ts === '' || nonce === '' || sig === '') {
-    throw UNAUTHORIZED(`sync requests must be signed (headers ${Object.values(AUTH_HEADERS).join(', ')}); set the same p2p.seed or sync.passphrase on both nodes`)
+    return refuse(`sync requests must be signed (headers ${[AUTH_HEADERS.node, AUTH_HEADERS.ts, AUTH_HEADERS.nonce, AUTH_HEADERS.sig].join(', ')}); set the same p2p.seed or sync.passphrase on both nodes`)
   }
-  if (!/^[0-9a-f]{32}$/.test(nonce)) throw UNAUTHORIZED('x-engram-nonce must be 32 hex digits')
+  if (!isNodeId(node)) return refuse('x-engram-node must be a node id')
+  if (!/^[0-9a-f]{32}$/.test(nonce)) return refuse('x-engram-nonce must be 32 hex digits')
+  if (!/^\d{1,16}$/.test(ts)) return refuse('x-engram-ts must be milliseconds since the epoch')
+  if (!safeEqualHex(sig, requestMac(key, method, path, ts, nonce, node, body))) {
+    return refuse('bad signature: the caller does not hold this node\'s passphrase/seed (sync.passphrase, else p2p.seed)')
+  }
   const t = Number(ts)
-  if (!Number.isSafeInteger(t) || Math.abs(now - t) > guard.windowMsValue()) {
-    throw UNAUTHORIZED(`request stamp is outside the ${guard.windowMsValue() / 1000} s replay window: check both machines' clocks`)
+  if (Math.abs(now - t) > guard.windowMs) {
+    return refuse(`request stamp is ${Math.round((t - now) / 1000)} s from this node's clock, outside the ${guard.windowMs / 1000} s replay window`,
+      signClockHint(key, now, nonce))
   }
-  const expected = mac(key, ['req', method.toUpperCase(), path, ts, nonce, node, sha256Hex(body)].join('\n'))
-  if (!safeEqualHex(sig, expected)) throw UNAUTHORIZED('bad signature: the caller does not hold this node\'s passphrase/seed')
-  if (!guard.admit(nonce, now)) throw UNAUTHORIZED('replayed request refused (nonce already used)')
-  return { node, nonce }
+  const admitted = guard.admit(nonce, t, now)
+  if (admitted === 'replay') return refuse('replayed request refused (nonce already used)')
+  if (admitted === 'full') return refuse('too many sync requests within the replay window; retry later')
+  return { ok: true, request: { node, nonce } }
 }

@@ -1,30 +1,36 @@
 /**
- * Conflict strategies for records received by sync (`sync.conflictStrategy`), specified with
- * their convergence properties in docs/SYNC.md.
+ * Conflict strategies for records received by polled sync (`sync.conflictStrategy`), specified
+ * with their convergence properties in docs/SYNC.md.
  *
- * A conflict is two different current values for one note key, or two different live triples
- * for one (subject, predicate) when the predicate is single-valued (`sync.singleValuedPredicates`).
- * Two triples that merely share a subject and predicate are not a conflict.
+ * A conflict is two different current values that met in a merge:
+ * - a note: the incoming live value differs from the local live value, and the peer had not
+ *   seen the local value when it sent its own (the local state was not written by the peer and
+ *   is not yet in what the peer has pulled from this node). When the peer had seen it, its value replaced the local one
+ *   knowingly: an ordinary update, not a conflict (and had the two been concurrent, the peer saw
+ *   the conflict when it pulled the local value).
+ * - a triple whose predicate is single-valued (`sync.singleValuedPredicates`): after the page,
+ *   one (subject, predicate) would have more than one live triple. Two triples that merely share
+ *   a subject and predicate are not a conflict otherwise.
  *
- * | strategy         | note                            | single-valued triple                                  | converges |
- * |------------------|---------------------------------|-------------------------------------------------------|-----------|
- * | last-writer-wins | larger stamp wins               | larger stamp stays, the other is deleted (same stamp) | yes       |
- * | keep-both        | larger stamp is current, other  | both stay live                                        | yes       |
- * |                  | kept in the conflict list       | both listed as a conflict                             |           |
- * | local-priority   | local value kept                | incoming triple not adopted                           | no        |
- * | remote-priority  | incoming value replaces local   | local triples deleted, incoming adopted               | no        |
+ * | strategy         | note                             | single-valued triple                                    | converges |
+ * |------------------|----------------------------------|---------------------------------------------------------|-----------|
+ * | last-writer-wins | larger stamp wins                | larger stamp stays, the others deleted (winner's stamp) | yes       |
+ * | keep-both        | larger stamp is current; the     | all stay live; each local/incoming pair listed          | yes       |
+ * |                  | other value kept in the list     |                                                         |           |
+ * | local-priority   | local value kept                 | incoming triple not adopted                             | no        |
+ * | remote-priority  | incoming value replaces local    | local triples deleted (fresh stamp), incoming adopted   | no        |
  */
 import { canonicalJson } from '../core/canonical.ts'
+import type { ConflictStrategy } from '../config/schema.ts'
 import { blake3Hex } from '../core/hash.ts'
 import { compareHlc, type Hlc } from '../core/hlc.ts'
-import type { MemoryRecord, NoteRecord, TripleRecord } from '../core/model.ts'
+import { isTripleId, type NodeId } from '../core/ids.ts'
+import { namespaceOf, type Json, type MemoryRecord, type NoteRecord, type TripleRecord } from '../core/model.ts'
 import { recordToPlain } from '../core/records.ts'
 import { compareRecords } from '../core/merge.ts'
 import type { ConflictResolver, Store } from '../store/Store.ts'
-import type { Json } from '../core/model.ts'
 
-export type ConflictStrategy = 'last-writer-wins' | 'keep-both' | 'local-priority' | 'remote-priority'
-export const CONFLICT_STRATEGIES: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']
+export type { ConflictStrategy }
 
 export interface ConflictEntry {
   /** Hash of the two states: the same conflict seen twice is listed once. */
@@ -32,86 +38,226 @@ export interface ConflictEntry {
   readonly kind: 'note' | 'triple'
   /** Note key, or "subject predicate" for triples. */
   readonly key: string
-  /** The state that stayed current (plain form). */
+  /** Notes: the state that stayed current. Triples: the local triple. (Plain form, core/records.ts.) */
   readonly kept: Json
-  /** The other state (plain form). */
+  /** Notes: the value that lost. Triples: the incoming triple. */
   readonly other: Json
+  /** The peer (its name in the peer book) the other value came from. */
   readonly peer: string
   readonly detectedAt: string
 }
 
-const LOG_KEY = 'sync.conflicts'
-/** Conflicts listed at most; the oldest are dropped first (their values are still in the log of the peer). */
+const INDEX_KEY = 'sync.conflicts'
+const entryKey = (id: string): string => `sync.conflict.${id}`
+/** Conflicts listed at most; beyond it the oldest are dropped (and the drop is logged). */
 export const MAX_CONFLICTS = 10_000
+/** Local note changes scanned at most to tell which ones a peer has seen; beyond it, all count as unseen. */
+const SEEN_SCAN_MAX = 100_000
 
-/** The keep-both conflict list, in the store's local metadata (not replicated). */
+const plainHlc = (p: Json): Hlc => (p as unknown as { hlc: Hlc }).hlc
+
+/**
+ * The keep-both conflict list, in the store's local metadata (never replicated): an index of
+ * ids and one entry per key. An entry that no longer describes the store (a triple of it is no
+ * longer live; the note was written or deleted after both of its values) is stale: the conflict
+ * was resolved here or elsewhere, and it is dropped when the list is read.
+ */
 export class ConflictLog {
   private readonly store: Store
+  private readonly onDrop: (count: number) => void
 
-  constructor (store: Store) {
+  constructor (store: Store, onDrop: (count: number) => void = () => {}) {
     this.store = store
+    this.onDrop = onDrop
   }
 
+  private ids (): string[] {
+    const raw = this.store.getMeta(INDEX_KEY)
+    return raw === undefined ? [] : JSON.parse(raw) as string[]
+  }
+
+  get (id: string): ConflictEntry | undefined {
+    const raw = /^[0-9a-f]{32}$/.test(id) ? this.store.getMeta(entryKey(id)) : undefined
+    return raw === undefined ? undefined : JSON.parse(raw) as ConflictEntry
+  }
+
+  /** Live conflicts, oldest first; stale ones are removed on the way. */
   list (): ConflictEntry[] {
-    const raw = this.store.getMeta(LOG_KEY)
-    return raw === undefined ? [] : JSON.parse(raw) as ConflictEntry[]
+    const out: ConflictEntry[] = []
+    const stale: string[] = []
+    for (const id of this.ids()) {
+      const e = this.get(id)
+      if (e === undefined || this.isStale(e)) stale.push(id)
+      else out.push(e)
+    }
+    if (stale.length > 0) this.commit(this.writes([], stale))
+    return out
   }
 
-  add (entries: readonly ConflictEntry[]): void {
-    if (entries.length === 0) return
-    const all = this.list()
-    const ids = new Set(all.map(e => e.id))
-    for (const e of entries) if (!ids.has(e.id)) { all.push(e); ids.add(e.id) }
-    this.store.setMeta(LOG_KEY, JSON.stringify(all.slice(-MAX_CONFLICTS)))
+  /**
+   * Metadata writes that add `added` and drop `removed`, for ApplyOptions.meta: evaluated inside
+   * the transaction of the page that found the conflicts, so they are recorded exactly when the
+   * page is.
+   */
+  writes (added: readonly ConflictEntry[], removed: readonly string[] = []): Array<[string, string | undefined]> {
+    if (added.length === 0 && removed.length === 0) return []
+    const ids = this.ids()
+    const present = new Set(ids)
+    const out: Array<[string, string | undefined]> = []
+    const drop = new Set(removed.filter(id => present.has(id)))
+    for (const e of added) {
+      if (present.has(e.id) && !drop.has(e.id)) continue
+      drop.delete(e.id)
+      if (!present.has(e.id)) { ids.push(e.id); present.add(e.id) }
+      out.push([entryKey(e.id), JSON.stringify(e)])
+    }
+    let kept = ids.filter(id => !drop.has(id))
+    const over = kept.length - MAX_CONFLICTS
+    if (over > 0) {
+      for (const id of kept.slice(0, over)) drop.add(id)
+      kept = kept.slice(over)
+      this.onDrop(over)
+    }
+    for (const id of drop) out.push([entryKey(id), undefined])
+    out.push([INDEX_KEY, JSON.stringify(kept)])
+    return out
   }
 
-  remove (id: string): ConflictEntry | undefined {
-    const all = this.list()
-    const i = all.findIndex(e => e.id === id)
-    if (i < 0) return undefined
-    const [e] = all.splice(i, 1)
-    this.store.setMeta(LOG_KEY, JSON.stringify(all))
-    return e
+  remove (id: string): void {
+    this.commit(this.writes([], [id]))
+  }
+
+  private commit (pairs: ReadonlyArray<readonly [string, string | undefined]>): void {
+    for (const [k, v] of pairs) this.store.setMeta(k, v)
+  }
+
+  private isStale (e: ConflictEntry): boolean {
+    if (e.kind === 'triple') {
+      for (const p of [e.kept, e.other]) {
+        const id = (p as { id?: unknown }).id
+        const t = isTripleId(id) ? this.store.getTriple(id) : undefined
+        if (t === undefined || t.deleted) return true
+      }
+      return false
+    }
+    const current = this.store.getNote(e.key)
+    if (current === undefined || current.deleted) return true
+    return compareHlc(current.hlc, plainHlc(e.kept)) > 0 && compareHlc(current.hlc, plainHlc(e.other)) > 0
   }
 }
 
-function entry (kind: 'note' | 'triple', key: string, kept: MemoryRecord, other: MemoryRecord, peer: string): ConflictEntry {
+function entry (kind: 'note' | 'triple', key: string, kept: MemoryRecord, other: MemoryRecord, peer: string, at: string): ConflictEntry {
   const k = recordToPlain(kept)
   const o = recordToPlain(other)
-  return { id: blake3Hex(canonicalJson([k, o])).slice(0, 32), kind, key, kept: k, other: o, peer, detectedAt: new Date().toISOString() }
+  return { id: blake3Hex(canonicalJson([k, o])).slice(0, 32), kind, key, kept: k, other: o, peer, detectedAt: at }
 }
 
 const liveNote = (r: MemoryRecord): r is NoteRecord => r.kind === 'note' && !r.deleted
 
-/**
- * One sync page's conflict handling. `prepare` rewrites the page before it is applied (adds the
- * deletions single-valued predicates call for, drops what local-priority refuses); `resolve` is
- * the per-record resolver for notes; `entries` are the conflicts to list (keep-both).
- */
-export class ConflictPass {
+/** What the peer has pulled from this node, from its last delta answer. */
+export interface PeerView {
+  readonly node: NodeId
+  /** The peer's cursor on this node's feed. */
+  readonly cursor: number
+  /** Namespaces the peer pulls from this node (null: all). */
+  readonly namespaces: readonly string[] | null
+}
+
+export interface PreparedPage {
+  /** The peer's records to apply (with `via` = the peer). */
+  readonly page: MemoryRecord[]
+  /** States this node makes (deletions the strategy decides): applied as local writes, so every peer gets them. */
+  readonly local: MemoryRecord[]
+}
+
+export interface ConflictPassOptions {
   readonly strategy: ConflictStrategy
   readonly singleValued: ReadonlySet<string>
+  /** The peer's name, recorded in entries. */
   readonly peer: string
-  private readonly stampNow: () => Hlc
-  count = 0
-  readonly entries: ConflictEntry[] = []
+  /** A fresh local stamp (remote-priority deletes local triples with it). */
+  readonly stampNow: () => Hlc
+  readonly now?: () => number
+}
 
-  constructor (strategy: ConflictStrategy, singleValued: ReadonlySet<string>, peer: string, stampNow: () => Hlc) {
-    this.strategy = strategy
-    this.singleValued = singleValued
-    this.peer = peer
-    this.stampNow = stampNow
+/**
+ * One pull's conflict handling. For each page: `prepare` (before the page is applied) rewrites
+ * it for single-valued predicates; `resolve` is the per-record resolver for notes, consulted
+ * inside the page's transaction; `take` hands over the entries found (keep-both).
+ */
+export class ConflictPass {
+  readonly opts: ConflictPassOptions
+  /** Conflicts met in this pull, whatever the strategy. */
+  count = 0
+  private added: ConflictEntry[] = []
+  private store: Store | undefined
+  private view: PeerView | undefined
+  private unseen: { readonly cursor: number, readonly keys: ReadonlySet<string> | 'all' } | undefined
+
+  constructor (opts: ConflictPassOptions) {
+    this.opts = opts
+  }
+
+  private at (): string {
+    return new Date((this.opts.now ?? Date.now)()).toISOString()
+  }
+
+  /** Rewrites a checked page (see the table above) and remembers the peer's view for `resolve`. */
+  prepare (store: Store, view: PeerView, page: readonly MemoryRecord[]): PreparedPage {
+    this.store = store
+    this.view = view
+    if (this.opts.singleValued.size === 0) return { page: [...page], local: [] }
+    // Live triples of single-valued predicates, grouped by (subject, predicate); ids this page deletes.
+    const groups = new Map<string, TripleRecord[]>()
+    const deletes = new Map<string, TripleRecord>()
+    for (const r of page) {
+      if (r.kind !== 'triple' || !this.opts.singleValued.has(r.predicate)) continue
+      if (r.deleted) { deletes.set(r.id, r); continue }
+      const k = `${r.subject} ${r.predicate}`
+      const g = groups.get(k)
+      if (g === undefined) groups.set(k, [r])
+      else g.push(r)
+    }
+    const dropped = new Set<MemoryRecord>()
+    const local: MemoryRecord[] = []
+    for (const [key, incoming] of groups) {
+      const ids = new Set(incoming.map(t => t.id))
+      const locals = store.queryTriples({ subject: incoming[0]!.subject, predicate: incoming[0]!.predicate }, { limit: 1000, offset: 0 }).triples
+        .filter(t => !ids.has(t.id) && !supersededBy(t, deletes.get(t.id)))
+      const live = [...locals, ...incoming.filter(t => !supersededBy(t, deletes.get(t.id)))]
+      if (live.length < 2) continue
+      this.count += live.length - 1
+      switch (this.opts.strategy) {
+        case 'last-writer-wins': {
+          // Every node deletes the same losers with the same stamp: the winner's.
+          const winner = live.reduce((a, b) => (compareHlc(b.hlc, a.hlc) > 0 || (compareHlc(b.hlc, a.hlc) === 0 && b.id > a.id) ? b : a))
+          for (const t of live) if (t !== winner) local.push({ ...t, hlc: winner.hlc, deleted: true })
+          break
+        }
+        case 'keep-both':
+          for (const l of locals) for (const r of incoming) this.added.push(entry('triple', key, l, r, this.opts.peer, this.at()))
+          break
+        case 'local-priority':
+          if (locals.length > 0) for (const r of incoming) dropped.add(r)
+          break
+        case 'remote-priority':
+          for (const l of locals) local.push({ ...l, hlc: this.opts.stampNow(), deleted: true })
+          break
+      }
+    }
+    return { page: dropped.size === 0 ? [...page] : page.filter(r => !dropped.has(r)), local }
   }
 
   readonly resolve: ConflictResolver = (current, incoming) => {
     if (!liveNote(current) || !liveNote(incoming)) return null
     if (canonicalJson(current.value) === canonicalJson(incoming.value)) return null
+    if (this.seenByPeer(current)) return null
     this.count++
-    switch (this.strategy) {
+    switch (this.opts.strategy) {
       case 'last-writer-wins': return null
       case 'keep-both': {
         const incomingWins = compareRecords(incoming, current) > 0
-        this.entries.push(entry('note', current.key, incomingWins ? incoming : current, incomingWins ? current : incoming, this.peer))
+        this.added.push(entry('note', current.key, incomingWins ? incoming : current, incomingWins ? current : incoming, this.opts.peer, this.at()))
         return null
       }
       case 'local-priority': return current
@@ -119,44 +265,43 @@ export class ConflictPass {
     }
   }
 
-  /** Rewrites a checked page for single-valued predicates. */
-  prepare (store: Store, page: readonly MemoryRecord[]): MemoryRecord[] {
-    if (this.singleValued.size === 0) return [...page]
-    const out: MemoryRecord[] = []
-    const extra = new Map<string, TripleRecord>()
-    for (const r of page) {
-      if (r.kind !== 'triple' || r.deleted || !this.singleValued.has(r.predicate)) { out.push(r); continue }
-      const locals = store.queryTriples({ subject: r.subject, predicate: r.predicate }, { limit: 1000, offset: 0 }).triples
-        .filter(t => t.id !== r.id && !t.deleted)
-      if (locals.length === 0) { out.push(r); continue }
-      this.count += locals.length
-      const key = `${r.subject} ${r.predicate}`
-      switch (this.strategy) {
-        case 'last-writer-wins': {
-          // Every node deletes the same losers with the same stamp: the winner's.
-          const all = [r, ...locals].sort((a, b) => compareHlc(b.hlc, a.hlc))
-          const winner = all[0]!
-          out.push(r)
-          for (const loser of all.slice(1)) {
-            const tomb: TripleRecord = { ...loser, hlc: winner.hlc, deleted: true }
-            extra.set(loser.id, tomb)
-          }
-          break
-        }
-        case 'keep-both':
-          out.push(r)
-          for (const l of locals) this.entries.push(entry('triple', key, l, r, this.peer))
-          break
-        case 'local-priority':
-          break
-        case 'remote-priority': {
-          out.push(r)
-          for (const l of locals) extra.set(l.id, { ...l, hlc: this.stampNow(), deleted: true })
-          break
-        }
-      }
-    }
-    // Deletions go last: a loser that is itself in this page is added, then deleted, in one transaction.
-    return [...out, ...extra.values()]
+  /** The entries found since the last call. */
+  take (): ConflictEntry[] {
+    return this.added.splice(0)
   }
+
+  /**
+   * Whether the peer had pulled this node's current state of a note: it came from the peer, or
+   * it is at or below the peer's cursor on this node in a namespace the peer pulls. Decided from
+   * the local changes the peer has not pulled yet (scanned once per pull, bounded).
+   */
+  private seenByPeer (current: NoteRecord): boolean {
+    const view = this.view
+    const store = this.store
+    if (view === undefined || store === undefined) return false
+    if (current.hlc.node === view.node) return true
+    if (view.cursor <= 0) return false
+    if (view.namespaces !== null && view.namespaces.length > 0 && !view.namespaces.includes(namespaceOf(current.key))) return false
+    if (this.unseen?.cursor !== view.cursor) this.unseen = { cursor: view.cursor, keys: unseenNotes(store, view) }
+    return this.unseen.keys !== 'all' && !this.unseen.keys.has(current.key)
+  }
+}
+
+/** True when `tomb` (a deletion in the same page) wins over `t`. */
+function supersededBy (t: TripleRecord, tomb: TripleRecord | undefined): boolean {
+  return tomb !== undefined && compareRecords(tomb, t) > 0
+}
+
+/** Keys of the local notes whose current state the peer has not pulled yet ('all' past the scan bound). */
+function unseenNotes (store: Store, view: PeerView): ReadonlySet<string> | 'all' {
+  const keys = new Set<string>()
+  let after = view.cursor
+  const pageSize = 5000
+  for (let pages = 0; pages < SEEN_SCAN_MAX / pageSize; pages++) {
+    const page = store.changesSince(after, { limit: pageSize, kinds: ['note'], excludeVia: view.node, namespaces: view.namespaces ?? undefined })
+    for (const e of page.entries) keys.add((e.record as NoteRecord).key)
+    if (!page.hasMore) return keys
+    after = page.lastSeq
+  }
+  return 'all'
 }

@@ -16,6 +16,7 @@ import type { NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { recordNamespace } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
+import type { ApplyOptions } from '../store/Store.ts'
 
 export interface ExpiredCursorInput {
   readonly peer: NodeId
@@ -26,12 +27,25 @@ export interface ExpiredCursorInput {
   readonly ours?: readonly string[]
   /** Namespaces the peer pulls from this node (undefined: all). */
   readonly theirs?: readonly string[]
+  /** The peer's cursor to save with the last of these deletions (the end of the snapshot). */
+  readonly cursor?: { readonly peer: NodeId, readonly seq: number }
+  /** Local metadata written with the cursor. */
+  readonly meta?: ApplyOptions['meta']
 }
 
 const PAGE = 5000
 
+/** Applies the rule; returns how many records it deleted. The cursor (if any) is saved with the last deletion. */
 export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInput): number {
-  if (input.peerCursor <= 0) return 0
+  const tombs = input.peerCursor > 0 ? expiredRecords(engine, input) : []
+  for (let i = 0; i === 0 || i < tombs.length; i += PAGE) {
+    const last = i + PAGE >= tombs.length
+    engine.applyChecked(tombs.slice(i, i + PAGE), { via: input.peer, ...(last ? { cursor: input.cursor, meta: input.meta } : {}) })
+  }
+  return tombs.length
+}
+
+function expiredRecords (engine: Engine, input: ExpiredCursorInput): MemoryRecord[] {
   const inSelection = (ns: string, sel?: readonly string[]): boolean => sel === undefined || sel.length === 0 || sel.includes(ns)
   const tombs: MemoryRecord[] = []
   let after = 0
@@ -49,6 +63,5 @@ export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInpu
     after = page.lastSeq
     if (!page.hasMore || after >= input.peerCursor) break
   }
-  for (let i = 0; i < tombs.length; i += PAGE) engine.applyChecked(tombs.slice(i, i + PAGE), { via: input.peer })
-  return tombs.length
+  return tombs
 }

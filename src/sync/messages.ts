@@ -6,13 +6,15 @@
  *    after `cursor` in the server's changes feed, in pages, with `cursor`/`hasMore` to continue.
  *    No clocks are compared, so clock skew and in-flight writes cannot lose anything.
  *  - legacy (existing clients): `{since, namespaces, nodeId}` → `{since, nodeId, triples,
- *    deletions, syncedAt}` with the triples changed at or after `since` by their stamps.
+ *    deletions, syncedAt}` with the triples changed at or after `since` by their stamps. A
+ *    request with `since` is always legacy; its optional `cursor` continues a paged answer.
  */
 import { INVALID_INPUT } from '../core/errors.ts'
 import type { Json } from '../core/model.ts'
+import { FEED_ID } from './feedId.ts'
 
 export interface DeltaRequest {
-  /** Exact mode: the last seq of the server's feed the caller has applied (0: from the start). */
+  /** The last seq of the server's feed the caller has applied (0: from the start); in legacy mode, where to continue. */
   readonly cursor?: number
   /** The server feed the cursor belongs to; a different one (a recreated store) restarts from 0. */
   readonly feedId?: string
@@ -79,7 +81,7 @@ export function parseDeltaRequest (body: unknown): DeltaRequest {
     out.cursor = o.cursor
   }
   if (o.feedId !== undefined) {
-    if (typeof o.feedId !== 'string' || !/^[0-9a-f]{32}$/.test(o.feedId)) throw INVALID_INPUT('feedId', 'must be 32 hex digits')
+    if (typeof o.feedId !== 'string' || !FEED_ID.test(o.feedId)) throw INVALID_INPUT('feedId', 'must be 32 hex digits')
     out.feedId = o.feedId
   }
   if (o.since !== undefined) {
@@ -104,6 +106,8 @@ export function parseDeltaRequest (body: unknown): DeltaRequest {
     if (typeof o.snapshot !== 'boolean') throw INVALID_INPUT('snapshot', 'must be a boolean')
     out.snapshot = o.snapshot
   }
-  if (out.cursor === undefined && out.since === undefined) out.cursor = 0
   return out
 }
+
+/** A request in the existing clients' shape (it has `since`). */
+export const isLegacyRequest = (req: DeltaRequest): boolean => req.since !== undefined

@@ -13,6 +13,7 @@ describe('error statuses', () => {
       PROTOCOL: 400,
       CONFIG_INVALID: 400,
       UNAUTHORIZED: 401,
+      FORBIDDEN: 403,
       NOT_FOUND: 404,
       CONFLICT: 409,
       HLC_DRIFT: 409,

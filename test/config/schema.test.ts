@@ -30,6 +30,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'sync.passphrase': [undefined],
   'sync.peers': [[]],
   'sync.staticFallbackSeconds': [30, 1, 3600],
+  'sync.retryBaseMs': [5000, 100, 600000],
   'discovery.bonjourEnabled': [false],
   'discovery.bonjourServiceType': ['_mayros-cortex._tcp'],
   'discovery.manualPeers': [[]],

@@ -18,7 +18,7 @@ export function storeHealth (deps: ApiDeps): StoreHealth {
 
 export function p2pEnabled (deps: ApiDeps): boolean {
   try {
-    return deps.p2pStatus?.() !== undefined
+    return deps.p2p !== undefined || deps.p2pStatus?.() !== undefined
   } catch {
     return false
   }

@@ -5,6 +5,7 @@
  */
 import { assertStartable } from '../../config/load.ts'
 import { createLogger } from '../../util/log.ts'
+import { defaultConfigFile } from '../../util/xdg.ts'
 import { COMMON_OPTIONS } from '../args.ts'
 import type { Command } from '../command.ts'
 import { EngramError } from '../../core/errors.ts'
@@ -45,7 +46,14 @@ Examples:
     requireNode24()
     // Loaded only here, so that the client commands start fast.
     const { EngramNode } = await import('../../node/EngramNode.ts')
-    const node = await EngramNode.start(loaded.config, { log })
+    const node = await EngramNode.start(loaded.config, {
+      log,
+      now: testClock(io.env.ENGRAM_TEST_CLOCK_OFFSET_MS),
+      p2pGossipOnly: io.env.ENGRAM_TEST_P2P_GOSSIP_ONLY === '1',
+      // Watch the file that was read, or the default location (a file created later is read too).
+      configFile: loaded.file ?? defaultConfigFile(io.env),
+      reloadConfig: () => loadFromFlags(values, io).config
+    })
 
     const signal = await new Promise<NodeJS.Signals>(resolve => {
       const on = (s: NodeJS.Signals): void => {
@@ -62,8 +70,24 @@ Examples:
     log.info(`received ${signal}; stopping`)
     await node.stop()
     process.removeListener('SIGINT', force).removeListener('SIGTERM', force)
+    // The node is stopped and its store closed. QUIC connections to peers that are stopping too
+    // may still be draining (up to their idle timeout); the process does not wait for them.
+    setTimeout(() => { process.exit(EXIT.ok) }, 1000).unref()
     return EXIT.ok
   }
+}
+
+/**
+ * The test hook ENGRAM_TEST_CLOCK_OFFSET_MS (docs/CONFIGURATION.md): the daemon's wall clock
+ * runs this many milliseconds off, so tests can run a node whose clock is wrong.
+ */
+function testClock (offset: string | undefined): (() => number) | undefined {
+  if (offset === undefined || offset === '') return undefined
+  if (!/^[+-]?\d{1,15}$/.test(offset.trim())) {
+    throw new EngramError('CONFIG_INVALID', `ENGRAM_TEST_CLOCK_OFFSET_MS = ${JSON.stringify(offset)}: must be an integer number of milliseconds (a test hook; unset it)`)
+  }
+  const ms = Number(offset)
+  return () => Date.now() + ms
 }
 
 /** The node needs node:sqlite and the rest of Node 24; say so plainly on an older runtime. */

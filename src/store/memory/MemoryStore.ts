@@ -75,6 +75,7 @@ export class MemoryStore implements Store {
       if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
       changed.push({ seq: seq as Seq, record: state })
     }
+    const metaWrites = opts.meta?.() ?? []
     // Nothing above changed the store; from here on nothing can fail.
     for (const slot of writes) {
       const table = this.tables[slot.record.kind]
@@ -87,6 +88,10 @@ export class MemoryStore implements Store {
     this.lastSeq = seq
     this.mark = mark
     if (opts.cursor !== undefined) this.cursors.set(opts.cursor.peer, opts.cursor.seq)
+    for (const [key, value] of metaWrites) {
+      if (value === undefined) this.meta.delete(key)
+      else this.meta.set(key, value)
+    }
     return { changed, unchanged }
   }
 

@@ -165,10 +165,7 @@ export class SqliteStore implements Store {
 
   setMeta (key: string, value: string | undefined): void {
     const p = this.use()
-    p.writer.transaction('writing metadata', () => {
-      if (value === undefined) p.reader.statement('DELETE FROM meta WHERE key = ?').run(key)
-      else p.reader.statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
-    })
+    p.writer.transaction('writing metadata', () => p.writer.writeMeta([[key, value]]))
   }
 
   dump (): MemoryRecord[] {

@@ -1,8 +1,8 @@
 /**
  * Every write to the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE … COMMIT): for
  * each record it reads the current state, decides what to keep (store/decide.ts) and writes a
- * changed state at the next seq; then it saves the last seq, the clock mark (never lowered) and
- * the peer's cursor, and commits. Any error rolls everything back and is rethrown, so a batch is
+ * changed state at the next seq; then it saves the last seq, the clock mark (never lowered),
+ * the peer's cursor and the caller's metadata (`ApplyOptions.meta`), and commits. Any error rolls everything back and is rethrown, so a batch is
  * either wholly written or not at all.
  *
  * Hot path: a triple is first inserted with ON CONFLICT DO NOTHING. For a triple new here (the
@@ -44,6 +44,8 @@ export class Writer {
   private readonly updateEpisode: StatementSync
   private readonly insertTrace: StatementSync
   private readonly saveCursor: StatementSync
+  private readonly putMeta: StatementSync
+  private readonly dropMeta: StatementSync
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
 
@@ -65,6 +67,8 @@ export class Writer {
     this.insertTrace = db.prepare(`INSERT INTO traces (${STAMP}, id, run_id, type, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`)
     this.saveCursor = db.prepare('INSERT INTO cursors (peer, seq) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq')
+    this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+    this.dropMeta = db.prepare('DELETE FROM meta WHERE key = ?')
     const dead = (table: string): StatementSync =>
       db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE deleted = 1 AND hlc_wall < ?`)
     this.deadStats = { triples: dead('triples'), notes: dead('notes') }
@@ -148,7 +152,16 @@ export class Writer {
     }
     this.state.save(s)
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
+    if (opts.meta !== undefined) this.writeMeta(opts.meta())
     return { changed, unchanged }
+  }
+
+  /** Writes metadata pairs inside the current transaction (`undefined` deletes the key). */
+  writeMeta (pairs: ReadonlyArray<readonly [string, string | undefined]>): void {
+    for (const [key, value] of pairs) {
+      if (value === undefined) this.dropMeta.run(key)
+      else this.putMeta.run(key, value)
+    }
   }
 
   /** Each `apply…` returns the state written (at seq `s.lastSeq`), or undefined when unchanged. */

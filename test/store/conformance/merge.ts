@@ -227,6 +227,41 @@ export function mergeTests (ref: StoreRef): void {
     assert.equal(store.getCursor(A), 0)
   })
 
+  it('meta hook: written in the batch\'s transaction, after the merges; a failing hook undoes the batch', () => {
+    const { store } = ref
+    put(store, note('k', 'local', at(100)))
+    store.setMeta('gone', 'x')
+    const seen: string[] = []
+    const calls: number[] = []
+    store.apply([note('k', 'remote', at(200, 0, B)), note('n', 1, at(200, 0, B))], {
+      clock: mark(200),
+      via: B,
+      cursor: { peer: B, seq: 7 },
+      resolve: (current) => { seen.push((current as NoteRecord).key); return null },
+      meta: () => { calls.push(seen.length); return [['conflicts', JSON.stringify(seen)], ['gone', undefined]] }
+    })
+    assert.deepEqual(calls, [1], 'called once, after the resolver ran')
+    assert.equal(store.getMeta('conflicts'), '["k"]')
+    assert.equal(store.getMeta('gone'), undefined, 'undefined deletes the key')
+    assert.equal(store.getCursor(B), 7)
+    store.apply([], { clock: mark(200), meta: () => [] })
+
+    const before = { dump: store.dump(), stats: store.stats(), mark: store.clockMark() }
+    assert.throws(() => store.apply([note('k', 'later', at(300, 0, B)), triple('s:t', 'p', 'o', at(300, 0, B))], {
+      clock: mark(900), via: B, cursor: { peer: B, seq: 9 }, meta: () => { throw new Error('meta failed') }
+    }), /meta failed/)
+    assert.deepEqual(store.dump(), before.dump)
+    assert.deepEqual(store.stats(), before.stats)
+    assert.deepEqual(store.clockMark(), before.mark)
+    assert.equal(store.getCursor(B), 7)
+    assert.equal(store.getMeta('conflicts'), '["k"]')
+
+    assert.throws(() => store.apply([note('z', 1, at(400))], { clock: mark(400), meta: () => { store.setMeta('x', 'y'); return [] } }),
+      (e: unknown) => isEngramError(e) && e.code === 'INTERNAL', 'the hook must not write to the store itself')
+    assert.equal(store.getMeta('x'), undefined)
+    assert.equal(store.getNote('z'), undefined)
+  })
+
   it('clock mark: persisted with each apply, never lowered, never below a stored stamp', () => {
     const { store } = ref
     assert.deepEqual(store.clockMark(), mark(0, 0))

@@ -1,0 +1,38 @@
+/**
+ * Remote access rule. The API listens on loopback unless `api.host` is set wider; then a
+ * request from another machine may only reach the routes peers need:
+ *
+ *   POST /api/v1/sync/delta    (signed: only nodes holding the shared secret get an answer)
+ *   GET  /api/v1/health
+ *   GET  /api/v1/p2p/status
+ *
+ * Every other route answers 403 FORBIDDEN to it: the rest of the API has no authentication and
+ * is for programs on this machine. Routes are matched as fastify resolved them, so no spelling
+ * of a path reaches another route.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FORBIDDEN } from '../core/errors.ts'
+
+export const REMOTE_ROUTES: ReadonlyArray<readonly [method: string, url: string]> = [
+  ['POST', '/api/v1/sync/delta'],
+  ['GET', '/api/v1/health'],
+  ['GET', '/api/v1/p2p/status']
+]
+
+/** True for a loopback socket address (IPv4 127/8, ::1, and IPv4-mapped 127/8). */
+export function isLoopbackAddress (address: string | undefined): boolean {
+  if (address === undefined) return false
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address
+  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a)
+}
+
+/** onRequest hook: refuses requests from other machines to routes they may not use. */
+export async function remoteAccessHook (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (isLoopbackAddress(request.socket.remoteAddress)) return
+  const url = request.routeOptions.url
+  const method = request.method
+  if (url !== undefined && REMOTE_ROUTES.some(([m, u]) => m === method && u === url)) return
+  throw FORBIDDEN(`${method} ${url ?? request.url.split('?')[0]} is only served to programs on this machine; ` +
+    'other machines may call POST /api/v1/sync/delta (signed), GET /api/v1/health and GET /api/v1/p2p/status',
+  { method, remoteAddress: request.socket.remoteAddress ?? null })
+}

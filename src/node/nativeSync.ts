@@ -1,0 +1,56 @@
+/**
+ * Builds native P2P sync for a node when `p2p.enabled`: a QUIC transport on UDP `p2p.port`
+ * with the node's identity key (so the transport proves the node id), and the NativeSync
+ * manager over it with the configured peers. Part of the composition root: the one place that
+ * names the QUIC adapter.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import type { EngramConfig } from '../config/schema.ts'
+import type { Engine } from '../engine/Engine.ts'
+import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
+import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
+import type { Logger } from '../util/log.ts'
+
+/** The native sync settings of a configuration (read again on every use: hot reload applies). */
+export function nativeSettings (c: EngramConfig): NativeSyncSettings {
+  return {
+    gossipIntervalMs: c.p2p.gossipIntervalMs,
+    bloomFpr: c.p2p.bloomFpr,
+    maxTriplesPerSync: c.sync.maxTriplesPerSync,
+    syncTimeoutMs: c.sync.syncTimeoutMs,
+    tombstoneTtlHours: c.sync.tombstoneTtlHours
+  }
+}
+
+export interface NativeSyncParts {
+  readonly config: () => EngramConfig
+  readonly engine: Engine
+  readonly privateKey: PrivateKey
+  readonly log: Logger
+  readonly now?: () => number
+  /** Test hook: gossip rounds alone (no cursor streams, no live push). */
+  readonly gossipOnly?: boolean
+}
+
+/** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
+export function createNativeSync (parts: NativeSyncParts): NativeSync | undefined {
+  const config = parts.config()
+  if (!config.p2p.enabled) return undefined
+  const log = parts.log.child({ part: 'p2p' })
+  const transport = new QuicTransport({
+    privateKey: parts.privateKey,
+    port: config.p2p.port,
+    log: (message, details) => { log.debug(message, details) }
+  })
+  return new NativeSync({
+    engine: parts.engine,
+    transport,
+    seed: config.p2p.seed,
+    settings: () => nativeSettings(parts.config()),
+    manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
+    log,
+    port: config.p2p.port,
+    now: parts.now,
+    ...(parts.gossipOnly === true ? { stream: false, push: false } : {})
+  })
+}

@@ -1,0 +1,274 @@
+/**
+ * The sending half of a native sync session: streams this node's changes feed to one peer,
+ * after the cursor the peer sent, in `changes` pages (docs/PROTOCOL.md §2).
+ *
+ * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
+ *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
+ * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
+ *   still covers them: nothing is echoed back. A page may be empty: it moves the peer's cursor
+ *   past entries that were all left out, so the peer always knows exactly how much of this feed
+ *   it has seen (the expired-cursor rule depends on it).
+ * - A cursor below the feed floor, or for another feed id, is answered with a snapshot: pages
+ *   from 0 with `snapshot: true`, nothing left out, and `peerCursor` (how much of the peer's feed
+ *   this node has seen), ending with a page whose `more` is false.
+ * - The first page after a cursor is sent even when it is empty: it tells the peer that its
+ *   cursor arrived (the peer sends it again when no page comes).
+ * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
+ * - No acknowledgement within `ackTimeoutMs` (a frame lost, or a stalled peer): the sender goes
+ *   back to the last acknowledged cursor. A peer answering a page with a fresh `cursor` (its
+ *   cursor is elsewhere) restarts the stream from there.
+ */
+import type { NodeId } from '../../core/ids.ts'
+import type { FeedEntry, Store } from '../../store/Store.ts'
+import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from './messages.ts'
+
+export interface FeedSenderOptions {
+  readonly store: Store
+  readonly peer: NodeId
+  readonly feedId: string
+  /** Sends one encoded frame; the session bounds it in time. */
+  readonly send: (frame: Uint8Array, msg: ChangesMessage) => Promise<void>
+  /** Most records per page (sync.maxTriplesPerSync), read for each page. */
+  readonly pageRecords: () => number
+  /** Target encoded page size, bytes. Default NATIVE_LIMITS.pageBytes. */
+  readonly pageBytes?: number
+  /** Most unacknowledged pages. Default 2. */
+  readonly window?: number
+  /** Called when sending fails; the session closes. */
+  readonly onError: (err: unknown) => void
+  readonly now?: () => number
+}
+
+export interface FeedSenderStats {
+  pages: number
+  records: number
+  bytes: number
+  /** Restarts: peer cursors that did not match, acknowledgement timeouts. */
+  restarts: number
+  snapshots: number
+}
+
+/** Feed entries after a position, as read from the store (or left over from the last read). */
+interface Scan {
+  readonly after: number
+  readonly entries: readonly FeedEntry[]
+  readonly lastSeq: number
+  readonly hasMore: boolean
+  readonly snapshot: boolean
+}
+
+/** A page ready to send, and what sending it changes. */
+interface Prepared {
+  readonly generation: number
+  readonly msg: ChangesMessage
+  readonly frame: Uint8Array
+  /** The entries read but not in this page. */
+  readonly rest: Scan | undefined
+  /** This page is the snapshot's last. */
+  readonly endsSnapshot: boolean
+}
+
+interface InFlight {
+  readonly to: number
+  readonly at: number
+}
+
+export class FeedSender {
+  readonly stats: FeedSenderStats = { pages: 0, records: 0, bytes: 0, restarts: 0, snapshots: 0 }
+  private readonly opts: FeedSenderOptions
+  private readonly now: () => number
+  private readonly window: number
+  private started = false
+  private stopped = false
+  /** The `from` of the next page: the `to` of the last page sent. */
+  private position = 0
+  /** The peer's last acknowledged cursor. */
+  private acked = 0
+  private inflight: InFlight[] = []
+  /** While a snapshot is being sent: the peerCursor its pages carry. */
+  private snapshot: { readonly peerCursor: number } | undefined
+  private pumping = false
+  private again = false
+  private generation = 0
+  /** The part of the last page read that did not fit in the page sent (it goes next). */
+  private rest: Scan | undefined
+  /** The next page, prepared while the window was full (sent as soon as an ack makes room). */
+  private prepared: Prepared | undefined
+  /** Set by start(): the first page after a cursor is sent even when empty, so the peer knows its cursor arrived. */
+  private answerCursor = false
+
+  constructor (opts: FeedSenderOptions) {
+    this.opts = opts
+    this.now = opts.now ?? Date.now
+    this.window = opts.window ?? 2
+  }
+
+  /** True once the peer's cursor arrived and everything up to the feed's end was sent and acknowledged. */
+  get caughtUp (): boolean {
+    return this.started && this.inflight.length === 0 && this.snapshot === undefined && this.position >= this.opts.store.stats().lastSeq
+  }
+
+  /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
+  start (cursor: number, feed: string): void {
+    const { store } = this.opts
+    const { feedFloor, lastSeq } = store.stats()
+    if (this.started) this.stats.restarts++
+    this.started = true
+    this.generation++
+    this.inflight = []
+    // Another feed id (this store was recreated), a cursor below the floor (tombstones it would
+    // need were collected) or beyond the end (it cannot be this feed's): a full snapshot.
+    if (feed !== this.opts.feedId || cursor < feedFloor || cursor > lastSeq) {
+      this.snapshot = { peerCursor: store.getCursor(this.opts.peer) }
+      this.stats.snapshots++
+      cursor = 0
+    } else {
+      this.snapshot = undefined
+    }
+    this.position = this.acked = cursor
+    this.rest = this.prepared = undefined
+    this.answerCursor = true
+    this.wake()
+  }
+
+  /** The peer applied everything up to `cursor`. */
+  onAck (cursor: number): void {
+    if (cursor > this.acked) this.acked = cursor
+    this.inflight = this.inflight.filter(p => p.to > cursor)
+    this.wake()
+  }
+
+  /** Goes back to the last acknowledged cursor when the oldest page waited more than `timeoutMs`. */
+  checkAcks (timeoutMs: number): boolean {
+    const oldest = this.inflight[0]
+    if (oldest === undefined || this.now() - oldest.at < timeoutMs) return false
+    this.stats.restarts++
+    this.generation++
+    this.inflight = []
+    this.position = this.acked
+    this.rest = this.prepared = undefined
+    this.wake()
+    return true
+  }
+
+  /** New entries may be in the feed: send them. */
+  wake (): void {
+    if (!this.started || this.stopped) return
+    if (this.pumping) { this.again = true; return }
+    this.pumping = true
+    void this.pump().finally(() => { this.pumping = false })
+  }
+
+  stop (): void {
+    this.stopped = true
+  }
+
+  private async pump (): Promise<void> {
+    // Each turn sends one page or finds nothing to send; bounded so a bug cannot spin forever.
+    for (let turn = 0; turn < 1_000_000; turn++) {
+      this.again = false
+      if (this.stopped) return
+      if (this.inflight.length >= this.window) {
+        // While the window is full, the next page is read and encoded ahead of the ack.
+        if (this.prepared === undefined) this.prepared = this.prepare()
+        return
+      }
+      const gen = this.generation
+      const page = this.prepared?.generation === gen && this.prepared.msg.from === this.position ? this.prepared : this.prepare()
+      this.prepared = undefined
+      if (page === undefined) {
+        if (this.again) continue
+        return
+      }
+      this.commit(page)
+      if (!await this.sendPage(gen, page.msg, page.frame)) return
+    }
+  }
+
+  /** What sending a prepared page changes, besides the position. */
+  private commit (page: Prepared): void {
+    this.rest = page.rest
+    if (page.endsSnapshot) this.snapshot = undefined
+    this.answerCursor = false
+  }
+
+  private async sendPage (gen: number, msg: ChangesMessage, frame = encodeMessage(msg)): Promise<boolean> {
+    this.position = msg.to
+    this.inflight.push({ to: msg.to, at: this.now() })
+    this.stats.pages++
+    this.stats.records += msg.records.length
+    this.stats.bytes += frame.byteLength
+    try {
+      await this.opts.send(frame, msg)
+    } catch (e) {
+      if (gen === this.generation && !this.stopped) this.opts.onError(e)
+      return false
+    }
+    return !this.stopped
+  }
+
+  /**
+   * The next page after `position` (with its frame), or undefined when there is nothing to
+   * send. Changes no state: commit() does when the page is sent.
+   */
+  private prepare (): Prepared | undefined {
+    const snap = this.snapshot
+    const generation = this.generation
+    const scan = this.read()
+    if (scan.entries.length === 0) {
+      if (snap === undefined) {
+        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them.
+        if (scan.lastSeq <= this.position && !this.answerCursor) return undefined
+        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, scan.lastSeq), records: [], more: scan.hasMore }
+        return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: false }
+      }
+      // A snapshot always ends with a page whose `more` is false, even an empty one.
+      const msg: ChangesMessage = { t: 'changes', from: this.position, to: scan.lastSeq, records: [], more: false, snapshot: true, peerCursor: snap.peerCursor }
+      return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: true }
+    }
+    let entries = scan.entries
+    let to: number = scan.lastSeq
+    let more = scan.hasMore
+    let rest: Scan | undefined
+    const build = (): ChangesMessage => {
+      const records = entries.map(e => e.record)
+      return snap !== undefined
+        ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor }
+        : { t: 'changes', from: this.position, to, records, more }
+    }
+    let msg = build()
+    let frame = encodeMessage(msg)
+    const target = this.opts.pageBytes ?? NATIVE_LIMITS.pageBytes
+    // "About" the target: a page up to a quarter over it goes as it is; a larger one is cut where
+    // the target falls (by average record size), and the rest starts the next page. A record
+    // alone always goes, whatever its size.
+    for (let cuts = 0; cuts < 32 && entries.length > 1 && frame.byteLength > target * 1.25; cuts++) {
+      const keep = Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength)))
+      entries = entries.slice(0, keep)
+      to = entries[entries.length - 1]!.seq
+      more = true
+      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot }
+      msg = build()
+      frame = encodeMessage(msg)
+    }
+    return { generation, msg, frame, rest, endsSnapshot: snap !== undefined && !more }
+  }
+
+  /**
+   * The entries after `position`, at most a page's worth: what was left of the last read first,
+   * topped up from the store.
+   */
+  private read (): Scan {
+    const limit = Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords))
+    const snapshot = this.snapshot !== undefined
+    const opts = snapshot ? { limit } : { limit, excludeVia: this.opts.peer }
+    const rest = this.rest
+    if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
+      if (rest.entries.length >= limit || !rest.hasMore) return rest
+      const more = this.opts.store.changesSince(rest.lastSeq, { ...opts, limit: limit - rest.entries.length })
+      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot }
+    }
+    const page = this.opts.store.changesSince(this.position, opts)
+    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot }
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * One native sync session with one peer, over one transport `Connection` (docs/PROTOCOL.md).
+ *
+ *   handshake ──► cursor exchange ──► each side streams its feed after the other's cursor
+ *                                     (FeedSender / FeedReceiver), then live push
+ *             └─► every gossipIntervalMs: a gossip round (anti-entropy backstop)
+ *
+ * Until the peer's proof is verified, nothing but `hello` and `proof` is read and nothing but
+ * those is sent. Every wait is bounded: each handshake step by `handshakeTimeoutMs`, each send by
+ * `sendTimeoutMs`, each page's acknowledgement by `ackTimeoutMs`. A session that fails closes its
+ * connection with the reason (`auth failed`, `protocol error: …`, `timeout: …`) and the log says
+ * which peer failed and why; the manager (NativeSync.ts) dials again with backoff. A slow peer
+ * only ever stalls its own session.
+ */
+import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '../../core/errors.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import type { Engine } from '../../engine/Engine.ts'
+import type { CloseInfo, Connection } from '../../transport/Transport.ts'
+import { raceAbort } from '../../transport/util.ts'
+import type { Logger } from '../../util/log.ts'
+import { FeedReceiver } from './FeedReceiver.ts'
+import { FeedSender } from './FeedSender.ts'
+import type { GossipMessage } from './gossipWire.ts'
+import { runHandshake } from './handshake.ts'
+import { Inbox } from './Inbox.ts'
+import { checkRecordAt, decodeFrame, encodeMessage, type ChangesMessage, type NativeMessage, type UncheckedChanges } from './messages.ts'
+
+/** The gossip side of a session (gossip.ts's GossipPeer, seen through gossipWire.ts). */
+export interface SessionGossip {
+  /** The message that opens a round. */
+  startRound (): NativeMessage
+  /**
+   * Handles a gossip message: what to answer, and records to merge here (those of a `records`
+   * message, already checked by decodeFrame).
+   */
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly unknown[] }
+}
+
+export interface SessionSettings {
+  /** Most records per page (sync.maxTriplesPerSync). */
+  readonly pageRecords: number
+  /** Time between gossip rounds (p2p.gossipIntervalMs). */
+  readonly gossipIntervalMs: number
+  /** Longest wait for a page's acknowledgement before the stream goes back to the last one. */
+  readonly ackTimeoutMs: number
+  /** Longest a single send may take (a peer that reads nothing). */
+  readonly sendTimeoutMs: number
+}
+
+export interface NativeSessionOptions {
+  readonly conn: Connection
+  readonly engine: Engine
+  readonly feedId: string
+  /** The handshake key K (handshake.ts deriveHandshakeKey). */
+  readonly key: Uint8Array
+  readonly handshakeTimeoutMs: number
+  readonly settings: () => SessionSettings
+  /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
+  readonly gossip?: (peer: NodeId) => SessionGossip | undefined
+  /** Cursor exchange and feed streaming (test-only switch; default true). */
+  readonly stream?: boolean
+  /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
+  readonly push?: boolean
+  readonly log: Logger
+  readonly now?: () => number
+  /** Called once the handshake succeeded. */
+  readonly onOpen?: (session: NativeSession) => void
+  /** Called with the records of every page or gossip batch that changed something here. */
+  readonly onSynced?: (session: NativeSession, kind: 'page' | 'round') => void
+}
+
+const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof']
+/** Frames kept, unread, between the peer's proof and its verification here. */
+const MAX_BACKLOG_FRAMES = 16
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
+/** Records checked between two turns of the event loop while a page is checked. */
+const CHECK_SLICE = 500
+/** Pages received and not yet applied before the peer is cut off (it may send two unacknowledged). */
+const MAX_QUEUED_PAGES = 8
+
+/** Metadata key: the feed id this node's cursor for `peer` was taken on. */
+export const peerFeedKey = (peer: NodeId): string => `p2p.feed.${peer}`
+
+export type SessionState = 'handshake' | 'open' | 'closed'
+
+export interface SessionInfo {
+  readonly nodeId: NodeId
+  readonly addr: string
+  readonly connectionId: string
+  readonly direction: 'inbound' | 'outbound'
+  readonly state: SessionState
+  readonly openedAt: number | undefined
+  readonly lastSyncAt: number | undefined
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly pagesSent: number
+  readonly recordsSent: number
+  readonly pagesReceived: number
+  readonly recordsReceived: number
+  readonly recordsApplied: number
+  readonly gossipRounds: number
+  readonly cursor: number
+}
+
+export class NativeSession {
+  readonly conn: Connection
+  readonly peer: NodeId
+  private readonly opts: NativeSessionOptions
+  private readonly now: () => number
+  private readonly inbox = new Inbox<NativeMessage>('the peer\'s handshake message')
+  private state: SessionState = 'handshake'
+  private sender: FeedSender | undefined
+  private receiver: FeedReceiver | undefined
+  private gossip: SessionGossip | undefined
+  private readonly timers: NodeJS.Timeout[] = []
+  private bytesSent = 0
+  private bytesReceived = 0
+  private gossipRounds = 0
+  private openedAt: number | undefined
+  private lastSyncAt: number | undefined
+  private closeReason: string | undefined
+  private failure: EngramError | undefined
+  /** Pages received and not yet applied, in order (checked in slices, then applied). */
+  private pages: Promise<void> = Promise.resolve()
+  private pagesQueued = 0
+  /** Set once the peer's proof arrived: what follows it is kept, unread, until the proof is verified. */
+  private proofReceived = false
+  private backlog: Uint8Array[] = []
+  private backlogBytes = 0
+
+  constructor (opts: NativeSessionOptions) {
+    this.opts = opts
+    this.conn = opts.conn
+    this.peer = opts.conn.remoteNode
+    this.now = opts.now ?? Date.now
+    this.conn.onFrame(frame => { this.onFrame(frame) })
+    void this.conn.closed.then(info => { this.onClosed(info) })
+  }
+
+  get isOpen (): boolean {
+    return this.state === 'open'
+  }
+
+  /** Why the session ended with an error (undefined while open or after a clean close). */
+  get error (): EngramError | undefined {
+    return this.failure
+  }
+
+  /**
+   * Runs the handshake, then starts streaming and gossip. Resolves once the session is open;
+   * rejects (after closing the connection) when the handshake fails.
+   */
+  async open (): Promise<void> {
+    const { engine, feedId, key, handshakeTimeoutMs } = this.opts
+    let peerFeed: string
+    try {
+      const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) },
+        { key, self: engine.node, peer: this.peer, feed: feedId, timeoutMs: handshakeTimeoutMs })
+      peerFeed = result.peerFeed
+      if (this.inbox.drain().length > 0) throw PROTOCOL('hello or proof sent twice')
+    } catch (e) {
+      await this.fail(e, 'handshake')
+      throw e
+    }
+    if (this.state !== 'handshake') throw this.failure ?? new Error('session closed during the handshake')
+    this.state = 'open'
+    this.openedAt = this.now()
+    const stream = this.opts.stream ?? true
+    this.receiver = new FeedReceiver({
+      engine,
+      peer: this.peer,
+      peerFeed,
+      feedKey: peerFeedKey(this.peer),
+      send: msg => { void this.sendNow(msg).catch(e => this.fail(e, 'send')) },
+      log: this.opts.log,
+      now: this.now
+    })
+    if (stream) {
+      this.sender = new FeedSender({
+        store: engine.store,
+        peer: this.peer,
+        feedId,
+        send: (frame) => this.sendFrame(frame),
+        pageRecords: () => this.opts.settings().pageRecords,
+        onError: e => { void this.fail(e, 'send') },
+        now: this.now
+      })
+    }
+    this.gossip = this.opts.gossip?.(this.peer)
+    this.startTimers()
+    this.opts.onOpen?.(this)
+    if (stream) this.receiver.sendCursor()
+    // what the peer sent after its proof, now that the proof is verified
+    const backlog = this.backlog
+    this.backlog = []
+    for (const frame of backlog) {
+      if (this.state !== 'open') break
+      this.onFrame(frame, false)
+    }
+  }
+
+  /** A local commit: new feed entries to push. */
+  wake (): void {
+    if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.wake()
+  }
+
+  /**
+   * The periodic tick (every gossipIntervalMs, driven by the manager): a gossip round; without
+   * live push, also the entries written since the last tick.
+   */
+  tick (): void {
+    if (this.state !== 'open') return
+    if (this.gossip !== undefined) {
+      void this.sendNow(this.gossip.startRound()).catch(e => this.fail(e, 'send'))
+    }
+    if (!(this.opts.push ?? true)) this.sender?.wake()
+  }
+
+  async close (reason = 'closed'): Promise<void> {
+    this.closeReason ??= reason
+    this.stopParts()
+    await this.conn.close(reason)
+  }
+
+  info (): SessionInfo {
+    const s = this.sender?.stats
+    const r = this.receiver?.stats
+    return {
+      nodeId: this.peer,
+      addr: this.conn.remoteAddr,
+      connectionId: this.conn.id,
+      direction: this.conn.direction,
+      state: this.state,
+      openedAt: this.openedAt,
+      lastSyncAt: this.lastSyncAt,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      pagesSent: s?.pages ?? 0,
+      recordsSent: s?.records ?? 0,
+      pagesReceived: r?.pages ?? 0,
+      recordsReceived: r?.records ?? 0,
+      recordsApplied: r?.applied ?? 0,
+      gossipRounds: this.gossipRounds,
+      cursor: this.receiver?.position ?? 0
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private onFrame (frame: Uint8Array, count = true): void {
+    if (count) this.bytesReceived += frame.byteLength
+    if (this.state === 'closed') return
+    if (this.state === 'handshake' && this.proofReceived) {
+      // the peer may go on as soon as it verified our proof: keep its frames until ours is done
+      this.backlog.push(frame)
+      this.backlogBytes += frame.byteLength
+      if (this.backlog.length > MAX_BACKLOG_FRAMES || this.backlogBytes > MAX_BACKLOG_BYTES) {
+        void this.fail(PROTOCOL(`more than ${MAX_BACKLOG_FRAMES} frames or ${MAX_BACKLOG_BYTES} bytes sent before the handshake completed`), 'handshake')
+      }
+      return
+    }
+    let msg: NativeMessage | UncheckedChanges
+    try {
+      // before the proof, only hello and proof are read at all
+      msg = this.state === 'open' ? decodeFrame(frame, { deferRecords: true }) : decodeFrame(frame, { only: HANDSHAKE_TYPES })
+    } catch (e) {
+      void this.fail(e, 'decode')
+      return
+    }
+    if ('unchecked' in msg) {
+      this.enqueuePage(msg)
+      return
+    }
+    if (this.state === 'handshake') {
+      if (msg.t === 'proof') this.proofReceived = true
+      if (!this.inbox.push(msg as NativeMessage)) void this.fail(PROTOCOL('too many messages before the handshake completed'), 'handshake')
+      return
+    }
+    try {
+      this.handle(msg)
+    } catch (e) {
+      void this.fail(e, msg.t)
+    }
+  }
+
+  private handle (msg: NativeMessage): void {
+    switch (msg.t) {
+      case 'hello': case 'proof':
+        throw PROTOCOL(`${msg.t} sent after the handshake`)
+      case 'cursor':
+        this.sender?.start(msg.cursor, msg.feed)
+        return
+      case 'ack':
+        this.sender?.onAck(msg.cursor)
+        return
+      case 'changes': {
+        const receiver = this.receiver!
+        const before = receiver.stats.pages
+        receiver.onChanges(msg)
+        // a page with records (not one that only moves the cursor) is a sync
+        if (receiver.stats.pages > before && msg.records.length > 0) this.synced('page')
+        return
+      }
+      default: {
+        if (this.gossip === undefined) return
+        const { send, apply } = this.gossip.onMessage(msg)
+        // decodeFrame ran checkRecord on every record of a `records` message
+        if (apply.length > 0) this.opts.engine.applyChecked(apply as readonly MemoryRecord[], { via: this.peer })
+        for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
+        // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
+        if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
+      }
+    }
+  }
+
+  /**
+   * Checks a page's records in slices, letting the event loop run between them (the transport
+   * goes on reading the next page meanwhile), then applies it. Pages are applied in order; a
+   * peer keeps at most two unacknowledged, so a longer queue is a protocol error.
+   */
+  private enqueuePage (msg: UncheckedChanges): void {
+    if (++this.pagesQueued > MAX_QUEUED_PAGES) {
+      void this.fail(PROTOCOL(`more than ${MAX_QUEUED_PAGES} pages sent without waiting for acknowledgements`), 'changes')
+      return
+    }
+    this.pages = this.pages.then(async () => {
+      try {
+        const records: ChangesMessage['records'][number][] = new Array(msg.unchecked.length)
+        for (let i = 0; i < records.length; i++) {
+          records[i] = checkRecordAt(msg.unchecked[i], `changes.records[${i}]`)
+          if (i % CHECK_SLICE === CHECK_SLICE - 1) {
+            await new Promise(resolve => setImmediate(resolve))
+            if (this.state !== 'open') return
+          }
+        }
+        if (this.state !== 'open') return
+        const { unchecked: _raw, ...envelope } = msg
+        this.handle({ ...envelope, records })
+      } catch (e) {
+        await this.fail(e, 'changes')
+      } finally {
+        this.pagesQueued--
+      }
+    })
+  }
+
+  private synced (kind: 'page' | 'round'): void {
+    this.lastSyncAt = this.now()
+    if (kind === 'round') this.gossipRounds++
+    this.opts.onSynced?.(this, kind)
+  }
+
+  private startTimers (): void {
+    const ackTimeoutMs = this.opts.settings().ackTimeoutMs
+    const watchdog = setInterval(() => {
+      const timeoutMs = this.opts.settings().ackTimeoutMs
+      this.sender?.checkAcks(timeoutMs)
+      if (this.opts.stream ?? true) this.receiver?.checkCursor(timeoutMs)
+    }, Math.max(10, Math.floor(ackTimeoutMs / 4)))
+    watchdog.unref()
+    this.timers.push(watchdog)
+  }
+
+  private sendNow (msg: NativeMessage): Promise<void> {
+    return this.sendFrame(encodeMessage(msg))
+  }
+
+  /** Sends a frame, bounded by sendTimeoutMs. */
+  private async sendFrame (frame: Uint8Array): Promise<void> {
+    this.bytesSent += frame.byteLength
+    const limit = this.opts.settings().sendTimeoutMs
+    const signal = AbortSignal.timeout(limit)
+    try {
+      await raceAbort(this.conn.send(frame), signal)
+    } catch (e) {
+      if (signal.aborted) throw TIMEOUT(`sending to ${this.peer} (the peer reads nothing)`, limit)
+      throw e
+    }
+  }
+
+  /** Closes the session because of `err` (once), logging which peer failed and why. */
+  private async fail (err: unknown, during: string): Promise<void> {
+    if (this.state === 'closed' || this.closeReason !== undefined) return
+    const message = err instanceof Error ? err.message : String(err)
+    const error = isEngramError(err) ? err : INTERNAL(message)
+    const code = error.code
+    const reason = code === 'UNAUTHORIZED'
+      ? 'auth failed'
+      : code === 'PROTOCOL' ? `protocol error: ${message}` : code === 'TIMEOUT' ? `timeout: ${message}` : `${during} failed: ${message}`
+    this.failure = error
+    this.closeReason = reason
+    const details = { peer: this.peer, addr: this.conn.remoteAddr, during }
+    if (code === 'UNAUTHORIZED') this.opts.log.warn(`refused P2P peer ${this.peer}: ${message}`, details)
+    else this.opts.log.warn(`P2P session with ${this.peer} failed: ${reason}`, details)
+    this.stopParts()
+    await this.conn.close(reason)
+  }
+
+  private stopParts (): void {
+    for (const t of this.timers) clearInterval(t)
+    this.timers.length = 0
+    this.sender?.stop()
+  }
+
+  private onClosed (info: CloseInfo): void {
+    const wasHandshake = this.state === 'handshake'
+    this.state = 'closed'
+    this.stopParts()
+    this.closeReason ??= info.reason
+    if (info.error !== undefined && this.failure === undefined) this.failure = info.error
+    this.inbox.fail(info.error ?? new Error(`connection closed${info.reason !== undefined ? `: ${info.reason}` : ''}`))
+    if (wasHandshake && info.reason === 'auth failed') {
+      this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (check that p2p.seed is the same on both nodes)`, { peer: this.peer })
+    }
+  }
+}

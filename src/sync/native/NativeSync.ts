@@ -1,0 +1,361 @@
+/**
+ * Native sync, the manager: owns the transport, one `NativeSession` per connected peer, the
+ * manual peers (dialled and redialled with capped backoff, forever), the node's gossip window
+ * index, the gossip tick, and the statistics of GET /api/v1/p2p/status (docs/PROTOCOL.md §4).
+ *
+ *   engine 'change' ──► every open session: wake() (the one the change came from sends no records
+ *                       back, only an empty page that moves its cursor); LazyWindow.observe
+ *   transport onConnection ──► NativeSession (handshake, streams, gossip)
+ *   every gossipIntervalMs ──► round++, each open session: tick()
+ *
+ * The transport is given (EngramNode builds a QuicTransport on p2p.port with the node's identity
+ * key; tests use the in-memory one); this class starts and stops it.
+ */
+import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
+import type { Connection, Transport } from '../../transport/Transport.ts'
+import type { Logger } from '../../util/log.ts'
+import { feedIdOf } from '../feedId.ts'
+import { GossipPeer } from './gossip.ts'
+import { GOSSIP_LIMITS } from './gossipMessages.ts'
+import { deriveHandshakeKey } from './handshake.ts'
+import { ManualPeers, type ManualPeer } from './ManualPeers.ts'
+import { NativeSession, type SessionInfo } from './NativeSession.ts'
+import { Redialer, type BackoffOptions } from './Redialer.ts'
+import { LazyWindow } from './LazyWindow.ts'
+import { PeerStats, withPeerId, type P2pPeerView } from './PeerStats.ts'
+
+export interface NativeSyncSettings {
+  /** p2p.gossipIntervalMs */
+  readonly gossipIntervalMs: number
+  /** p2p.bloomFpr */
+  readonly bloomFpr: number
+  /** sync.maxTriplesPerSync: most records per page */
+  readonly maxTriplesPerSync: number
+  /** sync.syncTimeoutMs: longest wait for a page's acknowledgement or a send */
+  readonly syncTimeoutMs: number
+  /** sync.tombstoneTtlHours: sizes the gossip window */
+  readonly tombstoneTtlHours: number
+}
+
+export interface NativeSyncOptions {
+  readonly engine: Engine
+  readonly transport: Transport
+  /** p2p.seed; native sync refuses to start without one. */
+  readonly seed: string | undefined
+  readonly settings: () => NativeSyncSettings
+  /** Configured peers (p2p.manualPeers and discovery.manualPeers). */
+  readonly manualPeers?: readonly string[]
+  readonly log: Logger
+  /** The UDP port reported in the status (p2p.port). */
+  readonly port?: number
+  /** Limit of each handshake step, ms. Default 5,000. */
+  readonly handshakeTimeoutMs?: number
+  /** Longest wait for the transport to stop, ms. Default 2,000. */
+  readonly transportStopTimeoutMs?: number
+  /** Redial backoff. Default 500 ms doubling to 30 s. */
+  readonly backoff?: BackoffOptions
+  readonly random?: () => number
+  readonly now?: () => number
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip (all default true). */
+  readonly stream?: boolean
+  readonly push?: boolean
+  readonly buckets?: boolean
+}
+
+export type { P2pPeerView } from './PeerStats.ts'
+
+export class NativeSync {
+  readonly nodeId: NodeId
+  readonly feedId: string
+  private readonly opts: NativeSyncOptions
+  private readonly engine: Engine
+  private readonly transport: Transport
+  private readonly key: Uint8Array
+  private readonly log: Logger
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly window: LazyWindow
+  private readonly peerStats: PeerStats
+  private readonly manual: ManualPeers
+  private readonly redialer: Redialer
+  /** Sessions by connection id (a replaced session may still be closing). */
+  private readonly sessions = new Map<string, NativeSession>()
+  private readonly gossipPeers = new Map<NativeSession, GossipPeer>()
+  private readonly opened = new Map<NativeSession, Promise<boolean>>()
+  private round = 0
+  private successes = 0
+  private failures = 0
+  private timer: NodeJS.Timeout | undefined
+  private state: 'new' | 'started' | 'stopped' = 'new'
+  private readonly onChange = (ev: ChangeEvent): void => { this.changed(ev) }
+
+  constructor (opts: NativeSyncOptions) {
+    if (opts.seed === undefined || opts.seed === '') {
+      throw CONFIG_INVALID('p2p.seed', undefined,
+        'must be set because p2p.enabled is true: choose a shared secret of letters, digits, _ and - and set the same one on every node')
+    }
+    this.opts = opts
+    this.engine = opts.engine
+    this.transport = opts.transport
+    this.nodeId = opts.transport.nodeId
+    this.feedId = feedIdOf(opts.engine.store)
+    this.key = deriveHandshakeKey(opts.seed)
+    this.log = opts.log
+    this.now = opts.now ?? Date.now
+    this.random = opts.random ?? Math.random
+    this.window = new LazyWindow({ store: opts.engine.store, ttlMs: opts.settings().tombstoneTtlHours * 3_600_000, now: this.now })
+    this.peerStats = new PeerStats(this.now)
+    this.manual = new ManualPeers(opts.engine.store, opts.manualPeers ?? [])
+    this.redialer = new Redialer({
+      ...opts.backoff,
+      random: this.random,
+      now: this.now,
+      dial: (addr, signal) => this.transport.dial(addr, { signal }),
+      onConnected: (_addr, conn) => this.sessionOutcome(conn),
+      onFailure: (addr, err, n) => {
+        this.failures++
+        if (n === 1 || n % 10 === 0) {
+          this.log.warn(`cannot reach P2P peer ${addr}: ${err instanceof Error ? err.message : String(err)}; retrying with backoff`, { addr, failures: n })
+        }
+      }
+    })
+  }
+
+  async start (): Promise<void> {
+    if (this.state !== 'new') return
+    this.state = 'started'
+    this.transport.onConnection(conn => { this.accept(conn) })
+    await this.transport.start()
+    this.engine.on('change', this.onChange)
+    this.window.current().digest() // builds the window index now rather than during the first round
+    this.scheduleTick()
+    for (const p of this.manual.list()) this.redialer.start(p.addr)
+    this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: this.manual.list().length })
+  }
+
+  async stop (): Promise<void> {
+    if (this.state !== 'started') { this.state = 'stopped'; return }
+    this.state = 'stopped'
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.engine.off('change', this.onChange)
+    await this.redialer.stopAll()
+    await Promise.allSettled([...this.sessions.values()].map(s => s.close('node stopping')))
+    // Closing QUIC connections whose peers are stopping too can wait for their idle timeout;
+    // the sessions are closed already, so the node does not wait for more than a bound.
+    const limit = this.opts.transportStopTimeoutMs ?? 2_000
+    const stopped = this.transport.stop().then(() => true, (e: unknown) => {
+      this.log.warn('the P2P transport did not stop cleanly', { error: e instanceof Error ? e.message : String(e) })
+      return true
+    })
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), limit) })
+    if (!await Promise.race([stopped, late])) this.log.debug(`the P2P transport is still closing connections after ${limit} ms; not waiting for it`)
+    clearTimeout(timer)
+  }
+
+  /** Whether a native session with `node` is open (polled sync then leaves that peer alone). */
+  isConnected (node: string): boolean {
+    for (const s of this.sessions.values()) if (s.peer === node && s.isOpen) return true
+    return false
+  }
+
+  /** Node ids of the peers with an open session. */
+  connectedPeers (): NodeId[] {
+    return [...new Set([...this.sessions.values()].filter(s => s.isOpen).map(s => s.peer))]
+  }
+
+  /** Runs a gossip round with every connected peer now (the regular tick goes on). */
+  gossipNow (): void {
+    this.tick()
+  }
+
+  // ---- manual peers ----------------------------------------------------------------------
+
+  listPeers (): P2pPeerView[] {
+    const out: P2pPeerView[] = []
+    const seen = new Set<NodeId>()
+    for (const p of this.manual.list()) {
+      const st = this.redialer.state(p.addr)
+      const node = st?.nodeId
+      if (node !== undefined) seen.add(node)
+      out.push(this.peerView(p.addr, p.source, node, st?.lastError))
+    }
+    for (const s of this.sessions.values()) {
+      if (!s.isOpen || seen.has(s.peer)) continue
+      seen.add(s.peer)
+      out.push(this.peerView(s.conn.remoteAddr, 'inbound', s.peer, undefined))
+    }
+    return out
+  }
+
+  /** Adds a manual peer (persisted) and starts dialing it. */
+  addPeer (addr: unknown): { peer: P2pPeerView, created: boolean } {
+    const { peer, created } = this.manual.add(addr)
+    if (this.state === 'started') this.redialer.start(peer.addr)
+    return { peer: this.peerView(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
+  }
+
+  /** Removes a manual peer by address or node id, and closes its session. */
+  async removePeer (idOrAddr: string): Promise<ManualPeer> {
+    const match = this.manual.list().find(p => p.addr === idOrAddr || this.redialer.state(p.addr)?.nodeId === idOrAddr)
+    if (match === undefined) throw NOT_FOUND('P2P peer', idOrAddr)
+    const removed = this.manual.remove(match.addr)
+    const node = this.redialer.state(match.addr)?.nodeId
+    await this.redialer.stop(match.addr)
+    if (node !== undefined) {
+      await Promise.allSettled([...this.sessions.values()].filter(s => s.peer === node).map(s => s.close('peer removed')))
+    }
+    return removed
+  }
+
+  // ---- status ----------------------------------------------------------------------------
+
+  /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
+  status (): Record<string, unknown> {
+    const open = [...this.sessions.values()].filter(s => s.isOpen)
+    const connected = open.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
+    const offline = this.manual.list()
+      .filter(p => { const n = this.redialer.state(p.addr)?.nodeId; return n === undefined || !this.isConnected(n) })
+      .map(p => ({ addr: p.addr, connected: false }))
+    const g = this.gossipStats()
+    const st = this.engine.store.stats()
+    const local = st.triples + st.notes + st.episodes + st.traces
+    return {
+      node_id: this.nodeId,
+      enabled: true,
+      port: this.opts.port ?? portOf(this.transport.listenAddrs()[0]) ?? 0,
+      peer_count: new Set(open.map(s => s.peer)).size,
+      connected_peers: [...connected, ...offline],
+      gossip_stats: {
+        round: this.round,
+        pending_announcements: g.pending,
+        known_ids: g.knownIds,
+        bloom_filter_items: g.bloomItems,
+        bloom_filter_fpr: g.bloomFpr
+      },
+      sync_stats: {
+        peer_count: new Set(open.map(s => s.peer)).size,
+        local_ids: local,
+        total_successful_syncs: this.successes,
+        total_failed_syncs: this.failures
+      },
+      peers: this.listPeers(),
+      listen_addrs: this.transport.listenAddrs(),
+      feed_id: this.feedId,
+      window: this.window.view()
+    }
+  }
+
+  /** Per-session details (tests, tools). */
+  sessionInfo (): SessionInfo[] {
+    return [...this.sessions.values()].map(s => s.info())
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private gossipStats (): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
+    let pending = 0
+    let bloomItems = 0
+    let bloomFpr = 0
+    for (const [s, g] of this.gossipPeers) {
+      if (!s.isOpen) continue
+      const st = g.stats()
+      pending += st.pendingAnnouncements
+      if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
+    }
+    return { pending, knownIds: this.window.current().size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
+  }
+
+  private peerView (addr: string, source: P2pPeerView['source'], node: NodeId | undefined, lastError: string | undefined): P2pPeerView {
+    const live = node !== undefined ? [...this.sessions.values()].filter(s => s.peer === node) : []
+    return this.peerStats.view(addr, source, node, live, this.redialer.state(addr)?.failures ?? 0, lastError)
+  }
+
+  private accept (conn: Connection): void {
+    if (this.state !== 'started') { void conn.close('node stopping'); return }
+    const settings = this.opts.settings
+    const session: NativeSession = new NativeSession({
+      conn,
+      engine: this.engine,
+      feedId: this.feedId,
+      key: this.key,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 5_000,
+      settings: () => {
+        const s = settings()
+        return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs }
+      },
+      gossip: () => {
+        const g = new GossipPeer({
+          index: this.window.current(),
+          fpr: settings().bloomFpr,
+          random: this.random,
+          // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
+          maxRecordsPerMessage: Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage),
+          buckets: this.opts.buckets
+        })
+        this.gossipPeers.set(session, g)
+        // the index is brought up to date before gossip reads it
+        return {
+          startRound: () => { this.window.current(); return g.startRound() },
+          onMessage: msg => { this.window.current(); return g.onMessage(msg) }
+        }
+      },
+      stream: this.opts.stream,
+      push: this.opts.push,
+      log: this.log,
+      now: this.now,
+      onOpen: s => {
+        this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
+      },
+      onSynced: s => {
+        this.successes++
+        this.peerStats.synced(s.peer, conn.remoteAddr)
+      }
+    })
+    this.sessions.set(conn.id, session)
+    const opened = session.open().then(() => true, () => false)
+    this.opened.set(session, opened)
+    void conn.closed.then(() => { this.ended(session) })
+  }
+
+  /** A dialled session: resolves when it ends, true when it opened and ended without an error. */
+  private async sessionOutcome (conn: Connection): Promise<boolean> {
+    const session = this.sessions.get(conn.id)
+    if (session === undefined) { await conn.closed; return false }
+    const ok = await (this.opened.get(session) ?? Promise.resolve(false))
+    await conn.closed
+    return ok && session.error === undefined
+  }
+
+  private ended (session: NativeSession): void {
+    if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
+    this.opened.delete(session)
+    this.gossipPeers.delete(session)
+    if (session.error !== undefined) this.failures++
+    this.peerStats.ended(session)
+    this.log.debug(`P2P session with ${session.peer} ended`, { peer: session.peer, error: session.error?.message })
+  }
+
+  private changed (ev: ChangeEvent): void {
+    for (const s of this.sessions.values()) s.wake()
+    this.window.observe(ev.entries)
+  }
+
+  private scheduleTick (): void {
+    if (this.state !== 'started') return
+    this.timer = setTimeout(() => { this.tick(); this.scheduleTick() }, this.opts.settings().gossipIntervalMs)
+    this.timer.unref()
+  }
+
+  private tick (): void {
+    this.round++
+    for (const s of this.sessions.values()) s.tick()
+  }
+}
+
+function portOf (addr: string | undefined): number | undefined {
+  const m = addr === undefined ? null : /\/(?:udp|tcp)\/(\d+)/.exec(addr)
+  return m === null ? undefined : Number(m[1])
+}

@@ -1,0 +1,264 @@
+/**
+ * The messages of native sync (docs/PROTOCOL.md) and their codec.
+ *
+ *   frame := version:u8 (0x01) msgpack(map)      ; msgpackr standard encoding, one map per frame
+ *
+ * Every message is a map with a `t` field naming its type. `decodeFrame` is the only way a
+ * frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
+ * body and every field, and throws a `PROTOCOL` error naming the offending field for anything
+ * else — never another kind of error, whatever the bytes. Unknown fields are ignored. Records in
+ * a `changes` (and gossip `records`) message are checked with `checkRecord` (shape, limits,
+ * content ids recomputed), so what the session receives is already a list of valid records.
+ *
+ * Nothing is ever hashed from msgpack bytes: proofs and ids are computed over canonical forms.
+ */
+import { Packr, Unpackr } from 'msgpackr'
+import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import { checkRecord, recordToPlain } from '../../core/records.ts'
+import { DEFAULT_MAX_FRAME_BYTES } from '../../transport/Transport.ts'
+import { FEED_ID } from '../feedId.ts'
+import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
+
+/** The frame version this implementation writes, and the range of versions it speaks. */
+export const FRAME_VERSION = 0x01
+export const MIN_PROTOCOL_VERSION = 1
+export const MAX_PROTOCOL_VERSION = 1
+
+/** Caps on what a peer may send (docs/PROTOCOL.md). */
+export const NATIVE_LIMITS = {
+  /** Largest frame, bytes (the transport refuses larger ones before allocating). */
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  /** Most records in one `changes` page (the largest sync.maxTriplesPerSync). */
+  maxPageRecords: 50_000,
+  /** Target encoded size of a `changes` page, bytes; a page is split when it is larger. */
+  pageBytes: 1024 * 1024,
+  /** Handshake nonce and proof sizes, bytes. */
+  nonceBytes: 32,
+  macBytes: 32
+} as const
+
+/** Both sides send at once: the versions spoken, a fresh nonce, this store's feed id. */
+export interface HelloMessage {
+  readonly t: 'hello'
+  readonly v: readonly [number, number]
+  readonly nonce: Uint8Array
+  readonly feed: string
+}
+
+/** BLAKE3-keyed(K, role ‖ transcript): proves the seed, bound to this session (handshake.ts). */
+export interface ProofMessage {
+  readonly t: 'proof'
+  readonly mac: Uint8Array
+}
+
+/** How far the sender has applied the receiver's feed (`feed`: the feed id that cursor belongs to). */
+export interface CursorMessage {
+  readonly t: 'cursor'
+  readonly cursor: number
+  readonly feed: string
+}
+
+/** One page of the sender's feed after `from`, up to and including seq `to`. */
+export interface ChangesMessage {
+  readonly t: 'changes'
+  readonly from: number
+  readonly to: number
+  readonly records: readonly MemoryRecord[]
+  /** More pages follow right away (false: the sender has caught up for now). */
+  readonly more: boolean
+  /** A page of a full snapshot (the receiver's cursor was below the sender's feed floor). */
+  readonly snapshot?: boolean
+  /** With `snapshot`: how much of the receiver's feed the sender has seen. */
+  readonly peerCursor?: number
+}
+
+/** The receiver's cursor after applying a page. */
+export interface AckMessage {
+  readonly t: 'ack'
+  readonly cursor: number
+}
+
+/**
+ * A `changes` page whose records were not checked yet (decodeFrame with `deferRecords`): the
+ * envelope and the size of `unchecked` are; each record goes through checkRecordAt before use.
+ */
+export interface UncheckedChanges extends Omit<ChangesMessage, 'records'> {
+  readonly unchecked: readonly unknown[]
+}
+
+export type SessionMessage = HelloMessage | ProofMessage | CursorMessage | ChangesMessage | AckMessage
+export type NativeMessage = SessionMessage | GossipMessage
+export type MessageType = NativeMessage['t']
+
+const packr = new Packr({ useRecords: false, variableMapSize: true })
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true })
+
+/** Encodes a message as one frame: the version byte, then the msgpack map. */
+export function encodeMessage (msg: NativeMessage): Uint8Array {
+  const body = packr.pack(toWire(msg))
+  const frame = new Uint8Array(1 + body.byteLength)
+  frame[0] = FRAME_VERSION
+  frame.set(body, 1)
+  return frame
+}
+
+function toWire (msg: NativeMessage): Record<string, unknown> {
+  switch (msg.t) {
+    case 'hello': return { t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed }
+    case 'proof': return { t: msg.t, mac: msg.mac }
+    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
+    case 'ack': return { t: msg.t, cursor: msg.cursor }
+    case 'changes': {
+      const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, records: msg.records.map(recordToPlain), more: msg.more }
+      if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
+      return out
+    }
+    default: return encodeGossip(msg)
+  }
+}
+
+export interface DecodeOptions {
+  /** Largest frame accepted, bytes. Default NATIVE_LIMITS.maxFrameBytes. */
+  readonly maxFrameBytes?: number
+  /** Most records accepted in one page. Default NATIVE_LIMITS.maxPageRecords. */
+  readonly maxPageRecords?: number
+  /**
+   * Leave the records of a `changes` page unchecked (UncheckedChanges), so a large page can be
+   * checked in slices without holding the event loop. Default false.
+   */
+  readonly deferRecords?: boolean
+  /**
+   * The only message types acceptable now (before the handshake: hello and proof); any other
+   * is refused from its `t` alone, before its fields — or records — are read.
+   */
+  readonly only?: readonly string[]
+}
+
+/**
+ * Decodes and checks one frame from a peer. Throws only `PROTOCOL` errors, naming the field
+ * (`changes.records[3].subject: must be a string …`).
+ */
+export function decodeFrame (frame: Uint8Array, opts?: DecodeOptions & { deferRecords?: false }): NativeMessage
+export function decodeFrame (frame: Uint8Array, opts: DecodeOptions): NativeMessage | UncheckedChanges
+export function decodeFrame (frame: Uint8Array, opts: DecodeOptions = {}): NativeMessage | UncheckedChanges {
+  const maxFrame = opts.maxFrameBytes ?? NATIVE_LIMITS.maxFrameBytes
+  if (!(frame instanceof Uint8Array)) throw PROTOCOL('frame: must be bytes')
+  if (frame.byteLength < 2) throw PROTOCOL(`frame: ${frame.byteLength} bytes is too short for a message`, { field: 'frame' })
+  if (frame.byteLength > maxFrame + 1) throw PROTOCOL(`frame: ${frame.byteLength} bytes is over the limit of ${maxFrame} bytes`, { field: 'frame' })
+  const version = frame[0] as number
+  if (version !== FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
+  let body: unknown
+  try {
+    body = unpackr.unpack(frame.subarray(1))
+  } catch (e) {
+    throw PROTOCOL(`frame: body is not one valid msgpack value (${e instanceof Error ? e.message : String(e)})`, { field: 'frame' })
+  }
+  try {
+    return checkMessage(body, opts.maxPageRecords ?? NATIVE_LIMITS.maxPageRecords, opts.deferRecords === true, opts.only)
+  } catch (e) {
+    if (isEngramError(e) && e.code === 'PROTOCOL') throw e
+    // A validator must never fail in another way; if one does, the peer's frame is still the cause.
+    throw PROTOCOL(`frame: cannot be read (${e instanceof Error ? e.message : String(e)})`, { field: 'frame' })
+  }
+}
+
+function checkMessage (body: unknown, maxPageRecords: number, deferRecords: boolean, only: readonly string[] | undefined): NativeMessage | UncheckedChanges {
+  const o = mapOf(body, 'message')
+  const t = o.t
+  if (typeof t !== 'string') throw bad('t', 'must be the message type (a string)')
+  if (only !== undefined && !only.includes(t)) throw PROTOCOL(`${JSON.stringify(t.slice(0, 40))} is not expected now (expected ${only.join(' or ')})`, { field: 't' })
+  switch (t) {
+    case 'hello': {
+      const v = o.v
+      if (!Array.isArray(v) || v.length !== 2) throw bad('hello.v', 'must be [min, max] protocol versions')
+      const min = uint(v[0], 'hello.v[0]', 255)
+      const max = uint(v[1], 'hello.v[1]', 255)
+      if (min < 1 || min > max) throw bad('hello.v', `must be [min, max] with 1 ≤ min ≤ max (got [${min}, ${max}])`)
+      return { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
+    }
+    case 'proof':
+      return { t, mac: bytes(o.mac, 'proof.mac', NATIVE_LIMITS.macBytes) }
+    case 'cursor':
+      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }
+    case 'ack':
+      return { t, cursor: uint(o.cursor, 'ack.cursor') }
+    case 'changes': {
+      const from = uint(o.from, 'changes.from')
+      const to = uint(o.to, 'changes.to')
+      if (to < from) throw bad('changes.to', `must not be below from (${to} < ${from})`)
+      const more = bool(o.more, 'changes.more')
+      const snapshot = o.snapshot === undefined ? false : bool(o.snapshot, 'changes.snapshot')
+      const envelope = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
+      if (deferRecords) return { ...envelope, unchecked: recordArray(o.records, 'changes.records', maxPageRecords) }
+      return { ...envelope, records: checkRecords(o.records, 'changes.records', maxPageRecords) }
+    }
+    default:
+      if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords, checkRecords)
+      throw bad('t', `unknown message type ${JSON.stringify(t.slice(0, 40))}`)
+  }
+}
+
+// ---- field validators (shared with gossipMessages.ts) ---------------------------------------
+
+/** A PROTOCOL error naming the field. */
+export function bad (field: string, problem: string): EngramError {
+  return PROTOCOL(`${field}: ${problem}`, { field })
+}
+
+/** A msgpack map decoded as a plain object. */
+export function mapOf (v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw bad(field, 'must be a map')
+  const proto = Object.getPrototypeOf(v) as unknown
+  if (proto !== Object.prototype && proto !== null) throw bad(field, 'must be a map')
+  return v as Record<string, unknown>
+}
+
+/** A non-negative safe integer, at most `max`. */
+export function uint (v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw bad(field, `must be an integer from 0 to ${max}`)
+  return v
+}
+
+export function bool (v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw bad(field, 'must be a boolean')
+  return v
+}
+
+/** Bytes of exactly `length` (or at most `max` when length is undefined). */
+export function bytes (v: unknown, field: string, length?: number, max = Number.MAX_SAFE_INTEGER): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw bad(field, 'must be bytes')
+  if (length !== undefined && v.byteLength !== length) throw bad(field, `must be exactly ${length} bytes (got ${v.byteLength})`)
+  if (v.byteLength > max) throw bad(field, `must be at most ${max} bytes (got ${v.byteLength})`)
+  return v
+}
+
+function feed (v: unknown, field: string): string {
+  if (typeof v !== 'string' || !FEED_ID.test(v)) throw bad(field, 'must be a feed id (32 lowercase hex digits)')
+  return v
+}
+
+function recordArray (v: unknown, field: string, max: number): unknown[] {
+  if (!Array.isArray(v)) throw bad(field, 'must be an array of records')
+  if (v.length > max) throw bad(field, `holds ${v.length} records, over the limit of ${max}`)
+  return v
+}
+
+/** An array of records, each checked with checkRecord; errors become PROTOCOL errors naming the record. */
+export function checkRecords (v: unknown, field: string, max: number): MemoryRecord[] {
+  const list = recordArray(v, field, max)
+  const out: MemoryRecord[] = new Array<MemoryRecord>(list.length)
+  for (let i = 0; i < list.length; i++) out[i] = checkRecordAt(list[i], `${field}[${i}]`)
+  return out
+}
+
+/** One record from a peer, checked with checkRecord; any failure is a PROTOCOL error naming `field`. */
+export function checkRecordAt (v: unknown, field: string): MemoryRecord {
+  mapOf(v, field)
+  try {
+    return checkRecord(v, field)
+  } catch (e) {
+    if (isEngramError(e)) throw PROTOCOL(e.message.startsWith(field) ? e.message : `${field}: ${e.message}`, { field, cause: e.code })
+    throw bad(field, `is not a valid record (${e instanceof Error ? e.message : String(e)})`)
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * engram daemons with native P2P on, for multi-process tests over real QUIC on loopback: each
+ * node is `engram start` in its own process with its own data directory, API port 0 and a UDP
+ * port picked free by the test (test/sync/daemons.ts does the process part).
+ */
+import { freePort } from '../transport/libp2p-harness.ts'
+import type { Sandbox } from '../cli/helpers.ts'
+import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
+
+export const SEED = 'native-multi-process-seed'
+
+export interface P2pNode extends Node {
+  readonly p2pPort: number
+  readonly nodeId: string
+  /** GET /api/v1/p2p/status */
+  p2p (): Promise<P2pStatus>
+  /** Store statistics from GET /api/v1/status. */
+  stats (): Promise<Record<string, number>>
+}
+
+export interface P2pStatus {
+  node_id: string
+  enabled: boolean
+  port: number
+  peer_count: number
+  connected_peers: Array<{ addr: string, connected: boolean }>
+  gossip_stats: { round: number, pending_announcements: number, known_ids: number, bloom_filter_items: number, bloom_filter_fpr: number }
+  sync_stats: { peer_count: number, local_ids: number, total_successful_syncs: number, total_failed_syncs: number }
+  peers: Array<{ node_id: string | null, addr: string, mode: string, connected: boolean, last_sync: string | null, bytes_sent: number, bytes_received: number, failures: number }>
+  window: { start: number, n: number, x: string }
+}
+
+export interface P2pNodeOptions {
+  readonly seed?: string
+  readonly p2pPort?: number
+  /** Manual peers, "host:port". */
+  readonly peers?: readonly string[]
+  readonly p2p?: Record<string, unknown>
+  readonly sync?: Record<string, unknown>
+  readonly env?: Record<string, string>
+}
+
+/** UDP ports that are free now, one per node. */
+export async function freePorts (n: number): Promise<number[]> {
+  const out: number[] = []
+  while (out.length < n) {
+    const p = await freePort('udp')
+    if (p >= 1024 && !out.includes(p)) out.push(p)
+  }
+  return out
+}
+
+export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOptions = {}): Promise<P2pNode> {
+  const p2pPort = opts.p2pPort ?? (await freePorts(1))[0]!
+  const node = await startNode(box, name, {
+    config: {
+      p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...opts.p2p },
+      sync: { ...opts.sync }
+    },
+    env: opts.env
+  })
+  const p2p = (): Promise<P2pStatus> => node.client.request<P2pStatus>('GET', '/api/v1/p2p/status')
+  const nodeId = (await p2p()).node_id
+  return {
+    ...node,
+    p2pPort,
+    nodeId,
+    p2p,
+    stats: async () => (await node.client.status() as unknown as { store: { stats: Record<string, number> } }).store.stats
+  }
+}
+
+/** Starts nodes in parallel, each with every other one as a manual peer. */
+export async function startMesh (box: Sandbox, names: readonly string[], opts: Omit<P2pNodeOptions, 'p2pPort' | 'peers'> = {}): Promise<P2pNode[]> {
+  const ports = await freePorts(names.length)
+  return await Promise.all(names.map((n, i) => startP2pNode(box, n, {
+    ...opts,
+    p2pPort: ports[i],
+    peers: ports.filter((_, j) => j !== i).map(p => `127.0.0.1:${p}`)
+  })))
+}
+
+const STAT_KEYS = ['triples', 'tripleTombstones', 'notes', 'noteTombstones', 'episodes', 'traces']
+
+/** Whether the running nodes look converged: same store counts and same gossip window digest. */
+export async function looksConverged (nodes: readonly P2pNode[]): Promise<{ ok: boolean, detail: string }> {
+  const views = await Promise.all(nodes.map(async n => {
+    const [s, p] = await Promise.all([n.stats(), n.p2p()])
+    return `${STAT_KEYS.map(k => s[k]).join('/')} ${p.window.n}:${p.window.x}`
+  }))
+  return { ok: views.every(v => v === views[0]), detail: nodes.map((n, i) => `${n.name}: ${views[i]}`).join('; ') }
+}
+
+/** Polls until `cond` holds, at most `ms` (bounded in time and in count). */
+export async function until (cond: () => Promise<boolean>, what: () => string | Promise<string>, ms: number, everyMs = 100): Promise<void> {
+  const end = Date.now() + ms
+  for (let i = 0; i < 100_000; i++) {
+    if (await cond()) return
+    if (Date.now() > end) break
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+  if (await cond()) return
+  throw new Error(`timed out after ${ms} ms waiting for ${await what()}`)
+}
+
+export async function waitConverged (nodes: readonly P2pNode[], ms = 30_000): Promise<void> {
+  let last = ''
+  await until(async () => { const r = await looksConverged(nodes); last = r.detail; return r.ok }, () => `convergence: ${last}`, ms)
+}
+
+/** Stops the nodes and checks that their stores hold identical canonical dumps. */
+export async function stopAndCompare (nodes: readonly P2pNode[]): Promise<string[]> {
+  await Promise.all(nodes.map(n => n.stop()))
+  const dumps = nodes.map(n => dumpFile(n.dataDir))
+  for (let i = 1; i < dumps.length; i++) {
+    if (JSON.stringify(dumps[i]) !== JSON.stringify(dumps[0])) {
+      throw new Error(`${nodes[i]!.name} differs from ${nodes[0]!.name}: ${dumpDiff(dumps[0]!, dumps[i]!)}`)
+    }
+  }
+  return dumps[0]!
+}

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, it } from 'node:test'
+import { asNodeId } from '../../src/core/ids.ts'
+import {
+  commonVersion, computeProof, deriveHandshakeKey, roleOf, runHandshake, transcript, verifyProof, type HandshakeChannel
+} from '../../src/sync/native/handshake.ts'
+import { Inbox } from '../../src/sync/native/Inbox.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory/MemoryTransport.ts'
+import type { Connection } from '../../src/transport/Transport.ts'
+import { eventually, simNode, type SimNode } from './helpers.ts'
+
+const A = asNodeId('node-a')
+const B = asNodeId('node-b')
+const FEED_A = 'a'.repeat(32)
+const FEED_B = 'b'.repeat(32)
+
+const started: Array<{ stop (): Promise<void> }> = []
+afterEach(async () => { await Promise.all(started.splice(0).map(s => s.stop())) })
+
+/** Two in-process handshake channels joined back to back. */
+function channelPair (): [HandshakeChannel, HandshakeChannel] {
+  const ia = new Inbox<NativeMessage>()
+  const ib = new Inbox<NativeMessage>()
+  // through the codec, as on the wire
+  const wire = (to: Inbox<NativeMessage>) => async (m: NativeMessage): Promise<void> => { to.push(decodeFrame(encodeMessage(m))) }
+  return [{ send: wire(ib), next: ms => ia.next(ms) }, { send: wire(ia), next: ms => ib.next(ms) }]
+}
+
+describe('seed handshake: pure parts', () => {
+  it('derives the same transcript on both ends, and role-specific proofs', async () => {
+    const na = randomBytes(32)
+    const nb = randomBytes(32)
+    const ta = transcript({ self: A, peer: B, selfNonce: na, peerNonce: nb, selfFeed: FEED_A, peerFeed: FEED_B })
+    const tb = transcript({ self: B, peer: A, selfNonce: nb, peerNonce: na, selfFeed: FEED_B, peerFeed: FEED_A })
+    assert.deepEqual(ta, tb)
+    assert.equal(roleOf(A, B), 'lo')
+    assert.equal(roleOf(B, A), 'hi')
+    const k = deriveHandshakeKey('s3cret')
+    assert.equal(k.byteLength, 32)
+    assert.deepEqual(k, deriveHandshakeKey('s3cret'))
+    assert.notDeepEqual(k, deriveHandshakeKey('s3cret2'))
+    const lo = await computeProof(k, 'lo', ta)
+    const hi = await computeProof(k, 'hi', ta)
+    assert.notDeepEqual(lo, hi)
+    assert.equal(await verifyProof(k, 'lo', ta, lo), true)
+    assert.equal(await verifyProof(k, 'hi', ta, lo), false, 'a proof cannot be reflected')
+    assert.equal(await verifyProof(deriveHandshakeKey('other'), 'lo', ta, lo), false)
+    assert.throws(() => roleOf(A, A), /itself/)
+  })
+
+  it('negotiates the largest common version, or none', () => {
+    assert.equal(commonVersion([1, 3], [2, 5]), 3)
+    assert.equal(commonVersion([1, 1], [1, 1]), 1)
+    assert.equal(commonVersion([1, 1], [2, 3]), undefined)
+  })
+
+  it('completes with the same seed and fails both ways with another', async () => {
+    const [ca, cb] = channelPair()
+    const [ra, rb] = await Promise.all([
+      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+    ])
+    assert.equal(ra.peerFeed, FEED_B)
+    assert.equal(rb.peerFeed, FEED_A)
+    assert.equal(ra.version, 1)
+
+    const [xa, xb] = channelPair()
+    const results = await Promise.allSettled([
+      runHandshake(xa, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+    ])
+    for (const r of results) {
+      assert.equal(r.status, 'rejected')
+      assert.match(String((r as PromiseRejectedResult).reason.message), /^auth failed/)
+      assert.equal((r as PromiseRejectedResult).reason.code, 'UNAUTHORIZED')
+    }
+  })
+
+  it('times out a silent peer, per step', async () => {
+    const [ca] = channelPair()
+    const t0 = Date.now()
+    await assert.rejects(runHandshake(ca, { key: deriveHandshakeKey('s'), self: A, peer: B, feed: FEED_A, timeoutMs: 50 }), { code: 'TIMEOUT' })
+    assert.ok(Date.now() - t0 < 2000)
+  })
+})
+
+/** A raw endpoint on the memory network that speaks frames by hand. */
+async function rawPeer (net: MemoryNetwork, id: string): Promise<{ t: MemoryTransport, dial (to: string): Promise<{ conn: Connection, got: NativeMessage[] }> }> {
+  const t = net.createTransport(id)
+  await t.start()
+  started.push(t)
+  return {
+    t,
+    async dial (to) {
+      const conn = await t.dial(to)
+      const got: NativeMessage[] = []
+      conn.onFrame(f => { got.push(decodeFrame(f)) })
+      return { conn, got }
+    }
+  }
+}
+
+async function node (net: MemoryNetwork, name: string, seed = 'test-seed'): Promise<SimNode> {
+  const n = simNode(net, name, { seed, logLevel: 'warn' })
+  await n.sync.start()
+  started.push(n.sync)
+  return n
+}
+
+describe('seed handshake over sessions', () => {
+  it('a node with another seed receives nothing and injects nothing, and both logs say why', async () => {
+    const net = new MemoryNetwork()
+    const a = await node(net, 'node-a', 'seed-one')
+    const b = await node(net, 'node-b', 'seed-two')
+    a.engine.addTriples([{ subject: 'user:a', predicate: 'p:q', object: { kind: 'string', value: 'secret' } }])
+    b.engine.addTriples([{ subject: 'user:b', predicate: 'p:q', object: { kind: 'string', value: 'injected' } }])
+    b.sync.addPeer('mem:node-a')
+    await eventually(() => a.logs.some(l => l.includes('auth failed')) && b.logs.some(l => /auth failed/.test(l)), () => `auth failures logged\n${a.logs.join('\n')}\n${b.logs.join('\n')}`)
+    assert.ok(a.logs.some(l => l.includes('refused P2P peer node-b')), a.logs.join('\n'))
+    assert.equal(a.store.stats().triples, 1)
+    assert.equal(b.store.stats().triples, 1)
+    assert.equal(a.sync.connectedPeers().length, 0)
+  })
+
+  it('sends no data before the proof, and accepts none', async () => {
+    const net = new MemoryNetwork()
+    const a = await node(net, 'node-a')
+    a.engine.addTriples([{ subject: 'user:a', predicate: 'p:q', object: { kind: 'string', value: 'secret' } }])
+    const m = await rawPeer(net, 'mallory')
+    const { conn, got } = await m.dial('mem:node-a')
+    // a page straight away, with a hello but no proof
+    await conn.send(encodeMessage({ t: 'hello', v: [1, 1], nonce: randomBytes(32), feed: 'c'.repeat(32) }))
+    await conn.send(encodeMessage({
+      t: 'changes', from: 0, to: 1, more: false,
+      records: [{ kind: 'note', key: 'evil', value: 1, hlc: { wall: Date.now(), counter: 0, node: asNodeId('mallory') }, deleted: false }]
+    }))
+    const closed = await conn.closed
+    assert.match(closed.reason ?? '', /protocol error: "changes" is not expected now \(expected hello or proof\)/)
+    assert.deepEqual(got.map(g => g.t).filter(t => t !== 'hello' && t !== 'proof'), [])
+    assert.equal(a.store.getNote('evil'), undefined)
+  })
+
+  it('refuses a replayed handshake', async () => {
+    const net = new MemoryNetwork()
+    const a = await node(net, 'node-a')
+    a.engine.addTriples([{ subject: 'user:a', predicate: 'p:q', object: { kind: 'string', value: 'secret' } }])
+    // node-b holds the seed and completes a handshake; its frames are recorded
+    const b = await rawPeer(net, 'node-b')
+    const first = await b.dial('mem:node-a')
+    const recorded: Uint8Array[] = []
+    const ch: HandshakeChannel = {
+      send: async m => { const f = encodeMessage(m); recorded.push(f); await first.conn.send(f) },
+      next: async ms => { await eventually(() => first.got.length > 0, 'a frame', ms); return first.got.shift()! }
+    }
+    await runHandshake(ch, { key: deriveHandshakeKey('test-seed'), self: asNodeId('node-b'), peer: A, feed: FEED_B, timeoutMs: 1000 })
+    await first.conn.close('done')
+    await eventually(() => a.sync.connectedPeers().length === 0, 'the first session closed on a')
+    // the recorded hello and proof, replayed in a new session: a's nonce is fresh, the proof no longer fits
+    const second = await b.dial('mem:node-a')
+    for (const f of recorded) await second.conn.send(f)
+    const info = await second.conn.closed
+    assert.equal(info.reason, 'auth failed')
+    assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'proof'), 'nothing but the handshake was sent')
+    assert.ok(a.logs.some(l => l.includes('refused P2P peer node-b')), a.logs.join('\n'))
+  })
+
+  it('refuses a reflected hello', async () => {
+    const net = new MemoryNetwork()
+    const a = await node(net, 'node-a')
+    const m = await rawPeer(net, 'mallory')
+    const { conn, got } = await m.dial('mem:node-a')
+    await eventually(() => got.length >= 1, 'a\'s hello')
+    assert.equal(got[0]!.t, 'hello')
+    await conn.send(encodeMessage(got[0]!)) // a's own nonce and feed, sent back
+    const info = await conn.closed
+    assert.equal(info.reason, 'auth failed')
+    assert.ok(got.every(g => g.t === 'hello'), 'a sent no proof for its own nonce')
+    assert.equal(a.sync.connectedPeers().length, 0)
+  })
+
+  it('refuses a reflected proof', async () => {
+    const net = new MemoryNetwork()
+    const a = await node(net, 'node-a')
+    const m = await rawPeer(net, 'mallory')
+    const { conn, got } = await m.dial('mem:node-a')
+    await conn.send(encodeMessage({ t: 'hello', v: [1, 1], nonce: randomBytes(32), feed: 'c'.repeat(32) }))
+    await eventually(() => got.some(g => g.t === 'proof'), 'a\'s proof')
+    await conn.send(encodeMessage(got.find(g => g.t === 'proof')!)) // a's proof (role hi), sent back as mallory's (role lo)
+    const info = await conn.closed
+    assert.equal(info.reason, 'auth failed')
+    assert.equal(a.sync.connectedPeers().length, 0)
+  })
+})

@@ -1,0 +1,50 @@
+/**
+ * Multi-process, over real QUIC on loopback: the anti-entropy backstop alone. Two daemons with
+ * cursor streams and live push switched off (the ENGRAM_TEST_P2P_GOSSIP_ONLY test hook) and
+ * filters forced to a 10 % false-positive rate reconcile 10,000 triples by gossip rounds alone,
+ * within a bounded number of rounds.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { freePorts, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
+
+let box: Sandbox
+const live = new Set<P2pNode>()
+before(() => { box = sandbox() })
+after(async () => {
+  await Promise.allSettled([...live].map(n => n.kill()))
+  box.remove()
+})
+
+const MAX_ROUNDS = 30
+
+describe('native sync over QUIC: gossip rounds alone', () => {
+  it(`reconciles 10,000 triples by bloom rounds alone (fpr 0.1) within ${MAX_ROUNDS} rounds`, async () => {
+    const ports = await freePorts(2)
+    const opts = { p2p: { gossipIntervalMs: 200, bloomFpr: 0.1 }, env: { ENGRAM_TEST_P2P_GOSSIP_ONLY: '1' } }
+    // a is started first and written to alone; b knows a but a does not know b yet
+    const a = await startP2pNode(box, 'bl-a', { ...opts, p2pPort: ports[0] })
+    live.add(a)
+    const post = (n: P2pNode, from: number, count: number): Promise<unknown> => n.client.request('POST', '/api/v1/triples', {
+      body: { triples: Array.from({ length: count }, (_, i) => ({ subject: `user:u${from + i}`, predicate: 'rel:knows', object: `v${from + i}` })) }
+    })
+    for (let i = 0; i < 6_000; i += 2_000) await post(a, i, 2_000)
+    const b = await startP2pNode(box, 'bl-b', { ...opts, p2pPort: ports[1], peers: [`127.0.0.1:${ports[0]}`] })
+    live.add(b)
+    for (let i = 6_000; i < 10_000; i += 2_000) await post(b, i, 2_000)
+    await until(async () => (await a.p2p()).peer_count === 1, () => 'a and b connected', 20_000)
+    const startRound = (await a.p2p()).gossip_stats.round
+    await waitConverged([a, b], 60_000)
+    const rounds = (await a.p2p()).gossip_stats.round - startRound
+    const [sa, sb] = await Promise.all([a.stats(), b.stats()])
+    assert.equal(sa.triples, 10_000)
+    assert.equal(sb.triples, 10_000)
+    assert.ok(rounds <= MAX_ROUNDS, `converged after ${rounds} rounds (bound ${MAX_ROUNDS})`)
+    const status = await a.p2p()
+    assert.ok(status.gossip_stats.bloom_filter_items > 0)
+    assert.ok(status.gossip_stats.bloom_filter_fpr > 0.01, `filters sized for the forced rate (${status.gossip_stats.bloom_filter_fpr})`)
+    for (const n of [a, b]) live.delete(n)
+    await stopAndCompare([a, b])
+  })
+})

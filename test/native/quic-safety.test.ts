@@ -1,0 +1,136 @@
+/**
+ * Multi-process, over real QUIC on loopback: what must never happen.
+ * - a node with a wrong seed receives nothing and injects nothing;
+ * - a replayed handshake is refused;
+ * - a node offline past the tombstone TTL resurrects nothing when it returns.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { asNodeId } from '../../src/core/ids.ts'
+import { deriveHandshakeKey, runHandshake, type HandshakeChannel } from '../../src/sync/native/handshake.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { QuicTransport } from '../../src/transport/libp2p/QuicTransport.ts'
+import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { SEED, freePorts, startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
+import { Inbox } from '../../src/sync/native/Inbox.ts'
+
+let box: Sandbox
+const live = new Set<P2pNode>()
+before(() => { box = sandbox() })
+after(async () => {
+  await Promise.allSettled([...live].map(n => n.kill()))
+  box.remove()
+})
+
+type Api = P2pNode['client']
+const post = (c: Api, path: string, body: unknown): Promise<unknown> => c.request('POST', path, { body })
+
+describe('native sync over QUIC: refusals', () => {
+  it('a node with another seed receives nothing and injects nothing', async () => {
+    const ports = await freePorts(3)
+    const addr = (i: number): string => `127.0.0.1:${ports[i]}`
+    const [a, b, m] = await Promise.all([
+      startP2pNode(box, 'ws-a', { p2pPort: ports[0], peers: [addr(1), addr(2)] }),
+      startP2pNode(box, 'ws-b', { p2pPort: ports[1], peers: [addr(0)] }),
+      startP2pNode(box, 'ws-m', { p2pPort: ports[2], peers: [addr(0), addr(1)], seed: 'not-the-right-seed' })
+    ]) as [P2pNode, P2pNode, P2pNode]
+    for (const n of [a, b, m]) live.add(n)
+    await a.client.addTriple('user:a', 'rel:secret', 'only for the right seed')
+    await m.client.addTriple('user:mallory', 'rel:injected', 'must not spread')
+    await m.client.setNote('note:mallory', 'must not spread')
+    await until(async () => (await b.client.queryTriples({ subject: 'user:a' })).total === 1, () => 'a\'s triple on b', 20_000)
+    // m keeps trying; a and b keep refusing it
+    await until(async () => a.daemon.stderr().includes(`refused P2P peer ${m.nodeId}`) && b.daemon.stderr().includes(`refused P2P peer ${m.nodeId}`),
+      () => `refusals logged:\n${a.daemon.stderr()}\n${b.daemon.stderr()}`, 20_000)
+    assert.match(m.daemon.stderr(), /auth failed/)
+    const ms = await m.p2p()
+    assert.equal(ms.peer_count, 0)
+    assert.equal((await m.client.queryTriples({ subject: 'user:a' })).total, 0, 'm received nothing')
+    for (const n of [a, b]) {
+      assert.equal((await n.client.queryTriples({ subject: 'user:mallory' })).total, 0, `${n.name} accepted nothing from m`)
+      assert.equal((await n.client.listNotes({ prefix: 'note:' })).total, 0)
+    }
+    assert.ok((await a.p2p()).sync_stats.total_failed_syncs > 0)
+    for (const n of [a, b, m]) { live.delete(n); await n.stop() }
+  })
+
+  it('refuses a replayed handshake', async () => {
+    const a = await startP2pNode(box, 'rp-a')
+    live.add(a)
+    await a.client.addTriple('user:a', 'rel:secret', 'x')
+    // an in-process node that holds the seed completes a handshake, recording what it sends
+    const t = await QuicTransport.create({ host: '127.0.0.1', port: 0, handshakeTimeoutMs: 2000, closeTimeoutMs: 500 })
+    await t.start()
+    try {
+      const target = `127.0.0.1:${a.p2pPort}`
+      const open = async (): Promise<{ ch: HandshakeChannel, got: NativeMessage[], conn: Awaited<ReturnType<QuicTransport['dial']>>, sent: Uint8Array[] }> => {
+        const conn = await t.dial(target)
+        const inbox = new Inbox<NativeMessage>()
+        const got: NativeMessage[] = []
+        const sent: Uint8Array[] = []
+        conn.onFrame(f => { const m = decodeFrame(f); got.push(m); inbox.push(m) })
+        return { conn, got, sent, ch: { send: async m => { const f = encodeMessage(m); sent.push(f); await conn.send(f) }, next: ms => inbox.next(ms) } }
+      }
+      const first = await open()
+      await runHandshake(first.ch, { key: deriveHandshakeKey(SEED), self: t.nodeId, peer: asNodeId(a.nodeId), feed: 'e'.repeat(32), timeoutMs: 3000 })
+      await first.conn.close('recorded')
+      await until(async () => (await a.p2p()).peer_count === 0, () => 'the first session closed', 10_000)
+      // the same frames again, in a new session: a's nonce is new, so the recorded proof fails
+      const second = await open()
+      for (const f of first.sent) await second.conn.send(f)
+      const info = await second.conn.closed
+      assert.equal(info.reason, 'auth failed')
+      assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'proof'), `only the handshake was sent: ${second.got.map(g => g.t).join(',')}`)
+      await until(async () => a.daemon.stderr().includes(`refused P2P peer ${t.nodeId}`), () => a.daemon.stderr(), 10_000)
+    } finally {
+      await t.stop()
+      live.delete(a)
+      await a.stop()
+    }
+  })
+})
+
+describe('native sync over QUIC: deletes that stay deleted', () => {
+  it('a node offline past the TTL resurrects nothing', async () => {
+    const ttlHours = 2 / 3600 // two seconds
+    const nodes = await startMesh(box, ['ttl-a', 'ttl-b', 'ttl-c'], { sync: { tombstoneTtlHours: ttlHours } })
+    for (const n of nodes) live.add(n)
+    const [a, b] = nodes as [P2pNode, P2pNode, P2pNode]
+    let c = nodes[2]!
+    await post(a.client, '/api/v1/triples', { triples: [{ subject: 'user:doomed', predicate: 'rel:p', object: 'x' }, { subject: 'user:kept', predicate: 'rel:p', object: 'y' }] })
+    await c.client.setNote('note:doomed', 'written on c')
+    await until(async () => (await Promise.all(nodes.map(n => n.stats()))).every(s => s.triples === 2 && s.notes === 1), () => 'everything everywhere', 20_000)
+    await new Promise(resolve => setTimeout(resolve, 300)) // let the cursors settle (empty pages, acks)
+    live.delete(c)
+    await c.stop()
+
+    // while c is away: deletes on a and b, then the tombstones outlive the TTL and are collected
+    await a.client.deleteTriples({ subject: 'user:doomed' })
+    await b.client.deleteNote('note:doomed')
+    await until(async () => (await Promise.all([a, b].map(n => n.stats()))).every(s => s.triples === 1 && s.notes === 0 && s.tripleTombstones === 0 && s.noteTombstones === 0),
+      async () => `tombstones collected on a and b: ${JSON.stringify(await Promise.all([a, b].map(n => n.stats())))}`, 20_000)
+    await new Promise(resolve => setTimeout(resolve, 1000)) // c is now offline well past the TTL
+
+    // c returns with its old copies
+    c = await startP2pNode(box, 'ttl-c', { p2pPort: c.p2pPort, peers: [a, b].map(n => `127.0.0.1:${n.p2pPort}`), sync: { tombstoneTtlHours: ttlHours } })
+    live.add(c)
+    const deadline = Date.now() + 4000
+    let seenOnC = false
+    while (Date.now() < deadline) {
+      for (const n of [a, b]) {
+        assert.equal((await n.client.queryTriples({ subject: 'user:doomed' })).total, 0, `resurrected on ${n.name}`)
+        assert.equal((await n.client.listNotes({ prefix: 'note:' })).total, 0, `note resurrected on ${n.name}`)
+      }
+      const s = await c.stats()
+      if (s.triples === 1 && s.notes === 0) seenOnC = true
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    assert.ok(seenOnC, `c dropped its stale copies: ${JSON.stringify(await c.stats())}`)
+    assert.match(c.daemon.stderr(), /deleted records the peer had deleted while this node was away/)
+    await waitConverged([a, b, c])
+    for (const n of [a, b, c]) live.delete(n)
+    const dump = await stopAndCompare([a, b, c])
+    assert.ok(!dump.some(r => r.includes('user:doomed') && r.includes('"deleted":false')))
+    assert.ok(!dump.some(r => r.includes('note:doomed') && r.includes('"deleted":false')))
+  })
+})

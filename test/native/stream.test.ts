@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { afterEach, describe, it } from 'node:test'
+import { asNodeId, type TripleId } from '../../src/core/ids.ts'
+import { Engine } from '../../src/engine/Engine.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { FeedSender } from '../../src/sync/native/FeedSender.ts'
+import { feedIdOf } from '../../src/sync/feedId.ts'
+import type { ChangesMessage } from '../../src/sync/native/messages.ts'
+import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
+import { eventually, sameDumps, simNode, type SimNode, type SimNodeOptions } from './helpers.ts'
+
+const running = new Set<SimNode>()
+afterEach(async () => {
+  await Promise.all([...running].map(n => n.sync.stop()))
+  running.clear()
+})
+
+async function up (net: MemoryNetwork, name: string, opts: SimNodeOptions = {}): Promise<SimNode> {
+  const n = simNode(net, name, opts)
+  await n.sync.start()
+  running.add(n)
+  return n
+}
+
+async function down (n: SimNode): Promise<void> {
+  running.delete(n)
+  await n.sync.stop()
+}
+
+const triple = (s: string, v: string): { subject: string, predicate: string, object: { kind: 'string', value: string } } =>
+  ({ subject: `user:${s}`, predicate: 'rel:p', object: { kind: 'string', value: v } })
+
+describe('FeedSender', () => {
+  function sender (pageRecords: number, pageBytes?: number): { s: FeedSender, sent: ChangesMessage[], frames: number[], engine: Engine } {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
+    const sent: ChangesMessage[] = []
+    const frames: number[] = []
+    const s = new FeedSender({
+      store, peer: asNodeId('node-b'), feedId: feedIdOf(store), pageRecords: () => pageRecords, pageBytes,
+      send: async (frame, msg) => { sent.push(msg); frames.push(frame.byteLength) },
+      onError: e => { throw e }
+    })
+    return { s, sent, frames, engine }
+  }
+
+  it('keeps at most two pages unacknowledged, and goes on as acks come', async () => {
+    const { s, sent, engine } = sender(10)
+    engine.addTriples(Array.from({ length: 55 }, (_, i) => triple(`s${i}`, 'v')))
+    s.start(0, feedIdOf(engine.store))
+    await eventually(() => sent.length === 2, 'two pages')
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(sent.length, 2, 'no third page before an ack')
+    assert.deepEqual(sent.map(p => [p.from, p.to, p.records.length, p.more]), [[0, 10, 10, true], [10, 20, 10, true]])
+    s.onAck(10)
+    await eventually(() => sent.length === 3, 'a third page')
+    s.onAck(30)
+    await eventually(() => sent.length === 5, 'two more pages')
+    s.onAck(50)
+    await eventually(() => sent.length === 6, 'all pages')
+    assert.deepEqual(sent.at(-1)!.records.length, 5)
+    assert.equal(sent.at(-1)!.more, false)
+    s.stop()
+  })
+
+  it('cuts pages to about the byte target (a single record always goes)', async () => {
+    const { s, sent, frames, engine } = sender(1000, 4_000)
+    engine.addTriples(Array.from({ length: 60 }, (_, i) => triple(`s${i}`, 'x'.repeat(200))))
+    engine.addTriples([triple('big', 'y'.repeat(10_000))])
+    s.start(0, feedIdOf(engine.store))
+    for (let i = 0; i < 100 && (sent.at(-1)?.more ?? true); i++) {
+      await eventually(() => sent.length > i, `page ${i}`)
+      s.onAck(sent[i]!.to)
+    }
+    assert.equal(sent.reduce((n, p) => n + p.records.length, 0), 61)
+    assert.ok(sent.length >= 4, `${sent.length} pages`)
+    for (const [i, p] of sent.entries()) assert.ok(frames[i]! <= 5_000 || p.records.length === 1, `page ${i}: ${frames[i]} bytes, ${p.records.length} records`)
+    for (let i = 1; i < sent.length; i++) assert.equal(sent[i]!.from, sent[i - 1]!.to)
+    s.stop()
+  })
+
+  it('answers a cursor from another feed, or below the floor, with a snapshot', async () => {
+    const { s, sent, engine } = sender(100)
+    engine.addTriples([triple('a', '1'), triple('b', '2')])
+    const t = engine.store.queryTriples({ subject: 'user:a' }, { limit: 1, offset: 0 }).triples[0]!
+    engine.deleteTriple(t.id)
+    engine.store.collectTombstones(Date.now() + 1)
+    s.start(1, feedIdOf(engine.store))
+    await eventually(() => sent.length === 1, 'a page')
+    assert.equal(sent[0]!.snapshot, true)
+    assert.equal(sent[0]!.from, 0)
+    assert.equal(sent[0]!.more, false)
+    s.start(2, 'f'.repeat(32))
+    await eventually(() => sent.length === 2, 'a page')
+    assert.equal(sent[1]!.snapshot, true)
+    s.stop()
+  })
+})
+
+describe('native streams', () => {
+  it('snapshot and the expired-cursor rule: a node back after the TTL deletes what was deleted, keeps what it wrote, resurrects nothing', async () => {
+    let clock = Date.parse('2026-11-20T08:00:00Z')
+    const now = (): number => clock
+    const net = new MemoryNetwork()
+    const opts = { now, settings: { tombstoneTtlHours: 1 } }
+    const a = await up(net, 'node-a', opts)
+    let b = await up(net, 'node-b', opts)
+    b.sync.addPeer('mem:node-a')
+    a.engine.addTriples([triple('gone', '1'), triple('kept', '2')])
+    await eventually(() => b.store.stats().triples === 2, 'both triples on b')
+    await eventually(() => a.store.getCursor(b.id) >= b.store.stats().lastSeq, 'a\'s cursor on b covers what b received from a')
+    await down(b)
+
+    // while b is away: a deletes one triple, and two hours later collects the tombstone
+    clock += 60_000
+    const gone = a.store.queryTriples({ subject: 'user:gone' }, { limit: 1, offset: 0 }).triples[0]!
+    a.engine.deleteTriple(gone.id)
+    clock += 2 * 3_600_000
+    assert.equal(a.store.collectTombstones(clock - 3_600_000), 1)
+    assert.ok(a.store.stats().feedFloor > a.store.getCursor(b.id) || a.store.stats().feedFloor > 0)
+    // and b wrote something while offline
+    b.engine.addTriples([triple('offline', '3')])
+
+    b = await up(net, 'node-b', { ...opts, store: b.store })
+    b.sync.addPeer('mem:node-a')
+    await eventually(() => b.store.getTriple(gone.id as TripleId)?.deleted === true, 'the deletion applied on b')
+    await eventually(() => a.store.queryTriples({ subject: 'user:offline' }, { limit: 1, offset: 0 }).total === 1, 'b\'s offline write on a')
+    assert.equal(a.store.getTriple(gone.id as TripleId), undefined, 'not resurrected on a')
+    assert.equal(b.store.queryTriples({}, { limit: 10, offset: 0 }).total, 2)
+    assert.ok(b.logs.some(l => l.includes('deleted records the peer had deleted')), b.logs.join('\n'))
+  })
+
+  it('reads a peer whose store was recreated (new feed id) from 0, both ways', async () => {
+    const net = new MemoryNetwork()
+    let a = await up(net, 'node-a')
+    const b = await up(net, 'node-b')
+    b.sync.addPeer('mem:node-a')
+    a.engine.addTriples(Array.from({ length: 30 }, (_, i) => triple(`old${i}`, 'v')))
+    await eventually(() => b.store.stats().triples === 30, 'old data on b')
+    await down(a)
+    // a comes back with a new, empty store: same node id, another feed
+    a = await up(net, 'node-a', { store: new MemoryStore() })
+    a.engine.addTriples([triple('new', 'v')])
+    await eventually(() => sameDumps([a, b]) && a.store.stats().triples === 31, 'a has everything again, b has a\'s new triple')
+  })
+
+  it('a silent peer blocks nobody', async () => {
+    const net = new MemoryNetwork()
+    const a = await up(net, 'node-a')
+    const b = await up(net, 'node-b')
+    const c = await up(net, 'node-c')
+    a.sync.addPeer('mem:node-b')
+    a.sync.addPeer('mem:node-c')
+    await eventually(() => a.sync.connectedPeers().length === 2, 'a connected to b and c')
+    net.silence('node-c')
+    a.engine.addTriples(Array.from({ length: 500 }, (_, i) => triple(`s${i}`, 'v')))
+    await eventually(() => b.store.stats().triples === 500, 'b got everything while c swallows frames')
+    net.silence('node-c', false)
+    await eventually(() => c.store.stats().triples === 500, 'c catches up once it answers again', 15_000)
+  })
+})

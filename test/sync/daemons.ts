@@ -1,0 +1,94 @@
+/**
+ * engram daemons for multi-process sync tests: each node is `engram start` in a child process
+ * with its own data directory, configuration file and port (0 unless given), found through its
+ * api.json (test/cli/helpers.ts). Nodes are driven through the REST API (ApiClient) and the CLI.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ApiClient } from '../../src/cli/client.ts'
+import { canonicalRecord } from '../../src/core/records.ts'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { engram, startDaemon, waitFor, type Daemon, type Result, type Sandbox } from '../cli/helpers.ts'
+
+export const PASSPHRASE = 'multi-process-test-passphrase'
+
+export interface Node {
+  readonly name: string
+  readonly url: string
+  readonly dataDir: string
+  readonly client: ApiClient
+  readonly daemon: Daemon
+  /** Runs `engram …args --url <this node>`. */
+  cli (args: readonly string[]): Promise<Result>
+  stop (): Promise<void>
+  /** SIGKILL: no clean stop. */
+  kill (): Promise<void>
+}
+
+export interface NodeOptions {
+  /** Settings, nested as in the config file; merged over a passphrase and a long interval. */
+  readonly config?: Record<string, Record<string, unknown>>
+  readonly env?: Record<string, string>
+  readonly port?: number
+}
+
+export async function startNode (box: Sandbox, name: string, opts: NodeOptions = {}): Promise<Node> {
+  const dir = join(box.root, name)
+  mkdirSync(dir, { recursive: true })
+  const { sync, ...rest } = opts.config ?? {}
+  const config = { sync: { passphrase: PASSPHRASE, intervalSeconds: 3600, ...sync }, ...rest }
+  const file = join(dir, 'config.json5')
+  writeFileSync(file, JSON.stringify(config, null, 2))
+  const dataDir = join(dir, 'data')
+  const daemon = await startDaemon(dataDir, { ...box.env, ...opts.env }, ['--config', file, ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])])
+  const client = new ApiClient(daemon.url, { timeoutMs: 60_000 })
+  return {
+    name,
+    url: daemon.url,
+    dataDir,
+    client,
+    daemon,
+    cli: args => engram([...args, '--url', daemon.url], box.env, { timeoutMs: 60_000 }),
+    async stop () {
+      const r = await daemon.stop('SIGTERM')
+      if (r.code !== 0) throw new Error(`${name} stopped with ${r.code ?? r.signal}: ${daemon.stderr()}`)
+    },
+    async kill () { await daemon.stop('SIGKILL') }
+  }
+}
+
+/** Each node pairs every other one (peer names are node names). */
+export async function pairMesh (nodes: readonly Node[]): Promise<void> {
+  for (const a of nodes) for (const b of nodes) if (a !== b) await a.client.pairPeer(b.name, b.url)
+}
+
+/** Every node syncs with all its peers, `rounds` times; throws on any failed peer. */
+export async function syncRounds (nodes: readonly Node[], rounds: number): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    for (const n of nodes) {
+      const r = await n.client.syncNow()
+      for (const x of r.results) if (!x.ok) throw new Error(`${n.name} ← ${x.peer}: ${x.error ?? '?'} (${x.code ?? '?'})`)
+    }
+  }
+}
+
+/** The canonical dump of a stopped node's store file (every record, tombstones included). */
+export function dumpFile (dataDir: string): string[] {
+  const store = SqliteStore.open(join(dataDir, 'engram.db'))
+  try {
+    return store.dump().map(canonicalRecord)
+  } finally {
+    store.close()
+  }
+}
+
+/** Describes how two dumps differ (for failure messages). */
+export function dumpDiff (a: readonly string[], b: readonly string[]): string {
+  const sa = new Set(a)
+  const sb = new Set(b)
+  const onlyA = a.filter(x => !sb.has(x))
+  const onlyB = b.filter(x => !sa.has(x))
+  return `${onlyA.length} only in the first, ${onlyB.length} only in the second; e.g. ${onlyA[0] ?? ''} | ${onlyB[0] ?? ''}`
+}
+
+export { waitFor }
