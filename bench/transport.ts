@@ -1,8 +1,10 @@
 /**
  * Transport measurements over QUIC on loopback: round-trip latency of a small frame and
  * throughput of 1 MiB frames. `benchTransport()` is called by the bench runner; running this
- * file directly prints the figures.
+ * file directly prints the figures for QUIC and TCP, each without and with the private-network
+ * key (which wraps TCP only; QUIC must not change).
  */
+import { derivePrivateNetworkKey } from '../src/transport/libp2p/privateNetwork.ts'
 import { QuicTransport } from '../src/transport/libp2p/QuicTransport.ts'
 import type { Connection } from '../src/transport/Transport.ts'
 
@@ -13,6 +15,8 @@ export interface TransportBenchOptions {
   bulkFrames?: number
   /** Which transport to measure. Default 'quic'. */
   transports?: 'quic' | 'tcp'
+  /** Give both nodes this private-network key (TCP only). */
+  privateNetworkKey?: Uint8Array
 }
 
 function percentile (sorted: number[], p: number): number {
@@ -27,8 +31,10 @@ export async function benchTransport (opts: TransportBenchOptions = {}): Promise
   const roundTrips = opts.roundTrips ?? 2000
   const bulkFrames = opts.bulkFrames ?? 256
   const kind = opts.transports ?? 'quic'
-  const a = await QuicTransport.create({ host: '127.0.0.1', port: 0, transports: kind })
-  const b = await QuicTransport.create({ host: '127.0.0.1', port: 0, transports: kind })
+  const psk = opts.privateNetworkKey !== undefined ? { privateNetworkKey: opts.privateNetworkKey } : {}
+  const name = `${kind}${opts.privateNetworkKey !== undefined ? '_private' : ''}`
+  const a = await QuicTransport.create({ host: '127.0.0.1', port: 0, transports: kind, ...psk })
+  const b = await QuicTransport.create({ host: '127.0.0.1', port: 0, transports: kind, ...psk })
   await a.start()
   await b.start()
   try {
@@ -66,9 +72,9 @@ export async function benchTransport (opts: TransportBenchOptions = {}): Promise
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
 
     return {
-      [`${kind}_rtt_small_frame_p50_ms`]: round3(percentile(rtts, 0.5)),
-      [`${kind}_rtt_small_frame_p99_ms`]: round3(percentile(rtts, 0.99)),
-      [`${kind}_throughput_1mib_frames_mib_per_s`]: round3(bulkFrames / seconds)
+      [`${name}_rtt_small_frame_p50_ms`]: round3(percentile(rtts, 0.5)),
+      [`${name}_rtt_small_frame_p99_ms`]: round3(percentile(rtts, 0.99)),
+      [`${name}_throughput_1mib_frames_mib_per_s`]: round3(bulkFrames / seconds)
     }
   } finally {
     await Promise.all([a.stop(), b.stop()])
@@ -76,6 +82,9 @@ export async function benchTransport (opts: TransportBenchOptions = {}): Promise
 }
 
 if (import.meta.main) {
+  const key = derivePrivateNetworkKey('bench-seed')
   console.log(await benchTransport())
+  console.log(await benchTransport({ privateNetworkKey: key }))
   console.log(await benchTransport({ transports: 'tcp' }))
+  console.log(await benchTransport({ transports: 'tcp', privateNetworkKey: key }))
 }

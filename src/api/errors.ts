@@ -11,6 +11,7 @@
  * | NOT_FOUND                              | 404    |
  * | CONFLICT, HLC_DRIFT                    | 409    |
  * | LIMIT_EXCEEDED                         | 413    |
+ * | RATE_LIMITED                           | 429    |
  * | STORE_UNAVAILABLE, UNAVAILABLE         | 503    |
  * | TIMEOUT                                | 504    |
  * | anything else                          | 500    |
@@ -46,6 +47,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   HLC_DRIFT: 409,
   LIMIT_EXCEEDED: 413,
+  RATE_LIMITED: 429,
   STORE_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
   TIMEOUT: 504

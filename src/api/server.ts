@@ -22,6 +22,8 @@ import { conflictRoutes } from './routes/conflicts.ts'
 import { hookRoutes } from './routes/hooks.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { remoteAccessHook } from './remoteAccess.ts'
+import { apiLimits, guardConnections } from './limits.ts'
+import { createRateLimiter } from './rateLimit.ts'
 import type { ApiDeps } from './types.ts'
 import { coerceIntegerQuery } from './validation.ts'
 
@@ -29,7 +31,12 @@ import { coerceIntegerQuery } from './validation.ts'
 const MAX_PARAM_CHARS = 4096
 
 export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> {
+  // Time limits, connection caps and rate limits on what clients send (limits.ts, rateLimit.ts);
+  // over TLS, a client that does not finish its TLS handshake is cut off by the header limit too.
+  const limits = deps.limits ?? apiLimits()
+  // With TLS (deps.https) the API serves HTTPS; the type is the same fastify instance either way.
   const app = Fastify({
+    ...(deps.https !== undefined ? { https: { handshakeTimeout: limits.headersTimeoutMs, ...deps.https } } : {}),
     logger: false,
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_CHARS },
@@ -39,13 +46,17 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
       // and errors carry the offending data so messages can describe it.
       customOptions: { coerceTypes: false, removeAdditional: false, verbose: true, allErrors: false }
     }
-  })
+  }) as unknown as FastifyInstance
   // Bodies are JSON only: a text/plain body (which a web page may send without a CORS preflight)
   // is refused with 415 like every other non-JSON content type.
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(makeErrorHandler({ bodyLimitBytes: deps.bodyLimitBytes }, deps.onInternalError))
   app.setNotFoundHandler(notFoundHandler)
   app.addHook('preValidation', coerceIntegerQuery)
+  guardConnections(app.server, limits)
+  const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited })
+  app.addHook('onRequest', rates.onRequest)
+  app.addHook('onResponse', rates.onResponse)
   // Other machines may reach only the routes peers need (remoteAccess.ts).
   app.addHook('onRequest', remoteAccessHook)
 

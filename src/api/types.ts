@@ -2,8 +2,10 @@
  * What the REST API needs from the node that hosts it. The composition root (node/EngramNode.ts)
  * builds this; tests build it around a store in a temporary directory.
  */
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SyncService } from '../sync/SyncService.ts'
+import type { ApiLimits } from './limits.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -19,6 +21,12 @@ export interface ApiDeps {
   readonly version: string
   /** Largest accepted request body, bytes. */
   readonly bodyLimitBytes: number
+  /** Serve HTTPS with these options (tls.*); absent: plain HTTP. */
+  readonly https?: HttpsServerOptions
+  /** Time limits, connection caps and rate limits (limits.ts); default apiLimits(). */
+  readonly limits?: ApiLimits
+  /** Told about each request refused by a rate limit (the client, and which limit). */
+  readonly onRateLimited?: (client: string, limit: 'client' | 'all' | 'authFailures') => void
   /** Node facts for GET /api/v1/status. */
   readonly status: () => NodeStatus
   /**
@@ -31,6 +39,11 @@ export interface ApiDeps {
    * enabled (then those routes answer 404 {"error": "P2P not enabled"}).
    */
   readonly p2p?: P2pApi
+  /**
+   * The peer book (src/discovery/DiscoveryService.ts view()) for GET /api/v1/p2p/peers; absent
+   * or answering undefined while discovery does not run.
+   */
+  readonly p2pPeerBook?: () => readonly unknown[] | undefined
   /**
    * Called with every error that answers 500 (a bug or an unexpected failure), so the node can
    * log it; the client only sees `{"error": "internal error…", "code": "INTERNAL"}`.

@@ -12,6 +12,7 @@ import type { PullProgress } from '../sync/DeltaClient.ts'
 import type { PairBack } from '../sync/pairing.ts'
 import type { PeerEntry } from '../sync/PeerBook.ts'
 import type { PeerRunResult } from '../sync/PolledSync.ts'
+import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { UNREACHABLE } from './exit.ts'
 import type { P2pStatusView } from './nativeStatus.ts'
 
@@ -84,11 +85,14 @@ type Query = Record<string, string | number | undefined>
 
 export class ApiClient {
   readonly baseUrl: string
+  /** The CA and certificate used for an https daemon (tls.* of the configuration). */
+  readonly tls: ClientTls | undefined
   private readonly timeoutMs: number
 
-  constructor (baseUrl: string, opts: { timeoutMs?: number } = {}) {
+  constructor (baseUrl: string, opts: { timeoutMs?: number, tls?: ClientTls } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.timeoutMs = opts.timeoutMs ?? 30_000
+    this.tls = opts.tls
   }
 
   health (): Promise<Health> { return this.request('GET', '/api/v1/health', { acceptStatus: [503] }) }
@@ -195,12 +199,12 @@ export class ApiClient {
 
   private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<Response> {
     try {
-      return await fetch(url, {
+      return await tlsFetch(url, {
         method,
         headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
         body: body !== undefined ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(timeoutMs)
-      })
+      }, this.tls)
     } catch (e) {
       throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
     }

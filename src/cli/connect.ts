@@ -4,10 +4,15 @@
  *   2. ENGRAM_URL
  *   3. <dataDir>/api.json of a running daemon (the data dir of --data-dir, else the effective config)
  *   4. http://<api.host>:<api.port> of the effective config (--config, ENGRAM_*, the config file)
+ *
+ * An https daemon (tls.* set) is trusted only with the configured CA (tls.ca), and the CLI
+ * presents the configured certificate (tls.cert, tls.key) when the daemon asks for one.
  */
 import { loadConfig, type ConfigFlags } from '../config/load.ts'
 import { readLiveApiInfo, urlHost } from '../node/apiInfo.ts'
 import { str, type Values } from './args.ts'
+import { clientTlsOf } from '../tls/NodeTls.ts'
+import type { ClientTls } from '../tls/client.ts'
 import { ApiClient } from './client.ts'
 import { USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
@@ -16,28 +21,39 @@ export interface Target {
   readonly url: string
   /** How the URL was found, for messages: 'flag --url', 'ENGRAM_URL', '<dir>/api.json', 'config'. */
   readonly from: string
+  /** For an https URL: the configured CA and certificate. */
+  readonly tls?: ClientTls
 }
 
 export function resolveTarget (values: Values, io: CliIo): Target {
+  const load = (): ReturnType<typeof loadConfig>['config'] => {
+    const flags: ConfigFlags = {}
+    const dataDir = str(values, 'data-dir')
+    if (dataDir !== undefined) flags.dataDir = dataDir
+    return loadConfig({ file: str(values, 'config'), env: io.env, flags, cwd: io.cwd }).config
+  }
+  const withTls = (t: Target, config = load()): Target => {
+    const tls = t.url.startsWith('https:') ? clientTlsOf(config.tls) : undefined
+    return tls !== undefined ? { ...t, tls } : t
+  }
   const flagUrl = str(values, 'url')
-  if (flagUrl !== undefined) return { url: checkUrl(flagUrl, '--url'), from: 'flag --url' }
+  if (flagUrl !== undefined) return withTls({ url: checkUrl(flagUrl, '--url'), from: 'flag --url' })
   const envUrl = io.env.ENGRAM_URL
-  if (envUrl !== undefined && envUrl !== '') return { url: checkUrl(envUrl, 'ENGRAM_URL'), from: 'ENGRAM_URL' }
-  const flags: ConfigFlags = {}
-  const dataDir = str(values, 'data-dir')
-  if (dataDir !== undefined) flags.dataDir = dataDir
-  const { config } = loadConfig({ file: str(values, 'config'), env: io.env, flags, cwd: io.cwd })
+  if (envUrl !== undefined && envUrl !== '') return withTls({ url: checkUrl(envUrl, 'ENGRAM_URL'), from: 'ENGRAM_URL' })
+  const config = load()
   const info = readLiveApiInfo(config.dataDir)
-  if (info !== undefined) return { url: info.url, from: `${config.dataDir}/api.json` }
+  if (info !== undefined) return withTls({ url: info.url, from: `${config.dataDir}/api.json` }, config)
   if (config.api.port === 0) {
     throw USAGE(`api.port is 0 (any free port) and no running daemon has published its URL in ${config.dataDir}/api.json; ` +
       'start the daemon, or give its URL with --url')
   }
-  return { url: `http://${urlHost(config.api.host)}:${config.api.port}`, from: 'config' }
+  const scheme = config.tls.cert !== undefined ? 'https' : 'http'
+  return withTls({ url: `${scheme}://${urlHost(config.api.host)}:${config.api.port}`, from: 'config' }, config)
 }
 
 export function connect (values: Values, io: CliIo): ApiClient {
-  return new ApiClient(resolveTarget(values, io).url)
+  const target = resolveTarget(values, io)
+  return new ApiClient(target.url, { tls: target.tls })
 }
 
 function checkUrl (url: string, from: string): string {

@@ -14,6 +14,8 @@ import { mcpCommand } from './commands/mcp.ts'
 import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
 import { startCommand } from './commands/start.ts'
+import { peersCommand } from './commands/peers.ts'
+import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { statusCommand } from './commands/status.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
@@ -25,7 +27,9 @@ export const COMMANDS: readonly Command[] = [
   statusCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  conflictsCommand, conflictsResolveCommand, hookAgentEndCommand
+  peersCommand,
+  conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
+  tlsInitCommand, tlsIssueCommand
 ]
 
 /** Commands with subcommands: `note set`, `config print`. */

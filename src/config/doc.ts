@@ -113,7 +113,8 @@ engram: config p2p.enable = true (from file:/home/me/.config/engram/config.json5
 \`\`\`
 
 Some keys depend on each other; these are checked when a node starts: \`p2p.enabled\` needs
-\`p2p.seed\`, \`tls.cert\` and \`tls.key\` go together, and \`tls.requireClientCert\` needs \`tls.ca\`.
+\`p2p.seed\`, \`tls.cert\`, \`tls.key\` and \`tls.ca\` go together, and \`tls.requireClientCert\` needs
+them. With TLS on the REST API serves HTTPS and peer URLs are \`https://\`; see [TLS.md](TLS.md).
 
 ${tables.join('\n')}`
 }

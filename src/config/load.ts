@@ -143,6 +143,15 @@ export function assertStartable (config: EngramConfig, sources?: Readonly<Record
     const missing: ConfigKey = config.tls.cert === undefined ? 'tls.cert' : 'tls.key'
     throw CONFIG_INVALID(missing, undefined, `must be set together with ${missing === 'tls.cert' ? 'tls.key' : 'tls.cert'} (${envNameOf(missing)})`, src(missing))
   }
+  if (config.tls.ca !== undefined && config.tls.cert === undefined) {
+    throw CONFIG_INVALID('tls.cert', undefined, `must be set together with tls.ca (${src('tls.ca')}): a node with TLS on presents its own certificate (${envNameOf('tls.cert')}, ${envNameOf('tls.key')}; engram tls issue)`, src('tls.cert'))
+  }
+  if (config.tls.cert !== undefined && config.tls.ca === undefined) {
+    throw CONFIG_INVALID('tls.ca', undefined, `must be set together with tls.cert (${src('tls.cert')}): peers' certificates are checked against it (${envNameOf('tls.ca')})`, src('tls.ca'))
+  }
+  if (config.tls.requireClientCert && config.tls.cert === undefined) {
+    throw CONFIG_INVALID('tls.cert', undefined, `must be set because tls.requireClientCert is true (${src('tls.requireClientCert')}): only an HTTPS API can ask for client certificates`, src('tls.cert'))
+  }
   if (config.tls.requireClientCert && config.tls.ca === undefined) {
     throw CONFIG_INVALID('tls.ca', undefined, `must be set because tls.requireClientCert is true (${src('tls.requireClientCert')}): client certificates are checked against it`, src('tls.ca'))
   }

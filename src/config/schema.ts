@@ -21,6 +21,10 @@ export interface EngramConfig {
     readonly host: string
     readonly port: number
     readonly bodyLimitBytes: number
+    readonly requestTimeoutMs: number
+    readonly maxConnections: number
+    readonly maxConnectionsPerClient: number
+    readonly rateLimitPerSecond: number
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
@@ -34,6 +38,8 @@ export interface EngramConfig {
     readonly mdns: boolean
     readonly gossipIntervalMs: number
     readonly bloomFpr: number
+    readonly maxPeers: number
+    readonly maxMessagesPerSecond: number
   }
   readonly sync: {
     readonly intervalSeconds: number
@@ -48,6 +54,7 @@ export interface EngramConfig {
     readonly peers: readonly string[]
     readonly staticFallbackSeconds: number
     readonly retryBaseMs: number
+    readonly maxUnknownTombstonesPerMinute: number
   }
   readonly discovery: {
     readonly bonjourEnabled: boolean
@@ -117,6 +124,22 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'integer', default: 8 * MiB, docDefault: '8388608 (8 MiB)', min: 1024, max: 256 * MiB, rangeText: 'an integer from 1024 (1 KiB) to 268435456 (256 MiB)',
     description: 'Largest accepted REST request body, in bytes; larger requests are refused with 413.'
   },
+  'api.requestTimeoutMs': {
+    type: 'integer', default: 30_000, min: 1000, max: 600_000,
+    description: 'Time a client has to send a whole request (headers within 10 s, or this if it is less); a slower one is answered 408 and disconnected. Raise it with api.bodyLimitBytes for large uploads over slow links.'
+  },
+  'api.maxConnections': {
+    type: 'integer', default: 1024, min: 16, max: 65_535,
+    description: 'Most open REST connections; further ones are closed as soon as they are accepted.'
+  },
+  'api.maxConnectionsPerClient': {
+    type: 'integer', default: 256, min: 1, max: 65_535,
+    description: 'Most open REST connections from one client (an IPv4 address or an IPv6 /64), this machine included; further ones are closed at once.'
+  },
+  'api.rateLimitPerSecond': {
+    type: 'integer', default: 50, min: 1, max: 100_000,
+    description: 'Requests per second (bursts of 4 times as many) each client may make to POST /api/v1/sync/delta, and each other machine to any route; all clients together get 10 times as many. Over it: 429.'
+  },
   dataDir: {
     type: 'path', default: defaultDataDir, docDefault: '$XDG_DATA_HOME/engram, else ~/.local/share/engram', flag: '--data-dir',
     description: 'Directory holding the store (engram.db), the node identity (identity.key) and api.json. Created with mode 0700.'
@@ -139,7 +162,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.port': {
     type: 'integer', default: 19091, min: 1024, max: 65535,
-    description: 'UDP port of the QUIC gossip endpoint.'
+    description: 'Port of native P2P sync: QUIC on this UDP port, and TCP on the same number for networks that block UDP (tried after QUIC).'
   },
   'p2p.seed': {
     type: 'string', default: undefined, secret: true, pattern: /^[A-Za-z0-9_-]{1,256}$/, patternText: '1 to 256 letters, digits, "_" or "-"',
@@ -151,7 +174,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.mdns': {
     type: 'boolean', default: false,
-    description: 'Discover P2P peers on the local network with mDNS.'
+    description: 'Discover P2P peers on the local network with mDNS (same as discovery.bonjourEnabled: either one turns it on). Needs p2p.enabled. See docs/DISCOVERY.md.'
   },
   'p2p.gossipIntervalMs': {
     type: 'integer', default: 5000, min: 100, max: 60_000,
@@ -160,6 +183,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'p2p.bloomFpr': {
     type: 'number', default: 0.01, min: 0.0001, max: 0.5,
     description: 'Target false-positive rate of the bloom filters announced in gossip; the filter is sized for it.'
+  },
+  'p2p.maxPeers': {
+    type: 'integer', default: 64, min: 1, max: 256,
+    description: 'Most open P2P sessions; a node connecting beyond it is refused (manual peers this node has reached before are always let in).'
+  },
+  'p2p.maxMessagesPerSecond': {
+    type: 'integer', default: 5000, min: 100, max: 1_000_000,
+    description: 'Messages per second (bursts of twice as many) one P2P peer may send; a peer that sends more is disconnected and dialled again later.'
   },
   'sync.intervalSeconds': {
     type: 'integer', default: 300, min: 10, max: 86_400,
@@ -185,6 +216,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'integer', default: 5000, min: 100, max: 600_000,
     description: 'Polled mode: first retry delay after a failed sync with a peer; it doubles with each consecutive failure, up to sync.intervalSeconds, and retries never stop.'
   },
+  'sync.maxUnknownTombstonesPerMinute': {
+    type: 'integer', default: 50_000, min: 100, max: 10_000_000,
+    description: 'Deletions of records this node never held that one peer may send per minute; beyond it the rest waits (the page is taken again later), so a flood of tombstones is slowed down, never applied in full at once.'
+  },
   'sync.nativeP2pPreferred': {
     type: 'boolean', default: true,
     description: 'Use native P2P sync with a peer when both ends have it; false forces polled mode.'
@@ -203,23 +238,23 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.peers': {
     type: 'peers', default: [],
-    description: 'Static peer list ("host:port"), used when mDNS finds nobody within sync.staticFallbackSeconds, or at once when mDNS is unavailable.'
+    description: 'Static list of P2P peers ("host:port"), dialled when mDNS finds nobody within sync.staticFallbackSeconds, or at once when mDNS is off or cannot run. Needs p2p.enabled.'
   },
   'sync.staticFallbackSeconds': {
     type: 'integer', default: 30, min: 1, max: 3600,
-    description: 'How long discovery waits for mDNS before falling back to sync.peers.'
+    description: 'How long mDNS gets to find a peer before the static list sync.peers is dialled.'
   },
   'discovery.bonjourEnabled': {
     type: 'boolean', default: false,
-    description: 'Discover peers with Bonjour/mDNS (same as p2p.mdns, for polled sync).'
+    description: 'Discover P2P peers on the local network with Bonjour/mDNS: the same as p2p.mdns (either one turns it on). Needs p2p.enabled.'
   },
   'discovery.bonjourServiceType': {
     type: 'string', default: '_mayros-cortex._tcp', pattern: /^_[A-Za-z0-9-]{1,63}\._(tcp|udp)$/, patternText: 'an mDNS service type such as "_mayros-cortex._tcp"',
-    description: 'mDNS service type announced and browsed.'
+    description: 'DNS-SD service type this node announces and browses for with mDNS; every node must use the same.'
   },
   'discovery.manualPeers': {
     type: 'peers', default: [],
-    description: 'Peers ("host:port") added to discovery by hand.'
+    description: 'P2P peers ("host:port") dialled always, like p2p.manualPeers (the two lists are joined).'
   },
   'tls.cert': {
     type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_CERT',

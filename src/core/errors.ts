@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'PROTOCOL'
   | 'UNAVAILABLE'
+  | 'RATE_LIMITED'
   | 'INTERNAL'
 
 export class EngramError extends Error {
@@ -77,6 +78,11 @@ export function FORBIDDEN (why: string, details?: Record<string, unknown>): Engr
 
 export function TIMEOUT (what: string, ms: number): EngramError {
   return new EngramError('TIMEOUT', `${what} timed out after ${ms} ms`, { what, ms })
+}
+
+/** A sender went over a rate limit (docs/LIMITS.md); it may retry after `retryAfterMs`. */
+export function RATE_LIMITED (why: string, retryAfterMs: number, details?: Record<string, unknown>): EngramError {
+  return new EngramError('RATE_LIMITED', why, { ...details, retryAfterMs })
 }
 
 export function PROTOCOL (why: string, details?: Record<string, unknown>): EngramError {

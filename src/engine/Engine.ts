@@ -16,6 +16,7 @@ import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, Triple
 import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
 import type { ApplyOptions, ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+import { TombstoneBudget } from './TombstoneBudget.ts'
 
 export interface EngineOptions {
   readonly store: Store
@@ -26,6 +27,8 @@ export interface EngineOptions {
   readonly now?: () => number
   /** Receives errors thrown by 'change' listeners (default: printed to stderr). */
   readonly onListenerError?: (err: unknown) => void
+  /** Deletions of records this node never held that one peer may send per minute (TombstoneBudget.ts). Default 50,000. */
+  readonly unknownTombstonesPerMinute?: number
 }
 
 export interface ChangeEvent {
@@ -51,6 +54,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly store: Store
   readonly node: NodeId
   readonly clock: HybridClock
+  /** The tombstone flood rule for records from peers. */
+  readonly tombstones: TombstoneBudget
   private readonly onListenerError: (err: unknown) => void
 
   constructor (opts: EngineOptions) {
@@ -59,6 +64,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.store = opts.store
     this.node = opts.node
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
+    this.tombstones = new TombstoneBudget(opts.unknownTombstonesPerMinute, opts.now)
   }
 
   // ---- triples ----
@@ -197,12 +203,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
   }
 
-  /** Merges already-checked records (the caller ran checkRecord). */
+  /**
+   * Merges already-checked records (the caller ran checkRecord). Records from a peer (`via`)
+   * pass the drift guard (HLC_DRIFT) and the tombstone flood rule (RATE_LIMITED) first; a page
+   * refused by either changes nothing, the clock included.
+   */
   applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): ApplyResult {
     // The largest stamp of the page decides both the drift check and the clock update, so the
     // clock is checked against one reading and left unchanged when the page is refused.
     let newest: MemoryRecord['hlc'] | undefined
     for (const r of records) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
+    if (newest !== undefined) this.clock.check(newest, opts.via)
+    if (opts.via !== undefined) this.tombstones.charge(opts.via, records, this.store)
     if (newest !== undefined) this.clock.observe(newest, opts.via)
     const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta: opts.meta })
     this.notify(result, opts.via)

@@ -17,6 +17,8 @@ import { ensureDataDir } from '../node/paths.ts'
 import type { Logger } from '../util/log.ts'
 import { str, type Values } from '../cli/args.ts'
 import { ApiClient } from '../cli/client.ts'
+import { clientTlsOf } from '../tls/NodeTls.ts'
+import type { ClientTls } from '../tls/client.ts'
 import { resolveTarget } from '../cli/connect.ts'
 import { UNREACHABLE } from '../cli/exit.ts'
 import type { CliIo } from '../cli/io.ts'
@@ -37,13 +39,14 @@ const isUnreachable = (e: unknown): boolean => isEngramError(e) && e.details?.un
 export async function connectDaemon (values: Values, io: CliIo, opts: { startDaemon: boolean, log: Logger }): Promise<ApiClient> {
   const explicit = str(values, 'url') ?? (io.env.ENGRAM_URL !== undefined && io.env.ENGRAM_URL !== '' ? io.env.ENGRAM_URL : undefined)
   const { config } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDirFlag(values), cwd: io.cwd })
+  const tls = clientTlsOf(config.tls)
   // With api.port 0 the only way to a daemon is its api.json; without one there is nothing to try.
   if (explicit === undefined && config.api.port === 0 && readLiveApiInfo(config.dataDir) === undefined) {
     if (!opts.startDaemon) throw noDaemon(UNREACHABLE(`${config.dataDir}/api.json`, 'no running daemon has published its URL there'))
-    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log))
+    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log, tls), { tls })
   }
   const target = resolveTarget(values, io)
-  const client = new ApiClient(target.url)
+  const client = new ApiClient(target.url, { tls: target.tls })
   try {
     await client.health()
     return client
@@ -55,7 +58,7 @@ export async function connectDaemon (values: Values, io: CliIo, opts: { startDae
         `${(e as EngramError).message}; --start-daemon starts a daemon for a data directory, not at a given URL: ` +
         'use --data-dir instead of --url / ENGRAM_URL, or start the daemon at that URL yourself', { url: target.url, unreachable: true })
     }
-    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log))
+    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log, tls), { tls })
   }
 }
 
@@ -65,7 +68,7 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 }
 
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
-async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger): Promise<string> {
+async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined): Promise<string> {
   const here = fileURLToPath(import.meta.url)
   const main = fileURLToPath(new URL(`../cli/main${extname(here)}`, import.meta.url))
   const args = [main, 'start']
@@ -97,7 +100,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
     const info = readLiveApiInfo(dataDir)
     if (info !== undefined && info.pid === pid) {
       try {
-        await new ApiClient(info.url, { timeoutMs: 2000 }).health()
+        await new ApiClient(info.url, { timeoutMs: 2000, tls }).health()
         return info.url
       } catch (e) {
         if (!isUnreachable(e)) throw e

@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { ChangeSummary } from '../api/changeSummary.ts'
+import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import type { Logger } from '../util/log.ts'
 
 export interface DaemonEventsEvents {
@@ -30,13 +31,16 @@ export class DaemonEvents extends EventEmitter<DaemonEventsEvents> {
   private connected = false
   private readonly waiters = new Set<() => void>()
 
-  constructor (baseUrl: string, opts: { namespace: string, log: Logger }) {
+  private readonly tls: ClientTls | undefined
+
+  constructor (baseUrl: string, opts: { namespace: string, log: Logger, tls?: ClientTls }) {
     super()
     const u = new URL('/api/v1/events', baseUrl)
     u.searchParams.set('namespaces', opts.namespace)
     u.searchParams.set('kinds', 'triple')
     this.url = u.href
     this.log = opts.log
+    this.tls = opts.tls
   }
 
   start (): void {
@@ -97,7 +101,7 @@ export class DaemonEvents extends EventEmitter<DaemonEventsEvents> {
     const abort = new AbortController()
     this.abort = abort
     if (this.stopped) return
-    const res = await fetch(this.url, { signal: abort.signal, headers: { accept: 'text/event-stream' } })
+    const res = await tlsFetch(this.url, { signal: abort.signal, headers: { accept: 'text/event-stream' } }, this.tls)
     if (!res.ok || res.body === null) {
       await res.body?.cancel()
       throw new Error(`GET /api/v1/events answered ${res.status}`)

@@ -1,10 +1,11 @@
 /**
  * EngramNode: the composition root, the one place where a node's parts are built and wired.
  *
- *   config ──► data dir (0700) ──► identity.key ──► node id
+ *   config ──► data dir (0700) ──► identity.key ──► node id ──► TLS (tls.*, when set)
  *                                   engram.db ──► SqliteStore ──► Engine ──► REST API (fastify)
  *                                                                  ├──► SyncService (polled REST sync)
  *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
+ *                                                                  │      └──► discovery (mDNS, static peers, peer book)
  *                                                                  └──► tombstone collection timer
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
@@ -28,8 +29,16 @@ import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createNativeSync } from './nativeSync.ts'
+import { createDiscovery } from './discovery.ts'
+import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
+import { apiLimits } from '../api/limits.ts'
+import { logRefusals } from '../api/rateLimit.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
 import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
+import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
+import { tlsFetch, type ClientTls } from '../tls/client.ts'
+import { requireClientCertificates } from '../tls/serverGate.ts'
+import type { Server as TlsServer } from 'node:tls'
 
 export interface EngramNodeOptions {
   /** Where the node logs. Default: stderr at config.log.level. */
@@ -79,6 +88,7 @@ interface Parts {
   readonly sync: SyncService
   readonly watch: ConfigWatch | undefined
   readonly native: NativeSync | undefined
+  readonly discovery?: DiscoveryService
 }
 
 export class EngramNode {
@@ -97,6 +107,8 @@ export class EngramNode {
   private readonly watch: ConfigWatch | undefined
   /** Native P2P sync (QUIC, seed handshake, streams and gossip); undefined unless p2p.enabled. */
   readonly native: NativeSync | undefined
+  /** Discovery (mDNS, static peers, the peer book); undefined unless p2p.enabled. */
+  readonly discovery: DiscoveryService | undefined
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
@@ -112,6 +124,7 @@ export class EngramNode {
     this.sync = p.sync
     this.watch = p.watch
     this.native = p.native
+    this.discovery = p.discovery
   }
 
   /** The node's configuration: as started, with the hot-reloadable keys as last reloaded. */
@@ -133,11 +146,13 @@ export class EngramNode {
     const now = opts.now ?? Date.now
     const paths = dataPaths(config.dataDir)
     ensureDataDir(paths.dir)
-    await refuseIfRunning(paths.dir)
+    await refuseIfRunning(paths.dir, clientTlsOf(config.tls))
 
     const identity = await loadOrCreateIdentity(paths.dir)
     if (identity.created) log.info('created a new node identity', { node: identity.nodeId, key: identity.path })
     const nodeId = identity.nodeId
+    const tls = NodeTls.load(config.tls, nodeId, now())
+    for (const w of tls?.warnings ?? []) log.warn(w)
 
     const store = SqliteStore.open(paths.db, { synchronous: config.store.synchronous })
     const live = { config }
@@ -145,32 +160,47 @@ export class EngramNode {
     let sync: SyncService | undefined
     let watch: ConfigWatch | undefined
     let native: NativeSync | undefined
+    let discovery: DiscoveryService | undefined
     try {
-      const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now })
+      const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
       sync = new SyncService({
         engine,
-        secret: () => live.config.sync.passphrase ?? live.config.p2p.seed,
+        // Each secret set is checked: the passphrase on top of the seed.
+        secret: () => ({ passphrase: live.config.sync.passphrase, seed: live.config.p2p.seed }),
+        ...(tls !== undefined ? { tls: tls.peer(now) } : {}),
         settings: () => syncSettings(live.config),
         log: log.child({ part: 'sync' }),
         now,
         autoSyncDebounceMs: opts.autoSyncDebounceMs,
         native: () => native
       })
-      native = createNativeSync({ config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly })
+      native = createNativeSync({
+        config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly,
+        onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
+        ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
+      })
       const startedAt = new Date(now()).toISOString()
       const version = packageVersion()
       api = await createApiServer({
         engine,
         version,
         bodyLimitBytes: config.api.bodyLimitBytes,
+        limits: apiLimits(config.api),
+        onRateLimited: logRefusals(log.child({ part: 'api' }), now),
+        ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
         status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
         sync,
         p2p: native,
+        p2pPeerBook: () => discovery?.view(),
         onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
           { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
       })
-      const apiUrl = await listen(api, config.api.host, config.api.port)
+      if (tls?.requireClientCert === true) {
+        requireClientCertificates(api.server as unknown as TlsServer, { authority: tls.authority, log: log.child({ part: 'tls' }), now })
+      }
+      const apiUrl = await listen(api, config.api.host, config.api.port, tls !== undefined ? 'https' : 'http')
       sync.setEndpoint({ url: apiUrl, host: config.api.host, port: Number(new URL(apiUrl).port) })
+      discovery = createDiscovery({ config, store, native, nodeId, apiPort: Number(new URL(apiUrl).port), log, now })
       sync.start()
       const service = sync
       if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
@@ -191,11 +221,16 @@ export class EngramNode {
       const collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log)
       writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt })
       await native?.start()
+      await discovery?.start()
       const hint = paths.dir === defaultDataDir(process.env) && config.api.port !== 0 ? 'engram status' : `engram status --data-dir ${paths.dir}`
-      log.info(`engram node started; try: ${hint}`, { node: nodeId, dataDir: paths.dir, api: apiUrl })
-      return new EngramNode({ live, nodeId, apiUrl, engine, store, api, log, collector, sync, watch, native })
+      log.info(`engram node started; try: ${hint}`, {
+        node: nodeId, dataDir: paths.dir, api: apiUrl,
+        ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
+      })
+      return new EngramNode({ live, nodeId, apiUrl, engine, store, api, log, collector, sync, watch, native, discovery })
     } catch (e) {
       watch?.close()
+      await discovery?.stop().catch(() => {})
       await native?.stop().catch(() => {})
       await sync?.stop().catch(() => {})
       if (api !== undefined) await api.close().catch(() => {})
@@ -209,6 +244,11 @@ export class EngramNode {
     this.stopping ??= (async () => {
       clearInterval(this.collector)
       this.watch?.close()
+      try {
+        await this.discovery?.stop()
+      } catch (e) {
+        this.log.warn('discovery did not stop cleanly', { error: e })
+      }
       try {
         await this.native?.stop()
       } catch (e) {
@@ -233,11 +273,11 @@ export class EngramNode {
 }
 
 /** Refuses to start a second daemon on a data directory whose daemon is running and answering. */
-async function refuseIfRunning (dataDir: string): Promise<void> {
+async function refuseIfRunning (dataDir: string, tls: ClientTls | undefined): Promise<void> {
   const info = readLiveApiInfo(dataDir)
   if (info === undefined) return
   try {
-    const res = await fetch(new URL('/api/v1/health', info.url), { signal: AbortSignal.timeout(2000) })
+    const res = await tlsFetch(new URL('/api/v1/health', info.url), { signal: AbortSignal.timeout(2000) }, tls)
     await res.body?.cancel()
   } catch {
     return // the file is stale: its process is something else now, or the API is gone
@@ -247,7 +287,7 @@ async function refuseIfRunning (dataDir: string): Promise<void> {
     { dataDir, pid: info.pid, url: info.url })
 }
 
-async function listen (api: FastifyInstance, host: string, port: number): Promise<string> {
+async function listen (api: FastifyInstance, host: string, port: number, scheme: 'http' | 'https'): Promise<string> {
   try {
     await api.listen({ host, port })
   } catch (e) {
@@ -267,7 +307,7 @@ async function listen (api: FastifyInstance, host: string, port: number): Promis
   }
   const addr = api.server.address()
   const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
-  return `http://${urlHost(host)}:${actualPort}`
+  return `${scheme}://${urlHost(host)}:${actualPort}`
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
- * Builds native P2P sync for a node when `p2p.enabled`: a QUIC transport on UDP `p2p.port`
- * with the node's identity key (so the transport proves the node id), and the NativeSync
+ * Builds native P2P sync for a node when `p2p.enabled`: a transport on `p2p.port` — QUIC on UDP,
+ * and TCP (Noise + Yamux) on the same port number for networks that block UDP, tried after
+ * QUIC, in a private network whose key is derived from the seed (transport/libp2p/privateNetwork.ts)
+ * — with the node's identity key (so the transport proves the node id), and the NativeSync
  * manager over it with the configured peers. Part of the composition root: the one place that
  * names the QUIC adapter.
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { EngramConfig } from '../config/schema.ts'
 import type { Engine } from '../engine/Engine.ts'
+import type { HandshakeCertificates } from '../sync/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
+import type { DialerEvent } from '../discovery/PeerDialer.ts'
+import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'
 import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
 
@@ -18,7 +23,9 @@ export function nativeSettings (c: EngramConfig): NativeSyncSettings {
     bloomFpr: c.p2p.bloomFpr,
     maxTriplesPerSync: c.sync.maxTriplesPerSync,
     syncTimeoutMs: c.sync.syncTimeoutMs,
-    tombstoneTtlHours: c.sync.tombstoneTtlHours
+    tombstoneTtlHours: c.sync.tombstoneTtlHours,
+    maxPeers: c.p2p.maxPeers,
+    maxMessagesPerSecond: c.p2p.maxMessagesPerSecond
   }
 }
 
@@ -30,6 +37,10 @@ export interface NativeSyncParts {
   readonly now?: () => number
   /** Test hook: gossip rounds alone (no cursor streams, no live push). */
   readonly gossipOnly?: boolean
+  /** The certificate layer of the handshake when TLS is on (NodeTls.handshake()). */
+  readonly certificates?: HandshakeCertificates
+  /** Told about every peer dialled, reached, failed or ended (discovery's peer book). */
+  readonly onPeerEvent?: (ev: DialerEvent) => void
 }
 
 /** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
@@ -40,14 +51,19 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
   const transport = new QuicTransport({
     privateKey: parts.privateKey,
     port: config.p2p.port,
+    transports: 'both',
+    ...(config.p2p.seed !== undefined ? { privateNetworkKey: derivePrivateNetworkKey(config.p2p.seed) } : {}),
     log: (message, details) => { log.debug(message, details) }
   })
   return new NativeSync({
     engine: parts.engine,
     transport,
     seed: config.p2p.seed,
+    passphrase: () => parts.config().sync.passphrase,
+    ...(parts.certificates !== undefined ? { certificates: parts.certificates } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
+    ...(parts.onPeerEvent !== undefined ? { onPeerEvent: parts.onPeerEvent } : {}),
     log,
     port: config.p2p.port,
     now: parts.now,

@@ -13,14 +13,16 @@
  * expired-cursor rule infers, since the rule needs the keys of every page. A pull that stops
  * inside a snapshot starts the snapshot again next time.
  */
-import { EngramError, PROTOCOL, UNAUTHORIZED } from '../core/errors.ts'
+import { EngramError, PROTOCOL, RATE_LIMITED, UNAUTHORIZED } from '../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import { checkRecord } from '../core/records.ts'
 import type { ConflictLog, ConflictPass } from './conflicts.ts'
-import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS } from './auth.ts'
+import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS, type RestKey } from './auth.ts'
+import type { ClientTls } from '../tls/client.ts'
 import { applyExpiredCursorRule } from './expiry.ts'
+import { FEED_ID } from './feedId.ts'
 import { post, type HttpExchange } from './http.ts'
 import type { DeltaRequest, DeltaResponse } from './messages.ts'
 
@@ -28,10 +30,22 @@ export const DELTA_PATH = '/api/v1/sync/delta'
 /** A response body larger than this is refused (servers cut pages at 16 MiB of records). */
 export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
+/** TLS towards peers: what this node presents and trusts, and the check of a peer's certificate. */
+export interface PeerTls {
+  readonly client: ClientTls
+  /**
+   * Checks the certificate a peer answered with, for the node that signed the answer: undefined
+   * when it may be trusted, else why not.
+   */
+  readonly checkPeer: (certificate: Uint8Array | undefined, nodeId: string) => string | undefined
+}
+
 export interface PullOptions {
   readonly engine: Engine
-  /** REST auth key (auth.ts deriveRestKey). */
-  readonly key: Uint8Array
+  /** REST auth key(s) (auth.ts deriveRestKeys). */
+  readonly key: RestKey
+  /** With TLS on: peers must be https://, present a certificate of the CA bound to their node. */
+  readonly tls?: PeerTls
   /** Bound on each HTTP call (sync.syncTimeoutMs). */
   readonly timeoutMs: number
   /** Records per page asked for (sync.maxTriplesPerSync). */
@@ -212,28 +226,49 @@ function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Pend
   const body = JSON.stringify(req)
   const url = new URL(DELTA_PATH, baseUrl)
   const now = opts.now ?? Date.now
+  if (opts.tls !== undefined && url.protocol !== 'https:') {
+    const refused = Promise.reject(UNAUTHORIZED(`peer ${baseUrl} is not an https:// URL, and TLS is on here (tls.cert): pair it again as ${baseUrl.replace(/^http:/, 'https:')}`))
+    return { sent: Promise.resolve(), answer: refused }
+  }
   const exchange = (): { nonce: string, x: HttpExchange } => {
     const headers = signRequest(opts.key, opts.engine.node, 'POST', DELTA_PATH, body, now() + (opts.clockOffsets?.get(baseUrl) ?? 0))
-    const x = post(url, { headers: { 'content-type': 'application/json', ...headers }, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_RESPONSE_BYTES, signal: opts.signal })
+    const x = post(url, { headers: { 'content-type': 'application/json', ...headers }, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_RESPONSE_BYTES, signal: opts.signal, tls: opts.tls?.client })
     return { nonce: headers[AUTH_HEADERS.nonce], x }
   }
   const first = exchange()
   const answer = (async (): Promise<Answer> => {
     let { nonce, x } = first
-    for (let attempt = 0; attempt < 2; attempt++) {
+    let adoptedClock = false
+    let waited = 0
+    for (let tries = 0; ; tries++) {
       const response = await x.answer
       const raw = response.body
       if (response.status === 401) {
         const serverTime = readClockHint(opts.key, response.headers, nonce)
-        if (serverTime !== undefined && attempt === 0 && opts.clockOffsets !== undefined) {
+        if (serverTime !== undefined && !adoptedClock && opts.clockOffsets !== undefined) {
           // Our clock and the peer's differ by more than its replay window: sign with its time.
+          adoptedClock = true
           opts.clockOffsets.set(baseUrl, serverTime - now())
           ;({ nonce, x } = exchange())
           continue
         }
-        throw UNAUTHORIZED(`peer ${baseUrl} refused our credentials: ${errorText(raw)}`)
+        throw UNAUTHORIZED(`peer ${baseUrl} refused our credentials${adoptedClock ? ' after this node adopted its clock (check both machines\' clocks)' : ''}: ${errorText(raw)}`)
+      }
+      if (response.status === 429) {
+        // The peer's rate limit (it answers before reading the request, so unsigned): wait as
+        // told and ask again, within the call's time limit; past it, the pull stops here.
+        const wait = retryAfterMs(response.headers, raw)
+        if (waited + wait > opts.timeoutMs || tries >= MAX_RATE_LIMIT_WAITS || opts.signal?.aborted === true) {
+          throw RATE_LIMITED(`peer ${baseUrl} is limiting this node's requests: ${errorText(raw)}`, wait)
+        }
+        waited += wait
+        await pause(wait, opts.signal)
+        ;({ nonce, x } = exchange())
+        continue
       }
       const node = verifyResponse(opts.key, response.headers, response.status, nonce, raw)
+      const certProblem = opts.tls?.checkPeer(response.peerCertificate, node)
+      if (certProblem !== undefined) throw UNAUTHORIZED(`refused peer ${baseUrl}: ${certProblem}`)
       if (response.status !== 200) {
         const code = errorCode(raw)
         throw new EngramError(code === 'HLC_DRIFT' || code === 'INVALID_INPUT' ? code : 'UNAVAILABLE', `peer ${baseUrl} answered ${response.status}: ${errorText(raw)}`, { status: response.status })
@@ -244,14 +279,35 @@ function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Pend
       if (res.nodeId !== node) throw PROTOCOL(`peer ${baseUrl} signed as ${node} but answered as ${res.nodeId}`)
       return { res, size: raw.byteLength }
     }
-    throw UNAUTHORIZED(`peer ${baseUrl} refused our requests after adopting its clock: check both machines' clocks`)
   })()
   return { sent: first.x.sent, answer }
 }
 
-function checkDeltaResponse (v: unknown): DeltaResponse {
+/** Most waits for a peer's rate limit within one call. */
+const MAX_RATE_LIMIT_WAITS = 20
+
+/** How long a 429 asks to wait: `details.retryAfterMs`, else `retry-after` (s); 1 s when neither reads, at most 10 s. */
+function retryAfterMs (headers: Headers, raw: Uint8Array): number {
+  const details = (parseError(raw) as { details?: { retryAfterMs?: unknown } } | undefined)?.details
+  const fromBody = typeof details?.retryAfterMs === 'number' && Number.isFinite(details.retryAfterMs) ? details.retryAfterMs : NaN
+  const fromHeader = Number(headers.get('retry-after')) * 1000
+  const ms = fromBody > 0 ? fromBody : fromHeader > 0 ? fromHeader : 1000
+  return Math.min(Math.ceil(ms), 10_000)
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause (ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** The shape of a delta answer (records are checked one by one afterwards). Throws PROTOCOL. */
+export function checkDeltaResponse (v: unknown): DeltaResponse {
   const o = v as Partial<DeltaResponse> | null
-  if (typeof o !== 'object' || o === null || !isNodeId(o.nodeId) || typeof o.feedId !== 'string' ||
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || !isNodeId(o.nodeId) || typeof o.feedId !== 'string' || !FEED_ID.test(o.feedId) ||
       typeof o.cursor !== 'number' || !Number.isSafeInteger(o.cursor) || o.cursor < 0 ||
       typeof o.hasMore !== 'boolean' || !Array.isArray(o.records) || typeof o.snapshot !== 'boolean' ||
       typeof o.peerCursor !== 'number' || !Number.isSafeInteger(o.peerCursor) || o.peerCursor < 0 ||

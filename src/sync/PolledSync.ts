@@ -21,7 +21,9 @@ import type { NodeId } from '../core/ids.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { Logger } from '../util/log.ts'
 import type { ConflictLog, ConflictPass } from './conflicts.ts'
-import { pullFrom, type PullProgress, type PullResult } from './DeltaClient.ts'
+import { tlsFetch, type ClientTls } from '../tls/client.ts'
+import type { RestKey } from './auth.ts'
+import { pullFrom, type PeerTls, type PullProgress, type PullResult } from './DeltaClient.ts'
 import type { PeerBook, PeerEntry } from './PeerBook.ts'
 
 export interface PolledSettings {
@@ -51,7 +53,9 @@ export interface PolledSyncOptions {
   readonly engine: Engine
   readonly peers: PeerBook
   /** REST auth key; undefined when no secret is configured (then nothing is pulled). */
-  readonly key: () => Uint8Array | undefined
+  readonly key: () => RestKey | undefined
+  /** TLS towards peers (tls.*), when configured. */
+  readonly tls?: PeerTls
   readonly settings: () => PolledSettings
   readonly log: Logger
   /** A conflict pass for one pull from the peer named so (sync.conflictStrategy). */
@@ -172,6 +176,9 @@ export class PolledSync {
   private scheduleNext (name: string, r: PeerRunResult | undefined): void {
     const peer = this.opts.peers.get(name)
     if (peer === undefined || peer.status === 'removed' || peer.status === 'paused' || !this.started) return
+    // A rate limit (the peer's 429, or this node's tombstone budget) is no sign of trouble:
+    // the pull made what progress it could; go on after the first retry delay, without backing off.
+    if (r?.code === 'RATE_LIMITED') { this.schedule(name, Math.min(this.opts.settings().intervalMs, this.opts.settings().retryBaseMs)); return }
     this.schedule(name, this.nextDelay(r?.ok === true ? 0 : Math.max(1, peer.failures)))
   }
 
@@ -204,6 +211,7 @@ export class PolledSync {
       const res: PullResult = await (this.opts.pull ?? pullFrom)({ url: peer.url, nodeId: peer.nodeId }, {
         engine,
         key,
+        ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
         timeoutMs: settings.timeoutMs,
         pageSize: settings.pageSize,
         namespaces: peer.namespaces,
@@ -254,7 +262,7 @@ export class PolledSync {
     let result: P2pProbe = { enabled: false }
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(timeoutMs, 5000))])
     try {
-      result = await (this.opts.probe ?? probeP2p)(peer.url, timeoutMs, signal)
+      result = await (this.opts.probe ?? ((url, ms, sig) => probeP2p(url, ms, sig, this.opts.tls?.client)))(peer.url, timeoutMs, signal)
     } catch {
       // Unreachable: the pull that follows says so.
     }
@@ -284,7 +292,8 @@ export class PolledSync {
         lastResult: { ok: false, at, received: 0, applied: 0, conflicts: 0, durationMs: Math.round(r.durationMs), error: r.error, code: r.code },
         counters: { ...c, failures: c.failures + 1 }
       })
-      if (failures === 1 || failures % 10 === 0) {
+      // A refused peer (credentials, certificates) is logged every time: it may be an intruder.
+      if (failures === 1 || failures % 10 === 0 || r.code === 'UNAUTHORIZED') {
         log.warn(`polled sync with ${name} failed: ${r.error ?? 'unknown error'}`, { peer: name, url: peer.url, code: r.code, failures, retry: 'automatic, with backoff' })
       }
     }
@@ -297,8 +306,8 @@ function fail (peer: string, started: number, error: string, code: string): Peer
 }
 
 /** GET /api/v1/p2p/status: P2P is on when it answers 200 with `enabled: true` and a node id. */
-export async function probeP2p (url: string, _timeoutMs: number, signal: AbortSignal): Promise<P2pProbe> {
-  const r = await fetch(new URL('/api/v1/p2p/status', url), { signal })
+export async function probeP2p (url: string, _timeoutMs: number, signal: AbortSignal, tls?: ClientTls): Promise<P2pProbe> {
+  const r = await tlsFetch(new URL('/api/v1/p2p/status', url), { signal }, tls)
   if (!r.ok) {
     await r.body?.cancel()
     return { enabled: false }

@@ -16,7 +16,11 @@ import type { NodeId } from '../core/ids.ts'
 import { statusForCode } from '../api/errors.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { Logger } from '../util/log.ts'
-import { ReplayGuard, deriveRestKey, signResponse, verifyRequest, AUTH_HEADERS } from './auth.ts'
+import { ReplayGuard, deriveRestKey, deriveRestKeys, signResponse, verifyRequest, AUTH_HEADERS, type RestKey, type SyncSecrets } from './auth.ts'
+import { certificateNodeId } from '../tls/CertificateAuthority.ts'
+import { tlsFetch } from '../tls/client.ts'
+import { LogBudget } from '../util/logBudget.ts'
+import type { PeerTls } from './DeltaClient.ts'
 import { ConflictLog, ConflictPass, type ConflictEntry, type ConflictStrategy } from './conflicts.ts'
 import { DELTA_PATH, type PullProgress } from './DeltaClient.ts'
 import { DeltaServer } from './DeltaServer.ts'
@@ -42,8 +46,13 @@ export interface SyncSettings {
 
 export interface SyncServiceOptions {
   readonly engine: Engine
-  /** sync.passphrase, else p2p.seed; undefined: sync is off (and said so). */
-  readonly secret: () => string | undefined
+  /**
+   * The shared secrets (sync.passphrase and p2p.seed: each one set is checked), or one secret
+   * as a string; undefined or none set: sync is off (and said so).
+   */
+  readonly secret: () => string | SyncSecrets | undefined
+  /** TLS towards peers (tls.*): the client certificate and CA, and the checks of the peers' certificates. */
+  readonly tls?: PeerTls
   readonly settings: () => SyncSettings
   readonly log: Logger
   /** Wall clock (auth stamps, syncedAt, status times). */
@@ -85,8 +94,8 @@ export interface Endpoint {
   readonly port: number
 }
 
-/** At most one warning per this long about refused sync requests (the rest are counted). */
-const REFUSAL_LOG_EVERY_MS = 10_000
+/** Refused sync requests logged per minute at most (the rest are counted in the next line). */
+const REFUSAL_LOGS_PER_MINUTE = 120
 
 export class SyncService {
   readonly peers: PeerBook
@@ -98,13 +107,14 @@ export class SyncService {
   private readonly server: DeltaServer
   private readonly polled: PolledSync
   private readonly auto: AutoSync
-  private derived: { secret: string, key: Uint8Array } | undefined
+  private derived: { secret: string, key: RestKey | undefined } | undefined
   private endpoint: Endpoint | undefined
-  private refusals = { count: 0, loggedAt: -Infinity }
+  private readonly refusalLog: LogBudget
 
   constructor (opts: SyncServiceOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
+    this.refusalLog = new LogBudget(REFUSAL_LOGS_PER_MINUTE, this.now)
     const store = opts.engine.store
     const feedId = feedIdOf(store)
     this.feedId = feedId
@@ -122,6 +132,7 @@ export class SyncService {
       engine: opts.engine,
       peers: this.peers,
       key: () => this.key(),
+      tls: opts.tls,
       log: opts.log,
       random: opts.random,
       now: this.now,
@@ -140,11 +151,12 @@ export class SyncService {
     this.auto = new AutoSync({ run: () => this.polled.syncNow(), log: opts.log, debounceMs: opts.autoSyncDebounceMs })
   }
 
-  /** The REST auth key of the current secret (derived again when the secret changes). */
-  private key (): Uint8Array | undefined {
+  /** The REST auth key(s) of the current secrets (derived again when they change). */
+  private key (): RestKey | undefined {
     const secret = this.opts.secret()
     if (secret === undefined) return undefined
-    if (this.derived?.secret !== secret) this.derived = { secret, key: deriveRestKey(secret) }
+    const id = typeof secret === 'string' ? secret : JSON.stringify([secret.passphrase ?? null, secret.seed ?? null])
+    if (this.derived?.secret !== id) this.derived = { secret: id, key: typeof secret === 'string' ? deriveRestKey(secret) : deriveRestKeys(secret) }
     return this.derived.key
   }
 
@@ -167,7 +179,7 @@ export class SyncService {
 
   /** How to pair this node from the other machine (sync pair explains it). */
   pairBack (): PairBack {
-    return pairBack(this.endpoint, this.key() !== undefined)
+    return pairBack(this.endpoint, this.key() !== undefined, this.opts.tls !== undefined)
   }
 
   mode (): { mode: SyncMode, reason: string } {
@@ -200,7 +212,7 @@ export class SyncService {
     const native = this.native()
     if (native === undefined) return undefined
     try {
-      const res = await fetch(new URL('/api/v1/p2p/status', p.url), { signal: AbortSignal.timeout(Math.min(this.opts.settings().syncTimeoutMs, 10_000)) })
+      const res = await tlsFetch(new URL('/api/v1/p2p/status', p.url), { signal: AbortSignal.timeout(Math.min(this.opts.settings().syncTimeoutMs, 10_000)) }, this.opts.tls?.client)
       const body = await res.json().catch(() => undefined) as { enabled?: unknown, port?: unknown } | undefined
       if (!res.ok || body?.enabled !== true || typeof body.port !== 'number') return { error: `${p.url} has no P2P enabled; it is synced by polling` }
       const host = new URL(p.url).hostname
@@ -250,6 +262,9 @@ export class SyncService {
   }
 
   pair (input: { name: unknown, url: unknown, namespaces?: unknown }): PeerEntry {
+    if (this.opts.tls !== undefined && typeof input.url === 'string' && /^http:/i.test(input.url.trim())) {
+      throw new EngramError('INVALID_INPUT', `url: must be https:// because TLS is on here (tls.cert): ${input.url.trim().replace(/^http:/i, 'https:')}`, { field: 'url' })
+    }
     const p = this.peers.add(input)
     this.polled.peersChanged()
     this.opts.log.info(`paired peer ${p.name}`, { peer: p.name, url: p.url })
@@ -333,8 +348,12 @@ export class SyncService {
    * An unsigned request from this machine (loopback) is answered unsigned: it is read-only and
    * reveals nothing the loopback API does not, and it lets local tools in the existing clients'
    * shape work unchanged. From any other address a request must be signed.
+   *
+   * `client`: the caller's address and, over TLS, the certificate it presented (already checked
+   * against the CA when tls.requireClientCert): the node it binds must be the node that signed.
    */
-  handleDelta (headers: Record<string, string | string[] | undefined>, rawBody: Uint8Array, fromLoopback: boolean): SignedReply {
+  handleDelta (headers: Record<string, string | string[] | undefined>, rawBody: Uint8Array, fromLoopback: boolean,
+    client: { address?: string, certificate?: Uint8Array } = {}): SignedReply {
     const unsigned = headers[AUTH_HEADERS.sig] === undefined && headers[AUTH_HEADERS.node] === undefined
     if (unsigned && fromLoopback) return this.answer(rawBody, 'local' as NodeId, undefined)
     const key = this.key()
@@ -343,13 +362,19 @@ export class SyncService {
     }
     const outcome = verifyRequest(key, this.guard, headers, 'POST', DELTA_PATH, rawBody, this.now())
     if (!outcome.ok) {
-      this.noteRefusal(outcome.failure.message, outcome.failure.node)
+      this.noteRefusal(outcome.failure.message, outcome.failure.node, client.address)
       return { ...errorReply(401, 'UNAUTHORIZED', outcome.failure.message), headers: outcome.failure.clockHint ?? {} }
+    }
+    const bound = certificateNodeId(client.certificate)
+    if (bound !== undefined && bound !== outcome.request.node) {
+      const message = `its certificate binds node ${bound}, but it signed as ${outcome.request.node}: each node must use its own certificate`
+      this.noteRefusal(message, outcome.request.node, client.address)
+      return errorReply(401, 'UNAUTHORIZED', message)
     }
     return this.answer(rawBody, outcome.request.node as NodeId, { key, nonce: outcome.request.nonce })
   }
 
-  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: Uint8Array, nonce: string } | undefined): SignedReply {
+  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: RestKey, nonce: string } | undefined): SignedReply {
     let reply: { status: number, body: string }
     try {
       const health = this.opts.engine.store.health()
@@ -369,12 +394,12 @@ export class SyncService {
     return { ...reply, headers: { [AUTH_HEADERS.node]: node, [AUTH_HEADERS.sig]: signResponse(signing.key, node, reply.status, signing.nonce, reply.body) } }
   }
 
-  private noteRefusal (message: string, node: string): void {
-    this.refusals.count++
-    const t = this.now()
-    if (t - this.refusals.loggedAt < REFUSAL_LOG_EVERY_MS) return
-    this.opts.log.warn(`refused a sync request: ${message}`, { node: node === '' ? '?' : node, refused: this.refusals.count })
-    this.refusals = { count: 0, loggedAt: t }
+  /** One line per refused request (a bounded number per minute; the rest are counted). */
+  private noteRefusal (message: string, node: string, address: string | undefined): void {
+    const unlogged = this.refusalLog.take()
+    if (unlogged === false) return
+    const who = node === '' ? `a caller at ${address ?? '?'}` : `node ${node}${address !== undefined ? ` at ${address}` : ''}`
+    this.opts.log.warn(`refused a sync request from ${who}: ${message}`, { node: node === '' ? '?' : node, addr: address, ...(unlogged > 0 ? { unlogged } : {}) })
   }
 }
 

@@ -1,13 +1,20 @@
 /**
  * Authentication of REST sync calls between nodes: mutual, per request, replay-proof.
  *
- * Both nodes hold the same secret (sync.passphrase, else p2p.seed). Neither the secret nor any
- * fixed derivative of it is ever sent. Each side derives K = BLAKE3("engram/rest-auth/v1" ‖ 0x00 ‖
- * secret) and signs with HMAC-SHA256(K, …):
+ * Both nodes hold the same secrets: sync.passphrase, p2p.seed, or both. Neither a secret nor any
+ * fixed derivative of one is ever sent. Each side derives one key per secret it holds,
+ * K = BLAKE3("engram/rest-auth/v1" ‖ 0x00 ‖ secret), and signs with HMAC-SHA256(K, …), one MAC
+ * per key (passphrase first), comma-separated:
  *
  *   request  headers  x-engram-node, x-engram-ts (ms), x-engram-nonce (16 random bytes, hex),
- *                     x-engram-sig = HMAC(K, "req\n" method "\n" path "\n" ts "\n" nonce "\n" node "\n" sha256(body))
- *   response headers  x-engram-node, x-engram-sig = HMAC(K, "res\n" status "\n" request-nonce "\n" node "\n" sha256(body))
+ *                     x-engram-secrets = "passphrase", "seed" or "passphrase,seed" (which secrets
+ *                     the MACs prove; not secret),
+ *                     x-engram-sig = HMAC(K, "req\n" method "\n" path "\n" ts "\n" nonce "\n" node "\n" sha256(body)), …
+ *   response headers  x-engram-node, x-engram-sig = HMAC(K, "res\n" status "\n" request-nonce "\n" node "\n" sha256(body)), …
+ *
+ * A node with both secrets checks both: the caller must prove each one this node holds, and no
+ * other. `x-engram-secrets` only lets the refusing node say which is missing where; the MACs
+ * decide.
  *
  * The server checks, in this order: the headers are there and well-formed, the signature, the
  * stamp (within the replay window of the server's clock), the nonce (not seen within the
@@ -32,9 +39,33 @@ export const AUTH_HEADERS = {
   ts: 'x-engram-ts',
   nonce: 'x-engram-nonce',
   sig: 'x-engram-sig',
+  secrets: 'x-engram-secrets',
   time: 'x-engram-time',
   timeSig: 'x-engram-time-sig'
 } as const
+
+/** The shared secrets a node may hold. */
+export interface SyncSecrets {
+  readonly passphrase?: string
+  readonly seed?: string
+}
+
+export type SecretName = 'passphrase' | 'seed'
+
+/** The keys a node signs with: one per secret, named (passphrase first, then seed). */
+export interface RestKeys {
+  readonly names: readonly SecretName[]
+  readonly keys: readonly Uint8Array[]
+}
+
+/** A node's REST auth key: one unnamed key (deriveRestKey), or one key per named secret (deriveRestKeys). */
+export type RestKey = Uint8Array | RestKeys
+
+const CONFIG_KEY_OF: Record<SecretName, string> = { passphrase: 'sync.passphrase', seed: 'p2p.seed' }
+
+function keysOf (key: RestKey): RestKeys {
+  return key instanceof Uint8Array ? { names: [], keys: [key] } : key
+}
 
 /** Requests whose stamp is further than this from the server's clock are refused. */
 export const REPLAY_WINDOW_MS = 5 * 60 * 1000
@@ -45,10 +76,28 @@ export function deriveRestKey (secret: string): Uint8Array {
   return blake3(Buffer.concat([Buffer.from('engram/rest-auth/v1\0'), Buffer.from(secret, 'utf8')]))
 }
 
+/** One key per secret held (passphrase first), or undefined when there is none. */
+export function deriveRestKeys (secrets: SyncSecrets): RestKeys | undefined {
+  const names: SecretName[] = []
+  const keys: Uint8Array[] = []
+  for (const name of ['passphrase', 'seed'] as const) {
+    const secret = secrets[name]
+    if (secret === undefined || secret === '') continue
+    names.push(name)
+    keys.push(deriveRestKey(secret))
+  }
+  return keys.length === 0 ? undefined : { names, keys }
+}
+
 const sha256Hex = (body: Uint8Array | string): string => createHash('sha256').update(body).digest('hex')
 
 function mac (key: Uint8Array, parts: readonly string[]): string {
   return createHmac('sha256', key).update(parts.join('\n')).digest('hex')
+}
+
+/** One MAC per key, comma-separated. */
+function macs (key: RestKey, parts: readonly string[]): string {
+  return keysOf(key).keys.map(k => mac(k, parts)).join(',')
 }
 
 function safeEqualHex (a: string, b: string): boolean {
@@ -61,28 +110,31 @@ export interface SignedRequestHeaders {
   [AUTH_HEADERS.ts]: string
   [AUTH_HEADERS.nonce]: string
   [AUTH_HEADERS.sig]: string
+  [AUTH_HEADERS.secrets]?: string
 }
 
-const requestMac = (key: Uint8Array, method: string, path: string, ts: string, nonce: string, node: string, body: Uint8Array | string): string =>
-  mac(key, ['req', method.toUpperCase(), path, ts, nonce, node, sha256Hex(body)])
+const requestParts = (method: string, path: string, ts: string, nonce: string, node: string, body: Uint8Array | string): string[] =>
+  ['req', method.toUpperCase(), path, ts, nonce, node, sha256Hex(body)]
 
-export function signRequest (key: Uint8Array, node: string, method: string, path: string, body: Uint8Array | string, now = Date.now()): SignedRequestHeaders {
+export function signRequest (key: RestKey, node: string, method: string, path: string, body: Uint8Array | string, now = Date.now()): SignedRequestHeaders {
   const ts = String(Math.round(now))
   const nonce = randomBytes(16).toString('hex')
+  const { names } = keysOf(key)
   return {
     [AUTH_HEADERS.node]: node,
     [AUTH_HEADERS.ts]: ts,
     [AUTH_HEADERS.nonce]: nonce,
-    [AUTH_HEADERS.sig]: requestMac(key, method, path, ts, nonce, node, body)
+    [AUTH_HEADERS.sig]: macs(key, requestParts(method, path, ts, nonce, node, body)),
+    ...(names.length > 0 ? { [AUTH_HEADERS.secrets]: names.join(',') } : {})
   }
 }
 
-export function signResponse (key: Uint8Array, node: string, status: number, requestNonce: string, body: Uint8Array | string): string {
-  return mac(key, ['res', String(status), requestNonce, node, sha256Hex(body)])
+export function signResponse (key: RestKey, node: string, status: number, requestNonce: string, body: Uint8Array | string): string {
+  return macs(key, ['res', String(status), requestNonce, node, sha256Hex(body)])
 }
 
 /** Throws UNAUTHORIZED unless the response is signed with K for this request's nonce; returns the answering node. */
-export function verifyResponse (key: Uint8Array, headers: Headers, status: number, requestNonce: string, body: Uint8Array | string): string {
+export function verifyResponse (key: RestKey, headers: Headers, status: number, requestNonce: string, body: Uint8Array | string): string {
   const node = headers.get(AUTH_HEADERS.node) ?? ''
   const sig = headers.get(AUTH_HEADERS.sig) ?? ''
   if (node === '' || sig === '') throw UNAUTHORIZED('the peer answered without proof of the shared secret: is it an engram node with sync enabled?')
@@ -93,16 +145,16 @@ export function verifyResponse (key: Uint8Array, headers: Headers, status: numbe
 }
 
 /** The server's time, signed for one request (see "Clock skew" above). */
-export function signClockHint (key: Uint8Array, serverTime: number, requestNonce: string): Record<string, string> {
+export function signClockHint (key: RestKey, serverTime: number, requestNonce: string): Record<string, string> {
   const time = String(Math.round(serverTime))
-  return { [AUTH_HEADERS.time]: time, [AUTH_HEADERS.timeSig]: mac(key, ['time', time, requestNonce]) }
+  return { [AUTH_HEADERS.time]: time, [AUTH_HEADERS.timeSig]: macs(key, ['time', time, requestNonce]) }
 }
 
 /** The server's time from a 401, when it is signed for our nonce; undefined otherwise. */
-export function readClockHint (key: Uint8Array, headers: Headers, requestNonce: string): number | undefined {
+export function readClockHint (key: RestKey, headers: Headers, requestNonce: string): number | undefined {
   const time = headers.get(AUTH_HEADERS.time) ?? ''
   const sig = headers.get(AUTH_HEADERS.timeSig) ?? ''
-  if (!/^\d{1,16}$/.test(time) || !safeEqualHex(sig, mac(key, ['time', time, requestNonce]))) return undefined
+  if (!/^\d{1,16}$/.test(time) || !safeEqualHex(sig, macs(key, ['time', time, requestNonce]))) return undefined
   return Number(time)
 }
 
@@ -159,7 +211,7 @@ export type VerifyOutcome = { readonly ok: true, readonly request: VerifiedReque
  * why it is refused (missing headers, bad signature, stale stamp, replayed nonce).
  */
 export function verifyRequest (
-  key: Uint8Array, guard: ReplayGuard, headers: Record<string, string | string[] | undefined>,
+  key: RestKey, guard: ReplayGuard, headers: Record<string, string | string[] | undefined>,
   method: string, path: string, body: Uint8Array | string, now = Date.now()
 ): VerifyOutcome {
   const get = (h: string): string => { const v = headers[h]; return Array.isArray(v) ? (v[0] ?? '') : (v ?? '') }
@@ -175,8 +227,24 @@ export function verifyRequest (
   if (!isNodeId(node)) return refuse('x-engram-node must be a node id')
   if (!/^[0-9a-f]{32}$/.test(nonce)) return refuse('x-engram-nonce must be 32 hex digits')
   if (!/^\d{1,16}$/.test(ts)) return refuse('x-engram-ts must be milliseconds since the epoch')
-  if (!safeEqualHex(sig, requestMac(key, method, path, ts, nonce, node, body))) {
-    return refuse('bad signature: the caller does not hold this node\'s passphrase/seed (sync.passphrase, else p2p.seed)')
+  const own = keysOf(key)
+  const declared = get(AUTH_HEADERS.secrets)
+  if (declared !== '' && own.names.length > 0) {
+    const missing = secretsMismatch(own.names, declared)
+    if (missing !== undefined) return refuse(missing)
+  }
+  const sigs = sig.split(',')
+  if (sigs.length !== own.keys.length) {
+    return refuse(`bad signature: the caller proves ${sigs.length} secret(s), this node holds ${own.keys.length} (sync.passphrase and p2p.seed must be set alike on both nodes)`)
+  }
+  const parts = requestParts(method, path, ts, nonce, node, body)
+  for (let i = 0; i < own.keys.length; i++) {
+    if (!safeEqualHex(sigs[i]!, mac(own.keys[i]!, parts))) {
+      const name = own.names[i]
+      return refuse(name === undefined
+        ? 'bad signature: the caller does not hold this node\'s passphrase/seed (sync.passphrase, else p2p.seed)'
+        : `bad signature: ${name} mismatch (the caller's ${CONFIG_KEY_OF[name]} differs from this node's, or the request was altered)`)
+    }
   }
   const t = Number(ts)
   if (Math.abs(now - t) > guard.windowMs) {
@@ -187,4 +255,19 @@ export function verifyRequest (
   if (admitted === 'replay') return refuse('replayed request refused (nonce already used)')
   if (admitted === 'full') return refuse('too many sync requests within the replay window; retry later')
   return { ok: true, request: { node, nonce } }
+}
+
+/** Why the secrets a caller declares are not the ones this node holds, or undefined when they are. */
+function secretsMismatch (own: readonly SecretName[], declared: string): string | undefined {
+  const theirs = declared.split(',')
+  if (theirs.length > 2 || theirs.some(n => n !== 'passphrase' && n !== 'seed') || new Set(theirs).size !== theirs.length) {
+    return `${AUTH_HEADERS.secrets} must list passphrase and/or seed`
+  }
+  for (const name of own) {
+    if (!theirs.includes(name)) return `${CONFIG_KEY_OF[name]} is set on this node but not on the caller: set the same ${CONFIG_KEY_OF[name]} on every node`
+  }
+  for (const name of theirs as SecretName[]) {
+    if (!own.includes(name)) return `${CONFIG_KEY_OF[name]} is set on the caller but not on this node: set the same ${CONFIG_KEY_OF[name]} on every node`
+  }
+  return undefined
 }

@@ -3,10 +3,16 @@
  * body is read whole up to a byte limit, the exchange is bounded in time and abortable, and
  * `sent` resolves once the request has been handed to the operating system — so a caller can
  * ask for the next page and apply the current one while the peer prepares it.
+ *
+ * With `tls`, an https peer is asked over a connection that presents this node's certificate
+ * and trusts only its CA; a refused certificate fails with UNAUTHORIZED saying why, and the
+ * answer carries the certificate the peer showed (for the node-binding check).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import { EngramError, PROTOCOL, TIMEOUT } from '../core/errors.ts'
+import { agentFor, describeTlsError, type ClientTls } from '../tls/client.ts'
 
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, maxSockets: 4 }),
@@ -17,6 +23,8 @@ export interface HttpAnswer {
   readonly status: number
   readonly headers: Headers
   readonly body: Buffer
+  /** The certificate the peer presented (DER), over https. */
+  readonly peerCertificate?: Uint8Array
 }
 
 export interface HttpExchange {
@@ -31,6 +39,8 @@ export interface PostOptions {
   readonly timeoutMs: number
   readonly maxBytes: number
   readonly signal?: AbortSignal
+  /** This node's certificate and CA for an https peer (absent: the system's CAs, no certificate). */
+  readonly tls?: ClientTls
 }
 
 export function post (url: URL, opts: PostOptions): HttpExchange {
@@ -51,7 +61,7 @@ function attempt (url: URL, opts: PostOptions, markSent: () => void, mayRetry: b
     const fail = (e: Error): void => { markSent(); reject(e) }
     if (opts.signal?.aborted === true) { fail(new EngramError('UNAVAILABLE', `sync with ${base} was stopped`)); return }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:']
+    const agent = url.protocol === 'https:' ? (opts.tls !== undefined ? agentFor(opts.tls) : agents['https:']) : agents['http:']
     const req = send(url, { method: 'POST', agent, headers: { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) } })
     const timer = setTimeout(() => req.destroy(TIMEOUT(`sync call to ${base}`, opts.timeoutMs)), opts.timeoutMs)
     const onAbort = (): void => { req.destroy(new EngramError('UNAVAILABLE', `sync with ${base} was stopped`)) }
@@ -63,9 +73,18 @@ function attempt (url: URL, opts: PostOptions, markSent: () => void, mayRetry: b
       if (e instanceof EngramError) { fail(e); return }
       const code = (e as NodeJS.ErrnoException).code
       if (mayRetry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) { reject(Object.assign(e, { retry: true })); return }
-      fail(new EngramError('UNAVAILABLE', `peer ${base} is unreachable (${code ?? e.message})`, { url: base }, { cause: e }))
+      const tlsText = url.protocol === 'https:' ? describeTlsError(code) : undefined
+      if (tlsText !== undefined) {
+        const noCa = opts.tls?.ca === undefined && code !== 'ERR_TLS_CERT_ALTNAME_INVALID' ? '; this node has no tls.ca, so only the system\'s CAs are trusted' : ''
+        fail(new EngramError('UNAUTHORIZED', `refused peer ${base}: ${tlsText} (${code})${noCa}`, { url: base, code }, { cause: e }))
+        return
+      }
+      const hint = url.protocol === 'https:' && code === 'ECONNRESET' && opts.tls !== undefined ? '; if it persists, the peer may refuse this node\'s certificate: see its log' : ''
+      fail(new EngramError('UNAVAILABLE', `peer ${base} is unreachable (${code ?? e.message})${hint}`, { url: base }, { cause: e }))
     })
     req.on('response', (res: IncomingMessage) => {
+      const cert = url.protocol === 'https:' ? (res.socket as TLSSocket).getPeerCertificate?.(false) : undefined
+      const peerCertificate = cert !== undefined && cert !== null && Buffer.isBuffer(cert.raw) ? new Uint8Array(cert.raw) : undefined
       const declared = Number(res.headers['content-length'] ?? NaN)
       if (declared > opts.maxBytes) { req.destroy(PROTOCOL(`response of ${declared} bytes from ${base} is over the ${opts.maxBytes} byte limit`)); return }
       const chunks: Buffer[] = []
@@ -79,7 +98,7 @@ function attempt (url: URL, opts: PostOptions, markSent: () => void, mayRetry: b
         done()
         const headers = new Headers()
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v)
-        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks, total) })
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks, total), ...(peerCertificate !== undefined ? { peerCertificate } : {}) })
       })
       res.on('error', e => { done(); fail(e) })
     })

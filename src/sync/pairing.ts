@@ -25,7 +25,7 @@ export function isLoopbackHost (host: string): boolean {
   return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
 }
 
-const urlOf = (address: string, port: number): string => `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`
+const urlOf = (scheme: string, address: string, port: number): string => `${scheme}://${isIP(address) === 6 ? `[${address}]` : address}:${port}`
 
 /** This machine's name, as a peer name (letters, digits, ".", "_", "-"). */
 export function localPeerName (): string {
@@ -33,21 +33,22 @@ export function localPeerName (): string {
   return name === '' ? 'this-machine' : name
 }
 
-export function pairBack (endpoint: Endpoint | undefined, secretSet: boolean): PairBack {
+export function pairBack (endpoint: Endpoint | undefined, secretSet: boolean, tls = false): PairBack {
   const name = localPeerName()
-  if (endpoint === undefined) return { reachable: false, urls: [], command: `engram sync pair ${name} http://<this machine>:<api.port>`, note: 'this node is not listening yet' }
+  const scheme = tls ? 'https' : 'http'
+  if (endpoint === undefined) return { reachable: false, urls: [], command: `engram sync pair ${name} ${scheme}://<this machine>:<api.port>`, note: 'this node is not listening yet' }
   const { host, port } = endpoint
   let urls: string[]
   if (host === '0.0.0.0' || host === '::') {
     urls = Object.values(networkInterfaces()).flatMap(list => list ?? [])
       .filter(a => !a.internal && (a.family === 'IPv4' || host === '::') && !a.address.startsWith('fe80'))
       .sort((a, b) => (a.family === b.family ? 0 : a.family === 'IPv4' ? -1 : 1))
-      .map(a => urlOf(a.address, port))
+      .map(a => urlOf(scheme, a.address, port))
   } else {
-    urls = [isLoopbackHost(host) ? endpoint.url : urlOf(host, port)]
+    urls = [isLoopbackHost(host) ? endpoint.url : urlOf(scheme, host, port)]
   }
   const reachable = !isLoopbackHost(host)
-  const command = `engram sync pair ${name} ${urls[0] ?? `http://<this machine's address>:${port}`}`
+  const command = `engram sync pair ${name} ${urls[0] ?? `${scheme}://<this machine's address>:${port}`}`
   const notes: string[] = []
   if (!reachable) {
     notes.push(`this node's API listens on ${host} only, so only a node on this machine can pull from it: for another machine, set api.host to an address it can reach (e.g. 0.0.0.0) and restart this node`)

@@ -55,6 +55,12 @@ export interface DialOptions {
   signal?: AbortSignal
   /** Overall limit for the dial, session handshake included; defaults to the transport's `dialTimeoutMs`. */
   timeoutMs?: number
+  /**
+   * The node expected at `addr` (for example the node id an mDNS announcement claims). When the
+   * node that answers proves another id, the dial fails with `UNAVAILABLE` before any session is
+   * reported, and an existing session with that other node is left alone.
+   */
+  expectedNode?: NodeId
 }
 
 export interface Transport {

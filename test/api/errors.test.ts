@@ -18,6 +18,7 @@ describe('error statuses', () => {
       CONFLICT: 409,
       HLC_DRIFT: 409,
       LIMIT_EXCEEDED: 413,
+      RATE_LIMITED: 429,
       STORE_UNAVAILABLE: 503,
       UNAVAILABLE: 503,
       TIMEOUT: 504,

@@ -3,6 +3,7 @@
  * node is `engram start` in its own process with its own data directory, API port 0 and a UDP
  * port picked free by the test (test/sync/daemons.ts does the process part).
  */
+import { createServer } from 'node:net'
 import { freePort } from '../transport/libp2p-harness.ts'
 import type { Sandbox } from '../cli/helpers.ts'
 import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
@@ -40,14 +41,23 @@ export interface P2pNodeOptions {
   readonly env?: Record<string, string>
 }
 
-/** UDP ports that are free now, one per node. */
+/** Port numbers free now on both UDP and TCP (a node listens on both), one per node. */
 export async function freePorts (n: number): Promise<number[]> {
   const out: number[] = []
-  while (out.length < n) {
+  for (let tries = 0; out.length < n && tries < 1000; tries++) {
     const p = await freePort('udp')
-    if (p >= 1024 && !out.includes(p)) out.push(p)
+    if (p >= 1024 && !out.includes(p) && await tcpFree(p)) out.push(p)
   }
+  if (out.length < n) throw new Error(`found only ${out.length} of ${n} ports free on both UDP and TCP`)
   return out
+}
+
+function tcpFree (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const srv = createServer()
+    srv.once('error', () => { resolve(false) })
+    srv.listen(port, '0.0.0.0', () => { srv.close(() => { resolve(true) }) })
+  })
 }
 
 export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOptions = {}): Promise<P2pNode> {

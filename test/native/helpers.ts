@@ -33,12 +33,14 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
   readonly store?: Store
   readonly now?: () => number
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error'
+  /** The engine's tombstone flood budget (Engine unknownTombstonesPerMinute). */
+  readonly unknownTombstonesPerMinute?: number
 }
 
 export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions = {}): SimNode {
   const id = asNodeId(name)
   const store = opts.store ?? new MemoryStore()
-  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: opts.now })
+  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute })
   const transport = net.createTransport(id)
   const logs: string[] = []
   const log: Logger = createLogger({ level: opts.logLevel ?? 'info', sink: line => { logs.push(line) }, now: opts.now })

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
-import { deriveHandshakeKey, runHandshake, type HandshakeChannel } from '../../src/sync/native/handshake.ts'
+import { deriveHandshakeKey, derivePassphraseKey, runHandshake, type HandshakeChannel } from '../../src/sync/native/handshake.ts'
 import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
 import { QuicTransport } from '../../src/transport/libp2p/QuicTransport.ts'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { SEED, freePorts, startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
+import { PASSPHRASE } from '../sync/daemons.ts'
 
 let box: Sandbox
 const live = new Set<P2pNode>()
@@ -58,7 +59,7 @@ describe('native sync over QUIC: refusals', () => {
     const a = await startP2pNode(box, 'rp-a')
     live.add(a)
     await a.client.addTriple('user:a', 'rel:secret', 'x')
-    // an in-process node that holds the seed completes a handshake, recording what it sends
+    // an in-process node that holds the seed (and the daemons' passphrase) completes a handshake, recording what it sends
     const t = await QuicTransport.create({ host: '127.0.0.1', port: 0, handshakeTimeoutMs: 2000, closeTimeoutMs: 500 })
     await t.start()
     try {
@@ -72,7 +73,7 @@ describe('native sync over QUIC: refusals', () => {
         return { conn, got, sent, ch: { send: async m => { const f = encodeMessage(m); sent.push(f); await conn.send(f) }, next: ms => inbox.next(ms) } }
       }
       const first = await open()
-      await runHandshake(first.ch, { key: deriveHandshakeKey(SEED), self: t.nodeId, peer: asNodeId(a.nodeId), feed: 'e'.repeat(32), timeoutMs: 3000 })
+      await runHandshake(first.ch, { key: deriveHandshakeKey(SEED), passphraseKey: derivePassphraseKey(PASSPHRASE), self: t.nodeId, peer: asNodeId(a.nodeId), feed: 'e'.repeat(32), timeoutMs: 3000 })
       await first.conn.close('recorded')
       await until(async () => (await a.p2p()).peer_count === 0, () => 'the first session closed', 10_000)
       // the same frames again, in a new session: a's nonce is new, so the recorded proof fails

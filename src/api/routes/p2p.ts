@@ -4,7 +4,8 @@
  * 404 {"error": "P2P not enabled", …}.
  *
  *   GET    /api/v1/p2p/status        → 200 status (docs/PROTOCOL.md §4) | 404 P2P not enabled
- *   GET    /api/v1/p2p/peers         → 200 {peers}
+ *   GET    /api/v1/p2p/peers         → 200 {peers, book} (book: the peer book, every known peer with
+ *                                      its source, addresses, last seen and last error)
  *   POST   /api/v1/p2p/peers {addr}  → 201 {peer, created: true} | 200 {peer, created: false} (already listed)
  *   DELETE /api/v1/p2p/peers/:id     → 200 {removed} — :id is a node id or the peer's address (%-encoded)
  *
@@ -40,7 +41,8 @@ export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/v1/p2p/peers', async (_request, reply) => {
     const native = p2p()
     if (native === undefined) return notEnabled(reply)
-    return { peers: native.listPeers() }
+    const book = deps.p2pPeerBook?.()
+    return { peers: native.listPeers(), ...(book !== undefined ? { book } : {}) }
   })
 
   app.post<{ Body: { addr: string } }>('/api/v1/p2p/peers', { schema: { body: addPeerBody } }, async (request, reply) => {

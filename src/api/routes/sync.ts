@@ -13,7 +13,9 @@
  * The delta route reads the raw body (its signature covers the exact bytes), in a scope of its
  * own with a buffer content-type parser and a small body limit.
  */
+import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
+import { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { INVALID_INPUT, isEngramError, EngramError } from '../../core/errors.ts'
 import type { SyncService } from '../../sync/SyncService.ts'
@@ -23,6 +25,15 @@ import type { ApiDeps } from '../types.ts'
 /** Largest delta request body (a request lists at most 1000 namespaces of 256 characters). */
 export const DELTA_BODY_LIMIT = 1024 * 1024
 export const NDJSON = 'application/x-ndjson'
+
+/** The caller's address and, over TLS, the certificate it presented. */
+function clientOf (socket: Socket): { address?: string, certificate?: Uint8Array } {
+  const cert = socket instanceof TLSSocket ? socket.getPeerCertificate(false) : undefined
+  return {
+    ...(socket.remoteAddress !== undefined ? { address: socket.remoteAddress } : {}),
+    ...(cert !== undefined && Buffer.isBuffer(cert.raw) ? { certificate: new Uint8Array(cert.raw) } : {})
+  }
+}
 
 /** The node's sync service, or 503 when it has none. */
 export function requireSync (deps: ApiDeps): SyncService {
@@ -51,7 +62,7 @@ export function syncRoutes (app: FastifyInstance, deps: ApiDeps): void {
     scope.post('/api/v1/sync/delta', { bodyLimit: DELTA_BODY_LIMIT }, async (request, reply) => {
       const sync = requireSync(deps)
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      const r = sync.handleDelta(request.headers, raw, isLoopbackAddress(request.socket.remoteAddress))
+      const r = sync.handleDelta(request.headers, raw, isLoopbackAddress(request.socket.remoteAddress), clientOf(request.socket))
       return reply.code(r.status).headers(r.headers).type('application/json; charset=utf-8').send(r.body)
     })
   })

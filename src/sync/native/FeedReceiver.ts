@@ -9,6 +9,7 @@
  * with `snapshot: true`) is accepted whatever the cursor; after its last page the expired-cursor
  * rule (../expiry.ts) deletes what the peer deleted and collected while this node was away.
  */
+import { isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { Logger } from '../../util/log.ts'
@@ -36,11 +37,13 @@ export interface FeedReceiverStats {
   inferredDeletes: number
   /** Pages that ended a catch-up (`more` false). */
   catchUps: number
+  /** Pages not applied yet because of the tombstone flood rule (taken again later). */
+  deferred: number
   lastPageAt: number | undefined
 }
 
 export class FeedReceiver {
-  readonly stats: FeedReceiverStats = { pages: 0, records: 0, applied: 0, inferredDeletes: 0, catchUps: 0, lastPageAt: undefined }
+  readonly stats: FeedReceiverStats = { pages: 0, records: 0, applied: 0, inferredDeletes: 0, catchUps: 0, deferred: 0, lastPageAt: undefined }
   private readonly opts: FeedReceiverOptions
   private readonly now: () => number
   private cursor: number
@@ -89,12 +92,19 @@ export class FeedReceiver {
       if (this.answered || this.cursorSentAt === undefined) this.sendCursor()
       return
     }
-    this.answered = true
-    if (startsSnapshot) this.snapshot = { seen: new Set(), peerCursor: msg.peerCursor ?? 0 }
     const { engine, peer } = this.opts
     // The feed id the cursor belongs to is recorded in the same transaction as the first page.
     const meta = this.feedRecorded ? undefined : () => [[this.opts.feedKey, this.opts.peerFeed] as const]
-    const result = engine.applyChecked(msg.records, { via: peer, cursor: { peer, seq: msg.to }, meta })
+    let result
+    try {
+      result = engine.applyChecked(msg.records, { via: peer, cursor: { peer, seq: msg.to }, meta })
+    } catch (e) {
+      if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
+      this.deferred(e.message)
+      return
+    }
+    this.answered = true
+    if (startsSnapshot) this.snapshot = { seen: new Set(), peerCursor: msg.peerCursor ?? 0 }
     this.cursor = msg.to
     this.feedRecorded = true
     this.stats.pages++
@@ -116,5 +126,19 @@ export class FeedReceiver {
     }
     if (!msg.more) this.stats.catchUps++
     this.opts.send({ t: 'ack', cursor: msg.to })
+  }
+
+  /**
+   * A page over the peer's tombstone budget (TombstoneBudget.ts) is not applied nor acknowledged:
+   * the cursor stays, and the page comes again when the peer's acknowledgement wait runs out or
+   * this node's cursor, unanswered, is sent again — at most once per sync.syncTimeoutMs.
+   */
+  private deferred (why: string): void {
+    this.stats.deferred++
+    this.answered = false
+    this.cursorSentAt = this.now()
+    if (this.stats.deferred === 1 || this.stats.deferred % 100 === 0) {
+      this.opts.log.warn(`deferred a page from P2P peer ${this.opts.peer}: ${why}`, { peer: this.opts.peer, deferred: this.stats.deferred })
+    }
   }
 }

@@ -22,8 +22,9 @@ import type { Logger } from '../../util/log.ts'
 import { FeedReceiver } from './FeedReceiver.ts'
 import { FeedSender } from './FeedSender.ts'
 import type { GossipMessage } from './gossipWire.ts'
-import { runHandshake } from './handshake.ts'
+import { runHandshake, type HandshakeCertificates } from './handshake.ts'
 import { Inbox } from './Inbox.ts'
+import type { PeerBudget } from './PeerBudget.ts'
 import { checkRecordAt, decodeFrame, encodeMessage, type ChangesMessage, type NativeMessage, type UncheckedChanges } from './messages.ts'
 
 /** The gossip side of a session (gossip.ts's GossipPeer, seen through gossipWire.ts). */
@@ -54,6 +55,10 @@ export interface NativeSessionOptions {
   readonly feedId: string
   /** The handshake key K (handshake.ts deriveHandshakeKey). */
   readonly key: Uint8Array
+  /** The passphrase key Kp (handshake.ts derivePassphraseKey) when sync.passphrase is set. */
+  readonly passphraseKey?: Uint8Array
+  /** The certificate layer of the handshake when TLS is on (tls.*). */
+  readonly certificates?: HandshakeCertificates
   readonly handshakeTimeoutMs: number
   readonly settings: () => SessionSettings
   /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
@@ -62,6 +67,8 @@ export interface NativeSessionOptions {
   readonly stream?: boolean
   /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
   readonly push?: boolean
+  /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
+  readonly budget?: PeerBudget
   readonly log: Logger
   readonly now?: () => number
   /** Called once the handshake succeeded. */
@@ -152,11 +159,11 @@ export class NativeSession {
    * rejects (after closing the connection) when the handshake fails.
    */
   async open (): Promise<void> {
-    const { engine, feedId, key, handshakeTimeoutMs } = this.opts
+    const { engine, feedId, key, handshakeTimeoutMs, passphraseKey, certificates } = this.opts
     let peerFeed: string
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) },
-        { key, self: engine.node, peer: this.peer, feed: feedId, timeoutMs: handshakeTimeoutMs })
+        { key, passphraseKey, certificates, self: engine.node, peer: this.peer, feed: feedId, timeoutMs: handshakeTimeoutMs })
       peerFeed = result.peerFeed
       if (this.inbox.drain().length > 0) throw PROTOCOL('hello or proof sent twice')
     } catch (e) {
@@ -251,6 +258,8 @@ export class NativeSession {
   private onFrame (frame: Uint8Array, count = true): void {
     if (count) this.bytesReceived += frame.byteLength
     if (this.state === 'closed') return
+    const flood = this.state === 'open' && count ? this.opts.budget?.frame(frame.byteLength) : undefined
+    if (flood !== undefined) { void this.fail(flood, 'receive'); return }
     if (this.state === 'handshake' && this.proofReceived) {
       // the peer may go on as soon as it verified our proof: keep its frames until ours is done
       this.backlog.push(frame)
@@ -268,6 +277,8 @@ export class NativeSession {
       void this.fail(e, 'decode')
       return
     }
+    // a request (cursor, digest, buckets, bloom) sent too fast is ignored
+    if (this.state === 'open' && this.opts.budget?.admit(msg.t) === false) return
     if ('unchecked' in msg) {
       this.enqueuePage(msg)
       return
@@ -306,11 +317,21 @@ export class NativeSession {
         if (this.gossip === undefined) return
         const { send, apply } = this.gossip.onMessage(msg)
         // decodeFrame ran checkRecord on every record of a `records` message
-        if (apply.length > 0) this.opts.engine.applyChecked(apply as readonly MemoryRecord[], { via: this.peer })
+        if (apply.length > 0) this.applyGossip(apply as readonly MemoryRecord[])
         for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
       }
+    }
+  }
+
+  /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
+  private applyGossip (records: readonly MemoryRecord[]): void {
+    try {
+      this.opts.engine.applyChecked(records, { via: this.peer })
+    } catch (e) {
+      if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
+      this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
     }
   }
 
@@ -404,14 +425,15 @@ export class NativeSession {
   }
 
   private onClosed (info: CloseInfo): void {
-    const wasHandshake = this.state === 'handshake'
+    // closed by the peer during the handshake (this node's own refusals are logged by fail())
+    const wasHandshake = this.state === 'handshake' && this.failure === undefined
     this.state = 'closed'
     this.stopParts()
     this.closeReason ??= info.reason
     if (info.error !== undefined && this.failure === undefined) this.failure = info.error
     this.inbox.fail(info.error ?? new Error(`connection closed${info.reason !== undefined ? `: ${info.reason}` : ''}`))
     if (wasHandshake && info.reason === 'auth failed') {
-      this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (check that p2p.seed is the same on both nodes)`, { peer: this.peer })
+      this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (p2p.seed, sync.passphrase or the TLS certificates; the peer's log says which)`, { peer: this.peer })
     }
   }
 }

@@ -19,12 +19,15 @@ import type { Logger } from '../../util/log.ts'
 import { feedIdOf } from '../feedId.ts'
 import { GossipPeer } from './gossip.ts'
 import { GOSSIP_LIMITS } from './gossipMessages.ts'
-import { deriveHandshakeKey } from './handshake.ts'
+import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from './handshake.ts'
 import { ManualPeers, type ManualPeer } from './ManualPeers.ts'
 import { NativeSession, type SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { PeerStats, withPeerId, type P2pPeerView } from './PeerStats.ts'
+import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
+import type { DialerEvent, PeerDialer, ProposedSource } from '../../discovery/PeerDialer.ts'
+import { endedEvent } from './peerEvents.ts'
 
 export interface NativeSyncSettings {
   /** p2p.gossipIntervalMs */
@@ -37,6 +40,10 @@ export interface NativeSyncSettings {
   readonly syncTimeoutMs: number
   /** sync.tombstoneTtlHours: sizes the gossip window */
   readonly tombstoneTtlHours: number
+  /** p2p.maxPeers: most sessions other nodes may open (SessionGuard.ts). Default 64. */
+  readonly maxPeers?: number
+  /** p2p.maxMessagesPerSecond: most messages per second from one peer (PeerBudget.ts). Default 5,000. */
+  readonly maxMessagesPerSecond?: number
 }
 
 export interface NativeSyncOptions {
@@ -44,9 +51,15 @@ export interface NativeSyncOptions {
   readonly transport: Transport
   /** p2p.seed; native sync refuses to start without one. */
   readonly seed: string | undefined
+  /** sync.passphrase, read at each handshake: when set, every peer must prove it too. */
+  readonly passphrase?: () => string | undefined
+  /** When TLS is on (tls.*): every peer must prove a certificate of the CA that binds its node id. */
+  readonly certificates?: HandshakeCertificates
   readonly settings: () => NativeSyncSettings
   /** Configured peers (p2p.manualPeers and discovery.manualPeers). */
   readonly manualPeers?: readonly string[]
+  /** Told about every peer dialled, reached, failed or ended (the peer book, src/discovery/). */
+  readonly onPeerEvent?: (ev: DialerEvent) => void
   readonly log: Logger
   /** The UDP port reported in the status (p2p.port). */
   readonly port?: number
@@ -66,13 +79,14 @@ export interface NativeSyncOptions {
 
 export type { P2pPeerView } from './PeerStats.ts'
 
-export class NativeSync {
+export class NativeSync implements PeerDialer {
   readonly nodeId: NodeId
   readonly feedId: string
   private readonly opts: NativeSyncOptions
   private readonly engine: Engine
   private readonly transport: Transport
   private readonly key: Uint8Array
+  private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
   private readonly log: Logger
   private readonly now: () => number
   private readonly random: () => number
@@ -84,6 +98,10 @@ export class NativeSync {
   private readonly sessions = new Map<string, NativeSession>()
   private readonly gossipPeers = new Map<NativeSession, GossipPeer>()
   private readonly opened = new Map<NativeSession, Promise<boolean>>()
+  /** Peers proposed by discovery (mDNS, the static list, the peer book), by address. */
+  private readonly proposed = new Map<string, { source: ProposedSource, expectedNode?: NodeId }>()
+  /** Admission of sessions other nodes open, and each peer's budget. */
+  private readonly guard: SessionGuard
   private round = 0
   private successes = 0
   private failures = 0
@@ -107,15 +125,27 @@ export class NativeSync {
     this.random = opts.random ?? Math.random
     this.window = new LazyWindow({ store: opts.engine.store, ttlMs: opts.settings().tombstoneTtlHours * 3_600_000, now: this.now })
     this.peerStats = new PeerStats(this.now)
+    this.guard = new SessionGuard({
+      log: this.log,
+      now: this.now,
+      limits: () => {
+        const s = opts.settings()
+        return { ...GUARD_DEFAULTS, maxPeers: s.maxPeers ?? GUARD_DEFAULTS.maxPeers, messagesPerSecond: s.maxMessagesPerSecond ?? GUARD_DEFAULTS.messagesPerSecond }
+      }
+    })
     this.manual = new ManualPeers(opts.engine.store, opts.manualPeers ?? [])
     this.redialer = new Redialer({
       ...opts.backoff,
       random: this.random,
       now: this.now,
-      dial: (addr, signal) => this.transport.dial(addr, { signal }),
-      onConnected: (_addr, conn) => this.sessionOutcome(conn),
+      dial: (addr, signal) => this.transport.dial(addr, { signal, expectedNode: this.proposed.get(addr)?.expectedNode }),
+      onConnected: (addr, conn) => {
+        this.peerEvent({ type: 'dialled', addr, nodeId: conn.remoteNode })
+        return this.sessionOutcome(conn, addr)
+      },
       onFailure: (addr, err, n) => {
         this.failures++
+        this.peerEvent({ type: 'dial-failed', addr, error: err instanceof Error ? err.message : String(err) })
         if (n === 1 || n % 10 === 0) {
           this.log.warn(`cannot reach P2P peer ${addr}: ${err instanceof Error ? err.message : String(err)}; retrying with backoff`, { addr, failures: n })
         }
@@ -131,7 +161,11 @@ export class NativeSync {
     this.engine.on('change', this.onChange)
     this.window.current().digest() // builds the window index now rather than during the first round
     this.scheduleTick()
-    for (const p of this.manual.list()) this.redialer.start(p.addr)
+    for (const p of this.manual.list()) {
+      this.peerEvent({ type: 'added', addr: p.addr, source: p.source === 'config' ? 'manual' : 'api' })
+      this.redialer.start(p.addr)
+    }
+    for (const addr of this.proposed.keys()) this.redialer.start(addr)
     this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: this.manual.list().length })
   }
 
@@ -182,6 +216,12 @@ export class NativeSync {
       if (node !== undefined) seen.add(node)
       out.push(this.peerView(p.addr, p.source, node, st?.lastError))
     }
+    for (const [addr, p] of this.proposed) {
+      const st = this.redialer.state(addr)
+      const node = st?.nodeId ?? p.expectedNode
+      if (node !== undefined) seen.add(node)
+      out.push(this.peerView(addr, p.source, node, st?.lastError))
+    }
     for (const s of this.sessions.values()) {
       if (!s.isOpen || seen.has(s.peer)) continue
       seen.add(s.peer)
@@ -193,6 +233,7 @@ export class NativeSync {
   /** Adds a manual peer (persisted) and starts dialing it. */
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean } {
     const { peer, created } = this.manual.add(addr)
+    if (created) this.peerEvent({ type: 'added', addr: peer.addr, source: 'api' })
     if (this.state === 'started') this.redialer.start(peer.addr)
     return { peer: this.peerView(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
   }
@@ -202,12 +243,36 @@ export class NativeSync {
     const match = this.manual.list().find(p => p.addr === idOrAddr || this.redialer.state(p.addr)?.nodeId === idOrAddr)
     if (match === undefined) throw NOT_FOUND('P2P peer', idOrAddr)
     const removed = this.manual.remove(match.addr)
+    this.peerEvent({ type: 'removed', addr: match.addr })
     const node = this.redialer.state(match.addr)?.nodeId
     await this.redialer.stop(match.addr)
     if (node !== undefined) {
       await Promise.allSettled([...this.sessions.values()].filter(s => s.peer === node).map(s => s.close('peer removed')))
     }
     return removed
+  }
+
+  // ---- peers proposed by discovery (src/discovery/) ----------------------------------------
+
+  /** Keeps a session to a peer that discovery proposed (PeerDialer): dialled and redialled with backoff. */
+  connect (addr: string, opts: { readonly source: ProposedSource, readonly expectedNode?: NodeId }): void {
+    if (this.proposed.has(addr) || this.manual.has(addr)) return
+    this.proposed.set(addr, { source: opts.source, ...(opts.expectedNode !== undefined ? { expectedNode: opts.expectedNode } : {}) })
+    if (this.state === 'started') this.redialer.start(addr)
+  }
+
+  /** Stops dialing a proposed peer; an open session stays until it ends. */
+  async disconnect (addr: string): Promise<void> {
+    if (!this.proposed.delete(addr)) return
+    await this.redialer.stop(addr)
+  }
+
+  private peerEvent (ev: DialerEvent): void {
+    try {
+      this.opts.onPeerEvent?.(ev)
+    } catch (e) {
+      this.log.warn('recording a P2P peer event failed', { event: ev.type, error: e instanceof Error ? e.message : String(e) })
+    }
   }
 
   // ---- status ----------------------------------------------------------------------------
@@ -242,6 +307,7 @@ export class NativeSync {
         total_failed_syncs: this.failures
       },
       peers: this.listPeers(),
+      refused: this.guard.counts(),
       listen_addrs: this.transport.listenAddrs(),
       feed_id: this.feedId,
       window: this.window.view()
@@ -275,12 +341,16 @@ export class NativeSync {
 
   private accept (conn: Connection): void {
     if (this.state !== 'started') { void conn.close('node stopping'); return }
+    const handshakeDone = this.guard.admit(conn, this.sessions.size, node => this.isManualPeer(node))
+    if (handshakeDone === undefined) return
     const settings = this.opts.settings
     const session: NativeSession = new NativeSession({
       conn,
       engine: this.engine,
       feedId: this.feedId,
       key: this.key,
+      passphraseKey: this.currentPassphraseKey(),
+      certificates: this.opts.certificates,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 5_000,
       settings: () => {
         const s = settings()
@@ -304,9 +374,11 @@ export class NativeSync {
       },
       stream: this.opts.stream,
       push: this.opts.push,
+      budget: this.guard.budget(),
       log: this.log,
       now: this.now,
       onOpen: s => {
+        this.peerEvent({ type: 'session-open', nodeId: s.peer })
         this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
       },
       onSynced: s => {
@@ -316,24 +388,46 @@ export class NativeSync {
     })
     this.sessions.set(conn.id, session)
     const opened = session.open().then(() => true, () => false)
+    void opened.then(handshakeDone)
     this.opened.set(session, opened)
-    void conn.closed.then(() => { this.ended(session) })
+    void conn.closed.then(info => { this.ended(session, info.reason) })
+  }
+
+  /** Kp of the current sync.passphrase (derived again when it changes), or undefined. */
+  private currentPassphraseKey (): Uint8Array | undefined {
+    const passphrase = this.opts.passphrase?.()
+    if (passphrase === undefined || passphrase === '') return undefined
+    if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
+    return this.passphraseKey.key
+  }
+
+  /** Whether `node` is a manual peer this node has reached (SessionGuard lets it in whatever the counts). */
+  private isManualPeer (node: NodeId): boolean {
+    return this.manual.list().some(p => this.redialer.state(p.addr)?.nodeId === node)
   }
 
   /** A dialled session: resolves when it ends, true when it opened and ended without an error. */
-  private async sessionOutcome (conn: Connection): Promise<boolean> {
+  private async sessionOutcome (conn: Connection, addr?: string): Promise<boolean> {
     const session = this.sessions.get(conn.id)
-    if (session === undefined) { await conn.closed; return false }
+    if (session === undefined) {
+      const info = await conn.closed
+      if (addr !== undefined) this.peerEvent({ type: 'session-ended', nodeId: conn.remoteNode, addr, error: `the session ended: ${info.reason ?? 'closed'}` })
+      return false
+    }
     const ok = await (this.opened.get(session) ?? Promise.resolve(false))
-    await conn.closed
-    return ok && session.error === undefined
+    const info = await conn.closed
+    const healthy = ok && session.error === undefined
+    if (addr !== undefined) this.peerEvent(endedEvent(session, info.reason, addr, healthy))
+    return healthy
   }
 
-  private ended (session: NativeSession): void {
+  private ended (session: NativeSession, reason?: string): void {
+    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined))
     if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
     this.opened.delete(session)
     this.gossipPeers.delete(session)
     if (session.error !== undefined) this.failures++
+    this.guard.ended(session.error)
     this.peerStats.ended(session)
     this.log.debug(`P2P session with ${session.peer} ended`, { peer: session.peer, error: session.error?.message })
   }
@@ -359,3 +453,4 @@ function portOf (addr: string | undefined): number | undefined {
   const m = addr === undefined ? null : /\/(?:udp|tcp)\/(\d+)/.exec(addr)
   return m === null ? undefined : Number(m[1])
 }
+

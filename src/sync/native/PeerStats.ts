@@ -21,7 +21,7 @@ export interface P2pPeerView {
   readonly addr: string
   readonly mode: 'native' | 'offline'
   readonly connected: boolean
-  readonly source: 'config' | 'api' | 'inbound'
+  readonly source: 'config' | 'api' | 'inbound' | 'mdns' | 'static'
   readonly last_sync: string | null
   readonly bytes_sent: number
   readonly bytes_received: number
@@ -34,6 +34,9 @@ export function withPeerId (addr: string, node: string): string {
   if (!addr.startsWith('/') || addr.includes('/p2p/')) return addr
   return `${addr}/p2p/${node}`
 }
+
+/** Peers whose totals are kept (docs/LIMITS.md); beyond, the first seen are forgotten. */
+const MAX_PEERS_KEPT = 1024
 
 export class PeerStats {
   private readonly totals = new Map<NodeId, PeerTotals>()
@@ -93,6 +96,11 @@ export class PeerStats {
     let t = this.totals.get(node)
     if (t === undefined) {
       t = { addr, lastSyncAt: undefined, bytesSent: 0, bytesReceived: 0, failures: 0, lastError: undefined }
+      // a peer that keeps making new identities cannot grow this without bound: the oldest go
+      if (this.totals.size >= MAX_PEERS_KEPT) {
+        const oldest = this.totals.keys().next().value
+        if (oldest !== undefined) this.totals.delete(oldest)
+      }
       this.totals.set(node, t)
     }
     t.addr = addr

@@ -12,6 +12,16 @@
  * be replayed, a proof cannot be reflected (the roles differ) and a relay cannot splice two
  * sessions. Proofs are compared in constant time. Every step waits at most `timeoutMs`.
  *
+ * On top of the seed, two optional layers, each checked on its own so that a refusal says which
+ * one failed:
+ * - **passphrase** (sync.passphrase): `hello.pp` says whether a node holds one (a node refuses a
+ *   peer whose `pp` differs from its own, before proving anything); the proof then carries
+ *   `pmac` = BLAKE3-keyed(Kp, role ‖ T), Kp = BLAKE3("engram/p2p-passphrase/v1" ‖ 0x00 ‖ passphrase).
+ * - **certificates** (tls.*): `hello.cert` is the node's certificate; a node with TLS on checks
+ *   the peer's (signed by its CA, valid now, binding the transport-proven node id) before
+ *   proving anything, and the proof carries `sig`, the certificate key's signature over
+ *   "engram/p2p-cert/v1" ‖ role ‖ T.
+ *
  * The pure parts (key, roles, transcript, proofs) are exported for tests and other
  * implementations; `runHandshake` drives them over any message channel.
  */
@@ -22,7 +32,9 @@ import type { NodeId } from '../../core/ids.ts'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, NATIVE_LIMITS, type HelloMessage, type NativeMessage, type ProofMessage } from './messages.ts'
 
 export const HANDSHAKE_KEY_CONTEXT = 'engram/p2p-handshake/v1'
+export const PASSPHRASE_KEY_CONTEXT = 'engram/p2p-passphrase/v1'
 export const PROOF_CONTEXT = 'engram/p2p-proof/v1'
+export const CERT_SIG_CONTEXT = 'engram/p2p-cert/v1'
 
 export type Role = 'lo' | 'hi'
 
@@ -42,6 +54,16 @@ const ZERO = new Uint8Array([0])
 /** K: the handshake key, 32 bytes. Never sent, never published. */
 export function deriveHandshakeKey (seed: string): Uint8Array {
   return blake3(concat([utf8(HANDSHAKE_KEY_CONTEXT), ZERO, utf8(seed)]))
+}
+
+/** Kp: the passphrase key, 32 bytes. Never sent, never published. */
+export function derivePassphraseKey (passphrase: string): Uint8Array {
+  return blake3(concat([utf8(PASSPHRASE_KEY_CONTEXT), ZERO, utf8(passphrase)]))
+}
+
+/** What `role` signs with its certificate's key: "engram/p2p-cert/v1" ‖ role ‖ T. */
+export function certSigned (role: Role, t: Uint8Array): Uint8Array {
+  return concat([utf8(CERT_SIG_CONTEXT), utf8(role), t])
 }
 
 /** This node's role towards `peer`: 'lo' when its id sorts first (code-unit order). */
@@ -85,6 +107,23 @@ export function commonVersion (a: readonly [number, number], b: readonly [number
   return hi >= Math.max(a[0], b[0]) ? hi : undefined
 }
 
+/**
+ * The certificate layer of the handshake (src/tls/NodeTls.ts builds it from tls.*): this
+ * node's certificate, signing with its key, and the check of a peer's certificate.
+ */
+export interface HandshakeCertificates {
+  /** This node's certificate, DER (sent in `hello`). */
+  readonly cert: Uint8Array
+  /** Signs with the certificate's key. */
+  sign (data: Uint8Array): Uint8Array
+  /**
+   * Checks the certificate a peer sent (undefined: none) for the node the transport proved:
+   * a verifier of that certificate's signatures, or why it is refused.
+   */
+  check (cert: Uint8Array | undefined, peer: NodeId):
+    { readonly ok: true, verify (data: Uint8Array, sig: Uint8Array): boolean } | { readonly ok: false, readonly message: string }
+}
+
 /** The handshake failed because the peer did not prove the seed. The session closes with `auth failed`. */
 export function AUTH_FAILED (peer: string, why: string): EngramError {
   return new EngramError('UNAUTHORIZED', `auth failed: ${why}`, { peer })
@@ -98,6 +137,10 @@ export interface HandshakeChannel {
 
 export interface HandshakeOptions {
   readonly key: Uint8Array
+  /** Kp (derivePassphraseKey) when this node holds sync.passphrase. */
+  readonly passphraseKey?: Uint8Array
+  /** Certificates, when TLS is on here: the peer must prove one too. */
+  readonly certificates?: HandshakeCertificates
   readonly self: NodeId
   /** The peer's id as authenticated by the transport. */
   readonly peer: NodeId
@@ -127,7 +170,9 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const versions = opts.versions ?? [MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION]
   const nonce = opts.nonce ?? new Uint8Array(randomBytes(NATIVE_LIMITS.nonceBytes))
   const role = roleOf(opts.self, opts.peer)
-  await ch.send({ t: 'hello', v: versions, nonce, feed: opts.feed })
+  const certs = opts.certificates
+  const pp = opts.passphraseKey !== undefined
+  await ch.send({ t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}) })
 
   let hello: HelloMessage | undefined
   let proof: ProofMessage | undefined
@@ -150,13 +195,32 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
     throw PROTOCOL(`no common protocol version: this node speaks ${versions[0]}-${versions[1]}, the peer ${hello.v[0]}-${hello.v[1]}`)
   }
   if (timingSafeEqual(hello.nonce, nonce)) throw AUTH_FAILED(opts.peer, 'the peer echoed this node\'s nonce (a reflected handshake)')
+  // What this node requires is checked before it proves anything.
+  const peerCert = certs?.check(hello.cert, opts.peer)
+  if (peerCert !== undefined && !peerCert.ok) throw AUTH_FAILED(opts.peer, peerCert.message)
+  if ((hello.pp === true) !== pp) {
+    throw AUTH_FAILED(opts.peer, pp
+      ? 'sync.passphrase is set on this node but not on the peer: set the same sync.passphrase on every node'
+      : 'sync.passphrase is set on the peer but not on this node: set the same sync.passphrase on every node')
+  }
   const t = transcript({ self: opts.self, peer: opts.peer, selfNonce: nonce, peerNonce: hello.nonce, selfFeed: opts.feed, peerFeed: hello.feed })
-  await ch.send({ t: 'proof', mac: await computeProof(opts.key, role, t) })
+  await ch.send({
+    t: 'proof',
+    mac: await computeProof(opts.key, role, t),
+    ...(opts.passphraseKey !== undefined ? { pmac: await computeProof(opts.passphraseKey, role, t) } : {}),
+    ...(certs !== undefined ? { sig: certs.sign(certSigned(role, t)) } : {})
+  })
 
   while (proof === undefined) await take()
   const peerRole: Role = role === 'lo' ? 'hi' : 'lo'
   if (!await verifyProof(opts.key, peerRole, t, proof.mac)) {
-    throw AUTH_FAILED(opts.peer, 'the peer\'s proof is wrong: it holds another p2p.seed, or replayed or relayed a handshake')
+    throw AUTH_FAILED(opts.peer, 'the peer\'s proof is wrong: p2p.seed mismatch (the peer holds another p2p.seed), or it replayed or relayed a handshake')
+  }
+  if (opts.passphraseKey !== undefined && (proof.pmac === undefined || !await verifyProof(opts.passphraseKey, peerRole, t, proof.pmac))) {
+    throw AUTH_FAILED(opts.peer, 'passphrase mismatch: the peer\'s sync.passphrase differs from this node\'s')
+  }
+  if (peerCert?.ok === true && (proof.sig === undefined || !peerCert.verify(certSigned(peerRole, t), proof.sig))) {
+    throw AUTH_FAILED(opts.peer, 'the peer did not sign with the key of its certificate (a copied certificate, or a replayed handshake)')
   }
   return { version, peerFeed: hello.feed, role }
 }

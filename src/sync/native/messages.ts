@@ -35,21 +35,34 @@ export const NATIVE_LIMITS = {
   pageBytes: 1024 * 1024,
   /** Handshake nonce and proof sizes, bytes. */
   nonceBytes: 32,
-  macBytes: 32
+  macBytes: 32,
+  /** Largest certificate in a `hello` (DER) and certificate signature in a `proof`, bytes. */
+  maxCertBytes: 16 * 1024,
+  maxSigBytes: 1024
 } as const
 
-/** Both sides send at once: the versions spoken, a fresh nonce, this store's feed id. */
+/**
+ * Both sides send at once: the versions spoken, a fresh nonce, this store's feed id; whether
+ * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on.
+ */
 export interface HelloMessage {
   readonly t: 'hello'
   readonly v: readonly [number, number]
   readonly nonce: Uint8Array
   readonly feed: string
+  readonly pp?: boolean
+  readonly cert?: Uint8Array
 }
 
-/** BLAKE3-keyed(K, role ‖ transcript): proves the seed, bound to this session (handshake.ts). */
+/**
+ * BLAKE3-keyed(K, role ‖ transcript): proves the seed, bound to this session; `pmac` proves
+ * the passphrase the same way, `sig` the certificate's key (handshake.ts).
+ */
 export interface ProofMessage {
   readonly t: 'proof'
   readonly mac: Uint8Array
+  readonly pmac?: Uint8Array
+  readonly sig?: Uint8Array
 }
 
 /** How far the sender has applied the receiver's feed (`feed`: the feed id that cursor belongs to). */
@@ -105,8 +118,11 @@ export function encodeMessage (msg: NativeMessage): Uint8Array {
 
 function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
-    case 'hello': return { t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed }
-    case 'proof': return { t: msg.t, mac: msg.mac }
+    case 'hello': return {
+      t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {})
+    }
+    case 'proof': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
@@ -175,10 +191,17 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const min = uint(v[0], 'hello.v[0]', 255)
       const max = uint(v[1], 'hello.v[1]', 255)
       if (min < 1 || min > max) throw bad('hello.v', `must be [min, max] with 1 ≤ min ≤ max (got [${min}, ${max}])`)
-      return { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
+      const hello: { -readonly [K in keyof HelloMessage]: HelloMessage[K] } = { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
+      if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
+      if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
+      return hello
     }
-    case 'proof':
-      return { t, mac: bytes(o.mac, 'proof.mac', NATIVE_LIMITS.macBytes) }
+    case 'proof': {
+      const proof: { -readonly [K in keyof ProofMessage]: ProofMessage[K] } = { t, mac: bytes(o.mac, 'proof.mac', NATIVE_LIMITS.macBytes) }
+      if (o.pmac !== undefined) proof.pmac = bytes(o.pmac, 'proof.pmac', NATIVE_LIMITS.macBytes)
+      if (o.sig !== undefined) proof.sig = bytes(o.sig, 'proof.sig', undefined, NATIVE_LIMITS.maxSigBytes)
+      return proof
+    }
     case 'cursor':
       return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }
     case 'ack':

@@ -1,6 +1,7 @@
 /**
  * The network transport of native sync: libp2p over QUIC (TLS 1.3, `@chainsafe/libp2p-quic`),
- * optionally TCP with Noise encryption and Yamux multiplexing where UDP is blocked.
+ * optionally TCP with Noise encryption and Yamux multiplexing where UDP is blocked, in a
+ * private network (`privateNetwork.ts`) when a key is given.
  *
  * The node id is the libp2p peer id of the node's Ed25519 key; both QUIC's TLS handshake and
  * Noise prove it to the peer, so `Connection.remoteNode` is authenticated.
@@ -8,7 +9,8 @@
  * Each session is one long-lived bidirectional stream (`/engram/sync/1.0.0`, wire format in
  * `framing.ts`) on one libp2p connection. The stream opener sends HELLO with a fresh 16-byte
  * nonce; the other side answers ACCEPT or REJECT. The transport decides, per peer, which
- * attempts become sessions (the rule is documented in `../Transport.ts`):
+ * attempts become sessions (the rule is documented in `../Transport.ts`, its parts in
+ * `attempts.ts`):
  * - at most one established session per peer;
  * - at most one outbound attempt per peer at a time (concurrent dials to the same peer share it);
  * - a HELLO that arrives while this node's own attempt to that peer is in flight is settled by
@@ -17,85 +19,32 @@
  *   peer refuses the abandoned HELLO whenever it arrives;
  * - a HELLO from a peer that already has an established session replaces that session.
  * A libp2p connection that carries no session (for example a peer that connected and went
- * silent) is closed after `handshakeTimeoutMs`.
+ * silent) is closed after `handshakeTimeoutMs` (`ConnectionUse.ts`).
+ *
+ * The parts: `options.ts` (options and their checks), `node.ts` (the libp2p node), `targets.ts`
+ * (what a dial address means), `session.ts` (one session over one stream), `framing.ts`.
  */
 import { randomBytes } from 'node:crypto'
-import { lookup } from 'node:dns/promises'
-import { noise } from '@chainsafe/libp2p-noise'
-import { quic } from '@chainsafe/libp2p-quic'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection as Libp2pConnection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { EngramError, INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
-import { DEFAULT_MAX_FRAME_BYTES, ENGRAM_PROTOCOL, type Connection, type DialOptions, type Transport } from '../Transport.ts'
-import { deadline, dialFailure, errorMessage, notStarted, parseHostPort, raceAbort, unreachable } from '../util.ts'
+import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type Transport } from '../Transport.ts'
+import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
+import { compareAttempts, VoidedNonces, type Attempt } from './attempts.ts'
+import { ConnectionUse } from './ConnectionUse.ts'
 import { NONCE_BYTES } from './framing.ts'
+import { createNode, listenAddresses } from './node.ts'
+import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type TransportKinds } from './options.ts'
 import { Libp2pSession } from './session.ts'
+import { dialTargets, refuseOwn } from './targets.ts'
 
-export type TransportKinds = 'quic' | 'tcp' | 'both'
-
-export interface QuicTransportOptions {
-  /** The node's identity key (Ed25519). The node id is derived from it. */
-  privateKey: PrivateKey
-  /** Addresses to listen on (IP literals; `0.0.0.0` / `::` for all interfaces). Default `['0.0.0.0']`. */
-  host?: string | string[]
-  /** UDP port for QUIC (0 = any free port). Default 0. */
-  port?: number
-  /**
-   * `'quic'` (default), `'tcp'`, or `'both'` (QUIC tried first on every dial). TCP listens on
-   * `tcpPort`, by default the same number as `port`; with port 0 the two are chosen independently.
-   */
-  transports?: TransportKinds
-  /** TCP port when TCP is enabled. Default: `port`. */
-  tcpPort?: number
-  /** Largest frame sent or accepted, bytes. Default 4 MiB (1 KiB – 256 MiB). */
-  maxFrameBytes?: number
-  /** Overall limit of a dial, session handshake included, ms. Default 10,000. */
-  dialTimeoutMs?: number
-  /** Limit of each handshake step (QUIC/Noise handshake, stream negotiation, HELLO/ACCEPT), ms. Default 5,000. */
-  handshakeTimeoutMs?: number
-  /** Time a closing session waits for the peer to end its side, ms. Default 2,000. */
-  closeTimeoutMs?: number
-  /** Most concurrent sessions; further ones are refused. Default 256. */
-  maxConnections?: number
-  /** Most inbound connections accepted per second from one host. Default 100. */
-  inboundConnectionsPerSecond?: number
-  /** Receives one line per notable event (refused attempts, failing handlers). */
-  log?: (message: string, details?: Record<string, unknown>) => void
-}
-
-interface Attempt {
-  nonce: Uint8Array
-  voided: boolean
-  abort: AbortController
-  session: Libp2pSession | undefined
-  result: Promise<Libp2pSession>
-}
+export type { QuicTransportOptions, TransportKinds } from './options.ts'
+export { compareAttempts } from './attempts.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopped'
-
-/** Nonces a peer abandoned, remembered per peer (newest last). */
-const VOIDED_PER_PEER = 16
-const MAX_VOIDED_PEERS = 1024
-
-function intOption (name: string, v: number | undefined, def: number, min: number, max: number): number {
-  if (v === undefined) return def
-  if (!Number.isInteger(v) || v < min || v > max) throw INVALID_INPUT(name, `${v} is not an integer in ${min}-${max}`)
-  return v
-}
-
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-
-/** Orders session attempts: negative when attempt a survives over b. */
-export function compareAttempts (aInitiator: string, aNonce: Uint8Array, bInitiator: string, bNonce: Uint8Array): number {
-  if (aInitiator !== bInitiator) return aInitiator < bInitiator ? -1 : 1
-  return Buffer.compare(aNonce, bNonce)
-}
 
 export class QuicTransport implements Transport {
   readonly nodeId: NodeId
@@ -106,11 +55,7 @@ export class QuicTransport implements Transport {
   readonly maxConnections: number
   readonly kinds: TransportKinds
 
-  private readonly privateKey: PrivateKey
-  private readonly hosts: string[]
-  private readonly port: number
-  private readonly tcpPort: number
-  private readonly inboundPerSecond: number
+  private readonly o: ResolvedOptions
   private readonly log: (message: string, details?: Record<string, unknown>) => void
   private state: State = 'new'
   private node: Libp2p | undefined
@@ -122,30 +67,21 @@ export class QuicTransport implements Transport {
   private readonly pending = new Map<NodeId, Attempt>()
   /** Every session object not yet closed, any phase. */
   private readonly live = new Set<Libp2pSession>()
-  private readonly voidedByPeer = new Map<NodeId, string[]>()
+  private readonly voided = new VoidedNonces()
   private readonly waiters = new Map<NodeId, Set<(s: Libp2pSession) => void>>()
-  /** Sessions and attempts per libp2p connection id; a connection used by none is closed. */
-  private readonly connUse = new Map<string, number>()
-  private readonly idleTimers = new Set<NodeJS.Timeout>()
+  private readonly conns: ConnectionUse
 
   constructor (opts: QuicTransportOptions) {
-    if (opts.privateKey?.type !== 'Ed25519') throw INVALID_INPUT('privateKey', 'must be an Ed25519 private key from @libp2p/crypto')
-    this.privateKey = opts.privateKey
-    this.nodeId = peerIdFromPrivateKey(opts.privateKey).toString() as NodeId
-    this.hosts = opts.host === undefined ? ['0.0.0.0'] : Array.isArray(opts.host) ? [...opts.host] : [opts.host]
-    if (this.hosts.length === 0) throw INVALID_INPUT('host', 'at least one listen address is needed')
-    for (const h of this.hosts) ipFamily(h, 'host')
-    this.port = intOption('port', opts.port, 0, 0, 65535)
-    this.tcpPort = intOption('tcpPort', opts.tcpPort, this.port, 0, 65535)
-    this.kinds = opts.transports ?? 'quic'
-    if (!['quic', 'tcp', 'both'].includes(this.kinds)) throw INVALID_INPUT('transports', `${String(this.kinds)} is not one of quic, tcp, both`)
-    this.maxFrameBytes = intOption('maxFrameBytes', opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 256 * 1024 * 1024)
-    this.dialTimeoutMs = intOption('dialTimeoutMs', opts.dialTimeoutMs, 10_000, 1, 600_000)
-    this.handshakeTimeoutMs = intOption('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000, 1, 600_000)
-    this.closeTimeoutMs = intOption('closeTimeoutMs', opts.closeTimeoutMs, 2_000, 1, 600_000)
-    this.maxConnections = intOption('maxConnections', opts.maxConnections, 256, 1, 100_000)
-    this.inboundPerSecond = intOption('inboundConnectionsPerSecond', opts.inboundConnectionsPerSecond, 100, 1, 1_000_000)
-    this.log = opts.log ?? (() => {})
+    this.o = resolveOptions(opts)
+    this.nodeId = peerIdFromPrivateKey(this.o.privateKey).toString() as NodeId
+    this.kinds = this.o.kinds
+    this.maxFrameBytes = this.o.maxFrameBytes
+    this.dialTimeoutMs = this.o.dialTimeoutMs
+    this.handshakeTimeoutMs = this.o.handshakeTimeoutMs
+    this.closeTimeoutMs = this.o.closeTimeoutMs
+    this.maxConnections = this.o.maxConnections
+    this.log = this.o.log
+    this.conns = new ConnectionUse(this.closeTimeoutMs, this.handshakeTimeoutMs)
   }
 
   /** Builds a transport, generating a fresh identity key when none is given (tests, tools). */
@@ -153,51 +89,18 @@ export class QuicTransport implements Transport {
     return new QuicTransport({ ...opts, privateKey: opts.privateKey ?? await generateKeyPair('Ed25519') })
   }
 
-  private get useQuic (): boolean { return this.kinds !== 'tcp' }
-  private get useTcp (): boolean { return this.kinds !== 'quic' }
-
   // ---- lifecycle -------------------------------------------------------------------------
 
   async start (): Promise<void> {
     if (this.state !== 'new') throw new EngramError('CONFLICT', `transport cannot be started when ${this.state}`)
     this.state = 'starting'
-    const listen: string[] = []
-    for (const h of this.hosts) {
-      const fam = ipFamily(h, 'host')
-      if (this.useQuic) listen.push(`/ip${fam}/${h}/udp/${this.port}/quic-v1`)
-      if (this.useTcp) listen.push(`/ip${fam}/${h}/tcp/${this.tcpPort}`)
-    }
-    const hs = this.handshakeTimeoutMs
+    const listen = listenAddresses(this.o)
     let node: Libp2p | undefined
     try {
-      node = await createLibp2p({
-        start: false,
-        privateKey: this.privateKey,
-        addresses: { listen },
-        transports: [
-          ...(this.useQuic ? [quic({ handshakeTimeout: hs, maxIdleTimeout: Math.max(10_000, 2 * hs), keepAliveInterval: 5_000 })] : []),
-          ...(this.useTcp ? [tcp()] : [])
-        ],
-        connectionEncrypters: this.useTcp ? [noise()] : [],
-        streamMuxers: this.useTcp ? [yamux()] : [],
-        connectionManager: {
-          // sessions are limited by this transport; libp2p's own limit leaves room for
-          // connections that are being settled or closed
-          maxConnections: this.maxConnections * 2 + 16,
-          dialTimeout: this.dialTimeoutMs,
-          addressDialTimeout: this.dialTimeoutMs,
-          inboundUpgradeTimeout: hs,
-          inboundStreamProtocolNegotiationTimeout: hs,
-          outboundStreamProtocolNegotiationTimeout: hs,
-          inboundConnectionThreshold: this.inboundPerSecond,
-          maxIncomingPendingConnections: 64
-        },
-        // liveness comes from QUIC keep-alives and Yamux pings; no ping protocol is spoken
-        connectionMonitor: { enabled: false }
+      node = await createNode(this.o, listen, {
+        onStream: (stream, conn) => { this.onInboundStream(stream, conn) },
+        onConnectionOpen: conn => { this.conns.watchIdle(conn) }
       })
-      await node.handle(ENGRAM_PROTOCOL, (stream, conn) => { this.onInboundStream(stream, conn) },
-        { maxInboundStreams: 4, maxOutboundStreams: 4 })
-      node.addEventListener('connection:open', (evt) => { this.watchIdle(evt.detail) })
       await node.start()
       if ((this.state as State) !== 'starting') throw new Error('stopped while starting')
     } catch (err) {
@@ -217,8 +120,7 @@ export class QuicTransport implements Transport {
     this.state = 'stopped'
     this.stopController.abort(notStarted('continue: the transport was stopped'))
     for (const att of this.pending.values()) att.abort.abort(new Error('transport stopped'))
-    for (const t of this.idleTimers) clearTimeout(t)
-    this.idleTimers.clear()
+    this.conns.clear()
     await Promise.allSettled([...this.live].map(s => s.close('transport stopped')))
     for (const set of this.waiters.values()) set.clear()
     this.waiters.clear()
@@ -247,7 +149,8 @@ export class QuicTransport implements Transport {
     const timeoutMs = opts.timeoutMs ?? this.dialTimeoutMs
     const dl = deadline(timeoutMs, opts.signal, this.stopController.signal)
     try {
-      const targets = await raceAbort(this.targets(addr), dl.signal)
+      const targets: Multiaddr[] = await raceAbort(dialTargets(addr, this.kinds), dl.signal)
+      refuseOwn(addr, targets, this.listenAddrs(), this.nodeId)
       let lastErr: unknown = unreachable(addr, 'no address to dial')
       for (let i = 0; i < targets.length; i++) {
         const target = targets[i] as Multiaddr
@@ -264,7 +167,7 @@ export class QuicTransport implements Transport {
           if (dl.signal.aborted) break
           continue
         }
-        return await this.sessionOver(conn, addr, dl.signal)
+        return await this.sessionOver(conn, addr, dl.signal, opts.expectedNode)
       }
       throw lastErr
     } catch (err) {
@@ -274,60 +177,23 @@ export class QuicTransport implements Transport {
     }
   }
 
-  /** Multiaddrs to try for a dial address, QUIC before TCP. */
-  private async targets (addr: string): Promise<Multiaddr[]> {
-    if (addr.startsWith('/')) {
-      let ma: Multiaddr
-      try {
-        ma = multiaddr(addr)
-      } catch (err) {
-        throw INVALID_INPUT('address', `${JSON.stringify(addr)} is not a valid multiaddr: ${errorMessage(err)}`)
-      }
-      const comps = ma.getComponents()
-      const first = comps[0]
-      if (first !== undefined && (first.name === 'dns' || first.name === 'dns4' || first.name === 'dns6') && first.value !== undefined) {
-        const family = first.name === 'dns4' ? 4 : first.name === 'dns6' ? 6 : 0
-        const found = await lookup(first.value, { all: true, family })
-        const rest = ma.toString().slice(`/${first.name}/${first.value}`.length)
-        return found.map(f => multiaddr(`/ip${f.family}/${f.address}${rest}`))
-      }
-      this.refuseOwn(addr, [ma])
-      return [ma]
-    }
-    const hp = parseHostPort(addr)
-    const ips = hp.family !== 0
-      ? [{ address: hp.host, family: hp.family }]
-      : await lookup(hp.host, { all: true }).catch((err: unknown) => {
-        throw unreachable(addr, `cannot resolve ${hp.host}: ${errorMessage(err)}`, err)
-      })
-    const out: Multiaddr[] = []
-    if (this.useQuic) for (const ip of ips) out.push(multiaddr(`/ip${ip.family}/${ip.address}/udp/${hp.port}/quic-v1`))
-    if (this.useTcp) for (const ip of ips) out.push(multiaddr(`/ip${ip.family}/${ip.address}/tcp/${hp.port}`))
-    this.refuseOwn(addr, out)
-    return out
-  }
-
-  private refuseOwn (addr: string, targets: Multiaddr[]): void {
-    const own = new Set(this.listenAddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')))
-    const p2p = (ma: Multiaddr): string | undefined => ma.getComponents().find(c => c.name === 'p2p')?.value
-    if (targets.some(t => own.has(t.toString().replace(/\/p2p\/[^/]+$/, '')) || p2p(t) === this.nodeId)) {
-      throw INVALID_INPUT('address', `${addr} is this node's own address`)
-    }
-  }
-
   /** The session with the peer at the end of `conn`: the existing one, a shared attempt, or a new attempt. */
-  private async sessionOver (conn: Libp2pConnection, addr: string, signal: AbortSignal): Promise<Libp2pSession> {
+  private async sessionOver (conn: Libp2pConnection, addr: string, signal: AbortSignal, expected: NodeId | undefined): Promise<Libp2pSession> {
     const peer = conn.remotePeer.toString() as NodeId
     if (peer === this.nodeId) {
-      this.release(conn)
+      this.conns.release(conn)
       throw INVALID_INPUT('address', `${addr} is this node's own address`)
+    }
+    if (expected !== undefined && peer !== expected) {
+      this.conns.release(conn)
+      throw unreachable(addr, `the node there is ${peer}, not the expected ${expected}`)
     }
     // an attempt that fails makes way for a fresh one, a bounded number of times
     let lastErr: unknown
     for (let round = 0; round < 3; round++) {
       const est = this.sessions.get(peer)
       if (est?.isOpen === true) {
-        this.release(conn)
+        this.conns.release(conn)
         return est
       }
       const att = this.pending.get(peer)
@@ -342,7 +208,7 @@ export class QuicTransport implements Transport {
       }
       if (conn.status !== 'open') throw unreachable(addr, 'connection closed before the session started')
       if (this.sessions.size >= this.maxConnections) {
-        this.release(conn)
+        this.conns.release(conn)
         throw LIMIT_EXCEEDED('open sessions', this.maxConnections, this.sessions.size)
       }
       return await this.initiate(conn, peer, addr, signal)
@@ -355,7 +221,7 @@ export class QuicTransport implements Transport {
     done.promise.catch(() => {})
     const att: Attempt = { nonce: randomBytes(NONCE_BYTES), voided: false, abort: new AbortController(), session: undefined, result: done.promise }
     this.pending.set(peer, att)
-    this.use(conn)
+    this.conns.use(conn)
     try {
       const s = await this.runAttempt(att, conn, peer, addr, AbortSignal.any([signal, att.abort.signal]))
       done.resolve(s)
@@ -376,7 +242,7 @@ export class QuicTransport implements Transport {
       throw err
     } finally {
       if (this.pending.get(peer) === att) this.pending.delete(peer)
-      this.unuse(conn)
+      this.conns.unuse(conn)
     }
   }
 
@@ -412,7 +278,7 @@ export class QuicTransport implements Transport {
         void session.close(att.voided ? 'duplicate' : 'transport stopped')
         throw new Error('attempt abandoned')
       }
-      this.rememberVoided(peer, reply.voided.map(hex))
+      this.voided.remember(peer, reply.voided)
       this.establish(session)
       return session
     }
@@ -435,16 +301,13 @@ export class QuicTransport implements Transport {
       stream, conn, direction: 'inbound', maxFrameBytes: this.maxFrameBytes, closeTimeoutMs: this.closeTimeoutMs,
       onHello: this.onHello, onClosed: this.onSessionClosed
     }))
-    const timer = setTimeout(() => {
-      this.idleTimers.delete(timer)
+    const timer = this.conns.after(this.handshakeTimeoutMs, () => {
       if (!session.isOpen && !session.isClosed) {
         this.log('session handshake timed out', { peer: session.remoteNode, after: this.handshakeTimeoutMs })
         void session.close('handshake timeout')
       }
-    }, this.handshakeTimeoutMs)
-    timer.unref()
-    this.idleTimers.add(timer)
-    void session.closed.then(() => { clearTimeout(timer); this.idleTimers.delete(timer) })
+    })
+    void session.closed.then(() => { this.conns.cancel(timer) })
   }
 
   private readonly onHello = (session: Libp2pSession, nonce: Uint8Array): void => {
@@ -454,7 +317,7 @@ export class QuicTransport implements Transport {
       void session.reject(reason)
     }
     if (this.state !== 'started') { refuse('transport stopped'); return }
-    if (this.voidedByPeer.get(peer)?.includes(hex(nonce)) === true) { refuse('duplicate'); return }
+    if (this.voided.has(peer, nonce)) { refuse('duplicate'); return }
     const voided: Uint8Array[] = []
     const est = this.sessions.get(peer)
     const hasOpen = est?.isOpen === true
@@ -511,62 +374,14 @@ export class QuicTransport implements Transport {
     })
   }
 
-  private rememberVoided (peer: NodeId, nonces: string[]): void {
-    if (nonces.length === 0) return
-    const list = this.voidedByPeer.get(peer) ?? []
-    list.push(...nonces)
-    if (list.length > VOIDED_PER_PEER) list.splice(0, list.length - VOIDED_PER_PEER)
-    this.voidedByPeer.delete(peer)
-    this.voidedByPeer.set(peer, list)
-    if (this.voidedByPeer.size > MAX_VOIDED_PEERS) {
-      const oldest = this.voidedByPeer.keys().next().value
-      if (oldest !== undefined) this.voidedByPeer.delete(oldest)
-    }
-  }
-
   private track (session: Libp2pSession): Libp2pSession {
     this.live.add(session)
-    this.use(session.conn)
+    this.conns.use(session.conn)
     return session
   }
 
   private readonly onSessionClosed = (session: Libp2pSession): void => {
     if (this.sessions.get(session.remoteNode) === session) this.sessions.delete(session.remoteNode)
-    if (this.live.delete(session)) this.unuse(session.conn)
+    if (this.live.delete(session)) this.conns.unuse(session.conn)
   }
-
-  private use (conn: Libp2pConnection): void {
-    this.connUse.set(conn.id, (this.connUse.get(conn.id) ?? 0) + 1)
-  }
-
-  private unuse (conn: Libp2pConnection): void {
-    const n = (this.connUse.get(conn.id) ?? 1) - 1
-    if (n > 0) { this.connUse.set(conn.id, n); return }
-    this.connUse.delete(conn.id)
-    this.release(conn)
-  }
-
-  /** Closes a libp2p connection that no session or attempt uses. */
-  private release (conn: Libp2pConnection): void {
-    if ((this.connUse.get(conn.id) ?? 0) > 0 || conn.status !== 'open') return
-    conn.close({ signal: AbortSignal.timeout(this.closeTimeoutMs) }).catch((err: unknown) => {
-      conn.abort(err instanceof Error ? err : new Error(String(err)))
-    })
-  }
-
-  /** A connection that carries no session after one handshake's time is closed. */
-  private watchIdle (conn: Libp2pConnection): void {
-    const timer = setTimeout(() => {
-      this.idleTimers.delete(timer)
-      this.release(conn)
-    }, this.handshakeTimeoutMs)
-    timer.unref()
-    this.idleTimers.add(timer)
-  }
-}
-
-function ipFamily (host: string, field: string): 4 | 6 {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return 4
-  if (host.includes(':')) return 6
-  throw INVALID_INPUT(field, `${JSON.stringify(host)} is not an IP address (listen addresses must be IP literals, e.g. 0.0.0.0, 127.0.0.1, ::1)`)
 }

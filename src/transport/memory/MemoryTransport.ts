@@ -30,21 +30,22 @@
  * flight, and is never dropped (it models the transport eventually noticing);
  * `disconnect(a, b)` instead ends every session between a and b on both ends at once and
  * discards what was in flight.
+ *
+ * The parts: `DeliveryQueue.ts` (steps and the schedule), `conditions.ts` (link conditions),
+ * `MemoryConnection.ts` (one end of a session), `random.ts` (the seeded generator).
  */
-import { EngramError, INVALID_INPUT, LIMIT_EXCEEDED, PROTOCOL, TIMEOUT } from '../../core/errors.ts'
+import { EngramError, INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT } from '../../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
 import { DEFAULT_MAX_FRAME_BYTES, type CloseInfo, type Connection, type DialOptions, type Transport } from '../Transport.ts'
-import { abortableDelay, connectionClosed, errorMessage, internalError, notStarted, unreachable } from '../util.ts'
+import { abortableDelay, errorMessage, notStarted, unreachable } from '../util.ts'
+import { checkConditions, mergeConditions, pairKey, type LinkConditions } from './conditions.ts'
+import { DeliveryQueue, type Delivery } from './DeliveryQueue.ts'
+import { MemoryConnection } from './MemoryConnection.ts'
+import { mulberry32 } from './random.ts'
 
-/** Conditions of the link between two nodes (both directions). */
-export interface LinkConditions {
-  /** Probability in [0, 1] that a frame is lost. Default 0. */
-  dropRate?: number
-  /** Each frame is delayed by 0..maxDelaySteps extra steps (uniform). Default 0. */
-  maxDelaySteps?: number
-  /** Let delays reorder frames within a connection. Default false: per-connection order is kept. */
-  reorder?: boolean
-}
+export { MemoryConnection } from './MemoryConnection.ts'
+export { mulberry32 } from './random.ts'
+export type { LinkConditions } from './conditions.ts'
 
 export interface MemoryNetworkOptions extends LinkConditions {
   /** Source of randomness, values in [0, 1). Default `mulberry32(1)`. */
@@ -68,48 +69,22 @@ export interface MemoryNetworkStats {
   dropped: number
 }
 
-/** A small, fast, seedable PRNG (Mulberry32): returns values in [0, 1). */
-export function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-type Delivery =
-  | { kind: 'frame', to: MemoryConnection, frame: Uint8Array, seq: number }
-  | { kind: 'close', to: MemoryConnection, info: CloseInfo, seq: number }
-
-const pairKey = (a: string, b: string): string => a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`
-
-/** Upper bound of steps taken in one turn of the event loop before the network yields. */
-const AUTO_STEPS_PER_TURN = 10_000
-
 export class MemoryNetwork {
   readonly stats: MemoryNetworkStats = { sent: 0, delivered: 0, dropped: 0 }
   private readonly random: () => number
-  private readonly manual: boolean
   private readonly defaults: Required<LinkConditions>
   private readonly links = new Map<string, LinkConditions>()
   private readonly partitions = new Set<string>()
   private readonly silenced = new Set<string>()
   private readonly transports = new Map<string, MemoryTransport>()
-  private readonly queue = new Map<number, Delivery[]>()
-  private queued = 0
-  private now = 0
-  private seq = 0
+  private readonly queue: DeliveryQueue
   private nextConnId = 1
-  private pumpScheduled = false
 
   constructor (opts: MemoryNetworkOptions = {}) {
     this.random = opts.random ?? mulberry32(1)
-    this.manual = opts.manual ?? false
     this.defaults = { dropRate: opts.dropRate ?? 0, maxDelaySteps: opts.maxDelaySteps ?? 0, reorder: opts.reorder ?? false }
     checkConditions(this.defaults)
+    this.queue = new DeliveryQueue(opts.manual ?? false, d => { this.deliver(d) })
   }
 
   /** A transport for `nodeId` on this network (not started). A node id is used by one transport at a time. */
@@ -165,30 +140,22 @@ export class MemoryNetwork {
 
   /** Current step. */
   get currentStep (): number {
-    return this.now
+    return this.queue.currentStep
   }
 
   /** Deliveries scheduled and not yet made. */
   get pendingDeliveries (): number {
-    return this.queued
+    return this.queue.pending
   }
 
   /** Advances one step and makes every delivery due; returns how many were made (drops included). */
   step (): number {
-    this.now++
-    const due = this.queue.get(this.now)
-    if (due === undefined) return 0
-    this.queue.delete(this.now)
-    this.queued -= due.length
-    for (const d of due) this.deliver(d)
-    return due.length
+    return this.queue.step()
   }
 
   /** Steps until nothing is scheduled, at most `maxSteps` steps; returns the steps taken. */
   runUntilIdle (maxSteps = 1_000_000): number {
-    let n = 0
-    while (this.queued > 0 && n < maxSteps) { this.step(); n++ }
-    return n
+    return this.queue.runUntilIdle(maxSteps)
   }
 
   // ---- used by MemoryTransport / MemoryConnection ------------------------------------------
@@ -208,38 +175,25 @@ export class MemoryNetwork {
     this.stats.sent++
     const to = from.peer
     if (to === undefined) return
-    const link = this.conditions(from.localNode, to.localNode)
+    const link = mergeConditions(this.defaults, this.links.get(pairKey(from.localNode, to.localNode)))
     if (this.isPartitioned(from.localNode, to.localNode) || this.silenced.has(to.localNode) ||
         (link.dropRate > 0 && this.random() < link.dropRate)) {
       this.stats.dropped++
       return
     }
-    let due = this.now + 1 + (link.maxDelaySteps > 0 ? Math.floor(this.random() * (link.maxDelaySteps + 1)) : 0)
+    let due = this.queue.currentStep + 1 + (link.maxDelaySteps > 0 ? Math.floor(this.random() * (link.maxDelaySteps + 1)) : 0)
     if (!link.reorder) due = Math.max(due, from.lastDue)
     from.lastDue = due
-    this.schedule(due, { kind: 'frame', to, frame, seq: this.seq++ })
+    this.queue.schedule(due, { kind: 'frame', to, frame, seq: this.queue.nextSeq() })
   }
 
   /** @internal Tells `from`'s peer endpoint that the session closed, after what is in flight. */
   sendClose (from: MemoryConnection, info: CloseInfo): void {
     const to = from.peer
     if (to === undefined) return
-    const due = Math.max(this.now + 1, from.lastDue)
+    const due = Math.max(this.queue.currentStep + 1, from.lastDue)
     from.lastDue = due
-    this.schedule(due, { kind: 'close', to, info, seq: this.seq++ })
-  }
-
-  private conditions (a: string, b: string): Required<LinkConditions> {
-    const l = this.links.get(pairKey(a, b))
-    return l === undefined ? this.defaults : { ...this.defaults, ...stripUndefined(l) }
-  }
-
-  private schedule (due: number, d: Delivery): void {
-    let list = this.queue.get(due)
-    if (list === undefined) { list = []; this.queue.set(due, list) }
-    list.push(d)
-    this.queued++
-    if (!this.manual) this.schedulePump()
+    this.queue.schedule(due, { kind: 'close', to, info, seq: this.queue.nextSeq() })
   }
 
   private deliver (d: Delivery): void {
@@ -253,32 +207,6 @@ export class MemoryNetwork {
     }
     this.stats.delivered++
     d.to.receive(d.frame)
-  }
-
-  private schedulePump (): void {
-    if (this.pumpScheduled) return
-    this.pumpScheduled = true
-    setImmediate(() => {
-      this.pumpScheduled = false
-      let n = 0
-      while (this.queued > 0 && n < AUTO_STEPS_PER_TURN) { this.step(); n++ }
-      if (this.queued > 0) this.schedulePump()
-    })
-  }
-}
-
-function stripUndefined (l: LinkConditions): LinkConditions {
-  const out: LinkConditions = {}
-  if (l.dropRate !== undefined) out.dropRate = l.dropRate
-  if (l.maxDelaySteps !== undefined) out.maxDelaySteps = l.maxDelaySteps
-  if (l.reorder !== undefined) out.reorder = l.reorder
-  return out
-}
-
-function checkConditions (c: LinkConditions): void {
-  if (c.dropRate !== undefined && !(c.dropRate >= 0 && c.dropRate <= 1)) throw INVALID_INPUT('dropRate', `${c.dropRate} is not in 0-1`)
-  if (c.maxDelaySteps !== undefined && !(Number.isInteger(c.maxDelaySteps) && c.maxDelaySteps >= 0)) {
-    throw INVALID_INPUT('maxDelaySteps', `${c.maxDelaySteps} is not a non-negative integer`)
   }
 }
 
@@ -356,6 +284,9 @@ export class MemoryTransport implements Transport {
     const target = this.network.lookup(id)
     if (target === undefined || !target.isStarted) throw unreachable(addr, 'connection refused (no node listening there)')
     if (this.network.isPartitioned(this.nodeId, id)) throw unreachable(addr, 'no route to the peer (network partition)')
+    if (opts.expectedNode !== undefined && opts.expectedNode !== target.nodeId) {
+      throw unreachable(addr, `the node there is ${target.nodeId}, not the expected ${opts.expectedNode}`)
+    }
     const existing = this.sessions.get(id)
     if (existing !== undefined) return existing
     if (this.sessions.size >= this.maxConnections) throw LIMIT_EXCEEDED('open sessions', this.maxConnections, this.sessions.size)
@@ -384,106 +315,5 @@ export class MemoryTransport implements Transport {
         // a failing handler must not keep the session from the others
       }
     }
-  }
-}
-
-export class MemoryConnection implements Connection {
-  readonly id: string
-  readonly remoteNode: NodeId
-  readonly remoteAddr: string
-  readonly direction: 'inbound' | 'outbound'
-  readonly closed: Promise<CloseInfo>
-  /** @internal the other end */
-  peer: MemoryConnection | undefined
-  /** @internal due step of the last frame sent from this end */
-  lastDue = 0
-  private readonly network: MemoryNetwork
-  private readonly transport: MemoryTransport
-  private handler: ((frame: Uint8Array) => void) | undefined
-  private unclaimed: Uint8Array[] = []
-  private closeInfo: CloseInfo | undefined
-  private resolveClosed!: (info: CloseInfo) => void
-
-  constructor (network: MemoryNetwork, transport: MemoryTransport, id: string, remote: NodeId, direction: 'inbound' | 'outbound') {
-    this.network = network
-    this.transport = transport
-    this.id = id
-    this.remoteNode = remote
-    this.remoteAddr = `mem:${remote}`
-    this.direction = direction
-    this.closed = new Promise(resolve => { this.resolveClosed = resolve })
-  }
-
-  /** @internal */
-  get localNode (): NodeId {
-    return this.transport.nodeId
-  }
-
-  get isClosed (): boolean {
-    return this.closeInfo !== undefined
-  }
-
-  async send (frame: Uint8Array): Promise<void> {
-    if (this.closeInfo !== undefined) throw connectionClosed(this.id, this.closeInfo.reason)
-    if (frame.byteLength > this.transport.maxFrameBytes) throw LIMIT_EXCEEDED('frame size in bytes', this.transport.maxFrameBytes, frame.byteLength)
-    this.network.sendFrame(this, frame.slice())
-  }
-
-  onFrame (handler: (frame: Uint8Array) => void): void {
-    if (this.handler !== undefined) throw new EngramError('CONFLICT', `connection ${this.id} already has a frame handler`)
-    this.handler = handler
-    const queued = this.unclaimed
-    this.unclaimed = []
-    for (const f of queued) {
-      if (this.closeInfo !== undefined) break
-      this.dispatch(f)
-    }
-  }
-
-  async close (reason = 'closed'): Promise<void> {
-    if (this.closeInfo !== undefined) return
-    this.end({ reason })
-    this.network.sendClose(this, { reason })
-  }
-
-  /** @internal A frame arrives from the network. */
-  receive (frame: Uint8Array): void {
-    if (this.closeInfo !== undefined) return
-    if (frame.byteLength > this.transport.maxFrameBytes) {
-      const error = PROTOCOL(`peer sent a frame of ${frame.byteLength} bytes, over the limit of ${this.transport.maxFrameBytes} bytes`,
-        { announced: frame.byteLength, limit: this.transport.maxFrameBytes })
-      this.fail(`protocol error: ${error.message}`, error)
-      return
-    }
-    if (this.handler === undefined) { this.unclaimed.push(frame); return }
-    this.dispatch(frame)
-  }
-
-  /** @internal Closed from the network side (peer's close, or disconnect). */
-  terminate (info: CloseInfo): void {
-    this.end(info)
-  }
-
-  private dispatch (frame: Uint8Array): void {
-    try {
-      (this.handler as (f: Uint8Array) => void)(frame)
-    } catch (err) {
-      const error = internalError(`connection ${this.id}: frame handler threw: ${errorMessage(err)}`, err)
-      this.fail(error.message, error)
-    }
-  }
-
-  private fail (reason: string, error: EngramError): void {
-    if (this.closeInfo !== undefined) return
-    this.end({ reason, error })
-    this.network.sendClose(this, { reason })
-  }
-
-  private end (info: CloseInfo): void {
-    if (this.closeInfo !== undefined) return
-    this.closeInfo = info
-    this.unclaimed = []
-    this.transport.forget(this)
-    this.resolveClosed(info)
   }
 }

@@ -1,0 +1,74 @@
+/** `engram peers`: the peer book of native P2P sync (every known peer, where it came from, its state). */
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
+import type { Command } from '../command.ts'
+import { connect } from '../connect.ts'
+import { EngramError, isEngramError } from '../../core/errors.ts'
+import { EXIT } from '../exit.ts'
+import { columns, printJson } from '../io.ts'
+
+/** A peer book entry as GET /api/v1/p2p/peers answers it (`book`). */
+interface BookEntry {
+  readonly addr: string
+  readonly source: string
+  readonly node_id: string | null
+  readonly addrs: readonly string[]
+  readonly connected: boolean
+  readonly announced: boolean
+  readonly last_seen: string | null
+  readonly last_error: string | null
+  readonly refused: boolean
+}
+
+const short = (id: string | null): string => (id === null ? '?' : id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id)
+
+function state (e: BookEntry): string {
+  if (e.connected) return 'connected'
+  if (e.refused) return 'refused'
+  return e.announced ? 'announced' : 'offline'
+}
+
+export const peersCommand: Command = {
+  name: 'peers',
+  summary: 'list the known P2P peers: source, state, last seen, last error',
+  help: `Usage: engram peers [--json]
+
+Lists the peer book of native P2P sync: every peer this node knows, where it came from
+(manual: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; mdns:
+announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS), its node
+id, its state (connected; announced: seen on mDNS, no session now; refused: it failed the
+seed handshake; offline), when it was last seen, and its last error. The book is kept across
+restarts: a restarted node dials its mDNS and static peers at once.
+
+Options:
+${CLIENT_OPTIONS_HELP}
+
+Examples:
+  engram peers
+  engram peers --json
+`,
+  options: CLIENT_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  async run ({ values }, io) {
+    let r: { peers: unknown[], book?: BookEntry[] }
+    try {
+      r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
+    } catch (e) {
+      if (isEngramError(e) && e.code === 'NOT_FOUND') {
+        throw new EngramError('NOT_FOUND', 'native P2P sync is not enabled on this node, so it has no peer book: set p2p.enabled and p2p.seed', { what: 'p2p' })
+      }
+      throw e
+    }
+    const book = r.book ?? []
+    if (values.json === true) { printJson(io, { book, peers: r.peers }); return EXIT.ok }
+    if (book.length === 0) {
+      io.out('no known P2P peers; add one with engram sync pair NAME URL, p2p.manualPeers, ENGRAM_SYNC_PEERS, or turn on p2p.mdns\n')
+      return EXIT.ok
+    }
+    io.out(columns([
+      ['NODE', 'SOURCE', 'STATE', 'LAST SEEN', 'ADDRESS'],
+      ...book.map(e => [short(e.node_id), e.source, state(e), e.last_seen ?? 'never', e.addr])
+    ]))
+    for (const e of book) if (!e.connected && e.last_error !== null) io.out(`${e.addr}: ${e.last_error}\n`)
+    return EXIT.ok
+  }
+}

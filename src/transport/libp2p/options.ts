@@ -1,0 +1,106 @@
+/**
+ * The options of `QuicTransport`, checked once when the transport is built: every number has a
+ * default and a range, listen hosts must be IP literals, and the private-network key (TCP only)
+ * must be exactly 32 bytes.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { INVALID_INPUT } from '../../core/errors.ts'
+import { DEFAULT_MAX_FRAME_BYTES } from '../Transport.ts'
+import { PRIVATE_NETWORK_KEY_BYTES } from './privateNetwork.ts'
+
+export type TransportKinds = 'quic' | 'tcp' | 'both'
+
+export interface QuicTransportOptions {
+  /** The node's identity key (Ed25519). The node id is derived from it. */
+  privateKey: PrivateKey
+  /** Addresses to listen on (IP literals; `0.0.0.0` / `::` for all interfaces). Default `['0.0.0.0']`. */
+  host?: string | string[]
+  /** UDP port for QUIC (0 = any free port). Default 0. */
+  port?: number
+  /**
+   * `'quic'` (default), `'tcp'`, or `'both'` (QUIC tried first on every dial). TCP listens on
+   * `tcpPort`, by default the same number as `port`; with port 0 the two are chosen independently.
+   */
+  transports?: TransportKinds
+  /** TCP port when TCP is enabled. Default: `port`. */
+  tcpPort?: number
+  /**
+   * A 32-byte private-network key for TCP connections, bound into their Noise handshake: a node
+   * without the same key cannot complete even the TCP transport handshake. QUIC connections are
+   * not affected. See `privateNetwork.ts` for the derivation from a shared seed. Default: none.
+   */
+  privateNetworkKey?: Uint8Array
+  /** Largest frame sent or accepted, bytes. Default 4 MiB (1 KiB – 256 MiB). */
+  maxFrameBytes?: number
+  /** Overall limit of a dial, session handshake included, ms. Default 10,000. */
+  dialTimeoutMs?: number
+  /** Limit of each handshake step (QUIC/Noise handshake, stream negotiation, HELLO/ACCEPT), ms. Default 5,000. */
+  handshakeTimeoutMs?: number
+  /** Time a closing session waits for the peer to end its side, ms. Default 2,000. */
+  closeTimeoutMs?: number
+  /** Most concurrent sessions; further ones are refused. Default 256. */
+  maxConnections?: number
+  /** Most inbound connections accepted per second from one host. Default 100. */
+  inboundConnectionsPerSecond?: number
+  /** Receives one line per notable event (refused attempts, failing handlers). */
+  log?: (message: string, details?: Record<string, unknown>) => void
+}
+
+/** The options after defaults and checks. */
+export interface ResolvedOptions {
+  readonly privateKey: PrivateKey
+  readonly hosts: readonly string[]
+  readonly port: number
+  readonly tcpPort: number
+  readonly kinds: TransportKinds
+  readonly privateNetworkKey: Uint8Array | undefined
+  readonly maxFrameBytes: number
+  readonly dialTimeoutMs: number
+  readonly handshakeTimeoutMs: number
+  readonly closeTimeoutMs: number
+  readonly maxConnections: number
+  readonly inboundPerSecond: number
+  readonly log: (message: string, details?: Record<string, unknown>) => void
+}
+
+function intOption (name: string, v: number | undefined, def: number, min: number, max: number): number {
+  if (v === undefined) return def
+  if (!Number.isInteger(v) || v < min || v > max) throw INVALID_INPUT(name, `${v} is not an integer in ${min}-${max}`)
+  return v
+}
+
+/** 4 or 6 for an IP literal; INVALID_INPUT naming `field` otherwise. */
+export function ipFamily (host: string, field: string): 4 | 6 {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return 4
+  if (host.includes(':')) return 6
+  throw INVALID_INPUT(field, `${JSON.stringify(host)} is not an IP address (listen addresses must be IP literals, e.g. 0.0.0.0, 127.0.0.1, ::1)`)
+}
+
+export function resolveOptions (opts: QuicTransportOptions): ResolvedOptions {
+  if (opts.privateKey?.type !== 'Ed25519') throw INVALID_INPUT('privateKey', 'must be an Ed25519 private key from @libp2p/crypto')
+  const hosts = opts.host === undefined ? ['0.0.0.0'] : Array.isArray(opts.host) ? [...opts.host] : [opts.host]
+  if (hosts.length === 0) throw INVALID_INPUT('host', 'at least one listen address is needed')
+  for (const h of hosts) ipFamily(h, 'host')
+  const port = intOption('port', opts.port, 0, 0, 65535)
+  const kinds = opts.transports ?? 'quic'
+  if (!['quic', 'tcp', 'both'].includes(kinds)) throw INVALID_INPUT('transports', `${String(kinds)} is not one of quic, tcp, both`)
+  const psk = opts.privateNetworkKey
+  if (psk !== undefined && (!(psk instanceof Uint8Array) || psk.byteLength !== PRIVATE_NETWORK_KEY_BYTES)) {
+    throw INVALID_INPUT('privateNetworkKey', `must be ${PRIVATE_NETWORK_KEY_BYTES} bytes`)
+  }
+  return {
+    privateKey: opts.privateKey,
+    hosts,
+    port,
+    tcpPort: intOption('tcpPort', opts.tcpPort, port, 0, 65535),
+    kinds,
+    privateNetworkKey: psk,
+    maxFrameBytes: intOption('maxFrameBytes', opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 256 * 1024 * 1024),
+    dialTimeoutMs: intOption('dialTimeoutMs', opts.dialTimeoutMs, 10_000, 1, 600_000),
+    handshakeTimeoutMs: intOption('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000, 1, 600_000),
+    closeTimeoutMs: intOption('closeTimeoutMs', opts.closeTimeoutMs, 2_000, 1, 600_000),
+    maxConnections: intOption('maxConnections', opts.maxConnections, 256, 1, 100_000),
+    inboundPerSecond: intOption('inboundConnectionsPerSecond', opts.inboundConnectionsPerSecond, 100, 1, 1_000_000),
+    log: opts.log ?? (() => {})
+  }
+}

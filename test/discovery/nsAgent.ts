@@ -1,0 +1,26 @@
+/**
+ * Runs inside a network namespace for the namespace tests (netns.ts): answers HTTP requests to
+ * the daemons of its namespace (whose APIs listen on that namespace's loopback, out of the test
+ * process's reach). One JSON request per stdin line, `{id, method, url, body?}`; one JSON answer
+ * per stdout line, `{id, status, body}` or `{id, error}`. Exits when stdin closes.
+ */
+import { createInterface } from 'node:readline'
+
+const rl = createInterface({ input: process.stdin })
+rl.on('line', (line) => {
+  void (async () => {
+    let id: unknown
+    try {
+      const req = JSON.parse(line) as { id: unknown, method: string, url: string, body?: unknown }
+      id = req.id
+      const res = await fetch(req.url, {
+        method: req.method,
+        ...(req.body !== undefined ? { body: JSON.stringify(req.body), headers: { 'content-type': 'application/json' } } : {}),
+        signal: AbortSignal.timeout(10_000)
+      })
+      process.stdout.write(JSON.stringify({ id, status: res.status, body: await res.text() }) + '\n')
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ id, error: e instanceof Error ? e.message : String(e) }) + '\n')
+    }
+  })()
+})
