@@ -101,6 +101,7 @@ export function guardConnections (server: Server, limits: ApiLimits): () => Conn
   let refused = 0
   let silent = 0
   const served = new WeakSet<object>()
+  const tls = server instanceof TlsServer
   const watch = (socket: Socket): void => {
     const timer = setTimeout(() => {
       if (served.has(socket) || socket.destroyed) return
@@ -126,10 +127,11 @@ export function guardConnections (server: Server, limits: ApiLimits): () => Conn
       if (left <= 0) perClient.delete(key)
       else perClient.set(key, left)
     })
-    if (!(server instanceof TlsServer)) watch(socket)
+    if (!tls) watch(socket)
   })
-  // Over TLS the request arrives on the TLS socket (the handshake itself has its own limit).
-  if (server instanceof TlsServer) server.on('secureConnection', watch)
+  // Over TLS the request arrives on the TLS socket: it is watched from the end of its handshake
+  // (the handshake itself has its own limit, https handshakeTimeout).
+  if (tls) server.on('secureConnection', watch)
   server.on('request', (req: { socket: object }) => { served.add(req.socket) })
   server.on('drop', () => { refused++ })
   return () => ({ open, refused, silent, clients: perClient.size })
