@@ -154,6 +154,9 @@ describe('native sync with certificates, passphrase and seed: the authentication
   it('refuses every wrong credential, writes nothing, and logs one line per refusal', async () => {
     const stats = await s.stats()
     const recorded: NativeMessage[] = []
+    const id = attacker.nodeId
+    const opened = new RegExp(`P2P session open with ${id}`)
+    const openedBefore = countLines(s.stderr(), opened) + 1
     {
       // a handshake to replay later: recorded from a session the right peer opened
       const { conn, ch, sent } = await dialS()
@@ -162,9 +165,8 @@ describe('native sync with certificates, passphrase and seed: the authentication
       await conn.close('done')
       await closed(conn)
     }
-    const id = attacker.nodeId
-    const opened = new RegExp(`P2P session open with ${id}`)
-    const openedBefore = countLines(s.stderr(), opened)
+    // That session's log line reaches S's stderr asynchronously: count it in before going on.
+    await waitLines(opened, openedBefore, 'the recording session opened')
     const cases: Array<[string, Credentials | 'replay', RegExp]> = [
       ['wrong seed', { seedKey: deriveHandshakeKey('a-wrong-seed') }, /the peer's proof is wrong: p2p\.seed mismatch/],
       ['no seed', { seedKey: new Uint8Array(32) }, /the peer's proof is wrong: p2p\.seed mismatch/],
