@@ -20,6 +20,7 @@ import { MemoryStore } from '../src/store/memory/MemoryStore.ts'
 import { GossipPeer } from '../src/sync/native/gossip.ts'
 import { decodeGossipFrame, encodeGossipFrame, type GossipMessage } from '../src/sync/native/gossipMessages.ts'
 import { WindowIndex } from '../src/sync/native/WindowIndex.ts'
+import { mulberry32 as seeded } from '../src/util/random.ts'
 
 export interface GossipBenchOptions {
   /** Shared triples. Default 100,000. */
@@ -32,18 +33,6 @@ const T0 = 1_763_631_000_000
 const TTL = 24 * 3_600_000
 
 interface Side { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex }
-
-/** Seeded uniform numbers (mulberry32): the same salts every run. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 function side (name: string, base: readonly TripleRecord[]): Side {
   const id = asNodeId(name)

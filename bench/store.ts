@@ -25,6 +25,7 @@ import { Engine } from '../src/engine/Engine.ts'
 import { configure, migrate } from '../src/store/sqlite/schema.ts'
 import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
 import { TERM_TAG, termLang, termValue } from '../src/store/sqlite/rows.ts'
+import { mulberry32 as random } from '../src/util/random.ts'
 
 const BATCH = 10_000
 const NODE = asNodeId('bench-node')
@@ -75,17 +76,6 @@ function latencies (n: number, prepare: (i: number) => () => unknown): { p50: nu
 }
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
-
-/** A small deterministic generator, so runs pick the same ids. */
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function rawInsert (file: string, rows: number): number {
   const db = new DatabaseSync(file)

@@ -15,21 +15,10 @@ import {
 } from '../../src/sync/native/gossipMessages.ts'
 import { WindowIndex } from '../../src/sync/native/WindowIndex.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { mulberry32 as seeded } from '../../src/util/random.ts'
 
 const T0 = 1_763_631_000_000
 const TTL = 24 * 3_600_000
-
-/** A seeded uniform generator (mulberry32). */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 interface Node { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex, peer: GossipPeer }
 

@@ -13,21 +13,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { it } from 'node:test'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { mulberry32 } from '../../src/util/random.ts'
 
 const ROUNDS = 10
 const BATCH = 1000
 const ROUND_DEADLINE_MS = 30_000
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
-
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 

@@ -15,17 +15,7 @@ import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { ApplyOptions, ConflictResolver, Store } from '../../src/store/Store.ts'
 import { A, at, B, C, episode, mark, note, noteTomb, tomb, trace, triple } from './conformance/fixtures.ts'
-
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../../src/util/random.ts'
 
 const SUBJECTS = ['user:alice', 'user:bob', 'org:x', 'plain', 'user:\uE000', 'user:\u{1F600}', 'a:b:c']
 const PREDICATES = ['knows', 'likes', 'is']

@@ -41,10 +41,10 @@ import { abortableDelay, errorMessage, notStarted, unreachable } from '../util.t
 import { checkConditions, mergeConditions, pairKey, type LinkConditions } from './conditions.ts'
 import { DeliveryQueue, type Delivery } from './DeliveryQueue.ts'
 import { MemoryConnection } from './MemoryConnection.ts'
-import { mulberry32 } from './random.ts'
+import { mulberry32 } from '../../util/random.ts'
 
 export { MemoryConnection } from './MemoryConnection.ts'
-export { mulberry32 } from './random.ts'
+export { mulberry32 } from '../../util/random.ts'
 export type { LinkConditions } from './conditions.ts'
 
 export interface MemoryNetworkOptions extends LinkConditions {

@@ -1,4 +1,4 @@
-/** A small, fast, seedable PRNG (Mulberry32) for the in-memory network and seeded tests. */
+/** A small, fast, seedable PRNG (Mulberry32): the in-memory network, simulations, seeded tests and benches. */
 
 /** Returns a generator of values in [0, 1), reproduced by its seed. */
 export function mulberry32 (seed: number): () => number {
