@@ -141,6 +141,9 @@ async function mesh (dir: string, writes: number, idleRounds: number): Promise<R
 async function serveSource (dir: string, rows: number): Promise<void> {
   const source = await node(dir, 'source', { current: SETTINGS })
   for (let i = 0; i < rows; i += 10_000) source.engine.addTriples(Array.from({ length: Math.min(10_000, rows - i) }, (_, j) => benchInput(i + j)))
+  // a node in its steady state: its gossip index has taken in what was written (as the first
+  // round would), before any peer comes
+  source.sync.status()
   process.stdout.write(`${JSON.stringify({ addr: source.transport.listenAddrs()[0] })}\n`)
   await new Promise<void>(resolve => { process.stdin.on('end', resolve).on('close', resolve).resume() })
   await stopAll([source])

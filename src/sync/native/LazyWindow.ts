@@ -12,7 +12,11 @@ import { WindowIndex } from './WindowIndex.ts'
 const MAX_QUEUED = 250_000
 
 export class LazyWindow {
-  private readonly index: WindowIndex
+  /**
+   * The index itself, possibly behind the queue: for holding a reference (a session's gossip
+   * side) without taking the queue in; read it through current().
+   */
+  readonly index: WindowIndex
   private queue: Array<readonly FeedEntry[]> = []
   private queued = 0
 

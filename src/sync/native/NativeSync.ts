@@ -358,7 +358,8 @@ export class NativeSync implements PeerDialer {
       },
       gossip: () => {
         const g = new GossipPeer({
-          index: this.window.current(),
+          // not current(): opening a session does not wait for the queue to be taken in
+          index: this.window.index,
           fpr: settings().bloomFpr,
           random: this.random,
           // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message

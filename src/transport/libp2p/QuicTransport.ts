@@ -38,6 +38,7 @@ import { ConnectionUse } from './ConnectionUse.ts'
 import { NONCE_BYTES } from './framing.ts'
 import { createNode, listenAddresses } from './node.ts'
 import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type TransportKinds } from './options.ts'
+import { quicReadTuning } from './quicReads.ts'
 import { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
 
@@ -103,6 +104,8 @@ export class QuicTransport implements Transport {
       })
       await node.start()
       if ((this.state as State) !== 'starting') throw new Error('stopped while starting')
+      const tuning = quicReadTuning()
+      if (this.o.kinds !== 'tcp' && !tuning.active) this.log(`QUIC stream reads stay at the library's 4 KiB: ${tuning.reason}; sync works, large transfers are slower`)
     } catch (err) {
       this.state = 'stopped'
       try { await node?.stop() } catch { /* already failing */ }

@@ -13,6 +13,7 @@ import { createLibp2p } from 'libp2p'
 import { ENGRAM_PROTOCOL } from '../Transport.ts'
 import { ipFamily, type ResolvedOptions } from './options.ts'
 import { noisePrologue } from './privateNetwork.ts'
+import { tuneQuicReads } from './quicReads.ts'
 
 /** The multiaddrs to listen on: QUIC on `port`, TCP on `tcpPort`, for every host. */
 export function listenAddresses (o: ResolvedOptions): string[] {
@@ -37,6 +38,7 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
   const hs = o.handshakeTimeoutMs
   const useQuic = o.kinds !== 'tcp'
   const useTcp = o.kinds !== 'quic'
+  if (useQuic) await tuneQuicReads()
   const node = await createLibp2p({
     start: false,
     privateKey: o.privateKey,
