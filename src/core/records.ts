@@ -27,8 +27,17 @@ export function validateEpisodeId (id: unknown, field = 'id'): string {
   return validateString(id, field, LIMITS.episodeIdBytes)
 }
 
+export interface CheckRecordOptions {
+  /**
+   * `'check'` (default): a triple's or trace's `id` is required and must match its content.
+   * `'derive'`: the id is not read at all (native sync rows never carry it) and is computed.
+   */
+  readonly ids?: 'check' | 'derive'
+}
+
 /** Validates a record received from outside. Throws INVALID_INPUT or ID_MISMATCH. */
-export function checkRecord (input: unknown, field = 'record'): MemoryRecord {
+export function checkRecord (input: unknown, field = 'record', opts: CheckRecordOptions = {}): MemoryRecord {
+  const derive = opts.ids === 'derive'
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw INVALID_INPUT(field, 'must be an object')
   const o = input as Record<string, unknown>
   const hlc = validateHlc(o.hlc, `${field}.hlc`)
@@ -40,6 +49,7 @@ export function checkRecord (input: unknown, field = 'record'): MemoryRecord {
         object: parseTerm(o.object, `${field}.object`)
       }
       if (typeof o.deleted !== 'boolean') throw INVALID_INPUT(`${field}.deleted`, 'must be a boolean')
+      if (derive) return makeTriple(content, hlc, o.deleted)
       if (!isTripleId(o.id)) throw INVALID_INPUT(`${field}.id`, 'must be 64 lowercase hex digits')
       const rec = makeTriple(content, hlc, o.deleted)
       if (rec.id !== o.id) throw ID_MISMATCH(o.id, rec.id)
@@ -67,7 +77,7 @@ export function checkRecord (input: unknown, field = 'record'): MemoryRecord {
       if (o.data === undefined) throw INVALID_INPUT(`${field}.data`, 'is required')
       validateJson(o.data, `${field}.data`, LIMITS.traceDataBytes)
       const rec = makeTrace(runId, type, o.data as Json, hlc)
-      if (rec.id !== o.id) throw ID_MISMATCH(String(o.id), rec.id)
+      if (!derive && rec.id !== o.id) throw ID_MISMATCH(String(o.id), rec.id)
       return rec
     }
     default:

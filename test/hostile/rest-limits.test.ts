@@ -163,6 +163,8 @@ describe('REST time limits over TLS', () => {
       const raw = await open(port) // TCP only: never a ClientHello
       const secure = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
       secure.on('error', () => {})
+      // read (and drop) whatever comes: a paused socket would never see the server's end of it
+      secure.resume()
       const t0 = Date.now()
       const secureClosed = new Promise<number>(resolve => secure.once('close', () => resolve(Date.now() - t0)))
       const [r, s2] = await within(Promise.all([raw.closed, secureClosed]), 5_000, 'both closed')

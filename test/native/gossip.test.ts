@@ -103,7 +103,7 @@ function assertProtocol (fn: () => unknown, mentions: string): void {
 const validDigest = { t: 'digest', round: 3, ws: T0 - TTL / 2, n: 10, x: new Uint8Array(16) }
 const validBuckets = { t: 'buckets', round: 3, ws: T0, n: 10, b: 4, sel: Uint8Array.from([0b101, 0]), fp: new Uint8Array(16) }
 const validBloom = { t: 'bloom', round: 3, ws: T0, salt: 7, k: 3, m: 64, bits: new Uint8Array(8), n: 2, reply: false }
-const validRecords = { t: 'records', round: 3, records: [{ kind: 'note' }] }
+const validRecords = { t: 'records', round: 3, nodes: ['node-x'], records: [[1, 'k', 1, T0, 0, 0, false]] }
 
 describe('gossip messages', () => {
   test('valid messages pass; unknown fields are ignored; frames round-trip', () => {
@@ -114,7 +114,7 @@ describe('gossip messages', () => {
     assert.deepEqual(parseBloom({ ...validBloom, b: 3, sel: Uint8Array.from([0x81]) }).scope, { b: 3, idx: [0, 7] })
     assert.deepEqual(parseBloom({ ...validBloom, b: 12, idx: [5, 4095] }).scope, { b: 12, idx: [5, 4095] })
     assert.deepEqual(parseBuckets({ ...validBuckets, sel: undefined, idx: [3], fp: new Uint8Array(8) }).idx, [3])
-    assert.deepEqual(parseRecords(validRecords), validRecords)
+    assert.deepEqual(parseRecords(validRecords), { t: 'records', round: 3, records: [{ kind: 'note', key: 'k', value: 1, hlc: { wall: T0, counter: 0, node: 'node-x' }, deleted: false }] })
     for (const wire of [validDigest, validBuckets, validBloom, { ...validBloom, b: 12, sel: new Uint8Array(512).fill(1) }, { ...validBloom, b: 12, idx: [7] }, validRecords]) {
       const msg = parseGossipMessage(wire)
       const back = decodeGossipFrame(encodeGossipFrame(msg))
@@ -145,7 +145,9 @@ describe('gossip messages', () => {
       [{ ...validBloom, salt: -1 }, 'bloom.salt'], [{ ...validBloom, bits: new Uint8Array(9) }, 'bloom.bits'],
       [{ ...validBloom, reply: 1 }, 'bloom.reply'], [{ ...validBloom, b: 2 }, 'bloom.sel'], [{ ...validBloom, sel: new Uint8Array(1) }, 'bloom.b'],
       [{ ...validRecords, records: {} }, 'records.records'],
-      [{ ...validRecords, records: new Array(GOSSIP_LIMITS.maxRecordsPerMessage + 1).fill(0) }, 'at most 10000 records']
+      [{ ...validRecords, records: new Array(GOSSIP_LIMITS.maxRecordsPerMessage + 1).fill(0) }, 'over the limit of 10000'],
+      [{ ...validRecords, nodes: undefined }, 'records.nodes'],
+      [{ ...validRecords, records: [[1, 'k', 1, T0, 0, 1, false]] }, 'records.records[0][5]']
     ]
     for (const [input, mentions] of cases) assertProtocol(() => parseGossipMessage(input), mentions)
     const inherited = Object.create({ t: 'digest', round: 1, ws: 1, n: 1, x: new Uint8Array(16) }) as unknown

@@ -10,7 +10,8 @@ import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
 import { BloomFilter, bloomParams } from '../../src/sync/native/bloom.ts'
-import { checkRecordAt, decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { checkRowAt } from '../../src/sync/native/rows.ts'
 import { recordToPlain } from '../../src/core/records.ts'
 import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
 
@@ -31,7 +32,7 @@ const messageArb: fc.Arbitrary<NativeMessage> = fc.oneof(
     records: fc.array(anyRecordArb, { maxLength: 3 }), more: fc.boolean()
   }),
   fc.record({ t: fc.constant('digest' as const), round: fc.nat(), ws: fc.nat(), n: fc.nat(), x: bytesArb(16) }),
-  fc.record({ t: fc.constant('records' as const), round: fc.nat(), records: fc.array(anyRecordArb, { maxLength: 3 }).map(rs => rs.map(recordToPlain)) }),
+  fc.record({ t: fc.constant('records' as const), round: fc.nat(), records: fc.array(anyRecordArb, { maxLength: 3 }) }),
   fc.tuple(fc.nat(), fc.integer({ min: 0, max: 200 }), fc.nat(), fc.boolean()).map(([round, n, salt, reply]) => {
     const f = BloomFilter.create(bloomParams(n, 0.01), salt >>> 0)
     return { t: 'bloom' as const, round, ws: 0, salt: f.salt, k: f.k, m: f.m, bits: f.bits, n, reply }
@@ -74,7 +75,7 @@ function timedDecode (frame: Uint8Array): { ok: boolean, ms: number } {
   try {
     // the session's way: records of a page checked one by one afterwards
     const msg = decodeFrame(frame, { deferRecords: true })
-    if ('unchecked' in msg) msg.unchecked.forEach((r, i) => checkRecordAt(r, `changes.records[${i}]`))
+    if ('unchecked' in msg) msg.unchecked.forEach((r, i) => checkRowAt(r, msg.nodes, `changes.records[${i}]`))
   } catch (e) {
     if (!isEngramError(e) || e.code !== 'PROTOCOL') throw new Error(`decodeFrame threw a non-PROTOCOL error: ${e instanceof Error ? e.stack : String(e)}`)
     ok = false
@@ -100,7 +101,7 @@ describe('native frame codec', () => {
     assertProperty(fc.property(messageArb, msg => {
       const back = decodeFrame(encodeMessage(msg))
       assert.equal(back.t, msg.t)
-      if (msg.t === 'changes' && back.t === 'changes') assert.deepEqual(back.records.map(recordToPlain), msg.records.map(recordToPlain))
+      if ((msg.t === 'changes' && back.t === 'changes') || (msg.t === 'records' && back.t === 'records')) assert.deepEqual(back.records.map(recordToPlain), msg.records.map(recordToPlain))
     }), seedFor(4101), 2_000)
   })
 
@@ -127,12 +128,23 @@ describe('native frame codec', () => {
       [{ t: 'hello', v: [1, 1], nonce: new Uint8Array(31), feed: 'a'.repeat(32) }, /^hello\.nonce: /],
       [{ t: 'proof', mac: 'x' }, /^proof\.mac: /],
       [{ t: 'changes', from: 5, to: 4, records: [], more: false }, /^changes\.to: /],
-      [{ t: 'changes', from: 0, to: 4, records: [{ kind: 'note', key: 'k', value: 1, hlc: { wall: 1, counter: 0, node: 'n' }, deleted: 'no' }], more: false }, /^changes\.records\[0\]\.deleted: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[1, 'k', 1, 1, 0, 0, 'no']], more: false }, /^changes\.records\[0\]\.deleted: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, 1, 0, 0, 7]], more: false }, /^changes\.records\[0\]\.deleted: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, -1, 0, 0, false]], more: false }, /^changes\.records\[0\]\.hlc\.wall: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['bad node'], records: [[0, 's', 'p', 1, 1, 0, 0, false]], more: false }, /^changes\.records\[0\]\.hlc\.node: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, 1, 0, 1, false]], more: false }, /^changes\.records\[0\]\[6\]: must be an index into nodes/],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[4, 's']], more: false }, /^changes\.records\[0\]\[0\]: must be the record kind/],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [{ kind: 'note' }], more: false }, /^changes\.records\[0\]: must be a record row/],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p']], more: false }, /^changes\.records\[0\]: a triple row has 8 fields \(got 3\)/],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['a', 'b'], records: [[0, 's', 'p', 1, 1, 0, 0, false]], more: false }, /^changes\.nodes: holds 2 node ids for 1 records/],
+      [{ t: 'changes', from: 0, to: 4, nodes: [1], records: [], more: false }, /^changes\.nodes\[0\]: /],
+      [{ t: 'changes', from: 0, to: 4, records: [], more: false }, /^changes\.nodes: must be an array/],
       [{ t: 'nope' }, /^t: unknown message type/],
       [[1, 2], /^message: must be a map/],
       [{ t: 'digest', round: 1, ws: 0, n: 1, x: new Uint8Array(3) }, /digest\.x/],
       [{ t: 'bloom', round: 1, ws: 0, n: 1, salt: 1, k: 99, m: 64, bits: new Uint8Array(8), reply: false }, /bloom\.k/],
-      [{ t: 'records', round: 1, records: [{ kind: 'trace', id: 'x', runId: 'r', type: 't', data: 1, hlc: { wall: 1, counter: 0, node: 'n' } }] }, /records\.records\[0\]/]
+      [{ t: 'records', round: 1, nodes: ['n'], records: [[3, 'r', 't']] }, /^records\.records\[0\]: a trace row has 7 fields/],
+      [{ t: 'records', round: 1, nodes: ['n'], records: [[2, '', {}, 1, 0, 0]] }, /^records\.records\[0\]\.id: /]
     ]
     for (const [o, re] of cases) {
       assert.throws(() => decodeFrame(frame(o)), (e: unknown) => isEngramError(e) && e.code === 'PROTOCOL' && re.test(e.message), JSON.stringify(o, (_k, v) => (v instanceof Uint8Array ? `bytes(${v.length})` : v)))

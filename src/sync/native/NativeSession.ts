@@ -24,8 +24,9 @@ import { FeedSender } from './FeedSender.ts'
 import type { GossipMessage } from './gossipWire.ts'
 import { runHandshake, type HandshakeCertificates } from './handshake.ts'
 import { Inbox } from './Inbox.ts'
+import { PageIntake } from './PageIntake.ts'
 import type { PeerBudget } from './PeerBudget.ts'
-import { checkRecordAt, decodeFrame, encodeMessage, type ChangesMessage, type NativeMessage, type UncheckedChanges } from './messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from './messages.ts'
 
 /** The gossip side of a session (gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {
@@ -35,7 +36,7 @@ export interface SessionGossip {
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
    */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly unknown[] }
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
 }
 
 export interface SessionSettings {
@@ -81,10 +82,6 @@ const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof']
 /** Frames kept, unread, between the peer's proof and its verification here. */
 const MAX_BACKLOG_FRAMES = 16
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
-/** Records checked between two turns of the event loop while a page is checked. */
-const CHECK_SLICE = 500
-/** Pages received and not yet applied before the peer is cut off (it may send two unacknowledged). */
-const MAX_QUEUED_PAGES = 8
 
 /** Metadata key: the feed id this node's cursor for `peer` was taken on. */
 export const peerFeedKey = (peer: NodeId): string => `p2p.feed.${peer}`
@@ -129,8 +126,11 @@ export class NativeSession {
   private closeReason: string | undefined
   private failure: EngramError | undefined
   /** Pages received and not yet applied, in order (checked in slices, then applied). */
-  private pages: Promise<void> = Promise.resolve()
-  private pagesQueued = 0
+  private readonly intake = new PageIntake({
+    isOpen: () => this.state === 'open',
+    apply: msg => { this.handle(msg) },
+    fail: e => this.fail(e, 'changes')
+  })
   /** Set once the peer's proof arrived: what follows it is kept, unread, until the proof is verified. */
   private proofReceived = false
   private backlog: Uint8Array[] = []
@@ -280,7 +280,7 @@ export class NativeSession {
     // a request (cursor, digest, buckets, bloom) sent too fast is ignored
     if (this.state === 'open' && this.opts.budget?.admit(msg.t) === false) return
     if ('unchecked' in msg) {
-      this.enqueuePage(msg)
+      this.intake.push(msg)
       return
     }
     if (this.state === 'handshake') {
@@ -316,8 +316,8 @@ export class NativeSession {
       default: {
         if (this.gossip === undefined) return
         const { send, apply } = this.gossip.onMessage(msg)
-        // decodeFrame ran checkRecord on every record of a `records` message
-        if (apply.length > 0) this.applyGossip(apply as readonly MemoryRecord[])
+        // decodeFrame checked every row of a `records` message
+        if (apply.length > 0) this.applyGossip(apply)
         for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
@@ -333,37 +333,6 @@ export class NativeSession {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
     }
-  }
-
-  /**
-   * Checks a page's records in slices, letting the event loop run between them (the transport
-   * goes on reading the next page meanwhile), then applies it. Pages are applied in order; a
-   * peer keeps at most two unacknowledged, so a longer queue is a protocol error.
-   */
-  private enqueuePage (msg: UncheckedChanges): void {
-    if (++this.pagesQueued > MAX_QUEUED_PAGES) {
-      void this.fail(PROTOCOL(`more than ${MAX_QUEUED_PAGES} pages sent without waiting for acknowledgements`), 'changes')
-      return
-    }
-    this.pages = this.pages.then(async () => {
-      try {
-        const records: ChangesMessage['records'][number][] = new Array(msg.unchecked.length)
-        for (let i = 0; i < records.length; i++) {
-          records[i] = checkRecordAt(msg.unchecked[i], `changes.records[${i}]`)
-          if (i % CHECK_SLICE === CHECK_SLICE - 1) {
-            await new Promise(resolve => setImmediate(resolve))
-            if (this.state !== 'open') return
-          }
-        }
-        if (this.state !== 'open') return
-        const { unchecked: _raw, ...envelope } = msg
-        this.handle({ ...envelope, records })
-      } catch (e) {
-        await this.fail(e, 'changes')
-      } finally {
-        this.pagesQueued--
-      }
-    })
   }
 
   private synced (kind: 'page' | 'round'): void {

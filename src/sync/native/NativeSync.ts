@@ -1,7 +1,8 @@
 /**
- * Native sync, the manager: owns the transport, one `NativeSession` per connected peer, the
- * manual peers (dialled and redialled with capped backoff, forever), the node's gossip window
- * index, the gossip tick, and the statistics of GET /api/v1/p2p/status (docs/PROTOCOL.md §4).
+ * Native sync, the manager: owns the transport, one `NativeSession` per connected peer (built by
+ * SessionBuilder.ts), the manual peers (dialled and redialled with capped backoff, forever), the
+ * node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
+ * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts).
  *
  *   engine 'change' ──► every open session: wake() (the one the change came from sends no records
  *                       back, only an empty page that moves its cursor); LazyWindow.observe
@@ -17,14 +18,15 @@ import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { feedIdOf } from '../feedId.ts'
-import { GossipPeer } from './gossip.ts'
-import { GOSSIP_LIMITS } from './gossipMessages.ts'
-import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from './handshake.ts'
+import type { GossipPeer } from './gossip.ts'
+import type { HandshakeCertificates } from './handshake.ts'
 import { ManualPeers, type ManualPeer } from './ManualPeers.ts'
-import { NativeSession, type SessionInfo } from './NativeSession.ts'
+import type { NativeSession, SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
-import { PeerStats, withPeerId, type P2pPeerView } from './PeerStats.ts'
+import { P2pStatus } from './P2pStatus.ts'
+import { PeerStats, type P2pPeerView } from './PeerStats.ts'
+import { SessionBuilder } from './SessionBuilder.ts'
 import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
 import type { DialerEvent, PeerDialer, ProposedSource } from '../../discovery/PeerDialer.ts'
 import { endedEvent } from './peerEvents.ts'
@@ -85,8 +87,6 @@ export class NativeSync implements PeerDialer {
   private readonly opts: NativeSyncOptions
   private readonly engine: Engine
   private readonly transport: Transport
-  private readonly key: Uint8Array
-  private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
   private readonly log: Logger
   private readonly now: () => number
   private readonly random: () => number
@@ -94,6 +94,8 @@ export class NativeSync implements PeerDialer {
   private readonly peerStats: PeerStats
   private readonly manual: ManualPeers
   private readonly redialer: Redialer
+  private readonly builder: SessionBuilder
+  private readonly view: P2pStatus
   /** Sessions by connection id (a replaced session may still be closing). */
   private readonly sessions = new Map<string, NativeSession>()
   private readonly gossipPeers = new Map<NativeSession, GossipPeer>()
@@ -119,7 +121,6 @@ export class NativeSync implements PeerDialer {
     this.transport = opts.transport
     this.nodeId = opts.transport.nodeId
     this.feedId = feedIdOf(opts.engine.store)
-    this.key = deriveHandshakeKey(opts.seed)
     this.log = opts.log
     this.now = opts.now ?? Date.now
     this.random = opts.random ?? Math.random
@@ -150,6 +151,23 @@ export class NativeSync implements PeerDialer {
           this.log.warn(`cannot reach P2P peer ${addr}: ${err instanceof Error ? err.message : String(err)}; retrying with backoff`, { addr, failures: n })
         }
       }
+    })
+    // keys, certificates, session settings, the test switches: as given (the seed, checked above)
+    this.builder = new SessionBuilder({ ...opts, seed: opts.seed, feedId: this.feedId, window: this.window, log: this.log, now: this.now, random: this.random })
+    this.view = new P2pStatus({
+      nodeId: this.nodeId,
+      feedId: this.feedId,
+      port: opts.port,
+      transport: this.transport,
+      store: opts.engine.store,
+      sessions: this.sessions,
+      gossipPeers: this.gossipPeers,
+      manual: this.manual,
+      proposed: this.proposed,
+      redialer: this.redialer,
+      peerStats: this.peerStats,
+      guard: this.guard,
+      window: this.window
     })
   }
 
@@ -207,27 +225,9 @@ export class NativeSync implements PeerDialer {
 
   // ---- manual peers ----------------------------------------------------------------------
 
+  /** Manual peers, peers proposed by discovery, then other connected peers. */
   listPeers (): P2pPeerView[] {
-    const out: P2pPeerView[] = []
-    const seen = new Set<NodeId>()
-    for (const p of this.manual.list()) {
-      const st = this.redialer.state(p.addr)
-      const node = st?.nodeId
-      if (node !== undefined) seen.add(node)
-      out.push(this.peerView(p.addr, p.source, node, st?.lastError))
-    }
-    for (const [addr, p] of this.proposed) {
-      const st = this.redialer.state(addr)
-      const node = st?.nodeId ?? p.expectedNode
-      if (node !== undefined) seen.add(node)
-      out.push(this.peerView(addr, p.source, node, st?.lastError))
-    }
-    for (const s of this.sessions.values()) {
-      if (!s.isOpen || seen.has(s.peer)) continue
-      seen.add(s.peer)
-      out.push(this.peerView(s.conn.remoteAddr, 'inbound', s.peer, undefined))
-    }
-    return out
+    return this.view.peers()
   }
 
   /** Adds a manual peer (persisted) and starts dialing it. */
@@ -235,7 +235,7 @@ export class NativeSync implements PeerDialer {
     const { peer, created } = this.manual.add(addr)
     if (created) this.peerEvent({ type: 'added', addr: peer.addr, source: 'api' })
     if (this.state === 'started') this.redialer.start(peer.addr)
-    return { peer: this.peerView(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
+    return { peer: this.view.peer(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
   }
 
   /** Removes a manual peer by address or node id, and closes its session. */
@@ -279,39 +279,7 @@ export class NativeSync implements PeerDialer {
 
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
   status (): Record<string, unknown> {
-    const open = [...this.sessions.values()].filter(s => s.isOpen)
-    const connected = open.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
-    const offline = this.manual.list()
-      .filter(p => { const n = this.redialer.state(p.addr)?.nodeId; return n === undefined || !this.isConnected(n) })
-      .map(p => ({ addr: p.addr, connected: false }))
-    const g = this.gossipStats()
-    const st = this.engine.store.stats()
-    const local = st.triples + st.notes + st.episodes + st.traces
-    return {
-      node_id: this.nodeId,
-      enabled: true,
-      port: this.opts.port ?? portOf(this.transport.listenAddrs()[0]) ?? 0,
-      peer_count: new Set(open.map(s => s.peer)).size,
-      connected_peers: [...connected, ...offline],
-      gossip_stats: {
-        round: this.round,
-        pending_announcements: g.pending,
-        known_ids: g.knownIds,
-        bloom_filter_items: g.bloomItems,
-        bloom_filter_fpr: g.bloomFpr
-      },
-      sync_stats: {
-        peer_count: new Set(open.map(s => s.peer)).size,
-        local_ids: local,
-        total_successful_syncs: this.successes,
-        total_failed_syncs: this.failures
-      },
-      peers: this.listPeers(),
-      refused: this.guard.counts(),
-      listen_addrs: this.transport.listenAddrs(),
-      feed_id: this.feedId,
-      window: this.window.view()
-    }
+    return this.view.status({ round: this.round, successes: this.successes, failures: this.failures })
   }
 
   /** Per-session details (tests, tools). */
@@ -321,63 +289,13 @@ export class NativeSync implements PeerDialer {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private gossipStats (): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
-    let pending = 0
-    let bloomItems = 0
-    let bloomFpr = 0
-    for (const [s, g] of this.gossipPeers) {
-      if (!s.isOpen) continue
-      const st = g.stats()
-      pending += st.pendingAnnouncements
-      if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
-    }
-    return { pending, knownIds: this.window.current().size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
-  }
-
-  private peerView (addr: string, source: P2pPeerView['source'], node: NodeId | undefined, lastError: string | undefined): P2pPeerView {
-    const live = node !== undefined ? [...this.sessions.values()].filter(s => s.peer === node) : []
-    return this.peerStats.view(addr, source, node, live, this.redialer.state(addr)?.failures ?? 0, lastError)
-  }
-
   private accept (conn: Connection): void {
     if (this.state !== 'started') { void conn.close('node stopping'); return }
     const handshakeDone = this.guard.admit(conn, this.sessions.size, node => this.isManualPeer(node))
     if (handshakeDone === undefined) return
-    const settings = this.opts.settings
-    const session: NativeSession = new NativeSession({
-      conn,
-      engine: this.engine,
-      feedId: this.feedId,
-      key: this.key,
-      passphraseKey: this.currentPassphraseKey(),
-      certificates: this.opts.certificates,
-      handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 5_000,
-      settings: () => {
-        const s = settings()
-        return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs }
-      },
-      gossip: () => {
-        const g = new GossipPeer({
-          // not current(): opening a session does not wait for the queue to be taken in
-          index: this.window.index,
-          fpr: settings().bloomFpr,
-          random: this.random,
-          // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
-          maxRecordsPerMessage: Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage),
-          buckets: this.opts.buckets
-        })
-        this.gossipPeers.set(session, g)
-        // the index is brought up to date before gossip reads it
-        return {
-          startRound: () => { this.window.current(); return g.startRound() },
-          onMessage: msg => { this.window.current(); return g.onMessage(msg) }
-        }
-      },
-      stream: this.opts.stream,
-      push: this.opts.push,
+    const session: NativeSession = this.builder.build(conn, {
       budget: this.guard.budget(),
-      log: this.log,
-      now: this.now,
+      onGossip: g => { this.gossipPeers.set(session, g) },
       onOpen: s => {
         this.peerEvent({ type: 'session-open', nodeId: s.peer })
         this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
@@ -392,14 +310,6 @@ export class NativeSync implements PeerDialer {
     void opened.then(handshakeDone)
     this.opened.set(session, opened)
     void conn.closed.then(info => { this.ended(session, info.reason) })
-  }
-
-  /** Kp of the current sync.passphrase (derived again when it changes), or undefined. */
-  private currentPassphraseKey (): Uint8Array | undefined {
-    const passphrase = this.opts.passphrase?.()
-    if (passphrase === undefined || passphrase === '') return undefined
-    if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
-    return this.passphraseKey.key
   }
 
   /** Whether `node` is a manual peer this node has reached (SessionGuard lets it in whatever the counts). */
@@ -449,9 +359,3 @@ export class NativeSync implements PeerDialer {
     for (const s of this.sessions.values()) s.tick()
   }
 }
-
-function portOf (addr: string | undefined): number | undefined {
-  const m = addr === undefined ? null : /\/(?:udp|tcp)\/(\d+)/.exec(addr)
-  return m === null ? undefined : Number(m[1])
-}
-

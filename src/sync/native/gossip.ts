@@ -24,7 +24,7 @@
  * answered with a filter, so every exchange ends.
  */
 import { INVALID_INPUT } from '../../core/errors.ts'
-import { recordToPlain } from '../../core/records.ts'
+import type { MemoryRecord } from '../../core/model.ts'
 import { BloomFilter, bloomParams } from './bloom.ts'
 import { GOSSIP_LIMITS, type BloomMessage, type BloomScope, type BucketsMessage, type DigestMessage, type GossipMessage, type RecordsMessage } from './gossipMessages.ts'
 import { FINE_BITS, FINGERPRINT_BYTES, type WindowIndex } from './WindowIndex.ts'
@@ -51,10 +51,10 @@ export interface GossipPeerOptions {
   readonly maxBloomBits?: number
 }
 
-/** What to do after a message: messages to send (in order) and plain records to check and apply. */
+/** What to do after a message: messages to send (in order) and records (checked when the message was parsed) to apply. */
 export interface GossipOutput {
   readonly send: GossipMessage[]
-  readonly apply: unknown[]
+  readonly apply: MemoryRecord[]
 }
 
 export interface GossipStats {
@@ -158,8 +158,7 @@ export class GossipPeer {
 
   /**
    * Handles one message from the peer (validated by parseGossipMessage): the messages to answer
-   * with, in order, and the records it carried (plain form, unchecked) for the caller to check
-   * and merge.
+   * with, in order, and the records it carried for the caller to merge.
    */
   onMessage (msg: GossipMessage): GossipOutput {
     switch (msg.t) {
@@ -230,12 +229,12 @@ export class GossipPeer {
     const send: GossipMessage[] = []
     // Our filter first: the announcer can work on it while our records travel.
     if (!msg.reply && msg.n > 0) send.push(this.announce(msg.round, msg.scope, true))
-    const lacking: unknown[] = []
+    const lacking: MemoryRecord[] = []
     for (const e of this.index.elementsIn(level, buckets)) {
       if (filter.has(e.element)) continue
       const record = this.index.record(e.kind, e.key)
       if (record === undefined) continue
-      lacking.push(recordToPlain(record))
+      lacking.push(record)
       if (lacking.length >= this.maxPerRound) break
     }
     this.sent += lacking.length
@@ -267,11 +266,12 @@ export class GossipPeer {
   }
 
   /** Records in messages of at most maxRecordsPerMessage records and about maxRecordsBytes bytes. */
-  private batches (round: number, records: unknown[]): RecordsMessage[] {
+  private batches (round: number, records: MemoryRecord[]): RecordsMessage[] {
     const out: RecordsMessage[] = []
-    let batch: unknown[] = []
+    let batch: MemoryRecord[] = []
     let bytes = 0
     for (const r of records) {
+      // the record's JSON: an upper bound on its row's size
       const size = Buffer.byteLength(JSON.stringify(r))
       if (batch.length > 0 && (batch.length >= this.maxPerMessage || bytes + size > this.maxBytes)) {
         out.push({ t: 'records', round, records: batch })

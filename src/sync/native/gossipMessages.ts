@@ -8,18 +8,21 @@
  * | `digest`  | round, ws, n, x (16 bytes)                                                      |
  * | `buckets` | round, ws, n, b (level 1…12), idx or sel (the buckets; neither: all), fp        |
  * | `bloom`   | round, ws, salt, k, m, bits, n, reply, and optionally b + idx or sel (the scope) |
- * | `records` | round, records (plain records, at most `maxRecordsPerMessage`)                  |
+ * | `records` | round, nodes, records (rows, rows.ts; at most `maxRecordsPerMessage`)          |
  *
  * Unknown fields are ignored; only own properties are read. Every size is checked before
  * anything is allocated or iterated: a filter's `m`/`k`/`bits` (bloom.ts), the lengths of `idx`,
- * `sel`, `fp` and `records`. In memory a bucket selection is a list of indices (`idx`); on the
+ * `sel`, `fp`, `nodes` and `records`; each row is then checked like any record from a peer
+ * (rows.ts checkRowAt), so a parsed `records` message holds valid records. In memory a bucket selection is a list of indices (`idx`); on the
  * wire it is that list or the bitmap `sel`, whichever is smaller (`toWire`).
  */
 import { Packr } from 'msgpackr'
 import { PROTOCOL } from '../../core/errors.ts'
 import { MAX_WALL } from '../../core/hlc.ts'
 import { LIMITS } from '../../core/limits.ts'
+import type { MemoryRecord } from '../../core/model.ts'
 import { BLOOM_LIMITS, BloomFilter, wirePreview as preview } from './bloom.ts'
+import { checkRows, encodeRows, rowsOf } from './rows.ts'
 import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './WindowIndex.ts'
 
 /** The version byte every engram frame starts with. */
@@ -89,11 +92,11 @@ export interface BloomMessage {
   readonly scope?: BloomScope
 }
 
-/** Records the receiver lacks, in plain form (core/records.ts), to be checked before they are applied. */
+/** Records the receiver lacks (rows on the wire, checked records once parsed). */
 export interface RecordsMessage {
   readonly t: 'records'
   readonly round: number
-  readonly records: readonly unknown[]
+  readonly records: readonly MemoryRecord[]
 }
 
 export type GossipMessage = DigestMessage | BucketsMessage | BloomMessage | RecordsMessage
@@ -241,12 +244,8 @@ export function parseRecords (input: unknown, limits: Pick<GossipLimits, 'maxRec
   const o = asFields(input, 'records')
   checkType(o, 'records')
   const round = integer(o, 'records', 'round', 0, U32_MAX)
-  const records = get(o, 'records')
-  if (!Array.isArray(records)) throw PROTOCOL(`gossip records.records: must be an array (got ${preview(records)})`, { type: 'records', field: 'records' })
-  if (records.length > limits.maxRecordsPerMessage) {
-    throw PROTOCOL(`gossip records.records: at most ${limits.maxRecordsPerMessage} records per message (got ${records.length})`, { type: 'records', field: 'records' })
-  }
-  return { t: 'records', round, records: records as unknown[] }
+  const { nodes, rows } = rowsOf(get(o, 'nodes'), get(o, 'records'), 'records', limits.maxRecordsPerMessage)
+  return { t: 'records', round, records: checkRows(nodes, rows, 'records.records') }
 }
 
 /** Validates any gossip message, dispatching on `t`. Throws PROTOCOL naming the field. */
@@ -271,7 +270,10 @@ const packr = new Packr({ useRecords: false })
 export function toWire (msg: GossipMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'digest': return { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, x: msg.x }
-    case 'records': return { t: msg.t, round: msg.round, records: msg.records }
+    case 'records': {
+      const { nodes, rows } = encodeRows(msg.records)
+      return { t: msg.t, round: msg.round, nodes, records: rows }
+    }
     case 'buckets': {
       const wire = { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, b: msg.b, fp: msg.fp }
       return msg.idx.length < 2 ** msg.b ? { ...wire, ...selectionWire(msg.b, msg.idx) } : wire

@@ -7,18 +7,19 @@
  * frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
  * body and every field, and throws a `PROTOCOL` error naming the offending field for anything
  * else — never another kind of error, whatever the bytes. Unknown fields are ignored. Records in
- * a `changes` (and gossip `records`) message are checked with `checkRecord` (shape, limits,
- * content ids recomputed), so what the session receives is already a list of valid records.
+ * a `changes` (and gossip `records`) message travel as rows (rows.ts) and are checked with
+ * `checkRowAt` (shape, limits, content ids computed), so what the session receives is already a
+ * list of valid records.
  *
  * Nothing is ever hashed from msgpack bytes: proofs and ids are computed over canonical forms.
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import { checkRecord, recordToPlain } from '../../core/records.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../transport/Transport.ts'
 import { FEED_ID } from '../feedId.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
+import { checkRows, encodeRows, rowsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
 export const FRAME_VERSION = 0x01
@@ -94,9 +95,11 @@ export interface AckMessage {
 
 /**
  * A `changes` page whose records were not checked yet (decodeFrame with `deferRecords`): the
- * envelope and the size of `unchecked` are; each record goes through checkRecordAt before use.
+ * envelope, the node table and the number of rows are; each row goes through checkRowAt (with
+ * `nodes`) before use.
  */
 export interface UncheckedChanges extends Omit<ChangesMessage, 'records'> {
+  readonly nodes: readonly string[]
   readonly unchecked: readonly unknown[]
 }
 
@@ -126,7 +129,8 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
-      const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, records: msg.records.map(recordToPlain), more: msg.more }
+      const { nodes, rows } = encodeRows(msg.records)
+      const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
       return out
     }
@@ -213,11 +217,12 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const more = bool(o.more, 'changes.more')
       const snapshot = o.snapshot === undefined ? false : bool(o.snapshot, 'changes.snapshot')
       const envelope = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
-      if (deferRecords) return { ...envelope, unchecked: recordArray(o.records, 'changes.records', maxPageRecords) }
-      return { ...envelope, records: checkRecords(o.records, 'changes.records', maxPageRecords) }
+      const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
+      if (deferRecords) return { ...envelope, nodes, unchecked: rows }
+      return { ...envelope, records: checkRows(nodes, rows, 'changes.records') }
     }
     default:
-      if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords, checkRecords)
+      if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords)
       throw bad('t', `unknown message type ${JSON.stringify(t.slice(0, 40))}`)
   }
 }
@@ -259,29 +264,4 @@ export function bytes (v: unknown, field: string, length?: number, max = Number.
 function feed (v: unknown, field: string): string {
   if (typeof v !== 'string' || !FEED_ID.test(v)) throw bad(field, 'must be a feed id (32 lowercase hex digits)')
   return v
-}
-
-function recordArray (v: unknown, field: string, max: number): unknown[] {
-  if (!Array.isArray(v)) throw bad(field, 'must be an array of records')
-  if (v.length > max) throw bad(field, `holds ${v.length} records, over the limit of ${max}`)
-  return v
-}
-
-/** An array of records, each checked with checkRecord; errors become PROTOCOL errors naming the record. */
-export function checkRecords (v: unknown, field: string, max: number): MemoryRecord[] {
-  const list = recordArray(v, field, max)
-  const out: MemoryRecord[] = new Array<MemoryRecord>(list.length)
-  for (let i = 0; i < list.length; i++) out[i] = checkRecordAt(list[i], `${field}[${i}]`)
-  return out
-}
-
-/** One record from a peer, checked with checkRecord; any failure is a PROTOCOL error naming `field`. */
-export function checkRecordAt (v: unknown, field: string): MemoryRecord {
-  mapOf(v, field)
-  try {
-    return checkRecord(v, field)
-  } catch (e) {
-    if (isEngramError(e)) throw PROTOCOL(e.message.startsWith(field) ? e.message : `${field}: ${e.message}`, { field, cause: e.code })
-    throw bad(field, `is not a valid record (${e instanceof Error ? e.message : String(e)})`)
-  }
 }

@@ -1,0 +1,143 @@
+/**
+ * The status of native sync, GET /api/v1/p2p/status (docs/PROTOCOL.md §4), and its list of
+ * peers: manual peers, peers proposed by discovery, then peers connected to this node that are
+ * neither, each once.
+ *
+ * Nothing is kept here: every view is assembled when asked from what the manager
+ * (NativeSync.ts) holds — its sessions and their gossip sides, the dial states, the per-peer
+ * totals (PeerStats.ts), the refusals (SessionGuard.ts) and the window — so it is never stale.
+ */
+import type { NodeId } from '../../core/ids.ts'
+import type { ProposedSource } from '../../discovery/PeerDialer.ts'
+import type { Store } from '../../store/Store.ts'
+import type { Transport } from '../../transport/Transport.ts'
+import type { GossipPeer } from './gossip.ts'
+import type { LazyWindow } from './LazyWindow.ts'
+import type { ManualPeers } from './ManualPeers.ts'
+import type { NativeSession } from './NativeSession.ts'
+import { withPeerId, type P2pPeerView, type PeerStats } from './PeerStats.ts'
+import type { Redialer } from './Redialer.ts'
+import type { SessionGuard } from './SessionGuard.ts'
+
+export interface P2pStatusSources {
+  readonly nodeId: NodeId
+  readonly feedId: string
+  /** The UDP port reported (p2p.port); absent: the port of the first listen address. */
+  readonly port?: number
+  readonly transport: Transport
+  readonly store: Store
+  /** The manager's sessions by connection id, and their gossip sides. */
+  readonly sessions: ReadonlyMap<string, NativeSession>
+  readonly gossipPeers: ReadonlyMap<NativeSession, GossipPeer>
+  readonly manual: ManualPeers
+  /** Peers proposed by discovery, by address. */
+  readonly proposed: ReadonlyMap<string, { readonly source: ProposedSource, readonly expectedNode?: NodeId }>
+  readonly redialer: Redialer
+  readonly peerStats: PeerStats
+  readonly guard: SessionGuard
+  readonly window: LazyWindow
+}
+
+/** The manager's counters, as the status reports them. */
+export interface P2pCounters {
+  /** Gossip rounds started. */
+  readonly round: number
+  readonly successes: number
+  readonly failures: number
+}
+
+export class P2pStatus {
+  private readonly src: P2pStatusSources
+
+  constructor (src: P2pStatusSources) {
+    this.src = src
+  }
+
+  /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
+  status (counters: P2pCounters): Record<string, unknown> {
+    const src = this.src
+    const open = [...src.sessions.values()].filter(s => s.isOpen)
+    const openPeers = new Set(open.map(s => s.peer))
+    const connected = open.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
+    const offline = src.manual.list()
+      .filter(p => { const n = src.redialer.state(p.addr)?.nodeId; return n === undefined || !openPeers.has(n) })
+      .map(p => ({ addr: p.addr, connected: false }))
+    const g = this.gossipStats()
+    const st = src.store.stats()
+    const local = st.triples + st.notes + st.episodes + st.traces
+    return {
+      node_id: src.nodeId,
+      enabled: true,
+      port: src.port ?? portOf(src.transport.listenAddrs()[0]) ?? 0,
+      peer_count: openPeers.size,
+      connected_peers: [...connected, ...offline],
+      gossip_stats: {
+        round: counters.round,
+        pending_announcements: g.pending,
+        known_ids: g.knownIds,
+        bloom_filter_items: g.bloomItems,
+        bloom_filter_fpr: g.bloomFpr
+      },
+      sync_stats: {
+        peer_count: openPeers.size,
+        local_ids: local,
+        total_successful_syncs: counters.successes,
+        total_failed_syncs: counters.failures
+      },
+      peers: this.peers(),
+      refused: src.guard.counts(),
+      listen_addrs: src.transport.listenAddrs(),
+      feed_id: src.feedId,
+      window: src.window.view()
+    }
+  }
+
+  /** Manual peers, proposed peers, then other peers with an open session. */
+  peers (): P2pPeerView[] {
+    const src = this.src
+    const out: P2pPeerView[] = []
+    const seen = new Set<NodeId>()
+    for (const p of src.manual.list()) {
+      const st = src.redialer.state(p.addr)
+      const node = st?.nodeId
+      if (node !== undefined) seen.add(node)
+      out.push(this.peer(p.addr, p.source, node, st?.lastError))
+    }
+    for (const [addr, p] of src.proposed) {
+      const st = src.redialer.state(addr)
+      const node = st?.nodeId ?? p.expectedNode
+      if (node !== undefined) seen.add(node)
+      out.push(this.peer(addr, p.source, node, st?.lastError))
+    }
+    for (const s of src.sessions.values()) {
+      if (!s.isOpen || seen.has(s.peer)) continue
+      seen.add(s.peer)
+      out.push(this.peer(s.conn.remoteAddr, 'inbound', s.peer, undefined))
+    }
+    return out
+  }
+
+  /** The view of one peer: its totals, its live sessions and its dial state. */
+  peer (addr: string, source: P2pPeerView['source'], node: NodeId | undefined, lastError: string | undefined): P2pPeerView {
+    const live = node !== undefined ? [...this.src.sessions.values()].filter(s => s.peer === node) : []
+    return this.src.peerStats.view(addr, source, node, live, this.src.redialer.state(addr)?.failures ?? 0, lastError)
+  }
+
+  private gossipStats (): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
+    let pending = 0
+    let bloomItems = 0
+    let bloomFpr = 0
+    for (const [s, g] of this.src.gossipPeers) {
+      if (!s.isOpen) continue
+      const st = g.stats()
+      pending += st.pendingAnnouncements
+      if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
+    }
+    return { pending, knownIds: this.src.window.current().size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
+  }
+}
+
+function portOf (addr: string | undefined): number | undefined {
+  const m = addr === undefined ? null : /\/(?:udp|tcp)\/(\d+)/.exec(addr)
+  return m === null ? undefined : Number(m[1])
+}

@@ -1,0 +1,124 @@
+/**
+ * What native sync gives each session (NativeSession.ts) besides its connection: the handshake
+ * keys (K from the seed; Kp derived again only when sync.passphrase changes, read at each
+ * session), the session settings taken from the node's at each read, and the gossip side, a
+ * GossipPeer over the node's window index (LazyWindow.ts).
+ *
+ * The manager (NativeSync.ts) decides which sessions exist and what happens when they open,
+ * sync and end; this builds them, so every session of a node is set up the same way.
+ */
+import type { Engine } from '../../engine/Engine.ts'
+import type { Connection } from '../../transport/Transport.ts'
+import type { Logger } from '../../util/log.ts'
+import { GossipPeer } from './gossip.ts'
+import { GOSSIP_LIMITS } from './gossipMessages.ts'
+import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from './handshake.ts'
+import type { LazyWindow } from './LazyWindow.ts'
+import { NativeSession } from './NativeSession.ts'
+import type { PeerBudget } from './PeerBudget.ts'
+
+/** The node's settings a session reads (a part of NativeSyncSettings). */
+export interface SessionBuilderSettings {
+  /** p2p.gossipIntervalMs */
+  readonly gossipIntervalMs: number
+  /** p2p.bloomFpr */
+  readonly bloomFpr: number
+  /** sync.maxTriplesPerSync: most records per page */
+  readonly maxTriplesPerSync: number
+  /** sync.syncTimeoutMs: longest wait for a page's acknowledgement or a send */
+  readonly syncTimeoutMs: number
+}
+
+export interface SessionBuilderOptions {
+  readonly engine: Engine
+  readonly feedId: string
+  /** p2p.seed (checked non-empty by the manager). */
+  readonly seed: string
+  /** sync.passphrase, read at each session. */
+  readonly passphrase?: () => string | undefined
+  readonly certificates?: HandshakeCertificates
+  readonly settings: () => SessionBuilderSettings
+  /** The node's gossip window, shared by every session's gossip side. */
+  readonly window: LazyWindow
+  /** Limit of each handshake step, ms. Default 5,000. */
+  readonly handshakeTimeoutMs?: number
+  readonly log: Logger
+  readonly now: () => number
+  readonly random: () => number
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip. */
+  readonly stream?: boolean
+  readonly push?: boolean
+  readonly buckets?: boolean
+}
+
+/** What the manager gives one session: its budget and what it is told of the session. */
+export interface SessionHooks {
+  readonly budget: PeerBudget
+  /** Given the session's gossip peer once the handshake is done and gossip starts. */
+  readonly onGossip: (gossip: GossipPeer) => void
+  readonly onOpen: (session: NativeSession) => void
+  readonly onSynced: (session: NativeSession) => void
+}
+
+export class SessionBuilder {
+  private readonly opts: SessionBuilderOptions
+  private readonly key: Uint8Array
+  private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
+
+  constructor (opts: SessionBuilderOptions) {
+    this.opts = opts
+    this.key = deriveHandshakeKey(opts.seed)
+  }
+
+  /** The session of `conn`, not yet opened. */
+  build (conn: Connection, hooks: SessionHooks): NativeSession {
+    const opts = this.opts
+    const settings = opts.settings
+    return new NativeSession({
+      conn,
+      engine: opts.engine,
+      feedId: opts.feedId,
+      key: this.key,
+      passphraseKey: this.currentPassphraseKey(),
+      certificates: opts.certificates,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5_000,
+      settings: () => {
+        const s = settings()
+        return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs }
+      },
+      gossip: () => {
+        const window = opts.window
+        const g = new GossipPeer({
+          // not current(): opening a session does not wait for the queue to be taken in
+          index: window.index,
+          fpr: settings().bloomFpr,
+          random: opts.random,
+          // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
+          maxRecordsPerMessage: Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage),
+          buckets: opts.buckets
+        })
+        hooks.onGossip(g)
+        // the index is brought up to date before gossip reads it
+        return {
+          startRound: () => { window.current(); return g.startRound() },
+          onMessage: msg => { window.current(); return g.onMessage(msg) }
+        }
+      },
+      stream: opts.stream,
+      push: opts.push,
+      budget: hooks.budget,
+      log: opts.log,
+      now: opts.now,
+      onOpen: hooks.onOpen,
+      onSynced: hooks.onSynced
+    })
+  }
+
+  /** Kp of the current sync.passphrase (derived again when it changes), or undefined. */
+  private currentPassphraseKey (): Uint8Array | undefined {
+    const passphrase = this.opts.passphrase?.()
+    if (passphrase === undefined || passphrase === '') return undefined
+    if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
+    return this.passphraseKey.key
+  }
+}

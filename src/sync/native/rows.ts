@@ -1,0 +1,113 @@
+/**
+ * Records on the native wire: rows (docs/PROTOCOL.md "Record rows").
+ *
+ * A message that carries records (`changes`, gossip `records`) sends them as positional arrays,
+ * with the HLC node ids of the message in one table `nodes`, each row naming its node by index:
+ *
+ *   triple   [0, subject, predicate, object, wall, counter, node, deleted]
+ *   note     [1, key, value, wall, counter, node, deleted]
+ *   episode  [2, id, data, wall, counter, node]
+ *   trace    [3, runId, type, data, wall, counter, node]
+ *
+ * `object` is the term in its JSON form (DATA-MODEL.md: a string, number or boolean, or
+ * `{"node": …}`, `{"datetime": …}`, `{"text": …, "lang": …}`, `{"json": …}`). The ids of triples
+ * and traces are content hashes: they are never sent, the receiver computes them. A row is a
+ * quarter of the size of the record's plain map (no keys, no id, no repeated node id), which is
+ * what a bootstrap of a whole store is made of.
+ *
+ * `checkRowAt` is the gate: every field goes through the same checks as a plain record
+ * (core/records.ts checkRecord); any failure is a PROTOCOL error naming the row.
+ */
+import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import { checkRecord } from '../../core/records.ts'
+import { termToJson } from '../../core/validate.ts'
+
+const KINDS = ['triple', 'note', 'episode', 'trace'] as const
+/** Fields of each kind's row, kind code included. */
+const ROW_LENGTH = [8, 7, 6, 7] as const
+
+/** Records as rows, with their node table. */
+export interface Rows {
+  readonly nodes: string[]
+  readonly rows: unknown[][]
+}
+
+/** The rows of `records`, in order, and the table of their node ids (in order of first use). */
+export function encodeRows (records: readonly MemoryRecord[]): Rows {
+  const index = new Map<string, number>()
+  const nodes: string[] = []
+  const rows: unknown[][] = new Array<unknown[]>(records.length)
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    const h = r.hlc
+    let n = index.get(h.node)
+    if (n === undefined) {
+      n = nodes.length
+      nodes.push(h.node)
+      index.set(h.node, n)
+    }
+    switch (r.kind) {
+      case 'triple': rows[i] = [0, r.subject, r.predicate, termToJson(r.object), h.wall, h.counter, n, r.deleted]; break
+      case 'note': rows[i] = [1, r.key, r.value, h.wall, h.counter, n, r.deleted]; break
+      case 'episode': rows[i] = [2, r.id, r.data, h.wall, h.counter, n]; break
+      case 'trace': rows[i] = [3, r.runId, r.type, r.data, h.wall, h.counter, n]; break
+    }
+  }
+  return { nodes, rows }
+}
+
+/**
+ * The envelope of a message's rows: `rows` an array of at most `max` items and `nodes` an array
+ * of at most as many strings (at least one when there are rows). The rows themselves are checked
+ * one by one with checkRowAt.
+ */
+export function rowsOf (nodes: unknown, rows: unknown, field: string, max: number): { nodes: readonly string[], rows: readonly unknown[] } {
+  if (!Array.isArray(rows)) throw bad(`${field}.records`, 'must be an array of record rows')
+  if (rows.length > max) throw bad(`${field}.records`, `holds ${rows.length} records, over the limit of ${max}`)
+  if (!Array.isArray(nodes)) throw bad(`${field}.nodes`, 'must be an array of node ids')
+  if (nodes.length > Math.max(1, rows.length)) throw bad(`${field}.nodes`, `holds ${nodes.length} node ids for ${rows.length} records (at most one per record)`)
+  for (let i = 0; i < nodes.length; i++) if (typeof nodes[i] !== 'string') throw bad(`${field}.nodes[${i}]`, 'must be a node id (a string)')
+  return { nodes: nodes as string[], rows }
+}
+
+/** One row from a peer as a checked record; any failure is a PROTOCOL error naming `field`. */
+export function checkRowAt (row: unknown, nodes: readonly string[], field: string): MemoryRecord {
+  if (!Array.isArray(row)) throw bad(field, 'must be a record row [kind, …]')
+  const code = row[0] as unknown
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >= KINDS.length) {
+    throw bad(`${field}[0]`, 'must be the record kind: 0 (triple), 1 (note), 2 (episode) or 3 (trace)')
+  }
+  const len = ROW_LENGTH[code]!
+  if (row.length < len) throw bad(field, `a ${KINDS[code]} row has ${len} fields (got ${row.length})`)
+  const at = len - (code === 0 || code === 1 ? 2 : 1)
+  const n = row[at] as unknown
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= nodes.length) {
+    throw bad(`${field}[${at}]`, `must be an index into nodes (0 to ${nodes.length - 1})`)
+  }
+  const hlc = { wall: row[at - 2], counter: row[at - 1], node: nodes[n] }
+  let plain: Record<string, unknown>
+  switch (code) {
+    case 0: plain = { kind: 'triple', subject: row[1], predicate: row[2], object: row[3], hlc, deleted: row[7] }; break
+    case 1: plain = { kind: 'note', key: row[1], value: row[2], hlc, deleted: row[6] }; break
+    case 2: plain = { kind: 'episode', id: row[1], data: row[2], hlc }; break
+    default: plain = { kind: 'trace', runId: row[1], type: row[2], data: row[3], hlc }
+  }
+  try {
+    return checkRecord(plain, field, { ids: 'derive' })
+  } catch (e) {
+    if (isEngramError(e)) throw PROTOCOL(e.message.startsWith(field) ? e.message : `${field}: ${e.message}`, { field, cause: e.code })
+    throw bad(field, `is not a valid record (${e instanceof Error ? e.message : String(e)})`)
+  }
+}
+
+/** Rows (already through rowsOf), each checked with checkRowAt; errors are PROTOCOL errors naming the row. */
+export function checkRows (nodes: readonly string[], rows: readonly unknown[], field: string): MemoryRecord[] {
+  const out: MemoryRecord[] = new Array<MemoryRecord>(rows.length)
+  for (let i = 0; i < rows.length; i++) out[i] = checkRowAt(rows[i], nodes, `${field}[${i}]`)
+  return out
+}
+
+function bad (field: string, problem: string): EngramError {
+  return PROTOCOL(`${field}: ${problem}`, { field })
+}
