@@ -131,7 +131,7 @@ describe('native frame codec', () => {
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[1, 'k', 1, 1, 0, 0, 'no']], more: false }, /^changes\.records\[0\]\.deleted: /],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, 1, 0, 0, 7]], more: false }, /^changes\.records\[0\]\.deleted: /],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, -1, 0, 0, false]], more: false }, /^changes\.records\[0\]\.hlc\.wall: /],
-      [{ t: 'changes', from: 0, to: 4, nodes: ['bad node'], records: [[0, 's', 'p', 1, 1, 0, 0, false]], more: false }, /^changes\.records\[0\]\.hlc\.node: /],
+      [{ t: 'changes', from: 0, to: 4, nodes: ['bad node'], records: [[0, 's', 'p', 1, 1, 0, 0, false]], more: false }, /^changes\.nodes\[0\]: must be a node id/],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, 1, 0, 1, false]], more: false }, /^changes\.records\[0\]\[6\]: must be an index into nodes/],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[4, 's']], more: false }, /^changes\.records\[0\]\[0\]: must be the record kind/],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [{ kind: 'note' }], more: false }, /^changes\.records\[0\]: must be a record row/],

@@ -19,6 +19,7 @@
  * (core/records.ts checkRecord); any failure is a PROTOCOL error naming the row.
  */
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import { isNodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { checkRecord } from '../../core/records.ts'
 import { termToJson } from '../../core/validate.ts'
@@ -59,15 +60,14 @@ export function encodeRows (records: readonly MemoryRecord[]): Rows {
 
 /**
  * The envelope of a message's rows: `rows` an array of at most `max` items and `nodes` an array
- * of at most as many strings (at least one when there are rows). The rows themselves are checked
- * one by one with checkRowAt.
+ * of at most as many node ids. The rows themselves are checked one by one with checkRowAt.
  */
 export function rowsOf (nodes: unknown, rows: unknown, field: string, max: number): { nodes: readonly string[], rows: readonly unknown[] } {
   if (!Array.isArray(rows)) throw bad(`${field}.records`, 'must be an array of record rows')
   if (rows.length > max) throw bad(`${field}.records`, `holds ${rows.length} records, over the limit of ${max}`)
   if (!Array.isArray(nodes)) throw bad(`${field}.nodes`, 'must be an array of node ids')
   if (nodes.length > Math.max(1, rows.length)) throw bad(`${field}.nodes`, `holds ${nodes.length} node ids for ${rows.length} records (at most one per record)`)
-  for (let i = 0; i < nodes.length; i++) if (typeof nodes[i] !== 'string') throw bad(`${field}.nodes[${i}]`, 'must be a node id (a string)')
+  for (let i = 0; i < nodes.length; i++) if (!isNodeId(nodes[i])) throw bad(`${field}.nodes[${i}]`, 'must be a node id (1-128 of A-Z a-z 0-9 . _ -)')
   return { nodes: nodes as string[], rows }
 }
 
