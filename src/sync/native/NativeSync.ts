@@ -192,6 +192,7 @@ export class NativeSync implements PeerDialer {
     this.state = 'stopped'
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.engine.off('change', this.onChange)
+    this.window.stop()
     await this.redialer.stopAll()
     await Promise.allSettled([...this.sessions.values()].map(s => s.close('node stopping')))
     // Closing QUIC connections whose peers are stopping too can wait for their idle timeout;

@@ -1,0 +1,71 @@
+/**
+ * LazyWindow: changes queue up while commits come, are taken in in the background once commits
+ * pause (in slices, large changes part by part, in order), and the index is exact either way.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { asNodeId } from '../../src/core/ids.ts'
+import { Engine } from '../../src/engine/Engine.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
+import { WindowIndex } from '../../src/sync/native/WindowIndex.ts'
+
+const T0 = 1_763_631_000_000
+const TTL = 24 * 3_600_000
+
+async function until (what: string, cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms
+  for (let i = 0; i < 100_000 && !cond(); i++) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+function setup (opts: { idleMs: number, sliceEntries?: number }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {
+  const store = new MemoryStore()
+  const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+  const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, ...opts })
+  window.current() // built on the empty store, as a node does when it starts
+  engine.on('change', e => { window.observe(e.entries) })
+  return { engine, store, window, fresh: () => new WindowIndex({ store, ttlMs: TTL, now: () => T0 }) }
+}
+
+const write = (engine: Engine, from: number, n: number): void => {
+  engine.addTriples(Array.from({ length: n }, (_, i) => ({ subject: `user:s${from + i}`, predicate: 'knows', object: from + i })))
+}
+
+describe('LazyWindow', () => {
+  it('takes the queue in once commits pause, in slices, a large change part by part, and ends exact', async () => {
+    const { engine, window, fresh } = setup({ idleMs: 20, sliceEntries: 300 })
+    write(engine, 0, 1_000) // one change larger than a slice
+    for (let i = 0; i < 10; i++) write(engine, 1_000 + i * 50, 50)
+    assert.equal(window.pending, 1_500)
+    await until('the queue taken in without a read', () => window.pending === 0)
+    assert.deepEqual(window.index.digest(), fresh().digest())
+    engine.deleteTriple(engine.store.dump().find(r => r.kind === 'triple')!.id as string)
+    await until('the delete taken in', () => window.pending === 0)
+    assert.deepEqual(window.index.digest(), fresh().digest())
+    window.stop()
+  })
+
+  it('is exact when read at any point of a take-in, and leaves nothing queued after stop', async () => {
+    const { engine, window, fresh } = setup({ idleMs: 10, sliceEntries: 100 })
+    write(engine, 0, 2_000)
+    await until('a take-in under way', () => window.pending < 2_000)
+    write(engine, 2_000, 10) // a commit during the take-in
+    assert.deepEqual(window.current().digest(), fresh().digest())
+    assert.equal(window.pending, 0)
+    window.stop()
+    write(engine, 3_000, 10)
+    assert.equal(window.pending, 10, 'after stop, entries wait for a read')
+    assert.deepEqual(window.current().digest(), fresh().digest())
+  })
+
+  it('with idleMs 0 takes the queue in only when read', () => {
+    const { engine, window, fresh } = setup({ idleMs: 0 })
+    write(engine, 0, 100)
+    assert.equal(window.pending, 100)
+    assert.deepEqual(window.current().digest(), fresh().digest())
+    assert.equal(window.pending, 0)
+  })
+})
