@@ -18,7 +18,8 @@
  *    triples (or --rows, when smaller) and receives all of them (cursor stream: pages of
  *    sync.maxTriplesPerSync, at most two unacknowledged), from the dial until the last page is
  *    committed. The source runs in a process of its own, as it would on another machine;
- *    bootstrap_ratio = bootstrap / bulk insert, both measured in this run.
+ *    bootstrap_ratio = bootstrap / bulk insert, both measured in this run;
+ *    bootstrap_wire_bytes_per_triple: the engram frame bytes the new node received, per triple.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -184,13 +185,15 @@ async function bootstrap (dir: string, rows: number): Promise<Record<string, num
     target.sync.addPeer(addr)
     await until('the bootstrap', 600_000, () => target.store.stats().triples >= rows)
     const bootS = (performance.now() - t1) / 1000
+    const received = target.sync.sessionInfo().reduce((s, i) => s + i.bytesReceived, 0)
     const insertRate = rows / Math.min(insertBefore, bulkInsert('bulk-after.db'))
     const bootRate = rows / bootS
     return {
       bootstrap_rows: rows,
       bulk_insert_triples_per_s: Math.round(insertRate),
       bootstrap_triples_per_s: Math.round(bootRate),
-      bootstrap_ratio: round2(bootRate / insertRate)
+      bootstrap_ratio: round2(bootRate / insertRate),
+      bootstrap_wire_bytes_per_triple: round2(received / rows)
     }
   } finally {
     await stopAll(nodes)
