@@ -68,6 +68,9 @@ describe('multi-process sync: large pulls', () => {
         const n = (await dst.client.status()).store.stats.triples
         return n > 0 ? n : undefined
       }, 30_000, 'part of the pull')
+      // Paused first (the run under way goes on until the kill), so that the restarted node does
+      // not resume on its own schedule while its cursor and store are read below.
+      await dst.client.request('POST', '/api/v1/sync/peers/src/pause')
       await dst.kill()
       assert.ok(partial < total, `killed mid-pull (${partial} of ${total} committed)`)
 
@@ -77,6 +80,8 @@ describe('multi-process sync: large pulls', () => {
       assert.ok(committed >= partial && committed < total)
       assert.equal(before.cursor, committed, 'the cursor is exactly what was committed (one seq per triple on src)')
       assert.equal(before.counters.received, 0, 'the killed run never finished')
+      assert.equal(before.status, 'paused')
+      await dst.client.request('POST', '/api/v1/sync/peers/src/resume')
       const r = await dst.client.syncNow('src')
       assert.ok(r.results[0]!.ok, r.results[0]!.error)
       const after = (await dst.client.syncStatus()).peers[0]!
