@@ -4,11 +4,33 @@
  * port picked free by the test (test/sync/daemons.ts does the process part).
  */
 import { createServer } from 'node:net'
+import { after, before } from 'node:test'
 import { freePort } from '../transport/libp2p-harness.ts'
-import type { Sandbox } from '../cli/helpers.ts'
+import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
 
 export const SEED = 'native-multi-process-seed'
+
+/**
+ * The daemons of one test file: a sandbox made before its tests (`box()`), and the set of nodes
+ * still running (`live`), killed after its tests, whatever happened, before the sandbox goes.
+ */
+export function daemonsFixture (): { box: () => Sandbox, live: Set<P2pNode> } {
+  let box: Sandbox | undefined
+  const live = new Set<P2pNode>()
+  before(() => { box = sandbox() })
+  after(async () => {
+    await Promise.allSettled([...live].map(n => n.kill()))
+    box?.remove()
+  })
+  return {
+    box: () => {
+      if (box === undefined) throw new Error('the sandbox is made before the tests run')
+      return box
+    },
+    live
+  }
+}
 
 export interface P2pNode extends Node {
   readonly p2pPort: number

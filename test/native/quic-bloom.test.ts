@@ -5,17 +5,10 @@
  * within a bounded number of rounds.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { freePorts, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
+import { describe, it } from 'node:test'
+import { daemonsFixture, freePorts, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
 
-let box: Sandbox
-const live = new Set<P2pNode>()
-before(() => { box = sandbox() })
-after(async () => {
-  await Promise.allSettled([...live].map(n => n.kill()))
-  box.remove()
-})
+const { box, live } = daemonsFixture()
 
 const MAX_ROUNDS = 30
 
@@ -24,13 +17,13 @@ describe('native sync over QUIC: gossip rounds alone', () => {
     const ports = await freePorts(2)
     const opts = { p2p: { gossipIntervalMs: 200, bloomFpr: 0.1 }, env: { ENGRAM_TEST_P2P_GOSSIP_ONLY: '1' } }
     // a is started first and written to alone; b knows a but a does not know b yet
-    const a = await startP2pNode(box, 'bl-a', { ...opts, p2pPort: ports[0] })
+    const a = await startP2pNode(box(), 'bl-a', { ...opts, p2pPort: ports[0] })
     live.add(a)
     const post = (n: P2pNode, from: number, count: number): Promise<unknown> => n.client.request('POST', '/api/v1/triples', {
       body: { triples: Array.from({ length: count }, (_, i) => ({ subject: `user:u${from + i}`, predicate: 'rel:knows', object: `v${from + i}` })) }
     })
     for (let i = 0; i < 6_000; i += 2_000) await post(a, i, 2_000)
-    const b = await startP2pNode(box, 'bl-b', { ...opts, p2pPort: ports[1], peers: [`127.0.0.1:${ports[0]}`] })
+    const b = await startP2pNode(box(), 'bl-b', { ...opts, p2pPort: ports[1], peers: [`127.0.0.1:${ports[0]}`] })
     live.add(b)
     for (let i = 6_000; i < 10_000; i += 2_000) await post(b, i, 2_000)
     await until(async () => (await a.p2p()).peer_count === 1, () => 'a and b connected', 20_000)

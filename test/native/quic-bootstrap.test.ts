@@ -4,17 +4,10 @@
  * canonical dumps, with the deletes kept deleted.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { freePorts, startP2pNode, stopAndCompare, waitConverged, type P2pNode } from './daemons.ts'
+import { describe, it } from 'node:test'
+import { daemonsFixture, freePorts, startP2pNode, stopAndCompare, waitConverged } from './daemons.ts'
 
-let box: Sandbox
-const live = new Set<P2pNode>()
-before(() => { box = sandbox() })
-after(async () => {
-  await Promise.allSettled([...live].map(n => n.kill()))
-  box.remove()
-})
+const { box, live } = daemonsFixture()
 
 const ROWS = 100_000
 const BATCH = 10_000
@@ -22,7 +15,7 @@ const BATCH = 10_000
 describe('native sync over QUIC: bootstrap at scale', () => {
   it(`an empty node receives ${ROWS.toLocaleString('en')} triples and their deletes: identical dumps`, async () => {
     const ports = await freePorts(2)
-    const a = await startP2pNode(box, 'boot-a', { p2pPort: ports[0] })
+    const a = await startP2pNode(box(), 'boot-a', { p2pPort: ports[0] })
     live.add(a)
     for (let from = 0; from < ROWS; from += BATCH) {
       await a.client.request('POST', '/api/v1/triples', {
@@ -37,7 +30,7 @@ describe('native sync over QUIC: bootstrap at scale', () => {
     const deleted = await a.client.request('DELETE', '/api/v1/triples?predicate=rel%3Aold') as { deleted: number }
     assert.equal(deleted.deleted, ROWS / 10)
 
-    const b = await startP2pNode(box, 'boot-b', { p2pPort: ports[1], peers: [`127.0.0.1:${ports[0]}`] })
+    const b = await startP2pNode(box(), 'boot-b', { p2pPort: ports[1], peers: [`127.0.0.1:${ports[0]}`] })
     live.add(b)
     await waitConverged([a, b], 120_000)
     const s = await b.stats()

@@ -5,23 +5,16 @@
  * shows the gossip statistics. The /api/v1/p2p/peers routes add, list and remove peers.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { freePorts, startP2pNode, until, type P2pNode } from './daemons.ts'
+import { describe, it } from 'node:test'
+import { daemonsFixture, freePorts, startP2pNode, until } from './daemons.ts'
 
-let box: Sandbox
-const live = new Set<P2pNode>()
-before(() => { box = sandbox() })
-after(async () => {
-  await Promise.allSettled([...live].map(n => n.kill()))
-  box.remove()
-})
+const { box, live } = daemonsFixture()
 
 describe('native mode in the CLI and the API', () => {
   it('sync pair adds a P2P peer, polled sync skips it, status and now show the gossip statistics', async () => {
     const [pa, pb] = await freePorts(2)
-    const a = await startP2pNode(box, 'cli-a', { p2pPort: pa })
-    const b = await startP2pNode(box, 'cli-b', { p2pPort: pb })
+    const a = await startP2pNode(box(), 'cli-a', { p2pPort: pa })
+    const b = await startP2pNode(box(), 'cli-b', { p2pPort: pb })
     live.add(a); live.add(b)
 
     const pair = await a.cli(['sync', 'pair', 'b', b.url])
@@ -53,8 +46,8 @@ describe('native mode in the CLI and the API', () => {
 
   it('GET/POST/DELETE /api/v1/p2p/peers, host names and IPv6 accepted, bad addresses refused', async () => {
     const [pa, pb] = await freePorts(2)
-    const a = await startP2pNode(box, 'api-a', { p2pPort: pa })
-    const b = await startP2pNode(box, 'api-b', { p2pPort: pb })
+    const a = await startP2pNode(box(), 'api-a', { p2pPort: pa })
+    const b = await startP2pNode(box(), 'api-b', { p2pPort: pb })
     live.add(a); live.add(b)
     const req = <T>(method: string, path: string, body?: unknown): Promise<T> => a.client.request<T>(method, path, body === undefined ? {} : { body })
 

@@ -4,17 +4,10 @@
  * - a node stopped, written around and restarted catches up.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
+import { describe, it } from 'node:test'
+import { daemonsFixture, startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
 
-let box: Sandbox
-const live = new Set<P2pNode>()
-before(() => { box = sandbox() })
-after(async () => {
-  await Promise.allSettled([...live].map(n => n.kill()))
-  box.remove()
-})
+const { box, live } = daemonsFixture()
 
 type Api = P2pNode['client']
 const post = (c: Api, path: string, body: unknown): Promise<unknown> => c.request('POST', path, { body })
@@ -28,7 +21,7 @@ async function connected (nodes: readonly P2pNode[], peers: number): Promise<voi
 
 describe('native sync over QUIC, five daemons', () => {
   it('converges: triples, deletes, notes, episodes, traces — identical dumps', async () => {
-    const nodes = await startMesh(box, ['a', 'b', 'c', 'd', 'e'])
+    const nodes = await startMesh(box(), ['a', 'b', 'c', 'd', 'e'])
     for (const n of nodes) live.add(n)
     await connected(nodes, 4)
     const [a, b, c, d, e] = nodes as [P2pNode, P2pNode, P2pNode, P2pNode, P2pNode]
@@ -61,7 +54,7 @@ describe('native sync over QUIC, five daemons', () => {
   })
 
   it('a node stopped, written around and restarted catches up', async () => {
-    const nodes = await startMesh(box, ['r1', 'r2', 'r3'])
+    const nodes = await startMesh(box(), ['r1', 'r2', 'r3'])
     for (const n of nodes) live.add(n)
     await connected(nodes, 2)
     const [x, y] = nodes as [P2pNode, P2pNode, P2pNode]
@@ -76,7 +69,7 @@ describe('native sync over QUIC, five daemons', () => {
     await x.client.deleteTriples({ subject: 'user:before3' })
     await y.client.setNote('note:away', 'written while z was stopped')
     // z comes back on the same data directory and port, with the same peers
-    z = await startP2pNode(box, 'r3', { p2pPort: z.p2pPort, peers: [x, y].map(n => `127.0.0.1:${n.p2pPort}`) })
+    z = await startP2pNode(box(), 'r3', { p2pPort: z.p2pPort, peers: [x, y].map(n => `127.0.0.1:${n.p2pPort}`) })
     live.add(z)
     await waitConverged([x, y, z])
     assert.equal((await z.client.queryTriples({ subject: 'user:before3' })).total, 0)

@@ -5,23 +5,16 @@
  * - a node offline past the tombstone TTL resurrects nothing when it returns.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import { deriveHandshakeKey, derivePassphraseKey, runHandshake, type HandshakeChannel } from '../../src/sync/native/handshake.ts'
 import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
 import { QuicTransport } from '../../src/transport/libp2p/QuicTransport.ts'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { SEED, freePorts, startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
+import { daemonsFixture, SEED, freePorts, startMesh, startP2pNode, stopAndCompare, until, waitConverged, type P2pNode } from './daemons.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
 import { PASSPHRASE } from '../sync/daemons.ts'
 
-let box: Sandbox
-const live = new Set<P2pNode>()
-before(() => { box = sandbox() })
-after(async () => {
-  await Promise.allSettled([...live].map(n => n.kill()))
-  box.remove()
-})
+const { box, live } = daemonsFixture()
 
 type Api = P2pNode['client']
 const post = (c: Api, path: string, body: unknown): Promise<unknown> => c.request('POST', path, { body })
@@ -31,9 +24,9 @@ describe('native sync over QUIC: refusals', () => {
     const ports = await freePorts(3)
     const addr = (i: number): string => `127.0.0.1:${ports[i]}`
     const [a, b, m] = await Promise.all([
-      startP2pNode(box, 'ws-a', { p2pPort: ports[0], peers: [addr(1), addr(2)] }),
-      startP2pNode(box, 'ws-b', { p2pPort: ports[1], peers: [addr(0)] }),
-      startP2pNode(box, 'ws-m', { p2pPort: ports[2], peers: [addr(0), addr(1)], seed: 'not-the-right-seed' })
+      startP2pNode(box(), 'ws-a', { p2pPort: ports[0], peers: [addr(1), addr(2)] }),
+      startP2pNode(box(), 'ws-b', { p2pPort: ports[1], peers: [addr(0)] }),
+      startP2pNode(box(), 'ws-m', { p2pPort: ports[2], peers: [addr(0), addr(1)], seed: 'not-the-right-seed' })
     ]) as [P2pNode, P2pNode, P2pNode]
     for (const n of [a, b, m]) live.add(n)
     await a.client.addTriple('user:a', 'rel:secret', 'only for the right seed')
@@ -56,7 +49,7 @@ describe('native sync over QUIC: refusals', () => {
   })
 
   it('refuses a replayed handshake', async () => {
-    const a = await startP2pNode(box, 'rp-a')
+    const a = await startP2pNode(box(), 'rp-a')
     live.add(a)
     await a.client.addTriple('user:a', 'rel:secret', 'x')
     // an in-process node that holds the seed (and the daemons' passphrase) completes a handshake, recording what it sends
@@ -94,7 +87,7 @@ describe('native sync over QUIC: refusals', () => {
 describe('native sync over QUIC: deletes that stay deleted', () => {
   it('a node offline past the TTL resurrects nothing', async () => {
     const ttlHours = 2 / 3600 // two seconds
-    const nodes = await startMesh(box, ['ttl-a', 'ttl-b', 'ttl-c'], { sync: { tombstoneTtlHours: ttlHours } })
+    const nodes = await startMesh(box(), ['ttl-a', 'ttl-b', 'ttl-c'], { sync: { tombstoneTtlHours: ttlHours } })
     for (const n of nodes) live.add(n)
     const [a, b] = nodes as [P2pNode, P2pNode, P2pNode]
     let c = nodes[2]!
@@ -113,7 +106,7 @@ describe('native sync over QUIC: deletes that stay deleted', () => {
     await new Promise(resolve => setTimeout(resolve, 1000)) // c is now offline well past the TTL
 
     // c returns with its old copies
-    c = await startP2pNode(box, 'ttl-c', { p2pPort: c.p2pPort, peers: [a, b].map(n => `127.0.0.1:${n.p2pPort}`), sync: { tombstoneTtlHours: ttlHours } })
+    c = await startP2pNode(box(), 'ttl-c', { p2pPort: c.p2pPort, peers: [a, b].map(n => `127.0.0.1:${n.p2pPort}`), sync: { tombstoneTtlHours: ttlHours } })
     live.add(c)
     const deadline = Date.now() + 4000
     let seenOnC = false

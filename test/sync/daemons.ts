@@ -92,3 +92,13 @@ export function dumpDiff (a: readonly string[], b: readonly string[]): string {
 }
 
 export { waitFor }
+
+/** Polls the async `probe` until it returns a value (waitFor's async counterpart); bounded in time and in tries. */
+export async function poll<T> (probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms
+  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
+    const v = await probe()
+    if (v !== undefined) return v
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
-import { dumpDiff, dumpFile, startNode, type Node } from './daemons.ts'
+import { dumpDiff, dumpFile, poll, startNode, type Node } from './daemons.ts'
 
 /** Adds `count` distinct triples in batches of 10,000 (the API's batch limit). */
 async function addTriples (n: Node, count: number, tag: string): Promise<void> {
@@ -15,16 +15,6 @@ async function addTriples (n: Node, count: number, tag: string): Promise<void> {
     const triples = Array.from({ length: Math.min(10_000, count - i) }, (_, j) => ({ subject: `${tag}:s${i + j}`, predicate: 'p', object: i + j }))
     await n.client.request('POST', '/api/v1/triples', { body: { triples }, timeoutMs: 60_000 })
   }
-}
-
-/** Polls `probe` until it returns a value; bounded in time and in tries. */
-async function poll<T> (probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    const v = await probe()
-    if (v !== undefined) return v
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }
 
 describe('multi-process sync: large pulls', () => {

@@ -9,17 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { closedPort, sandbox, type Sandbox } from '../cli/helpers.ts'
 import { deriveRestKey, signRequest } from '../../src/sync/auth.ts'
 import { DELTA_PATH } from '../../src/sync/DeltaClient.ts'
-import { dumpFile, PASSPHRASE, startNode, type Node } from './daemons.ts'
-
-/** Polls `probe` until it returns a value; bounded in time and in tries. */
-async function poll<T> (probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    const v = await probe()
-    if (v !== undefined) return v
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-}
+import { dumpFile, PASSPHRASE, poll, startNode, type Node } from './daemons.ts'
 
 const peerOf = async (n: Node, name: string) => (await n.client.syncStatus()).peers.find(p => p.name === name)!
 

@@ -20,6 +20,14 @@ const PATTERN_OPTIONS = {
   ...TERM_OPTIONS
 } as const
 
+/** The help lines of PATTERN_OPTIONS. */
+const PATTERN_OPTIONS_HELP = `  -s, --subject S    subject
+  -p, --predicate P  predicate
+  -o, --object O     object (a string literal unless --type says otherwise)
+  --type T           type of --object: ${TERM_TYPES.join(' | ')}
+  --lang L           language tag of a string --object
+  -n, --namespace N  subject namespace: the part of the subject before its first ":"`
+
 function patternFrom (v: Values, command: string): PatternQuery {
   const object = str(v, 'object')
   if (object === undefined && (str(v, 'type') !== undefined || str(v, 'lang') !== undefined)) {
@@ -80,12 +88,7 @@ subject, predicate and id: one per line, "ID SUBJECT PREDICATE OBJECT". String o
 shown quoted, node objects bare.
 
 Options:
-  -s, --subject S    subject
-  -p, --predicate P  predicate
-  -o, --object O     object (a string literal unless --type says otherwise)
-  --type T           type of --object: ${TERM_TYPES.join(' | ')}
-  --lang L           language tag of a string --object
-  -n, --namespace N  subject namespace: the part of the subject before its first ":"
+${PATTERN_OPTIONS_HELP}
   --limit N          most triples to print (default 100)
   --offset N         triples to skip first
 ${CLIENT_OPTIONS_HELP}
@@ -123,12 +126,7 @@ required). A deletion is kept as a tombstone for sync.tombstoneTtlHours so that 
 your other machines, and a copy of the old triple cannot bring it back.
 
 Options:
-  -s, --subject S    subject
-  -p, --predicate P  predicate
-  -o, --object O     object (a string literal unless --type says otherwise)
-  --type T           type of --object: ${TERM_TYPES.join(' | ')}
-  --lang L           language tag of a string --object
-  -n, --namespace N  subject namespace
+${PATTERN_OPTIONS_HELP}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
