@@ -43,6 +43,6 @@ export { agentEnd, type AgentEndOptions } from './cli/agentEnd.ts'
 
 // Polled sync (the node builds it; exported for embedders and tools).
 export { SyncService, type SyncServiceOptions, type SyncSettings } from './sync/SyncService.ts'
-export type { ConflictEntry } from './sync/conflicts.ts'
-export type { PeerEntry, PeerStatus } from './sync/PeerBook.ts'
+export type { ConflictEntry } from './replication/conflicts.ts'
+export type { PeerEntry, PeerStatus } from './sync/polled/PeerBook.ts'
 export type { NoteDto, TripleDto } from './api/dto.ts'

@@ -14,7 +14,7 @@ import type { Discovery } from '../discovery/Discovery.ts'
 import { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { PeerBook } from '../discovery/PeerBook.ts'
 import type { Store } from '../store/Store.ts'
-import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../sync/native/messages.ts'
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/native/messages.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
 import type { Logger } from '../util/log.ts'
 

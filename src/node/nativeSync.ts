@@ -9,7 +9,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import type { EngramConfig } from '../config/schema.ts'
 import type { Engine } from '../engine/Engine.ts'
-import type { HandshakeCertificates } from '../sync/native/handshake.ts'
+import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
 import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'

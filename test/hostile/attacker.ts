@@ -4,9 +4,9 @@
  * whatever the test says — well-formed messages at any rate, or raw frames.
  */
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
-import { deriveHandshakeKey, runHandshake } from '../../src/sync/native/handshake.ts'
+import { deriveHandshakeKey, runHandshake } from '../../src/protocol/native/handshake.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
-import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import type { CloseInfo, Connection, Transport } from '../../src/transport/Transport.ts'
 
 export interface HostileSession {

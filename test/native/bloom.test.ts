@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { isEngramError } from '../../src/core/errors.ts'
-import { BLOOM_LIMITS, BloomFilter, bloomParams } from '../../src/sync/native/bloom.ts'
+import { BLOOM_LIMITS, BloomFilter, bloomParams } from '../../src/protocol/native/bloom.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
 
 /** A seeded generator of 16-byte elements (xorshift128), so every measurement is reproducible. */

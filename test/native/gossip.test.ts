@@ -7,13 +7,13 @@ import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import { recordToPlain } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { BloomFilter, type BloomWire } from '../../src/sync/native/bloom.ts'
-import { GossipPeer, type GossipPeerOptions } from '../../src/sync/native/gossip.ts'
+import { BloomFilter, type BloomWire } from '../../src/protocol/native/bloom.ts'
+import { GossipPeer, type GossipPeerOptions } from '../../src/protocol/native/gossip.ts'
 import {
   decodeGossipFrame, encodeGossipFrame, GOSSIP_LIMITS, parseBloom, parseBuckets, parseDigest, parseGossipMessage, parseRecords,
   toWire, type BloomMessage, type GossipMessage
-} from '../../src/sync/native/gossipMessages.ts'
-import { WindowIndex } from '../../src/sync/native/WindowIndex.ts'
+} from '../../src/protocol/native/gossipMessages.ts'
+import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
 import { mulberry32 as seeded } from '../../src/util/random.ts'
 

@@ -4,9 +4,9 @@ import { afterEach, describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import {
   commonVersion, computeProof, deriveHandshakeKey, roleOf, runHandshake, transcript, verifyProof, type HandshakeChannel
-} from '../../src/sync/native/handshake.ts'
+} from '../../src/protocol/native/handshake.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
-import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory/MemoryTransport.ts'
 import type { Connection } from '../../src/transport/Transport.ts'
 import { eventually, simNode, type SimNode } from './helpers.ts'

@@ -8,7 +8,7 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
-import { WindowIndex } from '../../src/sync/native/WindowIndex.ts'
+import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
 
 const T0 = 1_763_631_000_000
 const TTL = 24 * 3_600_000

@@ -1,5 +1,5 @@
 /**
- * Record rows (src/sync/native/rows.ts): every record survives rows → msgpack → check unchanged
+ * Record rows (src/protocol/native/rows.ts): every record survives rows → msgpack → check unchanged
  * (ids computed, not sent), the node table holds each node once, and rows are a fraction of the
  * size of plain records. Seeded: a failure prints the seed (rerun with ENGRAM_FC_SEED=<seed>).
  */
@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { asNodeId } from '../../src/core/ids.ts'
 import { makeTrace, makeTriple, recordToPlain } from '../../src/core/records.ts'
-import { checkRows, encodeRows, rowsOf } from '../../src/sync/native/rows.ts'
+import { checkRows, encodeRows, rowsOf } from '../../src/protocol/native/rows.ts'
 import { benchInput } from '../../bench/store.ts'
 import { validateTripleContent } from '../../src/core/validate.ts'
 import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'

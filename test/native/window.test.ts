@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
-import { bucketOf, elementOf, FINE_BITS, WindowIndex, windowStartFor } from '../../src/sync/native/WindowIndex.ts'
+import { bucketOf, elementOf, FINE_BITS, WindowIndex, windowStartFor } from '../../src/protocol/native/WindowIndex.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
 
 const A = asNodeId('node-a')

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AUTH_HEADERS, ReplayGuard, deriveRestKey, deriveRestKeys, signRequest, signResponse, verifyRequest, verifyResponse, type RestKey } from '../../src/sync/auth.ts'
+import { AUTH_HEADERS, ReplayGuard, deriveRestKey, deriveRestKeys, signRequest, signResponse, verifyRequest, verifyResponse, type RestKey } from '../../src/sync/polled/auth.ts'
 
 const PATH = '/api/v1/sync/delta'
 const BODY = '{"cursor":0}'

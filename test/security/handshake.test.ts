@@ -11,9 +11,9 @@ import { after, describe, it } from 'node:test'
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import {
   deriveHandshakeKey, derivePassphraseKey, runHandshake, type HandshakeCertificates, type HandshakeChannel, type HandshakeOptions
-} from '../../src/sync/native/handshake.ts'
+} from '../../src/protocol/native/handshake.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
-import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import { createCa, issuePeer, type KeyAndCert } from '../../src/tls/certificates.ts'
 import { NodeTls } from '../../src/tls/NodeTls.ts'
 

@@ -15,9 +15,9 @@ import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import {
   deriveHandshakeKey, derivePassphraseKey, runHandshake, type HandshakeCertificates, type HandshakeChannel
-} from '../../src/sync/native/handshake.ts'
+} from '../../src/protocol/native/handshake.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
-import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/sync/native/messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import { signWith } from '../../src/tls/CertificateAuthority.ts'
 import { QuicTransport } from '../../src/transport/libp2p/QuicTransport.ts'
 import type { Connection } from '../../src/transport/Transport.ts'

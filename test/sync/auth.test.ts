@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import {
   AUTH_HEADERS, REPLAY_WINDOW_MS, ReplayGuard, deriveRestKey, readClockHint, signRequest, signResponse, verifyRequest, verifyResponse,
   type SignedRequestHeaders
-} from '../../src/sync/auth.ts'
+} from '../../src/sync/polled/auth.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 
 const KEY = deriveRestKey('correct horse battery staple')

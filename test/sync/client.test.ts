@@ -12,8 +12,8 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { makeTriple, recordToPlain } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { AUTH_HEADERS, deriveRestKey, signResponse } from '../../src/sync/auth.ts'
-import { pullFrom } from '../../src/sync/DeltaClient.ts'
+import { AUTH_HEADERS, deriveRestKey, signResponse } from '../../src/sync/polled/auth.ts'
+import { pullFrom } from '../../src/sync/polled/DeltaClient.ts'
 
 const KEY = deriveRestKey('client-test-secret')
 const PEER = 'node-peer'

@@ -9,7 +9,7 @@ import type { ConflictStrategy } from '../../src/config/schema.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import type { TripleRecord } from '../../src/core/model.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { ConflictLog, MAX_CONFLICTS, type ConflictEntry } from '../../src/sync/conflicts.ts'
+import { ConflictLog, MAX_CONFLICTS, type ConflictEntry } from '../../src/replication/conflicts.ts'
 import { dumpOf, startSyncNode, type SyncNode } from './helpers.ts'
 
 const nodes: SyncNode[] = []

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { isEngramError } from '../../src/core/errors.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { MAX_PEERS, PeerBook } from '../../src/sync/PeerBook.ts'
+import { MAX_PEERS, PeerBook } from '../../src/sync/polled/PeerBook.ts'
 
 const code = (c: string) => (e: unknown): boolean => isEngramError(e) && e.code === c
 

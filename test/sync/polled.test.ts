@@ -5,9 +5,9 @@ import { EngramError } from '../../src/core/errors.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import type { PullResult } from '../../src/sync/DeltaClient.ts'
-import { PeerBook } from '../../src/sync/PeerBook.ts'
-import { PolledSync, type Timers } from '../../src/sync/PolledSync.ts'
+import type { PullResult } from '../../src/sync/polled/DeltaClient.ts'
+import { PeerBook } from '../../src/sync/polled/PeerBook.ts'
+import { PolledSync, type Timers } from '../../src/sync/polled/PolledSync.ts'
 import { silentLogger } from '../../src/util/log.ts'
 
 /** Timers that fire only when the test says so. */

@@ -13,8 +13,8 @@ import { isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { Logger } from '../../util/log.ts'
-import { applyExpiredCursorRule } from '../expiry.ts'
-import type { AckMessage, ChangesMessage, CursorMessage } from './messages.ts'
+import { applyExpiredCursorRule } from '../../replication/expiredCursor.ts'
+import type { AckMessage, ChangesMessage, CursorMessage } from '../../protocol/native/messages.ts'
 
 export interface FeedReceiverOptions {
   readonly engine: Engine

@@ -20,7 +20,7 @@
  */
 import type { NodeId } from '../../core/ids.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
-import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from './messages.ts'
+import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store

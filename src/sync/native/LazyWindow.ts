@@ -12,7 +12,7 @@
  * take-in pauses it until commits pause again.
  */
 import type { FeedEntry, Store } from '../../store/Store.ts'
-import { WindowIndex } from './WindowIndex.ts'
+import { WindowIndex } from '../../protocol/native/WindowIndex.ts'
 
 /** Entries queued before they are taken in without waiting for a read. */
 const MAX_QUEUED = 250_000

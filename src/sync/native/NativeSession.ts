@@ -21,12 +21,12 @@ import { raceAbort } from '../../transport/util.ts'
 import type { Logger } from '../../util/log.ts'
 import { FeedReceiver } from './FeedReceiver.ts'
 import { FeedSender } from './FeedSender.ts'
-import type { GossipMessage } from './gossipWire.ts'
-import { runHandshake, type HandshakeCertificates } from './handshake.ts'
+import type { GossipMessage } from '../../protocol/native/gossipWire.ts'
+import { runHandshake, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
 import type { PeerBudget } from './PeerBudget.ts'
-import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from './messages.ts'
+import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
 
 /** The gossip side of a session (gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {

@@ -7,8 +7,8 @@
  */
 import { PROTOCOL } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import type { ChangesMessage, UncheckedChanges } from './messages.ts'
-import { checkRowAt } from './rows.ts'
+import type { ChangesMessage, UncheckedChanges } from '../../protocol/native/messages.ts'
+import { checkRowAt } from '../../protocol/native/rows.ts'
 
 /** Rows checked between two turns of the event loop. */
 export const CHECK_SLICE = 500

@@ -11,8 +11,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import { EngramError, PROTOCOL, TIMEOUT } from '../core/errors.ts'
-import { agentFor, describeTlsError, type ClientTls } from '../tls/client.ts'
+import { EngramError, PROTOCOL, TIMEOUT } from '../../core/errors.ts'
+import { agentFor, describeTlsError, type ClientTls } from '../../tls/client.ts'
 
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, maxSockets: 4 }),

@@ -6,7 +6,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
-import type { Endpoint } from './SyncService.ts'
+import type { Endpoint } from '../SyncService.ts'
 
 export interface PairBack {
   /** Whether other machines can reach this node's API (api.host is not a loopback address). */

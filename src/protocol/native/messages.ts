@@ -17,7 +17,7 @@ import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../transport/Transport.ts'
-import { FEED_ID } from '../feedId.ts'
+import { FEED_ID } from '../../replication/feedId.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { checkRows, encodeRows, rowsOf } from './rows.ts'
 

@@ -30,9 +30,9 @@
  * every stamp against its own clock, so this opens no replay.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { blake3 } from '../core/hash.ts'
-import { isNodeId } from '../core/ids.ts'
-import { UNAUTHORIZED } from '../core/errors.ts'
+import { blake3 } from '../../core/hash.ts'
+import { isNodeId } from '../../core/ids.ts'
+import { UNAUTHORIZED } from '../../core/errors.ts'
 
 export const AUTH_HEADERS = {
   node: 'x-engram-node',

@@ -7,9 +7,9 @@
  * list with its counters so status shows it, never pulled; pairing the name again revives it).
  * A peer is never dropped silently: only `remove` (engram sync unpair) stops its sync.
  */
-import { INVALID_INPUT, NOT_FOUND, EngramError } from '../core/errors.ts'
-import type { NodeId } from '../core/ids.ts'
-import type { Store } from '../store/Store.ts'
+import { INVALID_INPUT, NOT_FOUND, EngramError } from '../../core/errors.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { Store } from '../../store/Store.ts'
 
 export type PeerStatus = 'active' | 'paused' | 'unreachable' | 'removed'
 

@@ -13,18 +13,18 @@
  * expired-cursor rule infers, since the rule needs the keys of every page. A pull that stops
  * inside a snapshot starts the snapshot again next time.
  */
-import { EngramError, PROTOCOL, RATE_LIMITED, UNAUTHORIZED } from '../core/errors.ts'
-import { asNodeId, isNodeId, type NodeId } from '../core/ids.ts'
-import type { MemoryRecord } from '../core/model.ts'
-import type { Engine } from '../engine/Engine.ts'
-import { checkRecord } from '../core/records.ts'
-import type { ConflictLog, ConflictPass } from './conflicts.ts'
+import { EngramError, PROTOCOL, RATE_LIMITED, UNAUTHORIZED } from '../../core/errors.ts'
+import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import type { Engine } from '../../engine/Engine.ts'
+import { checkRecord } from '../../core/records.ts'
+import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
 import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS, type RestKey } from './auth.ts'
-import type { ClientTls } from '../tls/client.ts'
-import { applyExpiredCursorRule } from './expiry.ts'
-import { FEED_ID } from './feedId.ts'
+import type { ClientTls } from '../../tls/client.ts'
+import { applyExpiredCursorRule } from '../../replication/expiredCursor.ts'
+import { FEED_ID } from '../../replication/feedId.ts'
 import { post, type HttpExchange } from './http.ts'
-import type { DeltaRequest, DeltaResponse } from './messages.ts'
+import type { DeltaRequest, DeltaResponse } from '../../protocol/polled/messages.ts'
 
 export const DELTA_PATH = '/api/v1/sync/delta'
 /** A response body larger than this is refused (servers cut pages at 16 MiB of records). */

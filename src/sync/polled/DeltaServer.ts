@@ -8,13 +8,13 @@
  * caller refuses. `cursor` is the seq to continue from: the last seq scanned, or, when the page
  * was cut short by its size, the seq of its last record.
  */
-import type { NodeId } from '../core/ids.ts'
-import type { Json } from '../core/model.ts'
-import { recordToPlain } from '../core/records.ts'
-import { termToJson } from '../core/validate.ts'
-import type { Engine } from '../engine/Engine.ts'
-import type { FeedEntry } from '../store/Store.ts'
-import type { DeltaRequest, LegacyTriple } from './messages.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { Json } from '../../core/model.ts'
+import { recordToPlain } from '../../core/records.ts'
+import { termToJson } from '../../core/validate.ts'
+import type { Engine } from '../../engine/Engine.ts'
+import type { FeedEntry } from '../../store/Store.ts'
+import type { DeltaRequest, LegacyTriple } from '../../protocol/polled/messages.ts'
 
 /** Records of one page are cut at about this many characters of JSON (the page keeps at least one). */
 export const MAX_PAGE_BYTES = 16 * 1024 * 1024

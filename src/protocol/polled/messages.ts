@@ -9,9 +9,9 @@
  *    deletions, syncedAt}` with the triples changed at or after `since` by their stamps. A
  *    request with `since` is always legacy; its optional `cursor` continues a paged answer.
  */
-import { INVALID_INPUT } from '../core/errors.ts'
-import type { Json } from '../core/model.ts'
-import { FEED_ID } from './feedId.ts'
+import { INVALID_INPUT } from '../../core/errors.ts'
+import type { Json } from '../../core/model.ts'
+import { FEED_ID } from '../../replication/feedId.ts'
 
 export interface DeltaRequest {
   /** The last seq of the server's feed the caller has applied (0: from the start); in legacy mode, where to continue. */

@@ -16,12 +16,12 @@
  * Timers, randomness, the clock, the pull and the probe are options, so tests drive the
  * schedule without waiting.
  */
-import { EngramError, isEngramError } from '../core/errors.ts'
-import type { NodeId } from '../core/ids.ts'
-import type { Engine } from '../engine/Engine.ts'
-import type { Logger } from '../util/log.ts'
-import type { ConflictLog, ConflictPass } from './conflicts.ts'
-import { tlsFetch, type ClientTls } from '../tls/client.ts'
+import { EngramError, isEngramError } from '../../core/errors.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { Engine } from '../../engine/Engine.ts'
+import type { Logger } from '../../util/log.ts'
+import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
+import { tlsFetch, type ClientTls } from '../../tls/client.ts'
 import type { RestKey } from './auth.ts'
 import { pullFrom, type PeerTls, type PullProgress, type PullResult } from './DeltaClient.ts'
 import type { PeerBook, PeerEntry } from './PeerBook.ts'
