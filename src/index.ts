@@ -37,8 +37,8 @@ export { parseTerm, termToJson } from './core/validate.ts'
 export { EngramError, isEngramError, type ErrorCode } from './core/errors.ts'
 
 // A client of a running daemon's REST API.
-export { ApiClient, type Health, type NotesPage, type Status, type TriplesPage } from './cli/client.ts'
-export type { AgentEndResult, PeerView, SyncNowResult, SyncStatus } from './cli/client.ts'
+export { ApiClient, type Health, type NotesPage, type Status, type TriplesPage } from './client/ApiClient.ts'
+export type { AgentEndResult, PeerView, SyncNowResult, SyncStatus } from './client/ApiClient.ts'
 export { agentEnd, type AgentEndOptions } from './cli/agentEnd.ts'
 
 // Polled sync (the node builds it; exported for embedders and tools).

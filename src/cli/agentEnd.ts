@@ -9,8 +9,8 @@
  *   await agentEnd({ agent: 'coder', sessionId: '42' })   // → { triggered: true, reason: '…' }
  */
 import type { Env } from '../util/xdg.ts'
-import type { AgentEndResult } from './client.ts'
-import { ApiClient } from './client.ts'
+import type { AgentEndResult } from '../client/ApiClient.ts'
+import { ApiClient } from '../client/ApiClient.ts'
 import { resolveTarget } from './connect.ts'
 
 export interface AgentEndOptions {

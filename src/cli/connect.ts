@@ -13,7 +13,7 @@ import { readLiveApiInfo, urlHost } from '../node/apiInfo.ts'
 import { str, type Values } from './args.ts'
 import { clientTlsOf } from '../tls/NodeTls.ts'
 import type { ClientTls } from '../tls/client.ts'
-import { ApiClient } from './client.ts'
+import { ApiClient } from '../client/ApiClient.ts'
 import { USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 

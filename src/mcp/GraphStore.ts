@@ -13,7 +13,7 @@ import type { TripleDto } from '../api/dto.ts'
 import { INVALID_INPUT } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import { GraphMapping, OBSERVATION, stampOf, subgraph, type Entity, type EntityProvenance, type GraphProvenance, type KnowledgeGraph, type Relation, type Stamp } from './mapping.ts'
-import { BATCH, type BodyPattern, type RestApi, type TripleInput } from './restApi.ts'
+import { BATCH, type BodyPattern, type RestApi, type TripleInput } from '../client/RestApi.ts'
 
 export interface GraphResult { readonly graph: KnowledgeGraph, readonly provenance: GraphProvenance }
 

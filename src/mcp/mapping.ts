@@ -15,7 +15,7 @@
  */
 import type { TripleDto } from '../api/dto.ts'
 import type { Json } from '../core/model.ts'
-import type { BodyPattern, TripleInput } from './restApi.ts'
+import type { BodyPattern, TripleInput } from '../client/RestApi.ts'
 
 export interface Entity { name: string, entityType: string, observations: string[] }
 export interface Relation { from: string, to: string, relationType: string }

@@ -14,7 +14,7 @@ import { DaemonEvents } from './daemonEvents.ts'
 import { GraphStore } from './GraphStore.ts'
 import { serveHttp } from './http.ts'
 import { GraphMapping } from './mapping.ts'
-import { RestApi } from './restApi.ts'
+import { RestApi } from '../client/RestApi.ts'
 import { createSession, type SessionOptions } from './server.ts'
 
 export interface McpRunOptions {

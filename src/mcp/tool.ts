@@ -7,7 +7,7 @@
  * field they may carry.
  */
 import type { GraphStore } from './GraphStore.ts'
-import type { RestApi } from './restApi.ts'
+import type { RestApi } from '../client/RestApi.ts'
 
 export type JsonSchema = { readonly [key: string]: unknown }
 

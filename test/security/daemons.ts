@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiClient } from '../../src/cli/client.ts'
+import { ApiClient } from '../../src/client/ApiClient.ts'
 import { loadOrCreateIdentity } from '../../src/node/identity.ts'
 import { createCa, issuePeer, type KeyAndCert } from '../../src/tls/certificates.ts'
 import type { ClientTls } from '../../src/tls/client.ts'

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiClient } from '../../src/cli/client.ts'
+import { ApiClient } from '../../src/client/ApiClient.ts'
 import { canonicalRecord } from '../../src/core/records.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { engram, startDaemon, waitFor, type Daemon, type Result, type Sandbox } from '../cli/helpers.ts'

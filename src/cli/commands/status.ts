@@ -2,7 +2,7 @@
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
 import type { Command } from '../command.ts'
 import { resolveTarget } from '../connect.ts'
-import { ApiClient } from '../client.ts'
+import { ApiClient } from '../../client/ApiClient.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
 

@@ -1,5 +1,5 @@
 /** `engram sync status|now|pair|unpair|pause|resume`: sync with other engram nodes (polled, and native P2P when enabled). */
-import type { PeerView } from '../client.ts'
+import type { PeerView } from '../../client/ApiClient.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'

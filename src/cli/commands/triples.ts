@@ -1,6 +1,6 @@
 /** `engram add`, `engram query`, `engram delete`: triples. */
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str, type Values } from '../args.ts'
-import type { PatternQuery } from '../client.ts'
+import type { PatternQuery } from '../../client/ApiClient.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT, USAGE } from '../exit.ts'

@@ -13,8 +13,8 @@ import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerEntry } from '../sync/polled/PeerBook.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import { UNREACHABLE } from './exit.ts'
-import type { P2pStatusView } from './nativeStatus.ts'
+import { UNREACHABLE } from '../cli/exit.ts'
+import type { P2pStatusView } from '../cli/nativeStatus.ts'
 
 export interface TriplesPage {
   readonly triples: TripleDto[]

@@ -8,7 +8,7 @@ import { BATCH_QUERY_LIMITS } from '../api/routes/batchQuery.ts'
 import { isEngramError } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { Json, JsonObject } from '../core/model.ts'
-import { ApiClient, type Status } from '../cli/client.ts'
+import { ApiClient, type Status } from './ApiClient.ts'
 
 /** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
 export interface BodyPattern {
