@@ -64,7 +64,7 @@ Examples:
     if (port !== undefined && !bool(values, 'http')) throw USAGE('--port is the port of --http; give --http too', 'mcp')
     if (port !== undefined && port > 65535) throw USAGE(`--port must be from 0 to 65535, got ${port}`, 'mcp')
     // Loaded only here, so that the other commands start fast.
-    const { runMcp } = await import('../../mcp/run.ts')
+    const { runMcp } = await import('../mcp/run.ts')
     const { DEFAULT_MCP_PORT } = await import('../../mcp/http.ts')
     await runMcp(values, io, {
       httpPort: bool(values, 'http') ? (port ?? DEFAULT_MCP_PORT) : undefined,

@@ -6,16 +6,16 @@
  * On stdio, stdout carries the protocol only; everything for people goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import type { CliIo } from '../cli/io.ts'
-import type { Values } from '../cli/args.ts'
-import { createLogger } from '../util/log.ts'
+import type { CliIo } from '../io.ts'
+import type { Values } from '../args.ts'
+import { createLogger } from '../../util/log.ts'
 import { connectDaemon } from './daemon.ts'
-import { DaemonEvents } from './daemonEvents.ts'
-import { GraphStore } from './GraphStore.ts'
-import { serveHttp } from './http.ts'
-import { GraphMapping } from './mapping.ts'
-import { RestApi } from '../client/RestApi.ts'
-import { createSession, type SessionOptions } from './server.ts'
+import { DaemonEvents } from '../../mcp/daemonEvents.ts'
+import { GraphStore } from '../../mcp/GraphStore.ts'
+import { serveHttp } from '../../mcp/http.ts'
+import { GraphMapping } from '../../mcp/mapping.ts'
+import { RestApi } from '../../client/RestApi.ts'
+import { createSession, type SessionOptions } from '../../mcp/server.ts'
 
 export interface McpRunOptions {
   /** Serve Streamable HTTP on this port of 127.0.0.1 instead of stdio. */
