@@ -14,32 +14,15 @@
 import { INVALID_INPUT } from '../core/errors.ts'
 import { RECORD_KINDS, recordKey, recordNamespace, type RecordKind } from '../core/model.ts'
 import type { ChangeEvent } from '../engine/Engine.ts'
+import type { ChangeItem, ChangeSummary } from './contract.ts'
+
+export type { ChangeItem, ChangeSummary } from './contract.ts'
 
 export interface ChangeFilter {
   /** Only records in these namespaces (absent: all). */
   readonly namespaces?: ReadonlySet<string>
   /** Only these kinds (absent: all). */
   readonly kinds?: ReadonlySet<RecordKind>
-}
-
-export interface ChangeItem {
-  readonly seq: number
-  readonly kind: RecordKind
-  readonly key: string
-  readonly namespace: string
-  readonly deleted: boolean
-  /** Triples only: the subject, so that a reader can tell which node of a graph changed. */
-  readonly subject?: string
-}
-
-export interface ChangeSummary {
-  readonly seq: { readonly from: number, readonly to: number }
-  readonly via: string | null
-  readonly count: number
-  readonly kinds: RecordKind[]
-  readonly namespaces: string[]
-  readonly changes: ChangeItem[]
-  readonly truncated: boolean
 }
 
 /** The summary of `event` for a subscriber with `filter`, or undefined when nothing in it matches. */

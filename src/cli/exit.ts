@@ -9,6 +9,8 @@
  */
 import { EngramError, isEngramError } from '../core/errors.ts'
 
+export { UNREACHABLE } from '../client/ApiClient.ts'
+
 export const EXIT = {
   ok: 0,
   failed: 1,
@@ -21,13 +23,6 @@ export const EXIT = {
 export function USAGE (message: string, command?: string): EngramError {
   const hint = command !== undefined ? `; see engram ${command} --help` : '; see engram --help'
   return new EngramError('INVALID_INPUT', message + hint, { usage: true })
-}
-
-/** The daemon did not answer: says how to start one. */
-export function UNREACHABLE (url: string, why: string): EngramError {
-  return new EngramError('UNAVAILABLE',
-    `no engram daemon reachable at ${url} (${why}); start one with \`engram start\` (or \`npm start\` in the engram folder), ` +
-    'or point the CLI at it with --url, ENGRAM_URL or --data-dir', { url, unreachable: true })
 }
 
 export function exitCodeFor (err: unknown): number {

@@ -2,31 +2,10 @@
  * How the CLI shows native P2P sync (GET /api/v1/p2p/status, docs/PROTOCOL.md §4): the P2P
  * peers, the gossip statistics and the sync statistics.
  */
+import type { P2pPeerView, P2pStatusView } from '../api/contract.ts'
 import { columns } from './io.ts'
 
-export interface P2pPeerView {
-  readonly node_id: string | null
-  readonly addr: string
-  readonly mode: string
-  readonly connected: boolean
-  readonly source?: string
-  readonly last_sync: string | null
-  readonly bytes_sent: number
-  readonly bytes_received: number
-  readonly failures: number
-  readonly last_error?: string | null
-}
-
-export interface P2pStatusView {
-  readonly node_id: string
-  readonly enabled: boolean
-  readonly port: number
-  readonly peer_count: number
-  readonly connected_peers: ReadonlyArray<{ readonly addr: string, readonly connected: boolean }>
-  readonly gossip_stats: { readonly round: number, readonly pending_announcements: number, readonly known_ids: number, readonly bloom_filter_items: number, readonly bloom_filter_fpr: number }
-  readonly sync_stats: { readonly peer_count: number, readonly local_ids: number, readonly total_successful_syncs: number, readonly total_failed_syncs: number }
-  readonly peers?: readonly P2pPeerView[]
-}
+export type { P2pPeerView, P2pStatusView } from '../api/contract.ts'
 
 const short = (id: string | null): string => (id === null ? '?' : id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id)
 const bytes = (n: number): string => (n < 10_000 ? `${n} B` : n < 10_000_000 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(0)} MiB`)

@@ -4,7 +4,7 @@
  * `details.unreachable` when nothing answers at the base URL.
  */
 import type { NoteDto, TripleDto } from '../api/dto.ts'
-import { EngramError, PROTOCOL, type ErrorCode } from '../core/errors.ts'
+import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode } from '../core/errors.ts'
 import type { Json } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
 import type { ConflictEntry } from '../replication/conflicts.ts'
@@ -13,8 +13,14 @@ import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerEntry } from '../sync/polled/PeerBook.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import { UNREACHABLE } from '../cli/exit.ts'
-import type { P2pStatusView } from '../cli/nativeStatus.ts'
+import type { P2pStatusView } from '../api/contract.ts'
+
+/** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
+export function UNREACHABLE (url: string, why: string): EngramError {
+  return UNAVAILABLE(
+    `no engram daemon reachable at ${url} (${why}); start one with \`engram start\` (or \`npm start\` in the engram folder), ` +
+    'or point the CLI at it with --url, ENGRAM_URL or --data-dir', { url, unreachable: true })
+}
 
 export interface TriplesPage {
   readonly triples: TripleDto[]

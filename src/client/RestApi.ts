@@ -4,7 +4,7 @@
  * `{error, code, details}`, or UNAVAILABLE with `details.unreachable` when nothing answers).
  */
 import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from '../api/dto.ts'
-import { BATCH_QUERY_LIMITS } from '../api/routes/batchQuery.ts'
+import { BATCH_QUERY_LIMITS } from '../api/contract.ts'
 import { isEngramError } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { Json, JsonObject } from '../core/model.ts'

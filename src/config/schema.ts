@@ -202,7 +202,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.conflictStrategy': {
     type: 'enum', default: 'last-writer-wins', values: CONFLICT_STRATEGIES,
-    description: 'Polled mode: how a remote change that conflicts with the local state is resolved.'
+    description: 'Both modes: how a remote change that conflicts with the local state is resolved (docs/SYNC.md, "Conflicts").'
   },
   'sync.maxTriplesPerSync': {
     type: 'integer', default: 5000, min: 100, max: 50_000,

@@ -71,6 +71,16 @@ export function UNAUTHORIZED (why: string): EngramError {
   return new EngramError('UNAUTHORIZED', why)
 }
 
+/** Something this needs is not there or not running now (a peer, the store, sync); retrying later may work. */
+export function UNAVAILABLE (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
+  return new EngramError('UNAVAILABLE', why, details, cause === undefined ? undefined : { cause })
+}
+
+/** The request contradicts what is already there (a second daemon, a name already taken). */
+export function CONFLICT (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('CONFLICT', why, details)
+}
+
 /** The caller may not use this at all (e.g. a route that only this machine may call). */
 export function FORBIDDEN (why: string, details?: Record<string, unknown>): EngramError {
   return new EngramError('FORBIDDEN', why, details)

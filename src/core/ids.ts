@@ -22,3 +22,7 @@ export const isTripleId = (s: unknown): s is TripleId => typeof s === 'string' &
 /** Node ids are printable ASCII without separators, 1..128 characters. */
 const NODE_ID = /^[A-Za-z0-9._-]{1,128}$/
 export const isNodeId = (s: unknown): s is NodeId => typeof s === 'string' && NODE_ID.test(s)
+
+/** A store's feed id as written on the wire: 32 lowercase hex digits (replication/feedId.ts makes them). */
+export const FEED_ID = /^[0-9a-f]{32}$/
+export const isFeedId = (s: unknown): s is string => typeof s === 'string' && FEED_ID.test(s)

@@ -30,3 +30,6 @@ export const LIMITS = {
   /** Page size of a query. */
   queryLimitMax: 10_000
 } as const
+
+/** Default largest frame, in bytes, that a transport sends or accepts (native sync frames fit in it). */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024

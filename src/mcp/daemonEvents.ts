@@ -10,7 +10,7 @@
  * `stop` ends it.
  */
 import { EventEmitter } from 'node:events'
-import type { ChangeSummary } from '../api/changeSummary.ts'
+import type { ChangeSummary } from '../api/contract.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import type { Logger } from '../util/log.ts'
 

@@ -177,6 +177,7 @@ export class EngramNode {
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
+        conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
       const startedAt = new Date(now()).toISOString()

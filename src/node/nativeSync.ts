@@ -9,6 +9,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import type { EngramConfig } from '../config/schema.ts'
 import type { Engine } from '../engine/Engine.ts'
+import type { ConflictPolicy } from '../replication/applyPage.ts'
 import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
@@ -41,6 +42,8 @@ export interface NativeSyncParts {
   readonly certificates?: HandshakeCertificates
   /** Told about every peer dialled, reached, failed or ended (discovery's peer book). */
   readonly onPeerEvent?: (ev: DialerEvent) => void
+  /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
+  readonly conflicts?: ConflictPolicy
 }
 
 /** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
@@ -61,6 +64,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     seed: config.p2p.seed,
     passphrase: () => parts.config().sync.passphrase,
     ...(parts.certificates !== undefined ? { certificates: parts.certificates } : {}),
+    ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
     ...(parts.onPeerEvent !== undefined ? { onPeerEvent: parts.onPeerEvent } : {}),

@@ -1,5 +1,5 @@
 /**
- * Conflict strategies for records received by polled sync (`sync.conflictStrategy`), specified
+ * Conflict strategies for records received from a peer by either carrier (`sync.conflictStrategy`), specified
  * with their convergence properties in docs/SYNC.md.
  *
  * A conflict is two different current values that met in a merge:

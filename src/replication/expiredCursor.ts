@@ -11,6 +11,9 @@
  * too, with a tombstone carrying the record's own stamp (a delete wins a tie), so the old copy
  * is never sent back as if it were new. Records the peer has not yet seen are new data and are
  * kept: a node that wrote while offline loses nothing.
+ *
+ * Both carriers receive snapshots through `SnapshotPass`: it collects the keys of every page
+ * (`snapshotKey`, the one format of them) and applies the rule after the last one.
  */
 import type { NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
@@ -18,9 +21,41 @@ import { recordNamespace } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { ApplyOptions } from '../store/Store.ts'
 
+/** The key a snapshot record is remembered by: `t:<triple id>`, `n:<note key>`; other kinds have none. */
+export function snapshotKey (r: MemoryRecord): string | undefined {
+  return r.kind === 'triple' ? `t:${r.id}` : r.kind === 'note' ? `n:${r.key}` : undefined
+}
+
+/** One snapshot being received from a peer: the keys seen so far, and what the peer said about us. */
+export class SnapshotPass {
+  readonly seenKeys = new Set<string>()
+  /** How much of this node's feed the peer has seen (the snapshot's `peerCursor`). */
+  readonly peerCursor: number
+  /** Namespaces the peer pulls from this node (undefined: all). */
+  readonly theirs: readonly string[] | undefined
+
+  constructor (peerCursor: number, theirs?: readonly string[] | null) {
+    this.peerCursor = peerCursor
+    this.theirs = theirs ?? undefined
+  }
+
+  /** Remembers the records of one page. */
+  see (records: readonly MemoryRecord[]): void {
+    for (const r of records) {
+      const k = snapshotKey(r)
+      if (k !== undefined) this.seenKeys.add(k)
+    }
+  }
+
+  /** After the last page: applies the expired-cursor rule; returns how many records it deleted. */
+  finish (engine: Engine, opts: Pick<ExpiredCursorInput, 'peer' | 'ours' | 'cursor' | 'meta'>): number {
+    return applyExpiredCursorRule(engine, { ...opts, seenKeys: this.seenKeys, peerCursor: this.peerCursor, theirs: this.theirs })
+  }
+}
+
 export interface ExpiredCursorInput {
   readonly peer: NodeId
-  /** `t:<triple id>` and `n:<note key>` of every triple and note in the peer's snapshot. */
+  /** snapshotKey of every triple and note in the peer's snapshot. */
   readonly seenKeys: ReadonlySet<string>
   readonly peerCursor: number
   /** Namespaces this node pulls from the peer (undefined: all). */
@@ -56,8 +91,7 @@ function expiredRecords (engine: Engine, input: ExpiredCursorInput): MemoryRecor
       if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted) continue
       const ns = recordNamespace(r)
       if (!inSelection(ns, input.ours) || !inSelection(ns, input.theirs)) continue
-      const key = r.kind === 'triple' ? `t:${r.id}` : `n:${r.key}`
-      if (input.seenKeys.has(key)) continue
+      if (input.seenKeys.has(snapshotKey(r)!)) continue
       tombs.push(r.kind === 'triple' ? { ...r, deleted: true } : { ...r, value: null, deleted: true })
     }
     after = page.lastSeq

@@ -10,9 +10,6 @@ import type { Store } from '../store/Store.ts'
 /** The metadata key the feed id is kept under. */
 export const FEED_ID_KEY = 'feed.id'
 
-/** A feed id as written on the wire: 32 lowercase hex digits. */
-export const FEED_ID = /^[0-9a-f]{32}$/
-
 /** The store's feed id, created (and saved) on first use. */
 export function feedIdOf (store: Store): string {
   let id = store.getMeta(FEED_ID_KEY)

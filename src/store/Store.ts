@@ -19,7 +19,7 @@ import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRe
 /**
  * Decides between the current state and a different incoming state of one record when the
  * default rule (core/merge.ts) is not wanted. Returns the state to keep, or null to keep the
- * default outcome. Used by conflict strategies in polled sync; absent for local writes.
+ * default outcome. Used by the conflict strategies (replication/conflicts.ts); absent for local writes.
  */
 export type ConflictResolver = (current: MemoryRecord, incoming: MemoryRecord) => MemoryRecord | null
 

@@ -11,25 +11,23 @@
  * Settings and the secret are functions: the node reads them from its live configuration, so a
  * reloaded config file applies without a restart.
  */
-import { EngramError, NOT_FOUND, isEngramError } from '../core/errors.ts'
-import type { NodeId } from '../core/ids.ts'
-import { statusForCode } from '../api/errors.ts'
+import { INVALID_INPUT, NOT_FOUND, UNAVAILABLE } from '../core/errors.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { Logger } from '../util/log.ts'
-import { ReplayGuard, deriveRestKey, deriveRestKeys, signResponse, verifyRequest, AUTH_HEADERS, type RestKey, type SyncSecrets } from './polled/auth.ts'
-import { certificateNodeId } from '../tls/CertificateAuthority.ts'
+import { deriveRestKey, deriveRestKeys, type RestKey, type SyncSecrets } from './polled/auth.ts'
 import { tlsFetch } from '../tls/client.ts'
-import { LogBudget } from '../util/logBudget.ts'
-import type { PeerTls } from './polled/DeltaClient.ts'
-import { ConflictLog, ConflictPass, type ConflictEntry, type ConflictStrategy } from '../replication/conflicts.ts'
-import { DELTA_PATH, type PullProgress } from './polled/DeltaClient.ts'
+import { ConflictPolicy } from '../replication/applyPage.ts'
+import { ConflictLog, type ConflictEntry, type ConflictStrategy } from '../replication/conflicts.ts'
+import type { PeerTls, PullProgress } from './polled/DeltaClient.ts'
+import { DeltaEndpoint } from './polled/DeltaEndpoint.ts'
 import { DeltaServer } from './polled/DeltaServer.ts'
-import { isLegacyRequest, parseDeltaRequest } from '../protocol/polled/messages.ts'
 import { PeerBook, type PeerEntry } from './polled/PeerBook.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
 import { feedIdOf } from '../replication/feedId.ts'
-import { pairBack, type PairBack } from './polled/pairing.ts'
+import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
+
+export type { Endpoint } from './polled/pairing.ts'
 
 export interface SyncSettings {
   readonly intervalSeconds: number
@@ -61,7 +59,7 @@ export interface SyncServiceOptions {
   readonly autoSyncDebounceMs?: number
   readonly random?: () => number
   /** Scheduler internals, for tests. */
-  readonly polled?: Pick<PolledSyncOptions, 'timers' | 'pull' | 'probe' | 'probeEveryMs'>
+  readonly polled?: Pick<PolledSyncOptions, 'timers' | 'pull' | 'probe' | 'probeEveryMs' | 'exchange'>
   /** Native P2P sync when it runs on this node (sync/native/NativeSync.ts). */
   readonly native?: () => NativeLink | undefined
 }
@@ -80,53 +78,44 @@ export interface NativeLink {
 
 export type SyncMode = 'polled' | 'native' | 'none'
 
-/** An answer to POST /api/v1/sync/delta: status, JSON body, and the headers that sign it. */
-export interface SignedReply {
-  readonly status: number
-  readonly body: string
-  readonly headers: Record<string, string>
-}
-
-/** Where this node's API listens, to tell the other side how to pair back. */
-export interface Endpoint {
-  readonly url: string
-  readonly host: string
-  readonly port: number
-}
-
-/** Refused sync requests logged per minute at most (the rest are counted in the next line). */
-const REFUSAL_LOGS_PER_MINUTE = 120
-
 export class SyncService {
   readonly peers: PeerBook
   readonly conflictLog: ConflictLog
+  /** sync.conflictStrategy and the keep-both list, for both carriers (native sync is handed it too). */
+  readonly conflicts: ConflictPolicy
   readonly feedId: string
+  /** POST /api/v1/sync/delta (the API route maps its codes to HTTP). */
+  readonly delta: DeltaEndpoint
   private readonly opts: SyncServiceOptions
   private readonly now: () => number
-  private readonly guard = new ReplayGuard()
-  private readonly server: DeltaServer
   private readonly polled: PolledSync
   private readonly auto: AutoSync
   private derived: { secret: string, key: RestKey | undefined } | undefined
   private endpoint: Endpoint | undefined
-  private readonly refusalLog: LogBudget
 
   constructor (opts: SyncServiceOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
-    this.refusalLog = new LogBudget(REFUSAL_LOGS_PER_MINUTE, this.now)
     const store = opts.engine.store
     const feedId = feedIdOf(store)
     this.feedId = feedId
     this.peers = new PeerBook(store, this.now)
     this.conflictLog = new ConflictLog(store, n => opts.log.warn(`the conflict list is full: dropped the ${n} oldest conflicts`, { max: 10_000 }))
-    this.server = new DeltaServer({
+    this.conflicts = new ConflictPolicy({
+      settings: opts.settings,
+      log: this.conflictLog,
+      peerName: node => this.peers.byNode(node)?.name ?? node,
+      stampNow: () => opts.engine.clock.now(),
+      now: this.now
+    })
+    const server = new DeltaServer({
       engine: opts.engine,
       feedId,
       now: this.now,
       maxPage: () => opts.settings().maxTriplesPerSync,
       pullNamespaces: node => this.peers.byNode(node)?.namespaces
     })
+    this.delta = new DeltaEndpoint({ engine: opts.engine, server, key: () => this.key(), log: opts.log, now: this.now })
     this.polled = new PolledSync({
       ...opts.polled,
       engine: opts.engine,
@@ -142,10 +131,7 @@ export class SyncService {
         const s = opts.settings()
         return { intervalMs: s.intervalSeconds * 1000, pageSize: s.maxTriplesPerSync, timeoutMs: s.syncTimeoutMs, retryBaseMs: s.retryBaseMs }
       },
-      conflicts: peer => {
-        const s = opts.settings()
-        return new ConflictPass({ strategy: s.conflictStrategy, singleValued: new Set(s.singleValuedPredicates), peer, stampNow: () => opts.engine.clock.now(), now: this.now })
-      },
+      conflicts: peer => this.conflicts.pass(undefined, peer),
       conflictLog: this.conflictLog
     })
     this.auto = new AutoSync({ run: () => this.polled.syncNow(), log: opts.log, debounceMs: opts.autoSyncDebounceMs })
@@ -263,7 +249,7 @@ export class SyncService {
 
   pair (input: { name: unknown, url: unknown, namespaces?: unknown }): PeerEntry {
     if (this.opts.tls !== undefined && typeof input.url === 'string' && /^http:/i.test(input.url.trim())) {
-      throw new EngramError('INVALID_INPUT', `url: must be https:// because TLS is on here (tls.cert): ${input.url.trim().replace(/^http:/i, 'https:')}`, { field: 'url' })
+      throw INVALID_INPUT('url', `must be https:// because TLS is on here (tls.cert): ${input.url.trim().replace(/^http:/i, 'https:')}`)
     }
     const p = this.peers.add(input)
     this.polled.peersChanged()
@@ -292,7 +278,7 @@ export class SyncService {
       if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', peer)
     }
     const { mode, reason } = this.mode()
-    if (mode === 'none') throw new EngramError('UNAVAILABLE', `sync is off: ${reason}`)
+    if (mode === 'none') throw UNAVAILABLE(`sync is off: ${reason}`)
   }
 
   /** Syncs now with one peer or every current peer that is not paused; resolves with each peer's result. */
@@ -339,70 +325,4 @@ export class SyncService {
     this.conflictLog.remove(id)
     return c
   }
-
-  /**
-   * POST /api/v1/sync/delta: authenticates the raw request, answers one page, signs the answer.
-   * Failures are answered (and signed when the caller proved the secret) with {error, code,
-   * details}; an unauthenticated caller learns nothing and changes nothing.
-   *
-   * An unsigned request from this machine (loopback) is answered unsigned: it is read-only and
-   * reveals nothing the loopback API does not, and it lets local tools in the existing clients'
-   * shape work unchanged. From any other address a request must be signed.
-   *
-   * `client`: the caller's address and, over TLS, the certificate it presented (already checked
-   * against the CA when tls.requireClientCert): the node it binds must be the node that signed.
-   */
-  handleDelta (headers: Record<string, string | string[] | undefined>, rawBody: Uint8Array, fromLoopback: boolean,
-    client: { address?: string, certificate?: Uint8Array } = {}): SignedReply {
-    const unsigned = headers[AUTH_HEADERS.sig] === undefined && headers[AUTH_HEADERS.node] === undefined
-    if (unsigned && fromLoopback) return this.answer(rawBody, 'local' as NodeId, undefined)
-    const key = this.key()
-    if (key === undefined) {
-      return errorReply(401, 'UNAUTHORIZED', 'this node has no sync secret configured: set sync.passphrase (or p2p.seed) to the same value on every node')
-    }
-    const outcome = verifyRequest(key, this.guard, headers, 'POST', DELTA_PATH, rawBody, this.now())
-    if (!outcome.ok) {
-      this.noteRefusal(outcome.failure.message, outcome.failure.node, client.address)
-      return { ...errorReply(401, 'UNAUTHORIZED', outcome.failure.message), headers: outcome.failure.clockHint ?? {} }
-    }
-    const bound = certificateNodeId(client.certificate)
-    if (bound !== undefined && bound !== outcome.request.node) {
-      const message = `its certificate binds node ${bound}, but it signed as ${outcome.request.node}: each node must use its own certificate`
-      this.noteRefusal(message, outcome.request.node, client.address)
-      return errorReply(401, 'UNAUTHORIZED', message)
-    }
-    return this.answer(rawBody, outcome.request.node as NodeId, { key, nonce: outcome.request.nonce })
-  }
-
-  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: RestKey, nonce: string } | undefined): SignedReply {
-    let reply: { status: number, body: string }
-    try {
-      const health = this.opts.engine.store.health()
-      if (!health.ok) throw new EngramError('UNAVAILABLE', `sync is off on this node: store unhealthy: ${health.detail}`)
-      let parsed: unknown
-      try { parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) } catch { throw new EngramError('INVALID_INPUT', 'body: is not valid JSON', { field: 'body' }) }
-      const req = parseDeltaRequest(parsed)
-      reply = { status: 200, body: isLegacyRequest(req) ? this.server.serveLegacy(req) : this.server.serve(req, caller) }
-    } catch (e) {
-      if (!isEngramError(e)) this.opts.log.error('answering a delta request failed; this is a bug', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
-      reply = isEngramError(e)
-        ? errorReply(statusForCode(e.code), e.code, e.message, e.details)
-        : errorReply(500, 'INTERNAL', 'internal error; see the node log')
-    }
-    if (signing === undefined) return { ...reply, headers: {} }
-    const node = this.opts.engine.node
-    return { ...reply, headers: { [AUTH_HEADERS.node]: node, [AUTH_HEADERS.sig]: signResponse(signing.key, node, reply.status, signing.nonce, reply.body) } }
-  }
-
-  /** One line per refused request (a bounded number per minute; the rest are counted). */
-  private noteRefusal (message: string, node: string, address: string | undefined): void {
-    const unlogged = this.refusalLog.take()
-    if (unlogged === false) return
-    const who = node === '' ? `a caller at ${address ?? '?'}` : `node ${node}${address !== undefined ? ` at ${address}` : ''}`
-    this.opts.log.warn(`refused a sync request from ${who}: ${message}`, { node: node === '' ? '?' : node, addr: address, ...(unlogged > 0 ? { unlogged } : {}) })
-  }
-}
-
-function errorReply (status: number, code: string, error: string, details: Record<string, unknown> = {}): SignedReply {
-  return { status, body: JSON.stringify({ error, code, details }), headers: {} }
 }

@@ -18,10 +18,9 @@ import type { ServerOptions } from 'node:https'
 import { CONFIG_INVALID, isEngramError } from '../core/errors.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { EngramConfig } from '../config/schema.ts'
-import type { PeerTls } from '../sync/polled/DeltaClient.ts'
 import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { CertificateAuthority, signWith, verifySignature } from './CertificateAuthority.ts'
-import type { ClientTls } from './client.ts'
+import type { ClientTls, PeerTls } from './client.ts'
 import { assertPrivateFile, readPemFile } from './files.ts'
 
 export type TlsSettings = EngramConfig['tls']

@@ -96,3 +96,13 @@ export function describeTlsError (code: string | undefined): string | undefined 
       return undefined
   }
 }
+
+/** TLS towards peers: what this node presents and trusts, and the check of a peer's certificate. */
+export interface PeerTls {
+  readonly client: ClientTls
+  /**
+   * Checks the certificate a peer answered with, for the node that signed the answer: undefined
+   * when it may be trusted, else why not.
+   */
+  readonly checkPeer: (certificate: Uint8Array | undefined, nodeId: string) => string | undefined
+}

@@ -36,7 +36,7 @@ import type { NodeId } from '../core/ids.ts'
 export const ENGRAM_PROTOCOL = '/engram/sync/1.0.0'
 
 /** Default largest frame, in bytes, that a transport sends or accepts. */
-export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+export { DEFAULT_MAX_FRAME_BYTES } from '../core/limits.ts'
 
 /** How a session ended. */
 export interface CloseInfo {

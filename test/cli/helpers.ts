@@ -51,12 +51,12 @@ export function engram (args: readonly string[], env: Record<string, string>, op
 }
 
 /** Polls `cond` every 20 ms until it is truthy or the deadline passes. */
-export async function waitFor<T> (cond: () => T | undefined | false, ms: number, what: string): Promise<T> {
+export async function waitFor<T> (cond: () => T | undefined | false, ms: number, what: string | (() => string)): Promise<T> {
   const deadline = Date.now() + ms
   for (;;) {
     const v = cond()
     if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`)
     await delay(20)
   }
 }
@@ -91,7 +91,7 @@ export async function startDaemon (dataDir: string, env: Record<string, string>,
       if (!existsSync(infoFile)) return undefined
       const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
       return info.pid === child.pid ? info.url : undefined
-    }, 20_000, `${infoFile} from the daemon`)
+    }, 20_000, () => `${infoFile} from the daemon; its log so far:\n${stderr}`)
     return {
       child,
       url,

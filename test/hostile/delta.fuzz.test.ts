@@ -1,6 +1,6 @@
 /**
  * The decoders of REST delta sync against hostile input (docs/SYNC.md):
- * - the server's: parseDeltaRequest, and the whole of SyncService.handleDelta (signature headers,
+ * - the server's: parseDeltaRequest, and the whole of the delta endpoint (sync/polled/DeltaEndpoint.ts) (signature headers,
  *   raw body bytes, JSON, the request, the page served) — answered with one of the documented
  *   statuses and the error shape, never a 500;
  * - the client's: checkDeltaResponse, then checkRecord on each record of an answer it accepts.
@@ -16,8 +16,8 @@ import { checkRecord, recordToPlain } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { deriveRestKey, signRequest } from '../../src/sync/polled/auth.ts'
-import { DELTA_PATH, checkDeltaResponse } from '../../src/sync/polled/DeltaClient.ts'
-import { parseDeltaRequest } from '../../src/protocol/polled/messages.ts'
+import { DELTA_PATH, checkDeltaResponse, parseDeltaRequest } from '../../src/protocol/polled/messages.ts'
+import { statusForCode } from '../../src/api/errors.ts'
 import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { DEFAULT_SETTINGS } from '../sync/helpers.ts'
@@ -95,13 +95,13 @@ describe('delta sync decoders under fuzzing', () => {
     assertProperty(fc.property(requestArb, req => { decodesWithin(() => parseDeltaRequest(req), allowed, () => show(req)) }), seedFor(0xa9301), RUNS)
   })
 
-  it(`handleDelta answers every hostile request with a documented status (${RUNS} cases, seed ${seedFor(0xa9302)})`, (t) => {
+  it(`the delta endpoint answers every hostile request with a documented status (${RUNS} cases, seed ${seedFor(0xa9302)})`, (t) => {
     const statuses = new Map<number, number>()
     assertProperty(fc.property(bodyArb, headersArb, fc.boolean(), (body, choice, loopback) => {
       const headers = headersFor(choice, body)
-      let reply: ReturnType<SyncService['handleDelta']> | undefined
-      decodesWithin(() => { reply = sync.handleDelta(headers, body, loopback) }, new Set(), () => `${show(headers)} ${body.toString('utf8').slice(0, 300)}`)
-      const r = reply!
+      let reply: ReturnType<SyncService['delta']['handle']> | undefined
+      decodesWithin(() => { reply = sync.delta.handle(headers, body, loopback) }, new Set(), () => `${show(headers)} ${body.toString('utf8').slice(0, 300)}`)
+      const r = { ...reply!, status: reply!.code === undefined ? 200 : statusForCode(reply!.code) }
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
       assert.ok([200, 400, 401, 409, 429].includes(r.status), `status ${r.status}: ${r.body.slice(0, 300)}`)
       const parsed = JSON.parse(r.body) as Record<string, unknown>

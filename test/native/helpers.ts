@@ -3,8 +3,10 @@
  * tests and the seeded simulation.
  */
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
-import { canonicalRecord } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import type { ConflictStrategy } from '../../src/config/schema.ts'
+import { ConflictPolicy } from '../../src/replication/applyPage.ts'
+import { ConflictLog } from '../../src/replication/conflicts.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { NativeSync, type NativeSyncOptions, type NativeSyncSettings } from '../../src/sync/native/NativeSync.ts'
@@ -18,6 +20,8 @@ export interface SimNode {
   readonly transport: MemoryTransport
   readonly sync: NativeSync
   readonly logs: string[]
+  /** The keep-both list (when a conflict strategy was given). */
+  readonly conflictLog?: ConflictLog
 }
 
 export const FAST_SETTINGS: NativeSyncSettings = {
@@ -35,6 +39,8 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error'
   /** The engine's tombstone flood budget (Engine unknownTombstonesPerMinute). */
   readonly unknownTombstonesPerMinute?: number
+  /** sync.conflictStrategy and sync.singleValuedPredicates, applied as the node applies them (absent: the merge rules alone). */
+  readonly strategy?: { readonly conflictStrategy: ConflictStrategy, readonly singleValuedPredicates: readonly string[] }
 }
 
 export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions = {}): SimNode {
@@ -45,37 +51,24 @@ export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions 
   const logs: string[] = []
   const log: Logger = createLogger({ level: opts.logLevel ?? 'info', sink: line => { logs.push(line) }, now: opts.now })
   const settings = { ...FAST_SETTINGS, ...opts.settings }
+  const strategy = opts.strategy
+  const conflictLog = strategy !== undefined ? new ConflictLog(store) : undefined
+  const conflicts = strategy !== undefined
+    ? new ConflictPolicy({ settings: () => strategy, log: conflictLog!, peerName: node => node, stampNow: () => engine.clock.now(), now: opts.now })
+    : undefined
   const sync = new NativeSync({
     seed: 'test-seed',
     handshakeTimeoutMs: 500,
     backoff: { baseMs: 20, maxMs: 200 },
     ...opts,
+    ...(conflicts !== undefined ? { conflicts } : {}),
     engine,
     transport,
     log,
     settings: () => settings
   })
-  return { id, store, engine, transport, sync, logs }
+  return { id, store, engine, transport, sync, logs, ...(conflictLog !== undefined ? { conflictLog } : {}) }
 }
 
-/** Every record of a store, canonical text, in the store's canonical order. */
-export function canonicalDump (store: Store): string[] {
-  return store.dump().map(canonicalRecord)
-}
-
-/** Polls `cond` every few ms until it holds, failing with `what` after `ms` (bounded in time and count). */
-export async function eventually (cond: () => boolean, what: string | (() => string), ms = 10_000, everyMs = 5): Promise<void> {
-  const end = Date.now() + ms
-  for (let i = 0; i < 1_000_000; i++) {
-    if (cond()) return
-    if (Date.now() > end) break
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-  if (cond()) return
-  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`)
-}
-
-export function sameDumps (nodes: readonly { store: Store }[]): boolean {
-  const first = JSON.stringify(canonicalDump(nodes[0]!.store))
-  return nodes.every(n => JSON.stringify(canonicalDump(n.store)) === first)
-}
+export { canonicalDump, sameDumps } from '../support/dumps.ts'
+export { eventually } from '../support/eventually.ts'

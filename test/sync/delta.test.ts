@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import { AUTH_HEADERS, deriveRestKey, signRequest } from '../../src/sync/polled/auth.ts'
-import { DELTA_PATH } from '../../src/sync/polled/DeltaClient.ts'
+import { DELTA_PATH } from '../../src/protocol/polled/messages.ts'
 import { DeltaServer } from '../../src/sync/polled/DeltaServer.ts'
 import { dumpOf, pairAll, SECRET, startSyncNode, syncUntilEqual, type SyncNode } from './helpers.ts'
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { closedPort, sandbox, type Sandbox } from '../cli/helpers.ts'
 import { deriveRestKey, signRequest } from '../../src/sync/polled/auth.ts'
-import { DELTA_PATH } from '../../src/sync/polled/DeltaClient.ts'
+import { DELTA_PATH } from '../../src/protocol/polled/messages.ts'
 import { dumpFile, PASSPHRASE, poll, startNode, type Node } from './daemons.ts'
 
 const peerOf = async (n: Node, name: string) => (await n.client.syncStatus()).peers.find(p => p.name === name)!

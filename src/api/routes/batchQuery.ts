@@ -16,8 +16,8 @@ import { tripleDto } from '../dto.ts'
 import type { PatternFields } from '../pattern.ts'
 import { queryBody } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
+import { BATCH_QUERY_LIMITS } from '../contract.ts'
 
-export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 100_000 } as const
 
 type QueryItem = PatternFields & { object?: unknown, limit: number, offset: number }
 

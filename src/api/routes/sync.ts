@@ -1,7 +1,7 @@
 /**
  * Polled sync over REST (docs/SYNC.md, docs/API.md):
  *
- *   POST   /api/v1/sync/delta            signed delta request → one page (SyncService.handleDelta)
+ *   POST   /api/v1/sync/delta            signed delta request → one page (sync/polled/DeltaEndpoint.ts)
  *   GET    /api/v1/sync/status           → mode, reason, peers with status, counters, cursors
  *   POST   /api/v1/sync/now   {peer?}    → {ok, results}; with "accept: application/x-ndjson", a
  *                                          progress line per page, then the result line
@@ -19,6 +19,7 @@ import { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { INVALID_INPUT, isEngramError, EngramError } from '../../core/errors.ts'
 import type { SyncService } from '../../sync/SyncService.ts'
+import { statusForCode } from '../errors.ts'
 import { isLoopbackAddress } from '../remoteAccess.ts'
 import type { ApiDeps } from '../types.ts'
 
@@ -62,8 +63,9 @@ export function syncRoutes (app: FastifyInstance, deps: ApiDeps): void {
     scope.post('/api/v1/sync/delta', { bodyLimit: DELTA_BODY_LIMIT }, async (request, reply) => {
       const sync = requireSync(deps)
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      const r = sync.handleDelta(request.headers, raw, isLoopbackAddress(request.socket.remoteAddress), clientOf(request.socket))
-      return reply.code(r.status).headers(r.headers).type('application/json; charset=utf-8').send(r.body)
+      const r = sync.delta.handle(request.headers, raw, isLoopbackAddress(request.socket.remoteAddress), clientOf(request.socket))
+      const status = r.code === undefined ? 200 : statusForCode(r.code)
+      return reply.code(status).headers(r.sign(status)).type('application/json; charset=utf-8').send(r.body)
     })
   })
 

@@ -15,9 +15,9 @@
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import { FEED_ID } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import { DEFAULT_MAX_FRAME_BYTES } from '../../transport/Transport.ts'
-import { FEED_ID } from '../../replication/feedId.ts'
+import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { checkRows, encodeRows, rowsOf } from './rows.ts'
 

@@ -9,9 +9,12 @@
  *    deletions, syncedAt}` with the triples changed at or after `since` by their stamps. A
  *    request with `since` is always legacy; its optional `cursor` continues a paged answer.
  */
-import { INVALID_INPUT } from '../../core/errors.ts'
+import { INVALID_INPUT, PROTOCOL } from '../../core/errors.ts'
 import type { Json } from '../../core/model.ts'
-import { FEED_ID } from '../../replication/feedId.ts'
+import { FEED_ID, isNodeId } from '../../core/ids.ts'
+
+/** The route of the delta endpoint. */
+export const DELTA_PATH = '/api/v1/sync/delta'
 
 export interface DeltaRequest {
   /** The last seq of the server's feed the caller has applied (0: from the start); in legacy mode, where to continue. */
@@ -111,3 +114,16 @@ export function parseDeltaRequest (body: unknown): DeltaRequest {
 
 /** A request in the existing clients' shape (it has `since`). */
 export const isLegacyRequest = (req: DeltaRequest): boolean => req.since !== undefined
+
+/** The shape of a delta answer (records are checked one by one afterwards). Throws PROTOCOL. */
+export function checkDeltaResponse (v: unknown): DeltaResponse {
+  const o = v as Partial<DeltaResponse> | null
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || !isNodeId(o.nodeId) || typeof o.feedId !== 'string' || !FEED_ID.test(o.feedId) ||
+      typeof o.cursor !== 'number' || !Number.isSafeInteger(o.cursor) || o.cursor < 0 ||
+      typeof o.hasMore !== 'boolean' || !Array.isArray(o.records) || typeof o.snapshot !== 'boolean' ||
+      typeof o.peerCursor !== 'number' || !Number.isSafeInteger(o.peerCursor) || o.peerCursor < 0 ||
+      !(o.peerNamespaces === null || (Array.isArray(o.peerNamespaces) && o.peerNamespaces.every(n => typeof n === 'string')))) {
+    throw PROTOCOL('delta response does not have the expected shape {nodeId, feedId, cursor, hasMore, records, snapshot, peerCursor, peerNamespaces}')
+  }
+  return o as DeltaResponse
+}

@@ -3,26 +3,32 @@
  * (docs/PROTOCOL.md §2).
  *
  * A page is applied only when its `from` equals this node's cursor for the peer; it is merged
- * in one transaction together with the new cursor `to` (Engine.applyChecked with `cursor`), then
- * acknowledged. A page that does not continue from the cursor is answered with a fresh `cursor`
+ * (replication/applyPage.ts, with the node's conflict strategy) in one transaction together
+ * with the new cursor `to` and the peer feed it belongs to, then acknowledged. A page that does not continue from the cursor is answered with a fresh `cursor`
  * (once, and again when no fitting page follows in time) and the sender restarts from there. A snapshot (pages from 0
  * with `snapshot: true`) is accepted whatever the cursor; after its last page the expired-cursor
- * rule (../expiry.ts) deletes what the peer deleted and collected while this node was away.
+ * rule (replication/expiredCursor.ts) deletes what the peer deleted and collected while this
+ * node was away.
  */
 import { isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { Logger } from '../../util/log.ts'
-import { applyExpiredCursorRule } from '../../replication/expiredCursor.ts'
 import type { AckMessage, ChangesMessage, CursorMessage } from '../../protocol/native/messages.ts'
+import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerView } from '../../replication/conflicts.ts'
+import { SnapshotPass } from '../../replication/expiredCursor.ts'
+import { cursorOn } from '../../replication/peerCursor.ts'
 
 export interface FeedReceiverOptions {
   readonly engine: Engine
   readonly peer: NodeId
   /** The peer's feed id, from its hello. */
   readonly peerFeed: string
-  /** The metadata key under which the feed id of this node's cursor for the peer is recorded. */
-  readonly feedKey: string
+  /** The node's conflict strategy (absent: the merge rules alone). */
+  readonly conflicts?: ConflictPolicy
+  /** What the peer has seen of this node's feed (its acknowledgements), for conflict detection. */
+  readonly view?: () => PeerView
   readonly send: (msg: CursorMessage | AckMessage) => void
   readonly log: Logger
   readonly now?: () => number
@@ -47,20 +53,16 @@ export class FeedReceiver {
   private readonly opts: FeedReceiverOptions
   private readonly now: () => number
   private cursor: number
-  private snapshot: { seen: Set<string>, peerCursor: number } | undefined
+  private snapshot: SnapshotPass | undefined
   /** When this node last sent its cursor, and whether a page answered it since. */
   private cursorSentAt: number | undefined
   private answered = false
-  private feedRecorded: boolean
 
   constructor (opts: FeedReceiverOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
-    const store = opts.engine.store
-    const recorded = store.getMeta(opts.feedKey)
     // A cursor taken on another feed of the peer (its store was recreated) means nothing: from 0.
-    this.cursor = recorded !== undefined && recorded !== opts.peerFeed ? 0 : store.getCursor(opts.peer)
-    this.feedRecorded = recorded === opts.peerFeed
+    this.cursor = cursorOn(opts.engine.store, opts.peer, opts.peerFeed)
   }
 
   /** This node's cursor for the peer. */
@@ -93,33 +95,30 @@ export class FeedReceiver {
       return
     }
     const { engine, peer } = this.opts
-    // The feed id the cursor belongs to is recorded in the same transaction as the first page.
-    const meta = this.feedRecorded ? undefined : () => [[this.opts.feedKey, this.opts.peerFeed] as const]
+    const view = this.opts.view?.() ?? { node: peer, cursor: 0, namespaces: null }
+    const pass = this.opts.conflicts?.pass(peer)
     let result
     try {
-      result = engine.applyChecked(msg.records, { via: peer, cursor: { peer, seq: msg.to }, meta })
+      result = applyPeerPage(engine, { peer, records: msg.records, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed } },
+        pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.deferred(e.message)
       return
     }
     this.answered = true
-    if (startsSnapshot) this.snapshot = { seen: new Set(), peerCursor: msg.peerCursor ?? 0 }
+    if (startsSnapshot) this.snapshot = new SnapshotPass(msg.peerCursor ?? 0)
     this.cursor = msg.to
-    this.feedRecorded = true
     this.stats.pages++
     this.stats.records += msg.records.length
-    this.stats.applied += result.changed.length
+    this.stats.applied += result.applied
     this.stats.lastPageAt = this.now()
     const snap = this.snapshot
     if (snap !== undefined && msg.snapshot === true) {
-      for (const r of msg.records) {
-        if (r.kind === 'triple') snap.seen.add(`t:${r.id}`)
-        else if (r.kind === 'note') snap.seen.add(`n:${r.key}`)
-      }
+      snap.see(msg.records)
       if (!msg.more) {
         this.snapshot = undefined
-        const n = applyExpiredCursorRule(engine, { peer, seenKeys: snap.seen, peerCursor: snap.peerCursor })
+        const n = snap.finish(engine, { peer })
         this.stats.inferredDeletes += n
         if (n > 0) this.opts.log.info('deleted records the peer had deleted while this node was away', { peer, count: n })
       }

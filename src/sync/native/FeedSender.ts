@@ -8,9 +8,10 @@
  *   still covers them: nothing is echoed back. A page may be empty: it moves the peer's cursor
  *   past entries that were all left out, so the peer always knows exactly how much of this feed
  *   it has seen (the expired-cursor rule depends on it).
- * - A cursor below the feed floor, or for another feed id, is answered with a snapshot: pages
- *   from 0 with `snapshot: true`, nothing left out, and `peerCursor` (how much of the peer's feed
- *   this node has seen), ending with a page whose `more` is false.
+ * - A cursor the snapshot rule does not trust (replication/feedRead.ts: another feed id, below
+ *   the feed floor, beyond the end) is answered with a snapshot: pages from 0 with
+ *   `snapshot: true`, nothing left out, and `peerCursor` (how much of the peer's feed this node
+ *   has seen), ending with a page whose `more` is false.
  * - The first page after a cursor is sent even when it is empty: it tells the peer that its
  *   cursor arrived (the peer sends it again when no page comes).
  * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
@@ -21,11 +22,15 @@
 import type { NodeId } from '../../core/ids.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
+import { planFeedRead } from '../../replication/feedRead.ts'
+import { seenOfPeer } from '../../replication/peerCursor.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
   readonly peer: NodeId
   readonly feedId: string
+  /** The peer's feed id (from its hello): a snapshot's `peerCursor` is this node's cursor on that feed. */
+  readonly peerFeed?: string
   /** Sends one encoded frame; the session bounds it in time. */
   readonly send: (frame: Uint8Array, msg: ChangesMessage) => Promise<void>
   /** Most records per page (sync.maxTriplesPerSync), read for each page. */
@@ -103,6 +108,11 @@ export class FeedSender {
     this.window = opts.window ?? 2
   }
 
+  /** How much of this node's feed the peer has applied (its last acknowledgement). */
+  get acknowledged (): number {
+    return this.acked
+  }
+
   /** True once the peer's cursor arrived and everything up to the feed's end was sent and acknowledged. */
   get caughtUp (): boolean {
     return this.started && this.inflight.length === 0 && this.snapshot === undefined && this.position >= this.opts.store.stats().lastSeq
@@ -116,16 +126,14 @@ export class FeedSender {
     this.started = true
     this.generation++
     this.inflight = []
-    // Another feed id (this store was recreated), a cursor below the floor (tombstones it would
-    // need were collected) or beyond the end (it cannot be this feed's): a full snapshot.
-    if (feed !== this.opts.feedId || cursor < feedFloor || cursor > lastSeq) {
-      this.snapshot = { peerCursor: store.getCursor(this.opts.peer) }
+    const read = planFeedRead({ cursor, feedId: feed, ownFeedId: this.opts.feedId, feedFloor, lastSeq })
+    if (read.snapshot) {
+      this.snapshot = { peerCursor: seenOfPeer(store, this.opts.peer, this.opts.peerFeed) }
       this.stats.snapshots++
-      cursor = 0
     } else {
       this.snapshot = undefined
     }
-    this.position = this.acked = cursor
+    this.position = this.acked = read.from
     this.rest = this.prepared = undefined
     this.answerCursor = true
     this.wake()
@@ -156,7 +164,8 @@ export class FeedSender {
     if (!this.started || this.stopped) return
     if (this.pumping) { this.again = true; return }
     this.pumping = true
-    void this.pump().finally(() => { this.pumping = false })
+    // a wake() between the pump's last turn and this callback would be lost: pump again
+    void this.pump().finally(() => { this.pumping = false; if (this.again) this.wake() })
   }
 
   stop (): void {

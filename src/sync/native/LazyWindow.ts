@@ -1,5 +1,5 @@
 /**
- * The node's gossip window index (WindowIndex.ts), fed lazily. Every committed change is queued
+ * The node's gossip window index (protocol/native/WindowIndex.ts), fed lazily. Every committed change is queued
  * (`observe`); the index takes the queue in when it is read (`current()`: gossip rounds, the
  * status), when the queue grows long, or in the background once commits pause. A bulk inflow — a
  * peer's feed streamed in page after page — is then committed and acknowledged without hashing

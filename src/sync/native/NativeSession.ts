@@ -27,8 +27,10 @@ import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
+import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerView } from '../../replication/conflicts.ts'
 
-/** The gossip side of a session (gossip.ts's GossipPeer, seen through gossipWire.ts). */
+/** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {
   /** The message that opens a round. */
   startRound (): NativeMessage
@@ -70,6 +72,8 @@ export interface NativeSessionOptions {
   readonly push?: boolean
   /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
   readonly budget?: PeerBudget
+  /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */
+  readonly conflicts?: ConflictPolicy
   readonly log: Logger
   readonly now?: () => number
   /** Called once the handshake succeeded. */
@@ -82,9 +86,6 @@ const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof']
 /** Frames kept, unread, between the peer's proof and its verification here. */
 const MAX_BACKLOG_FRAMES = 16
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
-
-/** Metadata key: the feed id this node's cursor for `peer` was taken on. */
-export const peerFeedKey = (peer: NodeId): string => `p2p.feed.${peer}`
 
 export type SessionState = 'handshake' | 'open' | 'closed'
 
@@ -178,7 +179,8 @@ export class NativeSession {
       engine,
       peer: this.peer,
       peerFeed,
-      feedKey: peerFeedKey(this.peer),
+      conflicts: this.opts.conflicts,
+      view: () => this.peerView(),
       send: msg => { void this.sendNow(msg).catch(e => this.fail(e, 'send')) },
       log: this.opts.log,
       now: this.now
@@ -188,6 +190,7 @@ export class NativeSession {
         store: engine.store,
         peer: this.peer,
         feedId,
+        peerFeed,
         send: (frame) => this.sendFrame(frame),
         pageRecords: () => this.opts.settings().pageRecords,
         onError: e => { void this.fail(e, 'send') },
@@ -325,10 +328,17 @@ export class NativeSession {
     }
   }
 
+  /** What the peer has applied of this node's feed: its last acknowledgement (native sync pulls every namespace). */
+  private peerView (): PeerView {
+    return { node: this.peer, cursor: this.sender?.acknowledged ?? 0, namespaces: null }
+  }
+
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
   private applyGossip (records: readonly MemoryRecord[]): void {
+    const conflicts = this.opts.conflicts
     try {
-      this.opts.engine.applyChecked(records, { via: this.peer })
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView() },
+        conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })

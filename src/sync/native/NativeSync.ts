@@ -15,6 +15,7 @@
 import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
+import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
@@ -57,6 +58,11 @@ export interface NativeSyncOptions {
   readonly passphrase?: () => string | undefined
   /** When TLS is on (tls.*): every peer must prove a certificate of the CA that binds its node id. */
   readonly certificates?: HandshakeCertificates
+  /**
+   * sync.conflictStrategy and the keep-both list, applied to every page and gossip batch as polled
+   * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
+   */
+  readonly conflicts?: ConflictPolicy
   readonly settings: () => NativeSyncSettings
   /** Configured peers (p2p.manualPeers and discovery.manualPeers). */
   readonly manualPeers?: readonly string[]

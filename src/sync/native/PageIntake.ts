@@ -1,6 +1,6 @@
 /**
  * The pages a session received and has not applied yet, in order. Each page's rows are checked
- * (rows.ts checkRowAt) in slices of CHECK_SLICE, letting the event loop run between them — the
+ * (protocol/native/rows.ts checkRowAt) in slices of CHECK_SLICE, letting the event loop run between them — the
  * transport goes on reading the next page meanwhile, and other peers' sessions are not held up —
  * then the page goes to the session to be applied. A peer keeps at most two pages
  * unacknowledged, so more than MAX_QUEUED_PAGES waiting here is a protocol error.

@@ -8,6 +8,7 @@
  * sync and end; this builds them, so every session of a node is set up the same way.
  */
 import type { Engine } from '../../engine/Engine.ts'
+import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { Connection } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { GossipPeer } from '../../protocol/native/gossip.ts'
@@ -37,6 +38,8 @@ export interface SessionBuilderOptions {
   /** sync.passphrase, read at each session. */
   readonly passphrase?: () => string | undefined
   readonly certificates?: HandshakeCertificates
+  /** sync.conflictStrategy and the keep-both list (absent: the merge rules alone). */
+  readonly conflicts?: ConflictPolicy
   readonly settings: () => SessionBuilderSettings
   /** The node's gossip window, shared by every session's gossip side. */
   readonly window: LazyWindow
@@ -107,6 +110,7 @@ export class SessionBuilder {
       stream: opts.stream,
       push: opts.push,
       budget: hooks.budget,
+      conflicts: opts.conflicts,
       log: opts.log,
       now: opts.now,
       onOpen: hooks.onOpen,

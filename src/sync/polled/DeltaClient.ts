@@ -14,31 +14,24 @@
  * inside a snapshot starts the snapshot again next time.
  */
 import { EngramError, PROTOCOL, RATE_LIMITED, UNAUTHORIZED } from '../../core/errors.ts'
-import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
-import type { MemoryRecord } from '../../core/model.ts'
+import { asNodeId, type NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { checkRecord } from '../../core/records.ts'
+import { DELTA_PATH, checkDeltaResponse, type DeltaRequest, type DeltaResponse } from '../../protocol/polled/messages.ts'
+import { applyPeerPage } from '../../replication/applyPage.ts'
 import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
-import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS, type RestKey } from './auth.ts'
-import type { ClientTls } from '../../tls/client.ts'
-import { applyExpiredCursorRule } from '../../replication/expiredCursor.ts'
-import { FEED_ID } from '../../replication/feedId.ts'
-import { post, type HttpExchange } from './http.ts'
-import type { DeltaRequest, DeltaResponse } from '../../protocol/polled/messages.ts'
+import { SnapshotPass } from '../../replication/expiredCursor.ts'
+import { cursorFeedWrites, readPeerCursor } from '../../replication/peerCursor.ts'
+import type { PeerTls } from '../../tls/client.ts'
 
-export const DELTA_PATH = '/api/v1/sync/delta'
+export type { PeerTls } from '../../tls/client.ts'
+import { signRequest, verifyResponse, readClockHint, AUTH_HEADERS, type RestKey } from './auth.ts'
+import { post, type HttpExchange } from './http.ts'
+
+export type { HttpAnswer, HttpExchange, PostOptions } from './http.ts'
+
 /** A response body larger than this is refused (servers cut pages at 16 MiB of records). */
 export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024
-
-/** TLS towards peers: what this node presents and trusts, and the check of a peer's certificate. */
-export interface PeerTls {
-  readonly client: ClientTls
-  /**
-   * Checks the certificate a peer answered with, for the node that signed the answer: undefined
-   * when it may be trusted, else why not.
-   */
-  readonly checkPeer: (certificate: Uint8Array | undefined, nodeId: string) => string | undefined
-}
 
 export interface PullOptions {
   readonly engine: Engine
@@ -62,6 +55,8 @@ export interface PullOptions {
   readonly maxPages?: number
   /** Wall clock for request stamps. */
   readonly now?: () => number
+  /** One POST to a peer (default: HTTP, http.ts); simulations hand the request to the peer's endpoint in process. */
+  readonly exchange?: typeof post
   /**
    * Offsets (server time − local time) learnt from peers whose clocks differ from ours by more
    * than the replay window, by peer URL; kept by the caller across pulls (auth.ts, "Clock skew").
@@ -86,12 +81,6 @@ export interface PeerRef {
   readonly nodeId?: NodeId
 }
 
-/**
- * The local metadata key holding the peer feed our cursor on `node` belongs to; it is written in
- * the transaction that moves the cursor, so the two always agree.
- */
-export const cursorFeedKey = (node: string): string => `sync.cursor-feed.${node}`
-
 export interface PullResult {
   readonly nodeId: NodeId
   readonly feedId: string
@@ -113,22 +102,13 @@ interface Answer {
   readonly size: number
 }
 
-/** Keys the expired-cursor rule needs from a snapshot, and what the server told about us. */
-interface SnapshotState {
-  readonly feedId: string
-  readonly seenKeys: Set<string>
-  readonly peerCursor: number
-  readonly peerNamespaces: readonly string[] | null
-}
-
 export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullResult> {
   const started = performance.now()
   const { engine } = opts
   let nodeId = peer.nodeId
-  let feedId = nodeId !== undefined ? engine.store.getMeta(cursorFeedKey(nodeId)) : undefined
-  // A cursor is only meaningful with the feed it was taken on.
-  let cursor = nodeId !== undefined && feedId !== undefined ? engine.store.getCursor(nodeId) : 0
-  let snap: SnapshotState | undefined
+  // A cursor is only meaningful with the feed it was taken on: the server checks that feed.
+  let { seq: cursor, feedId } = nodeId !== undefined ? readPeerCursor(engine.store, nodeId) : { seq: 0, feedId: undefined as string | undefined }
+  let snap: { readonly feedId: string, readonly pass: SnapshotPass } | undefined
   let pages = 0; let received = 0; let applied = 0; let unchanged = 0; let bytes = 0; let inferredDeletes = 0
   const maxPages = opts.maxPages ?? 100_000
   const ask = (c: number, fid: string | undefined, inSnapshot: boolean): Pending =>
@@ -145,9 +125,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
       const peerNode = nodeId ?? asNodeId(res.nodeId)
       if (nodeId === undefined) opts.onPeer?.(peerNode, res.feedId)
       nodeId = peerNode
-      if (res.snapshot && snap?.feedId !== res.feedId) {
-        snap = { feedId: res.feedId, seenKeys: new Set(), peerCursor: res.peerCursor, peerNamespaces: res.peerNamespaces }
-      }
+      if (res.snapshot && snap?.feedId !== res.feedId) snap = { feedId: res.feedId, pass: new SnapshotPass(res.peerCursor, res.peerNamespaces) }
       feedId = res.feedId
       pages++
       bytes += size
@@ -161,21 +139,22 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         await next.sent
       }
       const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
-      if (snap !== undefined) for (const r of checked) rememberKey(snap.seenKeys, r)
-      const last = !res.hasMore
-      const moveCursor = res.snapshot ? undefined : { peer: peerNode, seq: res.cursor }
-      const result = applyPage(engine, peerNode, checked, moveCursor, res, opts)
+      snap?.pass.see(checked)
+      const result = applyPeerPage(engine, {
+        peer: peerNode,
+        records: checked,
+        view: { node: peerNode, cursor: res.peerCursor, namespaces: res.peerNamespaces },
+        // a snapshot's cursor is saved at its end, with the deletions the rule infers
+        ...(res.snapshot ? {} : { cursor: { seq: res.cursor, feedId: res.feedId } })
+      }, opts.conflicts !== undefined ? { pass: opts.conflicts, log: opts.conflictLog } : undefined)
       applied += result.applied
       unchanged += result.unchanged
-      if (last && snap !== undefined) {
-        inferredDeletes = applyExpiredCursorRule(engine, {
+      if (!res.hasMore && snap !== undefined) {
+        inferredDeletes = snap.pass.finish(engine, {
           peer: peerNode,
-          seenKeys: snap.seenKeys,
-          peerCursor: snap.peerCursor,
           ours: opts.namespaces,
-          theirs: snap.peerNamespaces ?? undefined,
           cursor: { peer: peerNode, seq: res.cursor },
-          meta: () => [[cursorFeedKey(peerNode), res.feedId]]
+          meta: () => cursorFeedWrites(peerNode, res.feedId)
         })
         applied += inferredDeletes
       }
@@ -187,33 +166,6 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
     void next?.answer.catch(() => {})
   }
   return { nodeId: nodeId!, feedId: feedId!, pages, received, applied, unchanged, inferredDeletes, bytes, cursor, snapshot: snap !== undefined, durationMs: performance.now() - started }
-}
-
-function rememberKey (keys: Set<string>, r: MemoryRecord): void {
-  if (r.kind === 'triple') keys.add(`t:${r.id}`)
-  else if (r.kind === 'note') keys.add(`n:${r.key}`)
-}
-
-/** One page: the strategy's own deletions as local writes, then the page with its cursor and conflicts. */
-function applyPage (engine: Engine, peer: NodeId, records: readonly MemoryRecord[], cursor: { peer: NodeId, seq: number } | undefined,
-  res: DeltaResponse, opts: PullOptions): { applied: number, unchanged: number } {
-  const pass = opts.conflicts
-  const feed: Array<[string, string]> = cursor !== undefined ? [[cursorFeedKey(peer), res.feedId]] : []
-  if (pass === undefined) {
-    const r = engine.applyChecked(records, { via: peer, cursor, meta: () => feed })
-    return { applied: r.changed.length, unchanged: r.unchanged }
-  }
-  const { page, local } = pass.prepare(engine.store, { node: peer, cursor: res.peerCursor, namespaces: res.peerNamespaces }, records)
-  let applied = 0
-  if (local.length > 0) applied += engine.applyChecked(local, {}).changed.length
-  const log = opts.conflictLog
-  const r = engine.applyChecked(page, {
-    via: peer,
-    cursor,
-    resolve: pass.resolve,
-    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
-  })
-  return { applied: applied + r.changed.length, unchanged: r.unchanged }
 }
 
 /** A delta request in flight: `sent` once it is out, `answer` once the peer answered. */
@@ -232,7 +184,7 @@ function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Pend
   }
   const exchange = (): { nonce: string, x: HttpExchange } => {
     const headers = signRequest(opts.key, opts.engine.node, 'POST', DELTA_PATH, body, now() + (opts.clockOffsets?.get(baseUrl) ?? 0))
-    const x = post(url, { headers: { 'content-type': 'application/json', ...headers }, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_RESPONSE_BYTES, signal: opts.signal, tls: opts.tls?.client })
+    const x = (opts.exchange ?? post)(url, { headers: { 'content-type': 'application/json', ...headers }, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_RESPONSE_BYTES, signal: opts.signal, tls: opts.tls?.client })
     return { nonce: headers[AUTH_HEADERS.nonce], x }
   }
   const first = exchange()
@@ -302,19 +254,6 @@ function pause (ms: number, signal: AbortSignal | undefined): Promise<void> {
     function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
     signal?.addEventListener('abort', done, { once: true })
   })
-}
-
-/** The shape of a delta answer (records are checked one by one afterwards). Throws PROTOCOL. */
-export function checkDeltaResponse (v: unknown): DeltaResponse {
-  const o = v as Partial<DeltaResponse> | null
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || !isNodeId(o.nodeId) || typeof o.feedId !== 'string' || !FEED_ID.test(o.feedId) ||
-      typeof o.cursor !== 'number' || !Number.isSafeInteger(o.cursor) || o.cursor < 0 ||
-      typeof o.hasMore !== 'boolean' || !Array.isArray(o.records) || typeof o.snapshot !== 'boolean' ||
-      typeof o.peerCursor !== 'number' || !Number.isSafeInteger(o.peerCursor) || o.peerCursor < 0 ||
-      !(o.peerNamespaces === null || (Array.isArray(o.peerNamespaces) && o.peerNamespaces.every(n => typeof n === 'string')))) {
-    throw PROTOCOL('delta response does not have the expected shape {nodeId, feedId, cursor, hasMore, records, snapshot, peerCursor, peerNamespaces}')
-  }
-  return o as DeltaResponse
 }
 
 function parseError (raw: Uint8Array): { error?: unknown, code?: unknown } | undefined {

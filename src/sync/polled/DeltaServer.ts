@@ -1,7 +1,7 @@
 /**
  * The server half of REST delta sync: answers one page of a peer's pull from this node's
  * changes feed, as the JSON text of the answer. Transport-free (the API route does HTTP,
- * SyncService does authentication).
+ * DeltaEndpoint.ts does authentication).
  *
  * A page holds at most `limit` records (sync.maxTriplesPerSync) and about MAX_PAGE_BYTES of
  * them (at least one), so neither a large page size nor large notes can make an answer the
@@ -15,6 +15,8 @@ import { termToJson } from '../../core/validate.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import type { DeltaRequest, LegacyTriple } from '../../protocol/polled/messages.ts'
+import { planFeedRead } from '../../replication/feedRead.ts'
+import { seenOfPeer } from '../../replication/peerCursor.ts'
 
 /** Records of one page are cut at about this many characters of JSON (the page keeps at least one). */
 export const MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -69,23 +71,19 @@ export class DeltaServer {
   }
 
   /**
-   * One page for an authenticated peer (exact mode).
-   *
-   * A cursor below the feed floor may have missed collected tombstones, and a cursor taken on
-   * another feed (this store was recreated) means nothing here: both get a full snapshot, paged
-   * from 0 (`snapshot: true`; the caller continues it with `snapshot: true` and applies the
-   * expired-cursor rule at its end). A snapshot leaves nothing out, not even the records that
-   * came from the caller: the rule must see every record this node holds.
+   * One page for an authenticated peer (exact mode), from where the snapshot rule
+   * (replication/feedRead.ts) says: a cursor of another feed, below the floor or beyond the end
+   * gets a full snapshot, paged from 0 (`snapshot: true`; the caller continues it with
+   * `snapshot: true` and applies the expired-cursor rule at its end). A snapshot leaves nothing
+   * out, not even the records that came from the caller: the rule must see every record this
+   * node holds.
    */
   serve (req: DeltaRequest, caller: NodeId): string {
     const { engine, feedId } = this.opts
     const store = engine.store
-    const sameFeed = req.feedId === undefined || req.feedId === feedId
-    const requested = sameFeed ? (req.cursor ?? 0) : 0
-    const continuing = sameFeed && req.snapshot === true
-    const snapshot = !sameFeed || continuing || requested < store.stats().feedFloor
-    const start = snapshot && !continuing ? 0 : requested
-    const page = store.changesSince(start, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
+    const { feedFloor, lastSeq } = store.stats()
+    const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true })
+    const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
     const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
     const head = {
       nodeId: engine.node,
@@ -94,7 +92,7 @@ export class DeltaServer {
       cursor,
       hasMore,
       snapshot,
-      peerCursor: store.getCursor(caller),
+      peerCursor: seenOfPeer(store, caller),
       peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null
     }
     return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.join(',')}]}`

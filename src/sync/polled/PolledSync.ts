@@ -23,7 +23,7 @@ import type { Logger } from '../../util/log.ts'
 import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
 import { tlsFetch, type ClientTls } from '../../tls/client.ts'
 import type { RestKey } from './auth.ts'
-import { pullFrom, type PeerTls, type PullProgress, type PullResult } from './DeltaClient.ts'
+import { pullFrom, type PeerTls, type PullOptions, type PullProgress, type PullResult } from './DeltaClient.ts'
 import type { PeerBook, PeerEntry } from './PeerBook.ts'
 
 export interface PolledSettings {
@@ -67,6 +67,8 @@ export interface PolledSyncOptions {
   readonly timers?: Timers
   readonly now?: () => number
   readonly pull?: typeof pullFrom
+  /** One POST to a peer (DeltaClient.ts PullOptions.exchange; default HTTP). */
+  readonly exchange?: PullOptions['exchange']
   readonly probe?: (url: string, timeoutMs: number, signal: AbortSignal) => Promise<P2pProbe>
   /** Re-probe a healthy peer at most this often (default 10 minutes). */
   readonly probeEveryMs?: number
@@ -220,6 +222,7 @@ export class PolledSync {
         signal: this.abort.signal,
         now: this.now,
         clockOffsets: this.clockOffsets,
+        ...(this.opts.exchange !== undefined ? { exchange: this.opts.exchange } : {}),
         // Remember the peer's identity at once: its cursor is kept under it.
         onPeer: nodeId => {
           this.refuseTwin(name, peer.url, nodeId)

@@ -6,7 +6,13 @@
  */
 import { hostname, networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
-import type { Endpoint } from '../SyncService.ts'
+
+/** Where this node's API listens, to tell the other side how to pair back. */
+export interface Endpoint {
+  readonly url: string
+  readonly host: string
+  readonly port: number
+}
 
 export interface PairBack {
   /** Whether other machines can reach this node's API (api.host is not a loopback address). */

@@ -1,0 +1,109 @@
+/**
+ * Applying records from a peer — a page of its feed, or a batch of gossip — the same way
+ * whichever carrier delivered them (docs/SYNC.md, "Conflicts"):
+ *
+ *   checked records ──► ConflictPass.prepare (single-valued predicates: the strategy's own
+ *                       deletions, applied first as local writes so every peer gets them)
+ *                  ──► Engine.applyChecked with `via` = the peer, the note resolver of the
+ *                      strategy, the cursor and the feed it belongs to, and the keep-both
+ *                      entries found — all in the page's one transaction.
+ *
+ * `ConflictPolicy` is the node's `sync.conflictStrategy` (read at each pass, so a reloaded
+ * configuration applies) with its keep-both list; polled sync takes one pass per pull, native
+ * sync one per page or gossip batch. What a peer had already seen of this node's feed
+ * (`PeerView`) decides whether two note values are a conflict: polled sync learns it from the
+ * delta answer (`peerCursor`, `peerNamespaces`), native sync from the peer's acknowledgements.
+ */
+import type { ConflictStrategy } from '../config/schema.ts'
+import type { Hlc } from '../core/hlc.ts'
+import type { NodeId } from '../core/ids.ts'
+import type { MemoryRecord } from '../core/model.ts'
+import type { Engine } from '../engine/Engine.ts'
+import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
+import { cursorFeedWrites } from './peerCursor.ts'
+
+export interface ConflictSettings {
+  readonly conflictStrategy: ConflictStrategy
+  readonly singleValuedPredicates: readonly string[]
+}
+
+export interface ConflictPolicyOptions {
+  readonly settings: () => ConflictSettings
+  /** Where keep-both conflicts are listed. */
+  readonly log: ConflictLog
+  /** The name a peer's conflicts are listed under (its name in the peer registry, else its node id). */
+  readonly peerName: (node: NodeId) => string
+  /** A fresh local stamp (remote-priority deletes local triples with it). */
+  readonly stampNow: () => Hlc
+  readonly now?: () => number
+}
+
+/** The node's conflict strategy and keep-both list, handed to both carriers. */
+export class ConflictPolicy {
+  readonly log: ConflictLog
+  private readonly opts: ConflictPolicyOptions
+
+  constructor (opts: ConflictPolicyOptions) {
+    this.opts = opts
+    this.log = opts.log
+  }
+
+  /** A pass for records from the peer listed as `name` (default: its registry name). */
+  pass (peer: NodeId | undefined, name?: string): ConflictPass {
+    const s = this.opts.settings()
+    return new ConflictPass({
+      strategy: s.conflictStrategy,
+      singleValued: new Set(s.singleValuedPredicates),
+      peer: name ?? (peer !== undefined ? this.opts.peerName(peer) : 'unknown'),
+      stampNow: this.opts.stampNow,
+      now: this.opts.now
+    })
+  }
+}
+
+export interface PeerPage {
+  readonly peer: NodeId
+  /** Checked records (core/records.ts checkRecord). */
+  readonly records: readonly MemoryRecord[]
+  /** What the peer had seen of this node's feed when it sent them. */
+  readonly view: PeerView
+  /** Moves this node's cursor on the peer's feed `feedId` to `seq`, in the page's transaction. */
+  readonly cursor?: { readonly seq: number, readonly feedId: string }
+}
+
+export interface PageConflicts {
+  readonly pass: ConflictPass
+  /** Where the pass's keep-both entries are recorded, in the page's transaction. */
+  readonly log?: ConflictLog
+}
+
+export interface PageResult {
+  /** Records whose state changed here (the strategy's own deletions included). */
+  readonly applied: number
+  readonly unchanged: number
+}
+
+/**
+ * Applies one page from `page.peer`. Throws what Engine.applyChecked throws (HLC_DRIFT,
+ * RATE_LIMITED): then nothing of the page is written and the cursor stays.
+ */
+export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageConflicts): PageResult {
+  const { peer } = page
+  const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
+  const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
+  if (conflicts === undefined) {
+    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined })
+    return { applied: r.changed.length, unchanged: r.unchanged }
+  }
+  const { pass, log } = conflicts
+  const { page: records, local } = pass.prepare(engine.store, page.view, page.records)
+  let applied = 0
+  if (local.length > 0) applied += engine.applyChecked(local, {}).changed.length
+  const r = engine.applyChecked(records, {
+    via: peer,
+    cursor,
+    resolve: pass.resolve,
+    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
+  })
+  return { applied: applied + r.changed.length, unchanged: r.unchanged }
+}
