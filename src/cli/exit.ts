@@ -7,7 +7,7 @@
  *   3   the daemon is not reachable
  *   78  configuration error (EX_CONFIG of sysexits.h)
  */
-import { EngramError, isEngramError } from '../core/errors.ts'
+import { EngramError, isEngramError, BAD_INPUT } from '../core/errors.ts'
 
 export { UNREACHABLE } from '../client/ApiClient.ts'
 
@@ -22,7 +22,7 @@ export const EXIT = {
 /** A usage error: a message, and the command whose --help explains the right use. */
 export function USAGE (message: string, command?: string): EngramError {
   const hint = command !== undefined ? `; see engram ${command} --help` : '; see engram --help'
-  return new EngramError('INVALID_INPUT', message + hint, { usage: true })
+  return BAD_INPUT(message + hint, { usage: true })
 }
 
 export function exitCodeFor (err: unknown): number {

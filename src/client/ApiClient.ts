@@ -4,7 +4,7 @@
  * `details.unreachable` when nothing answers at the base URL.
  */
 import type { NoteDto, TripleDto } from '../api/dto.ts'
-import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode } from '../core/errors.ts'
+import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode, REMOTE_ERROR } from '../core/errors.ts'
 import type { Json } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
 import type { ConflictEntry } from '../replication/conflicts.ts'
@@ -157,7 +157,7 @@ export class ApiClient {
       const v = JSON.parse(line) as { type: string, peer?: string, error?: string, code?: string } & PullProgress & SyncNowResult
       if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied })
       else if (v.type === 'result') result = { ok: v.ok, results: v.results }
-      else if (v.type === 'error') throw new EngramError((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
+      else if (v.type === 'error') throw REMOTE_ERROR((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
     }
     for await (const chunk of res.body ?? []) {
       buffered += decoder.decode(chunk as Uint8Array, { stream: true })
@@ -226,7 +226,7 @@ export class ApiClient {
     if (res.ok || acceptStatus?.includes(res.status) === true) return body as T
     const e = body as { error?: unknown, code?: unknown, details?: unknown } | undefined
     if (typeof e?.error === 'string' && typeof e.code === 'string') {
-      throw new EngramError(e.code as ErrorCode, e.error, { ...(e.details as Record<string, unknown> | undefined), status: res.status })
+      throw REMOTE_ERROR(e.code as ErrorCode, e.error, { ...(e.details as Record<string, unknown> | undefined), status: res.status })
     }
     throw PROTOCOL(`${method} ${path} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
   }

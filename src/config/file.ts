@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import JSON5 from 'json5'
-import { CONFIG_INVALID, EngramError } from '../core/errors.ts'
+import { CONFIG_INVALID, EngramError, CONFIG_UNUSABLE } from '../core/errors.ts'
 import { nearest } from '../util/nearest.ts'
 import { CONFIG_KEYS, SCHEMA, type ConfigKey } from './schema.ts'
 
@@ -24,7 +24,7 @@ const SECTIONS = new Set(CONFIG_KEYS.flatMap(k => {
 }))
 
 function fileError (path: string, problem: string): EngramError {
-  return new EngramError('CONFIG_INVALID', `config file ${path}: ${problem}`, { path })
+  return CONFIG_UNUSABLE(`config file ${path}: ${problem}`, { path })
 }
 
 /**

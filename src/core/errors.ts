@@ -67,8 +67,8 @@ export function CONFIG_INVALID (key: string, value: unknown, allowed: string, so
   return new EngramError('CONFIG_INVALID', `config ${key} = ${preview(value)}${from}: ${allowed}`, { key, value, allowed, source })
 }
 
-export function UNAUTHORIZED (why: string): EngramError {
-  return new EngramError('UNAUTHORIZED', why)
+export function UNAUTHORIZED (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
+  return new EngramError('UNAUTHORIZED', why, details, cause === undefined ? undefined : { cause })
 }
 
 /** Something this needs is not there or not running now (a peer, the store, sync); retrying later may work. */
@@ -110,8 +110,40 @@ export function STORE_CORRUPT (why: string, details?: Record<string, unknown>, c
 }
 
 /** A broken internal rule: a bug, never a user's mistake. */
-export function INTERNAL (why: string, details?: Record<string, unknown>): EngramError {
-  return new EngramError('INTERNAL', why, details)
+export function INTERNAL (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
+  return new EngramError('INTERNAL', why, details, cause === undefined ? undefined : { cause })
+}
+
+// Codes whose factory above builds a fixed sentence have a second factory for a sentence of
+// the caller's own, when the fixed one cannot say what to do (each still names the value and
+// what is allowed, or what to do next).
+
+/** INVALID_INPUT in the caller's words (a usage error, a file that cannot be read). */
+export function BAD_INPUT (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('INVALID_INPUT', why, details)
+}
+
+/** NOT_FOUND in the caller's words, saying how to make the missing thing. */
+export function ABSENT (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('NOT_FOUND', why, details)
+}
+
+/** LIMIT_EXCEEDED in the caller's words (a count of peers, saying which to remove). */
+export function TOO_MANY (why: string, limit: number, details?: Record<string, unknown>): EngramError {
+  return new EngramError('LIMIT_EXCEEDED', why, { limit, ...details })
+}
+
+/** CONFIG_INVALID for something configured that cannot be used as it is (a file, a host, a key's mode). */
+export function CONFIG_UNUSABLE (why: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError('CONFIG_INVALID', why, details)
+}
+
+/**
+ * An error another engram process answered with (a daemon's `{error, code, details}`, a peer's
+ * stream), rebuilt here with its code, so callers branch on it as on their own.
+ */
+export function REMOTE_ERROR (code: ErrorCode, message: string, details?: Record<string, unknown>): EngramError {
+  return new EngramError(code, message, details)
 }
 
 /** A short, single-line rendering of a value for error messages. */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { EngramError } from '../core/errors.ts'
+import { UNAVAILABLE } from '../core/errors.ts'
 import type { Logger } from '../util/log.ts'
 import { createSession, type SessionOptions } from './server.ts'
 
@@ -79,7 +79,7 @@ export async function serveHttp (port: number, session: SessionOptions, log: Log
   })
   await new Promise<void>((resolve, fail) => {
     http.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE'
-      ? new EngramError('UNAVAILABLE', `port ${port} on ${HOST} is already in use; pick another with --port (0 picks a free one)`, { port })
+      ? UNAVAILABLE(`port ${port} on ${HOST} is already in use; pick another with --port (0 picks a free one)`, { port })
       : e))
     http.listen(port, HOST, resolve)
   })

@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { createApiServer } from '../api/server.ts'
-import { EngramError } from '../core/errors.ts'
+import { CONFLICT, UNAVAILABLE, CONFIG_UNUSABLE } from '../core/errors.ts'
 import type { NodeId } from '../core/ids.ts'
 import { Engine } from '../engine/Engine.ts'
 import { assertStartable } from '../config/load.ts'
@@ -283,7 +283,7 @@ async function refuseIfRunning (dataDir: string, tls: ClientTls | undefined): Pr
   } catch {
     return // the file is stale: its process is something else now, or the API is gone
   }
-  throw new EngramError('CONFLICT',
+  throw CONFLICT(
     `another engram node (pid ${info.pid}) is already running on ${dataDir} at ${info.url}; stop it first, or start this one with another --data-dir`,
     { dataDir, pid: info.pid, url: info.url })
 }
@@ -294,15 +294,15 @@ async function listen (api: FastifyInstance, host: string, port: number, scheme:
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') {
-      throw new EngramError('UNAVAILABLE',
+      throw UNAVAILABLE(
         `port ${port} on ${host} is already in use; is another engram node running (engram status)? Otherwise pick another port with --port or ENGRAM_API_PORT`,
         { host, port })
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      throw new EngramError('CONFIG_INVALID', `config api.host = ${JSON.stringify(host)}: not an address of this machine (${code}); use 127.0.0.1`, { host })
+      throw CONFIG_UNUSABLE(`config api.host = ${JSON.stringify(host)}: not an address of this machine (${code}); use 127.0.0.1`, { host })
     }
     if (code === 'EACCES') {
-      throw new EngramError('UNAVAILABLE', `not allowed to listen on ${host}:${port} (EACCES); ports below 1024 need privileges: use a port from 1024`, { host, port })
+      throw UNAVAILABLE(`not allowed to listen on ${host}:${port} (EACCES); ports below 1024 need privileges: use a port from 1024`, { host, port })
     }
     throw e
   }

@@ -12,7 +12,7 @@ import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { EngramError } from '../core/errors.ts'
+import { EngramError, CONFIG_UNUSABLE, STORE_CORRUPT } from '../core/errors.ts'
 import { asNodeId, type NodeId } from '../core/ids.ts'
 import { dataPaths } from './paths.ts'
 
@@ -29,13 +29,13 @@ export interface IdentityResult extends NodeIdentity {
 
 function KEY_FILE_INSECURE (path: string, mode: number): EngramError {
   const octal = (mode & 0o777).toString(8).padStart(3, '0')
-  return new EngramError('CONFIG_INVALID',
+  return CONFIG_UNUSABLE(
     `identity key ${path} can be read or written by group or others (mode ${octal}); run: chmod 600 ${path}`,
     { path, mode: octal })
 }
 
 function KEY_FILE_UNREADABLE (path: string, why: string): EngramError {
-  return new EngramError('STORE_CORRUPT',
+  return STORE_CORRUPT(
     `identity key ${path} cannot be used: ${why}; restore it from a backup, or move it away to create a new ` +
     'identity (this node then gets a new node id and its peers must pair with it again)', { path })
 }

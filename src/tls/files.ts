@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { CONFIG_INVALID, EngramError } from '../core/errors.ts'
+import { CONFIG_INVALID, CONFLICT } from '../core/errors.ts'
 import { defaultConfigFile, type Env } from '../util/xdg.ts'
 
 export const CA_CERT_FILE = 'ca.crt'
@@ -23,7 +23,7 @@ export function writeNewFile (path: string, content: string, mode: number): void
     fd = openSync(path, 'wx', mode)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new EngramError('CONFLICT', `${path} exists already; move it away first (engram never overwrites keys or certificates)`, { path })
+      throw CONFLICT(`${path} exists already; move it away first (engram never overwrites keys or certificates)`, { path })
     }
     throw e
   }

@@ -2,27 +2,27 @@
  * Helpers shared by the transport implementations: the errors they raise, deadlines, and
  * parsing of `host:port` dial addresses.
  */
-import { EngramError, INVALID_INPUT, TIMEOUT, isEngramError } from '../core/errors.ts'
+import { EngramError, INVALID_INPUT, TIMEOUT, isEngramError, UNAVAILABLE, INTERNAL } from '../core/errors.ts'
 
 /** The session is closed (or closing): nothing more can be sent on it. */
 export function connectionClosed (id: string, reason: string | undefined): EngramError {
-  return new EngramError('UNAVAILABLE', `connection ${id} is closed${reason !== undefined ? ` (${reason})` : ''}`,
+  return UNAVAILABLE(`connection ${id} is closed${reason !== undefined ? ` (${reason})` : ''}`,
     { connection: id, reason })
 }
 
 /** A peer could not be reached, or refused the session. */
 export function unreachable (addr: string, why: string, cause?: unknown): EngramError {
-  return new EngramError('UNAVAILABLE', `cannot connect to ${addr}: ${why}`, { addr }, { cause })
+  return UNAVAILABLE(`cannot connect to ${addr}: ${why}`, { addr }, cause)
 }
 
 /** The transport is not running. */
 export function notStarted (what: string): EngramError {
-  return new EngramError('UNAVAILABLE', `transport is not running: cannot ${what}`)
+  return UNAVAILABLE(`transport is not running: cannot ${what}`)
 }
 
 /** An unexpected failure inside a session (for example a frame handler that threw). */
 export function internalError (why: string, cause?: unknown): EngramError {
-  return new EngramError('INTERNAL', why, undefined, { cause })
+  return INTERNAL(why, undefined, cause)
 }
 
 /** Wraps any failure of a dial into an `EngramError`, preferring `TIMEOUT` when the deadline passed. */

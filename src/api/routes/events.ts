@@ -19,7 +19,7 @@
  * ended when the server closes.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { EngramError } from '../../core/errors.ts'
+import { UNAVAILABLE } from '../../core/errors.ts'
 import type { ChangeEvent } from '../../engine/Engine.ts'
 import { parseChangeFilter, summarizeChange, type ChangeFilter } from '../changeSummary.ts'
 import type { ApiDeps } from '../types.ts'
@@ -87,7 +87,7 @@ export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: Event
       // HEAD (which fastify routes here too) answers the headers and no stream.
       if (request.method === 'HEAD') return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').send()
       if (subscribers.size >= opts.maxSubscribers) {
-        throw new EngramError('UNAVAILABLE',
+        throw UNAVAILABLE(
           `this node already serves ${opts.maxSubscribers} event subscribers, its maximum; close another subscriber and retry`,
           { limit: opts.maxSubscribers })
       }

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { INVALID_INPUT, isEngramError, EngramError } from '../../core/errors.ts'
+import { INVALID_INPUT, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
 import type { SyncService } from '../../sync/SyncService.ts'
 import { statusForCode } from '../errors.ts'
 import { isLoopbackAddress } from '../remoteAccess.ts'
@@ -38,7 +38,7 @@ function clientOf (socket: Socket): { address?: string, certificate?: Uint8Array
 
 /** The node's sync service, or 503 when it has none. */
 export function requireSync (deps: ApiDeps): SyncService {
-  if (deps.sync === undefined) throw new EngramError('UNAVAILABLE', 'sync is not running on this node')
+  if (deps.sync === undefined) throw UNAVAILABLE('sync is not running on this node')
   return deps.sync
 }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { EngramError } from '../../core/errors.ts'
+import { BAD_INPUT } from '../../core/errors.ts'
 import { GraphStore } from '../../mcp/GraphStore.ts'
 import { formatMemoryFile, parseMemoryFile } from '../../mcp/jsonl.ts'
 import { DEFAULT_NAMESPACE, GraphMapping, type Entity, type Relation } from '../../mcp/mapping.ts'
@@ -63,7 +63,7 @@ Examples:
     try {
       text = readFileSync(file, 'utf8')
     } catch (e) {
-      throw new EngramError('INVALID_INPUT', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file })
+      throw BAD_INPUT(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file })
     }
     const { items, skipped } = parseMemoryFile(text)
     for (const s of skipped) io.err(`import-memory: line ${s.line} skipped: ${s.reason}\n`)
@@ -150,7 +150,7 @@ Examples:
       renameSync(tmp, file)
     } catch (e) {
       rmSync(tmp, { force: true })
-      throw new EngramError('INVALID_INPUT', `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file })
+      throw BAD_INPUT(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file })
     }
     if (values.json === true) printJson(io, { file, entities: g.entities.length, relations: g.relations.length })
     else io.err(`wrote ${g.entities.length} entities and ${g.relations.length} relations to ${file}\n`)

@@ -2,7 +2,7 @@
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
-import { EngramError, isEngramError } from '../../core/errors.ts'
+import { isEngramError, ABSENT } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
 
@@ -54,7 +54,7 @@ Examples:
       r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
     } catch (e) {
       if (isEngramError(e) && e.code === 'NOT_FOUND') {
-        throw new EngramError('NOT_FOUND', 'native P2P sync is not enabled on this node, so it has no peer book: set p2p.enabled and p2p.seed', { what: 'p2p' })
+        throw ABSENT('native P2P sync is not enabled on this node, so it has no peer book: set p2p.enabled and p2p.seed', { what: 'p2p' })
       }
       throw e
     }

@@ -8,7 +8,7 @@ import { createLogger } from '../../util/log.ts'
 import { defaultConfigFile } from '../../util/xdg.ts'
 import { COMMON_OPTIONS } from '../args.ts'
 import type { Command } from '../command.ts'
-import { EngramError } from '../../core/errors.ts'
+import { CONFIG_UNUSABLE, UNAVAILABLE } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { CONFIG_FLAG_OPTIONS, CONFIG_FLAGS_HELP, loadFromFlags } from './config.ts'
 
@@ -84,7 +84,7 @@ Examples:
 function testClock (offset: string | undefined): (() => number) | undefined {
   if (offset === undefined || offset === '') return undefined
   if (!/^[+-]?\d{1,15}$/.test(offset.trim())) {
-    throw new EngramError('CONFIG_INVALID', `ENGRAM_TEST_CLOCK_OFFSET_MS = ${JSON.stringify(offset)}: must be an integer number of milliseconds (a test hook; unset it)`)
+    throw CONFIG_UNUSABLE(`ENGRAM_TEST_CLOCK_OFFSET_MS = ${JSON.stringify(offset)}: must be an integer number of milliseconds (a test hook; unset it)`)
   }
   const ms = Number(offset)
   return () => Date.now() + ms
@@ -94,7 +94,7 @@ function testClock (offset: string | undefined): (() => number) | undefined {
 function requireNode24 (): void {
   const major = Number(process.versions.node.split('.')[0])
   if (major >= 24) return
-  throw new EngramError('UNAVAILABLE',
+  throw UNAVAILABLE(
     `engram start needs Node.js 24 or later, but this is Node.js ${process.versions.node}; ` +
     'run it with npm start, or with the Node.js that npm install put in node_modules/.bin/node', { node: process.versions.node })
 }

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../config/load.ts'
-import { EngramError } from '../../core/errors.ts'
+import { ABSENT } from '../../core/errors.ts'
 import { loadOrCreateIdentity } from '../../node/identity.ts'
 import { ensureDataDir } from '../../node/paths.ts'
 import { CA_YEARS, PEER_DAYS, checkName, createCa, issuePeer } from '../../tls/certificates.ts'
@@ -153,7 +153,7 @@ function readCa (dir: string): { certPem: string, keyPem: string } {
     return { certPem: readFileSync(join(dir, CA_CERT_FILE), 'utf8'), keyPem: readFileSync(join(dir, CA_KEY_FILE), 'utf8') }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new EngramError('NOT_FOUND', `no CA in ${dir} (${CA_CERT_FILE} and ${CA_KEY_FILE}): create one with engram tls init --dir ${dir}, or give its directory with --dir`, { dir })
+      throw ABSENT(`no CA in ${dir} (${CA_CERT_FILE} and ${CA_KEY_FILE}): create one with engram tls init --dir ${dir}, or give its directory with --dir`, { dir })
     }
     throw e
   }

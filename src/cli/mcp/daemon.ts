@@ -11,7 +11,7 @@ import { extname, join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../config/load.ts'
-import { EngramError, isEngramError } from '../../core/errors.ts'
+import { EngramError, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
 import { readLiveApiInfo } from '../../node/apiInfo.ts'
 import { ensureDataDir } from '../../node/paths.ts'
 import type { Logger } from '../../util/log.ts'
@@ -30,7 +30,7 @@ const START_HINT = 'or add --start-daemon to the arguments of engram mcp so that
 
 /** The daemon did not answer: says how to start one, here and from an MCP client's configuration. */
 function noDaemon (unreachable: EngramError): EngramError {
-  return new EngramError('UNAVAILABLE', `${unreachable.message}; ${START_HINT}`, unreachable.details)
+  return UNAVAILABLE(`${unreachable.message}; ${START_HINT}`, unreachable.details)
 }
 
 const isUnreachable = (e: unknown): boolean => isEngramError(e) && e.details?.unreachable === true
@@ -54,7 +54,7 @@ export async function connectDaemon (values: Values, io: CliIo, opts: { startDae
     if (!isUnreachable(e)) throw e
     if (!opts.startDaemon) throw noDaemon(e as EngramError)
     if (explicit !== undefined) {
-      throw new EngramError('UNAVAILABLE',
+      throw UNAVAILABLE(
         `${(e as EngramError).message}; --start-daemon starts a daemon for a data directory, not at a given URL: ` +
         'use --data-dir instead of --url / ENGRAM_URL, or start the daemon at that URL yourself', { url: target.url, unreachable: true })
     }
@@ -94,7 +94,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
   const deadline = Date.now() + START_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (exited !== undefined) {
-      throw new EngramError('UNAVAILABLE', `the engram daemon started by --start-daemon exited (${exited}) before answering: ${lastLines(logFile)}`,
+      throw UNAVAILABLE(`the engram daemon started by --start-daemon exited (${exited}) before answering: ${lastLines(logFile)}`,
         { log: logFile, unreachable: true })
     }
     const info = readLiveApiInfo(dataDir)
@@ -108,7 +108,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
     }
     await delay(50)
   }
-  throw new EngramError('UNAVAILABLE', `the engram daemon started by --start-daemon (pid ${pid}) did not answer within ${START_TIMEOUT_MS / 1000} s; see ${logFile}`,
+  throw UNAVAILABLE(`the engram daemon started by --start-daemon (pid ${pid}) did not answer within ${START_TIMEOUT_MS / 1000} s; see ${logFile}`,
     { log: logFile, unreachable: true })
 }
 

@@ -26,7 +26,7 @@
  * implementations; `runHandshake` drives them over any message channel.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { EngramError, PROTOCOL } from '../../core/errors.ts'
+import { EngramError, PROTOCOL, UNAUTHORIZED } from '../../core/errors.ts'
 import { blake3, blake3Keyed } from '../../core/hash.ts'
 import type { NodeId } from '../../core/ids.ts'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, NATIVE_LIMITS, type HelloMessage, type NativeMessage, type ProofMessage } from './messages.ts'
@@ -126,7 +126,7 @@ export interface HandshakeCertificates {
 
 /** The handshake failed because the peer did not prove the seed. The session closes with `auth failed`. */
 export function AUTH_FAILED (peer: string, why: string): EngramError {
-  return new EngramError('UNAUTHORIZED', `auth failed: ${why}`, { peer })
+  return UNAUTHORIZED(`auth failed: ${why}`, { peer })
 }
 
 export interface HandshakeChannel {

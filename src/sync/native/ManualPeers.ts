@@ -5,7 +5,7 @@
  * metadata (never replicated), so they survive restarts; configured ones come from the
  * configuration on every start and are removed there.
  */
-import { EngramError, INVALID_INPUT, NOT_FOUND } from '../../core/errors.ts'
+import { EngramError, INVALID_INPUT, NOT_FOUND, TOO_MANY, CONFLICT } from '../../core/errors.ts'
 import type { Store } from '../../store/Store.ts'
 import { parseHostPort } from '../../transport/util.ts'
 
@@ -80,7 +80,7 @@ export class ManualPeers {
     const existing = this.list().find(p => p.addr === addr)
     if (existing !== undefined) return { peer: existing, created: false }
     if (this.configured.length + this.added.length >= MAX_MANUAL_PEERS) {
-      throw new EngramError('LIMIT_EXCEEDED', `at most ${MAX_MANUAL_PEERS} P2P peers; remove one first`, { limit: MAX_MANUAL_PEERS })
+      throw TOO_MANY(`at most ${MAX_MANUAL_PEERS} P2P peers; remove one first`, MAX_MANUAL_PEERS)
     }
     const peer: ManualPeer = { addr, source: 'api', addedAt: now.toISOString() }
     this.added.push(peer)
@@ -91,7 +91,7 @@ export class ManualPeers {
   /** Removes a peer added through the API. A configured one can only be removed from the configuration. */
   remove (addr: string): ManualPeer {
     if (this.configured.includes(addr)) {
-      throw new EngramError('CONFLICT', `P2P peer ${addr} comes from the configuration (p2p.manualPeers or discovery.manualPeers); remove it there and restart`, { addr })
+      throw CONFLICT(`P2P peer ${addr} comes from the configuration (p2p.manualPeers or discovery.manualPeers); remove it there and restart`, { addr })
     }
     const i = this.added.findIndex(p => p.addr === addr)
     if (i < 0) throw NOT_FOUND('P2P peer', addr)

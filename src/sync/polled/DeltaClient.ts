@@ -13,7 +13,7 @@
  * expired-cursor rule infers, since the rule needs the keys of every page. A pull that stops
  * inside a snapshot starts the snapshot again next time.
  */
-import { EngramError, PROTOCOL, RATE_LIMITED, UNAUTHORIZED } from '../../core/errors.ts'
+import { PROTOCOL, RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE, REMOTE_ERROR } from '../../core/errors.ts'
 import { asNodeId, type NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { checkRecord } from '../../core/records.ts'
@@ -118,7 +118,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
     while (next !== undefined) {
       const { res, size } = await next.answer
       next = undefined
-      if (opts.signal?.aborted === true) throw new EngramError('UNAVAILABLE', `sync with ${peer.url} was stopped`)
+      if (opts.signal?.aborted === true) throw UNAVAILABLE(`sync with ${peer.url} was stopped`)
       if (nodeId !== undefined && res.nodeId !== nodeId) {
         throw UNAUTHORIZED(`peer at ${peer.url} is node ${res.nodeId}, expected ${nodeId}: unpair it and pair it again if it was reinstalled`)
       }
@@ -223,7 +223,7 @@ function postDelta (baseUrl: string, req: DeltaRequest, opts: PullOptions): Pend
       if (certProblem !== undefined) throw UNAUTHORIZED(`refused peer ${baseUrl}: ${certProblem}`)
       if (response.status !== 200) {
         const code = errorCode(raw)
-        throw new EngramError(code === 'HLC_DRIFT' || code === 'INVALID_INPUT' ? code : 'UNAVAILABLE', `peer ${baseUrl} answered ${response.status}: ${errorText(raw)}`, { status: response.status })
+        throw REMOTE_ERROR(code === 'HLC_DRIFT' || code === 'INVALID_INPUT' ? code : 'UNAVAILABLE', `peer ${baseUrl} answered ${response.status}: ${errorText(raw)}`, { status: response.status })
       }
       let parsed: unknown
       try { parsed = JSON.parse(raw.toString('utf8')) } catch { throw PROTOCOL(`peer ${baseUrl} sent a body that is not JSON`) }

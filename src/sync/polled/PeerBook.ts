@@ -7,7 +7,7 @@
  * list with its counters so status shows it, never pulled; pairing the name again revives it).
  * A peer is never dropped silently: only `remove` (engram sync unpair) stops its sync.
  */
-import { INVALID_INPUT, NOT_FOUND, EngramError } from '../../core/errors.ts'
+import { INVALID_INPUT, NOT_FOUND, TOO_MANY, CONFLICT } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { Store } from '../../store/Store.ts'
 
@@ -107,10 +107,10 @@ export class PeerBook {
     }
     const existing = this.peers.get(input.name)
     if ((existing === undefined || existing.status === 'removed') && this.current().length >= MAX_PEERS) {
-      throw new EngramError('LIMIT_EXCEEDED', `at most ${MAX_PEERS} polled peers; unpair one first`, { limit: MAX_PEERS })
+      throw TOO_MANY(`at most ${MAX_PEERS} polled peers; unpair one first`, MAX_PEERS)
     }
     for (const p of this.current()) {
-      if (p.url === url && p.name !== input.name) throw new EngramError('CONFLICT', `${url} is already paired as "${p.name}"`, { name: p.name })
+      if (p.url === url && p.name !== input.name) throw CONFLICT(`${url} is already paired as "${p.name}"`, { name: p.name })
     }
     const at = new Date(this.now()).toISOString()
     let entry: PeerEntry

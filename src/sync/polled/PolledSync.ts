@@ -16,7 +16,7 @@
  * Timers, randomness, the clock, the pull and the probe are options, so tests drive the
  * schedule without waiting.
  */
-import { EngramError, isEngramError } from '../../core/errors.ts'
+import { isEngramError, CONFLICT } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { Logger } from '../../util/log.ts'
@@ -252,7 +252,7 @@ export class PolledSync {
   private refuseTwin (name: string, url: string, nodeId: string): void {
     const twin = this.opts.peers.byNode(nodeId)
     if (twin !== undefined && twin.name !== name) {
-      throw new EngramError('CONFLICT', `${url} is node ${nodeId}, already paired as "${twin.name}"; unpair one of them`, { peer: twin.name })
+      throw CONFLICT(`${url} is node ${nodeId}, already paired as "${twin.name}"; unpair one of them`, { peer: twin.name })
     }
   }
 

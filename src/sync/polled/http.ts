@@ -11,7 +11,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import { EngramError, PROTOCOL, TIMEOUT } from '../../core/errors.ts'
+import { EngramError, PROTOCOL, TIMEOUT, UNAVAILABLE, UNAUTHORIZED } from '../../core/errors.ts'
 import { agentFor, describeTlsError, type ClientTls } from '../../tls/client.ts'
 
 const agents = {
@@ -59,12 +59,12 @@ function attempt (url: URL, opts: PostOptions, markSent: () => void, mayRetry: b
   return new Promise<HttpAnswer>((resolve, reject) => {
     const base = url.origin
     const fail = (e: Error): void => { markSent(); reject(e) }
-    if (opts.signal?.aborted === true) { fail(new EngramError('UNAVAILABLE', `sync with ${base} was stopped`)); return }
+    if (opts.signal?.aborted === true) { fail(UNAVAILABLE(`sync with ${base} was stopped`)); return }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const agent = url.protocol === 'https:' ? (opts.tls !== undefined ? agentFor(opts.tls) : agents['https:']) : agents['http:']
     const req = send(url, { method: 'POST', agent, headers: { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) } })
     const timer = setTimeout(() => req.destroy(TIMEOUT(`sync call to ${base}`, opts.timeoutMs)), opts.timeoutMs)
-    const onAbort = (): void => { req.destroy(new EngramError('UNAVAILABLE', `sync with ${base} was stopped`)) }
+    const onAbort = (): void => { req.destroy(UNAVAILABLE(`sync with ${base} was stopped`)) }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     const done = (): void => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort) }
     req.on('finish', markSent)
@@ -76,11 +76,11 @@ function attempt (url: URL, opts: PostOptions, markSent: () => void, mayRetry: b
       const tlsText = url.protocol === 'https:' ? describeTlsError(code) : undefined
       if (tlsText !== undefined) {
         const noCa = opts.tls?.ca === undefined && code !== 'ERR_TLS_CERT_ALTNAME_INVALID' ? '; this node has no tls.ca, so only the system\'s CAs are trusted' : ''
-        fail(new EngramError('UNAUTHORIZED', `refused peer ${base}: ${tlsText} (${code})${noCa}`, { url: base, code }, { cause: e }))
+        fail(UNAUTHORIZED(`refused peer ${base}: ${tlsText} (${code})${noCa}`, { url: base, code }, e))
         return
       }
       const hint = url.protocol === 'https:' && code === 'ECONNRESET' && opts.tls !== undefined ? '; if it persists, the peer may refuse this node\'s certificate: see its log' : ''
-      fail(new EngramError('UNAVAILABLE', `peer ${base} is unreachable (${code ?? e.message})${hint}`, { url: base }, { cause: e }))
+      fail(UNAVAILABLE(`peer ${base} is unreachable (${code ?? e.message})${hint}`, { url: base }, e))
     })
     req.on('response', (res: IncomingMessage) => {
       const cert = url.protocol === 'https:' ? (res.socket as TLSSocket).getPeerCertificate?.(false) : undefined

@@ -29,7 +29,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection as Libp2pConnection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { EngramError, INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError } from '../../core/errors.ts'
+import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type Transport } from '../Transport.ts'
 import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
@@ -93,7 +93,7 @@ export class QuicTransport implements Transport {
   // ---- lifecycle -------------------------------------------------------------------------
 
   async start (): Promise<void> {
-    if (this.state !== 'new') throw new EngramError('CONFLICT', `transport cannot be started when ${this.state}`)
+    if (this.state !== 'new') throw CONFLICT(`transport cannot be started when ${this.state}`)
     this.state = 'starting'
     const listen = listenAddresses(this.o)
     let node: Libp2p | undefined
@@ -109,9 +109,9 @@ export class QuicTransport implements Transport {
     } catch (err) {
       this.state = 'stopped'
       try { await node?.stop() } catch { /* already failing */ }
-      throw new EngramError('UNAVAILABLE', `cannot listen on ${listen.join(', ')}: ${errorMessage(err)}` +
+      throw UNAVAILABLE(`cannot listen on ${listen.join(', ')}: ${errorMessage(err)}` +
         (/EADDRINUSE|in use/i.test(errorMessage(err)) ? ' (the port is taken: stop the other process or choose another p2p.port)' : ''),
-      { listen }, { cause: err })
+      { listen }, err)
     }
     this.node = node
     this.state = 'started'

@@ -4,7 +4,7 @@
  * transport (`QuicTransport.ts`); this class only carries out the decisions.
  */
 import type { Connection as Libp2pConnection, Stream } from '@libp2p/interface'
-import { EngramError, LIMIT_EXCEEDED, PROTOCOL, isEngramError } from '../../core/errors.ts'
+import { LIMIT_EXCEEDED, PROTOCOL, isEngramError, UNAVAILABLE, CONFLICT } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { CloseInfo, Connection } from '../Transport.ts'
 import { connectionClosed, errorMessage, internalError, raceAbort } from '../util.ts'
@@ -97,17 +97,17 @@ export class Libp2pSession implements Connection {
     this.stream.addEventListener('remoteCloseWrite', () => {
       if (this.isClosed) return
       const why = 'connection lost: peer ended the stream'
-      void this.shutdown({ reason: why, error: new EngramError('UNAVAILABLE', why, { connection: this.id, peer: this.remoteNode }) })
+      void this.shutdown({ reason: why, error: UNAVAILABLE(why, { connection: this.id, peer: this.remoteNode }) })
     })
     this.stream.addEventListener('close', (evt) => {
       if (this.phase === 'closed') return
       const why = evt.error !== undefined ? `connection lost: ${errorMessage(evt.error)}` : 'connection lost: stream ended'
-      this.finish({ reason: why, error: new EngramError('UNAVAILABLE', why, { connection: this.id, peer: this.remoteNode }) })
+      this.finish({ reason: why, error: UNAVAILABLE(why, { connection: this.id, peer: this.remoteNode }) })
     })
     this.conn.addEventListener('close', () => {
       if (this.phase === 'closed') return
       const why = 'connection lost: transport connection closed'
-      this.finish({ reason: why, error: new EngramError('UNAVAILABLE', why, { connection: this.id, peer: this.remoteNode }) })
+      this.finish({ reason: why, error: UNAVAILABLE(why, { connection: this.id, peer: this.remoteNode }) })
     }, { once: true })
   }
 
@@ -174,7 +174,7 @@ export class Libp2pSession implements Connection {
   }
 
   onFrame (handler: (frame: Uint8Array) => void): void {
-    if (this.handler !== undefined) throw new EngramError('CONFLICT', `connection ${this.id} already has a frame handler`)
+    if (this.handler !== undefined) throw CONFLICT(`connection ${this.id} already has a frame handler`)
     this.handler = handler
     const queued = this.unclaimed
     this.unclaimed = []

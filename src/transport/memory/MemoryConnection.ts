@@ -2,7 +2,7 @@
  * One end of a session on the in-memory network. Frames go through the network (which decides
  * delay, loss and order); a close reaches the other end after the frames already in flight.
  */
-import { EngramError, LIMIT_EXCEEDED, PROTOCOL } from '../../core/errors.ts'
+import { EngramError, LIMIT_EXCEEDED, PROTOCOL, CONFLICT } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { CloseInfo, Connection } from '../Transport.ts'
 import { connectionClosed, errorMessage, internalError } from '../util.ts'
@@ -66,7 +66,7 @@ export class MemoryConnection implements Connection {
   }
 
   onFrame (handler: (frame: Uint8Array) => void): void {
-    if (this.handler !== undefined) throw new EngramError('CONFLICT', `connection ${this.id} already has a frame handler`)
+    if (this.handler !== undefined) throw CONFLICT(`connection ${this.id} already has a frame handler`)
     this.handler = handler
     const queued = this.unclaimed
     this.unclaimed = []

@@ -34,7 +34,7 @@
  * The parts: `DeliveryQueue.ts` (steps and the schedule), `conditions.ts` (link conditions),
  * `MemoryConnection.ts` (one end of a session), `random.ts` (the seeded generator).
  */
-import { EngramError, INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT } from '../../core/errors.ts'
+import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
 import { DEFAULT_MAX_FRAME_BYTES, type CloseInfo, type Connection, type DialOptions, type Transport } from '../Transport.ts'
 import { abortableDelay, errorMessage, notStarted, unreachable } from '../util.ts'
@@ -91,7 +91,7 @@ export class MemoryNetwork {
   createTransport (nodeId: string, opts: MemoryTransportOptions = {}): MemoryTransport {
     if (!isNodeId(nodeId)) throw INVALID_INPUT('nodeId', `${JSON.stringify(nodeId)} is not a valid node id`)
     const existing = this.transports.get(nodeId)
-    if (existing !== undefined && !existing.isStopped) throw new EngramError('CONFLICT', `node ${nodeId} already has a transport on this network`)
+    if (existing !== undefined && !existing.isStopped) throw CONFLICT(`node ${nodeId} already has a transport on this network`)
     const t = new MemoryTransport(this, asNodeId(nodeId), opts)
     this.transports.set(nodeId, t)
     return t
@@ -134,7 +134,7 @@ export class MemoryNetwork {
   disconnect (a: string, b: string, reason = 'disconnected'): void {
     for (const [x, y] of [[a, b], [b, a]] as const) {
       const t = this.transports.get(x)
-      t?.sessionWith(y)?.terminate({ reason, error: new EngramError('UNAVAILABLE', `connection lost: ${reason}`) })
+      t?.sessionWith(y)?.terminate({ reason, error: UNAVAILABLE(`connection lost: ${reason}`) })
     }
   }
 
@@ -234,7 +234,7 @@ export class MemoryTransport implements Transport {
   get isStopped (): boolean { return this.state === 'stopped' }
 
   async start (): Promise<void> {
-    if (this.state !== 'new') throw new EngramError('CONFLICT', `transport cannot be started when ${this.state}`)
+    if (this.state !== 'new') throw CONFLICT(`transport cannot be started when ${this.state}`)
     this.state = 'started'
   }
 
