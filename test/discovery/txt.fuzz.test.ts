@@ -4,7 +4,7 @@
  * records round-trip. Seeded: a failure prints the seed (rerun with ENGRAM_FC_SEED=<seed>).
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
 import type { NodeId } from '../../src/core/ids.ts'
 import { MDNS_LIMITS, parseResponse } from '../../src/discovery/mdnsPacket.ts'
@@ -12,7 +12,6 @@ import { decodeTxtAdvert, decodeTxtStrings, encodeTxt, encodeTxtStrings, TXT_LIM
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
 
 const RUNS = 100_000
-const LIMIT_MS = 100
 const SERVICE = '_mayros-cortex._tcp.local'
 
 const nodeIdArb = fc.string({ unit: fc.constantFrom(...'123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'.split('')), minLength: 1, maxLength: 60 })
@@ -53,15 +52,13 @@ const packetArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.anything({ maxDepth: 3 })
 )
 
-/** Runs `f` timed; a slow case is timed once more so a GC pause of the test process is not blamed on it. */
+/** Runs `f`, remembering the slowest case (reported, never asserted: speed is measured by npm run bench). */
+const slowest = { ms: 0, what: '' }
 function quick<T> (what: string, f: () => T): T {
-  let t0 = performance.now()
-  let r = f()
-  if (performance.now() - t0 <= LIMIT_MS) return r
-  t0 = performance.now()
-  r = f()
+  const t0 = performance.now()
+  const r = f()
   const ms = performance.now() - t0
-  if (ms > LIMIT_MS) throw new Error(`${what} took ${ms.toFixed(1)} ms twice (limit ${LIMIT_MS})`)
+  if (ms > slowest.ms) { slowest.ms = ms; slowest.what = what }
   return r
 }
 
@@ -142,3 +139,6 @@ describe('TXT records', () => {
     assert.equal(bye.announcements.length, 0)
   })
 })
+
+// a figure, not a limit: npm run bench measures speed
+after(() => { process.stdout.write(`# slowest TXT and mDNS readers case: ${slowest.ms.toFixed(1)} ms (${slowest.what})\n`) })

@@ -22,7 +22,7 @@ import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { DEFAULT_SETTINGS } from '../sync/helpers.ts'
 import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
-import { RUNS, decodesWithin, hostileJson, mutate, mutationArb } from './fuzz.ts'
+import { RUNS, decodes, hostileJson, mutate, mutationArb } from './fuzz.ts'
 
 const hex = (n: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: n / 2, maxLength: n / 2 }).map(b => Buffer.from(b).toString('hex'))
 const names = fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('user', 'a:b', 'x'.repeat(300))), { maxLength: 5 })
@@ -92,7 +92,7 @@ const show = (v: unknown): string => { try { return JSON.stringify(v)?.slice(0, 
 describe('delta sync decoders under fuzzing', () => {
   it(`parseDeltaRequest accepts or refuses with INVALID_INPUT (${RUNS} cases, seed ${seedFor(0xa9301)})`, () => {
     const allowed = new Set<ErrorCode>(['INVALID_INPUT'])
-    assertProperty(fc.property(requestArb, req => { decodesWithin(() => parseDeltaRequest(req), allowed, () => show(req)) }), seedFor(0xa9301), RUNS)
+    assertProperty(fc.property(requestArb, req => { decodes(() => parseDeltaRequest(req), allowed, () => show(req)) }), seedFor(0xa9301), RUNS)
   })
 
   it(`the delta endpoint answers every hostile request with a documented status (${RUNS} cases, seed ${seedFor(0xa9302)})`, (t) => {
@@ -100,7 +100,7 @@ describe('delta sync decoders under fuzzing', () => {
     assertProperty(fc.property(bodyArb, headersArb, fc.boolean(), (body, choice, loopback) => {
       const headers = headersFor(choice, body)
       let reply: ReturnType<SyncService['delta']['handle']> | undefined
-      decodesWithin(() => { reply = sync.delta.handle(headers, body, loopback) }, new Set(), () => `${show(headers)} ${body.toString('utf8').slice(0, 300)}`)
+      decodes(() => { reply = sync.delta.handle(headers, body, loopback) }, new Set(), () => `${show(headers)} ${body.toString('utf8').slice(0, 300)}`)
       const r = { ...reply!, status: reply!.code === undefined ? 200 : statusForCode(reply!.code) }
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
       assert.ok([200, 400, 401, 409, 429].includes(r.status), `status ${r.status}: ${r.body.slice(0, 300)}`)
@@ -118,7 +118,7 @@ describe('delta sync decoders under fuzzing', () => {
     const allowed = new Set<ErrorCode>(['PROTOCOL', 'INVALID_INPUT', 'ID_MISMATCH'])
     let accepted = 0
     assertProperty(fc.property(responseArb, res => {
-      const { ok } = decodesWithin(() => {
+      const { ok } = decodes(() => {
         const checked = checkDeltaResponse(res)
         checked.records.forEach((r, i) => checkRecord(r, `records[${i}]`))
       }, allowed, () => show(res))

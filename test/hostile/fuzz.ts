@@ -1,37 +1,30 @@
 /**
  * Shared parts of the decoder fuzz tests: the rule (every input either decodes or is refused with
- * one of the documented error codes, within 100 ms) and generators of hostile JSON.
+ * one of the documented error codes) and generators of hostile JSON. How long decoding takes is
+ * reported (the slowest case, as a diagnostic), never asserted: speed is measured by
+ * `npm run bench`, where a loaded machine cannot fail a test.
  */
-import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { isEngramError, type ErrorCode } from '../../src/core/errors.ts'
 
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
-export const LIMIT_MS = 100
 
 /**
- * Runs `decode` on `input`: true when it returned, false when it threw one of `allowed`; fails on
- * any other error. A call slower than LIMIT_MS is timed twice more and the fastest counts, so a
- * pause of the machine (GC, another process) is not taken for a slow decoder.
+ * Runs `decode`: ok true when it returned, false when it threw one of `allowed`; fails on any
+ * other error. `ms` is how long it took (for the diagnostic of the slowest case).
  */
-export function decodesWithin (decode: () => unknown, allowed: ReadonlySet<ErrorCode>, what: () => string): { ok: boolean, ms: number } {
-  let best = Infinity
+export function decodes (decode: () => unknown, allowed: ReadonlySet<ErrorCode>, what: () => string): { ok: boolean, ms: number } {
+  const t0 = performance.now()
   let ok = false
-  for (let attempt = 0; attempt < 3 && best >= LIMIT_MS; attempt++) {
-    const t0 = performance.now()
-    try {
-      decode()
-      ok = true
-    } catch (e) {
-      if (!isEngramError(e) || !allowed.has(e.code)) {
-        throw new Error(`undocumented failure on ${what()}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
-      }
-      ok = false
+  try {
+    decode()
+    ok = true
+  } catch (e) {
+    if (!isEngramError(e) || !allowed.has(e.code)) {
+      throw new Error(`undocumented failure on ${what()}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
     }
-    best = Math.min(best, performance.now() - t0)
   }
-  assert.ok(best < LIMIT_MS, `decoding took ${best.toFixed(1)} ms: ${what()}`)
-  return { ok, ms: best }
+  return { ok, ms: performance.now() - t0 }
 }
 
 /** Any JSON value, with the strings and numbers that break naive parsers mixed in. */

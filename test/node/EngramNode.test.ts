@@ -4,20 +4,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as delay } from 'node:timers/promises'
 import { defaultConfig } from '../../src/config/load.ts'
 import type { ConfigFlags } from '../../src/config/load.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { createLogger } from '../../src/util/log.ts'
+import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
 
-/** Polls `cond` until it holds or `ms` pass. */
+/** Polls `cond` until it holds (test/support/eventually.ts, never less than its default deadline). */
 async function waitFor (cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(10)
-  }
+  await eventually(cond, what, Math.max(ms, DEFAULT_DEADLINE_MS))
 }
 
 describe('EngramNode', () => {

@@ -2,13 +2,25 @@
  * Comparing what nodes hold: every record of a store (tombstones included) as canonical text, in
  * the store's canonical order, and a comparison that says where two nodes first differ.
  */
+import { join } from 'node:path'
 import { canonicalRecord } from '../../src/core/records.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 
 /** Every record of a store, canonical text, in the store's canonical order. */
 export function canonicalDump (store: Store, keep: (r: MemoryRecord) => boolean = () => true): string[] {
   return store.dump().filter(keep).map(canonicalRecord)
+}
+
+/** The canonical dump of a stopped daemon's store, read from its data directory. */
+export function dumpFile (dataDir: string): string[] {
+  const store = SqliteStore.open(join(dataDir, 'engram.db'))
+  try {
+    return canonicalDump(store)
+  } finally {
+    store.close()
+  }
 }
 
 /** Whether every store holds exactly the same records (optionally only those `keep` selects). */

@@ -13,14 +13,10 @@ import { loadConfig } from '../../src/config/load.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { AutoSync } from '../../src/sync/AutoSync.ts'
 import { createLogger, silentLogger } from '../../src/util/log.ts'
+import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
 
 async function until (cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  for (let i = 0; i < 100_000; i++) {
-    if (await cond()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
+  await eventually(cond, what, Math.max(ms, DEFAULT_DEADLINE_MS))
 }
 
 describe('auto-sync', () => {

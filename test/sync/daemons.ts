@@ -6,8 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiClient } from '../../src/client/ApiClient.ts'
-import { canonicalRecord } from '../../src/core/records.ts'
-import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { dumpDifference } from '../support/dumps.ts'
+import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
 import { engram, startDaemon, waitFor, type Daemon, type Result, type Sandbox } from '../cli/helpers.ts'
 
 export const PASSPHRASE = 'multi-process-test-passphrase'
@@ -73,32 +73,14 @@ export async function syncRounds (nodes: readonly Node[], rounds: number): Promi
 }
 
 /** The canonical dump of a stopped node's store file (every record, tombstones included). */
-export function dumpFile (dataDir: string): string[] {
-  const store = SqliteStore.open(join(dataDir, 'engram.db'))
-  try {
-    return store.dump().map(canonicalRecord)
-  } finally {
-    store.close()
-  }
-}
+export { dumpFile } from '../support/dumps.ts'
 
 /** Describes how two dumps differ (for failure messages). */
-export function dumpDiff (a: readonly string[], b: readonly string[]): string {
-  const sa = new Set(a)
-  const sb = new Set(b)
-  const onlyA = a.filter(x => !sb.has(x))
-  const onlyB = b.filter(x => !sa.has(x))
-  return `${onlyA.length} only in the first, ${onlyB.length} only in the second; e.g. ${onlyA[0] ?? ''} | ${onlyB[0] ?? ''}`
-}
+export const dumpDiff = (a: readonly string[], b: readonly string[]): string => dumpDifference(a, b, ['the first', 'the second'])
 
 export { waitFor }
 
-/** Polls the async `probe` until it returns a value (waitFor's async counterpart); bounded in time and in tries. */
+/** Polls the async `probe` until it returns a value (test/support/eventually.ts, never less than its default deadline). */
 export async function poll<T> (probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    const v = await probe()
-    if (v !== undefined) return v
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+  return await eventually(probe, what, { ms: Math.max(ms, DEFAULT_DEADLINE_MS), everyMs: 25 })
 }

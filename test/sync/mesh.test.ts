@@ -45,10 +45,15 @@ async function workload (n: Node, rounds: number, written: Written): Promise<voi
 
 const noneWritten = (): Written => ({ triples: new Set(), traces: new Set(), episodes: new Set(), notes: new Set() })
 
-/** Starts the nodes, pairs them, runs the workload on all at once, syncs, stops them; their dumps. */
-async function run (box: Sandbox, names: readonly string[], rounds: number, written: Written, opts: (name: string) => NodeOptions = () => ({})): Promise<string[][]> {
+/**
+ * Starts the nodes, lets each write `before` it has met any other, pairs them, runs the workload
+ * on all at once, syncs, stops them; their dumps.
+ */
+async function run (box: Sandbox, names: readonly string[], rounds: number, written: Written, opts: (name: string) => NodeOptions = () => ({}),
+  before: (n: Node) => Promise<void> = async () => {}): Promise<string[][]> {
   const nodes = await Promise.all(names.map(name => startNode(box, name, opts(name))))
   try {
+    await Promise.all(nodes.map(before))
     await pairMesh(nodes)
     await Promise.all(nodes.map(n => workload(n, rounds, written)))
     await syncRounds(nodes, 3)
@@ -88,8 +93,12 @@ describe('multi-process sync: three nodes', () => {
     const dumps = await run(box, ['east', 'west', 'late'], 9, written, (name): NodeOptions => ({
       config: { hlc: { maxDriftMs: 15 * 60_000 } },
       env: name === 'late' ? { ENGRAM_TEST_CLOCK_OFFSET_MS: String(-10 * 60_000) } : {} as Record<string, string>
-    }))
-    assert.ok(wallOf(dumps[0]!, '"subject":"late:s0"') < wallOf(dumps[0]!, '"subject":"east:s0"') - 5 * 60_000, 'the late node stamped its first writes ten minutes back')
+    }), async n => {
+      // written before the node has seen any other's stamps, so it carries its own clock's time
+      const t = await n.client.addTriple(`${n.name}:first`, 'p', 'before pairing')
+      written.triples.add(t.id)
+    })
+    assert.ok(wallOf(dumps[0]!, '"subject":"late:first"') < wallOf(dumps[0]!, '"subject":"east:first"') - 5 * 60_000, 'the late node stamped its first write ten minutes back')
     for (const d of dumps.slice(1)) assert.deepEqual(d, dumps[0], dumpDiff(dumps[0]!, d))
     const text = dumps[0]!.join('\n')
     for (const id of written.triples) assert.ok(text.includes(`"id":"${id}"`), `triple ${id} arrived`)

@@ -20,7 +20,9 @@ describe('multi-process sync: failures and recovery', () => {
 
   it('an unreachable peer is retried with backoff and recovers by itself', async () => {
     const port = await closedPort()
-    const a = await startNode(box, 'patient', { config: { sync: { retryBaseMs: 100, intervalSeconds: 3600 } } })
+    // the backoff never exceeds the interval (10 s, the smallest allowed), so once b is up a's
+    // next retry comes within 11 s, however many attempts failed before
+    const a = await startNode(box, 'patient', { config: { sync: { retryBaseMs: 100, intervalSeconds: 10 } } })
     let b: Node | undefined
     try {
       await a.client.pairPeer('later', `http://127.0.0.1:${port}`)
@@ -31,7 +33,7 @@ describe('multi-process sync: failures and recovery', () => {
       b = await startNode(box, 'later', { port })
       const t = await b.client.addTriple('user:later', 'says', 'hello')
       // Nobody asks a to sync: its own retries find b.
-      await poll(async () => ((await a.client.queryTriples({ subject: 'user:later' })).total === 1 ? true : undefined), 30_000, 'the triple from the recovered peer')
+      await poll(async () => ((await a.client.queryTriples({ subject: 'user:later' })).total === 1 ? true : undefined), 60_000, 'the triple from the recovered peer')
       const up = await peerOf(a, 'later')
       assert.equal(up.status, 'active')
       assert.equal(up.failures, 0)

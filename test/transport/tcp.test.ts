@@ -37,11 +37,9 @@ describe('QuicTransport with TCP', () => {
     // b speaks TCP only: nothing answers on the UDP side of its port number
     const { t: b, p: pb } = await node({ transports: 'tcp' })
     try {
-      const started = Date.now()
       const conn = await within(a.dial(`127.0.0.1:${port(b, 'tcp')}`, { timeoutMs: 8000 }), 'dial with fallback')
       assert.equal(conn.remoteNode, b.nodeId)
       assert.match(conn.remoteAddr, /\/tcp\//)
-      assert.ok(Date.now() - started < 5000)
       await conn.send(seqFrame(1))
       const inbound = await pb.the(a.nodeId)
       await waitFor(() => pb.framesOf(inbound).length === 1, 'frame over TCP')
