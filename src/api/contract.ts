@@ -5,6 +5,8 @@
  * that imports it pulls in no server code.
  */
 import type { RecordKind } from '../core/model.ts'
+import type { SyncStatusView } from '../sync/SyncService.ts'
+import type { PairBack } from '../sync/polled/pairing.ts'
 
 /** Most queries in one POST /api/v1/query/batch, and the largest sum of their limits. */
 export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 100_000 } as const
@@ -30,27 +32,9 @@ export interface ChangeSummary {
   readonly truncated: boolean
 }
 
-/** A P2P peer in GET /api/v1/p2p/status and GET /api/v1/p2p/peers (docs/PROTOCOL.md §4). */
-export interface P2pPeerView {
-  readonly node_id: string | null
-  readonly addr: string
-  readonly mode: string
-  readonly connected: boolean
-  readonly source?: string
-  readonly last_sync: string | null
-  readonly bytes_sent: number
-  readonly bytes_received: number
-  readonly failures: number
-  readonly last_error?: string | null
-}
+/** GET /api/v1/p2p/status and its peers, as native sync builds them (sync/native/P2pStatus.ts). */
+export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
 
-export interface P2pStatusView {
-  readonly node_id: string
-  readonly enabled: boolean
-  readonly port: number
-  readonly peer_count: number
-  readonly connected_peers: ReadonlyArray<{ readonly addr: string, readonly connected: boolean }>
-  readonly gossip_stats: { readonly round: number, readonly pending_announcements: number, readonly known_ids: number, readonly bloom_filter_items: number, readonly bloom_filter_fpr: number }
-  readonly sync_stats: { readonly peer_count: number, readonly local_ids: number, readonly total_successful_syncs: number, readonly total_failed_syncs: number }
-  readonly peers?: readonly P2pPeerView[]
-}
+/** GET /api/v1/sync/status, as the sync service builds it (sync/SyncService.ts), with how to pair back. */
+export type SyncStatus = SyncStatusView & { readonly pairBack: PairBack }
+export type { PeerView, SyncStatusView } from '../sync/SyncService.ts'

@@ -6,6 +6,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { ApiLimits } from './limits.ts'
+import type { P2pPeerView, P2pStatusView } from './contract.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -33,7 +34,7 @@ export interface ApiDeps {
    * Native P2P status for GET /api/v1/p2p/status, or undefined while P2P is not enabled
    * (then the route answers 404 {"error": "P2P not enabled"}).
    */
-  readonly p2pStatus?: () => Record<string, unknown> | undefined
+  readonly p2pStatus?: () => P2pStatusView | undefined
   /**
    * Native P2P sync (status and manual peers) for /api/v1/p2p/*; absent while P2P is not
    * enabled (then those routes answer 404 {"error": "P2P not enabled"}).
@@ -59,10 +60,10 @@ export interface ApiDeps {
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */
 export interface P2pApi {
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (): Record<string, unknown>
-  listPeers (): readonly unknown[]
+  status (): P2pStatusView
+  listPeers (): readonly P2pPeerView[]
   /** Adds a manual peer (host:port, [v6]:port, host name:port or multiaddr); INVALID_INPUT naming `addr`. */
-  addPeer (addr: unknown): { peer: unknown, created: boolean }
+  addPeer (addr: unknown): { peer: P2pPeerView, created: boolean }
   /** Removes a manual peer by address or node id; NOT_FOUND, or CONFLICT for a configured one. */
   removePeer (idOrAddr: string): Promise<unknown>
 }

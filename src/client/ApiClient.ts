@@ -10,10 +10,9 @@ import type { StoreStats } from '../store/Store.ts'
 import type { ConflictEntry } from '../replication/conflicts.ts'
 import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
-import type { PeerEntry } from '../sync/polled/PeerBook.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView } from '../api/contract.ts'
+import type { P2pStatusView, PeerView, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -59,23 +58,7 @@ export interface PatternQuery {
   readonly namespace?: string
 }
 
-/** A peer as GET /api/v1/sync/status shows it. */
-export type PeerView = PeerEntry & { readonly mode: string, readonly cursor: number }
-
-export interface SyncStatus {
-  readonly mode: 'polled' | 'native' | 'none'
-  readonly reason: string
-  readonly nodeId: string
-  readonly feedId: string
-  readonly endpoint?: { url: string, host: string, port: number }
-  readonly settings: Record<string, unknown>
-  readonly lastSyncAt: string | null
-  readonly peers: PeerView[]
-  readonly conflicts: number
-  readonly pairBack: PairBack
-  /** In native mode: GET /api/v1/p2p/status. */
-  readonly native?: P2pStatusView
-}
+export type { PeerView, SyncStatus } from '../api/contract.ts'
 
 export interface SyncNowResult {
   readonly ok: boolean

@@ -9,8 +9,8 @@
  *                                                                  └──► tombstone collection timer
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
- * `start` builds everything and listens; `stop` undoes it in reverse order (API closed, timers
- * cleared, store closed, api.json removed). The daemon (`engram start`) and embedders use the
+ * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
+ * them in the reverse order (discovery, native sync, api.json, timers, sync, API, the store). The daemon (`engram start`) and embedders use the
  * same class: `const node = await EngramNode.start(config)`.
  */
 import type { FastifyInstance } from 'fastify'
@@ -27,6 +27,7 @@ import { packageVersion } from '../util/version.ts'
 import { SyncService, type SyncSettings } from '../sync/SyncService.ts'
 import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
+import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createNativeSync } from './nativeSync.ts'
 import { createDiscovery } from './discovery.ts'
@@ -81,14 +82,11 @@ interface Parts {
   readonly nodeId: NodeId
   readonly apiUrl: string
   readonly engine: Engine
-  readonly store: Store
-  readonly api: FastifyInstance
-  readonly log: Logger
-  readonly collector: NodeJS.Timeout
   readonly sync: SyncService
-  readonly watch: ConfigWatch | undefined
   readonly native: NativeSync | undefined
   readonly discovery?: DiscoveryService
+  readonly lifecycle: Lifecycle
+  readonly log: Logger
 }
 
 export class EngramNode {
@@ -97,18 +95,15 @@ export class EngramNode {
   readonly apiUrl: string
   readonly engine: Engine
   readonly dataDir: string
-  private readonly store: Store
-  private readonly api: FastifyInstance
-  private readonly log: Logger
-  private readonly collector: NodeJS.Timeout
   /** Polled sync: peers, the scheduler, the delta endpoint, conflicts. */
   readonly sync: SyncService
   private readonly live: { config: EngramConfig }
-  private readonly watch: ConfigWatch | undefined
   /** Native P2P sync (QUIC, seed handshake, streams and gossip); undefined unless p2p.enabled. */
   readonly native: NativeSync | undefined
   /** Discovery (mDNS, static peers, the peer book); undefined unless p2p.enabled. */
   readonly discovery: DiscoveryService | undefined
+  private readonly lifecycle: Lifecycle
+  private readonly log: Logger
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
@@ -117,14 +112,11 @@ export class EngramNode {
     this.apiUrl = p.apiUrl
     this.engine = p.engine
     this.dataDir = p.live.config.dataDir
-    this.store = p.store
-    this.api = p.api
-    this.log = p.log
-    this.collector = p.collector
     this.sync = p.sync
-    this.watch = p.watch
     this.native = p.native
     this.discovery = p.discovery
+    this.lifecycle = p.lifecycle
+    this.log = p.log
   }
 
   /** The node's configuration: as started, with the hot-reloadable keys as last reloaded. */
@@ -140,6 +132,11 @@ export class EngramNode {
     return this.sync.trigger('agent-end')
   }
 
+  /**
+   * Builds the node and starts its parts, in this order (stopped in the reverse order):
+   * store → REST API (listening) → polled sync → configuration watch → tombstone collection →
+   * api.json → native P2P sync → discovery.
+   */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
     assertStartable(config)
     const log = opts.log ?? createLogger({ level: config.log.level })
@@ -154,119 +151,130 @@ export class EngramNode {
     const tls = NodeTls.load(config.tls, nodeId, now())
     for (const w of tls?.warnings ?? []) log.warn(w)
 
+    const lifecycle = new Lifecycle(log)
     const store = SqliteStore.open(paths.db, { synchronous: config.store.synchronous })
+    await lifecycle.start({ name: 'the store', stop: () => { store.close() } })
     const live = { config }
-    let api: FastifyInstance | undefined
-    let sync: SyncService | undefined
-    let watch: ConfigWatch | undefined
-    let native: NativeSync | undefined
     let discovery: DiscoveryService | undefined
+    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    let native: NativeSync | undefined
+    const sync = new SyncService({
+      engine,
+      // Each secret set is checked: the passphrase on top of the seed.
+      secret: () => ({ passphrase: live.config.sync.passphrase, seed: live.config.p2p.seed }),
+      ...(tls !== undefined ? { tls: tls.peer(now) } : {}),
+      settings: () => syncSettings(live.config),
+      log: log.child({ part: 'sync' }),
+      now,
+      autoSyncDebounceMs: opts.autoSyncDebounceMs,
+      native: () => native
+    })
     try {
-      const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
-      sync = new SyncService({
-        engine,
-        // Each secret set is checked: the passphrase on top of the seed.
-        secret: () => ({ passphrase: live.config.sync.passphrase, seed: live.config.p2p.seed }),
-        ...(tls !== undefined ? { tls: tls.peer(now) } : {}),
-        settings: () => syncSettings(live.config),
-        log: log.child({ part: 'sync' }),
-        now,
-        autoSyncDebounceMs: opts.autoSyncDebounceMs,
-        native: () => native
-      })
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
-      const startedAt = new Date(now()).toISOString()
-      const version = packageVersion()
-      api = await createApiServer({
-        engine,
-        version,
-        bodyLimitBytes: config.api.bodyLimitBytes,
-        limits: apiLimits(config.api),
-        onRateLimited: logRefusals(log.child({ part: 'api' }), now),
-        ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
-        status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
-        sync,
-        p2p: native,
-        p2pPeerBook: () => discovery?.view(),
-        onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
-          { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
-      })
-      if (tls?.requireClientCert === true) {
-        requireClientCertificates(api.server as unknown as TlsServer, { authority: tls.authority, log: log.child({ part: 'tls' }), now })
-      }
-      const apiUrl = await listen(api, config.api.host, config.api.port, tls !== undefined ? 'https' : 'http')
-      sync.setEndpoint({ url: apiUrl, host: config.api.host, port: Number(new URL(apiUrl).port) })
-      discovery = createDiscovery({ config, store, native, nodeId, apiPort: Number(new URL(apiUrl).port), log, now })
-      sync.start()
-      const service = sync
-      if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
-        watch = watchConfig({
-          file: opts.configFile,
-          reload: opts.reloadConfig,
-          current: () => live.config,
-          log,
-          intervalMs: opts.configWatchIntervalMs,
-          onChange: (next: EngramConfig, changed: readonly ConfigKey[]) => {
-            live.config = next
-            const t = service.trigger(`config change (${changed.join(', ')})`)
-            if (t.triggered) log.info('configuration changed: syncing with every peer', { keys: changed.join(',') })
-          }
-        })
-      }
-
-      const collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log)
-      writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt })
-      await native?.start()
-      await discovery?.start()
-      const hint = paths.dir === defaultDataDir(process.env) && config.api.port !== 0 ? 'engram status' : `engram status --data-dir ${paths.dir}`
-      log.info(`engram node started; try: ${hint}`, {
-        node: nodeId, dataDir: paths.dir, api: apiUrl,
-        ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
-      })
-      return new EngramNode({ live, nodeId, apiUrl, engine, store, api, log, collector, sync, watch, native, discovery })
     } catch (e) {
-      watch?.close()
-      await discovery?.stop().catch(() => {})
-      await native?.stop().catch(() => {})
-      await sync?.stop().catch(() => {})
-      if (api !== undefined) await api.close().catch(() => {})
-      store.close()
+      await lifecycle.stop()
       throw e
     }
+    const startedAt = new Date(now()).toISOString()
+    const version = packageVersion()
+    let api: FastifyInstance | undefined
+    let apiUrl = ''
+    await lifecycle.start({
+      name: 'the REST API',
+      start: async () => {
+        api = await createApiServer({
+          engine,
+          version,
+          bodyLimitBytes: config.api.bodyLimitBytes,
+          limits: apiLimits(config.api),
+          onRateLimited: logRefusals(log.child({ part: 'api' }), now),
+          ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
+          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+          sync,
+          p2p: native,
+          p2pPeerBook: () => discovery?.view(),
+          onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
+            { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+        })
+        if (tls?.requireClientCert === true) {
+          requireClientCertificates(api.server as unknown as TlsServer, { authority: tls.authority, log: log.child({ part: 'tls' }), now })
+        }
+        try {
+          apiUrl = await listen(api, config.api.host, config.api.port, tls !== undefined ? 'https' : 'http')
+        } catch (e) {
+          await api.close().catch(() => {})
+          throw e
+        }
+      },
+      stop: async () => { await api?.close() }
+    })
+    const apiPort = Number(new URL(apiUrl).port)
+    sync.setEndpoint({ url: apiUrl, host: config.api.host, port: apiPort })
+    try {
+      discovery = createDiscovery({ config, store, native, nodeId, apiPort, log, now })
+    } catch (e) {
+      await lifecycle.stop()
+      throw e
+    }
+    await lifecycle.start({ name: 'sync', start: () => { sync.start() }, stop: () => sync.stop() })
+    if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
+      const { configFile, reloadConfig } = opts
+      let watch: ConfigWatch | undefined
+      await lifecycle.start({
+        name: 'the configuration watch',
+        start: () => {
+          watch = watchConfig({
+            file: configFile,
+            reload: reloadConfig,
+            current: () => live.config,
+            log,
+            intervalMs: opts.configWatchIntervalMs,
+            onChange: (next: EngramConfig, changed: readonly ConfigKey[]) => {
+              live.config = next
+              const t = sync.trigger(`config change (${changed.join(', ')})`)
+              if (t.triggered) log.info('configuration changed: syncing with every peer', { keys: changed.join(',') })
+            }
+          })
+        },
+        stop: () => { watch?.close() }
+      })
+    }
+    let collector: NodeJS.Timeout | undefined
+    await lifecycle.start({
+      name: 'tombstone collection',
+      start: () => { collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log) },
+      stop: () => { clearInterval(collector) }
+    })
+    await lifecycle.start({
+      name: 'api.json',
+      start: () => { writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt }) },
+      stop: () => { removeApiInfo(paths.dir, { pid: process.pid, url: apiUrl }) }
+    })
+    if (native !== undefined) {
+      const n = native
+      await lifecycle.start({ name: 'native P2P sync', start: () => n.start(), stop: () => n.stop() })
+    }
+    if (discovery !== undefined) {
+      const d = discovery
+      await lifecycle.start({ name: 'discovery', start: () => d.start(), stop: () => d.stop() })
+    }
+    const hint = paths.dir === defaultDataDir(process.env) && config.api.port !== 0 ? 'engram status' : `engram status --data-dir ${paths.dir}`
+    log.info(`engram node started; try: ${hint}`, {
+      node: nodeId, dataDir: paths.dir, api: apiUrl,
+      ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
+    })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, lifecycle, log })
   }
 
-  /** Stops the node: API closed, timers cleared, store closed. Safe to call more than once. */
+  /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */
   stop (): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.collector)
-      this.watch?.close()
-      try {
-        await this.discovery?.stop()
-      } catch (e) {
-        this.log.warn('discovery did not stop cleanly', { error: e })
-      }
-      try {
-        await this.native?.stop()
-      } catch (e) {
-        this.log.warn('native P2P sync did not stop cleanly', { error: e })
-      }
-      try {
-        await this.sync.stop()
-      } catch (e) {
-        this.log.warn('sync did not stop cleanly', { error: e })
-      }
-      try {
-        await this.api.close()
-      } catch (e) {
-        this.log.warn('the REST API did not close cleanly', { error: e })
-      }
-      removeApiInfo(this.dataDir, { pid: process.pid, url: this.apiUrl })
-      this.store.close()
+      await this.lifecycle.stop()
       this.log.info('engram node stopped', { node: this.nodeId })
     })()
     return this.stopping

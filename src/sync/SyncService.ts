@@ -24,6 +24,7 @@ import { DeltaServer } from './polled/DeltaServer.ts'
 import { PeerBook, type PeerEntry } from './polled/PeerBook.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
+import type { P2pStatusView } from './native/P2pStatus.ts'
 import { feedIdOf } from '../replication/feedId.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 
@@ -69,7 +70,7 @@ export interface NativeLink {
   /** Whether a native session with this node is open. */
   isConnected (node: string): boolean
   /** GET /api/v1/p2p/status. */
-  status (): Record<string, unknown>
+  status (): P2pStatusView
   /** Adds a manual P2P peer ("host:port"). */
   addPeer (addr: unknown): { peer: unknown, created: boolean }
   /** Runs a gossip round with every connected peer now. */
@@ -77,6 +78,32 @@ export interface NativeLink {
 }
 
 export type SyncMode = 'polled' | 'native' | 'none'
+
+/** A peer as GET /api/v1/sync/status shows it: its entry, how it is synced now, and this node's cursor on it. */
+export type PeerView = PeerEntry & { readonly mode: string, readonly cursor: number }
+
+/** GET /api/v1/sync/status (without `pairBack`, which the route adds): its one definition. */
+export interface SyncStatusView {
+  readonly mode: SyncMode
+  readonly reason: string
+  readonly nodeId: string
+  readonly feedId: string
+  readonly endpoint?: Endpoint
+  readonly settings: {
+    readonly intervalSeconds: number
+    readonly maxTriplesPerSync: number
+    readonly syncTimeoutMs: number
+    readonly retryBaseMs: number
+    readonly conflictStrategy: ConflictStrategy
+    readonly autoSync: boolean
+  }
+  readonly lastSyncAt: string | null
+  readonly peers: PeerView[]
+  /** Keep-both conflicts listed. */
+  readonly conflicts: number
+  /** In native mode: GET /api/v1/p2p/status. */
+  readonly native?: P2pStatusView
+}
 
 export class SyncService {
   readonly peers: PeerBook
@@ -211,7 +238,7 @@ export class SyncService {
     }
   }
 
-  status (): Record<string, unknown> {
+  status (): SyncStatusView {
     const s = this.opts.settings()
     const { mode, reason } = this.mode()
     const peers = this.peers.list()
@@ -237,7 +264,7 @@ export class SyncService {
     }
   }
 
-  peerView (p: PeerEntry): Record<string, unknown> {
+  peerView (p: PeerEntry): PeerView {
     const s = this.opts.settings()
     const native = s.p2pEnabled && s.nativeP2pPreferred && p.p2p?.enabled === true
     return {

@@ -1,4 +1,5 @@
 /** Health, status, P2P status, unknown routes. */
+import type { P2pStatusView } from '../../src/api/contract.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { assertError, faultyStore, NODE_ID, startApi, VERSION, type TestApi } from './helpers.ts'
@@ -69,13 +70,18 @@ describe('health, status, p2p, unknown routes', () => {
 
 describe('p2p status when P2P is enabled', () => {
   let api: TestApi
-  before(async () => { api = await startApi({ p2pStatus: () => ({ enabled: true, nodeId: NODE_ID, peers: [] }) }) })
+  const status: P2pStatusView = {
+    node_id: NODE_ID, enabled: true, port: 19091, peer_count: 0, connected_peers: [], peers: [],
+    gossip_stats: { round: 0, pending_announcements: 0, known_ids: 0, bloom_filter_items: 0, bloom_filter_fpr: 0 },
+    sync_stats: { peer_count: 0, local_ids: 0, total_successful_syncs: 0, total_failed_syncs: 0 }
+  }
+  before(async () => { api = await startApi({ p2pStatus: () => status }) })
   after(async () => { await api.close() })
 
   it('GET /api/v1/p2p/status → 200 with the P2P engine status', async () => {
     const res = await api.request('GET', '/api/v1/p2p/status')
     assert.equal(res.status, 200)
-    assert.deepEqual(res.body, { enabled: true, nodeId: NODE_ID, peers: [] })
+    assert.deepEqual(res.body, status)
     const health = await api.request('GET', '/api/v1/health')
     assert.equal(health.body.components.p2p.status, 'enabled')
     assert.deepEqual((await api.request('GET', '/api/v1/status')).body.p2p, { enabled: true })

@@ -126,12 +126,19 @@ export class Lab {
     let exit: number | null | undefined
     const exited = new Promise<number | null>(resolve => { child.on('exit', code => { exit = code; resolve(code) }) })
     const infoFile = join(dataDir, 'api.json')
-    const url = await waitFor(() => {
-      if (exit !== undefined) throw new Error(`daemon ${node.name} exited with ${exit} before listening: ${stderr}`)
-      if (!existsSync(infoFile)) return undefined
-      const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
-      return info.pid === child.pid ? info.url : undefined
-    }, 20_000, `${node.name}'s api.json`)
+    let url: string
+    try {
+      url = await waitFor(() => {
+        if (exit !== undefined) throw new Error(`daemon ${node.name} exited with ${exit} before listening: ${stderr}`)
+        if (!existsSync(infoFile)) return undefined
+        const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
+        return info.pid === child.pid ? info.url : undefined
+      }, 20_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
+    } catch (e) {
+      // a daemon that did not come up is killed, or it would keep the test process alive
+      child.kill('SIGKILL')
+      throw e
+    }
     const handle: DaemonHandle = {
       node, dataDir, url, child,
       log: () => stderr,

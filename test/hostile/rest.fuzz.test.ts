@@ -18,9 +18,11 @@ import { EngramError, type ErrorCode } from '../../src/core/errors.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { ManualPeers } from '../../src/sync/native/ManualPeers.ts'
+import { NativeSync } from '../../src/sync/native/NativeSync.ts'
+import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
 import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
+import { FAST_SETTINGS } from '../native/helpers.ts'
 import { DEFAULT_SETTINGS } from '../sync/helpers.ts'
 import { seedFor } from '../unit/arbitraries.ts'
 
@@ -49,13 +51,8 @@ before(async () => {
       probe: async () => ({ enabled: false })
     }
   })
-  const manual = new ManualPeers(store, [])
-  const p2p: P2pApi = {
-    status: () => ({ enabled: true }),
-    listPeers: () => manual.list(),
-    addPeer: (addr) => { const r = manual.add(addr); return { peer: r.peer, created: r.created } },
-    removePeer: async (id) => manual.remove(id)
-  }
+  // native sync as the node has it, over the in-memory transport (never started: no peer is dialled)
+  const p2p: P2pApi = new NativeSync({ engine, transport: new MemoryNetwork().createTransport(asNodeId('node-fuzz')), seed: 'fuzz-seed', settings: () => FAST_SETTINGS, log: silentLogger })
   app = await createApiServer({
     engine,
     version: 'fuzz',
@@ -63,7 +60,7 @@ before(async () => {
     // generous rates: the limits themselves are tested elsewhere; here every request should be parsed
     limits: apiLimits({ rateLimitPerSecond: 100_000 }),
     status: () => ({ nodeId: 'node-fuzz', version: 'fuzz', startedAt: '', dataDir: '/nowhere', store: { kind: store.kind, path: '' } }),
-    p2pStatus: () => ({ enabled: true }),
+    p2pStatus: () => p2p.status(),
     p2p,
     sync
   })

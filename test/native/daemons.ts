@@ -3,6 +3,7 @@
  * node is `engram start` in its own process with its own data directory, API port 0 and a UDP
  * port picked free by the test (test/sync/daemons.ts does the process part).
  */
+import type { P2pStatusView } from '../../src/api/contract.ts'
 import { createServer } from 'node:net'
 import { after, before } from 'node:test'
 import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
@@ -42,17 +43,8 @@ export interface P2pNode extends Node {
   stats (): Promise<Record<string, number>>
 }
 
-export interface P2pStatus {
-  node_id: string
-  enabled: boolean
-  port: number
-  peer_count: number
-  connected_peers: Array<{ addr: string, connected: boolean }>
-  gossip_stats: { round: number, pending_announcements: number, known_ids: number, bloom_filter_items: number, bloom_filter_fpr: number }
-  sync_stats: { peer_count: number, local_ids: number, total_successful_syncs: number, total_failed_syncs: number }
-  peers: Array<{ node_id: string | null, addr: string, mode: string, connected: boolean, last_sync: string | null, bytes_sent: number, bytes_received: number, failures: number }>
-  window: { start: number, n: number, x: string }
-}
+/** GET /api/v1/p2p/status as a running daemon answers it (every field present). */
+export type P2pStatus = Required<P2pStatusView>
 
 export interface P2pNodeOptions {
   readonly seed?: string

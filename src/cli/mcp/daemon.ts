@@ -70,7 +70,7 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
 async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined): Promise<string> {
   const here = fileURLToPath(import.meta.url)
-  const main = fileURLToPath(new URL(`../cli/main${extname(here)}`, import.meta.url))
+  const main = fileURLToPath(new URL(`../main${extname(here)}`, import.meta.url))
   const args = [main, 'start']
   const dataDirValue = str(values, 'data-dir')
   const configFile = str(values, 'config')

@@ -25,7 +25,7 @@ import { ManualPeers, type ManualPeer } from './ManualPeers.ts'
 import type { NativeSession, SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
-import { P2pStatus } from './P2pStatus.ts'
+import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
 import { PeerStats, type P2pPeerView } from './PeerStats.ts'
 import { SessionBuilder } from './SessionBuilder.ts'
 import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
@@ -285,7 +285,7 @@ export class NativeSync implements PeerDialer {
   // ---- status ----------------------------------------------------------------------------
 
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (): Record<string, unknown> {
+  status (): P2pStatusView {
     return this.view.status({ round: this.round, successes: this.successes, failures: this.failures })
   }
 

@@ -17,7 +17,7 @@ import type { ManualPeers } from './ManualPeers.ts'
 import type { NativeSession } from './NativeSession.ts'
 import { withPeerId, type P2pPeerView, type PeerStats } from './PeerStats.ts'
 import type { Redialer } from './Redialer.ts'
-import type { SessionGuard } from './SessionGuard.ts'
+import type { GuardCounts, SessionGuard } from './SessionGuard.ts'
 
 export interface P2pStatusSources {
   readonly nodeId: NodeId
@@ -38,6 +38,26 @@ export interface P2pStatusSources {
   readonly window: LazyWindow
 }
 
+/** GET /api/v1/p2p/status (docs/PROTOCOL.md §4): the one definition of its shape, for the API and its clients. */
+export interface P2pStatusView {
+  readonly node_id: string
+  readonly enabled: boolean
+  readonly port: number
+  readonly peer_count: number
+  readonly connected_peers: ReadonlyArray<{ readonly addr: string, readonly connected: boolean }>
+  readonly gossip_stats: { readonly round: number, readonly pending_announcements: number, readonly known_ids: number, readonly bloom_filter_items: number, readonly bloom_filter_fpr: number }
+  readonly sync_stats: { readonly peer_count: number, readonly local_ids: number, readonly total_successful_syncs: number, readonly total_failed_syncs: number }
+  /** Every peer (absent in the answers of earlier versions: then connected_peers is all there is). */
+  readonly peers?: readonly P2pPeerView[]
+  readonly refused?: GuardCounts
+  readonly listen_addrs?: readonly string[]
+  readonly feed_id?: string
+  /** The gossip window (docs/PROTOCOL.md §3). */
+  readonly window?: { readonly start: number, readonly n: number, readonly x: string }
+}
+
+export type { P2pPeerView } from './PeerStats.ts'
+
 /** The manager's counters, as the status reports them. */
 export interface P2pCounters {
   /** Gossip rounds started. */
@@ -54,7 +74,7 @@ export class P2pStatus {
   }
 
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (counters: P2pCounters): Record<string, unknown> {
+  status (counters: P2pCounters): P2pStatusView {
     const src = this.src
     const open = [...src.sessions.values()].filter(s => s.isOpen)
     const openPeers = new Set(open.map(s => s.peer))

@@ -16,17 +16,19 @@ interface PeerTotals {
   lastError: string | undefined
 }
 
+/** One P2P peer in GET /api/v1/p2p/status and /api/v1/p2p/peers (docs/PROTOCOL.md §4). */
 export interface P2pPeerView {
   readonly node_id: string | null
   readonly addr: string
   readonly mode: 'native' | 'offline'
   readonly connected: boolean
-  readonly source: 'config' | 'api' | 'inbound' | 'mdns' | 'static'
+  /** Where the peer came from (absent in the answers of earlier versions). */
+  readonly source?: 'config' | 'api' | 'inbound' | 'mdns' | 'static'
   readonly last_sync: string | null
   readonly bytes_sent: number
   readonly bytes_received: number
   readonly failures: number
-  readonly last_error: string | null
+  readonly last_error?: string | null
 }
 
 /** A multiaddr with the peer's id at its end (as in the status of existing clients). */
