@@ -8,6 +8,7 @@
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
+import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchNative } from './native.ts'
 import { benchStore } from './store.ts'
@@ -20,6 +21,8 @@ const BENCHES: Record<string, Bench> = {
   store: benchStore,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
+  // Decoders against hostile input (the speed half of the fuzz tests).
+  decode: () => benchDecode(),
   // Polled REST sync: 100,000 triples (or --rows, when smaller).
   sync: benchSync,
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).
