@@ -7,7 +7,7 @@
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { CONFIG_INVALID, type EngramError } from '../core/errors.ts'
-import { parseHostPort } from './address.ts'
+import { parseHostPort } from '../core/address.ts'
 import { SCHEMA, type ConfigKey, type ConfigValue, type KeySpec } from './schema.ts'
 
 export interface RawValue {

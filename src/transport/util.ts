@@ -2,6 +2,7 @@
  * Helpers shared by the transport implementations: the errors they raise, deadlines, and
  * parsing of `host:port` dial addresses.
  */
+import { parseHostPort as parseAddress, type HostPort } from '../core/address.ts'
 import { EngramError, INVALID_INPUT, TIMEOUT, isEngramError, UNAVAILABLE, INTERNAL } from '../core/errors.ts'
 
 /** The session is closed (or closing): nothing more can be sent on it. */
@@ -40,49 +41,13 @@ export function errorMessage (err: unknown): string {
   return String(err)
 }
 
-/** A `host:port` dial address after parsing. */
-export interface HostPort {
-  host: string
-  port: number
-  /** 4 or 6 when `host` is an IP literal, 0 for a host name. */
-  family: 0 | 4 | 6
-}
+export type { HostPort } from '../core/address.ts'
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
-
-/**
- * Parses `host:port`, `[v6]:port` or `host name:port`. IPv6 literals must be bracketed (a bare
- * `::1:19091` is ambiguous). Throws `INVALID_INPUT` naming the address and what is accepted.
- */
+/** Parses a dial address (core/address.ts); throws `INVALID_INPUT` naming the address and what is accepted. */
 export function parseHostPort (addr: string): HostPort {
-  const bad = (problem: string): EngramError =>
-    INVALID_INPUT('address', `${JSON.stringify(addr)} ${problem}; expected a multiaddr, "host:port" or "[ipv6]:port" with a port in 1-65535`)
-  let host: string
-  let portText: string
-  if (addr.startsWith('[')) {
-    const end = addr.indexOf(']')
-    if (end < 0 || addr[end + 1] !== ':') throw bad('is not a valid bracketed IPv6 address')
-    host = addr.slice(1, end)
-    portText = addr.slice(end + 2)
-    if (!isIPv6Literal(host)) throw bad('does not hold an IPv6 address between the brackets')
-  } else {
-    const colon = addr.lastIndexOf(':')
-    if (colon < 0) throw bad('has no port')
-    host = addr.slice(0, colon)
-    portText = addr.slice(colon + 1)
-    if (host.includes(':')) throw bad('looks like an IPv6 address without brackets')
-    if (!IPV4.test(host) && (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))) throw bad('has an invalid host')
-  }
-  if (!/^\d{1,5}$/.test(portText)) throw bad('has an invalid port')
-  const port = Number(portText)
-  if (port < 1 || port > 65535) throw bad('has a port out of range')
-  const family = IPV4.test(host) ? 4 : isIPv6Literal(host) ? 6 : 0
-  return { host, port, family }
-}
-
-function isIPv6Literal (s: string): boolean {
-  return s.includes(':') && /^[0-9A-Fa-f:.]+(%[A-Za-z0-9._-]+)?$/.test(s) && (s.match(/::/g) ?? []).length <= 1
+  const r = parseAddress(addr)
+  if (r.ok) return r.address
+  throw INVALID_INPUT('address', `${JSON.stringify(addr)} ${r.problem}; expected a multiaddr, "host:port" or "[ipv6]:port" with a port in 1-65535`)
 }
 
 /**
