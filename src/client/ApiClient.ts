@@ -3,9 +3,9 @@
  * EngramError: the server's `{error, code, details}` as sent, or UNAVAILABLE with
  * `details.unreachable` when nothing answers at the base URL.
  */
-import type { NoteDto, TripleDto } from '../api/dto.ts'
+import type { NoteDto, TripleDto, EpisodeDto, TraceDto } from '../api/dto.ts'
 import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode, REMOTE_ERROR } from '../core/errors.ts'
-import type { Json } from '../core/model.ts'
+import type { Json, JsonObject } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
 import type { ConflictEntry } from '../replication/conflicts.ts'
 import type { PullProgress } from '../sync/polled/DeltaClient.ts'
@@ -19,6 +19,29 @@ export function UNREACHABLE (url: string, why: string): EngramError {
   return UNAVAILABLE(
     `no engram daemon reachable at ${url} (${why}); start one with \`engram start\` (or \`npm start\` in the engram folder), ` +
     'or point the CLI at it with --url, ENGRAM_URL or --data-dir', { url, unreachable: true })
+}
+
+/** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
+export interface BodyPattern {
+  readonly subject?: string
+  readonly predicate?: string
+  readonly object?: Json
+  readonly namespace?: string
+}
+
+/** One answer of POST /api/v1/query (and of each query of a batch). */
+export interface QueryPage {
+  readonly matches: TripleDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
+/** A triple to add, `object` in the JSON form POST /api/v1/triples takes. */
+export interface TripleInput {
+  readonly subject: string
+  readonly predicate: string
+  readonly object: Json
 }
 
 export interface TriplesPage {
@@ -117,6 +140,32 @@ export class ApiClient {
 
   deleteNote (key: string): Promise<{ deleted: number, key: string }> {
     return this.request('DELETE', `/api/v1/notes/${encodeURIComponent(key)}`)
+  }
+
+  /** Adds triples in one transaction: each input's triple as stored, in input order, and how many were new. */
+  addTriples (triples: readonly TripleInput[]): Promise<{ triples: TripleDto[], created: number }> {
+    return this.request('POST', '/api/v1/triples', { body: { triples } })
+  }
+
+  /** POST /api/v1/query/batch: several pattern queries answered from one state of the store. */
+  async queryBatch (queries: readonly (BodyPattern & { limit: number, offset: number })[]): Promise<QueryPage[]> {
+    return (await this.request<{ results: QueryPage[] }>('POST', '/api/v1/query/batch', { body: { queries } })).results
+  }
+
+  putEpisode (id: string | undefined, data: JsonObject): Promise<EpisodeDto> {
+    return this.request('POST', '/api/v1/episodes', { body: id === undefined ? { data } : { id, data } })
+  }
+
+  listEpisodes (opts: { prefix?: string, limit: number, offset: number }): Promise<{ episodes: EpisodeDto[], total: number }> {
+    return this.request('GET', '/api/v1/episodes', { query: { ...opts } })
+  }
+
+  appendTrace (runId: string, type: string, data: Json): Promise<TraceDto> {
+    return this.request('POST', '/api/v1/traces', { body: { runId, type, data } })
+  }
+
+  listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<{ traces: TraceDto[], total: number }> {
+    return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
 
   // ---- sync ----

@@ -1,35 +1,18 @@
 /**
- * The calls the MCP server and the memory-file commands make to the daemon's REST API, typed.
- * Built on the CLI's ApiClient, so every failure is an EngramError (the daemon's own
- * `{error, code, details}`, or UNAVAILABLE with `details.unreachable` when nothing answers).
+ * The REST client as the MCP server and the memory-file commands use it: ApiClient (the one
+ * typed client of every route) with their conventions on top — a missing note is undefined, a
+ * list is {items, total}, a route an older daemon lacks is undefined. Every failure is an
+ * EngramError (the daemon's own `{error, code, details}`, or UNAVAILABLE with
+ * `details.unreachable` when nothing answers).
  */
 import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from '../api/dto.ts'
 import { BATCH_QUERY_LIMITS } from '../api/contract.ts'
 import { isEngramError } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { Json, JsonObject } from '../core/model.ts'
-import { ApiClient, type Status } from './ApiClient.ts'
+import { ApiClient, type BodyPattern, type QueryPage, type Status, type TripleInput } from './ApiClient.ts'
 
-/** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
-export interface BodyPattern {
-  readonly subject?: string
-  readonly predicate?: string
-  readonly object?: Json
-  readonly namespace?: string
-}
-
-export interface QueryPage {
-  readonly matches: TripleDto[]
-  readonly total: number
-  readonly limit: number
-  readonly offset: number
-}
-
-export interface TripleInput {
-  readonly subject: string
-  readonly predicate: string
-  readonly object: Json
-}
+export type { BodyPattern, QueryPage, TripleInput } from './ApiClient.ts'
 
 export interface Paged<T> { readonly items: T[], readonly total: number }
 
@@ -48,7 +31,7 @@ export class RestApi {
   status (): Promise<Status> { return this.client.status() }
 
   queryBatch (queries: readonly (BodyPattern & { limit: number, offset: number })[]): Promise<QueryPage[]> {
-    return this.client.request<{ results: QueryPage[] }>('POST', '/api/v1/query/batch', { body: { queries } }).then(r => r.results)
+    return this.client.queryBatch(queries)
   }
 
   /**
@@ -57,7 +40,7 @@ export class RestApi {
    */
   async addTriples (triples: readonly TripleInput[]): Promise<{ triples: TripleDto[], created: number }> {
     if (triples.length === 0) return { triples: [], created: 0 }
-    return await this.client.request<{ triples: TripleDto[], created: number }>('POST', '/api/v1/triples', { body: { triples } })
+    return await this.client.addTriples(triples)
   }
 
   /** Deletes the live triples matching a pattern (query-string form: `object` as text). */
@@ -79,20 +62,20 @@ export class RestApi {
   }
 
   putEpisode (id: string | undefined, data: JsonObject): Promise<EpisodeDto> {
-    return this.client.request('POST', '/api/v1/episodes', { body: id === undefined ? { data } : { id, data } })
+    return this.client.putEpisode(id, data)
   }
 
   async listEpisodes (opts: { prefix?: string, limit: number, offset: number }): Promise<Paged<EpisodeDto>> {
-    const r = await this.client.request<{ episodes: EpisodeDto[], total: number }>('GET', '/api/v1/episodes', { query: { ...opts } })
+    const r = await this.client.listEpisodes(opts)
     return { items: r.episodes, total: r.total }
   }
 
   appendTrace (runId: string, type: string, data: Json): Promise<TraceDto> {
-    return this.client.request('POST', '/api/v1/traces', { body: { runId, type, data } })
+    return this.client.appendTrace(runId, type, data)
   }
 
   async listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<Paged<TraceDto>> {
-    const r = await this.client.request<{ traces: TraceDto[], total: number }>('GET', '/api/v1/traces', { query: { ...opts } })
+    const r = await this.client.listTraces(opts)
     return { items: r.traces, total: r.total }
   }
 
