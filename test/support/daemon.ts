@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_DEADLINE_MS, eventually } from './eventually.ts'
 
@@ -39,6 +40,14 @@ export function sandbox (): Sandbox {
   delete env.NODE_TEST_CONTEXT
   return { root, env, remove: () => rmSync(root, { recursive: true, force: true }) }
 }
+
+/**
+ * Every daemon this test file started and that is still running. Whatever a test did (a start
+ * that failed half-way, an assertion before its cleanup), none outlives the file: a running
+ * child would keep the test process — and the whole suite — waiting forever.
+ */
+const running = new Set<ChildProcess>()
+after(() => { for (const child of running) child.kill('SIGKILL') })
 
 /** Runs `engram …args` to completion. */
 export function engram (args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<Result> {
@@ -79,6 +88,8 @@ export interface Daemon {
  */
 export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = []): Promise<Daemon> {
   const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   child.stdout.resume()
