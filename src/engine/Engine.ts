@@ -109,7 +109,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         stored[k] = this.store.getTriple(toWrite[k]!.id)!
       }
     }
-    if (result.changed.length > 0) this.emit('change', { entries: result.changed })
+    this.notify(result, undefined)
     return slots.map(k => stored[k]!)
   }
 

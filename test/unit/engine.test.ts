@@ -269,3 +269,20 @@ test('a restarted engine continues above the persisted mark after the wall clock
   assert.ok(compareHlc(after.hlc, last.hlc) > 0, `${JSON.stringify(after.hlc)} > ${JSON.stringify(last.hlc)}`)
   assert.deepEqual(second.engine.getNote('k')!.value, 'after restart')
 })
+
+describe('change listeners', () => {
+  test('a listener that throws never turns a committed write into a failed one, whichever write it is', () => {
+    const errors: unknown[] = []
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: A, maxDriftMs: DRIFT, now: () => T0, onListenerError: e => { errors.push(e) } })
+    engine.on('change', () => { throw new Error('listener broke') })
+    const [t] = engine.addTriples([{ subject: 'user:a', predicate: 'p', object: 1 }])
+    engine.setNote('k', 'v')
+    engine.deleteTriple(t!.id)
+    engine.applyRemote([recordToPlain(makeTriple({ subject: 'user:b', predicate: 'p', object: { kind: 'number', value: 2 } }, { wall: T0, counter: 0, node: B }))], { via: B })
+    assert.equal(errors.length, 4, 'each write told the listener, and each failure went to onListenerError')
+    assert.equal(store.stats().triples, 1)
+    assert.equal(store.stats().tripleTombstones, 1)
+    assert.equal(store.getNote('k')?.value, 'v')
+  })
+})
