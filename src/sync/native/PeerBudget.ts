@@ -7,9 +7,13 @@
  *   is closed (RATE_LIMITED) and the peer is dialled again later with backoff.
  * - requests: messages that make this node read its store, compute or send — `cursor` (restarts
  *   the stream), `digest`, `buckets`, `bloom` (a filter is answered with records and a filter) —
- *   at most `requestsPerSecond`, bursts of five seconds' worth. One over it is ignored (and
+ *   at most `requestsPerSecond`, bursts of one second's worth. One over it is ignored (and
  *   counted): the stream asks again after its timeout, and gossip rounds are lossy by design
  *   (the next round finds the same difference), so an honest peer loses nothing.
+ *
+ * The request burst is a quarter of the smallest frame burst (requestsPerSecond × 1 s against
+ * 2 × the smallest messagesPerSecond), so a flood of which half or more are requests has requests
+ * ignored before it is cut, however fast it comes.
  *
  * An honest peer stays well below every budget: its pages wait for acknowledgements (at most two
  * unacknowledged) and it starts a gossip round every p2p.gossipIntervalMs.
@@ -46,7 +50,7 @@ export class PeerBudget {
     this.onDrop = onDrop
     this.frames = new TokenBucket({ ratePerSecond: limits.messagesPerSecond, burst: limits.messagesPerSecond * 2 }, now)
     this.bytes = new TokenBucket({ ratePerSecond: limits.bytesPerSecond, burst: limits.bytesPerSecond * 4 }, now)
-    this.requests = new TokenBucket({ ratePerSecond: limits.requestsPerSecond, burst: limits.requestsPerSecond * 5 }, now)
+    this.requests = new TokenBucket({ ratePerSecond: limits.requestsPerSecond, burst: limits.requestsPerSecond }, now)
   }
 
   /** Charges a received frame; the error to close the session with when the peer is flooding. */
