@@ -38,3 +38,9 @@ export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
 /** GET /api/v1/sync/status, as the sync service builds it (sync/SyncService.ts), with how to pair back. */
 export type SyncStatus = SyncStatusView & { readonly pairBack: PairBack }
 export type { PeerView, SyncStatusView } from '../sync/SyncService.ts'
+
+/**
+ * The header engram's own clients send on every request (any value): a POST that carries it is
+ * taken as a program's, since no web form can send it (api/guard.ts).
+ */
+export const CLIENT_HEADER = 'x-engram-client'

@@ -5,8 +5,10 @@
  *   within `headersTimeoutMs`, and an idle kept-alive connection is closed after
  *   `keepAliveTimeoutMs`; a client that trickles a request byte by byte, or says nothing, is
  *   answered 408 and disconnected instead of holding a connection;
- * - connections: at most `maxConnections` open at once, and at most `maxConnectionsPerClient`
- *   from one client (one IPv4 address, or one IPv6 /64); further ones are closed at once;
+ * - connections, in two budgets so that other machines can never lock out programs on this
+ *   one: at most `maxConnections` open at once from this machine (loopback), and at most
+ *   `maxRemoteConnections` from other machines together; and at most `maxConnectionsPerClient`
+ *   from any one client (one IPv4 address, or one IPv6 /64); further ones are closed at once;
  * - rates: see rateLimit.ts.
  *
  * These are set on the Node.js server itself (http or https alike), after fastify built it.
@@ -15,6 +17,7 @@ import type { Server, Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
 import { clientKey } from '../util/clientKey.ts'
 import type { RateSpec } from '../util/tokenBucket.ts'
+import { isLoopbackAddress } from './remoteAccess.ts'
 
 export interface ApiLimits {
   /** Longest time to receive a whole request, headers and body (api.requestTimeoutMs). */
@@ -23,8 +26,10 @@ export interface ApiLimits {
   readonly headersTimeoutMs: number
   /** An idle kept-alive connection is closed after this long. */
   readonly keepAliveTimeoutMs: number
-  /** Most open connections (api.maxConnections). */
+  /** Most open connections from this machine (api.maxConnections). */
   readonly maxConnections: number
+  /** Most open connections from other machines together (api.maxRemoteConnections). */
+  readonly maxRemoteConnections: number
   /** Most open connections from one client (api.maxConnectionsPerClient). */
   readonly maxConnectionsPerClient: number
   /** Requests from one client to the routes peers use, and every request from another machine (api.rateLimitPerSecond, burst 4×). */
@@ -44,6 +49,7 @@ export const DEFAULT_RATE_PER_SECOND = 50
 export function apiLimits (c: {
   readonly requestTimeoutMs?: number
   readonly maxConnections?: number
+  readonly maxRemoteConnections?: number
   readonly maxConnectionsPerClient?: number
   readonly rateLimitPerSecond?: number
 } = {}): ApiLimits {
@@ -54,6 +60,7 @@ export function apiLimits (c: {
     headersTimeoutMs: Math.min(10_000, requestTimeoutMs),
     keepAliveTimeoutMs: 5_000,
     maxConnections: c.maxConnections ?? 1024,
+    maxRemoteConnections: c.maxRemoteConnections ?? 512,
     maxConnectionsPerClient: c.maxConnectionsPerClient ?? 256,
     clientRequests: { ratePerSecond: rate, burst: rate * 4 },
     allRequests: { ratePerSecond: rate * 10, burst: rate * 40 },
@@ -66,7 +73,9 @@ export function apiLimits (c: {
 export interface ConnectionCounts {
   /** Connections open now. */
   readonly open: number
-  /** Connections refused by a cap (per client, or maxConnections). */
+  /** Of them, connections from other machines. */
+  readonly remote: number
+  /** Connections refused by a cap (per client, maxConnections or maxRemoteConnections). */
   readonly refused: number
   /** Connections closed because no request's headers arrived in time. */
   readonly silent: number
@@ -85,7 +94,8 @@ interface TimedServer extends Server {
  * Sets the time limits and connection caps on the API's server (before it listens). Returns the
  * live counts. A connection over a cap is destroyed as soon as it is accepted, before anything is
  * read from it; one that has not sent a whole request's headers within `headersTimeoutMs` of
- * connecting is closed (Node's own header limit only starts with a request's first byte).
+ * connecting is closed (Node's own header limit only starts with a request's first byte). Node's
+ * own `maxConnections` is not used: it counts every connection in one budget.
  */
 export function guardConnections (server: Server, limits: ApiLimits): () => ConnectionCounts {
   const s = server as TimedServer
@@ -95,9 +105,9 @@ export function guardConnections (server: Server, limits: ApiLimits): () => Conn
   // Node checks the request and header limits on this interval (default 30 s): check often
   // enough that a slow client is cut off close to the limit.
   s.connectionsCheckingInterval = Math.max(100, Math.min(1_000, Math.floor(s.headersTimeout / 4)))
-  s.maxConnections = limits.maxConnections
   const perClient = new Map<string, number>()
   let open = 0
+  let local = 0
   let refused = 0
   let silent = 0
   const served = new WeakSet<object>()
@@ -114,15 +124,18 @@ export function guardConnections (server: Server, limits: ApiLimits): () => Conn
   server.on('connection', (socket: Socket) => {
     const key = clientKey(socket.remoteAddress)
     const n = perClient.get(key) ?? 0
-    if (n >= limits.maxConnectionsPerClient) {
+    const loop = isLoopbackAddress(socket.remoteAddress)
+    if (n >= limits.maxConnectionsPerClient || (loop ? local >= limits.maxConnections : open - local >= limits.maxRemoteConnections)) {
       refused++
       socket.destroy()
       return
     }
     perClient.set(key, n + 1)
     open++
+    if (loop) local++
     socket.once('close', () => {
       open--
+      if (loop) local--
       const left = (perClient.get(key) ?? 1) - 1
       if (left <= 0) perClient.delete(key)
       else perClient.set(key, left)
@@ -134,5 +147,5 @@ export function guardConnections (server: Server, limits: ApiLimits): () => Conn
   if (tls) server.on('secureConnection', watch)
   server.on('request', (req: { socket: object }) => { served.add(req.socket) })
   server.on('drop', () => { refused++ })
-  return () => ({ open, refused, silent, clients: perClient.size })
+  return () => ({ open, remote: open - local, refused, silent, clients: perClient.size })
 }

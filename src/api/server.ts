@@ -22,6 +22,7 @@ import { conflictRoutes } from './routes/conflicts.ts'
 import { hookRoutes } from './routes/hooks.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { remoteAccessHook } from './remoteAccess.ts'
+import { guardHook } from './guard.ts'
 import { apiLimits, guardConnections } from './limits.ts'
 import { createRateLimiter } from './rateLimit.ts'
 import type { ApiDeps } from './types.ts'
@@ -57,8 +58,10 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited })
   app.addHook('onRequest', rates.onRequest)
   app.addHook('onResponse', rates.onResponse)
-  // Other machines may reach only the routes peers need (remoteAccess.ts).
+  // Other machines may reach only the routes peers need (remoteAccess.ts); web pages reach
+  // nothing, and with api.requireToken local programs show the token (guard.ts).
   app.addHook('onRequest', remoteAccessHook)
+  app.addHook('onRequest', guardHook(deps.access ?? { allowedHosts: [] }, deps.https !== undefined ? 'https' : 'http'))
 
   healthRoutes(app, deps)
   statusRoutes(app, deps)

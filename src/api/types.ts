@@ -5,6 +5,7 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SyncService } from '../sync/SyncService.ts'
+import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
 import type { P2pPeerView, P2pStatusView } from './contract.ts'
 
@@ -28,6 +29,8 @@ export interface ApiDeps {
   readonly limits?: ApiLimits
   /** Told about each request refused by a rate limit (the client, and which limit). */
   readonly onRateLimited?: (client: string, limit: 'client' | 'all' | 'authFailures') => void
+  /** Host names besides loopback that requests may name, and the API token when required (guard.ts). */
+  readonly access?: GuardRules
   /** Node facts for GET /api/v1/status. */
   readonly status: () => NodeStatus
   /**

@@ -27,6 +27,6 @@ export interface AgentEndOptions {
 export async function agentEnd (opts: AgentEndOptions = {}): Promise<AgentEndResult> {
   const env = opts.env ?? process.env
   const target = resolveTarget({ url: opts.url, 'data-dir': opts.dataDir }, { env, cwd: process.cwd(), out: () => {}, err: () => {} })
-  const client = new ApiClient(target.url, { timeoutMs: opts.timeoutMs ?? 10_000, tls: target.tls })
+  const client = new ApiClient(target.url, { timeoutMs: opts.timeoutMs ?? 10_000, tls: target.tls, token: target.token })
   return await client.agentEnd({ ...(opts.agent !== undefined ? { agent: opts.agent } : {}), ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}) })
 }

@@ -3,7 +3,13 @@
  *   1. --url URL
  *   2. ENGRAM_URL
  *   3. <dataDir>/api.json of a running daemon (the data dir of --data-dir, else the effective config)
- *   4. http://<api.host>:<api.port> of the effective config (--config, ENGRAM_*, the config file)
+ *   4. http://<api.host>:<api.port> of the effective config (--config, ENGRAM_*, the config file),
+ *      but never with --data-dir: a directory named on the command line is reached through its
+ *      own daemon's api.json or not at all (UNREACHABLE, exit 3), so a command meant for one node
+ *      never lands on another that happens to listen on the configured port.
+ *
+ * The API token of the data directory (api.token) goes with every request to a daemon on this
+ * machine (needed when it runs with api.requireToken); it is never sent to another machine.
  *
  * An https daemon (tls.* set) is trusted only with the configured CA (tls.ca), and the CLI
  * presents the configured certificate (tls.cert, tls.key) when the daemon asks for one.
@@ -14,7 +20,9 @@ import { str, type Values } from './args.ts'
 import { clientTlsOf } from '../tls/NodeTls.ts'
 import type { ClientTls } from '../tls/client.ts'
 import { ApiClient } from '../client/ApiClient.ts'
-import { USAGE } from './exit.ts'
+import { UNREACHABLE, USAGE } from './exit.ts'
+import { hostAllowed } from '../api/guard.ts'
+import { readApiToken } from '../node/apiToken.ts'
 import type { CliIo } from './io.ts'
 
 export interface Target {
@@ -23,6 +31,8 @@ export interface Target {
   readonly from: string
   /** For an https URL: the configured CA and certificate. */
   readonly tls?: ClientTls
+  /** The API token of the data directory, for a daemon on this machine. */
+  readonly token?: string
 }
 
 export function resolveTarget (values: Values, io: CliIo): Target {
@@ -34,7 +44,8 @@ export function resolveTarget (values: Values, io: CliIo): Target {
   }
   const withTls = (t: Target, config = load()): Target => {
     const tls = t.url.startsWith('https:') ? clientTlsOf(config.tls) : undefined
-    return tls !== undefined ? { ...t, tls } : t
+    const token = isLoopbackUrl(t.url) ? readApiToken(config.dataDir) : undefined
+    return { ...t, ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token } : {}) }
   }
   const flagUrl = str(values, 'url')
   if (flagUrl !== undefined) return withTls({ url: checkUrl(flagUrl, '--url'), from: 'flag --url' })
@@ -43,6 +54,10 @@ export function resolveTarget (values: Values, io: CliIo): Target {
   const config = load()
   const info = readLiveApiInfo(config.dataDir)
   if (info !== undefined) return withTls({ url: info.url, from: `${config.dataDir}/api.json` }, config)
+  if (str(values, 'data-dir') !== undefined) {
+    throw UNREACHABLE(config.dataDir, 'no engram daemon is running for this data directory (it has no live api.json); ' +
+      'nothing was sent to any other daemon')
+  }
   if (config.api.port === 0) {
     throw USAGE(`api.port is 0 (any free port) and no running daemon has published its URL in ${config.dataDir}/api.json; ` +
       'start the daemon, or give its URL with --url')
@@ -53,7 +68,16 @@ export function resolveTarget (values: Values, io: CliIo): Target {
 
 export function connect (values: Values, io: CliIo): ApiClient {
   const target = resolveTarget(values, io)
-  return new ApiClient(target.url, { tls: target.tls })
+  return new ApiClient(target.url, { tls: target.tls, token: target.token })
+}
+
+/** Whether a URL names this machine (a loopback address or localhost). */
+function isLoopbackUrl (url: string): boolean {
+  try {
+    return hostAllowed(new URL(url).host, [])
+  } catch {
+    return false
+  }
 }
 
 function checkUrl (url: string, from: string): string {

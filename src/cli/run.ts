@@ -16,6 +16,7 @@ import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } fr
 import { startCommand } from './commands/start.ts'
 import { peersCommand } from './commands/peers.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
+import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
@@ -29,7 +30,7 @@ export const COMMANDS: readonly Command[] = [
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
   peersCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
-  tlsInitCommand, tlsIssueCommand
+  tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]
 
 /** Commands with subcommands: `note set`, `config print`. */

@@ -4,6 +4,7 @@
  * `details.unreachable` when nothing answers at the base URL.
  */
 import type { NoteDto, TripleDto, EpisodeDto, TraceDto } from '../api/dto.ts'
+import { CLIENT_HEADER } from '../api/contract.ts'
 import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode, REMOTE_ERROR } from '../core/errors.ts'
 import type { Json, JsonObject } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
@@ -100,11 +101,14 @@ export class ApiClient {
   /** The CA and certificate used for an https daemon (tls.* of the configuration). */
   readonly tls: ClientTls | undefined
   private readonly timeoutMs: number
+  /** Sent on every request: the guard's mark of a program (api/guard.ts), and the API token when known. */
+  readonly headers: Readonly<Record<string, string>>
 
-  constructor (baseUrl: string, opts: { timeoutMs?: number, tls?: ClientTls } = {}) {
+  constructor (baseUrl: string, opts: { timeoutMs?: number, tls?: ClientTls, token?: string } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.timeoutMs = opts.timeoutMs ?? 30_000
     this.tls = opts.tls
+    this.headers = { [CLIENT_HEADER]: 'engram', ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) }
   }
 
   health (): Promise<Health> { return this.request('GET', '/api/v1/health', { acceptStatus: [503] }) }
@@ -239,7 +243,7 @@ export class ApiClient {
     try {
       return await tlsFetch(url, {
         method,
-        headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+        headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(timeoutMs)
       }, this.tls)

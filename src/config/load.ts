@@ -9,6 +9,7 @@
  * CONFIG_INVALID error whose one-line message names the key, the value, its source and what is
  * allowed. `sources` records where each effective value came from.
  */
+import { statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CONFIG_INVALID } from '../core/errors.ts'
 import { nearest } from '../util/nearest.ts'
@@ -16,6 +17,7 @@ import { defaultConfigFile, homeDir, type Env } from '../util/xdg.ts'
 import { readConfigFile } from './file.ts'
 import { CONFIG_KEYS, NON_KEY_ENV_VARS, SCHEMA, defaultOf, derivedEnvName, envNameOf, type ConfigKey, type ConfigValue, type EngramConfig } from './schema.ts'
 import { hidden, readValue, resolvePath, type RawValue } from './values.ts'
+import { SECRET_RULE, secretWeakness } from './secretStrength.ts'
 
 /** 'default', 'file:<path>', 'env:<NAME>' or 'flag:--x'. */
 export type ConfigSource = 'default' | `file:${string}` | `env:${string}` | `flag:${string}`
@@ -65,6 +67,7 @@ export function loadConfig (opts: LoadConfigOptions): LoadedConfig {
   if (file !== undefined) {
     const entries = readConfigFile(file.path, file.required, file.namedBy)
     if (entries !== undefined) {
+      refuseReadableSecrets(file.path, entries)
       fileRead = file.path
       for (const e of entries) set(e.key, { value: e.value, source: `file:${file.path}`, text: false, baseDir: dirname(file.path) })
     }
@@ -91,6 +94,20 @@ export function loadConfig (opts: LoadConfigOptions): LoadedConfig {
   }
 
   return { config: toNested(values), sources, ...(fileRead !== undefined ? { file: fileRead } : {}) }
+}
+
+/**
+ * A file that holds a secret must be readable by its owner only, as ssh requires of private keys:
+ * refused, naming the file and the fix, when group or others may read it.
+ */
+function refuseReadableSecrets (path: string, entries: readonly { key: ConfigKey, value: unknown }[]): void {
+  if (process.platform === 'win32') return
+  const secret = entries.find(e => SCHEMA[e.key].secret === true && e.value !== null && e.value !== undefined)
+  if (secret === undefined) return
+  const mode = statSync(path).mode & 0o777
+  if ((mode & 0o044) === 0) return
+  throw CONFIG_INVALID(secret.key, hidden(secret.value),
+    `is in config file ${path}, which other users can read (mode ${mode.toString(8).padStart(3, '0')}); run: chmod 600 ${path}`, `file:${path}`)
 }
 
 function pickFile (file: string | false | undefined, env: Env, cwd: string, home: string): { path: string, required: boolean, namedBy: string } | undefined {
@@ -138,6 +155,14 @@ export function assertStartable (config: EngramConfig, sources?: Readonly<Record
     throw CONFIG_INVALID('p2p.seed', undefined,
       `must be set because p2p.enabled is true (${src('p2p.enabled')}): choose a shared secret of letters, digits, _ and - ` +
       'and set the same one on every node (config file p2p.seed or ENGRAM_P2P_SEED), or set p2p.enabled to false', src('p2p.seed'))
+  }
+  for (const key of ['p2p.seed', 'sync.passphrase'] as const) {
+    const secret = valueOf(config, key)
+    const weak = typeof secret === 'string' ? secretWeakness(secret) : undefined
+    if (weak !== undefined) {
+      throw CONFIG_INVALID(key, hidden(secret), `too weak (${weak}): a shared secret must have ${SECRET_RULE}, since anyone who can ` +
+        'reach this node may try to guess it; generate one with `engram secret new` and set it on every node', src(key))
+    }
   }
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) {
     const missing: ConfigKey = config.tls.cert === undefined ? 'tls.cert' : 'tls.key'

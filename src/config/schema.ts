@@ -24,7 +24,10 @@ export interface EngramConfig {
     readonly requestTimeoutMs: number
     readonly maxConnections: number
     readonly maxConnectionsPerClient: number
+    readonly maxRemoteConnections: number
     readonly rateLimitPerSecond: number
+    readonly allowedHosts: readonly string[]
+    readonly requireToken: boolean
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
@@ -130,15 +133,27 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'api.maxConnections': {
     type: 'integer', default: 1024, min: 16, max: 65_535,
-    description: 'Most open REST connections; further ones are closed as soon as they are accepted.'
+    description: 'Most open REST connections from programs on this machine; further ones are closed as soon as they are accepted. Connections from other machines have their own budget (api.maxRemoteConnections) and never use this one.'
   },
   'api.maxConnectionsPerClient': {
     type: 'integer', default: 256, min: 1, max: 65_535,
     description: 'Most open REST connections from one client (an IPv4 address or an IPv6 /64), this machine included; further ones are closed at once.'
   },
+  'api.maxRemoteConnections': {
+    type: 'integer', default: 512, min: 1, max: 65_535,
+    description: 'Most open REST connections from other machines together (with api.host wider than loopback); further ones are closed at once. Programs on this machine have their own budget (api.maxConnections), so other machines can never lock them out.'
+  },
   'api.rateLimitPerSecond': {
     type: 'integer', default: 50, min: 1, max: 100_000,
     description: 'Requests per second (bursts of 4 times as many) each client may make to POST /api/v1/sync/delta, and each other machine to any route; all clients together get 10 times as many. Over it: 429.'
+  },
+  'api.allowedHosts': {
+    type: 'strings', default: [], pattern: /^[A-Za-z0-9.-]{1,253}$/, patternText: 'host names (letters, digits, "." and "-")',
+    description: 'Host names, besides localhost, 127.0.0.1 and [::1], that requests from this machine may name in their Host header (e.g. a name in /etc/hosts you open the dashboard with). Any other name is refused, so a web page cannot reach the API by re-pointing its own name at 127.0.0.1 (DNS rebinding).'
+  },
+  'api.requireToken': {
+    type: 'boolean', default: false,
+    description: 'Require the API token (<dataDir>/api.token, created at first start with mode 0600) from every program on this machine: for machines with other local users, who could otherwise use the API. engram\'s CLI, MCP server and `engram ui` send it by themselves; other programs send Authorization: Bearer <token>.'
   },
   dataDir: {
     type: 'path', default: defaultDataDir, docDefault: '$XDG_DATA_HOME/engram, else ~/.local/share/engram', flag: '--data-dir',

@@ -33,14 +33,14 @@ export function allowedText (spec: KeySpec): string {
     case 'integer': return spec.rangeText ?? `an integer from ${spec.min} to ${spec.max}`
     case 'number': return spec.rangeText ?? `a number from ${spec.min} to ${spec.max}`
     case 'boolean': return 'true or false (in the environment also 1 or 0)'
-    case 'strings': return 'a list of non-empty strings (in the environment comma-separated)'
+    case 'strings': return `a list of ${spec.patternText ?? 'non-empty strings'} (in the environment comma-separated)`
     case 'peers': return 'a list of "host:port" addresses, IPv6 as "[::1]:19091" (in the environment comma-separated)'
   }
 }
 
-/** Shown in place of a secret value. */
-export function hidden (value: unknown): string {
-  return typeof value === 'string' ? `<hidden, ${value.length} characters>` : '<hidden>'
+/** Shown in place of a secret value (nothing about it, not even its length). */
+export function hidden (_value: unknown): string {
+  return '<hidden>'
 }
 
 /**
@@ -86,6 +86,7 @@ export function readValue (key: ConfigKey, raw: RawValue, ctx: ValueContext = {}
       for (const [i, el] of v.entries()) {
         if (typeof el !== 'string' || el.trim() === '') throw fail(`element ${i} (${JSON.stringify(el) ?? String(el)}) is not a non-empty string`)
         const s = el.trim()
+        if (spec.pattern !== undefined && !spec.pattern.test(s)) throw fail(`element ${i} ${JSON.stringify(s)} is not allowed`)
         if (spec.type === 'peers') {
           const parsed = parseHostPort(s)
           if (!parsed.ok) throw fail(`element ${i} "${s}": ${parsed.problem}`)

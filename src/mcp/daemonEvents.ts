@@ -32,8 +32,10 @@ export class DaemonEvents extends EventEmitter<DaemonEventsEvents> {
   private readonly waiters = new Set<() => void>()
 
   private readonly tls: ClientTls | undefined
+  /** Headers of every request (the client's mark and the API token: ApiClient.headers). */
+  private readonly headers: Readonly<Record<string, string>>
 
-  constructor (baseUrl: string, opts: { namespace: string, log: Logger, tls?: ClientTls }) {
+  constructor (baseUrl: string, opts: { namespace: string, log: Logger, tls?: ClientTls, headers?: Readonly<Record<string, string>> }) {
     super()
     const u = new URL('/api/v1/events', baseUrl)
     u.searchParams.set('namespaces', opts.namespace)
@@ -41,6 +43,7 @@ export class DaemonEvents extends EventEmitter<DaemonEventsEvents> {
     this.url = u.href
     this.log = opts.log
     this.tls = opts.tls
+    this.headers = opts.headers ?? {}
   }
 
   start (): void {
@@ -101,7 +104,7 @@ export class DaemonEvents extends EventEmitter<DaemonEventsEvents> {
     const abort = new AbortController()
     this.abort = abort
     if (this.stopped) return
-    const res = await tlsFetch(this.url, { signal: abort.signal, headers: { accept: 'text/event-stream' } }, this.tls)
+    const res = await tlsFetch(this.url, { signal: abort.signal, headers: { ...this.headers, accept: 'text/event-stream' } }, this.tls)
     if (!res.ok || res.body === null) {
       await res.body?.cancel()
       throw new Error(`GET /api/v1/events answered ${res.status}`)

@@ -36,6 +36,8 @@ import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
 import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
+import { reportSecured, secureDataDir } from './permissions.ts'
+import { loadOrCreateApiToken } from './apiToken.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -144,6 +146,7 @@ export class EngramNode {
     const paths = dataPaths(config.dataDir)
     ensureDataDir(paths.dir)
     await refuseIfRunning(paths.dir, clientTlsOf(config.tls))
+    reportSecured(secureDataDir(paths), log)
 
     const identity = await loadOrCreateIdentity(paths.dir)
     if (identity.created) log.info('created a new node identity', { node: identity.nodeId, key: identity.path })
@@ -151,8 +154,12 @@ export class EngramNode {
     const tls = NodeTls.load(config.tls, nodeId, now())
     for (const w of tls?.warnings ?? []) log.warn(w)
 
+    const apiToken = loadOrCreateApiToken(paths.dir)
+    if (apiToken.created) log.info('created the API token (sent by the CLI and MCP server; required with api.requireToken)')
     const lifecycle = new Lifecycle(log)
     const store = SqliteStore.open(paths.db, { synchronous: config.store.synchronous })
+    // A database SQLite just created (and its -wal and -shm) has the umask's mode: tighten it.
+    secureDataDir(paths)
     await lifecycle.start({ name: 'the store', stop: () => { store.close() } })
     const live = { config }
     let discovery: DiscoveryService | undefined
@@ -192,6 +199,7 @@ export class EngramNode {
           version,
           bodyLimitBytes: config.api.bodyLimitBytes,
           limits: apiLimits(config.api),
+          access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),

@@ -6,14 +6,13 @@
  * The key is created on first start. A key file that group or others can read is refused: the
  * key authenticates this node to its peers, so a copy lets someone else pose as it.
  */
-import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { EngramError, CONFIG_UNUSABLE, STORE_CORRUPT } from '../core/errors.ts'
 import { asNodeId, type NodeId } from '../core/ids.ts'
+import { createFileOnce } from '../util/files.ts'
 import { dataPaths } from './paths.ts'
 
 export interface NodeIdentity {
@@ -65,44 +64,7 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<IdentityRe
     return { privateKey, nodeId: asNodeId(peerIdFromPrivateKey(privateKey).toString()), created: false, path }
   }
   const privateKey = await generateKeyPair('Ed25519')
-  if (!writeKeyFile(path, privateKeyToProtobuf(privateKey))) return loadOrCreateIdentity(dataDir)
+  // Written once, atomically: two nodes starting at once on one directory share the first key.
+  if (!createFileOnce(path, privateKeyToProtobuf(privateKey), 0o600)) return loadOrCreateIdentity(dataDir)
   return { privateKey, nodeId: asNodeId(peerIdFromPrivateKey(privateKey).toString()), created: true, path }
-}
-
-/**
- * Writes the key durably, and only if no key exists yet: a temporary file created with mode
- * 0600 and synced, then hard-linked to the final name (which fails when the name exists).
- * Returns false when another process created the key first; the caller then loads that one, so
- * two nodes starting at once on one directory end up with the same identity.
- */
-function writeKeyFile (path: string, bytes: Uint8Array): boolean {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fd = openSync(tmp, 'wx', 0o600)
-  try {
-    writeSync(fd, bytes)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  try {
-    linkSync(tmp, path)
-    syncDir(dirname(path))
-    return true
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw e
-  } finally {
-    unlinkSync(tmp)
-  }
-}
-
-/** Makes a new directory entry durable (best effort: not every platform can sync a directory). */
-function syncDir (dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch { /* not supported here */ } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
 }

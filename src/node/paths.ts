@@ -4,9 +4,11 @@
  *   <dataDir>/engram.db      the store (SQLite; -wal and -shm beside it while open)
  *   <dataDir>/identity.key   the node's Ed25519 private key (protobuf, mode 0600)
  *   <dataDir>/api.json       {url, pid, nodeId} of the running daemon's REST API (removed on stop)
+ *   <dataDir>/api.token      the API token (apiToken.ts, mode 0600)
  *
  * The directory itself defaults to the XDG data directory (`$XDG_DATA_HOME/engram`, else
- * `~/.local/share/engram`) and is created with mode 0700.
+ * `~/.local/share/engram`) and is created with mode 0700; a node sets it, and the files in it, to
+ * owner-only modes at every start (permissions.ts).
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,6 +20,7 @@ export interface DataPaths {
   readonly db: string
   readonly identity: string
   readonly apiInfo: string
+  readonly apiToken: string
 }
 
 export function dataPaths (dataDir: string): DataPaths {
@@ -25,7 +28,8 @@ export function dataPaths (dataDir: string): DataPaths {
     dir: dataDir,
     db: join(dataDir, 'engram.db'),
     identity: join(dataDir, 'identity.key'),
-    apiInfo: join(dataDir, 'api.json')
+    apiInfo: join(dataDir, 'api.json'),
+    apiToken: join(dataDir, 'api.token')
   }
 }
 

@@ -92,9 +92,14 @@ describe('errors over HTTP', () => {
     assertError(await api.request('POST', '/api/v1/triples', '{"subject": '), 400, 'INVALID_INPUT', 'body')
     assertError(await api.request('POST', '/api/v1/triples', ''), 400, 'INVALID_INPUT', 'body')
     assertError(await api.request('POST', '/api/v1/triples', '"just a string"'), 400, 'INVALID_INPUT', 'body')
-    assertError(await api.request('POST', '/api/v1/triples'), 400, 'INVALID_INPUT', 'body')
-    assertError(await api.request('POST', '/api/v1/triples', 's p o', { 'content-type': 'text/plain' }), 415, 'INVALID_INPUT')
-    assertError(await api.request('POST', '/api/v1/triples', 'subject=s', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'INVALID_INPUT')
+    assertError(await api.request('POST', '/api/v1/triples', undefined, { 'x-engram-client': 'test' }), 400, 'INVALID_INPUT', 'body')
+    // Without a content type or a client header, a POST is what any web page could send: refused first.
+    assertError(await api.request('POST', '/api/v1/triples'), 403, 'FORBIDDEN')
+    const client = { 'x-engram-client': 'test' }
+    assertError(await api.request('POST', '/api/v1/triples', 's p o', { 'content-type': 'text/plain', ...client }), 415, 'INVALID_INPUT')
+    assertError(await api.request('POST', '/api/v1/triples', 'subject=s', { 'content-type': 'application/x-www-form-urlencoded', ...client }), 415, 'INVALID_INPUT')
+    // What a web form sends is refused before its body is read.
+    assertError(await api.request('POST', '/api/v1/triples', 's p o', { 'content-type': 'text/plain' }), 403, 'FORBIDDEN')
     assertError(await api.request('POST', '/api/v1/triples', '{"__proto__": {"x": 1}, "subject": "s"}'), 400, 'INVALID_INPUT')
   })
 

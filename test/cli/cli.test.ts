@@ -79,7 +79,7 @@ describe('engram CLI', () => {
 
     it('config print shows every value with its source, and works without a daemon', async () => {
       const file = join(box.root, 'engram.json5')
-      writeFileSync(file, '{ sync: { intervalSeconds: 60 }, p2p: { seed: "s3cret-seed" } }')
+      writeFileSync(file, '{ sync: { intervalSeconds: 60 }, p2p: { seed: "s3cret-seed" } }', { mode: 0o600 })
       const env = { ...box.env, ENGRAM_SYNC_CONFLICT_STRATEGY: 'keep-both' }
       const r = await engram(['config', 'print', '--config', file, '--port', '19999'], env)
       assert.equal(r.code, 0, r.stderr)

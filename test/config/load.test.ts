@@ -1,6 +1,6 @@
 /** loadConfig: sources, precedence, parsing and one-line errors. */
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { assertStartable, defaultConfig, loadConfig, valueOf } from '../../src/config/load.ts'
@@ -110,7 +110,7 @@ describe('loadConfig', () => {
 
   it('refuses each numeric key just outside its range and accepts its bounds', () => {
     const numeric = CONFIG_KEYS.filter(k => ['integer', 'number'].includes(SCHEMA[k].type))
-    assert.equal(numeric.length, 19)
+    assert.equal(numeric.length, 20)
     for (const key of numeric) {
       const { min, max } = SCHEMA[key]
       const name = envNameOf(key)
@@ -192,7 +192,7 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ file: false, env: { ...env, ENGRAM_P2P_SEED: 'my-shared_secret9' } }).config.p2p.seed, 'my-shared_secret9')
     const e = configError(() => loadConfig({ file: false, env: { ...env, ENGRAM_P2P_SEED: 'my secret!' } }))
     assert.ok(!e.message.includes('my secret'), e.message)
-    assert.match(e.message, /config p2p\.seed = "<hidden, 10 characters>" .*letters, digits, "_" or "-"/)
+    assert.match(e.message, /config p2p\.seed = "<hidden>" .*letters, digits, "_" or "-"/)
     assert.equal(loadConfig({ file: false, env: { ...env, ENGRAM_SYNC_PASSPHRASE: 'correct horse' } }).config.sync.passphrase, 'correct horse')
   })
 
@@ -217,13 +217,36 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ file: false, env, flags: { dataDir: 'd' }, cwd: '/work' }).config.dataDir, '/work/d')
   })
 
+  it('refuses a file holding a secret that other users can read, naming the file and the fix', () => {
+    const file = dir.file('secret.json5', '{ sync: { passphrase: "correct horse battery staple" } }')
+    chmodSync(file, 0o644)
+    const e = configError(() => loadConfig({ file, env }))
+    assert.equal(e.message, `config sync.passphrase = "<hidden>" (from file:${file}): is in config file ${file}, which other users can read (mode 644); run: chmod 600 ${file}`)
+    chmodSync(file, 0o640)
+    configError(() => loadConfig({ file, env }))
+    chmodSync(file, 0o600)
+    assert.equal(loadConfig({ file, env }).config.sync.passphrase, 'correct horse battery staple')
+    // Without a secret in it, a readable file is fine.
+    const plain = dir.file('plain.json5', '{ sync: { intervalSeconds: 60 } }')
+    chmodSync(plain, 0o644)
+    assert.equal(loadConfig({ file: plain, env }).config.sync.intervalSeconds, 60)
+  })
+
   it('checks rules between keys before a node starts', () => {
     const { config, sources } = loadConfig({ file: false, env: { ...env, ENGRAM_P2P_ENABLED: 'true' } })
     const e = configError(() => assertStartable(config, sources))
     assert.match(e.message, /^config p2p\.seed = undefined \(from default\): must be set because p2p\.enabled is true \(env:ENGRAM_P2P_ENABLED\)/)
     assert.match(e.message, /ENGRAM_P2P_SEED/)
-    assertStartable(loadConfig({ file: false, env: { ...env, ENGRAM_P2P_ENABLED: 'true', ENGRAM_P2P_SEED: 's' } }).config)
+    assertStartable(loadConfig({ file: false, env: { ...env, ENGRAM_P2P_ENABLED: 'true', ENGRAM_P2P_SEED: 'Qx7-p2Lm_9sVtR4e' } }).config)
     configError(() => assertStartable(defaultConfig({ 'tls.cert': '/c.pem' })))
+    // Weak shared secrets are refused, naming the key and the rule but nothing of the secret.
+    for (const [key, weak, why] of [['p2p.seed', 'a-shared-seed', '13 characters'], ['sync.passphrase', 'hunter2', '7 characters'],
+      ['sync.passphrase', 'passwordpassword', 'only 7 different characters']] as const) {
+      const w = configError(() => assertStartable(defaultConfig({ [key]: weak }), sources))
+      assert.equal(w.message, `config ${key} = "<hidden>" (from default): too weak (it has ${why}): a shared secret must have at least 16 characters, ` +
+        'at least 10 of them different, since anyone who can reach this node may try to guess it; generate one with `engram secret new` and set it on every node')
+    }
+    assertStartable(defaultConfig({ 'sync.passphrase': 'correct horse battery staple' }))
     configError(() => assertStartable(defaultConfig({ 'tls.requireClientCert': true })))
     assertStartable(defaultConfig({ 'tls.cert': '/c.pem', 'tls.key': '/k.pem', 'tls.ca': '/ca.pem', 'tls.requireClientCert': true }))
   })

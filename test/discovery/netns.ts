@@ -117,7 +117,7 @@ export class Lab {
     const dir = join(this.box.root, dirName)
     mkdirSync(dir, { recursive: true })
     const file = join(dir, 'config.json5')
-    writeFileSync(file, JSON.stringify(config, null, 2))
+    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 })
     const dataDir = join(dir, 'data')
     const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, BIN, 'start', '--data-dir', dataDir, '--port', '0', '--config', file, '--log-level', 'debug'],
       { env: this.box.env, stdio: ['ignore', 'ignore', 'pipe'] })

@@ -252,7 +252,7 @@ async function underAttack (t: { diagnostic (message: string): void }): Promise<
         let data = ''
         socket.on('data', d => { data += d.toString('latin1') })
         let gaveUp = false
-        socket.write(`POST ${DELTA_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n`)
+        socket.write(`POST ${DELTA_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n`)
         const timer = setInterval(() => { if (!socket.destroyed) socket.write('[') }, 100)
         const giveUp = setTimeout(() => { gaveUp = true; socket.destroy() }, 10_000) // the victim closes it long before
         await new Promise<void>(resolve => socket.once('close', () => resolve()))

@@ -115,7 +115,7 @@ export async function startSecureNode (box: Sandbox, name: string, opts: SecureN
       : {})
   }
   const configFile = join(dir, 'config.json5')
-  writeFileSync(configFile, JSON.stringify(config, null, 2))
+  writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 })
   const daemon = await startDaemon(dataDir, box.env, ['--config', configFile])
   const own = opts.clientCert ?? opts.tls
   const client = new ApiClient(daemon.url, { timeoutMs: 60_000, ...(own !== undefined ? { tls: clientTls(own) } : {}) })

@@ -26,7 +26,7 @@ describe('auto-sync', () => {
 
   async function startNode (name: string, sync: Record<string, unknown>, lines: string[] = []): Promise<{ node: EngramNode, file: string }> {
     const file = join(root, `${name}.json5`)
-    writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', ...sync } }))
+    writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', ...sync } }), { mode: 0o600 })
     const flags = { dataDir: join(root, name), 'api.port': 0 }
     const load = () => loadConfig({ file, env: {}, flags }).config
     const node = await EngramNode.start(load(), {
@@ -97,7 +97,7 @@ describe('auto-sync', () => {
       a.sync.pair({ name: 'b', url: b.apiUrl })
       await a.sync.syncNow()
       b.engine.addTriples([{ subject: 'user:b', predicate: 'said', object: 'config' }])
-      writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', autoSync: true, intervalSeconds: 60, conflictStrategy: 'keep-both' } }))
+      writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', autoSync: true, intervalSeconds: 60, conflictStrategy: 'keep-both' } }), { mode: 0o600 })
       await until(() => a.config.sync.intervalSeconds === 60, 10_000, 'the reloaded interval')
       assert.equal(a.config.sync.conflictStrategy, 'keep-both')
       assert.ok(lines.some(l => l.includes('sync.intervalSeconds changed from 300 to 60')), lines.join('\n'))
@@ -105,7 +105,7 @@ describe('auto-sync', () => {
       writeFileSync(file, '{ sync: { intervalSeconds: 5 } }')
       await until(() => lines.some(l => l.includes('not valid; keeping the current configuration')), 10_000, 'the refusal')
       assert.equal(a.config.sync.intervalSeconds, 60)
-      writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', autoSync: true, intervalSeconds: 60, conflictStrategy: 'keep-both' }, api: { bodyLimitBytes: 2048 } }))
+      writeFileSync(file, JSON.stringify({ sync: { passphrase: 'auto-sync-secret', autoSync: true, intervalSeconds: 60, conflictStrategy: 'keep-both' }, api: { bodyLimitBytes: 2048 } }), { mode: 0o600 })
       await until(() => lines.some(l => l.includes('api.bodyLimitBytes changed; restart the node')), 10_000, 'the restart notice')
       assert.equal(a.config.api.bodyLimitBytes, 8 * 1024 * 1024, 'not applied live')
     } finally {

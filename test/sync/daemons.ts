@@ -38,7 +38,7 @@ export async function startNode (box: Sandbox, name: string, opts: NodeOptions =
   const { sync, ...rest } = opts.config ?? {}
   const config = { sync: { passphrase: PASSPHRASE, intervalSeconds: 3600, ...sync }, ...rest }
   const file = join(dir, 'config.json5')
-  writeFileSync(file, JSON.stringify(config, null, 2))
+  writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 })
   const dataDir = join(dir, 'data')
   const daemon = await startDaemon(dataDir, { ...box.env, ...opts.env }, ['--config', file, ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])])
   const client = new ApiClient(daemon.url, { timeoutMs: 60_000 })

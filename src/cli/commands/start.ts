@@ -46,6 +46,16 @@ Examples:
     requireNode24()
     // Loaded only here, so that the client commands start fast.
     const { EngramNode } = await import('../../node/EngramNode.ts')
+    // Listening for the stop signals before the node starts: a signal that arrives while it
+    // starts (api.json is already there) stops it as soon as it has started.
+    let received: NodeJS.Signals | undefined
+    let wake: ((s: NodeJS.Signals) => void) | undefined
+    const on = (s: NodeJS.Signals): void => {
+      process.off('SIGINT', on).off('SIGTERM', on)
+      received = s
+      wake?.(s)
+    }
+    process.on('SIGINT', on).on('SIGTERM', on)
     const node = await EngramNode.start(loaded.config, {
       log,
       now: testClock(io.env.ENGRAM_TEST_CLOCK_OFFSET_MS),
@@ -53,15 +63,11 @@ Examples:
       // Watch the file that was read, or the default location (a file created later is read too).
       configFile: loaded.file ?? defaultConfigFile(io.env),
       reloadConfig: () => loadFromFlags(values, io).config
+    }).catch((e: unknown) => {
+      process.off('SIGINT', on).off('SIGTERM', on)
+      throw e
     })
-
-    const signal = await new Promise<NodeJS.Signals>(resolve => {
-      const on = (s: NodeJS.Signals): void => {
-        process.off('SIGINT', on).off('SIGTERM', on)
-        resolve(s)
-      }
-      process.on('SIGINT', on).on('SIGTERM', on)
-    })
+    const signal = received ?? await new Promise<NodeJS.Signals>(resolve => { wake = resolve })
     const force = (again: NodeJS.Signals): void => {
       log.warn(`received ${again} while stopping; exiting at once (the store recovers on the next start)`)
       process.exit(130)

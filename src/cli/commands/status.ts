@@ -28,7 +28,7 @@ Examples:
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const target = resolveTarget(values, io)
-    const client = new ApiClient(target.url, { tls: target.tls })
+    const client = new ApiClient(target.url, { tls: target.tls, token: target.token })
     const health = await client.health()
     const status = await client.status()
     const ok = health.status === 'ok'

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../config/load.ts'
 import { EngramError, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
 import { readLiveApiInfo } from '../../node/apiInfo.ts'
+import { readApiToken } from '../../node/apiToken.ts'
 import { ensureDataDir } from '../../node/paths.ts'
 import type { Logger } from '../../util/log.ts'
 import { str, type Values } from '../args.ts'
@@ -35,19 +36,30 @@ function noDaemon (unreachable: EngramError): EngramError {
 
 const isUnreachable = (e: unknown): boolean => isEngramError(e) && e.details?.unreachable === true
 
-/** A client of a daemon that answers, starting one when `startDaemon` and none does. */
+/**
+ * A client of a daemon that answers, starting one when `startDaemon` and none does. With
+ * --data-dir, only that directory's daemon will do (cli/connect.ts): when it is not running,
+ * `startDaemon` starts it (on a free port unless api.port is set, since the configured port may
+ * belong to the machine's default node), and never falls back to another one.
+ */
 export async function connectDaemon (values: Values, io: CliIo, opts: { startDaemon: boolean, log: Logger }): Promise<ApiClient> {
   const explicit = str(values, 'url') ?? (io.env.ENGRAM_URL !== undefined && io.env.ENGRAM_URL !== '' ? io.env.ENGRAM_URL : undefined)
-  const { config } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDirFlag(values), cwd: io.cwd })
+  const { config, sources } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDirFlag(values), cwd: io.cwd })
   const tls = clientTlsOf(config.tls)
+  const ownDir = explicit === undefined && str(values, 'data-dir') !== undefined
+  const start = async (): Promise<ApiClient> => {
+    const url = await startDaemon(values, io, config.dataDir, opts.log, tls, ownDir && sources['api.port'] === 'default')
+    return new ApiClient(url, { tls, token: readApiToken(config.dataDir) })
+  }
   // With api.port 0 the only way to a daemon is its api.json; without one there is nothing to try.
   if (explicit === undefined && config.api.port === 0 && readLiveApiInfo(config.dataDir) === undefined) {
     if (!opts.startDaemon) throw noDaemon(UNREACHABLE(`${config.dataDir}/api.json`, 'no running daemon has published its URL there'))
-    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log, tls), { tls })
+    return await start()
   }
-  const target = resolveTarget(values, io)
-  const client = new ApiClient(target.url, { tls: target.tls })
+  let client: ApiClient | undefined
   try {
+    const target = resolveTarget(values, io)
+    client = new ApiClient(target.url, { tls: target.tls, token: target.token })
     await client.health()
     return client
   } catch (e) {
@@ -56,9 +68,9 @@ export async function connectDaemon (values: Values, io: CliIo, opts: { startDae
     if (explicit !== undefined) {
       throw UNAVAILABLE(
         `${(e as EngramError).message}; --start-daemon starts a daemon for a data directory, not at a given URL: ` +
-        'use --data-dir instead of --url / ENGRAM_URL, or start the daemon at that URL yourself', { url: target.url, unreachable: true })
+        'use --data-dir instead of --url / ENGRAM_URL, or start the daemon at that URL yourself', { url: client?.baseUrl ?? explicit, unreachable: true })
     }
-    return new ApiClient(await startDaemon(values, io, config.dataDir, opts.log, tls), { tls })
+    return await start()
   }
 }
 
@@ -68,7 +80,7 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 }
 
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
-async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined): Promise<string> {
+async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined, anyPort: boolean): Promise<string> {
   const here = fileURLToPath(import.meta.url)
   const main = fileURLToPath(new URL(`../main${extname(here)}`, import.meta.url))
   const args = [main, 'start']
@@ -76,6 +88,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
   const configFile = str(values, 'config')
   if (dataDirValue !== undefined) args.push('--data-dir', dataDirValue)
   if (configFile !== undefined) args.push('--config', configFile)
+  if (anyPort) args.push('--port', '0')
   ensureDataDir(dataDir)
   const logFile = join(dataDir, 'daemon.log')
   const fd = openSync(logFile, 'a', 0o600)
@@ -100,7 +113,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
     const info = readLiveApiInfo(dataDir)
     if (info !== undefined && info.pid === pid) {
       try {
-        await new ApiClient(info.url, { timeoutMs: 2000, tls }).health()
+        await new ApiClient(info.url, { timeoutMs: 2000, tls, token: readApiToken(dataDir) }).health()
         return info.url
       } catch (e) {
         if (!isUnreachable(e)) throw e

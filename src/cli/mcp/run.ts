@@ -42,7 +42,7 @@ export async function runMcp (values: Values, io: CliIo, opts: McpRunOptions): P
   const client = await connectDaemon(values, io, { startDaemon: opts.startDaemon, log })
   const api = new RestApi(client)
   // Started by the first subscriber of the graph resource.
-  const events = new DaemonEvents(api.url, { namespace: opts.namespace, log, tls: client.tls })
+  const events = new DaemonEvents(api.url, { namespace: opts.namespace, log, tls: client.tls, headers: client.headers })
   const session: SessionOptions = {
     ctx: { api, graph: new GraphStore(api, new GraphMapping(opts.namespace)) },
     events,
