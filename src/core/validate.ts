@@ -29,6 +29,13 @@ export function validateJson (value: unknown, field: string, maxBytes: number): 
   return n
 }
 
+/**
+ * Object keys no JSON value may hold: "__proto__", which a JavaScript object takes as its
+ * prototype and msgpack decoders (msgpackr) rename to "__proto_" — and that renamed form too, so
+ * that the renaming can never make two nodes hold different values.
+ */
+export const MANGLED_KEYS: ReadonlySet<string> = new Set(['__proto__', '__proto_'])
+
 function checkJsonShape (v: unknown, field: string, depth: number): void {
   if (depth > LIMITS.jsonDepth) throw INVALID_INPUT(field, `nests deeper than ${LIMITS.jsonDepth} levels`)
   switch (typeof v) {
@@ -47,6 +54,10 @@ function checkJsonShape (v: unknown, field: string, depth: number): void {
       }
       for (const [k, x] of Object.entries(v)) {
         if (!k.isWellFormed()) throw INVALID_INPUT(field, 'object keys must be well-formed Unicode')
+        if (MANGLED_KEYS.has(k)) {
+          throw INVALID_INPUT(`${field}.${k}`, `the object key ${JSON.stringify(k)} is not allowed: JavaScript objects treat "__proto__" ` +
+            'as their prototype, and the native sync codec renames it to "__proto_", so nodes could end up holding different values; rename the key')
+        }
         checkJsonShape(x, `${field}.${k}`, depth + 1)
       }
       return

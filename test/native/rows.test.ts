@@ -45,6 +45,17 @@ describe('record rows', () => {
     assert.deepEqual(through([t1, t2, t3, tr]), [t1, t2, t3, tr])
   })
 
+  it('refuse a JSON value whose key the codec renamed ("__proto__" arrives as "__proto_")', () => {
+    // An older node may still send such a value; msgpack decoding renames the key, and the
+    // renamed form is refused like the original, so no node stores a value its sender does not hold.
+    const rows = [[1, 'n:k', JSON.parse('{"__proto__": {"x": 1}}'), 1, 0, 0, false]]
+    const wire = packr.unpack(packr.pack({ nodes: ['node-a'], rows })) as { nodes: unknown, rows: unknown }
+    assert.ok(Object.hasOwn((wire.rows as unknown[][])[0]![2] as object, '__proto_'), 'msgpackr renames the key')
+    const { nodes, rows: got } = rowsOf(wire.nodes, wire.rows, 'changes', 1000)
+    assert.throws(() => checkRows(nodes, got, 'changes.records'), (e: Error & { code?: string }) =>
+      e.code === 'PROTOCOL' && /changes\.records\[0\].*__proto_/.test(e.message))
+  })
+
   it('are under a third of the size of plain records for a typical store', () => {
     const node = asNodeId('12D3KooWGNBBcVTKGZsxVeP9n3Un3n8QQD43djvVc2jnHWRJjunn')
     const records = Array.from({ length: 1000 }, (_, i) => makeTriple(validateTripleContent(benchInput(i)), { wall: 1_795_000_000_000 + i, counter: 0, node }))

@@ -8,6 +8,7 @@ import { MAX_COUNTER, MAX_WALL, type Hlc } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, RecordKind, Term, TripleContent } from '../../src/core/model.ts'
 import { makeTrace, makeTriple } from '../../src/core/records.ts'
+import { MANGLED_KEYS } from '../../src/core/validate.ts'
 
 /** The seed of a property: ENGRAM_FC_SEED when set, else the test's own fixed seed. */
 export function seedFor (fixed: number): number {
@@ -57,9 +58,12 @@ export const textArb = (minLength = 0, maxLength = 24): fc.Arbitrary<string> =>
 export const tinyTextArb = (minLength = 0, maxLength = 4): fc.Arbitrary<string> =>
   fc.string({ unit: fc.constantFrom('a', 'b', ':'), minLength, maxLength })
 
-export const jsonArb: fc.Arbitrary<Json> = fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>
+/** Whether a JSON value holds an object key no record may hold (core/validate.ts MANGLED_KEYS). */
+const hasMangledKey = (v: unknown): boolean => typeof v === 'object' && v !== null &&
+  (Array.isArray(v) ? v.some(hasMangledKey) : Object.entries(v).some(([k, x]) => MANGLED_KEYS.has(k) || hasMangledKey(x)))
+export const jsonArb: fc.Arbitrary<Json> = (fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>).filter(v => !hasMangledKey(v))
 export const jsonObjectArb: fc.Arbitrary<JsonObject> =
-  fc.dictionary(textArb(0, 8), jsonArb, { maxKeys: 5, noNullPrototype: true }) as fc.Arbitrary<JsonObject>
+  (fc.dictionary(textArb(0, 8), jsonArb, { maxKeys: 5, noNullPrototype: true }) as fc.Arbitrary<JsonObject>).filter(v => !hasMangledKey(v))
 
 const langTagArb: fc.Arbitrary<string> = fc.tuple(
   fc.stringMatching(/^[a-z]{2,3}$/),

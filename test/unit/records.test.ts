@@ -171,3 +171,24 @@ describe('checkRecord rejects oversize values, naming the field', () => {
     assert.equal(checkRecord(recordToPlain(s)).kind, 'triple')
   })
 })
+
+describe('object keys that codecs mangle', () => {
+  // JSON.parse makes "__proto__" an own key, as a peer's JSON text would carry it.
+  const mangled: Array<[Json, string]> = [[JSON.parse('{"__proto__": {"x": 1}}') as Json, '.__proto__'], [{ __proto_: 1 }, '.__proto_'],
+    [JSON.parse('{"a": [{"b": {"__proto__": null}}]}') as Json, '.a[0].b.__proto__']]
+  test('are refused in every record kind, naming the field', () => {
+    for (const [value, at] of mangled) {
+      assertRejects(plain(note, { value }), 'INVALID_INPUT', `record.value${at}`)
+      assertRejects(plain(episode, { data: { summary: 'x', meta: value } }), 'INVALID_INPUT', `record.data.meta${at}`)
+      assertRejects(plain(trace, { data: value, id: undefined }), 'INVALID_INPUT', `record.data${at}`)
+      assertRejects(plain(triple, { object: { json: value }, id: undefined }), 'INVALID_INPUT', `record.object.json${at}`)
+    }
+    assert.throws(() => checkRecord(plain(note, { value: JSON.parse('{"__proto__": 1}') })), /the object key "__proto__" is not allowed/)
+  })
+
+  test('the same keys elsewhere (a string value, a note key) are data like any other', () => {
+    assert.equal(checkRecord(plain(note, { value: '__proto__' })).kind, 'note')
+    assert.equal(checkRecord(plain(note, { key: '__proto__' })).kind, 'note')
+    assert.equal(checkRecord(plain(note, { value: { constructor: { prototype: 1 }, proto: 2 } })).kind, 'note')
+  })
+})
