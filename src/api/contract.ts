@@ -9,7 +9,7 @@ import type { SyncStatusView } from '../sync/SyncService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 
 /** Most queries in one POST /api/v1/query/batch, and the largest sum of their limits. */
-export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 100_000 } as const
+export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 20_000, answerChars: 32 * 1024 * 1024 } as const
 
 /** One change in an event of GET /api/v1/events (api/changeSummary.ts builds them). */
 export interface ChangeItem {

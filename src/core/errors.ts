@@ -46,8 +46,8 @@ export function NOT_FOUND (what: string, id: string): EngramError {
   return new EngramError('NOT_FOUND', `${what} not found: ${id}`, { what, id })
 }
 
-export function LIMIT_EXCEEDED (what: string, limit: number, actual: number): EngramError {
-  return new EngramError('LIMIT_EXCEEDED', `${what} is ${actual}, over the limit of ${limit}`, { what, limit, actual })
+export function LIMIT_EXCEEDED (what: string, limit: number, actual: number, hint?: string): EngramError {
+  return new EngramError('LIMIT_EXCEEDED', `${what} is ${actual}, over the limit of ${limit}${hint !== undefined ? `: ${hint}` : ''}`, { what, limit, actual })
 }
 
 export function HLC_DRIFT (remoteWallMs: number, localWallMs: number, maxDriftMs: number, from: string): EngramError {

@@ -43,8 +43,24 @@ describe('POST /api/v1/query/batch', () => {
     const many = await api.request('POST', '/api/v1/query/batch', { queries: Array.from({ length: 1001 }, () => ({ limit: 1 })) })
     assertError(many, 413, 'LIMIT_EXCEEDED')
     assert.equal(many.body.details.limit, 1000)
-    const big = await api.request('POST', '/api/v1/query/batch', { queries: Array.from({ length: 11 }, () => ({ limit: 10_000 })) })
+    const big = await api.request('POST', '/api/v1/query/batch', { queries: Array.from({ length: 3 }, () => ({ limit: 10_000 })) })
     assertError(big, 413, 'LIMIT_EXCEEDED')
-    assert.equal(big.body.details.limit, 100_000)
+    assert.equal(big.body.details.limit, 20_000)
+  })
+  it('bounds the answer: past 32 MiB of JSON it is refused, naming the query it reached', async () => {
+    // 2,000 triples with 60 KiB literals: 20 queries of 100 fit the match limit, not the answer cap.
+    const big = 'x'.repeat(60 * 1024)
+    for (let b = 0; b < 40; b++) {
+      const res = await api.request('POST', '/api/v1/triples', { triples: Array.from({ length: 50 }, (_, i) => ({ subject: 'big:s', predicate: `p${b * 50 + i}`, object: big })) })
+      assert.equal(res.status, 201, res.text)
+    }
+    const res = await api.request('POST', '/api/v1/query/batch', { queries: Array.from({ length: 20 }, (_, i) => ({ subject: 'big:s', limit: 100, offset: i * 100 })) })
+    assertError(res, 413, 'LIMIT_EXCEEDED')
+    assert.match(res.body.error, /^the answer of the queries batch, up to queries\[5\], in characters, is \d+, over the limit of 33554432: ask for fewer matches/)
+    // Under the cap, the same pages answer.
+    const ok = await api.request('POST', '/api/v1/query/batch', { queries: Array.from({ length: 5 }, (_, i) => ({ subject: 'big:s', limit: 100, offset: i * 100 })) })
+    assert.equal(ok.status, 200)
+    assert.equal(ok.body.results.length, 5)
+    assert.equal(ok.body.results[4].matches[99].object, big)
   })
 })

@@ -5,8 +5,12 @@
  *                             → {"results": [{matches, total, limit, offset}, …]}   (in query order)
  *
  * Each query is exactly a POST /api/v1/query body (`object` a term in its JSON form). The queries
- * run one after the other with no write in between, so together they see one state. At most
- * 1,000 queries, and their limits add up to at most 100,000 matches (413 otherwise).
+ * run one after the other with no write in between, so together they see one state.
+ *
+ * Bounded in time and memory (docs/LIMITS.md): at most 1,000 queries, their limits adding up to
+ * at most 20,000 matches, and an answer of at most 32 MiB of JSON text. Each query's answer is
+ * written out as text as soon as it is read, so no more than one query's matches are ever held
+ * as objects; past the answer cap the request is refused (413) naming the query it reached.
  */
 import type { FastifyInstance } from 'fastify'
 import { LIMIT_EXCEEDED } from '../../core/errors.ts'
@@ -38,7 +42,7 @@ function patternOf (q: QueryItem, i: number): TriplePattern {
 }
 
 export function batchQueryRoutes (app: FastifyInstance, deps: ApiDeps): void {
-  app.post<{ Body: { queries: QueryItem[] } }>('/api/v1/query/batch', { schema: { body: batchQueryBody } }, async (request) => {
+  app.post<{ Body: { queries: QueryItem[] } }>('/api/v1/query/batch', { schema: { body: batchQueryBody } }, async (request, reply) => {
     const { queries } = request.body
     if (queries.length > BATCH_QUERY_LIMITS.queries) throw LIMIT_EXCEEDED('queries batch', BATCH_QUERY_LIMITS.queries, queries.length)
     const total = queries.reduce((sum, q) => sum + q.limit, 0)
@@ -46,11 +50,18 @@ export function batchQueryRoutes (app: FastifyInstance, deps: ApiDeps): void {
     // Every pattern is checked before any query runs, so an error answers nothing partial.
     const patterns = queries.map(patternOf)
     const store = deps.engine.store
-    return {
-      results: queries.map((q, i) => {
-        const { triples, total } = store.queryTriples(patterns[i]!, { limit: q.limit, offset: q.offset })
-        return { matches: triples.map(tripleDto), total, limit: q.limit, offset: q.offset }
-      })
+    const parts: string[] = []
+    let chars = 0
+    for (const [i, q] of queries.entries()) {
+      const { triples, total } = store.queryTriples(patterns[i]!, { limit: q.limit, offset: q.offset })
+      const part = JSON.stringify({ matches: triples.map(tripleDto), total, limit: q.limit, offset: q.offset })
+      chars += part.length + 1
+      if (chars > BATCH_QUERY_LIMITS.answerChars) {
+        throw LIMIT_EXCEEDED(`the answer of the queries batch, up to queries[${i}], in characters,`, BATCH_QUERY_LIMITS.answerChars, chars,
+          'ask for fewer matches per request (smaller limits, or fewer queries)')
+      }
+      parts.push(part)
     }
+    return await reply.type('application/json; charset=utf-8').send(`{"results":[${parts.join(',')}]}`)
   })
 }
