@@ -8,7 +8,7 @@ import type { RecordKind } from '../core/model.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 
-/** Most queries in one POST /api/v1/query/batch, and the largest sum of their limits. */
+/** Most queries in one POST /api/v1/query/batch, the largest sum of their limits, and the largest answer (characters of JSON). */
 export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 20_000, answerChars: 32 * 1024 * 1024 } as const
 
 /** One change in an event of GET /api/v1/events (api/changeSummary.ts builds them). */

@@ -35,6 +35,7 @@ export interface EngramConfig {
   readonly store: { readonly synchronous: SyncMode }
   readonly p2p: {
     readonly enabled: boolean
+    readonly host: string
     readonly port: number
     readonly seed?: string
     readonly manualPeers: readonly string[]
@@ -174,6 +175,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'p2p.enabled': {
     type: 'boolean', default: false,
     description: 'Enable native P2P sync (QUIC gossip). Requires p2p.seed.'
+  },
+  'p2p.host': {
+    type: 'string', default: '0.0.0.0', pattern: /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, patternText: 'an IP address (0.0.0.0 or :: for all of one family, 127.0.0.1, 10.0.0.5, ::1, …)',
+    description: 'Address native P2P sync listens on (QUIC and TCP): all IPv4 addresses by default; an address of one interface to listen there only, 127.0.0.1 for this machine alone.'
   },
   'p2p.port': {
     type: 'integer', default: 19091, min: 1024, max: 65535,

@@ -1,5 +1,5 @@
 /**
- * Builds native P2P sync for a node when `p2p.enabled`: a transport on `p2p.port` — QUIC on UDP,
+ * Builds native P2P sync for a node when `p2p.enabled`: a transport on `p2p.host`:`p2p.port` — QUIC on UDP,
  * and TCP (Noise + Yamux) on the same port number for networks that block UDP, tried after
  * QUIC, in a private network whose key is derived from the seed (transport/libp2p/privateNetwork.ts)
  * — with the node's identity key (so the transport proves the node id), and the NativeSync
@@ -53,6 +53,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
   const log = parts.log.child({ part: 'p2p' })
   const transport = new QuicTransport({
     privateKey: parts.privateKey,
+    host: config.p2p.host,
     port: config.p2p.port,
     transports: 'both',
     ...(config.p2p.seed !== undefined ? { privateNetworkKey: derivePrivateNetworkKey(config.p2p.seed) } : {}),

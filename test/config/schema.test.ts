@@ -20,6 +20,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'hlc.maxDriftMs': [60000, 1000, 86400000],
   'store.synchronous': ['full'],
   'p2p.enabled': [false],
+  'p2p.host': ['0.0.0.0'],
   'p2p.port': [19091, 1024, 65535],
   'p2p.seed': [undefined],
   'p2p.manualPeers': [[]],

@@ -1,6 +1,6 @@
 /** EngramNode in-process: start, API, api.json, tombstone collection, clean stop. */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -10,6 +10,7 @@ import { isEngramError } from '../../src/core/errors.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { createLogger } from '../../src/util/log.ts'
 import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
+import { freePorts } from '../native/daemons.ts'
 
 /** Polls `cond` until it holds (test/support/eventually.ts, never less than its default deadline). */
 async function waitFor (cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -53,6 +54,54 @@ describe('EngramNode', () => {
       assert.equal(again.engine.store.stats().triples, 1)
     } finally {
       await again.stop()
+    }
+  })
+
+  it('sets the data directory to 0700 and its files to 0600 whatever they were, and creates the API token', async () => {
+    const dataDir = join(root, 'modes')
+    mkdirSync(dataDir, { mode: 0o755 })
+    chmodSync(dataDir, 0o755)
+    const lines: string[] = []
+    const first = await EngramNode.start(config('modes'), { log: createLogger({ sink: l => lines.push(l) }) })
+    await first.stop()
+    // A database copied in by hand, readable by everyone.
+    chmodSync(join(dataDir, 'engram.db'), 0o644)
+    chmodSync(dataDir, 0o755)
+    const node = await EngramNode.start(config('modes'), { log: createLogger({ sink: l => lines.push(l) }) })
+    try {
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700)
+      for (const f of ['engram.db', 'engram.db-wal', 'engram.db-shm', 'api.token', 'api.json']) {
+        assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f)
+      }
+      assert.match(readFileSync(join(dataDir, 'api.token'), 'utf8'), /^[A-Za-z0-9_-]{43}\n$/)
+      assert.ok(lines.some(l => l.includes(`${join(dataDir, 'engram.db')} could be read by other users (mode 644); set its mode to 600`)), lines.join('\n'))
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('with api.requireToken, answers programs on this machine only with the token', async () => {
+    const node = await EngramNode.start(config('token', { 'api.requireToken': true }), { log: createLogger({ sink: () => {} }) })
+    try {
+      const token = readFileSync(join(root, 'token', 'api.token'), 'utf8').trim()
+      assert.equal((await fetch(`${node.apiUrl}/api/v1/status`)).status, 401)
+      assert.equal((await fetch(`${node.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${token}` } })).status, 200)
+      assert.equal((await fetch(`${node.apiUrl}/api/v1/health`)).status, 200, 'what other machines may reach needs none')
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('listens for P2P on p2p.host', async () => {
+    const [port] = await freePorts(1)
+    const node = await EngramNode.start(config('p2phost', { 'p2p.enabled': true, 'p2p.seed': 'Kq3-host-test_seed-8Wm2', 'p2p.host': '127.0.0.1', 'p2p.port': port }),
+      { log: createLogger({ sink: () => {} }) })
+    try {
+      const status = await (await fetch(`${node.apiUrl}/api/v1/p2p/status`)).json() as { listen_addrs: string[] }
+      assert.ok(status.listen_addrs.length > 0)
+      for (const a of status.listen_addrs) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
+    } finally {
+      await node.stop()
     }
   })
 
