@@ -26,7 +26,11 @@ changes here or arrives from another machine. See docs/MCP.md.
 
 If no daemon answers, it exits with 3 and says how to start one; with --start-daemon it starts
 one (engram start with the same --data-dir and --config, logging to <dataDir>/daemon.log),
-which keeps running after the MCP server ends.
+which keeps running after the MCP server ends. With --data-dir, only that directory's daemon is
+used (one it starts listens on a free port, published in <dataDir>/api.json).
+
+Over --http, a session without a request for 30 minutes is closed, and when all 64 are in use a
+new client takes the place of the one idle the longest; such a client gets 404 and starts anew.
 
 Options:
   --http             serve Streamable HTTP on 127.0.0.1 (at /mcp) instead of stdio

@@ -39,16 +39,17 @@ const isUnreachable = (e: unknown): boolean => isEngramError(e) && e.details?.un
 /**
  * A client of a daemon that answers, starting one when `startDaemon` and none does. With
  * --data-dir, only that directory's daemon will do (cli/connect.ts): when it is not running,
- * `startDaemon` starts it (on a free port unless api.port is set, since the configured port may
- * belong to the machine's default node), and never falls back to another one.
+ * `startDaemon` starts it — on a free port, published in its api.json, since the configured port
+ * belongs to the machine's usual node (unless --config names a configuration of its own) — and
+ * never falls back to another one.
  */
 export async function connectDaemon (values: Values, io: CliIo, opts: { startDaemon: boolean, log: Logger }): Promise<ApiClient> {
   const explicit = str(values, 'url') ?? (io.env.ENGRAM_URL !== undefined && io.env.ENGRAM_URL !== '' ? io.env.ENGRAM_URL : undefined)
-  const { config, sources } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDirFlag(values), cwd: io.cwd })
+  const { config } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDirFlag(values), cwd: io.cwd })
   const tls = clientTlsOf(config.tls)
   const ownDir = explicit === undefined && str(values, 'data-dir') !== undefined
   const start = async (): Promise<ApiClient> => {
-    const url = await startDaemon(values, io, config.dataDir, opts.log, tls, ownDir && sources['api.port'] === 'default')
+    const url = await startDaemon(values, io, config.dataDir, opts.log, tls, ownDir && str(values, 'config') === undefined)
     return new ApiClient(url, { tls, token: readApiToken(config.dataDir) })
   }
   // With api.port 0 the only way to a daemon is its api.json; without one there is nothing to try.
