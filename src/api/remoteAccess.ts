@@ -8,7 +8,8 @@
  *
  * Every other route answers 403 FORBIDDEN to it: the rest of the API has no authentication and
  * is for programs on this machine. Routes are matched as fastify resolved them, so no spelling
- * of a path reaches another route.
+ * of a path reaches another route. What health and P2P status tell another machine is only what
+ * a peer needs (`fromThisMachine` lets them tell): no file paths, addresses or peer lists.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FORBIDDEN } from '../core/errors.ts'
@@ -24,6 +25,11 @@ export function isLoopbackAddress (address: string | undefined): boolean {
   if (address === undefined) return false
   const a = address.startsWith('::ffff:') ? address.slice(7) : address
   return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a)
+}
+
+/** Whether a request comes from a program on this machine (its socket's peer is loopback). */
+export function fromThisMachine (request: FastifyRequest): boolean {
+  return isLoopbackAddress(request.socket.remoteAddress)
 }
 
 /** onRequest hook: refuses requests from other machines to routes they may not use. */

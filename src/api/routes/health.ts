@@ -3,9 +3,12 @@
  *
  *   GET /api/v1/health → 200 {status: "ok", version, components: {store: {status: "ok", kind, detail}, p2p: {status}}}
  *                      → 503 {status: "degraded", …} when the store reports it is not healthy
+ *
+ * Another machine gets the same without the store's `detail` (it names the database file).
  */
 import type { FastifyInstance } from 'fastify'
 import type { StoreHealth } from '../../store/Store.ts'
+import { fromThisMachine } from '../remoteAccess.ts'
 import type { ApiDeps } from '../types.ts'
 
 export function storeHealth (deps: ApiDeps): StoreHealth {
@@ -25,13 +28,13 @@ export function p2pEnabled (deps: ApiDeps): boolean {
 }
 
 export function healthRoutes (app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/api/v1/health', async (_request, reply) => {
+  app.get('/api/v1/health', async (request, reply) => {
     const store = storeHealth(deps)
     const body = {
       status: store.ok ? 'ok' : 'degraded',
       version: deps.version,
       components: {
-        store: { status: store.ok ? 'ok' : 'unavailable', kind: deps.engine.store.kind, detail: store.detail },
+        store: { status: store.ok ? 'ok' : 'unavailable', kind: deps.engine.store.kind, ...(fromThisMachine(request) ? { detail: store.detail } : {}) },
         p2p: { status: p2pEnabled(deps) ? 'enabled' : 'disabled' }
       }
     }

@@ -10,9 +10,13 @@
  *   DELETE /api/v1/p2p/peers/:id     → 200 {removed} — :id is a node id or the peer's address (%-encoded)
  *
  * `addr` is "host:port" (IPv4 or a host name), "[ipv6]:port" or a multiaddr.
+ *
+ * Another machine (with api.host widened) gets only what a peer's probe reads from the status:
+ * `{node_id, enabled, port}` — no addresses, peers or counters.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errorBody } from '../errors.ts'
+import { fromThisMachine } from '../remoteAccess.ts'
 import type { ApiDeps, P2pApi } from '../types.ts'
 
 const addPeerBody = {
@@ -32,10 +36,11 @@ export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
   const notEnabled = (reply: FastifyReply): FastifyReply => reply.code(404).send(errorBody('NOT_FOUND', 'P2P not enabled', { what: 'p2p' }))
   const p2p = (): P2pApi | undefined => deps.p2p
 
-  app.get('/api/v1/p2p/status', async (_request, reply) => {
+  app.get('/api/v1/p2p/status', async (request, reply) => {
     const status = deps.p2p?.status() ?? deps.p2pStatus?.()
     if (status === undefined) return notEnabled(reply)
-    return status
+    if (fromThisMachine(request)) return status
+    return { node_id: status.node_id, enabled: status.enabled, port: status.port }
   })
 
   app.get('/api/v1/p2p/peers', async (_request, reply) => {

@@ -1,0 +1,38 @@
+/**
+ * What another machine learns from the routes it may reach (health, P2P status): what a peer
+ * needs, and nothing about this machine's files, addresses or other peers.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { startApi, type TestApi } from './helpers.ts'
+
+const STATUS = {
+  node_id: '12D3KooWRemoteTest', enabled: true, port: 19091, peer_count: 1,
+  connected_peers: [{ addr: '/ip4/10.0.0.5/udp/19091/quic-v1/p2p/12D3KooWPeer', connected: true }],
+  listen_addrs: ['/ip4/10.0.0.4/udp/19091/quic-v1', '/ip4/192.168.7.2/udp/19091/quic-v1'],
+  peers: [{ node_id: '12D3KooWPeer', addr: '10.0.0.5:19091' }], feed_id: 'f'.repeat(32)
+}
+
+describe('routes other machines may reach', () => {
+  let api: TestApi
+  before(async () => { api = await startApi({ p2pStatus: () => STATUS }) })
+  after(async () => { await api.close() })
+
+  const remote = { remoteAddress: '10.1.2.3' }
+
+  it('health: no database path for another machine', async () => {
+    const local = (await api.app.inject({ method: 'GET', url: '/api/v1/health' })).json()
+    assert.ok(String(local.components.store.detail).includes(api.dbFile), 'this machine sees the file')
+    const far = await api.app.inject({ method: 'GET', url: '/api/v1/health', ...remote })
+    assert.equal(far.statusCode, 200)
+    assert.deepEqual(far.json(), { status: 'ok', version: local.version, components: { store: { status: 'ok', kind: 'sqlite' }, p2p: { status: 'enabled' } } })
+    assert.ok(!far.body.includes(api.dir))
+  })
+
+  it('P2P status: node id, enabled and port only (what the probe reads)', async () => {
+    assert.deepEqual((await api.app.inject({ method: 'GET', url: '/api/v1/p2p/status' })).json(), STATUS)
+    const far = await api.app.inject({ method: 'GET', url: '/api/v1/p2p/status', ...remote })
+    assert.equal(far.statusCode, 200)
+    assert.deepEqual(far.json(), { node_id: STATUS.node_id, enabled: true, port: 19091 })
+  })
+})
