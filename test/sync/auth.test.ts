@@ -68,8 +68,22 @@ describe('request signatures', () => {
     refused(verify({ ...h }, { guard, now: NOW + REPLAY_WINDOW_MS + 1 }), /outside the 300 s replay window/)
   })
 
+  it('after a restart (a new epoch), a request recorded before it is refused, with the server time for an honest caller', () => {
+    const before = new ReplayGuard({ epoch: NOW - 60_000 })
+    const h = signed({ now: NOW - 1000 })
+    assert.ok(verify({ ...h }, { guard: before }).ok)
+    // The node restarts at NOW: its nonces are forgotten, its epoch is NOW.
+    const restarted = new ReplayGuard({ epoch: NOW })
+    const r = verify({ ...h }, { guard: restarted, now: NOW + 2000 })
+    assert.equal(r.ok, false)
+    if (r.ok) return
+    assert.match(r.failure.message, /stamped before this node started/)
+    assert.ok(r.failure.clockHint !== undefined, 'the caller may sign with this node\'s time')
+    assert.ok(verify({ ...signed({ now: NOW + 1000 }) }, { guard: restarted, now: NOW + 2000 }).ok, 'a request made after the restart passes')
+  })
+
   it('a nonce is remembered until its own stamp leaves the window, even when the caller is ahead', () => {
-    const guard = new ReplayGuard(1000)
+    const guard = new ReplayGuard({ windowMs: 1000 })
     const ahead = signed({ now: NOW + 900 })
     assert.ok(verify({ ...ahead }, { guard, now: NOW }).ok)
     // At NOW + 1500 the stamp (NOW + 900) is still inside the window: the nonce must still be known.
@@ -79,7 +93,7 @@ describe('request signatures', () => {
   })
 
   it('a full nonce memory refuses new requests instead of forgetting', () => {
-    const guard = new ReplayGuard(60_000, 2)
+    const guard = new ReplayGuard({ windowMs: 60_000, max: 2 })
     assert.equal(guard.admit('1', NOW, NOW), 'ok')
     assert.equal(guard.admit('2', NOW, NOW), 'ok')
     assert.equal(guard.admit('3', NOW, NOW), 'full')

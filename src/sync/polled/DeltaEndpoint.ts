@@ -53,11 +53,14 @@ const unsignedReply = (): Record<string, string> => ({})
 
 export class DeltaEndpoint {
   private readonly opts: DeltaEndpointOptions
-  private readonly guard = new ReplayGuard()
+  private readonly guard: ReplayGuard
   private readonly refusalLog: LogBudget
 
   constructor (opts: DeltaEndpointOptions) {
     this.opts = opts
+    // Requests stamped before this boot are refused: nonces are remembered in memory only, so a
+    // request recorded before a restart could otherwise be replayed after it (auth.ts).
+    this.guard = new ReplayGuard({ epoch: opts.now() })
     this.refusalLog = new LogBudget(REFUSAL_LOGS_PER_MINUTE, opts.now)
   }
 

@@ -17,8 +17,10 @@
  * decide.
  *
  * The server checks, in this order: the headers are there and well-formed, the signature, the
- * stamp (within the replay window of the server's clock), the nonce (not seen within the
- * window). Any failure is a 401 that changes nothing. The client refuses a response whose
+ * stamp (within the replay window of the server's clock, and not before the server started),
+ * the nonce (not seen within the window). Any failure is a 401 that changes nothing. Nonces are
+ * remembered in memory only; the epoch (the server's start) is what refuses, after a restart, a
+ * request recorded before it: its stamp is older than the epoch. The client refuses a response whose
  * signature does not match: it is bound to the client's fresh nonce, so a recorded response
  * cannot be replayed and a node without the secret cannot answer in a peer's place.
  *
@@ -167,12 +169,15 @@ export function readClockHint (key: RestKey, headers: Headers, requestNonce: str
 export class ReplayGuard {
   private readonly seen = new Map<string, number>()
   readonly windowMs: number
+  /** Requests stamped before this time (the server's start, ms) are refused. */
+  readonly epoch: number
   private readonly max: number
   private nextSweep = 0
 
-  constructor (windowMs = REPLAY_WINDOW_MS, max = MAX_REMEMBERED_NONCES) {
-    this.windowMs = windowMs
-    this.max = max
+  constructor (opts: { windowMs?: number, max?: number, epoch?: number } = {}) {
+    this.windowMs = opts.windowMs ?? REPLAY_WINDOW_MS
+    this.max = opts.max ?? MAX_REMEMBERED_NONCES
+    this.epoch = opts.epoch ?? 0
   }
 
   get size (): number { return this.seen.size }
@@ -250,6 +255,11 @@ export function verifyRequest (
   if (Math.abs(now - t) > guard.windowMs) {
     return refuse(`request stamp is ${Math.round((t - now) / 1000)} s from this node's clock, outside the ${guard.windowMs / 1000} s replay window`,
       signClockHint(key, now, nonce))
+  }
+  if (t < guard.epoch) {
+    // A request made before this node started (a replay across a restart), or a caller whose
+    // clock is a little behind: the signed hint lets an honest caller sign with this node's time.
+    return refuse('request stamped before this node started: replayed requests are refused across restarts', signClockHint(key, now, nonce))
   }
   const admitted = guard.admit(nonce, t, now)
   if (admitted === 'replay') return refuse('replayed request refused (nonce already used)')
