@@ -82,7 +82,7 @@ export async function benchTransport (opts: TransportBenchOptions = {}): Promise
 }
 
 if (import.meta.main) {
-  const key = derivePrivateNetworkKey('bench-seed')
+  const key = await derivePrivateNetworkKey('bench-seed')
   console.log(await benchTransport())
   console.log(await benchTransport({ privateNetworkKey: key }))
   console.log(await benchTransport({ transports: 'tcp' }))

@@ -30,6 +30,7 @@ import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createNativeSync } from './nativeSync.ts'
+import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'
 import { createDiscovery } from './discovery.ts'
 import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
@@ -177,8 +178,10 @@ export class EngramNode {
       native: () => native
     })
     try {
+      const seed = config.p2p.enabled ? config.p2p.seed : undefined
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly,
+        ...(seed !== undefined ? { privateNetworkKey: await derivePrivateNetworkKey(seed) } : {}),
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})

@@ -13,7 +13,6 @@ import type { ConflictPolicy } from '../replication/applyPage.ts'
 import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
-import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'
 import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
 
@@ -44,6 +43,8 @@ export interface NativeSyncParts {
   readonly onPeerEvent?: (ev: DialerEvent) => void
   /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
   readonly conflicts?: ConflictPolicy
+  /** The TCP private network's key (derivePrivateNetworkKey of p2p.seed, derived by the caller: it takes a while). */
+  readonly privateNetworkKey?: Uint8Array
 }
 
 /** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
@@ -56,7 +57,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     host: config.p2p.host,
     port: config.p2p.port,
     transports: 'both',
-    ...(config.p2p.seed !== undefined ? { privateNetworkKey: derivePrivateNetworkKey(config.p2p.seed) } : {}),
+    ...(parts.privateNetworkKey !== undefined ? { privateNetworkKey: parts.privateNetworkKey } : {}),
     log: (message, details) => { log.debug(message, details) }
   })
   return new NativeSync({

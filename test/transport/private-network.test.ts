@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { derivePrivateNetworkKey, PRIVATE_NETWORK_CONTEXT } from '../../src/transport/libp2p/privateNetwork.ts'
+import { argon2id } from 'hash-wasm'
+import { derivePrivateNetworkKey, PRIVATE_NETWORK_CONTEXT, PRIVATE_NETWORK_KDF } from '../../src/transport/libp2p/privateNetwork.ts'
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/libp2p/QuicTransport.ts'
 import { blake3 } from '../../src/core/hash.ts'
 import { Probe, seqFrame, waitFor, within } from './conformance.ts'
@@ -25,17 +26,21 @@ const addrOf = (t: QuicTransport, proto: 'tcp' | 'quic-v1'): string => {
 }
 
 describe('private network on TCP', () => {
-  it('derives a 32-byte key per seed, domain-separated, never the seed itself', () => {
-    const k = derivePrivateNetworkKey('seed-one')
+  it('derives a 32-byte key per seed with Argon2id (64 MiB, 3 passes), domain-separated, never the seed itself', async () => {
+    const k = await derivePrivateNetworkKey('seed-one')
     assert.equal(k.byteLength, 32)
-    assert.deepEqual(derivePrivateNetworkKey('seed-one'), k)
-    assert.notDeepEqual(derivePrivateNetworkKey('seed-two'), k)
+    assert.deepEqual(await derivePrivateNetworkKey('seed-one'), k)
+    assert.notDeepEqual(await derivePrivateNetworkKey('seed-two'), k)
     assert.notDeepEqual(k, blake3(new TextEncoder().encode('seed-one')))
-    assert.equal(PRIVATE_NETWORK_CONTEXT, 'engram/p2p-private-network/v1')
+    assert.equal(PRIVATE_NETWORK_CONTEXT, 'engram/p2p-private-network/v2')
+    // The same as Argon2id computed directly with the documented parameters.
+    const direct = await argon2id({ password: 'seed-one', salt: new TextEncoder().encode(PRIVATE_NETWORK_CONTEXT), memorySize: 65536, iterations: 3, parallelism: 1, hashLength: 32, outputType: 'binary' })
+    assert.deepEqual(k, direct)
+    assert.deepEqual(PRIVATE_NETWORK_KDF, { memoryKiB: 65536, iterations: 3, parallelism: 1 })
   })
 
   it('lets nodes with the same key talk over TCP, 1 MiB frames both ways included', async () => {
-    const key = derivePrivateNetworkKey('same-seed')
+    const key = await derivePrivateNetworkKey('same-seed')
     const { t: a, p: pa } = await node({ transports: 'tcp', privateNetworkKey: key })
     const { t: b, p: pb } = await node({ transports: 'tcp', privateNetworkKey: key })
     try {
@@ -56,10 +61,11 @@ describe('private network on TCP', () => {
     }
   })
 
-  for (const [what, other] of [['another key', derivePrivateNetworkKey('other-seed')], ['no key', undefined]] as const) {
+  for (const [what, otherSeed] of [['another key', 'other-seed'], ['no key', undefined]] as const) {
     it(`refuses a node with ${what} before any session: the TCP transport handshake cannot complete`, async () => {
+      const other = otherSeed === undefined ? undefined : await derivePrivateNetworkKey(otherSeed)
       const { t: a } = await node({ transports: 'tcp', ...(other !== undefined ? { privateNetworkKey: other } : {}), dialTimeoutMs: 3000 })
-      const { t: b, p: pb } = await node({ transports: 'tcp', privateNetworkKey: derivePrivateNetworkKey('same-seed') })
+      const { t: b, p: pb } = await node({ transports: 'tcp', privateNetworkKey: await derivePrivateNetworkKey('same-seed') })
       try {
         await assert.rejects(a.dial(addrOf(b, 'tcp')), (e: unknown) => {
           const code = (e as { code?: string }).code
@@ -74,8 +80,8 @@ describe('private network on TCP', () => {
   }
 
   it('does not touch QUIC: nodes with different keys still reach each other over QUIC (the seed handshake decides there)', async () => {
-    const { t: a } = await node({ transports: 'both', privateNetworkKey: derivePrivateNetworkKey('seed-a') })
-    const { t: b, p: pb } = await node({ transports: 'both', privateNetworkKey: derivePrivateNetworkKey('seed-b') })
+    const { t: a } = await node({ transports: 'both', privateNetworkKey: await derivePrivateNetworkKey('seed-a') })
+    const { t: b, p: pb } = await node({ transports: 'both', privateNetworkKey: await derivePrivateNetworkKey('seed-b') })
     try {
       const conn = await within(a.dial(addrOf(b, 'quic-v1')), 'QUIC dial')
       assert.match(conn.remoteAddr, /quic-v1/)

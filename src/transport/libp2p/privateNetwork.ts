@@ -7,29 +7,42 @@
  * stream opened, and never reaches the engram protocol. QUIC connections use TLS 1.3, not Noise,
  * and are not affected; on QUIC the seed handshake alone decides (docs/PROTOCOL.md §1).
  *
- *   KEY = BLAKE3("engram/p2p-private-network/v1" ‖ 0x00 ‖ UTF-8(seed))    ; 32 bytes, never sent
+ *   KEY = Argon2id(password = UTF-8(seed), salt = "engram/p2p-private-network/v2",
+ *                  memory 64 MiB, 3 passes, 1 lane, 32 bytes)                  ; never sent
  *
  * The key is neither the seed nor the seed handshake's key (another domain), and it is never
- * sent: only a hash that includes it is authenticated. libp2p's own private networks
+ * sent: only a hash that includes it is authenticated. But whoever completes the first half of a
+ * Noise handshake with a node can check a guess of the key against the node's answer offline
+ * (its tag covers the prologue), and no password-authenticated exchange fits in front of Noise:
+ * so the key is derived with a memory-hard function (RFC 9106's second recommended setting),
+ * which makes each guess cost 64 MiB and a few hundred milliseconds of a core instead of a
+ * microsecond (docs/SECURITY.md has the measured rates). A node derives it once, at start.
+ * Version 1 (BLAKE3 of the seed) is not spoken: TCP between a node of this version and an
+ * older one fails (their QUIC sessions are not affected), until both are upgraded. libp2p's own private networks
  * (`@libp2p/pnet`, XSalsa20 over the whole connection) are not used: its cipher (xsalsa20 1.2
  * in WebAssembly) shares one memory between all connections and, once one connection grows it
  * (any chunk over about 600 KiB, such as a 1 MiB sync page), leaks a 64 KiB page on every
  * alternation between two ciphers until its 64 MiB limit, after which every connection using it
  * fails (measured: 491 alternations; docs/DISCOVERY.md).
  */
-import { blake3 } from '../../core/hash.ts'
+import { argon2id } from 'hash-wasm'
 
-export const PRIVATE_NETWORK_CONTEXT = 'engram/p2p-private-network/v1'
+export const PRIVATE_NETWORK_CONTEXT = 'engram/p2p-private-network/v2'
 export const PRIVATE_NETWORK_KEY_BYTES = 32
+/** The cost of the key derivation (Argon2id): memory in KiB, passes, lanes. */
+export const PRIVATE_NETWORK_KDF = { memoryKiB: 64 * 1024, iterations: 3, parallelism: 1 } as const
 
-/** The 32-byte private-network key of a seed. */
-export function derivePrivateNetworkKey (seed: string): Uint8Array {
-  const ctx = new TextEncoder().encode(PRIVATE_NETWORK_CONTEXT)
-  const s = new TextEncoder().encode(seed)
-  const input = new Uint8Array(ctx.byteLength + 1 + s.byteLength)
-  input.set(ctx, 0)
-  input.set(s, ctx.byteLength + 1)
-  return blake3(input)
+/** The 32-byte private-network key of a seed (takes a few hundred milliseconds and 64 MiB, on purpose). */
+export async function derivePrivateNetworkKey (seed: string): Promise<Uint8Array> {
+  return await argon2id({
+    password: seed,
+    salt: new TextEncoder().encode(PRIVATE_NETWORK_CONTEXT),
+    memorySize: PRIVATE_NETWORK_KDF.memoryKiB,
+    iterations: PRIVATE_NETWORK_KDF.iterations,
+    parallelism: PRIVATE_NETWORK_KDF.parallelism,
+    hashLength: PRIVATE_NETWORK_KEY_BYTES,
+    outputType: 'binary'
+  })
 }
 
 /** The Noise prologue of a private network: the context and the key. */
