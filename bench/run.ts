@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
+import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
@@ -26,7 +27,9 @@ const BENCHES: Record<string, Bench> = {
   // Polled REST sync: 100,000 triples (or --rows, when smaller).
   sync: benchSync,
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).
-  native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) })
+  native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) }),
+  // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
+  guessing: () => benchGuessing()
 }
 
 function usage (message: string): never {
