@@ -73,7 +73,7 @@ the effective value of every key and where it came from (\`default\`, \`file:<pa
   \`\`\`json5
   {
     api: { port: 19090 },
-    p2p: { enabled: true, seed: "my-shared-secret", manualPeers: ["10.0.0.5:19091"] },
+    p2p: { enabled: true, seed: "pxq43I5-VkpQyUxNktffx2LzWJXAU6S1", manualPeers: ["10.0.0.5:19091"] },
     sync: { intervalSeconds: 60, conflictStrategy: "last-writer-wins" },
   }
   \`\`\`

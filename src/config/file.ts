@@ -1,7 +1,7 @@
 /**
  * The configuration file: nested JSON5, e.g.
  *
- *   { api: { port: 19090 }, p2p: { enabled: true, seed: "my-shared-secret" }, sync: { peers: ["10.0.0.5:19091"] } }
+ *   { api: { port: 19090 }, p2p: { enabled: true, seed: "pxq43I5-VkpQyUxNktffx2LzWJXAU6S1" }, sync: { peers: ["10.0.0.5:19091"] } }
  *
  * read into (key path, value) pairs. Dotted names (`"p2p.enabled": true`) are accepted too.
  * Unknown keys and sections that are not objects are CONFIG_INVALID, naming the nearest key.
