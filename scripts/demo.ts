@@ -15,9 +15,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { newSecret } from '../src/config/secretStrength.ts'
 
 const BIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url))
-const SEED = 'engram-demo-seed'
+/** The nodes' shared seed: a fresh one each run, as `engram secret new` makes them. */
+const SEED = newSecret()
 const NAMES = ['laptop', 'desktop', 'server']
 
 interface DemoNode {
@@ -72,7 +74,7 @@ function startNode (name: string, root: string, p2pPort: number, peers: number[]
   writeFileSync(config, JSON.stringify({
     p2p: { enabled: true, seed: SEED, port: p2pPort, manualPeers: peers.map(p => `127.0.0.1:${p}`), gossipIntervalMs: 1000 },
     log: { level: 'warn' }
-  }))
+  }), { mode: 0o600 })
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ENGRAM_')) env[k] = v
   Object.assign(env, { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data') })
