@@ -39,7 +39,8 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
   const add = (d: DaemonHandle, subject: string): Promise<unknown> =>
     lab.request(d, 'POST', '/api/v1/triples', { subject, predicate: 'written:on', object: d.node.name })
   const config = (seed: string, serviceType: string, extra: { p2p?: Record<string, unknown>, sync?: Record<string, unknown> } = {}): Record<string, unknown> => ({
-    p2p: { enabled: true, seed, mdns: true, port: P2P_PORT, gossipIntervalMs: 500, ...extra.p2p },
+    // A strong secret per name (a node refuses a weak one).
+    p2p: { enabled: true, seed: `${seed}-Kq7Pw2mZ`, mdns: true, port: P2P_PORT, gossipIntervalMs: 500, ...extra.p2p },
     discovery: { bonjourServiceType: serviceType },
     sync: { intervalSeconds: 3600, ...extra.sync }
   })

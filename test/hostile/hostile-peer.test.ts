@@ -29,7 +29,7 @@ import { startNode } from '../sync/daemons.ts'
 import type { GuardCounts } from '../../src/sync/native/SessionGuard.ts'
 import { attack, type HostileSession } from './attacker.ts'
 
-const SEED = 'hostile-test-seed'
+const SEED = 'hostile-test-seed-Kq7Pw2mZ'
 const ATTACK_MS = Number(process.env.HOSTILE_ATTACK_MS ?? 12_000)
 const RSS_GROWTH_BOUND_MB = 400
 const REQUEST_TIMEOUT_MS = 2_000

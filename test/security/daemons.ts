@@ -13,7 +13,7 @@ import type { ClientTls } from '../../src/tls/client.ts'
 import { startDaemon, type Daemon, type Sandbox } from '../cli/helpers.ts'
 
 export const PASSPHRASE = 'the right passphrase, long enough'
-export const SEED = 'the-right-seed'
+export const SEED = 'the-right-seed-Kq7Pw2mZ'
 const DAY = 86_400_000
 
 export interface Pki {
