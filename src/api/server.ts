@@ -41,6 +41,9 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
     logger: false,
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    // A "__proto__" key is kept as the plain own key JSON.parse makes of it, so that validation
+    // refuses it naming the field (core/validate.ts), instead of a bare "not valid JSON".
+    onProtoPoisoning: 'ignore',
     frameworkErrors: frameworkErrorHandler,
     ajv: {
       // No coercion (a number is not a string), unknown fields are errors rather than dropped,
