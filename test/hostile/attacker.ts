@@ -13,7 +13,7 @@ export interface HostileSession {
   readonly conn: Connection
   /** Messages received from the node, decoded (frames that do not decode are counted). */
   readonly received: NativeMessage[]
-  /** Runs the seed handshake as an honest peer would; resolves with the node's feed id. */
+  /** Runs the seed handshake as an honest peer would (version 2); resolves with the node's feed id. */
   handshake (seed: string, feed?: string): Promise<string>
   /** Sends a message without waiting for anything; false once the session is closed. */
   send (msg: NativeMessage): Promise<boolean>
@@ -52,7 +52,7 @@ export async function attack (transport: Transport, target: string, targetNode: 
     isClosed: () => closed,
     async handshake (seed, feed = ATTACKER_FEED) {
       const r = await runHandshake({ send: async m => { await conn.send(encodeMessage(m)) }, next: ms => inbox.next(ms) },
-        { key: deriveHandshakeKey(seed), self: transport.nodeId, peer: asNodeId(String(targetNode)), feed, timeoutMs: 5_000 })
+        { key: deriveHandshakeKey(seed), secrets: { seed }, self: transport.nodeId, peer: asNodeId(String(targetNode)), feed, sessionId: conn.id, initiator: true, timeoutMs: 5_000 })
       return r.peerFeed
     },
     send: async (msg) => await sendRaw(encodeMessage(msg)),

@@ -56,26 +56,49 @@ describe('seed handshake: pure parts', () => {
     assert.equal(commonVersion([1, 1], [2, 3]), undefined)
   })
 
-  it('completes with the same seed and fails both ways with another', async () => {
+  it('completes with the same seed and fails both ways with another (version 2)', async () => {
     const [ca, cb] = channelPair()
     const [ra, rb] = await Promise.all([
-      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
     ])
     assert.equal(ra.peerFeed, FEED_B)
     assert.equal(rb.peerFeed, FEED_A)
-    assert.equal(ra.version, 1)
+    assert.equal(ra.version, 2)
 
     const [xa, xb] = channelPair()
     const results = await Promise.allSettled([
-      runHandshake(xa, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+      runHandshake(xa, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), secrets: { seed: 'seed-2' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
     ])
-    for (const r of results) {
-      assert.equal(r.status, 'rejected')
-      assert.match(String((r as PromiseRejectedResult).reason.message), /^auth failed/)
-      assert.equal((r as PromiseRejectedResult).reason.code, 'UNAUTHORIZED')
-    }
+    // A confirms first (its id sorts first); B refuses it, and A is left without B's confirmation.
+    const [fa, fb] = results as PromiseRejectedResult[]
+    assert.equal(results[1]!.status, 'rejected')
+    assert.match(String(fb!.reason.message), /^auth failed: the peer did not prove p2p\.seed/)
+    assert.equal(fb!.reason.code, 'UNAUTHORIZED')
+    assert.equal(results[0]!.status, 'rejected')
+    assert.equal(fa!.reason.code, 'TIMEOUT', 'B never confirmed: A learns nothing to check a guess against')
+  })
+
+  it('speaks version 1 with an older node, and proves nothing before the older node has', async () => {
+    const [ca, cb] = channelPair()
+    const old = { versions: [1, 1] as [number, number], legacyProofOrder: true }
+    const [ra] = await Promise.all([
+      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...old })
+    ])
+    assert.equal(ra.version, 1)
+    // The older node with another seed: its proof fails, and this node sends none.
+    const sent: NativeMessage[] = []
+    const [xa, xb] = channelPair()
+    const watched: HandshakeChannel = { send: async m => { sent.push(m); await xa.send(m) }, next: ms => xa.next(ms) }
+    const results = await Promise.allSettled([
+      runHandshake(watched, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
+      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...old })
+    ])
+    assert.equal(results[0]!.status, 'rejected')
+    assert.match(String((results[0] as PromiseRejectedResult).reason.message), /^auth failed: the peer's proof is wrong/)
+    assert.deepEqual(sent.map(m => m.t), ['hello'], 'no proof was sent')
   })
 
   it('times out a silent peer, per step', async () => {
@@ -135,7 +158,7 @@ describe('seed handshake over sessions', () => {
       records: [{ kind: 'note', key: 'evil', value: 1, hlc: { wall: Date.now(), counter: 0, node: asNodeId('mallory') }, deleted: false }]
     }))
     const closed = await conn.closed
-    assert.match(closed.reason ?? '', /protocol error: "changes" is not expected now \(expected hello or proof\)/)
+    assert.match(closed.reason ?? '', /protocol error: "changes" is not expected now \(expected hello or proof or pake or confirm\)/)
     assert.deepEqual(got.map(g => g.t).filter(t => t !== 'hello' && t !== 'proof'), [])
     assert.equal(a.store.getNote('evil'), undefined)
   })
@@ -152,15 +175,16 @@ describe('seed handshake over sessions', () => {
       send: async m => { const f = encodeMessage(m); recorded.push(f); await first.conn.send(f) },
       next: async ms => { await eventually(() => first.got.length > 0, 'a frame', ms); return first.got.shift()! }
     }
-    await runHandshake(ch, { key: deriveHandshakeKey('test-seed'), self: asNodeId('node-b'), peer: A, feed: FEED_B, timeoutMs: 1000 })
+    await runHandshake(ch, { key: deriveHandshakeKey('test-seed'), secrets: { seed: 'test-seed' }, self: asNodeId('node-b'), peer: A, feed: FEED_B,
+      sessionId: first.conn.id, initiator: true, timeoutMs: 1000 })
     await first.conn.close('done')
     await eventually(() => a.sync.connectedPeers().length === 0, 'the first session closed on a')
-    // the recorded hello and proof, replayed in a new session: a's nonce is fresh, the proof no longer fits
+    // the recorded hello, share and confirmation, replayed in a new session: a's nonce is fresh, nothing fits
     const second = await b.dial('mem:node-a')
     for (const f of recorded) await second.conn.send(f)
     const info = await second.conn.closed
     assert.equal(info.reason, 'auth failed')
-    assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'proof'), 'nothing but the handshake was sent')
+    assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'pake'), 'nothing but hello and a share was sent: no confirmation')
     assert.ok(a.logs.some(l => l.includes('refused P2P peer node-b')), a.logs.join('\n'))
   })
 
@@ -178,16 +202,15 @@ describe('seed handshake over sessions', () => {
     assert.equal(a.sync.connectedPeers().length, 0)
   })
 
-  it('refuses a reflected proof', async () => {
+  it('gives a peer speaking version 1 no proof before it proved the seed (nothing to reflect or to guess against)', async () => {
     const net = new MemoryNetwork()
     const a = await node(net, 'node-a')
     const m = await rawPeer(net, 'mallory')
     const { conn, got } = await m.dial('mem:node-a')
     await conn.send(encodeMessage({ t: 'hello', v: [1, 1], nonce: randomBytes(32), feed: 'c'.repeat(32) }))
-    await eventually(() => got.some(g => g.t === 'proof'), 'a\'s proof')
-    await conn.send(encodeMessage(got.find(g => g.t === 'proof')!)) // a's proof (role hi), sent back as mallory's (role lo)
     const info = await conn.closed
-    assert.equal(info.reason, 'auth failed')
+    assert.match(info.reason ?? '', /timed out|auth failed|timeout/i)
+    assert.deepEqual(got.map(g => g.t), ['hello'], 'a sent no proof')
     assert.equal(a.sync.connectedPeers().length, 0)
   })
 })

@@ -24,7 +24,8 @@ import { checkRows, encodeRows, rowsOf } from './rows.ts'
 /** The frame version this implementation writes, and the range of versions it speaks. */
 export const FRAME_VERSION = 0x01
 export const MIN_PROTOCOL_VERSION = 1
-export const MAX_PROTOCOL_VERSION = 1
+/** 2: the handshake is a PAKE (pake.ts: `pake`, then `confirm`); 1: `proof` (keyed MACs). */
+export const MAX_PROTOCOL_VERSION = 2
 
 /** Caps on what a peer may send (docs/PROTOCOL.md). */
 export const NATIVE_LIMITS = {
@@ -39,7 +40,10 @@ export const NATIVE_LIMITS = {
   macBytes: 32,
   /** Largest certificate in a `hello` (DER) and certificate signature in a `proof`, bytes. */
   maxCertBytes: 16 * 1024,
-  maxSigBytes: 1024
+  maxSigBytes: 1024,
+  /** Version 2: a PAKE share, and a confirmation tag, bytes. */
+  shareBytes: 32,
+  tagBytes: 64
 } as const
 
 /**
@@ -61,6 +65,24 @@ export interface HelloMessage {
  */
 export interface ProofMessage {
   readonly t: 'proof'
+  readonly mac: Uint8Array
+  readonly pmac?: Uint8Array
+  readonly sig?: Uint8Array
+}
+
+/** Version 2: this side's CPace share for the seed (`y`) and, with a passphrase, for it (`yp`). */
+export interface PakeMessage {
+  readonly t: 'pake'
+  readonly y: Uint8Array
+  readonly yp?: Uint8Array
+}
+
+/**
+ * Version 2: key confirmation, one tag per secret (`mac` the seed's, `pmac` the passphrase's),
+ * and with TLS on the certificate key's signature over the exchange (`sig`).
+ */
+export interface ConfirmMessage {
+  readonly t: 'confirm'
   readonly mac: Uint8Array
   readonly pmac?: Uint8Array
   readonly sig?: Uint8Array
@@ -103,7 +125,7 @@ export interface UncheckedChanges extends Omit<ChangesMessage, 'records'> {
   readonly unchecked: readonly unknown[]
 }
 
-export type SessionMessage = HelloMessage | ProofMessage | CursorMessage | ChangesMessage | AckMessage
+export type SessionMessage = HelloMessage | ProofMessage | PakeMessage | ConfirmMessage | CursorMessage | ChangesMessage | AckMessage
 export type NativeMessage = SessionMessage | GossipMessage
 export type MessageType = NativeMessage['t']
 
@@ -125,7 +147,8 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
       ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {})
     }
-    case 'proof': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
+    case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
+    case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
@@ -205,6 +228,17 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (o.pmac !== undefined) proof.pmac = bytes(o.pmac, 'proof.pmac', NATIVE_LIMITS.macBytes)
       if (o.sig !== undefined) proof.sig = bytes(o.sig, 'proof.sig', undefined, NATIVE_LIMITS.maxSigBytes)
       return proof
+    }
+    case 'pake': {
+      const pake: { -readonly [K in keyof PakeMessage]: PakeMessage[K] } = { t, y: bytes(o.y, 'pake.y', NATIVE_LIMITS.shareBytes) }
+      if (o.yp !== undefined) pake.yp = bytes(o.yp, 'pake.yp', NATIVE_LIMITS.shareBytes)
+      return pake
+    }
+    case 'confirm': {
+      const confirm: { -readonly [K in keyof ConfirmMessage]: ConfirmMessage[K] } = { t, mac: bytes(o.mac, 'confirm.mac', NATIVE_LIMITS.tagBytes) }
+      if (o.pmac !== undefined) confirm.pmac = bytes(o.pmac, 'confirm.pmac', NATIVE_LIMITS.tagBytes)
+      if (o.sig !== undefined) confirm.sig = bytes(o.sig, 'confirm.sig', undefined, NATIVE_LIMITS.maxSigBytes)
+      return confirm
     }
     case 'cursor':
       return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }

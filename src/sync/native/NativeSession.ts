@@ -60,6 +60,8 @@ export interface NativeSessionOptions {
   readonly key: Uint8Array
   /** The passphrase key Kp (handshake.ts derivePassphraseKey) when sync.passphrase is set. */
   readonly passphraseKey?: Uint8Array
+  /** p2p.seed and sync.passphrase themselves, for the version 2 handshake (pake.ts); without them, version 1 only. */
+  readonly secrets?: { readonly seed: string, readonly passphrase?: string }
   /** The certificate layer of the handshake when TLS is on (tls.*). */
   readonly certificates?: HandshakeCertificates
   readonly handshakeTimeoutMs: number
@@ -82,7 +84,7 @@ export interface NativeSessionOptions {
   readonly onSynced?: (session: NativeSession, kind: 'page' | 'round') => void
 }
 
-const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof']
+const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof', 'pake', 'confirm']
 /** Frames kept, unread, between the peer's proof and its verification here. */
 const MAX_BACKLOG_FRAMES = 16
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
@@ -160,13 +162,15 @@ export class NativeSession {
    * rejects (after closing the connection) when the handshake fails.
    */
   async open (): Promise<void> {
-    const { engine, feedId, key, handshakeTimeoutMs, passphraseKey, certificates } = this.opts
+    const { engine, feedId, key, handshakeTimeoutMs, passphraseKey, certificates, secrets, conn } = this.opts
     let peerFeed: string
     try {
-      const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) },
-        { key, passphraseKey, certificates, self: engine.node, peer: this.peer, feed: feedId, timeoutMs: handshakeTimeoutMs })
+      const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
+        key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs
+      })
       peerFeed = result.peerFeed
-      if (this.inbox.drain().length > 0) throw PROTOCOL('hello or proof sent twice')
+      if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
       await this.fail(e, 'handshake')
       throw e
@@ -287,7 +291,8 @@ export class NativeSession {
       return
     }
     if (this.state === 'handshake') {
-      if (msg.t === 'proof') this.proofReceived = true
+      // the peer's last handshake message: its proof (version 1) or its confirmation (version 2)
+      if (msg.t === 'proof' || msg.t === 'confirm') this.proofReceived = true
       if (!this.inbox.push(msg as NativeMessage)) void this.fail(PROTOCOL('too many messages before the handshake completed'), 'handshake')
       return
     }
@@ -300,7 +305,7 @@ export class NativeSession {
 
   private handle (msg: NativeMessage): void {
     switch (msg.t) {
-      case 'hello': case 'proof':
+      case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
         this.sender?.start(msg.cursor, msg.feed)

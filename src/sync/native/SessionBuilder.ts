@@ -77,12 +77,14 @@ export class SessionBuilder {
   build (conn: Connection, hooks: SessionHooks): NativeSession {
     const opts = this.opts
     const settings = opts.settings
+    const passphrase = this.currentPassphrase()
     return new NativeSession({
       conn,
       engine: opts.engine,
       feedId: opts.feedId,
       key: this.key,
       passphraseKey: this.currentPassphraseKey(),
+      secrets: { seed: opts.seed, ...(passphrase !== undefined ? { passphrase } : {}) },
       certificates: opts.certificates,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5_000,
       settings: () => {
@@ -118,10 +120,16 @@ export class SessionBuilder {
     })
   }
 
+  /** The current sync.passphrase, or undefined. */
+  private currentPassphrase (): string | undefined {
+    const passphrase = this.opts.passphrase?.()
+    return passphrase === undefined || passphrase === '' ? undefined : passphrase
+  }
+
   /** Kp of the current sync.passphrase (derived again when it changes), or undefined. */
   private currentPassphraseKey (): Uint8Array | undefined {
-    const passphrase = this.opts.passphrase?.()
-    if (passphrase === undefined || passphrase === '') return undefined
+    const passphrase = this.currentPassphrase()
+    if (passphrase === undefined) return undefined
     if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
     return this.passphraseKey.key
   }
