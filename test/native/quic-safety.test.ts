@@ -66,15 +66,18 @@ describe('native sync over QUIC: refusals', () => {
         return { conn, got, sent, ch: { send: async m => { const f = encodeMessage(m); sent.push(f); await conn.send(f) }, next: ms => inbox.next(ms) } }
       }
       const first = await open()
-      await runHandshake(first.ch, { key: deriveHandshakeKey(SEED), passphraseKey: derivePassphraseKey(PASSPHRASE), self: t.nodeId, peer: asNodeId(a.nodeId), feed: 'e'.repeat(32), timeoutMs: 3000 })
+      await runHandshake(first.ch, {
+        key: deriveHandshakeKey(SEED), passphraseKey: derivePassphraseKey(PASSPHRASE), secrets: { seed: SEED, passphrase: PASSPHRASE },
+        self: t.nodeId, peer: asNodeId(a.nodeId), feed: 'e'.repeat(32), sessionId: first.conn.id, initiator: true, timeoutMs: 3000
+      })
       await first.conn.close('recorded')
       await until(async () => (await a.p2p()).peer_count === 0, () => 'the first session closed', 10_000)
-      // the same frames again, in a new session: a's nonce is new, so the recorded proof fails
+      // the same frames again, in a new session: a's nonce is new, so the recorded confirmation fails
       const second = await open()
       for (const f of first.sent) await second.conn.send(f)
       const info = await second.conn.closed
       assert.equal(info.reason, 'auth failed')
-      assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'proof'), `only the handshake was sent: ${second.got.map(g => g.t).join(',')}`)
+      assert.ok(second.got.every(g => g.t === 'hello' || g.t === 'pake'), `only hello and a share were sent: ${second.got.map(g => g.t).join(',')}`)
       await until(async () => a.daemon.stderr().includes(`refused P2P peer ${t.nodeId}`), () => a.daemon.stderr(), 10_000)
     } finally {
       await t.stop()

@@ -65,9 +65,11 @@ after(async () => {
 
 /** What one side of a handshake presents. */
 interface Credentials {
-  readonly seedKey?: Uint8Array
+  readonly seed?: string
   readonly passphrase?: string | null
   readonly cert?: CertFiles | null
+  /** Speak version 1 as a node of an older version does (its proof first). */
+  readonly v1?: boolean
 }
 
 const right: Credentials = {}
@@ -96,18 +98,22 @@ async function dialS (): Promise<{ conn: Connection, ch: HandshakeChannel, sent:
   return { conn, ch, sent }
 }
 
-/** Runs the handshake with `c`; resolves whether this side completed it. */
-async function handshake (ch: HandshakeChannel, c: Credentials): Promise<boolean> {
+/** Runs the handshake with `c` on a session this side opened; resolves whether this side completed it. */
+async function handshake ({ conn, ch }: { conn: Connection, ch: HandshakeChannel }, c: Credentials): Promise<boolean> {
   const passphrase = c.passphrase === undefined ? PASSPHRASE : c.passphrase
   const cert = c.cert === undefined ? certs.get('good')! : c.cert
+  const seed = c.seed ?? SEED
   try {
     await runHandshake(ch, {
-      key: c.seedKey ?? deriveHandshakeKey(SEED),
+      key: deriveHandshakeKey(seed),
       ...(passphrase !== null ? { passphraseKey: derivePassphraseKey(passphrase) } : {}),
+      ...(c.v1 === true ? { versions: [1, 1] as [number, number], legacyProofOrder: true } : { secrets: { seed, ...(passphrase !== null ? { passphrase } : {}) } }),
       ...(cert !== null ? { certificates: handshakeCerts(cert) } : {}),
       self: attacker.nodeId,
       peer: asNodeId(s.nodeId),
       feed: FEED,
+      sessionId: conn.id,
+      initiator: true,
       timeoutMs: 3000
     })
     return true
@@ -143,10 +149,11 @@ describe('native sync with certificates, passphrase and seed: the authentication
     const opened = new RegExp(`P2P session open with ${attacker.nodeId}`)
     const before = countLines(s.stderr(), opened)
     for (let i = 0; i < TRIES; i++) {
-      const { conn, ch } = await dialS()
-      assert.equal(await handshake(ch, right), true, `session ${i} was refused: ${s.stderr().split('\n').slice(-3).join('\n')}`)
-      await conn.close('done')
-      await closed(conn)
+      const session = await dialS()
+      // every other session as a node of an older version (version 1)
+      assert.equal(await handshake(session, i % 2 === 0 ? right : { v1: true }), true, `session ${i} was refused: ${s.stderr().split('\n').slice(-3).join('\n')}`)
+      await session.conn.close('done')
+      await closed(session.conn)
     }
     await waitLines(opened, before + TRIES, 'sessions opened')
   })
@@ -159,8 +166,9 @@ describe('native sync with certificates, passphrase and seed: the authentication
     const openedBefore = countLines(s.stderr(), opened) + 1
     {
       // a handshake to replay later: recorded from a session the right peer opened
-      const { conn, ch, sent } = await dialS()
-      assert.equal(await handshake(ch, right), true)
+      const session = await dialS()
+      const { conn, sent } = session
+      assert.equal(await handshake(session, right), true)
       recorded.push(...sent)
       await conn.close('done')
       await closed(conn)
@@ -168,9 +176,9 @@ describe('native sync with certificates, passphrase and seed: the authentication
     // That session's log line reaches S's stderr asynchronously: count it in before going on.
     await waitLines(opened, openedBefore, 'the recording session opened')
     const cases: Array<[string, Credentials | 'replay', RegExp]> = [
-      ['wrong seed', { seedKey: deriveHandshakeKey('a-wrong-seed') }, /the peer's proof is wrong: p2p\.seed mismatch/],
-      ['no seed', { seedKey: new Uint8Array(32) }, /the peer's proof is wrong: p2p\.seed mismatch/],
-      ['replayed handshake', 'replay', /the peer's proof is wrong: .*or it replayed or relayed a handshake/],
+      ['wrong seed', { seed: 'a-wrong-seed' }, /the peer did not prove p2p\.seed: p2p\.seed mismatch/],
+      ['wrong seed, as an older node (version 1)', { seed: 'a-wrong-seed', v1: true }, /the peer's proof is wrong: p2p\.seed mismatch/],
+      ['replayed handshake', 'replay', /the peer did not prove p2p\.seed: .*or it replayed or relayed a handshake/],
       ['another CA', { cert: certs.get('other-ca') }, /its certificate \("CN=x-other-ca", issued by "CN=another sync CA"\) is not signed by this node's CA/],
       ['expired certificate', { cert: certs.get('expired') }, /its certificate \("CN=x-expired"\) expired on/],
       ['not-yet-valid certificate', { cert: certs.get('not-yet-valid') }, /its certificate \("CN=x-not-yet-valid"\) is not valid before/],
@@ -184,11 +192,12 @@ describe('native sync with certificates, passphrase and seed: the authentication
       const line = new RegExp(`refused P2P peer ${id}: auth failed: ${reason.source}`)
       const seen = countLines(s.stderr(), line)
       for (let i = 0; i < TRIES; i++) {
-        const { conn, ch } = await dialS()
+        const session = await dialS()
+        const { conn, ch } = session
         if (creds === 'replay') {
           for (const m of recorded) await ch.send(m)
         } else {
-          assert.equal(await handshake(ch, creds), false, `${what}: the attacker's handshake completed`)
+          assert.equal(await handshake(session, creds), false, `${what}: the attacker's handshake completed`)
         }
         // and push records regardless
         await conn.send(encodeMessage(forged())).catch(() => {})
