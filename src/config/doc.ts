@@ -83,10 +83,12 @@ the effective value of every key and where it came from (\`default\`, \`file:<pa
   otherwise. Booleans are \`true\`, \`false\`, \`1\` or \`0\`; lists are comma-separated
   (\`ENGRAM_SYNC_PEERS=192.168.1.10:19091,192.168.1.11:19091\`); an empty value unsets an optional key.
   \`ENGRAM_CONFIG\` (the file) and \`ENGRAM_URL\` (the daemon the CLI talks to) are the only other
-  \`ENGRAM_*\` variables, besides two test hooks read by \`engram start\` (never set them otherwise):
+  \`ENGRAM_*\` variables, besides three test hooks read by \`engram start\` (never set them otherwise):
   \`ENGRAM_TEST_CLOCK_OFFSET_MS\`, milliseconds added to the daemon's wall clock (tests use it to run
-  a node whose clock is off), and \`ENGRAM_TEST_P2P_GOSSIP_ONLY=1\`, native P2P sync by gossip rounds
-  alone, without cursor streams or live push (tests use it to measure the anti-entropy backstop).
+  a node whose clock is off), \`ENGRAM_TEST_P2P_GOSSIP_ONLY=1\`, native P2P sync by gossip rounds
+  alone, without cursor streams or live push (tests use it to measure the anti-entropy backstop), and
+  \`ENGRAM_TEST_P2P_FAILED_HANDSHAKES\`, how many failed P2P handshakes one address may make at once
+  (default 10; tests that fail many on purpose from one address raise it).
 - **Flags** of \`engram start\` and \`engram config print\`: \`--data-dir\`, \`--port\`, \`--host\`,
   \`--log-level\`.
 

@@ -321,7 +321,12 @@ export const NON_KEY_ENV_VARS: readonly string[] = [
    * Test hook, read by `engram start` only: "1" runs native P2P sync with gossip rounds alone
    * (no cursor streams, no live push), so a test can measure the anti-entropy backstop by itself.
    */
-  'ENGRAM_TEST_P2P_GOSSIP_ONLY'
+  'ENGRAM_TEST_P2P_GOSSIP_ONLY',
+  /**
+   * Test hook, read by `engram start` only: failed P2P handshakes one source may make at once
+   * (default 10), for tests that fail many on purpose from one address.
+   */
+  'ENGRAM_TEST_P2P_FAILED_HANDSHAKES'
 ]
 
 /** The default of a key in an environment (a fresh copy for lists). */

@@ -61,6 +61,8 @@ export interface EngramNodeOptions {
   readonly autoSyncDebounceMs?: number
   /** Test hook: native P2P sync by gossip rounds alone (no cursor streams, no live push). */
   readonly p2pGossipOnly?: boolean
+  /** Test hook: failed P2P handshakes one source may make at once (default 10). */
+  readonly p2pFailedHandshakes?: number
 }
 
 /** The sync settings of a configuration. */
@@ -180,7 +182,7 @@ export class EngramNode {
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       native = createNativeSync({
-        config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly,
+        config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(seed !== undefined ? { privateNetworkKey: await derivePrivateNetworkKey(seed) } : {}),
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,

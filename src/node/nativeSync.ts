@@ -12,6 +12,7 @@ import type { Engine } from '../engine/Engine.ts'
 import type { ConflictPolicy } from '../replication/applyPage.ts'
 import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
+import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
 import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
@@ -37,6 +38,8 @@ export interface NativeSyncParts {
   readonly now?: () => number
   /** Test hook: gossip rounds alone (no cursor streams, no live push). */
   readonly gossipOnly?: boolean
+  /** Test hook: failed handshakes one source may make at once (default 10). */
+  readonly failedHandshakes?: number
   /** The certificate layer of the handshake when TLS is on (NodeTls.handshake()). */
   readonly certificates?: HandshakeCertificates
   /** Told about every peer dialled, reached, failed or ended (discovery's peer book). */
@@ -73,6 +76,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     log,
     port: config.p2p.port,
     now: parts.now,
-    ...(parts.gossipOnly === true ? { stream: false, push: false } : {})
+    ...(parts.gossipOnly === true ? { stream: false, push: false } : {}),
+    ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })
 }

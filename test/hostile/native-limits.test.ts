@@ -40,6 +40,26 @@ async function compromised (net: MemoryNetwork, victim: SimNode, name = 'node-ma
 }
 
 describe('who gets in', () => {
+  it('throttles online guessing: a source whose handshakes keep failing is refused before any handshake, and that is logged', () => {
+    let now = 0
+    const lines: string[] = []
+    const log = { ...silentLogger, warn: (m: string) => { lines.push(m) } } as typeof silentLogger
+    const guard = new SessionGuard({ log, now: () => now, limits: () => GUARD_DEFAULTS })
+    const conn = (ip: string, node: string) => ({ direction: 'inbound' as const, remoteAddr: `/ip4/${ip}/udp/4000/quic-v1/p2p/${node}`, remoteNode: asNodeId(node), close: async () => {} })
+    const none = (): boolean => false
+    // Ten wrong guesses from one address, each from a new node id: all admitted, all failing.
+    for (let i = 0; i < 10; i++) guard.admit(conn('10.9.0.1', `g${i}`), 0, none)!(false)
+    assert.equal(guard.admit(conn('10.9.0.1', 'g10'), 0, none), undefined, 'the eleventh guess is refused')
+    assert.ok(lines.some(l => /too many failed handshakes from 10\.9\.0\.1/.test(l)), lines.join('\n'))
+    assert.ok(guard.admit(conn('10.9.0.2', 'honest'), 0, none) !== undefined, 'another source is not affected')
+    assert.deepEqual([guard.counts().handshakes_failed, guard.counts().guesses_refused], [10, 1])
+    now += 10_000
+    assert.ok(guard.admit(conn('10.9.0.1', 'g11'), 0, none) !== undefined, 'one more guess every 10 s')
+    // Completed handshakes cost nothing.
+    for (let i = 0; i < 50; i++) guard.admit(conn('10.9.0.3', `ok${i}`), 0, none)!(true)
+    assert.ok(guard.admit(conn('10.9.0.3', 'ok'), 0, none) !== undefined)
+  })
+
   it('caps handshakes in progress per source and in all, and lets known manual peers in whatever the counts', () => {
     const guard = new SessionGuard({ log: silentLogger, limits: () => ({ ...GUARD_DEFAULTS, maxHandshakes: 5, maxHandshakesPerSource: 2, maxPeers: 8 }) })
     const closed: string[] = []

@@ -116,7 +116,8 @@ export async function startSecureNode (box: Sandbox, name: string, opts: SecureN
   }
   const configFile = join(dir, 'config.json5')
   writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 })
-  const daemon = await startDaemon(dataDir, box.env, ['--config', configFile])
+  // The matrix fails many handshakes on purpose, all from 127.0.0.1: online guessing is throttled per source.
+  const daemon = await startDaemon(dataDir, { ...box.env, ENGRAM_TEST_P2P_FAILED_HANDSHAKES: '1000' }, ['--config', configFile])
   const own = opts.clientCert ?? opts.tls
   const client = new ApiClient(daemon.url, { timeoutMs: 60_000, ...(own !== undefined ? { tls: clientTls(own) } : {}) })
   return {

@@ -60,6 +60,7 @@ Examples:
       log,
       now: testClock(io.env.ENGRAM_TEST_CLOCK_OFFSET_MS),
       p2pGossipOnly: io.env.ENGRAM_TEST_P2P_GOSSIP_ONLY === '1',
+      ...(/^\d{1,6}$/.test(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES ?? '') ? { p2pFailedHandshakes: Number(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES) } : {}),
       // Watch the file that was read, or the default location (a file created later is read too).
       configFile: loaded.file ?? defaultConfigFile(io.env),
       reloadConfig: () => loadFromFlags(values, io).config

@@ -18,6 +18,7 @@ import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
+import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
@@ -79,6 +80,8 @@ export interface NativeSyncOptions {
   readonly backoff?: BackoffOptions
   readonly random?: () => number
   readonly now?: () => number
+  /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
+  readonly failedHandshakes?: RateSpec
   /** Test-only switches: cursor streaming, live push, bucket descent in gossip (all default true). */
   readonly stream?: boolean
   readonly push?: boolean
@@ -137,7 +140,12 @@ export class NativeSync implements PeerDialer {
       now: this.now,
       limits: () => {
         const s = opts.settings()
-        return { ...GUARD_DEFAULTS, maxPeers: s.maxPeers ?? GUARD_DEFAULTS.maxPeers, messagesPerSecond: s.maxMessagesPerSecond ?? GUARD_DEFAULTS.messagesPerSecond }
+        return {
+          ...GUARD_DEFAULTS,
+          maxPeers: s.maxPeers ?? GUARD_DEFAULTS.maxPeers,
+          messagesPerSecond: s.maxMessagesPerSecond ?? GUARD_DEFAULTS.messagesPerSecond,
+          failedHandshakes: opts.failedHandshakes ?? GUARD_DEFAULTS.failedHandshakes
+        }
       }
     })
     this.manual = new ManualPeers(opts.engine.store, opts.manualPeers ?? [])

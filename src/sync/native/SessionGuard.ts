@@ -7,7 +7,10 @@
  * - at most `maxHandshakes` handshakes in progress at once, and `maxHandshakesPerSource` from one
  *   source (an IPv4 address or an IPv6 /64): a node opening thousands of sessions without
  *   finishing them holds a few slots for the handshake timeout each, never all of them;
- * - at most `maxPeers` sessions (p2p.maxPeers), handshakes included.
+ * - at most `maxPeers` sessions (p2p.maxPeers), handshakes included;
+ * - online guessing throttled: each handshake that does not complete is a guess of the secrets
+ *   from its source, and a source gets `failedHandshakes` of them (a burst, then one every few
+ *   seconds); past that, its sessions are refused before any handshake, and that is logged.
  * Manual peers this node has already reached (their node ids are proven by the transport) are
  * neither counted nor refused, so a flood of strangers cannot keep a node's own peers out. A
  * refused session is closed at once, before anything is read from it.
@@ -19,6 +22,7 @@
 import type { EngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import { clientKey } from '../../util/clientKey.ts'
+import { KeyedBuckets, type RateSpec } from '../../util/tokenBucket.ts'
 import type { Logger } from '../../util/log.ts'
 import { PEER_BUDGET_DEFAULTS, PeerBudget } from './PeerBudget.ts'
 
@@ -27,14 +31,22 @@ export interface GuardLimits {
   readonly maxHandshakes: number
   readonly maxHandshakesPerSource: number
   readonly messagesPerSecond: number
+  /** Handshakes that fail (guesses) one source may make (read when the guard is built). */
+  readonly failedHandshakes: RateSpec
 }
+
+/** Handshakes that fail (guesses) one source may make: 10 at once, then one every 10 s. */
+export const FAILED_HANDSHAKES: RateSpec = { ratePerSecond: 0.1, burst: 10 }
 
 export const GUARD_DEFAULTS: GuardLimits = {
   maxPeers: 64,
   maxHandshakes: 64,
   maxHandshakesPerSource: 16,
-  messagesPerSecond: PEER_BUDGET_DEFAULTS.messagesPerSecond
+  messagesPerSecond: PEER_BUDGET_DEFAULTS.messagesPerSecond,
+  failedHandshakes: FAILED_HANDSHAKES
 }
+/** Sources whose failed handshakes are remembered (the least recently seen are forgotten). */
+const MAX_SOURCES = 10_000
 
 /** A new session as the guard sees it. */
 export interface Candidate {
@@ -55,6 +67,10 @@ export interface GuardCounts {
   readonly requests_dropped: number
   /** Sessions closed because the peer sent too many messages or bytes. */
   readonly floods: number
+  /** Handshakes of sessions other nodes opened that did not complete (wrong secret, timeout, …). */
+  readonly handshakes_failed: number
+  /** Sessions refused because their source failed too many handshakes (online guessing). */
+  readonly guesses_refused: number
 }
 
 export interface SessionGuardOptions {
@@ -74,25 +90,33 @@ export class SessionGuard {
   private refusedPeers = 0
   private dropped = 0
   private floods = 0
+  private failed = 0
+  private guessesRefused = 0
+  private readonly failures: KeyedBuckets
   private unlogged = 0
   private loggedAt = -Infinity
 
   constructor (opts: SessionGuardOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
+    this.failures = new KeyedBuckets(opts.limits().failedHandshakes, MAX_SOURCES, this.now)
   }
 
   /**
    * Decides on a new session. `sessions`: the sessions this node holds now; `known`: whether a
    * node is a manual peer this node has reached. Admitted: a function to call when the handshake
-   * ends (either way). Refused: undefined, and the session is being closed.
+   * ends, with whether it completed. Refused: undefined, and the session is being closed.
    */
-  admit (c: Candidate, sessions: number, known: (node: NodeId) => boolean): (() => void) | undefined {
+  admit (c: Candidate, sessions: number, known: (node: NodeId) => boolean): ((completed?: boolean) => void) | undefined {
     if (c.direction === 'outbound' || known(c.remoteNode)) return () => {}
     const l = this.opts.limits()
     const source = clientKey(c.remoteAddr)
     let reason: string | undefined
-    if (sessions >= l.maxPeers) {
+    const guesses = this.failures.peek(source)
+    if (guesses !== undefined && guesses.level < 1) {
+      this.guessesRefused++
+      reason = `too many failed handshakes from ${source}; retry in ${Math.ceil(guesses.retryAfterMs(1) / 1000)} s`
+    } else if (sessions >= l.maxPeers) {
       this.refusedPeers++
       reason = `too many peers (p2p.maxPeers = ${l.maxPeers})`
     } else if (this.inProgress >= l.maxHandshakes || (this.bySource.get(source) ?? 0) >= l.maxHandshakesPerSource) {
@@ -107,9 +131,13 @@ export class SessionGuard {
     this.inProgress++
     this.bySource.set(source, (this.bySource.get(source) ?? 0) + 1)
     let released = false
-    return () => {
+    return (completed = true) => {
       if (released) return
       released = true
+      if (!completed) {
+        this.failed++
+        this.failures.get(source).take(1)
+      }
       this.inProgress--
       const n = (this.bySource.get(source) ?? 1) - 1
       if (n <= 0) this.bySource.delete(source)
@@ -137,7 +165,9 @@ export class SessionGuard {
       handshakes_refused: this.refusedHandshakes,
       peers_refused: this.refusedPeers,
       requests_dropped: this.dropped,
-      floods: this.floods
+      floods: this.floods,
+      handshakes_failed: this.failed,
+      guesses_refused: this.guessesRefused
     }
   }
 
