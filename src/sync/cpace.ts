@@ -43,7 +43,8 @@ const ORDER = Point.Fn.ORDER
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const bytes = (b: Uint8Array | string): Uint8Array => typeof b === 'string' ? utf8(b) : b
 
-function concat (parts: readonly Uint8Array[]): Uint8Array {
+/** The byte strings, one after the other. */
+export function concat (parts: readonly Uint8Array[]): Uint8Array {
   let n = 0
   for (const p of parts) n += p.byteLength
   const out = new Uint8Array(n)

@@ -42,7 +42,8 @@ import { EngramError, PROTOCOL, UNAUTHORIZED } from '../../core/errors.ts'
 import { blake3, blake3Keyed } from '../../core/hash.ts'
 import type { NodeId } from '../../core/ids.ts'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, NATIVE_LIMITS, type ConfirmMessage, type HelloMessage, type NativeMessage, type PakeMessage, type ProofMessage } from './messages.ts'
-import { finishPake, pakeTranscript, startPake, type Role } from './pake.ts'
+import { concat } from '../cpace.ts'
+import { finishPake, pakeTranscript, startPake, type Role, type TranscriptInput } from './pake.ts'
 
 export const HANDSHAKE_KEY_CONTEXT = 'engram/p2p-handshake/v1'
 export const PASSPHRASE_KEY_CONTEXT = 'engram/p2p-passphrase/v1'
@@ -52,15 +53,6 @@ export const CERT_SIG_CONTEXT = 'engram/p2p-cert/v1'
 export type { Role }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.byteLength
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
-}
 
 const ZERO = new Uint8Array([0])
 
@@ -85,14 +77,7 @@ export function roleOf (self: NodeId, peer: NodeId): Role {
   return self < peer ? 'lo' : 'hi'
 }
 
-export interface TranscriptInput {
-  readonly self: NodeId
-  readonly peer: NodeId
-  readonly selfNonce: Uint8Array
-  readonly peerNonce: Uint8Array
-  readonly selfFeed: string
-  readonly peerFeed: string
-}
+export type { TranscriptInput }
 
 /** T, the same bytes on both ends of a session. */
 export function transcript (i: TranscriptInput): Uint8Array {

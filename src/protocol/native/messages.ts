@@ -223,22 +223,18 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
       return hello
     }
-    case 'proof': {
-      const proof: { -readonly [K in keyof ProofMessage]: ProofMessage[K] } = { t, mac: bytes(o.mac, 'proof.mac', NATIVE_LIMITS.macBytes) }
-      if (o.pmac !== undefined) proof.pmac = bytes(o.pmac, 'proof.pmac', NATIVE_LIMITS.macBytes)
-      if (o.sig !== undefined) proof.sig = bytes(o.sig, 'proof.sig', undefined, NATIVE_LIMITS.maxSigBytes)
-      return proof
+    case 'proof': case 'confirm': {
+      // the same fields; a version 1 MAC is 32 bytes, a version 2 confirmation tag 64
+      const len = t === 'proof' ? NATIVE_LIMITS.macBytes : NATIVE_LIMITS.tagBytes
+      const m: { mac: Uint8Array, pmac?: Uint8Array, sig?: Uint8Array } = { mac: bytes(o.mac, `${t}.mac`, len) }
+      if (o.pmac !== undefined) m.pmac = bytes(o.pmac, `${t}.pmac`, len)
+      if (o.sig !== undefined) m.sig = bytes(o.sig, `${t}.sig`, undefined, NATIVE_LIMITS.maxSigBytes)
+      return { t, ...m }
     }
     case 'pake': {
       const pake: { -readonly [K in keyof PakeMessage]: PakeMessage[K] } = { t, y: bytes(o.y, 'pake.y', NATIVE_LIMITS.shareBytes) }
       if (o.yp !== undefined) pake.yp = bytes(o.yp, 'pake.yp', NATIVE_LIMITS.shareBytes)
       return pake
-    }
-    case 'confirm': {
-      const confirm: { -readonly [K in keyof ConfirmMessage]: ConfirmMessage[K] } = { t, mac: bytes(o.mac, 'confirm.mac', NATIVE_LIMITS.tagBytes) }
-      if (o.pmac !== undefined) confirm.pmac = bytes(o.pmac, 'confirm.pmac', NATIVE_LIMITS.tagBytes)
-      if (o.sig !== undefined) confirm.sig = bytes(o.sig, 'confirm.sig', undefined, NATIVE_LIMITS.maxSigBytes)
-      return confirm
     }
     case 'cursor':
       return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }

@@ -28,14 +28,18 @@ export { CPACE_POINT_BYTES as PAKE_SHARE_BYTES, CPACE_TAG_BYTES as PAKE_TAG_BYTE
 export type SecretName = 'seed' | 'passphrase'
 export type Role = 'lo' | 'hi'
 
-/** What both ends of a session know before the exchange. */
-export interface PakeSession {
+/** Both ids (as the transport proved them), both hellos' nonces and both feeds: what both versions bind. */
+export interface TranscriptInput {
   readonly self: NodeId
   readonly peer: NodeId
   readonly selfNonce: Uint8Array
   readonly peerNonce: Uint8Array
   readonly selfFeed: string
   readonly peerFeed: string
+}
+
+/** What both ends of a session know before the exchange. */
+export interface PakeSession extends TranscriptInput {
   /** The transport's session id (Connection.id). */
   readonly sessionId: string
 }
