@@ -39,8 +39,5 @@ export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
 export type SyncStatus = SyncStatusView & { readonly pairBack: PairBack }
 export type { PeerView, SyncStatusView } from '../sync/SyncService.ts'
 
-/**
- * The header engram's own clients send on every request (any value): a POST that carries it is
- * taken as a program's, since no web form can send it (api/guard.ts).
- */
-export const CLIENT_HEADER = 'x-engram-client'
+/** The header engram's own clients send on every request (any value; api/guard.ts). */
+export { CLIENT_HEADER_NAME as CLIENT_HEADER } from '../util/clientHeader.ts'

@@ -13,6 +13,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FORBIDDEN } from '../core/errors.ts'
+import { isLoopbackAddress } from '../util/localRequest.ts'
 
 export const REMOTE_ROUTES: ReadonlyArray<readonly [method: string, url: string]> = [
   ['POST', '/api/v1/sync/delta'],
@@ -20,12 +21,7 @@ export const REMOTE_ROUTES: ReadonlyArray<readonly [method: string, url: string]
   ['GET', '/api/v1/p2p/status']
 ]
 
-/** True for a loopback socket address (IPv4 127/8, ::1, and IPv4-mapped 127/8). */
-export function isLoopbackAddress (address: string | undefined): boolean {
-  if (address === undefined) return false
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address
-  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a)
-}
+export { isLoopbackAddress }
 
 /** Whether a request comes from a program on this machine (its socket's peer is loopback). */
 export function fromThisMachine (request: FastifyRequest): boolean {

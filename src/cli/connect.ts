@@ -21,7 +21,7 @@ import { clientTlsOf } from '../tls/NodeTls.ts'
 import type { ClientTls } from '../tls/client.ts'
 import { ApiClient } from '../client/ApiClient.ts'
 import { UNREACHABLE, USAGE } from './exit.ts'
-import { hostAllowed } from '../api/guard.ts'
+import { hostAllowed } from '../util/localRequest.ts'
 import { readApiToken } from '../node/apiToken.ts'
 import type { CliIo } from './io.ts'
 

@@ -176,10 +176,6 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'boolean', default: false,
     description: 'Enable native P2P sync (QUIC gossip). Requires p2p.seed.'
   },
-  'p2p.host': {
-    type: 'string', default: '0.0.0.0', pattern: /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, patternText: 'an IP address (0.0.0.0 or :: for all of one family, 127.0.0.1, 10.0.0.5, ::1, …)',
-    description: 'Address native P2P sync listens on (QUIC and TCP): all IPv4 addresses by default; an address of one interface to listen there only, 127.0.0.1 for this machine alone.'
-  },
   'p2p.port': {
     type: 'integer', default: 19091, min: 1024, max: 65535,
     description: 'Port of native P2P sync: QUIC on this UDP port, and TCP on the same number for networks that block UDP (tried after QUIC).'
@@ -187,6 +183,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'p2p.seed': {
     type: 'string', default: undefined, secret: true, pattern: /^[A-Za-z0-9_-]{1,256}$/, patternText: '1 to 256 letters, digits, "_" or "-"',
     description: 'Shared secret that authenticates your nodes to each other; every node of one user must have the same seed. Never sent over the network.'
+  },
+  'p2p.host': {
+    type: 'string', default: '0.0.0.0', pattern: /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, patternText: 'an IP address (0.0.0.0 or :: for all of one family, 127.0.0.1, 10.0.0.5, ::1, …)',
+    description: 'Address native P2P sync listens on (QUIC and TCP): all IPv4 addresses by default; an address of one interface to listen there only, 127.0.0.1 for this machine alone.'
   },
   'p2p.manualPeers': {
     type: 'peers', default: [],

@@ -2,7 +2,7 @@
  * `engram mcp --http`: MCP over Streamable HTTP at http://127.0.0.1:<port>/mcp, one MCP session
  * per client (the `mcp-session-id` header), each with its own Server from server.ts.
  *
- * It listens on loopback only and applies the REST API's rule (api/guard.ts): a request whose
+ * It listens on loopback only and applies the REST API's rule (util/localRequest.ts, described in api/guard.ts): a request whose
  * Host does not name this machine (a web page reaching it through DNS rebinding), one from
  * another site (Origin, Sec-Fetch-Site) and a POST without a JSON body are refused (403).
  *
@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { UNAVAILABLE } from '../core/errors.ts'
 import type { Logger } from '../util/log.ts'
-import { checkRequest } from '../api/guard.ts'
+import { checkRequest } from '../util/localRequest.ts'
 import { createSession, type SessionOptions } from './server.ts'
 
 export const MCP_PATH = '/mcp'

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { checkRequest, hostAllowed, type GuardedRequest, type GuardRules } from '../../src/api/guard.ts'
+import { apiTokenExempt, checkRequest, hostAllowed, type GuardedRequest, type GuardRules } from '../../src/api/guard.ts'
 
 const RULES: GuardRules = { allowedHosts: ['engram.home.arpa'] }
 
@@ -99,7 +99,7 @@ describe('POST', () => {
 
 describe('the API token (api.requireToken)', () => {
   const token = 'k'.repeat(43)
-  const rules: GuardRules = { allowedHosts: [], token }
+  const rules: GuardRules = { allowedHosts: [], token, tokenExempt: apiTokenExempt }
   test('every local route needs it', () => {
     assert.equal(refused(req(), rules), 'UNAUTHORIZED')
     assert.equal(refused(req({ h: { authorization: 'Bearer nope' } }), rules), 'UNAUTHORIZED')

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { ApiClient } from '../../src/cli/client.ts'
+import { ApiClient } from '../../src/client/ApiClient.ts'
 import { closedPort, engram, sandbox, startDaemon, type Daemon, type Sandbox } from './helpers.ts'
 import { call, connectMcp } from '../mcp/helpers.ts'
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
-import { finishPake, startPake, type PakeKeys, type PakeSession, type PakeShares } from '../../src/sync/native/pake.ts'
+import { finishPake, startPake, type PakeKeys, type PakeSession, type PakeShares } from '../../src/protocol/native/pake.ts'
 
 const A = asNodeId('12D3KooWAlpha')
 const B = asNodeId('12D3KooWBravo')

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { deriveRestKey, signRequest } from '../../src/sync/auth.ts'
-import { DELTA_PATH } from '../../src/sync/DeltaClient.ts'
+import { deriveRestKey, signRequest } from '../../src/sync/polled/auth.ts'
+import { DELTA_PATH } from '../../src/protocol/polled/messages.ts'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { PASSPHRASE, startNode, type Node } from '../sync/daemons.ts'
 

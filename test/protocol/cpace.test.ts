@@ -10,7 +10,7 @@ import { describe, test } from 'node:test'
 import {
   calculateGenerator, confirmationTag, cpaceKey, cpaceShare, generatorString, intermediateKey, lvCat, oCat, prependLen,
   scalarFromBytes, scalarMult, scalarMultVfy, transcriptIr, transcriptOc, verifyConfirmation, type CpaceSide
-} from '../../src/sync/cpace.ts'
+} from '../../src/protocol/cpace.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
