@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { STORE_CORRUPT } from '../core/errors.ts'
 import { createFileOnce } from '../util/files.ts'
 import { dataPaths } from './paths.ts'
 
@@ -20,7 +21,7 @@ export function loadOrCreateApiToken (dataDir: string): { token: string, created
   const token = randomBytes(32).toString('base64url')
   if (createFileOnce(dataPaths(dataDir).apiToken, token + '\n', 0o600)) return { token, created: true }
   const raced = readApiToken(dataDir)
-  if (raced === undefined) throw new Error(`${dataPaths(dataDir).apiToken} exists but holds no token; remove it to create a new one`)
+  if (raced === undefined) throw STORE_CORRUPT(`${dataPaths(dataDir).apiToken} exists but holds no API token; remove it, and the next start creates a new one`, { path: dataPaths(dataDir).apiToken })
   return { token: raced, created: false }
 }
 
