@@ -96,7 +96,7 @@ describe('engram CLI', () => {
       assert.equal(j.code, 0)
       const parsed = JSON.parse(j.stdout) as { config: { sync: { intervalSeconds: number }, p2p: { seed: string }, tls: { cert: null } }, sources: Record<string, string>, file: string }
       assert.equal(parsed.config.sync.intervalSeconds, 60)
-      assert.equal(parsed.config.p2p.seed, '<hidden, 11 characters>')
+      assert.equal(parsed.config.p2p.seed, '<hidden>')
       assert.equal(parsed.config.tls.cert, null)
       assert.equal(parsed.sources['sync.conflictStrategy'], 'env:ENGRAM_SYNC_CONFLICT_STRATEGY')
       assert.equal(parsed.file, file)
