@@ -53,7 +53,11 @@ async function startPeer (name: string, p2pPort: number, peers: readonly string[
       sync: { passphrase: null },
       p2p: { enabled: true, seed: SEED, port: p2pPort, manualPeers: [...peers], gossipIntervalMs: 500, ...p2pConfig },
       api
-    }
+    },
+    // every handshake the attackers leave unfinished counts as a failed guess of their address, and
+    // every attacker here dials from 127.0.0.1: the throttle of guesses (covered by
+    // test/hostile/native-limits.test.ts) would otherwise refuse the attacks this test measures
+    env: { ENGRAM_TEST_P2P_FAILED_HANDSHAKES: '100000' }
   })
   const p2p = (): Promise<P2pStatus> => node.client.request<P2pStatus>('GET', '/api/v1/p2p/status')
   const n: P2pNode = {
