@@ -240,15 +240,22 @@ export class ApiClient {
   }
 
   private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<Response> {
-    try {
-      return await tlsFetch(url, {
-        method,
-        headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(timeoutMs)
-      }, this.tls)
-    } catch (e) {
-      throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
+    const signal = AbortSignal.timeout(timeoutMs)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await tlsFetch(url, {
+          method,
+          headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal
+        }, this.tls)
+      } catch (e) {
+        // A kept-alive connection the daemon closed as idle (api keep-alive timeout) just as this
+        // request went out on it: a read is sent once more, on a new connection, as HTTP clients do
+        // for idempotent requests. A write is never repeated: the caller decides.
+        if (attempt === 1 && (method === 'GET' || method === 'HEAD') && !signal.aborted && isConnectionReset(e)) continue
+        throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
+      }
     }
   }
 
@@ -266,6 +273,12 @@ export class ApiClient {
     }
     throw PROTOCOL(`${method} ${path} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
   }
+}
+
+/** Whether a fetch failed because the connection was closed under it (not refused, not timed out). */
+function isConnectionReset (e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } }).cause
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'EPIPE'
 }
 
 function describeFetchError (e: unknown, timeoutMs: number): string {
