@@ -44,9 +44,10 @@ const withoutPeer = (a: string): string => a.replace(/\/p2p\/[^/]+$/, '')
 
 /** Throws INVALID_INPUT when a target is one of this node's own addresses or names its id. */
 export function refuseOwn (addr: string, targets: readonly Multiaddr[], ownAddrs: readonly string[], ownId: string): void {
-  const own = new Set(ownAddrs.map(withoutPeer))
-  const p2p = (ma: Multiaddr): string | undefined => ma.getComponents().find(c => c.name === 'p2p')?.value
-  if (targets.some(t => own.has(withoutPeer(t.toString())) || p2p(t) === ownId)) {
+  // a relayed address is this node's own only when its destination is this node
+  const own = new Set(ownAddrs.filter(a => !a.includes('/p2p-circuit')).map(withoutPeer))
+  const p2p = (ma: Multiaddr): string | undefined => ma.getComponents().findLast(c => c.name === 'p2p')?.value
+  if (targets.some(t => (!t.toString().includes('/p2p-circuit') && own.has(withoutPeer(t.toString()))) || p2p(t) === ownId)) {
     throw INVALID_INPUT('address', `${addr} is this node's own address`)
   }
 }
