@@ -15,6 +15,7 @@ import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
 import { startCommand } from './commands/start.ts'
 import { peersCommand } from './commands/peers.ts'
+import { relayCommand, relayKeyCommand } from './commands/relay.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
@@ -28,7 +29,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand,
+  peersCommand, relayCommand, relayKeyCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
   tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]

@@ -6,8 +6,11 @@
  */
 import type { NodeId } from '../core/ids.ts'
 
-/** Where a proposed peer comes from (the configured and API peers are native sync's own). */
-export type ProposedSource = 'mdns' | 'static'
+/**
+ * Where a proposed peer comes from (the configured and API peers are native sync's own); `relay`:
+ * a node of this seed that holds a slot on one of this node's relays, dialled through it.
+ */
+export type ProposedSource = 'mdns' | 'static' | 'relay'
 
 export interface PeerDialer {
   /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/libp2p/QuicTransport.ts'
-import { sessionPath } from '../../src/transport/libp2p/path.ts'
+import { sessionPath } from '../../src/transport/path.ts'
 import type { Connection } from '../../src/transport/Transport.ts'
 import { Probe, waitFor } from './conformance.ts'
 

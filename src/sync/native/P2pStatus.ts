@@ -107,6 +107,7 @@ export class P2pStatus {
       peers: this.peers(),
       refused: src.guard.counts(),
       listen_addrs: src.transport.listenAddrs(),
+      ...(src.transport.reachStatus !== undefined ? { reach: src.transport.reachStatus() } : {}),
       feed_id: src.feedId,
       window: src.window.view()
     }

@@ -39,7 +39,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
-import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type Transport } from '../Transport.ts'
+import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type ReachStatus, type Transport } from '../Transport.ts'
 import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
 import { compareAttempts, VoidedNonces, type Attempt } from './attempts.ts'
 import { ConnectionUse } from './ConnectionUse.ts'
@@ -49,7 +49,7 @@ import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type T
 import { quicReadTuning } from './quicReads.ts'
 import { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
-import { isRelayedAddr } from './path.ts'
+import { isRelayedAddr } from '../path.ts'
 import { RelayClient, type RelayView } from './relay/RelayClient.ts'
 import { RelayGate } from './relay/RelayGate.ts'
 import { reservationHolder } from './relay/parts.ts'
@@ -208,6 +208,16 @@ export class QuicTransport implements Transport {
   reachability (): 'public' | 'private' {
     return this.relayClient?.publiclyReachable() === true ? 'public' : 'private'
   }
+
+  /** Relays, reachability and relay service, for the P2P status. */
+  readonly reachStatus = (): ReachStatus => ({
+    reachability: this.reachability(),
+    relayed_addrs: this.listenAddrs().filter(isRelayedAddr),
+    relays: this.relays().map(r => ({
+      id: r.id, addrs: r.addrs, state: r.state, reservation: r.reservation, since: new Date(r.since).toISOString(), last_error: r.lastError ?? null
+    })),
+    serving: this.gate !== undefined ? { admitted: this.gate.size } : null
+  })
 
   /** How many nodes are admitted to this node's relay now (0 when not serving). */
   admittedCount (): number {

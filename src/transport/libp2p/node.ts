@@ -59,9 +59,11 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
     ],
     // TCP and circuits (QUIC has its own TLS): nodes with another private-network key fail the
     // Noise handshake; the unkeyed Noise is for dialling relays only (relay/parts.ts)
-    connectionEncrypters: useTcp || reach !== undefined ? [keyed, ...(reach !== undefined ? [relayNoise(false)] : [])] : [],
+    connectionEncrypters: reach?.relayOnly === true
+      ? [relayNoise(true)]
+      : useTcp || reach !== undefined ? [keyed, ...(reach !== undefined ? [relayNoise(false)] : [])] : [],
     streamMuxers: useTcp || reach !== undefined ? [yamux()] : [],
-    ...(reach !== undefined ? { services: reachServices(hs, reach.serve?.limits, reach.holePunch) } : {}),
+    ...(reach !== undefined ? { services: reachServices(hs, reach.serve?.limits, reach.holePunch && !reach.relayOnly) } : {}),
     ...(h.gate !== undefined ? { connectionGater: h.gate.gater() } : {}),
     connectionManager: {
       // sessions are limited by the transport; libp2p's own limit leaves room for
@@ -78,8 +80,10 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
     connectionMonitor: { enabled: false }
   })
   // runOnLimitedConnection: sessions run over relayed circuits too (the relay's limits apply)
-  await node.handle(ENGRAM_PROTOCOL, (stream, conn) => { h.onStream(stream, conn) },
-    { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true })
+  if (reach?.relayOnly !== true) {
+    await node.handle(ENGRAM_PROTOCOL, (stream, conn) => { h.onStream(stream, conn) },
+      { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true })
+  }
   if (h.gate !== undefined) await h.gate.register(node)
   node.addEventListener('connection:open', (evt) => { h.onConnectionOpen(evt.detail) })
   return node

@@ -23,6 +23,11 @@ export interface ReachOptions {
   pollMs?: number
   /** Try to upgrade relayed connections to direct ones (DCUtR). Default true. */
   holePunch?: boolean
+  /**
+   * A relay and nothing else (`engram relay`): no engram sessions, and TCP only with the unkeyed
+   * Noise members use to dial relays. Needs `serve`. Default false.
+   */
+  relayOnly?: boolean
 }
 
 export interface QuicTransportOptions {
@@ -72,6 +77,7 @@ export interface ResolvedReach {
   readonly serve: { readonly keys: readonly Uint8Array[], readonly limits: RelayLimits } | undefined
   readonly pollMs: number
   readonly holePunch: boolean
+  readonly relayOnly: boolean
 }
 
 /** The options after defaults and checks. */
@@ -151,11 +157,13 @@ function resolveReach (r: ReachOptions | undefined): ResolvedReach | undefined {
   if (relays.length > 0 && r.memberKey === undefined) throw INVALID_INPUT('reach.memberKey', 'relays need the group\'s admission key')
   const limits = { ...DEFAULT_RELAY_LIMITS, ...(r.serve?.limits ?? {}) }
   if (r.serve !== undefined && r.serve.keys.length === 0) throw INVALID_INPUT('reach.serve.keys', 'a relay needs at least one admission key')
+  if (r.relayOnly === true && r.serve === undefined) throw INVALID_INPUT('reach.relayOnly', 'a relay-only node needs reach.serve')
   return {
     relays,
     memberKey: r.memberKey === undefined ? undefined : keyOption('reach.memberKey', r.memberKey),
     serve: r.serve === undefined ? undefined : { keys: r.serve.keys.map((k, i) => keyOption(`reach.serve.keys[${i}]`, k)), limits },
     pollMs: intOption('reach.pollMs', r.pollMs, 10_000, 50, 3_600_000),
-    holePunch: r.holePunch ?? true
+    holePunch: r.holePunch ?? true,
+    relayOnly: r.relayOnly ?? false
   }
 }
