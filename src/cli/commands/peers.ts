@@ -5,6 +5,7 @@ import { connect } from '../connect.ts'
 import { isEngramError, ABSENT } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
+import { pathText, type P2pPeerView } from '../nativeStatus.ts'
 
 /** A peer book entry as GET /api/v1/p2p/peers answers it (`book`). */
 interface BookEntry {
@@ -34,7 +35,9 @@ export const peersCommand: Command = {
 
 Lists the peer book of native P2P sync: every peer this node knows, where it came from
 (manual: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; mdns:
-announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS), its node
+announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS; relay: found
+on one of the relays of p2p.relays), the path of its session (direct, or relayed via which
+relay), its node
 id, its state (connected; announced: seen on mDNS, no session now; refused: it failed the
 seed handshake; offline), when it was last seen, and its last error. The book is kept across
 restarts: a restarted node dials its mDNS and static peers at once.
@@ -49,7 +52,7 @@ Examples:
   options: CLIENT_OPTIONS,
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
-    let r: { peers: unknown[], book?: BookEntry[] }
+    let r: { peers: P2pPeerView[], book?: BookEntry[] }
     try {
       r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
     } catch (e) {
@@ -64,9 +67,13 @@ Examples:
       io.out('no known P2P peers; add one with engram sync pair NAME URL, p2p.manualPeers, ENGRAM_SYNC_PEERS, or turn on p2p.mdns\n')
       return EXIT.ok
     }
+    // the path of each open session (direct, or through which relay), from the live peer list
+    const live = new Map((r.peers ?? []).filter(p => p.connected && p.node_id !== null).map(p => [p.node_id as string, p]))
+    const relayed = [...live.values()].filter(p => p.source === 'relay')
     io.out(columns([
-      ['NODE', 'SOURCE', 'STATE', 'LAST SEEN', 'ADDRESS'],
-      ...book.map(e => [short(e.node_id), e.source, state(e), e.last_seen ?? 'never', e.addr])
+      ['NODE', 'SOURCE', 'STATE', 'PATH', 'LAST SEEN', 'ADDRESS'],
+      ...book.map(e => [short(e.node_id), e.source, state(e), pathText(live.get(e.node_id ?? '') ?? {}), e.last_seen ?? 'never', e.addr]),
+      ...relayed.filter(p => !book.some(e => e.node_id === p.node_id)).map(p => [short(p.node_id), 'relay', 'connected', pathText(p), p.last_sync ?? '-', p.addr])
     ]))
     for (const e of book) if (!e.connected && e.last_error !== null) io.out(`${e.addr}: ${e.last_error}\n`)
     return EXIT.ok

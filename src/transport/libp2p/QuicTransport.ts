@@ -104,7 +104,7 @@ export class QuicTransport implements Transport {
       this.gate = new RelayGate({
         keys: reach.serve.keys,
         handshakeTimeoutMs: this.handshakeTimeoutMs,
-        log: this.log,
+        log: this.o.notice,
         hasReservation: (peer) => this.node !== undefined && reservationHolder(this.node.services as Record<string, unknown>)(peer)
       })
     }

@@ -24,7 +24,7 @@ export interface RelayGateOptions {
   /** The keys this relay admits with (one per group it serves). */
   readonly keys: readonly Uint8Array[]
   readonly handshakeTimeoutMs: number
-  readonly log: (message: string, details?: Record<string, unknown>) => void
+  readonly log: (level: 'info' | 'warn' | 'debug', message: string, details?: Record<string, unknown>) => void
   /** Whether `peer` holds a reservation now (the circuit relay server's reservations). */
   readonly hasReservation: (peer: PeerId) => boolean
 }
@@ -64,13 +64,13 @@ export class RelayGate {
     return {
       denyInboundRelayReservation: (peer) => {
         const deny = !this.isAdmitted(peer)
-        if (deny) this.o.log('refused a relay reservation: the node has not proven an admission key', { peer: peer.toString() })
+        if (deny) this.o.log('warn', 'refused a relay reservation: the node has not proven an admission key', { peer: peer.toString() })
         return deny
       },
       denyOutboundRelayedConnection: (source, destination) => {
         const s = this.admitted.get(source.toString())
         const deny = s === undefined || s !== this.admitted.get(destination.toString())
-        if (deny) this.o.log('refused a relayed connection: the nodes were not admitted with one key', { source: source.toString(), destination: destination.toString() })
+        if (deny) this.o.log('warn', 'refused a relayed connection: the nodes were not admitted with one key', { source: source.toString(), destination: destination.toString() })
         return deny
       }
     }
@@ -88,7 +88,7 @@ export class RelayGate {
       const t = { relayId: this.node?.peerId.toString() ?? '', memberId: member, memberNonce, relayNonce }
       const k = await matchingKey(this.o.keys, 'member', t, got)
       if (k < 0) {
-        this.o.log('refused relay admission: wrong proof (another seed, or a stale admission key)', { peer: member, addr: conn.remoteAddr.toString() })
+        this.o.log('warn', 'refused relay admission: wrong proof (another seed, or a stale admission key)', { peer: member, addr: conn.remoteAddr.toString() })
         await lp.write(encodeAnswer(undefined), { signal })
         await stream.close({ signal }).catch(() => {})
         conn.abort(new Error('relay admission refused'))
@@ -97,9 +97,9 @@ export class RelayGate {
       this.admitted.set(member, k)
       await lp.write(encodeAnswer(await proof(this.o.keys[k] as Uint8Array, 'relay', t)), { signal })
       await stream.close({ signal })
-      this.o.log('admitted a node to the relay', { peer: member })
+      this.o.log('info', 'admitted a node to the relay', { peer: member })
     } catch (err) {
-      this.o.log('relay admission failed', { peer: member, error: errorMessage(err) })
+      this.o.log('debug', 'relay admission failed', { peer: member, error: errorMessage(err) })
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }
