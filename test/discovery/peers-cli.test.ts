@@ -35,8 +35,8 @@ describe('engram peers', () => {
     assert.ok(json.book[0]?.last_seen !== null)
     const text = await a.cli(['peers'])
     assert.equal(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^NODE +SOURCE +STATE +LAST SEEN +ADDRESS$/m)
-    assert.match(text.stdout, new RegExp(`manual +connected +\\S+ +127\\.0\\.0\\.1:${pb}`))
+    assert.match(text.stdout, /^NODE +SOURCE +STATE +PATH +LAST SEEN +ADDRESS$/m)
+    assert.match(text.stdout, new RegExp(`manual +connected +direct +\\S+ +127\\.0\\.0\\.1:${pb}`))
 
     const cBook = JSON.parse((await c.cli(['peers', '--json'])).stdout) as Book
     assert.deepEqual(cBook.book.map(e => [e.source, e.node_id, e.connected]), [['static', b.nodeId, true]])
