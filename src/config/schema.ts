@@ -225,7 +225,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.relays': {
     type: 'strings', default: [], pattern: /^(\/\S+\/p2p\/[A-Za-z0-9]{1,128}|[A-Za-z0-9]{1,128}@\S+:\d{1,5})$/,
-    patternText: 'a relay as a multiaddr ending in /p2p/<node id>, or "<node id>@host:port"',
+    patternText: 'relays, each a multiaddr ending in /p2p/<node id> or "<node id>@host:port"',
     description: 'Relays this node reserves a slot on when it cannot be dialled directly (AutoNAT), and reaches the other nodes of its seed through; "<node id>@host:port" means QUIC on that UDP port and TCP on that TCP port. Needs p2p.enabled and p2p.seed. See docs/DISCOVERY.md.'
   },
   'p2p.relayPollMs': {
@@ -241,7 +241,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'Serve as a relay (circuit relay v2) for the nodes of this seed and of p2p.relay.admissionKeys: they reserve slots here and reach each other through it. Run it on a machine others can dial. `engram relay` runs a relay alone, without a store or a seed.'
   },
   'p2p.relay.admissionKeys': {
-    type: 'strings', default: [], secret: true, pattern: /^[0-9a-fA-F]{64}$/, patternText: '64 hexadecimal digits (printed by `engram relay key` on a node of the group)',
+    type: 'strings', default: [], secret: true, pattern: /^[0-9a-fA-F]{64}$/, patternText: 'keys of 64 hexadecimal digits each (printed by `engram relay key` on a node of the group)',
     description: 'Admission keys of the groups this relay serves besides its own seed\'s: a node must prove one of them before it gets a slot or a circuit. A key lets its holder use the relay, nothing more: it opens no data.'
   },
   'p2p.relay.maxReservations': {

@@ -29,8 +29,8 @@ import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
-import { createNativeSync, reachKeys } from './nativeSync.ts'
-import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'
+import { createNativeSync } from './nativeSync.ts'
+import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
 import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
@@ -181,10 +181,10 @@ export class EngramNode {
     })
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
-      const keys = await reachKeys(config)
+      // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
+      const keys = seed !== undefined ? await seedKeys(seed) : undefined
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
-        ...(seed !== undefined ? { privateNetworkKey: await derivePrivateNetworkKey(seed) } : {}),
         ...(keys !== undefined ? { keys } : {}),
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,

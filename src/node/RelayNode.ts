@@ -10,7 +10,7 @@
  */
 import type { EngramConfig } from '../config/schema.ts'
 import { CONFIG_INVALID } from '../core/errors.ts'
-import { groupKeys, parseAdmissionKey } from '../reach/keys.ts'
+import { parseAdmissionKey, seedKeys } from '../core/seedKeys.ts'
 import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
 import type { ReachStatus } from '../transport/Transport.ts'
 import type { Logger } from '../util/log.ts'
@@ -35,7 +35,7 @@ export class RelayNode {
   static async start (config: EngramConfig, opts: RelayNodeOptions): Promise<RelayNode> {
     const r = config.p2p.relay
     const keys = r.admissionKeys.map((k, i) => parseAdmissionKey(k, `p2p.relay.admissionKeys[${i}]`))
-    if (config.p2p.seed !== undefined) keys.unshift((await groupKeys(config.p2p.seed)).relay)
+    if (config.p2p.seed !== undefined) keys.unshift((await seedKeys(config.p2p.seed)).relay)
     if (keys.length === 0) {
       throw CONFIG_INVALID('p2p.relay.admissionKeys', '[]', 'at least one admission key (print one with `engram relay key` on a node of the group, then set ENGRAM_P2P_RELAY_ADMISSION_KEYS), or p2p.seed')
     }

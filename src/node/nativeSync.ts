@@ -18,7 +18,7 @@ import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
 import { QuicTransport, type ReachOptions } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
-import { groupKeys, parseAdmissionKey, type GroupKeys } from '../reach/keys.ts'
+import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
 import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
 
 /** Whether the configuration uses relays or serves as one (the group keys are then needed). */
@@ -26,13 +26,8 @@ export function usesRelays (c: EngramConfig): boolean {
   return c.p2p.enabled && (c.p2p.relays.length > 0 || c.p2p.relay.enabled)
 }
 
-/** The group keys when relays are used and a seed is set (Argon2id: computed once, about 0.3 s). */
-export async function reachKeys (c: EngramConfig): Promise<GroupKeys | undefined> {
-  return usesRelays(c) && c.p2p.seed !== undefined ? await groupKeys(c.p2p.seed) : undefined
-}
-
 /** The transport's reach options of a configuration, or undefined without relays. */
-export function relayReach (c: EngramConfig, keys: GroupKeys | undefined): ReachOptions | undefined {
+export function relayReach (c: EngramConfig, keys: SeedKeys | undefined): ReachOptions | undefined {
   if (!usesRelays(c)) return undefined
   const r = c.p2p.relay
   return {
@@ -80,10 +75,8 @@ export interface NativeSyncParts {
   readonly onPeerEvent?: (ev: DialerEvent) => void
   /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
   readonly conflicts?: ConflictPolicy
-  /** The TCP private network's key (derivePrivateNetworkKey of p2p.seed, derived by the caller: it takes a while). */
-  readonly privateNetworkKey?: Uint8Array
-  /** The group keys (`reachKeys`), when relays are used. */
-  readonly keys?: GroupKeys
+  /** The keys of p2p.seed (`seedKeys`, derived once by the caller: it takes a while): the TCP private network's, the relays'. */
+  readonly keys?: SeedKeys
 }
 
 /** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
@@ -97,7 +90,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     host: config.p2p.host,
     port: config.p2p.port,
     transports: 'both',
-    ...(parts.privateNetworkKey !== undefined ? { privateNetworkKey: parts.privateNetworkKey } : {}),
+    ...(parts.keys !== undefined ? { privateNetworkKey: parts.keys.privateNetwork } : {}),
     log: (message, details) => { log.debug(message, details) },
     notice: (level, message, details) => { log[level](message, details) },
     ...(reach !== undefined ? { reach } : {})

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { formatAdmissionKey, groupKeys, groupKeysFromRoot, parseAdmissionKey } from '../../src/reach/keys.ts'
-import { openPage, readHeader, sealPage, type SealKey } from '../../src/reach/mailbox/seal.ts'
+import { formatAdmissionKey, seedKeys, seedKeysFromRoot, parseAdmissionKey } from '../../src/core/seedKeys.ts'
+import { openPage, readHeader, sealPage, type SealKey } from '../../src/protocol/mailbox/seal.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 import { seedFor } from '../unit/arbitraries.ts'
 
@@ -15,18 +15,18 @@ const SEED = seedFor(1616)
 const WRITER = '12D3KooWGzx9pWqLhJ3R4ZbW1uGcWq5nYb5xV9Yt1w2x3y4z5A6B'
 
 async function sealKey (seed: string): Promise<SealKey> {
-  const k = await groupKeys(seed)
+  const k = await seedKeys(seed)
   return { key: k.seal, keyId: k.keyId }
 }
 
 describe('group keys', () => {
   it('derives distinct keys, the same ones for the same seed, and prints the admission key as 64 hex digits', async () => {
-    const a = await groupKeys('seed-one')
-    const again = groupKeysFromRoot(new Uint8Array(32))
+    const a = await seedKeys('seed-one')
+    const again = seedKeysFromRoot(new Uint8Array(32))
     assert.notDeepEqual(a.relay, a.seal)
     assert.equal(a.keyId.byteLength, 8)
-    assert.deepEqual(await groupKeys('seed-one'), a)
-    assert.notDeepEqual((await groupKeys('seed-two')).relay, a.relay)
+    assert.deepEqual(await seedKeys('seed-one'), a)
+    assert.notDeepEqual((await seedKeys('seed-two')).relay, a.relay)
     assert.notDeepEqual(again.relay, a.relay)
     const printed = formatAdmissionKey(a.relay)
     assert.match(printed, /^[0-9a-f]{64}$/)

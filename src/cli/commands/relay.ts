@@ -3,8 +3,8 @@
  * keys it is given, until SIGINT or SIGTERM. `engram relay key` prints the admission key of this
  * node's seed, the one value a relay operator needs (docs/DISCOVERY.md "Relays").
  */
-import { EngramError } from '../../core/errors.ts'
-import { formatAdmissionKey, groupKeys } from '../../reach/keys.ts'
+import { CONFIG_INVALID } from '../../core/errors.ts'
+import { formatAdmissionKey, seedKeys } from '../../core/seedKeys.ts'
 import { createLogger } from '../../util/log.ts'
 import { COMMON_OPTIONS } from '../args.ts'
 import type { Command } from '../command.ts'
@@ -80,7 +80,7 @@ export const relayKeyCommand: Command = {
 Prints the relay admission key derived from p2p.seed (ENGRAM_P2P_SEED): 64 hex digits to give
 the operator of a relay (ENGRAM_P2P_RELAY_ADMISSION_KEYS there). With it a relay admits the nodes
 of this seed; it opens no data and does not reveal the seed, though like anything derived from
-the seed it lets its holder test guesses of a weak seed (docs/SECURITY.md). Takes about 0.3 s.
+the seed it lets its holder test guesses of a weak seed (docs/SECURITY.md). Takes under a second (Argon2id, 64 MiB).
 
 Examples:
   engram relay key
@@ -90,8 +90,8 @@ Examples:
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const { config } = loadFromFlags(values, io)
-    if (config.p2p.seed === undefined) throw new EngramError('CONFIG_INVALID', 'p2p.seed is not set: the admission key is derived from it (set ENGRAM_P2P_SEED or p2p.seed)')
-    const key = formatAdmissionKey((await groupKeys(config.p2p.seed)).relay)
+    if (config.p2p.seed === undefined) throw CONFIG_INVALID('p2p.seed', undefined, 'not set: the admission key is derived from it (set ENGRAM_P2P_SEED or p2p.seed)')
+    const key = formatAdmissionKey((await seedKeys(config.p2p.seed)).relay)
     if (values.json === true) printJson(io, { admission_key: key })
     else io.out(key + '\n')
     return EXIT.ok

@@ -15,7 +15,7 @@ export type TransportKinds = 'quic' | 'tcp' | 'both'
 export interface ReachOptions {
   /** Relays to reserve a slot on and to reach members through: multiaddrs ending in `/p2p/<relay id>`. */
   relays?: string[]
-  /** The group's admission key, proven to relays (src/reach/keys.ts, RELAY). Needed with `relays`. */
+  /** The group's admission key, proven to relays (core/seedKeys.ts, RELAY). Needed with `relays`. */
   memberKey?: Uint8Array
   /** Serve as a relay for the nodes that prove one of these keys, with these limits. */
   serve?: { keys: Uint8Array[], limits?: Partial<RelayLimits> }

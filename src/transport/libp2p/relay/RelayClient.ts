@@ -1,7 +1,7 @@
 /**
  * The member side of relays: for each relay this node was given (`p2p.relays`, or by a member over
  * a seed-authenticated session), keep a connection, prove the admission key on it
- * (`src/reach/admission.ts`), hold a circuit relay v2 reservation there unless AutoNAT has
+ * (`transport/relay/admission.ts`), hold a circuit relay v2 reservation there unless AutoNAT has
  * confirmed a public address for this node, and ask the relay every `pollMs` which other members
  * hold reservations, so they can be dialled through it (`onMember`).
  *
@@ -14,7 +14,7 @@ import { isPrivate, lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import {
   ADMISSION_PROTOCOL, MAX_ADMISSION_MESSAGE, decodeAnswer, decodeNonceMessage, encodeNonceMessage, freshNonce, matchingKey, proof
-} from '../../../reach/admission.ts'
+} from '../../relay/admission.ts'
 import { abortableDelay, errorMessage } from '../../util.ts'
 import { MAX_MEMBERS_LISTED, MEMBERS_PROTOCOL } from './RelayGate.ts'
 

@@ -1,5 +1,5 @@
 /**
- * The relay side of admission (`src/reach/admission.ts`): which connected nodes proved an
+ * The relay side of admission (`transport/relay/admission.ts`): which connected nodes proved an
  * admission key, and libp2p's connection-gater rules that follow from it. A node that has not
  * proven a key gets no reservation (`denyInboundRelayReservation`), opens no circuit
  * (`denyOutboundRelayedConnection`: the destination holds a reservation, so it was admitted) and,
@@ -13,7 +13,7 @@ import type { Connection as Libp2pConnection, Libp2p, PeerId, Stream } from '@li
 import { lpStream } from '@libp2p/utils'
 import {
   ADMISSION_PROTOCOL, MAX_ADMISSION_MESSAGE, decodeNonceMessage, encodeAnswer, encodeNonceMessage, freshNonce, matchingKey, proof
-} from '../../../reach/admission.ts'
+} from '../../relay/admission.ts'
 import { errorMessage } from '../../util.ts'
 
 export const MEMBERS_PROTOCOL = '/engram/relay-members/1.0.0'

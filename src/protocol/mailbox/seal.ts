@@ -1,6 +1,6 @@
 /**
  * Sealing mailbox pages end to end: a writer seals each page of its changes with the group's SEAL
- * key (`../keys.ts`) before any mailbox sees it; only members open it. XChaCha20-Poly1305
+ * key (`core/seedKeys.ts`, SEAL) before any mailbox sees it; only members open it. XChaCha20-Poly1305
  * (@noble/ciphers) with a fresh random 24-byte nonce per page (192 bits: no nonce is ever reused
  * in practice, whatever the number of writers, with no counter to keep), and associated data that
  * binds the header: version, key id, writer node id and the page's range of the writer's feed. A
@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { PROTOCOL } from '../../core/errors.ts'
-import { KEY_BYTES, KEY_ID_BYTES } from '../keys.ts'
+import { KEY_BYTES, KEY_ID_BYTES } from '../../core/seedKeys.ts'
 
 export const PAGE_VERSION = 1
 export const NONCE_BYTES = 24

@@ -1,7 +1,7 @@
 /**
- * Relay admission: a member proves the group's relay key (`keys.ts`, RELAY) to a relay or mailbox
+ * Relay admission: a member proves the group's relay key (`core/seedKeys.ts`, RELAY) to a relay or mailbox
  * before it gets a reservation, a circuit or a mailbox slot. Pure: messages and proofs only; the
- * libp2p stream that carries them is `transport/libp2p/relay/admission.ts`.
+ * libp2p stream that carries them is in `transport/libp2p/relay/` (RelayClient, RelayGate).
  *
  * On `/engram/relay-admission/1.0.0`, opened by the member on its connection to the relay, each
  * message length-prefixed:
@@ -24,8 +24,8 @@
  * operator, who holds RELAY already. Nobody else gets a value to test seed guesses against.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { PROTOCOL } from '../core/errors.ts'
-import { blake3Keyed } from '../core/hash.ts'
+import { PROTOCOL } from '../../core/errors.ts'
+import { blake3Keyed } from '../../core/hash.ts'
 
 export const ADMISSION_PROTOCOL = '/engram/relay-admission/1.0.0'
 export const ADMISSION_VERSION = 1
