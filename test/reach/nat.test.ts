@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { BIN } from '../cli/helpers.ts'
-import { until } from '../native/daemons.ts'
+import { eventually } from '../support/eventually.ts'
 import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../discovery/netns.ts'
 
 const SKIP = cannotRun(true)
@@ -43,7 +43,7 @@ describe('nodes behind different NATs, through a relay', { skip: SKIP }, () => {
     const relay = lab.spawnCli(relayNode, ['relay', '--json', '--listen', relayNode.ip, '--data-dir', join(lab.box.root, 'relay')], {
       ENGRAM_P2P_RELAY_ADMISSION_KEYS: admissionKey(SEED), ENGRAM_P2P_PORT: String(PORT), ENGRAM_CONFIG: ''
     })
-    await until(async () => /"node_id":\s*"([^"]+)"/.test(relay.out()), async () => `the relay's start line (stderr: ${relay.err()})`, 30_000, 100)
+    await eventually(async () => /"node_id":\s*"([^"]+)"/.test(relay.out()), async () => `the relay's start line (stderr: ${relay.err()})`, { everyMs: 100 })
     relayId = (/"node_id":\s*"([^"]+)"/.exec(relay.out()) as RegExpExecArray)[1] as string
   })
   after(async () => { await lab?.destroy() })
@@ -66,8 +66,8 @@ describe('nodes behind different NATs, through a relay', { skip: SKIP }, () => {
     const rb = lab.addRouter('rb', 2, 2)
     ;[a, b] = await Promise.all([lab.start(lab.addBehind(ra, 'a', 1, 2), config()), lab.start(lab.addBehind(rb, 'b', 2, 2), config())])
     ;[ida, idb] = [(await status(a)).node_id, (await status(b)).node_id]
-    await until(async () => (await relayedPeer(a, idb)) !== undefined && (await relayedPeer(b, ida)) !== undefined,
-      async () => `a session between A and B (A: ${JSON.stringify((await status(a)).reach)}; log: ${a.log().slice(-2000)})`, 60_000, 200)
+    await eventually(async () => (await relayedPeer(a, idb)) !== undefined && (await relayedPeer(b, ida)) !== undefined,
+      async () => `a session between A and B (A: ${JSON.stringify((await status(a)).reach)}; log: ${a.log().slice(-2000)})`, { ms: 60_000, everyMs: 200 })
     for (const [d, id] of [[a, idb], [b, ida]] as const) {
       const p = await relayedPeer(d, id)
       assert.equal(p?.path, 'relayed')
@@ -80,7 +80,7 @@ describe('nodes behind different NATs, through a relay', { skip: SKIP }, () => {
       const subject = `user:nat-${i}`
       const started = Date.now()
       await lab.request(a, 'POST', '/api/v1/triples', { subject, predicate: 'written:on', object: 'a' })
-      await until(async () => (await count(b, subject)) === 1, async () => `${subject} on B`, 30_000, 5)
+      await eventually(async () => (await count(b, subject)) === 1, async () => `${subject} on B`, { everyMs: 5 })
       latencies.push(Date.now() - started)
     }
     t.diagnostic(`write on A visible on B through the relay (5 writes, incl. the test's polling): ${latencies.join(', ')} ms`)
@@ -90,9 +90,9 @@ describe('nodes behind different NATs, through a relay', { skip: SKIP }, () => {
     const rc = lab.addRouter('rc', 3, 3, { blockUdp: true })
     const c = await lab.start(lab.addBehind(rc, 'c', 3, 2), config())
     const idc = (await status(c)).node_id
-    await until(async () => (await relayedPeer(c, idb)) !== undefined, async () => `a session between C and B (C: ${JSON.stringify((await status(c)).reach)})`, 90_000, 200)
+    await eventually(async () => (await relayedPeer(c, idb)) !== undefined, async () => `a session between C and B (C: ${JSON.stringify((await status(c)).reach)})`, { ms: 90_000, everyMs: 200 })
     await lab.request(c, 'POST', '/api/v1/triples', { subject: 'user:over-tcp', predicate: 'written:on', object: 'c' })
-    await until(async () => (await count(b, 'user:over-tcp')) === 1, async () => 'the write of C on B', 30_000, 20)
+    await eventually(async () => (await count(b, 'user:over-tcp')) === 1, async () => 'the write of C on B', { everyMs: 20 })
     assert.equal((await relayedPeer(b, idc))?.relay, relayId)
     assert.match(c.log(), /\/tcp\//, 'C reached the relay over TCP')
   })
@@ -100,7 +100,7 @@ describe('nodes behind different NATs, through a relay', { skip: SKIP }, () => {
   it('a node with another seed holds no slot on the relay and gets nothing', async () => {
     const rx = lab.addRouter('rx', 4, 4)
     const x = await lab.start(lab.addBehind(rx, 'x', 4, 2), config('another-seed-0123456789abcdefghijkl'))
-    await until(async () => (await status(x)).reach?.relays[0]?.state === 'refused', async () => `the refusal (${JSON.stringify((await status(x)).reach)})`, 30_000, 200)
+    await eventually(async () => (await status(x)).reach?.relays[0]?.state === 'refused', async () => `the refusal (${JSON.stringify((await status(x)).reach)})`, { everyMs: 200 })
     assert.equal((await status(x)).peers.filter(p => p.connected).length, 0)
     assert.equal(await count(x, 'user:nat-0'), 0)
     assert.match(x.log(), /refused this node/)

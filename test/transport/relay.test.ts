@@ -9,7 +9,8 @@ import { describe, it } from 'node:test'
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/libp2p/QuicTransport.ts'
 import { sessionPath } from '../../src/transport/path.ts'
 import type { Connection } from '../../src/transport/Transport.ts'
-import { Probe, waitFor } from './conformance.ts'
+import { Probe } from './conformance.ts'
+import { eventually } from '../support/eventually.ts'
 
 const KEY = new Uint8Array(randomBytes(32))
 
@@ -39,13 +40,13 @@ describe('relays (circuit relay v2 with admission)', () => {
     const a = await member(r.t)
     const b = await member(r.t)
     try {
-      await waitFor(() => a.t.relays()[0]?.state === 'reserved' && b.t.relays()[0]?.state === 'reserved', 'both reservations', 20_000)
-      await waitFor(() => a.p.conns.some(c => c.remoteNode === b.t.nodeId) && b.p.conns.some(c => c.remoteNode === a.t.nodeId), 'a relayed session', 20_000)
+      await eventually(() => a.t.relays()[0]?.state === 'reserved' && b.t.relays()[0]?.state === 'reserved', 'both reservations')
+      await eventually(() => a.p.conns.some(c => c.remoteNode === b.t.nodeId) && b.p.conns.some(c => c.remoteNode === a.t.nodeId), 'a relayed session')
       const ab = a.p.conns.find(c => c.remoteNode === b.t.nodeId) as Connection
       assert.deepEqual(sessionPath(ab.remoteAddr), { path: 'relayed', relay: r.t.nodeId })
       await ab.send(new TextEncoder().encode('through the relay'))
       const ba = b.p.conns.find(c => c.remoteNode === a.t.nodeId) as Connection
-      await waitFor(() => (b.p.frames.get(ba)?.length ?? 0) > 0, 'the frame on b', 10_000)
+      await eventually(() => (b.p.frames.get(ba)?.length ?? 0) > 0, 'the frame on b')
       assert.equal(new TextDecoder().decode(b.p.frames.get(ba)?.[0]), 'through the relay')
       assert.equal(r.t.admittedCount(), 2)
     } finally {
@@ -58,7 +59,7 @@ describe('relays (circuit relay v2 with admission)', () => {
     const r = await start({ reach: { serve: { keys: [KEY] } } })
     const x = await member(r.t, new Uint8Array(randomBytes(32)))
     try {
-      await waitFor(() => x.t.relays()[0]?.state === 'refused', 'the refusal', 20_000)
+      await eventually(() => x.t.relays()[0]?.state === 'refused', 'the refusal')
       assert.match(x.t.relays()[0]?.lastError ?? '', /admission refused/)
       assert.ok(!x.t.listenAddrs().some(a => a.includes('/p2p-circuit')), 'no relayed address')
       assert.equal(r.t.admittedCount(), 0)
