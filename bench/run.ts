@@ -12,6 +12,7 @@ import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
+import { benchReach } from './reach.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
@@ -29,7 +30,9 @@ const BENCHES: Record<string, Bench> = {
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).
   native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) }),
   // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
-  guessing: () => benchGuessing()
+  guessing: () => benchGuessing(),
+  // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
+  reach: () => benchReach()
 }
 
 function usage (message: string): never {

@@ -53,6 +53,13 @@ export interface LabNode {
   readonly ip: string
 }
 
+/** A process the lab started in a namespace, with what it wrote so far. */
+export interface Spawned {
+  readonly child: ChildProcess
+  out (): string
+  err (): string
+}
+
 export interface DaemonHandle {
   readonly node: LabNode
   readonly dataDir: string
@@ -160,8 +167,13 @@ table inet filter {
    * Runs the engram CLI in a node's namespace with `args` (e.g. `relay`), its stdout and stderr
    * kept; stopped with the lab.
    */
-  spawnCli (node: LabNode, args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess, out: () => string, err: () => string } {
-    const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, BIN, ...args], { env: { ...this.box.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  spawnCli (node: LabNode, args: readonly string[], env: Record<string, string> = {}): Spawned {
+    return this.spawnIn(node, [process.execPath, BIN, ...args], env)
+  }
+
+  /** Runs `argv` in a node's namespace (stdin a pipe the caller may write to), its output kept; stopped with the lab. */
+  spawnIn (node: LabNode, argv: readonly string[], env: Record<string, string> = {}): Spawned {
+    const child = spawn('ip', ['netns', 'exec', node.ns, ...argv], { env: { ...this.box.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
