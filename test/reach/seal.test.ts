@@ -9,6 +9,8 @@ import fc from 'fast-check'
 import { formatAdmissionKey, seedKeys, seedKeysFromRoot, parseAdmissionKey } from '../../src/core/seedKeys.ts'
 import { openPage, readHeader, sealPage, type SealKey } from '../../src/protocol/mailbox/seal.ts'
 import { isEngramError } from '../../src/core/errors.ts'
+import { blake3 } from '../../src/core/hash.ts'
+import { derivePrivateNetworkKey } from '../../src/transport/libp2p/privateNetwork.ts'
 import { seedFor } from '../unit/arbitraries.ts'
 
 const SEED = seedFor(1616)
@@ -32,6 +34,16 @@ describe('group keys', () => {
     assert.match(printed, /^[0-9a-f]{64}$/)
     assert.deepEqual(parseAdmissionKey(printed, 'k'), a.relay)
     assert.throws(() => parseAdmissionKey('xyz', 'p2p.relay.admissionKeys[0]'), /p2p\.relay\.admissionKeys\[0\].*64 hexadecimal/)
+  })
+
+  it('is one hierarchy: the TCP private network key is the root, the others are the documented labelled hashes of it', async () => {
+    const k = await seedKeys('seed-one')
+    assert.deepEqual(k.privateNetwork, await derivePrivateNetworkKey('seed-one'))
+    const labelled = (label: string, key: Uint8Array): Uint8Array => blake3(new Uint8Array([...new TextEncoder().encode(label), 0, ...key]))
+    assert.deepEqual(k.relay, labelled('engram/relay-admission/v1', k.privateNetwork))
+    assert.deepEqual(k.seal, labelled('engram/mailbox-seal/v1', k.privateNetwork))
+    assert.deepEqual(k.keyId, labelled('engram/mailbox-key-id/v1', k.seal).slice(0, 8))
+    for (const derived of [k.relay, k.seal]) assert.notDeepEqual(derived, k.privateNetwork)
   })
 })
 
