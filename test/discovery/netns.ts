@@ -209,7 +209,7 @@ table inet filter {
         if (!existsSync(infoFile)) return undefined
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
         return info.pid === child.pid ? info.url : undefined
-      }, 20_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
+      }, 60_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
     } catch (e) {
       // a daemon that did not come up is killed, or it would keep the test process alive
       child.kill('SIGKILL')
