@@ -69,6 +69,28 @@ export class Reader {
     }
   }
 
+  /** The record of a kind whose current state sits at `seq`, if any. */
+  bySeq (kind: RecordKind, seq: number): MemoryRecord | undefined {
+    switch (kind) {
+      case 'triple': {
+        const row = this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples WHERE seq = ?`).get(seq) as TripleRow | undefined
+        return row === undefined ? undefined : tripleFromRow(row, this.nodes)
+      }
+      case 'note': {
+        const row = this.statement(`SELECT ${NOTE_COLUMNS} FROM notes WHERE seq = ?`).get(seq) as NoteRow | undefined
+        return row === undefined ? undefined : noteFromRow(row, this.nodes)
+      }
+      case 'episode': {
+        const row = this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE seq = ?`).get(seq) as EpisodeRow | undefined
+        return row === undefined ? undefined : episodeFromRow(row, this.nodes)
+      }
+      case 'trace': {
+        const row = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces WHERE seq = ?`).get(seq) as TraceRow | undefined
+        return row === undefined ? undefined : traceFromRow(row, this.nodes)
+      }
+    }
+  }
+
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
     checkPage(page)
     const where: string[] = []

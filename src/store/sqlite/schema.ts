@@ -19,9 +19,14 @@
  * - `state`: one row with the last issued seq, the feed floor, the clock mark and the record
  *   counts (so stats() does not count a million rows). Updated once per write transaction.
  * - `cursors` (per-peer feed positions applied here) and `meta` (small non-replicated settings).
+ *
+ * Version 2 adds the full-text index (`text_index`, `text_index_state`: textIndex.ts). A file
+ * migrated to it has records and an empty index: the index state asks for a rebuild, which the
+ * store starts when it opens (SqliteStore, continueTextRebuild).
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { TEXT_INDEX_SQL } from './textIndex.ts'
 
 export interface Migration {
   readonly version: number
@@ -121,6 +126,11 @@ export const MIGRATIONS: readonly Migration[] = [
         value TEXT NOT NULL
       ) STRICT;
     `
+  },
+  {
+    version: 2,
+    description: 'full-text index (FTS5) and its state',
+    sql: TEXT_INDEX_SQL
   }
 ]
 

@@ -1,0 +1,101 @@
+/**
+ * What the full-text index holds of each record: its fields and their tokens. Pure.
+ *
+ * | kind    | name fields          | body field                        |
+ * |---------|----------------------|-----------------------------------|
+ * | triple  | subject, predicate   | object (its value as text)        |
+ * | note    | key                  | value (the text of its JSON)      |
+ * | episode | id                   | data (the text of its JSON)       |
+ * | trace   | runId, type          | data (the text of its JSON)       |
+ *
+ * The text of a JSON value is its strings, numbers and booleans and the keys of its objects, in
+ * order, one per line. A record's tokens are its fields' tokens in this order; the index stores
+ * them as one text (so a phrase may run from a subject into its predicate), and ranking weighs
+ * name and body fields apart (rank.ts). Tombstones are not indexed.
+ *
+ * DOCUMENT_VERSION names these rules and the tokenizer's: an index built under another version is
+ * rebuilt when the store opens.
+ */
+import type { Json, MemoryRecord, RecordKind, Term } from '../core/model.ts'
+import { recordNamespace } from '../core/model.ts'
+import { tokenize, type Token } from './tokenize.ts'
+
+/** Changes whenever tokenize.ts or the fields below change what is indexed. */
+export const DOCUMENT_VERSION = 1
+
+export type FieldName = 'subject' | 'predicate' | 'object' | 'key' | 'value' | 'id' | 'data' | 'runId' | 'type'
+
+export interface Field {
+  readonly name: FieldName
+  /** A name field (subject, key, id…) or the body (object, value, data). */
+  readonly role: 'name' | 'body'
+  readonly text: string
+}
+
+export interface FieldTokens extends Field {
+  readonly tokens: readonly Token[]
+}
+
+export interface SearchDocument {
+  readonly kind: RecordKind
+  /** The record's namespace (core/model.ts recordNamespace). */
+  readonly namespace: string
+  readonly fields: readonly FieldTokens[]
+  /** Every field's terms, in field order: the sequence the index holds. */
+  readonly terms: readonly string[]
+}
+
+/** The fields of a live record (not a tombstone). */
+export function fieldsOf (r: MemoryRecord): Field[] {
+  switch (r.kind) {
+    case 'triple': return [name('subject', r.subject), name('predicate', r.predicate), body('object', termText(r.object))]
+    case 'note': return [name('key', r.key), body('value', jsonText(r.value))]
+    case 'episode': return [name('id', r.id), body('data', jsonText(r.data))]
+    case 'trace': return [name('runId', r.runId), name('type', r.type), body('data', jsonText(r.data))]
+  }
+}
+
+/** The document of a live record. */
+export function documentOf (r: MemoryRecord): SearchDocument {
+  const fields = fieldsOf(r).map(f => ({ ...f, tokens: tokenize(f.text) }))
+  const terms: string[] = []
+  for (const f of fields) for (const t of f.tokens) terms.push(t.term)
+  return { kind: r.kind, namespace: recordNamespace(r), fields, terms }
+}
+
+/** The text the index receives for a document: its terms separated by spaces. */
+export const indexText = (d: SearchDocument): string => d.terms.join(' ')
+
+/**
+ * The namespace as one index token: "n" and the hex of its UTF-8 bytes, so any namespace
+ * (empty, with spaces or punctuation) is one word that only matches itself.
+ */
+export const namespaceToken = (ns: string): string => 'n' + Buffer.from(ns, 'utf8').toString('hex')
+
+const name = (n: FieldName, text: string): Field => ({ name: n, role: 'name', text })
+const body = (n: FieldName, text: string): Field => ({ name: n, role: 'body', text })
+
+function termText (t: Term): string {
+  switch (t.kind) {
+    case 'json': return jsonText(t.value)
+    default: return String(t.value)
+  }
+}
+
+/** The strings, numbers, booleans and object keys of a JSON value, one per line. */
+export function jsonText (v: Json): string {
+  if (typeof v === 'string') return v
+  const parts: string[] = []
+  collect(v, parts)
+  return parts.join('\n')
+}
+
+function collect (v: Json, out: string[]): void {
+  if (v === null) return
+  if (typeof v !== 'object') { out.push(String(v)); return }
+  if (Array.isArray(v)) { for (const x of v) collect(x, out); return }
+  for (const [k, x] of Object.entries(v)) {
+    out.push(k)
+    collect(x, out)
+  }
+}
