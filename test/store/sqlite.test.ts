@@ -1,6 +1,7 @@
 /**
  * SqliteStore against the store acceptance suite (a real file in a fresh temporary directory
- * per test), then what only a file can show: reopening, migrations, WAL.
+ * per test), then what only a file can show: reopening, migrations, WAL, the text index of an
+ * older file, two connections.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,11 +13,13 @@ import { isEngramError } from '../../src/core/errors.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { runStoreTests } from './conformance.ts'
-import { at, B, mark, note, put, tomb, trace, triple } from './conformance/fixtures.ts'
+import { recordKey } from '../../src/core/model.ts'
+import { parseQuery } from '../../src/text/query.ts'
+import { at, B, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
-runStoreTests('sqlite', () => {
+runStoreTests('sqlite', opts => {
   const dir = mkdtempSync(join(tmpdir(), 'engram-store-'))
-  return { store: SqliteStore.open(join(dir, 'store.db')), teardown: () => rmSync(dir, { recursive: true, force: true }) }
+  return { store: SqliteStore.open(join(dir, 'store.db'), opts), teardown: () => rmSync(dir, { recursive: true, force: true }) }
 })
 
 describe('SqliteStore: the file', () => {
@@ -75,7 +78,7 @@ describe('SqliteStore: the file', () => {
     assert.equal(version(), SCHEMA_VERSION + 1)
     assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'half'").get()?.n, 0)
     db.close()
-    assert.throws(() => SqliteStore.open(file), unavailable, 'this build does not know version 2')
+    assert.throws(() => SqliteStore.open(file), unavailable, 'a version this build does not know')
   })
 
   it('refuses a file written by a newer schema version, and leaves it alone', () => {
@@ -113,6 +116,67 @@ describe('SqliteStore: the file', () => {
     assert.deepEqual(s1.getNote('b')?.hlc, at(100, 0, B))
     assert.deepEqual(s1.changesSince(0, { limit: 10, excludeVia: B }).entries.map(e => e.seq), [1, 3])
     assert.equal(s2.stats().notes, 3)
+    s1.close()
+    s2.close()
+  })
+})
+
+describe('SqliteStore: the text index in the file', () => {
+  let dir = ''
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-text-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  const hits = (s: SqliteStore, q: string): string[] => s.searchText({ query: parseQuery(q), limit: 50 }).hits.map(h => recordKey(h.record)).sort()
+  const finish = (s: SqliteStore): void => {
+    for (let i = 0; i < 1000 && s.textIndex().rebuilding; i++) s.continueTextRebuild(3)
+  }
+
+  it('a file of schema version 1 gets the index by a rebuild that starts when it opens', () => {
+    const file = join(dir, 'v1.db')
+    let s = SqliteStore.open(file)
+    const ts = Array.from({ length: 10 }, (_, i) => triple(`user:u${i}`, 'likes', `tea number ${i}`, at(100 + i)))
+    put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
+    const expected = hits(s, 'tea')
+    s.close()
+    // What a version-1 file is: the same records, no text index tables.
+    const db = new DatabaseSync(file)
+    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; PRAGMA user_version = 1')
+    db.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.integrityCheck(), 'ok')
+    assert.deepEqual(s.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 12 })
+    finish(s)
+    assert.deepEqual(hits(s, 'tea'), expected)
+    assert.equal(expected.length, 10)
+    s.close()
+  })
+
+  it('a store opened without the index leaves it to be rebuilt by the next open with it', () => {
+    const file = join(dir, 'off.db')
+    let s = SqliteStore.open(file)
+    put(s, note('a', 'alpha', at(100)))
+    s.close()
+    s = SqliteStore.open(file, { textIndex: false })
+    put(s, note('b', 'alpha beta', at(101)))
+    assert.throws(() => s.searchText({ query: parseQuery('alpha'), limit: 5 }), (e: unknown) => isEngramError(e) && e.code === 'STORE_UNAVAILABLE')
+    s.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.textIndex().rebuilding, true)
+    finish(s)
+    assert.deepEqual(hits(s, 'alpha'), ['a', 'b'])
+    s.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.textIndex().rebuilding, false, 'built under this version: nothing to rebuild')
+    s.close()
+  })
+
+  it('a write through one connection is found through another at once', () => {
+    const file = join(dir, 'two.db')
+    const s1 = SqliteStore.open(file)
+    const s2 = SqliteStore.open(file)
+    put(s1, note('x', 'shared words', at(100)))
+    assert.deepEqual(hits(s2, 'shared'), ['x'])
+    s2.apply([noteTomb('x', at(200, 0, B))], { clock: mark(200), via: B })
+    assert.deepEqual(hits(s1, 'shared'), [])
     s1.close()
     s2.close()
   })
