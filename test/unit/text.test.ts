@@ -1,0 +1,166 @@
+/**
+ * The pure rules of full-text search: tokens, the query language (every malformed query gets an
+ * INVALID_INPUT naming the problem, never anything else), the FTS5 expressions it compiles to,
+ * matching, scoring phrases and BM25. A property test feeds random strings to the parser and
+ * checks that each one either parses into a tree whose FTS5 expression SQLite accepts, or is
+ * refused with INVALID_INPUT on `q`.
+ */
+import assert from 'node:assert/strict'
+import { DatabaseSync } from 'node:sqlite'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { isEngramError } from '../../src/core/errors.ts'
+import { documentOf, jsonText, namespaceToken } from '../../src/text/document.ts'
+import { ftsExpression, loosen, matches, scoringPhrases } from '../../src/text/plan.ts'
+import { parseQuery, QUERY_MAX_CHARS } from '../../src/text/query.ts'
+import { idf, rank, score, type Candidate } from '../../src/text/rank.ts'
+import { readings, terms, tokenize } from '../../src/text/tokenize.ts'
+import { makeTriple } from '../../src/core/records.ts'
+import { asNodeId, type Seq } from '../../src/core/ids.ts'
+import { assertProperty, seedFor } from './arbitraries.ts'
+
+describe('tokenize', () => {
+  it('splits IRIs, punctuation, snake_case; keeps a camel-case word whole, then its parts', () => {
+    assert.deepEqual(terms('user:alice'), ['user', 'alice'])
+    assert.deepEqual(terms('https://example.com/a_b?q=1'), ['https', 'example', 'com', 'a', 'b', 'q', '1'])
+    assert.deepEqual(terms('prefersEditor'), ['preferseditor', 'prefers', 'editor'])
+    assert.deepEqual(terms('HTTPServer ipv6'), ['httpserver', 'http', 'server', 'ipv6'])
+    assert.deepEqual(terms('Zoë CAFÉ naïve'), ['zoe', 'cafe', 'naive'])
+    assert.deepEqual(terms('日本語 テキスト'), ['日本語', 'テキスト'])
+    assert.deepEqual(terms('— … ::'), [])
+    assert.deepEqual(terms('x'.repeat(101) + ' ok'), ['ok'])
+  })
+
+  it('gives each token its place in the original text', () => {
+    const text = 'See prefersEditor: Café'
+    assert.deepEqual(tokenize(text).map(t => text.slice(t.start, t.end)), ['See', 'prefersEditor', 'prefers', 'Editor', 'Café'])
+  })
+
+  it('reads a query word both ways when its case changes inside', () => {
+    assert.deepEqual(readings('prefersEditor'), { whole: ['preferseditor'], parts: ['prefers', 'editor'] })
+    const plain = readings('user:alice')
+    assert.equal(plain.whole, plain.parts)
+  })
+})
+
+describe('documents', () => {
+  it('index the fields of each kind; JSON as its strings, numbers, booleans and keys', () => {
+    assert.equal(jsonText({ a: [1, true, null, 'x'], b: { c: 'd' } }), 'a\n1\ntrue\nx\nb\nc\nd')
+    const t = makeTriple({ subject: 'user:alice', predicate: 'age', object: { kind: 'number', value: 42 } }, { wall: 1, counter: 0, node: asNodeId('n') })
+    const d = documentOf(t)
+    assert.deepEqual(d.terms, ['user', 'alice', 'age', '42'])
+    assert.equal(d.namespace, 'user')
+    assert.deepEqual(d.fields.map(f => [f.name, f.role]), [['subject', 'name'], ['predicate', 'name'], ['object', 'body']])
+    assert.equal(namespaceToken('kg'), 'n6b67')
+    assert.equal(namespaceToken(''), 'n')
+  })
+})
+
+describe('the query language', () => {
+  const fts = (q: string): string => ftsExpression(parseQuery(q))
+  it('compiles words, phrases, prefixes and operators to a fully parenthesized FTS5 expression', () => {
+    assert.equal(fts('alice'), 'text : "alice"')
+    assert.equal(fts('alice editor'), 'text : ("alice" AND "editor")')
+    assert.equal(fts('user:alice'), 'text : "user alice"')
+    assert.equal(fts('"red apple"'), 'text : "red apple"')
+    assert.equal(fts('edit*'), 'text : "edit"*')
+    assert.equal(fts('"user ali"*'), 'text : "user ali"*')
+    assert.equal(fts('vim OR emacs alice'), 'text : ("vim" OR ("emacs" AND "alice"))')
+    assert.equal(fts('editor NOT vim -emacs'), 'text : (("editor" NOT "vim") NOT "emacs")')
+    assert.equal(fts('-(vim OR nano) editor'), 'text : ("editor" NOT ("vim" OR "nano"))')
+    assert.equal(fts('prefersEditor'), 'text : ("preferseditor" OR "prefers editor")')
+    assert.equal(fts('prefersEd*'), 'text : ("prefersed"* OR "prefers ed"*)')
+    assert.equal(fts('and or not'), 'text : ("and" AND "or" AND "not")')
+    assert.equal(fts('NOT NOT vim'), 'text : "vim"')
+    assert.equal(fts('alice ::: bob'), 'text : ("alice" AND "bob")')
+    assert.equal(ftsExpression(parseQuery('x'), 'n6b67'), 'ns : "n6b67" AND text : "x"')
+  })
+
+  it('refuses what cannot be searched, naming the problem and where it is', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['', /no words to search for/],
+      ['  ::: -- ', /no words to search for/],
+      ['"red apple', /opens a phrase with " at character 1 and never closes it/],
+      ['(vim OR emacs', /opens "\(" at character 1 and never closes it/],
+      ['vim)', /has "\)" at character 4 that closes nothing/],
+      ['OR vim', /OR at character 1 without something to search for on its left/],
+      ['vim OR', /OR at character 5 without something to search for on its right/],
+      ['vim AND', /AND at character 5 without something to search for on its right/],
+      ['AND vim', /AND at character 1 without something to search for on its left/],
+      ['vim AND AND emacs', /AND at character 9 right after another AND/],
+      ['vim NOT', /NOT at character 5 without something to exclude after it/],
+      ['NOT vim', /only excludes/],
+      ['-vim -emacs', /only excludes/],
+      ['vim OR -emacs', /exclusion \(NOT or -\) as a choice of OR/],
+      ['()', /parentheses at character 1 with nothing to search for inside/],
+      ['""', /phrase at character 1 without words/],
+      ['a*', /beginning with "a" at character 1: a prefix needs at least 2 characters/],
+      ['x '.repeat(33), /has 33 words; the most is 32/],
+      ['x'.repeat(QUERY_MAX_CHARS + 1), /is 1025 characters long; the most is 1024/]
+    ]
+    for (const [q, message] of refused) {
+      assert.throws(() => parseQuery(q), (e: unknown) => isEngramError(e) && e.code === 'INVALID_INPUT' && e.details?.field === 'q' && message.test(e.message), JSON.stringify(q))
+    }
+  })
+
+  it('any string either parses into an expression SQLite accepts, or is refused with INVALID_INPUT on q (seed 1919)', () => {
+    const db = new DatabaseSync(':memory:')
+    db.exec("CREATE VIRTUAL TABLE t USING fts5(ns, text, content='', contentless_delete=1, tokenize=\"unicode61 remove_diacritics 0 categories 'L* N* Co M*'\")")
+    db.exec("INSERT INTO t (rowid, ns, text) VALUES (1, 'n', 'alice and bob')")
+    const match = db.prepare('SELECT rowid FROM t WHERE t MATCH ?')
+    const alphabet = fc.constantFrom('a', 'b', 'é', 'Z', '1', ' ', ' ', '"', '(', ')', '*', '-', ':', '_', 'AND ', 'OR ', 'NOT ', '日', '\u0301', '\uE000')
+    assertProperty(fc.property(fc.array(alphabet, { maxLength: 24 }).map(a => a.join('')), fc.string({ maxLength: 12 }), (q, noise) => {
+      for (const text of [q, q + noise]) {
+        let tree
+        try {
+          tree = parseQuery(text)
+        } catch (e) {
+          assert.ok(isEngramError(e) && e.code === 'INVALID_INPUT' && e.details?.field === 'q', `unexpected error for ${JSON.stringify(text)}: ${String(e)}`)
+          continue
+        }
+        match.all(ftsExpression(tree))
+        match.all(ftsExpression(tree, namespaceToken(noise)))
+      }
+    }), seedFor(1919), 5000)
+    db.close()
+  })
+})
+
+describe('matching and ranking', () => {
+  const node = asNodeId('n')
+  const doc = (object: string, subject = 'doc:x'): Candidate => {
+    const record = makeTriple({ subject, predicate: 'text', object: { kind: 'string', value: object } }, { wall: 1, counter: 0, node })
+    return { seq: 1 as Seq, record, doc: documentOf(record) }
+  }
+
+  it('matches documents as FTS5 does: phrases in order, prefixes, exclusions', () => {
+    const d = doc('the red apple tree').doc.terms
+    assert.equal(matches(parseQuery('"red apple"'), d), true)
+    assert.equal(matches(parseQuery('"apple red"'), d), false)
+    assert.equal(matches(parseQuery('app* -pear'), d), true)
+    assert.equal(matches(parseQuery('apple -tree'), d), false)
+    assert.equal(matches(parseQuery('pear OR tree'), d), true)
+  })
+
+  it('scores side-by-side words as a phrase too, and a rarer word higher', () => {
+    assert.deepEqual(scoringPhrases(parseQuery('red apple')).map(p => [p.terms.join(' '), p.pair]), [['red', false], ['apple', false], ['red apple', true]])
+    assert.deepEqual(scoringPhrases(parseQuery('red AND apple')).map(p => p.pair), [false, false], 'no pair for an explicit AND')
+    const stats = { docs: 100, terms: 600, df: (t: string) => (t === 'rare' ? 1 : 50) }
+    assert.ok(idf(1, 100) > idf(50, 100))
+    const ranked = rank([doc('common words here'), doc('rare words here')], scoringPhrases(parseQuery('common OR rare')), stats, 10)
+    assert.equal((ranked[0]!.record as { object: { value: string } }).object.value, 'rare words here')
+    const phrases = scoringPhrases(parseQuery('red apple'))
+    const together = score(doc('a red apple here').doc, phrases, [1, 1, 2], 5)
+    const apart = score(doc('a red here apple').doc, phrases, [1, 1, 2], 5)
+    assert.ok(together > apart)
+  })
+
+  it('loosens a query of words side by side to any of them, without question words', () => {
+    assert.equal(ftsExpression(loosen(parseQuery('what editor does alice use'))!), 'text : ("editor" OR "alice" OR "use")')
+    assert.equal(ftsExpression(loosen(parseQuery('the what'))!), 'text : ("the" OR "what")')
+    assert.equal(loosen(parseQuery('alice AND bob')), undefined)
+    assert.equal(loosen(parseQuery('"red apple" pie')), undefined)
+    assert.equal(loosen(parseQuery('alice -bob')), undefined)
+    assert.equal(loosen(parseQuery('alice')), undefined)
+  })
+})
