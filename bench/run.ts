@@ -13,6 +13,7 @@ import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
 import { benchReach } from './reach.ts'
+import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
@@ -21,6 +22,8 @@ type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
+  // Full-text search: insert with and without the index, latency at 100,000 and --rows (at least 100,000) records.
+  search: benchSearch,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
   // Decoders against hostile input (the speed half of the fuzz tests).

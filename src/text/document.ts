@@ -18,7 +18,7 @@
  */
 import type { Json, MemoryRecord, RecordKind, Term } from '../core/model.ts'
 import { recordNamespace } from '../core/model.ts'
-import { tokenize, type Token } from './tokenize.ts'
+import { appendTerms } from './tokenize.ts'
 
 /** Changes whenever tokenize.ts or the fields below change what is indexed. */
 export const DOCUMENT_VERSION = 1
@@ -32,15 +32,17 @@ export interface Field {
   readonly text: string
 }
 
-export interface FieldTokens extends Field {
-  readonly tokens: readonly Token[]
+/** A field of a document, and where its terms are in the document's terms: [start, end). */
+export interface DocumentField extends Field {
+  readonly start: number
+  readonly end: number
 }
 
 export interface SearchDocument {
   readonly kind: RecordKind
   /** The record's namespace (core/model.ts recordNamespace). */
   readonly namespace: string
-  readonly fields: readonly FieldTokens[]
+  readonly fields: readonly DocumentField[]
   /** Every field's terms, in field order: the sequence the index holds. */
   readonly terms: readonly string[]
 }
@@ -57,9 +59,12 @@ export function fieldsOf (r: MemoryRecord): Field[] {
 
 /** The document of a live record. */
 export function documentOf (r: MemoryRecord): SearchDocument {
-  const fields = fieldsOf(r).map(f => ({ ...f, tokens: tokenize(f.text) }))
   const terms: string[] = []
-  for (const f of fields) for (const t of f.tokens) terms.push(t.term)
+  const fields = fieldsOf(r).map(f => {
+    const start = terms.length
+    appendTerms(f.text, terms)
+    return { ...f, start, end: terms.length }
+  })
   return { kind: r.kind, namespace: recordNamespace(r), fields, terms }
 }
 
@@ -70,7 +75,17 @@ export const indexText = (d: SearchDocument): string => d.terms.join(' ')
  * The namespace as one index token: "n" and the hex of its UTF-8 bytes, so any namespace
  * (empty, with spaces or punctuation) is one word that only matches itself.
  */
-export const namespaceToken = (ns: string): string => 'n' + Buffer.from(ns, 'utf8').toString('hex')
+export function namespaceToken (ns: string): string {
+  let token = NS_TOKENS.get(ns)
+  if (token === undefined) {
+    if (NS_TOKENS.size >= 1024) NS_TOKENS.clear()
+    NS_TOKENS.set(ns, token = 'n' + Buffer.from(ns, 'utf8').toString('hex'))
+  }
+  return token
+}
+
+/** Namespaces are few: their tokens are computed once. */
+const NS_TOKENS = new Map<string, string>()
 
 const name = (n: FieldName, text: string): Field => ({ name: n, role: 'name', text })
 const body = (n: FieldName, text: string): Field => ({ name: n, role: 'body', text })

@@ -67,12 +67,9 @@ export function phraseIdfs (phrases: readonly ScoringPhrase[], stats: CorpusStat
 export function frequency (p: ScoringPhrase, doc: SearchDocument): number {
   const terms = doc.terms
   let f = 0
-  let pos = 0
   for (const field of doc.fields) {
-    const end = pos + field.tokens.length
     const w = field.role === 'name' ? NAME_WEIGHT : 1
-    for (let i = pos; i < end; i++) if (occursAt(p, terms, i)) f += w
-    pos = end
+    for (let i = field.start; i < field.end; i++) if (occursAt(p, terms, i)) f += w
   }
   return f
 }

@@ -51,7 +51,68 @@ export function tokenize (text: string): Token[] {
 
 /** The terms of `text`, in order (tokenize without the offsets). */
 export function terms (text: string): string[] {
-  return tokenize(text).map(t => t.term)
+  const out: string[] = []
+  appendTerms(text, out)
+  return out
+}
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/**
+ * Appends the terms of `text` to `out`: what tokenize gives, without offsets, and fast for ASCII
+ * text (the common case, on every write), which is scanned by character codes.
+ */
+export function appendTerms (text: string, out: string[]): void {
+  if (!ASCII.test(text)) {
+    for (const t of tokenize(text)) out.push(t.term)
+    return
+  }
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    if (kind(text.charCodeAt(i)) === 0) { i++; continue }
+    const start = i
+    let breaks = false
+    let prev = 0
+    for (; i < n; i++) {
+      const k = kind(text.charCodeAt(i))
+      if (k === 0) break
+      // A case break (the CASE_BREAK rule): upper after lower or digit, or upper, upper, lower.
+      if (k === UPPER && (prev === LOWER || prev === DIGIT)) breaks = true
+      else if (k === LOWER && prev === UPPER && i - start >= 2 && kind(text.charCodeAt(i - 2)) === UPPER) breaks = true
+      prev = k
+    }
+    if (i - start <= TERM_MAX_CHARS) out.push(text.slice(start, i).toLowerCase())
+    if (breaks) appendParts(text, start, i, out)
+  }
+}
+
+const LOWER = 1
+const UPPER = 2
+const DIGIT = 3
+
+/** 0: not a word character; else LOWER, UPPER or DIGIT (ASCII only). */
+function kind (c: number): number {
+  if (c >= 97 && c <= 122) return LOWER
+  if (c >= 65 && c <= 90) return UPPER
+  if (c >= 48 && c <= 57) return DIGIT
+  return 0
+}
+
+/** The case parts of the ASCII word text[start, end). */
+function appendParts (text: string, start: number, end: number, out: string[]): void {
+  let from = start
+  for (let i = start + 1; i < end; i++) {
+    const k = kind(text.charCodeAt(i))
+    const p = kind(text.charCodeAt(i - 1))
+    const cut = (k === UPPER && (p === LOWER || p === DIGIT)) ||
+      (k === UPPER && p === UPPER && i + 1 < end && kind(text.charCodeAt(i + 1)) === LOWER)
+    if (cut) {
+      if (i - from <= TERM_MAX_CHARS) out.push(text.slice(from, i).toLowerCase())
+      from = i
+    }
+  }
+  if (end - from <= TERM_MAX_CHARS) out.push(text.slice(from, end).toLowerCase())
 }
 
 /**

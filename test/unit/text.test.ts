@@ -36,6 +36,13 @@ describe('tokenize', () => {
     assert.deepEqual(tokenize(text).map(t => text.slice(t.start, t.end)), ['See', 'prefersEditor', 'prefers', 'Editor', 'Café'])
   })
 
+  it('the fast path for ASCII text gives exactly the terms of tokenize (seed 1920)', () => {
+    const chars = fc.constantFrom(...'aZ9 _:-.bQxHTTPServerprefersEditor/é\u0301'.split(''))
+    assertProperty(fc.property(fc.array(chars, { maxLength: 30 }).map(a => a.join('')), text => {
+      assert.deepEqual(terms(text), tokenize(text).map(t => t.term))
+    }), seedFor(1920), 20_000)
+  })
+
   it('reads a query word both ways when its case changes inside', () => {
     assert.deepEqual(readings('prefersEditor'), { whole: ['preferseditor'], parts: ['prefers', 'editor'] })
     const plain = readings('user:alice')

@@ -209,6 +209,20 @@ export class SqliteStore implements Store {
     return this.reading('dumping', p => p.reader.dump())
   }
 
+  /** Bytes of the file's pages: all of them, and those of the full-text index (reads every page: slow on a large file). */
+  pageSizes (): { total: number, textIndex: number } {
+    return this.reading('measuring the file', p => {
+      const rows = p.reader.statement('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name').all() as { name: string, bytes: number }[]
+      let total = 0
+      let textIndex = 0
+      for (const r of rows) {
+        total += r.bytes
+        if (r.name.startsWith('text_index')) textIndex += r.bytes
+      }
+      return { total, textIndex }
+    })
+  }
+
   /** SQLite's own consistency check of the whole file: 'ok', or the problems it found. */
   integrityCheck (): string {
     return this.reading('checking integrity', p => {
