@@ -56,14 +56,14 @@ export function terms (text: string): string[] {
   return out
 }
 
-const ASCII = /^[\x00-\x7f]*$/
+const NOT_ASCII = /[\u0080-\uffff]/
 
 /**
  * Appends the terms of `text` to `out`: what tokenize gives, without offsets, and fast for ASCII
  * text (the common case, on every write), which is scanned by character codes.
  */
 export function appendTerms (text: string, out: string[]): void {
-  if (!ASCII.test(text)) {
+  if (NOT_ASCII.test(text)) {
     for (const t of tokenize(text)) out.push(t.term)
     return
   }
