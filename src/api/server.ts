@@ -15,6 +15,7 @@ import { integrationRoutes } from './routes/integrations.ts'
 import { noteRoutes } from './routes/notes.ts'
 import { p2pRoutes } from './routes/p2p.ts'
 import { queryRoutes } from './routes/query.ts'
+import { searchRoutes } from './routes/search.ts'
 import { statusRoutes } from './routes/status.ts'
 import { traceRoutes } from './routes/traces.ts'
 import { tripleRoutes } from './routes/triples.ts'
@@ -70,6 +71,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   statusRoutes(app, deps)
   tripleRoutes(app, deps)
   queryRoutes(app, deps)
+  searchRoutes(app, deps)
   noteRoutes(app, deps)
   episodeRoutes(app, deps)
   traceRoutes(app, deps)

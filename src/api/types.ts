@@ -4,6 +4,7 @@
  */
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
+import type { SearchService } from '../search/SearchService.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
@@ -58,6 +59,8 @@ export interface ApiDeps {
    * Absent: those routes answer 503 (the agent-end hook answers {triggered: false}).
    */
   readonly sync?: SyncService
+  /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
+  readonly search?: SearchService
 }
 
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */

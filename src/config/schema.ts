@@ -76,6 +76,15 @@ export interface EngramConfig {
     readonly bonjourServiceType: string
     readonly manualPeers: readonly string[]
   }
+  readonly search: {
+    readonly embedder: {
+      readonly url?: string
+      readonly model?: string
+      readonly apiKey?: string
+      readonly batchSize: number
+      readonly timeoutMs: number
+    }
+  }
   readonly tls: {
     readonly cert?: string
     readonly key?: string
@@ -323,6 +332,26 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'discovery.manualPeers': {
     type: 'peers', default: [],
     description: 'P2P peers ("host:port") dialled always, like p2p.manualPeers (the two lists are joined).'
+  },
+  'search.embedder.url': {
+    type: 'string', default: undefined, pattern: /^https?:\/\/\S+$/, patternText: 'an http(s) URL such as http://127.0.0.1:11434/v1',
+    description: 'Semantic search: base URL of an OpenAI-compatible embeddings API (Ollama: http://127.0.0.1:11434/v1; llama.cpp server, LM Studio: theirs). Every record\'s text is sent there: keep it on this machine. Unset: search uses full text alone. Needs search.embedder.model.'
+  },
+  'search.embedder.model': {
+    type: 'string', default: undefined, pattern: /^\S.{0,255}$/, patternText: '1 to 256 characters, not starting with a space',
+    description: 'Semantic search: the embedding model the server runs (e.g. nomic-embed-text, all-minilm). Changing it embeds every record again.'
+  },
+  'search.embedder.apiKey': {
+    type: 'string', default: undefined, secret: true, pattern: /^[^\r\n]{1,1024}$/, patternText: '1 to 1024 characters on one line',
+    description: 'Semantic search: a key sent as a bearer token, for servers that ask for one (local servers do not).'
+  },
+  'search.embedder.batchSize': {
+    type: 'integer', default: 64, min: 1, max: 2048,
+    description: 'Semantic search: most texts per embeddings request.'
+  },
+  'search.embedder.timeoutMs': {
+    type: 'integer', default: 30_000, min: 1000, max: 600_000,
+    description: 'Semantic search: time limit of one embeddings request; a request that fails is retried 3 times, with delays that double.'
   },
   'tls.cert': {
     type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_CERT',

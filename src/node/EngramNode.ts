@@ -32,6 +32,8 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { createNativeSync } from './nativeSync.ts'
 import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
+import { createSearch } from './search.ts'
+import type { SearchService } from '../search/SearchService.ts'
 import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
@@ -90,6 +92,7 @@ interface Parts {
   readonly sync: SyncService
   readonly native: NativeSync | undefined
   readonly discovery?: DiscoveryService
+  readonly search: SearchService
   readonly lifecycle: Lifecycle
   readonly log: Logger
 }
@@ -107,6 +110,8 @@ export class EngramNode {
   readonly native: NativeSync | undefined
   /** Discovery (mDNS, static peers, the peer book); undefined unless p2p.enabled. */
   readonly discovery: DiscoveryService | undefined
+  /** Full-text and semantic search, and rebuilding the full-text index. */
+  readonly search: SearchService
   private readonly lifecycle: Lifecycle
   private readonly log: Logger
   private stopping: Promise<void> | undefined
@@ -120,6 +125,7 @@ export class EngramNode {
     this.sync = p.sync
     this.native = p.native
     this.discovery = p.discovery
+    this.search = p.search
     this.lifecycle = p.lifecycle
     this.log = p.log
   }
@@ -194,6 +200,16 @@ export class EngramNode {
       await lifecycle.stop()
       throw e
     }
+    let search: ReturnType<typeof createSearch>
+    try {
+      search = createSearch({ config, engine, vectorsFile: paths.vectors, log })
+    } catch (e) {
+      await lifecycle.stop()
+      throw e
+    }
+    // A vector file SQLite just created has the umask's mode: tighten it.
+    secureDataDir(paths)
+    await lifecycle.start({ name: 'the vector store', stop: () => { search.close() } })
     const startedAt = new Date(now()).toISOString()
     const version = packageVersion()
     let api: FastifyInstance | undefined
@@ -211,6 +227,7 @@ export class EngramNode {
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
           sync,
+          search: search.search,
           p2p: native,
           p2pPeerBook: () => discovery?.view(),
           onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
@@ -237,6 +254,7 @@ export class EngramNode {
       throw e
     }
     await lifecycle.start({ name: 'sync', start: () => { sync.start() }, stop: () => sync.stop() })
+    await lifecycle.start({ name: 'search', start: () => { search.search.start() }, stop: () => search.search.stop() })
     if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
       const { configFile, reloadConfig } = opts
       let watch: ConfigWatch | undefined
@@ -283,7 +301,7 @@ export class EngramNode {
       node: nodeId, dataDir: paths.dir, api: apiUrl,
       ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
     })
-    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, lifecycle, log })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log })
   }
 
   /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */

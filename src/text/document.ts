@@ -68,6 +68,12 @@ export function documentOf (r: MemoryRecord): SearchDocument {
   return { kind: r.kind, namespace: recordNamespace(r), fields, terms }
 }
 
+/** A record's text for a semantic embedding: its fields' texts, in order, at most `maxChars` characters. */
+export function recordText (r: MemoryRecord, maxChars: number): string {
+  const text = fieldsOf(r).map(f => f.text).join('\n')
+  return text.length > maxChars ? text.slice(0, maxChars) : text
+}
+
 /** The text the index receives for a document: its terms separated by spaces. */
 export const indexText = (d: SearchDocument): string => d.terms.join(' ')
 

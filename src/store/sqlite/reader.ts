@@ -100,8 +100,9 @@ export class Reader {
     if (pattern.predicate !== undefined) { where.push('predicate = ?'); params.push(pattern.predicate) }
     if (pattern.object !== undefined) {
       const o = pattern.object
-      where.push('okind = ?', 'ovalue = ?')
-      params.push(TERM_TAG[o.kind], termValue(o))
+      // The kind as a literal, so that the partial index of node objects applies (schema.ts).
+      where.push(`okind = ${TERM_TAG[o.kind]}`, 'ovalue = ?')
+      params.push(termValue(o))
       if (o.kind === 'lang') { where.push('olang = ?'); params.push(o.lang) }
     }
     const ns = pattern.namespace
