@@ -13,6 +13,7 @@ import { syncNowCommand, syncPairCommand, syncPauseCommand, syncResumeCommand, s
 import { mcpCommand } from './commands/mcp.ts'
 import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
+import { reindexCommand, searchCommand } from './commands/search.ts'
 import { startCommand } from './commands/start.ts'
 import { peersCommand } from './commands/peers.ts'
 import { relayCommand, relayKeyCommand } from './commands/relay.ts'
@@ -24,7 +25,7 @@ import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
-  startCommand, addCommand, queryCommand, deleteCommand,
+  startCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
   statusCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
@@ -58,6 +59,7 @@ Get started:
   engram start &
   engram add user:alice prefers:editor vim
   engram query --subject user:alice
+  engram search "alice editor"
 `
 }
 

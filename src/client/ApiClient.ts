@@ -5,6 +5,7 @@
  */
 import type { NoteDto, TripleDto, EpisodeDto, TraceDto } from '../api/dto.ts'
 import { CLIENT_HEADER } from '../api/contract.ts'
+import type { SearchIndexResponse, SearchResponse } from '../api/searchDto.ts'
 import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode, REMOTE_ERROR } from '../core/errors.ts'
 import type { Json, JsonObject } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
@@ -171,6 +172,16 @@ export class ApiClient {
   listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<{ traces: TraceDto[], total: number }> {
     return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
+
+  // ---- search ----
+
+  search (params: { q: string, kind?: string, namespace?: string, limit?: number, expand?: number, mode?: string }): Promise<SearchResponse> {
+    return this.request('GET', '/api/v1/search', { query: { ...params } })
+  }
+
+  searchIndex (): Promise<SearchIndexResponse> { return this.request('GET', '/api/v1/search/index') }
+
+  reindex (): Promise<Pick<SearchIndexResponse, 'text'>> { return this.request('POST', '/api/v1/search/reindex') }
 
   // ---- sync ----
 
