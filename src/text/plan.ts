@@ -118,8 +118,14 @@ const STOPWORDS = new Set(('a an and are as at be but by can did do does for fro
  */
 export function loosen (n: QueryNode): QueryNode | undefined {
   if (n.type !== 'and' || !n.implicit || n.not.length > 0) return undefined
-  if (n.must.some(x => plainTerms(x) === undefined && !(x.type === 'term' && x.prefix && !x.quoted))) return undefined
-  const content = n.must.filter(x => { const t = plainTerms(x); return t === undefined || t.length !== 1 || !STOPWORDS.has(t[0]!) })
+  if (n.must.some(x => wordTerms(x) === undefined)) return undefined
+  const content = n.must.filter(x => { const t = wordTerms(x)!; return t.length !== 1 || !STOPWORDS.has(t[0]!) })
   const any = content.length > 0 ? content : n.must
   return any.length === 1 ? any[0] : { type: 'or', any }
+}
+
+/** The terms of an unquoted word, a prefix or not (its first reading), else undefined. */
+function wordTerms (n: QueryNode): readonly string[] | undefined {
+  const t = n.type === 'or' && n.readings === true ? n.any[0]! : n
+  return t.type === 'term' && !t.quoted ? t.terms : undefined
 }

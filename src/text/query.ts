@@ -264,3 +264,26 @@ function countTerms (n: QueryNode): number {
     case 'or': return n.readings === true ? countTerms(n.any[0]!) : n.any.reduce((s, x) => s + countTerms(x), 0)
   }
 }
+
+/**
+ * A query of the words of a plain text, for callers that take free text rather than this
+ * language (the MCP memory server's search_nodes): operators and quotes lose their meaning, every
+ * word is searched for by its beginning (2 characters at least). Undefined when the text has no
+ * words. The words are side by side, so the query finds records holding all of them, and Recall
+ * adds those holding some when too few do.
+ */
+export function plainWordsQuery (text: string): string | undefined {
+  const words: string[] = []
+  for (const chunk of text.split(/\s+/u)) {
+    const w = chunk.replace(/["()*]/gu, ' ').replace(/^-+/u, '').trim()
+    if (w === '') continue
+    for (const part of w.split(/\s+/u)) {
+      const { whole } = readings(part)
+      if (whole.length === 0) continue
+      const lone = part === 'AND' || part === 'OR' || part === 'NOT' ? part.toLowerCase() : part
+      words.push(whole[whole.length - 1]!.length >= PREFIX_MIN_CHARS ? `${lone}*` : lone)
+    }
+  }
+  if (words.length === 0) return undefined
+  return words.slice(0, QUERY_MAX_TERMS / 2).join(' ')
+}
