@@ -119,7 +119,7 @@ describe('REST API: search', () => {
 
   it('rebuilds the index on request, with the same answers after', async () => {
     const before = await search('q=editor+OR+tea&limit=20')
-    const started = await api.request('POST', '/api/v1/search/reindex')
+    const started = await api.request('POST', '/api/v1/search/reindex', undefined, { 'x-engram-client': 'test' })
     assert.equal(started.status, 202)
     assert.equal(typeof started.body.text.docs, 'number')
     for (let i = 0; i < 200; i++) {
