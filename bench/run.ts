@@ -13,6 +13,7 @@ import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
 import { benchReach } from './reach.ts'
+import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
@@ -24,6 +25,8 @@ const BENCHES: Record<string, Bench> = {
   store: benchStore,
   // Full-text search: insert with and without the index, latency at 100,000 and --rows (at least 100,000) records.
   search: benchSearch,
+  // recall@5 on the labelled set of test/fixtures/retrieval.json.
+  retrieval: () => benchRetrieval(),
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
   // Decoders against hostile input (the speed half of the fuzz tests).

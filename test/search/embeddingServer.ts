@@ -46,14 +46,14 @@ function hash (s: string): number {
 
 /** The model: a text's vector (not normalized). */
 export function embedText (text: string): number[] {
-  const v = new Array<number>(DIMS).fill(0)
+  const v: number[] = new Array<number>(DIMS).fill(0)
   for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
     const padded = `#${word}#`
     for (let i = 0; i + 3 <= padded.length; i++) v[16 + (hash(padded.slice(i, i + 3)) % (DIMS - 16))]! += 0.35
     const c = CLASS.get(word)
     if (c !== undefined) v[c]! += 3
   }
-  if (v.every(x => x === 0)) v[DIMS - 1] = 1
+  if (!v.some(x => x !== 0)) v[DIMS - 1] = 1
   return v
 }
 
