@@ -5,20 +5,13 @@
  */
 import type { SearchResponse, SearchResultDto, Snippet } from '../api/searchDto.ts'
 import { LIMITS } from '../core/limits.ts'
+import { markSnippet } from '../text/snippet.ts'
 import { arr, defineTool, obj, READ_ONLY, root, str, type JsonSchema, type Tool } from './tool.ts'
 
 const KINDS = ['triple', 'note', 'episode', 'trace'] as const
 
 /** The snippet with its highlights in **bold**, on one line. */
-function bold (s: Snippet): string {
-  let out = ''
-  let at = 0
-  for (const [a, b] of s.highlights) {
-    out += `${s.text.slice(at, a)}**${s.text.slice(a, b)}**`
-    at = b
-  }
-  return (out + s.text.slice(at)).replace(/\s+/g, ' ')
-}
+const bold = (s: Snippet): string => markSnippet(s, '**', '**')
 
 const line = (label: string, s: Snippet | undefined, fallback: unknown): string =>
   `${label}: ${s !== undefined ? bold(s) : JSON.stringify(fallback)}`

@@ -102,3 +102,14 @@ function wordEnd (text: string, i: number, start: number): number {
   while (j > start && !isSpace(text[j - 1])) j--
   return j > start ? j : i
 }
+
+/** The snippet's text on one line, each highlighted word between `open` and `close`. */
+export function markSnippet (s: Snippet, open: string, close: string): string {
+  let out = ''
+  let at = 0
+  for (const [a, b] of s.highlights) {
+    out += `${s.text.slice(at, a)}${open}${s.text.slice(a, b)}${close}`
+    at = b
+  }
+  return (out + s.text.slice(at)).replace(/\s+/g, ' ')
+}

@@ -14,6 +14,7 @@ import { documentOf, jsonText, namespaceToken } from '../../src/text/document.ts
 import { ftsExpression, loosen, matches, scoringPhrases } from '../../src/text/plan.ts'
 import { parseQuery, QUERY_MAX_CHARS } from '../../src/text/query.ts'
 import { idf, rank, score, type Candidate } from '../../src/text/rank.ts'
+import { markSnippet, snippetOf } from '../../src/text/snippet.ts'
 import { readings, terms, tokenize } from '../../src/text/tokenize.ts'
 import { makeTriple } from '../../src/core/records.ts'
 import { asNodeId, type Seq } from '../../src/core/ids.ts'
@@ -169,5 +170,31 @@ describe('matching and ranking', () => {
     assert.equal(loosen(parseQuery('"red apple" pie')), undefined)
     assert.equal(loosen(parseQuery('alice -bob')), undefined)
     assert.equal(loosen(parseQuery('alice')), undefined)
+  })
+})
+
+describe('snippets', () => {
+  const node = asNodeId('n')
+  const docOf = (subject: string, object: string) => documentOf(makeTriple({ subject, predicate: 'says', object: { kind: 'string', value: object } }, { wall: 1, counter: 0, node }))
+
+  it('show the field with the most query words, the words highlighted', () => {
+    const s = snippetOf(docOf('user:alice', 'she prefers the Vim editor'), scoringPhrases(parseQuery('alice vim editor')))!
+    assert.equal(s.field, 'object')
+    assert.equal(markSnippet(s, '[', ']'), 'she prefers the [Vim] [editor]')
+    const name = snippetOf(docOf('user:alice', 'nothing here'), scoringPhrases(parseQuery('alice')))!
+    assert.equal(name.field, 'subject')
+    assert.equal(markSnippet(name, '<', '>'), 'user:<alice>')
+    const prefix = snippetOf(docOf('x:y', 'JavaScript and javelins'), scoringPhrases(parseQuery('jav*')))!
+    assert.equal(markSnippet(prefix, '[', ']'), '[JavaScript] and [javelins]')
+  })
+
+  it('cut a long text around the densest run of matches, at word boundaries', () => {
+    const filler = (n: number, w: string): string => Array.from({ length: n }, () => w).join(' ')
+    const text = `${filler(60, 'lorem')} the red apple fell near another red apple ${filler(60, 'ipsum')}`
+    const s = snippetOf(docOf('x:y', text), scoringPhrases(parseQuery('red apple')), 80)!
+    assert.ok(s.text.startsWith('…') && s.text.endsWith('…'), s.text)
+    assert.ok(s.text.length <= 82)
+    assert.match(s.text, /^…(lorem|the) .* (apple|ipsum)…$/, 'cut at word boundaries')
+    assert.deepEqual(s.highlights.map(([a, b]) => s.text.slice(a, b)), ['red', 'apple', 'red', 'apple'])
   })
 })

@@ -1,5 +1,6 @@
 /** `engram search`, `engram reindex`: search all memory, rebuild the full-text index. */
 import type { SearchResponse, SearchResultDto, Snippet } from '../../api/searchDto.ts'
+import { markSnippet } from '../../text/snippet.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
@@ -8,15 +9,7 @@ import { printJson, type CliIo } from '../io.ts'
 import { displayTerm } from '../term.ts'
 
 /** The snippet's text with each highlighted word in [brackets]. */
-export function marked (s: Snippet): string {
-  let out = ''
-  let at = 0
-  for (const [a, b] of s.highlights) {
-    out += `${s.text.slice(at, a)}[${s.text.slice(a, b)}]`
-    at = b
-  }
-  return (out + s.text.slice(at)).replace(/\s+/g, ' ')
-}
+const marked = (s: Snippet): string => markSnippet(s, '[', ']')
 
 function resultLines (r: SearchResultDto, n: number): string[] {
   const score = r.score.toFixed(3)
