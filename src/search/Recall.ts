@@ -81,9 +81,6 @@ export class Recall {
     this.onSemanticError = opts.onSemanticError ?? (() => {})
   }
 
-  /** Whether hybrid search can run (an embedder is configured). */
-  get semanticModel (): string | undefined { return this.semantic?.model }
-
   async search (p: SearchParams): Promise<RecallAnswer> {
     const tree = parseQuery(p.q)
     const hybrid = p.mode === 'hybrid' || (p.mode === 'auto' && this.semantic !== undefined)
@@ -120,7 +117,6 @@ export class Recall {
       }
     }
     const results = group(hits).slice(0, p.limit)
-
     const answer: RecallAnswer = {
       query: p.q,
       mode: hybrid ? 'hybrid' : 'text',

@@ -163,7 +163,8 @@ export class SqliteTextIndex {
     this.requireEnabled()
     const s = this.read()
     this.db.exec("INSERT INTO text_index (text_index) VALUES ('delete-all')")
-    const next: TextState = { version: DOCUMENT_VERSION, docs: 0, terms: 0, changes: s.changes + 1, upto: lastSeq, done: 0 }
+    // Every record removed counts as a change (cached document frequencies are out of date).
+    const next: TextState = { version: DOCUMENT_VERSION, docs: 0, terms: 0, changes: s.changes + s.docs + 1, upto: lastSeq, done: 0 }
     this.save(next)
     return view(next)
   }
