@@ -139,7 +139,7 @@ describe('SqliteStore: the text index in the file', () => {
     s.close()
     // What a version-1 file is: the same records, no text index tables.
     const db = new DatabaseSync(file)
-    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; PRAGMA user_version = 1')
+    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; PRAGMA user_version = 1')
     db.close()
     s = SqliteStore.open(file)
     assert.equal(s.integrityCheck(), 'ok')

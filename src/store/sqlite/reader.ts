@@ -11,7 +11,7 @@ import { prefixUpperBound } from '../order.ts'
 import type { Page, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import {
-  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
+  EPISODE_COLUMNS, episodeFromRow, KIND_TABLES, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
   TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
 } from './rows.ts'
 
@@ -69,26 +69,14 @@ export class Reader {
     }
   }
 
-  /** The record of a kind whose current state sits at `seq`, if any. */
-  bySeq (kind: RecordKind, seq: number): MemoryRecord | undefined {
-    switch (kind) {
-      case 'triple': {
-        const row = this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples WHERE seq = ?`).get(seq) as TripleRow | undefined
-        return row === undefined ? undefined : tripleFromRow(row, this.nodes)
-      }
-      case 'note': {
-        const row = this.statement(`SELECT ${NOTE_COLUMNS} FROM notes WHERE seq = ?`).get(seq) as NoteRow | undefined
-        return row === undefined ? undefined : noteFromRow(row, this.nodes)
-      }
-      case 'episode': {
-        const row = this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE seq = ?`).get(seq) as EpisodeRow | undefined
-        return row === undefined ? undefined : episodeFromRow(row, this.nodes)
-      }
-      case 'trace': {
-        const row = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces WHERE seq = ?`).get(seq) as TraceRow | undefined
-        return row === undefined ? undefined : traceFromRow(row, this.nodes)
-      }
-    }
+  /** The records of a kind whose current states sit at these seqs (those that exist), by seq. */
+  bySeqs (kind: RecordKind, seqs: readonly number[]): Map<number, MemoryRecord> {
+    const out = new Map<number, MemoryRecord>()
+    if (seqs.length === 0) return out
+    const t = KIND_TABLES[kind]
+    const rows = this.statement(`SELECT ${t.columns} FROM ${t.table} WHERE seq IN (SELECT value FROM json_each(?))`).all(JSON.stringify(seqs))
+    for (const row of rows) out.set((row as { seq: number }).seq, t.decode(row as never, this.nodes))
+    return out
   }
 
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {

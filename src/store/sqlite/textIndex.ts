@@ -207,12 +207,20 @@ export class SqliteTextIndex {
       .all(expr, this.candidates + 1) as { rowid: number }[]
     const truncated = rows.length > this.candidates
     if (truncated) rows.length = this.candidates
+    const byKind = new Map<RecordKind, number[]>()
+    for (const { rowid } of rows) {
+      const kind = CODE_KIND[rowid % 4]!
+      let seqs = byKind.get(kind)
+      if (seqs === undefined) byKind.set(kind, seqs = [])
+      seqs.push(Math.floor(rowid / 4))
+    }
+    const records = new Map<number, MemoryRecord>()
+    for (const [kind, seqs] of byKind) for (const [seq, r] of reader.bySeqs(kind, seqs)) records.set(seq, r)
     const candidates: Candidate[] = rows.map(({ rowid }) => {
       const seq = Math.floor(rowid / 4) as Seq
-      const kind = CODE_KIND[rowid % 4]!
-      const record = reader.bySeq(kind, seq)
-      if (record === undefined) {
-        throw STORE_CORRUPT(`the text index holds a ${kind} at seq ${seq} that the store does not; rebuild the index (engram reindex)`, { kind, seq })
+      const record = records.get(seq)
+      if (record === undefined || record.kind !== CODE_KIND[rowid % 4]) {
+        throw STORE_CORRUPT(`the text index holds a ${CODE_KIND[rowid % 4]!} at seq ${seq} that the store does not; rebuild the index (engram reindex)`, { seq })
       }
       return { seq, record, doc: documentOf(record) }
     })
