@@ -9,9 +9,9 @@
  * | trace   | runId, type          | data (the text of its JSON)       |
  *
  * The text of a JSON value is its strings, numbers and booleans and the keys of its objects, in
- * order, one per line. A record's tokens are its fields' tokens in this order; the index stores
- * them as one text (so a phrase may run from a subject into its predicate), and ranking weighs
- * name and body fields apart (rank.ts). Tombstones are not indexed.
+ * order, one per line. A record's terms are its fields' terms in this order (so a phrase may run
+ * from a subject into its predicate); the index receives them after its namespace's token, and
+ * ranking weighs name and body fields apart (rank.ts). Tombstones are not indexed.
  *
  * DOCUMENT_VERSION names these rules and the tokenizer's: an index built under another version is
  * rebuilt when the store opens.
@@ -74,18 +74,20 @@ export function recordText (r: MemoryRecord, maxChars: number): string {
   return text.length > maxChars ? text.slice(0, maxChars) : text
 }
 
-/** The text the index receives for a document: its terms separated by spaces. */
-export const indexText = (d: SearchDocument): string => d.terms.join(' ')
+/** The text the index receives for a document: its namespace's token, then its terms, separated by spaces. */
+export const indexText = (d: SearchDocument): string => d.terms.length === 0 ? namespaceToken(d.namespace) : `${namespaceToken(d.namespace)} ${d.terms.join(' ')}`
 
 /**
- * The namespace as one index token: "n" and the hex of its UTF-8 bytes, so any namespace
- * (empty, with spaces or punctuation) is one word that only matches itself.
+ * The namespace as one index token: "_n" and the hex of its UTF-8 bytes, so any namespace (empty,
+ * with spaces or punctuation) is one word that only matches itself. Terms never hold "_" (it
+ * separates words, tokenize.ts), and the index keeps "_" inside a token, so no word of a record
+ * or a query is ever a namespace token.
  */
 export function namespaceToken (ns: string): string {
   let token = NS_TOKENS.get(ns)
   if (token === undefined) {
     if (NS_TOKENS.size >= 1024) NS_TOKENS.clear()
-    NS_TOKENS.set(ns, token = 'n' + Buffer.from(ns, 'utf8').toString('hex'))
+    NS_TOKENS.set(ns, token = '_n' + Buffer.from(ns, 'utf8').toString('hex'))
   }
   return token
 }

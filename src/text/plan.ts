@@ -1,9 +1,14 @@
 /**
  * What a parsed query (query.ts) means for an index. Pure.
  *
- * - `ftsExpression`: the FTS5 MATCH expression of the query, every term quoted, every group in
- *   parentheses (so FTS5's own precedence never matters), restricted to the text column.
- * - `matches`: the same query over a document's terms, for the in-memory index.
+ * - `ftsExpression`: what the index is asked: an FTS5 expression matching every record the query
+ *   matches, and maybe more. The index keeps which words each record holds, not where
+ *   (detail=none: half the size and a third less work per write), so a phrase is asked as all of
+ *   its words, and an exclusion of anything but one word is left out; `matches` then keeps exactly
+ *   the records the query matches (the candidates are tokenized for ranking anyway). Every word is
+ *   quoted and every group in parentheses, so FTS5's own precedence never matters.
+ * - `matchesIndex` / `matches`: the same two over a document's terms, for the in-memory index
+ *   (which so finds the same candidates) and for the final check.
  * - `scoringPhrases`: what ranking counts (rank.ts): every term or phrase the query asks for
  *   (not those it excludes), and, for words written side by side, the pair as a phrase, so
  *   records holding the words together rank above records holding them apart.
@@ -23,26 +28,40 @@ export interface ScoringPhrase {
 
 const quote = (term: string): string => `"${term.replaceAll('"', '""')}"`
 
+/** A term node's words for the index: each quoted, the last a prefix when the node is one. */
 function termExpression (t: TermNode): string {
-  return quote(t.terms.join(' ')) + (t.prefix ? '*' : '')
+  const words = t.terms.map((w, i) => quote(w) + (t.prefix && i === t.terms.length - 1 ? '*' : ''))
+  return words.length === 1 ? words[0]! : `(${words.join(' AND ')})`
 }
 
-/** The FTS5 expression of a node (without the column filter). */
+/** An exclusion the index can apply exactly: one word (or one prefix). */
+const exactlyIndexable = (n: QueryNode): n is TermNode => n.type === 'term' && n.terms.length === 1
+
+/** The index expression of a node (a superset of its matches). */
 export function nodeExpression (n: QueryNode): string {
   switch (n.type) {
     case 'term': return termExpression(n)
     case 'or': return `(${n.any.map(nodeExpression).join(' OR ')})`
     case 'and': {
       const must = n.must.length === 1 ? nodeExpression(n.must[0]!) : `(${n.must.map(nodeExpression).join(' AND ')})`
-      return n.not.reduce((acc, x) => `(${acc} NOT ${nodeExpression(x)})`, must)
+      return n.not.filter(exactlyIndexable).reduce((acc, x) => `(${acc} NOT ${termExpression(x)})`, must)
     }
   }
 }
 
-/** The MATCH expression over the text column, optionally within one namespace column token. */
+/** The MATCH expression: the query's index expression, within one namespace when given (its token, document.ts). */
 export function ftsExpression (n: QueryNode, namespaceToken?: string): string {
-  const text = `text : ${nodeExpression(n)}`
-  return namespaceToken === undefined ? text : `ns : ${quote(namespaceToken)} AND ${text}`
+  const e = nodeExpression(n)
+  return namespaceToken === undefined ? e : `${quote(namespaceToken)} AND ${e}`
+}
+
+/** Whether a document's terms match the query's index expression (the superset ftsExpression asks). */
+export function matchesIndex (n: QueryNode, doc: readonly string[]): boolean {
+  switch (n.type) {
+    case 'term': return n.terms.every((t, i) => doc.some(d => (n.prefix && i === n.terms.length - 1 ? d.startsWith(t) : d === t)))
+    case 'or': return n.any.some(x => matchesIndex(x, doc))
+    case 'and': return n.must.every(x => matchesIndex(x, doc)) && !n.not.some(x => exactlyIndexable(x) && matchesIndex(x, doc))
+  }
 }
 
 /** Whether a term node (or phrase) occurs in a sequence of terms starting at position `i`. */

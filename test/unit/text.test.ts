@@ -11,7 +11,8 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { isEngramError } from '../../src/core/errors.ts'
 import { documentOf, jsonText, namespaceToken } from '../../src/text/document.ts'
-import { ftsExpression, loosen, matches, scoringPhrases } from '../../src/text/plan.ts'
+import { FTS_OPTIONS } from '../../src/store/sqlite/textIndex.ts'
+import { ftsExpression, loosen, matches, matchesIndex, scoringPhrases } from '../../src/text/plan.ts'
 import { parseQuery, QUERY_MAX_CHARS } from '../../src/text/query.ts'
 import { idf, rank, score, type Candidate } from '../../src/text/rank.ts'
 import { markSnippet, snippetOf } from '../../src/text/snippet.ts'
@@ -59,29 +60,30 @@ describe('documents', () => {
     assert.deepEqual(d.terms, ['user', 'alice', 'age', '42'])
     assert.equal(d.namespace, 'user')
     assert.deepEqual(d.fields.map(f => [f.name, f.role]), [['subject', 'name'], ['predicate', 'name'], ['object', 'body']])
-    assert.equal(namespaceToken('kg'), 'n6b67')
-    assert.equal(namespaceToken(''), 'n')
+    assert.equal(namespaceToken('kg'), '_n6b67')
+    assert.equal(namespaceToken(''), '_n')
   })
 })
 
 describe('the query language', () => {
   const fts = (q: string): string => ftsExpression(parseQuery(q))
-  it('compiles words, phrases, prefixes and operators to a fully parenthesized FTS5 expression', () => {
-    assert.equal(fts('alice'), 'text : "alice"')
-    assert.equal(fts('alice editor'), 'text : ("alice" AND "editor")')
-    assert.equal(fts('user:alice'), 'text : "user alice"')
-    assert.equal(fts('"red apple"'), 'text : "red apple"')
-    assert.equal(fts('edit*'), 'text : "edit"*')
-    assert.equal(fts('"user ali"*'), 'text : "user ali"*')
-    assert.equal(fts('vim OR emacs alice'), 'text : ("vim" OR ("emacs" AND "alice"))')
-    assert.equal(fts('editor NOT vim -emacs'), 'text : (("editor" NOT "vim") NOT "emacs")')
-    assert.equal(fts('-(vim OR nano) editor'), 'text : ("editor" NOT ("vim" OR "nano"))')
-    assert.equal(fts('prefersEditor'), 'text : ("preferseditor" OR "prefers editor")')
-    assert.equal(fts('prefersEd*'), 'text : ("prefersed"* OR "prefers ed"*)')
-    assert.equal(fts('and or not'), 'text : ("and" AND "or" AND "not")')
-    assert.equal(fts('NOT NOT vim'), 'text : "vim"')
-    assert.equal(fts('alice ::: bob'), 'text : ("alice" AND "bob")')
-    assert.equal(ftsExpression(parseQuery('x'), 'n6b67'), 'ns : "n6b67" AND text : "x"')
+  it('compiles to a fully parenthesized FTS5 expression of words: phrases as all their words, exclusions of one word', () => {
+    assert.equal(fts('alice'), '"alice"')
+    assert.equal(fts('alice editor'), '("alice" AND "editor")')
+    assert.equal(fts('user:alice'), '("user" AND "alice")')
+    assert.equal(fts('"red apple"'), '("red" AND "apple")')
+    assert.equal(fts('edit*'), '"edit"*')
+    assert.equal(fts('"user ali"*'), '("user" AND "ali"*)')
+    assert.equal(fts('vim OR emacs alice'), '("vim" OR ("emacs" AND "alice"))')
+    assert.equal(fts('editor NOT vim -emacs'), '(("editor" NOT "vim") NOT "emacs")')
+    assert.equal(fts('-(vim OR nano) editor'), '"editor"', 'an exclusion of more than one word is checked on the candidates')
+    assert.equal(fts('editor -"red apple"'), '"editor"')
+    assert.equal(fts('prefersEditor'), '("preferseditor" OR ("prefers" AND "editor"))')
+    assert.equal(fts('prefersEd*'), '("prefersed"* OR ("prefers" AND "ed"*))')
+    assert.equal(fts('and or not'), '("and" AND "or" AND "not")')
+    assert.equal(fts('NOT NOT vim'), '"vim"')
+    assert.equal(fts('alice ::: bob'), '("alice" AND "bob")')
+    assert.equal(ftsExpression(parseQuery('x'), namespaceToken('kg')), '"_n6b67" AND "x"')
   })
 
   it('refuses what cannot be searched, naming the problem and where it is', () => {
@@ -113,8 +115,8 @@ describe('the query language', () => {
 
   it('any string either parses into an expression SQLite accepts, or is refused with INVALID_INPUT on q (seed 1919)', () => {
     const db = new DatabaseSync(':memory:')
-    db.exec("CREATE VIRTUAL TABLE t USING fts5(ns, text, content='', contentless_delete=1, tokenize=\"unicode61 remove_diacritics 0 categories 'L* N* Co M*'\")")
-    db.exec("INSERT INTO t (rowid, ns, text) VALUES (1, 'n', 'alice and bob')")
+    db.exec(`CREATE VIRTUAL TABLE t USING fts5(${FTS_OPTIONS})`)
+    db.exec("INSERT INTO t (rowid, text) VALUES (1, '_n alice and bob')")
     const match = db.prepare('SELECT rowid FROM t WHERE t MATCH ?')
     const alphabet = fc.constantFrom('a', 'b', 'é', 'Z', '1', ' ', ' ', '"', '(', ')', '*', '-', ':', '_', 'AND ', 'OR ', 'NOT ', '日', '\u0301', '\uE000')
     assertProperty(fc.property(fc.array(alphabet, { maxLength: 24 }).map(a => a.join('')), fc.string({ maxLength: 12 }), (q, noise) => {
@@ -134,6 +136,33 @@ describe('the query language', () => {
   })
 })
 
+describe('the index expression and FTS5 agree', () => {
+  it('FTS5 finds exactly the documents matchesIndex finds, and those include every document the query matches (seed 1921)', () => {
+    const db = new DatabaseSync(':memory:')
+    db.exec(`CREATE VIRTUAL TABLE t USING fts5(${FTS_OPTIONS})`)
+    const insert = db.prepare('INSERT INTO t (rowid, text) VALUES (?, ?)')
+    const words = ['ab', 'abc', 'b', 'ca', 'cab', 'd']
+    const docs = Array.from({ length: 60 }, (_, i) => Array.from({ length: 1 + (i * 7) % 5 }, (_, j) => words[(i * 3 + j * 5 + (i >> 2)) % words.length]!))
+    docs.forEach((d, i) => insert.run(i + 1, indexTextOf(d)))
+    const select = db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid')
+    const wordArb = fc.constantFrom(...words, 'ab*', 'ca*', '"ab b"', '"b ca"*', 'zz')
+    const queryArb = fc.array(fc.tuple(fc.constantFrom('', '-', 'NOT ', 'OR '), wordArb), { minLength: 1, maxLength: 4 })
+      .map(parts => parts.map(([op, w], i) => (i === 0 ? w : `${op}${w}`)).join(' '))
+    assertProperty(fc.property(queryArb, q => {
+      let tree
+      try { tree = parseQuery(q) } catch { return }
+      const fromFts = (select.all(ftsExpression(tree)) as { rowid: number }[]).map(r => r.rowid)
+      const fromJs = docs.flatMap((d, i) => (matchesIndex(tree, d) ? [i + 1] : []))
+      assert.deepEqual(fromFts, fromJs, q)
+      for (const [i, d] of docs.entries()) if (matches(tree, d)) assert.ok(matchesIndex(tree, d), `${q} matches document ${i} but its index expression does not`)
+    }), seedFor(1921), 3000)
+    db.close()
+  })
+})
+
+/** What the index holds for a document of these terms (in the empty namespace). */
+const indexTextOf = (terms: readonly string[]): string => ['_n', ...terms].join(' ')
+
 describe('matching and ranking', () => {
   const node = asNodeId('n')
   const doc = (object: string, subject = 'doc:x'): Candidate => {
@@ -141,8 +170,12 @@ describe('matching and ranking', () => {
     return { seq: 1 as Seq, record, doc: documentOf(record) }
   }
 
-  it('matches documents as FTS5 does: phrases in order, prefixes, exclusions', () => {
+  it('matches documents as FTS5 would with positions: phrases in order, prefixes, exclusions; the index expression matches more', () => {
     const d = doc('the red apple tree').doc.terms
+    assert.equal(matchesIndex(parseQuery('"apple red"'), d), true, 'both words are there')
+    assert.equal(matchesIndex(parseQuery('apple -"red apple"'), d), true, 'a phrase is not excluded by the index')
+    assert.equal(matches(parseQuery('apple -"red apple"'), d), false)
+    assert.equal(matchesIndex(parseQuery('apple -tree'), d), false, 'one word is')
     assert.equal(matches(parseQuery('"red apple"'), d), true)
     assert.equal(matches(parseQuery('"apple red"'), d), false)
     assert.equal(matches(parseQuery('app* -pear'), d), true)
@@ -164,8 +197,8 @@ describe('matching and ranking', () => {
   })
 
   it('loosens a query of words side by side to any of them, without question words', () => {
-    assert.equal(ftsExpression(loosen(parseQuery('what editor does alice use'))!), 'text : ("editor" OR "alice" OR "use")')
-    assert.equal(ftsExpression(loosen(parseQuery('the what'))!), 'text : ("the" OR "what")')
+    assert.equal(ftsExpression(loosen(parseQuery('what editor does alice use'))!), '("editor" OR "alice" OR "use")')
+    assert.equal(ftsExpression(loosen(parseQuery('the what'))!), '("the" OR "what")')
     assert.equal(loosen(parseQuery('alice AND bob')), undefined)
     assert.equal(loosen(parseQuery('"red apple" pie')), undefined)
     assert.equal(loosen(parseQuery('alice -bob')), undefined)

@@ -1,8 +1,9 @@
 /**
  * The full-text index of MemoryStore: the in-memory twin of store/sqlite/textIndex.ts, with the
  * same rules, so both stores answer every search alike (test/store/conformance/search.ts):
- * records indexed by seq as they are committed, candidates found newest first up to the same cap,
- * ranked by text/rank.ts, and the same rebuild bookkeeping (a live record at seq s is indexed
+ * records indexed by seq as they are committed, candidates (the records matching the query's
+ * index expression, text/plan.ts) found newest first up to the same cap, those the query matches
+ * exactly ranked by text/rank.ts, and the same rebuild bookkeeping (a live record at seq s is indexed
  * exactly when no rebuild runs, or s > upto, or s ≤ done).
  *
  * Matching and document frequencies are plain scans of the indexed documents: this index serves
@@ -11,7 +12,7 @@
 import type { Seq } from '../../core/ids.ts'
 import { isTombstone, type MemoryRecord } from '../../core/model.ts'
 import { documentOf, type SearchDocument } from '../../text/document.ts'
-import { matches, scoringPhrases } from '../../text/plan.ts'
+import { matches, matchesIndex, scoringPhrases } from '../../text/plan.ts'
 import { rank, type Candidate } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
 import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
@@ -72,14 +73,16 @@ export class MemoryTextIndex {
     const kinds = q.kinds !== undefined && q.kinds.length > 0 ? new Set(q.kinds) : undefined
     const seqs = [...this.docs.keys()].sort((a, b) => b - a)
     const found: Candidate[] = []
+    let seen = 0
     let truncated = false
     for (const seq of seqs) {
       const { record, doc } = this.docs.get(seq)!
       if (kinds !== undefined && !kinds.has(record.kind)) continue
       if (q.namespace !== undefined && doc.namespace !== q.namespace) continue
-      if (!matches(q.query, doc.terms)) continue
-      if (found.length === this.candidates) { truncated = true; break }
-      found.push({ seq: seq as Seq, record, doc })
+      if (!matchesIndex(q.query, doc.terms)) continue
+      if (seen === this.candidates) { truncated = true; break }
+      seen++
+      if (matches(q.query, doc.terms)) found.push({ seq: seq as Seq, record, doc })
     }
     const df = (term: string, prefix: boolean): number => {
       let n = 0
@@ -87,6 +90,6 @@ export class MemoryTextIndex {
       return n
     }
     const hits = rank(found, scoringPhrases(q.query), { docs: this.docs.size, terms: this.terms, df }, q.limit)
-    return { hits, candidates: found.length, truncated, partial: this.upto !== 0 }
+    return { hits, candidates: seen, truncated, partial: this.upto !== 0 }
   }
 }

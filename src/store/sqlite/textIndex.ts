@@ -5,9 +5,12 @@
  *
  * Layout (migration 2):
  * - `text_index`: FTS5, contentless (it holds the index, not the text: the records are the text)
- *   with deletes by rowid. Columns `ns` (the namespace as one token, text/document.ts) and `text`
- *   (the record's terms joined by spaces; the tokenizer `unicode61` with the same character
- *   classes as text/tokenize.ts, so FTS5's words are exactly its terms).
+ *   with deletes by rowid, and detail=none: it keeps which words a record holds, not where, which
+ *   makes it half the size and writes a third cheaper; phrases are checked on the candidates
+ *   (text/plan.ts). One column, `text`: the record's namespace token and terms joined by spaces
+ *   (text/document.ts); the tokenizer is `unicode61` with the character classes of
+ *   text/tokenize.ts and "_" kept inside tokens, so FTS5's words are exactly the terms and the
+ *   namespace tokens.
  *   rowid = seq · 4 + kind (triple 0, note 1, episode 2, trace 3): a record's state changes move
  *   it to a new seq, so its old row is deleted and a new one added; rowids grow with seq, as FTS5
  *   writes fastest.
@@ -16,8 +19,9 @@
  *   and a rebuild's progress. A live record at seq s is in the index exactly when no rebuild runs,
  *   or s > upto (written since it started), or s ≤ done (reached by it).
  *
- * Search: FTS5 finds the matching records, newest first, at most `candidates` (+1 to know there
- * are more); they are read and ranked by text/rank.ts. Document frequencies are counted with FTS5
+ * Search: FTS5 finds the records matching the query's index expression, newest first, at most
+ * `candidates` (+1 to know there are more); they are read, those the query matches exactly are
+ * kept (text/plan.ts matches) and ranked by text/rank.ts. Document frequencies are counted with FTS5
  * and cached: a count is used again until the index changed by more than 1 % of it, which moves
  * an idf by less than 1 %.
  */
@@ -26,17 +30,17 @@ import { STORE_CORRUPT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { Seq } from '../../core/ids.ts'
 import { isTombstone, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { documentOf, DOCUMENT_VERSION, indexText, namespaceToken } from '../../text/document.ts'
-import { ftsExpression, scoringPhrases } from '../../text/plan.ts'
+import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type Candidate, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
 import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
 import type { Reader } from './reader.ts'
 
+/** The FTS5 table's columns and options (also used by tests that check expressions against FTS5). */
+export const FTS_OPTIONS = "text, content='', contentless_delete=1, detail=none, tokenize=\"unicode61 remove_diacritics 0 categories 'L* N* Co M*' tokenchars '_'\""
+
 export const TEXT_INDEX_SQL = `
-  CREATE VIRTUAL TABLE text_index USING fts5(
-    ns, text, content='', contentless_delete=1,
-    tokenize="unicode61 remove_diacritics 0 categories 'L* N* Co M*'"
-  );
+  CREATE VIRTUAL TABLE text_index USING fts5(${FTS_OPTIONS});
   CREATE TABLE text_index_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL,
@@ -87,7 +91,7 @@ export class SqliteTextIndex {
     this.db = db
     this.enabled = opts.enabled
     this.candidates = opts.candidates
-    this.insert = db.prepare('INSERT INTO text_index (rowid, ns, text) VALUES (?, ?, ?)')
+    this.insert = db.prepare('INSERT INTO text_index (rowid, text) VALUES (?, ?)')
     this.remove = db.prepare('DELETE FROM text_index WHERE rowid = ?')
     this.selectState = db.prepare('SELECT version, docs, terms, changes, upto, done FROM text_index_state WHERE id = 1')
     this.updateState = db.prepare('UPDATE text_index_state SET version = ?, docs = ?, terms = ?, changes = ?, upto = ?, done = ? WHERE id = 1')
@@ -116,7 +120,7 @@ export class SqliteTextIndex {
     if (!this.enabled) return
     const s = this.state()
     const doc = documentOf(r)
-    this.insert.run(rowidOf(seq, r.kind), namespaceToken(doc.namespace), indexText(doc))
+    this.insert.run(rowidOf(seq, r.kind), indexText(doc))
     s.docs++
     s.terms += doc.terms.length
     s.changes++
@@ -223,9 +227,9 @@ export class SqliteTextIndex {
         throw STORE_CORRUPT(`the text index holds a ${CODE_KIND[rowid % 4]!} at seq ${seq} that the store does not; rebuild the index (engram reindex)`, { seq })
       }
       return { seq, record, doc: documentOf(record) }
-    })
+    }).filter(c => matches(q.query, c.doc.terms))
     const hits = rank(candidates, scoringPhrases(q.query), this.stats(s), q.limit)
-    return { hits, candidates: candidates.length, truncated, partial: s.upto !== 0 }
+    return { hits, candidates: rows.length, truncated, partial: s.upto !== 0 }
   }
 
   private stats (s: TextState): CorpusStats {
