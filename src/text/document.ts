@@ -50,22 +50,32 @@ export interface SearchDocument {
 /** The fields of a live record (not a tombstone). */
 export function fieldsOf (r: MemoryRecord): Field[] {
   switch (r.kind) {
-    case 'triple': return [name('subject', r.subject), name('predicate', r.predicate), body('object', termText(r.object))]
+    case 'triple': return tripleFields(r.subject, r.predicate, r.object)
     case 'note': return [name('key', r.key), body('value', jsonText(r.value))]
     case 'episode': return [name('id', r.id), body('data', jsonText(r.data))]
     case 'trace': return [name('runId', r.runId), name('type', r.type), body('data', jsonText(r.data))]
   }
 }
 
+/** The fields of a triple, from its parts (a store reading only what search needs). */
+export function tripleFields (subject: string, predicate: string, object: Term): Field[] {
+  return [name('subject', subject), name('predicate', predicate), body('object', termText(object))]
+}
+
 /** The document of a live record. */
 export function documentOf (r: MemoryRecord): SearchDocument {
+  return documentOfFields(r.kind, recordNamespace(r), fieldsOf(r))
+}
+
+/** The document of a record of `kind` in `namespace` with these fields. */
+export function documentOfFields (kind: RecordKind, namespace: string, fields: readonly Field[]): SearchDocument {
   const terms: string[] = []
-  const fields = fieldsOf(r).map(f => {
+  const withRanges = fields.map(f => {
     const start = terms.length
     appendTerms(f.text, terms)
     return { ...f, start, end: terms.length }
   })
-  return { kind: r.kind, namespace: recordNamespace(r), fields, terms }
+  return { kind, namespace, fields: withRanges, terms }
 }
 
 /** A record's text for a semantic embedding: its fields' texts, in order, at most `maxChars` characters. */

@@ -14,7 +14,6 @@
  * record holding "red apple" ranks above one holding "red … apple" and otherwise alike.
  * Ties are broken by the newer record (larger seq) first.
  */
-import type { MemoryRecord } from '../core/model.ts'
 import type { Seq } from '../core/ids.ts'
 import type { SearchDocument } from './document.ts'
 import { occursAt, type ScoringPhrase } from './plan.ts'
@@ -36,17 +35,10 @@ export interface CorpusStats {
   df (term: string, prefix: boolean): number
 }
 
+/** A record to rank: where it is in the feed, and its document (what else it carries is kept). */
 export interface Candidate {
   readonly seq: Seq
-  readonly record: MemoryRecord
   readonly doc: SearchDocument
-}
-
-export interface RankedHit {
-  readonly seq: Seq
-  readonly record: MemoryRecord
-  readonly doc: SearchDocument
-  readonly score: number
 }
 
 export const idf = (df: number, docs: number): number => Math.log(1 + (docs - df + 0.5) / (df + 0.5))
@@ -87,7 +79,7 @@ export function score (doc: SearchDocument, phrases: readonly ScoringPhrase[], i
 }
 
 /** The candidates scored, best first (ties: newer first), at most `limit`. */
-export function rank (candidates: readonly Candidate[], phrases: readonly ScoringPhrase[], stats: CorpusStats, limit: number): RankedHit[] {
+export function rank<C extends Candidate> (candidates: readonly C[], phrases: readonly ScoringPhrase[], stats: CorpusStats, limit: number): Array<C & { readonly score: number }> {
   if (candidates.length === 0 || limit === 0) return []
   const idfs = phraseIdfs(phrases, stats)
   const avgdl = stats.docs > 0 && stats.terms > 0 ? stats.terms / stats.docs : 1
@@ -97,4 +89,4 @@ export function rank (candidates: readonly Candidate[], phrases: readonly Scorin
 }
 
 /** Most matching records one search ranks, by default: the newest when more match (LIMITS.md). */
-export const DEFAULT_TEXT_CANDIDATES = 1000
+export const DEFAULT_TEXT_CANDIDATES = 500

@@ -11,6 +11,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { isEngramError } from '../../src/core/errors.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey } from '../../src/core/model.ts'
@@ -179,5 +180,30 @@ describe('SqliteStore: the text index in the file', () => {
     assert.deepEqual(hits(s1, 'shared'), [])
     s1.close()
     s2.close()
+  })
+})
+
+describe('SqliteStore: document frequencies of a large index', () => {
+  it('estimates the frequency of common words from their newest records, keeping scores within 3 % of exact', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-df-'))
+    const sqlite = SqliteStore.open(join(dir, 'df.db'), { synchronous: 'normal' })
+    const memory = new MemoryStore()
+    try {
+      const words = ['alpha', 'beta', 'gamma', 'delta']
+      const records = Array.from({ length: 60_000 }, (_, i) =>
+        triple(`doc:${i}`, 'text', `${words[i % 4]} ${i % 3 === 0 ? 'common' : 'other'} ${i % 6000 === 0 ? 'rare' : ''} n${i % 997}`, at(100 + i)))
+      for (let i = 0; i < records.length; i += 10_000) {
+        for (const s of [sqlite, memory]) s.apply(records.slice(i, i + 10_000), { clock: mark(100 + i + 10_000) })
+      }
+      for (const q of ['common rare', 'alpha common', 'common OR n5', 'rare']) {
+        const exact = memory.searchText({ query: parseQuery(q), limit: 5 })
+        const estimated = sqlite.searchText({ query: parseQuery(q), limit: 5 })
+        assert.deepEqual(estimated.hits.map(h => h.seq), exact.hits.map(h => h.seq), q)
+        estimated.hits.forEach((h, i) => assert.ok(Math.abs(h.score - exact.hits[i]!.score) <= 0.03 * exact.hits[i]!.score, `${q}: ${h.score} vs ${exact.hits[i]!.score}`))
+      }
+    } finally {
+      sqlite.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

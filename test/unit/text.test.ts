@@ -19,6 +19,7 @@ import { markSnippet, snippetOf } from '../../src/text/snippet.ts'
 import { readings, terms, tokenize } from '../../src/text/tokenize.ts'
 import { makeTriple } from '../../src/core/records.ts'
 import { asNodeId, type Seq } from '../../src/core/ids.ts'
+import type { TripleRecord } from '../../src/core/model.ts'
 import { assertProperty, seedFor } from './arbitraries.ts'
 
 describe('tokenize', () => {
@@ -165,7 +166,7 @@ const indexTextOf = (terms: readonly string[]): string => ['_n', ...terms].join(
 
 describe('matching and ranking', () => {
   const node = asNodeId('n')
-  const doc = (object: string, subject = 'doc:x'): Candidate => {
+  const doc = (object: string, subject = 'doc:x'): Candidate & { record: TripleRecord } => {
     const record = makeTriple({ subject, predicate: 'text', object: { kind: 'string', value: object } }, { wall: 1, counter: 0, node })
     return { seq: 1 as Seq, record, doc: documentOf(record) }
   }

@@ -72,7 +72,7 @@ export class MemoryTextIndex {
     checkTextQuery(q)
     const kinds = q.kinds !== undefined && q.kinds.length > 0 ? new Set(q.kinds) : undefined
     const seqs = [...this.docs.keys()].sort((a, b) => b - a)
-    const found: Candidate[] = []
+    const found: Array<Candidate & { record: MemoryRecord }> = []
     let seen = 0
     let truncated = false
     for (const seq of seqs) {
