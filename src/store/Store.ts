@@ -138,7 +138,7 @@ export interface TextHit {
 
 export interface TextSearchResult {
   readonly hits: TextHit[]
-  /** Matching records that were ranked. */
+  /** Records the index found for the query and this search read (at most the candidate cap); those the query matches were ranked. */
   readonly candidates: number
   /** More records matched than a query ranks (the store's candidate cap): the newest were ranked. */
   readonly truncated: boolean
