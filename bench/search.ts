@@ -4,7 +4,9 @@
  *
  * - insert_*: Engine.addTriples in batches of 10,000 into a SqliteStore with its text index and
  *   into one opened without it (textIndex: false), alternated, best of two each, on
- *   min(rows, 200,000) triples; insert_ratio = with / without (goal ≥ 0.8).
+ *   min(rows, 200,000) triples; insert_ratio = with / without (goal ≥ 0.8). insert_short_* the
+ *   same with the store benchmark's triples (bench/store.ts benchInput: short objects, about half
+ *   as many words per triple).
  * - search_{100k,1m}_*: the store filled to 100,000 and then to --rows triples; 1,000 queries of
  *   two words that occur together in some record (drawn from the records, so common words come
  *   as often as they do in the text), each parsed and searched (Store.searchText, limit 10):
@@ -23,6 +25,7 @@ import { Engine } from '../src/engine/Engine.ts'
 import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
 import { parseQuery } from '../src/text/query.ts'
 import { corpus, type Corpus } from './searchCorpus.ts'
+import { benchInput } from './store.ts'
 
 const BATCH = 10_000
 const NODE = asNodeId('bench-node')
@@ -31,11 +34,13 @@ const QUERIES = 1_000
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
-/** Adds triples [from, to) of the corpus; the time spent in addTriples, ms. */
-function fill (engine: Engine, c: Corpus, from: number, to: number): number {
+type Input = (i: number) => unknown
+
+/** Adds triples [from, to) of an input; the time spent in addTriples, ms. */
+function fill (engine: Engine, input: Input, from: number, to: number): number {
   let ms = 0
   for (let start = from; start < to; start += BATCH) {
-    const inputs = Array.from({ length: Math.min(BATCH, to - start) }, (_, j) => c.triple(start + j))
+    const inputs = Array.from({ length: Math.min(BATCH, to - start) }, (_, j) => input(start + j))
     const t0 = performance.now()
     engine.addTriples(inputs)
     ms += performance.now() - t0
@@ -43,11 +48,11 @@ function fill (engine: Engine, c: Corpus, from: number, to: number): number {
   return ms
 }
 
-function insertRate (dir: string, name: string, c: Corpus, rows: number, textIndex: boolean): number {
+function insertRate (dir: string, name: string, input: Input, rows: number, textIndex: boolean): number {
   const file = join(dir, `${name}.db`)
   const store = SqliteStore.open(file, { textIndex })
   try {
-    return rows / (fill(new Engine({ store, node: NODE, maxDriftMs: 60_000 }), c, 0, rows) / 1000)
+    return rows / (fill(new Engine({ store, node: NODE, maxDriftMs: 60_000 }), input, 0, rows) / 1000)
   } finally {
     store.close()
     for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true })
@@ -93,25 +98,28 @@ export async function benchSearch (opts: { rows: number }): Promise<Record<strin
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-search-'))
   try {
     const insertRows = Math.min(rows, 200_000)
-    const without: number[] = []
-    const withIndex: number[] = []
-    for (let i = 0; i < 2; i++) {
-      without.push(insertRate(dir, `plain${i}`, c, insertRows, false))
-      withIndex.push(insertRate(dir, `indexed${i}`, c, insertRows, true))
+    const ratio = (input: Input): { plain: number, indexed: number } => {
+      const without: number[] = []
+      const withIndex: number[] = []
+      for (let i = 0; i < 2; i++) {
+        without.push(insertRate(dir, `plain${i}`, input, insertRows, false))
+        withIndex.push(insertRate(dir, `indexed${i}`, input, insertRows, true))
+      }
+      return { plain: Math.max(...without), indexed: Math.max(...withIndex) }
     }
-    const plain = Math.max(...without)
-    const indexed = Math.max(...withIndex)
+    const { plain, indexed } = ratio(i => c.triple(i))
+    const short = ratio(benchInput)
 
     const store = SqliteStore.open(join(dir, 'search.db'))
     try {
       const engine = new Engine({ store, node: NODE, maxDriftMs: 60_000 })
-      fill(engine, c, 0, 100_000)
+      fill(engine, i => c.triple(i), 0, 100_000)
       const at100k = latencies(store, c, 100_000)
       const t0 = performance.now()
       store.startTextRebuild()
       while (store.textIndex().rebuilding) store.continueTextRebuild(5_000)
       const rebuildRate = 100_000 / ((performance.now() - t0) / 1000)
-      fill(engine, c, 100_000, rows)
+      fill(engine, i => c.triple(i), 100_000, rows)
       const atRows = latencies(store, c, rows)
       const pages = store.pageSizes()
       return {
@@ -120,6 +128,9 @@ export async function benchSearch (opts: { rows: number }): Promise<Record<strin
         insert_without_index_triples_per_s: Math.round(plain),
         insert_with_index_triples_per_s: Math.round(indexed),
         insert_ratio: round(indexed / plain, 3),
+        insert_short_without_index_triples_per_s: Math.round(short.plain),
+        insert_short_with_index_triples_per_s: Math.round(short.indexed),
+        insert_short_ratio: round(short.indexed / short.plain, 3),
         ...prefixed('search_100k', at100k),
         ...prefixed(rows === 1_000_000 ? 'search_1m' : `search_${rows}`, atRows),
         rebuild_records_per_s: Math.round(rebuildRate),

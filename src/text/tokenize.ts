@@ -13,8 +13,8 @@
  * - A word longer than TERM_MAX_CHARS (a hash, a base64 blob) is not a term.
  *
  * Every token carries its place in the original text (UTF-16 offsets), for highlighting.
- * The index (SQLite FTS5, `unicode61` with the same character classes) receives the terms joined
- * by spaces, so its words are exactly these terms.
+ * The index (SQLite FTS5, store/sqlite/textIndex.ts) receives the terms joined by spaces and
+ * splits only there, so its words are exactly these terms.
  */
 
 export interface Token {
