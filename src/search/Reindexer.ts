@@ -49,7 +49,7 @@ export class Reindexer {
   start (): ReindexProgress {
     const s = this.store.startTextRebuild()
     this.log?.info('rebuilding the full-text index', { records: s.upto })
-    this.started = undefined
+    this.started = { at: this.now(), done: 0 }
     this.resume()
     return this.progress()
   }
@@ -68,9 +68,9 @@ export class Reindexer {
     return rate > 0 ? { ...s, ratePerSecond: Math.round(rate), etaSeconds: Math.ceil((s.upto - s.done) / rate) } : s
   }
 
-  /** Waits for the rebuild running here to pause (stop) or end. */
+  /** Resolves when the rebuild running here has ended (or paused: stop). */
   async idle (): Promise<void> {
-    await this.running
+    while (this.running !== undefined) await this.running
   }
 
   async stop (): Promise<void> {
@@ -79,14 +79,15 @@ export class Reindexer {
   }
 
   private async run (): Promise<void> {
-    const first = this.store.textIndex()
-    this.started = { at: this.now(), done: first.done }
+    this.started ??= { at: this.now(), done: this.store.textIndex().done }
+    const started = this.started
     let lastLog = this.now()
     try {
       while (!this.stopped) {
         const s = this.store.continueTextRebuild(this.slice)
         if (!s.rebuilding) {
-          this.log?.info('the full-text index is complete', { records: s.docs, seconds: Math.round((this.now() - this.started.at) / 100) / 10 })
+          this.log?.info('the full-text index is complete', { records: s.docs, seconds: Math.round((this.now() - started.at) / 100) / 10 })
+          this.started = undefined
           return
         }
         if (this.now() - lastLog >= this.logEveryMs) {
