@@ -84,8 +84,16 @@ export function recordText (r: MemoryRecord, maxChars: number): string {
   return text.length > maxChars ? text.slice(0, maxChars) : text
 }
 
-/** The text the index receives for a document: its namespace's token, then its terms, separated by spaces. */
-export const indexText = (d: SearchDocument): string => d.terms.length === 0 ? namespaceToken(d.namespace) : `${namespaceToken(d.namespace)} ${d.terms.join(' ')}`
+/**
+ * What the index receives for a live record: its namespace's token, then its terms, separated by
+ * spaces, and how many terms that is (documentOf without the fields, for the write path).
+ */
+export function indexEntry (r: MemoryRecord): { readonly text: string, readonly terms: number } {
+  const terms: string[] = []
+  for (const f of fieldsOf(r)) appendTerms(f.text, terms)
+  const ns = namespaceToken(recordNamespace(r))
+  return { text: terms.length === 0 ? ns : `${ns} ${terms.join(' ')}`, terms: terms.length }
+}
 
 /**
  * The namespace as one index token: "_n" and the hex of its UTF-8 bytes, so any namespace (empty,

@@ -31,7 +31,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { STORE_CORRUPT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { Seq } from '../../core/ids.ts'
 import { isTombstone, namespaceOf, type MemoryRecord, type RecordKind } from '../../core/model.ts'
-import { documentOf, documentOfFields, DOCUMENT_VERSION, indexText, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
+import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
 import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
@@ -136,10 +136,10 @@ export class SqliteTextIndex {
   added (seq: number, r: MemoryRecord): void {
     if (!this.enabled) return
     const s = this.state()
-    const doc = documentOf(r)
-    this.insert.run(rowidOf(seq, r.kind), indexText(doc))
+    const entry = indexEntry(r)
+    this.insert.run(rowidOf(seq, r.kind), entry.text)
     s.docs++
-    s.terms += doc.terms.length
+    s.terms += entry.terms
     s.changes++
     this.dirty = true
   }
@@ -151,7 +151,7 @@ export class SqliteTextIndex {
     if (s.upto !== 0 && seq <= s.upto && seq > s.done) return // a rebuild has not indexed it yet
     this.remove.run(rowidOf(seq, r.kind))
     s.docs--
-    s.terms -= documentOf(r).terms.length
+    s.terms -= indexEntry(r).terms
     s.changes++
     this.dirty = true
   }
