@@ -13,6 +13,9 @@
  *   p50 and p99 in ms (goal at 1,000,000: p99 ≤ 20 ms), the same in CPU time of this process (what
  *   a query costs without the time it waits for a core on a busy machine), the share of queries
  *   that matched more records than are ranked (truncated), and the mean number of candidates.
+ * - recall_*: at --rows, the same queries through Recall (search/Recall.ts, text mode, limit 10:
+ *   what GET /api/v1/search does without HTTP: the search, a second one for any of the words when
+ *   fewer than 10 results hold all of them, grouping by entity, snippets), p50 and p99.
  * - rebuild_records_per_s: a full rebuild of the index at 100,000 records (engram reindex).
  * - index_bytes, db_bytes, index_share: the pages of the text index's tables and of the whole
  *   file at the end (dbstat), and their ratio.
@@ -23,6 +26,7 @@ import { join } from 'node:path'
 import { asNodeId } from '../src/core/ids.ts'
 import { Engine } from '../src/engine/Engine.ts'
 import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
+import { Recall } from '../src/search/Recall.ts'
 import { parseQuery } from '../src/text/query.ts'
 import { corpus, type Corpus } from './searchCorpus.ts'
 import { benchInput } from './store.ts'
@@ -89,6 +93,19 @@ function latencies (store: SqliteStore, c: Corpus, rows: number): Record<string,
   }
 }
 
+async function recallLatencies (store: SqliteStore, c: Corpus, rows: number): Promise<Record<string, number>> {
+  const recall = new Recall({ store })
+  const queries = Array.from({ length: QUERIES }, () => c.twoWords(rows))
+  const ms: number[] = []
+  for (const q of queries) {
+    const t0 = performance.now()
+    await recall.search({ q, limit: 10, expand: 0, mode: 'text' })
+    ms.push(performance.now() - t0)
+  }
+  ms.sort((a, b) => a - b)
+  return { p50_ms: round(percentile(ms, 0.5)), p99_ms: round(percentile(ms, 0.99)) }
+}
+
 const prefixed = (prefix: string, figures: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${prefix}_${k}`, v]))
 
@@ -121,6 +138,7 @@ export async function benchSearch (opts: { rows: number }): Promise<Record<strin
       const rebuildRate = 100_000 / ((performance.now() - t0) / 1000)
       fill(engine, i => c.triple(i), 100_000, rows)
       const atRows = latencies(store, c, rows)
+      const recallAtRows = await recallLatencies(store, c, rows)
       const pages = store.pageSizes()
       return {
         rows,
@@ -133,6 +151,7 @@ export async function benchSearch (opts: { rows: number }): Promise<Record<strin
         insert_short_ratio: round(short.indexed / short.plain, 3),
         ...prefixed('search_100k', at100k),
         ...prefixed(rows === 1_000_000 ? 'search_1m' : `search_${rows}`, atRows),
+        ...prefixed(rows === 1_000_000 ? 'recall_1m' : `recall_${rows}`, recallAtRows),
         rebuild_records_per_s: Math.round(rebuildRate),
         index_bytes: pages.textIndex,
         db_bytes: pages.total,
