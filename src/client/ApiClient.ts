@@ -5,7 +5,6 @@
  */
 import type { NoteDto, TripleDto, EpisodeDto, TraceDto } from '../api/dto.ts'
 import { CLIENT_HEADER } from '../api/contract.ts'
-import type { SearchIndexResponse, SearchResponse } from '../api/searchDto.ts'
 import { EngramError, PROTOCOL, UNAVAILABLE, type ErrorCode, REMOTE_ERROR } from '../core/errors.ts'
 import type { Json, JsonObject } from '../core/model.ts'
 import type { StoreStats } from '../store/Store.ts'
@@ -14,7 +13,7 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView, PeerView, SyncStatus } from '../api/contract.ts'
+import type { P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {

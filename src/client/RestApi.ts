@@ -6,8 +6,7 @@
  * `details.unreachable` when nothing answers).
  */
 import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from '../api/dto.ts'
-import { BATCH_QUERY_LIMITS } from '../api/contract.ts'
-import type { SearchResponse } from '../api/searchDto.ts'
+import { BATCH_QUERY_LIMITS, type SearchResponse } from '../api/contract.ts'
 import { isEngramError } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { Json, JsonObject } from '../core/model.ts'

@@ -3,7 +3,7 @@
  * with snippets, through GET /api/v1/search. The text content is compact (one line per result,
  * matching words in **bold**) because agents read it; the structured content is the REST answer.
  */
-import type { SearchResponse, SearchResultDto, Snippet } from '../api/searchDto.ts'
+import type { SearchResponse, SearchResultDto, Snippet } from '../api/contract.ts'
 import { LIMITS } from '../core/limits.ts'
 import { markSnippet } from '../text/snippet.ts'
 import { arr, defineTool, obj, READ_ONLY, root, str, type JsonSchema, type Tool } from './tool.ts'

@@ -1,7 +1,7 @@
 /**
  * Search over all memory (search/Recall.ts, docs/API.md):
  *
- *   GET  /api/v1/search?q=&kind=&namespace=&limit=&expand=&mode=   → SearchResponse (searchDto.ts)
+ *   GET  /api/v1/search?q=&kind=&namespace=&limit=&expand=&mode=   → SearchResponse (contract.ts)
  *   GET  /api/v1/search/index                                      → the full-text index (and semantic search)
  *   POST /api/v1/search/reindex                                    → starts rebuilding the full-text index; 202 with its state
  *
@@ -12,7 +12,8 @@ import type { RecordKind } from '../../core/model.ts'
 import type { SearchMode } from '../../search/Recall.ts'
 import { SearchService } from '../../search/SearchService.ts'
 import { searchQuery } from '../schemas.ts'
-import { searchResponse, type SearchIndexResponse } from '../searchDto.ts'
+import type { SearchIndexResponse } from '../contract.ts'
+import { searchResponse } from '../searchDto.ts'
 import type { ApiDeps } from '../types.ts'
 
 interface SearchQuerystring { q: string, kind?: string, namespace?: string, limit: number, expand: number, mode: SearchMode }

@@ -1,5 +1,5 @@
 /** `engram search`, `engram reindex`: search all memory, rebuild the full-text index. */
-import type { SearchResponse, SearchResultDto, Snippet } from '../../api/searchDto.ts'
+import type { SearchResponse, SearchResultDto, Snippet } from '../../api/contract.ts'
 import { markSnippet } from '../../text/snippet.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
 import type { Command } from '../command.ts'
