@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { eventually } from '../support/eventually.ts'
 import { startApi, type TestApi } from './helpers.ts'
 
 describe('REST API: search', () => {
@@ -122,13 +123,10 @@ describe('REST API: search', () => {
     const started = await api.request('POST', '/api/v1/search/reindex', undefined, { 'x-engram-client': 'test' })
     assert.equal(started.status, 202)
     assert.equal(typeof started.body.text.docs, 'number')
-    for (let i = 0; i < 200; i++) {
+    const status = await eventually(async () => {
       const s = await api.request('GET', '/api/v1/search/index')
-      if (!s.body.text.rebuilding) break
-      await new Promise(resolve => setTimeout(resolve, 20))
-    }
-    const status = await api.request('GET', '/api/v1/search/index')
-    assert.equal(status.body.text.rebuilding, false)
+      return s.body.text.rebuilding === false ? s : undefined
+    }, 'the rebuild to end')
     assert.equal(status.body.semantic, null)
     assert.deepEqual((await search('q=editor+OR+tea&limit=20')).body, before.body)
   })

@@ -15,15 +15,8 @@ import { defaultConfig, type ConfigFlags } from '../../src/config/load.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { silentLogger } from '../../src/util/log.ts'
+import { eventually } from '../support/eventually.ts'
 import { startEmbeddingServer, type EmbeddingServer } from './embeddingServer.ts'
-
-async function until (cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 describe('a node with search', () => {
   let root: string
@@ -47,7 +40,7 @@ describe('a node with search', () => {
         { subject: 'kg:Alice', predicate: 'kg:observation', object: 'drives a sedan' },
         { subject: 'kg:Bob', predicate: 'kg:observation', object: 'rides a bicycle' }
       ])
-      await until(async () => (await get(node, '/api/v1/search/index')).semantic.vectors === 2, 'two vectors')
+      await eventually(async () => (await get(node, '/api/v1/search/index')).semantic.vectors === 2, 'two vectors')
       const status = await get(node, '/api/v1/search/index')
       assert.deepEqual(status.semantic, { model: 'concepts-64', url: `${server.url}/embeddings`, vectors: 2, pending: 0 })
       assert.equal(status.text.docs, 2)
@@ -71,7 +64,7 @@ describe('a node with search', () => {
     db.close()
     node = await EngramNode.start(config('older'), { log: silentLogger })
     try {
-      await until(async () => !(await get(node, '/api/v1/search/index')).text.rebuilding, 'the rebuild')
+      await eventually(async () => !(await get(node, '/api/v1/search/index')).text.rebuilding, 'the rebuild')
       assert.equal((await get(node, '/api/v1/search?q=thing&limit=100')).results.length, 50)
     } finally {
       await node.stop()

@@ -14,6 +14,7 @@ import { Recall } from '../../src/search/Recall.ts'
 import { SemanticIndex } from '../../src/search/SemanticIndex.ts'
 import { MemoryVectorStore } from '../../src/search/vectors/MemoryVectorStore.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { eventually } from '../support/eventually.ts'
 import { startEmbeddingServer, type EmbeddingServer } from './embeddingServer.ts'
 
 function node (server: EmbeddingServer, opts: { model?: string, vectors?: MemoryVectorStore } = {}) {
@@ -27,15 +28,6 @@ function node (server: EmbeddingServer, opts: { model?: string, vectors?: Memory
   })
   const recall = new Recall({ store, semantic })
   return { store, engine, vectors, semantic, recall }
-}
-
-/** Polls `cond` (with real timers: the index retries on a timer) until it holds; bounded. */
-async function until (cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 
 describe('semantic search', () => {
@@ -53,14 +45,14 @@ describe('semantic search', () => {
     ])
     n.engine.setNote('trip:plan', 'vacation in the mountains')
     n.engine.putEpisode({ id: 'e1', data: { summary: 'fixed a crash in production' } })
-    await until(() => n.semantic.status().pending === 0 && n.vectors.meta().count === 5, 'five vectors')
+    await eventually(() => n.semantic.status().pending === 0 && n.vectors.meta().count === 5, 'five vectors')
     const car = await n.semantic.nearest('automobile', { limit: 1 })
     assert.equal(car[0]!.kind, 'triple')
     assert.equal(n.store.getTriple(car[0]!.key as never)!.object.value, 'a red sedan')
     const [bug] = await n.semantic.nearest('regression bug', { limit: 1, kinds: ['episode', 'note'] })
     assert.deepEqual([bug!.kind, bug!.key], ['episode', 'e1'])
     n.engine.deleteNote('trip:plan')
-    await until(() => n.vectors.meta().count === 4, 'the deleted note\'s vector dropped')
+    await eventually(() => n.vectors.meta().count === 4, 'the deleted note\'s vector dropped')
     assert.ok(server.requests.every(r => r.inputs <= 4))
     await n.semantic.stop()
   })
@@ -103,9 +95,9 @@ describe('semantic search', () => {
     server.failNext(3, 503)
     n.semantic.start()
     n.engine.addTriples([{ subject: 'x:1', predicate: 'p', object: 'espresso' }, { subject: 'x:2', predicate: 'p', object: 'matcha' }])
-    await until(() => n.semantic.status().lastError !== undefined, 'a failure recorded')
+    await eventually(() => n.semantic.status().lastError !== undefined, 'a failure recorded')
     assert.match(n.semantic.status().lastError!, /503/)
-    await until(() => n.vectors.meta().count === 2 && n.semantic.status().lastError === undefined, 'caught up after the failures')
+    await eventually(() => n.vectors.meta().count === 2 && n.semantic.status().lastError === undefined, 'caught up after the failures')
     assert.equal(n.semantic.status().pending, 0)
     await n.semantic.stop()
   })
@@ -115,7 +107,7 @@ describe('semantic search', () => {
     const a = node(server, { vectors })
     a.semantic.start()
     a.engine.addTriples([{ subject: 'x:1', predicate: 'p', object: 'latte' }])
-    await until(() => vectors.meta().count === 1, 'one vector')
+    await eventually(() => vectors.meta().count === 1, 'one vector')
     await a.semantic.stop()
     assert.equal(vectors.meta().model, 'concepts-64')
     const b = node(server, { vectors, model: 'concepts-64-b' })
