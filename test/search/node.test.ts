@@ -6,7 +6,7 @@
  * refused at start naming the key.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -52,7 +52,10 @@ describe('a node with search', () => {
     } finally {
       await node.stop()
     }
-    assert.ok(existsSync(join(root, 'hybrid', 'vectors.db')))
+    const vectors = join(root, 'hybrid', 'vectors.db')
+    assert.ok(existsSync(vectors))
+    // The vectors are derived from the records, so as private as the store: readable by the owner only.
+    if (process.platform !== 'win32') assert.equal(statSync(vectors).mode & 0o077, 0, `vectors.db has mode ${(statSync(vectors).mode & 0o777).toString(8)}`)
   })
 
   it('rebuilds, in the background, an index its store file lacks', async () => {
