@@ -190,7 +190,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'store.synchronous': {
     type: 'enum', default: 'full', values: ['full', 'normal'],
-    description: 'SQLite synchronous mode: full survives power loss for every acknowledged write; normal is faster and may lose the last writes on power loss (never corrupts).'
+    description: 'SQLite synchronous mode: full: every acknowledged local write survives power loss (a page from a peer commits without waiting for the disk and is fetched again with its cursor after one); normal is faster and may lose the last local writes on power loss (never corrupts).'
   },
   'p2p.enabled': {
     type: 'boolean', default: false,

@@ -44,6 +44,8 @@ export interface RemoteApplyOptions {
   readonly resolve?: ConflictResolver
   /** Local metadata written in the same transaction (Store ApplyOptions.meta). */
   readonly meta?: ApplyOptions['meta']
+  /** The records are fetched again if a power cut loses them (Store ApplyOptions.refetchable). */
+  readonly refetchable?: boolean
 }
 
 export interface EngineEvents {
@@ -216,7 +218,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (newest !== undefined) this.clock.check(newest, opts.via)
     if (opts.via !== undefined) this.tombstones.charge(opts.via, records, this.store)
     if (newest !== undefined) this.clock.observe(newest, opts.via)
-    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta: opts.meta })
+    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta: opts.meta, refetchable: opts.refetchable })
     this.notify(result, opts.via)
     return result
   }

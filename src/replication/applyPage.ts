@@ -86,13 +86,18 @@ export interface PageResult {
 /**
  * Applies one page from `page.peer`. Throws what Engine.applyChecked throws (HLC_DRIFT,
  * RATE_LIMITED): then nothing of the page is written and the cursor stays.
+ *
+ * The peer's records are `refetchable` (their commit does not wait for the disk): a power cut
+ * that loses them loses the cursor that covers them too, so the page is fetched again (a gossip
+ * batch, which moves no cursor, is found again by the next round). The strategy's own deletions
+ * are local writes, durable at once.
  */
 export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageConflicts): PageResult {
   const { peer } = page
   const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
   const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
   if (conflicts === undefined) {
-    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined })
+    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, refetchable: true })
     return { applied: r.changed.length, unchanged: r.unchanged }
   }
   const { pass, log } = conflicts
@@ -103,7 +108,8 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
     via: peer,
     cursor,
     resolve: pass.resolve,
-    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
+    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed],
+    refetchable: true
   })
   return { applied: applied + r.changed.length, unchanged: r.unchanged }
 }

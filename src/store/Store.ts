@@ -56,6 +56,14 @@ export interface ApplyOptions {
    * them. The hook may read the store (getMeta), never write to it.
    */
   readonly meta?: () => ReadonlyArray<readonly [string, string | undefined]>
+  /**
+   * The batch may be lost in a power cut (never in a crash of the process alone) without harm:
+   * it came from a peer that still holds it, and the cursor that says so commits with it (or
+   * the next gossip round finds it again), so it is fetched again. Its commit does not wait for
+   * the disk; the next durable commit, or flush(), makes it durable. Default false: apply
+   * returns once the batch is durable (with the store's durability setting).
+   */
+  readonly refetchable?: boolean
 }
 
 export interface FeedEntry {
@@ -201,6 +209,15 @@ export interface Store {
   startTextRebuild (): TextIndexState
   /** Indexes the records of the next `seqs` feed positions of a rebuild, in one transaction. */
   continueTextRebuild (seqs: number): TextIndexState
+
+  /**
+   * Every change up to this seq is durable: it survives a power cut. Changes after it were
+   * committed as `refetchable` and may be lost with their cursors; a feed is never served past
+   * this seq to anyone (flush first), so a seq that a peer has seen is never issued again.
+   */
+  durableSeq (): Seq
+  /** Makes every committed change durable (durableSeq() = stats().lastSeq). */
+  flush (): void
 
   /** The persisted clock mark: ≥ every stamp stored or issued by a committed write. */
   clockMark (): HlcMark

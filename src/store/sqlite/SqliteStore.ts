@@ -1,6 +1,8 @@
 /**
  * The real store: one SQLite file (node:sqlite) in write-ahead-log mode, synchronous FULL by
- * default, so a write acknowledged by `apply` survives a crash or a power cut.
+ * default, so a write acknowledged by `apply` survives a crash or a power cut — but for a
+ * `refetchable` batch (a page from a peer), which survives a crash and is fetched again after a
+ * power cut (writer.ts).
  *
  * - schema.ts: the layout, its versioned migrations and the connection settings.
  * - writer.ts: every write transaction (apply, tombstone collection).
@@ -76,7 +78,7 @@ export class SqliteStore implements Store {
       migrate(db, file)
       const nodes = new NodeNames(db)
       const text = new SqliteTextIndex(db, { enabled: opts.textIndex !== false, candidates: opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES })
-      const writer = new Writer(db, file, nodes, text)
+      const writer = new Writer(db, file, nodes, text, opts.synchronous)
       writer.transaction('checking the text index', () => text.check(writer.readState().lastSeq))
       return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer, text })
     } catch (e) {
@@ -147,6 +149,14 @@ export class SqliteStore implements Store {
     const p = this.use()
     return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (after, limit) =>
       changesSince(p.reader, p.nodes, () => p.writer.readState().lastSeq, after, { limit })))
+  }
+
+  durableSeq (): Seq {
+    return this.use().writer.durableSeq() as Seq
+  }
+
+  flush (): void {
+    this.use().writer.flush()
   }
 
   clockMark (): HlcMark {

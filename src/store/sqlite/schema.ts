@@ -141,8 +141,13 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
 export interface ConnectionOptions {
-  /** FULL (default): a commit survives power loss. NORMAL: it survives a crash of the process. */
+  /**
+   * full (default): every commit but a `refetchable` one survives a power cut. normal: every
+   * commit survives a crash of the process; the last ones may be lost in a power cut.
+   */
   readonly synchronous?: 'full' | 'normal'
+  /** WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). */
+  readonly walAutoCheckpoint?: number
 }
 
 /**
@@ -162,6 +167,7 @@ export function configure (db: DatabaseSync, file: string, opts: ConnectionOptio
     PRAGMA cache_size = -65536;
     PRAGMA journal_size_limit = 67108864;
   `)
+  if (opts.walAutoCheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`)
 }
 
 const intPragma = (db: DatabaseSync, name: string): number =>

@@ -6,6 +6,11 @@
  * either wholly written or not at all. Every live state written is added to the full-text index
  * and every live state replaced is removed from it, in the same transaction (textIndex.ts).
  *
+ * Durability: with store.synchronous = full, a commit waits for the disk (the write-ahead log is
+ * synced) unless the batch is `refetchable` (a page from a peer, fetched again after a power
+ * cut); those commit with synchronous NORMAL, durable at the next synced commit or flush().
+ * `durableSeq` says how far the feed is durable; the feed is never served past it.
+ *
  * Hot path: a triple is first inserted with ON CONFLICT DO NOTHING. For a triple new here (the
  * common case of a local add or a first sync) that one statement is the whole write; only when
  * the id is already present is the current state read and merged.
@@ -26,6 +31,8 @@ import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
 
 const STAMP = 'seq, hlc_wall, hlc_counter, origin, via'
+/** Local metadata written by flush(): the last seq it made durable (only written, so that the commit has something to sync). */
+const DURABLE_KEY = 'store.durable-seq'
 const STAMP_SET = 'seq = ?, hlc_wall = ?, hlc_counter = ?, origin = ?, via = ?'
 
 export class Writer {
@@ -34,6 +41,12 @@ export class Writer {
   private readonly nodes: NodeNames
   private readonly state: StateTable
   private readonly text: SqliteTextIndex
+  /** The configured durability (store.synchronous); `refetchable` batches commit with NORMAL whatever it is. */
+  private readonly mode: 'full' | 'normal'
+  /** The connection's synchronous setting now. */
+  private synchronous: 'FULL' | 'NORMAL'
+  /** Every change up to this seq is on disk (survives a power cut). */
+  private durable = -1
   /** A triple id as bytes, rewritten for each triple (SQLite copies bound values). */
   private readonly idBytes = Buffer.alloc(32)
   private readonly insertTriple: StatementSync
@@ -52,12 +65,14 @@ export class Writer {
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
 
-  constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex) {
+  constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full') {
     this.db = db
     this.file = file
     this.nodes = nodes
     this.text = text
     this.state = new StateTable(db)
+    this.mode = mode
+    this.synchronous = mode === 'normal' ? 'NORMAL' : 'FULL'
     this.insertTriple = db.prepare(`INSERT INTO triples (${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
     this.selectTriple = db.prepare(`SELECT ${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang FROM triples WHERE id = ?`)
@@ -80,6 +95,8 @@ export class Writer {
       triples: db.prepare('DELETE FROM triples WHERE deleted = 1 AND hlc_wall < ?'),
       notes: db.prepare('DELETE FROM notes WHERE deleted = 1 AND hlc_wall < ?')
     }
+    // what an earlier process committed without waiting for the disk is made durable before anything is served
+    this.flush()
   }
 
   readState (): State {
@@ -89,7 +106,37 @@ export class Writer {
   apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     checkMark(opts.clock)
     checkCursor(opts.cursor)
-    return this.transaction('applying a batch', () => this.applyAll(records, opts))
+    // SQLite refuses to change the setting inside a transaction: it is chosen before BEGIN.
+    const sync = this.mode === 'full' && opts.refetchable !== true ? 'FULL' : 'NORMAL'
+    this.setSynchronous(sync)
+    const result = this.transaction('applying a batch', () => this.applyAll(records, opts))
+    // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
+    if (sync === 'FULL') this.durable = this.state.read().lastSeq
+    return result
+  }
+
+  /** Every change up to this seq survives a power cut. */
+  durableSeq (): number {
+    return this.durable
+  }
+
+  /**
+   * Makes every committed change durable: one small commit with synchronous FULL (the seq made
+   * durable, in `meta`), which syncs the write-ahead log and so every commit before it — about
+   * the cost of the sync a FULL commit of the pages would have paid, once for all of them.
+   */
+  flush (): void {
+    const last = this.state.read().lastSeq
+    if (this.durable >= last) return
+    this.setSynchronous('FULL')
+    this.transaction('making the last writes durable', () => this.putMeta.run(DURABLE_KEY, String(last)))
+    this.durable = last
+  }
+
+  private setSynchronous (value: 'FULL' | 'NORMAL'): void {
+    if (this.synchronous === value) return
+    this.db.exec(`PRAGMA synchronous = ${value}`)
+    this.synchronous = value
   }
 
   collectTombstones (beforeWallMs: number): number {

@@ -15,6 +15,9 @@
  * - The first page after a cursor is sent even when it is empty: it tells the peer that its
  *   cursor arrived (the peer sends it again when no page comes).
  * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
+ * - Nothing past the store's durable seq is sent: a page with records first makes the feed
+ *   durable (Store.flush); an empty page goes only as far as it already is (the rest follows
+ *   once a later commit or flush made it durable).
  * - No acknowledgement within `ackTimeoutMs` (a frame lost, or a stalled peer): the sender goes
  *   back to the last acknowledged cursor. A peer answering a page with a fresh `cursor` (its
  *   cursor is elsewhere) restarts the stream from there.
@@ -218,6 +221,9 @@ export class FeedSender {
   }
 
   private async sendPage (gen: number, msg: ChangesMessage, frame = encodeMessage(msg)): Promise<boolean> {
+    // A page never reaches past what is durable here: a seq a peer has seen is never issued
+    // again for another change, even after a power cut lost refetchable pages (Store.durableSeq).
+    if (msg.to > this.opts.store.durableSeq()) this.opts.store.flush()
     this.position = msg.to
     if (!msg.more) this.endSent ??= msg.to
     this.inflight.push({ to: msg.to, at: this.now() })
@@ -243,9 +249,11 @@ export class FeedSender {
     const scan = this.read()
     if (scan.entries.length === 0) {
       if (snap === undefined) {
-        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them.
-        if (scan.lastSeq <= this.position && !this.answerCursor) return undefined
-        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, scan.lastSeq), records: [], more: scan.hasMore }
+        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them
+        // — as far as they are durable (no flush for a page that carries nothing; see sendPage).
+        const to = Math.min(scan.lastSeq, Math.max(this.position, this.opts.store.durableSeq()))
+        if (to <= this.position && !this.answerCursor) return undefined
+        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, to), records: [], more: scan.hasMore && to === scan.lastSeq }
         return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: false }
       }
       // A snapshot always ends with a page whose `more` is false, even an empty one.

@@ -33,6 +33,9 @@ import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
 import type { DialerEvent, PeerDialer, ProposedSource } from '../../discovery/PeerDialer.ts'
 import { endedEvent } from './peerEvents.ts'
 
+/** Time without a page from any peer before the pages received are made durable (flushWhenIdle). */
+const FLUSH_IDLE_MS = 500
+
 export interface NativeSyncSettings {
   /** p2p.gossipIntervalMs */
   readonly gossipIntervalMs: number
@@ -117,6 +120,7 @@ export class NativeSync implements PeerDialer {
   private successes = 0
   private failures = 0
   private timer: NodeJS.Timeout | undefined
+  private flushTimer: NodeJS.Timeout | undefined
   private state: 'new' | 'started' | 'stopped' = 'new'
   private readonly onChange = (ev: ChangeEvent): void => { this.changed(ev) }
 
@@ -205,6 +209,7 @@ export class NativeSync implements PeerDialer {
     if (this.state !== 'started') { this.state = 'stopped'; return }
     this.state = 'stopped'
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
     this.engine.off('change', this.onChange)
     this.window.stop()
     await this.redialer.stopAll()
@@ -361,6 +366,28 @@ export class NativeSync implements PeerDialer {
   private changed (ev: ChangeEvent): void {
     for (const s of this.sessions.values()) s.wake()
     this.window.observe(ev.entries)
+    if (ev.via !== undefined) this.flushWhenIdle()
+  }
+
+  /**
+   * Pages from peers commit without waiting for the disk, and a stream sends another peer only
+   * empty pages up to the durable seq without flushing (FeedSender.ts): once pages stop coming
+   * for FLUSH_IDLE_MS, the store is flushed and the streams go on.
+   */
+  private flushWhenIdle (): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      if (this.state !== 'started') return
+      try {
+        this.engine.store.flush()
+      } catch (e) {
+        this.log.warn('cannot make the pages received from peers durable; trying again with the next page', { error: e instanceof Error ? e.message : String(e) })
+        return
+      }
+      for (const s of this.sessions.values()) s.wake()
+    }, FLUSH_IDLE_MS)
+    this.flushTimer.unref()
   }
 
   private scheduleTick (): void {

@@ -81,6 +81,8 @@ export class DeltaServer {
   serve (req: DeltaRequest, caller: NodeId): string {
     const { engine, feedId } = this.opts
     const store = engine.store
+    // nothing past the durable seq is served (Store.durableSeq): pages applied from peers are made durable first
+    store.flush()
     const { feedFloor, lastSeq } = store.stats()
     const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true })
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
@@ -105,6 +107,7 @@ export class DeltaServer {
    */
   serveLegacy (req: DeltaRequest): string {
     const { engine } = this.opts
+    engine.store.flush()
     const sinceMs = Date.parse(req.since ?? '1970-01-01T00:00:00Z')
     const limit = this.limit(req.limit)
     const page = new PageBuilder(this.opts.maxPageBytes ?? MAX_PAGE_BYTES)

@@ -7,7 +7,7 @@ import { it } from 'node:test'
 import { isEngramError } from '../../../src/core/errors.ts'
 import type { TripleId } from '../../../src/core/ids.ts'
 import { Engine } from '../../../src/engine/Engine.ts'
-import { A, at, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
+import { A, B, at, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
 
 export function lifecycleTests (ref: StoreRef): void {
   it('meta: set, overwrite, delete; separate from records', () => {
@@ -21,6 +21,22 @@ export function lifecycleTests (ref: StoreRef): void {
     store.setMeta('peers', undefined)
     assert.equal(store.getMeta('peers'), undefined)
     assert.equal(store.stats().lastSeq, 0)
+  })
+
+  it('durability: a local write is durable when apply returns; a refetchable page is once flushed', () => {
+    const { store } = ref
+    put(store, triple('s:1', 'p', 'o', at(100)))
+    assert.equal(store.durableSeq(), store.stats().lastSeq, 'a local write')
+    store.apply([triple('s:2', 'p', 'o', at(101, 0, B)), note('k', 1, at(102, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 7 }, refetchable: true })
+    assert.ok(store.durableSeq() <= store.stats().lastSeq)
+    assert.ok(store.durableSeq() >= 1, 'what was durable stays durable')
+    store.flush()
+    assert.equal(store.durableSeq(), 3)
+    assert.equal(store.getCursor(B), 7)
+    store.flush()
+    assert.equal(store.durableSeq(), 3, 'flushing again changes nothing')
+    put(store, note('k2', 2, at(103)))
+    assert.equal(store.durableSeq(), 4)
   })
 
   it('reads by key: absent records, malformed triple ids', () => {
