@@ -77,7 +77,8 @@ function latencies (n: number, prepare: (i: number) => () => unknown): { p50: nu
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-function rawInsert (file: string, rows: number): number {
+/** The baseline: rows per second of plain INSERTs into the store's schema (see the opening comment). */
+export function rawInsert (file: string, rows: number): number {
   const db = new DatabaseSync(file)
   configure(db, file)
   migrate(db, file)
