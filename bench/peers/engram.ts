@@ -21,7 +21,7 @@ const node = await EngramNode.start(defaultConfig({
   'api.port': 0,
   'p2p.enabled': true,
   'p2p.port': Number(port),
-  'p2p.seed': 'bench-seed',
+  'p2p.seed': 'bench-seed-7f3a9c2e41d8b605',
   'log.level': 'error'
 }))
 const startMs = performance.now() - t0

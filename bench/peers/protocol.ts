@@ -107,6 +107,8 @@ export class PeerProcess {
 export function servePeer (handle: (cmd: Command) => Promise<Record<string, unknown>>, ready: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ready: true, ...ready })}\n`)
   const lines = createInterface({ input: process.stdin })
+  // the parent gone (its end of stdin closed): nothing will drive this peer any more
+  lines.on('close', () => { void tail.finally(() => process.exit(0)) })
   let tail = Promise.resolve()
   lines.on('line', line => {
     const cmd = JSON.parse(line) as Command
