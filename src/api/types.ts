@@ -28,6 +28,8 @@ export interface ApiDeps {
   readonly https?: HttpsServerOptions
   /** Time limits, connection caps and rate limits (limits.ts); default apiLimits(). */
   readonly limits?: ApiLimits
+  /** The clock of the rate limits, ms (tests hold it still); default Date.now. */
+  readonly now?: () => number
   /** Told about each request refused by a rate limit (the client, and which limit). */
   readonly onRateLimited?: (client: string, limit: 'client' | 'all' | 'authFailures') => void
   /** Host names besides loopback that requests may name, and the API token when required (guard.ts). */

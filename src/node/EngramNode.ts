@@ -223,6 +223,7 @@ export class EngramNode {
           bodyLimitBytes: config.api.bodyLimitBytes,
           limits: apiLimits(config.api),
           access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
+          now,
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
