@@ -34,8 +34,8 @@ export const peersCommand: Command = {
   help: `Usage: engram peers [--json]
 
 Lists the peer book of native P2P sync: every peer this node knows, where it came from
-(manual: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; mdns:
-announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS; relay: found
+(config: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; static:
+the static list sync.peers / ENGRAM_SYNC_PEERS; mdns: announced on this network; relay: found
 on one of the relays of p2p.relays), the path of its session (direct, or relayed via which
 relay), its node
 id, its state (connected; announced: seen on mDNS, no session now; refused: it failed the
