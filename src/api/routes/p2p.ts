@@ -15,6 +15,7 @@
  * `{node_id, enabled, port}` — no addresses, peers or counters.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { MAX_ADDR_LENGTH } from '../../peers/addresses.ts'
 import { errorBody } from '../errors.ts'
 import { fromThisMachine } from '../remoteAccess.ts'
 import type { ApiDeps, P2pApi } from '../types.ts'
@@ -22,14 +23,14 @@ import type { ApiDeps, P2pApi } from '../types.ts'
 const addPeerBody = {
   type: 'object',
   required: ['addr'],
-  properties: { addr: { type: 'string', minLength: 1, maxLength: 1100 } },
+  properties: { addr: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } },
   additionalProperties: false
 } as const
 
 const peerIdParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 1100 } }
+  properties: { id: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } }
 } as const
 
 export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
