@@ -8,7 +8,7 @@ import type { SearchService } from '../search/SearchService.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
-import type { P2pPeerView, P2pStatusView } from './contract.ts'
+import type { P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -50,7 +50,7 @@ export interface ApiDeps {
    * The peer book (src/discovery/DiscoveryService.ts view()) for GET /api/v1/p2p/peers; absent
    * or answering undefined while discovery does not run.
    */
-  readonly p2pPeerBook?: () => readonly unknown[] | undefined
+  readonly p2pPeerBook?: () => readonly PeerBookView[] | undefined
   /**
    * Called with every error that answers 500 (a bug or an unexpected failure), so the node can
    * log it; the client only sees `{"error": "internal error…", "code": "INTERNAL"}`.
