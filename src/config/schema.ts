@@ -276,7 +276,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.mailbox.enabled': {
     type: 'boolean', default: false,
-    description: 'Hold sealed changes for the offline members of the groups this relay serves (a mailbox): members deposit pages of their changes, sealed with a key only members hold, and a returning member pulls what it missed. The mailbox stores ciphertext only, in mailbox.db in the data directory. Needs p2p.relay.enabled or `engram relay`. See docs/DISCOVERY.md.'
+    description: 'Hold sealed changes for the offline members of the groups this relay serves (a mailbox): members deposit pages of their changes, sealed with a key only members hold, and a returning member pulls what it missed. The mailbox stores ciphertext only, in mailbox.db in the data directory. Read by `engram relay`; members need only the relay in p2p.relays. See docs/DISCOVERY.md.'
   },
   'p2p.mailbox.maxBytes': {
     type: 'integer', default: 256 * MiB, docDefault: '268435456 (256 MiB)', min: 4 * MiB, max: 2 ** 40, rangeText: 'an integer from 4194304 (4 MiB) to 1099511627776 (1 TiB)',
