@@ -1,5 +1,5 @@
 /**
- * The mailbox in the composition root (docs/SYNC.md "Mailbox"): a member's `MailboxSync` over
+ * The mailbox in the composition root (docs/DISCOVERY.md "Mailbox"): a member's `MailboxSync` over
  * its QUIC transport's relays, and a relay's mailbox (`p2p.mailbox.enabled` on `engram relay`):
  * `mailbox.db` in the data directory (`SqliteMailbox`) answered through `MailboxHost` to admitted
  * members. The one place that names the SQLite mailbox and ties the protocol to the transport.
@@ -14,11 +14,12 @@ import { SqliteMailbox } from '../store/mailbox/SqliteMailbox.ts'
 import { MailboxHost } from '../sync/mailbox/MailboxHost.ts'
 import { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
 import type { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
+import type { RelayServiceOptions } from '../transport/libp2p/relay/relayRequests.ts'
 import type { Logger } from '../util/log.ts'
 
 const HOUR_MS = 3_600_000
 
-function service (t: QuicTransport, log: Logger): { protocol: string, maxFrame: number, timeoutMs: number, log: (level: 'info' | 'warn' | 'debug', message: string, details?: Record<string, unknown>) => void } {
+function service (t: QuicTransport, log: Logger): RelayServiceOptions {
   return { protocol: MAILBOX_PROTOCOL, maxFrame: MAX_MAILBOX_FRAME, timeoutMs: Math.max(t.handshakeTimeoutMs, 30_000), log: (level, message, details) => { log[level](message, details) } }
 }
 

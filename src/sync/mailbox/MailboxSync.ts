@@ -1,5 +1,5 @@
 /**
- * A member's side of the mailbox (docs/SYNC.md "Mailbox", PROTOCOL.md §6): every `intervalMs`,
+ * A member's side of the mailbox (docs/DISCOVERY.md "Mailbox", PROTOCOL.md §6): every `intervalMs`,
  * for each relay that admitted this node,
  *
  * - deposit: the records this node wrote (its own stamps; each member deposits its own) from its
