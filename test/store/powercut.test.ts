@@ -1,7 +1,8 @@
 /**
  * Durability per write kind, under a modelled power cut. A child (powercut-writer.ts) writes
- * local batches (acknowledged only once durable) and pages from a peer (committed with their
- * cursor, without waiting for the disk: `refetchable`) at random, on one file, and is killed with
+ * local batches and local metadata (each acknowledged only once durable) and pages from a peer
+ * (committed with their cursor, without waiting for the disk: `refetchable`) at random, on one
+ * file, and is killed with
  * SIGKILL. A SIGKILL alone loses nothing the process committed (the operating system still has
  * it, crash.test.ts); a power cut also loses what the system had not yet written to the disk.
  * The test models that: the write-ahead log survives up to the end of the last commit the store
@@ -10,7 +11,7 @@
  * useless to SQLite, whose frame checksums chain); the shared-memory index is lost too.
  *
  * Then, round after round on the same file: the file passes SQLite's integrity check; every
- * acknowledged local batch is there whole; the peer's pages present are exactly those up to its
+ * acknowledged local batch is there whole, and every acknowledged metadata key; the peer's pages present are exactly those up to its
  * cursor, each whole (a lost page went with its cursor, and the next round fetches it again, as
  * a sender restarting from the cursor would); and the store's last seq is at least every seq it
  * called durable (a feed is served only up to that, so a seq a peer has seen is never issued
@@ -87,13 +88,17 @@ it('a power cut loses no acknowledged local write, and a peer\'s page only with 
   const dir = mkdtempSync(join(tmpdir(), 'engram-powercut-'))
   const file = join(dir, 'powercut.db')
   const acked = new Set<number>()
+  const ackedMeta = new Set<number>()
   let nextBatch = 0
   let nextPage = 1
+  let nextMeta = 0
   let pagesLost = 0
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const lines = await runAndKill([file, String(seed + round), String(nextBatch), String(nextPage), String(SIZE)], Math.floor(rnd() * 12), rnd() * 30, fail)
+      const lines = await runAndKill([file, String(seed + round), String(nextBatch), String(nextPage), String(nextMeta), String(SIZE)], Math.floor(rnd() * 12), rnd() * 30, fail)
       for (const l of lines) if (l.kind === 'local') acked.add(l.n)
+      for (const l of lines) if (l.kind === 'meta') ackedMeta.add(l.n)
+      nextMeta = Math.max(nextMeta - 1, ...ackedMeta) + 1
       // what reached the disk: the log up to the last commit called durable, then any prefix of the rest
       const synced = Math.max(...lines.filter(l => l.durable === l.last).map(l => l.wal))
       const size = statSync(`${file}-wal`).size
@@ -111,6 +116,7 @@ it('a power cut loses no acknowledged local write, and a peer\'s page only with 
         for (const t of triples) count.set(t.subject, (count.get(t.subject) ?? 0) + 1)
         for (const [subject, n] of count) if (n !== SIZE) fail(`round ${round}: ${subject} is partial (${n} of ${SIZE} triples)`)
         for (const b of acked) if (!count.has(`crash:b${b}`)) fail(`round ${round}: acknowledged local batch ${b} is missing (log cut at ${keep} of ${size} bytes, ${synced} synced)`)
+        for (const k of ackedMeta) if (store.getMeta(`crash.m${k}`) === undefined) fail(`round ${round}: acknowledged metadata crash.m${k} is missing (log cut at ${keep} of ${size} bytes, ${synced} synced)`)
         const cursor = store.getCursor(PEER)
         for (let p = 1; p <= cursor; p++) if (!count.has(`crash:p${p}`)) fail(`round ${round}: page ${p} is missing below the cursor ${cursor}`)
         const above = [...count.keys()].filter(s => s.startsWith('crash:p') && Number(s.slice('crash:p'.length)) > cursor)
@@ -124,7 +130,7 @@ it('a power cut loses no acknowledged local write, and a peer\'s page only with 
       }
     }
     assert.ok(acked.size > 0, `some local batches were acknowledged (seed ${seed})`)
-    process.stdout.write(`# ${acked.size} local batches acknowledged, ${pagesLost} pages lost to the cut and fetched again (seed ${seed})\n`)
+    process.stdout.write(`# ${acked.size} local batches and ${ackedMeta.size} metadata writes acknowledged, ${pagesLost} pages lost to the cut and fetched again (seed ${seed})\n`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

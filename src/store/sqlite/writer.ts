@@ -106,13 +106,7 @@ export class Writer {
   apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     checkMark(opts.clock)
     checkCursor(opts.cursor)
-    // SQLite refuses to change the setting inside a transaction: it is chosen before BEGIN.
-    const sync = this.mode === 'full' && opts.refetchable !== true ? 'FULL' : 'NORMAL'
-    this.setSynchronous(sync)
-    const result = this.transaction('applying a batch', () => this.applyAll(records, opts))
-    // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
-    if (sync === 'FULL') this.durable = this.state.read().lastSeq
-    return result
+    return this.transaction('applying a batch', () => this.applyAll(records, opts), opts.refetchable === true ? 'refetchable' : 'local')
   }
 
   /** Every change up to this seq survives a power cut. */
@@ -128,9 +122,7 @@ export class Writer {
   flush (): void {
     const last = this.state.read().lastSeq
     if (this.durable >= last) return
-    this.setSynchronous('FULL')
-    this.transaction('making the last writes durable', () => this.putMeta.run(DURABLE_KEY, String(last)))
-    this.durable = last
+    this.transaction('making the last writes durable', () => this.putMeta.run(DURABLE_KEY, String(last)), 'synced')
   }
 
   private setSynchronous (value: 'FULL' | 'NORMAL'): void {
@@ -155,11 +147,19 @@ export class Writer {
     })
   }
 
-  /** Runs `body` in one write transaction; rolls back and rethrows on any error. */
-  transaction<T> (doing: string, body: () => T): T {
+  /**
+   * Runs `body` in one write transaction; rolls back and rethrows on any error. Its commit:
+   * `local` (every write but a peer's page: records, metadata, the peer registry, tombstone
+   * collection, the text index) waits for the disk as the store is configured; `refetchable` (a
+   * peer's page) never does; `synced` (flush) always does.
+   */
+  transaction<T> (doing: string, body: () => T, durability: 'local' | 'refetchable' | 'synced' = 'local'): T {
     // Never touch a transaction this call did not open: the outer write rolls itself back.
     if (this.db.isTransaction) throw nestedWriteError()
+    // SQLite refuses to change the setting inside a transaction: it is chosen before BEGIN.
+    const sync = durability === 'synced' || (durability === 'local' && this.mode === 'full') ? 'FULL' : 'NORMAL'
     try {
+      this.setSynchronous(sync)
       this.db.exec('BEGIN IMMEDIATE')
     } catch (e) {
       throw storeError(e, this.file, doing)
@@ -168,6 +168,8 @@ export class Writer {
       const result = body()
       this.db.exec('COMMIT')
       this.nodes.commit()
+      // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
+      if (sync === 'FULL') this.durable = this.state.read().lastSeq
       return result
     } catch (e) {
       if (this.db.isTransaction) {
