@@ -2,7 +2,8 @@
  * Meshes of real daemons on loopback (`npm run bench`, `mesh`): N engram nodes, each the
  * composition root in a process of its own (bench/peers/engram.ts: default configuration, native
  * sync over QUIC), every pair of nodes connected (node i adds node j as a manual peer, for
- * i < j). For each N (default 3, 5, 10 and 25; `--nodes` in bench/run.ts):
+ * i < j). For each N (default 3, 5 and 10, which a loaded 2-core machine runs in a few minutes;
+ * `--nodes 3,5,10,25,50` in bench/run.ts for the larger meshes):
  *
  *  - write_to_visible_p50_ms / _p99_ms: a triple written on one node (round robin) until it is
  *    committed on another, over every other node; visible_on_all_p50_ms / _p99_ms: until the last
@@ -28,6 +29,7 @@ import { freeUdpPort, PeerProcess, type Figures, type Ready } from './peers/prot
 const ENGRAM = fileURLToPath(new URL('../dist/bench/peers/engram.js', import.meta.url))
 const CONVERGE = 1_000
 const MESH_DEADLINE_MS = 300_000
+const DEFAULT_NODES: readonly number[] = [3, 5, 10]
 
 type Stats = Figures & { recordsIn: number, sessions: number }
 
@@ -120,7 +122,7 @@ async function mesh (n: number, dir: string, writes: number): Promise<{ figures:
   }
 }
 
-export async function benchMesh ({ nodes = [3, 5, 10, 25], writes = 60 }: { nodes?: readonly number[], writes?: number } = {}): Promise<Record<string, number>> {
+export async function benchMesh ({ nodes = DEFAULT_NODES, writes = 60 }: { nodes?: readonly number[], writes?: number } = {}): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-mesh-'))
   const out: Record<string, number> = {}
   let rssMb = 0
@@ -144,7 +146,7 @@ export async function benchMesh ({ nodes = [3, 5, 10, 25], writes = 60 }: { node
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const nodes = (process.argv[2] ?? '3,5,10,25').split(',').map(Number)
+  const nodes = process.argv[2]?.split(',').map(Number) ?? DEFAULT_NODES
   const figs = await benchMesh({ nodes })
   for (const [k, v] of Object.entries(figs)) process.stdout.write(`${k.padEnd(44)} ${v}\n`)
 }

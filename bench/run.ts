@@ -5,7 +5,7 @@
  *   node bench/run.ts [--rows N] [--only NAME]
  *
  * --rows N     rows for the benchmarks that take a size (default 1,000,000)
- * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10 (default 3,5,10,25)
+ * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10,25,50 (default 3,5,10)
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
