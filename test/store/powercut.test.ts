@@ -22,7 +22,6 @@
  * Seeded: the seed is in every failure message; rerun with ENGRAM_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +30,7 @@ import { it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { mulberry32 } from '../../src/util/random.ts'
+import { runAndKill } from './killWriter.ts'
 
 const ROUNDS = 12
 const SIZE = 200
@@ -41,44 +41,20 @@ const PEER = asNodeId('powercut-peer')
 interface Line { readonly kind: string, readonly n: number, readonly wal: number, readonly durable: number, readonly last: number }
 
 /** Runs the writer until it reported `writes` writes, lets it go on for up to `extraMs`, kills it. */
-async function runAndKill (args: readonly string[], writes: number, extraMs: number, fail: (why: string) => never): Promise<Line[]> {
-  const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: Line[] = []
-  let buffered = ''
-  let stderr = ''
-  let exited = false
-  let progress = (): void => {}
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk
-    const parts = buffered.split('\n')
-    buffered = parts.pop()!
-    for (const l of parts) {
-      const [kind, n, wal, durable, last] = l.split(' ')
-      lines.push({ kind: kind!, n: Number(n), wal: Number(wal), durable: Number(durable), last: Number(last) })
-    }
-    progress()
+async function runAndKillWriter (args: readonly string[], writes: number, extraMs: number, fail: (why: string) => never): Promise<Line[]> {
+  const lines = await runAndKill({
+    script: WRITER,
+    args,
+    reached: lines => lines.length > writes,
+    got: lines => `the writer reported ${Math.max(0, lines.length - 1)} of ${writes} writes`,
+    extraMs,
+    deadlineMs: ROUND_DEADLINE_MS,
+    fail
   })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-  const exit = new Promise<void>(resolve => child.on('exit', () => { exited = true; progress(); resolve() }))
-  let deadline: NodeJS.Timeout | undefined
-  try {
-    const outcome = await new Promise<string>(resolve => {
-      progress = () => {
-        if (lines.length > writes) resolve('reached')
-        else if (exited) resolve(`the writer exited early: ${stderr}`)
-      }
-      deadline = setTimeout(() => resolve(`the writer reported ${lines.length - 1} of ${writes} writes within ${ROUND_DEADLINE_MS} ms`), ROUND_DEADLINE_MS)
-      progress()
-    })
-    if (outcome !== 'reached') fail(outcome)
-    const killAt = performance.now() + extraMs
-    while (!exited && performance.now() < killAt) await new Promise(resolve => setImmediate(resolve))
-  } finally {
-    clearTimeout(deadline)
-    if (!exited) child.kill('SIGKILL')
-    await exit
-  }
-  return lines
+  return lines.map(l => {
+    const [kind, n, wal, durable, last] = l.split(' ')
+    return { kind: kind!, n: Number(n), wal: Number(wal), durable: Number(durable), last: Number(last) }
+  })
 }
 
 it('a power cut loses no acknowledged local write, and a peer\'s page only with its cursor', { timeout: 300_000 }, async () => {
@@ -95,7 +71,7 @@ it('a power cut loses no acknowledged local write, and a peer\'s page only with 
   let pagesLost = 0
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const lines = await runAndKill([file, String(seed + round), String(nextBatch), String(nextPage), String(nextMeta), String(SIZE)], Math.floor(rnd() * 12), rnd() * 30, fail)
+      const lines = await runAndKillWriter([file, String(seed + round), String(nextBatch), String(nextPage), String(nextMeta), String(SIZE)], Math.floor(rnd() * 12), rnd() * 30, fail)
       for (const l of lines) if (l.kind === 'local') acked.add(l.n)
       for (const l of lines) if (l.kind === 'meta') ackedMeta.add(l.n)
       nextMeta = Math.max(nextMeta - 1, ...ackedMeta) + 1
