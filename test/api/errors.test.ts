@@ -103,6 +103,22 @@ describe('errors over HTTP', () => {
     assertError(await api.request('POST', '/api/v1/triples', '{"__proto__": {"x": 1}, "subject": "s"}'), 400, 'INVALID_INPUT')
   })
 
+  it('an empty body is no body, whatever its content type (clients send application/json on every DELETE)', async () => {
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const added = await api.request('POST', '/api/v1/triples', { subject: 'empty:a', predicate: 'p', object: type })
+      assert.equal(added.status, 201)
+      const del = await api.request('DELETE', `/api/v1/triples/${added.body.id as string}`, '', { 'content-type': type })
+      assert.equal(del.status, 200, `${type}: ${del.text}`)
+      assert.deepEqual(del.body, { deleted: 1, id: added.body.id })
+      const byPattern = await api.request('DELETE', '/api/v1/triples?subject=empty:none', '', { 'content-type': type })
+      assert.deepEqual([byPattern.status, byPattern.body], [200, { deleted: 0 }], type)
+    }
+    // a route that needs a body says what it needs
+    const res = await api.request('POST', '/api/v1/triples', '', { 'content-type': 'text/plain' })
+    assertError(res, 400, 'INVALID_INPUT')
+    assert.match(res.body.error, /body/)
+  })
+
   it('a store that is unavailable → 503 STORE_UNAVAILABLE', async () => {
     faults.fail.set('queryTriples', () => { throw new EngramError('STORE_UNAVAILABLE', 'database is locked by another process') })
     try {

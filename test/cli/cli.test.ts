@@ -245,7 +245,7 @@ describe('engram CLI', () => {
       assert.match(r.stdout, /^p2p +disabled$/m)
       const j = JSON.parse((await run(['status', '--json'])).stdout) as { url: string, health: { status: string }, status: { dataDir: string, store: { stats: { triples: number } } } }
       assert.equal(j.url, daemon.url)
-      assert.equal(j.health.status, 'ok')
+      assert.equal(j.health.status, 'healthy')
       assert.equal(j.status.dataDir, dataDir)
       assert.ok(j.status.store.stats.triples >= 8)
       // ENGRAM_URL and --url reach it too, without --data-dir.

@@ -6,7 +6,7 @@ import { isEngramError, ABSENT } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
 
-/** A peer book entry as GET /api/v1/p2p/peers answers it (`book`). */
+/** A peer book entry as GET /api/v1/p2p/peers?format=engram answers it (`book`). */
 interface BookEntry {
   readonly addr: string
   readonly source: string
@@ -51,7 +51,7 @@ Examples:
   async run ({ values }, io) {
     let r: { peers: unknown[], book?: BookEntry[] }
     try {
-      r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
+      r = await connect(values, io).request('GET', '/api/v1/p2p/peers', { query: { format: 'engram' } })
     } catch (e) {
       if (isEngramError(e) && e.code === 'NOT_FOUND') {
         throw ABSENT('native P2P sync is not enabled on this node, so it has no peer book: set p2p.enabled and p2p.seed', { what: 'p2p' })
