@@ -1,8 +1,10 @@
 /**
  * Argument parsing on node:util parseArgs, strict: an unknown option, a missing value or a
- * wrong number of arguments is a usage error (exit 2) that names the command to get help on.
+ * wrong number of arguments is a usage error (exit 2) that names the command to get help on,
+ * and, for a mistyped option, the option that was probably meant.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
+import { nearest } from '../util/nearest.ts'
 import { USAGE } from './exit.ts'
 
 export type Options = ParseArgsOptionsConfig
@@ -39,13 +41,22 @@ export function parse (command: string, argv: readonly string[], options: Option
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as Parsed
   } catch (e) {
-    throw USAGE((e as Error).message.replace(/\s*To specify a positional argument.*$/s, '').replace(/\.$/, ''), command)
+    const message = (e as Error).message.replace(/\s*To specify a positional argument.*$/s, '').replace(/\.$/, '')
+    throw USAGE(message + didYouMeanOption(e, options), command)
   }
   if (parsed.values.help === true) return parsed
   const n = parsed.positionals.length
   if (n < positionals.min) throw USAGE(`${command}: expected ${positionals.min === positionals.max ? positionals.min : `at least ${positionals.min}`} argument(s), got ${n}`, command)
   if (n > positionals.max) throw USAGE(`${command}: unexpected argument ${JSON.stringify(parsed.positionals[positionals.max])}`, command)
   return parsed
+}
+
+/** " (did you mean --limit?)" for an unknown long option close to a known one, else "". */
+function didYouMeanOption (e: unknown, options: Options): string {
+  if ((e as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return ''
+  const given = /Unknown option '--([^'=]+)/.exec((e as Error).message)?.[1]
+  const guess = given === undefined ? undefined : nearest(given, Object.keys(options))
+  return guess === undefined ? '' : ` (did you mean --${guess}?)`
 }
 
 export const str = (v: Values, name: string): string | undefined => {

@@ -3,6 +3,7 @@
  * runs it, and turns any error into one line `engram: <message> (<CODE>)` and an exit code
  * (exit.ts).
  */
+import { nearest } from '../util/nearest.ts'
 import { packageVersion } from '../util/version.ts'
 import { parse } from './args.ts'
 import type { Command } from './command.ts'
@@ -67,6 +68,18 @@ function groupHelp (group: string): string {
     `\n\nRun engram ${group} <subcommand> --help for its options and examples.\n`
 }
 
+/** The usage error of an unknown command, with the command probably meant. */
+function unknownCommand (first: string, name: string): Error {
+  const inGroup = GROUPS.has(first)
+  // words a user may type: every command, and the groups alone (`note`, `sync`)
+  const words = [...new Set([...COMMANDS.map(c => c.name), ...GROUPS])]
+  const guess = inGroup
+    ? nearest(name, COMMANDS.filter(c => c.name.startsWith(first + ' ')).map(c => c.name))
+    : nearest(first, words)
+  const hint = guess === undefined ? '' : ` (did you mean "engram ${guess}"?)`
+  return USAGE(`unknown command "${inGroup ? name : first}"${hint}`, inGroup ? first : undefined)
+}
+
 export async function runCli (argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const first = argv[0]
@@ -94,9 +107,7 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
       rest = argv.slice(2)
     }
     const command = COMMANDS.find(c => c.name === name)
-    if (command === undefined) {
-      throw USAGE(GROUPS.has(first) ? `unknown command "${name}"` : `unknown command "${first}"`, GROUPS.has(first) ? first : undefined)
-    }
+    if (command === undefined) throw unknownCommand(first, name)
     const args = parse(command.name, rest, command.options, command.positionals)
     if (args.values.help === true) {
       io.out(command.help)

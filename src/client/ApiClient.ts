@@ -12,7 +12,7 @@ import type { ConflictEntry } from '../replication/conflicts.ts'
 import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
-import { tlsFetch, type ClientTls } from '../tls/client.ts'
+import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
 import type { P2pStatusView, PeerView, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
@@ -20,6 +20,13 @@ export function UNREACHABLE (url: string, why: string): EngramError {
   return UNAVAILABLE(
     `no engram daemon reachable at ${url} (${why}); start one with \`engram start\` (or \`npm start\` in the engram folder), ` +
     'or point the CLI at it with --url, ENGRAM_URL or --data-dir', { url, unreachable: true })
+}
+
+/** The daemon answered over TLS, but the client does not trust its certificate (or it wants one from the client). */
+export function UNTRUSTED (url: string, why: string): EngramError {
+  return UNAVAILABLE(
+    `the engram daemon at ${url} answered over TLS, but ${why}; the CLI trusts tls.ca (ENGRAM_SYNC_TLS_CA), ` +
+    'else the CA in the api.json of the daemon of its data directory (--data-dir), else the CA of engram tls init', { url, tls: true })
 }
 
 /** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
@@ -248,6 +255,13 @@ export class ApiClient {
         signal: AbortSignal.timeout(timeoutMs)
       }, this.tls)
     } catch (e) {
+      const code = (e as { cause?: { code?: string } }).cause?.code
+      const tls = describeTlsError(code)
+      if (tls !== undefined) throw UNTRUSTED(this.baseUrl, tls.replace(/this node's CA/g, 'the CA the CLI trusts').replace(/^the peer/, 'the daemon'))
+      // a daemon that requires client certificates closes the connection of a client without one
+      if (code === 'ECONNRESET' && url.protocol === 'https:' && this.tls?.cert === undefined) {
+        throw UNTRUSTED(this.baseUrl, 'it closed the connection, as it does when it requires a client certificate (tls.requireClientCert) and the CLI presented none: set tls.cert and tls.key, or give the --data-dir of that daemon')
+      }
       throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
     }
   }

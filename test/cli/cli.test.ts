@@ -45,7 +45,11 @@ describe('engram CLI', () => {
 
     it('exits 2 with one line on bad usage', async () => {
       const cases: [string[], RegExp][] = [
-        [['frobnicate'], /unknown command "frobnicate"/],
+        [['frobnicate'], /unknown command "frobnicate"; see engram --help/],
+        [['quey', '--subject', 's'], /unknown command "quey" \(did you mean "engram query"\?\); see engram --help/],
+        [['stats'], /unknown command "stats" \(did you mean "engram status"\?\)/],
+        [['note', 'sett', 'k', 'v'], /unknown command "note sett" \(did you mean "engram note set"\?\); see engram note --help/],
+        [['query', '--limt', '3'], /Unknown option '--limt' \(did you mean --limit\?\); see engram query --help/],
         [['note', 'frob'], /unknown command "note frob"; see engram note --help/],
         [['add', 'a', 'b'], /add: expected 3 argument\(s\), got 2; see engram add --help/],
         [['query', '--bogus'], /Unknown option '--bogus'.*see engram query --help/],
