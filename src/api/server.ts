@@ -10,6 +10,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { readBodiesAsJson } from './bodies.ts'
 import { frameworkErrorHandler, makeErrorHandler, notFoundHandler } from './errors.ts'
+import { dumpRoutes } from './routes/dump.ts'
 import { episodeRoutes } from './routes/episodes.ts'
 import { healthRoutes } from './routes/health.ts'
 import { integrationRoutes } from './routes/integrations.ts'
@@ -73,6 +74,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   noteRoutes(app, deps)
   episodeRoutes(app, deps)
   traceRoutes(app, deps)
+  dumpRoutes(app, deps)
   p2pRoutes(app, deps)
   integrationRoutes(app, deps)
   syncRoutes(app, deps)

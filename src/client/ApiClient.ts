@@ -66,6 +66,20 @@ export interface NotesPage {
   readonly offset: number
 }
 
+export interface EpisodesPage {
+  readonly episodes: EpisodeDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface TracesPage {
+  readonly traces: TraceDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
 export interface Health {
   readonly status: string
   readonly version: string
@@ -163,11 +177,15 @@ export class ApiClient {
     return (await this.request<{ results: QueryPage[] }>('POST', '/api/v1/query/batch', { body: { queries } })).results
   }
 
+  /** Records an episode (a new id when `id` is absent; an existing id has its data replaced). */
   putEpisode (id: string | undefined, data: JsonObject): Promise<EpisodeDto> {
     return this.request('POST', '/api/v1/episodes', { body: id === undefined ? { data } : { id, data } })
   }
 
-  listEpisodes (opts: { prefix?: string, limit: number, offset: number }): Promise<{ episodes: EpisodeDto[], total: number }> {
+  getEpisode (id: string): Promise<EpisodeDto> { return this.request('GET', `/api/v1/episodes/${encodeURIComponent(id)}`) }
+
+  /** Newest first. */
+  listEpisodes (opts: { prefix?: string, limit?: number, offset?: number }): Promise<EpisodesPage> {
     return this.request('GET', '/api/v1/episodes', { query: { ...opts } })
   }
 
@@ -175,7 +193,10 @@ export class ApiClient {
     return this.request('POST', '/api/v1/traces', { body: { runId, type, data } })
   }
 
-  listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<{ traces: TraceDto[], total: number }> {
+  getTrace (id: string): Promise<TraceDto> { return this.request('GET', `/api/v1/traces/${encodeURIComponent(id)}`) }
+
+  /** Oldest first. */
+  listTraces (opts: { runId?: string, limit?: number, offset?: number }): Promise<TracesPage> {
     return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
 
@@ -193,24 +214,31 @@ export class ApiClient {
     const res = await this.send('POST', new URL(this.baseUrl + '/api/v1/sync/now'), body, timeoutMs, { accept: 'application/x-ndjson' })
     if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', '/api/v1/sync/now', await res.text())
     let result: SyncNowResult | undefined
-    let buffered = ''
-    const decoder = new TextDecoder()
-    const take = (line: string): void => {
-      if (line.trim() === '') return
+    for await (const line of lines(res)) {
       const v = JSON.parse(line) as { type: string, peer?: string, error?: string, code?: string } & PullProgress & SyncNowResult
       if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied })
       else if (v.type === 'result') result = { ok: v.ok, results: v.results }
       else if (v.type === 'error') throw REMOTE_ERROR((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
     }
-    for await (const chunk of res.body ?? []) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true })
-      const lines = buffered.split('\n')
-      buffered = lines.pop() ?? ''
-      for (const line of lines) take(line)
-    }
-    take(buffered)
     if (result === undefined) throw PROTOCOL('the daemon ended the sync stream without a result')
     return result
+  }
+
+  /**
+   * GET /api/v1/export: the lines of the whole-store dump as they stream (src/core/dump.ts),
+   * each without its newline. Bounded by `timeoutMs` in all (default 24 h).
+   */
+  async * exportDump (filter: { namespaces?: string, kinds?: string } = {}, timeoutMs = 86_400_000): AsyncGenerator<string> {
+    const url = new URL(this.baseUrl + '/api/v1/export')
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, v)
+    const res = await this.send('GET', url, undefined, timeoutMs)
+    if (!res.ok) this.answer(res, 'GET', url.pathname, await res.text())
+    yield * lines(res)
+  }
+
+  /** POST /api/v1/import: records of a dump, merged in one transaction. */
+  importRecords (records: readonly unknown[]): Promise<{ received: number, applied: number, unchanged: number }> {
+    return this.request('POST', '/api/v1/import', { body: { records } })
   }
 
   /** GET /api/v1/p2p/status (404 NOT_FOUND when P2P is not enabled). */
@@ -280,6 +308,20 @@ export class ApiClient {
     }
     throw PROTOCOL(`${method} ${path} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
   }
+}
+
+/** The non-empty lines of a streamed body, as they arrive. */
+async function * lines (res: Response): AsyncGenerator<string> {
+  let buffered = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body ?? []) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+    const parts = buffered.split('\n')
+    buffered = parts.pop() ?? ''
+    for (const line of parts) if (line.trim() !== '') yield line
+  }
+  buffered += decoder.decode()
+  if (buffered.trim() !== '') yield buffered
 }
 
 function describeFetchError (e: unknown, timeoutMs: number): string {

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { BIN, closedPort, engram, sandbox, startDaemon, type Daemon, type Result, type Sandbox } from './helpers.ts'
+import { COMMANDS, runCli } from '../../src/cli/run.ts'
 
 /** The one error line of a failed command. */
 function errorLine (r: Result): string {
@@ -29,13 +30,25 @@ describe('engram CLI', () => {
     it('prints help for every command, with examples', async () => {
       const main = await engram(['--help'], box.env)
       assert.equal(main.code, 0)
-      for (const c of ['start', 'add', 'query', 'delete', 'note set', 'note get', 'note list', 'note delete', 'status', 'config print']) {
-        assert.ok(main.stdout.includes(`  ${c} `), `main help lists ${c}`)
-        const r = await engram([...c.split(' '), '--help'], box.env)
-        assert.equal(r.code, 0, `${c} --help`)
-        assert.match(r.stdout, /^Usage: engram /)
-        assert.match(r.stdout, /Examples?:/)
+      // every command and group, in process (the dispatcher is the one the binary runs)
+      const helpOf = async (args: string[]): Promise<{ code: number, out: string }> => {
+        let out = ''
+        const code = await runCli(args, { env: box.env, cwd: box.root, out: t => { out += t }, err: () => {} })
+        return { code, out }
       }
+      for (const c of COMMANDS.map(x => x.name)) {
+        assert.ok(main.stdout.includes(`  ${c} `), `main help lists ${c}`)
+        const r = await helpOf([...c.split(' '), '--help'])
+        assert.equal(r.code, 0, `${c} --help`)
+        assert.match(r.out, /^Usage: engram /)
+        assert.match(r.out, /\nExamples?:\n {2}\S/, `${c} --help has examples`)
+      }
+      for (const group of new Set(COMMANDS.filter(x => x.name.includes(' ')).map(x => x.name.split(' ')[0]!))) {
+        const r = await helpOf([group, '--help'])
+        assert.equal(r.code, 0, `${group} --help`)
+        assert.match(r.out, /\nExamples:\n {2}engram /, `${group} --help has examples`)
+      }
+      assert.match((await engram(['note', 'set', '--help'], box.env)).stdout, /^Usage: engram note set/)
       const none = await engram([], box.env)
       assert.equal(none.code, 2)
       assert.match(none.stderr, /Usage: engram <command>/)
@@ -209,7 +222,7 @@ describe('engram CLI', () => {
       await run(['add', 'tmp:y', 'p', 'a'])
       await run(['add', 'tmp:y', 'p', 'b'])
       await run(['add', 'tmp:y', 'q', 'c'])
-      const byPattern = await run(['delete', '--subject', 'tmp:y', '--predicate', 'p', '--json'])
+      const byPattern = await run(['delete', '--subject', 'tmp:y', '--predicate', 'p', '--yes', '--json'])
       assert.equal(byPattern.code, 0, byPattern.stderr)
       assert.deepEqual(JSON.parse(byPattern.stdout), { deleted: 2 })
       const left = JSON.parse((await run(['query', '--namespace', 'tmp', '--json'])).stdout) as { total: number }

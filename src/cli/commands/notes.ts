@@ -4,6 +4,7 @@ import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT } from '../exit.ts'
+import { valueText } from '../input.ts'
 import { printJson } from '../io.ts'
 
 /** VALUE as JSON when it parses as JSON, else as a string. */
@@ -20,13 +21,18 @@ const show = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v)
 
 export const noteSetCommand: Command = {
   name: 'note set',
-  summary: 'set a note: KEY → VALUE',
+  summary: 'set a note: KEY → VALUE (from an argument, a file or stdin)',
   help: `Usage: engram note set KEY VALUE
+       engram note set KEY --file PATH
+       engram note set KEY -                 (the value from standard input)
 
 Sets the note KEY to VALUE. VALUE is read as JSON when it parses as JSON (a number, true,
-an object…), otherwise it is a string. The latest write wins on every machine.
+an object…), otherwise it is a string. The latest write wins on every machine. A value from a
+file or standard input is read exactly as UTF-8 text (a final newline is kept in a string);
+use them for large values (a note may hold up to 1 MiB), which do not fit a command line.
 
 Options:
+  --file PATH        read the value from this file
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
@@ -34,11 +40,14 @@ Examples:
   engram note set user:alice/limits '{"tokens": 4000}'
   engram note set build:count 42
   engram note set label '"42"'          (the string "42", not the number)
+  engram note set project:engram/design --file design.md
+  git log -1 --format=%B | engram note set project:engram/last-commit -
 `,
-  options: CLIENT_OPTIONS,
-  positionals: { min: 2, max: 2 },
+  options: { ...CLIENT_OPTIONS, file: { type: 'string' } },
+  positionals: { min: 1, max: 2 },
   async run ({ values, positionals }, io) {
-    const [key, text] = positionals as [string, string]
+    const [key, given] = positionals as [string, string | undefined]
+    const text = await valueText(given, values, io, 'note set', 'VALUE')
     const note = await connect(values, io).setNote(key, parseNoteValue(text))
     if (values.json === true) printJson(io, note)
     else io.out(`set ${note.key}\n`)
