@@ -226,11 +226,11 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.maxTriplesPerSync': {
     type: 'integer', default: 5000, min: 100, max: 50_000,
-    description: 'Polled mode: most records per delta-sync batch; larger deltas are paged.'
+    description: 'Most records per page, in both modes: a polled delta-sync batch, and a page of a native P2P stream; larger deltas are paged.'
   },
   'sync.syncTimeoutMs': {
     type: 'integer', default: 30_000, min: 5000, max: 120_000,
-    description: 'Polled mode: time limit of one delta-sync call.'
+    description: 'Time limit of one delta-sync call in polled mode (and of a P2P status probe, at most 10 s); in native mode, how long a page waits for its acknowledgement, and a cursor for its answer, before it is sent again.'
   },
   'sync.retryBaseMs': {
     type: 'integer', default: 5000, min: 100, max: 600_000,

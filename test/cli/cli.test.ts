@@ -144,7 +144,7 @@ describe('engram CLI', () => {
       const dataDir = join(box.root, 'p2p-no-seed')
       const r = await engram(['start', '--data-dir', dataDir, '--port', '0'], { ...box.env, ENGRAM_P2P_ENABLED: 'true' })
       assert.equal(r.code, 78)
-      assert.match(errorLine(r), /^engram: config p2p\.seed = undefined \(from default\): must be set because p2p\.enabled is true \(env:ENGRAM_P2P_ENABLED\).*ENGRAM_P2P_SEED/)
+      assert.match(errorLine(r), /^engram: config p2p\.seed is not set: must be set because p2p\.enabled is true \(env:ENGRAM_P2P_ENABLED\).*ENGRAM_P2P_SEED/)
       assert.ok(!existsSync(join(dataDir, 'api.json')))
     })
   })
