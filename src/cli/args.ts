@@ -66,6 +66,22 @@ export const str = (v: Values, name: string): string | undefined => {
 
 export const bool = (v: Values, name: string): boolean => v[name] === true
 
+/** Options of the commands that list a page: --limit N, --offset N. */
+export const PAGE_OPTIONS = {
+  limit: { type: 'string' },
+  offset: { type: 'string' }
+} as const satisfies Options
+
+/** The --help lines of PAGE_OPTIONS, for a list of `noun`. */
+export const pageOptionsHelp = (noun: string): string => `  --limit N          most ${noun} to print (default 100)
+  --offset N         ${noun} to skip first`
+
+/** The page --limit and --offset ask for (default limit 100). */
+export function pageOf (v: Values, command: string): { limit: number, offset?: number } {
+  const offset = intOption(v, 'offset', command)
+  return { limit: intOption(v, 'limit', command) ?? 100, ...(offset !== undefined ? { offset } : {}) }
+}
+
 /** A non-negative integer option, or undefined when absent. */
 export function intOption (v: Values, name: string, command: string): number | undefined {
   const s = str(v, name)

@@ -50,6 +50,12 @@ export function printJson (io: CliIo, value: unknown, pretty = true): void {
   io.out(JSON.stringify(value, null, pretty ? 2 : undefined) + '\n')
 }
 
+/** On stderr, what a page printed leaves out: "no notes", "20 of 311 notes; use --limit and --offset for more". */
+export function pageNote (io: CliIo, shown: number, total: number, noun: string): void {
+  if (shown === 0) io.err(`no ${noun}\n`)
+  else if (shown < total) io.err(`${shown} of ${total} ${noun}; use --limit and --offset for more\n`)
+}
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function columns (rows: readonly (readonly string[])[]): string {
   const widths: number[] = []

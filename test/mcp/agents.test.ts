@@ -42,28 +42,38 @@ const UNICODE = {
   greek: 'ΣΊΣΥΦΟΣ'
 }
 
-describe('engram mcp, driven by the SDK Client as agents drive it', () => {
+/**
+ * A daemon and an `engram mcp …args` connected to it, for the tests of one describe block; the
+ * tools are listed first, which makes the Client check every later result against its schema.
+ */
+function session (args: readonly string[]): { daemon: () => Daemon, mcp: () => McpProcess, tools: () => Map<string, Tool>, call: (name: string, a: Record<string, unknown>) => Promise<Any> } {
   let box: Sandbox
   let daemon: Daemon
   let mcp: McpProcess
   let tools: Map<string, Tool>
-  let call: (name: string, args: Record<string, unknown>) => Promise<Any>
-  const types = async (name: string): Promise<unknown[]> => (await triplesOf(daemon.url, `kg:${name}`)).filter(([p, o]) => p === 'kg:entityType' && typeof o === 'string').map(([, o]) => o)
-  const observations = async (name: string): Promise<unknown[]> => (await triplesOf(daemon.url, `kg:${name}`)).filter(([p]) => p === 'kg:observation').map(([, o]) => o)
-
   before(async () => {
     box = sandbox()
     daemon = await startDaemon(join(box.root, 'node'), box.env)
-    mcp = await connectMcp(['--url', daemon.url], box.env)
-    // Listing the tools makes the Client check every later result against its output schema.
+    mcp = await connectMcp(['--url', daemon.url, ...args], box.env)
     tools = new Map((await mcp.client.listTools()).tools.map(t => [t.name, t]))
-    call = (name, args) => use(mcp.client, tools, name, args)
   })
   after(async () => {
     await mcp?.close()
     await daemon?.stop()
     box?.remove()
   })
+  return { daemon: () => daemon, mcp: () => mcp, tools: () => tools, call: (name, a) => use(mcp.client, tools, name, a) }
+}
+
+describe('engram mcp, driven by the SDK Client as agents drive it', () => {
+  const s = session([])
+  const call = s.call
+  let daemon: Daemon
+  let mcp: McpProcess
+  before(() => { daemon = s.daemon(); mcp = s.mcp() })
+  const types = async (name: string): Promise<unknown[]> => (await triplesOf(daemon.url, `kg:${name}`)).filter(([p, o]) => p === 'kg:entityType' && typeof o === 'string').map(([, o]) => o)
+  const observations = async (name: string): Promise<unknown[]> => (await triplesOf(daemon.url, `kg:${name}`)).filter(([p]) => p === 'kg:observation').map(([, o]) => o)
+
 
   it('create_entities drops undeclared properties, keeps unicode exactly, and creates a name given twice once', async () => {
     const r = await call('create_entities', {
@@ -202,27 +212,20 @@ describe('engram mcp, driven by the SDK Client as agents drive it', () => {
 })
 
 describe('engram mcp --compat next: the memory server\'s next release', () => {
-  let box: Sandbox
+  const s = session(['--compat', 'next'])
+  const call = s.call
   let daemon: Daemon
   let mcp: McpProcess
   let tools: Map<string, Tool>
-  let call: (name: string, args: Record<string, unknown>) => Promise<Any>
 
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
-    mcp = await connectMcp(['--url', daemon.url, '--compat', 'next'], box.env)
-    tools = new Map((await mcp.client.listTools()).tools.map(t => [t.name, t]))
-    call = (name, args) => use(mcp.client, tools, name, args)
+    daemon = s.daemon()
+    mcp = s.mcp()
+    tools = s.tools()
     await call('create_entities', { entities: [
       { name: 'Alice', entityType: 'person', observations: ['likes tea'] },
       { name: 'Bob', entityType: 'person', observations: [] }
     ] })
-  })
-  after(async () => {
-    await mcp?.close()
-    await daemon?.stop()
-    box?.remove()
   })
 
   it('refuses a relation to or from a missing entity, writing nothing of the call', async () => {

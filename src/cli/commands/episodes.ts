@@ -1,12 +1,12 @@
 /** `engram episode record|get|list`: episodes, records of past sessions (merged by union). */
 import { INVALID_INPUT, preview } from '../../core/errors.ts'
 import type { Json, JsonObject } from '../../core/model.ts'
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str, type Values } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, PAGE_OPTIONS, pageOf, pageOptionsHelp, str, type Values } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT, USAGE } from '../exit.ts'
 import { valueText } from '../input.ts'
-import { columns, printJson, type CliIo } from '../io.ts'
+import { columns, pageNote, printJson, type CliIo } from '../io.ts'
 
 /** The data of `--data JSON` (or `--data -`, `--file PATH`): a JSON object. */
 async function dataOption (values: Values, io: CliIo): Promise<JsonObject> {
@@ -114,26 +114,23 @@ Lists episodes, newest first: id, when it was last written, and its summary (or 
 
 Options:
   --prefix P         only ids starting with P
-  --limit N          most episodes to print (default 100)
-  --offset N         episodes to skip first
+${pageOptionsHelp('episodes')}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram episode list
   engram episode list --prefix coder: --limit 10 --json
 `,
-  options: { ...CLIENT_OPTIONS, prefix: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, prefix: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const page = await connect(values, io).listEpisodes({
       prefix: str(values, 'prefix'),
-      limit: intOption(values, 'limit', 'episode list') ?? 100,
-      offset: intOption(values, 'offset', 'episode list')
+      ...pageOf(values, 'episode list')
     })
     if (values.json === true) { printJson(io, page); return EXIT.ok }
     io.out(columns(page.episodes.map(e => [e.id, e.updated_at, typeof e.data.summary === 'string' ? e.data.summary : preview(e.data, 80)])))
-    if (page.episodes.length === 0) io.err('no episodes\n')
-    else if (page.episodes.length < page.total) io.err(`${page.episodes.length} of ${page.total} episodes; use --limit and --offset for more\n`)
+    pageNote(io, page.episodes.length, page.total, 'episodes')
     return EXIT.ok
   }
 }

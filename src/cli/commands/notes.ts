@@ -1,11 +1,11 @@
 /** `engram note set|get|list|delete`: notes, key → JSON value (last writer wins). */
 import type { Json } from '../../core/model.ts'
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, PAGE_OPTIONS, pageOf, pageOptionsHelp, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT } from '../exit.ts'
 import { valueText } from '../input.ts'
-import { printJson } from '../io.ts'
+import { pageNote, printJson } from '../io.ts'
 
 /** VALUE as JSON when it parses as JSON, else as a string. */
 export function parseNoteValue (text: string): Json {
@@ -90,26 +90,23 @@ values as JSON).
 
 Options:
   --prefix P         only keys starting with P
-  --limit N          most notes to print (default 100)
-  --offset N         notes to skip first
+${pageOptionsHelp('notes')}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram note list
   engram note list --prefix project:engram/ --json
 `,
-  options: { ...CLIENT_OPTIONS, prefix: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, prefix: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const page = await connect(values, io).listNotes({
       prefix: str(values, 'prefix'),
-      limit: intOption(values, 'limit', 'note list') ?? 100,
-      offset: intOption(values, 'offset', 'note list')
+      ...pageOf(values, 'note list')
     })
     if (values.json === true) { printJson(io, page); return EXIT.ok }
     for (const n of page.notes) io.out(`${n.key}\t${show(n.value)}\n`)
-    if (page.notes.length === 0) io.err('no notes\n')
-    else if (page.notes.length < page.total) io.err(`${page.notes.length} of ${page.total} notes; use --limit and --offset for more\n`)
+    pageNote(io, page.notes.length, page.total, 'notes')
     return EXIT.ok
   }
 }

@@ -1,11 +1,11 @@
 /** `engram trace append|get|list`: the execution log, append-only, grouped by run. */
 import { preview } from '../../core/errors.ts'
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, PAGE_OPTIONS, pageOf, pageOptionsHelp, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT } from '../exit.ts'
 import { valueText } from '../input.ts'
-import { columns, printJson } from '../io.ts'
+import { columns, pageNote, printJson } from '../io.ts'
 import { parseNoteValue } from './notes.ts'
 
 export const traceAppendCommand: Command = {
@@ -74,26 +74,23 @@ Lists log entries, oldest first, of one run or of all runs: time, run, type, dat
 
 Options:
   --run RUN          only the entries of this run
-  --limit N          most entries to print (default 100)
-  --offset N         entries to skip first
+${pageOptionsHelp('entries')}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram trace list --run run-1
   engram trace list --limit 20 --json
 `,
-  options: { ...CLIENT_OPTIONS, run: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, run: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const page = await connect(values, io).listTraces({
       runId: str(values, 'run'),
-      limit: intOption(values, 'limit', 'trace list') ?? 100,
-      offset: intOption(values, 'offset', 'trace list')
+      ...pageOf(values, 'trace list')
     })
     if (values.json === true) { printJson(io, page); return EXIT.ok }
     io.out(columns(page.traces.map(t => [t.created_at, t.runId, t.type, preview(t.data, 60), t.id])))
-    if (page.traces.length === 0) io.err('no log entries\n')
-    else if (page.traces.length < page.total) io.err(`${page.traces.length} of ${page.total} entries; use --limit and --offset for more\n`)
+    pageNote(io, page.traces.length, page.total, 'log entries')
     return EXIT.ok
   }
 }

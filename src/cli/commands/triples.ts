@@ -1,5 +1,5 @@
 /** `engram add`, `engram query`, `engram delete`: triples. */
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str, type Values } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, pageOptionsHelp, str, type Values } from '../args.ts'
 import type { TripleDto } from '../../api/dto.ts'
 import type { PatternQuery } from '../../client/ApiClient.ts'
 import type { Command } from '../command.ts'
@@ -90,8 +90,7 @@ shown quoted, node objects bare.
 
 Options:
 ${PATTERN_OPTIONS_HELP}
-  --limit N          most triples to print (default 100)
-  --offset N         triples to skip first
+${pageOptionsHelp('triples')}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
