@@ -3,6 +3,7 @@
  * `npm run build` (npm test does it first).
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -301,5 +302,18 @@ describe('engram CLI', () => {
   it('SIGINT stops the daemon with exit 0 too', async () => {
     const daemon = await startDaemon(join(box.root, 'sigint'), box.env)
     assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null }, daemon.stderr())
+  })
+
+  it('a stop signal that comes while the daemon starts stops it cleanly once started', async () => {
+    const dataDir = join(box.root, 'early-signal')
+    const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0'], { env: box.env, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+    // the first line comes from inside the start (the identity is made before the API listens)
+    await new Promise<void>(resolve => child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('created a new node identity')) resolve() }))
+    child.kill('SIGTERM')
+    assert.deepEqual(await exited, { code: 0, signal: null }, stderr)
+    assert.match(stderr, /received SIGTERM; stopping/)
+    assert.ok(!existsSync(join(dataDir, 'api.json')), 'api.json removed')
   })
 })
