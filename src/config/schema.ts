@@ -59,6 +59,7 @@ export interface EngramConfig {
     readonly staticFallbackSeconds: number
     readonly retryBaseMs: number
     readonly maxUnknownTombstonesPerMinute: number
+    readonly legacyRemoteClients: boolean
   }
   readonly discovery: {
     readonly bonjourEnabled: boolean
@@ -239,6 +240,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'sync.maxUnknownTombstonesPerMinute': {
     type: 'integer', default: 50_000, min: 100, max: 10_000_000,
     description: 'Deletions of records this node never held that one peer may send per minute; beyond it the rest waits (the page is taken again later), so a flood of tombstones is slowed down, never applied in full at once.'
+  },
+  'sync.legacyRemoteClients': {
+    type: 'boolean', default: false,
+    description: 'Let older polled clients on other machines pull with the unsigned legacy delta shape ({since, namespaces, nodeId}): only over TLS (tls.* set, tls.requireClientCert off, since they present no certificate), and only with sync.passphrase in their Authorization header ("Bearer <passphrase>" or the passphrase alone). They can read, never write. Off: such requests are answered only from this machine. See docs/SECURITY.md.'
   },
   'sync.nativeP2pPreferred': {
     type: 'boolean', default: true,

@@ -76,7 +76,8 @@ export function syncSettings (c: EngramConfig): SyncSettings {
     autoSync: c.sync.autoSync,
     nativeP2pPreferred: c.sync.nativeP2pPreferred,
     p2pEnabled: c.p2p.enabled,
-    retryBaseMs: c.sync.retryBaseMs
+    retryBaseMs: c.sync.retryBaseMs,
+    legacyRemoteClients: c.sync.legacyRemoteClients
   }
 }
 

@@ -21,6 +21,9 @@ import { ConflictLog, type ConflictEntry, type ConflictStrategy } from '../repli
 import type { PeerTls, PullProgress } from './polled/DeltaClient.ts'
 import { DeltaEndpoint } from './polled/DeltaEndpoint.ts'
 import { DeltaServer } from './polled/DeltaServer.ts'
+import { ArrivalIndex } from './polled/ArrivalIndex.ts'
+import { LegacyDelta } from './polled/LegacyDelta.ts'
+import type { ChangeEvent } from '../engine/Engine.ts'
 import { PeerBook, type PeerEntry } from './polled/PeerBook.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
@@ -29,6 +32,9 @@ import { feedIdOf } from '../replication/feedId.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
+
+/** Where the arrival marks of the legacy delta shape are kept (local metadata, never replicated). */
+const ARRIVALS_META_KEY = 'sync.arrivals'
 
 export interface SyncSettings {
   readonly intervalSeconds: number
@@ -41,6 +47,8 @@ export interface SyncSettings {
   readonly p2pEnabled: boolean
   /** First retry delay for an unreachable peer. */
   readonly retryBaseMs: number
+  /** Older unsigned polled clients on other machines may pull (over TLS, with the passphrase): polled/legacyAccess.ts. */
+  readonly legacyRemoteClients: boolean
 }
 
 export interface SyncServiceOptions {
@@ -119,6 +127,12 @@ export class SyncService {
   private readonly auto: AutoSync
   private derived: { secret: string, key: RestKey | undefined } | undefined
   private endpoint: Endpoint | undefined
+  /** When records arrived here, for the legacy delta shape (served by arrival, not by stamp). */
+  private readonly arrivals: ArrivalIndex
+  private readonly onChange = (ev: ChangeEvent): void => {
+    const last = ev.entries[ev.entries.length - 1]
+    if (last !== undefined) this.arrivals.observe(last.seq)
+  }
 
   constructor (opts: SyncServiceOptions) {
     this.opts = opts
@@ -142,7 +156,25 @@ export class SyncService {
       maxPage: () => opts.settings().maxTriplesPerSync,
       pullNamespaces: node => this.peers.byNode(node)?.namespaces
     })
-    this.delta = new DeltaEndpoint({ engine: opts.engine, server, key: () => this.key(), log: opts.log, now: this.now })
+    this.arrivals = new ArrivalIndex({
+      load: () => store.getMeta(ARRIVALS_META_KEY),
+      save: text => { try { store.setMeta(ARRIVALS_META_KEY, text) } catch (e) { opts.log.debug('could not save the arrival marks', { error: String(e) }) } },
+      now: this.now
+    })
+    this.arrivals.observe(store.stats().lastSeq)
+    opts.engine.on('change', this.onChange)
+    this.delta = new DeltaEndpoint({
+      engine: opts.engine,
+      server,
+      legacy: new LegacyDelta({ engine: opts.engine, arrivals: this.arrivals, now: this.now }),
+      legacyRemote: () => {
+        const secret = opts.secret()
+        return { allowed: opts.settings().legacyRemoteClients, passphrase: typeof secret === 'string' ? secret : secret?.passphrase }
+      },
+      key: () => this.key(),
+      log: opts.log,
+      now: this.now
+    })
     this.polled = new PolledSync({
       ...opts.polled,
       engine: opts.engine,
@@ -183,6 +215,8 @@ export class SyncService {
   async stop (): Promise<void> {
     await this.auto.stop()
     await this.polled.stop()
+    this.opts.engine.off('change', this.onChange)
+    try { this.arrivals.flush() } catch { /* the store may be closed already: the marks are only coarser after a restart */ }
   }
 
   /** Where this node's API listens (set by the node once it listens). */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { ArrivalIndex } from '../../src/sync/ArrivalIndex.ts'
+import { ArrivalIndex } from '../../src/sync/polled/ArrivalIndex.ts'
 import { seedFor } from '../unit/arbitraries.ts'
 
 /** A run: steps of the clock (possibly backwards) each followed by some commits. */

@@ -18,6 +18,7 @@ import { PassThrough } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { INVALID_INPUT, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
+import type { DeltaCaller } from '../../sync/polled/DeltaEndpoint.ts'
 import type { SyncService } from '../../sync/SyncService.ts'
 import { statusForCode } from '../errors.ts'
 import { isLoopbackAddress } from '../remoteAccess.ts'
@@ -27,11 +28,13 @@ import type { ApiDeps } from '../types.ts'
 export const DELTA_BODY_LIMIT = 1024 * 1024
 export const NDJSON = 'application/x-ndjson'
 
-/** The caller's address and, over TLS, the certificate it presented. */
-function clientOf (socket: Socket): { address?: string, certificate?: Uint8Array } {
-  const cert = socket instanceof TLSSocket ? socket.getPeerCertificate(false) : undefined
+/** The caller's address, whether it came over TLS, and the certificate it presented there. */
+function clientOf (socket: Socket): DeltaCaller {
+  const tls = socket instanceof TLSSocket
+  const cert = tls ? socket.getPeerCertificate(false) : undefined
   return {
     ...(socket.remoteAddress !== undefined ? { address: socket.remoteAddress } : {}),
+    tls,
     ...(cert !== undefined && Buffer.isBuffer(cert.raw) ? { certificate: new Uint8Array(cert.raw) } : {})
   }
 }

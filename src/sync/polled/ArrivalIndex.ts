@@ -13,7 +13,8 @@
  * mark dropped, marks lost in a crash) only moves answers earlier: more records resent, none
  * missed.
  *
- * Marks are taken when the feed grows, at most one per `resolutionMs`; the list is thinned from
+ * Marks are taken when the feed grows, about one per `resolutionMs` (the newest one moving up to
+ * the last commit, so an answer never starts before what was there at the last write); the list is thinned from
  * its old end when it passes `maxMarks` (old marks get coarser), and saved in the store's local
  * metadata (never replicated) at most every `saveEveryMs`, so a restart keeps it.
  */
@@ -53,10 +54,12 @@ export class ArrivalIndex {
   observe (lastSeq: number): void {
     const at = this.opts.now()
     const last = this.marks[this.marks.length - 1]
-    // Within the resolution of the last mark (or with the clock stepped back) no mark is taken:
-    // a query after the last mark starts there, before every newer record.
-    if (last !== undefined && (lastSeq <= last.seq || at - last.at < (this.opts.resolutionMs ?? 1000))) return
-    this.marks.push({ at, seq: lastSeq })
+    const prev = this.marks[this.marks.length - 2]
+    if (last !== undefined && (lastSeq <= last.seq || at < last.at)) return // nothing new, or the clock stepped back
+    // The newest mark moves forward while it is within the resolution of the one before it (a
+    // query between them starts at that one: earlier, never later); past it, a new mark is added.
+    if (prev !== undefined && at - prev.at < (this.opts.resolutionMs ?? 1000)) this.marks[this.marks.length - 1] = { at, seq: lastSeq }
+    else this.marks.push({ at, seq: lastSeq })
     if (this.marks.length > (this.opts.maxMarks ?? 4096)) this.thin()
     this.dirty = true
     if (at - this.savedAt >= (this.opts.saveEveryMs ?? 30_000)) this.flush()
