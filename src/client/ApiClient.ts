@@ -105,6 +105,14 @@ export interface PatternQuery {
 
 export type { PeerView, SyncStatus } from '../api/contract.ts'
 
+/** What POST /api/v1/sync/peers answers. */
+export interface Paired {
+  readonly peer: PeerView
+  readonly pairBack: PairBack
+  /** In native mode: the P2P peer added, or why not. */
+  readonly p2p?: { addr?: string, error?: string }
+}
+
 export interface SyncNowResult {
   readonly ok: boolean
   readonly results: PeerRunResult[]
@@ -211,17 +219,28 @@ export class ApiClient {
   async syncNow (peer?: string, onProgress?: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<SyncNowResult> {
     const body = peer !== undefined ? { peer } : {}
     if (onProgress === undefined) return await this.request('POST', '/api/v1/sync/now', { body, timeoutMs })
-    const res = await this.send('POST', new URL(this.baseUrl + '/api/v1/sync/now'), body, timeoutMs, { accept: 'application/x-ndjson' })
-    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', '/api/v1/sync/now', await res.text())
+    return (await this.followPull<Record<string, never>>('/api/v1/sync/now', body, onProgress, timeoutMs)).result
+  }
+
+  /**
+   * POST with "accept: application/x-ndjson": a route that runs a pull and streams it (sync now,
+   * pair, resume; docs/API.md). Answers its head line (the route's own answer, if it has one)
+   * and the pull's result; `onProgress` sees every progress line.
+   */
+  private async followPull<H> (path: string, body: unknown, onProgress: (peer: string, p: PullProgress) => void, timeoutMs: number): Promise<{ head: H | undefined, result: SyncNowResult }> {
+    const res = await this.send('POST', new URL(this.baseUrl + path), body, timeoutMs, { accept: 'application/x-ndjson' })
+    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', path, await res.text())
+    let head: H | undefined
     let result: SyncNowResult | undefined
     for await (const line of lines(res)) {
       const v = JSON.parse(line) as { type: string, peer?: string, error?: string, code?: string } & PullProgress & SyncNowResult
-      if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied })
+      if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied, ...(typeof v.remaining === 'number' ? { remaining: v.remaining } : {}) })
       else if (v.type === 'result') result = { ok: v.ok, results: v.results }
       else if (v.type === 'error') throw REMOTE_ERROR((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
+      else if (head === undefined) { const { type: _type, ...rest } = v; head = rest as unknown as H }
     }
-    if (result === undefined) throw PROTOCOL('the daemon ended the sync stream without a result')
-    return result
+    if (result === undefined) throw PROTOCOL(`the daemon ended the stream of POST ${path} without a result`)
+    return { head, result }
   }
 
   /**
@@ -244,8 +263,16 @@ export class ApiClient {
   /** GET /api/v1/p2p/status (404 NOT_FOUND when P2P is not enabled). */
   p2pStatus (): Promise<P2pStatusView> { return this.request('GET', '/api/v1/p2p/status') }
 
-  pairPeer (name: string, url: string, namespaces?: readonly string[]): Promise<{ peer: PeerView, pairBack: PairBack, p2p?: { addr?: string, error?: string } }> {
+  pairPeer (name: string, url: string, namespaces?: readonly string[]): Promise<Paired> {
     return this.request('POST', '/api/v1/sync/peers', { body: { name, url, ...(namespaces !== undefined ? { namespaces } : {}) } })
+  }
+
+  /** Pairs a peer and follows the first pull the pairing starts, to its end, with its progress. */
+  async pairAndPull (name: string, url: string, namespaces: readonly string[] | undefined, onProgress: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<Paired & { pull: PeerRunResult | undefined }> {
+    const body = { name, url, ...(namespaces !== undefined ? { namespaces } : {}) }
+    const { head, result } = await this.followPull<Paired>('/api/v1/sync/peers', body, onProgress, timeoutMs)
+    if (head === undefined) throw PROTOCOL('the daemon answered the pairing without the peer')
+    return { ...head, pull: result.results[0] }
   }
 
   unpairPeer (name: string): Promise<{ peer: PeerView }> {
@@ -254,6 +281,13 @@ export class ApiClient {
 
   pausePeer (name: string, paused: boolean): Promise<{ peer: PeerView }> {
     return this.request('POST', `/api/v1/sync/peers/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`)
+  }
+
+  /** Resumes a peer and follows the pull the resume starts, to its end, with its progress. */
+  async resumeAndPull (name: string, onProgress: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<{ peer: PeerView, pull: PeerRunResult | undefined }> {
+    const { head, result } = await this.followPull<{ peer: PeerView }>(`/api/v1/sync/peers/${encodeURIComponent(name)}/resume`, undefined, onProgress, timeoutMs)
+    if (head === undefined) throw PROTOCOL('the daemon answered the resume without the peer')
+    return { ...head, pull: result.results[0] }
   }
 
   conflicts (): Promise<{ conflicts: ConflictEntry[], total: number }> { return this.request('GET', '/api/v1/conflicts') }

@@ -349,6 +349,12 @@ export class SyncService {
     return await this.polled.syncNow(peer, onProgress)
   }
 
+  /** The pull a pairing or a resume of `peer` started, followed to its end with its progress. */
+  async follow (peer: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult> {
+    this.assertCanSync(peer)
+    return await this.polled.follow(peer, onProgress)
+  }
+
   /**
    * An agent session ended, or the configuration changed: a debounced sync with every peer when
    * sync.autoSync is on. Triggers never start overlapping runs.

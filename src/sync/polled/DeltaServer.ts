@@ -89,7 +89,9 @@ export class DeltaServer {
       hasMore,
       snapshot,
       peerCursor: seenOfPeer(store, caller),
-      peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null
+      peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null,
+      // feed positions left after this page: at most that many records to come (for progress)
+      remaining: Math.max(0, store.stats().lastSeq - cursor)
     }
     return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.join(',')}]}`
   }
