@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { mulberry32 } from '../../src/util/random.ts'
 import { seedFor } from '../unit/arbitraries.ts'
 import { statusForCode } from '../../src/api/errors.ts'
 import { ArrivalIndex } from '../../src/sync/polled/ArrivalIndex.ts'
@@ -24,18 +25,6 @@ import { key, LegacyClient } from './legacyClient.ts'
 
 const OPS = 1000
 const NS = 'relay'
-
-/** A small seeded generator (mulberry32), so a failing order can be replayed. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Every live triple of a node in the namespace, as exact keys. */
 async function liveKeys (n: Node): Promise<Set<string>> {
@@ -71,7 +60,7 @@ describe('the legacy delta shape, read as the existing polled client reads it', 
 
   const seed = seedFor(0x1e6ac7)
   it(`loses nothing over ${OPS} random writes, deletes and pulls, three nodes relaying (seed ${seed})`, async () => {
-    const random = rng(seed)
+    const random = mulberry32(seed)
     const legacy = new LegacyClient({ endpoint: b.url, local: d.url, peerName: 'desktop', namespaces: [NS] })
     const live = { a: new Map<string, string>(), c: new Map<string, string>() } // triple id → key, per writer
     const expected = new Set<string>()

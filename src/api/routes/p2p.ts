@@ -21,7 +21,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { EngramError, TIMEOUT } from '../../core/errors.ts'
+import { CONFLICT, TIMEOUT, UNAVAILABLE } from '../../core/errors.ts'
 import { errorBody } from '../errors.ts'
 import { fromThisMachine } from '../remoteAccess.ts'
 import type { P2pPeerView } from '../contract.ts'
@@ -62,12 +62,12 @@ async function connected (p2p: P2pApi, addr: string, failuresBefore: number, tim
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const st = p2p.dialState(addr)
-    if (st === undefined) throw new EngramError('UNAVAILABLE', `P2P peer ${addr} is listed but not dialled: native sync is not running`, { addr, listed: true })
+    if (st === undefined) throw UNAVAILABLE(`P2P peer ${addr} is listed but not dialled: native sync is not running`, { addr, listed: true })
     if (st.open) return views(p2p).find(p => p.node_id === st.nodeId && p.connected === true) ?? { addr, node_id: st.nodeId ?? null, connected: true }
     if (st.failures > failuresBefore) {
-      throw new EngramError('UNAVAILABLE', `could not connect to P2P peer ${addr}: ${st.lastError ?? 'the dial failed'}; ${stays}`, { addr, listed: true })
+      throw UNAVAILABLE(`could not connect to P2P peer ${addr}: ${st.lastError ?? 'the dial failed'}; ${stays}`, { addr, listed: true })
     }
-    if (Date.now() >= deadline) throw TIMEOUT(`a session with P2P peer ${addr}; ${stays}`, timeoutMs)
+    if (Date.now() >= deadline) throw TIMEOUT(`waiting for a session with P2P peer ${addr} (${stays})`, timeoutMs)
     await delay(PEER_CONNECT_POLL_MS)
   }
 }
@@ -81,7 +81,7 @@ function resolvePeer (p2p: P2pApi, id: string): string | undefined {
   const all = views(p2p)
   if (all.some(p => p.addr === id || p.node_id === id)) return id
   const partial = [...new Set(all.filter(p => p.addr.includes(id) || (p.node_id ?? '').includes(id)).map(p => p.node_id ?? p.addr))]
-  if (partial.length > 1) throw new EngramError('CONFLICT', `"${id}" matches ${partial.length} P2P peers (${partial.join(', ')}); give one's whole address or node id`, { matches: partial })
+  if (partial.length > 1) throw CONFLICT(`"${id}" matches ${partial.length} P2P peers (${partial.join(', ')}); give one's whole address or node id`, { matches: partial })
   return partial[0]
 }
 

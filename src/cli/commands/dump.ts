@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { isDumpEnd, parseDumpHeader, type DumpHeader } from '../../core/dump.ts'
-import { EngramError, INVALID_INPUT, isEngramError } from '../../core/errors.ts'
+import { INVALID_INPUT, isEngramError, REMOTE_ERROR, UNAVAILABLE } from '../../core/errors.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, str, type Values } from '../args.ts'
 import type { ApiClient } from '../../client/ApiClient.ts'
 import type { Command } from '../command.ts'
@@ -94,7 +94,7 @@ async function writeDump (client: ApiClient, values: Values, io: CliIo, sink: Wr
     }
     await write(line + '\n')
   }
-  if (header === undefined || !ended) throw new EngramError('UNAVAILABLE', `the export stopped after ${records} records, before its end; nothing was written in place of the file: try again`, { records })
+  if (header === undefined || !ended) throw UNAVAILABLE(`the export stopped after ${records} records, before its end; nothing was written in place of the file: try again`, { records })
   progress!.update(records)
   progress!.finish()
   return { header, records }
@@ -219,7 +219,7 @@ async function sendBatch (client: ApiClient, batch: unknown[], lines: readonly n
     const m = isEngramError(e) ? /^records\[(\d+)\]/.exec(e.message) : null
     const line = m === null ? undefined : lines[Number(m[1])]
     if (line !== undefined && isEngramError(e)) {
-      throw new EngramError(e.code, `line ${line}: ${e.message.replace(/^records\[\d+\]\.?/, 'record ')}; the batches before it were imported, nothing from this batch`, { ...e.details, line })
+      throw REMOTE_ERROR(e.code, `line ${line}: ${e.message.replace(/^records\[\d+\]\.?/, 'record ')}; the batches before it were imported, nothing from this batch`, { ...e.details, line })
     }
     throw e
   }

@@ -9,7 +9,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { loadConfig } from '../../config/load.ts'
-import { EngramError } from '../../core/errors.ts'
+import { CONFLICT, TIMEOUT, UNAVAILABLE } from '../../core/errors.ts'
 import { isRunning, readLiveApiInfo } from '../../node/apiInfo.ts'
 import { COMMON_OPTIONS, intOption, str } from '../args.ts'
 import { ApiClient } from '../../client/ApiClient.ts'
@@ -52,20 +52,20 @@ Examples:
     const { config } = loadConfig({ file: str(values, 'config'), env: io.env, flags: dataDir !== undefined ? { dataDir } : {}, cwd: io.cwd })
     const info = readLiveApiInfo(config.dataDir)
     if (info === undefined) {
-      throw new EngramError('UNAVAILABLE', `no engram daemon is running for ${config.dataDir} (no live api.json there); give the daemon's --data-dir`,
+      throw UNAVAILABLE(`no engram daemon is running for ${config.dataDir} (no live api.json there); give the daemon's --data-dir`,
         { dataDir: config.dataDir, unreachable: true })
     }
     // Make sure the pid is that daemon's: its API answers with the node id of api.json.
     const client = new ApiClient(info.url, { timeoutMs: 10_000, tls: info.url.startsWith('https:') ? clientTlsFor(info.url, config, io) : undefined })
     const status = await client.status()
     if (status.nodeId !== info.nodeId) {
-      throw new EngramError('CONFLICT', `the API at ${info.url} is node ${status.nodeId}, not node ${info.nodeId} of ${config.dataDir}/api.json; nothing was stopped`, { url: info.url })
+      throw CONFLICT(`the API at ${info.url} is node ${status.nodeId}, not node ${info.nodeId} of ${config.dataDir}/api.json; nothing was stopped`, { url: info.url })
     }
     process.kill(info.pid, 'SIGTERM')
     const deadline = Date.now() + waitSeconds * 1000
     while (isRunning(info.pid)) {
       if (Date.now() > deadline) {
-        throw new EngramError('TIMEOUT', `the daemon (pid ${info.pid}) is still running ${waitSeconds} s after SIGTERM; it may be finishing a long write: wait, or stop it at once with kill -KILL ${info.pid}`, { pid: info.pid })
+        throw TIMEOUT(`waiting for the daemon (pid ${info.pid}) to exit after SIGTERM (it may be finishing a long write: wait, or stop it at once with kill -KILL ${info.pid})`, waitSeconds * 1000)
       }
       await delay(POLL_MS)
     }

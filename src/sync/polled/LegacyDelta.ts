@@ -19,7 +19,7 @@
  * extra fields `cursor` (the feed position reached) and `hasMore` (always false) are ignored by
  * those clients.
  */
-import { EngramError } from '../../core/errors.ts'
+import { TOO_MANY, type EngramError } from '../../core/errors.ts'
 import type { Json } from '../../core/model.ts'
 import { termToJson } from '../../core/validate.ts'
 import type { Engine } from '../../engine/Engine.ts'
@@ -84,8 +84,8 @@ export class LegacyDelta {
 }
 
 function tooLarge (since: string, maxRecords: number, maxBytes: number): EngramError {
-  return new EngramError('LIMIT_EXCEEDED',
+  return TOO_MANY(
     `the changes since ${since} are more than one answer of the legacy delta shape holds (${maxRecords} triples, ${maxBytes} bytes), and it is never cut, ` +
     'since such a client reads one answer per pull: nothing was sent. Sync this client from a copy closer in time, or with an engram node (exact mode, paged)',
-    { limit: maxRecords, limitBytes: maxBytes, since })
+    maxRecords, { limitBytes: maxBytes, since })
 }
