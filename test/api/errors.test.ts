@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { toHttpError } from '../../src/api/errors.ts'
+import { CLIENT_HEADER } from '../../src/api/contract.ts'
 import { EngramError, HLC_DRIFT, type ErrorCode } from '../../src/core/errors.ts'
 import { assertError, faultyStore, startApi, type TestApi } from './helpers.ts'
 
@@ -113,8 +114,8 @@ describe('errors over HTTP', () => {
       const byPattern = await api.request('DELETE', '/api/v1/triples?subject=empty:none', '', { 'content-type': type })
       assert.deepEqual([byPattern.status, byPattern.body], [200, { deleted: 0 }], type)
     }
-    // a route that needs a body says what it needs
-    const res = await api.request('POST', '/api/v1/triples', '', { 'content-type': 'text/plain' })
+    // a route that needs a body says what it needs (the client header lets a POST that is not JSON through the guard)
+    const res = await api.request('POST', '/api/v1/triples', '', { 'content-type': 'text/plain', [CLIENT_HEADER]: 'test' })
     assertError(res, 400, 'INVALID_INPUT')
     assert.match(res.body.error, /body/)
   })

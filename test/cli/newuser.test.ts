@@ -166,10 +166,11 @@ describe('the CLI, as a new user walks through it', () => {
     assert.match(plain.stderr, /^import: 30,000 of 30,000 records \(100 %\)(, [\d,]+\/s, about 0:00 left)?$/m)
   })
 
-  it('engram stop stops the daemon of a data directory and waits until it has exited', async () => {
+  it('engram stop stops the daemon of a data directory and waits until it has exited, also one that requires the API token', async () => {
     const dir = join(box.root, 'to-stop')
-    const d = await startDaemon(dir, box.env)
-    const stop = await engram(['stop', '--data-dir', dir], box.env)
+    const env = { ...box.env, ENGRAM_API_REQUIRE_TOKEN: '1' }
+    const d = await startDaemon(dir, env)
+    const stop = await engram(['stop', '--data-dir', dir], env)
     assert.equal(stop.code, 0, stop.stderr)
     assert.match(stop.stdout, new RegExp(`^stopped node 12D3KooW\\S+ \\(pid ${d.child.pid}, ${dir.replace(/[.]/g, '\\.')}\\)\\n$`))
     assert.deepEqual(await d.stop(), { code: 0, signal: null }, 'it stopped cleanly, by itself')

@@ -244,7 +244,7 @@ describe('loadConfig', () => {
     for (const [key, weak, why] of [['p2p.seed', 'a-shared-seed', '13 characters'], ['sync.passphrase', 'hunter2', '7 characters'],
       ['sync.passphrase', 'passwordpassword', 'only 7 different characters']] as const) {
       const w = configError(() => assertStartable(defaultConfig({ [key]: weak }), sources))
-      assert.equal(w.message, `config ${key} = "<hidden>" (from default): too weak (it has ${why}): a shared secret must have at least 16 characters, ` +
+      assert.equal(w.message, `config ${key} = "<hidden>": too weak (it has ${why}): a shared secret must have at least 16 characters, ` +
         'at least 10 of them different, since anyone who can reach this node may try to guess it; generate one with `engram secret new` and set it on every node')
     }
     assertStartable(defaultConfig({ 'sync.passphrase': 'correct horse battery staple' }))

@@ -49,7 +49,7 @@ describe('the Cortex-shaped routes, read by a Cortex client', () => {
     const [pa, pb, pc, pclosed] = await freePorts(4)
     const a = await startP2pNode(box(), 'cx-a', { p2pPort: pa })
     const b = await startP2pNode(box(), 'cx-b', { p2pPort: pb })
-    const c = await startP2pNode(box(), 'cx-c', { p2pPort: pc, seed: 'another-seed' })
+    const c = await startP2pNode(box(), 'cx-c', { p2pPort: pc, seed: 'Another-seed_7Qx9wZ2' })
     const nodes: P2pNode[] = [a, b, c]
     nodes.forEach(n => live.add(n))
 

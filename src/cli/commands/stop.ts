@@ -11,6 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { loadConfig } from '../../config/load.ts'
 import { CONFLICT, TIMEOUT, UNAVAILABLE } from '../../core/errors.ts'
 import { isRunning, readLiveApiInfo } from '../../node/apiInfo.ts'
+import { readApiToken } from '../../node/apiToken.ts'
 import { COMMON_OPTIONS, intOption, str } from '../args.ts'
 import { ApiClient } from '../../client/ApiClient.ts'
 import type { Command } from '../command.ts'
@@ -56,7 +57,11 @@ Examples:
         { dataDir: config.dataDir, unreachable: true })
     }
     // Make sure the pid is that daemon's: its API answers with the node id of api.json.
-    const client = new ApiClient(info.url, { timeoutMs: 10_000, tls: info.url.startsWith('https:') ? clientTlsFor(info.url, config, io) : undefined })
+    const client = new ApiClient(info.url, {
+      timeoutMs: 10_000,
+      tls: info.url.startsWith('https:') ? clientTlsFor(info.url, config, io) : undefined,
+      token: readApiToken(config.dataDir)
+    })
     const status = await client.status()
     if (status.nodeId !== info.nodeId) {
       throw CONFLICT(`the API at ${info.url} is node ${status.nodeId}, not node ${info.nodeId} of ${config.dataDir}/api.json; nothing was stopped`, { url: info.url })
