@@ -1,7 +1,8 @@
 /**
  * How the API reads request bodies. Bodies are JSON: a non-empty body of another content type
  * (text/plain, which a web page may send without a CORS preflight, a form…) is refused with
- * 415, and JSON is parsed as fastify parses it (`__proto__` and `constructor` keys refused).
+ * 415, and JSON is parsed as fastify parses it, with the server's rules for `__proto__` and
+ * `constructor` keys (server.ts).
  * An empty body is no body, whatever its content type: existing clients send
  * `content-type: application/json` on every call, a DELETE without a body included, and a route
  * that needs a body says so in its own validation ("body: must be object").
@@ -9,7 +10,8 @@
 import { errorCodes, type FastifyInstance } from 'fastify'
 
 export function readBodiesAsJson (app: FastifyInstance): void {
-  const json = app.getDefaultJsonParser('error', 'error')
+  // the server's own rules for __proto__ and constructor keys (server.ts)
+  const json = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error')
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') { done(null, undefined); return }
