@@ -16,9 +16,11 @@ import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
 import { exportCommand, importCommand } from './commands/dump.ts'
 import { episodeGetCommand, episodeListCommand, episodeRecordCommand } from './commands/episodes.ts'
+import { reindexCommand, searchCommand } from './commands/search.ts'
 import { startCommand } from './commands/start.ts'
 import { stopCommand } from './commands/stop.ts'
 import { peersCommand } from './commands/peers.ts'
+import { relayCommand, relayKeyCommand } from './commands/relay.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
@@ -28,7 +30,7 @@ import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
-  startCommand, stopCommand, addCommand, queryCommand, deleteCommand,
+  startCommand, stopCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
   episodeRecordCommand, episodeGetCommand, episodeListCommand,
   traceAppendCommand, traceGetCommand, traceListCommand,
@@ -36,7 +38,7 @@ export const COMMANDS: readonly Command[] = [
   exportCommand, importCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand,
+  peersCommand, relayCommand, relayKeyCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
   tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]
@@ -65,6 +67,7 @@ Get started:
   engram start &
   engram add user:alice prefers:editor vim
   engram query --subject user:alice
+  engram search "alice editor"
 `
 }
 

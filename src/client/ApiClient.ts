@@ -13,7 +13,7 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView, PeerView, SyncStatus } from '../api/contract.ts'
+import type { P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -208,6 +208,16 @@ export class ApiClient {
     return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
 
+  // ---- search ----
+
+  search (params: { q: string, kind?: string, namespace?: string, limit?: number, expand?: number, mode?: string }): Promise<SearchResponse> {
+    return this.request('GET', '/api/v1/search', { query: { ...params } })
+  }
+
+  searchIndex (): Promise<SearchIndexResponse> { return this.request('GET', '/api/v1/search/index') }
+
+  reindex (): Promise<Pick<SearchIndexResponse, 'text'>> { return this.request('POST', '/api/v1/search/reindex') }
+
   // ---- sync ----
 
   syncStatus (): Promise<SyncStatus> { return this.request('GET', '/api/v1/sync/status') }
@@ -309,22 +319,29 @@ export class ApiClient {
   }
 
   private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<Response> {
-    try {
-      return await tlsFetch(url, {
-        method,
-        headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(timeoutMs)
-      }, this.tls)
-    } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code
-      const tls = describeTlsError(code)
-      if (tls !== undefined) throw UNTRUSTED(this.baseUrl, tls.replace(/this node's CA/g, 'the CA the CLI trusts').replace(/^the peer/, 'the daemon'))
-      // a daemon that requires client certificates closes the connection of a client without one
-      if (code === 'ECONNRESET' && url.protocol === 'https:' && this.tls?.cert === undefined) {
-        throw UNTRUSTED(this.baseUrl, 'it closed the connection, as it does when it requires a client certificate (tls.requireClientCert) and the CLI presented none: set tls.cert and tls.key, or give the --data-dir of that daemon')
+    const signal = AbortSignal.timeout(timeoutMs)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await tlsFetch(url, {
+          method,
+          headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal
+        }, this.tls)
+      } catch (e) {
+        // A kept-alive connection the daemon closed as idle (api keep-alive timeout) just as this
+        // request went out on it: a read is sent once more, on a new connection, as HTTP clients do
+        // for idempotent requests. A write is never repeated: the caller decides.
+        if (attempt === 1 && (method === 'GET' || method === 'HEAD') && !signal.aborted && isConnectionReset(e)) continue
+        const code = (e as { cause?: { code?: string } }).cause?.code
+        const tls = describeTlsError(code)
+        if (tls !== undefined) throw UNTRUSTED(this.baseUrl, tls.replace(/this node's CA/g, 'the CA the CLI trusts').replace(/^the peer/, 'the daemon'))
+        // a daemon that requires client certificates closes the connection of a client without one
+        if (code === 'ECONNRESET' && url.protocol === 'https:' && this.tls?.cert === undefined) {
+          throw UNTRUSTED(this.baseUrl, 'it closed the connection, as it does when it requires a client certificate (tls.requireClientCert) and the CLI presented none: set tls.cert and tls.key, or give the --data-dir of that daemon')
+        }
+        throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
       }
-      throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
     }
   }
 
@@ -356,6 +373,12 @@ async function * lines (res: Response): AsyncGenerator<string> {
   }
   buffered += decoder.decode()
   if (buffered.trim() !== '') yield buffered
+}
+
+/** Whether a fetch failed because the connection was closed under it (not refused, not timed out). */
+function isConnectionReset (e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } }).cause
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'EPIPE'
 }
 
 function describeFetchError (e: unknown, timeoutMs: number): string {

@@ -22,9 +22,10 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { CONFLICT, TIMEOUT, UNAVAILABLE } from '../../core/errors.ts'
+import { MAX_ADDR_LENGTH } from '../../peers/addresses.ts'
 import { errorBody } from '../errors.ts'
 import { fromThisMachine } from '../remoteAccess.ts'
-import type { P2pPeerView } from '../contract.ts'
+import type { P2pPeersAnswer, P2pPeerView } from '../contract.ts'
 import type { ApiDeps, P2pApi } from '../types.ts'
 
 /** How long POST /api/v1/p2p/peers waits for a session with the new peer. */
@@ -35,14 +36,14 @@ const PEER_CONNECT_POLL_MS = 50
 const addPeerBody = {
   type: 'object',
   required: ['addr'],
-  properties: { addr: { type: 'string', minLength: 1, maxLength: 1100 } },
+  properties: { addr: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } },
   additionalProperties: false
 } as const
 
 const peerIdParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 1100 } }
+  properties: { id: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } }
 } as const
 
 const peersQuery = {
@@ -101,15 +102,16 @@ export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
     if (native === undefined) return notEnabled(reply)
     if (request.query.format !== 'engram') return views(native).filter(p => p.connected === true)
     const book = deps.p2pPeerBook?.()
-    return { peers: native.listPeers(), ...(book !== undefined ? { book } : {}) }
+    const answer: P2pPeersAnswer = { peers: native.listPeers(), ...(book !== undefined ? { book } : {}) }
+    return answer
   })
 
   app.post<{ Body: { addr: string } }>('/api/v1/p2p/peers', { schema: { body: addPeerBody } }, async (request, reply) => {
     const native = p2p()
     if (native === undefined) return notEnabled(reply)
-    const { created } = native.addPeer(request.body.addr)
-    // the address as it was added (ManualPeers trims it); a dial cannot have failed yet for a new peer
-    const addr = request.body.addr.trim()
+    const { peer, created } = native.addPeer(request.body.addr)
+    // the address as the registry keeps it (validated, trimmed); a dial cannot have failed yet for a new peer
+    const addr = peer.addr
     const view = await connected(native, addr, native.dialState(addr)?.failures ?? 0, PEER_CONNECT_TIMEOUT_MS)
     return { status: 'connected', addr: request.body.addr, peer: view, created }
   })
