@@ -69,7 +69,7 @@ describe('the Cortex-shaped routes, read by a Cortex client', () => {
     assert.equal((added.body.peer as { node_id: string }).node_id, b.nodeId, 'engram\'s view of the peer alongside')
     assert.equal(added.body.created, true)
     const again = await cortex(a.url, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${pb}` }) as { status: number, body: Record<string, unknown> }
-    assert.deepEqual([again.status, again.body.status, again.body.created], [200, 'connected', false])
+    assert.deepEqual([again.status, again.body.status, again.body.created], [200, 'connected', false], JSON.stringify(again.body))
 
     // a peer that is down, and one with another seed: an error, read from `error`
     const down = await cortex(a.url, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${pclosed}` }) as { status: number, body: Record<string, unknown> }

@@ -22,7 +22,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { CONFLICT, TIMEOUT, UNAVAILABLE } from '../../core/errors.ts'
-import { MAX_ADDR_LENGTH } from '../../peers/addresses.ts'
+import { MAX_ADDR_LENGTH, validatePeerAddr } from '../../peers/addresses.ts'
 import { errorBody } from '../errors.ts'
 import { fromThisMachine } from '../remoteAccess.ts'
 import type { P2pPeersAnswer, P2pPeerView } from '../contract.ts'
@@ -109,9 +109,9 @@ export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: { addr: string } }>('/api/v1/p2p/peers', { schema: { body: addPeerBody } }, async (request, reply) => {
     const native = p2p()
     if (native === undefined) return notEnabled(reply)
-    const { peer, created } = native.addPeer(request.body.addr)
-    // the address as the registry keeps it (validated, trimmed); a dial cannot have failed yet for a new peer
-    const addr = peer.addr
+    const { created } = native.addPeer(request.body.addr)
+    // the address the registry keeps and dials (the view's may be the session's); a dial cannot have failed yet for a new peer
+    const addr = validatePeerAddr(request.body.addr)
     const view = await connected(native, addr, native.dialState(addr)?.failures ?? 0, PEER_CONNECT_TIMEOUT_MS)
     return { status: 'connected', addr: request.body.addr, peer: view, created }
   })
