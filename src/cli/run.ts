@@ -126,6 +126,11 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
     }
     const command = COMMANDS.find(c => c.name === name)
     if (command === undefined) throw unknownCommand(first, name)
+    // a word after a command of a group that takes none (`relay kee`) is a mistyped subcommand
+    const word = argv[1]
+    if (alone && GROUPS.has(first) && command.positionals.max === 0 && word !== undefined && !word.startsWith('-')) {
+      throw unknownCommand(first, `${first} ${word}`)
+    }
     const args = parse(command.name, rest, command.options, command.positionals)
     if (args.values.help === true) {
       io.out(command.help)

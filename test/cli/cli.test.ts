@@ -65,6 +65,7 @@ describe('engram CLI', () => {
         [['quey', '--subject', 's'], /unknown command "quey" \(did you mean "engram query"\?\); see engram --help/],
         [['stats'], /unknown command "stats" \(did you mean "engram status"\?\)/],
         [['note', 'sett', 'k', 'v'], /unknown command "note sett" \(did you mean "engram note set"\?\); see engram note --help/],
+        [['relay', 'kee'], /unknown command "relay kee" \(did you mean "engram relay key"\?\); see engram relay --help/],
         [['query', '--limt', '3'], /Unknown option '--limt' \(did you mean --limit\?\); see engram query --help/],
         [['note', 'frob'], /unknown command "note frob"; see engram note --help/],
         [['add', 'a', 'b'], /add: expected 3 argument\(s\), got 2; see engram add --help/],
