@@ -27,6 +27,13 @@ import { apiLimits, guardConnections } from './limits.ts'
 import { createRateLimiter } from './rateLimit.ts'
 import type { ApiDeps } from './types.ts'
 import { coerceIntegerQuery } from './validation.ts'
+import { createTelemetry } from '../telemetry/Telemetry.ts'
+import { StreamCounters } from './sse.ts'
+import { statusStreamRoutes } from './routes/statusStream.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import { nodeMetrics } from './nodeMetrics.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { loadDashboardAssets } from './dashboardAssets.ts'
 
 /** Longest path parameter, characters as sent (a 1 KiB note key, fully %-encoded, fits). */
 const MAX_PARAM_CHARS = 4096
@@ -74,7 +81,14 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   episodeRoutes(app, deps)
   traceRoutes(app, deps)
   p2pRoutes(app, deps)
-  integrationRoutes(app, deps)
+  // The live status stream, the dashboard and the metrics (docs/UI.md, docs/METRICS.md).
+  const telemetry = deps.telemetry ?? createTelemetry(deps.engine)
+  if (deps.telemetry === undefined) app.addHook('onClose', async () => { telemetry.close() })
+  const streams = new StreamCounters()
+  integrationRoutes(app, deps, {}, streams)
+  statusStreamRoutes(app, deps, telemetry, streams, deps.statusStream)
+  metricsRoutes(app, () => nodeMetrics({ deps, telemetry, streams }))
+  dashboardRoutes(app, deps.dashboard ?? loadDashboardAssets())
   syncRoutes(app, deps)
   conflictRoutes(app, deps)
   hookRoutes(app, deps)

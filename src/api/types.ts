@@ -5,16 +5,20 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SyncService } from '../sync/SyncService.ts'
+import type { Telemetry } from '../telemetry/Telemetry.ts'
+import type { DashboardAssets } from './dashboardAssets.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
 import type { P2pPeerView, P2pStatusView } from './contract.ts'
+import type { StatusStreamOptions } from './routes/statusStream.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
   readonly version: string
   readonly startedAt: string
   readonly dataDir: string
-  readonly store: { readonly kind: string, readonly path: string }
+  /** The store; `sizeBytes`: its file and write-ahead log, when it has files. */
+  readonly store: { readonly kind: string, readonly path: string, readonly sizeBytes?: number }
 }
 
 export interface ApiDeps {
@@ -58,6 +62,15 @@ export interface ApiDeps {
    * Absent: those routes answer 503 (the agent-end hook answers {triggered: false}).
    */
   readonly sync?: SyncService
+  /**
+   * The node's telemetry (activity, recent warnings and errors, event loop) for GET /metrics and
+   * the live status stream; absent: the server makes its own (and closes it with itself).
+   */
+  readonly telemetry?: Telemetry
+  /** Timing of the live status stream (GET /api/v1/status/stream); tests shrink it. */
+  readonly statusStream?: StatusStreamOptions
+  /** The dashboard's files; absent: loaded from the package's web/ directory. */
+  readonly dashboard?: DashboardAssets
 }
 
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */

@@ -36,9 +36,11 @@ import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
-import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
+import { dataPaths, defaultDataDir, ensureDataDir, storeFileBytes } from './paths.ts'
 import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
+import { createTelemetry, type Telemetry } from '../telemetry/Telemetry.ts'
+import { RecentLog, withRecent } from '../telemetry/RecentLog.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -92,6 +94,7 @@ interface Parts {
   readonly discovery?: DiscoveryService
   readonly lifecycle: Lifecycle
   readonly log: Logger
+  readonly telemetry: Telemetry
 }
 
 export class EngramNode {
@@ -109,6 +112,8 @@ export class EngramNode {
   readonly discovery: DiscoveryService | undefined
   private readonly lifecycle: Lifecycle
   private readonly log: Logger
+  /** What the node has been doing (activity, recent warnings and errors, event loop): GET /metrics, the dashboard. */
+  readonly telemetry: Telemetry
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
@@ -122,6 +127,7 @@ export class EngramNode {
     this.discovery = p.discovery
     this.lifecycle = p.lifecycle
     this.log = p.log
+    this.telemetry = p.telemetry
   }
 
   /** The node's configuration: as started, with the hot-reloadable keys as last reloaded. */
@@ -144,8 +150,10 @@ export class EngramNode {
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
     assertStartable(config)
-    const log = opts.log ?? createLogger({ level: config.log.level })
     const now = opts.now ?? Date.now
+    // Warnings and errors are also kept for the dashboard and counted for GET /metrics.
+    const recentLog = new RecentLog({ now })
+    const log = withRecent(opts.log ?? createLogger({ level: config.log.level }), recentLog)
     const paths = dataPaths(config.dataDir)
     ensureDataDir(paths.dir)
     await refuseIfRunning(paths.dir, clientTlsOf(config.tls))
@@ -167,6 +175,8 @@ export class EngramNode {
     const live = { config }
     let discovery: DiscoveryService | undefined
     const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    const telemetry = createTelemetry(engine, { now, recentLog })
+    await lifecycle.start({ name: 'telemetry', stop: () => { telemetry.close() } })
     let native: NativeSync | undefined
     const sync = new SyncService({
       engine,
@@ -207,8 +217,9 @@ export class EngramNode {
           access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
-          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
           sync,
+          telemetry,
           p2p: native,
           p2pPeerBook: () => discovery?.view(),
           onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
@@ -281,7 +292,7 @@ export class EngramNode {
       node: nodeId, dataDir: paths.dir, api: apiUrl,
       ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
     })
-    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, lifecycle, log })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, lifecycle, log, telemetry })
   }
 
   /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */

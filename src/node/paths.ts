@@ -10,7 +10,7 @@
  * `~/.local/share/engram`) and is created with mode 0700; a node sets it, and the files in it, to
  * owner-only modes at every start (permissions.ts).
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 export { defaultDataDir } from '../util/xdg.ts'
@@ -36,4 +36,13 @@ export function dataPaths (dataDir: string): DataPaths {
 /** Creates the data directory (and parents) when missing; a new directory gets mode 0700. */
 export function ensureDataDir (dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+}
+
+/** Bytes of the store file and its write-ahead log (0 for a file that is not there). */
+export function storeFileBytes (db: string): number {
+  let n = 0
+  for (const f of [db, `${db}-wal`]) {
+    try { n += statSync(f).size } catch { /* not there */ }
+  }
+  return n
 }
