@@ -1,0 +1,24 @@
+/**
+ * A catch-up in flight (or just finished): a progress bar with the count of records received,
+ * the total expected, the rate and the time left.
+ */
+import { html } from '../lib/html.js'
+import { duration, num } from '../lib/format.js'
+
+/** @param {{ name: string, catchUp: import('../lib/peers.js').CatchUp }} props */
+export function CatchUp ({ name, catchUp: c }) {
+  const total = Math.max(c.total, c.records)
+  const pct = c.done ? 100 : total > 0 ? Math.min(100, Math.floor((c.records / total) * 100)) : 0
+  return html`
+    <div class="catchup" data-peer=${name} data-done=${c.done ? 'true' : 'false'}>
+      <label>
+        <span class="who">${c.done ? 'Caught up with' : 'Catching up with'} ${name}</span>
+        <progress max="100" value=${pct} aria-label=${`catch-up with ${name}`}>${pct} %</progress>
+        <span class="pct">${pct} %</span>
+      </label>
+      <span class="figures">
+        ${num(c.records)} of ${num(total)} records · ${num(c.rate)}/s
+        ${c.done ? '' : c.etaSeconds !== null ? ` · ${duration(c.etaSeconds)} left` : ''}
+      </span>
+    </div>`
+}

@@ -1,0 +1,48 @@
+/**
+ * Execution traces (append-only: never changed or deleted, on any machine): by run, oldest
+ * first, with paging.
+ */
+import { html } from '../lib/html.js'
+import { api, query } from '../lib/api.js'
+import { jsonText, num, shortId } from '../lib/format.js'
+import { href } from '../lib/route.js'
+import { useQuery } from '../lib/useQuery.js'
+import { Pager } from '../components/Pager.js'
+
+const LIMIT = 100
+
+/** @param {{ params: URLSearchParams }} props */
+export function TracesView ({ params }) {
+  const runId = params.get('runId') ?? ''
+  const offset = Number(params.get('offset') ?? '0') || 0
+  const q = { runId, limit: LIMIT, offset }
+  const list = useQuery(() => api('GET', `/api/v1/traces${query(q)}`), JSON.stringify(q))
+  const data = list.data
+  return html`
+    <div class="traces-view">
+      <form class="filters" key=${runId} aria-label="filter traces" onSubmit=${(/** @type {Event} */ e) => {
+        e.preventDefault()
+        location.hash = href('traces', '', { runId: String(new FormData(/** @type {HTMLFormElement} */ (e.currentTarget)).get('runId') ?? '') })
+      }}>
+        <input name="runId" placeholder="run id" aria-label="run id" defaultValue=${runId} />
+        <button type="submit" class="primary">Filter</button>
+      </form>
+      <p class="muted">Traces are an append-only log: they are never changed or deleted.</p>
+      ${list.error !== undefined && html`<p class="problem" role="alert">${list.error.message} (${list.error.code})</p>`}
+      ${data === undefined ? html`<p class="loading">Loading…</p>` : html`
+        <p class="count">${num(data.total)} entr${data.total === 1 ? 'y' : 'ies'}</p>
+        <table class="traces">
+          <thead><tr><th>Run</th><th>Type</th><th>Data</th><th>Written</th></tr></thead>
+          <tbody>
+            ${data.traces.map((/** @type {any} */ t) => html`
+              <tr key=${t.id}>
+                <td><a href=${href('traces', '', { runId: t.runId })}>${t.runId}</a></td>
+                <td>${t.type}</td>
+                <td><code>${jsonText(t.data)}</code></td>
+                <td title=${t.hlc}>${t.created_at.replace('T', ' ').slice(0, 19)} <small class="mono">${shortId(t.origin)}</small></td>
+              </tr>`)}
+          </tbody>
+        </table>
+        <${Pager} total=${data.total} limit=${LIMIT} offset=${offset} onOffset=${(/** @type {number} */ o) => { location.hash = href('traces', '', { runId, offset: o }) }} />`}
+    </div>`
+}
