@@ -6,6 +6,7 @@
 import { render } from 'preact'
 import { html } from './lib/html.js'
 import { startLive } from './lib/live.js'
+import { takeTokenFromUrl } from './lib/token.js'
 import { useRoute } from './lib/route.js'
 import { ConfirmHost } from './components/Confirm.js'
 import { Nav } from './components/Nav.js'
@@ -40,6 +41,7 @@ function App () {
     <${ConfirmHost} />`
 }
 
+takeTokenFromUrl()
 startLive()
 const root = document.getElementById('app')
 if (root !== null) {

@@ -21,7 +21,7 @@ import { tripleRoutes } from './routes/triples.ts'
 import { conflictRoutes } from './routes/conflicts.ts'
 import { hookRoutes } from './routes/hooks.ts'
 import { syncRoutes } from './routes/sync.ts'
-import { remoteAccessHook } from './remoteAccess.ts'
+import { METRICS_ROUTE, remoteAccess, remoteAccessHook, REMOTE_ROUTES } from './remoteAccess.ts'
 import { guardHook } from './guard.ts'
 import { apiLimits, guardConnections } from './limits.ts'
 import { createRateLimiter } from './rateLimit.ts'
@@ -68,9 +68,10 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited })
   app.addHook('onRequest', rates.onRequest)
   app.addHook('onResponse', rates.onResponse)
-  // Other machines may reach only the routes peers need (remoteAccess.ts); web pages reach
-  // nothing, and with api.requireToken local programs show the token (guard.ts).
-  app.addHook('onRequest', remoteAccessHook)
+  // Other machines may reach only the routes peers need, and the metrics when allowed
+  // (remoteAccess.ts); web pages reach nothing, and with api.requireToken local programs show
+  // the token (guard.ts).
+  app.addHook('onRequest', deps.remoteMetrics === true ? remoteAccess([...REMOTE_ROUTES, METRICS_ROUTE]) : remoteAccessHook)
   app.addHook('onRequest', guardHook(deps.access ?? { allowedHosts: [] }, deps.https !== undefined ? 'https' : 'http'))
 
   healthRoutes(app, deps)

@@ -69,6 +69,8 @@ export interface ApiDeps {
   readonly telemetry?: Telemetry
   /** Timing of the live status stream (GET /api/v1/status/stream); tests shrink it. */
   readonly statusStream?: StatusStreamOptions
+  /** Serve GET /metrics to other machines too (api.remoteMetrics). */
+  readonly remoteMetrics?: boolean
   /** The dashboard's files; absent: loaded from the package's web/ directory. */
   readonly dashboard?: DashboardAssets
 }

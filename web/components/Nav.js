@@ -13,7 +13,7 @@ const CONNECTION = {
   connecting: 'connecting…',
   live: 'live',
   reconnecting: 'reconnecting…',
-  closed: 'disconnected: reload the page'
+  closed: 'refused: reload the page'
 }
 
 /** @param {{ view: string }} props */
@@ -31,6 +31,6 @@ export function Nav ({ view }) {
           </a>`)}
       </nav>
       <span class="who" title=${s?.node?.nodeId ?? ''}>node <span class="mono">${shortId(s?.node?.nodeId)}</span></span>
-      <span class=${`connection ${live.connection}`} data-field="connection">${CONNECTION[live.connection]}</span>
+      <span class=${`connection ${live.connection}`} data-field="connection" title=${live.detail}>${CONNECTION[live.connection]}</span>
     </header>`
 }

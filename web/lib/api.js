@@ -1,9 +1,10 @@
 /**
  * The REST API, as the dashboard calls it: the same routes the CLI uses (docs/API.md), on the
- * node that served the page (same origin). Every failure is an ApiError with the node's
- * message and stable code (`{error, code, details}`), or code UNREACHABLE when the node does not
- * answer at all.
+ * node that served the page (same origin, relative URLs), with the headers the API's guard asks
+ * of a local client (lib/token.js). Every failure is an ApiError with the node's message and
+ * stable code (`{error, code, details}`), or code UNREACHABLE when the node does not answer.
  */
+import { authHeaders } from './token.js'
 
 export class ApiError extends Error {
   /**
@@ -26,7 +27,7 @@ export class ApiError extends Error {
  */
 export async function api (method, path, body) {
   /** @type {RequestInit} */
-  const init = { method, headers: { accept: 'application/json' } }
+  const init = { method, headers: { accept: 'application/json', ...authHeaders() } }
   if (body !== undefined) {
     init.headers = { ...init.headers, 'content-type': 'application/json' }
     init.body = JSON.stringify(body)

@@ -1,9 +1,8 @@
 /**
- * The node's status, live: one EventSource on GET /api/v1/status/stream for the whole page.
- * The node sends a snapshot when the page connects (`ready`) and another only when something
- * changed (`status`), so an idle node sends nothing but a heartbeat comment; the browser
- * reconnects by itself (the stream says `retry: 2000`) and the next `ready` brings the page up
- * to date.
+ * The node's status, live: one stream of GET /api/v1/status/stream for the whole page
+ * (lib/sse.js). The node sends a snapshot when the page connects (`ready`) and another only
+ * when something changed (`status`), so an idle node sends nothing but a heartbeat comment;
+ * after a disconnection the page connects again and the next `ready` brings it up to date.
  *
  * Activity seconds ([epoch second, writes, received]) are kept by second: a `ready` brings the
  * whole window, a `status` the seconds since the previous one.
@@ -11,28 +10,28 @@
  * Components read it with `useLive()`, which re-renders them on every snapshot.
  */
 import { useEffect, useState } from 'preact/hooks'
+import { readEvents } from './sse.js'
 
 /**
  * @typedef {'connecting' | 'live' | 'reconnecting' | 'closed'} Connection
  * @typedef {[number, number, number]} Point
- * @typedef {{ snapshot: any, connection: Connection, points: Map<number, Point>, windowSeconds: number, version: number, skewMs: number }} LiveState
+ * @typedef {{ snapshot: any, connection: Connection, detail: string, points: Map<number, Point>, windowSeconds: number, version: number, skewMs: number }} LiveState
  */
 
 /** @type {LiveState} */
-const state = { snapshot: undefined, connection: 'connecting', points: new Map(), windowSeconds: 300, version: 0, skewMs: 0 }
+const state = { snapshot: undefined, connection: 'connecting', detail: '', points: new Map(), windowSeconds: 300, version: 0, skewMs: 0 }
 /** @type {Set<() => void>} */
 const listeners = new Set()
-/** @type {EventSource | undefined} */
-let source
+let started = false
 
 function notify () {
   state.version++
   for (const l of listeners) l()
 }
 
-/** @param {MessageEvent} e */
-function onSnapshot (e) {
-  const s = JSON.parse(e.data)
+/** @param {string} text */
+function onSnapshot (text) {
+  const s = JSON.parse(text)
   const a = s.activity
   if (a.full) state.points = new Map()
   for (const p of a.points) state.points.set(p[0], p)
@@ -48,12 +47,15 @@ function onSnapshot (e) {
 
 /** Opens the stream (once). */
 export function startLive () {
-  if (source !== undefined) return
-  source = new EventSource('/api/v1/status/stream')
-  source.addEventListener('ready', onSnapshot)
-  source.addEventListener('status', onSnapshot)
-  source.addEventListener('error', () => {
-    state.connection = source?.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'
+  if (started) return
+  started = true
+  readEvents('/api/v1/status/stream', (event, data) => {
+    if (event === 'ready' || event === 'status') onSnapshot(data)
+  }, (s, detail) => {
+    // 'open' shows as live with the first snapshot
+    if (s === 'open') return
+    state.connection = s === 'closed' ? 'closed' : 'reconnecting'
+    state.detail = detail ?? ''
     notify()
   })
 }

@@ -30,7 +30,9 @@ export function dashboardRoutes (app: FastifyInstance, assets: DashboardAssets):
     return send(request, reply, assets.index, assets.headers)
   })
 
-  app.get<{ Params: { '*': string } }>('/ui/*', { schema: { params: pathParams } }, async (request, reply) => {
+  // A page route for the API's guard: a module or style sheet the page loads needs no token
+  // (a <script> cannot send one), like the page itself.
+  app.get<{ Params: { '*': string } }>('/ui/*', { schema: { params: pathParams }, config: { page: true } }, async (request, reply) => {
     const a = assets.files.get(request.params['*'])
     if (a === undefined) throw NOT_FOUND('dashboard file', request.params['*'])
     return send(request, reply, a, assets.headers)
