@@ -18,6 +18,7 @@ import { peersCommand } from './commands/peers.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
+import { uiCommand } from './commands/ui.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
@@ -25,7 +26,7 @@ import type { CliIo } from './io.ts'
 export const COMMANDS: readonly Command[] = [
   startCommand, addCommand, queryCommand, deleteCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
-  statusCommand, configPrintCommand,
+  statusCommand, uiCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
   peersCommand,

@@ -6,23 +6,36 @@
 import { html } from '../lib/html.js'
 import { api } from '../lib/api.js'
 import { jsonText, num, shortId, taggedText } from '../lib/format.js'
+import { useLive } from '../lib/live.js'
 import { useQuery } from '../lib/useQuery.js'
 import { SYNCS } from '../components/Confirm.js'
 import { failed, notice } from '../components/Notices.js'
 
 /** A conflict's value as text: a note's value, a triple's object. @param {string} kind @param {any} v */
-const valueOf = (kind, v) => (kind === 'note' ? jsonText(v?.value, 600) : taggedText(v?.object))
-/** When and where a side was written. @param {any} v */
-const stampOf = (v) => (v?.hlc === undefined ? '' : `written ${new Date(v.hlc.wall).toISOString().replace('T', ' ').slice(0, 19)} on ${shortId(v.hlc.node)}`)
+const valueOf = (kind, v) => (kind === 'note' ? jsonText(JSON.stringify(v?.value, null, 2), 2000) : `${v?.subject} ${v?.predicate} ${taggedText(v?.object)}`)
+/** When and where a side was written. @param {any} v @param {string | undefined} self this node's id */
+const stampOf = (v, self) => (v?.hlc === undefined
+  ? ''
+  : `written ${new Date(v.hlc.wall).toISOString().replace('T', ' ').slice(0, 19)} on ${v.hlc.node === self ? 'this node' : shortId(v.hlc.node)}`)
+
+/**
+ * What a side is: for a note, `kept` is the value that stayed current and `other` the one that
+ * lost; for a triple, `kept` is this node's and `other` the peer's (docs/SYNC.md).
+ * @param {any} c @param {'kept' | 'other'} side
+ */
+const sideTitle = (c, side) => (c.kind === 'note'
+  ? (side === 'kept' ? 'Current value' : 'Value that lost')
+  : (side === 'kept' ? 'This node\'s triple' : `${c.peer}'s triple`))
 
 export function ConflictsView () {
   const list = useQuery(() => api('GET', '/api/v1/conflicts'), 'conflicts')
+  const self = useLive().snapshot?.node?.nodeId
 
   /** @param {any} c @param {'kept' | 'other'} keep */
   const resolve = async (c, keep) => {
     try {
       await api('POST', `/api/v1/conflicts/${c.id}/resolve`, { keep })
-      notice(`Kept ${keep === 'kept' ? 'this node\'s' : `${c.peer}'s`} value of ${c.key}; the choice syncs to every machine.`)
+      notice(`Kept the ${sideTitle(c, keep).toLowerCase()} of ${c.key}; the choice syncs to every machine.`)
       list.reload()
     } catch (e) { failed(e) }
   }
@@ -42,10 +55,10 @@ export function ConflictsView () {
             <small>from ${c.peer}, ${c.detectedAt.replace('T', ' ').slice(0, 19)}</small></header>
           <div class="sides">
             ${(/** @type {const} */ (['kept', 'other'])).map(side => html`
-              <section class=${`side ${side}`} aria-label=${side === 'kept' ? 'this node\'s value' : `${c.peer}'s value`}>
-                <h3>${side === 'kept' ? (c.kind === 'note' ? 'Current value' : 'This node\'s triple') : `${c.peer}'s ${c.kind === 'note' ? 'value' : 'triple'}`}</h3>
+              <section class=${`side ${side}`} aria-label=${sideTitle(c, side)}>
+                <h3>${sideTitle(c, side)}</h3>
                 <pre>${valueOf(c.kind, c[side])}</pre>
-                <small>${stampOf(c[side])}</small>
+                <small>${stampOf(c[side], self)}</small>
                 <button type="button" class="primary" onClick=${() => resolve(c, side)}>Keep this</button>
               </section>`)}
           </div>

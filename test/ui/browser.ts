@@ -1,0 +1,84 @@
+/**
+ * A real browser for the dashboard's tests: Debian's chromium (/usr/bin/chromium, which
+ * .ci/run installs), driven by playwright-core, headless, in a fresh profile directory, with
+ * everything that would reach out to the network off (this machine has none to reach).
+ *
+ * Waits are conditions polled with generous deadlines (`until`); nothing asserts speed.
+ * `screenshot` writes a view to docs/screenshots/, which docs/UI.md shows.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
+
+export interface Browser {
+  readonly context: BrowserContext
+  /** A new tab at `url`; console errors and page errors are collected in `errors`. */
+  open (url: string): Promise<Page>
+  /** Errors the pages logged (console errors, uncaught exceptions). */
+  readonly errors: string[]
+  close (): Promise<void>
+}
+
+export async function launch (): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'engram-chromium-'))
+  let context: BrowserContext
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 860 }, timeout: 120_000
+    })
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true })
+    throw new Error(`cannot start ${CHROMIUM} (install it: apt-get install chromium, or run .ci/run as root): ${e instanceof Error ? e.message : String(e)}`)
+  }
+  context.setDefaultTimeout(60_000)
+  const errors: string[] = []
+  return {
+    context,
+    errors,
+    async open (url) {
+      const page = await context.newPage()
+      page.on('console', m => { if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`) })
+      page.on('pageerror', e => { errors.push(`${page.url()}: ${e.message}`) })
+      await page.goto(url)
+      return page
+    },
+    async close () {
+      await context.close().catch(() => {})
+      rmSync(profile, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Polls `cond` (in the test process) until it holds, at most `ms`; says what it waited for. */
+export async function until (cond: () => Promise<boolean> | boolean, what: () => string | Promise<string>, ms = 60_000, everyMs = 50): Promise<number> {
+  const t0 = Date.now()
+  for (let i = 0; i < 1_000_000; i++) {
+    if (await cond()) return Date.now() - t0
+    if (Date.now() - t0 > ms) break
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+  if (await cond()) return Date.now() - t0
+  throw new Error(`timed out after ${ms} ms waiting for ${await what()}`)
+}
+
+/** The text of the first element matching `selector`, or '' when there is none. */
+export async function textOf (page: Page, selector: string): Promise<string> {
+  const el = page.locator(selector).first()
+  return (await el.count()) === 0 ? '' : ((await el.textContent()) ?? '')
+}
+
+/** Writes the page as docs/screenshots/<name>.png (notices of earlier actions closed first). */
+export async function screenshot (page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  for (const close of await page.locator('.notices button[aria-label="close"]').all()) await close.click().catch(() => {})
+  await page.locator('.notices .notice').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {})
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
