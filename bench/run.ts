@@ -15,6 +15,7 @@ import { benchNative } from './native.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
+import { benchUi } from './ui.ts'
 
 type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
 
@@ -29,7 +30,9 @@ const BENCHES: Record<string, Bench> = {
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).
   native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) }),
   // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
-  guessing: () => benchGuessing()
+  guessing: () => benchGuessing(),
+  // The dashboard: first view, idle cost of an open page, catch-up of 100,000 triples (or --rows) with the page open ÷ without.
+  ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) })
 }
 
 function usage (message: string): never {

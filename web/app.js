@@ -1,12 +1,10 @@
 /**
- * The dashboard's entry point: opens the live status stream, then renders the header and the
- * view the URL's hash names (lib/route.js). Each view is one file in views/; they read the
+ * The dashboard's entry point (after boot.js has opened the live status stream): renders the
+ * header and the view the URL's hash names (lib/route.js). Each view is one file in views/; they read the
  * node through the same REST routes as the CLI (lib/api.js) and the live stream (lib/live.js).
  */
 import { render } from 'preact'
 import { html } from './lib/html.js'
-import { startLive } from './lib/live.js'
-import { takeTokenFromUrl } from './lib/token.js'
 import { useRoute } from './lib/route.js'
 import { ConfirmHost } from './components/Confirm.js'
 import { Nav } from './components/Nav.js'
@@ -41,8 +39,6 @@ function App () {
     <${ConfirmHost} />`
 }
 
-takeTokenFromUrl()
-startLive()
 const root = document.getElementById('app')
 if (root !== null) {
   root.textContent = ''

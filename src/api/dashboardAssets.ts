@@ -8,8 +8,10 @@
  *   /ui/vendor/preact.mjs  preact's ES module build; hooks.mjs and htm.mjs likewise
  *
  * Every file is read once, when the API server is built, and kept in memory with its ETag (the
- * whole set is under 100 KiB), so a request never touches the file system and no path from a
- * request is ever joined to a directory. The page's Content-Security-Policy allows scripts,
+ * whole set is under 150 KiB), so a request never touches the file system and no path from a
+ * request is ever joined to a directory. The page gets a `modulepreload` link for every module,
+ * so the browser fetches the whole module graph at once instead of level by level as imports
+ * are discovered (measured: docs/UI.md). The page's Content-Security-Policy allows scripts,
  * styles and connections from the node's own origin only (plus the inline import map, by its
  * hash) and refuses being framed, so no other site can show the dashboard to trick a click.
  */
@@ -70,6 +72,13 @@ function importMapHash (html: string): string | undefined {
   return m === null ? undefined : `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`
 }
 
+/** The page with a modulepreload link for each module, before </head>. */
+function withPreloads (page: Asset, modules: readonly string[]): Asset {
+  const links = [...modules].sort().map(m => `<link rel="modulepreload" href="/ui/${m}">`).join('\n')
+  const html = page.body.toString('utf8').replace('</head>', `${links}\n</head>`)
+  return asset(Buffer.from(html, 'utf8'), 'index.html')
+}
+
 export function loadDashboardAssets (dir = join(packageRoot() ?? '.', 'web')): DashboardAssets {
   const files = new Map<string, Asset>()
   let index: Asset | undefined
@@ -86,6 +95,7 @@ export function loadDashboardAssets (dir = join(packageRoot() ?? '.', 'web')): D
       files.set(`vendor/${name}`, asset(readFileSync(file), file))
     } catch { /* a missing library shows as a failed module in the page */ }
   }
+  if (index !== undefined) index = withPreloads(index, [...files.keys()].filter(f => /\.m?js$/.test(f)))
   const mapHash = index === undefined ? undefined : importMapHash(index.body.toString('utf8'))
   const csp = [
     "default-src 'none'",

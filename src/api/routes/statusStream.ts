@@ -51,15 +51,19 @@ function attempt (f: () => unknown): unknown {
 
 /** The snapshot of the node's status (without activity and time, which the feed adds). */
 export function statusSnapshot (deps: ApiDeps, telemetry: Telemetry): SnapshotBody {
+  // sync's status embeds the P2P status in native mode: it is taken from there, not built twice
+  let native: unknown
+  const sync = deps.sync === undefined
+    ? null
+    : attempt(() => {
+      const { native: n, ...polled } = deps.sync!.status()
+      native = n
+      return polled
+    })
   return {
     node: attempt(() => nodeStatusBody(deps)),
-    sync: deps.sync === undefined
-      ? null
-      : attempt(() => {
-        const { native: _native, ...polled } = deps.sync!.status()
-        return polled
-      }),
-    p2p: attempt(() => deps.p2p?.status() ?? deps.p2pStatus?.() ?? null),
+    sync,
+    p2p: native ?? attempt(() => deps.p2p?.status() ?? deps.p2pStatus?.() ?? null),
     log: telemetry.recentLog.entries().slice(-LOG_LINES)
   }
 }

@@ -1,0 +1,230 @@
+/**
+ * What the dashboard costs, with real daemons (`engram start`, each in its own process, P2P on)
+ * and Debian's chromium driven by playwright-core. `benchUi()` is called by the bench runner;
+ * running this file directly prints the figures.
+ *
+ *  - first_view_ms: from navigation to the sync view drawn with the node's id and its peer
+ *    (the live stream's first snapshot in), a cold load; first_view_warm_ms the same on a
+ *    reload (files revalidated, 304); first_view_bytes: what the cold load transferred.
+ *  - idle_*: a node with one connected peer and nothing written, for `idleSeconds` (60) with a
+ *    blank tab, then as long with the dashboard's sync view open (each after 10 s to settle,
+ *    the page's loading not counted); per minute: the node's CPU
+ *    (user + system, from /proc), the browser's CPU (every chromium process), the live stream's
+ *    bytes (engram_event_stream_sent_bytes_total) and snapshots. Gossip rounds run meanwhile
+ *    (every 5 s), so the stream sends its counters at most every 30 s.
+ *  - catchup_*: an empty node connects to one holding 100,000 triples (or --rows, when
+ *    smaller) and receives them all; timed from the dial to the last triple committed, with no
+ *    page open and with the receiver's sync view open, twice each, alternately, the faster of
+ *    each kept; catchup_ratio = with ÷ without (goal ≤ 1.1).
+ *  - load_average_1m: the machine's load when the figures were taken (they are wall and CPU
+ *    times on it).
+ */
+import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { sandbox, startDaemon, type Daemon, type Sandbox } from '../test/cli/helpers.ts'
+import { freePorts } from '../test/native/daemons.ts'
+import { benchInput } from './store.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
+const SEED = 'bench-ui-seed'
+const TICK_MS = 10 // /proc clock ticks (CLK_TCK 100)
+
+export interface UiBenchOptions {
+  readonly rows?: number
+  readonly idleSeconds?: number
+}
+
+interface Node { readonly daemon: Daemon, readonly url: string, readonly p2pPort: number }
+
+/** What the functions run in the page use of its document (this file is type-checked without the DOM). */
+interface PageDocument {
+  querySelector (selector: string): { textContent: string | null } | null
+  querySelectorAll (selector: string): ArrayLike<{ textContent: string | null }>
+}
+
+async function startNode (box: Sandbox, name: string, p2pPort: number): Promise<Node> {
+  const dir = join(box.root, name)
+  mkdirSync(dir, { recursive: true })
+  const config = join(dir, 'config.json5')
+  writeFileSync(config, JSON.stringify({ p2p: { enabled: true, seed: SEED, port: p2pPort }, sync: { intervalSeconds: 3600 }, log: { level: 'warn' } }))
+  const daemon = await startDaemon(join(dir, 'data'), box.env, ['--config', config])
+  return { daemon, url: daemon.url, p2pPort }
+}
+
+async function api<T> (node: Node, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(node.url + path, { method, headers: { 'content-type': 'application/json', 'x-engram-client': 'bench' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+  return await res.json() as T
+}
+
+const triples = async (n: Node): Promise<number> => (await api<{ store: { stats: { triples: number } } }>(n, 'GET', '/api/v1/status')).store.stats.triples
+
+async function until (what: string, ms: number, cond: () => Promise<boolean>, everyMs = 50): Promise<void> {
+  const end = Date.now() + ms
+  for (let i = 0; i < 1_000_000 && !(await cond()); i++) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
+
+/** CPU ms of a process (user + system) from /proc. */
+function cpuMs (pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+/** CPU ms of a process and all its descendants (the browser's processes). */
+function treeCpuMs (root: number): number {
+  const parent = new Map<number, number>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch { /* gone */ }
+  }
+  const inTree = (pid: number): boolean => { for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) if (p === root) return true; return false }
+  let ms = 0
+  for (const pid of parent.keys()) if (inTree(pid)) ms += cpuMs(pid)
+  return ms
+}
+
+const streamBytes = async (n: Node): Promise<number> => {
+  const text = await (await fetch(`${n.url}/metrics`)).text()
+  const m = /^engram_event_stream_sent_bytes_total\{route="status"\} (\S+)$/m.exec(text)
+  return m === null ? 0 : Number(m[1])
+}
+
+/** Opens the sync view and waits until it shows the node and `peers` connected peers. */
+async function openSyncView (page: Page, node: Node, peers: number): Promise<number> {
+  await page.goto(`${node.url}/#/sync`)
+  await page.waitForFunction(n => {
+    const doc = (globalThis as unknown as { document: PageDocument }).document
+    const states = Array.from(doc.querySelectorAll('table.peers [data-field="state"]'))
+    return states.length >= n && states.every(e => e.textContent === 'connected') &&
+      doc.querySelector('[data-field="node-id"]')?.textContent?.startsWith('12D3Koo') === true
+  }, peers, { timeout: 120_000, polling: 'raf' })
+  return await page.evaluate(() => (globalThis as unknown as { performance: { now (): number } }).performance.now())
+}
+
+async function firstView (browser: Browser, node: Node): Promise<Record<string, number>> {
+  const page = await (await browser.newContext()).newPage()
+  const cold = await openSyncView(page, node, 1)
+  const bytes = await page.evaluate(() => {
+    const perf = (globalThis as unknown as { performance: { getEntriesByType (t: string): Array<{ transferSize?: number }> } }).performance
+    return [...perf.getEntriesByType('navigation'), ...perf.getEntriesByType('resource')].reduce((n, e) => n + (e.transferSize ?? 0), 0)
+  })
+  await page.reload()
+  const warm = await openSyncView(page, node, 1)
+  await page.context().close()
+  return { first_view_ms: Math.round(cold), first_view_warm_ms: Math.round(warm), first_view_bytes: bytes }
+}
+
+async function idle (browser: Browser, browserPid: number, node: Node, seconds: number): Promise<Record<string, number>> {
+  const page = await (await browser.newContext()).newPage()
+  await page.goto('about:blank')
+  const settle = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 10_000))
+  const window = async (): Promise<{ node: number, browser: number }> => {
+    const n0 = cpuMs(node.daemon.child.pid!)
+    const b0 = treeCpuMs(browserPid)
+    await new Promise(resolve => setTimeout(resolve, seconds * 1000))
+    return { node: cpuMs(node.daemon.child.pid!) - n0, browser: treeCpuMs(browserPid) - b0 }
+  }
+  // each window starts once what came before (opening the browser, loading the page) is over
+  await settle()
+  const blank = await window()
+  await openSyncView(page, node, 1)
+  await settle()
+  const bytes0 = await streamBytes(node)
+  const open = await window()
+  const bytes = await streamBytes(node) - bytes0
+  await page.context().close()
+  const perMin = (x: number): number => Math.round(x * 60 / seconds)
+  return {
+    idle_seconds: seconds,
+    idle_node_cpu_ms_per_min_no_page: perMin(blank.node),
+    idle_node_cpu_ms_per_min_page_open: perMin(open.node),
+    idle_browser_cpu_ms_per_min_blank_tab: perMin(blank.browser),
+    idle_browser_cpu_ms_per_min_page_open: perMin(open.browser),
+    idle_stream_bytes_per_min: perMin(bytes)
+  }
+}
+
+async function catchUp (box: Sandbox, browser: Browser, source: Node, rows: number, run: number, withPage: boolean): Promise<number> {
+  const [port] = await freePorts(1)
+  const target = await startNode(box, `target-${run}`, port!)
+  let page: Page | undefined
+  try {
+    if (withPage) {
+      page = await (await browser.newContext()).newPage()
+      await page.goto(`${target.url}/#/sync`)
+      await page.waitForFunction(() => (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-field="connection"]')?.textContent === 'live', undefined, { timeout: 60_000 })
+    }
+    // the node's start and the page's loading are over before the catch-up starts
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    const t0 = performance.now()
+    await api(target, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${source.p2pPort}` })
+    await until('the catch-up', 600_000, async () => (await triples(target)) >= rows, 100)
+    return (performance.now() - t0) / 1000
+  } finally {
+    await page?.context().close()
+    await target.daemon.stop('SIGTERM')
+  }
+}
+
+export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string, number>> {
+  const rows = opts.rows ?? 100_000
+  const box = sandbox()
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: ARGS })
+  const browser = await chromium.connect(server.wsEndpoint())
+  const browserPid = server.process().pid!
+  const nodes: Node[] = []
+  try {
+    const [pa, pb] = await freePorts(2)
+    const a = await startNode(box, 'a', pa!)
+    const b = await startNode(box, 'b', pb!)
+    nodes.push(a, b)
+    await api(a, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${pb}` })
+    await until('a and b connected', 60_000, async () => (await api<{ peer_count: number }>(a, 'GET', '/api/v1/p2p/status')).peer_count === 1)
+    const view = await firstView(browser, a)
+    const idleFigures = await idle(browser, browserPid, a, opts.idleSeconds ?? 60)
+
+    // the source of the catch-ups: b, with `rows` triples
+    for (let i = 0; i < rows; i += 10_000) {
+      await api(b, 'POST', '/api/v1/triples', { triples: Array.from({ length: Math.min(10_000, rows - i) }, (_, j) => benchInput(i + j)) })
+    }
+    const without: number[] = []
+    const withPage: number[] = []
+    for (const [i, open] of [false, true, true, false].entries()) (open ? withPage : without).push(await catchUp(box, browser, b, rows, i, open))
+    const best = (xs: number[]): number => Math.min(...xs)
+    return {
+      // how busy the machine was (1-minute load average over its cores): every figure here is wall or CPU time on it
+      load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
+      ...view,
+      ...idleFigures,
+      catchup_rows: rows,
+      catchup_s_no_page: Math.round(best(without) * 100) / 100,
+      catchup_s_page_open: Math.round(best(withPage) * 100) / 100,
+      catchup_ratio: Math.round(best(withPage) / best(without) * 100) / 100
+    }
+  } finally {
+    await browser.close().catch(() => {})
+    await server.close().catch(() => {})
+    await Promise.allSettled(nodes.map(n => n.daemon.stop('SIGTERM')))
+    box.remove()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await benchUi({ rows: Number(process.argv[2] ?? 100_000), idleSeconds: Number(process.argv[3] ?? 60) })
+  for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(40)} ${v}\n`)
+}
