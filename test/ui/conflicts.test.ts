@@ -1,8 +1,8 @@
 /**
  * Conflicts in a real browser, against two real daemons in polled mode with the keep-both
- * strategy: a note written on both machines before they sync is listed on each, both values
- * side by side on the page; one click keeps one of them, and once the nodes sync again both hold
- * that value and neither lists the conflict any more.
+ * strategy: a note written on both machines before they sync is listed on the node that pulls
+ * the other's value first, both values side by side on the page; one click keeps one of them,
+ * and once the nodes sync again both hold that value and neither lists a conflict.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -32,13 +32,15 @@ describe('conflicts in the dashboard', () => {
   })
 
   it('shows both values side by side and resolves with one click, on both nodes', async () => {
-    await a.client.request('PUT', '/api/v1/notes/cfg%3Atheme', { body: { value: 'light' } })
-    await b.client.request('PUT', '/api/v1/notes/cfg%3Atheme', { body: { value: 'dark' } })
+    // paired first, and the first pulls (which pairing starts) over, so that which node sees the
+    // conflict does not depend on their timing: a pulls b's value before b pulls a's
     await pairMesh([a, b])
     await syncRounds([a, b], 1)
+    await a.client.request('PUT', '/api/v1/notes/cfg%3Atheme', { body: { value: 'light' } })
+    await b.client.request('PUT', '/api/v1/notes/cfg%3Atheme', { body: { value: 'dark' } })
+    await a.client.syncNow()
     const listed = await conflictsOf(a)
     assert.equal(listed.length, 1, JSON.stringify(listed))
-    assert.equal((await conflictsOf(b)).length, 1)
 
     const page = await browser.open(`${a.url}/#/conflicts`)
     const card = page.locator(`article.conflict[data-id="${listed[0]!.id}"]`)
@@ -47,7 +49,7 @@ describe('conflicts in the dashboard', () => {
     assert.match(text, /cfg:theme/)
     assert.match(text, /"light"/)
     assert.match(text, /"dark"/)
-    await until(async () => (await textOf(page, '[data-field="conflicts"]')) === '1', () => 'the conflict count in the header', 30_000)
+    await until(async () => (await textOf(page, '[data-field="conflicts"]')) === '1', async () => `the conflict count in the header: ${await textOf(page, 'header')}`, 30_000)
     await screenshot(page, 'conflicts')
 
     // keep the value that is not current here (whichever side that is)

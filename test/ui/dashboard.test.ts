@@ -77,7 +77,7 @@ describe('the dashboard, with two nodes syncing', () => {
     const form = pageA.locator('form[aria-label="edit triple"]')
     await form.locator('input[name="object"]').fill('coffee')
     await form.getByRole('button', { name: 'Save' }).click()
-    await confirm(pageA, /likes "tea"\s+→\s+live:carol likes "coffee"/)
+    await confirm(pageA, /likes\s+"tea"\s+→\s+live:carol\s+likes\s+"coffee"/)
     await until(async () => {
       const { triples } = await b.client.queryTriples({ subject: 'live:carol' })
       return triples.length === 1 && triples[0]!.object === 'coffee'

@@ -1,11 +1,13 @@
 /**
  * Confirmations before a change: `ask({title, message, action})` opens a modal dialog and
- * resolves with true (the action button) or false (Cancel, Escape). Every change the dashboard
- * makes is written on this node and then synced to every other machine, so every confirmation
- * says so (`SYNCS`). `<ConfirmHost/>`, rendered once by the app, shows the dialog.
+ * resolves with true (the action button) or false (Cancel, Escape); `confirmThen` asks, then
+ * makes the change and says what came of it. Every change the dashboard makes is written on this
+ * node and then synced to every other machine, so every confirmation says so (`SYNCS`).
+ * `<ConfirmHost/>`, rendered once by the app, shows the dialog.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { html } from '../lib/html.js'
+import { failed, notice } from './Notices.js'
 
 export const SYNCS = 'The change is written on this node and syncs to every machine it syncs with.'
 
@@ -23,6 +25,25 @@ export function ask (q) {
     if (show === undefined) { resolve(false); return }
     show({ ...q, resolve })
   })
+}
+
+/**
+ * A change, confirmed: asks `q`; once confirmed, runs `write` and says `done` (or the node's
+ * refusal). Resolves with true once the change is written.
+ * @param {Question} q
+ * @param {() => Promise<unknown>} write
+ * @param {string | ((result: any) => string)} done
+ */
+export async function confirmThen (q, write, done) {
+  if (!await ask(q)) return false
+  try {
+    const result = await write()
+    notice(typeof done === 'function' ? done(result) : done)
+    return true
+  } catch (e) {
+    failed(e)
+    return false
+  }
 }
 
 export function ConfirmHost () {

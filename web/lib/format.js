@@ -74,6 +74,9 @@ export function taggedText (o) {
   return String(o.value)
 }
 
+/** A triple as one line: subject, predicate, object as JSON. @param {{ subject: string, predicate: string, object: unknown }} t */
+export const tripleText = (t) => `${t.subject}  ${t.predicate}  ${JSON.stringify(t.object)}`
+
 /** A JSON value as text for a table cell, cut to `max` characters. @param {unknown} v @param {number} [max] */
 export function jsonText (v, max = 200) {
   const s = typeof v === 'string' ? v : JSON.stringify(v)

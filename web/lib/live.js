@@ -64,10 +64,12 @@ export function startLive () {
 
 /** The live state; the component re-renders on every snapshot and connection change. */
 export function useLive () {
-  const [, setVersion] = useState(0)
+  const [, setVersion] = useState(state.version)
   useEffect(() => {
     const l = () => setVersion(state.version)
     listeners.add(l)
+    // a snapshot that came between the render and now (effects run after the paint) is not missed
+    l()
     return () => { listeners.delete(l) }
   }, [])
   return state

@@ -33,6 +33,9 @@ export function href (view, arg, params = {}) {
   return `#/${view}${arg !== undefined && arg !== '' ? `/${encodeURIComponent(arg)}` : ''}${qs === '' ? '' : `?${qs}`}`
 }
 
+/** The page offset of a list view (`offset` in the URL), 0 when absent or not a number. @param {URLSearchParams} params */
+export const offsetOf = (params) => Math.max(0, Number(params.get('offset') ?? '0') || 0)
+
 /** The current route; re-renders on every hash change. */
 export function useRoute () {
   const [route, setRoute] = useState(parseHash)

@@ -7,10 +7,10 @@
  */
 import { html } from '../lib/html.js'
 import { api } from '../lib/api.js'
-import { num } from '../lib/format.js'
+import { num, tripleText } from '../lib/format.js'
 import { useQuery } from '../lib/useQuery.js'
-import { ask } from '../components/Confirm.js'
-import { failed, notice } from '../components/Notices.js'
+import { confirmThen } from '../components/Confirm.js'
+import { Problem } from '../components/Problem.js'
 import { NodeLink, Term } from '../components/Term.js'
 
 const ENTITY_TYPE = 'kg:entityType'
@@ -30,12 +30,8 @@ export function EntityView ({ iri }) {
 
   /** @param {any} t */
   const remove = async (t) => {
-    if (!await ask({ title: 'Delete this triple?', message: `${t.subject}  ${t.predicate}  ${JSON.stringify(t.object)}`, action: 'Delete', danger: true })) return
-    try {
-      await api('DELETE', `/api/v1/triples/${t.id}`)
-      notice('Deleted; the deletion syncs to every machine.')
-      res.reload()
-    } catch (e) { failed(e) }
+    if (await confirmThen({ title: 'Delete this triple?', message: tripleText(t), action: 'Delete triple', danger: true },
+      () => api('DELETE', `/api/v1/triples/${t.id}`), 'Deleted; the deletion syncs to every machine.')) res.reload()
   }
   /** @param {Event} e */
   const observe = async (e) => {
@@ -43,16 +39,13 @@ export function EntityView ({ iri }) {
     const form = /** @type {HTMLFormElement} */ (e.currentTarget)
     const text = String(new FormData(form).get('observation') ?? '').trim()
     if (text === '') return
-    if (!await ask({ title: 'Add this observation?', message: `${iri}: ${text}`, action: 'Add observation' })) return
-    try {
-      await api('POST', '/api/v1/triples', { subject: iri, predicate: OBSERVATION, object: text })
-      form.reset()
-      notice('Observation added; it syncs to every machine.')
-      res.reload()
-    } catch (err) { failed(err) }
+    if (!await confirmThen({ title: 'Add this observation?', message: `${iri}: ${text}`, action: 'Add observation' },
+      () => api('POST', '/api/v1/triples', { subject: iri, predicate: OBSERVATION, object: text }), 'Observation added; it syncs to every machine.')) return
+    form.reset()
+    res.reload()
   }
 
-  if (res.error !== undefined) return html`<p class="problem" role="alert">${res.error.message} (${res.error.code})</p>`
+  if (res.error !== undefined) return html`<${Problem} error=${res.error} />`
   if (res.data === undefined) return html`<p class="loading">Loading ${iri}…</p>`
   const [out, incoming] = res.data.results
   const own = [...out.matches].sort(byStamp)

@@ -7,11 +7,12 @@ import { useState } from 'preact/hooks'
 import { html } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
 import { jsonText, num, shortId } from '../lib/format.js'
-import { href } from '../lib/route.js'
+import { href, offsetOf } from '../lib/route.js'
 import { useQuery } from '../lib/useQuery.js'
-import { ask } from '../components/Confirm.js'
+import { confirmThen } from '../components/Confirm.js'
 import { JsonEditor } from '../components/JsonEditor.js'
-import { failed, notice } from '../components/Notices.js'
+import { FilterForm } from '../components/FilterForm.js'
+import { Problem } from '../components/Problem.js'
 import { Pager } from '../components/Pager.js'
 
 const LIMIT = 25
@@ -19,37 +20,28 @@ const LIMIT = 25
 /** @param {{ params: URLSearchParams }} props */
 export function EpisodesView ({ params }) {
   const prefix = params.get('prefix') ?? ''
-  const offset = Number(params.get('offset') ?? '0') || 0
+  const offset = offsetOf(params)
   const q = { prefix, limit: LIMIT, offset }
   const list = useQuery(() => api('GET', `/api/v1/episodes${query(q)}`), JSON.stringify(q))
   const [editing, setEditing] = useState(/** @type {string | undefined} */ (undefined))
 
   /** @param {string | undefined} id @param {unknown} data */
   const put = async (id, data) => {
-    if (!await ask({ title: id === undefined ? 'Add this episode?' : `Save episode ${id}?`, message: jsonText(data, 400), action: id === undefined ? 'Add episode' : 'Save episode' })) return
-    try {
-      const ep = await api('POST', '/api/v1/episodes', id === undefined ? { data } : { id, data })
-      setEditing(undefined)
-      notice(`Episode ${ep.id} saved; it syncs to every machine.`)
-      list.reload()
-    } catch (e) { failed(e) }
+    if (!await confirmThen({ title: id === undefined ? 'Add this episode?' : `Save episode ${id}?`, message: jsonText(data, 400), action: id === undefined ? 'Add episode' : 'Save episode' },
+      () => api('POST', '/api/v1/episodes', id === undefined ? { data } : { id, data }), (/** @type {{ id: string }} */ ep) => `Episode ${ep.id} saved; it syncs to every machine.`)) return
+    setEditing(undefined)
+    list.reload()
   }
 
   const data = list.data
   return html`
     <div class="episodes-view">
-      <form class="filters" key=${prefix} aria-label="filter episodes" onSubmit=${(/** @type {Event} */ e) => {
-        e.preventDefault()
-        location.hash = href('episodes', '', { prefix: String(new FormData(/** @type {HTMLFormElement} */ (e.currentTarget)).get('prefix') ?? '') })
-      }}>
-        <input name="prefix" placeholder="id prefix" aria-label="id prefix" defaultValue=${prefix} />
-        <button type="submit" class="primary">Filter</button>
-      </form>
+      <${FilterForm} view="episodes" name="prefix" value=${prefix} placeholder="id prefix" label="filter episodes" />
       <details class="add">
         <summary>Add an episode</summary>
         <${JsonEditor} label="new episode" initial=${{ agent: '', summary: '' }} submitLabel="Add episode" objectOnly=${true} onSubmit=${(/** @type {unknown} */ v) => put(undefined, v)} />
       </details>
-      ${list.error !== undefined && html`<p class="problem" role="alert">${list.error.message} (${list.error.code})</p>`}
+      <${Problem} error=${list.error} />
       ${data === undefined ? html`<p class="loading">Loading…</p>` : html`
         <p class="count">${num(data.total)} episode${data.total === 1 ? '' : 's'}</p>
         <ul class="episodes">

@@ -7,12 +7,13 @@
 import { useState } from 'preact/hooks'
 import { html } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
-import { num, shortId } from '../lib/format.js'
-import { href } from '../lib/route.js'
+import { num, shortId, tripleText } from '../lib/format.js'
+import { href, offsetOf } from '../lib/route.js'
 import { objectOf, objectQuery } from '../lib/terms.js'
 import { useQuery } from '../lib/useQuery.js'
-import { ask } from '../components/Confirm.js'
+import { confirmThen } from '../components/Confirm.js'
 import { failed, notice } from '../components/Notices.js'
+import { Problem } from '../components/Problem.js'
 import { Pager } from '../components/Pager.js'
 import { NodeLink, Term } from '../components/Term.js'
 import { TripleForm } from '../components/TripleForm.js'
@@ -27,7 +28,7 @@ export function MemoryView ({ params }) {
     object: params.get('object') ?? '',
     namespace: params.get('namespace') ?? ''
   }
-  const offset = Number(params.get('offset') ?? '0') || 0
+  const offset = offsetOf(params)
   const q = { ...filter, limit: LIMIT, offset }
   const list = useQuery(() => api('GET', `/api/v1/triples${query(q)}`), JSON.stringify(q))
   const [editing, setEditing] = useState(/** @type {string | undefined} */ (undefined))
@@ -37,42 +38,31 @@ export function MemoryView ({ params }) {
 
   /** @param {import('../components/TripleForm.js').TripleInput} t */
   const add = async (t) => {
-    if (!await ask({ title: 'Add this triple?', message: `${t.subject}  ${t.predicate}  ${JSON.stringify(t.object)}`, action: 'Add triple' })) return
-    try {
-      await api('POST', '/api/v1/triples', t)
-      notice('Triple added; it syncs to every machine.')
-      list.reload()
-    } catch (e) { failed(e) }
+    if (await confirmThen({ title: 'Add this triple?', message: tripleText(t), action: 'Add triple' },
+      () => api('POST', '/api/v1/triples', t), 'Triple added; it syncs to every machine.')) list.reload()
   }
   /** @param {any} old @param {import('../components/TripleForm.js').TripleInput} t */
   const save = async (old, t) => {
-    if (!await ask({ title: 'Save this edit?', message: `${old.subject} ${old.predicate} ${JSON.stringify(old.object)}  →  ${t.subject} ${t.predicate} ${JSON.stringify(t.object)}`, action: 'Save edit' })) return
-    try {
-      await api('POST', `/api/v1/triples/${old.id}/replace`, t)
-      setEditing(undefined)
-      notice('Triple edited; the edit syncs to every machine.')
-      list.reload()
-    } catch (e) { failed(e) }
+    if (!await confirmThen({ title: 'Save this edit?', message: `${tripleText(old)}  →  ${tripleText(t)}`, action: 'Save edit' },
+      () => api('POST', `/api/v1/triples/${old.id}/replace`, t), 'Triple edited; the edit syncs to every machine.')) return
+    setEditing(undefined)
+    list.reload()
   }
   /** @param {any} t */
   const remove = async (t) => {
-    if (!await ask({ title: 'Delete this triple?', message: `${t.subject}  ${t.predicate}  ${JSON.stringify(t.object)}`, action: 'Delete triple', danger: true })) return
-    try {
-      await api('DELETE', `/api/v1/triples/${t.id}`)
-      notice('Triple deleted; the deletion syncs to every machine.')
-      list.reload()
-    } catch (e) { failed(e) }
+    if (await confirmThen({ title: 'Delete this triple?', message: tripleText(t), action: 'Delete triple', danger: true },
+      () => api('DELETE', `/api/v1/triples/${t.id}`), 'Triple deleted; the deletion syncs to every machine.')) list.reload()
   }
   const removeNamespace = async () => {
     const ns = filter.namespace
+    let total
     try {
-      const { total } = await api('GET', `/api/v1/triples${query({ namespace: ns, limit: 1 })}`)
-      if (total === 0) { notice(`Namespace ${ns} has no triples.`); return }
-      if (!await ask({ title: `Delete namespace ${ns}?`, message: `This deletes ${num(total)} triple${total === 1 ? '' : 's'} whose subject starts with "${ns}:".`, action: `Delete ${num(total)} triples`, danger: true })) return
-      const { deleted } = await api('DELETE', `/api/v1/triples${query({ namespace: ns })}`)
-      notice(`Deleted ${num(deleted)} triples of namespace ${ns}; the deletion syncs to every machine.`)
-      list.reload()
-    } catch (e) { failed(e) }
+      total = (await api('GET', `/api/v1/triples${query({ namespace: ns, limit: 1 })}`)).total
+    } catch (e) { failed(e); return }
+    if (total === 0) { notice(`Namespace ${ns} has no triples.`); return }
+    const question = { title: `Delete namespace ${ns}?`, message: `This deletes ${num(total)} triple${total === 1 ? '' : 's'} whose subject starts with "${ns}:".`, action: `Delete ${num(total)} triples`, danger: true }
+    if (await confirmThen(question, () => api('DELETE', `/api/v1/triples${query({ namespace: ns })}`),
+      (/** @type {{ deleted: number }} */ r) => `Deleted ${num(r.deleted)} triples of namespace ${ns}; the deletion syncs to every machine.`)) list.reload()
   }
 
   /** @param {Event} e */
@@ -103,7 +93,7 @@ export function MemoryView ({ params }) {
       </form>
       ${filter.object.startsWith('{') && html`<p class="muted">object = <code>${filter.object}</code></p>`}
       <${TripleForm} label="add a triple" submitLabel="Add" onSubmit=${add} />
-      ${list.error !== undefined && html`<p class="problem" role="alert">${list.error.message} (${list.error.code})</p>`}
+      <${Problem} error=${list.error} />
       ${data === undefined
         ? html`<p class="loading">Loading…</p>`
         : html`

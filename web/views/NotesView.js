@@ -6,11 +6,13 @@ import { useState } from 'preact/hooks'
 import { html } from '../lib/html.js'
 import { api, query, seg } from '../lib/api.js'
 import { jsonText, num, shortId } from '../lib/format.js'
-import { href } from '../lib/route.js'
+import { href, offsetOf } from '../lib/route.js'
 import { useQuery } from '../lib/useQuery.js'
-import { ask } from '../components/Confirm.js'
+import { confirmThen } from '../components/Confirm.js'
 import { JsonEditor } from '../components/JsonEditor.js'
-import { failed, notice } from '../components/Notices.js'
+import { notice } from '../components/Notices.js'
+import { FilterForm } from '../components/FilterForm.js'
+import { Problem } from '../components/Problem.js'
 import { Pager } from '../components/Pager.js'
 
 const LIMIT = 50
@@ -18,7 +20,7 @@ const LIMIT = 50
 /** @param {{ params: URLSearchParams }} props */
 export function NotesView ({ params }) {
   const prefix = params.get('prefix') ?? ''
-  const offset = Number(params.get('offset') ?? '0') || 0
+  const offset = offsetOf(params)
   const q = { prefix, limit: LIMIT, offset }
   const list = useQuery(() => api('GET', `/api/v1/notes${query(q)}`), JSON.stringify(q))
   const [editing, setEditing] = useState(/** @type {string | undefined} */ (undefined))
@@ -26,35 +28,22 @@ export function NotesView ({ params }) {
 
   /** @param {string} key @param {unknown} value @param {boolean} isNew */
   const put = async (key, value, isNew) => {
-    if (!await ask({ title: isNew ? `Add note ${key}?` : `Save note ${key}?`, message: jsonText(value, 400), action: isNew ? 'Add note' : 'Save note' })) return
-    try {
-      await api('PUT', `/api/v1/notes/${seg(key)}`, { value })
-      setEditing(undefined)
-      setNewKey('')
-      notice(`Note ${key} saved; it syncs to every machine.`)
-      list.reload()
-    } catch (e) { failed(e) }
+    if (!await confirmThen({ title: isNew ? `Add note ${key}?` : `Save note ${key}?`, message: jsonText(value, 400), action: isNew ? 'Add note' : 'Save note' },
+      () => api('PUT', `/api/v1/notes/${seg(key)}`, { value }), `Note ${key} saved; it syncs to every machine.`)) return
+    setEditing(undefined)
+    setNewKey('')
+    list.reload()
   }
   /** @param {string} key */
   const remove = async (key) => {
-    if (!await ask({ title: `Delete note ${key}?`, message: 'The note is deleted here and on every machine.', action: 'Delete note', danger: true })) return
-    try {
-      await api('DELETE', `/api/v1/notes/${seg(key)}`)
-      notice(`Note ${key} deleted; the deletion syncs to every machine.`)
-      list.reload()
-    } catch (e) { failed(e) }
+    if (await confirmThen({ title: `Delete note ${key}?`, message: 'The note is deleted here and on every machine.', action: 'Delete note', danger: true },
+      () => api('DELETE', `/api/v1/notes/${seg(key)}`), `Note ${key} deleted; the deletion syncs to every machine.`)) list.reload()
   }
 
   const data = list.data
   return html`
     <div class="notes-view">
-      <form class="filters" key=${prefix} aria-label="filter notes" onSubmit=${(/** @type {Event} */ e) => {
-        e.preventDefault()
-        location.hash = href('notes', '', { prefix: String(new FormData(/** @type {HTMLFormElement} */ (e.currentTarget)).get('prefix') ?? '') })
-      }}>
-        <input name="prefix" placeholder="key prefix, e.g. project:" aria-label="key prefix" defaultValue=${prefix} />
-        <button type="submit" class="primary">Filter</button>
-      </form>
+      <${FilterForm} view="notes" name="prefix" value=${prefix} placeholder="key prefix, e.g. project:" label="filter notes" />
       <details class="add">
         <summary>Add a note</summary>
         <input placeholder="key, e.g. project:engram/goal" aria-label="new note key" value=${newKey} onInput=${(/** @type {Event} */ e) => setNewKey(/** @type {HTMLInputElement} */ (e.currentTarget).value)} />
@@ -63,7 +52,7 @@ export function NotesView ({ params }) {
           void put(newKey.trim(), v, true)
         }} />
       </details>
-      ${list.error !== undefined && html`<p class="problem" role="alert">${list.error.message} (${list.error.code})</p>`}
+      <${Problem} error=${list.error} />
       ${data === undefined ? html`<p class="loading">Loading…</p>` : html`
         <p class="count">${num(data.total)} note${data.total === 1 ? '' : 's'}</p>
         <table class="notes">

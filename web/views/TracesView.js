@@ -5,8 +5,10 @@
 import { html } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
 import { jsonText, num, shortId } from '../lib/format.js'
-import { href } from '../lib/route.js'
+import { href, offsetOf } from '../lib/route.js'
 import { useQuery } from '../lib/useQuery.js'
+import { FilterForm } from '../components/FilterForm.js'
+import { Problem } from '../components/Problem.js'
 import { Pager } from '../components/Pager.js'
 
 const LIMIT = 100
@@ -14,21 +16,15 @@ const LIMIT = 100
 /** @param {{ params: URLSearchParams }} props */
 export function TracesView ({ params }) {
   const runId = params.get('runId') ?? ''
-  const offset = Number(params.get('offset') ?? '0') || 0
+  const offset = offsetOf(params)
   const q = { runId, limit: LIMIT, offset }
   const list = useQuery(() => api('GET', `/api/v1/traces${query(q)}`), JSON.stringify(q))
   const data = list.data
   return html`
     <div class="traces-view">
-      <form class="filters" key=${runId} aria-label="filter traces" onSubmit=${(/** @type {Event} */ e) => {
-        e.preventDefault()
-        location.hash = href('traces', '', { runId: String(new FormData(/** @type {HTMLFormElement} */ (e.currentTarget)).get('runId') ?? '') })
-      }}>
-        <input name="runId" placeholder="run id" aria-label="run id" defaultValue=${runId} />
-        <button type="submit" class="primary">Filter</button>
-      </form>
+      <${FilterForm} view="traces" name="runId" value=${runId} placeholder="run id" label="filter traces" />
       <p class="muted">Traces are an append-only log: they are never changed or deleted.</p>
-      ${list.error !== undefined && html`<p class="problem" role="alert">${list.error.message} (${list.error.code})</p>`}
+      <${Problem} error=${list.error} />
       ${data === undefined ? html`<p class="loading">Loading…</p>` : html`
         <p class="count">${num(data.total)} entr${data.total === 1 ? 'y' : 'ies'}</p>
         <table class="traces">
