@@ -3,15 +3,17 @@
  * only when something changed, so an open dashboard costs next to nothing while the node is idle.
  *
  *   write or received change (Activity) ──┐
- *   warning or error logged (RecentLog) ──┼──► snapshot, at most every minIntervalMs ──► subscribers
+ *   warning or error logged (RecentLog) ──┤
+ *   a peer dialled, reached, gone ────────┼──► snapshot, at most every minIntervalMs ──► subscribers
  *   every checkMs, while subscribed ──────┘    (only when it differs from the last one sent)
  *
  * A snapshot is built by `build` (the same bodies as GET /api/v1/status and GET
  * /api/v1/sync/status, plus activity and recent log lines). What events announce (writes,
- * received changes, log lines) is sent at most `minIntervalMs` after it happened. What changes
- * without an event (a peer connecting, a polled run failing) is found by a check every
- * `checkMs`, which sends only when the snapshot's `signature` changed; counters that move while
- * nothing else does (gossip rounds, bytes, last-sync times) are sent at most every `refreshMs`.
+ * received changes, log lines, P2P peers coming and going) is sent at most `minIntervalMs`
+ * after it happened. What changes without an event (a polled run failing, a peer found by
+ * discovery) is found by a check every `checkMs`, which sends only when the snapshot's
+ * `signature` changed; counters that move while nothing else does (gossip rounds, bytes,
+ * last-sync times) are sent at most every `refreshMs`.
  * Nothing runs while nobody is subscribed.
  *
  * The activity series is sent whole in a subscriber's first snapshot, then only the seconds since
@@ -107,9 +109,8 @@ export class StatusFeed {
 
   private start (): void {
     const wake = (): void => { this.schedule() }
-    const offActivity = this.telemetry.activity.onActivity(wake)
-    const offLog = this.telemetry.recentLog.onLine(wake)
-    this.unsubscribe = () => { offActivity(); offLog() }
+    const offs = [this.telemetry.activity.onActivity(wake), this.telemetry.recentLog.onLine(wake), this.telemetry.onPeersChanged(wake)]
+    this.unsubscribe = () => { for (const off of offs) off() }
     this.checker = setInterval(() => { this.flush(false) }, this.opts.checkMs)
     this.checker.unref()
     // The first check compares with what the first subscriber is sent.

@@ -194,7 +194,7 @@ export class EngramNode {
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(seed !== undefined ? { privateNetworkKey: await derivePrivateNetworkKey(seed) } : {}),
-        onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
+        onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })

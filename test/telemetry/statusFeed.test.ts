@@ -97,6 +97,17 @@ describe('StatusFeed', () => {
     assert.equal(got.length, 2, 'nothing moved since: nothing sent')
   })
 
+  it('sends at once when the node says a peer came or went', () => {
+    const got: Sent[] = []
+    feed.subscribe(t => got.push(parse(t)))
+    mock.timers.tick(1000)
+    state.peers = 'desktop connected'
+    telemetry.peersChanged()
+    mock.timers.tick(0)
+    assert.equal(got.length, 1, 'not at the next check: now')
+    assert.equal(got[0]!.body.peers, 'desktop connected')
+  })
+
   it('runs nothing once the last subscriber has gone', () => {
     const a = feed.subscribe(() => {})
     const b = feed.subscribe(() => {})
