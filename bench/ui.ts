@@ -9,9 +9,10 @@
  *  - idle_*: a node with one connected peer and nothing written, for `idleSeconds` (60) with a
  *    blank tab, then as long with the dashboard's sync view open (each after 10 s to settle,
  *    the page's loading not counted); per minute: the node's CPU
- *    (user + system, from /proc), the browser's CPU (every chromium process), the live stream's
- *    bytes (engram_event_stream_sent_bytes_total) and snapshots. Gossip rounds run meanwhile
- *    (every 5 s), so the stream sends its counters at most every 30 s.
+ *    (user + system, from /proc), the browser's CPU (every chromium process) and the bytes the
+ *    page received on the live stream (counted by the browser: nothing asks the node anything
+ *    meanwhile). Gossip rounds run meanwhile (every 5 s), so the stream sends its counters at
+ *    most every 30 s.
  *  - catchup_*: an empty node connects to one holding 100,000 triples (or --rows, when
  *    smaller) and receives them all; timed from the dial to the last triple committed, with no
  *    page open and with the receiver's sync view open, twice each, alternately, the faster of
@@ -98,10 +99,18 @@ function treeCpuMs (root: number): number {
   return ms
 }
 
-const streamBytes = async (n: Node): Promise<number> => {
-  const text = await (await fetch(`${n.url}/metrics`)).text()
-  const m = /^engram_event_stream_sent_bytes_total\{route="status"\} (\S+)$/m.exec(text)
-  return m === null ? 0 : Number(m[1])
+/**
+ * Counts the bytes the page receives on its live status stream, from the browser's side (the
+ * DevTools protocol's network events), so nothing is asked of the node while it is measured.
+ */
+async function countStreamBytes (page: Page): Promise<() => number> {
+  const cdp = await page.context().newCDPSession(page)
+  const streams = new Set<string>()
+  let bytes = 0
+  cdp.on('Network.requestWillBeSent', e => { if (e.request.url.endsWith('/api/v1/status/stream')) streams.add(e.requestId) })
+  cdp.on('Network.dataReceived', e => { if (streams.has(e.requestId)) bytes += e.encodedDataLength > 0 ? e.encodedDataLength : e.dataLength })
+  await cdp.send('Network.enable')
+  return () => bytes
 }
 
 /** Opens the sync view and waits until it shows the node and `peers` connected peers. */
@@ -142,11 +151,12 @@ async function idle (browser: Browser, browserPid: number, node: Node, seconds: 
   // each window starts once what came before (opening the browser, loading the page) is over
   await settle()
   const blank = await window()
+  const received = await countStreamBytes(page)
   await openSyncView(page, node, 1)
   await settle()
-  const bytes0 = await streamBytes(node)
+  const bytes0 = received()
   const open = await window()
-  const bytes = await streamBytes(node) - bytes0
+  const bytes = received() - bytes0
   await page.context().close()
   const perMin = (x: number): number => Math.round(x * 60 / seconds)
   return {

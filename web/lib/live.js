@@ -38,7 +38,7 @@ function onSnapshot (text) {
   state.windowSeconds = a.windowSeconds
   const oldest = Math.floor(Date.parse(s.at) / 1000) - a.windowSeconds
   for (const k of state.points.keys()) if (k <= oldest) state.points.delete(k)
-  // the first snapshot is when the page can show the node (the bench measures from it)
+  // the first snapshot is when the page can show the node (a mark for measuring the first view)
   if (state.snapshot === undefined) performance.mark('engram:first-snapshot')
   state.snapshot = s
   // The node's clock minus the browser's (times on the page are the node's).
