@@ -10,7 +10,7 @@ import type { DashboardAssets } from './dashboardAssets.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
 import type { P2pPeerView, P2pStatusView } from './contract.ts'
-import type { StatusStreamOptions } from './routes/statusStream.ts'
+import type { StatusFeedOptions } from './StatusFeed.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -84,4 +84,12 @@ export interface P2pApi {
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean }
   /** Removes a manual peer by address or node id; NOT_FOUND, or CONFLICT for a configured one. */
   removePeer (idOrAddr: string): Promise<unknown>
+}
+
+/** Timing and caps of the live status stream (routes/statusStream.ts). */
+export interface StatusStreamOptions extends StatusFeedOptions {
+  /** Interval of heartbeat comments, ms (default 15,000). */
+  readonly heartbeatMs?: number
+  /** Most concurrent streams (default 64). */
+  readonly maxSubscribers?: number
 }

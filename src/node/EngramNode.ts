@@ -6,6 +6,8 @@
  *                                                                  ├──► SyncService (polled REST sync)
  *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
+ *                                                                  ├──► telemetry (activity, warnings, event loop):
+ *                                                                  │      GET /metrics and the dashboard's live status
  *                                                                  └──► tombstone collection timer
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *

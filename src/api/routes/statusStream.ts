@@ -16,20 +16,13 @@
  * (StatusFeed.ts says when snapshots are sent and what `activity` holds).
  */
 import type { FastifyInstance } from 'fastify'
-import { EngramError, isEngramError } from '../../core/errors.ts'
+import { isEngramError, UNAVAILABLE } from '../../core/errors.ts'
 import type { Telemetry } from '../../telemetry/Telemetry.ts'
 import { openEventStream, type EventStream, type StreamCounters } from '../sse.ts'
-import { StatusFeed, type SnapshotBody, type StatusFeedOptions } from '../StatusFeed.ts'
-import type { ApiDeps } from '../types.ts'
+import { StatusFeed, type SnapshotBody } from '../StatusFeed.ts'
+import type { ApiDeps, StatusStreamOptions } from '../types.ts'
 import { EVENT_DEFAULTS } from './events.ts'
 import { nodeStatusBody } from './status.ts'
-
-export interface StatusStreamOptions extends StatusFeedOptions {
-  /** Interval of heartbeat comments, ms (default 15,000). */
-  readonly heartbeatMs?: number
-  /** Most concurrent streams (default 64). */
-  readonly maxSubscribers?: number
-}
 
 /** Log lines in a snapshot, the most recent. */
 const LOG_LINES = 20
@@ -87,7 +80,7 @@ export function statusStreamRoutes (app: FastifyInstance, deps: ApiDeps, telemet
   app.get('/api/v1/status/stream', async (request, reply) => {
     if (request.method === 'HEAD') return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').send()
     if (open.size >= maxSubscribers) {
-      throw new EngramError('UNAVAILABLE',
+      throw UNAVAILABLE(
         `this node already serves ${maxSubscribers} status streams, its maximum; close a dashboard and retry`,
         { limit: maxSubscribers })
     }

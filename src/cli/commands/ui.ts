@@ -1,7 +1,7 @@
 /** `engram ui`: opens the running node's dashboard in the browser (docs/UI.md). */
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
 import type { Command } from '../command.ts'
-import { ApiClient } from '../client.ts'
+import { ApiClient } from '../../client/ApiClient.ts'
 import { resolveTarget } from '../connect.ts'
 import { EXIT } from '../exit.ts'
 import { printJson } from '../io.ts'
