@@ -20,18 +20,19 @@
  *  - load_average_1m: the machine's load when the figures were taken (they are wall and CPU
  *    times on it).
  */
-import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { sandbox, startDaemon, type Daemon, type Sandbox } from '../test/cli/helpers.ts'
-import { freePorts } from '../test/native/daemons.ts'
+import { eventually } from '../test/support/eventually.ts'
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/ui/browser.ts'
 import { benchInput } from './store.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
 const SEED = 'bench-ui-seed'
+const BIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url))
 const TICK_MS = 10 // /proc clock ticks (CLK_TCK 100)
 
 export interface UiBenchOptions {
@@ -39,7 +40,7 @@ export interface UiBenchOptions {
   readonly idleSeconds?: number
 }
 
-interface Node { readonly daemon: Daemon, readonly url: string, readonly p2pPort: number }
+interface Node { readonly child: ChildProcess, readonly url: string, readonly p2pPort: number }
 
 /** What the functions run in the page use of its document (this file is type-checked without the DOM). */
 interface PageDocument {
@@ -47,13 +48,46 @@ interface PageDocument {
   querySelectorAll (selector: string): ArrayLike<{ textContent: string | null }>
 }
 
-async function startNode (box: Sandbox, name: string, p2pPort: number): Promise<Node> {
-  const dir = join(box.root, name)
+/** A UDP port free now (a node's P2P port; its TCP twin is taken on the same number). */
+function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4')
+    sock.once('error', reject)
+    sock.bind(0, '127.0.0.1', () => { const { port } = sock.address(); sock.close(() => { resolve(port) }) })
+  })
+}
+
+/**
+ * A daemon of its own, as a user runs it (`engram start`, P2P on), in `root` with HOME there
+ * too (no configuration of this machine read), found through the api.json it writes.
+ */
+async function startNode (root: string, name: string): Promise<Node> {
+  const p2pPort = await freePort()
+  const dir = join(root, name)
   mkdirSync(dir, { recursive: true })
   const config = join(dir, 'config.json5')
   writeFileSync(config, JSON.stringify({ p2p: { enabled: true, seed: SEED, port: p2pPort }, sync: { intervalSeconds: 3600 }, log: { level: 'warn' } }))
-  const daemon = await startDaemon(join(dir, 'data'), box.env, ['--config', config])
-  return { daemon, url: daemon.url, p2pPort }
+  const data = join(dir, 'data')
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data') }
+  const child = spawn(process.execPath, [BIN, 'start', '--data-dir', data, '--port', '0', '--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { log += d })
+  const url = await eventually(() => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${log}`)
+    try {
+      const info = JSON.parse(readFileSync(join(data, 'api.json'), 'utf8')) as { url: string, pid: number }
+      return info.pid === child.pid ? info.url : undefined
+    } catch { return undefined }
+  }, () => `${name}'s API; its log: ${log}`)
+  return { child, url, p2pPort }
+}
+
+/** Stops a node (SIGTERM) and waits until it has exited. */
+async function stopNode (n: Node): Promise<void> {
+  if (n.child.exitCode !== null) return
+  const exited = new Promise(resolve => n.child.once('exit', resolve))
+  n.child.kill('SIGTERM')
+  await exited
 }
 
 async function api<T> (node: Node, method: string, path: string, body?: unknown): Promise<T> {
@@ -63,14 +97,6 @@ async function api<T> (node: Node, method: string, path: string, body?: unknown)
 }
 
 const triples = async (n: Node): Promise<number> => (await api<{ store: { stats: { triples: number } } }>(n, 'GET', '/api/v1/status')).store.stats.triples
-
-async function until (what: string, ms: number, cond: () => Promise<boolean>, everyMs = 50): Promise<void> {
-  const end = Date.now() + ms
-  for (let i = 0; i < 1_000_000 && !(await cond()); i++) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-}
 
 /** CPU ms of a process (user + system) from /proc. */
 function cpuMs (pid: number): number {
@@ -143,10 +169,10 @@ async function idle (browser: Browser, browserPid: number, node: Node, seconds: 
   await page.goto('about:blank')
   const settle = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 10_000))
   const window = async (): Promise<{ node: number, browser: number }> => {
-    const n0 = cpuMs(node.daemon.child.pid!)
+    const n0 = cpuMs(node.child.pid!)
     const b0 = treeCpuMs(browserPid)
     await new Promise(resolve => setTimeout(resolve, seconds * 1000))
-    return { node: cpuMs(node.daemon.child.pid!) - n0, browser: treeCpuMs(browserPid) - b0 }
+    return { node: cpuMs(node.child.pid!) - n0, browser: treeCpuMs(browserPid) - b0 }
   }
   // each window starts once what came before (opening the browser, loading the page) is over
   await settle()
@@ -169,9 +195,8 @@ async function idle (browser: Browser, browserPid: number, node: Node, seconds: 
   }
 }
 
-async function catchUp (box: Sandbox, browser: Browser, source: Node, rows: number, run: number, withPage: boolean): Promise<number> {
-  const [port] = await freePorts(1)
-  const target = await startNode(box, `target-${run}`, port!)
+async function catchUp (root: string, browser: Browser, source: Node, rows: number, run: number, withPage: boolean): Promise<number> {
+  const target = await startNode(root, `target-${run}`)
   let page: Page | undefined
   try {
     if (withPage) {
@@ -183,28 +208,27 @@ async function catchUp (box: Sandbox, browser: Browser, source: Node, rows: numb
     await new Promise(resolve => setTimeout(resolve, 3000))
     const t0 = performance.now()
     await api(target, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${source.p2pPort}` })
-    await until('the catch-up', 600_000, async () => (await triples(target)) >= rows, 100)
+    await eventually(async () => (await triples(target)) >= rows, 'the catch-up', { ms: 600_000, everyMs: 100 })
     return (performance.now() - t0) / 1000
   } finally {
     await page?.context().close()
-    await target.daemon.stop('SIGTERM')
+    await stopNode(target)
   }
 }
 
 export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string, number>> {
   const rows = opts.rows ?? 100_000
-  const box = sandbox()
-  const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: ARGS })
+  const root = mkdtempSync(join(tmpdir(), 'engram-bench-ui-'))
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
   const browser = await chromium.connect(server.wsEndpoint())
   const browserPid = server.process().pid!
   const nodes: Node[] = []
   try {
-    const [pa, pb] = await freePorts(2)
-    const a = await startNode(box, 'a', pa!)
-    const b = await startNode(box, 'b', pb!)
+    const a = await startNode(root, 'a')
+    const b = await startNode(root, 'b')
     nodes.push(a, b)
-    await api(a, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${pb}` })
-    await until('a and b connected', 60_000, async () => (await api<{ peer_count: number }>(a, 'GET', '/api/v1/p2p/status')).peer_count === 1)
+    await api(a, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${b.p2pPort}` })
+    await eventually(async () => (await api<{ peer_count: number }>(a, 'GET', '/api/v1/p2p/status')).peer_count === 1, 'a and b connected')
     const view = await firstView(browser, a)
     const idleFigures = await idle(browser, browserPid, a, opts.idleSeconds ?? 60)
 
@@ -214,7 +238,7 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
     }
     const without: number[] = []
     const withPage: number[] = []
-    for (const [i, open] of [false, true, true, false].entries()) (open ? withPage : without).push(await catchUp(box, browser, b, rows, i, open))
+    for (const [i, open] of [false, true, true, false].entries()) (open ? withPage : without).push(await catchUp(root, browser, b, rows, i, open))
     const best = (xs: number[]): number => Math.min(...xs)
     return {
       // how busy the machine was (1-minute load average over its cores): every figure here is wall or CPU time on it
@@ -229,8 +253,8 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
   } finally {
     await browser.close().catch(() => {})
     await server.close().catch(() => {})
-    await Promise.allSettled(nodes.map(n => n.daemon.stop('SIGTERM')))
-    box.remove()
+    await Promise.allSettled(nodes.map(stopNode))
+    rmSync(root, { recursive: true, force: true })
   }
 }
 

@@ -3,7 +3,8 @@
  * .ci/run installs), driven by playwright-core, headless, in a fresh profile directory, with
  * everything that would reach out to the network off (this machine has none to reach).
  *
- * Waits are conditions polled with generous deadlines (`until`); nothing asserts speed.
+ * Waits are conditions polled with generous deadlines (test/support/eventually.ts); nothing
+ * asserts speed.
  * `screenshot` writes a view to docs/screenshots/, which docs/UI.md shows.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -15,7 +16,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 export const CHROMIUM = '/usr/bin/chromium'
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+/** Chromium's switches here: headless-friendly, and nothing that reaches out to the network. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
 
 export interface Browser {
@@ -32,7 +34,7 @@ export async function launch (): Promise<Browser> {
   let context: BrowserContext
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 860 }, timeout: 120_000
+      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 860 }, timeout: 120_000
     })
   } catch (e) {
     rmSync(profile, { recursive: true, force: true })
@@ -55,18 +57,6 @@ export async function launch (): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true })
     }
   }
-}
-
-/** Polls `cond` (in the test process) until it holds, at most `ms`; says what it waited for. */
-export async function until (cond: () => Promise<boolean> | boolean, what: () => string | Promise<string>, ms = 60_000, everyMs = 50): Promise<number> {
-  const t0 = Date.now()
-  for (let i = 0; i < 1_000_000; i++) {
-    if (await cond()) return Date.now() - t0
-    if (Date.now() - t0 > ms) break
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-  if (await cond()) return Date.now() - t0
-  throw new Error(`timed out after ${ms} ms waiting for ${await what()}`)
 }
 
 /** The text of the first element matching `selector`, or '' when there is none. */

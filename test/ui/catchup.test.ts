@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { daemonsFixture, freePorts, startP2pNode, type P2pNode } from '../native/daemons.ts'
-import { launch, screenshot, textOf, until, type Browser } from './browser.ts'
+import { launch, screenshot, textOf, type Browser } from './browser.ts'
+import { eventually } from '../support/eventually.ts'
 
 const { box, live } = daemonsFixture()
 const ROWS = 100_000
@@ -27,20 +28,20 @@ describe('a catch-up of 100,000 records in the dashboard', () => {
     const target: P2pNode = await startP2pNode(box(), 'catchup-target', { p2pPort: pa })
     live.add(target)
     const page = await browser.open(`${target.url}/#/sync`)
-    await until(async () => (await textOf(page, '[data-field="connection"]')) === 'live', () => 'the live stream', 60_000)
+    await eventually(async () => (await textOf(page, '[data-field="connection"]')) === 'live', () => 'the live stream')
 
     const t0 = Date.now()
     await target.client.request('POST', '/api/v1/p2p/peers', { body: { addr: `127.0.0.1:${pb}` } })
     const bar = page.locator(`.catchup[data-peer="${source.nodeId}"]`)
     const seen: string[] = []
     let shot = false
-    await until(async () => {
+    await eventually(async () => {
       if ((await bar.count()) === 0) return false
       const text = (await bar.textContent()) ?? ''
       if (seen.at(-1) !== text) seen.push(text)
       if (!shot && (await bar.getAttribute('data-done')) === 'false') { shot = true; await screenshot(page, 'catchup') }
       return (await bar.getAttribute('data-done')) === 'true'
-    }, async () => `the catch-up to finish on the page; seen: ${JSON.stringify(seen.slice(-3))}`, 300_000, 100)
+    }, async () => `the catch-up to finish on the page; seen: ${JSON.stringify(seen.slice(-3))}`, { ms: 300_000, everyMs: 100 })
     const took = Date.now() - t0
     const done = (await bar.textContent()) ?? ''
     assert.match(done, /100 %/)

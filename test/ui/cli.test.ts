@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { engram, sandbox, startDaemon, waitFor, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { engram, sandbox, startDaemon, waitFor, type Daemon, type Sandbox } from '../support/daemon.ts'
 
 describe('engram ui', () => {
   let box: Sandbox

@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { sandbox, type Sandbox } from '../support/daemon.ts'
 import { startNode, pairMesh, syncRounds, type Node } from '../sync/daemons.ts'
-import { launch, screenshot, textOf, until, type Browser } from './browser.ts'
+import { launch, screenshot, textOf, type Browser } from './browser.ts'
+import { eventually } from '../support/eventually.ts'
 
 interface Conflict { id: string, key: string, kept: { value: unknown }, other: { value: unknown } }
 const conflictsOf = async (n: Node): Promise<Conflict[]> => (await n.client.request<{ conflicts: Conflict[] }>('GET', '/api/v1/conflicts')).conflicts
@@ -49,7 +50,7 @@ describe('conflicts in the dashboard', () => {
     assert.match(text, /cfg:theme/)
     assert.match(text, /"light"/)
     assert.match(text, /"dark"/)
-    await until(async () => (await textOf(page, '[data-field="conflicts"]')) === '1', async () => `the conflict count in the header: ${await textOf(page, 'header')}`, 30_000)
+    await eventually(async () => (await textOf(page, '[data-field="conflicts"]')) === '1', async () => `the conflict count in the header: ${await textOf(page, 'header')}`)
     await screenshot(page, 'conflicts')
 
     // keep the value that is not current here (whichever side that is)
@@ -57,9 +58,9 @@ describe('conflicts in the dashboard', () => {
     const side = JSON.stringify(listed[0]!.kept.value) === JSON.stringify(current) ? 'other' : 'kept'
     const chosen = listed[0]![side].value
     await card.locator(`section.side.${side}`).getByRole('button', { name: 'Keep this' }).click()
-    await until(async () => (await conflictsOf(a)).length === 0, () => 'the conflict resolved on a', 30_000)
+    await eventually(async () => (await conflictsOf(a)).length === 0, () => 'the conflict resolved on a')
     assert.deepEqual(await noteOf(a, 'cfg:theme'), chosen)
-    await until(async () => /No conflicts/.test(await textOf(page, 'main')), async () => `the page emptied: ${await textOf(page, 'main')}`, 30_000)
+    await eventually(async () => /No conflicts/.test(await textOf(page, 'main')), async () => `the page emptied: ${await textOf(page, 'main')}`)
 
     await syncRounds([a, b], 1)
     assert.deepEqual(await noteOf(b, 'cfg:theme'), chosen, 'the choice reached b')

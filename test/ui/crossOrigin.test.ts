@@ -10,9 +10,10 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { sandbox, type Sandbox } from '../support/daemon.ts'
 import { startNode, type Node } from '../sync/daemons.ts'
-import { launch, until, type Browser } from './browser.ts'
+import { launch, type Browser } from './browser.ts'
+import { eventually } from '../support/eventually.ts'
 
 /** The other site's page: every attempt, with what came of it in window.results. */
 function evilPage (target: string): string {
@@ -79,7 +80,7 @@ describe('a page of another origin', () => {
     const before = (await node.client.status()).store.stats
     const page = await browser.open(evil)
     const results = (): Promise<Record<string, string | boolean>> => page.evaluate('window.results ?? {}')
-    await until(async () => (await results()).done === true, async () => `the other site's attempts: ${JSON.stringify(await results())}`, 60_000)
+    await eventually(async () => (await results()).done === true, async () => `the other site's attempts: ${JSON.stringify(await results())}`)
     const got = await results()
     for (const name of ['read triples', 'read status', 'read the live stream', 'read the events', 'add, JSON', 'delete a namespace', 'event source', 'read the framed page']) {
       assert.match(String(got[name]), /^blocked: /, `${name}: ${got[name]}`)

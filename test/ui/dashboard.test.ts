@@ -9,7 +9,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Page } from 'playwright-core'
 import { daemonsFixture, startMesh, type P2pNode } from '../native/daemons.ts'
-import { launch, screenshot, textOf, until, type Browser } from './browser.ts'
+import { launch, screenshot, textOf, type Browser } from './browser.ts'
+import { eventually } from '../support/eventually.ts'
 
 const { box, live } = daemonsFixture()
 
@@ -44,8 +45,8 @@ describe('the dashboard, with two nodes syncing', () => {
     const pageB = await browser.open(`${b.url}/`)
     const connected = (page: Page, peer: P2pNode) => async () =>
       (await textOf(page, `tr[data-peer="${peer.nodeId}"] [data-field="state"]`)) === 'connected'
-    await until(connected(pageA, b), async () => `b connected on a's page: ${await textOf(pageA, 'table.peers')}`, 60_000)
-    await until(connected(pageB, a), async () => `a connected on b's page: ${await textOf(pageB, 'table.peers')}`, 60_000)
+    await eventually(connected(pageA, b), async () => `b connected on a's page: ${await textOf(pageA, 'table.peers')}`)
+    await eventually(connected(pageB, a), async () => `a connected on b's page: ${await textOf(pageB, 'table.peers')}`)
     assert.equal(await textOf(pageA, '[data-field="node-id"]'), a.nodeId)
     assert.equal(await textOf(pageA, '[data-field="mode"]'), 'native')
     assert.equal(await textOf(pageA, '[data-field="connection"]'), 'live')
@@ -63,8 +64,10 @@ describe('the dashboard, with two nodes syncing', () => {
     pageA.on('framenavigated', f => { if (f === pageA.mainFrame()) reloads.push(f.url()) })
     const add = await b.cli(['add', 'live:carol', 'likes', 'tea'])
     assert.equal(add.code, 0, add.stderr)
-    const latency = await until(async () => (await textOf(pageA, '[data-field="total"]')) === '1 triple',
-      async () => `the triple on a's page: ${await textOf(pageA, 'main')}`, 30_000, 10)
+    const t0 = Date.now()
+    await eventually(async () => (await textOf(pageA, '[data-field="total"]')) === '1 triple',
+      async () => `the triple on a's page: ${await textOf(pageA, 'main')}`)
+    const latency = Date.now() - t0
     assert.deepEqual(reloads, [], 'the page was not reloaded')
     assert.match(await textOf(pageA, 'table.triples tbody'), /live:carol\s*likes\s*tea/)
     process.stdout.write(`# a write on b (CLI) appeared on a's page ${latency} ms after the CLI returned\n`)
@@ -78,11 +81,11 @@ describe('the dashboard, with two nodes syncing', () => {
     await form.locator('input[name="object"]').fill('coffee')
     await form.getByRole('button', { name: 'Save' }).click()
     await confirm(pageA, /likes\s+"tea"\s+→\s+live:carol\s+likes\s+"coffee"/)
-    await until(async () => {
+    await eventually(async () => {
       const { triples } = await b.client.queryTriples({ subject: 'live:carol' })
       return triples.length === 1 && triples[0]!.object === 'coffee'
-    }, async () => `the edit on b: ${JSON.stringify(await b.client.queryTriples({ subject: 'live:carol' }))}`, 30_000)
-    await until(async () => /coffee/.test(await textOf(pageA, 'table.triples tbody')), () => 'the edited row on a\'s page', 30_000)
+    }, async () => `the edit on b: ${JSON.stringify(await b.client.queryTriples({ subject: 'live:carol' }))}`)
+    await eventually(async () => /coffee/.test(await textOf(pageA, 'table.triples tbody')), () => 'the edited row on a\'s page')
   })
 
   it('adds an observation on an entity page and deletes a namespace after saying its count', async () => {
@@ -96,21 +99,21 @@ describe('the dashboard, with two nodes syncing', () => {
     ] } })
     await pageA.goto(`${a.url}/#/entity/kg%3AAlice`)
     const observations = pageA.locator('section[aria-label="observations"]')
-    await until(async () => /prefers tea/.test((await observations.textContent()) ?? ''), () => 'the observations', 30_000)
+    await eventually(async () => /prefers tea/.test((await observations.textContent()) ?? ''), () => 'the observations')
     await observations.locator('input[name="observation"]').fill('reads on the train')
     await observations.getByRole('button', { name: 'Add observation' }).click()
     await confirm(pageA, /kg:Alice: reads on the train/)
-    await until(async () => (await b.client.queryTriples({ subject: 'kg:Alice', predicate: 'kg:observation' })).total === 2,
-      () => 'the observation on b', 30_000)
-    await until(async () => /reads on the train/.test((await observations.textContent()) ?? ''), () => 'the observation on a\'s page', 30_000)
+    await eventually(async () => (await b.client.queryTriples({ subject: 'kg:Alice', predicate: 'kg:observation' })).total === 2,
+      () => 'the observation on b')
+    await eventually(async () => /reads on the train/.test((await observations.textContent()) ?? ''), () => 'the observation on a\'s page')
     assert.match(await textOf(pageA, 'section[aria-label="relations in"]'), /kg:Bob/)
     await screenshot(pageA, 'entity')
 
-    await until(async () => (await b.client.queryTriples({ namespace: 'tmp' })).total === 3, () => 'the tmp namespace on b', 30_000)
+    await eventually(async () => (await b.client.queryTriples({ namespace: 'tmp' })).total === 3, () => 'the tmp namespace on b')
     await pageA.goto(`${a.url}/#/memory?namespace=tmp`)
     await pageA.getByRole('button', { name: 'Delete namespace tmp…' }).click()
     await confirm(pageA, /deletes 3 triples/)
-    await until(async () => (await b.client.queryTriples({ namespace: 'tmp' })).total === 0, () => 'the namespace deleted on b', 30_000)
+    await eventually(async () => (await b.client.queryTriples({ namespace: 'tmp' })).total === 0, () => 'the namespace deleted on b')
   })
 
   it('writes every other view to docs/screenshots', async () => {
@@ -126,7 +129,7 @@ describe('the dashboard, with two nodes syncing', () => {
       await screenshot(pageA, view)
     }
     await pageA.goto(`${a.url}/#/sync`)
-    await until(async () => (await textOf(pageA, `tr[data-peer="${b.nodeId}"] [data-field="state"]`)) === 'connected', () => 'the sync view', 30_000)
+    await eventually(async () => (await textOf(pageA, `tr[data-peer="${b.nodeId}"] [data-field="state"]`)) === 'connected', () => 'the sync view')
     await screenshot(pageA, 'sync')
     assert.deepEqual(browser.errors, [], 'no errors in the pages')
   })

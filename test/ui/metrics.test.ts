@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { daemonsFixture, startMesh, until, type P2pNode } from '../native/daemons.ts'
+import { daemonsFixture, startMesh, type P2pNode } from '../native/daemons.ts'
+import { eventually } from '../support/eventually.ts'
 import { documentedMetrics, families, promtoolCheck, sample } from '../api/promtool.ts'
 
 const { box, live } = daemonsFixture()
@@ -18,10 +19,10 @@ describe('GET /metrics with peers', () => {
     live.add(a); live.add(b)
     await a.client.pairPeer('b', b.url)
     await b.client.addTriple('m:x', 'p', 'from b')
-    await until(async () => (await a.client.queryTriples({ subject: 'm:x' })).total === 1, () => 'b\'s write on a', 30_000)
+    await eventually(async () => (await a.client.queryTriples({ subject: 'm:x' })).total === 1, () => 'b\'s write on a')
     const scrape = async (): Promise<string> => await (await fetch(`${a.url}/metrics`)).text()
     const native = `{peer="${b.nodeId}",mode="native"}`
-    await until(async () => sample(await scrape(), `engram_peer_up${native}`) === 1, () => 'b up in a\'s metrics', 30_000)
+    await eventually(async () => sample(await scrape(), `engram_peer_up${native}`) === 1, () => 'b up in a\'s metrics')
 
     const text = await scrape()
     promtoolCheck(text)
