@@ -5,6 +5,7 @@
  *   <dataDir>/identity.key   the node's Ed25519 private key (protobuf, mode 0600)
  *   <dataDir>/api.json       {url, pid, nodeId} of the running daemon's REST API (removed on stop)
  *   <dataDir>/api.token      the API token (apiToken.ts, mode 0600)
+ *   <dataDir>/dashboard.html the page `engram ui` opens: on to the dashboard with the token (mode 0600)
  *
  * The directory itself defaults to the XDG data directory (`$XDG_DATA_HOME/engram`, else
  * `~/.local/share/engram`) and is created with mode 0700; a node sets it, and the files in it, to
@@ -21,6 +22,7 @@ export interface DataPaths {
   readonly identity: string
   readonly apiInfo: string
   readonly apiToken: string
+  readonly dashboardLink: string
 }
 
 export function dataPaths (dataDir: string): DataPaths {
@@ -29,7 +31,8 @@ export function dataPaths (dataDir: string): DataPaths {
     db: join(dataDir, 'engram.db'),
     identity: join(dataDir, 'identity.key'),
     apiInfo: join(dataDir, 'api.json'),
-    apiToken: join(dataDir, 'api.token')
+    apiToken: join(dataDir, 'api.token'),
+    dashboardLink: join(dataDir, 'dashboard.html')
   }
 }
 

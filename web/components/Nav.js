@@ -13,7 +13,8 @@ const CONNECTION = {
   connecting: 'connecting…',
   live: 'live',
   reconnecting: 'reconnecting…',
-  closed: 'refused: reload the page'
+  closed: 'refused: reload the page',
+  unauthorized: 'needs the API token: open it with engram ui'
 }
 
 /** @param {{ view: string }} props */

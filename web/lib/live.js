@@ -13,7 +13,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { readEvents } from './sse.js'
 
 /**
- * @typedef {'connecting' | 'live' | 'reconnecting' | 'closed'} Connection
+ * @typedef {'connecting' | 'live' | 'reconnecting' | 'closed' | 'unauthorized'} Connection
  * @typedef {[number, number, number]} Point
  * @typedef {{ snapshot: any, connection: Connection, detail: string, points: Map<number, Point>, windowSeconds: number, version: number, skewMs: number }} LiveState
  */
@@ -56,7 +56,7 @@ export function startLive () {
   }, (s, detail) => {
     // 'open' shows as live with the first snapshot
     if (s === 'open') return
-    state.connection = s === 'closed' ? 'closed' : 'reconnecting'
+    state.connection = s === 'retrying' ? 'reconnecting' : s
     state.detail = detail ?? ''
     notify()
   })

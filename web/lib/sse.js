@@ -12,7 +12,7 @@ const MAX_RETRY_MS = 30_000
 /**
  * @param {string} path
  * @param {(event: string, data: string) => void} onEvent
- * @param {(state: 'open' | 'retrying' | 'closed', detail?: string) => void} onState
+ * @param {(state: 'open' | 'retrying' | 'closed' | 'unauthorized', detail?: string) => void} onState
  */
 export function readEvents (path, onEvent, onState) {
   const abort = new AbortController()
@@ -27,8 +27,9 @@ export function readEvents (path, onEvent, onState) {
         if (!res.ok || res.body === null) {
           const body = await res.json().catch(() => ({}))
           detail = `${body.error ?? res.statusText} (${body.code ?? res.status})`
-          // 401/403: the token is wrong or missing; retrying will not help
-          if (res.status === 401 || res.status === 403) { onState('closed', detail); return }
+          // 401: the token is missing or wrong; 403: refused by the API's guard; retrying will not help
+          if (res.status === 401) { onState('unauthorized', detail); return }
+          if (res.status === 403) { onState('closed', detail); return }
           throw new Error(detail)
         }
         failures = 0

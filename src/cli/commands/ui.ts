@@ -6,6 +6,7 @@ import { resolveTarget } from '../connect.ts'
 import { EXIT } from '../exit.ts'
 import { printJson } from '../io.ts'
 import { openBrowser } from '../openBrowser.ts'
+import { dashboardLink } from '../dashboardLink.ts'
 
 export const uiCommand: Command = {
   name: 'ui',
@@ -16,6 +17,9 @@ Opens the dashboard the running node serves at its API's address (http://127.0.0
 default): sync at a glance, live, and memory to browse, search, edit and resolve. The page is
 served to programs on this machine only. It is opened with $BROWSER when set, else the system's
 browser; without a display (or with --no-open) the URL is printed for you to open.
+The URL carries the node's API token in its fragment (#token=...: never sent over the network;
+the page takes it out of the address bar). The browser is handed <dataDir>/dashboard.html, which
+leads there, so the token never appears in a command line other users could read.
 
 Options:
   --no-open          print the URL, open nothing
@@ -32,9 +36,10 @@ Examples:
   async run ({ values }, io) {
     const target = resolveTarget(values, io)
     // The node must answer: a dashboard of nothing helps no one (exit 3 says how to start it).
-    await new ApiClient(target.url, { tls: target.tls }).health()
-    const url = new URL('/', target.url).href
-    const result = values['no-open'] === true ? { opened: false, reason: '--no-open' } : await openBrowser(url, io.env)
+    await new ApiClient(target.url, { tls: target.tls, token: target.token }).health()
+    const link = dashboardLink(target.url, target.token, target.dataDir)
+    const url = link.url
+    const result = values['no-open'] === true ? { opened: false, reason: '--no-open' } : await openBrowser(link.open, io.env)
     if (values.json === true) {
       printJson(io, { url, ...result })
       return EXIT.ok
