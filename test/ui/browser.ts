@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { eventually } from '../support/eventually.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
@@ -68,7 +69,12 @@ export async function textOf (page: Page, selector: string): Promise<string> {
 /** Writes the page as docs/screenshots/<name>.png (notices of earlier actions closed first). */
 export async function screenshot (page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true })
-  for (const close of await page.locator('.notices button[aria-label="close"]').all()) await close.click().catch(() => {})
-  await page.locator('.notices .notice').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {})
+  // Closed one at a time, the first each time (a notice may also go away by itself meanwhile).
+  const notices = page.locator('.notices .notice')
+  await eventually(async () => {
+    if ((await notices.count()) === 0) return true
+    await notices.first().locator('button[aria-label="close"]').click({ timeout: 1000 }).catch(() => {})
+    return false
+  }, 'the notices closed before a screenshot')
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
 }
