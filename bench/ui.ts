@@ -29,9 +29,11 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { eventually } from '../test/support/eventually.ts'
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/ui/browser.ts'
+import { newSecret } from '../src/config/secretStrength.ts'
 import { benchInput } from './store.ts'
 
-const SEED = 'bench-ui-seed'
+/** The nodes' shared secret: a fresh one each run, as `engram secret new` makes. */
+const SEED = newSecret()
 const BIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url))
 const TICK_MS = 10 // /proc clock ticks (CLK_TCK 100)
 
@@ -66,20 +68,22 @@ async function startNode (root: string, name: string): Promise<Node> {
   const dir = join(root, name)
   mkdirSync(dir, { recursive: true })
   const config = join(dir, 'config.json5')
-  writeFileSync(config, JSON.stringify({ p2p: { enabled: true, seed: SEED, port: p2pPort }, sync: { intervalSeconds: 3600 }, log: { level: 'warn' } }))
+  // holding a secret, the file must be the user's alone (mode 0600), or the node refuses to start
+  writeFileSync(config, JSON.stringify({ p2p: { enabled: true, seed: SEED, port: p2pPort }, sync: { intervalSeconds: 3600 }, log: { level: 'warn' } }), { mode: 0o600 })
   const data = join(dir, 'data')
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data') }
   const child = spawn(process.execPath, [BIN, 'start', '--data-dir', data, '--port', '0', '--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { log += d })
-  const url = await eventually(() => {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${log}`)
+  const found = await eventually((): { url: string } | { exited: number } | undefined => {
+    if (child.exitCode !== null) return { exited: child.exitCode }
     try {
       const info = JSON.parse(readFileSync(join(data, 'api.json'), 'utf8')) as { url: string, pid: number }
-      return info.pid === child.pid ? info.url : undefined
+      return info.pid === child.pid ? { url: info.url } : undefined
     } catch { return undefined }
   }, () => `${name}'s API; its log: ${log}`)
-  return { child, url, p2pPort }
+  if ('exited' in found) throw new Error(`${name} exited with ${found.exited}: ${log}`)
+  return { child, url: found.url, p2pPort }
 }
 
 /** Stops a node (SIGTERM) and waits until it has exited. */
