@@ -9,7 +9,7 @@ import { adviceFor } from '../lib/advice.js'
 import { logLineFor } from '../lib/peers.js'
 
 /** @param {import('../lib/peers.js').Lag} lag */
-const lagText = (lag) => (lag === null ? '–' : lag.records === 0 ? 'in step' : `${num(lag.records)} records, ${duration(lag.seconds)}`)
+const lagText = (lag) => (lag === null ? '–' : lag.records === 0 ? 'in step' : `${lag.records === null ? 'behind' : `${num(lag.records)} records,`} ${duration(lag.seconds)}`)
 
 /**
  * @param {{ rows: import('../lib/peers.js').PeerRow[], log: any[], now: number }} props

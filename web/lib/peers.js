@@ -6,8 +6,8 @@
  */
 
 /**
- * @typedef {{ records: number, total: number, startedAt: string, rate: number, etaSeconds: number | null, done: boolean }} CatchUp
- * @typedef {{ records: number, seconds: number } | null} Lag
+ * @typedef {{ records: number, total: number | null, fraction: number | null, startedAt: string, rate: number, etaSeconds: number | null, done: boolean }} CatchUp
+ * @typedef {{ records: number | null, seconds: number } | null} Lag
  * @typedef {{
  *   key: string, name: string, nodeId: string | null, mode: string, state: string, path: string,
  *   lastSync: string | null, sent: number | null, received: number | null,
@@ -29,7 +29,8 @@ function catchUpOf (c) {
   if (c === null || c === undefined) return null
   return {
     records: c.records ?? 0,
-    total: c.total ?? 0,
+    total: typeof c.total === 'number' ? c.total : null,
+    fraction: typeof c.fraction === 'number' ? c.fraction : null,
     startedAt: c.startedAt ?? c.started_at ?? null,
     rate: c.rate ?? 0,
     etaSeconds: c.etaSeconds ?? c.eta_seconds ?? null,
@@ -38,7 +39,7 @@ function catchUpOf (c) {
 }
 
 /** @param {any} l */
-const lagOf = (l) => (l === null || l === undefined ? null : { records: l.records ?? 0, seconds: l.seconds ?? 0 })
+const lagOf = (l) => (l === null || l === undefined ? null : { records: typeof l.records === 'number' ? l.records : null, seconds: l.seconds ?? 0 })
 
 /** @param {string | null | undefined} a @param {string | null | undefined} b */
 const later = (a, b) => (a === null || a === undefined ? b ?? null : b === null || b === undefined ? a : (a > b ? a : b))
