@@ -1,6 +1,6 @@
 /**
  * Every peer machine, one row each: state, mode (native P2P or polled REST), path, how far
- * behind each side is (records and seconds), last sync, bytes, and — when the last attempt
+ * behind the peer's feed this node is (records and seconds), last sync, bytes, and — when the last attempt
  * failed — the error, what to do about it, and the node's log line that reported it.
  */
 import { html } from '../lib/html.js'
@@ -22,7 +22,7 @@ export function PeerTable ({ rows, log, now }) {
     <table class="peers">
       <thead><tr>
         <th>Peer</th><th>State</th><th>Mode</th><th>Path</th>
-        <th title="records of the peer not yet here">Behind here</th><th title="records of this node not yet at the peer">Behind there</th>
+        <th title="records of the peer not yet here">Behind here</th>
         <th>Last sync</th><th>Sent</th><th>Received</th>
       </tr></thead>
       <tbody>
@@ -34,14 +34,13 @@ export function PeerTable ({ rows, log, now }) {
             <td>${r.mode}</td>
             <td>${r.path}</td>
             <td>${lagText(r.lagIn)}</td>
-            <td>${lagText(r.lagOut)}</td>
             <td title=${r.lastSync ?? ''}>${ago(r.lastSync, now)}</td>
             <td>${r.sent === null ? '–' : bytes(r.sent)}</td>
             <td>${r.received === null ? '–' : bytes(r.received)}</td>
           </tr>
           ${r.error !== null && html`
             <tr key=${`${r.key}-error`} class="peer-error">
-              <td colspan="9">
+              <td colspan="8">
                 <strong>${r.error.message}</strong>${r.error.code !== undefined && html` <code>${r.error.code}</code>`}
                 <p class="advice">${adviceFor(r.error)}</p>
                 ${(() => {

@@ -11,7 +11,7 @@
  * @typedef {{
  *   key: string, name: string, nodeId: string | null, mode: string, state: string, path: string,
  *   lastSync: string | null, sent: number | null, received: number | null,
- *   lagIn: Lag, lagOut: Lag, catchUp: CatchUp | null,
+ *   lagIn: Lag, catchUp: CatchUp | null,
  *   error: { message: string, code?: string } | null, source: string
  * }} PeerRow
  */
@@ -65,7 +65,6 @@ export function peerRows (snapshot) {
       sent: p.bytes_sent,
       received: p.bytes_received,
       lagIn: lagOf(p.lag?.in),
-      lagOut: lagOf(p.lag?.out),
       catchUp: catchUpOf(p.catch_up),
       error: typeof p.last_error === 'string' ? { message: p.last_error } : null,
       source: p.source ?? ''
@@ -101,7 +100,6 @@ export function peerRows (snapshot) {
       sent: null,
       received: p.lastResult?.bytes ?? null,
       lagIn: lagOf(p.lag),
-      lagOut: null,
       catchUp: catchUpOf(p.catchUp),
       error,
       source: 'paired'
