@@ -60,11 +60,39 @@ module.exports = {
       to: { dependencyTypes: ['core'], path: IO_MODULES }
     },
     {
-      name: 'pure-rooms-no-network-libraries',
-      comment: 'core/, protocol/ and replication/ use no network, HTTP or discovery library.',
+      name: 'text-is-pure',
+      comment: 'text/ (the rules of full-text search: tokens, documents, the query language, ranking, snippets) imports only core/ and itself.',
       severity: 'error',
-      from: { path: '^src/(core|protocol|replication)/' },
+      from: { path: '^src/text/' },
+      to: { path: '^src/', pathNot: '^src/(core|text)/' }
+    },
+    {
+      name: 'text-no-io',
+      comment: 'text/ is pure functions: no file system, network, timers or processes.',
+      severity: 'error',
+      from: { path: '^src/text/' },
+      to: { dependencyTypes: ['core'], path: IO_MODULES }
+    },
+    {
+      name: 'pure-rooms-no-network-libraries',
+      comment: 'core/, protocol/, replication/, text/ and peers/ use no network, HTTP or discovery library.',
+      severity: 'error',
+      from: { path: '^src/(core|protocol|replication|text|peers)/' },
       to: { path: NETWORK_LIBRARIES }
+    },
+    {
+      name: 'peers-is-a-registry',
+      comment: 'peers/ (the peer registry) keeps peer lists over the Store interface with core/ rules: no carrier, discovery, transport, store adapter or API.',
+      severity: 'error',
+      from: { path: '^src/peers/' },
+      to: { path: '^src/', pathNot: ['^src/(core|peers)/', '^src/store/Store\\.ts$'] }
+    },
+    {
+      name: 'peers-no-io',
+      comment: 'peers/ never touches sockets, HTTP, files or timers itself (the store keeps its lists).',
+      severity: 'error',
+      from: { path: '^src/peers/' },
+      to: { dependencyTypes: ['core'], path: IO_MODULES }
     },
     {
       name: 'engine-knows-the-store-interface',
@@ -75,10 +103,17 @@ module.exports = {
     },
     {
       name: 'store-below-engine',
-      comment: 'store/ imports only core/, util/ and itself.',
+      comment: 'store/ imports only core/, util/, the text rules (text/) and itself.',
       severity: 'error',
       from: { path: '^src/store/' },
-      to: { path: '^src/', pathNot: '^src/(core|store|util)/' }
+      to: { path: '^src/', pathNot: '^src/(core|store|text|util)/' }
+    },
+    {
+      name: 'search-knows-the-store-interface',
+      comment: 'search/ uses the Store interface and the text rules: no store adapter, engine, sync, API or composition root (node/ wires it).',
+      severity: 'error',
+      from: { path: '^src/search/' },
+      to: { path: '^src/', pathNot: ['^src/(core|search|text|util)/', '^src/store/Store\\.ts$'] }
     },
     {
       name: 'transport-is-generic',
@@ -91,7 +126,7 @@ module.exports = {
       name: 'carriers-use-the-shared-rules',
       comment: 'sync/ (the carriers) sits below the API, the clients and the composition root.',
       severity: 'error',
-      from: { path: '^src/(sync|discovery|tls|config|util)/' },
+      from: { path: '^src/(sync|discovery|peers|tls|config|util)/' },
       to: { path: ABOVE_SYNC }
     },
     {

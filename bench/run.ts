@@ -12,6 +12,9 @@ import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
+import { benchReach } from './reach.ts'
+import { benchRetrieval } from './retrieval.ts'
+import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
@@ -21,6 +24,10 @@ type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
+  // Full-text search: insert with and without the index, latency at 100,000 and --rows (at least 100,000) records.
+  search: benchSearch,
+  // recall@5 on the labelled set of test/fixtures/retrieval.json.
+  retrieval: () => benchRetrieval(),
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
   // Decoders against hostile input (the speed half of the fuzz tests).
@@ -32,7 +39,9 @@ const BENCHES: Record<string, Bench> = {
   // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
   guessing: () => benchGuessing(),
   // The dashboard: first view, idle cost of an open page, catch-up of 100,000 triples (or --rows) with the page open ÷ without.
-  ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) })
+  ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) }),
+  // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
+  reach: () => benchReach()
 }
 
 function usage (message: string): never {

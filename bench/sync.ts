@@ -12,6 +12,9 @@
  *   empty nodes): time, pages, bytes on the wire (both directions, HTTP headers included,
  *   counted on the source's sockets), and catchup_ratio = its rate / the page-sized bulk insert
  *   rate (goal ≥ 0.5); catchup_ratio_10k against batches of 10,000.
+ * - catchup_without_index_*: the same pull into empty nodes whose store is opened without its
+ *   full-text index (textIndex: false), alternated with the pulls above; catchup_index_ratio =
+ *   the catch-up rate with the index / without it (goal ≥ 0.8).
  * - incremental_*: 100 new triples on top of the shared ones: bytes on the wire, and
  *   incremental_wire_ratio = those bytes / the bytes of the 100 triples as JSON records
  *   (recordToPlain, the form a delta answer carries) (goal ≤ 1.5).
@@ -62,8 +65,8 @@ interface Puller {
 }
 
 /** An empty node that pulls from the source (its API listens too, as a node's does). */
-async function puller (dir: string, name: string, srcUrl: string): Promise<Puller> {
-  const store = SqliteStore.open(join(dir, `${name}.db`))
+async function puller (dir: string, name: string, srcUrl: string, textIndex = true): Promise<Puller> {
+  const store = SqliteStore.open(join(dir, `${name}.db`), { textIndex })
   const engine = new Engine({ store, node: asNodeId(`bench-${name}`), maxDriftMs: 60_000 })
   const sync = new SyncService({ engine, secret: () => 'bench-secret', settings: () => SETTINGS, log: silentLogger })
   const app = await createApiServer({
@@ -86,20 +89,25 @@ export async function benchSync (opts: { rows: number }): Promise<Record<string,
     const pageInsertRate = rows / (pageInsertMs / 1000)
     const wire = async (): Promise<number> => { worker.postMessage({ type: 'wire' }); return (await next<{ bytes: number }>(worker, 'wire')).bytes }
 
-    // Catch-up: best of three empty nodes.
+    // Catch-up: best of three empty nodes, with the full-text index and (alternated) without it.
     let best = { ms: Infinity, wire: 0, pages: 0 }
+    let bestPlain = Infinity
     for (let i = 0; i < 3; i++) {
-      const p = await puller(dir, `dst${i}`, url)
-      pullers.push(p)
-      const wire0 = await wire()
-      const t0 = performance.now()
-      const [r] = await p.sync.syncNow('src')
-      const ms = performance.now() - t0
-      const bytes = await wire() - wire0
-      if (r?.ok !== true || p.store.stats().triples !== rows) throw new Error(`catch-up failed: ${r?.error ?? ''} (${p.store.stats().triples} of ${rows})`)
-      if (ms < best.ms) best = { ms, wire: bytes, pages: r.pages }
+      for (const textIndex of [true, false]) {
+        const p = await puller(dir, `dst${i}${textIndex ? '' : '-plain'}`, url, textIndex)
+        pullers.push(p)
+        const wire0 = await wire()
+        const t0 = performance.now()
+        const [r] = await p.sync.syncNow('src')
+        const ms = performance.now() - t0
+        const bytes = await wire() - wire0
+        if (r?.ok !== true || p.store.stats().triples !== rows) throw new Error(`catch-up failed: ${r?.error ?? ''} (${p.store.stats().triples} of ${rows})`)
+        if (!textIndex) bestPlain = Math.min(bestPlain, ms)
+        else if (ms < best.ms) best = { ms, wire: bytes, pages: r.pages }
+      }
     }
     const catchupRate = rows / (best.ms / 1000)
+    const plainRate = rows / (bestPlain / 1000)
 
     // 100 new triples on top of the shared ones.
     worker.postMessage({ type: 'add', from: rows, count: 100 })
@@ -122,6 +130,9 @@ export async function benchSync (opts: { rows: number }): Promise<Record<string,
       catchup_wire_bytes_per_triple: round(best.wire / rows, 1),
       catchup_ratio: round(catchupRate / pageInsertRate, 3),
       catchup_ratio_10k: round(catchupRate / insertRate, 3),
+      catchup_without_index_ms: Math.round(bestPlain),
+      catchup_without_index_triples_per_s: Math.round(plainRate),
+      catchup_index_ratio: round(catchupRate / plainRate, 3),
       incremental_ms: round(incMs, 1),
       incremental_wire_bytes: incWire,
       incremental_record_bytes: recordBytes,

@@ -5,8 +5,13 @@
  * that imports it pulls in no server code.
  */
 import type { RecordKind } from '../core/model.ts'
+import type { ReindexProgress } from '../search/Reindexer.ts'
+import type { Snippet } from '../text/snippet.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
+import type { P2pPeerView } from '../sync/native/P2pStatus.ts'
+import type { PeerBookView } from '../discovery/DiscoveryService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
+import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from './dto.ts'
 
 /** Most queries in one POST /api/v1/query/batch, the largest sum of their limits, and the largest answer (characters of JSON). */
 export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 20_000, answerChars: 32 * 1024 * 1024 } as const
@@ -35,9 +40,62 @@ export interface ChangeSummary {
 /** GET /api/v1/p2p/status and its peers, as native sync builds them (sync/native/P2pStatus.ts). */
 export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
 
+/** GET /api/v1/p2p/peers: the peers dialled now, and the peer book (every known P2P peer, discovery/DiscoveryService.ts). */
+export interface P2pPeersAnswer {
+  readonly peers: readonly P2pPeerView[]
+  readonly book?: readonly PeerBookView[]
+}
+export type { PeerBookView } from '../discovery/DiscoveryService.ts'
+export type { PeerSource } from '../peers/sources.ts'
+
 /** GET /api/v1/sync/status, as the sync service builds it (sync/SyncService.ts), with how to pair back. */
 export type SyncStatus = SyncStatusView & { readonly pairBack: PairBack }
 export type { PeerView, SyncStatusView } from '../sync/SyncService.ts'
 
 /** The header engram's own clients send on every request (any value; api/guard.ts). */
 export { CLIENT_HEADER_NAME as CLIENT_HEADER } from '../util/clientHeader.ts'
+
+/** A matched passage of a search result (text/snippet.ts). */
+export type { Snippet }
+
+export type ScoredTripleDto = TripleDto & { readonly score: number, readonly snippet?: Snippet }
+
+export type SearchResultDto =
+  | { readonly type: 'entity', readonly subject: string, readonly score: number, readonly triples: ScoredTripleDto[] }
+  | { readonly type: 'note', readonly score: number, readonly note: NoteDto, readonly snippet?: Snippet }
+  | { readonly type: 'episode', readonly score: number, readonly episode: EpisodeDto, readonly snippet?: Snippet }
+  | { readonly type: 'trace', readonly score: number, readonly trace: TraceDto, readonly snippet?: Snippet }
+
+export interface SearchGraphDto {
+  readonly depth: number
+  readonly nodes: ReadonlyArray<{ readonly id: string, readonly hops: number }>
+  readonly triples: TripleDto[]
+  readonly truncated: boolean
+}
+
+/** GET /api/v1/search (api/searchDto.ts builds it). */
+export interface SearchResponse {
+  readonly query: string
+  readonly mode: 'text' | 'hybrid'
+  readonly matched: 'all' | 'any'
+  readonly results: SearchResultDto[]
+  readonly graph?: SearchGraphDto
+  readonly index: { readonly partial: boolean, readonly truncated: boolean, readonly candidates: number }
+  readonly semantic?: { readonly model: string, readonly error?: string }
+}
+
+/** GET /api/v1/search/index: the full-text index, and semantic search when an embedder is configured. */
+export interface SearchIndexResponse {
+  readonly text: ReindexProgress
+  readonly semantic: SemanticStatusDto | null
+}
+
+export interface SemanticStatusDto {
+  readonly model: string
+  readonly url: string
+  /** Records with a vector. */
+  readonly vectors: number
+  /** Feed positions not yet embedded. */
+  readonly pending: number
+  readonly lastError?: string
+}

@@ -142,3 +142,22 @@ export const listTracesQuery = {
   properties: { runId: nonEmpty, limit: limitProp, offset: offsetProp },
   additionalProperties: false
 } as const
+
+// ---- search ----
+
+const KIND_LIST = '^(triple|note|episode|trace)(,(triple|note|episode|trace))*$'
+
+/** GET /api/v1/search: the query's own rules (syntax, length) are checked by text/query.ts, which names the problem. */
+export const searchQuery = {
+  type: 'object',
+  required: ['q'],
+  properties: {
+    q: str,
+    kind: { type: 'string', pattern: KIND_LIST, description: 'kinds, comma-separated: triple, note, episode, trace' },
+    namespace: str,
+    limit: { type: 'integer', minimum: 1, maximum: LIMITS.searchLimitMax, default: 10 },
+    expand: { type: 'integer', minimum: 0, maximum: LIMITS.searchExpandMax, default: 0 },
+    mode: { type: 'string', enum: ['auto', 'text', 'hybrid'], default: 'auto' }
+  },
+  additionalProperties: false
+} as const

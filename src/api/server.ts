@@ -15,6 +15,7 @@ import { integrationRoutes } from './routes/integrations.ts'
 import { noteRoutes } from './routes/notes.ts'
 import { p2pRoutes } from './routes/p2p.ts'
 import { queryRoutes } from './routes/query.ts'
+import { searchRoutes } from './routes/search.ts'
 import { statusRoutes } from './routes/status.ts'
 import { traceRoutes } from './routes/traces.ts'
 import { tripleRoutes } from './routes/triples.ts'
@@ -65,7 +66,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   app.setNotFoundHandler(notFoundHandler)
   app.addHook('preValidation', coerceIntegerQuery)
   guardConnections(app.server, limits)
-  const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited })
+  const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited, ...(deps.now !== undefined ? { now: deps.now } : {}) })
   app.addHook('onRequest', rates.onRequest)
   app.addHook('onResponse', rates.onResponse)
   // Other machines may reach only the routes peers need, and the metrics when allowed
@@ -78,6 +79,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   statusRoutes(app, deps)
   tripleRoutes(app, deps)
   queryRoutes(app, deps)
+  searchRoutes(app, deps)
   noteRoutes(app, deps)
   episodeRoutes(app, deps)
   traceRoutes(app, deps)

@@ -13,8 +13,10 @@ import { syncNowCommand, syncPairCommand, syncPauseCommand, syncResumeCommand, s
 import { mcpCommand } from './commands/mcp.ts'
 import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
+import { reindexCommand, searchCommand } from './commands/search.ts'
 import { startCommand } from './commands/start.ts'
 import { peersCommand } from './commands/peers.ts'
+import { relayCommand, relayKeyCommand } from './commands/relay.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
@@ -24,12 +26,12 @@ import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
-  startCommand, addCommand, queryCommand, deleteCommand,
+  startCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
   statusCommand, uiCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand,
+  peersCommand, relayCommand, relayKeyCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
   tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]
@@ -58,6 +60,7 @@ Get started:
   engram start &
   engram add user:alice prefers:editor vim
   engram query --subject user:alice
+  engram search "alice editor"
 `
 }
 

@@ -13,7 +13,7 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView, PeerView, SyncStatus } from '../api/contract.ts'
+import type { P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -171,6 +171,16 @@ export class ApiClient {
   listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<{ traces: TraceDto[], total: number }> {
     return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
+
+  // ---- search ----
+
+  search (params: { q: string, kind?: string, namespace?: string, limit?: number, expand?: number, mode?: string }): Promise<SearchResponse> {
+    return this.request('GET', '/api/v1/search', { query: { ...params } })
+  }
+
+  searchIndex (): Promise<SearchIndexResponse> { return this.request('GET', '/api/v1/search/index') }
+
+  reindex (): Promise<Pick<SearchIndexResponse, 'text'>> { return this.request('POST', '/api/v1/search/reindex') }
 
   // ---- sync ----
 

@@ -6,7 +6,7 @@
  * `details.unreachable` when nothing answers).
  */
 import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from '../api/dto.ts'
-import { BATCH_QUERY_LIMITS } from '../api/contract.ts'
+import { BATCH_QUERY_LIMITS, type SearchResponse } from '../api/contract.ts'
 import { isEngramError } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import type { Json, JsonObject } from '../core/model.ts'
@@ -79,14 +79,24 @@ export class RestApi {
     return { items: r.traces, total: r.total }
   }
 
+  /** GET /api/v1/search; undefined when the daemon has no search (an older node). */
+  async search (params: { q: string, kind?: string, namespace?: string, limit?: number, expand?: number, mode?: string }): Promise<SearchResponse | undefined> {
+    return await unlessRouteMissing(this.client.search(params))
+  }
+
   /** GET path, or undefined when the daemon has no such route (an older or smaller node). */
   async getOptional<T> (path: string): Promise<T | undefined> {
-    try {
-      return await this.client.request<T>('GET', path)
-    } catch (e) {
-      if (isEngramError(e) && e.code === 'NOT_FOUND' && e.details?.path !== undefined) return undefined
-      throw e
-    }
+    return await unlessRouteMissing(this.client.request<T>('GET', path))
+  }
+}
+
+/** The answer, or undefined when the daemon has no such route (NOT_FOUND naming the path). */
+async function unlessRouteMissing<T> (p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p
+  } catch (e) {
+    if (isEngramError(e) && e.code === 'NOT_FOUND' && e.details?.path !== undefined) return undefined
+    throw e
   }
 }
 

@@ -164,6 +164,11 @@ export function assertStartable (config: EngramConfig, sources?: Readonly<Record
         'reach this node may try to guess it; generate one with `engram secret new` and set it on every node', src(key))
     }
   }
+  if ((config.search.embedder.url === undefined) !== (config.search.embedder.model === undefined)) {
+    const missing: ConfigKey = config.search.embedder.url === undefined ? 'search.embedder.url' : 'search.embedder.model'
+    const other: ConfigKey = missing === 'search.embedder.url' ? 'search.embedder.model' : 'search.embedder.url'
+    throw CONFIG_INVALID(missing, undefined, `must be set together with ${other} (${src(other)}): semantic search needs the server's URL and the model it runs (${envNameOf(missing)})`, src(missing))
+  }
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) {
     const missing: ConfigKey = config.tls.cert === undefined ? 'tls.cert' : 'tls.key'
     throw CONFIG_INVALID(missing, undefined, `must be set together with ${missing === 'tls.cert' ? 'tls.key' : 'tls.cert'} (${envNameOf(missing)})`, src(missing))

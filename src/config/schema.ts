@@ -45,6 +45,17 @@ export interface EngramConfig {
     readonly bloomFpr: number
     readonly maxPeers: number
     readonly maxMessagesPerSecond: number
+    readonly relays: readonly string[]
+    readonly relayPollMs: number
+    readonly holePunch: boolean
+    readonly relay: {
+      readonly enabled: boolean
+      readonly admissionKeys: readonly string[]
+      readonly maxReservations: number
+      readonly maxCircuitsPerPeer: number
+      readonly maxCircuitBytes: number
+      readonly maxCircuitSeconds: number
+    }
   }
   readonly sync: {
     readonly intervalSeconds: number
@@ -65,6 +76,15 @@ export interface EngramConfig {
     readonly bonjourEnabled: boolean
     readonly bonjourServiceType: string
     readonly manualPeers: readonly string[]
+  }
+  readonly search: {
+    readonly embedder: {
+      readonly url?: string
+      readonly model?: string
+      readonly apiKey?: string
+      readonly batchSize: number
+      readonly timeoutMs: number
+    }
   }
   readonly tls: {
     readonly cert?: string
@@ -217,6 +237,43 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'integer', default: 5000, min: 100, max: 1_000_000,
     description: 'Messages per second (bursts of twice as many) one P2P peer may send; a peer that sends more is disconnected and dialled again later.'
   },
+  'p2p.relays': {
+    type: 'strings', default: [], pattern: /^(\/\S+\/p2p\/[A-Za-z0-9]{1,128}|[A-Za-z0-9]{1,128}@\S+:\d{1,5})$/,
+    patternText: 'relays, each a multiaddr ending in /p2p/<node id> or "<node id>@host:port"',
+    description: 'Relays this node reserves a slot on when it cannot be dialled directly (AutoNAT), and reaches the other nodes of its seed through; "<node id>@host:port" means QUIC on that UDP port and TCP on that TCP port. Needs p2p.enabled and p2p.seed. See docs/DISCOVERY.md.'
+  },
+  'p2p.relayPollMs': {
+    type: 'integer', default: 10_000, min: 100, max: 600_000,
+    description: 'How often each relay of p2p.relays is asked which nodes of this seed hold a slot on it (they are then dialled through it), and the reservation checked.'
+  },
+  'p2p.holePunch': {
+    type: 'boolean', default: true,
+    description: 'Try to turn a session through a relay into a direct one (DCUtR); when it fails the session stays relayed.'
+  },
+  'p2p.relay.enabled': {
+    type: 'boolean', default: false,
+    description: 'Serve as a relay (circuit relay v2) for the nodes of this seed and of p2p.relay.admissionKeys: they reserve slots here and reach each other through it. Run it on a machine others can dial. `engram relay` runs a relay alone, without a store or a seed.'
+  },
+  'p2p.relay.admissionKeys': {
+    type: 'strings', default: [], secret: true, pattern: /^[0-9a-fA-F]{64}$/, patternText: 'keys of 64 hexadecimal digits each (printed by `engram relay key` on a node of the group)',
+    description: 'Admission keys of the groups this relay serves besides its own seed\'s: a node must prove one of them before it gets a slot or a circuit. A key lets its holder use the relay, nothing more: it opens no data.'
+  },
+  'p2p.relay.maxReservations': {
+    type: 'integer', default: 128, min: 1, max: 65_535,
+    description: 'Most nodes holding a slot on this relay at once; further reservations are refused.'
+  },
+  'p2p.relay.maxCircuitsPerPeer': {
+    type: 'integer', default: 16, min: 1, max: 1024,
+    description: 'Most relayed connections one node opens, or is reached by, through this relay at once.'
+  },
+  'p2p.relay.maxCircuitBytes': {
+    type: 'integer', default: 1024 * MiB, docDefault: '1073741824 (1 GiB)', min: 128 * 1024, max: 2 ** 40, rangeText: 'an integer from 131072 (128 KiB) to 1099511627776 (1 TiB)',
+    description: 'Bytes one relayed connection may carry (both directions together) before the relay closes it; the nodes then connect again.'
+  },
+  'p2p.relay.maxCircuitSeconds': {
+    type: 'integer', default: 3600, min: 60, max: 86_400,
+    description: 'Seconds one relayed connection may stay open before the relay closes it; the nodes then connect again.'
+  },
   'sync.intervalSeconds': {
     type: 'integer', default: 300, min: 10, max: 86_400,
     description: 'Polled mode: time between delta syncs with each peer.'
@@ -280,6 +337,26 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'discovery.manualPeers': {
     type: 'peers', default: [],
     description: 'P2P peers ("host:port") dialled always, like p2p.manualPeers (the two lists are joined).'
+  },
+  'search.embedder.url': {
+    type: 'string', default: undefined, pattern: /^https?:\/\/\S+$/, patternText: 'an http(s) URL such as http://127.0.0.1:11434/v1',
+    description: 'Semantic search: base URL of an OpenAI-compatible embeddings API (Ollama: http://127.0.0.1:11434/v1; llama.cpp server, LM Studio: theirs). Every record\'s text is sent there: keep it on this machine. Unset: search uses full text alone. Needs search.embedder.model.'
+  },
+  'search.embedder.model': {
+    type: 'string', default: undefined, pattern: /^\S.{0,255}$/, patternText: '1 to 256 characters, not starting with a space',
+    description: 'Semantic search: the embedding model the server runs (e.g. nomic-embed-text, all-minilm). Changing it embeds every record again.'
+  },
+  'search.embedder.apiKey': {
+    type: 'string', default: undefined, secret: true, pattern: /^[^\r\n]{1,1024}$/, patternText: '1 to 1024 characters on one line',
+    description: 'Semantic search: a key sent as a bearer token, for servers that ask for one (local servers do not).'
+  },
+  'search.embedder.batchSize': {
+    type: 'integer', default: 64, min: 1, max: 2048,
+    description: 'Semantic search: most texts per embeddings request.'
+  },
+  'search.embedder.timeoutMs': {
+    type: 'integer', default: 30_000, min: 1000, max: 600_000,
+    description: 'Semantic search: time limit of one embeddings request; a request that fails is retried 3 times, with delays that double.'
   },
   'tls.cert': {
     type: 'path', default: undefined, env: 'ENGRAM_SYNC_TLS_CERT',

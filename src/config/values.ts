@@ -86,7 +86,7 @@ export function readValue (key: ConfigKey, raw: RawValue, ctx: ValueContext = {}
       for (const [i, el] of v.entries()) {
         if (typeof el !== 'string' || el.trim() === '') throw fail(`element ${i} (${JSON.stringify(el) ?? String(el)}) is not a non-empty string`)
         const s = el.trim()
-        if (spec.pattern !== undefined && !spec.pattern.test(s)) throw fail(`element ${i} ${JSON.stringify(s)} is not allowed`)
+        if (spec.pattern !== undefined && !spec.pattern.test(s)) throw fail(`element ${i} ${spec.secret === true ? '(hidden)' : JSON.stringify(s)} is not ${spec.patternText ?? 'allowed'}`)
         if (spec.type === 'peers') {
           const parsed = parseHostPort(s)
           if (!parsed.ok) throw fail(`element ${i} "${s}": ${parsed.problem}`)

@@ -71,7 +71,7 @@ export function UNAUTHORIZED (why: string, details?: Record<string, unknown>, ca
   return new EngramError('UNAUTHORIZED', why, details, cause === undefined ? undefined : { cause })
 }
 
-/** Something this needs is not there or not running now (a peer, the store, sync); retrying later may work. */
+/** Something this needs is not there or not running now (a peer, the store, sync, an embedding server); retrying later may work. */
 export function UNAVAILABLE (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {
   return new EngramError('UNAVAILABLE', why, details, cause === undefined ? undefined : { cause })
 }

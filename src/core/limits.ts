@@ -28,7 +28,11 @@ export const LIMITS = {
   /** Records in one write batch (REST or library). */
   batchRecords: 10_000,
   /** Page size of a query. */
-  queryLimitMax: 10_000
+  queryLimitMax: 10_000,
+  /** Most results of one search. */
+  searchLimitMax: 100,
+  /** Deepest graph expansion of a search, hops. */
+  searchExpandMax: 3
 } as const
 
 /** Default largest frame, in bytes, that a transport sends or accepts (native sync frames fit in it). */

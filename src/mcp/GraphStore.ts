@@ -12,6 +12,7 @@
 import type { TripleDto } from '../api/dto.ts'
 import { INVALID_INPUT } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
+import { plainWordsQuery } from '../text/query.ts'
 import { GraphMapping, OBSERVATION, stampOf, subgraph, type Entity, type EntityProvenance, type GraphProvenance, type KnowledgeGraph, type Relation, type Stamp } from './mapping.ts'
 import { BATCH, type BodyPattern, type RestApi, type TripleInput } from '../client/RestApi.ts'
 
@@ -63,10 +64,24 @@ export class GraphStore {
     return this.mapping.assemble(triples!)
   }
 
-  /** Entities whose name, type or an observation contains `query` (case-insensitive), and the relations touching them. */
+  /**
+   * Entities matching `query`, best first, and the relations touching them. The words of the
+   * query (each also as a beginning: "ali" finds Alice) are searched in the graph's triples with
+   * full-text ranking (GET /api/v1/search, one result per entity); entities whose name, type or
+   * observations hold every word come first, then those holding some. When that finds nothing
+   * (or the query has no words, or the daemon has no search), the memory server's own rule
+   * applies: name, type or an observation contains the query (case-insensitive), in storage order.
+   */
   async searchNodes (query: string): Promise<GraphResult> {
-    const q = query.toLowerCase()
-    const has = (s: string): boolean => s.toLowerCase().includes(q)
+    const q = plainWordsQuery(query)
+    const answer = q === undefined ? undefined : await this.api.search({ q, kind: 'triple', namespace: this.mapping.namespace, limit: LIMITS.searchLimitMax, mode: 'auto' })
+    const names = (answer?.results ?? []).flatMap(r => (r.type === 'entity' ? [this.mapping.nameOf(r.subject)] : [])).filter((n): n is string => n !== undefined)
+    if (names.length > 0) {
+      const found = await this.openNodes(names)
+      if (found.graph.entities.length > 0) return inOrder(found, names)
+    }
+    const lower = query.toLowerCase()
+    const has = (s: string): boolean => s.toLowerCase().includes(lower)
     return subgraph(await this.readGraph(), e => has(e.name) || has(e.entityType) || e.observations.some(has))
   }
 
@@ -221,6 +236,16 @@ export class GraphStore {
     }
     if (chunk.length > 0) await flush()
     return { triples: out, created }
+  }
+}
+
+/** The graph with its entities (and their provenance) in the order of `names`. */
+function inOrder (g: GraphResult, names: readonly string[]): GraphResult {
+  const rank = new Map(names.map((n, i) => [n, i]))
+  const order = g.graph.entities.map((e, i) => i).sort((a, b) => rank.get(g.graph.entities[a]!.name)! - rank.get(g.graph.entities[b]!.name)!)
+  return {
+    graph: { entities: order.map(i => g.graph.entities[i]!), relations: g.graph.relations },
+    provenance: { entities: order.map(i => g.provenance.entities[i]!), relations: g.provenance.relations }
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * One MCP session of `engram mcp`: the tools (memoryTools.ts, engramTools.ts), the resource
+ * One MCP session of `engram mcp`: the tools (memoryTools.ts, engramTools.ts, searchTools.ts), the resource
  * `memory://knowledge-graph`, and `notifications/resources/updated` for a client that subscribed
  * to it, sent when the graph changes in the store, whoever changed it: this session, another
  * agent on this machine, or another machine through sync (DaemonEvents).
@@ -24,6 +24,7 @@ import type { DaemonEvents } from './daemonEvents.ts'
 import { ENGRAM_TOOLS } from './engramTools.ts'
 import { GraphMissingEntity } from './GraphStore.ts'
 import { MEMORY_TOOLS } from './memoryTools.ts'
+import { SEARCH_TOOLS } from './searchTools.ts'
 import type { Tool, ToolContext, ToolOutput } from './tool.ts'
 
 export const GRAPH_URI = 'memory://knowledge-graph'
@@ -37,7 +38,7 @@ const SUBSCRIBE_WAIT_MS = 5000
 const INSTRUCTIONS = 'This memory is engram: one store shared by every agent on this machine and kept in step with the ' +
   'user\'s other machines. The knowledge-graph tools work as in the memory server; each result\'s _meta ' +
   `"${PROVENANCE_KEY}" tells when and on which machine every returned record was written. ` +
-  'Notes, episodes and traces have their own tools; sync_status shows how the machines are in step.'
+  'Notes, episodes and traces have their own tools; search_memory searches all of it; sync_status shows how the machines are in step.'
 
 export interface SessionOptions {
   readonly ctx: ToolContext
@@ -47,7 +48,7 @@ export interface SessionOptions {
   readonly provenanceText?: boolean
 }
 
-const ALL_TOOLS: readonly Tool[] = [...MEMORY_TOOLS, ...ENGRAM_TOOLS]
+const ALL_TOOLS: readonly Tool[] = [...MEMORY_TOOLS, ...ENGRAM_TOOLS, ...SEARCH_TOOLS]
 const validator = new AjvJsonSchemaValidator()
 const validators = new Map<string, JsonSchemaValidator<Record<string, unknown>>>(
   ALL_TOOLS.map(t => [t.name, validator.getValidator<Record<string, unknown>>(t.inputSchema as JsonSchemaType)]))

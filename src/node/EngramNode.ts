@@ -27,13 +27,16 @@ import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
 import { SyncService, type SyncSettings } from '../sync/SyncService.ts'
+import { PeerRegistry } from '../peers/PeerRegistry.ts'
 import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createNativeSync } from './nativeSync.ts'
-import { derivePrivateNetworkKey } from '../transport/libp2p/privateNetwork.ts'
+import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
+import { createSearch } from './search.ts'
+import type { SearchService } from '../search/SearchService.ts'
 import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
@@ -94,6 +97,7 @@ interface Parts {
   readonly sync: SyncService
   readonly native: NativeSync | undefined
   readonly discovery?: DiscoveryService
+  readonly search: SearchService
   readonly lifecycle: Lifecycle
   readonly log: Logger
   readonly telemetry: Telemetry
@@ -112,6 +116,8 @@ export class EngramNode {
   readonly native: NativeSync | undefined
   /** Discovery (mDNS, static peers, the peer book); undefined unless p2p.enabled. */
   readonly discovery: DiscoveryService | undefined
+  /** Full-text and semantic search, and rebuilding the full-text index. */
+  readonly search: SearchService
   private readonly lifecycle: Lifecycle
   private readonly log: Logger
   /** What the node has been doing (activity, recent warnings and errors, event loop): GET /metrics, the dashboard. */
@@ -127,6 +133,7 @@ export class EngramNode {
     this.sync = p.sync
     this.native = p.native
     this.discovery = p.discovery
+    this.search = p.search
     this.lifecycle = p.lifecycle
     this.log = p.log
     this.telemetry = p.telemetry
@@ -174,6 +181,14 @@ export class EngramNode {
     // A database SQLite just created (and its -wal and -shm) has the umask's mode: tighten it.
     secureDataDir(paths)
     await lifecycle.start({ name: 'the store', stop: () => { store.close() } })
+    // every peer this node knows, in one registry (a store of an earlier version is migrated here)
+    let peers: PeerRegistry
+    try {
+      peers = new PeerRegistry(store, now)
+    } catch (e) {
+      await lifecycle.stop()
+      throw e
+    }
     const live = { config }
     let discovery: DiscoveryService | undefined
     const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
@@ -188,14 +203,18 @@ export class EngramNode {
       settings: () => syncSettings(live.config),
       log: log.child({ part: 'sync' }),
       now,
+      peers: peers.rest,
       autoSyncDebounceMs: opts.autoSyncDebounceMs,
       native: () => native
     })
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
+      // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
+      const keys = seed !== undefined ? await seedKeys(seed) : undefined
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
-        ...(seed !== undefined ? { privateNetworkKey: await derivePrivateNetworkKey(seed) } : {}),
+        ...(keys !== undefined ? { keys } : {}),
+        peers: peers.p2p,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
@@ -204,6 +223,16 @@ export class EngramNode {
       await lifecycle.stop()
       throw e
     }
+    let search: ReturnType<typeof createSearch>
+    try {
+      search = createSearch({ config, engine, vectorsFile: paths.vectors, log })
+    } catch (e) {
+      await lifecycle.stop()
+      throw e
+    }
+    // A vector file SQLite just created has the umask's mode: tighten it.
+    secureDataDir(paths)
+    await lifecycle.start({ name: 'the vector store', stop: () => { search.close() } })
     const startedAt = new Date(now()).toISOString()
     const version = packageVersion()
     let api: FastifyInstance | undefined
@@ -217,12 +246,14 @@ export class EngramNode {
           bodyLimitBytes: config.api.bodyLimitBytes,
           limits: apiLimits(config.api),
           access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
+          now,
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
           sync,
           telemetry,
           remoteMetrics: config.api.remoteMetrics,
+          search: search.search,
           p2p: native,
           p2pPeerBook: () => discovery?.view(),
           onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
@@ -243,12 +274,13 @@ export class EngramNode {
     const apiPort = Number(new URL(apiUrl).port)
     sync.setEndpoint({ url: apiUrl, host: config.api.host, port: apiPort })
     try {
-      discovery = createDiscovery({ config, store, native, nodeId, apiPort, log, now })
+      discovery = createDiscovery({ config, peers: peers.p2p, native, nodeId, apiPort, log })
     } catch (e) {
       await lifecycle.stop()
       throw e
     }
     await lifecycle.start({ name: 'sync', start: () => { sync.start() }, stop: () => sync.stop() })
+    await lifecycle.start({ name: 'search', start: () => { search.search.start() }, stop: () => search.search.stop() })
     if (opts.configFile !== undefined && opts.reloadConfig !== undefined) {
       const { configFile, reloadConfig } = opts
       let watch: ConfigWatch | undefined
@@ -295,7 +327,7 @@ export class EngramNode {
       node: nodeId, dataDir: paths.dir, api: apiUrl,
       ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
     })
-    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, lifecycle, log, telemetry })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log, telemetry })
   }
 
   /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */

@@ -3,8 +3,10 @@
  * and TCP (Noise + Yamux) on the same port number for networks that block UDP, tried after
  * QUIC, in a private network whose key is derived from the seed (transport/libp2p/privateNetwork.ts)
  * — with the node's identity key (so the transport proves the node id), and the NativeSync
- * manager over it with the configured peers. Part of the composition root: the one place that
- * names the QUIC adapter.
+ * manager over it with the configured peers. With relays (`p2p.relays`) or serving as one
+ * (`p2p.relay.enabled`), the transport gets the reach options (`relayReach`): the group's admission
+ * key, the relays, the relay limits; members that hold a slot on a relay are dialled through it.
+ * Part of the composition root: the one place that names the QUIC adapter.
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { EngramConfig } from '../config/schema.ts'
@@ -14,8 +16,36 @@ import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
-import { QuicTransport } from '../transport/libp2p/QuicTransport.ts'
+import type { P2pPeers } from '../peers/P2pPeers.ts'
+import { QuicTransport, type ReachOptions } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
+import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
+import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
+
+/** Whether the configuration uses relays or serves as one (the group keys are then needed). */
+export function usesRelays (c: EngramConfig): boolean {
+  return c.p2p.enabled && (c.p2p.relays.length > 0 || c.p2p.relay.enabled)
+}
+
+/** The transport's reach options of a configuration, or undefined without relays. */
+export function relayReach (c: EngramConfig, keys: SeedKeys | undefined): ReachOptions | undefined {
+  if (!usesRelays(c)) return undefined
+  const r = c.p2p.relay
+  return {
+    relays: c.p2p.relays.flatMap(relayMultiaddrs),
+    ...(keys !== undefined ? { memberKey: keys.relay } : {}),
+    ...(r.enabled
+      ? {
+          serve: {
+            keys: [...(keys !== undefined ? [keys.relay] : []), ...r.admissionKeys.map((k, i) => parseAdmissionKey(k, `p2p.relay.admissionKeys[${i}]`))],
+            limits: { maxReservations: r.maxReservations, maxCircuitsPerPeer: r.maxCircuitsPerPeer, maxCircuitBytes: r.maxCircuitBytes, maxCircuitSeconds: r.maxCircuitSeconds }
+          }
+        }
+      : {}),
+    pollMs: c.p2p.relayPollMs,
+    holePunch: c.p2p.holePunch
+  }
+}
 
 /** The native sync settings of a configuration (read again on every use: hot reload applies). */
 export function nativeSettings (c: EngramConfig): NativeSyncSettings {
@@ -42,12 +72,14 @@ export interface NativeSyncParts {
   readonly failedHandshakes?: number
   /** The certificate layer of the handshake when TLS is on (NodeTls.handshake()). */
   readonly certificates?: HandshakeCertificates
-  /** Told about every peer dialled, reached, failed or ended (discovery's peer book). */
+  /** The P2P peers of the node's peer registry (discovery is handed the same). */
+  readonly peers?: P2pPeers
+  /** Told about every peer dialled, reached, failed or ended (discovery keeps the peers current with it). */
   readonly onPeerEvent?: (ev: DialerEvent) => void
   /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
   readonly conflicts?: ConflictPolicy
-  /** The TCP private network's key (derivePrivateNetworkKey of p2p.seed, derived by the caller: it takes a while). */
-  readonly privateNetworkKey?: Uint8Array
+  /** The keys of p2p.seed (`seedKeys`, derived once by the caller: it takes a while): the TCP private network's, the relays'. */
+  readonly keys?: SeedKeys
 }
 
 /** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
@@ -55,15 +87,18 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
   const config = parts.config()
   if (!config.p2p.enabled) return undefined
   const log = parts.log.child({ part: 'p2p' })
+  const reach = relayReach(config, parts.keys)
   const transport = new QuicTransport({
     privateKey: parts.privateKey,
     host: config.p2p.host,
     port: config.p2p.port,
     transports: 'both',
-    ...(parts.privateNetworkKey !== undefined ? { privateNetworkKey: parts.privateNetworkKey } : {}),
-    log: (message, details) => { log.debug(message, details) }
+    ...(parts.keys !== undefined ? { privateNetworkKey: parts.keys.privateNetwork } : {}),
+    log: (message, details) => { log.debug(message, details) },
+    notice: (level, message, details) => { log[level](message, details) },
+    ...(reach !== undefined ? { reach } : {})
   })
-  return new NativeSync({
+  const native = new NativeSync({
     engine: parts.engine,
     transport,
     seed: config.p2p.seed,
@@ -72,6 +107,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
+    ...(parts.peers !== undefined ? { peers: parts.peers } : {}),
     ...(parts.onPeerEvent !== undefined ? { onPeerEvent: parts.onPeerEvent } : {}),
     log,
     port: config.p2p.port,
@@ -79,4 +115,6 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     ...(parts.gossipOnly === true ? { stream: false, push: false } : {}),
     ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })
+  transport.onRelayMember((member, addr) => { native.connect(addr, { source: 'relay', expectedNode: member }) })
+  return native
 }

@@ -6,6 +6,7 @@
  *   <dataDir>/api.json       {url, pid, nodeId} of the running daemon's REST API (removed on stop)
  *   <dataDir>/api.token      the API token (apiToken.ts, mode 0600)
  *   <dataDir>/dashboard.html the page `engram ui` opens: on to the dashboard with the token (mode 0600)
+ *   <dataDir>/vectors.db     semantic search's vectors (SQLite; only with search.embedder.*; derived: may be deleted)
  *
  * The directory itself defaults to the XDG data directory (`$XDG_DATA_HOME/engram`, else
  * `~/.local/share/engram`) and is created with mode 0700; a node sets it, and the files in it, to
@@ -23,6 +24,7 @@ export interface DataPaths {
   readonly apiInfo: string
   readonly apiToken: string
   readonly dashboardLink: string
+  readonly vectors: string
 }
 
 export function dataPaths (dataDir: string): DataPaths {
@@ -32,7 +34,8 @@ export function dataPaths (dataDir: string): DataPaths {
     identity: join(dataDir, 'identity.key'),
     apiInfo: join(dataDir, 'api.json'),
     apiToken: join(dataDir, 'api.token'),
-    dashboardLink: join(dataDir, 'dashboard.html')
+    dashboardLink: join(dataDir, 'dashboard.html'),
+    vectors: join(dataDir, 'vectors.db')
   }
 }
 

@@ -11,10 +11,19 @@
  * Changes feed: every state change gets the next local sequence number (gap-free as issued,
  * starting at 1). A record's current state sits at the seq of its last change, so
  * `changesSince(n)` returns exactly the records whose state changed after n, each once.
+ *
+ * Full-text index: every live record is indexed (text/document.ts) in the same transaction that
+ * writes it, local or remote, so a record is found by `searchText` from the moment it is visible,
+ * and a tombstone leaves the index with the record. The index is derived data, never synced:
+ * `startTextRebuild` empties it and `continueTextRebuild` refills it from the records, slice by
+ * slice (a store opened on an older file, or on an index built by other rules, starts with a
+ * rebuild pending). While a rebuild runs, records it has not reached yet are not found.
  */
 import type { HlcMark } from '../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../core/model.ts'
+import type { SearchDocument } from '../text/document.ts'
+import type { QueryNode } from '../text/query.ts'
 
 /**
  * Decides between the current state and a different incoming state of one record when the
@@ -107,6 +116,45 @@ export interface StoreStats {
   readonly feedFloor: Seq
 }
 
+/** A full-text query (text/query.ts parses what users write). */
+export interface TextQuery {
+  readonly query: QueryNode
+  /** Only these kinds (absent or empty: all). */
+  readonly kinds?: readonly RecordKind[]
+  /** Only records in this namespace. */
+  readonly namespace?: string
+  /** Most hits to return, best first. */
+  readonly limit: number
+}
+
+export interface TextHit {
+  readonly seq: Seq
+  readonly record: MemoryRecord
+  /** The record's indexed fields and tokens (for snippets). */
+  readonly doc: SearchDocument
+  /** BM25 (text/rank.ts): larger is better. */
+  readonly score: number
+}
+
+export interface TextSearchResult {
+  readonly hits: TextHit[]
+  /** Records the index found for the query and this search read (at most the candidate cap); those the query matches were ranked. */
+  readonly candidates: number
+  /** More records matched than a query ranks (the store's candidate cap): the newest were ranked. */
+  readonly truncated: boolean
+  /** A rebuild of the index is under way: records it has not reached are not found yet. */
+  readonly partial: boolean
+}
+
+export interface TextIndexState {
+  /** Records in the index. */
+  readonly docs: number
+  /** A rebuild is under way: it has indexed the feed up to seq `done` of `upto`. */
+  readonly rebuilding: boolean
+  readonly done: number
+  readonly upto: number
+}
+
 export interface StoreHealth {
   readonly ok: boolean
   readonly detail: string
@@ -145,6 +193,14 @@ export interface Store {
    * Returns how many were removed. Raises the feed floor to the highest seq removed.
    */
   collectTombstones (beforeWallMs: number): number
+
+  /** Live records matching a full-text query, ranked (text/rank.ts). */
+  searchText (q: TextQuery): TextSearchResult
+  textIndex (): TextIndexState
+  /** Empties the full-text index and starts refilling it from the records (continueTextRebuild). */
+  startTextRebuild (): TextIndexState
+  /** Indexes the records of the next `seqs` feed positions of a rebuild, in one transaction. */
+  continueTextRebuild (seqs: number): TextIndexState
 
   /** The persisted clock mark: ≥ every stamp stored or issued by a committed write. */
   clockMark (): HlcMark

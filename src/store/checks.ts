@@ -2,7 +2,7 @@
  * Argument checks shared by the stores, so both refuse the same inputs with the same errors.
  */
 import { INTERNAL, INVALID_INPUT } from '../core/errors.ts'
-import type { ChangesOptions, Page } from './Store.ts'
+import type { ChangesOptions, Page, TextQuery } from './Store.ts'
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 
@@ -31,4 +31,16 @@ export function checkWallMs (wallMs: number, field = 'beforeWallMs'): void {
 /** A store write started while another is in progress (a resolver writing to the store). */
 export function nestedWriteError (): Error {
   return INTERNAL('a store write was started inside another write (a conflict resolver must not write to the store)')
+}
+
+const TEXT_KINDS: ReadonlySet<string> = new Set(['triple', 'note', 'episode', 'trace'])
+
+export function checkTextQuery (q: TextQuery): void {
+  if (!isCount(q.limit)) throw INVALID_INPUT('limit', 'must be an integer ≥ 0')
+  for (const k of q.kinds ?? []) if (!TEXT_KINDS.has(k)) throw INVALID_INPUT('kinds', `must be triple, note, episode or trace, got ${JSON.stringify(k)}`)
+  if (q.namespace !== undefined && typeof q.namespace !== 'string') throw INVALID_INPUT('namespace', 'must be a string')
+}
+
+export function checkSlice (seqs: number): void {
+  if (!isCount(seqs) || seqs < 1) throw INVALID_INPUT('seqs', 'must be an integer ≥ 1')
 }

@@ -63,6 +63,25 @@ export interface DialOptions {
   expectedNode?: NodeId
 }
 
+/** How this node is reached from outside (transports with relays; docs/DISCOVERY.md "Relays"). */
+export interface ReachStatus {
+  /** `public` once AutoNAT confirmed a direct address of this node from outside, else `private`. */
+  readonly reachability: 'public' | 'private'
+  /** Addresses through relays this node holds a slot on. */
+  readonly relayed_addrs: readonly string[]
+  /** The relays this node uses, and their state. */
+  readonly relays: ReadonlyArray<{
+    readonly id: string
+    readonly addrs: readonly string[]
+    readonly state: 'connecting' | 'admitted' | 'reserved' | 'refused' | 'unreachable'
+    readonly reservation: 'held' | 'not needed' | 'none'
+    readonly since: string
+    readonly last_error: string | null
+  }>
+  /** Serving as a relay: how many nodes are admitted now. */
+  readonly serving: { readonly admitted: number } | null
+}
+
 export interface Transport {
   /** This node's id, proven to peers by the transport's handshake (the libp2p peer id). */
   readonly nodeId: NodeId
@@ -99,6 +118,9 @@ export interface Transport {
    * handler; frames that arrive before that are buffered. Several handlers may be registered.
    */
   onConnection (handler: (conn: Connection) => void): void
+
+  /** Relays and reachability, for transports that use relays (absent otherwise). */
+  reachStatus?: () => ReachStatus
 }
 
 export interface Connection {

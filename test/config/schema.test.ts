@@ -30,6 +30,15 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'p2p.bloomFpr': [0.01, 0.0001, 0.5],
   'p2p.maxPeers': [64, 1, 256],
   'p2p.maxMessagesPerSecond': [5000, 100, 1000000],
+  'p2p.relays': [[]],
+  'p2p.relayPollMs': [10000, 100, 600000],
+  'p2p.holePunch': [true],
+  'p2p.relay.enabled': [false],
+  'p2p.relay.admissionKeys': [[]],
+  'p2p.relay.maxReservations': [128, 1, 65535],
+  'p2p.relay.maxCircuitsPerPeer': [16, 1, 1024],
+  'p2p.relay.maxCircuitBytes': [1024 * 1024 * 1024, 128 * 1024, 2 ** 40],
+  'p2p.relay.maxCircuitSeconds': [3600, 60, 86400],
   'sync.intervalSeconds': [300, 10, 86400],
   'sync.autoSync': [false],
   'sync.conflictStrategy': ['last-writer-wins'],
@@ -46,6 +55,11 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'discovery.bonjourEnabled': [false],
   'discovery.bonjourServiceType': ['_mayros-cortex._tcp'],
   'discovery.manualPeers': [[]],
+  'search.embedder.url': [undefined],
+  'search.embedder.model': [undefined],
+  'search.embedder.apiKey': [undefined],
+  'search.embedder.batchSize': [64, 1, 2048],
+  'search.embedder.timeoutMs': [30000, 1000, 600000],
   'tls.cert': [undefined],
   'tls.key': [undefined],
   'tls.ca': [undefined],
@@ -102,5 +116,6 @@ describe('config schema', () => {
   it('marks the shared secrets as secret', () => {
     assert.equal(SCHEMA['p2p.seed'].secret, true)
     assert.equal(SCHEMA['sync.passphrase'].secret, true)
+    assert.equal(SCHEMA['p2p.relay.admissionKeys'].secret, true)
   })
 })

@@ -53,6 +53,13 @@ export interface LabNode {
   readonly ip: string
 }
 
+/** A process the lab started in a namespace, with what it wrote so far. */
+export interface Spawned {
+  readonly child: ChildProcess
+  out (): string
+  err (): string
+}
+
 export interface DaemonHandle {
   readonly node: LabNode
   readonly dataDir: string
@@ -77,6 +84,7 @@ export class Lab {
   private readonly nodes = new Map<string, LabNode>()
   private readonly daemons = new Set<DaemonHandle>()
   private readonly agents = new Map<string, Agent>()
+  private readonly children = new Set<ChildProcess>()
   private readonly bridgeNs: string
 
   constructor () {
@@ -107,6 +115,74 @@ export class Lab {
     return node
   }
 
+  /**
+   * A NAT router on the LAN (which plays the internet) at 10.<net>.0.<n>, with a private network
+   * 10.<net>.<lan>.0/24 behind it: forwarding on, every connection from behind masqueraded
+   * (nftables), nothing from the LAN side let in but replies. With `blockUdp`, UDP is dropped in
+   * both directions (a network that allows TCP only).
+   */
+  addRouter (name: string, n: number, lan: number, opts: { blockUdp?: boolean } = {}): LabNode {
+    const r = this.addNode(name, n)
+    sh(['ip', 'netns', 'exec', r.ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+    sh(['ip', '-n', r.ns, 'link', 'add', 'lan0', 'type', 'bridge'])
+    sh(['ip', '-n', r.ns, 'link', 'set', 'lan0', 'up'])
+    sh(['ip', '-n', r.ns, 'addr', 'add', `10.${this.net}.${lan}.1/24`, 'dev', 'lan0'])
+    this.nft(r, `table ip nat {
+  chain nat_out {
+    type nat hook postrouting priority 100;
+    oifname "eth0" masquerade
+  }
+}
+table inet filter {
+  chain forward_filter {
+    type filter hook forward priority 0; policy drop;
+    ${opts.blockUdp === true ? 'meta l4proto udp drop' : ''}
+    ct state established,related accept
+    iifname "lan0" accept
+  }
+}
+`)
+    return r
+  }
+
+  /** A node behind `router`, at 10.<net>.<lan>.<n>, its default route through the router. */
+  addBehind (router: LabNode, name: string, lan: number, n: number): LabNode {
+    const ns = `${this.prefix}-${name}`
+    this.addNs(ns)
+    const veth = `l${lan}h${n}`
+    sh(['ip', '-n', router.ns, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
+    sh(['ip', '-n', router.ns, 'link', 'set', veth, 'master', 'lan0'])
+    sh(['ip', '-n', router.ns, 'link', 'set', veth, 'up'])
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
+    sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
+    const ip = `10.${this.net}.${lan}.${n}`
+    sh(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0'])
+    sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', `10.${this.net}.${lan}.1`])
+    const node = { name, ns, ip }
+    this.nodes.set(name, node)
+    return node
+  }
+
+  /**
+   * Runs the engram CLI in a node's namespace with `args` (e.g. `relay`), its stdout and stderr
+   * kept; stopped with the lab.
+   */
+  spawnCli (node: LabNode, args: readonly string[], env: Record<string, string> = {}): Spawned {
+    return this.spawnIn(node, [process.execPath, BIN, ...args], env)
+  }
+
+  /** Runs `argv` in a node's namespace (stdin a pipe the caller may write to), its output kept; stopped with the lab. */
+  spawnIn (node: LabNode, argv: readonly string[], env: Record<string, string> = {}): Spawned {
+    const child = spawn('ip', ['netns', 'exec', node.ns, ...argv], { env: { ...this.box.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+    this.children.add(child)
+    child.on('exit', () => { this.children.delete(child) })
+    return { child, out: () => out, err: () => err }
+  }
+
   /** Loads an nftables ruleset into a node's namespace. */
   nft (node: LabNode, ruleset: string): void {
     sh(['ip', 'netns', 'exec', node.ns, 'nft', '-f', '-'], ruleset)
@@ -133,7 +209,7 @@ export class Lab {
         if (!existsSync(infoFile)) return undefined
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
         return info.pid === child.pid ? info.url : undefined
-      }, 20_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
+      }, 60_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
     } catch (e) {
       // a daemon that did not come up is killed, or it would keep the test process alive
       child.kill('SIGKILL')
@@ -172,6 +248,8 @@ export class Lab {
   /** Kills every process the lab started and deletes every namespace it created. */
   async destroy (): Promise<void> {
     await Promise.allSettled([...this.daemons].map(d => d.stop('SIGKILL')))
+    for (const c of this.children) c.kill('SIGKILL')
+    this.children.clear()
     for (const a of this.agents.values()) { a.child.stdin?.end(); a.child.kill('SIGKILL') }
     this.agents.clear()
     for (const ns of this.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns])

@@ -107,7 +107,7 @@ describe('engram mcp and its daemon', () => {
         const updates: string[] = []
         client.setNotificationHandler(ResourceUpdatedNotificationSchema, n => { updates.push(n.params.uri) })
         await client.subscribeResource({ uri: 'memory://knowledge-graph' })
-        assert.equal((await client.listTools()).tools.length, 17)
+        assert.equal((await client.listTools()).tools.length, 18)
         await call(client, 'create_entities', { entities: [{ name: 'OverHttp', entityType: 'test', observations: ['yes'] }] })
         assert.equal((await rest(daemon.url, 'POST', '/api/v1/query', { subject: 'kg:OverHttp' })).total, 2)
         await waitFor(() => updates.length > 0, 10_000, 'resources/updated over HTTP')

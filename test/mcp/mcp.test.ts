@@ -46,7 +46,7 @@ describe('engram mcp (stdio)', () => {
     const byName = new Map(tools.map(t => [t.name, t]))
     for (const ref of REFERENCE) assert.deepEqual(JSON.parse(JSON.stringify(byName.get(ref.name))), ref, ref.name)
     assert.deepEqual(tools.slice(REFERENCE.length).map(t => t.name),
-      ['note_set', 'note_get', 'note_search', 'episode_record', 'episode_list', 'trace_append', 'trace_list', 'sync_status'])
+      ['note_set', 'note_get', 'note_search', 'episode_record', 'episode_list', 'trace_append', 'trace_list', 'sync_status', 'search_memory'])
     for (const t of tools) assert.ok(t.annotations !== undefined && t.outputSchema !== undefined, t.name)
     const { resources } = await mcp.client.listResources()
     assert.deepEqual(resources.map(r => [r.uri, r.mimeType]), [['memory://knowledge-graph', 'application/json']])

@@ -36,7 +36,7 @@ describe('native mode in the CLI and the API', () => {
     assert.match(status.stdout, /^mode +native /m)
     assert.match(status.stdout, /native P2P: node 12D3Koo/)
     assert.match(status.stdout, /sync +1 peers connected, \d+ local ids, \d+ successful syncs, \d+ failed/)
-    assert.match(status.stdout, /P2P PEER +MODE +LAST SYNC/)
+    assert.match(status.stdout, /P2P PEER +MODE +PATH +LAST SYNC/)
     const json = JSON.parse((await a.cli(['sync', 'status', '--json'])).stdout) as { mode: string, peers: Array<{ mode: string }>, native: { peer_count: number } }
     assert.equal(json.mode, 'native')
     assert.equal(json.peers[0]!.mode, 'native')

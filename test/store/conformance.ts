@@ -1,6 +1,7 @@
 /**
  * The store acceptance suite: every Store implementation runs it (see memory.test.ts and
- * sqlite.test.ts) and must behave identically. `setup` makes a fresh, empty store for each test;
+ * sqlite.test.ts) and must behave identically. `setup` makes a fresh, empty store for each test
+ * (with options, when a test needs them);
  * `teardown` (optional) releases it after the store was closed.
  */
 import { afterEach, beforeEach, describe } from 'node:test'
@@ -9,14 +10,15 @@ import { feedTests } from './conformance/feed.ts'
 import { lifecycleTests } from './conformance/lifecycle.ts'
 import { mergeTests } from './conformance/merge.ts'
 import { queryTests } from './conformance/queries.ts'
-import type { StoreRef } from './conformance/fixtures.ts'
+import { searchTests } from './conformance/search.ts'
+import type { StoreOptions, StoreRef } from './conformance/fixtures.ts'
 
 export interface StoreSetup {
   readonly store: Store
   readonly teardown?: () => void
 }
 
-export function runStoreTests (name: string, setup: () => StoreSetup): void {
+export function runStoreTests (name: string, setup: (opts?: StoreOptions) => StoreSetup): void {
   describe(`Store conformance: ${name}`, () => {
     let current: StoreSetup | undefined
     const ref: StoreRef = {
@@ -36,5 +38,6 @@ export function runStoreTests (name: string, setup: () => StoreSetup): void {
     describe('changes feed and tombstones', () => feedTests(ref))
     describe('queries, listings, dump', () => queryTests(ref))
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
+    describe('full-text index and search', () => searchTests(ref, setup))
   })
 }

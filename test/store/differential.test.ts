@@ -1,7 +1,8 @@
 /**
  * MemoryStore and SqliteStore side by side: one seeded random sequence of operations (batches of
  * every kind with peers, cursors, keepLive and resolvers; feed pages with filters; queries;
- * listings; tombstone collection) runs on both, and every answer must be identical. On failure
+ * listings; full-text searches, scores included, and index rebuilds; tombstone collection) runs
+ * on both, and every answer must be identical. On failure
  * the seed is in the message; rerun with ENGRAM_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
@@ -9,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
-import type { MemoryRecord, RecordKind, Term } from '../../src/core/model.ts'
+import { recordKey, type MemoryRecord, type RecordKind, type Term } from '../../src/core/model.ts'
+import { parseQuery } from '../../src/text/query.ts'
 import type { NodeId } from '../../src/core/ids.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
@@ -26,6 +28,8 @@ const OBJECTS: Term[] = [
 const KEYS = ['cfg:a', 'cfg:b', 'x', 'cfg:\u{1F600}', 'other:k']
 const NODES: NodeId[] = [A, B, C]
 const KINDS: RecordKind[] = ['triple', 'note', 'episode', 'trace']
+
+const SEARCHES = ['user', 'bob', 'alice knows', '"user bob"', 'cfg*', 'hi OR likes', 'user -bob', 'a b c', 'n OR t', '(x OR plain) is']
 
 const RESOLVERS = 5
 /**
@@ -121,6 +125,22 @@ it('MemoryStore and SqliteStore give identical answers to one random workload', 
         }
         const page = { limit: int(10), offset: int(10) }
         both(`queryTriples step ${step}`, s => s.queryTriples(pattern, page))
+      } else if (op < 9 && rnd() < 0.5) {
+        const q = parseQuery(pick(SEARCHES))
+        const kinds = rnd() < 0.3 ? KINDS.filter(() => rnd() < 0.6) : undefined
+        const namespace = rnd() < 0.3 ? pick(['user', 'cfg', '', 'a']) : undefined
+        const limit = int(8)
+        both(`searchText step ${step}`, s => {
+          const r = s.searchText({ query: q, kinds, namespace, limit })
+          return { ...r, hits: r.hits.map(h => [h.record.kind, recordKey(h.record), h.seq, h.score]) }
+        })
+        if (rnd() < 0.1) {
+          const slice = 1 + int(6)
+          both(`text rebuild step ${step}`, s => [s.startTextRebuild(), s.continueTextRebuild(slice), s.continueTextRebuild(slice)])
+        } else if (rnd() < 0.3) {
+          const slice = 1 + int(20)
+          both(`text rebuild continued step ${step}`, s => s.continueTextRebuild(slice))
+        }
       } else if (op < 9) {
         const prefix = rnd() < 0.5 ? pick(['cfg:', 'c', 'x', '', 'cfg:\u{1F600}']) : undefined
         const runId = rnd() < 0.5 ? pick(KEYS) : undefined
@@ -138,7 +158,7 @@ it('MemoryStore and SqliteStore give identical answers to one random workload', 
         both(`state step ${step}`, s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C)])
       }
     }
-    both('final state', s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C)])
+    both('final state', s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C), s.textIndex()])
     assert.equal(sqlite.integrityCheck(), 'ok')
   } finally {
     memory.close()

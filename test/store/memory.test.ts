@@ -4,4 +4,4 @@
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { runStoreTests } from './conformance.ts'
 
-runStoreTests('memory', () => ({ store: new MemoryStore() }))
+runStoreTests('memory', opts => ({ store: new MemoryStore(opts) }))

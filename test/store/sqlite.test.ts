@@ -1,6 +1,7 @@
 /**
  * SqliteStore against the store acceptance suite (a real file in a fresh temporary directory
- * per test), then what only a file can show: reopening, migrations, WAL.
+ * per test), then what only a file can show: reopening, migrations, WAL, the text index of an
+ * older file, two connections.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,13 +11,16 @@ import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { isEngramError } from '../../src/core/errors.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { runStoreTests } from './conformance.ts'
-import { at, B, mark, note, put, tomb, trace, triple } from './conformance/fixtures.ts'
+import { recordKey } from '../../src/core/model.ts'
+import { parseQuery } from '../../src/text/query.ts'
+import { at, B, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
-runStoreTests('sqlite', () => {
+runStoreTests('sqlite', opts => {
   const dir = mkdtempSync(join(tmpdir(), 'engram-store-'))
-  return { store: SqliteStore.open(join(dir, 'store.db')), teardown: () => rmSync(dir, { recursive: true, force: true }) }
+  return { store: SqliteStore.open(join(dir, 'store.db'), opts), teardown: () => rmSync(dir, { recursive: true, force: true }) }
 })
 
 describe('SqliteStore: the file', () => {
@@ -75,7 +79,7 @@ describe('SqliteStore: the file', () => {
     assert.equal(version(), SCHEMA_VERSION + 1)
     assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'half'").get()?.n, 0)
     db.close()
-    assert.throws(() => SqliteStore.open(file), unavailable, 'this build does not know version 2')
+    assert.throws(() => SqliteStore.open(file), unavailable, 'a version this build does not know')
   })
 
   it('refuses a file written by a newer schema version, and leaves it alone', () => {
@@ -115,5 +119,91 @@ describe('SqliteStore: the file', () => {
     assert.equal(s2.stats().notes, 3)
     s1.close()
     s2.close()
+  })
+})
+
+describe('SqliteStore: the text index in the file', () => {
+  let dir = ''
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-text-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  const hits = (s: SqliteStore, q: string): string[] => s.searchText({ query: parseQuery(q), limit: 50 }).hits.map(h => recordKey(h.record)).sort()
+  const finish = (s: SqliteStore): void => {
+    for (let i = 0; i < 1000 && s.textIndex().rebuilding; i++) s.continueTextRebuild(3)
+  }
+
+  it('a file of schema version 1 gets the index by a rebuild that starts when it opens', () => {
+    const file = join(dir, 'v1.db')
+    let s = SqliteStore.open(file)
+    const ts = Array.from({ length: 10 }, (_, i) => triple(`user:u${i}`, 'likes', `tea number ${i}`, at(100 + i)))
+    put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
+    const expected = hits(s, 'tea')
+    s.close()
+    // What a version-1 file is: the same records, no text index tables.
+    const db = new DatabaseSync(file)
+    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; PRAGMA user_version = 1')
+    db.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.integrityCheck(), 'ok')
+    assert.deepEqual(s.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 12 })
+    finish(s)
+    assert.deepEqual(hits(s, 'tea'), expected)
+    assert.equal(expected.length, 10)
+    s.close()
+  })
+
+  it('a store opened without the index leaves it to be rebuilt by the next open with it', () => {
+    const file = join(dir, 'off.db')
+    let s = SqliteStore.open(file)
+    put(s, note('a', 'alpha', at(100)))
+    s.close()
+    s = SqliteStore.open(file, { textIndex: false })
+    put(s, note('b', 'alpha beta', at(101)))
+    assert.throws(() => s.searchText({ query: parseQuery('alpha'), limit: 5 }), (e: unknown) => isEngramError(e) && e.code === 'STORE_UNAVAILABLE')
+    s.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.textIndex().rebuilding, true)
+    finish(s)
+    assert.deepEqual(hits(s, 'alpha'), ['a', 'b'])
+    s.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.textIndex().rebuilding, false, 'built under this version: nothing to rebuild')
+    s.close()
+  })
+
+  it('a write through one connection is found through another at once', () => {
+    const file = join(dir, 'two.db')
+    const s1 = SqliteStore.open(file)
+    const s2 = SqliteStore.open(file)
+    put(s1, note('x', 'shared words', at(100)))
+    assert.deepEqual(hits(s2, 'shared'), ['x'])
+    s2.apply([noteTomb('x', at(200, 0, B))], { clock: mark(200), via: B })
+    assert.deepEqual(hits(s1, 'shared'), [])
+    s1.close()
+    s2.close()
+  })
+})
+
+describe('SqliteStore: document frequencies of a large index', () => {
+  it('estimates the frequency of common words from their newest records, keeping scores within 3 % of exact', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-df-'))
+    const sqlite = SqliteStore.open(join(dir, 'df.db'), { synchronous: 'normal' })
+    const memory = new MemoryStore()
+    try {
+      const words = ['alpha', 'beta', 'gamma', 'delta']
+      const records = Array.from({ length: 60_000 }, (_, i) =>
+        triple(`doc:${i}`, 'text', `${words[i % 4]} ${i % 3 === 0 ? 'common' : 'other'} ${i % 6000 === 0 ? 'rare' : ''} n${i % 997}`, at(100 + i)))
+      for (let i = 0; i < records.length; i += 10_000) {
+        for (const s of [sqlite, memory]) s.apply(records.slice(i, i + 10_000), { clock: mark(100 + i + 10_000) })
+      }
+      for (const q of ['common rare', 'alpha common', 'common OR n5', 'rare']) {
+        const exact = memory.searchText({ query: parseQuery(q), limit: 5 })
+        const estimated = sqlite.searchText({ query: parseQuery(q), limit: 5 })
+        assert.deepEqual(estimated.hits.map(h => h.seq), exact.hits.map(h => h.seq), q)
+        estimated.hits.forEach((h, i) => assert.ok(Math.abs(h.score - exact.hits[i]!.score) <= 0.03 * exact.hits[i]!.score, `${q}: ${h.score} vs ${exact.hits[i]!.score}`))
+      }
+    } finally {
+      sqlite.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

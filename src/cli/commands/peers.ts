@@ -1,27 +1,16 @@
 /** `engram peers`: the peer book of native P2P sync (every known peer, where it came from, its state). */
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
+import type { P2pPeersAnswer, PeerBookView } from '../../api/contract.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { isEngramError, ABSENT } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
-
-/** A peer book entry as GET /api/v1/p2p/peers answers it (`book`). */
-interface BookEntry {
-  readonly addr: string
-  readonly source: string
-  readonly node_id: string | null
-  readonly addrs: readonly string[]
-  readonly connected: boolean
-  readonly announced: boolean
-  readonly last_seen: string | null
-  readonly last_error: string | null
-  readonly refused: boolean
-}
+import { pathText } from '../nativeStatus.ts'
 
 const short = (id: string | null): string => (id === null ? '?' : id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id)
 
-function state (e: BookEntry): string {
+function state (e: PeerBookView): string {
   if (e.connected) return 'connected'
   if (e.refused) return 'refused'
   return e.announced ? 'announced' : 'offline'
@@ -33,8 +22,10 @@ export const peersCommand: Command = {
   help: `Usage: engram peers [--json]
 
 Lists the peer book of native P2P sync: every peer this node knows, where it came from
-(manual: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; mdns:
-announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS), its node
+(config: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; static:
+the static list sync.peers / ENGRAM_SYNC_PEERS; mdns: announced on this network; relay: found
+on one of the relays of p2p.relays), the path of its session (direct, or relayed via which
+relay), its node
 id, its state (connected; announced: seen on mDNS, no session now; refused: it failed the
 seed handshake; offline), when it was last seen, and its last error. The book is kept across
 restarts: a restarted node dials its mDNS and static peers at once.
@@ -49,7 +40,7 @@ Examples:
   options: CLIENT_OPTIONS,
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
-    let r: { peers: unknown[], book?: BookEntry[] }
+    let r: P2pPeersAnswer
     try {
       r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
     } catch (e) {
@@ -64,9 +55,13 @@ Examples:
       io.out('no known P2P peers; add one with engram sync pair NAME URL, p2p.manualPeers, ENGRAM_SYNC_PEERS, or turn on p2p.mdns\n')
       return EXIT.ok
     }
+    // the path of each open session (direct, or through which relay), from the live peer list
+    const live = new Map((r.peers ?? []).filter(p => p.connected && p.node_id !== null).map(p => [p.node_id as string, p]))
+    const relayed = [...live.values()].filter(p => p.source === 'relay')
     io.out(columns([
-      ['NODE', 'SOURCE', 'STATE', 'LAST SEEN', 'ADDRESS'],
-      ...book.map(e => [short(e.node_id), e.source, state(e), e.last_seen ?? 'never', e.addr])
+      ['NODE', 'SOURCE', 'STATE', 'PATH', 'LAST SEEN', 'ADDRESS'],
+      ...book.map(e => [short(e.node_id), e.source, state(e), pathText(live.get(e.node_id ?? '') ?? {}), e.last_seen ?? 'never', e.addr]),
+      ...relayed.filter(p => !book.some(e => e.node_id === p.node_id)).map(p => [short(p.node_id), 'relay', 'connected', pathText(p), p.last_sync ?? '-', p.addr])
     ]))
     for (const e of book) if (!e.connected && e.last_error !== null) io.out(`${e.addr}: ${e.last_error}\n`)
     return EXIT.ok

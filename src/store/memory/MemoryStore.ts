@@ -6,20 +6,24 @@
  * Layout: one map per kind from key to slot (state, seq, via), and the changes feed as a map
  * from seq to slot whose insertion order is seq order (a changed record's old seq is removed
  * and its new, largest seq appended). `apply` stages every change and commits only when the
- * whole batch succeeded, so a failing batch leaves nothing behind.
+ * whole batch succeeded, so a failing batch leaves nothing behind. The full-text index
+ * (MemoryTextIndex.ts) changes in that same commit.
  */
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
 import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
-import { namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
+import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
-import { checkChanges, checkCursor, checkMark, checkPage, checkWallMs, nestedWriteError } from '../checks.ts'
+import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
+import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
 import { cameFromPeer, decide } from '../decide.ts'
 import { compareText } from '../order.ts'
 import { termEquals } from '../terms.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, Store, StoreHealth, StoreStats, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, Store, StoreHealth, StoreStats, TextIndexState,
+  TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
+import { MemoryTextIndex } from './MemoryTextIndex.ts'
 
 interface Slot {
   readonly record: MemoryRecord
@@ -43,6 +47,11 @@ export class MemoryStore implements Store {
   private closed = false
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
   private writing = false
+  private readonly text: MemoryTextIndex
+
+  constructor (opts: { textCandidates?: number } = {}) {
+    this.text = new MemoryTextIndex(opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES)
+  }
 
   apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     this.assertWritable()
@@ -81,7 +90,11 @@ export class MemoryStore implements Store {
       const table = this.tables[slot.record.kind]
       const key = recordKey(slot.record)
       const old = table.get(key)
-      if (old !== undefined) this.feed.delete(old.seq)
+      if (old !== undefined) {
+        this.feed.delete(old.seq)
+        if (!isTombstone(old.record)) this.text.removed(old.seq)
+      }
+      if (!isTombstone(slot.record)) this.text.added(slot.seq, slot.record)
       table.set(key, slot)
       this.feed.set(slot.seq, slot)
     }
@@ -200,6 +213,27 @@ export class MemoryStore implements Store {
       }
     }
     return removed
+  }
+
+  searchText (q: TextQuery): TextSearchResult {
+    this.assertOpen()
+    return this.text.search(q)
+  }
+
+  textIndex (): TextIndexState {
+    this.assertOpen()
+    return this.text.status()
+  }
+
+  startTextRebuild (): TextIndexState {
+    this.assertWritable()
+    return this.text.restart(this.lastSeq)
+  }
+
+  continueTextRebuild (seqs: number): TextIndexState {
+    this.assertWritable()
+    checkSlice(seqs)
+    return this.text.step(seqs, (after, limit) => this.changesSince(after, { limit }))
   }
 
   clockMark (): HlcMark {

@@ -7,6 +7,7 @@
  * - reader.ts: records by key, pattern queries, listings, dump.
  * - feed.ts: the changes feed.
  * - nodes.ts: node ids interned as small integers.
+ * - textIndex.ts: the full-text index (FTS5), written with the records, and search.
  *
  * Methods are synchronous and the store is used from one thread. Several stores (in one process
  * or several) may open one file: every write transaction re-reads the store's state, and
@@ -19,26 +20,39 @@ import { isEngramError, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
+import { checkSlice } from '../checks.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, Page, Store, StoreHealth, StoreStats, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, Page, Store, StoreHealth, StoreStats, TextIndexState, TextQuery,
+  TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'
 import { NodeNames } from './nodes.ts'
 import { Reader } from './reader.ts'
 import { configure, migrate, type ConnectionOptions } from './schema.ts'
+import { SqliteTextIndex } from './textIndex.ts'
 import { Writer } from './writer.ts'
 
 /** How long a statement waits for another connection's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5000
 
-export type SqliteStoreOptions = ConnectionOptions
+export interface SqliteStoreOptions extends ConnectionOptions {
+  /**
+   * Keep the full-text index (default true). False only for measuring what the index costs: the
+   * store then neither writes nor searches it, and the next open with the index rebuilds it.
+   */
+  readonly textIndex?: boolean
+  /** Most matching records a search ranks (default DEFAULT_TEXT_CANDIDATES); the newest are ranked. */
+  readonly textCandidates?: number
+}
 
 interface Parts {
   readonly db: DatabaseSync
   readonly nodes: NodeNames
   readonly reader: Reader
   readonly writer: Writer
+  readonly text: SqliteTextIndex
 }
 
 export class SqliteStore implements Store {
@@ -61,7 +75,10 @@ export class SqliteStore implements Store {
       configure(db, file, opts)
       migrate(db, file)
       const nodes = new NodeNames(db)
-      return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer: new Writer(db, file, nodes) })
+      const text = new SqliteTextIndex(db, { enabled: opts.textIndex !== false, candidates: opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES })
+      const writer = new Writer(db, file, nodes, text)
+      writer.transaction('checking the text index', () => text.check(writer.readState().lastSeq))
+      return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer, text })
     } catch (e) {
       try { db?.close() } catch { /* already failing */ }
       if (isEngramError(e)) throw e
@@ -110,6 +127,26 @@ export class SqliteStore implements Store {
 
   collectTombstones (beforeWallMs: number): number {
     return this.use().writer.collectTombstones(beforeWallMs)
+  }
+
+  searchText (q: TextQuery): TextSearchResult {
+    return this.reading('searching', p => p.reader.read(() => p.text.search(q, p.reader)))
+  }
+
+  textIndex (): TextIndexState {
+    return this.reading('reading the text index state', p => p.text.status())
+  }
+
+  startTextRebuild (): TextIndexState {
+    const p = this.use()
+    return p.writer.transaction('starting a text index rebuild', () => p.text.restart(p.writer.readState().lastSeq))
+  }
+
+  continueTextRebuild (seqs: number): TextIndexState {
+    checkSlice(seqs)
+    const p = this.use()
+    return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (after, limit) =>
+      changesSince(p.reader, p.nodes, () => p.writer.readState().lastSeq, after, { limit })))
   }
 
   clockMark (): HlcMark {
@@ -170,6 +207,20 @@ export class SqliteStore implements Store {
 
   dump (): MemoryRecord[] {
     return this.reading('dumping', p => p.reader.dump())
+  }
+
+  /** Bytes of the file's pages: all of them, and those of the full-text index (reads every page: slow on a large file). */
+  pageSizes (): { total: number, textIndex: number } {
+    return this.reading('measuring the file', p => {
+      const rows = p.reader.statement('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name').all() as { name: string, bytes: number }[]
+      let total = 0
+      let textIndex = 0
+      for (const r of rows) {
+        total += r.bytes
+        if (r.name.startsWith('text_index')) textIndex += r.bytes
+      }
+      return { total, textIndex }
+    })
   }
 
   /** SQLite's own consistency check of the whole file: 'ok', or the problems it found. */

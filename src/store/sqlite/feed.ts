@@ -12,31 +12,15 @@
  */
 import type { SQLInputValue } from 'node:sqlite'
 import type { Seq } from '../../core/ids.ts'
-import type { RecordKind } from '../../core/model.ts'
+import { RECORD_KINDS } from '../../core/model.ts'
 import { checkChanges } from '../checks.ts'
 import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import type { Reader } from './reader.ts'
-import {
-  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TRACE_COLUMNS, traceFromRow, TRIPLE_COLUMNS, tripleFromRow,
-  type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
-} from './rows.ts'
+import { KIND_TABLES } from './rows.ts'
 
-interface KindTable {
-  readonly kind: RecordKind
-  readonly table: string
-  readonly columns: string
-  /** The column a record's namespace is taken from (see core/model.ts recordNamespace). */
-  readonly name: string
-  readonly decode: (row: never, nodes: NodeNames) => FeedEntry['record']
-}
-
-const TABLES: readonly KindTable[] = [
-  { kind: 'triple', table: 'triples', columns: TRIPLE_COLUMNS, name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
-  { kind: 'note', table: 'notes', columns: NOTE_COLUMNS, name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
-  { kind: 'episode', table: 'episodes', columns: EPISODE_COLUMNS, name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
-  { kind: 'trace', table: 'traces', columns: TRACE_COLUMNS, name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
-]
+/** The tables in feed order. */
+const TABLES = RECORD_KINDS.map(kind => ({ kind, ...KIND_TABLES[kind] }))
 
 export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () => number, after: number, opts: ChangesOptions): ChangesPage {
   checkChanges(after, opts)

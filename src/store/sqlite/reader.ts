@@ -11,7 +11,7 @@ import { prefixUpperBound } from '../order.ts'
 import type { Page, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import {
-  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
+  EPISODE_COLUMNS, episodeFromRow, KIND_TABLES, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
   TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
 } from './rows.ts'
 
@@ -69,6 +69,16 @@ export class Reader {
     }
   }
 
+  /** The records of a kind whose current states sit at these seqs (those that exist), by seq. */
+  bySeqs (kind: RecordKind, seqs: readonly number[]): Map<number, MemoryRecord> {
+    const out = new Map<number, MemoryRecord>()
+    if (seqs.length === 0) return out
+    const t = KIND_TABLES[kind]
+    const rows = this.statement(`SELECT ${t.columns} FROM ${t.table} WHERE seq IN (SELECT value FROM json_each(?))`).all(JSON.stringify(seqs))
+    for (const row of rows) out.set((row as { seq: number }).seq, t.decode(row as never, this.nodes))
+    return out
+  }
+
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
     checkPage(page)
     const where: string[] = []
@@ -78,8 +88,9 @@ export class Reader {
     if (pattern.predicate !== undefined) { where.push('predicate = ?'); params.push(pattern.predicate) }
     if (pattern.object !== undefined) {
       const o = pattern.object
-      where.push('okind = ?', 'ovalue = ?')
-      params.push(TERM_TAG[o.kind], termValue(o))
+      // The kind as a literal, so that the partial index of node objects applies (schema.ts).
+      where.push(`okind = ${TERM_TAG[o.kind]}`, 'ovalue = ?')
+      params.push(termValue(o))
       if (o.kind === 'lang') { where.push('olang = ?'); params.push(o.lang) }
     }
     const ns = pattern.namespace

@@ -7,7 +7,7 @@
 import { canonicalJson } from '../../core/canonical.ts'
 import { INTERNAL } from '../../core/errors.ts'
 import type { TripleId } from '../../core/ids.ts'
-import type { EpisodeRecord, Json, JsonObject, NoteRecord, Term, TraceRecord, TripleRecord } from '../../core/model.ts'
+import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { NodeNames } from './nodes.ts'
 
 /** The canonical encoding's tag of each object kind (core/canonical.ts). */
@@ -106,4 +106,12 @@ export function traceFromRow (r: TraceRow, nodes: NodeNames): TraceRecord {
     data: JSON.parse(r.data) as Json,
     hlc: { wall: r.hlc_wall, counter: r.hlc_counter, node: nodes.nameOf(r.origin) }
   }
+}
+
+/** Each kind's table, its columns, the column its namespace is taken from (core/model.ts recordNamespace) and its row decoder. */
+export const KIND_TABLES: Readonly<Record<RecordKind, { table: string, columns: string, name: string, decode: (row: never, nodes: NodeNames) => MemoryRecord }>> = {
+  triple: { table: 'triples', columns: TRIPLE_COLUMNS, name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
+  note: { table: 'notes', columns: NOTE_COLUMNS, name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
+  episode: { table: 'episodes', columns: EPISODE_COLUMNS, name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
+  trace: { table: 'traces', columns: TRACE_COLUMNS, name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
 }

@@ -19,9 +19,16 @@
  * - `state`: one row with the last issued seq, the feed floor, the clock mark and the record
  *   counts (so stats() does not count a million rows). Updated once per write transaction.
  * - `cursors` (per-peer feed positions applied here) and `meta` (small non-replicated settings).
+ *
+ * Version 2 adds the full-text index (`text_index`, `text_index_state`: textIndex.ts). A file
+ * migrated to it has records and an empty index: the index state asks for a rebuild, which the
+ * store starts when it opens (SqliteStore, continueTextRebuild). It also indexes node objects
+ * (`triples_node_object`, partial: okind = 1), so the edges into a node (a query by object alone,
+ * graph expansion, the MCP graph's relations into an entity) are an index lookup, not a scan.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { TEXT_INDEX_SQL } from './textIndex.ts'
 
 export interface Migration {
   readonly version: number
@@ -120,6 +127,13 @@ export const MIGRATIONS: readonly Migration[] = [
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
       ) STRICT;
+    `
+  },
+  {
+    version: 2,
+    description: 'full-text index (FTS5) and its state; index of node objects',
+    sql: `${TEXT_INDEX_SQL}
+      CREATE INDEX triples_node_object ON triples (ovalue) WHERE okind = 1;
     `
   }
 ]

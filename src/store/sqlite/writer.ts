@@ -3,7 +3,8 @@
  * each record it reads the current state, decides what to keep (store/decide.ts) and writes a
  * changed state at the next seq; then it saves the last seq, the clock mark (never lowered),
  * the peer's cursor and the caller's metadata (`ApplyOptions.meta`), and commits. Any error rolls everything back and is rethrown, so a batch is
- * either wholly written or not at all.
+ * either wholly written or not at all. Every live state written is added to the full-text index
+ * and every live state replaced is removed from it, in the same transaction (textIndex.ts).
  *
  * Hot path: a triple is first inserted with ON CONFLICT DO NOTHING. For a triple new here (the
  * common case of a local add or a first sync) that one statement is the whole write; only when
@@ -22,6 +23,7 @@ import {
   episodeFromRow, noteFromRow, TERM_TAG, termLang, termValue, tripleFromRow, type EpisodeRow, type NoteRow, type TripleRow
 } from './rows.ts'
 import { StateTable, type State } from './state.ts'
+import type { SqliteTextIndex } from './textIndex.ts'
 
 const STAMP = 'seq, hlc_wall, hlc_counter, origin, via'
 const STAMP_SET = 'seq = ?, hlc_wall = ?, hlc_counter = ?, origin = ?, via = ?'
@@ -31,6 +33,7 @@ export class Writer {
   private readonly file: string
   private readonly nodes: NodeNames
   private readonly state: StateTable
+  private readonly text: SqliteTextIndex
   /** A triple id as bytes, rewritten for each triple (SQLite copies bound values). */
   private readonly idBytes = Buffer.alloc(32)
   private readonly insertTriple: StatementSync
@@ -49,10 +52,11 @@ export class Writer {
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
 
-  constructor (db: DatabaseSync, file: string, nodes: NodeNames) {
+  constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex) {
     this.db = db
     this.file = file
     this.nodes = nodes
+    this.text = text
     this.state = new StateTable(db)
     this.insertTriple = db.prepare(`INSERT INTO triples (${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
@@ -129,6 +133,7 @@ export class Writer {
 
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const s = this.state.read()
+    this.text.begin()
     const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
     if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {
       s.clockWall = opts.clock.wall
@@ -150,6 +155,7 @@ export class Writer {
       }
       changed.push({ seq: s.lastSeq as Seq, record: written })
     }
+    this.text.end()
     this.state.save(s)
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
     if (opts.meta !== undefined) this.writeMeta(opts.meta())
@@ -174,7 +180,10 @@ export class Writer {
     if (inserted.changes !== 0) {
       s.lastSeq++
       if (r.deleted) s.triplesDead++
-      else s.triplesLive++
+      else {
+        s.triplesLive++
+        this.text.added(s.lastSeq, r)
+      }
       return r
     }
     const row = this.selectTriple.get(id) as unknown as TripleRow
@@ -185,9 +194,15 @@ export class Writer {
     this.updateTriple.run(s.lastSeq, w.hlc.wall, w.hlc.counter, this.nodes.idOf(w.hlc.node), cameFromPeer(w, r) ? via : null,
       w.deleted ? 1 : 0, row.seq)
     if (current.deleted) s.triplesDead--
-    else s.triplesLive--
+    else {
+      s.triplesLive--
+      this.text.removed(row.seq, current)
+    }
     if (w.deleted) s.triplesDead++
-    else s.triplesLive++
+    else {
+      s.triplesLive++
+      this.text.added(s.lastSeq, w)
+    }
     return w
   }
 
@@ -205,10 +220,16 @@ export class Writer {
     } else {
       this.updateNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.deleted ? 1 : 0, value, row.seq)
       if (current!.deleted) s.notesDead--
-      else s.notesLive--
+      else {
+        s.notesLive--
+        this.text.removed(row.seq, current!)
+      }
     }
     if (w.deleted) s.notesDead++
-    else s.notesLive++
+    else {
+      s.notesLive++
+      this.text.added(s.lastSeq, w)
+    }
     return w
   }
 
@@ -225,7 +246,9 @@ export class Writer {
       s.episodes++
     } else {
       this.updateEpisode.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, JSON.stringify(w.data), row.seq)
+      this.text.removed(row.seq, current!)
     }
+    this.text.added(s.lastSeq, w)
     return w
   }
 
@@ -236,6 +259,7 @@ export class Writer {
     if (inserted.changes === 0) return undefined
     s.lastSeq++
     s.traces++
+    this.text.added(s.lastSeq, r)
     return r
   }
 }

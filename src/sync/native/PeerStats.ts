@@ -3,7 +3,9 @@
  * failures and the last error, by node id; and the per-peer view of the status
  * (docs/PROTOCOL.md §4).
  */
+import { sessionPath } from '../../transport/path.ts'
 import type { NodeId } from '../../core/ids.ts'
+import type { PeerSource } from '../../peers/sources.ts'
 import type { NativeSession } from './NativeSession.ts'
 import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 
@@ -23,8 +25,11 @@ export interface P2pPeerView {
   readonly addr: string
   readonly mode: 'native' | 'offline'
   readonly connected: boolean
-  /** Where the peer came from (absent in the answers of earlier versions). */
-  readonly source?: 'config' | 'api' | 'inbound' | 'mdns' | 'static'
+  /** Where the peer came from (peers/sources.ts), or `inbound`: it dialled this node (absent in the answers of earlier versions). */
+  readonly source?: PeerSource | 'inbound'
+  /** The path of the open session: direct, or through the relay `relay` (null when offline; absent in the answers of earlier versions). */
+  readonly path?: 'direct' | 'relayed' | null
+  readonly relay?: string | null
   readonly last_sync: string | null
   readonly bytes_sent: number
   readonly bytes_received: number
@@ -92,6 +97,8 @@ export class PeerStats {
       mode: open !== undefined ? 'native' : 'offline',
       connected: open !== undefined,
       source,
+      path: open !== undefined ? sessionPath(open.conn.remoteAddr).path : null,
+      relay: open !== undefined ? sessionPath(open.conn.remoteAddr).relay ?? null : null,
       last_sync: lastSync > 0 ? new Date(lastSync).toISOString() : null,
       bytes_sent: (t?.bytesSent ?? 0) + infos.reduce((n, i) => n + i.bytesSent, 0),
       bytes_received: (t?.bytesReceived ?? 0) + infos.reduce((n, i) => n + i.bytesReceived, 0),

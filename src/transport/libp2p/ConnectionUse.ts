@@ -36,9 +36,12 @@ export class ConnectionUse {
     })
   }
 
-  /** A connection that carries no session after one handshake's time is closed. */
-  watchIdle (conn: Libp2pConnection): void {
-    this.after(this.idleMs, () => { this.release(conn) })
+  /**
+   * A connection that carries no session after one handshake's time is closed, unless `keep` says
+   * otherwise then (a connection to a relay, or from a node admitted to this relay).
+   */
+  watchIdle (conn: Libp2pConnection, keep: (conn: Libp2pConnection) => boolean = () => false): void {
+    this.after(this.idleMs, () => { if (!keep(conn)) this.release(conn) })
   }
 
   /** Runs `fn` after `ms` unless `clear()` comes first (the timer does not keep the process alive). */

@@ -23,6 +23,14 @@
  *
  * The parts: `options.ts` (options and their checks), `node.ts` (the libp2p node), `targets.ts`
  * (what a dial address means), `session.ts` (one session over one stream), `framing.ts`.
+ *
+ * With reach options (`relay/`), sessions also run over circuit relay v2 connections: the node
+ * keeps reservations on its relays (`relay/RelayClient.ts`), reports the members it can reach
+ * through them (`onRelayMember`), and, serving as a relay, admits only nodes that prove a key
+ * (`relay/RelayGate.ts`). When a direct connection to a peer appears (DCUtR's hole punch or its
+ * reverse dial) while the session with that peer runs through a relay, the node with the smaller
+ * id opens a new session over the direct connection, which replaces the relayed one (the
+ * replacement rule above); `sessionPath` (`path.ts`) says which path a session takes.
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -31,7 +39,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
-import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type Transport } from '../Transport.ts'
+import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type ReachStatus, type Transport } from '../Transport.ts'
 import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
 import { compareAttempts, VoidedNonces, type Attempt } from './attempts.ts'
 import { ConnectionUse } from './ConnectionUse.ts'
@@ -41,8 +49,13 @@ import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type T
 import { quicReadTuning } from './quicReads.ts'
 import { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
+import { isRelayedAddr } from '../path.ts'
+import { RelayClient, type RelayView } from './relay/RelayClient.ts'
+import { RelayGate } from './relay/RelayGate.ts'
+import { reservationHolder } from './relay/parts.ts'
 
-export type { QuicTransportOptions, TransportKinds } from './options.ts'
+export type { QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
+export type { RelayView } from './relay/RelayClient.ts'
 export { compareAttempts } from './attempts.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopped'
@@ -71,6 +84,9 @@ export class QuicTransport implements Transport {
   private readonly voided = new VoidedNonces()
   private readonly waiters = new Map<NodeId, Set<(s: Libp2pSession) => void>>()
   private readonly conns: ConnectionUse
+  private readonly gate: RelayGate | undefined
+  private readonly relayClient: RelayClient | undefined
+  private readonly memberHandlers: Array<(member: NodeId, circuitAddr: string, relay: NodeId) => void> = []
 
   constructor (opts: QuicTransportOptions) {
     this.o = resolveOptions(opts)
@@ -83,6 +99,29 @@ export class QuicTransport implements Transport {
     this.maxConnections = this.o.maxConnections
     this.log = this.o.log
     this.conns = new ConnectionUse(this.closeTimeoutMs, this.handshakeTimeoutMs)
+    const reach = this.o.reach
+    if (reach?.serve !== undefined) {
+      this.gate = new RelayGate({
+        keys: reach.serve.keys,
+        handshakeTimeoutMs: this.handshakeTimeoutMs,
+        log: this.o.notice,
+        hasReservation: (peer) => this.node !== undefined && reservationHolder(this.node.services as Record<string, unknown>)(peer)
+      })
+    }
+    if (reach?.memberKey !== undefined) {
+      this.relayClient = new RelayClient({
+        key: reach.memberKey,
+        handshakeTimeoutMs: this.handshakeTimeoutMs,
+        pollMs: reach.pollMs,
+        log: this.o.notice,
+        onMember: (member, addr, relay) => {
+          // the node with the smaller id dials, so two members never open two circuits at once
+          if (member <= this.nodeId || this.sessions.get(member as NodeId)?.isOpen === true) return
+          for (const h of this.memberHandlers) h(member as NodeId, addr, relay as NodeId)
+        }
+      })
+      for (const r of reach.relays) this.relayClient.add(r)
+    }
   }
 
   /** Builds a transport, generating a fresh identity key when none is given (tests, tools). */
@@ -100,9 +139,11 @@ export class QuicTransport implements Transport {
     try {
       node = await createNode(this.o, listen, {
         onStream: (stream, conn) => { this.onInboundStream(stream, conn) },
-        onConnectionOpen: conn => { this.conns.watchIdle(conn) }
+        onConnectionOpen: conn => { this.onConnectionOpen(conn) },
+        ...(this.gate !== undefined ? { gate: this.gate } : {})
       })
       await node.start()
+      this.relayClient?.start(node, (node.services as Record<string, unknown>).circuits as never)
       if ((this.state as State) !== 'starting') throw new Error('stopped while starting')
       const tuning = quicReadTuning()
       if (this.o.kinds !== 'tcp' && !tuning.active) this.log(`QUIC stream reads stay at the library's 4 KiB: ${tuning.reason}; sync works, large transfers are slower`)
@@ -124,6 +165,7 @@ export class QuicTransport implements Transport {
     this.stopController.abort(notStarted('continue: the transport was stopped'))
     for (const att of this.pending.values()) att.abort.abort(new Error('transport stopped'))
     this.conns.clear()
+    await this.relayClient?.stop()
     await Promise.allSettled([...this.live].map(s => s.close('transport stopped')))
     for (const set of this.waiters.values()) set.clear()
     this.waiters.clear()
@@ -142,6 +184,58 @@ export class QuicTransport implements Transport {
   /** Established sessions, one per peer. */
   connections (): Connection[] {
     return [...this.sessions.values()]
+  }
+
+  // ---- relays ----------------------------------------------------------------------------
+
+  /** Called for each member of this node's group that holds a reservation on one of its relays. */
+  onRelayMember (handler: (member: NodeId, circuitAddr: string, relay: NodeId) => void): void {
+    this.memberHandlers.push(handler)
+  }
+
+  /** Uses one more relay (a multiaddr ending in `/p2p/<relay id>`), e.g. one a member told of. */
+  addRelay (addr: string): void {
+    if (this.relayClient === undefined) throw INVALID_INPUT('relay', 'this node has no admission key: relays need p2p.seed')
+    this.relayClient.add(addr)
+  }
+
+  /** The relays this node uses, and their state. */
+  relays (): RelayView[] {
+    return this.relayClient?.relays() ?? []
+  }
+
+  /** `public` once AutoNAT has confirmed a direct address of this node from outside; else `private`. */
+  reachability (): 'public' | 'private' {
+    return this.relayClient?.publiclyReachable() === true ? 'public' : 'private'
+  }
+
+  /** Relays, reachability and relay service, for the P2P status. */
+  readonly reachStatus = (): ReachStatus => ({
+    reachability: this.reachability(),
+    relayed_addrs: this.listenAddrs().filter(isRelayedAddr),
+    relays: this.relays().map(r => ({
+      id: r.id, addrs: r.addrs, state: r.state, reservation: r.reservation, since: new Date(r.since).toISOString(), last_error: r.lastError ?? null
+    })),
+    serving: this.gate !== undefined ? { admitted: this.gate.size } : null
+  })
+
+  /** How many nodes are admitted to this node's relay now (0 when not serving). */
+  admittedCount (): number {
+    return this.gate?.size ?? 0
+  }
+
+  private onConnectionOpen (conn: Libp2pConnection): void {
+    this.conns.watchIdle(conn, c => this.relayClient?.isRelay(c.remotePeer) === true || this.gate?.isAdmitted(c.remotePeer) === true)
+    if (isRelayedAddr(conn.remoteAddr.toString())) return
+    const peer = conn.remotePeer.toString() as NodeId
+    const est = this.sessions.get(peer)
+    // a direct connection to a peer whose session runs through a relay: move the session there
+    if (est?.isOpen !== true || !isRelayedAddr(est.remoteAddr) || this.nodeId >= peer || this.pending.has(peer)) return
+    this.log('moving the session to a direct connection', { peer, addr: conn.remoteAddr.toString() })
+    const dl = deadline(this.dialTimeoutMs, this.stopController.signal)
+    this.initiate(conn, peer, conn.remoteAddr.toString(), dl.signal).catch((err: unknown) => {
+      this.log('could not move the session to the direct connection; it stays relayed', { peer, error: errorMessage(err) })
+    })
   }
 
   // ---- dialing ---------------------------------------------------------------------------
@@ -253,7 +347,7 @@ export class QuicTransport implements Transport {
     const step = deadline(this.handshakeTimeoutMs, signal)
     let session: Libp2pSession
     try {
-      const stream = await conn.newStream(ENGRAM_PROTOCOL, { signal: step.signal })
+      const stream = await conn.newStream(ENGRAM_PROTOCOL, { signal: step.signal, runOnLimitedConnection: true })
       if (att.voided || signal.aborted) {
         stream.abort(new Error('duplicate'))
         throw new Error('attempt abandoned')

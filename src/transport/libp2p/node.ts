@@ -2,7 +2,10 @@
  * The libp2p node under `QuicTransport`: QUIC (TLS 1.3) and/or TCP (Noise + Yamux; with a
  * private-network key, bound into the Noise handshake), the engram stream protocol, and the
  * connection limits.
- * Liveness comes from QUIC keep-alives and Yamux pings; no other libp2p protocol is spoken.
+ * Liveness comes from QUIC keep-alives and Yamux pings. Without reach options no other libp2p
+ * protocol is spoken; with them the node adds the relay parts of `relay/parts.ts` (circuit relay v2,
+ * identify, AutoNAT, DCUtR, the relay server when serving) and the admission rules of
+ * `relay/RelayGate.ts`.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { quic } from '@chainsafe/libp2p-quic'
@@ -14,6 +17,8 @@ import { ENGRAM_PROTOCOL } from '../Transport.ts'
 import { ipFamily, type ResolvedOptions } from './options.ts'
 import { noisePrologue } from './privateNetwork.ts'
 import { tuneQuicReads } from './quicReads.ts'
+import { reachServices, relayNoise, relayTransport } from './relay/parts.ts'
+import type { RelayGate } from './relay/RelayGate.ts'
 
 /** The multiaddrs to listen on: QUIC on `port`, TCP on `tcpPort`, for every host. */
 export function listenAddresses (o: ResolvedOptions): string[] {
@@ -31,6 +36,8 @@ export interface NodeHandlers {
   readonly onStream: (stream: Stream, conn: Libp2pConnection) => void
   /** Any new libp2p connection, inbound or outbound. */
   readonly onConnectionOpen: (conn: Libp2pConnection) => void
+  /** Admission on a node that serves as a relay. */
+  readonly gate?: RelayGate
 }
 
 /** Builds (does not start) the libp2p node. */
@@ -39,17 +46,25 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
   const useQuic = o.kinds !== 'tcp'
   const useTcp = o.kinds !== 'quic'
   if (useQuic) await tuneQuicReads()
+  const reach = o.reach
+  const keyed = noise(o.privateNetworkKey !== undefined ? { prologueBytes: noisePrologue(o.privateNetworkKey) } : {})
   const node = await createLibp2p({
     start: false,
     privateKey: o.privateKey,
     addresses: { listen },
     transports: [
       ...(useQuic ? [quic({ handshakeTimeout: hs, maxIdleTimeout: Math.max(10_000, 2 * hs), keepAliveInterval: 5_000 })] : []),
-      ...(useTcp ? [tcp()] : [])
+      ...(useTcp ? [tcp()] : []),
+      ...(reach !== undefined ? [relayTransport(hs)] : [])
     ],
-    // TCP only (QUIC has its own TLS): nodes with another private-network key fail the Noise handshake
-    connectionEncrypters: useTcp ? [noise(o.privateNetworkKey !== undefined ? { prologueBytes: noisePrologue(o.privateNetworkKey) } : {})] : [],
-    streamMuxers: useTcp ? [yamux()] : [],
+    // TCP and circuits (QUIC has its own TLS): nodes with another private-network key fail the
+    // Noise handshake; the unkeyed Noise is for dialling relays only (relay/parts.ts)
+    connectionEncrypters: reach?.relayOnly === true
+      ? [relayNoise(true)]
+      : useTcp || reach !== undefined ? [keyed, ...(reach !== undefined ? [relayNoise(false)] : [])] : [],
+    streamMuxers: useTcp || reach !== undefined ? [yamux()] : [],
+    ...(reach !== undefined ? { services: reachServices(hs, reach.serve?.limits, reach.holePunch && !reach.relayOnly) } : {}),
+    ...(h.gate !== undefined ? { connectionGater: h.gate.gater() } : {}),
     connectionManager: {
       // sessions are limited by the transport; libp2p's own limit leaves room for
       // connections that are being settled or closed
@@ -64,8 +79,12 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
     },
     connectionMonitor: { enabled: false }
   })
-  await node.handle(ENGRAM_PROTOCOL, (stream, conn) => { h.onStream(stream, conn) },
-    { maxInboundStreams: 4, maxOutboundStreams: 4 })
+  // runOnLimitedConnection: sessions run over relayed circuits too (the relay's limits apply)
+  if (reach?.relayOnly !== true) {
+    await node.handle(ENGRAM_PROTOCOL, (stream, conn) => { h.onStream(stream, conn) },
+      { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true })
+  }
+  if (h.gate !== undefined) await h.gate.register(node)
   node.addEventListener('connection:open', (evt) => { h.onConnectionOpen(evt.detail) })
   return node
 }

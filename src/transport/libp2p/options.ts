@@ -7,8 +7,28 @@ import type { PrivateKey } from '@libp2p/interface'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../Transport.ts'
 import { PRIVATE_NETWORK_KEY_BYTES } from './privateNetwork.ts'
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay/parts.ts'
 
 export type TransportKinds = 'quic' | 'tcp' | 'both'
+
+/** Reaching nodes behind NATs: relays to use, and serving as one (docs/DISCOVERY.md "Relays"). */
+export interface ReachOptions {
+  /** Relays to reserve a slot on and to reach members through: multiaddrs ending in `/p2p/<relay id>`. */
+  relays?: string[]
+  /** The group's admission key, proven to relays (core/seedKeys.ts, RELAY). Needed with `relays`. */
+  memberKey?: Uint8Array
+  /** Serve as a relay for the nodes that prove one of these keys, with these limits. */
+  serve?: { keys: Uint8Array[], limits?: Partial<RelayLimits> }
+  /** How often each relay is asked for its members, ms. Default 10,000. */
+  pollMs?: number
+  /** Try to upgrade relayed connections to direct ones (DCUtR). Default true. */
+  holePunch?: boolean
+  /**
+   * A relay and nothing else (`engram relay`): no engram sessions, and TCP only with the unkeyed
+   * Noise members use to dial relays. Needs `serve`. Default false.
+   */
+  relayOnly?: boolean
+}
 
 export interface QuicTransportOptions {
   /** The node's identity key (Ed25519). The node id is derived from it. */
@@ -44,6 +64,20 @@ export interface QuicTransportOptions {
   inboundConnectionsPerSecond?: number
   /** Receives one line per notable event (refused attempts, failing handlers). */
   log?: (message: string, details?: Record<string, unknown>) => void
+  /** Receives the lines a user acts on (relays refused, unreachable, reserved); default: `log`. */
+  notice?: (level: 'info' | 'warn' | 'debug', message: string, details?: Record<string, unknown>) => void
+  /** Relays and serving as one. Default: neither. */
+  reach?: ReachOptions
+}
+
+/** Reach options after defaults and checks. */
+export interface ResolvedReach {
+  readonly relays: readonly string[]
+  readonly memberKey: Uint8Array | undefined
+  readonly serve: { readonly keys: readonly Uint8Array[], readonly limits: RelayLimits } | undefined
+  readonly pollMs: number
+  readonly holePunch: boolean
+  readonly relayOnly: boolean
 }
 
 /** The options after defaults and checks. */
@@ -61,6 +95,8 @@ export interface ResolvedOptions {
   readonly maxConnections: number
   readonly inboundPerSecond: number
   readonly log: (message: string, details?: Record<string, unknown>) => void
+  readonly notice: (level: 'info' | 'warn' | 'debug', message: string, details?: Record<string, unknown>) => void
+  readonly reach: ResolvedReach | undefined
 }
 
 function intOption (name: string, v: number | undefined, def: number, min: number, max: number): number {
@@ -101,6 +137,33 @@ export function resolveOptions (opts: QuicTransportOptions): ResolvedOptions {
     closeTimeoutMs: intOption('closeTimeoutMs', opts.closeTimeoutMs, 2_000, 1, 600_000),
     maxConnections: intOption('maxConnections', opts.maxConnections, 256, 1, 100_000),
     inboundPerSecond: intOption('inboundConnectionsPerSecond', opts.inboundConnectionsPerSecond, 100, 1, 1_000_000),
-    log: opts.log ?? (() => {})
+    log: opts.log ?? (() => {}),
+    notice: opts.notice ?? ((_level, message, details) => { opts.log?.(message, details) }),
+    reach: resolveReach(opts.reach)
+  }
+}
+
+function keyOption (name: string, k: unknown): Uint8Array {
+  if (!(k instanceof Uint8Array) || k.byteLength !== 32) throw INVALID_INPUT(name, 'must be 32 bytes')
+  return k
+}
+
+function resolveReach (r: ReachOptions | undefined): ResolvedReach | undefined {
+  if (r === undefined) return undefined
+  const relays = [...(r.relays ?? [])]
+  for (const a of relays) {
+    if (!/^\/.+\/p2p\/[A-Za-z0-9]+$/.test(a)) throw INVALID_INPUT('reach.relays', `${JSON.stringify(a)} is not a multiaddr ending in /p2p/<relay id>`)
+  }
+  if (relays.length > 0 && r.memberKey === undefined) throw INVALID_INPUT('reach.memberKey', 'relays need the group\'s admission key')
+  const limits = { ...DEFAULT_RELAY_LIMITS, ...(r.serve?.limits ?? {}) }
+  if (r.serve !== undefined && r.serve.keys.length === 0) throw INVALID_INPUT('reach.serve.keys', 'a relay needs at least one admission key')
+  if (r.relayOnly === true && r.serve === undefined) throw INVALID_INPUT('reach.relayOnly', 'a relay-only node needs reach.serve')
+  return {
+    relays,
+    memberKey: r.memberKey === undefined ? undefined : keyOption('reach.memberKey', r.memberKey),
+    serve: r.serve === undefined ? undefined : { keys: r.serve.keys.map((k, i) => keyOption(`reach.serve.keys[${i}]`, k)), limits },
+    pollMs: intOption('reach.pollMs', r.pollMs, 10_000, 50, 3_600_000),
+    holePunch: r.holePunch ?? true,
+    relayOnly: r.relayOnly ?? false
   }
 }

@@ -7,8 +7,7 @@
  * stream opened, and never reaches the engram protocol. QUIC connections use TLS 1.3, not Noise,
  * and are not affected; on QUIC the seed handshake alone decides (docs/PROTOCOL.md §1).
  *
- *   KEY = Argon2id(password = UTF-8(seed), salt = "engram/p2p-private-network/v2",
- *                  memory 64 MiB, 3 passes, 1 lane, 32 bytes)                  ; never sent
+ *   KEY = ROOT of the seed (core/seedKeys.ts: Argon2id, 64 MiB, 3 passes)   ; never sent
  *
  * The key is neither the seed nor the seed handshake's key (another domain), and it is never
  * sent: only a hash that includes it is authenticated. But whoever completes the first half of a
@@ -25,24 +24,19 @@
  * alternation between two ciphers until its 64 MiB limit, after which every connection using it
  * fails (measured: 491 alternations; docs/DISCOVERY.md).
  */
-import { argon2id } from 'hash-wasm'
+import { deriveSeedRoot, KEY_BYTES, SEED_ROOT_KDF, SEED_ROOT_SALT } from '../../core/seedKeys.ts'
 
-export const PRIVATE_NETWORK_CONTEXT = 'engram/p2p-private-network/v2'
-export const PRIVATE_NETWORK_KEY_BYTES = 32
+export const PRIVATE_NETWORK_CONTEXT = SEED_ROOT_SALT
+export const PRIVATE_NETWORK_KEY_BYTES = KEY_BYTES
 /** The cost of the key derivation (Argon2id): memory in KiB, passes, lanes. */
-export const PRIVATE_NETWORK_KDF = { memoryKiB: 64 * 1024, iterations: 3, parallelism: 1 } as const
+export const PRIVATE_NETWORK_KDF = SEED_ROOT_KDF
 
-/** The 32-byte private-network key of a seed (takes a few hundred milliseconds and 64 MiB, on purpose). */
+/**
+ * The 32-byte private-network key of a seed: its ROOT (takes a few hundred milliseconds and 64 MiB,
+ * on purpose). A node takes it from `seedKeys`, derived once with the seed's other keys.
+ */
 export async function derivePrivateNetworkKey (seed: string): Promise<Uint8Array> {
-  return await argon2id({
-    password: seed,
-    salt: new TextEncoder().encode(PRIVATE_NETWORK_CONTEXT),
-    memorySize: PRIVATE_NETWORK_KDF.memoryKiB,
-    iterations: PRIVATE_NETWORK_KDF.iterations,
-    parallelism: PRIVATE_NETWORK_KDF.parallelism,
-    hashLength: PRIVATE_NETWORK_KEY_BYTES,
-    outputType: 'binary'
-  })
+  return await deriveSeedRoot(seed)
 }
 
 /** The Noise prologue of a private network: the context and the key. */

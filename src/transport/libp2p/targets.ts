@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT } from '../../core/errors.ts'
-import { errorMessage, parseHostPort, unreachable } from '../util.ts'
+import { dialAddress, errorMessage, unreachable } from '../util.ts'
 import type { TransportKinds } from './options.ts'
 
 /** Multiaddrs to try for a dial address, QUIC before TCP. */
@@ -28,7 +28,7 @@ export async function dialTargets (addr: string, kinds: TransportKinds): Promise
     }
     return [ma]
   }
-  const hp = parseHostPort(addr)
+  const hp = dialAddress(addr)
   const ips = hp.family !== 0
     ? [{ address: hp.host, family: hp.family }]
     : await lookup(hp.host, { all: true }).catch((err: unknown) => {
@@ -44,9 +44,10 @@ const withoutPeer = (a: string): string => a.replace(/\/p2p\/[^/]+$/, '')
 
 /** Throws INVALID_INPUT when a target is one of this node's own addresses or names its id. */
 export function refuseOwn (addr: string, targets: readonly Multiaddr[], ownAddrs: readonly string[], ownId: string): void {
-  const own = new Set(ownAddrs.map(withoutPeer))
-  const p2p = (ma: Multiaddr): string | undefined => ma.getComponents().find(c => c.name === 'p2p')?.value
-  if (targets.some(t => own.has(withoutPeer(t.toString())) || p2p(t) === ownId)) {
+  // a relayed address is this node's own only when its destination is this node
+  const own = new Set(ownAddrs.filter(a => !a.includes('/p2p-circuit')).map(withoutPeer))
+  const p2p = (ma: Multiaddr): string | undefined => ma.getComponents().findLast(c => c.name === 'p2p')?.value
+  if (targets.some(t => (!t.toString().includes('/p2p-circuit') && own.has(withoutPeer(t.toString()))) || p2p(t) === ownId)) {
     throw INVALID_INPUT('address', `${addr} is this node's own address`)
   }
 }

@@ -38,6 +38,12 @@ export function trace (runId: string, type: string, data: Json, hlc: Hlc): Trace
   return makeTrace(runId, type, data, hlc)
 }
 
+/** Options every store implementation takes. */
+export interface StoreOptions {
+  /** Most matching records a search ranks. */
+  readonly textCandidates?: number
+}
+
 /** A store under test, replaced before each test. */
 export interface StoreRef {
   readonly store: Store

@@ -1,0 +1,108 @@
+/**
+ * The libp2p parts of reaching nodes behind NATs, added to a node's libp2p (`../node.ts`) when it
+ * uses relays or serves as one: the circuit relay v2 transport (dialling and listening through
+ * relays), identify (which AutoNAT, DCUtR and relay discovery need), AutoNAT (is this node
+ * dialable from outside?), DCUtR (upgrade a relayed connection to a direct one), the circuit relay
+ * v2 server with its limits when serving, and the connection-gater rules of admission.
+ *
+ * TCP to a relay: members bind the seed's private-network key into Noise (`../privateNetwork.ts`),
+ * which a relay operator does not hold. Members therefore also offer a second Noise, without the
+ * key, under its own protocol id (`/engram/relay-noise/1.0.0`), for outbound connections only: a
+ * standalone relay speaks only that one, so a member's TCP dial to it settles on it; between
+ * members the keyed `/noise` comes first and is chosen. A member never accepts the unkeyed Noise
+ * inbound, so the TCP path between members stays private to the seed. What admits a node to a relay
+ * is the admission proof, on QUIC and TCP alike.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { identify } from '@libp2p/identify'
+import type { ComponentLogger, ConnectionEncrypter, Metrics, PeerId, PrivateKey, Upgrader } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CircuitListener } from './RelayClient.ts'
+
+export const RELAY_NOISE_PROTOCOL = '/engram/relay-noise/1.0.0'
+
+/** The limits a relay puts on what it forwards (docs/LIMITS.md). */
+export interface RelayLimits {
+  /** Most nodes holding a reservation at once. */
+  readonly maxReservations: number
+  /** Most circuits one node opens, or is reached by, over one connection at once. */
+  readonly maxCircuitsPerPeer: number
+  /** Bytes one circuit may carry (both directions) before the relay resets it. */
+  readonly maxCircuitBytes: number
+  /** Seconds one circuit may stay open before the relay resets it. */
+  readonly maxCircuitSeconds: number
+  /** Lifetime of a reservation before the node must renew it (libp2p renews it by itself). */
+  readonly reservationTtlSeconds: number
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxReservations: 128,
+  maxCircuitsPerPeer: 16,
+  maxCircuitBytes: 1024 * 1024 * 1024,
+  maxCircuitSeconds: 3600,
+  reservationTtlSeconds: 3600
+}
+
+interface NoiseComponents { privateKey: PrivateKey, peerId: PeerId, logger: ComponentLogger, upgrader: Upgrader, metrics?: Metrics }
+
+/** Noise without a private-network key, under its own protocol id; `inbound: false` refuses inbound use. */
+export function relayNoise (inbound: boolean): (components: NoiseComponents) => ConnectionEncrypter {
+  return (components) => {
+    const inner = noise()(components as never)
+    return {
+      protocol: RELAY_NOISE_PROTOCOL,
+      secureOutbound: (conn, opts) => inner.secureOutbound(conn, opts),
+      secureInbound: inbound
+        ? (conn, opts) => inner.secureInbound(conn, opts)
+        : () => Promise.reject(new Error('unkeyed Noise is for dialling relays; inbound connections use the private network'))
+    }
+  }
+}
+
+/** The transport through relays. */
+export function relayTransport (handshakeTimeoutMs: number): ReturnType<typeof circuitRelayTransport> {
+  return circuitRelayTransport({ reservationCompletionTimeout: handshakeTimeoutMs, maxInboundStopStreams: 64, maxOutboundStopStreams: 64 })
+}
+
+/** identify, AutoNAT and DCUtR; the relay server too when `serve` is given. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- libp2p hands each service the components it names
+export function reachServices (handshakeTimeoutMs: number, serve: RelayLimits | undefined, hole: boolean): Record<string, (components: any) => unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  const services: Record<string, (components: any) => unknown> = {
+    identify: identify({ timeout: handshakeTimeoutMs, runOnLimitedConnection: true }) as never,
+    autoNAT: autoNAT({ timeout: handshakeTimeoutMs, startupDelay: 2000 }) as never,
+    circuits: circuitListenerService as never
+  }
+  if (hole) services.dcutr = dcutr({ timeout: handshakeTimeoutMs }) as never
+  if (serve !== undefined) {
+    services.relay = circuitRelayServer({
+      hopTimeout: handshakeTimeoutMs,
+      reservations: {
+        maxReservations: serve.maxReservations,
+        reservationTtl: serve.reservationTtlSeconds * 1000,
+        applyDefaultLimit: true,
+        defaultDataLimit: BigInt(serve.maxCircuitBytes),
+        defaultDurationLimit: serve.maxCircuitSeconds * 1000
+      },
+      maxInboundHopStreams: serve.maxCircuitsPerPeer,
+      maxOutboundStopStreams: serve.maxCircuitsPerPeer
+    }) as never
+  }
+  return services
+}
+
+/** A service that hands out the node's transport manager, to listen on relay addresses at run time. */
+function circuitListenerService (components: { transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> } }): CircuitListener {
+  return { listen: (addrs) => components.transportManager.listen(addrs) }
+}
+
+/** Whether the relay server holds a reservation for `peer` (false when not serving). */
+export function reservationHolder (services: Record<string, unknown>): (peer: PeerId) => boolean {
+  return (peer) => {
+    const relay = services.relay as { reservations?: { has: (p: PeerId) => boolean } } | undefined
+    return relay?.reservations?.has(peer) === true
+  }
+}
