@@ -4,8 +4,9 @@
  * is always present (families about peers have no samples while there are none).
  *
  * Everything is read when asked from what the node already holds — the store's statistics, the
- * telemetry (activity, recent log, event loop), the polled peer book, native sync's status and
- * the event streams' counters — so a scrape costs a few reads and nothing runs between scrapes.
+ * telemetry (activity, recent log, event loop), the REST peers of the peer registry
+ * (peers/RestPeers.ts), native sync's status and the event streams' counters — so a scrape costs
+ * a few reads and nothing runs between scrapes.
  */
 import { RECORD_KINDS } from '../core/model.ts'
 import type { MetricFamily, Sample } from '../telemetry/prometheus.ts'

@@ -4,6 +4,7 @@
  * /api/v1/sync/status `peers`, by name, with the node id learnt at the first sync). A machine
  * known both ways is one row. Pure.
  */
+import { shortId } from './format.js'
 
 /**
  * @typedef {{ records: number, total: number | null, fraction: number | null, startedAt: string, rate: number, etaSeconds: number | null, done: boolean }} CatchUp
@@ -16,11 +17,15 @@
  * }} PeerRow
  */
 
-/** How a native peer is reached, from its multiaddr. @param {string} addr */
-export function pathOf (addr) {
-  if (addr.includes('/p2p-circuit')) return 'relayed'
-  if (addr.includes('/quic')) return 'direct, QUIC'
-  if (addr.includes('/tcp/')) return 'direct, TCP'
+/**
+ * How a native peer is reached: the path the node reports (direct, or relayed through `relay`),
+ * with the transport read from its multiaddr; from the multiaddr alone for a node that reports no path.
+ * @param {{ addr: string, path?: string | null, relay?: string | null }} p
+ */
+export function pathOf (p) {
+  if (p.path === 'relayed' || p.addr.includes('/p2p-circuit')) return typeof p.relay === 'string' ? `relayed via ${shortId(p.relay)}` : 'relayed'
+  if (p.addr.includes('/quic')) return 'direct, QUIC'
+  if (p.addr.includes('/tcp/')) return 'direct, TCP'
   return 'direct'
 }
 
@@ -60,7 +65,7 @@ export function peerRows (snapshot) {
       nodeId: p.node_id,
       mode: 'native',
       state: p.connected ? 'connected' : p.failures > 0 ? 'unreachable' : 'offline',
-      path: p.connected ? pathOf(p.addr) : '–',
+      path: p.connected ? pathOf(p) : '–',
       lastSync: p.last_sync,
       sent: p.bytes_sent,
       received: p.bytes_received,
@@ -79,8 +84,6 @@ export function peerRows (snapshot) {
       // One machine, both ways: native while its session is open, else its polled state.
       existing.name = p.name
       existing.lastSync = later(existing.lastSync, p.lastSyncAt)
-      existing.catchUp = existing.catchUp ?? catchUpOf(p.catchUp)
-      existing.lagIn = existing.lagIn ?? lagOf(p.lag)
       if (existing.state !== 'connected') {
         existing.mode = 'polled'
         existing.state = pollState(p)
@@ -99,8 +102,9 @@ export function peerRows (snapshot) {
       lastSync: p.lastSyncAt ?? null,
       sent: null,
       received: p.lastResult?.bytes ?? null,
-      lagIn: lagOf(p.lag),
-      catchUp: catchUpOf(p.catchUp),
+      // Polled sync reports no feed position of its peers: lag and catch-up are native sync's.
+      lagIn: null,
+      catchUp: null,
       error,
       source: 'paired'
     })
