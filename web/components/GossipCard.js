@@ -27,7 +27,7 @@ export function GossipCard ({ p2p }) {
         <dt>Window</dt><dd>${num(g.known_ids)} recent ids</dd>
         <dt>Bloom filter</dt><dd>${num(g.bloom_filter_items)} items, ${(g.bloom_filter_fpr * 100).toFixed(2)} % false positives</dd>
         <dt>Syncs</dt><dd>${num(s.total_successful_syncs)} successful, ${num(s.total_failed_syncs)} failed</dd>
-        <dt>Connected</dt><dd data-field="connected">${num(p2p.peer_count)} peers, port ${p2p.port}</dd>
+        <dt>Connected</dt><dd data-field="connected">${num(p2p.peer_count)} ${p2p.peer_count === 1 ? 'peer' : 'peers'}, port ${p2p.port}</dd>
         ${refused.length > 0 && html`<dt>Refused</dt><dd>${refused.map(([k, v]) => `${k.replaceAll('_', ' ')} ${num(/** @type {number} */ (v))}`).join(', ')}</dd>`}
       </dl>
     </section>`
