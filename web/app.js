@@ -14,6 +14,7 @@ import { EntityView } from './views/EntityView.js'
 import { EpisodesView } from './views/EpisodesView.js'
 import { MemoryView } from './views/MemoryView.js'
 import { NotesView } from './views/NotesView.js'
+import { SearchView } from './views/SearchView.js'
 import { SyncView } from './views/SyncView.js'
 import { TracesView } from './views/TracesView.js'
 
@@ -26,6 +27,7 @@ function View () {
     case 'episodes': return html`<${EpisodesView} params=${route.params} />`
     case 'traces': return html`<${TracesView} params=${route.params} />`
     case 'conflicts': return html`<${ConflictsView} />`
+    case 'search': return html`<${SearchView} params=${route.params} />`
     default: return html`<${SyncView} />`
   }
 }
@@ -33,7 +35,7 @@ function View () {
 function App () {
   const route = useRoute()
   return html`
-    <${Nav} view=${route.view} />
+    <${Nav} view=${route.view} q=${route.view === 'search' ? route.params.get('q') ?? '' : ''} />
     <${NoticeHost} />
     <main id=${`view-${route.view}`}><${View} /></main>
     <${ConfirmHost} />`

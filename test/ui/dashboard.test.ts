@@ -2,8 +2,9 @@
  * The dashboard in a real browser (Debian's chromium) against two real daemons syncing natively
  * over QUIC: each page shows the other node connected; a write through the CLI on one node
  * shows on the other's page without a reload (the latency is printed, not asserted); an edit, an
- * observation and a namespace delete made in a page reach the other node; every view is
- * written to docs/screenshots/. Waits are conditions polled with generous deadlines.
+ * observation and a namespace delete made in a page reach the other node; the header's search
+ * box finds records by their words (a synced one too), marked; every view is written to
+ * docs/screenshots/. Waits are conditions polled with generous deadlines.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -114,6 +115,39 @@ describe('the dashboard, with two nodes syncing', () => {
     await pageA.getByRole('button', { name: 'Delete namespace tmp…' }).click()
     await confirm(pageA, /deletes 3 triples/)
     await eventually(async () => (await b.client.queryTriples({ namespace: 'tmp' })).total === 0, () => 'the namespace deleted on b')
+  })
+
+  it('finds records by their words from the header\'s search box, one synced from the other node too', async () => {
+    const add = await b.cli(['add', 'kg:Carol', 'kg:observation', 'grows green tea on the balcony'])
+    assert.equal(add.code, 0, add.stderr)
+    await a.client.request('PUT', '/api/v1/notes/garden%2Fplan', { body: { value: { text: 'plant green beans in May' } } })
+    await eventually(async () => (await a.client.queryTriples({ subject: 'kg:Carol' })).total === 1, () => 'kg:Carol synced to a')
+    await pageA.goto(`${a.url}/#/sync`)
+    const box = pageA.locator('form[role="search"] input[name="q"]')
+    await box.fill('green')
+    await box.press('Enter')
+    await eventually(() => pageA.url().endsWith('#/search?q=green'), () => `the search view's address: ${pageA.url()}`)
+    const results = pageA.locator('ol.results')
+    await results.waitFor()
+    await eventually(async () => (await textOf(pageA, '[data-field="results"]')).startsWith('2 results'),
+      async () => `two results: ${await textOf(pageA, 'main')}`)
+    const carol = results.locator('li.result.entity', { hasText: 'kg:Carol' })
+    assert.equal(await carol.locator('mark').first().textContent(), 'green', 'the matching word is marked')
+    assert.equal(await results.locator('li.result.note mark').first().textContent(), 'green')
+    await screenshot(pageA, 'search')
+    // A query the language refuses says why, in the page.
+    await box.fill('"unclosed')
+    await box.press('Enter')
+    await eventually(async () => /INVALID_INPUT/.test(await textOf(pageA, '.problem')), async () => `the refusal: ${await textOf(pageA, 'main')}`)
+    // the browser logs the refused request (400) as an error of the page: that one is expected
+    const isRefusal = (e: string): boolean => /#\/search\?q=%22unclosed: .* 400 /.test(e)
+    await eventually(() => browser.errors.some(isRefusal), () => `the refused search among the page's errors: ${JSON.stringify(browser.errors)}`)
+    browser.errors.splice(browser.errors.findIndex(isRefusal), 1)
+    // A result opens the entity it is about.
+    await box.fill('balcony')
+    await box.press('Enter')
+    await pageA.locator('li.result.entity a.node', { hasText: 'kg:Carol' }).click()
+    await eventually(async () => /grows green tea/.test(await textOf(pageA, 'section[aria-label="observations"]')), () => 'kg:Carol\'s entity page')
   })
 
   it('writes every other view to docs/screenshots', async () => {

@@ -1,7 +1,7 @@
 /**
  * Which view the page shows, from the URL's hash: `#/sync`, `#/memory?subject=user:alice`,
- * `#/entity/kg:Alice`, `#/notes`, `#/episodes`, `#/traces`, `#/conflicts`. Views are
- * bookmarkable and the back button works; nothing is loaded again but the view's own data.
+ * `#/entity/kg:Alice`, `#/notes`, `#/episodes`, `#/traces`, `#/conflicts`, `#/search?q=tea`.
+ * Views are bookmarkable and the back button works; nothing is loaded again but the view's own data.
  */
 import { useEffect, useState } from 'preact/hooks'
 
