@@ -1,5 +1,6 @@
 /**
- * A catch-up of 20,000 records (tens of pages) in a real browser: an empty node connects to one
+ * A catch-up of 20,000 records (tens of pages; ENGRAM_TEST_CATCHUP_ROWS, a multiple of 10,000,
+ * runs it at another size, e.g. 100,000) in a real browser: an empty node connects to one
  * holding them, and its sync view shows the catch-up as a progress bar that reaches 100 % with
  * every record there, saying the count, the total and the rate. Each state the page renders is
  * recorded by the page; the states in flight (how many there are depends on the machine's
@@ -12,7 +13,10 @@ import { launch, screenshot, textOf, type Browser } from './browser.ts'
 import { eventually } from '../support/eventually.ts'
 
 const { box, live } = daemonsFixture()
-const ROWS = 20_000
+const ROWS = Number(process.env.ENGRAM_TEST_CATCHUP_ROWS ?? 20_000)
+if (!Number.isInteger(ROWS) || ROWS <= 0 || ROWS % 10_000 !== 0) throw new Error(`ENGRAM_TEST_CATCHUP_ROWS must be a positive multiple of 10,000, not ${process.env.ENGRAM_TEST_CATCHUP_ROWS}`)
+/** ROWS as the page writes it (20,000). */
+const ROWS_TEXT = ROWS.toLocaleString('en-US')
 
 describe('a catch-up in the dashboard', () => {
   let browser: Browser
@@ -56,12 +60,12 @@ describe('a catch-up in the dashboard', () => {
     const took = Date.now() - t0
     const done = (await bar.textContent()) ?? ''
     assert.match(done, /100 %/)
-    assert.match(done, /20,000 of 20,000 records/)
+    assert.match(done, new RegExp(`${ROWS_TEXT} of ${ROWS_TEXT} records`))
     assert.equal(await bar.locator('progress').getAttribute('value'), '100')
     assert.equal((await target.stats()).triples, ROWS)
     assert.match(done, /Caught up with .* [\d,]+\/s/)
     const during = seen.filter(t => /Catching up/.test(t))
-    for (const t of during) assert.match(t, /[\d,]+ of 20,000 records · [\d,]+\/s/, 'count, total and rate in flight')
+    for (const t of during) assert.match(t, new RegExp(`[\\d,]+ of ${ROWS_TEXT} records · [\\d,]+/s`), 'count, total and rate in flight')
     process.stdout.write(`# catch-up of ${ROWS} records: ${took} ms; the page showed ${during.length} states in flight, e.g. ${JSON.stringify(during[Math.floor(during.length / 2)])}\n`)
     assert.deepEqual(browser.errors, [])
   })
