@@ -121,6 +121,8 @@ describe('the dashboard, with two nodes syncing', () => {
     const add = await b.cli(['add', 'kg:Carol', 'kg:observation', 'grows green tea on the balcony'])
     assert.equal(add.code, 0, add.stderr)
     await a.client.request('PUT', '/api/v1/notes/garden%2Fplan', { body: { value: { text: 'plant green beans in May' } } })
+    await a.client.request('POST', '/api/v1/episodes', { body: { id: 'gardener:day-1', data: { summary: 'watered the green house' } } })
+    await a.client.request('POST', '/api/v1/traces', { body: { traces: [{ runId: 'run-green', type: 'tool_call', data: { tool: 'water', plant: 'green beans' } }] } })
     await eventually(async () => (await a.client.queryTriples({ subject: 'kg:Carol' })).total === 1, () => 'kg:Carol synced to a')
     await pageA.goto(`${a.url}/#/sync`)
     const box = pageA.locator('form[role="search"] input[name="q"]')
@@ -129,11 +131,14 @@ describe('the dashboard, with two nodes syncing', () => {
     await eventually(() => pageA.url().endsWith('#/search?q=green'), () => `the search view's address: ${pageA.url()}`)
     const results = pageA.locator('ol.results')
     await results.waitFor()
-    await eventually(async () => (await textOf(pageA, '[data-field="results"]')).startsWith('2 results'),
-      async () => `two results: ${await textOf(pageA, 'main')}`)
+    await eventually(async () => (await textOf(pageA, '[data-field="results"]')).startsWith('4 results'),
+      async () => `four results: ${await textOf(pageA, 'main')}`)
     const carol = results.locator('li.result.entity', { hasText: 'kg:Carol' })
     assert.equal(await carol.locator('mark').first().textContent(), 'green', 'the matching word is marked')
-    assert.equal(await results.locator('li.result.note mark').first().textContent(), 'green')
+    for (const kind of ['note', 'episode', 'trace']) {
+      assert.equal(await results.locator(`li.result.${kind} mark`).first().textContent(), 'green', `the ${kind} found, its word marked`)
+    }
+    assert.equal(await results.locator('li.result.trace a').getAttribute('href'), '#/traces?runId=run-green')
     await screenshot(pageA, 'search')
     // A query the language refuses says why, in the page.
     await box.fill('"unclosed')

@@ -2,12 +2,12 @@
  * Search over every kind of record (GET /api/v1/search; docs/SEARCH.md): the query from the
  * header's search box, ranked results with the matching words marked, triples grouped by
  * entity, each result linking to where it can be read and changed. The results follow the node
- * live (a record synced from another machine is found when it arrives). While the full-text
- * index is being rebuilt, a progress bar says how far it is (results miss what it has not reached).
+ * live (a record synced from another machine is found when it arrives); while the full-text index
+ * is being rebuilt (`engram reindex`), the count says that some records are not found yet.
  */
 import { html } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
-import { duration, jsonText, num } from '../lib/format.js'
+import { jsonText, num } from '../lib/format.js'
 import { href } from '../lib/route.js'
 import { useQuery } from '../lib/useQuery.js'
 import { Problem } from '../components/Problem.js'
@@ -57,16 +57,8 @@ function Result ({ r }) {
 export function SearchView ({ params }) {
   const q = params.get('q') ?? ''
   const res = useQuery(() => (q === '' ? Promise.resolve(undefined) : api('GET', `/api/v1/search${query({ q, limit: LIMIT })}`)), q)
-  const index = useQuery(() => api('GET', '/api/v1/search/index'), 'index')
-  const text = index.data?.text
   return html`
     <div class="search-view">
-      ${text?.rebuilding === true && html`
-        <div class="catchup">
-          <label><span class="who">Rebuilding the search index</span>
-            <progress max=${text.upto || 1} value=${text.done} aria-label="search index rebuild"></progress></label>
-          <span class="figures">${num(text.done)} of ${num(text.upto)} · ${num(text.ratePerSecond)}/s${text.etaSeconds !== undefined ? ` · ${duration(text.etaSeconds)} left` : ''}</span>
-        </div>`}
       <${Problem} error=${res.error} />
       ${q === '' ? html`<p class="muted">Search every record: words, "phrases", prefix*, OR, -word.</p>`
         : res.error !== undefined ? null
