@@ -22,7 +22,12 @@ describe('GET /metrics with peers', () => {
     await eventually(async () => (await a.client.queryTriples({ subject: 'm:x' })).total === 1, () => 'b\'s write on a')
     const scrape = async (): Promise<string> => await (await fetch(`${a.url}/metrics`)).text()
     const native = `{peer="${b.nodeId}",mode="native"}`
-    await eventually(async () => sample(await scrape(), `engram_peer_up${native}`) === 1, () => 'b up in a\'s metrics')
+    // b's write may reach a first through the polled pairing: a's native sync with b counts once
+    // a page with records (or a gossip round) came over the session
+    await eventually(async () => {
+      const t = await scrape()
+      return sample(t, `engram_peer_up${native}`) === 1 && (sample(t, `engram_peer_last_sync_timestamp_seconds${native}`) ?? 0) > 0
+    }, async () => `b up and synced natively in a's metrics: ${(await scrape()).split('\n').filter(l => l.includes(b.nodeId)).join('; ')}`)
 
     const text = await scrape()
     promtoolCheck(text)
