@@ -26,6 +26,8 @@ export interface TestApiOptions {
   /** Wraps the store before the engine sees it (to inject failures). */
   readonly wrapStore?: (store: Store) => Store
   readonly onInternalError?: ApiDeps['onInternalError']
+  readonly statusStream?: ApiDeps['statusStream']
+  readonly remoteMetrics?: boolean
 }
 
 export interface Reply {
@@ -61,7 +63,9 @@ export async function startApi (opts: TestApiOptions = {}): Promise<TestApi> {
     bodyLimitBytes: opts.bodyLimitBytes ?? BODY_LIMIT,
     status: () => ({ nodeId: NODE_ID, version: VERSION, startedAt, dataDir: dir, store: { kind: store.kind, path: dbFile } }),
     p2pStatus: opts.p2pStatus,
-    onInternalError: opts.onInternalError
+    onInternalError: opts.onInternalError,
+    statusStream: opts.statusStream,
+    remoteMetrics: opts.remoteMetrics
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
