@@ -114,7 +114,8 @@ export class ApiClient {
   health (): Promise<Health> { return this.request('GET', '/api/v1/health', { acceptStatus: [503] }) }
   status (): Promise<Status> { return this.request('GET', '/api/v1/status') }
 
-  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto> {
+  /** Adds (or asserts again) one triple; `created` is false when it was present (it is re-stamped). */
+  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto & { created: boolean }> {
     return this.request('POST', '/api/v1/triples', { body: { subject, predicate, object } })
   }
 

@@ -46,6 +46,15 @@ export interface RemoteApplyOptions {
   readonly meta?: ApplyOptions['meta']
 }
 
+/** What an add did: the triples as stored (in input order), and how many were new here. */
+export interface AddResult {
+  readonly triples: TripleRecord[]
+  /** Distinct triples that were not present here (absent or deleted). */
+  readonly created: number
+  /** Distinct triples that were present here and were asserted again (re-stamped). */
+  readonly reasserted: number
+}
+
 export interface EngineEvents {
   change: [ChangeEvent]
 }
@@ -70,15 +79,21 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- triples ----
 
   /**
-   * Adds triples in one transaction. A triple that is already present keeps its stamp (adding it
-   * again changes nothing); one that was deleted is added back with a new stamp. Returns each
-   * input's triple as stored, in input order.
-   *
-   * Every distinct input is stamped and handed to the store with `keepLive`, which keeps a triple
-   * that is live there unchanged; the store reads each id once, inside the transaction. (A stamp
-   * issued for a triple that turns out to be present is simply never used.)
+   * Adds triples in one transaction; returns each input's triple as stored, in input order.
+   * See assertTriples.
    */
   addTriples (inputs: readonly unknown[]): TripleRecord[] {
+    return this.assertTriples(inputs).triples
+  }
+
+  /**
+   * Adds triples in one transaction. An add is a fresh assertion: every distinct triple gets a
+   * new state with a new stamp, whether it was absent, deleted or present here, so it wins over
+   * every delete this node has seen (the new stamp is larger than any stamp observed) and over a
+   * delete made elsewhere before it in real time (given clocks in step). `created` counts the
+   * triples that were not present here, `reasserted` those that were (re-stamped).
+   */
+  assertTriples (inputs: readonly unknown[]): AddResult {
     checkBatchSize(inputs.length, 'triples batch')
     const single = inputs.length === 1
     const toWrite: TripleRecord[] = []
@@ -95,22 +110,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       slots[i] = k
     }
-    if (toWrite.length === 0) return []
-    const result = this.store.apply(toWrite, { clock: this.clock.last, keepLive: true })
-    // `changed` lists, in input order, the triples written; the others were live already.
-    const stored: TripleRecord[] = new Array<TripleRecord>(toWrite.length)
-    let j = 0
-    for (let k = 0; k < toWrite.length; k++) {
-      const entry = result.changed[j]
-      if (entry !== undefined && (entry.record as TripleRecord).id === toWrite[k]!.id) {
-        stored[k] = entry.record as TripleRecord
-        j++
-      } else {
-        stored[k] = this.store.getTriple(toWrite[k]!.id)!
-      }
-    }
+    if (toWrite.length === 0) return { triples: [], created: 0, reasserted: 0 }
+    // Each stamp is larger than every state stored here (the clock has seen them all), so every
+    // triple is written; one that were not would be returned as stored.
+    const result = this.store.apply(toWrite, { clock: this.clock.last })
     this.notify(result, undefined)
-    return slots.map(k => stored[k]!)
+    const stored = result.changed.length === toWrite.length ? toWrite : toWrite.map(t => this.store.getTriple(t.id) ?? t)
+    const created = result.changed.length - result.replacedLive
+    return { triples: slots.map(k => stored[k]!), created, reasserted: result.replacedLive }
   }
 
   /** Deletes one triple (a tombstone). Throws NOT_FOUND when it is absent or already deleted. */

@@ -43,12 +43,6 @@ export interface ApplyOptions {
   /** Optional resolver consulted when an incoming state differs from the current one. */
   readonly resolve?: ConflictResolver
   /**
-   * An incoming live triple whose id is already live here keeps the current state (its stamp
-   * included): adding a triple that is present changes nothing. Used by local adds; takes
-   * precedence over `resolve`.
-   */
-  readonly keepLive?: boolean
-  /**
    * Local metadata to write in the same transaction (see getMeta/setMeta): called once, after
    * every record of the batch was merged (so it sees what the resolver collected), it returns
    * `[key, value]` pairs; `undefined` deletes the key. If it throws, nothing of the batch is
@@ -68,6 +62,8 @@ export interface ApplyResult {
   readonly changed: readonly FeedEntry[]
   /** How many inputs left the state as it was (already known, or older than the current state). */
   readonly unchanged: number
+  /** How many of the changed triples and notes replaced a live state of theirs (were present here). */
+  readonly replacedLive: number
 }
 
 export interface TriplePattern {

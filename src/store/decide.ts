@@ -1,7 +1,6 @@
 /**
  * The one decision `Store.apply` makes for each incoming state, shared by every store so that
- * they merge identically: the default rule of core/merge.ts, then `keepLive`, then the
- * optional conflict resolver.
+ * they merge identically: the default rule of core/merge.ts, then the optional conflict resolver.
  */
 import { INTERNAL } from '../core/errors.ts'
 import { compareRecords, mergeInto } from '../core/merge.ts'
@@ -15,9 +14,6 @@ import type { ApplyOptions } from './Store.ts'
  */
 export function decide (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions): MemoryRecord | undefined {
   if (current === undefined) return incoming
-  if (opts.keepLive === true && incoming.kind === 'triple' && !incoming.deleted && current.kind === 'triple' && !current.deleted) {
-    return undefined
-  }
   let kept = mergeInto(current, incoming).result
   if (opts.resolve !== undefined && compareRecords(incoming, current) !== 0) {
     const answer = opts.resolve(current, incoming)
@@ -31,6 +27,11 @@ export function decide (current: MemoryRecord | undefined, incoming: MemoryRecor
     }
   }
   return compareRecords(kept, current) !== 0 ? kept : undefined
+}
+
+/** Whether `current` is a live state of a triple or note (a record that was present). */
+export function isLive (current: MemoryRecord | undefined): boolean {
+  return current !== undefined && (current.kind === 'triple' || current.kind === 'note') && !current.deleted
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * MemoryStore and SqliteStore side by side: one seeded random sequence of operations (batches of
- * every kind with peers, cursors, keepLive and resolvers; feed pages with filters; queries;
- * listings; full-text searches, scores included, and index rebuilds; tombstone collection) runs
- * on both, and every answer must be identical. On failure
+ * every kind with peers, cursors and resolvers; feed pages with filters; queries; listings;
+ * full-text searches, scores included, and index rebuilds; tombstone collection) runs on both,
+ * and every answer must be identical. On failure
  * the seed is in the message; rerun with ENGRAM_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
@@ -100,7 +100,6 @@ it('MemoryStore and SqliteStore give identical answers to one random workload', 
         const opts = {
           clock: mark(wall, int(5)),
           via,
-          keepLive: rnd() < 0.3,
           cursor: via === undefined ? undefined : { peer: via, seq: step }
         }
         // Each store gets its own resolver making the same decisions in the same order.

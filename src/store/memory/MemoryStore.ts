@@ -16,7 +16,7 @@ import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } fr
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
 import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide } from '../decide.ts'
+import { cameFromPeer, decide, isLive } from '../decide.ts'
 import { compareText } from '../order.ts'
 import { termEquals } from '../terms.ts'
 import type {
@@ -70,6 +70,7 @@ export class MemoryStore implements Store {
     const writes: Slot[] = []
     const changed: FeedEntry[] = []
     let unchanged = 0
+    let replacedLive = 0
     let seq = this.lastSeq
     let mark = maxMark(this.mark, opts.clock)
     for (const incoming of records) {
@@ -77,6 +78,7 @@ export class MemoryStore implements Store {
       const current = (staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key))?.record
       const state = decide(current, incoming, opts)
       if (state === undefined) { unchanged++; continue }
+      if (isLive(current)) replacedLive++
       seq++
       const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined }
       staged[incoming.kind].set(key, slot)
@@ -105,7 +107,7 @@ export class MemoryStore implements Store {
       if (value === undefined) this.meta.delete(key)
       else this.meta.set(key, value)
     }
-    return { changed, unchanged }
+    return { changed, unchanged, replacedLive }
   }
 
   getTriple (id: TripleId): TripleRecord | undefined { return this.get('triple', id) as TripleRecord | undefined }

@@ -51,6 +51,8 @@ export class Writer {
   private readonly dropMeta: StatementSync
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
+  /** Changed triples and notes of the running apply whose previous state was live. */
+  private replacedLive = 0
 
   constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex) {
     this.db = db
@@ -141,6 +143,7 @@ export class Writer {
     }
     const changed: FeedEntry[] = []
     let unchanged = 0
+    this.replacedLive = 0
     for (const r of records) {
       const written = r.kind === 'triple'
         ? this.applyTriple(r, opts, via, s)
@@ -159,7 +162,7 @@ export class Writer {
     this.state.save(s)
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
     if (opts.meta !== undefined) this.writeMeta(opts.meta())
-    return { changed, unchanged }
+    return { changed, unchanged, replacedLive: this.replacedLive }
   }
 
   /** Writes metadata pairs inside the current transaction (`undefined` deletes the key). */
@@ -196,6 +199,7 @@ export class Writer {
     if (current.deleted) s.triplesDead--
     else {
       s.triplesLive--
+      this.replacedLive++
       this.text.removed(row.seq, current)
     }
     if (w.deleted) s.triplesDead++
@@ -222,6 +226,7 @@ export class Writer {
       if (current!.deleted) s.notesDead--
       else {
         s.notesLive--
+        this.replacedLive++
         this.text.removed(row.seq, current!)
       }
     }
