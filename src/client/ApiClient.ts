@@ -125,7 +125,7 @@ export class ApiClient {
 
   getTriple (id: string): Promise<TripleDto> { return this.request('GET', `/api/v1/triples/${encodeURIComponent(id)}`) }
 
-  deleteTriple (id: string): Promise<{ deleted: number, id: string }> {
+  deleteTriple (id: string): Promise<{ deleted: number, id: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/triples/${encodeURIComponent(id)}`)
   }
 
@@ -143,7 +143,7 @@ export class ApiClient {
     return this.request('GET', '/api/v1/notes', { query: { ...opts } })
   }
 
-  deleteNote (key: string): Promise<{ deleted: number, key: string }> {
+  deleteNote (key: string): Promise<{ deleted: number, key: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/notes/${encodeURIComponent(key)}`)
   }
 

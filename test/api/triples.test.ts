@@ -101,12 +101,13 @@ describe('triples API', () => {
     assertError(await api.request('GET', `/api/v1/triples/${'A'.repeat(64)}`), 400, 'INVALID_INPUT', 'id')
   })
 
-  it('deletes by id: {deleted: 1, id}; then the triple is gone and a second delete is 404', async () => {
+  it('deletes by id: {deleted: 1, id, hlc}; then the triple is gone and a second delete is 404', async () => {
     const created = await api.request('POST', '/api/v1/triples', { subject: 'del:a', predicate: 'p', object: 'x' })
     const id: string = created.body.id
     const del = await api.request('DELETE', `/api/v1/triples/${id}`)
     assert.equal(del.status, 200)
-    assert.deepEqual(del.body, { deleted: 1, id })
+    assert.deepEqual(del.body, { deleted: 1, id, hlc: del.body.hlc })
+    assert.ok(del.body.hlc > created.body.hlc, 'the delete is stamped after the add')
     assertError(await api.request('GET', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
     assertError(await api.request('DELETE', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
     assertError(await api.request('DELETE', '/api/v1/triples/zzz'), 400, 'INVALID_INPUT', 'id')

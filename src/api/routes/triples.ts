@@ -6,7 +6,7 @@
  *   GET    /api/v1/triples?subject=&predicate=&object=&namespace=&limit=&offset=
  *                                   → {triples, total, limit, offset}
  *   GET    /api/v1/triples/:id      → triple | 404
- *   DELETE /api/v1/triples/:id      → {deleted: 1, id} | 404
+ *   DELETE /api/v1/triples/:id      → {deleted: 1, id, hlc} | 404
  *   DELETE /api/v1/triples?subject=&predicate=&object=&namespace=  → {deleted: n}
  *
  * An add is a fresh assertion (Engine.assertTriples): a triple that is already present is
@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
+import { formatHlc } from '../../core/hlc.ts'
 import type { TripleId } from '../../core/ids.ts'
 import { LIMITS } from '../../core/limits.ts'
 import { parseTerm, validateString } from '../../core/validate.ts'
@@ -59,7 +60,7 @@ export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
 
   app.delete<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
     const tomb = engine.deleteTriple(request.params.id)
-    return { deleted: 1, id: tomb.id }
+    return { deleted: 1, id: tomb.id, hlc: formatHlc(tomb.hlc) }
   })
 
   app.delete<{ Querystring: PatternQuery }>('/api/v1/triples', { schema: { querystring: deleteTriplesQuery } }, async (request) => {
