@@ -3,9 +3,22 @@
  * they merge identically: the default rule of core/merge.ts, then the optional conflict resolver.
  */
 import { INTERNAL } from '../core/errors.ts'
+import { formatHlc } from '../core/hlc.ts'
+import { covers } from '../core/knowledge.ts'
 import { compareRecords, mergeInto } from '../core/merge.ts'
 import { recordKey, type MemoryRecord } from '../core/model.ts'
 import type { ApplyOptions } from './Store.ts'
+
+/**
+ * Rule A (core/knowledge.ts): an incoming triple or note whose key is absent here (`current`
+ * undefined) and whose stamp `opts.known` covers was held and deleted here: it is dropped.
+ */
+export function isForgotten (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions): boolean {
+  return current === undefined && opts.known !== undefined && (incoming.kind === 'triple' || incoming.kind === 'note') && covers(opts.known, incoming.hlc)
+}
+
+/** What identifies a held record: its kind, key and stamp (the same state held twice is held once). */
+export const heldIdent = (r: MemoryRecord): string => `${r.kind}:${recordKey(r)}@${formatHlc(r.hlc)}`
 
 /**
  * The state to write for `incoming`, or undefined when the current state stays as it is.

@@ -192,7 +192,7 @@ export class Cluster {
   view (n: ClusterNode): NodeView {
     const store = SqliteStore.open(join(this.lab.box.root, n.name, 'data', 'engram.db'))
     try {
-      return viewOf(n.name, store.dump(), heldCount(store))
+      return viewOf(n.name, store.dump(), store.heldOrigins().reduce((sum, o) => sum + o.count, 0))
     } finally {
       store.close()
     }
@@ -201,12 +201,6 @@ export class Cluster {
   async destroy (): Promise<void> {
     await this.lab.destroy()
   }
-}
-
-/** How many records a store holds aside (0 for a store that cannot hold any). */
-function heldCount (store: SqliteStore): number {
-  const s = store as unknown as { heldCount?: () => number }
-  return typeof s.heldCount === 'function' ? s.heldCount() : 0
 }
 
 export function viewOf (node: string, records: readonly MemoryRecord[], held: number): NodeView {

@@ -7,7 +7,7 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
 import { isTripleId, type TripleId } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import { checkPage } from '../checks.ts'
-import { prefixUpperBound } from '../order.ts'
+import { compareText, prefixUpperBound } from '../order.ts'
 import type { Page, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import {
@@ -153,6 +153,24 @@ export class Reader {
       const rows = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
         .all(...params, opts.limit, opts.offset) as unknown as TraceRow[]
       return { traces: rows.map(r => traceFromRow(r, this.nodes)), total }
+    })
+  }
+
+  /** Current states of `origin`'s records stamped after `afterWall`, in stamp order (then kind, key); a scan of every table. */
+  originRecords (origin: string, afterWall: number, limit: number): MemoryRecord[] {
+    return this.read(() => {
+      const id = this.nodes.find(origin as never)
+      if (id === undefined) return []
+      const where = 'WHERE origin = ? AND hlc_wall > ? ORDER BY hlc_wall, hlc_counter LIMIT ?'
+      const out: MemoryRecord[] = [
+        ...(this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples ${where}`).all(id, afterWall, limit) as unknown as TripleRow[]).map(r => tripleFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${NOTE_COLUMNS} FROM notes ${where}`).all(id, afterWall, limit) as unknown as NoteRow[]).map(r => noteFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes ${where}`).all(id, afterWall, limit) as unknown as EpisodeRow[]).map(r => episodeFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ${where}`).all(id, afterWall, limit) as unknown as TraceRow[]).map(r => traceFromRow(r, this.nodes))
+      ]
+      const key = (r: MemoryRecord): string => r.kind === 'note' ? r.key : r.id
+      out.sort((a, b) => (a.hlc.wall - b.hlc.wall) || (a.hlc.counter - b.hlc.counter) || compareText(a.kind, b.kind) || compareText(key(a), key(b)))
+      return out.slice(0, limit)
     })
   }
 

@@ -14,10 +14,10 @@ export function mergeTests (ref: StoreRef): void {
     const { store } = ref
     const t = triple('user:alice', 'prefers:editor', 'vim', at(100))
     const r1 = put(store, t)
-    assert.deepEqual(r1, { changed: [{ seq: 1, record: t }], unchanged: 0, replacedLive: 0 })
+    assert.deepEqual(r1, { changed: [{ seq: 1, record: t }], unchanged: 0, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTriple(t.id), t)
-    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0 })
-    assert.deepEqual(put(store, { ...t, hlc: at(50) }), { changed: [], unchanged: 1, replacedLive: 0 })
+    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
+    assert.deepEqual(put(store, { ...t, hlc: at(50) }), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTriple(t.id)?.hlc, at(100))
     const d = tomb(t, at(200))
     assert.equal(put(store, d).changed[0]?.seq, 2)
@@ -96,7 +96,7 @@ export function mergeTests (ref: StoreRef): void {
     const { store } = ref
     const t = trace('run:1', 'tool-call', { tool: 'grep' }, at(100))
     assert.equal(put(store, t).changed.length, 1)
-    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0 })
+    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTrace(t.id), t)
     assert.deepEqual(store.get('trace', t.id), t)
     assert.equal(store.stats().traces, 1)
