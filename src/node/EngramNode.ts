@@ -6,7 +6,7 @@
  *                                                                  ├──► SyncService (polled REST sync)
  *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
- *                                                                  └──► tombstone collection timer
+ *                                                                  └──► clock work (held records, tombstone collection)
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
@@ -41,6 +41,7 @@ import type { NativeSync } from '../sync/native/NativeSync.ts'
 import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
 import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
+import { startClockWork, type ClockWork } from './clockWork.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -82,7 +83,6 @@ export function syncSettings (c: EngramConfig): SyncSettings {
   }
 }
 
-const HOUR_MS = 3_600_000
 
 interface Parts {
   readonly live: { config: EngramConfig }
@@ -145,7 +145,7 @@ export class EngramNode {
 
   /**
    * Builds the node and starts its parts, in this order (stopped in the reverse order):
-   * store → REST API (listening) → polled sync → configuration watch → tombstone collection →
+   * store → REST API (listening) → polled sync → configuration watch → clock work →
    * api.json → native P2P sync → discovery.
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
@@ -277,11 +277,11 @@ export class EngramNode {
         stop: () => { watch?.close() }
       })
     }
-    let collector: NodeJS.Timeout | undefined
+    let clockWork: ClockWork | undefined
     await lifecycle.start({
-      name: 'tombstone collection',
-      start: () => { collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log) },
-      stop: () => { clearInterval(collector) }
+      name: 'clock work',
+      start: () => { clockWork = startClockWork({ engine, ttlHours: config.sync.tombstoneTtlHours, memberGoneDays: config.sync.memberGoneDays, log, now }) },
+      stop: () => { clockWork?.stop() }
     })
     await lifecycle.start({
       name: 'api.json',
@@ -350,24 +350,4 @@ async function listen (api: FastifyInstance, host: string, port: number, scheme:
   const addr = api.server.address()
   const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
   return `${scheme}://${urlHost(host)}:${actualPort}`
-}
-
-/**
- * Collects tombstones older than the TTL, at start and then every min(1 h, TTL / 4), so a
- * tombstone lives at least the TTL and at most 1.25 × TTL.
- */
-function startTombstoneCollection (store: Store, ttlHours: number, now: () => number, log: Logger): NodeJS.Timeout {
-  const ttlMs = ttlHours * HOUR_MS
-  const collect = (): void => {
-    try {
-      const n = store.collectTombstones(now() - ttlMs)
-      if (n > 0) log.info('collected expired tombstones', { count: n, ttlHours })
-    } catch (e) {
-      log.error('tombstone collection failed; it is retried on the next run', { error: e })
-    }
-  }
-  collect()
-  const timer = setInterval(collect, Math.max(250, Math.min(HOUR_MS, ttlMs / 4)))
-  timer.unref()
-  return timer
 }

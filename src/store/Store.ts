@@ -260,8 +260,11 @@ export interface Store {
   held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[]
   /** Held records per origin, by node id. */
   heldOrigins (): HeldOrigin[]
-  /** The current states of `origin`'s records stamped (wall) after `afterWall`, in stamp order, at most `limit`. */
-  originRecords (origin: NodeId, afterWall: number, limit: number): MemoryRecord[]
+  /**
+   * The current states stamped (wall) after `afterWall` — of `origin` only, when given — in
+   * stamp order, at most `limit`. Scans every record: for the clock repair, not for hot paths.
+   */
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[]
   /** Applies a clock repair in one transaction; the changed records as `apply` returns them. */
   repairClock (repair: ClockRepair): ApplyResult
 

@@ -323,15 +323,17 @@ export class MemoryStore implements Store {
     }))
   }
 
-  originRecords (origin: NodeId, afterWall: number, limit: number): MemoryRecord[] {
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
     this.assertOpen()
     checkWallMs(afterWall, 'afterWall')
-    checkPage({ limit, offset: 0 })
+    checkPage({ limit: opts.limit, offset: 0 })
     const out: MemoryRecord[] = []
     for (const kind of RECORD_KINDS) {
-      for (const { record } of this.tables[kind].values()) if (record.hlc.node === origin && record.hlc.wall > afterWall) out.push(record)
+      for (const { record } of this.tables[kind].values()) {
+        if (record.hlc.wall > afterWall && (opts.origin === undefined || record.hlc.node === opts.origin)) out.push(record)
+      }
     }
-    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.kind, b.kind) || compareText(recordKey(a), recordKey(b))).slice(0, limit)
+    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.kind, b.kind) || compareText(recordKey(a), recordKey(b))).slice(0, opts.limit)
   }
 
   repairClock (repair: ClockRepair): ApplyResult {

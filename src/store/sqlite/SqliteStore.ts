@@ -141,10 +141,10 @@ export class SqliteStore implements Store {
 
   heldOrigins (): HeldOrigin[] { return this.reading('reading held records', p => p.writer.knowledge.origins()) }
 
-  originRecords (origin: NodeId, afterWall: number, limit: number): MemoryRecord[] {
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
     checkWallMs(afterWall, 'afterWall')
-    checkPage({ limit, offset: 0 })
-    return this.reading('reading a node\'s records', p => p.reader.originRecords(origin, afterWall, limit))
+    checkPage({ limit: opts.limit, offset: 0 })
+    return this.reading('reading recent records', p => p.reader.stampedAfter(afterWall, opts.limit, opts.origin))
   }
 
   repairClock (repair: ClockRepair): ApplyResult {

@@ -118,17 +118,18 @@ export function knowledgeTests (ref: StoreRef): void {
     assert.ok(store.stats().feedFloor > 0)
   })
 
-  it('originRecords: one node\'s current states stamped after a time, in stamp order, at most limit', () => {
+  it('stampedAfter: the current states stamped after a time, of one node or all, in stamp order, at most limit', () => {
     const { store } = ref
     const recs: MemoryRecord[] = [
       triple('s:a', 'p', 'o', at(300, 0, A)), note('cfg:a', 1, at(200, 0, A)), episode('e:a', { x: 1 }, at(250, 0, A)),
       trace('r', 't', 1, at(400, 0, A)), triple('s:b', 'p', 'o', at(500, 0, B)), triple('s:old', 'p', 'o', at(50, 0, A))
     ]
     store.apply(recs, { clock: mark(500) })
-    assert.deepEqual(store.originRecords(A, 100, 10).map(r => r.hlc.wall), [200, 250, 300, 400])
-    assert.deepEqual(store.originRecords(A, 100, 2).map(r => r.hlc.wall), [200, 250])
-    assert.deepEqual(store.originRecords(B, 0, 10).map(r => r.hlc.wall), [500])
-    assert.deepEqual(store.originRecords(C, 0, 10), [])
+    assert.deepEqual(store.stampedAfter(100, { limit: 10, origin: A }).map(r => r.hlc.wall), [200, 250, 300, 400])
+    assert.deepEqual(store.stampedAfter(100, { limit: 2, origin: A }).map(r => r.hlc.wall), [200, 250])
+    assert.deepEqual(store.stampedAfter(0, { limit: 10, origin: B }).map(r => r.hlc.wall), [500])
+    assert.deepEqual(store.stampedAfter(0, { limit: 10, origin: C }), [])
+    assert.deepEqual(store.stampedAfter(250, { limit: 10 }).map(r => r.hlc.wall), [300, 400, 500])
   })
 
   it('repairClock: own records re-stamped lower (a trace replaced), the mark lowered, the void recorded, all new feed entries', () => {
