@@ -42,6 +42,10 @@ export interface ClusterOptions {
   /** Where daemons' logs go (one file per node). */
   readonly logDir: string
   readonly logLevel?: string
+  /** More settings, nested as in the config file, over those above (e.g. `{ sync: { memberGoneDays: … } }`). */
+  readonly extra?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  /** Node names (default a, b, c, …). */
+  readonly names?: readonly string[]
 }
 
 export type Answer =
@@ -72,7 +76,7 @@ export class Cluster {
     this.opts = opts
     this.lab = new Lab()
     for (let i = 0; i < opts.nodes; i++) {
-      const name = String.fromCharCode(97 + i)
+      const name = opts.names?.[i] ?? String.fromCharCode(97 + i)
       const lab = this.lab.addNode(name, i + 1)
       const clockFile = join(this.lab.box.root, `${name}.faketime`)
       writeFileSync(clockFile, '+0\n')
@@ -87,16 +91,19 @@ export class Cluster {
   }
 
   private config (n: ClusterNode): Record<string, unknown> {
+    const extra = this.opts.extra ?? {}
     return {
+      ...extra,
       p2p: {
         enabled: true,
         seed: 'chaos-seed',
         port: P2P_PORT,
         manualPeers: this.nodes.filter(x => x !== n).map(x => `${x.lab.ip}:${P2P_PORT}`),
-        gossipIntervalMs: this.opts.gossipIntervalMs
+        gossipIntervalMs: this.opts.gossipIntervalMs,
+        ...extra.p2p
       },
-      hlc: { maxDriftMs: this.opts.maxDriftMs },
-      sync: { intervalSeconds: 3600, tombstoneTtlHours: this.opts.tombstoneTtlHours },
+      hlc: { maxDriftMs: this.opts.maxDriftMs, ...extra.hlc },
+      sync: { intervalSeconds: 3600, tombstoneTtlHours: this.opts.tombstoneTtlHours, ...extra.sync },
       log: { level: this.opts.logLevel ?? 'info' }
     }
   }
@@ -120,6 +127,17 @@ export class Cluster {
 
   async startAll (): Promise<void> {
     await Promise.all(this.nodes.map(n => this.start(n)))
+  }
+
+  /** Stops one node cleanly (SIGTERM). */
+  async stop (n: ClusterNode): Promise<void> {
+    const d = n.daemon
+    n.daemon = undefined
+    n.paused = false
+    if (d !== undefined) {
+      const code = await d.stop('SIGTERM')
+      if (code !== 0) throw new Error(`${n.name} stopped with ${code}`)
+    }
   }
 
   /** kill -9. */
@@ -174,6 +192,13 @@ export class Cluster {
     let parsed: unknown
     try { parsed = a.body === '' ? null : JSON.parse(a.body) } catch { parsed = a.body }
     return { kind: 'answered', status: a.status, body: parsed }
+  }
+
+  /** A REST call that must succeed (2xx): its body; throws naming the node and the answer otherwise. */
+  async request<T> (n: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
+    const a = await this.call(n, method, path, body, 15_000)
+    if (a.kind !== 'answered' || a.status >= 300) throw new Error(`${method} ${path} on ${n.name}: ${a.kind === 'answered' ? `${a.status} ${JSON.stringify(a.body)}` : a.error}`)
+    return a.body as T
   }
 
   /** Stops every daemon cleanly (SIGCONT first for a paused one). */

@@ -1,0 +1,66 @@
+/**
+ * Re-add means present, with real daemons in network namespaces: a triple and a note exist
+ * everywhere; a is cut off; b deletes them; later (in real time) a, which has not seen the
+ * deletes, adds the triple and sets the note again — both acknowledged. After the heal both are
+ * present on every node: an acknowledged add after an acknowledged delete wins.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { until } from '../native/daemons.ts'
+import { cannotRun } from '../netns/Lab.ts'
+import { Cluster, faketimeLib, type ClusterNode } from './Cluster.ts'
+
+const SKIP = cannotRun(true) ?? (faketimeLib() === undefined ? 'libfaketime is not installed (apt-get install libfaketime)' : undefined)
+if (SKIP !== undefined) process.stderr.write(`test/chaos/readd.test.ts does not run here: ${SKIP}\n`)
+
+describe('an acknowledged re-add after an acknowledged delete, across a partition', { skip: SKIP }, () => {
+  let cluster: Cluster
+  let logs: string
+  before(async () => {
+    logs = mkdtempSync(join(tmpdir(), 'engram-readd-'))
+    cluster = new Cluster({ nodes: 3, tombstoneTtlHours: 24, maxDriftMs: 60_000, gossipIntervalMs: 500, logDir: logs })
+    await cluster.startAll()
+  })
+  after(async () => {
+    await cluster?.destroy()
+    rmSync(logs, { recursive: true, force: true })
+  })
+
+  const n = (name: string): ClusterNode => cluster.node(name)
+  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => {
+    const a = await cluster.call(x, 'GET', `/api/v1/triples/${id}`, undefined, 10_000)
+    return a.kind === 'answered' && a.status === 200
+  }
+  const noteOn = async (x: ClusterNode, key: string): Promise<unknown> => {
+    const a = await cluster.call(x, 'GET', `/api/v1/notes/${encodeURIComponent(key)}`, undefined, 10_000)
+    return a.kind === 'answered' && a.status === 200 ? (a.body as { value: unknown }).value : undefined
+  }
+
+  it('is present on every node after the heal', { timeout: 180_000 }, async () => {
+    const t = await cluster.request<{ id: string, hlc: string }>(n('a'), 'POST', '/api/v1/triples', { subject: 'user:x', predicate: 'likes', object: 'tea' })
+    await cluster.request(n('a'), 'PUT', '/api/v1/notes/cfg:theme', { value: 'dark' })
+    await until(async () => (await Promise.all(cluster.nodes.map(x => tripleOn(x, t.id)))).every(Boolean) && (await noteOn(n('b'), 'cfg:theme')) === 'dark',
+      () => 'the triple and the note everywhere', 60_000, 250)
+    const others = ['b', 'c']
+    await cluster.partition(new Map([['a', { from: others, to: others }], ['b', { from: ['a'], to: ['a'] }], ['c', { from: ['a'], to: ['a'] }]]))
+    const del = await cluster.request<{ hlc: string }>(n('b'), 'DELETE', `/api/v1/triples/${t.id}`)
+    await cluster.request(n('b'), 'DELETE', '/api/v1/notes/cfg:theme')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const readd = await cluster.request<{ hlc: string, created: boolean }>(n('a'), 'POST', '/api/v1/triples', { subject: 'user:x', predicate: 'likes', object: 'tea' })
+    assert.equal(readd.created, false, 'a had not seen the delete: the triple was present there')
+    assert.ok(readd.hlc > del.hlc, `the re-add is stamped after the delete (${readd.hlc} > ${del.hlc})`)
+    await cluster.request(n('a'), 'PUT', '/api/v1/notes/cfg:theme', { value: 'light' })
+    await cluster.partition(new Map())
+    await until(async () => {
+      const present = await Promise.all(cluster.nodes.map(x => tripleOn(x, t.id)))
+      const notes = await Promise.all(cluster.nodes.map(x => noteOn(x, 'cfg:theme')))
+      return present.every(Boolean) && notes.every(v => v === 'light')
+    }, async () => `the re-added triple and the note set again on every node: ${JSON.stringify(await Promise.all(cluster.nodes.map(x => tripleOn(x, t.id))))}`, 60_000, 250)
+    // and it stays: a little later, still present everywhere
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    assert.deepEqual(await Promise.all(cluster.nodes.map(x => tripleOn(x, t.id))), [true, true, true])
+  })
+})
