@@ -8,7 +8,7 @@ import type { SearchService } from '../search/SearchService.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
-import type { P2pPeerView, P2pStatusView } from './contract.ts'
+import type { ClockStatusView, P2pPeerView, P2pStatusView } from './contract.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -34,6 +34,8 @@ export interface ApiDeps {
   readonly access?: GuardRules
   /** Node facts for GET /api/v1/status. */
   readonly status: () => NodeStatus
+  /** The `clock` part of GET /api/v1/status (replication/clockStatus.ts); absent or undefined: left out. */
+  readonly clock?: () => ClockStatusView | undefined
   /**
    * Native P2P status for GET /api/v1/p2p/status, or undefined while P2P is not enabled
    * (then the route answers 404 {"error": "P2P not enabled"}).

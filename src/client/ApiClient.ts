@@ -13,7 +13,7 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
+import type { ClockStatusView, P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -72,6 +72,8 @@ export interface Status {
   readonly dataDir: string
   readonly store: { kind: string, path: string, status: string, detail: string, stats: StoreStats }
   readonly p2p: { enabled: boolean }
+  /** This node's clock, its peers' offsets, held records, the last repair (absent from older daemons). */
+  readonly clock?: ClockStatusView
 }
 
 /** Fields of a triple pattern as the query string carries them (object in its text form). */

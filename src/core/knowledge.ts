@@ -114,6 +114,21 @@ export function toLearn (received: readonly SentKnowledgeEntry[], ctx: LearnCont
 }
 
 /**
+ * A peer's vector as knowledge this node can rely on: entries clamped to S of a void this node
+ * knows and the peer had not learnt, entries of a generation this node has not learnt left out.
+ */
+export function asKnowledge (received: readonly SentKnowledgeEntry[], voidOf: (node: NodeId) => ClockVoid | undefined): Knowledge {
+  const k = new Map<NodeId, HlcMark>()
+  for (const e of received) {
+    const v = voidOf(e.node)
+    const gen = v?.generation ?? 0
+    if (e.generation > gen) continue
+    k.set(e.node, v !== undefined && e.generation < gen ? minMark(markOf(e), markOf(v)) : markOf(e))
+  }
+  return k
+}
+
+/**
  * Rule B: the mark every tombstone must be at or below to be collected — the lowest entry of
  * the members that are not gone — or undefined when no member constrains it (a node alone).
  * A member is gone when its entry lags both `now` and the freshest other entry by more than

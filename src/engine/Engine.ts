@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events'
 import { INVALID_INPUT, NOT_FOUND } from '../core/errors.ts'
 import { tripleId } from '../core/canonical.ts'
-import { HybridClock, compareHlc, compareMark, type HlcMark } from '../core/hlc.ts'
+import { HybridClock, compareHlc, type HlcMark } from '../core/hlc.ts'
 import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { goneMembers, type ClockVoid, type SentKnowledgeEntry } from '../core/knowledge.ts'
 import { LIMITS } from '../core/limits.ts'
@@ -30,6 +30,9 @@ import type { ApplyOptions, ApplyResult, ConflictResolver, FeedEntry, HeldRecord
 import { repairClock, type ClockRepairResult } from './clockRepair.ts'
 import { NodeKnowledge, type KnowledgeToSend } from './NodeKnowledge.ts'
 import { TombstoneBudget } from './TombstoneBudget.ts'
+
+/** How far the persisted clock mark may lag the wall clock before a tick writes it (ms). */
+const TICK_MS = 1000
 
 export interface EngineOptions {
   readonly store: Store
@@ -357,23 +360,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * Advances the clock's persisted mark to the wall clock when it is behind it (a "tick"), so an
-   * idle node's own knowledge entry keeps moving and its peers can collect tombstones (Rule B).
-   * Returns the persisted mark.
+   * Advances the clock's persisted mark to the wall clock when it is more than a second behind
+   * it (a "tick"), so an idle node's own knowledge entry keeps moving and its peers can collect
+   * tombstones (Rule B); at most one store write a second. Returns the persisted mark (the
+   * entry this node advertises for itself: only persisted marks are advertised).
    */
   tick (): HlcMark {
     const pt = this.clock.wallNow()
     const persisted = this.store.clockMark()
-    if (pt > persisted.wall && pt > this.clock.last.wall) {
-      this.clock.advanceTo({ wall: pt, counter: 0 })
-      this.store.apply([], { clock: this.clock.last })
-      return this.store.clockMark()
-    }
-    if (compareMark(this.clock.last, persisted) > 0) {
-      this.store.apply([], { clock: this.clock.last })
-      return this.store.clockMark()
-    }
-    return persisted
+    if (pt - persisted.wall < TICK_MS) return persisted
+    if (pt > this.clock.last.wall) this.clock.advanceTo({ wall: pt, counter: 0 })
+    this.store.apply([], { clock: this.clock.last })
+    return this.store.clockMark()
   }
 
   /** What to send a peer with a page that reaches the end of the feed: ticks first. */

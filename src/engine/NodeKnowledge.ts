@@ -40,6 +40,11 @@ export class NodeKnowledge {
     this.heldMap = new Map(this.store.heldOrigins().map(o => [o.node, o]))
   }
 
+  /** Every void recorded (the latest of each node). */
+  voids (): ClockVoid[] {
+    return [...this.voidMap.values()]
+  }
+
   /** The latest void recorded for `node`. */
   voidOf (node: NodeId): ClockVoid | undefined {
     return this.voidMap.get(node)

@@ -41,6 +41,7 @@ import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
 import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
 import { startClockWork, type ClockWork } from './clockWork.ts'
+import { PeerClocks } from '../replication/PeerClocks.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -172,6 +173,12 @@ export class EngramNode {
     const live = { config }
     let discovery: DiscoveryService | undefined
     const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    const clockLog = log.child({ part: 'clock' })
+    const clocks = new PeerClocks({
+      maxDriftMs: () => config.hlc.maxDriftMs,
+      now,
+      report: news => { if (news.kind === 'off') clockLog.warn(news.sentence); else clockLog.info(news.sentence) }
+    })
     let native: NativeSync | undefined
     const sync = new SyncService({
       engine,
@@ -182,7 +189,8 @@ export class EngramNode {
       log: log.child({ part: 'sync' }),
       now,
       autoSyncDebounceMs: opts.autoSyncDebounceMs,
-      native: () => native
+      native: () => native,
+      clocks
     })
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
@@ -193,6 +201,7 @@ export class EngramNode {
         ...(keys !== undefined ? { keys } : {}),
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,
+        clocks,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
     } catch (e) {
@@ -213,6 +222,7 @@ export class EngramNode {
     const version = packageVersion()
     let api: FastifyInstance | undefined
     let apiUrl = ''
+    let clockWork: ClockWork | undefined
     await lifecycle.start({
       name: 'the REST API',
       start: async () => {
@@ -225,6 +235,7 @@ export class EngramNode {
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+          clock: () => clockWork?.status(),
           sync,
           search: search.search,
           p2p: native,
@@ -276,10 +287,9 @@ export class EngramNode {
         stop: () => { watch?.close() }
       })
     }
-    let clockWork: ClockWork | undefined
     await lifecycle.start({
       name: 'clock work',
-      start: () => { clockWork = startClockWork({ engine, ttlHours: config.sync.tombstoneTtlHours, memberGoneDays: config.sync.memberGoneDays, log, now }) },
+      start: () => { clockWork = startClockWork({ engine, ttlHours: config.sync.tombstoneTtlHours, memberGoneDays: config.sync.memberGoneDays, log: clockLog, now, clocks }) },
       stop: () => { clockWork?.stop() }
     })
     await lifecycle.start({

@@ -3,7 +3,10 @@
  * never keep the process alive:
  *
  * - every second: the records held aside whose time has come are applied (`releaseDue`), so a
- *   receiver whose own clock was behind, and is fixed, catches up within a second;
+ *   receiver whose own clock was behind, and is fixed, catches up within a second; and when this
+ *   node's clock mark is more than the drift guard ahead of its wall clock while its wall clock
+ *   agrees with its peers' (PeerClocks), its clock was fixed: it repairs (Engine.repairClock:
+ *   its future records re-stamped, a void announced), so replication resumes at once;
  * - at start and every min(1 h, TTL / 4): tombstones older than the TTL that every member not
  *   declared gone knows past are collected (Rule B, `Engine.collectTombstones`);
  * - the log says what is held aside and why ("holding N records from node A stamped up to S s
@@ -12,6 +15,8 @@
  */
 import type { NodeId } from '../core/ids.ts'
 import type { Engine, HeldSummary } from '../engine/Engine.ts'
+import { clockStatus, type ClockRepairView, type ClockStatusView } from '../replication/clockStatus.ts'
+import type { PeerClocks } from '../replication/PeerClocks.ts'
 import type { Logger } from '../util/log.ts'
 
 const HOUR_MS = 3_600_000
@@ -25,9 +30,13 @@ export interface ClockWorkOptions {
   readonly now: () => number
   /** How often held records are checked, ms (default 1000). */
   readonly releaseEveryMs?: number
+  /** The peers' clock readings: whether this node's clock agrees with them (the repair's condition). */
+  readonly clocks?: PeerClocks
 }
 
 export interface ClockWork {
+  /** The `clock` part of the node's status. */
+  status (): ClockStatusView
   stop (): void
 }
 
@@ -54,12 +63,26 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
   }
   engine.on('held', onHeld)
 
+  let lastRepair: ClockRepairView | undefined
+  const repair = (): void => {
+    const mark = engine.store.clockMark()
+    if (mark.wall <= now() + engine.clock.maxDriftMs) return
+    if (o.clocks?.agreesWithPeers() !== true) return
+    const r = engine.repairClock()
+    if (r === undefined) return
+    lastRepair = { at: new Date(now()).toISOString(), restamped: r.restamped, generation: r.void.generation, aheadMs: r.aheadMs }
+    log.warn(`clock repaired: this node's clock was ${Math.round(r.aheadMs / 1000)} s ahead and has been fixed (its peers agree with it now); ` +
+      `${r.restamped} record${r.restamped === 1 ? '' : 's'} written meanwhile re-stamped, and peers told to drop the old stamps (void ${r.void.generation})`,
+    { restamped: r.restamped, generation: r.void.generation })
+  }
+
   const release = (): void => {
     try {
+      repair()
       const n = engine.releaseDue()
       if (n > 0) log.info('applied records held aside: their stamps are within the drift guard now', { count: n })
     } catch (e) {
-      log.error('applying held records failed; retried in a second', { error: e })
+      log.error('applying held records or repairing the clock failed; retried in a second', { error: e })
     }
   }
 
@@ -85,6 +108,7 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
   const collector = setInterval(collect, Math.max(250, Math.min(HOUR_MS, ttlMs / 4)))
   collector.unref()
   return {
+    status: () => clockStatus({ engine, ...(o.clocks !== undefined ? { clocks: o.clocks } : {}), ...(lastRepair !== undefined ? { lastRepair } : {}), memberGoneMs: goneMs }),
     stop: () => {
       clearInterval(releaser)
       clearInterval(collector)

@@ -27,6 +27,7 @@ import { AutoSync } from './AutoSync.ts'
 import type { P2pStatusView } from './native/P2pStatus.ts'
 import { feedIdOf } from '../replication/feedId.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
+import type { PeerClocks } from '../replication/PeerClocks.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
 
@@ -63,6 +64,8 @@ export interface SyncServiceOptions {
   readonly polled?: Pick<PolledSyncOptions, 'timers' | 'pull' | 'probe' | 'probeEveryMs' | 'exchange'>
   /** Native P2P sync when it runs on this node (sync/native/NativeSync.ts). */
   readonly native?: () => NativeLink | undefined
+  /** Where the peers' clock readings go (replication/PeerClocks.ts), shared with native sync. */
+  readonly clocks?: PeerClocks
 }
 
 /** What polled sync needs from native sync: which peers it covers, its status, its peers. */
@@ -142,9 +145,10 @@ export class SyncService {
       maxPage: () => opts.settings().maxTriplesPerSync,
       pullNamespaces: node => this.peers.byNode(node)?.namespaces
     })
-    this.delta = new DeltaEndpoint({ engine: opts.engine, server, key: () => this.key(), log: opts.log, now: this.now })
+    this.delta = new DeltaEndpoint({ engine: opts.engine, server, key: () => this.key(), log: opts.log, now: this.now, ...(opts.clocks !== undefined ? { clocks: opts.clocks } : {}) })
     this.polled = new PolledSync({
       ...opts.polled,
+      ...(opts.clocks !== undefined ? { clocks: opts.clocks } : {}),
       engine: opts.engine,
       peers: this.peers,
       key: () => this.key(),

@@ -15,7 +15,9 @@
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import { MAX_WALL } from '../../core/hlc.ts'
 import { FEED_ID } from '../../core/ids.ts'
+import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
@@ -48,7 +50,8 @@ export const NATIVE_LIMITS = {
 
 /**
  * Both sides send at once: the versions spoken, a fresh nonce, this store's feed id; whether
- * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on.
+ * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; its wall
+ * clock (`now`, ms since the epoch), so each side learns how far apart their clocks are.
  */
 export interface HelloMessage {
   readonly t: 'hello'
@@ -57,6 +60,7 @@ export interface HelloMessage {
   readonly feed: string
   readonly pp?: boolean
   readonly cert?: Uint8Array
+  readonly now?: number
 }
 
 /**
@@ -107,6 +111,13 @@ export interface ChangesMessage {
   readonly snapshot?: boolean
   /** With `snapshot`: how much of the receiver's feed the sender has seen. */
   readonly peerCursor?: number
+  /**
+   * The sender's knowledge vector (core/knowledge.ts), read with the page's scan; only on a page
+   * that reaches the end of the feed (`more` false). Learnt with the cursor `to`.
+   */
+  readonly k?: readonly SentKnowledgeEntry[]
+  /** The clock voids the sender knows, applied before the page's records. */
+  readonly vd?: readonly ClockVoid[]
 }
 
 /** The receiver's cursor after applying a page. */
@@ -145,7 +156,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
-      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {})
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.now !== undefined ? { now: msg.now } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
@@ -155,6 +166,8 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       const { nodes, rows } = encodeRows(msg.records)
       const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
+      if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
+      if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
       return out
     }
     default: return encodeGossip(msg)
@@ -221,6 +234,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const hello: { -readonly [K in keyof HelloMessage]: HelloMessage[K] } = { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
       if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
+      if (o.now !== undefined) hello.now = uint(o.now, 'hello.now', MAX_WALL)
       return hello
     }
     case 'proof': case 'confirm': {
@@ -246,7 +260,12 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (to < from) throw bad('changes.to', `must not be below from (${to} < ${from})`)
       const more = bool(o.more, 'changes.more')
       const snapshot = o.snapshot === undefined ? false : bool(o.snapshot, 'changes.snapshot')
-      const envelope = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
+      const base = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
+      const envelope = {
+        ...base,
+        ...(o.k !== undefined ? { k: parseKnowledge(o.k, 'changes.k') } : {}),
+        ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {})
+      }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
       if (deferRecords) return { ...envelope, nodes, unchecked: rows }
       return { ...envelope, records: checkRows(nodes, rows, 'changes.records') }

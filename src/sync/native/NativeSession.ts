@@ -14,6 +14,7 @@
  */
 import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
+import type { ClockVoid } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
@@ -82,6 +83,11 @@ export interface NativeSessionOptions {
   readonly onOpen?: (session: NativeSession) => void
   /** Called with the records of every page or gossip batch that changed something here. */
   readonly onSynced?: (session: NativeSession, kind: 'page' | 'round') => void
+  /**
+   * Told what the peer's wall clock read (its `hello`, each gossip `digest`) and what this
+   * node's read when it arrived (replication/PeerClocks.ts).
+   */
+  readonly onClock?: (peer: NodeId, theirs: number, ours: number) => void
 }
 
 const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof', 'pake', 'confirm']
@@ -167,9 +173,10 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, now: this.now
       })
       peerFeed = result.peerFeed
+      if (result.peerClock !== undefined) this.opts.onClock?.(this.peer, result.peerClock.theirs, result.peerClock.ours)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
       await this.fail(e, 'handshake')
@@ -198,7 +205,9 @@ export class NativeSession {
         send: (frame) => this.sendFrame(frame),
         pageRecords: () => this.opts.settings().pageRecords,
         onError: e => { void this.fail(e, 'send') },
-        now: this.now
+        now: this.now,
+        knowledge: () => engine.knowledgeToSend(),
+        voids: () => engine.knowledge.voids()
       })
     }
     this.gossip = this.opts.gossip?.(this.peer)
@@ -226,9 +235,21 @@ export class NativeSession {
   tick (): void {
     if (this.state !== 'open') return
     if (this.gossip !== undefined) {
-      void this.sendNow(this.gossip.startRound()).catch(e => this.fail(e, 'send'))
+      void this.sendNow(this.outgoing(this.gossip.startRound())).catch(e => this.fail(e, 'send'))
     }
     if (!(this.opts.push ?? true)) this.sender?.wake()
+    // An idle feed still sends its knowledge now and then (Rule B needs it to move).
+    this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))
+  }
+
+  /** A gossip message as sent: a digest with this node's clock, records with the voids it knows. */
+  private outgoing (m: NativeMessage): NativeMessage {
+    if (m.t === 'digest') return { ...m, now: this.now() }
+    if (m.t === 'records') {
+      const vd = this.opts.engine.knowledge.voids()
+      return vd.length > 0 ? { ...m, vd } : m
+    }
+    return m
   }
 
   async close (reason = 'closed'): Promise<void> {
@@ -323,10 +344,11 @@ export class NativeSession {
       }
       default: {
         if (this.gossip === undefined) return
+        if (msg.t === 'digest' && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
         const { send, apply } = this.gossip.onMessage(msg)
         // decodeFrame checked every row of a `records` message
-        if (apply.length > 0) this.applyGossip(apply)
-        for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
+        if (apply.length > 0) this.applyGossip(apply, msg.t === 'records' ? msg.vd : undefined)
+        for (const m of send) void this.sendNow(this.outgoing(m)).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
       }
@@ -339,10 +361,10 @@ export class NativeSession {
   }
 
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
-  private applyGossip (records: readonly MemoryRecord[]): void {
+  private applyGossip (records: readonly MemoryRecord[], voids: readonly ClockVoid[] | undefined): void {
     const conflicts = this.opts.conflicts
     try {
-      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView() },
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e

@@ -16,6 +16,7 @@ import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import type { RateSpec } from '../../util/tokenBucket.ts'
@@ -64,6 +65,8 @@ export interface NativeSyncOptions {
    * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
    */
   readonly conflicts?: ConflictPolicy
+  /** Where the peers' clock readings go (replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
   readonly settings: () => NativeSyncSettings
   /** Configured peers (p2p.manualPeers and discovery.manualPeers). */
   readonly manualPeers?: readonly string[]

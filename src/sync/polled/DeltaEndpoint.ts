@@ -20,6 +20,7 @@ import type { Logger } from '../../util/log.ts'
 import { LogBudget } from '../../util/logBudget.ts'
 import { ReplayGuard, signResponse, verifyRequest, AUTH_HEADERS, type RestKey } from './auth.ts'
 import type { DeltaServer } from './DeltaServer.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 
 /** An answer to a delta request: a page (no code) or an error, and how to sign it. */
 export interface DeltaReply {
@@ -44,6 +45,8 @@ export interface DeltaEndpointOptions {
   readonly key: () => RestKey | undefined
   readonly log: Logger
   readonly now: () => number
+  /** Where a signed caller's clock reading goes (the request's `now`, replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
 }
 
 /** Refused sync requests logged per minute at most (the rest are counted in the next line). */
@@ -99,6 +102,7 @@ export class DeltaEndpoint {
       let parsed: unknown
       try { parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) } catch { throw INVALID_INPUT('body', 'is not valid JSON') }
       const req = parseDeltaRequest(parsed)
+      if (req.now !== undefined && signing !== undefined) this.opts.clocks?.observe(caller, req.now, this.opts.now())
       const server = this.opts.server
       reply = { body: isLegacyRequest(req) ? server.serveLegacy(req) : server.serve(req, caller) }
     } catch (e) {
