@@ -56,8 +56,15 @@ export interface ClockVoid {
   readonly counter: number
 }
 
+/**
+ * A mark of a vector, with an optional lower bound: only stamps above `from` (and at or below
+ * the mark) are known. A node's own entry has one while its store does not hold its own history
+ * from before the store was created (a store recreated under the same identity).
+ */
+export type KnownMark = HlcMark & { readonly from?: HlcMark }
+
 /** A vector: origin → the largest mark known. */
-export type Knowledge = ReadonlyMap<NodeId, HlcMark>
+export type Knowledge = ReadonlyMap<NodeId, KnownMark>
 
 /** Most entries in a vector or voids in a list one peer may send. */
 export const MAX_KNOWLEDGE_ENTRIES = 4096
@@ -75,7 +82,7 @@ const minMark = (a: HlcMark, b: HlcMark): HlcMark => (compareMark(a, b) <= 0 ? a
 /** Rule A: whether `k` covers the stamp (its origin's entry is at or above it). */
 export function covers (k: Knowledge, h: Hlc): boolean {
   const m = k.get(h.node)
-  return m !== undefined && compareMark(h, m) <= 0
+  return m !== undefined && compareMark(h, m) <= 0 && (m.from === undefined || compareMark(h, m.from) > 0)
 }
 
 export interface LearnContext {
@@ -136,13 +143,10 @@ export function asKnowledge (received: readonly SentKnowledgeEntry[], voidOf: (n
  * finds everyone's entries equally old, and declares no one gone).
  */
 export function stableMark (entries: readonly KnowledgeEntry[], self: NodeId, now: number, goneMs: number): HlcMark | undefined {
-  const others = entries.filter(e => e.node !== self)
-  let freshest = 0
-  for (const e of others) if (e.wall > freshest) freshest = e.wall
+  const gone = new Set(goneMembers(entries, self, now, goneMs))
   let low: HlcMark | undefined
-  for (const e of others) {
-    const gone = e.wall < now - goneMs && e.wall < freshest - goneMs
-    if (gone) continue
+  for (const e of entries) {
+    if (e.node === self || gone.has(e.node)) continue
     if (low === undefined || compareMark(e, low) < 0) low = markOf(e)
   }
   return low

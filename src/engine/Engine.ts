@@ -67,6 +67,11 @@ export interface RemoteApplyOptions {
   readonly knowledge?: readonly SentKnowledgeEntry[]
   /** The clock voids the sender knows, applied before the records. */
   readonly voids?: readonly ClockVoid[]
+  /**
+   * The batch ends a snapshot of the sender's feed (nothing left out) that came with its vector:
+   * this node now holds its own states the sender held (NodeKnowledge, "its own history").
+   */
+  readonly endsSnapshot?: boolean
 }
 
 /** Records held aside from one origin, for status and logs. */
@@ -112,8 +117,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.node = opts.node
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
     this.tombstones = new TombstoneBudget(opts.unknownTombstonesPerMinute, opts.now)
-    this.knowledge = new NodeKnowledge(opts.store, opts.node)
     this.now = opts.now ?? Date.now
+    this.knowledge = new NodeKnowledge(opts.store, opts.node, this.clock.wallNow())
   }
 
   // ---- triples ----
@@ -271,6 +276,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     const voids = this.knowledge.newVoids(opts.voids)
     const known = this.knowledge.known(this.clock.last, voids)
     const learn = opts.cursor !== undefined ? this.knowledge.toLearn(opts.knowledge, voids, hold) : []
+    // A peer's whole feed applied, with its vector: this node holds its own states that peer held.
+    const completes = opts.endsSnapshot === true && opts.knowledge !== undefined ? this.knowledge.completesOwnHistory() : []
+    const meta = completes.length === 0 ? opts.meta : () => [...(opts.meta?.() ?? []), ...completes]
     let newest: MemoryRecord['hlc'] | undefined
     for (const r of apply) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
     // Every record to apply is within the drift guard, so observing cannot fail.
@@ -280,13 +288,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       via: opts.via,
       cursor: opts.cursor,
       resolve: opts.resolve,
-      meta: opts.meta,
+      meta,
       known,
       ...(learn.length > 0 ? { learn } : {}),
       ...(voids.length > 0 ? { voids } : {}),
       ...(hold.length > 0 ? { hold: { records: hold, at: pt } } : {}),
       ...(release.length > 0 ? { release } : {})
     })
+    if (completes.length > 0) this.knowledge.ownHistoryCompleted()
     if (learn.length > 0 || voids.length > 0) this.knowledge.reload()
     else if (hold.length > 0 || release.length > 0) this.knowledge.reloadHeld()
     this.notify(result, opts.via)

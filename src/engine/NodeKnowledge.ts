@@ -4,10 +4,19 @@
  * reads it on every remote batch (Rule A, what a received vector may teach, whether a void is
  * new) and refreshes it after each commit that changed it; the store stays the truth (a
  * restarted node reloads it).
+ *
+ * **Its own history.** A node's own entry is its clock mark: every stamp it issued is committed
+ * or unused — true of the store that issued them. A store created empty under an identity that
+ * may have written before (a recreated data directory) does not hold that identity's earlier
+ * states, which its peers still have. So a store created empty records when it was created (the
+ * meta key `knowledge.ownFrom`): its own entry covers only stamps after that (Rule A lets its old
+ * states come back from its peers), and it sends no entry for itself, so no peer takes its empty
+ * past for deletions. The first peer feed it applies to the end with a vector completes it: it
+ * holds all of its states that peer held, and from then on its own entry is its clock mark.
  */
 import { compareMark, type HlcMark } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
-import { stableMark, toLearn, type ClockVoid, type Knowledge, type KnowledgeEntry, type SentKnowledgeEntry } from '../core/knowledge.ts'
+import { markBelow, stableMark, toLearn, type ClockVoid, type Knowledge, type KnowledgeEntry, type KnownMark, type SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { HeldOrigin, Store } from '../store/Store.ts'
 
 /** What a node sends of its knowledge: its vector (its own entry its clock mark) and the voids it knows. */
@@ -16,17 +25,46 @@ export interface KnowledgeToSend {
   readonly voids: ClockVoid[]
 }
 
+/** Meta key: the wall time this store was created empty, while its own history is incomplete ("0": complete). */
+export const OWN_FROM_KEY = 'knowledge.ownFrom'
+
 export class NodeKnowledge {
   private readonly store: Store
   private readonly self: NodeId
+  /** The wall time before which this store may lack its own states (0: it holds its whole history). */
+  private ownFrom: number
   private entries = new Map<NodeId, HlcMark>()
   private voidMap = new Map<NodeId, ClockVoid>()
   private heldMap = new Map<NodeId, HeldOrigin>()
 
-  constructor (store: Store, self: NodeId) {
+  /** `now`: the wall clock, recorded as the creation time of a store that is still empty. */
+  constructor (store: Store, self: NodeId, now: number) {
     this.store = store
     this.self = self
+    let from = store.getMeta(OWN_FROM_KEY)
+    if (from === undefined) {
+      // A store written before this key existed holds its history; an empty one starts now.
+      const fresh = store.stats().lastSeq === 0 && store.clockMark().wall === 0
+      from = fresh ? String(now) : '0'
+      store.setMeta(OWN_FROM_KEY, from)
+    }
+    this.ownFrom = Number(from) || 0
     this.reload()
+  }
+
+  /** Whether this store lacks its own states from before it was created (see the file comment). */
+  ownHistoryIncomplete (): boolean {
+    return this.ownFrom > 0
+  }
+
+  /** The meta write that completes the own history, with a batch that learns a peer's vector (none when complete). */
+  completesOwnHistory (): Array<readonly [string, string]> {
+    return this.ownFrom > 0 ? [[OWN_FROM_KEY, '0']] : []
+  }
+
+  /** After the batch of completesOwnHistory() committed. */
+  ownHistoryCompleted (): void {
+    this.ownFrom = 0
   }
 
   /** Reads everything again from the store (after a commit that changed it). */
@@ -64,7 +102,8 @@ export class NodeKnowledge {
 
   /**
    * Rule A's vector for a batch: the knowledge as it is after `voids`, with this node's own
-   * entry (its clock mark: every stamp it issued up to it is committed or unused).
+   * entry (its clock mark: every stamp it issued up to it is committed or unused; only those
+   * after the store's creation while its own history is incomplete).
    */
   known (ownMark: HlcMark, voids: readonly ClockVoid[]): Knowledge {
     const k = new Map(this.entries)
@@ -72,7 +111,8 @@ export class NodeKnowledge {
       const e = k.get(v.node)
       if (e !== undefined && compareMark(e, v) > 0) k.set(v.node, { wall: v.wall, counter: v.counter })
     }
-    k.set(this.self, ownMark)
+    const own: KnownMark = this.ownFrom > 0 ? { ...ownMark, from: markBelow({ wall: this.ownFrom, counter: 0 }) } : ownMark
+    k.set(this.self, own)
     return k
   }
 
@@ -97,14 +137,17 @@ export class NodeKnowledge {
     })
   }
 
-  /** What this node sends: its vector with each entry's void generation, its own entry `ownMark`, and every void it knows. */
+  /**
+   * What this node sends: its vector with each entry's void generation, its own entry `ownMark`
+   * (none while its own history is incomplete), and every void it knows.
+   */
   toSend (ownMark: HlcMark): KnowledgeToSend {
     const entries: SentKnowledgeEntry[] = []
     for (const [node, m] of this.entries) {
       if (node === this.self) continue
       entries.push({ node, wall: m.wall, counter: m.counter, generation: this.voidMap.get(node)?.generation ?? 0 })
     }
-    entries.push({ node: this.self, wall: ownMark.wall, counter: ownMark.counter, generation: this.voidMap.get(this.self)?.generation ?? 0 })
+    if (this.ownFrom === 0) entries.push({ node: this.self, wall: ownMark.wall, counter: ownMark.counter, generation: this.voidMap.get(this.self)?.generation ?? 0 })
     return { entries, voids: [...this.voidMap.values()] }
   }
 

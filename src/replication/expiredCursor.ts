@@ -79,7 +79,7 @@ export interface ExpiredCursorInput {
   readonly theirs?: readonly string[]
   /** The peer's cursor to save with the last of these deletions (the end of the snapshot). */
   readonly cursor?: { readonly peer: NodeId, readonly seq: number }
-  /** The peer's vector as sent, learnt with `cursor` (a snapshot whose pages moved no cursor). */
+  /** The peer's vector as sent, learnt with `cursor` (a snapshot whose pages moved no cursor); it ends a snapshot (Engine endsSnapshot). */
   readonly learn?: readonly SentKnowledgeEntry[]
   /** Local metadata written with the cursor. */
   readonly meta?: ApplyOptions['meta']
@@ -94,7 +94,7 @@ export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInpu
     const last = i + PAGE >= tombs.length
     engine.applyChecked(tombs.slice(i, i + PAGE), {
       via: input.peer,
-      ...(last ? { cursor: input.cursor, meta: input.meta, ...(input.learn !== undefined ? { knowledge: input.learn } : {}) } : {})
+      ...(last ? { cursor: input.cursor, meta: input.meta, ...(input.learn !== undefined ? { knowledge: input.learn, endsSnapshot: true } : {}) } : {})
     })
   }
   return tombs.length

@@ -11,6 +11,7 @@ import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import type { MemoryRecord, NoteRecord, TripleRecord } from '../../src/core/model.ts'
 import { makeTriple } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import { OWN_FROM_KEY } from '../../src/engine/NodeKnowledge.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 
 const A = asNodeId('node-a')
@@ -20,9 +21,11 @@ const T0 = 1_763_631_000_000
 const DRIFT = 60_000
 const HOUR = 3_600_000
 
-function node (self: NodeId = A, start = T0): { engine: Engine, store: MemoryStore, setWall: (ms: number) => void, wall: () => number } {
+/** A node whose store holds its own whole history (`fresh`: a store just created empty, see 'its own history'). */
+function node (self: NodeId = A, start = T0, fresh = false): { engine: Engine, store: MemoryStore, setWall: (ms: number) => void, wall: () => number } {
   let wall = start
   const store = new MemoryStore()
+  if (!fresh) store.setMeta(OWN_FROM_KEY, '0')
   const engine = new Engine({ store, node: self, maxDriftMs: DRIFT, now: () => wall })
   return { engine, store, setWall: ms => { wall = ms }, wall: () => wall }
 }
@@ -154,6 +157,40 @@ describe('ticks and knowledge to send', () => {
     assert.deepEqual(store.clockMark(), { wall: T0 + 5_000, counter: 0 })
     assert.deepEqual(sent.entries, [entry(B, T0 - 9, 1), entry(A, T0 + 5_000)])
     assert.deepEqual(sent.voids, [{ node: B, generation: 1, wall: T0 - 9, counter: 0 }])
+  })
+})
+
+describe('its own history', () => {
+  test('a store created empty lets its own old states come back, sends no entry for itself, and asks for a full read until a snapshot completes it', () => {
+    const { engine, store, setWall } = node(A, T0, true)
+    assert.equal(store.getMeta(OWN_FROM_KEY), String(T0))
+    assert.equal(engine.knowledge.ownHistoryIncomplete(), true)
+    setWall(T0 + 5_000)
+    engine.addTriples([{ subject: 's:new', predicate: 'p', object: { kind: 'string', value: 'o' } }])
+    assert.equal(engine.knowledgeToSend().entries.some(e => e.node === A), false, 'no entry for itself')
+    // its states from before the store was created come back from a peer, though the clock mark is past them
+    const old = triple('s:old', at(T0 - HOUR, A))
+    engine.applyChecked([old], { via: B, cursor: { peer: B, seq: 1 }, knowledge: [entry(B, T0), entry(A, T0 - HOUR)] })
+    assert.deepEqual(store.getTriple(old.id), old)
+    assert.equal(engine.knowledge.ownHistoryIncomplete(), true, 'a page that is not the end of a snapshot does not complete it')
+    // the end of a snapshot with the peer's vector completes it
+    engine.applyChecked([], { via: B, cursor: { peer: B, seq: 2 }, knowledge: [entry(B, T0)], endsSnapshot: true })
+    assert.equal(engine.knowledge.ownHistoryIncomplete(), false)
+    assert.equal(store.getMeta(OWN_FROM_KEY), '0')
+    assert.ok(engine.knowledgeToSend().entries.some(e => e.node === A && e.wall >= T0 + 5_000))
+    // from now on its own entry is its clock mark: an own state deleted and collected stays deleted
+    const older = triple('s:older', at(T0 - 2 * HOUR, A))
+    engine.applyChecked([older], { via: B })
+    assert.equal(store.getTriple(older.id), undefined, 'Rule A, with the whole history')
+  })
+
+  test('a store that holds records, from before the key existed, holds its history', () => {
+    const store = new MemoryStore()
+    new Engine({ store, node: A, maxDriftMs: DRIFT, now: () => T0 }).addTriples([{ subject: 's:x', predicate: 'p', object: { kind: 'string', value: 'o' } }])
+    store.setMeta(OWN_FROM_KEY, undefined)
+    const engine = new Engine({ store, node: A, maxDriftMs: DRIFT, now: () => T0 + 1 })
+    assert.equal(engine.knowledge.ownHistoryIncomplete(), false)
+    assert.equal(store.getMeta(OWN_FROM_KEY), '0')
   })
 })
 

@@ -97,6 +97,11 @@ export interface CursorMessage {
   readonly t: 'cursor'
   readonly cursor: number
   readonly feed: string
+  /**
+   * Send everything, as a snapshot from 0: this node's store does not hold its own history yet
+   * (a store created empty, engine/NodeKnowledge.ts). Ignored by older peers.
+   */
+  readonly full?: boolean
 }
 
 /** One page of the sender's feed after `from`, up to and including seq `to`. */
@@ -160,7 +165,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
-    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
+    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
       const { nodes, rows } = encodeRows(msg.records)
@@ -251,7 +256,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       return pake
     }
     case 'cursor':
-      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }
+      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed'), ...(o.full !== undefined && bool(o.full, 'cursor.full') ? { full: true } : {}) }
     case 'ack':
       return { t, cursor: uint(o.cursor, 'ack.cursor') }
     case 'changes': {

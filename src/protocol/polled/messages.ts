@@ -35,6 +35,8 @@ export interface DeltaRequest {
   readonly snapshot?: boolean
   /** The caller's wall clock (ms since the epoch): the server learns how far apart the clocks are. */
   readonly now?: number
+  /** Send everything, as a snapshot from 0: the caller's store does not hold its own history yet. */
+  readonly full?: boolean
 }
 
 export interface DeltaResponse {
@@ -121,6 +123,10 @@ export function parseDeltaRequest (body: unknown): DeltaRequest {
   if (o.snapshot !== undefined) {
     if (typeof o.snapshot !== 'boolean') throw INVALID_INPUT('snapshot', 'must be a boolean')
     out.snapshot = o.snapshot
+  }
+  if (o.full !== undefined) {
+    if (typeof o.full !== 'boolean') throw INVALID_INPUT('full', 'must be a boolean')
+    out.full = o.full
   }
   if (o.now !== undefined) {
     if (typeof o.now !== 'number' || !Number.isSafeInteger(o.now) || o.now < 0 || o.now > MAX_WALL) throw INVALID_INPUT('now', 'must be milliseconds since the epoch')

@@ -76,7 +76,9 @@ export class FeedReceiver {
   sendCursor (): void {
     this.cursorSentAt = this.now()
     this.answered = false
-    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed })
+    // A store that lacks its own history asks for everything (engine/NodeKnowledge.ts).
+    const full = this.opts.engine.knowledge.ownHistoryIncomplete()
+    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed, ...(full ? { full } : {}) })
   }
 
   /**

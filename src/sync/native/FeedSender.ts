@@ -134,14 +134,14 @@ export class FeedSender {
   }
 
   /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
-  start (cursor: number, feed: string): void {
+  start (cursor: number, feed: string, full = false): void {
     const { store } = this.opts
     const { feedFloor, lastSeq } = store.stats()
     if (this.started) this.stats.restarts++
     this.started = true
     this.generation++
     this.inflight = []
-    const read = planFeedRead({ cursor, feedId: feed, ownFeedId: this.opts.feedId, feedFloor, lastSeq })
+    const read = planFeedRead({ cursor, feedId: feed, ownFeedId: this.opts.feedId, feedFloor, lastSeq, full })
     if (read.snapshot) {
       this.snapshot = { peerCursor: seenOfPeer(store, this.opts.peer, this.opts.peerFeed) }
       this.stats.snapshots++

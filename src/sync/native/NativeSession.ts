@@ -329,7 +329,7 @@ export class NativeSession {
       case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
-        this.sender?.start(msg.cursor, msg.feed)
+        this.sender?.start(msg.cursor, msg.feed, msg.full === true)
         return
       case 'ack':
         this.sender?.onAck(msg.cursor)

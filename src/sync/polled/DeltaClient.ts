@@ -115,10 +115,12 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
   let pages = 0; let received = 0; let applied = 0; let unchanged = 0; let bytes = 0; let inferredDeletes = 0
   const maxPages = opts.maxPages ?? 100_000
   const now = opts.now ?? Date.now
-  const ask = (c: number, fid: string | undefined, inSnapshot: boolean): Pending =>
-    postDelta(peer.url, { cursor: c, feedId: fid, namespaces: opts.namespaces, limit: opts.pageSize, now: now(), ...(inSnapshot ? { snapshot: true } : {}) }, opts)
   // A pull of some namespaces only holds part of what the peer holds: it teaches no knowledge.
   const partial = opts.namespaces !== undefined && opts.namespaces.length > 0
+  // A store that lacks its own history asks for everything (engine/NodeKnowledge.ts).
+  const full = !partial && opts.engine.knowledge.ownHistoryIncomplete()
+  const ask = (c: number, fid: string | undefined, inSnapshot: boolean): Pending =>
+    postDelta(peer.url, { cursor: c, feedId: fid, namespaces: opts.namespaces, limit: opts.pageSize, now: now(), ...(inSnapshot ? { snapshot: true } : full ? { full } : {}) }, opts)
   let next: Pending | undefined = ask(cursor, feedId, false)
   try {
     while (next !== undefined) {

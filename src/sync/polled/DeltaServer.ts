@@ -87,7 +87,7 @@ export class DeltaServer {
     const { engine, feedId } = this.opts
     const store = engine.store
     const { feedFloor, lastSeq } = store.stats()
-    const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true })
+    const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true, full: req.full === true })
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
     // The knowledge vector is read in the same step as the scan it goes with (core/knowledge.ts),
     // and only for a read of every namespace that reached the end of the feed.
