@@ -96,7 +96,7 @@ export class Cluster {
       ...extra,
       p2p: {
         enabled: true,
-        seed: 'chaos-seed',
+        seed: 'chaos-suite-shared-seed',
         port: P2P_PORT,
         manualPeers: this.nodes.filter(x => x !== n).map(x => `${x.lab.ip}:${P2P_PORT}`),
         gossipIntervalMs: this.opts.gossipIntervalMs,
@@ -192,6 +192,18 @@ export class Cluster {
     let parsed: unknown
     try { parsed = a.body === '' ? null : JSON.parse(a.body) } catch { parsed = a.body }
     return { kind: 'answered', status: a.status, body: parsed }
+  }
+
+  /** Whether a triple is live on a node (its GET answers 200). */
+  async hasTriple (n: ClusterNode, id: string): Promise<boolean> {
+    const a = await this.call(n, 'GET', `/api/v1/triples/${id}`, undefined, 10_000)
+    return a.kind === 'answered' && a.status === 200
+  }
+
+  /** A note's value on a node; undefined when it is absent (or the node did not answer). */
+  async noteValue (n: ClusterNode, key: string): Promise<unknown> {
+    const a = await this.call(n, 'GET', `/api/v1/notes/${encodeURIComponent(key)}`, undefined, 10_000)
+    return a.kind === 'answered' && a.status === 200 ? (a.body as { value: unknown }).value : undefined
   }
 
   /** A REST call that must succeed (2xx): its body; throws naming the node and the answer otherwise. */

@@ -7,13 +7,14 @@
  * Meanwhile a and b keep replicating with each other and with c's own stream of older records.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { until } from '../native/daemons.ts'
 import { cannotRun } from '../netns/Lab.ts'
 import { Cluster, faketimeLib, type ClusterNode } from './Cluster.ts'
+import type { ClockStatusView } from '../../src/api/contract.ts'
 
 const SKIP = cannotRun(true) ?? (faketimeLib() === undefined ? 'libfaketime is not installed (apt-get install libfaketime)' : undefined)
 if (SKIP !== undefined) process.stderr.write(`test/chaos/clock.test.ts does not run here: ${SKIP}\n`)
@@ -34,14 +35,8 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
   })
 
   const n = (name: string): ClusterNode => cluster.node(name)
-  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/triples/${id}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200
-  }
-  const noteValue = async (x: ClusterNode, key: string): Promise<unknown> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/notes/${encodeURIComponent(key)}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200 ? (a.body as { value: unknown }).value : undefined
-  }
+  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => await cluster.hasTriple(x, id)
+  const noteValue = async (x: ClusterNode, key: string): Promise<unknown> => await cluster.noteValue(x, key)
 
   /** c writes `count` triples and notes (acknowledged); their ids and keys. */
   async function writeOnC (tag: string, count: number): Promise<{ ids: string[], notes: string[] }> {
@@ -80,6 +75,11 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
     cluster.setClock(n('c'), TWO_HOURS)
     await new Promise(resolve => setTimeout(resolve, 2_000))
     const ahead = await writeOnC('ahead', 10)
+    // a is told: c's clock is two hours ahead, and c's writes are held aside (not lost)
+    await until(async () => {
+      const c = (await cluster.request<{ clock?: ClockStatusView }>(n('a'), 'GET', '/api/v1/status')).clock
+      return c !== undefined && c.peers.some(p => p.offsetMs > 3_600_000) && c.held.some(h => h.count > 0 && h.aheadMs > 3_600_000)
+    }, () => 'a\'s status showing c two hours ahead and c\'s records held aside', 30_000, 250)
     // a and b keep syncing with each other meanwhile
     const ab = (await cluster.request<{ id: string }>(n('a'), 'POST', '/api/v1/triples', { subject: 'a:during', predicate: 'p', object: 'o' })).id
     await until(async () => tripleOn(n('b'), ab), () => 'a\'s write on b while c is ahead', 15_000, 200)
@@ -87,6 +87,10 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
     await new Promise(resolve => setTimeout(resolve, 1_100)) // libfaketime reads the offset within a second
     await fixedWithin10s('running')
     await until(async () => (await everywhere(ahead)).length === 0, async () => `c's writes everywhere: missing ${(await everywhere(ahead)).join('; ')}`, 30_000, 500)
+    // c is told what happened: its status shows the repair, its log says it
+    const repair = (await cluster.request<{ clock?: ClockStatusView }>(n('c'), 'GET', '/api/v1/status')).clock?.lastRepair
+    assert.ok(repair !== null && repair !== undefined && repair.restamped >= 20, `c's status shows the repair: ${JSON.stringify(repair)}`)
+    assert.match(readFileSync(join(logs, 'c.log'), 'utf8'), /clock repaired: this node's clock was \d+ s ahead/)
   })
 
   it('fixed by a restart with a correct clock: the same', { timeout: 180_000 }, async () => {

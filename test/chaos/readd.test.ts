@@ -30,14 +30,8 @@ describe('an acknowledged re-add after an acknowledged delete, across a partitio
   })
 
   const n = (name: string): ClusterNode => cluster.node(name)
-  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/triples/${id}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200
-  }
-  const noteOn = async (x: ClusterNode, key: string): Promise<unknown> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/notes/${encodeURIComponent(key)}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200 ? (a.body as { value: unknown }).value : undefined
-  }
+  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => await cluster.hasTriple(x, id)
+  const noteOn = async (x: ClusterNode, key: string): Promise<unknown> => await cluster.noteValue(x, key)
 
   it('is present on every node after the heal', { timeout: 180_000 }, async () => {
     const t = await cluster.request<{ id: string, hlc: string }>(n('a'), 'POST', '/api/v1/triples', { subject: 'user:x', predicate: 'likes', object: 'tea' })

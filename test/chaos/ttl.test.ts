@@ -39,14 +39,8 @@ describe('deletes that outlive the tombstone TTL (relayed records, every return 
   const n = (name: string): ClusterNode => cluster.node(name)
   const stats = async (x: ClusterNode): Promise<Record<string, number>> =>
     (await cluster.request<{ store: { stats: Record<string, number> } }>(x, 'GET', '/api/v1/status')).store.stats
-  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/triples/${id}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200
-  }
-  const noteOn = async (x: ClusterNode, key: string): Promise<boolean> => {
-    const a = await cluster.call(x, 'GET', `/api/v1/notes/${encodeURIComponent(key)}`, undefined, 10_000)
-    return a.kind === 'answered' && a.status === 200
-  }
+  const tripleOn = async (x: ClusterNode, id: string): Promise<boolean> => await cluster.hasTriple(x, id)
+  const noteOn = async (x: ClusterNode, key: string): Promise<boolean> => await cluster.noteValue(x, key) !== undefined
   /** p reaches only q; the writers reach q and each other. */
   type Cut = { from: string[], to: string[] }
   const relayOnly = new Map<string, Cut>([['p', { from: [...WRITERS], to: [...WRITERS] }], ...WRITERS.map((w): [string, Cut] => [w, { from: ['p'], to: ['p'] }])])
