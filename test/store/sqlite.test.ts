@@ -167,9 +167,9 @@ describe('SqliteStore: the text index in the file', () => {
     put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
     const expected = hits(s, 'tea')
     s.close()
-    // What a version-1 file is: the same records, no text index tables.
+    // What a version-1 file is: the same records, no text index tables, no knowledge tables (version 3).
     const db = new DatabaseSync(file)
-    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; PRAGMA user_version = 1')
+    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; DROP TABLE knowledge; DROP TABLE voids; DROP TABLE held; PRAGMA user_version = 1')
     db.close()
     s = SqliteStore.open(file)
     assert.equal(s.integrityCheck(), 'ok')
