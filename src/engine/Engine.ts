@@ -45,6 +45,12 @@ export interface EngineOptions {
   readonly onListenerError?: (err: unknown) => void
   /** Deletions of records this node never held that one peer may send per minute (TombstoneBudget.ts). Default 50,000. */
   readonly unknownTombstonesPerMinute?: number
+  /**
+   * Whether this node's identity may have written states this store never held: its identity is
+   * older than its store (a recreated data directory). Such a store, while empty, asks its peers
+   * for its own history (NodeKnowledge.ts). Default false: the store holds its whole history.
+   */
+  readonly ownHistoryElsewhere?: boolean
 }
 
 export interface ChangeEvent {
@@ -118,7 +124,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
     this.tombstones = new TombstoneBudget(opts.unknownTombstonesPerMinute, opts.now)
     this.now = opts.now ?? Date.now
-    this.knowledge = new NodeKnowledge(opts.store, opts.node, this.clock.wallNow())
+    this.knowledge = new NodeKnowledge(opts.store, opts.node, this.clock.wallNow(), opts.ownHistoryElsewhere ?? false)
   }
 
   // ---- triples ----

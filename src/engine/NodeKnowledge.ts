@@ -7,8 +7,9 @@
  *
  * **Its own history.** A node's own entry is its clock mark: every stamp it issued is committed
  * or unused — true of the store that issued them. A store created empty under an identity that
- * may have written before (a recreated data directory) does not hold that identity's earlier
- * states, which its peers still have. So a store created empty records when it was created (the
+ * may have written before (a recreated data directory: the composition root knows the identity
+ * is older than the store) does not hold that identity's earlier states, which its peers still
+ * have. So such a store, created empty, records when it was created (the
  * meta key `knowledge.ownFrom`): its own entry covers only stamps after that (Rule A lets its old
  * states come back from its peers), and it sends no entry for itself, so no peer takes its empty
  * past for deletions. The first peer feed it applies to the end with a vector completes it: it
@@ -37,15 +38,19 @@ export class NodeKnowledge {
   private voidMap = new Map<NodeId, ClockVoid>()
   private heldMap = new Map<NodeId, HeldOrigin>()
 
-  /** `now`: the wall clock, recorded as the creation time of a store that is still empty. */
-  constructor (store: Store, self: NodeId, now: number) {
+  /**
+   * `now`: the wall clock, recorded as the creation time of a store that is still empty when
+   * `ownHistoryElsewhere` (its identity may have written states before it); a store created empty
+   * for a new identity holds its whole (empty) history.
+   */
+  constructor (store: Store, self: NodeId, now: number, ownHistoryElsewhere = false) {
     this.store = store
     this.self = self
     let from = store.getMeta(OWN_FROM_KEY)
     if (from === undefined) {
-      // A store written before this key existed holds its history; an empty one starts now.
+      // A store written before this key existed holds its history; an empty one of an older identity starts now.
       const fresh = store.stats().lastSeq === 0 && store.clockMark().wall === 0
-      from = fresh ? String(now) : '0'
+      from = fresh && ownHistoryElsewhere ? String(now) : '0'
       store.setMeta(OWN_FROM_KEY, from)
     }
     this.ownFrom = Number(from) || 0

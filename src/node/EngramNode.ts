@@ -181,7 +181,8 @@ export class EngramNode {
     }
     const live = { config }
     let discovery: DiscoveryService | undefined
-    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    // an identity older than its store (a recreated store) may have written states the store lacks
+    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute, ownHistoryElsewhere: !identity.created })
     const clockLog = log.child({ part: 'clock' })
     const clocks = new PeerClocks({
       maxDriftMs: () => config.hlc.maxDriftMs,

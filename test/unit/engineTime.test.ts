@@ -21,12 +21,12 @@ const T0 = 1_763_631_000_000
 const DRIFT = 60_000
 const HOUR = 3_600_000
 
-/** A node whose store holds its own whole history (`fresh`: a store just created empty, see 'its own history'). */
+/** A node whose store holds its own whole history (`fresh`: a store just created empty under an older identity, see 'its own history'). */
 function node (self: NodeId = A, start = T0, fresh = false): { engine: Engine, store: MemoryStore, setWall: (ms: number) => void, wall: () => number } {
   let wall = start
   const store = new MemoryStore()
   if (!fresh) store.setMeta(OWN_FROM_KEY, '0')
-  const engine = new Engine({ store, node: self, maxDriftMs: DRIFT, now: () => wall })
+  const engine = new Engine({ store, node: self, maxDriftMs: DRIFT, now: () => wall, ownHistoryElsewhere: fresh })
   return { engine, store, setWall: ms => { wall = ms }, wall: () => wall }
 }
 
@@ -182,6 +182,13 @@ describe('its own history', () => {
     const older = triple('s:older', at(T0 - 2 * HOUR, A))
     engine.applyChecked([older], { via: B })
     assert.equal(store.getTriple(older.id), undefined, 'Rule A, with the whole history')
+  })
+
+  test('a store created empty for a new identity holds its whole (empty) history: it reads its peers as any node does', () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: A, maxDriftMs: DRIFT, now: () => T0 })
+    assert.equal(engine.knowledge.ownHistoryIncomplete(), false)
+    assert.equal(store.getMeta(OWN_FROM_KEY), '0')
   })
 
   test('a store that holds records, from before the key existed, holds its history', () => {
