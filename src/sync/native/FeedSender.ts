@@ -116,6 +116,10 @@ export class FeedSender {
   private knowledgeDue = false
   /** When a page with the knowledge vector was last sent. */
   private knowledgeSentAt = -Infinity
+  /** The `to` of the last page sent with `more: false` since the peer's cursor (undefined: none yet). */
+  private endSent: number | undefined
+  /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
+  private live = false
 
   constructor (opts: FeedSenderOptions) {
     this.opts = opts
@@ -131,6 +135,15 @@ export class FeedSender {
   /** True once the peer's cursor arrived and everything up to the feed's end was sent and acknowledged. */
   get caughtUp (): boolean {
     return this.started && this.inflight.length === 0 && this.snapshot === undefined && this.position >= this.opts.store.stats().lastSeq
+  }
+
+  /**
+   * True from the peer's cursor until the peer acknowledged a page with `more: false` (the end of
+   * the feed as it was then): the stream is catching the peer up. Later restarts of the stream
+   * (an acknowledgement timeout) do not count as a new catch-up; a new cursor does.
+   */
+  get catchingUp (): boolean {
+    return !this.live
   }
 
   /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
@@ -151,12 +164,15 @@ export class FeedSender {
     this.position = this.acked = read.from
     this.rest = this.prepared = undefined
     this.answerCursor = true
+    this.endSent = undefined
+    this.live = false
     this.wake()
   }
 
   /** The peer applied everything up to `cursor`. */
   onAck (cursor: number): void {
     if (cursor > this.acked) this.acked = cursor
+    if (this.endSent !== undefined && cursor >= this.endSent) this.live = true
     this.inflight = this.inflight.filter(p => p.to > cursor)
     this.wake()
   }
@@ -232,6 +248,7 @@ export class FeedSender {
 
   private async sendPage (gen: number, msg: ChangesMessage, frame = encodeMessage(msg)): Promise<boolean> {
     this.position = msg.to
+    if (!msg.more) this.endSent ??= msg.to
     this.inflight.push({ to: msg.to, at: this.now() })
     this.stats.pages++
     this.stats.records += msg.records.length
