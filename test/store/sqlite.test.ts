@@ -13,6 +13,7 @@ import { isEngramError } from '../../src/core/errors.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
@@ -167,10 +168,8 @@ describe('SqliteStore: the text index in the file', () => {
     put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
     const expected = hits(s, 'tea')
     s.close()
-    // What a version-1 file is: the same records, no text index tables, no knowledge tables (version 3).
-    const db = new DatabaseSync(file)
-    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; DROP TABLE knowledge; DROP TABLE voids; DROP TABLE held; PRAGMA user_version = 1')
-    db.close()
+    // What a version-1 file is: the same records, none of the tables of later versions (the text index among them).
+    makeOlderStoreFile(file, 1)
     s = SqliteStore.open(file)
     assert.equal(s.integrityCheck(), 'ok')
     assert.deepEqual(s.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 12 })
