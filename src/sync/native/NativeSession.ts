@@ -432,10 +432,8 @@ export class NativeSession {
     if (this.state === 'closed' || this.closeReason !== undefined) return
     const message = err instanceof Error ? err.message : String(err)
     const error = isEngramError(err) ? err : INTERNAL(message)
+    const reason = failureReason(error.code, during, message)
     const code = error.code
-    const reason = code === 'UNAUTHORIZED'
-      ? 'auth failed'
-      : code === 'PROTOCOL' ? `protocol error: ${message}` : code === 'TIMEOUT' ? `timeout: ${message}` : `${during} failed: ${message}`
     this.failure = error
     this.closeReason = reason
     const details = { peer: this.peer, addr: this.conn.remoteAddr, during }
@@ -463,4 +461,23 @@ export class NativeSession {
       this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (p2p.seed, sync.passphrase or the TLS certificates; the peer's log says which)`, { peer: this.peer })
     }
   }
+}
+
+/**
+ * The close reason of a session that failed (`fail`): the peer reads it as a refusal of its
+ * session (`isFailureReason`), not as an ordinary close.
+ */
+function failureReason (code: string, during: string, message: string): string {
+  if (code === 'UNAUTHORIZED') return 'auth failed'
+  if (code === 'PROTOCOL') return `protocol error: ${message}`
+  if (code === 'TIMEOUT') return `timeout: ${message}`
+  return `${during} failed: ${message}`
+}
+
+/**
+ * Whether a close reason says the session failed or was refused (one `failureReason` gives) on
+ * either end, rather than closed in order (a node stopping, a peer removed, a duplicate session).
+ */
+export function isFailureReason (reason: string | undefined): boolean {
+  return reason !== undefined && (reason === 'auth failed' || /^(protocol error|timeout): /.test(reason) || reason.includes(' failed: '))
 }

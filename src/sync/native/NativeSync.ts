@@ -25,7 +25,7 @@ import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
-import type { NativeSession, SessionInfo } from './NativeSession.ts'
+import { isFailureReason, type NativeSession, type SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
@@ -361,13 +361,15 @@ export class NativeSync implements PeerDialer {
     }
     const ok = await (this.opened.get(session) ?? Promise.resolve(false))
     const info = await conn.closed
-    const healthy = ok && session.error === undefined
+    // a session the peer closed because it failed or refused it is a failure here too: the redial
+    // backoff grows on every refusal, on both ends (not reset by a session that opened, then was cut)
+    const healthy = ok && session.error === undefined && !isFailureReason(info.reason)
     if (addr !== undefined) this.peerEvent(endedEvent(session, info.reason, addr, healthy))
     return healthy
   }
 
   private ended (session: NativeSession, reason?: string): void {
-    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined))
+    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined && !isFailureReason(reason)))
     if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
     this.opened.delete(session)
     this.gossipPeers.delete(session)
