@@ -67,6 +67,11 @@ export interface DeltaResponse {
   readonly knowledge?: readonly SentKnowledgeEntry[]
   /** The clock voids the server knows, `[[node, generation, wall, counter], …]`; applied before the records. */
   readonly voids?: readonly ClockVoid[]
+  /**
+   * Feed positions after `cursor` on the server when it answered: at most this many records are
+   * still to come (fewer when some are filtered out), for progress. Absent from older servers.
+   */
+  readonly remaining?: number
 }
 
 export interface LegacyTriple {
