@@ -13,7 +13,7 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
+import type { ClockStatusView, P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -93,6 +93,8 @@ export interface Status {
   readonly dataDir: string
   readonly store: { kind: string, path: string, status: string, detail: string, stats: StoreStats }
   readonly p2p: { enabled: boolean }
+  /** This node's clock, its peers' offsets, held records, the last repair (absent from older daemons). */
+  readonly clock?: ClockStatusView
 }
 
 /** Fields of a triple pattern as the query string carries them (object in its text form). */
@@ -143,7 +145,8 @@ export class ApiClient {
   health (): Promise<Health> { return this.request('GET', '/api/v1/health', { acceptStatus: [503] }) }
   status (): Promise<Status> { return this.request('GET', '/api/v1/status') }
 
-  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto> {
+  /** Adds (or asserts again) one triple; `created` is false when it was present (it is re-stamped). */
+  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto & { created: boolean }> {
     return this.request('POST', '/api/v1/triples', { body: { subject, predicate, object } })
   }
 
@@ -153,7 +156,7 @@ export class ApiClient {
 
   getTriple (id: string): Promise<TripleDto> { return this.request('GET', `/api/v1/triples/${encodeURIComponent(id)}`) }
 
-  deleteTriple (id: string): Promise<{ deleted: number, id: string }> {
+  deleteTriple (id: string): Promise<{ deleted: number, id: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/triples/${encodeURIComponent(id)}`)
   }
 
@@ -171,7 +174,7 @@ export class ApiClient {
     return this.request('GET', '/api/v1/notes', { query: { ...opts } })
   }
 
-  deleteNote (key: string): Promise<{ deleted: number, key: string }> {
+  deleteNote (key: string): Promise<{ deleted: number, key: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/notes/${encodeURIComponent(key)}`)
   }
 

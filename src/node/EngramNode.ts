@@ -8,7 +8,7 @@
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
  *                                                                  ├──► telemetry (activity, warnings, event loop):
  *                                                                  │      GET /metrics and the dashboard's live status
- *                                                                  └──► tombstone collection timer
+ *                                                                  └──► clock work (held records, tombstone collection)
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
@@ -22,7 +22,6 @@ import type { NodeId } from '../core/ids.ts'
 import { Engine } from '../engine/Engine.ts'
 import { assertStartable } from '../config/load.ts'
 import type { ConfigKey, EngramConfig } from '../config/schema.ts'
-import type { Store } from '../store/Store.ts'
 import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
@@ -47,6 +46,8 @@ import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
 import { createTelemetry, type Telemetry } from '../telemetry/Telemetry.ts'
 import { RecentLog, withRecent } from '../telemetry/RecentLog.ts'
+import { startClockWork, type ClockWork } from './clockWork.ts'
+import { PeerClocks } from '../replication/PeerClocks.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -89,7 +90,6 @@ export function syncSettings (c: EngramConfig): SyncSettings {
   }
 }
 
-const HOUR_MS = 3_600_000
 
 interface Parts {
   readonly live: { config: EngramConfig }
@@ -156,7 +156,7 @@ export class EngramNode {
 
   /**
    * Builds the node and starts its parts, in this order (stopped in the reverse order):
-   * store → REST API (listening) → polled sync → configuration watch → tombstone collection →
+   * store → REST API (listening) → polled sync → configuration watch → clock work →
    * api.json → native P2P sync → discovery.
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
@@ -193,7 +193,14 @@ export class EngramNode {
     }
     const live = { config }
     let discovery: DiscoveryService | undefined
-    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    // an identity older than its store (a recreated store) may have written states the store lacks
+    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute, ownHistoryElsewhere: !identity.created })
+    const clockLog = log.child({ part: 'clock' })
+    const clocks = new PeerClocks({
+      maxDriftMs: () => config.hlc.maxDriftMs,
+      now,
+      report: news => { if (news.kind === 'off') clockLog.warn(news.sentence); else clockLog.info(news.sentence) }
+    })
     const telemetry = createTelemetry(engine, { now, recentLog })
     await lifecycle.start({ name: 'telemetry', stop: () => { telemetry.close() } })
     let native: NativeSync | undefined
@@ -208,7 +215,8 @@ export class EngramNode {
       now,
       peers: peers.rest,
       autoSyncDebounceMs: opts.autoSyncDebounceMs,
-      native: () => native
+      native: () => native,
+      clocks
     })
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
@@ -220,6 +228,7 @@ export class EngramNode {
         peers: peers.p2p,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
+        clocks,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
       native = p2p?.native
@@ -242,6 +251,7 @@ export class EngramNode {
     const version = packageVersion()
     let api: FastifyInstance | undefined
     let apiUrl = ''
+    let clockWork: ClockWork | undefined
     await lifecycle.start({
       name: 'the REST API',
       start: async () => {
@@ -255,6 +265,7 @@ export class EngramNode {
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
+          clock: () => clockWork?.status(),
           sync,
           telemetry,
           remoteMetrics: config.api.remoteMetrics,
@@ -308,11 +319,10 @@ export class EngramNode {
         stop: () => { watch?.close() }
       })
     }
-    let collector: NodeJS.Timeout | undefined
     await lifecycle.start({
-      name: 'tombstone collection',
-      start: () => { collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log) },
-      stop: () => { clearInterval(collector) }
+      name: 'clock work',
+      start: () => { clockWork = startClockWork({ engine, ttlHours: config.sync.tombstoneTtlHours, memberGoneDays: config.sync.memberGoneDays, log: clockLog, now, clocks }) },
+      stop: () => { clockWork?.stop() }
     })
     await lifecycle.start({
       name: 'api.json',
@@ -386,24 +396,4 @@ async function listen (api: FastifyInstance, host: string, port: number, scheme:
   const addr = api.server.address()
   const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
   return `${scheme}://${urlHost(host)}:${actualPort}`
-}
-
-/**
- * Collects tombstones older than the TTL, at start and then every min(1 h, TTL / 4), so a
- * tombstone lives at least the TTL and at most 1.25 × TTL.
- */
-function startTombstoneCollection (store: Store, ttlHours: number, now: () => number, log: Logger): NodeJS.Timeout {
-  const ttlMs = ttlHours * HOUR_MS
-  const collect = (): void => {
-    try {
-      const n = store.collectTombstones(now() - ttlMs)
-      if (n > 0) log.info('collected expired tombstones', { count: n, ttlHours })
-    } catch (e) {
-      log.error('tombstone collection failed; it is retried on the next run', { error: e })
-    }
-  }
-  collect()
-  const timer = setInterval(collect, Math.max(250, Math.min(HOUR_MS, ttlMs / 4)))
-  timer.unref()
-  return timer
 }

@@ -39,6 +39,8 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error'
   /** The engine's tombstone flood budget (Engine unknownTombstonesPerMinute). */
   readonly unknownTombstonesPerMinute?: number
+  /** The node's identity is older than its store (a recreated store: Engine ownHistoryElsewhere). */
+  readonly ownHistoryElsewhere?: boolean
   /** sync.conflictStrategy and sync.singleValuedPredicates, applied as the node applies them (absent: the merge rules alone). */
   readonly strategy?: { readonly conflictStrategy: ConflictStrategy, readonly singleValuedPredicates: readonly string[] }
 }
@@ -46,7 +48,7 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
 export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions = {}): SimNode {
   const id = asNodeId(name)
   const store = opts.store ?? new MemoryStore()
-  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute })
+  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute, ownHistoryElsewhere: opts.ownHistoryElsewhere })
   const transport = net.createTransport(id)
   const logs: string[] = []
   const log: Logger = createLogger({ level: opts.logLevel ?? 'info', sink: line => { logs.push(line) }, now: opts.now })

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe } from 'node:test'
 import type { Store } from '../../src/store/Store.ts'
 import { feedTests } from './conformance/feed.ts'
+import { knowledgeTests } from './conformance/knowledge.ts'
 import { lifecycleTests } from './conformance/lifecycle.ts'
 import { mergeTests } from './conformance/merge.ts'
 import { queryTests } from './conformance/queries.ts'
@@ -39,5 +40,6 @@ export function runStoreTests (name: string, setup: (opts?: StoreOptions) => Sto
     describe('queries, listings, dump', () => queryTests(ref))
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
     describe('full-text index and search', () => searchTests(ref, setup))
+    describe('knowledge, held records, voids, clock repair', () => knowledgeTests(ref))
   })
 }

@@ -13,6 +13,7 @@ import { isEngramError } from '../../src/core/errors.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
@@ -34,20 +35,49 @@ describe('SqliteStore: the file', () => {
     const t = triple('user:alice', 'knows', { kind: 'node', value: 'user:bob' }, at(100))
     let s = SqliteStore.open(file)
     put(s, t, note('n', { a: [1, 2] }, at(100)), trace('r', 't', 1, at(100)))
-    s.apply([tomb(t, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 77 } })
+    s.apply([tomb(t, at(200, 0, B))], {
+      clock: mark(700, 3), via: B, cursor: { peer: B, seq: 77 }, learn: [{ node: B, wall: 650, counter: 1 }],
+      voids: [{ node: B, generation: 2, wall: 600, counter: 0 }], hold: { records: [note('far', 1, at(99_999, 0, B))], at: 42 }
+    })
     s.setMeta('k', 'v')
-    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 10 }) }
+    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 10 }), knowledge: s.knowledge(), voids: s.voids(), held: s.held({ limit: 10 }) }
     s.close()
     s = SqliteStore.open(file)
     assert.deepEqual(s.dump(), before.dump)
     assert.deepEqual(s.stats(), before.stats)
     assert.deepEqual(s.changesSince(0, { limit: 10 }), before.feed)
     assert.deepEqual(s.clockMark(), mark(700, 3))
+    assert.deepEqual([s.knowledge(), s.voids(), s.held({ limit: 10 })], [before.knowledge, before.voids, before.held])
+    assert.equal(before.held.length, 1)
     assert.equal(s.getCursor(B), 77)
     assert.equal(s.getMeta('k'), 'v')
     assert.deepEqual(s.changesSince(0, { limit: 10, excludeVia: B }).entries.map(e => e.seq), [2, 3])
     assert.equal(put(s, note('m', 1, at(800))).changed[0]?.seq, 5)
     assert.equal(s.integrityCheck(), 'ok')
+    s.close()
+  })
+
+  it('migrates a version 1 file with data to version 2: records kept, knowledge and held records empty', () => {
+    const file = join(dir, 'v1.db')
+    const db = new DatabaseSync(file)
+    configure(db, file)
+    migrate(db, file, MIGRATIONS.slice(0, 1))
+    db.close()
+    const old = SqliteStore.open(file)
+    assert.deepEqual([old.knowledge(), old.held({ limit: 1 })], [[], []])
+    old.close()
+    // a v1 store with a record, written by the v1 layout alone
+    const file2 = join(dir, 'v1-data.db')
+    const raw = new DatabaseSync(file2)
+    configure(raw, file2)
+    migrate(raw, file2, MIGRATIONS.slice(0, 1))
+    raw.exec("INSERT INTO nodes (name) VALUES ('node-a'); INSERT INTO notes VALUES (1, 'k', 0, 5, 0, 1, NULL, '1'); UPDATE state SET last_seq = 1, notes_live = 1, clock_wall = 5")
+    raw.close()
+    const s = SqliteStore.open(file2)
+    assert.deepEqual(s.getNote('k'), note('k', 1, at(5)))
+    assert.deepEqual(s.knowledge(), [])
+    s.apply([], { clock: mark(5), learn: [{ node: B, wall: 1, counter: 0 }] })
+    assert.deepEqual(s.knowledge(), [{ node: B, wall: 1, counter: 0 }])
     s.close()
   })
 
@@ -138,10 +168,8 @@ describe('SqliteStore: the text index in the file', () => {
     put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
     const expected = hits(s, 'tea')
     s.close()
-    // What a version-1 file is: the same records, no text index tables.
-    const db = new DatabaseSync(file)
-    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; PRAGMA user_version = 1')
-    db.close()
+    // What a version-1 file is: the same records, none of the tables of later versions (the text index among them).
+    makeOlderStoreFile(file, 1)
     s = SqliteStore.open(file)
     assert.equal(s.integrityCheck(), 'ok')
     assert.deepEqual(s.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 12 })

@@ -3,7 +3,8 @@
  *
  *   GET /api/v1/status → {nodeId, version, startedAt, dataDir,
  *                         store: {kind, path, sizeBytes, status, detail, stats: {triples, tripleTombstones, notes, …}},
- *                         p2p: {enabled}}
+ *                         p2p: {enabled},
+ *                         clock: {now, mark, markAheadMs, maxDriftMs, agreesWithPeers, peers, held, lastRepair, members}}
  */
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../types.ts'
@@ -13,6 +14,7 @@ import { p2pEnabled, storeHealth } from './health.ts'
 export function nodeStatusBody (deps: ApiDeps): Record<string, unknown> {
   const node = deps.status()
   const health = storeHealth(deps)
+  const clock = deps.clock?.()
   return {
     ...node,
     store: {
@@ -21,7 +23,8 @@ export function nodeStatusBody (deps: ApiDeps): Record<string, unknown> {
       detail: health.detail,
       stats: deps.engine.store.stats()
     },
-    p2p: { enabled: p2pEnabled(deps) }
+    p2p: { enabled: p2pEnabled(deps) },
+    ...(clock !== undefined ? { clock } : {})
   }
 }
 

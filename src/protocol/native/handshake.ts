@@ -168,6 +168,8 @@ export interface HandshakeOptions {
    * (since then a node proves nothing before it has checked the peer's proof).
    */
   readonly legacyProofOrder?: boolean
+  /** This node's wall clock: sent in `hello` (`now`), and read when the peer's hello arrives. */
+  readonly now?: () => number
 }
 
 export interface HandshakeResult {
@@ -175,6 +177,8 @@ export interface HandshakeResult {
   /** The peer's feed id, from its hello (covered by both proofs). */
   readonly peerFeed: string
   readonly role: Role
+  /** What the peer's clock read in its hello, and this node's when it arrived (absent from older peers). */
+  readonly peerClock?: { readonly theirs: number, readonly ours: number }
 }
 
 type Slots = { hello?: HelloMessage, proof?: ProofMessage, pake?: PakeMessage, confirm?: ConfirmMessage }
@@ -194,7 +198,10 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const role = roleOf(opts.self, opts.peer)
   const certs = opts.certificates
   const pp = opts.passphraseKey !== undefined || opts.secrets?.passphrase !== undefined
-  await ch.send({ t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}) })
+  await ch.send({
+    t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}),
+    ...(opts.now !== undefined ? { now: opts.now() } : {})
+  })
 
   const got: Slots = {}
   const wait = async <T extends keyof Slots>(type: T): Promise<NonNullable<Slots[T]>> => {
@@ -208,6 +215,7 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   }
 
   const hello = await wait('hello')
+  const helloAt = opts.now?.()
   const version = commonVersion(versions, hello.v)
   if (version === undefined) {
     throw PROTOCOL(`no common protocol version: this node speaks ${versions[0]}-${versions[1]}, the peer ${hello.v[0]}-${hello.v[1]}`)
@@ -228,7 +236,8 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   // A message of the other version is out of place.
   const stray = version >= 2 ? got.proof : (got.pake ?? got.confirm)
   if (stray !== undefined) throw PROTOCOL(`${stray.t} sent in a version ${version} handshake`)
-  return { version, peerFeed: hello.feed, role }
+  const peerClock = hello.now !== undefined && helloAt !== undefined ? { theirs: hello.now, ours: helloAt } : undefined
+  return { version, peerFeed: hello.feed, role, ...(peerClock !== undefined ? { peerClock } : {}) }
 }
 
 interface Steps {

@@ -21,12 +21,13 @@ import { DatabaseSync } from 'node:sqlite'
 import { isEngramError, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
-import { checkSlice } from '../checks.ts'
+import { checkMark, checkPage, checkSlice, checkWallMs } from '../checks.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, Page, Store, StoreHealth, StoreStats, TextIndexState, TextQuery,
-  TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, Store, StoreHealth, StoreStats,
+  TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'
@@ -127,8 +128,30 @@ export class SqliteStore implements Store {
     })
   }
 
-  collectTombstones (beforeWallMs: number): number {
-    return this.use().writer.collectTombstones(beforeWallMs)
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number {
+    return this.use().writer.collectTombstones(beforeWallMs, upTo)
+  }
+
+  knowledge (): KnowledgeEntry[] { return this.reading('reading the knowledge vector', p => p.writer.knowledge.knowledge()) }
+  voids (): ClockVoid[] { return this.reading('reading clock voids', p => p.writer.knowledge.voids()) }
+
+  held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[] {
+    checkPage({ limit: opts.limit, offset: 0 })
+    if (opts.upToWall !== undefined) checkWallMs(opts.upToWall, 'upToWall')
+    return this.reading('reading held records', p => p.writer.knowledge.held(opts.limit, opts.upToWall))
+  }
+
+  heldOrigins (): HeldOrigin[] { return this.reading('reading held records', p => p.writer.knowledge.origins()) }
+
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
+    checkWallMs(afterWall, 'afterWall')
+    checkPage({ limit: opts.limit, offset: 0 })
+    return this.reading('reading recent records', p => p.reader.stampedAfter(afterWall, opts.limit, opts.origin))
+  }
+
+  repairClock (repair: ClockRepair): ApplyResult {
+    checkMark(repair.clock)
+    return this.use().writer.repairClock(repair)
   }
 
   searchText (q: TextQuery): TextSearchResult {

@@ -25,6 +25,13 @@
  * store starts when it opens (SqliteStore, continueTextRebuild). It also indexes node objects
  * (`triples_node_object`, partial: okind = 1), so the edges into a node (a query by object alone,
  * graph expansion, the MCP graph's relations into an entity) are an index lookup, not a scan.
+ * Version 3 (core/knowledge.ts, docs/SYNC.md):
+ * - `knowledge`: the knowledge vector, one row per node (the largest mark known of its writes);
+ * - `voids`: the latest clock void learnt of each node;
+ * - `held`: records held aside, stamped too far ahead of this node's clock when they arrived,
+ *   as plain JSON (core/records.ts), with their stamp, origin, the peer they came from and
+ *   when; `ident` (kind, key and stamp) keeps one copy of a state held twice; ids are never
+ *   reused.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
@@ -134,6 +141,37 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'full-text index (FTS5) and its state; index of node objects',
     sql: `${TEXT_INDEX_SQL}
       CREATE INDEX triples_node_object ON triples (ovalue) WHERE okind = 1;
+    `
+  },
+  {
+    version: 3,
+    description: 'knowledge vector, clock voids, held records',
+    sql: `
+      CREATE TABLE knowledge (
+        node TEXT PRIMARY KEY,
+        wall INTEGER NOT NULL,
+        counter INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE voids (
+        node TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        wall INTEGER NOT NULL,
+        counter INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE held (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ident TEXT NOT NULL UNIQUE,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        via TEXT,
+        arrived INTEGER NOT NULL,
+        record TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX held_stamp ON held (hlc_wall, hlc_counter);
+      CREATE INDEX held_origin ON held (origin, hlc_wall, hlc_counter);
     `
   }
 ]

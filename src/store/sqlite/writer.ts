@@ -1,10 +1,13 @@
 /**
- * Every write to the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE … COMMIT): for
- * each record it reads the current state, decides what to keep (store/decide.ts) and writes a
- * changed state at the next seq; then it saves the last seq, the clock mark (never lowered),
- * the peer's cursor and the caller's metadata (`ApplyOptions.meta`), and commits. Any error rolls everything back and is rethrown, so a batch is
- * either wholly written or not at all. Every live state written is added to the full-text index
- * and every live state replaced is removed from it, in the same transaction (textIndex.ts).
+ * Every write to the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE … COMMIT): it
+ * records the batch's clock voids (dropping what they void from the held records), then for
+ * each record reads the current state, drops it by Rule A or decides what to keep
+ * (store/decide.ts) and writes a changed state at the next seq; it holds aside the records to
+ * hold, learns the knowledge entries, saves the last seq, the clock mark (never lowered, except
+ * by a clock repair), the peer's cursor and the caller's metadata (`ApplyOptions.meta`), and
+ * commits. Any error rolls everything back and is rethrown, so a batch is either wholly written
+ * or not at all. Every live state written is added to the full-text index and every live state
+ * replaced is removed from it, in the same transaction (textIndex.ts).
  *
  * Durability: with store.synchronous = full, a commit waits for the disk (the write-ahead log is
  * synced) unless the batch is `refetchable` (a page from a peer, fetched again after a power
@@ -17,15 +20,18 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { INVALID_INPUT } from '../../core/errors.ts'
+import { covers } from '../../core/knowledge.ts'
+import type { HlcMark } from '../../core/hlc.ts'
 import type { Seq } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../../core/model.ts'
 import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide } from '../decide.ts'
-import type { ApplyOptions, ApplyResult, FeedEntry } from '../Store.ts'
+import { cameFromPeer, decide, isForgotten } from '../decide.ts'
+import type { ApplyOptions, ApplyResult, ClockRepair, FeedEntry } from '../Store.ts'
 import { storeError } from './failures.ts'
+import { KnowledgeTables } from './knowledge.ts'
 import type { NodeNames } from './nodes.ts'
 import {
-  episodeFromRow, noteFromRow, TERM_TAG, termLang, termValue, tripleFromRow, type EpisodeRow, type NoteRow, type TripleRow
+  episodeFromRow, noteFromRow, TERM_TAG, termLang, termValue, TRACE_COLUMNS, traceFromRow, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
 } from './rows.ts'
 import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
@@ -64,6 +70,15 @@ export class Writer {
   private readonly dropMeta: StatementSync
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
+  private readonly deadStatsUpTo: { triples: StatementSync, notes: StatementSync }
+  private readonly deleteDeadUpTo: { triples: StatementSync, notes: StatementSync }
+  private readonly deleteTrace: StatementSync
+  private readonly selectTraceRow: StatementSync
+  readonly knowledge: KnowledgeTables
+  /** Changed triples and notes of the running apply whose previous state was live. */
+  private replacedLive = 0
+  /** Inputs of the running apply dropped by Rule A. */
+  private forgotten = 0
 
   constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full') {
     this.db = db
@@ -95,6 +110,18 @@ export class Writer {
       triples: db.prepare('DELETE FROM triples WHERE deleted = 1 AND hlc_wall < ?'),
       notes: db.prepare('DELETE FROM notes WHERE deleted = 1 AND hlc_wall < ?')
     }
+    // Rule B: below the TTL cut and at or below the stable mark.
+    const stable = 'deleted = 1 AND hlc_wall < ? AND (hlc_wall < ? OR (hlc_wall = ? AND hlc_counter <= ?))'
+    const deadUpTo = (table: string): StatementSync =>
+      db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE ${stable}`)
+    this.deadStatsUpTo = { triples: deadUpTo('triples'), notes: deadUpTo('notes') }
+    this.deleteDeadUpTo = {
+      triples: db.prepare(`DELETE FROM triples WHERE ${stable}`),
+      notes: db.prepare(`DELETE FROM notes WHERE ${stable}`)
+    }
+    this.deleteTrace = db.prepare('DELETE FROM traces WHERE id = ?')
+    this.selectTraceRow = db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE id = ?`)
+    this.knowledge = new KnowledgeTables(db)
     // what an earlier process committed without waiting for the disk is made durable before anything is served
     this.flush()
   }
@@ -131,19 +158,56 @@ export class Writer {
     this.synchronous = value
   }
 
-  collectTombstones (beforeWallMs: number): number {
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number {
     checkWallMs(beforeWallMs)
+    if (upTo !== undefined) checkMark(upTo, 'upTo')
     return this.transaction('collecting tombstones', () => {
       const s = this.state.read()
-      const t = this.deadStats.triples.get(beforeWallMs) as { n: number, top: number }
-      const n = this.deadStats.notes.get(beforeWallMs) as { n: number, top: number }
-      if (t.n > 0) this.deleteDead.triples.run(beforeWallMs)
-      if (n.n > 0) this.deleteDead.notes.run(beforeWallMs)
+      const args = upTo === undefined ? [beforeWallMs] : [beforeWallMs, upTo.wall, upTo.wall, upTo.counter]
+      const stats = upTo === undefined ? this.deadStats : this.deadStatsUpTo
+      const del = upTo === undefined ? this.deleteDead : this.deleteDeadUpTo
+      const t = stats.triples.get(...args) as { n: number, top: number }
+      const n = stats.notes.get(...args) as { n: number, top: number }
+      if (t.n > 0) del.triples.run(...args)
+      if (n.n > 0) del.notes.run(...args)
       s.triplesDead -= t.n
       s.notesDead -= n.n
       s.feedFloor = Math.max(s.feedFloor, t.top, n.top)
       this.state.save(s)
       return t.n + n.n
+    })
+  }
+
+  /**
+   * A clock repair: this node's re-stamped records written whatever their current state (a
+   * re-stamped trace replaces the old entry), the clock mark set (lowered), the void recorded.
+   */
+  repairClock (repair: ClockRepair): ApplyResult {
+    checkMark(repair.clock)
+    return this.transaction('repairing the clock', () => {
+      const s = this.state.read()
+      this.text.begin()
+      for (const id of repair.removeTraces) {
+        const row = this.selectTraceRow.get(id) as TraceRow | undefined
+        if (row === undefined) continue
+        this.deleteTrace.run(id)
+        s.traces--
+        this.text.removed(row.seq, traceFromRow(row, this.nodes))
+      }
+      const changed: FeedEntry[] = []
+      const force: ApplyOptions = { clock: repair.clock, resolve: (_current, incoming) => incoming }
+      for (const r of repair.records) {
+        const written = r.kind === 'triple'
+          ? this.applyTriple(r, force, null, s)
+          : r.kind === 'note' ? this.applyNote(r, force, null, s) : r.kind === 'episode' ? this.applyEpisode(r, force, null, s) : this.applyTrace(r, null, s)
+        if (written !== undefined) changed.push({ seq: s.lastSeq as Seq, record: written })
+      }
+      s.clockWall = repair.clock.wall
+      s.clockCounter = repair.clock.counter
+      this.text.end()
+      this.state.save(s)
+      this.knowledge.setVoid(repair.void)
+      return { changed, unchanged: repair.records.length - changed.length, replacedLive: 0, forgotten: 0, held: 0, voided: 0 }
     })
   }
 
@@ -188,8 +252,13 @@ export class Writer {
       s.clockWall = opts.clock.wall
       s.clockCounter = opts.clock.counter
     }
+    let voided = 0
+    for (const v of opts.voids ?? []) voided += Math.max(0, this.knowledge.applyVoid(v))
+    for (const id of opts.release ?? []) this.knowledge.unhold(id)
     const changed: FeedEntry[] = []
     let unchanged = 0
+    this.replacedLive = 0
+    this.forgotten = 0
     for (const r of records) {
       const written = r.kind === 'triple'
         ? this.applyTriple(r, opts, via, s)
@@ -204,11 +273,14 @@ export class Writer {
       }
       changed.push({ seq: s.lastSeq as Seq, record: written })
     }
+    let held = 0
+    for (const r of opts.hold?.records ?? []) if (this.knowledge.hold(r, opts.via, opts.hold!.at)) held++
+    for (const e of opts.learn ?? []) this.knowledge.learn(e.node, e)
     this.text.end()
     this.state.save(s)
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
     if (opts.meta !== undefined) this.writeMeta(opts.meta())
-    return { changed, unchanged }
+    return { changed, unchanged, replacedLive: this.replacedLive, forgotten: this.forgotten, held, voided }
   }
 
   /** Writes metadata pairs inside the current transaction (`undefined` deletes the key). */
@@ -223,6 +295,11 @@ export class Writer {
   private applyTriple (r: TripleRecord, opts: ApplyOptions, via: number | null, s: State): MemoryRecord | undefined {
     const id = this.idBytes
     if (r.id.length !== 64 || id.write(r.id, 'hex') !== 32) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    // Rule A: a triple the knowledge covers is inserted only if it was never deleted here.
+    if (opts.known !== undefined && covers(opts.known, r.hlc) && this.selectTriple.get(id) === undefined) {
+      this.forgotten++
+      return undefined
+    }
     const o = r.object
     const inserted = this.insertTriple.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
       id, r.deleted ? 1 : 0, r.subject, r.predicate, TERM_TAG[o.kind], termValue(o), termLang(o))
@@ -245,6 +322,7 @@ export class Writer {
     if (current.deleted) s.triplesDead--
     else {
       s.triplesLive--
+      this.replacedLive++
       this.text.removed(row.seq, current)
     }
     if (w.deleted) s.triplesDead++
@@ -258,6 +336,7 @@ export class Writer {
   private applyNote (r: NoteRecord, opts: ApplyOptions, via: number | null, s: State): MemoryRecord | undefined {
     const row = this.selectNote.get(r.key) as unknown as NoteRow | undefined
     const current = row === undefined ? undefined : noteFromRow(row, this.nodes)
+    if (isForgotten(current, r, opts)) { this.forgotten++; return undefined }
     const w = decide(current, r, opts) as NoteRecord | undefined
     if (w === undefined) return undefined
     s.lastSeq++
@@ -271,6 +350,7 @@ export class Writer {
       if (current!.deleted) s.notesDead--
       else {
         s.notesLive--
+        this.replacedLive++
         this.text.removed(row.seq, current!)
       }
     }

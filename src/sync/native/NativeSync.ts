@@ -18,13 +18,14 @@ import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
-import type { NativeSession, SessionInfo } from './NativeSession.ts'
+import { isFailureReason, type NativeSession, type SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
@@ -71,6 +72,8 @@ export interface NativeSyncOptions {
    * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
    */
   readonly conflicts?: ConflictPolicy
+  /** Where the peers' clock readings go (replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
   readonly settings: () => NativeSyncSettings
   /** Configured peers (p2p.manualPeers and discovery.manualPeers): listed in `peers` as `config`. */
   readonly manualPeers?: readonly string[]
@@ -386,13 +389,15 @@ export class NativeSync implements PeerDialer {
     }
     const ok = await (this.opened.get(session) ?? Promise.resolve(false))
     const info = await conn.closed
-    const healthy = ok && session.error === undefined
+    // a session the peer closed because it failed or refused it is a failure here too: the redial
+    // backoff grows on every refusal, on both ends (not reset by a session that opened, then was cut)
+    const healthy = ok && session.error === undefined && !isFailureReason(info.reason)
     if (addr !== undefined) this.peerEvent(endedEvent(session, info.reason, addr, healthy))
     return healthy
   }
 
   private ended (session: NativeSession, reason?: string): void {
-    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined))
+    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined && !isFailureReason(reason)))
     if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
     this.opened.delete(session)
     this.gossipPeers.delete(session)
