@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
+import { benchMailbox } from './mailbox.ts'
 import { benchNative } from './native.ts'
 import { benchReach } from './reach.ts'
 import { benchRetrieval } from './retrieval.ts'
@@ -37,6 +38,8 @@ const BENCHES: Record<string, Bench> = {
   native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) }),
   // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
   guessing: () => benchGuessing(),
+  // Catch-up of 100,000 triples (or --rows, when smaller) from a mailbox against directly from a peer; bytes held per triple.
+  mailbox: ({ rows }) => benchMailbox({ rows: Math.min(rows, 100_000) }),
   // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
   reach: () => benchReach()
 }
