@@ -2,10 +2,12 @@
  * A member's side of the mailbox (docs/DISCOVERY.md "Mailbox", PROTOCOL.md §6): every `intervalMs`,
  * for each relay that admitted this node,
  *
- * - deposit: the records this node wrote (its own stamps; each member deposits its own) from its
- *   feed after the last seq deposited there, cut into pages of at most
- *   `pageRecords` records, each sealed with the group's SEAL key (`protocol/mailbox/seal.ts`)
- *   and sent; the deposited seq moves only when the mailbox says it stored the page;
+ * - deposit: from its feed after the last seq deposited there, the records this node wrote (its
+ *   own stamps; each member deposits its own) and those of writers that no page pulled from that
+ *   mailbox has covered yet (a member that never reaches the mailbox: its records reach the
+ *   mailbox through whoever holds them), cut into pages of at most `pageRecords` records, each sealed with the
+ *   group's SEAL key (`protocol/mailbox/seal.ts`) and sent; the deposited seq moves when the
+ *   mailbox answers;
  * - pull: the pages after the last mailbox seq taken from there, filed under this group's key id;
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
@@ -13,8 +15,19 @@
  *   tombstones, the conflict strategy and the drift guard apply as for any peer's page. The
  *   pulled seq moves after each page is applied or refused.
  *
- * Both positions are kept in the store's metadata, per relay, so a restart resumes. Pages this
- * node wrote itself are skipped. What the mailbox sees is in docs/SECURITY.md.
+ * The writers covered at a relay are those whose records were in a page another member
+ * deposited there and this node pulled (at most MAX_COVERED). A member deposits another writer's
+ * records until it has pulled a page with them: from then on it leaves them to whoever covers
+ * them (the writer itself, or the member that deposits for it). So records go to the mailbox
+ * twice only while two members deposit for the same writer before either has pulled the other's
+ * pages (two members that both hold an absent writer's records and reach the mailbox in the same
+ * round, or a writer whose records another member deposited before its own first round).
+ * Coverage is per writer, not per record: a record of a covered writer that no page holds (the
+ * member that covers it lacks that record) reaches others from peers, not from the mailbox.
+ *
+ * Both positions and the covered writers are kept in the store's metadata, per relay, so a
+ * restart resumes. Pages this node wrote itself are skipped. What the mailbox sees is in
+ * docs/SECURITY.md.
  */
 import type { NodeId } from '../../core/ids.ts'
 import type { SeedKeys } from '../../core/seedKeys.ts'
@@ -50,6 +63,9 @@ export interface MailboxCounts {
 
 const DEPOSITED = (relay: string): string => `mailbox.deposited.${relay}`
 const PULLED = (relay: string): string => `mailbox.pulled.${relay}`
+const COVERED = (relay: string): string => `mailbox.covered.${relay}`
+/** Most writers remembered as covered per relay; past it others' records are deposited again (never lost). */
+export const MAX_COVERED = 4096
 /** Pages deposited per relay and round, so one round stays short. */
 const PAGES_PER_ROUND = 64
 
@@ -64,6 +80,8 @@ export class MailboxSync {
   private readonly noMailbox = new Set<string>()
   /** Relays whose mailbox answered at least once (the first round is logged). */
   private readonly reached = new Set<string>()
+  /** Writers covered per relay (read from the metadata on first use). */
+  private readonly covered = new Map<string, Set<string>>()
 
   constructor (o: MailboxSyncOptions) {
     this.o = o
@@ -138,8 +156,9 @@ export class MailboxSync {
         if (page.lastSeq > after) store.setMeta(DEPOSITED(relay), String(page.lastSeq))
         return
       }
-      const own = page.entries.filter(e => e.record.hlc.node === this.o.engine.node)
-      const [c] = cutPages(own, per, e => e.seq)
+      const covered = this.coveredAt(relay)
+      const due = page.entries.filter(e => e.record.hlc.node === this.o.engine.node || !covered.has(e.record.hlc.node))
+      const [c] = cutPages(due, per, e => e.seq)
       if (c === undefined) {
         store.setMeta(DEPOSITED(relay), String(page.lastSeq))
         if (!page.hasMore) return
@@ -203,7 +222,25 @@ export class MailboxSync {
       const view = { node: writer, cursor: 0, namespaces: null }
       const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
       this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, view }, conflicts).applied
+      this.cover(relay, [writer, ...records.map(r => r.hlc.node)])
     }
     store.setMeta(PULLED(relay), String(seq))
+  }
+
+  private coveredAt (relay: string): Set<string> {
+    let set = this.covered.get(relay)
+    if (set === undefined) {
+      set = new Set<string>(JSON.parse(this.o.engine.store.getMeta(COVERED(relay)) ?? '[]') as string[])
+      this.covered.set(relay, set)
+    }
+    return set
+  }
+
+  /** Remembers `writers` as covered at `relay` (up to MAX_COVERED). */
+  private cover (relay: string, writers: readonly string[]): void {
+    const set = this.coveredAt(relay)
+    const before = set.size
+    for (const w of writers) if (set.size < MAX_COVERED) set.add(w)
+    if (set.size !== before) this.o.engine.store.setMeta(COVERED(relay), JSON.stringify([...set]))
   }
 }
