@@ -45,20 +45,35 @@ function write (e: Engine, n: number, tag: string): TripleId[] {
   return e.addTriples(Array.from({ length: n }, (_, i) => ({ subject: `ex:${tag}-${i}`, predicate: 'ex:p', object: `${tag} ${i}` }))).map(t => t.id)
 }
 
+/** A mailbox large enough for every test here, and its host. */
+function bigMailbox (): { box: MemoryMailbox, host: MailboxHost } {
+  const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
+  return { box, host: new MailboxHost(box, logs().log) }
+}
+
+/** `n` triples written on `e`, the first `deleted` of them then deleted; their ids. */
+function writeAndDelete (e: Engine, n: number, tag: string, deleted: number): TripleId[] {
+  const ids = write(e, n, tag)
+  for (const id of ids.slice(0, deleted)) e.deleteTriple(id)
+  return ids
+}
+
+function assertSameStores (x: Engine, y: Engine, names: [string, string]): void {
+  const dx = canonicalDump(x.store)
+  const dy = canonicalDump(y.store)
+  assert.deepEqual(dy, dx, dumpDifference(dx, dy, names))
+}
+
 describe('mailbox sync in one process', () => {
   it('a member converges from the mailbox alone, deletions included; nothing is deposited twice', async () => {
-    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
-    const host = new MailboxHost(box, logs().log)
+    const { box, host } = bigMailbox()
     const a = member(A, host)
-    const ids = write(a.engine, 450, 'a')
-    for (const id of ids.slice(0, 20)) a.engine.deleteTriple(id)
+    writeAndDelete(a.engine, 450, 'a', 20)
     await a.sync.round()
     assert.equal(a.sync.counts.deposited, 5, '470 changes in pages of 100')
     const b = member(B, host)
     await b.sync.round()
-    const da = canonicalDump(a.engine.store)
-    const db = canonicalDump(b.engine.store)
-    assert.deepEqual(db, da, dumpDifference(da, db, ['A', 'B']))
+    assertSameStores(a.engine, b.engine, ['A', 'B'])
     const pages = box.usage().pages
     await b.sync.round()
     await a.sync.round()
@@ -70,12 +85,10 @@ describe('mailbox sync in one process', () => {
   })
 
   it('records of a writer that never reaches the mailbox get there through a member holding them, once', async () => {
-    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
-    const host = new MailboxHost(box, logs().log)
+    const { box, host } = bigMailbox()
     // C writes and reaches A and D directly, never the mailbox
     const c = member(C, host)
-    const ids = write(c.engine, 150, 'c')
-    for (const id of ids.slice(0, 5)) c.engine.deleteTriple(id)
+    const ids = writeAndDelete(c.engine, 150, 'c', 5)
     const fromC = c.engine.store.changesSince(0, { limit: 1_000 }).entries.map(e => e.record)
     const a = member(A, host)
     const d = member(D, host)
@@ -91,9 +104,7 @@ describe('mailbox sync in one process', () => {
     // B reaches the mailbox alone
     const b = member(B, host)
     await b.sync.round()
-    const da = canonicalDump(a.engine.store)
-    const db = canonicalDump(b.engine.store)
-    assert.deepEqual(db, da, dumpDifference(da, db, ['A', 'B']))
+    assertSameStores(a.engine, b.engine, ['A', 'B'])
     assert.equal(b.engine.store.getTriple(ids[2]!)?.deleted, true, 'C\'s deletion reached B')
     // A keeps covering C: C's later writes reach the mailbox through A again
     a.engine.applyChecked(c.engine.addTriples([{ subject: 'ex:late', predicate: 'ex:p', object: 'late' }]).map(t => c.engine.store.getTriple(t.id)!), { via: C })
@@ -103,8 +114,7 @@ describe('mailbox sync in one process', () => {
   })
 
   it('a node with another seed pulls nothing; a changed page is refused and logged, the others applied', async () => {
-    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
-    const host = new MailboxHost(box, logs().log)
+    const { host } = bigMailbox()
     const a = member(A, host)
     write(a.engine, 250, 'a')
     await a.sync.round()
