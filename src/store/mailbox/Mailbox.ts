@@ -5,9 +5,9 @@
  * that missed dropped pages catches up from a peer instead. Past the byte cap the oldest page of
  * the group (key id) holding the most bytes goes first (`fullestGroup`, the one rule both
  * implementations follow), so one group depositing much pushes out its own pages, not another's:
- * a group's pages are dropped for another's deposit only while it holds more than that group. Two implementations pass
- * one conformance suite (test/store/mailbox.test.ts): `SqliteMailbox` (mailbox.db in the data
- * directory) and `MemoryMailbox`.
+ * a group's pages are dropped for another's deposit only while it holds more than that group.
+ * Two implementations pass one conformance suite (test/store/mailbox.test.ts): `SqliteMailbox`
+ * (mailbox.db in the data directory) and `MemoryMailbox`.
  */
 
 /** A stored page as the mailbox sees it: header fields it may read, and the sealed bytes. */

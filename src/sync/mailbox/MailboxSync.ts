@@ -5,9 +5,9 @@
  * - deposit: from its feed after the last seq deposited there, the records this node wrote (its
  *   own stamps; each member deposits its own) and those of writers that no page pulled from that
  *   mailbox has covered yet (a member that never reaches the mailbox: its records reach the
- *   mailbox through whoever holds them), cut into pages of at most `pageRecords` records, each sealed with the
- *   group's SEAL key (`protocol/mailbox/seal.ts`) and sent; the deposited seq moves when the
- *   mailbox answers;
+ *   mailbox through whoever holds them), cut into pages of at most `pageRecords` records, each
+ *   sealed with the group's SEAL key (`protocol/mailbox/seal.ts`) and sent; the deposited seq
+ *   moves when the mailbox answers;
  * - pull: the pages after the last mailbox seq taken from there, filed under this group's key id;
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
