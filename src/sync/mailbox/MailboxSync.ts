@@ -22,8 +22,9 @@
  * twice only while two members deposit for the same writer before either has pulled the other's
  * pages (two members that both hold an absent writer's records and reach the mailbox in the same
  * round, or a writer whose records another member deposited before its own first round).
- * Coverage is per writer, not per record: a record of a covered writer that no page holds (the
- * member that covers it lacks that record) reaches others from peers, not from the mailbox.
+ * Coverage is per writer, not per record, and does not lapse: a record of a covered writer that
+ * no page holds (the member that covers it lacks that record, or no longer reaches the mailbox)
+ * reaches others from peers, not from the mailbox.
  *
  * Both positions and the covered writers are kept in the store's metadata, per relay, so a
  * restart resumes. Pages this node wrote itself are skipped. What the mailbox sees is in
