@@ -7,9 +7,11 @@
  *    them, sealed in pages of the node's default size (500 records), until all are held.
  *  - mailbox_catchup_triples_per_s: a member with an empty store pulls, opens, checks and applies
  *    every page (MailboxSync, as a node does on its first round after being off), from the
- *    first request until the last page is committed. The exchange calls the mailbox's answer
- *    (MailboxHost over SqliteMailbox) directly: its frames cross no socket, which on loopback
- *    costs little next to sealing and applying (the direct figure's socket is QUIC on 127.0.0.1).
+ *    first request until the last page is committed (the round's deposit step included: it walks
+ *    the member's feed, now holding the writer's records, and deposits none of them). The
+ *    exchange calls the mailbox's answer (MailboxHost over SqliteMailbox) directly: its frames
+ *    cross no socket, which on loopback costs little next to opening and applying (the direct
+ *    figure's socket is QUIC on 127.0.0.1).
  *  - direct_catchup_triples_per_s: another member with an empty store connects to the writer over
  *    QUIC on loopback and receives the same triples by native sync's cursor stream (pages of
  *    sync.maxTriplesPerSync's default, 5,000), from the dial until the last page is committed.

@@ -1,8 +1,9 @@
 /**
  * The mailbox store's conformance suite, run against `SqliteMailbox` on a real file and against
  * `MemoryMailbox`: pages filed by key id and pulled after a seq in order, paged with `more`; the
- * byte cap drops the oldest pages (reported), those of the group holding the most first; retention drops expired ones; a page larger than
- * the cap is not stored; the SQLite file survives a reopen.
+ * byte cap drops the oldest pages (reported), those of the group holding the most first;
+ * retention drops expired ones; a page larger than the cap is not stored; the SQLite file
+ * survives a reopen.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
