@@ -31,8 +31,8 @@ function logs (): { lines: string[], log: ReturnType<typeof createLogger> } {
   return { lines, log: createLogger({ level: 'debug', sink: l => { lines.push(l) } }) }
 }
 
-function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: Uint8Array) => Uint8Array): { engine: Engine, sync: MailboxSync, lines: string[] } {
-  const engine = new Engine({ store: new MemoryStore(), node, maxDriftMs: 60_000 })
+/** A member with a fresh store, or a restarted one over `engine` (its store kept). */
+function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: Uint8Array) => Uint8Array, engine = new Engine({ store: new MemoryStore(), node, maxDriftMs: 60_000 })): { engine: Engine, sync: MailboxSync, lines: string[] } {
   const link: MailboxLink = {
     relays: () => ['relay'],
     exchange: async (_relay, request) => host.answer(node, request).map(f => tamper?.(f) ?? f)
@@ -106,11 +106,18 @@ describe('mailbox sync in one process', () => {
     await b.sync.round()
     assertSameStores(a.engine, b.engine, ['A', 'B'])
     assert.equal(b.engine.store.getTriple(ids[2]!)?.deleted, true, 'C\'s deletion reached B')
-    // A keeps covering C: C's later writes reach the mailbox through A again
-    a.engine.applyChecked(c.engine.addTriples([{ subject: 'ex:late', predicate: 'ex:p', object: 'late' }]).map(t => c.engine.store.getTriple(t.id)!), { via: C })
+    // A keeps covering C: C's later writes reach the mailbox through A again; D, restarted, still
+    // leaves them to A (what it saw covered is kept in its store)
+    const late = c.engine.addTriples([{ subject: 'ex:late', predicate: 'ex:p', object: 'late' }]).map(t => c.engine.store.getTriple(t.id)!)
+    a.engine.applyChecked(late, { via: C })
+    d.engine.applyChecked(late, { via: C })
+    const d2 = member(D, host, KEYS, undefined, d.engine)
+    await d2.sync.round()
+    assert.deepEqual([d2.sync.counts.deposited, box.usage().pages], [0, pages])
     await a.sync.round()
     await b.sync.round()
     assert.deepEqual(canonicalDump(b.engine.store), canonicalDump(a.engine.store))
+    assert.equal(box.usage().pages, pages + 1)
   })
 
   it('a node with another seed pulls nothing; a changed page is refused and logged, the others applied', async () => {
