@@ -54,6 +54,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'sync.staticFallbackSeconds': [30, 1, 3600],
   'sync.retryBaseMs': [5000, 100, 600000],
   'sync.maxUnknownTombstonesPerMinute': [50000, 100, 10000000],
+  'sync.legacyRemoteClients': [false],
   'discovery.bonjourEnabled': [false],
   'discovery.bonjourServiceType': ['_mayros-cortex._tcp'],
   'discovery.manualPeers': [[]],

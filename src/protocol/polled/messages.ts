@@ -52,6 +52,11 @@ export interface DeltaResponse {
   readonly peerCursor: number
   /** The namespaces the server pulls from the caller (null: all). */
   readonly peerNamespaces: readonly string[] | null
+  /**
+   * Feed positions after `cursor` on the server when it answered: at most this many records are
+   * still to come (fewer when some are filtered out), for progress. Absent from older servers.
+   */
+  readonly remaining?: number
 }
 
 export interface LegacyTriple {
