@@ -44,7 +44,7 @@ export interface NativeBenchOptions {
   idleRounds?: number
 }
 
-interface BenchNode {
+export interface BenchNode {
   readonly name: string
   readonly store: SqliteStore
   readonly engine: Engine
@@ -52,16 +52,17 @@ interface BenchNode {
   readonly transport: QuicTransport
 }
 
-const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, maxTriplesPerSync: 5_000, syncTimeoutMs: 30_000, tombstoneTtlHours: 24 }
+export const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, maxTriplesPerSync: 5_000, syncTimeoutMs: 30_000, tombstoneTtlHours: 24 }
 
 function percentile (sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number
 }
 
-const round2 = (x: number): number => Math.round(x * 100) / 100
+export const round2 = (x: number): number => Math.round(x * 100) / 100
 
-async function node (dir: string, name: string, settings: { current: NativeSyncSettings }): Promise<BenchNode> {
+/** A native sync node over QUIC on loopback with a SQLite store in `dir`, started. */
+export async function node (dir: string, name: string, settings: { current: NativeSyncSettings }): Promise<BenchNode> {
   const transport = new QuicTransport({ privateKey: await generateKeyPair('Ed25519'), host: '127.0.0.1', port: 0 })
   const store = SqliteStore.open(join(dir, `${name}.db`), { synchronous: 'normal' })
   const engine = new Engine({ store, node: transport.nodeId, maxDriftMs: 60_000 })
@@ -72,7 +73,7 @@ async function node (dir: string, name: string, settings: { current: NativeSyncS
   return { name, store, engine, sync, transport }
 }
 
-async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
+export async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
   const end = Date.now() + ms
   for (let i = 0; i < 10_000_000 && !cond(); i++) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
@@ -80,7 +81,7 @@ async function until (what: string, ms: number, cond: () => boolean): Promise<vo
   }
 }
 
-async function stopAll (nodes: readonly BenchNode[]): Promise<void> {
+export async function stopAll (nodes: readonly BenchNode[]): Promise<void> {
   await Promise.all(nodes.map(n => n.sync.stop()))
   for (const n of nodes) n.store.close()
 }

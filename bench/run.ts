@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
+import { benchMailbox } from './mailbox.ts'
 import { benchMesh } from './mesh.ts'
 import { benchNative } from './native.ts'
 import { benchPeers } from './peers.ts'
@@ -43,6 +44,8 @@ const BENCHES: Record<string, Bench> = {
   guessing: () => benchGuessing(),
   // The dashboard: first view, idle cost of an open page, catch-up of 100,000 triples (or --rows) with the page open ÷ without.
   ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) }),
+  // Catch-up of 100,000 triples (or --rows, when smaller) from a mailbox against directly from a peer; bytes held per triple.
+  mailbox: ({ rows }) => benchMailbox({ rows: Math.min(rows, 100_000) }),
   // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
   reach: () => benchReach(),
   // Two peer processes, engram beside Yjs: full copy of 10k / 100k / 1M (up to --rows), live and resume.
