@@ -330,7 +330,10 @@ export class NativeSession {
       // before the proof, only hello and proof are read at all
       msg = this.state === 'open' ? decodeFrame(frame, { deferRecords: true }) : decodeFrame(frame, { only: HANDSHAKE_TYPES })
     } catch (e) {
-      void this.fail(e, 'decode')
+      // during the handshake, what the peer sent before this frame is judged first (a peer whose
+      // hello already fails authentication is refused for that, not for what it pushed after)
+      if (this.state === 'handshake') this.inbox.fail(e)
+      else void this.fail(e, 'decode')
       return
     }
     // a request (cursor, digest, buckets, bloom) sent too fast is ignored
