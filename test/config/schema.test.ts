@@ -1,7 +1,8 @@
 /** The schema holds every key of the contract with its default, range and variable. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CONFIG_KEYS, SCHEMA, defaultOf, derivedEnvName, envNameOf, type ConfigKey } from '../../src/config/schema.ts'
+import { derivedEnvName, envNameOf } from '../../src/config/envNames.ts'
+import { CONFIG_KEYS, SCHEMA, defaultOf, type ConfigKey } from '../../src/config/schema.ts'
 import { readValue } from '../../src/config/values.ts'
 
 /** key → [default, min, max] as the contract states them (undefined where it states none). */
