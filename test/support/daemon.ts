@@ -145,6 +145,35 @@ export async function startDaemon (dataDir: string, env: Record<string, string>,
   }
 }
 
+/** A daemon in a sandbox of its own: what most test files start before their tests. */
+export interface InSandbox {
+  readonly box: Sandbox
+  readonly daemon: Daemon
+  /** Stops the daemon (SIGTERM unless told) and removes the sandbox, whatever the stop did. */
+  close (signal?: NodeJS.Signals): Promise<void>
+}
+
+/**
+ * Starts a daemon in a new sandbox, its data directory `<sandbox>/<dir>` (default `node`),
+ * with `extra` arguments to `engram start`. A start that fails leaves no sandbox behind.
+ */
+export async function daemonInSandbox (extra: readonly string[] = [], dir = 'node'): Promise<InSandbox> {
+  const box = sandbox()
+  try {
+    const daemon = await startDaemon(join(box.root, dir), box.env, extra)
+    return {
+      box,
+      daemon,
+      async close (signal) {
+        try { await daemon.stop(signal) } finally { box.remove() }
+      }
+    }
+  } catch (e) {
+    box.remove()
+    throw e
+  }
+}
+
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
 export function closedPort (): Promise<number> {
   return new Promise((resolve, reject) => {
