@@ -117,7 +117,9 @@ export async function startDaemon (dataDir: string, env: Record<string, string>,
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   child.stdout.resume()
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+    // 'close', not 'exit': by then everything the daemon wrote on stderr has been read, so a
+    // test can assert its last lines (at 'exit' its pipes may still hold some)
+    child.on('close', (code, signal) => resolve({ code, signal }))
   })
   let exit: { code: number | null, signal: NodeJS.Signals | null } | undefined
   void exited.then(e => { exit = e })
