@@ -33,7 +33,8 @@ function agent (ns: string, args: readonly string[], onLine: (o: Record<string, 
     try { last = JSON.parse(line) as Record<string, unknown>; onLine(last) } catch { /* not ours */ }
   })
   const done = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.on('exit', code => { if (code === 0) resolve(last); else reject(new Error(`slowAgent ${args[0] ?? ''} exited with ${code ?? '?'}`)) })
+    // 'close', not 'exit': the agent's last line (its result) is read by then
+    child.on('close', code => { if (code === 0) resolve(last); else reject(new Error(`slowAgent ${args[0] ?? ''} exited with ${code ?? '?'}`)) })
   })
   return Object.assign(done, { end: () => { child.kill('SIGTERM') } })
 }
