@@ -239,7 +239,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'How long a deletion is kept as a tombstone at least; it is collected after that once every node not declared gone has been heard of past it (docs/SYNC.md).'
   },
   'sync.memberGoneDays': {
-    type: 'number', default: 30, min: 1 / 1440, max: 3650, rangeText: 'a number of days from 1/1440 (one minute) to 3650 (ten years); fractions allowed',
+    type: 'number', default: 30, min: 1 / 8640, max: 3650, rangeText: 'a number of days from 1/8640 (ten seconds) to 3650 (ten years); fractions allowed',
     description: 'A node not heard of for this long, while others were, is declared gone: tombstones are no longer kept for it (docs/SYNC.md, "Deletes that stay deleted").'
   },
   'sync.singleValuedPredicates': {
