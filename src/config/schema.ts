@@ -5,110 +5,15 @@
  * from it (scripts/config-doc.ts). The keys, defaults and ranges of the sync and P2P settings are
  * those of the systems engram interoperates with.
  *
- * Environment variables are `ENGRAM_` + the key path in upper snake case
- * (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless a key names another.
+ * The shape these keys fill is in shape.ts (re-exported here); the environment variable of each
+ * key is derived in envNames.ts (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless
+ * a key names another.
  */
-import { LOG_LEVELS, type LogLevel } from '../util/log.ts'
+import { LOG_LEVELS } from '../util/log.ts'
 import { defaultDataDir, type Env } from '../util/xdg.ts'
+import { CONFLICT_STRATEGIES, type ConfigKey, type ConfigValue } from './shape.ts'
 
-export type SyncMode = 'full' | 'normal'
-export type ConflictStrategy = 'last-writer-wins' | 'keep-both' | 'local-priority' | 'remote-priority'
-export const CONFLICT_STRATEGIES: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']
-
-/** The effective configuration of a node. Optional keys are absent when unset. */
-export interface EngramConfig {
-  readonly api: {
-    readonly host: string
-    readonly port: number
-    readonly bodyLimitBytes: number
-    readonly requestTimeoutMs: number
-    readonly maxConnections: number
-    readonly maxConnectionsPerClient: number
-    readonly maxRemoteConnections: number
-    readonly rateLimitPerSecond: number
-    readonly allowedHosts: readonly string[]
-    readonly requireToken: boolean
-    readonly remoteMetrics: boolean
-  }
-  readonly dataDir: string
-  readonly log: { readonly level: LogLevel }
-  readonly hlc: { readonly maxDriftMs: number }
-  readonly store: { readonly synchronous: SyncMode }
-  readonly p2p: {
-    readonly enabled: boolean
-    readonly host: string
-    readonly port: number
-    readonly seed?: string
-    readonly manualPeers: readonly string[]
-    readonly mdns: boolean
-    readonly gossipIntervalMs: number
-    readonly bloomFpr: number
-    readonly maxPeers: number
-    readonly maxMessagesPerSecond: number
-    readonly relays: readonly string[]
-    readonly relayPollMs: number
-    readonly holePunch: boolean
-    readonly relay: {
-      readonly enabled: boolean
-      readonly admissionKeys: readonly string[]
-      readonly maxReservations: number
-      readonly maxCircuitsPerPeer: number
-      readonly maxCircuitBytes: number
-      readonly maxCircuitSeconds: number
-    }
-    readonly mailbox: {
-      readonly enabled: boolean
-      readonly maxBytes: number
-      readonly retentionHours: number
-    }
-  }
-  readonly sync: {
-    readonly intervalSeconds: number
-    readonly autoSync: boolean
-    readonly conflictStrategy: ConflictStrategy
-    readonly maxTriplesPerSync: number
-    readonly syncTimeoutMs: number
-    readonly nativeP2pPreferred: boolean
-    readonly tombstoneTtlHours: number
-    readonly memberGoneDays: number
-    readonly singleValuedPredicates: readonly string[]
-    readonly passphrase?: string
-    readonly peers: readonly string[]
-    readonly staticFallbackSeconds: number
-    readonly retryBaseMs: number
-    readonly maxUnknownTombstonesPerMinute: number
-    readonly legacyRemoteClients: boolean
-  }
-  readonly discovery: {
-    readonly bonjourEnabled: boolean
-    readonly bonjourServiceType: string
-    readonly manualPeers: readonly string[]
-  }
-  readonly search: {
-    readonly embedder: {
-      readonly url?: string
-      readonly model?: string
-      readonly apiKey?: string
-      readonly batchSize: number
-      readonly timeoutMs: number
-    }
-  }
-  readonly tls: {
-    readonly cert?: string
-    readonly key?: string
-    readonly ca?: string
-    readonly requireClientCert: boolean
-  }
-}
-
-type Leaf = string | number | boolean | readonly string[] | undefined
-/** Dotted paths of every leaf of EngramConfig: 'api.host', 'dataDir', 'sync.peers', … */
-type LeafPaths<T, P extends string = ''> = {
-  [K in keyof T & string]-?: T[K] extends Leaf ? `${P}${K}` : LeafPaths<T[K], `${P}${K}.`>
-}[keyof T & string]
-
-export type ConfigKey = LeafPaths<EngramConfig>
-export type ConfigValue = string | number | boolean | readonly string[]
+export { CONFLICT_STRATEGIES, type ConfigKey, type ConfigValue, type ConflictStrategy, type EngramConfig, type SyncMode } from './shape.ts'
 
 /**
  * How a value is read and checked:
@@ -334,7 +239,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'How long a deletion is kept as a tombstone at least; it is collected after that once every node not declared gone has been heard of past it (docs/SYNC.md).'
   },
   'sync.memberGoneDays': {
-    type: 'number', default: 30, min: 1 / 1440, max: 3650, rangeText: 'a number of days from 1/1440 (one minute) to 3650 (ten years); fractions allowed',
+    type: 'number', default: 30, min: 1 / 8640, max: 3650, rangeText: 'a number of days from 1/8640 (ten seconds) to 3650 (ten years); fractions allowed',
     description: 'A node not heard of for this long, while others were, is declared gone: tombstones are no longer kept for it (docs/SYNC.md, "Deletes that stay deleted").'
   },
   'sync.singleValuedPredicates': {
@@ -405,38 +310,6 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
 
 /** Every key, in schema order. */
 export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[]
-
-/** `sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`. */
-export function derivedEnvName (key: string): string {
-  return 'ENGRAM_' + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()
-}
-
-export function envNameOf (key: ConfigKey): string {
-  return SCHEMA[key].env ?? derivedEnvName(key)
-}
-
-/** Environment variables starting with ENGRAM_ that are not config keys. */
-export const NON_KEY_ENV_VARS: readonly string[] = [
-  /** Path of the config file. */
-  'ENGRAM_CONFIG',
-  /** Base URL the CLI talks to. */
-  'ENGRAM_URL',
-  /**
-   * Test hook, read by `engram start` only: milliseconds added to the daemon's wall clock, so a
-   * test can run a node whose clock is off (e.g. -600000: ten minutes behind).
-   */
-  'ENGRAM_TEST_CLOCK_OFFSET_MS',
-  /**
-   * Test hook, read by `engram start` only: "1" runs native P2P sync with gossip rounds alone
-   * (no cursor streams, no live push), so a test can measure the anti-entropy backstop by itself.
-   */
-  'ENGRAM_TEST_P2P_GOSSIP_ONLY',
-  /**
-   * Test hook, read by `engram start` only: failed P2P handshakes one source may make at once
-   * (default 10), for tests that fail many on purpose from one address.
-   */
-  'ENGRAM_TEST_P2P_FAILED_HANDSHAKES'
-]
 
 /** The default of a key in an environment (a fresh copy for lists). */
 export function defaultOf (key: ConfigKey, env: Env): ConfigValue | undefined {

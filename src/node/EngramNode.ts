@@ -222,7 +222,7 @@ export class EngramNode {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
       const keys = seed !== undefined ? await seedKeys(seed) : undefined
-      const p2p = createNativeSync({
+      const p2p = await createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),
         peers: peers.p2p,

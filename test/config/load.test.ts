@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { assertStartable, defaultConfig, loadConfig, valueOf } from '../../src/config/load.ts'
-import { CONFIG_KEYS, SCHEMA, envNameOf } from '../../src/config/schema.ts'
+import { envNameOf } from '../../src/config/envNames.ts'
+import { CONFIG_KEYS, SCHEMA } from '../../src/config/schema.ts'
 import { configError, tempDir, type TempDir } from './helpers.ts'
 
 describe('loadConfig', () => {

@@ -24,9 +24,9 @@ import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { FAST_SETTINGS } from '../native/helpers.ts'
 import { DEFAULT_SETTINGS } from '../sync/helpers.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
+const RUNS = FUZZ_RUNS
 
 /** Codes a route may answer with; anything else (INTERNAL above all) is a failure. */
 const DOCUMENTED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -13,9 +13,9 @@ import { BloomFilter, bloomParams } from '../../src/protocol/native/bloom.ts'
 import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import { checkRowAt } from '../../src/protocol/native/rows.ts'
 import { recordToPlain } from '../../src/core/records.ts'
-import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { anyRecordArb, assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const RUNS = 100_000
+const RUNS = FUZZ_RUNS
 
 const bytesArb = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n })
 const feedArb = fc.stringMatching(/^[0-9a-f]{32}$/)

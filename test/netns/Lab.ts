@@ -244,7 +244,8 @@ table inet filter {
     let stderr = ''
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d })
     let exit: number | null | undefined
-    const exited = new Promise<number | null>(resolve => { child.on('exit', code => { exit = code; resolve(code) }) })
+    // 'close': the daemon's log is read to its end by then (at 'exit' its pipe may still hold some)
+    const exited = new Promise<number | null>(resolve => { child.on('close', code => { exit = code; resolve(code) }) })
     const infoFile = join(dataDir, 'api.json')
     let url: string
     try {

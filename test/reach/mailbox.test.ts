@@ -40,7 +40,8 @@ function startRelay (box: Sandbox, port: number, keys: string): Relay {
   let err = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  // 'close': its output is read to the end by then
+  const exited = new Promise<void>(resolve => { child.once('close', () => { resolve() }) })
   return { child, out: () => out, err: () => err, stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await exited } }
 }
 
