@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { describe, it } from 'node:test'
-import { multiaddr } from '@multiformats/multiaddr'
 import { QuicTransport } from '../../src/transport/libp2p/QuicTransport.ts'
 import { carrierOf } from '../../src/transport/path.ts'
 import { Probe, seqFrame, waitFor } from './conformance.ts'
+import { listenPort as portOf } from './libp2p-harness.ts'
 
 /** A UDP port that drops datagrams until `open()`, then forwards them to `target` and back (one client). */
 async function udpGate (port: number, target: number): Promise<{ open (): void, close (): Promise<void> }> {
@@ -32,12 +32,6 @@ async function udpGate (port: number, target: number): Promise<{ open (): void, 
   }
   const close = (s: dgram.Socket): Promise<void> => new Promise(resolve => { s.close(() => { resolve() }) })
   return { open: () => { open = true }, close: async () => { await Promise.all([close(front), close(back)]) } }
-}
-
-function portOf (t: QuicTransport, proto: 'udp' | 'tcp'): number {
-  const a = t.listenAddrs().find(x => x.includes(`/${proto}/`))
-  if (a === undefined) throw new Error(`no ${proto} address in ${t.listenAddrs().join(', ')}`)
-  return Number(multiaddr(a).getComponents().find(c => c.name === proto)?.value)
 }
 
 describe('QuicTransport: back to QUIC after the TCP fallback', () => {
