@@ -267,7 +267,7 @@ export class QuicTransport implements Transport {
     this.log('moving the session to a preferred path', { peer, from: est.remoteAddr, addr: conn.remoteAddr.toString() })
     const dl = deadline(this.dialTimeoutMs, this.stopController.signal)
     this.initiate(conn, peer, conn.remoteAddr.toString(), dl.signal).catch((err: unknown) => {
-      this.log('could not move the session to the direct connection; it stays relayed', { peer, error: errorMessage(err) })
+      this.log('could not move the session to the preferred path; it stays where it runs', { peer, error: errorMessage(err) })
     })
   }
 
