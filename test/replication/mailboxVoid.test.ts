@@ -62,6 +62,8 @@ describe('the mailbox across a clock repair', () => {
     await p.sync.round()
     assert.equal(p.engine.heldSummary().length, 0, `nothing of X's voided stamps is held: ${JSON.stringify(p.engine.heldSummary())}`)
     assert.ok(p.lines.some(l => l.includes('voided')), `the drop is logged:\n${p.lines.join('\n')}`)
+    assert.equal(p.sync.counts.voided, 1)
+    assert.equal(p.engine.store.getNote('cfg:mode')?.value, 'set after the repair', 'X\'s re-stamped write is older than the note set since')
     // real time reaches the old stamp: the note set after the repair stays
     p.setWall(T0 + 2 * HOUR + DRIFT)
     p.engine.releaseDue()
