@@ -67,6 +67,8 @@ describe('a session on the TCP fallback returns to QUIC', () => {
     await until(async () => (await a.client.queryTriples({ predicate: 'rel:knows' })).total === 150 && (await b.client.queryTriples({ predicate: 'rel:knows' })).total === 150,
       () => 'every write on both nodes', 60_000)
     assert.equal((await peerView(a, b))?.transport, 'quic')
+    assert.match(a.daemon.stderr(), /runs on the TCP fallback/, 'the session did come back on TCP, and a said so')
+    assert.match(a.daemon.stderr(), /answers again; moving the session off the TCP fallback/)
     live.delete(a)
     live.delete(b)
     const dump = await stopAndCompare([a, b])

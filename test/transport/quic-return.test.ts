@@ -39,7 +39,7 @@ describe('QuicTransport: back to QUIC after the TCP fallback', () => {
     const opts = { host: '127.0.0.1', port: 0, transports: 'both' as const, handshakeTimeoutMs: 1000, closeTimeoutMs: 1000 }
     const b = await QuicTransport.create({ ...opts, tcpPort: 0 })
     const lines: string[] = []
-    const a = await QuicTransport.create({ ...opts, log: (message) => { lines.push(message) } })
+    const a = await QuicTransport.create({ ...opts, log: (message) => { lines.push(message) }, notice: (_level, message) => { lines.push(message) } })
     const pa = new Probe(a)
     const pb = new Probe(b)
     await b.start()
@@ -56,6 +56,7 @@ describe('QuicTransport: back to QUIC after the TCP fallback', () => {
       gate.open()
       await waitFor(() => [a, b].every(t => t.connections().length === 1 && carrierOf(t.connections()[0]!.remoteAddr) === 'quic'),
         'the session on QUIC on both ends', 60_000)
+      assert.ok(lines.some(l => l.includes('runs on the TCP fallback')) && lines.some(l => l.includes('answers again')), lines.join('\n'))
       await waitFor(() => pa.closedInfo.get(tcp) !== undefined, 'the TCP session closed')
       assert.equal(pa.closedInfo.get(tcp)?.reason, 'replaced by a newer session')
       const onQuic = a.connections()[0]!

@@ -35,7 +35,10 @@ export interface QuicReturnOptions {
   readonly baseMs?: number
   readonly maxMs?: number
   readonly random?: () => number
+  /** Each probe that finds no answer (debug). */
   readonly log: (message: string, details?: Record<string, unknown>) => void
+  /** The fallback seen, and QUIC answering again: the lines a user reads. */
+  readonly notice: (message: string, details?: Record<string, unknown>) => void
 }
 
 export class QuicReturn {
@@ -63,7 +66,7 @@ export class QuicReturn {
     if (running !== undefined) { running.targets = quic; return }
     const loop = { targets: quic }
     this.loops.set(peer, loop)
-    this.o.log('the session runs on the TCP fallback; trying QUIC again in the background', { peer })
+    this.o.notice(`the session with ${peer} runs on the TCP fallback (QUIC had no answer); trying QUIC again in the background`, { peer })
     void this.run(peer, loop).catch(() => undefined).finally(() => {
       if (this.loops.get(peer) === loop) this.loops.delete(peer)
     })
@@ -86,7 +89,7 @@ export class QuicReturn {
         if (this.o.signal.aborted || !this.stillFallback(peer, target)) return
         try {
           await this.o.connect(target, AbortSignal.any([this.o.signal, AbortSignal.timeout(this.o.probeMs)]))
-          this.o.log('QUIC answers again; moving the session off the TCP fallback', { peer, addr: target.toString() })
+          this.o.notice(`QUIC to ${peer} answers again; moving the session off the TCP fallback`, { peer, addr: target.toString() })
           break
         } catch (err) {
           this.o.log('QUIC still has no answer; the session stays on TCP', { peer, addr: target.toString(), error: errorMessage(err), attempt: attempt + 1 })

@@ -113,7 +113,8 @@ export class QuicTransport implements Transport {
       sessionAddr: peer => { const s = this.sessions.get(peer); return s?.isOpen === true ? s.remoteAddr : undefined },
       probeMs: this.handshakeTimeoutMs,
       signal: this.stopController.signal,
-      log: this.log
+      log: this.log,
+      notice: (message, details) => { this.o.notice('info', message, details) }
     })
     const reach = this.o.reach
     if (reach?.serve !== undefined) {
