@@ -103,7 +103,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'hlc.maxDriftMs': {
     type: 'integer', default: 60_000, min: 1000, max: 86_400_000,
-    description: 'A remote timestamp further ahead of the local clock than this is rejected, never adopted.'
+    description: 'Records from peers stamped further ahead of the local clock than this are held aside until the clock reaches them (never adopted early, never refused: docs/SYNC.md, Clocks); an import stamped that far ahead is refused (HLC_DRIFT).'
   },
   'store.synchronous': {
     type: 'enum', default: 'full', values: ['full', 'normal'],

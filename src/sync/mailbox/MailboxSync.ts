@@ -12,7 +12,10 @@
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
  *   through the ordinary write path (`replication/applyPage.ts`, `via` = the writer), so
- *   tombstones, the conflict strategy and the drift guard apply as for any peer's page;
+ *   tombstones, the conflict strategy and the drift guard apply as for any peer's page — except
+ *   that a record its origin voided by a clock repair this node has learnt of, stamped above
+ *   the void and still beyond the drift guard, is dropped rather than held (`voidedInTransit`,
+ *   core/knowledge.ts: pages deposited while a clock ran ahead outlive its repair);
  *   consecutive pages of one writer are applied in one transaction, up to APPLY_RECORDS
  *   records. The pulled seq moves after the pages are applied or refused.
  *
@@ -32,6 +35,7 @@
  * docs/SECURITY.md.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { voidedInTransit } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { SeedKeys } from '../../core/seedKeys.ts'
 import type { Engine } from '../../engine/Engine.ts'
@@ -62,6 +66,8 @@ export interface MailboxCounts {
   pulled: number
   applied: number
   refused: number
+  /** Records dropped as voided by their origin's clock repair. */
+  voided: number
 }
 
 const DEPOSITED = (relay: string): string => `mailbox.deposited.${relay}`
@@ -75,7 +81,7 @@ const APPLY_RECORDS = 5000
 const PAGES_PER_ROUND = 64
 
 export class MailboxSync {
-  readonly counts: MailboxCounts = { deposited: 0, pulled: 0, applied: 0, refused: 0 }
+  readonly counts: MailboxCounts = { deposited: 0, pulled: 0, applied: 0, refused: 0, voided: 0 }
   private readonly o: MailboxSyncOptions
   private readonly seal: SealKey
   private timer: NodeJS.Timeout | undefined
@@ -244,11 +250,18 @@ export class MailboxSync {
   }
 
   /** Applies records a writer deposited, through the ordinary write path (`via` = the writer). */
-  private apply (relay: string, writer: NodeId, records: readonly MemoryRecord[]): void {
+  private apply (relay: string, writer: NodeId, pulled: readonly MemoryRecord[]): void {
+    const { engine } = this.o
+    const pt = engine.clock.wallNow()
+    const records = pulled.filter(r => !voidedInTransit(r.hlc, engine.knowledge.voidOf(r.hlc.node), engine.clock.isTooFarAhead(r.hlc, pt)))
+    if (records.length < pulled.length) {
+      this.counts.voided += pulled.length - records.length
+      this.o.log.info(`dropped ${pulled.length - records.length} records from the mailbox at ${relay}: stamped before their writer's clock repair (voided); their re-stamped states replace them`, { relay, writer })
+    }
     const view = { node: writer, cursor: 0, namespaces: null }
     const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
     this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, view }, conflicts).applied
-    this.cover(relay, [writer, ...records.map(r => r.hlc.node)])
+    this.cover(relay, [writer, ...pulled.map(r => r.hlc.node)])
   }
 
   private coveredAt (relay: string): Set<string> {

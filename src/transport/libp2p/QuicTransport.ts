@@ -30,7 +30,10 @@
  * (`relay/RelayGate.ts`). When a direct connection to a peer appears (DCUtR's hole punch or its
  * reverse dial) while the session with that peer runs through a relay, the node with the smaller
  * id opens a new session over the direct connection, which replaces the relayed one (the
- * replacement rule above); `sessionPath` (`path.ts`) says which path a session takes.
+ * replacement rule above); `sessionPath` (`path.ts`) says which path a session takes. The same
+ * rule moves a session off the TCP fallback: a dial that connected over TCP after QUIC had no
+ * answer keeps probing QUIC in the background (`QuicReturn.ts`), and a QUIC connection to a peer
+ * whose session runs on TCP (or through a relay) takes the session (`isBetterPath`).
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -50,7 +53,8 @@ import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type T
 import { quicReadTuning } from './quicReads.ts'
 import { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
-import { isRelayedAddr } from '../path.ts'
+import { carrierOf, isBetterPath, isRelayedAddr } from '../path.ts'
+import { QuicReturn } from './QuicReturn.ts'
 import { RelayClient, type RelayView } from './relay/RelayClient.ts'
 import { RelayGate } from './relay/RelayGate.ts'
 import { reservationHolder } from './relay/parts.ts'
@@ -88,6 +92,7 @@ export class QuicTransport implements Transport {
   private readonly gate: RelayGate | undefined
   private readonly relayClient: RelayClient | undefined
   private readonly memberHandlers: Array<(member: NodeId, circuitAddr: string, relay: NodeId) => void> = []
+  private readonly quicReturn: QuicReturn
 
   constructor (opts: QuicTransportOptions) {
     this.o = resolveOptions(opts)
@@ -100,6 +105,17 @@ export class QuicTransport implements Transport {
     this.maxConnections = this.o.maxConnections
     this.log = this.o.log
     this.conns = new ConnectionUse(this.closeTimeoutMs, this.handshakeTimeoutMs)
+    this.quicReturn = new QuicReturn({
+      connect: async (target, signal) => {
+        if (this.node === undefined) throw notStarted('probe QUIC')
+        return await this.node.dial(target, { signal, force: true })
+      },
+      sessionAddr: peer => { const s = this.sessions.get(peer); return s?.isOpen === true ? s.remoteAddr : undefined },
+      probeMs: this.handshakeTimeoutMs,
+      signal: this.stopController.signal,
+      log: this.log,
+      notice: (message, details) => { this.o.notice('info', message, details) }
+    })
     const reach = this.o.reach
     if (reach?.serve !== undefined) {
       this.gate = new RelayGate({
@@ -247,12 +263,12 @@ export class QuicTransport implements Transport {
     if (isRelayedAddr(conn.remoteAddr.toString())) return
     const peer = conn.remotePeer.toString() as NodeId
     const est = this.sessions.get(peer)
-    // a direct connection to a peer whose session runs through a relay: move the session there
-    if (est?.isOpen !== true || !isRelayedAddr(est.remoteAddr) || this.nodeId >= peer || this.pending.has(peer)) return
-    this.log('moving the session to a direct connection', { peer, addr: conn.remoteAddr.toString() })
+    // a connection on a preferred path (direct over relayed, QUIC over TCP): move the session there
+    if (est?.isOpen !== true || !isBetterPath(conn.remoteAddr.toString(), est.remoteAddr) || this.nodeId >= peer || this.pending.has(peer)) return
+    this.log('moving the session to a preferred path', { peer, from: est.remoteAddr, addr: conn.remoteAddr.toString() })
     const dl = deadline(this.dialTimeoutMs, this.stopController.signal)
     this.initiate(conn, peer, conn.remoteAddr.toString(), dl.signal).catch((err: unknown) => {
-      this.log('could not move the session to the direct connection; it stays relayed', { peer, error: errorMessage(err) })
+      this.log('could not move the session to the preferred path; it stays where it runs', { peer, error: errorMessage(err) })
     })
   }
 
@@ -282,7 +298,10 @@ export class QuicTransport implements Transport {
           if (dl.signal.aborted) break
           continue
         }
-        return await this.sessionOver(conn, addr, dl.signal, opts.expectedNode)
+        const session = await this.sessionOver(conn, addr, dl.signal, opts.expectedNode)
+        // connected over TCP after QUIC had no answer: keep trying QUIC in the background
+        if (i > 0 && carrierOf(session.remoteAddr) === 'tcp') this.quicReturn.watch(session.remoteNode, targets.slice(0, i))
+        return session
       }
       throw lastErr
     } catch (err) {
@@ -308,7 +327,8 @@ export class QuicTransport implements Transport {
     for (let round = 0; round < 3; round++) {
       const est = this.sessions.get(peer)
       if (est?.isOpen === true) {
-        this.conns.release(conn)
+        // a connection on a preferred path stays for the path rule (onConnectionOpen) to move the session onto
+        if (!isBetterPath(conn.remoteAddr.toString(), est.remoteAddr)) this.conns.release(conn)
         return est
       }
       const att = this.pending.get(peer)
