@@ -160,7 +160,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.holePunch': {
     type: 'boolean', default: true,
-    description: 'Try to turn a session through a relay into a direct one (DCUtR); when it fails the session stays relayed.'
+    description: 'Try to turn a session through a relay into a direct one (a TCP hole punch both nodes time over the relay, and DCUtR); when it fails the session stays relayed. See docs/DISCOVERY.md "Direct paths".'
   },
   'p2p.relay.enabled': {
     type: 'boolean', default: false,
