@@ -34,8 +34,8 @@ import type { PeerView } from '../../replication/conflicts.ts'
 
 /** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {
-  /** The message that opens a round. */
-  startRound (): NativeMessage
+  /** The message that opens a round; undefined: no round now (the window index is not ready). */
+  startRound (): NativeMessage | undefined
   /**
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
@@ -256,9 +256,8 @@ export class NativeSession {
    */
   tick (): void {
     if (this.state !== 'open') return
-    if (this.gossip !== undefined && !this.catchingUp) {
-      void this.sendNow(this.outgoing(this.gossip.startRound())).catch(e => this.fail(e, 'send'))
-    }
+    const round = this.gossip !== undefined && !this.catchingUp ? this.gossip.startRound() : undefined
+    if (round !== undefined) void this.sendNow(this.outgoing(round)).catch(e => this.fail(e, 'send'))
     if (!(this.opts.push ?? true)) this.sender?.wake()
     // An idle feed still sends its knowledge now and then (Rule B needs it to move).
     this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))

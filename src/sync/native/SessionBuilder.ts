@@ -106,10 +106,20 @@ export class SessionBuilder {
           buckets: opts.buckets
         })
         hooks.onGossip(g)
-        // the index is brought up to date before gossip reads it
+        // the index is brought up to date before gossip reads it; while it is still being built
+        // (after a start) rounds wait, and of a peer's messages only records (which do not read it) are taken
         return {
-          startRound: () => { window.current(); return g.startRound() },
-          onMessage: msg => { window.current(); return g.onMessage(msg) }
+          startRound: () => {
+            if (!window.ready) return undefined
+            window.current()
+            return g.startRound()
+          },
+          onMessage: msg => {
+            if (msg.t === 'records') return g.onMessage(msg)
+            if (!window.ready) return { send: [], apply: [] }
+            window.current()
+            return g.onMessage(msg)
+          }
         }
       },
       stream: opts.stream,
