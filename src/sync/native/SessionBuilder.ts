@@ -51,10 +51,11 @@ export interface SessionBuilderOptions {
   readonly log: Logger
   readonly now: () => number
   readonly random: () => number
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip. */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames. */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
+  readonly compress?: boolean
 }
 
 /** What the manager gives one session: its budget and what it is told of the session. */
@@ -124,6 +125,7 @@ export class SessionBuilder {
       },
       stream: opts.stream,
       push: opts.push,
+      ...(opts.compress !== undefined ? { compress: opts.compress } : {}),
       budget: hooks.budget,
       conflicts: opts.conflicts,
       log: opts.log,
