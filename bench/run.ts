@@ -9,6 +9,7 @@
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
+import { benchCodecs } from './codecs.ts'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
@@ -34,6 +35,8 @@ const BENCHES: Record<string, Bench> = {
   retrieval: () => benchRetrieval(),
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
+  // Codecs for changes pages on the wire: size ÷ raw and MB/s of one core, zstd / deflate / brotli at low levels.
+  codecs: () => benchCodecs(),
   // Decoders against hostile input (the speed half of the fuzz tests).
   decode: () => benchDecode(),
   // Polled REST sync: 100,000 triples (or --rows, when smaller).

@@ -2,6 +2,7 @@
  * The messages of native sync (docs/PROTOCOL.md) and their codec.
  *
  *   frame := version:u8 (0x01) msgpack(map)      ; msgpackr standard encoding, one map per frame
+ *          | 0x02 codec:u8 compressed(msgpack(map))   ; after the handshake, to a peer that reads it (compression.ts)
  *
  * Every message is a map with a `t` field naming its type. `decodeFrame` is the only way a
  * frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
@@ -20,6 +21,7 @@ import { FEED_ID } from '../../core/ids.ts'
 import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
+import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { checkRows, encodeRows, rowsOf } from './rows.ts'
 
@@ -28,6 +30,9 @@ export const FRAME_VERSION = 0x01
 export const MIN_PROTOCOL_VERSION = 1
 /** 2: the handshake is a PAKE (pake.ts: `pake`, then `confirm`); 1: `proof` (keyed MACs). */
 export const MAX_PROTOCOL_VERSION = 2
+
+/** Most codec ids in a hello's `z`. */
+const MAX_CODECS = 8
 
 /** Caps on what a peer may send (docs/PROTOCOL.md). */
 export const NATIVE_LIMITS = {
@@ -61,6 +66,8 @@ export interface HelloMessage {
   readonly pp?: boolean
   readonly cert?: Uint8Array
   readonly now?: number
+  /** The codecs of compressed frames this node reads (compression.ts); absent: none. */
+  readonly z?: readonly number[]
 }
 
 /**
@@ -167,7 +174,8 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
-      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.now !== undefined ? { now: msg.now } : {})
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.now !== undefined ? { now: msg.now } : {}),
+      ...(msg.z !== undefined ? { z: [...msg.z] } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
@@ -215,10 +223,12 @@ export function decodeFrame (frame: Uint8Array, opts: DecodeOptions = {}): Nativ
   if (frame.byteLength < 2) throw PROTOCOL(`frame: ${frame.byteLength} bytes is too short for a message`, { field: 'frame' })
   if (frame.byteLength > maxFrame + 1) throw PROTOCOL(`frame: ${frame.byteLength} bytes is over the limit of ${maxFrame} bytes`, { field: 'frame' })
   const version = frame[0] as number
-  if (version !== FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
+  if (version === COMPRESSED_FRAME_VERSION && opts.only !== undefined) throw PROTOCOL('frame: a compressed frame before the handshake completed', { field: 'version', version })
+  if (version !== FRAME_VERSION && version !== COMPRESSED_FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
+  const packed = version === COMPRESSED_FRAME_VERSION ? decompressBody(frame, maxFrame) : frame.subarray(1)
   let body: unknown
   try {
-    body = unpackr.unpack(frame.subarray(1))
+    body = unpackr.unpack(packed)
   } catch (e) {
     throw PROTOCOL(`frame: body is not one valid msgpack value (${e instanceof Error ? e.message : String(e)})`, { field: 'frame' })
   }
@@ -247,6 +257,10 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
       if (o.now !== undefined) hello.now = uint(o.now, 'hello.now', MAX_WALL)
+      if (o.z !== undefined) {
+        if (!Array.isArray(o.z) || o.z.length > MAX_CODECS) throw bad('hello.z', `must be a list of at most ${MAX_CODECS} codec ids`)
+        hello.z = o.z.map((c, i) => uint(c, `hello.z[${i}]`, 255))
+      }
       return hello
     }
     case 'proof': case 'confirm': {

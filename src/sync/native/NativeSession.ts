@@ -24,6 +24,7 @@ import { FeedReceiver } from './FeedReceiver.ts'
 import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 import { FeedSender } from './FeedSender.ts'
 import type { GossipMessage } from '../../protocol/native/gossipWire.ts'
+import { codecFor, compressFrame, READ_CODECS } from '../../protocol/native/compression.ts'
 import { runHandshake, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
@@ -34,8 +35,8 @@ import type { PeerView } from '../../replication/conflicts.ts'
 
 /** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {
-  /** The message that opens a round. */
-  startRound (): NativeMessage
+  /** The message that opens a round; undefined: no round now (the window index is not ready). */
+  startRound (): NativeMessage | undefined
   /**
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
@@ -74,6 +75,8 @@ export interface NativeSessionOptions {
   readonly stream?: boolean
   /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
   readonly push?: boolean
+  /** Compressed frames (protocol/native/compression.ts), offered in the hello and sent to a peer that reads them (test-only switch, as an older peer; default true). */
+  readonly compress?: boolean
   /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
   readonly budget?: PeerBudget
   /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */
@@ -135,6 +138,8 @@ export class NativeSession {
   private sender: FeedSender | undefined
   private receiver: FeedReceiver | undefined
   private gossip: SessionGossip | undefined
+  /** The codec of compressed frames to the peer (from its hello), or undefined: plain frames. */
+  private codec: number | undefined
   private readonly timers: NodeJS.Timeout[] = []
   private bytesSent = 0
   private bytesReceived = 0
@@ -184,9 +189,11 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, now: this.now
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, now: this.now,
+        codecs: (this.opts.compress ?? true) ? READ_CODECS : []
       })
       peerFeed = result.peerFeed
+      this.codec = (this.opts.compress ?? true) ? codecFor(result.peerCodecs) : undefined
       if (result.peerClock !== undefined) this.opts.onClock?.(this.peer, result.peerClock.theirs, result.peerClock.ours)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
@@ -256,9 +263,8 @@ export class NativeSession {
    */
   tick (): void {
     if (this.state !== 'open') return
-    if (this.gossip !== undefined && !this.catchingUp) {
-      void this.sendNow(this.outgoing(this.gossip.startRound())).catch(e => this.fail(e, 'send'))
-    }
+    const round = this.gossip !== undefined && !this.catchingUp ? this.gossip.startRound() : undefined
+    if (round !== undefined) void this.sendNow(this.outgoing(round)).catch(e => this.fail(e, 'send'))
     if (!(this.opts.push ?? true)) this.sender?.wake()
     // An idle feed still sends its knowledge now and then (Rule B needs it to move).
     this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))
@@ -427,7 +433,8 @@ export class NativeSession {
   }
 
   /** Sends a frame, bounded by sendTimeoutMs. */
-  private async sendFrame (frame: Uint8Array): Promise<void> {
+  private async sendFrame (plain: Uint8Array): Promise<void> {
+    const frame = compressFrame(plain, this.codec)
     this.bytesSent += frame.byteLength
     const limit = this.opts.settings().sendTimeoutMs
     const signal = AbortSignal.timeout(limit)

@@ -144,7 +144,7 @@ export class NativeSync implements PeerDialer {
     this.transport.onConnection(conn => { this.accept(conn) })
     await this.transport.start()
     this.engine.on('change', this.onChange)
-    this.window.current().digest() // builds the window index now rather than during the first round
+    this.window.start() // the window index builds in the background; gossip rounds wait for it
     this.scheduleTick()
     const always = this.peers.dialledAlways()
     for (const p of always) this.redialer.start(p.addr)
