@@ -5,7 +5,7 @@
  *     → 200 text/event-stream
  *       retry: 2000
  *       event: ready    data: <snapshot, activity.full true>
- *       event: status   data: <snapshot, activity.full false>   (only when something changed)
+ *       event: delta    data: {at, changes, activity}   (only when something changed: only what changed)
  *       : heartbeat     (a comment, every heartbeatMs)
  *     → 503 UNAVAILABLE when the node already serves its maximum number of such streams
  *
@@ -28,11 +28,13 @@ import { nodeStatusBody } from './status.ts'
 const LOG_LINES = 20
 
 /**
- * Fields of the status bodies that move while nothing else does (gossip rounds, bytes, last-sync
- * times, the window digest): a change of only these is not a change (StatusFeed refreshMs).
+ * Members of the status bodies that move while nothing else does (gossip rounds, bytes, last-sync
+ * times, the window digest, the clock's readings and the peers' measured offsets): a change of
+ * only these is not a change (StatusFeed refreshMs).
  */
-const VOLATILE = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr',
-  'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt'])
+export const VOLATILE: ReadonlySet<string> = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr',
+  'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt',
+  'now', 'mark', 'markAheadMs', 'measuredAt', 'offsetMs', 'offset'])
 
 function attempt (f: () => unknown): unknown {
   try {
@@ -61,14 +63,10 @@ export function statusSnapshot (deps: ApiDeps, telemetry: Telemetry): SnapshotBo
   }
 }
 
-export function statusSignature (snapshot: SnapshotBody): string {
-  return JSON.stringify(snapshot, (k, v: unknown) => (VOLATILE.has(k) ? undefined : v))
-}
-
 export function statusStreamRoutes (app: FastifyInstance, deps: ApiDeps, telemetry: Telemetry, streams: StreamCounters, options: StatusStreamOptions = {}): void {
   const heartbeatMs = options.heartbeatMs ?? EVENT_DEFAULTS.heartbeatMs
   const maxSubscribers = options.maxSubscribers ?? EVENT_DEFAULTS.maxSubscribers
-  const feed = new StatusFeed({ build: () => statusSnapshot(deps, telemetry), signature: statusSignature }, telemetry, options)
+  const feed = new StatusFeed({ build: () => statusSnapshot(deps, telemetry), volatile: VOLATILE }, telemetry, options)
   const counter = streams.of('status')
   const open = new Set<EventStream>()
 
