@@ -77,7 +77,7 @@ export interface ApiDeps {
   readonly statusStream?: StatusStreamOptions
   /** Serve GET /metrics to other machines too (api.remoteMetrics). */
   readonly remoteMetrics?: boolean
-  /** The dashboard's files; absent: loaded from the package's web/ directory. */
+  /** The dashboard's files; absent: loaded from the package's dist/web/ directory (npm run build). */
   readonly dashboard?: DashboardAssets
   /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
   readonly search?: SearchService
