@@ -31,6 +31,7 @@ export interface TestApiOptions {
   readonly remoteMetrics?: boolean
   /** Reports the node's clock in its status (its readings move at every look, as a daemon's do). */
   readonly clock?: boolean
+  readonly mailbox?: ApiDeps['mailbox']
 }
 
 export interface Reply {
@@ -69,6 +70,7 @@ export async function startApi (opts: TestApiOptions = {}): Promise<TestApi> {
     onInternalError: opts.onInternalError,
     statusStream: opts.statusStream,
     remoteMetrics: opts.remoteMetrics,
+    mailbox: opts.mailbox,
     ...(opts.clock === true ? { clock: () => clockStatus({ engine, memberGoneMs: 86_400_000 }) } : {})
   })
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -9,9 +9,10 @@
  *       : heartbeat     (a comment, every heartbeatMs)
  *     → 503 UNAVAILABLE when the node already serves its maximum number of such streams
  *
- * A snapshot is `{node, sync, p2p, log, at, activity}`: `node` is the body of GET
+ * A snapshot is `{node, sync, p2p, mailbox, log, at, activity}`: `node` is the body of GET
  * /api/v1/status, `sync` that of GET /api/v1/sync/status without `native` and `pairBack` (null
- * while sync does not run), `p2p` that of GET /api/v1/p2p/status (null while P2P is off), `log`
+ * while sync does not run), `p2p` that of GET /api/v1/p2p/status (null while P2P is off),
+ * `mailbox` what the mailbox rounds did (null while the node uses none), `log`
  * the last warnings and errors logged, `activity` writes and received changes per second
  * (StatusFeed.ts says when snapshots are sent and what `activity` holds).
  */
@@ -59,6 +60,7 @@ export function statusSnapshot (deps: ApiDeps, telemetry: Telemetry): SnapshotBo
     node: attempt(() => nodeStatusBody(deps)),
     sync,
     p2p: native ?? attempt(() => deps.p2p?.status() ?? deps.p2pStatus?.() ?? null),
+    mailbox: deps.mailbox?.() ?? null,
     log: telemetry.recentLog.entries().slice(-LOG_LINES)
   }
 }
