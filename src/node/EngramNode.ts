@@ -266,6 +266,7 @@ export class EngramNode {
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
           clock: () => clockWork?.status(),
+          mailbox: () => mailbox?.counts,
           sync,
           telemetry,
           remoteMetrics: config.api.remoteMetrics,

@@ -15,6 +15,7 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { clockStatus } from '../../src/replication/clockStatus.ts'
 
 export const NODE_ID = asNodeId('node-a')
 export const VERSION = '9.9.9-test'
@@ -28,6 +29,9 @@ export interface TestApiOptions {
   readonly onInternalError?: ApiDeps['onInternalError']
   readonly statusStream?: ApiDeps['statusStream']
   readonly remoteMetrics?: boolean
+  /** Reports the node's clock in its status (its readings move at every look, as a daemon's do). */
+  readonly clock?: boolean
+  readonly mailbox?: ApiDeps['mailbox']
 }
 
 export interface Reply {
@@ -65,7 +69,9 @@ export async function startApi (opts: TestApiOptions = {}): Promise<TestApi> {
     p2pStatus: opts.p2pStatus,
     onInternalError: opts.onInternalError,
     statusStream: opts.statusStream,
-    remoteMetrics: opts.remoteMetrics
+    remoteMetrics: opts.remoteMetrics,
+    mailbox: opts.mailbox,
+    ...(opts.clock === true ? { clock: () => clockStatus({ engine, memberGoneMs: 86_400_000 }) } : {})
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

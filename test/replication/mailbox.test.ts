@@ -71,9 +71,11 @@ describe('mailbox sync in one process', () => {
     writeAndDelete(a.engine, 450, 'a', 20)
     await a.sync.round()
     assert.equal(a.sync.counts.deposited, 5, '470 changes in pages of 100')
+    assert.equal(a.sync.counts.depositedBytes, box.usage().bytes, 'the bytes deposited are the bytes the mailbox holds')
     const b = member(B, host)
     await b.sync.round()
     assertSameStores(a.engine, b.engine, ['A', 'B'])
+    assert.deepEqual([b.sync.counts.pulled, b.sync.counts.pulledBytes], [5, a.sync.counts.depositedBytes], 'B pulled those pages')
     const pages = box.usage().pages
     await b.sync.round()
     await a.sync.round()

@@ -61,10 +61,17 @@ export interface MailboxSyncOptions {
   readonly conflicts?: ConflictPolicy
 }
 
+/** What this node's mailbox rounds did since start: sealed pages and their bytes, records applied. */
 export interface MailboxCounts {
   deposited: number
+  depositedBytes: number
+  /** Pages a mailbox did not store (larger than its p2p.mailbox.maxBytes). */
+  notStored: number
   pulled: number
+  pulledBytes: number
+  /** Records from pulled pages that changed something here. */
   applied: number
+  /** Pulled pages refused (they do not open, or their rows fail the checks). */
   refused: number
   /** Records dropped as voided by their origin's clock repair. */
   voided: number
@@ -81,7 +88,7 @@ const APPLY_RECORDS = 5000
 const PAGES_PER_ROUND = 64
 
 export class MailboxSync {
-  readonly counts: MailboxCounts = { deposited: 0, pulled: 0, applied: 0, refused: 0, voided: 0 }
+  readonly counts: MailboxCounts = { deposited: 0, depositedBytes: 0, notStored: 0, pulled: 0, pulledBytes: 0, applied: 0, refused: 0, voided: 0 }
   private readonly o: MailboxSyncOptions
   private readonly seal: SealKey
   private timer: NodeJS.Timeout | undefined
@@ -179,10 +186,12 @@ export class MailboxSync {
       const [a] = await this.ask(relay, encodeRequest({ op: 'deposit', page: sealed }), 1)
       if (a?.op !== 'deposited') throw new Error('the mailbox answered a deposit with something else')
       if (!a.stored) {
+        this.counts.notStored++
         this.o.log.warn('the mailbox refused a page (larger than its p2p.mailbox.maxBytes); peers get these changes directly', { relay, bytes: sealed.byteLength })
       }
       store.setMeta(DEPOSITED(relay), String(page.lastSeq))
       this.counts.deposited++
+      this.counts.depositedBytes += sealed.byteLength
       if (!page.hasMore) return
     }
   }
@@ -225,6 +234,7 @@ export class MailboxSync {
    */
   private open (relay: string, seq: number, page: Uint8Array): { writer: NodeId, records: MemoryRecord[] } | undefined {
     this.counts.pulled++
+    this.counts.pulledBytes += page.byteLength
     let opened: ReturnType<typeof openPage> | undefined
     try {
       opened = openPage([this.seal], page)
