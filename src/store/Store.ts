@@ -18,10 +18,19 @@
  * `startTextRebuild` empties it and `continueTextRebuild` refills it from the records, slice by
  * slice (a store opened on an older file, or on an index built by other rules, starts with a
  * rebuild pending). While a rebuild runs, records it has not reached yet are not found.
+ *
+ * Provenance (docs/DATA-MODEL.md, "Signed records" and "History"): a state may carry its **seal**,
+ * its place in a signed batch the store keeps (`getBatch`); a state without one is unsigned. A
+ * signed copy of a state held unsigned replaces it (same state, now signed: a new seq, so it
+ * travels on). Every state that is replaced — and every tombstone collected — is kept as
+ * **history** with the stamp of the state that ended it, until `collectHistory` removes it; as-of
+ * reads (`asOf`) pick, per record, the largest state stamped at or before the time.
  */
-import type { HlcMark } from '../core/hlc.ts'
+import type { Hlc, HlcMark } from '../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../core/model.ts'
+import type { StoredSeal } from '../core/seals.ts'
+import type { SignedBatch } from '../core/signing.ts'
 import type { SearchDocument } from '../text/document.ts'
 import type { QueryNode } from '../text/query.ts'
 
@@ -56,11 +65,50 @@ export interface ApplyOptions {
    * them. The hook may read the store (getMeta), never write to it.
    */
   readonly meta?: () => ReadonlyArray<readonly [string, string | undefined]>
+  /** The signatures of the records (absent: all unsigned). */
+  readonly seals?: ApplySeals
+}
+
+/**
+ * Signed batches and, per record of `apply` (same order), its batch (an index into `batches`)
+ * and leaf, or undefined for an unsigned record. A batch is stored when the first state that
+ * belongs to it is written; the tree hashes it brings are added to what the store knows of it.
+ */
+export interface ApplySeals {
+  readonly batches: readonly SignedBatch[]
+  readonly refs: ReadonlyArray<{ readonly batch: number, readonly leaf: number } | undefined>
 }
 
 export interface FeedEntry {
   readonly seq: Seq
   readonly record: MemoryRecord
+  /** The state's place in a stored batch (absent: unsigned). */
+  readonly seal?: StoredSeal
+}
+
+/** A state as the store holds it, with where it came from. */
+export interface StoredState {
+  readonly record: MemoryRecord
+  /** The peer it came through (absent: written here). */
+  readonly via?: NodeId
+  readonly seal?: StoredSeal
+  /** For a replaced state: the stamp of the state that replaced it (a collected tombstone: its own). */
+  readonly until?: Hlc
+}
+
+/** A record by kind and key. */
+export interface RecordRef {
+  readonly kind: RecordKind
+  readonly key: string
+}
+
+export interface ProvenanceStats {
+  /** Replaced states kept as history. */
+  readonly history: number
+  /** Signed batches stored. */
+  readonly batches: number
+  /** Current states without a signature. */
+  readonly unsigned: number
 }
 
 export interface ApplyResult {
@@ -78,6 +126,10 @@ export interface TriplePattern {
   readonly namespace?: string
   /** Include tombstones (default false). */
   readonly includeDeleted?: boolean
+  /** Only triples whose (current, or as-of) state was stamped by this node. */
+  readonly origin?: NodeId
+  /** The state as of this time (ms): per triple, the largest state stamped at or before it. */
+  readonly asOf?: number
 }
 
 export interface Page {
@@ -176,8 +228,8 @@ export interface Store {
 
   /** Triples matching every given field, ordered by (subject, predicate, id). */
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number }
-  /** Live notes (not deleted) whose key starts with `prefix`, ordered by key. */
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number }
+  /** Live notes (not deleted) whose key starts with `prefix`, ordered by key; `asOf` as in TriplePattern. */
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number }
   /** Episodes, newest stamp first. */
   listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number }
   /** Trace entries of one run (or all), oldest stamp first. */
@@ -189,8 +241,8 @@ export interface Store {
   getCursor (peer: NodeId): Seq
 
   /**
-   * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs`.
-   * Returns how many were removed. Raises the feed floor to the highest seq removed.
+   * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs`, into
+   * history. Returns how many were removed. Raises the feed floor to the highest seq removed.
    */
   collectTombstones (beforeWallMs: number): number
 
@@ -201,6 +253,23 @@ export interface Store {
   startTextRebuild (): TextIndexState
   /** Indexes the records of the next `seqs` feed positions of a rebuild, in one transaction. */
   continueTextRebuild (seqs: number): TextIndexState
+
+  /** The current state of a record with its provenance. */
+  getState (kind: RecordKind, key: string): StoredState | undefined
+  /** Every state of a record held here: the current one (if any), then the replaced ones, newest first. */
+  history (kind: RecordKind, key: string): StoredState[]
+  /** A stored batch by its local number (a FeedEntry's or StoredState's `seal.batch`). */
+  getBatch (id: number): SignedBatch | undefined
+  /** Records with a state (current or replaced) stamped by `origin` with a wall time in [fromWall, toWall]. */
+  touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[]
+  /** Current states stamped by `origin` that carry no signature, in feed order (at most `limit`). */
+  unsealed (origin: NodeId, limit: number): MemoryRecord[]
+  /**
+   * Removes replaced states whose `until` wall time is below `beforeWallMs`, and the batches no
+   * stored state belongs to any more. Returns how many states were removed.
+   */
+  collectHistory (beforeWallMs: number): number
+  provenanceStats (): ProvenanceStats
 
   /** The persisted clock mark: ≥ every stamp stored or issued by a committed write. */
   clockMark (): HlcMark

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { defaultConfig, type ConfigFlags } from '../../src/config/load.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from '../support/eventually.ts'
+import { downgradeStore } from '../support/storeVersions.ts'
 import { startEmbeddingServer, type EmbeddingServer } from './embeddingServer.ts'
 
 describe('a node with search', () => {
@@ -62,9 +62,7 @@ describe('a node with search', () => {
     let node = await EngramNode.start(config('older'), { log: silentLogger })
     node.engine.addTriples(Array.from({ length: 50 }, (_, i) => ({ subject: `user:u${i}`, predicate: 'likes', object: `thing number ${i}` })))
     await node.stop()
-    const db = new DatabaseSync(join(root, 'older', 'engram.db'))
-    db.exec('DROP TABLE text_index; DROP TABLE text_index_state; DROP INDEX triples_node_object; PRAGMA user_version = 1')
-    db.close()
+    downgradeStore(join(root, 'older', 'engram.db'), 1)
     node = await EngramNode.start(config('older'), { log: silentLogger })
     try {
       await eventually(async () => !(await get(node, '/api/v1/search/index')).text.rebuilding, 'the rebuild')

@@ -9,6 +9,7 @@ import type { Store } from '../../src/store/Store.ts'
 import { feedTests } from './conformance/feed.ts'
 import { lifecycleTests } from './conformance/lifecycle.ts'
 import { mergeTests } from './conformance/merge.ts'
+import { provenanceTests } from './conformance/provenance.ts'
 import { queryTests } from './conformance/queries.ts'
 import { searchTests } from './conformance/search.ts'
 import type { StoreOptions, StoreRef } from './conformance/fixtures.ts'
@@ -39,5 +40,6 @@ export function runStoreTests (name: string, setup: (opts?: StoreOptions) => Sto
     describe('queries, listings, dump', () => queryTests(ref))
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
     describe('full-text index and search', () => searchTests(ref, setup))
+    describe('seals, history, as-of reads', () => provenanceTests(ref))
   })
 }

@@ -3,26 +3,33 @@
  * conformance suite as SqliteStore (test/store/conformance.ts): the same merge decisions
  * (store/decide.ts), the same seqs, orders, filters and errors.
  *
- * Layout: one map per kind from key to slot (state, seq, via), and the changes feed as a map
- * from seq to slot whose insertion order is seq order (a changed record's old seq is removed
- * and its new, largest seq appended). `apply` stages every change and commits only when the
- * whole batch succeeded, so a failing batch leaves nothing behind. The full-text index
- * (MemoryTextIndex.ts) changes in that same commit.
+ * Layout: one map per kind from key to slot (state, seq, via, seal), and the changes feed as a
+ * map from seq to slot whose insertion order is seq order (a changed record's old seq is removed
+ * and its new, largest seq appended); replaced states in MemoryHistory, signed batches in
+ * MemoryBatches. `apply` stages every change and commits only when the whole batch succeeded,
+ * so a failing batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in
+ * that same commit.
  */
-import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { INVALID_INPUT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import { compareRecords } from '../../core/merge.ts'
 import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import type { StoredSeal } from '../../core/seals.ts'
+import type { SignedBatch } from '../../core/signing.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
+import { latestByKey, newestFirst } from '../asOf.ts'
 import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
 import { cameFromPeer, decide } from '../decide.ts'
 import { compareText } from '../order.ts'
 import { termEquals } from '../terms.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, Store, StoreHealth, StoreStats, TextIndexState,
-  TextQuery, TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, ProvenanceStats, RecordRef, Store, StoreHealth, StoreStats,
+  StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
+import { MemoryBatches, type BatchStaging } from './MemoryBatches.ts'
+import { MemoryHistory } from './MemoryHistory.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
 
 interface Slot {
@@ -30,7 +37,16 @@ interface Slot {
   readonly seq: number
   /** The peer this state came from; undefined for local writes. */
   readonly via: NodeId | undefined
+  readonly seal: StoredSeal | undefined
 }
+
+/** A slot as the Store interface shows a state (absent fields left out). */
+function stored (slot: { record: MemoryRecord, via: NodeId | undefined, seal: StoredSeal | undefined }): StoredState {
+  return { record: slot.record, ...(slot.via !== undefined ? { via: slot.via } : {}), ...(slot.seal !== undefined ? { seal: slot.seal } : {}) }
+}
+
+const feedEntry = (slot: Slot): FeedEntry =>
+  slot.seal === undefined ? { seq: slot.seq as Seq, record: slot.record } : { seq: slot.seq as Seq, record: slot.record, seal: slot.seal }
 
 type Tables = Record<RecordKind, Map<string, Slot>>
 const newTables = (): Tables => ({ triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() })
@@ -41,6 +57,8 @@ export class MemoryStore implements Store {
   private readonly feed = new Map<number, Slot>()
   private readonly cursors = new Map<string, number>()
   private readonly meta = new Map<string, string>()
+  private readonly batches = new MemoryBatches()
+  private readonly past = new MemoryHistory()
   private lastSeq = 0
   private floor = 0
   private mark: HlcMark = { wall: 0, counter: 0 }
@@ -68,24 +86,40 @@ export class MemoryStore implements Store {
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const staged = newTables()
     const writes: Slot[] = []
+    const replaced: Array<{ kind: RecordKind, key: string, state: StoredState }> = []
+    const batches = this.batches.stage()
     const changed: FeedEntry[] = []
     let unchanged = 0
     let seq = this.lastSeq
     let mark = maxMark(this.mark, opts.clock)
-    for (const incoming of records) {
+    for (let i = 0; i < records.length; i++) {
+      const incoming = records[i]!
       const key = recordKey(incoming)
-      const current = (staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key))?.record
-      const state = decide(current, incoming, opts)
+      const seal = this.sealOf(i, opts, batches)
+      const currentSlot = staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key)
+      const current = currentSlot?.record
+      const state = decide(current, incoming, opts, seal !== undefined && currentSlot !== undefined && currentSlot.seal === undefined)
       if (state === undefined) { unchanged++; continue }
       seq++
-      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined }
+      const kept = state === incoming ? seal : undefined
+      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined, seal: kept }
+      batches.count(kept?.batch, 1)
+      if (currentSlot !== undefined) {
+        if (compareRecords(state, currentSlot.record) !== 0) {
+          if (incoming.kind !== 'trace') replaced.push({ kind: incoming.kind, key, state: { ...stored(currentSlot), until: state.hlc } })
+        } else {
+          batches.count(currentSlot.seal?.batch, -1)
+        }
+      }
       staged[incoming.kind].set(key, slot)
       writes.push(slot)
       if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
-      changed.push({ seq: seq as Seq, record: state })
+      changed.push(feedEntry(slot))
     }
     const metaWrites = opts.meta?.() ?? []
     // Nothing above changed the store; from here on nothing can fail.
+    this.batches.commit(batches)
+    for (const r of replaced) this.past.add(r.kind, r.key, r.state)
     for (const slot of writes) {
       const table = this.tables[slot.record.kind]
       const key = recordKey(slot.record)
@@ -108,6 +142,15 @@ export class MemoryStore implements Store {
     return { changed, unchanged }
   }
 
+  /** The stored seal of input `i`, its batch resolved (staged) on first use. */
+  private sealOf (i: number, opts: ApplyOptions, batches: BatchStaging): StoredSeal | undefined {
+    const ref = opts.seals?.refs[i]
+    if (ref === undefined) return undefined
+    const batch = opts.seals!.batches[ref.batch]
+    if (batch === undefined) throw INVALID_INPUT(`seals.refs[${i}].batch`, `must be an index into seals.batches (0 to ${opts.seals!.batches.length - 1})`)
+    return { batch: batches.resolve(batch), leaf: ref.leaf }
+  }
+
   getTriple (id: TripleId): TripleRecord | undefined { return this.get('triple', id) as TripleRecord | undefined }
   getNote (key: string): NoteRecord | undefined { return this.get('note', key) as NoteRecord | undefined }
   getEpisode (id: string): EpisodeRecord | undefined { return this.get('episode', id) as EpisodeRecord | undefined }
@@ -122,25 +165,32 @@ export class MemoryStore implements Store {
     this.assertOpen()
     checkPage(page)
     const matches: TripleRecord[] = []
-    for (const { record } of this.tables.triple.values()) {
-      const t = record as TripleRecord
+    const states = pattern.asOf === undefined
+      ? [...this.tables.triple.values()].map(s => s.record as TripleRecord)
+      : latestByKey([...this.tables.triple.values(), ...this.past.ofKind('triple')], s => recordKey(s.record), pattern.asOf)
+        .map(s => s.record as TripleRecord)
+    for (const t of states) {
       if (t.deleted && pattern.includeDeleted !== true) continue
       if (pattern.subject !== undefined && t.subject !== pattern.subject) continue
       if (pattern.predicate !== undefined && t.predicate !== pattern.predicate) continue
       if (pattern.object !== undefined && !termEquals(t.object, pattern.object)) continue
       if (pattern.namespace !== undefined && namespaceOf(t.subject) !== pattern.namespace) continue
+      if (pattern.origin !== undefined && t.hlc.node !== pattern.origin) continue
       matches.push(t)
     }
     matches.sort((a, b) => compareText(a.subject, b.subject) || compareText(a.predicate, b.predicate) || compareText(a.id, b.id))
     return { triples: slicePage(matches, page), total: matches.length }
   }
 
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     this.assertOpen()
     checkPage(opts)
     const prefix = opts.prefix ?? ''
     const notes: NoteRecord[] = []
-    for (const { record } of this.tables.note.values()) {
+    const states = opts.asOf === undefined
+      ? this.tables.note.values()
+      : latestByKey([...this.tables.note.values(), ...this.past.ofKind('note')], s => recordKey(s.record), opts.asOf)
+    for (const { record } of states) {
       const n = record as NoteRecord
       if (!n.deleted && n.key.startsWith(prefix)) notes.push(n)
     }
@@ -184,7 +234,7 @@ export class MemoryStore implements Store {
         if (kinds !== undefined && !kinds.has(slot.record.kind)) continue
         if (namespaces !== undefined && !namespaces.has(recordNamespace(slot.record))) continue
         if (opts.excludeVia !== undefined && slot.via === opts.excludeVia) continue
-        entries.push({ seq: slot.seq as Seq, record: slot.record })
+        entries.push(feedEntry(slot))
         if (entries.length === opts.limit) break
       }
     }
@@ -206,6 +256,7 @@ export class MemoryStore implements Store {
       for (const [key, slot] of table) {
         const r = slot.record as TripleRecord | NoteRecord
         if (!r.deleted || r.hlc.wall >= beforeWallMs) continue
+        this.past.add(kind, key, { ...stored(slot), until: r.hlc })
         table.delete(key)
         this.feed.delete(slot.seq)
         if (slot.seq > this.floor) this.floor = slot.seq
@@ -234,6 +285,65 @@ export class MemoryStore implements Store {
     this.assertWritable()
     checkSlice(seqs)
     return this.text.step(seqs, (after, limit) => this.changesSince(after, { limit }))
+  }
+
+  getState (kind: RecordKind, key: string): StoredState | undefined {
+    this.assertOpen()
+    const slot = this.tables[kind].get(key)
+    return slot === undefined ? undefined : stored(slot)
+  }
+
+  history (kind: RecordKind, key: string): StoredState[] {
+    const current = this.getState(kind, key)
+    return newestFirst([...(current === undefined ? [] : [current]), ...this.past.states(kind, key)])
+  }
+
+  getBatch (id: number): SignedBatch | undefined {
+    this.assertOpen()
+    return this.batches.get(id)
+  }
+
+  touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[] {
+    this.assertOpen()
+    const out: RecordRef[] = []
+    const seen = new Set<string>()
+    const add = (ref: RecordRef): void => {
+      const k = `${ref.kind}\u0000${ref.key}`
+      if (!seen.has(k)) { seen.add(k); out.push(ref) }
+    }
+    for (const kind of RECORD_KINDS) {
+      for (const [key, { record: r }] of this.tables[kind]) {
+        if (r.hlc.node === origin && r.hlc.wall >= fromWall && r.hlc.wall <= toWall) add({ kind, key })
+      }
+    }
+    for (const ref of this.past.touchedBy(origin, fromWall, toWall)) add(ref)
+    return out
+  }
+
+  unsealed (origin: NodeId, limit: number): MemoryRecord[] {
+    this.assertOpen()
+    const out: MemoryRecord[] = []
+    for (const slot of this.feed.values()) {
+      if (out.length >= limit) break
+      if (slot.seal === undefined && slot.record.hlc.node === origin) out.push(slot.record)
+    }
+    return out
+  }
+
+  collectHistory (beforeWallMs: number): number {
+    this.assertWritable()
+    checkWallMs(beforeWallMs)
+    const { removed, batches } = this.past.collect(beforeWallMs)
+    this.batches.count(batches)
+    this.batches.collect()
+    return removed
+  }
+
+  provenanceStats (): ProvenanceStats {
+    this.assertOpen()
+    let unsigned = 0
+    for (const slot of this.feed.values()) if (slot.seal === undefined) unsigned++
+    return { history: this.past.size, batches: this.batches.size, unsigned }
   }
 
   clockMark (): HlcMark {

@@ -17,7 +17,7 @@ import { checkChanges } from '../checks.ts'
 import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import type { Reader } from './reader.ts'
-import { KIND_TABLES } from './rows.ts'
+import { KIND_TABLES, sealOf } from './rows.ts'
 
 /** The tables in feed order. */
 const TABLES = RECORD_KINDS.map(kind => ({ kind, ...KIND_TABLES[kind] }))
@@ -42,8 +42,12 @@ export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () =
       }
       sql += ' ORDER BY seq LIMIT ?'
       params.push(opts.limit)
-      const rows = reader.statement(sql).all(...params) as unknown as { seq: number }[]
-      for (const row of rows) entries.push({ seq: row.seq as Seq, record: t.decode(row as never, nodes) })
+      const rows = reader.statement(sql).all(...params) as unknown as Array<{ seq: number, batch: number | null, leaf: number | null }>
+      for (const row of rows) {
+        const seal = sealOf(row)
+        const record = t.decode(row as never, nodes)
+        entries.push(seal === undefined ? { seq: row.seq as Seq, record } : { seq: row.seq as Seq, record, seal })
+      }
       if (rows.length === opts.limit) upper = rows[rows.length - 1]!.seq
     }
     entries.sort((a, b) => a.seq - b.seq)

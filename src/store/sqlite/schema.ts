@@ -25,9 +25,12 @@
  * store starts when it opens (SqliteStore, continueTextRebuild). It also indexes node objects
  * (`triples_node_object`, partial: okind = 1), so the edges into a node (a query by object alone,
  * graph expansion, the MCP graph's relations into an entity) are an index lookup, not a scan.
+ *
+ * Version 3 adds signatures and history (provenanceSchema.ts).
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { PROVENANCE_MIGRATION_SQL } from './provenanceSchema.ts'
 import { TEXT_INDEX_SQL } from './textIndex.ts'
 
 export interface Migration {
@@ -135,7 +138,8 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `${TEXT_INDEX_SQL}
       CREATE INDEX triples_node_object ON triples (ovalue) WHERE okind = 1;
     `
-  }
+  },
+  { version: 3, description: 'provenance: seals of states, signed batches, history', sql: PROVENANCE_MIGRATION_SQL }
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

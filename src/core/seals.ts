@@ -1,0 +1,165 @@
+/**
+ * Signatures as a page of records carries them (docs/DATA-MODEL.md, "Signed records"; the wire
+ * forms are in docs/PROTOCOL.md and docs/SYNC.md).
+ *
+ * A page lists each batch its records belong to once — signer, clock mark, size, signature and
+ * the proof for the page's leaves of it — and each record names its batch (an index into that
+ * list) and its leaf position. A record without one is **unsigned** (written before its origin
+ * signed, or relayed by a node that does not keep signatures); what a receiver makes of that is
+ * policy (engine/RecordGate.ts), not decided here.
+ *
+ * `sealPage` builds the list on the sending side from the batches in the store; `verifyPage` is
+ * the receiving side: every batch's root is rebuilt from the page's records and the proof, and
+ * its signature checked against the signer's key. A batch that fails takes all its records of
+ * the page with it, and only them.
+ */
+import type { HlcMark } from './hlc.ts'
+import type { NodeId } from './ids.ts'
+import { KnownHashes, MAX_BATCH_LEAVES, proveLeaves, rootFromProof } from './merkle.ts'
+import type { MemoryRecord } from './model.ts'
+import { batchMessage, leafHash, maySign, SIGNATURE_BYTES, type SignatureVerifier, type SignedBatch } from './signing.ts'
+import { blake3Hex } from './hash.ts'
+
+/** A batch as a page carries it. */
+export interface BatchProof {
+  readonly signer: NodeId
+  readonly at: HlcMark
+  readonly n: number
+  readonly sig: Uint8Array
+  /** The proof for the page's leaves of this batch (merkle.ts). */
+  readonly proof: readonly Uint8Array[]
+}
+
+/** Where a record of a page sits: its batch (an index into the page's batches) and leaf. */
+export interface SealRef {
+  readonly batch: number
+  readonly leaf: number
+}
+
+/** The signatures of a page: its batches, and per record (same order) its place or undefined. */
+export interface PageSeals {
+  readonly batches: readonly BatchProof[]
+  readonly refs: readonly (SealRef | undefined)[]
+}
+
+/** A stored state's place in a stored batch (the batch by its local number in the store). */
+export interface StoredSeal {
+  readonly batch: number
+  readonly leaf: number
+}
+
+/** The identity of a batch everywhere: BLAKE3 of its signed message, hex. */
+export function batchKey (b: SignedBatch): string {
+  return blake3Hex(batchMessage(b.header))
+}
+
+/**
+ * The seals of a page of stored states. `load` gives a stored batch by its local number. A state
+ * whose batch cannot prove it (never the case for a store that kept what it received) goes unsigned.
+ */
+export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>, load: (batch: number) => SignedBatch | undefined): PageSeals {
+  const index = new Map<number, number>()
+  const groups: Array<{ id: number, leaves: number[] }> = []
+  for (const e of entries) {
+    if (e.seal === undefined) continue
+    let i = index.get(e.seal.batch)
+    if (i === undefined) {
+      i = groups.length
+      index.set(e.seal.batch, i)
+      groups.push({ id: e.seal.batch, leaves: [] })
+    }
+    groups[i]!.leaves.push(e.seal.leaf)
+  }
+  const batches: BatchProof[] = []
+  const slot = new Map<number, number>()
+  for (const g of groups) {
+    const b = load(g.id)
+    if (b === undefined) continue
+    const positions = [...new Set(g.leaves)].sort((x, y) => x - y)
+    let proof: Uint8Array[]
+    try {
+      proof = proveLeaves(b.known, positions)
+    } catch {
+      continue
+    }
+    slot.set(g.id, batches.length)
+    batches.push({ signer: b.header.signer, at: b.header.at, n: b.header.n, sig: b.sig, proof })
+  }
+  const refs = entries.map(e => {
+    const i = e.seal === undefined ? undefined : slot.get(e.seal.batch)
+    return i === undefined ? undefined : { batch: i, leaf: e.seal!.leaf }
+  })
+  return { batches, refs }
+}
+
+/** Why a record's signature was not accepted. */
+export type SealFailure =
+  /** The batch's signature does not verify, or its proof does not give a root. */
+  | 'bad-signature'
+  /** The signer signed a live state stamped by another node (only deletions may be derived). */
+  | 'not-signer'
+
+export type SealCheck =
+  | { readonly ok: true, readonly batch: number, readonly leaf: number }
+  | { readonly ok: false, readonly why: SealFailure, readonly signer: NodeId, readonly batch: number }
+  | undefined
+
+export interface VerifiedPage {
+  /** The batches that verified, as the receiver stores them (the page's leaves and proof known). */
+  readonly batches: ReadonlyArray<SignedBatch | undefined>
+  /** Per record: signed (index into `batches`), refused (why), or undefined (unsigned). */
+  readonly checks: readonly SealCheck[]
+}
+
+/**
+ * Checks the seals of a page against its records. Each batch: positions in range and distinct,
+ * every state one its signer may sign, the root rebuilt from the records and the proof, the
+ * signature valid for the signer's key.
+ */
+export function verifyPage (records: readonly MemoryRecord[], seals: PageSeals, verifier: SignatureVerifier): VerifiedPage {
+  const members: number[][] = seals.batches.map(() => [])
+  for (let i = 0; i < records.length; i++) {
+    const ref = seals.refs[i]
+    if (ref !== undefined && ref.batch >= 0 && ref.batch < members.length) members[ref.batch]!.push(i)
+  }
+  const batches: Array<SignedBatch | undefined> = []
+  const failures: Array<SealFailure | undefined> = []
+  for (let b = 0; b < seals.batches.length; b++) {
+    const outcome = verifyBatch(seals.batches[b]!, members[b]!, records, seals.refs, verifier)
+    batches.push(typeof outcome === 'string' ? undefined : outcome)
+    failures.push(typeof outcome === 'string' ? outcome : undefined)
+  }
+  const checks: SealCheck[] = records.map((_, i) => {
+    const ref = seals.refs[i]
+    if (ref === undefined) return undefined
+    const batch = seals.batches[ref.batch]
+    if (batch === undefined) return { ok: false, why: 'bad-signature', signer: records[i]!.hlc.node, batch: ref.batch }
+    const why = failures[ref.batch]
+    return why === undefined ? { ok: true, batch: ref.batch, leaf: ref.leaf } : { ok: false, why, signer: batch.signer, batch: ref.batch }
+  })
+  return { batches, checks }
+}
+
+function verifyBatch (batch: BatchProof, members: readonly number[], records: readonly MemoryRecord[],
+  refs: PageSeals['refs'], verifier: SignatureVerifier): SignedBatch | SealFailure {
+  const { n } = batch
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_LEAVES || batch.proof.length > n || batch.sig.byteLength !== SIGNATURE_BYTES) return 'bad-signature'
+  if (members.length === 0) return 'bad-signature'
+  const byLeaf = members.map(i => ({ leaf: refs[i]!.leaf, record: records[i]! })).sort((a, b) => a.leaf - b.leaf)
+  const positions: number[] = []
+  const leaves: Uint8Array[] = []
+  for (const { leaf, record } of byLeaf) {
+    if (!Number.isSafeInteger(leaf) || leaf < 0 || leaf >= n) return 'bad-signature'
+    if (positions.length > 0 && positions[positions.length - 1] === leaf) return 'bad-signature'
+    if (!maySign(record, batch.signer)) return 'not-signer'
+    positions.push(leaf)
+    leaves.push(leafHash(record))
+  }
+  const rebuilt = rootFromProof(n, positions, leaves, batch.proof)
+  if (rebuilt === undefined) return 'bad-signature'
+  const header = { signer: batch.signer, at: batch.at, n, root: rebuilt.root }
+  if (!verifier.verify(batch.signer, batchMessage(header), batch.sig)) return 'bad-signature'
+  const known = new KnownHashes(n, rebuilt.nodes)
+  for (let i = 0; i < positions.length; i++) known.add({ start: positions[i]!, size: 1, hash: leaves[i]! })
+  return { header, sig: batch.sig, known }
+}
