@@ -8,6 +8,7 @@
  * Environment variables are `ENGRAM_` + the key path in upper snake case
  * (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless a key names another.
  */
+import { hostname } from 'node:os'
 import { LOG_LEVELS, type LogLevel } from '../util/log.ts'
 import { defaultDataDir, type Env } from '../util/xdg.ts'
 
@@ -31,6 +32,8 @@ export interface EngramConfig {
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
+  readonly node: { readonly name: string }
+  readonly history: { readonly retentionDays: number }
   readonly hlc: { readonly maxDriftMs: number }
   readonly store: { readonly synchronous: SyncMode }
   readonly p2p: {
@@ -70,6 +73,8 @@ export interface EngramConfig {
     readonly staticFallbackSeconds: number
     readonly retryBaseMs: number
     readonly maxUnknownTombstonesPerMinute: number
+    readonly requireSignatures: boolean
+    readonly revocationQuorum: number
   }
   readonly discovery: {
     readonly bonjourEnabled: boolean
@@ -184,6 +189,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'enum', default: 'info', values: LOG_LEVELS, flag: '--log-level',
     description: 'Least severe level written to stderr.'
   },
+  'node.name': {
+    type: 'string', default: () => hostname().slice(0, 64) || 'engram', docDefault: 'the host name', pattern: /^[^\r\n]{1,64}$/, patternText: '1 to 64 characters on one line',
+    description: 'The name this node gives itself (a device or an agent): published to every peer as a signed record and shown with the records it writes (engram show, history).'
+  },
+  'history.retentionDays': {
+    type: 'number', default: 30, min: 0, max: 3650, rangeText: 'a number of days from 0 to 3650; fractions allowed',
+    description: 'How long a replaced state (a note\'s earlier value, a deleted triple) is kept after it was replaced, for engram history, revert and as-of reads; 0 keeps none. The same rule on every node.'
+  },
   'hlc.maxDriftMs': {
     type: 'integer', default: 60_000, min: 1000, max: 86_400_000,
     description: 'A remote timestamp further ahead of the local clock than this is rejected, never adopted.'
@@ -296,6 +309,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'sync.maxUnknownTombstonesPerMinute': {
     type: 'integer', default: 50_000, min: 100, max: 10_000_000,
     description: 'Deletions of records this node never held that one peer may send per minute; beyond it the rest waits (the page is taken again later), so a flood of tombstones is slowed down, never applied in full at once.'
+  },
+  'sync.requireSignatures': {
+    type: 'boolean', default: false,
+    description: 'Refuse every record that carries no signature of its origin. Off, unsigned records (from nodes of an older version) are taken unless their origin is known to sign; turn it on once every node runs a version that signs.'
+  },
+  'sync.revocationQuorum': {
+    type: 'integer', default: 2, min: 1, max: 16,
+    description: 'How many other nodes must revoke a node before this node refuses its new records (a revocation issued on this node always counts). At 2, one compromised node cannot cut off any other; 1 lets any node revoke any other.'
   },
   'sync.nativeP2pPreferred': {
     type: 'boolean', default: true,

@@ -1,8 +1,10 @@
 /**
  * The engine: the one write path of a node. Local writes are validated, stamped by the hybrid
- * logical clock and merged into the store in one transaction; remote records are checked
- * (shape, ids, clock drift) and merged the same way. After each commit the engine emits
- * 'change' with the feed entries that changed, which live push and notifications listen to.
+ * logical clock, sealed (one signature per transaction, provenance/Provenance.ts) and merged
+ * into the store in one transaction; remote records pass the gate (signatures, revocations:
+ * provenance/RecordGate.ts) and the checks (shape, ids, clock drift) and are merged the same
+ * way. After each commit the engine emits 'change' with the feed entries that changed, which
+ * live push and notifications listen to.
  *
  * Reads go straight to the store.
  */
@@ -12,10 +14,18 @@ import { tripleId } from '../core/canonical.ts'
 import { HybridClock, compareHlc } from '../core/hlc.ts'
 import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
-import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
+import { namespaceOf, type EpisodeRecord, type Json, type MemoryRecord, type NoteRecord, type TraceRecord, type TripleRecord } from '../core/model.ts'
 import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
+import type { PageSeals } from '../core/seals.ts'
+import type { SignatureVerifier, Signer } from '../core/signing.ts'
+import { MAX_NODE_NAME, MAX_REVOCATION_REASON, nameKey, nodeNameOf, revocationKey, SYSTEM_NAMESPACE } from '../core/system.ts'
+import { isNodeId } from '../core/ids.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
-import type { ApplyOptions, ApplyResult, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+import type { ApplyOptions, ApplyResult, ApplySeals, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+import type { Logger } from '../util/log.ts'
+import { Provenance } from './provenance/Provenance.ts'
+import type { Refusal } from './provenance/RecordGate.ts'
+import { History } from './History.ts'
 import { TombstoneBudget } from './TombstoneBudget.ts'
 
 export interface EngineOptions {
@@ -29,6 +39,18 @@ export interface EngineOptions {
   readonly onListenerError?: (err: unknown) => void
   /** Deletions of records this node never held that one peer may send per minute (TombstoneBudget.ts). Default 50,000. */
   readonly unknownTombstonesPerMinute?: number
+  /** This node's identity key: its writes are signed. Absent: unsigned (a node without keys, in tests). */
+  readonly signer?: Signer
+  /** Checks the signatures of records from outside. Absent: they all count as unsigned. */
+  readonly verifier?: SignatureVerifier
+  /** sync.requireSignatures (read for each page). */
+  readonly requireSignatures?: () => boolean
+  /** sync.revocationQuorum. */
+  readonly revocationQuorum?: () => number
+  /** Where refusals of records are logged. */
+  readonly log?: Logger
+  /** history.retentionDays in ms, read when a read of the past is asked. Default: 30 days. */
+  readonly historyRetentionMs?: () => number
 }
 
 export interface ChangeEvent {
@@ -44,6 +66,19 @@ export interface RemoteApplyOptions {
   readonly resolve?: ConflictResolver
   /** Local metadata written in the same transaction (Store ApplyOptions.meta). */
   readonly meta?: ApplyOptions['meta']
+  /** The signatures the page carried (absent: its records are unsigned). */
+  readonly seals?: PageSeals
+  /**
+   * States this node derives from what it holds (the expired-cursor rule, a conflict strategy's
+   * deletions): not checked by the gate, and signed by this node (a derived deletion may carry
+   * another node's stamp: core/signing.ts maySign).
+   */
+  readonly derived?: boolean
+}
+
+export interface RemoteApplyResult extends ApplyResult {
+  /** Records the gate refused (not written). */
+  readonly refused: readonly Refusal[]
 }
 
 export interface EngineEvents {
@@ -56,15 +91,40 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly clock: HybridClock
   /** The tombstone flood rule for records from peers. */
   readonly tombstones: TombstoneBudget
+  /** Reads of the past and revert. */
+  readonly history: History
+  /** Signing, the gate for records from outside, known signers, revocations, node names. */
+  readonly provenance: Provenance
   private readonly onListenerError: (err: unknown) => void
+  private readonly wallClock: () => number
 
   constructor (opts: EngineOptions) {
     super()
     this.onListenerError = opts.onListenerError ?? (e => { process.stderr.write(`engram: a change listener failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`) })
     this.store = opts.store
     this.node = opts.node
+    this.wallClock = opts.now ?? Date.now
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
     this.tombstones = new TombstoneBudget(opts.unknownTombstonesPerMinute, opts.now)
+    this.history = new History({
+      store: opts.store,
+      node: opts.node,
+      stamp: () => this.clock.now(),
+      mark: () => this.clock.last,
+      commit: records => this.commit(records),
+      retentionMs: opts.historyRetentionMs,
+      now: opts.now
+    })
+    this.provenance = new Provenance({
+      store: opts.store,
+      self: opts.node,
+      signer: opts.signer,
+      verifier: opts.verifier,
+      requireSignatures: opts.requireSignatures,
+      revocationQuorum: opts.revocationQuorum,
+      log: opts.log,
+      now: opts.now
+    })
   }
 
   // ---- triples ----
@@ -86,6 +146,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const slots: number[] = new Array<number>(inputs.length)
     for (let i = 0; i < inputs.length; i++) {
       const c = validateTripleContent(inputs[i], single ? 'triple' : `triples[${i}]`)
+      notSystem(c.subject, single ? 'triple.subject' : `triples[${i}].subject`)
       const id = tripleId(c)
       let k = slot.get(id)
       if (k === undefined) {
@@ -96,7 +157,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       slots[i] = k
     }
     if (toWrite.length === 0) return []
-    const result = this.store.apply(toWrite, { clock: this.clock.last, keepLive: true })
+    const result = this.store.apply(toWrite, { clock: this.clock.last, keepLive: true, seals: this.provenance.seal(toWrite, this.clock.last) })
     // `changed` lists, in input order, the triples written; the others were live already.
     const stored: TripleRecord[] = new Array<TripleRecord>(toWrite.length)
     let j = 0
@@ -142,7 +203,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- notes ----
 
   setNote (key: unknown, value: unknown): NoteRecord {
-    const k = validateNoteKey(key)
+    const k = notSystem(validateNoteKey(key), 'key')
     if (value === undefined) throw INVALID_INPUT('value', 'is required (any JSON value; use delete to remove a note)')
     validateJson(value, 'value', LIMITS.noteValueBytes)
     const rec: NoteRecord = { kind: 'note', key: k, value: value as Json, hlc: this.clock.now(), deleted: false }
@@ -151,7 +212,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   deleteNote (key: unknown): NoteRecord {
-    const k = validateNoteKey(key)
+    const k = notSystem(validateNoteKey(key), 'key')
     const current = this.store.getNote(k)
     if (current === undefined || current.deleted) throw NOT_FOUND('note', k)
     const rec: NoteRecord = { kind: 'note', key: k, value: null, hlc: this.clock.now(), deleted: true }
@@ -168,7 +229,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Creates or updates an episode (the id is generated when absent). */
   putEpisode (input: { id?: unknown, data: unknown }): EpisodeRecord {
-    const id = input.id === undefined ? `ep-${crypto.randomUUID()}` : validateEpisodeId(input.id)
+    const id = input.id === undefined ? `ep-${crypto.randomUUID()}` : notSystem(validateEpisodeId(input.id), 'id')
     const data = validateJsonObject(input.data, 'data', LIMITS.episodeBytes)
     const rec: EpisodeRecord = { kind: 'episode', id, data, hlc: this.clock.now() }
     this.commit([rec])
@@ -181,7 +242,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     checkBatchSize(inputs.length, 'traces batch')
     const recs = inputs.map((t, i) => {
       const f = inputs.length === 1 ? '' : `traces[${i}].`
-      const runId = validateString(t.runId, `${f}runId`, LIMITS.traceNameBytes)
+      const runId = notSystem(validateString(t.runId, `${f}runId`, LIMITS.traceNameBytes), `${f}runId`)
       const type = validateString(t.type, `${f}type`, LIMITS.traceNameBytes)
       if (t.data === undefined) throw INVALID_INPUT(`${f}data`, 'is required (any JSON value)')
       validateJson(t.data, `${f}data`, LIMITS.traceDataBytes)
@@ -189,6 +250,66 @@ export class Engine extends EventEmitter<EngineEvents> {
     })
     this.commit(recs)
     return recs
+  }
+
+  // ---- provenance: names, revocations, signing old states ----
+
+  /** Publishes this node's name (a signed system note), when it is not the one published already. */
+  publishName (name: string): NoteRecord | undefined {
+    if (name.length < 1 || name.length > MAX_NODE_NAME) throw INVALID_INPUT('node.name', `must be 1 to ${MAX_NODE_NAME} characters`)
+    const current = this.store.getNote(nameKey(this.node))
+    if (current !== undefined && !current.deleted && nodeNameOf(current.value) === name && current.hlc.node === this.node) return undefined
+    const rec: NoteRecord = { kind: 'note', key: nameKey(this.node), value: { name }, hlc: this.clock.now(), deleted: false }
+    this.commit([rec])
+    return rec
+  }
+
+  /**
+   * Revokes `target`: records it stamped at or after `after` (default: now) are refused by every
+   * node that honors the revocation (provenance/Revocations.ts). A signed, synced system note.
+   */
+  revoke (target: unknown, opts: { after?: number, reason?: string } = {}): NoteRecord {
+    if (!isNodeId(target)) throw INVALID_INPUT('node', 'must be a node id')
+    if (target === this.node) throw INVALID_INPUT('node', 'is this node: a node cannot revoke itself (revoke it from another node)')
+    const after = opts.after ?? this.wallClock()
+    if (!Number.isSafeInteger(after) || after < 0) throw INVALID_INPUT('after', 'must be a time')
+    if (opts.reason !== undefined && opts.reason.length > MAX_REVOCATION_REASON) throw INVALID_INPUT('reason', `must be at most ${MAX_REVOCATION_REASON} characters`)
+    const value: Json = opts.reason === undefined ? { after } : { after, reason: opts.reason }
+    const rec: NoteRecord = { kind: 'note', key: revocationKey(target, this.node), value, hlc: this.clock.now(), deleted: false }
+    this.commit([rec])
+    return rec
+  }
+
+  /** Withdraws this node's revocation of `target`. Throws NOT_FOUND when it issued none. */
+  withdrawRevocation (target: unknown): NoteRecord {
+    if (!isNodeId(target)) throw INVALID_INPUT('node', 'must be a node id')
+    const key = revocationKey(target, this.node)
+    const current = this.store.getNote(key)
+    if (current === undefined || current.deleted) throw NOT_FOUND('revocation by this node of', target)
+    const rec: NoteRecord = { kind: 'note', key, value: null, hlc: this.clock.now(), deleted: true }
+    this.commit([rec])
+    return rec
+  }
+
+  /**
+   * Signs this node's own states written before it signed (the migration of docs/DATA-MODEL.md):
+   * in transactions of `batch` states, each re-written with its signature (same state, new seq),
+   * yielding to the event loop between them. Returns how many were signed.
+   */
+  async sealOwnStates (onProgress?: (done: number) => void, batch: number = LIMITS.batchRecords): Promise<number> {
+    if (this.provenance.signer === undefined) return 0
+    let done = 0
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const states = this.store.unsealed(this.node, batch)
+      if (states.length === 0) break
+      const result = this.store.apply(states, { clock: this.clock.last, seals: this.provenance.seal(states, this.clock.last) })
+      if (result.changed.length === 0) break
+      done += result.changed.length
+      this.notify(result, undefined)
+      onProgress?.(done)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    return done
   }
 
   // ---- remote ----
@@ -199,31 +320,45 @@ export class Engine extends EventEmitter<EngineEvents> {
    * fails, nothing is written and the error is thrown, so a cursor never moves past a record
    * that was not applied.
    */
-  applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): ApplyResult {
+  applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): RemoteApplyResult {
     return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
   }
 
   /**
-   * Merges already-checked records (the caller ran checkRecord). Records from a peer (`via`)
-   * pass the drift guard (HLC_DRIFT) and the tombstone flood rule (RATE_LIMITED) first; a page
-   * refused by either changes nothing, the clock included.
+   * Merges already-checked records (the caller ran checkRecord). Records from outside pass the
+   * gate first (signatures, revocations): a record it refuses is left out — counted, logged,
+   * listed in the same transaction — and the rest of the page goes on. Records from a peer
+   * (`via`) then pass the drift guard (HLC_DRIFT) and the tombstone flood rule (RATE_LIMITED); a
+   * page refused by either changes nothing, the clock included.
    */
-  applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): ApplyResult {
+  applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): RemoteApplyResult {
+    let page = records
+    let seals: ApplySeals | undefined
+    let refused: readonly Refusal[] = []
+    if (opts.derived !== true) {
+      const admitted = this.provenance.admit(records, opts.seals, opts.via)
+      page = admitted.accepted
+      seals = admitted.seals
+      refused = admitted.refused
+    }
     // The largest stamp of the page decides both the drift check and the clock update, so the
     // clock is checked against one reading and left unchanged when the page is refused.
     let newest: MemoryRecord['hlc'] | undefined
-    for (const r of records) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
+    for (const r of page) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
     if (newest !== undefined) this.clock.check(newest, opts.via)
-    if (opts.via !== undefined) this.tombstones.charge(opts.via, records, this.store)
+    if (opts.via !== undefined) this.tombstones.charge(opts.via, page, this.store)
     if (newest !== undefined) this.clock.observe(newest, opts.via)
-    const result = this.store.apply(records, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta: opts.meta })
+    if (opts.derived === true) seals = this.provenance.seal(page, this.clock.last)
+    const listed = refused.length === 0 ? undefined : this.provenance.refusals.writes(refused, opts.via)
+    const meta = listed === undefined ? opts.meta : () => [...(opts.meta?.() ?? []), ...listed]
+    const result = this.store.apply(page, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta, seals })
     this.notify(result, opts.via)
-    return result
+    return { ...result, refused }
   }
 
   private commit (records: readonly MemoryRecord[]): void {
     if (records.length === 0) return
-    this.notify(this.store.apply(records, { clock: this.clock.last }), undefined)
+    this.notify(this.store.apply(records, { clock: this.clock.last, seals: this.provenance.seal(records, this.clock.last) }), undefined)
   }
 
   /**
@@ -233,9 +368,22 @@ export class Engine extends EventEmitter<EngineEvents> {
   private notify (result: ApplyResult, via: NodeId | undefined): void {
     if (result.changed.length === 0) return
     try {
+      this.provenance.observe(result.changed)
+    } catch (e) {
+      this.onListenerError(e)
+    }
+    try {
       this.emit('change', via === undefined ? { entries: result.changed } : { entries: result.changed, via })
     } catch (e) {
       this.onListenerError(e)
     }
   }
+}
+
+/** Refuses a name in the system namespace (core/system.ts): engram writes it itself. */
+function notSystem (name: string, field: string): string {
+  if (namespaceOf(name) === SYSTEM_NAMESPACE) {
+    throw INVALID_INPUT(field, `the ${SYSTEM_NAMESPACE} namespace is written by engram itself (node names, revocations); use another namespace`)
+  }
+  return name
 }

@@ -6,7 +6,8 @@
  *                                                                  ├──► SyncService (polled REST sync)
  *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
- *                                                                  └──► tombstone collection timer
+ *                                                                  └──► tombstone and history collection timer
+ *   identity.key ──► signer (node:crypto) ──► Engine: every local write signed, every record from outside verified
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
@@ -29,6 +30,8 @@ import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { identitySigner, NodeKeyVerifier } from './keys.ts'
+import { DAY_MS } from '../engine/History.ts'
 import { createNativeSync } from './nativeSync.ts'
 import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
@@ -172,7 +175,19 @@ export class EngramNode {
     await lifecycle.start({ name: 'the store', stop: () => { store.close() } })
     const live = { config }
     let discovery: DiscoveryService | undefined
-    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute })
+    const engine = new Engine({
+      store,
+      node: nodeId,
+      maxDriftMs: config.hlc.maxDriftMs,
+      now,
+      unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute,
+      signer: identitySigner(identity.privateKey, nodeId),
+      verifier: new NodeKeyVerifier(),
+      requireSignatures: () => live.config.sync.requireSignatures,
+      revocationQuorum: () => live.config.sync.revocationQuorum,
+      historyRetentionMs: () => live.config.history.retentionDays * DAY_MS,
+      log: log.child({ part: 'provenance' })
+    })
     let native: NativeSync | undefined
     const sync = new SyncService({
       engine,
@@ -186,6 +201,8 @@ export class EngramNode {
       native: () => native
     })
     try {
+      await signOwnStates(engine, store, log)
+      if (config.node.name !== undefined) engine.publishName(config.node.name)
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
       const keys = seed !== undefined ? await seedKeys(seed) : undefined
@@ -279,8 +296,8 @@ export class EngramNode {
     }
     let collector: NodeJS.Timeout | undefined
     await lifecycle.start({
-      name: 'tombstone collection',
-      start: () => { collector = startTombstoneCollection(store, config.sync.tombstoneTtlHours, now, log) },
+      name: 'tombstone and history collection',
+      start: () => { collector = startCollection(store, config.sync.tombstoneTtlHours, () => live.config.history.retentionDays, now, log) },
       stop: () => { clearInterval(collector) }
     })
     await lifecycle.start({
@@ -353,17 +370,35 @@ async function listen (api: FastifyInstance, host: string, port: number, scheme:
 }
 
 /**
- * Collects tombstones older than the TTL, at start and then every min(1 h, TTL / 4), so a
- * tombstone lives at least the TTL and at most 1.25 × TTL.
+ * The migration of docs/DATA-MODEL.md ("Signed records"): signs this node's states written
+ * before it signed, with progress in the log.
  */
-function startTombstoneCollection (store: Store, ttlHours: number, now: () => number, log: Logger): NodeJS.Timeout {
+async function signOwnStates (engine: Engine, store: Store, log: Logger): Promise<void> {
+  const total = store.provenanceStats().unsigned
+  if (total === 0) return
+  const started = performance.now()
+  const done = await engine.sealOwnStates(n => {
+    const s = (performance.now() - started) / 1000
+    log.info('signing this node\'s records written before it signed', { done: n, atMost: total, perSecond: Math.round(n / Math.max(s, 0.001)) })
+  })
+  if (done > 0) log.info('signed this node\'s earlier records; the records of other nodes stay unsigned until their origin signs them', { signed: done, seconds: ((performance.now() - started) / 1000).toFixed(1) })
+}
+
+/**
+ * Collects tombstones older than the TTL (into history), and history older than its retention,
+ * at start and then every min(1 h, TTL / 4), so a tombstone lives at least the TTL and at most
+ * 1.25 × TTL, and a replaced state at least the retention and at most an hour more.
+ */
+function startCollection (store: Store, ttlHours: number, retentionDays: () => number, now: () => number, log: Logger): NodeJS.Timeout {
   const ttlMs = ttlHours * HOUR_MS
   const collect = (): void => {
     try {
       const n = store.collectTombstones(now() - ttlMs)
       if (n > 0) log.info('collected expired tombstones', { count: n, ttlHours })
+      const h = store.collectHistory(now() - retentionDays() * DAY_MS)
+      if (h > 0) log.info('collected history past its retention', { count: h, retentionDays: retentionDays() })
     } catch (e) {
-      log.error('tombstone collection failed; it is retried on the next run', { error: e })
+      log.error('tombstone or history collection failed; it is retried on the next run', { error: e })
     }
   }
   collect()

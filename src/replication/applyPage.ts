@@ -98,7 +98,7 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const { pass, log } = conflicts
   const { page: records, local } = pass.prepare(engine.store, page.view, page.records)
   let applied = 0
-  if (local.length > 0) applied += engine.applyChecked(local, {}).changed.length
+  if (local.length > 0) applied += engine.applyChecked(local, { derived: true }).changed.length
   const r = engine.applyChecked(records, {
     via: peer,
     cursor,

@@ -9,7 +9,8 @@
  * peerCursor), that both sides sync (its namespace is in both selections), and that is absent
  * from the peer's snapshot was deleted there and its tombstone collected. It is deleted here
  * too, with a tombstone carrying the record's own stamp (a delete wins a tie), so the old copy
- * is never sent back as if it were new. Records the peer has not yet seen are new data and are
+ * is never sent back as if it were new. This node signs those tombstones as derived deletions
+ * (core/signing.ts). Notes of the system namespace are left alone: only their author deletes them. Records the peer has not yet seen are new data and are
  * kept: a node that wrote while offline loses nothing.
  *
  * Both carriers receive snapshots through `SnapshotPass`: it collects the keys of every page
@@ -18,6 +19,7 @@
 import type { NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { recordNamespace } from '../core/model.ts'
+import { isSystemRecord } from '../core/system.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { ApplyOptions } from '../store/Store.ts'
 
@@ -75,7 +77,7 @@ export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInpu
   const tombs = input.peerCursor > 0 ? expiredRecords(engine, input) : []
   for (let i = 0; i === 0 || i < tombs.length; i += PAGE) {
     const last = i + PAGE >= tombs.length
-    engine.applyChecked(tombs.slice(i, i + PAGE), { via: input.peer, ...(last ? { cursor: input.cursor, meta: input.meta } : {}) })
+    engine.applyChecked(tombs.slice(i, i + PAGE), { via: input.peer, derived: true, ...(last ? { cursor: input.cursor, meta: input.meta } : {}) })
   }
   return tombs.length
 }
@@ -88,7 +90,7 @@ function expiredRecords (engine: Engine, input: ExpiredCursorInput): MemoryRecor
     const page = engine.store.changesSince(after, { limit: PAGE, kinds: ['triple', 'note'] })
     for (const { seq, record: r } of page.entries) {
       if (seq > input.peerCursor) break
-      if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted) continue
+      if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted || isSystemRecord(r)) continue
       const ns = recordNamespace(r)
       if (!inSelection(ns, input.ours) || !inSelection(ns, input.theirs)) continue
       if (input.seenKeys.has(snapshotKey(r)!)) continue
