@@ -5,10 +5,14 @@
  * wrote it (`origin`) and the stamp's wall time as an ISO date-time (`created_at` for records
  * that are written once, `updated_at` for those that change). A triple's `object` is in the JSON
  * form that POST /api/v1/triples accepts, so a triple read back can be written back unchanged.
+ * Every record the API returns carries `provenance` too (provenance.ts): `recordViews` builds the
+ * DTOs of one request with it.
  */
 import { formatHlc, type Hlc } from '../core/hlc.ts'
-import type { EpisodeRecord, Json, JsonObject, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
+import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
 import { termToJson } from '../core/validate.ts'
+import type { Engine } from '../engine/Engine.ts'
+import { provenanceReader, type ProvenanceDto } from './provenance.ts'
 
 export interface TripleDto {
   readonly id: string
@@ -18,6 +22,7 @@ export interface TripleDto {
   readonly created_at: string
   readonly hlc: string
   readonly origin: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface NoteDto {
@@ -26,6 +31,7 @@ export interface NoteDto {
   readonly hlc: string
   readonly origin: string
   readonly updated_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface EpisodeDto {
@@ -34,6 +40,7 @@ export interface EpisodeDto {
   readonly hlc: string
   readonly origin: string
   readonly updated_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface TraceDto {
@@ -44,6 +51,7 @@ export interface TraceDto {
   readonly hlc: string
   readonly origin: string
   readonly created_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 /** The wall time of a stamp as ISO-8601 UTC with milliseconds. */
@@ -71,4 +79,32 @@ export function episodeDto (e: EpisodeRecord): EpisodeDto {
 
 export function traceDto (t: TraceRecord): TraceDto {
   return { id: t.id, runId: t.runId, type: t.type, data: t.data, hlc: formatHlc(t.hlc), origin: t.hlc.node, created_at: stampTime(t.hlc) }
+}
+
+/** The DTO of any record. */
+export function recordDto (r: MemoryRecord): TripleDto | NoteDto | EpisodeDto | TraceDto {
+  switch (r.kind) {
+    case 'triple': return tripleDto(r)
+    case 'note': return noteDto(r)
+    case 'episode': return episodeDto(r)
+    case 'trace': return traceDto(r)
+  }
+}
+
+/** The DTOs of one request, each with its provenance. */
+export function recordViews (engine: Engine): {
+  triple: (t: TripleRecord) => TripleDto
+  note: (n: NoteRecord) => NoteDto
+  episode: (e: EpisodeRecord) => EpisodeDto
+  trace: (t: TraceRecord) => TraceDto
+  any: (r: MemoryRecord) => TripleDto | NoteDto | EpisodeDto | TraceDto
+} {
+  const p = provenanceReader(engine)
+  return {
+    triple: t => ({ ...tripleDto(t), provenance: p.of(t) }),
+    note: n => ({ ...noteDto(n), provenance: p.of(n) }),
+    episode: e => ({ ...episodeDto(e), provenance: p.of(e) }),
+    trace: t => ({ ...traceDto(t), provenance: p.of(t) }),
+    any: r => ({ ...recordDto(r), provenance: p.of(r) })
+  }
 }

@@ -61,6 +61,8 @@ export interface ApiDeps {
   readonly sync?: SyncService
   /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
   readonly search?: SearchService
+  /** sync.revocationQuorum, shown with the revocations. */
+  readonly revocationQuorum?: () => number
 }
 
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */

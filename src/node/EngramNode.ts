@@ -245,6 +245,7 @@ export class EngramNode {
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
           sync,
           search: search.search,
+          revocationQuorum: () => live.config.sync.revocationQuorum,
           p2p: native,
           p2pPeerBook: () => discovery?.view(),
           onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,

@@ -3,24 +3,27 @@
  *
  *   POST   /api/v1/triples          {subject, predicate, object} → 201 triple
  *                                   {triples: [...]}             → 201 {triples, created}
- *   GET    /api/v1/triples?subject=&predicate=&object=&namespace=&limit=&offset=
+ *   GET    /api/v1/triples?subject=&predicate=&object=&namespace=&origin=&asOf=&limit=&offset=
  *                                   → {triples, total, limit, offset}
- *   GET    /api/v1/triples/:id      → triple | 404
+ *   GET    /api/v1/triples/:id[?asOf=]  → triple | 404
  *   DELETE /api/v1/triples/:id      → {deleted: 1, id} | 404
  *   DELETE /api/v1/triples?subject=&predicate=&object=&namespace=  → {deleted: n}
  *
  * Adding a triple that is already present changes nothing and returns it with its original
- * stamp; `created` counts only the triples this request stored.
+ * stamp; `created` counts only the triples this request stored. Every triple carries its
+ * provenance (api/provenance.ts); `asOf` reads the state at a past time (docs/API.md).
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
 import { compareMark } from '../../core/hlc.ts'
 import type { TripleId } from '../../core/ids.ts'
+import type { TripleRecord } from '../../core/model.ts'
 import { LIMITS } from '../../core/limits.ts'
 import { parseTerm, validateString } from '../../core/validate.ts'
-import { tripleDto } from '../dto.ts'
-import { patternFromQuery, type PatternFields } from '../pattern.ts'
-import { createTriplesBody, deleteTriplesQuery, listTriplesQuery, tripleIdParams } from '../schemas.ts'
+import { stateAt } from '../../store/asOf.ts'
+import { recordViews } from '../dto.ts'
+import { asOfParam, patternFromQuery, withinHistory, type PatternFields } from '../pattern.ts'
+import { asOfQuery, createTriplesBody, deleteTriplesQuery, listTriplesQuery, tripleIdParams } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 
 type TripleBody = { subject: string, predicate: string, object: unknown }
@@ -37,27 +40,31 @@ export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
       const before = engine.clock.last
       const records = engine.addTriples(body.triples)
       const created = new Set(records.filter(r => compareMark(r.hlc, before) > 0).map(r => r.id)).size
-      return reply.code(201).send({ triples: records.map(tripleDto), created })
+      return reply.code(201).send({ triples: records.map(recordViews(engine).triple), created })
     }
     // Checked here too so that messages name the body's own fields (`subject`, not `triple.subject`).
     validateString(body.subject, 'subject', LIMITS.nameBytes)
     validateString(body.predicate, 'predicate', LIMITS.nameBytes)
     parseTerm(body.object, 'object')
     const [record] = engine.addTriples([body])
-    return reply.code(201).send(tripleDto(record!))
+    return reply.code(201).send(recordViews(engine).triple(record!))
   })
 
   app.get<{ Querystring: PatternQuery & Paged }>('/api/v1/triples', { schema: { querystring: listTriplesQuery } }, async (request) => {
     const { limit, offset, ...filter } = request.query
-    const { triples, total } = engine.store.queryTriples(patternFromQuery(filter), { limit, offset })
-    return { triples: triples.map(tripleDto), total, limit, offset }
+    const { triples, total } = engine.store.queryTriples(withinHistory(engine, patternFromQuery(filter)), { limit, offset })
+    return { triples: triples.map(recordViews(engine).triple), total, limit, offset }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
-    const t = engine.getTriple(request.params.id as TripleId)
-    if (t === undefined) throw NOT_FOUND('triple', request.params.id)
-    return tripleDto(t)
-  })
+  app.get<{ Params: { id: string }, Querystring: { asOf?: string } }>('/api/v1/triples/:id',
+    { schema: { params: tripleIdParams, querystring: asOfQuery } }, async (request) => {
+      const asOf = asOfParam(engine, request.query.asOf)
+      const t = asOf === undefined
+        ? engine.getTriple(request.params.id as TripleId)
+        : stateAt(engine.store.history('triple', request.params.id), asOf)?.record as TripleRecord | undefined
+      if (t === undefined || t.deleted) throw NOT_FOUND('triple', request.params.id)
+      return recordViews(engine).triple(t)
+    })
 
   app.delete<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
     const tomb = engine.deleteTriple(request.params.id)
