@@ -4,7 +4,8 @@
  * by hand. Records are in dto.ts; this file holds the rest. Types and constants only: a client
  * that imports it pulls in no server code.
  */
-import type { RecordKind } from '../core/model.ts'
+import type { Json, RecordKind } from '../core/model.ts'
+import type { RefusalEntry } from '../engine/provenance/RefusalLog.ts'
 import type { ReindexProgress } from '../search/Reindexer.ts'
 import type { Snippet } from '../text/snippet.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
@@ -89,3 +90,60 @@ export interface SemanticStatusDto {
   readonly pending: number
   readonly lastError?: string
 }
+
+/**
+ * Where a record came from, on every record the API returns (api/provenance.ts builds it):
+ * `origin` wrote this state at `time`; `via` is the peer it arrived through (null: written here);
+ * `signed` whether it carries a verified signature, `signer` whose (the origin's own, except for a
+ * derived deletion). Names are those nodes published (node.name), null when unknown.
+ */
+export interface ProvenanceDto {
+  readonly origin: string
+  readonly origin_name: string | null
+  readonly time: string
+  readonly via: string | null
+  readonly via_name: string | null
+  readonly signed: boolean
+  readonly signer?: string
+  readonly signer_name?: string | null
+}
+
+/** A state as GET /api/v1/records and /api/v1/history show it: the record's fields, then these. */
+export type StateView = Record<string, Json> & {
+  readonly deleted: boolean
+  readonly current: boolean
+  readonly replaced_at: string | null
+  readonly provenance: ProvenanceDto
+}
+
+export interface RevertAnswer {
+  readonly dryRun: boolean
+  readonly written: Array<Record<string, Json> & { kind: string, key: string, deleted: boolean }>
+  readonly unchanged: number
+  readonly skipped: Array<{ kind: string, key: string, why: string }>
+}
+
+export interface RevocationView {
+  readonly target: string
+  readonly target_name: string | null
+  readonly effective_after: string | null
+  readonly pending: string | null
+  readonly issued: Array<{ issuer: string, issuer_name: string | null, after: string, reason: string | null, at: string }>
+  readonly held_after: number
+}
+
+export interface NodeView {
+  readonly node: string
+  readonly name: string | null
+  readonly self: boolean
+  readonly signs: boolean
+  readonly revoked_after: string | null
+}
+
+export interface RefusedAnswer {
+  readonly counters: Record<string, number>
+  readonly refused: RefusalEntry[]
+}
+
+/** A record refused by the gate, as GET /api/v1/refused lists it (engine/provenance/RefusalLog.ts). */
+export type { RefusalEntry } from '../engine/provenance/RefusalLog.ts'

@@ -15,17 +15,10 @@ import { compareRecords } from '../core/merge.ts'
 import { recordKey, type MemoryRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { StoredState } from '../store/Store.ts'
+import type { ProvenanceDto } from './contract.ts'
 
-export interface ProvenanceDto {
-  readonly origin: string
-  readonly origin_name: string | null
-  readonly time: string
-  readonly via: string | null
-  readonly via_name: string | null
-  readonly signed: boolean
-  readonly signer?: string
-  readonly signer_name?: string | null
-}
+export type { ProvenanceDto }
+
 
 /**
  * A reader of provenance for one request: the batches it looks up are kept for the request (a

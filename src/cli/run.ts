@@ -21,16 +21,19 @@ import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
+import { historyCommand, revertCommand, showCommand } from './commands/provenance.ts'
+import { nodesCommand, refusedCommand, revocationsCommand, revokeCommand } from './commands/trust.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
   startCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
+  showCommand, historyCommand, revertCommand,
   statusCommand, configPrintCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand, relayCommand, relayKeyCommand,
+  peersCommand, relayCommand, relayKeyCommand, nodesCommand, revokeCommand, revocationsCommand, refusedCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
   tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]
