@@ -12,6 +12,7 @@ import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
 import { benchNative } from './native.ts'
+import { benchProvenance } from './provenance.ts'
 import { benchReach } from './reach.ts'
 import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
@@ -27,6 +28,8 @@ const BENCHES: Record<string, Bench> = {
   search: benchSearch,
   // recall@5 on the labelled set of test/fixtures/retrieval.json.
   retrieval: () => benchRetrieval(),
+  // Signing, verification and history: 100,000 triples (or --rows, when smaller).
+  provenance: benchProvenance,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
   // Decoders against hostile input (the speed half of the fuzz tests).
