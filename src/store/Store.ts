@@ -140,7 +140,10 @@ export interface Page {
 export interface ChangesOptions {
   /** Most entries to return. */
   readonly limit: number
-  /** Only records in these namespaces (absent or empty: all). */
+  /**
+   * Only records in these namespaces (absent or empty: all). The system namespace (`_engram`:
+   * node names, revocations) is always included: every peer needs it, whatever it selects.
+   */
   readonly namespaces?: readonly string[]
   /** Leave out entries whose last change came from this peer. */
   readonly excludeVia?: NodeId

@@ -18,6 +18,7 @@ import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } fr
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { StoredSeal } from '../../core/seals.ts'
 import type { SignedBatch } from '../../core/signing.ts'
+import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
 import { latestByKey, newestFirst } from '../asOf.ts'
 import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
@@ -226,7 +227,7 @@ export class MemoryStore implements Store {
     this.assertOpen()
     checkChanges(after, opts)
     const kinds = opts.kinds === undefined ? undefined : new Set(opts.kinds)
-    const namespaces = opts.namespaces === undefined || opts.namespaces.length === 0 ? undefined : new Set(opts.namespaces)
+    const namespaces = opts.namespaces === undefined || opts.namespaces.length === 0 ? undefined : new Set([...opts.namespaces, SYSTEM_NAMESPACE])
     const entries: FeedEntry[] = []
     if (after < this.lastSeq) {
       for (const slot of this.feed.values()) {

@@ -13,6 +13,7 @@
 import type { SQLInputValue } from 'node:sqlite'
 import type { Seq } from '../../core/ids.ts'
 import { RECORD_KINDS } from '../../core/model.ts'
+import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { checkChanges } from '../checks.ts'
 import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
@@ -24,7 +25,7 @@ const TABLES = RECORD_KINDS.map(kind => ({ kind, ...KIND_TABLES[kind] }))
 
 export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () => number, after: number, opts: ChangesOptions): ChangesPage {
   checkChanges(after, opts)
-  const namespaces = opts.namespaces !== undefined && opts.namespaces.length > 0 ? JSON.stringify(opts.namespaces) : undefined
+  const namespaces = opts.namespaces !== undefined && opts.namespaces.length > 0 ? JSON.stringify([...opts.namespaces, SYSTEM_NAMESPACE]) : undefined
   return reader.read(() => {
     const last = lastIssued()
     const viaId = opts.excludeVia === undefined ? undefined : nodes.find(opts.excludeVia)
