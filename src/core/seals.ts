@@ -42,6 +42,14 @@ export interface PageSeals {
   readonly refs: readonly (SealRef | undefined)[]
 }
 
+/** The seals of `subset`, records of `page` (the same objects, in the same order) that a step kept. */
+export function sealsOfSubset (seals: PageSeals | undefined, page: readonly MemoryRecord[], subset: readonly MemoryRecord[]): PageSeals | undefined {
+  if (seals === undefined || subset.length === page.length) return seals
+  const refs = new Map<MemoryRecord, SealRef | undefined>()
+  page.forEach((r, i) => refs.set(r, seals.refs[i]))
+  return { batches: seals.batches, refs: subset.map(r => refs.get(r)) }
+}
+
 /** A stored state's place in a stored batch (the batch by its local number in the store). */
 export interface StoredSeal {
   readonly batch: number

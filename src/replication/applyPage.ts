@@ -18,6 +18,7 @@ import type { ConflictStrategy } from '../config/schema.ts'
 import type { Hlc } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
+import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
 import { cursorFeedWrites } from './peerCursor.ts'
@@ -65,6 +66,8 @@ export interface PeerPage {
   readonly peer: NodeId
   /** Checked records (core/records.ts checkRecord). */
   readonly records: readonly MemoryRecord[]
+  /** The signatures the page carried (absent: its records are unsigned). */
+  readonly seals?: PageSeals
   /** What the peer had seen of this node's feed when it sent them. */
   readonly view: PeerView
   /** Moves this node's cursor on the peer's feed `feedId` to `seq`, in the page's transaction. */
@@ -92,7 +95,7 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
   const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
   if (conflicts === undefined) {
-    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined })
+    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals })
     return { applied: r.changed.length, unchanged: r.unchanged }
   }
   const { pass, log } = conflicts
@@ -102,6 +105,7 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const r = engine.applyChecked(records, {
     via: peer,
     cursor,
+    seals: sealsOfSubset(page.seals, page.records, records),
     resolve: pass.resolve,
     meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
   })

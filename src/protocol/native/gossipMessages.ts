@@ -21,8 +21,9 @@ import { PROTOCOL } from '../../core/errors.ts'
 import { MAX_WALL } from '../../core/hlc.ts'
 import { LIMITS } from '../../core/limits.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import { BLOOM_LIMITS, BloomFilter, wirePreview as preview } from './bloom.ts'
-import { checkRows, encodeRows, rowsOf } from './rows.ts'
+import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './WindowIndex.ts'
 
 /** The version byte every engram frame starts with. */
@@ -92,11 +93,12 @@ export interface BloomMessage {
   readonly scope?: BloomScope
 }
 
-/** Records the receiver lacks (rows on the wire, checked records once parsed). */
+/** Records the receiver lacks (rows on the wire, checked records once parsed), with their signatures (rows.ts). */
 export interface RecordsMessage {
   readonly t: 'records'
   readonly round: number
   readonly records: readonly MemoryRecord[]
+  readonly seals?: PageSeals
 }
 
 export type GossipMessage = DigestMessage | BucketsMessage | BloomMessage | RecordsMessage
@@ -245,7 +247,8 @@ export function parseRecords (input: unknown, limits: Pick<GossipLimits, 'maxRec
   checkType(o, 'records')
   const round = integer(o, 'records', 'round', 0, U32_MAX)
   const { nodes, rows } = rowsOf(get(o, 'nodes'), get(o, 'records'), 'records', limits.maxRecordsPerMessage)
-  return { t: 'records', round, records: checkRows(nodes, rows, 'records.records') }
+  const seals = sealsOf(batchesOf(get(o, 'batches'), nodes, 'records.batches', Math.max(1, rows.length)), rows, 'records.records')
+  return { t: 'records', round, records: checkRows(nodes, rows, 'records.records'), ...(seals !== undefined ? { seals } : {}) }
 }
 
 /** Validates any gossip message, dispatching on `t`. Throws PROTOCOL naming the field. */
@@ -271,8 +274,8 @@ export function toWire (msg: GossipMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'digest': return { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, x: msg.x }
     case 'records': {
-      const { nodes, rows } = encodeRows(msg.records)
-      return { t: msg.t, round: msg.round, nodes, records: rows }
+      const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
+      return { t: msg.t, round: msg.round, nodes, records: rows, ...(batches !== undefined ? { batches } : {}) }
     }
     case 'buckets': {
       const wire = { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, b: msg.b, fp: msg.fp }

@@ -168,6 +168,8 @@ export interface HandshakeOptions {
    * (since then a node proves nothing before it has checked the peer's proof).
    */
   readonly legacyProofOrder?: boolean
+  /** This node signs its records (`hello.sg`). */
+  readonly signs?: boolean
 }
 
 export interface HandshakeResult {
@@ -175,6 +177,8 @@ export interface HandshakeResult {
   /** The peer's feed id, from its hello (covered by both proofs). */
   readonly peerFeed: string
   readonly role: Role
+  /** The peer said it signs its records (`hello.sg`): its unsigned records are to be refused. */
+  readonly peerSigns: boolean
 }
 
 type Slots = { hello?: HelloMessage, proof?: ProofMessage, pake?: PakeMessage, confirm?: ConfirmMessage }
@@ -194,7 +198,9 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const role = roleOf(opts.self, opts.peer)
   const certs = opts.certificates
   const pp = opts.passphraseKey !== undefined || opts.secrets?.passphrase !== undefined
-  await ch.send({ t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}) })
+  await ch.send({
+    t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}), ...(opts.signs === true ? { sg: true } : {})
+  })
 
   const got: Slots = {}
   const wait = async <T extends keyof Slots>(type: T): Promise<NonNullable<Slots[T]>> => {
@@ -228,7 +234,7 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   // A message of the other version is out of place.
   const stray = version >= 2 ? got.proof : (got.pake ?? got.confirm)
   if (stray !== undefined) throw PROTOCOL(`${stray.t} sent in a version ${version} handshake`)
-  return { version, peerFeed: hello.feed, role }
+  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true }
 }
 
 interface Steps {

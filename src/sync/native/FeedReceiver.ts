@@ -99,7 +99,7 @@ export class FeedReceiver {
     const pass = this.opts.conflicts?.pass(peer)
     let result
     try {
-      result = applyPeerPage(engine, { peer, records: msg.records, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed } },
+      result = applyPeerPage(engine, { peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed } },
         pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e

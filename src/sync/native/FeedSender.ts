@@ -14,12 +14,16 @@
  *   has seen), ending with a page whose `more` is false.
  * - The first page after a cursor is sent even when it is empty: it tells the peer that its
  *   cursor arrived (the peer sends it again when no page comes).
+ * - Each page carries the signatures of its records: the batches they belong to, with the proof
+ *   for the page's part of each (core/seals.ts sealPage).
  * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
  * - No acknowledgement within `ackTimeoutMs` (a frame lost, or a stalled peer): the sender goes
  *   back to the last acknowledged cursor. A peer answering a page with a fresh `cursor` (its
  *   cursor is elsewhere) restarts the stream from there.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { sealPage } from '../../core/seals.ts'
+import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
@@ -239,11 +243,18 @@ export class FeedSender {
     let to: number = scan.lastSeq
     let more = scan.hasMore
     let rest: Scan | undefined
+    const batches = new Map<number, SignedBatch | undefined>()
+    const load = (id: number): SignedBatch | undefined => {
+      if (!batches.has(id)) batches.set(id, this.opts.store.getBatch(id))
+      return batches.get(id)
+    }
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
+      const seals = sealPage(entries, load)
+      const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
-        ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor }
-        : { t: 'changes', from: this.position, to, records, more }
+        ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }
+        : { t: 'changes', from: this.position, to, records, more, ...signed }
     }
     let msg = build()
     let frame = encodeMessage(msg)

@@ -15,6 +15,7 @@
 import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
@@ -38,7 +39,7 @@ export interface SessionGossip {
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
    */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[], seals?: PageSeals }
 }
 
 export interface SessionSettings {
@@ -167,9 +168,11 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, signs: engine.provenance.signer !== undefined
       })
       peerFeed = result.peerFeed
+      // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
+      if (result.peerSigns) engine.provenance.signers.learn(this.peer)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
       await this.fail(e, 'handshake')
@@ -323,9 +326,9 @@ export class NativeSession {
       }
       default: {
         if (this.gossip === undefined) return
-        const { send, apply } = this.gossip.onMessage(msg)
+        const { send, apply, seals } = this.gossip.onMessage(msg)
         // decodeFrame checked every row of a `records` message
-        if (apply.length > 0) this.applyGossip(apply)
+        if (apply.length > 0) this.applyGossip(apply, seals)
         for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
@@ -339,10 +342,10 @@ export class NativeSession {
   }
 
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
-  private applyGossip (records: readonly MemoryRecord[]): void {
+  private applyGossip (records: readonly MemoryRecord[], seals: PageSeals | undefined): void {
     const conflicts = this.opts.conflicts
     try {
-      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView() },
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView() },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e

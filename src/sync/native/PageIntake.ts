@@ -8,7 +8,7 @@
 import { PROTOCOL } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { ChangesMessage, UncheckedChanges } from '../../protocol/native/messages.ts'
-import { checkRowAt } from '../../protocol/native/rows.ts'
+import { checkRowAt, sealsOf } from '../../protocol/native/rows.ts'
 
 /** Rows checked between two turns of the event loop. */
 export const CHECK_SLICE = 500
@@ -50,8 +50,9 @@ export class PageIntake {
           }
         }
         if (!this.opts.isOpen()) return
-        const { unchecked: _rows, nodes: _nodes, ...envelope } = msg
-        this.opts.apply({ ...envelope, records })
+        const seals = sealsOf(msg.batches, msg.unchecked, 'changes.records')
+        const { unchecked: _rows, nodes: _nodes, batches: _batches, ...envelope } = msg
+        this.opts.apply({ ...envelope, records, ...(seals !== undefined ? { seals } : {}) })
       } catch (e) {
         await this.opts.fail(e)
       } finally {
