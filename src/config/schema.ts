@@ -8,7 +8,6 @@
  * Environment variables are `ENGRAM_` + the key path in upper snake case
  * (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless a key names another.
  */
-import { hostname } from 'node:os'
 import { LOG_LEVELS, type LogLevel } from '../util/log.ts'
 import { defaultDataDir, type Env } from '../util/xdg.ts'
 
@@ -32,7 +31,7 @@ export interface EngramConfig {
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
-  readonly node: { readonly name: string }
+  readonly node: { readonly name?: string }
   readonly history: { readonly retentionDays: number }
   readonly hlc: { readonly maxDriftMs: number }
   readonly store: { readonly synchronous: SyncMode }
@@ -190,8 +189,8 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'Least severe level written to stderr.'
   },
   'node.name': {
-    type: 'string', default: () => hostname().slice(0, 64) || 'engram', docDefault: 'the host name', pattern: /^[^\r\n]{1,64}$/, patternText: '1 to 64 characters on one line',
-    description: 'The name this node gives itself (a device or an agent): published to every peer as a signed record and shown with the records it writes (engram show, history).'
+    type: 'string', default: undefined, pattern: /^[^\r\n]{1,64}$/, patternText: '1 to 64 characters on one line',
+    description: 'The name this node gives itself (a device or an agent, e.g. "laptop"): published to every peer as a signed record and shown with the records it writes (engram show, history, provenance in the API). Unset: none is published, records show the node id alone.'
   },
   'history.retentionDays': {
     type: 'number', default: 30, min: 0, max: 3650, rangeText: 'a number of days from 0 to 3650; fractions allowed',

@@ -13,9 +13,10 @@
  * its signature checked against the signer's key. A batch that fails takes all its records of
  * the page with it, and only them.
  */
-import type { HlcMark } from './hlc.ts'
+import { PROTOCOL, type EngramError } from './errors.ts'
+import { MAX_COUNTER, MAX_WALL, type HlcMark } from './hlc.ts'
 import type { NodeId } from './ids.ts'
-import { KnownHashes, MAX_BATCH_LEAVES, proveLeaves, rootFromProof } from './merkle.ts'
+import { HASH_BYTES, KnownHashes, MAX_BATCH_LEAVES, proveLeaves, rootFromProof } from './merkle.ts'
 import type { MemoryRecord } from './model.ts'
 import { batchMessage, leafHash, maySign, SIGNATURE_BYTES, type SignatureVerifier, type SignedBatch } from './signing.ts'
 import { blake3Hex } from './hash.ts'
@@ -170,4 +171,40 @@ function verifyBatch (batch: BatchProof, members: readonly number[], records: re
   const known = new KnownHashes(n, rebuilt.nodes)
   for (let i = 0; i < positions.length; i++) known.add({ start: positions[i]!, size: 1, hash: leaves[i]! })
   return { header, sig: batch.sig, known }
+}
+
+// ---- batches in messages ----------------------------------------------------------------------
+
+const isUint = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max
+const bad = (field: string, problem: string): EngramError => PROTOCOL(`${field}: ${problem}`, { field })
+
+/**
+ * A batch as a message carries it, `[signer, wall, counter, n, sig, proof]`, checked: `signer`
+ * and the bytes of `sig` and `proof` are read by the message's own encoding (`signerOf`,
+ * `bytesOf`: undefined when not readable). Any failure is a PROTOCOL error naming the field.
+ */
+export function batchFromTuple (t: unknown, field: string, signerOf: (v: unknown) => NodeId | undefined, bytesOf: (v: unknown) => Uint8Array | undefined): BatchProof {
+  if (!Array.isArray(t) || t.length < 6) throw bad(field, 'must be a batch [signer, wall, counter, n, sig, proof]')
+  const [s, wall, counter, n, sigValue, proofValue] = t as unknown[]
+  const signer = signerOf(s)
+  if (signer === undefined) throw bad(`${field}[0]`, 'must name the signer (a node id, or an index into the message\'s nodes)')
+  if (!isUint(wall, MAX_WALL)) throw bad(`${field}[1]`, `must be an integer from 0 to ${MAX_WALL}`)
+  if (!isUint(counter, MAX_COUNTER)) throw bad(`${field}[2]`, `must be an integer from 0 to ${MAX_COUNTER}`)
+  if (!isUint(n, MAX_BATCH_LEAVES) || n < 1) throw bad(`${field}[3]`, `must be an integer from 1 to ${MAX_BATCH_LEAVES}`)
+  const sig = bytesOf(sigValue)
+  if (sig?.byteLength !== SIGNATURE_BYTES) throw bad(`${field}[4]`, `must be a ${SIGNATURE_BYTES}-byte signature`)
+  const proof = bytesOf(proofValue)
+  if (proof === undefined || proof.byteLength % HASH_BYTES !== 0 || proof.byteLength > n * HASH_BYTES) {
+    throw bad(`${field}[5]`, `must be whole ${HASH_BYTES}-byte hashes, at most one per leaf`)
+  }
+  const hashes: Uint8Array[] = []
+  for (let p = 0; p < proof.byteLength; p += HASH_BYTES) hashes.push(proof.slice(p, p + HASH_BYTES))
+  return { signer, at: { wall, counter }, n, sig, proof: hashes }
+}
+
+/** The `[batch, leaf]` of a record in a message with `batches` batches, checked (PROTOCOL naming `field`). */
+export function sealRefFrom (batch: unknown, leaf: unknown, batches: number, field: string): SealRef {
+  if (!isUint(batch, batches - 1)) throw bad(`${field}[0]`, `must be an index into batches (0 to ${batches - 1})`)
+  if (!isUint(leaf, MAX_BATCH_LEAVES - 1)) throw bad(`${field}[1]`, 'must be a leaf position')
+  return { batch, leaf }
 }

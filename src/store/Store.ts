@@ -231,7 +231,11 @@ export interface Store {
 
   /** Triples matching every given field, ordered by (subject, predicate, id). */
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number }
-  /** Live notes (not deleted) whose key starts with `prefix`, ordered by key; `asOf` as in TriplePattern. */
+  /**
+   * Live notes (not deleted) whose key starts with `prefix`, ordered by key; `asOf` as in
+   * TriplePattern. Notes of the system namespace (`_engram:`) are listed only when `prefix` starts
+   * with it: they are engram's own (node names, revocations), not the agent's memory.
+   */
   listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number }
   /** Episodes, newest stamp first. */
   listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number }

@@ -1,5 +1,4 @@
 /** The schema holds every key of the contract with its default, range and variable. */
-import { hostname } from 'node:os'
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { CONFIG_KEYS, SCHEMA, defaultOf, derivedEnvName, envNameOf, type ConfigKey } from '../../src/config/schema.ts'
@@ -53,6 +52,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'sync.retryBaseMs': [5000, 100, 600000],
   'sync.maxUnknownTombstonesPerMinute': [50000, 100, 10000000],
   'sync.requireSignatures': [false],
+  'node.name': [undefined],
   'sync.revocationQuorum': [2, 1, 16],
   'history.retentionDays': [30, 0, 3650],
   'discovery.bonjourEnabled': [false],
@@ -80,8 +80,7 @@ describe('config schema', () => {
     assert.deepEqual(SCHEMA['sync.conflictStrategy'].values, ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority'])
     assert.deepEqual(SCHEMA['log.level'].values, ['error', 'warn', 'info', 'debug'])
     assert.deepEqual(SCHEMA['store.synchronous'].values, ['full', 'normal'])
-    assert.equal(CONFIG_KEYS.length, Object.keys(CONTRACT).length + 2, 'the contract keys plus dataDir and node.name')
-    assert.equal(defaultOf('node.name', {}), hostname().slice(0, 64) || 'engram')
+    assert.equal(CONFIG_KEYS.length, Object.keys(CONTRACT).length + 1, 'the contract keys plus dataDir')
   })
 
   it('defaults to the XDG data directory', () => {

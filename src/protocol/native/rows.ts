@@ -25,13 +25,10 @@
  * both (extra row fields and unknown message fields are ignored), and sends rows without them.
  */
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
-import { MAX_COUNTER, MAX_WALL } from '../../core/hlc.ts'
-import { asNodeId, isNodeId } from '../../core/ids.ts'
-import { HASH_BYTES, MAX_BATCH_LEAVES } from '../../core/merkle.ts'
+import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { checkRecord } from '../../core/records.ts'
-import type { BatchProof, PageSeals, SealRef } from '../../core/seals.ts'
-import { SIGNATURE_BYTES } from '../../core/signing.ts'
+import { batchFromTuple, sealRefFrom, type BatchProof, type PageSeals, type SealRef } from '../../core/seals.ts'
 import { termToJson } from '../../core/validate.ts'
 
 const KINDS = ['triple', 'note', 'episode', 'trace'] as const
@@ -83,44 +80,18 @@ export function batchesOf (value: unknown, nodes: readonly string[], field: stri
   if (value === undefined) return []
   if (!Array.isArray(value)) throw bad(field, 'must be an array of batches')
   if (value.length > max) throw bad(field, `holds ${value.length} batches for ${max} records (at most one per record)`)
-  return value.map((b: unknown, i): BatchProof => {
-    const f = `${field}[${i}]`
-    if (!Array.isArray(b) || b.length < 6) throw bad(f, 'must be a batch [signer, wall, counter, n, sig, proof]')
-    const [signer, wall, counter, n, sig, proof] = b as unknown[]
-    let node: string | undefined
-    if (typeof signer === 'number') {
-      if (!Number.isInteger(signer) || signer < 0 || signer >= nodes.length) throw bad(`${f}[0]`, `must be an index into nodes (0 to ${nodes.length - 1}) or a node id`)
-      node = nodes[signer]
-    } else if (isNodeId(signer)) {
-      node = signer
-    } else {
-      throw bad(`${f}[0]`, 'must be an index into nodes or a node id')
-    }
-    if (!isUint(wall, MAX_WALL)) throw bad(`${f}[1]`, `must be an integer from 0 to ${MAX_WALL}`)
-    if (!isUint(counter, MAX_COUNTER)) throw bad(`${f}[2]`, `must be an integer from 0 to ${MAX_COUNTER}`)
-    if (!isUint(n, MAX_BATCH_LEAVES) || n < 1) throw bad(`${f}[3]`, `must be an integer from 1 to ${MAX_BATCH_LEAVES}`)
-    if (!(sig instanceof Uint8Array) || sig.byteLength !== SIGNATURE_BYTES) throw bad(`${f}[4]`, `must be ${SIGNATURE_BYTES} bytes`)
-    if (!(proof instanceof Uint8Array) || proof.byteLength % HASH_BYTES !== 0 || proof.byteLength > n * HASH_BYTES) {
-      throw bad(`${f}[5]`, `must be whole ${HASH_BYTES}-byte hashes, at most one per leaf`)
-    }
-    const hashes: Uint8Array[] = []
-    for (let p = 0; p < proof.byteLength; p += HASH_BYTES) hashes.push(proof.slice(p, p + HASH_BYTES))
-    return { signer: asNodeId(node!), at: { wall, counter }, n, sig, proof: hashes }
-  })
+  const signerOf = (v: unknown): NodeId | undefined =>
+    typeof v === 'number' ? (Number.isInteger(v) && v >= 0 && v < nodes.length ? asNodeId(nodes[v]!) : undefined) : isNodeId(v) ? v : undefined
+  const bytesOf = (v: unknown): Uint8Array | undefined => (v instanceof Uint8Array ? v : undefined)
+  return value.map((b: unknown, i) => batchFromTuple(b, `${field}[${i}]`, signerOf, bytesOf))
 }
-
-const isUint = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max
 
 /** The [batch, leaf] a row carries after its kind's fields, or undefined (unsigned). PROTOCOL naming the row when malformed. */
 export function rowSealAt (row: unknown, batches: number, field: string): SealRef | undefined {
   if (!Array.isArray(row)) return undefined
   const len = ROW_LENGTH[row[0] as number]
   if (len === undefined || row.length < len + 2) return undefined
-  const batch = row[len] as unknown
-  const leaf = row[len + 1] as unknown
-  if (!isUint(batch, batches - 1)) throw bad(`${field}[${len}]`, `must be an index into batches (0 to ${batches - 1})`)
-  if (!isUint(leaf, MAX_BATCH_LEAVES - 1)) throw bad(`${field}[${len + 1}]`, 'must be a leaf position')
-  return { batch, leaf }
+  return sealRefFrom(row[len], row[len + 1], batches, field)
 }
 
 /**

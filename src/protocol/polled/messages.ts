@@ -52,6 +52,14 @@ export interface DeltaResponse {
   readonly peerCursor: number
   /** The namespaces the server pulls from the caller (null: all). */
   readonly peerNamespaces: readonly string[] | null
+  /**
+   * The signed batches of the page's records, each `[signer, wall, counter, n, sig, proof]` (sig
+   * and proof base64; proof the concatenated 32-byte hashes); a signed record has `seal`:
+   * `[batch, leaf]` (docs/SYNC.md, "Signatures"). Absent from older servers: unsigned records.
+   */
+  readonly batches?: readonly Json[]
+  /** The server signs its own records (its unsigned records are refused). */
+  readonly signs?: boolean
 }
 
 export interface LegacyTriple {

@@ -191,8 +191,10 @@ export class MemoryStore implements Store {
     const states = opts.asOf === undefined
       ? this.tables.note.values()
       : latestByKey([...this.tables.note.values(), ...this.past.ofKind('note')], s => recordKey(s.record), opts.asOf)
+    const hideSystem = !prefix.startsWith(`${SYSTEM_NAMESPACE}:`)
     for (const { record } of states) {
       const n = record as NoteRecord
+      if (hideSystem && namespaceOf(n.key) === SYSTEM_NAMESPACE) continue
       if (!n.deleted && n.key.startsWith(prefix)) notes.push(n)
     }
     notes.sort((a, b) => compareText(a.key, b.key))

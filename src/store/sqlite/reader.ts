@@ -7,11 +7,12 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
 import { isTripleId, type NodeId, type TripleId } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { checkPage } from '../checks.ts'
 import { prefixUpperBound } from '../order.ts'
 import type { Page, StoredState, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
-import { notesAsOf, triplesAsOf, type Conditions } from './pastReads.ts'
+import { notesAsOf, triplesAsOf } from './pastReads.ts'
 import {
   EPISODE_COLUMNS, episodeFromRow, KIND_TABLES, NOTE_COLUMNS, noteFromRow, sealOf, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
   TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
@@ -179,12 +180,22 @@ export class Reader {
 
   listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     checkPage(opts)
-    const [range, params] = prefixRange('key', opts.prefix)
-    if (opts.asOf !== undefined) {
-      const c: Conditions = { where: range === '' ? [] : range.slice(' AND '.length).split(' AND '), params }
-      return notesAsOf(this, this.nodes, opts.asOf, c, opts)
+    const where: string[] = []
+    const params: SQLInputValue[] = []
+    const prefix = opts.prefix ?? ''
+    if (prefix !== '') {
+      const upper = prefixUpperBound(prefix)
+      where.push('key >= ?')
+      params.push(prefix)
+      if (upper !== undefined) { where.push('key < ?'); params.push(upper) }
     }
-    const filter = `WHERE deleted = 0${range}`
+    // The system namespace only when asked for by prefix: keys in ['_engram:', '_engram;') are left out.
+    if (!prefix.startsWith(`${SYSTEM_NAMESPACE}:`)) {
+      where.push('NOT (key >= ? AND key < ?)')
+      params.push(`${SYSTEM_NAMESPACE}:`, `${SYSTEM_NAMESPACE};`)
+    }
+    if (opts.asOf !== undefined) return notesAsOf(this, this.nodes, opts.asOf, { where, params }, opts)
+    const filter = `WHERE ${['deleted = 0', ...where].join(' AND ')}`
     return this.read(() => {
       const total = (this.statement(`SELECT count(*) AS n FROM notes ${filter}`).get(...params) as { n: number }).n
       if (opts.limit === 0 || opts.offset >= total) return { notes: [], total }

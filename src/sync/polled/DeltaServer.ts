@@ -11,10 +11,12 @@
 import type { NodeId } from '../../core/ids.ts'
 import type { Json } from '../../core/model.ts'
 import { recordToPlain } from '../../core/records.ts'
+import { sealPage } from '../../core/seals.ts'
 import { termToJson } from '../../core/validate.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import type { DeltaRequest, LegacyTriple } from '../../protocol/polled/messages.ts'
+import { batchesJson, withSealJson } from '../../protocol/polled/jsonSeals.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 
@@ -85,6 +87,8 @@ export class DeltaServer {
     const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true })
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
     const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
+    // The signatures of the records the page kept (jsonSeals.ts).
+    const seals = sealPage(page.entries.slice(0, parts.length), id => store.getBatch(id))
     const head = {
       nodeId: engine.node,
       feedId,
@@ -93,9 +97,11 @@ export class DeltaServer {
       hasMore,
       snapshot,
       peerCursor: seenOfPeer(store, caller),
-      peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null
+      peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null,
+      ...(engine.provenance.signer !== undefined ? { signs: true } : {}),
+      ...(seals.batches.length > 0 ? { batches: batchesJson(seals) } : {})
     }
-    return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.join(',')}]}`
+    return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.map((p, i) => withSealJson(p, seals.refs[i])).join(',')}]}`
   }
 
   /**

@@ -145,6 +145,11 @@ export function provenanceTests (ref: StoreRef): void {
     assert.deepEqual(notes(105), [['cfg:x', 1]])
     assert.deepEqual(notes(225), [['cfg:x', 2], ['cfg:y', 'a']])
     assert.deepEqual(notes(1000), [['cfg:x', 2]])
+    // The system namespace is listed only when the prefix asks for it.
+    put(store, note('_engram:name:node-a', { name: 'laptop' }, at(90)))
+    assert.deepEqual(store.listNotes({ limit: 10, offset: 0 }).notes.map(n => n.key), ['cfg:x'])
+    assert.deepEqual(store.listNotes({ limit: 10, offset: 0, asOf: 1000 }).notes.map(n => n.key), ['cfg:x'])
+    assert.deepEqual(store.listNotes({ prefix: '_engram:', limit: 10, offset: 0 }).notes.map(n => n.key), ['_engram:name:node-a'])
     // Without asOf: the current state, filtered by origin.
     assert.deepEqual(store.queryTriples({ origin: A }, { limit: 10, offset: 0 }).triples.map(t => t.subject), ['user:a', 'user:b'])
     assert.deepEqual(store.queryTriples({ origin: C }, { limit: 10, offset: 0 }).total, 0)
