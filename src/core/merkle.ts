@@ -68,6 +68,8 @@ const nodeKey = (start: number, size: number): number => start * (MAX_BATCH_LEAV
 export class KnownHashes {
   readonly n: number
   private readonly nodes = new Map<number, TreeNode>()
+  /** Inner hashes computed while proving (not part of what is known or encoded; reused by later proofs). */
+  readonly derived = new Map<number, Uint8Array>()
 
   constructor (n: number, nodes: Iterable<TreeNode> = []) {
     this.n = n
@@ -162,7 +164,7 @@ function anyIn (positions: readonly number[], start: number, size: number): bool
  * proves leaves it holds, which it always can).
  */
 export function proveLeaves (known: KnownHashes, positions: readonly number[]): Uint8Array[] {
-  const memo = new Map<number, Uint8Array>()
+  const memo = known.derived
   const hashOf = (start: number, size: number): Uint8Array => {
     const stored = known.get(start, size)
     if (stored !== undefined) return stored

@@ -63,10 +63,14 @@ export function batchKey (b: SignedBatch): string {
 }
 
 /**
- * The seals of a page of stored states. `load` gives a stored batch by its local number. A state
- * whose batch cannot prove it (never the case for a store that kept what it received) goes unsigned.
+ * The seals of a page of stored states. `load` gives a stored batch by its local number (it may
+ * answer from a cache); `reload`, when given, reads it again from the store when the loaded one
+ * cannot prove the page's leaves (a cached copy from before more of the batch arrived). A state
+ * whose batch cannot prove it even then (never the case for a store that kept what it received)
+ * goes unsigned.
  */
-export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>, load: (batch: number) => SignedBatch | undefined): PageSeals {
+export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>, load: (batch: number) => SignedBatch | undefined,
+  reload?: (batch: number) => SignedBatch | undefined): PageSeals {
   const index = new Map<number, number>()
   const groups: Array<{ id: number, leaves: number[] }> = []
   for (const e of entries) {
@@ -82,15 +86,19 @@ export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>
   const batches: BatchProof[] = []
   const slot = new Map<number, number>()
   for (const g of groups) {
-    const b = load(g.id)
+    let b = load(g.id)
     if (b === undefined) continue
     const positions = [...new Set(g.leaves)].sort((x, y) => x - y)
-    let proof: Uint8Array[]
+    let proof: Uint8Array[] | undefined
     try {
       proof = proveLeaves(b.known, positions)
     } catch {
-      continue
+      b = reload?.(g.id)
+      try {
+        if (b !== undefined) proof = proveLeaves(b.known, positions)
+      } catch { /* left unsigned */ }
     }
+    if (b === undefined || proof === undefined) continue
     slot.set(g.id, batches.length)
     batches.push({ signer: b.header.signer, at: b.header.at, n: b.header.n, sig: b.sig, proof })
   }

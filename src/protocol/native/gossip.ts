@@ -245,6 +245,8 @@ export class GossipPeer {
       if (lacking.length >= this.maxPerRound) break
     }
     this.sent += lacking.length
+    // In the order of their batches' leaves: the proofs of a message's records stay short.
+    lacking.sort(bySeal)
     send.push(...this.batches(msg.round, lacking))
     return { send, apply: [] }
   }
@@ -311,6 +313,12 @@ export class GossipPeer {
 }
 
 const nothing = (): GossipOutput => ({ send: [], apply: [] })
+
+/** Signed states by batch and leaf, unsigned ones last. */
+function bySeal (a: StoredState, b: StoredState): number {
+  if (a.seal === undefined || b.seal === undefined) return a.seal === undefined ? (b.seal === undefined ? 0 : 1) : -1
+  return a.seal.batch - b.seal.batch || a.seal.leaf - b.seal.leaf
+}
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false

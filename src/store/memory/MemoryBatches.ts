@@ -40,7 +40,7 @@ export class BatchStaging {
 export class MemoryBatches {
   private readonly entries = new Map<number, Entry>()
   private readonly byKey = new Map<string, number>()
-  /** The largest id held: a new batch gets the next one (as SQLite numbers rows). */
+  /** The largest id ever given: a new batch gets the next one, ids are never reused (as SQLite's AUTOINCREMENT). */
   private maxId = 0
 
   stage (): BatchStaging {
@@ -66,11 +66,11 @@ export class MemoryBatches {
 
   commit (staging: BatchStaging): void {
     for (const [id, { key, batch }] of staging.added) {
-      // A batch none of whose states was written is not kept (nor is its number taken).
+      // A batch none of whose states was written is not kept (its number is used up, as in SQLite).
+      this.maxId = Math.max(this.maxId, id)
       if ((staging.refs.get(id) ?? 0) === 0) continue
       this.entries.set(id, { batch, refs: 0 })
       this.byKey.set(key, id)
-      this.maxId = Math.max(this.maxId, id)
     }
     for (const [id, known] of staging.merged) {
       const e = this.entries.get(id)!
@@ -98,7 +98,6 @@ export class MemoryBatches {
       this.entries.delete(id)
       this.byKey.delete(batchKey(e.batch))
     }
-    this.maxId = Math.max(0, ...this.entries.keys())
   }
 
   get size (): number {

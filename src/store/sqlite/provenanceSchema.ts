@@ -3,8 +3,9 @@
  *
  * - `batch`, `leaf` on every record table: the state's place in a signed batch (both NULL: the
  *   state is unsigned — every state written before this migration, until its origin signs it).
- * - `batches`: the signed batches stored states belong to. `key` is BLAKE3 of the signed message
- *   (the batch's identity on every node), `known` the tree hashes this node knows of it
+ * - `batches`: the signed batches stored states belong to. `id` is never reused (AUTOINCREMENT), so
+ *   a batch's number names it for as long as anything holds it; `key` is BLAKE3 of the signed
+ *   message (the batch's identity on every node), `known` the tree hashes this node knows of it
  *   (core/merkle.ts KnownHashes), `refs` how many stored states (current or history) belong to
  *   it; a batch no state belongs to is dropped by history collection.
  * - `history`: replaced states, and collected tombstones. `kind` 0 triple, 1 note, 2 episode
@@ -28,7 +29,7 @@ export const PROVENANCE_MIGRATION_SQL = `
   ALTER TABLE traces ADD COLUMN leaf INTEGER;
 
   CREATE TABLE batches (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     key BLOB NOT NULL UNIQUE,
     signer INTEGER NOT NULL,
     at_wall INTEGER NOT NULL,

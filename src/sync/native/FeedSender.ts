@@ -29,6 +29,9 @@ import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protoco
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 
+/** Batches kept between pages (a bulk write's batch spans a few pages). */
+const BATCH_CACHE = 8
+
 export interface FeedSenderOptions {
   readonly store: Store
   readonly peer: NodeId
@@ -105,6 +108,25 @@ export class FeedSender {
   private prepared: Prepared | undefined
   /** Set by start(): the first page after a cursor is sent even when empty, so the peer knows its cursor arrived. */
   private answerCursor = false
+  /**
+   * The batches the last pages' records belonged to, as read from the store (with the inner
+   * hashes their proofs computed): consecutive pages of a bulk write share them. Batch numbers
+   * are never reused, and a copy that cannot prove a page is read again (reloadBatch).
+   */
+  private readonly batches = new Map<number, SignedBatch | undefined>()
+
+  private readonly loadBatch = (id: number): SignedBatch | undefined => {
+    if (this.batches.has(id)) return this.batches.get(id)
+    return this.reloadBatch(id)
+  }
+
+  private readonly reloadBatch = (id: number): SignedBatch | undefined => {
+    const b = this.opts.store.getBatch(id)
+    this.batches.delete(id)
+    this.batches.set(id, b)
+    if (this.batches.size > BATCH_CACHE) this.batches.delete(this.batches.keys().next().value!)
+    return b
+  }
 
   constructor (opts: FeedSenderOptions) {
     this.opts = opts
@@ -243,14 +265,9 @@ export class FeedSender {
     let to: number = scan.lastSeq
     let more = scan.hasMore
     let rest: Scan | undefined
-    const batches = new Map<number, SignedBatch | undefined>()
-    const load = (id: number): SignedBatch | undefined => {
-      if (!batches.has(id)) batches.set(id, this.opts.store.getBatch(id))
-      return batches.get(id)
-    }
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
-      const seals = sealPage(entries, load)
+      const seals = sealPage(entries, this.loadBatch, this.reloadBatch)
       const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
         ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }
