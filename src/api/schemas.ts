@@ -53,7 +53,7 @@ export const createTriplesBody = {
 /** `object` may be empty: `?object=` is the empty string literal. */
 const patternProps = { subject: nonEmpty, predicate: nonEmpty, object: str, namespace: nonEmpty } as const
 /** A time: ISO-8601 date-time or milliseconds since the epoch (api/time.ts). */
-const timeProp = { type: ['string', 'integer'] } as const
+export const timeProp = { anyOf: [{ type: 'string' }, { type: 'integer' }] } as const
 
 export const listTriplesQuery = {
   type: 'object',

@@ -23,6 +23,7 @@ import { REFUSAL_REASONS } from '../../engine/provenance/RecordGate.ts'
 import type { StoredState } from '../../store/Store.ts'
 import { recordDto, recordViews } from '../dto.ts'
 import { provenanceReader } from '../provenance.ts'
+import { timeProp } from '../schemas.ts'
 import { parseTime } from '../time.ts'
 import type { ApiDeps } from '../types.ts'
 
@@ -38,8 +39,8 @@ const revertBody = {
     id: { type: 'string', minLength: 1 },
     kind: { type: 'string', enum: RECORD_KINDS },
     origin: { type: 'string', minLength: 1 },
-    since: { type: ['string', 'integer'] },
-    until: { type: ['string', 'integer'] },
+    since: timeProp,
+    until: timeProp,
     dryRun: { type: 'boolean' }
   },
   additionalProperties: false
@@ -48,7 +49,7 @@ const revertBody = {
 const revokeBody = {
   type: 'object',
   required: ['node'],
-  properties: { node: { type: 'string', minLength: 1 }, after: { type: ['string', 'integer'] }, reason: { type: 'string' } },
+  properties: { node: { type: 'string', minLength: 1 }, after: timeProp, reason: { type: 'string' } },
   additionalProperties: false
 } as const
 
