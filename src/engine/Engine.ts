@@ -12,23 +12,20 @@ import { EventEmitter } from 'node:events'
 import { INVALID_INPUT, NOT_FOUND } from '../core/errors.ts'
 import { tripleId } from '../core/canonical.ts'
 import { HybridClock, compareHlc } from '../core/hlc.ts'
-import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
+import { isNodeId, isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
 import { namespaceOf, type EpisodeRecord, type Json, type MemoryRecord, type NoteRecord, type TraceRecord, type TripleRecord } from '../core/model.ts'
 import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
 import type { PageSeals } from '../core/seals.ts'
-import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { MAX_NODE_NAME, MAX_REVOCATION_REASON, nameKey, nodeNameOf, revocationKey, SYSTEM_NAMESPACE } from '../core/system.ts'
-import { isNodeId } from '../core/ids.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
 import type { ApplyOptions, ApplyResult, ApplySeals, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
-import type { Logger } from '../util/log.ts'
-import { Provenance } from './provenance/Provenance.ts'
+import { Provenance, type ProvenanceOptions } from './provenance/Provenance.ts'
 import type { Refusal } from './provenance/RecordGate.ts'
 import { History } from './History.ts'
 import { TombstoneBudget } from './TombstoneBudget.ts'
 
-export interface EngineOptions {
+export interface EngineOptions extends Pick<ProvenanceOptions, 'signer' | 'verifier' | 'requireSignatures' | 'revocationQuorum' | 'log'> {
   readonly store: Store
   readonly node: NodeId
   /** Largest drift ahead of local time accepted from a remote stamp. */
@@ -39,16 +36,6 @@ export interface EngineOptions {
   readonly onListenerError?: (err: unknown) => void
   /** Deletions of records this node never held that one peer may send per minute (TombstoneBudget.ts). Default 50,000. */
   readonly unknownTombstonesPerMinute?: number
-  /** This node's identity key: its writes are signed. Absent: unsigned (a node without keys, in tests). */
-  readonly signer?: Signer
-  /** Checks the signatures of records from outside. Absent: they all count as unsigned. */
-  readonly verifier?: SignatureVerifier
-  /** sync.requireSignatures (read for each page). */
-  readonly requireSignatures?: () => boolean
-  /** sync.revocationQuorum. */
-  readonly revocationQuorum?: () => number
-  /** Where refusals of records are logged. */
-  readonly log?: Logger
   /** history.retentionDays in ms, read when a read of the past is asked. Default: 30 days. */
   readonly historyRetentionMs?: () => number
 }

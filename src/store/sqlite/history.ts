@@ -10,7 +10,7 @@ import type { NodeId, TripleId } from '../../core/ids.ts'
 import type { Json, JsonObject, MemoryRecord, RecordKind } from '../../core/model.ts'
 import type { StoredState } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
-import { decodeTerm, sealOf, type EpisodeRow, type NoteRow, type TripleRow } from './rows.ts'
+import { decodeTerm, sealOf, type EpisodeRow, type NoteRow, type StampRow, type TripleRow } from './rows.ts'
 
 /** The `kind` column of history rows. */
 export const HISTORY_KIND: Partial<Record<RecordKind, number>> = { triple: 0, note: 1, episode: 2 }
@@ -18,16 +18,10 @@ export const HISTORY_KIND: Partial<Record<RecordKind, number>> = { triple: 0, no
 export const HISTORY_COLUMNS = 'kind, key, deleted, hlc_wall, hlc_counter, origin, via, batch, leaf, ' +
   'until_wall, until_counter, until_origin, body, subject, predicate, okind, ovalue, olang'
 
-export interface HistoryRow {
+export interface HistoryRow extends Omit<StampRow, 'seq'> {
   kind: number
   key: string
   deleted: number
-  hlc_wall: number
-  hlc_counter: number
-  origin: number
-  via: number | null
-  batch: number | null
-  leaf: number | null
   until_wall: number
   until_counter: number
   until_origin: number

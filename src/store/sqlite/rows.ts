@@ -49,7 +49,7 @@ export const NOTE_COLUMNS = `${STAMP_COLUMNS}, key, deleted, value, ${SEAL_COLUM
 export const EPISODE_COLUMNS = `${STAMP_COLUMNS}, id, data, ${SEAL_COLUMNS}`
 export const TRACE_COLUMNS = `${STAMP_COLUMNS}, id, run_id, type, data, ${SEAL_COLUMNS}`
 
-interface StampRow {
+export interface StampRow {
   seq: number
   hlc_wall: number
   hlc_counter: number
