@@ -119,9 +119,9 @@ describe('signed records through the engine', () => {
     const listed = b.provenance.refusals.list()
     assert.equal(listed.length, 5)
     assert.deepEqual(listed.map(e => e.via), Array(5).fill(mallory.node))
-    // An unsigned copy of a state Bob holds is dropped quietly (an older relay sent it back).
+    // An unsigned copy of a state Bob holds, or of an older one, is dropped quietly (an older relay sent it back).
     const held = a.store.getNote('k')!
-    r = b.applyChecked([held], { via: mallory.node })
+    r = b.applyChecked([held, { ...held, value: 0, hlc: { ...held.hlc, wall: held.hlc.wall - 1 } }], { via: mallory.node })
     assert.deepEqual([r.refused.length, r.changed.length], [0, 0])
   })
 

@@ -6,7 +6,8 @@
  *    signer's key, and the signer may sign it (its own state, or a derived deletion);
  * 2. or it is unsigned and unsigned records are acceptable for its origin: not this node's own id,
  *    not a node known to sign (KnownSigners.ts), and `sync.requireSignatures` off — an unsigned
- *    copy of a state already held is dropped quietly (an older relay sent back what this node has);
+ *    copy of a state already held, or of one older than the state held, is dropped quietly: it
+ *    would change nothing (an older relay sent back what this node had);
  * 3. a record of the system namespace is written by the node its key names, and signed by it;
  * 4. neither its origin nor its signer is revoked here (Revocations.ts) as of its stamp.
  *
@@ -42,7 +43,7 @@ export interface GateResult {
   readonly refused: Refusal[]
   /** Accepted records without a signature. */
   readonly unsigned: number
-  /** Unsigned copies of states already held, dropped. */
+  /** Unsigned copies of states held already (or older), dropped. */
   readonly dropped: number
 }
 
@@ -86,7 +87,7 @@ export class RecordGate {
       if (batch === undefined) {
         const why = this.unsignedProblem(r)
         if (why !== undefined) {
-          if (this.held(r)) { dropped++; continue }
+          if (this.changesNothing(r)) { dropped++; continue }
           refused.push({ reason: 'unsigned', record: r, detail: why })
           continue
         }
@@ -133,9 +134,9 @@ export class RecordGate {
     return undefined
   }
 
-  /** Whether the store holds exactly this state. */
-  private held (r: MemoryRecord): boolean {
+  /** Whether the store holds this state, or a later one of the record (merging it would change nothing). */
+  private changesNothing (r: MemoryRecord): boolean {
     const current = this.opts.store.get(r.kind, recordKey(r))
-    return current !== undefined && compareRecords(current, r) === 0
+    return current !== undefined && compareRecords(current, r) >= 0
   }
 }
