@@ -134,6 +134,18 @@ export interface VerifiedPage {
  * signature valid for the signer's key.
  */
 export function verifyPage (records: readonly MemoryRecord[], seals: PageSeals, verifier: SignatureVerifier): VerifiedPage {
+  const steps = verifyPageSteps(records, seals, verifier)
+  for (;;) {
+    const step = steps.next()
+    if (step.done === true) return step.value
+  }
+}
+
+/**
+ * verifyPage one batch at a time: the generator yields after each batch, so a caller may let
+ * other work run between them (a page can hold thousands of single-record batches).
+ */
+export function * verifyPageSteps (records: readonly MemoryRecord[], seals: PageSeals, verifier: SignatureVerifier): Generator<void, VerifiedPage> {
   const members: number[][] = seals.batches.map(() => [])
   for (let i = 0; i < records.length; i++) {
     const ref = seals.refs[i]
@@ -145,6 +157,7 @@ export function verifyPage (records: readonly MemoryRecord[], seals: PageSeals, 
     const outcome = verifyBatch(seals.batches[b]!, members[b]!, records, seals.refs, verifier)
     batches.push(typeof outcome === 'string' ? undefined : outcome)
     failures.push(typeof outcome === 'string' ? outcome : undefined)
+    yield
   }
   const checks: SealCheck[] = records.map((_, i) => {
     const ref = seals.refs[i]

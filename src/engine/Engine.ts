@@ -307,6 +307,14 @@ export class Engine extends EventEmitter<EngineEvents> {
    * fails, nothing is written and the error is thrown, so a cursor never moves past a record
    * that was not applied.
    */
+  /**
+   * Checks the signatures a page carries ahead of `applyChecked`, letting other work run between
+   * batches (a carrier awaits it before applying a page; applyChecked then does not check again).
+   */
+  verifyAhead (records: readonly MemoryRecord[], seals: PageSeals | undefined): Promise<void> {
+    return this.provenance.verifyAhead(records, seals)
+  }
+
   applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): RemoteApplyResult {
     return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
   }

@@ -125,6 +125,24 @@ describe('signed records through the engine', () => {
     assert.deepEqual([r.refused.length, r.changed.length], [0, 0])
   })
 
+  it('checks a page\'s signatures ahead, a batch at a time, and does not check them again when applying it', async () => {
+    let verifications = 0
+    const counting = new class extends NodeKeyVerifier {
+      override verify (signer: NodeId, message: Uint8Array, sig: Uint8Array): boolean { verifications++; return super.verify(signer, message, sig) }
+    }()
+    const b = new Engine({ store: new MemoryStore(), node: bob.node, maxDriftMs: 60_000, now: () => now, signer: bob.signer, verifier: counting })
+    const singles = Array.from({ length: 300 }, (_, i) => triple(`user:single${i}`, alice.node, now - i))
+    const seals = pageOf(singles.map(r => [[r], alice.signer] as [MemoryRecord[], Signer]))
+    const bad = new Uint8Array(seals.batches[7]!.sig)
+    bad[0]! ^= 1
+    const tampered = { ...seals, batches: seals.batches.map((x, i) => (i === 7 ? { ...x, sig: bad } : x)) }
+    await b.verifyAhead(singles, tampered)
+    assert.equal(verifications, 300)
+    const r = b.applyChecked([...singles], { via: alice.node, seals: tampered })
+    assert.equal(verifications, 300, 'not checked again')
+    assert.deepEqual([r.changed.length, r.refused.map(f => f.reason)], [299, ['bad-signature']])
+  })
+
   it('takes unsigned records of nodes not known to sign, unless signatures are required', () => {
     const legacy = triple('user:old', carol.node, now)
     const b = engine(bob)

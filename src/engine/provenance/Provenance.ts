@@ -6,7 +6,7 @@
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import type { PageSeals } from '../../core/seals.ts'
+import { verifyPageSteps, type PageSeals, type VerifiedPage } from '../../core/seals.ts'
 import { sealBatch, type SignatureVerifier, type Signer } from '../../core/signing.ts'
 import { isSystemRecord } from '../../core/system.ts'
 import type { ApplySeals, FeedEntry, Store } from '../../store/Store.ts'
@@ -44,6 +44,8 @@ export interface ProvenanceCounters {
 
 /** Refusal log lines a minute (the rest are counted and told with the next line). */
 const LOG_LINES_PER_MINUTE = 30
+/** Longest stretch of signature checks between two turns of the event loop, ms. */
+const VERIFY_SLICE_MS = 8
 
 export class Provenance {
   readonly self: NodeId
@@ -54,12 +56,16 @@ export class Provenance {
   readonly refusals: RefusalLog
   readonly counters: ProvenanceCounters
   private readonly gate: RecordGate
+  private readonly verifier: SignatureVerifier | undefined
+  /** Pages whose signatures verifyAhead checked, until admitted. */
+  private readonly ahead = new WeakMap<PageSeals, { records: readonly MemoryRecord[], verified: VerifiedPage }>()
   private readonly log: Logger
   private readonly budget: LogBudget
 
   constructor (opts: ProvenanceOptions) {
     this.self = opts.self
     this.signer = opts.signer
+    this.verifier = opts.verifier
     this.log = opts.log ?? silentLogger
     this.budget = new LogBudget(LOG_LINES_PER_MINUTE, opts.now)
     this.signers = new KnownSigners(opts.store, opts.signer === undefined ? undefined : opts.self)
@@ -83,9 +89,34 @@ export class Provenance {
     return { batches: [sealBatch(records, this.signer, at)], refs: records.map((_, leaf) => ({ batch: 0, leaf })) }
   }
 
+  /**
+   * Checks the signatures of a page ahead of its write, a batch at a time, letting other work run
+   * every few milliseconds: a page may carry thousands of batches (single writes), whose checks
+   * would otherwise hold the event loop. `admit` then uses the result (for these same seals and
+   * records) instead of checking again.
+   */
+  async verifyAhead (records: readonly MemoryRecord[], seals: PageSeals | undefined): Promise<void> {
+    if (seals === undefined || this.verifier === undefined || seals.batches.length === 0) return
+    const steps = verifyPageSteps(records, seals, this.verifier)
+    let since = performance.now()
+    for (;;) {
+      const step = steps.next()
+      if (step.done === true) {
+        this.ahead.set(seals, { records, verified: step.value })
+        return
+      }
+      if (performance.now() - since >= VERIFY_SLICE_MS) {
+        await new Promise(resolve => setImmediate(resolve))
+        since = performance.now()
+      }
+    }
+  }
+
   /** Checks a page from outside (through `via`), counts and logs what it refuses. */
   admit (records: readonly MemoryRecord[], seals: PageSeals | undefined, via: NodeId | undefined): GateResult {
-    const result = this.gate.check(records, seals)
+    const ahead = seals === undefined ? undefined : this.ahead.get(seals)
+    if (seals !== undefined) this.ahead.delete(seals)
+    const result = this.gate.check(records, seals, ahead !== undefined && sameRecords(ahead.records, records) ? ahead.verified : undefined)
     this.counters.unsignedAccepted += result.unsigned
     this.counters.signedAccepted += result.accepted.length - result.unsigned
     if (result.refused.length === 0) return result
@@ -117,4 +148,12 @@ export class Provenance {
     if (names) this.names.refresh()
     if (revocations) this.revocations.refresh()
   }
+}
+
+/** The same records, in the same order (a copy of the array counts). */
+function sameRecords (a: readonly MemoryRecord[], b: readonly MemoryRecord[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -17,7 +17,7 @@
 import type { NodeId } from '../../core/ids.ts'
 import { compareRecords } from '../../core/merge.ts'
 import { recordKey, type MemoryRecord } from '../../core/model.ts'
-import { verifyPage, type PageSeals, type SealFailure } from '../../core/seals.ts'
+import { verifyPage, type PageSeals, type SealFailure, type VerifiedPage } from '../../core/seals.ts'
 import type { SignatureVerifier, SignedBatch } from '../../core/signing.ts'
 import { isSystemRecord, systemRecordProblem } from '../../core/system.ts'
 import type { ApplySeals, Store } from '../../store/Store.ts'
@@ -64,9 +64,10 @@ export class RecordGate {
     this.opts = opts
   }
 
-  check (records: readonly MemoryRecord[], seals: PageSeals | undefined): GateResult {
+  /** `verified`: the page's signatures checked already (verifyPageSteps, ahead of the write); else they are checked here. */
+  check (records: readonly MemoryRecord[], seals: PageSeals | undefined, verified?: VerifiedPage): GateResult {
     const { verifier, signers, revocations } = this.opts
-    const verified = seals !== undefined && verifier !== undefined && seals.batches.length > 0 ? verifyPage(records, seals, verifier) : undefined
+    if (verified === undefined && seals !== undefined && verifier !== undefined && seals.batches.length > 0) verified = verifyPage(records, seals, verifier)
     for (const b of verified?.batches ?? []) if (b !== undefined) signers.learn(b.header.signer)
     const accepted: MemoryRecord[] = []
     const refs: Array<{ batch: number, leaf: number } | undefined> = []

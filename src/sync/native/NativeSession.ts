@@ -133,8 +133,11 @@ export class NativeSession {
   private readonly intake = new PageIntake({
     isOpen: () => this.state === 'open',
     apply: msg => { this.handle(msg) },
+    verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
     fail: e => this.fail(e, 'changes')
   })
+  /** Gossip batches wait here for their signatures to be checked, and are applied in order. */
+  private gossipTail: Promise<void> = Promise.resolve()
   /** Set once the peer's proof arrived: what follows it is kept, unread, until the proof is verified. */
   private proofReceived = false
   private backlog: Uint8Array[] = []
@@ -327,8 +330,12 @@ export class NativeSession {
       default: {
         if (this.gossip === undefined) return
         const { send, apply, seals } = this.gossip.onMessage(msg)
-        // decodeFrame checked every row of a `records` message
-        if (apply.length > 0) this.applyGossip(apply, seals)
+        // decodeFrame checked every row of a `records` message; signatures are checked ahead, in slices
+        if (apply.length > 0) {
+          this.gossipTail = this.gossipTail
+            .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.state === 'open') this.applyGossip(apply, seals) })
+            .catch(e => this.fail(e, 'gossip'))
+        }
         for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')

@@ -142,6 +142,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
       const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
       const seals = sealsFromJson(res.batches, res.records)
       if (res.signs === true) engine.provenance.signers.learn(peerNode)
+      await engine.verifyAhead(checked, seals)
       snap?.pass.see(checked)
       const result = applyPeerPage(engine, {
         peer: peerNode,
