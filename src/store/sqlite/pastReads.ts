@@ -5,7 +5,7 @@
  * current-state reads order. They scan every state at or before the time: a read of the past,
  * not a hot path.
  */
-import type { SQLInputValue } from 'node:sqlite'
+import type { SQLInputValue, StatementSync } from 'node:sqlite'
 import type { NodeId } from '../../core/ids.ts'
 import type { MemoryRecord, NoteRecord, TripleRecord } from '../../core/model.ts'
 import { latestByKey } from '../asOf.ts'
@@ -13,8 +13,13 @@ import { compareText } from '../order.ts'
 import type { Page, StoredState, TriplePattern } from '../Store.ts'
 import { HISTORY_COLUMNS, historyState, type HistoryRow } from './history.ts'
 import type { NodeNames } from './nodes.ts'
-import type { Reader } from './reader.ts'
 import { NOTE_COLUMNS, noteFromRow, TRIPLE_COLUMNS, tripleFromRow, type NoteRow, type TripleRow } from './rows.ts'
+
+/** What the as-of reads need of the reader (reader.ts): cached statements, and one snapshot for several. */
+export interface Reader {
+  statement (sql: string): StatementSync
+  read<T> (body: () => T): T
+}
 
 /** SQL conditions (and their parameters) that hold for the columns of both a record table and history. */
 export interface Conditions {
