@@ -302,12 +302,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- remote ----
 
   /**
-   * Checks and merges records from a peer in one transaction, advancing the peer's cursor in the
-   * same transaction. Every record is checked first (shape, content id, clock drift); if any
-   * fails, nothing is written and the error is thrown, so a cursor never moves past a record
-   * that was not applied.
-   */
-  /**
    * Checks the signatures a page carries ahead of `applyChecked`, letting other work run between
    * batches (a carrier awaits it before applying a page; applyChecked then does not check again).
    */
@@ -315,6 +309,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.provenance.verifyAhead(records, seals)
   }
 
+  /**
+   * Checks and merges records from a peer in one transaction, advancing the peer's cursor in the
+   * same transaction. Every record is checked first (shape, content id, clock drift); if any
+   * fails, nothing is written and the error is thrown, so a cursor never moves past a record
+   * that was not applied.
+   */
   applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): RemoteApplyResult {
     return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
   }
