@@ -10,7 +10,7 @@ import type { ReindexProgress } from '../search/Reindexer.ts'
 import type { Snippet } from '../text/snippet.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
-import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from './dto.ts'
+import type { EpisodeDto, NoteDto, ProvenanceDto, TraceDto, TripleDto } from './dto.ts'
 
 /** Most queries in one POST /api/v1/query/batch, the largest sum of their limits, and the largest answer (characters of JSON). */
 export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 20_000, answerChars: 32 * 1024 * 1024 } as const
@@ -91,22 +91,8 @@ export interface SemanticStatusDto {
   readonly lastError?: string
 }
 
-/**
- * Where a record came from, on every record the API returns (api/provenance.ts builds it):
- * `origin` wrote this state at `time`; `via` is the peer it arrived through (null: written here);
- * `signed` whether it carries a verified signature, `signer` whose (the origin's own, except for a
- * derived deletion). Names are those nodes published (node.name), null when unknown.
- */
-export interface ProvenanceDto {
-  readonly origin: string
-  readonly origin_name: string | null
-  readonly time: string
-  readonly via: string | null
-  readonly via_name: string | null
-  readonly signed: boolean
-  readonly signer?: string
-  readonly signer_name?: string | null
-}
+/** Where a record came from (dto.ts). */
+export type { ProvenanceDto }
 
 /** A state as GET /api/v1/records and /api/v1/history show it: the record's fields, then these. */
 export type StateView = Record<string, Json> & {

@@ -5,14 +5,29 @@
  * wrote it (`origin`) and the stamp's wall time as an ISO date-time (`created_at` for records
  * that are written once, `updated_at` for those that change). A triple's `object` is in the JSON
  * form that POST /api/v1/triples accepts, so a triple read back can be written back unchanged.
- * Every record the API returns carries `provenance` too (provenance.ts): `recordViews` builds the
+ * Every record the API returns carries `provenance` too: provenance.ts (`recordViews`) builds the
  * DTOs of one request with it.
  */
 import { formatHlc, type Hlc } from '../core/hlc.ts'
 import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
 import { termToJson } from '../core/validate.ts'
-import type { Engine } from '../engine/Engine.ts'
-import { provenanceReader, type ProvenanceDto } from './provenance.ts'
+
+/**
+ * Where a record came from, on every record the API returns (provenance.ts builds it):
+ * `origin` wrote this state at `time`; `via` is the peer it arrived through (null: written here);
+ * `signed` whether it carries a verified signature, `signer` whose (the origin's own, except for a
+ * derived deletion). Names are those nodes published (node.name), null when unknown.
+ */
+export interface ProvenanceDto {
+  readonly origin: string
+  readonly origin_name: string | null
+  readonly time: string
+  readonly via: string | null
+  readonly via_name: string | null
+  readonly signed: boolean
+  readonly signer?: string
+  readonly signer_name?: string | null
+}
 
 export interface TripleDto {
   readonly id: string
@@ -88,23 +103,5 @@ export function recordDto (r: MemoryRecord): TripleDto | NoteDto | EpisodeDto | 
     case 'note': return noteDto(r)
     case 'episode': return episodeDto(r)
     case 'trace': return traceDto(r)
-  }
-}
-
-/** The DTOs of one request, each with its provenance. */
-export function recordViews (engine: Engine): {
-  triple: (t: TripleRecord) => TripleDto
-  note: (n: NoteRecord) => NoteDto
-  episode: (e: EpisodeRecord) => EpisodeDto
-  trace: (t: TraceRecord) => TraceDto
-  any: (r: MemoryRecord) => TripleDto | NoteDto | EpisodeDto | TraceDto
-} {
-  const p = provenanceReader(engine)
-  return {
-    triple: t => ({ ...tripleDto(t), provenance: p.of(t) }),
-    note: n => ({ ...noteDto(n), provenance: p.of(n) }),
-    episode: e => ({ ...episodeDto(e), provenance: p.of(e) }),
-    trace: t => ({ ...traceDto(t), provenance: p.of(t) }),
-    any: r => ({ ...recordDto(r), provenance: p.of(r) })
   }
 }

@@ -8,17 +8,15 @@
  * `origin` wrote the state (its stamp's node) at `time`; `via` is the peer it arrived through
  * (null: written on this node); `signed` whether it carries a verified signature, and `signer`
  * whose (the origin's own, except for a derived deletion: the node that derived it). Names are
- * the ones nodes published (node.name), null when unknown.
+ * the ones nodes published (node.name), null when unknown. `recordViews` builds the record DTOs
+ * of one request (dto.ts) with it.
  */
 import type { NodeId } from '../core/ids.ts'
 import { compareRecords } from '../core/merge.ts'
-import { recordKey, type MemoryRecord } from '../core/model.ts'
+import { recordKey, type EpisodeRecord, type MemoryRecord, type NoteRecord, type TraceRecord, type TripleRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { StoredState } from '../store/Store.ts'
-import type { ProvenanceDto } from './contract.ts'
-
-export type { ProvenanceDto }
-
+import { episodeDto, noteDto, recordDto, traceDto, tripleDto, type EpisodeDto, type NoteDto, type ProvenanceDto, type TraceDto, type TripleDto } from './dto.ts'
 
 /**
  * A reader of provenance for one request: the batches it looks up are kept for the request (a
@@ -53,4 +51,22 @@ export function provenanceReader (engine: Engine): { of: (r: MemoryRecord) => Pr
     return ofState(past ?? { record: r })
   }
   return { of, ofState }
+}
+
+/** The DTOs of one request, each with its provenance. */
+export function recordViews (engine: Engine): {
+  triple: (t: TripleRecord) => TripleDto
+  note: (n: NoteRecord) => NoteDto
+  episode: (e: EpisodeRecord) => EpisodeDto
+  trace: (t: TraceRecord) => TraceDto
+  any: (r: MemoryRecord) => TripleDto | NoteDto | EpisodeDto | TraceDto
+} {
+  const p = provenanceReader(engine)
+  return {
+    triple: t => ({ ...tripleDto(t), provenance: p.of(t) }),
+    note: n => ({ ...noteDto(n), provenance: p.of(n) }),
+    episode: e => ({ ...episodeDto(e), provenance: p.of(e) }),
+    trace: t => ({ ...traceDto(t), provenance: p.of(t) }),
+    any: r => ({ ...recordDto(r), provenance: p.of(r) })
+  }
 }

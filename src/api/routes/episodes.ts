@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
 import { validateEpisodeId } from '../../core/records.ts'
-import { recordViews } from '../dto.ts'
+import { recordViews } from '../provenance.ts'
 import { createEpisodeBody, listByPrefixQuery, wildcardParams } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 

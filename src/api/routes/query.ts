@@ -9,7 +9,7 @@
  * (ISO-8601 or ms) reads the state at that time, within history's retention.
  */
 import type { FastifyInstance } from 'fastify'
-import { recordViews } from '../dto.ts'
+import { recordViews } from '../provenance.ts'
 import { patternFromBody, withinHistory, type PatternFields } from '../pattern.ts'
 import { queryBody } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
-import { recordViews } from '../dto.ts'
+import { recordViews } from '../provenance.ts'
 import { createTracesBody, listTracesQuery, traceIdParams } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 
