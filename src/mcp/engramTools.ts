@@ -13,14 +13,9 @@ const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] 
 
 const STAMP_FIELDS = {
   hlc: str('The stamp of the write (hybrid logical clock, sortable as text)'),
-  origin: str('The node (machine) that wrote it'),
-  provenance: obj({
-    origin: str('The node that wrote it'),
-    origin_name: nullable(str('The name that node gave itself')),
-    time: str('When it was written'),
-    via: nullable(str('The peer it arrived through; null: written on this machine')),
-    signed: { type: 'boolean', description: 'Whether it carries a verified signature of its origin' }
-  })
+  origin: str('The node (machine) that wrote it')
+  // Each record also carries `provenance` as the REST API shows it (docs/MCP.md). The schemas are
+  // open and leave it undeclared: declared in every record schema it would cost the tool list ~90 tokens.
 } as const
 
 const note: JsonSchema = obj({ key: str(), value: {}, ...STAMP_FIELDS, updated_at: str('When it was written') })
