@@ -75,10 +75,24 @@ module.exports = {
     },
     {
       name: 'pure-rooms-no-network-libraries',
-      comment: 'core/, protocol/, replication/ and text/ use no network, HTTP or discovery library.',
+      comment: 'core/, protocol/, replication/, text/ and peers/ use no network, HTTP or discovery library.',
       severity: 'error',
-      from: { path: '^src/(core|protocol|replication|text)/' },
+      from: { path: '^src/(core|protocol|replication|text|peers)/' },
       to: { path: NETWORK_LIBRARIES }
+    },
+    {
+      name: 'peers-is-a-registry',
+      comment: 'peers/ (the peer registry) keeps peer lists over the Store interface with core/ rules: no carrier, discovery, transport, store adapter or API.',
+      severity: 'error',
+      from: { path: '^src/peers/' },
+      to: { path: '^src/', pathNot: ['^src/(core|peers)/', '^src/store/Store\\.ts$'] }
+    },
+    {
+      name: 'peers-no-io',
+      comment: 'peers/ never touches sockets, HTTP, files or timers itself (the store keeps its lists).',
+      severity: 'error',
+      from: { path: '^src/peers/' },
+      to: { dependencyTypes: ['core'], path: IO_MODULES }
     },
     {
       name: 'engine-knows-the-store-interface',
@@ -112,7 +126,7 @@ module.exports = {
       name: 'carriers-use-the-shared-rules',
       comment: 'sync/ (the carriers) sits below the API, the clients and the composition root.',
       severity: 'error',
-      from: { path: '^src/(sync|discovery|tls|config|util)/' },
+      from: { path: '^src/(sync|discovery|peers|tls|config|util)/' },
       to: { path: ABOVE_SYNC }
     },
     {

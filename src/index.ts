@@ -44,5 +44,10 @@ export { agentEnd, type AgentEndOptions } from './cli/agentEnd.ts'
 // Polled sync (the node builds it; exported for embedders and tools).
 export { SyncService, type SyncServiceOptions, type SyncSettings } from './sync/SyncService.ts'
 export type { ConflictEntry } from './replication/conflicts.ts'
-export type { PeerEntry, PeerStatus } from './sync/polled/PeerBook.ts'
+
+// The peer registry: every peer the node knows (paired REST peers, P2P peers) and where it came from.
+export { PeerRegistry } from './peers/PeerRegistry.ts'
+export type { RestPeer, RestPeerStatus } from './peers/RestPeers.ts'
+export type { P2pPeer } from './peers/P2pPeers.ts'
+export type { PeerSource } from './peers/sources.ts'
 export type { NoteDto, TripleDto } from './api/dto.ts'

@@ -9,6 +9,8 @@ import type { RefusalEntry } from '../engine/provenance/RefusalLog.ts'
 import type { ReindexProgress } from '../search/Reindexer.ts'
 import type { Snippet } from '../text/snippet.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
+import type { P2pPeerView } from '../sync/native/P2pStatus.ts'
+import type { PeerBookView } from '../discovery/DiscoveryService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { EpisodeDto, NoteDto, ProvenanceDto, TraceDto, TripleDto } from './dto.ts'
 
@@ -38,6 +40,14 @@ export interface ChangeSummary {
 
 /** GET /api/v1/p2p/status and its peers, as native sync builds them (sync/native/P2pStatus.ts). */
 export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
+
+/** GET /api/v1/p2p/peers: the peers dialled now, and the peer book (every known P2P peer, discovery/DiscoveryService.ts). */
+export interface P2pPeersAnswer {
+  readonly peers: readonly P2pPeerView[]
+  readonly book?: readonly PeerBookView[]
+}
+export type { PeerBookView } from '../discovery/DiscoveryService.ts'
+export type { PeerSource } from '../peers/sources.ts'
 
 /** GET /api/v1/sync/status, as the sync service builds it (sync/SyncService.ts), with how to pair back. */
 export type SyncStatus = SyncStatusView & { readonly pairBack: PairBack }

@@ -60,7 +60,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   app.setNotFoundHandler(notFoundHandler)
   app.addHook('preValidation', coerceIntegerQuery)
   guardConnections(app.server, limits)
-  const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited })
+  const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited, ...(deps.now !== undefined ? { now: deps.now } : {}) })
   app.addHook('onRequest', rates.onRequest)
   app.addHook('onResponse', rates.onResponse)
   // Other machines may reach only the routes peers need (remoteAccess.ts); web pages reach

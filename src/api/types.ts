@@ -8,7 +8,7 @@ import type { SearchService } from '../search/SearchService.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
-import type { P2pPeerView, P2pStatusView } from './contract.ts'
+import type { P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
@@ -28,6 +28,8 @@ export interface ApiDeps {
   readonly https?: HttpsServerOptions
   /** Time limits, connection caps and rate limits (limits.ts); default apiLimits(). */
   readonly limits?: ApiLimits
+  /** The clock of the rate limits, ms (tests hold it still); default Date.now. */
+  readonly now?: () => number
   /** Told about each request refused by a rate limit (the client, and which limit). */
   readonly onRateLimited?: (client: string, limit: 'client' | 'all' | 'authFailures') => void
   /** Host names besides loopback that requests may name, and the API token when required (guard.ts). */
@@ -48,7 +50,7 @@ export interface ApiDeps {
    * The peer book (src/discovery/DiscoveryService.ts view()) for GET /api/v1/p2p/peers; absent
    * or answering undefined while discovery does not run.
    */
-  readonly p2pPeerBook?: () => readonly unknown[] | undefined
+  readonly p2pPeerBook?: () => readonly PeerBookView[] | undefined
   /**
    * Called with every error that answers 500 (a bug or an unexpected failure), so the node can
    * log it; the client only sees `{"error": "internal error…", "code": "INTERNAL"}`.

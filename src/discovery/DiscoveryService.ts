@@ -1,9 +1,11 @@
 /**
- * Discovery for a node: mDNS, the static fallback and the peer book together, proposing peers to
- * native sync (a `PeerDialer`), which dials them and whose seed handshake decides trust.
+ * Discovery for a node: mDNS, the static fallback and the P2P peers of the peer registry
+ * (peers/P2pPeers.ts: the peer book) together, proposing peers to native sync (a `PeerDialer`),
+ * which dials them and whose seed handshake decides trust. Native sync dials the book's
+ * configured and API peers by itself; discovery proposes its mDNS and static ones.
  *
- *   start ──► the peer book's mDNS and static peers are dialled at once (a restart reconnects
- *             before anything is discovered); entries whose source no longer lists them go
+ *   start ──► the book's mDNS and static peers are dialled at once (a restart reconnects
+ *             before anything is discovered); static entries sync.peers no longer lists go
  *         ──► mDNS started (or off, or unable to run) ──► StaticFallback decides about sync.peers
  *   mDNS up / update ──► book (source mdns) ──► dialer.connect(addr, expected node id)
  *   mDNS down ──► forgotten (book and dialling): at once after a goodbye; after an expiry unless a
@@ -19,12 +21,14 @@ import type { NodeId } from '../core/ids.ts'
 import type { Logger } from '../util/log.ts'
 import { systemClock, type Clock, type Timer } from './clock.ts'
 import type { Advertisement, Discovery, DiscoveryEvent } from './Discovery.ts'
-import type { PeerBook, PeerBookEntry, PeerSource } from './PeerBook.ts'
+import type { P2pPeer, P2pPeers } from '../peers/P2pPeers.ts'
+import { dialledAlways, type PeerSource, type ProposedSource } from '../peers/sources.ts'
 import type { DialerEvent, PeerDialer } from './PeerDialer.ts'
 import { StaticFallback, type FallbackDecision } from './StaticFallback.ts'
 
 export interface DiscoveryServiceOptions {
-  readonly book: PeerBook
+  /** The P2P peers of the node's peer registry (native sync is handed the same). */
+  readonly book: P2pPeers
   readonly dialer: PeerDialer
   /** mDNS; absent when the configuration switches it off. */
   readonly discovery?: Discovery
@@ -61,7 +65,7 @@ const iso = (ms: number | null): string | null => ms === null ? null : new Date(
 
 export class DiscoveryService {
   private readonly opts: DiscoveryServiceOptions
-  private readonly book: PeerBook
+  private readonly book: P2pPeers
   private readonly dialer: PeerDialer
   private readonly clock: Clock
   private readonly log: Logger
@@ -69,8 +73,6 @@ export class DiscoveryService {
   private readonly forgetAfterMs: number
   /** mDNS entries: when each was last heard of (announced, connected, or restored), ms. */
   private readonly heard = new Map<string, number>()
-  /** Configured and API peers native sync reported in this run. */
-  private readonly managed = new Set<string>()
   private sweepTimer: Timer | undefined
   private running = false
   private mdnsRuns = false
@@ -137,14 +139,6 @@ export class DiscoveryService {
   /** Keeps the book current with what native sync reports. */
   onDialerEvent (ev: DialerEvent): void {
     switch (ev.type) {
-      case 'added':
-        this.managed.add(ev.addr)
-        this.book.put(ev.addr, ev.source)
-        return
-      case 'removed':
-        this.managed.delete(ev.addr)
-        this.book.forget(ev.addr)
-        return
       case 'dialled':
         this.book.seen(ev.addr, ev.nodeId)
         if (this.heard.has(ev.addr)) this.heard.set(ev.addr, this.clock.now())
@@ -179,14 +173,13 @@ export class DiscoveryService {
 
   // ---- internals -------------------------------------------------------------------------
 
-  /** Dials the book's mDNS and static peers at once; drops entries no source lists any more. */
+  /** Dials the book's mDNS and static peers at once; drops static entries sync.peers no longer lists. */
   private restore (): void {
     const statics = new Set(this.opts.staticPeers)
     const now = this.clock.now()
     for (const e of this.book.list()) {
-      if (e.source === 'manual' || e.source === 'api') {
-        if (!this.managed.has(e.addr)) this.book.forget(e.addr)
-      } else if (e.source === 'static') {
+      if (dialledAlways(e.source)) continue // native sync dials those itself
+      if (e.source === 'static') {
         if (statics.has(e.addr)) this.dial(e)
         else this.book.forget(e.addr)
       } else {
@@ -196,16 +189,16 @@ export class DiscoveryService {
     }
   }
 
-  private dial (e: PeerBookEntry): void {
+  private dial (e: P2pPeer): void {
     this.dialer.connect(e.addr, { source: e.source === 'static' ? 'static' : 'mdns', ...(e.nodeId !== null && e.source === 'mdns' ? { expectedNode: e.nodeId } : {}) })
   }
 
-  private propose (addr: string, source: 'static' | 'mdns', nodeId?: NodeId, addrs?: readonly string[]): void {
+  private propose (addr: string, source: ProposedSource, nodeId?: NodeId, addrs?: readonly string[]): void {
     const before = this.book.get(addr)
     // another node now answers at that address (reinstalled, or the address moved): dial anew, expecting it
     if (before !== undefined && nodeId !== undefined && before.nodeId !== null && before.nodeId !== nodeId) void this.dialer.disconnect(addr)
     const e = this.book.put(addr, source, { ...(nodeId !== undefined ? { nodeId } : {}), ...(addrs !== undefined ? { addrs } : {}), seen: source === 'mdns' })
-    if (e.source === 'manual' || e.source === 'api') return // native sync dials those itself
+    if (dialledAlways(e.source)) return // native sync dials those itself
     if (e.source === 'mdns') this.heard.set(addr, this.clock.now())
     this.dial(e)
   }

@@ -2,15 +2,11 @@
  * What discovery needs from native sync, and what native sync tells discovery about its peers.
  * Native sync (`sync/native/NativeSync.ts`) implements `PeerDialer`: discovery proposes
  * addresses, native sync dials them (redialling with backoff) and runs the seed handshake that
- * decides trust. Its `DialerEvent`s keep the peer book (`PeerBook.ts`) current.
+ * decides trust. Its `DialerEvent`s keep the P2P peers of the registry (peers/P2pPeers.ts)
+ * current: when each was seen, its last error.
  */
 import type { NodeId } from '../core/ids.ts'
-
-/**
- * Where a proposed peer comes from (the configured and API peers are native sync's own); `relay`:
- * a node of this seed that holds a slot on one of this node's relays, dialled through it.
- */
-export type ProposedSource = 'mdns' | 'static' | 'relay'
+import type { ProposedSource } from '../peers/sources.ts'
 
 export interface PeerDialer {
   /**
@@ -27,10 +23,6 @@ export interface PeerDialer {
 
 /** What native sync reports about its peers. */
 export type DialerEvent =
-  /** A configured (`manual`) or API (`api`) peer is dialled by native sync itself. */
-  | { readonly type: 'added', readonly addr: string, readonly source: 'manual' | 'api' }
-  /** An API peer was removed. */
-  | { readonly type: 'removed', readonly addr: string }
   /** A dial of `addr` reached `nodeId` and a session is up. */
   | { readonly type: 'dialled', readonly addr: string, readonly nodeId: NodeId }
   | { readonly type: 'dial-failed', readonly addr: string, readonly error: string }

@@ -26,6 +26,7 @@ import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
 import { SyncService, type SyncSettings } from '../sync/SyncService.ts'
+import { PeerRegistry } from '../peers/PeerRegistry.ts'
 import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
@@ -173,6 +174,14 @@ export class EngramNode {
     // A database SQLite just created (and its -wal and -shm) has the umask's mode: tighten it.
     secureDataDir(paths)
     await lifecycle.start({ name: 'the store', stop: () => { store.close() } })
+    // every peer this node knows, in one registry (a store of an earlier version is migrated here)
+    let peers: PeerRegistry
+    try {
+      peers = new PeerRegistry(store, now)
+    } catch (e) {
+      await lifecycle.stop()
+      throw e
+    }
     const live = { config }
     let discovery: DiscoveryService | undefined
     const engine = new Engine({
@@ -197,6 +206,7 @@ export class EngramNode {
       settings: () => syncSettings(live.config),
       log: log.child({ part: 'sync' }),
       now,
+      peers: peers.rest,
       autoSyncDebounceMs: opts.autoSyncDebounceMs,
       native: () => native
     })
@@ -209,6 +219,7 @@ export class EngramNode {
       native = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),
+        peers: peers.p2p,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
@@ -240,6 +251,7 @@ export class EngramNode {
           bodyLimitBytes: config.api.bodyLimitBytes,
           limits: apiLimits(config.api),
           access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
+          now,
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
@@ -266,7 +278,7 @@ export class EngramNode {
     const apiPort = Number(new URL(apiUrl).port)
     sync.setEndpoint({ url: apiUrl, host: config.api.host, port: apiPort })
     try {
-      discovery = createDiscovery({ config, store, native, nodeId, apiPort, log, now })
+      discovery = createDiscovery({ config, peers: peers.p2p, native, nodeId, apiPort, log })
     } catch (e) {
       await lifecycle.stop()
       throw e

@@ -1,5 +1,6 @@
 /**
- * Builds discovery for a node (src/discovery/): the peer book in the store, mDNS when `p2p.mdns`
+ * Builds discovery for a node (src/discovery/): the P2P peers of the node's peer registry
+ * (peers/P2pPeers.ts, the same native sync dials from), mDNS when `p2p.mdns`
  * or `discovery.bonjourEnabled` is on (the two keys mean the same), the static list
  * `sync.peers` (ENGRAM_SYNC_PEERS) with its fallback wait `sync.staticFallbackSeconds`, all
  * proposing peers to native sync. Part of the composition root: the one place that names the
@@ -12,8 +13,7 @@ import { BonjourDiscovery } from '../discovery/BonjourDiscovery.ts'
 import type { Clock } from '../discovery/clock.ts'
 import type { Discovery } from '../discovery/Discovery.ts'
 import { DiscoveryService } from '../discovery/DiscoveryService.ts'
-import { PeerBook } from '../discovery/PeerBook.ts'
-import type { Store } from '../store/Store.ts'
+import type { P2pPeers } from '../peers/P2pPeers.ts'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/native/messages.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
 import type { Logger } from '../util/log.ts'
@@ -25,13 +25,13 @@ export function mdnsEnabled (c: EngramConfig): boolean {
 
 export interface DiscoveryParts {
   readonly config: EngramConfig
-  readonly store: Store
+  /** The P2P peers of the node's peer registry (native sync is handed the same). */
+  readonly peers: P2pPeers
   readonly native: NativeSync | undefined
   readonly nodeId: NodeId
   /** The port the REST API listens on (advertised in the SRV record). */
   readonly apiPort: number
   readonly log: Logger
-  readonly now: () => number
   readonly clock?: Clock
   /** Replaces mDNS (tests). */
   readonly discovery?: Discovery
@@ -51,7 +51,7 @@ export function createDiscovery (parts: DiscoveryParts): DiscoveryService | unde
     ? new BonjourDiscovery({ serviceType: c.discovery.bonjourServiceType, log, ...(parts.clock !== undefined ? { clock: parts.clock } : {}) })
     : undefined)
   return new DiscoveryService({
-    book: new PeerBook(parts.store, parts.now),
+    book: parts.peers,
     dialer: parts.native,
     ...(discovery !== undefined ? { discovery } : {}),
     self: { nodeId: parts.nodeId, p2pPort: c.p2p.port, apiPort: parts.apiPort, protocol: MAX_PROTOCOL_VERSION },

@@ -16,6 +16,7 @@ import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
+import type { P2pPeers } from '../peers/P2pPeers.ts'
 import { QuicTransport, type ReachOptions } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
 import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
@@ -71,7 +72,9 @@ export interface NativeSyncParts {
   readonly failedHandshakes?: number
   /** The certificate layer of the handshake when TLS is on (NodeTls.handshake()). */
   readonly certificates?: HandshakeCertificates
-  /** Told about every peer dialled, reached, failed or ended (discovery's peer book). */
+  /** The P2P peers of the node's peer registry (discovery is handed the same). */
+  readonly peers?: P2pPeers
+  /** Told about every peer dialled, reached, failed or ended (discovery keeps the peers current with it). */
   readonly onPeerEvent?: (ev: DialerEvent) => void
   /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
   readonly conflicts?: ConflictPolicy
@@ -104,6 +107,7 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
+    ...(parts.peers !== undefined ? { peers: parts.peers } : {}),
     ...(parts.onPeerEvent !== undefined ? { onPeerEvent: parts.onPeerEvent } : {}),
     log,
     port: config.p2p.port,

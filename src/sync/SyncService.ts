@@ -1,5 +1,5 @@
 /**
- * The sync subsystem as the rest of the node sees it: the peer book, the polled scheduler, the
+ * The sync subsystem as the rest of the node sees it: the paired peers, the polled scheduler, the
  * delta server with its authentication, conflicts, mode selection and auto-sync.
  *
  * Mode selection (docs/SYNC.md): the store unhealthy or no shared secret → no sync, and status
@@ -11,6 +11,7 @@
  * Settings and the secret are functions: the node reads them from its live configuration, so a
  * reloaded config file applies without a restart.
  */
+import { formatHostPort } from '../core/address.ts'
 import { INVALID_INPUT, NOT_FOUND, UNAVAILABLE } from '../core/errors.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { Logger } from '../util/log.ts'
@@ -21,11 +22,12 @@ import { ConflictLog, type ConflictEntry, type ConflictStrategy } from '../repli
 import type { PeerTls, PullProgress } from './polled/DeltaClient.ts'
 import { DeltaEndpoint } from './polled/DeltaEndpoint.ts'
 import { DeltaServer } from './polled/DeltaServer.ts'
-import { PeerBook, type PeerEntry } from './polled/PeerBook.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
 import type { P2pStatusView } from './native/P2pStatus.ts'
 import { feedIdOf } from '../replication/feedId.ts'
+import { PeerRegistry } from '../peers/PeerRegistry.ts'
+import type { RestPeer, RestPeers } from '../peers/RestPeers.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
@@ -56,6 +58,8 @@ export interface SyncServiceOptions {
   readonly log: Logger
   /** Wall clock (auth stamps, syncedAt, status times). */
   readonly now?: () => number
+  /** The paired REST peers: the node's peer registry (node/EngramNode.ts); default: a registry of its own over the store. */
+  readonly peers?: RestPeers
   /** Debounce of auto-sync triggers (agent end, config change); default 1 s. */
   readonly autoSyncDebounceMs?: number
   readonly random?: () => number
@@ -80,7 +84,7 @@ export interface NativeLink {
 export type SyncMode = 'polled' | 'native' | 'none'
 
 /** A peer as GET /api/v1/sync/status shows it: its entry, how it is synced now, and this node's cursor on it. */
-export type PeerView = PeerEntry & { readonly mode: string, readonly cursor: number }
+export type PeerView = RestPeer & { readonly mode: string, readonly cursor: number }
 
 /** GET /api/v1/sync/status (without `pairBack`, which the route adds): its one definition. */
 export interface SyncStatusView {
@@ -106,7 +110,7 @@ export interface SyncStatusView {
 }
 
 export class SyncService {
-  readonly peers: PeerBook
+  readonly peers: RestPeers
   readonly conflictLog: ConflictLog
   /** sync.conflictStrategy and the keep-both list, for both carriers (native sync is handed it too). */
   readonly conflicts: ConflictPolicy
@@ -126,7 +130,7 @@ export class SyncService {
     const store = opts.engine.store
     const feedId = feedIdOf(store)
     this.feedId = feedId
-    this.peers = new PeerBook(store, this.now)
+    this.peers = opts.peers ?? new PeerRegistry(store, this.now).rest
     this.conflictLog = new ConflictLog(store, n => opts.log.warn(`the conflict list is full: dropped the ${n} oldest conflicts`, { max: 10_000 }))
     this.conflicts = new ConflictPolicy({
       settings: opts.settings,
@@ -213,7 +217,7 @@ export class SyncService {
   }
 
   /** Whether a paired peer is synced natively now (then polled sync leaves it alone). */
-  private nativeFor (p: PeerEntry): boolean {
+  private nativeFor (p: RestPeer): boolean {
     return p.nodeId !== undefined && this.native()?.isConnected(p.nodeId) === true
   }
 
@@ -221,15 +225,14 @@ export class SyncService {
    * Pairing in native mode also adds the peer as a P2P peer: the host of its URL and the UDP
    * port its GET /api/v1/p2p/status reports. Undefined when native sync is off here.
    */
-  async pairNative (p: PeerEntry): Promise<{ addr?: string, error?: string } | undefined> {
+  async pairNative (p: RestPeer): Promise<{ addr?: string, error?: string } | undefined> {
     const native = this.native()
     if (native === undefined) return undefined
     try {
       const res = await tlsFetch(new URL('/api/v1/p2p/status', p.url), { signal: AbortSignal.timeout(Math.min(this.opts.settings().syncTimeoutMs, 10_000)) }, this.opts.tls?.client)
       const body = await res.json().catch(() => undefined) as { enabled?: unknown, port?: unknown } | undefined
       if (!res.ok || body?.enabled !== true || typeof body.port !== 'number') return { error: `${p.url} has no P2P enabled; it is synced by polling` }
-      const host = new URL(p.url).hostname
-      const addr = `${host.includes(':') ? `[${host.replace(/^\[|\]$/g, '')}]` : host}:${body.port}`
+      const addr = formatHostPort({ host: new URL(p.url).hostname.replace(/^\[|\]$/g, ''), port: body.port })
       native.addPeer(addr)
       this.opts.log.info(`paired peer ${p.name} for native P2P sync too`, { peer: p.name, addr })
       return { addr }
@@ -264,7 +267,7 @@ export class SyncService {
     }
   }
 
-  peerView (p: PeerEntry): PeerView {
+  peerView (p: RestPeer): PeerView {
     const s = this.opts.settings()
     const native = s.p2pEnabled && s.nativeP2pPreferred && p.p2p?.enabled === true
     return {
@@ -274,7 +277,7 @@ export class SyncService {
     }
   }
 
-  pair (input: { name: unknown, url: unknown, namespaces?: unknown }): PeerEntry {
+  pair (input: { name: unknown, url: unknown, namespaces?: unknown }): RestPeer {
     if (this.opts.tls !== undefined && typeof input.url === 'string' && /^http:/i.test(input.url.trim())) {
       throw INVALID_INPUT('url', `must be https:// because TLS is on here (tls.cert): ${input.url.trim().replace(/^http:/i, 'https:')}`)
     }
@@ -284,7 +287,7 @@ export class SyncService {
     return p
   }
 
-  unpair (name: string): PeerEntry {
+  unpair (name: string): RestPeer {
     const p = this.peers.remove(name)
     this.polled.peersChanged()
     this.opts.log.info(`unpaired peer ${name}`, { peer: name })
@@ -292,7 +295,7 @@ export class SyncService {
   }
 
   /** Pauses (or resumes) a peer: a paused peer stays paired but is not pulled. */
-  setPaused (name: string, paused: boolean): PeerEntry {
+  setPaused (name: string, paused: boolean): RestPeer {
     const p = this.peers.setPaused(name, paused)
     this.polled.peersChanged()
     return p

@@ -6,5 +6,5 @@ export {
   MemoryNetwork, MemoryTransport, MemoryConnection, mulberry32,
   type LinkConditions, type MemoryNetworkOptions, type MemoryNetworkStats, type MemoryTransportOptions
 } from './memory/MemoryTransport.ts'
-export { parseHostPort, type HostPort } from './util.ts'
+export { dialAddress, type HostPort } from './util.ts'
 export { derivePrivateNetworkKey, PRIVATE_NETWORK_KEY_BYTES } from './libp2p/privateNetwork.ts'

@@ -2,7 +2,7 @@
  * Helpers shared by the transport implementations: the errors they raise, deadlines, and
  * parsing of `host:port` dial addresses.
  */
-import { parseHostPort as parseAddress, type HostPort } from '../core/address.ts'
+import { parseHostPort, type HostPort } from '../core/address.ts'
 import { EngramError, INVALID_INPUT, TIMEOUT, isEngramError, UNAVAILABLE, INTERNAL } from '../core/errors.ts'
 
 /** The session is closed (or closing): nothing more can be sent on it. */
@@ -43,9 +43,9 @@ export function errorMessage (err: unknown): string {
 
 export type { HostPort } from '../core/address.ts'
 
-/** Parses a dial address (core/address.ts); throws `INVALID_INPUT` naming the address and what is accepted. */
-export function parseHostPort (addr: string): HostPort {
-  const r = parseAddress(addr)
+/** The host and port of a dial address, read by the one parser (core/address.ts); throws `INVALID_INPUT` naming the address and what is accepted. */
+export function dialAddress (addr: string): HostPort {
+  const r = parseHostPort(addr)
   if (r.ok) return r.address
   throw INVALID_INPUT('address', `${JSON.stringify(addr)} ${r.problem}; expected a multiaddr, "host:port" or "[ipv6]:port" with a port in 1-65535`)
 }

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as delay } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { makeErrorHandler } from '../../src/api/errors.ts'
 import { eventRoutes } from '../../src/api/routes/events.ts'
@@ -15,6 +14,7 @@ import { makeTriple, recordToPlain } from '../../src/core/records.ts'
 import { startApi, type TestApi } from './helpers.ts'
 import { openSse, type SseEvent } from './sse.ts'
 import { waitFor } from '../cli/helpers.ts'
+import { eventually } from '../support/eventually.ts'
 
 const isChange = (e: SseEvent): boolean => e.event === 'change'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- event payloads are checked field by field
@@ -120,12 +120,12 @@ describe('event stream limits', () => {
 
       a.close()
       // The slot frees once the server has seen the disconnect.
-      const deadline = Date.now() + 5000
-      let s = await openSse(url)
-      while (s.status !== 200 && Date.now() < deadline) {
-        await delay(20)
-        s = await openSse(url)
-      }
+      const s = await eventually(async () => {
+        const tried = await openSse(url)
+        if (tried.status === 200) return tried
+        tried.close()
+        return undefined
+      }, 'a free subscriber slot once the server saw the disconnect', { everyMs: 20 })
       assert.equal(s.status, 200)
       b.close()
       s.close()

@@ -7,7 +7,9 @@ import type { NodeId } from '../../src/core/ids.ts'
 import type { ManualClock } from '../../src/discovery/clock.ts'
 import { DiscoveryService } from '../../src/discovery/DiscoveryService.ts'
 import type { MemoryDiscovery, MemoryDiscoveryOptions, MemoryLan } from '../../src/discovery/MemoryDiscovery.ts'
-import { PeerBook } from '../../src/discovery/PeerBook.ts'
+import type { P2pPeer, P2pPeers } from '../../src/peers/P2pPeers.ts'
+import { PeerRegistry } from '../../src/peers/PeerRegistry.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import type { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
 import { createLogger } from '../../src/util/log.ts'
@@ -16,7 +18,8 @@ import { simNode, type SimNode } from '../native/helpers.ts'
 export interface DiscoNode extends SimNode {
   readonly discovery: MemoryDiscovery | undefined
   readonly service: DiscoveryService
-  readonly book: PeerBook
+  /** The node's P2P peers (the registry's section native sync dials from). */
+  readonly book: P2pPeers
   /** Log lines of discovery alone. */
   readonly discoveryLogs: string[]
   start (): Promise<void>
@@ -35,15 +38,18 @@ export interface DiscoNodeOptions {
 
 export function discoNode (net: MemoryNetwork, lan: MemoryLan, clock: ManualClock, name: string, opts: DiscoNodeOptions = {}): DiscoNode {
   const ref: { service?: DiscoveryService } = {}
+  const store = opts.store ?? new MemoryStore()
+  // one registry, as the node has: native sync dials from the same P2P peers discovery keeps
+  const book = new PeerRegistry(store, () => clock.now()).p2p
   const node = simNode(net, name, {
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.store !== undefined ? { store: opts.store } : {}),
+    store,
+    peers: book,
     onPeerEvent: ev => { ref.service?.onDialerEvent(ev) }
   })
   const discoveryLogs: string[] = []
   const log = createLogger({ level: 'debug', sink: line => { discoveryLogs.push(line); node.logs.push(line) }, now: () => clock.now() })
   const discovery = opts.mdns === false ? undefined : lan.createDiscovery({ ttlMs: 60_000, refreshMs: 15_000, ...opts.mdns })
-  const book = new PeerBook(node.store, () => clock.now())
   const s = new DiscoveryService({
     book,
     dialer: node.sync,
@@ -68,6 +74,6 @@ export function discoNode (net: MemoryNetwork, lan: MemoryLan, clock: ManualCloc
 }
 
 /** The book entries of `node` that name `peer`. */
-export function entriesOf (node: DiscoNode, peer: NodeId): ReturnType<PeerBook['list']> {
+export function entriesOf (node: DiscoNode, peer: NodeId): P2pPeer[] {
   return node.book.list().filter(e => e.nodeId === peer)
 }

@@ -31,12 +31,12 @@ describe('engram peers', () => {
     await until(async () => (await a.p2p()).peer_count === 1 && (await c.p2p()).peer_count === 1, () => 'a and c connected to b', 20_000)
 
     const json = JSON.parse((await a.cli(['peers', '--json'])).stdout) as Book
-    assert.deepEqual(json.book.map(e => [e.addr, e.source, e.node_id, e.connected]), [[`127.0.0.1:${pb}`, 'manual', b.nodeId, true]])
+    assert.deepEqual(json.book.map(e => [e.addr, e.source, e.node_id, e.connected]), [[`127.0.0.1:${pb}`, 'config', b.nodeId, true]])
     assert.ok(json.book[0]?.last_seen !== null)
     const text = await a.cli(['peers'])
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /^NODE +SOURCE +STATE +PATH +LAST SEEN +ADDRESS$/m)
-    assert.match(text.stdout, new RegExp(`manual +connected +direct +\\S+ +127\\.0\\.0\\.1:${pb}`))
+    assert.match(text.stdout, new RegExp(`config +connected +direct +\\S+ +127\\.0\\.0\\.1:${pb}`))
 
     const cBook = JSON.parse((await c.cli(['peers', '--json'])).stdout) as Book
     assert.deepEqual(cBook.book.map(e => [e.source, e.node_id, e.connected]), [['static', b.nodeId, true]])

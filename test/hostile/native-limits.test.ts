@@ -107,7 +107,7 @@ describe('who gets in', () => {
     honest.engine.addTriples([{ subject: 'user:h', predicate: 'p', object: 1 }])
     await eventually(() => victim.store.stats().triples === 1, 'the honest peer\'s write on the victim')
     assert.ok(strangers.filter(c => c !== undefined).length > 0)
-    await eventually(() => victim.sync.sessionInfo().filter(s => s.state === 'handshake').length === 0, 'silent handshakes timed out', 10_000)
+    await eventually(() => victim.sync.sessionInfo().filter(s => s.state === 'handshake').length === 0, 'silent handshakes timed out')
   })
 })
 
@@ -167,7 +167,7 @@ describe('what a compromised peer may send', () => {
     assert.ok(b.logs.some(l => l.includes('deferred a page from P2P peer node-a')), b.logs.join('\n'))
     // two minutes later the budget has room again: the rest arrives, nothing was lost
     offset += 120_000
-    await eventually(() => b.store.stats().tripleTombstones === 300, () => `all 300 tombstones (${b.store.stats().tripleTombstones})`, 10_000)
+    await eventually(() => b.store.stats().tripleTombstones === 300, () => `all 300 tombstones (${b.store.stats().tripleTombstones})`)
     await eventually(() => sameDumps([a, b]), 'identical dumps')
   })
 

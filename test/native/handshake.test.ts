@@ -11,6 +11,11 @@ import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory/
 import type { Connection } from '../../src/transport/Transport.ts'
 import { eventually, simNode, type SimNode } from './helpers.ts'
 
+/** A handshake that should complete is given a deadline no loaded machine reaches (only the timeout test shortens it). */
+const HANDSHAKE_MS = 30_000
+/** A side whose peer never answers again: it times out after this. */
+const WAITED_OUT_MS = 1_000
+
 const A = asNodeId('node-a')
 const B = asNodeId('node-b')
 const FEED_A = 'a'.repeat(32)
@@ -59,8 +64,8 @@ describe('seed handshake: pure parts', () => {
   it('completes with the same seed and fails both ways with another (version 2)', async () => {
     const [ca, cb] = channelPair()
     const [ra, rb] = await Promise.all([
-      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: HANDSHAKE_MS }),
+      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: HANDSHAKE_MS })
     ])
     assert.equal(ra.peerFeed, FEED_B)
     assert.equal(rb.peerFeed, FEED_A)
@@ -68,8 +73,9 @@ describe('seed handshake: pure parts', () => {
 
     const [xa, xb] = channelPair()
     const results = await Promise.allSettled([
-      runHandshake(xa, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), secrets: { seed: 'seed-2' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000 })
+      // A is left waiting: its timeout is the outcome asserted, so a short one
+      runHandshake(xa, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: WAITED_OUT_MS }),
+      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), secrets: { seed: 'seed-2' }, self: B, peer: A, feed: FEED_B, timeoutMs: HANDSHAKE_MS })
     ])
     // A confirms first (its id sorts first); B refuses it, and A is left without B's confirmation.
     const [fa, fb] = results as PromiseRejectedResult[]
@@ -84,8 +90,8 @@ describe('seed handshake: pure parts', () => {
     const [ca, cb] = channelPair()
     const old = { versions: [1, 1] as [number, number], legacyProofOrder: true }
     const [ra] = await Promise.all([
-      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...old })
+      runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: HANDSHAKE_MS }),
+      runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: HANDSHAKE_MS, ...old })
     ])
     assert.equal(ra.version, 1)
     // The older node with another seed: its proof fails, and this node sends none.
@@ -93,8 +99,9 @@ describe('seed handshake: pure parts', () => {
     const [xa, xb] = channelPair()
     const watched: HandshakeChannel = { send: async m => { sent.push(m); await xa.send(m) }, next: ms => xa.next(ms) }
     const results = await Promise.allSettled([
-      runHandshake(watched, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000 }),
-      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...old })
+      runHandshake(watched, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: HANDSHAKE_MS }),
+      // the older node waits for a proof that never comes: left to time out, briefly
+      runHandshake(xb, { key: deriveHandshakeKey('seed-2'), self: B, peer: A, feed: FEED_B, timeoutMs: WAITED_OUT_MS, ...old })
     ])
     assert.equal(results[0]!.status, 'rejected')
     assert.match(String((results[0] as PromiseRejectedResult).reason.message), /^auth failed: the peer's proof is wrong/)
@@ -196,7 +203,7 @@ describe('seed handshake over sessions', () => {
       next: async ms => { await eventually(() => first.got.length > 0, 'a frame', ms); return first.got.shift()! }
     }
     await runHandshake(ch, { key: deriveHandshakeKey('test-seed'), secrets: { seed: 'test-seed' }, self: asNodeId('node-b'), peer: A, feed: FEED_B,
-      sessionId: first.conn.id, initiator: true, timeoutMs: 1000 })
+      sessionId: first.conn.id, initiator: true, timeoutMs: HANDSHAKE_MS })
     await first.conn.close('done')
     await eventually(() => a.sync.connectedPeers().length === 0, 'the first session closed on a')
     // the recorded hello, share and confirmation, replayed in a new session: a's nonce is fresh, nothing fits

@@ -65,7 +65,8 @@ export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions 
     : undefined
   const sync = new NativeSync({
     seed: 'test-seed',
-    handshakeTimeoutMs: 500,
+    // generous: a handshake that completes never waits for it; tests of silent peers set their own
+    handshakeTimeoutMs: 5_000,
     backoff: { baseMs: 20, maxMs: 200 },
     ...opts,
     ...(conflicts !== undefined ? { conflicts } : {}),

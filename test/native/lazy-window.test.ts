@@ -9,16 +9,14 @@ import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
 import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
+import { eventually } from '../support/eventually.ts'
 
 const T0 = 1_763_631_000_000
 const TTL = 24 * 3_600_000
 
-async function until (what: string, cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms
-  for (let i = 0; i < 100_000 && !cond(); i++) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
+/** Polls `cond` (test/support/eventually.ts: the one wait, with a deadline for a loaded machine). */
+async function until (what: string, cond: () => boolean): Promise<void> {
+  await eventually(cond, what, { everyMs: 5 })
 }
 
 function setup (opts: { idleMs: number, sliceEntries?: number }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
+import { decodeFrame } from '../../src/protocol/native/messages.ts'
+import { MemoryNetwork, type MemoryConnection } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually, sameDumps, simNode, type SimNode } from './helpers.ts'
 
 const started: SimNode[] = []
@@ -27,6 +28,44 @@ describe('native session', () => {
     a.engine.addTriples([triple(1000)])
     b.engine.setNote('note:x', { hello: 1 })
     await eventually(() => b.store.stats().triples === 251 && a.store.stats().notes === 1, 'live push both ways')
+    assert.ok(sameDumps([a, b]))
+  })
+})
+
+/** The in-memory network, noting the type of every frame sent. */
+class TappedNetwork extends MemoryNetwork {
+  readonly sent: string[] = []
+  override sendFrame (from: MemoryConnection, frame: Uint8Array): void {
+    this.sent.push(decodeFrame(frame, { deferRecords: true }).t)
+    super.sendFrame(from, frame)
+  }
+}
+
+describe('one stream during catch-up', () => {
+  it('runs no gossip round with a peer while a stream with it catches up, and resumes rounds after', async () => {
+    const net = new TappedNetwork({ manual: true })
+    const settings = { gossipIntervalMs: 5, maxTriplesPerSync: 100 }
+    const a = simNode(net, 'node-a', { settings })
+    const b = simNode(net, 'node-b', { settings })
+    a.engine.addTriples(Array.from({ length: 1_000 }, (_, i) => triple(i)))
+    b.engine.addTriples(Array.from({ length: 300 }, (_, i) => triple(5_000 + i)))
+    await start(a, b)
+    b.sync.addPeer('mem:node-a')
+    const round = (n: SimNode): number => n.sync.status().gossip_stats.round
+    // frames move one step at a time, with gossip ticks on both nodes between the steps
+    for (let i = 0; i < 2_000 && !(a.store.stats().triples === 1_300 && b.store.stats().triples === 1_300); i++) {
+      const [ra, rb] = [round(a), round(b)]
+      await eventually(() => round(a) > ra && round(b) > rb, 'a gossip tick on both nodes')
+      net.step()
+    }
+    assert.equal(b.store.stats().triples, 1_300)
+    assert.deepEqual(net.sent.filter(t => ['digest', 'buckets', 'bloom', 'records'].includes(t)), [], 'no gossip while catching up')
+    assert.ok(net.sent.filter(t => t === 'changes').length >= 13, 'every record went by the streams')
+    // both streams caught up: rounds resume (idle rounds: equal digests)
+    await eventually(() => {
+      net.step()
+      return net.sent.includes('digest') && [a, b].every(n => n.sync.sessionInfo().every(s => !s.catchingUp))
+    }, 'gossip rounds again')
     assert.ok(sameDumps([a, b]))
   })
 })

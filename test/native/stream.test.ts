@@ -156,6 +156,6 @@ describe('native streams', () => {
     a.engine.addTriples(Array.from({ length: 500 }, (_, i) => triple(`s${i}`, 'v')))
     await eventually(() => b.store.stats().triples === 500, 'b got everything while c swallows frames')
     net.silence('node-c', false)
-    await eventually(() => c.store.stats().triples === 500, 'c catches up once it answers again', 15_000)
+    await eventually(() => c.store.stats().triples === 500, 'c catches up once it answers again')
   })
 })

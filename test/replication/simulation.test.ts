@@ -76,6 +76,8 @@ async function nativeCluster (seed: number, run: Run): Promise<Cluster> {
     // gossip only: no cursors, no pages, no push; streams only: no gossip round within the test
     ...(mode === 'gossip only' ? { stream: false, push: false } : {}),
     ...(run.strategy !== undefined ? { strategy: { conflictStrategy: run.strategy, singleValuedPredicates: [SINGLE_VALUED] } } : {}),
+    // short timeouts on purpose: frames are lost here, and a lost one must be given up on quickly
+    handshakeTimeoutMs: 500,
     settings: { maxTriplesPerSync: 7, syncTimeoutMs: 200, ...(mode === 'streams only' ? { gossipIntervalMs: 60_000 } : {}) }
   }))
   for (const n of nodes) await n.sync.start()

@@ -20,6 +20,7 @@ import { DELTA_PATH } from '../../src/protocol/polled/messages.ts'
 import { issuePeer } from '../../src/tls/certificates.ts'
 import { engram, sandbox, type Sandbox } from '../cli/helpers.ts'
 import { dumpFile } from '../sync/daemons.ts'
+import { eventually } from '../support/eventually.ts'
 import {
   PASSPHRASE, SEED, certFor, countLines, literal, makePki, prepareNode, startSecureNode,
   type CertFiles, type CertKind, type Pki, type SecureNode
@@ -220,12 +221,8 @@ function deltaRequest (opts: { cert?: CertFiles, headers: SignedRequestHeaders |
 
 /** Polls S's log until `line` appears `n` times (a refusal is logged as the connection closes). */
 async function waitLines (line: RegExp, n: number, what: string, mode: 'exactly' | 'at least' = 'exactly'): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (let i = 0; i < 1000; i++) {
-    if (countLines(s.stderr(), line) >= n) break
-    if (Date.now() > deadline) break
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
+  // the one wait (test/support/eventually.ts, its deadline for a loaded machine); the assertion below says what was seen
+  await eventually(() => countLines(s.stderr(), line) >= n, what).catch(() => {})
   const count = countLines(s.stderr(), line)
   assert.ok(mode === 'exactly' ? count === n : count >= n, `${what}: ${mode} ${n} lines (not ${count}) matching ${line} in S's log:\n${s.stderr().split('\n').filter(l => / warn /.test(l)).slice(-12).join('\n')}`)
 }

@@ -6,7 +6,7 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import type { PullResult } from '../../src/sync/polled/DeltaClient.ts'
-import { PeerBook } from '../../src/sync/polled/PeerBook.ts'
+import { PeerRegistry } from '../../src/peers/PeerRegistry.ts'
 import { PolledSync, type Timers } from '../../src/sync/polled/PolledSync.ts'
 import { silentLogger } from '../../src/util/log.ts'
 
@@ -40,7 +40,7 @@ const ok = (n = 1): PullResult => ({ nodeId: asNodeId('node-b'), feedId: 'f'.rep
 function setup (pull: () => Promise<PullResult>) {
   const store = new MemoryStore()
   const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
-  const peers = new PeerBook(store)
+  const peers = new PeerRegistry(store).rest
   const timers = new FakeTimers()
   const sync = new PolledSync({
     engine, peers, log: silentLogger, timers, random: () => 0.5,

@@ -165,7 +165,8 @@ describe('QuicTransport', () => {
   })
 
   it('drops a peer that connects but never opens a session, without disturbing others', async () => {
-    const { t: a, p: pa } = await node({ handshakeTimeoutMs: 500 })
+    // the real dial below must say HELLO within this too: short enough to wait for, long enough for a loaded machine
+    const { t: a, p: pa } = await node({ handshakeTimeoutMs: 3_000 })
     const raw = await rawPeer()
     const { t: b } = await node()
     try {

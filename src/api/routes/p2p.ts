@@ -15,21 +15,23 @@
  * `{node_id, enabled, port}` — no addresses, peers or counters.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { MAX_ADDR_LENGTH } from '../../peers/addresses.ts'
 import { errorBody } from '../errors.ts'
 import { fromThisMachine } from '../remoteAccess.ts'
+import type { P2pPeersAnswer } from '../contract.ts'
 import type { ApiDeps, P2pApi } from '../types.ts'
 
 const addPeerBody = {
   type: 'object',
   required: ['addr'],
-  properties: { addr: { type: 'string', minLength: 1, maxLength: 1100 } },
+  properties: { addr: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } },
   additionalProperties: false
 } as const
 
 const peerIdParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 1100 } }
+  properties: { id: { type: 'string', minLength: 1, maxLength: MAX_ADDR_LENGTH } }
 } as const
 
 export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
@@ -47,7 +49,8 @@ export function p2pRoutes (app: FastifyInstance, deps: ApiDeps): void {
     const native = p2p()
     if (native === undefined) return notEnabled(reply)
     const book = deps.p2pPeerBook?.()
-    return { peers: native.listPeers(), ...(book !== undefined ? { book } : {}) }
+    const answer: P2pPeersAnswer = { peers: native.listPeers(), ...(book !== undefined ? { book } : {}) }
+    return answer
   })
 
   app.post<{ Body: { addr: string } }>('/api/v1/p2p/peers', { schema: { body: addPeerBody } }, async (request, reply) => {

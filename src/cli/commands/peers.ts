@@ -1,28 +1,16 @@
 /** `engram peers`: the peer book of native P2P sync (every known peer, where it came from, its state). */
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
+import type { P2pPeersAnswer, PeerBookView } from '../../api/contract.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { isEngramError, ABSENT } from '../../core/errors.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
-import { pathText, type P2pPeerView } from '../nativeStatus.ts'
-
-/** A peer book entry as GET /api/v1/p2p/peers answers it (`book`). */
-interface BookEntry {
-  readonly addr: string
-  readonly source: string
-  readonly node_id: string | null
-  readonly addrs: readonly string[]
-  readonly connected: boolean
-  readonly announced: boolean
-  readonly last_seen: string | null
-  readonly last_error: string | null
-  readonly refused: boolean
-}
+import { pathText } from '../nativeStatus.ts'
 
 const short = (id: string | null): string => (id === null ? '?' : id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id)
 
-function state (e: BookEntry): string {
+function state (e: PeerBookView): string {
   if (e.connected) return 'connected'
   if (e.refused) return 'refused'
   return e.announced ? 'announced' : 'offline'
@@ -34,8 +22,8 @@ export const peersCommand: Command = {
   help: `Usage: engram peers [--json]
 
 Lists the peer book of native P2P sync: every peer this node knows, where it came from
-(manual: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; mdns:
-announced on this network; static: the static list sync.peers / ENGRAM_SYNC_PEERS; relay: found
+(config: p2p.manualPeers or discovery.manualPeers; api: engram sync pair or the API; static:
+the static list sync.peers / ENGRAM_SYNC_PEERS; mdns: announced on this network; relay: found
 on one of the relays of p2p.relays), the path of its session (direct, or relayed via which
 relay), its node
 id, its state (connected; announced: seen on mDNS, no session now; refused: it failed the
@@ -52,7 +40,7 @@ Examples:
   options: CLIENT_OPTIONS,
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
-    let r: { peers: P2pPeerView[], book?: BookEntry[] }
+    let r: P2pPeersAnswer
     try {
       r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
     } catch (e) {

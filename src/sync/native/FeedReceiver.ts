@@ -70,6 +70,11 @@ export class FeedReceiver {
     return this.cursor
   }
 
+  /** True until a page with `more: false` was applied: the peer's stream is still catching this node up. */
+  get catchingUp (): boolean {
+    return this.stats.catchUps === 0
+  }
+
   /** Sends this node's cursor: the peer (re)starts its stream there. */
   sendCursor (): void {
     this.cursorSentAt = this.now()

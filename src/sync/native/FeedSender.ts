@@ -108,6 +108,10 @@ export class FeedSender {
   private prepared: Prepared | undefined
   /** Set by start(): the first page after a cursor is sent even when empty, so the peer knows its cursor arrived. */
   private answerCursor = false
+  /** The `to` of the last page sent with `more: false` since the peer's cursor (undefined: none yet). */
+  private endSent: number | undefined
+  /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
+  private live = false
   /**
    * The batches the last pages' records belonged to, as read from the store (with the inner
    * hashes their proofs computed): consecutive pages of a bulk write share them. Batch numbers
@@ -144,6 +148,15 @@ export class FeedSender {
     return this.started && this.inflight.length === 0 && this.snapshot === undefined && this.position >= this.opts.store.stats().lastSeq
   }
 
+  /**
+   * True from the peer's cursor until the peer acknowledged a page with `more: false` (the end of
+   * the feed as it was then): the stream is catching the peer up. Later restarts of the stream
+   * (an acknowledgement timeout) do not count as a new catch-up; a new cursor does.
+   */
+  get catchingUp (): boolean {
+    return !this.live
+  }
+
   /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
   start (cursor: number, feed: string): void {
     const { store } = this.opts
@@ -162,12 +175,15 @@ export class FeedSender {
     this.position = this.acked = read.from
     this.rest = this.prepared = undefined
     this.answerCursor = true
+    this.endSent = undefined
+    this.live = false
     this.wake()
   }
 
   /** The peer applied everything up to `cursor`. */
   onAck (cursor: number): void {
     if (cursor > this.acked) this.acked = cursor
+    if (this.endSent !== undefined && cursor >= this.endSent) this.live = true
     this.inflight = this.inflight.filter(p => p.to > cursor)
     this.wake()
   }
@@ -229,6 +245,7 @@ export class FeedSender {
 
   private async sendPage (gen: number, msg: ChangesMessage, frame = encodeMessage(msg)): Promise<boolean> {
     this.position = msg.to
+    if (!msg.more) this.endSent ??= msg.to
     this.inflight.push({ to: msg.to, at: this.now() })
     this.stats.pages++
     this.stats.records += msg.records.length

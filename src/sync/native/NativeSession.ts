@@ -108,6 +108,10 @@ export interface SessionInfo {
   readonly recordsReceived: number
   readonly recordsApplied: number
   readonly gossipRounds: number
+  /** Gossip requests of the peer left unanswered while a stream was catching up. */
+  readonly gossipDeferred: number
+  /** A stream of the session is still catching up (no gossip rounds meanwhile). */
+  readonly catchingUp: boolean
   readonly cursor: number
 }
 
@@ -125,6 +129,8 @@ export class NativeSession {
   private bytesSent = 0
   private bytesReceived = 0
   private gossipRounds = 0
+  /** Gossip requests of the peer left unanswered because a stream was catching up. */
+  private gossipDeferred = 0
   private openedAt: number | undefined
   private lastSyncAt: number | undefined
   private closeReason: string | undefined
@@ -226,12 +232,23 @@ export class NativeSession {
   }
 
   /**
-   * The periodic tick (every gossipIntervalMs, driven by the manager): a gossip round; without
-   * live push, also the entries written since the last tick.
+   * True while either stream of the session is still catching up (docs/PROTOCOL.md §3, "One
+   * stream during catch-up"): this node's feed has not yet reached the peer's end of it, or the
+   * peer's feed has not yet reached this node's. Gossip waits meanwhile: the streams are about to
+   * deliver everything a round would find, and a round would only send it twice.
+   */
+  get catchingUp (): boolean {
+    if (!(this.opts.stream ?? true)) return false
+    return (this.sender?.catchingUp ?? false) || (this.receiver?.catchingUp ?? false)
+  }
+
+  /**
+   * The periodic tick (every gossipIntervalMs, driven by the manager): a gossip round, unless a
+   * stream is catching up; without live push, also the entries written since the last tick.
    */
   tick (): void {
     if (this.state !== 'open') return
-    if (this.gossip !== undefined) {
+    if (this.gossip !== undefined && !this.catchingUp) {
       void this.sendNow(this.gossip.startRound()).catch(e => this.fail(e, 'send'))
     }
     if (!(this.opts.push ?? true)) this.sender?.wake()
@@ -262,6 +279,8 @@ export class NativeSession {
       recordsReceived: r?.records ?? 0,
       recordsApplied: r?.applied ?? 0,
       gossipRounds: this.gossipRounds,
+      gossipDeferred: this.gossipDeferred,
+      catchingUp: this.state === 'open' && this.catchingUp,
       cursor: this.receiver?.position ?? 0
     }
   }
@@ -329,6 +348,8 @@ export class NativeSession {
       }
       default: {
         if (this.gossip === undefined) return
+        // a round the peer starts while a stream catches up ends at once (a lost message does the same)
+        if (msg.t !== 'records' && this.catchingUp) { this.gossipDeferred++; return }
         const { send, apply, seals } = this.gossip.onMessage(msg)
         // decodeFrame checked every row of a `records` message; signatures are checked ahead, in slices
         if (apply.length > 0) {

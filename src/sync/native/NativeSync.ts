@@ -1,6 +1,8 @@
 /**
  * Native sync, the manager: owns the transport, one `NativeSession` per connected peer (built by
- * SessionBuilder.ts), the manual peers (dialled and redialled with capped backoff, forever), the
+ * SessionBuilder.ts), the dialling of the configured and API peers of the peer registry
+ * (peers/P2pPeers.ts; dialled and redialled with capped backoff, forever) and of the peers
+ * discovery proposes, the
  * node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
  * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts).
  *
@@ -22,7 +24,6 @@ import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
-import { ManualPeers, type ManualPeer } from './ManualPeers.ts'
 import type { NativeSession, SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
@@ -30,7 +31,10 @@ import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
 import { PeerStats, type P2pPeerView } from './PeerStats.ts'
 import { SessionBuilder } from './SessionBuilder.ts'
 import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
-import type { DialerEvent, PeerDialer, ProposedSource } from '../../discovery/PeerDialer.ts'
+import type { DialerEvent, PeerDialer } from '../../discovery/PeerDialer.ts'
+import { PeerRegistry } from '../../peers/PeerRegistry.ts'
+import type { P2pPeers } from '../../peers/P2pPeers.ts'
+import type { ProposedSource } from '../../peers/sources.ts'
 import { endedEvent } from './peerEvents.ts'
 
 export interface NativeSyncSettings {
@@ -65,9 +69,14 @@ export interface NativeSyncOptions {
    */
   readonly conflicts?: ConflictPolicy
   readonly settings: () => NativeSyncSettings
-  /** Configured peers (p2p.manualPeers and discovery.manualPeers). */
+  /** Configured peers (p2p.manualPeers and discovery.manualPeers): listed in `peers` as `config`. */
   readonly manualPeers?: readonly string[]
-  /** Told about every peer dialled, reached, failed or ended (the peer book, src/discovery/). */
+  /**
+   * The P2P peers of the node's peer registry (node/EngramNode.ts hands the same to discovery);
+   * default: a registry of its own over the engine's store.
+   */
+  readonly peers?: P2pPeers
+  /** Told about every peer dialled, reached, failed or ended (discovery keeps `peers` current with it). */
   readonly onPeerEvent?: (ev: DialerEvent) => void
   readonly log: Logger
   /** The UDP port reported in the status (p2p.port). */
@@ -90,6 +99,14 @@ export interface NativeSyncOptions {
 
 export type { P2pPeerView } from './PeerStats.ts'
 
+/** A P2P peer removed through the API (DELETE /api/v1/p2p/peers/:id answers it as `removed`). */
+export interface RemovedP2pPeer {
+  readonly addr: string
+  readonly source: 'api'
+  /** When it was added, ISO 8601. */
+  readonly addedAt: string
+}
+
 export class NativeSync implements PeerDialer {
   readonly nodeId: NodeId
   readonly feedId: string
@@ -101,7 +118,7 @@ export class NativeSync implements PeerDialer {
   private readonly random: () => number
   private readonly window: LazyWindow
   private readonly peerStats: PeerStats
-  private readonly manual: ManualPeers
+  private readonly peers: P2pPeers
   private readonly redialer: Redialer
   private readonly builder: SessionBuilder
   private readonly view: P2pStatus
@@ -148,7 +165,8 @@ export class NativeSync implements PeerDialer {
         }
       }
     })
-    this.manual = new ManualPeers(opts.engine.store, opts.manualPeers ?? [])
+    this.peers = opts.peers ?? new PeerRegistry(opts.engine.store, this.now).p2p
+    this.peers.configure(opts.manualPeers ?? [])
     this.redialer = new Redialer({
       ...opts.backoff,
       random: this.random,
@@ -176,7 +194,7 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       sessions: this.sessions,
       gossipPeers: this.gossipPeers,
-      manual: this.manual,
+      peers: this.peers,
       proposed: this.proposed,
       redialer: this.redialer,
       peerStats: this.peerStats,
@@ -193,12 +211,10 @@ export class NativeSync implements PeerDialer {
     this.engine.on('change', this.onChange)
     this.window.current().digest() // builds the window index now rather than during the first round
     this.scheduleTick()
-    for (const p of this.manual.list()) {
-      this.peerEvent({ type: 'added', addr: p.addr, source: p.source === 'config' ? 'manual' : 'api' })
-      this.redialer.start(p.addr)
-    }
+    const always = this.peers.dialledAlways()
+    for (const p of always) this.redialer.start(p.addr)
     for (const addr of this.proposed.keys()) this.redialer.start(addr)
-    this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: this.manual.list().length })
+    this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: always.length })
   }
 
   async stop (): Promise<void> {
@@ -238,40 +254,40 @@ export class NativeSync implements PeerDialer {
     this.tick()
   }
 
-  // ---- manual peers ----------------------------------------------------------------------
+  // ---- configured and API peers -------------------------------------------------------------
 
-  /** Manual peers, peers proposed by discovery, then other connected peers. */
+  /** Configured and API peers, peers proposed by discovery, then other connected peers. */
   listPeers (): P2pPeerView[] {
     return this.view.peers()
   }
 
-  /** Adds a manual peer (persisted) and starts dialing it. */
+  /** Adds an API peer (kept in the registry) and starts dialing it. */
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean } {
-    const { peer, created } = this.manual.add(addr)
-    if (created) this.peerEvent({ type: 'added', addr: peer.addr, source: 'api' })
+    const { peer, created } = this.peers.add(addr)
+    // a peer discovery proposed is now dialled always (the same dial loop goes on), listed once
+    this.proposed.delete(peer.addr)
     if (this.state === 'started') this.redialer.start(peer.addr)
     return { peer: this.view.peer(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
   }
 
-  /** Removes a manual peer by address or node id, and closes its session. */
-  async removePeer (idOrAddr: string): Promise<ManualPeer> {
-    const match = this.manual.list().find(p => p.addr === idOrAddr || this.redialer.state(p.addr)?.nodeId === idOrAddr)
+  /** Removes an API peer by address or node id, and closes its session (CONFLICT for a configured one). */
+  async removePeer (idOrAddr: string): Promise<RemovedP2pPeer> {
+    const match = this.peers.dialledAlways().find(p => p.addr === idOrAddr || this.redialer.state(p.addr)?.nodeId === idOrAddr)
     if (match === undefined) throw NOT_FOUND('P2P peer', idOrAddr)
-    const removed = this.manual.remove(match.addr)
-    this.peerEvent({ type: 'removed', addr: match.addr })
+    const removed = this.peers.remove(match.addr)
     const node = this.redialer.state(match.addr)?.nodeId
     await this.redialer.stop(match.addr)
     if (node !== undefined) {
       await Promise.allSettled([...this.sessions.values()].filter(s => s.peer === node).map(s => s.close('peer removed')))
     }
-    return removed
+    return { addr: removed.addr, source: 'api', addedAt: new Date(removed.addedAt).toISOString() }
   }
 
   // ---- peers proposed by discovery (src/discovery/) ----------------------------------------
 
   /** Keeps a session to a peer that discovery proposed (PeerDialer): dialled and redialled with backoff. */
   connect (addr: string, opts: { readonly source: ProposedSource, readonly expectedNode?: NodeId }): void {
-    if (this.proposed.has(addr) || this.manual.has(addr)) return
+    if (this.proposed.has(addr) || this.peers.isDialledAlways(addr)) return
     this.proposed.set(addr, { source: opts.source, ...(opts.expectedNode !== undefined ? { expectedNode: opts.expectedNode } : {}) })
     if (this.state === 'started') this.redialer.start(addr)
   }
@@ -327,9 +343,9 @@ export class NativeSync implements PeerDialer {
     void conn.closed.then(info => { this.ended(session, info.reason) })
   }
 
-  /** Whether `node` is a manual peer this node has reached (SessionGuard lets it in whatever the counts). */
+  /** Whether `node` is a configured or API peer this node has reached (SessionGuard lets it in whatever the counts). */
   private isManualPeer (node: NodeId): boolean {
-    return this.manual.list().some(p => this.redialer.state(p.addr)?.nodeId === node)
+    return this.peers.dialledAlways().some(p => this.redialer.state(p.addr)?.nodeId === node)
   }
 
   /** A dialled session: resolves when it ends, true when it opened and ended without an error. */

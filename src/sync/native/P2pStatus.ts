@@ -1,19 +1,19 @@
 /**
  * The status of native sync, GET /api/v1/p2p/status (docs/PROTOCOL.md §4), and its list of
- * peers: manual peers, peers proposed by discovery, then peers connected to this node that are
- * neither, each once.
+ * peers: the configured and API peers of the registry, peers proposed by discovery, then peers
+ * connected to this node that are neither, each once.
  *
  * Nothing is kept here: every view is assembled when asked from what the manager
  * (NativeSync.ts) holds — its sessions and their gossip sides, the dial states, the per-peer
  * totals (PeerStats.ts), the refusals (SessionGuard.ts) and the window — so it is never stale.
  */
 import type { NodeId } from '../../core/ids.ts'
-import type { ProposedSource } from '../../discovery/PeerDialer.ts'
+import type { P2pPeers } from '../../peers/P2pPeers.ts'
+import type { ProposedSource } from '../../peers/sources.ts'
 import type { Store } from '../../store/Store.ts'
 import type { Transport } from '../../transport/Transport.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { LazyWindow } from './LazyWindow.ts'
-import type { ManualPeers } from './ManualPeers.ts'
 import type { NativeSession } from './NativeSession.ts'
 import { withPeerId, type P2pPeerView, type PeerStats } from './PeerStats.ts'
 import type { Redialer } from './Redialer.ts'
@@ -29,7 +29,8 @@ export interface P2pStatusSources {
   /** The manager's sessions by connection id, and their gossip sides. */
   readonly sessions: ReadonlyMap<string, NativeSession>
   readonly gossipPeers: ReadonlyMap<NativeSession, GossipPeer>
-  readonly manual: ManualPeers
+  /** The registry's P2P peers (its configured and API peers are listed first). */
+  readonly peers: P2pPeers
   /** Peers proposed by discovery, by address. */
   readonly proposed: ReadonlyMap<string, { readonly source: ProposedSource, readonly expectedNode?: NodeId }>
   readonly redialer: Redialer
@@ -79,7 +80,7 @@ export class P2pStatus {
     const open = [...src.sessions.values()].filter(s => s.isOpen)
     const openPeers = new Set(open.map(s => s.peer))
     const connected = open.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
-    const offline = src.manual.list()
+    const offline = src.peers.dialledAlways()
       .filter(p => { const n = src.redialer.state(p.addr)?.nodeId; return n === undefined || !openPeers.has(n) })
       .map(p => ({ addr: p.addr, connected: false }))
     const g = this.gossipStats()
@@ -113,12 +114,12 @@ export class P2pStatus {
     }
   }
 
-  /** Manual peers, proposed peers, then other peers with an open session. */
+  /** Configured and API peers, proposed peers, then other peers with an open session. */
   peers (): P2pPeerView[] {
     const src = this.src
     const out: P2pPeerView[] = []
     const seen = new Set<NodeId>()
-    for (const p of src.manual.list()) {
+    for (const p of src.peers.dialledAlways()) {
       const st = src.redialer.state(p.addr)
       const node = st?.nodeId
       if (node !== undefined) seen.add(node)

@@ -5,6 +5,7 @@
  */
 import { sessionPath } from '../../transport/path.ts'
 import type { NodeId } from '../../core/ids.ts'
+import type { PeerSource } from '../../peers/sources.ts'
 import type { NativeSession } from './NativeSession.ts'
 
 interface PeerTotals {
@@ -23,8 +24,8 @@ export interface P2pPeerView {
   readonly addr: string
   readonly mode: 'native' | 'offline'
   readonly connected: boolean
-  /** Where the peer came from (absent in the answers of earlier versions). */
-  readonly source?: 'config' | 'api' | 'inbound' | 'mdns' | 'static' | 'relay'
+  /** Where the peer came from (peers/sources.ts), or `inbound`: it dialled this node (absent in the answers of earlier versions). */
+  readonly source?: PeerSource | 'inbound'
   /** The path of the open session: direct, or through the relay `relay` (null when offline; absent in the answers of earlier versions). */
   readonly path?: 'direct' | 'relayed' | null
   readonly relay?: string | null

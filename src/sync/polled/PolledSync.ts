@@ -24,7 +24,7 @@ import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
 import { tlsFetch, type ClientTls } from '../../tls/client.ts'
 import type { RestKey } from './auth.ts'
 import { pullFrom, type PeerTls, type PullOptions, type PullProgress, type PullResult } from './DeltaClient.ts'
-import type { PeerBook, PeerEntry } from './PeerBook.ts'
+import type { RestPeers, RestPeer } from '../../peers/RestPeers.ts'
 
 export interface PolledSettings {
   readonly intervalMs: number
@@ -51,7 +51,8 @@ export interface P2pProbe {
 
 export interface PolledSyncOptions {
   readonly engine: Engine
-  readonly peers: PeerBook
+  /** The paired REST peers (the peer registry's). */
+  readonly peers: RestPeers
   /** REST auth key; undefined when no secret is configured (then nothing is pulled). */
   readonly key: () => RestKey | undefined
   /** TLS towards peers (tls.*), when configured. */
@@ -73,7 +74,7 @@ export interface PolledSyncOptions {
   /** Re-probe a healthy peer at most this often (default 10 minutes). */
   readonly probeEveryMs?: number
   /** Why this peer is not pulled now (it is synced natively), or undefined to pull it. */
-  readonly skip?: (peer: PeerEntry) => string | undefined
+  readonly skip?: (peer: RestPeer) => string | undefined
 }
 
 export interface PeerRunResult {
@@ -256,12 +257,12 @@ export class PolledSync {
     }
   }
 
-  private probeDue (peer: PeerEntry): boolean {
+  private probeDue (peer: RestPeer): boolean {
     if (peer.p2p === undefined || peer.status === 'unreachable' || peer.failures > 0) return true
     return this.now() - Date.parse(peer.p2p.probedAt) >= (this.opts.probeEveryMs ?? DEFAULT_PROBE_EVERY_MS)
   }
 
-  private async probe (peer: PeerEntry, timeoutMs: number): Promise<void> {
+  private async probe (peer: RestPeer, timeoutMs: number): Promise<void> {
     let result: P2pProbe = { enabled: false }
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(timeoutMs, 5000))])
     try {

@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT } from '../../core/errors.ts'
-import { errorMessage, parseHostPort, unreachable } from '../util.ts'
+import { dialAddress, errorMessage, unreachable } from '../util.ts'
 import type { TransportKinds } from './options.ts'
 
 /** Multiaddrs to try for a dial address, QUIC before TCP. */
@@ -28,7 +28,7 @@ export async function dialTargets (addr: string, kinds: TransportKinds): Promise
     }
     return [ma]
   }
-  const hp = parseHostPort(addr)
+  const hp = dialAddress(addr)
   const ips = hp.family !== 0
     ? [{ address: hp.host, family: hp.family }]
     : await lookup(hp.host, { all: true }).catch((err: unknown) => {

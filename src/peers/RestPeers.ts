@@ -1,19 +1,21 @@
 /**
- * The polled-sync peer book: every REST peer this node pulls from, kept in the store's local
- * metadata (never in a replicated namespace), with its status, last result and counters.
+ * The paired REST peers: every node this one pulls from by polled sync, with its status, last
+ * result and counters — one section of the peer registry (PeerRegistry.ts), which keeps it in
+ * the store's local metadata (never in a replicated namespace). A REST peer is always paired
+ * through the API (`engram sync pair NAME URL`, POST /api/v1/sync/peers), under a name.
  *
  * Status: `active` (pulled on schedule), `unreachable` (the last attempt could not reach it;
  * retried with backoff, forever), `paused` (kept, not pulled), `removed` (unpaired: kept in the
  * list with its counters so status shows it, never pulled; pairing the name again revives it).
  * A peer is never dropped silently: only `remove` (engram sync unpair) stops its sync.
  */
-import { INVALID_INPUT, NOT_FOUND, TOO_MANY, CONFLICT } from '../../core/errors.ts'
-import type { NodeId } from '../../core/ids.ts'
-import type { Store } from '../../store/Store.ts'
+import { INVALID_INPUT, NOT_FOUND, TOO_MANY, CONFLICT } from '../core/errors.ts'
+import type { NodeId } from '../core/ids.ts'
+import { validatePeerUrl } from './addresses.ts'
 
-export type PeerStatus = 'active' | 'paused' | 'unreachable' | 'removed'
+export type RestPeerStatus = 'active' | 'paused' | 'unreachable' | 'removed'
 
-export interface PeerResult {
+export interface RestPeerResult {
   readonly ok: boolean
   readonly at: string
   readonly received: number
@@ -24,18 +26,19 @@ export interface PeerResult {
   readonly code?: string
 }
 
-export interface PeerEntry {
+/** A paired REST peer as the registry keeps it and GET /api/v1/sync/status shows it. */
+export interface RestPeer {
   readonly name: string
   readonly url: string
   readonly namespaces?: readonly string[]
   readonly nodeId?: NodeId
   readonly feedId?: string
-  readonly status: PeerStatus
+  readonly status: RestPeerStatus
   readonly addedAt: string
   /** When it was unpaired (status removed). */
   readonly removedAt?: string
   readonly lastSyncAt?: string
-  readonly lastResult?: PeerResult
+  readonly lastResult?: RestPeerResult
   /** Consecutive failures (0 after a success); drives the retry backoff. */
   readonly failures: number
   readonly counters: { readonly syncs: number, readonly failures: number, readonly received: number, readonly applied: number, readonly conflicts: number }
@@ -43,57 +46,54 @@ export interface PeerEntry {
   readonly p2p?: { readonly enabled: boolean, readonly nodeId?: string, readonly probedAt: string }
 }
 
-const META_KEY = 'sync.peers'
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 export const MAX_PEERS = 256
 /** Removed peers kept for status at most (the oldest removals are forgotten first). */
 const MAX_REMOVED = 64
 
-export function validatePeerUrl (url: unknown): string {
-  if (typeof url !== 'string') throw INVALID_INPUT('url', 'must be a string like http://10.0.0.5:19090')
-  let u: URL
-  try { u = new URL(url) } catch { throw INVALID_INPUT('url', `is not a URL: ${url} (expected e.g. http://10.0.0.5:19090)`) }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw INVALID_INPUT('url', 'must start with http:// or https://')
-  if (u.username !== '' || u.password !== '') throw INVALID_INPUT('url', 'must not carry credentials')
-  return u.origin
+const STATUSES: readonly RestPeerStatus[] = ['active', 'paused', 'unreachable', 'removed']
+
+/** The peers of a stored list that are whole (a name, a URL, a status); the rest are dropped. */
+export function readRestPeers (list: unknown): RestPeer[] {
+  if (!Array.isArray(list)) return []
+  return list.filter((p): p is RestPeer => typeof p === 'object' && p !== null &&
+    typeof p.name === 'string' && NAME.test(p.name) && typeof p.url === 'string' &&
+    STATUSES.includes(p.status) && typeof p.counters === 'object' && p.counters !== null)
 }
 
-export class PeerBook {
-  private readonly store: Store
+export class RestPeers {
+  private readonly persist: (peers: readonly RestPeer[]) => void
   private readonly now: () => number
-  private peers: Map<string, PeerEntry>
+  private readonly peers = new Map<string, RestPeer>()
 
-  constructor (store: Store, now: () => number = Date.now) {
-    this.store = store
+  /** Over the stored peers; `persist` keeps the list (the registry's). */
+  constructor (stored: readonly RestPeer[], persist: (peers: readonly RestPeer[]) => void, now: () => number = Date.now) {
+    this.persist = persist
     this.now = now
-    this.peers = new Map()
-    const raw = store.getMeta(META_KEY)
-    if (raw !== undefined) {
-      for (const p of JSON.parse(raw) as PeerEntry[]) this.peers.set(p.name, p)
-    }
+    for (const p of stored) this.peers.set(p.name, p)
   }
 
   /** Every peer, removed ones included, by name. */
-  list (): PeerEntry[] {
+  list (): RestPeer[] {
     return [...this.peers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   /** The peers sync runs with (not removed). */
-  current (): PeerEntry[] {
+  current (): RestPeer[] {
     return this.list().filter(p => p.status !== 'removed')
   }
 
-  get (name: string): PeerEntry | undefined {
+  get (name: string): RestPeer | undefined {
     return this.peers.get(name)
   }
 
   /** The current (not removed) peer that is node `nodeId`. */
-  byNode (nodeId: string): PeerEntry | undefined {
+  byNode (nodeId: string): RestPeer | undefined {
     for (const p of this.peers.values()) if (p.nodeId === nodeId && p.status !== 'removed') return p
     return undefined
   }
 
-  add (input: { name: unknown, url: unknown, namespaces?: unknown }): PeerEntry {
+  add (input: { name: unknown, url: unknown, namespaces?: unknown }): RestPeer {
     if (typeof input.name !== 'string' || !NAME.test(input.name)) {
       throw INVALID_INPUT('name', 'must be 1-64 of letters, digits, ".", "_", "-", starting with a letter or digit')
     }
@@ -113,7 +113,7 @@ export class PeerBook {
       if (p.url === url && p.name !== input.name) throw CONFLICT(`${url} is already paired as "${p.name}"`, { name: p.name })
     }
     const at = new Date(this.now()).toISOString()
-    let entry: PeerEntry
+    let entry: RestPeer
     if (existing === undefined) {
       entry = { name: input.name, url, ...(namespaces !== undefined ? { namespaces } : {}), status: 'active', addedAt: at, failures: 0, counters: { syncs: 0, failures: 0, received: 0, applied: 0, conflicts: 0 } }
     } else {
@@ -135,10 +135,10 @@ export class PeerBook {
   }
 
   /** Unpairs a peer: it stays listed as removed and is never pulled again (until paired again). */
-  remove (name: string): PeerEntry {
+  remove (name: string): RestPeer {
     const p = this.peers.get(name)
     if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', name)
-    const removed: PeerEntry = { ...p, status: 'removed', removedAt: new Date(this.now()).toISOString() }
+    const removed: RestPeer = { ...p, status: 'removed', removedAt: new Date(this.now()).toISOString() }
     this.peers.set(name, removed)
     const gone = this.list().filter(x => x.status === 'removed').sort((a, b) => (a.removedAt ?? '').localeCompare(b.removedAt ?? ''))
     for (const x of gone.slice(0, Math.max(0, gone.length - MAX_REMOVED))) this.peers.delete(x.name)
@@ -147,16 +147,16 @@ export class PeerBook {
   }
 
   /** Pauses or resumes a current peer. */
-  setPaused (name: string, paused: boolean): PeerEntry {
+  setPaused (name: string, paused: boolean): RestPeer {
     const p = this.peers.get(name)
     if (p === undefined || p.status === 'removed') throw NOT_FOUND('peer', name)
-    const next: PeerEntry = { ...p, status: paused ? 'paused' : 'active', failures: paused ? p.failures : 0 }
+    const next: RestPeer = { ...p, status: paused ? 'paused' : 'active', failures: paused ? p.failures : 0 }
     this.peers.set(name, next)
     this.save()
     return next
   }
 
-  update (name: string, patch: Partial<PeerEntry>): PeerEntry | undefined {
+  update (name: string, patch: Partial<RestPeer>): RestPeer | undefined {
     const p = this.peers.get(name)
     if (p === undefined) return undefined
     // Unpairing wins over whatever a run that was under way reports.
@@ -167,6 +167,6 @@ export class PeerBook {
   }
 
   private save (): void {
-    this.store.setMeta(META_KEY, JSON.stringify(this.list()))
+    this.persist(this.list())
   }
 }
