@@ -63,10 +63,17 @@ const nodeKey = (start: number, size: number): number => start * (MAX_BATCH_LEAV
 /**
  * The hashes of one batch's tree a node knows: some leaves (size 1) and some larger subtrees.
  * Serialized (`encode`) as a sequence of `uvarint(start) uvarint(size) hash`, sorted by start
- * then size.
+ * then size. Leaves are kept by position (a batch's signer knows all of them, a receiver most),
+ * larger subtrees in a map: reading, writing and merging a batch of many leaves makes no object
+ * per leaf.
  */
 export class KnownHashes {
   readonly n: number
+  /** Leaf hashes by position. */
+  private readonly leaves = new Map<number, Uint8Array>()
+  /** Whether `leaves` was filled in ascending position (then its order is the encoding's). */
+  private ascending = true
+  private lastLeaf = -1
   private readonly nodes = new Map<number, TreeNode>()
   /** Inner hashes computed while proving (not part of what is known or encoded; reused by later proofs). */
   readonly derived = new Map<number, Uint8Array>()
@@ -78,48 +85,74 @@ export class KnownHashes {
 
   /** The hashes of all leaves of a batch (what its signer knows). */
   static ofLeaves (leaves: readonly Uint8Array[]): KnownHashes {
-    return new KnownHashes(leaves.length, leaves.map((hash, start) => ({ start, size: 1, hash })))
+    const known = new KnownHashes(leaves.length)
+    for (let i = 0; i < leaves.length; i++) known.setLeaf(i, leaves[i]!)
+    return known
   }
 
   get size (): number {
-    return this.nodes.size
+    return this.leaves.size + this.nodes.size
   }
 
   get (start: number, size: number): Uint8Array | undefined {
-    return this.nodes.get(nodeKey(start, size))?.hash
+    return size === 1 ? this.leaves.get(start) : this.nodes.get(nodeKey(start, size))?.hash
   }
 
   add (node: TreeNode): void {
-    this.nodes.set(nodeKey(node.start, node.size), node)
+    if (node.size === 1) this.setLeaf(node.start, node.hash)
+    else this.nodes.set(nodeKey(node.start, node.size), node)
+  }
+
+  private setLeaf (start: number, hash: Uint8Array): void {
+    if (start <= this.lastLeaf && !this.leaves.has(start)) this.ascending = false
+    if (start > this.lastLeaf) this.lastLeaf = start
+    this.leaves.set(start, hash)
   }
 
   /** Adds every hash `other` knows. */
   merge (other: Iterable<TreeNode>): void {
+    if (other instanceof KnownHashes) {
+      for (const [start, hash] of other.leaves) this.setLeaf(start, hash)
+      for (const node of other.nodes.values()) this.add(node)
+      return
+    }
     for (const node of other) this.add(node)
   }
 
-  [Symbol.iterator] (): IterableIterator<TreeNode> {
-    return this.nodes.values()
+  * [Symbol.iterator] (): IterableIterator<TreeNode> {
+    for (const [start, hash] of this.leaves) yield { start, size: 1, hash }
+    yield * this.nodes.values()
   }
 
   encode (): Uint8Array {
-    const sorted = [...this.nodes.values()].sort((a, b) => a.start - b.start || a.size - b.size)
-    const out = Buffer.alloc(sorted.length * (HASH_BYTES + 8))
+    const inner = [...this.nodes.values()].sort((a, b) => a.start - b.start || a.size - b.size)
+    const out = Buffer.alloc(this.size * (HASH_BYTES + 8))
     let p = 0
     const uvarint = (v: number): void => {
       while (v >= 0x80) { out[p++] = (v & 0x7f) | 0x80; v = Math.floor(v / 128) }
       out[p++] = v
     }
-    for (const node of sorted) {
-      uvarint(node.start)
-      uvarint(node.size)
-      out.set(node.hash, p)
+    const put = (start: number, size: number, hash: Uint8Array): void => {
+      uvarint(start)
+      uvarint(size)
+      out.set(hash, p)
       p += HASH_BYTES
     }
+    // By start, then size: a leaf comes before the larger subtrees starting where it does.
+    const leaves = this.ascending ? this.leaves : new Map([...this.leaves].sort((a, b) => a[0] - b[0]))
+    let next = 0
+    for (const [i, hash] of leaves) {
+      for (; next < inner.length && inner[next]!.start < i; next++) put(inner[next]!.start, inner[next]!.size, inner[next]!.hash)
+      put(i, 1, hash)
+    }
+    for (; next < inner.length; next++) put(inner[next]!.start, inner[next]!.size, inner[next]!.hash)
     return new Uint8Array(out.buffer, out.byteOffset, p)
   }
 
-  /** Reads what `encode` wrote; throws INTERNAL on bytes it did not write (a damaged store). */
+  /**
+   * Reads what `encode` wrote; throws INTERNAL on bytes it did not write (a damaged store). The
+   * hashes read are views of `bytes`, which the caller hands over.
+   */
   static decode (n: number, bytes: Uint8Array): KnownHashes {
     const known = new KnownHashes(n)
     let p = 0
@@ -139,7 +172,9 @@ export class KnownHashes {
       const start = uvarint()
       const size = uvarint()
       if (p + HASH_BYTES > bytes.length || size < 1 || start + size > n) throw INTERNAL('a batch\'s stored hashes are damaged')
-      known.add({ start, size, hash: bytes.slice(p, p + HASH_BYTES) })
+      const hash = bytes.subarray(p, p + HASH_BYTES)
+      if (size === 1) known.setLeaf(start, hash)
+      else known.add({ start, size, hash })
       p += HASH_BYTES
     }
     return known

@@ -52,6 +52,26 @@ describe('batch tree', () => {
     }), seedFor(0x5e1), 300)
   })
 
+  it('the hashes a node knows encode the same, sorted by start then size, in whatever order they were learned', () => {
+    const arb = fc.integer({ min: 1, max: 200 }).chain(n => fc.tuple(fc.constant(n),
+      fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 1, max: n })), { minLength: 1, maxLength: 2 * n })))
+    assertProperty(fc.property(arb, ([n, picks]) => {
+      const nodes = picks.map(([start, size]) => ({ start, size: Math.min(size, n - start), hash: leafOf(start * 1000 + size) }))
+      const unique = [...new Map(nodes.map(x => [`${x.start}/${x.size}`, x])).values()]
+      const sorted = [...unique].sort((a, b) => a.start - b.start || a.size - b.size)
+      const inOrder = new KnownHashes(n, sorted)
+      const shuffled = new KnownHashes(n, [...unique].reverse())
+      const merged = new KnownHashes(n)
+      merged.merge(shuffled)
+      assert.equal(inOrder.size, unique.length)
+      assert.deepEqual(shuffled.encode(), inOrder.encode())
+      assert.deepEqual(merged.encode(), inOrder.encode())
+      const again = KnownHashes.decode(n, inOrder.encode())
+      assert.deepEqual([...again].sort((a, b) => a.start - b.start || a.size - b.size), sorted)
+      for (const x of sorted) assert.deepEqual(again.get(x.start, x.size), x.hash)
+    }), seedFor(0x5e2), 200)
+  })
+
   it('a contiguous run needs at most 2·log2(n) hashes', () => {
     const n = 5000
     const leaves = Array.from({ length: n }, (_, i) => leafOf(i))

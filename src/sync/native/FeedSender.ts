@@ -23,14 +23,11 @@
  */
 import type { NodeId } from '../../core/ids.ts'
 import { sealPage } from '../../core/seals.ts'
-import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
-
-/** Batches kept between pages (a bulk write's batch spans a few pages). */
-const BATCH_CACHE = 8
 
 export interface FeedSenderOptions {
   readonly store: Store
@@ -112,30 +109,14 @@ export class FeedSender {
   private endSent: number | undefined
   /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
   private live = false
-  /**
-   * The batches the last pages' records belonged to, as read from the store (with the inner
-   * hashes their proofs computed): consecutive pages of a bulk write share them. Batch numbers
-   * are never reused, and a copy that cannot prove a page is read again (reloadBatch).
-   */
-  private readonly batches = new Map<number, SignedBatch | undefined>()
-
-  private readonly loadBatch = (id: number): SignedBatch | undefined => {
-    if (this.batches.has(id)) return this.batches.get(id)
-    return this.reloadBatch(id)
-  }
-
-  private readonly reloadBatch = (id: number): SignedBatch | undefined => {
-    const b = this.opts.store.getBatch(id)
-    this.batches.delete(id)
-    this.batches.set(id, b)
-    if (this.batches.size > BATCH_CACHE) this.batches.delete(this.batches.keys().next().value!)
-    return b
-  }
+  /** The batches the last pages' records belonged to (replication/BatchCache.ts). */
+  private readonly batches: BatchCache
 
   constructor (opts: FeedSenderOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
     this.window = opts.window ?? 2
+    this.batches = new BatchCache(opts.store)
   }
 
   /** How much of this node's feed the peer has applied (its last acknowledgement). */
@@ -284,7 +265,7 @@ export class FeedSender {
     let rest: Scan | undefined
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
-      const seals = sealPage(entries, this.loadBatch, this.reloadBatch)
+      const seals = sealPage(entries, this.batches.load, this.batches.reload)
       const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
         ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }

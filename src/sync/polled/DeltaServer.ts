@@ -17,6 +17,7 @@ import type { Engine } from '../../engine/Engine.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import type { DeltaRequest, LegacyTriple } from '../../protocol/polled/messages.ts'
 import { batchesJson, withSealJson } from '../../protocol/polled/jsonSeals.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 
@@ -58,9 +59,12 @@ class PageBuilder {
 
 export class DeltaServer {
   private readonly opts: DeltaServerOptions
+  /** The batches of the last pages served, to any peer (a catch-up pulls page after page of one bulk write). */
+  private readonly batches: BatchCache
 
   constructor (opts: DeltaServerOptions) {
     this.opts = opts
+    this.batches = new BatchCache(opts.engine.store)
   }
 
   private limit (wanted: number | undefined): number {
@@ -88,7 +92,7 @@ export class DeltaServer {
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
     const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
     // The signatures of the records the page kept (jsonSeals.ts).
-    const seals = sealPage(page.entries.slice(0, parts.length), id => store.getBatch(id))
+    const seals = sealPage(page.entries.slice(0, parts.length), this.batches.load, this.batches.reload)
     const head = {
       nodeId: engine.node,
       feedId,
