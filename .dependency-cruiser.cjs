@@ -133,7 +133,7 @@ module.exports = {
       name: 'carriers-are-separate',
       comment: 'the polled and the native carrier do not import each other; what they share lives in replication/ or protocol/.',
       severity: 'error',
-      from: { path: '^src/sync/(polled|native)/' },
+      from: { path: '^src/sync/(polled|native|mailbox)/' },
       to: { path: '^src/sync/', pathNot: ['^src/sync/$1/'] }
     },
     {

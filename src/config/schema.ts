@@ -57,6 +57,11 @@ export interface EngramConfig {
       readonly maxCircuitBytes: number
       readonly maxCircuitSeconds: number
     }
+    readonly mailbox: {
+      readonly enabled: boolean
+      readonly maxBytes: number
+      readonly retentionHours: number
+    }
   }
   readonly sync: {
     readonly intervalSeconds: number
@@ -280,6 +285,18 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'p2p.relay.maxCircuitSeconds': {
     type: 'integer', default: 3600, min: 60, max: 86_400,
     description: 'Seconds one relayed connection may stay open before the relay closes it; the nodes then connect again.'
+  },
+  'p2p.mailbox.enabled': {
+    type: 'boolean', default: false,
+    description: 'Hold sealed changes for the offline members of the groups this relay serves (a mailbox): members deposit pages of their changes, sealed with a key only members hold, and a returning member pulls what it missed. The mailbox stores ciphertext only, in mailbox.db in the data directory. Read by `engram relay`; members need only the relay in p2p.relays. See docs/DISCOVERY.md.'
+  },
+  'p2p.mailbox.maxBytes': {
+    type: 'integer', default: 256 * MiB, docDefault: '268435456 (256 MiB)', min: 4 * MiB, max: 2 ** 40, rangeText: 'an integer from 4194304 (4 MiB) to 1099511627776 (1 TiB)',
+    description: 'Most bytes of sealed pages the mailbox holds, all groups together; past it the oldest pages are dropped, with a warning, and members that missed them catch up from a peer instead.'
+  },
+  'p2p.mailbox.retentionHours': {
+    type: 'number', default: 168, min: 1 / 60, max: 8760, rangeText: 'a number of hours from 1/60 (one minute) to 8760 (one year); fractions allowed',
+    description: 'How long the mailbox keeps a sealed page; older pages are dropped. A member offline for longer catches up from a peer instead.'
   },
   'sync.intervalSeconds': {
     type: 'integer', default: 300, min: 10, max: 86_400,

@@ -42,6 +42,7 @@ import type { DiscoveryService } from '../discovery/DiscoveryService.ts'
 import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
+import type { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
 import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
 import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
@@ -198,6 +199,7 @@ export class EngramNode {
       log: log.child({ part: 'provenance' })
     })
     let native: NativeSync | undefined
+    let mailbox: MailboxSync | undefined
     const sync = new SyncService({
       engine,
       // Each secret set is checked: the passphrase on top of the seed.
@@ -216,7 +218,7 @@ export class EngramNode {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
       const keys = seed !== undefined ? await seedKeys(seed) : undefined
-      native = createNativeSync({
+      const p2p = createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),
         peers: peers.p2p,
@@ -224,6 +226,8 @@ export class EngramNode {
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
+      native = p2p?.native
+      mailbox = p2p?.mailbox
     } catch (e) {
       await lifecycle.stop()
       throw e
@@ -321,6 +325,10 @@ export class EngramNode {
     if (native !== undefined) {
       const n = native
       await lifecycle.start({ name: 'native P2P sync', start: () => n.start(), stop: () => n.stop() })
+    }
+    if (mailbox !== undefined) {
+      const m = mailbox
+      await lifecycle.start({ name: 'the mailbox', start: () => { m.start() }, stop: () => m.stop() })
     }
     if (discovery !== undefined) {
       const d = discovery

@@ -4,7 +4,8 @@
  * AutoNAT so members learn their own reachability. No store, no REST API, no engram sessions. The
  * operator needs the groups' admission keys (`engram relay key` prints a group's), never a seed; a
  * seed in the configuration adds its own group's key. The identity key lives in the data directory,
- * so the relay's node id (which members put in `p2p.relays`) survives restarts.
+ * so the relay's node id (which members put in `p2p.relays`) survives restarts. With
+ * `p2p.mailbox.enabled` it also holds sealed pages for offline members (`mailbox.ts`).
  *
  * The composition root of a relay, as `EngramNode.ts` is of a node.
  */
@@ -16,6 +17,7 @@ import type { ReachStatus } from '../transport/Transport.ts'
 import type { Logger } from '../util/log.ts'
 import { ensureDataDir } from './paths.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { serveMailbox } from './mailbox.ts'
 
 export interface RelayNodeOptions {
   readonly log: Logger
@@ -26,10 +28,12 @@ export interface RelayNodeOptions {
 export class RelayNode {
   readonly nodeId: string
   private readonly transport: QuicTransport
+  private readonly closeMailbox: (() => void) | undefined
 
-  private constructor (nodeId: string, transport: QuicTransport) {
+  private constructor (nodeId: string, transport: QuicTransport, closeMailbox: (() => void) | undefined) {
     this.nodeId = nodeId
     this.transport = transport
+    this.closeMailbox = closeMailbox
   }
 
   static async start (config: EngramConfig, opts: RelayNodeOptions): Promise<RelayNode> {
@@ -58,7 +62,14 @@ export class RelayNode {
       }
     })
     await transport.start()
-    return new RelayNode(identity.nodeId, transport)
+    let closeMailbox: (() => void) | undefined
+    try {
+      closeMailbox = await serveMailbox(config, transport, log)
+    } catch (err) {
+      await transport.stop()
+      throw err
+    }
+    return new RelayNode(identity.nodeId, transport, closeMailbox)
   }
 
   listenAddrs (): string[] {
@@ -71,5 +82,6 @@ export class RelayNode {
 
   async stop (): Promise<void> {
     await this.transport.stop()
+    this.closeMailbox?.()
   }
 }

@@ -21,6 +21,8 @@ import { QuicTransport, type ReachOptions } from '../transport/libp2p/QuicTransp
 import type { Logger } from '../util/log.ts'
 import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
 import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
+import type { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
+import { createMailboxSync } from './mailbox.ts'
 
 /** Whether the configuration uses relays or serves as one (the group keys are then needed). */
 export function usesRelays (c: EngramConfig): boolean {
@@ -82,8 +84,8 @@ export interface NativeSyncParts {
   readonly keys?: SeedKeys
 }
 
-/** Native sync for the node, or undefined when `p2p.enabled` is false. Not started. */
-export function createNativeSync (parts: NativeSyncParts): NativeSync | undefined {
+/** Native sync for the node and its mailbox side (with relays), or undefined when `p2p.enabled` is false. Not started. */
+export function createNativeSync (parts: NativeSyncParts): { native: NativeSync, mailbox: MailboxSync | undefined } | undefined {
   const config = parts.config()
   if (!config.p2p.enabled) return undefined
   const log = parts.log.child({ part: 'p2p' })
@@ -116,5 +118,6 @@ export function createNativeSync (parts: NativeSyncParts): NativeSync | undefine
     ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })
   transport.onRelayMember((member, addr) => { native.connect(addr, { source: 'relay', expectedNode: member }) })
-  return native
+  const mailbox = createMailboxSync({ config, transport, engine: parts.engine, keys: parts.keys, log, ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}) })
+  return { native, mailbox }
 }

@@ -95,7 +95,15 @@ describe('peers of an earlier version', () => {
     const node = await EngramNode.start(config, { log: createLogger({ sink: () => {} }) })
     try {
       const sync = await (await fetch(`${node.apiUrl}/api/v1/sync/status`)).json() as { peers: Array<{ name: string, status: string }> }
-      assert.deepEqual(sync.peers.map(p => [p.name, p.status]), [['desk', 'paused'], ['laptop', 'active'], ['old', 'removed']])
+      // An active peer is pulled from at once on start; the fixture's laptop (127.0.0.5:9) refuses,
+      // so by the time of this read it is `active` or, after that first attempt, `unreachable`.
+      // Either way it was migrated as a peer to pull from; paused and removed stay as they were.
+      const statuses = sync.peers.map(p => [p.name, p.status])
+      assert.deepEqual(statuses.map(([name]) => name), ['desk', 'laptop', 'old'])
+      assert.deepEqual(statuses[0], ['desk', 'paused'])
+      const laptop = statuses[1]?.[1] ?? 'missing'
+      assert.ok(['active', 'unreachable'].includes(laptop), `laptop is active or unreachable, not ${laptop}`)
+      assert.deepEqual(statuses[2], ['old', 'removed'])
       const p2p = await (await fetch(`${node.apiUrl}/api/v1/p2p/peers`)).json() as { peers: Array<{ addr: string, source: string }>, book: Array<{ addr: string, source: string }> }
       assert.deepEqual(p2p.book.map(e => [e.addr, e.source]), P2P_AFTER)
       assert.deepEqual(p2p.peers.slice(0, 3).map(p => [p.addr, p.source]), [['127.0.0.20:9', 'config'], ['127.0.0.21:9', 'api'], ['[::1]:9', 'api']],

@@ -38,9 +38,13 @@ It prints its node id and addresses; members add "<node id>@<public host>:<p2p.p
 p2p.relays. Limits: p2p.relay.maxReservations, maxCircuitsPerPeer, maxCircuitBytes,
 maxCircuitSeconds. The identity key is kept in the data directory, so the node id stays.
 
+With ENGRAM_P2P_MAILBOX_ENABLED=true it also holds sealed changes for offline members (a
+mailbox: ciphertext only, in mailbox.db in the data directory, up to p2p.mailbox.maxBytes and
+for p2p.mailbox.retentionHours).
+
 Options:
   -c, --config FILE  JSON5 configuration file
-  --data-dir DIR     where the relay's identity key is kept (dataDir)
+  --data-dir DIR     where the relay's identity key (and mailbox) is kept (dataDir)
   --listen HOST      address to listen on (default 0.0.0.0)
   --log-level L      error, warn, info or debug
   --json             print the start line as JSON

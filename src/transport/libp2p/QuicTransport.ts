@@ -36,6 +36,7 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection as Libp2pConnection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { requestRelay, serveAdmitted, type RelayAnswer, type RelayServiceOptions } from './relay/relayRequests.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
@@ -218,6 +219,23 @@ export class QuicTransport implements Transport {
     })),
     serving: this.gate !== undefined ? { admitted: this.gate.size } : null
   })
+
+  /** Serves a request-and-answer protocol to the nodes admitted to this relay (`relay/relayRequests.ts`). */
+  async serveRelayService (o: RelayServiceOptions, answer: RelayAnswer): Promise<void> {
+    if (this.gate === undefined || this.node === undefined) throw CONFLICT('a relay service needs a started transport that serves as a relay')
+    await serveAdmitted(this.node, this.gate, o, answer)
+  }
+
+  /** Relays that admitted this node now (ids), the ones its relay services can be asked of. */
+  admittedRelays (): string[] {
+    return this.relays().filter(r => r.state === 'admitted' || r.state === 'reserved').map(r => r.id)
+  }
+
+  /** One exchange with a relay service on `relay` (`relay/relayRequests.ts`). */
+  async requestRelay (relay: string, o: RelayServiceOptions & { maxFrames: number, isLast: (frame: Uint8Array) => boolean }, request: Uint8Array): Promise<Uint8Array[]> {
+    if (this.node === undefined || this.state !== 'started') throw notStarted('ask a relay')
+    return await requestRelay(this.node, relay, o, request, this.stopController.signal)
+  }
 
   /** How many nodes are admitted to this node's relay now (0 when not serving). */
   admittedCount (): number {

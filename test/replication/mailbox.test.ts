@@ -1,0 +1,102 @@
+/**
+ * The mailbox in one process, over `MemoryMailbox` and `MailboxHost` with the exchange called
+ * directly (no transport): a member deposits its own writes (a deletion included) and another
+ * converges from the mailbox alone; pages from other members are not deposited again; a node
+ * with another seed pulls nothing; a changed page is refused, counted and logged, the rest
+ * applied; a full mailbox drops its oldest pages with the documented log line.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { NodeId } from '../../src/core/ids.ts'
+import { seedKeysFromRoot } from '../../src/core/seedKeys.ts'
+import { Engine } from '../../src/engine/Engine.ts'
+import { MemoryMailbox } from '../../src/store/mailbox/MemoryMailbox.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { MailboxHost } from '../../src/sync/mailbox/MailboxHost.ts'
+import { MailboxSync, type MailboxLink } from '../../src/sync/mailbox/MailboxSync.ts'
+import { createLogger } from '../../src/util/log.ts'
+import { canonicalDump, dumpDifference } from '../support/dumps.ts'
+
+const KEYS = seedKeysFromRoot(new Uint8Array(32).fill(1))
+const OTHER_KEYS = seedKeysFromRoot(new Uint8Array(32).fill(2))
+const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' as NodeId
+const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' as NodeId
+const C = '12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC' as NodeId
+
+function logs (): { lines: string[], log: ReturnType<typeof createLogger> } {
+  const lines: string[] = []
+  return { lines, log: createLogger({ level: 'debug', sink: l => { lines.push(l) } }) }
+}
+
+function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: Uint8Array) => Uint8Array): { engine: Engine, sync: MailboxSync, lines: string[] } {
+  const engine = new Engine({ store: new MemoryStore(), node, maxDriftMs: 60_000 })
+  const link: MailboxLink = {
+    relays: () => ['relay'],
+    exchange: async (_relay, request) => host.answer(node, request).map(f => tamper?.(f) ?? f)
+  }
+  const { lines, log } = logs()
+  return { engine, sync: new MailboxSync({ engine, link, keys, log, intervalMs: 1000, pageRecords: 100 }), lines }
+}
+
+function write (e: Engine, n: number, tag: string): string[] {
+  return e.addTriples(Array.from({ length: n }, (_, i) => ({ subject: `ex:${tag}-${i}`, predicate: 'ex:p', object: `${tag} ${i}` }))).map(t => t.id)
+}
+
+describe('mailbox sync in one process', () => {
+  it('a member converges from the mailbox alone, deletions included; nothing is deposited twice', async () => {
+    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
+    const host = new MailboxHost(box, logs().log)
+    const a = member(A, host)
+    const ids = write(a.engine, 450, 'a')
+    for (const id of ids.slice(0, 20)) a.engine.deleteTriple(id)
+    await a.sync.round()
+    assert.equal(a.sync.counts.deposited, 5, '470 changes in pages of 100')
+    const b = member(B, host)
+    await b.sync.round()
+    const da = canonicalDump(a.engine.store)
+    const db = canonicalDump(b.engine.store)
+    assert.deepEqual(db, da, dumpDifference(da, db, ['A', 'B']))
+    const pages = box.usage().pages
+    await b.sync.round()
+    await a.sync.round()
+    assert.equal(box.usage().pages, pages, 'B deposits none of A\'s records; A takes nothing back')
+    write(b.engine, 3, 'b')
+    await b.sync.round()
+    await a.sync.round()
+    assert.deepEqual(canonicalDump(a.engine.store), canonicalDump(b.engine.store))
+  })
+
+  it('a node with another seed pulls nothing; a changed page is refused and logged, the others applied', async () => {
+    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
+    const host = new MailboxHost(box, logs().log)
+    const a = member(A, host)
+    write(a.engine, 250, 'a')
+    await a.sync.round()
+    const w = member(B, host, OTHER_KEYS)
+    await w.sync.round()
+    assert.equal(w.sync.counts.pulled, 0)
+    assert.equal(w.engine.store.stats().triples, 0)
+    let first = true
+    const c = member(C, host, KEYS, f => {
+      if (f[0] !== 0x82 || !first) return f
+      first = false
+      const t = f.slice()
+      t[t.length - 1] = (t[t.length - 1] as number) ^ 0x80
+      return t
+    })
+    await c.sync.round()
+    assert.deepEqual([c.sync.counts.pulled, c.sync.counts.refused], [3, 1])
+    assert.equal(c.engine.store.stats().triples, 150)
+    assert.ok(c.lines.some(l => /warn .*refused a mailbox page: it does not open \(tampered, or forged\).*writer=12D3KooWA/.test(l)), c.lines.join('\n'))
+  })
+
+  it('a full mailbox drops its oldest pages and says so', async () => {
+    const box = new MemoryMailbox({ maxBytes: 20_000, retentionMs: 3_600_000 })
+    const { lines, log } = logs()
+    const a = member(A, new MailboxHost(box, log))
+    write(a.engine, 500, 'a')
+    await a.sync.round()
+    assert.ok(box.usage().bytes <= 20_000, a.lines.join('\n'))
+    assert.ok(lines.some(l => /warn +mailbox full: dropped the \d+ oldest pages \(\d+ bytes\)/.test(l)), lines.join('\n'))
+  })
+})
