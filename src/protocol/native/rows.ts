@@ -75,14 +75,17 @@ export function encodeRows (records: readonly MemoryRecord[], seals?: PageSeals)
   return { nodes, rows, batches }
 }
 
-/** The `batches` of a message (absent: none), checked; any failure is a PROTOCOL error naming the field. */
-export function batchesOf (value: unknown, nodes: readonly string[], field: string, max: number): BatchProof[] {
+/**
+ * The `batches` of a message (absent: none), checked; any failure is a PROTOCOL error naming the
+ * field. `bytesOf` reads `sig` and `proof` (default: binary, as the native frame encoding gives them).
+ */
+export function batchesOf (value: unknown, nodes: readonly string[], field: string, max: number,
+  bytesOf: (v: unknown) => Uint8Array | undefined = v => (v instanceof Uint8Array ? v : undefined)): BatchProof[] {
   if (value === undefined) return []
   if (!Array.isArray(value)) throw bad(field, 'must be an array of batches')
   if (value.length > max) throw bad(field, `holds ${value.length} batches for ${max} records (at most one per record)`)
   const signerOf = (v: unknown): NodeId | undefined =>
     typeof v === 'number' ? (Number.isInteger(v) && v >= 0 && v < nodes.length ? asNodeId(nodes[v]!) : undefined) : isNodeId(v) ? v : undefined
-  const bytesOf = (v: unknown): Uint8Array | undefined => (v instanceof Uint8Array ? v : undefined)
   return value.map((b: unknown, i) => batchFromTuple(b, `${field}[${i}]`, signerOf, bytesOf))
 }
 

@@ -3,6 +3,7 @@
  * `[signer, wall, counter, n, sig, proof]` with `sig` and `proof` in base64 (`proof` the
  * concatenated 32-byte hashes), and on each signed record `"seal": [batch, leaf]`. Clients that do
  * not know signatures ignore both fields, and servers that do not send them give unsigned records.
+ * Mailbox pages (protocol/mailbox/messages.ts) carry their batches in this JSON form too.
  */
 import { isNodeId } from '../../core/ids.ts'
 import type { Json } from '../../core/model.ts'
@@ -10,6 +11,9 @@ import { PROTOCOL } from '../../core/errors.ts'
 import { batchFromTuple, sealRefFrom, type PageSeals } from '../../core/seals.ts'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** The bytes of a base64 string, or undefined for anything else. */
+export const bytesOfBase64 = (v: unknown): Uint8Array | undefined => (typeof v === 'string' && BASE64.test(v) ? new Uint8Array(Buffer.from(v, 'base64')) : undefined)
 
 /** The `batches` of an answer. */
 export function batchesJson (seals: PageSeals): Json[] {
@@ -26,8 +30,7 @@ export function sealsFromJson (batches: unknown, records: readonly unknown[]): P
   if (batches === undefined) return undefined
   if (!Array.isArray(batches) || batches.length > Math.max(1, records.length)) throw PROTOCOL('batches: must be an array of at most one batch per record', { field: 'batches' })
   if (batches.length === 0) return undefined
-  const bytesOf = (v: unknown): Uint8Array | undefined => (typeof v === 'string' && BASE64.test(v) ? new Uint8Array(Buffer.from(v, 'base64')) : undefined)
-  const proofs = batches.map((b: unknown, i) => batchFromTuple(b, `batches[${i}]`, v => (isNodeId(v) ? v : undefined), bytesOf))
+  const proofs = batches.map((b: unknown, i) => batchFromTuple(b, `batches[${i}]`, v => (isNodeId(v) ? v : undefined), bytesOfBase64))
   const refs = records.map((r, i) => {
     const seal = typeof r === 'object' && r !== null ? (r as { seal?: unknown }).seal : undefined
     if (seal === undefined) return undefined

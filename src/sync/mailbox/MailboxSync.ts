@@ -10,18 +10,24 @@
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
  *   through the ordinary write path (`replication/applyPage.ts`, `via` = the writer), so
- *   tombstones, the conflict strategy and the drift guard apply as for any peer's page. The
- *   pulled seq moves after each page is applied or refused.
+ *   signatures (checked ahead, then the engine's gate: a member holding the group's key can
+ *   seal a page but not forge another node's records), tombstones, the conflict strategy and
+ *   the drift guard apply as for any peer's page. The pulled seq moves after each page is
+ *   applied or refused.
+ *
+ * Deposited pages carry the signatures of their records (core/seals.ts), as native pages do.
  *
  * Both positions are kept in the store's metadata, per relay, so a restart resumes. Pages this
  * node wrote itself are skipped. What the mailbox sees is in docs/SECURITY.md.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { sealPage as pageSignatures } from '../../core/seals.ts'
 import type { SeedKeys } from '../../core/seedKeys.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { cutPages, decodeAnswer, decodePagePlaintext, encodePagePlaintext, encodeRequest, MAX_PULL_PAGES, MAX_PAGE_RECORDS, type MailboxAnswer } from '../../protocol/mailbox/messages.ts'
 import { openPage, sealPage, type SealKey } from '../../protocol/mailbox/seal.ts'
 import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import type { Logger } from '../../util/log.ts'
 
 /** What the member side needs of the transport: its admitted relays and one exchange with one. */
@@ -57,6 +63,8 @@ export class MailboxSync {
   readonly counts: MailboxCounts = { deposited: 0, pulled: 0, applied: 0, refused: 0 }
   private readonly o: MailboxSyncOptions
   private readonly seal: SealKey
+  /** The signed batches of the pages deposited last (a bulk write spans several pages). */
+  private readonly batches: BatchCache
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -68,6 +76,7 @@ export class MailboxSync {
   constructor (o: MailboxSyncOptions) {
     this.o = o
     this.seal = { key: o.keys.seal, keyId: o.keys.keyId }
+    this.batches = new BatchCache(o.engine.store)
   }
 
   start (): void {
@@ -145,7 +154,8 @@ export class MailboxSync {
         if (!page.hasMore) return
         continue
       }
-      const sealed = sealPage(this.seal, this.o.engine.node, c.from, c.to, encodePagePlaintext(c.records.map(e => e.record)))
+      const signatures = pageSignatures(c.records, this.batches.load, this.batches.reload)
+      const sealed = sealPage(this.seal, this.o.engine.node, c.from, c.to, encodePagePlaintext(c.records.map(e => e.record), signatures))
       const [a] = await this.ask(relay, encodeRequest({ op: 'deposit', page: sealed }), 1)
       if (a?.op !== 'deposited') throw new Error('the mailbox answered a deposit with something else')
       if (!a.stored) {
@@ -166,13 +176,13 @@ export class MailboxSync {
         if (a.op === 'end') more = a.more
         if (a.op !== 'page') continue
         if (a.seq <= after) throw new Error(`the mailbox sent page ${a.seq}, not after ${after}`)
-        this.take(relay, a.seq, a.page)
+        await this.take(relay, a.seq, a.page)
       }
     }
   }
 
   /** Opens, checks and applies one page; refuses it with a warning when it does not open. */
-  private take (relay: string, seq: number, page: Uint8Array): void {
+  private async take (relay: string, seq: number, page: Uint8Array): Promise<void> {
     const store = this.o.engine.store
     this.counts.pulled++
     let opened: ReturnType<typeof openPage> | undefined
@@ -191,18 +201,21 @@ export class MailboxSync {
     }
     const writer = opened.header.writer as NodeId
     if (writer !== this.o.engine.node) {
-      let records
+      let body
       try {
-        records = decodePagePlaintext(opened.plaintext)
+        body = decodePagePlaintext(opened.plaintext)
       } catch (err) {
         this.o.log.warn(`refused a mailbox page: ${err instanceof Error ? err.message : String(err)}`, { relay, page: seq, writer })
         this.counts.refused++
         store.setMeta(PULLED(relay), String(seq))
         return
       }
+      const { records, seals } = body
+      // Signatures are checked ahead, yielding between batches (a page may hold many single writes); the gate uses the result.
+      await this.o.engine.verifyAhead(records, seals)
       const view = { node: writer, cursor: 0, namespaces: null }
       const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
-      this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, view }, conflicts).applied
+      this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, seals, view }, conflicts).applied
     }
     store.setMeta(PULLED(relay), String(seq))
   }
