@@ -17,7 +17,7 @@ export const PRE_SIGNING_COMMITS = {
   /** Handshake version 1 only (keyed proofs). */
   handshakeV1: '90f7d575dee73e4a6948e1251e2f203dbd7b6218',
   /** The last commit without signatures: handshake versions 1 and 2 (the PAKE). */
-  handshakeV2: '846ad1b08eabaadfb735c715992798879bdd7212'
+  handshakeV2: '91322408575570dab46a7b46aa49ed0d99f95c34'
 } as const
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
