@@ -41,7 +41,8 @@ const SETTINGS: SyncSettings = {
   autoSync: false,
   nativeP2pPreferred: true,
   p2pEnabled: false,
-  retryBaseMs: 5000
+  retryBaseMs: 5000,
+  legacyRemoteClients: false
 }
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits

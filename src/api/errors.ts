@@ -92,8 +92,6 @@ export function toHttpError (err: unknown, ctx: ErrorContext = {}): HttpError {
         status: 415,
         body: errorBody('INVALID_INPUT', 'unsupported content type: send the body as JSON with "content-type: application/json"', { field: 'content-type' })
       }
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, body: errorBody('INVALID_INPUT', 'body: is empty but content-type is application/json; send a JSON value', { field: 'body' }) }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, body: errorBody('INVALID_INPUT', 'body: is not valid JSON', { field: 'body' }) }
     case 'FST_ERR_BAD_URL':

@@ -8,7 +8,9 @@
  * is synchronous, so a handler's return is after the commit).
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import { readBodiesAsJson } from './bodies.ts'
 import { frameworkErrorHandler, makeErrorHandler, notFoundHandler } from './errors.ts'
+import { dumpRoutes } from './routes/dump.ts'
 import { episodeRoutes } from './routes/episodes.ts'
 import { healthRoutes } from './routes/health.ts'
 import { integrationRoutes } from './routes/integrations.ts'
@@ -53,9 +55,8 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
       customOptions: { coerceTypes: false, removeAdditional: false, verbose: true, allErrors: false }
     }
   }) as unknown as FastifyInstance
-  // Bodies are JSON only: a text/plain body (which a web page may send without a CORS preflight)
-  // is refused with 415 like every other non-JSON content type.
-  app.removeContentTypeParser('text/plain')
+  // Bodies are JSON only (415 for another content type); an empty body is no body (bodies.ts).
+  readBodiesAsJson(app)
   app.setErrorHandler(makeErrorHandler({ bodyLimitBytes: deps.bodyLimitBytes }, deps.onInternalError))
   app.setNotFoundHandler(notFoundHandler)
   app.addHook('preValidation', coerceIntegerQuery)
@@ -76,6 +77,7 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   noteRoutes(app, deps)
   episodeRoutes(app, deps)
   traceRoutes(app, deps)
+  dumpRoutes(app, deps)
   p2pRoutes(app, deps)
   integrationRoutes(app, deps)
   syncRoutes(app, deps)

@@ -5,6 +5,7 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SearchService } from '../search/SearchService.ts'
+import type { PeerDialState } from '../sync/native/NativeSync.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
@@ -76,4 +77,6 @@ export interface P2pApi {
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean }
   /** Removes a manual peer by address or node id; NOT_FOUND, or CONFLICT for a configured one. */
   removePeer (idOrAddr: string): Promise<unknown>
+  /** Where dialing the peer at `addr` (as added) stands; undefined while it is not dialled. */
+  dialState (addr: string): PeerDialState | undefined
 }

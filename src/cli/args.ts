@@ -1,8 +1,10 @@
 /**
  * Argument parsing on node:util parseArgs, strict: an unknown option, a missing value or a
- * wrong number of arguments is a usage error (exit 2) that names the command to get help on.
+ * wrong number of arguments is a usage error (exit 2) that names the command to get help on,
+ * and, for a mistyped option, the option that was probably meant.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
+import { nearest } from '../util/nearest.ts'
 import { USAGE } from './exit.ts'
 
 export type Options = ParseArgsOptionsConfig
@@ -39,7 +41,8 @@ export function parse (command: string, argv: readonly string[], options: Option
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as Parsed
   } catch (e) {
-    throw USAGE((e as Error).message.replace(/\s*To specify a positional argument.*$/s, '').replace(/\.$/, ''), command)
+    const message = (e as Error).message.replace(/\s*To specify a positional argument.*$/s, '').replace(/\.$/, '')
+    throw USAGE(message + didYouMeanOption(e, options), command)
   }
   if (parsed.values.help === true) return parsed
   const n = parsed.positionals.length
@@ -48,12 +51,36 @@ export function parse (command: string, argv: readonly string[], options: Option
   return parsed
 }
 
+/** " (did you mean --limit?)" for an unknown long option close to a known one, else "". */
+function didYouMeanOption (e: unknown, options: Options): string {
+  if ((e as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return ''
+  const given = /Unknown option '--([^'=]+)/.exec((e as Error).message)?.[1]
+  const guess = given === undefined ? undefined : nearest(given, Object.keys(options))
+  return guess === undefined ? '' : ` (did you mean --${guess}?)`
+}
+
 export const str = (v: Values, name: string): string | undefined => {
   const x = v[name]
   return typeof x === 'string' ? x : undefined
 }
 
 export const bool = (v: Values, name: string): boolean => v[name] === true
+
+/** Options of the commands that list a page: --limit N, --offset N. */
+export const PAGE_OPTIONS = {
+  limit: { type: 'string' },
+  offset: { type: 'string' }
+} as const satisfies Options
+
+/** The --help lines of PAGE_OPTIONS, for a list of `noun`. */
+export const pageOptionsHelp = (noun: string): string => `  --limit N          most ${noun} to print (default 100)
+  --offset N         ${noun} to skip first`
+
+/** The page --limit and --offset ask for (default limit 100). */
+export function pageOf (v: Values, command: string): { limit: number, offset?: number } {
+  const offset = intOption(v, 'offset', command)
+  return { limit: intOption(v, 'limit', command) ?? 100, ...(offset !== undefined ? { offset } : {}) }
+}
 
 /** A non-negative integer option, or undefined when absent. */
 export function intOption (v: Values, name: string, command: string): number | undefined {

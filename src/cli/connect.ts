@@ -11,15 +11,22 @@
  * The API token of the data directory (api.token) goes with every request to a daemon on this
  * machine (needed when it runs with api.requireToken); it is never sent to another machine.
  *
- * An https daemon (tls.* set) is trusted only with the configured CA (tls.ca), and the CLI
- * presents the configured certificate (tls.cert, tls.key) when the daemon asks for one.
+ * An https daemon is trusted with, in order: the configured CA and certificate (tls.ca,
+ * tls.cert, tls.key), so the CLI presents that certificate when the daemon asks for one; else
+ * the TLS files the daemon of the data directory published in its api.json (when the URL is
+ * its URL), so a shell without the ENGRAM_SYNC_TLS_* variables still reaches it; else the CA
+ * `engram tls init` made (~/.config/engram/tls/ca.crt), which signs every node of this user.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { loadConfig, type ConfigFlags } from '../config/load.ts'
+import type { EngramConfig } from '../config/schema.ts'
 import { readLiveApiInfo, urlHost } from '../node/apiInfo.ts'
 import { str, type Values } from './args.ts'
 import { clientTlsOf } from '../tls/NodeTls.ts'
 import type { ClientTls } from '../tls/client.ts'
 import { ApiClient } from '../client/ApiClient.ts'
+import { CA_CERT_FILE, defaultTlsDir, readPemFile } from '../tls/files.ts'
 import { UNREACHABLE, USAGE } from './exit.ts'
 import { hostAllowed } from '../util/localRequest.ts'
 import { readApiToken } from '../node/apiToken.ts'
@@ -43,7 +50,7 @@ export function resolveTarget (values: Values, io: CliIo): Target {
     return loadConfig({ file: str(values, 'config'), env: io.env, flags, cwd: io.cwd }).config
   }
   const withTls = (t: Target, config = load()): Target => {
-    const tls = t.url.startsWith('https:') ? clientTlsOf(config.tls) : undefined
+    const tls = t.url.startsWith('https:') ? clientTlsFor(t.url, config, io) : undefined
     const token = isLoopbackUrl(t.url) ? readApiToken(config.dataDir) : undefined
     return { ...t, ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token } : {}) }
   }
@@ -64,6 +71,18 @@ export function resolveTarget (values: Values, io: CliIo): Target {
   }
   const scheme = config.tls.cert !== undefined ? 'https' : 'http'
   return withTls({ url: `${scheme}://${urlHost(config.api.host)}:${config.api.port}`, from: 'config' }, config)
+}
+
+/** What the CLI trusts and presents for the https daemon at `url` (the order is in the opening comment). */
+export function clientTlsFor (url: string, config: EngramConfig, io: CliIo): ClientTls | undefined {
+  const configured = clientTlsOf(config.tls)
+  if (configured !== undefined) return configured
+  const info = readLiveApiInfo(config.dataDir)
+  if (info?.tls !== undefined && new URL(info.url).origin === new URL(url).origin) {
+    return clientTlsOf({ ...info.tls, requireClientCert: false })
+  }
+  const ca = join(defaultTlsDir(io.env), CA_CERT_FILE)
+  return existsSync(ca) ? { ca: readPemFile('tls.ca', ca) } : undefined
 }
 
 export function connect (values: Values, io: CliIo): ApiClient {

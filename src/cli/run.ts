@@ -3,6 +3,7 @@
  * runs it, and turns any error into one line `engram: <message> (<CODE>)` and an exit code
  * (exit.ts).
  */
+import { nearest } from '../util/nearest.ts'
 import { packageVersion } from '../util/version.ts'
 import { parse } from './args.ts'
 import type { Command } from './command.ts'
@@ -13,13 +14,17 @@ import { syncNowCommand, syncPairCommand, syncPauseCommand, syncResumeCommand, s
 import { mcpCommand } from './commands/mcp.ts'
 import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
 import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
+import { exportCommand, importCommand } from './commands/dump.ts'
+import { episodeGetCommand, episodeListCommand, episodeRecordCommand } from './commands/episodes.ts'
 import { reindexCommand, searchCommand } from './commands/search.ts'
 import { startCommand } from './commands/start.ts'
+import { stopCommand } from './commands/stop.ts'
 import { peersCommand } from './commands/peers.ts'
 import { relayCommand, relayKeyCommand } from './commands/relay.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
+import { traceAppendCommand, traceGetCommand, traceListCommand } from './commands/traces.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
 import { historyCommand, revertCommand, showCommand } from './commands/provenance.ts'
 import { nodesCommand, refusedCommand, revocationsCommand, revokeCommand } from './commands/trust.ts'
@@ -27,10 +32,13 @@ import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
-  startCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
+  startCommand, stopCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
   showCommand, historyCommand, revertCommand,
+  episodeRecordCommand, episodeGetCommand, episodeListCommand,
+  traceAppendCommand, traceGetCommand, traceListCommand,
   statusCommand, configPrintCommand,
+  exportCommand, importCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
   peersCommand, relayCommand, relayKeyCommand, nodesCommand, revokeCommand, revocationsCommand, refusedCommand,
@@ -52,8 +60,8 @@ Commands:
 ${list.map(([n, s]) => `  ${n.padEnd(width)}  ${s}`).join('\n')}
 
 Every command takes --help (with examples); commands that print data take --json.
-Commands other than start and config print talk to a running daemon, found by --url,
-ENGRAM_URL, <dataDir>/api.json (with --data-dir) or http://<api.host>:<api.port>.
+Commands other than start, stop, config print and tls talk to a running daemon, found by
+--url, ENGRAM_URL, <dataDir>/api.json (with --data-dir) or http://<api.host>:<api.port>.
 
 Exit codes: 0 ok, 1 failed (e.g. not found), 2 usage error or invalid input,
 3 daemon not reachable, 78 configuration error.
@@ -66,11 +74,31 @@ Get started:
 `
 }
 
+/** The first example of a command's --help. */
+function firstExample (c: Command): string | undefined {
+  const after = c.help.split(/Examples?:\n/)[1]
+  return after?.split('\n').find(l => /^\s+\S/.test(l))?.trim()
+}
+
 function groupHelp (group: string): string {
   const cmds = COMMANDS.filter(c => c.name.startsWith(group + ' '))
+  const examples = cmds.map(firstExample).filter((e): e is string => e !== undefined)
   return `Usage: engram ${group} <${cmds.map(c => c.name.split(' ')[1]).join('|')}> …\n\n` +
     cmds.map(c => `  engram ${c.name.padEnd(14)}  ${c.summary}`).join('\n') +
-    `\n\nRun engram ${group} <subcommand> --help for its options and examples.\n`
+    `\n\nRun engram ${group} <subcommand> --help for its options and examples.\n` +
+    `\nExamples:\n${examples.map(e => `  ${e}`).join('\n')}\n`
+}
+
+/** The usage error of an unknown command, with the command probably meant. */
+function unknownCommand (first: string, name: string): Error {
+  const inGroup = GROUPS.has(first)
+  // words a user may type: every command, and the groups alone (`note`, `sync`)
+  const words = [...new Set([...COMMANDS.map(c => c.name), ...GROUPS])]
+  const guess = inGroup
+    ? nearest(name, COMMANDS.filter(c => c.name.startsWith(first + ' ')).map(c => c.name))
+    : nearest(first, words)
+  const hint = guess === undefined ? '' : ` (did you mean "engram ${guess}"?)`
+  return USAGE(`unknown command "${inGroup ? name : first}"${hint}`, inGroup ? first : undefined)
 }
 
 export async function runCli (argv: readonly string[], io: CliIo): Promise<number> {
@@ -100,8 +128,11 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
       rest = argv.slice(2)
     }
     const command = COMMANDS.find(c => c.name === name)
-    if (command === undefined) {
-      throw USAGE(GROUPS.has(first) ? `unknown command "${name}"` : `unknown command "${first}"`, GROUPS.has(first) ? first : undefined)
+    if (command === undefined) throw unknownCommand(first, name)
+    // a word after a command of a group that takes none (`relay kee`) is a mistyped subcommand
+    const word = argv[1]
+    if (alone && GROUPS.has(first) && command.positionals.max === 0 && word !== undefined && !word.startsWith('-')) {
+      throw unknownCommand(first, `${first} ${word}`)
     }
     const args = parse(command.name, rest, command.options, command.positionals)
     if (args.values.help === true) {

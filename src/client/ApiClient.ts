@@ -12,7 +12,7 @@ import type { ConflictEntry } from '../replication/conflicts.ts'
 import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
-import { tlsFetch, type ClientTls } from '../tls/client.ts'
+import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
 import type {
   NodeView, P2pStatusView, PeerView, RefusedAnswer, RevertAnswer, RevocationView, SearchIndexResponse, SearchResponse, StateView, SyncStatus
 } from '../api/contract.ts'
@@ -22,6 +22,13 @@ export function UNREACHABLE (url: string, why: string): EngramError {
   return UNAVAILABLE(
     `no engram daemon reachable at ${url} (${why}); start one with \`engram start\` (or \`npm start\` in the engram folder), ` +
     'or point the CLI at it with --url, ENGRAM_URL or --data-dir', { url, unreachable: true })
+}
+
+/** The daemon answered over TLS, but the client does not trust its certificate (or it wants one from the client). */
+export function UNTRUSTED (url: string, why: string): EngramError {
+  return UNAVAILABLE(
+    `the engram daemon at ${url} answered over TLS, but ${why}; the CLI trusts tls.ca (ENGRAM_SYNC_TLS_CA), ` +
+    'else the CA in the api.json of the daemon of its data directory (--data-dir), else the CA of engram tls init', { url, tls: true })
 }
 
 /** A pattern as POST /api/v1/query takes it (`object` a term in its JSON form). */
@@ -56,6 +63,20 @@ export interface TriplesPage {
 
 export interface NotesPage {
   readonly notes: NoteDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface EpisodesPage {
+  readonly episodes: EpisodeDto[]
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface TracesPage {
+  readonly traces: TraceDto[]
   readonly total: number
   readonly limit: number
   readonly offset: number
@@ -98,6 +119,14 @@ export interface PatternQuery {
 
 
 export type { PeerView, SyncStatus } from '../api/contract.ts'
+
+/** What POST /api/v1/sync/peers answers. */
+export interface Paired {
+  readonly peer: PeerView
+  readonly pairBack: PairBack
+  /** In native mode: the P2P peer added, or why not. */
+  readonly p2p?: { addr?: string, error?: string }
+}
 
 export interface SyncNowResult {
   readonly ok: boolean
@@ -171,11 +200,15 @@ export class ApiClient {
     return (await this.request<{ results: QueryPage[] }>('POST', '/api/v1/query/batch', { body: { queries } })).results
   }
 
+  /** Records an episode (a new id when `id` is absent; an existing id has its data replaced). */
   putEpisode (id: string | undefined, data: JsonObject): Promise<EpisodeDto> {
     return this.request('POST', '/api/v1/episodes', { body: id === undefined ? { data } : { id, data } })
   }
 
-  listEpisodes (opts: { prefix?: string, limit: number, offset: number }): Promise<{ episodes: EpisodeDto[], total: number }> {
+  getEpisode (id: string): Promise<EpisodeDto> { return this.request('GET', `/api/v1/episodes/${encodeURIComponent(id)}`) }
+
+  /** Newest first. */
+  listEpisodes (opts: { prefix?: string, limit?: number, offset?: number }): Promise<EpisodesPage> {
     return this.request('GET', '/api/v1/episodes', { query: { ...opts } })
   }
 
@@ -183,7 +216,10 @@ export class ApiClient {
     return this.request('POST', '/api/v1/traces', { body: { runId, type, data } })
   }
 
-  listTraces (opts: { runId?: string, limit: number, offset: number }): Promise<{ traces: TraceDto[], total: number }> {
+  getTrace (id: string): Promise<TraceDto> { return this.request('GET', `/api/v1/traces/${encodeURIComponent(id)}`) }
+
+  /** Oldest first. */
+  listTraces (opts: { runId?: string, limit?: number, offset?: number }): Promise<TracesPage> {
     return this.request('GET', '/api/v1/traces', { query: { ...opts } })
   }
 
@@ -236,34 +272,60 @@ export class ApiClient {
   async syncNow (peer?: string, onProgress?: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<SyncNowResult> {
     const body = peer !== undefined ? { peer } : {}
     if (onProgress === undefined) return await this.request('POST', '/api/v1/sync/now', { body, timeoutMs })
-    const res = await this.send('POST', new URL(this.baseUrl + '/api/v1/sync/now'), body, timeoutMs, { accept: 'application/x-ndjson' })
-    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', '/api/v1/sync/now', await res.text())
+    return (await this.followPull<Record<string, never>>('/api/v1/sync/now', body, onProgress, timeoutMs)).result
+  }
+
+  /**
+   * POST with "accept: application/x-ndjson": a route that runs a pull and streams it (sync now,
+   * pair, resume; docs/API.md). Answers its head line (the route's own answer, if it has one)
+   * and the pull's result; `onProgress` sees every progress line.
+   */
+  private async followPull<H> (path: string, body: unknown, onProgress: (peer: string, p: PullProgress) => void, timeoutMs: number): Promise<{ head: H | undefined, result: SyncNowResult }> {
+    const res = await this.send('POST', new URL(this.baseUrl + path), body, timeoutMs, { accept: 'application/x-ndjson' })
+    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', path, await res.text())
+    let head: H | undefined
     let result: SyncNowResult | undefined
-    let buffered = ''
-    const decoder = new TextDecoder()
-    const take = (line: string): void => {
-      if (line.trim() === '') return
+    for await (const line of lines(res)) {
       const v = JSON.parse(line) as { type: string, peer?: string, error?: string, code?: string } & PullProgress & SyncNowResult
-      if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied })
+      if (v.type === 'progress') onProgress(v.peer ?? '', { pages: v.pages, received: v.received, applied: v.applied, ...(typeof v.remaining === 'number' ? { remaining: v.remaining } : {}) })
       else if (v.type === 'result') result = { ok: v.ok, results: v.results }
       else if (v.type === 'error') throw REMOTE_ERROR((v.code ?? 'INTERNAL') as ErrorCode, v.error ?? 'sync failed')
+      else if (head === undefined) { const { type: _type, ...rest } = v; head = rest as unknown as H }
     }
-    for await (const chunk of res.body ?? []) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true })
-      const lines = buffered.split('\n')
-      buffered = lines.pop() ?? ''
-      for (const line of lines) take(line)
-    }
-    take(buffered)
-    if (result === undefined) throw PROTOCOL('the daemon ended the sync stream without a result')
-    return result
+    if (result === undefined) throw PROTOCOL(`the daemon ended the stream of POST ${path} without a result`)
+    return { head, result }
+  }
+
+  /**
+   * GET /api/v1/export: the lines of the whole-store dump as they stream (src/core/dump.ts),
+   * each without its newline. Bounded by `timeoutMs` in all (default 24 h).
+   */
+  async * exportDump (filter: { namespaces?: string, kinds?: string } = {}, timeoutMs = 86_400_000): AsyncGenerator<string> {
+    const url = new URL(this.baseUrl + '/api/v1/export')
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, v)
+    const res = await this.send('GET', url, undefined, timeoutMs)
+    if (!res.ok) this.answer(res, 'GET', url.pathname, await res.text())
+    yield * lines(res)
+  }
+
+  /** POST /api/v1/import: records of a dump, merged in one transaction. */
+  importRecords (records: readonly unknown[]): Promise<{ received: number, applied: number, unchanged: number }> {
+    return this.request('POST', '/api/v1/import', { body: { records } })
   }
 
   /** GET /api/v1/p2p/status (404 NOT_FOUND when P2P is not enabled). */
   p2pStatus (): Promise<P2pStatusView> { return this.request('GET', '/api/v1/p2p/status') }
 
-  pairPeer (name: string, url: string, namespaces?: readonly string[]): Promise<{ peer: PeerView, pairBack: PairBack, p2p?: { addr?: string, error?: string } }> {
+  pairPeer (name: string, url: string, namespaces?: readonly string[]): Promise<Paired> {
     return this.request('POST', '/api/v1/sync/peers', { body: { name, url, ...(namespaces !== undefined ? { namespaces } : {}) } })
+  }
+
+  /** Pairs a peer and follows the first pull the pairing starts, to its end, with its progress. */
+  async pairAndPull (name: string, url: string, namespaces: readonly string[] | undefined, onProgress: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<Paired & { pull: PeerRunResult | undefined }> {
+    const body = { name, url, ...(namespaces !== undefined ? { namespaces } : {}) }
+    const { head, result } = await this.followPull<Paired>('/api/v1/sync/peers', body, onProgress, timeoutMs)
+    if (head === undefined) throw PROTOCOL('the daemon answered the pairing without the peer')
+    return { ...head, pull: result.results[0] }
   }
 
   unpairPeer (name: string): Promise<{ peer: PeerView }> {
@@ -272,6 +334,13 @@ export class ApiClient {
 
   pausePeer (name: string, paused: boolean): Promise<{ peer: PeerView }> {
     return this.request('POST', `/api/v1/sync/peers/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`)
+  }
+
+  /** Resumes a peer and follows the pull the resume starts, to its end, with its progress. */
+  async resumeAndPull (name: string, onProgress: (peer: string, p: PullProgress) => void, timeoutMs = 3_600_000): Promise<{ peer: PeerView, pull: PeerRunResult | undefined }> {
+    const { head, result } = await this.followPull<{ peer: PeerView }>(`/api/v1/sync/peers/${encodeURIComponent(name)}/resume`, undefined, onProgress, timeoutMs)
+    if (head === undefined) throw PROTOCOL('the daemon answered the resume without the peer')
+    return { ...head, pull: result.results[0] }
   }
 
   conflicts (): Promise<{ conflicts: ConflictEntry[], total: number }> { return this.request('GET', '/api/v1/conflicts') }
@@ -307,6 +376,13 @@ export class ApiClient {
         // request went out on it: a read is sent once more, on a new connection, as HTTP clients do
         // for idempotent requests. A write is never repeated: the caller decides.
         if (attempt === 1 && (method === 'GET' || method === 'HEAD') && !signal.aborted && isConnectionReset(e)) continue
+        const code = (e as { cause?: { code?: string } }).cause?.code
+        const tls = describeTlsError(code)
+        if (tls !== undefined) throw UNTRUSTED(this.baseUrl, tls.replace(/this node's CA/g, 'the CA the CLI trusts').replace(/^the peer/, 'the daemon'))
+        // a daemon that requires client certificates closes the connection of a client without one
+        if (code === 'ECONNRESET' && url.protocol === 'https:' && this.tls?.cert === undefined) {
+          throw UNTRUSTED(this.baseUrl, 'it closed the connection, as it does when it requires a client certificate (tls.requireClientCert) and the CLI presented none: set tls.cert and tls.key, or give the --data-dir of that daemon')
+        }
         throw UNREACHABLE(this.baseUrl, describeFetchError(e, timeoutMs))
       }
     }
@@ -326,6 +402,20 @@ export class ApiClient {
     }
     throw PROTOCOL(`${method} ${path} answered ${res.status}; is ${this.baseUrl} an engram daemon?`, { status: res.status })
   }
+}
+
+/** The non-empty lines of a streamed body, as they arrive. */
+async function * lines (res: Response): AsyncGenerator<string> {
+  let buffered = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body ?? []) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+    const parts = buffered.split('\n')
+    buffered = parts.pop() ?? ''
+    for (const line of parts) if (line.trim() !== '') yield line
+  }
+  buffered += decoder.decode()
+  if (buffered.trim() !== '') yield buffered
 }
 
 /** Whether a fetch failed because the connection was closed under it (not refused, not timed out). */

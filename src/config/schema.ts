@@ -79,6 +79,7 @@ export interface EngramConfig {
     readonly maxUnknownTombstonesPerMinute: number
     readonly requireSignatures: boolean
     readonly revocationQuorum: number
+    readonly legacyRemoteClients: boolean
   }
   readonly discovery: {
     readonly bonjourEnabled: boolean
@@ -312,11 +313,11 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.maxTriplesPerSync': {
     type: 'integer', default: 5000, min: 100, max: 50_000,
-    description: 'Polled mode: most records per delta-sync batch; larger deltas are paged.'
+    description: 'Most records per page, in both modes: a polled delta-sync batch, and a page of a native P2P stream; larger deltas are paged.'
   },
   'sync.syncTimeoutMs': {
     type: 'integer', default: 30_000, min: 5000, max: 120_000,
-    description: 'Polled mode: time limit of one delta-sync call.'
+    description: 'Time limit of one delta-sync call in polled mode (and of a P2P status probe, at most 10 s); in native mode, how long a page waits for its acknowledgement, and a cursor for its answer, before it is sent again.'
   },
   'sync.retryBaseMs': {
     type: 'integer', default: 5000, min: 100, max: 600_000,
@@ -333,6 +334,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'sync.revocationQuorum': {
     type: 'integer', default: 2, min: 1, max: 16,
     description: 'How many other nodes must revoke a node before this node refuses its new records (a revocation issued on this node always counts). At 2, one compromised node cannot cut off any other; 1 lets any node revoke any other.'
+  },
+  'sync.legacyRemoteClients': {
+    type: 'boolean', default: false,
+    description: 'Let older polled clients on other machines pull with the unsigned legacy delta shape ({since, namespaces, nodeId}): only over TLS (tls.* set, tls.requireClientCert off, since they present no certificate), and only with sync.passphrase in their Authorization header ("Bearer <passphrase>" or the passphrase alone). They can read, never write. Off: such requests are answered only from this machine. See docs/SECURITY.md.'
   },
   'sync.nativeP2pPreferred': {
     type: 'boolean', default: true,

@@ -62,9 +62,11 @@ export function ID_MISMATCH (claimed: string, computed: string): EngramError {
   return new EngramError('ID_MISMATCH', `triple id ${claimed} does not match its content (computed ${computed})`, { claimed, computed })
 }
 
+/** `config KEY = VALUE (from SOURCE): ALLOWED`, or `config KEY is not set: ALLOWED` for a key that has no value. */
 export function CONFIG_INVALID (key: string, value: unknown, allowed: string, source?: string): EngramError {
-  const from = source !== undefined ? ` (from ${source})` : ''
-  return new EngramError('CONFIG_INVALID', `config ${key} = ${preview(value)}${from}: ${allowed}`, { key, value, allowed, source })
+  const from = source !== undefined && source !== 'default' ? ` (from ${source})` : ''
+  const what = value === undefined ? `config ${key} is not set${from}` : `config ${key} = ${preview(value)}${from}`
+  return new EngramError('CONFIG_INVALID', `${what}: ${allowed}`, { key, value, allowed, source })
 }
 
 export function UNAUTHORIZED (why: string, details?: Record<string, unknown>, cause?: unknown): EngramError {

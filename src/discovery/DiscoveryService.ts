@@ -46,7 +46,7 @@ export interface DiscoveryServiceOptions {
   readonly log: Logger
 }
 
-/** A peer book entry as GET /api/v1/p2p/peers (`book`) and `engram peers` show it. */
+/** A peer book entry as GET /api/v1/p2p/peers?format=engram (`book`) and `engram peers` show it. */
 export interface PeerBookView {
   readonly addr: string
   readonly source: PeerSource

@@ -6,14 +6,16 @@
  *
  * Behaviour follows the knowledge-graph memory server: creating an entity or relation that
  * exists changes nothing and is not reported as created; adding observations to an entity that
- * does not exist fails with "Entity with name X not found" and writes nothing; deleting what does
- * not exist is not an error. Observations are a set: one text is stored once per entity.
+ * does not exist fails with "Entity with name X not found" and writes nothing (so does creating
+ * a relation to one, when asked to: compat.ts); deleting what does not exist is not an error,
+ * and each delete answers what it did not find. Observations are a set: one text is stored once
+ * per entity.
  */
 import type { TripleDto } from '../api/dto.ts'
 import { INVALID_INPUT } from '../core/errors.ts'
 import { LIMITS } from '../core/limits.ts'
 import { plainWordsQuery } from '../text/query.ts'
-import { GraphMapping, OBSERVATION, stampOf, subgraph, type Entity, type EntityProvenance, type GraphProvenance, type KnowledgeGraph, type Relation, type Stamp } from './mapping.ts'
+import { GraphMapping, isObservationTriple, isTypeTriple, OBSERVATION, stampOf, subgraph, type Entity, type EntityProvenance, type GraphProvenance, type KnowledgeGraph, type Relation, type Stamp } from './mapping.ts'
 import { BATCH, type BodyPattern, type RestApi, type TripleInput } from '../client/RestApi.ts'
 
 export interface GraphResult { readonly graph: KnowledgeGraph, readonly provenance: GraphProvenance }
@@ -24,6 +26,14 @@ const MAX_WRITE_BYTES = 4 * 1024 * 1024
 const MAX_WRITE_TRIPLES = 5000
 
 export class GraphMissingEntity extends Error {}
+
+/** What a delete did: how many of the things asked for were there, and which were not. */
+export interface DeleteReport {
+  readonly requested: number
+  readonly deleted: number
+  /** The things asked for that were not there, for people ("Alise", "Alice: likes tea", "Alice -knows-> Bob"). */
+  readonly missing: string[]
+}
 
 export class GraphStore {
   readonly api: RestApi
@@ -96,7 +106,15 @@ export class GraphStore {
   /** The live type triples of each name (empty: no such entity). */
   private async typesOf (names: readonly string[]): Promise<Map<string, TripleDto[]>> {
     const found = await this.queryAll(names.map(n => this.mapping.typePattern(n)))
-    return new Map(names.map((n, i) => [n, found[i]!]))
+    return new Map(names.map((n, i) => [n, found[i]!.filter(isTypeTriple)]))
+  }
+
+  /** Throws GraphMissingEntity for the first name that is not an entity. */
+  private async requireEntities (names: readonly string[]): Promise<void> {
+    const unique = [...new Set(names)]
+    const types = await this.typesOf(unique)
+    const missing = names.find(n => types.get(n)!.length === 0)
+    if (missing !== undefined) throw new GraphMissingEntity(`Entity with name ${missing} not found`)
   }
 
   // ---- writes ----
@@ -116,9 +134,13 @@ export class GraphStore {
     return { created, provenance }
   }
 
-  /** Creates the relations that do not exist yet; answers those. */
-  async createRelations (relations: readonly Relation[]): Promise<{ created: Relation[], provenance: Stamp[] }> {
+  /**
+   * Creates the relations that do not exist yet; answers those. With `refuseDangling`, throws
+   * GraphMissingEntity, writing nothing, when an end is not an entity.
+   */
+  async createRelations (relations: readonly Relation[], opts: { refuseDangling?: boolean } = {}): Promise<{ created: Relation[], provenance: Stamp[] }> {
     relations.forEach((r, i) => checkRelationType(r, i))
+    if (opts.refuseDangling === true) await this.requireEntities(relations.flatMap(r => [r.from, r.to]))
     const unique = firstByKey(relations, r => JSON.stringify([r.from, r.to, r.relationType]))
     const existing = await this.queryAll(unique.map(r => this.mapping.relationPattern(r)))
     const created = unique.filter((_, i) => existing[i]!.length === 0)
@@ -132,12 +154,9 @@ export class GraphStore {
    */
   async addObservations (items: readonly { entityName: string, contents: string[] }[]): Promise<{ results: { entityName: string, addedObservations: string[] }[], provenance: { entityName: string, addedObservations: Stamp[] }[] }> {
     const names = [...new Set(items.map(o => o.entityName))]
-    const types = await this.typesOf(names)
-    for (const o of items) {
-      if (types.get(o.entityName)!.length === 0) throw new GraphMissingEntity(`Entity with name ${o.entityName} not found`)
-    }
+    await this.requireEntities(items.map(o => o.entityName))
     const current = await this.queryAll(names.map(n => this.mapping.observationsPattern(n)))
-    const known = new Map(names.map((n, i) => [n, new Set(current[i]!.map(t => t.object as string))]))
+    const known = new Map(names.map((n, i) => [n, new Set(current[i]!.filter(isObservationTriple).map(t => t.object as string))]))
     const results = items.map(o => {
       const have = known.get(o.entityName)!
       const added: string[] = []
@@ -154,41 +173,46 @@ export class GraphStore {
     return { results, provenance }
   }
 
-  /** Deletes entities: every triple of theirs and every relation into them. Answers the number of triples deleted. */
-  async deleteEntities (names: readonly string[]): Promise<number> {
-    let deleted = 0
-    for (const name of new Set(names)) {
-      deleted += await this.api.deleteTriples({ subject: this.mapping.subject(name) })
-      deleted += await this.api.deleteTriples({ object: JSON.stringify({ node: this.mapping.subject(name) }), namespace: this.mapping.namespace })
+  /** Deletes entities: every triple of theirs and every relation into them. */
+  async deleteEntities (names: readonly string[]): Promise<DeleteReport> {
+    const unique = [...new Set(names)]
+    const types = await this.typesOf(unique)
+    for (const name of unique) {
+      await this.api.deleteTriples({ subject: this.mapping.subject(name) })
+      await this.api.deleteTriples({ object: JSON.stringify({ node: this.mapping.subject(name) }), namespace: this.mapping.namespace })
     }
-    return deleted
+    const missing = unique.filter(n => types.get(n)!.length === 0)
+    return { requested: unique.length, deleted: unique.length - missing.length, missing }
   }
 
-  async deleteObservations (deletions: readonly { entityName: string, observations: string[] }[]): Promise<number> {
-    let deleted = 0
+  async deleteObservations (deletions: readonly { entityName: string, observations: string[] }[]): Promise<DeleteReport> {
+    const report = new ReportBuilder()
     for (const d of deletions) {
       for (const text of new Set(d.observations)) {
-        deleted += await this.api.deleteTriples({
+        report.count(`${d.entityName}: ${text}`, await this.api.deleteTriples({
           subject: this.mapping.subject(d.entityName),
           predicate: OBSERVATION,
           object: JSON.stringify({ kind: 'string', value: text })
-        })
+        }))
       }
     }
-    return deleted
+    return report.done()
   }
 
-  async deleteRelations (relations: readonly Relation[]): Promise<number> {
-    let deleted = 0
+  async deleteRelations (relations: readonly Relation[]): Promise<DeleteReport> {
+    const report = new ReportBuilder()
     for (const r of relations) {
-      if (r.relationType === '') continue // never stored (see checkRelationType)
-      deleted += await this.api.deleteTriples({
-        subject: this.mapping.subject(r.from),
-        predicate: r.relationType,
-        object: JSON.stringify({ node: this.mapping.subject(r.to) })
-      })
+      const label = `${r.from} -${r.relationType}-> ${r.to}`
+      // an empty relation type is never stored (see checkRelationType)
+      report.count(label, r.relationType === ''
+        ? 0
+        : await this.api.deleteTriples({
+          subject: this.mapping.subject(r.from),
+          predicate: r.relationType,
+          object: JSON.stringify({ node: this.mapping.subject(r.to) })
+        }))
     }
-    return deleted
+    return report.done()
   }
 
   /**
@@ -254,6 +278,22 @@ function checkRelationType (r: Relation, i: number): void {
   if (r.relationType === '') {
     throw INVALID_INPUT(`relations[${i}].relationType`, 'must not be empty (engram stores a relation as a triple whose predicate is the relation type)')
   }
+}
+
+/** Counts the things a delete asked for, each once, and which were not there. */
+class ReportBuilder {
+  private readonly seen = new Set<string>()
+  private deleted = 0
+  private readonly missing: string[] = []
+
+  count (label: string, deletedTriples: number): void {
+    if (this.seen.has(label)) return
+    this.seen.add(label)
+    if (deletedTriples > 0) this.deleted++
+    else this.missing.push(label)
+  }
+
+  done (): DeleteReport { return { requested: this.seen.size, deleted: this.deleted, missing: this.missing } }
 }
 
 function firstByKey<T> (items: readonly T[], key: (t: T) => string): T[] {

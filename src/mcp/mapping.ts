@@ -7,7 +7,9 @@
  *   kg:N  kg:observation  "O"          one triple per observation (a string literal)
  *   kg:N  R               {node: kg:M}  a relation of type R from N to M (a node object)
  *
- * An entity exists while it has a live `kg:entityType` triple. Order is the order of writing:
+ * An entity exists while it has a live `kg:entityType` triple whose object is a string: a
+ * relation whose type happens to be `kg:entityType` (a node object) is a relation, never a type.
+ * Order is the order of writing:
  * entities by the stamp of their type, observations and relations by their own stamps (stamps
  * are one total order on every machine). When two machines gave one entity different types,
  * the later write is its type. Other triples in the namespace (a number, a node elsewhere) are
@@ -55,6 +57,11 @@ export const stampOf = (t: TripleDto): Stamp => ({
 })
 
 const byStamp = (a: TripleDto, b: TripleDto): number => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** A type triple: `kg:entityType` with a string object (a node object makes it a relation). */
+export const isTypeTriple = (t: TripleDto): boolean => t.predicate === ENTITY_TYPE && typeof t.object === 'string'
+/** An observation triple: `kg:observation` with a string object. */
+export const isObservationTriple = (t: TripleDto): boolean => t.predicate === OBSERVATION && typeof t.object === 'string'
 
 const nodeOf = (o: Json): string | undefined =>
   typeof o === 'object' && o !== null && !Array.isArray(o) && typeof o.node === 'string' && Object.keys(o).length === 1 ? o.node : undefined
@@ -120,8 +127,8 @@ export class GraphMapping {
       seen.add(t.id)
       const name = this.nameOf(t.subject)
       if (name === undefined) continue
-      if (typeof t.object === 'string' && t.predicate === ENTITY_TYPE) partsOf(name).types.push(t)
-      else if (typeof t.object === 'string' && t.predicate === OBSERVATION) partsOf(name).observations.push(t)
+      if (isTypeTriple(t)) partsOf(name).types.push(t)
+      else if (isObservationTriple(t)) partsOf(name).observations.push(t)
       else if (this.relationOf(t) !== undefined) relations.push(t)
     }
     const present = [...parts].filter(([, p]) => p.types.length > 0).map(([name, p]) => {

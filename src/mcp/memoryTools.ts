@@ -6,8 +6,11 @@
  *
  * Results are the memory server's: the same structured content and text. When and on which
  * machine each returned record was written is added in the result's `_meta`
- * ("engram/provenance"), which the output schemas do not constrain.
+ * ("engram/provenance"), which the output schemas do not constrain. Where the memory server's
+ * releases differ, the tools follow the release `ctx.compat` names (compat.ts).
  */
+import type { Compat } from './compat.ts'
+import type { DeleteReport } from './GraphStore.ts'
 import type { Entity, Relation } from './mapping.ts'
 import { arr, defineTool, obj, READ_ONLY, root, str, type JsonSchema, type Tool, type ToolAnnotations } from './tool.ts'
 
@@ -31,6 +34,15 @@ const successOutput = root(obj({ success: { type: 'boolean' }, message: str() },
 
 const success = (message: string) => ({ structured: { success: true, message }, text: message })
 
+/**
+ * The answer of a delete tool: the memory server's fixed message, or, when the release reports
+ * what was not found and something was not, "Deleted 1 of 2 entities. Not found: Alise".
+ */
+function deleted (what: 'Entities' | 'Observations' | 'Relations', r: DeleteReport, compat: Compat) {
+  if (!compat.reportMissingDeletes || r.missing.length === 0) return success(`${what} deleted successfully`)
+  return success(`Deleted ${r.deleted} of ${r.requested} ${what.toLowerCase()}. Not found: ${r.missing.join(', ')}`)
+}
+
 export const createEntities = defineTool<{ entities: Entity[] }>({
   name: 'create_entities',
   title: 'Create Entities',
@@ -51,8 +63,8 @@ export const createRelations = defineTool<{ relations: Relation[] }>({
   inputSchema: root(obj({ relations: arr(relation(false)) })),
   outputSchema: root(obj({ relations: arr(relation(true)) }, { closed: true })),
   annotations: WRITE,
-  async run ({ relations }, { graph }) {
-    const { created, provenance } = await graph.createRelations(relations)
+  async run ({ relations }, { graph, compat }) {
+    const { created, provenance } = await graph.createRelations(relations, { refuseDangling: compat.refuseDanglingRelations })
     return { structured: { relations: created }, text: JSON.stringify(created, null, 2), provenance: { relations: provenance } }
   }
 })
@@ -82,9 +94,8 @@ export const deleteEntities = defineTool<{ entityNames: string[] }>({
   inputSchema: root(obj({ entityNames: arr(str(), 'An array of entity names to delete') })),
   outputSchema: successOutput,
   annotations: DELETE,
-  async run ({ entityNames }, { graph }) {
-    await graph.deleteEntities(entityNames)
-    return success('Entities deleted successfully')
+  async run ({ entityNames }, { graph, compat }) {
+    return deleted('Entities', await graph.deleteEntities(entityNames), compat)
   }
 })
 
@@ -100,9 +111,8 @@ export const deleteObservations = defineTool<{ deletions: { entityName: string, 
   })),
   outputSchema: successOutput,
   annotations: DELETE,
-  async run ({ deletions }, { graph }) {
-    await graph.deleteObservations(deletions)
-    return success('Observations deleted successfully')
+  async run ({ deletions }, { graph, compat }) {
+    return deleted('Observations', await graph.deleteObservations(deletions), compat)
   }
 })
 
@@ -113,9 +123,8 @@ export const deleteRelations = defineTool<{ relations: Relation[] }>({
   inputSchema: root(obj({ relations: arr(relation(false), 'An array of relations to delete') })),
   outputSchema: successOutput,
   annotations: DELETE,
-  async run ({ relations }, { graph }) {
-    await graph.deleteRelations(relations)
-    return success('Relations deleted successfully')
+  async run ({ relations }, { graph, compat }) {
+    return deleted('Relations', await graph.deleteRelations(relations), compat)
   }
 })
 
@@ -132,11 +141,16 @@ export const readGraph = defineTool<Record<string, never>>({
   }
 })
 
-export const searchNodes = defineTool<{ query: string }>({
+const SEARCH_QUERY = 'The search query to match against entity names, types, and observation content'
+
+/** search_nodes, whose query is capped in some releases (compat.ts). */
+export const searchNodes = (compat: Compat): Tool => defineTool<{ query: string }>({
   name: 'search_nodes',
   title: 'Search Nodes',
   description: 'Search for nodes in the knowledge graph based on a query',
-  inputSchema: root(obj({ query: str('The search query to match against entity names, types, and observation content') })),
+  inputSchema: root(obj({
+    query: compat.searchQueryMaxChars === undefined ? str(SEARCH_QUERY) : { ...str(SEARCH_QUERY), maxLength: compat.searchQueryMaxChars }
+  })),
   outputSchema: graphOutput,
   annotations: READ_ONLY,
   async run ({ query }, { graph }) {
@@ -158,6 +172,7 @@ export const openNodes = defineTool<{ names: string[] }>({
   }
 })
 
-export const MEMORY_TOOLS: readonly Tool[] = [
-  createEntities, createRelations, addObservations, deleteEntities, deleteObservations, deleteRelations, readGraph, searchNodes, openNodes
+/** The nine tools, in the memory server's order, as the release `compat` lists them. */
+export const memoryTools = (compat: Compat): Tool[] => [
+  createEntities, createRelations, addObservations, deleteEntities, deleteObservations, deleteRelations, readGraph, searchNodes(compat), openNodes
 ]

@@ -6,8 +6,9 @@
  *
  * Built on the SDK's low-level Server so that tools are listed with exactly the JSON schemas
  * written in this module's tools; arguments are checked against them with the SDK's JSON
- * Schema validator before a tool runs. A failure is a tool result with `isError` and a message,
- * as the memory server answers.
+ * Schema validator before a tool runs, then taken as the memory server takes them (undeclared
+ * properties dropped, lone surrogates refused: arguments.ts). A failure is a tool result with
+ * `isError` and a message, as the memory server answers.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
@@ -20,10 +21,12 @@ import type { JsonSchemaType, JsonSchemaValidator } from '@modelcontextprotocol/
 import { isEngramError } from '../core/errors.ts'
 import type { Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
+import { illFormedPath, stripUndeclared } from './arguments.ts'
+import type { Compat, MemoryServerRelease } from './compat.ts'
 import type { DaemonEvents } from './daemonEvents.ts'
 import { ENGRAM_TOOLS } from './engramTools.ts'
 import { GraphMissingEntity } from './GraphStore.ts'
-import { MEMORY_TOOLS } from './memoryTools.ts'
+import { memoryTools } from './memoryTools.ts'
 import { SEARCH_TOOLS } from './searchTools.ts'
 import type { Tool, ToolContext, ToolOutput } from './tool.ts'
 
@@ -48,14 +51,27 @@ export interface SessionOptions {
   readonly provenanceText?: boolean
 }
 
-const ALL_TOOLS: readonly Tool[] = [...MEMORY_TOOLS, ...ENGRAM_TOOLS, ...SEARCH_TOOLS]
+type Validate = JsonSchemaValidator<Record<string, unknown>>
+
+/** Every tool of a release, with its argument validator; built once per release. */
+interface Toolset { readonly tools: readonly Tool[], readonly validators: ReadonlyMap<string, Validate> }
+
 const validator = new AjvJsonSchemaValidator()
-const validators = new Map<string, JsonSchemaValidator<Record<string, unknown>>>(
-  ALL_TOOLS.map(t => [t.name, validator.getValidator<Record<string, unknown>>(t.inputSchema as JsonSchemaType)]))
+const toolsets = new Map<MemoryServerRelease, Toolset>()
+
+function toolset (compat: Compat): Toolset {
+  let set = toolsets.get(compat.release)
+  if (set === undefined) {
+    const tools = [...memoryTools(compat), ...ENGRAM_TOOLS, ...SEARCH_TOOLS]
+    set = { tools, validators: new Map(tools.map(t => [t.name, validator.getValidator<Record<string, unknown>>(t.inputSchema as JsonSchemaType)])) }
+    toolsets.set(compat.release, set)
+  }
+  return set
+}
 
 /** The tools as tools/list shows them. */
-export function listedTools (): ListedTool[] {
-  return ALL_TOOLS.map(t => ({
+function listedTools (compat: Compat): ListedTool[] {
+  return toolset(compat).tools.map(t => ({
     name: t.name,
     title: t.title,
     description: t.description,
@@ -87,10 +103,11 @@ export function createSession (opts: SessionOptions): { server: Server, dispose:
   const server = new Server(
     { name: 'engram', title: 'engram memory', version: packageVersion() },
     { capabilities: { tools: {}, resources: { subscribe: true } }, instructions: INSTRUCTIONS })
-  const byName = new Map(ALL_TOOLS.map(t => [t.name, t]))
+  const { tools, validators } = toolset(opts.ctx.compat)
+  const byName = new Map(tools.map(t => [t.name, t]))
   const subscribed = new Set<string>()
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listedTools() }))
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listedTools(opts.ctx.compat) }))
 
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const { name } = request.params
@@ -98,8 +115,11 @@ export function createSession (opts: SessionOptions): { server: Server, dispose:
     if (tool === undefined) return toolError(`MCP error ${ErrorCode.InvalidParams}: Tool ${name} not found`)
     const checked = validators.get(name)!(request.params.arguments ?? {})
     if (!checked.valid) return toolError(`Input validation error: Invalid arguments for tool ${name}: ${checked.errorMessage}`)
+    const args = stripUndeclared(tool.inputSchema, checked.data) as Record<string, unknown>
+    const bad = illFormedPath(args)
+    if (bad !== undefined) return toolError(`${bad}: must be well-formed Unicode (it holds a lone surrogate, which engram cannot store)`)
     try {
-      return toResult(await tool.run(checked.data, opts.ctx), opts.provenanceText === true)
+      return toResult(await tool.run(args, opts.ctx), opts.provenanceText === true)
     } catch (e) {
       if (!isEngramError(e) && !(e instanceof GraphMissingEntity)) opts.log.warn(`tool ${name} failed`, { error: e instanceof Error ? e.stack : String(e) })
       return toolError(describeError(e))

@@ -3,9 +3,10 @@
  * annotations) and its handler, plus small builders for the JSON schemas.
  *
  * Schemas are JSON Schema draft-07, written out so that what clients see is exactly what is
- * listed here. Input objects accept extra fields (they are ignored); output objects list every
- * field they may carry.
+ * listed here. Input objects accept extra fields (they are dropped before a tool runs:
+ * arguments.ts); output objects list every field they may carry.
  */
+import type { Compat } from './compat.ts'
 import type { GraphStore } from './GraphStore.ts'
 import type { RestApi } from '../client/RestApi.ts'
 
@@ -21,6 +22,8 @@ export interface ToolAnnotations {
 export interface ToolContext {
   readonly graph: GraphStore
   readonly api: RestApi
+  /** The memory server release whose behaviour the memory tools follow. */
+  readonly compat: Compat
 }
 
 export interface ToolOutput {

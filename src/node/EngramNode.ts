@@ -83,7 +83,8 @@ export function syncSettings (c: EngramConfig): SyncSettings {
     autoSync: c.sync.autoSync,
     nativeP2pPreferred: c.sync.nativeP2pPreferred,
     p2pEnabled: c.p2p.enabled,
-    retryBaseMs: c.sync.retryBaseMs
+    retryBaseMs: c.sync.retryBaseMs,
+    legacyRemoteClients: c.sync.legacyRemoteClients
   }
 }
 
@@ -319,7 +320,8 @@ export class EngramNode {
     })
     await lifecycle.start({
       name: 'api.json',
-      start: () => { writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt }) },
+      // with TLS on, the paths of its files, so a CLI on this machine trusts this daemon by itself
+      start: () => { writeApiInfo(paths.dir, { url: apiUrl, pid: process.pid, nodeId, startedAt, ...(tls !== undefined ? { tls: { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key } } : {}) }) },
       stop: () => { removeApiInfo(paths.dir, { pid: process.pid, url: apiUrl }) }
     })
     if (native !== undefined) {

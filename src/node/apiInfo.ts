@@ -3,6 +3,10 @@
  *
  *   {"url": "http://127.0.0.1:19090", "pid": 4242, "nodeId": "12D3KooW…", "startedAt": "…"}
  *
+ * With TLS on, also `"tls": {"ca", "cert", "key"}`: the paths of the daemon's TLS files, so that a
+ * CLI on this machine trusts the daemon's CA (and presents its certificate when client
+ * certificates are required) without the ENGRAM_SYNC_TLS_* variables in its shell.
+ *
  * Written atomically (temporary file, then rename) once the API is listening, so a reader sees
  * either no file or a complete one, and the API is up whenever the file is there. Removed on a
  * clean stop. A file left behind by a crash names a process that no longer runs: readers check
@@ -18,6 +22,8 @@ export interface ApiInfo {
   readonly pid: number
   readonly nodeId: string
   readonly startedAt: string
+  /** The daemon's TLS files (absolute paths), when it serves https. */
+  readonly tls?: { readonly ca?: string, readonly cert?: string, readonly key?: string }
 }
 
 export function writeApiInfo (dataDir: string, info: ApiInfo): void {
@@ -32,10 +38,18 @@ export function readApiInfo (dataDir: string): ApiInfo | undefined {
   try {
     const v = JSON.parse(readFileSync(dataPaths(dataDir).apiInfo, 'utf8')) as Partial<ApiInfo>
     if (typeof v.url !== 'string' || typeof v.pid !== 'number') return undefined
-    return { url: v.url, pid: v.pid, nodeId: String(v.nodeId ?? ''), startedAt: String(v.startedAt ?? '') }
+    const tls = typeof v.tls === 'object' && v.tls !== null ? tlsPaths(v.tls) : undefined
+    return { url: v.url, pid: v.pid, nodeId: String(v.nodeId ?? ''), startedAt: String(v.startedAt ?? ''), ...(tls !== undefined ? { tls } : {}) }
   } catch {
     return undefined
   }
+}
+
+/** The string paths of a `tls` entry (anything else is ignored). */
+function tlsPaths (t: Record<string, unknown>): ApiInfo['tls'] {
+  const out: Record<string, string> = {}
+  for (const k of ['ca', 'cert', 'key']) if (typeof t[k] === 'string') out[k] = t[k]
+  return out
 }
 
 /** The file's content when the process it names is still running. */

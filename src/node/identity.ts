@@ -9,8 +9,8 @@
 import { readFileSync, statSync } from 'node:fs'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { EngramError, CONFIG_UNUSABLE, STORE_CORRUPT } from '../core/errors.ts'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { EngramError, CONFIG_UNUSABLE, INVALID_INPUT, STORE_CORRUPT } from '../core/errors.ts'
 import { asNodeId, type NodeId } from '../core/ids.ts'
 import { createFileOnce } from '../util/files.ts'
 import { dataPaths } from './paths.ts'
@@ -18,6 +18,23 @@ import { dataPaths } from './paths.ts'
 export interface NodeIdentity {
   readonly privateKey: PrivateKey
   readonly nodeId: NodeId
+}
+
+/**
+ * A node id given by a person (`engram tls issue --node-id`): the peer id of an Ed25519 key, as
+ * `engram status` prints it ("12D3KooW…", 52 characters). INVALID_INPUT naming `field` otherwise.
+ */
+export function parseNodeId (text: string, field: string): NodeId {
+  let type: string | undefined
+  try {
+    type = peerIdFromString(text).type
+  } catch {
+    type = undefined
+  }
+  if (type !== 'Ed25519') {
+    throw INVALID_INPUT(field, `must be the node id of an engram node, as engram status prints it there ("12D3KooW…", 52 characters); got ${JSON.stringify(text)}`)
+  }
+  return asNodeId(text)
 }
 
 export interface IdentityResult extends NodeIdentity {

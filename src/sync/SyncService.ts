@@ -22,6 +22,9 @@ import { ConflictLog, type ConflictEntry, type ConflictStrategy } from '../repli
 import type { PeerTls, PullProgress } from './polled/DeltaClient.ts'
 import { DeltaEndpoint } from './polled/DeltaEndpoint.ts'
 import { DeltaServer } from './polled/DeltaServer.ts'
+import { ArrivalIndex } from './polled/ArrivalIndex.ts'
+import { LegacyDelta } from './polled/LegacyDelta.ts'
+import type { ChangeEvent } from '../engine/Engine.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
 import type { P2pStatusView } from './native/P2pStatus.ts'
@@ -31,6 +34,9 @@ import type { RestPeer, RestPeers } from '../peers/RestPeers.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
+
+/** Where the arrival marks of the legacy delta shape are kept (local metadata, never replicated). */
+const ARRIVALS_META_KEY = 'sync.arrivals'
 
 export interface SyncSettings {
   readonly intervalSeconds: number
@@ -43,6 +49,8 @@ export interface SyncSettings {
   readonly p2pEnabled: boolean
   /** First retry delay for an unreachable peer. */
   readonly retryBaseMs: number
+  /** Older unsigned polled clients on other machines may pull (over TLS, with the passphrase): polled/legacyAccess.ts. */
+  readonly legacyRemoteClients: boolean
 }
 
 export interface SyncServiceOptions {
@@ -123,6 +131,12 @@ export class SyncService {
   private readonly auto: AutoSync
   private derived: { secret: string, key: RestKey | undefined } | undefined
   private endpoint: Endpoint | undefined
+  /** When records arrived here, for the legacy delta shape (served by arrival, not by stamp). */
+  private readonly arrivals: ArrivalIndex
+  private readonly onChange = (ev: ChangeEvent): void => {
+    const last = ev.entries[ev.entries.length - 1]
+    if (last !== undefined) this.arrivals.observe(last.seq)
+  }
 
   constructor (opts: SyncServiceOptions) {
     this.opts = opts
@@ -146,7 +160,25 @@ export class SyncService {
       maxPage: () => opts.settings().maxTriplesPerSync,
       pullNamespaces: node => this.peers.byNode(node)?.namespaces
     })
-    this.delta = new DeltaEndpoint({ engine: opts.engine, server, key: () => this.key(), log: opts.log, now: this.now })
+    this.arrivals = new ArrivalIndex({
+      load: () => store.getMeta(ARRIVALS_META_KEY),
+      save: text => { try { store.setMeta(ARRIVALS_META_KEY, text) } catch (e) { opts.log.debug('could not save the arrival marks', { error: String(e) }) } },
+      now: this.now
+    })
+    this.arrivals.observe(store.stats().lastSeq)
+    opts.engine.on('change', this.onChange)
+    this.delta = new DeltaEndpoint({
+      engine: opts.engine,
+      server,
+      legacy: new LegacyDelta({ engine: opts.engine, arrivals: this.arrivals, now: this.now }),
+      legacyRemote: () => {
+        const secret = opts.secret()
+        return { allowed: opts.settings().legacyRemoteClients, passphrase: typeof secret === 'string' ? secret : secret?.passphrase }
+      },
+      key: () => this.key(),
+      log: opts.log,
+      now: this.now
+    })
     this.polled = new PolledSync({
       ...opts.polled,
       engine: opts.engine,
@@ -187,6 +219,8 @@ export class SyncService {
   async stop (): Promise<void> {
     await this.auto.stop()
     await this.polled.stop()
+    this.opts.engine.off('change', this.onChange)
+    try { this.arrivals.flush() } catch { /* the store may be closed already: the marks are only coarser after a restart */ }
   }
 
   /** Where this node's API listens (set by the node once it listens). */
@@ -316,6 +350,12 @@ export class SyncService {
     this.assertCanSync(peer)
     this.native()?.gossipNow()
     return await this.polled.syncNow(peer, onProgress)
+  }
+
+  /** The pull a pairing or a resume of `peer` started, followed to its end with its progress. */
+  async follow (peer: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult> {
+    this.assertCanSync(peer)
+    return await this.polled.follow(peer, onProgress)
   }
 
   /**

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { toHttpError } from '../../src/api/errors.ts'
+import { CLIENT_HEADER } from '../../src/api/contract.ts'
 import { EngramError, HLC_DRIFT, type ErrorCode } from '../../src/core/errors.ts'
 import { assertError, faultyStore, startApi, type TestApi } from './helpers.ts'
 
@@ -101,6 +102,22 @@ describe('errors over HTTP', () => {
     // What a web form sends is refused before its body is read.
     assertError(await api.request('POST', '/api/v1/triples', 's p o', { 'content-type': 'text/plain' }), 403, 'FORBIDDEN')
     assertError(await api.request('POST', '/api/v1/triples', '{"__proto__": {"x": 1}, "subject": "s"}'), 400, 'INVALID_INPUT')
+  })
+
+  it('an empty body is no body, whatever its content type (clients send application/json on every DELETE)', async () => {
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const added = await api.request('POST', '/api/v1/triples', { subject: 'empty:a', predicate: 'p', object: type })
+      assert.equal(added.status, 201)
+      const del = await api.request('DELETE', `/api/v1/triples/${added.body.id as string}`, '', { 'content-type': type })
+      assert.equal(del.status, 200, `${type}: ${del.text}`)
+      assert.deepEqual(del.body, { deleted: 1, id: added.body.id })
+      const byPattern = await api.request('DELETE', '/api/v1/triples?subject=empty:none', '', { 'content-type': type })
+      assert.deepEqual([byPattern.status, byPattern.body], [200, { deleted: 0 }], type)
+    }
+    // a route that needs a body says what it needs (the client header lets a POST that is not JSON through the guard)
+    const res = await api.request('POST', '/api/v1/triples', '', { 'content-type': 'text/plain', [CLIENT_HEADER]: 'test' })
+    assertError(res, 400, 'INVALID_INPUT')
+    assert.match(res.body.error, /body/)
   })
 
   it('a store that is unavailable → 503 STORE_UNAVAILABLE', async () => {

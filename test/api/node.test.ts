@@ -10,22 +10,27 @@ describe('health, status, p2p, unknown routes', () => {
   before(async () => { api = await startApi({ wrapStore: faults.wrap }) })
   after(async () => { await api.close() })
 
-  it('GET /api/v1/health → 200 {status: "ok", version, components}', async () => {
+  it('GET /api/v1/health → 200 in the Cortex shape {status: "healthy", components: {graph, logic}}, engram\'s components alongside', async () => {
+    await api.request('POST', '/api/v1/triples', { subject: 'health:a', predicate: 'p', object: 1 })
     const res = await api.request('GET', '/api/v1/health')
     assert.equal(res.status, 200)
-    assert.equal(res.body.status, 'ok')
+    assert.equal(res.body.status, 'healthy')
     assert.equal(res.body.version, VERSION)
+    const triples = (await api.request('GET', '/api/v1/status')).body.store.stats.triples
+    assert.deepEqual(res.body.components.graph, { status: 'healthy', message: `${triples} triples` })
+    assert.deepEqual(res.body.components.logic, { status: 'healthy', message: 'no rule engine: nothing to evaluate' })
     assert.equal(res.body.components.store.status, 'ok')
     assert.equal(res.body.components.store.kind, 'sqlite')
     assert.equal(res.body.components.p2p.status, 'disabled')
   })
 
-  it('GET /api/v1/health → 503 "degraded" when the store is unhealthy', async () => {
+  it('GET /api/v1/health → 503 "unhealthy" when the store is unhealthy', async () => {
     faults.health.value = { ok: false, detail: 'database file is gone' }
     try {
       const res = await api.request('GET', '/api/v1/health')
       assert.equal(res.status, 503)
-      assert.equal(res.body.status, 'degraded')
+      assert.equal(res.body.status, 'unhealthy')
+      assert.deepEqual(res.body.components.graph, { status: 'unhealthy', message: 'database file is gone' })
       assert.equal(res.body.components.store.status, 'unavailable')
       assert.equal(res.body.components.store.detail, 'database file is gone')
     } finally {
@@ -93,11 +98,11 @@ describe('a node whose store has failed', () => {
   before(async () => { api = await startApi() })
   after(async () => { await api.close() })
 
-  it('health → 503 degraded; reads and writes → 503 STORE_UNAVAILABLE', async () => {
+  it('health → 503 unhealthy; reads and writes → 503 STORE_UNAVAILABLE', async () => {
     api.store.close()
     const health = await api.request('GET', '/api/v1/health')
     assert.equal(health.status, 503)
-    assert.equal(health.body.status, 'degraded')
+    assert.equal(health.body.status, 'unhealthy')
     assert.match(health.body.components.store.detail, /closed/)
     assertError(await api.request('GET', '/api/v1/triples'), 503, 'STORE_UNAVAILABLE')
     assertError(await api.request('POST', '/api/v1/triples', { subject: 's:a', predicate: 'p', object: 1 }), 503, 'STORE_UNAVAILABLE')

@@ -27,7 +27,17 @@ describe('routes other machines may reach', () => {
     assert.ok(String(local.components.store.detail).includes(api.dbFile), 'this machine sees the file')
     const far = await api.app.inject({ method: 'GET', url: '/api/v1/health', ...remote })
     assert.equal(far.statusCode, 200)
-    assert.deepEqual(far.json(), { status: 'ok', version: local.version, components: { store: { status: 'ok', kind: 'sqlite' }, p2p: { status: 'enabled' } } })
+    assert.deepEqual(far.json(), {
+      status: 'healthy',
+      version: local.version,
+      components: {
+        graph: { status: 'healthy', message: 'the store answers' },
+        logic: { status: 'healthy', message: 'no rule engine: nothing to evaluate' },
+        store: { status: 'ok', kind: 'sqlite' },
+        p2p: { status: 'enabled' }
+      }
+    })
+    assert.match(local.components.graph.message, /^\d+ triples$/, 'this machine sees the count')
     assert.ok(!far.body.includes(api.dir))
   })
 

@@ -3,11 +3,13 @@
  * `npm run build` (npm test does it first).
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { BIN, closedPort, engram, sandbox, startDaemon, type Daemon, type Result, type Sandbox } from './helpers.ts'
+import { COMMANDS, runCli } from '../../src/cli/run.ts'
 
 /** The one error line of a failed command. */
 function errorLine (r: Result): string {
@@ -29,13 +31,27 @@ describe('engram CLI', () => {
     it('prints help for every command, with examples', async () => {
       const main = await engram(['--help'], box.env)
       assert.equal(main.code, 0)
-      for (const c of ['start', 'add', 'query', 'delete', 'note set', 'note get', 'note list', 'note delete', 'status', 'config print']) {
-        assert.ok(main.stdout.includes(`  ${c} `), `main help lists ${c}`)
-        const r = await engram([...c.split(' '), '--help'], box.env)
-        assert.equal(r.code, 0, `${c} --help`)
-        assert.match(r.stdout, /^Usage: engram /)
-        assert.match(r.stdout, /Examples?:/)
+      // every command and group, in process (the dispatcher is the one the binary runs)
+      const helpOf = async (args: string[]): Promise<{ code: number, out: string }> => {
+        let out = ''
+        const code = await runCli(args, { env: box.env, cwd: box.root, out: t => { out += t }, err: () => {} })
+        return { code, out }
       }
+      for (const c of COMMANDS.map(x => x.name)) {
+        assert.ok(main.stdout.includes(`  ${c} `), `main help lists ${c}`)
+        const r = await helpOf([...c.split(' '), '--help'])
+        assert.equal(r.code, 0, `${c} --help`)
+        assert.match(r.out, /^Usage: engram /)
+        assert.match(r.out, /\nExamples?:\n {2}\S/, `${c} --help has examples`)
+      }
+      // a group that is a command too (relay, relay key) shows that command's help, checked above
+      const names = new Set(COMMANDS.map(x => x.name))
+      for (const group of new Set(COMMANDS.filter(x => x.name.includes(' ')).map(x => x.name.split(' ')[0]!).filter(g => !names.has(g)))) {
+        const r = await helpOf([group, '--help'])
+        assert.equal(r.code, 0, `${group} --help`)
+        assert.match(r.out, /\nExamples:\n {2}engram /, `${group} --help has examples`)
+      }
+      assert.match((await engram(['note', 'set', '--help'], box.env)).stdout, /^Usage: engram note set/)
       const none = await engram([], box.env)
       assert.equal(none.code, 2)
       assert.match(none.stderr, /Usage: engram <command>/)
@@ -45,7 +61,12 @@ describe('engram CLI', () => {
 
     it('exits 2 with one line on bad usage', async () => {
       const cases: [string[], RegExp][] = [
-        [['frobnicate'], /unknown command "frobnicate"/],
+        [['frobnicate'], /unknown command "frobnicate"; see engram --help/],
+        [['quey', '--subject', 's'], /unknown command "quey" \(did you mean "engram query"\?\); see engram --help/],
+        [['stats'], /unknown command "stats" \(did you mean "engram status"\?\)/],
+        [['note', 'sett', 'k', 'v'], /unknown command "note sett" \(did you mean "engram note set"\?\); see engram note --help/],
+        [['relay', 'kee'], /unknown command "relay kee" \(did you mean "engram relay key"\?\); see engram relay --help/],
+        [['query', '--limt', '3'], /Unknown option '--limt' \(did you mean --limit\?\); see engram query --help/],
         [['note', 'frob'], /unknown command "note frob"; see engram note --help/],
         [['add', 'a', 'b'], /add: expected 3 argument\(s\), got 2; see engram add --help/],
         [['query', '--bogus'], /Unknown option '--bogus'.*see engram query --help/],
@@ -127,7 +148,7 @@ describe('engram CLI', () => {
       const dataDir = join(box.root, 'p2p-no-seed')
       const r = await engram(['start', '--data-dir', dataDir, '--port', '0'], { ...box.env, ENGRAM_P2P_ENABLED: 'true' })
       assert.equal(r.code, 78)
-      assert.match(errorLine(r), /^engram: config p2p\.seed = undefined \(from default\): must be set because p2p\.enabled is true \(env:ENGRAM_P2P_ENABLED\).*ENGRAM_P2P_SEED/)
+      assert.match(errorLine(r), /^engram: config p2p\.seed is not set: must be set because p2p\.enabled is true \(env:ENGRAM_P2P_ENABLED\).*ENGRAM_P2P_SEED/)
       assert.ok(!existsSync(join(dataDir, 'api.json')))
     })
   })
@@ -205,7 +226,7 @@ describe('engram CLI', () => {
       await run(['add', 'tmp:y', 'p', 'a'])
       await run(['add', 'tmp:y', 'p', 'b'])
       await run(['add', 'tmp:y', 'q', 'c'])
-      const byPattern = await run(['delete', '--subject', 'tmp:y', '--predicate', 'p', '--json'])
+      const byPattern = await run(['delete', '--subject', 'tmp:y', '--predicate', 'p', '--yes', '--json'])
       assert.equal(byPattern.code, 0, byPattern.stderr)
       assert.deepEqual(JSON.parse(byPattern.stdout), { deleted: 2 })
       const left = JSON.parse((await run(['query', '--namespace', 'tmp', '--json'])).stdout) as { total: number }
@@ -245,7 +266,7 @@ describe('engram CLI', () => {
       assert.match(r.stdout, /^p2p +disabled$/m)
       const j = JSON.parse((await run(['status', '--json'])).stdout) as { url: string, health: { status: string }, status: { dataDir: string, store: { stats: { triples: number } } } }
       assert.equal(j.url, daemon.url)
-      assert.equal(j.health.status, 'ok')
+      assert.equal(j.health.status, 'healthy')
       assert.equal(j.status.dataDir, dataDir)
       assert.ok(j.status.store.stats.triples >= 8)
       // ENGRAM_URL and --url reach it too, without --data-dir.
@@ -284,5 +305,18 @@ describe('engram CLI', () => {
   it('SIGINT stops the daemon with exit 0 too', async () => {
     const daemon = await startDaemon(join(box.root, 'sigint'), box.env)
     assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null }, daemon.stderr())
+  })
+
+  it('a stop signal that comes while the daemon starts stops it cleanly once started', async () => {
+    const dataDir = join(box.root, 'early-signal')
+    const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0'], { env: box.env, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+    // the first line comes from inside the start (the identity is made before the API listens)
+    await new Promise<void>(resolve => child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('created a new node identity')) resolve() }))
+    child.kill('SIGTERM')
+    assert.deepEqual(await exited, { code: 0, signal: null }, stderr)
+    assert.match(stderr, /received SIGTERM; stopping/)
+    assert.ok(!existsSync(join(dataDir, 'api.json')), 'api.json removed')
   })
 })

@@ -58,6 +58,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'node.name': [undefined],
   'sync.revocationQuorum': [2, 1, 16],
   'history.retentionDays': [30, 0, 3650],
+  'sync.legacyRemoteClients': [false],
   'discovery.bonjourEnabled': [false],
   'discovery.bonjourServiceType': ['_mayros-cortex._tcp'],
   'discovery.manualPeers': [[]],

@@ -32,7 +32,7 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
   before(() => { lab = new Lab() })
   after(async () => { await lab?.destroy() })
 
-  const peers = (d: DaemonHandle): Promise<PeersAnswer> => lab.request<PeersAnswer>(d, 'GET', '/api/v1/p2p/peers')
+  const peers = (d: DaemonHandle): Promise<PeersAnswer> => lab.request<PeersAnswer>(d, 'GET', '/api/v1/p2p/peers?format=engram')
   const nodeId = async (d: DaemonHandle): Promise<string> => (await lab.request<{ node_id: string }>(d, 'GET', '/api/v1/p2p/status')).node_id
   const triples = async (d: DaemonHandle): Promise<number> =>
     (await lab.request<{ store: { stats: { triples: number } } }>(d, 'GET', '/api/v1/status')).store.stats.triples

@@ -12,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ApiClient } from '../../src/client/ApiClient.ts'
 import { DaemonEvents } from '../../src/mcp/daemonEvents.ts'
+import { COMPAT } from '../../src/mcp/compat.ts'
 import { GraphStore } from '../../src/mcp/GraphStore.ts'
 import { serveHttp, type HttpMcp } from '../../src/mcp/http.ts'
 import { GraphMapping } from '../../src/mcp/mapping.ts'
@@ -27,7 +28,7 @@ describe('engram mcp --http sessions', () => {
 
   const serve = async (opts: { maxSessions: number, idleMs: number }): Promise<HttpMcp> => {
     const api = new RestApi(new ApiClient(daemon.url))
-    const http = await serveHttp(0, { ctx: { api, graph: new GraphStore(api, new GraphMapping('kg')) }, events, log: silentLogger }, silentLogger, opts)
+    const http = await serveHttp(0, { ctx: { api, graph: new GraphStore(api, new GraphMapping('kg')), compat: COMPAT.released }, events, log: silentLogger }, silentLogger, opts)
     servers.push(http)
     return http
   }

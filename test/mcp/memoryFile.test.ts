@@ -43,8 +43,8 @@ describe('import-memory / export-memory', () => {
     const imp = await engram(['import-memory', file, '--url', daemon.url, '--batch-size', '5'], box.env)
     assert.equal(imp.code, 0, imp.stderr)
     const progress = imp.stderr.trim().split('\n')
-    assert.ok(progress.length >= 4, `one progress line per batch: ${imp.stderr}`)
-    assert.match(progress.at(-1)!, /^import-memory: 16\/16 items \(100%\), \d+ new triples$/)
+    assert.ok(progress.length >= 2, `progress lines, the last at the end: ${imp.stderr}`)
+    assert.match(progress.at(-1)!, /^import-memory: 16 of 16 items \(100 %\)/)
     assert.match(imp.stdout, /^imported 12 entities \(18 observations\) and 4 relations: 34 new triples in \d+ batch\(es\)\n$/)
 
     const exp = await engram(['export-memory', '--url', daemon.url], box.env)

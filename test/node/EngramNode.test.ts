@@ -33,7 +33,7 @@ describe('EngramNode', () => {
       assert.equal(statSync(dataDir).mode & 0o777, 0o700)
       assert.match(node.apiUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
       const health = await (await fetch(`${node.apiUrl}/api/v1/health`)).json() as { status: string }
-      assert.equal(health.status, 'ok')
+      assert.equal(health.status, 'healthy')
       const info = JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8')) as { url: string, pid: number, nodeId: string }
       assert.deepEqual([info.url, info.pid, info.nodeId], [node.apiUrl, process.pid, node.nodeId])
       const start = lines.filter(l => l.includes('engram node started'))

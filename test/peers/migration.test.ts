@@ -104,7 +104,7 @@ describe('peers of an earlier version', () => {
       const laptop = statuses[1]?.[1] ?? 'missing'
       assert.ok(['active', 'unreachable'].includes(laptop), `laptop is active or unreachable, not ${laptop}`)
       assert.deepEqual(statuses[2], ['old', 'removed'])
-      const p2p = await (await fetch(`${node.apiUrl}/api/v1/p2p/peers`)).json() as { peers: Array<{ addr: string, source: string }>, book: Array<{ addr: string, source: string }> }
+      const p2p = await (await fetch(`${node.apiUrl}/api/v1/p2p/peers?format=engram`)).json() as { peers: Array<{ addr: string, source: string }>, book: Array<{ addr: string, source: string }> }
       assert.deepEqual(p2p.book.map(e => [e.addr, e.source]), P2P_AFTER)
       assert.deepEqual(p2p.peers.slice(0, 3).map(p => [p.addr, p.source]), [['127.0.0.20:9', 'config'], ['127.0.0.21:9', 'api'], ['[::1]:9', 'api']],
         'native sync dials the configured peer and both API peers')

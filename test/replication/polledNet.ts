@@ -43,7 +43,8 @@ export const POLLED_SETTINGS: SyncSettings = {
   autoSync: false,
   nativeP2pPreferred: false,
   p2pEnabled: false,
-  retryBaseMs: 20
+  retryBaseMs: 20,
+    legacyRemoteClients: false
 }
 
 export class PolledNetwork {

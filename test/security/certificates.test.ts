@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -188,16 +188,28 @@ describe('engram tls init and engram tls issue', () => {
     assert.equal(await runCli(['tls', 'issue', 'desktop', '--dir', dir], a), 1)
     assert.match(a.stderr(), /no CA in .*elsewhere .*engram tls init/)
     assert.equal(await runCli(['tls', 'init', '--dir', dir], io(env)), 0)
+    mkdirSync(join(root, 'desktop-node'))
+    const desk = (await loadOrCreateIdentity(join(root, 'desktop-node'))).nodeId
     const b = io(env)
-    assert.equal(await runCli(['tls', 'issue', 'desktop', '--dir', dir, '--node-id', '12D3KooWDesk', '--days', '30', '--json'], b), 0, b.stderr())
+    assert.equal(await runCli(['tls', 'issue', 'desktop', '--dir', dir, '--node-id', desk, '--days', '30', '--json'], b), 0, b.stderr())
     const out = JSON.parse(b.stdout()) as { nodeId: string, cert: string, notAfter: string }
-    assert.equal(out.nodeId, '12D3KooWDesk')
+    assert.equal(out.nodeId, desk)
     const x = new X509Certificate(readFileSync(out.cert))
     assert.equal(Math.round((x.validToDate.getTime() - Date.now()) / DAY), 30)
-    assert.equal(certificateNodeId(new Uint8Array(x.raw)), '12D3KooWDesk')
+    assert.equal(certificateNodeId(new Uint8Array(x.raw)), desk)
     const c = io(env)
-    assert.equal(await runCli(['tls', 'issue', 'desktop', '--dir', dir, '--node-id', '12D3KooWDesk'], c), 1)
+    assert.equal(await runCli(['tls', 'issue', 'desktop', '--dir', dir, '--node-id', desk], c), 1)
     assert.match(c.stderr(), /desktop\.key exists already/)
-    assert.equal(await runCli(['tls', 'issue', 'x', '--days', '0', '--dir', dir, '--node-id', 'abc'], io(env)), 2)
+    assert.equal(await runCli(['tls', 'issue', 'x', '--days', '0', '--dir', dir, '--node-id', desk], io(env)), 2)
+  })
+
+  it('refuses to issue a certificate for something that is not a node id, writing nothing', async () => {
+    const dir = join(root, 'elsewhere')
+    for (const bad of ['notanid', '12D3KooWDesk', 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N']) {
+      const r = io(env)
+      assert.equal(await runCli(['tls', 'issue', 'typo', '--dir', dir, '--node-id', bad], r), 2, bad)
+      assert.match(r.stderr(), /--node-id: must be the node id of an engram node, as engram status prints it there/)
+    }
+    assert.ok(!existsSync(join(dir, 'typo.crt')) && !existsSync(join(dir, 'typo.key')))
   })
 })

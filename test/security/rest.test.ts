@@ -88,8 +88,11 @@ describe('REST sync with mutual TLS, passphrase and seed: the authentication mat
     const r = await engram(['status', '--url', s.url, '--config', s.configFile, '--json'], box.env)
     assert.equal(r.code, 0, r.stderr)
     assert.equal((JSON.parse(r.stdout) as { status: { nodeId: string } }).status.nodeId, s.nodeId)
+    // without them it is refused, and says why (a TLS refusal), never that no daemon runs
     const bare = await engram(['status', '--url', s.url], box.env)
-    assert.equal(bare.code, 3, bare.stdout)
+    assert.equal(bare.code, 1, bare.stderr)
+    assert.match(bare.stderr, /certificate/)
+    assert.doesNotMatch(bare.stderr, /start one with/)
   })
 
   it('refuses every connection whose client certificate is wrong, before HTTP, with one line each', async () => {

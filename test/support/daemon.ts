@@ -7,11 +7,12 @@
  * Every child gets an environment without ENGRAM_* variables and with HOME and the XDG
  * directories inside a temporary directory, so no test touches the user's files.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_DEADLINE_MS, eventually } from './eventually.ts'
@@ -50,16 +51,38 @@ const running = new Set<ChildProcess>()
 after(() => { for (const child of running) child.kill('SIGKILL') })
 
 /** Runs `engram …args` to completion. */
-export function engram (args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<Result> {
+export function engram (args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number, input?: string | Buffer } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
+    // without input, stdin is closed at once (as when nothing is piped in)
+    child.stdin.end(opts.input)
+    collect(child, resolve, reject)
   })
+}
+
+/**
+ * Runs `engram …args` on a terminal (a pseudo-terminal made by script(1)), as a person at a
+ * shell does: its stdin and stderr are terminals; `input` is typed on it. Answers what the
+ * terminal showed (stdout and stderr together, with the echo of the input).
+ */
+export function engramOnTerminal (args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number, input?: string } = {}): Promise<Result> {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
+    child.stdin.end(opts.input ?? '')
+    collect(child, resolve, reject)
+  })
+}
+
+/** Resolves with the child's exit and everything it printed. */
+function collect (child: ChildProcessByStdio<Writable, Readable, Readable>, resolve: (r: Result) => void, reject: (e: Error) => void): void {
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.on('error', reject)
+  child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
 }
 
 /**

@@ -1,7 +1,11 @@
-/** The sync commands of the built CLI against two daemons: pair, status, now, pause, unpair, hook. */
+/**
+ * The sync commands of the built CLI against real daemons: pair, status, now, pause, resume,
+ * unpair, hook; and what pair and resume say about the pull they start: what it brought, with
+ * its progress, or why it failed.
+ */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { sandbox, type Sandbox } from '../cli/helpers.ts'
+import { closedPort, sandbox, type Sandbox } from '../cli/helpers.ts'
 import { startNode } from './daemons.ts'
 
 describe('engram sync commands', () => {
@@ -58,6 +62,40 @@ describe('engram sync commands', () => {
       }
     } finally {
       await Promise.all([a.stop(), b.stop()])
+    }
+  })
+
+  it('pair and resume follow the pull they start, and tell what it brought or why it failed', async () => {
+    const a = await startNode(box, 'pullerA')
+    const big = await startNode(box, 'bigB', { config: { sync: { maxTriplesPerSync: 100 } } })
+    const other = await startNode(box, 'otherC', { config: { sync: { passphrase: 'another passphrase entirely' } } })
+    try {
+      const down = await a.cli(['sync', 'pair', 'down', `http://127.0.0.1:${await closedPort()}`])
+      assert.equal(down.code, 1, down.stdout)
+      assert.match(down.stderr, /^down: the pull failed: .*unreachable.* \(UNAVAILABLE\)$/m)
+      assert.match(down.stderr, /down stays paired and is tried again with backoff/)
+      assert.doesNotMatch(down.stdout, /pulls from it/)
+
+      const wrong = await a.cli(['sync', 'pair', 'wrong', other.url])
+      assert.equal(wrong.code, 1, wrong.stdout)
+      assert.match(wrong.stderr, /^wrong: the pull failed: .*passphrase.* \(UNAUTHORIZED\)$/m)
+      await a.cli(['sync', 'unpair', 'down'])
+      await a.cli(['sync', 'unpair', 'wrong'])
+
+      await big.client.request('POST', '/api/v1/triples', { body: { triples: Array.from({ length: 3000 }, (_, i) => ({ subject: `bulk:${i}`, predicate: 'p', object: i })) } })
+      const paired = await a.cli(['sync', 'pair', 'big', big.url])
+      assert.equal(paired.code, 0, paired.stderr)
+      assert.match(paired.stdout, /^big: pulled, 3000 received, 3000 applied in [\d.]+ s; this node pulls from it every sync\.intervalSeconds from now on$/m)
+      assert.match(paired.stderr, /^sync big: 3,000 of 3,000 records \(100 %\)/m, 'progress with the total the peer said')
+      assert.equal((await a.client.status()).store.stats.triples, 3000)
+
+      assert.match((await a.cli(['sync', 'pause', 'big'])).stdout, /big is paused/)
+      await big.client.request('POST', '/api/v1/triples', { body: { triples: Array.from({ length: 250 }, (_, i) => ({ subject: `later:${i}`, predicate: 'p', object: i })) } })
+      const resumed = await a.cli(['sync', 'resume', 'big'])
+      assert.equal(resumed.code, 0, resumed.stderr)
+      assert.match(resumed.stdout, /^big is active\nbig: pulled, 250 received, 250 applied in/m)
+    } finally {
+      await Promise.all([a.stop(), big.stop(), other.stop()])
     }
   })
 })

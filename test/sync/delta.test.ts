@@ -138,8 +138,11 @@ describe('REST delta sync', () => {
       assert.ok(Number.isFinite(Date.parse(j.syncedAt)))
       assert.equal(j.hasMore, false)
     }
-    const later = await post(a.url, JSON.stringify({ since: new Date(Date.now() + 60_000).toISOString(), namespaces: [], nodeId: 'x' }))
-    assert.deepEqual([later.json.triples, later.json.deletions], [[], []], 'nothing changed after since')
+    // served by arrival here, from 15 minutes before `since` (the client's clock may run ahead)
+    const later = await post(a.url, JSON.stringify({ since: new Date(Date.now() + 16 * 60_000).toISOString(), namespaces: [], nodeId: 'x' }))
+    assert.deepEqual([later.json.triples, later.json.deletions], [[], []], 'nothing arrived after since')
+    const withinMargin = await post(a.url, JSON.stringify({ since: new Date(Date.now() + 60_000).toISOString(), namespaces: ['user'], nodeId: 'x' }))
+    assert.equal(withinMargin.json.triples.length, 1, 'a client whose clock runs ahead still gets what arrived before its since')
   })
 
   it('from another machine: only signed delta, health and p2p status; everything else is 403', async () => {

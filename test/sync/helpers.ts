@@ -29,7 +29,8 @@ export const DEFAULT_SETTINGS: SyncSettings = {
   autoSync: false,
   nativeP2pPreferred: true,
   p2pEnabled: false,
-  retryBaseMs: 100
+  retryBaseMs: 100,
+  legacyRemoteClients: false
 }
 
 export interface SyncNode {

@@ -5,7 +5,7 @@ import { EngramError } from '../../src/core/errors.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import type { PullResult } from '../../src/sync/polled/DeltaClient.ts'
+import type { PullOptions, PullProgress, PullResult } from '../../src/sync/polled/DeltaClient.ts'
 import { PeerRegistry } from '../../src/peers/PeerRegistry.ts'
 import { PolledSync, type Timers } from '../../src/sync/polled/PolledSync.ts'
 import { silentLogger } from '../../src/util/log.ts'
@@ -37,7 +37,7 @@ async function settle (cond: () => boolean, what: string): Promise<void> {
 
 const ok = (n = 1): PullResult => ({ nodeId: asNodeId('node-b'), feedId: 'f'.repeat(32), pages: 1, received: n, applied: n, unchanged: 0, inferredDeletes: 0, bytes: 100, cursor: n, snapshot: false, durationMs: 1 })
 
-function setup (pull: () => Promise<PullResult>) {
+function setup (pull: (opts: PullOptions) => Promise<PullResult>) {
   const store = new MemoryStore()
   const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
   const peers = new PeerRegistry(store).rest
@@ -46,7 +46,7 @@ function setup (pull: () => Promise<PullResult>) {
     engine, peers, log: silentLogger, timers, random: () => 0.5,
     key: () => new Uint8Array(32),
     settings: () => ({ intervalMs: 60_000, pageSize: 100, timeoutMs: 5000, retryBaseMs: 100 }),
-    pull: async () => await pull(),
+    pull: async (_peer, opts) => await pull(opts),
     probe: async () => ({ enabled: false })
   })
   return { store, peers, timers, sync }
@@ -124,6 +124,33 @@ describe('PolledSync', () => {
     assert.equal(most, 1)
     assert.ok(a[0]!.ok && b[0]!.ok)
     assert.equal(peers.get('b')?.counters.syncs, 2)
+  })
+
+  it('sync now right after a pairing counts the pull it waited on, and follows its progress', async () => {
+    let release: (() => void) | undefined
+    let calls = 0
+    const { peers, timers, sync } = setup(async (opts) => {
+      calls++
+      if (calls > 1) { opts.onProgress?.({ pages: 1, received: 0, applied: 0, remaining: 0 }); return ok(0) } // the fresh run after it: nothing new
+      for (let page = 1; page <= 3; page++) opts.onProgress?.({ pages: page, received: page * 100, applied: page * 100, remaining: 300 - page * 100 })
+      await new Promise<void>(resolve => { release = resolve })
+      opts.onProgress?.({ pages: 4, received: 400, applied: 400, remaining: 0 })
+      return { ...ok(400), pages: 4 }
+    })
+    sync.start()
+    peers.add({ name: 'b', url: 'http://x:1' })
+    sync.peersChanged() // what pairing does: the new peer is pulled at once, by the scheduler
+    assert.equal(timers.fire(), 0)
+    await settle(() => release !== undefined, 'the pairing\'s pull under way')
+    const seen: PullProgress[] = []
+    const now = sync.syncNow('b', (_peer, p) => { seen.push(p) })
+    await new Promise(resolve => setImmediate(resolve))
+    release!()
+    const [r] = await now
+    assert.deepEqual([r!.ok, r!.received, r!.applied, r!.pages], [true, 400, 400, 5], 'the 400 records of the pull it waited on are counted')
+    assert.deepEqual(seen.map(p => [p.pages, p.received, p.remaining]), [[4, 400, 0], [5, 400, 0]], 'its progress followed, then the fresh run\'s on top of it')
+    assert.equal(calls, 2)
+    await sync.stop()
   })
 
   it('paused and removed peers are not pulled or scheduled', async () => {

@@ -1,10 +1,16 @@
 /**
- * Liveness and readiness, Cortex-compatible:
+ * Liveness and readiness, in the Cortex sidecar's shape (its clients test `status === "healthy"`
+ * and read `components.graph` and `components.logic`), with engram's own components alongside:
  *
- *   GET /api/v1/health → 200 {status: "ok", version, components: {store: {status: "ok", kind, detail}, p2p: {status}}}
- *                      → 503 {status: "degraded", …} when the store reports it is not healthy
+ *   GET /api/v1/health → 200 {status: "healthy", version,
+ *                             components: {graph: {status: "healthy", message: "<n> triples"},
+ *                                          logic: {status: "healthy", message},
+ *                                          store: {status: "ok", kind, detail}, p2p: {status}}}
+ *                      → 503 {status: "unhealthy", …} when the store reports it is not healthy
+ *                        (graph "unhealthy", store "unavailable", with why)
  *
- * Another machine gets the same without the store's `detail` (it names the database file).
+ * Another machine gets the same without the store's `detail` (it names the database file) and
+ * without the triple count.
  */
 import type { FastifyInstance } from 'fastify'
 import type { StoreHealth } from '../../store/Store.ts'
@@ -27,14 +33,30 @@ export function p2pEnabled (deps: ApiDeps): boolean {
   }
 }
 
+/** The triple count for the graph component's message; undefined when the store cannot say. */
+function tripleCount (deps: ApiDeps): number | undefined {
+  try {
+    return deps.engine.store.stats().triples
+  } catch {
+    return undefined
+  }
+}
+
 export function healthRoutes (app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/v1/health', async (request, reply) => {
     const store = storeHealth(deps)
+    const local = fromThisMachine(request)
+    const graphMessage = !store.ok
+      ? (local ? store.detail : 'the store is unavailable')
+      : (local ? `${tripleCount(deps) ?? '?'} triples` : 'the store answers')
     const body = {
-      status: store.ok ? 'ok' : 'degraded',
+      status: store.ok ? 'healthy' : 'unhealthy',
       version: deps.version,
       components: {
-        store: { status: store.ok ? 'ok' : 'unavailable', kind: deps.engine.store.kind, ...(fromThisMachine(request) ? { detail: store.detail } : {}) },
+        graph: { status: store.ok ? 'healthy' : 'unhealthy', message: graphMessage },
+        // engram has no rule engine: nothing there can fail
+        logic: { status: 'healthy', message: 'no rule engine: nothing to evaluate' },
+        store: { status: store.ok ? 'ok' : 'unavailable', kind: deps.engine.store.kind, ...(local ? { detail: store.detail } : {}) },
         p2p: { status: p2pEnabled(deps) ? 'enabled' : 'disabled' }
       }
     }

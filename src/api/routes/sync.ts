@@ -10,14 +10,21 @@
  *   DELETE /api/v1/sync/peers/:name      → {peer} (status removed)
  *   POST   /api/v1/sync/peers/:name/pause | /resume → {peer}
  *
+ * Pairing and resuming start a pull of the peer at once. With "accept: application/x-ndjson"
+ * they answer as NDJSON and follow that pull: `{"type":"paired"|"resumed", …the JSON answer}`,
+ * a progress line per page, then `{"type":"result", ok, results: [the pull's result]}`.
+ *
  * The delta route reads the raw body (its signature covers the exact bytes), in a scope of its
  * own with a buffer content-type parser and a small body limit.
  */
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { TLSSocket } from 'node:tls'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { INVALID_INPUT, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
+import type { DeltaCaller } from '../../sync/polled/DeltaEndpoint.ts'
+import type { PullProgress } from '../../sync/polled/DeltaClient.ts'
+import type { PeerRunResult } from '../../sync/polled/PolledSync.ts'
 import type { SyncService } from '../../sync/SyncService.ts'
 import { statusForCode } from '../errors.ts'
 import { isLoopbackAddress } from '../remoteAccess.ts'
@@ -27,11 +34,13 @@ import type { ApiDeps } from '../types.ts'
 export const DELTA_BODY_LIMIT = 1024 * 1024
 export const NDJSON = 'application/x-ndjson'
 
-/** The caller's address and, over TLS, the certificate it presented. */
-function clientOf (socket: Socket): { address?: string, certificate?: Uint8Array } {
-  const cert = socket instanceof TLSSocket ? socket.getPeerCertificate(false) : undefined
+/** The caller's address, whether it came over TLS, and the certificate it presented there. */
+function clientOf (socket: Socket): DeltaCaller {
+  const tls = socket instanceof TLSSocket
+  const cert = tls ? socket.getPeerCertificate(false) : undefined
   return {
     ...(socket.remoteAddress !== undefined ? { address: socket.remoteAddress } : {}),
+    tls,
     ...(cert !== undefined && Buffer.isBuffer(cert.raw) ? { certificate: new Uint8Array(cert.raw) } : {})
   }
 }
@@ -80,20 +89,24 @@ export function syncRoutes (app: FastifyInstance, deps: ApiDeps): void {
     if (body.peer !== undefined && (typeof body.peer !== 'string' || body.peer === '')) throw INVALID_INPUT('peer', 'must be a peer name')
     const peer = body.peer as string | undefined
     sync.assertCanSync(peer)
-    if (!(request.headers.accept ?? '').includes(NDJSON)) {
+    if (!wantsStream(request)) {
       const results = await sync.syncNow(peer)
       return { ok: results.every(r => r.ok), results }
     }
-    return streamSync(reply, sync, peer)
+    return startPull(onProgress => sync.syncNow(peer, onProgress)).send(reply)
   })
 
   app.post('/api/v1/sync/peers', async (request, reply) => {
     const sync = requireSync(deps)
     const body = objectBody(request.body, ['name', 'url', 'namespaces'])
     const peer = sync.pair({ name: body.name, url: body.url, namespaces: body.namespaces })
+    // the pull the pairing started is followed from now, before anything else is awaited
+    const pull = wantsStream(request) ? startPull(onProgress => sync.follow(peer.name, onProgress).then(r => [r])) : undefined
     // in native mode the peer is added as a P2P peer too (p2p: {addr} or {error})
     const p2p = await sync.pairNative(peer)
-    return reply.code(201).send({ peer: sync.peerView(peer), pairBack: sync.pairBack(), ...(p2p !== undefined ? { p2p } : {}) })
+    const answer = { peer: sync.peerView(peer), pairBack: sync.pairBack(), ...(p2p !== undefined ? { p2p } : {}) }
+    if (pull !== undefined) return pull.send(reply.code(201), { type: 'paired', ...answer })
+    return reply.code(201).send(answer)
   })
 
   app.delete<{ Params: { name: string } }>('/api/v1/sync/peers/:name', { schema: { params: nameParams } }, async (request) => {
@@ -102,23 +115,47 @@ export function syncRoutes (app: FastifyInstance, deps: ApiDeps): void {
   })
 
   for (const action of ['pause', 'resume'] as const) {
-    app.post<{ Params: { name: string } }>(`/api/v1/sync/peers/:name/${action}`, { schema: { params: nameParams } }, async (request) => {
+    app.post<{ Params: { name: string } }>(`/api/v1/sync/peers/:name/${action}`, { schema: { params: nameParams } }, async (request, reply) => {
       const sync = requireSync(deps)
-      return { peer: sync.peerView(sync.setPaused(request.params.name, action === 'pause')) }
+      const peer = sync.setPaused(request.params.name, action === 'pause')
+      const answer = { peer: sync.peerView(peer) }
+      if (action === 'pause' || !wantsStream(request)) return answer
+      return startPull(onProgress => sync.follow(peer.name, onProgress).then(r => [r])).send(reply, { type: 'resumed', ...answer })
     })
   }
 }
 
+type ProgressListener = (peer: string, p: PullProgress) => void
+
+const wantsStream = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes(NDJSON)
+
 /**
- * `sync now` with progress: NDJSON, one `{"type":"progress", peer, pages, received, applied}`
- * line per page, then `{"type":"result", ok, results}` (or `{"type":"error", error, code}`).
+ * A pull with progress, as NDJSON: the `head` line when given, one `{"type":"progress", peer,
+ * pages, received, applied, remaining?}` line per page, then `{"type":"result", ok, results}` (or
+ * `{"type":"error", error, code}`). The pull starts at once (so that a pairing's first pull is
+ * followed from its start); `send` answers with the lines so far, then the rest as they come.
  */
-function streamSync (reply: FastifyReply, sync: SyncService, peer: string | undefined): FastifyReply {
+function startPull (pull: (onProgress: ProgressListener) => Promise<PeerRunResult[]>): { send: (reply: FastifyReply, head?: Record<string, unknown>) => FastifyReply } {
   const out = new PassThrough()
-  const line = (v: unknown): void => { if (!out.writableEnded) out.write(JSON.stringify(v) + '\n') }
-  sync.syncNow(peer, (name, p) => line({ type: 'progress', peer: name, ...p }))
+  const lines: string[] = []
+  let open = false
+  const line = (v: unknown): void => {
+    const text = JSON.stringify(v) + '\n'
+    if (!open) lines.push(text)
+    else if (!out.writableEnded) out.write(text)
+  }
+  let finished = false
+  pull((name, p) => line({ type: 'progress', peer: name, ...p }))
     .then(results => line({ type: 'result', ok: results.every(r => r.ok), results }),
       (e: unknown) => line(isEngramError(e) ? { type: 'error', error: e.message, code: e.code } : { type: 'error', error: 'internal error', code: 'INTERNAL' }))
-    .finally(() => out.end())
-  return reply.type(`${NDJSON}; charset=utf-8`).send(out)
+    .finally(() => { finished = true; if (open) out.end() })
+  return {
+    send (reply, head) {
+      if (head !== undefined) out.write(JSON.stringify(head) + '\n')
+      for (const l of lines.splice(0)) out.write(l)
+      open = true
+      if (finished) out.end()
+      return reply.type(`${NDJSON}; charset=utf-8`).send(out)
+    }
+  }
 }

@@ -2,6 +2,7 @@
 import { bool, CLIENT_OPTIONS, intOption, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { EXIT, USAGE } from '../exit.ts'
+import { COMPAT, MEMORY_SERVER_RELEASES, type MemoryServerRelease } from '../../mcp/compat.ts'
 
 const NAMESPACE = /^[A-Za-z0-9._-]{1,64}$/
 
@@ -12,6 +13,7 @@ export const mcpCommand: Command = {
   name: 'mcp',
   summary: 'serve the memory to MCP clients (drop-in for the knowledge-graph memory server)',
   help: `Usage: engram mcp [--http [--port N]] [--start-daemon] [--namespace NS] [--provenance]
+                  [--compat released|next]
 
 Runs an MCP (Model Context Protocol) server for AI agents, on stdio by default. It is a client
 of the running engram daemon: every agent that starts its own engram mcp shares the daemon's
@@ -38,6 +40,10 @@ Options:
   --start-daemon     start a daemon when none is running
   --namespace NS     the knowledge graph's namespace (default kg): separate graphs in one store
   --provenance       also write when and where each record was written into the text of results
+  --compat R         follow the memory server's released behaviour (released, the default) or
+                     that of its next release (next): relations to missing entities refused,
+                     deletes that say what they did not find, search queries of at most 2,048
+                     characters
   --url URL          the daemon's API (default: ENGRAM_URL, <dataDir>/api.json, http://<api.host>:<api.port>)
   --data-dir DIR     find the daemon of this data directory (its api.json)
   --config FILE      configuration file used to find the daemon
@@ -51,6 +57,7 @@ Examples:
   engram mcp --start-daemon
   engram mcp --http --port 19092
   engram mcp --data-dir /tmp/engram-b --namespace project-x
+  engram mcp --compat next
 `,
   options: {
     ...DAEMON_OPTIONS,
@@ -58,7 +65,8 @@ Examples:
     port: { type: 'string' },
     'start-daemon': { type: 'boolean' },
     namespace: { type: 'string' },
-    provenance: { type: 'boolean' }
+    provenance: { type: 'boolean' },
+    compat: { type: 'string' }
   },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
@@ -67,6 +75,10 @@ Examples:
     const port = intOption(values, 'port', 'mcp')
     if (port !== undefined && !bool(values, 'http')) throw USAGE('--port is the port of --http; give --http too', 'mcp')
     if (port !== undefined && port > 65535) throw USAGE(`--port must be from 0 to 65535, got ${port}`, 'mcp')
+    const release = str(values, 'compat') ?? 'released'
+    if (!(MEMORY_SERVER_RELEASES as readonly string[]).includes(release)) {
+      throw USAGE(`--compat must be one of ${MEMORY_SERVER_RELEASES.join(', ')}, got ${JSON.stringify(release)}`, 'mcp')
+    }
     // Loaded only here, so that the other commands start fast.
     const { runMcp } = await import('../mcp/run.ts')
     const { DEFAULT_MCP_PORT } = await import('../../mcp/http.ts')
@@ -74,7 +86,8 @@ Examples:
       httpPort: bool(values, 'http') ? (port ?? DEFAULT_MCP_PORT) : undefined,
       namespace,
       startDaemon: bool(values, 'start-daemon'),
-      provenanceText: bool(values, 'provenance')
+      provenanceText: bool(values, 'provenance'),
+      compat: COMPAT[release as MemoryServerRelease]
     })
     return EXIT.ok
   }

@@ -15,6 +15,7 @@ import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT, USAGE } from '../exit.ts'
 import { printJson, type CliIo } from '../io.ts'
+import { Progress } from '../progress.ts'
 
 const NAMESPACE = /^[A-Za-z0-9._-]{1,64}$/
 const DEFAULT_BATCH = 5000
@@ -68,6 +69,7 @@ Examples:
     const { items, skipped } = parseMemoryFile(text)
     for (const s of skipped) io.err(`import-memory: line ${s.line} skipped: ${s.reason}\n`)
 
+    const progress = new Progress(io, 'import-memory', { unit: 'items', total: items.length })
     const typed = new Set<string>()
     let entities: Entity[] = []
     let relations: Relation[] = []
@@ -81,7 +83,7 @@ Examples:
       totals.written += r.written
       totals.existing += r.existing
       totals.batches++
-      io.err(`import-memory: ${done}/${items.length} items (${Math.floor(done * 100 / items.length)}%), ${totals.written} new triples\n`)
+      progress.update(done)
       entities = []
       relations = []
       size = 0
@@ -100,6 +102,7 @@ Examples:
       size += n
     }
     await flush()
+    progress.finish()
 
     const summary = { file, namespace: graph.mapping.namespace, ...totals, skippedLines: skipped.map(s => s.line) }
     if (values.json === true) printJson(io, summary)

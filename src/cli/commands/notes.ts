@@ -1,10 +1,11 @@
 /** `engram note set|get|list|delete`: notes, key → JSON value (last writer wins). */
 import type { Json } from '../../core/model.ts'
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, PAGE_OPTIONS, pageOf, pageOptionsHelp, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT } from '../exit.ts'
-import { printJson } from '../io.ts'
+import { valueText } from '../input.ts'
+import { pageNote, printJson } from '../io.ts'
 import { cliTime } from '../time.ts'
 
 const AS_OF_HELP = `  --as-of TIME       the note(s) as they were then: an ISO-8601 date-time, milliseconds, or a
@@ -24,13 +25,18 @@ const show = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v)
 
 export const noteSetCommand: Command = {
   name: 'note set',
-  summary: 'set a note: KEY → VALUE',
+  summary: 'set a note: KEY → VALUE (from an argument, a file or stdin)',
   help: `Usage: engram note set KEY VALUE
+       engram note set KEY --file PATH
+       engram note set KEY -                 (the value from standard input)
 
 Sets the note KEY to VALUE. VALUE is read as JSON when it parses as JSON (a number, true,
-an object…), otherwise it is a string. The latest write wins on every machine.
+an object…), otherwise it is a string. The latest write wins on every machine. A value from a
+file or standard input is read exactly as UTF-8 text (a final newline is kept in a string);
+use them for large values (a note may hold up to 1 MiB), which do not fit a command line.
 
 Options:
+  --file PATH        read the value from this file
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
@@ -38,11 +44,14 @@ Examples:
   engram note set user:alice/limits '{"tokens": 4000}'
   engram note set build:count 42
   engram note set label '"42"'          (the string "42", not the number)
+  engram note set project:engram/design --file design.md
+  git log -1 --format=%B | engram note set project:engram/last-commit -
 `,
-  options: CLIENT_OPTIONS,
-  positionals: { min: 2, max: 2 },
+  options: { ...CLIENT_OPTIONS, file: { type: 'string' } },
+  positionals: { min: 1, max: 2 },
   async run ({ values, positionals }, io) {
-    const [key, text] = positionals as [string, string]
+    const [key, given] = positionals as [string, string | undefined]
+    const text = await valueText(given, values, io, 'note set', 'VALUE')
     const note = await connect(values, io).setNote(key, parseNoteValue(text))
     if (values.json === true) printJson(io, note)
     else io.out(`set ${note.key}\n`)
@@ -88,8 +97,7 @@ values as JSON).
 
 Options:
   --prefix P         only keys starting with P
-  --limit N          most notes to print (default 100)
-  --offset N         notes to skip first
+${pageOptionsHelp('notes')}
 ${AS_OF_HELP}
 ${CLIENT_OPTIONS_HELP}
 
@@ -98,20 +106,18 @@ Examples:
   engram note list --prefix project:engram/ --json
   engram note list --as-of 2026-11-20T09:00:00Z
 `,
-  options: { ...CLIENT_OPTIONS, prefix: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, 'as-of': { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, prefix: { type: 'string' }, 'as-of': { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
     const asOf = str(values, 'as-of')
     const page = await connect(values, io).listNotes({
       prefix: str(values, 'prefix'),
       asOf: asOf === undefined ? undefined : cliTime(asOf, 'as-of', 'note list'),
-      limit: intOption(values, 'limit', 'note list') ?? 100,
-      offset: intOption(values, 'offset', 'note list')
+      ...pageOf(values, 'note list')
     })
     if (values.json === true) { printJson(io, page); return EXIT.ok }
     for (const n of page.notes) io.out(`${n.key}\t${show(n.value)}\n`)
-    if (page.notes.length === 0) io.err('no notes\n')
-    else if (page.notes.length < page.total) io.err(`${page.notes.length} of ${page.total} notes; use --limit and --offset for more\n`)
+    pageNote(io, page.notes.length, page.total, 'notes')
     return EXIT.ok
   }
 }

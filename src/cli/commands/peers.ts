@@ -42,7 +42,7 @@ Examples:
   async run ({ values }, io) {
     let r: P2pPeersAnswer
     try {
-      r = await connect(values, io).request('GET', '/api/v1/p2p/peers')
+      r = await connect(values, io).request('GET', '/api/v1/p2p/peers', { query: { format: 'engram' } })
     } catch (e) {
       if (isEngramError(e) && e.code === 'NOT_FOUND') {
         throw ABSENT('native P2P sync is not enabled on this node, so it has no peer book: set p2p.enabled and p2p.seed', { what: 'p2p' })

@@ -32,7 +32,7 @@ Examples:
     const client = new ApiClient(target.url, { tls: target.tls, token: target.token })
     const health = await client.health()
     const status = await client.status()
-    const ok = health.status === 'ok'
+    const ok = health.status === 'healthy' || health.status === 'ok' // 'ok': daemons before the Cortex shape
     if (values.json === true) {
       printJson(io, { url: target.url, health, status })
       return ok ? EXIT.ok : EXIT.failed

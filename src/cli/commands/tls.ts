@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../config/load.ts'
 import { ABSENT } from '../../core/errors.ts'
-import { loadOrCreateIdentity } from '../../node/identity.ts'
+import { loadOrCreateIdentity, parseNodeId } from '../../node/identity.ts'
 import { ensureDataDir } from '../../node/paths.ts'
 import { CA_YEARS, PEER_DAYS, checkName, createCa, issuePeer } from '../../tls/certificates.ts'
 import { CA_CERT_FILE, CA_KEY_FILE, defaultTlsDir, writeNewFile } from '../../tls/files.ts'
@@ -116,8 +116,10 @@ More: docs/TLS.md.
     const dir = tlsDir(values, io)
     const days = intOption(values, 'days', 'tls issue')
     if (days !== undefined && (days < 1 || days > 3650)) throw USAGE('--days must be from 1 to 3650', 'tls issue')
+    const given = str(values, 'node-id')
+    const checked = given !== undefined ? parseNodeId(given, '--node-id') : undefined
     const ca = readCa(dir)
-    const nodeId = str(values, 'node-id') ?? await localNodeId(values, io)
+    const nodeId = checked ?? await localNodeId(values, io)
     const hosts = (values.host as string[] | undefined) ?? []
     const issued = await issuePeer({
       ca, name, nodeId, hosts,

@@ -1,10 +1,11 @@
 /** `engram add`, `engram query`, `engram delete`: triples. */
-import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, str, type Values } from '../args.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, pageOptionsHelp, str, type Values } from '../args.ts'
+import type { TripleDto } from '../../api/dto.ts'
 import type { PatternQuery } from '../../client/ApiClient.ts'
 import type { Command } from '../command.ts'
 import { connect } from '../connect.ts'
 import { EXIT, USAGE } from '../exit.ts'
-import { columns, printJson } from '../io.ts'
+import { columns, printJson, type CliIo } from '../io.ts'
 import { displayTerm, termFromText, termQueryText, TERM_TYPES } from '../term.ts'
 import { cliTime } from '../time.ts'
 
@@ -93,8 +94,7 @@ ${PATTERN_OPTIONS_HELP}
   --origin NODE      only triples written by this node (engram nodes lists them)
   --as-of TIME       the triples as they were then: an ISO-8601 date-time, milliseconds, or a
                      duration back from now (1h, 2d); within history.retentionDays
-  --limit N          most triples to print (default 100)
-  --offset N         triples to skip first
+${pageOptionsHelp('triples')}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
@@ -125,26 +125,38 @@ Examples:
   }
 }
 
+/** Triples a dry run shows. */
+const DRY_RUN_SHOWN = 20
+
 export const deleteCommand: Command = {
   name: 'delete',
   summary: 'delete a triple by id, or every triple matching a pattern',
   help: `Usage: engram delete ID
        engram delete [--subject S] [--predicate P] [--object O [--type T]] [--namespace N]
+                     [--dry-run] [--yes]
 
 Deletes one triple by id, or every triple matching the pattern (at least one field is
 required). A deletion is kept as a tombstone for sync.tombstoneTtlHours so that it reaches
-your other machines, and a copy of the old triple cannot bring it back.
+your other machines, and a copy of the old triple cannot bring it back: a delete here is a
+delete on every machine this node syncs with.
+
+When a pattern matches more than one triple, it asks first on a terminal, and elsewhere
+deletes only with --yes. --dry-run deletes nothing: it prints how many triples match, and the
+first ${DRY_RUN_SHOWN} of them.
 
 Options:
 ${PATTERN_OPTIONS_HELP}
+  --dry-run          show what would be deleted, delete nothing
+  -y, --yes          delete without asking, however many triples match
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram delete 3f1c…e9a0        (an id printed by engram add or engram query)
   engram delete --subject user:alice --predicate prefers:editor
-  engram delete --namespace scratch
+  engram delete --namespace scratch --dry-run
+  engram delete --namespace scratch --yes
 `,
-  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS },
+  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS, 'dry-run': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } },
   positionals: { min: 0, max: 1 },
   async run ({ values, positionals }, io) {
     const pattern = patternFrom(values, 'delete')
@@ -153,9 +165,53 @@ Examples:
     if (id !== undefined && hasPattern) throw USAGE('give either an ID or a pattern, not both', 'delete')
     if (id === undefined && !hasPattern) throw USAGE('give the ID of a triple, or a pattern (--subject, --predicate, --object, --namespace)', 'delete')
     const client = connect(values, io)
-    const result = id !== undefined ? await client.deleteTriple(id) : await client.deleteTriples(pattern)
-    if (values.json === true) printJson(io, result)
-    else io.out(`deleted ${result.deleted} triple${result.deleted === 1 ? '' : 's'}\n`)
+    if (id !== undefined) {
+      if (values['dry-run'] === true) {
+        const t = await client.getTriple(id)
+        return dryRun(io, values, { triples: [t], total: 1 })
+      }
+      const result = await client.deleteTriple(id)
+      printDeleted(io, values, result)
+      return EXIT.ok
+    }
+    const matching = await client.queryTriples({ ...pattern, limit: DRY_RUN_SHOWN })
+    if (values['dry-run'] === true) return dryRun(io, values, matching)
+    if (matching.total > 1 && values.yes !== true && !await confirmed(io, matching.total, describePattern(pattern))) {
+      io.err('nothing deleted\n')
+      return EXIT.failed
+    }
+    printDeleted(io, values, await client.deleteTriples(pattern))
     return EXIT.ok
   }
+}
+
+const plural = (n: number): string => `${n} triple${n === 1 ? '' : 's'}`
+
+function printDeleted (io: CliIo, values: Values, result: { deleted: number }): void {
+  if (values.json === true) printJson(io, result)
+  else io.out(`deleted ${plural(result.deleted)}\n`)
+}
+
+function dryRun (io: CliIo, values: Values, matching: { triples: readonly TripleDto[], total: number }): number {
+  if (values.json === true) {
+    printJson(io, { dryRun: true, matching: matching.total, triples: matching.triples })
+    return EXIT.ok
+  }
+  io.out(columns(matching.triples.map(t => [t.id, t.subject, t.predicate, displayTerm(t.object)])))
+  const more = matching.total > matching.triples.length ? ` (the first ${matching.triples.length} shown)` : ''
+  io.err(`dry run: would delete ${plural(matching.total)}${more}, here and on every machine this node syncs with; nothing deleted\n`)
+  return EXIT.ok
+}
+
+const describePattern = (p: PatternQuery): string =>
+  Object.entries(p).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join(' ')
+
+/** Asks on the terminal; without one, the answer is no (and says how to confirm). */
+async function confirmed (io: CliIo, n: number, pattern: string): Promise<boolean> {
+  const what = `${plural(n)} match ${pattern}`
+  if (io.ask === undefined) {
+    throw USAGE(`${what}; deleting them deletes them on every machine this node syncs with: add --yes to delete them, or --dry-run to see them`, 'delete')
+  }
+  const answer = await io.ask(`${what}. Delete them here and on every machine this node syncs with? [y/N] `)
+  return /^y(es)?$/i.test(answer.trim())
 }

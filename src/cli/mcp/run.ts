@@ -9,6 +9,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CliIo } from '../io.ts'
 import type { Values } from '../args.ts'
 import { createLogger } from '../../util/log.ts'
+import type { Compat } from '../../mcp/compat.ts'
 import { connectDaemon } from './daemon.ts'
 import { DaemonEvents } from '../../mcp/daemonEvents.ts'
 import { GraphStore } from '../../mcp/GraphStore.ts'
@@ -23,6 +24,8 @@ export interface McpRunOptions {
   readonly namespace: string
   readonly startDaemon: boolean
   readonly provenanceText: boolean
+  /** The memory server release the memory tools follow. */
+  readonly compat: Compat
 }
 
 /** Resolves when it is time to stop: a signal, or `extra` (e.g. the end of stdin). */
@@ -44,7 +47,7 @@ export async function runMcp (values: Values, io: CliIo, opts: McpRunOptions): P
   // Started by the first subscriber of the graph resource.
   const events = new DaemonEvents(api.url, { namespace: opts.namespace, log, tls: client.tls, headers: client.headers })
   const session: SessionOptions = {
-    ctx: { api, graph: new GraphStore(api, new GraphMapping(opts.namespace)) },
+    ctx: { api, graph: new GraphStore(api, new GraphMapping(opts.namespace)), compat: opts.compat },
     events,
     log,
     provenanceText: opts.provenanceText
@@ -52,7 +55,7 @@ export async function runMcp (values: Values, io: CliIo, opts: McpRunOptions): P
   try {
     if (opts.httpPort !== undefined) {
       const http = await serveHttp(opts.httpPort, session, log)
-      log.info(`serving MCP over Streamable HTTP at ${http.url}`, { daemon: api.url, namespace: opts.namespace })
+      log.info(`serving MCP over Streamable HTTP at ${http.url}`, { daemon: api.url, namespace: opts.namespace, compat: opts.compat.release })
       await untilStopped(() => {})
       await http.close()
       return
@@ -64,7 +67,7 @@ export async function runMcp (values: Values, io: CliIo, opts: McpRunOptions): P
       server.onclose = stop
     })
     await server.connect(transport)
-    log.info('serving MCP on stdio', { daemon: api.url, namespace: opts.namespace })
+    log.info('serving MCP on stdio', { daemon: api.url, namespace: opts.namespace, compat: opts.compat.release })
     await closed
     dispose()
     await server.close()

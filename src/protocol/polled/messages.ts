@@ -60,6 +60,11 @@ export interface DeltaResponse {
   readonly batches?: readonly Json[]
   /** The server signs its own records (its unsigned records are refused). */
   readonly signs?: boolean
+  /**
+   * Feed positions after `cursor` on the server when it answered: at most this many records are
+   * still to come (fewer when some are filtered out), for progress. Absent from older servers.
+   */
+  readonly remaining?: number
 }
 
 export interface LegacyTriple {

@@ -99,6 +99,17 @@ export interface NativeSyncOptions {
 
 export type { P2pPeerView } from './PeerStats.ts'
 
+/** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */
+export interface PeerDialState {
+  /** A session with it is open (its seed proven). */
+  readonly open: boolean
+  /** Failed dials or sessions in a row. */
+  readonly failures: number
+  /** Its node id, once a dial reached it. */
+  readonly nodeId?: NodeId
+  readonly lastError?: string
+}
+
 /** A P2P peer removed through the API (DELETE /api/v1/p2p/peers/:id answers it as `removed`). */
 export interface RemovedP2pPeer {
   readonly addr: string
@@ -268,6 +279,18 @@ export class NativeSync implements PeerDialer {
     this.proposed.delete(peer.addr)
     if (this.state === 'started') this.redialer.start(peer.addr)
     return { peer: this.view.peer(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
+  }
+
+  /** Where dialing a manual or proposed peer stands: whether its session is open, its failures in a row and the last error. */
+  dialState (addr: string): PeerDialState | undefined {
+    const st = this.redialer.state(addr)
+    if (st === undefined) return undefined
+    return {
+      open: st.nodeId !== undefined && this.isConnected(st.nodeId),
+      failures: st.failures,
+      ...(st.nodeId !== undefined ? { nodeId: st.nodeId } : {}),
+      ...(st.lastError !== undefined ? { lastError: st.lastError } : {})
+    }
   }
 
   /** Removes an API peer by address or node id, and closes its session (CONFLICT for a configured one). */

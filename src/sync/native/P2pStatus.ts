@@ -79,10 +79,10 @@ export class P2pStatus {
     const src = this.src
     const open = [...src.sessions.values()].filter(s => s.isOpen)
     const openPeers = new Set(open.map(s => s.peer))
-    const connected = open.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
-    const offline = src.peers.dialledAlways()
-      .filter(p => { const n = src.redialer.state(p.addr)?.nodeId; return n === undefined || !openPeers.has(n) })
-      .map(p => ({ addr: p.addr, connected: false }))
+    // As Cortex lists them: the peers with an open session, each once (its first session), so
+    // that peer_count is this list's length; offline peers are in `peers`.
+    const firstSession = [...new Map(open.map(s => [s.peer, s] as const).reverse()).values()].reverse()
+    const connected = firstSession.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
     const g = this.gossipStats()
     const st = src.store.stats()
     const local = st.triples + st.notes + st.episodes + st.traces
@@ -91,7 +91,7 @@ export class P2pStatus {
       enabled: true,
       port: src.port ?? portOf(src.transport.listenAddrs()[0]) ?? 0,
       peer_count: openPeers.size,
-      connected_peers: [...connected, ...offline],
+      connected_peers: connected,
       gossip_stats: {
         round: counters.round,
         pending_announcements: g.pending,

@@ -74,6 +74,8 @@ export interface PullProgress {
   readonly pages: number
   readonly received: number
   readonly applied: number
+  /** At most this many records still to come, as the peer said with its last page (absent: it did not say). */
+  readonly remaining?: number
 }
 
 export interface PeerRef {
@@ -164,7 +166,8 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         applied += inferredDeletes
       }
       cursor = res.cursor
-      opts.onProgress?.({ pages, received, applied })
+      const remaining = typeof res.remaining === 'number' && Number.isSafeInteger(res.remaining) && res.remaining >= 0 ? (res.hasMore ? res.remaining : 0) : undefined
+      opts.onProgress?.({ pages, received, applied, ...(remaining !== undefined ? { remaining } : {}) })
     }
   } finally {
     // A page that failed leaves the prefetched one unread: let it finish quietly.

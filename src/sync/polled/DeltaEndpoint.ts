@@ -9,7 +9,9 @@
  * details}; an unauthenticated caller learns nothing and changes nothing. An unsigned request
  * from this machine (loopback) is answered unsigned: it is read-only and reveals nothing the
  * loopback API does not, and it lets local tools in the existing clients' shape work
- * unchanged. From any other address a request must be signed.
+ * unchanged. From any other address a request must be signed, unless the node lets older
+ * clients in (`sync.legacyRemoteClients`: over TLS, with the passphrase, the legacy shape
+ * only; legacyAccess.ts). The legacy shape is answered by LegacyDelta.ts.
  */
 import { INTERNAL, INVALID_INPUT, UNAUTHORIZED, UNAVAILABLE, isEngramError, type EngramError, type ErrorCode } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
@@ -20,6 +22,8 @@ import type { Logger } from '../../util/log.ts'
 import { LogBudget } from '../../util/logBudget.ts'
 import { ReplayGuard, signResponse, verifyRequest, AUTH_HEADERS, type RestKey } from './auth.ts'
 import type { DeltaServer } from './DeltaServer.ts'
+import { legacyRemoteRefusal } from './legacyAccess.ts'
+import type { LegacyDelta } from './LegacyDelta.ts'
 
 /** An answer to a delta request: a page (no code) or an error, and how to sign it. */
 export interface DeltaReply {
@@ -31,15 +35,20 @@ export interface DeltaReply {
   readonly sign: (status: number) => Record<string, string>
 }
 
-/** Who is calling: its address and, over TLS, the certificate it presented. */
+/** Who is calling: its address, whether it came over TLS, and the certificate it presented there. */
 export interface DeltaCaller {
   readonly address?: string
   readonly certificate?: Uint8Array
+  readonly tls?: boolean
 }
 
 export interface DeltaEndpointOptions {
   readonly engine: Engine
   readonly server: DeltaServer
+  /** The existing clients' shape ({since, …}). */
+  readonly legacy: LegacyDelta
+  /** Whether unsigned legacy requests from other machines are let in (sync.legacyRemoteClients), and the passphrase they must carry. */
+  readonly legacyRemote: () => { readonly allowed: boolean, readonly passphrase?: string }
   /** The REST auth key(s) of the current secrets; undefined: no secret, every signed request refused. */
   readonly key: () => RestKey | undefined
   readonly log: Logger
@@ -72,6 +81,14 @@ export class DeltaEndpoint {
   handle (headers: Record<string, string | string[] | undefined>, rawBody: Uint8Array, fromLoopback: boolean, caller: DeltaCaller = {}): DeltaReply {
     const unsigned = headers[AUTH_HEADERS.sig] === undefined && headers[AUTH_HEADERS.node] === undefined
     if (unsigned && fromLoopback) return this.answer(rawBody, 'local' as NodeId, undefined)
+    if (unsigned && this.opts.legacyRemote().allowed) {
+      const refusal = legacyRemoteRefusal(headers, caller.tls === true, this.opts.legacyRemote().passphrase)
+      if (refusal !== undefined) {
+        this.noteRefusal(refusal, '', caller.address)
+        return errorReply(UNAUTHORIZED(refusal))
+      }
+      return this.answer(rawBody, 'legacy' as NodeId, undefined, { legacyOnly: true })
+    }
     const key = this.opts.key()
     if (key === undefined) {
       return errorReply(UNAUTHORIZED('this node has no sync secret configured: set sync.passphrase (or p2p.seed) to the same value on every node'))
@@ -91,7 +108,7 @@ export class DeltaEndpoint {
     return this.answer(rawBody, outcome.request.node as NodeId, { key, nonce: outcome.request.nonce })
   }
 
-  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: RestKey, nonce: string } | undefined): DeltaReply {
+  private answer (rawBody: Uint8Array, caller: NodeId, signing: { key: RestKey, nonce: string } | undefined, opts: { legacyOnly?: boolean } = {}): DeltaReply {
     let reply: { code?: ErrorCode, body: string }
     try {
       const health = this.opts.engine.store.health()
@@ -99,8 +116,10 @@ export class DeltaEndpoint {
       let parsed: unknown
       try { parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) } catch { throw INVALID_INPUT('body', 'is not valid JSON') }
       const req = parseDeltaRequest(parsed)
-      const server = this.opts.server
-      reply = { body: isLegacyRequest(req) ? server.serveLegacy(req) : server.serve(req, caller) }
+      if (opts.legacyOnly === true && !isLegacyRequest(req)) {
+        throw INVALID_INPUT('since', 'is required: an unsigned request from another machine may only use the legacy shape {since, namespaces, nodeId} (engram nodes sign their requests)')
+      }
+      reply = { body: isLegacyRequest(req) ? this.opts.legacy.serve(req) : this.opts.server.serve(req, caller) }
     } catch (e) {
       if (!isEngramError(e)) this.opts.log.error('answering a delta request failed; this is a bug', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
       reply = errorReply(isEngramError(e) ? e : INTERNAL('internal error; see the node log'))

@@ -9,13 +9,11 @@
  * was cut short by its size, the seq of its last record.
  */
 import type { NodeId } from '../../core/ids.ts'
-import type { Json } from '../../core/model.ts'
 import { recordToPlain } from '../../core/records.ts'
 import { sealPage } from '../../core/seals.ts'
-import { termToJson } from '../../core/validate.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { FeedEntry } from '../../store/Store.ts'
-import type { DeltaRequest, LegacyTriple } from '../../protocol/polled/messages.ts'
+import type { DeltaRequest } from '../../protocol/polled/messages.ts'
 import { batchesJson, withSealJson } from '../../protocol/polled/jsonSeals.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
@@ -23,8 +21,6 @@ import { seenOfPeer } from '../../replication/peerCursor.ts'
 
 /** Records of one page are cut at about this many characters of JSON (the page keeps at least one). */
 export const MAX_PAGE_BYTES = 16 * 1024 * 1024
-/** Feed pages a legacy request scans at most (the rest follows with `cursor`). */
-const LEGACY_SCANS = 20
 
 export interface DeltaServerOptions {
   readonly engine: Engine
@@ -103,41 +99,11 @@ export class DeltaServer {
       peerCursor: seenOfPeer(store, caller),
       peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null,
       ...(engine.provenance.signer !== undefined ? { signs: true } : {}),
-      ...(seals.batches.length > 0 ? { batches: batchesJson(seals) } : {})
+      ...(seals.batches.length > 0 ? { batches: batchesJson(seals) } : {}),
+      // feed positions left after this page: at most that many records to come (for progress)
+      remaining: Math.max(0, store.stats().lastSeq - cursor)
     }
     return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.map((p, i) => withSealJson(p, seals.refs[i])).join(',')}]}`
-  }
-
-  /**
-   * The existing clients' request: triples whose last change is at or after `since`, by stamp,
-   * as `{since, nodeId, triples, deletions, syncedAt}`. Paged like exact mode (`cursor` and
-   * `hasMore` are extra fields those clients ignore; `cursor` in the request continues).
-   */
-  serveLegacy (req: DeltaRequest): string {
-    const { engine } = this.opts
-    const sinceMs = Date.parse(req.since ?? '1970-01-01T00:00:00Z')
-    const limit = this.limit(req.limit)
-    const page = new PageBuilder(this.opts.maxPageBytes ?? MAX_PAGE_BYTES)
-    const triples: string[] = []
-    const deletions: string[] = []
-    let cursor = req.cursor ?? 0
-    let hasMore = true
-    scan: for (let scans = 0; scans < LEGACY_SCANS && hasMore && triples.length + deletions.length < limit; scans++) {
-      const feed = engine.store.changesSince(cursor, { limit: limit - triples.length - deletions.length, namespaces: req.namespaces, kinds: ['triple'] })
-      for (const { seq, record: r } of feed.entries) {
-        if (r.kind !== 'triple' || r.hlc.wall < sinceMs) { cursor = seq; continue }
-        const json = r.deleted
-          ? JSON.stringify(r.id)
-          : JSON.stringify({ id: r.id, subject: r.subject, predicate: r.predicate, object: termToJson(r.object) as Json, created_at: new Date(r.hlc.wall).toISOString() } satisfies LegacyTriple)
-        if (!page.add(json)) { hasMore = true; break scan }
-        ;(r.deleted ? deletions : triples).push(json)
-        cursor = seq
-      }
-      cursor = feed.lastSeq
-      hasMore = feed.hasMore
-    }
-    const head = { since: req.since ?? new Date(0).toISOString(), nodeId: engine.node, syncedAt: this.syncedAt(), cursor, hasMore }
-    return `${JSON.stringify(head).slice(0, -1)},"triples":[${triples.join(',')}],"deletions":[${deletions.join(',')}]}`
   }
 
   /** Serializes entries while they fit the byte budget; a cut page continues after its last record. */

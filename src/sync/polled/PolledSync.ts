@@ -98,7 +98,8 @@ export class PolledSync {
   private readonly opts: PolledSyncOptions
   private readonly timers: Timers
   private readonly scheduled = new Map<string, unknown>()
-  private readonly running = new Map<string, Promise<PeerRunResult>>()
+  /** The run under way for each peer, and who follows its progress. */
+  private readonly running = new Map<string, { readonly done: Promise<PeerRunResult>, readonly listeners: Set<(p: PullProgress) => void> }>()
   private readonly clockOffsets = new Map<string, number>()
   private abort = new AbortController()
   private started = false
@@ -124,7 +125,7 @@ export class PolledSync {
     this.abort.abort()
     for (const t of this.scheduled.values()) this.timers.clearTimeout(t)
     this.scheduled.clear()
-    await Promise.allSettled([...this.running.values()])
+    await Promise.allSettled([...this.running.values()].map(r => r.done))
   }
 
   /** The peers with a run scheduled (for tests). */
@@ -146,16 +147,34 @@ export class PolledSync {
 
   /**
    * Syncs now with one peer (by name) or every current peer that is not paused. A run already
-   * under way for a peer is waited for first, then a fresh run starts (so it sees every write
-   * made before the call).
+   * under way for a peer (the one a pairing or a resume started, or the timer's) is followed to
+   * its end, its progress shown too, then a fresh run starts (so it sees every write made before
+   * the call); the result counts both, so a pull that was waited on is never reported as nothing.
    */
   async syncNow (name?: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult[]> {
     const names = name !== undefined ? [name] : this.opts.peers.current().filter(p => p.status !== 'paused').map(p => p.name)
     return await Promise.all(names.map(async n => {
       const current = this.running.get(n)
-      if (current !== undefined) await current.catch(() => undefined)
-      return await this.run(n, onProgress)
+      let joined: PeerRunResult | undefined
+      if (current !== undefined) {
+        const follow = onProgress !== undefined ? (p: PullProgress): void => onProgress(n, p) : undefined
+        if (follow !== undefined) current.listeners.add(follow)
+        joined = await current.done.catch(() => undefined)
+      }
+      const before = joined
+      const fresh = await this.run(n, onProgress !== undefined && before !== undefined
+        ? (peer, p) => onProgress(peer, { pages: before.pages + p.pages, received: before.received + p.received, applied: before.applied + p.applied, ...(p.remaining !== undefined ? { remaining: p.remaining } : {}) })
+        : onProgress)
+      return before === undefined || before.skipped !== undefined ? fresh : joinResults(before, fresh)
     }))
+  }
+
+  /**
+   * Follows the pull under way for a peer to its end (starting one when there is none), with its
+   * progress: what a pairing or a resume started, seen by whoever asked for it.
+   */
+  follow (name: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult> {
+    return this.run(name, onProgress)
   }
 
   private schedule (name: string, delayMs: number): void {
@@ -186,14 +205,19 @@ export class PolledSync {
   }
 
   private run (name: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult> {
+    const follow = onProgress !== undefined ? (p: PullProgress): void => onProgress(name, p) : undefined
     const existing = this.running.get(name)
-    if (existing !== undefined) return existing
-    const p = this.runOnce(name, onProgress).finally(() => this.running.delete(name))
-    this.running.set(name, p)
-    return p
+    if (existing !== undefined) {
+      if (follow !== undefined) existing.listeners.add(follow)
+      return existing.done
+    }
+    const listeners = new Set<(p: PullProgress) => void>(follow !== undefined ? [follow] : [])
+    const done = this.runOnce(name, p => { for (const l of listeners) l(p) }).finally(() => this.running.delete(name))
+    this.running.set(name, { done, listeners })
+    return done
   }
 
-  private async runOnce (name: string, onProgress?: (peer: string, p: PullProgress) => void): Promise<PeerRunResult> {
+  private async runOnce (name: string, onProgress: (p: PullProgress) => void): Promise<PeerRunResult> {
     const { engine, peers } = this.opts
     const peer = peers.get(name)
     const started = performance.now()
@@ -229,7 +253,7 @@ export class PolledSync {
           this.refuseTwin(name, peer.url, nodeId)
           peers.update(name, { nodeId })
         },
-        onProgress: onProgress !== undefined ? p => onProgress(name, p) : undefined
+        onProgress
       })
       this.refuseTwin(name, peer.url, res.nodeId)
       if (peers.get(name)?.status === 'unreachable') this.opts.log.info(`peer ${name} is reachable again`, { peer: name, url: peer.url })
@@ -302,6 +326,19 @@ export class PolledSync {
       }
     }
     return r
+  }
+}
+
+/** A run that was waited on, then the fresh one: counts of both; the fresh one says how it ended. */
+function joinResults (joined: PeerRunResult, fresh: PeerRunResult): PeerRunResult {
+  return {
+    ...fresh,
+    received: joined.received + fresh.received,
+    applied: joined.applied + fresh.applied,
+    conflicts: joined.conflicts + fresh.conflicts,
+    pages: joined.pages + fresh.pages,
+    bytes: joined.bytes + fresh.bytes,
+    durationMs: joined.durationMs + fresh.durationMs
   }
 }
 
