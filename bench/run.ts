@@ -19,6 +19,7 @@ import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
+import { benchUi } from './ui.ts'
 
 type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
 
@@ -40,6 +41,8 @@ const BENCHES: Record<string, Bench> = {
   native: ({ rows }) => benchNative({ rows: Math.min(rows, 100_000) }),
   // Offline guessing of a shared secret, per core: the version 1 checks and what is left.
   guessing: () => benchGuessing(),
+  // The dashboard: first view, idle cost of an open page, catch-up of 100,000 triples (or --rows) with the page open ÷ without.
+  ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) }),
   // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
   reach: () => benchReach()
 }

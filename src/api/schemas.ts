@@ -31,7 +31,8 @@ export const tripleIdParams = {
   properties: { id: hex64('triple') }
 } as const
 
-const tripleInput = {
+/** One triple `{subject, predicate, object}`. */
+export const tripleInput = {
   type: 'object',
   required: ['subject', 'predicate', 'object'],
   properties: { subject: str, predicate: str, object: anyJson }

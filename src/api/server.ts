@@ -25,12 +25,19 @@ import { tripleRoutes } from './routes/triples.ts'
 import { conflictRoutes } from './routes/conflicts.ts'
 import { hookRoutes } from './routes/hooks.ts'
 import { syncRoutes } from './routes/sync.ts'
-import { remoteAccessHook } from './remoteAccess.ts'
+import { METRICS_ROUTE, remoteAccess, remoteAccessHook, REMOTE_ROUTES } from './remoteAccess.ts'
 import { guardHook } from './guard.ts'
 import { apiLimits, guardConnections } from './limits.ts'
 import { createRateLimiter } from './rateLimit.ts'
 import type { ApiDeps } from './types.ts'
 import { coerceIntegerQuery } from './validation.ts'
+import { createTelemetry } from '../telemetry/Telemetry.ts'
+import { StreamCounters } from './sse.ts'
+import { statusStreamRoutes } from './routes/statusStream.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import { nodeMetrics } from './nodeMetrics.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { loadDashboardAssets } from './dashboardAssets.ts'
 
 /** Longest path parameter, characters as sent (a 1 KiB note key, fully %-encoded, fits). */
 const MAX_PARAM_CHARS = 4096
@@ -64,9 +71,10 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   const rates = createRateLimiter(limits, { onRefused: deps.onRateLimited, ...(deps.now !== undefined ? { now: deps.now } : {}) })
   app.addHook('onRequest', rates.onRequest)
   app.addHook('onResponse', rates.onResponse)
-  // Other machines may reach only the routes peers need (remoteAccess.ts); web pages reach
-  // nothing, and with api.requireToken local programs show the token (guard.ts).
-  app.addHook('onRequest', remoteAccessHook)
+  // Other machines may reach only the routes peers need, and the metrics when allowed
+  // (remoteAccess.ts); web pages reach nothing, and with api.requireToken local programs show
+  // the token (guard.ts).
+  app.addHook('onRequest', deps.remoteMetrics === true ? remoteAccess([...REMOTE_ROUTES, METRICS_ROUTE]) : remoteAccessHook)
   app.addHook('onRequest', guardHook(deps.access ?? { allowedHosts: [] }, deps.https !== undefined ? 'https' : 'http'))
 
   healthRoutes(app, deps)
@@ -79,7 +87,14 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   traceRoutes(app, deps)
   dumpRoutes(app, deps)
   p2pRoutes(app, deps)
-  integrationRoutes(app, deps)
+  // The live status stream, the dashboard and the metrics (docs/UI.md, docs/METRICS.md).
+  const telemetry = deps.telemetry ?? createTelemetry(deps.engine)
+  if (deps.telemetry === undefined) app.addHook('onClose', async () => { telemetry.close() })
+  const streams = new StreamCounters()
+  integrationRoutes(app, deps, {}, streams)
+  statusStreamRoutes(app, deps, telemetry, streams, deps.statusStream)
+  metricsRoutes(app, () => nodeMetrics({ deps, telemetry, streams }))
+  dashboardRoutes(app, deps.dashboard ?? loadDashboardAssets())
   syncRoutes(app, deps)
   conflictRoutes(app, deps)
   hookRoutes(app, deps)

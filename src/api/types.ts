@@ -7,16 +7,20 @@ import type { Engine } from '../engine/Engine.ts'
 import type { SearchService } from '../search/SearchService.ts'
 import type { PeerDialState } from '../sync/native/NativeSync.ts'
 import type { SyncService } from '../sync/SyncService.ts'
+import type { Telemetry } from '../telemetry/Telemetry.ts'
+import type { DashboardAssets } from './dashboardAssets.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
 import type { P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
+import type { StatusFeedOptions } from './StatusFeed.ts'
 
 export interface NodeStatus {
   readonly nodeId: string
   readonly version: string
   readonly startedAt: string
   readonly dataDir: string
-  readonly store: { readonly kind: string, readonly path: string }
+  /** The store; `sizeBytes`: its file and write-ahead log, when it has files. */
+  readonly store: { readonly kind: string, readonly path: string, readonly sizeBytes?: number }
 }
 
 export interface ApiDeps {
@@ -62,6 +66,17 @@ export interface ApiDeps {
    * Absent: those routes answer 503 (the agent-end hook answers {triggered: false}).
    */
   readonly sync?: SyncService
+  /**
+   * The node's telemetry (activity, recent warnings and errors, event loop) for GET /metrics and
+   * the live status stream; absent: the server makes its own (and closes it with itself).
+   */
+  readonly telemetry?: Telemetry
+  /** Timing of the live status stream (GET /api/v1/status/stream); tests shrink it. */
+  readonly statusStream?: StatusStreamOptions
+  /** Serve GET /metrics to other machines too (api.remoteMetrics). */
+  readonly remoteMetrics?: boolean
+  /** The dashboard's files; absent: loaded from the package's web/ directory. */
+  readonly dashboard?: DashboardAssets
   /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
   readonly search?: SearchService
   /** sync.revocationQuorum, shown with the revocations. */
@@ -79,4 +94,12 @@ export interface P2pApi {
   removePeer (idOrAddr: string): Promise<unknown>
   /** Where dialing the peer at `addr` (as added) stands; undefined while it is not dialled. */
   dialState (addr: string): PeerDialState | undefined
+}
+
+/** Timing and caps of the live status stream (routes/statusStream.ts). */
+export interface StatusStreamOptions extends StatusFeedOptions {
+  /** Interval of heartbeat comments, ms (default 15,000). */
+  readonly heartbeatMs?: number
+  /** Most concurrent streams (default 64). */
+  readonly maxSubscribers?: number
 }

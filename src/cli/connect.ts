@@ -40,6 +40,8 @@ export interface Target {
   readonly tls?: ClientTls
   /** The API token of the data directory, for a daemon on this machine. */
   readonly token?: string
+  /** The data directory the token was read from. */
+  readonly dataDir?: string
 }
 
 export function resolveTarget (values: Values, io: CliIo): Target {
@@ -52,7 +54,7 @@ export function resolveTarget (values: Values, io: CliIo): Target {
   const withTls = (t: Target, config = load()): Target => {
     const tls = t.url.startsWith('https:') ? clientTlsFor(t.url, config, io) : undefined
     const token = isLoopbackUrl(t.url) ? readApiToken(config.dataDir) : undefined
-    return { ...t, ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token } : {}) }
+    return { ...t, ...(tls !== undefined ? { tls } : {}), ...(token !== undefined ? { token, dataDir: config.dataDir } : {}) }
   }
   const flagUrl = str(values, 'url')
   if (flagUrl !== undefined) return withTls({ url: checkUrl(flagUrl, '--url'), from: 'flag --url' })

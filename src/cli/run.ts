@@ -24,6 +24,7 @@ import { relayCommand, relayKeyCommand } from './commands/relay.ts'
 import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
 import { secretNewCommand } from './commands/secret.ts'
 import { statusCommand } from './commands/status.ts'
+import { uiCommand } from './commands/ui.ts'
 import { traceAppendCommand, traceGetCommand, traceListCommand } from './commands/traces.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
 import { historyCommand, revertCommand, showCommand } from './commands/provenance.ts'
@@ -37,7 +38,7 @@ export const COMMANDS: readonly Command[] = [
   showCommand, historyCommand, revertCommand,
   episodeRecordCommand, episodeGetCommand, episodeListCommand,
   traceAppendCommand, traceGetCommand, traceListCommand,
-  statusCommand, configPrintCommand,
+  statusCommand, uiCommand, configPrintCommand,
   exportCommand, importCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,

@@ -28,6 +28,7 @@ export interface EngramConfig {
     readonly rateLimitPerSecond: number
     readonly allowedHosts: readonly string[]
     readonly requireToken: boolean
+    readonly remoteMetrics: boolean
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
@@ -185,6 +186,10 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'api.requireToken': {
     type: 'boolean', default: false,
     description: 'Require the API token (<dataDir>/api.token, created at first start with mode 0600) from every program on this machine: for machines with other local users, who could otherwise use the API. engram\'s CLI, MCP server and `engram ui` send it by themselves; other programs send Authorization: Bearer <token>.'
+  },
+  'api.remoteMetrics': {
+    type: 'boolean', default: false,
+    description: 'Serve GET /metrics to other machines too (a Prometheus server elsewhere; needs api.host wider than loopback). Off: only programs on this machine can read the metrics, which name the node and its peers.'
   },
   dataDir: {
     type: 'path', default: defaultDataDir, docDefault: '$XDG_DATA_HOME/engram, else ~/.local/share/engram', flag: '--data-dir',

@@ -171,6 +171,25 @@ export class Engine extends EventEmitter<EngineEvents> {
     return tomb
   }
 
+  /**
+   * Replaces a live triple by another in one transaction (an edit: a triple is known by its
+   * content, so an edited triple is a new one): the old one gets a tombstone, the new one is
+   * added — kept as it is when it is live already. Replacing a triple by itself changes nothing.
+   * Throws NOT_FOUND when the old one is absent or deleted; nothing is written on any error.
+   */
+  replaceTriple (id: string, input: unknown, field = 'triple'): { replaced: TripleRecord, triple: TripleRecord } {
+    if (!isTripleId(id)) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    const c = validateTripleContent(input, field)
+    const current = this.store.getTriple(id)
+    if (current === undefined || current.deleted) throw NOT_FOUND('triple', id)
+    const newId = tripleId(c)
+    if (newId === id) return { replaced: current, triple: current }
+    const tomb: TripleRecord = { ...current, hlc: this.clock.now(), deleted: true }
+    const next: TripleRecord = { kind: 'triple', id: newId, subject: c.subject, predicate: c.predicate, object: c.object, hlc: this.clock.now(), deleted: false }
+    this.notify(this.store.apply([tomb, next], { clock: this.clock.last, keepLive: true }), undefined)
+    return { replaced: tomb, triple: this.store.getTriple(newId)! }
+  }
+
   /** Deletes every live triple matching the pattern (at least one field required), in one transaction. */
   deleteTriples (pattern: TriplePattern): TripleRecord[] {
     if (pattern.subject === undefined && pattern.predicate === undefined && pattern.object === undefined && pattern.namespace === undefined) {

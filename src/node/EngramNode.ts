@@ -6,6 +6,8 @@
  *                                                                  ├──► SyncService (polled REST sync)
  *                                                                  ├──► NativeSync (QUIC P2P, when p2p.enabled)
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
+ *                                                                  ├──► telemetry (activity, warnings, event loop):
+ *                                                                  │      GET /metrics and the dashboard's live status
  *                                                                  └──► tombstone and history collection timer
  *   identity.key ──► signer (node:crypto) ──► Engine: every local write signed, every record from outside verified
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
@@ -43,9 +45,11 @@ import { apiLimits } from '../api/limits.ts'
 import { logRefusals } from '../api/rateLimit.ts'
 import type { NativeSync } from '../sync/native/NativeSync.ts'
 import type { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
-import { dataPaths, defaultDataDir, ensureDataDir } from './paths.ts'
+import { dataPaths, defaultDataDir, ensureDataDir, storeFileBytes } from './paths.ts'
 import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
+import { createTelemetry, type Telemetry } from '../telemetry/Telemetry.ts'
+import { RecentLog, withRecent } from '../telemetry/RecentLog.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -101,6 +105,7 @@ interface Parts {
   readonly search: SearchService
   readonly lifecycle: Lifecycle
   readonly log: Logger
+  readonly telemetry: Telemetry
 }
 
 export class EngramNode {
@@ -120,6 +125,8 @@ export class EngramNode {
   readonly search: SearchService
   private readonly lifecycle: Lifecycle
   private readonly log: Logger
+  /** What the node has been doing (activity, recent warnings and errors, event loop): GET /metrics, the dashboard. */
+  readonly telemetry: Telemetry
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
@@ -134,6 +141,7 @@ export class EngramNode {
     this.search = p.search
     this.lifecycle = p.lifecycle
     this.log = p.log
+    this.telemetry = p.telemetry
   }
 
   /** The node's configuration: as started, with the hot-reloadable keys as last reloaded. */
@@ -156,8 +164,10 @@ export class EngramNode {
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
     assertStartable(config)
-    const log = opts.log ?? createLogger({ level: config.log.level })
     const now = opts.now ?? Date.now
+    // Warnings and errors are also kept for the dashboard and counted for GET /metrics.
+    const recentLog = new RecentLog({ now })
+    const log = withRecent(opts.log ?? createLogger({ level: config.log.level }), recentLog)
     const paths = dataPaths(config.dataDir)
     ensureDataDir(paths.dir)
     await refuseIfRunning(paths.dir, clientTlsOf(config.tls))
@@ -199,6 +209,8 @@ export class EngramNode {
       historyRetentionMs: () => live.config.history.retentionDays * DAY_MS,
       log: log.child({ part: 'provenance' })
     })
+    const telemetry = createTelemetry(engine, { now, recentLog })
+    await lifecycle.start({ name: 'telemetry', stop: () => { telemetry.close() } })
     let native: NativeSync | undefined
     let mailbox: MailboxSync | undefined
     const sync = new SyncService({
@@ -223,7 +235,7 @@ export class EngramNode {
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),
         peers: peers.p2p,
-        onPeerEvent: ev => { discovery?.onDialerEvent(ev) },
+        onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
@@ -259,8 +271,10 @@ export class EngramNode {
           now,
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
-          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db } }),
+          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
           sync,
+          telemetry,
+          remoteMetrics: config.api.remoteMetrics,
           search: search.search,
           revocationQuorum: () => live.config.sync.revocationQuorum,
           p2p: native,
@@ -341,7 +355,7 @@ export class EngramNode {
       node: nodeId, dataDir: paths.dir, api: apiUrl,
       ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
     })
-    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log, telemetry })
   }
 
   /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */

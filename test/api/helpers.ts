@@ -34,6 +34,8 @@ export interface TestApiOptions {
   readonly now?: () => number
   /** history.retentionDays in ms. */
   readonly historyRetentionMs?: number
+  readonly statusStream?: ApiDeps['statusStream']
+  readonly remoteMetrics?: boolean
 }
 
 export interface Reply {
@@ -77,7 +79,9 @@ export async function startApi (opts: TestApiOptions = {}): Promise<TestApi> {
     bodyLimitBytes: opts.bodyLimitBytes ?? BODY_LIMIT,
     status: () => ({ nodeId: node, version: VERSION, startedAt, dataDir: dir, store: { kind: store.kind, path: dbFile } }),
     p2pStatus: opts.p2pStatus,
-    onInternalError: opts.onInternalError
+    onInternalError: opts.onInternalError,
+    statusStream: opts.statusStream,
+    remoteMetrics: opts.remoteMetrics
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

@@ -63,7 +63,8 @@ describe('health, status, p2p, unknown routes', () => {
 
   it('unknown routes and methods → 404 NOT_FOUND in the error shape', async () => {
     assertError(await api.request('GET', '/api/v1/nothing-here'), 404, 'NOT_FOUND')
-    assertError(await api.request('GET', '/'), 404, 'NOT_FOUND')
+    assertError(await api.request('GET', '/nothing'), 404, 'NOT_FOUND')
+    assertError(await api.request('POST', '/', {}), 404, 'NOT_FOUND')
     assertError(await api.request('PATCH', '/api/v1/triples', {}), 404, 'NOT_FOUND')
     assertError(await api.request('POST', '/api/v1/health', {}), 404, 'NOT_FOUND')
   })

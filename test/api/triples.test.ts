@@ -108,6 +108,41 @@ describe('triples API', () => {
     assert.ok(again.body.hlc > created.body.hlc)
   })
 
+  it('replaces a triple in one transaction: the old one deleted, the new one added, one change event', async () => {
+    const old = (await api.request('POST', '/api/v1/triples', { subject: 'edit:a', predicate: 'p', object: 'before' })).body
+    const events: number[] = []
+    const listener = (e: { entries: readonly unknown[] }): void => { events.push(e.entries.length) }
+    api.engine.on('change', listener)
+    const res = await api.request('POST', `/api/v1/triples/${old.id}/replace`, { subject: 'edit:a', predicate: 'p', object: { node: 'edit:b' } })
+    api.engine.off('change', listener)
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.body.replaced, old.id)
+    assert.deepEqual(res.body.triple.object, { node: 'edit:b' })
+    assert.notEqual(res.body.triple.id, old.id)
+    assert.ok(res.body.triple.hlc > old.hlc)
+    assert.deepEqual(events, [2], 'the tombstone and the new triple commit together')
+    assertError(await api.request('GET', `/api/v1/triples/${old.id}`), 404, 'NOT_FOUND')
+    assert.deepEqual((await api.request('GET', '/api/v1/triples?subject=edit:a')).body.triples.map((t: { id: string }) => t.id), [res.body.triple.id])
+
+    // the same content: nothing changes; onto a triple already there: that one is kept as it is
+    const same = await api.request('POST', `/api/v1/triples/${res.body.triple.id}/replace`, { subject: 'edit:a', predicate: 'p', object: { node: 'edit:b' } })
+    assert.deepEqual(same.body, { triple: res.body.triple, replaced: res.body.triple.id })
+    const other = (await api.request('POST', '/api/v1/triples', { subject: 'edit:c', predicate: 'p', object: 1 })).body
+    const onto = await api.request('POST', `/api/v1/triples/${res.body.triple.id}/replace`, { subject: 'edit:c', predicate: 'p', object: 1 })
+    assert.deepEqual(onto.body.triple, other, 'the existing triple keeps its stamp')
+    assertError(await api.request('GET', `/api/v1/triples/${res.body.triple.id}`), 404, 'NOT_FOUND')
+  })
+
+  it('refuses a replace of a triple that is gone (404) or with a bad new triple (400, nothing written)', async () => {
+    const t = (await api.request('POST', '/api/v1/triples', { subject: 'edit:x', predicate: 'p', object: 'v' })).body
+    const seq = api.store.stats().lastSeq
+    assertError(await api.request('POST', `/api/v1/triples/${t.id}/replace`, { subject: 'edit:x', predicate: 'p', object: { datetime: 'never' } }), 400, 'INVALID_INPUT', 'object.datetime')
+    assertError(await api.request('POST', `/api/v1/triples/${t.id}/replace`, { subject: 'edit:x', object: 'v' }), 400, 'INVALID_INPUT', 'predicate')
+    assertError(await api.request('POST', `/api/v1/triples/${'0'.repeat(64)}/replace`, { subject: 'edit:x', predicate: 'p', object: 'w' }), 404, 'NOT_FOUND')
+    assertError(await api.request('POST', '/api/v1/triples/nothex/replace', { subject: 'edit:x', predicate: 'p', object: 'w' }), 400, 'INVALID_INPUT', 'id')
+    assert.equal(api.store.stats().lastSeq, seq, 'nothing written')
+  })
+
   it('deletes by pattern: {deleted: n}; no filter → 400; misspelt filter → 400', async () => {
     const triples = [
       { subject: 'pat:a', predicate: 'likes', object: 'x' },

@@ -16,6 +16,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'api.rateLimitPerSecond': [50, 1, 100000],
   'api.allowedHosts': [[]],
   'api.requireToken': [false],
+  'api.remoteMetrics': [false],
   'log.level': ['info'],
   'hlc.maxDriftMs': [60000, 1000, 86400000],
   'store.synchronous': ['full'],

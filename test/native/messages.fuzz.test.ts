@@ -30,6 +30,11 @@ const messageArb: fc.Arbitrary<NativeMessage> = fc.oneof(
     t: fc.constant('changes' as const), from: fc.nat(1000), to: fc.integer({ min: 1000, max: 5000 }),
     records: fc.array(anyRecordArb, { maxLength: 3 }), more: fc.boolean()
   }),
+  // with the feed's end, as current senders send it
+  fc.record({
+    t: fc.constant('changes' as const), from: fc.nat(1000), to: fc.integer({ min: 1000, max: 5000 }), end: fc.integer({ min: 5000, max: 9000 }),
+    records: fc.array(anyRecordArb, { maxLength: 3 }), more: fc.boolean()
+  }),
   fc.record({ t: fc.constant('digest' as const), round: fc.nat(), ws: fc.nat(), n: fc.nat(), x: bytesArb(16) }),
   fc.record({ t: fc.constant('records' as const), round: fc.nat(), records: fc.array(anyRecordArb, { maxLength: 3 }) }),
   fc.tuple(fc.nat(), fc.integer({ min: 0, max: 200 }), fc.nat(), fc.boolean()).map(([round, n, salt, reply]) => {
@@ -98,6 +103,7 @@ describe('native frame codec', () => {
       const back = decodeFrame(encodeMessage(msg))
       assert.equal(back.t, msg.t)
       if ((msg.t === 'changes' && back.t === 'changes') || (msg.t === 'records' && back.t === 'records')) assert.deepEqual(back.records.map(recordToPlain), msg.records.map(recordToPlain))
+      if (msg.t === 'changes' && back.t === 'changes') assert.equal(back.end, msg.end)
     }), seedFor(4101), 2_000)
   })
 
@@ -124,6 +130,7 @@ describe('native frame codec', () => {
       [{ t: 'hello', v: [1, 1], nonce: new Uint8Array(31), feed: 'a'.repeat(32) }, /^hello\.nonce: /],
       [{ t: 'proof', mac: 'x' }, /^proof\.mac: /],
       [{ t: 'changes', from: 5, to: 4, records: [], more: false }, /^changes\.to: /],
+      [{ t: 'changes', from: 0, to: 4, end: 3, nodes: [], records: [], more: false }, /^changes\.end: must not be below to/],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[1, 'k', 1, 1, 0, 0, 'no']], more: false }, /^changes\.records\[0\]\.deleted: /],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, 1, 0, 0, 7]], more: false }, /^changes\.records\[0\]\.deleted: /],
       [{ t: 'changes', from: 0, to: 4, nodes: ['n'], records: [[0, 's', 'p', 1, -1, 0, 0, false]], more: false }, /^changes\.records\[0\]\.hlc\.wall: /],

@@ -52,6 +52,7 @@ describe('FeedSender', () => {
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(sent.length, 2, 'no third page before an ack')
     assert.deepEqual(sent.map(p => [p.from, p.to, p.records.length, p.more]), [[0, 10, 10, true], [10, 20, 10, true]])
+    assert.deepEqual(sent.map(p => p.end), [55, 55], 'each page says where the feed ends')
     s.onAck(10)
     await eventually(() => sent.length === 3, 'a third page')
     s.onAck(30)
@@ -157,5 +158,25 @@ describe('native streams', () => {
     await eventually(() => b.store.stats().triples === 500, 'b got everything while c swallows frames')
     net.silence('node-c', false)
     await eventually(() => c.store.stats().triples === 500, 'c catches up once it answers again')
+  })
+
+  it('a catch-up shows its count, total and progress on the receiver, then no lag', async () => {
+    const net = new MemoryNetwork()
+    const a = await up(net, 'node-a', { settings: { maxTriplesPerSync: 50 } })
+    a.engine.addTriples(Array.from({ length: 400 }, (_, i) => triple(`s${i}`, 'v')))
+    const b = await up(net, 'node-b')
+    const seen: Array<{ records: number, total: number | null }> = []
+    b.sync.addPeer('mem:node-a')
+    const info = await eventually(() => {
+      const i = b.sync.sessionInfo().find(s => s.nodeId === a.id && s.catchUp?.done === true)
+      const c = b.sync.sessionInfo().find(s => s.nodeId === a.id)?.catchUp
+      if (c !== undefined && !c.done) seen.push({ records: c.records, total: c.total })
+      return i
+    }, 'the catch-up done on b')
+    assert.equal(b.store.stats().triples, 400)
+    assert.deepEqual([info.catchUp!.records, info.catchUp!.total, info.catchUp!.fraction], [400, 400, 1])
+    assert.deepEqual(info.lagIn, { records: 0, seconds: 0 })
+    // in flight: the total was known from the first page on (the pages say where the feed ends)
+    for (const c of seen) assert.equal(c.total, 400, JSON.stringify(seen))
   })
 })

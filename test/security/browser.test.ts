@@ -7,7 +7,7 @@
  * read and every write. None may succeed: every request the browser sends is answered 403 (a
  * recording proxy in front of the daemon sees each one and its answer), the page reads no data,
  * and the daemon's data, peers and P2P peers are exactly as before. A link still opens the
- * dashboard page, and the CLI keeps working.
+ * dashboard page, a frame of it is refused, and the CLI keeps working.
  *
  * The attack pages are served by the browser itself (page.route), so the only server the
  * browser reaches is the daemon, through the proxy; Chromium's resolver maps the attackers'
@@ -22,6 +22,7 @@ import { startApi } from '../api/helpers.ts'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { freePorts } from '../native/daemons.ts'
 import { startNode, type Node } from '../sync/daemons.ts'
+import { eventually } from '../support/eventually.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SEED = 'Zq8-browser-test_seed-4Kp2wX'
@@ -29,7 +30,7 @@ const SEED = 'Zq8-browser-test_seed-4Kp2wX'
 interface Route { readonly method: string, readonly path: string }
 
 /** The few browser globals the attack pages use (the page scripts run in Chromium, not in Node). */
-interface El { name: string, value: string, method: string, action: string, enctype: string, target: string, href: string, onload: (() => void) | null, append (e: El): void, submit (): void }
+interface El { name: string, value: string, src: string, method: string, action: string, enctype: string, target: string, href: string, onload: (() => void) | null, append (e: El): void, submit (): void }
 declare const document: { createElement (tag: string): El, getElementById (id: string): El | null, body: El }
 interface BrowserEventSource { onmessage: ((e: { data: unknown }) => void) | null, onerror: (() => void) | null, addEventListener (type: string, f: (e: { data: unknown }) => void): void, close (): void }
 
@@ -279,7 +280,7 @@ describe('a web page against the local API (real Chromium, real daemon)', () => 
     await page.context().close()
   })
 
-  it('a link from another site still opens the dashboard page; the CLI keeps working', async () => {
+  it('a link from another site still opens the dashboard page, a frame does not; the CLI keeps working', async () => {
     const page = await openPage('http://attacker.test:8080/')
     await page.evaluate(href => { document.getElementById('dashboard')!.href = href }, proxy.url + '/')
     const from = proxy.log.length
@@ -289,6 +290,14 @@ describe('a web page against the local API (real Chromium, real daemon)', () => 
     assert.notEqual(nav.status, 403, 'a top-level navigation to the page is not refused')
     assert.equal(nav.site, 'cross-site')
     await page.context().close()
+
+    // A frame of the dashboard is no navigation: refused (and every answer forbids framing).
+    const framer = await openPage('http://attacker.test:8080/')
+    const fromFrame = proxy.log.length
+    await framer.evaluate(src => { const f = document.createElement('iframe'); f.src = src; document.body.append(f) }, proxy.url + '/')
+    const framed = await eventually(() => proxy.log.slice(fromFrame).find(r => r.url === '/'), 'the frame\'s request at the daemon')
+    assert.equal(framed.status, 403, 'the dashboard refuses to be framed by another site')
+    await framer.context().close()
     const r = await victim.cli(['add', 'victim:carol', 'likes', 'tea'])
     assert.equal(r.code, 0, r.stderr)
     const q = await victim.cli(['query', '--subject', 'victim:carol', '--json'])

@@ -16,12 +16,13 @@
  * The route listens to the engine once, whatever the number of subscribers, and stops
  * listening when the last one leaves. A subscriber that disconnects is removed at once; one
  * that does not read (its unsent data passes `maxBufferedBytes`) is disconnected. Streams are
- * ended when the server closes.
+ * ended when the server closes (the stream itself: ../sse.ts).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { UNAVAILABLE } from '../../core/errors.ts'
 import type { ChangeEvent } from '../../engine/Engine.ts'
 import { parseChangeFilter, summarizeChange, type ChangeFilter } from '../changeSummary.ts'
+import { openEventStream, StreamCounters, type EventStream } from '../sse.ts'
 import type { ApiDeps } from '../types.ts'
 
 export interface EventRouteOptions {
@@ -50,11 +51,10 @@ const eventsQuery = {
 
 interface Subscriber {
   readonly filter: ChangeFilter
-  send (event: ChangeEvent): void
-  end (): void
+  readonly stream: EventStream
 }
 
-export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: EventRouteOptions = {}): void {
+export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: EventRouteOptions = {}, streams = new StreamCounters()): void {
   const opts: Required<EventRouteOptions> = {
     heartbeatMs: options.heartbeatMs ?? EVENT_DEFAULTS.heartbeatMs,
     maxSubscribers: options.maxSubscribers ?? EVENT_DEFAULTS.maxSubscribers,
@@ -62,9 +62,13 @@ export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: Event
     maxKeysPerEvent: options.maxKeysPerEvent ?? EVENT_DEFAULTS.maxKeysPerEvent
   }
   const { engine } = deps
+  const counter = streams.of('events')
   const subscribers = new Set<Subscriber>()
   const onChange = (event: ChangeEvent): void => {
-    for (const s of subscribers) s.send(event)
+    for (const s of subscribers) {
+      const summary = summarizeChange(event, s.filter, opts.maxKeysPerEvent)
+      if (summary !== undefined) s.stream.event('change', summary, summary.seq.to)
+    }
   }
 
   const add = (s: Subscriber): void => {
@@ -77,7 +81,7 @@ export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: Event
   }
 
   app.addHook('preClose', async () => {
-    for (const s of [...subscribers]) s.end()
+    for (const s of [...subscribers]) s.stream.end()
   })
 
   app.get<{ Querystring: { namespaces?: string, kinds?: string } }>('/api/v1/events',
@@ -92,55 +96,9 @@ export function eventRoutes (app: FastifyInstance, deps: ApiDeps, options: Event
           { limit: opts.maxSubscribers })
       }
       const lastSeq = engine.store.stats().lastSeq
-      const subscriber = openStream(reply, filter, opts, () => remove(subscriber))
+      const subscriber: Subscriber = { filter, stream: openEventStream(reply, opts, counter, () => remove(subscriber)) }
       add(subscriber)
-      subscriber.write('retry: 2000\n')
-      subscriber.write(`event: ready\ndata: ${JSON.stringify({ nodeId: engine.node, lastSeq, heartbeatMs: opts.heartbeatMs })}\n\n`)
+      subscriber.stream.write('retry: 2000\n')
+      subscriber.stream.event('ready', { nodeId: engine.node, lastSeq, heartbeatMs: opts.heartbeatMs })
     })
-}
-
-/** Takes the response over from fastify and writes the event stream on it. */
-function openStream (reply: FastifyReply, filter: ChangeFilter, opts: Required<EventRouteOptions>, onGone: () => void): Subscriber & { write (text: string): void } {
-  reply.hijack()
-  const res = reply.raw
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no'
-  })
-  res.flushHeaders()
-  let open = true
-  const heartbeat = setInterval(() => write(': heartbeat\n\n'), opts.heartbeatMs)
-  heartbeat.unref()
-
-  const close = (): void => {
-    if (!open) return
-    open = false
-    clearInterval(heartbeat)
-    onGone()
-  }
-  const end = (): void => {
-    close()
-    if (!res.writableEnded) res.end(() => res.socket?.destroy())
-  }
-  const write = (text: string): void => {
-    if (!open) return
-    res.write(text)
-    // A subscriber that stopped reading must not make the node buffer without bound.
-    if (res.writableLength > opts.maxBufferedBytes) end()
-  }
-  res.on('close', close)
-  res.on('error', close)
-
-  return {
-    filter,
-    write,
-    end,
-    send (event: ChangeEvent): void {
-      const summary = summarizeChange(event, filter, opts.maxKeysPerEvent)
-      if (summary === undefined) return
-      write(`event: change\nid: ${summary.seq.to}\ndata: ${JSON.stringify(summary)}\n\n`)
-    }
-  }
 }

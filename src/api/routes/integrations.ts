@@ -3,11 +3,12 @@
  * server (`engram mcp`): the live change stream (events.ts) and batched queries (batchQuery.ts).
  */
 import type { FastifyInstance } from 'fastify'
+import type { StreamCounters } from '../sse.ts'
 import type { ApiDeps } from '../types.ts'
 import { batchQueryRoutes } from './batchQuery.ts'
 import { eventRoutes, type EventRouteOptions } from './events.ts'
 
-export function integrationRoutes (app: FastifyInstance, deps: ApiDeps, events: EventRouteOptions = {}): void {
-  eventRoutes(app, deps, events)
+export function integrationRoutes (app: FastifyInstance, deps: ApiDeps, events: EventRouteOptions = {}, streams?: StreamCounters): void {
+  eventRoutes(app, deps, events, streams)
   batchQueryRoutes(app, deps)
 }

@@ -2,7 +2,7 @@
  * Node status for people and the CLI:
  *
  *   GET /api/v1/status → {nodeId, version, startedAt, dataDir,
- *                         store: {kind, path, status, detail, stats: {triples, tripleTombstones, notes, …}},
+ *                         store: {kind, path, sizeBytes, status, detail, stats: {triples, tripleTombstones, notes, …}},
  *                         p2p: {enabled},
  *                         provenance: {signing, refused: {bad-signature, not-signer, unsigned, revoked, system, total},
  *                                      accepted: {signed, unsigned}, known_signers, revoked, history, batches, unsigned_held}}
@@ -14,22 +14,25 @@ import { REFUSAL_REASONS } from '../../engine/provenance/RecordGate.ts'
 import type { ApiDeps } from '../types.ts'
 import { p2pEnabled, storeHealth } from './health.ts'
 
+/** The body of GET /api/v1/status (also in the live status stream). */
+export function nodeStatusBody (deps: ApiDeps): Record<string, unknown> {
+  const node = deps.status()
+  const health = storeHealth(deps)
+  return {
+    ...node,
+    store: {
+      ...node.store,
+      status: health.ok ? 'ok' : 'unavailable',
+      detail: health.detail,
+      stats: deps.engine.store.stats()
+    },
+    p2p: { enabled: p2pEnabled(deps) },
+    provenance: provenanceStatus(deps)
+  }
+}
+
 export function statusRoutes (app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/api/v1/status', async () => {
-    const node = deps.status()
-    const health = storeHealth(deps)
-    return {
-      ...node,
-      store: {
-        ...node.store,
-        status: health.ok ? 'ok' : 'unavailable',
-        detail: health.detail,
-        stats: deps.engine.store.stats()
-      },
-      p2p: { enabled: p2pEnabled(deps) },
-      provenance: provenanceStatus(deps)
-    }
-  })
+  app.get('/api/v1/status', async () => nodeStatusBody(deps))
 }
 
 function provenanceStatus (deps: ApiDeps): Record<string, unknown> {

@@ -8,6 +8,8 @@
  *   GET    /api/v1/triples/:id[?asOf=]  → triple | 404
  *   DELETE /api/v1/triples/:id      → {deleted: 1, id} | 404
  *   DELETE /api/v1/triples?subject=&predicate=&object=&namespace=  → {deleted: n}
+ *   POST   /api/v1/triples/:id/replace  {subject, predicate, object} → {triple, replaced: id}
+ *                                   (an edit, in one transaction: the old triple deleted, the new one added)
  *
  * Adding a triple that is already present changes nothing and returns it with its original
  * stamp; `created` counts only the triples this request stored. Every triple carries its
@@ -23,7 +25,7 @@ import { parseTerm, validateString } from '../../core/validate.ts'
 import { stateAt } from '../../store/asOf.ts'
 import { recordViews } from '../provenance.ts'
 import { asOfParam, patternFromQuery, withinHistory, type PatternFields } from '../pattern.ts'
-import { asOfQuery, createTriplesBody, deleteTriplesQuery, listTriplesQuery, tripleIdParams } from '../schemas.ts'
+import { asOfQuery, createTriplesBody, deleteTriplesQuery, listTriplesQuery, tripleIdParams, tripleInput } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 
 type TripleBody = { subject: string, predicate: string, object: unknown }
@@ -49,6 +51,17 @@ export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
     const [record] = engine.addTriples([body])
     return reply.code(201).send(recordViews(engine).triple(record!))
   })
+
+  app.post<{ Params: { id: string }, Body: TripleBody }>('/api/v1/triples/:id/replace',
+    { schema: { params: tripleIdParams, body: tripleInput } },
+    async (request) => {
+      const body = request.body
+      validateString(body.subject, 'subject', LIMITS.nameBytes)
+      validateString(body.predicate, 'predicate', LIMITS.nameBytes)
+      parseTerm(body.object, 'object')
+      const { replaced, triple } = engine.replaceTriple(request.params.id, body)
+      return { triple: recordViews(engine).triple(triple), replaced: replaced.id }
+    })
 
   app.get<{ Querystring: PatternQuery & Paged }>('/api/v1/triples', { schema: { querystring: listTriplesQuery } }, async (request) => {
     const { limit, offset, ...filter } = request.query

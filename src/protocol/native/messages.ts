@@ -106,6 +106,12 @@ export interface ChangesMessage {
   readonly records: readonly MemoryRecord[]
   /** More pages follow right away (false: the sender has caught up for now). */
   readonly more: boolean
+  /**
+   * The last position of the sender's feed when it read the page (at least `to`): how much is
+   * left, for the receiver's progress. Optional (older senders do not send it; older receivers
+   * ignore it).
+   */
+  readonly end?: number
   /** A page of a full snapshot (the receiver's cursor was below the sender's feed floor). */
   readonly snapshot?: boolean
   /** With `snapshot`: how much of the receiver's feed the sender has seen. */
@@ -162,6 +168,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
       const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
       if (batches !== undefined) out.batches = batches
+      if (msg.end !== undefined) out.end = msg.end
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
       return out
     }
@@ -255,7 +262,10 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (to < from) throw bad('changes.to', `must not be below from (${to} < ${from})`)
       const more = bool(o.more, 'changes.more')
       const snapshot = o.snapshot === undefined ? false : bool(o.snapshot, 'changes.snapshot')
-      const envelope = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
+      const end = o.end === undefined ? undefined : uint(o.end, 'changes.end')
+      if (end !== undefined && end < to) throw bad('changes.end', `must not be below to (${end} < ${to})`)
+      const base = end === undefined ? { t, from, to, more } : { t, from, to, more, end }
+      const envelope = snapshot ? { ...base, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : base
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
       const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))
       if (deferRecords) return { ...envelope, nodes, unchecked: rows, batches }

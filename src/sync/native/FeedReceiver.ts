@@ -8,7 +8,8 @@
  * (once, and again when no fitting page follows in time) and the sender restarts from there. A snapshot (pages from 0
  * with `snapshot: true`) is accepted whatever the cursor; after its last page the expired-cursor
  * rule (replication/expiredCursor.ts) deletes what the peer deleted and collected while this
- * node was away.
+ * node was away. Each page applied moves the progress (telemetry/FeedProgress.ts): the catch-up in
+ * flight and how far behind the peer's feed this node is, for the status and the dashboard.
  */
 import { isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
@@ -19,6 +20,7 @@ import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.
 import type { PeerView } from '../../replication/conflicts.ts'
 import { SnapshotPass } from '../../replication/expiredCursor.ts'
 import { cursorOn } from '../../replication/peerCursor.ts'
+import { FeedProgress } from '../../telemetry/FeedProgress.ts'
 
 export interface FeedReceiverOptions {
   readonly engine: Engine
@@ -50,6 +52,8 @@ export interface FeedReceiverStats {
 
 export class FeedReceiver {
   readonly stats: FeedReceiverStats = { pages: 0, records: 0, applied: 0, inferredDeletes: 0, catchUps: 0, deferred: 0, lastPageAt: undefined }
+  /** The catch-up in flight and the lag behind the peer's feed. */
+  readonly progress: FeedProgress
   private readonly opts: FeedReceiverOptions
   private readonly now: () => number
   private cursor: number
@@ -61,6 +65,7 @@ export class FeedReceiver {
   constructor (opts: FeedReceiverOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
+    this.progress = new FeedProgress({ now: this.now })
     // A cursor taken on another feed of the peer (its store was recreated) means nothing: from 0.
     this.cursor = cursorOn(opts.engine.store, opts.peer, opts.peerFeed)
   }
@@ -118,6 +123,7 @@ export class FeedReceiver {
     this.stats.records += msg.records.length
     this.stats.applied += result.applied
     this.stats.lastPageAt = this.now()
+    this.progress.page({ from: msg.from, to: msg.to, ...(msg.end !== undefined ? { end: msg.end } : {}), records: msg.records.length, more: msg.more })
     const snap = this.snapshot
     if (snap !== undefined && msg.snapshot === true) {
       snap.see(msg.records)

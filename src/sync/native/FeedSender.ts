@@ -263,13 +263,15 @@ export class FeedSender {
     let to: number = scan.lastSeq
     let more = scan.hasMore
     let rest: Scan | undefined
+    // how much is left, for the receiver's progress (the feed's last position, read now)
+    const end = Math.max(to, this.opts.store.stats().lastSeq)
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
       const seals = sealPage(entries, this.batches.load, this.batches.reload)
       const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
-        ? { t: 'changes', from: this.position, to, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }
-        : { t: 'changes', from: this.position, to, records, more, ...signed }
+        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }
+        : { t: 'changes', from: this.position, to, end, records, more, ...signed }
     }
     let msg = build()
     let frame = encodeMessage(msg)

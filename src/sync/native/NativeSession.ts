@@ -21,6 +21,7 @@ import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
 import type { Logger } from '../../util/log.ts'
 import { FeedReceiver } from './FeedReceiver.ts'
+import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 import { FeedSender } from './FeedSender.ts'
 import type { GossipMessage } from '../../protocol/native/gossipWire.ts'
 import { runHandshake, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
@@ -113,6 +114,10 @@ export interface SessionInfo {
   /** A stream of the session is still catching up (no gossip rounds meanwhile). */
   readonly catchingUp: boolean
   readonly cursor: number
+  /** The catch-up from the peer in flight (or finished within the minute). */
+  readonly catchUp?: CatchUpView
+  /** How far behind the peer's feed this node is. */
+  readonly lagIn?: LagView
 }
 
 export class NativeSession {
@@ -263,6 +268,8 @@ export class NativeSession {
   info (): SessionInfo {
     const s = this.sender?.stats
     const r = this.receiver?.stats
+    const catchUp = this.receiver?.progress.catchUp()
+    const lagIn = this.receiver?.progress.lag()
     return {
       nodeId: this.peer,
       addr: this.conn.remoteAddr,
@@ -281,7 +288,9 @@ export class NativeSession {
       gossipRounds: this.gossipRounds,
       gossipDeferred: this.gossipDeferred,
       catchingUp: this.state === 'open' && this.catchingUp,
-      cursor: this.receiver?.position ?? 0
+      cursor: this.receiver?.position ?? 0,
+      ...(catchUp !== undefined ? { catchUp } : {}),
+      ...(lagIn !== undefined ? { lagIn } : {})
     }
   }
 

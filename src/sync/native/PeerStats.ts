@@ -7,6 +7,7 @@ import { sessionPath } from '../../transport/path.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { PeerSource } from '../../peers/sources.ts'
 import type { NativeSession } from './NativeSession.ts'
+import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 
 interface PeerTotals {
   addr: string
@@ -34,6 +35,10 @@ export interface P2pPeerView {
   readonly bytes_received: number
   readonly failures: number
   readonly last_error?: string | null
+  /** The catch-up from the peer in flight, or finished within the minute (absent: none). */
+  readonly catch_up?: CatchUpView
+  /** How far behind the peer's feed this node is (absent: not known yet). */
+  readonly lag?: { readonly in: LagView }
 }
 
 /** A multiaddr with the peer's id at its end (as in the status of existing clients). */
@@ -84,6 +89,7 @@ export class PeerStats {
     const t = node !== undefined ? this.totals.get(node) : undefined
     const open = live.find(s => s.isOpen)
     const infos = live.map(s => s.info())
+    const openInfo = open !== undefined ? infos[live.indexOf(open)] : undefined
     const lastSync = Math.max(t?.lastSyncAt ?? 0, ...infos.map(i => i.lastSyncAt ?? 0))
     return {
       node_id: node ?? null,
@@ -97,7 +103,9 @@ export class PeerStats {
       bytes_sent: (t?.bytesSent ?? 0) + infos.reduce((n, i) => n + i.bytesSent, 0),
       bytes_received: (t?.bytesReceived ?? 0) + infos.reduce((n, i) => n + i.bytesReceived, 0),
       failures: t?.failures ?? dialFailures,
-      last_error: (open !== undefined ? undefined : t?.lastError ?? dialError) ?? null
+      last_error: (open !== undefined ? undefined : t?.lastError ?? dialError) ?? null,
+      ...(openInfo?.catchUp !== undefined ? { catch_up: openInfo.catchUp } : {}),
+      ...(openInfo?.lagIn !== undefined ? { lag: { in: openInfo.lagIn } } : {})
     }
   }
 
