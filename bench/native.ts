@@ -51,7 +51,7 @@ export interface NativeBenchOptions {
   idleRounds?: number
 }
 
-interface BenchNode {
+export interface BenchNode {
   readonly name: string
   readonly store: SqliteStore
   readonly engine: Engine
@@ -59,7 +59,7 @@ interface BenchNode {
   readonly transport: QuicTransport
 }
 
-const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, maxTriplesPerSync: 5_000, syncTimeoutMs: 30_000, tombstoneTtlHours: 24 }
+export const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, maxTriplesPerSync: 5_000, syncTimeoutMs: 30_000, tombstoneTtlHours: 24 }
 
 /**
  * The bootstrap's nodes: gossip rounds kept out of the way (one a minute), so the figure is the
@@ -74,9 +74,10 @@ function percentile (sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number
 }
 
-const round2 = (x: number): number => Math.round(x * 100) / 100
+export const round2 = (x: number): number => Math.round(x * 100) / 100
 
-async function node (dir: string, name: string, settings: { current: NativeSyncSettings }, signed = true): Promise<BenchNode> {
+/** A native sync node over QUIC on loopback with a SQLite store in `dir`, started; `signed`: it signs and verifies. */
+export async function node (dir: string, name: string, settings: { current: NativeSyncSettings }, signed = true): Promise<BenchNode> {
   const privateKey = await generateKeyPair('Ed25519')
   const transport = new QuicTransport({ privateKey, host: '127.0.0.1', port: 0 })
   const store = SqliteStore.open(join(dir, `${name}.db`), { synchronous: 'normal' })
@@ -91,7 +92,7 @@ async function node (dir: string, name: string, settings: { current: NativeSyncS
   return { name, store, engine, sync, transport }
 }
 
-async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
+export async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
   const end = Date.now() + ms
   for (let i = 0; i < 10_000_000 && !cond(); i++) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
@@ -99,7 +100,7 @@ async function until (what: string, ms: number, cond: () => boolean): Promise<vo
   }
 }
 
-async function stopAll (nodes: readonly BenchNode[]): Promise<void> {
+export async function stopAll (nodes: readonly BenchNode[]): Promise<void> {
   await Promise.all(nodes.map(n => n.sync.stop()))
   for (const n of nodes) n.store.close()
 }

@@ -1,5 +1,5 @@
 /**
- * Relayed against direct, in network namespaces this bench builds (test/discovery/netns.ts; Linux
+ * Relayed against direct, in network namespaces this bench builds (test/netns/Lab.ts; Linux
  * and root, as CI runs; elsewhere it says why it did not run and reports nothing). Two nodes, each
  * a process of its own with a real SQLite store, sync over native QUIC sessions:
  *
@@ -33,7 +33,7 @@ import { NativeSync, type NativeSyncSettings } from '../src/sync/native/NativeSy
 import { QuicTransport } from '../src/transport/libp2p/QuicTransport.ts'
 import { relayMultiaddrs } from '../src/transport/libp2p/relay/relayAddrs.ts'
 import { createLogger } from '../src/util/log.ts'
-import { cannotRun, Lab, type LabNode, type Spawned } from '../test/discovery/netns.ts'
+import { cannotRun, Lab, type LabNode, type Spawned } from '../test/netns/Lab.ts'
 import { BIN } from '../test/cli/helpers.ts'
 
 const SEED = 'bench-reach-seed-0123456789abcdefghij'

@@ -5,13 +5,17 @@
  *   node bench/run.ts [--rows N] [--only NAME]
  *
  * --rows N     rows for the benchmarks that take a size (default 1,000,000)
+ * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10,25,50 (default 3,5,10)
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
+import { benchMailbox } from './mailbox.ts'
+import { benchMesh } from './mesh.ts'
 import { benchNative } from './native.ts'
+import { benchPeers } from './peers.ts'
 import { benchProvenance } from './provenance.ts'
 import { benchReach } from './reach.ts'
 import { benchRetrieval } from './retrieval.ts'
@@ -21,7 +25,7 @@ import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
 import { benchUi } from './ui.ts'
 
-type Bench = (opts: { rows: number }) => Promise<Record<string, number>>
+type Bench = (opts: { rows: number, nodes: number[] | undefined }) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
@@ -43,17 +47,25 @@ const BENCHES: Record<string, Bench> = {
   guessing: () => benchGuessing(),
   // The dashboard: first view, idle cost of an open page, catch-up of 100,000 triples (or --rows) with the page open ÷ without.
   ui: ({ rows }) => benchUi({ rows: Math.min(rows, 100_000) }),
+  // Catch-up of 100,000 triples (or --rows, when smaller) from a mailbox against directly from a peer; bytes held per triple.
+  mailbox: ({ rows }) => benchMailbox({ rows: Math.min(rows, 100_000) }),
   // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
-  reach: () => benchReach()
+  reach: () => benchReach(),
+  // Two peer processes, engram beside Yjs: full copy of 10k / 100k / 1M (up to --rows), live and resume.
+  peers: benchPeers,
+  // Meshes of real daemons: write-to-visible, convergence of 1,000 writes, copies per record per node.
+  mesh: ({ nodes }) => benchMesh({ nodes })
 }
 
 function usage (message: string): never {
-  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--only ${Object.keys(BENCHES).join('|')}]\n`)
+  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--only ${Object.keys(BENCHES).join('|')}]\n`)
   process.exit(2)
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' } } })
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' } } })
+  const nodes = values.nodes?.split(',').map(Number)
+  if (nodes !== undefined && !nodes.every(n => Number.isSafeInteger(n) && n >= 2 && n <= 64)) usage(`--nodes must list mesh sizes from 2 to 64 (got ${values.nodes})`)
   const rows = values.rows === undefined ? 1_000_000 : Number(values.rows.replaceAll('_', ''))
   if (!Number.isSafeInteger(rows) || rows < 1) usage(`--rows must be a positive integer (got ${values.rows})`)
   const names = values.only === undefined ? Object.keys(BENCHES) : [values.only]
@@ -62,7 +74,7 @@ async function main (): Promise<void> {
   for (const name of names) {
     process.stdout.write(`running ${name}…\n`)
     const t0 = performance.now()
-    results[name] = await BENCHES[name]!({ rows })
+    results[name] = await BENCHES[name]!({ rows, nodes })
     process.stdout.write(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
   const width = Math.max(...Object.values(results).flatMap(r => Object.keys(r).map(k => k.length)))

@@ -9,6 +9,8 @@
  *   triples given as plain input objects: validation, content ids, stamps, merge and the write,
  *   all timed. Input generation is not.
  * - insert_ratio: engram / raw.
+ * - engram_reassert_triples_per_s: the same batches added again: every triple is present, and
+ *   each add asserts it again (a new stamp, a feed entry); reassert_ratio: that / first insert.
  * - get_triple_p50_us / _p99_us: getTriple of 10,000 random ids.
  * - query_sp_* / query_po_*: pattern queries (subject+predicate, predicate+object), 2,000 each.
  * - changes_page_5000_*: changesSince pages of 5,000 from random positions.
@@ -77,7 +79,8 @@ function latencies (n: number, prepare: (i: number) => () => unknown): { p50: nu
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-function rawInsert (file: string, rows: number): number {
+/** The baseline: rows per second of plain INSERTs into the store's schema (see the opening comment). */
+export function rawInsert (file: string, rows: number): number {
   const db = new DatabaseSync(file)
   configure(db, file)
   migrate(db, file)
@@ -105,8 +108,7 @@ function rawInsert (file: string, rows: number): number {
   return rows / (timed / 1000)
 }
 
-function engramInsert (store: SqliteStore, rows: number): number {
-  const engine = new Engine({ store, node: NODE, maxDriftMs: 60_000 })
+function engramInsert (engine: Engine, rows: number): number {
   let timed = 0
   for (let start = 0; start < rows; start += BATCH) {
     const n = Math.min(BATCH, rows - start)
@@ -125,8 +127,11 @@ export async function benchStore (opts: { rows: number }): Promise<Record<string
     const raw = rawInsert(join(dir, 'raw.db'), rows)
     const store = SqliteStore.open(join(dir, 'engram.db'))
     try {
-      const engram = engramInsert(store, rows)
+      const engine = new Engine({ store, node: NODE, maxDriftMs: 60_000 })
+      const engram = engramInsert(engine, rows)
+      const reassert = engramInsert(engine, rows)
       if (store.stats().triples !== rows) throw new Error(`expected ${rows} triples, the store has ${store.stats().triples}`)
+      if (store.stats().lastSeq !== 2 * rows) throw new Error(`expected every add to write a feed entry (${2 * rows}), the feed is at ${store.stats().lastSeq}`)
       const rnd = random(42)
       const pickI = (): number => Math.floor(rnd() * rows)
       const get = latencies(10_000, () => {
@@ -154,6 +159,8 @@ export async function benchStore (opts: { rows: number }): Promise<Record<string
         raw_insert_rows_per_s: Math.round(raw),
         engram_insert_triples_per_s: Math.round(engram),
         insert_ratio: round(engram / raw, 3),
+        engram_reassert_triples_per_s: Math.round(reassert),
+        reassert_ratio: round(reassert / engram, 3),
         get_triple_p50_us: get.p50,
         get_triple_p99_us: get.p99,
         query_sp_p50_us: sp.p50,

@@ -38,6 +38,9 @@ export interface ChangeSummary {
   readonly truncated: boolean
 }
 
+/** The `clock` part of GET /api/v1/status (replication/clockStatus.ts). */
+export type { ClockRepairView, ClockStatusView } from '../replication/clockStatus.ts'
+
 /** GET /api/v1/p2p/status and its peers, as native sync builds them (sync/native/P2pStatus.ts). */
 export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
 

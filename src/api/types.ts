@@ -11,7 +11,7 @@ import type { Telemetry } from '../telemetry/Telemetry.ts'
 import type { DashboardAssets } from './dashboardAssets.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
-import type { P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
+import type { ClockStatusView, P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
 import type { StatusFeedOptions } from './StatusFeed.ts'
 
 export interface NodeStatus {
@@ -41,6 +41,8 @@ export interface ApiDeps {
   readonly access?: GuardRules
   /** Node facts for GET /api/v1/status. */
   readonly status: () => NodeStatus
+  /** The `clock` part of GET /api/v1/status (replication/clockStatus.ts); absent or undefined: left out. */
+  readonly clock?: () => ClockStatusView | undefined
   /**
    * Native P2P status for GET /api/v1/p2p/status, or undefined while P2P is not enabled
    * (then the route answers 404 {"error": "P2P not enabled"}).

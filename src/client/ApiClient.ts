@@ -14,7 +14,8 @@ import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
 import type {
-  NodeView, P2pStatusView, PeerView, RefusedAnswer, RevertAnswer, RevocationView, SearchIndexResponse, SearchResponse, StateView, SyncStatus
+  ClockStatusView, NodeView, P2pStatusView, PeerView, RefusedAnswer, RevertAnswer, RevocationView, SearchIndexResponse, SearchResponse, StateView,
+  SyncStatus
 } from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
@@ -104,6 +105,8 @@ export interface Status {
     history: number
     unsigned_held: number
   }
+  /** This node's clock, its peers' offsets, held records, the last repair (absent from older daemons). */
+  readonly clock?: ClockStatusView
 }
 
 /** Fields of a triple pattern as the query string carries them (object in its text form). */
@@ -158,7 +161,8 @@ export class ApiClient {
   health (): Promise<Health> { return this.request('GET', '/api/v1/health', { acceptStatus: [503] }) }
   status (): Promise<Status> { return this.request('GET', '/api/v1/status') }
 
-  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto> {
+  /** Adds (or asserts again) one triple; `created` is false when it was present (it is re-stamped). */
+  addTriple (subject: string, predicate: string, object: Json): Promise<TripleDto & { created: boolean }> {
     return this.request('POST', '/api/v1/triples', { body: { subject, predicate, object } })
   }
 
@@ -168,7 +172,7 @@ export class ApiClient {
 
   getTriple (id: string): Promise<TripleDto> { return this.request('GET', `/api/v1/triples/${encodeURIComponent(id)}`) }
 
-  deleteTriple (id: string): Promise<{ deleted: number, id: string }> {
+  deleteTriple (id: string): Promise<{ deleted: number, id: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/triples/${encodeURIComponent(id)}`)
   }
 
@@ -186,7 +190,7 @@ export class ApiClient {
     return this.request('GET', '/api/v1/notes', { query: { ...opts } })
   }
 
-  deleteNote (key: string): Promise<{ deleted: number, key: string }> {
+  deleteNote (key: string): Promise<{ deleted: number, key: string, hlc: string }> {
     return this.request('DELETE', `/api/v1/notes/${encodeURIComponent(key)}`)
   }
 

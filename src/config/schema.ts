@@ -72,6 +72,7 @@ export interface EngramConfig {
     readonly syncTimeoutMs: number
     readonly nativeP2pPreferred: boolean
     readonly tombstoneTtlHours: number
+    readonly memberGoneDays: number
     readonly singleValuedPredicates: readonly string[]
     readonly passphrase?: string
     readonly peers: readonly string[]
@@ -213,7 +214,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'store.synchronous': {
     type: 'enum', default: 'full', values: ['full', 'normal'],
-    description: 'SQLite synchronous mode: full survives power loss for every acknowledged write; normal is faster and may lose the last writes on power loss (never corrupts).'
+    description: 'SQLite synchronous mode: full: every acknowledged local write survives power loss (a page from a peer commits without waiting for the disk and is fetched again with its cursor after one); normal is faster and may lose the last local writes on power loss (never corrupts).'
   },
   'p2p.enabled': {
     type: 'boolean', default: false,
@@ -350,7 +351,11 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.tombstoneTtlHours': {
     type: 'number', default: 24, min: 1 / 3600, max: 8760, rangeText: 'a number of hours from 1/3600 (one second) to 8760 (one year); fractions allowed',
-    description: 'How long a deletion is kept as a tombstone before it is collected.'
+    description: 'How long a deletion is kept as a tombstone at least; it is collected after that once every node not declared gone has been heard of past it (docs/SYNC.md).'
+  },
+  'sync.memberGoneDays': {
+    type: 'number', default: 30, min: 1 / 1440, max: 3650, rangeText: 'a number of days from 1/1440 (one minute) to 3650 (ten years); fractions allowed',
+    description: 'A node not heard of for this long, while others were, is declared gone: tombstones are no longer kept for it (docs/SYNC.md, "Deletes that stay deleted").'
   },
   'sync.singleValuedPredicates': {
     type: 'strings', default: [],

@@ -10,9 +10,10 @@
  * restarted clock is seeded with it, so no stamp is re-issued or goes back, even when the wall
  * clock steps backwards across a restart.
  *
- * Drift guard: a remote stamp more than `maxDriftMs` ahead of our wall clock is rejected
- * (HLC_DRIFT) and never adopted, so one machine with a clock set to 2099 cannot drag every
- * node's clock (and every future write) into the future.
+ * Drift guard: a remote stamp more than `maxDriftMs` ahead of our wall clock is never adopted
+ * (`observe` refuses it with HLC_DRIFT; the engine holds such records aside until the clock
+ * reaches them), so one machine with a clock set to 2099 cannot drag every node's clock (and
+ * every future write) into the future.
  */
 import { HLC_DRIFT, INVALID_INPUT } from './errors.ts'
 import { isNodeId, type NodeId } from './ids.ts'
@@ -51,6 +52,8 @@ export function compareHlc (a: Hlc, b: Hlc): number {
 }
 
 export const maxMark = (a: HlcMark, b: HlcMark): HlcMark => (compareMark(a, b) >= 0 ? a : b)
+
+export const makeMark = (wall: number, counter: number): HlcMark => ({ wall, counter })
 
 /**
  * Text form, sortable as a string: 12 hex digits of wall, '.', 4 hex digits of counter, '.', node.
@@ -148,9 +151,28 @@ export class HybridClock {
     if (this.counter > MAX_COUNTER) { this.wall += 1; this.counter = 0 }
   }
 
+  /** Whether `remote` is further ahead of local wall time than the drift guard allows. */
+  isTooFarAhead (remote: HlcMark, pt: number = this.wallClock()): boolean {
+    return remote.wall > pt + this.maxDriftMs
+  }
+
   /** Raises the mark to at least `mark` (used when reopening a store). Never lowers it. */
   advanceTo (mark: HlcMark): void {
     if (compareMark(mark, this.last) > 0) { this.wall = mark.wall; this.counter = mark.counter }
+  }
+
+  /**
+   * Sets the mark to `mark`, lower or not: only a clock repair does this (Engine.repairClock),
+   * after a wall clock that ran ahead was fixed; it voids the stamps above `mark` it issued.
+   */
+  reset (mark: HlcMark): void {
+    this.wall = mark.wall
+    this.counter = mark.counter
+  }
+
+  /** The wall clock's reading now. */
+  wallNow (): number {
+    return this.wallClock()
   }
 
   private bump (): void {

@@ -51,6 +51,26 @@ export function sealsOfSubset (seals: PageSeals | undefined, page: readonly Memo
   return { batches: seals.batches, refs: subset.map(r => refs.get(r)) }
 }
 
+/**
+ * The seals of consecutive pages applied as one (their records concatenated in the same order):
+ * each page's batches listed after the earlier pages' (a batch two pages share is listed twice,
+ * each with its own proof), its refs shifted to match. Undefined when no page is signed.
+ */
+export function joinSeals (pages: ReadonlyArray<{ readonly records: readonly MemoryRecord[], readonly seals?: PageSeals }>): PageSeals | undefined {
+  if (pages.every(p => p.seals === undefined)) return undefined
+  const batches: BatchProof[] = []
+  const refs: Array<SealRef | undefined> = []
+  for (const p of pages) {
+    const base = batches.length
+    if (p.seals !== undefined) batches.push(...p.seals.batches)
+    for (let i = 0; i < p.records.length; i++) {
+      const ref = p.seals?.refs[i]
+      refs.push(ref === undefined ? undefined : { batch: base + ref.batch, leaf: ref.leaf })
+    }
+  }
+  return { batches, refs }
+}
+
 /** A stored state's place in a stored batch (the batch by its local number in the store). */
 export interface StoredSeal {
   readonly batch: number

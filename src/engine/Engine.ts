@@ -1,29 +1,46 @@
 /**
  * The engine: the one write path of a node. Local writes are validated, stamped by the hybrid
  * logical clock, sealed (one signature per transaction, provenance/Provenance.ts) and merged
- * into the store in one transaction; remote records pass the gate (signatures, revocations:
- * provenance/RecordGate.ts) and the checks (shape, ids, clock drift) and are merged the same
- * way. After each commit the engine emits 'change' with the feed entries that changed, which
- * live push and notifications listen to.
+ * into the store in one transaction; records from outside pass the gate (signatures, who may
+ * sign, revocations: provenance/RecordGate.ts) and the checks (shape, ids) and are merged the
+ * same way. After each commit the engine emits 'change' with the feed entries that changed,
+ * which live push and notifications listen to.
+ *
+ * Remote batches (docs/SYNC.md, core/knowledge.ts), all in the one transaction of the batch,
+ * after the gate:
+ * - records stamped further ahead of this node's clock than the drift guard allows are held
+ *   aside with their seals (not merged, not observed by the clock, not served), never refused:
+ *   the rest of the batch applies and the cursor moves; the clock work (ClockKeeper.ts) applies
+ *   them once the clock reaches them;
+ * - voids that came with the batch drop what they void from the held records;
+ * - Rule A drops a triple or note that was deleted here and whose tombstone was collected;
+ * - the sender's knowledge vector is learnt (NodeKnowledge).
  *
  * Reads go straight to the store.
  */
 import { EventEmitter } from 'node:events'
 import { INVALID_INPUT, NOT_FOUND } from '../core/errors.ts'
 import { tripleId } from '../core/canonical.ts'
-import { HybridClock, compareHlc } from '../core/hlc.ts'
-import { isNodeId, isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
+import { HybridClock, type HlcMark } from '../core/hlc.ts'
+import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
 import { namespaceOf, type EpisodeRecord, type Json, type MemoryRecord, type NoteRecord, type TraceRecord, type TripleRecord } from '../core/model.ts'
-import { checkRecord, makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
+import { makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
 import type { PageSeals } from '../core/seals.ts'
-import { MAX_NODE_NAME, MAX_REVOCATION_REASON, nameKey, nodeNameOf, revocationKey, SYSTEM_NAMESPACE } from '../core/system.ts'
+import { SYSTEM_NAMESPACE } from '../core/system.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
-import type { ApplyOptions, ApplyResult, ApplySeals, ConflictResolver, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
-import { Provenance, type ProvenanceOptions } from './provenance/Provenance.ts'
-import type { Refusal } from './provenance/RecordGate.ts'
+import type { ApplyResult, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
+import { ClockKeeper, type HeldSummary } from './ClockKeeper.ts'
+import type { ClockRepairResult } from './clockRepair.ts'
 import { History } from './History.ts'
+import { NodeKnowledge, type KnowledgeToSend } from './NodeKnowledge.ts'
+import { Provenance, type ProvenanceOptions } from './provenance/Provenance.ts'
+import { SystemWrites } from './provenance/SystemWrites.ts'
+import { RemoteWrites, type RemoteApplyOptions, type RemoteApplyResult } from './RemoteWrites.ts'
 import { TombstoneBudget } from './TombstoneBudget.ts'
+
+export type { HeldSummary } from './ClockKeeper.ts'
+export type { RemoteApplyOptions, RemoteApplyResult } from './RemoteWrites.ts'
 
 export interface EngineOptions extends Pick<ProvenanceOptions, 'signer' | 'verifier' | 'requireSignatures' | 'revocationQuorum' | 'log'> {
   readonly store: Store
@@ -36,6 +53,12 @@ export interface EngineOptions extends Pick<ProvenanceOptions, 'signer' | 'verif
   readonly onListenerError?: (err: unknown) => void
   /** Deletions of records this node never held that one peer may send per minute (TombstoneBudget.ts). Default 50,000. */
   readonly unknownTombstonesPerMinute?: number
+  /**
+   * Whether this node's identity may have written states this store never held: its identity is
+   * older than its store (a recreated data directory). Such a store, while empty, asks its peers
+   * for its own history (NodeKnowledge.ts). Default false: the store holds its whole history.
+   */
+  readonly ownHistoryElsewhere?: boolean
   /** history.retentionDays in ms, read when a read of the past is asked. Default: 30 days. */
   readonly historyRetentionMs?: () => number
 }
@@ -46,30 +69,19 @@ export interface ChangeEvent {
   readonly via?: NodeId
 }
 
-export interface RemoteApplyOptions {
-  /** The peer the records came from; absent for states this node makes itself (served to every peer). */
-  readonly via?: NodeId
-  readonly cursor?: { readonly peer: NodeId, readonly seq: number }
-  readonly resolve?: ConflictResolver
-  /** Local metadata written in the same transaction (Store ApplyOptions.meta). */
-  readonly meta?: ApplyOptions['meta']
-  /** The signatures the page carried (absent: its records are unsigned). */
-  readonly seals?: PageSeals
-  /**
-   * States this node derives from what it holds (the expired-cursor rule, a conflict strategy's
-   * deletions): not checked by the gate, and signed by this node (a derived deletion may carry
-   * another node's stamp: core/signing.ts maySign).
-   */
-  readonly derived?: boolean
-}
-
-export interface RemoteApplyResult extends ApplyResult {
-  /** Records the gate refused (not written). */
-  readonly refused: readonly Refusal[]
+/** What an add did: the triples as stored (in input order), and how many were new here. */
+export interface AddResult {
+  readonly triples: TripleRecord[]
+  /** Distinct triples that were not present here (absent or deleted). */
+  readonly created: number
+  /** Distinct triples that were present here and were asserted again (re-stamped). */
+  readonly reasserted: number
 }
 
 export interface EngineEvents {
   change: [ChangeEvent]
+  /** Records of an origin were held aside (its first ones, or more of them). */
+  held: [HeldSummary]
 }
 
 export class Engine extends EventEmitter<EngineEvents> {
@@ -78,30 +90,32 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly clock: HybridClock
   /** The tombstone flood rule for records from peers. */
   readonly tombstones: TombstoneBudget
+  /** What this node knows and holds aside. */
+  readonly knowledge: NodeKnowledge
   /** Reads of the past and revert. */
   readonly history: History
   /** Signing, the gate for records from outside, known signers, revocations, node names. */
   readonly provenance: Provenance
+  /** Held records, ticks, tombstone collection, the clock repair. */
+  private readonly clockWork: ClockKeeper
+  /** Records from outside. */
+  private readonly remote: RemoteWrites
+  private readonly systemWrites: SystemWrites
   private readonly onListenerError: (err: unknown) => void
-  private readonly wallClock: () => number
 
   constructor (opts: EngineOptions) {
     super()
     this.onListenerError = opts.onListenerError ?? (e => { process.stderr.write(`engram: a change listener failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`) })
     this.store = opts.store
     this.node = opts.node
-    this.wallClock = opts.now ?? Date.now
     this.clock = new HybridClock({ node: opts.node, maxDriftMs: opts.maxDriftMs, now: opts.now, initial: opts.store.clockMark() })
     this.tombstones = new TombstoneBudget(opts.unknownTombstonesPerMinute, opts.now)
-    this.history = new History({
-      store: opts.store,
-      node: opts.node,
-      stamp: () => this.clock.now(),
-      mark: () => this.clock.last,
-      commit: records => this.commit(records),
-      retentionMs: opts.historyRetentionMs,
-      now: opts.now
-    })
+    this.knowledge = new NodeKnowledge(opts.store, opts.node, this.clock.wallNow(), opts.ownHistoryElsewhere ?? false)
+    const stamp = (): ReturnType<HybridClock['now']> => this.clock.now()
+    const mark = (): HlcMark => this.clock.last
+    const commit = (records: readonly MemoryRecord[]): void => { this.commit(records) }
+    const notify = (result: ApplyResult): void => { this.notify(result, undefined) }
+    this.history = new History({ store: opts.store, node: opts.node, stamp, mark, commit, retentionMs: opts.historyRetentionMs, now: opts.now })
     this.provenance = new Provenance({
       store: opts.store,
       self: opts.node,
@@ -112,20 +126,56 @@ export class Engine extends EventEmitter<EngineEvents> {
       log: opts.log,
       now: opts.now
     })
+    this.systemWrites = new SystemWrites({ store: opts.store, node: opts.node, provenance: this.provenance, stamp, mark, commit, notify, now: opts.now ?? Date.now })
+    this.clockWork = new ClockKeeper({
+      store: opts.store,
+      node: opts.node,
+      clock: this.clock,
+      knowledge: this.knowledge,
+      seal: (records, at) => this.provenance.seal(records, at),
+      release: (records, seals, via, ids) => {
+        if (via === undefined) this.remote.applyLocalStates(records, seals, {}, ids)
+        else this.remote.applyRemoteBatch({ records, ...(seals !== undefined ? { seals } : {}) }, { records: [] }, { via }, this.clock.wallNow(), ids)
+      },
+      notify
+    })
+    this.remote = new RemoteWrites({
+      store: opts.store,
+      clock: this.clock,
+      tombstones: this.tombstones,
+      knowledge: this.knowledge,
+      provenance: this.provenance,
+      notify: (result, via) => { this.notify(result, via) },
+      heldSummary: pt => this.clockWork.heldSummary(pt),
+      announce: held => {
+        try {
+          this.emit('held', held)
+        } catch (e) {
+          this.onListenerError(e)
+        }
+      }
+    })
   }
 
   // ---- triples ----
 
   /**
-   * Adds triples in one transaction. A triple that is already present keeps its stamp (adding it
-   * again changes nothing); one that was deleted is added back with a new stamp. Returns each
-   * input's triple as stored, in input order.
-   *
-   * Every distinct input is stamped and handed to the store with `keepLive`, which keeps a triple
-   * that is live there unchanged; the store reads each id once, inside the transaction. (A stamp
-   * issued for a triple that turns out to be present is simply never used.)
+   * Adds triples in one transaction; returns each input's triple as stored, in input order.
+   * See assertTriples.
    */
   addTriples (inputs: readonly unknown[]): TripleRecord[] {
+    return this.assertTriples(inputs).triples
+  }
+
+  /**
+   * Adds triples in one transaction, sealed. An add is a fresh assertion: every distinct triple
+   * gets a new state with a new stamp, whether it was absent, deleted or present here, so it wins
+   * over every delete this node has seen (the new stamp is larger than any stamp observed) and
+   * over a delete made elsewhere before it in real time (given clocks in step). `created` counts
+   * the triples that were not present here, `reasserted` those that were (re-stamped; the state
+   * they replace goes to history like any replaced state).
+   */
+  assertTriples (inputs: readonly unknown[]): AddResult {
     checkBatchSize(inputs.length, 'triples batch')
     const single = inputs.length === 1
     const toWrite: TripleRecord[] = []
@@ -143,22 +193,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       slots[i] = k
     }
-    if (toWrite.length === 0) return []
-    const result = this.store.apply(toWrite, { clock: this.clock.last, keepLive: true, seals: this.provenance.seal(toWrite, this.clock.last) })
-    // `changed` lists, in input order, the triples written; the others were live already.
-    const stored: TripleRecord[] = new Array<TripleRecord>(toWrite.length)
-    let j = 0
-    for (let k = 0; k < toWrite.length; k++) {
-      const entry = result.changed[j]
-      if (entry !== undefined && (entry.record as TripleRecord).id === toWrite[k]!.id) {
-        stored[k] = entry.record as TripleRecord
-        j++
-      } else {
-        stored[k] = this.store.getTriple(toWrite[k]!.id)!
-      }
-    }
+    if (toWrite.length === 0) return { triples: [], created: 0, reasserted: 0 }
+    // Each stamp is larger than every state stored here (the clock has seen them all), so every
+    // triple is written; one that were not would be returned as stored.
+    const result = this.store.apply(toWrite, { clock: this.clock.last, seals: this.provenance.seal(toWrite, this.clock.last) })
     this.notify(result, undefined)
-    return slots.map(k => stored[k]!)
+    const stored = result.changed.length === toWrite.length ? toWrite : toWrite.map(t => this.store.getTriple(t.id) ?? t)
+    const created = result.changed.length - result.replacedLive
+    return { triples: slots.map(k => stored[k]!), created, reasserted: result.replacedLive }
   }
 
   /** Deletes one triple (a tombstone). Throws NOT_FOUND when it is absent or already deleted. */
@@ -174,19 +216,21 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Replaces a live triple by another in one transaction (an edit: a triple is known by its
    * content, so an edited triple is a new one): the old one gets a tombstone, the new one is
-   * added — kept as it is when it is live already. Replacing a triple by itself changes nothing.
+   * added — asserted again with a new stamp when it is live already, as an add is (re-add means
+   * present). Replacing a triple by itself changes nothing.
    * Throws NOT_FOUND when the old one is absent or deleted; nothing is written on any error.
    */
   replaceTriple (id: string, input: unknown, field = 'triple'): { replaced: TripleRecord, triple: TripleRecord } {
     if (!isTripleId(id)) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
     const c = validateTripleContent(input, field)
+    notSystem(c.subject, `${field}.subject`)
     const current = this.store.getTriple(id)
     if (current === undefined || current.deleted) throw NOT_FOUND('triple', id)
     const newId = tripleId(c)
     if (newId === id) return { replaced: current, triple: current }
     const tomb: TripleRecord = { ...current, hlc: this.clock.now(), deleted: true }
     const next: TripleRecord = { kind: 'triple', id: newId, subject: c.subject, predicate: c.predicate, object: c.object, hlc: this.clock.now(), deleted: false }
-    this.notify(this.store.apply([tomb, next], { clock: this.clock.last, keepLive: true }), undefined)
+    this.commit([tomb, next])
     return { replaced: tomb, triple: this.store.getTriple(newId)! }
   }
 
@@ -258,65 +302,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     return recs
   }
 
-  // ---- provenance: names, revocations, signing old states ----
+  // ---- provenance: names, revocations, signing old states (provenance/SystemWrites.ts) ----
 
-  /** Publishes this node's name (a signed system note), when it is not the one published already. */
-  publishName (name: string): NoteRecord | undefined {
-    if (name.length < 1 || name.length > MAX_NODE_NAME) throw INVALID_INPUT('node.name', `must be 1 to ${MAX_NODE_NAME} characters`)
-    const current = this.store.getNote(nameKey(this.node))
-    if (current !== undefined && !current.deleted && nodeNameOf(current.value) === name && current.hlc.node === this.node) return undefined
-    const rec: NoteRecord = { kind: 'note', key: nameKey(this.node), value: { name }, hlc: this.clock.now(), deleted: false }
-    this.commit([rec])
-    return rec
-  }
-
-  /**
-   * Revokes `target`: records it stamped at or after `after` (default: now) are refused by every
-   * node that honors the revocation (provenance/Revocations.ts). A signed, synced system note.
-   */
-  revoke (target: unknown, opts: { after?: number, reason?: string } = {}): NoteRecord {
-    if (!isNodeId(target)) throw INVALID_INPUT('node', 'must be a node id')
-    if (target === this.node) throw INVALID_INPUT('node', 'is this node: a node cannot revoke itself (revoke it from another node)')
-    const after = opts.after ?? this.wallClock()
-    if (!Number.isSafeInteger(after) || after < 0) throw INVALID_INPUT('after', 'must be a time')
-    if (opts.reason !== undefined && opts.reason.length > MAX_REVOCATION_REASON) throw INVALID_INPUT('reason', `must be at most ${MAX_REVOCATION_REASON} characters`)
-    const value: Json = opts.reason === undefined ? { after } : { after, reason: opts.reason }
-    const rec: NoteRecord = { kind: 'note', key: revocationKey(target, this.node), value, hlc: this.clock.now(), deleted: false }
-    this.commit([rec])
-    return rec
-  }
-
-  /** Withdraws this node's revocation of `target`. Throws NOT_FOUND when it issued none. */
-  withdrawRevocation (target: unknown): NoteRecord {
-    if (!isNodeId(target)) throw INVALID_INPUT('node', 'must be a node id')
-    const key = revocationKey(target, this.node)
-    const current = this.store.getNote(key)
-    if (current === undefined || current.deleted) throw NOT_FOUND('revocation by this node of', target)
-    const rec: NoteRecord = { kind: 'note', key, value: null, hlc: this.clock.now(), deleted: true }
-    this.commit([rec])
-    return rec
-  }
-
-  /**
-   * Signs this node's own states written before it signed (the migration of docs/DATA-MODEL.md):
-   * in transactions of `batch` states, each re-written with its signature (same state, new seq),
-   * yielding to the event loop between them. Returns how many were signed.
-   */
-  async sealOwnStates (onProgress?: (done: number) => void, batch: number = LIMITS.batchRecords): Promise<number> {
-    if (this.provenance.signer === undefined) return 0
-    let done = 0
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      const states = this.store.unsealed(this.node, batch)
-      if (states.length === 0) break
-      const result = this.store.apply(states, { clock: this.clock.last, seals: this.provenance.seal(states, this.clock.last) })
-      if (result.changed.length === 0) break
-      done += result.changed.length
-      this.notify(result, undefined)
-      onProgress?.(done)
-      await new Promise(resolve => setImmediate(resolve))
-    }
-    return done
-  }
+  publishName (name: string): NoteRecord | undefined { return this.systemWrites.publishName(name) }
+  revoke (target: unknown, opts: { after?: number, reason?: string } = {}): NoteRecord { return this.systemWrites.revoke(target, opts) }
+  withdrawRevocation (target: unknown): NoteRecord { return this.systemWrites.withdrawRevocation(target) }
+  sealOwnStates (onProgress?: (done: number) => void, batch?: number): Promise<number> { return this.systemWrites.sealOwnStates(onProgress, batch) }
 
   // ---- remote ----
 
@@ -330,45 +321,34 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * Checks and merges records from a peer in one transaction, advancing the peer's cursor in the
-   * same transaction. Every record is checked first (shape, content id, clock drift); if any
-   * fails, nothing is written and the error is thrown, so a cursor never moves past a record
-   * that was not applied.
+   * same transaction (RemoteWrites.ts).
    */
   applyRemote (inputs: readonly unknown[], opts: RemoteApplyOptions): RemoteApplyResult {
-    return this.applyChecked(inputs.map((r, i) => checkRecord(r, `records[${i}]`)), opts)
+    return this.remote.applyRemote(inputs, opts)
   }
 
-  /**
-   * Merges already-checked records (the caller ran checkRecord). Records from outside pass the
-   * gate first (signatures, revocations): a record it refuses is left out — counted, logged,
-   * listed in the same transaction — and the rest of the page goes on. Records from a peer
-   * (`via`) then pass the drift guard (HLC_DRIFT) and the tombstone flood rule (RATE_LIMITED); a
-   * page refused by either changes nothing, the clock included.
-   */
+  /** Merges already-checked records from outside: the gate, the flood rule, held records (RemoteWrites.ts). */
   applyChecked (records: readonly MemoryRecord[], opts: RemoteApplyOptions): RemoteApplyResult {
-    let page = records
-    let seals: ApplySeals | undefined
-    let refused: readonly Refusal[] = []
-    if (opts.derived !== true) {
-      const admitted = this.provenance.admit(records, opts.seals, opts.via)
-      page = admitted.accepted
-      seals = admitted.seals
-      refused = admitted.refused
-    }
-    // The largest stamp of the page decides both the drift check and the clock update, so the
-    // clock is checked against one reading and left unchanged when the page is refused.
-    let newest: MemoryRecord['hlc'] | undefined
-    for (const r of page) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
-    if (newest !== undefined) this.clock.check(newest, opts.via)
-    if (opts.via !== undefined) this.tombstones.charge(opts.via, page, this.store)
-    if (newest !== undefined) this.clock.observe(newest, opts.via)
-    if (opts.derived === true) seals = this.provenance.seal(page, this.clock.last)
-    const listed = refused.length === 0 ? undefined : this.provenance.refusals.writes(refused, opts.via)
-    const meta = listed === undefined ? opts.meta : () => [...(opts.meta?.() ?? []), ...listed]
-    const result = this.store.apply(page, { clock: this.clock.last, via: opts.via, cursor: opts.cursor, resolve: opts.resolve, meta, seals })
-    this.notify(result, opts.via)
-    return { ...result, refused }
+    return this.remote.applyChecked(records, opts)
   }
+
+  // ---- clock work (ClockKeeper.ts) ----
+
+  /** The records held aside, per origin: how many, how far ahead, when they apply. */
+  heldSummary (pt?: number): HeldSummary[] { return this.clockWork.heldSummary(pt) }
+  /** Applies the held records the clock has reached; returns how many. */
+  releaseDue (): number { return this.clockWork.releaseDue() }
+  /** Advances the persisted clock mark to the wall clock (at most once a second); returns the persisted mark. */
+  tick (): HlcMark { return this.clockWork.tick() }
+  /** What to send a peer with a page that reaches the end of the feed: ticks first. */
+  knowledgeToSend (): KnowledgeToSend { return this.clockWork.knowledgeToSend() }
+  /** Collects tombstones by Rule B, into history. */
+  collectTombstones (ttlMs: number, goneMs: number): { removed: number, stable: HlcMark | undefined, gone: NodeId[] } {
+    return this.clockWork.collectTombstones(ttlMs, goneMs)
+  }
+
+  /** Repairs a clock that ran ahead and was fixed; its re-stamped states signed. */
+  repairClock (): ClockRepairResult | undefined { return this.clockWork.repairClock() }
 
   private commit (records: readonly MemoryRecord[]): void {
     if (records.length === 0) return

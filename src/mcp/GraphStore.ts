@@ -217,13 +217,17 @@ export class GraphStore {
 
   /**
    * One import batch, in one transaction when it fits one write: entities that do not exist get
-   * their type, every observation and relation is added (what is present already is unchanged).
+   * their type, and the observations and relations that are not present yet are added (what is
+   * present already is not written again: an add would assert it again, with a new stamp).
    * `typed` holds the names given a type earlier in the same import. Answers how many triples were new.
    */
   async importBatch (entities: readonly Entity[], relations: readonly Relation[], typed: Set<string>): Promise<{ written: number, existing: number }> {
     relations.forEach((r, i) => checkRelationType(r, i))
     const fresh = [...new Set(entities.map(e => e.name))].filter(n => !typed.has(n))
     const types = await this.typesOf(fresh)
+    const names = [...new Set(entities.map(e => e.name))]
+    const current = await this.queryAll([...names.map(n => this.mapping.observationsPattern(n)), ...relations.map(r => this.mapping.relationPattern(r))])
+    const observed = new Map(names.map((n, i) => [n, new Set(current[i]!.map(t => t.object as string))]))
     let existing = 0
     const triples: TripleInput[] = []
     for (const e of entities) {
@@ -232,9 +236,20 @@ export class GraphStore {
         if (types.get(e.name)!.length === 0) triples.push(this.mapping.typeTriple(e.name, e.entityType))
         else existing++
       }
-      for (const o of e.observations) triples.push(this.mapping.observationTriple(e.name, o))
+      const have = observed.get(e.name)!
+      for (const o of e.observations) {
+        if (have.has(o)) continue
+        have.add(o)
+        triples.push(this.mapping.observationTriple(e.name, o))
+      }
     }
-    for (const r of relations) triples.push(this.mapping.relationTriple(r))
+    const seen = new Set<string>()
+    relations.forEach((r, i) => {
+      const key = JSON.stringify([r.from, r.to, r.relationType])
+      if (current[names.length + i]!.length > 0 || seen.has(key)) return
+      seen.add(key)
+      triples.push(this.mapping.relationTriple(r))
+    })
     const { created } = await this.write(triples)
     return { written: created, existing }
   }

@@ -8,7 +8,7 @@
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
  *                                                                  ├──► telemetry (activity, warnings, event loop):
  *                                                                  │      GET /metrics and the dashboard's live status
- *                                                                  └──► tombstone and history collection timer
+ *                                                                  └──► clock work (held records, tombstone and history collection)
  *   identity.key ──► signer (node:crypto) ──► Engine: every local write signed, every record from outside verified
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
@@ -50,6 +50,8 @@ import { reportSecured, secureDataDir } from './permissions.ts'
 import { loadOrCreateApiToken } from './apiToken.ts'
 import { createTelemetry, type Telemetry } from '../telemetry/Telemetry.ts'
 import { RecentLog, withRecent } from '../telemetry/RecentLog.ts'
+import { startClockWork, type ClockWork } from './clockWork.ts'
+import { PeerClocks } from '../replication/PeerClocks.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
 import { tlsFetch, type ClientTls } from '../tls/client.ts'
 import { requireClientCertificates } from '../tls/serverGate.ts'
@@ -92,7 +94,6 @@ export function syncSettings (c: EngramConfig): SyncSettings {
   }
 }
 
-const HOUR_MS = 3_600_000
 
 interface Parts {
   readonly live: { config: EngramConfig }
@@ -159,7 +160,7 @@ export class EngramNode {
 
   /**
    * Builds the node and starts its parts, in this order (stopped in the reverse order):
-   * store → REST API (listening) → polled sync → configuration watch → tombstone collection →
+   * store → REST API (listening) → polled sync → configuration watch → clock work →
    * api.json → native P2P sync → discovery.
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
@@ -196,18 +197,26 @@ export class EngramNode {
     }
     const live = { config }
     let discovery: DiscoveryService | undefined
+    // an identity older than its store (a recreated store) may have written states the store lacks
     const engine = new Engine({
       store,
       node: nodeId,
       maxDriftMs: config.hlc.maxDriftMs,
       now,
       unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute,
+      ownHistoryElsewhere: !identity.created,
       signer: identitySigner(identity.privateKey, nodeId),
       verifier: new NodeKeyVerifier(),
       requireSignatures: () => live.config.sync.requireSignatures,
       revocationQuorum: () => live.config.sync.revocationQuorum,
       historyRetentionMs: () => live.config.history.retentionDays * DAY_MS,
       log: log.child({ part: 'provenance' })
+    })
+    const clockLog = log.child({ part: 'clock' })
+    const clocks = new PeerClocks({
+      maxDriftMs: () => config.hlc.maxDriftMs,
+      now,
+      report: news => { if (news.kind === 'off') clockLog.warn(news.sentence); else clockLog.info(news.sentence) }
     })
     const telemetry = createTelemetry(engine, { now, recentLog })
     await lifecycle.start({ name: 'telemetry', stop: () => { telemetry.close() } })
@@ -223,7 +232,8 @@ export class EngramNode {
       now,
       peers: peers.rest,
       autoSyncDebounceMs: opts.autoSyncDebounceMs,
-      native: () => native
+      native: () => native,
+      clocks
     })
     try {
       await signOwnStates(engine, store, log)
@@ -237,6 +247,7 @@ export class EngramNode {
         peers: peers.p2p,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
+        clocks,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
       native = p2p?.native
@@ -259,6 +270,7 @@ export class EngramNode {
     const version = packageVersion()
     let api: FastifyInstance | undefined
     let apiUrl = ''
+    let clockWork: ClockWork | undefined
     await lifecycle.start({
       name: 'the REST API',
       start: async () => {
@@ -272,6 +284,7 @@ export class EngramNode {
           onRateLimited: logRefusals(log.child({ part: 'api' }), now),
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
+          clock: () => clockWork?.status(),
           sync,
           telemetry,
           remoteMetrics: config.api.remoteMetrics,
@@ -326,11 +339,20 @@ export class EngramNode {
         stop: () => { watch?.close() }
       })
     }
-    let collector: NodeJS.Timeout | undefined
     await lifecycle.start({
-      name: 'tombstone and history collection',
-      start: () => { collector = startCollection(store, config.sync.tombstoneTtlHours, () => live.config.history.retentionDays, now, log) },
-      stop: () => { clearInterval(collector) }
+      name: 'clock work',
+      start: () => {
+        clockWork = startClockWork({
+          engine,
+          ttlHours: config.sync.tombstoneTtlHours,
+          memberGoneDays: config.sync.memberGoneDays,
+          historyRetentionDays: () => live.config.history.retentionDays,
+          log: clockLog,
+          now,
+          clocks
+        })
+      },
+      stop: () => { clockWork?.stop() }
     })
     await lifecycle.start({
       name: 'api.json',
@@ -419,27 +441,4 @@ async function signOwnStates (engine: Engine, store: Store, log: Logger): Promis
     log.info('signing this node\'s records written before it signed', { done: n, atMost: total, perSecond: Math.round(n / Math.max(s, 0.001)) })
   })
   if (done > 0) log.info('signed this node\'s earlier records; the records of other nodes stay unsigned until their origin signs them', { signed: done, seconds: ((performance.now() - started) / 1000).toFixed(1) })
-}
-
-/**
- * Collects tombstones older than the TTL (into history), and history older than its retention,
- * at start and then every min(1 h, TTL / 4), so a tombstone lives at least the TTL and at most
- * 1.25 × TTL, and a replaced state at least the retention and at most an hour more.
- */
-function startCollection (store: Store, ttlHours: number, retentionDays: () => number, now: () => number, log: Logger): NodeJS.Timeout {
-  const ttlMs = ttlHours * HOUR_MS
-  const collect = (): void => {
-    try {
-      const n = store.collectTombstones(now() - ttlMs)
-      if (n > 0) log.info('collected expired tombstones', { count: n, ttlHours })
-      const h = store.collectHistory(now() - retentionDays() * DAY_MS)
-      if (h > 0) log.info('collected history past its retention', { count: h, retentionDays: retentionDays() })
-    } catch (e) {
-      log.error('tombstone or history collection failed; it is retried on the next run', { error: e })
-    }
-  }
-  collect()
-  const timer = setInterval(collect, Math.max(250, Math.min(HOUR_MS, ttlMs / 4)))
-  timer.unref()
-  return timer
 }

@@ -12,6 +12,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { EngramConfig } from '../config/schema.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { ConflictPolicy } from '../replication/applyPage.ts'
+import type { PeerClocks } from '../replication/PeerClocks.ts'
 import type { HandshakeCertificates } from '../protocol/native/handshake.ts'
 import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.ts'
 import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
@@ -82,6 +83,8 @@ export interface NativeSyncParts {
   readonly conflicts?: ConflictPolicy
   /** The keys of p2p.seed (`seedKeys`, derived once by the caller: it takes a while): the TCP private network's, the relays'. */
   readonly keys?: SeedKeys
+  /** The peers' clock readings, shared with polled sync. */
+  readonly clocks?: PeerClocks
 }
 
 /** Native sync for the node and its mailbox side (with relays), or undefined when `p2p.enabled` is false. Not started. */
@@ -107,6 +110,7 @@ export function createNativeSync (parts: NativeSyncParts): { native: NativeSync,
     passphrase: () => parts.config().sync.passphrase,
     ...(parts.certificates !== undefined ? { certificates: parts.certificates } : {}),
     ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}),
+    ...(parts.clocks !== undefined ? { clocks: parts.clocks } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
     ...(parts.peers !== undefined ? { peers: parts.peers } : {}),

@@ -17,6 +17,7 @@
 import type { ConflictStrategy } from '../config/schema.ts'
 import type { Hlc } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
+import type { ClockVoid, SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
@@ -72,6 +73,27 @@ export interface PeerPage {
   readonly view: PeerView
   /** Moves this node's cursor on the peer's feed `feedId` to `seq`, in the page's transaction. */
   readonly cursor?: { readonly seq: number, readonly feedId: string }
+  /**
+   * The peer's knowledge vector, when the page reached the end of its feed (core/knowledge.ts):
+   * learnt with the cursor — unless the peer's records are not all taken as they are here (a
+   * pull limited to some namespaces, or a strategy that keeps local values over newer ones).
+   */
+  readonly knowledge?: readonly SentKnowledgeEntry[]
+  /** The clock voids the peer knows, applied before the records. */
+  readonly voids?: readonly ClockVoid[]
+  /** The page covers only some namespaces: it teaches no knowledge. */
+  readonly partial?: boolean
+}
+
+/** Strategies under which this node holds what the peer holds once it applied its feed (docs/SYNC.md). */
+const CONVERGING: ReadonlySet<ConflictStrategy> = new Set(['last-writer-wins', 'keep-both'])
+
+/**
+ * Whether a peer's knowledge vector may be learnt from its pages: only when this node takes every
+ * record of the peer's feed as the merge rules say (every namespace, a converging strategy).
+ */
+export function learnsKnowledge (pass: ConflictPass | undefined, partial: boolean | undefined): boolean {
+  return partial !== true && (pass === undefined || CONVERGING.has(pass.opts.strategy))
 }
 
 export interface PageConflicts {
@@ -87,15 +109,27 @@ export interface PageResult {
 }
 
 /**
- * Applies one page from `page.peer`. Throws what Engine.applyChecked throws (HLC_DRIFT,
- * RATE_LIMITED): then nothing of the page is written and the cursor stays.
+ * Applies one page from `page.peer`: records stamped too far ahead are held aside, the rest
+ * merged (Engine.applyChecked). Throws what Engine.applyChecked throws (RATE_LIMITED): then
+ * nothing of the page is written and the cursor stays.
+ *
+ * The peer's records are `refetchable` (their commit does not wait for the disk): a power cut
+ * that loses them loses the cursor that covers them too (and the records held aside, the
+ * knowledge and voids learnt with them), so the page is fetched again (a gossip batch, which
+ * moves no cursor, is found again by the next round). The strategy's own deletions are local
+ * writes, durable at once.
  */
 export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageConflicts): PageResult {
   const { peer } = page
   const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
   const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
+  const teaches = learnsKnowledge(conflicts?.pass, page.partial)
+  const time = {
+    ...(teaches && page.knowledge !== undefined ? { knowledge: page.knowledge } : {}),
+    ...(page.voids !== undefined ? { voids: page.voids } : {})
+  }
   if (conflicts === undefined) {
-    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals })
+    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals, refetchable: true, ...time })
     return { applied: r.changed.length, unchanged: r.unchanged }
   }
   const { pass, log } = conflicts
@@ -107,7 +141,9 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
     cursor,
     seals: sealsOfSubset(page.seals, page.records, records),
     resolve: pass.resolve,
-    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed]
+    meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed],
+    refetchable: true,
+    ...time
   })
   return { applied: applied + r.changed.length, unchanged: r.unchanged }
 }

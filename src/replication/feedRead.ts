@@ -25,6 +25,8 @@ export interface FeedReadInput {
   readonly lastSeq: number
   /** The peer is continuing a snapshot this node started (polled sync's `snapshot: true`). */
   readonly continuing?: boolean
+  /** The peer asks for everything (its store lacks its own history, NodeKnowledge): a snapshot from 0. */
+  readonly full?: boolean
 }
 
 export interface FeedRead {
@@ -38,6 +40,7 @@ export interface FeedRead {
 export function planFeedRead (i: FeedReadInput): FeedRead {
   if (i.feedId !== undefined && i.feedId !== i.ownFeedId) return { from: 0, snapshot: true }
   if (i.continuing === true && i.cursor <= i.lastSeq) return { from: i.cursor, snapshot: true }
+  if (i.full === true) return { from: 0, snapshot: true }
   if (i.cursor < i.feedFloor || i.cursor > i.lastSeq) return { from: 0, snapshot: true }
   return { from: i.cursor, snapshot: false }
 }

@@ -25,9 +25,15 @@
  * travels on). Every state that is replaced — and every tombstone collected — is kept as
  * **history** with the stamp of the state that ended it, until `collectHistory` removes it; as-of
  * reads (`asOf`) pick, per record, the largest state stamped at or before the time.
+ *
+ * Knowledge and held records (core/knowledge.ts, docs/SYNC.md): the store keeps the node's
+ * knowledge vector and the clock voids it learnt, and the records it holds aside because they
+ * are stamped too far ahead of its clock; `apply` changes them in the same transaction as the
+ * records and the cursor that justify it.
  */
 import type { Hlc, HlcMark } from '../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../core/ids.ts'
+import type { ClockVoid, Knowledge, KnowledgeEntry } from '../core/knowledge.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../core/model.ts'
 import type { StoredSeal } from '../core/seals.ts'
 import type { SignedBatch } from '../core/signing.ts'
@@ -52,12 +58,6 @@ export interface ApplyOptions {
   /** Optional resolver consulted when an incoming state differs from the current one. */
   readonly resolve?: ConflictResolver
   /**
-   * An incoming live triple whose id is already live here keeps the current state (its stamp
-   * included): adding a triple that is present changes nothing. Used by local adds; takes
-   * precedence over `resolve`.
-   */
-  readonly keepLive?: boolean
-  /**
    * Local metadata to write in the same transaction (see getMeta/setMeta): called once, after
    * every record of the batch was merged (so it sees what the resolver collected), it returns
    * `[key, value]` pairs; `undefined` deletes the key. If it throws, nothing of the batch is
@@ -65,6 +65,36 @@ export interface ApplyOptions {
    * them. The hook may read the store (getMeta), never write to it.
    */
   readonly meta?: () => ReadonlyArray<readonly [string, string | undefined]>
+  /**
+   * The batch may be lost in a power cut (never in a crash of the process alone) without harm:
+   * it came from a peer that still holds it, and the cursor that says so commits with it (or
+   * the next gossip round finds it again), so it is fetched again. Its commit does not wait for
+   * the disk; the next durable commit, or flush(), makes it durable. Default false: apply
+   * returns once the batch is durable (with the store's durability setting).
+   */
+  readonly refetchable?: boolean
+  /**
+   * Rule A (core/knowledge.ts): an incoming triple or note whose key is absent here and whose
+   * stamp this vector covers was deleted here and its tombstone collected: it is dropped
+   * (counted in `forgotten` and `unchanged`). Given for records from peers.
+   */
+  readonly known?: Knowledge
+  /** Knowledge entries learnt with this batch: each raises the stored entry to it (never lowers). */
+  readonly learn?: readonly KnowledgeEntry[]
+  /**
+   * Clock voids learnt with this batch, applied before its records: a void newer than the one
+   * recorded for its node is recorded, drops the records of that node stamped above its mark
+   * that are held aside, and lowers the node's knowledge entry to its mark.
+   */
+  readonly voids?: readonly ClockVoid[]
+  /**
+   * Records to hold aside, not merged (stamped too far ahead), from `via`, arrived at `at` (ms),
+   * with their signatures (`seals`, as `ApplyOptions.seals` for these records): a held record
+   * keeps its seal, and its batch is kept while it is held.
+   */
+  readonly hold?: { readonly records: readonly MemoryRecord[], readonly at: number, readonly seals?: ApplySeals }
+  /** Held records (ids) leaving the held set: they are among `records`, being applied now. */
+  readonly release?: readonly number[]
   /** The signatures of the records (absent: all unsigned). */
   readonly seals?: ApplySeals
 }
@@ -77,6 +107,41 @@ export interface ApplyOptions {
 export interface ApplySeals {
   readonly batches: readonly SignedBatch[]
   readonly refs: ReadonlyArray<{ readonly batch: number, readonly leaf: number } | undefined>
+}
+
+/** A record held aside: stamped too far ahead of this node's clock when it arrived. */
+export interface HeldRecord {
+  readonly id: number
+  readonly record: MemoryRecord
+  /** The peer it came from. */
+  readonly via: NodeId | undefined
+  /** When it arrived (ms since the epoch). */
+  readonly arrivedAt: number
+  /** Its place in a stored batch (absent: unsigned). */
+  readonly seal?: StoredSeal
+}
+
+/** The held records of one origin. */
+export interface HeldOrigin {
+  readonly node: NodeId
+  readonly count: number
+  /** The smallest and largest stamps held. */
+  readonly min: HlcMark
+  readonly max: HlcMark
+}
+
+/** A clock repair (Engine.repairClock): own records re-stamped, the mark lowered, a void recorded. */
+export interface ClockRepair {
+  /** The new clock mark (may be below the stored one): the largest of the new stamps, or S. */
+  readonly clock: HlcMark
+  /** New states of this node's own records, written whatever the current state (the replaced ones go to history). */
+  readonly records: readonly MemoryRecord[]
+  /** Their signatures (as `ApplyOptions.seals`). */
+  readonly seals?: ApplySeals
+  /** Trace entries replaced by re-stamped ones (a trace id hashes its stamp). */
+  readonly removeTraces: readonly string[]
+  /** This node's void. */
+  readonly void: ClockVoid
 }
 
 export interface FeedEntry {
@@ -116,6 +181,14 @@ export interface ApplyResult {
   readonly changed: readonly FeedEntry[]
   /** How many inputs left the state as it was (already known, or older than the current state). */
   readonly unchanged: number
+  /** How many of the changed triples and notes replaced a live state of theirs (were present here). */
+  readonly replacedLive: number
+  /** Inputs dropped by Rule A (`known`): deleted here before (also counted in `unchanged`). */
+  readonly forgotten: number
+  /** Records held aside by this batch (`hold`, duplicates of held ones not counted). */
+  readonly held: number
+  /** Held records dropped by the voids of this batch. */
+  readonly voided: number
 }
 
 export interface TriplePattern {
@@ -248,10 +321,27 @@ export interface Store {
   getCursor (peer: NodeId): Seq
 
   /**
-   * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs`, into
-   * history. Returns how many were removed. Raises the feed floor to the highest seq removed.
+   * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs` and,
+   * when `upTo` is given, whose stamp's mark is at most `upTo` (Rule B), into history. Returns
+   * how many were removed. Raises the feed floor to the highest seq removed.
    */
-  collectTombstones (beforeWallMs: number): number
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number
+
+  /** The knowledge vector: one entry per node, by node id. */
+  knowledge (): KnowledgeEntry[]
+  /** The latest clock void recorded for each node, by node id. */
+  voids (): ClockVoid[]
+  /** Held records in stamp order, at most `limit`, only those whose stamp's wall is ≤ `upToWall` when given. */
+  held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[]
+  /** Held records per origin, by node id. */
+  heldOrigins (): HeldOrigin[]
+  /**
+   * The current states stamped (wall) after `afterWall` — of `origin` only, when given — in
+   * stamp order, at most `limit`. Scans every record: for the clock repair, not for hot paths.
+   */
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[]
+  /** Applies a clock repair in one transaction; the changed records as `apply` returns them. */
+  repairClock (repair: ClockRepair): ApplyResult
 
   /** Live records matching a full-text query, ranked (text/rank.ts). */
   searchText (q: TextQuery): TextSearchResult
@@ -277,6 +367,14 @@ export interface Store {
    */
   collectHistory (beforeWallMs: number): number
   provenanceStats (): ProvenanceStats
+  /**
+   * Every change up to this seq is durable: it survives a power cut. Changes after it were
+   * committed as `refetchable` and may be lost with their cursors; a feed is never served past
+   * this seq to anyone (flush first), so a seq that a peer has seen is never issued again.
+   */
+  durableSeq (): Seq
+  /** Makes every committed change durable (durableSeq() = stats().lastSeq). */
+  flush (): void
 
   /** The persisted clock mark: ≥ every stamp stored or issued by a committed write. */
   clockMark (): HlcMark

@@ -1,12 +1,25 @@
 /**
  * The one decision `Store.apply` makes for each incoming state, shared by every store so that
- * they merge identically: the default rule of core/merge.ts, then `keepLive`, then the
- * optional conflict resolver; and a signed copy of the very state held unsigned replaces it.
+ * they merge identically: the default rule of core/merge.ts, then the optional conflict
+ * resolver; and a signed copy of the very state held unsigned replaces it.
  */
 import { INTERNAL } from '../core/errors.ts'
+import { formatHlc } from '../core/hlc.ts'
+import { covers } from '../core/knowledge.ts'
 import { compareRecords, mergeInto } from '../core/merge.ts'
 import { recordKey, type MemoryRecord } from '../core/model.ts'
 import type { ApplyOptions } from './Store.ts'
+
+/**
+ * Rule A (core/knowledge.ts): an incoming triple or note whose key is absent here (`current`
+ * undefined) and whose stamp `opts.known` covers was held and deleted here: it is dropped.
+ */
+export function isForgotten (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions): boolean {
+  return current === undefined && opts.known !== undefined && (incoming.kind === 'triple' || incoming.kind === 'note') && covers(opts.known, incoming.hlc)
+}
+
+/** What identifies a held record: its kind, key and stamp (the same state held twice is held once). */
+export const heldIdent = (r: MemoryRecord): string => `${r.kind}:${recordKey(r)}@${formatHlc(r.hlc)}`
 
 /**
  * The state to write for `incoming`, or undefined when the current state stays as it is.
@@ -16,9 +29,6 @@ import type { ApplyOptions } from './Store.ts'
  */
 export function decide (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions, signs = false): MemoryRecord | undefined {
   if (current === undefined) return incoming
-  if (opts.keepLive === true && incoming.kind === 'triple' && !incoming.deleted && current.kind === 'triple' && !current.deleted) {
-    return signs && compareRecords(incoming, current) === 0 ? incoming : undefined
-  }
   let kept = mergeInto(current, incoming).result
   if (opts.resolve !== undefined && compareRecords(incoming, current) !== 0) {
     const answer = opts.resolve(current, incoming)
@@ -33,6 +43,11 @@ export function decide (current: MemoryRecord | undefined, incoming: MemoryRecor
   }
   if (compareRecords(kept, current) !== 0) return kept
   return signs && compareRecords(incoming, current) === 0 ? incoming : undefined
+}
+
+/** Whether `current` is a live state of a triple or note (a record that was present). */
+export function isLive (current: MemoryRecord | undefined): boolean {
+  return current !== undefined && (current.kind === 'triple' || current.kind === 'note') && !current.deleted
 }
 
 /**

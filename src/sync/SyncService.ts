@@ -32,6 +32,7 @@ import { feedIdOf } from '../replication/feedId.ts'
 import { PeerRegistry } from '../peers/PeerRegistry.ts'
 import type { RestPeer, RestPeers } from '../peers/RestPeers.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
+import type { PeerClocks } from '../replication/PeerClocks.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
 
@@ -75,6 +76,8 @@ export interface SyncServiceOptions {
   readonly polled?: Pick<PolledSyncOptions, 'timers' | 'pull' | 'probe' | 'probeEveryMs' | 'exchange'>
   /** Native P2P sync when it runs on this node (sync/native/NativeSync.ts). */
   readonly native?: () => NativeLink | undefined
+  /** Where the peers' clock readings go (replication/PeerClocks.ts), shared with native sync. */
+  readonly clocks?: PeerClocks
 }
 
 /** What polled sync needs from native sync: which peers it covers, its status, its peers. */
@@ -177,10 +180,12 @@ export class SyncService {
       },
       key: () => this.key(),
       log: opts.log,
-      now: this.now
+      now: this.now,
+      ...(opts.clocks !== undefined ? { clocks: opts.clocks } : {})
     })
     this.polled = new PolledSync({
       ...opts.polled,
+      ...(opts.clocks !== undefined ? { clocks: opts.clocks } : {}),
       engine: opts.engine,
       peers: this.peers,
       key: () => this.key(),

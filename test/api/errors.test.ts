@@ -110,7 +110,9 @@ describe('errors over HTTP', () => {
       assert.equal(added.status, 201)
       const del = await api.request('DELETE', `/api/v1/triples/${added.body.id as string}`, '', { 'content-type': type })
       assert.equal(del.status, 200, `${type}: ${del.text}`)
-      assert.deepEqual(del.body, { deleted: 1, id: added.body.id })
+      // the answer of docs/API.md: what was deleted, and the stamp of the delete
+      assert.deepEqual(del.body, { deleted: 1, id: added.body.id, hlc: del.body.hlc })
+      assert.match(String(del.body.hlc), /^[0-9a-f]{12}\.[0-9a-f]{4}\./)
       const byPattern = await api.request('DELETE', '/api/v1/triples?subject=empty:none', '', { 'content-type': type })
       assert.deepEqual([byPattern.status, byPattern.body], [200, { deleted: 0 }], type)
     }

@@ -59,7 +59,8 @@ describe('notes API', () => {
       assert.equal(got.status, 200, got.text)
       assert.equal(got.body.key, key)
       const del = await api.request('DELETE', path)
-      assert.deepEqual(del.body, { deleted: 1, key })
+      assert.deepEqual(del.body, { deleted: 1, key, hlc: del.body.hlc })
+      assert.match(del.body.hlc, /^[0-9a-f]{12}\.[0-9a-f]{4}\./)
       assertError(await api.request('GET', path), 404, 'NOT_FOUND')
     })
   }

@@ -12,12 +12,13 @@ describe('triples API', () => {
   before(async () => { api = await startApi() })
   after(async () => { await api.close() })
 
-  it('creates one triple, Cortex-shaped: 201 with {id, subject, predicate, object, created_at}', async () => {
+  it('creates one triple, Cortex-shaped: 201 with {id, subject, predicate, object, created_at} (and created: true)', async () => {
     const t0 = Date.now()
     const res = await api.request('POST', '/api/v1/triples', { subject: 'user:alice', predicate: 'prefers:editor', object: 'vim' })
     assert.equal(res.status, 201, res.text)
     const t = res.body
-    assert.deepEqual(Object.keys(t).sort(), ['created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'provenance', 'subject'])
+    assert.deepEqual(Object.keys(t).sort(), ['created', 'created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'provenance', 'subject'])
+    assert.equal(t.created, true)
     assert.match(t.id, HEX64)
     assert.equal(t.subject, 'user:alice')
     assert.equal(t.predicate, 'prefers:editor')
@@ -33,7 +34,8 @@ describe('triples API', () => {
     assert.equal(res.status, 201)
     const got = await api.request('GET', `/api/v1/triples/${res.body.id}`)
     assert.equal(got.status, 200)
-    assert.deepEqual(got.body, res.body)
+    const { created: _c, ...stored } = res.body
+    assert.deepEqual(got.body, stored)
     // A second connection to the same file sees it: the transaction had committed.
     const other = SqliteStore.open(api.dbFile)
     try {
@@ -43,15 +45,21 @@ describe('triples API', () => {
     }
   })
 
-  it('adding the same triple again is idempotent: same id, original stamp', async () => {
+  it('adding a present triple again asserts it again: same id, a newer stamp, created false', async () => {
     const body = { subject: 'idem:a', predicate: 'p', object: { node: 'idem:b' } }
     const a = await api.request('POST', '/api/v1/triples', body)
     const b = await api.request('POST', '/api/v1/triples', body)
+    assert.equal(a.status, 201)
     assert.equal(b.status, 201)
-    assert.deepEqual(b.body, a.body)
+    assert.equal(a.body.created, true)
+    assert.equal(b.body.created, false)
+    assert.equal(b.body.id, a.body.id)
+    assert.ok(b.body.hlc > a.body.hlc, `re-stamped: ${a.body.hlc} then ${b.body.hlc}`)
+    const got = await api.request('GET', `/api/v1/triples/${a.body.id}`)
+    assert.equal(got.body.hlc, b.body.hlc)
   })
 
-  it('creates a batch: 201 {triples, created}; created counts only new triples', async () => {
+  it('creates a batch: 201 {triples, created, reasserted}; created counts triples new here, reasserted present ones', async () => {
     await api.request('POST', '/api/v1/triples', { subject: 'batch:0', predicate: 'p', object: 0 })
     const triples = [0, 1, 2, 3].map(i => ({ subject: `batch:${i}`, predicate: 'p', object: i }))
     triples.push({ subject: 'batch:3', predicate: 'p', object: 3 }) // a duplicate within the batch
@@ -59,11 +67,12 @@ describe('triples API', () => {
     assert.equal(res.status, 201, res.text)
     assert.equal(res.body.triples.length, 5)
     assert.equal(res.body.created, 3)
+    assert.equal(res.body.reasserted, 1)
     assert.deepEqual(res.body.triples.map((t: { subject: string }) => t.subject), ['batch:0', 'batch:1', 'batch:2', 'batch:3', 'batch:3'])
     assert.equal(res.body.triples[3].id, res.body.triples[4].id)
     const empty = await api.request('POST', '/api/v1/triples', { triples: [] })
     assert.equal(empty.status, 201)
-    assert.deepEqual(empty.body, { triples: [], created: 0 })
+    assert.deepEqual(empty.body, { triples: [], created: 0, reasserted: 0 })
   })
 
   it('accepts a batch of exactly 10,000 and refuses 10,001 with 413 LIMIT_EXCEEDED', async () => {
@@ -85,18 +94,20 @@ describe('triples API', () => {
     const created = await api.request('POST', '/api/v1/triples', { subject: 'read:a', predicate: 'p', object: true })
     const got = await api.request('GET', `/api/v1/triples/${created.body.id}`)
     assert.equal(got.status, 200)
-    assert.deepEqual(got.body, created.body)
+    const { created: _c, ...stored } = created.body
+    assert.deepEqual(got.body, stored)
     assertError(await api.request('GET', `/api/v1/triples/${'0'.repeat(64)}`), 404, 'NOT_FOUND')
     assertError(await api.request('GET', '/api/v1/triples/not-an-id'), 400, 'INVALID_INPUT', 'id')
     assertError(await api.request('GET', `/api/v1/triples/${'A'.repeat(64)}`), 400, 'INVALID_INPUT', 'id')
   })
 
-  it('deletes by id: {deleted: 1, id}; then the triple is gone and a second delete is 404', async () => {
+  it('deletes by id: {deleted: 1, id, hlc}; then the triple is gone and a second delete is 404', async () => {
     const created = await api.request('POST', '/api/v1/triples', { subject: 'del:a', predicate: 'p', object: 'x' })
     const id: string = created.body.id
     const del = await api.request('DELETE', `/api/v1/triples/${id}`)
     assert.equal(del.status, 200)
-    assert.deepEqual(del.body, { deleted: 1, id })
+    assert.deepEqual(del.body, { deleted: 1, id, hlc: del.body.hlc })
+    assert.ok(del.body.hlc > created.body.hlc, 'the delete is stamped after the add')
     assertError(await api.request('GET', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
     assertError(await api.request('DELETE', `/api/v1/triples/${id}`), 404, 'NOT_FOUND')
     assertError(await api.request('DELETE', '/api/v1/triples/zzz'), 400, 'INVALID_INPUT', 'id')
@@ -124,12 +135,15 @@ describe('triples API', () => {
     assertError(await api.request('GET', `/api/v1/triples/${old.id}`), 404, 'NOT_FOUND')
     assert.deepEqual((await api.request('GET', '/api/v1/triples?subject=edit:a')).body.triples.map((t: { id: string }) => t.id), [res.body.triple.id])
 
-    // the same content: nothing changes; onto a triple already there: that one is kept as it is
+    // the same content: nothing changes; onto a triple already there: that one is asserted again
+    // with a new stamp, as an add of it is (re-add means present)
     const same = await api.request('POST', `/api/v1/triples/${res.body.triple.id}/replace`, { subject: 'edit:a', predicate: 'p', object: { node: 'edit:b' } })
     assert.deepEqual(same.body, { triple: res.body.triple, replaced: res.body.triple.id })
     const other = (await api.request('POST', '/api/v1/triples', { subject: 'edit:c', predicate: 'p', object: 1 })).body
     const onto = await api.request('POST', `/api/v1/triples/${res.body.triple.id}/replace`, { subject: 'edit:c', predicate: 'p', object: 1 })
-    assert.deepEqual(onto.body.triple, other, 'the existing triple keeps its stamp')
+    assert.equal(onto.body.triple.id, other.id)
+    assert.deepEqual([onto.body.triple.subject, onto.body.triple.predicate, onto.body.triple.object], [other.subject, other.predicate, other.object], 'the same triple')
+    assert.ok(onto.body.triple.hlc > other.hlc, `asserted again with a newer stamp (${onto.body.triple.hlc} after ${other.hlc})`)
     assertError(await api.request('GET', `/api/v1/triples/${res.body.triple.id}`), 404, 'NOT_FOUND')
   })
 

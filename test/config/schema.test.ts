@@ -49,6 +49,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'sync.syncTimeoutMs': [30000, 5000, 120000],
   'sync.nativeP2pPreferred': [true],
   'sync.tombstoneTtlHours': [24, 1 / 3600, 8760],
+  'sync.memberGoneDays': [30, 1 / 1440, 3650],
   'sync.singleValuedPredicates': [[]],
   'sync.passphrase': [undefined],
   'sync.peers': [[]],

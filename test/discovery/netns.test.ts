@@ -1,5 +1,5 @@
 /**
- * Discovery between real daemons on a LAN of network namespaces the test creates (netns.ts: a
+ * Discovery between real daemons on a LAN of network namespaces the test creates (../netns/Lab.ts: a
  * bridge in its own namespace, one namespace per node). Runs as root (CI does); elsewhere each
  * test says why it did not run.
  *
@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { until } from '../native/daemons.ts'
-import { cannotRun, Lab, type DaemonHandle, type LabNode } from './netns.ts'
+import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../netns/Lab.ts'
 
 const SKIP = cannotRun()
 const SKIP_NFT = SKIP ?? cannotRun(true)

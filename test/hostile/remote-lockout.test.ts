@@ -3,7 +3,7 @@
  * is open to the network (api.host 0.0.0.0) is held by a slowloris from five remote addresses,
  * 250 connections each (more than every connection cap), for the whole test; meanwhile every
  * health request from its own machine (loopback) is answered. The remote machine is a network
- * namespace the test creates (test/discovery/netns.ts), the daemon runs in another, and both the
+ * namespace the test creates (test/netns/Lab.ts), the daemon runs in another, and both the
  * attacker and the health client are processes in those namespaces (slowAgent.ts).
  */
 import assert from 'node:assert/strict'
@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../discovery/netns.ts'
+import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../netns/Lab.ts'
 
 const AGENT = fileURLToPath(new URL('./slowAgent.ts', import.meta.url))
 const SKIP = cannotRun()

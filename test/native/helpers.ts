@@ -41,6 +41,8 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error'
   /** The engine's tombstone flood budget (Engine unknownTombstonesPerMinute). */
   readonly unknownTombstonesPerMinute?: number
+  /** The node's identity is older than its store (a recreated store: Engine ownHistoryElsewhere). */
+  readonly ownHistoryElsewhere?: boolean
   /** sync.conflictStrategy and sync.singleValuedPredicates, applied as the node applies them (absent: the merge rules alone). */
   readonly strategy?: { readonly conflictStrategy: ConflictStrategy, readonly singleValuedPredicates: readonly string[] }
   /** A real identity (node id = its key's peer id): the node signs and checks signatures. */
@@ -51,7 +53,7 @@ export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions 
   const id = opts.identity?.node ?? asNodeId(name)
   const store = opts.store ?? new MemoryStore()
   const engine = new Engine({
-    store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute,
+    store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute, ownHistoryElsewhere: opts.ownHistoryElsewhere,
     ...(opts.identity !== undefined ? { signer: opts.identity.signer, verifier: new NodeKeyVerifier() } : {})
   })
   const transport = net.createTransport(id)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { decodeFrame } from '../../src/protocol/native/messages.ts'
+import { randomBytes } from 'node:crypto'
+import { decodeFrame, encodeMessage } from '../../src/protocol/native/messages.ts'
 import { MemoryNetwork, type MemoryConnection } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually, sameDumps, simNode, type SimNode } from './helpers.ts'
 
@@ -94,5 +95,29 @@ describe('native sync configuration', () => {
   it('refuses to start without a seed, saying which key to set', () => {
     const net = new MemoryNetwork()
     assert.throws(() => simNode(net, 'node-x', { seed: undefined }), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /p2p\.seed/.test(e.message))
+  })
+})
+
+describe('a refused handshake', () => {
+  it('is refused for what the peer proved wrong first, even when it pushes records in the same breath', async () => {
+    const net = new MemoryNetwork()
+    const a = simNode(net, 'node-a', { passphrase: () => 'a passphrase of several words' })
+    await start(a)
+    const x = net.createTransport('node-x')
+    await x.start()
+    try {
+      const conn = await x.dial('mem:node-a')
+      const forger = simNode(net, 'node-f')
+      forger.engine.addTriples([triple(1)])
+      // a hello without a passphrase, then records at once, before node-a has read the hello
+      void conn.send(encodeMessage({ t: 'hello', v: [1, 2], nonce: new Uint8Array(randomBytes(32)), feed: 'f'.repeat(32) }))
+      void conn.send(encodeMessage({ t: 'changes', from: 0, to: 1, records: forger.store.dump(), more: false }))
+      const info = await conn.closed
+      assert.equal(info.reason, 'auth failed')
+      assert.ok(a.logs.some(l => /refused P2P peer node-x: auth failed: sync\.passphrase is set on this node but not on the peer/.test(l)), a.logs.join('\n'))
+      assert.equal(a.store.stats().triples, 0)
+    } finally {
+      await x.stop()
+    }
   })
 })

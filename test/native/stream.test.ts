@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, it } from 'node:test'
-import { asNodeId, type TripleId } from '../../src/core/ids.ts'
+import { tripleId } from '../../src/core/canonical.ts'
+import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
+import type { TripleRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
 import type { ChangesMessage } from '../../src/protocol/native/messages.ts'
@@ -98,6 +104,56 @@ describe('FeedSender', () => {
   })
 })
 
+/** A triple as a peer sends it, stamped now by `peer`. */
+function tripleRecord (peer: NodeId, name: string): TripleRecord {
+  const content = triple(name, 'v')
+  return { kind: 'triple', id: tripleId(content), ...content, hlc: { wall: Date.now(), counter: 0, node: peer }, deleted: false }
+}
+
+describe('FeedSender over a real store: nothing past the durable seq', () => {
+  it('makes pages from peers durable before it sends them on, and moves a cursor past excluded ones only as far as they are durable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-durable-feed-'))
+    const store = SqliteStore.open(join(dir, 'a.db'))
+    try {
+      const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
+      const peerC = asNodeId('node-c')
+      const peerB = asNodeId('node-b')
+      const fromPeer = (peer: NodeId, name: string): TripleRecord[] => [tripleRecord(peer, name)]
+      engine.addTriples([triple('local', 'v')])
+      engine.applyChecked(fromPeer(peerC, 'c1'), { via: peerC, cursor: { peer: peerC, seq: 1 }, refetchable: true })
+      assert.equal(store.durableSeq(), 1, 'the page from c is not durable yet')
+      const sent: ChangesMessage[] = []
+      const s = new FeedSender({
+        store, peer: peerB, feedId: feedIdOf(store), pageRecords: () => 100,
+        send: async (_frame, msg) => { sent.push(msg) },
+        onError: e => { throw e }
+      })
+      s.start(0, feedIdOf(store))
+      await eventually(() => sent.length === 1, 'a page to b')
+      assert.deepEqual([sent[0]!.to, sent[0]!.records.length], [2, 2])
+      assert.equal(store.durableSeq(), 2, 'flushed before the page went')
+      s.onAck(2)
+
+      // records that came from b itself are left out of b's feed: an empty page moves b's cursor
+      // past them, but no further than the durable seq (it does not flush for them), and on once
+      // the store is flushed
+      engine.applyChecked(fromPeer(peerB, 'b1'), { via: peerB, cursor: { peer: peerB, seq: 1 }, refetchable: true })
+      s.wake()
+      await new Promise(resolve => setTimeout(resolve, 50))
+      assert.equal(sent.length, 1, 'no empty page past the durable seq')
+      assert.equal(store.durableSeq(), 2, 'an empty page does not flush')
+      store.flush()
+      s.wake()
+      await eventually(() => sent.at(-1)!.to === 3, 'an empty page to seq 3 once durable')
+      assert.equal(sent.at(-1)!.records.length, 0)
+      s.stop()
+    } finally {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('native streams', () => {
   it('snapshot and the expired-cursor rule: a node back after the TTL deletes what was deleted, keeps what it wrote, resurrects nothing', async () => {
     let clock = Date.parse('2026-11-20T08:00:00Z')
@@ -139,8 +195,8 @@ describe('native streams', () => {
     a.engine.addTriples(Array.from({ length: 30 }, (_, i) => triple(`old${i}`, 'v')))
     await eventually(() => b.store.stats().triples === 30, 'old data on b')
     await down(a)
-    // a comes back with a new, empty store: same node id, another feed
-    a = await up(net, 'node-a', { store: new MemoryStore() })
+    // a comes back with a new, empty store: same node id (its identity kept), another feed
+    a = await up(net, 'node-a', { store: new MemoryStore(), ownHistoryElsewhere: true })
     a.engine.addTriples([triple('new', 'v')])
     await eventually(() => sameDumps([a, b]) && a.store.stats().triples === 31, 'a has everything again, b has a\'s new triple')
   })

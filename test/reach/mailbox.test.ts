@@ -21,8 +21,8 @@ import { startNode, type Node } from '../sync/daemons.ts'
 
 const SEED = 'mailbox-test-seed-correct-horse-battery-staple-7f3a9e'
 const OTHER = 'mailbox-test-other-seed-a-different-group-91c2d4'
-const TRIPLES = 2000
-const DELETED = 50
+const TRIPLES = 10_000
+const DELETED = 100
 
 function admissionKey (seed: string, env: Record<string, string>): string {
   const r = spawnSync(process.execPath, [BIN, 'relay', 'key'], { env: { ...env, ENGRAM_P2P_SEED: seed }, encoding: 'utf8' })

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { BIN } from '../cli/helpers.ts'
 import { eventually } from '../support/eventually.ts'
-import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../discovery/netns.ts'
+import { cannotRun, Lab, type DaemonHandle, type LabNode } from '../netns/Lab.ts'
 
 const SKIP = cannotRun(true)
 if (SKIP !== undefined) process.stderr.write(`test/reach/nat.test.ts does not run here: ${SKIP}\n`)

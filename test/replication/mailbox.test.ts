@@ -1,7 +1,9 @@
 /**
  * The mailbox in one process, over `MemoryMailbox` and `MailboxHost` with the exchange called
  * directly (no transport): a member deposits its own writes (a deletion included) and another
- * converges from the mailbox alone; pages from other members are not deposited again; a node
+ * converges from the mailbox alone; pages from other members are not deposited again; the
+ * records of a writer that never reaches the mailbox get there through a member that holds them,
+ * and another member holding them too leaves them to it; a node
  * with another seed pulls nothing; a changed page is refused, counted and logged, the rest
  * applied; a full mailbox drops its oldest pages with the documented log line. Signed records
  * pass the gate: kept signed; records a member forged in a page it sealed (as another node's,
@@ -9,7 +11,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { NodeId } from '../../src/core/ids.ts'
+import type { NodeId, TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { makeTriple } from '../../src/core/records.ts'
 import type { PageSeals } from '../../src/core/seals.ts'
@@ -31,14 +33,17 @@ const OTHER_KEYS = seedKeysFromRoot(new Uint8Array(32).fill(2))
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' as NodeId
 const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' as NodeId
 const C = '12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC' as NodeId
+const D = '12D3KooWDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD' as NodeId
 
 function logs (): { lines: string[], log: ReturnType<typeof createLogger> } {
   const lines: string[] = []
   return { lines, log: createLogger({ level: 'debug', sink: l => { lines.push(l) } }) }
 }
 
-function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: Uint8Array) => Uint8Array, signer?: Signer): { engine: Engine, sync: MailboxSync, lines: string[] } {
-  const engine = new Engine({ store: new MemoryStore(), node, maxDriftMs: 60_000, ...(signer !== undefined ? { signer, verifier: new NodeKeyVerifier() } : {}) })
+/** A member with a fresh store (its engine signing with `signer`, when given), or a restarted one over `engine` (its store kept). */
+function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: Uint8Array) => Uint8Array, signer?: Signer,
+  engine = new Engine({ store: new MemoryStore(), node, maxDriftMs: 60_000, ...(signer !== undefined ? { signer, verifier: new NodeKeyVerifier() } : {}) })
+): { engine: Engine, sync: MailboxSync, lines: string[] } {
   const link: MailboxLink = {
     relays: () => ['relay'],
     exchange: async (_relay, request) => host.answer(node, request).map(f => tamper?.(f) ?? f)
@@ -47,24 +52,39 @@ function member (node: NodeId, host: MailboxHost, keys = KEYS, tamper?: (frame: 
   return { engine, sync: new MailboxSync({ engine, link, keys, log, intervalMs: 1000, pageRecords: 100 }), lines }
 }
 
-function write (e: Engine, n: number, tag: string): string[] {
+function write (e: Engine, n: number, tag: string): TripleId[] {
   return e.addTriples(Array.from({ length: n }, (_, i) => ({ subject: `ex:${tag}-${i}`, predicate: 'ex:p', object: `${tag} ${i}` }))).map(t => t.id)
+}
+
+/** A mailbox large enough for every test here, and its host. */
+function bigMailbox (): { box: MemoryMailbox, host: MailboxHost } {
+  const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
+  return { box, host: new MailboxHost(box, logs().log) }
+}
+
+/** `n` triples written on `e`, the first `deleted` of them then deleted; their ids. */
+function writeAndDelete (e: Engine, n: number, tag: string, deleted: number): TripleId[] {
+  const ids = write(e, n, tag)
+  for (const id of ids.slice(0, deleted)) e.deleteTriple(id)
+  return ids
+}
+
+function assertSameStores (x: Engine, y: Engine, names: [string, string]): void {
+  const dx = canonicalDump(x.store)
+  const dy = canonicalDump(y.store)
+  assert.deepEqual(dy, dx, dumpDifference(dx, dy, names))
 }
 
 describe('mailbox sync in one process', () => {
   it('a member converges from the mailbox alone, deletions included; nothing is deposited twice', async () => {
-    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
-    const host = new MailboxHost(box, logs().log)
+    const { box, host } = bigMailbox()
     const a = member(A, host)
-    const ids = write(a.engine, 450, 'a')
-    for (const id of ids.slice(0, 20)) a.engine.deleteTriple(id)
+    writeAndDelete(a.engine, 450, 'a', 20)
     await a.sync.round()
     assert.equal(a.sync.counts.deposited, 5, '470 changes in pages of 100')
     const b = member(B, host)
     await b.sync.round()
-    const da = canonicalDump(a.engine.store)
-    const db = canonicalDump(b.engine.store)
-    assert.deepEqual(db, da, dumpDifference(da, db, ['A', 'B']))
+    assertSameStores(a.engine, b.engine, ['A', 'B'])
     const pages = box.usage().pages
     await b.sync.round()
     await a.sync.round()
@@ -75,9 +95,44 @@ describe('mailbox sync in one process', () => {
     assert.deepEqual(canonicalDump(a.engine.store), canonicalDump(b.engine.store))
   })
 
+  it('records of a writer that never reaches the mailbox get there through a member holding them, once', async () => {
+    const { box, host } = bigMailbox()
+    // C writes and reaches A and D directly, never the mailbox
+    const c = member(C, host)
+    const ids = writeAndDelete(c.engine, 150, 'c', 5)
+    const fromC = c.engine.store.changesSince(0, { limit: 1_000 }).entries.map(e => e.record)
+    const a = member(A, host)
+    const d = member(D, host)
+    write(a.engine, 20, 'a')
+    a.engine.applyChecked(fromC, { via: C })
+    d.engine.applyChecked(fromC, { via: C })
+    await a.sync.round()
+    assert.equal(a.sync.counts.deposited, 2, 'A deposits its 20 records and C\'s 155')
+    const pages = box.usage().pages
+    await d.sync.round()
+    assert.equal(d.sync.counts.applied, 20, 'D took A\'s records; C\'s it held already')
+    assert.deepEqual([d.sync.counts.deposited, box.usage().pages], [0, pages], 'D leaves C\'s records to A, who covers them')
+    // B reaches the mailbox alone
+    const b = member(B, host)
+    await b.sync.round()
+    assertSameStores(a.engine, b.engine, ['A', 'B'])
+    assert.equal(b.engine.store.getTriple(ids[2]!)?.deleted, true, 'C\'s deletion reached B')
+    // A keeps covering C: C's later writes reach the mailbox through A again; D, restarted, still
+    // leaves them to A (what it saw covered is kept in its store)
+    const late = c.engine.addTriples([{ subject: 'ex:late', predicate: 'ex:p', object: 'late' }]).map(t => c.engine.store.getTriple(t.id)!)
+    a.engine.applyChecked(late, { via: C })
+    d.engine.applyChecked(late, { via: C })
+    const d2 = member(D, host, KEYS, undefined, undefined, d.engine)
+    await d2.sync.round()
+    assert.deepEqual([d2.sync.counts.deposited, box.usage().pages], [0, pages])
+    await a.sync.round()
+    await b.sync.round()
+    assert.deepEqual(canonicalDump(b.engine.store), canonicalDump(a.engine.store))
+    assert.equal(box.usage().pages, pages + 1)
+  })
+
   it('a node with another seed pulls nothing; a changed page is refused and logged, the others applied', async () => {
-    const box = new MemoryMailbox({ maxBytes: 64 * 1024 * 1024, retentionMs: 3_600_000 })
-    const host = new MailboxHost(box, logs().log)
+    const { host } = bigMailbox()
     const a = member(A, host)
     write(a.engine, 250, 'a')
     await a.sync.round()

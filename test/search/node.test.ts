@@ -15,7 +15,7 @@ import { isEngramError } from '../../src/core/errors.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from '../support/eventually.ts'
-import { downgradeStore } from '../support/storeVersions.ts'
+import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { startEmbeddingServer, type EmbeddingServer } from './embeddingServer.ts'
 
 describe('a node with search', () => {
@@ -62,7 +62,8 @@ describe('a node with search', () => {
     let node = await EngramNode.start(config('older'), { log: silentLogger })
     node.engine.addTriples(Array.from({ length: 50 }, (_, i) => ({ subject: `user:u${i}`, predicate: 'likes', object: `thing number ${i}` })))
     await node.stop()
-    downgradeStore(join(root, 'older', 'engram.db'), 1)
+    // a file of version 1: the same records, none of the tables of later versions (the text index among them)
+    makeOlderStoreFile(join(root, 'older', 'engram.db'), 1)
     node = await EngramNode.start(config('older'), { log: silentLogger })
     try {
       await eventually(async () => !(await get(node, '/api/v1/search/index')).text.rebuilding, 'the rebuild')

@@ -6,7 +6,6 @@
  * Seeded: the seed is in every failure message; rerun with ENGRAM_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,58 +13,29 @@ import { fileURLToPath } from 'node:url'
 import { it } from 'node:test'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { mulberry32 } from '../../src/util/random.ts'
+import { runAndKill } from './killWriter.ts'
 
 const ROUNDS = 10
 const BATCH = 1000
 const ROUND_DEADLINE_MS = 30_000
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
 
-const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
-
 /**
  * Runs the writer until it has acknowledged `acks` batches, lets it go on for `extraMs` more
  * (a random moment inside the next batches: validating, writing or committing), then kills it.
  */
-async function runAndKill (file: string, first: number, acks: number, extraMs: number, fail: (why: string) => never): Promise<number[]> {
-  const child: ChildProcess = spawn(process.execPath, [WRITER, file, String(first), String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const acked: number[] = []
-  let ready = false
-  let stderr = ''
-  let exited = false
-  let buffered = ''
-  let progress = (): void => {}
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk
-    const lines = buffered.split('\n')
-    buffered = lines.pop()!
-    for (const line of lines) {
-      if (line === 'ready') ready = true
-      else if (line.startsWith('ack ')) acked.push(Number(line.slice(4)))
-    }
-    progress()
+async function runAndKillWriter (file: string, first: number, acks: number, extraMs: number, fail: (why: string) => never): Promise<number[]> {
+  const ackedIn = (lines: readonly string[]): number[] => lines.filter(l => l.startsWith('ack ')).map(l => Number(l.slice(4)))
+  const lines = await runAndKill({
+    script: WRITER,
+    args: [file, String(first), String(BATCH)],
+    reached: lines => lines.includes('ready') && ackedIn(lines).length >= acks,
+    got: lines => `the writer acknowledged ${ackedIn(lines).length} of ${acks} batches`,
+    extraMs,
+    deadlineMs: ROUND_DEADLINE_MS,
+    fail
   })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const exit = new Promise<void>(resolve => child.on('exit', () => { exited = true; progress(); resolve() }))
-  let deadline: NodeJS.Timeout | undefined
-  try {
-    // Wait (event-driven, bounded by a deadline) for the writer to reach `acks` acknowledgements.
-    const outcome = await new Promise<string>(resolve => {
-      progress = () => {
-        if (ready && acked.length >= acks) resolve('reached')
-        else if (exited) resolve(`the writer exited early: ${stderr}`)
-      }
-      deadline = setTimeout(() => resolve(`the writer acknowledged ${acked.length} of ${acks} batches within ${ROUND_DEADLINE_MS} ms`), ROUND_DEADLINE_MS)
-      progress()
-    })
-    if (outcome !== 'reached') fail(outcome)
-    const killAt = performance.now() + extraMs
-    while (!exited && performance.now() < killAt) await turn()
-  } finally {
-    clearTimeout(deadline)
-    if (!exited) child.kill('SIGKILL')
-    await exit
-  }
-  return acked
+  return ackedIn(lines)
 }
 
 it('acknowledged batches survive SIGKILL, no batch is ever partial, the file stays intact', { timeout: 300_000 }, async () => {
@@ -80,7 +50,7 @@ it('acknowledged batches survive SIGKILL, no batch is ever partial, the file sta
     for (let round = 0; round < ROUNDS; round++) {
       const acks = Math.floor(rnd() * 8)
       const extraMs = rnd() * 40
-      for (const b of await runAndKill(file, next, acks, extraMs, fail)) acked.add(b)
+      for (const b of await runAndKillWriter(file, next, acks, extraMs, fail)) acked.add(b)
 
       const store = SqliteStore.open(file)
       try {

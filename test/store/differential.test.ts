@@ -1,8 +1,9 @@
 /**
  * MemoryStore and SqliteStore side by side: one seeded random sequence of operations (batches of
- * every kind with peers, cursors, keepLive and resolvers; feed pages with filters; queries;
- * listings; full-text searches, scores included, and index rebuilds; tombstone collection) runs
- * on both, and every answer must be identical. On failure
+ * every kind with peers, cursors and resolvers, knowledge learnt, Rule A, records held aside,
+ * released and voided; feed pages with filters; queries; listings; full-text searches, scores
+ * included, and index rebuilds; tombstone collection with and without a stable mark) runs on
+ * both, and every answer must be identical. On failure
  * the seed is in the message; rerun with ENGRAM_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
@@ -97,12 +98,23 @@ it('MemoryStore and SqliteStore give identical answers to one random workload', 
         const via = rnd() < 0.5 ? undefined : pick([B, C])
         const which = int(RESOLVERS)
         const decisions = Array.from({ length: batch.length }, () => rnd())
+        const known = via !== undefined && rnd() < 0.4 ? new Map(NODES.map(n => [n, mark(wall - int(60), int(3))])) : undefined
+        const learn = via !== undefined && rnd() < 0.4 ? [{ node: pick(NODES), wall: wall - int(80), counter: int(3) }] : undefined
+        const voids = rnd() < 0.1 ? [{ node: pick(NODES), generation: 1 + int(3), wall: wall + int(200), counter: int(3) }] : undefined
+        const far = (r: MemoryRecord, hlc: ReturnType<typeof at>): MemoryRecord => r.kind === 'trace' ? trace(r.runId, r.type, r.data, hlc) : { ...r, hlc }
+        const hold = via !== undefined && rnd() < 0.4 ? { records: Array.from({ length: 1 + int(3) }, () => far(record(), at(wall + 100 + int(300), int(3), pick(NODES)))), at: step } : undefined
+        const due = rnd() < 0.3 ? sqlite.held({ limit: 3, upToWall: wall + 100 + int(300) }) : []
         const opts = {
           clock: mark(wall, int(5)),
           via,
-          keepLive: rnd() < 0.3,
-          cursor: via === undefined ? undefined : { peer: via, seq: step }
+          cursor: via === undefined ? undefined : { peer: via, seq: step },
+          ...(known !== undefined ? { known } : {}),
+          ...(learn !== undefined ? { learn } : {}),
+          ...(voids !== undefined ? { voids } : {}),
+          ...(hold !== undefined ? { hold } : {}),
+          ...(due.length > 0 ? { release: due.map(h => h.id) } : {})
         }
+        batch.push(...due.map(h => h.record))
         // Each store gets its own resolver making the same decisions in the same order.
         const withResolver = (): ApplyOptions => ({ ...opts, resolve: resolver(which, decisions) })
         const m = outcome(() => memory.apply(batch, withResolver()))
@@ -152,13 +164,14 @@ it('MemoryStore and SqliteStore give identical answers to one random workload', 
         ])
       } else {
         const before = wall - 60 + int(40)
-        both(`collectTombstones step ${step}`, s => s.collectTombstones(before))
+        const upTo = rnd() < 0.5 ? mark(wall - int(80), int(3)) : undefined
+        both(`collectTombstones step ${step}`, s => s.collectTombstones(before, upTo))
       }
       if (step % 50 === 0) {
-        both(`state step ${step}`, s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C)])
+        both(`state step ${step}`, s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C), s.knowledge(), s.voids(), s.held({ limit: 1000 }), s.heldOrigins()])
       }
     }
-    both('final state', s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C), s.textIndex()])
+    both('final state', s => [s.dump(), s.stats(), s.clockMark(), s.getCursor(B), s.getCursor(C), s.textIndex(), s.knowledge(), s.voids(), s.held({ limit: 1000 }), s.heldOrigins()])
     assert.equal(sqlite.integrityCheck(), 'ok')
   } finally {
     memory.close()

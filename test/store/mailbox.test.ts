@@ -1,8 +1,9 @@
 /**
  * The mailbox store's conformance suite, run against `SqliteMailbox` on a real file and against
  * `MemoryMailbox`: pages filed by key id and pulled after a seq in order, paged with `more`; the
- * byte cap drops the oldest pages (reported); retention drops expired ones; a page larger than
- * the cap is not stored; the SQLite file survives a reopen.
+ * byte cap drops the oldest pages (reported), those of the group holding the most first;
+ * retention drops expired ones; a page larger than the cap is not stored; the SQLite file
+ * survives a reopen.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -55,6 +56,30 @@ for (const [name, make] of impls) {
       assert.equal(big.seq, 0, 'a page larger than the cap is not stored')
       assert.deepEqual(m.usage(), { pages: 3, bytes: 300 })
       m.close()
+    })
+
+    it('past the cap drops the oldest pages of the group holding the most: one group cannot push out another', () => {
+      const m = make({ maxBytes: 600, retentionMs: 60_000 })
+      for (let i = 1; i <= 3; i++) m.deposit(K1, W, page(i), 1000)
+      for (let i = 11; i <= 13; i++) m.deposit(K2, W, page(i), 1000)
+      // K2 floods: each of its pages pushes out its own oldest
+      for (let i = 14; i <= 30; i++) assert.deepEqual(m.deposit(K2, W, page(i), 1000).dropped, 1)
+      assert.deepEqual(m.pull(K1, 0, 10, 1000).pages.map(p => p.page[0]), [1, 2, 3])
+      assert.deepEqual(m.pull(K2, 0, 10, 1000).pages.map(p => p.page[0]), [28, 29, 30])
+      m.close()
+      // a group holding more than the depositor gives way
+      const n = make({ maxBytes: 500, retentionMs: 60_000 })
+      for (let i = 11; i <= 14; i++) n.deposit(K2, W, page(i), 1000)
+      n.deposit(K1, W, page(1), 1000)
+      const r = n.deposit(K1, W, page(2), 1000)
+      assert.deepEqual([r.dropped, r.droppedBytes], [1, 100])
+      assert.deepEqual(n.pull(K2, 0, 10, 1000).pages.map(p => p.page[0]), [12, 13, 14])
+      assert.deepEqual(n.pull(K1, 0, 10, 1000).pages.map(p => p.page[0]), [1, 2])
+      // equal holdings: the depositor's own oldest goes
+      n.deposit(K1, W, page(3), 1000)
+      assert.deepEqual(n.pull(K1, 0, 10, 1000).pages.map(p => p.page[0]), [2, 3])
+      assert.deepEqual(n.usage(), { pages: 5, bytes: 500 })
+      n.close()
     })
 
     it('drops pages past retention', () => {

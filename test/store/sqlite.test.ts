@@ -14,10 +14,10 @@ import { sealBatch } from '../../src/core/signing.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
-import { downgradeStore } from '../support/storeVersions.ts'
 import { A, at, B, episode, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
 runStoreTests('sqlite', opts => {
@@ -39,20 +39,49 @@ describe('SqliteStore: the file', () => {
     const t = triple('user:alice', 'knows', { kind: 'node', value: 'user:bob' }, at(100))
     let s = SqliteStore.open(file)
     put(s, t, note('n', { a: [1, 2] }, at(100)), trace('r', 't', 1, at(100)))
-    s.apply([tomb(t, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 77 } })
+    s.apply([tomb(t, at(200, 0, B))], {
+      clock: mark(700, 3), via: B, cursor: { peer: B, seq: 77 }, learn: [{ node: B, wall: 650, counter: 1 }],
+      voids: [{ node: B, generation: 2, wall: 600, counter: 0 }], hold: { records: [note('far', 1, at(99_999, 0, B))], at: 42 }
+    })
     s.setMeta('k', 'v')
-    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 10 }) }
+    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 10 }), knowledge: s.knowledge(), voids: s.voids(), held: s.held({ limit: 10 }) }
     s.close()
     s = SqliteStore.open(file)
     assert.deepEqual(s.dump(), before.dump)
     assert.deepEqual(s.stats(), before.stats)
     assert.deepEqual(s.changesSince(0, { limit: 10 }), before.feed)
     assert.deepEqual(s.clockMark(), mark(700, 3))
+    assert.deepEqual([s.knowledge(), s.voids(), s.held({ limit: 10 })], [before.knowledge, before.voids, before.held])
+    assert.equal(before.held.length, 1)
     assert.equal(s.getCursor(B), 77)
     assert.equal(s.getMeta('k'), 'v')
     assert.deepEqual(s.changesSince(0, { limit: 10, excludeVia: B }).entries.map(e => e.seq), [2, 3])
     assert.equal(put(s, note('m', 1, at(800))).changed[0]?.seq, 5)
     assert.equal(s.integrityCheck(), 'ok')
+    s.close()
+  })
+
+  it('migrates a version 1 file with data to version 2: records kept, knowledge and held records empty', () => {
+    const file = join(dir, 'v1.db')
+    const db = new DatabaseSync(file)
+    configure(db, file)
+    migrate(db, file, MIGRATIONS.slice(0, 1))
+    db.close()
+    const old = SqliteStore.open(file)
+    assert.deepEqual([old.knowledge(), old.held({ limit: 1 })], [[], []])
+    old.close()
+    // a v1 store with a record, written by the v1 layout alone
+    const file2 = join(dir, 'v1-data.db')
+    const raw = new DatabaseSync(file2)
+    configure(raw, file2)
+    migrate(raw, file2, MIGRATIONS.slice(0, 1))
+    raw.exec("INSERT INTO nodes (name) VALUES ('node-a'); INSERT INTO notes VALUES (1, 'k', 0, 5, 0, 1, NULL, '1'); UPDATE state SET last_seq = 1, notes_live = 1, clock_wall = 5")
+    raw.close()
+    const s = SqliteStore.open(file2)
+    assert.deepEqual(s.getNote('k'), note('k', 1, at(5)))
+    assert.deepEqual(s.knowledge(), [])
+    s.apply([], { clock: mark(5), learn: [{ node: B, wall: 1, counter: 0 }] })
+    assert.deepEqual(s.knowledge(), [{ node: B, wall: 1, counter: 0 }])
     s.close()
   })
 
@@ -87,50 +116,57 @@ describe('SqliteStore: the file', () => {
     assert.throws(() => SqliteStore.open(file), unavailable, 'a version this build does not know')
   })
 
-  it('migrates a version-2 file (text index, no provenance) to version 3: records, feed, cursors, index kept; states unsigned until signed', () => {
-    const file = join(dir, 'v2.db')
-    let s = SqliteStore.open(file)
-    const ts = [0, 1, 2].map(i => triple(`user:u${i}`, 'likes', `green tea ${i}`, at(100 + i)))
-    const n = note('n', 'tea notes', at(110))
-    put(s, ...ts, n, episode('e', { text: 'tea time' }, at(111)), trace('r', 'tea', 1, at(112)))
-    s.apply([tomb(ts[0]!, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 9 } })
-    s.setMeta('k', 'v')
-    const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 20 }), hits: hits(s, 'tea'), mark: s.clockMark() }
-    s.close()
-    downgradeStore(file, 2)
-    const db = new DatabaseSync(file)
-    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2)
-    assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name IN ('batches', 'history')").get() as { n: number }).n, 0)
-    db.close()
-
-    s = SqliteStore.open(file)
-    try {
-      assert.equal(s.integrityCheck(), 'ok')
-      const v = new DatabaseSync(file)
-      assert.equal((v.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 3)
-      v.close()
-      assert.deepEqual(s.dump(), before.dump)
-      assert.deepEqual(s.stats(), before.stats)
-      assert.deepEqual(s.changesSince(0, { limit: 20 }), before.feed)
-      assert.deepEqual(s.clockMark(), before.mark)
-      assert.equal(s.getCursor(B), 9)
-      assert.equal(s.getMeta('k'), 'v')
-      assert.equal(s.textIndex().rebuilding, false, 'the index was built by these rules: kept, not rebuilt')
-      assert.deepEqual(hits(s, 'tea'), before.hits)
-      assert.deepEqual(s.provenanceStats(), { history: 0, batches: 0, unsigned: 6 })
-      // Signing a migrated state, then replacing it: the seal, the history and the index follow.
-      const batch = sealBatch([n], { node: A, sign: () => new Uint8Array(64).fill(7) }, { wall: 800, counter: 0 })
-      const signed = s.apply([n], { clock: mark(800), keepLive: true, seals: { batches: [batch], refs: [{ batch: 0, leaf: 0 }] } })
-      assert.equal(signed.changed[0]?.seal?.leaf, 0)
-      put(s, note('n', 'coffee notes', at(900)))
-      assert.deepEqual(s.history('note', 'n').map(st => [st.record.hlc.wall, st.seal?.leaf]), [[900, undefined], [110, 0]])
-      assert.deepEqual(s.provenanceStats(), { history: 1, batches: 1, unsigned: 6 })
-      assert.deepEqual(hits(s, 'coffee'), ['n'])
-      assert.deepEqual(hits(s, 'tea'), before.hits.filter(k => k !== 'n'))
-    } finally {
+  // Version 2: the text index; version 3: the knowledge vector, voids and held records — both before signatures.
+  for (const older of [2, 3] as const) {
+    it(`migrates a version-${older} file (no provenance) to version ${SCHEMA_VERSION}: records, feed, cursors, index, held records kept; states unsigned until signed`, () => {
+      const file = join(dir, `v${older}.db`)
+      let s = SqliteStore.open(file)
+      const ts = [0, 1, 2].map(i => triple(`user:u${i}`, 'likes', `green tea ${i}`, at(100 + i)))
+      const n = note('n', 'tea notes', at(110))
+      put(s, ...ts, n, episode('e', { text: 'tea time' }, at(111)), trace('r', 'tea', 1, at(112)))
+      s.apply([tomb(ts[0]!, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 9 } })
+      s.setMeta('k', 'v')
+      s.apply([], { clock: mark(700, 3), via: B, hold: { records: [note('ahead', 'later', at(5000, 0, B))], at: 1 }, learn: [{ node: B, wall: 200, counter: 0 }] })
+      const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 20 }), hits: hits(s, 'tea'), mark: s.clockMark() }
       s.close()
-    }
-  })
+      makeOlderStoreFile(file, older)
+      const db = new DatabaseSync(file)
+      assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, older)
+      assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name IN ('batches', 'history')").get() as { n: number }).n, 0)
+      db.close()
+
+      s = SqliteStore.open(file)
+      try {
+        assert.equal(s.integrityCheck(), 'ok')
+        const v = new DatabaseSync(file)
+        assert.equal((v.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION)
+        v.close()
+        // A version-3 file keeps what it held aside and knew (unsigned, as every state of it); a version-2 file had none of it.
+        assert.deepEqual(s.held({ limit: 10 }).map(h => [h.record.kind, h.seal]), older === 3 ? [['note', undefined]] : [])
+        assert.deepEqual(s.knowledge(), older === 3 ? [{ node: B, wall: 200, counter: 0 }] : [])
+        assert.deepEqual(s.dump(), before.dump)
+        assert.deepEqual(s.stats(), before.stats)
+        assert.deepEqual(s.changesSince(0, { limit: 20 }), before.feed)
+        assert.deepEqual(s.clockMark(), before.mark)
+        assert.equal(s.getCursor(B), 9)
+        assert.equal(s.getMeta('k'), 'v')
+        assert.equal(s.textIndex().rebuilding, false, 'the index was built by these rules: kept, not rebuilt')
+        assert.deepEqual(hits(s, 'tea'), before.hits)
+        assert.deepEqual(s.provenanceStats(), { history: 0, batches: 0, unsigned: 6 })
+        // Signing a migrated state, then replacing it: the seal, the history and the index follow.
+        const batch = sealBatch([n], { node: A, sign: () => new Uint8Array(64).fill(7) }, { wall: 800, counter: 0 })
+        const signed = s.apply([n], { clock: mark(800), seals: { batches: [batch], refs: [{ batch: 0, leaf: 0 }] } })
+        assert.equal(signed.changed[0]?.seal?.leaf, 0)
+        put(s, note('n', 'coffee notes', at(900)))
+        assert.deepEqual(s.history('note', 'n').map(st => [st.record.hlc.wall, st.seal?.leaf]), [[900, undefined], [110, 0]])
+        assert.deepEqual(s.provenanceStats(), { history: 1, batches: 1, unsigned: 6 })
+        assert.deepEqual(hits(s, 'coffee'), ['n'])
+        assert.deepEqual(hits(s, 'tea'), before.hits.filter(k => k !== 'n'))
+      } finally {
+        s.close()
+      }
+    })
+  }
 
   it('refuses a file written by a newer schema version, and leaves it alone', () => {
     const file = join(dir, 'newer.db')
@@ -187,8 +223,8 @@ describe('SqliteStore: the text index in the file', () => {
     put(s, ...ts, note('n', 'tea for two', at(200)), tomb(ts[0]!, at(300)))
     const expected = hits(s, 'tea')
     s.close()
-    // What a version-1 file is: the same records, no text index tables (nor provenance's).
-    downgradeStore(file, 1)
+    // What a version-1 file is: the same records, none of the tables of later versions (the text index among them).
+    makeOlderStoreFile(file, 1)
     s = SqliteStore.open(file)
     assert.equal(s.integrityCheck(), 'ok')
     assert.deepEqual(s.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 12 })

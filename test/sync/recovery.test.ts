@@ -104,7 +104,7 @@ describe('multi-process sync: failures and recovery', () => {
     }
   })
 
-  it('a node away past the tombstone TTL does not resurrect a delete, and keeps what it wrote meanwhile', async () => {
+  it('a node away past the tombstone TTL does not resurrect a delete, keeps what it wrote meanwhile, and the tombstones wait for it', async () => {
     // Tombstones live about one second here (the collector runs every 250 ms).
     const config = { sync: { tombstoneTtlHours: 1 / 3600 } }
     const a = await startNode(box, 'ttlA', { config })
@@ -123,13 +123,22 @@ describe('multi-process sync: failures and recovery', () => {
       await a.client.deleteNote('shared:note')
       const offline = await b.client.addTriple('user:b', 'wrote', 'while away')
       await b.client.setNote('b:offline-note', 1)
-      await poll(async () => {
-        const s = (await a.client.status()).store.stats
-        return s.tripleTombstones === 0 && s.noteTombstones === 0 && s.feedFloor > 0 ? true : undefined
-      }, 20_000, 'a collecting its tombstones')
-      // b comes back.
+      // Past the TTL a keeps the tombstones: b, a member, has not seen them (Rule B, docs/SYNC.md).
+      await new Promise(resolve => setTimeout(resolve, 2500))
+      const held = (await a.client.status()).store.stats
+      assert.equal(held.tripleTombstones, 1, 'kept for b')
+      assert.equal(held.noteTombstones, 1, 'kept for b')
+      // b comes back; once a has learnt that b saw them, they are collected.
       const back = await b.client.syncNow()
       assert.ok(back.results[0]!.ok, back.results[0]!.error)
+      await poll(async () => {
+        await a.client.syncNow()
+        const s = (await a.client.status()).store.stats
+        return s.tripleTombstones === 0 && s.noteTombstones === 0 && s.feedFloor > 0 ? true : undefined
+      }, 30_000, 'a collecting its tombstones once b saw them')
+      // b syncs again, past a's floor now: nothing comes back either way.
+      const again = await b.client.syncNow()
+      assert.ok(again.results[0]!.ok, again.results[0]!.error)
       await a.client.syncNow()
       for (const n of [a, b]) {
         const live = (await n.client.queryTriples({})).triples.map(t => t.id).sort()

@@ -28,11 +28,11 @@ describe('Activity', () => {
     const { engine, activity } = setup()
     engine.addTriples([{ subject: 'a:x', predicate: 'p', object: 1 }, { subject: 'a:y', predicate: 'p', object: 2 }])
     engine.setNote('n', 'v')
-    engine.addTriples([{ subject: 'a:x', predicate: 'p', object: 1 }]) // already there: no change, not counted
+    engine.addTriples([{ subject: 'a:x', predicate: 'p', object: 1 }]) // already there: asserted again with a new stamp, a write
     engine.applyChecked([remote(1), remote(2), remote(3)], { via: asNodeId('node-b') })
     engine.applyChecked([remote(1)], { via: asNodeId('node-b') }) // known: changes nothing
     const t = activity.totals()
-    assert.deepEqual(t.writes, { triple: 2, note: 1, episode: 0, trace: 0 })
+    assert.deepEqual(t.writes, { triple: 3, note: 1, episode: 0, trace: 0 })
     assert.deepEqual(t.received, { triple: 3, note: 0, episode: 0, trace: 0 })
     assert.deepEqual([...activity.receivedByPeer()], [['node-b', 3]])
   })

@@ -5,7 +5,9 @@
  *
  * Waits are conditions polled with generous deadlines (test/support/eventually.ts); nothing
  * asserts speed.
- * `screenshot` writes a view to docs/screenshots/, which docs/UI.md shows.
+ * `screenshot` renders a view to a PNG: into docs/screenshots/ (which docs/UI.md shows) when
+ * ENGRAM_UI_SCREENSHOTS=1, otherwise into a temporary directory, so a test run leaves the
+ * checkout as it found it.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +17,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { eventually } from '../support/eventually.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+export const SCREENSHOTS = process.env.ENGRAM_UI_SCREENSHOTS === '1'
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : join(tmpdir(), 'engram-ui-screenshots')
 
 /** Chromium's switches here: headless-friendly, and nothing that reaches out to the network. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -66,7 +70,7 @@ export async function textOf (page: Page, selector: string): Promise<string> {
   return (await el.count()) === 0 ? '' : ((await el.textContent()) ?? '')
 }
 
-/** Writes the page as docs/screenshots/<name>.png (notices of earlier actions closed first). */
+/** Writes the page as <SCREENSHOTS>/<name>.png (notices of earlier actions closed first). */
 export async function screenshot (page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true })
   // Closed one at a time, the first each time (a notice may also go away by itself meanwhile).

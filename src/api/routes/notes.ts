@@ -3,7 +3,7 @@
  *
  *   PUT    /api/v1/notes/<key>   {value}  → note
  *   GET    /api/v1/notes/<key>[?asOf=]    → note | 404
- *   DELETE /api/v1/notes/<key>            → {deleted: 1, key} | 404
+ *   DELETE /api/v1/notes/<key>            → {deleted: 1, key, hlc} | 404
  *   GET    /api/v1/notes?prefix=&asOf=&limit=&offset=  → {notes, total, limit, offset}
  *
  * The key is the rest of the path after `/api/v1/notes/`, %-decoded, so keys may contain '/',
@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
+import { formatHlc } from '../../core/hlc.ts'
 import type { Json, NoteRecord } from '../../core/model.ts'
 import { validateNoteKey } from '../../core/records.ts'
 import { stateAt } from '../../store/asOf.ts'
@@ -39,7 +40,7 @@ export function noteRoutes (app: FastifyInstance, deps: ApiDeps): void {
 
   app.delete<{ Params: KeyParams }>('/api/v1/notes/*', { schema: { params: wildcardParams } }, async (request) => {
     const rec = engine.deleteNote(key(request.params))
-    return { deleted: 1, key: rec.key }
+    return { deleted: 1, key: rec.key, hlc: formatHlc(rec.hlc) }
   })
 
   app.get<{ Querystring: { prefix?: string, asOf?: string, limit: number, offset: number } }>('/api/v1/notes',

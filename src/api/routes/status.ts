@@ -5,7 +5,8 @@
  *                         store: {kind, path, sizeBytes, status, detail, stats: {triples, tripleTombstones, notes, …}},
  *                         p2p: {enabled},
  *                         provenance: {signing, refused: {bad-signature, not-signer, unsigned, revoked, system, total},
- *                                      accepted: {signed, unsigned}, known_signers, revoked, history, batches, unsigned_held}}
+ *                                      accepted: {signed, unsigned}, known_signers, revoked, history, batches, unsigned_held},
+ *                         clock: {now, mark, markAheadMs, maxDriftMs, agreesWithPeers, peers, held, lastRepair, members}}
  *
  * `provenance.refused` counts the records refused since start (GET /api/v1/refused lists them).
  */
@@ -18,6 +19,7 @@ import { p2pEnabled, storeHealth } from './health.ts'
 export function nodeStatusBody (deps: ApiDeps): Record<string, unknown> {
   const node = deps.status()
   const health = storeHealth(deps)
+  const clock = deps.clock?.()
   return {
     ...node,
     store: {
@@ -27,7 +29,8 @@ export function nodeStatusBody (deps: ApiDeps): Record<string, unknown> {
       stats: deps.engine.store.stats()
     },
     p2p: { enabled: p2pEnabled(deps) },
-    provenance: provenanceStatus(deps)
+    provenance: provenanceStatus(deps),
+    ...(clock !== undefined ? { clock } : {})
   }
 }
 

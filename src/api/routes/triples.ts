@@ -1,23 +1,25 @@
 /**
  * Triples: create one or a batch, list by pattern, read, delete by id or by pattern.
  *
- *   POST   /api/v1/triples          {subject, predicate, object} → 201 triple
- *                                   {triples: [...]}             → 201 {triples, created}
+ *   POST   /api/v1/triples          {subject, predicate, object} → 201 triple + {created}
+ *                                   {triples: [...]}             → 201 {triples, created, reasserted}
  *   GET    /api/v1/triples?subject=&predicate=&object=&namespace=&origin=&asOf=&limit=&offset=
  *                                   → {triples, total, limit, offset}
  *   GET    /api/v1/triples/:id[?asOf=]  → triple | 404
- *   DELETE /api/v1/triples/:id      → {deleted: 1, id} | 404
+ *   DELETE /api/v1/triples/:id      → {deleted: 1, id, hlc} | 404
  *   DELETE /api/v1/triples?subject=&predicate=&object=&namespace=  → {deleted: n}
  *   POST   /api/v1/triples/:id/replace  {subject, predicate, object} → {triple, replaced: id}
  *                                   (an edit, in one transaction: the old triple deleted, the new one added)
  *
- * Adding a triple that is already present changes nothing and returns it with its original
- * stamp; `created` counts only the triples this request stored. Every triple carries its
- * provenance (api/provenance.ts); `asOf` reads the state at a past time (docs/API.md).
+ * An add is a fresh assertion (Engine.assertTriples): a triple that is already present is
+ * re-stamped, so it wins over a delete it follows. `created` counts the triples that were not
+ * present here, `reasserted` those that were; a single add says `created: true|false`. Every
+ * triple carries its provenance (api/provenance.ts); `asOf` reads the state at a past time
+ * (docs/API.md).
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
-import { compareMark } from '../../core/hlc.ts'
+import { formatHlc } from '../../core/hlc.ts'
 import type { TripleId } from '../../core/ids.ts'
 import type { TripleRecord } from '../../core/model.ts'
 import { LIMITS } from '../../core/limits.ts'
@@ -39,17 +41,15 @@ export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: CreateBody }>('/api/v1/triples', { schema: { body: createTriplesBody } }, async (request, reply) => {
     const body = request.body
     if ('triples' in body) {
-      const before = engine.clock.last
-      const records = engine.addTriples(body.triples)
-      const created = new Set(records.filter(r => compareMark(r.hlc, before) > 0).map(r => r.id)).size
-      return reply.code(201).send({ triples: records.map(recordViews(engine).triple), created })
+      const { triples, created, reasserted } = engine.assertTriples(body.triples)
+      return reply.code(201).send({ triples: triples.map(recordViews(engine).triple), created, reasserted })
     }
     // Checked here too so that messages name the body's own fields (`subject`, not `triple.subject`).
     validateString(body.subject, 'subject', LIMITS.nameBytes)
     validateString(body.predicate, 'predicate', LIMITS.nameBytes)
     parseTerm(body.object, 'object')
-    const [record] = engine.addTriples([body])
-    return reply.code(201).send(recordViews(engine).triple(record!))
+    const { triples, created } = engine.assertTriples([body])
+    return reply.code(201).send({ ...recordViews(engine).triple(triples[0]!), created: created === 1 })
   })
 
   app.post<{ Params: { id: string }, Body: TripleBody }>('/api/v1/triples/:id/replace',
@@ -81,7 +81,7 @@ export function tripleRoutes (app: FastifyInstance, deps: ApiDeps): void {
 
   app.delete<{ Params: { id: string } }>('/api/v1/triples/:id', { schema: { params: tripleIdParams } }, async (request) => {
     const tomb = engine.deleteTriple(request.params.id)
-    return { deleted: 1, id: tomb.id }
+    return { deleted: 1, id: tomb.id, hlc: formatHlc(tomb.hlc) }
   })
 
   app.delete<{ Querystring: PatternQuery }>('/api/v1/triples', { schema: { querystring: deleteTriplesQuery } }, async (request) => {

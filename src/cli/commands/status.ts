@@ -3,11 +3,23 @@ import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP } from '../args.ts'
 import type { Command } from '../command.ts'
 import { resolveTarget } from '../connect.ts'
 import { ApiClient } from '../../client/ApiClient.ts'
+import type { ClockStatusView } from '../../api/contract.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
 import type { Status } from '../../client/ApiClient.ts'
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
+
+/** The clock lines: peers' offsets, records held aside, the last repair (docs/SYNC.md, "Clocks"). */
+function clockRows (c: ClockStatusView | undefined): Array<[string, string]> {
+  if (c === undefined) return []
+  const rows: Array<[string, string]> = [['clock', `${c.now}${c.markAheadMs > c.maxDriftMs ? ` (its stamps run ${Math.round(c.markAheadMs / 1000)} s ahead until it repairs)` : ''}`]]
+  for (const p of c.peers) rows.push(['peer clock', `${p.node}: ${p.offset}${Math.abs(p.offsetMs) > c.maxDriftMs ? ' (beyond hlc.maxDriftMs)' : ''}`])
+  for (const h of c.held) rows.push(['held', `${count(h.count, 'record')} from ${h.node}, up to ${Math.round(h.aheadMs / 1000)} s ahead; they apply at ${h.appliesAt}`])
+  if (c.lastRepair !== null) rows.push(['clock repair', `${c.lastRepair.at}: ${count(c.lastRepair.restamped, 'record')} re-stamped (void ${c.lastRepair.generation})`])
+  if (c.members.gone.length > 0) rows.push(['gone', c.members.gone.join(', ')])
+  return rows
+}
 
 export const statusCommand: Command = {
   name: 'status',
@@ -15,8 +27,10 @@ export const statusCommand: Command = {
   help: `Usage: engram status
 
 Shows the node the CLI talks to: its node id, version, API URL, data directory, store health
-and record counts, and whether P2P is enabled. Exits with 3 when no daemon answers, with 1
-when the daemon answers but its store is not healthy.
+and record counts, whether P2P is enabled, and its clock: how far each peer's clock is from
+it, records held aside because they are stamped too far ahead (and when they apply), the last
+clock repair. Exits with 3 when no daemon answers, with 1 when the daemon answers but its
+store is not healthy.
 
 Options:
 ${CLIENT_OPTIONS_HELP}
@@ -48,7 +62,8 @@ Examples:
       ['tombstones', `${count(s.tripleTombstones, 'triple')}, ${count(s.noteTombstones, 'note')}`],
       ['p2p', status.p2p.enabled ? 'enabled' : 'disabled'],
       ...provenanceRows(status.provenance),
-      ['started', status.startedAt]
+      ['started', status.startedAt],
+      ...clockRows(status.clock)
     ]))
     return ok ? EXIT.ok : EXIT.failed
   }

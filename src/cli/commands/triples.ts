@@ -49,7 +49,8 @@ export const addCommand: Command = {
   help: `Usage: engram add SUBJECT PREDICATE OBJECT [--type T] [--lang L]
 
 Adds one triple and prints its id (the BLAKE3 content id: the same triple has the same id on
-every machine). Adding a triple that is already there changes nothing.
+every machine). Adding a triple that is already there asserts it again (a new stamp), so it
+stays even over a delete made elsewhere before it that has not reached this machine yet.
 
 OBJECT is a string literal unless --type says otherwise.
 

@@ -19,6 +19,7 @@
 import { Packr } from 'msgpackr'
 import { PROTOCOL } from '../../core/errors.ts'
 import { MAX_WALL } from '../../core/hlc.ts'
+import { parseVoids, voidRows, type ClockVoid } from '../../core/knowledge.ts'
 import { LIMITS } from '../../core/limits.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
@@ -53,6 +54,8 @@ export interface DigestMessage {
   readonly n: number
   /** XOR of the sender's elements, 16 bytes. */
   readonly x: Uint8Array
+  /** The sender's wall clock (ms since the epoch): clock offsets are measured every round. */
+  readonly now?: number
 }
 
 /** Fingerprints of some buckets of the sender's window set, at level `b` bits. */
@@ -99,6 +102,8 @@ export interface RecordsMessage {
   readonly round: number
   readonly records: readonly MemoryRecord[]
   readonly seals?: PageSeals
+  /** The clock voids the sender knows (core/knowledge.ts), applied before the records. */
+  readonly vd?: readonly ClockVoid[]
 }
 
 export type GossipMessage = DigestMessage | BucketsMessage | BloomMessage | RecordsMessage
@@ -210,7 +215,8 @@ export function parseDigest (input: unknown): DigestMessage {
     round: integer(o, 'digest', 'round', 0, U32_MAX),
     ws: integer(o, 'digest', 'ws', 0, MAX_WALL),
     n: integer(o, 'digest', 'n', 0, U32_MAX),
-    x: bytes(o, 'digest', 'x', ELEMENT_BYTES)
+    x: bytes(o, 'digest', 'x', ELEMENT_BYTES),
+    ...(get(o, 'now') !== undefined ? { now: integer(o, 'digest', 'now', 0, MAX_WALL) } : {})
   }
 }
 
@@ -248,7 +254,14 @@ export function parseRecords (input: unknown, limits: Pick<GossipLimits, 'maxRec
   const round = integer(o, 'records', 'round', 0, U32_MAX)
   const { nodes, rows } = rowsOf(get(o, 'nodes'), get(o, 'records'), 'records', limits.maxRecordsPerMessage)
   const seals = sealsOf(batchesOf(get(o, 'batches'), nodes, 'records.batches', Math.max(1, rows.length)), rows, 'records.records')
-  return { t: 'records', round, records: checkRows(nodes, rows, 'records.records'), ...(seals !== undefined ? { seals } : {}) }
+  const vd = get(o, 'vd')
+  return {
+    t: 'records',
+    round,
+    records: checkRows(nodes, rows, 'records.records'),
+    ...(seals !== undefined ? { seals } : {}),
+    ...(vd !== undefined ? { vd: parseVoids(vd, 'gossip records.vd') } : {})
+  }
 }
 
 /** Validates any gossip message, dispatching on `t`. Throws PROTOCOL naming the field. */
@@ -272,10 +285,17 @@ const packr = new Packr({ useRecords: false })
  */
 export function toWire (msg: GossipMessage): Record<string, unknown> {
   switch (msg.t) {
-    case 'digest': return { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, x: msg.x }
+    case 'digest': return { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, x: msg.x, ...(msg.now !== undefined ? { now: msg.now } : {}) }
     case 'records': {
       const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
-      return { t: msg.t, round: msg.round, nodes, records: rows, ...(batches !== undefined ? { batches } : {}) }
+      return {
+        t: msg.t,
+        round: msg.round,
+        nodes,
+        records: rows,
+        ...(batches !== undefined ? { batches } : {}),
+        ...(msg.vd !== undefined && msg.vd.length > 0 ? { vd: voidRows(msg.vd) } : {})
+      }
     }
     case 'buckets': {
       const wire = { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, b: msg.b, fp: msg.fp }

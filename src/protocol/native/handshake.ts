@@ -170,6 +170,8 @@ export interface HandshakeOptions {
   readonly legacyProofOrder?: boolean
   /** This node signs its records (`hello.sg`). */
   readonly signs?: boolean
+  /** This node's wall clock: sent in `hello` (`now`), and read when the peer's hello arrives. */
+  readonly now?: () => number
 }
 
 export interface HandshakeResult {
@@ -179,6 +181,8 @@ export interface HandshakeResult {
   readonly role: Role
   /** The peer said it signs its records (`hello.sg`): its unsigned records are to be refused. */
   readonly peerSigns: boolean
+  /** What the peer's clock read in its hello, and this node's when it arrived (absent from older peers). */
+  readonly peerClock?: { readonly theirs: number, readonly ours: number }
 }
 
 type Slots = { hello?: HelloMessage, proof?: ProofMessage, pake?: PakeMessage, confirm?: ConfirmMessage }
@@ -199,7 +203,8 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const certs = opts.certificates
   const pp = opts.passphraseKey !== undefined || opts.secrets?.passphrase !== undefined
   await ch.send({
-    t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}), ...(opts.signs === true ? { sg: true } : {})
+    t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}),
+    ...(opts.signs === true ? { sg: true } : {}), ...(opts.now !== undefined ? { now: opts.now() } : {})
   })
 
   const got: Slots = {}
@@ -214,6 +219,7 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   }
 
   const hello = await wait('hello')
+  const helloAt = opts.now?.()
   const version = commonVersion(versions, hello.v)
   if (version === undefined) {
     throw PROTOCOL(`no common protocol version: this node speaks ${versions[0]}-${versions[1]}, the peer ${hello.v[0]}-${hello.v[1]}`)
@@ -234,7 +240,8 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   // A message of the other version is out of place.
   const stray = version >= 2 ? got.proof : (got.pake ?? got.confirm)
   if (stray !== undefined) throw PROTOCOL(`${stray.t} sent in a version ${version} handshake`)
-  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true }
+  const peerClock = hello.now !== undefined && helloAt !== undefined ? { theirs: hello.now, ours: helloAt } : undefined
+  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true, ...(peerClock !== undefined ? { peerClock } : {}) }
 }
 
 interface Steps {

@@ -15,7 +15,9 @@
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
+import { MAX_WALL } from '../../core/hlc.ts'
 import { FEED_ID } from '../../core/ids.ts'
+import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
 import type { BatchProof, PageSeals } from '../../core/seals.ts'
@@ -50,7 +52,8 @@ export const NATIVE_LIMITS = {
 /**
  * Both sides send at once: the versions spoken, a fresh nonce, this store's feed id; whether
  * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; whether
- * it signs its records (`sg`: its unsigned records are then refused).
+ * it signs its records (`sg`: its unsigned records are then refused); its wall clock (`now`, ms
+ * since the epoch), so each side learns how far apart their clocks are.
  */
 export interface HelloMessage {
   readonly t: 'hello'
@@ -60,6 +63,7 @@ export interface HelloMessage {
   readonly pp?: boolean
   readonly cert?: Uint8Array
   readonly sg?: boolean
+  readonly now?: number
 }
 
 /**
@@ -96,6 +100,11 @@ export interface CursorMessage {
   readonly t: 'cursor'
   readonly cursor: number
   readonly feed: string
+  /**
+   * Send everything, as a snapshot from 0: this node's store does not hold its own history yet
+   * (a store created empty, engine/NodeKnowledge.ts). Ignored by older peers.
+   */
+  readonly full?: boolean
 }
 
 /** One page of the sender's feed after `from`, up to and including seq `to`. */
@@ -118,6 +127,13 @@ export interface ChangesMessage {
   readonly peerCursor?: number
   /** The signatures of the records (rows.ts; absent: all unsigned). */
   readonly seals?: PageSeals
+  /**
+   * The sender's knowledge vector (core/knowledge.ts), read with the page's scan; only on a page
+   * that reaches the end of the feed (`more` false). Learnt with the cursor `to`.
+   */
+  readonly k?: readonly SentKnowledgeEntry[]
+  /** The clock voids the sender knows, applied before the page's records. */
+  readonly vd?: readonly ClockVoid[]
 }
 
 /** The receiver's cursor after applying a page. */
@@ -158,11 +174,12 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
-      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.sg === true ? { sg: true } : {})
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.sg === true ? { sg: true } : {}),
+      ...(msg.now !== undefined ? { now: msg.now } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
-    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed }
+    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
       const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
@@ -170,6 +187,8 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       if (batches !== undefined) out.batches = batches
       if (msg.end !== undefined) out.end = msg.end
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
+      if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
+      if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
       return out
     }
     default: return encodeGossip(msg)
@@ -237,6 +256,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
       if (o.sg !== undefined && bool(o.sg, 'hello.sg')) hello.sg = true
+      if (o.now !== undefined) hello.now = uint(o.now, 'hello.now', MAX_WALL)
       return hello
     }
     case 'proof': case 'confirm': {
@@ -253,7 +273,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       return pake
     }
     case 'cursor':
-      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed') }
+      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed'), ...(o.full !== undefined && bool(o.full, 'cursor.full') ? { full: true } : {}) }
     case 'ack':
       return { t, cursor: uint(o.cursor, 'ack.cursor') }
     case 'changes': {
@@ -264,8 +284,13 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const snapshot = o.snapshot === undefined ? false : bool(o.snapshot, 'changes.snapshot')
       const end = o.end === undefined ? undefined : uint(o.end, 'changes.end')
       if (end !== undefined && end < to) throw bad('changes.end', `must not be below to (${end} < ${to})`)
-      const base = end === undefined ? { t, from, to, more } : { t, from, to, more, end }
-      const envelope = snapshot ? { ...base, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : base
+      const base = snapshot ? { t, from, to, more, snapshot, peerCursor: uint(o.peerCursor, 'changes.peerCursor') } : { t, from, to, more }
+      const envelope = {
+        ...base,
+        ...(end !== undefined ? { end } : {}),
+        ...(o.k !== undefined ? { k: parseKnowledge(o.k, 'changes.k') } : {}),
+        ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {})
+      }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
       const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))
       if (deferRecords) return { ...envelope, nodes, unchecked: rows, batches }

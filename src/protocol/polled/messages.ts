@@ -10,8 +10,10 @@
  *    request with `since` is always legacy; its optional `cursor` continues a paged answer.
  */
 import { INVALID_INPUT, PROTOCOL } from '../../core/errors.ts'
+import { MAX_WALL } from '../../core/hlc.ts'
 import type { Json } from '../../core/model.ts'
 import { FEED_ID, isNodeId } from '../../core/ids.ts'
+import { parseKnowledge, parseVoids, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 
 /** The route of the delta endpoint. */
 export const DELTA_PATH = '/api/v1/sync/delta'
@@ -31,6 +33,10 @@ export interface DeltaRequest {
   readonly limit?: number
   /** Set while continuing a snapshot pass, so the server does not restart it from 0. */
   readonly snapshot?: boolean
+  /** The caller's wall clock (ms since the epoch): the server learns how far apart the clocks are. */
+  readonly now?: number
+  /** Send everything, as a snapshot from 0: the caller's store does not hold its own history yet. */
+  readonly full?: boolean
 }
 
 export interface DeltaResponse {
@@ -52,6 +58,15 @@ export interface DeltaResponse {
   readonly peerCursor: number
   /** The namespaces the server pulls from the caller (null: all). */
   readonly peerNamespaces: readonly string[] | null
+  /** The server's wall clock when it answered (ms since the epoch). Absent from older servers. */
+  readonly now?: number
+  /**
+   * The server's knowledge vector (core/knowledge.ts), read with the page's scan; only on a page
+   * with `hasMore` false. On the wire: `[[node, wall, counter, generation?], …]`.
+   */
+  readonly knowledge?: readonly SentKnowledgeEntry[]
+  /** The clock voids the server knows, `[[node, generation, wall, counter], …]`; applied before the records. */
+  readonly voids?: readonly ClockVoid[]
   /**
    * The signed batches of the page's records, each `[signer, wall, counter, n, sig, proof]` (sig
    * and proof base64; proof the concatenated 32-byte hashes); a signed record has `seal`:
@@ -122,6 +137,14 @@ export function parseDeltaRequest (body: unknown): DeltaRequest {
     if (typeof o.snapshot !== 'boolean') throw INVALID_INPUT('snapshot', 'must be a boolean')
     out.snapshot = o.snapshot
   }
+  if (o.full !== undefined) {
+    if (typeof o.full !== 'boolean') throw INVALID_INPUT('full', 'must be a boolean')
+    out.full = o.full
+  }
+  if (o.now !== undefined) {
+    if (typeof o.now !== 'number' || !Number.isSafeInteger(o.now) || o.now < 0 || o.now > MAX_WALL) throw INVALID_INPUT('now', 'must be milliseconds since the epoch')
+    out.now = o.now
+  }
   return out
 }
 
@@ -138,5 +161,14 @@ export function checkDeltaResponse (v: unknown): DeltaResponse {
       !(o.peerNamespaces === null || (Array.isArray(o.peerNamespaces) && o.peerNamespaces.every(n => typeof n === 'string')))) {
     throw PROTOCOL('delta response does not have the expected shape {nodeId, feedId, cursor, hasMore, records, snapshot, peerCursor, peerNamespaces}')
   }
-  return o as DeltaResponse
+  const raw = o as Record<string, unknown>
+  if (raw.now !== undefined && (typeof raw.now !== 'number' || !Number.isSafeInteger(raw.now) || raw.now < 0 || raw.now > MAX_WALL)) {
+    throw PROTOCOL('delta response now: must be milliseconds since the epoch')
+  }
+  const { knowledge, voids, ...rest } = raw
+  return {
+    ...rest as unknown as DeltaResponse,
+    ...(knowledge !== undefined ? { knowledge: parseKnowledge(knowledge, 'delta response knowledge') } : {}),
+    ...(voids !== undefined ? { voids: parseVoids(voids, 'delta response voids') } : {})
+  }
 }

@@ -1,5 +1,5 @@
 /** The mailbox in memory, for tests and simulations; the same rules as `SqliteMailbox` (`Mailbox.ts`). */
-import { keyIdHex, type DepositResult, type HeldPage, type Mailbox, type MailboxLimits } from './Mailbox.ts'
+import { fullestGroup, keyIdHex, type DepositResult, type HeldPage, type Mailbox, type MailboxLimits } from './Mailbox.ts'
 
 interface Held extends HeldPage { readonly at: number }
 
@@ -18,9 +18,15 @@ export class MemoryMailbox implements Mailbox {
     let dropped = before.length - this.pages.length
     let droppedBytes = before.reduce((n, p) => n + p.page.byteLength, 0) - this.usage().bytes
     if (page.byteLength > this.limits.maxBytes) return { seq: 0, dropped, droppedBytes }
+    const depositor = keyIdHex(keyId)
+    const held = new Map<string, number>()
+    for (const p of this.pages) held.set(keyIdHex(p.keyId), (held.get(keyIdHex(p.keyId)) ?? 0) + p.page.byteLength)
     let bytes = this.usage().bytes
     while (bytes + page.byteLength > this.limits.maxBytes) {
-      const old = this.pages.shift() as Held
+      const group = fullestGroup(held, depositor, page.byteLength) as string
+      const at = this.pages.findIndex(p => keyIdHex(p.keyId) === group)
+      const [old] = this.pages.splice(at, 1) as [Held]
+      held.set(group, (held.get(group) ?? 0) - old.page.byteLength)
       bytes -= old.page.byteLength
       dropped++
       droppedBytes += old.page.byteLength

@@ -4,12 +4,12 @@
  * writer node id, size, arrival time), never a key or a record. See `Mailbox.ts`.
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { keyIdHex, type DepositResult, type HeldPage, type Mailbox, type MailboxLimits } from './Mailbox.ts'
+import { fullestGroup, keyIdHex, type DepositResult, type HeldPage, type Mailbox, type MailboxLimits } from './Mailbox.ts'
 
 export class SqliteMailbox implements Mailbox {
   private readonly db: DatabaseSync
   private readonly limits: MailboxLimits
-  private readonly st: Record<'insert' | 'expired' | 'oldest' | 'drop' | 'pull' | 'usage', StatementSync>
+  private readonly st: Record<'insert' | 'expired' | 'groups' | 'oldest' | 'drop' | 'pull' | 'usage', StatementSync>
 
   constructor (file: string, limits: MailboxLimits) {
     this.limits = limits
@@ -20,7 +20,8 @@ export class SqliteMailbox implements Mailbox {
     this.st = {
       insert: this.db.prepare('INSERT INTO pages (key_id, writer, at_ms, size, page) VALUES (?, ?, ?, ?, ?)'),
       expired: this.db.prepare('DELETE FROM pages WHERE at_ms < ? RETURNING size'),
-      oldest: this.db.prepare('SELECT seq, size FROM pages ORDER BY seq LIMIT 256'),
+      groups: this.db.prepare('SELECT key_id, sum(size) AS bytes FROM pages GROUP BY key_id'),
+      oldest: this.db.prepare('SELECT seq, size FROM pages WHERE key_id = ? ORDER BY seq LIMIT 1'),
       drop: this.db.prepare('DELETE FROM pages WHERE seq = ?'),
       pull: this.db.prepare('SELECT seq, key_id, writer, page FROM pages WHERE key_id = ? AND seq > ? AND at_ms >= ? ORDER BY seq LIMIT ?'),
       usage: this.db.prepare('SELECT count(*) AS pages, coalesce(sum(size), 0) AS bytes FROM pages')
@@ -35,12 +36,15 @@ export class SqliteMailbox implements Mailbox {
       for (const r of this.st.expired.all(now - this.limits.retentionMs) as Array<{ size: number }>) { dropped++; droppedBytes += r.size }
       let seq = 0
       if (page.byteLength <= this.limits.maxBytes) {
+        const depositor = keyIdHex(keyId)
         let { bytes } = this.usage()
-        while (bytes + page.byteLength > this.limits.maxBytes) {
-          const rows = this.st.oldest.all() as Array<{ seq: number, size: number }>
-          for (const r of rows) {
-            if (bytes + page.byteLength <= this.limits.maxBytes) break
+        if (bytes + page.byteLength > this.limits.maxBytes) {
+          const held = new Map((this.st.groups.all() as Array<{ key_id: string, bytes: number }>).map(g => [g.key_id, Number(g.bytes)]))
+          while (bytes + page.byteLength > this.limits.maxBytes) {
+            const group = fullestGroup(held, depositor, page.byteLength) as string
+            const r = this.st.oldest.get(group) as { seq: number, size: number }
             this.st.drop.run(r.seq)
+            held.set(group, (held.get(group) ?? 0) - r.size)
             bytes -= r.size
             dropped++
             droppedBytes += r.size

@@ -6,13 +6,15 @@
  * Layout: one map per kind from key to slot (state, seq, via, seal), and the changes feed as a
  * map from seq to slot whose insertion order is seq order (a changed record's old seq is removed
  * and its new, largest seq appended); replaced states in MemoryHistory, signed batches in
- * MemoryBatches. `apply` stages every change and commits only when the whole batch succeeded,
- * so a failing batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in
- * that same commit.
+ * MemoryBatches, the knowledge vector, the voids and the held records in MemoryKnowledge.
+ * `apply` stages every change and commits only when the whole batch succeeded, so a failing
+ * batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in that same
+ * commit; a clock repair goes through the same staging.
  */
 import { INVALID_INPUT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
 import { compareRecords } from '../../core/merge.ts'
 import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
@@ -22,15 +24,17 @@ import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
 import { latestByKey, newestFirst } from '../asOf.ts'
 import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide } from '../decide.ts'
+import { cameFromPeer, decide, isForgotten, isLive } from '../decide.ts'
 import { compareText } from '../order.ts'
 import { termEquals } from '../terms.ts'
+import { collectable } from '../tombstones.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, FeedEntry, Page, ProvenanceStats, RecordRef, Store, StoreHealth, StoreStats,
-  StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ApplySeals, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, ProvenanceStats,
+  RecordRef, Store, StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { MemoryBatches, type BatchStaging } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
+import { MemoryKnowledge } from './MemoryKnowledge.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
 
 interface Slot {
@@ -60,6 +64,7 @@ export class MemoryStore implements Store {
   private readonly meta = new Map<string, string>()
   private readonly batches = new MemoryBatches()
   private readonly past = new MemoryHistory()
+  private readonly known = new MemoryKnowledge()
   private lastSeq = 0
   private floor = 0
   private mark: HlcMark = { wall: 0, counter: 0 }
@@ -84,23 +89,40 @@ export class MemoryStore implements Store {
     }
   }
 
-  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+  /**
+   * Writes a batch (or a clock repair: `repair`), all or nothing: every change is staged first,
+   * and committed only when nothing can fail any more.
+   */
+  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions, repair?: ClockRepair): ApplyResult {
     const staged = newTables()
     const writes: Slot[] = []
     const replaced: Array<{ kind: RecordKind, key: string, state: StoredState }> = []
     const batches = this.batches.stage()
     const changed: FeedEntry[] = []
     let unchanged = 0
+    let replacedLive = 0
+    let forgotten = 0
     let seq = this.lastSeq
-    let mark = maxMark(this.mark, opts.clock)
+    let mark = repair === undefined ? maxMark(this.mark, opts.clock) : repair.clock
+    // Voids first: what they drop is not held any more when the batch's records come.
+    const known = this.known.stage(opts, batches)
+    const removed: Slot[] = []
+    for (const id of repair?.removeTraces ?? []) {
+      const old = this.tables.trace.get(id)
+      if (old === undefined) continue
+      removed.push(old)
+      batches.count(old.seal?.batch, -1)
+    }
     for (let i = 0; i < records.length; i++) {
       const incoming = records[i]!
       const key = recordKey(incoming)
-      const seal = this.sealOf(i, opts, batches)
+      const seal = sealOf(opts.seals, i, batches)
       const currentSlot = staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key)
       const current = currentSlot?.record
+      if (isForgotten(current, incoming, opts)) { forgotten++; unchanged++; continue }
       const state = decide(current, incoming, opts, seal !== undefined && currentSlot !== undefined && currentSlot.seal === undefined)
       if (state === undefined) { unchanged++; continue }
+      if (isLive(current)) replacedLive++
       seq++
       const kept = state === incoming ? seal : undefined
       const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined, seal: kept }
@@ -117,22 +139,22 @@ export class MemoryStore implements Store {
       if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
       changed.push(feedEntry(slot))
     }
+    const hold = opts.hold
+    hold?.records.forEach((r, i) => {
+      const seal = sealOf(hold.seals, i, batches, 'hold.seals')
+      if (this.known.hold(known, r, opts.via, hold.at, seal)) batches.count(seal?.batch, 1)
+    })
+    this.known.learn(known, opts.learn ?? [])
     const metaWrites = opts.meta?.() ?? []
     // Nothing above changed the store; from here on nothing can fail.
     this.batches.commit(batches)
     for (const r of replaced) this.past.add(r.kind, r.key, r.state)
-    for (const slot of writes) {
-      const table = this.tables[slot.record.kind]
-      const key = recordKey(slot.record)
-      const old = table.get(key)
-      if (old !== undefined) {
-        this.feed.delete(old.seq)
-        if (!isTombstone(old.record)) this.text.removed(old.seq)
-      }
-      if (!isTombstone(slot.record)) this.text.added(slot.seq, slot.record)
-      table.set(key, slot)
-      this.feed.set(slot.seq, slot)
+    for (const old of removed) {
+      this.tables.trace.delete(recordKey(old.record))
+      this.feed.delete(old.seq)
+      this.text.removed(old.seq)
     }
+    for (const slot of writes) this.put(slot)
     this.lastSeq = seq
     this.mark = mark
     if (opts.cursor !== undefined) this.cursors.set(opts.cursor.peer, opts.cursor.seq)
@@ -140,16 +162,23 @@ export class MemoryStore implements Store {
       if (value === undefined) this.meta.delete(key)
       else this.meta.set(key, value)
     }
-    return { changed, unchanged }
+    this.known.commit(known)
+    if (repair !== undefined) this.known.setVoid(repair.void)
+    return { changed, unchanged, replacedLive, forgotten, held: known.holding.length, voided: known.voided }
   }
 
-  /** The stored seal of input `i`, its batch resolved (staged) on first use. */
-  private sealOf (i: number, opts: ApplyOptions, batches: BatchStaging): StoredSeal | undefined {
-    const ref = opts.seals?.refs[i]
-    if (ref === undefined) return undefined
-    const batch = opts.seals!.batches[ref.batch]
-    if (batch === undefined) throw INVALID_INPUT(`seals.refs[${i}].batch`, `must be an index into seals.batches (0 to ${opts.seals!.batches.length - 1})`)
-    return { batch: batches.resolve(batch), leaf: ref.leaf }
+  /** Writes a slot: its record's old feed entry goes, the new one is appended. */
+  private put (slot: Slot): void {
+    const table = this.tables[slot.record.kind]
+    const key = recordKey(slot.record)
+    const old = table.get(key)
+    if (old !== undefined) {
+      this.feed.delete(old.seq)
+      if (!isTombstone(old.record)) this.text.removed(old.seq)
+    }
+    if (!isTombstone(slot.record)) this.text.added(slot.seq, slot.record)
+    table.set(key, slot)
+    this.feed.set(slot.seq, slot)
   }
 
   getTriple (id: TripleId): TripleRecord | undefined { return this.get('triple', id) as TripleRecord | undefined }
@@ -250,15 +279,16 @@ export class MemoryStore implements Store {
     return (this.cursors.get(peer) ?? 0) as Seq
   }
 
-  collectTombstones (beforeWallMs: number): number {
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number {
     this.assertWritable()
     checkWallMs(beforeWallMs)
+    if (upTo !== undefined) checkMark(upTo, 'upTo')
     let removed = 0
     for (const kind of ['triple', 'note'] as const) {
       const table = this.tables[kind]
       for (const [key, slot] of table) {
-        const r = slot.record as TripleRecord | NoteRecord
-        if (!r.deleted || r.hlc.wall >= beforeWallMs) continue
+        const r = slot.record
+        if (!collectable(r, beforeWallMs, upTo)) continue
         this.past.add(kind, key, { ...stored(slot), until: r.hlc })
         table.delete(key)
         this.feed.delete(slot.seq)
@@ -349,6 +379,61 @@ export class MemoryStore implements Store {
     return { history: this.past.size, batches: this.batches.size, unsigned }
   }
 
+  /** Memory holds nothing across a power cut, and loses nothing short of one: every change counts as durable. */
+  durableSeq (): Seq {
+    this.assertOpen()
+    return this.lastSeq as Seq
+  }
+
+  flush (): void {
+    this.assertOpen()
+  }
+
+  knowledge (): KnowledgeEntry[] {
+    this.assertOpen()
+    return this.known.knowledge()
+  }
+
+  voids (): ClockVoid[] {
+    this.assertOpen()
+    return this.known.voids()
+  }
+
+  held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[] {
+    this.assertOpen()
+    return this.known.held(opts)
+  }
+
+  heldOrigins (): HeldOrigin[] {
+    this.assertOpen()
+    return this.known.origins()
+  }
+
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
+    this.assertOpen()
+    checkWallMs(afterWall, 'afterWall')
+    checkPage({ limit: opts.limit, offset: 0 })
+    const out: MemoryRecord[] = []
+    for (const kind of RECORD_KINDS) {
+      for (const { record } of this.tables[kind].values()) {
+        if (record.hlc.wall > afterWall && (opts.origin === undefined || record.hlc.node === opts.origin)) out.push(record)
+      }
+    }
+    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.kind, b.kind) || compareText(recordKey(a), recordKey(b))).slice(0, opts.limit)
+  }
+
+  repairClock (repair: ClockRepair): ApplyResult {
+    this.assertWritable()
+    checkMark(repair.clock)
+    this.writing = true
+    try {
+      const force: ApplyOptions = { clock: repair.clock, resolve: (_current, incoming) => incoming, ...(repair.seals !== undefined ? { seals: repair.seals } : {}) }
+      return this.applyAll(repair.records, force, repair)
+    } finally {
+      this.writing = false
+    }
+  }
+
   clockMark (): HlcMark {
     this.assertOpen()
     return { wall: this.mark.wall, counter: this.mark.counter }
@@ -416,4 +501,13 @@ export class MemoryStore implements Store {
 
 function slicePage<T> (items: T[], page: Page): T[] {
   return items.slice(page.offset, page.offset + page.limit)
+}
+
+/** The stored seal of record `i` of `seals`, its batch resolved (staged) on first use. */
+function sealOf (seals: ApplySeals | undefined, i: number, batches: BatchStaging, field = 'seals'): StoredSeal | undefined {
+  const ref = seals?.refs[i]
+  if (ref === undefined) return undefined
+  const batch = seals!.batches[ref.batch]
+  if (batch === undefined) throw INVALID_INPUT(`${field}.refs[${i}].batch`, `must be an index into ${field}.batches (0 to ${seals!.batches.length - 1})`)
+  return { batch: batches.resolve(batch), leaf: ref.leaf }
 }

@@ -1,6 +1,8 @@
 /**
  * The real store: one SQLite file (node:sqlite) in write-ahead-log mode, synchronous FULL by
- * default, so a write acknowledged by `apply` survives a crash or a power cut.
+ * default, so a write acknowledged by `apply` survives a crash or a power cut — but for a
+ * `refetchable` batch (a page from a peer), which survives a crash and is fetched again after a
+ * power cut (writer.ts).
  *
  * - schema.ts: the layout, its versioned migrations and the connection settings.
  * - writer.ts: every write transaction (apply, tombstone and history collection); batches.ts and
@@ -20,14 +22,15 @@ import { DatabaseSync } from 'node:sqlite'
 import { isEngramError, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
+import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
 import { newestFirst } from '../asOf.ts'
-import { checkSlice } from '../checks.ts'
+import { checkMark, checkPage, checkSlice, checkWallMs } from '../checks.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, Page, ProvenanceStats, RecordRef, Store, StoreHealth, StoreStats,
-  StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats, RecordRef, Store,
+  StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'
@@ -80,7 +83,7 @@ export class SqliteStore implements Store {
       migrate(db, file)
       const nodes = new NodeNames(db)
       const text = new SqliteTextIndex(db, { enabled: opts.textIndex !== false, candidates: opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES })
-      const writer = new Writer(db, file, nodes, text)
+      const writer = new Writer(db, file, nodes, text, opts.synchronous)
       writer.transaction('checking the text index', () => text.check(writer.readState().lastSeq))
       return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer, text })
     } catch (e) {
@@ -129,8 +132,30 @@ export class SqliteStore implements Store {
     })
   }
 
-  collectTombstones (beforeWallMs: number): number {
-    return this.use().writer.collectTombstones(beforeWallMs)
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number {
+    return this.use().writer.collectTombstones(beforeWallMs, upTo)
+  }
+
+  knowledge (): KnowledgeEntry[] { return this.reading('reading the knowledge vector', p => p.writer.knowledge.knowledge()) }
+  voids (): ClockVoid[] { return this.reading('reading clock voids', p => p.writer.knowledge.voids()) }
+
+  held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[] {
+    checkPage({ limit: opts.limit, offset: 0 })
+    if (opts.upToWall !== undefined) checkWallMs(opts.upToWall, 'upToWall')
+    return this.reading('reading held records', p => p.writer.knowledge.held(opts.limit, opts.upToWall))
+  }
+
+  heldOrigins (): HeldOrigin[] { return this.reading('reading held records', p => p.writer.knowledge.origins()) }
+
+  stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
+    checkWallMs(afterWall, 'afterWall')
+    checkPage({ limit: opts.limit, offset: 0 })
+    return this.reading('reading recent records', p => p.reader.stampedAfter(afterWall, opts.limit, opts.origin))
+  }
+
+  repairClock (repair: ClockRepair): ApplyResult {
+    checkMark(repair.clock)
+    return this.use().writer.repairClock(repair)
   }
 
   searchText (q: TextQuery): TextSearchResult {
@@ -198,6 +223,14 @@ export class SqliteStore implements Store {
       batches: p.writer.batchCount(),
       unsigned: p.reader.unsignedCount()
     })))
+  }
+
+  durableSeq (): Seq {
+    return this.use().writer.durableSeq() as Seq
+  }
+
+  flush (): void {
+    this.use().writer.flush()
   }
 
   clockMark (): HlcMark {

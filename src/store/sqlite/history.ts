@@ -5,10 +5,11 @@
  * `collect` once `until` is older than the retention (the same rule on every node).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
-import type { Hlc } from '../../core/hlc.ts'
+import type { Hlc, HlcMark } from '../../core/hlc.ts'
 import type { NodeId, TripleId } from '../../core/ids.ts'
 import type { Json, JsonObject, MemoryRecord, RecordKind } from '../../core/model.ts'
 import type { StoredState } from '../Store.ts'
+import { COLLECTABLE_SQL, collectableArgs } from '../tombstones.ts'
 import type { NodeNames } from './nodes.ts'
 import { decodeTerm, sealOf, type EpisodeRow, type NoteRow, type StampRow, type TripleRow } from './rows.ts'
 
@@ -81,8 +82,8 @@ export class HistoryTable {
     const moved = (kind: number, key: string, content: string): string => `INSERT INTO history (${HISTORY_COLUMNS})
       SELECT ${kind}, ${key}, 1, hlc_wall, hlc_counter, origin, via, batch, leaf, hlc_wall, hlc_counter, origin, ${content}`
     this.moveTriples = db.prepare(`${moved(0, 'lower(hex(id))', 'NULL, subject, predicate, okind, ovalue, olang')}
-      FROM triples WHERE deleted = 1 AND hlc_wall < ?`)
-    this.moveNotes = db.prepare(`${moved(1, 'key', 'NULL, NULL, NULL, NULL, NULL, NULL')} FROM notes WHERE deleted = 1 AND hlc_wall < ?`)
+      FROM triples WHERE ${COLLECTABLE_SQL}`)
+    this.moveNotes = db.prepare(`${moved(1, 'key', 'NULL, NULL, NULL, NULL, NULL, NULL')} FROM notes WHERE ${COLLECTABLE_SQL}`)
     this.batchRefs = db.prepare('SELECT batch, count(*) AS n FROM history WHERE until_wall < ? AND batch IS NOT NULL GROUP BY batch')
     this.remove = db.prepare('DELETE FROM history WHERE until_wall < ?')
   }
@@ -106,10 +107,14 @@ export class HistoryTable {
     this.keep(2, row.id, row, 0, until, row.data, [null, null, null, null, null])
   }
 
-  /** Copies the tombstones about to be collected into history (ended by their own stamp). In a write transaction. */
-  keepTombstones (beforeWallMs: number): void {
-    this.moveTriples.run(beforeWallMs)
-    this.moveNotes.run(beforeWallMs)
+  /**
+   * Copies the tombstones a collection with these bounds is about to remove (store/tombstones.ts,
+   * the same rule) into history, ended by their own stamp. In a write transaction.
+   */
+  keepTombstones (beforeWallMs: number, upTo: HlcMark | undefined): void {
+    const args = collectableArgs(beforeWallMs, upTo)
+    this.moveTriples.run(...args)
+    this.moveNotes.run(...args)
   }
 
   /**

@@ -2,12 +2,13 @@
  * The store migration for provenance (docs/DATA-MODEL.md, "Signed records" and "History"):
  *
  * - `batch`, `leaf` on every record table: the state's place in a signed batch (both NULL: the
- *   state is unsigned — every state written before this migration, until its origin signs it).
+ *   state is unsigned — every state written before this migration, until its origin signs it);
+ *   and on `held`: a record held aside keeps its seal until it is released.
  * - `batches`: the signed batches stored states belong to. `id` is never reused (AUTOINCREMENT), so
  *   a batch's number names it for as long as anything holds it; `key` is BLAKE3 of the signed
  *   message (the batch's identity on every node), `known` the tree hashes this node knows of it
- *   (core/merkle.ts KnownHashes), `refs` how many stored states (current or history) belong to
- *   it; a batch no state belongs to is dropped by history collection.
+ *   (core/merkle.ts KnownHashes), `refs` how many stored states (current, history or held) belong
+ *   to it; a batch no state belongs to is dropped by history collection.
  * - `history`: replaced states, and collected tombstones. `kind` 0 triple, 1 note, 2 episode
  *   (traces never change); `key` the triple id (hex), note key or episode id; the stamp, origin,
  *   via and seal of the state; `until_*` the stamp of the state that replaced it (a collected
@@ -27,6 +28,8 @@ export const PROVENANCE_MIGRATION_SQL = `
   ALTER TABLE episodes ADD COLUMN leaf INTEGER;
   ALTER TABLE traces ADD COLUMN batch INTEGER;
   ALTER TABLE traces ADD COLUMN leaf INTEGER;
+  ALTER TABLE held ADD COLUMN batch INTEGER;
+  ALTER TABLE held ADD COLUMN leaf INTEGER;
 
   CREATE TABLE batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

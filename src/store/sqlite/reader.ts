@@ -9,7 +9,7 @@ import { isTripleId, type NodeId, type TripleId } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { checkPage } from '../checks.ts'
-import { prefixUpperBound } from '../order.ts'
+import { compareText, prefixUpperBound } from '../order.ts'
 import type { Page, StoredState, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import { notesAsOf, triplesAsOf } from './pastReads.ts'
@@ -230,6 +230,25 @@ export class Reader {
       const rows = this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
         .all(...params, opts.limit, opts.offset) as unknown as TraceRow[]
       return { traces: rows.map(r => traceFromRow(r, this.nodes)), total }
+    })
+  }
+
+  /** Current states stamped after `afterWall` (of `origin` only, when given), in stamp order (then kind, key); a scan of every table. */
+  stampedAfter (afterWall: number, limit: number, origin?: NodeId): MemoryRecord[] {
+    return this.read(() => {
+      const id = origin === undefined ? undefined : this.nodes.find(origin)
+      if (origin !== undefined && id === undefined) return []
+      const where = `WHERE ${id === undefined ? '' : 'origin = ? AND '}hlc_wall > ? ORDER BY hlc_wall, hlc_counter LIMIT ?`
+      const args = id === undefined ? [afterWall, limit] : [id, afterWall, limit]
+      const out: MemoryRecord[] = [
+        ...(this.statement(`SELECT ${TRIPLE_COLUMNS} FROM triples ${where}`).all(...args) as unknown as TripleRow[]).map(r => tripleFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${NOTE_COLUMNS} FROM notes ${where}`).all(...args) as unknown as NoteRow[]).map(r => noteFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${EPISODE_COLUMNS} FROM episodes ${where}`).all(...args) as unknown as EpisodeRow[]).map(r => episodeFromRow(r, this.nodes)),
+        ...(this.statement(`SELECT ${TRACE_COLUMNS} FROM traces ${where}`).all(...args) as unknown as TraceRow[]).map(r => traceFromRow(r, this.nodes))
+      ]
+      const key = (r: MemoryRecord): string => r.kind === 'note' ? r.key : r.id
+      out.sort((a, b) => (a.hlc.wall - b.hlc.wall) || (a.hlc.counter - b.hlc.counter) || compareText(a.kind, b.kind) || compareText(key(a), key(b)))
+      return out.slice(0, limit)
     })
   }
 

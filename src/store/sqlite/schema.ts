@@ -26,7 +26,15 @@
  * (`triples_node_object`, partial: okind = 1), so the edges into a node (a query by object alone,
  * graph expansion, the MCP graph's relations into an entity) are an index lookup, not a scan.
  *
- * Version 3 adds signatures and history (provenanceSchema.ts).
+ * Version 3 (core/knowledge.ts, docs/SYNC.md):
+ * - `knowledge`: the knowledge vector, one row per node (the largest mark known of its writes);
+ * - `voids`: the latest clock void learnt of each node;
+ * - `held`: records held aside, stamped too far ahead of this node's clock when they arrived,
+ *   as plain JSON (core/records.ts), with their stamp, origin, the peer they came from and
+ *   when; `ident` (kind, key and stamp) keeps one copy of a state held twice; ids are never
+ *   reused.
+ *
+ * Version 4 adds signatures and history (provenanceSchema.ts), and the seals of held records.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
@@ -139,14 +147,50 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX triples_node_object ON triples (ovalue) WHERE okind = 1;
     `
   },
-  { version: 3, description: 'provenance: seals of states, signed batches, history', sql: PROVENANCE_MIGRATION_SQL }
+  {
+    version: 3,
+    description: 'knowledge vector, clock voids, held records',
+    sql: `
+      CREATE TABLE knowledge (
+        node TEXT PRIMARY KEY,
+        wall INTEGER NOT NULL,
+        counter INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE voids (
+        node TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        wall INTEGER NOT NULL,
+        counter INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE held (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ident TEXT NOT NULL UNIQUE,
+        hlc_wall INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        via TEXT,
+        arrived INTEGER NOT NULL,
+        record TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX held_stamp ON held (hlc_wall, hlc_counter);
+      CREATE INDEX held_origin ON held (origin, hlc_wall, hlc_counter);
+    `
+  },
+  { version: 4, description: 'provenance: seals of states and held records, signed batches, history', sql: PROVENANCE_MIGRATION_SQL }
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
 export interface ConnectionOptions {
-  /** FULL (default): a commit survives power loss. NORMAL: it survives a crash of the process. */
+  /**
+   * full (default): every commit but a `refetchable` one survives a power cut. normal: every
+   * commit survives a crash of the process; the last ones may be lost in a power cut.
+   */
   readonly synchronous?: 'full' | 'normal'
+  /** WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). */
+  readonly walAutoCheckpoint?: number
 }
 
 /**
@@ -166,6 +210,7 @@ export function configure (db: DatabaseSync, file: string, opts: ConnectionOptio
     PRAGMA cache_size = -65536;
     PRAGMA journal_size_limit = 67108864;
   `)
+  if (opts.walAutoCheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`)
 }
 
 const intPragma = (db: DatabaseSync, name: string): number =>

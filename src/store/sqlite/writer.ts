@@ -1,77 +1,42 @@
 /**
- * Every write to the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE … COMMIT): for
- * each record it reads the current state, decides what to keep (store/decide.ts) and writes a
- * changed state at the next seq, with its seal (its signed batch stored on first use), keeping
- * the state it replaced as history; then it saves the last seq, the clock mark (never lowered),
- * the batches' state counts, the peer's cursor and the caller's metadata (`ApplyOptions.meta`),
- * and commits. Any error rolls everything back and is rethrown, so a batch is either wholly
- * written or not at all. Every live state written is added to the full-text index and every
- * live state replaced is removed from it, in the same transaction (textIndex.ts).
+ * Every write transaction on the SQLite file. `apply` runs one transaction (BEGIN IMMEDIATE …
+ * COMMIT): it records the batch's clock voids (dropping what they void from the held records),
+ * releases the held records being applied, writes each record (records.ts: Rule A, the merge
+ * decision, seals, history), holds aside the records to hold (with their seals), learns the
+ * knowledge entries, saves the last seq, the clock mark (never lowered, except by a clock
+ * repair), the batches' state counts, the peer's cursor and the caller's metadata
+ * (`ApplyOptions.meta`), and commits. Any error rolls everything back and is rethrown, so a batch
+ * is either wholly written or not at all.
  *
- * Hot path: a triple is first inserted with ON CONFLICT DO NOTHING. For a triple new here (the
- * common case of a local add or a first sync) that one statement is the whole write; only when
- * the id is already present is the current state read and merged.
+ * Tombstone collection (Rule B, store/tombstones.ts) moves what it removes into history in the
+ * same transaction; history collection drops the replaced states past retention and the batches
+ * nothing belongs to any more; a clock repair writes this node's re-stamped (and re-signed)
+ * states like any write, the replaced ones going to history.
+ *
+ * Durability: with store.synchronous = full, a commit waits for the disk (the write-ahead log is
+ * synced) unless the batch is `refetchable` (a page from a peer, fetched again after a power
+ * cut); those commit with synchronous NORMAL, durable at the next synced commit or flush().
+ * `durableSeq` says how far the feed is durable; the feed is never served past it.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { INVALID_INPUT } from '../../core/errors.ts'
+import type { HlcMark } from '../../core/hlc.ts'
 import type { Seq } from '../../core/ids.ts'
-import { compareRecords } from '../../core/merge.ts'
-import type { EpisodeRecord, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../../core/model.ts'
-import type { StoredSeal } from '../../core/seals.ts'
+import type { MemoryRecord } from '../../core/model.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide } from '../decide.ts'
-import type { ApplyOptions, ApplyResult, FeedEntry } from '../Store.ts'
+import type { ApplyOptions, ApplyResult, ClockRepair, FeedEntry } from '../Store.ts'
+import { COLLECTABLE_SQL, collectableArgs } from '../tombstones.ts'
 import { BatchTable } from './batches.ts'
 import { storeError } from './failures.ts'
 import { HistoryTable } from './history.ts'
+import { KnowledgeTables } from './knowledge.ts'
 import type { NodeNames } from './nodes.ts'
-import {
-  episodeFromRow, noteFromRow, TERM_TAG, termLang, termValue, tripleFromRow, TRIPLE_COLUMNS, NOTE_COLUMNS, EPISODE_COLUMNS,
-  type EpisodeRow, type NoteRow, type TripleRow
-} from './rows.ts'
+import { RecordWrites, SealWork, type WriteContext, type Written } from './records.ts'
 import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
 
-const STAMP = 'seq, hlc_wall, hlc_counter, origin, via'
-const STAMP_SET = 'seq = ?, hlc_wall = ?, hlc_counter = ?, origin = ?, via = ?'
-
-/** What one `apply` tracks besides the state row: the seals of its records and the batches' count changes. */
-class SealWork {
-  private readonly batches: BatchTable
-  private readonly opts: ApplyOptions
-  private readonly ids = new Map<SignedBatch, number>()
-  readonly refs = new Map<number, number>()
-  /** Batches this apply stored: dropped again at its end when none of its states was written. */
-  readonly created = new Set<number>()
-
-  constructor (batches: BatchTable, opts: ApplyOptions) {
-    this.batches = batches
-    this.opts = opts
-  }
-
-  /** The stored seal of input `i` (its batch stored on first use), or undefined when it is unsigned. */
-  sealOf (i: number): StoredSeal | undefined {
-    const seals = this.opts.seals
-    const ref = seals?.refs[i]
-    if (ref === undefined) return undefined
-    const batch = seals!.batches[ref.batch]
-    if (batch === undefined) throw INVALID_INPUT(`seals.refs[${i}].batch`, `must be an index into seals.batches (0 to ${seals!.batches.length - 1})`)
-    let id = this.ids.get(batch)
-    if (id === undefined) {
-      const { id: resolved, created } = this.batches.resolve(batch)
-      id = resolved
-      this.ids.set(batch, id)
-      if (created) this.created.add(id)
-    }
-    return { batch: id, leaf: ref.leaf }
-  }
-
-  /** A state of `seal`'s batch was written (+1) or dropped (-1). */
-  count (seal: StoredSeal | undefined, delta: number): void {
-    if (seal !== undefined) this.refs.set(seal.batch, (this.refs.get(seal.batch) ?? 0) + delta)
-  }
-}
+/** Local metadata written by flush(): the last seq it made durable (only written, so that the commit has something to sync). */
+const DURABLE_KEY = 'store.durable-seq'
 
 export class Writer {
   private readonly db: DatabaseSync
@@ -81,27 +46,21 @@ export class Writer {
   private readonly text: SqliteTextIndex
   private readonly batches: BatchTable
   readonly history: HistoryTable
-  /** A triple id as bytes, rewritten for each triple (SQLite copies bound values). */
-  private readonly idBytes = Buffer.alloc(32)
-  private readonly insertTriple: StatementSync
-  private readonly selectTriple: StatementSync
-  private readonly updateTriple: StatementSync
-  private readonly selectNote: StatementSync
-  private readonly insertNote: StatementSync
-  private readonly updateNote: StatementSync
-  private readonly selectEpisode: StatementSync
-  private readonly insertEpisode: StatementSync
-  private readonly updateEpisode: StatementSync
-  private readonly insertTrace: StatementSync
-  private readonly selectUnsealedTrace: StatementSync
-  private readonly sealTrace: StatementSync
+  readonly knowledge: KnowledgeTables
+  private readonly records: RecordWrites
+  /** The configured durability (store.synchronous); `refetchable` batches commit with NORMAL whatever it is. */
+  private readonly mode: 'full' | 'normal'
+  /** The connection's synchronous setting now. */
+  private synchronous: 'FULL' | 'NORMAL'
+  /** Every change up to this seq is on disk (survives a power cut). */
+  private durable = -1
   private readonly saveCursor: StatementSync
   private readonly putMeta: StatementSync
   private readonly dropMeta: StatementSync
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
 
-  constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex) {
+  constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full') {
     this.db = db
     this.file = file
     this.nodes = nodes
@@ -109,30 +68,22 @@ export class Writer {
     this.state = new StateTable(db)
     this.batches = new BatchTable(db, nodes)
     this.history = new HistoryTable(db, nodes)
-    this.insertTriple = db.prepare(`INSERT INTO triples (${STAMP}, id, deleted, subject, predicate, okind, ovalue, olang, batch, leaf)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-    this.selectTriple = db.prepare(`SELECT ${TRIPLE_COLUMNS} FROM triples WHERE id = ?`)
-    this.updateTriple = db.prepare(`UPDATE triples SET ${STAMP_SET}, deleted = ?, batch = ?, leaf = ? WHERE seq = ?`)
-    this.selectNote = db.prepare(`SELECT ${NOTE_COLUMNS} FROM notes WHERE key = ?`)
-    this.insertNote = db.prepare(`INSERT INTO notes (${STAMP}, key, deleted, value, batch, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    this.updateNote = db.prepare(`UPDATE notes SET ${STAMP_SET}, deleted = ?, value = ?, batch = ?, leaf = ? WHERE seq = ?`)
-    this.selectEpisode = db.prepare(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`)
-    this.insertEpisode = db.prepare(`INSERT INTO episodes (${STAMP}, id, data, batch, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    this.updateEpisode = db.prepare(`UPDATE episodes SET ${STAMP_SET}, data = ?, batch = ?, leaf = ? WHERE seq = ?`)
-    this.insertTrace = db.prepare(`INSERT INTO traces (${STAMP}, id, run_id, type, data, batch, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO NOTHING`)
-    this.selectUnsealedTrace = db.prepare('SELECT seq FROM traces WHERE id = ? AND batch IS NULL')
-    this.sealTrace = db.prepare('UPDATE traces SET seq = ?, via = ?, batch = ?, leaf = ? WHERE seq = ?')
+    this.knowledge = new KnowledgeTables(db)
+    this.records = new RecordWrites(db, nodes, text, this.history)
+    this.mode = mode
+    this.synchronous = mode === 'normal' ? 'NORMAL' : 'FULL'
     this.saveCursor = db.prepare('INSERT INTO cursors (peer, seq) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq')
     this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
     this.dropMeta = db.prepare('DELETE FROM meta WHERE key = ?')
     const dead = (table: string): StatementSync =>
-      db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE deleted = 1 AND hlc_wall < ?`)
+      db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE ${COLLECTABLE_SQL}`)
     this.deadStats = { triples: dead('triples'), notes: dead('notes') }
     this.deleteDead = {
-      triples: db.prepare('DELETE FROM triples WHERE deleted = 1 AND hlc_wall < ?'),
-      notes: db.prepare('DELETE FROM notes WHERE deleted = 1 AND hlc_wall < ?')
+      triples: db.prepare(`DELETE FROM triples WHERE ${COLLECTABLE_SQL}`),
+      notes: db.prepare(`DELETE FROM notes WHERE ${COLLECTABLE_SQL}`)
     }
+    // what an earlier process committed without waiting for the disk is made durable before anything is served
+    this.flush()
   }
 
   readState (): State {
@@ -150,18 +101,43 @@ export class Writer {
   apply (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     checkMark(opts.clock)
     checkCursor(opts.cursor)
-    return this.transaction('applying a batch', () => this.applyAll(records, opts))
+    return this.transaction('applying a batch', () => this.applyAll(records, opts), opts.refetchable === true ? 'refetchable' : 'local')
   }
 
-  collectTombstones (beforeWallMs: number): number {
+  /** Every change up to this seq survives a power cut. */
+  durableSeq (): number {
+    return this.durable
+  }
+
+  /**
+   * Makes every committed change durable: one small commit with synchronous FULL (the seq made
+   * durable, in `meta`), which syncs the write-ahead log and so every commit before it — about
+   * the cost of the sync a FULL commit of the pages would have paid, once for all of them.
+   */
+  flush (): void {
+    const last = this.state.read().lastSeq
+    if (this.durable >= last) return
+    this.transaction('making the last writes durable', () => this.putMeta.run(DURABLE_KEY, String(last)), 'synced')
+  }
+
+  private setSynchronous (value: 'FULL' | 'NORMAL'): void {
+    if (this.synchronous === value) return
+    this.db.exec(`PRAGMA synchronous = ${value}`)
+    this.synchronous = value
+  }
+
+  /** Removes the tombstones Rule B collects (store/tombstones.ts) into history. */
+  collectTombstones (beforeWallMs: number, upTo?: HlcMark): number {
     checkWallMs(beforeWallMs)
+    if (upTo !== undefined) checkMark(upTo, 'upTo')
     return this.transaction('collecting tombstones', () => {
       const s = this.state.read()
-      const t = this.deadStats.triples.get(beforeWallMs) as { n: number, top: number }
-      const n = this.deadStats.notes.get(beforeWallMs) as { n: number, top: number }
-      if (t.n > 0 || n.n > 0) this.history.keepTombstones(beforeWallMs)
-      if (t.n > 0) this.deleteDead.triples.run(beforeWallMs)
-      if (n.n > 0) this.deleteDead.notes.run(beforeWallMs)
+      const args = collectableArgs(beforeWallMs, upTo)
+      const t = this.deadStats.triples.get(...args) as { n: number, top: number }
+      const n = this.deadStats.notes.get(...args) as { n: number, top: number }
+      if (t.n > 0 || n.n > 0) this.history.keepTombstones(beforeWallMs, upTo)
+      if (t.n > 0) this.deleteDead.triples.run(...args)
+      if (n.n > 0) this.deleteDead.notes.run(...args)
       s.triplesDead -= t.n
       s.notesDead -= n.n
       s.feedFloor = Math.max(s.feedFloor, t.top, n.top)
@@ -180,11 +156,49 @@ export class Writer {
     })
   }
 
-  /** Runs `body` in one write transaction; rolls back and rethrows on any error. */
-  transaction<T> (doing: string, body: () => T): T {
+  /**
+   * A clock repair: this node's re-stamped records written whatever their current state, with
+   * their seals (a re-stamped trace replaces the old entry; the replaced states of the others go
+   * to history), the clock mark set (lowered), the void recorded.
+   */
+  repairClock (repair: ClockRepair): ApplyResult {
+    checkMark(repair.clock)
+    return this.transaction('repairing the clock', () => {
+      const s = this.state.read()
+      this.text.begin()
+      this.records.begin()
+      const work = new SealWork(this.batches)
+      const force: ApplyOptions = { clock: repair.clock, resolve: (_current, incoming) => incoming }
+      const c: WriteContext = { opts: force, via: null, s, work }
+      for (const id of repair.removeTraces) this.records.removeTrace(id, c)
+      const changed: FeedEntry[] = []
+      repair.records.forEach((r, i) => {
+        const out = this.records.write(r, work.sealOf(repair.seals, i), c)
+        if (out !== undefined) changed.push(entryOf(s, out))
+      })
+      s.clockWall = repair.clock.wall
+      s.clockCounter = repair.clock.counter
+      this.text.end()
+      work.finish()
+      this.state.save(s)
+      this.knowledge.setVoid(repair.void)
+      return { changed, unchanged: repair.records.length - changed.length, replacedLive: 0, forgotten: 0, held: 0, voided: 0 }
+    })
+  }
+
+  /**
+   * Runs `body` in one write transaction; rolls back and rethrows on any error. Its commit:
+   * `local` (every write but a peer's page: records, metadata, the peer registry, tombstone
+   * collection, the text index) waits for the disk as the store is configured; `refetchable` (a
+   * peer's page) never does; `synced` (flush) always does.
+   */
+  transaction<T> (doing: string, body: () => T, durability: 'local' | 'refetchable' | 'synced' = 'local'): T {
     // Never touch a transaction this call did not open: the outer write rolls itself back.
     if (this.db.isTransaction) throw nestedWriteError()
+    // SQLite refuses to change the setting inside a transaction: it is chosen before BEGIN.
+    const sync = durability === 'synced' || (durability === 'local' && this.mode === 'full') ? 'FULL' : 'NORMAL'
     try {
+      this.setSynchronous(sync)
       this.db.exec('BEGIN IMMEDIATE')
     } catch (e) {
       throw storeError(e, this.file, doing)
@@ -193,6 +207,8 @@ export class Writer {
       const result = body()
       this.db.exec('COMMIT')
       this.nodes.commit()
+      // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
+      if (sync === 'FULL') this.durable = this.state.read().lastSeq
       return result
     } catch (e) {
       if (this.db.isTransaction) {
@@ -206,37 +222,45 @@ export class Writer {
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const s = this.state.read()
     this.text.begin()
+    this.records.begin()
     const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
     if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {
       s.clockWall = opts.clock.wall
       s.clockCounter = opts.clock.counter
     }
+    const work = new SealWork(this.batches)
+    let voided = 0
+    for (const v of opts.voids ?? []) voided += Math.max(0, this.knowledge.applyVoid(v, work))
+    for (const id of opts.release ?? []) this.knowledge.unhold(id, work)
+    const c: WriteContext = { opts, via, s, work }
     const changed: FeedEntry[] = []
-    const work = new SealWork(this.batches, opts)
     let unchanged = 0
     for (let i = 0; i < records.length; i++) {
-      const r = records[i]!
-      const seal = work.sealOf(i)
-      const out = r.kind === 'triple'
-        ? this.applyTriple(r, seal, opts, via, s, work)
-        : r.kind === 'note'
-          ? this.applyNote(r, seal, opts, via, s, work)
-          : r.kind === 'episode' ? this.applyEpisode(r, seal, opts, via, s, work) : this.applyTrace(r, seal, via, s, work)
+      const out = this.records.write(records[i]!, work.sealOf(opts.seals, i), c)
       if (out === undefined) { unchanged++; continue }
       const h = out.record.hlc
       if (h.wall > s.clockWall || (h.wall === s.clockWall && h.counter > s.clockCounter)) {
         s.clockWall = h.wall
         s.clockCounter = h.counter
       }
-      changed.push(out.seal === undefined ? { seq: s.lastSeq as Seq, record: out.record } : { seq: s.lastSeq as Seq, record: out.record, seal: out.seal })
+      changed.push(entryOf(s, out))
     }
+    let held = 0
+    const hold = opts.hold
+    hold?.records.forEach((r, i) => {
+      const seal = work.sealOf(hold.seals, i, 'hold.seals')
+      if (this.knowledge.hold(r, opts.via, hold.at, seal)) {
+        held++
+        work.count(seal, 1)
+      }
+    })
+    for (const e of opts.learn ?? []) this.knowledge.learn(e.node, e)
     this.text.end()
-    this.batches.count(work.refs)
-    for (const id of work.created) if ((work.refs.get(id) ?? 0) === 0) this.batches.drop(id)
+    work.finish()
     this.state.save(s)
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
     if (opts.meta !== undefined) this.writeMeta(opts.meta())
-    return { changed, unchanged }
+    return { changed, unchanged, replacedLive: this.records.replacedLive, forgotten: this.records.forgotten, held, voided }
   }
 
   /** Writes metadata pairs inside the current transaction (`undefined` deletes the key). */
@@ -246,134 +270,8 @@ export class Writer {
       else this.putMeta.run(key, value)
     }
   }
-
-  /**
-   * Each `apply…` returns the state written (at seq `s.lastSeq`) with its seal, or undefined when
-   * unchanged. A written state takes the incoming seal only when it is the incoming state (a
-   * state a resolver made is this node's, unsigned here until a signed copy arrives).
-   */
-  private applyTriple (r: TripleRecord, seal: StoredSeal | undefined, opts: ApplyOptions, via: number | null, s: State, work: SealWork): Written | undefined {
-    const id = this.idBytes
-    if (r.id.length !== 64 || id.write(r.id, 'hex') !== 32) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
-    const o = r.object
-    const inserted = this.insertTriple.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
-      id, r.deleted ? 1 : 0, r.subject, r.predicate, TERM_TAG[o.kind], termValue(o), termLang(o), seal?.batch ?? null, seal?.leaf ?? null)
-    if (inserted.changes !== 0) {
-      s.lastSeq++
-      if (r.deleted) s.triplesDead++
-      else {
-        s.triplesLive++
-        this.text.added(s.lastSeq, r)
-      }
-      work.count(seal, 1)
-      return { record: r, seal }
-    }
-    const row = this.selectTriple.get(id) as unknown as TripleRow
-    const current = tripleFromRow(row, this.nodes)
-    const w = decide(current, r, opts, seal !== undefined && row.batch === null) as TripleRecord | undefined
-    if (w === undefined) return undefined
-    const kept = this.replace(w, r, seal, current, row, work, () => this.history.keepTriple(row, w.hlc))
-    s.lastSeq++
-    this.updateTriple.run(s.lastSeq, w.hlc.wall, w.hlc.counter, this.nodes.idOf(w.hlc.node), cameFromPeer(w, r) ? via : null,
-      w.deleted ? 1 : 0, kept?.batch ?? null, kept?.leaf ?? null, row.seq)
-    if (current.deleted) s.triplesDead--
-    else {
-      s.triplesLive--
-      this.text.removed(row.seq, current)
-    }
-    if (w.deleted) s.triplesDead++
-    else {
-      s.triplesLive++
-      this.text.added(s.lastSeq, w)
-    }
-    return { record: w, seal: kept }
-  }
-
-  private applyNote (r: NoteRecord, seal: StoredSeal | undefined, opts: ApplyOptions, via: number | null, s: State, work: SealWork): Written | undefined {
-    const row = this.selectNote.get(r.key) as unknown as NoteRow | undefined
-    const current = row === undefined ? undefined : noteFromRow(row, this.nodes)
-    const w = decide(current, r, opts, seal !== undefined && row?.batch === null) as NoteRecord | undefined
-    if (w === undefined) return undefined
-    const kept = this.replace(w, r, seal, current, row, work, () => this.history.keepNote(row!, w.hlc))
-    s.lastSeq++
-    const origin = this.nodes.idOf(w.hlc.node)
-    const from = cameFromPeer(w, r) ? via : null
-    const value = w.deleted ? null : JSON.stringify(w.value)
-    if (row === undefined) {
-      this.insertNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.key, w.deleted ? 1 : 0, value, kept?.batch ?? null, kept?.leaf ?? null)
-    } else {
-      this.updateNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.deleted ? 1 : 0, value, kept?.batch ?? null, kept?.leaf ?? null, row.seq)
-      if (current!.deleted) s.notesDead--
-      else {
-        s.notesLive--
-        this.text.removed(row.seq, current!)
-      }
-    }
-    if (w.deleted) s.notesDead++
-    else {
-      s.notesLive++
-      this.text.added(s.lastSeq, w)
-    }
-    return { record: w, seal: kept }
-  }
-
-  private applyEpisode (r: EpisodeRecord, seal: StoredSeal | undefined, opts: ApplyOptions, via: number | null, s: State, work: SealWork): Written | undefined {
-    const row = this.selectEpisode.get(r.id) as unknown as EpisodeRow | undefined
-    const current = row === undefined ? undefined : episodeFromRow(row, this.nodes)
-    const w = decide(current, r, opts, seal !== undefined && row?.batch === null) as EpisodeRecord | undefined
-    if (w === undefined) return undefined
-    const kept = this.replace(w, r, seal, current, row, work, () => this.history.keepEpisode(row!, w.hlc))
-    s.lastSeq++
-    const origin = this.nodes.idOf(w.hlc.node)
-    const from = cameFromPeer(w, r) ? via : null
-    if (row === undefined) {
-      this.insertEpisode.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.id, JSON.stringify(w.data), kept?.batch ?? null, kept?.leaf ?? null)
-      s.episodes++
-    } else {
-      this.updateEpisode.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, JSON.stringify(w.data), kept?.batch ?? null, kept?.leaf ?? null, row.seq)
-      this.text.removed(row.seq, current!)
-    }
-    this.text.added(s.lastSeq, w)
-    return { record: w, seal: kept }
-  }
-
-  /**
-   * What replacing `current` (absent: a new record) by the written state `w` does besides the
-   * row: the replaced state goes to history (`keep`) unless only a signature was added, and the
-   * batches' counts follow. Returns the written state's seal.
-   */
-  private replace (w: MemoryRecord, incoming: MemoryRecord, seal: StoredSeal | undefined, current: MemoryRecord | undefined,
-    row: { batch: number | null, leaf: number | null } | undefined, work: SealWork, keep: () => void): StoredSeal | undefined {
-    const kept = w === incoming ? seal : undefined
-    work.count(kept, 1)
-    if (current === undefined || row === undefined) return kept
-    if (compareRecords(w, current) !== 0) keep()
-    else work.count(row.batch === null ? undefined : { batch: row.batch, leaf: row.leaf ?? 0 }, -1)
-    return kept
-  }
-
-  /** Insert or ignore: a trace id is the hash of its content, so a present id is the same entry. */
-  private applyTrace (r: TraceRecord, seal: StoredSeal | undefined, via: number | null, s: State, work: SealWork): Written | undefined {
-    const inserted = this.insertTrace.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
-      r.id, r.runId, r.type, JSON.stringify(r.data), seal?.batch ?? null, seal?.leaf ?? null)
-    if (inserted.changes === 0) {
-      // The same entry: a signed copy of one held unsigned adds its signature and moves it to the next seq.
-      if (seal === undefined) return undefined
-      const held = this.selectUnsealedTrace.get(r.id) as { seq: number } | undefined
-      if (held === undefined) return undefined
-      this.sealTrace.run(s.lastSeq + 1, via, seal.batch, seal.leaf, held.seq)
-      this.text.removed(held.seq, r)
-    } else {
-      s.traces++
-    }
-    s.lastSeq++
-    this.text.added(s.lastSeq, r)
-    work.count(seal, 1)
-    return { record: r, seal }
-  }
 }
 
-interface Written {
-  readonly record: MemoryRecord
-  readonly seal: StoredSeal | undefined
+function entryOf (s: State, out: Written): FeedEntry {
+  return out.seal === undefined ? { seq: s.lastSeq as Seq, record: out.record } : { seq: s.lastSeq as Seq, record: out.record, seal: out.seal }
 }

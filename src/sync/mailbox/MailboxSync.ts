@@ -2,26 +2,42 @@
  * A member's side of the mailbox (docs/DISCOVERY.md "Mailbox", PROTOCOL.md §6): every `intervalMs`,
  * for each relay that admitted this node,
  *
- * - deposit: the records this node wrote (its own stamps; each member deposits its own) from its
- *   feed after the last seq deposited there, cut into pages of at most
- *   `pageRecords` records, each sealed with the group's SEAL key (`protocol/mailbox/seal.ts`)
- *   and sent; the deposited seq moves only when the mailbox says it stored the page;
+ * - deposit: from its feed after the last seq deposited there, the records this node wrote (its
+ *   own stamps; each member deposits its own) and those of writers that no page pulled from that
+ *   mailbox has covered yet (a member that never reaches the mailbox: its records reach the
+ *   mailbox through whoever holds them), cut into pages of at most `pageRecords` records, each
+ *   sealed with the group's SEAL key (`protocol/mailbox/seal.ts`) and sent; the deposited seq
+ *   moves when the mailbox answers;
  * - pull: the pages after the last mailbox seq taken from there, filed under this group's key id;
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
  *   through the ordinary write path (`replication/applyPage.ts`, `via` = the writer), so
  *   signatures (checked ahead, then the engine's gate: a member holding the group's key can
  *   seal a page but not forge another node's records), tombstones, the conflict strategy and
- *   the drift guard apply as for any peer's page. The pulled seq moves after each page is
+ *   the drift guard apply as for any peer's page; consecutive pages of one writer are applied
+ *   in one transaction, up to APPLY_RECORDS records. The pulled seq moves after the pages are
  *   applied or refused.
  *
  * Deposited pages carry the signatures of their records (core/seals.ts), as native pages do.
  *
- * Both positions are kept in the store's metadata, per relay, so a restart resumes. Pages this
- * node wrote itself are skipped. What the mailbox sees is in docs/SECURITY.md.
+ * The writers covered at a relay are those whose records were in a page another member
+ * deposited there and this node pulled (at most MAX_COVERED). A member deposits another writer's
+ * records until it has pulled a page with them: from then on it leaves them to whoever covers
+ * them (the writer itself, or the member that deposits for it). So records go to the mailbox
+ * twice only while two members deposit for the same writer before either has pulled the other's
+ * pages (two members that both hold an absent writer's records and reach the mailbox in the same
+ * round, or a writer whose records another member deposited before its own first round).
+ * Coverage is per writer, not per record, and does not lapse: a record of a covered writer that
+ * no page holds (the member that covers it lacks that record, or no longer reaches the mailbox)
+ * reaches others from peers, not from the mailbox.
+ *
+ * Both positions and the covered writers are kept in the store's metadata, per relay, so a
+ * restart resumes. Pages this node wrote itself are skipped. What the mailbox sees is in
+ * docs/SECURITY.md.
  */
 import type { NodeId } from '../../core/ids.ts'
-import { sealPage as pageSignatures } from '../../core/seals.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import { joinSeals, sealPage as pageSignatures, type PageSeals } from '../../core/seals.ts'
 import type { SeedKeys } from '../../core/seedKeys.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { cutPages, decodeAnswer, decodePagePlaintext, encodePagePlaintext, encodeRequest, MAX_PULL_PAGES, MAX_PAGE_RECORDS, type MailboxAnswer } from '../../protocol/mailbox/messages.ts'
@@ -29,6 +45,13 @@ import { openPage, sealPage, type SealKey } from '../../protocol/mailbox/seal.ts
 import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
 import type { Logger } from '../../util/log.ts'
+
+/** A page pulled and opened: its writer, records and their signatures. */
+interface OpenedPage {
+  readonly writer: NodeId
+  readonly records: MemoryRecord[]
+  readonly seals?: PageSeals
+}
 
 /** What the member side needs of the transport: its admitted relays and one exchange with one. */
 export interface MailboxLink {
@@ -56,6 +79,11 @@ export interface MailboxCounts {
 
 const DEPOSITED = (relay: string): string => `mailbox.deposited.${relay}`
 const PULLED = (relay: string): string => `mailbox.pulled.${relay}`
+const COVERED = (relay: string): string => `mailbox.covered.${relay}`
+/** Most writers remembered as covered per relay; past it others' records are deposited again (never lost). */
+export const MAX_COVERED = 4096
+/** Most records applied in one transaction: consecutive pulled pages of one writer are applied together up to it. */
+const APPLY_RECORDS = 5000
 /** Pages deposited per relay and round, so one round stays short. */
 const PAGES_PER_ROUND = 64
 
@@ -72,6 +100,8 @@ export class MailboxSync {
   private readonly noMailbox = new Set<string>()
   /** Relays whose mailbox answered at least once (the first round is logged). */
   private readonly reached = new Set<string>()
+  /** Writers covered per relay (read from the metadata on first use). */
+  private readonly covered = new Map<string, Set<string>>()
 
   constructor (o: MailboxSyncOptions) {
     this.o = o
@@ -147,8 +177,9 @@ export class MailboxSync {
         if (page.lastSeq > after) store.setMeta(DEPOSITED(relay), String(page.lastSeq))
         return
       }
-      const own = page.entries.filter(e => e.record.hlc.node === this.o.engine.node)
-      const [c] = cutPages(own, per, e => e.seq)
+      const covered = this.coveredAt(relay)
+      const due = page.entries.filter(e => e.record.hlc.node === this.o.engine.node || !covered.has(e.record.hlc.node))
+      const [c] = cutPages(due, per, e => e.seq)
       if (c === undefined) {
         store.setMeta(DEPOSITED(relay), String(page.lastSeq))
         if (!page.hasMore) return
@@ -168,22 +199,44 @@ export class MailboxSync {
   }
 
   private async pull (relay: string): Promise<void> {
+    const store = this.o.engine.store
     for (let more = true; more && !this.stopped;) {
-      const after = Number(this.o.engine.store.getMeta(PULLED(relay)) ?? '0')
+      const after = Number(store.getMeta(PULLED(relay)) ?? '0')
       const answers = await this.ask(relay, encodeRequest({ op: 'pull', keyId: this.seal.keyId, after, max: MAX_PULL_PAGES }), MAX_PULL_PAGES + 1)
       more = false
+      // consecutive pages of one writer are applied together, up to APPLY_RECORDS records
+      let run: { writer: NodeId, pages: OpenedPage[], count: number, seq: number } | undefined
+      const flush = async (): Promise<void> => {
+        if (run === undefined) return
+        const { writer, pages, seq } = run
+        run = undefined
+        await this.apply(relay, writer, pages.flatMap(p => p.records), joinSeals(pages))
+        store.setMeta(PULLED(relay), String(seq))
+      }
       for (const a of answers) {
         if (a.op === 'end') more = a.more
         if (a.op !== 'page') continue
         if (a.seq <= after) throw new Error(`the mailbox sent page ${a.seq}, not after ${after}`)
-        await this.take(relay, a.seq, a.page)
+        const taken = this.open(relay, a.seq, a.page)
+        if (taken !== undefined && run?.writer === taken.writer && run.count + taken.records.length <= APPLY_RECORDS) {
+          run.pages.push(taken)
+          run.count += taken.records.length
+          run.seq = a.seq
+          continue
+        }
+        await flush()
+        if (taken === undefined) store.setMeta(PULLED(relay), String(a.seq))
+        else run = { writer: taken.writer, pages: [taken], count: taken.records.length, seq: a.seq }
       }
+      await flush()
     }
   }
 
-  /** Opens, checks and applies one page; refuses it with a warning when it does not open. */
-  private async take (relay: string, seq: number, page: Uint8Array): Promise<void> {
-    const store = this.o.engine.store
+  /**
+   * Opens and checks one page: its writer, records and their signatures, or undefined for a page
+   * of this node's own or one refused (with a warning: it does not open, or its rows fail the checks).
+   */
+  private open (relay: string, seq: number, page: Uint8Array): OpenedPage | undefined {
     this.counts.pulled++
     let opened: ReturnType<typeof openPage> | undefined
     try {
@@ -196,27 +249,46 @@ export class MailboxSync {
     }
     if (opened === undefined || 'failure' in opened) {
       this.counts.refused++
-      store.setMeta(PULLED(relay), String(seq))
-      return
+      return undefined
     }
     const writer = opened.header.writer as NodeId
-    if (writer !== this.o.engine.node) {
-      let body
-      try {
-        body = decodePagePlaintext(opened.plaintext)
-      } catch (err) {
-        this.o.log.warn(`refused a mailbox page: ${err instanceof Error ? err.message : String(err)}`, { relay, page: seq, writer })
-        this.counts.refused++
-        store.setMeta(PULLED(relay), String(seq))
-        return
-      }
-      const { records, seals } = body
-      // Signatures are checked ahead, yielding between batches (a page may hold many single writes); the gate uses the result.
-      await this.o.engine.verifyAhead(records, seals)
-      const view = { node: writer, cursor: 0, namespaces: null }
-      const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
-      this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, seals, view }, conflicts).applied
+    if (writer === this.o.engine.node) return undefined
+    try {
+      return { writer, ...decodePagePlaintext(opened.plaintext) }
+    } catch (err) {
+      this.o.log.warn(`refused a mailbox page: ${err instanceof Error ? err.message : String(err)}`, { relay, page: seq, writer })
+      this.counts.refused++
+      return undefined
     }
-    store.setMeta(PULLED(relay), String(seq))
+  }
+
+  /**
+   * Applies records a writer deposited, through the ordinary write path (`via` = the writer):
+   * their signatures checked ahead, yielding between batches (pages may hold many single
+   * writes), then the gate uses the result.
+   */
+  private async apply (relay: string, writer: NodeId, records: readonly MemoryRecord[], seals: PageSeals | undefined): Promise<void> {
+    await this.o.engine.verifyAhead(records, seals)
+    const view = { node: writer, cursor: 0, namespaces: null }
+    const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
+    this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, seals, view }, conflicts).applied
+    this.cover(relay, [writer, ...records.map(r => r.hlc.node)])
+  }
+
+  private coveredAt (relay: string): Set<string> {
+    let set = this.covered.get(relay)
+    if (set === undefined) {
+      set = new Set<string>(JSON.parse(this.o.engine.store.getMeta(COVERED(relay)) ?? '[]') as string[])
+      this.covered.set(relay, set)
+    }
+    return set
+  }
+
+  /** Remembers `writers` as covered at `relay` (up to MAX_COVERED). */
+  private cover (relay: string, writers: readonly string[]): void {
+    const set = this.coveredAt(relay)
+    const before = set.size
+    for (const w of writers) if (set.size < MAX_COVERED) set.add(w)
+    if (set.size !== before) this.o.engine.store.setMeta(COVERED(relay), JSON.stringify([...set]))
   }
 }

@@ -8,8 +8,11 @@
  * (once, and again when no fitting page follows in time) and the sender restarts from there. A snapshot (pages from 0
  * with `snapshot: true`) is accepted whatever the cursor; after its last page the expired-cursor
  * rule (replication/expiredCursor.ts) deletes what the peer deleted and collected while this
- * node was away. Each page applied moves the progress (telemetry/FeedProgress.ts): the catch-up in
- * flight and how far behind the peer's feed this node is, for the status and the dashboard.
+ * node was away. A page's clock voids (`vd`) apply before its records, and the knowledge vector
+ * of a page that reaches the end of the peer's feed (`k`) is learnt with its cursor
+ * (core/knowledge.ts); records stamped too far ahead are held aside, and the page still applies.
+ * Each page applied moves the progress (telemetry/FeedProgress.ts): the catch-up in flight and
+ * how far behind the peer's feed this node is, for the status and the dashboard.
  */
 import { isEngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
@@ -84,7 +87,9 @@ export class FeedReceiver {
   sendCursor (): void {
     this.cursorSentAt = this.now()
     this.answered = false
-    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed })
+    // A store that lacks its own history asks for everything (engine/NodeKnowledge.ts).
+    const full = this.opts.engine.knowledge.ownHistoryIncomplete()
+    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed, ...(full ? { full } : {}) })
   }
 
   /**
@@ -109,8 +114,10 @@ export class FeedReceiver {
     const pass = this.opts.conflicts?.pass(peer)
     let result
     try {
-      result = applyPeerPage(engine, { peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed } },
-        pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
+      result = applyPeerPage(engine, {
+        peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
+        ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {})
+      }, pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.deferred(e.message)
@@ -129,7 +136,7 @@ export class FeedReceiver {
       snap.see(msg.records)
       if (!msg.more) {
         this.snapshot = undefined
-        const n = snap.finish(engine, { peer })
+        const n = snap.finish(engine, { peer, ...(msg.k !== undefined ? { knowledge: msg.k } : {}) })
         this.stats.inferredDeletes += n
         if (n > 0) this.opts.log.info('deleted records the peer had deleted while this node was away', { peer, count: n })
       }

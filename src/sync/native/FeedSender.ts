@@ -17,12 +17,17 @@
  * - Each page carries the signatures of its records: the batches they belong to, with the proof
  *   for the page's part of each (core/seals.ts sealPage).
  * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
+ * - Nothing past the store's durable seq is sent: a page with records first makes the feed
+ *   durable (Store.flush); an empty page goes only as far as it already is (the rest follows
+ *   once a later commit or flush made it durable).
  * - No acknowledgement within `ackTimeoutMs` (a frame lost, or a stalled peer): the sender goes
  *   back to the last acknowledged cursor. A peer answering a page with a fresh `cursor` (its
  *   cursor is elsewhere) restarts the stream from there.
  */
 import type { NodeId } from '../../core/ids.ts'
 import { sealPage } from '../../core/seals.ts'
+import type { ClockVoid } from '../../core/knowledge.ts'
+import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
@@ -46,6 +51,13 @@ export interface FeedSenderOptions {
   /** Called when sending fails; the session closes. */
   readonly onError: (err: unknown) => void
   readonly now?: () => number
+  /**
+   * This node's knowledge vector and voids (Engine.knowledgeToSend), read with every scan that
+   * reaches the end of the feed and sent with the page it ends (`k`); absent: none is sent.
+   */
+  readonly knowledge?: () => KnowledgeToSend
+  /** The clock voids this node knows, sent with every page that carries records (`vd`). */
+  readonly voids?: () => readonly ClockVoid[]
 }
 
 export interface FeedSenderStats {
@@ -64,6 +76,8 @@ interface Scan {
   readonly lastSeq: number
   readonly hasMore: boolean
   readonly snapshot: boolean
+  /** The knowledge read in the same step as the store read that reached the end (hasMore false). */
+  readonly knowledge?: KnowledgeToSend
 }
 
 /** A page ready to send, and what sending it changes. */
@@ -105,6 +119,10 @@ export class FeedSender {
   private prepared: Prepared | undefined
   /** Set by start(): the first page after a cursor is sent even when empty, so the peer knows its cursor arrived. */
   private answerCursor = false
+  /** Set by refreshKnowledge(): send an (empty) page with the knowledge vector once caught up. */
+  private knowledgeDue = false
+  /** When a page with the knowledge vector was last sent. */
+  private knowledgeSentAt = -Infinity
   /** The `to` of the last page sent with `more: false` since the peer's cursor (undefined: none yet). */
   private endSent: number | undefined
   /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
@@ -139,14 +157,14 @@ export class FeedSender {
   }
 
   /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
-  start (cursor: number, feed: string): void {
+  start (cursor: number, feed: string, full = false): void {
     const { store } = this.opts
     const { feedFloor, lastSeq } = store.stats()
     if (this.started) this.stats.restarts++
     this.started = true
     this.generation++
     this.inflight = []
-    const read = planFeedRead({ cursor, feedId: feed, ownFeedId: this.opts.feedId, feedFloor, lastSeq })
+    const read = planFeedRead({ cursor, feedId: feed, ownFeedId: this.opts.feedId, feedFloor, lastSeq, full })
     if (read.snapshot) {
       this.snapshot = { peerCursor: seenOfPeer(store, this.opts.peer, this.opts.peerFeed) }
       this.stats.snapshots++
@@ -195,6 +213,16 @@ export class FeedSender {
     this.stopped = true
   }
 
+  /**
+   * Sends the knowledge vector again when none went out for `minIntervalMs`: an idle node's
+   * entry keeps moving on its peers, so they can collect tombstones (core/knowledge.ts Rule B).
+   */
+  refreshKnowledge (minIntervalMs: number): void {
+    if (this.opts.knowledge === undefined || this.now() - this.knowledgeSentAt < minIntervalMs) return
+    this.knowledgeDue = true
+    this.wake()
+  }
+
   private async pump (): Promise<void> {
     // Each turn sends one page or finds nothing to send; bounded so a bug cannot spin forever.
     for (let turn = 0; turn < 1_000_000; turn++) {
@@ -222,9 +250,16 @@ export class FeedSender {
     this.rest = page.rest
     if (page.endsSnapshot) this.snapshot = undefined
     this.answerCursor = false
+    if (page.msg.k !== undefined) {
+      this.knowledgeDue = false
+      this.knowledgeSentAt = this.now()
+    }
   }
 
   private async sendPage (gen: number, msg: ChangesMessage, frame = encodeMessage(msg)): Promise<boolean> {
+    // A page never reaches past what is durable here: a seq a peer has seen is never issued
+    // again for another change, even after a power cut lost refetchable pages (Store.durableSeq).
+    if (msg.to > this.opts.store.durableSeq()) this.opts.store.flush()
     this.position = msg.to
     if (!msg.more) this.endSent ??= msg.to
     this.inflight.push({ to: msg.to, at: this.now() })
@@ -248,15 +283,26 @@ export class FeedSender {
     const snap = this.snapshot
     const generation = this.generation
     const scan = this.read()
+    // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
+    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd'> => {
+      const k = !more ? scan.knowledge : undefined
+      const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
+      return { ...(k !== undefined ? { k: k.entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}) }
+    }
     if (scan.entries.length === 0) {
       if (snap === undefined) {
-        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them.
-        if (scan.lastSeq <= this.position && !this.answerCursor) return undefined
-        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, scan.lastSeq), records: [], more: scan.hasMore }
+        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them
+        // — as far as they are durable (no flush for a page that carries nothing; see sendPage) —
+        // and carries the knowledge vector when it is due and the page reaches the feed's end.
+        const to = Math.min(scan.lastSeq, Math.max(this.position, this.opts.store.durableSeq()))
+        const complete = !scan.hasMore && to === scan.lastSeq
+        const due = this.knowledgeDue && complete && scan.knowledge !== undefined
+        if (to <= this.position && !this.answerCursor && !due) return undefined
+        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, to), records: [], more: scan.hasMore && to === scan.lastSeq, ...time(!complete, false) }
         return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: false }
       }
       // A snapshot always ends with a page whose `more` is false, even an empty one.
-      const msg: ChangesMessage = { t: 'changes', from: this.position, to: scan.lastSeq, records: [], more: false, snapshot: true, peerCursor: snap.peerCursor }
+      const msg: ChangesMessage = { t: 'changes', from: this.position, to: scan.lastSeq, records: [], more: false, snapshot: true, peerCursor: snap.peerCursor, ...time(false, false) }
       return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: true }
     }
     let entries = scan.entries
@@ -270,8 +316,8 @@ export class FeedSender {
       const seals = sealPage(entries, this.batches.load, this.batches.reload)
       const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
-        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed }
-        : { t: 'changes', from: this.position, to, end, records, more, ...signed }
+        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed, ...time(more, true) }
+        : { t: 'changes', from: this.position, to, end, records, more, ...signed, ...time(more, true) }
     }
     let msg = build()
     let frame = encodeMessage(msg)
@@ -284,7 +330,7 @@ export class FeedSender {
       entries = entries.slice(0, keep)
       to = entries[entries.length - 1]!.seq
       more = true
-      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot }
+      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
       msg = build()
       frame = encodeMessage(msg)
     }
@@ -299,13 +345,18 @@ export class FeedSender {
     const limit = Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords))
     const snapshot = this.snapshot !== undefined
     const opts = snapshot ? { limit } : { limit, excludeVia: this.opts.peer }
+    // The knowledge is read right after a store read that reached the end, in the same step.
+    const knowledgeIf = (hasMore: boolean): { knowledge?: KnowledgeToSend } => {
+      const k = !hasMore ? this.opts.knowledge?.() : undefined
+      return k !== undefined ? { knowledge: k } : {}
+    }
     const rest = this.rest
     if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
       if (rest.entries.length >= limit || !rest.hasMore) return rest
       const more = this.opts.store.changesSince(rest.lastSeq, { ...opts, limit: limit - rest.entries.length })
-      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot }
+      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore) }
     }
     const page = this.opts.store.changesSince(this.position, opts)
-    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot }
+    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore) }
   }
 }

@@ -14,6 +14,7 @@
  */
 import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
+import type { ClockVoid } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
@@ -84,6 +85,11 @@ export interface NativeSessionOptions {
   readonly onOpen?: (session: NativeSession) => void
   /** Called with the records of every page or gossip batch that changed something here. */
   readonly onSynced?: (session: NativeSession, kind: 'page' | 'round') => void
+  /**
+   * Told what the peer's wall clock read (its `hello`, each gossip `digest`) and what this
+   * node's read when it arrived (replication/PeerClocks.ts).
+   */
+  readonly onClock?: (peer: NodeId, theirs: number, ours: number) => void
 }
 
 const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof', 'pake', 'confirm']
@@ -182,11 +188,13 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, signs: engine.provenance.signer !== undefined
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs,
+        signs: engine.provenance.signer !== undefined, now: this.now
       })
       peerFeed = result.peerFeed
       // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
       if (result.peerSigns) engine.provenance.signers.learn(this.peer)
+      if (result.peerClock !== undefined) this.opts.onClock?.(this.peer, result.peerClock.theirs, result.peerClock.ours)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
       await this.fail(e, 'handshake')
@@ -215,7 +223,9 @@ export class NativeSession {
         send: (frame) => this.sendFrame(frame),
         pageRecords: () => this.opts.settings().pageRecords,
         onError: e => { void this.fail(e, 'send') },
-        now: this.now
+        now: this.now,
+        knowledge: () => engine.knowledgeToSend(),
+        voids: () => engine.knowledge.voids()
       })
     }
     this.gossip = this.opts.gossip?.(this.peer)
@@ -254,9 +264,21 @@ export class NativeSession {
   tick (): void {
     if (this.state !== 'open') return
     if (this.gossip !== undefined && !this.catchingUp) {
-      void this.sendNow(this.gossip.startRound()).catch(e => this.fail(e, 'send'))
+      void this.sendNow(this.outgoing(this.gossip.startRound())).catch(e => this.fail(e, 'send'))
     }
     if (!(this.opts.push ?? true)) this.sender?.wake()
+    // An idle feed still sends its knowledge now and then (Rule B needs it to move).
+    this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))
+  }
+
+  /** A gossip message as sent: a digest with this node's clock, records with the voids it knows. */
+  private outgoing (m: NativeMessage): NativeMessage {
+    if (m.t === 'digest') return { ...m, now: this.now() }
+    if (m.t === 'records') {
+      const vd = this.opts.engine.knowledge.voids()
+      return vd.length > 0 ? { ...m, vd } : m
+    }
+    return m
   }
 
   async close (reason = 'closed'): Promise<void> {
@@ -315,7 +337,10 @@ export class NativeSession {
       // before the proof, only hello and proof are read at all
       msg = this.state === 'open' ? decodeFrame(frame, { deferRecords: true }) : decodeFrame(frame, { only: HANDSHAKE_TYPES })
     } catch (e) {
-      void this.fail(e, 'decode')
+      // during the handshake, what the peer sent before this frame is judged first (a peer whose
+      // hello already fails authentication is refused for that, not for what it pushed after)
+      if (this.state === 'handshake') this.inbox.fail(e)
+      else void this.fail(e, 'decode')
       return
     }
     // a request (cursor, digest, buckets, bloom) sent too fast is ignored
@@ -342,7 +367,7 @@ export class NativeSession {
       case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
-        this.sender?.start(msg.cursor, msg.feed)
+        this.sender?.start(msg.cursor, msg.feed, msg.full === true)
         return
       case 'ack':
         this.sender?.onAck(msg.cursor)
@@ -357,16 +382,18 @@ export class NativeSession {
       }
       default: {
         if (this.gossip === undefined) return
+        if (msg.t === 'digest' && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
         // a round the peer starts while a stream catches up ends at once (a lost message does the same)
         if (msg.t !== 'records' && this.catchingUp) { this.gossipDeferred++; return }
         const { send, apply, seals } = this.gossip.onMessage(msg)
         // decodeFrame checked every row of a `records` message; signatures are checked ahead, in slices
         if (apply.length > 0) {
+          const voids = msg.t === 'records' ? msg.vd : undefined
           this.gossipTail = this.gossipTail
-            .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.state === 'open') this.applyGossip(apply, seals) })
+            .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.state === 'open') this.applyGossip(apply, seals, voids) })
             .catch(e => this.fail(e, 'gossip'))
         }
-        for (const m of send) void this.sendNow(m).catch(e => this.fail(e, 'send'))
+        for (const m of send) void this.sendNow(this.outgoing(m)).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
       }
@@ -379,10 +406,10 @@ export class NativeSession {
   }
 
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
-  private applyGossip (records: readonly MemoryRecord[], seals: PageSeals | undefined): void {
+  private applyGossip (records: readonly MemoryRecord[], seals: PageSeals | undefined, voids: readonly ClockVoid[] | undefined): void {
     const conflicts = this.opts.conflicts
     try {
-      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView() },
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
@@ -429,10 +456,8 @@ export class NativeSession {
     if (this.state === 'closed' || this.closeReason !== undefined) return
     const message = err instanceof Error ? err.message : String(err)
     const error = isEngramError(err) ? err : INTERNAL(message)
+    const reason = failureReason(error.code, during, message)
     const code = error.code
-    const reason = code === 'UNAUTHORIZED'
-      ? 'auth failed'
-      : code === 'PROTOCOL' ? `protocol error: ${message}` : code === 'TIMEOUT' ? `timeout: ${message}` : `${during} failed: ${message}`
     this.failure = error
     this.closeReason = reason
     const details = { peer: this.peer, addr: this.conn.remoteAddr, during }
@@ -460,4 +485,23 @@ export class NativeSession {
       this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (p2p.seed, sync.passphrase or the TLS certificates; the peer's log says which)`, { peer: this.peer })
     }
   }
+}
+
+/**
+ * The close reason of a session that failed (`fail`): the peer reads it as a refusal of its
+ * session (`isFailureReason`), not as an ordinary close.
+ */
+function failureReason (code: string, during: string, message: string): string {
+  if (code === 'UNAUTHORIZED') return 'auth failed'
+  if (code === 'PROTOCOL') return `protocol error: ${message}`
+  if (code === 'TIMEOUT') return `timeout: ${message}`
+  return `${during} failed: ${message}`
+}
+
+/**
+ * Whether a close reason says the session failed or was refused (one `failureReason` gives) on
+ * either end, rather than closed in order (a node stopping, a peer removed, a duplicate session).
+ */
+export function isFailureReason (reason: string | undefined): boolean {
+  return reason !== undefined && (reason === 'auth failed' || /^(protocol error|timeout): /.test(reason) || reason.includes(' failed: '))
 }

@@ -18,13 +18,14 @@ import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
-import type { NativeSession, SessionInfo } from './NativeSession.ts'
+import { isFailureReason, type NativeSession, type SessionInfo } from './NativeSession.ts'
 import { Redialer, type BackoffOptions } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
@@ -36,6 +37,9 @@ import { PeerRegistry } from '../../peers/PeerRegistry.ts'
 import type { P2pPeers } from '../../peers/P2pPeers.ts'
 import type { ProposedSource } from '../../peers/sources.ts'
 import { endedEvent } from './peerEvents.ts'
+
+/** Time without a page from any peer before the pages received are made durable (flushWhenIdle). */
+const FLUSH_IDLE_MS = 500
 
 export interface NativeSyncSettings {
   /** p2p.gossipIntervalMs */
@@ -68,6 +72,8 @@ export interface NativeSyncOptions {
    * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
    */
   readonly conflicts?: ConflictPolicy
+  /** Where the peers' clock readings go (replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
   readonly settings: () => NativeSyncSettings
   /** Configured peers (p2p.manualPeers and discovery.manualPeers): listed in `peers` as `config`. */
   readonly manualPeers?: readonly string[]
@@ -145,6 +151,7 @@ export class NativeSync implements PeerDialer {
   private successes = 0
   private failures = 0
   private timer: NodeJS.Timeout | undefined
+  private flushTimer: NodeJS.Timeout | undefined
   private state: 'new' | 'started' | 'stopped' = 'new'
   private readonly onChange = (ev: ChangeEvent): void => { this.changed(ev) }
 
@@ -232,6 +239,7 @@ export class NativeSync implements PeerDialer {
     if (this.state !== 'started') { this.state = 'stopped'; return }
     this.state = 'stopped'
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
     this.engine.off('change', this.onChange)
     this.window.stop()
     await this.redialer.stopAll()
@@ -381,13 +389,15 @@ export class NativeSync implements PeerDialer {
     }
     const ok = await (this.opened.get(session) ?? Promise.resolve(false))
     const info = await conn.closed
-    const healthy = ok && session.error === undefined
+    // a session the peer closed because it failed or refused it is a failure here too: the redial
+    // backoff grows on every refusal, on both ends (not reset by a session that opened, then was cut)
+    const healthy = ok && session.error === undefined && !isFailureReason(info.reason)
     if (addr !== undefined) this.peerEvent(endedEvent(session, info.reason, addr, healthy))
     return healthy
   }
 
   private ended (session: NativeSession, reason?: string): void {
-    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined))
+    if (session.conn.direction === 'inbound') this.peerEvent(endedEvent(session, reason, undefined, session.error === undefined && session.info().openedAt !== undefined && !isFailureReason(reason)))
     if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
     this.opened.delete(session)
     this.gossipPeers.delete(session)
@@ -400,6 +410,28 @@ export class NativeSync implements PeerDialer {
   private changed (ev: ChangeEvent): void {
     for (const s of this.sessions.values()) s.wake()
     this.window.observe(ev.entries)
+    if (ev.via !== undefined) this.flushWhenIdle()
+  }
+
+  /**
+   * Pages from peers commit without waiting for the disk, and a stream sends another peer only
+   * empty pages up to the durable seq without flushing (FeedSender.ts): once pages stop coming
+   * for FLUSH_IDLE_MS, the store is flushed and the streams go on.
+   */
+  private flushWhenIdle (): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      if (this.state !== 'started') return
+      try {
+        this.engine.store.flush()
+      } catch (e) {
+        this.log.warn('cannot make the pages received from peers durable; trying again with the next page', { error: e instanceof Error ? e.message : String(e) })
+        return
+      }
+      for (const s of this.sessions.values()) s.wake()
+    }, FLUSH_IDLE_MS)
+    this.flushTimer.unref()
   }
 
   private scheduleTick (): void {

@@ -9,6 +9,7 @@
  */
 import type { Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { GossipPeer } from '../../protocol/native/gossip.ts'
@@ -40,6 +41,8 @@ export interface SessionBuilderOptions {
   readonly certificates?: HandshakeCertificates
   /** sync.conflictStrategy and the keep-both list (absent: the merge rules alone). */
   readonly conflicts?: ConflictPolicy
+  /** Where the peers' clock readings go (hello, gossip digests). */
+  readonly clocks?: PeerClocks
   readonly settings: () => SessionBuilderSettings
   /** The node's gossip window, shared by every session's gossip side. */
   readonly window: LazyWindow
@@ -116,7 +119,8 @@ export class SessionBuilder {
       log: opts.log,
       now: opts.now,
       onOpen: hooks.onOpen,
-      onSynced: hooks.onSynced
+      onSynced: hooks.onSynced,
+      ...(opts.clocks !== undefined ? { onClock: (peer, theirs, ours) => { opts.clocks!.observe(peer, theirs, ours) } } : {})
     })
   }
 

@@ -19,9 +19,10 @@ import type { Engine } from '../../engine/Engine.ts'
 import { checkRecord } from '../../core/records.ts'
 import { sealsFromJson } from '../../protocol/polled/jsonSeals.ts'
 import { DELTA_PATH, checkDeltaResponse, type DeltaRequest, type DeltaResponse } from '../../protocol/polled/messages.ts'
-import { applyPeerPage } from '../../replication/applyPage.ts'
+import { applyPeerPage, learnsKnowledge } from '../../replication/applyPage.ts'
 import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
 import { SnapshotPass } from '../../replication/expiredCursor.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import { cursorFeedWrites, readPeerCursor } from '../../replication/peerCursor.ts'
 import type { PeerTls } from '../../tls/client.ts'
 
@@ -68,6 +69,8 @@ export interface PullOptions {
    * caller can remember which cursor is this peer's); may throw to refuse the peer.
    */
   readonly onPeer?: (nodeId: NodeId, feedId: string) => void
+  /** Where the peer's clock readings go (each answer's `now`, replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
 }
 
 export interface PullProgress {
@@ -114,8 +117,13 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
   let snap: { readonly feedId: string, readonly pass: SnapshotPass } | undefined
   let pages = 0; let received = 0; let applied = 0; let unchanged = 0; let bytes = 0; let inferredDeletes = 0
   const maxPages = opts.maxPages ?? 100_000
+  const now = opts.now ?? Date.now
+  // A pull of some namespaces only holds part of what the peer holds: it teaches no knowledge.
+  const partial = opts.namespaces !== undefined && opts.namespaces.length > 0
+  // A store that lacks its own history asks for everything (engine/NodeKnowledge.ts).
+  const full = !partial && opts.engine.knowledge.ownHistoryIncomplete()
   const ask = (c: number, fid: string | undefined, inSnapshot: boolean): Pending =>
-    postDelta(peer.url, { cursor: c, feedId: fid, namespaces: opts.namespaces, limit: opts.pageSize, ...(inSnapshot ? { snapshot: true } : {}) }, opts)
+    postDelta(peer.url, { cursor: c, feedId: fid, namespaces: opts.namespaces, limit: opts.pageSize, now: now(), ...(inSnapshot ? { snapshot: true } : full ? { full } : {}) }, opts)
   let next: Pending | undefined = ask(cursor, feedId, false)
   try {
     while (next !== undefined) {
@@ -128,6 +136,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
       const peerNode = nodeId ?? asNodeId(res.nodeId)
       if (nodeId === undefined) opts.onPeer?.(peerNode, res.feedId)
       nodeId = peerNode
+      if (res.now !== undefined) opts.clocks?.observe(peerNode, res.now, now())
       if (res.snapshot && snap?.feedId !== res.feedId) snap = { feedId: res.feedId, pass: new SnapshotPass(res.peerCursor, res.peerNamespaces) }
       feedId = res.feedId
       pages++
@@ -152,7 +161,10 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         seals,
         view: { node: peerNode, cursor: res.peerCursor, namespaces: res.peerNamespaces },
         // a snapshot's cursor is saved at its end, with the deletions the rule infers
-        ...(res.snapshot ? {} : { cursor: { seq: res.cursor, feedId: res.feedId } })
+        ...(res.snapshot ? {} : { cursor: { seq: res.cursor, feedId: res.feedId } }),
+        ...(res.knowledge !== undefined ? { knowledge: res.knowledge } : {}),
+        ...(res.voids !== undefined ? { voids: res.voids } : {}),
+        partial
       }, opts.conflicts !== undefined ? { pass: opts.conflicts, log: opts.conflictLog } : undefined)
       applied += result.applied
       unchanged += result.unchanged
@@ -161,7 +173,8 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
           peer: peerNode,
           ours: opts.namespaces,
           cursor: { peer: peerNode, seq: res.cursor },
-          meta: () => cursorFeedWrites(peerNode, res.feedId)
+          meta: () => cursorFeedWrites(peerNode, res.feedId),
+          ...(res.knowledge !== undefined && learnsKnowledge(opts.conflicts, partial) ? { knowledge: res.knowledge } : {})
         })
         applied += inferredDeletes
       }

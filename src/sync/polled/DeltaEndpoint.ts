@@ -24,6 +24,7 @@ import { ReplayGuard, signResponse, verifyRequest, AUTH_HEADERS, type RestKey } 
 import type { DeltaServer } from './DeltaServer.ts'
 import { legacyRemoteRefusal } from './legacyAccess.ts'
 import type { LegacyDelta } from './LegacyDelta.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 
 /** An answer to a delta request: a page (no code) or an error, and how to sign it. */
 export interface DeltaReply {
@@ -53,6 +54,8 @@ export interface DeltaEndpointOptions {
   readonly key: () => RestKey | undefined
   readonly log: Logger
   readonly now: () => number
+  /** Where a signed caller's clock reading goes (the request's `now`, replication/PeerClocks.ts). */
+  readonly clocks?: PeerClocks
 }
 
 /** Refused sync requests logged per minute at most (the rest are counted in the next line). */
@@ -116,6 +119,7 @@ export class DeltaEndpoint {
       let parsed: unknown
       try { parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) } catch { throw INVALID_INPUT('body', 'is not valid JSON') }
       const req = parseDeltaRequest(parsed)
+      if (req.now !== undefined && signing !== undefined) this.opts.clocks?.observe(caller, req.now, this.opts.now())
       if (opts.legacyOnly === true && !isLegacyRequest(req)) {
         throw INVALID_INPUT('since', 'is required: an unsigned request from another machine may only use the legacy shape {since, namespaces, nodeId} (engram nodes sign their requests)')
       }

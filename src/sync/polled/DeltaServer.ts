@@ -7,8 +7,13 @@
  * them (at least one), so neither a large page size nor large notes can make an answer the
  * caller refuses. `cursor` is the seq to continue from: the last seq scanned, or, when the page
  * was cut short by its size, the seq of its last record.
+ *
+ * Every answer carries this node's wall clock (`now`) and the clock voids it knows (`voids`); the
+ * page that reaches the end of the feed, for a read of every namespace, carries its knowledge
+ * vector (`knowledge`, core/knowledge.ts), read with that page's scan.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { knowledgeRows, voidRows } from '../../core/knowledge.ts'
 import { recordToPlain } from '../../core/records.ts'
 import { sealPage } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
@@ -83,16 +88,24 @@ export class DeltaServer {
   serve (req: DeltaRequest, caller: NodeId): string {
     const { engine, feedId } = this.opts
     const store = engine.store
+    // nothing past the durable seq is served (Store.durableSeq): pages applied from peers are made durable first
+    store.flush()
     const { feedFloor, lastSeq } = store.stats()
-    const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true })
+    const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true, full: req.full === true })
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
+    // The knowledge vector is read in the same step as the scan it goes with (core/knowledge.ts),
+    // and only for a read of every namespace that reached the end of the feed.
+    const whole = req.namespaces === undefined || req.namespaces.length === 0
+    const known = !page.hasMore && whole ? engine.knowledgeToSend() : undefined
     const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
     // The signatures of the records the page kept (jsonSeals.ts).
     const seals = sealPage(page.entries.slice(0, parts.length), this.batches.load, this.batches.reload)
+    const voids = known?.voids ?? engine.knowledge.voids()
     const head = {
       nodeId: engine.node,
       feedId,
       syncedAt: this.syncedAt(),
+      now: (this.opts.now ?? Date.now)(),
       cursor,
       hasMore,
       snapshot,
@@ -101,7 +114,9 @@ export class DeltaServer {
       ...(engine.provenance.signer !== undefined ? { signs: true } : {}),
       ...(seals.batches.length > 0 ? { batches: batchesJson(seals) } : {}),
       // feed positions left after this page: at most that many records to come (for progress)
-      remaining: Math.max(0, store.stats().lastSeq - cursor)
+      remaining: Math.max(0, store.stats().lastSeq - cursor),
+      ...(known !== undefined && !hasMore ? { knowledge: knowledgeRows(known.entries) } : {}),
+      ...(voids.length > 0 ? { voids: voidRows(voids) } : {})
     }
     return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.map((p, i) => withSealJson(p, seals.refs[i])).join(',')}]}`
   }

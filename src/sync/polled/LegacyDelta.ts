@@ -58,6 +58,8 @@ export class LegacyDelta {
     const maxRecords = this.opts.maxRecords ?? LEGACY_MAX_RECORDS
     const maxBytes = this.opts.maxBytes ?? LEGACY_MAX_BYTES
     const since = req.since ?? new Date(0).toISOString()
+    // nothing past the durable seq is served (Store.durableSeq): pages applied from peers are made durable first
+    engine.store.flush()
     const from = arrivals.seqBefore(Date.parse(since) - (this.opts.marginMs ?? LEGACY_MARGIN_MS))
     const triples: string[] = []
     const deletions: string[] = []

@@ -25,6 +25,7 @@ import { tlsFetch, type ClientTls } from '../../tls/client.ts'
 import type { RestKey } from './auth.ts'
 import { pullFrom, type PeerTls, type PullOptions, type PullProgress, type PullResult } from './DeltaClient.ts'
 import type { RestPeers, RestPeer } from '../../peers/RestPeers.ts'
+import type { PeerClocks } from '../../replication/PeerClocks.ts'
 
 export interface PolledSettings {
   readonly intervalMs: number
@@ -73,6 +74,8 @@ export interface PolledSyncOptions {
   readonly probe?: (url: string, timeoutMs: number, signal: AbortSignal) => Promise<P2pProbe>
   /** Re-probe a healthy peer at most this often (default 10 minutes). */
   readonly probeEveryMs?: number
+  /** Where the peers' clock readings go (each delta answer's `now`). */
+  readonly clocks?: PeerClocks
   /** Why this peer is not pulled now (it is synced natively), or undefined to pull it. */
   readonly skip?: (peer: RestPeer) => string | undefined
 }
@@ -247,6 +250,7 @@ export class PolledSync {
         signal: this.abort.signal,
         now: this.now,
         clockOffsets: this.clockOffsets,
+        ...(this.opts.clocks !== undefined ? { clocks: this.opts.clocks } : {}),
         ...(this.opts.exchange !== undefined ? { exchange: this.opts.exchange } : {}),
         // Remember the peer's identity at once: its cursor is kept under it.
         onPeer: nodeId => {

@@ -1,13 +1,14 @@
 /**
  * Conformance: metadata, stats, health, closing, reads by key, and the engine's triple adds
- * (keepLive) over the store.
+ * (assertTriples) over the store.
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { isEngramError } from '../../../src/core/errors.ts'
+import { compareHlc } from '../../../src/core/hlc.ts'
 import type { TripleId } from '../../../src/core/ids.ts'
 import { Engine } from '../../../src/engine/Engine.ts'
-import { A, at, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
+import { A, B, at, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
 
 export function lifecycleTests (ref: StoreRef): void {
   it('meta: set, overwrite, delete; separate from records', () => {
@@ -21,6 +22,22 @@ export function lifecycleTests (ref: StoreRef): void {
     store.setMeta('peers', undefined)
     assert.equal(store.getMeta('peers'), undefined)
     assert.equal(store.stats().lastSeq, 0)
+  })
+
+  it('durability: a local write is durable when apply returns; a refetchable page is once flushed', () => {
+    const { store } = ref
+    put(store, triple('s:1', 'p', 'o', at(100)))
+    assert.equal(store.durableSeq(), store.stats().lastSeq, 'a local write')
+    store.apply([triple('s:2', 'p', 'o', at(101, 0, B)), note('k', 1, at(102, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 7 }, refetchable: true })
+    assert.ok(store.durableSeq() <= store.stats().lastSeq)
+    assert.ok(store.durableSeq() >= 1, 'what was durable stays durable')
+    store.flush()
+    assert.equal(store.durableSeq(), 3)
+    assert.equal(store.getCursor(B), 7)
+    store.flush()
+    assert.equal(store.durableSeq(), 3, 'flushing again changes nothing')
+    put(store, note('k2', 2, at(103)))
+    assert.equal(store.durableSeq(), 4)
   })
 
   it('reads by key: absent records, malformed triple ids', () => {
@@ -59,33 +76,37 @@ export function lifecycleTests (ref: StoreRef): void {
     store.close()
   })
 
-  it('engine addTriples: present triples keep their stamp, deleted ones come back, duplicates collapse', () => {
+  it('engine assertTriples: every add is a fresh assertion; created and reasserted say what happened; duplicates collapse', () => {
     const { store } = ref
     let now = 1_000
     const engine = new Engine({ store, node: A, maxDriftMs: 60_000, now: () => now })
     const changes: number[] = []
     engine.on('change', ev => changes.push(ev.entries.length))
     const input = (o: string): unknown => ({ subject: 'user:alice', predicate: 'likes', object: o })
-    const [tea, coffee] = engine.addTriples([input('tea'), input('coffee')])
+    const first = engine.assertTriples([input('tea'), input('coffee')])
+    const [tea, coffee] = first.triples
     assert.ok(tea !== undefined && coffee !== undefined)
+    assert.deepEqual([first.created, first.reasserted], [2, 0])
     now = 2_000
-    const again = engine.addTriples([input('tea'), input('milk'), input('milk'), input('tea')])
-    assert.deepEqual(again[0], tea, 'already present: unchanged, same stamp')
-    assert.deepEqual(again[3], tea)
-    assert.deepEqual(again[1], again[2])
-    assert.equal(again[1]!.hlc.wall, 2_000)
-    assert.deepEqual(store.getTriple(tea.id), tea)
+    const again = engine.assertTriples([input('tea'), input('milk'), input('milk'), input('tea')])
+    assert.deepEqual([again.created, again.reasserted], [1, 1], 'milk is new, tea was present')
+    assert.equal(again.triples[0]!.id, tea.id)
+    assert.ok(compareHlc(again.triples[0]!.hlc, tea.hlc) > 0, 'a present triple is re-stamped')
+    assert.deepEqual(again.triples[3], again.triples[0])
+    assert.deepEqual(again.triples[1], again.triples[2])
+    assert.equal(again.triples[1]!.hlc.wall, 2_000)
+    assert.deepEqual(store.getTriple(tea.id), again.triples[0])
     engine.deleteTriple(coffee.id)
     now = 3_000
-    const back = engine.addTriples([input('coffee')])[0]!
-    assert.equal(back.deleted, false)
-    assert.ok(back.hlc.wall === 3_000 && back.hlc.counter === 0)
-    assert.deepEqual(store.getTriple(coffee.id), back)
-    assert.deepEqual(engine.addTriples([input('tea'), input('coffee')]), [tea, back])
-    assert.deepEqual(changes, [2, 1, 1, 1])
+    const back = engine.assertTriples([input('coffee')])
+    assert.deepEqual([back.created, back.reasserted], [1, 0], 'a deleted triple added again counts as created')
+    assert.equal(back.triples[0]!.deleted, false)
+    assert.ok(back.triples[0]!.hlc.wall === 3_000 && back.triples[0]!.hlc.counter === 0)
+    assert.deepEqual(store.getTriple(coffee.id), back.triples[0])
+    assert.deepEqual(changes, [2, 2, 1, 1])
     assert.equal(store.stats().triples, 3)
     assert.ok(store.clockMark().wall >= 3_000)
-    assert.deepEqual(engine.addTriples([]), [])
+    assert.deepEqual(engine.assertTriples([]), { triples: [], created: 0, reasserted: 0 })
   })
 
   it('engine: a restarted clock resumes above the persisted mark', () => {

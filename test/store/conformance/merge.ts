@@ -1,5 +1,5 @@
 /**
- * Conformance: merge semantics of each kind through `apply`, keepLive, the resolver hook and
+ * Conformance: merge semantics of each kind through `apply`, the live states replaced, the resolver hook and
  * atomicity of a batch.
  */
 import assert from 'node:assert/strict'
@@ -14,10 +14,10 @@ export function mergeTests (ref: StoreRef): void {
     const { store } = ref
     const t = triple('user:alice', 'prefers:editor', 'vim', at(100))
     const r1 = put(store, t)
-    assert.deepEqual(r1, { changed: [{ seq: 1, record: t }], unchanged: 0 })
+    assert.deepEqual(r1, { changed: [{ seq: 1, record: t }], unchanged: 0, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTriple(t.id), t)
-    assert.deepEqual(put(store, t), { changed: [], unchanged: 1 })
-    assert.deepEqual(put(store, { ...t, hlc: at(50) }), { changed: [], unchanged: 1 })
+    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
+    assert.deepEqual(put(store, { ...t, hlc: at(50) }), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTriple(t.id)?.hlc, at(100))
     const d = tomb(t, at(200))
     assert.equal(put(store, d).changed[0]?.seq, 2)
@@ -40,18 +40,15 @@ export function mergeTests (ref: StoreRef): void {
     assert.equal(store.getTriple(y.id)?.deleted, true)
   })
 
-  it('triple: keepLive keeps a live triple and revives a deleted one', () => {
+  it('apply reports how many changed triples and notes replaced a live state', () => {
     const { store } = ref
     const t = triple('s:a', 'p', 'o', at(100))
     const u = triple('s:b', 'p', 'o', at(100))
-    put(store, t, u, tomb(u, at(110)))
-    const r = store.apply([{ ...t, hlc: at(200) }, { ...u, hlc: at(201) }], { clock: mark(201), keepLive: true })
-    assert.equal(r.unchanged, 1)
-    assert.deepEqual(r.changed.map(e => e.record.hlc.wall), [201])
-    assert.deepEqual(store.getTriple(t.id)?.hlc, at(100))
-    assert.equal(store.getTriple(u.id)?.deleted, false)
-    const plain = put(store, { ...t, hlc: at(300) })
-    assert.equal(plain.changed.length, 1, 'without keepLive the larger stamp wins')
+    put(store, t, u, tomb(u, at(110)), note('cfg:x', 1, at(100)))
+    const r = store.apply([{ ...t, hlc: at(200) }, { ...u, hlc: at(201) }, note('cfg:x', 2, at(202)), note('cfg:y', 3, at(203))], { clock: mark(203) })
+    assert.equal(r.changed.length, 4)
+    assert.equal(r.replacedLive, 2, 'the live triple and the live note; not the deleted triple nor the new note')
+    assert.equal(put(store, { ...t, hlc: at(50) }).replacedLive, 0, 'an older state changes nothing')
   })
 
   it('note: last writer wins; tombstones; a delete wins an exact tie', () => {
@@ -99,7 +96,7 @@ export function mergeTests (ref: StoreRef): void {
     const { store } = ref
     const t = trace('run:1', 'tool-call', { tool: 'grep' }, at(100))
     assert.equal(put(store, t).changed.length, 1)
-    assert.deepEqual(put(store, t), { changed: [], unchanged: 1 })
+    assert.deepEqual(put(store, t), { changed: [], unchanged: 1, replacedLive: 0, forgotten: 0, held: 0, voided: 0 })
     assert.deepEqual(store.getTrace(t.id), t)
     assert.deepEqual(store.get('trace', t.id), t)
     assert.equal(store.stats().traces, 1)

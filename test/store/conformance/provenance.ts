@@ -60,8 +60,8 @@ export function provenanceTests (ref: StoreRef): void {
     put(store, t, n, tr)
     assert.equal(store.provenanceStats().unsigned, 3)
     const batch = batchOf([t, n, tr])
-    // A local add of a live triple (keepLive) takes the signature too: that is how a node signs its old states.
-    const local = store.apply([t], { clock: mark(200), keepLive: true, seals: sealsOf(batch, [0]) })
+    // The same state again, signed, from this node: that is how a node signs its old states (Engine.sealOwnStates).
+    const local = store.apply([t], { clock: mark(200), seals: sealsOf(batch, [0]) })
     assert.equal(local.changed.length, 1)
     assert.equal(local.changed[0]!.seq, 4)
     const remote = store.apply([n, tr], { clock: mark(200), via: B, seals: { batches: [batch], refs: [{ batch: 0, leaf: 1 }, { batch: 0, leaf: 2 }] } })

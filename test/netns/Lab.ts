@@ -1,22 +1,24 @@
 /**
- * A small LAN of network namespaces for the discovery tests, created (and removed) by the test
- * itself: a bridge in a namespace of its own, and one namespace per node, joined to the bridge
- * by a veth pair, with an address 10.<net>.0.<n>/24 and no route anywhere else. Each node is an
- * `engram start` daemon run with `ip netns exec`; its API listens on its namespace's loopback,
- * which the test reaches through an agent process in the namespace (nsAgent.ts).
+ * A small LAN of network namespaces for tests that need a topology (discovery, the chaos suite),
+ * created (and removed) by the test itself: a bridge in a namespace of its own, and one namespace
+ * per node, joined to the bridge by a veth pair, with an address 10.<net>.0.<n>/24 and no route
+ * anywhere else. Each node is an `engram start` daemon run with `ip netns exec`; its API listens
+ * on its namespace's loopback, which the test reaches through an agent process in the namespace
+ * (agent.ts). nftables rulesets loaded into a node's namespace cut its traffic (partitions).
  *
- * Needs Linux, root and iproute2; `canRun()` says plainly why the tests cannot run elsewhere.
- * Every namespace name carries the test process's pid, so runs never collide; `destroy()` kills
- * every process the lab started and deletes every namespace it created.
+ * Needs Linux, root and iproute2; `cannotRun()` says plainly why the tests cannot run elsewhere.
+ * Every namespace name carries the test process's pid, so runs never collide, and namespaces a
+ * killed run left behind are removed by the next one; `destroy()` kills every process the lab
+ * started and deletes every namespace it created.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { BIN, sandbox, waitFor, type Sandbox } from '../cli/helpers.ts'
+import { BIN, sandbox, waitFor, type Sandbox } from '../support/daemon.ts'
 
-const AGENT = fileURLToPath(new URL('./nsAgent.ts', import.meta.url))
+const AGENT = fileURLToPath(new URL('./agent.ts', import.meta.url))
 
 /** Why namespace tests cannot run here, or undefined when they can. */
 export function cannotRun (needNft = false): string | undefined {
@@ -43,6 +45,11 @@ function removeStaleNamespaces (): void {
   }
 }
 
+/** A daemon's log file, or why it cannot be read. */
+function readLog (file: string): string {
+  try { return readFileSync(file, 'utf8') } catch (e) { return `(${file}: ${e instanceof Error ? e.message : String(e)})` }
+}
+
 function sh (args: readonly string[], input?: string): string {
   return execFileSync(args[0] as string, args.slice(1), { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) })
 }
@@ -65,14 +72,37 @@ export interface DaemonHandle {
   readonly dataDir: string
   readonly url: string
   readonly child: ChildProcess
+  /** The daemon's process id (`ip netns exec` execs the daemon, so this is the node process). */
+  readonly pid: number
+  /** What the daemon wrote to stderr (empty when it writes to a log file). */
   log (): string
-  /** Sends `signal` and waits (at most 20 s) for the process to exit. */
+  /** True until the process exited. */
+  running (): boolean
+  /** Resolves with the exit code (null when killed by a signal) once the process exited. */
+  readonly exited: Promise<number | null>
+  /** Sends a signal (SIGSTOP, SIGCONT, SIGKILL…) when the process still runs. */
+  signal (signal: NodeJS.Signals): void
+  /** Sends `signal` and waits (at most 20 s, then SIGKILL) for the process to exit. */
   stop (signal?: NodeJS.Signals): Promise<number | null>
 }
 
+export interface StartOptions {
+  /** The directory (under the lab's sandbox) of the node's config and data; default the node's name. */
+  readonly dirName?: string
+  /** Extra environment variables of the daemon. */
+  readonly env?: Record<string, string>
+  /** Append the daemon's stderr to this file instead of keeping it in memory. */
+  readonly logFile?: string
+  /** --log-level (default debug). */
+  readonly logLevel?: string
+}
+
+/** An HTTP answer relayed by an agent, or why there was none. */
+export type AgentAnswer = { readonly status: number, readonly body: string } | { readonly error: string }
+
 interface Agent {
   readonly child: ChildProcess
-  readonly pending: Map<number, (r: { status?: number, body?: string, error?: string }) => void>
+  readonly pending: Map<number, (r: AgentAnswer) => void>
   next: number
 }
 
@@ -188,15 +218,29 @@ table inet filter {
     sh(['ip', 'netns', 'exec', node.ns, 'nft', '-f', '-'], ruleset)
   }
 
+  /** Loads an nftables ruleset into a node's namespace without blocking the event loop. */
+  nftAsync (node: LabNode, ruleset: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = execFile('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], (err, _out, stderr) => {
+        if (err !== null) reject(new Error(`nft in ${node.ns} failed: ${stderr || err.message}`))
+        else resolve()
+      })
+      child.stdin?.end(ruleset)
+    })
+  }
+
   /** Starts `engram start` in the node's namespace with this configuration (JSON5 object). */
-  async start (node: LabNode, config: Record<string, unknown>, dirName = node.name): Promise<DaemonHandle> {
-    const dir = join(this.box.root, dirName)
+  async start (node: LabNode, config: Record<string, unknown>, opts: StartOptions | string = {}): Promise<DaemonHandle> {
+    const o: StartOptions = typeof opts === 'string' ? { dirName: opts } : opts
+    const dir = join(this.box.root, o.dirName ?? node.name)
     mkdirSync(dir, { recursive: true })
     const file = join(dir, 'config.json5')
     writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 })
     const dataDir = join(dir, 'data')
-    const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, BIN, 'start', '--data-dir', dataDir, '--port', '0', '--config', file, '--log-level', 'debug'],
-      { env: this.box.env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const logFd = o.logFile !== undefined ? openSync(o.logFile, 'a') : undefined
+    const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, BIN, 'start', '--data-dir', dataDir, '--port', '0', '--config', file, '--log-level', o.logLevel ?? 'debug'],
+      { env: { ...this.box.env, ...o.env }, stdio: ['ignore', 'ignore', logFd ?? 'pipe'] })
+    if (logFd !== undefined) closeSync(logFd)
     let stderr = ''
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d })
     let exit: number | null | undefined
@@ -205,21 +249,31 @@ table inet filter {
     let url: string
     try {
       url = await waitFor(() => {
-        if (exit !== undefined) throw new Error(`daemon ${node.name} exited with ${exit} before listening: ${stderr}`)
+        if (exit !== undefined) throw new Error(`daemon ${node.name} exited with ${exit} before listening: ${stderr || (o.logFile !== undefined ? `see ${o.logFile}` : '')}`)
         if (!existsSync(infoFile)) return undefined
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
         return info.pid === child.pid ? info.url : undefined
-      }, 60_000, () => `${node.name}'s api.json; its log so far:\n${stderr.split('\n').slice(-20).join('\n')}`)
+      }, 120_000, () => `${node.name}'s api.json; its log so far:\n${(o.logFile !== undefined ? readLog(o.logFile) : stderr).split('\n').slice(-20).join('\n')}`)
     } catch (e) {
       // a daemon that did not come up is killed, or it would keep the test process alive
       child.kill('SIGKILL')
       throw e
     }
     const handle: DaemonHandle = {
-      node, dataDir, url, child,
+      node,
+      dataDir,
+      url,
+      child,
+      pid: child.pid!,
+      exited,
       log: () => stderr,
+      running: () => exit === undefined,
+      signal: (signal) => { if (exit === undefined) child.kill(signal) },
       stop: async (signal = 'SIGTERM') => {
-        if (exit === undefined) child.kill(signal)
+        if (exit === undefined) {
+          child.kill('SIGCONT')
+          child.kill(signal)
+        }
         const t = setTimeout(() => { if (exit === undefined) child.kill('SIGKILL') }, 20_000)
         const code = await exited
         clearTimeout(t)
@@ -231,18 +285,26 @@ table inet filter {
     return handle
   }
 
-  /** A request to a daemon's API, made from inside its namespace. */
+  /** A request to a daemon's API, made from inside its namespace; throws unless it answers 2xx. */
   async request<T> (d: DaemonHandle, method: string, path: string, body?: unknown): Promise<T> {
-    const agent = this.agentOf(d.node)
+    const answer = await this.call(d.node, method, d.url + path, body, 15_000)
+    if ('error' in answer) throw new Error(`${method} ${path} on ${d.node.name}: ${answer.error}`)
+    if (answer.status >= 400) throw new Error(`${method} ${path} on ${d.node.name}: ${answer.status} ${answer.body}`)
+    return JSON.parse(answer.body === '' ? 'null' : answer.body) as T
+  }
+
+  /**
+   * An HTTP request from inside a node's namespace: its answer, or why there was none (the agent
+   * gives up after `timeoutMs`; the lab waits a little longer for the agent itself).
+   */
+  call (node: LabNode, method: string, url: string, body: unknown, timeoutMs: number): Promise<AgentAnswer> {
+    const agent = this.agentOf(node)
     const id = agent.next++
-    const answer = await new Promise<{ status?: number, body?: string, error?: string }>((resolve, reject) => {
-      const t = setTimeout(() => { agent.pending.delete(id); reject(new Error(`${method} ${path} on ${d.node.name}: no answer within 15 s`)) }, 15_000)
+    return new Promise<AgentAnswer>(resolve => {
+      const t = setTimeout(() => { agent.pending.delete(id); resolve({ error: `the agent in ${node.ns} did not answer within ${timeoutMs + 5000} ms` }) }, timeoutMs + 5000)
       agent.pending.set(id, r => { clearTimeout(t); resolve(r) })
-      agent.child.stdin?.write(JSON.stringify({ id, method, url: d.url + path, body }) + '\n')
+      agent.child.stdin?.write(JSON.stringify({ id, method, url, body, timeoutMs }) + '\n')
     })
-    if (answer.error !== undefined) throw new Error(`${method} ${path} on ${d.node.name}: ${answer.error}`)
-    if (answer.status === undefined || answer.status >= 400) throw new Error(`${method} ${path} on ${d.node.name}: ${answer.status ?? '?'} ${answer.body ?? ''}`)
-    return JSON.parse(answer.body ?? 'null') as T
   }
 
   /** Kills every process the lab started and deletes every namespace it created. */
@@ -263,19 +325,19 @@ table inet filter {
   }
 
   private agentOf (node: LabNode): Agent {
-    let a = this.agents.get(node.ns)
-    if (a !== undefined) return a
+    const known = this.agents.get(node.ns)
+    if (known !== undefined) return known
     const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, AGENT], { env: this.box.env, stdio: ['pipe', 'pipe', 'inherit'] })
     const agent: Agent = { child, pending: new Map(), next: 1 }
     createInterface({ input: child.stdout! }).on('line', line => {
       try {
-        const r = JSON.parse(line) as { id: number, status?: number, body?: string, error?: string }
-        agent.pending.get(r.id)?.(r)
-        agent.pending.delete(r.id)
+        const r = JSON.parse(line) as { id: number } & AgentAnswer
+        const { id, ...answer } = r
+        agent.pending.get(id)?.(answer)
+        agent.pending.delete(id)
       } catch { /* not an answer */ }
     })
     this.agents.set(node.ns, agent)
-    a = agent
-    return a
+    return agent
   }
 }

@@ -1,0 +1,156 @@
+/**
+ * Two peers in processes of their own on loopback, engram beside Yjs, on one workload
+ * (`npm run bench`, `peers`; each peer is a process of bench/peers/, driven as
+ * bench/peers/protocol.ts says). For each size (10,000, 100,000 and 1,000,000 triples, capped by
+ * --rows) a source node is filled (the bulk insert: Engine.addTriples in batches of 10,000 on a
+ * running node with the default configuration), then:
+ *
+ *  - full copy: an empty node connects to the source and receives everything (from the connect
+ *    until it holds every record); bytes received, and the receiver's peak RSS;
+ *    ratio_to_insert = full-copy rate ÷ bulk-insert rate; ratio_to_raw_insert = full-copy rate ÷
+ *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
+ *    rawInsert, measured in this run just before the copy, in this process);
+ *  - live +100: 100 triples written on the source in one write, until the receiver holds them;
+ *  - resume +100: the receiver stops, 100 more are written on the source, the receiver starts
+ *    again (a new process on the same data); `restart_ready_ms` is from its spawn until it is up
+ *    (store open, REST API answering, sync started), `resume_ms` until it holds the 100.
+ *
+ * Yjs runs the same steps at 100,000 (or the largest size, if smaller) with y-websocket's server
+ * as the source and a y-websocket client as the receiver (bench/peers/yjs.ts; its client saves
+ * its document on stop and loads it on start, its state vector then doing what engram's cursor
+ * does). `vs_yjs_*` are engram ÷ Yjs, measured in this one run (below 1: engram is faster,
+ * smaller, leaner).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freeUdpPort, PeerProcess, type Figures } from './peers/protocol.ts'
+import { rawInsert } from './store.ts'
+
+// the peers run as built (dist/, as `engram start` does; `npm run bench` builds first), not through type stripping
+const built = (name: string): string => fileURLToPath(new URL(`../dist/bench/peers/${name}.js`, import.meta.url))
+const ENGRAM = built('engram')
+const YJS = built('yjs')
+const LIVE = 100
+
+type System = 'engram' | 'yjs'
+
+interface Run {
+  readonly insertMs: number
+  /** Plain SQLite INSERTs, rows per second (engram only). */
+  readonly rawInsertPerS: number
+  readonly fullMs: number
+  readonly fullBytes: number
+  readonly fullMaxRssMb: number
+  readonly liveMs: number
+  readonly restartReadyMs: number
+  readonly resumeMs: number
+  readonly resumeBytes: number
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** The source and the receiver of one system, each in a process. */
+async function run (system: System, rows: number, dir: string): Promise<Run> {
+  const receiverArgs = async (): Promise<string[]> => system === 'engram'
+    ? [join(dir, `${system}-${rows}-receiver`), String(await freeUdpPort())]
+    : ['client', join(dir, `yjs-${rows}.state`)]
+  const source = new PeerProcess(system === 'engram' ? ENGRAM : YJS,
+    system === 'engram' ? [join(dir, `${system}-${rows}-source`), String(await freeUdpPort())] : ['server'])
+  const peers: PeerProcess[] = [source]
+  try {
+    const { addr } = await source.ready
+    const fill = await source.run({ op: 'fill', from: 0, n: rows })
+
+    const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `raw-${rows}.db`), rows) : NaN
+    const args = await receiverArgs()
+    let receiver = new PeerProcess(system === 'engram' ? ENGRAM : YJS, args)
+    peers.push(receiver)
+    await receiver.ready
+    const t0 = performance.now()
+    await receiver.run({ op: 'connect', addr })
+    const full: Figures = await receiver.run({ op: 'wait', n: rows })
+    const fullMs = performance.now() - t0
+
+    const waitLive = receiver.run({ op: 'wait', n: rows + LIVE })
+    const t1 = performance.now()
+    await source.run({ op: 'write', from: rows, n: LIVE })
+    await waitLive
+    const liveMs = performance.now() - t1
+
+    await receiver.stop()
+    await source.run({ op: 'write', from: rows + LIVE, n: LIVE })
+    receiver = new PeerProcess(system === 'engram' ? ENGRAM : YJS, system === 'engram' ? args : [...args, addr])
+    peers.push(receiver)
+    const ready = await receiver.ready
+    const resumed = await receiver.run({ op: 'wait', n: rows + 2 * LIVE })
+    const resumeMs = ready.wallMs + resumed.ms
+    return {
+      insertMs: fill.ms,
+      rawInsertPerS,
+      fullMs,
+      fullBytes: full.bytesIn,
+      fullMaxRssMb: full.maxRssMb,
+      liveMs,
+      restartReadyMs: ready.wallMs,
+      resumeMs,
+      resumeBytes: resumed.bytesIn
+    }
+  } finally {
+    for (const p of peers) await p.stop().catch(() => p.kill())
+  }
+}
+
+function figures (prefix: string, rows: number, r: Run): Record<string, number> {
+  return {
+    [`${prefix}_full_copy_ms`]: Math.round(r.fullMs),
+    [`${prefix}_full_copy_records_per_s`]: Math.round(rows / r.fullMs * 1000),
+    [`${prefix}_full_copy_ratio_to_insert`]: round(r.insertMs / r.fullMs),
+    ...(Number.isNaN(r.rawInsertPerS) ? {} : { [`${prefix}_full_copy_ratio_to_raw_insert`]: round(rows / r.fullMs * 1000 / r.rawInsertPerS, 3), [`${prefix}_raw_insert_rows_per_s`]: Math.round(r.rawInsertPerS) }),
+    [`${prefix}_full_copy_bytes_per_record`]: round(r.fullBytes / rows),
+    [`${prefix}_full_copy_peak_rss_mb`]: r.fullMaxRssMb,
+    [`${prefix}_live_100_ms`]: round(r.liveMs, 1),
+    [`${prefix}_restart_ready_ms`]: Math.round(r.restartReadyMs),
+    [`${prefix}_resume_100_ms`]: Math.round(r.resumeMs),
+    [`${prefix}_resume_100_bytes`]: r.resumeBytes
+  }
+}
+
+export async function benchPeers ({ rows }: { rows: number }): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'engram-bench-peers-'))
+  const sizes = [10_000, 100_000, 1_000_000].filter(n => n <= rows)
+  if (sizes.length === 0) sizes.push(rows)
+  const out: Record<string, number> = {}
+  try {
+    let side: { rows: number, engram: Run } | undefined
+    for (const n of sizes) {
+      const r = await run('engram', n, dir)
+      Object.assign(out, figures(`engram_${n}`, n, r))
+      if (n <= 100_000) side = { rows: n, engram: r }
+    }
+    side ??= { rows: sizes[0]!, engram: await run('engram', sizes[0]!, dir) }
+    const y = await run('yjs', side.rows, dir)
+    Object.assign(out, figures(`yjs_${side.rows}`, side.rows, y))
+    const e = side.engram
+    Object.assign(out, {
+      vs_yjs_full_copy_time: round(e.fullMs / y.fullMs),
+      vs_yjs_live_100_time: round(e.liveMs / y.liveMs),
+      vs_yjs_resume_100_time: round(e.resumeMs / y.resumeMs),
+      vs_yjs_full_copy_bytes: round(e.fullBytes / y.fullBytes),
+      vs_yjs_full_copy_peak_rss: round(e.fullMaxRssMb / y.fullMaxRssMb)
+    })
+    const big = sizes.at(-1)!
+    const small = sizes.find(n => n === 100_000)
+    if (small !== undefined && big > small) out[`engram_full_copy_time_${big}_over_${small}`] = round(out[`engram_${big}_full_copy_ms`]! / out[`engram_${small}_full_copy_ms`]!)
+    return out
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = Number(process.argv[2] ?? 100_000)
+  const figs = await benchPeers({ rows })
+  for (const [k, v] of Object.entries(figs)) process.stdout.write(`${k.padEnd(44)} ${v}\n`)
+}

@@ -1,0 +1,151 @@
+/**
+ * How the benchmarks drive a peer process (bench/peers/engram.ts, bench/peers/yjs.ts): one JSON
+ * command a line on its stdin, one JSON answer a line on its stdout, in order. A peer runs in a
+ * process of its own, as it would on another machine, so its time, memory (peak RSS) and bytes
+ * are its own.
+ *
+ *   → {op: 'fill', from, n}    n records (bench/store.ts benchInput from `from`), batches of 10,000
+ *   → {op: 'write', from, n, batch?}   n records in writes of `batch` (default n: one write)
+ *   → {op: 'connect', addr}    connect to a peer (engram: a manual peer; Yjs: the server's URL)
+ *   → {op: 'wait', n}          answers once the peer holds at least n records
+ *   → {op: 'stats'}            answers with the figures below
+ *   → {op: 'stop'}             stops (a Yjs client first saves its document) and exits
+ *   ← {ok: true, ...figures}   figures: ms (since the command), records, bytesIn (payload bytes
+ *                              received from peers), rssMb, maxRssMb, sinceSpawnMs (since the
+ *                              process began); an engram peer adds recordsIn (records received
+ *                              in stream pages) and sessions (open P2P sessions)
+ *
+ * The first line a peer prints, once it is ready, is {ready: true, addr, startMs, sinceSpawnMs}.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { createInterface } from 'node:readline'
+
+export interface Figures {
+  readonly ms: number
+  readonly records: number
+  readonly bytesIn: number
+  readonly rssMb: number
+  readonly maxRssMb: number
+  readonly sinceSpawnMs: number
+}
+
+export interface Ready {
+  readonly addr: string
+  /** The peer's own start (store, API, sync), ms. */
+  readonly startMs: number
+  /** From the process's start to ready, ms (Node's own start included). */
+  readonly sinceSpawnMs: number
+  /** Measured in the parent: from spawn() to the ready line, ms. */
+  readonly wallMs: number
+}
+
+export type Command =
+  | { readonly op: 'fill' | 'write', readonly from: number, readonly n: number, readonly batch?: number }
+  | { readonly op: 'connect', readonly addr: string }
+  | { readonly op: 'wait', readonly n: number }
+  | { readonly op: 'stats' | 'stop' }
+
+/** A peer process and its command channel. */
+export class PeerProcess {
+  readonly ready: Promise<Ready>
+  private readonly child: ChildProcess
+  private readonly waiting: Array<{ resolve: (v: Record<string, unknown>) => void, reject: (e: Error) => void }> = []
+  private readonly exited: Promise<number | null>
+  private stderr = ''
+
+  constructor (script: string, args: readonly string[]) {
+    const t0 = performance.now()
+    this.child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4_000) })
+    const lines = createInterface({ input: this.child.stdout! })
+    let onReady: (r: Ready) => void = () => {}
+    let onFail: (e: Error) => void = () => {}
+    this.ready = new Promise<Ready>((resolve, reject) => { onReady = resolve; onFail = reject })
+    let first = true
+    lines.on('line', line => {
+      const msg = JSON.parse(line) as Record<string, unknown>
+      if (first) {
+        first = false
+        onReady({ ...(msg as unknown as Omit<Ready, 'wallMs'>), wallMs: performance.now() - t0 })
+        return
+      }
+      const w = this.waiting.shift()
+      if (w === undefined) return
+      if (msg.ok === true) w.resolve(msg)
+      else w.reject(new Error(`peer ${script}: ${String(msg.error)}`))
+    })
+    this.exited = new Promise(resolve => this.child.on('exit', code => {
+      const e = new Error(`peer ${script} exited (${code}): ${this.stderr}`)
+      onFail(e)
+      for (const w of this.waiting.splice(0)) w.reject(e)
+      resolve(code)
+    }))
+  }
+
+  /** Sends a command; resolves with the answer. */
+  async run (cmd: Command): Promise<Figures & Record<string, unknown>> {
+    const answer = new Promise<Record<string, unknown>>((resolve, reject) => { this.waiting.push({ resolve, reject }) })
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`)
+    return await answer as Figures & Record<string, unknown>
+  }
+
+  /** Stops the peer and waits for its exit. */
+  async stop (): Promise<void> {
+    if (this.child.exitCode !== null) return
+    this.child.stdin!.write(`${JSON.stringify({ op: 'stop' })}\n`)
+    await this.exited
+  }
+
+  /** Ends the process at once (after a failure). */
+  kill (): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL')
+  }
+}
+
+/** Serves the commands of protocol.ts on stdin/stdout for a peer process. */
+export function servePeer (handle: (cmd: Command) => Promise<Record<string, unknown>>, ready: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ ready: true, ...ready })}\n`)
+  const lines = createInterface({ input: process.stdin })
+  // the parent gone (its end of stdin closed): nothing will drive this peer any more
+  lines.on('close', () => { void tail.finally(() => process.exit(0)) })
+  let tail = Promise.resolve()
+  lines.on('line', line => {
+    const cmd = JSON.parse(line) as Command
+    tail = tail.then(async () => {
+      try {
+        const out = await handle(cmd)
+        process.stdout.write(`${JSON.stringify({ ok: true, ...out })}\n`)
+      } catch (e) {
+        process.stdout.write(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) })}\n`)
+      }
+    })
+  })
+}
+
+/** Memory and time figures of this process. */
+export function processFigures (): { rssMb: number, maxRssMb: number, sinceSpawnMs: number } {
+  return {
+    rssMb: Math.round(process.memoryUsage.rss() / 1e5) / 10,
+    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1e2) / 10,
+    sinceSpawnMs: Math.round(performance.now())
+  }
+}
+
+/** Polls `cond` every millisecond until it holds (at most `ms`). */
+export async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
+  const end = Date.now() + ms
+  for (let i = 0; i < 100_000_000 && !cond(); i++) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 1))
+  }
+}
+
+/** A UDP port free now on 127.0.0.1 (for a peer's p2p.port). */
+export async function freeUdpPort (): Promise<number> {
+  const s = createSocket('udp4')
+  await new Promise<void>(resolve => s.bind(0, '127.0.0.1', resolve))
+  const port = s.address().port
+  await new Promise<void>(resolve => s.close(() => resolve()))
+  return port
+}
