@@ -3,9 +3,11 @@
  * under its key, with the tree hashes known of it and how many stored states belong to it.
  * Changes are staged by `apply` and take effect only when the whole batch of records succeeded.
  */
+import { INVALID_INPUT } from '../../core/errors.ts'
 import { KnownHashes } from '../../core/merkle.ts'
-import { batchKey } from '../../core/seals.ts'
+import { batchKey, type StoredSeal } from '../../core/seals.ts'
 import type { SignedBatch } from '../../core/signing.ts'
+import type { ApplySeals } from '../Store.ts'
 
 interface Entry {
   batch: SignedBatch
@@ -34,6 +36,15 @@ export class BatchStaging {
 
   count (batch: number | undefined, delta: number): void {
     if (batch !== undefined) this.refs.set(batch, (this.refs.get(batch) ?? 0) + delta)
+  }
+
+  /** The stored seal of record `i` of `seals` (ApplyOptions.seals), its batch resolved on first use. */
+  sealOf (seals: ApplySeals | undefined, i: number, field = 'seals'): StoredSeal | undefined {
+    const ref = seals?.refs[i]
+    if (ref === undefined) return undefined
+    const batch = seals!.batches[ref.batch]
+    if (batch === undefined) throw INVALID_INPUT(`${field}.refs[${i}].batch`, `must be an index into ${field}.batches (0 to ${seals!.batches.length - 1})`)
+    return { batch: this.resolve(batch), leaf: ref.leaf }
   }
 }
 

@@ -6,55 +6,34 @@
  * Layout: one map per kind from key to slot (state, seq, via, seal), and the changes feed as a
  * map from seq to slot whose insertion order is seq order (a changed record's old seq is removed
  * and its new, largest seq appended); replaced states in MemoryHistory, signed batches in
- * MemoryBatches, the knowledge vector, the voids and the held records in MemoryKnowledge.
- * `apply` stages every change and commits only when the whole batch succeeded, so a failing
+ * MemoryBatches, the knowledge vector, the voids and the held records in MemoryKnowledge; the
+ * queries, listings and scans in MemoryReads (as reader.ts is the SQLite store's). `apply` stages every change and commits only when the whole batch succeeded, so a failing
  * batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in that same
  * commit; a clock repair goes through the same staging.
  */
-import { INVALID_INPUT, STORE_UNAVAILABLE } from '../../core/errors.ts'
-import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
+import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
 import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
 import { compareRecords } from '../../core/merge.ts'
-import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
+import { isTombstone, recordKey, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
-import type { StoredSeal } from '../../core/seals.ts'
 import type { SignedBatch } from '../../core/signing.ts'
-import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
-import { latestByKey, newestFirst } from '../asOf.ts'
-import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
+import { newestFirst } from '../asOf.ts'
+import { checkCursor, checkMark, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
 import { cameFromPeer, decide, isForgotten, isLive } from '../decide.ts'
 import { compareText } from '../order.ts'
-import { termEquals } from '../terms.ts'
 import { collectable } from '../tombstones.ts'
 import type {
-  ApplyOptions, ApplyResult, ApplySeals, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, ProvenanceStats,
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, ProvenanceStats,
   RecordRef, Store, StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
-import { MemoryBatches, type BatchStaging } from './MemoryBatches.ts'
+import { MemoryBatches } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
 import { MemoryKnowledge } from './MemoryKnowledge.ts'
+import { feedEntry, MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
-
-interface Slot {
-  readonly record: MemoryRecord
-  readonly seq: number
-  /** The peer this state came from; undefined for local writes. */
-  readonly via: NodeId | undefined
-  readonly seal: StoredSeal | undefined
-}
-
-/** A slot as the Store interface shows a state (absent fields left out). */
-function stored (slot: { record: MemoryRecord, via: NodeId | undefined, seal: StoredSeal | undefined }): StoredState {
-  return { record: slot.record, ...(slot.via !== undefined ? { via: slot.via } : {}), ...(slot.seal !== undefined ? { seal: slot.seal } : {}) }
-}
-
-const feedEntry = (slot: Slot): FeedEntry =>
-  slot.seal === undefined ? { seq: slot.seq as Seq, record: slot.record } : { seq: slot.seq as Seq, record: slot.record, seal: slot.seal }
-
-type Tables = Record<RecordKind, Map<string, Slot>>
-const newTables = (): Tables => ({ triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() })
 
 export class MemoryStore implements Store {
   readonly kind = 'memory'
@@ -72,8 +51,10 @@ export class MemoryStore implements Store {
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
   private writing = false
   private readonly text: MemoryTextIndex
+  private readonly reads: MemoryReads
 
   constructor (opts: { textCandidates?: number } = {}) {
+    this.reads = new MemoryReads(this.tables, this.feed, this.past, () => this.lastSeq)
     this.text = new MemoryTextIndex(opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES)
   }
 
@@ -116,7 +97,7 @@ export class MemoryStore implements Store {
     for (let i = 0; i < records.length; i++) {
       const incoming = records[i]!
       const key = recordKey(incoming)
-      const seal = sealOf(opts.seals, i, batches)
+      const seal = batches.sealOf(opts.seals, i)
       const currentSlot = staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key)
       const current = currentSlot?.record
       if (isForgotten(current, incoming, opts)) { forgotten++; unchanged++; continue }
@@ -141,7 +122,7 @@ export class MemoryStore implements Store {
     }
     const hold = opts.hold
     hold?.records.forEach((r, i) => {
-      const seal = sealOf(hold.seals, i, batches, 'hold.seals')
+      const seal = batches.sealOf(hold.seals, i, 'hold.seals')
       if (this.known.hold(known, r, opts.via, hold.at, seal)) batches.count(seal?.batch, 1)
     })
     this.known.learn(known, opts.learn ?? [])
@@ -193,85 +174,27 @@ export class MemoryStore implements Store {
 
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
     this.assertOpen()
-    checkPage(page)
-    const matches: TripleRecord[] = []
-    const states = pattern.asOf === undefined
-      ? [...this.tables.triple.values()].map(s => s.record as TripleRecord)
-      : latestByKey([...this.tables.triple.values(), ...this.past.ofKind('triple')], s => recordKey(s.record), pattern.asOf)
-        .map(s => s.record as TripleRecord)
-    for (const t of states) {
-      if (t.deleted && pattern.includeDeleted !== true) continue
-      if (pattern.subject !== undefined && t.subject !== pattern.subject) continue
-      if (pattern.predicate !== undefined && t.predicate !== pattern.predicate) continue
-      if (pattern.object !== undefined && !termEquals(t.object, pattern.object)) continue
-      if (pattern.namespace !== undefined && namespaceOf(t.subject) !== pattern.namespace) continue
-      if (pattern.origin !== undefined && t.hlc.node !== pattern.origin) continue
-      matches.push(t)
-    }
-    matches.sort((a, b) => compareText(a.subject, b.subject) || compareText(a.predicate, b.predicate) || compareText(a.id, b.id))
-    return { triples: slicePage(matches, page), total: matches.length }
+    return this.reads.queryTriples(pattern, page)
   }
 
   listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const prefix = opts.prefix ?? ''
-    const notes: NoteRecord[] = []
-    const states = opts.asOf === undefined
-      ? this.tables.note.values()
-      : latestByKey([...this.tables.note.values(), ...this.past.ofKind('note')], s => recordKey(s.record), opts.asOf)
-    const hideSystem = !prefix.startsWith(`${SYSTEM_NAMESPACE}:`)
-    for (const { record } of states) {
-      const n = record as NoteRecord
-      if (hideSystem && namespaceOf(n.key) === SYSTEM_NAMESPACE) continue
-      if (!n.deleted && n.key.startsWith(prefix)) notes.push(n)
-    }
-    notes.sort((a, b) => compareText(a.key, b.key))
-    return { notes: slicePage(notes, opts), total: notes.length }
+    return this.reads.listNotes(opts)
   }
 
   listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const prefix = opts.prefix ?? ''
-    const episodes: EpisodeRecord[] = []
-    for (const { record } of this.tables.episode.values()) {
-      if ((record as EpisodeRecord).id.startsWith(prefix)) episodes.push(record as EpisodeRecord)
-    }
-    episodes.sort((a, b) => compareHlc(b.hlc, a.hlc) || compareText(a.id, b.id))
-    return { episodes: slicePage(episodes, opts), total: episodes.length }
+    return this.reads.listEpisodes(opts)
   }
 
   listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const traces: TraceRecord[] = []
-    for (const { record } of this.tables.trace.values()) {
-      const t = record as TraceRecord
-      if (opts.runId === undefined || t.runId === opts.runId) traces.push(t)
-    }
-    traces.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.id, b.id))
-    return { traces: slicePage(traces, opts), total: traces.length }
+    return this.reads.listTraces(opts)
   }
 
   changesSince (after: number, opts: ChangesOptions): ChangesPage {
     this.assertOpen()
-    checkChanges(after, opts)
-    const kinds = opts.kinds === undefined ? undefined : new Set(opts.kinds)
-    const namespaces = opts.namespaces === undefined || opts.namespaces.length === 0 ? undefined : new Set([...opts.namespaces, SYSTEM_NAMESPACE])
-    const entries: FeedEntry[] = []
-    if (after < this.lastSeq) {
-      for (const slot of this.feed.values()) {
-        if (slot.seq <= after) continue
-        if (kinds !== undefined && !kinds.has(slot.record.kind)) continue
-        if (namespaces !== undefined && !namespaces.has(recordNamespace(slot.record))) continue
-        if (opts.excludeVia !== undefined && slot.via === opts.excludeVia) continue
-        entries.push(feedEntry(slot))
-        if (entries.length === opts.limit) break
-      }
-    }
-    const lastSeq = entries.length === opts.limit ? entries[entries.length - 1]!.seq : Math.max(after, this.lastSeq)
-    return { entries, lastSeq: lastSeq as Seq, hasMore: lastSeq < this.lastSeq }
+    return this.reads.changesSince(after, opts)
   }
 
   getCursor (peer: NodeId): Seq {
@@ -338,29 +261,12 @@ export class MemoryStore implements Store {
 
   touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[] {
     this.assertOpen()
-    const out: RecordRef[] = []
-    const seen = new Set<string>()
-    const add = (ref: RecordRef): void => {
-      const k = `${ref.kind}\u0000${ref.key}`
-      if (!seen.has(k)) { seen.add(k); out.push(ref) }
-    }
-    for (const kind of RECORD_KINDS) {
-      for (const [key, { record: r }] of this.tables[kind]) {
-        if (r.hlc.node === origin && r.hlc.wall >= fromWall && r.hlc.wall <= toWall) add({ kind, key })
-      }
-    }
-    for (const ref of this.past.touchedBy(origin, fromWall, toWall)) add(ref)
-    return out
+    return this.reads.touchedBy(origin, fromWall, toWall)
   }
 
   unsealed (origin: NodeId, limit: number): MemoryRecord[] {
     this.assertOpen()
-    const out: MemoryRecord[] = []
-    for (const slot of this.feed.values()) {
-      if (out.length >= limit) break
-      if (slot.seal === undefined && slot.record.hlc.node === origin) out.push(slot.record)
-    }
-    return out
+    return this.reads.unsealed(origin, limit)
   }
 
   collectHistory (beforeWallMs: number): number {
@@ -411,15 +317,7 @@ export class MemoryStore implements Store {
 
   stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
     this.assertOpen()
-    checkWallMs(afterWall, 'afterWall')
-    checkPage({ limit: opts.limit, offset: 0 })
-    const out: MemoryRecord[] = []
-    for (const kind of RECORD_KINDS) {
-      for (const { record } of this.tables[kind].values()) {
-        if (record.hlc.wall > afterWall && (opts.origin === undefined || record.hlc.node === opts.origin)) out.push(record)
-      }
-    }
-    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.kind, b.kind) || compareText(recordKey(a), recordKey(b))).slice(0, opts.limit)
+    return this.reads.stampedAfter(afterWall, opts)
   }
 
   repairClock (repair: ClockRepair): ApplyResult {
@@ -497,17 +395,4 @@ export class MemoryStore implements Store {
     this.assertOpen()
     if (this.writing) throw nestedWriteError()
   }
-}
-
-function slicePage<T> (items: T[], page: Page): T[] {
-  return items.slice(page.offset, page.offset + page.limit)
-}
-
-/** The stored seal of record `i` of `seals`, its batch resolved (staged) on first use. */
-function sealOf (seals: ApplySeals | undefined, i: number, batches: BatchStaging, field = 'seals'): StoredSeal | undefined {
-  const ref = seals?.refs[i]
-  if (ref === undefined) return undefined
-  const batch = seals!.batches[ref.batch]
-  if (batch === undefined) throw INVALID_INPUT(`${field}.refs[${i}].batch`, `must be an index into ${field}.batches (0 to ${seals!.batches.length - 1})`)
-  return { batch: batches.resolve(batch), leaf: ref.leaf }
 }

@@ -22,7 +22,7 @@ import type { BatchTable } from './batches.ts'
 import type { HistoryTable } from './history.ts'
 import type { NodeNames } from './nodes.ts'
 import {
-  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, TERM_TAG, termLang, termValue, TRACE_COLUMNS, traceFromRow,
+  EPISODE_COLUMNS, episodeFromRow, NOTE_COLUMNS, noteFromRow, sealOf, TERM_TAG, termLang, termValue, TRACE_COLUMNS, traceFromRow,
   TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
 } from './rows.ts'
 import type { State } from './state.ts'
@@ -154,7 +154,7 @@ export class RecordWrites {
     if (row === undefined) return
     this.deleteTraceRow.run(id)
     c.s.traces--
-    c.work.count(row.batch === null ? undefined : { batch: row.batch, leaf: row.leaf ?? 0 }, -1)
+    c.work.count(sealOf(row), -1)
     this.text.removed(row.seq, traceFromRow(row, this.nodes))
   }
 
@@ -271,7 +271,7 @@ export class RecordWrites {
     work.count(kept, 1)
     if (current === undefined || row === undefined) return kept
     if (compareRecords(w, current) !== 0) keep()
-    else work.count(row.batch === null ? undefined : { batch: row.batch, leaf: row.leaf ?? 0 }, -1)
+    else work.count(sealOf(row), -1)
     return kept
   }
 
