@@ -1,9 +1,10 @@
 /**
  * Mixed versions without a flag day (docs/SECURITY.md, "Mixed versions"): a real daemon of a
  * version without signatures (its sources from the git history: oldVersion.ts; one whose native
- * handshake is version 1 alone, and the last one, whose handshake is version 2) and a daemon of
- * this one sync both ways, over QUIC and over REST; the new one takes the old one's records as
- * unsigned and refuses nothing, the old one takes the new one's (ignoring their signatures). A
+ * handshake is version 1 alone, and the last one, whose handshake is version 2 and whose store
+ * keeps knowledge vectors and held records) and a daemon of this one sync both ways, over QUIC
+ * and over REST; the new one takes the old one's records as unsigned and refuses nothing, the
+ * old one takes the new one's (ignoring their signatures). A
  * node upgraded in place migrates its store and signs its own earlier records; the records of
  * others stay unsigned there until signed copies arrive.
  */

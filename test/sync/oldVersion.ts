@@ -16,8 +16,11 @@ import { fileURLToPath } from 'node:url'
 export const PRE_SIGNING_COMMITS = {
   /** Handshake version 1 only (keyed proofs). */
   handshakeV1: '90f7d575dee73e4a6948e1251e2f203dbd7b6218',
-  /** The last commit without signatures: handshake versions 1 and 2 (the PAKE). */
-  handshakeV2: '91322408575570dab46a7b46aa49ed0d99f95c34'
+  /**
+   * The last commit without signatures: handshake versions 1 and 2 (the PAKE), with the work
+   * across time (knowledge vectors, held records, clock voids; store schema version 3).
+   */
+  handshakeV2: 'd4624032d8979507ce62c7d169a459c1204e66fc'
 } as const
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
