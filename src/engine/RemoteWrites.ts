@@ -120,15 +120,21 @@ export class RemoteWrites {
       part.records.push(r)
       part.refs!.push(seals?.refs[i])
     })
-    const result = this.applyRemoteBatch(withSeals(apply, seals), withSeals(hold, seals), withRefusals, pt, [])
+    // What the gate refused is not held here: the page's vector is not learnt past it either, or
+    // Rule A would take a genuine copy arriving later for one deleted here.
+    const result = this.applyRemoteBatch(withSeals(apply, seals), withSeals(hold, seals), withRefusals, pt, [], refused.map(f => f.record))
     return { ...result, refused }
   }
 
-  /** A batch from a peer, split into records to apply and records to hold aside, each with their seals. */
-  applyRemoteBatch (apply: SealedPart, hold: SealedPart, opts: RemoteApplyOptions, pt: number, release: readonly number[]): ApplyResult {
+  /**
+   * A batch from a peer, split into records to apply and records to hold aside, each with their
+   * seals; the knowledge it teaches is learnt below what it holds aside and below `refused`.
+   */
+  applyRemoteBatch (apply: SealedPart, hold: SealedPart, opts: RemoteApplyOptions, pt: number, release: readonly number[],
+    refused: readonly MemoryRecord[] = []): ApplyResult {
     const voids = this.d.knowledge.newVoids(opts.voids)
     const known = this.d.knowledge.known(this.d.clock.last, voids)
-    const learn = opts.cursor !== undefined ? this.d.knowledge.toLearn(opts.knowledge, voids, hold.records) : []
+    const learn = opts.cursor !== undefined ? this.d.knowledge.toLearn(opts.knowledge, voids, [...hold.records, ...refused]) : []
     // A peer's whole feed applied, with its vector: this node holds its own states that peer held.
     const completes = opts.endsSnapshot === true && opts.knowledge !== undefined ? this.d.knowledge.completesOwnHistory() : []
     const meta = completes.length === 0 ? opts.meta : () => [...(opts.meta?.() ?? []), ...completes]

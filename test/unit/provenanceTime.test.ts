@@ -108,3 +108,27 @@ describe('signed records across time', () => {
     assert.equal(a.getTriple(first!.id)?.deleted, false)
   })
 })
+
+describe('knowledge and the gate', () => {
+  let alice: Id, bob: Id, mallory: Id
+  before(async () => {
+    [alice, bob, mallory] = await Promise.all([newSigningIdentity(), newSigningIdentity(), newSigningIdentity()])
+  })
+
+  it('a vector relayed with a refused record is not learnt past it: the genuine copy arriving later is taken, not dropped by Rule A', () => {
+    const clock = { wall: T0 }
+    const b = node(bob, clock)
+    const genuine = { kind: 'note', key: 'cfg:k', value: 'from alice', hlc: { wall: T0 - 1000, counter: 0, node: alice.node }, deleted: false } as const
+    const tampered = { ...genuine, value: 'tampered' }
+    const forged = b.applyChecked([tampered], {
+      via: mallory.node,
+      seals: signed([tampered], mallory.signer, T0),
+      cursor: { peer: mallory.node, seq: 1 },
+      knowledge: [{ node: alice.node, wall: T0, counter: 0, generation: 0 }]
+    })
+    assert.equal(forged.refused.length, 1)
+    const r = b.applyChecked([genuine], { via: alice.node, seals: signed([genuine], alice.signer, T0) })
+    assert.deepEqual([r.refused.length, r.changed.length, r.forgotten], [0, 1, 0])
+    assert.equal(b.getNote('cfg:k')?.value, 'from alice')
+  })
+})
