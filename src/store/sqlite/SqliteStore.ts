@@ -5,8 +5,9 @@
  * power cut (writer.ts).
  *
  * - schema.ts: the layout, its versioned migrations and the connection settings.
- * - writer.ts: every write transaction (apply, tombstone and history collection); batches.ts and
- *   history.ts the tables of signed batches and replaced states.
+ * - writer.ts: every write transaction (apply, tombstone and history collection, the clock
+ *   repair); records.ts how one state is written; batches.ts and history.ts the tables of signed
+ *   batches and replaced states; knowledge.ts the knowledge vector, voids and held records.
  * - reader.ts: records by key, pattern queries, listings, dump; pastReads.ts the as-of reads.
  * - feed.ts: the changes feed.
  * - nodes.ts: node ids interned as small integers.
