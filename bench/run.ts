@@ -17,6 +17,7 @@ import { benchMailbox } from './mailbox.ts'
 import { benchMesh } from './mesh.ts'
 import { benchNative } from './native.ts'
 import { benchPeers } from './peers.ts'
+import { benchProvenance } from './provenance.ts'
 import { benchReach } from './reach.ts'
 import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
@@ -33,6 +34,8 @@ const BENCHES: Record<string, Bench> = {
   search: benchSearch,
   // recall@5 on the labelled set of test/fixtures/retrieval.json.
   retrieval: () => benchRetrieval(),
+  // Signing, verification and history: 100,000 triples (or --rows, when smaller).
+  provenance: benchProvenance,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
   // Codecs for changes pages on the wire: size ÷ raw and MB/s of one core, zstd / deflate / brotli at low levels.

@@ -84,6 +84,8 @@ export interface ApiDeps {
   readonly dashboard?: DashboardAssets
   /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
   readonly search?: SearchService
+  /** sync.revocationQuorum, shown with the revocations. */
+  readonly revocationQuorum?: () => number
 }
 
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */

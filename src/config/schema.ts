@@ -101,6 +101,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'enum', default: 'info', values: LOG_LEVELS, flag: '--log-level',
     description: 'Least severe level written to stderr.'
   },
+  'node.name': {
+    type: 'string', default: undefined, pattern: /^[^\r\n]{1,64}$/, patternText: '1 to 64 characters on one line',
+    description: 'The name this node gives itself (a device or an agent, e.g. "laptop"): published to every peer as a signed record and shown with the records it writes (engram show, history, provenance in the API). Unset: none is published, records show the node id alone.'
+  },
+  'history.retentionDays': {
+    type: 'number', default: 30, min: 0, max: 3650, rangeText: 'a number of days from 0 to 3650; fractions allowed',
+    description: 'How long a replaced state (a note\'s earlier value, a deleted triple) is kept after it was replaced, for engram history, revert and as-of reads; 0 keeps none. The same rule on every node.'
+  },
   'hlc.maxDriftMs': {
     type: 'integer', default: 60_000, min: 1000, max: 86_400_000,
     description: 'Records from peers stamped further ahead of the local clock than this are held aside until the clock reaches them (never adopted early, never refused: docs/SYNC.md, Clocks); an import stamped that far ahead is refused (HLC_DRIFT).'
@@ -225,6 +233,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   'sync.maxUnknownTombstonesPerMinute': {
     type: 'integer', default: 50_000, min: 100, max: 10_000_000,
     description: 'Deletions of records this node never held that one peer may send per minute; beyond it the rest waits (the page is taken again later), so a flood of tombstones is slowed down, never applied in full at once.'
+  },
+  'sync.requireSignatures': {
+    type: 'boolean', default: false,
+    description: 'Refuse every record that carries no signature of its origin. Off, unsigned records (from nodes of an older version) are taken unless their origin is known to sign; turn it on once every node runs a version that signs.'
+  },
+  'sync.revocationQuorum': {
+    type: 'integer', default: 2, min: 1, max: 16,
+    description: 'How many other nodes must revoke a node before this node refuses its new records (a revocation issued on this node always counts). At 2, one compromised node cannot cut off any other; 1 lets any node revoke any other.'
   },
   'sync.legacyRemoteClients': {
     type: 'boolean', default: false,

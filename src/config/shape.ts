@@ -27,6 +27,8 @@ export interface EngramConfig {
   }
   readonly dataDir: string
   readonly log: { readonly level: LogLevel }
+  readonly node: { readonly name?: string }
+  readonly history: { readonly retentionDays: number }
   readonly hlc: { readonly maxDriftMs: number }
   readonly store: { readonly synchronous: SyncMode }
   readonly p2p: {
@@ -72,6 +74,8 @@ export interface EngramConfig {
     readonly staticFallbackSeconds: number
     readonly retryBaseMs: number
     readonly maxUnknownTombstonesPerMinute: number
+    readonly requireSignatures: boolean
+    readonly revocationQuorum: number
     readonly legacyRemoteClients: boolean
   }
   readonly discovery: {

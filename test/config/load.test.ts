@@ -111,7 +111,7 @@ describe('loadConfig', () => {
 
   it('refuses each numeric key just outside its range and accepts its bounds', () => {
     const numeric = CONFIG_KEYS.filter(k => ['integer', 'number'].includes(SCHEMA[k].type))
-    assert.equal(numeric.length, 30)
+    assert.equal(numeric.length, 32)
     for (const key of numeric) {
       const { min, max } = SCHEMA[key]
       const name = envNameOf(key)
@@ -119,7 +119,7 @@ describe('loadConfig', () => {
         const { config } = loadConfig({ file: false, env: { ...env, [name]: String(ok) } })
         assert.equal(valueOf(config, key), ok, `${key} = ${ok}`)
       }
-      const step = SCHEMA[key].type === 'integer' ? 1 : min! / 10
+      const step = SCHEMA[key].type === 'integer' ? 1 : min! > 0 ? min! / 10 : 0.5
       for (const bad of [min! - step, max! + step]) {
         const e = configError(() => loadConfig({ file: false, env: { ...env, [name]: String(bad) } }))
         assert.ok(e.message.startsWith(`config ${key} = "${bad}" (from env:${name}): must be `), e.message)

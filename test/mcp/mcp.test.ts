@@ -64,6 +64,8 @@ describe('engram mcp (stdio)', () => {
     const p = provenance(r)
     assert.equal(p.entities[0].entityType.origin, nodeId)
     assert.equal(p.entities[0].observations.length, 2)
+    // Signed by this node, written here (no peer it came through).
+    assert.deepEqual([p.entities[0].entityType.signed, p.entities[0].entityType.via], [true, null])
 
     const again = await call(mcp.client, 'create_entities', { entities: [
       { name: 'Alice', entityType: 'robot', observations: ['new'] }, { name: 'Bob', entityType: 'person', observations: [] }
@@ -147,6 +149,7 @@ describe('engram mcp (stdio)', () => {
   it('notes, episodes, traces and sync status, each record with its stamp and origin', async () => {
     const set = structured(await call(mcp.client, 'note_set', { key: 'project:engram/goal', value: { text: 'ship' } }))
     assert.equal(set.note.origin, nodeId)
+    assert.deepEqual([set.note.provenance.origin, set.note.provenance.signed, set.note.provenance.via], [nodeId, true, null])
     const stored = await rest(daemon.url, 'GET', '/api/v1/notes/project:engram%2Fgoal')
     assert.deepEqual(stored.value, { text: 'ship' })
     assert.equal(stored.hlc, set.note.hlc)

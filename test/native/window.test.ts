@@ -88,7 +88,7 @@ describe('WindowIndex', () => {
     const els = [...nd.index.elements()]
     assert.equal(els.length, 2)
     assert.deepEqual(els.find(e => e.kind === 'note')?.key, 'user:é')
-    assert.deepEqual(nd.index.record('note', 'user:é'), note)
+    assert.deepEqual(nd.index.state('note', 'user:é')?.record, note)
   })
 
   test(`the digest always equals a recomputation from scratch (random changes, remote states, clock steps; property) (seed ${seedFor(0x3d0)})`, () => {

@@ -106,11 +106,12 @@ export interface Daemon {
 }
 
 /**
- * Starts `engram start --data-dir DIR --port 0 …extra` and waits for DIR/api.json, which the
- * daemon writes (atomically) once its API listens: from then on the URL in it answers.
+ * Starts `engram start --data-dir DIR --port 0 …extra` (`bin`: another version's CLI entry) and
+ * waits for DIR/api.json, which the daemon writes (atomically) once its API listens: from then on
+ * the URL in it answers.
  */
-export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = [], bin: string = BIN): Promise<Daemon> {
+  const child = spawn(process.execPath, [bin, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   child.once('exit', () => running.delete(child))
   let stderr = ''

@@ -24,7 +24,8 @@ import { blake3 } from '../../core/hash.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { canonicalRecord } from '../../core/records.ts'
-import type { FeedEntry, Store } from '../../store/Store.ts'
+import type { SignedBatch } from '../../core/signing.ts'
+import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -219,9 +220,14 @@ export class WindowIndex {
     for (const table of Object.values(this.tables)) yield * table.values()
   }
 
-  /** The current state of a record, read from the store. */
-  record (kind: RecordKind, key: string): MemoryRecord | undefined {
-    return this.store.get(kind, key)
+  /** The current state of a record with its seal, read from the store. */
+  state (kind: RecordKind, key: string): StoredState | undefined {
+    return this.store.getState(kind, key)
+  }
+
+  /** A stored batch (for the signatures of records sent). */
+  batch (id: number): SignedBatch | undefined {
+    return this.store.getBatch(id)
   }
 
   /**

@@ -21,9 +21,10 @@ import { FEED_ID } from '../../core/ids.ts'
 import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
+import type { BatchProof, PageSeals } from '../../core/seals.ts'
 import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
-import { checkRows, encodeRows, rowsOf } from './rows.ts'
+import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
 export const FRAME_VERSION = 0x01
@@ -55,8 +56,9 @@ export const NATIVE_LIMITS = {
 
 /**
  * Both sides send at once: the versions spoken, a fresh nonce, this store's feed id; whether
- * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; its wall
- * clock (`now`, ms since the epoch), so each side learns how far apart their clocks are.
+ * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; whether
+ * it signs its records (`sg`: its unsigned records are then refused); its wall clock (`now`, ms
+ * since the epoch), so each side learns how far apart their clocks are.
  */
 export interface HelloMessage {
   readonly t: 'hello'
@@ -65,6 +67,7 @@ export interface HelloMessage {
   readonly feed: string
   readonly pp?: boolean
   readonly cert?: Uint8Array
+  readonly sg?: boolean
   readonly now?: number
   /** The codecs of compressed frames this node reads (compression.ts); absent: none. */
   readonly z?: readonly number[]
@@ -129,6 +132,8 @@ export interface ChangesMessage {
   readonly snapshot?: boolean
   /** With `snapshot`: how much of the receiver's feed the sender has seen. */
   readonly peerCursor?: number
+  /** The signatures of the records (rows.ts; absent: all unsigned). */
+  readonly seals?: PageSeals
   /**
    * The sender's knowledge vector (core/knowledge.ts), read with the page's scan; only on a page
    * that reaches the end of the feed (`more` false). Learnt with the cursor `to`.
@@ -149,9 +154,11 @@ export interface AckMessage {
  * envelope, the node table and the number of rows are; each row goes through checkRowAt (with
  * `nodes`) before use.
  */
-export interface UncheckedChanges extends Omit<ChangesMessage, 'records'> {
+export interface UncheckedChanges extends Omit<ChangesMessage, 'records' | 'seals'> {
   readonly nodes: readonly string[]
   readonly unchecked: readonly unknown[]
+  /** The page's batches, checked (each row's place in them is read with its row). */
+  readonly batches: readonly BatchProof[]
 }
 
 export type SessionMessage = HelloMessage | ProofMessage | PakeMessage | ConfirmMessage | CursorMessage | ChangesMessage | AckMessage
@@ -174,16 +181,17 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
-      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.now !== undefined ? { now: msg.now } : {}),
-      ...(msg.z !== undefined ? { z: [...msg.z] } : {})
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.sg === true ? { sg: true } : {}),
+      ...(msg.now !== undefined ? { now: msg.now } : {}), ...(msg.z !== undefined ? { z: [...msg.z] } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
-      const { nodes, rows } = encodeRows(msg.records)
+      const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
       const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
+      if (batches !== undefined) out.batches = batches
       if (msg.end !== undefined) out.end = msg.end
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
       if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
@@ -256,6 +264,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const hello: { -readonly [K in keyof HelloMessage]: HelloMessage[K] } = { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
       if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
+      if (o.sg !== undefined && bool(o.sg, 'hello.sg')) hello.sg = true
       if (o.now !== undefined) hello.now = uint(o.now, 'hello.now', MAX_WALL)
       if (o.z !== undefined) {
         if (!Array.isArray(o.z) || o.z.length > MAX_CODECS) throw bad('hello.z', `must be a list of at most ${MAX_CODECS} codec ids`)
@@ -296,8 +305,10 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
         ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {})
       }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
-      if (deferRecords) return { ...envelope, nodes, unchecked: rows }
-      return { ...envelope, records: checkRows(nodes, rows, 'changes.records') }
+      const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))
+      if (deferRecords) return { ...envelope, nodes, unchecked: rows, batches }
+      const seals = sealsOf(batches, rows, 'changes.records')
+      return { ...envelope, records: checkRows(nodes, rows, 'changes.records'), ...(seals !== undefined ? { seals } : {}) }
     }
     default:
       if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords)

@@ -115,7 +115,7 @@ export class FeedReceiver {
     let result
     try {
       result = applyPeerPage(engine, {
-        peer, records: msg.records, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
+        peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
         ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {})
       }, pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {

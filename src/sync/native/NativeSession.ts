@@ -16,6 +16,7 @@ import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '..
 import type { NodeId } from '../../core/ids.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
@@ -41,7 +42,7 @@ export interface SessionGossip {
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
    */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[], seals?: PageSeals }
 }
 
 export interface SessionSettings {
@@ -154,8 +155,11 @@ export class NativeSession {
   private readonly intake = new PageIntake({
     isOpen: () => this.state === 'open',
     apply: msg => { this.handle(msg) },
+    verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
     fail: e => this.fail(e, 'changes')
   })
+  /** Gossip batches wait here for their signatures to be checked, and are applied in order. */
+  private gossipTail: Promise<void> = Promise.resolve()
   /** Set once the peer's proof arrived: what follows it is kept, unread, until the proof is verified. */
   private proofReceived = false
   private backlog: Uint8Array[] = []
@@ -189,11 +193,14 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, now: this.now,
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs,
+        signs: engine.provenance.signer !== undefined, now: this.now,
         codecs: (this.opts.compress ?? true) ? READ_CODECS : []
       })
       peerFeed = result.peerFeed
       this.codec = (this.opts.compress ?? true) ? codecFor(result.peerCodecs) : undefined
+      // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
+      if (result.peerSigns) engine.provenance.signers.learn(this.peer)
       if (result.peerClock !== undefined) this.opts.onClock?.(this.peer, result.peerClock.theirs, result.peerClock.ours)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
@@ -384,9 +391,14 @@ export class NativeSession {
         if (msg.t === 'digest' && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
         // a round the peer starts while a stream catches up ends at once (a lost message does the same)
         if (msg.t !== 'records' && this.catchingUp) { this.gossipDeferred++; return }
-        const { send, apply } = this.gossip.onMessage(msg)
-        // decodeFrame checked every row of a `records` message
-        if (apply.length > 0) this.applyGossip(apply, msg.t === 'records' ? msg.vd : undefined)
+        const { send, apply, seals } = this.gossip.onMessage(msg)
+        // decodeFrame checked every row of a `records` message; signatures are checked ahead, in slices
+        if (apply.length > 0) {
+          const voids = msg.t === 'records' ? msg.vd : undefined
+          this.gossipTail = this.gossipTail
+            .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.state === 'open') this.applyGossip(apply, seals, voids) })
+            .catch(e => this.fail(e, 'gossip'))
+        }
         for (const m of send) void this.sendNow(this.outgoing(m)).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
@@ -400,10 +412,10 @@ export class NativeSession {
   }
 
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
-  private applyGossip (records: readonly MemoryRecord[], voids: readonly ClockVoid[] | undefined): void {
+  private applyGossip (records: readonly MemoryRecord[], seals: PageSeals | undefined, voids: readonly ClockVoid[] | undefined): void {
     const conflicts = this.opts.conflicts
     try {
-      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
