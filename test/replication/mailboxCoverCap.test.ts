@@ -54,7 +54,7 @@ function member (engine: Engine, host: MailboxHost, deposited?: string[]): Mailb
         if (r.op === 'deposit' && deposited !== undefined) {
           const opened = openPage([SEAL], r.page)
           assert.ok(!('failure' in opened), 'a deposited page opens')
-          deposited.push(...decodePagePlaintext(opened.plaintext).map(rec => rec.hlc.node))
+          deposited.push(...decodePagePlaintext(opened.plaintext).records.map(rec => rec.hlc.node))
         }
         return host.answer(engine.node, request)
       }
