@@ -83,6 +83,10 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
   const release = (): void => {
     try {
       repair()
+      const dropped = engine.dropVoidedHeld(o.clocks?.agreesWithPeers() === true)
+      if (dropped > 0) {
+        log.info('dropped held records their origin had voided (they arrived after its clock repair; its re-stamped states replace them)', { count: dropped })
+      }
       const n = engine.releaseDue()
       if (n > 0) log.info('applied records held aside: their stamps are within the drift guard now', { count: n })
     } catch (e) {
