@@ -2,7 +2,9 @@
  * A node's clock work (docs/SYNC.md, "Deletes that stay deleted" and "Clocks"), on timers that
  * never keep the process alive:
  *
- * - every second: the records held aside whose time has come are applied (`releaseDue`), so a
+ * - every second: the held records their origin voided although they arrived after its void are
+ *   dropped while this node's clock agrees with its peers' (`Engine.dropVoidedHeld`); then the
+ *   records held aside whose time has come are applied (`releaseDue`), so a
  *   receiver whose own clock was behind, and is fixed, catches up within a second; and when this
  *   node's clock mark is more than the drift guard ahead of its wall clock while its wall clock
  *   agrees with its peers' (PeerClocks), its clock was fixed: it repairs (Engine.repairClock:
