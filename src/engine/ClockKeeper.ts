@@ -95,22 +95,23 @@ export class ClockKeeper {
    * the drift guard). A void drops what is held when it is learnt; a state that arrives later —
    * a gossip batch checked while the repaired feed applied, a page sent before the repair and
    * delivered after the void came through another peer — would otherwise stay held until its
-   * time, and then apply an old write over the re-stamped one. Only while this node's clock
-   * agrees with its peers' (`clockAgrees`): then such a state is that far ahead of theirs too,
-   * and its origin re-stamps it (its repair, or the next one); a node whose own clock is behind
-   * keeps everything held. Returns how many were dropped.
+   * time, and then apply an old write over the re-stamped one. Only for origins whose clock is
+   * `settled` (this node's clock agrees with its peers' and the origin's with this node's): a
+   * state stamped that far ahead of a settled origin's clock was stamped while that clock ran
+   * ahead, and the origin re-stamps it (its repair, or its next one). A node whose own clock is
+   * behind, or an origin whose clock still runs ahead, keeps its records held. Returns how many
+   * were dropped.
    */
-  dropVoidedHeld (clockAgrees: boolean): number {
+  dropVoidedHeld (settled: (origin: NodeId) => boolean): number {
     const { clock, knowledge, store } = this.d
-    if (!clockAgrees) return 0
     const voided = knowledge.held().some(o => {
       const v = knowledge.voidOf(o.node)
-      return v !== undefined && compareMark(o.max, v) > 0
+      return v !== undefined && compareMark(o.max, v) > 0 && settled(o.node)
     })
     if (!voided) return 0
     const pt = clock.wallNow()
     const ids = store.held({ limit: VOID_SWEEP_LIMIT })
-      .filter(h => voidedInTransit(h.record.hlc, knowledge.voidOf(h.record.hlc.node), clock.isTooFarAhead(h.record.hlc, pt)))
+      .filter(h => settled(h.record.hlc.node) && voidedInTransit(h.record.hlc, knowledge.voidOf(h.record.hlc.node), clock.isTooFarAhead(h.record.hlc, pt)))
       .map(h => h.id)
     if (ids.length > 0) store.apply([], { clock: clock.last, release: ids })
     knowledge.reloadHeld()

@@ -3,7 +3,8 @@
  * never keep the process alive:
  *
  * - every second: the held records their origin voided although they arrived after its void are
- *   dropped while this node's clock agrees with its peers' (`Engine.dropVoidedHeld`); then the
+ *   dropped while this node's clock agrees with its peers' and the origin's with this node's
+ *   (`Engine.dropVoidedHeld`); then the
  *   records held aside whose time has come are applied (`releaseDue`), so a
  *   receiver whose own clock was behind, and is fixed, catches up within a second; and when this
  *   node's clock mark is more than the drift guard ahead of its wall clock while its wall clock
@@ -85,7 +86,8 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
   const release = (): void => {
     try {
       repair()
-      const dropped = engine.dropVoidedHeld(o.clocks?.agreesWithPeers() === true)
+      const clocks = o.clocks
+      const dropped = clocks?.agreesWithPeers() === true ? engine.dropVoidedHeld(origin => clocks.agreesWith(origin)) : 0
       if (dropped > 0) {
         log.info('dropped held records their origin had voided (they arrived after its clock repair; its re-stamped states replace them)', { count: dropped })
       }

@@ -75,6 +75,12 @@ export class PeerClocks {
     return this.byPeer.get(peer)
   }
 
+  /** Whether `peer`'s clock, measured recently, is within the drift guard of this node's. */
+  agreesWith (peer: NodeId): boolean {
+    const o = this.byPeer.get(peer)
+    return o !== undefined && o.measuredAt >= this.now() - (this.opts.freshMs ?? 120_000) && Math.abs(o.offsetMs) <= this.opts.maxDriftMs()
+  }
+
   /** Offsets measured recently (within freshMs). */
   private fresh (): ClockOffset[] {
     const since = this.now() - (this.opts.freshMs ?? 120_000)

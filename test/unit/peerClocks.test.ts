@@ -2,7 +2,7 @@
  * PeerClocks (replication/PeerClocks.ts): offsets measured from what peers say their clocks
  * read, news told once when a peer crosses the drift guard and once when it comes back, which
  * clock looks wrong (the majority of the other peers decides), and whether this node's clock
- * agrees with its recent peers (the clock repair's condition).
+ * agrees with its recent peers (the clock repair's condition) and with one peer.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -65,6 +65,16 @@ describe('PeerClocks', () => {
     assert.equal(c.agreesWithPeers(), undefined, 'old readings do not count')
     assert.deepEqual(c.offsets().map(o => o.peer), [B, C, D])
     assert.equal(c.offsetOf(A), undefined)
+  })
+
+  test('agreesWith: a peer measured recently within the drift guard', () => {
+    const { c, setNow } = clocks()
+    assert.equal(c.agreesWith(B), false, 'never measured')
+    c.observe(B, T0 + DRIFT, T0)
+    c.observe(C, T0 + DRIFT + 1, T0)
+    assert.deepEqual([c.agreesWith(B), c.agreesWith(C)], [true, false])
+    setNow(T0 + 120_001)
+    assert.equal(c.agreesWith(B), false, 'no longer recent')
   })
 
   test('formatOffset', () => {

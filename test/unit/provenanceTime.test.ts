@@ -83,7 +83,7 @@ describe('signed records across time', () => {
     assert.equal(b.applyChecked([old], { via: alice.node, seals: signed([old], alice.signer, T0 + HOUR) }).held, 1)
     const seal = b.store.held({ limit: 10 })[0]?.seal
     assert.ok(seal !== undefined && b.store.getBatch(seal.batch) !== undefined, 'held with its signature, its batch kept')
-    assert.equal(b.dropVoidedHeld(), 1)
+    assert.equal(b.dropVoidedHeld(() => true), 1)
     assert.deepEqual(b.store.held({ limit: 10 }), [])
     b.store.collectHistory(0)
     assert.equal(b.store.getBatch(seal.batch), undefined, 'nothing belongs to its batch any more: collected')
