@@ -4,12 +4,12 @@
  *
  * - every second: the held records their origin voided although they arrived after its void are
  *   dropped while this node's clock agrees with its peers' and the origin's with this node's
- *   (`Engine.dropVoidedHeld`); then the
- *   records held aside whose time has come are applied (`releaseDue`), so a
- *   receiver whose own clock was behind, and is fixed, catches up within a second; and when this
- *   node's clock mark is more than the drift guard ahead of its wall clock while its wall clock
- *   agrees with its peers' (PeerClocks), its clock was fixed: it repairs (Engine.repairClock:
- *   its future records re-stamped, a void announced), so replication resumes at once;
+ *   (`Engine.dropVoidedHeld`); then the records held aside whose time has come are applied
+ *   (`releaseDue`), so a receiver whose own clock was behind, and is fixed, catches up within a
+ *   second; and when this node's clock mark is more than the drift guard ahead of its wall clock
+ *   while its wall clock agrees with its peers' (PeerClocks), its clock was fixed: it repairs
+ *   (Engine.repairClock: its future records re-stamped, a void announced), so replication
+ *   resumes at once;
  * - at start and every min(1 h, TTL / 4): tombstones older than the TTL that every member not
  *   declared gone knows past are collected into history (Rule B, `Engine.collectTombstones`),
  *   and replaced states older than history.retentionDays are dropped (`Store.collectHistory`),
