@@ -158,6 +158,21 @@ export class RecordWrites {
     this.text.removed(row.seq, traceFromRow(row, this.nodes))
   }
 
+  /** A triple's or note's state written at `s.lastSeq`: counted live or dead, a live one's words indexed. */
+  private countIn (s: State, kind: 'triples' | 'notes', r: TripleRecord | NoteRecord): void {
+    if (r.deleted) { s[`${kind}Dead`]++; return }
+    s[`${kind}Live`]++
+    this.text.added(s.lastSeq, r)
+  }
+
+  /** A triple's or note's state replaced at its row `seq`: uncounted, a live one's words out of the index. */
+  private countOut (s: State, kind: 'triples' | 'notes', r: TripleRecord | NoteRecord, seq: number): void {
+    if (r.deleted) { s[`${kind}Dead`]--; return }
+    s[`${kind}Live`]--
+    this.replacedLive++
+    this.text.removed(seq, r)
+  }
+
   /*
    * Each `apply…` returns the state written (at seq `s.lastSeq`) with its seal, or undefined when
    * unchanged. A written state takes the incoming seal only when it is the incoming state (a
@@ -178,11 +193,7 @@ export class RecordWrites {
       id, r.deleted ? 1 : 0, r.subject, r.predicate, TERM_TAG[o.kind], termValue(o), termLang(o), seal?.batch ?? null, seal?.leaf ?? null)
     if (inserted.changes !== 0) {
       s.lastSeq++
-      if (r.deleted) s.triplesDead++
-      else {
-        s.triplesLive++
-        this.text.added(s.lastSeq, r)
-      }
+      this.countIn(s, 'triples', r)
       work.count(seal, 1)
       return { record: r, seal }
     }
@@ -194,17 +205,8 @@ export class RecordWrites {
     s.lastSeq++
     this.updateTriple.run(s.lastSeq, w.hlc.wall, w.hlc.counter, this.nodes.idOf(w.hlc.node), cameFromPeer(w, r) ? via : null,
       w.deleted ? 1 : 0, kept?.batch ?? null, kept?.leaf ?? null, row.seq)
-    if (current.deleted) s.triplesDead--
-    else {
-      s.triplesLive--
-      this.replacedLive++
-      this.text.removed(row.seq, current)
-    }
-    if (w.deleted) s.triplesDead++
-    else {
-      s.triplesLive++
-      this.text.added(s.lastSeq, w)
-    }
+    this.countOut(s, 'triples', current, row.seq)
+    this.countIn(s, 'triples', w)
     return { record: w, seal: kept }
   }
 
@@ -224,18 +226,9 @@ export class RecordWrites {
       this.insertNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.key, w.deleted ? 1 : 0, value, kept?.batch ?? null, kept?.leaf ?? null)
     } else {
       this.updateNote.run(s.lastSeq, w.hlc.wall, w.hlc.counter, origin, from, w.deleted ? 1 : 0, value, kept?.batch ?? null, kept?.leaf ?? null, row.seq)
-      if (current!.deleted) s.notesDead--
-      else {
-        s.notesLive--
-        this.replacedLive++
-        this.text.removed(row.seq, current!)
-      }
+      this.countOut(s, 'notes', current!, row.seq)
     }
-    if (w.deleted) s.notesDead++
-    else {
-      s.notesLive++
-      this.text.added(s.lastSeq, w)
-    }
+    this.countIn(s, 'notes', w)
     return { record: w, seal: kept }
   }
 
