@@ -189,7 +189,10 @@ export interface ConnectionOptions {
    * commit survives a crash of the process; the last ones may be lost in a power cut.
    */
   readonly synchronous?: 'full' | 'normal'
-  /** WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). */
+  /**
+   * WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). The store
+   * lets a peer's pages grow the log further (writer.ts REFETCHABLE_CHECKPOINT_PAGES).
+   */
   readonly walAutoCheckpoint?: number
 }
 
