@@ -207,6 +207,18 @@ describe('SqliteStore: the file', () => {
     s2.close()
   })
 
+  it('counting unsigned states and finding this node\'s own reads their index, not every record (schema 5)', () => {
+    const file = join(dir, 'unsigned.db')
+    SqliteStore.open(file).close()
+    const db = new DatabaseSync(file)
+    for (const table of ['triples', 'notes', 'episodes', 'traces']) {
+      const plan = (q: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all() as Array<{ detail: string }>).map(r => r.detail).join('; ')
+      assert.match(plan(`SELECT count(*) AS n FROM ${table} WHERE batch IS NULL`), new RegExp(`USING (COVERING )?INDEX ${table}_unsigned`))
+      assert.match(plan(`SELECT seq FROM ${table} WHERE origin = 1 AND batch IS NULL ORDER BY seq LIMIT 10`), new RegExp(`INDEX ${table}_unsigned \\(origin=\\?\\)`))
+    }
+    db.close()
+  })
+
   it('a peer\'s pages leave the checkpoint to the next commit that waits for the disk; a local write checkpoints as configured', () => {
     // 100 log pages before a checkpoint: 4,000 triples in pages of 500 write several times that
     const pages = (from: number): TripleRecord[][] => Array.from({ length: 8 }, (_, p) =>
