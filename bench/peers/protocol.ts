@@ -16,6 +16,8 @@
  *                              in stream pages) and sessions (open P2P sessions)
  *
  * The first line a peer prints, once it is ready, is {ready: true, addr, startMs, sinceSpawnMs}.
+ * With ENGRAM_BENCH_CPU_PROF=DIR in the environment every peer process is started with
+ * --cpu-prof and leaves its profile in DIR when it exits (one file per process, named by pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
@@ -56,7 +58,10 @@ export class PeerProcess {
 
   constructor (script: string, args: readonly string[]) {
     const t0 = performance.now()
-    this.child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // ENGRAM_BENCH_CPU_PROF=DIR: every peer process writes a V8 CPU profile into DIR as it exits
+    const prof = process.env.ENGRAM_BENCH_CPU_PROF
+    const flags = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]
+    this.child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4_000) })
     const lines = createInterface({ input: this.child.stdout! })
     let onReady: (r: Ready) => void = () => {}

@@ -27,6 +27,7 @@
  * and removes the old one after; pages sealed under an old seed carry its key id and are skipped,
  * with a log line, by nodes that no longer hold it.
  */
+import * as nodeCrypto from 'node:crypto'
 import { argon2id } from 'hash-wasm'
 import { blake3, bytesToHex, hexToBytes } from './hash.ts'
 import { INVALID_INPUT } from './errors.ts'
@@ -52,8 +53,28 @@ export function deriveLabelled (label: string, key: Uint8Array): Uint8Array {
   return blake3(input)
 }
 
+/**
+ * Node's own Argon2 (OpenSSL), on Node 24.7 and later: it runs on the thread pool and gives its
+ * 64 MiB back when done, where the WebAssembly one keeps them in the process for its whole life
+ * (a WebAssembly memory never shrinks). Both give the same key (test/transport/private-network.test.ts).
+ */
+const nativeArgon2 = (nodeCrypto as Partial<typeof nodeCrypto>).argon2
+
 /** ROOT of a seed: 32 bytes, a few hundred milliseconds and 64 MiB, on purpose. */
 export async function deriveSeedRoot (seed: string): Promise<Uint8Array> {
+  if (nativeArgon2 !== undefined) {
+    const derive = nativeArgon2
+    return await new Promise<Uint8Array>((resolve, reject) => {
+      derive('argon2id', {
+        message: Buffer.from(seed, 'utf8'),
+        nonce: Buffer.from(SEED_ROOT_SALT, 'utf8'),
+        memory: SEED_ROOT_KDF.memoryKiB,
+        passes: SEED_ROOT_KDF.iterations,
+        parallelism: SEED_ROOT_KDF.parallelism,
+        tagLength: KEY_BYTES
+      }, (err, key) => { if (err !== null) reject(err); else resolve(new Uint8Array(key)) })
+    })
+  }
   return await argon2id({
     password: seed,
     salt: new TextEncoder().encode(SEED_ROOT_SALT),

@@ -84,7 +84,7 @@ export class SqliteStore implements Store {
       migrate(db, file)
       const nodes = new NodeNames(db)
       const text = new SqliteTextIndex(db, { enabled: opts.textIndex !== false, candidates: opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES })
-      const writer = new Writer(db, file, nodes, text, opts.synchronous)
+      const writer = new Writer(db, file, nodes, text, opts.synchronous, opts.walAutoCheckpoint)
       writer.transaction('checking the text index', () => text.check(writer.readState().lastSeq))
       return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer, text })
     } catch (e) {

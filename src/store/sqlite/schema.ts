@@ -35,6 +35,10 @@
  *   reused.
  *
  * Version 4 adds signatures and history (provenanceSchema.ts), and the seals of held records.
+ *
+ * Version 5 indexes the unsigned states of each kind (partial: batch IS NULL), so counting them
+ * (at every start, in the status) and finding this node's own to sign cost what there is of them,
+ * not a scan of every record: 0.18 s at 100,000 triples, seconds at a million.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
@@ -178,7 +182,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX held_origin ON held (origin, hlc_wall, hlc_counter);
     `
   },
-  { version: 4, description: 'provenance: seals of states and held records, signed batches, history', sql: PROVENANCE_MIGRATION_SQL }
+  { version: 4, description: 'provenance: seals of states and held records, signed batches, history', sql: PROVENANCE_MIGRATION_SQL },
+  {
+    version: 5,
+    description: 'unsigned states indexed (partial)',
+    sql: `
+      CREATE INDEX triples_unsigned ON triples (origin, seq) WHERE batch IS NULL;
+      CREATE INDEX notes_unsigned ON notes (origin, seq) WHERE batch IS NULL;
+      CREATE INDEX episodes_unsigned ON episodes (origin, seq) WHERE batch IS NULL;
+      CREATE INDEX traces_unsigned ON traces (origin, seq) WHERE batch IS NULL;
+    `
+  }
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
@@ -189,7 +203,10 @@ export interface ConnectionOptions {
    * commit survives a crash of the process; the last ones may be lost in a power cut.
    */
   readonly synchronous?: 'full' | 'normal'
-  /** WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). */
+  /**
+   * WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). The store
+   * lets a peer's pages grow the log further (writer.ts REFETCHABLE_CHECKPOINT_PAGES).
+   */
   readonly walAutoCheckpoint?: number
 }
 
