@@ -34,7 +34,7 @@ import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { identitySigner, NodeKeyVerifier } from './keys.ts'
 import { DAY_MS } from '../engine/History.ts'
-import { createNativeSync } from './nativeSync.ts'
+import { createNativeSync, loadTransport } from './nativeSync.ts'
 import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
 import { createSearch } from './search.ts'
@@ -221,6 +221,8 @@ export class EngramNode {
       clocks
     })
     try {
+      // the transport's modules load while the seed's keys are derived (off the main thread)
+      if (config.p2p.enabled) loadTransport().catch(() => {})
       await signOwnStates(engine, store, log)
       if (config.node.name !== undefined) engine.publishName(config.node.name)
       const seed = config.p2p.enabled ? config.p2p.seed : undefined

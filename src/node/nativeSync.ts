@@ -92,10 +92,22 @@ export interface NativeSyncParts {
  * false. Not started. The QUIC transport (libp2p, some 700 modules) is loaded only here, so a
  * node without P2P starts without it.
  */
+let transportModule: Promise<typeof import('../transport/libp2p/QuicTransport.ts')> | undefined
+
+/**
+ * Starts loading the P2P transport's modules (about a second of a cold start), once: the node
+ * calls it before deriving the seed's keys, whose memory-hard work runs off the main thread, so
+ * the two overlap. Whoever awaits it sees a failure to load.
+ */
+export function loadTransport (): Promise<typeof import('../transport/libp2p/QuicTransport.ts')> {
+  transportModule ??= import('../transport/libp2p/QuicTransport.ts')
+  return transportModule
+}
+
 export async function createNativeSync (parts: NativeSyncParts): Promise<{ native: NativeSync, mailbox: MailboxSync | undefined } | undefined> {
   const config = parts.config()
   if (!config.p2p.enabled) return undefined
-  const { QuicTransport } = await import('../transport/libp2p/QuicTransport.ts')
+  const { QuicTransport } = await loadTransport()
   const log = parts.log.child({ part: 'p2p' })
   const reach = relayReach(config, parts.keys)
   const transport = new QuicTransport({
