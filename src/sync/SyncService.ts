@@ -234,6 +234,7 @@ export class SyncService {
     const { mode, reason } = this.mode()
     const peers = this.peers.list()
     const last = peers.map(p => p.lastSyncAt).filter((x): x is string => x !== undefined).sort().at(-1)
+    const native = this.native()
     return {
       mode,
       reason,
@@ -250,8 +251,8 @@ export class SyncService {
       },
       lastSyncAt: last ?? null,
       peers: peers.map(p => this.peerView(p)),
-      conflicts: this.conflictLog.list().length,
-      ...(this.native() !== undefined ? { native: this.native()!.status() } : {})
+      conflicts: this.conflictLog.count(),
+      ...(native !== undefined ? { native: native.status() } : {})
     }
   }
 
