@@ -24,7 +24,7 @@ export function GossipCard ({ p2p }) {
       <dl>
         <dt>Round</dt><dd data-field="round">${num(g.round)}</dd>
         <dt>Pending</dt><dd>${num(g.pending_announcements)} announcements</dd>
-        <dt>Window</dt><dd>${num(g.known_ids)} recent ids${typeof p2p.window?.pending === 'number' ? `, ${num(p2p.window.pending)} more being taken in` : ''}</dd>
+        <dt>Window</dt><dd>${num(g.known_ids)} recent ids</dd>
         <dt>Bloom filter</dt><dd>${num(g.bloom_filter_items)} items, ${(g.bloom_filter_fpr * 100).toFixed(2)} % false positives</dd>
         <dt>Syncs</dt><dd>${num(s.total_successful_syncs)} successful, ${num(s.total_failed_syncs)} failed</dd>
         <dt>Connected</dt><dd data-field="connected">${num(p2p.peer_count)} ${p2p.peer_count === 1 ? 'peer' : 'peers'}, port ${p2p.port}</dd>
