@@ -1,7 +1,7 @@
 /**
  * What the dashboard costs, with real daemons (`engram start`, each in its own process, P2P on)
  * and Debian's chromium driven by playwright-core. `benchUi()` is called by the bench runner;
- * running this file directly prints the figures.
+ * running this file directly prints the figures (`node bench/ui.ts [rows] [idleSeconds] [catchUps]`).
  *
  *  - first_view_ms: what a user waits for: from the start of the navigation (the page's time
  *    origin) to the first frame of the sync view holding the node's real data — its id and its
@@ -19,8 +19,9 @@
  *    most every 30 s.
  *  - catchup_*: an empty node connects to one holding 100,000 triples (or --rows, when
  *    smaller) and receives them all; timed from the dial to the last triple committed, with no
- *    page open and with the receiver's sync view open, twice each, alternately, the faster of
- *    each kept; catchup_ratio = with ÷ without (goal ≤ 1.1).
+ *    page open and with the receiver's sync view open, `catchUps` times each (3), in pairs of
+ *    alternating order (without, with; with, without; ...); the fastest of each kept:
+ *    catchup_ratio = with ÷ without (goal ≤ 1.1); catchup_ratio_median the same of the medians.
  *  - load_average_1m: the machine's load when the figures were taken (they are wall and CPU
  *    times on it).
  */
@@ -43,7 +44,10 @@ const TICK_MS = 10 // /proc clock ticks (CLK_TCK 100)
 
 export interface UiBenchOptions {
   readonly rows?: number
+  /** Seconds of each idle window (60); 0: no idle figures. */
   readonly idleSeconds?: number
+  /** Catch-ups with the page open, and as many without (3). */
+  readonly catchUps?: number
 }
 
 interface Node { readonly child: ChildProcess, readonly url: string, readonly p2pPort: number }
@@ -239,7 +243,8 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
     await api(a, 'POST', '/api/v1/p2p/peers', { addr: `127.0.0.1:${b.p2pPort}` })
     await eventually(async () => (await api<{ peer_count: number }>(a, 'GET', '/api/v1/p2p/status')).peer_count === 1, 'a and b connected')
     const view = await firstView(browser, a)
-    const idleFigures = await idle(browser, browserPid, a, opts.idleSeconds ?? 60)
+    const idleSeconds = opts.idleSeconds ?? 60
+    const idleFigures = idleSeconds > 0 ? await idle(browser, browserPid, a, idleSeconds) : {}
 
     // the source of the catch-ups: b, with `rows` triples
     for (let i = 0; i < rows; i += 10_000) {
@@ -247,8 +252,16 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
     }
     const without: number[] = []
     const withPage: number[] = []
-    for (const [i, open] of [false, true, true, false].entries()) (open ? withPage : without).push(await catchUp(root, browser, b, rows, i, open))
+    const runs = Math.max(1, opts.catchUps ?? 3)
+    for (let i = 0; i < 2 * runs; i++) {
+      // pairs in alternating order: without, with; with, without; ...
+      const open = (i % 2 === 1) !== (Math.floor(i / 2) % 2 === 1)
+      const s = await catchUp(root, browser, b, rows, i, open)
+      if (open) withPage.push(s)
+      else without.push(s)
+    }
     const best = (xs: number[]): number => Math.min(...xs)
+    const median = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); const m = v.length >> 1; return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2 }
     return {
       // how busy the machine was (1-minute load average over its cores): every figure here is wall or CPU time on it
       load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
@@ -257,7 +270,11 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
       catchup_rows: rows,
       catchup_s_no_page: Math.round(best(without) * 100) / 100,
       catchup_s_page_open: Math.round(best(withPage) * 100) / 100,
-      catchup_ratio: Math.round(best(withPage) / best(without) * 100) / 100
+      catchup_ratio: Math.round(best(withPage) / best(without) * 100) / 100,
+      catchup_runs: runs,
+      catchup_s_no_page_median: Math.round(median(without) * 100) / 100,
+      catchup_s_page_open_median: Math.round(median(withPage) * 100) / 100,
+      catchup_ratio_median: Math.round(median(withPage) / median(without) * 100) / 100
     }
   } finally {
     await browser.close().catch(() => {})
@@ -268,6 +285,6 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await benchUi({ rows: Number(process.argv[2] ?? 100_000), idleSeconds: Number(process.argv[3] ?? 60) })
+  const figures = await benchUi({ rows: Number(process.argv[2] ?? 100_000), idleSeconds: Number(process.argv[3] ?? 60), catchUps: Number(process.argv[4] ?? 3) })
   for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(40)} ${v}\n`)
 }

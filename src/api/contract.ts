@@ -42,7 +42,7 @@ export interface ChangeSummary {
 export type { ClockRepairView, ClockStatusView } from '../replication/clockStatus.ts'
 
 /** GET /api/v1/p2p/status and its peers, as native sync builds them (sync/native/P2pStatus.ts). */
-export type { P2pPeerView, P2pStatusView } from '../sync/native/P2pStatus.ts'
+export type { P2pPeerView, P2pStatusOptions, P2pStatusView } from '../sync/native/P2pStatus.ts'
 
 /** GET /api/v1/p2p/peers: the peers dialled now, and the peer book (every known P2P peer, discovery/DiscoveryService.ts). */
 export interface P2pPeersAnswer {

@@ -111,7 +111,7 @@ export function nodeMetrics ({ deps, telemetry, streams }: MetricInputs): Metric
     family('engram_mailbox_voided_records_total', 'counter', 'Records from pulled mailbox pages dropped as stamped before their writer repaired its clock.', mailbox === undefined ? [] : one(mailbox.voided)),
     family('engram_mailbox_bytes_total', 'counter', 'Bytes of sealed pages deposited on and pulled from the relays\' mailboxes, by direction.',
       mailbox === undefined ? [] : [{ labels: { direction: 'deposited' }, value: mailbox.depositedBytes }, { labels: { direction: 'pulled' }, value: mailbox.pulledBytes }]),
-    family('engram_conflicts', 'gauge', 'Conflicts the keep-both strategy listed and nobody resolved yet.', deps.sync !== undefined ? one(deps.sync.conflictLog.list().length) : []),
+    family('engram_conflicts', 'gauge', 'Conflicts the keep-both strategy listed and nobody resolved yet.', deps.sync !== undefined ? one(deps.sync.conflictLog.count()) : []),
     family('engram_log_messages_total', 'counter', 'Warnings and errors the node logged, by level.',
       (['warn', 'error'] as const).map(level => ({ labels: { level }, value: telemetry.recentLog.total(level) }))),
     family('engram_event_streams', 'gauge', 'Open event streams (GET /api/v1/events, GET /api/v1/status/stream), by route.',

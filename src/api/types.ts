@@ -12,7 +12,7 @@ import type { Telemetry } from '../telemetry/Telemetry.ts'
 import type { DashboardAssets } from './dashboardAssets.ts'
 import type { GuardRules } from './guard.ts'
 import type { ApiLimits } from './limits.ts'
-import type { ClockStatusView, P2pPeerView, P2pStatusView, PeerBookView } from './contract.ts'
+import type { ClockStatusView, P2pPeerView, P2pStatusOptions, P2pStatusView, PeerBookView } from './contract.ts'
 import type { StatusFeedOptions } from './StatusFeed.ts'
 
 export interface NodeStatus {
@@ -91,7 +91,7 @@ export interface ApiDeps {
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */
 export interface P2pApi {
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (): P2pStatusView
+  status (opts?: P2pStatusOptions): P2pStatusView
   listPeers (): readonly P2pPeerView[]
   /** Adds a manual peer (host:port, [v6]:port, host name:port or multiaddr); INVALID_INPUT naming `addr`. */
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean }

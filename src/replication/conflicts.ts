@@ -65,6 +65,8 @@ const plainHlc = (p: Json): Hlc => (p as unknown as { hlc: Hlc }).hlc
 export class ConflictLog {
   private readonly store: Store
   private readonly onDrop: (count: number) => void
+  /** The last count, with what it was counted on: the store's feed position and the index. */
+  private counted: { readonly seq: number, readonly index: string, readonly n: number } | undefined
 
   constructor (store: Store, onDrop: (count: number) => void = () => {}) {
     this.store = store
@@ -92,6 +94,23 @@ export class ConflictLog {
     }
     if (stale.length > 0) this.commit(this.writes([], stale))
     return out
+  }
+
+  /**
+   * How many conflicts list() returns, for the status and the metrics, which ask at every build
+   * and scrape: the entries are read again only when the store's feed or the index moved since
+   * the last count (an entry turns stale only by a write, which moves the feed).
+   */
+  count (): number {
+    const index = this.store.getMeta(INDEX_KEY)
+    if (index === undefined || index === '[]') return 0
+    const seq = this.store.stats().lastSeq
+    const c = this.counted
+    if (c !== undefined && c.seq === seq && c.index === index) return c.n
+    const n = this.list().length
+    // list() drops stale entries: the count stands for the index as it left it
+    this.counted = { seq, index: this.store.getMeta(INDEX_KEY) ?? '[]', n }
+    return n
   }
 
   /**

@@ -36,6 +36,7 @@ import type { NativeLink, PeerView, SyncMode, SyncSettings, SyncStatusView } fro
 import { resolveConflict } from './resolveConflict.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 import type { PeerClocks } from '../replication/PeerClocks.ts'
+import type { P2pStatusOptions } from './native/P2pStatus.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
 export type { NativeLink, PeerView, SyncMode, SyncSettings, SyncStatusView } from './contract.ts'
@@ -229,11 +230,13 @@ export class SyncService {
     }
   }
 
-  status (): SyncStatusView {
+  /** GET /api/v1/sync/status; `opts` for the native status it holds in native mode (P2pStatus.ts). */
+  status (opts: P2pStatusOptions = {}): SyncStatusView {
     const s = this.opts.settings()
     const { mode, reason } = this.mode()
     const peers = this.peers.list()
     const last = peers.map(p => p.lastSyncAt).filter((x): x is string => x !== undefined).sort().at(-1)
+    const native = this.native()
     return {
       mode,
       reason,
@@ -250,8 +253,8 @@ export class SyncService {
       },
       lastSyncAt: last ?? null,
       peers: peers.map(p => this.peerView(p)),
-      conflicts: this.conflictLog.list().length,
-      ...(this.native() !== undefined ? { native: this.native()!.status() } : {})
+      conflicts: this.conflictLog.count(),
+      ...(native !== undefined ? { native: native.status(opts) } : {})
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { ConflictStrategy } from '../replication/conflicts.ts'
 import type { RestPeer } from '../peers/RestPeers.ts'
-import type { P2pStatusView } from './native/P2pStatus.ts'
+import type { P2pStatusOptions, P2pStatusView } from './native/P2pStatus.ts'
 import type { Endpoint } from './polled/pairing.ts'
 
 export interface SyncSettings {
@@ -28,7 +28,7 @@ export interface NativeLink {
   /** Whether a native session with this node is open. */
   isConnected (node: string): boolean
   /** GET /api/v1/p2p/status. */
-  status (): P2pStatusView
+  status (opts?: P2pStatusOptions): P2pStatusView
   /** Adds a manual P2P peer ("host:port"). */
   addPeer (addr: unknown): { peer: unknown, created: boolean }
   /** Runs a gossip round with every connected peer now. */

@@ -8,7 +8,8 @@
  * Activity seconds ([epoch second, writes, received]) are kept by second: a `ready` brings the
  * whole window, a `delta` the seconds since the previous event.
  *
- * Components read it with `useLive()`, which re-renders them on every snapshot.
+ * Components read it with `useLive()`, which re-renders them at the next animation frame after
+ * a snapshot (once for all that came before it; never while the page is hidden).
  */
 import { useEffect, useState } from 'preact/hooks'
 import { applyChanges } from './delta.js'
@@ -26,9 +27,20 @@ const state = { snapshot: undefined, connection: 'connecting', detail: '', point
 const listeners = new Set()
 let started = false
 
+/** @type {number | undefined} the frame the next render waits for */
+let frame
+
+/**
+ * The components re-render at the next animation frame, once for every event that came before
+ * it; a hidden page has no frames, so it renders once when it is shown again.
+ */
 function notify () {
   state.version++
-  for (const l of listeners) l()
+  if (frame !== undefined) return
+  frame = requestAnimationFrame(() => {
+    frame = undefined
+    for (const l of listeners) l()
+  })
 }
 
 /**
@@ -70,7 +82,7 @@ export function startLive () {
   })
 }
 
-/** The live state; the component re-renders on every snapshot and connection change. */
+/** The live state; the component re-renders after snapshots and connection changes, at most once a frame. */
 export function useLive () {
   const [, setVersion] = useState(state.version)
   useEffect(() => {

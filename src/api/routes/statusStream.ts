@@ -37,6 +37,12 @@ const VOLATILE: ReadonlySet<string> = new Set(['round', 'pending_announcements',
   'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt',
   'now', 'mark', 'markAheadMs', 'measuredAt', 'offsetMs', 'offset'])
 
+/**
+ * The native status as the stream takes it: its gossip window as taken in so far, so a snapshot
+ * built during a catch-up does not make the node hash the inflow on its way (P2pStatus.ts).
+ */
+const LIVE = { lazyWindow: true } as const
+
 function attempt (f: () => unknown): unknown {
   try {
     return f()
@@ -52,14 +58,14 @@ export function statusSnapshot (deps: ApiDeps, telemetry: Telemetry): SnapshotBo
   const sync = deps.sync === undefined
     ? null
     : attempt(() => {
-      const { native: n, ...polled } = deps.sync!.status()
+      const { native: n, ...polled } = deps.sync!.status(LIVE)
       native = n
       return polled
     })
   return {
     node: attempt(() => nodeStatusBody(deps)),
     sync,
-    p2p: native ?? attempt(() => deps.p2p?.status() ?? deps.p2pStatus?.() ?? null),
+    p2p: native ?? attempt(() => deps.p2p?.status(LIVE) ?? deps.p2pStatus?.() ?? null),
     mailbox: deps.mailbox?.() ?? null,
     log: telemetry.recentLog.entries().slice(-LOG_LINES)
   }

@@ -29,6 +29,18 @@ export interface LazyWindowOptions {
   readonly buildSliceEntries?: number
 }
 
+/**
+ * The window digest in the status (docs/PROTOCOL.md §4): `building` while the index is built;
+ * `pending`, in a lazy view, the entries committed and not taken in yet (absent when none).
+ */
+export interface WindowView {
+  readonly start: number
+  readonly n: number
+  readonly x: string
+  readonly building?: { readonly read: number, readonly total: number }
+  readonly pending?: number
+}
+
 export class LazyWindow {
   /**
    * The index itself, possibly behind the queue: for holding a reference (a session's gossip
@@ -94,6 +106,15 @@ export class LazyWindow {
     return this.index.building ? this.index.partial().n : this.current().size
   }
 
+  /**
+   * Elements of the window set taken in so far, without taking in the queue (the status a live
+   * dashboard reads while a catch-up streams in: it must not make the node hash the inflow on
+   * its way).
+   */
+  get sizeTakenIn (): number {
+    return this.index.building ? this.index.partial().n : this.index.size
+  }
+
   /** The index with every queued entry taken in, in commit order (a build under way is finished first). */
   current (): WindowIndex {
     this.cancel()
@@ -109,15 +130,16 @@ export class LazyWindow {
 
   /**
    * The digest of the window set, in the status form; while the index is being built, of the
-   * part built so far, with `building`: feed positions read and to read.
+   * part built so far, with `building`: feed positions read and to read. `lazy`: of the entries
+   * taken in so far, with `pending`: those queued and not taken in (nothing is hashed for it).
    */
-  view (): { start: number, n: number, x: string, building?: { read: number, total: number } } {
+  view (lazy = false): WindowView {
     if (this.index.building) {
       const p = this.index.partial()
       return { start: p.ws, n: p.n, x: Buffer.from(p.x).toString('hex'), building: { read: p.read, total: p.total } }
     }
-    const d = this.current().digest()
-    return { start: d.ws, n: d.n, x: Buffer.from(d.x).toString('hex') }
+    const d = (lazy ? this.index : this.current()).digest()
+    return { start: d.ws, n: d.n, x: Buffer.from(d.x).toString('hex'), ...(this.queued > 0 ? { pending: this.queued } : {}) }
   }
 
   /** No more background work (the node stops); current() still works. */

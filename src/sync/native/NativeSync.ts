@@ -25,7 +25,7 @@ import { isFailureReason, type NativeSession, type SessionInfo } from './NativeS
 import type { NativeSyncOptions, PeerDialState, RemovedP2pPeer } from './NativeSyncOptions.ts'
 import { Redialer } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
-import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
+import { P2pStatus, type P2pStatusOptions, type P2pStatusView } from './P2pStatus.ts'
 import { PeerStats, type P2pPeerView } from './PeerStats.ts'
 import { SessionBuilder } from './SessionBuilder.ts'
 import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
@@ -257,8 +257,8 @@ export class NativeSync implements PeerDialer {
   // ---- status ----------------------------------------------------------------------------
 
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (): P2pStatusView {
-    return this.view.status({ round: this.round, successes: this.successes, failures: this.failures })
+  status (opts: P2pStatusOptions = {}): P2pStatusView {
+    return this.view.status({ round: this.round, successes: this.successes, failures: this.failures }, opts)
   }
 
   /** Per-session details (tests, tools). */

@@ -13,7 +13,7 @@ import type { ProposedSource } from '../../peers/sources.ts'
 import type { Store } from '../../store/Store.ts'
 import type { Transport } from '../../transport/Transport.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
-import type { LazyWindow } from './LazyWindow.ts'
+import type { LazyWindow, WindowView } from './LazyWindow.ts'
 import type { NativeSession } from './NativeSession.ts'
 import { withPeerId, type P2pPeerView, type PeerStats } from './PeerStats.ts'
 import type { Redialer } from './Redialer.ts'
@@ -54,7 +54,16 @@ export interface P2pStatusView {
   readonly listen_addrs?: readonly string[]
   readonly feed_id?: string
   /** The gossip window (docs/PROTOCOL.md §3). */
-  readonly window?: { readonly start: number, readonly n: number, readonly x: string }
+  readonly window?: WindowView
+}
+
+export interface P2pStatusOptions {
+  /**
+   * The gossip window as taken in so far, without taking in the entries committed since (they
+   * are counted as `window.pending`): for a status built often while records stream in (the
+   * live dashboard), which must not make the node hash them on their way. Default false: exact.
+   */
+  readonly lazyWindow?: boolean
 }
 
 export type { P2pPeerView } from './PeerStats.ts'
@@ -75,7 +84,8 @@ export class P2pStatus {
   }
 
   /** GET /api/v1/p2p/status, in the shape of docs/PROTOCOL.md §4. */
-  status (counters: P2pCounters): P2pStatusView {
+  status (counters: P2pCounters, opts: P2pStatusOptions = {}): P2pStatusView {
+    const lazy = opts.lazyWindow === true
     const src = this.src
     const open = [...src.sessions.values()].filter(s => s.isOpen)
     const openPeers = new Set(open.map(s => s.peer))
@@ -83,7 +93,7 @@ export class P2pStatus {
     // that peer_count is this list's length; offline peers are in `peers`.
     const firstSession = [...new Map(open.map(s => [s.peer, s] as const).reverse()).values()].reverse()
     const connected = firstSession.map(s => ({ addr: withPeerId(s.conn.remoteAddr, s.peer), connected: true }))
-    const g = this.gossipStats()
+    const g = this.gossipStats(lazy)
     const st = src.store.stats()
     const local = st.triples + st.notes + st.episodes + st.traces
     return {
@@ -110,7 +120,7 @@ export class P2pStatus {
       listen_addrs: src.transport.listenAddrs(),
       ...(src.transport.reachStatus !== undefined ? { reach: src.transport.reachStatus() } : {}),
       feed_id: src.feedId,
-      window: src.window.view()
+      window: src.window.view(lazy)
     }
   }
 
@@ -145,7 +155,7 @@ export class P2pStatus {
     return this.src.peerStats.view(addr, source, node, live, this.src.redialer.state(addr)?.failures ?? 0, lastError)
   }
 
-  private gossipStats (): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
+  private gossipStats (lazy: boolean): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
     let pending = 0
     let bloomItems = 0
     let bloomFpr = 0
@@ -155,7 +165,7 @@ export class P2pStatus {
       pending += st.pendingAnnouncements
       if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
     }
-    return { pending, knownIds: this.src.window.size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
+    return { pending, knownIds: lazy ? this.src.window.sizeTakenIn : this.src.window.size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
   }
 }
 
