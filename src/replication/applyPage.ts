@@ -20,6 +20,7 @@ import type { NodeId } from '../core/ids.ts'
 import type { ClockVoid, SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
+import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
 import { cursorFeedWrites } from './peerCursor.ts'
 
@@ -103,6 +104,15 @@ export interface PageResult {
   /** Records whose state changed here (the strategy's own deletions included). */
   readonly applied: number
   readonly unchanged: number
+  /** Per origin (a record's stamp node), how many of the peer's records changed something here. */
+  readonly origins: ReadonlyMap<NodeId, number>
+}
+
+/** Per origin, how many of `changed` it has. */
+function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
+  const out = new Map<NodeId, number>()
+  for (const e of changed) out.set(e.record.hlc.node, (out.get(e.record.hlc.node) ?? 0) + 1)
+  return out
 }
 
 /**
@@ -127,7 +137,7 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   }
   if (conflicts === undefined) {
     const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, refetchable: true, ...time })
-    return { applied: r.changed.length, unchanged: r.unchanged }
+    return { applied: r.changed.length, unchanged: r.unchanged, origins: countOrigins(r.changed) }
   }
   const { pass, log } = conflicts
   const { page: records, local } = pass.prepare(engine.store, page.view, page.records)
@@ -141,5 +151,5 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
     refetchable: true,
     ...time
   })
-  return { applied: applied + r.changed.length, unchanged: r.unchanged }
+  return { applied: applied + r.changed.length, unchanged: r.unchanged, origins: countOrigins(r.changed) }
 }

@@ -5,7 +5,8 @@
  * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
  * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
- *   still covers them: nothing is echoed back. A page may be empty: it moves the peer's cursor
+ *   still covers them: nothing is echoed back. So are the records of origins the peer pruned
+ *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`). A page may be empty: it moves the peer's cursor
  *   past entries that were all left out, so the peer always knows exactly how much of this feed
  *   it has seen (the expired-cursor rule depends on it).
  * - A cursor the snapshot rule does not trust (replication/feedRead.ts: another feed id, below
@@ -29,6 +30,8 @@ import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
+import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
+import type { HlcMark } from '../../core/hlc.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
@@ -54,6 +57,8 @@ export interface FeedSenderOptions {
   readonly knowledge?: () => KnowledgeToSend
   /** The clock voids this node knows, sent with every page that carries records (`vd`). */
   readonly voids?: () => readonly ClockVoid[]
+  /** The origins the peer pruned (left out of pages, except a snapshot's); absent: none. */
+  readonly pruned?: PrunedOrigins
 }
 
 export interface FeedSenderStats {
@@ -74,6 +79,8 @@ interface Scan {
   readonly snapshot: boolean
   /** The knowledge read in the same step as the store read that reached the end (hasMore false). */
   readonly knowledge?: KnowledgeToSend
+  /** Pruned origins left out of `entries`, each with the highest stamp left out. */
+  readonly left?: ReadonlyMap<NodeId, HlcMark>
 }
 
 /** A page ready to send, and what sending it changes. */
@@ -277,10 +284,12 @@ export class FeedSender {
     const generation = this.generation
     const scan = this.read()
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
-    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd'> => {
+    const lz = announcements(scan.left)
+    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz'> => {
       const k = !more ? scan.knowledge : undefined
       const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
-      return { ...(k !== undefined ? { k: k.entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}) }
+      const entries = k !== undefined && this.opts.pruned !== undefined ? this.opts.pruned.strip(k.entries) : k?.entries
+      return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}) }
     }
     if (scan.entries.length === 0) {
       if (snap === undefined) {
@@ -321,6 +330,7 @@ export class FeedSender {
       entries = entries.slice(0, keep)
       to = entries[entries.length - 1]!.seq
       more = true
+      // the announcements go with this page (early is harmless: the peer only waits longer)
       rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
       msg = build()
       frame = encodeMessage(msg)
@@ -341,13 +351,21 @@ export class FeedSender {
       const k = !hasMore ? this.opts.knowledge?.() : undefined
       return k !== undefined ? { knowledge: k } : {}
     }
+    // a snapshot leaves nothing out; a stream leaves out the origins the peer pruned
+    const pruned = snapshot ? undefined : this.opts.pruned
+    const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark> } => {
+      const page = this.opts.store.changesSince(after, { ...opts, limit: n })
+      if (pruned === undefined || pruned.size === 0) return page
+      const { kept, left } = pruned.split(page.entries)
+      return { ...page, entries: kept, ...(left.size > 0 ? { left } : {}) }
+    }
     const rest = this.rest
     if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
       if (rest.entries.length >= limit || !rest.hasMore) return rest
-      const more = this.opts.store.changesSince(rest.lastSeq, { ...opts, limit: limit - rest.entries.length })
-      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore) }
+      const more = changes(rest.lastSeq, limit - rest.entries.length)
+      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left } : {}) }
     }
-    const page = this.opts.store.changesSince(this.position, opts)
-    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore) }
+    const page = changes(this.position, limit)
+    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore), ...(page.left !== undefined ? { left: page.left } : {}) }
   }
 }

@@ -16,125 +16,41 @@ import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '..
 import type { NodeId } from '../../core/ids.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import type { Engine } from '../../engine/Engine.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
-import type { Logger } from '../../util/log.ts'
-import { FeedReceiver } from './FeedReceiver.ts'
-import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
-import { FeedSender } from './FeedSender.ts'
-import type { GossipMessage } from '../../protocol/native/gossipWire.ts'
-import { runHandshake, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
+import type { FeedReceiver } from './FeedReceiver.ts'
+import type { FeedSender } from './FeedSender.ts'
+import { runHandshake } from '../../protocol/native/handshake.ts'
 import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
-import type { PeerBudget } from './PeerBudget.ts'
 import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
-import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
+import { applyPeerPage } from '../../replication/applyPage.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
+import type { NativeSessionOptions, SessionGossip, SessionInfo, SessionState } from './SessionOptions.ts'
+import type { SessionRoutes } from './SessionRoutes.ts'
+import { sessionParts } from './sessionParts.ts'
+import { failureReason } from './sessionFailure.ts'
 
-/** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
-export interface SessionGossip {
-  /** The message that opens a round. */
-  startRound (): NativeMessage
-  /**
-   * Handles a gossip message: what to answer, and records to merge here (those of a `records`
-   * message, already checked by decodeFrame).
-   */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
-}
-
-export interface SessionSettings {
-  /** Most records per page (sync.maxTriplesPerSync). */
-  readonly pageRecords: number
-  /** Time between gossip rounds (p2p.gossipIntervalMs). */
-  readonly gossipIntervalMs: number
-  /** Longest wait for a page's acknowledgement before the stream goes back to the last one. */
-  readonly ackTimeoutMs: number
-  /** Longest a single send may take (a peer that reads nothing). */
-  readonly sendTimeoutMs: number
-}
-
-export interface NativeSessionOptions {
-  readonly conn: Connection
-  readonly engine: Engine
-  readonly feedId: string
-  /** The handshake key K (handshake.ts deriveHandshakeKey). */
-  readonly key: Uint8Array
-  /** The passphrase key Kp (handshake.ts derivePassphraseKey) when sync.passphrase is set. */
-  readonly passphraseKey?: Uint8Array
-  /** p2p.seed and sync.passphrase themselves, for the version 2 handshake (pake.ts); without them, version 1 only. */
-  readonly secrets?: { readonly seed: string, readonly passphrase?: string }
-  /** The certificate layer of the handshake when TLS is on (tls.*). */
-  readonly certificates?: HandshakeCertificates
-  readonly handshakeTimeoutMs: number
-  readonly settings: () => SessionSettings
-  /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
-  readonly gossip?: (peer: NodeId) => SessionGossip | undefined
-  /** Cursor exchange and feed streaming (test-only switch; default true). */
-  readonly stream?: boolean
-  /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
-  readonly push?: boolean
-  /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
-  readonly budget?: PeerBudget
-  /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */
-  readonly conflicts?: ConflictPolicy
-  readonly log: Logger
-  readonly now?: () => number
-  /** Called once the handshake succeeded. */
-  readonly onOpen?: (session: NativeSession) => void
-  /** Called with the records of every page or gossip batch that changed something here. */
-  readonly onSynced?: (session: NativeSession, kind: 'page' | 'round') => void
-  /**
-   * Told what the peer's wall clock read (its `hello`, each gossip `digest`) and what this
-   * node's read when it arrived (replication/PeerClocks.ts).
-   */
-  readonly onClock?: (peer: NodeId, theirs: number, ours: number) => void
-}
+export type { NativeSessionOptions, SessionGossip, SessionInfo, SessionSettings, SessionState } from './SessionOptions.ts'
+export { isFailureReason } from './sessionFailure.ts'
 
 const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof', 'pake', 'confirm']
 /** Frames kept, unread, between the peer's proof and its verification here. */
 const MAX_BACKLOG_FRAMES = 16
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
 
-export type SessionState = 'handshake' | 'open' | 'closed'
-
-export interface SessionInfo {
-  readonly nodeId: NodeId
-  readonly addr: string
-  readonly connectionId: string
-  readonly direction: 'inbound' | 'outbound'
-  readonly state: SessionState
-  readonly openedAt: number | undefined
-  readonly lastSyncAt: number | undefined
-  readonly bytesSent: number
-  readonly bytesReceived: number
-  readonly pagesSent: number
-  readonly recordsSent: number
-  readonly pagesReceived: number
-  readonly recordsReceived: number
-  readonly recordsApplied: number
-  readonly gossipRounds: number
-  /** Gossip requests of the peer left unanswered while a stream was catching up. */
-  readonly gossipDeferred: number
-  /** A stream of the session is still catching up (no gossip rounds meanwhile). */
-  readonly catchingUp: boolean
-  readonly cursor: number
-  /** The catch-up from the peer in flight (or finished within the minute). */
-  readonly catchUp?: CatchUpView
-  /** How far behind the peer's feed this node is. */
-  readonly lagIn?: LagView
-}
-
 export class NativeSession {
   readonly conn: Connection
   readonly peer: NodeId
-  private readonly opts: NativeSessionOptions
+  private readonly opts: NativeSessionOptions<NativeSession>
   private readonly now: () => number
   private readonly inbox = new Inbox<NativeMessage>('the peer\'s handshake message')
   private state: SessionState = 'handshake'
   private sender: FeedSender | undefined
   private receiver: FeedReceiver | undefined
   private gossip: SessionGossip | undefined
+  /** Dissemination: what the peer pruned from this node's stream, and this node's link in the node's routes. */
+  private routes: SessionRoutes | undefined
   private readonly timers: NodeJS.Timeout[] = []
   private bytesSent = 0
   private bytesReceived = 0
@@ -156,7 +72,7 @@ export class NativeSession {
   private backlog: Uint8Array[] = []
   private backlogBytes = 0
 
-  constructor (opts: NativeSessionOptions) {
+  constructor (opts: NativeSessionOptions<NativeSession>) {
     this.opts = opts
     this.conn = opts.conn
     this.peer = opts.conn.remoteNode
@@ -197,30 +113,15 @@ export class NativeSession {
     this.state = 'open'
     this.openedAt = this.now()
     const stream = this.opts.stream ?? true
-    this.receiver = new FeedReceiver({
-      engine,
-      peer: this.peer,
-      peerFeed,
-      conflicts: this.opts.conflicts,
-      view: () => this.peerView(),
+    const parts = sessionParts(this.opts, peerFeed, {
       send: msg => { void this.sendNow(msg).catch(e => this.fail(e, 'send')) },
-      log: this.opts.log,
-      now: this.now
+      sendFrame: frame => this.sendFrame(frame),
+      view: () => this.peerView(),
+      fail: e => { void this.fail(e, 'send') }
     })
-    if (stream) {
-      this.sender = new FeedSender({
-        store: engine.store,
-        peer: this.peer,
-        feedId,
-        peerFeed,
-        send: (frame) => this.sendFrame(frame),
-        pageRecords: () => this.opts.settings().pageRecords,
-        onError: e => { void this.fail(e, 'send') },
-        now: this.now,
-        knowledge: () => engine.knowledgeToSend(),
-        voids: () => engine.knowledge.voids()
-      })
-    }
+    this.routes = parts.routes
+    this.receiver = parts.receiver
+    this.sender = parts.sender
     this.gossip = this.opts.gossip?.(this.peer)
     this.startTimers()
     this.opts.onOpen?.(this)
@@ -302,6 +203,7 @@ export class NativeSession {
       recordsApplied: r?.applied ?? 0,
       gossipRounds: this.gossipRounds,
       gossipDeferred: this.gossipDeferred,
+      pruned: this.routes?.pruned.size ?? 0,
       catchingUp: this.state === 'open' && this.catchingUp,
       cursor: this.receiver?.position ?? 0,
       ...(catchUp !== undefined ? { catchUp } : {}),
@@ -360,7 +262,11 @@ export class NativeSession {
       case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
+        this.routes?.peerCursor(msg.pr === true, msg.g)
         this.sender?.start(msg.cursor, msg.feed, msg.full === true)
+        return
+      case 'prune':
+        this.routes?.onPrune(msg.o)
         return
       case 'ack':
         this.sender?.onAck(msg.cursor)
@@ -399,6 +305,7 @@ export class NativeSession {
     try {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
+      this.routes?.seen(records)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
@@ -417,6 +324,9 @@ export class NativeSession {
       const timeoutMs = this.opts.settings().ackTimeoutMs
       this.sender?.checkAcks(timeoutMs)
       if (this.opts.stream ?? true) this.receiver?.checkCursor(timeoutMs)
+      // an announced record not here after a gossip interval (or an acknowledgement wait, if shorter): graft
+      const s = this.opts.settings()
+      this.routes?.check(this.now(), Math.min(s.gossipIntervalMs, s.ackTimeoutMs))
     }, Math.max(10, Math.floor(ackTimeoutMs / 4)))
     watchdog.unref()
     this.timers.push(watchdog)
@@ -459,6 +369,7 @@ export class NativeSession {
     for (const t of this.timers) clearInterval(t)
     this.timers.length = 0
     this.sender?.stop()
+    this.routes?.close()
   }
 
   private onClosed (info: CloseInfo): void {
@@ -473,23 +384,4 @@ export class NativeSession {
       this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (p2p.seed, sync.passphrase or the TLS certificates; the peer's log says which)`, { peer: this.peer })
     }
   }
-}
-
-/**
- * The close reason of a session that failed (`fail`): the peer reads it as a refusal of its
- * session (`isFailureReason`), not as an ordinary close.
- */
-function failureReason (code: string, during: string, message: string): string {
-  if (code === 'UNAUTHORIZED') return 'auth failed'
-  if (code === 'PROTOCOL') return `protocol error: ${message}`
-  if (code === 'TIMEOUT') return `timeout: ${message}`
-  return `${during} failed: ${message}`
-}
-
-/**
- * Whether a close reason says the session failed or was refused (one `failureReason` gives) on
- * either end, rather than closed in order (a node stopping, a peer removed, a duplicate session).
- */
-export function isFailureReason (reason: string | undefined): boolean {
-  return reason !== undefined && (reason === 'auth failed' || /^(protocol error|timeout): /.test(reason) || reason.includes(' failed: '))
 }

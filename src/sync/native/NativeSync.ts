@@ -97,10 +97,11 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip (all default true). */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, eager routes (all default true). */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
+  readonly routes?: boolean
 }
 
 export type { P2pPeerView } from './PeerStats.ts'

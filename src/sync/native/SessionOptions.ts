@@ -1,0 +1,110 @@
+/**
+ * What a native sync session (NativeSession.ts) is given and what it tells: its options (the
+ * connection, the engine, the keys, the settings read at each use, the gossip side and the
+ * node's routes), and the view of it that the status and the tests read (`SessionInfo`).
+ */
+import type { NodeId } from '../../core/ids.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import type { Engine } from '../../engine/Engine.ts'
+import type { GossipMessage } from '../../protocol/native/gossipMessages.ts'
+import type { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
+import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
+import type { NativeMessage } from '../../protocol/native/messages.ts'
+import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
+import type { Connection } from '../../transport/Transport.ts'
+import type { Logger } from '../../util/log.ts'
+import type { PeerBudget } from './PeerBudget.ts'
+
+/** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
+export interface SessionGossip {
+  /** The message that opens a round. */
+  startRound (): NativeMessage
+  /**
+   * Handles a gossip message: what to answer, and records to merge here (those of a `records`
+   * message, already checked by decodeFrame).
+   */
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
+}
+
+export interface SessionSettings {
+  /** Most records per page (sync.maxTriplesPerSync). */
+  readonly pageRecords: number
+  /** Time between gossip rounds (p2p.gossipIntervalMs). */
+  readonly gossipIntervalMs: number
+  /** Longest wait for a page's acknowledgement before the stream goes back to the last one. */
+  readonly ackTimeoutMs: number
+  /** Longest a single send may take (a peer that reads nothing). */
+  readonly sendTimeoutMs: number
+}
+
+/** `S`: the session type the callbacks are given (NativeSession). */
+export interface NativeSessionOptions<S> {
+  readonly conn: Connection
+  readonly engine: Engine
+  readonly feedId: string
+  /** The handshake key K (handshake.ts deriveHandshakeKey). */
+  readonly key: Uint8Array
+  /** The passphrase key Kp (handshake.ts derivePassphraseKey) when sync.passphrase is set. */
+  readonly passphraseKey?: Uint8Array
+  /** p2p.seed and sync.passphrase themselves, for the version 2 handshake (pake.ts); without them, version 1 only. */
+  readonly secrets?: { readonly seed: string, readonly passphrase?: string }
+  /** The certificate layer of the handshake when TLS is on (tls.*). */
+  readonly certificates?: HandshakeCertificates
+  readonly handshakeTimeoutMs: number
+  readonly settings: () => SessionSettings
+  /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
+  readonly gossip?: (peer: NodeId) => SessionGossip | undefined
+  /** The node's eager routes (gossipRoutes.ts); absent: the stream sends everything and nothing is pruned. */
+  readonly routes?: EagerRoutes
+  /** Cursor exchange and feed streaming (test-only switch; default true). */
+  readonly stream?: boolean
+  /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
+  readonly push?: boolean
+  /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
+  readonly budget?: PeerBudget
+  /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */
+  readonly conflicts?: ConflictPolicy
+  readonly log: Logger
+  readonly now?: () => number
+  /** Called once the handshake succeeded. */
+  readonly onOpen?: (session: S) => void
+  /** Called with the records of every page or gossip batch that changed something here. */
+  readonly onSynced?: (session: S, kind: 'page' | 'round') => void
+  /**
+   * Told what the peer's wall clock read (its `hello`, each gossip `digest`) and what this
+   * node's read when it arrived (replication/PeerClocks.ts).
+   */
+  readonly onClock?: (peer: NodeId, theirs: number, ours: number) => void
+}
+
+export type SessionState = 'handshake' | 'open' | 'closed'
+
+export interface SessionInfo {
+  readonly nodeId: NodeId
+  readonly addr: string
+  readonly connectionId: string
+  readonly direction: 'inbound' | 'outbound'
+  readonly state: SessionState
+  readonly openedAt: number | undefined
+  readonly lastSyncAt: number | undefined
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly pagesSent: number
+  readonly recordsSent: number
+  readonly pagesReceived: number
+  readonly recordsReceived: number
+  readonly recordsApplied: number
+  readonly gossipRounds: number
+  /** Gossip requests of the peer left unanswered while a stream was catching up. */
+  readonly gossipDeferred: number
+  /** Origins the peer pruned from this node's stream (docs/PROTOCOL.md §2, "Dissemination"). */
+  readonly pruned: number
+  /** A stream of the session is still catching up (no gossip rounds meanwhile). */
+  readonly catchingUp: boolean
+  readonly cursor: number
+  /** The catch-up from the peer in flight (or finished within the minute). */
+  readonly catchUp?: CatchUpView
+  /** How far behind the peer's feed this node is. */
+  readonly lagIn?: LagView
+}
