@@ -288,7 +288,8 @@ export class FeedSender {
     const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz'> => {
       const k = !more ? scan.knowledge : undefined
       const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
-      const entries = k !== undefined && this.opts.pruned !== undefined ? this.opts.pruned.strip(k.entries) : k?.entries
+      // a snapshot leaves nothing out: its vector goes whole
+      const entries = k !== undefined && this.opts.pruned !== undefined && !scan.snapshot ? this.opts.pruned.strip(k.entries) : k?.entries
       return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}) }
     }
     if (scan.entries.length === 0) {

@@ -5,6 +5,9 @@
  *                                     (FeedSender / FeedReceiver), then live push
  *             └─► every gossipIntervalMs: a gossip round (anti-entropy backstop)
  *
+ * With the node's eager routes (SessionRoutes.ts), the peer may prune origins from this node's
+ * stream (`prune`) and this node prunes and grafts the peer's (docs/PROTOCOL.md §2, "Dissemination").
+ *
  * Until the peer's proof is verified, nothing but `hello` and `proof` is read and nothing but
  * those is sent. Every wait is bounded: each handshake step by `handshakeTimeoutMs`, each send by
  * `sendTimeoutMs`, each page's acknowledgement by `ackTimeoutMs`. A session that fails closes its
