@@ -12,9 +12,11 @@
  * The eager links of each origin so form a tree, and each write reaches each node about once.
  *
  * Repair is a graft: the receiver sends its `cursor` again, moved back to where the peer may
- * have begun leaving the origins out, with `g`, the origins to stream again; the peer restarts
- * its stream there with them in it. A cursor is resent until a page answers it, so a graft is
- * as reliable as the stream. A receiver grafts an origin on a peer when
+ * have begun leaving the origins out (`skipFrom`), with `g`, the origins to stream again; the
+ * peer restarts its stream there with them in it (sending, up to what the receiver had
+ * acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
+ * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
+ * peer when
  * - a stamp the peer announced has not arrived by any path within the graft timeout (the eager
  *   path stalled, or prunes cut the origin off), or
  * - the session with the origin's parent ended: on one other link that leaves it out.
@@ -81,6 +83,8 @@ export interface RouteLink {
   readonly send: (msg: RouteMessage) => void
   /** Grafts: the stream restarts from `from` with `origins` in it again (the cursor's `g`). */
   readonly graft: (origins: readonly NodeId[], from: number) => void
+  /** A graft sent on this link is not answered yet (no timed-out graft goes meanwhile). */
+  readonly grafting: () => boolean
 }
 
 export interface RouteStats {
@@ -97,8 +101,8 @@ export class EagerRoutes {
   private readonly seen = new Map<NodeId, HlcMark>()
 
   /** A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). */
-  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void): RouteLink {
-    const link: RouteLink = { peer, skipFrom: new Map(), waiting: new Map(), send, graft }
+  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false): RouteLink {
+    const link: RouteLink = { peer, skipFrom: new Map(), waiting: new Map(), send, graft, grafting }
     this.links.add(link)
     return link
   }
@@ -141,7 +145,12 @@ export class EagerRoutes {
     if (link === undefined) return
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
-      if (this.has(a.node, a)) continue
+      if (this.has(a.node, a)) {
+        // what was left out up to here arrived another way (each path carries an origin's
+        // records in order): a graft need not go back further (gossip rounds backstop the rest)
+        if (!link.waiting.has(a.node)) link.skipFrom.set(a.node, page.to)
+        continue
+      }
       const w = link.waiting.get(a.node)
       const mark = { wall: a.wall, counter: a.counter }
       if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
@@ -160,6 +169,7 @@ export class EagerRoutes {
 
   /** Grafts, on this link, the origins whose announced stamp has not arrived within `timeoutMs`. */
   check (link: RouteLink, now: number, timeoutMs: number): void {
+    if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
       if (this.has(o, w.mark)) { link.waiting.delete(o); continue }

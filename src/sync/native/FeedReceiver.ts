@@ -99,6 +99,11 @@ export class FeedReceiver {
     this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed, ...(full ? { full } : {}), ...(this.opts.routes === true ? { pr: true } : {}), ...(g.length > 0 ? { g } : {}) })
   }
 
+  /** A graft was sent and no page answered it yet. */
+  get grafting (): boolean {
+    return this.graftPending.size > 0
+  }
+
   /**
    * A graft (protocol/native/gossipRoutes.ts): the peer streams `origins` again from `from` on
    * (at most this node's cursor): the cursor moves back there and is sent with them, and again

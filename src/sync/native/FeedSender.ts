@@ -130,6 +130,8 @@ export class FeedSender {
   private endSent: number | undefined
   /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
   private live = false
+  /** After a graft: up to `until` (what the peer had acknowledged), only the grafted origins go. */
+  private replay: { readonly origins: ReadonlySet<NodeId>, readonly until: number } | undefined
 
   constructor (opts: FeedSenderOptions) {
     this.opts = opts
@@ -156,9 +158,14 @@ export class FeedSender {
     return !this.live
   }
 
-  /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
-  start (cursor: number, feed: string, full = false): void {
+  /**
+   * The peer's cursor (from its `cursor` message): (re)starts the stream after it. With `graft`
+   * (the cursor's `g`: origins the peer pruned and wants again, moved back for them), what the
+   * peer had acknowledged already goes again only for those origins.
+   */
+  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): void {
     const { store } = this.opts
+    const held = this.acked
     const { feedFloor, lastSeq } = store.stats()
     if (this.started) this.stats.restarts++
     this.started = true
@@ -172,10 +179,12 @@ export class FeedSender {
       this.snapshot = undefined
     }
     this.position = this.acked = read.from
+    this.replay = graft !== undefined && graft.length > 0 && !read.snapshot && read.from < held ? { origins: new Set(graft), until: held } : undefined
     this.rest = this.prepared = undefined
     this.answerCursor = true
     this.endSent = undefined
-    this.live = false
+    // a graft restarts the stream; it is not a new catch-up
+    if (graft === undefined || graft.length === 0) this.live = false
     this.wake()
   }
 
@@ -248,6 +257,7 @@ export class FeedSender {
   /** What sending a prepared page changes, besides the position. */
   private commit (page: Prepared): void {
     this.rest = page.rest
+    if (this.replay !== undefined && page.msg.to >= this.replay.until) this.replay = undefined
     if (page.endsSnapshot) this.snapshot = undefined
     this.answerCursor = false
     if (page.msg.k !== undefined) {
@@ -354,8 +364,11 @@ export class FeedSender {
     }
     // a snapshot leaves nothing out; a stream leaves out the origins the peer pruned
     const pruned = snapshot ? undefined : this.opts.pruned
+    const replay = snapshot ? undefined : this.replay
     const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark> } => {
-      const page = this.opts.store.changesSince(after, { ...opts, limit: n })
+      const read = this.opts.store.changesSince(after, { ...opts, limit: n })
+      // a replay leaves out, unannounced, what the peer holds already
+      const page = replay === undefined ? read : { ...read, entries: read.entries.filter(e => e.seq > replay.until || replay.origins.has(e.record.hlc.node)) }
       if (pruned === undefined || pruned.size === 0) return page
       const { kept, left } = pruned.split(page.entries)
       return { ...page, entries: kept, ...(left.size > 0 ? { left } : {}) }

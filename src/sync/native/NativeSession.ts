@@ -266,7 +266,7 @@ export class NativeSession {
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
         this.routes?.peerCursor(msg.pr === true, msg.g)
-        this.sender?.start(msg.cursor, msg.feed, msg.full === true)
+        this.sender?.start(msg.cursor, msg.feed, msg.full === true, msg.g)
         return
       case 'prune':
         this.routes?.onPrune(msg.o)
@@ -327,9 +327,8 @@ export class NativeSession {
       const timeoutMs = this.opts.settings().ackTimeoutMs
       this.sender?.checkAcks(timeoutMs)
       if (this.opts.stream ?? true) this.receiver?.checkCursor(timeoutMs)
-      // an announced record not here after a gossip interval (or an acknowledgement wait, if shorter): graft
-      const s = this.opts.settings()
-      this.routes?.check(this.now(), Math.min(s.gossipIntervalMs, s.ackTimeoutMs))
+      // an announced record not here after an acknowledgement wait: graft (gossip rounds bring it meanwhile)
+      this.routes?.check(this.now(), timeoutMs)
     }, Math.max(10, Math.floor(ackTimeoutMs / 4)))
     watchdog.unref()
     this.timers.push(watchdog)

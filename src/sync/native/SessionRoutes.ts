@@ -26,6 +26,8 @@ export interface SessionRoutesOptions {
   readonly send: (msg: RouteMessage) => void
   /** Moves this node's cursor on the peer back to `from` and sends it with `g` (FeedReceiver.graft). */
   readonly graft: (origins: readonly NodeId[], from: number) => void
+  /** A graft sent is not answered yet. */
+  readonly grafting: () => boolean
 }
 
 export class SessionRoutes {
@@ -43,7 +45,7 @@ export class SessionRoutes {
   peerCursor (pr: boolean, g: readonly NodeId[] | undefined): void {
     if (g !== undefined) this.pruned.graft(g)
     if (!pr || this.link !== undefined || this.closed) return
-    this.link = this.opts.routes.open(this.opts.peer, msg => { this.opts.send(msg) }, (origins, from) => { this.opts.graft(origins, from) })
+    this.link = this.opts.routes.open(this.opts.peer, msg => { this.opts.send(msg) }, (origins, from) => { this.opts.graft(origins, from) }, () => this.opts.grafting())
   }
 
   /** A page of the peer's stream was applied here: `changed`, per origin, how many of its records changed something. */

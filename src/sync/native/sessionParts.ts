@@ -35,10 +35,10 @@ export function sessionParts<S> (opts: NativeSessionOptions<S>, peerFeed: string
   const peer = opts.conn.remoteNode
   const now = opts.now ?? Date.now
   // the receiver is made right below (a graft only comes once one of its pages was applied)
-  const routes = opts.routes === undefined
+  const routes: SessionRoutes | undefined = opts.routes === undefined
     ? undefined
-    : new SessionRoutes({ routes: opts.routes, peer, send: links.send, graft: (origins, from) => { receiver.graft(origins, from) } })
-  const receiver = new FeedReceiver({
+    : new SessionRoutes({ routes: opts.routes, peer, send: links.send, graft: (origins, from) => { receiver.graft(origins, from) }, grafting: (): boolean => receiver.grafting })
+  const receiver: FeedReceiver = new FeedReceiver({
     engine,
     peer,
     peerFeed,
