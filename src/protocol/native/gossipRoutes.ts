@@ -6,8 +6,8 @@
  * Every stream starts eager: it carries every record of the sender's feed. The receiver keeps,
  * per origin (the node whose stamp a record carries), the peer whose page last brought a record
  * of that origin first (its *parent*). A page that brings only records this node already holds
- * (duplicates) from a peer that is not the origin's parent (nor the origin itself, whose own
- * stream is never pruned) makes the receiver send that peer `prune` for the origin: the peer's stream then leaves that origin's records out, moving the
+ * (duplicates) from a peer that is not the origin's parent makes the receiver send that peer
+ * `prune` for the origin: the peer's stream then leaves that origin's records out, moving the
  * cursor past them, and announces instead the highest stamp it left out (`lz` on the page).
  * The eager links of each origin so form a tree, and each write reaches each node about once.
  *
@@ -150,8 +150,7 @@ export class EagerRoutes {
       const mark = { wall: a.wall, counter: a.counter }
       if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
     }
-    // an origin's own stream is never pruned: its writes come from it whole and in order
-    const prune = [...dup].filter(o => o !== peer && this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
+    const prune = [...dup].filter(o => this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
     if (prune.length === 0) return
     for (const o of prune) link.skipFrom.set(o, page.to)
     this.stats.prunesSent++
