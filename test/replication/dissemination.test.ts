@@ -37,7 +37,7 @@ async function fullMesh (tag: string, n: number, seed: number, old: (i: number) 
     logLevel: 'error',
     random: mulberry32(seed + i),
     settings: { gossipIntervalMs: 400 },
-    ...(old(i) ? { routes: false } : {})
+    routes: !old(i)
   }))
   for (const node of nodes) await node.sync.start()
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) nodes[i]!.sync.addPeer(`mem:${name(tag, j)}`)

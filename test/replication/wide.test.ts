@@ -31,7 +31,8 @@ it(`fifty nodes without a full mesh converge with links cut and healed (seed ${s
   const nodes = Array.from({ length: NODES }, (_, i) => simNode(net, name(i), {
     logLevel: 'error',
     random: mulberry32(seed + i),
-    settings: { gossipIntervalMs: 400 }
+    settings: { gossipIntervalMs: 400 },
+    routes: true
   }))
   const links: Array<[number, number]> = []
   for (let i = 0; i < NODES; i++) {

@@ -97,7 +97,7 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, eager routes (all default true). */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip (default true); eager routes (default false). */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean

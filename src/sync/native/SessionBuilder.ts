@@ -58,8 +58,8 @@ export interface SessionBuilderOptions {
   readonly push?: boolean
   readonly buckets?: boolean
   /**
-   * Eager routes (gossipRoutes.ts): prune duplicate paths, graft them back (default true). False
-   * behaves as a node from before them: its cursor does not offer `pr`, so no peer prunes its stream.
+   * Eager routes (gossipRoutes.ts): prune duplicate paths, graft them back (default false: off,
+   * as a node from before them; its cursor does not offer `pr`, so no peer prunes its stream).
    */
   readonly routes?: boolean
 }
@@ -83,7 +83,7 @@ export class SessionBuilder {
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
-    this.routes = opts.routes === false ? undefined : new EagerRoutes()
+    this.routes = opts.routes === true ? new EagerRoutes() : undefined
   }
 
   /** The session of `conn`, not yet opened. */
