@@ -22,7 +22,7 @@ import type { MemoryRecord } from '../core/model.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
-import { cursorFeedWrites } from './peerCursor.ts'
+import { cursorFeedWrites, leftOutAfter, leftOutOf, type PageLeftOut } from './peerCursor.ts'
 
 export interface ConflictSettings {
   readonly conflictStrategy: ConflictStrategy
@@ -63,7 +63,7 @@ export class ConflictPolicy {
   }
 }
 
-export interface PeerPage {
+export interface PeerPage extends PageLeftOut {
   readonly peer: NodeId
   /** Checked records (core/records.ts checkRecord). */
   readonly records: readonly MemoryRecord[]
@@ -129,10 +129,13 @@ function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
 export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageConflicts): PageResult {
   const { peer } = page
   const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
-  const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
+  // what the peer's stream left out below the cursor (peerCursor.ts): its entries for those origins are not learnt
+  const gaps = page.cursor !== undefined ? leftOutAfter(engine.store, peer, page.cursor.feedId, page) : { left: undefined, writes: [] }
+  const feed = page.cursor !== undefined ? [...cursorFeedWrites(peer, page.cursor.feedId), ...gaps.writes] : []
   const teaches = learnsKnowledge(conflicts?.pass, page.partial)
+  const knowledge = gaps.left === undefined ? page.knowledge : page.knowledge?.filter(e => !leftOutOf(gaps.left, e.node))
   const time = {
-    ...(teaches && page.knowledge !== undefined ? { knowledge: page.knowledge } : {}),
+    ...(teaches && knowledge !== undefined ? { knowledge } : {}),
     ...(page.voids !== undefined ? { voids: page.voids } : {})
   }
   if (conflicts === undefined) {

@@ -8,16 +8,19 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Packr } from 'msgpackr'
-import { asNodeId, type NodeId } from '../../src/core/ids.ts'
+import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
 import { decodeFrame, encodeMessage, type ChangesMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
+import { cursorOn, seenOfPeer } from '../../src/replication/peerCursor.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
 import { PrunedOrigins } from '../../src/sync/native/PrunedOrigins.ts'
+import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from './helpers.ts'
 
 const A = asNodeId('node-a')
@@ -144,5 +147,47 @@ describe('a pruned stream', () => {
     assert.ok(page.k !== undefined && page.k.some(e => e.node === A), 'the vector goes')
     assert.ok(!page.k.some(e => e.node === O), 'without the pruned origin')
     s.stop()
+  })
+
+  it('teaches no knowledge of a left-out origin in a later session either, nor tells it as seen in a snapshot', async () => {
+    // A holds two records of origin O; B's cursor on A's feed passes them in a first session
+    // whose stream left O out, and the session ends before any other path brought them.
+    const storeA = new MemoryStore()
+    const a = new Engine({ store: storeA, node: A, maxDriftMs: 60_000 })
+    const o = new Engine({ store: new MemoryStore(), node: O, maxDriftMs: 60_000 })
+    o.addTriples([{ subject: 'user:o1', predicate: 'rel:p', object: 'x' }, { subject: 'user:o2', predicate: 'rel:p', object: 'y' }])
+    const fromO = o.store.changesSince(0, { limit: 10 }).entries.map(e => e.record)
+    applyPeerPage(a, { peer: O, records: fromO, view: { node: O, cursor: 0, namespaces: null }, cursor: { seq: 2, feedId: feedIdOf(o.store) }, knowledge: o.knowledgeToSend().entries })
+    a.addTriples([{ subject: 'user:a1', predicate: 'rel:p', object: 'z' }])
+    const storeB = new MemoryStore()
+    const b = new Engine({ store: storeB, node: B, maxDriftMs: 60_000 })
+    const session = async (pruned: PrunedOrigins | undefined): Promise<void> => {
+      const receiver = new FeedReceiver({ engine: b, peer: A, peerFeed: feedIdOf(storeA), routes: true, send: () => {}, log: silentLogger })
+      const sent: ChangesMessage[] = []
+      const s = new FeedSender({
+        store: storeA, peer: B, feedId: feedIdOf(storeA), pageRecords: () => 100, ...(pruned !== undefined ? { pruned } : {}),
+        send: async (_frame, msg) => { sent.push(msg); receiver.onChanges(msg) },
+        onError: e => { throw e },
+        knowledge: () => a.knowledgeToSend()
+      })
+      s.start(receiver.position, feedIdOf(storeA))
+      await eventually(() => sent.length > 0 && !sent[sent.length - 1]!.more, 'the stream reaches the end of the feed')
+      s.stop()
+    }
+    const pruned = new PrunedOrigins()
+    pruned.prune([O])
+    await session(pruned)
+    assert.equal(cursorOn(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq, 'the cursor passed the left-out records')
+    assert.ok(!b.knowledgeToSend().entries.some(e => e.node === O))
+    // a later session: nothing pruned yet, and the page that ends the feed carries A's whole vector
+    a.addTriples([{ subject: 'user:a2', predicate: 'rel:p', object: 'w' }])
+    await session(undefined)
+    assert.ok(!b.knowledgeToSend().entries.some(e => e.node === O), 'B learnt no entry for O from A: it never got O\'s records from A')
+    // O's records come by another path: kept, not dropped as known and forgotten (Rule A)
+    const r = b.applyChecked(fromO, { via: C })
+    assert.equal(r.changed.length, fromO.length)
+    assert.equal(storeB.getTriple((fromO[0] as { id: TripleId }).id)?.deleted, false)
+    // what B tells A it has seen of A's feed (a snapshot's peerCursor) stops before what was left out
+    assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), 0)
   })
 })

@@ -139,7 +139,9 @@ export class FeedReceiver {
     try {
       result = applyPeerPage(engine, {
         peer, records: msg.records, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
-        ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {})
+        ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {}),
+        // what the page left out, kept with the cursor that passes it
+        ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node) } } : {})
       }, pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
