@@ -149,7 +149,7 @@ describe('a pruned stream', () => {
     s.stop()
   })
 
-  it('teaches no knowledge of a left-out origin in a later session either, nor tells it as seen in a snapshot', async () => {
+  it('teaches no knowledge of a left-out origin in a later session either, nor tells it as seen, until a snapshot', async () => {
     // A holds two records of origin O; B's cursor on A's feed passes them in a first session
     // whose stream left O out, and the session ends before any other path brought them.
     const storeA = new MemoryStore()
@@ -161,7 +161,7 @@ describe('a pruned stream', () => {
     a.addTriples([{ subject: 'user:a1', predicate: 'rel:p', object: 'z' }])
     const storeB = new MemoryStore()
     const b = new Engine({ store: storeB, node: B, maxDriftMs: 60_000 })
-    const session = async (pruned: PrunedOrigins | undefined): Promise<void> => {
+    const session = async (pruned: PrunedOrigins | undefined, snapshot = false): Promise<void> => {
       const receiver = new FeedReceiver({ engine: b, peer: A, peerFeed: feedIdOf(storeA), routes: true, send: () => {}, log: silentLogger })
       const sent: ChangesMessage[] = []
       const s = new FeedSender({
@@ -170,7 +170,7 @@ describe('a pruned stream', () => {
         onError: e => { throw e },
         knowledge: () => a.knowledgeToSend()
       })
-      s.start(receiver.position, feedIdOf(storeA))
+      s.start(receiver.position, feedIdOf(storeA), snapshot)
       await eventually(() => sent.length > 0 && !sent[sent.length - 1]!.more, 'the stream reaches the end of the feed')
       s.stop()
     }
@@ -189,5 +189,9 @@ describe('a pruned stream', () => {
     assert.equal(storeB.getTriple((fromO[0] as { id: TripleId }).id)?.deleted, false)
     // what B tells A it has seen of A's feed (a snapshot's peerCursor) stops before what was left out
     assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), 0)
+    // a snapshot (from 0, nothing left out) leaves no gap behind
+    await session(undefined, true)
+    assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq)
+    assert.ok(b.knowledgeToSend().entries.some(e => e.node === O), 'the snapshot\'s vector teaches the entry for O')
   })
 })
