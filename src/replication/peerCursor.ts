@@ -23,6 +23,7 @@
  * what this node tells the peer it has seen of its feed stops where the first was left out.
  */
 import type { NodeId } from '../core/ids.ts'
+import { MAX_KNOWLEDGE_ENTRIES } from '../core/knowledge.ts'
 import type { Store } from '../store/Store.ts'
 
 /** The metadata key holding the feed id this node's cursor on `peer` was taken on. */
@@ -71,9 +72,12 @@ export interface LeftOut {
   /** The position of the peer's feed after which the first was left out. */
   readonly from: number
   readonly origins: ReadonlySet<NodeId>
-  /** The record is unreadable: which origins were left out is unknown, so any may have been. */
+  /** Which origins were left out is not kept (more than MAX_LEFT_OUT_ORIGINS, or an unreadable record): any may have been. */
   readonly all?: boolean
 }
+
+/** Most origins kept as left out per peer; past it, every origin counts as left out (a peer announcing made-up origins grows nothing). */
+export const MAX_LEFT_OUT_ORIGINS = MAX_KNOWLEDGE_ENTRIES
 
 /** Whether the peer's stream may have left out `origin`'s records (its knowledge entry is not learnt). */
 export const leftOutOf = (left: LeftOut | undefined, origin: NodeId): boolean => left !== undefined && (left.all === true || left.origins.has(origin))
@@ -86,9 +90,10 @@ export function leftOutOn (store: Store, peer: NodeId, feedId: string): LeftOut 
   const raw = store.getMeta(leftOutKey(peer))
   if (raw === undefined) return undefined
   try {
-    const v = JSON.parse(raw) as { feed?: unknown, from?: unknown, origins?: unknown }
-    if (v.feed !== feedId || typeof v.from !== 'number' || !Array.isArray(v.origins)) return undefined
-    return { from: v.from, origins: new Set(v.origins as NodeId[]) }
+    const v = JSON.parse(raw) as { feed?: unknown, from?: unknown, origins?: unknown, all?: unknown }
+    if (v.feed !== feedId) return undefined
+    if (typeof v.from !== 'number' || !Array.isArray(v.origins)) throw new Error('unreadable')
+    return { from: v.from, origins: new Set(v.origins as NodeId[]), ...(v.all === true ? { all: true } : {}) }
   } catch {
     // unreadable: taken as everything left out from the start (nothing is learnt from the peer's vector)
     return { from: 0, origins: new Set(), all: true }
@@ -113,13 +118,15 @@ export function leftOutAfter (store: Store, peer: NodeId, feedId: string, page: 
   const l = page.leftOut
   const fresh = l?.origins.filter(o => !leftOutOf(prior, o)) ?? []
   if (l === undefined || fresh.length === 0) return { left: prior, writes: [] }
-  const left: LeftOut = { from: Math.min(prior?.from ?? l.from, l.from), origins: new Set([...(prior?.origins ?? []), ...fresh]) }
+  const from = Math.min(prior?.from ?? l.from, l.from)
+  const origins = new Set([...(prior?.origins ?? []), ...fresh])
+  const left: LeftOut = origins.size > MAX_LEFT_OUT_ORIGINS ? { from, origins: new Set(), all: true } : { from, origins }
   return { left, writes: leftOutWrites(peer, feedId, left) }
 }
 
 /** Metadata writes that record `left` as what `peer`'s stream of `feedId` left out (undefined: nothing). */
 export function leftOutWrites (peer: NodeId, feedId: string, left: LeftOut | undefined): Array<[string, string | undefined]> {
-  return [[leftOutKey(peer), left === undefined || left.all === true ? undefined : JSON.stringify({ feed: feedId, from: left.from, origins: [...left.origins] })]]
+  return [[leftOutKey(peer), left === undefined ? undefined : JSON.stringify({ feed: feedId, from: left.from, origins: [...left.origins], ...(left.all === true ? { all: true } : {}) })]]
 }
 
 /** Metadata writes that record `feedId` as the feed of `peer`'s cursor (ApplyOptions.meta, with the cursor). */

@@ -15,7 +15,7 @@ import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/pro
 import { decodeFrame, encodeMessage, type ChangesMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
-import { cursorOn, seenOfPeer } from '../../src/replication/peerCursor.ts'
+import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
@@ -193,5 +193,21 @@ describe('a pruned stream', () => {
     await session(undefined, true)
     assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq)
     assert.ok(b.knowledgeToSend().entries.some(e => e.node === O), 'the snapshot\'s vector teaches the entry for O')
+  })
+
+  it('keeps at most MAX_LEFT_OUT_ORIGINS origins as left out (past it, or unreadable: every origin counts)', () => {
+    const store = new MemoryStore()
+    const feed = 'f'.repeat(32)
+    const keep = (page: Parameters<typeof leftOutAfter>[3]): void => { for (const [k, v] of leftOutAfter(store, A, feed, page).writes) store.setMeta(k, v) }
+    keep({ leftOut: { from: 4, origins: [O] } })
+    assert.ok(leftOutOf(leftOutOn(store, A, feed), O) && !leftOutOf(leftOutOn(store, A, feed), B))
+    assert.equal(leftOutOn(store, A, 'g'.repeat(32)), undefined, 'another feed of the peer: nothing known left out')
+    keep({ leftOut: { from: 9, origins: Array.from({ length: MAX_LEFT_OUT_ORIGINS }, (_, i) => asNodeId(`made-up-${i}`)) } })
+    const all = leftOutOn(store, A, feed)
+    assert.ok(all?.all === true && all.origins.size === 0 && all.from === 4 && leftOutOf(all, B))
+    store.setMeta(leftOutKey(A), '{not json')
+    assert.ok(leftOutOf(leftOutOn(store, A, feed), B))
+    keep({ restart: true })
+    assert.equal(leftOutOn(store, A, feed), undefined)
   })
 })
