@@ -17,9 +17,15 @@
  *  - bootstrap_triples_per_s: a node with an empty store connects to one holding 100,000
  *    triples (or --rows, when smaller) and receives all of them (cursor stream: pages of
  *    sync.maxTriplesPerSync, at most two unacknowledged), from the dial until the last page is
- *    committed. The source runs in a process of its own, as it would on another machine;
+ *    committed, gossip rounds kept out of the way (BOOT_SETTINGS). The source runs in a process
+ *    of its own, as it would on another machine;
  *    bootstrap_ratio = bootstrap / bulk insert, both measured in this run;
  *    bootstrap_wire_bytes_per_triple: the engram frame bytes the new node received, per triple.
+ *  - Every node signs its writes and checks the signatures of what it receives, as a daemon does.
+ *    The bootstrap and the bulk insert are measured again with nodes that neither sign nor check:
+ *    bootstrap_signed_ratio = the signed bootstrap / the unsigned one (goal ≥ 0.6: verification is
+ *    the receiver's work), insert_signed_ratio = signed / unsigned bulk insert (goal ≥ 0.7), and
+ *    the unsigned figures beside (…_unsigned_…).
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -29,6 +35,7 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { asNodeId } from '../src/core/ids.ts'
 import { Engine } from '../src/engine/Engine.ts'
+import { identitySigner, newSigningIdentity, NodeKeyVerifier } from '../src/node/keys.ts'
 import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
 import { NativeSync, type NativeSyncSettings } from '../src/sync/native/NativeSync.ts'
 import { QuicTransport } from '../src/transport/libp2p/QuicTransport.ts'
@@ -54,6 +61,14 @@ export interface BenchNode {
 
 export const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, maxTriplesPerSync: 5_000, syncTimeoutMs: 30_000, tombstoneTtlHours: 24 }
 
+/**
+ * The bootstrap's nodes: gossip rounds kept out of the way (one a minute), so the figure is the
+ * cursor stream's. A round that falls inside a catch-up sends the records the stream is bringing
+ * anyway (up to 10,000 a round), and when it falls is chance: with it, two runs of one build
+ * differed by a factor of two on a loaded machine.
+ */
+const BOOT_SETTINGS: NativeSyncSettings = { ...SETTINGS, gossipIntervalMs: 60_000 }
+
 function percentile (sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number
@@ -61,11 +76,15 @@ function percentile (sorted: readonly number[], p: number): number {
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100
 
-/** A native sync node over QUIC on loopback with a SQLite store in `dir`, started. */
-export async function node (dir: string, name: string, settings: { current: NativeSyncSettings }): Promise<BenchNode> {
-  const transport = new QuicTransport({ privateKey: await generateKeyPair('Ed25519'), host: '127.0.0.1', port: 0 })
+/** A native sync node over QUIC on loopback with a SQLite store in `dir`, started; `signed`: it signs and verifies. */
+export async function node (dir: string, name: string, settings: { current: NativeSyncSettings }, signed = true): Promise<BenchNode> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const transport = new QuicTransport({ privateKey, host: '127.0.0.1', port: 0 })
   const store = SqliteStore.open(join(dir, `${name}.db`), { synchronous: 'normal' })
-  const engine = new Engine({ store, node: transport.nodeId, maxDriftMs: 60_000 })
+  const engine = new Engine({
+    store, node: transport.nodeId, maxDriftMs: 60_000,
+    ...(signed ? { signer: identitySigner(privateKey, transport.nodeId), verifier: new NodeKeyVerifier() } : {})
+  })
   const sync = new NativeSync({
     engine, transport, seed: 'bench-seed', settings: () => settings.current, log: createLogger({ level: 'error' })
   })
@@ -142,8 +161,8 @@ async function mesh (dir: string, writes: number, idleRounds: number): Promise<R
  * holding `rows` triples. Prints its listen address and peer id on stdout, then serves until
  * stdin closes.
  */
-async function serveSource (dir: string, rows: number): Promise<void> {
-  const source = await node(dir, 'source', { current: SETTINGS })
+async function serveSource (dir: string, rows: number, signed: boolean): Promise<void> {
+  const source = await node(dir, signed ? 'source' : 'source-unsigned', { current: BOOT_SETTINGS }, signed)
   for (let i = 0; i < rows; i += 10_000) source.engine.addTriples(Array.from({ length: Math.min(10_000, rows - i) }, (_, j) => benchInput(i + j)))
   // a node in its steady state: its gossip index has taken in what was written (as the first
   // round would), before any peer comes
@@ -154,21 +173,23 @@ async function serveSource (dir: string, rows: number): Promise<void> {
 }
 
 /** Bulk insert rate, then bootstrap of the same triples to an empty node from a source process. */
-async function bootstrap (dir: string, rows: number): Promise<Record<string, number>> {
+async function bootstrap (dir: string, rows: number, signed: boolean): Promise<{ bulk: number, boot: number, wire: number }> {
   const inputs = Array.from({ length: rows }, (_, i) => benchInput(i))
+  const bulkSigner = signed ? await newSigningIdentity() : undefined
   // the baseline: the store's bulk insert rate, on a store of its own with nothing listening (seconds)
   const bulkInsert = (file: string): number => {
     const plain = SqliteStore.open(join(dir, file), { synchronous: 'normal' })
-    const bulk = new Engine({ store: plain, node: asNodeId('bench-bulk'), maxDriftMs: 60_000 })
+    const bulk = new Engine({ store: plain, node: bulkSigner?.node ?? asNodeId('bench-bulk'), maxDriftMs: 60_000, ...(bulkSigner !== undefined ? { signer: bulkSigner.signer } : {}) })
     const t0 = performance.now()
     for (let i = 0; i < rows; i += 10_000) bulk.addTriples(inputs.slice(i, i + 10_000))
     const s = (performance.now() - t0) / 1000
     plain.close()
     return s
   }
-  const insertBefore = bulkInsert('bulk-before.db')
+  const tag = signed ? '' : '-unsigned'
+  const insertBefore = bulkInsert(`bulk-before${tag}.db`)
 
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve-source', dir, String(rows)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve-source', dir, String(rows), String(signed)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const nodes: BenchNode[] = []
   try {
     const addr = await new Promise<string>((resolve, reject) => {
@@ -180,22 +201,15 @@ async function bootstrap (dir: string, rows: number): Promise<Record<string, num
       })
       child.on('exit', code => reject(new Error(`the source process exited with ${code}`)))
     })
-    const target = await node(dir, 'target', { current: SETTINGS })
+    const target = await node(dir, `target${tag}`, { current: BOOT_SETTINGS }, signed)
     nodes.push(target)
     const t1 = performance.now()
     target.sync.addPeer(addr)
     await until('the bootstrap', 600_000, () => target.store.stats().triples >= rows)
     const bootS = (performance.now() - t1) / 1000
     const received = target.sync.sessionInfo().reduce((s, i) => s + i.bytesReceived, 0)
-    const insertRate = rows / Math.min(insertBefore, bulkInsert('bulk-after.db'))
-    const bootRate = rows / bootS
-    return {
-      bootstrap_rows: rows,
-      bulk_insert_triples_per_s: Math.round(insertRate),
-      bootstrap_triples_per_s: Math.round(bootRate),
-      bootstrap_ratio: round2(bootRate / insertRate),
-      bootstrap_wire_bytes_per_triple: round2(received / rows)
-    }
+    if (signed && target.store.provenanceStats().unsigned !== 0) throw new Error('the bootstrap stored records without their signatures')
+    return { bulk: rows / Math.min(insertBefore, bulkInsert(`bulk-after${tag}.db`)), boot: rows / bootS, wire: received / rows }
   } finally {
     await stopAll(nodes)
     child.stdin.end()
@@ -207,7 +221,24 @@ export async function benchNative (opts: NativeBenchOptions = {}): Promise<Recor
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-native-'))
   try {
     // the bootstrap first: the mesh's QUIC connections may still be draining after it stops
-    const boot = opts.rows === 0 ? {} : await bootstrap(dir, opts.rows ?? 100_000)
+    const rows = opts.rows ?? 100_000
+    let boot = {}
+    if (rows > 0) {
+      const plain = await bootstrap(dir, rows, false)
+      const signed = await bootstrap(dir, rows, true)
+      boot = {
+        bootstrap_rows: rows,
+        bulk_insert_triples_per_s: Math.round(signed.bulk),
+        bootstrap_triples_per_s: Math.round(signed.boot),
+        bootstrap_ratio: round2(signed.boot / signed.bulk),
+        bootstrap_wire_bytes_per_triple: round2(signed.wire),
+        bulk_insert_unsigned_triples_per_s: Math.round(plain.bulk),
+        bootstrap_unsigned_triples_per_s: Math.round(plain.boot),
+        bootstrap_unsigned_wire_bytes_per_triple: round2(plain.wire),
+        insert_signed_ratio: round2(signed.bulk / plain.bulk),
+        bootstrap_signed_ratio: round2(signed.boot / plain.boot)
+      }
+    }
     const latency = opts.writes === 0 ? {} : await mesh(dir, opts.writes ?? 500, opts.idleRounds ?? 40)
     return { ...latency, ...boot }
   } finally {
@@ -216,7 +247,7 @@ export async function benchNative (opts: NativeBenchOptions = {}): Promise<Recor
 }
 
 if (process.argv[2] === '--serve-source') {
-  await serveSource(process.argv[3]!, Number(process.argv[4]))
+  await serveSource(process.argv[3]!, Number(process.argv[4]), process.argv[5] !== 'false')
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await benchNative()
   for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(28)} ${v}\n`)

@@ -9,6 +9,7 @@
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
+import { benchCodecs } from './codecs.ts'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
@@ -16,6 +17,7 @@ import { benchMailbox } from './mailbox.ts'
 import { benchMesh } from './mesh.ts'
 import { benchNative } from './native.ts'
 import { benchPeers } from './peers.ts'
+import { benchProvenance } from './provenance.ts'
 import { benchReach } from './reach.ts'
 import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
@@ -32,8 +34,12 @@ const BENCHES: Record<string, Bench> = {
   search: benchSearch,
   // recall@5 on the labelled set of test/fixtures/retrieval.json.
   retrieval: () => benchRetrieval(),
+  // Signing, verification and history: 100,000 triples (or --rows, when smaller).
+  provenance: benchProvenance,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
+  // Codecs for changes pages on the wire: size ÷ raw and MB/s of one core, zstd / deflate / brotli at low levels.
+  codecs: () => benchCodecs(),
   // Decoders against hostile input (the speed half of the fuzz tests).
   decode: () => benchDecode(),
   // Polled REST sync: 100,000 triples (or --rows, when smaller).

@@ -4,14 +4,15 @@
  * by hand. Records are in dto.ts; this file holds the rest. Types and constants only: a client
  * that imports it pulls in no server code.
  */
-import type { RecordKind } from '../core/model.ts'
+import type { Json, RecordKind } from '../core/model.ts'
+import type { RefusalEntry } from '../engine/provenance/RefusalLog.ts'
 import type { ReindexProgress } from '../search/Reindexer.ts'
 import type { Snippet } from '../text/snippet.ts'
 import type { SyncStatusView } from '../sync/SyncService.ts'
 import type { P2pPeerView } from '../sync/native/P2pStatus.ts'
 import type { PeerBookView } from '../discovery/DiscoveryService.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
-import type { EpisodeDto, NoteDto, TraceDto, TripleDto } from './dto.ts'
+import type { EpisodeDto, NoteDto, ProvenanceDto, TraceDto, TripleDto } from './dto.ts'
 
 /** Most queries in one POST /api/v1/query/batch, the largest sum of their limits, and the largest answer (characters of JSON). */
 export const BATCH_QUERY_LIMITS = { queries: 1000, totalLimit: 20_000, answerChars: 32 * 1024 * 1024 } as const
@@ -102,3 +103,46 @@ export interface SemanticStatusDto {
   readonly pending: number
   readonly lastError?: string
 }
+
+/** Where a record came from (dto.ts). */
+export type { ProvenanceDto }
+
+/** A state as GET /api/v1/records and /api/v1/history show it: the record's fields, then these. */
+export type StateView = Record<string, Json> & {
+  readonly deleted: boolean
+  readonly current: boolean
+  readonly replaced_at: string | null
+  readonly provenance: ProvenanceDto
+}
+
+export interface RevertAnswer {
+  readonly dryRun: boolean
+  readonly written: Array<Record<string, Json> & { kind: string, key: string, deleted: boolean }>
+  readonly unchanged: number
+  readonly skipped: Array<{ kind: string, key: string, why: string }>
+}
+
+export interface RevocationView {
+  readonly target: string
+  readonly target_name: string | null
+  readonly effective_after: string | null
+  readonly pending: string | null
+  readonly issued: Array<{ issuer: string, issuer_name: string | null, after: string, reason: string | null, at: string }>
+  readonly held_after: number
+}
+
+export interface NodeView {
+  readonly node: string
+  readonly name: string | null
+  readonly self: boolean
+  readonly signs: boolean
+  readonly revoked_after: string | null
+}
+
+export interface RefusedAnswer {
+  readonly counters: Record<string, number>
+  readonly refused: RefusalEntry[]
+}
+
+/** A record refused by the gate, as GET /api/v1/refused lists it (engine/provenance/RefusalLog.ts). */
+export type { RefusalEntry } from '../engine/provenance/RefusalLog.ts'

@@ -1,34 +1,42 @@
 /**
- * The files of the dashboard, served by the node itself (docs/UI.md): the page and its modules
- * from the package's `web/` directory, and the front-end libraries (Preact, its hooks, htm) from
- * the installed packages — nothing is fetched from anywhere else and nothing is built.
+ * The files of the dashboard, served by the node itself (docs/UI.md): what `npm run build`
+ * wrote to the package's `dist/web/` (scripts/build-web.ts) — the page, one bundled module with
+ * the front-end libraries in it, the style sheet and the icon — and nothing from anywhere else.
  *
- *   /                      web/index.html (its import map names the libraries below)
- *   /ui/<path>             web/<path>
- *   /ui/vendor/preact.mjs  preact's ES module build; hooks.mjs and htm.mjs likewise
+ *   /                      dist/web/index.html (no-cache: revalidated by ETag, so a browser
+ *                          always runs the node's own version)
+ *   /ui/<name>-<hash>.ext  dist/web/<name>-<hash>.ext (named by its content: kept for good)
  *
- * Every file is read once, when the API server is built, and kept in memory with its ETag (the
- * whole set is under 150 KiB), so a request never touches the file system and no path from a
- * request is ever joined to a directory. The page gets a `modulepreload` link for every module,
- * so the browser fetches the whole module graph at once instead of level by level as imports
- * are discovered (measured: docs/UI.md). The page's Content-Security-Policy allows scripts,
- * styles and connections from the node's own origin only (plus the inline import map, by its
- * hash) and refuses being framed, so no other site can show the dashboard to trick a click.
+ * Every file is read once, when the API server is built, and kept in memory with its ETag and
+ * its gzip and brotli forms (written beside it by the build), so a request never touches the
+ * file system, never compresses anything, and no path from a request is ever joined to a
+ * directory. The page's Content-Security-Policy allows scripts, styles and connections from the
+ * node's own origin only and refuses being framed, so no other site can show the dashboard to
+ * trick a click.
  */
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { extname, join, relative, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { extname, join } from 'node:path'
 import { packageRoot } from '../util/version.ts'
+
+/** A compressed form of a file, with its own ETag (a different representation). */
+export interface Encoded {
+  readonly body: Buffer
+  readonly etag: string
+}
 
 export interface Asset {
   readonly body: Buffer
   readonly type: string
   readonly etag: string
+  /** The forms the build wrote beside it, by content coding. */
+  readonly encoded: Readonly<Partial<Record<'br' | 'gzip', Encoded>>>
+  /** Named by its content: a browser may keep it for good. */
+  readonly immutable: boolean
 }
 
 export interface DashboardAssets {
-  /** The page, or undefined when the package has no web/ directory. */
+  /** The page, or undefined when the package has no built dashboard. */
   readonly index: Asset | undefined
   /** Everything under /ui/, by the path after it. */
   readonly files: ReadonlyMap<string, Asset>
@@ -41,65 +49,44 @@ export interface DashboardAssets {
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json; charset=utf-8'
+  '.svg': 'image/svg+xml'
 }
 
-/** The libraries the page imports, by the file name it asks for. */
-const VENDOR: Readonly<Record<string, string>> = {
-  'preact.mjs': 'preact',
-  'hooks.mjs': 'preact/hooks',
-  'htm.mjs': 'htm'
-}
+/** The compressed forms the build writes, by file suffix. */
+const ENCODINGS = [['br', '.br'], ['gzip', '.gz']] as const
 
-function asset (body: Buffer, file: string): Asset {
-  return { body, type: TYPES[extname(file)] ?? 'application/octet-stream', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
-}
+/** What the build names by content: <name>-<16 hex digits>.<ext>. */
+const HASHED = /-[0-9a-f]{16}\.[a-z]+$/
 
-function walk (dir: string, base: string, into: Map<string, Asset>): void {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) walk(path, base, into)
-    else if (TYPES[extname(name)] !== undefined) into.set(relative(base, path).split(sep).join('/'), asset(readFileSync(path), name))
+const etagOf = (body: Buffer, suffix = ''): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}${suffix}"`
+
+function asset (dir: string, name: string): Asset {
+  const path = join(dir, name)
+  const body = readFileSync(path)
+  const etag = etagOf(body)
+  const encoded: Partial<Record<'br' | 'gzip', Encoded>> = {}
+  for (const [coding, suffix] of ENCODINGS) {
+    if (existsSync(path + suffix)) encoded[coding] = { body: readFileSync(path + suffix), etag: `${etag.slice(0, -1)}-${coding}"` }
   }
+  return { body, type: TYPES[extname(name)]!, etag, encoded, immutable: HASHED.test(name) }
 }
 
-/** The hash source of the page's inline import map, for the CSP. */
-function importMapHash (html: string): string | undefined {
-  const m = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html)
-  return m === null ? undefined : `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`
-}
-
-/** The page with a modulepreload link for each module, before </head>. */
-function withPreloads (page: Asset, modules: readonly string[]): Asset {
-  const links = [...modules].sort().map(m => `<link rel="modulepreload" href="/ui/${m}">`).join('\n')
-  const html = page.body.toString('utf8').replace('</head>', `${links}\n</head>`)
-  return asset(Buffer.from(html, 'utf8'), 'index.html')
-}
-
-export function loadDashboardAssets (dir = join(packageRoot() ?? '.', 'web')): DashboardAssets {
+export function loadDashboardAssets (dir = join(packageRoot() ?? '.', 'dist', 'web')): DashboardAssets {
   const files = new Map<string, Asset>()
   let index: Asset | undefined
   try {
-    walk(dir, dir, files)
-    index = files.get('index.html')
-    files.delete('index.html')
+    for (const name of readdirSync(dir)) {
+      if (TYPES[extname(name)] === undefined || !statSync(join(dir, name)).isFile()) continue
+      if (name === 'index.html') index = asset(dir, name)
+      else files.set(name, asset(dir, name))
+    }
   } catch {
-    // no web/ directory: the API still runs, the page answers 404
+    // not built (no dist/web/): the API still runs, the page answers 404
   }
-  for (const [name, specifier] of Object.entries(VENDOR)) {
-    try {
-      const file = fileURLToPath(import.meta.resolve(specifier))
-      files.set(`vendor/${name}`, asset(readFileSync(file), file))
-    } catch { /* a missing library shows as a failed module in the page */ }
-  }
-  if (index !== undefined) index = withPreloads(index, [...files.keys()].filter(f => /\.m?js$/.test(f)))
-  const mapHash = index === undefined ? undefined : importMapHash(index.body.toString('utf8'))
   const csp = [
     "default-src 'none'",
-    `script-src 'self'${mapHash !== undefined ? ` ${mapHash}` : ''}`,
+    "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",

@@ -5,10 +5,29 @@
  * wrote it (`origin`) and the stamp's wall time as an ISO date-time (`created_at` for records
  * that are written once, `updated_at` for those that change). A triple's `object` is in the JSON
  * form that POST /api/v1/triples accepts, so a triple read back can be written back unchanged.
+ * Every record the API returns carries `provenance` too: provenance.ts (`recordViews`) builds the
+ * DTOs of one request with it.
  */
 import { formatHlc, type Hlc } from '../core/hlc.ts'
-import type { EpisodeRecord, Json, JsonObject, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
+import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, TraceRecord, TripleRecord } from '../core/model.ts'
 import { termToJson } from '../core/validate.ts'
+
+/**
+ * Where a record came from, on every record the API returns (provenance.ts builds it):
+ * `origin` wrote this state at `time`; `via` is the peer it arrived through (null: written here);
+ * `signed` whether it carries a verified signature, `signer` whose (the origin's own, except for a
+ * derived deletion). Names are those nodes published (node.name), null when unknown.
+ */
+export interface ProvenanceDto {
+  readonly origin: string
+  readonly origin_name: string | null
+  readonly time: string
+  readonly via: string | null
+  readonly via_name: string | null
+  readonly signed: boolean
+  readonly signer?: string
+  readonly signer_name?: string | null
+}
 
 export interface TripleDto {
   readonly id: string
@@ -18,6 +37,7 @@ export interface TripleDto {
   readonly created_at: string
   readonly hlc: string
   readonly origin: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface NoteDto {
@@ -26,6 +46,7 @@ export interface NoteDto {
   readonly hlc: string
   readonly origin: string
   readonly updated_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface EpisodeDto {
@@ -34,6 +55,7 @@ export interface EpisodeDto {
   readonly hlc: string
   readonly origin: string
   readonly updated_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 export interface TraceDto {
@@ -44,6 +66,7 @@ export interface TraceDto {
   readonly hlc: string
   readonly origin: string
   readonly created_at: string
+  readonly provenance?: ProvenanceDto
 }
 
 /** The wall time of a stamp as ISO-8601 UTC with milliseconds. */
@@ -71,4 +94,14 @@ export function episodeDto (e: EpisodeRecord): EpisodeDto {
 
 export function traceDto (t: TraceRecord): TraceDto {
   return { id: t.id, runId: t.runId, type: t.type, data: t.data, hlc: formatHlc(t.hlc), origin: t.hlc.node, created_at: stampTime(t.hlc) }
+}
+
+/** The DTO of any record. */
+export function recordDto (r: MemoryRecord): TripleDto | NoteDto | EpisodeDto | TraceDto {
+  switch (r.kind) {
+    case 'triple': return tripleDto(r)
+    case 'note': return noteDto(r)
+    case 'episode': return episodeDto(r)
+    case 'trace': return traceDto(r)
+  }
 }

@@ -50,6 +50,7 @@ export function nodeMetrics ({ deps, telemetry, streams }: MetricInputs): Metric
   const cpu = process.cpuUsage()
   const native = nativeView(deps)
   const polled = deps.sync?.peers.list().filter(p => p.status !== 'removed') ?? []
+  const mailbox = deps.mailbox?.()
 
   const peerSamples = (value: (p: NonNullable<NativeView['peers']>[number]) => number | undefined): Sample[] =>
     (native?.peers ?? []).flatMap(p => {
@@ -104,6 +105,12 @@ export function nodeMetrics ({ deps, telemetry, streams }: MetricInputs): Metric
     family('engram_gossip_bloom_fpr', 'gauge', 'Estimated false-positive rate of the largest bloom filter of the last round.', native !== undefined ? one(native.gossip_stats?.bloom_filter_fpr ?? 0) : []),
     family('engram_p2p_refused_total', 'counter', 'What the limits on peers refused since start, by reason (PROTOCOL.md, Limits).',
       Object.entries(native?.refused ?? {}).filter(([k]) => k !== 'handshakes').map(([reason, value]) => ({ labels: { reason }, value }))),
+    family('engram_mailbox_pages_total', 'counter', 'Sealed pages of the relays\' mailboxes, by event: deposited here, not stored (past p2p.mailbox.maxBytes), pulled, refused.',
+      mailbox === undefined ? [] : ([['deposited', mailbox.deposited], ['not_stored', mailbox.notStored], ['pulled', mailbox.pulled], ['refused', mailbox.refused]] as const).map(([event, value]) => ({ labels: { event }, value }))),
+    family('engram_mailbox_applied_records_total', 'counter', 'Records from pulled mailbox pages that changed something here.', mailbox === undefined ? [] : one(mailbox.applied)),
+    family('engram_mailbox_voided_records_total', 'counter', 'Records from pulled mailbox pages dropped as stamped before their writer repaired its clock.', mailbox === undefined ? [] : one(mailbox.voided)),
+    family('engram_mailbox_bytes_total', 'counter', 'Bytes of sealed pages deposited on and pulled from the relays\' mailboxes, by direction.',
+      mailbox === undefined ? [] : [{ labels: { direction: 'deposited' }, value: mailbox.depositedBytes }, { labels: { direction: 'pulled' }, value: mailbox.pulledBytes }]),
     family('engram_conflicts', 'gauge', 'Conflicts the keep-both strategy listed and nobody resolved yet.', deps.sync !== undefined ? one(deps.sync.conflictLog.list().length) : []),
     family('engram_log_messages_total', 'counter', 'Warnings and errors the node logged, by level.',
       (['warn', 'error'] as const).map(level => ({ labels: { level }, value: telemetry.recentLog.total(level) }))),

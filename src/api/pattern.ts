@@ -12,14 +12,21 @@
  * {"node": "user:bob"}, …
  */
 import { INVALID_INPUT } from '../core/errors.ts'
+import { isNodeId } from '../core/ids.ts'
 import type { Term } from '../core/model.ts'
 import { parseTerm } from '../core/validate.ts'
+import type { Engine } from '../engine/Engine.ts'
 import type { TriplePattern } from '../store/Store.ts'
+import { parseTime } from './time.ts'
 
 export interface PatternFields {
   readonly subject?: string
   readonly predicate?: string
   readonly namespace?: string
+  /** Only triples stamped by this node. */
+  readonly origin?: string
+  /** The state at this time (parseTime): checked against history's retention by `asOf`. */
+  readonly asOf?: string | number
 }
 
 function withObject (fields: PatternFields, object: Term | undefined): TriplePattern {
@@ -28,7 +35,23 @@ function withObject (fields: PatternFields, object: Term | undefined): TriplePat
   if (fields.predicate !== undefined) p.predicate = fields.predicate
   if (fields.namespace !== undefined) p.namespace = fields.namespace
   if (object !== undefined) p.object = object
+  if (fields.origin !== undefined) {
+    if (!isNodeId(fields.origin)) throw INVALID_INPUT('origin', 'must be a node id (1-128 of A-Z a-z 0-9 . _ -)')
+    p.origin = fields.origin
+  }
+  if (fields.asOf !== undefined) p.asOf = parseTime(fields.asOf, 'asOf')
   return p
+}
+
+/** `pattern` once its `asOf` (if any) is within what history covers (History.checkAsOf). */
+export function withinHistory (engine: Engine, pattern: TriplePattern): TriplePattern {
+  if (pattern.asOf !== undefined) engine.history.checkAsOf(pattern.asOf)
+  return pattern
+}
+
+/** A time of a request within what history covers, or undefined. */
+export function asOfParam (engine: Engine, value: string | number | undefined, field = 'asOf'): number | undefined {
+  return value === undefined ? undefined : engine.history.checkAsOf(parseTime(value, field), field)
 }
 
 /** The object of a query-string pattern (see the module comment for the syntax). */

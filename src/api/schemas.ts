@@ -53,10 +53,19 @@ export const createTriplesBody = {
 
 /** `object` may be empty: `?object=` is the empty string literal. */
 const patternProps = { subject: nonEmpty, predicate: nonEmpty, object: str, namespace: nonEmpty } as const
+/** A time: ISO-8601 date-time or milliseconds since the epoch (api/time.ts). */
+export const timeProp = { anyOf: [{ type: 'string' }, { type: 'integer' }] } as const
 
 export const listTriplesQuery = {
   type: 'object',
-  properties: { ...patternProps, limit: limitProp, offset: offsetProp },
+  properties: { ...patternProps, origin: nonEmpty, asOf: str, limit: limitProp, offset: offsetProp },
+  additionalProperties: false
+} as const
+
+/** `?asOf=` alone (reads of one record). */
+export const asOfQuery = {
+  type: 'object',
+  properties: { asOf: str },
   additionalProperties: false
 } as const
 
@@ -73,6 +82,8 @@ export const queryBody = {
     predicate: nonEmpty,
     object: anyJson,
     namespace: nonEmpty,
+    origin: nonEmpty,
+    asOf: timeProp,
     limit: limitProp,
     offset: offsetProp
   },
@@ -97,6 +108,12 @@ export const putNoteBody = {
 export const listByPrefixQuery = {
   type: 'object',
   properties: { prefix: str, limit: limitProp, offset: offsetProp },
+  additionalProperties: false
+} as const
+
+export const listNotesQuery = {
+  type: 'object',
+  properties: { prefix: str, asOf: str, limit: limitProp, offset: offsetProp },
   additionalProperties: false
 } as const
 

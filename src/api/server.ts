@@ -17,6 +17,7 @@ import { integrationRoutes } from './routes/integrations.ts'
 import { noteRoutes } from './routes/notes.ts'
 import { p2pRoutes } from './routes/p2p.ts'
 import { queryRoutes } from './routes/query.ts'
+import { provenanceRoutes } from './routes/provenance.ts'
 import { searchRoutes } from './routes/search.ts'
 import { statusRoutes } from './routes/status.ts'
 import { traceRoutes } from './routes/traces.ts'
@@ -97,5 +98,6 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
   syncRoutes(app, deps)
   conflictRoutes(app, deps)
   hookRoutes(app, deps)
+  provenanceRoutes(app, deps)
   return app
 }

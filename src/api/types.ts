@@ -6,6 +6,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Engine } from '../engine/Engine.ts'
 import type { SearchService } from '../search/SearchService.ts'
 import type { PeerDialState } from '../sync/native/NativeSync.ts'
+import type { MailboxCounts } from '../sync/mailbox/MailboxSync.ts'
 import type { SyncService } from '../sync/SyncService.ts'
 import type { Telemetry } from '../telemetry/Telemetry.ts'
 import type { DashboardAssets } from './dashboardAssets.ts'
@@ -43,6 +44,8 @@ export interface ApiDeps {
   readonly status: () => NodeStatus
   /** The `clock` part of GET /api/v1/status (replication/clockStatus.ts); absent or undefined: left out. */
   readonly clock?: () => ClockStatusView | undefined
+  /** What the mailbox rounds did since start (GET /metrics, the live status); absent or undefined: no mailbox. */
+  readonly mailbox?: () => Readonly<MailboxCounts> | undefined
   /**
    * Native P2P status for GET /api/v1/p2p/status, or undefined while P2P is not enabled
    * (then the route answers 404 {"error": "P2P not enabled"}).
@@ -77,10 +80,12 @@ export interface ApiDeps {
   readonly statusStream?: StatusStreamOptions
   /** Serve GET /metrics to other machines too (api.remoteMetrics). */
   readonly remoteMetrics?: boolean
-  /** The dashboard's files; absent: loaded from the package's web/ directory. */
+  /** The dashboard's files; absent: loaded from the package's dist/web/ directory (npm run build). */
   readonly dashboard?: DashboardAssets
   /** Search (GET /api/v1/search, the index, reindex). Absent: full text over the engine's store. */
   readonly search?: SearchService
+  /** sync.revocationQuorum, shown with the revocations. */
+  readonly revocationQuorum?: () => number
 }
 
 /** What the /api/v1/p2p routes need from native sync (sync/native/NativeSync.ts). */

@@ -10,9 +10,10 @@ export type { P2pPeerView, P2pStatusView } from '../api/contract.ts'
 const short = (id: string | null): string => (id === null ? '?' : id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id)
 const bytes = (n: number): string => (n < 10_000 ? `${n} B` : n < 10_000_000 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(0)} MiB`)
 
-/** A peer's path: `direct`, `relayed via <relay>`, or `-` without a session. */
-export function pathText (p: { readonly path?: string | null, readonly relay?: string | null }): string {
+/** A peer's path: `direct` (QUIC), `direct/tcp` (the TCP fallback), `relayed via <relay>`, or `-` without a session. */
+export function pathText (p: { readonly path?: string | null, readonly relay?: string | null, readonly transport?: string | null }): string {
   if (p.path === 'relayed') return `relayed via ${short(p.relay ?? null)}`
+  if (p.path === 'direct' && p.transport === 'tcp') return 'direct/tcp'
   return p.path ?? '-'
 }
 
@@ -31,7 +32,7 @@ export function gossipStatsText (s: P2pStatusView): string {
 export function nativeStatusText (s: P2pStatusView): string {
   let out = `native P2P: node ${s.node_id}, UDP port ${s.port}, ${s.peer_count} connected\n`
   out += gossipStatsText(s)
-  const peers: readonly P2pPeerView[] = s.peers ?? s.connected_peers.map(p => ({ node_id: null, addr: p.addr, mode: p.connected ? 'native' : 'offline', connected: p.connected, path: null, relay: null, last_sync: null, bytes_sent: 0, bytes_received: 0, failures: 0 }))
+  const peers: readonly P2pPeerView[] = s.peers ?? s.connected_peers.map(p => ({ node_id: null, addr: p.addr, mode: p.connected ? 'native' : 'offline', connected: p.connected, path: null, relay: null, transport: null, last_sync: null, bytes_sent: 0, bytes_received: 0, failures: 0 }))
   if (peers.length === 0) return out + 'no P2P peers; add one with: engram sync pair NAME URL (or p2p.manualPeers)\n'
   out += '\n' + columns([
     ['P2P PEER', 'MODE', 'PATH', 'LAST SYNC', 'SENT', 'RECEIVED', 'FAILURES', 'ADDRESS'],

@@ -27,19 +27,22 @@ import { statusCommand } from './commands/status.ts'
 import { uiCommand } from './commands/ui.ts'
 import { traceAppendCommand, traceGetCommand, traceListCommand } from './commands/traces.ts'
 import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
+import { historyCommand, revertCommand, showCommand } from './commands/provenance.ts'
+import { nodesCommand, refusedCommand, revocationsCommand, revokeCommand } from './commands/trust.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
 export const COMMANDS: readonly Command[] = [
   startCommand, stopCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
   noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
+  showCommand, historyCommand, revertCommand,
   episodeRecordCommand, episodeGetCommand, episodeListCommand,
   traceAppendCommand, traceGetCommand, traceListCommand,
   statusCommand, uiCommand, configPrintCommand,
   exportCommand, importCommand,
   mcpCommand, importMemoryCommand, exportMemoryCommand,
   syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand, relayCommand, relayKeyCommand,
+  peersCommand, relayCommand, relayKeyCommand, nodesCommand, revokeCommand, revocationsCommand, refusedCommand,
   conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
   tlsInitCommand, tlsIssueCommand, secretNewCommand
 ]

@@ -13,7 +13,10 @@ import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PairBack } from '../sync/polled/pairing.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
 import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
-import type { ClockStatusView, P2pStatusView, PeerView, SearchIndexResponse, SearchResponse, SyncStatus } from '../api/contract.ts'
+import type {
+  ClockStatusView, NodeView, P2pStatusView, PeerView, RefusedAnswer, RevertAnswer, RevocationView, SearchIndexResponse, SearchResponse, StateView,
+  SyncStatus
+} from '../api/contract.ts'
 
 /** The daemon did not answer: says how to start one (the CLI exits 3 on `details.unreachable`). */
 export function UNREACHABLE (url: string, why: string): EngramError {
@@ -93,6 +96,15 @@ export interface Status {
   readonly dataDir: string
   readonly store: { kind: string, path: string, status: string, detail: string, stats: StoreStats }
   readonly p2p: { enabled: boolean }
+  readonly provenance?: {
+    signing: boolean
+    refused: Record<string, number>
+    accepted: { signed: number, unsigned: number }
+    known_signers: number
+    revoked: number
+    history: number
+    unsigned_held: number
+  }
   /** This node's clock, its peers' offsets, held records, the last repair (absent from older daemons). */
   readonly clock?: ClockStatusView
 }
@@ -103,7 +115,11 @@ export interface PatternQuery {
   readonly predicate?: string
   readonly object?: string
   readonly namespace?: string
+  readonly origin?: string
+  /** ISO-8601: the state at that time. */
+  readonly asOf?: string
 }
+
 
 export type { PeerView, SyncStatus } from '../api/contract.ts'
 
@@ -168,9 +184,9 @@ export class ApiClient {
     return this.request('PUT', `/api/v1/notes/${encodeURIComponent(key)}`, { body: { value } })
   }
 
-  getNote (key: string): Promise<NoteDto> { return this.request('GET', `/api/v1/notes/${encodeURIComponent(key)}`) }
+  getNote (key: string, asOf?: string): Promise<NoteDto> { return this.request('GET', `/api/v1/notes/${encodeURIComponent(key)}`, { query: { asOf } }) }
 
-  listNotes (opts: { prefix?: string, limit?: number, offset?: number }): Promise<NotesPage> {
+  listNotes (opts: { prefix?: string, asOf?: string, limit?: number, offset?: number }): Promise<NotesPage> {
     return this.request('GET', '/api/v1/notes', { query: { ...opts } })
   }
 
@@ -220,6 +236,34 @@ export class ApiClient {
   searchIndex (): Promise<SearchIndexResponse> { return this.request('GET', '/api/v1/search/index') }
 
   reindex (): Promise<Pick<SearchIndexResponse, 'text'>> { return this.request('POST', '/api/v1/search/reindex') }
+
+  // ---- provenance, history ----
+
+  showRecord (id: string, kind?: string): Promise<{ kind: string, key: string, state: StateView, states: number }> {
+    return this.request('GET', `/api/v1/records/${encodeURIComponent(id)}`, { query: { kind } })
+  }
+
+  history (id: string, kind?: string): Promise<{ kind: string, key: string, states: StateView[] }> {
+    return this.request('GET', `/api/v1/history/${encodeURIComponent(id)}`, { query: { kind } })
+  }
+
+  revert (body: { id?: string, kind?: string, origin?: string, since?: string, until?: string, dryRun?: boolean }): Promise<RevertAnswer> {
+    return this.request('POST', '/api/v1/revert', { body })
+  }
+
+  nodes (): Promise<{ self: string, nodes: NodeView[] }> { return this.request('GET', '/api/v1/nodes') }
+
+  revocations (): Promise<{ quorum: number | null, revocations: RevocationView[] }> { return this.request('GET', '/api/v1/revocations') }
+
+  revoke (node: string, opts: { after?: string, reason?: string }): Promise<{ revocation: NoteDto }> {
+    return this.request('POST', '/api/v1/revocations', { body: { node, ...opts } })
+  }
+
+  withdrawRevocation (node: string): Promise<{ withdrawn: string }> {
+    return this.request('DELETE', `/api/v1/revocations/${encodeURIComponent(node)}`)
+  }
+
+  refused (): Promise<RefusedAnswer> { return this.request('GET', '/api/v1/refused') }
 
   // ---- sync ----
 

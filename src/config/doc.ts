@@ -2,7 +2,8 @@
  * docs/CONFIGURATION.md, rendered from the schema. scripts/config-doc.ts writes it; a test
  * checks that the committed file equals this rendering, so the doc cannot fall behind the code.
  */
-import { CONFIG_KEYS, SCHEMA, envNameOf, type ConfigKey } from './schema.ts'
+import { envNameOf } from './envNames.ts'
+import { CONFIG_KEYS, SCHEMA, type ConfigKey } from './schema.ts'
 import { allowedText } from './values.ts'
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')

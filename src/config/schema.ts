@@ -5,110 +5,15 @@
  * from it (scripts/config-doc.ts). The keys, defaults and ranges of the sync and P2P settings are
  * those of the systems engram interoperates with.
  *
- * Environment variables are `ENGRAM_` + the key path in upper snake case
- * (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless a key names another.
+ * The shape these keys fill is in shape.ts (re-exported here); the environment variable of each
+ * key is derived in envNames.ts (`sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`) unless
+ * a key names another.
  */
-import { LOG_LEVELS, type LogLevel } from '../util/log.ts'
+import { LOG_LEVELS } from '../util/log.ts'
 import { defaultDataDir, type Env } from '../util/xdg.ts'
+import { CONFLICT_STRATEGIES, type ConfigKey, type ConfigValue } from './shape.ts'
 
-export type SyncMode = 'full' | 'normal'
-export type ConflictStrategy = 'last-writer-wins' | 'keep-both' | 'local-priority' | 'remote-priority'
-export const CONFLICT_STRATEGIES: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']
-
-/** The effective configuration of a node. Optional keys are absent when unset. */
-export interface EngramConfig {
-  readonly api: {
-    readonly host: string
-    readonly port: number
-    readonly bodyLimitBytes: number
-    readonly requestTimeoutMs: number
-    readonly maxConnections: number
-    readonly maxConnectionsPerClient: number
-    readonly maxRemoteConnections: number
-    readonly rateLimitPerSecond: number
-    readonly allowedHosts: readonly string[]
-    readonly requireToken: boolean
-    readonly remoteMetrics: boolean
-  }
-  readonly dataDir: string
-  readonly log: { readonly level: LogLevel }
-  readonly hlc: { readonly maxDriftMs: number }
-  readonly store: { readonly synchronous: SyncMode }
-  readonly p2p: {
-    readonly enabled: boolean
-    readonly host: string
-    readonly port: number
-    readonly seed?: string
-    readonly manualPeers: readonly string[]
-    readonly mdns: boolean
-    readonly gossipIntervalMs: number
-    readonly bloomFpr: number
-    readonly maxPeers: number
-    readonly maxMessagesPerSecond: number
-    readonly relays: readonly string[]
-    readonly relayPollMs: number
-    readonly holePunch: boolean
-    readonly relay: {
-      readonly enabled: boolean
-      readonly admissionKeys: readonly string[]
-      readonly maxReservations: number
-      readonly maxCircuitsPerPeer: number
-      readonly maxCircuitBytes: number
-      readonly maxCircuitSeconds: number
-    }
-    readonly mailbox: {
-      readonly enabled: boolean
-      readonly maxBytes: number
-      readonly retentionHours: number
-    }
-  }
-  readonly sync: {
-    readonly intervalSeconds: number
-    readonly autoSync: boolean
-    readonly conflictStrategy: ConflictStrategy
-    readonly maxTriplesPerSync: number
-    readonly syncTimeoutMs: number
-    readonly nativeP2pPreferred: boolean
-    readonly tombstoneTtlHours: number
-    readonly memberGoneDays: number
-    readonly singleValuedPredicates: readonly string[]
-    readonly passphrase?: string
-    readonly peers: readonly string[]
-    readonly staticFallbackSeconds: number
-    readonly retryBaseMs: number
-    readonly maxUnknownTombstonesPerMinute: number
-    readonly legacyRemoteClients: boolean
-  }
-  readonly discovery: {
-    readonly bonjourEnabled: boolean
-    readonly bonjourServiceType: string
-    readonly manualPeers: readonly string[]
-  }
-  readonly search: {
-    readonly embedder: {
-      readonly url?: string
-      readonly model?: string
-      readonly apiKey?: string
-      readonly batchSize: number
-      readonly timeoutMs: number
-    }
-  }
-  readonly tls: {
-    readonly cert?: string
-    readonly key?: string
-    readonly ca?: string
-    readonly requireClientCert: boolean
-  }
-}
-
-type Leaf = string | number | boolean | readonly string[] | undefined
-/** Dotted paths of every leaf of EngramConfig: 'api.host', 'dataDir', 'sync.peers', … */
-type LeafPaths<T, P extends string = ''> = {
-  [K in keyof T & string]-?: T[K] extends Leaf ? `${P}${K}` : LeafPaths<T[K], `${P}${K}.`>
-}[keyof T & string]
-
-export type ConfigKey = LeafPaths<EngramConfig>
-export type ConfigValue = string | number | boolean | readonly string[]
+export { CONFLICT_STRATEGIES, type ConfigKey, type ConfigValue, type ConflictStrategy, type EngramConfig, type SyncMode } from './shape.ts'
 
 /**
  * How a value is read and checked:
@@ -196,9 +101,17 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'enum', default: 'info', values: LOG_LEVELS, flag: '--log-level',
     description: 'Least severe level written to stderr.'
   },
+  'node.name': {
+    type: 'string', default: undefined, pattern: /^[^\r\n]{1,64}$/, patternText: '1 to 64 characters on one line',
+    description: 'The name this node gives itself (a device or an agent, e.g. "laptop"): published to every peer as a signed record and shown with the records it writes (engram show, history, provenance in the API). Unset: none is published, records show the node id alone.'
+  },
+  'history.retentionDays': {
+    type: 'number', default: 30, min: 0, max: 3650, rangeText: 'a number of days from 0 to 3650; fractions allowed',
+    description: 'How long a replaced state (a note\'s earlier value, a deleted triple) is kept after it was replaced, for engram history, revert and as-of reads; 0 keeps none. The same rule on every node.'
+  },
   'hlc.maxDriftMs': {
     type: 'integer', default: 60_000, min: 1000, max: 86_400_000,
-    description: 'A remote timestamp further ahead of the local clock than this is rejected, never adopted.'
+    description: 'Records from peers stamped further ahead of the local clock than this are held aside until the clock reaches them (never adopted early, never refused: docs/SYNC.md, Clocks); an import stamped that far ahead is refused (HLC_DRIFT).'
   },
   'store.synchronous': {
     type: 'enum', default: 'full', values: ['full', 'normal'],
@@ -255,7 +168,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.holePunch': {
     type: 'boolean', default: true,
-    description: 'Try to turn a session through a relay into a direct one (DCUtR); when it fails the session stays relayed.'
+    description: 'Try to turn a session through a relay into a direct one (a TCP hole punch both nodes time over the relay, and DCUtR); when it fails the session stays relayed. See docs/DISCOVERY.md "Direct paths".'
   },
   'p2p.relay.enabled': {
     type: 'boolean', default: false,
@@ -321,6 +234,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     type: 'integer', default: 50_000, min: 100, max: 10_000_000,
     description: 'Deletions of records this node never held that one peer may send per minute; beyond it the rest waits (the page is taken again later), so a flood of tombstones is slowed down, never applied in full at once.'
   },
+  'sync.requireSignatures': {
+    type: 'boolean', default: false,
+    description: 'Refuse every record that carries no signature of its origin. Off, unsigned records (from nodes of an older version) are taken unless their origin is known to sign; turn it on once every node runs a version that signs.'
+  },
+  'sync.revocationQuorum': {
+    type: 'integer', default: 2, min: 1, max: 16,
+    description: 'How many other nodes must revoke a node before this node refuses its new records (a revocation issued on this node always counts). At 2, one compromised node cannot cut off any other; 1 lets any node revoke any other.'
+  },
   'sync.legacyRemoteClients': {
     type: 'boolean', default: false,
     description: 'Let older polled clients on other machines pull with the unsigned legacy delta shape ({since, namespaces, nodeId}): only over TLS (tls.* set, tls.requireClientCert off, since they present no certificate), and only with sync.passphrase in their Authorization header ("Bearer <passphrase>" or the passphrase alone). They can read, never write. Off: such requests are answered only from this machine. See docs/SECURITY.md.'
@@ -334,7 +255,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'How long a deletion is kept as a tombstone at least; it is collected after that once every node not declared gone has been heard of past it (docs/SYNC.md).'
   },
   'sync.memberGoneDays': {
-    type: 'number', default: 30, min: 1 / 1440, max: 3650, rangeText: 'a number of days from 1/1440 (one minute) to 3650 (ten years); fractions allowed',
+    type: 'number', default: 30, min: 1 / 8640, max: 3650, rangeText: 'a number of days from 1/8640 (ten seconds) to 3650 (ten years); fractions allowed',
     description: 'A node not heard of for this long, while others were, is declared gone: tombstones are no longer kept for it (docs/SYNC.md, "Deletes that stay deleted").'
   },
   'sync.singleValuedPredicates': {
@@ -405,38 +326,6 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
 
 /** Every key, in schema order. */
 export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[]
-
-/** `sync.intervalSeconds` → `ENGRAM_SYNC_INTERVAL_SECONDS`. */
-export function derivedEnvName (key: string): string {
-  return 'ENGRAM_' + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()
-}
-
-export function envNameOf (key: ConfigKey): string {
-  return SCHEMA[key].env ?? derivedEnvName(key)
-}
-
-/** Environment variables starting with ENGRAM_ that are not config keys. */
-export const NON_KEY_ENV_VARS: readonly string[] = [
-  /** Path of the config file. */
-  'ENGRAM_CONFIG',
-  /** Base URL the CLI talks to. */
-  'ENGRAM_URL',
-  /**
-   * Test hook, read by `engram start` only: milliseconds added to the daemon's wall clock, so a
-   * test can run a node whose clock is off (e.g. -600000: ten minutes behind).
-   */
-  'ENGRAM_TEST_CLOCK_OFFSET_MS',
-  /**
-   * Test hook, read by `engram start` only: "1" runs native P2P sync with gossip rounds alone
-   * (no cursor streams, no live push), so a test can measure the anti-entropy backstop by itself.
-   */
-  'ENGRAM_TEST_P2P_GOSSIP_ONLY',
-  /**
-   * Test hook, read by `engram start` only: failed P2P handshakes one source may make at once
-   * (default 10), for tests that fail many on purpose from one address.
-   */
-  'ENGRAM_TEST_P2P_FAILED_HANDSHAKES'
-]
 
 /** The default of a key in an environment (a fresh copy for lists). */
 export function defaultOf (key: ConfigKey, env: Env): ConfigValue | undefined {

@@ -24,10 +24,10 @@ const TAG: Record<Term['kind'], number> = {
 }
 
 /**
- * Growable byte buffer used by the encoders. One instance is reused for every encoding (they are
- * synchronous and never nested), so hashing a triple allocates no intermediate buffers.
+ * Growable byte buffer used by the encoders. One instance per module is reused for every encoding
+ * (they are synchronous and never nested), so hashing a triple allocates no intermediate buffers.
  */
-class Bytes {
+export class Bytes {
   private buf = Buffer.alloc(1024)
   len = 0
 
@@ -74,6 +74,26 @@ class Bytes {
     this.ensure(n)
     this.buf.write(s, this.len, 'utf8')
     this.len += n
+  }
+
+  /** Big-endian unsigned integer of `size` bytes (at most 6). */
+  uint (n: number, size: number): void {
+    this.ensure(size)
+    this.buf.writeUIntBE(n, this.len, size)
+    this.len += size
+  }
+
+  raw (bytes: Uint8Array): void {
+    this.ensure(bytes.length)
+    this.buf.set(bytes, this.len)
+    this.len += bytes.length
+  }
+
+  /** 64 lowercase hex digits as their 32 bytes. */
+  hex32 (hex: string): void {
+    this.ensure(32)
+    this.buf.write(hex, this.len, 32, 'hex')
+    this.len += 32
   }
 
   float64 (x: number): void {

@@ -29,6 +29,9 @@
  * {node, generation, S}: its states stamped above S from before the repair are void. Knowledge
  * of that node from before generation g is only valid up to S_g (`toLearn` clamps such
  * entries), and a node that learns a void drops the records of that node above S it holds aside.
+ * A void cannot tell an old future stamp from a new one by the stamp alone, so a state that
+ * arrives by store and forward after its void (`voidedInTransit`: a mailbox keeps pages for days)
+ * is judged by where it stands against the clock too.
  *
  * Pure: no I/O, no clock.
  */
@@ -65,6 +68,20 @@ export type KnownMark = HlcMark & { readonly from?: HlcMark }
 
 /** A vector: origin → the largest mark known. */
 export type Knowledge = ReadonlyMap<NodeId, KnownMark>
+
+/**
+ * Whether a state that reached this node by store and forward (a mailbox page, deposited maybe
+ * days before) is void: its origin repaired its clock (`v`, the latest void of that origin this
+ * node learnt), the state is stamped above S, and it is still beyond the drift guard
+ * (`tooFarAhead`). After a repair the origin stamps with a clock its peers agreed with, so a
+ * state of it that far ahead was stamped before the repair — the repair re-stamped it, and that
+ * new state travels too — or while its clock ran ahead again later, whose states its feed still
+ * delivers (held there until their time). Dropping such a state from the mailbox loses nothing;
+ * holding it would apply an old write over everything written since, once its time came.
+ */
+export function voidedInTransit (stamp: HlcMark, v: ClockVoid | undefined, tooFarAhead: boolean): boolean {
+  return v !== undefined && tooFarAhead && compareMark(stamp, v) > 0
+}
 
 /** Most entries in a vector or voids in a list one peer may send. */
 export const MAX_KNOWLEDGE_ENTRIES = 4096

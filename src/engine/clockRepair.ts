@@ -14,15 +14,16 @@
  *    node above S that it holds aside (never merged by a node whose clock was right) and clamps
  *    its knowledge of this node to S.
  *
- * All in one store transaction. Replication resumes at once: the new stamps are within every
- * peer's drift guard.
+ * The re-stamped states are signed by this node like any local write (`seal`), and the states
+ * they replace go to history like any replaced state. All in one store transaction. Replication
+ * resumes at once: the new stamps are within every peer's drift guard.
  */
 import { compareMark, makeMark, type HlcMark, type HybridClock } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { ClockVoid } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { makeTrace } from '../core/records.ts'
-import type { ApplyResult, Store } from '../store/Store.ts'
+import type { ApplyResult, ApplySeals, Store } from '../store/Store.ts'
 
 /** Records of its own a node re-stamps in one repair, at most (a node with more repairs again). */
 const MAX_RESTAMPED = 1_000_000
@@ -42,6 +43,8 @@ export interface ClockRepairInput {
   readonly clock: HybridClock
   readonly node: NodeId
   readonly voidOf: (node: NodeId) => ClockVoid | undefined
+  /** This node's seals of its own states (undefined: it does not sign). */
+  readonly seal?: (records: readonly MemoryRecord[], at: HlcMark) => ApplySeals | undefined
 }
 
 export function repairClock (x: ClockRepairInput): ClockRepairResult | undefined {
@@ -69,6 +72,7 @@ export function repairClock (x: ClockRepairInput): ClockRepairResult | undefined
   })
   const v: ClockVoid = { node, generation, wall: s.wall, counter: s.counter }
   const removeTraces = restamp.filter(r => r.kind === 'trace').map(r => r.id)
-  const applied = store.repairClock({ clock: clock.last, records, removeTraces, void: v })
+  const seals = x.seal?.(records, clock.last)
+  const applied = store.repairClock({ clock: clock.last, records, removeTraces, void: v, ...(seals !== undefined ? { seals } : {}) })
   return { restamped: records.length, void: v, aheadMs, applied }
 }

@@ -1,23 +1,27 @@
 /**
  * engram's own MCP tools, beside the knowledge graph: notes (set, get, search), episodes
  * (record, list), traces (append, list) and sync status. Every record they return carries its
- * stamp (`hlc`), the machine that wrote it (`origin`) and the stamp's time.
+ * stamp (`hlc`), the machine that wrote it (`origin`), the stamp's time and its `provenance` as
+ * the REST API shows it (the origin's name, the peer it came through, whether it is signed).
  */
 import type { NoteDto } from '../api/dto.ts'
 import { isEngramError } from '../core/errors.ts'
 import type { Json, JsonObject } from '../core/model.ts'
 import { arr, defineTool, obj, READ_ONLY, root, str, type JsonSchema, type Tool, type ToolAnnotations } from './tool.ts'
 
+const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] })
+
 const STAMP_FIELDS = {
   hlc: str('The stamp of the write (hybrid logical clock, sortable as text)'),
   origin: str('The node (machine) that wrote it')
+  // Each record also carries `provenance` as the REST API shows it (docs/MCP.md). The schemas are
+  // open and leave it undeclared: declared in every record schema it would cost the tool list ~90 tokens.
 } as const
 
 const note: JsonSchema = obj({ key: str(), value: {}, ...STAMP_FIELDS, updated_at: str('When it was written') })
 const episode: JsonSchema = obj({ id: str(), data: { type: 'object' }, ...STAMP_FIELDS, updated_at: str('When it was written') })
 const trace: JsonSchema = obj({ id: str(), runId: str(), type: str(), data: {}, ...STAMP_FIELDS, created_at: str('When it was written') })
 const int = (description: string, min: number, max: number): JsonSchema => ({ type: 'integer', minimum: min, maximum: max, description })
-const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] })
 
 const WRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }
 const OVERWRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false }

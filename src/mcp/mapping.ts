@@ -33,6 +33,12 @@ export interface Stamp {
   readonly origin: string
   /** The stamp's wall time. */
   readonly created_at: string
+  /** The name that node gave itself (node.name), null when unknown. */
+  readonly origin_name?: string | null
+  /** The peer the record arrived through; null when it was written on this node. */
+  readonly via?: string | null
+  /** Whether it carries a verified signature of its origin (docs/DATA-MODEL.md, "Signed records"). */
+  readonly signed?: boolean
 }
 
 export interface EntityProvenance { readonly name: string, readonly entityType: Stamp, readonly observations: Stamp[] }
@@ -42,7 +48,13 @@ export const ENTITY_TYPE = 'kg:entityType'
 export const OBSERVATION = 'kg:observation'
 export const DEFAULT_NAMESPACE = 'kg'
 
-export const stampOf = (t: TripleDto): Stamp => ({ id: t.id, hlc: t.hlc, origin: t.origin, created_at: t.created_at })
+export const stampOf = (t: TripleDto): Stamp => ({
+  id: t.id,
+  hlc: t.hlc,
+  origin: t.origin,
+  created_at: t.created_at,
+  ...(t.provenance !== undefined ? { origin_name: t.provenance.origin_name, via: t.provenance.via, signed: t.provenance.signed } : {})
+})
 
 const byStamp = (a: TripleDto, b: TripleDto): number => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 

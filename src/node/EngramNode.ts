@@ -8,7 +8,8 @@
  *                                                                  │      └──► discovery (mDNS, static peers, peer book)
  *                                                                  ├──► telemetry (activity, warnings, event loop):
  *                                                                  │      GET /metrics and the dashboard's live status
- *                                                                  └──► clock work (held records, tombstone collection)
+ *                                                                  └──► clock work (held records, tombstone and history collection)
+ *   identity.key ──► signer (node:crypto) ──► Engine: every local write signed, every record from outside verified
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
@@ -22,6 +23,7 @@ import type { NodeId } from '../core/ids.ts'
 import { Engine } from '../engine/Engine.ts'
 import { assertStartable } from '../config/load.ts'
 import type { ConfigKey, EngramConfig } from '../config/schema.ts'
+import type { Store } from '../store/Store.ts'
 import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
@@ -31,6 +33,8 @@ import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { identitySigner, NodeKeyVerifier } from './keys.ts'
+import { DAY_MS } from '../engine/History.ts'
 import { createNativeSync } from './nativeSync.ts'
 import { seedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
@@ -194,7 +198,20 @@ export class EngramNode {
     const live = { config }
     let discovery: DiscoveryService | undefined
     // an identity older than its store (a recreated store) may have written states the store lacks
-    const engine = new Engine({ store, node: nodeId, maxDriftMs: config.hlc.maxDriftMs, now, unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute, ownHistoryElsewhere: !identity.created })
+    const engine = new Engine({
+      store,
+      node: nodeId,
+      maxDriftMs: config.hlc.maxDriftMs,
+      now,
+      unknownTombstonesPerMinute: config.sync.maxUnknownTombstonesPerMinute,
+      ownHistoryElsewhere: !identity.created,
+      signer: identitySigner(identity.privateKey, nodeId),
+      verifier: new NodeKeyVerifier(),
+      requireSignatures: () => live.config.sync.requireSignatures,
+      revocationQuorum: () => live.config.sync.revocationQuorum,
+      historyRetentionMs: () => live.config.history.retentionDays * DAY_MS,
+      log: log.child({ part: 'provenance' })
+    })
     const clockLog = log.child({ part: 'clock' })
     const clocks = new PeerClocks({
       maxDriftMs: () => config.hlc.maxDriftMs,
@@ -219,10 +236,12 @@ export class EngramNode {
       clocks
     })
     try {
+      await signOwnStates(engine, store, log)
+      if (config.node.name !== undefined) engine.publishName(config.node.name)
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
       const keys = seed !== undefined ? await seedKeys(seed) : undefined
-      const p2p = createNativeSync({
+      const p2p = await createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),
         peers: peers.p2p,
@@ -266,10 +285,12 @@ export class EngramNode {
           ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
           status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
           clock: () => clockWork?.status(),
+          mailbox: () => mailbox?.counts,
           sync,
           telemetry,
           remoteMetrics: config.api.remoteMetrics,
           search: search.search,
+          revocationQuorum: () => live.config.sync.revocationQuorum,
           p2p: native,
           p2pPeerBook: () => discovery?.view(),
           onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
@@ -321,7 +342,17 @@ export class EngramNode {
     }
     await lifecycle.start({
       name: 'clock work',
-      start: () => { clockWork = startClockWork({ engine, ttlHours: config.sync.tombstoneTtlHours, memberGoneDays: config.sync.memberGoneDays, log: clockLog, now, clocks }) },
+      start: () => {
+        clockWork = startClockWork({
+          engine,
+          ttlHours: config.sync.tombstoneTtlHours,
+          memberGoneDays: config.sync.memberGoneDays,
+          historyRetentionDays: () => live.config.history.retentionDays,
+          log: clockLog,
+          now,
+          clocks
+        })
+      },
       stop: () => { clockWork?.stop() }
     })
     await lifecycle.start({
@@ -396,4 +427,19 @@ async function listen (api: FastifyInstance, host: string, port: number, scheme:
   const addr = api.server.address()
   const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
   return `${scheme}://${urlHost(host)}:${actualPort}`
+}
+
+/**
+ * The migration of docs/DATA-MODEL.md ("Signed records"): signs this node's states written
+ * before it signed, with progress in the log.
+ */
+async function signOwnStates (engine: Engine, store: Store, log: Logger): Promise<void> {
+  const total = store.provenanceStats().unsigned
+  if (total === 0) return
+  const started = performance.now()
+  const done = await engine.sealOwnStates(n => {
+    const s = (performance.now() - started) / 1000
+    log.info('signing this node\'s records written before it signed', { done: n, atMost: total, perSecond: Math.round(n / Math.max(s, 0.001)) })
+  })
+  if (done > 0) log.info('signed this node\'s earlier records; the records of other nodes stay unsigned until their origin signs them', { signed: done, seconds: ((performance.now() - started) / 1000).toFixed(1) })
 }

@@ -8,7 +8,9 @@
  *   agrees with its peers' (PeerClocks), its clock was fixed: it repairs (Engine.repairClock:
  *   its future records re-stamped, a void announced), so replication resumes at once;
  * - at start and every min(1 h, TTL / 4): tombstones older than the TTL that every member not
- *   declared gone knows past are collected (Rule B, `Engine.collectTombstones`);
+ *   declared gone knows past are collected into history (Rule B, `Engine.collectTombstones`),
+ *   and replaced states older than history.retentionDays are dropped (`Store.collectHistory`),
+ *   so a replaced state lives at least the retention and at most an hour more;
  * - the log says what is held aside and why ("holding N records from node A stamped up to S s
  *   ahead of this clock …"), at most once a minute per origin, and which members keep
  *   tombstones past the TTL, at most once an hour.
@@ -32,6 +34,8 @@ export interface ClockWorkOptions {
   readonly releaseEveryMs?: number
   /** The peers' clock readings: whether this node's clock agrees with them (the repair's condition). */
   readonly clocks?: PeerClocks
+  /** history.retentionDays, read at each run (default: history is not collected). */
+  readonly historyRetentionDays?: () => number
 }
 
 export interface ClockWork {
@@ -97,8 +101,13 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
           `(or declared gone after sync.memberGoneDays = ${o.memberGoneDays}), so a deletion cannot be undone by ${lagging.length === 1 ? 'its' : 'their'} old copies`,
         { since: new Date(r.stable.wall).toISOString() })
       }
+      const days = o.historyRetentionDays?.()
+      if (days !== undefined) {
+        const h = engine.store.collectHistory(now() - days * DAY_MS)
+        if (h > 0) log.info('collected history past its retention', { count: h, retentionDays: days })
+      }
     } catch (e) {
-      log.error('tombstone collection failed; it is retried on the next run', { error: e })
+      log.error('tombstone or history collection failed; it is retried on the next run', { error: e })
     }
   }
 

@@ -18,7 +18,8 @@ import type { Logger } from '../util/log.ts'
 /** Keys a running node applies without a restart. */
 export const HOT_KEYS: readonly ConfigKey[] = [
   'sync.intervalSeconds', 'sync.autoSync', 'sync.conflictStrategy', 'sync.maxTriplesPerSync', 'sync.syncTimeoutMs',
-  'sync.nativeP2pPreferred', 'sync.singleValuedPredicates', 'sync.passphrase', 'sync.retryBaseMs', 'sync.legacyRemoteClients'
+  'sync.nativeP2pPreferred', 'sync.singleValuedPredicates', 'sync.passphrase', 'sync.retryBaseMs', 'sync.legacyRemoteClients',
+  'sync.requireSignatures', 'sync.revocationQuorum', 'history.retentionDays'
 ]
 
 export interface ConfigWatchOptions {

@@ -18,7 +18,7 @@ import { NativeSync, type NativeSyncSettings } from '../sync/native/NativeSync.t
 import { FAILED_HANDSHAKES } from '../sync/native/SessionGuard.ts'
 import type { DialerEvent } from '../discovery/PeerDialer.ts'
 import type { P2pPeers } from '../peers/P2pPeers.ts'
-import { QuicTransport, type ReachOptions } from '../transport/libp2p/QuicTransport.ts'
+import type { ReachOptions } from '../transport/libp2p/QuicTransport.ts'
 import type { Logger } from '../util/log.ts'
 import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
 import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
@@ -87,10 +87,15 @@ export interface NativeSyncParts {
   readonly clocks?: PeerClocks
 }
 
-/** Native sync for the node and its mailbox side (with relays), or undefined when `p2p.enabled` is false. Not started. */
-export function createNativeSync (parts: NativeSyncParts): { native: NativeSync, mailbox: MailboxSync | undefined } | undefined {
+/**
+ * Native sync for the node and its mailbox side (with relays), or undefined when `p2p.enabled` is
+ * false. Not started. The QUIC transport (libp2p, some 700 modules) is loaded only here, so a
+ * node without P2P starts without it.
+ */
+export async function createNativeSync (parts: NativeSyncParts): Promise<{ native: NativeSync, mailbox: MailboxSync | undefined } | undefined> {
   const config = parts.config()
   if (!config.p2p.enabled) return undefined
+  const { QuicTransport } = await import('../transport/libp2p/QuicTransport.ts')
   const log = parts.log.child({ part: 'p2p' })
   const reach = relayReach(config, parts.keys)
   const transport = new QuicTransport({

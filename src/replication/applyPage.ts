@@ -19,6 +19,7 @@ import type { Hlc } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { ClockVoid, SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
+import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
@@ -67,6 +68,8 @@ export interface PeerPage extends PageLeftOut {
   readonly peer: NodeId
   /** Checked records (core/records.ts checkRecord). */
   readonly records: readonly MemoryRecord[]
+  /** The signatures the page carried (absent: its records are unsigned). */
+  readonly seals?: PageSeals
   /** What the peer had seen of this node's feed when it sent them. */
   readonly view: PeerView
   /** Moves this node's cursor on the peer's feed `feedId` to `seq`, in the page's transaction. */
@@ -139,16 +142,17 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
     ...(page.voids !== undefined ? { voids: page.voids } : {})
   }
   if (conflicts === undefined) {
-    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, refetchable: true, ...time })
+    const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals, refetchable: true, ...time })
     return { applied: r.changed.length, unchanged: r.unchanged, origins: countOrigins(r.changed) }
   }
   const { pass, log } = conflicts
   const { page: records, local } = pass.prepare(engine.store, page.view, page.records)
   let applied = 0
-  if (local.length > 0) applied += engine.applyChecked(local, {}).changed.length
+  if (local.length > 0) applied += engine.applyChecked(local, { derived: true }).changed.length
   const r = engine.applyChecked(records, {
     via: peer,
     cursor,
+    seals: sealsOfSubset(page.seals, page.records, records),
     resolve: pass.resolve,
     meta: () => [...(log !== undefined ? log.writes(pass.take()) : []), ...feed],
     refetchable: true,

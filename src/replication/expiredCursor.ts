@@ -11,10 +11,12 @@
  * deleted it) — that both sides sync (its namespace is in both selections), and that is absent
  * from the peer's snapshot was deleted there and its tombstone collected. It is deleted here
  * too, with a tombstone carrying the record's own stamp (a delete wins a tie), so the old copy
- * is never sent back as if it were new. Records the peer has not yet seen are new data and are
- * kept: a node that wrote while offline loses nothing. The vector covers what came to the peer
- * by relay too, so a node that returns after the tombstones of its records were collected
- * gives them up whichever peer it reaches first.
+ * is never sent back as if it were new. This node signs those tombstones as derived deletions
+ * (core/signing.ts). Notes of the system namespace are left alone: only their author deletes
+ * them. Records the peer has not yet seen are new data and are kept: a node that wrote while
+ * offline loses nothing. The vector covers what came to the peer by relay too, so a node that
+ * returns after the tombstones of its records were collected gives them up whichever peer it
+ * reaches first.
  *
  * Both carriers receive snapshots through `SnapshotPass`: it collects the keys of every page
  * (`snapshotKey`, the one format of them) and applies the rule after the last one.
@@ -23,6 +25,7 @@ import type { NodeId } from '../core/ids.ts'
 import { asKnowledge, covers, type Knowledge, type SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { recordNamespace } from '../core/model.ts'
+import { isSystemRecord } from '../core/system.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { ApplyOptions } from '../store/Store.ts'
 
@@ -94,6 +97,7 @@ export function applyExpiredCursorRule (engine: Engine, input: ExpiredCursorInpu
     const last = i + PAGE >= tombs.length
     engine.applyChecked(tombs.slice(i, i + PAGE), {
       via: input.peer,
+      derived: true,
       ...(last ? { cursor: input.cursor, meta: input.meta, ...(input.learn !== undefined ? { knowledge: input.learn, endsSnapshot: true } : {}) } : {})
     })
   }
@@ -111,7 +115,7 @@ function expiredRecords (engine: Engine, input: ExpiredCursorInput): MemoryRecor
     const page = engine.store.changesSince(after, { limit: PAGE, kinds: ['triple', 'note'] })
     for (const { seq, record: r } of page.entries) {
       if (seq > end) break
-      if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted) continue
+      if ((r.kind !== 'triple' && r.kind !== 'note') || r.deleted || isSystemRecord(r)) continue
       if (seq > input.peerCursor && (k === undefined || !covers(k, r.hlc))) continue
       const ns = recordNamespace(r)
       if (!inSelection(ns, input.ours) || !inSelection(ns, input.theirs)) continue

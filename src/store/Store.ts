@@ -19,15 +19,24 @@
  * slice (a store opened on an older file, or on an index built by other rules, starts with a
  * rebuild pending). While a rebuild runs, records it has not reached yet are not found.
  *
+ * Provenance (docs/DATA-MODEL.md, "Signed records" and "History"): a state may carry its **seal**,
+ * its place in a signed batch the store keeps (`getBatch`); a state without one is unsigned. A
+ * signed copy of a state held unsigned replaces it (same state, now signed: a new seq, so it
+ * travels on). Every state that is replaced — and every tombstone collected — is kept as
+ * **history** with the stamp of the state that ended it, until `collectHistory` removes it; as-of
+ * reads (`asOf`) pick, per record, the largest state stamped at or before the time.
+ *
  * Knowledge and held records (core/knowledge.ts, docs/SYNC.md): the store keeps the node's
  * knowledge vector and the clock voids it learnt, and the records it holds aside because they
  * are stamped too far ahead of its clock; `apply` changes them in the same transaction as the
  * records and the cursor that justify it.
  */
-import type { HlcMark } from '../core/hlc.ts'
+import type { Hlc, HlcMark } from '../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../core/ids.ts'
 import type { ClockVoid, Knowledge, KnowledgeEntry } from '../core/knowledge.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../core/model.ts'
+import type { StoredSeal } from '../core/seals.ts'
+import type { SignedBatch } from '../core/signing.ts'
 import type { SearchDocument } from '../text/document.ts'
 import type { QueryNode } from '../text/query.ts'
 
@@ -78,10 +87,26 @@ export interface ApplyOptions {
    * that are held aside, and lowers the node's knowledge entry to its mark.
    */
   readonly voids?: readonly ClockVoid[]
-  /** Records to hold aside, not merged (stamped too far ahead), from `via`, arrived at `at` (ms). */
-  readonly hold?: { readonly records: readonly MemoryRecord[], readonly at: number }
+  /**
+   * Records to hold aside, not merged (stamped too far ahead), from `via`, arrived at `at` (ms),
+   * with their signatures (`seals`, as `ApplyOptions.seals` for these records): a held record
+   * keeps its seal, and its batch is kept while it is held.
+   */
+  readonly hold?: { readonly records: readonly MemoryRecord[], readonly at: number, readonly seals?: ApplySeals }
   /** Held records (ids) leaving the held set: they are among `records`, being applied now. */
   readonly release?: readonly number[]
+  /** The signatures of the records (absent: all unsigned). */
+  readonly seals?: ApplySeals
+}
+
+/**
+ * Signed batches and, per record of `apply` (same order), its batch (an index into `batches`)
+ * and leaf, or undefined for an unsigned record. A batch is stored when the first state that
+ * belongs to it is written; the tree hashes it brings are added to what the store knows of it.
+ */
+export interface ApplySeals {
+  readonly batches: readonly SignedBatch[]
+  readonly refs: ReadonlyArray<{ readonly batch: number, readonly leaf: number } | undefined>
 }
 
 /** A record held aside: stamped too far ahead of this node's clock when it arrived. */
@@ -92,6 +117,8 @@ export interface HeldRecord {
   readonly via: NodeId | undefined
   /** When it arrived (ms since the epoch). */
   readonly arrivedAt: number
+  /** Its place in a stored batch (absent: unsigned). */
+  readonly seal?: StoredSeal
 }
 
 /** The held records of one origin. */
@@ -107,8 +134,10 @@ export interface HeldOrigin {
 export interface ClockRepair {
   /** The new clock mark (may be below the stored one): the largest of the new stamps, or S. */
   readonly clock: HlcMark
-  /** New states of this node's own records, written whatever the current state. */
+  /** New states of this node's own records, written whatever the current state (the replaced ones go to history). */
   readonly records: readonly MemoryRecord[]
+  /** Their signatures (as `ApplyOptions.seals`). */
+  readonly seals?: ApplySeals
   /** Trace entries replaced by re-stamped ones (a trace id hashes its stamp). */
   readonly removeTraces: readonly string[]
   /** This node's void. */
@@ -118,6 +147,33 @@ export interface ClockRepair {
 export interface FeedEntry {
   readonly seq: Seq
   readonly record: MemoryRecord
+  /** The state's place in a stored batch (absent: unsigned). */
+  readonly seal?: StoredSeal
+}
+
+/** A state as the store holds it, with where it came from. */
+export interface StoredState {
+  readonly record: MemoryRecord
+  /** The peer it came through (absent: written here). */
+  readonly via?: NodeId
+  readonly seal?: StoredSeal
+  /** For a replaced state: the stamp of the state that replaced it (a collected tombstone: its own). */
+  readonly until?: Hlc
+}
+
+/** A record by kind and key. */
+export interface RecordRef {
+  readonly kind: RecordKind
+  readonly key: string
+}
+
+export interface ProvenanceStats {
+  /** Replaced states kept as history. */
+  readonly history: number
+  /** Signed batches stored. */
+  readonly batches: number
+  /** Current states without a signature. */
+  readonly unsigned: number
 }
 
 export interface ApplyResult {
@@ -143,6 +199,10 @@ export interface TriplePattern {
   readonly namespace?: string
   /** Include tombstones (default false). */
   readonly includeDeleted?: boolean
+  /** Only triples whose (current, or as-of) state was stamped by this node. */
+  readonly origin?: NodeId
+  /** The state as of this time (ms): per triple, the largest state stamped at or before it. */
+  readonly asOf?: number
 }
 
 export interface Page {
@@ -153,7 +213,10 @@ export interface Page {
 export interface ChangesOptions {
   /** Most entries to return. */
   readonly limit: number
-  /** Only records in these namespaces (absent or empty: all). */
+  /**
+   * Only records in these namespaces (absent or empty: all). The system namespace (`_engram`:
+   * node names, revocations) is always included: every peer needs it, whatever it selects.
+   */
   readonly namespaces?: readonly string[]
   /** Leave out entries whose last change came from this peer. */
   readonly excludeVia?: NodeId
@@ -241,8 +304,12 @@ export interface Store {
 
   /** Triples matching every given field, ordered by (subject, predicate, id). */
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number }
-  /** Live notes (not deleted) whose key starts with `prefix`, ordered by key. */
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number }
+  /**
+   * Live notes (not deleted) whose key starts with `prefix`, ordered by key; `asOf` as in
+   * TriplePattern. Notes of the system namespace (`_engram:`) are listed only when `prefix` starts
+   * with it: they are engram's own (node names, revocations), not the agent's memory.
+   */
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number }
   /** Episodes, newest stamp first. */
   listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number }
   /** Trace entries of one run (or all), oldest stamp first. */
@@ -255,8 +322,8 @@ export interface Store {
 
   /**
    * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs` and,
-   * when `upTo` is given, whose stamp's mark is at most `upTo` (Rule B). Returns how many were
-   * removed. Raises the feed floor to the highest seq removed.
+   * when `upTo` is given, whose stamp's mark is at most `upTo` (Rule B), into history. Returns
+   * how many were removed. Raises the feed floor to the highest seq removed.
    */
   collectTombstones (beforeWallMs: number, upTo?: HlcMark): number
 
@@ -284,6 +351,22 @@ export interface Store {
   /** Indexes the records of the next `seqs` feed positions of a rebuild, in one transaction. */
   continueTextRebuild (seqs: number): TextIndexState
 
+  /** The current state of a record with its provenance. */
+  getState (kind: RecordKind, key: string): StoredState | undefined
+  /** Every state of a record held here: the current one (if any), then the replaced ones, newest first. */
+  history (kind: RecordKind, key: string): StoredState[]
+  /** A stored batch by its local number (a FeedEntry's or StoredState's `seal.batch`). */
+  getBatch (id: number): SignedBatch | undefined
+  /** Records with a state (current or replaced) stamped by `origin` with a wall time in [fromWall, toWall]. */
+  touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[]
+  /** Current states stamped by `origin` that carry no signature, in feed order (at most `limit`). */
+  unsealed (origin: NodeId, limit: number): MemoryRecord[]
+  /**
+   * Removes replaced states whose `until` wall time is below `beforeWallMs`, and the batches no
+   * stored state belongs to any more. Returns how many states were removed.
+   */
+  collectHistory (beforeWallMs: number): number
+  provenanceStats (): ProvenanceStats
   /**
    * Every change up to this seq is durable: it survives a power cut. Changes after it were
    * committed as `refetchable` and may be lost with their cursors; a feed is never served past

@@ -1,6 +1,7 @@
 /**
  * The one decision `Store.apply` makes for each incoming state, shared by every store so that
- * they merge identically: the default rule of core/merge.ts, then the optional conflict resolver.
+ * they merge identically: the default rule of core/merge.ts, then the optional conflict
+ * resolver; and a signed copy of the very state held unsigned replaces it.
  */
 import { INTERNAL } from '../core/errors.ts'
 import { formatHlc } from '../core/hlc.ts'
@@ -23,9 +24,10 @@ export const heldIdent = (r: MemoryRecord): string => `${r.kind}:${recordKey(r)}
 /**
  * The state to write for `incoming`, or undefined when the current state stays as it is.
  * `current` is absent when the record is new here (then the incoming state is written and the
- * resolver is not consulted: there is nothing to conflict with).
+ * resolver is not consulted: there is nothing to conflict with). `signs`: the incoming state is
+ * signed and the current one is not — then the same state is written again, now with its seal.
  */
-export function decide (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions): MemoryRecord | undefined {
+export function decide (current: MemoryRecord | undefined, incoming: MemoryRecord, opts: ApplyOptions, signs = false): MemoryRecord | undefined {
   if (current === undefined) return incoming
   let kept = mergeInto(current, incoming).result
   if (opts.resolve !== undefined && compareRecords(incoming, current) !== 0) {
@@ -39,7 +41,8 @@ export function decide (current: MemoryRecord | undefined, incoming: MemoryRecor
       kept = answer
     }
   }
-  return compareRecords(kept, current) !== 0 ? kept : undefined
+  if (compareRecords(kept, current) !== 0) return kept
+  return signs && compareRecords(incoming, current) === 0 ? incoming : undefined
 }
 
 /** Whether `current` is a live state of a triple or note (a record that was present). */

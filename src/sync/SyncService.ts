@@ -1,6 +1,8 @@
 /**
  * The sync subsystem as the rest of the node sees it: the paired peers, the polled scheduler, the
- * delta server with its authentication, conflicts, mode selection and auto-sync.
+ * delta server with its authentication, conflicts, mode selection and auto-sync. What it reads and
+ * shows (settings, the native link, the status view) is in contract.ts; resolving a listed
+ * conflict in resolveConflict.ts.
  *
  * Mode selection (docs/SYNC.md): the store unhealthy or no shared secret → no sync, and status
  * says why. Otherwise each peer is probed at GET /api/v1/p2p/status (first contact, after a
@@ -18,7 +20,7 @@ import type { Logger } from '../util/log.ts'
 import { deriveRestKey, deriveRestKeys, type RestKey, type SyncSecrets } from './polled/auth.ts'
 import { tlsFetch } from '../tls/client.ts'
 import { ConflictPolicy } from '../replication/applyPage.ts'
-import { ConflictLog, type ConflictEntry, type ConflictStrategy } from '../replication/conflicts.ts'
+import { ConflictLog, type ConflictEntry } from '../replication/conflicts.ts'
 import type { PeerTls, PullProgress } from './polled/DeltaClient.ts'
 import { DeltaEndpoint } from './polled/DeltaEndpoint.ts'
 import { DeltaServer } from './polled/DeltaServer.ts'
@@ -27,32 +29,19 @@ import { LegacyDelta } from './polled/LegacyDelta.ts'
 import type { ChangeEvent } from '../engine/Engine.ts'
 import { PolledSync, type PeerRunResult, type PolledSyncOptions } from './polled/PolledSync.ts'
 import { AutoSync } from './AutoSync.ts'
-import type { P2pStatusView } from './native/P2pStatus.ts'
 import { feedIdOf } from '../replication/feedId.ts'
 import { PeerRegistry } from '../peers/PeerRegistry.ts'
 import type { RestPeer, RestPeers } from '../peers/RestPeers.ts'
+import type { NativeLink, PeerView, SyncMode, SyncSettings, SyncStatusView } from './contract.ts'
+import { resolveConflict } from './resolveConflict.ts'
 import { pairBack, type Endpoint, type PairBack } from './polled/pairing.ts'
 import type { PeerClocks } from '../replication/PeerClocks.ts'
 
 export type { Endpoint } from './polled/pairing.ts'
+export type { NativeLink, PeerView, SyncMode, SyncSettings, SyncStatusView } from './contract.ts'
 
 /** Where the arrival marks of the legacy delta shape are kept (local metadata, never replicated). */
 const ARRIVALS_META_KEY = 'sync.arrivals'
-
-export interface SyncSettings {
-  readonly intervalSeconds: number
-  readonly maxTriplesPerSync: number
-  readonly syncTimeoutMs: number
-  readonly conflictStrategy: ConflictStrategy
-  readonly singleValuedPredicates: readonly string[]
-  readonly autoSync: boolean
-  readonly nativeP2pPreferred: boolean
-  readonly p2pEnabled: boolean
-  /** First retry delay for an unreachable peer. */
-  readonly retryBaseMs: number
-  /** Older unsigned polled clients on other machines may pull (over TLS, with the passphrase): polled/legacyAccess.ts. */
-  readonly legacyRemoteClients: boolean
-}
 
 export interface SyncServiceOptions {
   readonly engine: Engine
@@ -78,46 +67,6 @@ export interface SyncServiceOptions {
   readonly native?: () => NativeLink | undefined
   /** Where the peers' clock readings go (replication/PeerClocks.ts), shared with native sync. */
   readonly clocks?: PeerClocks
-}
-
-/** What polled sync needs from native sync: which peers it covers, its status, its peers. */
-export interface NativeLink {
-  /** Whether a native session with this node is open. */
-  isConnected (node: string): boolean
-  /** GET /api/v1/p2p/status. */
-  status (): P2pStatusView
-  /** Adds a manual P2P peer ("host:port"). */
-  addPeer (addr: unknown): { peer: unknown, created: boolean }
-  /** Runs a gossip round with every connected peer now. */
-  gossipNow (): void
-}
-
-export type SyncMode = 'polled' | 'native' | 'none'
-
-/** A peer as GET /api/v1/sync/status shows it: its entry, how it is synced now, and this node's cursor on it. */
-export type PeerView = RestPeer & { readonly mode: string, readonly cursor: number }
-
-/** GET /api/v1/sync/status (without `pairBack`, which the route adds): its one definition. */
-export interface SyncStatusView {
-  readonly mode: SyncMode
-  readonly reason: string
-  readonly nodeId: string
-  readonly feedId: string
-  readonly endpoint?: Endpoint
-  readonly settings: {
-    readonly intervalSeconds: number
-    readonly maxTriplesPerSync: number
-    readonly syncTimeoutMs: number
-    readonly retryBaseMs: number
-    readonly conflictStrategy: ConflictStrategy
-    readonly autoSync: boolean
-  }
-  readonly lastSyncAt: string | null
-  readonly peers: PeerView[]
-  /** Keep-both conflicts listed. */
-  readonly conflicts: number
-  /** In native mode: GET /api/v1/p2p/status. */
-  readonly native?: P2pStatusView
 }
 
 export class SyncService {
@@ -379,25 +328,8 @@ export class SyncService {
     return this.conflictLog.list()
   }
 
-  /**
-   * Resolves a listed conflict by writing the chosen value as a new local write (which then
-   * replicates like any other and makes the conflict stale on every node that lists it).
-   * Notes: the chosen value is written again with a new stamp. Triples: the other triple is
-   * deleted and the chosen one kept (added back if it was deleted meanwhile).
-   */
+  /** Resolves a listed conflict by writing the chosen value as a new local write (resolveConflict.ts). */
   resolveConflict (id: string, keep: 'kept' | 'other'): ConflictEntry {
-    const c = this.conflictLog.list().find(e => e.id === id)
-    if (c === undefined) throw NOT_FOUND('conflict', id)
-    const chosen = (keep === 'kept' ? c.kept : c.other) as Record<string, unknown>
-    const engine = this.opts.engine
-    if (c.kind === 'note') {
-      engine.setNote(chosen.key, chosen.value)
-    } else {
-      const loser = (keep === 'kept' ? c.other : c.kept) as { id: string }
-      if (engine.getTriple(loser.id as never) !== undefined) engine.deleteTriple(loser.id)
-      engine.addTriples([{ subject: chosen.subject, predicate: chosen.predicate, object: chosen.object }])
-    }
-    this.conflictLog.remove(id)
-    return c
+    return resolveConflict(this.opts.engine, this.conflictLog, id, keep)
   }
 }

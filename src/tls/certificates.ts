@@ -11,11 +11,14 @@
  * ECDSA P-256 with SHA-256 is what every TLS stack and Node's WebCrypto support. Keys are PKCS#8
  * PEM, certificates PEM. Validity dates can be given (tests make expired and not-yet-valid
  * certificates with them).
+ *
+ * @peculiar/x509 (x509.ts) is loaded when a certificate is made, not with this module: the CLI
+ * and the daemon read the constants and check names here without paying for its ~200 modules.
  */
 import { randomBytes, type webcrypto } from 'node:crypto'
 import { isIP } from 'node:net'
+import type { JsonGeneralName } from '@peculiar/x509'
 import { INVALID_INPUT } from '../core/errors.ts'
-import { x509 } from './x509.ts'
 
 export const CA_YEARS = 10
 export const PEER_DAYS = 365
@@ -61,6 +64,7 @@ export interface PeerOptions {
 
 /** A self-signed certificate authority. */
 export async function createCa (opts: CaOptions = {}): Promise<KeyAndCert> {
+  const { x509 } = await import('./x509.ts')
   const keys = await generateKeys()
   const notBefore = opts.notBefore ?? startOfValidity()
   const notAfter = opts.notAfter ?? addYears(notBefore, CA_YEARS)
@@ -82,6 +86,7 @@ export async function createCa (opts: CaOptions = {}): Promise<KeyAndCert> {
 
 /** A peer key and certificate signed by `opts.ca`, bound to `opts.nodeId`. */
 export async function issuePeer (opts: PeerOptions): Promise<KeyAndCert> {
+  const { x509 } = await import('./x509.ts')
   checkName(opts.name)
   if (!/^[A-Za-z0-9]{1,128}$/.test(opts.nodeId)) throw INVALID_INPUT('nodeId', `must be a node id (letters and digits, as engram status shows it), got ${JSON.stringify(opts.nodeId)}`)
   const keys = await generateKeys()
@@ -89,10 +94,10 @@ export async function issuePeer (opts: PeerOptions): Promise<KeyAndCert> {
   const caKey = opts.ca === 'self' ? keys.privateKey : await importKey(opts.ca.keyPem)
   const notBefore = opts.notBefore ?? startOfValidity()
   const notAfter = opts.notAfter ?? new Date(notBefore.getTime() + PEER_DAYS * DAY_MS)
-  const names: x509.JsonGeneralName[] = [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }, { type: 'ip', value: '::1' }]
+  const names: JsonGeneralName[] = [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }, { type: 'ip', value: '::1' }]
   for (const h of opts.hosts ?? []) {
     const host = checkHost(h)
-    const name: x509.JsonGeneralName = { type: isIP(host) !== 0 ? 'ip' : 'dns', value: host }
+    const name: JsonGeneralName = { type: isIP(host) !== 0 ? 'ip' : 'dns', value: host }
     if (!names.some(n => n.type === name.type && n.value === name.value)) names.push(name)
   }
   names.push({ type: 'url', value: NODE_URI_PREFIX + opts.nodeId })

@@ -32,7 +32,7 @@ describe('POST /api/v1/query/batch', () => {
     assert.deepEqual(r[1].matches.map((t: { subject: string }) => t.subject).sort(), ['kg:Alice', 'kg:Bob'])
     assert.deepEqual([r[2].matches.length, r[2].total, r[2].limit, r[2].offset], [1, 3, 1, 1])
     assert.deepEqual([r[3].matches, r[3].total, r[3].limit, r[3].offset], [[], 0, 100, 0])
-    assert.deepEqual(Object.keys(r[0].matches[0]).sort(), ['created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'subject'])
+    assert.deepEqual(Object.keys(r[0].matches[0]).sort(), ['created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'provenance', 'subject'])
   })
 
   it('names the query and field of an error, and enforces its limits', async () => {

@@ -11,7 +11,7 @@ describe('episodes API', () => {
     const data = { agent: 'coder', sessionId: 's-1', summary: 'fixed the build', tags: ['ci'] }
     const res = await api.request('POST', '/api/v1/episodes', { data })
     assert.equal(res.status, 201, res.text)
-    assert.deepEqual(Object.keys(res.body).sort(), ['data', 'hlc', 'id', 'origin', 'updated_at'])
+    assert.deepEqual(Object.keys(res.body).sort(), ['data', 'hlc', 'id', 'origin', 'provenance', 'updated_at'])
     assert.match(res.body.id, /^ep-[0-9a-f-]{36}$/)
     assert.deepEqual(res.body.data, data)
     assert.equal(res.body.origin, NODE_ID)

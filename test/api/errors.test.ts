@@ -146,4 +146,16 @@ describe('errors over HTTP', () => {
       faults.fail.delete('getNote')
     }
   })
+
+  it('an import stamped beyond hlc.maxDriftMs → 409 HLC_DRIFT, nothing written (the one route that refuses drift); a forged id → 400 ID_MISMATCH', async () => {
+    const triple = { kind: 'triple', id: '0566127bdee25d6346eb7c753d2d6b8867d59a68360bcde5e068fc8e18c194f3', subject: 'user:a', predicate: 'rel:x', object: { kind: 'string', value: 'y' }, deleted: false }
+    const ahead = await api.request('POST', '/api/v1/import', { records: [{ ...triple, hlc: { wall: Date.now() + 2 * 3_600_000, counter: 0, node: 'node-b' } }] })
+    assertError(ahead, 409, 'HLC_DRIFT')
+    assert.equal((await api.request('GET', '/api/v1/triples?subject=user:a')).body.total, 0, 'nothing written')
+    const inStep = await api.request('POST', '/api/v1/import', { records: [{ ...triple, hlc: { wall: Date.now(), counter: 0, node: 'node-b' } }] })
+    assert.equal(inStep.status, 200, inStep.text)
+    assert.equal(inStep.body.applied, 1)
+    const forged = await api.request('POST', '/api/v1/import', { records: [{ ...triple, id: 'f'.repeat(64), hlc: { wall: Date.now(), counter: 1, node: 'node-b' } }] })
+    assertError(forged, 400, 'ID_MISMATCH')
+  })
 })

@@ -11,10 +11,13 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { createApiServer } from '../../src/api/server.ts'
 import type { ApiDeps } from '../../src/api/types.ts'
-import { asNodeId } from '../../src/core/ids.ts'
+import { asNodeId, type NodeId } from '../../src/core/ids.ts'
+import type { Signer } from '../../src/core/signing.ts'
+import { NodeKeyVerifier } from '../../src/node/keys.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { clockStatus } from '../../src/replication/clockStatus.ts'
 
 export const NODE_ID = asNodeId('node-a')
 export const VERSION = '9.9.9-test'
@@ -26,8 +29,17 @@ export interface TestApiOptions {
   /** Wraps the store before the engine sees it (to inject failures). */
   readonly wrapStore?: (store: Store) => Store
   readonly onInternalError?: ApiDeps['onInternalError']
+  /** The node id and key of the engine (default: NODE_ID, unsigned). */
+  readonly identity?: { readonly node: NodeId, readonly signer: Signer }
+  /** The engine's wall clock. */
+  readonly now?: () => number
+  /** history.retentionDays in ms. */
+  readonly historyRetentionMs?: number
   readonly statusStream?: ApiDeps['statusStream']
   readonly remoteMetrics?: boolean
+  /** Reports the node's clock in its status (its readings move at every look, as a daemon's do). */
+  readonly clock?: boolean
+  readonly mailbox?: ApiDeps['mailbox']
 }
 
 export interface Reply {
@@ -55,17 +67,27 @@ export async function startApi (opts: TestApiOptions = {}): Promise<TestApi> {
   const dbFile = join(dir, 'engram.db')
   const raw = SqliteStore.open(dbFile)
   const store = opts.wrapStore !== undefined ? opts.wrapStore(raw) : raw
-  const engine = new Engine({ store, node: NODE_ID, maxDriftMs: 60_000 })
+  const node = opts.identity?.node ?? NODE_ID
+  const engine = new Engine({
+    store,
+    node,
+    maxDriftMs: 60_000,
+    ...(opts.identity !== undefined ? { signer: opts.identity.signer, verifier: new NodeKeyVerifier() } : {}),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+    ...(opts.historyRetentionMs !== undefined ? { historyRetentionMs: () => opts.historyRetentionMs! } : {})
+  })
   const startedAt = new Date().toISOString()
   const app = await createApiServer({
     engine,
     version: VERSION,
     bodyLimitBytes: opts.bodyLimitBytes ?? BODY_LIMIT,
-    status: () => ({ nodeId: NODE_ID, version: VERSION, startedAt, dataDir: dir, store: { kind: store.kind, path: dbFile } }),
+    status: () => ({ nodeId: node, version: VERSION, startedAt, dataDir: dir, store: { kind: store.kind, path: dbFile } }),
     p2pStatus: opts.p2pStatus,
     onInternalError: opts.onInternalError,
     statusStream: opts.statusStream,
-    remoteMetrics: opts.remoteMetrics
+    remoteMetrics: opts.remoteMetrics,
+    mailbox: opts.mailbox,
+    ...(opts.clock === true ? { clock: () => clockStatus({ engine, memberGoneMs: 86_400_000 }) } : {})
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

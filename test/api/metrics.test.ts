@@ -1,13 +1,16 @@
 /**
  * GET /metrics over real HTTP: accepted by promtool (Prometheus's own parser and linter), every
- * family of docs/METRICS.md in the answer, counters that move with writes, and served to other
- * machines only with api.remoteMetrics. (With real peers: test/ui/metrics.test.ts.)
+ * family of docs/METRICS.md in the answer, counters that move with writes, the mailbox's counts
+ * (in the live status too), and served to other machines only with api.remoteMetrics. (With real
+ * peers: test/ui/metrics.test.ts.)
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { startApi, type TestApi } from './helpers.ts'
 import { documentedMetrics, families, promtoolCheck, sample } from './promtool.ts'
+import { openSse } from './sse.ts'
+import type { MailboxCounts } from '../../src/sync/mailbox/MailboxSync.ts'
 
 const DOC = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8')
 
@@ -41,6 +44,28 @@ describe('GET /metrics', () => {
     assert.equal(sample(res.text, 'engram_store_records{kind="triple"}'), api.store.stats().triples)
     assert.equal(sample(res.text, 'engram_feed_last_seq'), api.store.stats().lastSeq)
     assert.ok(sample(res.text, 'process_resident_memory_bytes')! > 0)
+  })
+
+  it('reports what the mailbox rounds did, in the metrics and the live status', async () => {
+    assert.equal(sample((await api.request('GET', '/metrics')).text, 'engram_mailbox_pages_total{event="deposited"}'), undefined, 'no mailbox: no samples')
+    const counts: MailboxCounts = { deposited: 3, depositedBytes: 4096, notStored: 1, pulled: 5, pulledBytes: 7000, applied: 120, refused: 2, voided: 4 }
+    const withBox = await startApi({ mailbox: () => counts })
+    try {
+      const m = (await withBox.request('GET', '/metrics')).text
+      promtoolCheck(m)
+      assert.deepEqual(['deposited', 'not_stored', 'pulled', 'refused'].map(e => sample(m, `engram_mailbox_pages_total{event="${e}"}`)), [3, 1, 5, 2])
+      assert.equal(sample(m, 'engram_mailbox_applied_records_total'), 120)
+      assert.equal(sample(m, 'engram_mailbox_voided_records_total'), 4)
+      assert.deepEqual(['deposited', 'pulled'].map(d => sample(m, `engram_mailbox_bytes_total{direction="${d}"}`)), [4096, 7000])
+      const s = await openSse(`${withBox.base}/api/v1/status/stream`)
+      try {
+        assert.deepEqual(JSON.parse((await s.next(e => e.event === 'ready', 10_000)).data).mailbox, counts)
+      } finally {
+        s.close()
+      }
+    } finally {
+      await withBox.close()
+    }
   })
 
   it('is served to other machines only with api.remoteMetrics', async () => {

@@ -25,7 +25,7 @@ describe('notes API', () => {
   it('puts and gets a note: {key, value, hlc, origin, updated_at}', async () => {
     const put = await api.request('PUT', '/api/v1/notes/greeting', { value: { text: 'hello', n: [1, 2] } })
     assert.equal(put.status, 200, put.text)
-    assert.deepEqual(Object.keys(put.body).sort(), ['hlc', 'key', 'origin', 'updated_at', 'value'])
+    assert.deepEqual(Object.keys(put.body).sort(), ['hlc', 'key', 'origin', 'provenance', 'updated_at', 'value'])
     assert.equal(put.body.key, 'greeting')
     assert.deepEqual(put.body.value, { text: 'hello', n: [1, 2] })
     assert.equal(put.body.origin, NODE_ID)

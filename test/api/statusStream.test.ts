@@ -1,8 +1,9 @@
 /**
  * GET /api/v1/status/stream over real HTTP: the first snapshot (the bodies of GET
- * /api/v1/status and /sync/status, activity, log), a snapshot after a write with its activity
- * second, nothing but heartbeats while the node is idle, the stream cap, and the counters GET
- * /metrics reports. (When snapshots are sent, on mocked timers: test/telemetry/statusFeed.test.ts.)
+ * /api/v1/status and /sync/status, activity, log), a delta after a write with only what changed
+ * and its activity second, nothing but heartbeats while the node is idle (its clock readings
+ * moving at every look), the stream cap, and the counters GET /metrics reports. (When events are
+ * sent, on mocked timers: test/telemetry/statusFeed.test.ts.)
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -10,13 +11,14 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { startApi, type TestApi } from './helpers.ts'
 import { sample } from './promtool.ts'
 import { openSse, type SseEvent } from './sse.ts'
+import { applyChanges } from '../../web/lib/delta.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- snapshots are checked field by field
 const data = (e: SseEvent): any => JSON.parse(e.data)
 
 describe('GET /api/v1/status/stream', () => {
   let api: TestApi
-  before(async () => { api = await startApi({ statusStream: { minIntervalMs: 50, checkMs: 100, refreshMs: 60_000, heartbeatMs: 200, maxSubscribers: 2 } }) })
+  before(async () => { api = await startApi({ clock: true, statusStream: { minIntervalMs: 50, checkMs: 50, refreshMs: 600_000, heartbeatMs: 100, maxSubscribers: 2 } }) })
   after(async () => { await api.close() })
 
   it('sends a whole snapshot first, then one after a write, and only heartbeats while idle', async () => {
@@ -25,7 +27,10 @@ describe('GET /api/v1/status/stream', () => {
       assert.equal(s.status, 200)
       const ready = data(await s.next(e => e.event === 'ready', 10_000))
       const status = (await api.request('GET', '/api/v1/status')).body
-      assert.deepEqual(ready.node, status, 'node is the body of GET /api/v1/status')
+      const { clock, ...rest } = ready.node
+      const { clock: statusClock, ...statusRest } = status
+      assert.deepEqual(rest, statusRest, 'node is the body of GET /api/v1/status')
+      assert.deepEqual(Object.keys(clock), Object.keys(statusClock), 'with the clock (its readings taken at another time)')
       assert.equal(ready.sync, null, 'this node runs no sync')
       assert.equal(ready.p2p, null)
       assert.deepEqual(ready.log, [])
@@ -34,19 +39,24 @@ describe('GET /api/v1/status/stream', () => {
 
       const t0 = Date.now()
       await api.request('POST', '/api/v1/triples', { subject: 'live:a', predicate: 'p', object: 'x' })
-      const change = data(await s.next(e => e.event === 'status', 10_000))
+      const change = data(await s.next(e => e.event === 'delta', 10_000))
       const latency = Date.now() - t0
-      assert.equal(change.node.store.stats.triples, 1)
+      assert.ok(change.changes.length > 0 && JSON.stringify(change).length < JSON.stringify(ready).length, 'only what changed')
+      const now = applyChanges(ready, change.changes)
+      assert.equal(now.node.store.stats.triples, 1)
+      assert.equal(now.node.store.stats.lastSeq, (await api.request('GET', '/api/v1/status')).body.store.stats.lastSeq)
       assert.equal(change.activity.full, false)
       assert.equal(change.activity.points.length, 1)
       assert.equal(change.activity.points[0][1], 1, 'one local write in that second')
-      process.stdout.write(`# write → status event: ${latency} ms\n`)
+      process.stdout.write(`# write → delta event: ${latency} ms\n`)
 
+      // idle: over 20 heartbeats (at least as many checks: checkMs ≤ heartbeatMs), each finding
+      // the clock's readings moved, nothing is sent
       const count = s.events.length
       const beats = s.comments.length
-      await delay(1500)
-      assert.equal(s.events.length, count, `idle: no snapshot sent (${JSON.stringify(s.events.slice(count))})`)
-      assert.ok(s.comments.length > beats, 'heartbeats keep the stream alive')
+      for (let i = 0; i < 600 && s.comments.length < beats + 20; i++) await delay(50)
+      assert.ok(s.comments.length >= beats + 20, 'heartbeats keep the stream alive')
+      assert.equal(s.events.length, count, `idle: nothing sent (${JSON.stringify(s.events.slice(count))})`)
     } finally {
       s.close()
     }

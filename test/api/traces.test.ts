@@ -10,7 +10,7 @@ describe('traces API', () => {
   it('appends one entry: 201 {id, runId, type, data, hlc, origin, created_at}', async () => {
     const res = await api.request('POST', '/api/v1/traces', { runId: 'run-1', type: 'tool_call', data: { tool: 'grep', args: ['x'] } })
     assert.equal(res.status, 201, res.text)
-    assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'data', 'hlc', 'id', 'origin', 'runId', 'type'])
+    assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'data', 'hlc', 'id', 'origin', 'provenance', 'runId', 'type'])
     assert.match(res.body.id, /^[0-9a-f]{64}$/)
     assert.equal(res.body.origin, NODE_ID)
     const got = await api.request('GET', `/api/v1/traces/${res.body.id}`)

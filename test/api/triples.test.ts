@@ -17,7 +17,7 @@ describe('triples API', () => {
     const res = await api.request('POST', '/api/v1/triples', { subject: 'user:alice', predicate: 'prefers:editor', object: 'vim' })
     assert.equal(res.status, 201, res.text)
     const t = res.body
-    assert.deepEqual(Object.keys(t).sort(), ['created', 'created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'subject'])
+    assert.deepEqual(Object.keys(t).sort(), ['created', 'created_at', 'hlc', 'id', 'object', 'origin', 'predicate', 'provenance', 'subject'])
     assert.equal(t.created, true)
     assert.match(t.id, HEX64)
     assert.equal(t.subject, 'user:alice')

@@ -311,7 +311,8 @@ describe('engram CLI', () => {
     const dataDir = join(box.root, 'early-signal')
     const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0'], { env: box.env, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
-    const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+    // 'close': stderr is read to its end by then (at 'exit' the pipe may still hold the last lines)
+    const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => resolve({ code, signal })))
     // the first line comes from inside the start (the identity is made before the API listens)
     await new Promise<void>(resolve => child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('created a new node identity')) resolve() }))
     child.kill('SIGTERM')

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { sandbox, startDaemon, type Daemon, type Sandbox } from './helpers.ts'
+import { daemonInSandbox, type Daemon, type InSandbox, type Sandbox } from './helpers.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -27,6 +27,7 @@ function examples (heading: string): string[] {
 describe('the README\'s library examples', () => {
   let project: string
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   const run = (file: string): ReturnType<typeof spawnSync> =>
     spawnSync(process.execPath, [file], { cwd: project, env: box.env, encoding: 'utf8', timeout: 60_000 })
@@ -36,12 +37,10 @@ describe('the README\'s library examples', () => {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-agent', private: true, type: 'module', dependencies: { engram: `file:${ROOT}` } }))
     mkdirSync(join(project, 'node_modules'))
     symlinkSync(ROOT, join(project, 'node_modules', 'engram'), 'dir')
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
   })
   after(async () => {
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
     rmSync(project, { recursive: true, force: true })
   })
 

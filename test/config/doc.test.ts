@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { renderConfigDoc } from '../../src/config/doc.ts'
-import { CONFIG_KEYS, envNameOf } from '../../src/config/schema.ts'
+import { envNameOf } from '../../src/config/envNames.ts'
+import { CONFIG_KEYS } from '../../src/config/schema.ts'
 
 const DOC = new URL('../../docs/CONFIGURATION.md', import.meta.url)
 

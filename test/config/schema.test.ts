@@ -1,7 +1,8 @@
 /** The schema holds every key of the contract with its default, range and variable. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CONFIG_KEYS, SCHEMA, defaultOf, derivedEnvName, envNameOf, type ConfigKey } from '../../src/config/schema.ts'
+import { derivedEnvName, envNameOf } from '../../src/config/envNames.ts'
+import { CONFIG_KEYS, SCHEMA, defaultOf, type ConfigKey } from '../../src/config/schema.ts'
 import { readValue } from '../../src/config/values.ts'
 
 /** key → [default, min, max] as the contract states them (undefined where it states none). */
@@ -49,13 +50,17 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'sync.syncTimeoutMs': [30000, 5000, 120000],
   'sync.nativeP2pPreferred': [true],
   'sync.tombstoneTtlHours': [24, 1 / 3600, 8760],
-  'sync.memberGoneDays': [30, 1 / 1440, 3650],
+  'sync.memberGoneDays': [30, 1 / 8640, 3650],
   'sync.singleValuedPredicates': [[]],
   'sync.passphrase': [undefined],
   'sync.peers': [[]],
   'sync.staticFallbackSeconds': [30, 1, 3600],
   'sync.retryBaseMs': [5000, 100, 600000],
   'sync.maxUnknownTombstonesPerMinute': [50000, 100, 10000000],
+  'sync.requireSignatures': [false],
+  'node.name': [undefined],
+  'sync.revocationQuorum': [2, 1, 16],
+  'history.retentionDays': [30, 0, 3650],
   'sync.legacyRemoteClients': [false],
   'discovery.bonjourEnabled': [false],
   'discovery.bonjourServiceType': ['_mayros-cortex._tcp'],

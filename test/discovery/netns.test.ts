@@ -64,7 +64,9 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
       assert.equal(eb?.source, 'mdns')
       assert.equal(eb?.addr, `${nb.ip}:${P2P_PORT}`)
       assert.equal(eb?.connected, true)
-      assert.match(a.log(), new RegExp(`mDNS found peer ${idb} at ${nb.ip.replaceAll('.', '\\.')}:${P2P_PORT}`))
+      // a's log comes through its pipe, which may be read after the answers above: waited for
+      const found = new RegExp(`mDNS found peer ${idb} at ${nb.ip.replaceAll('.', '\\.')}:${P2P_PORT}`)
+      await until(async () => found.test(a.log()), () => `${found} in a's log:\n${a.log()}`, 10_000, 50)
     })
 
     it('a third node with another seed is discovered and refused: nothing is exchanged', async () => {
@@ -78,7 +80,8 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
       assert.equal(await triples(a), 2, 'a received nothing from c')
       assert.equal(await triples(b), 2, 'b received nothing from c')
       assert.ok(!(await connectedTo(a, idc)))
-      assert.match(a.log(), new RegExp(`refused P2P peer ${idc}|P2P peer ${idc} refused this node`))
+      const refusal = new RegExp(`refused P2P peer ${idc}|P2P peer ${idc} refused this node`)
+      await until(async () => refusal.test(a.log()), () => `${refusal} in a's log:\n${a.log()}`, 10_000, 50)
     })
 
     it('forgets a node that stops (its goodbye)', async () => {
@@ -86,7 +89,8 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
       assert.equal(await c.stop(), 0)
       await until(async () => !(await peers(a)).book.some(e => e.node_id === idc) && !(await peers(b)).book.some(e => e.node_id === idc),
         async () => `c forgotten: ${JSON.stringify((await peers(a)).book)}`, 15_000, 200)
-      assert.match(a.log(), new RegExp(`mDNS peer ${idc} left \\(said goodbye\\)`))
+      const left = new RegExp(`mDNS peer ${idc} left \\(said goodbye\\)`)
+      await until(async () => left.test(a.log()), () => `${left} in a's log:\n${a.log()}`, 10_000, 50)
     })
 
     it('a restarted node redials its peer book (mDNS off this time)', async () => {

@@ -9,9 +9,9 @@ import fc from 'fast-check'
 import type { NodeId } from '../../src/core/ids.ts'
 import { MDNS_LIMITS, parseResponse } from '../../src/discovery/mdnsPacket.ts'
 import { decodeTxtAdvert, decodeTxtStrings, encodeTxt, encodeTxtStrings, TXT_LIMITS } from '../../src/discovery/txt.ts'
-import { assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const RUNS = 100_000
+const RUNS = FUZZ_RUNS
 const SERVICE = '_mayros-cortex._tcp.local'
 
 const nodeIdArb = fc.string({ unit: fc.constantFrom(...'123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'.split('')), minLength: 1, maxLength: 60 })

@@ -4,7 +4,7 @@
  * whatever the test says — well-formed messages at any rate, or raw frames.
  */
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
-import { deriveHandshakeKey, runHandshake } from '../../src/protocol/native/handshake.ts'
+import { deriveHandshakeKey, derivePassphraseKey, runHandshake } from '../../src/protocol/native/handshake.ts'
 import { Inbox } from '../../src/sync/native/Inbox.ts'
 import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import type { CloseInfo, Connection, Transport } from '../../src/transport/Transport.ts'
@@ -13,8 +13,8 @@ export interface HostileSession {
   readonly conn: Connection
   /** Messages received from the node, decoded (frames that do not decode are counted). */
   readonly received: NativeMessage[]
-  /** Runs the seed handshake as an honest peer would (version 2); resolves with the node's feed id. */
-  handshake (seed: string, feed?: string): Promise<string>
+  /** Runs the seed handshake as an honest peer would (version 2; with the passphrase too, when given); resolves with the node's feed id. */
+  handshake (seed: string, feed?: string, passphrase?: string): Promise<string>
   /** Sends a message without waiting for anything; false once the session is closed. */
   send (msg: NativeMessage): Promise<boolean>
   /** Sends raw bytes as one frame. */
@@ -50,9 +50,18 @@ export async function attack (transport: Transport, target: string, targetNode: 
     received,
     closed: conn.closed,
     isClosed: () => closed,
-    async handshake (seed, feed = ATTACKER_FEED) {
-      const r = await runHandshake({ send: async m => { await conn.send(encodeMessage(m)) }, next: ms => inbox.next(ms) },
-        { key: deriveHandshakeKey(seed), secrets: { seed }, self: transport.nodeId, peer: asNodeId(String(targetNode)), feed, sessionId: conn.id, initiator: true, timeoutMs: 5_000 })
+    async handshake (seed, feed = ATTACKER_FEED, passphrase) {
+      const r = await runHandshake({ send: async m => { await conn.send(encodeMessage(m)) }, next: ms => inbox.next(ms) }, {
+        key: deriveHandshakeKey(seed),
+        ...(passphrase !== undefined ? { passphraseKey: derivePassphraseKey(passphrase) } : {}),
+        secrets: { seed, ...(passphrase !== undefined ? { passphrase } : {}) },
+        self: transport.nodeId,
+        peer: asNodeId(String(targetNode)),
+        feed,
+        sessionId: conn.id,
+        initiator: true,
+        timeoutMs: 5_000
+      })
       return r.peerFeed
     },
     send: async (msg) => await sendRaw(encodeMessage(msg)),

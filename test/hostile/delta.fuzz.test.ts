@@ -3,7 +3,8 @@
  * - the server's: parseDeltaRequest, and the whole of the delta endpoint (sync/polled/DeltaEndpoint.ts) (signature headers,
  *   raw body bytes, JSON, the request, the page served) — answered with one of the documented
  *   statuses and the error shape, never a 500;
- * - the client's: checkDeltaResponse, then checkRecord on each record of an answer it accepts.
+ * - the client's: checkDeltaResponse, then checkRecord on each record of an answer it accepts,
+ *   then the signatures it carries (sealsFromJson: `batches` and each record's `seal`).
  * Each input is decoded within 100 ms; nothing throws beyond the documented codes. Seeded: a
  * failure prints the seed (rerun with ENGRAM_FC_SEED=<seed>).
  */
@@ -17,6 +18,8 @@ import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { deriveRestKey, signRequest } from '../../src/sync/polled/auth.ts'
 import { DELTA_PATH, checkDeltaResponse, parseDeltaRequest } from '../../src/protocol/polled/messages.ts'
+import { sealsFromJson } from '../../src/protocol/polled/jsonSeals.ts'
+import { newSigningIdentity } from '../../src/node/keys.ts'
 import { statusForCode } from '../../src/api/errors.ts'
 import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
@@ -58,6 +61,14 @@ function headersFor (c: HeaderChoice, body: Uint8Array): Record<string, string> 
   return { 'content-type': 'application/json', ...signRequest(KEY, 'node-peer', 'POST', DELTA_PATH, body) }
 }
 
+/** Signatures as a signing server sends them: batches [signer, wall, counter, n, sig, proof] (base64) and `seal` on records. */
+const SIGNER = (await newSigningIdentity()).node
+const base64 = (bytes: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map(b => Buffer.from(b).toString('base64'))
+const batchArb = fc.tuple(fc.constant(SIGNER), fc.nat({ max: 2 ** 40 }), fc.nat({ max: 65_535 }), fc.integer({ min: 1, max: 8 }), base64(64),
+  fc.integer({ min: 0, max: 3 }).chain(k => base64(32 * k)))
+const sealedRecord = fc.tuple(anyRecordArb.map(recordToPlain), fc.option(fc.tuple(fc.nat({ max: 1 }), fc.nat({ max: 7 })), { nil: undefined }))
+  .map(([r, seal]) => (seal === undefined ? r : { ...r, seal }))
+
 const validResponse = fc.record({
   nodeId: fc.constantFrom('node-b', '12D3KooWabc'),
   feedId: hex(32),
@@ -67,7 +78,9 @@ const validResponse = fc.record({
   snapshot: fc.boolean(),
   peerCursor: fc.nat(),
   peerNamespaces: fc.option(names, { nil: null }),
-  records: fc.array(anyRecordArb.map(recordToPlain), { maxLength: 4 })
+  records: fc.array(sealedRecord, { maxLength: 4 }),
+  batches: fc.option(fc.array(batchArb, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+  signs: fc.boolean()
 })
 const responseArb = fc.oneof(
   { weight: 2, arbitrary: validResponse },
@@ -117,14 +130,19 @@ describe('delta sync decoders under fuzzing', () => {
   it(`the client's check of an answer accepts or refuses with PROTOCOL, then each record with INVALID_INPUT / ID_MISMATCH (${RUNS} cases, seed ${seedFor(0xa9303)})`, (t) => {
     const allowed = new Set<ErrorCode>(['PROTOCOL', 'INVALID_INPUT', 'ID_MISMATCH'])
     let accepted = 0
+    let signed = 0
     assertProperty(fc.property(responseArb, res => {
+      let sealed = false
       const { ok } = decodes(() => {
         const checked = checkDeltaResponse(res)
         checked.records.forEach((r, i) => checkRecord(r, `records[${i}]`))
+        sealed = sealsFromJson(checked.batches, checked.records) !== undefined
       }, allowed, () => show(res))
       if (ok) accepted++
+      if (ok && sealed) signed++
     }), seedFor(0xa9303), RUNS)
-    t.diagnostic(`${accepted} answers accepted whole`)
+    t.diagnostic(`${accepted} answers accepted whole, ${signed} of them with signatures`)
     assert.ok(accepted > RUNS / 20, 'too few answers were valid: the generators miss the valid shapes')
+    assert.ok(signed > RUNS / 100, 'too few answers with signatures were valid: the generators miss the signed shapes')
   })
 })

@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import { isEngramError, type ErrorCode } from '../../src/core/errors.ts'
 
-export const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
+export { FUZZ_RUNS as RUNS } from '../unit/arbitraries.ts'
 
 /**
  * Runs `decode`: ok true when it returned, false when it threw one of `allowed`; fails on any

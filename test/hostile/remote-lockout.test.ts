@@ -4,7 +4,8 @@
  * 250 connections each (more than every connection cap), for the whole test; meanwhile every
  * health request from its own machine (loopback) is answered. The remote machine is a network
  * namespace the test creates (test/netns/Lab.ts), the daemon runs in another, and both the
- * attacker and the health client are processes in those namespaces (slowAgent.ts).
+ * attacker and the health client are processes in those namespaces (slowAgent.ts). The attack
+ * ends once the health client is done (at the latest after ATTACK_MS).
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -17,19 +18,25 @@ const AGENT = fileURLToPath(new URL('./slowAgent.ts', import.meta.url))
 const SKIP = cannotRun()
 const SOURCES = 5
 const PER_SOURCE = 250
-const ATTACK_MS = 40_000
+// an upper bound: the attack is ended as soon as the health client is done
+const ATTACK_MS = 120_000
 const HEALTH_MS = 20_000
 
-/** Runs slowAgent.ts in a namespace; calls `onLine` with each JSON line; resolves with the last. */
-function agent (ns: string, args: readonly string[], onLine: (o: Record<string, unknown>) => void = () => {}): Promise<Record<string, unknown>> {
+/**
+ * Runs slowAgent.ts in a namespace; calls `onLine` with each JSON line; resolves with the last.
+ * `end` asks it to finish now (SIGTERM; `ip netns exec` runs the agent in its own place).
+ */
+function agent (ns: string, args: readonly string[], onLine: (o: Record<string, unknown>) => void = () => {}): Promise<Record<string, unknown>> & { end: () => void } {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   let last: Record<string, unknown> = {}
   createInterface({ input: child.stdout }).on('line', line => {
     try { last = JSON.parse(line) as Record<string, unknown>; onLine(last) } catch { /* not ours */ }
   })
-  return new Promise((resolve, reject) => {
-    child.on('exit', code => { if (code === 0) resolve(last); else reject(new Error(`slowAgent ${args[0] ?? ''} exited with ${code ?? '?'}`)) })
+  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
+    // 'close', not 'exit': the agent's last line (its result) is read by then
+    child.on('close', code => { if (code === 0) resolve(last); else reject(new Error(`slowAgent ${args[0] ?? ''} exited with ${code ?? '?'}`)) })
   })
+  return Object.assign(done, { end: () => { child.kill('SIGTERM') } })
 }
 
 describe('remote connections never lock out this machine', { skip: SKIP }, () => {
@@ -67,6 +74,7 @@ describe('remote connections never lock out this machine', { skip: SKIP }, () =>
     })
     await Promise.race([held, attack.then(() => { throw new Error(`the attack never held 500 connections (at most ${maxOpen})`) })])
     const health = await agent(victim.ns, ['health', `http://127.0.0.1:${port}`, String(HEALTH_MS)])
+    attack.end()
     const result = await attack
     process.stdout.write(`# slowloris: ${String(result.maxOpen)} connections held at most (${String(result.opened)} opened); ` +
       `loopback health: ${String(health.answered)} of ${String(health.asked)} answered\n`)

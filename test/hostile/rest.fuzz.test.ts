@@ -15,8 +15,8 @@ import { apiLimits } from '../../src/api/limits.ts'
 import { createApiServer } from '../../src/api/server.ts'
 import type { P2pApi } from '../../src/api/types.ts'
 import { EngramError, type ErrorCode } from '../../src/core/errors.ts'
-import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import { newSigningIdentity, NodeKeyVerifier } from '../../src/node/keys.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { NativeSync } from '../../src/sync/native/NativeSync.ts'
 import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
@@ -24,9 +24,9 @@ import { SyncService } from '../../src/sync/SyncService.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { FAST_SETTINGS } from '../native/helpers.ts'
 import { DEFAULT_SETTINGS } from '../sync/helpers.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
+const RUNS = FUZZ_RUNS
 
 /** Codes a route may answer with; anything else (INTERNAL above all) is a failure. */
 const DOCUMENTED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -39,7 +39,9 @@ let store: MemoryStore
 
 before(async () => {
   store = new MemoryStore()
-  const engine = new Engine({ store, node: asNodeId('node-fuzz'), maxDriftMs: 60_000 })
+  // signing and verifying as a daemon does (revocations and reverts are signed writes)
+  const { node, signer } = await newSigningIdentity()
+  const engine = new Engine({ store, node, maxDriftMs: 60_000, signer, verifier: new NodeKeyVerifier() })
   const sync = new SyncService({
     engine,
     secret: () => 'fuzz-secret',
@@ -52,14 +54,14 @@ before(async () => {
     }
   })
   // native sync as the node has it, over the in-memory transport (never started: no peer is dialled)
-  const p2p: P2pApi = new NativeSync({ engine, transport: new MemoryNetwork().createTransport(asNodeId('node-fuzz')), seed: 'fuzz-seed', settings: () => FAST_SETTINGS, log: silentLogger })
+  const p2p: P2pApi = new NativeSync({ engine, transport: new MemoryNetwork().createTransport(node), seed: 'fuzz-seed', settings: () => FAST_SETTINGS, log: silentLogger })
   app = await createApiServer({
     engine,
     version: 'fuzz',
     bodyLimitBytes: 64 * 1024,
     // generous rates: the limits themselves are tested elsewhere; here every request should be parsed
     limits: apiLimits({ rateLimitPerSecond: 100_000 }),
-    status: () => ({ nodeId: 'node-fuzz', version: 'fuzz', startedAt: '', dataDir: '/nowhere', store: { kind: store.kind, path: '' } }),
+    status: () => ({ nodeId: node, version: 'fuzz', startedAt: '', dataDir: '/nowhere', store: { kind: store.kind, path: '' } }),
     p2pStatus: () => p2p.status(),
     p2p,
     sync
@@ -77,7 +79,8 @@ const text = fc.oneof({ weight: 4, arbitrary: fc.string({ minLength: 1, maxLengt
 const term = fc.oneof(json, text, fc.record({ node: text }), fc.record({ datetime: text }), fc.record({ text, lang: text }), fc.record({ json }),
   fc.record({ kind: fc.constantFrom('node', 'string', 'lang', 'number', 'boolean', 'datetime', 'json', 'x'), value: json }))
 const triple = fc.record({ subject: text, predicate: text, object: term }, { requiredKeys: [] })
-const pattern = fc.record({ subject: text, predicate: text, object: term, namespace: text, limit: json, offset: json }, { requiredKeys: [] })
+const time = fc.oneof(text, fc.integer(), fc.date({ noInvalidDate: true }).map(d => d.toISOString()), json)
+const pattern = fc.record({ subject: text, predicate: text, object: term, namespace: text, origin: text, asOf: time, limit: json, offset: json }, { requiredKeys: [] })
 const trace = fc.record({ runId: text, type: text, data: json }, { requiredKeys: [] })
 
 type Body = unknown
@@ -95,16 +98,16 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: fc.constant('/api/v1/health') },
   { method: 'GET', path: fc.constant('/api/v1/status') },
   { method: 'POST', path: fc.constant('/api/v1/triples'), body: fc.oneof(triple, fc.record({ triples: fc.array(triple, { maxLength: 4 }) })) },
-  { method: 'GET', path: fc.constant('/api/v1/triples'), query: ['subject', 'predicate', 'object', 'namespace', 'limit', 'offset'] },
+  { method: 'GET', path: fc.constant('/api/v1/triples'), query: ['subject', 'predicate', 'object', 'namespace', 'origin', 'asOf', 'limit', 'offset'] },
   { method: 'DELETE', path: fc.constant('/api/v1/triples'), query: ['subject', 'predicate', 'object', 'namespace'] },
-  { method: 'GET', path: segment.map(s => `/api/v1/triples/${s}`) },
+  { method: 'GET', path: segment.map(s => `/api/v1/triples/${s}`), query: ['asOf'] },
   { method: 'DELETE', path: segment.map(s => `/api/v1/triples/${s}`) },
   { method: 'POST', path: fc.constant('/api/v1/query'), body: pattern },
   { method: 'POST', path: fc.constant('/api/v1/query/batch'), body: fc.record({ queries: fc.array(pattern, { maxLength: 4 }) }) },
   { method: 'PUT', path: segment.map(s => `/api/v1/notes/${s}`), body: fc.record({ value: json }, { requiredKeys: [] }) },
-  { method: 'GET', path: segment.map(s => `/api/v1/notes/${s}`) },
+  { method: 'GET', path: segment.map(s => `/api/v1/notes/${s}`), query: ['asOf'] },
   { method: 'DELETE', path: segment.map(s => `/api/v1/notes/${s}`) },
-  { method: 'GET', path: fc.constant('/api/v1/notes'), query: ['prefix', 'limit', 'offset'] },
+  { method: 'GET', path: fc.constant('/api/v1/notes'), query: ['prefix', 'asOf', 'limit', 'offset'] },
   { method: 'POST', path: fc.constant('/api/v1/episodes'), body: fc.record({ id: text, data: fc.oneof(json, fc.dictionary(text, json, { maxKeys: 3 })) }, { requiredKeys: [] }) },
   { method: 'GET', path: segment.map(s => `/api/v1/episodes/${s}`) },
   { method: 'GET', path: fc.constant('/api/v1/episodes'), query: ['prefix', 'limit', 'offset'] },
@@ -112,6 +115,15 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: fc.constant('/api/v1/traces'), query: ['runId', 'limit', 'offset'] },
   { method: 'GET', path: segment.map(s => `/api/v1/traces/${s}`) },
   { method: 'HEAD', path: fc.constant('/api/v1/events'), query: ['namespaces', 'kinds'] },
+  // provenance: records and their history, revert, nodes, revocations, refused records
+  { method: 'GET', path: segment.map(s => `/api/v1/records/${s}`), query: ['kind'] },
+  { method: 'GET', path: segment.map(s => `/api/v1/history/${s}`), query: ['kind'] },
+  { method: 'POST', path: fc.constant('/api/v1/revert'), body: fc.record({ id: fc.oneof(hex(64), text), kind: fc.oneof(fc.constantFrom('triple', 'note', 'episode', 'trace'), text), origin: text, since: time, until: time, dryRun: json }, { requiredKeys: [] }) },
+  { method: 'GET', path: fc.constant('/api/v1/nodes') },
+  { method: 'GET', path: fc.constant('/api/v1/revocations') },
+  { method: 'POST', path: fc.constant('/api/v1/revocations'), body: fc.record({ node: text, after: time, reason: fc.oneof(text, json) }, { requiredKeys: [] }) },
+  { method: 'DELETE', path: segment.map(s => `/api/v1/revocations/${s}`) },
+  { method: 'GET', path: fc.constant('/api/v1/refused') },
   { method: 'POST', path: fc.constant('/api/v1/sync/delta'), body: fc.oneof(
     fc.record({ cursor: json, feedId: fc.oneof(hex(32), text), namespaces: fc.oneof(json, fc.array(text, { maxLength: 4 })), limit: json, snapshot: json }, { requiredKeys: [] }),
     fc.record({ since: fc.oneof(text, fc.date({ noInvalidDate: true }).map(d => d.toISOString())), namespaces: fc.array(text, { maxLength: 3 }), nodeId: text, cursor: json }, { requiredKeys: [] })) },
@@ -135,7 +147,7 @@ const ROUTES: readonly Route[] = [
 
 /** A change to a valid-shaped body: a field replaced by anything, removed, or an unknown one added. */
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), key: fc.oneof(fc.constantFrom('subject', 'object', 'triples', 'value', 'data', 'queries', 'cursor', 'limit', 'name', 'url', 'addr', 'keep'), text), value: json }),
+  fc.record({ op: fc.constant('set' as const), key: fc.oneof(fc.constantFrom('subject', 'object', 'triples', 'value', 'data', 'queries', 'cursor', 'limit', 'name', 'url', 'addr', 'keep', 'asOf', 'origin', 'since', 'node', 'after'), text), value: json }),
   fc.record({ op: fc.constant('drop' as const), key: text }),
   fc.record({ op: fc.constant('whole' as const), value: json })
 )

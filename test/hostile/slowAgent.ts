@@ -5,7 +5,8 @@
  *   slowloris HOST PORT SOURCES PER_SOURCE MS  — from each source address (comma-separated),
  *     keeps PER_SOURCE connections to HOST:PORT open, each sending a request's headers one line a
  *     second and never finishing them; a connection that is closed is opened again (after 1 s).
- *     Prints {open} every 500 ms and {done, maxOpen, opened} at the end.
+ *     Prints {open} every 500 ms and {done, maxOpen, opened} at the end: after MS, or at once on
+ *     SIGTERM (the test ends the attack as soon as what it measures under it is done).
  *   health URL MS — asks URL/api/v1/health one request after the other for MS milliseconds,
  *     each allowed 15 s; prints {done, asked, answered, failures}.
  */
@@ -40,12 +41,14 @@ if (mode === 'slowloris') {
   }
   for (const source of sources.split(',')) for (let i = 0; i < Number(per); i++) one(source)
   const tick = setInterval(() => { print({ open: open.size }) }, 500)
-  setTimeout(() => {
+  const finish = (): void => {
     clearInterval(tick)
     print({ done: true, maxOpen, opened })
     for (const s of open) s.destroy()
     process.exit(0)
-  }, Number(ms))
+  }
+  setTimeout(finish, Number(ms))
+  process.once('SIGTERM', finish)
 } else if (mode === 'health') {
   const [url, ms] = args as [string, string]
   const deadline = Date.now() + Number(ms)

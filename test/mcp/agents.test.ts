@@ -6,13 +6,12 @@
  * daemon's REST API. A second session follows the memory server's next release (--compat next).
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js'
-import { sandbox, startDaemon, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { daemonInSandbox, type Daemon, type InSandbox, type Sandbox } from '../cli/helpers.ts'
 import { callFails, connectMcp, rest, text, triplesOf, type McpProcess, type ToolResult } from './helpers.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- structured content is checked field by field
@@ -48,19 +47,18 @@ const UNICODE = {
  */
 function session (args: readonly string[]): { daemon: () => Daemon, mcp: () => McpProcess, tools: () => Map<string, Tool>, call: (name: string, a: Record<string, unknown>) => Promise<Any> } {
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   let mcp: McpProcess
   let tools: Map<string, Tool>
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
     mcp = await connectMcp(['--url', daemon.url, ...args], box.env)
     tools = new Map((await mcp.client.listTools()).tools.map(t => [t.name, t]))
   })
   after(async () => {
     await mcp?.close()
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
   return { daemon: () => daemon, mcp: () => mcp, tools: () => tools, call: (name, a) => use(mcp.client, tools, name, a) }
 }

@@ -3,26 +3,24 @@
  * processes on one daemon all land, and each process reads what the other wrote.
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { sandbox, startDaemon, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { daemonInSandbox, type Daemon, type InSandbox, type Sandbox } from '../cli/helpers.ts'
 import { call, connectMcp, rest, type McpProcess } from './helpers.ts'
 
 describe('two engram mcp processes on one daemon', () => {
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   let a: McpProcess
   let b: McpProcess
 
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
     ;[a, b] = await Promise.all([connectMcp(['--url', daemon.url], box.env), connectMcp(['--data-dir', daemon.dataDir], box.env)])
   })
   after(async () => {
     await Promise.all([a?.close(), b?.close()])
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
 
   it('keeps all 40 entities of 40 concurrent create_entities calls', async () => {

@@ -6,7 +6,6 @@
  * HTTP, against a real daemon.
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -18,10 +17,10 @@ import { serveHttp, type HttpMcp } from '../../src/mcp/http.ts'
 import { GraphMapping } from '../../src/mcp/mapping.ts'
 import { RestApi } from '../../src/client/RestApi.ts'
 import { silentLogger } from '../../src/util/log.ts'
-import { sandbox, startDaemon, waitFor, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { daemonInSandbox, waitFor, type Daemon, type InSandbox } from '../cli/helpers.ts'
 
 describe('engram mcp --http sessions', () => {
-  let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   let events: DaemonEvents
   const servers: HttpMcp[] = []
@@ -56,16 +55,14 @@ describe('engram mcp --http sessions', () => {
   })).status
 
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ daemon } = running = await daemonInSandbox())
     events = new DaemonEvents(daemon.url, { namespace: 'kg', log: silentLogger })
   })
 
   after(async () => {
     for (const s of servers) await s.close()
     await events.stop()
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
 
   it('closes sessions idle for idleMs', async () => {

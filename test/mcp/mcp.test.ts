@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
-import { BIN, sandbox, startDaemon, waitFor, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { BIN, daemonInSandbox, waitFor, type Daemon, type InSandbox, type Sandbox } from '../cli/helpers.ts'
 import { call, callFails, connectMcp, rest, text, triplesOf, type McpProcess } from './helpers.ts'
 
 /**
@@ -24,21 +23,20 @@ const provenance = (r: { _meta?: Record<string, unknown> }): any => r._meta?.['e
 
 describe('engram mcp (stdio)', () => {
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   let mcp: McpProcess
   let nodeId: string
 
   before(async () => {
     assert.ok(existsSync(BIN), `${BIN} is missing: run npm run build first (npm test does)`)
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
     nodeId = (await rest(daemon.url, 'GET', '/api/v1/status')).nodeId
     mcp = await connectMcp(['--url', daemon.url], box.env)
   })
   after(async () => {
     await mcp?.close()
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
 
   it('lists the nine memory-server tools exactly as that server does, then engram\'s own', async () => {
@@ -66,6 +64,8 @@ describe('engram mcp (stdio)', () => {
     const p = provenance(r)
     assert.equal(p.entities[0].entityType.origin, nodeId)
     assert.equal(p.entities[0].observations.length, 2)
+    // Signed by this node, written here (no peer it came through).
+    assert.deepEqual([p.entities[0].entityType.signed, p.entities[0].entityType.via], [true, null])
 
     const again = await call(mcp.client, 'create_entities', { entities: [
       { name: 'Alice', entityType: 'robot', observations: ['new'] }, { name: 'Bob', entityType: 'person', observations: [] }
@@ -149,6 +149,7 @@ describe('engram mcp (stdio)', () => {
   it('notes, episodes, traces and sync status, each record with its stamp and origin', async () => {
     const set = structured(await call(mcp.client, 'note_set', { key: 'project:engram/goal', value: { text: 'ship' } }))
     assert.equal(set.note.origin, nodeId)
+    assert.deepEqual([set.note.provenance.origin, set.note.provenance.signed, set.note.provenance.via], [nodeId, true, null])
     const stored = await rest(daemon.url, 'GET', '/api/v1/notes/project:engram%2Fgoal')
     assert.deepEqual(stored.value, { text: 'ship' })
     assert.equal(stored.hlc, set.note.hlc)

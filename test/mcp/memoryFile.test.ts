@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { engram, sandbox, startDaemon, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { daemonInSandbox, engram, type Daemon, type InSandbox, type Sandbox } from '../cli/helpers.ts'
 import { call, connectMcp, rest } from './helpers.ts'
 
 const ENTITIES = Array.from({ length: 12 }, (_, i) => ({
@@ -26,15 +26,14 @@ const FILE_TEXT = [...ENTITIES, ...RELATIONS].map(x => JSON.stringify(x) + '\n')
 
 describe('import-memory / export-memory', () => {
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
 
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
   })
   after(async () => {
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
 
   it('round-trips a memory file: import in batches, then export gives the same file', async () => {

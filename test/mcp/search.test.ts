@@ -5,10 +5,9 @@
  * the tool list stays short, its token cost measured with a real tokenizer (o200k).
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
-import { sandbox, startDaemon, type Daemon, type Sandbox } from '../cli/helpers.ts'
+import { daemonInSandbox, type Daemon, type InSandbox, type Sandbox } from '../cli/helpers.ts'
 import { call, callFails, connectMcp, rest, text, type McpProcess } from './helpers.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- structured content is checked field by field
@@ -19,12 +18,12 @@ const TOOL_LIST_TOKEN_BUDGET = 5000
 
 describe('engram mcp: search', () => {
   let box: Sandbox
+  let running: InSandbox | undefined
   let daemon: Daemon
   let mcp: McpProcess
 
   before(async () => {
-    box = sandbox()
-    daemon = await startDaemon(join(box.root, 'node'), box.env)
+    ;({ box, daemon } = running = await daemonInSandbox())
     mcp = await connectMcp(['--url', daemon.url], box.env)
     await call(mcp.client, 'create_entities', { entities: [
       { name: 'Carol', entityType: 'person', observations: ['plays the cello', 'lives near the old harbour'] },
@@ -37,8 +36,7 @@ describe('engram mcp: search', () => {
   })
   after(async () => {
     await mcp?.close()
-    await daemon?.stop()
-    box?.remove()
+    await running?.close()
   })
 
   it('search_nodes ranks entities by relevance, with the memory server\'s output', async () => {

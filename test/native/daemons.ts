@@ -54,6 +54,10 @@ export interface P2pNodeOptions {
   readonly p2p?: Record<string, unknown>
   readonly sync?: Record<string, unknown>
   readonly env?: Record<string, string>
+  /** The CLI entry to run (another version's); default this checkout's build. */
+  readonly bin?: string
+  /** More sections of the configuration file (node, history, …). */
+  readonly config?: Record<string, Record<string, unknown>>
 }
 
 /** Port numbers free now on both UDP and TCP (a node listens on both), one per node. */
@@ -79,10 +83,12 @@ export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOpt
   const p2pPort = opts.p2pPort ?? (await freePorts(1))[0]!
   const node = await startNode(box, name, {
     config: {
+      ...opts.config,
       p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...opts.p2p },
       sync: { ...opts.sync }
     },
-    env: opts.env
+    env: opts.env,
+    bin: opts.bin
   })
   const p2p = (): Promise<P2pStatus> => node.client.request<P2pStatus>('GET', '/api/v1/p2p/status')
   const nodeId = (await p2p()).node_id

@@ -14,7 +14,7 @@ import {
   toWire, type BloomMessage, type GossipMessage
 } from '../../src/protocol/native/gossipMessages.ts'
 import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
-import { assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 import { mulberry32 as seeded } from '../../src/util/random.ts'
 
 const T0 = 1_763_631_000_000
@@ -235,14 +235,14 @@ function decodes (decode: (input: never) => unknown, input: unknown): boolean {
  * speed is measured by npm run bench, where a loaded machine cannot fail a test.
  */
 function fuzz (name: string, arb: fc.Arbitrary<unknown>, decode: (input: never) => unknown, seed: number): void {
-  test(`fuzz: ${name} only ever throws PROTOCOL errors (100,000 cases, seed ${seedFor(seed)})`, (t) => {
+  test(`fuzz: ${name} only ever throws PROTOCOL errors (${FUZZ_RUNS} cases, seed ${seedFor(seed)})`, (t) => {
     let slowest = 0
     let refused = 0
     assertProperty(fc.property(arb, (input) => {
       const t0 = performance.now()
       if (!decodes(decode, input)) refused++
       slowest = Math.max(slowest, performance.now() - t0)
-    }), seedFor(seed), 100_000)
+    }), seedFor(seed), FUZZ_RUNS)
     t.diagnostic(`${name}: ${refused} refused, slowest ${slowest.toFixed(2)} ms`)
   })
 }

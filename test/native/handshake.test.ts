@@ -108,6 +108,26 @@ describe('seed handshake: pure parts', () => {
     assert.deepEqual(sent.map(m => m.t), ['hello'], 'no proof was sent')
   })
 
+  it('tells the peer whether this node signs (hello.sg) in either version, with a node that knows nothing of it', async () => {
+    const cases = [
+      { name: 'version 2', a: { secrets: { seed: 'seed-1' } }, b: { secrets: { seed: 'seed-1' } }, version: 2 },
+      { name: 'version 1 with an older node', a: { secrets: { seed: 'seed-1' } }, b: { versions: [1, 1] as [number, number], legacyProofOrder: true }, version: 1 }
+    ]
+    for (const c of cases) {
+      // A signs; B is a node of a version without signatures (it sends no sg and ignores A's).
+      const [ca, cb] = channelPair()
+      const heard: NativeMessage[] = []
+      const listening: HandshakeChannel = { send: ca.send, next: async ms => { const m = await ca.next(ms); heard.push(m); return m } }
+      const [ra, rb] = await Promise.all([
+        runHandshake(listening, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000, signs: true, ...c.a }),
+        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...c.b })
+      ])
+      assert.deepEqual([ra.version, rb.version], [c.version, c.version], c.name)
+      assert.deepEqual([ra.peerSigns, rb.peerSigns], [false, true], `${c.name}: only B hears that A signs`)
+      assert.equal((heard.find(m => m.t === 'hello') as { sg?: boolean }).sg, undefined, `${c.name}: B said nothing of signing`)
+    }
+  })
+
   it('times out a silent peer, per step', async () => {
     const [ca] = channelPair()
     await assert.rejects(runHandshake(ca, { key: deriveHandshakeKey('s'), self: A, peer: B, feed: FEED_A, timeoutMs: 50 }), { code: 'TIMEOUT' })

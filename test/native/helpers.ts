@@ -8,6 +8,8 @@ import type { ConflictStrategy } from '../../src/config/schema.ts'
 import { ConflictPolicy } from '../../src/replication/applyPage.ts'
 import { ConflictLog } from '../../src/replication/conflicts.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import type { Signer } from '../../src/core/signing.ts'
+import { NodeKeyVerifier } from '../../src/node/keys.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { NativeSync, type NativeSyncOptions, type NativeSyncSettings } from '../../src/sync/native/NativeSync.ts'
 import type { MemoryNetwork, MemoryTransport } from '../../src/transport/memory/MemoryTransport.ts'
@@ -43,12 +45,17 @@ export interface SimNodeOptions extends Partial<Omit<NativeSyncOptions, 'engine'
   readonly ownHistoryElsewhere?: boolean
   /** sync.conflictStrategy and sync.singleValuedPredicates, applied as the node applies them (absent: the merge rules alone). */
   readonly strategy?: { readonly conflictStrategy: ConflictStrategy, readonly singleValuedPredicates: readonly string[] }
+  /** A real identity (node id = its key's peer id): the node signs and checks signatures. */
+  readonly identity?: { readonly node: NodeId, readonly signer: Signer }
 }
 
 export function simNode (net: MemoryNetwork, name: string, opts: SimNodeOptions = {}): SimNode {
-  const id = asNodeId(name)
+  const id = opts.identity?.node ?? asNodeId(name)
   const store = opts.store ?? new MemoryStore()
-  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute, ownHistoryElsewhere: opts.ownHistoryElsewhere })
+  const engine = new Engine({
+    store, node: id, maxDriftMs: 60_000, now: opts.now, unknownTombstonesPerMinute: opts.unknownTombstonesPerMinute, ownHistoryElsewhere: opts.ownHistoryElsewhere,
+    ...(opts.identity !== undefined ? { signer: opts.identity.signer, verifier: new NodeKeyVerifier() } : {})
+  })
   const transport = net.createTransport(id)
   const logs: string[] = []
   const log: Logger = createLogger({ level: opts.logLevel ?? 'info', sink: line => { logs.push(line) }, now: opts.now })

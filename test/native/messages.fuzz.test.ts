@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { zstdCompressSync } from 'node:zlib'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
@@ -13,16 +14,18 @@ import { BloomFilter, bloomParams } from '../../src/protocol/native/bloom.ts'
 import { decodeFrame, encodeMessage, type NativeMessage } from '../../src/protocol/native/messages.ts'
 import { checkRowAt } from '../../src/protocol/native/rows.ts'
 import { recordToPlain } from '../../src/core/records.ts'
-import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { anyRecordArb, assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const RUNS = 100_000
+const RUNS = FUZZ_RUNS
+/** Compressed frames: each case also compresses its frame, so fewer. */
+const COMPRESSED_RUNS = 5_000
 
 const bytesArb = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n })
 const feedArb = fc.stringMatching(/^[0-9a-f]{32}$/)
 const uint = fc.nat({ max: 2 ** 40 })
 
 const messageArb: fc.Arbitrary<NativeMessage> = fc.oneof(
-  fc.record({ t: fc.constant('hello' as const), v: fc.constant([1, 1] as const), nonce: bytesArb(32), feed: feedArb }),
+  fc.record({ t: fc.constant('hello' as const), v: fc.constant([1, 1] as const), nonce: bytesArb(32), feed: feedArb, z: fc.array(fc.nat(255), { maxLength: 8 }) }, { requiredKeys: ['t', 'v', 'nonce', 'feed'] }),
   fc.record({ t: fc.constant('proof' as const), mac: bytesArb(32) }),
   fc.record({ t: fc.constant('cursor' as const), cursor: uint, feed: feedArb }),
   fc.record({ t: fc.constant('ack' as const), cursor: uint }),
@@ -110,8 +113,16 @@ describe('native frame codec', () => {
   it(`never fails beyond PROTOCOL errors on arbitrary bytes (${RUNS} cases, seed 4102)`, () => {
     assertProperty(fc.property(fc.oneof(
       fc.uint8Array({ maxLength: 2048 }),
-      fc.uint8Array({ maxLength: 2048 }).map(b => Uint8Array.from([1, ...b]))
+      fc.uint8Array({ maxLength: 2048 }).map(b => Uint8Array.from([1, ...b])),
+      fc.uint8Array({ maxLength: 2048 }).map(b => Uint8Array.from([2, 1, ...b]))
     ), bytes => { decodesSafely(bytes) }), seedFor(4102), RUNS)
+  })
+
+  it(`never fails beyond PROTOCOL errors on mutated compressed frames (${COMPRESSED_RUNS} cases, seed 4105)`, () => {
+    assertProperty(fc.property(messageArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (msg, muts) => {
+      const plain = encodeMessage(msg)
+      decodesSafely(mutate(Uint8Array.from([2, 1, ...zstdCompressSync(plain.subarray(1))]), muts))
+    }), seedFor(4105), COMPRESSED_RUNS)
   })
 
   it(`never fails beyond PROTOCOL errors on mutated valid frames (${RUNS} cases, seed 4103)`, () => {
@@ -152,7 +163,8 @@ describe('native frame codec', () => {
     for (const [o, re] of cases) {
       assert.throws(() => decodeFrame(frame(o)), (e: unknown) => isEngramError(e) && e.code === 'PROTOCOL' && re.test(e.message), JSON.stringify(o, (_k, v) => (v instanceof Uint8Array ? `bytes(${v.length})` : v)))
     }
-    assert.throws(() => decodeFrame(Uint8Array.from([2, 0x80])), /unsupported version 2/)
+    assert.throws(() => decodeFrame(Uint8Array.from([3, 0x80])), /unsupported version 3/)
+    assert.throws(() => decodeFrame(Uint8Array.from([2, 0x80])), /unknown codec 128/)
     // 4 MiB of nested one-element arrays: refused (not a stack overflow)
     const deep = new Uint8Array(4 * 1024 * 1024).fill(0x91)
     deep[0] = 1

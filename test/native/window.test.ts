@@ -15,6 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { bucketOf, elementOf, FINE_BITS, WindowIndex, windowStartFor } from '../../src/protocol/native/WindowIndex.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { applyWindowOp, windowOp, windowTriple } from './windowOps.ts'
 
 const A = asNodeId('node-a')
 const B = asNodeId('node-b')
@@ -56,53 +57,9 @@ function assertMatchesScratch (nd: Node): void {
   assert.deepEqual(fresh.digest(), d, 'a rebuilt index agrees')
 }
 
-const triple = (s: number, o: number): { subject: string, predicate: string, object: string } => ({ subject: `user:s${s}`, predicate: 'knows', object: `o${o}` })
-
-type Op =
-  | { op: 'add', s: number, o: number }
-  | { op: 'delete', s: number, o: number }
-  | { op: 'note', key: number, value: number }
-  | { op: 'unnote', key: number }
-  | { op: 'episode', id: number, value: number }
-  | { op: 'trace', value: number }
-  | { op: 'remote', s: number, o: number, age: number, deleted: boolean }
-  | { op: 'clock', ms: number }
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('add' as const), s: fc.nat(4), o: fc.nat(2) }),
-  fc.record({ op: fc.constant('delete' as const), s: fc.nat(4), o: fc.nat(2) }),
-  fc.record({ op: fc.constant('note' as const), key: fc.nat(3), value: fc.nat(5) }),
-  fc.record({ op: fc.constant('unnote' as const), key: fc.nat(3) }),
-  fc.record({ op: fc.constant('episode' as const), id: fc.nat(2), value: fc.nat(5) }),
-  fc.record({ op: fc.constant('trace' as const), value: fc.nat(5) }),
-  fc.record({ op: fc.constant('remote' as const), s: fc.nat(4), o: fc.nat(2), age: fc.integer({ min: 0, max: TTL }), deleted: fc.boolean() }),
-  fc.record({ op: fc.constant('clock' as const), ms: fc.integer({ min: -TTL / 4, max: TTL / 2 }) })
-)
-
-function run (nd: Node, o: Op): void {
-  const ignoreNotFound = (fn: () => unknown): void => {
-    try { fn() } catch (e) { if (!isEngramError(e) || e.code !== 'NOT_FOUND') throw e }
-  }
-  switch (o.op) {
-    case 'add': nd.engine.addTriples([triple(o.s, o.o)]); break
-    case 'delete': ignoreNotFound(() => {
-      const t = triple(o.s, o.o)
-      nd.engine.deleteTriples({ subject: t.subject, object: { kind: 'string', value: t.object } })
-    }); break
-    case 'note': nd.engine.setNote(`n:${o.key}`, { v: o.value }); break
-    case 'unnote': ignoreNotFound(() => nd.engine.deleteNote(`n:${o.key}`)); break
-    case 'episode': nd.engine.putEpisode({ id: `ep:${o.id}`, data: { v: o.value } }); break
-    case 'trace': nd.engine.appendTraces([{ runId: 'run:1', type: 'step', data: o.value }]); break
-    case 'remote': {
-      const t = triple(o.s, o.o)
-      const r = makeTriple({ subject: t.subject, predicate: t.predicate, object: { kind: 'string', value: t.object } },
-        { wall: nd.clock.now - o.age, counter: 0, node: B }, o.deleted)
-      nd.engine.applyRemote([recordToPlain(r)], { via: B })
-      break
-    }
-    case 'clock': nd.clock.now += o.ms; break
-  }
-}
+const triple = windowTriple
+const opArb = windowOp(TTL)
+const run = applyWindowOp
 
 describe('WindowIndex', () => {
   test('the window start is quantized to TTL/8 and trails the clock by TTL/2 to 5·TTL/8', () => {
@@ -131,7 +88,7 @@ describe('WindowIndex', () => {
     const els = [...nd.index.elements()]
     assert.equal(els.length, 2)
     assert.deepEqual(els.find(e => e.kind === 'note')?.key, 'user:é')
-    assert.deepEqual(nd.index.record('note', 'user:é'), note)
+    assert.deepEqual(nd.index.state('note', 'user:é')?.record, note)
   })
 
   test(`the digest always equals a recomputation from scratch (random changes, remote states, clock steps; property) (seed ${seedFor(0x3d0)})`, () => {

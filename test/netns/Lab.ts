@@ -148,10 +148,13 @@ export class Lab {
   /**
    * A NAT router on the LAN (which plays the internet) at 10.<net>.0.<n>, with a private network
    * 10.<net>.<lan>.0/24 behind it: forwarding on, every connection from behind masqueraded
-   * (nftables), nothing from the LAN side let in but replies. With `blockUdp`, UDP is dropped in
-   * both directions (a network that allows TCP only).
+   * (nftables), nothing from the LAN side let in but replies, neither forwarded nor to the router
+   * itself (dropped without an answer, as home routers do). Masquerade keeps a connection's source
+   * port when it is free, so hole punching can work; with `randomPorts` each connection gets a
+   * random port (a "symmetric" NAT, where it cannot). With `blockUdp`, UDP is dropped in both
+   * directions (a network that allows TCP only).
    */
-  addRouter (name: string, n: number, lan: number, opts: { blockUdp?: boolean } = {}): LabNode {
+  addRouter (name: string, n: number, lan: number, opts: { blockUdp?: boolean, randomPorts?: boolean } = {}): LabNode {
     const r = this.addNode(name, n)
     sh(['ip', 'netns', 'exec', r.ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
     sh(['ip', '-n', r.ns, 'link', 'add', 'lan0', 'type', 'bridge'])
@@ -160,7 +163,7 @@ export class Lab {
     this.nft(r, `table ip nat {
   chain nat_out {
     type nat hook postrouting priority 100;
-    oifname "eth0" masquerade
+    oifname "eth0" masquerade${opts.randomPorts === true ? ' fully-random' : ''}
   }
 }
 table inet filter {
@@ -169,6 +172,11 @@ table inet filter {
     ${opts.blockUdp === true ? 'meta l4proto udp drop' : ''}
     ct state established,related accept
     iifname "lan0" accept
+  }
+  chain input_filter {
+    type filter hook input priority 0; policy accept;
+    iifname "eth0" ct state established,related accept
+    iifname "eth0" drop
   }
 }
 `)
@@ -244,7 +252,8 @@ table inet filter {
     let stderr = ''
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d })
     let exit: number | null | undefined
-    const exited = new Promise<number | null>(resolve => { child.on('exit', code => { exit = code; resolve(code) }) })
+    // 'close': the daemon's log is read to its end by then (at 'exit' its pipe may still hold some)
+    const exited = new Promise<number | null>(resolve => { child.on('close', code => { exit = code; resolve(code) }) })
     const infoFile = join(dataDir, 'api.json')
     let url: string
     try {

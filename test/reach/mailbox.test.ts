@@ -3,9 +3,10 @@
  * loopback. M is `engram relay` with the mailbox on (it holds the group's admission key and
  * another group's, never a seed). B is stopped; A writes triples, deletes some, deposits its
  * sealed pages at M and stops. B then starts knowing only M and converges from the mailbox alone:
- * A's and B's stores dump identically, tombstones included. M's SQLite files hold none of the
- * written strings or triple ids. A node of the other group gets nothing it can open. A page
- * tampered with in M's file is refused, with a warning, by a node pulling it.
+ * A's and B's stores dump identically, tombstones included, every record kept with A's
+ * signature. M's SQLite files hold none of the written strings or triple ids. A node of the
+ * other group gets nothing it can open. A page tampered with in M's file is refused, with a
+ * warning, by a node pulling it.
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -40,7 +41,8 @@ function startRelay (box: Sandbox, port: number, keys: string): Relay {
   let err = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  // 'close': its output is read to the end by then
+  const exited = new Promise<void>(resolve => { child.once('close', () => { resolve() }) })
   return { child, out: () => out, err: () => err, stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await exited } }
 }
 
@@ -111,6 +113,9 @@ describe('mailbox: a stopped node catches up from a relay that cannot read', () 
     const b = await start('b')
     await eventually(async () => await tripleCount(b) === TRIPLES - DELETED, async () => `B holds ${await tripleCount(b)} of ${TRIPLES - DELETED} triples; log:\n${b.daemon.stderr().slice(-3000)}`)
     assert.doesNotMatch(b.daemon.stderr(), /refused a mailbox page/)
+    // What came through the mailbox passed B's gate with A's signatures, and is kept signed.
+    const { provenance } = await b.client.status() as unknown as { provenance: { unsigned_held: number, refused: { total: number } } }
+    assert.deepEqual([provenance.unsigned_held, provenance.refused.total], [0, 0])
     await stop(b)
     const dumpB = dumpFile(b.dataDir)
     assert.deepEqual(dumpB, dumpA, dumpDifference(dumpA, dumpB, ['A', 'B']))

@@ -1,14 +1,17 @@
 /**
  * The mailbox protocol's messages and page plaintext: every message round-trips; malformed frames
- * are PROTOCOL errors; a page's records round-trip through sealing and come back checked; a
- * row that is not a record is refused; pages are cut along the feed.
+ * are PROTOCOL errors; a page's records round-trip through sealing and come back checked, with
+ * their signatures; a row that is not a record, or a malformed batch, is refused; pages are cut
+ * along the feed.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isEngramError } from '../../src/core/errors.ts'
 import { seedKeys } from '../../src/core/seedKeys.ts'
+import { sealPage as pageSignatures, verifyPage } from '../../src/core/seals.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import { newSigningIdentity, NodeKeyVerifier } from '../../src/node/keys.ts'
 import {
   MAX_PULL_PAGES, cutPages, decodeAnswer, decodePagePlaintext, decodeRequest, encodeAnswer, encodePagePlaintext, encodeRequest
 } from '../../src/protocol/mailbox/messages.ts'
@@ -59,8 +62,32 @@ describe('mailbox messages', () => {
     assert.ok(!Buffer.from(sealed).includes('secret'), 'no plaintext in the sealed page')
     const opened = openPage([{ key: k.seal, keyId: k.keyId }], sealed)
     assert.ok('plaintext' in opened)
-    assert.deepEqual(decodePagePlaintext(opened.plaintext), records)
+    assert.deepEqual(decodePagePlaintext(opened.plaintext), { records })
     assert.ok(records.some(r => r.kind === 'triple' && r.deleted), 'the tombstone travels in the page')
+  })
+
+  it('carries the signatures of its records, which verify on the other side; a malformed batch is refused', async () => {
+    const { node, signer } = await newSigningIdentity()
+    const engine = new Engine({ store: new MemoryStore(), node, signer, maxDriftMs: 60_000 })
+    engine.addTriples([{ subject: 'ex:a', predicate: 'ex:p', object: 'one' }, { subject: 'ex:b', predicate: 'ex:p', object: 'two' }])
+    engine.setNote('project:x/n', { text: 'a note' })
+    const entries = engine.store.changesSince(0, { limit: 100 }).entries
+    const records = entries.map(e => e.record)
+    const seals = pageSignatures(entries, id => engine.store.getBatch(id))
+    assert.equal(seals.batches.length, 2)
+    const page = decodePagePlaintext(encodePagePlaintext(records, seals))
+    assert.deepEqual(page.records, records)
+    assert.deepEqual(page.seals, seals)
+    assert.ok(verifyPage(page.records, page.seals!, new NodeKeyVerifier()).checks.every(c => c?.ok === true))
+    const body = JSON.parse(new TextDecoder().decode(encodePagePlaintext(records, seals))) as { batches: unknown[][] }
+    const broken = (change: (b: unknown[][]) => void): Uint8Array => {
+      const copy = structuredClone(body)
+      change(copy.batches)
+      return new TextEncoder().encode(JSON.stringify(copy))
+    }
+    protocolError(() => decodePagePlaintext(broken(b => { b[0]![4] = 'not base64!' })))
+    protocolError(() => decodePagePlaintext(broken(b => { b[0]![0] = 'not a node' })))
+    protocolError(() => decodePagePlaintext(broken(b => { b.push(...b, ...b, ...b) })))
   })
 
   it('refuses a page whose rows are not records', () => {

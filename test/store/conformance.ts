@@ -10,6 +10,8 @@ import { feedTests } from './conformance/feed.ts'
 import { knowledgeTests } from './conformance/knowledge.ts'
 import { lifecycleTests } from './conformance/lifecycle.ts'
 import { mergeTests } from './conformance/merge.ts'
+import { provenanceTests } from './conformance/provenance.ts'
+import { provenanceTimeTests } from './conformance/provenanceTime.ts'
 import { queryTests } from './conformance/queries.ts'
 import { searchTests } from './conformance/search.ts'
 import type { StoreOptions, StoreRef } from './conformance/fixtures.ts'
@@ -40,6 +42,8 @@ export function runStoreTests (name: string, setup: (opts?: StoreOptions) => Sto
     describe('queries, listings, dump', () => queryTests(ref))
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
     describe('full-text index and search', () => searchTests(ref, setup))
+    describe('seals, history, as-of reads', () => provenanceTests(ref))
     describe('knowledge, held records, voids, clock repair', () => knowledgeTests(ref))
+    describe('signed records across time: held, repaired, collected', () => provenanceTimeTests(ref))
   })
 }

@@ -1,7 +1,7 @@
 /**
  * SqliteStore against the store acceptance suite (a real file in a fresh temporary directory
- * per test), then what only a file can show: reopening, migrations, WAL, the text index of an
- * older file, two connections.
+ * per test), then what only a file can show: reopening, migrations (a version-2 file gaining
+ * provenance), WAL, the text index of an older file, two connections.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { isEngramError } from '../../src/core/errors.ts'
+import { sealBatch } from '../../src/core/signing.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
@@ -17,12 +18,15 @@ import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
-import { at, B, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
+import { A, at, B, episode, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
 runStoreTests('sqlite', opts => {
   const dir = mkdtempSync(join(tmpdir(), 'engram-store-'))
   return { store: SqliteStore.open(join(dir, 'store.db'), opts), teardown: () => rmSync(dir, { recursive: true, force: true }) }
 })
+
+/** The keys of the records a full-text query finds, sorted. */
+const hits = (s: SqliteStore, q: string): string[] => s.searchText({ query: parseQuery(q), limit: 50 }).hits.map(h => recordKey(h.record)).sort()
 
 describe('SqliteStore: the file', () => {
   let dir = ''
@@ -112,6 +116,58 @@ describe('SqliteStore: the file', () => {
     assert.throws(() => SqliteStore.open(file), unavailable, 'a version this build does not know')
   })
 
+  // Version 2: the text index; version 3: the knowledge vector, voids and held records — both before signatures.
+  for (const older of [2, 3] as const) {
+    it(`migrates a version-${older} file (no provenance) to version ${SCHEMA_VERSION}: records, feed, cursors, index, held records kept; states unsigned until signed`, () => {
+      const file = join(dir, `v${older}.db`)
+      let s = SqliteStore.open(file)
+      const ts = [0, 1, 2].map(i => triple(`user:u${i}`, 'likes', `green tea ${i}`, at(100 + i)))
+      const n = note('n', 'tea notes', at(110))
+      put(s, ...ts, n, episode('e', { text: 'tea time' }, at(111)), trace('r', 'tea', 1, at(112)))
+      s.apply([tomb(ts[0]!, at(200, 0, B))], { clock: mark(700, 3), via: B, cursor: { peer: B, seq: 9 } })
+      s.setMeta('k', 'v')
+      s.apply([], { clock: mark(700, 3), via: B, hold: { records: [note('ahead', 'later', at(5000, 0, B))], at: 1 }, learn: [{ node: B, wall: 200, counter: 0 }] })
+      const before = { dump: s.dump(), stats: s.stats(), feed: s.changesSince(0, { limit: 20 }), hits: hits(s, 'tea'), mark: s.clockMark() }
+      s.close()
+      makeOlderStoreFile(file, older)
+      const db = new DatabaseSync(file)
+      assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, older)
+      assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name IN ('batches', 'history')").get() as { n: number }).n, 0)
+      db.close()
+
+      s = SqliteStore.open(file)
+      try {
+        assert.equal(s.integrityCheck(), 'ok')
+        const v = new DatabaseSync(file)
+        assert.equal((v.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION)
+        v.close()
+        // A version-3 file keeps what it held aside and knew (unsigned, as every state of it); a version-2 file had none of it.
+        assert.deepEqual(s.held({ limit: 10 }).map(h => [h.record.kind, h.seal]), older === 3 ? [['note', undefined]] : [])
+        assert.deepEqual(s.knowledge(), older === 3 ? [{ node: B, wall: 200, counter: 0 }] : [])
+        assert.deepEqual(s.dump(), before.dump)
+        assert.deepEqual(s.stats(), before.stats)
+        assert.deepEqual(s.changesSince(0, { limit: 20 }), before.feed)
+        assert.deepEqual(s.clockMark(), before.mark)
+        assert.equal(s.getCursor(B), 9)
+        assert.equal(s.getMeta('k'), 'v')
+        assert.equal(s.textIndex().rebuilding, false, 'the index was built by these rules: kept, not rebuilt')
+        assert.deepEqual(hits(s, 'tea'), before.hits)
+        assert.deepEqual(s.provenanceStats(), { history: 0, batches: 0, unsigned: 6 })
+        // Signing a migrated state, then replacing it: the seal, the history and the index follow.
+        const batch = sealBatch([n], { node: A, sign: () => new Uint8Array(64).fill(7) }, { wall: 800, counter: 0 })
+        const signed = s.apply([n], { clock: mark(800), seals: { batches: [batch], refs: [{ batch: 0, leaf: 0 }] } })
+        assert.equal(signed.changed[0]?.seal?.leaf, 0)
+        put(s, note('n', 'coffee notes', at(900)))
+        assert.deepEqual(s.history('note', 'n').map(st => [st.record.hlc.wall, st.seal?.leaf]), [[900, undefined], [110, 0]])
+        assert.deepEqual(s.provenanceStats(), { history: 1, batches: 1, unsigned: 6 })
+        assert.deepEqual(hits(s, 'coffee'), ['n'])
+        assert.deepEqual(hits(s, 'tea'), before.hits.filter(k => k !== 'n'))
+      } finally {
+        s.close()
+      }
+    })
+  }
+
   it('refuses a file written by a newer schema version, and leaves it alone', () => {
     const file = join(dir, 'newer.db')
     SqliteStore.open(file).close()
@@ -156,7 +212,6 @@ describe('SqliteStore: the text index in the file', () => {
   let dir = ''
   before(() => { dir = mkdtempSync(join(tmpdir(), 'engram-sqlite-text-')) })
   after(() => rmSync(dir, { recursive: true, force: true }))
-  const hits = (s: SqliteStore, q: string): string[] => s.searchText({ query: parseQuery(q), limit: 50 }).hits.map(h => recordKey(h.record)).sort()
   const finish = (s: SqliteStore): void => {
     for (let i = 0; i < 1000 && s.textIndex().rebuilding; i++) s.continueTextRebuild(3)
   }

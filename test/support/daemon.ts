@@ -106,18 +106,21 @@ export interface Daemon {
 }
 
 /**
- * Starts `engram start --data-dir DIR --port 0 …extra` and waits for DIR/api.json, which the
- * daemon writes (atomically) once its API listens: from then on the URL in it answers.
+ * Starts `engram start --data-dir DIR --port 0 …extra` (`bin`: another version's CLI entry) and
+ * waits for DIR/api.json, which the daemon writes (atomically) once its API listens: from then on
+ * the URL in it answers.
  */
-export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = [], bin: string = BIN): Promise<Daemon> {
+  const child = spawn(process.execPath, [bin, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   child.once('exit', () => running.delete(child))
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   child.stdout.resume()
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+    // 'close', not 'exit': by then everything the daemon wrote on stderr has been read, so a
+    // test can assert its last lines (at 'exit' its pipes may still hold some)
+    child.on('close', (code, signal) => resolve({ code, signal }))
   })
   let exit: { code: number | null, signal: NodeJS.Signals | null } | undefined
   void exited.then(e => { exit = e })
@@ -141,6 +144,35 @@ export async function startDaemon (dataDir: string, env: Record<string, string>,
     }
   } catch (e) {
     child.kill('SIGKILL')
+    throw e
+  }
+}
+
+/** A daemon in a sandbox of its own: what most test files start before their tests. */
+export interface InSandbox {
+  readonly box: Sandbox
+  readonly daemon: Daemon
+  /** Stops the daemon (SIGTERM unless told) and removes the sandbox, whatever the stop did. */
+  close (signal?: NodeJS.Signals): Promise<void>
+}
+
+/**
+ * Starts a daemon in a new sandbox, its data directory `<sandbox>/<dir>` (default `node`),
+ * with `extra` arguments to `engram start`. A start that fails leaves no sandbox behind.
+ */
+export async function daemonInSandbox (extra: readonly string[] = [], dir = 'node'): Promise<InSandbox> {
+  const box = sandbox()
+  try {
+    const daemon = await startDaemon(join(box.root, dir), box.env, extra)
+    return {
+      box,
+      daemon,
+      async close (signal) {
+        try { await daemon.stop(signal) } finally { box.remove() }
+      }
+    }
+  } catch (e) {
+    box.remove()
     throw e
   }
 }

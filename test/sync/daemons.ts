@@ -30,6 +30,8 @@ export interface NodeOptions {
   readonly config?: Record<string, Record<string, unknown>>
   readonly env?: Record<string, string>
   readonly port?: number
+  /** The CLI entry to run (another version's: oldVersion.ts); default this checkout's build. */
+  readonly bin?: string
 }
 
 export async function startNode (box: Sandbox, name: string, opts: NodeOptions = {}): Promise<Node> {
@@ -40,7 +42,7 @@ export async function startNode (box: Sandbox, name: string, opts: NodeOptions =
   const file = join(dir, 'config.json5')
   writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 })
   const dataDir = join(dir, 'data')
-  const daemon = await startDaemon(dataDir, { ...box.env, ...opts.env }, ['--config', file, ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])])
+  const daemon = await startDaemon(dataDir, { ...box.env, ...opts.env }, ['--config', file, ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])], opts.bin)
   const client = new ApiClient(daemon.url, { timeoutMs: 60_000 })
   return {
     name,

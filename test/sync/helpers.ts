@@ -12,6 +12,8 @@ import { createApiServer } from '../../src/api/server.ts'
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import { canonicalRecord } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import type { Signer } from '../../src/core/signing.ts'
+import { NodeKeyVerifier } from '../../src/node/keys.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { SyncService, type SyncSettings } from '../../src/sync/SyncService.ts'
 import { silentLogger, type Logger } from '../../src/util/log.ts'
@@ -53,13 +55,18 @@ export interface SyncNodeOptions {
   readonly maxDriftMs?: number
   readonly log?: Logger
   readonly autoSyncDebounceMs?: number
+  /** A real identity: the node signs its records and checks the signatures of others. */
+  readonly identity?: { readonly node: NodeId, readonly signer: Signer }
 }
 
 export async function startSyncNode (name: string, opts: SyncNodeOptions = {}): Promise<SyncNode> {
   const dir = mkdtempSync(join(tmpdir(), `engram-sync-${name}-`))
   const store = SqliteStore.open(join(dir, 'engram.db'))
-  const node = asNodeId(`node-${name}`)
-  const engine = new Engine({ store, node, maxDriftMs: opts.maxDriftMs ?? 60_000, now: opts.now })
+  const node = opts.identity?.node ?? asNodeId(`node-${name}`)
+  const engine = new Engine({
+    store, node, maxDriftMs: opts.maxDriftMs ?? 60_000, now: opts.now,
+    ...(opts.identity !== undefined ? { signer: opts.identity.signer, verifier: new NodeKeyVerifier() } : {})
+  })
   const self = {
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     secret: opts.secret === null ? undefined : (opts.secret ?? SECRET)

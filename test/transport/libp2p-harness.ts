@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram'
 import net from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/libp2p/QuicTransport.ts'
 import type { TransportHarness } from './conformance.ts'
 
@@ -59,4 +60,11 @@ export function libp2pHarness (kind: 'quic' | 'tcp', extra: Partial<QuicTranspor
       ? `/ip4/127.0.0.1/udp/${await freePort('udp')}/quic-v1`
       : `/ip4/127.0.0.1/tcp/${await freePort('tcp')}`
   }
+}
+
+/** The port a started transport listens on over `proto`. */
+export function listenPort (t: QuicTransport, proto: 'udp' | 'tcp'): number {
+  const a = t.listenAddrs().find(x => x.includes(`/${proto}/`))
+  if (a === undefined) throw new Error(`no ${proto} address in ${t.listenAddrs().join(', ')}`)
+  return Number(multiaddr(a).getComponents().find(c => c.name === proto)?.value)
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { multiaddr } from '@multiformats/multiaddr'
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/libp2p/QuicTransport.ts'
 import { Probe, runTransportTests, seqFrame, waitFor, within } from './conformance.ts'
-import { freePort, libp2pHarness } from './libp2p-harness.ts'
+import { freePort, libp2pHarness, listenPort } from './libp2p-harness.ts'
 
 runTransportTests('TCP + Noise + Yamux (libp2p) on 127.0.0.1', () => libp2pHarness('tcp'))
 
@@ -14,11 +13,7 @@ async function node (opts: Partial<QuicTransportOptions>): Promise<{ t: QuicTran
   return { t, p }
 }
 
-function port (t: QuicTransport, proto: 'udp' | 'tcp'): number {
-  const a = t.listenAddrs().find(x => x.includes(`/${proto}/`))
-  if (a === undefined) throw new Error(`no ${proto} address in ${t.listenAddrs().join(', ')}`)
-  return Number(multiaddr(a).getComponents().find(c => c.name === proto)?.value)
-}
+const port = listenPort
 
 describe('QuicTransport with TCP', () => {
   it('with both transports and a fixed port, listens on that port over UDP and TCP', async () => {

@@ -17,6 +17,9 @@ const CONNECTION = {
   unauthorized: 'needs the API token: open it with engram ui'
 }
 
+/** The page's icon (the build names it by its content in the page's <link rel="icon">). */
+const ICON = document.querySelector('link[rel="icon"]')?.getAttribute('href') ?? ''
+
 /** @param {Event} e */
 function search (e) {
   e.preventDefault()
@@ -31,7 +34,7 @@ export function Nav ({ view, q }) {
   const conflicts = typeof s?.sync?.conflicts === 'number' ? s.sync.conflicts : 0
   return html`
     <header class="top">
-      <h1><img src="/ui/icon.svg" alt="" width="24" height="24" /> engram</h1>
+      <h1><img src=${ICON} alt="" width="24" height="24" /> engram</h1>
       <nav aria-label="views">
         ${VIEWS.map(([v, label]) => html`
           <a key=${v} href=${href(v)} aria-current=${view === v || (view === 'entity' && v === 'memory') ? 'page' : undefined}>

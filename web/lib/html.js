@@ -1,6 +1,6 @@
 /**
  * `html`: Preact's `h` through htm, so components are written as tagged templates
- * (html`<p class="x">${text}</p>`) and run as they are, without a build step. htm parses each
+ * (html`<p class="x">${text}</p>`) and run as they are, without a template compiler. htm parses each
  * template once and caches it; no code is evaluated from strings, so the page's strict
  * Content-Security-Policy holds.
  */

@@ -1,15 +1,17 @@
 /**
  * The node's status, live: one stream of GET /api/v1/status/stream for the whole page
- * (lib/sse.js). The node sends a snapshot when the page connects (`ready`) and another only
- * when something changed (`status`), so an idle node sends nothing but a heartbeat comment;
- * after a disconnection the page connects again and the next `ready` brings it up to date.
+ * (lib/sse.js). The node sends a snapshot when the page connects (`ready`), then only what
+ * changed (`delta`, applied by lib/delta.js), and only when something did, so an idle node sends
+ * nothing but a heartbeat comment; after a disconnection the page connects again and the next
+ * `ready` brings it up to date.
  *
  * Activity seconds ([epoch second, writes, received]) are kept by second: a `ready` brings the
- * whole window, a `status` the seconds since the previous one.
+ * whole window, a `delta` the seconds since the previous event.
  *
  * Components read it with `useLive()`, which re-renders them on every snapshot.
  */
 import { useEffect, useState } from 'preact/hooks'
+import { applyChanges } from './delta.js'
 import { readEvents } from './sse.js'
 
 /**
@@ -29,9 +31,15 @@ function notify () {
   for (const l of listeners) l()
 }
 
-/** @param {string} text */
-function onSnapshot (text) {
-  const s = JSON.parse(text)
+/**
+ * @param {string} event
+ * @param {string} text
+ */
+function onSnapshot (event, text) {
+  const data = JSON.parse(text)
+  // a delta before any snapshot (cannot happen on one stream) is ignored: the next ready brings it all
+  if (event === 'delta' && state.snapshot === undefined) return
+  const s = event === 'delta' ? { ...applyChanges(state.snapshot, data.changes), at: data.at, activity: data.activity } : data
   const a = s.activity
   if (a.full) state.points = new Map()
   for (const p of a.points) state.points.set(p[0], p)
@@ -52,7 +60,7 @@ export function startLive () {
   if (started) return
   started = true
   readEvents('/api/v1/status/stream', (event, data) => {
-    if (event === 'ready' || event === 'status') onSnapshot(data)
+    if (event === 'ready' || event === 'delta') onSnapshot(event, data)
   }, (s, detail) => {
     // 'open' shows as live with the first snapshot
     if (s === 'open') return

@@ -1,6 +1,6 @@
 /**
  * Sync at a glance, live: this node, every peer, catch-ups in flight, the activity chart,
- * gossip, and recent warnings. Everything comes from the live status stream (lib/live.js); this
+ * gossip, the mailbox when the node uses one, and recent warnings. Everything comes from the live status stream (lib/live.js); this
  * view asks the node for nothing itself.
  */
 import { html } from '../lib/html.js'
@@ -9,6 +9,7 @@ import { peerRows } from '../lib/peers.js'
 import { ActivityChart } from '../components/ActivityChart.js'
 import { CatchUp } from '../components/CatchUp.js'
 import { GossipCard } from '../components/GossipCard.js'
+import { MailboxCard } from '../components/MailboxCard.js'
 import { NodeCard } from '../components/NodeCard.js'
 import { PeerTable } from '../components/PeerTable.js'
 import { RecentLog } from '../components/RecentLog.js'
@@ -26,6 +27,7 @@ export function SyncView () {
       <div class="cards">
         <${NodeCard} snapshot=${s} now=${now} />
         <${GossipCard} p2p=${s.p2p} />
+        ${s.mailbox != null && html`<${MailboxCard} mailbox=${s.mailbox} />`}
       </div>
       ${catchUps.length > 0 && html`
         <section class="card catchups" aria-label="catch-ups">

@@ -16,8 +16,8 @@ import type { FastifyInstance } from 'fastify'
 import { LIMIT_EXCEEDED } from '../../core/errors.ts'
 import { parseTerm } from '../../core/validate.ts'
 import type { TriplePattern } from '../../store/Store.ts'
-import { tripleDto } from '../dto.ts'
-import type { PatternFields } from '../pattern.ts'
+import { recordViews } from '../provenance.ts'
+import { patternFromBody, withinHistory, type PatternFields } from '../pattern.ts'
 import { queryBody } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 import { BATCH_QUERY_LIMITS } from '../contract.ts'
@@ -33,12 +33,9 @@ const batchQueryBody = {
 } as const
 
 function patternOf (q: QueryItem, i: number): TriplePattern {
-  const p: { -readonly [K in keyof TriplePattern]: TriplePattern[K] } = {}
-  if (q.subject !== undefined) p.subject = q.subject
-  if (q.predicate !== undefined) p.predicate = q.predicate
-  if (q.namespace !== undefined) p.namespace = q.namespace
-  if (q.object !== undefined) p.object = parseTerm(q.object, `queries[${i}].object`)
-  return p
+  const { limit: _limit, offset: _offset, object, ...fields } = q
+  const p = patternFromBody(fields)
+  return object === undefined ? p : { ...p, object: parseTerm(object, `queries[${i}].object`) }
 }
 
 export function batchQueryRoutes (app: FastifyInstance, deps: ApiDeps): void {
@@ -48,13 +45,14 @@ export function batchQueryRoutes (app: FastifyInstance, deps: ApiDeps): void {
     const total = queries.reduce((sum, q) => sum + q.limit, 0)
     if (total > BATCH_QUERY_LIMITS.totalLimit) throw LIMIT_EXCEEDED('sum of the queries\' limits', BATCH_QUERY_LIMITS.totalLimit, total)
     // Every pattern is checked before any query runs, so an error answers nothing partial.
-    const patterns = queries.map(patternOf)
+    const patterns = queries.map((q, i) => withinHistory(deps.engine, patternOf(q, i)))
     const store = deps.engine.store
+    const view = recordViews(deps.engine)
     const parts: string[] = []
     let chars = 0
     for (const [i, q] of queries.entries()) {
       const { triples, total } = store.queryTriples(patterns[i]!, { limit: q.limit, offset: q.offset })
-      const part = JSON.stringify({ matches: triples.map(tripleDto), total, limit: q.limit, offset: q.offset })
+      const part = JSON.stringify({ matches: triples.map(view.triple), total, limit: q.limit, offset: q.offset })
       chars += part.length + 1
       if (chars > BATCH_QUERY_LIMITS.answerChars) {
         throw LIMIT_EXCEEDED(`the answer of the queries batch, up to queries[${i}], in characters,`, BATCH_QUERY_LIMITS.answerChars, chars,

@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
 import { validateEpisodeId } from '../../core/records.ts'
-import { episodeDto } from '../dto.ts'
+import { recordViews } from '../provenance.ts'
 import { createEpisodeBody, listByPrefixQuery, wildcardParams } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 
@@ -20,13 +20,13 @@ export function episodeRoutes (app: FastifyInstance, deps: ApiDeps): void {
 
   app.post<{ Body: { id?: string, data: Record<string, unknown> } }>('/api/v1/episodes',
     { schema: { body: createEpisodeBody } },
-    async (request, reply) => reply.code(201).send(episodeDto(engine.putEpisode(request.body))))
+    async (request, reply) => reply.code(201).send(recordViews(engine).episode(engine.putEpisode(request.body))))
 
   app.get<{ Params: { '*': string } }>('/api/v1/episodes/*', { schema: { params: wildcardParams } }, async (request) => {
     const id = validateEpisodeId(request.params['*'], 'id')
     const episode = engine.store.getEpisode(id)
     if (episode === undefined) throw NOT_FOUND('episode', id)
-    return episodeDto(episode)
+    return recordViews(engine).episode(episode)
   })
 
   app.get<{ Querystring: { prefix?: string, limit: number, offset: number } }>('/api/v1/episodes',
@@ -34,6 +34,6 @@ export function episodeRoutes (app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const { prefix, limit, offset } = request.query
       const { episodes, total } = engine.store.listEpisodes({ prefix, limit, offset })
-      return { episodes: episodes.map(episodeDto), total, limit, offset }
+      return { episodes: episodes.map(recordViews(engine).episode), total, limit, offset }
     })
 }

@@ -13,6 +13,7 @@ import type { SearchMode } from '../../search/Recall.ts'
 import { SearchService } from '../../search/SearchService.ts'
 import { searchQuery } from '../schemas.ts'
 import type { SearchIndexResponse } from '../contract.ts'
+import { recordViews } from '../provenance.ts'
 import { searchResponse } from '../searchDto.ts'
 import type { ApiDeps } from '../types.ts'
 
@@ -24,7 +25,7 @@ export function searchRoutes (app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: SearchQuerystring }>('/api/v1/search', { schema: { querystring: searchQuery } }, async (request) => {
     const { q, kind, namespace, limit, expand, mode } = request.query
     const kinds = kind === undefined ? undefined : [...new Set(kind.split(','))] as RecordKind[]
-    return searchResponse(await search.search({ q, kinds, namespace, limit, expand, mode }))
+    return searchResponse(await search.search({ q, kinds, namespace, limit, expand, mode }), recordViews(deps.engine))
   })
 
   app.get('/api/v1/search/index', async (): Promise<SearchIndexResponse> => search.status())

@@ -5,13 +5,14 @@
  *     → 200 text/event-stream
  *       retry: 2000
  *       event: ready    data: <snapshot, activity.full true>
- *       event: status   data: <snapshot, activity.full false>   (only when something changed)
+ *       event: delta    data: {at, changes, activity}   (only when something changed: only what changed)
  *       : heartbeat     (a comment, every heartbeatMs)
  *     → 503 UNAVAILABLE when the node already serves its maximum number of such streams
  *
- * A snapshot is `{node, sync, p2p, log, at, activity}`: `node` is the body of GET
+ * A snapshot is `{node, sync, p2p, mailbox, log, at, activity}`: `node` is the body of GET
  * /api/v1/status, `sync` that of GET /api/v1/sync/status without `native` and `pairBack` (null
- * while sync does not run), `p2p` that of GET /api/v1/p2p/status (null while P2P is off), `log`
+ * while sync does not run), `p2p` that of GET /api/v1/p2p/status (null while P2P is off),
+ * `mailbox` what the mailbox rounds did (null while the node uses none), `log`
  * the last warnings and errors logged, `activity` writes and received changes per second
  * (StatusFeed.ts says when snapshots are sent and what `activity` holds).
  */
@@ -28,11 +29,13 @@ import { nodeStatusBody } from './status.ts'
 const LOG_LINES = 20
 
 /**
- * Fields of the status bodies that move while nothing else does (gossip rounds, bytes, last-sync
- * times, the window digest): a change of only these is not a change (StatusFeed refreshMs).
+ * Members of the status bodies that move while nothing else does (gossip rounds, bytes, last-sync
+ * times, the window digest, the clock's readings and the peers' measured offsets): a change of
+ * only these is not a change (StatusFeed refreshMs).
  */
-const VOLATILE = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr',
-  'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt'])
+const VOLATILE: ReadonlySet<string> = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr',
+  'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt',
+  'now', 'mark', 'markAheadMs', 'measuredAt', 'offsetMs', 'offset'])
 
 function attempt (f: () => unknown): unknown {
   try {
@@ -57,18 +60,15 @@ export function statusSnapshot (deps: ApiDeps, telemetry: Telemetry): SnapshotBo
     node: attempt(() => nodeStatusBody(deps)),
     sync,
     p2p: native ?? attempt(() => deps.p2p?.status() ?? deps.p2pStatus?.() ?? null),
+    mailbox: deps.mailbox?.() ?? null,
     log: telemetry.recentLog.entries().slice(-LOG_LINES)
   }
-}
-
-export function statusSignature (snapshot: SnapshotBody): string {
-  return JSON.stringify(snapshot, (k, v: unknown) => (VOLATILE.has(k) ? undefined : v))
 }
 
 export function statusStreamRoutes (app: FastifyInstance, deps: ApiDeps, telemetry: Telemetry, streams: StreamCounters, options: StatusStreamOptions = {}): void {
   const heartbeatMs = options.heartbeatMs ?? EVENT_DEFAULTS.heartbeatMs
   const maxSubscribers = options.maxSubscribers ?? EVENT_DEFAULTS.maxSubscribers
-  const feed = new StatusFeed({ build: () => statusSnapshot(deps, telemetry), signature: statusSignature }, telemetry, options)
+  const feed = new StatusFeed({ build: () => statusSnapshot(deps, telemetry), volatile: VOLATILE }, telemetry, options)
   const counter = streams.of('status')
   const open = new Set<EventStream>()
 

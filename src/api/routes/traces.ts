@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { NOT_FOUND } from '../../core/errors.ts'
-import { traceDto } from '../dto.ts'
+import { recordViews } from '../provenance.ts'
 import { createTracesBody, listTracesQuery, traceIdParams } from '../schemas.ts'
 import type { ApiDeps } from '../types.ts'
 
@@ -21,10 +21,10 @@ export function traceRoutes (app: FastifyInstance, deps: ApiDeps): void {
     const body = request.body
     if ('traces' in body) {
       const records = engine.appendTraces(body.traces)
-      return reply.code(201).send({ traces: records.map(traceDto), created: records.length })
+      return reply.code(201).send({ traces: records.map(recordViews(engine).trace), created: records.length })
     }
     const [record] = engine.appendTraces([body])
-    return reply.code(201).send(traceDto(record!))
+    return reply.code(201).send(recordViews(engine).trace(record!))
   })
 
   app.get<{ Querystring: { runId?: string, limit: number, offset: number } }>('/api/v1/traces',
@@ -32,12 +32,12 @@ export function traceRoutes (app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const { runId, limit, offset } = request.query
       const { traces, total } = engine.store.listTraces({ runId, limit, offset })
-      return { traces: traces.map(traceDto), total, limit, offset }
+      return { traces: traces.map(recordViews(engine).trace), total, limit, offset }
     })
 
   app.get<{ Params: { id: string } }>('/api/v1/traces/:id', { schema: { params: traceIdParams } }, async (request) => {
     const trace = engine.store.getTrace(request.params.id)
     if (trace === undefined) throw NOT_FOUND('trace', request.params.id)
-    return traceDto(trace)
+    return recordViews(engine).trace(trace)
   })
 }

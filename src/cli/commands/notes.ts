@@ -6,6 +6,10 @@ import { connect } from '../connect.ts'
 import { EXIT } from '../exit.ts'
 import { valueText } from '../input.ts'
 import { pageNote, printJson } from '../io.ts'
+import { cliTime } from '../time.ts'
+
+const AS_OF_HELP = `  --as-of TIME       the note(s) as they were then: an ISO-8601 date-time, milliseconds, or a
+                     duration back from now (1h, 2d); within history.retentionDays`
 
 /** VALUE as JSON when it parses as JSON, else as a string. */
 export function parseNoteValue (text: string): Json {
@@ -58,22 +62,25 @@ Examples:
 export const noteGetCommand: Command = {
   name: 'note get',
   summary: 'print a note\'s value',
-  help: `Usage: engram note get KEY
+  help: `Usage: engram note get KEY [--as-of TIME]
 
 Prints the value of note KEY: a string as it is, any other value as JSON. Exits with 1 when
 there is no such note. --json prints the note with its key, value, timestamp and origin.
 
 Options:
+${AS_OF_HELP}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram note get project:engram/goal
   engram note get user:alice/limits --json
+  engram note get project:engram/goal --as-of 1d
 `,
-  options: CLIENT_OPTIONS,
+  options: { ...CLIENT_OPTIONS, 'as-of': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run ({ values, positionals }, io) {
-    const note = await connect(values, io).getNote(positionals[0]!)
+    const asOf = str(values, 'as-of')
+    const note = await connect(values, io).getNote(positionals[0]!, asOf === undefined ? undefined : cliTime(asOf, 'as-of', 'note get'))
     if (values.json === true) printJson(io, note)
     else io.out(show(note.value) + '\n')
     return EXIT.ok
@@ -83,7 +90,7 @@ Examples:
 export const noteListCommand: Command = {
   name: 'note list',
   summary: 'list notes (by key prefix)',
-  help: `Usage: engram note list [--prefix P] [--limit N] [--offset N]
+  help: `Usage: engram note list [--prefix P] [--as-of TIME] [--limit N] [--offset N]
 
 Lists notes ordered by key, one per line: KEY, a tab, the value (strings as they are, other
 values as JSON).
@@ -91,17 +98,21 @@ values as JSON).
 Options:
   --prefix P         only keys starting with P
 ${pageOptionsHelp('notes')}
+${AS_OF_HELP}
 ${CLIENT_OPTIONS_HELP}
 
 Examples:
   engram note list
   engram note list --prefix project:engram/ --json
+  engram note list --as-of 2026-11-20T09:00:00Z
 `,
-  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, prefix: { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PAGE_OPTIONS, prefix: { type: 'string' }, 'as-of': { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
+    const asOf = str(values, 'as-of')
     const page = await connect(values, io).listNotes({
       prefix: str(values, 'prefix'),
+      asOf: asOf === undefined ? undefined : cliTime(asOf, 'as-of', 'note list'),
       ...pageOf(values, 'note list')
     })
     if (values.json === true) { printJson(io, page); return EXIT.ok }

@@ -6,6 +6,7 @@ import { ApiClient } from '../../client/ApiClient.ts'
 import type { ClockStatusView } from '../../api/contract.ts'
 import { EXIT } from '../exit.ts'
 import { columns, printJson } from '../io.ts'
+import type { Status } from '../../client/ApiClient.ts'
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
 
@@ -60,9 +61,22 @@ Examples:
       ['records', `${count(s.triples, 'triple')}, ${count(s.notes, 'note')}, ${count(s.episodes, 'episode')}, ${count(s.traces, 'trace')}`],
       ['tombstones', `${count(s.tripleTombstones, 'triple')}, ${count(s.noteTombstones, 'note')}`],
       ['p2p', status.p2p.enabled ? 'enabled' : 'disabled'],
+      ...provenanceRows(status.provenance),
       ['started', status.startedAt],
       ...clockRows(status.clock)
     ]))
     return ok ? EXIT.ok : EXIT.failed
   }
+}
+
+/** The provenance lines: signing, refusals since start (engram refused), unsigned records held. */
+function provenanceRows (p: Status['provenance']): string[][] {
+  if (p === undefined) return []
+  const refused = p.refused.total ?? 0
+  return [
+    ['signing', p.signing ? 'every write is signed with this node\'s key' : 'off'],
+    ['refused', refused === 0 ? 'none since start' : `${count(refused, 'record')} since start (${Object.entries(p.refused).filter(([k, n]) => k !== 'total' && n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}): engram refused`],
+    ['unsigned', `${count(p.unsigned_held, 'record')} held without a signature; ${count(p.accepted.unsigned, 'unsigned record')} taken since start`],
+    ['history', `${count(p.history, 'replaced state')} kept${p.revoked > 0 ? `; ${count(p.revoked, 'node')} revoked` : ''}`]
+  ]
 }

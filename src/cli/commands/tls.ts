@@ -7,7 +7,6 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../config/load.ts'
 import { ABSENT } from '../../core/errors.ts'
-import { loadOrCreateIdentity, parseNodeId } from '../../node/identity.ts'
 import { ensureDataDir } from '../../node/paths.ts'
 import { CA_YEARS, PEER_DAYS, checkName, createCa, issuePeer } from '../../tls/certificates.ts'
 import { CA_CERT_FILE, CA_KEY_FILE, defaultTlsDir, writeNewFile } from '../../tls/files.ts'
@@ -117,7 +116,8 @@ More: docs/TLS.md.
     const days = intOption(values, 'days', 'tls issue')
     if (days !== undefined && (days < 1 || days > 3650)) throw USAGE('--days must be from 1 to 3650', 'tls issue')
     const given = str(values, 'node-id')
-    const checked = given !== undefined ? parseNodeId(given, '--node-id') : undefined
+    // the node identity's code (libp2p's keys) is loaded only by the command that needs it
+    const checked = given !== undefined ? (await import('../../node/identity.ts')).parseNodeId(given, '--node-id') : undefined
     const ca = readCa(dir)
     const nodeId = checked ?? await localNodeId(values, io)
     const hosts = (values.host as string[] | undefined) ?? []
@@ -166,6 +166,7 @@ async function localNodeId (values: Record<string, unknown>, io: CliIo): Promise
   const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined
   const { config } = loadConfig({ file: typeof values.config === 'string' ? values.config : undefined, env: io.env, flags: dataDir !== undefined ? { dataDir } : {}, cwd: io.cwd })
   ensureDataDir(config.dataDir)
+  const { loadOrCreateIdentity } = await import('../../node/identity.ts')
   const identity = await loadOrCreateIdentity(config.dataDir)
   if (identity.created) io.err(`created the node identity of ${config.dataDir} (node ${identity.nodeId})\n`)
   return identity.nodeId

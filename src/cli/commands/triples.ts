@@ -7,6 +7,7 @@ import { connect } from '../connect.ts'
 import { EXIT, USAGE } from '../exit.ts'
 import { columns, printJson, type CliIo } from '../io.ts'
 import { displayTerm, termFromText, termQueryText, TERM_TYPES } from '../term.ts'
+import { cliTime } from '../time.ts'
 
 const TERM_OPTIONS = {
   type: { type: 'string' },
@@ -83,14 +84,17 @@ export const queryCommand: Command = {
   name: 'query',
   summary: 'list triples matching a pattern',
   help: `Usage: engram query [--subject S] [--predicate P] [--object O [--type T] [--lang L]]
-                    [--namespace N] [--limit N] [--offset N]
+                    [--namespace N] [--origin NODE] [--as-of TIME] [--limit N] [--offset N]
 
 Lists the triples matching every given field (all triples when none is given), ordered by
 subject, predicate and id: one per line, "ID SUBJECT PREDICATE OBJECT". String objects are
-shown quoted, node objects bare.
+shown quoted, node objects bare. --json adds each triple's provenance.
 
 Options:
 ${PATTERN_OPTIONS_HELP}
+  --origin NODE      only triples written by this node (engram nodes lists them)
+  --as-of TIME       the triples as they were then: an ISO-8601 date-time, milliseconds, or a
+                     duration back from now (1h, 2d); within history.retentionDays
 ${pageOptionsHelp('triples')}
 ${CLIENT_OPTIONS_HELP}
 
@@ -98,12 +102,18 @@ Examples:
   engram query --subject user:alice
   engram query --predicate knows --object user:bob --type node
   engram query --namespace user --limit 10 --json
+  engram query --origin 12D3KooW…
+  engram query --subject user:alice --as-of 2026-11-20T09:00:00Z
+  engram query --as-of 1h
 `,
-  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS, limit: { type: 'string' }, offset: { type: 'string' } },
+  options: { ...CLIENT_OPTIONS, ...PATTERN_OPTIONS, origin: { type: 'string' }, 'as-of': { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run ({ values }, io) {
+    const asOf = str(values, 'as-of')
     const page = await connect(values, io).queryTriples({
       ...patternFrom(values, 'query'),
+      origin: str(values, 'origin'),
+      asOf: asOf === undefined ? undefined : cliTime(asOf, 'as-of', 'query'),
       limit: intOption(values, 'limit', 'query') ?? 100,
       offset: intOption(values, 'offset', 'query')
     })

@@ -12,12 +12,18 @@
  * A page's plaintext (what `seal.ts` seals) is the writer's records as native rows
  * (`protocol/native/rows.ts`): UTF-8 JSON `{"nodes": [...], "rows": [...]}`, at most
  * MAX_PAGE_RECORDS rows. The receiver checks every row (ids recomputed) before anything is
- * applied, exactly as for a native page.
+ * applied, exactly as for a native page. Signed records carry their signatures as a native page
+ * does (a signed row ends with its `batch, leaf`), the page's `batches` in the JSON form of
+ * delta answers (`protocol/polled/jsonSeals.ts`: `sig` and `proof` in base64); the receiver's
+ * gate checks them like any peer's (the group's key says a member sealed the page, not who
+ * wrote its records).
  */
 import { PROTOCOL } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import { KEY_ID_BYTES } from '../../core/seedKeys.ts'
-import { checkRows, encodeRows, rowsOf } from '../native/rows.ts'
+import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from '../native/rows.ts'
+import { batchesJson, bytesOfBase64 } from '../polled/jsonSeals.ts'
 import { MAX_PAGE_PLAINTEXT, MAX_SEALED_PAGE } from './seal.ts'
 
 export const MAILBOX_PROTOCOL = '/engram/mailbox/1.0.0'
@@ -100,16 +106,24 @@ export function decodeAnswer (b: Uint8Array): MailboxAnswer {
   throw PROTOCOL(`mailbox answer: malformed (operation ${b[0] ?? 'none'}, ${b.byteLength} bytes)`)
 }
 
-/** The plaintext of a page: `records` as rows. PROTOCOL when too many or too large. */
-export function encodePagePlaintext (records: readonly MemoryRecord[]): Uint8Array {
+/** The plaintext of a page: `records` as rows, with their signatures when `seals` has any. PROTOCOL when too many or too large. */
+export function encodePagePlaintext (records: readonly MemoryRecord[], seals?: PageSeals): Uint8Array {
   if (records.length < 1 || records.length > MAX_PAGE_RECORDS) throw PROTOCOL(`mailbox page: ${records.length} records (1-${MAX_PAGE_RECORDS})`)
-  const out = new TextEncoder().encode(JSON.stringify(encodeRows(records)))
+  const { nodes, rows } = encodeRows(records, seals)
+  const body = seals === undefined || seals.batches.length === 0 ? { nodes, rows } : { nodes, rows, batches: batchesJson(seals) }
+  const out = new TextEncoder().encode(JSON.stringify(body))
   if (out.byteLength > MAX_PAGE_PLAINTEXT) throw PROTOCOL(`mailbox page: ${out.byteLength} bytes of records, more than ${MAX_PAGE_PLAINTEXT}`)
   return out
 }
 
-/** The records of an opened page, every one checked (`checkRecord`); PROTOCOL naming the row otherwise. */
-export function decodePagePlaintext (plaintext: Uint8Array): MemoryRecord[] {
+/** An opened page: its records, and their signatures when it carries any. */
+export interface PagePlaintext {
+  readonly records: MemoryRecord[]
+  readonly seals?: PageSeals
+}
+
+/** The records of an opened page, every one checked (`checkRecord`), and their signatures; PROTOCOL naming the field otherwise. */
+export function decodePagePlaintext (plaintext: Uint8Array): PagePlaintext {
   let body: unknown
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext))
@@ -118,7 +132,10 @@ export function decodePagePlaintext (plaintext: Uint8Array): MemoryRecord[] {
   }
   if (typeof body !== 'object' || body === null) throw PROTOCOL('mailbox page: the plaintext is not an object')
   const { nodes, rows } = rowsOf((body as { nodes?: unknown }).nodes, (body as { rows?: unknown }).rows, 'mailbox page', MAX_PAGE_RECORDS)
-  return checkRows(nodes, rows, 'mailbox page.rows')
+  const batches = batchesOf((body as { batches?: unknown }).batches, nodes, 'mailbox page.batches', Math.max(1, rows.length), bytesOfBase64)
+  const seals = sealsOf(batches, rows, 'mailbox page.rows')
+  const records = checkRows(nodes, rows, 'mailbox page.rows')
+  return seals === undefined ? { records } : { records, seals }
 }
 
 /**

@@ -15,7 +15,8 @@
  * Keeping it current: call `observe` with the entries of every engine 'change' event. The window
  * start moves forward by one quantum Q = TTL/8 at a time; when it does, elements that fell out
  * are dropped (an in-memory pass, no store scan); if it moves back (the wall clock stepped back)
- * the index is rebuilt from the store. The first use rebuilds.
+ * the index is rebuilt from the store. The first use rebuilds (or a rebuild spread over turns of
+ * the event loop: beginBuild / buildStep, as a starting node does).
  *
  * Reads the store only; the clock is injected.
  */
@@ -23,7 +24,8 @@ import { blake3 } from '../../core/hash.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { canonicalRecord } from '../../core/records.ts'
-import type { FeedEntry, Store } from '../../store/Store.ts'
+import type { SignedBatch } from '../../core/signing.ts'
+import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -110,6 +112,9 @@ export class WindowIndex {
   private built = false
   /** The store's last seq when the index was rebuilt: older feed entries are already counted. */
   private builtSeq = 0
+  /** A rebuild under way (beginBuild): the feed position read up to. */
+  private cursor = 0
+  private buildingNow = false
 
   constructor (opts: WindowIndexOptions) {
     if (typeof opts.ttlMs !== 'number' || !Number.isFinite(opts.ttlMs) || opts.ttlMs < 8) {
@@ -127,19 +132,52 @@ export class WindowIndex {
 
   /** Recomputes the whole window set from the store (pages of its changes feed, every kind). */
   rebuild (): void {
+    this.beginBuild()
+    while (!this.buildStep(REBUILD_PAGE));
+  }
+
+  /**
+   * Starts a rebuild that goes page by page (`buildStep`), so a caller can spread it over turns
+   * of the event loop. Until it ends the index holds only what was read so far (`building` is
+   * true, `partial()` tells how far); a read that needs the whole set (digest, fingerprints,
+   * elements) finishes it first. Commits made meanwhile are taken in as usual with `observe`
+   * once it has ended (the feed entries up to the store's last seq at the start are read here;
+   * a record changed later is read here or observed, whichever is newer).
+   */
+  beginBuild (): void {
     this.clear()
     this.ws = this.windowStart()
     this.builtSeq = this.store.stats().lastSeq
-    let after = 0
-    while (true) {
-      const page = this.store.changesSince(after, { limit: REBUILD_PAGE })
-      for (const e of page.entries) {
-        if (e.record.hlc.wall >= this.ws) this.insert(e.record, e.seq)
-      }
-      after = page.lastSeq
-      if (!page.hasMore || after >= this.builtSeq) break
+    this.cursor = 0
+    this.built = false
+    this.buildingNow = true
+  }
+
+  /** Reads up to `limit` more feed entries of a rebuild under way; true once it has ended. */
+  buildStep (limit: number = REBUILD_PAGE): boolean {
+    if (!this.building) return this.built
+    const page = this.store.changesSince(this.cursor, { limit: Math.max(1, limit) })
+    // a record changed since the build began may be read twice (its old and its new position)
+    for (const e of page.entries) this.put(e.record, e.seq)
+    this.cursor = page.lastSeq
+    if (!page.hasMore || this.cursor >= this.builtSeq) {
+      this.buildingNow = false
+      this.built = true
     }
-    this.built = true
+    return this.built
+  }
+
+  /** True while a rebuild started by beginBuild has not ended. */
+  get building (): boolean {
+    return this.buildingNow
+  }
+
+  /**
+   * The digest and progress as they stand, without building or refreshing anything: during a
+   * rebuild, of the part read so far (`read` of about `total` feed positions).
+   */
+  partial (): WindowDigest & { readonly read: number, readonly total: number } {
+    return { ws: this.ws, n: this.count, x: this.x.slice(), read: this.building ? this.cursor : this.builtSeq, total: this.builtSeq }
   }
 
   /**
@@ -150,14 +188,18 @@ export class WindowIndex {
   observe (entries: readonly FeedEntry[]): void {
     if (!this.refresh()) return
     for (const { seq, record } of entries) {
-      if (seq <= this.builtSeq) continue
-      const old = this.tables[record.kind].get(recordKey(record))
-      if (old !== undefined) {
-        if (old.seq >= seq) continue
-        this.remove(old)
-      }
-      if (record.hlc.wall >= this.ws) this.insert(record, seq)
+      if (seq > this.builtSeq) this.put(record, seq)
     }
+  }
+
+  /** A record's state at `seq`: replaces an older element of the record, dropped outside the window. */
+  private put (record: MemoryRecord, seq: number): void {
+    const old = this.tables[record.kind].get(recordKey(record))
+    if (old !== undefined) {
+      if (old.seq >= seq) return
+      this.remove(old)
+    }
+    if (record.hlc.wall >= this.ws) this.insert(record, seq)
   }
 
   /** The digest {ws, n, x} of the current window set. */
@@ -178,9 +220,14 @@ export class WindowIndex {
     for (const table of Object.values(this.tables)) yield * table.values()
   }
 
-  /** The current state of a record, read from the store. */
-  record (kind: RecordKind, key: string): MemoryRecord | undefined {
-    return this.store.get(kind, key)
+  /** The current state of a record with its seal, read from the store. */
+  state (kind: RecordKind, key: string): StoredState | undefined {
+    return this.store.getState(kind, key)
+  }
+
+  /** A stored batch (for the signatures of records sent). */
+  batch (id: number): SignedBatch | undefined {
+    return this.store.getBatch(id)
   }
 
   /**
@@ -232,12 +279,15 @@ export class WindowIndex {
   }
 
   /**
-   * Brings the window start up to date: builds on first use, drops elements that fell out when
-   * the start moved forward, rebuilds when it moved back. Returns false when it just rebuilt
-   * (the store already holds everything a caller might want to observe).
+   * Brings the window start up to date: builds on first use (or finishes a rebuild under way),
+   * drops elements that fell out when the start moved forward, rebuilds when it moved back.
+   * Returns false when it just rebuilt at once (the store already holds everything a caller
+   * might want to observe).
    */
   private refresh (): boolean {
-    if (!this.built) { this.rebuild(); return false }
+    // a rebuild under way is finished; the changes since its start are then observed as usual
+    if (this.buildingNow) while (!this.buildStep(REBUILD_PAGE));
+    else if (!this.built) { this.rebuild(); return false }
     const ws = this.windowStart()
     if (ws === this.ws) return true
     if (ws < this.ws) { this.rebuild(); return false }

@@ -25,6 +25,9 @@
  */
 import { INVALID_INPUT } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import { sealPage, type PageSeals } from '../../core/seals.ts'
+import type { SignedBatch } from '../../core/signing.ts'
+import type { StoredState } from '../../store/Store.ts'
 import { BloomFilter, bloomParams } from './bloom.ts'
 import { GOSSIP_LIMITS, type BloomMessage, type BloomScope, type BucketsMessage, type DigestMessage, type GossipMessage, type RecordsMessage } from './gossipMessages.ts'
 import { FINE_BITS, FINGERPRINT_BYTES, type WindowIndex } from './WindowIndex.ts'
@@ -51,10 +54,14 @@ export interface GossipPeerOptions {
   readonly maxBloomBits?: number
 }
 
-/** What to do after a message: messages to send (in order) and records (checked when the message was parsed) to apply. */
+/**
+ * What to do after a message: messages to send (in order) and records (checked when the message
+ * was parsed) to apply, with their signatures.
+ */
 export interface GossipOutput {
   readonly send: GossipMessage[]
   readonly apply: MemoryRecord[]
+  readonly seals?: PageSeals
 }
 
 export interface GossipStats {
@@ -229,22 +236,24 @@ export class GossipPeer {
     const send: GossipMessage[] = []
     // Our filter first: the announcer can work on it while our records travel.
     if (!msg.reply && msg.n > 0) send.push(this.announce(msg.round, msg.scope, true))
-    const lacking: MemoryRecord[] = []
+    const lacking: StoredState[] = []
     for (const e of this.index.elementsIn(level, buckets)) {
       if (filter.has(e.element)) continue
-      const record = this.index.record(e.kind, e.key)
-      if (record === undefined) continue
-      lacking.push(record)
+      const state = this.index.state(e.kind, e.key)
+      if (state === undefined) continue
+      lacking.push(state)
       if (lacking.length >= this.maxPerRound) break
     }
     this.sent += lacking.length
+    // In the order of their batches' leaves: the proofs of a message's records stay short.
+    lacking.sort(bySeal)
     send.push(...this.batches(msg.round, lacking))
     return { send, apply: [] }
   }
 
   private onRecords (msg: RecordsMessage): GossipOutput {
     this.received += msg.records.length
-    return { send: [], apply: [...msg.records] }
+    return { send: [], apply: [...msg.records], ...(msg.seals !== undefined ? { seals: msg.seals } : {}) }
   }
 
   /** A filter of our elements in `scope` (all when undefined), with a fresh salt. */
@@ -265,23 +274,36 @@ export class GossipPeer {
     return { t: 'buckets', round, ws, n, b, idx, fp: this.index.bucketFingerprints(b, idx) }
   }
 
-  /** Records in messages of at most maxRecordsPerMessage records and about maxRecordsBytes bytes. */
-  private batches (round: number, records: MemoryRecord[]): RecordsMessage[] {
+  /**
+   * Records in messages of at most maxRecordsPerMessage records and about maxRecordsBytes bytes,
+   * each with the signatures of its records.
+   */
+  private batches (round: number, states: StoredState[]): RecordsMessage[] {
     const out: RecordsMessage[] = []
-    let batch: MemoryRecord[] = []
+    const loaded = new Map<number, SignedBatch | undefined>()
+    const load = (id: number): SignedBatch | undefined => {
+      if (!loaded.has(id)) loaded.set(id, this.index.batch(id))
+      return loaded.get(id)
+    }
+    const message = (part: StoredState[]): RecordsMessage => {
+      const seals = sealPage(part, load)
+      const records = part.map(s => s.record)
+      return seals.batches.length > 0 ? { t: 'records', round, records, seals } : { t: 'records', round, records }
+    }
+    let batch: StoredState[] = []
     let bytes = 0
-    for (const r of records) {
+    for (const s of states) {
       // the record's JSON: an upper bound on its row's size
-      const size = Buffer.byteLength(JSON.stringify(r))
+      const size = Buffer.byteLength(JSON.stringify(s.record))
       if (batch.length > 0 && (batch.length >= this.maxPerMessage || bytes + size > this.maxBytes)) {
-        out.push({ t: 'records', round, records: batch })
+        out.push(message(batch))
         batch = []
         bytes = 0
       }
-      batch.push(r)
+      batch.push(s)
       bytes += size
     }
-    if (batch.length > 0) out.push({ t: 'records', round, records: batch })
+    if (batch.length > 0) out.push(message(batch))
     return out
   }
 
@@ -291,6 +313,12 @@ export class GossipPeer {
 }
 
 const nothing = (): GossipOutput => ({ send: [], apply: [] })
+
+/** Signed states by batch and leaf, unsigned ones last. */
+function bySeal (a: StoredState, b: StoredState): number {
+  if (a.seal === undefined || b.seal === undefined) return a.seal === undefined ? (b.seal === undefined ? 0 : 1) : -1
+  return a.seal.batch - b.seal.batch || a.seal.leaf - b.seal.leaf
+}
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false

@@ -22,8 +22,9 @@ import { MAX_WALL } from '../../core/hlc.ts'
 import { parseVoids, voidRows, type ClockVoid } from '../../core/knowledge.ts'
 import { LIMITS } from '../../core/limits.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import { BLOOM_LIMITS, BloomFilter, wirePreview as preview } from './bloom.ts'
-import { checkRows, encodeRows, rowsOf } from './rows.ts'
+import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './WindowIndex.ts'
 
 /** The version byte every engram frame starts with. */
@@ -95,11 +96,12 @@ export interface BloomMessage {
   readonly scope?: BloomScope
 }
 
-/** Records the receiver lacks (rows on the wire, checked records once parsed). */
+/** Records the receiver lacks (rows on the wire, checked records once parsed), with their signatures (rows.ts). */
 export interface RecordsMessage {
   readonly t: 'records'
   readonly round: number
   readonly records: readonly MemoryRecord[]
+  readonly seals?: PageSeals
   /** The clock voids the sender knows (core/knowledge.ts), applied before the records. */
   readonly vd?: readonly ClockVoid[]
 }
@@ -251,8 +253,15 @@ export function parseRecords (input: unknown, limits: Pick<GossipLimits, 'maxRec
   checkType(o, 'records')
   const round = integer(o, 'records', 'round', 0, U32_MAX)
   const { nodes, rows } = rowsOf(get(o, 'nodes'), get(o, 'records'), 'records', limits.maxRecordsPerMessage)
+  const seals = sealsOf(batchesOf(get(o, 'batches'), nodes, 'records.batches', Math.max(1, rows.length)), rows, 'records.records')
   const vd = get(o, 'vd')
-  return { t: 'records', round, records: checkRows(nodes, rows, 'records.records'), ...(vd !== undefined ? { vd: parseVoids(vd, 'gossip records.vd') } : {}) }
+  return {
+    t: 'records',
+    round,
+    records: checkRows(nodes, rows, 'records.records'),
+    ...(seals !== undefined ? { seals } : {}),
+    ...(vd !== undefined ? { vd: parseVoids(vd, 'gossip records.vd') } : {})
+  }
 }
 
 /** Validates any gossip message, dispatching on `t`. Throws PROTOCOL naming the field. */
@@ -278,8 +287,15 @@ export function toWire (msg: GossipMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'digest': return { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, x: msg.x, ...(msg.now !== undefined ? { now: msg.now } : {}) }
     case 'records': {
-      const { nodes, rows } = encodeRows(msg.records)
-      return { t: msg.t, round: msg.round, nodes, records: rows, ...(msg.vd !== undefined && msg.vd.length > 0 ? { vd: voidRows(msg.vd) } : {}) }
+      const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
+      return {
+        t: msg.t,
+        round: msg.round,
+        nodes,
+        records: rows,
+        ...(batches !== undefined ? { batches } : {}),
+        ...(msg.vd !== undefined && msg.vd.length > 0 ? { vd: voidRows(msg.vd) } : {})
+      }
     }
     case 'buckets': {
       const wire = { t: msg.t, round: msg.round, ws: msg.ws, n: msg.n, b: msg.b, fp: msg.fp }

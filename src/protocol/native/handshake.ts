@@ -168,8 +168,12 @@ export interface HandshakeOptions {
    * (since then a node proves nothing before it has checked the peer's proof).
    */
   readonly legacyProofOrder?: boolean
+  /** This node signs its records (`hello.sg`). */
+  readonly signs?: boolean
   /** This node's wall clock: sent in `hello` (`now`), and read when the peer's hello arrives. */
   readonly now?: () => number
+  /** The codecs of compressed frames this node reads, listed in its hello (compression.ts); default none. */
+  readonly codecs?: readonly number[]
 }
 
 export interface HandshakeResult {
@@ -177,8 +181,12 @@ export interface HandshakeResult {
   /** The peer's feed id, from its hello (covered by both proofs). */
   readonly peerFeed: string
   readonly role: Role
+  /** The peer said it signs its records (`hello.sg`): its unsigned records are to be refused. */
+  readonly peerSigns: boolean
   /** What the peer's clock read in its hello, and this node's when it arrived (absent from older peers). */
   readonly peerClock?: { readonly theirs: number, readonly ours: number }
+  /** The codecs of compressed frames the peer reads (its hello's `z`; empty from older peers). */
+  readonly peerCodecs: readonly number[]
 }
 
 type Slots = { hello?: HelloMessage, proof?: ProofMessage, pake?: PakeMessage, confirm?: ConfirmMessage }
@@ -200,7 +208,8 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const pp = opts.passphraseKey !== undefined || opts.secrets?.passphrase !== undefined
   await ch.send({
     t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}),
-    ...(opts.now !== undefined ? { now: opts.now() } : {})
+    ...(opts.signs === true ? { sg: true } : {}), ...(opts.now !== undefined ? { now: opts.now() } : {}),
+    ...(opts.codecs !== undefined && opts.codecs.length > 0 ? { z: opts.codecs } : {})
   })
 
   const got: Slots = {}
@@ -237,7 +246,7 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const stray = version >= 2 ? got.proof : (got.pake ?? got.confirm)
   if (stray !== undefined) throw PROTOCOL(`${stray.t} sent in a version ${version} handshake`)
   const peerClock = hello.now !== undefined && helloAt !== undefined ? { theirs: hello.now, ours: helloAt } : undefined
-  return { version, peerFeed: hello.feed, role, ...(peerClock !== undefined ? { peerClock } : {}) }
+  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true, peerCodecs: hello.z ?? [], ...(peerClock !== undefined ? { peerClock } : {}) }
 }
 
 interface Steps {

@@ -2,6 +2,7 @@
  * The messages of native sync (docs/PROTOCOL.md) and their codec.
  *
  *   frame := version:u8 (0x01) msgpack(map)      ; msgpackr standard encoding, one map per frame
+ *          | 0x02 codec:u8 compressed(msgpack(map))   ; after the handshake, to a peer that reads it (compression.ts)
  *
  * Every message is a map with a `t` field naming its type. `decodeFrame` is the only way a
  * frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
@@ -20,15 +21,20 @@ import { FEED_ID, type NodeId } from '../../core/ids.ts'
 import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type KnowledgeEntry, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
+import type { BatchProof, PageSeals } from '../../core/seals.ts'
+import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { parseOrigins } from './gossipRoutes.ts'
-import { checkRows, encodeRows, rowsOf } from './rows.ts'
+import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
 export const FRAME_VERSION = 0x01
 export const MIN_PROTOCOL_VERSION = 1
 /** 2: the handshake is a PAKE (pake.ts: `pake`, then `confirm`); 1: `proof` (keyed MACs). */
 export const MAX_PROTOCOL_VERSION = 2
+
+/** Most codec ids in a hello's `z`. */
+const MAX_CODECS = 8
 
 /** Caps on what a peer may send (docs/PROTOCOL.md). */
 export const NATIVE_LIMITS = {
@@ -51,8 +57,9 @@ export const NATIVE_LIMITS = {
 
 /**
  * Both sides send at once: the versions spoken, a fresh nonce, this store's feed id; whether
- * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; its wall
- * clock (`now`, ms since the epoch), so each side learns how far apart their clocks are.
+ * this node holds a passphrase (`pp`, not secret); its certificate (DER) when TLS is on; whether
+ * it signs its records (`sg`: its unsigned records are then refused); its wall clock (`now`, ms
+ * since the epoch), so each side learns how far apart their clocks are.
  */
 export interface HelloMessage {
   readonly t: 'hello'
@@ -61,7 +68,10 @@ export interface HelloMessage {
   readonly feed: string
   readonly pp?: boolean
   readonly cert?: Uint8Array
+  readonly sg?: boolean
   readonly now?: number
+  /** The codecs of compressed frames this node reads (compression.ts); absent: none. */
+  readonly z?: readonly number[]
 }
 
 /**
@@ -127,6 +137,8 @@ export interface ChangesMessage {
   readonly snapshot?: boolean
   /** With `snapshot`: how much of the receiver's feed the sender has seen. */
   readonly peerCursor?: number
+  /** The signatures of the records (rows.ts; absent: all unsigned). */
+  readonly seals?: PageSeals
   /**
    * The sender's knowledge vector (core/knowledge.ts), read with the page's scan; only on a page
    * that reaches the end of the feed (`more` false). Learnt with the cursor `to`.
@@ -149,9 +161,11 @@ export interface AckMessage {
  * envelope, the node table and the number of rows are; each row goes through checkRowAt (with
  * `nodes`) before use.
  */
-export interface UncheckedChanges extends Omit<ChangesMessage, 'records'> {
+export interface UncheckedChanges extends Omit<ChangesMessage, 'records' | 'seals'> {
   readonly nodes: readonly string[]
   readonly unchecked: readonly unknown[]
+  /** The page's batches, checked (each row's place in them is read with its row). */
+  readonly batches: readonly BatchProof[]
 }
 
 export type SessionMessage = HelloMessage | ProofMessage | PakeMessage | ConfirmMessage | CursorMessage | ChangesMessage | AckMessage
@@ -174,15 +188,17 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
-      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.now !== undefined ? { now: msg.now } : {})
+      ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.sg === true ? { sg: true } : {}),
+      ...(msg.now !== undefined ? { now: msg.now } : {}), ...(msg.z !== undefined ? { z: [...msg.z] } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}), ...(msg.pr === true ? { pr: true } : {}), ...(msg.g !== undefined && msg.g.length > 0 ? { g: [...msg.g] } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
-      const { nodes, rows } = encodeRows(msg.records)
+      const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
       const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
+      if (batches !== undefined) out.batches = batches
       if (msg.end !== undefined) out.end = msg.end
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
       if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
@@ -223,10 +239,12 @@ export function decodeFrame (frame: Uint8Array, opts: DecodeOptions = {}): Nativ
   if (frame.byteLength < 2) throw PROTOCOL(`frame: ${frame.byteLength} bytes is too short for a message`, { field: 'frame' })
   if (frame.byteLength > maxFrame + 1) throw PROTOCOL(`frame: ${frame.byteLength} bytes is over the limit of ${maxFrame} bytes`, { field: 'frame' })
   const version = frame[0] as number
-  if (version !== FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
+  if (version === COMPRESSED_FRAME_VERSION && opts.only !== undefined) throw PROTOCOL('frame: a compressed frame before the handshake completed', { field: 'version', version })
+  if (version !== FRAME_VERSION && version !== COMPRESSED_FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
+  const packed = version === COMPRESSED_FRAME_VERSION ? decompressBody(frame, maxFrame) : frame.subarray(1)
   let body: unknown
   try {
-    body = unpackr.unpack(frame.subarray(1))
+    body = unpackr.unpack(packed)
   } catch (e) {
     throw PROTOCOL(`frame: body is not one valid msgpack value (${e instanceof Error ? e.message : String(e)})`, { field: 'frame' })
   }
@@ -254,7 +272,12 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       const hello: { -readonly [K in keyof HelloMessage]: HelloMessage[K] } = { t, v: [min, max], nonce: bytes(o.nonce, 'hello.nonce', NATIVE_LIMITS.nonceBytes), feed: feed(o.feed, 'hello.feed') }
       if (o.pp !== undefined && bool(o.pp, 'hello.pp')) hello.pp = true
       if (o.cert !== undefined) hello.cert = bytes(o.cert, 'hello.cert', undefined, NATIVE_LIMITS.maxCertBytes)
+      if (o.sg !== undefined && bool(o.sg, 'hello.sg')) hello.sg = true
       if (o.now !== undefined) hello.now = uint(o.now, 'hello.now', MAX_WALL)
+      if (o.z !== undefined) {
+        if (!Array.isArray(o.z) || o.z.length > MAX_CODECS) throw bad('hello.z', `must be a list of at most ${MAX_CODECS} codec ids`)
+        hello.z = o.z.map((c, i) => uint(c, `hello.z[${i}]`, 255))
+      }
       return hello
     }
     case 'proof': case 'confirm': {
@@ -295,8 +318,10 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
         ...(o.lz !== undefined ? { lz: parseKnowledge(o.lz, 'changes.lz') } : {})
       }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
-      if (deferRecords) return { ...envelope, nodes, unchecked: rows }
-      return { ...envelope, records: checkRows(nodes, rows, 'changes.records') }
+      const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))
+      if (deferRecords) return { ...envelope, nodes, unchecked: rows, batches }
+      const seals = sealsOf(batches, rows, 'changes.records')
+      return { ...envelope, records: checkRows(nodes, rows, 'changes.records'), ...(seals !== undefined ? { seals } : {}) }
     }
     default:
       if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords)

@@ -17,25 +17,36 @@
  *
  * `checkRowAt` is the gate: every field goes through the same checks as a plain record
  * (core/records.ts checkRecord); any failure is a PROTOCOL error naming the row.
+ *
+ * Signatures (docs/PROTOCOL.md "Signatures"): a message with signed records has `batches`, each
+ * `[signer, wall, counter, n, sig, proof]` (`signer` an index into `nodes`, or a node id;
+ * `proof` the concatenated 32-byte hashes), and a signed record's row has two more fields,
+ * `batch` (an index into `batches`) and `leaf`. A node that does not know signatures ignores
+ * both (extra row fields and unknown message fields are ignored), and sends rows without them.
  */
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
-import { isNodeId } from '../../core/ids.ts'
+import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { checkRecord } from '../../core/records.ts'
+import { batchFromTuple, sealRefFrom, type BatchProof, type PageSeals, type SealRef } from '../../core/seals.ts'
 import { termToJson } from '../../core/validate.ts'
 
 const KINDS = ['triple', 'note', 'episode', 'trace'] as const
 /** Fields of each kind's row, kind code included. */
 const ROW_LENGTH = [8, 7, 6, 7] as const
 
-/** Records as rows, with their node table. */
+/** Records as rows, with their node table, and the batches of their signatures (when any). */
 export interface Rows {
   readonly nodes: string[]
   readonly rows: unknown[][]
+  readonly batches?: unknown[][]
 }
 
-/** The rows of `records`, in order, and the table of their node ids (in order of first use). */
-export function encodeRows (records: readonly MemoryRecord[]): Rows {
+/**
+ * The rows of `records`, in order, and the table of their node ids (in order of first use);
+ * with `seals`, the batches and each signed row's [batch, leaf].
+ */
+export function encodeRows (records: readonly MemoryRecord[], seals?: PageSeals): Rows {
   const index = new Map<string, number>()
   const nodes: string[] = []
   const rows: unknown[][] = new Array<unknown[]>(records.length)
@@ -55,7 +66,35 @@ export function encodeRows (records: readonly MemoryRecord[]): Rows {
       case 'trace': rows[i] = [3, r.runId, r.type, r.data, h.wall, h.counter, n]; break
     }
   }
-  return { nodes, rows }
+  if (seals === undefined || seals.batches.length === 0) return { nodes, rows }
+  for (let i = 0; i < rows.length; i++) {
+    const ref = seals.refs[i]
+    if (ref !== undefined) rows[i]!.push(ref.batch, ref.leaf)
+  }
+  const batches = seals.batches.map(b => [index.get(b.signer) ?? b.signer, b.at.wall, b.at.counter, b.n, b.sig, Buffer.concat(b.proof)])
+  return { nodes, rows, batches }
+}
+
+/**
+ * The `batches` of a message (absent: none), checked; any failure is a PROTOCOL error naming the
+ * field. `bytesOf` reads `sig` and `proof` (default: binary, as the native frame encoding gives them).
+ */
+export function batchesOf (value: unknown, nodes: readonly string[], field: string, max: number,
+  bytesOf: (v: unknown) => Uint8Array | undefined = v => (v instanceof Uint8Array ? v : undefined)): BatchProof[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw bad(field, 'must be an array of batches')
+  if (value.length > max) throw bad(field, `holds ${value.length} batches for ${max} records (at most one per record)`)
+  const signerOf = (v: unknown): NodeId | undefined =>
+    typeof v === 'number' ? (Number.isInteger(v) && v >= 0 && v < nodes.length ? asNodeId(nodes[v]!) : undefined) : isNodeId(v) ? v : undefined
+  return value.map((b: unknown, i) => batchFromTuple(b, `${field}[${i}]`, signerOf, bytesOf))
+}
+
+/** The [batch, leaf] a row carries after its kind's fields, or undefined (unsigned). PROTOCOL naming the row when malformed. */
+export function rowSealAt (row: unknown, batches: number, field: string): SealRef | undefined {
+  if (!Array.isArray(row)) return undefined
+  const len = ROW_LENGTH[row[0] as number]
+  if (len === undefined || row.length < len + 2) return undefined
+  return sealRefFrom(row[len], row[len + 1], batches, field)
 }
 
 /**
@@ -106,6 +145,13 @@ export function checkRows (nodes: readonly string[], rows: readonly unknown[], f
   const out: MemoryRecord[] = new Array<MemoryRecord>(rows.length)
   for (let i = 0; i < rows.length; i++) out[i] = checkRowAt(rows[i], nodes, `${field}[${i}]`)
   return out
+}
+
+/** The seals of checked rows: the message's batches and each row's [batch, leaf]; undefined when none is signed. */
+export function sealsOf (batches: readonly BatchProof[], rows: readonly unknown[], field: string): PageSeals | undefined {
+  if (batches.length === 0) return undefined
+  const refs = rows.map((row, i) => rowSealAt(row, batches.length, `${field}[${i}]`))
+  return { batches, refs }
 }
 
 function bad (field: string, problem: string): EngramError {

@@ -68,6 +68,14 @@ export interface DeltaResponse {
   /** The clock voids the server knows, `[[node, generation, wall, counter], …]`; applied before the records. */
   readonly voids?: readonly ClockVoid[]
   /**
+   * The signed batches of the page's records, each `[signer, wall, counter, n, sig, proof]` (sig
+   * and proof base64; proof the concatenated 32-byte hashes); a signed record has `seal`:
+   * `[batch, leaf]` (docs/SYNC.md, "Signatures"). Absent from older servers: unsigned records.
+   */
+  readonly batches?: readonly Json[]
+  /** The server signs its own records (its unsigned records are refused). */
+  readonly signs?: boolean
+  /**
    * Feed positions after `cursor` on the server when it answered: at most this many records are
    * still to come (fewer when some are filtered out), for progress. Absent from older servers.
    */

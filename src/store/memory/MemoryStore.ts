@@ -3,39 +3,37 @@
  * conformance suite as SqliteStore (test/store/conformance.ts): the same merge decisions
  * (store/decide.ts), the same seqs, orders, filters and errors.
  *
- * Layout: one map per kind from key to slot (state, seq, via), and the changes feed as a map
- * from seq to slot whose insertion order is seq order (a changed record's old seq is removed
- * and its new, largest seq appended); the knowledge vector, the voids and the held records in
- * maps of their own. `apply` stages every change and commits only when the whole batch
- * succeeded, so a failing batch leaves nothing behind. The full-text index
- * (MemoryTextIndex.ts) changes in that same commit.
+ * Layout: one map per kind from key to slot (state, seq, via, seal), and the changes feed as a
+ * map from seq to slot whose insertion order is seq order (a changed record's old seq is removed
+ * and its new, largest seq appended); replaced states in MemoryHistory, signed batches in
+ * MemoryBatches, the knowledge vector, the voids and the held records in MemoryKnowledge; the
+ * queries, listings and scans in MemoryReads (as reader.ts is the SQLite store's). `apply` stages every change and commits only when the whole batch succeeded, so a failing
+ * batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in that same
+ * commit; a clock repair goes through the same staging.
  */
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
-import { compareHlc, compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
+import { compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
 import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
-import { isTombstone, namespaceOf, recordKey, recordNamespace, RECORD_KINDS } from '../../core/model.ts'
+import { compareRecords } from '../../core/merge.ts'
+import { isTombstone, recordKey, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import type { SignedBatch } from '../../core/signing.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
-import { checkChanges, checkCursor, checkMark, checkPage, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide, heldIdent, isForgotten, isLive } from '../decide.ts'
+import { newestFirst } from '../asOf.ts'
+import { checkCursor, checkMark, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
+import { cameFromPeer, decide, isForgotten, isLive } from '../decide.ts'
 import { compareText } from '../order.ts'
-import { termEquals } from '../terms.ts'
+import { collectable } from '../tombstones.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, Store, StoreHealth,
-  StoreStats, TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, ProvenanceStats,
+  RecordRef, Store, StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
+import { MemoryBatches } from './MemoryBatches.ts'
+import { MemoryHistory } from './MemoryHistory.ts'
+import { MemoryKnowledge } from './MemoryKnowledge.ts'
+import { feedEntry, MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
-
-interface Slot {
-  readonly record: MemoryRecord
-  readonly seq: number
-  /** The peer this state came from; undefined for local writes. */
-  readonly via: NodeId | undefined
-}
-
-type Tables = Record<RecordKind, Map<string, Slot>>
-const newTables = (): Tables => ({ triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() })
 
 export class MemoryStore implements Store {
   readonly kind = 'memory'
@@ -43,12 +41,9 @@ export class MemoryStore implements Store {
   private readonly feed = new Map<number, Slot>()
   private readonly cursors = new Map<string, number>()
   private readonly meta = new Map<string, string>()
-  private readonly knowledgeMap = new Map<NodeId, HlcMark>()
-  private readonly voidMap = new Map<NodeId, ClockVoid>()
-  /** Held records by id; `heldIdents` the identities among them. */
-  private readonly heldMap = new Map<number, HeldRecord>()
-  private readonly heldIdents = new Set<string>()
-  private heldNext = 1
+  private readonly batches = new MemoryBatches()
+  private readonly past = new MemoryHistory()
+  private readonly known = new MemoryKnowledge()
   private lastSeq = 0
   private floor = 0
   private mark: HlcMark = { wall: 0, counter: 0 }
@@ -56,8 +51,10 @@ export class MemoryStore implements Store {
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
   private writing = false
   private readonly text: MemoryTextIndex
+  private readonly reads: MemoryReads
 
   constructor (opts: { textCandidates?: number } = {}) {
+    this.reads = new MemoryReads(this.tables, this.feed, this.past, () => this.lastSeq)
     this.text = new MemoryTextIndex(opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES)
   }
 
@@ -73,57 +70,71 @@ export class MemoryStore implements Store {
     }
   }
 
-  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
+  /**
+   * Writes a batch (or a clock repair: `repair`), all or nothing: every change is staged first,
+   * and committed only when nothing can fail any more.
+   */
+  private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions, repair?: ClockRepair): ApplyResult {
     const staged = newTables()
     const writes: Slot[] = []
+    const replaced: Array<{ kind: RecordKind, key: string, state: StoredState }> = []
+    const batches = this.batches.stage()
     const changed: FeedEntry[] = []
     let unchanged = 0
     let replacedLive = 0
     let forgotten = 0
     let seq = this.lastSeq
-    let mark = maxMark(this.mark, opts.clock)
+    let mark = repair === undefined ? maxMark(this.mark, opts.clock) : repair.clock
     // Voids first: what they drop is not held any more when the batch's records come.
-    const voids = new Map(this.voidMap)
-    const voidedIds = new Set<number>()
-    const knowledge = new Map(this.knowledgeMap)
-    for (const v of opts.voids ?? []) {
-      if ((voids.get(v.node)?.generation ?? 0) >= v.generation) continue
-      voids.set(v.node, v)
-      for (const [id, h] of this.heldMap) if (h.record.hlc.node === v.node && compareMark(h.record.hlc, v) > 0) voidedIds.add(id)
-      const k = knowledge.get(v.node)
-      if (k !== undefined && compareMark(k, v) > 0) knowledge.set(v.node, { wall: v.wall, counter: v.counter })
+    const known = this.known.stage(opts, batches)
+    const removed: Slot[] = []
+    for (const id of repair?.removeTraces ?? []) {
+      const old = this.tables.trace.get(id)
+      if (old === undefined) continue
+      removed.push(old)
+      batches.count(old.seal?.batch, -1)
     }
-    const dropHeld = new Set<number>([...voidedIds, ...(opts.release ?? [])])
-    const voided = voidedIds.size
-    for (const incoming of records) {
+    for (let i = 0; i < records.length; i++) {
+      const incoming = records[i]!
       const key = recordKey(incoming)
-      const current = (staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key))?.record
+      const seal = batches.sealOf(opts.seals, i)
+      const currentSlot = staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key)
+      const current = currentSlot?.record
       if (isForgotten(current, incoming, opts)) { forgotten++; unchanged++; continue }
-      const state = decide(current, incoming, opts)
+      const state = decide(current, incoming, opts, seal !== undefined && currentSlot !== undefined && currentSlot.seal === undefined)
       if (state === undefined) { unchanged++; continue }
       if (isLive(current)) replacedLive++
       seq++
-      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined }
+      const kept = state === incoming ? seal : undefined
+      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined, seal: kept }
+      batches.count(kept?.batch, 1)
+      if (currentSlot !== undefined) {
+        if (compareRecords(state, currentSlot.record) !== 0) {
+          if (incoming.kind !== 'trace') replaced.push({ kind: incoming.kind, key, state: { ...stored(currentSlot), until: state.hlc } })
+        } else {
+          batches.count(currentSlot.seal?.batch, -1)
+        }
+      }
       staged[incoming.kind].set(key, slot)
       writes.push(slot)
       if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
-      changed.push({ seq: seq as Seq, record: state })
+      changed.push(feedEntry(slot))
     }
-    const holding: HeldRecord[] = []
-    const idents = new Set<string>()
-    let nextHeld = this.heldNext
-    for (const r of opts.hold?.records ?? []) {
-      const ident = heldIdent(r)
-      if (this.heldIdents.has(ident) || idents.has(ident)) continue
-      idents.add(ident)
-      holding.push({ id: nextHeld++, record: r, via: opts.via, arrivedAt: opts.hold!.at })
-    }
-    for (const e of opts.learn ?? []) {
-      const k = knowledge.get(e.node)
-      if (k === undefined || compareMark(e, k) > 0) knowledge.set(e.node, { wall: e.wall, counter: e.counter })
-    }
+    const hold = opts.hold
+    hold?.records.forEach((r, i) => {
+      const seal = batches.sealOf(hold.seals, i, 'hold.seals')
+      if (this.known.hold(known, r, opts.via, hold.at, seal)) batches.count(seal?.batch, 1)
+    })
+    this.known.learn(known, opts.learn ?? [])
     const metaWrites = opts.meta?.() ?? []
     // Nothing above changed the store; from here on nothing can fail.
+    this.batches.commit(batches)
+    for (const r of replaced) this.past.add(r.kind, r.key, r.state)
+    for (const old of removed) {
+      this.tables.trace.delete(recordKey(old.record))
+      this.feed.delete(old.seq)
+      this.text.removed(old.seq)
+    }
     for (const slot of writes) this.put(slot)
     this.lastSeq = seq
     this.mark = mark
@@ -132,18 +143,9 @@ export class MemoryStore implements Store {
       if (value === undefined) this.meta.delete(key)
       else this.meta.set(key, value)
     }
-    for (const id of dropHeld) {
-      const h = this.heldMap.get(id)
-      if (h === undefined) continue
-      this.heldMap.delete(id)
-      this.heldIdents.delete(heldIdent(h.record))
-    }
-    for (const h of holding) { this.heldMap.set(h.id, h); this.heldIdents.add(heldIdent(h.record)) }
-    this.heldNext = nextHeld
-    this.knowledgeMap.clear()
-    for (const [k, v] of knowledge) this.knowledgeMap.set(k, v)
-    for (const [k, v] of voids) this.voidMap.set(k, v)
-    return { changed, unchanged, replacedLive, forgotten, held: holding.length, voided }
+    this.known.commit(known)
+    if (repair !== undefined) this.known.setVoid(repair.void)
+    return { changed, unchanged, replacedLive, forgotten, held: known.holding.length, voided: known.voided }
   }
 
   /** Writes a slot: its record's old feed entry goes, the new one is appended. */
@@ -172,76 +174,27 @@ export class MemoryStore implements Store {
 
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
     this.assertOpen()
-    checkPage(page)
-    const matches: TripleRecord[] = []
-    for (const { record } of this.tables.triple.values()) {
-      const t = record as TripleRecord
-      if (t.deleted && pattern.includeDeleted !== true) continue
-      if (pattern.subject !== undefined && t.subject !== pattern.subject) continue
-      if (pattern.predicate !== undefined && t.predicate !== pattern.predicate) continue
-      if (pattern.object !== undefined && !termEquals(t.object, pattern.object)) continue
-      if (pattern.namespace !== undefined && namespaceOf(t.subject) !== pattern.namespace) continue
-      matches.push(t)
-    }
-    matches.sort((a, b) => compareText(a.subject, b.subject) || compareText(a.predicate, b.predicate) || compareText(a.id, b.id))
-    return { triples: slicePage(matches, page), total: matches.length }
+    return this.reads.queryTriples(pattern, page)
   }
 
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const prefix = opts.prefix ?? ''
-    const notes: NoteRecord[] = []
-    for (const { record } of this.tables.note.values()) {
-      const n = record as NoteRecord
-      if (!n.deleted && n.key.startsWith(prefix)) notes.push(n)
-    }
-    notes.sort((a, b) => compareText(a.key, b.key))
-    return { notes: slicePage(notes, opts), total: notes.length }
+    return this.reads.listNotes(opts)
   }
 
   listEpisodes (opts: { prefix?: string } & Page): { episodes: EpisodeRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const prefix = opts.prefix ?? ''
-    const episodes: EpisodeRecord[] = []
-    for (const { record } of this.tables.episode.values()) {
-      if ((record as EpisodeRecord).id.startsWith(prefix)) episodes.push(record as EpisodeRecord)
-    }
-    episodes.sort((a, b) => compareHlc(b.hlc, a.hlc) || compareText(a.id, b.id))
-    return { episodes: slicePage(episodes, opts), total: episodes.length }
+    return this.reads.listEpisodes(opts)
   }
 
   listTraces (opts: { runId?: string } & Page): { traces: TraceRecord[], total: number } {
     this.assertOpen()
-    checkPage(opts)
-    const traces: TraceRecord[] = []
-    for (const { record } of this.tables.trace.values()) {
-      const t = record as TraceRecord
-      if (opts.runId === undefined || t.runId === opts.runId) traces.push(t)
-    }
-    traces.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.id, b.id))
-    return { traces: slicePage(traces, opts), total: traces.length }
+    return this.reads.listTraces(opts)
   }
 
   changesSince (after: number, opts: ChangesOptions): ChangesPage {
     this.assertOpen()
-    checkChanges(after, opts)
-    const kinds = opts.kinds === undefined ? undefined : new Set(opts.kinds)
-    const namespaces = opts.namespaces === undefined || opts.namespaces.length === 0 ? undefined : new Set(opts.namespaces)
-    const entries: FeedEntry[] = []
-    if (after < this.lastSeq) {
-      for (const slot of this.feed.values()) {
-        if (slot.seq <= after) continue
-        if (kinds !== undefined && !kinds.has(slot.record.kind)) continue
-        if (namespaces !== undefined && !namespaces.has(recordNamespace(slot.record))) continue
-        if (opts.excludeVia !== undefined && slot.via === opts.excludeVia) continue
-        entries.push({ seq: slot.seq as Seq, record: slot.record })
-        if (entries.length === opts.limit) break
-      }
-    }
-    const lastSeq = entries.length === opts.limit ? entries[entries.length - 1]!.seq : Math.max(after, this.lastSeq)
-    return { entries, lastSeq: lastSeq as Seq, hasMore: lastSeq < this.lastSeq }
+    return this.reads.changesSince(after, opts)
   }
 
   getCursor (peer: NodeId): Seq {
@@ -257,9 +210,9 @@ export class MemoryStore implements Store {
     for (const kind of ['triple', 'note'] as const) {
       const table = this.tables[kind]
       for (const [key, slot] of table) {
-        const r = slot.record as TripleRecord | NoteRecord
-        if (!r.deleted || r.hlc.wall >= beforeWallMs) continue
-        if (upTo !== undefined && compareMark(r.hlc, upTo) > 0) continue
+        const r = slot.record
+        if (!collectable(r, beforeWallMs, upTo)) continue
+        this.past.add(kind, key, { ...stored(slot), until: r.hlc })
         table.delete(key)
         this.feed.delete(slot.seq)
         if (slot.seq > this.floor) this.floor = slot.seq
@@ -290,6 +243,48 @@ export class MemoryStore implements Store {
     return this.text.step(seqs, (after, limit) => this.changesSince(after, { limit }))
   }
 
+  getState (kind: RecordKind, key: string): StoredState | undefined {
+    this.assertOpen()
+    const slot = this.tables[kind].get(key)
+    return slot === undefined ? undefined : stored(slot)
+  }
+
+  history (kind: RecordKind, key: string): StoredState[] {
+    const current = this.getState(kind, key)
+    return newestFirst([...(current === undefined ? [] : [current]), ...this.past.states(kind, key)])
+  }
+
+  getBatch (id: number): SignedBatch | undefined {
+    this.assertOpen()
+    return this.batches.get(id)
+  }
+
+  touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[] {
+    this.assertOpen()
+    return this.reads.touchedBy(origin, fromWall, toWall)
+  }
+
+  unsealed (origin: NodeId, limit: number): MemoryRecord[] {
+    this.assertOpen()
+    return this.reads.unsealed(origin, limit)
+  }
+
+  collectHistory (beforeWallMs: number): number {
+    this.assertWritable()
+    checkWallMs(beforeWallMs)
+    const { removed, batches } = this.past.collect(beforeWallMs)
+    this.batches.count(batches)
+    this.batches.collect()
+    return removed
+  }
+
+  provenanceStats (): ProvenanceStats {
+    this.assertOpen()
+    let unsigned = 0
+    for (const slot of this.feed.values()) if (slot.seal === undefined) unsigned++
+    return { history: this.past.size, batches: this.batches.size, unsigned }
+  }
+
   /** Memory holds nothing across a power cut, and loses nothing short of one: every change counts as durable. */
   durableSeq (): Seq {
     this.assertOpen()
@@ -302,71 +297,39 @@ export class MemoryStore implements Store {
 
   knowledge (): KnowledgeEntry[] {
     this.assertOpen()
-    return [...this.knowledgeMap].sort(([a], [b]) => compareText(a, b)).map(([node, m]) => ({ node, wall: m.wall, counter: m.counter }))
+    return this.known.knowledge()
   }
 
   voids (): ClockVoid[] {
     this.assertOpen()
-    return [...this.voidMap.values()].sort((a, b) => compareText(a.node, b.node))
+    return this.known.voids()
   }
 
   held (opts: { readonly limit: number, readonly upToWall?: number }): HeldRecord[] {
     this.assertOpen()
-    checkPage({ limit: opts.limit, offset: 0 })
-    const upTo = opts.upToWall
-    return [...this.heldMap.values()]
-      .filter(h => upTo === undefined || h.record.hlc.wall <= upTo)
-      .sort((a, b) => compareHlc(a.record.hlc, b.record.hlc) || a.id - b.id)
-      .slice(0, opts.limit)
+    return this.known.held(opts)
   }
 
   heldOrigins (): HeldOrigin[] {
     this.assertOpen()
-    const by = new Map<NodeId, { count: number, min: HlcMark, max: HlcMark }>()
-    for (const { record: { hlc } } of this.heldMap.values()) {
-      const o = by.get(hlc.node)
-      if (o === undefined) by.set(hlc.node, { count: 1, min: hlc, max: hlc })
-      else { o.count++; if (compareMark(hlc, o.min) < 0) o.min = hlc; if (compareMark(hlc, o.max) > 0) o.max = hlc }
-    }
-    return [...by].sort(([a], [b]) => compareText(a, b)).map(([node, o]) => ({
-      node, count: o.count, min: { wall: o.min.wall, counter: o.min.counter }, max: { wall: o.max.wall, counter: o.max.counter }
-    }))
+    return this.known.origins()
   }
 
   stampedAfter (afterWall: number, opts: { readonly limit: number, readonly origin?: NodeId }): MemoryRecord[] {
     this.assertOpen()
-    checkWallMs(afterWall, 'afterWall')
-    checkPage({ limit: opts.limit, offset: 0 })
-    const out: MemoryRecord[] = []
-    for (const kind of RECORD_KINDS) {
-      for (const { record } of this.tables[kind].values()) {
-        if (record.hlc.wall > afterWall && (opts.origin === undefined || record.hlc.node === opts.origin)) out.push(record)
-      }
-    }
-    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || compareText(a.kind, b.kind) || compareText(recordKey(a), recordKey(b))).slice(0, opts.limit)
+    return this.reads.stampedAfter(afterWall, opts)
   }
 
   repairClock (repair: ClockRepair): ApplyResult {
     this.assertWritable()
     checkMark(repair.clock)
-    const changed: FeedEntry[] = []
-    let seq = this.lastSeq
-    for (const id of repair.removeTraces) {
-      const old = this.tables.trace.get(id)
-      if (old === undefined) continue
-      this.tables.trace.delete(id)
-      this.feed.delete(old.seq)
-      this.text.removed(old.seq)
+    this.writing = true
+    try {
+      const force: ApplyOptions = { clock: repair.clock, resolve: (_current, incoming) => incoming, ...(repair.seals !== undefined ? { seals: repair.seals } : {}) }
+      return this.applyAll(repair.records, force, repair)
+    } finally {
+      this.writing = false
     }
-    for (const r of repair.records) {
-      seq++
-      this.put({ record: r, seq, via: undefined })
-      changed.push({ seq: seq as Seq, record: r })
-    }
-    this.lastSeq = seq
-    this.mark = { wall: repair.clock.wall, counter: repair.clock.counter }
-    this.voidMap.set(repair.void.node, repair.void)
-    return { changed, unchanged: 0, replacedLive: 0, forgotten: 0, held: 0, voided: 0 }
   }
 
   clockMark (): HlcMark {
@@ -432,8 +395,4 @@ export class MemoryStore implements Store {
     this.assertOpen()
     if (this.writing) throw nestedWriteError()
   }
-}
-
-function slicePage<T> (items: T[], page: Page): T[] {
-  return items.slice(page.offset, page.offset + page.limit)
 }

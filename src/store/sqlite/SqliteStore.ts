@@ -5,8 +5,10 @@
  * power cut (writer.ts).
  *
  * - schema.ts: the layout, its versioned migrations and the connection settings.
- * - writer.ts: every write transaction (apply, tombstone collection).
- * - reader.ts: records by key, pattern queries, listings, dump.
+ * - writer.ts: every write transaction (apply, tombstone and history collection, the clock
+ *   repair); records.ts how one state is written; batches.ts and history.ts the tables of signed
+ *   batches and replaced states; knowledge.ts the knowledge vector, voids and held records.
+ * - reader.ts: records by key, pattern queries, listings, dump; pastReads.ts the as-of reads.
  * - feed.ts: the changes feed.
  * - nodes.ts: node ids interned as small integers.
  * - textIndex.ts: the full-text index (FTS5), written with the records, and search.
@@ -23,14 +25,17 @@ import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
 import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import type { SignedBatch } from '../../core/signing.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
+import { newestFirst } from '../asOf.ts'
 import { checkMark, checkPage, checkSlice, checkWallMs } from '../checks.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, Store, StoreHealth, StoreStats,
-  TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats, RecordRef, Store,
+  StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'
+import { HISTORY_KIND } from './history.ts'
 import { NodeNames } from './nodes.ts'
 import { Reader } from './reader.ts'
 import { configure, migrate, type ConnectionOptions } from './schema.ts'
@@ -105,7 +110,7 @@ export class SqliteStore implements Store {
     return this.reading('querying triples', p => p.reader.queryTriples(pattern, page))
   }
 
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     return this.reading('listing notes', p => p.reader.listNotes(opts))
   }
 
@@ -172,6 +177,53 @@ export class SqliteStore implements Store {
     const p = this.use()
     return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (after, limit) =>
       changesSince(p.reader, p.nodes, () => p.writer.readState().lastSeq, after, { limit })))
+  }
+
+  getState (kind: RecordKind, key: string): StoredState | undefined {
+    return this.reading('reading a record', p => p.reader.getState(kind, key))
+  }
+
+  history (kind: RecordKind, key: string): StoredState[] {
+    return this.reading('reading history', p => p.reader.read(() => {
+      const current = p.reader.getState(kind, key)
+      return newestFirst([...(current === undefined ? [] : [current]), ...p.writer.history.states(kind, key)])
+    }))
+  }
+
+  getBatch (id: number): SignedBatch | undefined {
+    return this.reading('reading a batch', p => p.writer.getBatch(id))
+  }
+
+  touchedBy (origin: NodeId, fromWall: number, toWall: number): RecordRef[] {
+    return this.reading('reading history', p => p.reader.read(() => {
+      const kinds = Object.entries(HISTORY_KIND).map(([k, v]) => [v, k] as const)
+      const byCode = new Map<number, RecordKind>(kinds as Array<readonly [number, RecordKind]>)
+      const seen = new Set<string>()
+      const out: RecordRef[] = []
+      const add = (kind: RecordKind, key: string): void => {
+        const k = `${kind}\u0000${key}`
+        if (!seen.has(k)) { seen.add(k); out.push({ kind, key }) }
+      }
+      for (const r of p.reader.touchedBy(origin, fromWall, toWall)) add(r.kind, r.key)
+      for (const r of p.writer.history.touchedBy(origin, fromWall, toWall)) add(byCode.get(r.kind)!, r.key)
+      return out
+    }))
+  }
+
+  unsealed (origin: NodeId, limit: number): MemoryRecord[] {
+    return this.reading('reading unsigned states', p => p.reader.unsealed(origin, limit))
+  }
+
+  collectHistory (beforeWallMs: number): number {
+    return this.use().writer.collectHistory(beforeWallMs)
+  }
+
+  provenanceStats (): ProvenanceStats {
+    return this.reading('reading stats', p => p.reader.read(() => ({
+      history: p.writer.history.size(),
+      batches: p.writer.batchCount(),
+      unsigned: p.reader.unsignedCount()
+    })))
   }
 
   durableSeq (): Seq {

@@ -13,18 +13,19 @@
 import type { SQLInputValue } from 'node:sqlite'
 import type { Seq } from '../../core/ids.ts'
 import { RECORD_KINDS } from '../../core/model.ts'
+import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { checkChanges } from '../checks.ts'
 import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import type { Reader } from './reader.ts'
-import { KIND_TABLES } from './rows.ts'
+import { KIND_TABLES, sealOf } from './rows.ts'
 
 /** The tables in feed order. */
 const TABLES = RECORD_KINDS.map(kind => ({ kind, ...KIND_TABLES[kind] }))
 
 export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () => number, after: number, opts: ChangesOptions): ChangesPage {
   checkChanges(after, opts)
-  const namespaces = opts.namespaces !== undefined && opts.namespaces.length > 0 ? JSON.stringify(opts.namespaces) : undefined
+  const namespaces = opts.namespaces !== undefined && opts.namespaces.length > 0 ? JSON.stringify([...opts.namespaces, SYSTEM_NAMESPACE]) : undefined
   return reader.read(() => {
     const last = lastIssued()
     const viaId = opts.excludeVia === undefined ? undefined : nodes.find(opts.excludeVia)
@@ -42,8 +43,12 @@ export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () =
       }
       sql += ' ORDER BY seq LIMIT ?'
       params.push(opts.limit)
-      const rows = reader.statement(sql).all(...params) as unknown as { seq: number }[]
-      for (const row of rows) entries.push({ seq: row.seq as Seq, record: t.decode(row as never, nodes) })
+      const rows = reader.statement(sql).all(...params) as unknown as Array<{ seq: number, batch: number | null, leaf: number | null }>
+      for (const row of rows) {
+        const seal = sealOf(row)
+        const record = t.decode(row as never, nodes)
+        entries.push(seal === undefined ? { seq: row.seq as Seq, record } : { seq: row.seq as Seq, record, seal })
+      }
       if (rows.length === opts.limit) upper = rows[rows.length - 1]!.seq
     }
     entries.sort((a, b) => a.seq - b.seq)

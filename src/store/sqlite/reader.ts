@@ -1,17 +1,20 @@
 /**
- * Every read of the SQLite file except the changes feed: records by key, pattern queries over
- * triples, listings of notes, episodes and traces, and the canonical dump. Statements are
- * prepared once per distinct SQL text and cached.
+ * Every read of the SQLite file except the changes feed and history: records by key (with their
+ * provenance), pattern queries over triples (as-of ones in pastReads.ts), listings of notes,
+ * episodes and traces, and the canonical dump. Statements are prepared once per distinct SQL
+ * text and cached.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
 import { isTripleId, type NodeId, type TripleId } from '../../core/ids.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
+import { SYSTEM_NAMESPACE } from '../../core/system.ts'
 import { checkPage } from '../checks.ts'
 import { compareText, prefixUpperBound } from '../order.ts'
-import type { Page, TriplePattern } from '../Store.ts'
+import type { Page, StoredState, TriplePattern } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
+import { notesAsOf, triplesAsOf } from './pastReads.ts'
 import {
-  EPISODE_COLUMNS, episodeFromRow, KIND_TABLES, NOTE_COLUMNS, noteFromRow, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
+  EPISODE_COLUMNS, episodeFromRow, KIND_TABLES, NOTE_COLUMNS, noteFromRow, sealOf, TERM_TAG, termValue, TRACE_COLUMNS, traceFromRow,
   TRIPLE_COLUMNS, tripleFromRow, type EpisodeRow, type NoteRow, type TraceRow, type TripleRow
 } from './rows.ts'
 
@@ -79,11 +82,63 @@ export class Reader {
     return out
   }
 
+  /** The current state of a record with where it came from and its seal. */
+  getState (kind: RecordKind, key: string): StoredState | undefined {
+    const t = KIND_TABLES[kind]
+    let param: SQLInputValue = key
+    if (kind === 'triple') {
+      if (!isTripleId(key)) return undefined
+      param = Buffer.from(key, 'hex')
+    }
+    const row = this.statement(`SELECT ${t.columns} FROM ${t.table} WHERE ${t.key} = ?`).get(param) as
+      (TripleRow & NoteRow & EpisodeRow & TraceRow) | undefined
+    if (row === undefined) return undefined
+    const seal = sealOf(row)
+    return {
+      record: t.decode(row as never, this.nodes),
+      ...(row.via !== null ? { via: this.nodes.nameOf(row.via) } : {}),
+      ...(seal !== undefined ? { seal } : {})
+    }
+  }
+
+  /** (kind, key) of the current states stamped by `origin` with a wall time in [from, to]. */
+  touchedBy (origin: NodeId, from: number, to: number): Array<{ kind: RecordKind, key: string }> {
+    const id = this.nodes.find(origin)
+    if (id === undefined) return []
+    const out: Array<{ kind: RecordKind, key: string }> = []
+    for (const [kind, t] of Object.entries(KIND_TABLES) as Array<[RecordKind, typeof KIND_TABLES[RecordKind]]>) {
+      const key = kind === 'triple' ? 'lower(hex(id))' : t.key
+      const rows = this.statement(`SELECT ${key} AS k FROM ${t.table} WHERE origin = ? AND hlc_wall BETWEEN ? AND ?`).all(id, from, to) as Array<{ k: string }>
+      for (const r of rows) out.push({ kind, key: r.k })
+    }
+    return out
+  }
+
+  /** Current states of `origin` without a seal, in feed order. */
+  unsealed (origin: NodeId, limit: number): MemoryRecord[] {
+    const id = this.nodes.find(origin)
+    if (id === undefined || limit < 1) return []
+    return this.read(() => {
+      const out: Array<{ seq: number, record: MemoryRecord }> = []
+      for (const t of Object.values(KIND_TABLES)) {
+        const rows = this.statement(`SELECT ${t.columns} FROM ${t.table} WHERE origin = ? AND batch IS NULL ORDER BY seq LIMIT ?`).all(id, limit) as
+          unknown as Array<TripleRow & NoteRow & EpisodeRow & TraceRow>
+        for (const r of rows) out.push({ seq: r.seq, record: t.decode(r as never, this.nodes) })
+      }
+      return out.sort((a, b) => a.seq - b.seq).slice(0, limit).map(e => e.record)
+    })
+  }
+
+  /** Current states without a seal. */
+  unsignedCount (): number {
+    return this.read(() => Object.values(KIND_TABLES).reduce((n, t) =>
+      n + (this.statement(`SELECT count(*) AS n FROM ${t.table} WHERE batch IS NULL`).get() as { n: number }).n, 0))
+  }
+
   queryTriples (pattern: TriplePattern, page: Page): { triples: TripleRecord[], total: number } {
     checkPage(page)
     const where: string[] = []
     const params: SQLInputValue[] = []
-    if (pattern.includeDeleted !== true) where.push('deleted = 0')
     if (pattern.subject !== undefined) { where.push('subject = ?'); params.push(pattern.subject) }
     if (pattern.predicate !== undefined) { where.push('predicate = ?'); params.push(pattern.predicate) }
     if (pattern.object !== undefined) {
@@ -105,6 +160,14 @@ export class Reader {
         params.push(`${ns}:`, `${ns};`)
       }
     }
+    if (pattern.asOf !== undefined) return triplesAsOf(this, this.nodes, { ...pattern, asOf: pattern.asOf }, { where, params }, page)
+    if (pattern.includeDeleted !== true) where.unshift('deleted = 0')
+    if (pattern.origin !== undefined) {
+      const origin = this.nodes.find(pattern.origin)
+      if (origin === undefined) return { triples: [], total: 0 }
+      where.push('origin = ?')
+      params.push(origin)
+    }
     const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
     return this.read(() => {
       const total = (this.statement(`SELECT count(*) AS n FROM triples ${filter}`).get(...params) as { n: number }).n
@@ -115,10 +178,24 @@ export class Reader {
     })
   }
 
-  listNotes (opts: { prefix?: string } & Page): { notes: NoteRecord[], total: number } {
+  listNotes (opts: { prefix?: string, asOf?: number } & Page): { notes: NoteRecord[], total: number } {
     checkPage(opts)
-    const [range, params] = prefixRange('key', opts.prefix)
-    const filter = `WHERE deleted = 0${range}`
+    const where: string[] = []
+    const params: SQLInputValue[] = []
+    const prefix = opts.prefix ?? ''
+    if (prefix !== '') {
+      const upper = prefixUpperBound(prefix)
+      where.push('key >= ?')
+      params.push(prefix)
+      if (upper !== undefined) { where.push('key < ?'); params.push(upper) }
+    }
+    // The system namespace only when asked for by prefix: keys in ['_engram:', '_engram;') are left out.
+    if (!prefix.startsWith(`${SYSTEM_NAMESPACE}:`)) {
+      where.push('NOT (key >= ? AND key < ?)')
+      params.push(`${SYSTEM_NAMESPACE}:`, `${SYSTEM_NAMESPACE};`)
+    }
+    if (opts.asOf !== undefined) return notesAsOf(this, this.nodes, opts.asOf, { where, params }, opts)
+    const filter = `WHERE ${['deleted = 0', ...where].join(' AND ')}`
     return this.read(() => {
       const total = (this.statement(`SELECT count(*) AS n FROM notes ${filter}`).get(...params) as { n: number }).n
       if (opts.limit === 0 || opts.offset >= total) return { notes: [], total }

@@ -7,6 +7,7 @@
 import { canonicalJson } from '../../core/canonical.ts'
 import { INTERNAL } from '../../core/errors.ts'
 import type { TripleId } from '../../core/ids.ts'
+import type { StoredSeal } from '../../core/seals.ts'
 import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { NodeNames } from './nodes.ts'
 
@@ -40,19 +41,27 @@ export const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, by
 
 /** Columns every record table has, in this order, before its own. */
 export const STAMP_COLUMNS = 'seq, hlc_wall, hlc_counter, origin, via'
+/** A state's place in a signed batch (both NULL: unsigned), after a table's own columns. */
+export const SEAL_COLUMNS = 'batch, leaf'
 
-export const TRIPLE_COLUMNS = `${STAMP_COLUMNS}, id, deleted, subject, predicate, okind, ovalue, olang`
-export const NOTE_COLUMNS = `${STAMP_COLUMNS}, key, deleted, value`
-export const EPISODE_COLUMNS = `${STAMP_COLUMNS}, id, data`
-export const TRACE_COLUMNS = `${STAMP_COLUMNS}, id, run_id, type, data`
+export const TRIPLE_COLUMNS = `${STAMP_COLUMNS}, id, deleted, subject, predicate, okind, ovalue, olang, ${SEAL_COLUMNS}`
+export const NOTE_COLUMNS = `${STAMP_COLUMNS}, key, deleted, value, ${SEAL_COLUMNS}`
+export const EPISODE_COLUMNS = `${STAMP_COLUMNS}, id, data, ${SEAL_COLUMNS}`
+export const TRACE_COLUMNS = `${STAMP_COLUMNS}, id, run_id, type, data, ${SEAL_COLUMNS}`
 
-interface StampRow {
+export interface StampRow {
   seq: number
   hlc_wall: number
   hlc_counter: number
   origin: number
   via: number | null
+  batch: number | null
+  leaf: number | null
 }
+
+/** The seal of a row, or undefined when it is unsigned. */
+export const sealOf = (r: { batch: number | null, leaf: number | null }): StoredSeal | undefined =>
+  r.batch === null || r.leaf === null ? undefined : { batch: r.batch, leaf: r.leaf }
 export interface TripleRow extends StampRow {
   id: Uint8Array
   deleted: number
@@ -108,10 +117,15 @@ export function traceFromRow (r: TraceRow, nodes: NodeNames): TraceRecord {
   }
 }
 
-/** Each kind's table, its columns, the column its namespace is taken from (core/model.ts recordNamespace) and its row decoder. */
-export const KIND_TABLES: Readonly<Record<RecordKind, { table: string, columns: string, name: string, decode: (row: never, nodes: NodeNames) => MemoryRecord }>> = {
-  triple: { table: 'triples', columns: TRIPLE_COLUMNS, name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
-  note: { table: 'notes', columns: NOTE_COLUMNS, name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
-  episode: { table: 'episodes', columns: EPISODE_COLUMNS, name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
-  trace: { table: 'traces', columns: TRACE_COLUMNS, name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
+/**
+ * Each kind's table, its columns, its key column, the column its namespace is taken from
+ * (core/model.ts recordNamespace) and its row decoder.
+ */
+export const KIND_TABLES: Readonly<Record<RecordKind, {
+  table: string, columns: string, key: string, name: string, decode: (row: never, nodes: NodeNames) => MemoryRecord
+}>> = {
+  triple: { table: 'triples', columns: TRIPLE_COLUMNS, key: 'id', name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
+  note: { table: 'notes', columns: NOTE_COLUMNS, key: 'key', name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
+  episode: { table: 'episodes', columns: EPISODE_COLUMNS, key: 'id', name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
+  trace: { table: 'traces', columns: TRACE_COLUMNS, key: 'id', name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
 }

@@ -25,6 +25,7 @@
  * store starts when it opens (SqliteStore, continueTextRebuild). It also indexes node objects
  * (`triples_node_object`, partial: okind = 1), so the edges into a node (a query by object alone,
  * graph expansion, the MCP graph's relations into an entity) are an index lookup, not a scan.
+ *
  * Version 3 (core/knowledge.ts, docs/SYNC.md):
  * - `knowledge`: the knowledge vector, one row per node (the largest mark known of its writes);
  * - `voids`: the latest clock void learnt of each node;
@@ -32,9 +33,12 @@
  *   as plain JSON (core/records.ts), with their stamp, origin, the peer they came from and
  *   when; `ident` (kind, key and stamp) keeps one copy of a state held twice; ids are never
  *   reused.
+ *
+ * Version 4 adds signatures and history (provenanceSchema.ts), and the seals of held records.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { PROVENANCE_MIGRATION_SQL } from './provenanceSchema.ts'
 import { TEXT_INDEX_SQL } from './textIndex.ts'
 
 export interface Migration {
@@ -173,7 +177,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX held_stamp ON held (hlc_wall, hlc_counter);
       CREATE INDEX held_origin ON held (origin, hlc_wall, hlc_counter);
     `
-  }
+  },
+  { version: 4, description: 'provenance: seals of states and held records, signed batches, history', sql: PROVENANCE_MIGRATION_SQL }
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

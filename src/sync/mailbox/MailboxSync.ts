@@ -12,9 +12,16 @@
  *   each is opened (a page that fails to open is refused with a warning naming the writer and
  *   why: tampered, or sealed under another seed), its rows checked, and its records applied
  *   through the ordinary write path (`replication/applyPage.ts`, `via` = the writer), so
- *   tombstones, the conflict strategy and the drift guard apply as for any peer's page;
- *   consecutive pages of one writer are applied in one transaction, up to APPLY_RECORDS
- *   records. The pulled seq moves after the pages are applied or refused.
+ *   signatures (checked ahead, then the engine's gate: a member holding the group's key can
+ *   seal a page but not forge another node's records), tombstones, the conflict strategy and
+ *   the drift guard apply as for any peer's page — except that a record its origin voided by a
+ *   clock repair this node has learnt of, stamped above the void and still beyond the drift
+ *   guard, is dropped rather than held (`voidedInTransit`, core/knowledge.ts: pages deposited
+ *   while a clock ran ahead outlive its repair); consecutive pages of one writer are applied in
+ *   one transaction, up to APPLY_RECORDS records. The pulled seq moves after the pages are
+ *   applied or refused.
+ *
+ * Deposited pages carry the signatures of their records (core/seals.ts), as native pages do.
  *
  * The writers covered at a relay are those whose records were in a page another member
  * deposited there and this node pulled (at most MAX_COVERED). A member deposits another writer's
@@ -32,13 +39,23 @@
  * docs/SECURITY.md.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { voidedInTransit } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import { joinSeals, sealPage as pageSignatures, sealsOfSubset, type PageSeals } from '../../core/seals.ts'
 import type { SeedKeys } from '../../core/seedKeys.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { cutPages, decodeAnswer, decodePagePlaintext, encodePagePlaintext, encodeRequest, MAX_PULL_PAGES, MAX_PAGE_RECORDS, type MailboxAnswer } from '../../protocol/mailbox/messages.ts'
 import { openPage, sealPage, type SealKey } from '../../protocol/mailbox/seal.ts'
 import { applyPeerPage, type ConflictPolicy } from '../../replication/applyPage.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import type { Logger } from '../../util/log.ts'
+
+/** A page pulled and opened: its writer, records and their signatures. */
+interface OpenedPage {
+  readonly writer: NodeId
+  readonly records: MemoryRecord[]
+  readonly seals?: PageSeals
+}
 
 /** What the member side needs of the transport: its admitted relays and one exchange with one. */
 export interface MailboxLink {
@@ -57,11 +74,20 @@ export interface MailboxSyncOptions {
   readonly conflicts?: ConflictPolicy
 }
 
+/** What this node's mailbox rounds did since start: sealed pages and their bytes, records applied. */
 export interface MailboxCounts {
   deposited: number
+  depositedBytes: number
+  /** Pages a mailbox did not store (larger than its p2p.mailbox.maxBytes). */
+  notStored: number
   pulled: number
+  pulledBytes: number
+  /** Records from pulled pages that changed something here. */
   applied: number
+  /** Pulled pages refused (they do not open, or their rows fail the checks). */
   refused: number
+  /** Records dropped as voided by their origin's clock repair. */
+  voided: number
 }
 
 const DEPOSITED = (relay: string): string => `mailbox.deposited.${relay}`
@@ -75,9 +101,11 @@ const APPLY_RECORDS = 5000
 const PAGES_PER_ROUND = 64
 
 export class MailboxSync {
-  readonly counts: MailboxCounts = { deposited: 0, pulled: 0, applied: 0, refused: 0 }
+  readonly counts: MailboxCounts = { deposited: 0, depositedBytes: 0, notStored: 0, pulled: 0, pulledBytes: 0, applied: 0, refused: 0, voided: 0 }
   private readonly o: MailboxSyncOptions
   private readonly seal: SealKey
+  /** The signed batches of the pages deposited last (a bulk write spans several pages). */
+  private readonly batches: BatchCache
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -91,6 +119,7 @@ export class MailboxSync {
   constructor (o: MailboxSyncOptions) {
     this.o = o
     this.seal = { key: o.keys.seal, keyId: o.keys.keyId }
+    this.batches = new BatchCache(o.engine.store)
   }
 
   start (): void {
@@ -169,14 +198,17 @@ export class MailboxSync {
         if (!page.hasMore) return
         continue
       }
-      const sealed = sealPage(this.seal, this.o.engine.node, c.from, c.to, encodePagePlaintext(c.records.map(e => e.record)))
+      const signatures = pageSignatures(c.records, this.batches.load, this.batches.reload)
+      const sealed = sealPage(this.seal, this.o.engine.node, c.from, c.to, encodePagePlaintext(c.records.map(e => e.record), signatures))
       const [a] = await this.ask(relay, encodeRequest({ op: 'deposit', page: sealed }), 1)
       if (a?.op !== 'deposited') throw new Error('the mailbox answered a deposit with something else')
       if (!a.stored) {
+        this.counts.notStored++
         this.o.log.warn('the mailbox refused a page (larger than its p2p.mailbox.maxBytes); peers get these changes directly', { relay, bytes: sealed.byteLength })
       }
       store.setMeta(DEPOSITED(relay), String(page.lastSeq))
       this.counts.deposited++
+      this.counts.depositedBytes += sealed.byteLength
       if (!page.hasMore) return
     }
   }
@@ -188,37 +220,40 @@ export class MailboxSync {
       const answers = await this.ask(relay, encodeRequest({ op: 'pull', keyId: this.seal.keyId, after, max: MAX_PULL_PAGES }), MAX_PULL_PAGES + 1)
       more = false
       // consecutive pages of one writer are applied together, up to APPLY_RECORDS records
-      let run: { writer: NodeId, records: MemoryRecord[], seq: number } | undefined
-      const flush = (): void => {
+      let run: { writer: NodeId, pages: OpenedPage[], count: number, seq: number } | undefined
+      const flush = async (): Promise<void> => {
         if (run === undefined) return
-        this.apply(relay, run.writer, run.records)
-        store.setMeta(PULLED(relay), String(run.seq))
+        const { writer, pages, seq } = run
         run = undefined
+        await this.apply(relay, writer, pages.flatMap(p => p.records), joinSeals(pages))
+        store.setMeta(PULLED(relay), String(seq))
       }
       for (const a of answers) {
         if (a.op === 'end') more = a.more
         if (a.op !== 'page') continue
         if (a.seq <= after) throw new Error(`the mailbox sent page ${a.seq}, not after ${after}`)
         const taken = this.open(relay, a.seq, a.page)
-        if (taken !== undefined && run?.writer === taken.writer && run.records.length + taken.records.length <= APPLY_RECORDS) {
-          run.records.push(...taken.records)
+        if (taken !== undefined && run?.writer === taken.writer && run.count + taken.records.length <= APPLY_RECORDS) {
+          run.pages.push(taken)
+          run.count += taken.records.length
           run.seq = a.seq
           continue
         }
-        flush()
+        await flush()
         if (taken === undefined) store.setMeta(PULLED(relay), String(a.seq))
-        else run = { writer: taken.writer, records: [...taken.records], seq: a.seq }
+        else run = { writer: taken.writer, pages: [taken], count: taken.records.length, seq: a.seq }
       }
-      flush()
+      await flush()
     }
   }
 
   /**
-   * Opens and checks one page: its writer and records, or undefined for a page of this node's
-   * own or one refused (with a warning: it does not open, or its rows fail the checks).
+   * Opens and checks one page: its writer, records and their signatures, or undefined for a page
+   * of this node's own or one refused (with a warning: it does not open, or its rows fail the checks).
    */
-  private open (relay: string, seq: number, page: Uint8Array): { writer: NodeId, records: MemoryRecord[] } | undefined {
+  private open (relay: string, seq: number, page: Uint8Array): OpenedPage | undefined {
     this.counts.pulled++
+    this.counts.pulledBytes += page.byteLength
     let opened: ReturnType<typeof openPage> | undefined
     try {
       opened = openPage([this.seal], page)
@@ -235,7 +270,7 @@ export class MailboxSync {
     const writer = opened.header.writer as NodeId
     if (writer === this.o.engine.node) return undefined
     try {
-      return { writer, records: decodePagePlaintext(opened.plaintext) }
+      return { writer, ...decodePagePlaintext(opened.plaintext) }
     } catch (err) {
       this.o.log.warn(`refused a mailbox page: ${err instanceof Error ? err.message : String(err)}`, { relay, page: seq, writer })
       this.counts.refused++
@@ -243,12 +278,25 @@ export class MailboxSync {
     }
   }
 
-  /** Applies records a writer deposited, through the ordinary write path (`via` = the writer). */
-  private apply (relay: string, writer: NodeId, records: readonly MemoryRecord[]): void {
+  /**
+   * Applies records a writer deposited, through the ordinary write path (`via` = the writer):
+   * records voided in transit dropped, their signatures checked ahead, yielding between batches
+   * (pages may hold many single writes), then the gate uses the result.
+   */
+  private async apply (relay: string, writer: NodeId, pulled: readonly MemoryRecord[], pulledSeals: PageSeals | undefined): Promise<void> {
+    const { engine } = this.o
+    const pt = engine.clock.wallNow()
+    const records = pulled.filter(r => !voidedInTransit(r.hlc, engine.knowledge.voidOf(r.hlc.node), engine.clock.isTooFarAhead(r.hlc, pt)))
+    if (records.length < pulled.length) {
+      this.counts.voided += pulled.length - records.length
+      this.o.log.info(`dropped ${pulled.length - records.length} records from the mailbox at ${relay}: stamped before their writer's clock repair (voided); their re-stamped states replace them`, { relay, writer })
+    }
+    const seals = sealsOfSubset(pulledSeals, pulled, records)
+    await engine.verifyAhead(records, seals)
     const view = { node: writer, cursor: 0, namespaces: null }
     const conflicts = this.o.conflicts !== undefined ? { pass: this.o.conflicts.pass(writer), log: this.o.conflicts.log } : undefined
-    this.counts.applied += applyPeerPage(this.o.engine, { peer: writer, records, view }, conflicts).applied
-    this.cover(relay, [writer, ...records.map(r => r.hlc.node)])
+    this.counts.applied += applyPeerPage(engine, { peer: writer, records, seals, view }, conflicts).applied
+    this.cover(relay, [writer, ...pulled.map(r => r.hlc.node)])
   }
 
   private coveredAt (relay: string): Set<string> {

@@ -138,7 +138,7 @@ export class FeedReceiver {
     let result
     try {
       result = applyPeerPage(engine, {
-        peer, records: msg.records, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
+        peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
         ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {}),
         // what the page left out, kept with the cursor that passes it
         ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node) } } : {})

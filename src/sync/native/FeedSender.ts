@@ -15,6 +15,8 @@
  *   has seen), ending with a page whose `more` is false.
  * - The first page after a cursor is sent even when it is empty: it tells the peer that its
  *   cursor arrived (the peer sends it again when no page comes).
+ * - Each page carries the signatures of its records: the batches they belong to, with the proof
+ *   for the page's part of each (core/seals.ts sealPage).
  * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
  * - Nothing past the store's durable seq is sent: a page with records first makes the feed
  *   durable (Store.flush); an empty page goes only as far as it already is (the rest follows
@@ -24,10 +26,12 @@
  *   cursor is elsewhere) restarts the stream from there.
  */
 import type { NodeId } from '../../core/ids.ts'
+import { sealPage } from '../../core/seals.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
@@ -132,11 +136,14 @@ export class FeedSender {
   private live = false
   /** After a graft: up to `until` (what the peer had acknowledged), only the grafted origins go. */
   private replay: { readonly origins: ReadonlySet<NodeId>, readonly until: number } | undefined
+  /** The batches the last pages' records belonged to (replication/BatchCache.ts). */
+  private readonly batches: BatchCache
 
   constructor (opts: FeedSenderOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
     this.window = opts.window ?? 2
+    this.batches = new BatchCache(opts.store)
   }
 
   /** How much of this node's feed the peer has applied (its last acknowledgement). */
@@ -326,9 +333,11 @@ export class FeedSender {
     const end = Math.max(to, this.opts.store.stats().lastSeq)
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
+      const seals = sealPage(entries, this.batches.load, this.batches.reload)
+      const signed = seals.batches.length > 0 ? { seals } : {}
       return snap !== undefined
-        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...time(more, true) }
-        : { t: 'changes', from: this.position, to, end, records, more, ...time(more, true) }
+        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed, ...time(more, true) }
+        : { t: 'changes', from: this.position, to, end, records, more, ...signed, ...time(more, true) }
     }
     let msg = build()
     let frame = encodeMessage(msg)

@@ -25,6 +25,8 @@ export interface LazyWindowOptions {
   readonly idleMs?: number
   /** Entries taken in per turn of the event loop in the background. Default 2,000. */
   readonly sliceEntries?: number
+  /** Feed entries read and hashed per turn of the event loop while building (start). Default 500 (about 10 ms). */
+  readonly buildSliceEntries?: number
 }
 
 export class LazyWindow {
@@ -37,14 +39,17 @@ export class LazyWindow {
   private queued = 0
   private readonly idleMs: number
   private readonly slice: number
+  private readonly buildSlice: number
   private idleTimer: NodeJS.Timeout | undefined
   private sliceTimer: NodeJS.Immediate | undefined
+  private buildTimer: NodeJS.Immediate | undefined
   private stopped = false
 
   constructor (opts: LazyWindowOptions) {
     this.index = new WindowIndex({ store: opts.store, ttlMs: Math.max(8, opts.ttlMs), now: opts.now })
     this.idleMs = opts.idleMs ?? 100
     this.slice = Math.max(1, opts.sliceEntries ?? 2_000)
+    this.buildSlice = Math.max(1, opts.buildSliceEntries ?? 500)
   }
 
   /** Entries queued and not yet taken in. */
@@ -52,17 +57,47 @@ export class LazyWindow {
     return this.queued
   }
 
+  /** False while the index is being built in the background (after start): gossip waits. */
+  get ready (): boolean {
+    return !this.index.building
+  }
+
+  /**
+   * Builds the index in the background, a slice of the store's feed per turn of the event loop
+   * (the node's start: the index is not read meanwhile unless someone calls current()).
+   */
+  start (): void {
+    if (this.index.building || this.stopped) return
+    this.index.beginBuild()
+    const step = (): void => {
+      this.buildTimer = undefined
+      if (!this.index.buildStep(this.buildSlice)) {
+        if (!this.stopped) this.buildTimer = setImmediate(step)
+        return
+      }
+      if (this.queue.length > 0) this.whenIdle()
+    }
+    this.buildTimer = setImmediate(step)
+  }
+
   /** Queues the entries of a committed change (an engine 'change' event). */
   observe (entries: readonly FeedEntry[]): void {
     this.queue.push(entries)
     this.queued += entries.length
+    if (this.index.building) return // taken in once the build ends
     if (this.queued >= MAX_QUEUED) this.current()
     else this.whenIdle()
   }
 
-  /** The index with every queued entry taken in, in commit order. */
+  /** Elements of the window set, without waiting for a build under way (then: those read so far). */
+  get size (): number {
+    return this.index.building ? this.index.partial().n : this.current().size
+  }
+
+  /** The index with every queued entry taken in, in commit order (a build under way is finished first). */
   current (): WindowIndex {
     this.cancel()
+    if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
     if (this.queue.length > 0) {
       const pending = this.queue
       this.queue = []
@@ -72,8 +107,15 @@ export class LazyWindow {
     return this.index
   }
 
-  /** The digest of the window set, in the status form. */
-  view (): { start: number, n: number, x: string } {
+  /**
+   * The digest of the window set, in the status form; while the index is being built, of the
+   * part built so far, with `building`: feed positions read and to read.
+   */
+  view (): { start: number, n: number, x: string, building?: { read: number, total: number } } {
+    if (this.index.building) {
+      const p = this.index.partial()
+      return { start: p.ws, n: p.n, x: Buffer.from(p.x).toString('hex'), building: { read: p.read, total: p.total } }
+    }
     const d = this.current().digest()
     return { start: d.ws, n: d.n, x: Buffer.from(d.x).toString('hex') }
   }
@@ -82,12 +124,13 @@ export class LazyWindow {
   stop (): void {
     this.stopped = true
     this.cancel()
+    if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
   }
 
   /** (Re)starts the wait for a pause in commits; a take-in under way pauses. */
   private whenIdle (): void {
     this.cancel()
-    if (this.idleMs <= 0 || this.stopped) return
+    if (this.idleMs <= 0 || this.stopped || this.index.building) return
     this.idleTimer = setTimeout(() => { this.idleTimer = undefined; this.takeSlice() }, this.idleMs)
     this.idleTimer.unref()
   }

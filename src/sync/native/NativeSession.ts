@@ -19,22 +19,25 @@ import { INTERNAL, PROTOCOL, TIMEOUT, isEngramError, type EngramError } from '..
 import type { NodeId } from '../../core/ids.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
 import type { FeedReceiver } from './FeedReceiver.ts'
 import type { FeedSender } from './FeedSender.ts'
+import { codecFor, compressFrame, READ_CODECS } from '../../protocol/native/compression.ts'
 import { runHandshake } from '../../protocol/native/handshake.ts'
 import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
 import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
 import { applyPeerPage } from '../../replication/applyPage.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
-import type { NativeSessionOptions, SessionGossip, SessionInfo, SessionState } from './SessionOptions.ts'
+import type { SessionGossip, SessionInfo, SessionOptionsOf, SessionState } from './SessionOptions.ts'
+import { failureReason } from './sessionFailure.ts'
 import type { SessionRoutes } from './SessionRoutes.ts'
 import { sessionParts } from './sessionParts.ts'
-import { failureReason } from './sessionFailure.ts'
 
-export type { NativeSessionOptions, SessionGossip, SessionInfo, SessionSettings, SessionState } from './SessionOptions.ts'
+export type { SessionGossip, SessionInfo, SessionSettings, SessionState } from './SessionOptions.ts'
+export type NativeSessionOptions = SessionOptionsOf<NativeSession>
 export { isFailureReason } from './sessionFailure.ts'
 
 const HANDSHAKE_TYPES: readonly string[] = ['hello', 'proof', 'pake', 'confirm']
@@ -45,7 +48,7 @@ const MAX_BACKLOG_BYTES = 16 * 1024 * 1024
 export class NativeSession {
   readonly conn: Connection
   readonly peer: NodeId
-  private readonly opts: NativeSessionOptions<NativeSession>
+  private readonly opts: NativeSessionOptions
   private readonly now: () => number
   private readonly inbox = new Inbox<NativeMessage>('the peer\'s handshake message')
   private state: SessionState = 'handshake'
@@ -54,6 +57,8 @@ export class NativeSession {
   private gossip: SessionGossip | undefined
   /** Dissemination: what the peer pruned from this node's stream, and this node's link in the node's routes. */
   private routes: SessionRoutes | undefined
+  /** The codec of compressed frames to the peer (from its hello), or undefined: plain frames. */
+  private codec: number | undefined
   private readonly timers: NodeJS.Timeout[] = []
   private bytesSent = 0
   private bytesReceived = 0
@@ -68,14 +73,17 @@ export class NativeSession {
   private readonly intake = new PageIntake({
     isOpen: () => this.state === 'open',
     apply: msg => { this.handle(msg) },
+    verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
     fail: e => this.fail(e, 'changes')
   })
+  /** Gossip batches wait here for their signatures to be checked, and are applied in order. */
+  private gossipTail: Promise<void> = Promise.resolve()
   /** Set once the peer's proof arrived: what follows it is kept, unread, until the proof is verified. */
   private proofReceived = false
   private backlog: Uint8Array[] = []
   private backlogBytes = 0
 
-  constructor (opts: NativeSessionOptions<NativeSession>) {
+  constructor (opts: NativeSessionOptions) {
     this.opts = opts
     this.conn = opts.conn
     this.peer = opts.conn.remoteNode
@@ -103,9 +111,14 @@ export class NativeSession {
     try {
       const result = await runHandshake({ send: msg => this.sendNow(msg), next: ms => this.inbox.next(ms) }, {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
-        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs, now: this.now
+        sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs,
+        signs: engine.provenance.signer !== undefined, now: this.now,
+        codecs: (this.opts.compress ?? true) ? READ_CODECS : []
       })
       peerFeed = result.peerFeed
+      this.codec = (this.opts.compress ?? true) ? codecFor(result.peerCodecs) : undefined
+      // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
+      if (result.peerSigns) engine.provenance.signers.learn(this.peer)
       if (result.peerClock !== undefined) this.opts.onClock?.(this.peer, result.peerClock.theirs, result.peerClock.ours)
       if (this.inbox.drain().length > 0) throw PROTOCOL('a handshake message sent twice')
     } catch (e) {
@@ -160,9 +173,8 @@ export class NativeSession {
    */
   tick (): void {
     if (this.state !== 'open') return
-    if (this.gossip !== undefined && !this.catchingUp) {
-      void this.sendNow(this.outgoing(this.gossip.startRound())).catch(e => this.fail(e, 'send'))
-    }
+    const round = this.gossip !== undefined && !this.catchingUp ? this.gossip.startRound() : undefined
+    if (round !== undefined) void this.sendNow(this.outgoing(round)).catch(e => this.fail(e, 'send'))
     if (!(this.opts.push ?? true)) this.sender?.wake()
     // An idle feed still sends its knowledge now and then (Rule B needs it to move).
     this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))
@@ -287,9 +299,14 @@ export class NativeSession {
         if (msg.t === 'digest' && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
         // a round the peer starts while a stream catches up ends at once (a lost message does the same)
         if (msg.t !== 'records' && this.catchingUp) { this.gossipDeferred++; return }
-        const { send, apply } = this.gossip.onMessage(msg)
-        // decodeFrame checked every row of a `records` message
-        if (apply.length > 0) this.applyGossip(apply, msg.t === 'records' ? msg.vd : undefined)
+        const { send, apply, seals } = this.gossip.onMessage(msg)
+        // decodeFrame checked every row of a `records` message; signatures are checked ahead, in slices
+        if (apply.length > 0) {
+          const voids = msg.t === 'records' ? msg.vd : undefined
+          this.gossipTail = this.gossipTail
+            .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.state === 'open') this.applyGossip(apply, seals, voids) })
+            .catch(e => this.fail(e, 'gossip'))
+        }
         for (const m of send) void this.sendNow(this.outgoing(m)).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
         if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
@@ -303,10 +320,10 @@ export class NativeSession {
   }
 
   /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
-  private applyGossip (records: readonly MemoryRecord[], voids: readonly ClockVoid[] | undefined): void {
+  private applyGossip (records: readonly MemoryRecord[], seals: PageSeals | undefined, voids: readonly ClockVoid[] | undefined): void {
     const conflicts = this.opts.conflicts
     try {
-      applyPeerPage(this.opts.engine, { peer: this.peer, records, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
       this.routes?.seen(records)
     } catch (e) {
@@ -339,7 +356,8 @@ export class NativeSession {
   }
 
   /** Sends a frame, bounded by sendTimeoutMs. */
-  private async sendFrame (frame: Uint8Array): Promise<void> {
+  private async sendFrame (plain: Uint8Array): Promise<void> {
+    const frame = compressFrame(plain, this.codec)
     this.bytesSent += frame.byteLength
     const limit = this.opts.settings().sendTimeoutMs
     const signal = AbortSignal.timeout(limit)

@@ -2,9 +2,9 @@
  * Native sync, the manager: owns the transport, one `NativeSession` per connected peer (built by
  * SessionBuilder.ts), the dialling of the configured and API peers of the peer registry
  * (peers/P2pPeers.ts; dialled and redialled with capped backoff, forever) and of the peers
- * discovery proposes, the
- * node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
- * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts).
+ * discovery proposes, the node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
+ * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts). What it is given is in
+ * NativeSyncOptions.ts.
  *
  *   engine 'change' ──► every open session: wake() (the one the change came from sends no records
  *                       back, only an empty page that moves its cursor); LazyWindow.observe
@@ -17,16 +17,13 @@
 import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
-import type { ConflictPolicy } from '../../replication/applyPage.ts'
-import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
-import type { RateSpec } from '../../util/tokenBucket.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
-import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import { isFailureReason, type NativeSession, type SessionInfo } from './NativeSession.ts'
-import { Redialer, type BackoffOptions } from './Redialer.ts'
+import type { NativeSyncOptions, PeerDialState, RemovedP2pPeer } from './NativeSyncOptions.ts'
+import { Redialer } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { P2pStatus, type P2pStatusView } from './P2pStatus.ts'
 import { PeerStats, type P2pPeerView } from './PeerStats.ts'
@@ -41,89 +38,8 @@ import { endedEvent } from './peerEvents.ts'
 /** Time without a page from any peer before the pages received are made durable (flushWhenIdle). */
 const FLUSH_IDLE_MS = 500
 
-export interface NativeSyncSettings {
-  /** p2p.gossipIntervalMs */
-  readonly gossipIntervalMs: number
-  /** p2p.bloomFpr */
-  readonly bloomFpr: number
-  /** sync.maxTriplesPerSync: most records per page */
-  readonly maxTriplesPerSync: number
-  /** sync.syncTimeoutMs: longest wait for a page's acknowledgement or a send */
-  readonly syncTimeoutMs: number
-  /** sync.tombstoneTtlHours: sizes the gossip window */
-  readonly tombstoneTtlHours: number
-  /** p2p.maxPeers: most sessions other nodes may open (SessionGuard.ts). Default 64. */
-  readonly maxPeers?: number
-  /** p2p.maxMessagesPerSecond: most messages per second from one peer (PeerBudget.ts). Default 5,000. */
-  readonly maxMessagesPerSecond?: number
-}
-
-export interface NativeSyncOptions {
-  readonly engine: Engine
-  readonly transport: Transport
-  /** p2p.seed; native sync refuses to start without one. */
-  readonly seed: string | undefined
-  /** sync.passphrase, read at each handshake: when set, every peer must prove it too. */
-  readonly passphrase?: () => string | undefined
-  /** When TLS is on (tls.*): every peer must prove a certificate of the CA that binds its node id. */
-  readonly certificates?: HandshakeCertificates
-  /**
-   * sync.conflictStrategy and the keep-both list, applied to every page and gossip batch as polled
-   * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
-   */
-  readonly conflicts?: ConflictPolicy
-  /** Where the peers' clock readings go (replication/PeerClocks.ts). */
-  readonly clocks?: PeerClocks
-  readonly settings: () => NativeSyncSettings
-  /** Configured peers (p2p.manualPeers and discovery.manualPeers): listed in `peers` as `config`. */
-  readonly manualPeers?: readonly string[]
-  /**
-   * The P2P peers of the node's peer registry (node/EngramNode.ts hands the same to discovery);
-   * default: a registry of its own over the engine's store.
-   */
-  readonly peers?: P2pPeers
-  /** Told about every peer dialled, reached, failed or ended (discovery keeps `peers` current with it). */
-  readonly onPeerEvent?: (ev: DialerEvent) => void
-  readonly log: Logger
-  /** The UDP port reported in the status (p2p.port). */
-  readonly port?: number
-  /** Limit of each handshake step, ms. Default 5,000. */
-  readonly handshakeTimeoutMs?: number
-  /** Longest wait for the transport to stop, ms. Default 2,000. */
-  readonly transportStopTimeoutMs?: number
-  /** Redial backoff. Default 500 ms doubling to 30 s. */
-  readonly backoff?: BackoffOptions
-  readonly random?: () => number
-  readonly now?: () => number
-  /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
-  readonly failedHandshakes?: RateSpec
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip (default true); eager routes (default false). */
-  readonly stream?: boolean
-  readonly push?: boolean
-  readonly buckets?: boolean
-  readonly routes?: boolean
-}
-
 export type { P2pPeerView } from './PeerStats.ts'
-
-/** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */
-export interface PeerDialState {
-  /** A session with it is open (its seed proven). */
-  readonly open: boolean
-  /** Failed dials or sessions in a row. */
-  readonly failures: number
-  /** Its node id, once a dial reached it. */
-  readonly nodeId?: NodeId
-  readonly lastError?: string
-}
-
-/** A P2P peer removed through the API (DELETE /api/v1/p2p/peers/:id answers it as `removed`). */
-export interface RemovedP2pPeer {
-  readonly addr: string
-  readonly source: 'api'
-  /** When it was added, ISO 8601. */
-  readonly addedAt: string
-}
+export type { NativeSyncOptions, NativeSyncSettings, PeerDialState, RemovedP2pPeer } from './NativeSyncOptions.ts'
 
 export class NativeSync implements PeerDialer {
   readonly nodeId: NodeId
@@ -228,7 +144,7 @@ export class NativeSync implements PeerDialer {
     this.transport.onConnection(conn => { this.accept(conn) })
     await this.transport.start()
     this.engine.on('change', this.onChange)
-    this.window.current().digest() // builds the window index now rather than during the first round
+    this.window.start() // the window index builds in the background; gossip rounds wait for it
     this.scheduleTick()
     const always = this.peers.dialledAlways()
     for (const p of always) this.redialer.start(p.addr)

@@ -155,7 +155,7 @@ export class P2pStatus {
       pending += st.pendingAnnouncements
       if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
     }
-    return { pending, knownIds: this.src.window.current().size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
+    return { pending, knownIds: this.src.window.size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
   }
 }
 

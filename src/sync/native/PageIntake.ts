@@ -2,13 +2,15 @@
  * The pages a session received and has not applied yet, in order. Each page's rows are checked
  * (protocol/native/rows.ts checkRowAt) in slices of CHECK_SLICE, letting the event loop run between them — the
  * transport goes on reading the next page meanwhile, and other peers' sessions are not held up —
- * then the page goes to the session to be applied. A peer keeps at most two pages
+ * its signatures are checked the same way (`verify`), then the page goes to the session to be
+ * applied. A peer keeps at most two pages
  * unacknowledged, so more than MAX_QUEUED_PAGES waiting here is a protocol error.
  */
 import { PROTOCOL } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { ChangesMessage, UncheckedChanges } from '../../protocol/native/messages.ts'
-import { checkRowAt } from '../../protocol/native/rows.ts'
+import { checkRowAt, sealsOf } from '../../protocol/native/rows.ts'
 
 /** Rows checked between two turns of the event loop. */
 export const CHECK_SLICE = 500
@@ -20,6 +22,8 @@ export interface PageIntakeOptions {
   readonly isOpen: () => boolean
   /** A page whose every row passed the checks. */
   readonly apply: (msg: ChangesMessage) => void
+  /** Checks the page's signatures ahead of `apply`, letting other work run (Engine.verifyAhead). */
+  readonly verify?: (records: readonly MemoryRecord[], seals: PageSeals | undefined) => Promise<void>
   /** A page refused (a bad row, a queue too long) or failing to apply: the session closes. */
   readonly fail: (err: unknown) => Promise<void>
 }
@@ -50,8 +54,11 @@ export class PageIntake {
           }
         }
         if (!this.opts.isOpen()) return
-        const { unchecked: _rows, nodes: _nodes, ...envelope } = msg
-        this.opts.apply({ ...envelope, records })
+        const seals = sealsOf(msg.batches, msg.unchecked, 'changes.records')
+        await this.opts.verify?.(records, seals)
+        if (!this.opts.isOpen()) return
+        const { unchecked: _rows, nodes: _nodes, batches: _batches, ...envelope } = msg
+        this.opts.apply({ ...envelope, records, ...(seals !== undefined ? { seals } : {}) })
       } catch (e) {
         await this.opts.fail(e)
       } finally {

@@ -3,7 +3,7 @@
  * failures and the last error, by node id; and the per-peer view of the status
  * (docs/PROTOCOL.md §4).
  */
-import { sessionPath } from '../../transport/path.ts'
+import { carrierOf, sessionPath, type Carrier } from '../../transport/path.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { PeerSource } from '../../peers/sources.ts'
 import type { NativeSession } from './NativeSession.ts'
@@ -30,6 +30,12 @@ export interface P2pPeerView {
   /** The path of the open session: direct, or through the relay `relay` (null when offline; absent in the answers of earlier versions). */
   readonly path?: 'direct' | 'relayed' | null
   readonly relay?: string | null
+  /**
+   * The transport of the open session: `quic`, or `tcp` (the fallback where UDP is blocked; a
+   * session there moves back to QUIC once QUIC answers again); null when offline or on another
+   * kind (absent in the answers of earlier versions).
+   */
+  readonly transport?: Carrier
   readonly last_sync: string | null
   readonly bytes_sent: number
   readonly bytes_received: number
@@ -99,6 +105,7 @@ export class PeerStats {
       source,
       path: open !== undefined ? sessionPath(open.conn.remoteAddr).path : null,
       relay: open !== undefined ? sessionPath(open.conn.remoteAddr).relay ?? null : null,
+      transport: open !== undefined ? carrierOf(open.conn.remoteAddr) : null,
       last_sync: lastSync > 0 ? new Date(lastSync).toISOString() : null,
       bytes_sent: (t?.bytesSent ?? 0) + infos.reduce((n, i) => n + i.bytesSent, 0),
       bytes_received: (t?.bytesReceived ?? 0) + infos.reduce((n, i) => n + i.bytesReceived, 0),

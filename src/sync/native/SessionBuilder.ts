@@ -53,7 +53,7 @@ export interface SessionBuilderOptions {
   readonly log: Logger
   readonly now: () => number
   readonly random: () => number
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip. */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames. */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
@@ -62,6 +62,7 @@ export interface SessionBuilderOptions {
    * as a node from before them; its cursor does not offer `pr`, so no peer prunes its stream).
    */
   readonly routes?: boolean
+  readonly compress?: boolean
 }
 
 /** What the manager gives one session: its budget and what it is told of the session. */
@@ -116,15 +117,26 @@ export class SessionBuilder {
           buckets: opts.buckets
         })
         hooks.onGossip(g)
-        // the index is brought up to date before gossip reads it
+        // the index is brought up to date before gossip reads it; while it is still being built
+        // (after a start) rounds wait, and of a peer's messages only records (which do not read it) are taken
         return {
-          startRound: () => { window.current(); return g.startRound() },
-          onMessage: msg => { window.current(); return g.onMessage(msg) }
+          startRound: () => {
+            if (!window.ready) return undefined
+            window.current()
+            return g.startRound()
+          },
+          onMessage: msg => {
+            if (msg.t === 'records') return g.onMessage(msg)
+            if (!window.ready) return { send: [], apply: [] }
+            window.current()
+            return g.onMessage(msg)
+          }
         }
       },
       stream: opts.stream,
       push: opts.push,
       ...(this.routes !== undefined ? { routes: this.routes } : {}),
+      ...(opts.compress !== undefined ? { compress: opts.compress } : {}),
       budget: hooks.budget,
       conflicts: opts.conflicts,
       log: opts.log,

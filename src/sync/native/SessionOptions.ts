@@ -1,30 +1,31 @@
 /**
- * What a native sync session (NativeSession.ts) is given and what it tells: its options (the
- * connection, the engine, the keys, the settings read at each use, the gossip side and the
- * node's routes), and the view of it that the status and the tests read (`SessionInfo`).
+ * What a native sync session (NativeSession.ts) is given and what it tells: its options and
+ * settings, the gossip side it runs rounds with, the node's eager routes it takes part in, and
+ * the view of it the status shows.
  */
 import type { NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
+import type { Connection } from '../../transport/Transport.ts'
+import type { Logger } from '../../util/log.ts'
+import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 import type { GossipMessage } from '../../protocol/native/gossipMessages.ts'
 import type { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { NativeMessage } from '../../protocol/native/messages.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
-import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
-import type { Connection } from '../../transport/Transport.ts'
-import type { Logger } from '../../util/log.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 
 /** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
 export interface SessionGossip {
-  /** The message that opens a round. */
-  startRound (): NativeMessage
+  /** The message that opens a round; undefined: no round now (the window index is not ready). */
+  startRound (): NativeMessage | undefined
   /**
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
    */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[] }
+  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[], seals?: PageSeals }
 }
 
 export interface SessionSettings {
@@ -38,8 +39,8 @@ export interface SessionSettings {
   readonly sendTimeoutMs: number
 }
 
-/** `S`: the session type the callbacks are given (NativeSession). */
-export interface NativeSessionOptions<S> {
+/** The options of a session `S` (NativeSession.ts names it: NativeSessionOptions). */
+export interface SessionOptionsOf<S> {
   readonly conn: Connection
   readonly engine: Engine
   readonly feedId: string
@@ -61,6 +62,8 @@ export interface NativeSessionOptions<S> {
   readonly stream?: boolean
   /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
   readonly push?: boolean
+  /** Compressed frames (protocol/native/compression.ts), offered in the hello and sent to a peer that reads them (test-only switch, as an older peer; default true). */
+  readonly compress?: boolean
   /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
   readonly budget?: PeerBudget
   /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */

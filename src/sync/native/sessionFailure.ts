@@ -1,11 +1,10 @@
 /**
- * How a native sync session that failed says so when it closes its connection: the close
- * reason (`auth failed`, `protocol error: …`, `timeout: …`, `<step> failed: …`), and how either
- * end tells such a reason from an ordinary close (a node stopping, a peer removed, a duplicate
- * session), which the redial backoff and the peer events depend on.
+ * How a failed native session closes: the reason NativeSession gives its connection when it fails,
+ * and how either end tells such a reason from an ordinary close (the redial backoff grows on one).
  */
+
 /**
- * The close reason of a session that failed (`fail`): the peer reads it as a refusal of its
+ * The close reason of a session that failed (NativeSession's `fail`): the peer reads it as a refusal of its
  * session (`isFailureReason`), not as an ordinary close.
  */
 export function failureReason (code: string, during: string, message: string): string {

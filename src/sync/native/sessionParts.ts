@@ -9,7 +9,7 @@ import type { AckMessage, CursorMessage } from '../../protocol/native/messages.t
 import type { PeerView } from '../../replication/conflicts.ts'
 import { FeedReceiver } from './FeedReceiver.ts'
 import { FeedSender } from './FeedSender.ts'
-import type { NativeSessionOptions } from './SessionOptions.ts'
+import type { SessionOptionsOf } from './SessionOptions.ts'
 import { SessionRoutes } from './SessionRoutes.ts'
 
 /** What the parts need of their session. */
@@ -30,7 +30,7 @@ export interface SessionParts {
   readonly sender: FeedSender | undefined
 }
 
-export function sessionParts<S> (opts: NativeSessionOptions<S>, peerFeed: string, links: SessionLinks): SessionParts {
+export function sessionParts<S> (opts: SessionOptionsOf<S>, peerFeed: string, links: SessionLinks): SessionParts {
   const { engine, feedId } = opts
   const peer = opts.conn.remoteNode
   const now = opts.now ?? Date.now

@@ -17,6 +17,7 @@ import { PROTOCOL, RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE, REMOTE_ERROR } from 
 import { asNodeId, type NodeId } from '../../core/ids.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import { checkRecord } from '../../core/records.ts'
+import { sealsFromJson } from '../../protocol/polled/jsonSeals.ts'
 import { DELTA_PATH, checkDeltaResponse, type DeltaRequest, type DeltaResponse } from '../../protocol/polled/messages.ts'
 import { applyPeerPage, learnsKnowledge } from '../../replication/applyPage.ts'
 import type { ConflictLog, ConflictPass } from '../../replication/conflicts.ts'
@@ -150,10 +151,14 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         await next.sent
       }
       const checked = res.records.map((r, i) => checkRecord(r, `records[${i}]`))
+      const seals = sealsFromJson(res.batches, res.records)
+      if (res.signs === true) engine.provenance.signers.learn(peerNode)
+      await engine.verifyAhead(checked, seals)
       snap?.pass.see(checked)
       const result = applyPeerPage(engine, {
         peer: peerNode,
         records: checked,
+        seals,
         view: { node: peerNode, cursor: res.peerCursor, namespaces: res.peerNamespaces },
         // a snapshot's cursor is saved at its end, with the deletions the rule infers
         ...(res.snapshot ? {} : { cursor: { seq: res.cursor, feedId: res.feedId } }),

@@ -15,9 +15,12 @@
 import type { NodeId } from '../../core/ids.ts'
 import { knowledgeRows, voidRows } from '../../core/knowledge.ts'
 import { recordToPlain } from '../../core/records.ts'
+import { sealPage } from '../../core/seals.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import type { DeltaRequest } from '../../protocol/polled/messages.ts'
+import { batchesJson, withSealJson } from '../../protocol/polled/jsonSeals.ts'
+import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 
@@ -57,9 +60,12 @@ class PageBuilder {
 
 export class DeltaServer {
   private readonly opts: DeltaServerOptions
+  /** The batches of the last pages served, to any peer (a catch-up pulls page after page of one bulk write). */
+  private readonly batches: BatchCache
 
   constructor (opts: DeltaServerOptions) {
     this.opts = opts
+    this.batches = new BatchCache(opts.engine.store)
   }
 
   private limit (wanted: number | undefined): number {
@@ -92,6 +98,8 @@ export class DeltaServer {
     const whole = req.namespaces === undefined || req.namespaces.length === 0
     const known = !page.hasMore && whole ? engine.knowledgeToSend() : undefined
     const { parts, cursor, hasMore } = this.fill(page.entries, page.lastSeq, page.hasMore, e => JSON.stringify(recordToPlain(e.record)))
+    // The signatures of the records the page kept (jsonSeals.ts).
+    const seals = sealPage(page.entries.slice(0, parts.length), this.batches.load, this.batches.reload)
     const voids = known?.voids ?? engine.knowledge.voids()
     const head = {
       nodeId: engine.node,
@@ -103,12 +111,14 @@ export class DeltaServer {
       snapshot,
       peerCursor: seenOfPeer(store, caller),
       peerNamespaces: this.opts.pullNamespaces?.(caller) ?? null,
+      ...(engine.provenance.signer !== undefined ? { signs: true } : {}),
+      ...(seals.batches.length > 0 ? { batches: batchesJson(seals) } : {}),
       // feed positions left after this page: at most that many records to come (for progress)
       remaining: Math.max(0, store.stats().lastSeq - cursor),
       ...(known !== undefined && !hasMore ? { knowledge: knowledgeRows(known.entries) } : {}),
       ...(voids.length > 0 ? { voids: voidRows(voids) } : {})
     }
-    return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.join(',')}]}`
+    return `${JSON.stringify(head).slice(0, -1)},"records":[${parts.map((p, i) => withSealJson(p, seals.refs[i])).join(',')}]}`
   }
 
   /** Serializes entries while they fit the byte budget; a cut page continues after its last record. */

@@ -8,51 +8,49 @@
  *
  * Each session is one long-lived bidirectional stream (`/engram/sync/1.0.0`, wire format in
  * `framing.ts`) on one libp2p connection. The stream opener sends HELLO with a fresh 16-byte
- * nonce; the other side answers ACCEPT or REJECT. The transport decides, per peer, which
- * attempts become sessions (the rule is documented in `../Transport.ts`, its parts in
- * `attempts.ts`):
- * - at most one established session per peer;
- * - at most one outbound attempt per peer at a time (concurrent dials to the same peer share it);
- * - a HELLO that arrives while this node's own attempt to that peer is in flight is settled by
- *   comparing the two attempts' keys `(initiator id, nonce)`: the smaller survives. When the
- *   peer's attempt wins, this node abandons its own and lists that nonce in its ACCEPT, so the
- *   peer refuses the abandoned HELLO whenever it arrives;
- * - a HELLO from a peer that already has an established session replaces that session.
- * A libp2p connection that carries no session (for example a peer that connected and went
+ * nonce; the other side answers ACCEPT or REJECT. Which attempts become sessions, per peer, is
+ * decided by `SessionTable.ts` (at most one session per peer; crossing attempts settled by their
+ * keys). A libp2p connection that carries no session (for example a peer that connected and went
  * silent) is closed after `handshakeTimeoutMs` (`ConnectionUse.ts`).
  *
  * The parts: `options.ts` (options and their checks), `node.ts` (the libp2p node), `targets.ts`
- * (what a dial address means), `session.ts` (one session over one stream), `framing.ts`.
+ * (what a dial address means), `SessionTable.ts`, `session.ts` (one session over one stream),
+ * `framing.ts`.
  *
  * With reach options (`relay/`), sessions also run over circuit relay v2 connections: the node
  * keeps reservations on its relays (`relay/RelayClient.ts`), reports the members it can reach
  * through them (`onRelayMember`), and, serving as a relay, admits only nodes that prove a key
- * (`relay/RelayGate.ts`). When a direct connection to a peer appears (DCUtR's hole punch or its
- * reverse dial) while the session with that peer runs through a relay, the node with the smaller
- * id opens a new session over the direct connection, which replaces the relayed one (the
- * replacement rule above); `sessionPath` (`path.ts`) says which path a session takes.
+ * (`relay/RelayGate.ts`). Over a session through a relay, the node with the smaller id tries a
+ * hole punch (`relay/HolePunch.ts`). When a direct connection to a peer appears (the punch, or
+ * DCUtR's reverse dial) while the session with that peer runs through a relay, the node with the
+ * smaller id opens a new session over the direct connection, which replaces the relayed one (a
+ * HELLO from a peer with a session replaces it); `sessionPath` (`path.ts`) says which path a
+ * session takes. The same rule moves a session off the TCP fallback: a dial that connected over
+ * TCP after QUIC had no answer keeps probing QUIC in the background (`QuicReturn.ts`), and a QUIC
+ * connection to a peer whose session runs on TCP (or through a relay) takes the session
+ * (`isBetterPath`).
  */
-import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Connection as Libp2pConnection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection as Libp2pConnection, Libp2p, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { requestRelay, serveAdmitted, type RelayAnswer, type RelayServiceOptions } from './relay/relayRequests.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { INVALID_INPUT, LIMIT_EXCEEDED, TIMEOUT, isEngramError, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
+import { INVALID_INPUT, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
-import { ENGRAM_PROTOCOL, type Connection, type DialOptions, type ReachStatus, type Transport } from '../Transport.ts'
+import type { Connection, DialOptions, ReachStatus, Transport } from '../Transport.ts'
 import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
-import { compareAttempts, VoidedNonces, type Attempt } from './attempts.ts'
 import { ConnectionUse } from './ConnectionUse.ts'
-import { NONCE_BYTES } from './framing.ts'
 import { createNode, listenAddresses } from './node.ts'
 import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type TransportKinds } from './options.ts'
 import { quicReadTuning } from './quicReads.ts'
-import { Libp2pSession } from './session.ts'
+import { SessionTable } from './SessionTable.ts'
+import type { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
-import { isRelayedAddr } from '../path.ts'
+import { carrierOf, isBetterPath, isRelayedAddr } from '../path.ts'
+import { QuicReturn } from './QuicReturn.ts'
 import { RelayClient, type RelayView } from './relay/RelayClient.ts'
 import { RelayGate } from './relay/RelayGate.ts'
+import { HolePunch, type DialFrom } from './relay/HolePunch.ts'
 import { reservationHolder } from './relay/parts.ts'
 
 export type { QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
@@ -60,6 +58,9 @@ export type { RelayView } from './relay/RelayClient.ts'
 export { compareAttempts } from './attempts.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopped'
+
+/** Hole punches tried per relayed session before it stays relayed. */
+const PUNCH_ATTEMPTS = 3
 
 export class QuicTransport implements Transport {
   readonly nodeId: NodeId
@@ -76,18 +77,13 @@ export class QuicTransport implements Transport {
   private node: Libp2p | undefined
   private readonly stopController = new AbortController()
   private readonly handlers: Array<(conn: Connection) => void> = []
-  /** Established sessions, one per peer. */
-  private readonly sessions = new Map<NodeId, Libp2pSession>()
-  /** This node's attempt in flight, at most one per peer. */
-  private readonly pending = new Map<NodeId, Attempt>()
-  /** Every session object not yet closed, any phase. */
-  private readonly live = new Set<Libp2pSession>()
-  private readonly voided = new VoidedNonces()
-  private readonly waiters = new Map<NodeId, Set<(s: Libp2pSession) => void>>()
+  private readonly table: SessionTable
   private readonly conns: ConnectionUse
   private readonly gate: RelayGate | undefined
   private readonly relayClient: RelayClient | undefined
+  private readonly holePunch: HolePunch | undefined
   private readonly memberHandlers: Array<(member: NodeId, circuitAddr: string, relay: NodeId) => void> = []
+  private readonly quicReturn: QuicReturn
 
   constructor (opts: QuicTransportOptions) {
     this.o = resolveOptions(opts)
@@ -100,6 +96,28 @@ export class QuicTransport implements Transport {
     this.maxConnections = this.o.maxConnections
     this.log = this.o.log
     this.conns = new ConnectionUse(this.closeTimeoutMs, this.handshakeTimeoutMs)
+    this.table = new SessionTable({
+      nodeId: this.nodeId,
+      maxFrameBytes: this.maxFrameBytes,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      closeTimeoutMs: this.closeTimeoutMs,
+      maxConnections: this.maxConnections,
+      conns: this.conns,
+      log: this.log,
+      isStarted: () => this.state === 'started',
+      onEstablished: (s) => { this.onEstablished(s) }
+    })
+    this.quicReturn = new QuicReturn({
+      connect: async (target, signal) => {
+        if (this.node === undefined) throw notStarted('probe QUIC')
+        return await this.node.dial(target, { signal, force: true })
+      },
+      sessionAddr: peer => this.table.open(peer)?.remoteAddr,
+      probeMs: this.handshakeTimeoutMs,
+      signal: this.stopController.signal,
+      log: this.log,
+      notice: (message, details) => { this.o.notice('info', message, details) }
+    })
     const reach = this.o.reach
     if (reach?.serve !== undefined) {
       this.gate = new RelayGate({
@@ -117,11 +135,22 @@ export class QuicTransport implements Transport {
         log: this.o.notice,
         onMember: (member, addr, relay) => {
           // the node with the smaller id dials, so two members never open two circuits at once
-          if (member <= this.nodeId || this.sessions.get(member as NodeId)?.isOpen === true) return
+          if (member <= this.nodeId || this.table.open(member as NodeId) !== undefined) return
           for (const h of this.memberHandlers) h(member as NodeId, addr, relay as NodeId)
         }
       })
       for (const r of reach.relays) this.relayClient.add(r)
+    }
+    // the punch dials TCP (relay/HolePunch.ts)
+    if (reach?.memberKey !== undefined && reach.holePunch && !reach.relayOnly && this.kinds !== 'quic') {
+      const client = this.relayClient
+      this.holePunch = new HolePunch({
+        timeoutMs: this.handshakeTimeoutMs,
+        attempts: PUNCH_ATTEMPTS,
+        isRelay: (peer) => client?.isRelay(peer) === true,
+        isMember: (peer) => this.table.open(peer as NodeId) !== undefined,
+        log: this.o.notice
+      })
     }
   }
 
@@ -139,12 +168,14 @@ export class QuicTransport implements Transport {
     let node: Libp2p | undefined
     try {
       node = await createNode(this.o, listen, {
-        onStream: (stream, conn) => { this.onInboundStream(stream, conn) },
+        onStream: (stream, conn) => { this.table.accept(stream, conn) },
         onConnectionOpen: conn => { this.onConnectionOpen(conn) },
         ...(this.gate !== undefined ? { gate: this.gate } : {})
       })
+      const circuits = (node.services as Record<string, unknown>).circuits as { dialFrom: DialFrom }
+      await this.holePunch?.register(node, circuits.dialFrom)
       await node.start()
-      this.relayClient?.start(node, (node.services as Record<string, unknown>).circuits as never)
+      this.relayClient?.start(node, circuits as never)
       if ((this.state as State) !== 'starting') throw new Error('stopped while starting')
       const tuning = quicReadTuning()
       if (this.o.kinds !== 'tcp' && !tuning.active) this.log(`QUIC stream reads stay at the library's 4 KiB: ${tuning.reason}; sync works, large transfers are slower`)
@@ -164,12 +195,10 @@ export class QuicTransport implements Transport {
     const wasRunning = this.state === 'started'
     this.state = 'stopped'
     this.stopController.abort(notStarted('continue: the transport was stopped'))
-    for (const att of this.pending.values()) att.abort.abort(new Error('transport stopped'))
+    this.table.abortAttempts()
     this.conns.clear()
     await this.relayClient?.stop()
-    await Promise.allSettled([...this.live].map(s => s.close('transport stopped')))
-    for (const set of this.waiters.values()) set.clear()
-    this.waiters.clear()
+    await this.table.closeAll()
     if (wasRunning && this.node !== undefined) await this.node.stop()
   }
 
@@ -184,7 +213,7 @@ export class QuicTransport implements Transport {
 
   /** Established sessions, one per peer. */
   connections (): Connection[] {
-    return [...this.sessions.values()]
+    return this.table.all()
   }
 
   // ---- relays ----------------------------------------------------------------------------
@@ -246,13 +275,13 @@ export class QuicTransport implements Transport {
     this.conns.watchIdle(conn, c => this.relayClient?.isRelay(c.remotePeer) === true || this.gate?.isAdmitted(c.remotePeer) === true)
     if (isRelayedAddr(conn.remoteAddr.toString())) return
     const peer = conn.remotePeer.toString() as NodeId
-    const est = this.sessions.get(peer)
-    // a direct connection to a peer whose session runs through a relay: move the session there
-    if (est?.isOpen !== true || !isRelayedAddr(est.remoteAddr) || this.nodeId >= peer || this.pending.has(peer)) return
-    this.log('moving the session to a direct connection', { peer, addr: conn.remoteAddr.toString() })
+    const est = this.table.open(peer)
+    // a connection on a preferred path (direct over relayed, QUIC over TCP): move the session there
+    if (est === undefined || !isBetterPath(conn.remoteAddr.toString(), est.remoteAddr) || this.nodeId >= peer || this.table.attempting(peer)) return
+    this.log('moving the session to a preferred path', { peer, from: est.remoteAddr, addr: conn.remoteAddr.toString() })
     const dl = deadline(this.dialTimeoutMs, this.stopController.signal)
-    this.initiate(conn, peer, conn.remoteAddr.toString(), dl.signal).catch((err: unknown) => {
-      this.log('could not move the session to the direct connection; it stays relayed', { peer, error: errorMessage(err) })
+    this.table.initiate(conn, peer, conn.remoteAddr.toString(), dl.signal).catch((err: unknown) => {
+      this.log('could not move the session to the preferred path; it stays where it runs', { peer, error: errorMessage(err) })
     })
   }
 
@@ -282,7 +311,10 @@ export class QuicTransport implements Transport {
           if (dl.signal.aborted) break
           continue
         }
-        return await this.sessionOver(conn, addr, dl.signal, opts.expectedNode)
+        const session = await this.table.sessionOver(conn, addr, dl.signal, opts.expectedNode)
+        // connected over TCP after QUIC had no answer: keep trying QUIC in the background
+        if (i > 0 && carrierOf(session.remoteAddr) === 'tcp') this.quicReturn.watch(session.remoteNode, targets.slice(0, i))
+        return session
       }
       throw lastErr
     } catch (err) {
@@ -292,175 +324,12 @@ export class QuicTransport implements Transport {
     }
   }
 
-  /** The session with the peer at the end of `conn`: the existing one, a shared attempt, or a new attempt. */
-  private async sessionOver (conn: Libp2pConnection, addr: string, signal: AbortSignal, expected: NodeId | undefined): Promise<Libp2pSession> {
-    const peer = conn.remotePeer.toString() as NodeId
-    if (peer === this.nodeId) {
-      this.conns.release(conn)
-      throw INVALID_INPUT('address', `${addr} is this node's own address`)
-    }
-    if (expected !== undefined && peer !== expected) {
-      this.conns.release(conn)
-      throw unreachable(addr, `the node there is ${peer}, not the expected ${expected}`)
-    }
-    // an attempt that fails makes way for a fresh one, a bounded number of times
-    let lastErr: unknown
-    for (let round = 0; round < 3; round++) {
-      const est = this.sessions.get(peer)
-      if (est?.isOpen === true) {
-        this.conns.release(conn)
-        return est
-      }
-      const att = this.pending.get(peer)
-      if (att !== undefined) {
-        try {
-          return await raceAbort(att.result, signal)
-        } catch (err) {
-          if (signal.aborted) throw err
-          lastErr = err
-          continue
-        }
-      }
-      if (conn.status !== 'open') throw unreachable(addr, 'connection closed before the session started')
-      if (this.sessions.size >= this.maxConnections) {
-        this.conns.release(conn)
-        throw LIMIT_EXCEEDED('open sessions', this.maxConnections, this.sessions.size)
-      }
-      return await this.initiate(conn, peer, addr, signal)
-    }
-    throw lastErr
-  }
-
-  private async initiate (conn: Libp2pConnection, peer: NodeId, addr: string, signal: AbortSignal): Promise<Libp2pSession> {
-    const done = Promise.withResolvers<Libp2pSession>()
-    done.promise.catch(() => {})
-    const att: Attempt = { nonce: randomBytes(NONCE_BYTES), voided: false, abort: new AbortController(), session: undefined, result: done.promise }
-    this.pending.set(peer, att)
-    this.conns.use(conn)
-    try {
-      const s = await this.runAttempt(att, conn, peer, addr, AbortSignal.any([signal, att.abort.signal]))
-      done.resolve(s)
-      return s
-    } catch (err) {
-      if (att.voided && !signal.aborted) {
-        // the peer's own attempt won and is established: that is the session
-        try {
-          const s = await this.waitForSession(peer, signal)
-          done.resolve(s)
-          return s
-        } catch (e) {
-          done.reject(e)
-          throw e
-        }
-      }
-      done.reject(err)
-      throw err
-    } finally {
-      if (this.pending.get(peer) === att) this.pending.delete(peer)
-      this.conns.unuse(conn)
-    }
-  }
-
-  private async runAttempt (att: Attempt, conn: Libp2pConnection, peer: NodeId, addr: string, signal: AbortSignal): Promise<Libp2pSession> {
-    const step = deadline(this.handshakeTimeoutMs, signal)
-    let session: Libp2pSession
-    try {
-      const stream = await conn.newStream(ENGRAM_PROTOCOL, { signal: step.signal, runOnLimitedConnection: true })
-      if (att.voided || signal.aborted) {
-        stream.abort(new Error('duplicate'))
-        throw new Error('attempt abandoned')
-      }
-      session = this.track(new Libp2pSession({
-        stream, conn, direction: 'outbound', maxFrameBytes: this.maxFrameBytes, closeTimeoutMs: this.closeTimeoutMs, onClosed: this.onSessionClosed
-      }))
-    } catch (err) {
-      if (step.timedOut()) throw TIMEOUT(`opening the engram stream to ${peer}`, this.handshakeTimeoutMs)
-      if (isEngramError(err) || signal.aborted) throw err
-      throw unreachable(addr, `peer ${peer} does not accept engram sessions: ${errorMessage(err)}`, err)
-    }
-    att.session = session
-    session.sendHello(att.nonce)
-    let reply
-    try {
-      reply = await session.awaitReply(step.signal)
-    } catch (err) {
-      void session.close(step.timedOut() ? 'handshake timeout' : 'duplicate')
-      if (step.timedOut()) throw TIMEOUT(`session handshake with ${peer}`, this.handshakeTimeoutMs)
-      throw err
-    }
-    if (reply.kind === 'accept') {
-      if (att.voided || this.state !== 'started') {
-        void session.close(att.voided ? 'duplicate' : 'transport stopped')
-        throw new Error('attempt abandoned')
-      }
-      this.voided.remember(peer, reply.voided)
-      this.establish(session)
-      return session
-    }
-    if (reply.kind === 'reject' && reply.reason === 'duplicate') {
-      // the peer keeps the session it initiated; it reaches this node as an inbound session
-      return await this.waitForSession(peer, signal)
-    }
-    const why = reply.kind === 'reject' ? `refused the session: ${reply.reason}` : `closed during the handshake: ${reply.info.reason ?? 'no reason'}`
-    throw unreachable(addr, `peer ${peer} ${why}`)
-  }
-
-  // ---- accepting -------------------------------------------------------------------------
-
-  private onInboundStream (stream: Stream, conn: Libp2pConnection): void {
-    if (this.state !== 'started') {
-      stream.abort(new Error('transport stopped'))
-      return
-    }
-    const session = this.track(new Libp2pSession({
-      stream, conn, direction: 'inbound', maxFrameBytes: this.maxFrameBytes, closeTimeoutMs: this.closeTimeoutMs,
-      onHello: this.onHello, onClosed: this.onSessionClosed
-    }))
-    const timer = this.conns.after(this.handshakeTimeoutMs, () => {
-      if (!session.isOpen && !session.isClosed) {
-        this.log('session handshake timed out', { peer: session.remoteNode, after: this.handshakeTimeoutMs })
-        void session.close('handshake timeout')
-      }
-    })
-    void session.closed.then(() => { this.conns.cancel(timer) })
-  }
-
-  private readonly onHello = (session: Libp2pSession, nonce: Uint8Array): void => {
+  private onEstablished (session: Libp2pSession): void {
     const peer = session.remoteNode
-    const refuse = (reason: string): void => {
-      this.log('session refused', { peer, reason })
-      void session.reject(reason)
+    // a session through a relay: the node with the smaller id tries for a direct path
+    if (this.holePunch !== undefined && isRelayedAddr(session.remoteAddr) && this.nodeId < peer) {
+      void this.holePunch.punch(session.conn, peer, this.stopController.signal)
     }
-    if (this.state !== 'started') { refuse('transport stopped'); return }
-    if (this.voided.has(peer, nonce)) { refuse('duplicate'); return }
-    const voided: Uint8Array[] = []
-    const est = this.sessions.get(peer)
-    const hasOpen = est?.isOpen === true
-    const att = this.pending.get(peer)
-    if (!hasOpen && att !== undefined && !att.voided) {
-      if (compareAttempts(this.nodeId, att.nonce, peer, nonce) < 0) { refuse('duplicate'); return }
-      // the peer's attempt wins: abandon ours and say so in the ACCEPT
-      att.voided = true
-      voided.push(att.nonce)
-      att.abort.abort(new Error('duplicate'))
-      if (att.session !== undefined) void att.session.close('duplicate')
-    }
-    if (!hasOpen && this.sessions.size >= this.maxConnections) { refuse('too many connections'); return }
-    // with an open session, the peer started over and no longer holds it: establish() replaces it
-    session.accept(voided)
-    this.establish(session)
-  }
-
-  // ---- bookkeeping -----------------------------------------------------------------------
-
-  private establish (session: Libp2pSession): void {
-    const peer = session.remoteNode
-    const prev = this.sessions.get(peer)
-    if (prev !== undefined && prev !== session) {
-      this.sessions.delete(peer)
-      void prev.close('replaced by a newer session')
-    }
-    this.sessions.set(peer, session)
     for (const h of this.handlers) {
       try {
         h(session)
@@ -468,35 +337,5 @@ export class QuicTransport implements Transport {
         this.log('connection handler threw', { peer, error: errorMessage(err) })
       }
     }
-    const ws = this.waiters.get(peer)
-    if (ws !== undefined) {
-      this.waiters.delete(peer)
-      for (const w of ws) w(session)
-    }
-  }
-
-  private waitForSession (peer: NodeId, signal: AbortSignal): Promise<Libp2pSession> {
-    const est = this.sessions.get(peer)
-    if (est?.isOpen === true) return Promise.resolve(est)
-    return new Promise((resolve, reject) => {
-      let set = this.waiters.get(peer)
-      if (set === undefined) { set = new Set(); this.waiters.set(peer, set) }
-      const waiter = (s: Libp2pSession): void => { signal.removeEventListener('abort', onAbort); resolve(s) }
-      const onAbort = (): void => { this.waiters.get(peer)?.delete(waiter); reject(signal.reason) }
-      if (signal.aborted) { onAbort(); return }
-      signal.addEventListener('abort', onAbort, { once: true })
-      set.add(waiter)
-    })
-  }
-
-  private track (session: Libp2pSession): Libp2pSession {
-    this.live.add(session)
-    this.conns.use(session.conn)
-    return session
-  }
-
-  private readonly onSessionClosed = (session: Libp2pSession): void => {
-    if (this.sessions.get(session.remoteNode) === session) this.sessions.delete(session.remoteNode)
-    if (this.live.delete(session)) this.conns.unuse(session.conn)
   }
 }

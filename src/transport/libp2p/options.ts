@@ -21,7 +21,7 @@ export interface ReachOptions {
   serve?: { keys: Uint8Array[], limits?: Partial<RelayLimits> }
   /** How often each relay is asked for its members, ms. Default 10,000. */
   pollMs?: number
-  /** Try to upgrade relayed connections to direct ones (DCUtR). Default true. */
+  /** Try to upgrade relayed sessions to direct ones (the TCP hole punch of `relay/HolePunch.ts`, and DCUtR). Default true. */
   holePunch?: boolean
   /**
    * A relay and nothing else (`engram relay`): no engram sessions, and TCP only with the unkeyed

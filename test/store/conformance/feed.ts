@@ -86,6 +86,9 @@ export function feedTests (ref: StoreRef): void {
     assert.equal(readAll(store, { limit: 5, namespaces: ['a', 'b'] }).records.length, 16)
     assert.equal(readAll(store, { limit: 5, namespaces: [] }).records.length, 24, 'empty: all namespaces')
     assert.deepEqual(store.changesSince(0, { limit: 5, namespaces: ['zzz'] }), { entries: [], lastSeq: 24, hasMore: false })
+    // The system namespace (node names, revocations) goes with every selection.
+    put(store, note('_engram:name:node-c', { name: 'laptop' }, at(300, 0, C)))
+    assert.deepEqual(store.changesSince(0, { limit: 50, namespaces: ['zzz'] }).entries.map(e => recordKey(e.record)), ['_engram:name:node-c'])
   })
 
   it('changesSince: excludeVia leaves out what came from that peer, until it changes here', () => {

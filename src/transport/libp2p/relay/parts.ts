@@ -18,8 +18,9 @@ import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
-import type { ComponentLogger, ConnectionEncrypter, Metrics, PeerId, PrivateKey, Upgrader } from '@libp2p/interface'
+import type { ComponentLogger, Connection as Libp2pConnection, ConnectionEncrypter, Metrics, PeerId, PrivateKey, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { DialFrom } from './HolePunch.ts'
 import type { CircuitListener } from './RelayClient.ts'
 
 export const RELAY_NOISE_PROTOCOL = '/engram/relay-noise/1.0.0'
@@ -94,9 +95,50 @@ export function reachServices (handshakeTimeoutMs: number, serve: RelayLimits | 
   return services
 }
 
-/** A service that hands out the node's transport manager, to listen on relay addresses at run time. */
-function circuitListenerService (components: { transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> } }): CircuitListener {
-  return { listen: (addrs) => components.transportManager.listen(addrs) }
+interface DialingTransport {
+  dial: (ma: Multiaddr, options: Record<string, unknown>) => Promise<Libp2pConnection>
+}
+interface TransportManager {
+  listen: (addrs: Multiaddr[]) => Promise<void>
+  dialTransportForMultiaddr: (ma: Multiaddr) => DialingTransport | undefined
+}
+interface OutboundUpgrader {
+  upgradeOutbound: (maConn: { direction: string }, options: Record<string, unknown>) => Promise<Libp2pConnection>
+}
+
+/**
+ * A service that hands out the node's transports: to listen on relay addresses at run time, and
+ * to dial from a chosen local TCP port for a hole punch (`HolePunch.ts`). The TCP transport gives
+ * its options to the socket, `localPort` included. The side that answers the upgrade
+ * (`initiator: false`) has its connection marked inbound before the upgrade, as libp2p's own
+ * flag leaves the muxer a client on both ends. The socket keeps the abort signal it was given,
+ * so the dial gets one that is let go once the dial is over.
+ */
+function circuitListenerService (components: { transportManager: TransportManager, upgrader: OutboundUpgrader }): CircuitListener & { dialFrom: DialFrom } {
+  const tm = components.transportManager
+  const base = components.upgrader
+  return {
+    listen: (addrs) => tm.listen(addrs),
+    dialFrom: async (ma, localPort, initiator, signal) => {
+      const transport = tm.dialTransportForMultiaddr(ma)
+      if (transport === undefined) throw new Error(`no transport dials ${ma.toString()}`)
+      const upgrader: OutboundUpgrader = {
+        upgradeOutbound: async (maConn, opts) => {
+          if (!initiator) maConn.direction = 'inbound'
+          return await base.upgradeOutbound(maConn, { ...opts, initiator })
+        }
+      }
+      const during = new AbortController()
+      const onAbort = (): void => { during.abort(signal.reason) }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        return await transport.dial(ma, { signal: during.signal, localPort, upgrader })
+      } finally {
+        signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
 }
 
 /** Whether the relay server holds a reservation for `peer` (false when not serving). */

@@ -1,5 +1,6 @@
 /**
- * `npm run chaos:short` (run.ts, about two and a half minutes; not part of `npm test`): four daemons in network
+ * The short chaos run (run.ts, about two and a half minutes; part of `npm test` as root, alone: `npm run
+ * chaos:short`): four daemons in network
  * namespaces, concurrent writers, and a fixed seed's schedule of kills, pauses, partitions,
  * clock steps and tombstone expiry; nothing acknowledged may be lost, nothing deleted may come
  * back, the nodes must end identical and every heal must converge. Needs root, nftables and
@@ -16,7 +17,7 @@ import { faketimeLib } from './Cluster.ts'
 import { passed, report, runChaos } from './run.ts'
 
 const SKIP = cannotRun(true) ?? (faketimeLib() === undefined ? 'libfaketime is not installed (apt-get install libfaketime)' : undefined)
-if (SKIP !== undefined) process.stderr.write(`test/chaos/short.chaos.ts does not run here: ${SKIP}\n`)
+if (SKIP !== undefined) process.stderr.write(`test/chaos/short.test.ts does not run here: ${SKIP}\n`)
 
 /** A seed whose schedule holds seven kinds of fault: clock steps within and far beyond the drift guard, a kill, a bridge, an isolation past the TTL, a split, a one-way cut. */
 const SEED = Number(process.env.ENGRAM_CHAOS_SEED ?? 266)
