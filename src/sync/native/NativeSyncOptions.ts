@@ -71,12 +71,13 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames (all default true); eager routes (default false). */
+  /** p2p.eagerRoutes: prune duplicate paths and graft them back (SessionBuilder.ts; default true). */
+  readonly routes?: boolean
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames (all default true). */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
   readonly compress?: boolean
-  readonly routes?: boolean
 }
 
 /** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */

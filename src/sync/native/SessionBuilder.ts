@@ -58,8 +58,9 @@ export interface SessionBuilderOptions {
   readonly push?: boolean
   readonly buckets?: boolean
   /**
-   * Eager routes (gossipRoutes.ts): prune duplicate paths, graft them back (default false: off,
-   * as a node from before them; its cursor does not offer `pr`, so no peer prunes its stream).
+   * Eager routes (gossipRoutes.ts, p2p.eagerRoutes): prune duplicate paths, graft them back
+   * (default true; off, a node is as one from before them: its cursor does not offer `pr`, so no
+   * peer prunes its stream, and it prunes none).
    */
   readonly routes?: boolean
   readonly compress?: boolean
@@ -84,7 +85,7 @@ export class SessionBuilder {
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
-    this.routes = opts.routes === true ? new EagerRoutes() : undefined
+    this.routes = opts.routes !== false ? new EagerRoutes() : undefined
   }
 
   /** The session of `conn`, not yet opened. */
