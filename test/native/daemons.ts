@@ -2,7 +2,8 @@
  * engram daemons with native P2P on, for multi-process tests over real QUIC on loopback: each
  * node is `engram start` in its own process with its own data directory, API port 0 and a UDP
  * port picked free by the test (test/sync/daemons.ts does the process part). SIM_ROUTES=0 starts
- * them with p2p.eagerRoutes off (every stream carries everything, as between older nodes).
+ * the nodes of this version with p2p.eagerRoutes off (every stream carries everything, as between
+ * older nodes; an older version's config has no such key).
  */
 import type { P2pStatusView } from '../../src/api/contract.ts'
 import { createServer } from 'node:net'
@@ -86,7 +87,7 @@ export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOpt
   const node = await startNode(box, name, {
     config: {
       ...opts.config,
-      p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...ROUTES, ...opts.p2p },
+      p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...(opts.bin === undefined ? ROUTES : {}), ...opts.p2p },
       sync: { ...opts.sync }
     },
     env: opts.env,
