@@ -45,6 +45,7 @@ export interface EngramConfig {
     readonly relays: readonly string[]
     readonly relayPollMs: number
     readonly holePunch: boolean
+    readonly eagerRoutes: boolean
     readonly relay: {
       readonly enabled: boolean
       readonly admissionKeys: readonly string[]

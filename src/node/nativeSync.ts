@@ -135,6 +135,7 @@ export async function createNativeSync (parts: NativeSyncParts): Promise<{ nativ
     log,
     port: config.p2p.port,
     now: parts.now,
+    routes: config.p2p.eagerRoutes,
     ...(parts.gossipOnly === true ? { stream: false, push: false } : {}),
     ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })

@@ -21,8 +21,9 @@ import type { ClockVoid, SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
+import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
-import { cursorFeedWrites } from './peerCursor.ts'
+import { cursorFeedWrites, leftOutAfter, leftOutOf, type PageLeftOut } from './peerCursor.ts'
 
 export interface ConflictSettings {
   readonly conflictStrategy: ConflictStrategy
@@ -63,7 +64,7 @@ export class ConflictPolicy {
   }
 }
 
-export interface PeerPage {
+export interface PeerPage extends PageLeftOut {
   readonly peer: NodeId
   /** Checked records (core/records.ts checkRecord). */
   readonly records: readonly MemoryRecord[]
@@ -106,6 +107,15 @@ export interface PageResult {
   /** Records whose state changed here (the strategy's own deletions included). */
   readonly applied: number
   readonly unchanged: number
+  /** Per origin (a record's stamp node), how many of the peer's records changed something here. */
+  readonly origins: ReadonlyMap<NodeId, number>
+}
+
+/** Per origin, how many of `changed` it has. */
+function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
+  const out = new Map<NodeId, number>()
+  for (const e of changed) out.set(e.record.hlc.node, (out.get(e.record.hlc.node) ?? 0) + 1)
+  return out
 }
 
 /**
@@ -122,15 +132,18 @@ export interface PageResult {
 export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageConflicts): PageResult {
   const { peer } = page
   const cursor = page.cursor !== undefined ? { peer, seq: page.cursor.seq } : undefined
-  const feed = page.cursor !== undefined ? cursorFeedWrites(peer, page.cursor.feedId) : []
+  // what the peer's stream left out below the cursor (peerCursor.ts): its entries for those origins are not learnt
+  const gaps = page.cursor !== undefined ? leftOutAfter(engine.store, peer, page.cursor.feedId, page) : { left: undefined, writes: [] }
+  const feed = page.cursor !== undefined ? [...cursorFeedWrites(peer, page.cursor.feedId), ...gaps.writes] : []
   const teaches = learnsKnowledge(conflicts?.pass, page.partial)
+  const knowledge = gaps.left === undefined ? page.knowledge : page.knowledge?.filter(e => !leftOutOf(gaps.left, e.node))
   const time = {
-    ...(teaches && page.knowledge !== undefined ? { knowledge: page.knowledge } : {}),
+    ...(teaches && knowledge !== undefined ? { knowledge } : {}),
     ...(page.voids !== undefined ? { voids: page.voids } : {})
   }
   if (conflicts === undefined) {
     const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals, refetchable: true, ...time })
-    return { applied: r.changed.length, unchanged: r.unchanged }
+    return { applied: r.changed.length, unchanged: r.unchanged, origins: countOrigins(r.changed) }
   }
   const { pass, log } = conflicts
   const { page: records, local } = pass.prepare(engine.store, page.view, page.records)
@@ -145,5 +158,5 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
     refetchable: true,
     ...time
   })
-  return { applied: applied + r.changed.length, unchanged: r.unchanged }
+  return { applied: applied + r.changed.length, unchanged: r.unchanged, origins: countOrigins(r.changed) }
 }

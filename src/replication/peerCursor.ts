@@ -13,8 +13,17 @@
  * time a cursor is saved. When both are there and disagree, which carrier moved the cursor last
  * is unknown, so the cursor is not trusted: the peer is read from the start again (merging is
  * idempotent; nothing is lost, only time).
+ *
+ * A native stream may leave out the records of origins this node pruned from it (docs/PROTOCOL.md
+ * §2, "Dissemination"), and the cursor still moves past them: it then no longer says that this
+ * node holds everything of the peer's feed up to there. Which origins were left out, and from
+ * where on the feed, is kept beside the cursor (`LeftOut`, under `leftOutKey`, written in the
+ * transaction of the page that announced them) and outlives the session: the peer's knowledge
+ * entries for those origins are not learnt from its pages (core/knowledge.ts invariant I), and
+ * what this node tells the peer it has seen of its feed stops where the first was left out.
  */
 import type { NodeId } from '../core/ids.ts'
+import { MAX_KNOWLEDGE_ENTRIES } from '../core/knowledge.ts'
 import type { Store } from '../store/Store.ts'
 
 /** The metadata key holding the feed id this node's cursor on `peer` was taken on. */
@@ -50,7 +59,74 @@ export function cursorOn (store: Store, peer: NodeId, feedId: string): number {
  * recorded (polled sync: the caller does not send its own feed id).
  */
 export function seenOfPeer (store: Store, peer: NodeId, peerFeed?: string): number {
-  return peerFeed !== undefined ? cursorOn(store, peer, peerFeed) : readPeerCursor(store, peer).seq
+  const c = readPeerCursor(store, peer)
+  const feedId = peerFeed ?? c.feedId
+  const seen = c.feedId === feedId ? c.seq : 0
+  // records the peer's stream left out are not seen here: its expired-cursor rule must not take them as deleted
+  const left = feedId !== undefined ? leftOutOn(store, peer, feedId) : undefined
+  return left !== undefined ? Math.min(seen, left.from) : seen
+}
+
+/** What a peer's stream left out below this node's cursor on its feed. */
+export interface LeftOut {
+  /** The position of the peer's feed after which the first was left out. */
+  readonly from: number
+  readonly origins: ReadonlySet<NodeId>
+  /** Which origins were left out is not kept (more than MAX_LEFT_OUT_ORIGINS, or an unreadable record): any may have been. */
+  readonly all?: boolean
+}
+
+/** Most origins kept as left out per peer; past it, every origin counts as left out (a peer announcing made-up origins grows nothing). */
+export const MAX_LEFT_OUT_ORIGINS = MAX_KNOWLEDGE_ENTRIES
+
+/** Whether the peer's stream may have left out `origin`'s records (its knowledge entry is not learnt). */
+export const leftOutOf = (left: LeftOut | undefined, origin: NodeId): boolean => left !== undefined && (left.all === true || left.origins.has(origin))
+
+/** The metadata key holding what `peer`'s stream left out (with the feed it was on). */
+export const leftOutKey = (peer: string): string => `sync.left-out.${peer}`
+
+/** What `peer`'s stream of feed `feedId` left out below this node's cursor on it (undefined: nothing). */
+export function leftOutOn (store: Store, peer: NodeId, feedId: string): LeftOut | undefined {
+  const raw = store.getMeta(leftOutKey(peer))
+  if (raw === undefined) return undefined
+  try {
+    const v = JSON.parse(raw) as { feed?: unknown, from?: unknown, origins?: unknown, all?: unknown }
+    if (v.feed !== feedId) return undefined
+    if (typeof v.from !== 'number' || !Array.isArray(v.origins)) throw new Error('unreadable')
+    return { from: v.from, origins: new Set(v.origins as NodeId[]), ...(v.all === true ? { all: true } : {}) }
+  } catch {
+    // unreadable: taken as everything left out from the start (nothing is learnt from the peer's vector)
+    return { from: 0, origins: new Set(), all: true }
+  }
+}
+
+/** What a page of a peer's stream says about what the stream left out. */
+export interface PageLeftOut {
+  /** The page starts the peer's feed again with nothing left out (a snapshot's first page): what was left out before no longer counts. */
+  readonly restart?: boolean
+  /** The origins the page left out (its `lz`), after position `from` of the feed. */
+  readonly leftOut?: { readonly from: number, readonly origins: readonly NodeId[] }
+}
+
+/**
+ * What `peer`'s stream of `feedId` has left out once a page is applied, and the metadata writes
+ * that record it with the page's cursor (none when nothing changed).
+ */
+export function leftOutAfter (store: Store, peer: NodeId, feedId: string, page: PageLeftOut): { left: LeftOut | undefined, writes: Array<[string, string | undefined]> } {
+  const prior = leftOutOn(store, peer, feedId)
+  if (page.restart === true) return { left: undefined, writes: prior !== undefined ? leftOutWrites(peer, feedId, undefined) : [] }
+  const l = page.leftOut
+  const fresh = l?.origins.filter(o => !leftOutOf(prior, o)) ?? []
+  if (l === undefined || fresh.length === 0) return { left: prior, writes: [] }
+  const from = Math.min(prior?.from ?? l.from, l.from)
+  const origins = new Set([...(prior?.origins ?? []), ...fresh])
+  const left: LeftOut = origins.size > MAX_LEFT_OUT_ORIGINS ? { from, origins: new Set(), all: true } : { from, origins }
+  return { left, writes: leftOutWrites(peer, feedId, left) }
+}
+
+/** Metadata writes that record `left` as what `peer`'s stream of `feedId` left out (undefined: nothing). */
+export function leftOutWrites (peer: NodeId, feedId: string, left: LeftOut | undefined): Array<[string, string | undefined]> {
+  return [[leftOutKey(peer), left === undefined ? undefined : JSON.stringify({ feed: feedId, from: left.from, origins: [...left.origins], ...(left.all === true ? { all: true } : {}) })]]
 }
 
 /** Metadata writes that record `feedId` as the feed of `peer`'s cursor (ApplyOptions.meta, with the cursor). */

@@ -1,7 +1,9 @@
 /**
  * engram daemons with native P2P on, for multi-process tests over real QUIC on loopback: each
  * node is `engram start` in its own process with its own data directory, API port 0 and a UDP
- * port picked free by the test (test/sync/daemons.ts does the process part).
+ * port picked free by the test (test/sync/daemons.ts does the process part). SIM_ROUTES=0 starts
+ * the nodes of this version with p2p.eagerRoutes off (every stream carries everything, as between
+ * older nodes; an older version's config has no such key).
  */
 import type { P2pStatusView } from '../../src/api/contract.ts'
 import { createServer } from 'node:net'
@@ -12,6 +14,7 @@ import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
 
 export const SEED = 'native-multi-process-seed'
+const ROUTES = process.env.SIM_ROUTES === '0' ? { eagerRoutes: false } : {}
 
 /**
  * The daemons of one test file: a sandbox made before its tests (`box()`), and the set of nodes
@@ -84,7 +87,7 @@ export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOpt
   const node = await startNode(box, name, {
     config: {
       ...opts.config,
-      p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...opts.p2p },
+      p2p: { enabled: true, seed: opts.seed ?? SEED, port: p2pPort, manualPeers: [...(opts.peers ?? [])], gossipIntervalMs: 250, ...(opts.bin === undefined ? ROUTES : {}), ...opts.p2p },
       sync: { ...opts.sync }
     },
     env: opts.env,

@@ -13,8 +13,13 @@
  * strategy does not decide (episodes, traces, triples of other predicates) must. Under keep-both,
  * every conflict a node lists must describe what it holds, whichever carrier delivered it.
  *
+ * The native runs go with eager routes (docs/PROTOCOL.md §2, "Dissemination": pruned streams,
+ * announcements, grafts), as nodes do by default; two runs go without them (in full and with the
+ * streams alone), as nodes of an older version or with p2p.eagerRoutes off.
+ *
  * The seed is printed on failure; rerun one with
- * ENGRAM_FC_SEED=<seed> node --test test/replication/simulation.test.ts (SIM_OPS=<n> for longer runs).
+ * ENGRAM_FC_SEED=<seed> node --test test/replication/simulation.test.ts (SIM_OPS=<n> for longer runs;
+ * SIM_ROUTES=1 runs every native case with eager routes, SIM_ROUTES=0 every one without).
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -61,6 +66,8 @@ interface Run {
   readonly carrier: Carrier
   readonly mode?: NativeMode
   readonly strategy?: ConflictStrategy
+  /** Native: the nodes run eager routes (NativeSync routes; default true). */
+  readonly routes?: boolean
 }
 
 async function nativeCluster (seed: number, run: Run): Promise<Cluster> {
@@ -74,6 +81,7 @@ async function nativeCluster (seed: number, run: Run): Promise<Cluster> {
   const nodes = NAMES.map((n, i) => simNode(net, n, {
     logLevel: 'error',
     random: mulberry32(seed + i),
+    routes: process.env.SIM_ROUTES === '1' ? true : process.env.SIM_ROUTES === '0' ? false : run.routes ?? true,
     // gossip only: no cursors, no pages, no push; streams only: no gossip round within the test
     ...(mode === 'gossip only' ? { stream: false, push: false } : {}),
     ...(run.strategy !== undefined ? { strategy: { conflictStrategy: run.strategy, singleValuedPredicates: [SINGLE_VALUED] } } : {}),
@@ -200,7 +208,9 @@ describe('replication simulation', () => {
     [3, { carrier: 'native', mode: 'full' }, OPS],
     [4, { carrier: 'native', mode: 'streams only' }, OPS],
     [5, { carrier: 'native', mode: 'gossip only' }, OPS],
-    [6, { carrier: 'polled' }, OPS]
+    [6, { carrier: 'polled' }, OPS],
+    [8, { carrier: 'native', mode: 'full', routes: false }, OPS],
+    [9, { carrier: 'native', mode: 'streams only', routes: false }, OPS]
   ]
   const strategies: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']
   strategies.forEach((strategy, i) => {
@@ -209,7 +219,7 @@ describe('replication simulation', () => {
   })
   for (const [fixed, run, ops] of runs) {
     const seed = seedFor(fixed)
-    const name = `${run.carrier}${run.mode !== undefined ? ` (${run.mode})` : ''}${run.strategy !== undefined ? `, ${run.strategy}` : ''}`
+    const name = `${run.carrier}${run.mode !== undefined ? ` (${run.mode})` : ''}${run.strategy !== undefined ? `, ${run.strategy}` : ''}${run.routes === false ? ', without eager routes' : ''}`
     it(`converges under loss, reordering and disconnects: ${name} (seed ${seed})`, async () => {
       try {
         await simulate(seed, ops, run)

@@ -17,13 +17,14 @@
 import { Packr, Unpackr } from 'msgpackr'
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
 import { MAX_WALL } from '../../core/hlc.ts'
-import { FEED_ID } from '../../core/ids.ts'
-import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type SentKnowledgeEntry } from '../../core/knowledge.ts'
+import { FEED_ID, type NodeId } from '../../core/ids.ts'
+import { knowledgeRows, parseKnowledge, parseVoids, voidRows, type ClockVoid, type KnowledgeEntry, type SentKnowledgeEntry } from '../../core/knowledge.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
 import type { BatchProof, PageSeals } from '../../core/seals.ts'
 import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
+import { parseOrigins } from './gossipRoutes.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
@@ -112,6 +113,10 @@ export interface CursorMessage {
    * (a store created empty, engine/NodeKnowledge.ts). Ignored by older peers.
    */
   readonly full?: boolean
+  /** This node honours `prune` and `g` on the stream it is sent (gossipRoutes.ts). Ignored by older peers. */
+  readonly pr?: boolean
+  /** Origins this node pruned that the stream must carry again from `cursor` on (a graft, gossipRoutes.ts). */
+  readonly g?: readonly NodeId[]
 }
 
 /** One page of the sender's feed after `from`, up to and including seq `to`. */
@@ -141,6 +146,8 @@ export interface ChangesMessage {
   readonly k?: readonly SentKnowledgeEntry[]
   /** The clock voids the sender knows, applied before the page's records. */
   readonly vd?: readonly ClockVoid[]
+  /** Origins the page left out (pruned: gossipRoutes.ts), each with the highest stamp left out. */
+  readonly lz?: readonly KnowledgeEntry[]
 }
 
 /** The receiver's cursor after applying a page. */
@@ -186,7 +193,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
-    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}) }
+    case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}), ...(msg.pr === true ? { pr: true } : {}), ...(msg.g !== undefined && msg.g.length > 0 ? { g: [...msg.g] } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
     case 'changes': {
       const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
@@ -196,6 +203,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
       if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
       if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
+      if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
       return out
     }
     default: return encodeGossip(msg)
@@ -286,7 +294,11 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
       return pake
     }
     case 'cursor':
-      return { t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed'), ...(o.full !== undefined && bool(o.full, 'cursor.full') ? { full: true } : {}) }
+      return {
+        t, cursor: uint(o.cursor, 'cursor.cursor'), feed: feed(o.feed, 'cursor.feed'),
+        ...(o.full !== undefined && bool(o.full, 'cursor.full') ? { full: true } : {}), ...(o.pr !== undefined && bool(o.pr, 'cursor.pr') ? { pr: true } : {}),
+        ...(o.g !== undefined ? { g: parseOrigins(o.g, 'cursor.g') } : {})
+      }
     case 'ack':
       return { t, cursor: uint(o.cursor, 'ack.cursor') }
     case 'changes': {
@@ -302,7 +314,8 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
         ...base,
         ...(end !== undefined ? { end } : {}),
         ...(o.k !== undefined ? { k: parseKnowledge(o.k, 'changes.k') } : {}),
-        ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {})
+        ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {}),
+        ...(o.lz !== undefined ? { lz: parseKnowledge(o.lz, 'changes.lz') } : {})
       }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
       const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))

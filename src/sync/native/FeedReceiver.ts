@@ -35,6 +35,10 @@ export interface FeedReceiverOptions {
   /** What the peer has seen of this node's feed (its acknowledgements), for conflict detection. */
   readonly view?: () => PeerView
   readonly send: (msg: CursorMessage | AckMessage) => void
+  /** This node honours `prune` and `graft` (its cursor says so: `pr`). */
+  readonly routes?: boolean
+  /** Told of each page applied: per origin, how many of its records changed something here. */
+  readonly onApplied?: (msg: ChangesMessage, changed: ReadonlyMap<NodeId, number>) => void
   readonly log: Logger
   readonly now?: () => number
 }
@@ -64,6 +68,8 @@ export class FeedReceiver {
   /** When this node last sent its cursor, and whether a page answered it since. */
   private cursorSentAt: number | undefined
   private answered = false
+  /** Origins to stream again (a graft), sent with the cursor until a page answers it. */
+  private graftPending = new Set<NodeId>()
 
   constructor (opts: FeedReceiverOptions) {
     this.opts = opts
@@ -89,7 +95,24 @@ export class FeedReceiver {
     this.answered = false
     // A store that lacks its own history asks for everything (engine/NodeKnowledge.ts).
     const full = this.opts.engine.knowledge.ownHistoryIncomplete()
-    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed, ...(full ? { full } : {}) })
+    const g = [...this.graftPending]
+    this.opts.send({ t: 'cursor', cursor: this.cursor, feed: this.opts.peerFeed, ...(full ? { full } : {}), ...(this.opts.routes === true ? { pr: true } : {}), ...(g.length > 0 ? { g } : {}) })
+  }
+
+  /** A graft was sent and no page answered it yet. */
+  get grafting (): boolean {
+    return this.graftPending.size > 0
+  }
+
+  /**
+   * A graft (protocol/native/gossipRoutes.ts): the peer streams `origins` again from `from` on
+   * (at most this node's cursor): the cursor moves back there and is sent with them, and again
+   * until a page answers it. What is sent again of other origins is merged as unchanged.
+   */
+  graft (origins: readonly NodeId[], from: number): void {
+    for (const o of origins) this.graftPending.add(o)
+    this.cursor = Math.min(this.cursor, from)
+    this.sendCursor()
   }
 
   /**
@@ -116,7 +139,9 @@ export class FeedReceiver {
     try {
       result = applyPeerPage(engine, {
         peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
-        ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {})
+        ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {}),
+        // what the page left out, kept with the cursor that passes it
+        ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node) } } : {})
       }, pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
@@ -124,6 +149,7 @@ export class FeedReceiver {
       return
     }
     this.answered = true
+    this.graftPending.clear()
     if (startsSnapshot) this.snapshot = new SnapshotPass(msg.peerCursor ?? 0)
     this.cursor = msg.to
     this.stats.pages++
@@ -142,6 +168,7 @@ export class FeedReceiver {
       }
     }
     if (!msg.more) this.stats.catchUps++
+    this.opts.onApplied?.(msg, result.origins)
     this.opts.send({ t: 'ack', cursor: msg.to })
   }
 

@@ -5,7 +5,8 @@
  * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
  * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
- *   still covers them: nothing is echoed back. A page may be empty: it moves the peer's cursor
+ *   still covers them: nothing is echoed back. So are the records of origins the peer pruned
+ *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`). A page may be empty: it moves the peer's cursor
  *   past entries that were all left out, so the peer always knows exactly how much of this feed
  *   it has seen (the expired-cursor rule depends on it).
  * - A cursor the snapshot rule does not trust (replication/feedRead.ts: another feed id, below
@@ -33,6 +34,8 @@ import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protoco
 import { BatchCache } from '../../replication/BatchCache.ts'
 import { planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
+import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
+import type { HlcMark } from '../../core/hlc.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
@@ -58,6 +61,8 @@ export interface FeedSenderOptions {
   readonly knowledge?: () => KnowledgeToSend
   /** The clock voids this node knows, sent with every page that carries records (`vd`). */
   readonly voids?: () => readonly ClockVoid[]
+  /** The origins the peer pruned (left out of pages, except a snapshot's); absent: none. */
+  readonly pruned?: PrunedOrigins
 }
 
 export interface FeedSenderStats {
@@ -78,6 +83,8 @@ interface Scan {
   readonly snapshot: boolean
   /** The knowledge read in the same step as the store read that reached the end (hasMore false). */
   readonly knowledge?: KnowledgeToSend
+  /** Pruned origins left out of `entries`, each with the highest stamp left out. */
+  readonly left?: ReadonlyMap<NodeId, HlcMark>
 }
 
 /** A page ready to send, and what sending it changes. */
@@ -127,6 +134,8 @@ export class FeedSender {
   private endSent: number | undefined
   /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
   private live = false
+  /** After a graft: up to `until` (what the peer had acknowledged), only the grafted origins go. */
+  private replay: { readonly origins: ReadonlySet<NodeId>, readonly until: number } | undefined
   /** The batches the last pages' records belonged to (replication/BatchCache.ts). */
   private readonly batches: BatchCache
 
@@ -156,9 +165,14 @@ export class FeedSender {
     return !this.live
   }
 
-  /** The peer's cursor (from its `cursor` message): (re)starts the stream after it. */
-  start (cursor: number, feed: string, full = false): void {
+  /**
+   * The peer's cursor (from its `cursor` message): (re)starts the stream after it. With `graft`
+   * (the cursor's `g`: origins the peer pruned and wants again, moved back for them), what the
+   * peer had acknowledged already goes again only for those origins.
+   */
+  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): void {
     const { store } = this.opts
+    const held = this.acked
     const { feedFloor, lastSeq } = store.stats()
     if (this.started) this.stats.restarts++
     this.started = true
@@ -172,10 +186,12 @@ export class FeedSender {
       this.snapshot = undefined
     }
     this.position = this.acked = read.from
+    this.replay = graft !== undefined && graft.length > 0 && !read.snapshot && read.from < held ? { origins: new Set(graft), until: held } : undefined
     this.rest = this.prepared = undefined
     this.answerCursor = true
     this.endSent = undefined
-    this.live = false
+    // a graft restarts the stream; it is not a new catch-up
+    if (graft === undefined || graft.length === 0) this.live = false
     this.wake()
   }
 
@@ -248,6 +264,7 @@ export class FeedSender {
   /** What sending a prepared page changes, besides the position. */
   private commit (page: Prepared): void {
     this.rest = page.rest
+    if (this.replay !== undefined && page.msg.to >= this.replay.until) this.replay = undefined
     if (page.endsSnapshot) this.snapshot = undefined
     this.answerCursor = false
     if (page.msg.k !== undefined) {
@@ -284,10 +301,13 @@ export class FeedSender {
     const generation = this.generation
     const scan = this.read()
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
-    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd'> => {
+    const lz = announcements(scan.left)
+    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz'> => {
       const k = !more ? scan.knowledge : undefined
       const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
-      return { ...(k !== undefined ? { k: k.entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}) }
+      // a snapshot leaves nothing out: its vector goes whole
+      const entries = k !== undefined && this.opts.pruned !== undefined && !scan.snapshot ? this.opts.pruned.strip(k.entries) : k?.entries
+      return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}) }
     }
     if (scan.entries.length === 0) {
       if (snap === undefined) {
@@ -330,6 +350,7 @@ export class FeedSender {
       entries = entries.slice(0, keep)
       to = entries[entries.length - 1]!.seq
       more = true
+      // the announcements go with this page (early is harmless: the peer only waits longer)
       rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
       msg = build()
       frame = encodeMessage(msg)
@@ -350,13 +371,24 @@ export class FeedSender {
       const k = !hasMore ? this.opts.knowledge?.() : undefined
       return k !== undefined ? { knowledge: k } : {}
     }
+    // a snapshot leaves nothing out; a stream leaves out the origins the peer pruned
+    const pruned = snapshot ? undefined : this.opts.pruned
+    const replay = snapshot ? undefined : this.replay
+    const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark> } => {
+      const read = this.opts.store.changesSince(after, { ...opts, limit: n })
+      // a replay leaves out, unannounced, what the peer holds already
+      const page = replay === undefined ? read : { ...read, entries: read.entries.filter(e => e.seq > replay.until || replay.origins.has(e.record.hlc.node)) }
+      if (pruned === undefined || pruned.size === 0) return page
+      const { kept, left } = pruned.split(page.entries)
+      return { ...page, entries: kept, ...(left.size > 0 ? { left } : {}) }
+    }
     const rest = this.rest
     if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
       if (rest.entries.length >= limit || !rest.hasMore) return rest
-      const more = this.opts.store.changesSince(rest.lastSeq, { ...opts, limit: limit - rest.entries.length })
-      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore) }
+      const more = changes(rest.lastSeq, limit - rest.entries.length)
+      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left } : {}) }
     }
-    const page = this.opts.store.changesSince(this.position, opts)
-    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore) }
+    const page = changes(this.position, limit)
+    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore), ...(page.left !== undefined ? { left: page.left } : {}) }
   }
 }

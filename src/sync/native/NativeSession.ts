@@ -5,6 +5,9 @@
  *                                     (FeedSender / FeedReceiver), then live push
  *             └─► every gossipIntervalMs: a gossip round (anti-entropy backstop)
  *
+ * With the node's eager routes (SessionRoutes.ts), the peer may prune origins from this node's
+ * stream (`prune`) and this node prunes and grafts the peer's (docs/PROTOCOL.md §2, "Dissemination").
+ *
  * Until the peer's proof is verified, nothing but `hello` and `proof` is read and nothing but
  * those is sent. Every wait is bounded: each handshake step by `handshakeTimeoutMs`, each send by
  * `sendTimeoutMs`, each page's acknowledgement by `ackTimeoutMs`. A session that fails closes its
@@ -19,8 +22,8 @@ import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import type { CloseInfo, Connection } from '../../transport/Transport.ts'
 import { raceAbort } from '../../transport/util.ts'
-import { FeedReceiver } from './FeedReceiver.ts'
-import { FeedSender } from './FeedSender.ts'
+import type { FeedReceiver } from './FeedReceiver.ts'
+import type { FeedSender } from './FeedSender.ts'
 import { codecFor, compressFrame, READ_CODECS } from '../../protocol/native/compression.ts'
 import { runHandshake } from '../../protocol/native/handshake.ts'
 import { Inbox } from './Inbox.ts'
@@ -30,6 +33,8 @@ import { applyPeerPage } from '../../replication/applyPage.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
 import type { SessionGossip, SessionInfo, SessionOptionsOf, SessionState } from './SessionOptions.ts'
 import { failureReason } from './sessionFailure.ts'
+import type { SessionRoutes } from './SessionRoutes.ts'
+import { sessionParts } from './sessionParts.ts'
 
 export type { SessionGossip, SessionInfo, SessionSettings, SessionState } from './SessionOptions.ts'
 export type NativeSessionOptions = SessionOptionsOf<NativeSession>
@@ -50,6 +55,8 @@ export class NativeSession {
   private sender: FeedSender | undefined
   private receiver: FeedReceiver | undefined
   private gossip: SessionGossip | undefined
+  /** Dissemination: what the peer pruned from this node's stream, and this node's link in the node's routes. */
+  private routes: SessionRoutes | undefined
   /** The codec of compressed frames to the peer (from its hello), or undefined: plain frames. */
   private codec: number | undefined
   private readonly timers: NodeJS.Timeout[] = []
@@ -122,30 +129,15 @@ export class NativeSession {
     this.state = 'open'
     this.openedAt = this.now()
     const stream = this.opts.stream ?? true
-    this.receiver = new FeedReceiver({
-      engine,
-      peer: this.peer,
-      peerFeed,
-      conflicts: this.opts.conflicts,
-      view: () => this.peerView(),
+    const parts = sessionParts(this.opts, peerFeed, {
       send: msg => { void this.sendNow(msg).catch(e => this.fail(e, 'send')) },
-      log: this.opts.log,
-      now: this.now
+      sendFrame: frame => this.sendFrame(frame),
+      view: () => this.peerView(),
+      fail: e => { void this.fail(e, 'send') }
     })
-    if (stream) {
-      this.sender = new FeedSender({
-        store: engine.store,
-        peer: this.peer,
-        feedId,
-        peerFeed,
-        send: (frame) => this.sendFrame(frame),
-        pageRecords: () => this.opts.settings().pageRecords,
-        onError: e => { void this.fail(e, 'send') },
-        now: this.now,
-        knowledge: () => engine.knowledgeToSend(),
-        voids: () => engine.knowledge.voids()
-      })
-    }
+    this.routes = parts.routes
+    this.receiver = parts.receiver
+    this.sender = parts.sender
     this.gossip = this.opts.gossip?.(this.peer)
     this.startTimers()
     this.opts.onOpen?.(this)
@@ -226,6 +218,7 @@ export class NativeSession {
       recordsApplied: r?.applied ?? 0,
       gossipRounds: this.gossipRounds,
       gossipDeferred: this.gossipDeferred,
+      pruned: this.routes?.pruned.size ?? 0,
       catchingUp: this.state === 'open' && this.catchingUp,
       cursor: this.receiver?.position ?? 0,
       ...(catchUp !== undefined ? { catchUp } : {}),
@@ -284,7 +277,11 @@ export class NativeSession {
       case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
       case 'cursor':
-        this.sender?.start(msg.cursor, msg.feed, msg.full === true)
+        this.routes?.peerCursor(msg.pr === true, msg.g)
+        this.sender?.start(msg.cursor, msg.feed, msg.full === true, msg.g)
+        return
+      case 'prune':
+        this.routes?.onPrune(msg.o)
         return
       case 'ack':
         this.sender?.onAck(msg.cursor)
@@ -328,6 +325,7 @@ export class NativeSession {
     try {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.peerView(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
+      this.routes?.seen(records)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
@@ -346,6 +344,8 @@ export class NativeSession {
       const timeoutMs = this.opts.settings().ackTimeoutMs
       this.sender?.checkAcks(timeoutMs)
       if (this.opts.stream ?? true) this.receiver?.checkCursor(timeoutMs)
+      // an announced record not here after an acknowledgement wait: graft (gossip rounds bring it meanwhile)
+      this.routes?.check(this.now(), timeoutMs)
     }, Math.max(10, Math.floor(ackTimeoutMs / 4)))
     watchdog.unref()
     this.timers.push(watchdog)
@@ -389,6 +389,7 @@ export class NativeSession {
     for (const t of this.timers) clearInterval(t)
     this.timers.length = 0
     this.sender?.stop()
+    this.routes?.close()
   }
 
   private onClosed (info: CloseInfo): void {

@@ -71,6 +71,8 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
+  /** p2p.eagerRoutes: prune duplicate paths and graft them back (SessionBuilder.ts; default true). */
+  readonly routes?: boolean
   /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames (all default true). */
   readonly stream?: boolean
   readonly push?: boolean

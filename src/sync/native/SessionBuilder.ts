@@ -2,7 +2,8 @@
  * What native sync gives each session (NativeSession.ts) besides its connection: the handshake
  * keys (K from the seed; Kp derived again only when sync.passphrase changes, read at each
  * session), the session settings taken from the node's at each read, and the gossip side, a
- * GossipPeer over the node's window index (LazyWindow.ts).
+ * GossipPeer over the node's window index (LazyWindow.ts), and the node's eager routes
+ * (gossipRoutes.ts: which peer's stream brings each origin, shared by every session).
  *
  * The manager (NativeSync.ts) decides which sessions exist and what happens when they open,
  * sync and end; this builds them, so every session of a node is set up the same way.
@@ -13,6 +14,7 @@ import type { PeerClocks } from '../../replication/PeerClocks.ts'
 import type { Connection } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { GossipPeer } from '../../protocol/native/gossip.ts'
+import { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
 import { GOSSIP_LIMITS } from '../../protocol/native/gossipMessages.ts'
 import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { LazyWindow } from './LazyWindow.ts'
@@ -55,6 +57,12 @@ export interface SessionBuilderOptions {
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
+  /**
+   * Eager routes (gossipRoutes.ts, p2p.eagerRoutes): prune duplicate paths, graft them back
+   * (default true; off, a node is as one from before them: its cursor does not offer `pr`, so no
+   * peer prunes its stream, and it prunes none).
+   */
+  readonly routes?: boolean
   readonly compress?: boolean
 }
 
@@ -71,10 +79,13 @@ export class SessionBuilder {
   private readonly opts: SessionBuilderOptions
   private readonly key: Uint8Array
   private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
+  /** The node's eager routes, shared by its sessions (undefined: switched off). */
+  readonly routes: EagerRoutes | undefined
 
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
+    this.routes = opts.routes !== false ? new EagerRoutes() : undefined
   }
 
   /** The session of `conn`, not yet opened. */
@@ -125,6 +136,7 @@ export class SessionBuilder {
       },
       stream: opts.stream,
       push: opts.push,
+      ...(this.routes !== undefined ? { routes: this.routes } : {}),
       ...(opts.compress !== undefined ? { compress: opts.compress } : {}),
       budget: hooks.budget,
       conflicts: opts.conflicts,

@@ -1,6 +1,7 @@
 /**
  * What a native sync session (NativeSession.ts) is given and what it tells: its options and
- * settings, the gossip side it runs rounds with, and the view of it the status shows.
+ * settings, the gossip side it runs rounds with, the node's eager routes it takes part in, and
+ * the view of it the status shows.
  */
 import type { NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
@@ -9,7 +10,8 @@ import type { Engine } from '../../engine/Engine.ts'
 import type { Connection } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
-import type { GossipMessage } from '../../protocol/native/gossipWire.ts'
+import type { GossipMessage } from '../../protocol/native/gossipMessages.ts'
+import type { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { NativeMessage } from '../../protocol/native/messages.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
@@ -54,6 +56,8 @@ export interface SessionOptionsOf<S> {
   readonly settings: () => SessionSettings
   /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
   readonly gossip?: (peer: NodeId) => SessionGossip | undefined
+  /** The node's eager routes (gossipRoutes.ts); absent: the stream sends everything and nothing is pruned. */
+  readonly routes?: EagerRoutes
   /** Cursor exchange and feed streaming (test-only switch; default true). */
   readonly stream?: boolean
   /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */
@@ -97,6 +101,8 @@ export interface SessionInfo {
   readonly gossipRounds: number
   /** Gossip requests of the peer left unanswered while a stream was catching up. */
   readonly gossipDeferred: number
+  /** Origins the peer pruned from this node's stream (docs/PROTOCOL.md §2, "Dissemination"). */
+  readonly pruned: number
   /** A stream of the session is still catching up (no gossip rounds meanwhile). */
   readonly catchingUp: boolean
   readonly cursor: number

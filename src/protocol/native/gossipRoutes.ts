@@ -1,0 +1,204 @@
+/**
+ * Eager routes: which peer's stream delivers each origin's records to this node, after Plumtree
+ * (Leitão, Pereira & Rodrigues, "Epidemic broadcast trees", 2007), over engram's feed streams
+ * (docs/PROTOCOL.md §2, "Dissemination").
+ *
+ * Every stream starts eager: it carries every record of the sender's feed. The receiver keeps,
+ * per origin (the node whose stamp a record carries), the peer whose page last brought a record
+ * of that origin first (its *parent*). A page that brings only records this node already holds
+ * (duplicates) from a peer that is not the origin's parent makes the receiver send that peer
+ * `prune` for the origin: the peer's stream then leaves that origin's records out, moving the
+ * cursor past them, and announces instead the highest stamp it left out (`lz` on the page).
+ * The eager links of each origin so form a tree, and each write reaches each node about once.
+ *
+ * Repair is a graft: the receiver sends its `cursor` again, moved back to where the peer may
+ * have begun leaving the origins out (`skipFrom`), with `g`, the origins to stream again; the
+ * peer restarts its stream there with them in it (sending, up to what the receiver had
+ * acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
+ * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
+ * peer when
+ * - a stamp the peer announced has not arrived by any path within the graft timeout (the eager
+ *   path stalled, or prunes cut the origin off), or
+ * - the session with the origin's parent ended: on one other link that leaves it out.
+ * What the receiver knows of a stream's pruned origins comes from the pages themselves (`lz`,
+ * as reliable as the pages), so a lost or late `prune` costs duplicates, never records.
+ *
+ * Pure: no I/O and no clock (the session passes the time); messages go out through each link's
+ * `send` and `graft`. The `prune` message and its checks are here too.
+ */
+import { PROTOCOL } from '../../core/errors.ts'
+import { compareMark, type HlcMark } from '../../core/hlc.ts'
+import { isNodeId, type NodeId } from '../../core/ids.ts'
+import { MAX_KNOWLEDGE_ENTRIES } from '../../core/knowledge.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+
+/** Leave the records of these origins out of the stream to the sender of this message. */
+export interface PruneMessage {
+  readonly t: 'prune'
+  readonly o: readonly NodeId[]
+}
+
+export type RouteMessage = PruneMessage
+export const ROUTE_MESSAGE_TYPES: readonly string[] = ['prune']
+
+/** Most origins in one `prune` or one cursor's `g` (as many as a knowledge vector has entries). */
+export const MAX_ROUTE_ORIGINS = MAX_KNOWLEDGE_ENTRIES
+
+/** One origin and the highest stamp of it a page left out (`lz`). */
+export interface Announcement {
+  readonly node: NodeId
+  readonly wall: number
+  readonly counter: number
+}
+
+export function routeToWire (msg: RouteMessage): Record<string, unknown> {
+  return { t: msg.t, o: [...msg.o] }
+}
+
+/** A list of origins (`prune.o`, `cursor.g`); throws PROTOCOL naming the field. */
+export function parseOrigins (list: unknown, field: string): NodeId[] {
+  if (!Array.isArray(list)) throw PROTOCOL(`${field}: must be an array of node ids`, { field })
+  if (list.length > MAX_ROUTE_ORIGINS) throw PROTOCOL(`${field}: ${list.length} origins; at most ${MAX_ROUTE_ORIGINS}`, { field })
+  list.forEach((n, i) => { if (!isNodeId(n)) throw PROTOCOL(`${field}[${i}]: must be a node id`, { field }) })
+  return list as NodeId[]
+}
+
+/** Checks a decoded `prune` map; throws PROTOCOL naming the field. */
+export function parseRoute (o: Record<string, unknown>): RouteMessage {
+  if (o.t !== 'prune') throw PROTOCOL('route message: t must be prune', { field: 't' })
+  return { t: 'prune', o: parseOrigins(o.o, 'prune.o') }
+}
+
+/** One session's side of the routes: the receiver's view of one peer's stream. */
+export interface RouteLink {
+  readonly peer: NodeId
+  /**
+   * Origins the peer's stream may leave out, each with the position of its feed from which it
+   * may: this node's cursor when it sent `prune`, or the `from` of the first page that
+   * announced the origin (`lz`) when no prune of it was known here (a lost or late message).
+   */
+  readonly skipFrom: Map<NodeId, number>
+  /** Announced stamps not yet seen here: origin → the stamp and when it was announced. */
+  readonly waiting: Map<NodeId, { mark: HlcMark, at: number }>
+  readonly send: (msg: RouteMessage) => void
+  /** Grafts: the stream restarts from `from` with `origins` in it again (the cursor's `g`). */
+  readonly graft: (origins: readonly NodeId[], from: number) => void
+  /** A graft sent on this link is not answered yet (no timed-out graft goes meanwhile). */
+  readonly grafting: () => boolean
+}
+
+export interface RouteStats {
+  prunesSent: number
+  graftsSent: number
+}
+
+export class EagerRoutes {
+  readonly stats: RouteStats = { prunesSent: 0, graftsSent: 0 }
+  private readonly links = new Set<RouteLink>()
+  /** Origin → the peer whose stream last brought a record of it first. */
+  private readonly parent = new Map<NodeId, NodeId>()
+  /** Origin → the highest stamp of it seen here, by any path. */
+  private readonly seen = new Map<NodeId, HlcMark>()
+
+  /** A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). */
+  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false): RouteLink {
+    const link: RouteLink = { peer, skipFrom: new Map(), waiting: new Map(), send, graft, grafting }
+    this.links.add(link)
+    return link
+  }
+
+  /**
+   * The session ended: each origin it was the parent of is grafted on one other link whose
+   * stream leaves it out, which becomes its parent (the others stay lazy: their announcements
+   * graft them if that path stalls too).
+   */
+  close (link: RouteLink): void {
+    if (!this.links.delete(link)) return
+    if ([...this.links].some(l => l.peer === link.peer)) return
+    const orphans = [...this.parent].filter(([, p]) => p === link.peer).map(([o]) => o)
+    const grafts = new Map<RouteLink, NodeId[]>()
+    for (const o of orphans) {
+      this.parent.delete(o)
+      const next = [...this.links].find(l => l.skipFrom.has(o))
+      if (next === undefined) continue
+      grafts.set(next, [...(grafts.get(next) ?? []), o])
+      this.parent.set(o, next.peer)
+    }
+    for (const [l, origins] of grafts) this.graft(l, origins)
+  }
+
+  /**
+   * A page of a stream applied here (`link` undefined: a peer that does not honour prunes): its
+   * records, per origin how many changed something here, its announcements. Prunes the origins
+   * it brought only duplicates of (unless this peer is their parent); an announced origin not
+   * known as left out is noted as left out from the page's `from`.
+   */
+  page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[] },
+    changed: ReadonlyMap<NodeId, number>, now: number): void {
+    const dup = new Set<NodeId>()
+    for (const r of page.records) {
+      const o = r.hlc.node
+      this.see(o, r.hlc)
+      if ((changed.get(o) ?? 0) === 0) dup.add(o)
+    }
+    for (const o of changed.keys()) this.parent.set(o, peer)
+    if (link === undefined) return
+    for (const a of page.lz ?? []) {
+      if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
+      if (this.has(a.node, a)) continue
+      const w = link.waiting.get(a.node)
+      const mark = { wall: a.wall, counter: a.counter }
+      if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
+    }
+    const prune = [...dup].filter(o => this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
+    if (prune.length === 0) return
+    for (const o of prune) link.skipFrom.set(o, page.to)
+    this.stats.prunesSent++
+    link.send({ t: 'prune', o: prune })
+  }
+
+  /** Records that arrived another way (a gossip round): seen here. */
+  seenRecords (records: readonly MemoryRecord[]): void {
+    for (const r of records) this.see(r.hlc.node, r.hlc)
+  }
+
+  /** Grafts, on this link, the origins whose announced stamp has not arrived within `timeoutMs`. */
+  check (link: RouteLink, now: number, timeoutMs: number): void {
+    if (link.grafting()) return
+    const late: NodeId[] = []
+    for (const [o, w] of link.waiting) {
+      if (this.has(o, w.mark)) { link.waiting.delete(o); continue }
+      if (now - w.at >= timeoutMs) { link.waiting.delete(o); late.push(o) }
+    }
+    if (late.length === 0) return
+    // the peer that delivers them now is their parent until a faster path shows
+    for (const o of late) this.parent.set(o, link.peer)
+    this.graft(link, late)
+  }
+
+  /** The peer whose stream brings `origin`'s records first (tests, status). */
+  parentOf (origin: NodeId): NodeId | undefined {
+    return this.parent.get(origin)
+  }
+
+  private graft (link: RouteLink, origins: readonly NodeId[]): void {
+    let from = Number.MAX_SAFE_INTEGER
+    for (const o of origins) {
+      from = Math.min(from, link.skipFrom.get(o) ?? from)
+      link.skipFrom.delete(o)
+      link.waiting.delete(o)
+    }
+    this.stats.graftsSent++
+    link.graft(origins.slice(0, MAX_ROUTE_ORIGINS), from)
+  }
+
+  private has (origin: NodeId, mark: HlcMark): boolean {
+    const s = this.seen.get(origin)
+    return s !== undefined && compareMark(s, mark) >= 0
+  }
+
+  private see (origin: NodeId, mark: HlcMark): void {
+    const s = this.seen.get(origin)
+    if (s === undefined || compareMark(mark, s) > 0) this.seen.set(origin, { wall: mark.wall, counter: mark.counter })
+  }
+}

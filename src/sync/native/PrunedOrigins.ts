@@ -1,0 +1,68 @@
+/**
+ * The origins one peer pruned from the stream this node sends it (protocol/native/gossipRoutes.ts,
+ * docs/PROTOCOL.md §2 "Dissemination").
+ *
+ * - `split` takes a feed read apart: the entries that go, and per origin left out the highest
+ *   stamp left out (the page's `lz` announcement). The page's `to` still covers what was left
+ *   out, as for records that came via the peer.
+ * - `strip` leaves out of the knowledge vector sent to the peer every origin pruned at any time
+ *   in the session: the peer's cursor on this feed no longer says it holds that origin's records
+ *   (core/knowledge.ts invariant I), so it must not learn this node's entry for it from here.
+ * - `graft` puts origins back (the peer's cursor named them in `g`: the stream restarts there).
+ */
+import type { HlcMark } from '../../core/hlc.ts'
+import { compareMark } from '../../core/hlc.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { SentKnowledgeEntry } from '../../core/knowledge.ts'
+import type { Announcement } from '../../protocol/native/gossipRoutes.ts'
+import type { FeedEntry } from '../../store/Store.ts'
+
+export interface Split {
+  readonly kept: readonly FeedEntry[]
+  /** Origin → the highest stamp left out. */
+  readonly left: ReadonlyMap<NodeId, HlcMark>
+}
+
+export class PrunedOrigins {
+  private readonly current = new Set<NodeId>()
+  private readonly ever = new Set<NodeId>()
+
+  get size (): number {
+    return this.current.size
+  }
+
+  has (origin: NodeId): boolean {
+    return this.current.has(origin)
+  }
+
+  prune (origins: readonly NodeId[]): void {
+    for (const o of origins) { this.current.add(o); this.ever.add(o) }
+  }
+
+  graft (origins: readonly NodeId[]): void {
+    for (const o of origins) this.current.delete(o)
+  }
+
+  split (entries: readonly FeedEntry[]): Split {
+    if (this.current.size === 0) return { kept: entries, left: new Map() }
+    const kept: FeedEntry[] = []
+    const left = new Map<NodeId, HlcMark>()
+    for (const e of entries) {
+      const o = e.record.hlc.node
+      if (!this.current.has(o)) { kept.push(e); continue }
+      const m = left.get(o)
+      if (m === undefined || compareMark(e.record.hlc, m) > 0) left.set(o, { wall: e.record.hlc.wall, counter: e.record.hlc.counter })
+    }
+    return { kept, left }
+  }
+
+  strip (k: readonly SentKnowledgeEntry[]): readonly SentKnowledgeEntry[] {
+    return this.ever.size === 0 ? k : k.filter(e => !this.ever.has(e.node))
+  }
+}
+
+/** The announcements of a page: what `split` left out, as `lz` rows. */
+export function announcements (left: ReadonlyMap<NodeId, HlcMark> | undefined): Announcement[] | undefined {
+  if (left === undefined || left.size === 0) return undefined
+  return [...left].map(([node, m]) => ({ node, wall: m.wall, counter: m.counter }))
+}

@@ -1,0 +1,213 @@
+/**
+ * Eager routes (protocol/native/gossipRoutes.ts) and the pruned stream (sync/native/PrunedOrigins.ts,
+ * FeedSender): the `prune` message and the cursor's `pr`/`g` and the page's `lz` on the wire, the
+ * receiver's decisions (prune a duplicate path, keep the parent, graft an announced stamp that
+ * does not arrive, graft elsewhere when the parent's session ends), and a sender that leaves a
+ * pruned origin out, announces it, and does not teach its knowledge entry.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Packr } from 'msgpackr'
+import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
+import type { MemoryRecord } from '../../src/core/model.ts'
+import { Engine } from '../../src/engine/Engine.ts'
+import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
+import { decodeFrame, encodeMessage, type ChangesMessage } from '../../src/protocol/native/messages.ts'
+import { applyPeerPage } from '../../src/replication/applyPage.ts'
+import { feedIdOf } from '../../src/replication/feedId.ts'
+import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
+import { FeedSender } from '../../src/sync/native/FeedSender.ts'
+import { PrunedOrigins } from '../../src/sync/native/PrunedOrigins.ts'
+import { silentLogger } from '../../src/util/log.ts'
+import { eventually } from './helpers.ts'
+
+const A = asNodeId('node-a')
+const B = asNodeId('node-b')
+const C = asNodeId('node-c')
+const O = asNodeId('node-o')
+
+/** A record of `origin` stamped (wall, 0). */
+const rec = (origin: NodeId, wall: number, key = `k${wall}`): MemoryRecord =>
+  ({ kind: 'note', key: `cfg:${key}`, value: 'v', hlc: { wall, counter: 0, node: origin }, deleted: false }) as unknown as MemoryRecord
+
+describe('route messages on the wire', () => {
+  it('carries prune, the cursor\'s pr and g, and the page\'s lz', () => {
+    const prune = decodeFrame(encodeMessage({ t: 'prune', o: [A, B] }))
+    assert.deepEqual(prune, { t: 'prune', o: [A, B] })
+    const cursor = decodeFrame(encodeMessage({ t: 'cursor', cursor: 7, feed: 'a'.repeat(32), pr: true, g: [C] }))
+    assert.deepEqual(cursor, { t: 'cursor', cursor: 7, feed: 'a'.repeat(32), pr: true, g: [C] })
+    const page = decodeFrame(encodeMessage({ t: 'changes', from: 1, to: 9, records: [], more: false, lz: [{ node: O, wall: 5, counter: 2 }] })) as ChangesMessage
+    assert.deepEqual(page.lz?.map(e => [e.node, e.wall, e.counter]), [[O, 5, 2]])
+  })
+
+  it('refuses a prune that is not a list of node ids, or too long', () => {
+    // raw frames: the encoder writes only valid messages
+    const raw = (m: unknown): Uint8Array => { const body = new Packr({ useRecords: false }).pack(m); const f = new Uint8Array(body.byteLength + 1); f[0] = 1; f.set(body, 1); return f }
+    const frame = (o: unknown): Uint8Array => raw({ t: 'prune', o })
+    assert.throws(() => decodeFrame(frame('node-a')), /prune\.o: must be an array of node ids/)
+    assert.throws(() => decodeFrame(frame(['ok', 'not ok'])), /prune\.o\[1\]: must be a node id/)
+    assert.throws(() => decodeFrame(frame(Array.from({ length: MAX_ROUTE_ORIGINS + 1 }, () => 'n'))), /at most 4096/)
+    assert.throws(() => decodeFrame(raw({ t: 'cursor', cursor: 0, feed: 'a'.repeat(32), g: [''] })), /cursor\.g\[0\]/)
+  })
+})
+
+describe('EagerRoutes', () => {
+  function link (routes: EagerRoutes, peer: NodeId): { sent: RouteMessage[], grafts: Array<[readonly NodeId[], number]>, l: ReturnType<EagerRoutes['open']> } {
+    const sent: RouteMessage[] = []
+    const grafts: Array<[readonly NodeId[], number]> = []
+    const l = routes.open(peer, m => sent.push(m), (o, from) => grafts.push([o, from]))
+    return { sent, grafts, l }
+  }
+
+  it('prunes an origin on a peer that brings only duplicates of it, never on its parent', () => {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    assert.equal(routes.parentOf(O), B)
+    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    assert.deepEqual(c.sent, [{ t: 'prune', o: [O] }])
+    // a duplicate from the parent (a stream restarted) prunes nothing; a second one from C is not pruned twice
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 1)] }, new Map(), 0)
+    routes.page(c.l, C, { from: 5, to: 6, records: [rec(O, 1)] }, new Map(), 0)
+    assert.equal(b.sent.length, 0)
+    assert.equal(c.sent.length, 1)
+  })
+
+  it('grafts an origin whose announced stamp no path brought within the timeout, from where it was pruned', () => {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    // C left out O's stamp 2, then 3; B brings 2 in time, not 3
+    routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 100)
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map([[O, 1]]), 150)
+    routes.check(c.l, 10_000, 1_000)
+    assert.equal(c.grafts.length, 0, 'stamp 2 arrived through the parent')
+    routes.page(c.l, C, { from: 8, to: 9, records: [], lz: [{ node: O, wall: 3, counter: 0 }] }, new Map(), 200)
+    routes.check(c.l, 1_100, 1_000)
+    assert.equal(c.grafts.length, 0, 'not yet')
+    routes.check(c.l, 1_200, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 5]], 'grafted from the cursor it was pruned at')
+    assert.equal(routes.parentOf(O), C)
+  })
+
+  it('learns what a stream leaves out from its announcements, when no prune of it is known here', () => {
+    const routes = new EagerRoutes()
+    const c = link(routes, C)
+    routes.page(c.l, C, { from: 10, to: 12, records: [], lz: [{ node: O, wall: 9, counter: 0 }] }, new Map(), 0)
+    routes.check(c.l, 5_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 10]], 'from the first page that announced it')
+  })
+
+  it('grafts an origin on one other link that leaves it out when its parent\'s session ends', () => {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    const d = link(routes, asNodeId('node-d'))
+    routes.page(b.l, B, { from: 0, to: 1, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 4, records: [rec(O, 1)] }, new Map(), 0)
+    routes.page(d.l, asNodeId('node-d'), { from: 0, to: 6, records: [rec(O, 1)] }, new Map(), 0)
+    routes.close(b.l)
+    assert.deepEqual([...c.grafts, ...d.grafts].length, 1, 'one link grafted')
+    assert.deepEqual(c.grafts, [[[O], 4]])
+    assert.equal(routes.parentOf(O), C)
+  })
+})
+
+describe('a pruned stream', () => {
+  it('leaves the origin out, announces its highest stamp, and does not teach its knowledge entry', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: A, maxDriftMs: 60_000 })
+    const other = new Engine({ store: new MemoryStore(), node: O, maxDriftMs: 60_000 })
+    other.addTriples([{ subject: 'user:o1', predicate: 'rel:p', object: 'x' }, { subject: 'user:o2', predicate: 'rel:p', object: 'y' }])
+    const fromO = other.store.changesSince(0, { limit: 10 }).entries.map(e => e.record)
+    applyPeerPage(engine, { peer: O, records: fromO, view: { node: O, cursor: 0, namespaces: null }, cursor: { seq: 2, feedId: feedIdOf(other.store) }, knowledge: other.knowledgeToSend().entries })
+    engine.addTriples([{ subject: 'user:a1', predicate: 'rel:p', object: 'z' }])
+    assert.ok(engine.knowledgeToSend().entries.some(e => e.node === O), 'this node knows origin O')
+    const pruned = new PrunedOrigins()
+    pruned.prune([O])
+    const sent: ChangesMessage[] = []
+    const s = new FeedSender({
+      store, peer: B, feedId: feedIdOf(store), pageRecords: () => 100, pruned,
+      send: async (_frame, msg) => { sent.push(msg) },
+      onError: e => { throw e },
+      knowledge: () => engine.knowledgeToSend()
+    })
+    s.start(0, feedIdOf(store))
+    await eventually(() => sent.length === 1, 'one page')
+    const page = sent[0]!
+    assert.deepEqual(page.records.map(r => r.hlc.node), [A])
+    assert.equal(page.to, store.stats().lastSeq, 'the cursor moves past what was left out')
+    const maxO = fromO.map(r => r.hlc.wall).reduce((x, y) => Math.max(x, y))
+    assert.deepEqual(page.lz?.map(e => [e.node, e.wall]), [[O, maxO]])
+    assert.ok(page.k !== undefined && page.k.some(e => e.node === A), 'the vector goes')
+    assert.ok(!page.k.some(e => e.node === O), 'without the pruned origin')
+    s.stop()
+  })
+
+  it('teaches no knowledge of a left-out origin in a later session either, nor tells it as seen, until a snapshot', async () => {
+    // A holds two records of origin O; B's cursor on A's feed passes them in a first session
+    // whose stream left O out, and the session ends before any other path brought them.
+    const storeA = new MemoryStore()
+    const a = new Engine({ store: storeA, node: A, maxDriftMs: 60_000 })
+    const o = new Engine({ store: new MemoryStore(), node: O, maxDriftMs: 60_000 })
+    o.addTriples([{ subject: 'user:o1', predicate: 'rel:p', object: 'x' }, { subject: 'user:o2', predicate: 'rel:p', object: 'y' }])
+    const fromO = o.store.changesSince(0, { limit: 10 }).entries.map(e => e.record)
+    applyPeerPage(a, { peer: O, records: fromO, view: { node: O, cursor: 0, namespaces: null }, cursor: { seq: 2, feedId: feedIdOf(o.store) }, knowledge: o.knowledgeToSend().entries })
+    a.addTriples([{ subject: 'user:a1', predicate: 'rel:p', object: 'z' }])
+    const storeB = new MemoryStore()
+    const b = new Engine({ store: storeB, node: B, maxDriftMs: 60_000 })
+    const session = async (pruned: PrunedOrigins | undefined, snapshot = false): Promise<void> => {
+      const receiver = new FeedReceiver({ engine: b, peer: A, peerFeed: feedIdOf(storeA), routes: true, send: () => {}, log: silentLogger })
+      const sent: ChangesMessage[] = []
+      const s = new FeedSender({
+        store: storeA, peer: B, feedId: feedIdOf(storeA), pageRecords: () => 100, ...(pruned !== undefined ? { pruned } : {}),
+        send: async (_frame, msg) => { sent.push(msg); receiver.onChanges(msg) },
+        onError: e => { throw e },
+        knowledge: () => a.knowledgeToSend()
+      })
+      s.start(receiver.position, feedIdOf(storeA), snapshot)
+      await eventually(() => sent.length > 0 && !sent[sent.length - 1]!.more, 'the stream reaches the end of the feed')
+      s.stop()
+    }
+    const pruned = new PrunedOrigins()
+    pruned.prune([O])
+    await session(pruned)
+    assert.equal(cursorOn(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq, 'the cursor passed the left-out records')
+    assert.ok(!b.knowledgeToSend().entries.some(e => e.node === O))
+    // a later session: nothing pruned yet, and the page that ends the feed carries A's whole vector
+    a.addTriples([{ subject: 'user:a2', predicate: 'rel:p', object: 'w' }])
+    await session(undefined)
+    assert.ok(!b.knowledgeToSend().entries.some(e => e.node === O), 'B learnt no entry for O from A: it never got O\'s records from A')
+    // O's records come by another path: kept, not dropped as known and forgotten (Rule A)
+    const r = b.applyChecked(fromO, { via: C })
+    assert.equal(r.changed.length, fromO.length)
+    assert.equal(storeB.getTriple((fromO[0] as { id: TripleId }).id)?.deleted, false)
+    // what B tells A it has seen of A's feed (a snapshot's peerCursor) stops before what was left out
+    assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), 0)
+    // a snapshot (from 0, nothing left out) leaves no gap behind
+    await session(undefined, true)
+    assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq)
+    assert.ok(b.knowledgeToSend().entries.some(e => e.node === O), 'the snapshot\'s vector teaches the entry for O')
+  })
+
+  it('keeps at most MAX_LEFT_OUT_ORIGINS origins as left out (past it, or unreadable: every origin counts)', () => {
+    const store = new MemoryStore()
+    const feed = 'f'.repeat(32)
+    const keep = (page: Parameters<typeof leftOutAfter>[3]): void => { for (const [k, v] of leftOutAfter(store, A, feed, page).writes) store.setMeta(k, v) }
+    keep({ leftOut: { from: 4, origins: [O] } })
+    assert.ok(leftOutOf(leftOutOn(store, A, feed), O) && !leftOutOf(leftOutOn(store, A, feed), B))
+    assert.equal(leftOutOn(store, A, 'g'.repeat(32)), undefined, 'another feed of the peer: nothing known left out')
+    keep({ leftOut: { from: 9, origins: Array.from({ length: MAX_LEFT_OUT_ORIGINS }, (_, i) => asNodeId(`made-up-${i}`)) } })
+    const all = leftOutOn(store, A, feed)
+    assert.ok(all?.all === true && all.origins.size === 0 && all.from === 4 && leftOutOf(all, B))
+    store.setMeta(leftOutKey(A), '{not json')
+    assert.ok(leftOutOf(leftOutOn(store, A, feed), B))
+    keep({ restart: true })
+    assert.equal(leftOutOn(store, A, feed), undefined)
+  })
+})
