@@ -6,7 +6,7 @@
  *
  * | t          | fields                                                                        |
  * |------------|-------------------------------------------------------------------------------|
- * | `rdigest`  | round, ws, s (symbol 0, 13 bytes), e (difference sketch, 32 bytes)            |
+ * | `rdigest`  | round, ws, s (symbol 0, 13 bytes), e (difference sketch, 32 bytes), now?      |
  * | `rsymbols` | round, from (index of the first symbol), s (13 bytes a symbol, 1 … 16,384)    |
  * | `rmore`    | round, to (send symbols up to this index, at most 65,536)                     |
  * | `rwant`    | round, ids (8 bytes an id, 1 … 16,384)                                        |
@@ -40,6 +40,8 @@ export interface ReconDigestMessage {
   readonly s: Uint8Array
   /** The sender's difference sketch (diffEstimate.ts). */
   readonly e: Uint8Array
+  /** The sender's wall clock (ms since the epoch): clock offsets are measured every round, as with `digest`. */
+  readonly now?: number
 }
 
 /** Coded symbols [from, from + count) of the sender's window set, for the round's salt. */
@@ -109,7 +111,8 @@ export function parseReconMessage (input: unknown): ReconMessage {
       round: integer(o, t, 'round', 0, U32_MAX),
       ws: integer(o, t, 'ws', 0, MAX_WALL),
       s: units(o, t, 's', SYMBOL_BYTES, 1, 1),
-      e: units(o, t, 'e', SKETCH_BYTES, 1, 1)
+      e: units(o, t, 'e', SKETCH_BYTES, 1, 1),
+      ...(get(o, 'now') !== undefined ? { now: integer(o, t, 'now', 0, MAX_WALL) } : {})
     }
     case 'rsymbols': {
       const round = integer(o, t, 'round', 0, U32_MAX)

@@ -71,11 +71,12 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames (all default true). */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames, coded gossip rounds (all default true). */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
   readonly compress?: boolean
+  readonly coded?: boolean
 }
 
 /** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */
