@@ -65,8 +65,8 @@ export interface SessionBuilderOptions {
 /** What the manager gives one session: its budget and what it is told of the session. */
 export interface SessionHooks {
   readonly budget: PeerBudget
-  /** Given the session's gossip peer once the handshake is done and gossip starts. */
-  readonly onGossip: (gossip: GossipPeer) => void
+  /** Given the session's gossip peers once the handshake is done and gossip starts (`coded`: with a peer that speaks coded rounds). */
+  readonly onGossip: (gossip: GossipPeer, coded?: ReconPeer) => void
   readonly onOpen: (session: NativeSession) => void
   readonly onSynced: (session: NativeSession) => void
 }
@@ -111,8 +111,9 @@ export class SessionBuilder {
           maxRecordsPerMessage,
           buckets: opts.buckets
         })
-        hooks.onGossip(g)
-        return gossipSide({ window, bloom: g, ...(coded > 0 ? { coded: new ReconPeer({ index: window.index, maxRecordsPerMessage }) } : {}) })
+        const c = coded > 0 ? new ReconPeer({ index: window.index, maxRecordsPerMessage }) : undefined
+        hooks.onGossip(g, c)
+        return gossipSide({ window, bloom: g, ...(c !== undefined ? { coded: c } : {}) })
       },
       stream: opts.stream,
       push: opts.push,
