@@ -15,17 +15,12 @@
  *    (the longest chain of a round, summed over the rounds it took).
  */
 import { Packr } from 'msgpackr'
-import { asNodeId, type NodeId } from '../src/core/ids.ts'
-import type { TripleRecord } from '../src/core/model.ts'
-import { makeTriple } from '../src/core/records.ts'
-import { Engine } from '../src/engine/Engine.ts'
-import { MemoryStore } from '../src/store/memory/MemoryStore.ts'
 import { GossipPeer } from '../src/protocol/native/gossip.ts'
+import { sharedTriples, side, type Side } from './gossip.ts'
 import { decodeGossipFrame, encodeGossipFrame, type RecordsMessage } from '../src/protocol/native/gossipMessages.ts'
 import { ReconPeer } from '../src/protocol/native/recon.ts'
 import { decodeReconFrame, encodeReconFrame } from '../src/protocol/native/reconMessages.ts'
 import { encodeRows } from '../src/protocol/native/rows.ts'
-import { WindowIndex } from '../src/protocol/native/WindowIndex.ts'
 import { mulberry32 as seeded } from '../src/util/random.ts'
 
 export interface ReconBenchOptions {
@@ -37,22 +32,7 @@ export interface ReconBenchOptions {
   runs?: number
 }
 
-const T0 = 1_763_631_000_000
-const TTL = 24 * 3_600_000
 const MAX_ROUNDS = 40
-
-interface Side { id: NodeId, engine: Engine, index: WindowIndex }
-
-function side (name: string, base: readonly TripleRecord[]): Side {
-  const id = asNodeId(name)
-  const store = new MemoryStore()
-  for (let i = 0; i < base.length; i += 10_000) store.apply(base.slice(i, i + 10_000), { clock: { wall: T0, counter: 0 } })
-  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: () => T0 + 60_000 })
-  const index = new WindowIndex({ store, ttlMs: TTL, now: () => T0 + 60_000 })
-  index.rebuild()
-  engine.on('change', e => index.observe(e.entries))
-  return { id, engine, index }
-}
 
 /** One protocol as the bench drives it: start a round, answer a frame. */
 interface Driver {
@@ -118,11 +98,7 @@ const round2 = (x: number): number => Math.round(x * 100) / 100
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length
 
 export async function benchRecon (opts: ReconBenchOptions = {}): Promise<Record<string, number>> {
-  const shared = opts.shared ?? 100_000
-  const origin = asNodeId('node-o')
-  const base = Array.from({ length: shared }, (_, i) => makeTriple(
-    { subject: `user:u${i}`, predicate: 'knows', object: { kind: 'string', value: `value ${i}` } },
-    { wall: T0 + Math.floor(i / 65_536), counter: i % 65_536, node: origin }))
+  const base = sharedTriples(opts.shared ?? 100_000)
   const packr = new Packr({ useRecords: false })
   const figures: Record<string, number> = {}
   const runs = opts.runs ?? 3

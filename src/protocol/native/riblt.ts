@@ -30,6 +30,7 @@
  * end before the limit: never unbounded work.
  */
 import { INTERNAL, LIMIT_EXCEEDED, PROTOCOL } from '../../core/errors.ts'
+import { fmix32 } from './bloom.ts'
 
 /** Bytes of one coded symbol on the wire: sum (8), check (4), count (1). */
 export const SYMBOL_BYTES = 13
@@ -41,15 +42,8 @@ export const RIBLT_LIMITS = {
   maxDecoded: 131_072
 } as const
 
-/** The murmur3 finalizer: a bijection on 32-bit words with full avalanche. */
-export function mix32 (h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+/** The murmur3 finalizer (bloom.ts), the mixing function of ids, checks and mappings. */
+export const mix32 = fmix32
 
 /** Bytes of an id: the first 8 bytes of a window element. */
 export const ID_BYTES = 8
