@@ -71,7 +71,8 @@ export type Knowledge = ReadonlyMap<NodeId, KnownMark>
 
 /**
  * Whether a state that reached this node by store and forward (a mailbox page, deposited maybe
- * days before) is void: its origin repaired its clock (`v`, the latest void of that origin this
+ * days before), or over a session after its origin's void (then held aside: ClockKeeper
+ * dropVoidedHeld), is void: its origin repaired its clock (`v`, the latest void of that origin this
  * node learnt), the state is stamped above S, and it is still beyond the drift guard
  * (`tooFarAhead`). After a repair the origin stamps with a clock its peers agreed with, so a
  * state of it that far ahead was stamped before the repair — the repair re-stamped it, and that

@@ -10,8 +10,8 @@
  * without moving any cursor. A clock repair's re-stamped states are signed by this node like any
  * local write, and the states they replace go to history.
  */
-import { goneMembers } from '../core/knowledge.ts'
-import type { HlcMark, HybridClock } from '../core/hlc.ts'
+import { goneMembers, voidedInTransit } from '../core/knowledge.ts'
+import { compareMark, type HlcMark, type HybridClock } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { MemoryRecord } from '../core/model.ts'
 import type { SignedBatch } from '../core/signing.ts'
@@ -21,6 +21,9 @@ import type { KnowledgeToSend, NodeKnowledge } from './NodeKnowledge.ts'
 
 /** How far the persisted clock mark may lag the wall clock before a tick writes it (ms). */
 const TICK_MS = 1000
+
+/** Most held records one sweep for void states reads (the rest wait for the next sweep). */
+const VOID_SWEEP_LIMIT = 10_000
 
 /** Records held aside from one origin, for status and logs. */
 export interface HeldSummary {
@@ -84,6 +87,35 @@ export class ClockKeeper {
       }
     }
     return released
+  }
+
+  /**
+   * Drops the held records that a void recorded here makes void although they arrived after it
+   * (core/knowledge.ts voidedInTransit: stamped above their origin's latest void and still beyond
+   * the drift guard). A void drops what is held when it is learnt; a state that arrives later —
+   * a gossip batch checked while the repaired feed applied, a page sent before the repair and
+   * delivered after the void came through another peer — would otherwise stay held until its
+   * time, and then apply an old write over the re-stamped one. Only for origins whose clock is
+   * `settled` (this node's clock agrees with its peers' and the origin's with this node's): a
+   * state stamped that far ahead of a settled origin's clock was stamped while that clock ran
+   * ahead, and the origin re-stamps it (its repair, or its next one). A node whose own clock is
+   * behind, or an origin whose clock still runs ahead, keeps its records held. Returns how many
+   * were dropped.
+   */
+  dropVoidedHeld (settled: (origin: NodeId) => boolean): number {
+    const { clock, knowledge, store } = this.d
+    const voided = knowledge.held().some(o => {
+      const v = knowledge.voidOf(o.node)
+      return v !== undefined && compareMark(o.max, v) > 0 && settled(o.node)
+    })
+    if (!voided) return 0
+    const pt = clock.wallNow()
+    const ids = store.held({ limit: VOID_SWEEP_LIMIT })
+      .filter(h => settled(h.record.hlc.node) && voidedInTransit(h.record.hlc, knowledge.voidOf(h.record.hlc.node), clock.isTooFarAhead(h.record.hlc, pt)))
+      .map(h => h.id)
+    if (ids.length > 0) store.apply([], { clock: clock.last, release: ids })
+    knowledge.reloadHeld()
+    return ids.length
   }
 
   /**

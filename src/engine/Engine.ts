@@ -338,6 +338,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   heldSummary (pt?: number): HeldSummary[] { return this.clockWork.heldSummary(pt) }
   /** Applies the held records the clock has reached; returns how many. */
   releaseDue (): number { return this.clockWork.releaseDue() }
+  /** Drops held records void although they arrived after their void, of origins whose clock is `settled` (ClockKeeper.ts). */
+  dropVoidedHeld (settled: (origin: NodeId) => boolean): number { return this.clockWork.dropVoidedHeld(settled) }
   /** Advances the persisted clock mark to the wall clock (at most once a second); returns the persisted mark. */
   tick (): HlcMark { return this.clockWork.tick() }
   /** What to send a peer with a page that reaches the end of the feed: ticks first. */

@@ -216,6 +216,8 @@ export class EngramNode {
     const clocks = new PeerClocks({
       maxDriftMs: () => config.hlc.maxDriftMs,
       now,
+      // a node on the real clock detects its own wall clock being stepped; a test's clock is never stepped
+      ...(opts.now === undefined ? { monotonic: () => performance.now() } : {}),
       report: news => { if (news.kind === 'off') clockLog.warn(news.sentence); else clockLog.info(news.sentence) }
     })
     const telemetry = createTelemetry(engine, { now, recentLog })

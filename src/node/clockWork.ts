@@ -2,11 +2,14 @@
  * A node's clock work (docs/SYNC.md, "Deletes that stay deleted" and "Clocks"), on timers that
  * never keep the process alive:
  *
- * - every second: the records held aside whose time has come are applied (`releaseDue`), so a
- *   receiver whose own clock was behind, and is fixed, catches up within a second; and when this
- *   node's clock mark is more than the drift guard ahead of its wall clock while its wall clock
- *   agrees with its peers' (PeerClocks), its clock was fixed: it repairs (Engine.repairClock:
- *   its future records re-stamped, a void announced), so replication resumes at once;
+ * - every second: the held records their origin voided although they arrived after its void are
+ *   dropped while this node's clock agrees with its peers' and the origin's with this node's
+ *   (`Engine.dropVoidedHeld`); then the records held aside whose time has come are applied
+ *   (`releaseDue`), so a receiver whose own clock was behind, and is fixed, catches up within a
+ *   second; and when this node's clock mark is more than the drift guard ahead of its wall clock
+ *   while its wall clock agrees with its peers' (PeerClocks), its clock was fixed: it repairs
+ *   (Engine.repairClock: its future records re-stamped, a void announced), so replication
+ *   resumes at once;
  * - at start and every min(1 h, TTL / 4): tombstones older than the TTL that every member not
  *   declared gone knows past are collected into history (Rule B, `Engine.collectTombstones`),
  *   and replaced states older than history.retentionDays are dropped (`Store.collectHistory`),
@@ -83,6 +86,11 @@ export function startClockWork (o: ClockWorkOptions): ClockWork {
   const release = (): void => {
     try {
       repair()
+      const clocks = o.clocks
+      const dropped = clocks?.agreesWithPeers() === true ? engine.dropVoidedHeld(origin => clocks.agreesWith(origin)) : 0
+      if (dropped > 0) {
+        log.info('dropped held records their origin had voided (they arrived after its clock repair; its re-stamped states replace them)', { count: dropped })
+      }
       const n = engine.releaseDue()
       if (n > 0) log.info('applied records held aside: their stamps are within the drift guard now', { count: n })
     } catch (e) {

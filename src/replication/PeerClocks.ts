@@ -5,6 +5,14 @@
  * request). The offset is theirs − ours at receipt (the network delay is a few milliseconds,
  * far below the drift guard this is compared with).
  *
+ * A reading is kept with the monotonic time it was taken at, and both its age and its offset are
+ * read through that clock: a peer's clock is taken to have run on by the monotonic time elapsed
+ * since, and this node's wall clock is read now. So when this node's wall clock is stepped (by
+ * hand, by NTP, by a VM resumed), every reading taken before says so at once — three hours back,
+ * and every peer now reads three hours ahead — instead of stating the offset measured before the
+ * step for two more minutes (or, for a step back, for the length of the step), which would let a
+ * node that was just put wrong "repair" its correct records onto its wrong clock.
+ *
  * It answers two questions:
  * - **which clock looks wrong** when a peer is further than `hlc.maxDriftMs` away: the majority
  *   of the other peers heard of recently decides; with no other peer, both possibilities are said;
@@ -23,9 +31,19 @@ export interface ClockOffset {
   readonly measuredAt: number
 }
 
+/** A reading as kept: the offset at receipt and the monotonic time it was taken at. */
+interface Reading extends ClockOffset {
+  readonly measuredMono: number
+}
+
 export interface PeerClocksOptions {
   readonly maxDriftMs: () => number
   readonly now?: () => number
+  /**
+   * A clock that is never stepped, ms (default: performance.now when `now` is the default;
+   * `now` itself when a test injects one, so a test's clock is never seen as stepped).
+   */
+  readonly monotonic?: () => number
   /** Measurements older than this are not counted as a peer's current clock (default 120 s). */
   readonly freshMs?: number
   /** Told when a peer goes beyond the drift guard, or comes back within it (the node logs it). */
@@ -38,13 +56,26 @@ export type ClockNews = { readonly kind: 'off', readonly sentence: string } | { 
 export class PeerClocks {
   private readonly opts: PeerClocksOptions
   private readonly now: () => number
-  private readonly byPeer = new Map<NodeId, ClockOffset>()
+  private readonly mono: () => number
+  private readonly byPeer = new Map<NodeId, Reading>()
   /** Peers currently known to be further than the drift guard away (reported once). */
   private readonly off = new Set<NodeId>()
 
   constructor (opts: PeerClocksOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
+    this.mono = opts.monotonic ?? (opts.now !== undefined ? opts.now : () => performance.now())
+  }
+
+  /** The offset now: the peer's clock run on by the monotonic time since the reading, minus this node's wall clock. */
+  private current (r: Reading): ClockOffset {
+    const offsetMs = r.measuredAt + r.offsetMs + (this.mono() - r.measuredMono) - this.now()
+    return { peer: r.peer, offsetMs, measuredAt: r.measuredAt }
+  }
+
+  /** Whether a reading is recent: by the monotonic clock, so a step of the wall clock neither ages nor refreshes it. */
+  private isFresh (r: Reading): boolean {
+    return this.mono() - r.measuredMono <= (this.opts.freshMs ?? 120_000)
   }
 
   /**
@@ -53,7 +84,7 @@ export class PeerClocks {
    */
   observe (peer: NodeId, theirs: number, ours: number = this.now()): ClockNews {
     const offsetMs = theirs - ours
-    this.byPeer.set(peer, { peer, offsetMs, measuredAt: ours })
+    this.byPeer.set(peer, { peer, offsetMs, measuredAt: ours, measuredMono: this.mono() - (this.now() - ours) })
     const beyond = Math.abs(offsetMs) > this.opts.maxDriftMs()
     let news: ClockNews
     if (beyond && !this.off.has(peer)) {
@@ -66,19 +97,29 @@ export class PeerClocks {
     return news
   }
 
-  /** The latest offset of every peer. */
+  /** The latest offset of every peer, as it stands now (see the file comment). */
   offsets (): ClockOffset[] {
-    return [...this.byPeer.values()].sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0))
+    return this.sorted().map(r => this.current(r))
   }
 
   offsetOf (peer: NodeId): ClockOffset | undefined {
-    return this.byPeer.get(peer)
+    const r = this.byPeer.get(peer)
+    return r === undefined ? undefined : this.current(r)
   }
 
-  /** Offsets measured recently (within freshMs). */
+  /** Whether `peer`'s clock, measured recently, is within the drift guard of this node's. */
+  agreesWith (peer: NodeId): boolean {
+    const r = this.byPeer.get(peer)
+    return r !== undefined && this.isFresh(r) && Math.abs(this.current(r).offsetMs) <= this.opts.maxDriftMs()
+  }
+
+  private sorted (): Reading[] {
+    return [...this.byPeer.values()].sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0))
+  }
+
+  /** Offsets measured recently (within freshMs, by the monotonic clock), as they stand now. */
   private fresh (): ClockOffset[] {
-    const since = this.now() - (this.opts.freshMs ?? 120_000)
-    return this.offsets().filter(o => o.measuredAt >= since)
+    return this.sorted().filter(r => this.isFresh(r)).map(r => this.current(r))
   }
 
   /**
@@ -94,7 +135,7 @@ export class PeerClocks {
 
   /** Which clock looks wrong, for a peer further than the drift guard away (the log's sentence). */
   verdict (peer: NodeId): string {
-    const mine = this.byPeer.get(peer)
+    const mine = this.offsetOf(peer)
     if (mine === undefined) return `no clock reading of ${peer} yet`
     const drift = this.opts.maxDriftMs()
     const others = this.fresh().filter(o => o.peer !== peer)

@@ -93,7 +93,7 @@ export interface ApplyOptions {
    * keeps its seal, and its batch is kept while it is held.
    */
   readonly hold?: { readonly records: readonly MemoryRecord[], readonly at: number, readonly seals?: ApplySeals }
-  /** Held records (ids) leaving the held set: they are among `records`, being applied now. */
+  /** Held records (ids) leaving the held set: being applied now (among `records`), or dropped as void. */
   readonly release?: readonly number[]
   /** The signatures of the records (absent: all unsigned). */
   readonly seals?: ApplySeals

@@ -225,9 +225,14 @@ export class Cluster {
     }))
   }
 
+  /** A node's data directory. */
+  dataDir (n: ClusterNode): string {
+    return join(this.lab.box.root, n.name, 'data')
+  }
+
   /** What a stopped node's store holds: live records, and how many are held aside. */
   view (n: ClusterNode): NodeView {
-    const store = SqliteStore.open(join(this.lab.box.root, n.name, 'data', 'engram.db'))
+    const store = SqliteStore.open(join(this.dataDir(n), 'engram.db'))
     try {
       return viewOf(n.name, store.dump(), store.heldOrigins().reduce((sum, o) => sum + o.count, 0))
     } finally {

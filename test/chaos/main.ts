@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: a chaos run against real daemons in network namespaces (run.ts), as root.
  *
- *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR]
+ *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR] [--keep]
  *
  * Prints the seed and the schedule first (the same seed replays the same schedule), progress
  * while it runs, and the checker's figures at the end; writes history.json, verdict.json and
@@ -20,7 +20,7 @@ import { faketimeLib } from './Cluster.ts'
 import { passed, report, runChaos } from './run.ts'
 
 function usage (why: string): never {
-  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR]\n`)
+  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR] [--keep]\n`)
   process.exit(2)
 }
 
@@ -31,7 +31,8 @@ const { values } = parseArgs({
     nodes: { type: 'string' },
     'ttl-seconds': { type: 'string' },
     'max-drift-ms': { type: 'string' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    keep: { type: 'boolean' }
   }
 })
 const num = (v: string | undefined, dflt: number, name: string, min: number, max: number): number => {
@@ -50,7 +51,7 @@ if (why !== undefined) usage(`npm run chaos cannot run here: ${why}`)
 const outDir = values.out ?? mkdtempSync(join(tmpdir(), `engram-chaos-${seed}-`))
 
 try {
-  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, outDir, print: line => process.stdout.write(line + '\n') })
+  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, outDir, keep: values.keep === true, print: line => process.stdout.write(line + '\n') })
   for (const line of report(result, seed)) process.stdout.write(line + '\n')
   process.exit(passed(result) ? 0 : 1)
 } catch (e) {

@@ -13,7 +13,7 @@
  * heal's measure is not disturbed by the next fault. Everything is bounded in time; `destroy`
  * runs whatever happens, killing every process and deleting every namespace the run made.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { check, type Verdict } from './checker.ts'
 import { Cluster, type ClusterNode } from './Cluster.ts'
@@ -40,6 +40,8 @@ export interface ChaosOptions {
   readonly overrunMs?: number
   /** Most time the nodes get to agree at the end. Default 120 s. */
   readonly finalLimitMs?: number
+  /** Copies every node's data directory into `outDir/data/<node>` before the cluster is removed. */
+  readonly keep?: boolean
 }
 
 export interface ChaosResult {
@@ -127,6 +129,11 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     return { verdict, schedule, finalConvergenceMs, skipped }
   } finally {
     await Promise.allSettled(writers.map(w => w.stop()))
+    if (o.keep === true) {
+      await cluster.stopAll().catch(() => undefined)
+      for (const n of cluster.nodes) cpSync(cluster.dataDir(n), join(o.outDir, 'data', n.name), { recursive: true })
+      o.print(`chaos: the nodes' data directories are kept in ${join(o.outDir, 'data')}`)
+    }
     await cluster.destroy()
   }
 }

@@ -5,6 +5,9 @@
  * ahead.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { compareHlc, type Hlc } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId } from '../../src/core/ids.ts'
@@ -13,6 +16,8 @@ import { makeTriple } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { OWN_FROM_KEY } from '../../src/engine/NodeKnowledge.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import type { Store } from '../../src/store/Store.ts'
 
 const A = asNodeId('node-a')
 const B = asNodeId('node-b')
@@ -22,9 +27,9 @@ const DRIFT = 60_000
 const HOUR = 3_600_000
 
 /** A node whose store holds its own whole history (`fresh`: a store just created empty under an older identity, see 'its own history'). */
-function node (self: NodeId = A, start = T0, fresh = false): { engine: Engine, store: MemoryStore, setWall: (ms: number) => void, wall: () => number } {
+function node<S extends Store = MemoryStore> (self: NodeId = A, start = T0, fresh = false, given?: S): { engine: Engine, store: S, setWall: (ms: number) => void, wall: () => number } {
   let wall = start
-  const store = new MemoryStore()
+  const store = given ?? new MemoryStore() as unknown as S
   if (!fresh) store.setMeta(OWN_FROM_KEY, '0')
   const engine = new Engine({ store, node: self, maxDriftMs: DRIFT, now: () => wall, ownHistoryElsewhere: fresh })
   return { engine, store, setWall: ms => { wall = ms }, wall: () => wall }
@@ -117,6 +122,76 @@ describe('knowledge and Rule A', () => {
     assert.equal(store.knowledge().find(e => e.node === C)!.wall, T0, 'generation 2 was never learnt here')
     engine.applyChecked([], { via: B, cursor: { peer: B, seq: 4 }, knowledge: [entry(C, T0 + 900, 1)] })
     assert.equal(store.knowledge().find(e => e.node === C)!.wall, T0 + 900)
+  })
+})
+
+describe('a state that arrives after its void', () => {
+  /** Every clock agrees (the node's clock work asks PeerClocks). */
+  const settled = (): boolean => true
+
+  /** A's clock ran two hours ahead: it wrote, then repaired; B got the repaired feed and its void before the old page (a late gossip batch, a relay). */
+  function lateOldPage<S extends Store = MemoryStore> (peerStore?: S): { peer: ReturnType<typeof node<S>>, old: MemoryRecord[] } {
+    const ahead = node(A, T0 + 2 * HOUR)
+    const peer = node<S>(B, T0, false, peerStore)
+    const page = (from: Engine, seq: number, records: MemoryRecord[]): void => {
+      const k = from.knowledgeToSend()
+      peer.engine.applyChecked(records, { via: from.node, cursor: { peer: from.node, seq }, knowledge: k.entries, voids: k.voids })
+    }
+    ahead.engine.setNote('cfg:n', 1)
+    ahead.engine.setNote('cfg:m', 2)
+    const old = ahead.store.changesSince(0, { limit: 100 }).entries.map(e => e.record as MemoryRecord)
+    ahead.setWall(T0 + 1_000)
+    peer.setWall(T0 + 1_000)
+    assert.ok(ahead.engine.repairClock() !== undefined)
+    page(ahead.engine, 1, ahead.store.changesSince(0, { limit: 100 }).entries.map(e => e.record as MemoryRecord))
+    assert.equal(peer.store.getNote('cfg:n')?.hlc.wall, T0 + 1_000, 'the re-stamped state applied')
+    peer.engine.applyChecked(old, { via: A })
+    assert.equal(peer.store.held({ limit: 10 }).length, 2, 'held: their void was learnt before they came')
+    return { peer, old }
+  }
+
+  test('is dropped from the held records once its origin\'s clock and this node\'s are settled', () => {
+    const { peer } = lateOldPage()
+    assert.equal(peer.engine.dropVoidedHeld(settled), 2, 'both old future states are void')
+    assert.deepEqual(peer.store.held({ limit: 10 }), [])
+    assert.deepEqual(peer.engine.heldSummary(), [])
+    peer.setWall(T0 + 3 * HOUR)
+    assert.equal(peer.engine.releaseDue(), 0, 'nothing old is applied over the re-stamped states when its time comes')
+    assert.equal(peer.store.getNote('cfg:n')?.hlc.wall, T0 + 1_000)
+  })
+
+  test('stays held while the clocks are not settled (this node may be the one behind, or its origin ahead again)', () => {
+    const { peer } = lateOldPage()
+    assert.equal(peer.engine.dropVoidedHeld(() => false), 0)
+    assert.equal(peer.engine.dropVoidedHeld(origin => origin !== A), 0, 'A\'s clock is not settled')
+    assert.equal(peer.store.held({ limit: 10 }).length, 2)
+  })
+
+  test('a restarted node (a new engine over the same SQLite file) drops them too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-void-late-'))
+    try {
+      const file = join(dir, 'engram.db')
+      const { peer } = lateOldPage(SqliteStore.open(file))
+      peer.store.close()
+      const again = node(B, T0 + 2_000, false, SqliteStore.open(file))
+      try {
+        assert.equal(again.store.heldOrigins().reduce((n, o) => n + o.count, 0), 2, 'still held on disk')
+        assert.equal(again.engine.dropVoidedHeld(settled), 2)
+        assert.deepEqual(again.store.heldOrigins(), [])
+        assert.equal(again.store.getNote('cfg:m')?.hlc.wall, T0 + 1_000)
+      } finally {
+        again.store.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a held state of a node that never repaired its clock is not dropped', () => {
+    const { engine, store } = node(B, T0)
+    engine.applyChecked([note('cfg:c', 1, at(T0 + HOUR, C))], { via: C })
+    assert.equal(engine.dropVoidedHeld(settled), 0, 'C has no void')
+    assert.equal(store.held({ limit: 10 }).length, 1)
   })
 })
 

@@ -2,7 +2,7 @@
  * PeerClocks (replication/PeerClocks.ts): offsets measured from what peers say their clocks
  * read, news told once when a peer crosses the drift guard and once when it comes back, which
  * clock looks wrong (the majority of the other peers decides), and whether this node's clock
- * agrees with its recent peers (the clock repair's condition).
+ * agrees with its recent peers (the clock repair's condition) and with one peer.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -65,6 +65,43 @@ describe('PeerClocks', () => {
     assert.equal(c.agreesWithPeers(), undefined, 'old readings do not count')
     assert.deepEqual(c.offsets().map(o => o.peer), [B, C, D])
     assert.equal(c.offsetOf(A), undefined)
+  })
+
+  test('agreesWith: a peer measured recently within the drift guard', () => {
+    const { c, setNow } = clocks()
+    assert.equal(c.agreesWith(B), false, 'never measured')
+    c.observe(B, T0 + DRIFT, T0)
+    c.observe(C, T0 + DRIFT + 1, T0)
+    assert.deepEqual([c.agreesWith(B), c.agreesWith(C)], [true, false])
+    setNow(T0 + 120_001)
+    assert.equal(c.agreesWith(B), false, 'no longer recent')
+  })
+
+  test('a step of this node\'s wall clock shows in every reading taken before it (the monotonic clock tells)', () => {
+    let wall = T0
+    let mono = 5_000
+    const c = new PeerClocks({ maxDriftMs: () => DRIFT, now: () => wall, monotonic: () => mono })
+    c.observe(B, T0 + 5, T0)
+    c.observe(C, T0 - 20, T0)
+    c.observe(D, T0 + 40, T0)
+    assert.equal(c.agreesWithPeers(), true)
+    // 300 ms later this node's wall clock is stepped three hours back: its peers' clocks did not move.
+    mono += 300
+    wall = T0 + 300 - 3 * HOUR
+    assert.equal(c.agreesWithPeers(), false, 'readings taken before the step no longer say this clock agrees')
+    assert.equal(c.agreesWith(B), false)
+    assert.ok(Math.abs(c.offsetOf(B)!.offsetMs - (3 * HOUR + 5)) < 1, `B now reads 3 h ahead: ${c.offsetOf(B)!.offsetMs}`)
+    assert.match(c.verdict(B), /agree with node-b, so this node's clock looks wrong/)
+    // Readings age by the monotonic clock: the step back does not keep them recent for three hours.
+    mono += 120_001
+    wall += 120_001
+    assert.equal(c.agreesWithPeers(), undefined)
+    // A step forward neither ages a fresh reading nor hides it: the new offsets say the step.
+    c.observe(B, wall + 3 * HOUR, wall)
+    mono += 1_000
+    wall += 1_000 + 3 * HOUR
+    assert.equal(c.agreesWith(B), true, 'stepped forward to the right time: B agrees')
+    assert.ok(Math.abs(c.offsetOf(B)!.offsetMs) < 1)
   })
 
   test('formatOffset', () => {

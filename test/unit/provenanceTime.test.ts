@@ -1,7 +1,8 @@
 /**
  * Signed records across time, through the engine (MemoryStore, real Ed25519 keys, an injected
  * wall clock): a record stamped too far ahead passes the gate before it is held (a forged one is
- * refused, not held), is held with its signature and released with it, not checked again; a
+ * refused, not held), is held with its signature and released with it, not checked again, or
+ * dropped with it when its origin's void came first (its batch then collected); a
  * clock repair's re-stamped states are signed by this node and the states they replace are kept
  * as history; re-adding a present triple is a fresh assertion whose earlier state is history,
  * and reverting it changes nothing (the triple was present before too).
@@ -72,6 +73,20 @@ describe('signed records across time', () => {
     const feed = b.store.changesSince(0, { limit: 10 })
     const served = c.applyChecked(feed.entries.map(e => e.record), { via: bob.node, seals: sealPage(feed.entries, id => b.store.getBatch(id)) })
     assert.deepEqual([served.refused.length, served.changed.length], [0, 2])
+  })
+
+  it('a signed record held after its origin\'s void is dropped with its signature: its batch is collected when nothing else belongs to it', () => {
+    const clock = { wall: T0 }
+    const b = node(bob, clock)
+    b.applyChecked([], { via: alice.node, cursor: { peer: alice.node, seq: 1 }, voids: [{ node: alice.node, generation: 1, wall: T0, counter: 0 }] })
+    const old = triple('s:old-future', alice.node, T0 + HOUR)
+    assert.equal(b.applyChecked([old], { via: alice.node, seals: signed([old], alice.signer, T0 + HOUR) }).held, 1)
+    const seal = b.store.held({ limit: 10 })[0]?.seal
+    assert.ok(seal !== undefined && b.store.getBatch(seal.batch) !== undefined, 'held with its signature, its batch kept')
+    assert.equal(b.dropVoidedHeld(() => true), 1)
+    assert.deepEqual(b.store.held({ limit: 10 }), [])
+    b.store.collectHistory(0)
+    assert.equal(b.store.getBatch(seal.batch), undefined, 'nothing belongs to its batch any more: collected')
   })
 
   it('a clock repair signs the re-stamped states; the replaced states are history', () => {
