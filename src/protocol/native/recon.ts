@@ -6,10 +6,11 @@
  *
  *   rdigest   the initiator's symbol 0 (all its elements: XOR of their ids and checksums, count)
  *             and difference sketch (diffEstimate.ts), both kept by the WindowIndex as the set
- *             changes, so starting a round costs O(1). The peer subtracts its own symbol 0: empty, the sets are equal and nothing is
- *             answered (an idle round is one message); one id alone, the one difference is
- *             settled at once (`records` of it, or `rwant` of it). Otherwise the peer sends
- *             about as many of its own coded symbols as the estimated difference needs.
+ *             changes, so starting a round costs O(1). The peer subtracts its own symbol 0:
+ *             empty, the sets are equal and nothing is answered (an idle round is one message);
+ *             one id alone, the one difference is settled at once (`records` of it, or `rwant`
+ *             of it). Otherwise the peer sends about as many of its own coded symbols as the
+ *             estimated difference needs.
  *   rsymbols  the initiator peels them (riblt.ts); decoded, it sends `records` the peer lacks
  *             and `rwant` of the ids it lacks; short of symbols, `rmore` (a quarter more).
  *   rmore     the next symbols, up to the index asked for.
@@ -39,7 +40,6 @@ export interface ReconPeerOptions {
   /** Approximate most bytes of one `records` message (default 1 MiB). */
   readonly maxRecordsBytes?: number
 }
-
 
 /** What to do after a message: messages to send (in order), records to check and apply. */
 export interface ReconOutput {

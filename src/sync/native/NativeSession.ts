@@ -113,7 +113,8 @@ export class NativeSession {
         coded: (this.opts.coded ?? true) ? CODED_ROUNDS_VERSION : 0
       })
       peerFeed = result.peerFeed
-      this.peerCoded = (this.opts.coded ?? true) ? result.peerCoded : 0
+      // a node speaks every version of coded rounds up to the one its hello lists: the lower one both speak
+      this.peerCoded = (this.opts.coded ?? true) ? Math.min(CODED_ROUNDS_VERSION, result.peerCoded) : 0
       this.codec = (this.opts.compress ?? true) ? codecFor(result.peerCodecs) : undefined
       // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
       if (result.peerSigns) engine.provenance.signers.learn(this.peer)
