@@ -34,9 +34,10 @@ export interface GossipBenchOptions {
 const T0 = 1_763_631_000_000
 const TTL = 24 * 3_600_000
 
-interface Side { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex }
+export interface Side { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex }
 
-function side (name: string, base: readonly TripleRecord[]): Side {
+/** A node holding `base` (applied in pages of 10,000), with its window index built and kept. */
+export function side (name: string, base: readonly TripleRecord[]): Side {
   const id = asNodeId(name)
   const store = new MemoryStore()
   for (let i = 0; i < base.length; i += 10_000) store.apply(base.slice(i, i + 10_000), { clock: { wall: T0, counter: 0 } })
@@ -84,13 +85,18 @@ function reconcile (a: Side, b: Side, buckets: boolean, fpr: number): Run {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
+/** `count` triples both nodes hold, written by a third node. */
+export function sharedTriples (count: number): TripleRecord[] {
+  const origin = asNodeId('node-o')
+  return Array.from({ length: count }, (_, i) => makeTriple(
+    { subject: `user:u${i}`, predicate: 'knows', object: { kind: 'string', value: `value ${i}` } },
+    { wall: T0 + Math.floor(i / 65_536), counter: i % 65_536, node: origin }))
+}
+
 export async function benchGossip (opts: GossipBenchOptions = {}): Promise<Record<string, number>> {
   const shared = opts.shared ?? 100_000
   const fpr = opts.fpr ?? 0.01
-  const origin = asNodeId('node-o')
-  const base = Array.from({ length: shared }, (_, i) => makeTriple(
-    { subject: `user:u${i}`, predicate: 'knows', object: { kind: 'string', value: `value ${i}` } },
-    { wall: T0 + Math.floor(i / 65_536), counter: i % 65_536, node: origin }))
+  const base = sharedTriples(shared)
   const packr = new Packr({ useRecords: false })
   const figures: Record<string, number> = {}
 

@@ -19,6 +19,7 @@ import { benchNative } from './native.ts'
 import { benchPeers } from './peers.ts'
 import { benchProvenance } from './provenance.ts'
 import { benchReach } from './reach.ts'
+import { benchRecon } from './recon.ts'
 import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
@@ -38,6 +39,8 @@ const BENCHES: Record<string, Bench> = {
   provenance: benchProvenance,
   transport: () => benchTransport(),
   gossip: () => benchGossip(),
+  // Reconciliation bytes ÷ the floor (the differing records' rows) for d = 1 … 10,000 differences, coded rounds beside bloom rounds.
+  recon: () => benchRecon(),
   // Codecs for changes pages on the wire: size ÷ raw and MB/s of one core, zstd / deflate / brotli at low levels.
   codecs: () => benchCodecs(),
   // Decoders against hostile input (the speed half of the fuzz tests).

@@ -128,6 +128,17 @@ describe('seed handshake: pure parts', () => {
     }
   })
 
+  it('tells the peer the version of coded rounds it speaks (hello.rc); a node that lists none is heard as 0', async () => {
+    for (const [codedA, codedB] of [[1, 1], [1, undefined], [3, 1]] as const) {
+      const [ca, cb] = channelPair()
+      const [ra, rb] = await Promise.all([
+        runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000, coded: codedA }),
+        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...(codedB !== undefined ? { coded: codedB } : {}) })
+      ])
+      assert.deepEqual([ra.peerCoded, rb.peerCoded], [codedB ?? 0, codedA])
+    }
+  })
+
   it('times out a silent peer, per step', async () => {
     const [ca] = channelPair()
     await assert.rejects(runHandshake(ca, { key: deriveHandshakeKey('s'), self: A, peer: B, feed: FEED_A, timeoutMs: 50 }), { code: 'TIMEOUT' })

@@ -6,7 +6,8 @@
  * tombstones Rule A lets a node do without).
  *
  * It runs over both carriers — native (sessions over the in-memory transport: with everything
- * on, with the streams alone, with gossip rounds alone) and polled (pulls reaching the other
+ * on, with the streams alone, with gossip rounds alone: coded rounds, bloom rounds, and coded
+ * rounds among four nodes with a fifth that speaks bloom rounds only) and polled (pulls reaching the other
  * nodes' delta endpoints in process) — and under every `sync.conflictStrategy`. The strategies
  * that converge (last-writer-wins, keep-both) must end with identical dumps; local-priority and
  * remote-priority do not converge by design (docs/SYNC.md), so for them every record the
@@ -41,7 +42,7 @@ const NAMES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e']
 const SINGLE_VALUED = 'rel:one'
 
 type Carrier = 'native' | 'polled'
-type NativeMode = 'full' | 'streams only' | 'gossip only'
+type NativeMode = 'full' | 'streams only' | 'gossip only' | 'gossip only, bloom rounds' | 'gossip only, one bloom-only node'
 
 interface Peer {
   readonly id: NodeId
@@ -83,7 +84,9 @@ async function nativeCluster (seed: number, run: Run): Promise<Cluster> {
     random: mulberry32(seed + i),
     routes: process.env.SIM_ROUTES === '1' ? true : process.env.SIM_ROUTES === '0' ? false : run.routes ?? true,
     // gossip only: no cursors, no pages, no push; streams only: no gossip round within the test
-    ...(mode === 'gossip only' ? { stream: false, push: false } : {}),
+    ...(mode.startsWith('gossip only') ? { stream: false, push: false } : {}),
+    // coded rounds between nodes that speak them; bloom rounds with a node that does not (an older one)
+    ...(mode === 'gossip only, bloom rounds' || (mode === 'gossip only, one bloom-only node' && i === NAMES.length - 1) ? { coded: false } : {}),
     ...(run.strategy !== undefined ? { strategy: { conflictStrategy: run.strategy, singleValuedPredicates: [SINGLE_VALUED] } } : {}),
     // short timeouts on purpose: frames are lost here, and a lost one must be given up on quickly
     handshakeTimeoutMs: 500,
@@ -208,8 +211,10 @@ describe('replication simulation', () => {
     [3, { carrier: 'native', mode: 'full' }, OPS],
     [4, { carrier: 'native', mode: 'streams only' }, OPS],
     [5, { carrier: 'native', mode: 'gossip only' }, OPS],
+    [7, { carrier: 'native', mode: 'gossip only, bloom rounds' }, OPS],
+    [8, { carrier: 'native', mode: 'gossip only, one bloom-only node' }, OPS],
     [6, { carrier: 'polled' }, OPS],
-    [8, { carrier: 'native', mode: 'full', routes: false }, OPS],
+    [10, { carrier: 'native', mode: 'full', routes: false }, OPS],
     [9, { carrier: 'native', mode: 'streams only', routes: false }, OPS]
   ]
   const strategies: readonly ConflictStrategy[] = ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority']

@@ -33,7 +33,7 @@ const LOG_LINES = 20
  * times, the window digest, the clock's readings and the peers' measured offsets): a change of
  * only these is not a change (StatusFeed refreshMs).
  */
-const VOLATILE: ReadonlySet<string> = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr',
+const VOLATILE: ReadonlySet<string> = new Set(['round', 'pending_announcements', 'known_ids', 'bloom_filter_items', 'bloom_filter_fpr', 'coded_rounds', 'coded_failed',
   'total_successful_syncs', 'last_sync', 'bytes_sent', 'bytes_received', 'window', 'handshakes', 'sizeBytes', 'probedAt',
   'now', 'mark', 'markAheadMs', 'measuredAt', 'offsetMs', 'offset'])
 

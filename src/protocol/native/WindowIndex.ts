@@ -26,6 +26,7 @@ import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.
 import { canonicalRecord } from '../../core/records.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
+import { CodedSummary } from './codedSummary.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -108,6 +109,8 @@ export class WindowIndex {
   private readonly x = new Uint8Array(ELEMENT_BYTES)
   private readonly fineX = new Uint8Array(FINE_BUCKETS * ELEMENT_BYTES)
   private readonly fineMembers: (Set<Entry> | undefined)[] = new Array<Set<Entry> | undefined>(FINE_BUCKETS).fill(undefined)
+  /** Symbol 0 and difference sketch of coded rounds (recon.ts), kept with the digest. */
+  private readonly coded = new CodedSummary()
   private ws = 0
   private built = false
   /** The store's last seq when the index was rebuilt: older feed entries are already counted. */
@@ -208,6 +211,12 @@ export class WindowIndex {
     return { ws: this.ws, n: this.count, x: this.x.slice() }
   }
 
+  /** The first message of a coded round, as it stands: window start, coded symbol 0, difference sketch. */
+  codedDigest (): { readonly ws: number, readonly s: Uint8Array, readonly e: Uint8Array } {
+    this.refresh()
+    return { ws: this.ws, s: this.coded.symbolZero(), e: this.coded.sketch() }
+  }
+
   /** Elements in the window set. */
   get size (): number {
     this.refresh()
@@ -303,6 +312,7 @@ export class WindowIndex {
     this.tables[record.kind].set(key, entry)
     this.count++
     this.account(entry)
+    this.coded.add(element)
     let members = this.fineMembers[entry.fine]
     if (members === undefined) { members = new Set(); this.fineMembers[entry.fine] = members }
     members.add(entry)
@@ -312,6 +322,7 @@ export class WindowIndex {
     this.tables[entry.kind].delete(entry.key)
     this.count--
     this.account(entry)
+    this.coded.remove(entry.element)
     const members = this.fineMembers[entry.fine]!
     members.delete(entry)
     if (members.size === 0) this.fineMembers[entry.fine] = undefined
@@ -329,6 +340,7 @@ export class WindowIndex {
     this.x.fill(0)
     this.fineX.fill(0)
     this.fineMembers.fill(undefined)
+    this.coded.clear()
   }
 }
 

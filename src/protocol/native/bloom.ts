@@ -74,7 +74,8 @@ export interface BloomWire {
 
 const U32 = 2 ** 32
 
-function fmix32 (h: number): number {
+/** The murmur3 finalizer: a bijection on 32-bit words with full avalanche (also riblt.ts). */
+export function fmix32 (h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13

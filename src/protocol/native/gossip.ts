@@ -25,11 +25,11 @@
  */
 import { INVALID_INPUT } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import { sealPage, type PageSeals } from '../../core/seals.ts'
-import type { SignedBatch } from '../../core/signing.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { StoredState } from '../../store/Store.ts'
 import { BloomFilter, bloomParams } from './bloom.ts'
 import { GOSSIP_LIMITS, type BloomMessage, type BloomScope, type BucketsMessage, type DigestMessage, type GossipMessage, type RecordsMessage } from './gossipMessages.ts'
+import { recordsMessages } from './recordBatches.ts'
 import { FINE_BITS, FINGERPRINT_BYTES, type WindowIndex } from './WindowIndex.ts'
 
 export interface GossipPeerOptions {
@@ -245,8 +245,7 @@ export class GossipPeer {
       if (lacking.length >= this.maxPerRound) break
     }
     this.sent += lacking.length
-    // In the order of their batches' leaves: the proofs of a message's records stay short.
-    lacking.sort(bySeal)
+    // in the order of their batches' leaves (recordBatches.ts): the proofs of a message's records stay short
     send.push(...this.batches(msg.round, lacking))
     return { send, apply: [] }
   }
@@ -279,32 +278,7 @@ export class GossipPeer {
    * each with the signatures of its records.
    */
   private batches (round: number, states: StoredState[]): RecordsMessage[] {
-    const out: RecordsMessage[] = []
-    const loaded = new Map<number, SignedBatch | undefined>()
-    const load = (id: number): SignedBatch | undefined => {
-      if (!loaded.has(id)) loaded.set(id, this.index.batch(id))
-      return loaded.get(id)
-    }
-    const message = (part: StoredState[]): RecordsMessage => {
-      const seals = sealPage(part, load)
-      const records = part.map(s => s.record)
-      return seals.batches.length > 0 ? { t: 'records', round, records, seals } : { t: 'records', round, records }
-    }
-    let batch: StoredState[] = []
-    let bytes = 0
-    for (const s of states) {
-      // the record's JSON: an upper bound on its row's size
-      const size = Buffer.byteLength(JSON.stringify(s.record))
-      if (batch.length > 0 && (batch.length >= this.maxPerMessage || bytes + size > this.maxBytes)) {
-        out.push(message(batch))
-        batch = []
-        bytes = 0
-      }
-      batch.push(s)
-      bytes += size
-    }
-    if (batch.length > 0) out.push(message(batch))
-    return out
+    return recordsMessages(round, states, id => this.index.batch(id), { maxPerMessage: this.maxPerMessage, maxBytes: this.maxBytes })
   }
 
   private freshSalt (): number {
@@ -313,12 +287,6 @@ export class GossipPeer {
 }
 
 const nothing = (): GossipOutput => ({ send: [], apply: [] })
-
-/** Signed states by batch and leaf, unsigned ones last. */
-function bySeal (a: StoredState, b: StoredState): number {
-  if (a.seal === undefined || b.seal === undefined) return a.seal === undefined ? (b.seal === undefined ? 0 : 1) : -1
-  return a.seal.batch - b.seal.batch || a.seal.leaf - b.seal.leaf
-}
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false

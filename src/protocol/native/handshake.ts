@@ -174,6 +174,8 @@ export interface HandshakeOptions {
   readonly now?: () => number
   /** The codecs of compressed frames this node reads, listed in its hello (compression.ts); default none. */
   readonly codecs?: readonly number[]
+  /** The version of coded gossip rounds this node speaks (recon.ts), listed in its hello (`rc`); default none. */
+  readonly coded?: number
 }
 
 export interface HandshakeResult {
@@ -187,6 +189,8 @@ export interface HandshakeResult {
   readonly peerClock?: { readonly theirs: number, readonly ours: number }
   /** The codecs of compressed frames the peer reads (its hello's `z`; empty from older peers). */
   readonly peerCodecs: readonly number[]
+  /** The version of coded gossip rounds the peer speaks (its hello's `rc`; 0 from older peers: bloom rounds only). */
+  readonly peerCoded: number
 }
 
 type Slots = { hello?: HelloMessage, proof?: ProofMessage, pake?: PakeMessage, confirm?: ConfirmMessage }
@@ -209,7 +213,8 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   await ch.send({
     t: 'hello', v: versions, nonce, feed: opts.feed, ...(pp ? { pp } : {}), ...(certs !== undefined ? { cert: certs.cert } : {}),
     ...(opts.signs === true ? { sg: true } : {}), ...(opts.now !== undefined ? { now: opts.now() } : {}),
-    ...(opts.codecs !== undefined && opts.codecs.length > 0 ? { z: opts.codecs } : {})
+    ...(opts.codecs !== undefined && opts.codecs.length > 0 ? { z: opts.codecs } : {}),
+    ...(opts.coded !== undefined && opts.coded > 0 ? { rc: opts.coded } : {})
   })
 
   const got: Slots = {}
@@ -246,7 +251,7 @@ export async function runHandshake (ch: HandshakeChannel, opts: HandshakeOptions
   const stray = version >= 2 ? got.proof : (got.pake ?? got.confirm)
   if (stray !== undefined) throw PROTOCOL(`${stray.t} sent in a version ${version} handshake`)
   const peerClock = hello.now !== undefined && helloAt !== undefined ? { theirs: hello.now, ours: helloAt } : undefined
-  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true, peerCodecs: hello.z ?? [], ...(peerClock !== undefined ? { peerClock } : {}) }
+  return { version, peerFeed: hello.feed, role, peerSigns: hello.sg === true, peerCodecs: hello.z ?? [], peerCoded: hello.rc ?? 0, ...(peerClock !== undefined ? { peerClock } : {}) }
 }
 
 interface Steps {

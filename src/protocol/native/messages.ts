@@ -25,6 +25,7 @@ import type { BatchProof, PageSeals } from '../../core/seals.ts'
 import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { parseOrigins } from './gossipRoutes.ts'
+import { RECON_TYPES, decodeRecon, encodeRecon, isReconMessage, type ReconMessage } from './reconWire.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
@@ -72,6 +73,8 @@ export interface HelloMessage {
   readonly now?: number
   /** The codecs of compressed frames this node reads (compression.ts); absent: none. */
   readonly z?: readonly number[]
+  /** The version of coded gossip rounds this node speaks (reconWire.ts); absent: none, bloom rounds only. */
+  readonly rc?: number
 }
 
 /**
@@ -169,7 +172,7 @@ export interface UncheckedChanges extends Omit<ChangesMessage, 'records' | 'seal
 }
 
 export type SessionMessage = HelloMessage | ProofMessage | PakeMessage | ConfirmMessage | CursorMessage | ChangesMessage | AckMessage
-export type NativeMessage = SessionMessage | GossipMessage
+export type NativeMessage = SessionMessage | GossipMessage | ReconMessage
 export type MessageType = NativeMessage['t']
 
 const packr = new Packr({ useRecords: false, variableMapSize: true })
@@ -189,7 +192,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
       ...(msg.pp === true ? { pp: true } : {}), ...(msg.cert !== undefined ? { cert: msg.cert } : {}), ...(msg.sg === true ? { sg: true } : {}),
-      ...(msg.now !== undefined ? { now: msg.now } : {}), ...(msg.z !== undefined ? { z: [...msg.z] } : {})
+      ...(msg.now !== undefined ? { now: msg.now } : {}), ...(msg.z !== undefined ? { z: [...msg.z] } : {}), ...(msg.rc !== undefined ? { rc: msg.rc } : {})
     }
     case 'proof': case 'confirm': return { t: msg.t, mac: msg.mac, ...(msg.pmac !== undefined ? { pmac: msg.pmac } : {}), ...(msg.sig !== undefined ? { sig: msg.sig } : {}) }
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
@@ -206,7 +209,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
       return out
     }
-    default: return encodeGossip(msg)
+    default: return isReconMessage(msg) ? encodeRecon(msg) : encodeGossip(msg)
   }
 }
 
@@ -278,6 +281,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
         if (!Array.isArray(o.z) || o.z.length > MAX_CODECS) throw bad('hello.z', `must be a list of at most ${MAX_CODECS} codec ids`)
         hello.z = o.z.map((c, i) => uint(c, `hello.z[${i}]`, 255))
       }
+      if (o.rc !== undefined) hello.rc = uint(o.rc, 'hello.rc', 255)
       return hello
     }
     case 'proof': case 'confirm': {
@@ -325,6 +329,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
     }
     default:
       if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords)
+      if (RECON_TYPES.includes(t)) return decodeRecon(o)
       throw bad('t', `unknown message type ${JSON.stringify(t.slice(0, 40))}`)
   }
 }

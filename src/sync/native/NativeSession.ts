@@ -26,6 +26,7 @@ import type { FeedReceiver } from './FeedReceiver.ts'
 import type { FeedSender } from './FeedSender.ts'
 import { codecFor, compressFrame, READ_CODECS } from '../../protocol/native/compression.ts'
 import { runHandshake } from '../../protocol/native/handshake.ts'
+import { CODED_ROUNDS_VERSION } from '../../protocol/native/reconWire.ts'
 import { Inbox } from './Inbox.ts'
 import { PageIntake } from './PageIntake.ts'
 import { decodeFrame, encodeMessage, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
@@ -57,6 +58,8 @@ export class NativeSession {
   private gossip: SessionGossip | undefined
   /** Dissemination: what the peer pruned from this node's stream, and this node's link in the node's routes. */
   private routes: SessionRoutes | undefined
+  /** The version of coded gossip rounds both ends speak (0: bloom rounds only). */
+  private peerCoded = 0
   /** The codec of compressed frames to the peer (from its hello), or undefined: plain frames. */
   private codec: number | undefined
   private readonly timers: NodeJS.Timeout[] = []
@@ -113,9 +116,12 @@ export class NativeSession {
         key, passphraseKey, certificates, ...(secrets !== undefined ? { secrets } : {}), self: engine.node, peer: this.peer, feed: feedId,
         sessionId: conn.id, initiator: conn.direction === 'outbound', timeoutMs: handshakeTimeoutMs,
         signs: engine.provenance.signer !== undefined, now: this.now,
-        codecs: (this.opts.compress ?? true) ? READ_CODECS : []
+        codecs: (this.opts.compress ?? true) ? READ_CODECS : [],
+        coded: (this.opts.coded ?? true) ? CODED_ROUNDS_VERSION : 0
       })
       peerFeed = result.peerFeed
+      // a node speaks every version of coded rounds up to the one its hello lists: the lower one both speak
+      this.peerCoded = (this.opts.coded ?? true) ? Math.min(CODED_ROUNDS_VERSION, result.peerCoded) : 0
       this.codec = (this.opts.compress ?? true) ? codecFor(result.peerCodecs) : undefined
       // A member that signs says so: its unsigned records are refused from now on (RecordGate.ts).
       if (result.peerSigns) engine.provenance.signers.learn(this.peer)
@@ -138,7 +144,7 @@ export class NativeSession {
     this.routes = parts.routes
     this.receiver = parts.receiver
     this.sender = parts.sender
-    this.gossip = this.opts.gossip?.(this.peer)
+    this.gossip = this.opts.gossip?.(this.peer, this.peerCoded)
     this.startTimers()
     this.opts.onOpen?.(this)
     if (stream) this.receiver.sendCursor()
@@ -182,7 +188,7 @@ export class NativeSession {
 
   /** A gossip message as sent: a digest with this node's clock, records with the voids it knows. */
   private outgoing (m: NativeMessage): NativeMessage {
-    if (m.t === 'digest') return { ...m, now: this.now() }
+    if (m.t === 'digest' || m.t === 'rdigest') return { ...m, now: this.now() }
     if (m.t === 'records') {
       const vd = this.opts.engine.knowledge.voids()
       return vd.length > 0 ? { ...m, vd } : m
@@ -296,7 +302,7 @@ export class NativeSession {
       }
       default: {
         if (this.gossip === undefined) return
-        if (msg.t === 'digest' && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
+        if ((msg.t === 'digest' || msg.t === 'rdigest') && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
         // a round the peer starts while a stream catches up ends at once (a lost message does the same)
         if (msg.t !== 'records' && this.catchingUp) { this.gossipDeferred++; return }
         const { send, apply, seals } = this.gossip.onMessage(msg)
@@ -309,7 +315,7 @@ export class NativeSession {
         }
         for (const m of send) void this.sendNow(this.outgoing(m)).catch(e => this.fail(e, 'send'))
         // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
-        if ((msg.t === 'digest' && send.length === 0) || msg.t === 'records') this.synced('round')
+        if (((msg.t === 'digest' || msg.t === 'rdigest') && send.length === 0) || msg.t === 'records') this.synced('round')
       }
     }
   }

@@ -21,6 +21,7 @@ import type { Connection, Transport } from '../../transport/Transport.ts'
 import type { Logger } from '../../util/log.ts'
 import { feedIdOf } from '../../replication/feedId.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
+import type { ReconPeer } from '../../protocol/native/recon.ts'
 import { isFailureReason, type NativeSession, type SessionInfo } from './NativeSession.ts'
 import type { NativeSyncOptions, PeerDialState, RemovedP2pPeer } from './NativeSyncOptions.ts'
 import { Redialer } from './Redialer.ts'
@@ -59,6 +60,7 @@ export class NativeSync implements PeerDialer {
   /** Sessions by connection id (a replaced session may still be closing). */
   private readonly sessions = new Map<string, NativeSession>()
   private readonly gossipPeers = new Map<NativeSession, GossipPeer>()
+  private readonly codedPeers = new Map<NativeSession, ReconPeer>()
   private readonly opened = new Map<NativeSession, Promise<boolean>>()
   /** Peers proposed by discovery (mDNS, the static list, the peer book), by address. */
   private readonly proposed = new Map<string, { source: ProposedSource, expectedNode?: NodeId }>()
@@ -129,6 +131,7 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       sessions: this.sessions,
       gossipPeers: this.gossipPeers,
+      codedPeers: this.codedPeers,
       peers: this.peers,
       proposed: this.proposed,
       redialer: this.redialer,
@@ -274,7 +277,7 @@ export class NativeSync implements PeerDialer {
     if (handshakeDone === undefined) return
     const session: NativeSession = this.builder.build(conn, {
       budget: this.guard.budget(),
-      onGossip: g => { this.gossipPeers.set(session, g) },
+      onGossip: (g, c) => { this.gossipPeers.set(session, g); if (c !== undefined) this.codedPeers.set(session, c) },
       onOpen: s => {
         this.peerEvent({ type: 'session-open', nodeId: s.peer })
         this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
@@ -318,6 +321,7 @@ export class NativeSync implements PeerDialer {
     if (this.sessions.get(session.conn.id) === session) this.sessions.delete(session.conn.id)
     this.opened.delete(session)
     this.gossipPeers.delete(session)
+    this.codedPeers.delete(session)
     if (session.error !== undefined) this.failures++
     this.guard.ended(session.error)
     this.peerStats.ended(session)

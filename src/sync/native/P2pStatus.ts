@@ -13,6 +13,7 @@ import type { ProposedSource } from '../../peers/sources.ts'
 import type { Store } from '../../store/Store.ts'
 import type { Transport } from '../../transport/Transport.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
+import type { ReconPeer } from '../../protocol/native/recon.ts'
 import type { LazyWindow, WindowView } from './LazyWindow.ts'
 import type { NativeSession } from './NativeSession.ts'
 import { withPeerId, type P2pPeerView, type PeerStats } from './PeerStats.ts'
@@ -29,6 +30,8 @@ export interface P2pStatusSources {
   /** The manager's sessions by connection id, and their gossip sides. */
   readonly sessions: ReadonlyMap<string, NativeSession>
   readonly gossipPeers: ReadonlyMap<NativeSession, GossipPeer>
+  /** The coded-round sides of the sessions whose peers speak them. */
+  readonly codedPeers?: ReadonlyMap<NativeSession, ReconPeer>
   /** The registry's P2P peers (its configured and API peers are listed first). */
   readonly peers: P2pPeers
   /** Peers proposed by discovery, by address. */
@@ -46,7 +49,11 @@ export interface P2pStatusView {
   readonly port: number
   readonly peer_count: number
   readonly connected_peers: ReadonlyArray<{ readonly addr: string, readonly connected: boolean }>
-  readonly gossip_stats: { readonly round: number, readonly pending_announcements: number, readonly known_ids: number, readonly bloom_filter_items: number, readonly bloom_filter_fpr: number }
+  readonly gossip_stats: {
+    readonly round: number, readonly pending_announcements: number, readonly known_ids: number, readonly bloom_filter_items: number, readonly bloom_filter_fpr: number
+    /** Coded rounds decoded and given up with the peers connected now (absent from earlier versions). */
+    readonly coded_rounds?: number, readonly coded_failed?: number
+  }
   readonly sync_stats: { readonly peer_count: number, readonly local_ids: number, readonly total_successful_syncs: number, readonly total_failed_syncs: number }
   /** Every peer (absent in the answers of earlier versions: then connected_peers is all there is). */
   readonly peers?: readonly P2pPeerView[]
@@ -107,7 +114,9 @@ export class P2pStatus {
         pending_announcements: g.pending,
         known_ids: g.knownIds,
         bloom_filter_items: g.bloomItems,
-        bloom_filter_fpr: g.bloomFpr
+        bloom_filter_fpr: g.bloomFpr,
+        coded_rounds: g.codedRounds,
+        coded_failed: g.codedFailed
       },
       sync_stats: {
         peer_count: openPeers.size,
@@ -155,7 +164,15 @@ export class P2pStatus {
     return this.src.peerStats.view(addr, source, node, live, this.src.redialer.state(addr)?.failures ?? 0, lastError)
   }
 
-  private gossipStats (lazy: boolean): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number } {
+  private gossipStats (lazy: boolean): { pending: number, knownIds: number, bloomItems: number, bloomFpr: number, codedRounds: number, codedFailed: number } {
+    let codedRounds = 0
+    let codedFailed = 0
+    for (const [s, c] of this.src.codedPeers ?? []) {
+      if (!s.isOpen) continue
+      const st = c.stats()
+      codedRounds += st.decoded
+      codedFailed += st.failed
+    }
     let pending = 0
     let bloomItems = 0
     let bloomFpr = 0
@@ -165,7 +182,7 @@ export class P2pStatus {
       pending += st.pendingAnnouncements
       if (st.bloomItems >= bloomItems) { bloomItems = st.bloomItems; bloomFpr = st.bloomFpr }
     }
-    return { pending, knownIds: lazy ? this.src.window.sizeTakenIn : this.src.window.size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6 }
+    return { pending, knownIds: lazy ? this.src.window.sizeTakenIn : this.src.window.size, bloomItems, bloomFpr: Math.round(bloomFpr * 1e6) / 1e6, codedRounds, codedFailed }
   }
 }
 

@@ -17,7 +17,9 @@ import { GossipPeer } from '../../protocol/native/gossip.ts'
 import { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
 import { GOSSIP_LIMITS } from '../../protocol/native/gossipMessages.ts'
 import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
+import { ReconPeer } from '../../protocol/native/recon.ts'
 import type { LazyWindow } from './LazyWindow.ts'
+import { gossipSide } from './GossipSide.ts'
 import { NativeSession } from './NativeSession.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 
@@ -64,13 +66,15 @@ export interface SessionBuilderOptions {
    */
   readonly routes?: boolean
   readonly compress?: boolean
+  /** Coded gossip rounds offered and run with peers that speak them (test-only switch, as an older node; default true). */
+  readonly coded?: boolean
 }
 
 /** What the manager gives one session: its budget and what it is told of the session. */
 export interface SessionHooks {
   readonly budget: PeerBudget
-  /** Given the session's gossip peer once the handshake is done and gossip starts. */
-  readonly onGossip: (gossip: GossipPeer) => void
+  /** Given the session's gossip peers once the handshake is done and gossip starts (`coded`: with a peer that speaks coded rounds). */
+  readonly onGossip: (gossip: GossipPeer, coded?: ReconPeer) => void
   readonly onOpen: (session: NativeSession) => void
   readonly onSynced: (session: NativeSession) => void
 }
@@ -106,38 +110,27 @@ export class SessionBuilder {
         const s = settings()
         return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs }
       },
-      gossip: () => {
+      gossip: (_peer, coded) => {
         const window = opts.window
+        // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
+        const maxRecordsPerMessage = Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage)
         const g = new GossipPeer({
           // not current(): opening a session does not wait for the queue to be taken in
           index: window.index,
           fpr: settings().bloomFpr,
           random: opts.random,
-          // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
-          maxRecordsPerMessage: Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage),
+          maxRecordsPerMessage,
           buckets: opts.buckets
         })
-        hooks.onGossip(g)
-        // the index is brought up to date before gossip reads it; while it is still being built
-        // (after a start) rounds wait, and of a peer's messages only records (which do not read it) are taken
-        return {
-          startRound: () => {
-            if (!window.ready) return undefined
-            window.current()
-            return g.startRound()
-          },
-          onMessage: msg => {
-            if (msg.t === 'records') return g.onMessage(msg)
-            if (!window.ready) return { send: [], apply: [] }
-            window.current()
-            return g.onMessage(msg)
-          }
-        }
+        const c = coded > 0 ? new ReconPeer({ index: window.index, maxRecordsPerMessage }) : undefined
+        hooks.onGossip(g, c)
+        return gossipSide({ window, bloom: g, ...(c !== undefined ? { coded: c } : {}) })
       },
       stream: opts.stream,
       push: opts.push,
       ...(this.routes !== undefined ? { routes: this.routes } : {}),
       ...(opts.compress !== undefined ? { compress: opts.compress } : {}),
+      ...(opts.coded !== undefined ? { coded: opts.coded } : {}),
       budget: hooks.budget,
       conflicts: opts.conflicts,
       log: opts.log,

@@ -12,6 +12,7 @@ import type { Logger } from '../../util/log.ts'
 import type { CatchUpView, LagView } from '../../telemetry/FeedProgress.ts'
 import type { GossipMessage } from '../../protocol/native/gossipMessages.ts'
 import type { EagerRoutes } from '../../protocol/native/gossipRoutes.ts'
+import type { ReconMessage } from '../../protocol/native/reconWire.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { NativeMessage } from '../../protocol/native/messages.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
@@ -25,7 +26,7 @@ export interface SessionGossip {
    * Handles a gossip message: what to answer, and records to merge here (those of a `records`
    * message, already checked by decodeFrame).
    */
-  onMessage (msg: GossipMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[], seals?: PageSeals }
+  onMessage (msg: GossipMessage | ReconMessage): { send: readonly NativeMessage[], apply: readonly MemoryRecord[], seals?: PageSeals }
 }
 
 export interface SessionSettings {
@@ -54,8 +55,11 @@ export interface SessionOptionsOf<S> {
   readonly certificates?: HandshakeCertificates
   readonly handshakeTimeoutMs: number
   readonly settings: () => SessionSettings
-  /** Builds the gossip side once the handshake is done; undefined: no gossip rounds. */
-  readonly gossip?: (peer: NodeId) => SessionGossip | undefined
+  /**
+   * Builds the gossip side once the handshake is done, told the version of coded rounds both
+   * ends speak (0: bloom rounds only); undefined: no gossip rounds.
+   */
+  readonly gossip?: (peer: NodeId, coded: number) => SessionGossip | undefined
   /** The node's eager routes (gossipRoutes.ts); absent: the stream sends everything and nothing is pruned. */
   readonly routes?: EagerRoutes
   /** Cursor exchange and feed streaming (test-only switch; default true). */
@@ -64,6 +68,8 @@ export interface SessionOptionsOf<S> {
   readonly push?: boolean
   /** Compressed frames (protocol/native/compression.ts), offered in the hello and sent to a peer that reads them (test-only switch, as an older peer; default true). */
   readonly compress?: boolean
+  /** Coded gossip rounds (protocol/native/recon.ts), offered in the hello and run with a peer that speaks them (test-only switch, as an older peer; default true). */
+  readonly coded?: boolean
   /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
   readonly budget?: PeerBudget
   /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */

@@ -1,0 +1,242 @@
+/**
+ * Coded reconciliation rounds with one peer (docs/PROTOCOL.md §3, "Coded rounds"), as a pure
+ * state machine like GossipPeer (gossip.ts): no I/O, no timers. It finds the records one peer
+ * holds in its window set and the other lacks with rateless coded symbols (riblt.ts), at a cost
+ * close to the difference itself, where the bloom rounds send a filter of the whole window.
+ *
+ *   rdigest   the initiator's symbol 0 (all its elements: XOR of their ids and checksums, count)
+ *             and difference sketch (diffEstimate.ts), both kept by the WindowIndex as the set
+ *             changes, so starting a round costs O(1). The peer subtracts its own symbol 0:
+ *             empty, the sets are equal and nothing is answered (an idle round is one message);
+ *             one id alone, the one difference is settled at once (`records` of it, or `rwant`
+ *             of it). Otherwise the peer sends about as many of its own coded symbols as the
+ *             estimated difference needs.
+ *   rsymbols  the initiator peels them (riblt.ts); decoded, it sends `records` the peer lacks
+ *             and `rwant` of the ids it lacks; short of symbols, `rmore` (a quarter more).
+ *   rmore     the next symbols, up to the index asked for.
+ *   rwant     the records of the ids asked for, as `records` (unknown ids are skipped).
+ *   records   handed to the caller to check and apply, as in the bloom rounds.
+ *
+ * Two round trips settle a difference the first batch of symbols decodes; each `rmore` adds
+ * one. A round that needs more than RIBLT_LIMITS.maxSymbols symbols (tens of thousands of
+ * differences) gives up (`stats().failed`), and the caller falls back to a bloom round.
+ */
+import { INVALID_INPUT } from '../../core/errors.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
+import type { StoredState } from '../../store/Store.ts'
+import { estimateDifference } from './diffEstimate.ts'
+import { GOSSIP_LIMITS, type RecordsMessage } from './gossipMessages.ts'
+import { packIds, RECON_LIMITS, unpackIds, type CodedRoundMessage, type MoreMessage, type ReconDigestMessage, type SymbolsMessage, type WantMessage } from './reconMessages.ts'
+import { recordsMessages } from './recordBatches.ts'
+import { compareSymbolZero, idHi, idLo, idsOf, RIBLT_LIMITS, RibltDecoder, RibltEncoder } from './riblt.ts'
+import { FINE_BITS, type WindowIndex } from './WindowIndex.ts'
+
+export interface ReconPeerOptions {
+  /** The node's window set (one index shared by every peer). */
+  readonly index: WindowIndex
+  /** Most records in one `records` message; clamped to GOSSIP_LIMITS.maxRecordsPerMessage. */
+  readonly maxRecordsPerMessage: number
+  /** Approximate most bytes of one `records` message (default 1 MiB). */
+  readonly maxRecordsBytes?: number
+}
+
+/** What to do after a message: messages to send (in order), records to check and apply. */
+export interface ReconOutput {
+  readonly send: CodedRoundMessage[]
+  readonly apply: MemoryRecord[]
+  readonly seals?: PageSeals
+}
+
+export interface ReconStats {
+  /** Rounds this node started with the peer. */
+  readonly round: number
+  /** Own rounds whose difference was decoded. */
+  readonly decoded: number
+  /** Own rounds given up: more than RIBLT_LIMITS.maxSymbols symbols needed. */
+  readonly failed: number
+  /** Coded symbols sent to and received from the peer. */
+  readonly symbolsSent: number
+  readonly symbolsReceived: number
+  /** Records sent to and received from the peer by these rounds. */
+  readonly sent: number
+  readonly received: number
+}
+
+/**
+ * The first batch of symbols for an estimated difference d̂: enough to decode in one go most of
+ * the time (decoding takes 1.35–2 symbols a difference, and the estimate is within about a third).
+ */
+export function firstBatch (estimate: number): number {
+  return Math.min(RECON_LIMITS.maxSymbolsPerMessage, Math.ceil(1.5 * estimate + 6))
+}
+
+/** The symbols to ask for after `received` did not decode: a quarter more, at least 8. */
+export function nextBatch (received: number): number {
+  return Math.min(RECON_LIMITS.maxSymbols, received + Math.min(RECON_LIMITS.maxSymbolsPerMessage, Math.max(8, Math.ceil(received / 4))))
+}
+
+const DEFAULT_RECORDS_BYTES = 1024 * 1024
+
+interface Own { readonly round: number, decoder?: RibltDecoder }
+interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
+
+/**
+ * Coded rounds with one connected peer; one instance per session, all sharing the node's
+ * WindowIndex. Deterministic given the index contents.
+ *
+ *   const peer = new ReconPeer({ index, maxRecordsPerMessage: 5_000 })
+ *   send(peer.startRound())                    // every p2p.gossipIntervalMs
+ *   const { send: out, apply } = peer.onMessage(parsed)
+ */
+export class ReconPeer {
+  private readonly index: WindowIndex
+  private readonly limits: { maxPerMessage: number, maxBytes: number }
+  private round = 0
+  /** Our latest round (one at a time: a newer round forgets an older one). */
+  private own: Own | undefined
+  /** The peer's latest round that asked for our symbols. */
+  private theirs: Theirs | undefined
+  private counts = { decoded: 0, failed: 0, symbolsSent: 0, symbolsReceived: 0, sent: 0, received: 0 }
+
+  constructor (opts: ReconPeerOptions) {
+    const positive = (v: number | undefined, field: string, fallback: number): number => {
+      if (v === undefined) return fallback
+      if (!Number.isSafeInteger(v) || v < 1) throw INVALID_INPUT(field, `must be an integer ≥ 1 (got ${String(v)})`)
+      return v
+    }
+    this.index = opts.index
+    this.limits = {
+      maxPerMessage: Math.min(GOSSIP_LIMITS.maxRecordsPerMessage, positive(opts.maxRecordsPerMessage, 'maxRecordsPerMessage', GOSSIP_LIMITS.maxRecordsPerMessage)),
+      maxBytes: positive(opts.maxRecordsBytes, 'maxRecordsBytes', DEFAULT_RECORDS_BYTES)
+    }
+  }
+
+  /** Starts a round: the digest to send to the peer. */
+  startRound (): ReconDigestMessage {
+    this.round++
+    this.own = { round: this.round }
+    const { ws, s, e } = this.index.codedDigest()
+    return { t: 'rdigest', round: this.round, ws, s, e }
+  }
+
+  /** Handles one message from the peer (validated by parseReconMessage, or a parsed `records`). */
+  onMessage (msg: CodedRoundMessage): ReconOutput {
+    switch (msg.t) {
+      case 'rdigest': return this.onDigest(msg)
+      case 'rsymbols': return this.onSymbols(msg)
+      case 'rmore': return this.onMore(msg)
+      case 'rwant': return this.onWant(msg)
+      case 'records': return this.onRecords(msg)
+    }
+  }
+
+  stats (): ReconStats {
+    return { round: this.round, ...this.counts }
+  }
+
+  private onDigest (msg: ReconDigestMessage): ReconOutput {
+    const mine = this.index.codedDigest()
+    if (msg.ws !== mine.ws) return nothing()
+    // symbol 0 alone settles equal sets and a single difference
+    const zero = compareSymbolZero(msg.s, mine.s)
+    if (zero.kind === 'equal') return nothing()
+    if (zero.kind === 'one') {
+      const id = Uint32Array.of(zero.hi, zero.lo)
+      return zero.sign > 0 ? this.settle(msg.round, id, new Uint32Array(0)) : this.settle(msg.round, new Uint32Array(0), id)
+    }
+    const encoder = new RibltEncoder(this.ids())
+    this.theirs = { round: msg.round, encoder }
+    const s = encoder.next(firstBatch(estimateDifference(msg.e, mine.e)))
+    this.counts.symbolsSent += encoder.produced
+    return { send: [{ t: 'rsymbols', round: msg.round, from: 0, s }], apply: [] }
+  }
+
+  private onSymbols (msg: SymbolsMessage): ReconOutput {
+    const own = this.own
+    if (own === undefined || own.round !== msg.round) return nothing()
+    own.decoder ??= new RibltDecoder(this.ids())
+    const decoder = own.decoder
+    if (msg.from !== decoder.received) return nothing()
+    decoder.add(msg.s)
+    this.counts.symbolsReceived += decoder.received - msg.from
+    if (decoder.done) {
+      this.own = undefined
+      this.counts.decoded++
+      const { remote, local } = decoder.difference()
+      return this.settle(msg.round, remote, local)
+    }
+    if (decoder.received >= RIBLT_LIMITS.maxSymbols) {
+      this.own = undefined
+      this.counts.failed++
+      return nothing()
+    }
+    return { send: [{ t: 'rmore', round: msg.round, to: nextBatch(decoder.received) }], apply: [] }
+  }
+
+  private onMore (msg: MoreMessage): ReconOutput {
+    const theirs = this.theirs
+    if (theirs === undefined || theirs.round !== msg.round || msg.to <= theirs.encoder.produced) return nothing()
+    const from = theirs.encoder.produced
+    const s = theirs.encoder.next(Math.min(msg.to, from + RECON_LIMITS.maxSymbolsPerMessage))
+    this.counts.symbolsSent += theirs.encoder.produced - from
+    return { send: [{ t: 'rsymbols', round: msg.round, from, s }], apply: [] }
+  }
+
+  private onWant (msg: WantMessage): ReconOutput {
+    const states = this.statesOf(unpackIds(msg.ids))
+    this.counts.sent += states.length
+    return { send: this.records(msg.round, states), apply: [] }
+  }
+
+  private onRecords (msg: RecordsMessage): ReconOutput {
+    this.counts.received += msg.records.length
+    return { send: [], apply: [...msg.records], ...(msg.seals !== undefined ? { seals: msg.seals } : {}) }
+  }
+
+  /** After a decode: a request for the ids only the peer has, and our records of the ids only we have. */
+  private settle (round: number, remote: Uint32Array, local: Uint32Array): ReconOutput {
+    const states = this.statesOf(local)
+    this.counts.sent += states.length
+    const send: CodedRoundMessage[] = []
+    for (let i = 0; i < remote.length / 2; i += RECON_LIMITS.maxIdsPerMessage) {
+      send.push({ t: 'rwant', round, ids: packIds(remote, i, Math.min(remote.length / 2, i + RECON_LIMITS.maxIdsPerMessage)) })
+    }
+    send.push(...this.records(round, states))
+    return { send, apply: [] }
+  }
+
+  private records (round: number, states: StoredState[]): RecordsMessage[] {
+    return recordsMessages(round, states, id => this.index.batch(id), this.limits)
+  }
+
+  /** The ids of the window set's elements. */
+  private ids (): Uint32Array {
+    return idsOf(mapIter(this.index.elements(), e => e.element), this.index.size)
+  }
+
+  /** The current states of the window elements with the given ids (unknown ids are skipped), found by fine bucket. */
+  private statesOf (ids: Uint32Array): StoredState[] {
+    const out: StoredState[] = []
+    const seen = new Set<string>()
+    for (let i = 0; i < ids.length; i += 2) {
+      const hi = ids[i]!
+      const lo = ids[i + 1]!
+      if (seen.has(`${hi}:${lo}`)) continue
+      seen.add(`${hi}:${lo}`)
+      for (const e of this.index.elementsIn(FINE_BITS, [hi >>> (32 - FINE_BITS)])) {
+        if (idHi(e.element) !== hi || idLo(e.element) !== lo) continue
+        const state = this.index.state(e.kind, e.key)
+        if (state !== undefined) out.push(state)
+        break
+      }
+    }
+    return out
+  }
+}
+
+const nothing = (): ReconOutput => ({ send: [], apply: [] })
+
+function * mapIter<A, B> (it: Iterable<A>, f: (a: A) => B): IterableIterator<B> {
+  for (const a of it) yield f(a)
+}

@@ -1,0 +1,239 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { Packr } from 'msgpackr'
+import { isEngramError } from '../../src/core/errors.ts'
+import { asNodeId, type NodeId } from '../../src/core/ids.ts'
+import { recordToPlain } from '../../src/core/records.ts'
+import { Engine } from '../../src/engine/Engine.ts'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
+import { firstBatch, nextBatch, ReconPeer } from '../../src/protocol/native/recon.ts'
+import {
+  decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage
+} from '../../src/protocol/native/reconMessages.ts'
+import { RIBLT_LIMITS, SYMBOL_BYTES } from '../../src/protocol/native/riblt.ts'
+import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
+import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
+
+const T0 = 1_763_631_000_000
+const TTL = 24 * 3_600_000
+
+interface Node { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex, peer: ReconPeer }
+
+function makeNode (name: string, clock: { now: number }): Node {
+  const id = asNodeId(name)
+  const store = new MemoryStore()
+  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: () => clock.now })
+  const index = new WindowIndex({ store, ttlMs: TTL, now: () => clock.now })
+  engine.on('change', e => index.observe(e.entries))
+  return { id, store, engine, index, peer: new ReconPeer({ index, maxRecordsPerMessage: 500 }) }
+}
+
+/** Two nodes running coded rounds by passing frames (encoded and decoded, as on the wire). */
+class Pair {
+  readonly clock = { now: T0 }
+  readonly a = makeNode('node-a', this.clock)
+  readonly b = makeNode('node-b', this.clock)
+  bytes = 0
+  messages: CodedRoundMessage[] = []
+
+  deliver (from: Node, msgs: CodedRoundMessage[]): void {
+    const queue = msgs.map(msg => ({ from, msg }))
+    for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
+      const frame = encodeReconFrame(q.msg)
+      this.bytes += frame.byteLength
+      this.messages.push(q.msg)
+      const to = q.from === this.a ? this.b : this.a
+      const out = to.peer.onMessage(decodeReconFrame(frame))
+      if (out.apply.length > 0) to.engine.applyRemote(out.apply, { via: q.from.id })
+      for (const msg of out.send) queue.push({ from: to, msg })
+    }
+  }
+
+  converged (): boolean {
+    const x = this.a.index.digest()
+    const y = this.b.index.digest()
+    return x.n === y.n && Buffer.compare(x.x, y.x) === 0
+  }
+
+  /** Rounds, each node in turn, until the window sets agree; how many it took. */
+  rounds (most: number): number {
+    for (let i = 0; i < most; i++) {
+      if (this.converged()) return i
+      const from = i % 2 === 0 ? this.a : this.b
+      this.deliver(from, [from.peer.startRound()])
+      this.clock.now += 1_000
+    }
+    return this.converged() ? most : Infinity
+  }
+
+  share (from: Node): void {
+    const to = from === this.a ? this.b : this.a
+    const plain = from.store.dump().map(recordToPlain)
+    for (let i = 0; i < plain.length; i += 1000) to.engine.applyRemote(plain.slice(i, i + 1000), { via: from.id })
+  }
+}
+
+const tripleInput = (s: string, i: number): { subject: string, predicate: string, object: string } => ({ subject: `user:${s}${i}`, predicate: 'knows', object: `v${i}` })
+
+function assertProtocol (fn: () => unknown, mentions: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(isEngramError(e) && e.code === 'PROTOCOL', `expected a PROTOCOL error, got ${String(e)}`)
+    assert.ok(e.message.includes(mentions), `message ${JSON.stringify(e.message)} should mention ${mentions}`)
+    return true
+  })
+}
+
+const validDigest = { t: 'rdigest', round: 3, ws: T0, s: new Uint8Array(SYMBOL_BYTES), e: new Uint8Array(32) }
+const validSymbols = { t: 'rsymbols', round: 3, from: 0, s: new Uint8Array(SYMBOL_BYTES * 4) }
+const validMore = { t: 'rmore', round: 3, to: 40 }
+const validWant = { t: 'rwant', round: 3, ids: new Uint8Array(16) }
+
+describe('coded round messages', () => {
+  test('valid messages pass, unknown fields are ignored, frames round-trip', () => {
+    for (const m of [validDigest, validSymbols, validMore, validWant]) {
+      assert.deepEqual(parseReconMessage({ ...m, extra: 1 }), m)
+      assert.deepEqual(decodeReconFrame(encodeReconFrame(m as CodedRoundMessage)), m)
+    }
+    const records = parseCodedRoundMessage({ t: 'records', round: 3, nodes: ['node-x'], records: [[1, 'k', 1, T0, 0, 0, false]] })
+    assert.equal(records.t, 'records')
+    assert.deepEqual(unpackIds(packIds(Uint32Array.of(1, 2, 0xffffffff, 7))), Uint32Array.of(1, 2, 0xffffffff, 7))
+  })
+
+  test('every bad field is refused with a PROTOCOL error naming it', () => {
+    assertProtocol(() => parseReconMessage({ ...validDigest, s: new Uint8Array(12) }), 'rdigest.s')
+    assertProtocol(() => parseReconMessage({ ...validDigest, e: new Uint8Array(31) }), 'rdigest.e')
+    assertProtocol(() => parseReconMessage({ ...validDigest, ws: -1 }), 'rdigest.ws')
+    assertProtocol(() => parseReconMessage({ ...validDigest, round: 2 ** 32 }), 'rdigest.round')
+    assertProtocol(() => parseReconMessage({ ...validSymbols, s: new Uint8Array(SYMBOL_BYTES + 1) }), 'rsymbols.s')
+    assertProtocol(() => parseReconMessage({ ...validSymbols, s: new Uint8Array(0) }), 'rsymbols.s')
+    assertProtocol(() => parseReconMessage({ ...validSymbols, s: new Uint8Array(SYMBOL_BYTES * (RECON_LIMITS.maxSymbolsPerMessage + 1)) }), 'rsymbols.s')
+    assertProtocol(() => parseReconMessage({ ...validSymbols, from: RECON_LIMITS.maxSymbols - 2 }), 'rsymbols.s')
+    assertProtocol(() => parseReconMessage({ ...validSymbols, from: RECON_LIMITS.maxSymbols }), 'rsymbols.from')
+    assertProtocol(() => parseReconMessage({ ...validMore, to: RECON_LIMITS.maxSymbols + 1 }), 'rmore.to')
+    assertProtocol(() => parseReconMessage({ ...validMore, to: 0 }), 'rmore.to')
+    assertProtocol(() => parseReconMessage({ ...validWant, ids: new Uint8Array(7) }), 'rwant.ids')
+    assertProtocol(() => parseReconMessage({ ...validWant, ids: new Uint8Array(8 * (RECON_LIMITS.maxIdsPerMessage + 1)) }), 'rwant.ids')
+    assertProtocol(() => parseReconMessage({ ...validWant, ids: [1, 2] }), 'rwant.ids')
+    assertProtocol(() => parseReconMessage({ t: 'digest' }), 't must be one of')
+    assertProtocol(() => parseReconMessage([1]), 'must be a map')
+    assertProtocol(() => parseReconMessage(Object.create({ t: 'rmore', round: 1, to: 2 })), 't must be one of')
+    assertProtocol(() => decodeReconFrame(Uint8Array.of(2, 0x80)), 'unsupported version')
+    assertProtocol(() => decodeReconFrame(Uint8Array.of(1, 0x81)), 'not valid msgpack')
+  })
+
+  test(`fuzz: hostile maps only ever throw PROTOCOL errors (${FUZZ_RUNS} cases, seed ${seedFor(17_011)})`, () => {
+    const packr = new Packr({ useRecords: false })
+    const field = fc.oneof(fc.anything(), fc.uint8Array({ maxLength: 80 }), fc.integer({ min: -2, max: 2 ** 33 }))
+    const arb = fc.record({
+      t: fc.constantFrom('rdigest', 'rsymbols', 'rmore', 'rwant', 'records', 'x'),
+      round: field,
+      ws: field,
+      s: field,
+      e: field,
+      from: field,
+      to: field,
+      ids: field
+    }, { requiredKeys: ['t'] })
+    assertProperty(fc.property(arb, (m) => {
+      try {
+        decodeReconFrame(Uint8Array.from([1, ...packr.pack(m)]))
+      } catch (e) {
+        assert.ok(isEngramError(e) && e.code === 'PROTOCOL', String(e))
+      }
+    }), seedFor(17_011), FUZZ_RUNS)
+  })
+})
+
+describe('coded rounds', () => {
+  test('equal sets: an idle round is one rdigest, not answered', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 50 }, (_, i) => tripleInput('s', i)))
+    p.share(p.a)
+    p.deliver(p.a, [p.a.peer.startRound()])
+    assert.deepEqual(p.messages.map(m => m.t), ['rdigest'])
+  })
+
+  test('one difference is settled from symbol 0: records at once, or rwant and records', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 40 }, (_, i) => tripleInput('s', i)))
+    p.share(p.a)
+    p.b.engine.addTriples([tripleInput('only-b', 1)])
+    p.deliver(p.a, [p.a.peer.startRound()])
+    assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'records'])
+    assert.ok(p.converged())
+    p.a.engine.addTriples([tripleInput('only-a', 1)])
+    p.messages = []
+    p.deliver(p.a, [p.a.peer.startRound()])
+    assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'rwant', 'records'])
+    assert.ok(p.converged())
+  })
+
+  for (const d of [2, 7, 60, 900]) {
+    test(`${d} differences on both sides converge in one round of two round trips at most plus rmore`, () => {
+      const p = new Pair()
+      p.a.engine.addTriples(Array.from({ length: 300 }, (_, i) => tripleInput('s', i)))
+      p.share(p.a)
+      p.a.engine.addTriples(Array.from({ length: Math.ceil(d / 2) }, (_, i) => tripleInput('a', i)))
+      p.b.engine.addTriples(Array.from({ length: Math.floor(d / 2) }, (_, i) => tripleInput('b', i)))
+      assert.equal(p.rounds(3), 1)
+      assert.deepEqual(p.a.store.dump(), p.b.store.dump())
+      const types = p.messages.map(m => m.t)
+      assert.equal(types[0], 'rdigest')
+      assert.equal(types[1], 'rsymbols')
+      assert.ok(types.filter(t => t === 'rmore').length <= 2, types.join(' '))
+      assert.equal(p.a.peer.stats().decoded, 1)
+    })
+  }
+
+  test('a one-sided difference (a node that was away) converges too', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 500 }, (_, i) => tripleInput('s', i)))
+    assert.equal(p.rounds(4) <= 2, true)
+    assert.deepEqual(p.a.store.dump(), p.b.store.dump())
+  })
+
+  test('stale or unknown messages are ignored: symbols of another round, rmore with no round, rwant of unknown ids', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
+    assert.deepEqual(p.a.peer.onMessage({ t: 'rsymbols', round: 9, from: 0, s: new Uint8Array(SYMBOL_BYTES) }).send, [])
+    assert.deepEqual(p.a.peer.onMessage({ t: 'rmore', round: 9, to: 100 }).send, [])
+    assert.deepEqual(p.a.peer.onMessage({ t: 'rwant', round: 9, ids: packIds(Uint32Array.of(1, 2, 3, 4)) }).send, [])
+    const r = p.a.peer.startRound()
+    assert.deepEqual(p.a.peer.onMessage({ t: 'rsymbols', round: r.round, from: 5, s: new Uint8Array(SYMBOL_BYTES) }).send, [])
+  })
+
+  test('a peer that sends symbols that never decode makes the round give up at the limit, not loop', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
+    const r = p.a.peer.startRound()
+    let from = 0
+    let out = p.a.peer.onMessage({ t: 'rsymbols', round: r.round, from, s: junk(200) })
+    from = 200
+    while (out.send.length > 0) {
+      const more = out.send[0]!
+      assert.equal(more.t, 'rmore')
+      const count = Math.min((more as { to: number }).to - from, RECON_LIMITS.maxSymbolsPerMessage)
+      out = p.a.peer.onMessage({ t: 'rsymbols', round: r.round, from, s: junk(count) })
+      from += count
+    }
+    assert.equal(from, RIBLT_LIMITS.maxSymbols)
+    assert.equal(p.a.peer.stats().failed, 1)
+  })
+
+  test('batch sizes: the first covers the estimate with room, each later one a quarter more', () => {
+    assert.equal(firstBatch(0), 6)
+    assert.equal(firstBatch(100), 156)
+    assert.equal(firstBatch(1e9), RECON_LIMITS.maxSymbolsPerMessage)
+    assert.equal(nextBatch(100), 125)
+    assert.equal(nextBatch(10), 18)
+    assert.equal(nextBatch(RIBLT_LIMITS.maxSymbols - 1), RIBLT_LIMITS.maxSymbols)
+  })
+})
+
+/** Symbols that never peel: count 2 everywhere. */
+function junk (count: number): Uint8Array {
+  const s = new Uint8Array(count * SYMBOL_BYTES)
+  for (let j = 0; j < count; j++) { s[j * SYMBOL_BYTES] = j & 0xff; s[j * SYMBOL_BYTES + 12] = 2 }
+  return s
+}
