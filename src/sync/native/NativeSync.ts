@@ -277,6 +277,8 @@ export class NativeSync implements PeerDialer {
       onGossip: g => { this.gossipPeers.set(session, g) },
       onOpen: s => {
         this.peerEvent({ type: 'session-open', nodeId: s.peer })
+        // the network works: peers that went unanswered are dialled again soon (Redialer.nudge)
+        this.redialer.nudge()
         this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
       },
       onSynced: s => {
