@@ -209,18 +209,23 @@ export class Redialer {
 
   /** Waits `ms`, or less when nudged (then a jittered `nudgeMs` at most); rejects when the loop stops. */
   private async wait (loop: Loop, ms: number): Promise<void> {
+    const stop = loop.abort.signal
     const wake = new AbortController()
+    // the wait ends on a nudge or when the loop stops (one listener, removed after: loops live long)
+    const onStop = (): void => { wake.abort(stop.reason) }
+    stop.addEventListener('abort', onStop, { once: true })
     loop.wake = wake
     try {
-      await this.sleep(ms, AbortSignal.any([loop.abort.signal, wake.signal]))
+      await this.sleep(ms, wake.signal)
     } catch (e) {
-      if (loop.abort.signal.aborted || !wake.signal.aborted) throw e
+      if (stop.aborted) throw e
       loop.wake = undefined
       const short = Math.round(this.nudgeMs * (0.5 + 0.5 * this.random()))
       loop.state.nextAttemptAt = this.now() + short
-      await this.sleep(short, loop.abort.signal)
+      await this.sleep(short, stop)
     } finally {
       loop.wake = undefined
+      stop.removeEventListener('abort', onStop)
     }
   }
 }
