@@ -1,7 +1,7 @@
 /**
  * Keeps a session open to each manual peer: dials it, waits while the session lasts, and dials
  * again after it ends — forever, with capped exponential backoff, jittered ±20 %. Two kinds of
- * failure set two cadences (docs/SYNC.md, "Redial"):
+ * failure set two cadences (docs/DISCOVERY.md, "Where peers come from"; docs/PROTOCOL.md, "Redials"):
  *
  * - **refused** — the peer answered and turned the session down, or the session did not last
  *   (`onConnected` says whether it was healthy; a refusal closes it with a failure reason on
@@ -33,7 +33,7 @@ export interface BackoffOptions {
   readonly nudgeMs?: number
 }
 
-export const BACKOFF_DEFAULTS = { baseMs: 500, maxMs: 30_000, unansweredMaxMs: 5_000, nudgeMs: 1_000 } as const
+const BACKOFF_DEFAULTS = { baseMs: 500, maxMs: 30_000, unansweredMaxMs: 5_000, nudgeMs: 1_000 } as const
 
 /** How a dial or session failed (see the file comment). */
 export type DialFailureKind = 'refused' | 'unanswered'
