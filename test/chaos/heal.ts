@@ -11,7 +11,8 @@
  *   node away longer than the tombstone TTL may find its cursors below its peers' feed floors
  *   and be served whole snapshots, so a slow start lengthens the heal that follows;
  * - `sessionsMs`: from the heal until every running node had a P2P session with every other
- *   (redial and handshake time); what is left of the figure is the data flowing;
+ *   (redial and handshake time), watched until 5 s after the probes converged (a probe crosses
+ *   by relay before every session is back, so it may come after the figure);
  * - `catchUps`: the largest catch-ups the nodes report after the heal (records received from one
  *   peer in one multi-page catch-up; a snapshot shows as one of about the whole store).
  */
@@ -21,6 +22,8 @@ import { elementId, OBJECT, outcomeOf, PREDICATE, type RunClock } from './worklo
 
 /** Pause between two rounds of probe reads (and of session counts). */
 const POLL_MS = 100
+/** How long the session count is still watched after the probes converged (probes cross by relay before every session is back). */
+const SESSIONS_GRACE_MS = 5_000
 /** Catch-ups listed per heal (the largest). */
 const CATCH_UPS_KEPT = 3
 
@@ -57,7 +60,7 @@ export async function measureHeal (c: HealContext, no: number, what: string, lim
     if (found.size === up.length * probes.length) { convergedMs = clock.now() - at; break }
     await sleep(POLL_MS)
   }
-  const sessionsMs = await sessions.stop()
+  const sessionsMs = await sessions.stop(SESSIONS_GRACE_MS)
   const catchUps = await readCatchUps(cluster, up, wallAt)
   return {
     at,
@@ -75,7 +78,7 @@ export function describeHeal (h: Heal): string {
   const parts = [
     h.convergedMs === undefined ? 'probes did NOT converge' : `converged in ${s(h.convergedMs)}`,
     ...(h.startupMs !== undefined ? [`start-up ${s(h.startupMs)} before`] : []),
-    `sessions up after ${s(h.sessionsMs)}`,
+    h.sessionsMs === undefined ? 'sessions NOT all up' : `sessions all up after ${s(h.sessionsMs)}`,
     ...(h.catchUps !== undefined ? [`largest catch-ups: ${h.catchUps.map(x => `${x.node}<-${x.peer} ${x.records} records at ${x.rate.toFixed(0)}/s`).join(', ')}`] : [])
   ]
   return parts.join('; ')
@@ -88,13 +91,14 @@ export function worstHeals (heals: readonly Heal[], n: number): string[] {
 }
 
 /**
- * Polls the nodes' P2P status until every one has a session with every other (or `stop`):
- * resolves with ms from `at` until then, undefined if it did not happen.
+ * Polls the nodes' P2P status until every one has a session with every other, `limitMs` after
+ * `at`, or `graceMs` after `stop` is called: resolves with ms from `at` until every session was
+ * up, undefined if that did not happen by then.
  */
-function watchSessions (cluster: Cluster, up: readonly ClusterNode[], clock: RunClock, at: number, limitMs: number): { stop: () => Promise<number | undefined> } {
-  let stopped = false
+function watchSessions (cluster: Cluster, up: readonly ClusterNode[], clock: RunClock, at: number, limitMs: number): { stop: (graceMs: number) => Promise<number | undefined> } {
+  let until = at + limitMs
   const done = (async (): Promise<number | undefined> => {
-    for (let i = 0; i < 10_000 && !stopped && clock.now() - at < limitMs; i++) {
+    for (let i = 0; i < 10_000 && clock.now() < until; i++) {
       const counts = await Promise.all(up.map(async n => {
         const a = await cluster.call(n, 'GET', '/api/v1/p2p/status', undefined, 3_000)
         return a.kind === 'answered' ? ((a.body as { peer_count?: number }).peer_count ?? 0) : 0
@@ -104,7 +108,7 @@ function watchSessions (cluster: Cluster, up: readonly ClusterNode[], clock: Run
     }
     return undefined
   })()
-  return { stop: async () => { stopped = true; return await done } }
+  return { stop: async graceMs => { until = Math.min(until, clock.now() + graceMs); return await done } }
 }
 
 /** The largest catch-ups started since `sinceWall` (ms, real time), over every node. */
