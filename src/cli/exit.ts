@@ -9,7 +9,7 @@
  */
 import { EngramError, isEngramError, BAD_INPUT } from '../core/errors.ts'
 
-export { UNREACHABLE } from '../client/ApiClient.ts'
+export { UNREACHABLE } from '../client/failures.ts'
 
 export const EXIT = {
   ok: 0,

@@ -14,22 +14,21 @@
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
  * them in the reverse order (discovery, native sync, api.json, timers, sync, API, the store). The daemon (`engram start`) and embedders use the
- * same class: `const node = await EngramNode.start(config)`.
+ * same class: `const node = await EngramNode.start(config)`. Beside it, each a concept of its own:
+ * the REST API part (restApi.ts), one daemon per data directory (runningGuard.ts), the migration
+ * that signs this node's earlier records (signOwnStates.ts), the sync settings of a configuration
+ * (syncSettings.ts).
  */
-import type { FastifyInstance } from 'fastify'
-import { createApiServer } from '../api/server.ts'
-import { CONFLICT, UNAVAILABLE, CONFIG_UNUSABLE } from '../core/errors.ts'
 import type { NodeId } from '../core/ids.ts'
 import { Engine } from '../engine/Engine.ts'
 import { assertStartable } from '../config/load.ts'
 import type { ConfigKey, EngramConfig } from '../config/schema.ts'
-import type { Store } from '../store/Store.ts'
 import { SqliteStore } from '../store/sqlite/SqliteStore.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { packageVersion } from '../util/version.ts'
-import { SyncService, type SyncSettings } from '../sync/SyncService.ts'
+import { SyncService } from '../sync/SyncService.ts'
 import { PeerRegistry } from '../peers/PeerRegistry.ts'
-import { readLiveApiInfo, removeApiInfo, urlHost, writeApiInfo } from './apiInfo.ts'
+import { removeApiInfo, writeApiInfo } from './apiInfo.ts'
 import { watchConfig, type ConfigWatch } from './configWatch.ts'
 import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -53,9 +52,10 @@ import { RecentLog, withRecent } from '../telemetry/RecentLog.ts'
 import { startClockWork, type ClockWork } from './clockWork.ts'
 import { PeerClocks } from '../replication/PeerClocks.ts'
 import { NodeTls, clientTlsOf } from '../tls/NodeTls.ts'
-import { tlsFetch, type ClientTls } from '../tls/client.ts'
-import { requireClientCertificates } from '../tls/serverGate.ts'
-import type { Server as TlsServer } from 'node:tls'
+import { restApiPart } from './restApi.ts'
+import { refuseIfRunning } from './runningGuard.ts'
+import { signOwnStates } from './signOwnStates.ts'
+import { syncSettings } from './syncSettings.ts'
 
 export interface EngramNodeOptions {
   /** Where the node logs. Default: stderr at config.log.level. */
@@ -77,23 +77,6 @@ export interface EngramNodeOptions {
   /** Test hook: failed P2P handshakes one source may make at once (default 10). */
   readonly p2pFailedHandshakes?: number
 }
-
-/** The sync settings of a configuration. */
-export function syncSettings (c: EngramConfig): SyncSettings {
-  return {
-    intervalSeconds: c.sync.intervalSeconds,
-    maxTriplesPerSync: c.sync.maxTriplesPerSync,
-    syncTimeoutMs: c.sync.syncTimeoutMs,
-    conflictStrategy: c.sync.conflictStrategy,
-    singleValuedPredicates: c.sync.singleValuedPredicates,
-    autoSync: c.sync.autoSync,
-    nativeP2pPreferred: c.sync.nativeP2pPreferred,
-    p2pEnabled: c.p2p.enabled,
-    retryBaseMs: c.sync.retryBaseMs,
-    legacyRemoteClients: c.sync.legacyRemoteClients
-  }
-}
-
 
 interface Parts {
   readonly live: { config: EngramConfig }
@@ -270,46 +253,37 @@ export class EngramNode {
     await lifecycle.start({ name: 'the vector store', stop: () => { search.close() } })
     const startedAt = new Date(now()).toISOString()
     const version = packageVersion()
-    let api: FastifyInstance | undefined
-    let apiUrl = ''
     let clockWork: ClockWork | undefined
-    await lifecycle.start({
-      name: 'the REST API',
-      start: async () => {
-        api = await createApiServer({
-          engine,
-          version,
-          bodyLimitBytes: config.api.bodyLimitBytes,
-          limits: apiLimits(config.api),
-          access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
-          now,
-          onRateLimited: logRefusals(log.child({ part: 'api' }), now),
-          ...(tls !== undefined ? { https: tls.serverOptions() } : {}),
-          status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
-          clock: () => clockWork?.status(),
-          mailbox: () => mailbox?.counts,
-          sync,
-          telemetry,
-          remoteMetrics: config.api.remoteMetrics,
-          search: search.search,
-          revocationQuorum: () => live.config.sync.revocationQuorum,
-          p2p: native,
-          p2pPeerBook: () => discovery?.view(),
-          onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
-            { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
-        })
-        if (tls?.requireClientCert === true) {
-          requireClientCertificates(api.server as unknown as TlsServer, { authority: tls.authority, log: log.child({ part: 'tls' }), now })
-        }
-        try {
-          apiUrl = await listen(api, config.api.host, config.api.port, tls !== undefined ? 'https' : 'http')
-        } catch (e) {
-          await api.close().catch(() => {})
-          throw e
-        }
-      },
-      stop: async () => { await api?.close() }
+    const api = restApiPart({
+      host: config.api.host,
+      port: config.api.port,
+      tls,
+      log,
+      now,
+      deps: () => ({
+        engine,
+        version,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        limits: apiLimits(config.api),
+        access: { allowedHosts: config.api.allowedHosts, ...(config.api.requireToken ? { token: apiToken.token } : {}) },
+        now,
+        onRateLimited: logRefusals(log.child({ part: 'api' }), now),
+        status: () => ({ nodeId, version, startedAt, dataDir: paths.dir, store: { kind: store.kind, path: paths.db, sizeBytes: storeFileBytes(paths.db) } }),
+        clock: () => clockWork?.status(),
+        mailbox: () => mailbox?.counts,
+        sync,
+        telemetry,
+        remoteMetrics: config.api.remoteMetrics,
+        search: search.search,
+        revocationQuorum: () => live.config.sync.revocationQuorum,
+        p2p: native,
+        p2pPeerBook: () => discovery?.view(),
+        onInternalError: (err, req) => log.error(`internal error answering ${req.method} ${req.url}; this is a bug, please report it with this line`,
+          { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      })
     })
+    await lifecycle.start(api)
+    const apiUrl = api.url()
     const apiPort = Number(new URL(apiUrl).port)
     sync.setEndpoint({ url: apiUrl, host: config.api.host, port: apiPort })
     try {
@@ -391,57 +365,4 @@ export class EngramNode {
     })()
     return this.stopping
   }
-}
-
-/** Refuses to start a second daemon on a data directory whose daemon is running and answering. */
-async function refuseIfRunning (dataDir: string, tls: ClientTls | undefined): Promise<void> {
-  const info = readLiveApiInfo(dataDir)
-  if (info === undefined) return
-  try {
-    const res = await tlsFetch(new URL('/api/v1/health', info.url), { signal: AbortSignal.timeout(2000) }, tls)
-    await res.body?.cancel()
-  } catch {
-    return // the file is stale: its process is something else now, or the API is gone
-  }
-  throw CONFLICT(
-    `another engram node (pid ${info.pid}) is already running on ${dataDir} at ${info.url}; stop it first, or start this one with another --data-dir`,
-    { dataDir, pid: info.pid, url: info.url })
-}
-
-async function listen (api: FastifyInstance, host: string, port: number, scheme: 'http' | 'https'): Promise<string> {
-  try {
-    await api.listen({ host, port })
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') {
-      throw UNAVAILABLE(
-        `port ${port} on ${host} is already in use; is another engram node running (engram status)? Otherwise pick another port with --port or ENGRAM_API_PORT`,
-        { host, port })
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      throw CONFIG_UNUSABLE(`config api.host = ${JSON.stringify(host)}: not an address of this machine (${code}); use 127.0.0.1`, { host })
-    }
-    if (code === 'EACCES') {
-      throw UNAVAILABLE(`not allowed to listen on ${host}:${port} (EACCES); ports below 1024 need privileges: use a port from 1024`, { host, port })
-    }
-    throw e
-  }
-  const addr = api.server.address()
-  const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
-  return `${scheme}://${urlHost(host)}:${actualPort}`
-}
-
-/**
- * The migration of docs/DATA-MODEL.md ("Signed records"): signs this node's states written
- * before it signed, with progress in the log.
- */
-async function signOwnStates (engine: Engine, store: Store, log: Logger): Promise<void> {
-  const total = store.provenanceStats().unsigned
-  if (total === 0) return
-  const started = performance.now()
-  const done = await engine.sealOwnStates(n => {
-    const s = (performance.now() - started) / 1000
-    log.info('signing this node\'s records written before it signed', { done: n, atMost: total, perSecond: Math.round(n / Math.max(s, 0.001)) })
-  })
-  if (done > 0) log.info('signed this node\'s earlier records; the records of other nodes stay unsigned until their origin signs them', { signed: done, seconds: ((performance.now() - started) / 1000).toFixed(1) })
 }

@@ -71,8 +71,10 @@ describe('keys the codecs mangle, against real daemons', () => {
     const [pv, ph] = await freePorts(2)
     victimP2p = pv!
     // The seed is the one secret (no passphrase), and the attacker holds it.
-    victim = await startNode(box, 'victim', { config: { sync: { passphrase: null }, p2p: { enabled: true, seed: SEED, port: pv, manualPeers: [`127.0.0.1:${ph!}`], gossipIntervalMs: 300 } } })
-    honest = await startNode(box, 'honest', { config: { sync: { passphrase: null }, p2p: { enabled: true, seed: SEED, port: ph, gossipIntervalMs: 300 } } })
+    ;[victim, honest] = await Promise.all([
+      startNode(box, 'victim', { config: { sync: { passphrase: null }, p2p: { enabled: true, seed: SEED, port: pv, manualPeers: [`127.0.0.1:${ph!}`], gossipIntervalMs: 300 } } }),
+      startNode(box, 'honest', { config: { sync: { passphrase: null }, p2p: { enabled: true, seed: SEED, port: ph, gossipIntervalMs: 300 } } })
+    ])
   })
 
   after(async () => {

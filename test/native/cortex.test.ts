@@ -47,9 +47,11 @@ function assertCortexStatus (s: Record<string, unknown>): void {
 describe('the Cortex-shaped routes, read by a Cortex client', () => {
   it('health, P2P status and the peer routes answer what Cortex answers, with engram\'s fields alongside', async () => {
     const [pa, pb, pc, pclosed] = await freePorts(4)
-    const a = await startP2pNode(box(), 'cx-a', { p2pPort: pa })
-    const b = await startP2pNode(box(), 'cx-b', { p2pPort: pb })
-    const c = await startP2pNode(box(), 'cx-c', { p2pPort: pc, seed: 'Another-seed_7Qx9wZ2' })
+    const [a, b, c] = await Promise.all([
+      startP2pNode(box(), 'cx-a', { p2pPort: pa }),
+      startP2pNode(box(), 'cx-b', { p2pPort: pb }),
+      startP2pNode(box(), 'cx-c', { p2pPort: pc, seed: 'Another-seed_7Qx9wZ2' })
+    ])
     const nodes: P2pNode[] = [a, b, c]
     nodes.forEach(n => live.add(n))
 

@@ -13,8 +13,7 @@ const { box, live } = daemonsFixture()
 describe('native mode in the CLI and the API', () => {
   it('sync pair adds a P2P peer, polled sync skips it, status and now show the gossip statistics', async () => {
     const [pa, pb] = await freePorts(2)
-    const a = await startP2pNode(box(), 'cli-a', { p2pPort: pa })
-    const b = await startP2pNode(box(), 'cli-b', { p2pPort: pb })
+    const [a, b] = await Promise.all([startP2pNode(box(), 'cli-a', { p2pPort: pa }), startP2pNode(box(), 'cli-b', { p2pPort: pb })])
     live.add(a); live.add(b)
 
     const pair = await a.cli(['sync', 'pair', 'b', b.url])

@@ -14,8 +14,7 @@ describe('engram sync commands', () => {
   after(() => box.remove())
 
   it('pair, status, now, pause, resume, unpair, hook agent-end', async () => {
-    const a = await startNode(box, 'cliA', { config: { sync: { autoSync: true } } })
-    const b = await startNode(box, 'cliB')
+    const [a, b] = await Promise.all([startNode(box, 'cliA', { config: { sync: { autoSync: true } } }), startNode(box, 'cliB')])
     try {
       await b.client.addTriple('user:b', 'p', 'o')
       const paired = await a.cli(['sync', 'pair', 'bee', b.url, '--namespaces', 'user,project'])
@@ -66,9 +65,11 @@ describe('engram sync commands', () => {
   })
 
   it('pair and resume follow the pull they start, and tell what it brought or why it failed', async () => {
-    const a = await startNode(box, 'pullerA')
-    const big = await startNode(box, 'bigB', { config: { sync: { maxTriplesPerSync: 100 } } })
-    const other = await startNode(box, 'otherC', { config: { sync: { passphrase: 'another passphrase entirely' } } })
+    const [a, big, other] = await Promise.all([
+      startNode(box, 'pullerA'),
+      startNode(box, 'bigB', { config: { sync: { maxTriplesPerSync: 100 } } }),
+      startNode(box, 'otherC', { config: { sync: { passphrase: 'another passphrase entirely' } } })
+    ])
     try {
       const down = await a.cli(['sync', 'pair', 'down', `http://127.0.0.1:${await closedPort()}`])
       assert.equal(down.code, 1, down.stdout)

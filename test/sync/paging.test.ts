@@ -24,8 +24,7 @@ describe('multi-process sync: large pulls', () => {
 
   it('12,000 triples with maxTriplesPerSync 5,000 arrive complete in three pages', async () => {
     const config = { sync: { maxTriplesPerSync: 5000 } }
-    const src = await startNode(box, 'src12k', { config })
-    const dst = await startNode(box, 'dst12k', { config })
+    const [src, dst] = await Promise.all([startNode(box, 'src12k', { config }), startNode(box, 'dst12k', { config })])
     try {
       await dst.client.pairPeer('src', src.url)
       // Pairing runs a first (empty) sync at once; wait for it, so that one run below does it all.

@@ -44,8 +44,7 @@ describe('multi-process sync: failures and recovery', () => {
   })
 
   it('a wrong passphrase gets 401 and leaves both stores unchanged', async () => {
-    const a = await startNode(box, 'keyA')
-    const b = await startNode(box, 'keyB', { config: { sync: { passphrase: 'not-the-same-passphrase' } } })
+    const [a, b] = await Promise.all([startNode(box, 'keyA'), startNode(box, 'keyB', { config: { sync: { passphrase: 'not-the-same-passphrase' } } })])
     try {
       await a.client.addTriple('user:a', 'p', 'a')
       await b.client.addTriple('user:b', 'p', 'b')
@@ -69,8 +68,7 @@ describe('multi-process sync: failures and recovery', () => {
 
   it('keep-both: the conflict is listed by engram conflicts and resolved with engram conflicts resolve', async () => {
     const config = { sync: { conflictStrategy: 'keep-both' } }
-    const a = await startNode(box, 'kbA', { config })
-    const b = await startNode(box, 'kbB', { config })
+    const [a, b] = await Promise.all([startNode(box, 'kbA', { config }), startNode(box, 'kbB', { config })])
     try {
       await a.client.pairPeer('kbB', b.url)
       await b.client.pairPeer('kbA', a.url)
@@ -107,8 +105,7 @@ describe('multi-process sync: failures and recovery', () => {
   it('a node away past the tombstone TTL does not resurrect a delete, keeps what it wrote meanwhile, and the tombstones wait for it', async () => {
     // Tombstones live about one second here (the collector runs every 250 ms).
     const config = { sync: { tombstoneTtlHours: 1 / 3600 } }
-    const a = await startNode(box, 'ttlA', { config })
-    const b = await startNode(box, 'ttlB', { config })
+    const [a, b] = await Promise.all([startNode(box, 'ttlA', { config }), startNode(box, 'ttlB', { config })])
     try {
       await a.client.pairPeer('ttlB', b.url)
       await b.client.pairPeer('ttlA', a.url)

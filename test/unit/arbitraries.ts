@@ -20,7 +20,7 @@ export function seedFor (fixed: number): number {
 }
 
 /**
- * How many cases each decoder fuzz property runs: FUZZ_RUNS when set, else 20,000 — every
+ * How many cases each decoder fuzz property runs: FUZZ_RUNS when set, else 5,000 — every
  * generator branch many times over, on a fixed seed. `npm run fuzz` runs the deep pass
  * (FUZZ_RUNS=100000, the count docs/SECURITY.md promises) on the same seeds.
  */
@@ -28,7 +28,7 @@ export const FUZZ_RUNS = fuzzRuns()
 
 function fuzzRuns (): number {
   const env = process.env.FUZZ_RUNS
-  if (env === undefined || env === '') return 20_000
+  if (env === undefined || env === '') return 5_000
   const n = Number(env)
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`FUZZ_RUNS must be a positive integer, got ${JSON.stringify(env)}`)
   return n

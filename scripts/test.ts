@@ -1,0 +1,54 @@
+/**
+ * `npm test`'s runner: every test file (test/**\/*.test.ts), two at a time, the longest first by
+ * the wall times recorded in test/durations.json. node --test alone runs files in name order,
+ * which can leave one slot idle at the end behind a long multi-process file; longest first, the
+ * long files overlap the many short ones and the run ends with short files in both slots. A file
+ * not recorded yet goes first (it may be long). Prints the spec report; exits 1 when a test failed.
+ *
+ *   node scripts/test.ts                 run every test file
+ *   node scripts/test.ts 'test/api/**'   run the files of these globs (relative to the repository)
+ *   node scripts/test.ts --record        run them and record this run's times in test/durations.json
+ *
+ * The order only changes when files run, never what runs: every file, each in its own process.
+ */
+import { globSync, readFileSync, writeFileSync } from 'node:fs'
+import { relative } from 'node:path'
+import { run } from 'node:test'
+import { spec } from 'node:test/reporters'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const DURATIONS = fileURLToPath(new URL('../test/durations.json', import.meta.url))
+
+/** Seconds of wall time per file (its path from the repository's root), as last recorded. */
+function recorded (): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(DURATIONS, 'utf8')) as Record<string, number>
+  } catch {
+    return {}
+  }
+}
+
+process.chdir(ROOT)
+const before = recorded()
+const globs = process.argv.slice(2).filter(a => !a.startsWith('--'))
+const files = [...new Set(globSync(globs.length > 0 ? globs : ['test/**/*.test.ts']))].filter(f => f.endsWith('.test.ts')).sort()
+const order = (f: string): number => before[f] ?? Number.POSITIVE_INFINITY
+// a stable sort: equal times keep name order
+files.sort((a, b) => order(b) - order(a))
+
+const took: Record<string, number> = {}
+const stream = run({ files, concurrency: 2, timeout: 1_200_000 })
+stream.on('test:fail', () => { process.exitCode = 1 })
+stream.on('test:complete', d => {
+  // a file's own entry: the whole file, in its own process
+  if (d.nesting === 0 && d.file !== undefined && relative(ROOT, d.file) === d.name) took[d.name] = Math.round(d.details.duration_ms / 100) / 10
+})
+stream.compose(new spec()).pipe(process.stdout)
+stream.once('end', () => {
+  if (!process.argv.includes('--record')) return
+  // files not run this time keep their last time
+  const sorted = Object.fromEntries(Object.entries({ ...before, ...took }).sort(([a], [b]) => (a < b ? -1 : 1)))
+  writeFileSync(DURATIONS, JSON.stringify(sorted, null, 2) + '\n')
+  process.stderr.write(`recorded the wall time of ${Object.keys(sorted).length} files in ${relative(ROOT, DURATIONS)}\n`)
+})
