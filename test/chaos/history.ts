@@ -69,4 +69,19 @@ export interface Heal {
   readonly what: string
   /** ms from the heal until every probe was everywhere; undefined when it never happened in time. */
   readonly convergedMs: number | undefined
+  /** Restarts: ms from the restart until the node answered (its start-up, before `at`; heal.ts). */
+  readonly startupMs?: number
+  /** ms from the heal until every running node had a P2P session with every other; undefined when not in time. */
+  readonly sessionsMs?: number
+  /** The largest catch-ups the nodes reported after the heal. */
+  readonly catchUps?: readonly CatchUp[]
+}
+
+/** One catch-up a node reported: records received from one peer in one multi-page catch-up. */
+export interface CatchUp {
+  readonly node: string
+  readonly peer: string
+  readonly records: number
+  /** Records per second. */
+  readonly rate: number
 }

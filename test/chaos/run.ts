@@ -6,6 +6,7 @@
  *   start N daemons, all peers of each other; wait until they are connected
  *   writers start; after each fault heals, a probe triple is written on every running node and
  *   the time until every probe is on every running node is the convergence time of that heal
+ *   (heal.ts, with what explains it: start-up, sessions up, catch-ups)
  *   after the last fault: writers stop, everything heals, the nodes converge (bounded wait),
  *   they are stopped cleanly and their stores read
  *
@@ -15,11 +16,12 @@
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { check, type Verdict } from './checker.ts'
+import { check, percentile, type Verdict } from './checker.ts'
 import { Cluster, type ClusterNode } from './Cluster.ts'
+import { describeHeal, measureHeal, worstHeals } from './heal.ts'
 import type { Heal, NodeView, Op } from './history.ts'
 import { cutsOf, describeStep, makeSchedule, type Fault, type Step } from './schedule.ts'
-import { elementId, OBJECT, outcomeOf, PREDICATE, Writer, type RunClock } from './workload.ts'
+import { Writer, type RunClock } from './workload.ts'
 
 export interface ChaosOptions {
   readonly seed: number
@@ -51,6 +53,8 @@ export interface ChaosResult {
   readonly finalConvergenceMs: number | undefined
   /** Faults of the schedule not injected because the run overran (0 normally). */
   readonly skipped: number
+  /** Every heal's measure (heal.ts). */
+  readonly heals: readonly Heal[]
 }
 
 /** Most time the probes of one heal may take to converge. */
@@ -109,11 +113,11 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
         continue
       }
       o.print(`chaos: ${(clock.now() / 1000).toFixed(1)} s: ${describeStep(step).trim()}`)
-      const what = await inject(cluster, step.fault, clock, clockWindows, privateWindows, o.maxDriftMs)
+      const { what, startupMs } = await inject(cluster, step.fault, clock, clockWindows, privateWindows, o.maxDriftMs)
       const limit = Math.max(5_000, Math.min(PROBE_LIMIT_MS, o.durationMs + overrun - clock.now()))
-      const heal = await measureHeal(cluster, clock, record, ++healNo, what, limit)
+      const heal = await measureHeal({ cluster, clock, record }, ++healNo, what, limit, startupMs)
       heals.push(heal)
-      o.print(`chaos: ${(clock.now() / 1000).toFixed(1)} s: healed (${what}); ${heal.convergedMs === undefined ? `probes did NOT converge within ${limit} ms` : `converged in ${heal.convergedMs.toFixed(0)} ms`}`)
+      o.print(`chaos: ${(clock.now() / 1000).toFixed(1)} s: healed (${what}); ${describeHeal(heal)}${heal.convergedMs === undefined ? ` (limit ${limit} ms)` : ''}`)
     }
     await sleepUntil(clock, o.durationMs)
     await Promise.all(writers.map(w => w.stop()))
@@ -126,7 +130,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     const verdict = check(ops, views, heals)
     writeFileSync(join(o.outDir, 'history.json'), JSON.stringify({ seed: o.seed, schedule, ops, heals }, null, 1))
     writeFileSync(join(o.outDir, 'verdict.json'), JSON.stringify({ ...verdict, finalConvergenceMs, skipped }, null, 2))
-    return { verdict, schedule, finalConvergenceMs, skipped }
+    return { verdict, schedule, finalConvergenceMs, skipped, heals }
   } finally {
     await Promise.allSettled(writers.map(w => w.stop()))
     if (o.keep === true) {
@@ -138,29 +142,30 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
-/** Injects a fault, waits its duration, heals it; says what healed. */
-async function inject (cluster: Cluster, f: Fault, clock: RunClock, clockWindows: Window[], privateWindows: Window[], maxDriftMs: number): Promise<string> {
+/** Injects a fault, waits its duration, heals it; says what healed (and, for a restart, how long the node took to answer). */
+async function inject (cluster: Cluster, f: Fault, clock: RunClock, clockWindows: Window[], privateWindows: Window[], maxDriftMs: number): Promise<{ what: string, startupMs?: number }> {
   const names = cluster.nodes.map(n => n.name)
   switch (f.kind) {
     case 'kill': {
       const n = cluster.node(f.node)
       await cluster.kill(n)
       await sleep(f.ms)
+      const started = clock.now()
       await cluster.start(n)
-      return `${n.name} restarted`
+      return { what: `${n.name} restarted`, startupMs: clock.now() - started }
     }
     case 'pause': {
       const n = cluster.node(f.node)
       cluster.pause(n)
       await sleep(f.ms)
       cluster.resume(n)
-      return `${n.name} resumed`
+      return { what: `${n.name} resumed` }
     }
     case 'split': case 'one-way': case 'bridge': case 'isolate':
       await cluster.partition(cutsOf(f, names))
       await sleep(f.ms)
       await cluster.partition(new Map())
-      return 'partition removed'
+      return { what: 'partition removed' }
     case 'clock': {
       const n = cluster.node(f.node)
       const far = Math.abs(f.offsetSeconds) * 1000 > maxDriftMs
@@ -180,35 +185,9 @@ async function inject (cluster: Cluster, f: Fault, clock: RunClock, clockWindows
       await sleep(1_100)
       window.to = clock.now()
       if (own !== undefined) own.to = clock.now()
-      return `clock of ${n.name} fixed`
+      return { what: `clock of ${n.name} fixed` }
     }
   }
-}
-
-/** Writes a probe on every running node; waits until every acknowledged probe is on every running node. */
-async function measureHeal (cluster: Cluster, clock: RunClock, record: (op: Omit<Op, 'id'>) => Op, no: number, what: string, limitMs: number): Promise<Heal> {
-  const at = clock.now()
-  const up = cluster.nodes.filter(n => n.daemon !== undefined && !n.paused)
-  const probes: string[] = []
-  await Promise.all(up.map(async n => {
-    const subject = `probe:h${no}-${n.name}`
-    const invokedAt = clock.now()
-    const a = await cluster.call(n, 'POST', '/api/v1/triples', { subject, predicate: PREDICATE, object: OBJECT }, 5_000)
-    const completedAt = clock.now()
-    const op = record({ node: n.name, kind: 'add', key: `t:${elementId(subject)}`, invokedAt, completedAt, private: false, probe: true, clockSafe: clock.clockSafe(invokedAt, completedAt), ...outcomeOf(a, b => (b as { hlc: string }).hlc) })
-    if (op.outcome === 'ok') probes.push(elementId(subject))
-  }))
-  const found = new Set<string>()
-  for (let i = 0; i < 10_000 && clock.now() - at < limitMs; i++) {
-    await Promise.all(up.flatMap(n => probes.map(async id => {
-      if (found.has(`${n.name}/${id}`)) return
-      const a = await cluster.call(n, 'GET', `/api/v1/triples/${id}`, undefined, 2_000)
-      if (a.kind === 'answered' && a.status === 200) found.add(`${n.name}/${id}`)
-    })))
-    if (found.size === up.length * probes.length) return { at, what, convergedMs: clock.now() - at }
-    await sleep(100)
-  }
-  return { at, what, convergedMs: undefined }
 }
 
 /** Waits until every node answers with a P2P session to every other one. */
@@ -286,6 +265,12 @@ export function report (r: ChaosResult, seed: number): string[] {
     `  heals: ${v.heals}, not converged in time: ${v.unconverged}; convergence after heal p50 ${ms(v.convergenceP50Ms)}, p99 ${ms(v.convergenceP99Ms)}`,
     `  final agreement after the last heal: ${ms(r.finalConvergenceMs)}`
   ]
+  const sorted = (xs: Array<number | undefined>): number[] => xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b)
+  const sessions = sorted(r.heals.map(h => h.sessionsMs))
+  const startups = sorted(r.heals.map(h => h.startupMs))
+  lines.push(`  beside it (not in the figure): P2P sessions all up after heal p50 ${ms(percentile(sessions, 0.5))}, p99 ${ms(percentile(sessions, 0.99))} (not within 5 s of convergence: ${r.heals.length - sessions.length} heals); restarts' start-up (before the heal) p50 ${ms(percentile(startups, 0.5))}, max ${ms(startups.at(-1))}`)
+  lines.push('  slowest heals:')
+  for (const line of worstHeals(r.heals, 5)) lines.push(`    ${line}`)
   for (const x of v.violations.slice(0, 30)) lines.push(`  ${x.kind} ${x.key} on ${x.node}: ${x.detail}`)
   if (v.violations.length > 30) lines.push(`  … ${v.violations.length - 30} more in verdict.json`)
   return lines

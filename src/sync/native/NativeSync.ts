@@ -280,6 +280,8 @@ export class NativeSync implements PeerDialer {
       onGossip: (g, c) => { this.gossipPeers.set(session, g); if (c !== undefined) this.codedPeers.set(session, c) },
       onOpen: s => {
         this.peerEvent({ type: 'session-open', nodeId: s.peer })
+        // the network works: peers that went unanswered are dialled again soon (Redialer.nudge)
+        this.redialer.nudge()
         this.log.info(`P2P session open with ${s.peer}`, { peer: s.peer, addr: conn.remoteAddr, direction: conn.direction })
       },
       onSynced: s => {

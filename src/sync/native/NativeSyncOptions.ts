@@ -65,7 +65,7 @@ export interface NativeSyncOptions {
   readonly handshakeTimeoutMs?: number
   /** Longest wait for the transport to stop, ms. Default 2,000. */
   readonly transportStopTimeoutMs?: number
-  /** Redial backoff. Default 500 ms doubling to 30 s. */
+  /** Redial backoff (Redialer.ts): 500 ms doubling to 30 s after refusals, to 5 s after dials that had no answer. */
   readonly backoff?: BackoffOptions
   readonly random?: () => number
   readonly now?: () => number
