@@ -26,6 +26,7 @@ import type { PageSeals } from '../../core/seals.ts'
 import { BLOOM_LIMITS, BloomFilter, wirePreview as preview } from './bloom.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './WindowIndex.ts'
+import { asFields, get, integer, type Fields } from './wireFields.ts'
 
 /** The version byte every engram frame starts with. */
 export const GOSSIP_FRAME_VERSION = 0x01
@@ -111,26 +112,6 @@ export type GossipMessageType = GossipMessage['t']
 export const GOSSIP_MESSAGE_TYPES: readonly GossipMessageType[] = ['digest', 'buckets', 'bloom', 'records']
 
 const U32_MAX = 2 ** 32 - 1
-
-type Fields = Record<string, unknown>
-
-function asFields (input: unknown, t: string): Fields {
-  if (typeof input !== 'object' || input === null || Array.isArray(input) || ArrayBuffer.isView(input) || input instanceof Map) {
-    throw PROTOCOL(`gossip ${t}: must be a map`)
-  }
-  return input as Fields
-}
-
-/** An own property (never one inherited from a prototype). */
-const get = (o: Fields, name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined)
-
-function integer (o: Fields, t: string, name: string, min: number, max: number): number {
-  const v = get(o, name)
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw PROTOCOL(`gossip ${t}.${name}: must be an integer from ${min} to ${max} (got ${preview(v)})`, { type: t, field: name })
-  }
-  return v
-}
 
 function bytes (o: Fields, t: string, name: string, length: number): Uint8Array {
   const v = get(o, name)

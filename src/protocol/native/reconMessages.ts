@@ -21,6 +21,7 @@ import { wirePreview as preview } from './bloom.ts'
 import { SKETCH_BYTES } from './diffEstimate.ts'
 import { encodeGossipFrame, GOSSIP_FRAME_VERSION, GOSSIP_LIMITS, parseRecords, type GossipLimits, type RecordsMessage } from './gossipMessages.ts'
 import { ID_BYTES, RIBLT_LIMITS, SYMBOL_BYTES } from './riblt.ts'
+import { asFields, get, integer, type Fields } from './wireFields.ts'
 
 export const RECON_LIMITS = {
   /** Most symbols in one `rsymbols` message (213 KB). */
@@ -74,18 +75,6 @@ export const RECON_MESSAGE_TYPES: readonly ReconMessageType[] = ['rdigest', 'rsy
 
 const U32_MAX = 2 ** 32 - 1
 
-type Fields = Record<string, unknown>
-
-const get = (o: Fields, name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined)
-
-function integer (o: Fields, t: string, name: string, min: number, max: number): number {
-  const v = get(o, name)
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw PROTOCOL(`gossip ${t}.${name}: must be an integer from ${min} to ${max} (got ${preview(v)})`, { type: t, field: name })
-  }
-  return v
-}
-
 /** Bytes made of `unit`-byte items, `min` to `max` of them. */
 function units (o: Fields, t: string, name: string, unit: number, min: number, max: number): Uint8Array {
   const v = get(o, name)
@@ -100,10 +89,7 @@ function units (o: Fields, t: string, name: string, unit: number, min: number, m
 
 /** Validates a coded-round message, dispatching on `t`. Throws PROTOCOL naming the field. */
 export function parseReconMessage (input: unknown): ReconMessage {
-  if (typeof input !== 'object' || input === null || Array.isArray(input) || ArrayBuffer.isView(input) || input instanceof Map) {
-    throw PROTOCOL('gossip message: must be a map')
-  }
-  const o = input as Fields
+  const o = asFields(input, 'message')
   const t = get(o, 't')
   switch (t) {
     case 'rdigest': return {
