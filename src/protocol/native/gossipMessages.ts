@@ -289,24 +289,32 @@ export function toWire (msg: GossipMessage): Record<string, unknown> {
   }
 }
 
-/** Encodes a message as one frame: 0x01 ‖ msgpack(message). */
-export function encodeGossipFrame (msg: GossipMessage): Uint8Array {
-  const body = packr.pack(toWire(msg))
+/** One gossip frame around a message's wire form: 0x01 ‖ msgpack(wire). Coded-round messages use it too. */
+export function packGossipFrame (wire: unknown): Uint8Array {
+  const body = packr.pack(wire)
   const frame = new Uint8Array(body.byteLength + 1)
   frame[0] = GOSSIP_FRAME_VERSION
   frame.set(body, 1)
   return frame
 }
 
-/** Decodes and validates one frame. Throws PROTOCOL for a wrong version, bad msgpack or a bad message. */
-export function decodeGossipFrame (frame: Uint8Array, limits: GossipLimits = GOSSIP_LIMITS): GossipMessage {
+/** The decoded body of one gossip frame, not yet checked. Throws PROTOCOL for a wrong version or bad msgpack. */
+export function unpackGossipFrame (frame: Uint8Array): unknown {
   if (frame.byteLength < 2) throw PROTOCOL('gossip frame: too short')
   if (frame[0] !== GOSSIP_FRAME_VERSION) throw PROTOCOL(`protocol error: unsupported version ${frame[0]}`, { version: frame[0] })
-  let decoded: unknown
   try {
-    decoded = packr.unpack(frame.subarray(1))
+    return packr.unpack(frame.subarray(1))
   } catch (e) {
     throw PROTOCOL(`gossip frame: not valid msgpack (${e instanceof Error ? e.message : String(e)})`)
   }
-  return parseGossipMessage(decoded, limits)
+}
+
+/** Encodes a message as one frame: 0x01 ‖ msgpack(message). */
+export function encodeGossipFrame (msg: GossipMessage): Uint8Array {
+  return packGossipFrame(toWire(msg))
+}
+
+/** Decodes and validates one frame. Throws PROTOCOL for a wrong version, bad msgpack or a bad message. */
+export function decodeGossipFrame (frame: Uint8Array, limits: GossipLimits = GOSSIP_LIMITS): GossipMessage {
+  return parseGossipMessage(unpackGossipFrame(frame), limits)
 }

@@ -14,12 +14,11 @@
  * Unknown fields are ignored; only own properties are read; every size is checked before
  * anything is iterated.
  */
-import { Packr } from 'msgpackr'
 import { PROTOCOL } from '../../core/errors.ts'
 import { MAX_WALL } from '../../core/hlc.ts'
 import { wirePreview as preview } from './bloom.ts'
 import { SKETCH_BYTES } from './diffEstimate.ts'
-import { encodeGossipFrame, GOSSIP_FRAME_VERSION, GOSSIP_LIMITS, parseRecords, type GossipLimits, type RecordsMessage } from './gossipMessages.ts'
+import { encodeGossipFrame, GOSSIP_LIMITS, packGossipFrame, parseRecords, unpackGossipFrame, type GossipLimits, type RecordsMessage } from './gossipMessages.ts'
 import { ID_BYTES, RIBLT_LIMITS, SYMBOL_BYTES } from './riblt.ts'
 import { asFields, get, integer, type Fields } from './wireFields.ts'
 
@@ -121,8 +120,6 @@ export function reconToWire (msg: ReconMessage): Record<string, unknown> {
   return { ...msg }
 }
 
-const packr = new Packr({ useRecords: false })
-
 /** A decoded coded-round message or gossip `records` (checked as gossip checks it). */
 export function parseCodedRoundMessage (input: unknown, limits: Pick<GossipLimits, 'maxRecordsPerMessage'> = GOSSIP_LIMITS): CodedRoundMessage {
   const isRecords = typeof input === 'object' && input !== null && Object.hasOwn(input, 't') && (input as Fields).t === 'records'
@@ -131,25 +128,12 @@ export function parseCodedRoundMessage (input: unknown, limits: Pick<GossipLimit
 
 /** Encodes a message as one frame: 0x01 ‖ msgpack(message). */
 export function encodeReconFrame (msg: CodedRoundMessage): Uint8Array {
-  if (msg.t === 'records') return encodeGossipFrame(msg)
-  const body = packr.pack(reconToWire(msg))
-  const frame = new Uint8Array(body.byteLength + 1)
-  frame[0] = GOSSIP_FRAME_VERSION
-  frame.set(body, 1)
-  return frame
+  return msg.t === 'records' ? encodeGossipFrame(msg) : packGossipFrame(reconToWire(msg))
 }
 
 /** Decodes and validates one frame. Throws PROTOCOL for a wrong version, bad msgpack or a bad message. */
 export function decodeReconFrame (frame: Uint8Array): CodedRoundMessage {
-  if (frame.byteLength < 2) throw PROTOCOL('gossip frame: too short')
-  if (frame[0] !== GOSSIP_FRAME_VERSION) throw PROTOCOL(`protocol error: unsupported version ${frame[0]}`, { version: frame[0] })
-  let decoded: unknown
-  try {
-    decoded = packr.unpack(frame.subarray(1))
-  } catch (e) {
-    throw PROTOCOL(`gossip frame: not valid msgpack (${e instanceof Error ? e.message : String(e)})`)
-  }
-  return parseCodedRoundMessage(decoded)
+  return parseCodedRoundMessage(unpackGossipFrame(frame))
 }
 
 /** Ids (pairs hi, lo) packed 8 bytes each, big-endian hi then lo. */
