@@ -74,16 +74,22 @@ export interface ReconStats {
 const LARGE_MARGIN = 2.2
 /** The estimate at which the margin is halfway: below it, a few spare symbols (the +8) do the work. */
 const MARGIN_KNEE = 16
+/**
+ * Most symbols of a first answer: two messages, enough for about 24,000 differences. Beyond about
+ * 10,000 the margin would only add the sketch's overestimates (up to 2.7× the floor at d = 10,000,
+ * measured); a larger difference asks for the rest with `rmore`.
+ */
+export const FIRST_BATCH_MAX = 2 * RECON_LIMITS.maxSymbolsPerMessage
 
 /**
  * The first batch of symbols for an estimated difference d̂: enough to decode in one go almost
  * always (decoding takes 1.35–2 symbols a difference, and the estimate is within about a third),
  * with a margin that grows with d̂ (small differences need a few spare symbols, large ones a
- * proportion): 1.5 · d̂ · (1 + 1.2 · d̂ / (d̂ + 64)) + 8, at most RECON_LIMITS.maxSymbols.
+ * proportion): 1.5 · d̂ · (1 + 1.2 · d̂ / (d̂ + 16)) + 8, at most FIRST_BATCH_MAX.
  */
 export function firstBatch (estimate: number): number {
   const margin = 1 + (LARGE_MARGIN - 1) * estimate / (estimate + MARGIN_KNEE)
-  return Math.min(RECON_LIMITS.maxSymbols, Math.ceil(1.5 * estimate * margin + 8))
+  return Math.min(FIRST_BATCH_MAX, Math.ceil(1.5 * estimate * margin + 8))
 }
 
 /** The symbols to ask for after `received` did not decode: a quarter more, at least 8. */
