@@ -11,10 +11,10 @@
  * Until the peer's proof is verified, nothing but `hello` and `proof` is read (HandshakeFrames.ts)
  * and nothing but those is sent. Every wait is bounded: each handshake step by
  * `handshakeTimeoutMs`, each send by `sendTimeoutMs` (SessionWire.ts), each page's
- * acknowledgement by `ackTimeoutMs`. A session that fails closes its
- * connection with the reason (`auth failed`, `protocol error: …`, `timeout: …`) and the log says
- * which peer failed and why; the manager (NativeSync.ts) dials again with backoff. A slow peer
- * only ever stalls its own session.
+ * acknowledgement by `ackTimeoutMs`. A session that fails closes its connection with the reason
+ * (`auth failed`, `protocol error: …`, `timeout: …`) and the log says which peer failed and why;
+ * the manager (NativeSync.ts) dials again with backoff. A slow peer only ever stalls its own
+ * session.
  */
 import { INTERNAL, PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
