@@ -1,5 +1,5 @@
 /**
- * `npm test`'s runner: every test file (test/**\/*.test.ts), two at a time, the longest first by
+ * `npm test`'s runner: every test file (test/**\/*.test.ts), two at a time (--concurrency), the longest first by
  * the wall times recorded in test/durations.json. node --test alone runs files in name order,
  * which can leave one slot idle at the end behind a long multi-process file; longest first, the
  * long files overlap the many short ones and the run ends with short files in both slots. A file
@@ -8,6 +8,7 @@
  *   node scripts/test.ts                 run every test file
  *   node scripts/test.ts 'test/api/**'   run the files of these globs (relative to the repository)
  *   node scripts/test.ts --record        run them and record this run's times in test/durations.json
+ *   node scripts/test.ts --concurrency=3 run three files at a time (default 2)
  *
  * The order only changes when files run, never what runs: every file, each in its own process.
  *
@@ -39,6 +40,12 @@ function recorded (): Record<string, number> {
 process.chdir(ROOT)
 const before = recorded()
 const globs = process.argv.slice(2).filter(a => !a.startsWith('--'))
+const concurrencyArg = process.argv.find(a => a.startsWith('--concurrency='))?.slice('--concurrency='.length)
+const concurrency = concurrencyArg === undefined ? 2 : Number(concurrencyArg)
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  process.stderr.write(`--concurrency must be a whole number of files, 1 or more (got ${concurrencyArg})\n`)
+  process.exit(2)
+}
 const files = [...new Set(globSync(globs.length > 0 ? globs : ['test/**/*.test.ts']))].filter(f => f.endsWith('.test.ts')).sort()
 const order = (f: string): number => before[f] ?? Number.POSITIVE_INFINITY
 // a stable sort: equal times keep name order
@@ -49,7 +56,7 @@ const cache = mkdtempSync(join(tmpdir(), 'engram-compile-cache-'))
 process.env.NODE_COMPILE_CACHE = cache
 
 const took: Record<string, number> = {}
-const stream = run({ files, concurrency: 2, timeout: 1_200_000 })
+const stream = run({ files, concurrency, timeout: 1_200_000 })
 stream.on('test:fail', () => { process.exitCode = 1 })
 stream.on('test:complete', d => {
   // a file's own entry: the whole file, in its own process
