@@ -1,9 +1,9 @@
 /**
- * `npm test`'s runner: every test file (test/**\/*.test.ts), two at a time (--concurrency), the longest first by
- * the wall times recorded in test/durations.json. node --test alone runs files in name order,
- * which can leave one slot idle at the end behind a long multi-process file; longest first, the
- * long files overlap the many short ones and the run ends with short files in both slots. A file
- * not recorded yet goes first (it may be long). Prints the spec report; exits 1 when a test failed.
+ * `npm test`'s runner: every test file (test/**\/*.test.ts), two at a time (--concurrency), the
+ * longest first by the wall times recorded in test/durations.json. node --test alone runs files
+ * in name order, which can leave one slot idle at the end behind a long multi-process file;
+ * longest first, the long files overlap the many short ones and the run ends with short files in
+ * both slots. A file not recorded yet goes first (it may be long). Prints the spec report; exits 1 when a test failed.
  *
  *   node scripts/test.ts                 run every test file
  *   node scripts/test.ts 'test/api/**'   run the files of these globs (relative to the repository)
@@ -55,6 +55,7 @@ files.sort((a, b) => order(b) - order(a))
 // inherited by the test files' processes, and by theirs (test/support/daemon.ts keeps it)
 const cache = mkdtempSync(join(tmpdir(), 'engram-compile-cache-'))
 process.env.NODE_COMPILE_CACHE = cache
+process.once('exit', () => { rmSync(cache, { recursive: true, force: true }) })
 
 const took: Record<string, number> = {}
 const stream = run({ files, concurrency, timeout: 1_200_000 })
@@ -65,7 +66,6 @@ stream.on('test:complete', d => {
 })
 stream.compose(new spec()).pipe(process.stdout)
 stream.once('end', () => {
-  rmSync(cache, { recursive: true, force: true })
   if (!process.argv.includes('--record')) return
   // files not run this time keep their last time
   const sorted = Object.fromEntries(Object.entries({ ...before, ...took }).sort(([a], [b]) => (a < b ? -1 : 1)))
