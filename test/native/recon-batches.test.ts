@@ -38,7 +38,9 @@ const same = (a: Node, b: Node): boolean => {
 
 /** One round started by `from`, every frame encoded and decoded: its message types and round trips. */
 function round (from: Node, to: Node): { types: string[], trips: number } {
-  const queue = [{ from, frame: encodeReconFrame(from.peer.startRound()), depth: 1 }]
+  const digest = from.peer.startRound()
+  assert.ok(digest !== undefined, 'no round of this node is still going')
+  const queue = [{ from, frame: encodeReconFrame(digest), depth: 1 }]
   const types: string[] = []
   let deepest = 0
   for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
