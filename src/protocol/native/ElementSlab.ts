@@ -1,8 +1,8 @@
 /**
  * Where the gossip window index (WindowIndex.ts) keeps its elements: 16 bytes each, side by side
  * in one buffer. An element in a buffer of its own costs about 240 bytes of heap (the typed array,
- * its ArrayBuffer and the backing store), half of what the index holds per record — 24 MB at
- * 100,000 records, 240 MB at 1,000,000; here it costs its 16 bytes and a slot number.
+ * its ArrayBuffer and the backing store); here it costs its 16 bytes and a slot number. Measured
+ * on 100,000 triples, the index holds 25 MB instead of 45 MB (about 200 MB less at 1,000,000).
  *
  * Each element has a holder that knows its buffer and slot. A slot is written once and never
  * reused, and a buffer is never written again once the live elements moved on, so a holder's
