@@ -31,6 +31,8 @@ export interface ReconBenchOptions {
   differences?: number[]
   /** Runs per d and protocol, each with other differing triples. Default 3. */
   runs?: number
+  /** Protocols to measure. Default both. */
+  protocols?: ReadonlyArray<'bloom' | 'coded'>
 }
 
 const MAX_ROUNDS = 40
@@ -109,6 +111,7 @@ export async function benchRecon (opts: ReconBenchOptions = {}): Promise<Record<
   const runs = opts.runs ?? 3
   for (const d of opts.differences ?? [1, 10, 100, 1_000, 10_000]) {
     for (const [name, make] of [['bloom', bloomDriver], ['coded', reconDriver]] as const) {
+      if (opts.protocols !== undefined && !opts.protocols.includes(name)) continue
       const seen: { floor: number, bytes: number, ratio: number, trips: number, rounds: number, ms: number }[] = []
       for (let r = 0; r < runs; r++) {
         const a = side('node-a', base)
@@ -129,6 +132,7 @@ export async function benchRecon (opts: ReconBenchOptions = {}): Promise<Record<
       figures[`recon_${d}_${name}_ratio_max`] = round2(Math.max(...seen.map(s => s.ratio)))
       figures[`recon_${d}_${name}_trips`] = round2(mean(seen.map(s => s.trips)))
       figures[`recon_${d}_${name}_trips_max`] = Math.max(...seen.map(s => s.trips))
+      figures[`recon_${d}_${name}_trips_over_2`] = seen.filter(s => s.trips > 2).length
       figures[`recon_${d}_${name}_rounds`] = round2(mean(seen.map(s => s.rounds)))
       figures[`recon_${d}_${name}_ms`] = Math.round(mean(seen.map(s => s.ms)))
     }

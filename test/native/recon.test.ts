@@ -216,8 +216,8 @@ describe('coded rounds', () => {
   })
 
   test('batch sizes: the first covers the estimate with room, each later one a quarter more', () => {
-    assert.equal(firstBatch(0), 6)
-    assert.equal(firstBatch(100), 156)
+    assert.equal(firstBatch(0), 8)
+    assert.equal(firstBatch(100), 314)
     assert.equal(firstBatch(1e9), RECON_LIMITS.maxSymbolsPerMessage)
     assert.equal(nextBatch(100), 125)
     assert.equal(nextBatch(10), 18)
