@@ -7,6 +7,7 @@
  * daemon that does not stop within STOP_MS of being asked is killed (SIGKILL to its pid), and
  * a daemon whose parent is gone ends by itself (servePeer: its stdin closes).
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { processIo } from '../src/cli/io.ts'
@@ -27,10 +28,25 @@ export function progress (label: string, unit: string, total: number): Progress 
   return new Progress(processIo(), label, { unit, total, plainEveryMs: 2_000 })
 }
 
+/** What the nodes' own sync status says about their sessions (GET /api/v1/sync/status). */
+export interface SessionHealth {
+  /** Sessions ended by a failure, summed over the nodes (sync_stats.total_failed_syncs). */
+  readonly failures: number
+  /** Nodes with fewer open sessions than the mesh gives them. */
+  readonly shortNodes: number
+  /** The peers' last errors and how many peers ended with each. */
+  readonly errors: Record<string, number>
+}
+
+interface SyncStatus {
+  native?: { sync_stats: { total_failed_syncs: number }, peers: Array<{ connected: boolean, last_error: string | null }> }
+}
+
 export class MeshCluster {
   readonly nodes: PeerProcess[] = []
   readonly n: number
   private readonly ready: Ready[] = []
+  private readonly dirs: string[] = []
 
   private constructor (n: number) { this.n = n }
 
@@ -43,7 +59,8 @@ export class MeshCluster {
       for (let i = 0; i < n; i += START_AT_ONCE) {
         const batch: Array<Promise<Ready>> = []
         for (let j = i; j < Math.min(n, i + START_AT_ONCE); j++) {
-          const node = new PeerProcess(ENGRAM, [join(dir, `mesh-${n}-${j}`), String(await freeUdpPort()), JSON.stringify(config)])
+          c.dirs.push(join(dir, `mesh-${n}-${j}`))
+          const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeUdpPort()), JSON.stringify(config)])
           c.nodes.push(node)
           batch.push(node.ready)
         }
@@ -69,6 +86,29 @@ export class MeshCluster {
       return s.every((x, i) => x.sessions >= want[i]!)
     })
     shown.finish()
+  }
+
+  /**
+   * The session health of every node, read from its REST API (answered while the node's
+   * command channel waits for records). `want`: the sessions each node should hold.
+   */
+  async health (want: readonly number[]): Promise<SessionHealth> {
+    const all = await Promise.all(this.ready.map(async (r, i) => {
+      const api = (r as Ready & { api: string }).api
+      const token = readFileSync(join(this.dirs[i]!, 'api.token'), 'utf8').trim()
+      const res = await fetch(`${api}/api/v1/sync/status`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) })
+      return (await res.json() as SyncStatus).native
+    }))
+    const errors: Record<string, number> = {}
+    let failures = 0
+    let shortNodes = 0
+    all.forEach((s, i) => {
+      if (s === undefined) return
+      failures += s.sync_stats.total_failed_syncs
+      if (s.peers.filter(p => p.connected).length < want[i]!) shortNodes++
+      for (const p of s.peers) if (p.last_error !== null) errors[p.last_error] = (errors[p.last_error] ?? 0) + 1
+    })
+    return { failures, shortNodes, errors }
   }
 
   async stats (): Promise<NodeStats[]> {
