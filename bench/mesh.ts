@@ -10,8 +10,14 @@
  *    committed on another, over every other node; visible_on_all_p50_ms / _p99_ms: until the last
  *    of them has it. Closed loop (the next write once the previous one is everywhere), measured
  *    in this parent process, so each figure includes a command round trip to a child (< 1 ms);
+ *    60 writes (30 from 25 nodes on); writes_visible_everywhere: how many of them were (the loop
+ *    stops at the first that is not everywhere within WRITE_MS);
  *  - converge_1000_ms: 1,000 writes of one triple each, made back to back on node 0 (each
- *    acknowledged after its own commit), from the first until every node holds all of them;
+ *    acknowledged after its own commit), from the first until every node holds all of them (NaN
+ *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
+ *  - session_failures: sessions that ended by a failure over the whole run, summed over the
+ *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
+ *    end (their peers' last errors are printed);
  *  - copies_per_record_per_node: the records the other nodes received in stream pages during
  *    those 1,000 writes, ÷ (1,000 × (N − 1)) (1: each write reached each node once; a full mesh
  *    relays up to N − 1); bytes_per_write_per_node: the engram frame bytes they received
@@ -114,10 +120,10 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
       if (outcomes.every(o => o.status === 'fulfilled')) convergeMs = performance.now() - c1
       converging.finish()
     }
-    const health = await cluster.health(sessionsPerNode(n, dials))
-    if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
     const after = await cluster.stats()
     const load = loadavg()[0]!
+    const health = await cluster.health(sessionsPerNode(n, dials))
+    if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
     const measured = { before, after, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, health, diameter: diameter(n, dials), dials: dials.length }
     return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
@@ -172,6 +178,7 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     converged_nodes: m.converged,
     session_failures: m.health.failures,
     nodes_short_of_sessions: m.health.shortNodes,
+    nodes_status_unanswered: m.health.unanswered,
     copies_per_record_per_node: round(recordsIn / per, 2),
     bytes_per_write_per_node: Math.round(bytesIn / per),
     rss_mb_per_node: Math.round(mean(rss)),

@@ -34,6 +34,8 @@ export interface SessionHealth {
   readonly failures: number
   /** Nodes with fewer open sessions than the mesh gives them. */
   readonly shortNodes: number
+  /** Nodes whose API did not answer within 30 s (a daemon too busy to). */
+  readonly unanswered: number
   /** The peers' last errors and how many peers ended with each. */
   readonly errors: Record<string, number>
 }
@@ -93,7 +95,7 @@ export class MeshCluster {
    * command channel waits for records). `want`: the sessions each node should hold.
    */
   async health (want: readonly number[]): Promise<SessionHealth> {
-    const all = await Promise.all(this.ready.map(async (r, i) => {
+    const all = await Promise.allSettled(this.ready.map(async (r, i) => {
       const api = (r as Ready & { api: string }).api
       const token = readFileSync(join(this.dirs[i]!, 'api.token'), 'utf8').trim()
       const res = await fetch(`${api}/api/v1/sync/status`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) })
@@ -102,13 +104,16 @@ export class MeshCluster {
     const errors: Record<string, number> = {}
     let failures = 0
     let shortNodes = 0
-    all.forEach((s, i) => {
+    let unanswered = 0
+    all.forEach((a, i) => {
+      if (a.status === 'rejected') { unanswered++; return }
+      const s = a.value
       if (s === undefined) return
       failures += s.sync_stats.total_failed_syncs
       if (s.peers.filter(p => p.connected).length < want[i]!) shortNodes++
       for (const p of s.peers) if (p.last_error !== null) errors[p.last_error] = (errors[p.last_error] ?? 0) + 1
     })
-    return { failures, shortNodes, errors }
+    return { failures, shortNodes, unanswered, errors }
   }
 
   async stats (): Promise<NodeStats[]> {
