@@ -7,21 +7,10 @@
  * draws) and k − 1 others drawn with a fixed seed, never one it already shares a session with;
  * each node then holds about 2k sessions (those it dialled and those dialled to it).
  */
+import { mulberry32 } from '../src/util/random.ts'
 
 /** An edge: `from` dials `to`. */
 export interface Dial { readonly from: number, readonly to: number }
-
-/** mulberry32: a small seeded generator (the same draws on every run). */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * The dials of a mesh of `n` nodes: a full mesh when `degree` is undefined or at least n − 1,
@@ -39,7 +28,7 @@ export function meshDials (n: number, degree?: number, seed = 17): Dial[] {
   const key = (a: number, b: number): string => a < b ? `${a}-${b}` : `${b}-${a}`
   const add = (from: number, to: number): void => { linked.add(key(from, to)); dials.push({ from, to }) }
   for (let i = 0; i < n; i++) if (!linked.has(key(i, (i + 1) % n))) add(i, (i + 1) % n)
-  const random = seeded(seed)
+  const random = mulberry32(seed)
   for (let i = 0; i < n; i++) {
     let added = 0
     // bounded: a node that is already linked to nearly everyone gives up after a few draws
