@@ -14,6 +14,7 @@
  *  - `_trips`: round trips, counting each message sent in answer to another as half a trip
  *    (the longest chain of a round, summed over the rounds it took).
  */
+import { INTERNAL } from '../src/core/errors.ts'
 import { Packr } from 'msgpackr'
 import { GossipPeer } from '../src/protocol/native/gossip.ts'
 import { sharedTriples, side, type Side } from './gossip.ts'
@@ -54,7 +55,11 @@ function bloomDriver (s: Side, seed: number): Driver {
 function reconDriver (s: Side): Driver {
   const peer = new ReconPeer({ index: s.index, maxRecordsPerMessage: 5_000 })
   return {
-    start: () => encodeReconFrame(peer.startRound()),
+    start: () => {
+      const digest = peer.startRound()
+      if (digest === undefined) throw INTERNAL('recon bench: the previous round is still going')
+      return encodeReconFrame(digest)
+    },
     answer: frame => {
       const out = peer.onMessage(decodeReconFrame(frame))
       return { frames: out.send.map(encodeReconFrame), apply: out.apply }

@@ -7,9 +7,9 @@ import { asNodeId, type NodeId } from '../../src/core/ids.ts'
 import { recordToPlain } from '../../src/core/records.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { firstBatch, nextBatch, ReconPeer } from '../../src/protocol/native/recon.ts'
+import { firstBatch, nextBatch, ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
 import {
-  decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage
+  decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage, type ReconDigestMessage
 } from '../../src/protocol/native/reconMessages.ts'
 import { RIBLT_LIMITS, SYMBOL_BYTES } from '../../src/protocol/native/riblt.ts'
 import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
@@ -27,6 +27,13 @@ function makeNode (name: string, clock: { now: number }): Node {
   const index = new WindowIndex({ store, ttlMs: TTL, now: () => clock.now })
   engine.on('change', e => index.observe(e.entries))
   return { id, store, engine, index, peer: new ReconPeer({ index, maxRecordsPerMessage: 500 }) }
+}
+
+/** Starts a round of node n, which must start one. */
+function begin (n: Node): ReconDigestMessage {
+  const r = n.peer.startRound()
+  assert.ok(r !== undefined, `${n.id} starts a round`)
+  return r
 }
 
 /** Two nodes running coded rounds by passing frames (encoded and decoded, as on the wire). */
@@ -61,7 +68,7 @@ class Pair {
     for (let i = 0; i < most; i++) {
       if (this.converged()) return i
       const from = i % 2 === 0 ? this.a : this.b
-      this.deliver(from, [from.peer.startRound()])
+      this.deliver(from, [begin(from)])
       this.clock.now += 1_000
     }
     return this.converged() ? most : Infinity
@@ -150,7 +157,7 @@ describe('coded rounds', () => {
     const p = new Pair()
     p.a.engine.addTriples(Array.from({ length: 50 }, (_, i) => tripleInput('s', i)))
     p.share(p.a)
-    p.deliver(p.a, [p.a.peer.startRound()])
+    p.deliver(p.a, [begin(p.a)])
     assert.deepEqual(p.messages.map(m => m.t), ['rdigest'])
   })
 
@@ -159,12 +166,12 @@ describe('coded rounds', () => {
     p.a.engine.addTriples(Array.from({ length: 40 }, (_, i) => tripleInput('s', i)))
     p.share(p.a)
     p.b.engine.addTriples([tripleInput('only-b', 1)])
-    p.deliver(p.a, [p.a.peer.startRound()])
+    p.deliver(p.a, [begin(p.a)])
     assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'records'])
     assert.ok(p.converged())
     p.a.engine.addTriples([tripleInput('only-a', 1)])
     p.messages = []
-    p.deliver(p.a, [p.a.peer.startRound()])
+    p.deliver(p.a, [begin(p.a)])
     assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'rwant', 'records'])
     assert.ok(p.converged())
   })
@@ -199,14 +206,14 @@ describe('coded rounds', () => {
     assert.deepEqual(p.a.peer.onMessage({ t: 'rsymbols', round: 9, from: 0, s: new Uint8Array(SYMBOL_BYTES) }).send, [])
     assert.deepEqual(p.a.peer.onMessage({ t: 'rmore', round: 9, to: 100 }).send, [])
     assert.deepEqual(p.a.peer.onMessage({ t: 'rwant', round: 9, ids: packIds(Uint32Array.of(1, 2, 3, 4)) }).send, [])
-    const r = p.a.peer.startRound()
+    const r = begin(p.a)
     assert.deepEqual(p.a.peer.onMessage({ t: 'rsymbols', round: r.round, from: 5, s: new Uint8Array(SYMBOL_BYTES) }).send, [])
   })
 
   test('a peer that sends symbols that never decode makes the round give up at the limit, not loop', () => {
     const p = new Pair()
     p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
-    const r = p.a.peer.startRound()
+    const r = begin(p.a)
     let from = 0
     let out = p.a.peer.onMessage({ t: 'rsymbols', round: r.round, from, s: junk(200) })
     from = 200
@@ -219,6 +226,45 @@ describe('coded rounds', () => {
     }
     assert.equal(from, RIBLT_LIMITS.maxSymbols)
     assert.equal(p.a.peer.stats().failed, 1)
+  })
+
+  test('a round the peer is still answering is not started over at the next tick; one it stopped answering is', () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('a', i)))
+    p.b.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('b', i)))
+    // 16,000 differences: more than one batch of symbols can decode (RECON_LIMITS.maxSymbolsPerMessage)
+    // step by step, a tick (startRound) after each message a receives
+    const r = begin(p.a)
+    let toB: CodedRoundMessage[] = [r]
+    let rmores = 0
+    for (let step = 0; step < 100 && toB.length > 0; step++) {
+      const toA = toB.flatMap(m => p.b.peer.onMessage(m).send)
+      toB = toA.flatMap(m => p.a.peer.onMessage(m).send)
+      if (toB.some(m => m.t === 'rmore')) {
+        rmores++
+        assert.equal(p.a.peer.startRound(), undefined, 'the tick passes while the round goes on')
+      }
+    }
+    assert.ok(rmores > 0, 'the first batch was short: the round took more than one exchange')
+    assert.equal(p.a.peer.stats().decoded, 1)
+    assert.equal(p.a.peer.stats().round, r.round, 'no other round was started')
+    // a round the peer does not answer is replaced at the next tick
+    const unanswered = begin(p.a)
+    const next = begin(p.a)
+    assert.equal(next.round, unanswered.round + 1)
+  })
+
+  test(`a round the peer answered and then fell silent on is given up after ${STALLED_TICKS} ticks`, () => {
+    const p = new Pair()
+    p.a.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('a', i)))
+    p.b.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('b', i)))
+    const r = begin(p.a)
+    const symbols = p.b.peer.onMessage(r).send
+    const more = symbols.flatMap(m => p.a.peer.onMessage(m).send)
+    assert.deepEqual(more.map(m => m.t), ['rmore'], 'the first batch does not decode 16,000 differences')
+    // the peer never answers the rmore
+    for (let t = 0; t < STALLED_TICKS; t++) assert.equal(p.a.peer.startRound(), undefined, `tick ${t + 1}: still waiting`)
+    assert.equal(begin(p.a).round, r.round + 1)
   })
 
   test('batch sizes: the first covers the estimate with room, each later one a quarter more', () => {

@@ -78,7 +78,10 @@ export function nextBatch (received: number): number {
 
 const DEFAULT_RECORDS_BYTES = 1024 * 1024
 
-interface Own { readonly round: number, decoder?: RibltDecoder }
+interface Own { readonly round: number, decoder?: RibltDecoder, quiet: number }
+
+/** Calls of startRound in a row without an answer after which a round the peer had answered is given up. */
+export const STALLED_TICKS = 3
 interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
 
 /**
@@ -112,10 +115,21 @@ export class ReconPeer {
     }
   }
 
-  /** Starts a round: the digest to send to the peer. */
-  startRound (): ReconDigestMessage {
+  /**
+   * Starts a round: the digest to send to the peer; or undefined while this node's round is still
+   * going: the peer has answered it with symbols and has not been silent for STALLED_TICKS calls
+   * in a row. A round that needs several batches of symbols on a slow link or a loaded machine
+   * so finishes instead of being started over at every tick. A round the peer has not answered
+   * (equal sets are not answered) is replaced by a new one at the next call.
+   */
+  startRound (): ReconDigestMessage | undefined {
+    const own = this.own
+    if (own?.decoder !== undefined && own.quiet < STALLED_TICKS) {
+      own.quiet++
+      return undefined
+    }
     this.round++
-    this.own = { round: this.round }
+    this.own = { round: this.round, quiet: 0 }
     const { ws, s, e } = this.index.codedDigest()
     return { t: 'rdigest', round: this.round, ws, s, e }
   }
@@ -158,6 +172,7 @@ export class ReconPeer {
     own.decoder ??= new RibltDecoder(this.ids())
     const decoder = own.decoder
     if (msg.from !== decoder.received) return nothing()
+    own.quiet = 0
     decoder.add(msg.s)
     this.counts.symbolsReceived += decoder.received - msg.from
     if (decoder.done) {
