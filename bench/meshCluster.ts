@@ -8,6 +8,7 @@
  * a daemon whose parent is gone ends by itself (servePeer: its stdin closes).
  */
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { processIo } from '../src/cli/io.ts'
@@ -62,7 +63,7 @@ export class MeshCluster {
         const batch: Array<Promise<Ready>> = []
         for (let j = i; j < Math.min(n, i + START_AT_ONCE); j++) {
           c.dirs.push(join(dir, `mesh-${n}-${j}`))
-          const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeUdpPort()), JSON.stringify(config)])
+          const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeP2pPort()), JSON.stringify(config)])
           c.nodes.push(node)
           batch.push(node.ready)
         }
@@ -140,6 +141,24 @@ export class MeshCluster {
       }
     }))
   }
+}
+
+/**
+ * A port free now for both UDP (QUIC) and TCP: a daemon listens on both with p2p.port, and a
+ * UDP port that is free may be taken for TCP by another process (tried 20 times at most).
+ */
+async function freeP2pPort (): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await freeUdpPort()
+    const tcp = createServer()
+    const free = await new Promise<boolean>(resolve => {
+      tcp.once('error', () => resolve(false))
+      tcp.listen(port, '0.0.0.0', () => resolve(true))
+    })
+    if (free) await new Promise<void>(resolve => tcp.close(() => resolve()))
+    if (free) return port
+  }
+  throw new Error('no port free for both UDP and TCP after 20 tries')
 }
 
 /** `p`, or a rejection naming `what` after `ms`. */
