@@ -23,7 +23,7 @@ const STOP_MS = 15_000
 const POLL_MS = 250
 
 /** What a daemon answers to `stats` (bench/peers/engram.ts). */
-export type NodeStats = Figures & { recordsIn: number, sessions: number, cpuMs: number }
+export type NodeStats = Figures & { recordsIn: number, sessions: number }
 
 export function progress (label: string, unit: string, total: number): Progress {
   return new Progress(processIo(), label, { unit, total, plainEveryMs: 2_000 })

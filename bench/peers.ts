@@ -6,7 +6,9 @@
  * running node with the default configuration), then:
  *
  *  - full copy: an empty node connects to the source and receives everything (from the connect
- *    until it holds every record); bytes received, and the receiver's peak RSS;
+ *    until it holds every record); bytes received, the receiver's peak RSS, and the CPU time
+ *    (user + system) the receiver and the source spent on it — steadier than the time on a
+ *    loaded machine;
  *    ratio_to_insert = full-copy rate ÷ bulk-insert rate; ratio_to_raw_insert = full-copy rate ÷
  *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
  *    rawInsert, measured in this run just before the copy, in this process);
@@ -43,6 +45,9 @@ interface Run {
   readonly fullMs: number
   readonly fullBytes: number
   readonly fullMaxRssMb: number
+  /** CPU time of the receiver, and of the source, during the full copy (user + system), ms. */
+  readonly fullCpuMs: number
+  readonly fullSourceCpuMs: number
   readonly liveMs: number
   readonly restartReadyMs: number
   readonly resumeMs: number
@@ -56,12 +61,14 @@ async function run (system: System, rows: number, dir: string): Promise<Run> {
   const receiverArgs = async (): Promise<string[]> => system === 'engram'
     ? [join(dir, `${system}-${rows}-receiver`), String(await freeUdpPort())]
     : ['client', join(dir, `yjs-${rows}.state`)]
+  let sourceCpuMs = 0
   const source = new PeerProcess(system === 'engram' ? ENGRAM : YJS,
     system === 'engram' ? [join(dir, `${system}-${rows}-source`), String(await freeUdpPort())] : ['server'])
   const peers: PeerProcess[] = [source]
   try {
     const { addr } = await source.ready
     const fill = await source.run({ op: 'fill', from: 0, n: rows })
+    sourceCpuMs = fill.cpuMs
 
     const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `raw-${rows}.db`), rows) : NaN
     const args = await receiverArgs()
@@ -69,9 +76,10 @@ async function run (system: System, rows: number, dir: string): Promise<Run> {
     peers.push(receiver)
     await receiver.ready
     const t0 = performance.now()
-    await receiver.run({ op: 'connect', addr })
+    const connected = await receiver.run({ op: 'connect', addr })
     const full: Figures = await receiver.run({ op: 'wait', n: rows })
     const fullMs = performance.now() - t0
+    const source1 = await source.run({ op: 'stats' })
 
     const waitLive = receiver.run({ op: 'wait', n: rows + LIVE })
     const t1 = performance.now()
@@ -92,6 +100,8 @@ async function run (system: System, rows: number, dir: string): Promise<Run> {
       fullMs,
       fullBytes: full.bytesIn,
       fullMaxRssMb: full.maxRssMb,
+      fullCpuMs: full.cpuMs - connected.cpuMs,
+      fullSourceCpuMs: source1.cpuMs - sourceCpuMs,
       liveMs,
       restartReadyMs: ready.wallMs,
       resumeMs,
@@ -110,6 +120,8 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
     ...(Number.isNaN(r.rawInsertPerS) ? {} : { [`${prefix}_full_copy_ratio_to_raw_insert`]: round(rows / r.fullMs * 1000 / r.rawInsertPerS, 3), [`${prefix}_raw_insert_rows_per_s`]: Math.round(r.rawInsertPerS) }),
     [`${prefix}_full_copy_bytes_per_record`]: round(r.fullBytes / rows),
     [`${prefix}_full_copy_peak_rss_mb`]: r.fullMaxRssMb,
+    [`${prefix}_full_copy_receiver_cpu_ms`]: r.fullCpuMs,
+    [`${prefix}_full_copy_source_cpu_ms`]: r.fullSourceCpuMs,
     [`${prefix}_live_100_ms`]: round(r.liveMs, 1),
     [`${prefix}_restart_ready_ms`]: Math.round(r.restartReadyMs),
     [`${prefix}_resume_100_ms`]: Math.round(r.resumeMs),
@@ -138,7 +150,8 @@ export async function benchPeers ({ rows }: { rows: number }): Promise<Record<st
       vs_yjs_live_100_time: round(e.liveMs / y.liveMs),
       vs_yjs_resume_100_time: round(e.resumeMs / y.resumeMs),
       vs_yjs_full_copy_bytes: round(e.fullBytes / y.fullBytes),
-      vs_yjs_full_copy_peak_rss: round(e.fullMaxRssMb / y.fullMaxRssMb)
+      vs_yjs_full_copy_peak_rss: round(e.fullMaxRssMb / y.fullMaxRssMb),
+      vs_yjs_full_copy_receiver_cpu: round(e.fullCpuMs / y.fullCpuMs)
     })
     const big = sizes.at(-1)!
     const small = sizes.find(n => n === 100_000)

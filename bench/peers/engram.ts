@@ -36,7 +36,6 @@ const recordsIn = (): number => native.sessionInfo().reduce((s, i) => s + i.reco
 const sessions = (): number => native.sessionInfo().filter(i => i.state === 'open').length
 
 const onChange = (f: () => void): () => void => { node.engine.on('change', f); return () => { node.engine.off('change', f) } }
-const cpuMs = (): number => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 1000) }
 
 function write (from: number, n: number, batch: number): void {
   for (let i = 0; i < n; i += batch) {
@@ -58,7 +57,7 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
       break
   }
   if (cmd.op === 'stop') return { ms: performance.now() - c0, records: 0, bytesIn: 0, recordsIn: 0, sessions: 0, ...processFigures() }
-  return { ms: performance.now() - c0, records: records(), bytesIn: bytesIn(), recordsIn: recordsIn(), sessions: sessions(), cpuMs: cpuMs(), ...processFigures() }
+  return { ms: performance.now() - c0, records: records(), bytesIn: bytesIn(), recordsIn: recordsIn(), sessions: sessions(), ...processFigures() }
 }
 
 servePeer(handle, { addr: `127.0.0.1:${port}`, api: node.apiUrl, startMs, sinceSpawnMs: performance.now() })

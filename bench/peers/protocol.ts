@@ -11,10 +11,11 @@
  *   → {op: 'stats'}            answers with the figures below
  *   → {op: 'stop'}             stops (a Yjs client first saves its document) and exits
  *   ← {ok: true, ...figures}   figures: ms (since the command), records, bytesIn (payload bytes
- *                              received from peers), rssMb, maxRssMb, sinceSpawnMs (since the
- *                              process began); an engram peer adds recordsIn (records received
- *                              in stream pages), sessions (open P2P sessions) and cpuMs (CPU
- *                              time of the process, user + system)
+ *                              received from peers), rssMb, maxRssMb, heapMb (V8's heap), externalMb
+ *                              (memory outside it: buffers), cpuMs (user + system CPU
+ *                              time since the process began), sinceSpawnMs (since the process
+ *                              began); an engram peer adds recordsIn (records received
+ *                              in stream pages) and sessions (open P2P sessions)
  *
  * The first line a peer prints, once it is ready, is {ready: true, addr, startMs, sinceSpawnMs}.
  * With ENGRAM_BENCH_CPU_PROF=DIR in the environment every peer process is started with
@@ -30,6 +31,8 @@ export interface Figures {
   readonly bytesIn: number
   readonly rssMb: number
   readonly maxRssMb: number
+  /** CPU time of the process since it began (user + system), ms. */
+  readonly cpuMs: number
   readonly sinceSpawnMs: number
 }
 
@@ -133,8 +136,13 @@ export function servePeer (handle: (cmd: Command) => Promise<Record<string, unkn
 }
 
 /** Memory and time figures of this process. */
-export function processFigures (): { rssMb: number, maxRssMb: number, sinceSpawnMs: number } {
+export function processFigures (): { rssMb: number, maxRssMb: number, heapMb: number, externalMb: number, cpuMs: number, sinceSpawnMs: number } {
+  const cpu = process.cpuUsage()
+  const mem = process.memoryUsage()
   return {
+    heapMb: Math.round(mem.heapTotal / 1e5) / 10,
+    externalMb: Math.round(mem.external / 1e5) / 10,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     rssMb: Math.round(process.memoryUsage.rss() / 1e5) / 10,
     maxRssMb: Math.round(process.resourceUsage().maxRSS / 1e2) / 10,
     sinceSpawnMs: Math.round(performance.now())

@@ -159,7 +159,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'p2p.eagerRoutes': {
     type: 'boolean', default: false,
-    description: 'Eager routes (Plumtree over the feed streams): a peer whose stream brings only copies of an origin\'s writes is told to leave that origin out, and is asked for it again when it announces one that arrives by no other path or when the origin\'s parent link ends; so each write reaches each node about once instead of once per link. Off by default until a chaos finding with it on (acknowledged writes missing on one node) is resolved. Peers of older versions, and nodes with it off, get and send everything. Read when P2P sync starts. See docs/PROTOCOL.md "Dissemination".'
+    description: 'Eager routes (Plumtree over the feed streams): a peer whose stream brings only copies of an origin\'s writes is told to leave that origin out, and is asked for it again when it announces one that arrives by no other path or when the origin\'s parent link ends; so each write reaches each node about once instead of once per link. Off by default until a chaos finding with it on (acknowledged writes of one node missing on another) is resolved. Peers of older versions, and nodes with it off, get and send everything. Read when P2P sync starts. See docs/PROTOCOL.md "Dissemination".'
   },
   'p2p.relays': {
     type: 'strings', default: [], pattern: /^(\/\S+\/p2p\/[A-Za-z0-9]{1,128}|[A-Za-z0-9]{1,128}@\S+:\d{1,5})$/,

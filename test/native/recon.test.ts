@@ -1,87 +1,35 @@
+/**
+ * Coded rounds (protocol/native/recon.ts, reconMessages.ts): their messages on the wire (valid
+ * ones round-trip, every bad field refused with a PROTOCOL error naming it, hostile maps fuzzed),
+ * and two nodes reconciled by coded rounds alone, frames passed as on the wire
+ * (test/support/roundPair.ts): a difference settled from the first symbols, a one-sided one, stale
+ * messages ignored, a round of symbols that never decode given up at its limit, a round the peer
+ * still answers not started over at a tick (and one it fell silent on given up), and the batch sizes.
+ */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
-import { asNodeId, type NodeId } from '../../src/core/ids.ts'
-import { recordToPlain } from '../../src/core/records.ts'
-import { Engine } from '../../src/engine/Engine.ts'
-import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { firstBatch, nextBatch, ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
 import {
   decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage, type ReconDigestMessage
 } from '../../src/protocol/native/reconMessages.ts'
 import { RIBLT_LIMITS, SYMBOL_BYTES } from '../../src/protocol/native/riblt.ts'
-import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
+import { RoundPair, T0, tripleInput, type PairNode } from '../support/roundPair.ts'
 import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
-const T0 = 1_763_631_000_000
-const TTL = 24 * 3_600_000
-
-interface Node { id: NodeId, store: MemoryStore, engine: Engine, index: WindowIndex, peer: ReconPeer }
-
-function makeNode (name: string, clock: { now: number }): Node {
-  const id = asNodeId(name)
-  const store = new MemoryStore()
-  const engine = new Engine({ store, node: id, maxDriftMs: 60_000, now: () => clock.now })
-  const index = new WindowIndex({ store, ttlMs: TTL, now: () => clock.now })
-  engine.on('change', e => index.observe(e.entries))
-  return { id, store, engine, index, peer: new ReconPeer({ index, maxRecordsPerMessage: 500 }) }
+/** Two nodes reconciled by coded rounds: one round per interval, the nodes in turn, then the clock moves 1 s. */
+function pair (): RoundPair<CodedRoundMessage, ReconPeer> {
+  return new RoundPair({ peer: index => new ReconPeer({ index, maxRecordsPerMessage: 500 }), encode: encodeReconFrame, decode: decodeReconFrame, stepMs: 1_000 })
 }
 
 /** Starts a round of node n, which must start one. */
-function begin (n: Node): ReconDigestMessage {
+function begin (n: PairNode<ReconPeer>): ReconDigestMessage {
   const r = n.peer.startRound()
   assert.ok(r !== undefined, `${n.id} starts a round`)
   return r
 }
-
-/** Two nodes running coded rounds by passing frames (encoded and decoded, as on the wire). */
-class Pair {
-  readonly clock = { now: T0 }
-  readonly a = makeNode('node-a', this.clock)
-  readonly b = makeNode('node-b', this.clock)
-  bytes = 0
-  messages: CodedRoundMessage[] = []
-
-  deliver (from: Node, msgs: CodedRoundMessage[]): void {
-    const queue = msgs.map(msg => ({ from, msg }))
-    for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
-      const frame = encodeReconFrame(q.msg)
-      this.bytes += frame.byteLength
-      this.messages.push(q.msg)
-      const to = q.from === this.a ? this.b : this.a
-      const out = to.peer.onMessage(decodeReconFrame(frame))
-      if (out.apply.length > 0) to.engine.applyRemote(out.apply, { via: q.from.id })
-      for (const msg of out.send) queue.push({ from: to, msg })
-    }
-  }
-
-  converged (): boolean {
-    const x = this.a.index.digest()
-    const y = this.b.index.digest()
-    return x.n === y.n && Buffer.compare(x.x, y.x) === 0
-  }
-
-  /** Rounds, each node in turn, until the window sets agree; how many it took. */
-  rounds (most: number): number {
-    for (let i = 0; i < most; i++) {
-      if (this.converged()) return i
-      const from = i % 2 === 0 ? this.a : this.b
-      this.deliver(from, [begin(from)])
-      this.clock.now += 1_000
-    }
-    return this.converged() ? most : Infinity
-  }
-
-  share (from: Node): void {
-    const to = from === this.a ? this.b : this.a
-    const plain = from.store.dump().map(recordToPlain)
-    for (let i = 0; i < plain.length; i += 1000) to.engine.applyRemote(plain.slice(i, i + 1000), { via: from.id })
-  }
-}
-
-const tripleInput = (s: string, i: number): { subject: string, predicate: string, object: string } => ({ subject: `user:${s}${i}`, predicate: 'knows', object: `v${i}` })
 
 function assertProtocol (fn: () => unknown, mentions: string): void {
   assert.throws(fn, (e: unknown) => {
@@ -154,38 +102,38 @@ describe('coded round messages', () => {
 
 describe('coded rounds', () => {
   test('equal sets: an idle round is one rdigest, not answered', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 50 }, (_, i) => tripleInput('s', i)))
     p.share(p.a)
     p.deliver(p.a, [begin(p.a)])
-    assert.deepEqual(p.messages.map(m => m.t), ['rdigest'])
+    assert.deepEqual(p.messages.map(m => m.msg.t), ['rdigest'])
   })
 
   test('one difference is settled from symbol 0: records at once, or rwant and records', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 40 }, (_, i) => tripleInput('s', i)))
     p.share(p.a)
     p.b.engine.addTriples([tripleInput('only-b', 1)])
     p.deliver(p.a, [begin(p.a)])
-    assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'records'])
+    assert.deepEqual(p.messages.map(m => m.msg.t), ['rdigest', 'records'])
     assert.ok(p.converged())
     p.a.engine.addTriples([tripleInput('only-a', 1)])
     p.messages = []
     p.deliver(p.a, [begin(p.a)])
-    assert.deepEqual(p.messages.map(m => m.t), ['rdigest', 'rwant', 'records'])
+    assert.deepEqual(p.messages.map(m => m.msg.t), ['rdigest', 'rwant', 'records'])
     assert.ok(p.converged())
   })
 
   for (const d of [2, 7, 60, 900]) {
     test(`${d} differences on both sides converge in one round of two round trips at most plus rmore`, () => {
-      const p = new Pair()
+      const p = pair()
       p.a.engine.addTriples(Array.from({ length: 300 }, (_, i) => tripleInput('s', i)))
       p.share(p.a)
       p.a.engine.addTriples(Array.from({ length: Math.ceil(d / 2) }, (_, i) => tripleInput('a', i)))
       p.b.engine.addTriples(Array.from({ length: Math.floor(d / 2) }, (_, i) => tripleInput('b', i)))
-      assert.equal(p.rounds(3), 1)
+      assert.equal(p.run(3), 1)
       assert.deepEqual(p.a.store.dump(), p.b.store.dump())
-      const types = p.messages.map(m => m.t)
+      const types = p.messages.map(m => m.msg.t)
       assert.equal(types[0], 'rdigest')
       assert.equal(types[1], 'rsymbols')
       assert.ok(types.filter(t => t === 'rmore').length <= 2, types.join(' '))
@@ -194,14 +142,14 @@ describe('coded rounds', () => {
   }
 
   test('a one-sided difference (a node that was away) converges too', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 500 }, (_, i) => tripleInput('s', i)))
-    assert.equal(p.rounds(4) <= 2, true)
+    assert.equal(p.run(4) <= 2, true)
     assert.deepEqual(p.a.store.dump(), p.b.store.dump())
   })
 
   test('stale or unknown messages are ignored: symbols of another round, rmore with no round, rwant of unknown ids', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
     assert.deepEqual(p.a.peer.onMessage({ t: 'rsymbols', round: 9, from: 0, s: new Uint8Array(SYMBOL_BYTES) }).send, [])
     assert.deepEqual(p.a.peer.onMessage({ t: 'rmore', round: 9, to: 100 }).send, [])
@@ -211,7 +159,7 @@ describe('coded rounds', () => {
   })
 
   test('a peer that sends symbols that never decode makes the round give up at the limit, not loop', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
     const r = begin(p.a)
     let from = 0
@@ -229,7 +177,7 @@ describe('coded rounds', () => {
   })
 
   test('a round the peer is still answering is not started over at the next tick; one it stopped answering is', () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('a', i)))
     p.b.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('b', i)))
     // 16,000 differences: more than one batch of symbols can decode (RECON_LIMITS.maxSymbolsPerMessage)
@@ -255,7 +203,7 @@ describe('coded rounds', () => {
   })
 
   test(`a round the peer answered and then fell silent on is given up after ${STALLED_TICKS} ticks`, () => {
-    const p = new Pair()
+    const p = pair()
     p.a.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('a', i)))
     p.b.engine.addTriples(Array.from({ length: 8_000 }, (_, i) => tripleInput('b', i)))
     const r = begin(p.a)

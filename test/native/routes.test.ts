@@ -1,7 +1,8 @@
 /**
  * Eager routes (protocol/native/gossipRoutes.ts) and the pruned stream (sync/native/PrunedOrigins.ts,
  * FeedSender): the `prune` message and the cursor's `pr`/`g` and the page's `lz` on the wire, the
- * receiver's decisions (prune a duplicate path, keep the parent, graft an announced stamp that
+ * receiver's decisions (prune a duplicate path, keep the parent and the origin's own stream, never
+ * make a pruned stream the parent, graft an announced stamp that
  * does not arrive, graft elsewhere when the parent's session ends), and a sender that leaves a
  * pruned origin out, announces it, and does not teach its knowledge entry.
  */
@@ -93,6 +94,36 @@ describe('EagerRoutes', () => {
     routes.check(c.l, 1_200, 1_000)
     assert.deepEqual(c.grafts, [[[O], 5]], 'grafted from the cursor it was pruned at')
     assert.equal(routes.parentOf(O), C)
+  })
+
+  it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    assert.deepEqual(c.sent, [{ t: 'prune', o: [O] }])
+    // a page C sent before the prune reached it brings O's stamp 2 first
+    routes.page(c.l, C, { from: 5, to: 6, records: [rec(O, 2)] }, new Map([[O, 1]]), 10)
+    assert.equal(routes.parentOf(O), B, 'B stays the parent: C leaves O out from now on')
+    // B's copy of stamp 2 is a duplicate from the parent: B is not pruned
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map(), 20)
+    assert.deepEqual(b.sent, [], 'the only stream that carries O is not pruned')
+  })
+
+  it('never prunes an origin from its own stream', () => {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const o = link(routes, O)
+    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    // O's own page brings its record after B's relay did: a duplicate, and still not pruned
+    routes.page(o.l, O, { from: 0, to: 1, records: [rec(O, 1)] }, new Map(), 0)
+    assert.deepEqual(o.sent, [])
+    // the next record comes from O first: O is the parent, and B's copy prunes B
+    routes.page(o.l, O, { from: 1, to: 2, records: [rec(O, 2)] }, new Map([[O, 1]]), 10)
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map(), 20)
+    assert.equal(routes.parentOf(O), O)
+    assert.deepEqual(b.sent, [{ t: 'prune', o: [O] }])
   })
 
   it('learns what a stream leaves out from its announcements, when no prune of it is known here', () => {

@@ -118,6 +118,19 @@ describe('WindowIndex', () => {
     assertMatchesScratch(nd)
   })
 
+  test('records changed again and again keep the digest exact while the elements\' storage is compacted', () => {
+    const nd = node()
+    for (let i = 0; i < 3_000; i++) nd.engine.setNote(`k:${i % 300}`, i)
+    const views = [...nd.index.elements()].slice(0, 5).map(e => ({ e, bytes: e.element.slice() }))
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 300; i++) nd.engine.setNote(`k:${i}`, 10_000 * (round + 1) + i)
+      assertMatchesScratch(nd)
+    }
+    assert.equal(nd.index.digest().n, 300)
+    for (const v of views) assert.deepEqual(v.e.element, v.bytes, 'an element read before keeps its bytes')
+    for (const e of nd.index.elements()) assert.deepEqual(e.element, elementOf(nd.store.getNote(e.key)!))
+  })
+
   test('entries the index already reflects are ignored (a replayed event)', () => {
     const nd = node()
     const events: Parameters<WindowIndex['observe']>[0][] = []

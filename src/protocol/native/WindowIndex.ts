@@ -27,6 +27,7 @@ import { canonicalRecord } from '../../core/records.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 import { CodedSummary } from './codedSummary.ts'
+import { ElementSlab, slabView, slabXorInto, type SlabHolder } from './ElementSlab.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -64,11 +65,31 @@ export interface WindowElement {
   readonly element: Uint8Array
 }
 
-interface Entry extends WindowElement {
+/** An element of the index and its record; its bytes are kept in the index's slab (ElementSlab.ts). */
+class Entry implements WindowElement, SlabHolder {
+  readonly kind: RecordKind
+  readonly key: string
   readonly wall: number
   readonly seq: number
   readonly fine: number
+  buf: Uint8Array
+  slot = 0
+
+  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number) {
+    this.kind = kind
+    this.key = key
+    this.wall = wall
+    this.seq = seq
+    this.fine = fine
+    this.buf = NO_BYTES
+  }
+
+  get element (): Uint8Array {
+    return slabView(this)
+  }
 }
+
+const NO_BYTES = new Uint8Array(0)
 
 /**
  * The window start for a clock reading: ⌊(now − ⌊TTL/2⌋) / Q⌋ · Q with Q = max(1, ⌊TTL/8⌋),
@@ -109,6 +130,8 @@ export class WindowIndex {
   private readonly x = new Uint8Array(ELEMENT_BYTES)
   private readonly fineX = new Uint8Array(FINE_BUCKETS * ELEMENT_BYTES)
   private readonly fineMembers: (Set<Entry> | undefined)[] = new Array<Set<Entry> | undefined>(FINE_BUCKETS).fill(undefined)
+  /** The elements' bytes. */
+  private readonly slab = new ElementSlab()
   /** Symbol 0 and difference sketch of coded rounds (recon.ts), kept with the digest. */
   private readonly coded = new CodedSummary()
   private ws = 0
@@ -308,7 +331,8 @@ export class WindowIndex {
   private insert (record: MemoryRecord, seq: number): void {
     const element = elementOf(record)
     const key = recordKey(record)
-    const entry: Entry = { kind: record.kind, key, element, wall: record.hlc.wall, seq, fine: fineBucketOf(element) }
+    const entry = new Entry(record.kind, key, record.hlc.wall, seq, fineBucketOf(element))
+    this.slab.put(entry, element, () => this.entries())
     this.tables[record.kind].set(key, entry)
     this.count++
     this.account(entry)
@@ -323,6 +347,7 @@ export class WindowIndex {
     this.count--
     this.account(entry)
     this.coded.remove(entry.element)
+    this.slab.free()
     const members = this.fineMembers[entry.fine]!
     members.delete(entry)
     if (members.size === 0) this.fineMembers[entry.fine] = undefined
@@ -330,8 +355,12 @@ export class WindowIndex {
 
   /** XORs an element into (or, the same operation, out of) the digest and its fine bucket. */
   private account (entry: Entry): void {
-    xorInto(this.x, 0, entry.element)
-    xorInto(this.fineX, entry.fine * ELEMENT_BYTES, entry.element)
+    slabXorInto(this.x, 0, entry)
+    slabXorInto(this.fineX, entry.fine * ELEMENT_BYTES, entry)
+  }
+
+  private * entries (): IterableIterator<Entry> {
+    for (const table of Object.values(this.tables)) yield * table.values()
   }
 
   private clear (): void {
@@ -340,6 +369,7 @@ export class WindowIndex {
     this.x.fill(0)
     this.fineX.fill(0)
     this.fineMembers.fill(undefined)
+    this.slab.clear()
     this.coded.clear()
   }
 }

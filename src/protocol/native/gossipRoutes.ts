@@ -5,11 +5,16 @@
  *
  * Every stream starts eager: it carries every record of the sender's feed. The receiver keeps,
  * per origin (the node whose stamp a record carries), the peer whose page last brought a record
- * of that origin first (its *parent*). A page that brings only records this node already holds
- * (duplicates) from a peer that is not the origin's parent makes the receiver send that peer
- * `prune` for the origin: the peer's stream then leaves that origin's records out, moving the
- * cursor past them, and announces instead the highest stamp it left out (`lz` on the page).
- * The eager links of each origin so form a tree, and each write reaches each node about once.
+ * of that origin first on a stream that carries it (its *parent*: a stream that leaves the origin
+ * out never becomes its parent, even when a page it sent before the prune took effect brings a
+ * record first, or every stream of the origin could end up pruned at once). A page that brings
+ * only records this node already holds (duplicates) from a peer that is not the origin's parent
+ * makes the receiver send that peer `prune` for the origin: the peer's stream then leaves that
+ * origin's records out, moving the cursor past them, and announces instead the highest stamp it
+ * left out (`lz` on the page). The eager links of each origin so form a tree, and each write
+ * reaches each node about once. An origin is never pruned from its own stream: while a node is
+ * connected to the origin, that stream carries every record the origin wrote (its feed holds
+ * every state of the origin still current), whatever the other paths lose.
  *
  * Repair is a graft: the receiver sends its `cursor` again, moved back to where the peer may
  * have begun leaving the origins out (`skipFrom`), with `g`, the origins to stream again; the
@@ -129,9 +134,10 @@ export class EagerRoutes {
 
   /**
    * A page of a stream applied here (`link` undefined: a peer that does not honour prunes): its
-   * records, per origin how many changed something here, its announcements. Prunes the origins
-   * it brought only duplicates of (unless this peer is their parent); an announced origin not
-   * known as left out is noted as left out from the page's `from`.
+   * records, per origin how many changed something here, its announcements. The peer becomes
+   * the parent of the origins it brought first, unless its stream leaves them out. Prunes the
+   * origins it brought only duplicates of (unless this peer is their parent, or the origin); an
+   * announced origin not known as left out is noted as left out from the page's `from`.
    */
   page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[] },
     changed: ReadonlyMap<NodeId, number>, now: number): void {
@@ -141,7 +147,8 @@ export class EagerRoutes {
       this.see(o, r.hlc)
       if ((changed.get(o) ?? 0) === 0) dup.add(o)
     }
-    for (const o of changed.keys()) this.parent.set(o, peer)
+    // a page sent before this node's prune took effect is no eager path
+    for (const o of changed.keys()) if (link?.skipFrom.has(o) !== true) this.parent.set(o, peer)
     if (link === undefined) return
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
@@ -150,7 +157,8 @@ export class EagerRoutes {
       const mark = { wall: a.wall, counter: a.counter }
       if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
     }
-    const prune = [...dup].filter(o => this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
+    // never the origin's own stream (see the file comment)
+    const prune = [...dup].filter(o => o !== peer && this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
     if (prune.length === 0) return
     for (const o of prune) link.skipFrom.set(o, page.to)
     this.stats.prunesSent++

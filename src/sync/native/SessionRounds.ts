@@ -1,0 +1,132 @@
+/**
+ * The gossip half of one native session (NativeSession.ts): the anti-entropy rounds it runs with
+ * the peer and what it does with the peer's round messages (docs/PROTOCOL.md §3).
+ *
+ * - Negotiation: the hello offers the version of coded rounds this node speaks (`rc`); once the
+ *   handshake is done, both ends run the lower version both speak (0: bloom rounds only), and the
+ *   node's gossip side for that version (GossipSide.ts) is built.
+ * - Rounds: at each tick (every gossipIntervalMs, driven by the manager) a round starts, unless a
+ *   stream of the session is catching up — the streams are about to deliver everything a round
+ *   would find. A round the peer starts meanwhile ends at once (counted as deferred).
+ * - Dispatch: bloom and coded messages go to the gossip side; what it answers is sent (a digest
+ *   with this node's clock, records with the voids it knows); the records it returns wait for their
+ *   signatures to be checked (in slices, ahead) and are applied in order, a batch over the peer's
+ *   tombstone budget being left for a later round.
+ *
+ * A session without a gossip side (gossip switched off) runs no round and ignores round messages.
+ */
+import { isEngramError } from '../../core/errors.ts'
+import type { NodeId } from '../../core/ids.ts'
+import type { ClockVoid } from '../../core/knowledge.ts'
+import type { MemoryRecord } from '../../core/model.ts'
+import type { PageSeals } from '../../core/seals.ts'
+import type { GossipMessage } from '../../protocol/native/gossipMessages.ts'
+import type { NativeMessage } from '../../protocol/native/messages.ts'
+import { CODED_ROUNDS_VERSION, type ReconMessage } from '../../protocol/native/reconWire.ts'
+import { applyPeerPage } from '../../replication/applyPage.ts'
+import type { PeerView } from '../../replication/conflicts.ts'
+import type { SessionGossip, SessionOptionsOf } from './SessionOptions.ts'
+
+/** The version of coded rounds this node's hello offers (0: none). */
+export function codedOffer<S> (opts: SessionOptionsOf<S>): number {
+  return (opts.coded ?? true) ? CODED_ROUNDS_VERSION : 0
+}
+
+/** The version of coded rounds run with a peer whose hello offered `peerCoded`: a node speaks every version up to the one it lists, so the lower one both speak. */
+export function codedAgreed<S> (opts: SessionOptionsOf<S>, peerCoded: number): number {
+  return (opts.coded ?? true) ? Math.min(CODED_ROUNDS_VERSION, peerCoded) : 0
+}
+
+/** What the rounds read of the session's options. */
+export type RoundOptions = Pick<SessionOptionsOf<unknown>, 'conn' | 'engine' | 'gossip' | 'conflicts' | 'log' | 'now' | 'onClock'>
+
+/** What the rounds need of their session. */
+export interface RoundLinks {
+  /** Sends a message, bounded in time. */
+  readonly send: (msg: NativeMessage) => Promise<void>
+  /** Closes the session because of `err`, noting what it was doing. */
+  readonly fail: (err: unknown, during: string) => Promise<void>
+  readonly isOpen: () => boolean
+  /** A stream of the session is still catching up (NativeSession.catchingUp). */
+  readonly catchingUp: () => boolean
+  /** What the peer has applied of this node's feed. */
+  readonly view: () => PeerView
+  /** Records that arrived by a round, for the session's part in dissemination (SessionRoutes.seen). */
+  readonly seen: (records: readonly MemoryRecord[]) => void
+  /** This peer and this node agree, or soon will: a round synced. */
+  readonly synced: () => void
+}
+
+export class SessionRounds {
+  /** Rounds that synced (an equal digest, or records received). */
+  count = 0
+  /** Rounds of the peer left unanswered because a stream was catching up. */
+  deferred = 0
+  private readonly opts: RoundOptions
+  private readonly links: RoundLinks
+  private readonly peer: NodeId
+  private readonly now: () => number
+  private readonly gossip: SessionGossip | undefined
+  /** Gossip batches wait here for their signatures to be checked, and are applied in order. */
+  private tail: Promise<void> = Promise.resolve()
+
+  /** `coded`: the version of coded rounds both ends speak (codedAgreed). */
+  constructor (opts: RoundOptions, coded: number, links: RoundLinks) {
+    this.opts = opts
+    this.links = links
+    this.peer = opts.conn.remoteNode
+    this.now = opts.now ?? Date.now
+    this.gossip = opts.gossip?.(this.peer, coded)
+  }
+
+  /** The tick: a round, unless a stream is catching up. */
+  tick (): void {
+    const round = this.gossip !== undefined && !this.links.catchingUp() ? this.gossip.startRound() : undefined
+    if (round !== undefined) void this.links.send(this.outgoing(round)).catch(e => this.links.fail(e, 'send'))
+  }
+
+  /** A bloom or coded round message of the peer (decodeFrame checked every row of a `records` message). */
+  onMessage (msg: GossipMessage | ReconMessage): void {
+    if (this.gossip === undefined) return
+    if ((msg.t === 'digest' || msg.t === 'rdigest') && msg.now !== undefined) this.opts.onClock?.(this.peer, msg.now, this.now())
+    // a round the peer starts while a stream catches up ends at once (a lost message does the same)
+    if (msg.t !== 'records' && this.links.catchingUp()) { this.deferred++; return }
+    const { send, apply, seals } = this.gossip.onMessage(msg)
+    // signatures are checked ahead, in slices
+    if (apply.length > 0) {
+      const voids = msg.t === 'records' ? msg.vd : undefined
+      this.tail = this.tail
+        .then(async () => { await this.opts.engine.verifyAhead(apply, seals); if (this.links.isOpen()) this.apply(apply, seals, voids) })
+        .catch(e => this.links.fail(e, 'gossip'))
+    }
+    for (const m of send) void this.links.send(this.outgoing(m)).catch(e => this.links.fail(e, 'send'))
+    // an equal digest (nothing to answer) or records received: this peer and we agree, or soon will
+    if (((msg.t === 'digest' || msg.t === 'rdigest') && send.length === 0) || msg.t === 'records') {
+      this.count++
+      this.links.synced()
+    }
+  }
+
+  /** A gossip message as sent: a digest with this node's clock, records with the voids it knows. */
+  private outgoing (m: NativeMessage): NativeMessage {
+    if (m.t === 'digest' || m.t === 'rdigest') return { ...m, now: this.now() }
+    if (m.t === 'records') {
+      const vd = this.opts.engine.knowledge.voids()
+      return vd.length > 0 ? { ...m, vd } : m
+    }
+    return m
+  }
+
+  /** Applies a gossip batch; one over the peer's tombstone budget is left for a later round. */
+  private apply (records: readonly MemoryRecord[], seals: PageSeals | undefined, voids: readonly ClockVoid[] | undefined): void {
+    const conflicts = this.opts.conflicts
+    try {
+      applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
+        conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
+      this.links.seen(records)
+    } catch (e) {
+      if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
+      this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
+    }
+  }
+}
