@@ -1,143 +1,219 @@
 /**
  * Meshes of real daemons on loopback (`npm run bench`, `mesh`): N engram nodes, each the
  * composition root in a process of its own (bench/peers/engram.ts: default configuration, native
- * sync over QUIC), every pair of nodes connected (node i adds node j as a manual peer, for
- * i < j). For each N (default 3, 5 and 10, which a loaded 2-core machine runs in a few minutes;
- * `--nodes 3,5,10,25,50` in bench/run.ts for the larger meshes):
+ * sync over QUIC), started and connected by meshCluster.ts along the dials of meshTopology.ts: a
+ * full mesh (every pair), or with `--degree K` a partial mesh (each node dials its ring neighbour
+ * and K − 1 seeded others: about 2K sessions a node, as a deployment of many machines would run).
+ * Each size runs with eager routes (p2p.eagerRoutes) on, off, or both (`--routes on,off`).
  *
  *  - write_to_visible_p50_ms / _p99_ms: a triple written on one node (round robin) until it is
  *    committed on another, over every other node; visible_on_all_p50_ms / _p99_ms: until the last
  *    of them has it. Closed loop (the next write once the previous one is everywhere), measured
  *    in this parent process, so each figure includes a command round trip to a child (< 1 ms);
+ *    60 writes (30 from 25 nodes on); writes_visible_everywhere: how many of them were (the loop
+ *    stops at the first that is not everywhere within WRITE_MS);
  *  - converge_1000_ms: 1,000 writes of one triple each, made back to back on node 0 (each
- *    acknowledged after its own commit), from the first until every node holds all of them;
+ *    acknowledged after its own commit), from the first until every node holds all of them (NaN
+ *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
+ *  - session_failures: sessions that ended by a failure over the whole run, summed over the
+ *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
+ *    end (their peers' last errors are printed);
  *  - copies_per_record_per_node: the records the other nodes received in stream pages during
  *    those 1,000 writes, ÷ (1,000 × (N − 1)) (1: each write reached each node once; a full mesh
  *    relays up to N − 1); bytes_per_write_per_node: the engram frame bytes they received
  *    meanwhile (gossip included), ÷ the same;
- *  - max_rss_mb: the largest peak RSS of a node, and the sum over the nodes (what N of them take).
+ *  - idle_cpu_pct_per_node: the CPU a connected, idle daemon spends (sessions, keep-alives,
+ *    gossip rounds) over IDLE_MS, in % of one core; load_1m: the machine's load average then and
+ *    after the writes;
+ *  - rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
+ *    after the writes, and the sum over the daemons (what N of them take).
  *
  * A size is skipped (and said so) when the free memory cannot hold N nodes at twice the largest
- * peak RSS seen so far.
+ * resident set seen so far.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { freemem, tmpdir } from 'node:os'
+import { freemem, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { freeUdpPort, PeerProcess, type Figures, type Ready } from './peers/protocol.ts'
+import { MeshCluster, progress, withDeadline, type NodeStats, type SessionHealth } from './meshCluster.ts'
+import { diameter, meshDials, sessionsPerNode } from './meshTopology.ts'
 
-const ENGRAM = fileURLToPath(new URL('../dist/bench/peers/engram.js', import.meta.url))
 const CONVERGE = 1_000
-const MESH_DEADLINE_MS = 300_000
+/** Deadlines: starting, opening sessions, one write everywhere, 1,000 writes everywhere. */
+const START_MS = 600_000
+const CONNECT_MS = 300_000
+const WRITE_MS = 60_000
+const CONVERGE_MS = 180_000
+/** How long a connected mesh idles while its CPU is measured. */
+const IDLE_MS = 10_000
 const DEFAULT_NODES: readonly number[] = [3, 5, 10]
 
-type Stats = Figures & { recordsIn: number, sessions: number }
+export interface MeshOptions {
+  readonly nodes?: readonly number[]
+  /** Closed-loop writes for the latency figures. */
+  readonly writes?: number
+  /** Each node's dials beyond its ring neighbour + 1 (a partial mesh); undefined: a full mesh. */
+  readonly degree?: number
+  /** p2p.eagerRoutes for each run (default: both, on first). */
+  readonly routes?: readonly boolean[]
+}
 
 function percentile (sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
 }
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
-async function stats (nodes: readonly PeerProcess[]): Promise<Stats[]> {
-  return await Promise.all(nodes.map(async n => await n.run({ op: 'stats' }) as unknown as Stats))
-}
-
-/** Polls every node's stats until `cond` holds for all (at most `ms`). */
-async function untilAll (what: string, nodes: readonly PeerProcess[], ms: number, cond: (s: Stats) => boolean): Promise<void> {
-  const end = performance.now() + ms
-  for (let i = 0; i < 1_000_000; i++) {
-    if ((await stats(nodes)).every(cond)) return
-    if (performance.now() > end) throw new Error(`mesh: timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
-
-async function mesh (n: number, dir: string, writes: number): Promise<{ figures: Record<string, number>, maxRssMb: number }> {
-  const nodes: PeerProcess[] = []
+async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean): Promise<{ figures: Record<string, number>, maxRssMb: number }> {
+  const dials = meshDials(n, degree)
+  const t0 = performance.now()
+  const cluster = await MeshCluster.start(n, dir, { 'p2p.eagerRoutes': routes }, START_MS)
   try {
-    const ready: Ready[] = []
-    for (let i = 0; i < n; i++) {
-      const node = new PeerProcess(ENGRAM, [join(dir, `mesh-${n}-${i}`), String(await freeUdpPort())])
-      nodes.push(node)
-      ready.push(await node.ready)
-    }
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await nodes[i]!.run({ op: 'connect', addr: ready[j]!.addr })
-    const t0 = performance.now()
-    await untilAll(`${n - 1} open sessions on every node`, nodes, MESH_DEADLINE_MS, s => s.sessions >= n - 1)
-    const meshMs = performance.now() - t0
+    const startMs = performance.now() - t0
+    const c0 = performance.now()
+    await cluster.connect(dials, CONNECT_MS)
+    const connectMs = performance.now() - c0
+    const nodes = cluster.nodes
 
-    // latency: closed loop, round robin
+    // idle: what the open sessions alone cost
+    const idle0 = await cluster.stats()
+    await new Promise(resolve => setTimeout(resolve, IDLE_MS))
+    const idle1 = await cluster.stats()
+    const idleLoad = loadavg()[0]!
+    const idleCpu = idle1.map((s, i) => (s.cpuMs - idle0[i]!.cpuMs) / (s.sinceSpawnMs - idle0[i]!.sinceSpawnMs) * 100)
+
+    // latency: closed loop, round robin (stops at the first write that misses its deadline)
     let count = 0
     const each: number[] = []
     const all: number[] = []
-    for (let w = 0; w < writes; w++) {
-      const writer = w % n
-      const others = nodes.filter((_, i) => i !== writer)
-      const start = performance.now()
-      const seen = others.map(async o => { await o.run({ op: 'wait', n: count + 1 }); each.push(performance.now() - start) })
-      await nodes[writer]!.run({ op: 'write', from: count, n: 1 })
-      await Promise.all(seen)
-      all.push(performance.now() - start)
-      count++
-    }
-
-    // convergence of 1,000 writes made at node 0
-    const before = await stats(nodes)
-    const c0 = performance.now()
-    const converged = nodes.slice(1).map(async o => await o.run({ op: 'wait', n: count + CONVERGE }))
-    await nodes[0]!.run({ op: 'write', from: count, n: CONVERGE, batch: 1 })
-    await Promise.all(converged)
-    const convergeMs = performance.now() - c0
-    const after = await stats(nodes)
-    let recordsIn = 0
-    let bytesIn = 0
-    for (let i = 1; i < n; i++) {
-      recordsIn += after[i]!.recordsIn - before[i]!.recordsIn
-      bytesIn += after[i]!.bytesIn - before[i]!.bytesIn
-    }
-    const per = CONVERGE * (n - 1)
-    each.sort((a, b) => a - b)
-    all.sort((a, b) => a - b)
-    const rss = after.map(s => s.maxRssMb)
-    const maxRssMb = Math.max(...rss)
-    const p = `mesh_${n}`
-    return {
-      maxRssMb,
-      figures: {
-        [`${p}_connect_ms`]: Math.round(meshMs),
-        [`${p}_write_to_visible_p50_ms`]: round(percentile(each, 0.5)),
-        [`${p}_write_to_visible_p99_ms`]: round(percentile(each, 0.99)),
-        [`${p}_visible_on_all_p50_ms`]: round(percentile(all, 0.5)),
-        [`${p}_visible_on_all_p99_ms`]: round(percentile(all, 0.99)),
-        [`${p}_converge_1000_ms`]: Math.round(convergeMs),
-        [`${p}_copies_per_record_per_node`]: round(recordsIn / per, 2),
-        [`${p}_bytes_per_write_per_node`]: Math.round(bytesIn / per),
-        [`${p}_max_rss_mb`]: Math.round(maxRssMb),
-        [`${p}_total_rss_mb`]: Math.round(rss.reduce((a, b) => a + b, 0))
+    const shown = progress(`mesh ${n}: closed-loop writes`, 'writes', writes)
+    try {
+      for (let w = 0; w < writes; w++) {
+        const writer = w % n
+        const others = nodes.filter((_, i) => i !== writer)
+        const start = performance.now()
+        const seen = others.map(async o => { await o.run({ op: 'wait', n: count + 1, ms: WRITE_MS }); each.push(performance.now() - start) })
+        await nodes[writer]!.run({ op: 'write', from: count, n: 1 })
+        count++
+        await Promise.all(seen)
+        all.push(performance.now() - start)
+        shown.update(all.length)
       }
+    } catch (e) {
+      process.stdout.write(`mesh ${n}: a write missed its ${WRITE_MS} ms deadline: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`)
     }
+    shown.finish()
+
+    // convergence of 1,000 writes made at node 0 (skipped when a closed-loop write never arrived)
+    const before = await cluster.stats()
+    let convergeMs = NaN
+    let converged = 0
+    if (all.length === writes) {
+      const converging = progress(`mesh ${n}: ${CONVERGE} writes at node 0 converging`, 'nodes', n - 1)
+      const c1 = performance.now()
+      const arrivals = nodes.slice(1).map(async o => {
+        await o.run({ op: 'wait', n: count + CONVERGE, ms: CONVERGE_MS })
+        converging.update(++converged)
+      })
+      await nodes[0]!.run({ op: 'write', from: count, n: CONVERGE, batch: 1 })
+      const outcomes = await withDeadline(Promise.allSettled(arrivals), CONVERGE_MS + 10_000, `${CONVERGE} writes on ${n} nodes`)
+      if (outcomes.every(o => o.status === 'fulfilled')) convergeMs = performance.now() - c1
+      converging.finish()
+    }
+    const after = await cluster.stats()
+    const load = loadavg()[0]!
+    const health = await cluster.health(sessionsPerNode(n, dials))
+    if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
+    const measured = { before, after, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, health, diameter: diameter(n, dials), dials: dials.length }
+    return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
-    for (const node of nodes) await node.stop().catch(() => node.kill())
+    await cluster.stop()
   }
 }
 
-export async function benchMesh ({ nodes = DEFAULT_NODES, writes = 60 }: { nodes?: readonly number[], writes?: number } = {}): Promise<Record<string, number>> {
+interface Measured {
+  readonly before: NodeStats[]
+  readonly after: NodeStats[]
+  readonly each: number[]
+  readonly all: number[]
+  readonly idleCpu: number[]
+  readonly idleLoad: number
+  readonly load: number
+  readonly startMs: number
+  readonly connectMs: number
+  /** NaN when some node did not hold all of them by the deadline. */
+  readonly convergeMs: number
+  /** Nodes that held all of them by the deadline. */
+  readonly converged: number
+  readonly health: SessionHealth
+  readonly diameter: number
+  readonly dials: number
+}
+
+function figures (n: number, writes: number, m: Measured): Record<string, number> {
+  let recordsIn = 0
+  let bytesIn = 0
+  for (let i = 1; i < n; i++) {
+    recordsIn += m.after[i]!.recordsIn - m.before[i]!.recordsIn
+    bytesIn += m.after[i]!.bytesIn - m.before[i]!.bytesIn
+  }
+  const per = CONVERGE * (n - 1)
+  m.each.sort((a, b) => a - b)
+  m.all.sort((a, b) => a - b)
+  const rss = m.after.map(s => s.rssMb)
+  return {
+    sessions: m.dials,
+    diameter_hops: m.diameter,
+    start_ms: Math.round(m.startMs),
+    connect_ms: Math.round(m.connectMs),
+    idle_cpu_pct_per_node: round(mean(m.idleCpu)),
+    idle_load_1m: round(m.idleLoad, 2),
+    writes_visible_everywhere: m.all.length,
+    writes_closed_loop: writes,
+    write_to_visible_p50_ms: round(percentile(m.each, 0.5)),
+    write_to_visible_p99_ms: round(percentile(m.each, 0.99)),
+    visible_on_all_p50_ms: round(percentile(m.all, 0.5)),
+    visible_on_all_p99_ms: round(percentile(m.all, 0.99)),
+    converge_1000_ms: Math.round(m.convergeMs),
+    converged_nodes: m.converged,
+    session_failures: m.health.failures,
+    nodes_short_of_sessions: m.health.shortNodes,
+    nodes_status_unanswered: m.health.unanswered,
+    copies_per_record_per_node: round(recordsIn / per, 2),
+    bytes_per_write_per_node: Math.round(bytesIn / per),
+    rss_mb_per_node: Math.round(mean(rss)),
+    max_rss_mb: Math.round(Math.max(...m.after.map(s => s.maxRssMb))),
+    total_rss_mb: Math.round(rss.reduce((a, b) => a + b, 0)),
+    load_1m: round(m.load, 2)
+  }
+}
+
+/** The prefix of a run's figures: mesh_25 (full), mesh_50_k3 (partial, degree 3), then _routes / _noroutes. */
+function prefix (n: number, degree: number | undefined, routes: boolean): string {
+  const shape = degree === undefined || degree >= n - 1 ? `mesh_${n}` : `mesh_${n}_k${degree}`
+  return `${shape}_${routes ? 'routes' : 'noroutes'}`
+}
+
+export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes = [true, false] }: MeshOptions = {}): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-mesh-'))
   const out: Record<string, number> = {}
   let rssMb = 0
   try {
     for (const n of nodes) {
-      const need = n * rssMb * 2 * 1024 * 1024
-      if (need > freemem()) {
-        process.stdout.write(`mesh: ${n} nodes skipped: ${Math.round(need / 2 ** 20)} MB needed at twice the peak RSS seen (${Math.round(rssMb)} MB a node), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
-        out[`mesh_${n}_skipped`] = 1
-        continue
+      for (const r of routes) {
+        const p = prefix(n, degree, r)
+        const need = n * rssMb * 2 * 1024 * 1024
+        if (need > freemem()) {
+          process.stdout.write(`${p}: skipped: ${Math.round(need / 2 ** 20)} MB needed at twice the peak RSS seen (${Math.round(rssMb)} MB a node), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
+          out[`${p}_skipped`] = 1
+          continue
+        }
+        // fewer closed-loop writes on a large mesh: each is already n − 1 samples
+        const res = await mesh(n, dir, writes ?? (n >= 25 ? 30 : 60), degree, r)
+        rssMb = Math.max(rssMb, res.maxRssMb)
+        for (const [k, v] of Object.entries(res.figures)) out[`${p}_${k}`] = v
+        process.stdout.write(`${p}: ${JSON.stringify(res.figures)}\n`)
       }
-      const r = await mesh(n, dir, writes)
-      rssMb = Math.max(rssMb, r.maxRssMb)
-      Object.assign(out, r.figures)
-      process.stdout.write(`mesh: ${n} nodes: ${JSON.stringify(r.figures)}\n`)
     }
     return out
   } finally {
@@ -148,5 +224,5 @@ export async function benchMesh ({ nodes = DEFAULT_NODES, writes = 60 }: { nodes
 if (import.meta.url === `file://${process.argv[1]}`) {
   const nodes = process.argv[2]?.split(',').map(Number) ?? DEFAULT_NODES
   const figs = await benchMesh({ nodes })
-  for (const [k, v] of Object.entries(figs)) process.stdout.write(`${k.padEnd(44)} ${v}\n`)
+  for (const [k, v] of Object.entries(figs)) process.stdout.write(`${k.padEnd(52)} ${v}\n`)
 }

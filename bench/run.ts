@@ -2,10 +2,13 @@
  * The benchmark harness (`npm run bench`): runs each benchmark, prints a table, then one JSON
  * line with every figure (for tools that track them).
  *
- *   node bench/run.ts [--rows N] [--only NAME]
+ *   node bench/run.ts [--rows N] [--only NAME] [--nodes LIST] [--degree K] [--routes on,off]
  *
  * --rows N     rows for the benchmarks that take a size (default 1,000,000)
  * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10,25,50 (default 3,5,10)
+ * --degree K   the mesh benchmark's nodes each dial K peers (a ring neighbour and K − 1 others)
+ *              instead of all of them (default: a full mesh)
+ * --routes L   p2p.eagerRoutes in the mesh benchmark: on, off or on,off (default on,off)
  * --only NAME  run one benchmark (names: see BENCHES)
  */
 import { parseArgs } from 'node:util'
@@ -27,7 +30,8 @@ import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
 import { benchUi } from './ui.ts'
 
-type Bench = (opts: { rows: number, nodes: number[] | undefined }) => Promise<Record<string, number>>
+interface MeshArgs { nodes: number[] | undefined, degree: number | undefined, routes: boolean[] | undefined }
+type Bench = (opts: { rows: number } & MeshArgs) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
@@ -60,18 +64,23 @@ const BENCHES: Record<string, Bench> = {
   // Two peer processes, engram beside Yjs: full copy of 10k / 100k / 1M (up to --rows), live and resume.
   peers: benchPeers,
   // Meshes of real daemons: write-to-visible, convergence of 1,000 writes, copies per record per node.
-  mesh: ({ nodes }) => benchMesh({ nodes })
+  mesh: ({ nodes, degree, routes }) => benchMesh({ nodes, degree, routes })
 }
 
 function usage (message: string): never {
-  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--only ${Object.keys(BENCHES).join('|')}]\n`)
+  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--degree K] [--routes on,off] [--only ${Object.keys(BENCHES).join('|')}]\n`)
   process.exit(2)
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' } } })
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' }, degree: { type: 'string' }, routes: { type: 'string' } } })
   const nodes = values.nodes?.split(',').map(Number)
   if (nodes !== undefined && !nodes.every(n => Number.isSafeInteger(n) && n >= 2 && n <= 64)) usage(`--nodes must list mesh sizes from 2 to 64 (got ${values.nodes})`)
+  const degree = values.degree === undefined ? undefined : Number(values.degree)
+  if (degree !== undefined && !(Number.isSafeInteger(degree) && degree >= 1 && degree <= 63)) usage(`--degree must be an integer from 1 to 63 (got ${values.degree})`)
+  const routeWords = values.routes?.split(',')
+  if (routeWords !== undefined && !routeWords.every(w => w === 'on' || w === 'off')) usage(`--routes must list on and/or off (got ${values.routes})`)
+  const routes = routeWords?.map(w => w === 'on')
   const rows = values.rows === undefined ? 1_000_000 : Number(values.rows.replaceAll('_', ''))
   if (!Number.isSafeInteger(rows) || rows < 1) usage(`--rows must be a positive integer (got ${values.rows})`)
   const names = values.only === undefined ? Object.keys(BENCHES) : [values.only]
@@ -80,7 +89,7 @@ async function main (): Promise<void> {
   for (const name of names) {
     process.stdout.write(`running ${name}…\n`)
     const t0 = performance.now()
-    results[name] = await BENCHES[name]!({ rows, nodes })
+    results[name] = await BENCHES[name]!({ rows, nodes, degree, routes })
     process.stdout.write(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
   const width = Math.max(...Object.values(results).flatMap(r => Object.keys(r).map(k => k.length)))

@@ -3,8 +3,9 @@
  * (EngramNode: store, REST API, native sync over QUIC), with the default configuration but for
  * its data dir, ports and seed, in a process of its own.
  *
- *   node bench/peers/engram.ts DATA_DIR P2P_PORT
+ *   node bench/peers/engram.ts DATA_DIR P2P_PORT [CONFIG_JSON]
  *
+ * CONFIG_JSON: more configuration over the defaults, e.g. {"p2p.eagerRoutes":true}.
  * Records are written through the engine (the REST API's write path without HTTP). `connect`
  * adds a manual peer (kept in the store, so a restarted node dials it again by itself);
  * `bytesIn` is the engram frame bytes received from peers since start.
@@ -14,7 +15,7 @@ import { EngramNode } from '../../src/node/EngramNode.ts'
 import { benchInput } from '../store.ts'
 import { processFigures, servePeer, until, type Command } from './protocol.ts'
 
-const [dataDir, port] = process.argv.slice(2) as [string, string]
+const [dataDir, port, overrides] = process.argv.slice(2) as [string, string, string | undefined]
 const t0 = performance.now()
 const node = await EngramNode.start(defaultConfig({
   dataDir,
@@ -22,7 +23,8 @@ const node = await EngramNode.start(defaultConfig({
   'p2p.enabled': true,
   'p2p.port': Number(port),
   'p2p.seed': 'bench-seed-7f3a9c2e41d8b605',
-  'log.level': 'error'
+  'log.level': 'error',
+  ...(overrides !== undefined ? JSON.parse(overrides) as Record<string, unknown> : {})
 }))
 const startMs = performance.now() - t0
 const native = node.native!
@@ -32,6 +34,8 @@ const records = (): number => store.stats().triples
 const bytesIn = (): number => native.sessionInfo().reduce((s, i) => s + i.bytesReceived, 0)
 const recordsIn = (): number => native.sessionInfo().reduce((s, i) => s + i.recordsReceived, 0)
 const sessions = (): number => native.sessionInfo().filter(i => i.state === 'open').length
+
+const onChange = (f: () => void): () => void => { node.engine.on('change', f); return () => { node.engine.off('change', f) } }
 
 function write (from: number, n: number, batch: number): void {
   for (let i = 0; i < n; i += batch) {
@@ -45,7 +49,7 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
     case 'fill': write(cmd.from, cmd.n, 10_000); break
     case 'write': write(cmd.from, cmd.n, cmd.batch ?? cmd.n); break
     case 'connect': native.addPeer(cmd.addr); break
-    case 'wait': await until(`${cmd.n} records`, 1_200_000, () => records() >= cmd.n); break
+    case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); break
     case 'stats': break
     case 'stop':
       await node.stop()

@@ -7,7 +7,7 @@
  *   → {op: 'fill', from, n}    n records (bench/store.ts benchInput from `from`), batches of 10,000
  *   → {op: 'write', from, n, batch?}   n records in writes of `batch` (default n: one write)
  *   → {op: 'connect', addr}    connect to a peer (engram: a manual peer; Yjs: the server's URL)
- *   → {op: 'wait', n}          answers once the peer holds at least n records
+ *   → {op: 'wait', n, ms?}     answers once the peer holds at least n records (fails after ms)
  *   → {op: 'stats'}            answers with the figures below
  *   → {op: 'stop'}             stops (a Yjs client first saves its document) and exits
  *   ← {ok: true, ...figures}   figures: ms (since the command), records, bytesIn (payload bytes
@@ -49,7 +49,7 @@ export interface Ready {
 export type Command =
   | { readonly op: 'fill' | 'write', readonly from: number, readonly n: number, readonly batch?: number }
   | { readonly op: 'connect', readonly addr: string }
-  | { readonly op: 'wait', readonly n: number }
+  | { readonly op: 'wait', readonly n: number, readonly ms?: number }
   | { readonly op: 'stats' | 'stop' }
 
 /** A peer process and its command channel. */
@@ -91,6 +91,9 @@ export class PeerProcess {
       resolve(code)
     }))
   }
+
+  /** The process id (what `kill` and `stop` end). */
+  get pid (): number | undefined { return this.child.pid }
 
   /** Sends a command; resolves with the answer. */
   async run (cmd: Command): Promise<Figures & Record<string, unknown>> {
@@ -146,13 +149,19 @@ export function processFigures (): { rssMb: number, maxRssMb: number, heapMb: nu
   }
 }
 
-/** Polls `cond` every millisecond until it holds (at most `ms`). */
-export async function until (what: string, ms: number, cond: () => boolean): Promise<void> {
-  const end = Date.now() + ms
-  for (let i = 0; i < 100_000_000 && !cond(); i++) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 1))
-  }
+/**
+ * Resolves once `cond` holds, checked now and after each change `onChange` reports (at most
+ * `ms`). No polling: a peer waiting costs nothing while it receives, so its CPU is the sync's own
+ * (and dozens of waiting peers do not fill two cores).
+ */
+export async function until (what: string, ms: number, cond: () => boolean, onChange: (check: () => void) => () => void): Promise<void> {
+  if (cond()) return
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => { if (cond()) { done(); resolve() } }
+    const timer = setTimeout(() => { done(); reject(new Error(`timed out after ${ms} ms waiting for ${what}`)) }, ms)
+    const off = onChange(check)
+    const done = (): void => { clearTimeout(timer); off() }
+  })
 }
 
 /** A UDP port free now on 127.0.0.1 (for a peer's p2p.port). */

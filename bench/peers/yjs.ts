@@ -80,7 +80,7 @@ if (role === 'server') {
     const c0 = performance.now()
     switch (cmd.op) {
       case 'connect': connect(cmd.addr); break
-      case 'wait': await until(`${cmd.n} records`, 1_200_000, () => arr.length >= cmd.n); break
+      case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => arr.length >= cmd.n, f => { arr.observe(f); return () => { arr.unobserve(f) } }); break
       case 'fill': case 'write': doc.transact(() => { arr.push(rows(cmd.from, cmd.n)) }); break
       case 'stats': break
       case 'stop':
