@@ -23,7 +23,7 @@ import type { FeedReceiver } from './FeedReceiver.ts'
 import type { FeedSender } from './FeedSender.ts'
 import { runHandshake } from '../../protocol/native/handshake.ts'
 import { HandshakeFrames } from './HandshakeFrames.ts'
-import { PageIntake } from './PageIntake.ts'
+import { MAX_QUEUED_PAGES, PageIntake } from './PageIntake.ts'
 import { decodeFrame, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
 import type { SessionInfo, SessionOptionsOf, SessionState } from './SessionOptions.ts'
@@ -64,7 +64,12 @@ export class NativeSession {
     isOpen: () => this.state === 'open',
     apply: msg => { this.handle(msg) },
     verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
-    fail: e => this.fail(e, 'changes')
+    fail: e => this.fail(e, 'changes'),
+    onDrop: () => {
+      if (this.intake.dropped === 1) {
+        this.opts.log.info(`P2P peer ${this.peer} sent pages faster than this node applies them: pages past ${MAX_QUEUED_PAGES} waiting are dropped and sent again from this node's cursor (nothing is lost; a busy machine)`, { peer: this.peer })
+      }
+    }
   })
 
   constructor (opts: NativeSessionOptions) {

@@ -3,10 +3,17 @@
  * (protocol/native/rows.ts checkRowAt) in slices of CHECK_SLICE, letting the event loop run between them — the
  * transport goes on reading the next page meanwhile, and other peers' sessions are not held up —
  * its signatures are checked the same way (`verify`), then the page goes to the session to be
- * applied. A peer keeps at most two pages
- * unacknowledged, so more than MAX_QUEUED_PAGES waiting here is a protocol error.
+ * applied.
+ *
+ * A sender keeps two pages unacknowledged, but a stream that restarts (a fresh cursor, a graft,
+ * an acknowledgement timeout) sends two more while its earlier pages are still on their way or
+ * waiting here; on a receiver short of CPU a few restarts in a row pile them up. At most
+ * MAX_QUEUED_PAGES wait here: a page past that is dropped unread (counted in `dropped`), and the
+ * session goes on. Nothing is lost: a dropped page never moves this node's cursor, so the pages
+ * after it do not apply either (their `from` is not the cursor: FeedReceiver asks for the stream
+ * again from the cursor) and the sender sends from there again. Memory stays bounded either way,
+ * and a peer that floods frames meets the session's frame budget (PeerBudget.ts).
  */
-import { PROTOCOL } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import type { ChangesMessage, UncheckedChanges } from '../../protocol/native/messages.ts'
@@ -14,7 +21,7 @@ import { checkRowAt, sealsOf } from '../../protocol/native/rows.ts'
 
 /** Rows checked between two turns of the event loop. */
 export const CHECK_SLICE = 500
-/** Pages received and not yet applied before the peer is cut off. */
+/** Pages received and not yet applied; a page past them is dropped. */
 export const MAX_QUEUED_PAGES = 8
 
 export interface PageIntakeOptions {
@@ -24,14 +31,18 @@ export interface PageIntakeOptions {
   readonly apply: (msg: ChangesMessage) => void
   /** Checks the page's signatures ahead of `apply`, letting other work run (Engine.verifyAhead). */
   readonly verify?: (records: readonly MemoryRecord[], seals: PageSeals | undefined) => Promise<void>
-  /** A page refused (a bad row, a queue too long) or failing to apply: the session closes. */
+  /** A page refused (a bad row) or failing to apply: the session closes. */
   readonly fail: (err: unknown) => Promise<void>
+  /** A page dropped because MAX_QUEUED_PAGES were waiting (`dropped` counts them). */
+  readonly onDrop?: () => void
 }
 
 export class PageIntake {
   private readonly opts: PageIntakeOptions
   private tail: Promise<void> = Promise.resolve()
   private queued = 0
+  /** Pages dropped because MAX_QUEUED_PAGES were waiting. */
+  dropped = 0
 
   constructor (opts: PageIntakeOptions) {
     this.opts = opts
@@ -39,10 +50,12 @@ export class PageIntake {
 
   /** Queues a page behind the ones before it. */
   push (msg: UncheckedChanges): void {
-    if (++this.queued > MAX_QUEUED_PAGES) {
-      void this.opts.fail(PROTOCOL(`more than ${MAX_QUEUED_PAGES} pages sent without waiting for acknowledgements`))
+    if (this.queued >= MAX_QUEUED_PAGES) {
+      this.dropped++
+      this.opts.onDrop?.()
       return
     }
+    this.queued++
     this.tail = this.tail.then(async () => {
       try {
         const records: MemoryRecord[] = new Array<MemoryRecord>(msg.unchecked.length)
