@@ -12,7 +12,9 @@
  *
  * All along, the victim's health must answer within a bound, its RSS must stay bounded (both
  * are reported), and the honest peer must keep converging with it. Bounded in time: the attack
- * lasts ATTACK_MS, the whole test well under 60 s.
+ * lasts ATTACK_MS, and the handshake churn until it made HANDSHAKES_ASKED attempts (a count, not
+ * a rate: a loaded machine lets it make them more slowly), within a hard end; the whole test well
+ * under 60 s on a quiet machine.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -31,6 +33,8 @@ import { attack, type HostileSession } from './attacker.ts'
 
 const SEED = 'hostile-test-seed-Kq7Pw2mZ'
 const ATTACK_MS = Number(process.env.HOSTILE_ATTACK_MS ?? 12_000)
+/** Handshakes the churning attackers make at least, however long a loaded machine makes them take (within the hard end). */
+const HANDSHAKES_ASKED = 1_000
 const RSS_GROWTH_BOUND_MB = 400
 const REQUEST_TIMEOUT_MS = 2_000
 
@@ -114,9 +118,10 @@ async function underAttack (t: { diagnostic (message: string): void }): Promise<
 
   const end = Date.now() + ATTACK_MS
   const attacking = (): boolean => Date.now() < end
-  // the measurements go on while any attack does (the handshake churn may need longer on a busy machine)
+  // the measurements go on while any attack does: the handshake churn goes on past ATTACK_MS until
+  // it made the attempts the test asks for, which a loaded machine may take a minute or more to let it
   let attacksDone = false
-  const hardEnd = end + 15_000
+  const hardEnd = end + 150_000
   const measuring = (): boolean => !attacksDone && Date.now() < hardEnd
   const health: number[] = []
   let healthFailures = 0
@@ -231,7 +236,7 @@ async function underAttack (t: { diagnostic (message: string): void }): Promise<
     let opened = 0
     let refused = 0
     await Promise.all(churners.map(async a => {
-      while ((attacking() || opened + refused < 2_000) && Date.now() < hardEnd && opened + refused < 5_000) {
+      while ((attacking() || opened + refused < HANDSHAKES_ASKED) && Date.now() < hardEnd && opened + refused < 5_000) {
         try {
           const conn = await a.dial(target, { timeoutMs: 3_000 })
           opened++
@@ -322,7 +327,7 @@ async function underAttack (t: { diagnostic (message: string): void }): Promise<
   assert.ok(status.refused.floods >= 1, 'flooding sessions were cut')
   assert.ok(status.refused.requests_dropped > 0, 'requests sent too fast were ignored')
   const hs = report.handshakes as { held: number, heldRefused: number, opened: number, refused: number }
-  assert.ok(hs.opened + hs.refused + hs.held + hs.heldRefused >= 1_000, `thousands of handshakes attempted: ${JSON.stringify(hs)}`)
+  assert.ok(hs.opened + hs.refused + hs.held + hs.heldRefused >= HANDSHAKES_ASKED, `thousands of handshakes attempted: ${JSON.stringify(hs)}`)
   assert.ok(status.refused.handshakes_refused > 0, `handshakes beyond the caps were refused: ${JSON.stringify(status.refused)}`)
   const tr = report.trickle as { answered408: number, closedAtOnce: number }
   assert.ok(tr.answered408 > 0 && tr.closedAtOnce > 0, `trickled bodies timed out and connections over the per-client cap were refused: ${JSON.stringify(tr)}`)
