@@ -14,7 +14,7 @@ describe('PageIntake', () => {
   it(`drops a page past ${MAX_QUEUED_PAGES} waiting, without failing the session, and takes pages again once they are applied`, async () => {
     const applied: number[] = []
     const failures: unknown[] = []
-    let drops = 0
+    const drops: number[] = []
     let release!: () => void
     const gate = new Promise<void>(resolve => { release = resolve })
     const intake = new PageIntake({
@@ -23,11 +23,11 @@ describe('PageIntake', () => {
       // signatures checked slowly: the pages wait
       verify: async () => { await gate },
       fail: async e => { failures.push(e) },
-      onDrop: () => { drops++ }
+      onDrop: dropped => { drops.push(dropped) }
     })
     for (let n = 0; n < MAX_QUEUED_PAGES + 3; n++) intake.push(page(n))
     assert.equal(intake.dropped, 3)
-    assert.equal(drops, 3)
+    assert.deepEqual(drops, [1, 2, 3])
     release()
     const deadline = Date.now() + 30_000
     while (applied.length < MAX_QUEUED_PAGES && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))

@@ -62,6 +62,19 @@ describe('EagerRoutes', () => {
     return { sent, grafts, l }
   }
 
+  /**
+   * Routes with two links: B brought O's stamp 1 first (O's parent), C then brought it again as a
+   * duplicate (C sent `prune` of O, at its cursor 5).
+   */
+  function prunedOnC (): { routes: EagerRoutes, b: ReturnType<typeof link>, c: ReturnType<typeof link> } {
+    const routes = new EagerRoutes()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    return { routes, b, c }
+  }
+
   it('prunes an origin on a peer that brings only duplicates of it, never on its parent', () => {
     const routes = new EagerRoutes()
     const b = link(routes, B)
@@ -78,11 +91,7 @@ describe('EagerRoutes', () => {
   })
 
   it('grafts an origin whose announced stamp no path brought within the timeout, from where it was pruned', () => {
-    const routes = new EagerRoutes()
-    const b = link(routes, B)
-    const c = link(routes, C)
-    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
-    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    const { routes, b, c } = prunedOnC()
     // C left out O's stamp 2, then 3; B brings 2 in time, not 3
     routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 100)
     routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map([[O, 1]]), 150)
@@ -97,11 +106,7 @@ describe('EagerRoutes', () => {
   })
 
   it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {
-    const routes = new EagerRoutes()
-    const b = link(routes, B)
-    const c = link(routes, C)
-    routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
-    routes.page(c.l, C, { from: 0, to: 5, records: [rec(O, 1)] }, new Map(), 0)
+    const { routes, b, c } = prunedOnC()
     assert.deepEqual(c.sent, [{ t: 'prune', o: [O] }])
     // a page C sent before the prune reached it brings O's stamp 2 first
     routes.page(c.l, C, { from: 5, to: 6, records: [rec(O, 2)] }, new Map([[O, 1]]), 10)

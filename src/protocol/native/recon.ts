@@ -102,10 +102,11 @@ export function nextBatch (received: number): number {
 
 const DEFAULT_RECORDS_BYTES = 1024 * 1024
 
-interface Own { readonly round: number, decoder?: RibltDecoder, quiet: number }
-
 /** Calls of startRound in a row without an answer after which a round the peer had answered is given up. */
 export const STALLED_TICKS = 3
+
+/** This node's round in progress; `quiet`: calls of startRound since the peer last answered it. */
+interface Own { readonly round: number, decoder?: RibltDecoder, quiet: number }
 interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
 
 /**

@@ -65,8 +65,8 @@ export class NativeSession {
     apply: msg => { this.handle(msg) },
     verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
     fail: e => this.fail(e, 'changes'),
-    onDrop: () => {
-      if (this.intake.dropped === 1) {
+    onDrop: dropped => {
+      if (dropped === 1) {
         this.opts.log.info(`P2P peer ${this.peer} sent pages faster than this node applies them: pages past ${MAX_QUEUED_PAGES} waiting are dropped and sent again from this node's cursor (nothing is lost; a busy machine)`, { peer: this.peer })
       }
     }

@@ -33,26 +33,29 @@ export interface PageIntakeOptions {
   readonly verify?: (records: readonly MemoryRecord[], seals: PageSeals | undefined) => Promise<void>
   /** A page refused (a bad row) or failing to apply: the session closes. */
   readonly fail: (err: unknown) => Promise<void>
-  /** A page dropped because MAX_QUEUED_PAGES were waiting (`dropped` counts them). */
-  readonly onDrop?: () => void
+  /** A page dropped because MAX_QUEUED_PAGES were waiting; `dropped`: how many so far. */
+  readonly onDrop?: (dropped: number) => void
 }
 
 export class PageIntake {
   private readonly opts: PageIntakeOptions
   private tail: Promise<void> = Promise.resolve()
   private queued = 0
-  /** Pages dropped because MAX_QUEUED_PAGES were waiting. */
-  dropped = 0
+  private droppedPages = 0
 
   constructor (opts: PageIntakeOptions) {
     this.opts = opts
   }
 
+  /** Pages dropped because MAX_QUEUED_PAGES were waiting. */
+  get dropped (): number {
+    return this.droppedPages
+  }
+
   /** Queues a page behind the ones before it. */
   push (msg: UncheckedChanges): void {
     if (this.queued >= MAX_QUEUED_PAGES) {
-      this.dropped++
-      this.opts.onDrop?.()
+      this.opts.onDrop?.(++this.droppedPages)
       return
     }
     this.queued++
