@@ -12,12 +12,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { compareHlc, type Hlc } from '../../src/core/hlc.ts'
 import type { NodeId } from '../../src/core/ids.ts'
 import type { TripleRecord } from '../../src/core/model.ts'
 import { lostAt } from '../../src/replication/conflicts.ts'
 import { mulberry32 } from '../../src/transport/memory/MemoryTransport.ts'
 import { convergenceDifference } from '../support/dumps.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { assertProperty, narrowHlcArb, seedFor } from '../unit/arbitraries.ts'
 import { PolledNetwork, type PolledNode } from './polledNet.ts'
 
 const ONE = 'rel:one'
@@ -62,6 +63,22 @@ const deletedAt = (loser: TripleRecord, winner: TripleRecord): string => {
   const h = lostAt(loser, winner)
   return `deleted@${h.wall}.${h.counter}.${h.node}`
 }
+
+const tripleAt = (hlc: Hlc): TripleRecord => ({ kind: 'triple', id: 'x'.repeat(64) as TripleRecord['id'], subject: 'user:s', predicate: ONE, object: { kind: 'number', value: 0 }, hlc, deleted: false })
+
+describe('the stamp of a last-writer-wins deletion (lostAt)', () => {
+  const seed = seedFor(4243)
+  it(`is the loser's node's, between the loser's stamp and the winner's, and below every later stamp (seed ${seed})`, () => {
+    assertProperty(fc.property(narrowHlcArb, narrowHlcArb, narrowHlcArb, (x, y, later) => {
+      const [l, w] = compareHlc(x, y) <= 0 ? [x, y] : [y, x]
+      const at = lostAt(tripleAt(l), tripleAt(w))
+      assert.equal(at.node, l.node, 'under the loser\'s node: a node whose knowledge covers it held the loser')
+      assert.ok(compareHlc(at, l) >= 0, 'it deletes the loser\'s state (a tie goes to the delete)')
+      assert.ok(compareHlc(at, w) <= 0, 'not above the winner')
+      if (compareHlc(later, w) > 0) assert.ok(compareHlc(later, at) > 0, 'a re-add after the winner wins over it')
+    }), seed, 2000)
+  })
+})
 
 describe('last-writer-wins, when the winner changes', () => {
   it('a node whose only source never held the loser still gets the later winner\'s deletion of it', async () => {
