@@ -4,11 +4,11 @@
  * tombstone only on a node that held the loser. When a later value beats the first winner, a node
  * that holds the loser deleted at the first winner's time must get the later deletion even when
  * its only source never held the loser (stamped as the winner's, that source dropped it by Rule A).
- * The stamp's properties, then polled nodes in one process (polledNet.ts), pulled by hand on one
- * clock: a fixed schedule, and
- * a property over random schedules (adds, re-adds, deletes, pulls along a random strongly
- * connected pull graph), each followed by rounds of pulls along the same graph: the nodes must
- * converge (no divergent records), keep at most one live value, and a further round write nothing.
+ * The stamp's properties; then polled nodes in one process (polledNet.ts), pulled by hand on one
+ * clock: a fixed schedule, and a property over random schedules (adds, re-adds, deletes, pulls
+ * along a random strongly connected pull graph), each followed by rounds of pulls along the same
+ * graph: the nodes must converge (no divergent records), keep at most one live value, and a
+ * further round write nothing.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
