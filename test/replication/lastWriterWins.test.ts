@@ -160,6 +160,16 @@ async function runSchedule (extra: readonly number[], ops: readonly Op[]): Promi
 }
 
 describe('last-writer-wins, random schedules', () => {
+  it('a loser does not stay live on a node the winner reached only deleted (a schedule the property found)', async () => {
+    // b writes v0; d writes v2 (the winner); a pulls d, then b, and so deletes v0, the loser; d
+    // deletes v2. b pulls only from c, c only from d: neither ever held v0. Stamped as the
+    // winner's, v0's tombstone was dropped by d (Rule A) and v0 stayed live on b alone.
+    await runSchedule([1], [
+      { k: 'add', n: 1, v: 0, ms: 0 }, { k: 'del', n: 0, v: 0 }, { k: 'add', n: 3, v: 2, ms: 0 },
+      { k: 'pull', e: 5 }, { k: 'pull', e: 0 }, { k: 'del', n: 3, v: 2 }
+    ])
+  })
+
   const seed = seedFor(4242)
   it(`every schedule converges, with one value at most, and stays still (seed ${seed})`, async () => {
     const extraArb = fc.uniqueArray(fc.nat(EDGES.length - NODES - 1), { maxLength: EDGES.length - NODES })
