@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: a chaos run against real daemons in network namespaces (run.ts), as root.
  *
- *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR] [--keep]
+ *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--out DIR] [--keep]
  *
  * Prints the seed and the schedule first (the same seed replays the same schedule), progress
  * while it runs, and the checker's figures at the end; writes history.json, verdict.json and
@@ -20,7 +20,7 @@ import { faketimeLib } from './Cluster.ts'
 import { passed, report, runChaos } from './run.ts'
 
 function usage (why: string): never {
-  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--out DIR] [--keep]\n`)
+  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--out DIR] [--keep]\n`)
   process.exit(2)
 }
 
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     nodes: { type: 'string' },
     'ttl-seconds': { type: 'string' },
     'max-drift-ms': { type: 'string' },
+    'time-scale': { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean' }
   }
@@ -46,12 +47,13 @@ const minutes = num(values.minutes, 3, 'minutes', 0.5, 600)
 const nodes = Math.floor(num(values.nodes, 5, 'nodes', 2, 9))
 const ttlSeconds = num(values['ttl-seconds'], 10, 'ttl-seconds', 1, 3600)
 const maxDriftMs = Math.floor(num(values['max-drift-ms'], 60_000, 'max-drift-ms', 1000, 86_400_000))
+const timeScale = num(values['time-scale'], 1, 'time-scale', 0.1, 10)
 const why = cannotRun(true) ?? (faketimeLib() === undefined ? 'libfaketime is not installed (apt-get install libfaketime)' : undefined)
 if (why !== undefined) usage(`npm run chaos cannot run here: ${why}`)
 const outDir = values.out ?? mkdtempSync(join(tmpdir(), `engram-chaos-${seed}-`))
 
 try {
-  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, outDir, keep: values.keep === true, print: line => process.stdout.write(line + '\n') })
+  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, timeScale, outDir, keep: values.keep === true, print: line => process.stdout.write(line + '\n') })
   for (const line of report(result, seed)) process.stdout.write(line + '\n')
   process.exit(passed(result) ? 0 : 1)
 } catch (e) {

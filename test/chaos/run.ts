@@ -44,6 +44,8 @@ export interface ChaosOptions {
   readonly finalLimitMs?: number
   /** Copies every node's data directory into `outDir/data/<node>` before the cluster is removed. */
   readonly keep?: boolean
+  /** The schedule's faults, gaps, warm-up and cool-down last this fraction of their usual time (schedule.ts; default 1). */
+  readonly timeScale?: number
 }
 
 export interface ChaosResult {
@@ -67,11 +69,13 @@ interface Window { readonly node: string, readonly from: number, to: number, rea
 export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
   mkdirSync(o.outDir, { recursive: true })
   const names = Array.from({ length: o.nodes }, (_, i) => String.fromCharCode(97 + i))
+  const timeScale = o.timeScale ?? 1
   const schedule = makeSchedule({
-    seed: o.seed, nodes: names, durationMs: o.durationMs, warmupMs: 8_000, cooldownMs: 5_000, ttlMs: o.ttlSeconds * 1000, maxDriftMs: o.maxDriftMs
+    seed: o.seed, nodes: names, durationMs: o.durationMs, warmupMs: Math.round(8_000 * timeScale), cooldownMs: Math.round(5_000 * timeScale),
+    ttlMs: o.ttlSeconds * 1000, maxDriftMs: o.maxDriftMs, timeScale
   })
-  o.print(`chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 60_000).toFixed(1)} min, tombstone TTL ${o.ttlSeconds} s, hlc.maxDriftMs ${o.maxDriftMs}; output in ${o.outDir}`)
-  o.print(`chaos: replay with: npm run chaos -- --seed ${o.seed} --minutes ${o.durationMs / 60_000} --nodes ${o.nodes}`)
+  o.print(`chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 60_000).toFixed(1)} min, tombstone TTL ${o.ttlSeconds} s, hlc.maxDriftMs ${o.maxDriftMs}, time scale ${timeScale}; output in ${o.outDir}`)
+  o.print(`chaos: replay with: npm run chaos -- --seed ${o.seed} --minutes ${o.durationMs / 60_000} --nodes ${o.nodes} --ttl-seconds ${o.ttlSeconds} --max-drift-ms ${o.maxDriftMs} --time-scale ${timeScale}`)
   o.print(`chaos: schedule (${schedule.length} faults):`)
   for (const s of schedule) o.print(`  ${describeStep(s)}`)
 

@@ -43,6 +43,11 @@ export interface ScheduleOptions {
   readonly ttlMs: number
   /** hlc.maxDriftMs: small clock steps stay within it, large ones go far beyond. */
   readonly maxDriftMs: number
+  /**
+   * Every fault and quiet gap lasts this fraction of its usual time (default 1); the faults drawn
+   * are the same. An `isolate` still outlasts the tombstone TTL.
+   */
+  readonly timeScale?: number
 }
 
 const WEIGHTS: ReadonlyArray<readonly [Fault['kind'], number]> = [
@@ -52,6 +57,9 @@ const WEIGHTS: ReadonlyArray<readonly [Fault['kind'], number]> = [
 export function makeSchedule (o: ScheduleOptions): Step[] {
   const rnd = mulberry32(o.seed)
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1))
+  const scale = o.timeScale ?? 1
+  /** A duration drawn from [lo, hi] ms, scaled (one draw whatever the scale, so a seed draws the same faults). */
+  const span = (lo: number, hi: number): number => Math.round(int(lo, hi) * scale)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const shuffled = (): string[] => {
     const xs = [...o.nodes]
@@ -68,14 +76,14 @@ export function makeSchedule (o: ScheduleOptions): Step[] {
     const fault = draw(kind)
     if (t + fault.ms > o.durationMs - o.cooldownMs) break
     steps.push({ at: t, fault })
-    t += fault.ms + int(3_000, 6_000)
+    t += fault.ms + span(3_000, 6_000)
   }
   return steps
 
   function draw (kind: Fault['kind']): Fault {
-    const ms = int(4_000, 12_000)
+    const ms = span(4_000, 12_000)
     switch (kind) {
-      case 'kill': return { kind, node: pick(o.nodes), ms: int(2_000, 8_000) }
+      case 'kill': return { kind, node: pick(o.nodes), ms: span(2_000, 8_000) }
       case 'pause': return { kind, node: pick(o.nodes), ms }
       case 'split': {
         const xs = shuffled()
@@ -91,14 +99,14 @@ export function makeSchedule (o: ScheduleOptions): Step[] {
         const k = int(1, Math.max(1, rest.length - 1))
         return { kind, bridge: bridge!, groups: [rest.slice(0, k).sort(), rest.slice(k).sort()], ms }
       }
-      case 'isolate': return { kind, node: pick(o.nodes), ms: Math.round(o.ttlMs * 1.5) + int(2_000, 6_000) }
+      case 'isolate': return { kind, node: pick(o.nodes), ms: Math.round(o.ttlMs * 1.5) + span(2_000, 6_000) }
       case 'clock': {
         // Half the steps stay within the drift guard; the others go hours ahead or behind.
         const within = rnd() < 0.5
         const seconds = within
           ? (rnd() < 0.5 ? -1 : 1) * int(5, Math.max(5, Math.floor(o.maxDriftMs / 2000)))
           : (rnd() < 0.7 ? 1 : -1) * int(1, 3) * 3600
-        return { kind, node: pick(o.nodes), offsetSeconds: seconds, ms: int(8_000, 16_000) }
+        return { kind, node: pick(o.nodes), offsetSeconds: seconds, ms: span(8_000, 16_000) }
       }
     }
   }

@@ -1,9 +1,10 @@
 /**
- * The short chaos run (run.ts, about two and a half minutes; part of `npm test` as root, alone: `npm run
- * chaos:short`): four daemons in network
- * namespaces, concurrent writers, and a fixed seed's schedule of kills, pauses, partitions,
- * clock steps and tombstone expiry; nothing acknowledged may be lost, nothing deleted may come
- * back, the nodes must end identical and every heal must converge. Needs root, nftables and
+ * The short chaos run (run.ts, about a minute and a half; part of `npm test` as root, alone: `npm
+ * run chaos:short`): four daemons in network namespaces, concurrent writers, and a fixed seed's
+ * schedule of kills, pauses, partitions, clock steps and tombstone expiry, its faults and quiet
+ * gaps at 0.6 of the long run's lengths (time scale, schedule.ts: the same faults, a 5 s
+ * tombstone TTL that the isolation still outlasts); nothing acknowledged may be lost, nothing
+ * deleted may come back, the nodes must end identical and every heal must converge. Needs root, nftables and
  * libfaketime; elsewhere it says why it did not run. `ENGRAM_CHAOS_SEED` runs another seed; the
  * long run is `npm run chaos` (docs/SYNC.md, "Chaos testing").
  */
@@ -23,11 +24,11 @@ if (SKIP !== undefined) process.stderr.write(`test/chaos/short.test.ts does not 
 const SEED = Number(process.env.ENGRAM_CHAOS_SEED ?? 266)
 
 describe('chaos: a short run', { skip: SKIP }, () => {
-  // About 2.5 minutes when it passes; bounded (overrun, final wait) well within the timeout when it does not.
+  // About 1.5 minutes when it passes; bounded (overrun, final wait) well within the timeout when it does not.
   it(`seed ${SEED}: nothing lost, nothing back, identical nodes, every heal converges`, { timeout: 420_000 }, async () => {
     const out = mkdtempSync(join(tmpdir(), `engram-chaos-${SEED}-`))
     const result = await runChaos({
-      seed: SEED, durationMs: 100_000, nodes: 4, ttlSeconds: 8, maxDriftMs: 30_000, outDir: out, overrunMs: 40_000, finalLimitMs: 60_000,
+      seed: SEED, durationMs: 60_000, timeScale: 0.6, nodes: 4, ttlSeconds: 5, maxDriftMs: 30_000, outDir: out, overrunMs: 40_000, finalLimitMs: 60_000,
       print: l => process.stderr.write(l + '\n')
     })
     const text = report(result, SEED).join('\n')

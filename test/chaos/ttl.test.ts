@@ -3,10 +3,10 @@
  * reaches the writers e1, e2, e3 only through q (nftables cuts p from them), so every record
  * they write reaches p by relay and p's cursor on their feeds never passes it. The writers go
  * offline; their records are deleted on p; the tombstones reach q and are collected everywhere
- * once the writers are declared gone (sync.memberGoneDays, fifteen seconds here). Then the writers
- * come back in every order — e1 reaching only p, e2 only q, e3 both — and every record they had
- * must stay deleted on every node: after each writer's next write has reached every node (so
- * whatever the writers send has been sent), and also once everyone reaches everyone.
+ * once the writers are declared gone (sync.memberGoneDays, ten seconds here, the least it allows).
+ * Then the writers come back in every order — e1 reaching only p, e2 only q, e3 both — and every
+ * record they had must stay deleted on every node: after each writer's next write has reached
+ * every node (so whatever the writers send has been sent), and also once everyone reaches everyone.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -22,7 +22,7 @@ describe('deletes that outlive the tombstone TTL (relayed records, every return 
   // started after the partition is in place
   const { cluster, node: n, tripleOn, noteValue } = clusterFixture('ttl', {
     nodes: 5, names: ['p', 'q', ...WRITERS], tombstoneTtlHours: 2 / 3600, maxDriftMs: 60_000, gossipIntervalMs: 500,
-    extra: { sync: { memberGoneDays: 15 / 86_400 } }
+    extra: { sync: { memberGoneDays: 10 / 86_400 } }
   }, false)
 
   const stats = async (x: ClusterNode): Promise<Record<string, number>> =>
@@ -58,7 +58,7 @@ describe('deletes that outlive the tombstone TTL (relayed records, every return 
     await until(async () => (await Promise.all(written.map(async x => !(await tripleOn(n('q'), x.id)) && !(await noteOn(n('q'), x.note))))).every(Boolean),
       () => 'the deletes on q', 30_000, 250)
     phase('writers stopped, deletes on q')
-    // collected on p and q once the writers are declared gone (15 s without news of them)
+    // collected on p and q once the writers are declared gone (10 s without news of them)
     await until(async () => {
       const [sp, sq] = await Promise.all([stats(n('p')), stats(n('q'))])
       return sp.tripleTombstones === 0 && sp.noteTombstones === 0 && sq.tripleTombstones === 0 && sq.noteTombstones === 0

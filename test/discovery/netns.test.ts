@@ -11,6 +11,10 @@
  * - with UDP dropped between two namespaces (nftables), the nodes sync over TCP;
  * - with mDNS hearing nobody, the static list is dialled after the (shortened) wait; with mDNS
  *   unable to send at all, at once.
+ *
+ * The four groups (the first four tests, then each of the last three) share nothing but the lab:
+ * their own nodes, addresses, seeds and mDNS service types. They run side by side; the tests of
+ * the first group run one after the other, each starting where the one before left off.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -27,7 +31,7 @@ interface PeersAnswer { peers: Array<{ node_id: string | null, addr: string, con
 
 const P2P_PORT = 19091
 
-describe('discovery in network namespaces', { skip: SKIP }, () => {
+describe('discovery in network namespaces', { skip: SKIP, concurrency: true }, () => {
   let lab: Lab
   before(() => { lab = new Lab() })
   after(async () => { await lab?.destroy() })
@@ -46,7 +50,7 @@ describe('discovery in network namespaces', { skip: SKIP }, () => {
   })
   const connectedTo = async (d: DaemonHandle, id: string): Promise<boolean> => (await peers(d)).peers.some(p => p.node_id === id && p.connected)
 
-  describe('mDNS, refusal, leaving and restarting', () => {
+  describe('mDNS, refusal, leaving and restarting', { concurrency: false }, () => {
     let a: DaemonHandle, b: DaemonHandle, c: DaemonHandle
     let na: LabNode
     let ida: string, idb: string, idc: string

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { isEngramError } from '../../src/core/errors.ts'
 import { decodePunch, encodePunch, MAX_PUNCH_CANDIDATES, MAX_PUNCH_MESSAGE, type Candidate } from '../../src/transport/relay/punch.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 
 const SEED = seedFor(0x9e1c)
 process.stderr.write(`punch message properties: fast-check seed ${SEED}\n`)

@@ -11,7 +11,7 @@ import { openPage, readHeader, sealPage, type SealKey } from '../../src/protocol
 import { isEngramError } from '../../src/core/errors.ts'
 import { blake3 } from '../../src/core/hash.ts'
 import { derivePrivateNetworkKey } from '../../src/transport/libp2p/privateNetwork.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 
 const SEED = seedFor(1616)
 const WRITER = '12D3KooWGzx9pWqLhJ3R4ZbW1uGcWq5nYb5xV9Yt1w2x3y4z5A6B'

@@ -231,8 +231,12 @@ describe('a web page against the local API (real Chromium, real daemon)', () => 
   after(async () => {
     await browser?.close()
     await proxy?.close()
-    // Bounded: had an attack got through, the node might be busy with the peers it added.
-    if (victim !== undefined) await Promise.race([victim.stop(), new Promise(resolve => setTimeout(resolve, 30_000))]).finally(() => victim.kill())
+    // Bounded: had an attack got through, the node might be busy with the peers it added. The
+    // bound's timer is cleared once the node stopped (a pending one keeps this process alive).
+    if (victim !== undefined) {
+      let bound: NodeJS.Timeout | undefined
+      await Promise.race([victim.stop(), new Promise(resolve => { bound = setTimeout(resolve, 30_000) })]).finally(() => { clearTimeout(bound); victim.kill() })
+    }
     await peer?.close()
     box?.remove()
   })

@@ -10,14 +10,7 @@ import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, RecordK
 import { makeTrace, makeTriple } from '../../src/core/records.ts'
 import { MANGLED_KEYS } from '../../src/core/validate.ts'
 
-/** The seed of a property: ENGRAM_FC_SEED when set, else the test's own fixed seed. */
-export function seedFor (fixed: number): number {
-  const env = process.env.ENGRAM_FC_SEED
-  if (env === undefined || env === '') return fixed
-  const n = Number(env)
-  if (!Number.isSafeInteger(n)) throw new Error(`ENGRAM_FC_SEED must be an integer, got ${JSON.stringify(env)}`)
-  return n
-}
+export { seedFor } from '../support/seed.ts'
 
 /**
  * How many cases each decoder fuzz property runs: FUZZ_RUNS when set, else 5,000 — every
