@@ -15,15 +15,8 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { BIN, closedPort, engram, sandbox, startDaemon, type Daemon, type Result, type Sandbox } from './helpers.ts'
+import { inProcess } from './inProcess.ts'
 import { COMMANDS, runCli } from '../../src/cli/run.ts'
-
-/** `engram …args` run by the binary's own dispatcher in this process (no stdin, no terminal). */
-async function inProcess (args: readonly string[], env: Record<string, string>, cwd: string): Promise<Result> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, { env, cwd, out: t => { stdout += t }, err: t => { stderr += t } })
-  return { code, signal: null, stdout, stderr }
-}
 
 /** The one error line of a failed command. */
 function errorLine (r: Result): string {
