@@ -26,7 +26,11 @@
  *    gossip rounds) over IDLE_MS, in % of one core; load_1m: the machine's load average then and
  *    after the writes;
  *  - rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
- *    after the writes, and the sum over the daemons (what N of them take).
+ *    after the writes, and the sum over the daemons (what N of them take); where it is, as means
+ *    over the daemons (bench/peers/protocol.ts memoryFigures): v8_heap_mb_per_node (V8's heap
+ *    pages, live or garbage), of which new_space_mb_per_node (the young generation) and
+ *    heap_used_mb_per_node (objects not yet collected), and outside_v8_mb_per_node (native:
+ *    QUIC, SQLite, the allocator).
  *
  * A size is skipped (and said so) when the free memory cannot hold N nodes at twice the largest
  * resident set seen so far.
@@ -36,6 +40,7 @@ import { freemem, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MeshCluster, progress, withDeadline, type NodeStats, type SessionHealth } from './meshCluster.ts'
 import { diameter, meshDials, sessionsPerNode } from './meshTopology.ts'
+import type { MemoryFigures } from './peers/protocol.ts'
 
 const CONVERGE = 1_000
 /** Deadlines: starting, opening sessions, one write everywhere, 1,000 writes everywhere. */
@@ -121,10 +126,11 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
       converging.finish()
     }
     const after = await cluster.stats()
+    const memory = await cluster.memory()
     const load = loadavg()[0]!
     const health = await cluster.health(sessionsPerNode(n, dials))
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
-    const measured = { before, after, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, health, diameter: diameter(n, dials), dials: dials.length }
+    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, health, diameter: diameter(n, dials), dials: dials.length }
     return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
@@ -134,6 +140,7 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
 interface Measured {
   readonly before: NodeStats[]
   readonly after: NodeStats[]
+  readonly memory: MemoryFigures[]
   readonly each: number[]
   readonly all: number[]
   readonly idleCpu: number[]
@@ -184,6 +191,10 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     rss_mb_per_node: Math.round(mean(rss)),
     max_rss_mb: Math.round(Math.max(...m.after.map(s => s.maxRssMb))),
     total_rss_mb: Math.round(rss.reduce((a, b) => a + b, 0)),
+    v8_heap_mb_per_node: Math.round(mean(m.memory.map(x => x.v8Mb))),
+    new_space_mb_per_node: Math.round(mean(m.memory.map(x => x.newSpaceMb))),
+    heap_used_mb_per_node: Math.round(mean(m.memory.map(x => x.heapUsedMb))),
+    outside_v8_mb_per_node: Math.round(mean(m.memory.map(x => x.outsideV8Mb))),
     load_1m: round(m.load, 2)
   }
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { processIo } from '../src/cli/io.ts'
 import { Progress } from '../src/cli/progress.ts'
-import { freeUdpPort, PeerProcess, type Figures, type Ready } from './peers/protocol.ts'
+import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures, type Ready } from './peers/protocol.ts'
 import { sessionsPerNode, type Dial } from './meshTopology.ts'
 
 const ENGRAM = fileURLToPath(new URL('../dist/bench/peers/engram.js', import.meta.url))
@@ -119,6 +119,11 @@ export class MeshCluster {
 
   async stats (): Promise<NodeStats[]> {
     return await Promise.all(this.nodes.map(async n => await n.run({ op: 'stats' }) as unknown as NodeStats))
+  }
+
+  /** Where each node's resident memory is (V8's heap, its young generation, native). */
+  async memory (): Promise<MemoryFigures[]> {
+    return await Promise.all(this.nodes.map(async n => await n.run({ op: 'memory' }) as unknown as MemoryFigures))
   }
 
   /** Polls every node's stats until `done` holds (at most `ms`). */

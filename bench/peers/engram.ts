@@ -13,7 +13,7 @@
 import { defaultConfig } from '../../src/config/load.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
 import { benchInput } from '../store.ts'
-import { processFigures, servePeer, until, type Command } from './protocol.ts'
+import { memoryFigures, processFigures, servePeer, until, type Command } from './protocol.ts'
 
 const [dataDir, port, overrides] = process.argv.slice(2) as [string, string, string | undefined]
 const t0 = performance.now()
@@ -51,6 +51,7 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
     case 'connect': native.addPeer(cmd.addr); break
     case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); break
     case 'stats': break
+    case 'memory': return { ms: performance.now() - c0, ...memoryFigures() }
     case 'stop':
       await node.stop()
       setImmediate(() => process.exit(0))

@@ -9,6 +9,8 @@
  *   → {op: 'connect', addr}    connect to a peer (engram: a manual peer; Yjs: the server's URL)
  *   → {op: 'wait', n, ms?}     answers once the peer holds at least n records (fails after ms)
  *   → {op: 'stats'}            answers with the figures below
+ *   → {op: 'memory'}           answers with where the resident memory is (memoryFigures below;
+ *                              an engram peer only)
  *   → {op: 'stop'}             stops (a Yjs client first saves its document) and exits
  *   ← {ok: true, ...figures}   figures: ms (since the command), records, bytesIn (payload bytes
  *                              received from peers), rssMb, maxRssMb, heapMb (V8's heap), externalMb
@@ -23,7 +25,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { getHeapSpaceStatistics } from 'node:v8'
 
 export interface Figures {
   readonly ms: number
@@ -50,7 +54,7 @@ export type Command =
   | { readonly op: 'fill' | 'write', readonly from: number, readonly n: number, readonly batch?: number }
   | { readonly op: 'connect', readonly addr: string }
   | { readonly op: 'wait', readonly n: number, readonly ms?: number }
-  | { readonly op: 'stats' | 'stop' }
+  | { readonly op: 'stats' | 'stop' | 'memory' }
 
 /** A peer process and its command channel. */
 export class PeerProcess {
@@ -147,6 +151,34 @@ export function processFigures (): { rssMb: number, maxRssMb: number, heapMb: nu
     maxRssMb: Math.round(process.resourceUsage().maxRSS / 1e2) / 10,
     sinceSpawnMs: Math.round(performance.now())
   }
+}
+
+/** Where a process's memory is, MB: what `{op: 'memory'}` answers. */
+export interface MemoryFigures {
+  /** Anonymous resident memory (/proc/self/status RssAnon: heaps, not mapped files such as the node binary). */
+  readonly anonMb: number
+  /** V8's heap pages in memory, all spaces (what its garbage collector holds, live or not). */
+  readonly v8Mb: number
+  /** Of which the young generation (new space), sized by V8 after the allocation rate. */
+  readonly newSpaceMb: number
+  /** Objects alive at the last collection, or allocated since (V8's heapUsed). */
+  readonly heapUsedMb: number
+  /** anonMb − v8Mb: native memory (QUIC, SQLite, buffers, the allocator's free lists). */
+  readonly outsideV8Mb: number
+}
+
+/** Where this process's resident memory is (Linux: NaN for anonMb and outsideV8Mb elsewhere). */
+export function memoryFigures (): MemoryFigures {
+  const mb = (x: number): number => Math.round(x / 1e5) / 10
+  const spaces = getHeapSpaceStatistics()
+  const v8 = spaces.reduce((a, s) => a + s.physical_space_size, 0)
+  const young = spaces.filter(s => s.space_name === 'new_space').reduce((a, s) => a + s.physical_space_size, 0)
+  let anon = NaN
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (m !== null) anon = Number(m[1]) * 1024
+  } catch { /* not Linux */ }
+  return { anonMb: mb(anon), v8Mb: mb(v8), newSpaceMb: mb(young), heapUsedMb: mb(process.memoryUsage().heapUsed), outsideV8Mb: mb(anon - v8) }
 }
 
 /**

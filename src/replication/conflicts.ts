@@ -14,7 +14,7 @@
  *
  * | strategy         | note                             | single-valued triple                                    | converges |
  * |------------------|----------------------------------|---------------------------------------------------------|-----------|
- * | last-writer-wins | larger stamp wins                | larger stamp stays, the others deleted (winner's stamp) | yes       |
+ * | last-writer-wins | larger stamp wins                | larger stamp stays, the others deleted (lostAt)         | yes       |
  * | keep-both        | larger stamp is current; the     | all stay live; each local/incoming pair listed          | yes       |
  * |                  | other value kept in the list     |                                                         |           |
  * | local-priority   | local value kept                 | incoming triple not adopted                             | no        |
@@ -25,6 +25,7 @@ import type { ConflictStrategy } from '../config/schema.ts'
 import { blake3Hex } from '../core/hash.ts'
 import { compareHlc, type Hlc } from '../core/hlc.ts'
 import { isTripleId, type NodeId } from '../core/ids.ts'
+import { markBelow } from '../core/knowledge.ts'
 import { namespaceOf, type Json, type MemoryRecord, type NoteRecord, type TripleRecord } from '../core/model.ts'
 import { recordToPlain } from '../core/records.ts'
 import { compareRecords } from '../core/merge.ts'
@@ -248,9 +249,8 @@ export class ConflictPass {
       this.count += live.length - 1
       switch (this.opts.strategy) {
         case 'last-writer-wins': {
-          // Every node deletes the same losers with the same stamp: the winner's.
           const winner = live.reduce((a, b) => (compareHlc(b.hlc, a.hlc) > 0 || (compareHlc(b.hlc, a.hlc) === 0 && b.id > a.id) ? b : a))
-          for (const t of live) if (t !== winner) local.push({ ...t, hlc: winner.hlc, deleted: true })
+          for (const t of live) if (t !== winner) local.push({ ...t, hlc: lostAt(t, winner), deleted: true })
           break
         }
         case 'keep-both':
@@ -304,6 +304,25 @@ export class ConflictPass {
     if (this.unseen?.cursor !== view.cursor) this.unseen = { cursor: view.cursor, keys: unseenNotes(store, view) }
     return this.unseen.keys !== 'all' && !this.unseen.keys.has(current.key)
   }
+}
+
+/**
+ * The stamp of a last-writer-wins deletion (docs/SYNC.md, "Conflicts"): the largest stamp under
+ * the loser's own node that is not above the winner's — the winner's time, or the mark just below
+ * it when the loser's node sorts after the winner's. Every node that meets the two derives the
+ * same tombstone; it is never below the loser's stamp (both are the loser's node's, and the
+ * loser's is not above the winner's; an exact tie goes to the delete), and any stamp above the
+ * winner's — a re-add made after it — still wins. The node matters for Rule A, which reads a stamp
+ * its knowledge covers as proof that it saw that node's states up to it: under the loser's node
+ * that proof holds (a node covering the tombstone held the loser); under the winner's node it did
+ * not — a node that never held the loser dropped the tombstone, and a node holding the loser with
+ * an older state, whose only peers were such nodes, was never corrected (divergent records, and
+ * a value live on one node and deleted on the others).
+ */
+export function lostAt (loser: TripleRecord, winner: TripleRecord): Hlc {
+  const node = loser.hlc.node
+  const mark = node <= winner.hlc.node ? winner.hlc : markBelow(winner.hlc)
+  return { wall: mark.wall, counter: mark.counter, node }
 }
 
 /** True when `tomb` (a deletion in the same page) wins over `t`. */

@@ -165,8 +165,8 @@ async function simulate (seed: number, ops: number, run: Run): Promise<void> {
     const converges = run.strategy === undefined || run.strategy === 'last-writer-wins' || run.strategy === 'keep-both'
     const keep = converges ? undefined : undecided
     // converged as docs/SYNC.md defines it: the same live records and tombstones everywhere, but
-    // for a tombstone a node's knowledge covers (Rule A drops it: a last-writer-wins deletion
-    // carries the winner's stamp, which the winner's node and those that know it past it cover)
+    // for a tombstone a node's knowledge covers (Rule A drops it: the node held the record; a
+    // last-writer-wins deletion carries the loser's own node, conflicts.ts lostAt)
     await eventually(() => convergenceDifference(nodes, keep) === '', () => `converged on all five nodes:\n${convergenceDifference(nodes, keep)}`, { ms: 120_000, everyMs: 20 })
     assert.ok(canonicalDump(nodes[0]!.store).length > 0)
     assert.ok(cluster.lost() > 0, 'the network lost something')

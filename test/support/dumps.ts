@@ -62,9 +62,9 @@ export interface KnowingNode {
  * ("Deletes that stay deleted"): every node holds exactly the same live records and the same
  * tombstones, except that a node may lack a tombstone — holding no state of its record at all —
  * whose stamp its knowledge vector covers. Rule A drops such a tombstone on arrival: the node
- * already holds the evidence of that deletion (it held the record and collected its tombstone,
- * or, for a last-writer-wins deletion, which carries the winner's stamp, it knows the winner's
- * node past that stamp without ever having held the loser). Nothing else may differ: a tombstone
+ * already holds the evidence of that deletion (it held the record and collected its tombstone;
+ * a last-writer-wins deletion carries the loser's own node, so the same holds for it). Nothing
+ * else may differ: a tombstone
  * held with another stamp, or missing where the knowledge does not cover it, is a difference.
  */
 export function convergenceDifference (nodes: readonly KnowingNode[], keep: (r: MemoryRecord) => boolean = () => true): string {

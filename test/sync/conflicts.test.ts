@@ -9,7 +9,7 @@ import type { ConflictStrategy } from '../../src/config/schema.ts'
 import { asNodeId } from '../../src/core/ids.ts'
 import type { TripleRecord } from '../../src/core/model.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
-import { ConflictLog, MAX_CONFLICTS, type ConflictEntry } from '../../src/replication/conflicts.ts'
+import { ConflictLog, lostAt, MAX_CONFLICTS, type ConflictEntry } from '../../src/replication/conflicts.ts'
 import { convergenceDifference } from '../support/dumps.ts'
 import { dumpOf, startSyncNode, type SyncNode } from './helpers.ts'
 
@@ -58,12 +58,12 @@ describe('conflict strategies', () => {
     assert.equal(await pull(a, b), 2)
     assert.equal(noteValue(a, 'cfg:theme'), 'light')
     assert.deepEqual(editors(a), ['emacs'])
-    assert.deepEqual(a.store.getTriple(vim.id)?.hlc, emacs.hlc, 'the loser is deleted with the winner\'s stamp')
+    assert.deepEqual(a.store.getTriple(vim.id)?.hlc, lostAt(vim, emacs), 'the loser is deleted at the winner\'s time, under its own node')
     await pull(b, a)
     assert.deepEqual(editors(b), ['emacs'])
-    // b never held vim, and its own clock mark covers the winner's stamp that vim's tombstone
-    // carries: Rule A drops the tombstone there. Converged as docs/SYNC.md defines it.
-    assert.equal(b.store.getTriple(vim.id), undefined)
+    // b never held vim, nor any state of a's: the tombstone is no evidence b already has (Rule A
+    // does not drop it), so b keeps it and would pass it on to a node still holding vim.
+    assert.equal(b.store.getTriple(vim.id)?.deleted, true)
     assert.equal(convergenceDifference([a, b].map(n => ({ id: n.name, store: n.store, engine: n.engine }))), '', 'converged')
     assert.deepEqual(a.sync.listConflicts(), [])
   })
