@@ -19,7 +19,7 @@
  * stripped and compiled once per run, not once per process: the unit and API test files take a
  * fifth less CPU with it. An entry whose source changed is compiled afresh, never used stale.
  */
-import { globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { run } from 'node:test'
@@ -67,8 +67,9 @@ stream.on('test:complete', d => {
 stream.compose(new spec()).pipe(process.stdout)
 stream.once('end', () => {
   if (!process.argv.includes('--record')) return
-  // files not run this time keep their last time
-  const sorted = Object.fromEntries(Object.entries({ ...before, ...took }).sort(([a], [b]) => (a < b ? -1 : 1)))
+  // files not run this time keep their last time; files that are gone are dropped
+  const kept = Object.entries({ ...before, ...took }).filter(([f]) => existsSync(f))
+  const sorted = Object.fromEntries(kept.sort(([a], [b]) => (a < b ? -1 : 1)))
   writeFileSync(DURATIONS, JSON.stringify(sorted, null, 2) + '\n')
   process.stderr.write(`recorded the wall time of ${Object.keys(sorted).length} files in ${relative(ROOT, DURATIONS)}\n`)
 })

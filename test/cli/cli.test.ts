@@ -1,6 +1,12 @@
 /**
  * The built `engram` binary against a daemon started as a real child process. Run after
  * `npm run build` (npm test does it first).
+ *
+ * The binary only binds the dispatcher (src/cli/run.ts) to its process: its arguments, its
+ * output streams, its exit code. Each kind of outcome (exit 0, 1, 2, 3 and 78; data on stdout,
+ * one error line on stderr) is checked through the binary; the many cases of one kind run the
+ * same dispatcher in this process (`inProcess`), as the help test does, instead of paying a
+ * process start each for what the process adds nothing to.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -9,6 +15,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
 import { BIN, closedPort, engram, sandbox, startDaemon, type Daemon, type Result, type Sandbox } from './helpers.ts'
+import { inProcess } from './inProcess.ts'
 import { COMMANDS, runCli } from '../../src/cli/run.ts'
 
 /** The one error line of a failed command. */
@@ -77,9 +84,18 @@ describe('engram CLI', () => {
         [['delete'], /give the ID of a triple, or a pattern/],
         [['status', '--url', 'ftp://x'], /--url must be an http\(s\) URL/]
       ]
-      for (const [args, re] of cases) {
+      // the binary for an unknown command and for a bad option; the dispatcher for every case
+      for (const [args, re] of [cases[0]!, cases[5]!]) {
         const r = await engram(args, box.env)
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+        assert.equal(r.stdout, '')
+        assert.match(errorLine(r), re)
+        assert.match(errorLine(r), /\(INVALID_INPUT\)$/)
+      }
+      for (const [args, re] of cases) {
+        const r = await inProcess(args, box.env, box.root)
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+        assert.equal(r.stdout, '')
         assert.match(errorLine(r), re)
         assert.match(errorLine(r), /\(INVALID_INPUT\)$/)
       }
@@ -87,9 +103,12 @@ describe('engram CLI', () => {
 
     it('exits 3 when the daemon is not reachable, saying how to start it', async () => {
       const port = await closedPort()
-      for (const args of [['status', '--url', `http://127.0.0.1:${port}`], ['query'], ['add', 's', 'p', 'o'], ['note', 'list']]) {
-        const env = { ...box.env, ENGRAM_API_PORT: String(port) }
-        const r = await engram(args, env)
+      const env = { ...box.env, ENGRAM_API_PORT: String(port) }
+      const commands = [['status', '--url', `http://127.0.0.1:${port}`], ['query'], ['add', 's', 'p', 'o'], ['note', 'list']]
+      // the binary once, the dispatcher for every command
+      const runs: [string[], Result][] = [[commands[0]!, await engram(commands[0]!, env)]]
+      for (const args of commands) runs.push([args, await inProcess(args, env, box.root)])
+      for (const [args, r] of runs) {
         assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`)
         const line = errorLine(r)
         assert.ok(line.includes(`no engram daemon reachable at http://127.0.0.1:${port}`), line)
@@ -138,7 +157,7 @@ describe('engram CLI', () => {
       assert.equal(u.code, 78)
       assert.match(errorLine(u), /config api\.port = "70000" \(from flag:--port\): must be an integer from 0 to 65535/)
 
-      const v = await engram(['query'], { ...box.env, ENGRAM_P2P_PORTT: '1' })
+      const v = await inProcess(['query'], { ...box.env, ENGRAM_P2P_PORTT: '1' }, box.root)
       assert.equal(v.code, 78, 'client commands read the config too (to find the daemon)')
       assert.match(errorLine(v), /did you mean ENGRAM_P2P_PORT\?/)
       assert.ok(!existsSync(join(box.root, 'never')), 'nothing was created')
@@ -156,10 +175,11 @@ describe('engram CLI', () => {
   describe('against a running daemon', () => {
     let daemon: Daemon
     let dataDir: string
-    /** `engram …args --data-dir DIR` (the option goes before a `--`, if any). */
-    const run = (args: string[], env: Record<string, string> = box.env): Promise<Result> => {
+    /** `engram …args --data-dir DIR` (the option goes before a `--`, if any), in this process unless through the `binary`. */
+    const run = (args: string[], opts: { binary?: boolean } = {}): Promise<Result> => {
       const dash = args.includes('--') ? args.indexOf('--') : args.length
-      return engram([...args.slice(0, dash), '--data-dir', dataDir, ...args.slice(dash)], env)
+      const full = [...args.slice(0, dash), '--data-dir', dataDir, ...args.slice(dash)]
+      return opts.binary === true ? engram(full, box.env) : inProcess(full, box.env, box.root)
     }
 
     before(async () => {
@@ -170,7 +190,7 @@ describe('engram CLI', () => {
     after(async () => { await daemon.stop('SIGKILL') })
 
     it('add prints the id; --json prints the triple', async () => {
-      const r = await run(['add', 'user:alice', 'prefers:editor', 'vim'])
+      const r = await run(['add', 'user:alice', 'prefers:editor', 'vim'], { binary: true })
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /^[0-9a-f]{64}\n$/)
       const j = await run(['add', 'user:alice', 'knows', 'user:bob', '--type', 'node', '--json'])
@@ -187,7 +207,7 @@ describe('engram CLI', () => {
     })
 
     it('query lists, filters and pages; --json parses', async () => {
-      const r = await run(['query', '--subject', 'user:alice'])
+      const r = await run(['query', '--subject', 'user:alice'], { binary: true })
       assert.equal(r.code, 0, r.stderr)
       const lines = r.stdout.trim().split('\n')
       assert.equal(lines.length, 8)
@@ -219,7 +239,7 @@ describe('engram CLI', () => {
       const d = await run(['delete', id])
       assert.equal(d.code, 0, d.stderr)
       assert.equal(d.stdout, 'deleted 1 triple\n')
-      const again = await run(['delete', id])
+      const again = await run(['delete', id], { binary: true })
       assert.equal(again.code, 1)
       assert.match(errorLine(again), /triple not found: [0-9a-f]{64} \(NOT_FOUND\)$/)
 
@@ -231,7 +251,7 @@ describe('engram CLI', () => {
       assert.deepEqual(JSON.parse(byPattern.stdout), { deleted: 2 })
       const left = JSON.parse((await run(['query', '--namespace', 'tmp', '--json'])).stdout) as { total: number }
       assert.equal(left.total, 1)
-      const bad = await run(['delete', 'not-an-id'])
+      const bad = await run(['delete', 'not-an-id'], { binary: true })
       assert.equal(bad.code, 2, 'invalid input from the daemon exits 2')
       assert.match(errorLine(bad), /\(INVALID_INPUT\)$/)
     })
@@ -241,7 +261,7 @@ describe('engram CLI', () => {
       assert.equal((await run(['note', 'set', 'project:engram/limits', '{"tokens": 4000}'])).code, 0)
       assert.equal((await run(['note', 'set', 'build:count', '42'])).code, 0)
 
-      assert.equal((await run(['note', 'get', 'project:engram/goal'])).stdout, 'replicate agent memory\n')
+      assert.equal((await run(['note', 'get', 'project:engram/goal'], { binary: true })).stdout, 'replicate agent memory\n')
       assert.equal((await run(['note', 'get', 'project:engram/limits'])).stdout, '{"tokens":4000}\n')
       const j = JSON.parse((await run(['note', 'get', 'build:count', '--json'])).stdout) as { key: string, value: unknown }
       assert.deepEqual([j.key, j.value], ['build:count', 42])
@@ -258,7 +278,7 @@ describe('engram CLI', () => {
     })
 
     it('status shows the node; --json parses', async () => {
-      const r = await run(['status'])
+      const r = await run(['status'], { binary: true })
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /^node +12D3KooW\w+$/m)
       assert.match(r.stdout, new RegExp(`^api +${daemon.url.replace(/\./g, '\\.')}$`, 'm'))
@@ -270,8 +290,8 @@ describe('engram CLI', () => {
       assert.equal(j.status.dataDir, dataDir)
       assert.ok(j.status.store.stats.triples >= 8)
       // ENGRAM_URL and --url reach it too, without --data-dir.
-      assert.equal((await engram(['status'], { ...box.env, ENGRAM_URL: daemon.url })).code, 0)
-      assert.equal((await engram(['status', '--url', daemon.url], box.env)).code, 0)
+      assert.equal((await inProcess(['status'], { ...box.env, ENGRAM_URL: daemon.url }, box.root)).code, 0)
+      assert.equal((await inProcess(['status', '--url', daemon.url], box.env, box.root)).code, 0)
     })
 
     it('refuses a second daemon on the same data directory', async () => {

@@ -4,7 +4,9 @@
  * behaviour is about terminals. Large note values from a file and from stdin; episodes and
  * traces; a pattern delete that asks first, refuses without a terminal unless --yes, and shows
  * what it would do with --dry-run; a whole-store export imported into a second node; progress
- * as a bar on a terminal and as plain lines elsewhere; `engram stop`.
+ * as a bar on a terminal and as plain lines elsewhere; `engram stop`. The steps a behaviour only
+ * needs done (the writes that set it up, the reads that check it) run the binary's dispatcher in
+ * this process (`dispatch`), sparing a process start each.
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -13,6 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import { makeTrace, recordToPlain } from '../../src/core/records.ts'
 import { engram, engramOnTerminal, sandbox, startDaemon, type Daemon, type Result, type Sandbox } from './helpers.ts'
+import { inProcess } from './inProcess.ts'
 
 const MiB = 1024 * 1024
 const errorLine = (r: Result): string => r.stderr.trim().split('\n').at(-1) ?? ''
@@ -21,6 +24,8 @@ describe('the CLI, as a new user walks through it', () => {
   let box: Sandbox
   let daemon: Daemon
   const run = (args: readonly string[], input?: string | Buffer): Promise<Result> => engram([...args, '--url', daemon.url], box.env, input !== undefined ? { input } : {})
+  /** As `run`, by the binary's dispatcher in this process (no stdin, no terminal). */
+  const dispatch = (args: readonly string[]): Promise<Result> => inProcess([...args, '--url', daemon.url], box.env, box.root)
 
   before(async () => {
     box = sandbox()
@@ -38,14 +43,14 @@ describe('the CLI, as a new user walks through it', () => {
     const fromFile = await run(['note', 'set', 'doc:big', '--file', file])
     assert.equal(fromFile.code, 0, fromFile.stderr)
     assert.equal(fromFile.stdout, 'set doc:big\n')
-    const stored = JSON.parse((await run(['note', 'get', 'doc:big', '--json'])).stdout) as { value: string }
+    const stored = JSON.parse((await dispatch(['note', 'get', 'doc:big', '--json'])).stdout) as { value: string }
     assert.equal(stored.value, big)
 
     const fromStdin = await run(['note', 'set', 'doc:piped', '-'], 'line one\n{not json}\n')
     assert.equal(fromStdin.code, 0, fromStdin.stderr)
     assert.equal((await run(['note', 'get', 'doc:piped'])).stdout, 'line one\n{not json}\n\n')
     assert.equal((await run(['note', 'set', 'doc:json', '-'], '{"tokens": 4000}\n')).code, 0)
-    assert.deepEqual(JSON.parse((await run(['note', 'get', 'doc:json', '--json'])).stdout).value, { tokens: 4000 })
+    assert.deepEqual(JSON.parse((await dispatch(['note', 'get', 'doc:json', '--json'])).stdout).value, { tokens: 4000 })
 
     writeFileSync(file, 'y'.repeat(MiB + 100_000))
     const tooBig = await run(['note', 'set', 'doc:toobig', '--file', file])
@@ -60,7 +65,7 @@ describe('the CLI, as a new user walks through it', () => {
     const rec = await run(['episode', 'record', 'coder:s1', '--agent', 'coder', '--summary', 'fixed the build', '--tag', 'ci', '--tag', 'fast', '--data', '{"files": 3}'])
     assert.equal(rec.code, 0, rec.stderr)
     assert.equal(rec.stdout, 'coder:s1\n')
-    const got = JSON.parse((await run(['episode', 'get', 'coder:s1', '--json'])).stdout) as { data: unknown }
+    const got = JSON.parse((await dispatch(['episode', 'get', 'coder:s1', '--json'])).stdout) as { data: unknown }
     assert.deepEqual(got.data, { files: 3, agent: 'coder', summary: 'fixed the build', tags: ['ci', 'fast'] })
     const generated = (await run(['episode', 'record', '--data', '-'], '{"summary": "from stdin"}')).stdout.trim()
     assert.match(generated, /^ep-[0-9a-f-]{36}$/)
@@ -68,22 +73,22 @@ describe('the CLI, as a new user walks through it', () => {
     assert.equal(list.code, 0, list.stderr)
     assert.match(list.stdout, /^ep-\S+ +\S+ +from stdin$/m)
     assert.match(list.stdout, /^coder:s1 +\S+ +fixed the build$/m)
-    const text = await run(['episode', 'get', 'coder:s1'])
+    const text = await dispatch(['episode', 'get', 'coder:s1'])
     assert.match(text.stdout, /^id +coder:s1$/m)
-    assert.equal((await run(['episode', 'get', 'nope'])).code, 1)
+    assert.equal((await dispatch(['episode', 'get', 'nope'])).code, 1)
 
     const id = (await run(['trace', 'append', 'run-1', 'tool_call', '{"tool": "grep"}'])).stdout.trim()
     assert.match(id, /^[0-9a-f]{64}$/)
     assert.equal((await run(['trace', 'append', 'run-1', 'output', '-'], 'build passed\n')).code, 0)
-    const traces = JSON.parse((await run(['trace', 'list', '--run', 'run-1', '--json'])).stdout) as { traces: { id: string, type: string, data: unknown }[], total: number }
+    const traces = JSON.parse((await dispatch(['trace', 'list', '--run', 'run-1', '--json'])).stdout) as { traces: { id: string, type: string, data: unknown }[], total: number }
     assert.deepEqual(traces.traces.map(t => [t.type, t.data]), [['tool_call', { tool: 'grep' }], ['output', 'build passed\n']])
     assert.equal(traces.traces[0]!.id, id)
-    assert.match((await run(['trace', 'list'])).stdout, /run-1 +tool_call +\{"tool":"grep"\}/)
-    assert.match((await run(['trace', 'get', id])).stdout, /^type +tool_call$/m)
+    assert.match((await dispatch(['trace', 'list'])).stdout, /run-1 +tool_call +\{"tool":"grep"\}/)
+    assert.match((await dispatch(['trace', 'get', id])).stdout, /^type +tool_call$/m)
   })
 
   it('a pattern delete shows what it would do with --dry-run, asks on a terminal, and needs --yes elsewhere', async () => {
-    for (const i of [1, 2, 3]) assert.equal((await run(['add', `scratch:n${i}`, 'p', 'o'])).code, 0)
+    for (const i of [1, 2, 3]) assert.equal((await dispatch(['add', `scratch:n${i}`, 'p', 'o'])).code, 0)
     const dry = await run(['delete', '--namespace', 'scratch', '--dry-run'])
     assert.equal(dry.code, 0, dry.stderr)
     assert.equal(dry.stdout.trim().split('\n').length, 3)
@@ -97,24 +102,24 @@ describe('the CLI, as a new user walks through it', () => {
     assert.equal(no.code, 1, no.stdout)
     assert.match(no.stdout, /3 triples match namespace=scratch\. Delete them here and on every machine this node syncs with\? \[y\/N\]/)
     assert.match(no.stdout, /nothing deleted/)
-    assert.equal(JSON.parse((await run(['query', '--namespace', 'scratch', '--json'])).stdout).total, 3)
+    assert.equal(JSON.parse((await dispatch(['query', '--namespace', 'scratch', '--json'])).stdout).total, 3)
 
     const yes = await engramOnTerminal(['delete', '--namespace', 'scratch', '--url', daemon.url], box.env, { input: 'y\n' })
     assert.equal(yes.code, 0, yes.stdout)
     assert.match(yes.stdout, /deleted 3 triples/)
-    assert.equal((await run(['add', 'scratch:again', 'p', 'o'])).code, 0)
-    assert.equal((await run(['add', 'scratch:again', 'p', 'o2'])).code, 0)
+    assert.equal((await dispatch(['add', 'scratch:again', 'p', 'o'])).code, 0)
+    assert.equal((await dispatch(['add', 'scratch:again', 'p', 'o2'])).code, 0)
     assert.equal((await run(['delete', '--namespace', 'scratch', '--yes'])).stdout, 'deleted 2 triples\n')
-    const one = await run(['add', 'solo:x', 'p', 'o'])
-    assert.equal((await run(['delete', '--subject', 'solo:x'])).stdout, 'deleted 1 triple\n', 'one triple needs no confirmation')
+    const one = await dispatch(['add', 'solo:x', 'p', 'o'])
+    assert.equal((await dispatch(['delete', '--subject', 'solo:x'])).stdout, 'deleted 1 triple\n', 'one triple needs no confirmation')
     assert.ok(one.stdout.length > 0)
   })
 
   it('export writes the whole store, and import merges it into another node: equal, and once only', async () => {
-    await run(['note', 'set', 'dump:note', '{"n": 1}'])
-    await run(['note', 'set', 'dump:gone', 'bye'])
-    await run(['note', 'delete', 'dump:gone'])
-    await run(['add', 'dump:a', 'likes', 'tea'])
+    await dispatch(['note', 'set', 'dump:note', '{"n": 1}'])
+    await dispatch(['note', 'set', 'dump:gone', 'bye'])
+    await dispatch(['note', 'delete', 'dump:gone'])
+    await dispatch(['add', 'dump:a', 'likes', 'tea'])
     const out = join(box.root, 'store.ndjson')
     const exp = await run(['export', '--out', out])
     assert.equal(exp.code, 0, exp.stderr)
