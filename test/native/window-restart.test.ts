@@ -18,7 +18,7 @@ import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
 import { eventually } from '../support/eventually.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 import { applyWindowOp, windowOp, type WindowOp } from './windowOps.ts'
 
 const TTL = 24 * 3_600_000

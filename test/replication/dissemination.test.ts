@@ -20,7 +20,7 @@ import { MemoryNetwork, mulberry32 } from '../../src/transport/memory/MemoryTran
 import { simNode, type SimNode } from '../native/helpers.ts'
 import { dumpsDifference, sameDumps } from '../support/dumps.ts'
 import { eventually } from '../support/eventually.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 
 const name = (tag: string, i: number): string => `${tag}-${String(i).padStart(2, '0')}`
 

@@ -35,7 +35,7 @@ import { MemoryNetwork, mulberry32 } from '../../src/transport/memory/MemoryTran
 import { simNode } from '../native/helpers.ts'
 import { canonicalDump, convergenceDifference } from '../support/dumps.ts'
 import { eventually } from '../support/eventually.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 import { PolledNetwork } from './polledNet.ts'
 
 const NAMES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e']
