@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { ArrivalIndex } from '../../src/sync/polled/ArrivalIndex.ts'
-import { seedFor } from '../unit/arbitraries.ts'
+import { seedFor } from '../support/seed.ts'
 
 /** A run: steps of the clock (possibly backwards) each followed by some commits. */
 const runArb = fc.array(fc.record({ dt: fc.integer({ min: -2000, max: 5000 }), commits: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 300 })
