@@ -32,7 +32,7 @@ import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
-import { planFeedRead } from '../../replication/feedRead.ts'
+import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
 import type { HlcMark } from '../../core/hlc.ts'
@@ -173,7 +173,7 @@ export class FeedSender {
   start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): void {
     const { store } = this.opts
     const held = this.acked
-    const { feedFloor, lastSeq } = store.stats()
+    const { feedFloor, lastSeq } = feedBounds(store, this.opts.peer)
     if (this.started) this.stats.restarts++
     this.started = true
     this.generation++
