@@ -168,9 +168,10 @@ export class FeedSender {
   /**
    * The peer's cursor (from its `cursor` message): (re)starts the stream after it. With `graft`
    * (the cursor's `g`: origins the peer pruned and wants again, moved back for them), what the
-   * peer had acknowledged already goes again only for those origins.
+   * peer had acknowledged already goes again only for those origins. Returns whether the stream
+   * is a snapshot, with the feed floor that applied to the peer.
    */
-  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): void {
+  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): { readonly snapshot: boolean, readonly floor: number } {
     const { store } = this.opts
     const held = this.acked
     const { feedFloor, lastSeq } = feedBounds(store, this.opts.peer)
@@ -193,6 +194,7 @@ export class FeedSender {
     // a graft restarts the stream; it is not a new catch-up
     if (graft === undefined || graft.length === 0) this.live = false
     this.wake()
+    return { snapshot: read.snapshot, floor: feedFloor }
   }
 
   /** The peer applied everything up to `cursor`. */
