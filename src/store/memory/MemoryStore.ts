@@ -46,6 +46,8 @@ export class MemoryStore implements Store {
   private readonly known = new MemoryKnowledge()
   private lastSeq = 0
   private floor = 0
+  /** The feed floor of each tombstone source (the peer a collected tombstone came from; '' for none): feedFloorFor. */
+  private readonly floors = new Map<string, number>()
   private mark: HlcMark = { wall: 0, counter: 0 }
   private closed = false
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
@@ -216,10 +218,19 @@ export class MemoryStore implements Store {
         table.delete(key)
         this.feed.delete(slot.seq)
         if (slot.seq > this.floor) this.floor = slot.seq
+        const source = slot.via ?? ''
+        if (slot.seq > (this.floors.get(source) ?? 0)) this.floors.set(source, slot.seq)
         removed++
       }
     }
     return removed
+  }
+
+  feedFloorFor (peer: NodeId): Seq {
+    this.assertOpen()
+    let floor = 0
+    for (const [source, seq] of this.floors) if (source !== peer && seq > floor) floor = seq
+    return floor as Seq
   }
 
   searchText (q: TextQuery): TextSearchResult {

@@ -9,7 +9,8 @@
  * is either wholly written or not at all.
  *
  * Tombstone collection (Rule B, store/tombstones.ts) moves what it removes into history in the
- * same transaction; history collection drops the replaced states past retention and the batches
+ * same transaction, raising the feed floor and the floor of each source it removed from
+ * (`feed_floors`); history collection drops the replaced states past retention and the batches
  * nothing belongs to any more; a clock repair writes this node's re-stamped (and re-signed)
  * states like any write, the replaced ones going to history.
  *
@@ -76,6 +77,8 @@ export class Writer {
   private readonly dropMeta: StatementSync
   private readonly deadStats: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
+  private readonly deadSources: { triples: StatementSync, notes: StatementSync }
+  private readonly raiseFloor: StatementSync
 
   constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full',
     checkpointPages = DEFAULT_CHECKPOINT_PAGES) {
@@ -100,6 +103,10 @@ export class Writer {
     const dead = (table: string): StatementSync =>
       db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE ${COLLECTABLE_SQL}`)
     this.deadStats = { triples: dead('triples'), notes: dead('notes') }
+    const sources = (table: string): StatementSync =>
+      db.prepare(`SELECT coalesce(via, 0) AS source, max(seq) AS top FROM ${table} WHERE ${COLLECTABLE_SQL} GROUP BY source`)
+    this.deadSources = { triples: sources('triples'), notes: sources('notes') }
+    this.raiseFloor = db.prepare('INSERT INTO feed_floors (source, seq) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET seq = max(seq, excluded.seq)')
     this.deleteDead = {
       triples: db.prepare(`DELETE FROM triples WHERE ${COLLECTABLE_SQL}`),
       notes: db.prepare(`DELETE FROM notes WHERE ${COLLECTABLE_SQL}`)
@@ -164,6 +171,11 @@ export class Writer {
       const t = this.deadStats.triples.get(...args) as { n: number, top: number }
       const n = this.deadStats.notes.get(...args) as { n: number, top: number }
       if (t.n > 0 || n.n > 0) this.history.keepTombstones(beforeWallMs, upTo)
+      // the floor of each source the removed tombstones came from (via; 0: written here)
+      for (const [count, sources] of [[t.n, this.deadSources.triples], [n.n, this.deadSources.notes]] as const) {
+        if (count === 0) continue
+        for (const row of sources.all(...args) as Array<{ source: number, top: number }>) this.raiseFloor.run(row.source, row.top)
+      }
       if (t.n > 0) this.deleteDead.triples.run(...args)
       if (n.n > 0) this.deleteDead.notes.run(...args)
       s.triplesDead -= t.n
