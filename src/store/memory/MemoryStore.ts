@@ -31,6 +31,7 @@ import type {
 } from '../Store.ts'
 import { MemoryBatches } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
+import { MemoryFeedFloors } from './MemoryFeedFloors.ts'
 import { MemoryKnowledge } from './MemoryKnowledge.ts'
 import { feedEntry, MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
@@ -45,9 +46,7 @@ export class MemoryStore implements Store {
   private readonly past = new MemoryHistory()
   private readonly known = new MemoryKnowledge()
   private lastSeq = 0
-  private floor = 0
-  /** The feed floor of each tombstone source (the peer a collected tombstone came from; '' for none): feedFloorFor. */
-  private readonly floors = new Map<string, number>()
+  private readonly floors = new MemoryFeedFloors()
   private mark: HlcMark = { wall: 0, counter: 0 }
   private closed = false
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
@@ -217,9 +216,7 @@ export class MemoryStore implements Store {
         this.past.add(kind, key, { ...stored(slot), until: r.hlc })
         table.delete(key)
         this.feed.delete(slot.seq)
-        if (slot.seq > this.floor) this.floor = slot.seq
-        const source = slot.via ?? ''
-        if (slot.seq > (this.floors.get(source) ?? 0)) this.floors.set(source, slot.seq)
+        this.floors.raise(slot.via, slot.seq)
         removed++
       }
     }
@@ -228,9 +225,7 @@ export class MemoryStore implements Store {
 
   feedFloorFor (peer: NodeId): Seq {
     this.assertOpen()
-    let floor = 0
-    for (const [source, seq] of this.floors) if (source !== peer && seq > floor) floor = seq
-    return floor as Seq
+    return this.floors.highest(peer)
   }
 
   searchText (q: TextQuery): TextSearchResult {
@@ -365,7 +360,7 @@ export class MemoryStore implements Store {
       episodes: this.tables.episode.size,
       traces: this.tables.trace.size,
       lastSeq: this.lastSeq as Seq,
-      feedFloor: this.floor as Seq
+      feedFloor: this.floors.highest()
     }
   }
 
