@@ -1,6 +1,7 @@
 /**
- * Reconciliation by anti-entropy alone, coded rounds (src/protocol/native/recon.ts) beside bloom
- * rounds (gossip.ts), in the same run, over two in-memory nodes (frames passed directly and
+ * Reconciliation by anti-entropy alone, coded rounds (src/protocol/native/recon.ts; `coded`:
+ * version 2, the compact forms; `coded1`: version 1, as a node of that version runs them) beside
+ * bloom rounds (gossip.ts), in the same run, over two in-memory nodes (frames passed directly and
  * counted as encoded, version byte included). `benchRecon()` is called by the bench runner
  * (`npm run bench -- --only recon`); running this file directly prints the figures.
  *
@@ -19,7 +20,7 @@ import { Packr } from 'msgpackr'
 import { GossipPeer } from '../src/protocol/native/gossip.ts'
 import { sharedTriples, side, type Side } from './gossip.ts'
 import { decodeGossipFrame, encodeGossipFrame, type RecordsMessage } from '../src/protocol/native/gossipMessages.ts'
-import { ReconPeer } from '../src/protocol/native/recon.ts'
+import { ReconPeer, type ReconVersion } from '../src/protocol/native/recon.ts'
 import { decodeReconFrame, encodeReconFrame } from '../src/protocol/native/reconMessages.ts'
 import { encodeRows } from '../src/protocol/native/rows.ts'
 import { mulberry32 as seeded } from '../src/util/random.ts'
@@ -31,8 +32,8 @@ export interface ReconBenchOptions {
   differences?: number[]
   /** Runs per d and protocol, each with other differing triples. Default 3. */
   runs?: number
-  /** Protocols to measure. Default both. */
-  protocols?: ReadonlyArray<'bloom' | 'coded'>
+  /** Protocols to measure. Default all three. */
+  protocols?: ReadonlyArray<'bloom' | 'coded' | 'coded1'>
 }
 
 const MAX_ROUNDS = 40
@@ -54,8 +55,8 @@ function bloomDriver (s: Side, seed: number): Driver {
   }
 }
 
-function reconDriver (s: Side): Driver {
-  const peer = new ReconPeer({ index: s.index, maxRecordsPerMessage: 5_000 })
+function reconDriver (s: Side, version: ReconVersion): Driver {
+  const peer = new ReconPeer({ index: s.index, maxRecordsPerMessage: 5_000, version })
   return {
     start: () => {
       const digest = peer.startRound()
@@ -110,7 +111,8 @@ export async function benchRecon (opts: ReconBenchOptions = {}): Promise<Record<
   const figures: Record<string, number> = {}
   const runs = opts.runs ?? 3
   for (const d of opts.differences ?? [1, 10, 100, 1_000, 10_000]) {
-    for (const [name, make] of [['bloom', bloomDriver], ['coded', reconDriver]] as const) {
+    const drivers = [['bloom', bloomDriver], ['coded', (s: Side) => reconDriver(s, 2)], ['coded1', (s: Side) => reconDriver(s, 1)]] as const
+    for (const [name, make] of drivers) {
       if (opts.protocols !== undefined && !opts.protocols.includes(name)) continue
       const seen: { floor: number, bytes: number, ratio: number, trips: number, rounds: number, ms: number }[] = []
       for (let r = 0; r < runs; r++) {

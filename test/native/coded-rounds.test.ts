@@ -5,6 +5,7 @@
  * coded round gives up, the next round is a bloom round.
  */
 import assert from 'node:assert/strict'
+import { Packr } from 'msgpackr'
 import { afterEach, describe, it } from 'node:test'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
@@ -20,13 +21,17 @@ import { MemoryNetwork, type MemoryConnection } from '../../src/transport/memory
 import { mulberry32 } from '../../src/util/random.ts'
 import { eventually, sameDumps, simNode, type SimNode } from './helpers.ts'
 
-/** The in-memory network, noting the type of every frame each node sends. */
+const packr = new Packr({ useRecords: false })
+
+/** The in-memory network, noting the type of every frame each node sends (as decoded, and as on the wire when uncompressed). */
 class TappedNetwork extends MemoryNetwork {
   readonly sent = new Map<string, string[]>()
+  readonly wire: string[] = []
   override sendFrame (from: MemoryConnection, frame: Uint8Array): void {
     const list = this.sent.get(from.localNode) ?? []
     list.push(decodeFrame(frame, { deferRecords: true }).t)
     this.sent.set(from.localNode, list)
+    if (frame[0] === 1) this.wire.push(String((packr.unpack(frame.subarray(1)) as { t: unknown }).t))
     super.sendFrame(from, frame)
   }
 }
@@ -37,6 +42,7 @@ afterEach(async () => { await Promise.all(started.splice(0).map(n => n.sync.stop
 const triple = (s: string, i: number): { subject: string, predicate: string, object: string } => ({ subject: `user:${s}${i}`, predicate: 'rel:likes', object: `v${i}` })
 const CODED = ['rdigest', 'rsymbols', 'rmore', 'rwant']
 const BLOOM = ['digest', 'buckets', 'bloom']
+const COMPACT = ['rd', 'rs', 'rm', 'rw', 'rr']
 
 describe('coded rounds between sessions', () => {
   for (const older of [false, true]) {
@@ -63,6 +69,28 @@ describe('coded rounds between sessions', () => {
         assert.ok(sent.includes('rdigest') && sent.includes('rsymbols'), `coded rounds (sent: ${[...new Set(sent)].join(', ')})`)
         assert.deepEqual(sent.filter(t => BLOOM.includes(t)), [], 'no bloom round')
       }
+    })
+  }
+})
+
+describe('coded rounds between versions', () => {
+  for (const older of [1, 2]) {
+    it(`a node of version 2 and one of version ${older} run version ${older}'s forms and converge`, async () => {
+      const net = new TappedNetwork()
+      // gossip alone, frames uncompressed so that their types can be read on the wire
+      const a = simNode(net, 'node-a', { stream: false, push: false, compress: false })
+      const b = simNode(net, 'node-b', { stream: false, push: false, compress: false, coded: older })
+      a.engine.addTriples(Array.from({ length: 90 }, (_, i) => triple('s', i)))
+      b.engine.addTriples(Array.from({ length: 90 }, (_, i) => triple('s', i)))
+      a.engine.addTriples(Array.from({ length: 13 }, (_, i) => triple('a', i)))
+      b.engine.addTriples(Array.from({ length: 8 }, (_, i) => triple('b', i)))
+      for (const n of [a, b]) { started.push(n); await n.sync.start() }
+      b.sync.addPeer('mem:node-a')
+      await eventually(() => a.store.stats().triples === 111 && b.store.stats().triples === 111 && sameDumps([a, b]), 'both nodes hold the same 111 triples and records')
+      const coded = net.wire.filter(t => [...CODED, ...COMPACT].includes(t))
+      assert.ok(coded.length > 0, `coded rounds (wire: ${[...new Set(net.wire)].join(', ')})`)
+      assert.deepEqual(coded.filter(t => !(older === 1 ? CODED : COMPACT).includes(t)), [], `only version ${older}'s forms`)
+      assert.deepEqual(net.wire.filter(t => BLOOM.includes(t)), [], 'no bloom round')
     })
   }
 })

@@ -15,7 +15,7 @@ import { firstBatch, nextBatch, ReconPeer, STALLED_TICKS } from '../../src/proto
 import {
   decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage, type ReconDigestMessage
 } from '../../src/protocol/native/reconMessages.ts'
-import { RIBLT_LIMITS, SYMBOL_BYTES } from '../../src/protocol/native/riblt.ts'
+import { checksumOf, idHi, idLo, RIBLT_LIMITS, SYMBOL_BYTES, symbolBytes } from '../../src/protocol/native/riblt.ts'
 import { RoundPair, T0, tripleInput, type PairNode } from '../support/roundPair.ts'
 import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
 
@@ -148,6 +148,21 @@ describe('coded rounds', () => {
     assert.deepEqual(p.a.store.dump(), p.b.store.dump())
   })
 
+  test('symbol 0 showing one id the receiver holds (or lacks) the wrong way round is a wrong decode: the receiver sends symbols', () => {
+    const p = pair()
+    p.a.engine.addTriples(Array.from({ length: 40 }, (_, i) => tripleInput('s', i)))
+    p.share(p.a)
+    p.a.engine.addTriples([tripleInput('only-a', 1), tripleInput('only-a', 2)])
+    const mine = p.b.index.codedDigest().s
+    const held = [...p.b.index.elements()][0]!.element
+    // several ids XORed into one that passes the check: forged here, by chance (2^-32) otherwise
+    for (const [hi, lo, sign] of [[idHi(held), idLo(held), 1], [0x01020304, 0x05060708, -1]] as const) {
+      const forged = { ...begin(p.a), s: withOne(mine, hi, lo, sign) }
+      const answer = p.b.peer.onMessage(decodeReconFrame(encodeReconFrame(forged))).send
+      assert.deepEqual(answer.map(m => m.t), ['rsymbols'], sign > 0 ? 'not rwant of an id it holds' : 'not silence for an id it lacks')
+    }
+  })
+
   test('stale or unknown messages are ignored: symbols of another round, rmore with no round, rwant of unknown ids', () => {
     const p = pair()
     p.a.engine.addTriples(Array.from({ length: 20 }, (_, i) => tripleInput('s', i)))
@@ -224,6 +239,12 @@ describe('coded rounds', () => {
     assert.equal(nextBatch(RIBLT_LIMITS.maxSymbols - 1), RIBLT_LIMITS.maxSymbols)
   })
 })
+
+/** Symbol 0 `s0` with id (hi, lo) added (sign 1) or taken out (−1). */
+function withOne (s0: Uint8Array, hi: number, lo: number, sign: 1 | -1): Uint8Array {
+  const v = new DataView(s0.buffer, s0.byteOffset, SYMBOL_BYTES)
+  return symbolBytes((v.getUint32(0, true) ^ hi) >>> 0, (v.getUint32(4, true) ^ lo) >>> 0, (v.getUint32(8, true) ^ checksumOf(hi, lo)) >>> 0, (s0[12]! + sign) & 0xff)
+}
 
 /** Symbols that never peel: count 2 everywhere. */
 function junk (count: number): Uint8Array {

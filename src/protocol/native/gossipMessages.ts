@@ -257,7 +257,8 @@ export function parseGossipMessage (input: unknown, limits: GossipLimits = GOSSI
   }
 }
 
-const packr = new Packr({ useRecords: false })
+// maps with their own size (a fixmap for up to 15 fields), as the session codec (messages.ts) writes them
+const packr = new Packr({ useRecords: false, variableMapSize: true })
 
 /**
  * The map sent for a message: a bucket selection becomes `idx` or the bitmap `sel`, whichever is

@@ -25,7 +25,7 @@ import type { BatchProof, PageSeals } from '../../core/seals.ts'
 import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
 import { parseOrigins } from './gossipRoutes.ts'
-import { RECON_TYPES, decodeRecon, encodeRecon, isReconMessage, type ReconMessage } from './reconWire.ts'
+import { RECON_TYPES, decodeRecon, encodeRecon, encodesAsRecon, type ReconMessage } from './reconWire.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
@@ -209,7 +209,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
       return out
     }
-    default: return isReconMessage(msg) ? encodeRecon(msg) : encodeGossip(msg)
+    default: return encodesAsRecon(msg) ? encodeRecon(msg) : encodeGossip(msg)
   }
 }
 
@@ -329,7 +329,7 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
     }
     default:
       if (GOSSIP_TYPES.includes(t)) return decodeGossip(o, maxPageRecords)
-      if (RECON_TYPES.includes(t)) return decodeRecon(o)
+      if (RECON_TYPES.includes(t)) return decodeRecon(o, maxPageRecords)
       throw bad('t', `unknown message type ${JSON.stringify(t.slice(0, 40))}`)
   }
 }

@@ -9,14 +9,20 @@
  *             changes, so starting a round costs O(1). The peer subtracts its own symbol 0:
  *             empty, the sets are equal and nothing is answered (an idle round is one message);
  *             one id alone, the one difference is settled at once (`records` of it, or `rwant`
- *             of it). Otherwise the peer sends its own coded symbols, as many as the estimated
- *             difference needs with a margin for the estimate's error (firstBatch), in one
- *             message.
+ *             of it), unless this node holds it when it should lack it or the reverse (several
+ *             ids passing for one: a wrong decode, settled by symbols). Otherwise the peer
+ *             sends its own coded symbols, as many as the estimated difference needs with a
+ *             margin for the estimate's error (firstBatch), in one message.
  *   rsymbols  the initiator peels them (riblt.ts); decoded, it sends `records` the peer lacks
  *             and `rwant` of the ids it lacks; short of symbols, `rmore` (a quarter more).
  *   rmore     the next symbols, up to the index asked for.
  *   rwant     the records of the ids asked for, as `records` (unknown ids are skipped).
  *   records   handed to the caller to check and apply, as in the bloom rounds.
+ *
+ * Version 2 (hello `rc` 2 on both ends) sends the same messages in their compact forms
+ * (reconMessages.ts: short types and fields, a narrow sketch, ids asked for by their high halves,
+ * `rr` for records); a peer answers each message in the form it came in, and starts its own
+ * rounds in its `version`.
  *
  * Two round trips settle a difference the first batch of symbols decodes (about 91 – 99 % of
  * rounds, by d, up to about 11,000 differences); each `rmore` adds one. A round that needs more
@@ -27,9 +33,9 @@ import { INVALID_INPUT } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import type { StoredState } from '../../store/Store.ts'
-import { estimateDifference } from './diffEstimate.ts'
+import { estimateDifference, narrowSketch } from './diffEstimate.ts'
 import { GOSSIP_LIMITS, type RecordsMessage } from './gossipMessages.ts'
-import { packIds, RECON_LIMITS, unpackIds, type CodedRoundMessage, type MoreMessage, type ReconDigestMessage, type SymbolsMessage, type WantMessage } from './reconMessages.ts'
+import { packHighs, packIds, RECON_LIMITS, unpackHighs, unpackIds, type CodedRecordsMessage, type CodedRoundMessage, type MoreMessage, type ReconDigestMessage, type SymbolsMessage, type WantMessage } from './reconMessages.ts'
 import { recordsMessages } from './recordBatches.ts'
 import { compareSymbolZero, idHi, idLo, idsOf, RIBLT_LIMITS, RibltDecoder, RibltEncoder } from './riblt.ts'
 import { FINE_BITS, type WindowIndex } from './WindowIndex.ts'
@@ -41,7 +47,16 @@ export interface ReconPeerOptions {
   readonly maxRecordsPerMessage: number
   /** Approximate most bytes of one `records` message (default 1 MiB). */
   readonly maxRecordsBytes?: number
+  /** The version of coded rounds run with the peer (both ends speak it: SessionRounds.ts codedAgreed); default 2. */
+  readonly version?: ReconVersion
 }
+
+/** A version of coded rounds: 1, named fields; 2, compact forms (reconMessages.ts). */
+export type ReconVersion = 1 | 2
+
+/** The version-2 tag of a message answering (or starting a round in) version `v`. */
+const form = (v: ReconVersion): { v?: 2 } => (v === 2 ? { v: 2 } : {})
+const versionOf = (msg: { readonly v?: number }): ReconVersion => (msg.v === 2 ? 2 : 1)
 
 /** What to do after a message: messages to send (in order), records to check and apply. */
 export interface ReconOutput {
@@ -105,6 +120,9 @@ const DEFAULT_RECORDS_BYTES = 1024 * 1024
 /** Calls of startRound in a row without an answer after which a round the peer had answered is given up. */
 export const STALLED_TICKS = 3
 
+/** The window start as a version-2 `rdigest` carries it. */
+const wsMod = (ws: number): number => ws % 2 ** 32
+
 /** This node's round in progress; `quiet`: calls of startRound since the peer last answered it. */
 interface Own { readonly round: number, decoder?: RibltDecoder, quiet: number }
 interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
@@ -120,6 +138,7 @@ interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
 export class ReconPeer {
   private readonly index: WindowIndex
   private readonly limits: { maxPerMessage: number, maxBytes: number }
+  private readonly version: ReconVersion
   private round = 0
   /** Our latest round (one at a time: a newer round forgets an older one). */
   private own: Own | undefined
@@ -138,6 +157,7 @@ export class ReconPeer {
       maxPerMessage: Math.min(GOSSIP_LIMITS.maxRecordsPerMessage, positive(opts.maxRecordsPerMessage, 'maxRecordsPerMessage', GOSSIP_LIMITS.maxRecordsPerMessage)),
       maxBytes: positive(opts.maxRecordsBytes, 'maxRecordsBytes', DEFAULT_RECORDS_BYTES)
     }
+    this.version = opts.version ?? 2
   }
 
   /**
@@ -156,7 +176,9 @@ export class ReconPeer {
     this.round++
     this.own = { round: this.round, quiet: 0 }
     const { ws, s, e } = this.index.codedDigest()
-    return { t: 'rdigest', round: this.round, ws, s, e }
+    return this.version === 2
+      ? { t: 'rdigest', v: 2, round: this.round, ws: wsMod(ws), s, e: narrowSketch(e) }
+      : { t: 'rdigest', round: this.round, ws, s, e }
   }
 
   /** Handles one message from the peer (validated by parseReconMessage, or a parsed `records`). */
@@ -175,20 +197,23 @@ export class ReconPeer {
   }
 
   private onDigest (msg: ReconDigestMessage): ReconOutput {
+    const v = versionOf(msg)
     const mine = this.index.codedDigest()
-    if (msg.ws !== mine.ws) return nothing()
+    if (msg.ws !== (v === 2 ? wsMod(mine.ws) : mine.ws)) return nothing()
     // symbol 0 alone settles equal sets and a single difference
     const zero = compareSymbolZero(msg.s, mine.s)
     if (zero.kind === 'equal') return nothing()
-    if (zero.kind === 'one') {
+    // a single difference is one this node holds (sign −1) or lacks (+1); one that is not so is
+    // a wrong decode (several ids passing for one), settled by symbols like any larger difference
+    if (zero.kind === 'one' && this.holds(zero.hi, zero.lo) === (zero.sign < 0)) {
       const id = Uint32Array.of(zero.hi, zero.lo)
-      return zero.sign > 0 ? this.settle(msg.round, id, new Uint32Array(0)) : this.settle(msg.round, new Uint32Array(0), id)
+      return zero.sign > 0 ? this.settle(msg.round, v, id, new Uint32Array(0)) : this.settle(msg.round, v, new Uint32Array(0), id)
     }
     const encoder = new RibltEncoder(this.ids())
     this.theirs = { round: msg.round, encoder }
-    const s = encoder.next(firstBatch(estimateDifference(msg.e, mine.e)))
+    const s = encoder.next(firstBatch(estimateDifference(msg.e, v === 2 ? narrowSketch(mine.e) : mine.e)))
     this.counts.symbolsSent += encoder.produced
-    return { send: [{ t: 'rsymbols', round: msg.round, from: 0, s }], apply: [] }
+    return { send: [{ t: 'rsymbols', ...form(v), round: msg.round, from: 0, s }], apply: [] }
   }
 
   private onSymbols (msg: SymbolsMessage): ReconOutput {
@@ -204,14 +229,14 @@ export class ReconPeer {
       this.own = undefined
       this.counts.decoded++
       const { remote, local } = decoder.difference()
-      return this.settle(msg.round, remote, local)
+      return this.settle(msg.round, versionOf(msg), remote, local)
     }
     if (decoder.received >= RIBLT_LIMITS.maxSymbols) {
       this.own = undefined
       this.counts.failed++
       return nothing()
     }
-    return { send: [{ t: 'rmore', round: msg.round, to: nextBatch(decoder.received) }], apply: [] }
+    return { send: [{ t: 'rmore', ...form(versionOf(msg)), round: msg.round, to: nextBatch(decoder.received) }], apply: [] }
   }
 
   private onMore (msg: MoreMessage): ReconOutput {
@@ -220,13 +245,13 @@ export class ReconPeer {
     const from = theirs.encoder.produced
     const s = theirs.encoder.next(Math.min(msg.to, from + RECON_LIMITS.maxSymbolsPerMessage))
     this.counts.symbolsSent += theirs.encoder.produced - from
-    return { send: [{ t: 'rsymbols', round: msg.round, from, s }], apply: [] }
+    return { send: [{ t: 'rsymbols', ...form(versionOf(msg)), round: msg.round, from, s }], apply: [] }
   }
 
   private onWant (msg: WantMessage): ReconOutput {
-    const states = this.statesOf(unpackIds(msg.ids))
+    const states = msg.v === 2 ? this.statesByHigh(unpackHighs(msg.ids)) : this.statesOf(unpackIds(msg.ids))
     this.counts.sent += states.length
-    return { send: this.records(msg.round, states), apply: [] }
+    return { send: this.records(msg.round, versionOf(msg), states), apply: [] }
   }
 
   private onRecords (msg: RecordsMessage): ReconOutput {
@@ -235,19 +260,29 @@ export class ReconPeer {
   }
 
   /** After a decode: a request for the ids only the peer has, and our records of the ids only we have. */
-  private settle (round: number, remote: Uint32Array, local: Uint32Array): ReconOutput {
+  private settle (round: number, v: ReconVersion, remote: Uint32Array, local: Uint32Array): ReconOutput {
     const states = this.statesOf(local)
     this.counts.sent += states.length
     const send: CodedRoundMessage[] = []
     for (let i = 0; i < remote.length / 2; i += RECON_LIMITS.maxIdsPerMessage) {
-      send.push({ t: 'rwant', round, ids: packIds(remote, i, Math.min(remote.length / 2, i + RECON_LIMITS.maxIdsPerMessage)) })
+      const to = Math.min(remote.length / 2, i + RECON_LIMITS.maxIdsPerMessage)
+      send.push({ t: 'rwant', ...form(v), round, ids: v === 2 ? packHighs(remote, i, to) : packIds(remote, i, to) })
     }
-    send.push(...this.records(round, states))
+    send.push(...this.records(round, v, states))
     return { send, apply: [] }
   }
 
-  private records (round: number, states: StoredState[]): RecordsMessage[] {
-    return recordsMessages(round, states, id => this.index.batch(id), this.limits)
+  private records (round: number, v: ReconVersion, states: StoredState[]): CodedRecordsMessage[] {
+    const out = recordsMessages(round, states, id => this.index.batch(id), this.limits)
+    return v === 2 ? out.map(m => ({ ...m, v: 2 })) : out
+  }
+
+  /** True when the window set holds an element with id (hi, lo). */
+  private holds (hi: number, lo: number): boolean {
+    for (const e of this.index.elementsIn(FINE_BITS, [hi >>> (32 - FINE_BITS)])) {
+      if (idHi(e.element) === hi && idLo(e.element) === lo) return true
+    }
+    return false
   }
 
   /** The ids of the window set's elements. */
@@ -269,6 +304,23 @@ export class ReconPeer {
         const state = this.index.state(e.kind, e.key)
         if (state !== undefined) out.push(state)
         break
+      }
+    }
+    return out
+  }
+
+  /**
+   * The current states of the window elements whose ids start with the given high halves (version
+   * 2's `rwant`): every such element, usually the one asked for alone (another shares its high
+   * half with chance n / 2^32, and its record, which the peer holds already, travels too).
+   */
+  private statesByHigh (his: Uint32Array): StoredState[] {
+    const out: StoredState[] = []
+    for (const hi of new Set(his)) {
+      for (const e of this.index.elementsIn(FINE_BITS, [hi >>> (32 - FINE_BITS)])) {
+        if (idHi(e.element) !== hi) continue
+        const state = this.index.state(e.kind, e.key)
+        if (state !== undefined) out.push(state)
       }
     }
     return out

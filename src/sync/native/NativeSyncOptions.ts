@@ -73,12 +73,12 @@ export interface NativeSyncOptions {
   readonly failedHandshakes?: RateSpec
   /** p2p.eagerRoutes: prune duplicate paths and graft them back (SessionBuilder.ts; the config's default is off). */
   readonly routes?: boolean
-  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames, coded gossip rounds (all default true). */
+  /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames, coded gossip rounds (all default true; `coded` may name the highest version of coded rounds offered, as an older node). */
   readonly stream?: boolean
   readonly push?: boolean
   readonly buckets?: boolean
   readonly compress?: boolean
-  readonly coded?: boolean
+  readonly coded?: boolean | number
 }
 
 /** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */

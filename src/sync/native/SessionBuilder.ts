@@ -66,8 +66,8 @@ export interface SessionBuilderOptions {
    */
   readonly routes?: boolean
   readonly compress?: boolean
-  /** Coded gossip rounds offered and run with peers that speak them (test-only switch, as an older node; default true). */
-  readonly coded?: boolean
+  /** Coded gossip rounds offered and run with peers that speak them (test-only switch, as an older node; default true; a number: the highest version offered). */
+  readonly coded?: boolean | number
 }
 
 /** What the manager gives one session: its budget and what it is told of the session. */
@@ -122,7 +122,7 @@ export class SessionBuilder {
           maxRecordsPerMessage,
           buckets: opts.buckets
         })
-        const c = coded > 0 ? new ReconPeer({ index: window.index, maxRecordsPerMessage }) : undefined
+        const c = coded > 0 ? new ReconPeer({ index: window.index, maxRecordsPerMessage, version: coded >= 2 ? 2 : 1 }) : undefined
         hooks.onGossip(g, c)
         return gossipSide({ window, bloom: g, ...(c !== undefined ? { coded: c } : {}) })
       },

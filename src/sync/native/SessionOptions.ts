@@ -68,8 +68,8 @@ export interface SessionOptionsOf<S> {
   readonly push?: boolean
   /** Compressed frames (protocol/native/compression.ts), offered in the hello and sent to a peer that reads them (test-only switch, as an older peer; default true). */
   readonly compress?: boolean
-  /** Coded gossip rounds (protocol/native/recon.ts), offered in the hello and run with a peer that speaks them (test-only switch, as an older peer; default true). */
-  readonly coded?: boolean
+  /** Coded gossip rounds (protocol/native/recon.ts), offered in the hello and run with a peer that speaks them (test-only switch, as an older peer; default true; a number: the highest version offered, as a node of that version). */
+  readonly coded?: boolean | number
   /** What the peer may send per second once the handshake is done (PeerBudget.ts); absent: no limits. */
   readonly budget?: PeerBudget
   /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */

@@ -29,12 +29,13 @@ import type { SessionGossip, SessionOptionsOf } from './SessionOptions.ts'
 
 /** The version of coded rounds this node's hello offers (0: none). */
 export function codedOffer<S> (opts: SessionOptionsOf<S>): number {
-  return (opts.coded ?? true) ? CODED_ROUNDS_VERSION : 0
+  const coded = opts.coded ?? true
+  return typeof coded === 'number' ? Math.max(0, Math.min(CODED_ROUNDS_VERSION, coded)) : coded ? CODED_ROUNDS_VERSION : 0
 }
 
 /** The version of coded rounds run with a peer whose hello offered `peerCoded`: a node speaks every version up to the one it lists, so the lower one both speak. */
 export function codedAgreed<S> (opts: SessionOptionsOf<S>, peerCoded: number): number {
-  return (opts.coded ?? true) ? Math.min(CODED_ROUNDS_VERSION, peerCoded) : 0
+  return Math.min(codedOffer(opts), peerCoded)
 }
 
 /** What the rounds read of the session's options. */
