@@ -54,6 +54,11 @@ describe('route messages on the wire', () => {
   })
 })
 
+/** Routes over a knowledge vector of walls (origin → the wall up to which every state is held). */
+function routesKnowing (knows: Map<NodeId, number> = new Map()): EagerRoutes {
+  return new EagerRoutes((origin, mark) => (knows.get(origin) ?? -1) >= mark.wall)
+}
+
 describe('EagerRoutes', () => {
   function link (routes: EagerRoutes, peer: NodeId): { sent: RouteMessage[], grafts: Array<[readonly NodeId[], number]>, l: ReturnType<EagerRoutes['open']> } {
     const sent: RouteMessage[] = []
@@ -66,8 +71,8 @@ describe('EagerRoutes', () => {
    * Routes with two links: B brought O's stamp 1 first (O's parent), C then brought it again as a
    * duplicate (C sent `prune` of O, at its cursor 5).
    */
-  function prunedOnC (): { routes: EagerRoutes, b: ReturnType<typeof link>, c: ReturnType<typeof link> } {
-    const routes = new EagerRoutes()
+  function prunedOnC (knows = new Map<NodeId, number>()): { routes: EagerRoutes, b: ReturnType<typeof link>, c: ReturnType<typeof link> } {
+    const routes = routesKnowing(knows)
     const b = link(routes, B)
     const c = link(routes, C)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -76,7 +81,7 @@ describe('EagerRoutes', () => {
   }
 
   it('prunes an origin on a peer that brings only duplicates of it, never on its parent', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const c = link(routes, C)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -90,10 +95,12 @@ describe('EagerRoutes', () => {
     assert.equal(c.sent.length, 1)
   })
 
-  it('grafts an origin whose announced stamp no path brought within the timeout, from where it was pruned', () => {
-    const { routes, b, c } = prunedOnC()
-    // C left out O's stamp 2, then 3; B brings 2 in time, not 3
+  it('grafts an origin whose announcement is not answered within the timeout, from where it was pruned', () => {
+    const knows = new Map<NodeId, number>([[O, 1]])
+    const { routes, b, c } = prunedOnC(knows)
+    // C left out O's stamp 2, then 3; B brings 2 in time (this node then holds all of O up to 2), not 3
     routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 100)
+    knows.set(O, 2)
     routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map([[O, 1]]), 150)
     routes.check(c.l, 10_000, 1_000)
     assert.equal(c.grafts.length, 0, 'stamp 2 arrived through the parent')
@@ -103,6 +110,24 @@ describe('EagerRoutes', () => {
     routes.check(c.l, 1_200, 1_000)
     assert.deepEqual(c.grafts, [[[O], 5]], 'grafted from the cursor it was pruned at')
     assert.equal(routes.parentOf(O), C)
+  })
+
+  it('counts an announcement as answered only once every record of its origin up to it is held, not when a later one arrived', () => {
+    // C's page left out O's stamps 2 to 4 (it announces 4); B, the parent, brings stamp 5 and
+    // nothing brings 2 to 4: this node still holds O's states only up to 1
+    const knows = new Map<NodeId, number>([[O, 1]])
+    const { routes, b, c } = prunedOnC(knows)
+    routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 4, counter: 0 }] }, new Map(), 100)
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 5)] }, new Map([[O, 1]]), 150)
+    routes.check(c.l, 1_200, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 5]], 'a later record is no answer: O is grafted on C')
+    // once this node holds all of O up to the announced stamp, the announcement is answered
+    const held = new Map<NodeId, number>([[O, 1]])
+    const d = prunedOnC(held)
+    d.routes.page(d.c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 4, counter: 0 }] }, new Map(), 100)
+    held.set(O, 4)
+    d.routes.check(d.c.l, 1_200, 1_000)
+    assert.equal(d.c.grafts.length, 0)
   })
 
   it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {
@@ -117,7 +142,7 @@ describe('EagerRoutes', () => {
   })
 
   it('never prunes an origin from its own stream', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const o = link(routes, O)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -132,7 +157,7 @@ describe('EagerRoutes', () => {
   })
 
   it('learns what a stream leaves out from its announcements, when no prune of it is known here', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const c = link(routes, C)
     routes.page(c.l, C, { from: 10, to: 12, records: [], lz: [{ node: O, wall: 9, counter: 0 }] }, new Map(), 0)
     routes.check(c.l, 5_000, 1_000)
@@ -140,7 +165,7 @@ describe('EagerRoutes', () => {
   })
 
   it('grafts an origin on one other link that leaves it out when its parent\'s session ends', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const c = link(routes, C)
     const d = link(routes, asNodeId('node-d'))

@@ -22,9 +22,14 @@
  * acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
  * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
  * peer when
- * - a stamp the peer announced has not arrived by any path within the graft timeout (the eager
- *   path stalled, or prunes cut the origin off), or
+ * - an announcement of the peer is not answered within the graft timeout (the eager path
+ *   stalled, or prunes cut the origin off), or
  * - the session with the origin's parent ended: on one other link that leaves it out.
+ * An announcement of stamp S is answered when this node's knowledge of the origin reaches S
+ * (`known`: it holds every state the origin issued up to S, core/knowledge.ts invariant I). A
+ * record of the origin stamped S or later that arrived by some path does not answer it: the page
+ * left out every record of the origin in its range, and the paths that brought a later one may
+ * not have brought those.
  * What the receiver knows of a stream's pruned origins comes from the pages themselves (`lz`,
  * as reliable as the pages), so a lost or late `prune` costs duplicates, never records.
  *
@@ -83,7 +88,7 @@ export interface RouteLink {
    * announced the origin (`lz`) when no prune of it was known here (a lost or late message).
    */
   readonly skipFrom: Map<NodeId, number>
-  /** Announced stamps not yet seen here: origin → the stamp and when it was announced. */
+  /** Announcements not answered yet: origin → the highest stamp announced and when it first was. */
   readonly waiting: Map<NodeId, { mark: HlcMark, at: number }>
   readonly send: (msg: RouteMessage) => void
   /** Grafts: the stream restarts from `from` with `origins` in it again (the cursor's `g`). */
@@ -97,13 +102,22 @@ export interface RouteStats {
   graftsSent: number
 }
 
+/**
+ * Whether this node holds every state `origin` issued with a stamp up to `mark` (its knowledge
+ * vector's entry reaches it: NodeKnowledge.covers).
+ */
+export type Known = (origin: NodeId, mark: HlcMark) => boolean
+
 export class EagerRoutes {
   readonly stats: RouteStats = { prunesSent: 0, graftsSent: 0 }
   private readonly links = new Set<RouteLink>()
   /** Origin → the peer whose stream last brought a record of it first. */
   private readonly parent = new Map<NodeId, NodeId>()
-  /** Origin → the highest stamp of it seen here, by any path. */
-  private readonly seen = new Map<NodeId, HlcMark>()
+  private readonly known: Known
+
+  constructor (known: Known) {
+    this.known = known
+  }
 
   /** A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). */
   open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false): RouteLink {
@@ -144,7 +158,6 @@ export class EagerRoutes {
     const dup = new Set<NodeId>()
     for (const r of page.records) {
       const o = r.hlc.node
-      this.see(o, r.hlc)
       if ((changed.get(o) ?? 0) === 0) dup.add(o)
     }
     // a page sent before this node's prune took effect is no eager path
@@ -152,9 +165,9 @@ export class EagerRoutes {
     if (link === undefined) return
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
-      if (this.has(a.node, a)) continue
-      const w = link.waiting.get(a.node)
       const mark = { wall: a.wall, counter: a.counter }
+      if (this.known(a.node, mark)) continue
+      const w = link.waiting.get(a.node)
       if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
     }
     // never the origin's own stream (see the file comment)
@@ -165,17 +178,12 @@ export class EagerRoutes {
     link.send({ t: 'prune', o: prune })
   }
 
-  /** Records that arrived another way (a gossip round): seen here. */
-  seenRecords (records: readonly MemoryRecord[]): void {
-    for (const r of records) this.see(r.hlc.node, r.hlc)
-  }
-
-  /** Grafts, on this link, the origins whose announced stamp has not arrived within `timeoutMs`. */
+  /** Grafts, on this link, the origins whose announcement is not answered within `timeoutMs`. */
   check (link: RouteLink, now: number, timeoutMs: number): void {
     if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
-      if (this.has(o, w.mark)) { link.waiting.delete(o); continue }
+      if (this.known(o, w.mark)) { link.waiting.delete(o); continue }
       if (now - w.at >= timeoutMs) { link.waiting.delete(o); late.push(o) }
     }
     if (late.length === 0) return
@@ -198,15 +206,5 @@ export class EagerRoutes {
     }
     this.stats.graftsSent++
     link.graft(origins.slice(0, MAX_ROUTE_ORIGINS), from)
-  }
-
-  private has (origin: NodeId, mark: HlcMark): boolean {
-    const s = this.seen.get(origin)
-    return s !== undefined && compareMark(s, mark) >= 0
-  }
-
-  private see (origin: NodeId, mark: HlcMark): void {
-    const s = this.seen.get(origin)
-    if (s === undefined || compareMark(mark, s) > 0) this.seen.set(origin, { wall: mark.wall, counter: mark.counter })
   }
 }

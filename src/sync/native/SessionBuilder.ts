@@ -89,7 +89,8 @@ export class SessionBuilder {
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
-    this.routes = opts.routes !== false ? new EagerRoutes() : undefined
+    const { engine } = opts
+    this.routes = opts.routes !== false ? new EagerRoutes((origin, mark) => engine.knowledge.covers(origin, mark, engine.store.clockMark())) : undefined
   }
 
   /** The session of `conn`, not yet opened. */

@@ -51,8 +51,6 @@ export interface RoundLinks {
   readonly catchingUp: () => boolean
   /** What the peer has applied of this node's feed. */
   readonly view: () => PeerView
-  /** Records that arrived by a round, for the session's part in dissemination (SessionRoutes.seen). */
-  readonly seen: (records: readonly MemoryRecord[]) => void
   /** This peer and this node agree, or soon will: a round synced. */
   readonly synced: () => void
 }
@@ -123,7 +121,6 @@ export class SessionRounds {
     try {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
-      this.links.seen(records)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })

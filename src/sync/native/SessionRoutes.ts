@@ -14,7 +14,6 @@
  * carries everything, as before.
  */
 import type { NodeId } from '../../core/ids.ts'
-import type { MemoryRecord } from '../../core/model.ts'
 import type { ChangesMessage } from '../../protocol/native/messages.ts'
 import type { EagerRoutes, RouteLink, RouteMessage } from '../../protocol/native/gossipRoutes.ts'
 import { PrunedOrigins } from './PrunedOrigins.ts'
@@ -51,11 +50,6 @@ export class SessionRoutes {
   /** A page of the peer's stream was applied here: `changed`, per origin, how many of its records changed something. */
   applied (msg: ChangesMessage, changed: ReadonlyMap<NodeId, number>, now: number): void {
     if (!this.closed) this.opts.routes.page(this.link, this.opts.peer, msg, changed, now)
-  }
-
-  /** Records that arrived outside the stream (a gossip round). */
-  seen (records: readonly MemoryRecord[]): void {
-    this.opts.routes.seenRecords(records)
   }
 
   /** The watchdog: grafts what the peer announced and no path brought within `timeoutMs`. */
