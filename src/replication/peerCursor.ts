@@ -20,8 +20,13 @@
  * where on the feed, is kept beside the cursor (`LeftOut`, under `leftOutKey`, written in the
  * transaction of the page that announced them) and outlives the session: the peer's knowledge
  * entries for those origins are not learnt from its pages (core/knowledge.ts invariant I), and
- * what this node tells the peer it has seen of its feed stops where the first was left out.
+ * what this node tells the peer it has seen of its feed stops where the first was left out. With
+ * each origin goes the highest stamp the stream announced leaving out, so that a later session
+ * (after a restart too) still waits for those records and grafts them when no path brought them
+ * (protocol/native/gossipRoutes.ts); a graft that brought an origin's records again from where
+ * the first was left out takes it off.
  */
+import { compareMark, type HlcMark } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import { MAX_KNOWLEDGE_ENTRIES } from '../core/knowledge.ts'
 import type { Store } from '../store/Store.ts'
@@ -72,6 +77,11 @@ export interface LeftOut {
   /** The position of the peer's feed after which the first was left out. */
   readonly from: number
   readonly origins: ReadonlySet<NodeId>
+  /**
+   * Per origin left out, the highest stamp the stream announced leaving out (its pages' `lz`);
+   * an origin without one (kept by an older version) may have left out any stamp.
+   */
+  readonly marks: ReadonlyMap<NodeId, HlcMark>
   /** Which origins were left out is not kept (more than MAX_LEFT_OUT_ORIGINS, or an unreadable record): any may have been. */
   readonly all?: boolean
 }
@@ -85,18 +95,26 @@ export const leftOutOf = (left: LeftOut | undefined, origin: NodeId): boolean =>
 /** The metadata key holding what `peer`'s stream left out (with the feed it was on). */
 export const leftOutKey = (peer: string): string => `sync.left-out.${peer}`
 
+const isMarkRow = (m: unknown): m is [string, number, number] => Array.isArray(m) && m.length === 3 && typeof m[0] === 'string' && typeof m[1] === 'number' && typeof m[2] === 'number'
+
 /** What `peer`'s stream of feed `feedId` left out below this node's cursor on it (undefined: nothing). */
 export function leftOutOn (store: Store, peer: NodeId, feedId: string): LeftOut | undefined {
   const raw = store.getMeta(leftOutKey(peer))
   if (raw === undefined) return undefined
   try {
-    const v = JSON.parse(raw) as { feed?: unknown, from?: unknown, origins?: unknown, all?: unknown }
+    const v = JSON.parse(raw) as { feed?: unknown, from?: unknown, origins?: unknown, lz?: unknown, all?: unknown }
     if (v.feed !== feedId) return undefined
     if (typeof v.from !== 'number' || !Array.isArray(v.origins)) throw new Error('unreadable')
-    return { from: v.from, origins: new Set(v.origins as NodeId[]), ...(v.all === true ? { all: true } : {}) }
+    const origins = new Set(v.origins as NodeId[])
+    // the marks (absent before they were kept: every origin then has none)
+    const marks = new Map<NodeId, HlcMark>()
+    for (const m of Array.isArray(v.lz) ? v.lz as unknown[] : []) {
+      if (isMarkRow(m) && origins.has(m[0] as NodeId)) marks.set(m[0] as NodeId, { wall: m[1], counter: m[2] })
+    }
+    return { from: v.from, origins, marks, ...(v.all === true ? { all: true } : {}) }
   } catch {
     // unreadable: taken as everything left out from the start (nothing is learnt from the peer's vector)
-    return { from: 0, origins: new Set(), all: true }
+    return { from: 0, origins: new Set(), marks: new Map(), all: true }
   }
 }
 
@@ -104,8 +122,16 @@ export function leftOutOn (store: Store, peer: NodeId, feedId: string): LeftOut 
 export interface PageLeftOut {
   /** The page starts the peer's feed again with nothing left out (a snapshot's first page): what was left out before no longer counts. */
   readonly restart?: boolean
-  /** The origins the page left out (its `lz`), after position `from` of the feed. */
-  readonly leftOut?: { readonly from: number, readonly origins: readonly NodeId[] }
+  /**
+   * The origins the page left out (its `lz`: each with the highest stamp left out), after
+   * position `from` of the feed.
+   */
+  readonly leftOut?: { readonly from: number, readonly origins: readonly NodeId[], readonly marks?: ReadonlyMap<NodeId, HlcMark> }
+  /**
+   * Origins the stream brought again (a graft) from position `from` up to this page: every
+   * record of theirs the stream left out below here has now come (applied before `leftOut`).
+   */
+  readonly regained?: { readonly from: number, readonly origins: readonly NodeId[] }
 }
 
 /**
@@ -115,18 +141,41 @@ export interface PageLeftOut {
 export function leftOutAfter (store: Store, peer: NodeId, feedId: string, page: PageLeftOut): { left: LeftOut | undefined, writes: Array<[string, string | undefined]> } {
   const prior = leftOutOn(store, peer, feedId)
   if (page.restart === true) return { left: undefined, writes: prior !== undefined ? leftOutWrites(peer, feedId, undefined) : [] }
+  let left = prior
+  let changed = false
+  // a graft from at most where the first was left out brought the regained origins' records again
+  const g = page.regained
+  if (left !== undefined && left.all !== true && g !== undefined && g.from <= left.from && g.origins.some(o => left!.origins.has(o))) {
+    const origins = new Set([...left.origins].filter(o => !g.origins.includes(o)))
+    const marks = new Map([...left.marks].filter(([o]) => origins.has(o)))
+    left = origins.size === 0 ? undefined : { from: left.from, origins, marks }
+    changed = true
+  }
   const l = page.leftOut
-  const fresh = l?.origins.filter(o => !leftOutOf(prior, o)) ?? []
-  if (l === undefined || fresh.length === 0) return { left: prior, writes: [] }
-  const from = Math.min(prior?.from ?? l.from, l.from)
-  const origins = new Set([...(prior?.origins ?? []), ...fresh])
-  const left: LeftOut = origins.size > MAX_LEFT_OUT_ORIGINS ? { from, origins: new Set(), all: true } : { from, origins }
-  return { left, writes: leftOutWrites(peer, feedId, left) }
+  if (l !== undefined && l.origins.length > 0 && left?.all !== true) {
+    const from = Math.min(left?.from ?? l.from, l.from)
+    const origins = new Set([...(left?.origins ?? []), ...l.origins])
+    const marks = new Map(left?.marks ?? [])
+    for (const o of l.origins) {
+      const m = l.marks?.get(o)
+      const had = marks.get(o)
+      // an origin newly left out without a mark is kept without one (any stamp)
+      if (m !== undefined && (had !== undefined || !(left?.origins.has(o) ?? false)) && (had === undefined || compareMark(m, had) > 0)) marks.set(o, m)
+    }
+    const grew = from !== left?.from || origins.size !== (left?.origins.size ?? 0) || [...marks].some(([o, m]) => { const h = left?.marks.get(o); return h === undefined || compareMark(m, h) !== 0 })
+    if (grew) {
+      left = origins.size > MAX_LEFT_OUT_ORIGINS ? { from, origins: new Set(), marks: new Map(), all: true } : { from, origins, marks }
+      changed = true
+    }
+  }
+  return { left, writes: changed ? leftOutWrites(peer, feedId, left) : [] }
 }
 
 /** Metadata writes that record `left` as what `peer`'s stream of `feedId` left out (undefined: nothing). */
 export function leftOutWrites (peer: NodeId, feedId: string, left: LeftOut | undefined): Array<[string, string | undefined]> {
-  return [[leftOutKey(peer), left === undefined ? undefined : JSON.stringify({ feed: feedId, from: left.from, origins: [...left.origins], ...(left.all === true ? { all: true } : {}) })]]
+  if (left === undefined) return [[leftOutKey(peer), undefined]]
+  const lz = [...left.marks].map(([o, m]) => [o, m.wall, m.counter])
+  return [[leftOutKey(peer), JSON.stringify({ feed: feedId, from: left.from, origins: [...left.origins], ...(lz.length > 0 ? { lz } : {}), ...(left.all === true ? { all: true } : {}) })]]
 }
 
 /** Metadata writes that record `feedId` as the feed of `peer`'s cursor (ApplyOptions.meta, with the cursor). */

@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Packr } from 'msgpackr'
+import type { HlcMark } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
-import { decodeFrame, encodeMessage, type ChangesMessage } from '../../src/protocol/native/messages.ts'
+import { decodeFrame, encodeMessage, type AckMessage, type ChangesMessage, type CursorMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
 import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
@@ -21,6 +22,7 @@ import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
 import { PrunedOrigins } from '../../src/sync/native/PrunedOrigins.ts'
+import { SessionRoutes } from '../../src/sync/native/SessionRoutes.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from './helpers.ts'
 
@@ -270,5 +272,150 @@ describe('a pruned stream', () => {
     assert.ok(leftOutOf(leftOutOn(store, A, feed), B))
     keep({ restart: true })
     assert.equal(leftOutOn(store, A, feed), undefined)
+  })
+})
+
+/**
+ * One peer's stream to a node, over direct calls: the peer's FeedSender (leaving out what the
+ * node pruned), the node's FeedReceiver and its part in the node's routes (SessionRoutes).
+ */
+interface Stream {
+  readonly sender: FeedSender
+  readonly receiver: FeedReceiver
+  readonly session: SessionRoutes
+  readonly pruned: PrunedOrigins
+  readonly pages: ChangesMessage[]
+}
+
+function stream (from: Engine, to: Engine, routes: EagerRoutes, now: () => number): Stream {
+  const pruned = new PrunedOrigins()
+  const pages: ChangesMessage[] = []
+  const toSender = (m: CursorMessage | AckMessage | RouteMessage): void => {
+    if (m.t === 'prune') pruned.prune(m.o)
+    else if (m.t === 'ack') sender.onAck(m.cursor)
+    else {
+      if (m.g !== undefined) pruned.graft(m.g)
+      sender.start(m.cursor, m.feed, m.full === true, m.g)
+    }
+  }
+  // as sessionParts.ts: what the stream left out in earlier sessions, read when the link opens
+  const earlier = (): { from: number, marks: Map<NodeId, HlcMark | undefined> } | undefined => {
+    const left = leftOutOn(to.store, from.node, feedIdOf(from.store))
+    return left === undefined || left.all === true ? undefined : { from: left.from, marks: new Map([...left.origins].map(o => [o, left.marks.get(o)])) }
+  }
+  const session: SessionRoutes = new SessionRoutes({ routes, peer: from.node, send: toSender, graft: (o, f) => { receiver.graft(o, f) }, grafting: () => receiver.grafting, earlier, now })
+  const receiver: FeedReceiver = new FeedReceiver({
+    engine: to, peer: from.node, peerFeed: feedIdOf(from.store), routes: true, send: toSender, log: silentLogger, now,
+    onApplied: (msg, changed) => { session.applied(msg, changed, now()) }
+  })
+  const sender: FeedSender = new FeedSender({
+    store: from.store, peer: to.node, feedId: feedIdOf(from.store), pageRecords: () => 100, pruned, now,
+    send: async (_frame, msg) => { pages.push(msg); receiver.onChanges(msg) },
+    onError: e => { throw e },
+    knowledge: () => from.knowledgeToSend()
+  })
+  // the peer's own cursor offered `pr`: the node's link in its routes opens
+  session.peerCursor(true, undefined)
+  receiver.sendCursor()
+  return { sender, receiver, session, pruned, pages }
+}
+
+describe('announcements over real streams', () => {
+  it('grafts the records a pruned page left out when only a later record of their origin arrived by another path', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const r = engine(R)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routes = new EagerRoutes((origin, mark) => r.knowledge.covers(origin, mark, r.store.clockMark()))
+    // O's first record reaches P and Q; Q's stream brings it to R first (Q: O's parent), P's as a duplicate (R prunes O on P)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    assert.equal(routes.parentOf(O), Q)
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // O writes r1 to r4; P gets them all and leaves them out of its stream to R, announcing r4
+    const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    const r4 = later[3]!
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O && a.wall === r4.hlc.wall && a.counter === r4.hlc.counter)), 'P announces r4')
+    // only r4 reaches Q, and from there R: no path brings r1 to r3
+    q.applyChecked([r4], { via: O })
+    fromQ.sender.wake()
+    await eventually(() => holds(r4), 'r4 reaches R from Q')
+    assert.ok(later.slice(0, 3).every(x => !holds(x)))
+    // the graft timeout passes: the announcement of r4 is not answered by r4 itself
+    t += 1_000
+    fromP.session.check(now(), 1_000)
+    await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length} of r1..r4)`, { ms: 5_000 })
+    assert.equal(routes.stats.graftsSent, 1)
+    fromP.sender.stop()
+    fromQ.sender.stop()
+  })
+
+  it('waits again, after a restart, for what a pruned stream left out in the session before, and grafts it', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId, store = new MemoryStore()): Engine => new Engine({ store, node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const storeR = new MemoryStore()
+    let r = engine(R, storeR)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routesOf = (e: Engine): EagerRoutes => new EagerRoutes((origin, mark) => e.knowledge.covers(origin, mark, e.store.clockMark()))
+    let routes = routesOf(r)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // P leaves r1 to r3 out and announces them; the node restarts before the graft timeout, and no path brought them
+    const later = ['r1', 'r2', 'r3'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O)), 'P announces what it left out')
+    await eventually(() => fromP.receiver.position === p.store.stats().lastSeq, 'R\'s cursor on P passed them')
+    fromP.sender.stop()
+    fromQ.sender.stop()
+    fromP.session.close()
+    fromQ.session.close()
+    r = engine(R, storeR)
+    routes = routesOf(r)
+    // a new session with P: its stream carries everything after R's cursor, which is past r1 to r3
+    const again = stream(p, r, routes, now)
+    await eventually(() => again.pages.length > 0 && again.pages[again.pages.length - 1]!.more === false, 'the new stream caught up')
+    assert.ok(later.every(x => !holds(x)))
+    t += 1_000
+    again.session.check(now(), 1_000)
+    await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length})`, { ms: 5_000 })
+    // the graft brought them from where they were first left out: P's stream is no longer counted as leaving O out
+    await eventually(() => leftOutOn(storeR, P, feedIdOf(p.store)) === undefined, 'nothing left out of P\'s stream any more')
+    again.sender.stop()
   })
 })

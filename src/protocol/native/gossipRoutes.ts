@@ -88,13 +88,30 @@ export interface RouteLink {
    * announced the origin (`lz`) when no prune of it was known here (a lost or late message).
    */
   readonly skipFrom: Map<NodeId, number>
-  /** Announcements not answered yet: origin → the highest stamp announced and when it first was. */
-  readonly waiting: Map<NodeId, { mark: HlcMark, at: number }>
+  /**
+   * Announcements not answered yet: origin → the highest stamp announced (undefined: any stamp
+   * may have been left out), when it first was, and for one announced in an earlier session
+   * (kept beside the cursor: replication/peerCursor.ts) the position from which it was.
+   */
+  readonly waiting: Map<NodeId, Waiting>
   readonly send: (msg: RouteMessage) => void
   /** Grafts: the stream restarts from `from` with `origins` in it again (the cursor's `g`). */
   readonly graft: (origins: readonly NodeId[], from: number) => void
   /** A graft sent on this link is not answered yet (no timed-out graft goes meanwhile). */
   readonly grafting: () => boolean
+}
+
+export interface Waiting {
+  readonly mark: HlcMark | undefined
+  readonly at: number
+  readonly from?: number
+}
+
+/** What the peer's stream left out in earlier sessions, still unanswered as far as is known (peerCursor.ts LeftOut). */
+export interface EarlierLeftOut {
+  readonly from: number
+  /** Origin → the highest stamp announced (undefined: not known, any). */
+  readonly marks: ReadonlyMap<NodeId, HlcMark | undefined>
 }
 
 export interface RouteStats {
@@ -119,9 +136,16 @@ export class EagerRoutes {
     this.known = known
   }
 
-  /** A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). */
-  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false): RouteLink {
+  /**
+   * A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). What
+   * the peer's stream left out in earlier sessions (`earlier`, kept beside the cursor) is waited
+   * for as if announced at `now`: a restart or a session that ended before the announcements
+   * were answered, or in the middle of a graft, loses no record.
+   */
+  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false,
+    earlier?: EarlierLeftOut, now = 0): RouteLink {
     const link: RouteLink = { peer, skipFrom: new Map(), waiting: new Map(), send, graft, grafting }
+    for (const [o, mark] of earlier?.marks ?? []) link.waiting.set(o, { mark, at: now, from: earlier!.from })
     this.links.add(link)
     return link
   }
@@ -168,7 +192,8 @@ export class EagerRoutes {
       const mark = { wall: a.wall, counter: a.counter }
       if (this.known(a.node, mark)) continue
       const w = link.waiting.get(a.node)
-      if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
+      if (w === undefined) link.waiting.set(a.node, { mark, at: now })
+      else if (w.mark !== undefined && compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { ...w, mark })
     }
     // never the origin's own stream (see the file comment)
     const prune = [...dup].filter(o => o !== peer && this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
@@ -183,8 +208,9 @@ export class EagerRoutes {
     if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
-      if (this.known(o, w.mark)) { link.waiting.delete(o); continue }
-      if (now - w.at >= timeoutMs) { link.waiting.delete(o); late.push(o) }
+      if (w.mark !== undefined && this.known(o, w.mark)) { link.waiting.delete(o); continue }
+      // graft() takes it off the waits (after reading where it was left out from)
+      if (now - w.at >= timeoutMs) late.push(o)
     }
     if (late.length === 0) return
     // the peer that delivers them now is their parent until a faster path shows
@@ -200,7 +226,7 @@ export class EagerRoutes {
   private graft (link: RouteLink, origins: readonly NodeId[]): void {
     let from = Number.MAX_SAFE_INTEGER
     for (const o of origins) {
-      from = Math.min(from, link.skipFrom.get(o) ?? from)
+      from = Math.min(from, link.skipFrom.get(o) ?? from, link.waiting.get(o)?.from ?? from)
       link.skipFrom.delete(o)
       link.waiting.delete(o)
     }
