@@ -97,7 +97,7 @@ describe('EagerRoutes', () => {
     assert.equal(c.sent.length, 1)
   })
 
-  it('grafts an origin whose announcement is not answered within the timeout, from where it was pruned', () => {
+  it('grafts an origin whose announcement is not answered within the timeout, from past what is answered', () => {
     const knows = new Map<NodeId, number>([[O, 1]])
     const { routes, b, c } = prunedOnC(knows)
     // C left out O's stamp 2, then 3; B brings 2 in time (this node then holds all of O up to 2), not 3
@@ -110,7 +110,7 @@ describe('EagerRoutes', () => {
     routes.check(c.l, 1_100, 1_000)
     assert.equal(c.grafts.length, 0, 'not yet')
     routes.check(c.l, 1_200, 1_000)
-    assert.deepEqual(c.grafts, [[[O], 5]], 'grafted from the cursor it was pruned at')
+    assert.deepEqual(c.grafts, [[[O], 8]], 'grafted from the page after the last answered announcement (what C left out up to 8 is held)')
     assert.equal(routes.parentOf(O), C)
   })
 

@@ -104,7 +104,10 @@ export interface RouteLink {
 export interface Waiting {
   readonly mark: HlcMark | undefined
   readonly at: number
+  /** For what an earlier session left out: the position from which it was. */
   readonly from?: number
+  /** The `to` of the last page that announced the origin: once answered, nothing of it left out below there is missing. */
+  readonly to?: number
 }
 
 /** What the peer's stream left out in earlier sessions, still unanswered as far as is known (peerCursor.ts LeftOut). */
@@ -190,10 +193,14 @@ export class EagerRoutes {
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
       const mark = { wall: a.wall, counter: a.counter }
-      if (this.known(a.node, mark)) continue
       const w = link.waiting.get(a.node)
-      if (w === undefined) link.waiting.set(a.node, { mark, at: now })
-      else if (w.mark !== undefined && compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { ...w, mark })
+      if (w === undefined) {
+        // every earlier announcement answered, and this one too: nothing left out up to here is missing
+        if (this.known(a.node, mark)) link.skipFrom.set(a.node, page.to)
+        else link.waiting.set(a.node, { mark, at: now, to: page.to })
+      } else {
+        link.waiting.set(a.node, { ...w, mark: w.mark !== undefined && compareMark(mark, w.mark) > 0 ? mark : w.mark, to: page.to })
+      }
     }
     // never the origin's own stream (see the file comment)
     const prune = [...dup].filter(o => o !== peer && this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
@@ -208,7 +215,12 @@ export class EagerRoutes {
     if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
-      if (w.mark !== undefined && this.known(o, w.mark)) { link.waiting.delete(o); continue }
+      if (w.mark !== undefined && this.known(o, w.mark)) {
+        link.waiting.delete(o)
+        // a graft need not go back past what is answered now
+        if (w.to !== undefined && link.skipFrom.has(o)) link.skipFrom.set(o, Math.max(link.skipFrom.get(o)!, w.to))
+        continue
+      }
       // graft() takes it off the waits (after reading where it was left out from)
       if (now - w.at >= timeoutMs) late.push(o)
     }

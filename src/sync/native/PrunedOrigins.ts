@@ -5,9 +5,11 @@
  * - `split` takes a feed read apart: the entries that go, and per origin left out the highest
  *   stamp left out (the page's `lz` announcement). The page's `to` still covers what was left
  *   out, as for records that came via the peer.
- * - `strip` leaves out of the knowledge vector sent to the peer every origin pruned at any time
- *   in the session: the peer's cursor on this feed no longer says it holds that origin's records
- *   (core/knowledge.ts invariant I), so it must not learn this node's entry for it from here.
+ * - `strip` leaves out of the knowledge vector sent to the peer every origin pruned now: the
+ *   peer's cursor on this feed does not say it holds that origin's records (core/knowledge.ts
+ *   invariant I). What the stream left out before, the peer keeps beside its cursor with the
+ *   highest stamp announced, and learns this node's entry for the origin again only once its own
+ *   knowledge of the origin reaches that stamp (replication/peerCursor.ts leftOutUnheld).
  * - `graft` puts origins back (the peer's cursor named them in `g`: the stream restarts there).
  */
 import type { HlcMark } from '../../core/hlc.ts'
@@ -25,7 +27,6 @@ export interface Split {
 
 export class PrunedOrigins {
   private readonly current = new Set<NodeId>()
-  private readonly ever = new Set<NodeId>()
 
   get size (): number {
     return this.current.size
@@ -36,7 +37,7 @@ export class PrunedOrigins {
   }
 
   prune (origins: readonly NodeId[]): void {
-    for (const o of origins) { this.current.add(o); this.ever.add(o) }
+    for (const o of origins) this.current.add(o)
   }
 
   graft (origins: readonly NodeId[]): void {
@@ -57,7 +58,7 @@ export class PrunedOrigins {
   }
 
   strip (k: readonly SentKnowledgeEntry[]): readonly SentKnowledgeEntry[] {
-    return this.ever.size === 0 ? k : k.filter(e => !this.ever.has(e.node))
+    return this.current.size === 0 ? k : k.filter(e => !this.current.has(e.node))
   }
 }
 
