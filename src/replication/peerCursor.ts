@@ -24,8 +24,8 @@
  * what this node tells the peer it has seen of its feed stops where the first was left out. With
  * each origin goes the highest stamp the stream announced leaving out, so that a later session
  * (after a restart too) still waits for those records and grafts them when no path brought them
- * (protocol/native/gossipRoutes.ts); a graft that brought an origin's records again from where
- * the first was left out takes it off.
+ * (protocol/native/gossipRoutes.ts); a graft that brought an origin's records again (from a
+ * point below which what was left out of it is held) takes it off.
  */
 import { compareMark, type HlcMark } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
@@ -148,8 +148,10 @@ export interface PageLeftOut {
    */
   readonly leftOut?: { readonly from: number, readonly origins: readonly NodeId[], readonly marks?: ReadonlyMap<NodeId, HlcMark> }
   /**
-   * Origins the stream brought again (a graft) from position `from` up to this page: every
-   * record of theirs the stream left out below here has now come (applied before `leftOut`).
+   * Origins the stream brought again (a graft) from position `from` up to this page; what it
+   * left out of them below `from` is held here (the routes graft from no later than that:
+   * protocol/native/gossipRoutes.ts), so every record of theirs the stream left out below here
+   * has now come (applied before `leftOut`).
    */
   readonly regained?: { readonly from: number, readonly origins: readonly NodeId[] }
 }
@@ -165,8 +167,7 @@ export function leftOutAfter (store: Store, peer: NodeId, feedId: string, page: 
   let changed = false
   // a graft from at most where the first was left out brought the regained origins' records again
   const g = page.regained
-  const startOf = (l: LeftOut, o: NodeId): number => l.starts.get(o) ?? l.from
-  const back = left !== undefined && left.all !== true && g !== undefined ? g.origins.filter(o => left!.origins.has(o) && g.from <= startOf(left!, o)) : []
+  const back = left !== undefined && left.all !== true && g !== undefined ? g.origins.filter(o => left!.origins.has(o)) : []
   if (left !== undefined && back.length > 0) {
     const prior = left
     const origins = new Set([...prior.origins].filter(o => !back.includes(o)))

@@ -17,9 +17,11 @@
  * every state of the origin still current), whatever the other paths lose.
  *
  * Repair is a graft: the receiver sends its `cursor` again, moved back to where the peer may
- * have begun leaving the origins out (`skipFrom`), with `g`, the origins to stream again; the
- * peer restarts its stream there with them in it (sending, up to what the receiver had
- * acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
+ * have begun leaving out records of the origins this node may lack (`skipFrom`: where the
+ * prune took effect, or past the last announcement answered; for what an earlier session left
+ * out, where that began — below that point everything the stream left out of them is held),
+ * with `g`, the origins to stream again; the peer restarts its stream there with them in it
+ * (sending, up to what the receiver had acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
  * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
  * peer when
  * - an announcement of the peer is not answered within the graft timeout (the eager path
