@@ -17,7 +17,7 @@ import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/pro
 import { decodeFrame, encodeMessage, type AckMessage, type ChangesMessage, type CursorMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
-import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
+import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, leftOutUnheld, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
@@ -256,6 +256,27 @@ describe('a pruned stream', () => {
     await session(undefined, true)
     assert.equal(seenOfPeer(storeB, A, feedIdOf(storeA)), storeA.stats().lastSeq)
     assert.ok(b.knowledgeToSend().entries.some(e => e.node === O), 'the snapshot\'s vector teaches the entry for O')
+  })
+
+  it('keeps the highest stamp left out per origin, teaches the peer\'s entry again once it is held, and drops an origin a graft brought again', () => {
+    const store = new MemoryStore()
+    const feed = 'f'.repeat(32)
+    const keep = (page: Parameters<typeof leftOutAfter>[3]): void => { for (const [k, v] of leftOutAfter(store, A, feed, page).writes) store.setMeta(k, v) }
+    const mark = (wall: number): { wall: number, counter: number } => ({ wall, counter: 0 })
+    keep({ leftOut: { from: 4, origins: [O], marks: new Map([[O, mark(7)]]) } })
+    keep({ leftOut: { from: 6, origins: [O, B], marks: new Map([[O, mark(5)], [B, mark(2)]]) } })
+    const left = leftOutOn(store, A, feed)!
+    assert.deepEqual(left.marks.get(O), mark(7), 'the highest stamp announced')
+    assert.equal(left.starts.get(B), 6)
+    const upTo = (wall: number) => (_o: NodeId, m: { wall: number }): boolean => m.wall <= wall
+    assert.ok(leftOutUnheld(left, O, upTo(6)), 'this node holds O only up to 6: the peer\'s entry for O is not learnt')
+    assert.ok(!leftOutUnheld(left, O, upTo(7)), 'once it holds O up to 7 it is')
+    assert.ok(!leftOutUnheld(left, C, upTo(0)), 'an origin never left out')
+    // a graft's replay reached the cursor: O is no longer left out; B, left out again on the same page, stays
+    keep({ regained: { from: 2, origins: [O, B] }, leftOut: { from: 9, origins: [B], marks: new Map([[B, mark(3)]]) } })
+    const after = leftOutOn(store, A, feed)!
+    assert.ok(!leftOutOf(after, O) && leftOutOf(after, B))
+    assert.equal(after.starts.get(B), 9)
   })
 
   it('keeps at most MAX_LEFT_OUT_ORIGINS origins as left out (past it, or unreadable: every origin counts)', () => {
