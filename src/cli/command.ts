@@ -1,4 +1,4 @@
-/** The shape of one CLI command. Each lives in src/cli/commands/ and is listed in main.ts. */
+/** The shape of one CLI command. Each lives in src/cli/commands/ and is listed in run.ts. */
 import type { Options, Parsed } from './args.ts'
 import type { CliIo } from './io.ts'
 

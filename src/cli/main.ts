@@ -4,11 +4,15 @@
  * (on an older Node.js it first hands over to the Node 24 installed with engram).
  */
 import { relaunchIfNeeded } from './launch.ts'
+import { mapStackTraces } from './sourceMaps.ts'
 
 const relaunched = await relaunchIfNeeded(process.argv[1]!, process.argv.slice(2))
 if (relaunched !== undefined) {
   process.exitCode = relaunched
 } else {
+  // The build is bundled (scripts/build-cli.ts): stack traces name the src/ files, through the
+  // source maps beside this file and its chunks.
+  mapStackTraces(new URL('.', import.meta.url).href)
   const { processIo } = await import('./io.ts')
   const { runCli } = await import('./run.ts')
   process.exitCode = await runCli(process.argv.slice(2), processIo())

@@ -7,51 +7,83 @@ import { nearest } from '../util/nearest.ts'
 import { packageVersion } from '../util/version.ts'
 import { parse } from './args.ts'
 import type { Command } from './command.ts'
-import { configPrintCommand } from './commands/config.ts'
-import { conflictsCommand, conflictsResolveCommand } from './commands/conflicts.ts'
-import { hookAgentEndCommand } from './commands/hook.ts'
-import { syncNowCommand, syncPairCommand, syncPauseCommand, syncResumeCommand, syncStatusCommand, syncUnpairCommand } from './commands/sync.ts'
-import { mcpCommand } from './commands/mcp.ts'
-import { exportMemoryCommand, importMemoryCommand } from './commands/memoryFile.ts'
-import { noteDeleteCommand, noteGetCommand, noteListCommand, noteSetCommand } from './commands/notes.ts'
-import { exportCommand, importCommand } from './commands/dump.ts'
-import { episodeGetCommand, episodeListCommand, episodeRecordCommand } from './commands/episodes.ts'
-import { reindexCommand, searchCommand } from './commands/search.ts'
-import { startCommand } from './commands/start.ts'
-import { stopCommand } from './commands/stop.ts'
-import { peersCommand } from './commands/peers.ts'
-import { relayCommand, relayKeyCommand } from './commands/relay.ts'
-import { tlsInitCommand, tlsIssueCommand } from './commands/tls.ts'
-import { secretNewCommand } from './commands/secret.ts'
-import { statusCommand } from './commands/status.ts'
-import { uiCommand } from './commands/ui.ts'
-import { traceAppendCommand, traceGetCommand, traceListCommand } from './commands/traces.ts'
-import { addCommand, deleteCommand, queryCommand } from './commands/triples.ts'
-import { historyCommand, revertCommand, showCommand } from './commands/provenance.ts'
-import { nodesCommand, refusedCommand, revocationsCommand, revokeCommand } from './commands/trust.ts'
 import { errorLine, exitCodeFor, EXIT, USAGE } from './exit.ts'
 import type { CliIo } from './io.ts'
 
-export const COMMANDS: readonly Command[] = [
-  startCommand, stopCommand, addCommand, queryCommand, deleteCommand, searchCommand, reindexCommand,
-  noteSetCommand, noteGetCommand, noteListCommand, noteDeleteCommand,
-  showCommand, historyCommand, revertCommand,
-  episodeRecordCommand, episodeGetCommand, episodeListCommand,
-  traceAppendCommand, traceGetCommand, traceListCommand,
-  statusCommand, uiCommand, configPrintCommand,
-  exportCommand, importCommand,
-  mcpCommand, importMemoryCommand, exportMemoryCommand,
-  syncStatusCommand, syncNowCommand, syncPairCommand, syncUnpairCommand, syncPauseCommand, syncResumeCommand,
-  peersCommand, relayCommand, relayKeyCommand, nodesCommand, revokeCommand, revocationsCommand, refusedCommand,
-  conflictsCommand, conflictsResolveCommand, hookAgentEndCommand,
-  tlsInitCommand, tlsIssueCommand, secretNewCommand
+/**
+ * Every command, in the order of the command list: the words that select it, and its module,
+ * loaded only when the command runs or its help is shown. An `engram add` loads add's module and
+ * what it imports, not the daemon, the MCP server or the other commands (in the build, each
+ * module is a chunk of its own: scripts/build-cli.ts).
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'start', load: async () => (await import('./commands/start.ts')).startCommand },
+  { name: 'stop', load: async () => (await import('./commands/stop.ts')).stopCommand },
+  { name: 'add', load: async () => (await import('./commands/triples.ts')).addCommand },
+  { name: 'query', load: async () => (await import('./commands/triples.ts')).queryCommand },
+  { name: 'delete', load: async () => (await import('./commands/triples.ts')).deleteCommand },
+  { name: 'search', load: async () => (await import('./commands/search.ts')).searchCommand },
+  { name: 'reindex', load: async () => (await import('./commands/search.ts')).reindexCommand },
+  { name: 'note set', load: async () => (await import('./commands/notes.ts')).noteSetCommand },
+  { name: 'note get', load: async () => (await import('./commands/notes.ts')).noteGetCommand },
+  { name: 'note list', load: async () => (await import('./commands/notes.ts')).noteListCommand },
+  { name: 'note delete', load: async () => (await import('./commands/notes.ts')).noteDeleteCommand },
+  { name: 'show', load: async () => (await import('./commands/provenance.ts')).showCommand },
+  { name: 'history', load: async () => (await import('./commands/provenance.ts')).historyCommand },
+  { name: 'revert', load: async () => (await import('./commands/provenance.ts')).revertCommand },
+  { name: 'episode record', load: async () => (await import('./commands/episodes.ts')).episodeRecordCommand },
+  { name: 'episode get', load: async () => (await import('./commands/episodes.ts')).episodeGetCommand },
+  { name: 'episode list', load: async () => (await import('./commands/episodes.ts')).episodeListCommand },
+  { name: 'trace append', load: async () => (await import('./commands/traces.ts')).traceAppendCommand },
+  { name: 'trace get', load: async () => (await import('./commands/traces.ts')).traceGetCommand },
+  { name: 'trace list', load: async () => (await import('./commands/traces.ts')).traceListCommand },
+  { name: 'status', load: async () => (await import('./commands/status.ts')).statusCommand },
+  { name: 'ui', load: async () => (await import('./commands/ui.ts')).uiCommand },
+  { name: 'config print', load: async () => (await import('./commands/config.ts')).configPrintCommand },
+  { name: 'export', load: async () => (await import('./commands/dump.ts')).exportCommand },
+  { name: 'import', load: async () => (await import('./commands/dump.ts')).importCommand },
+  { name: 'mcp', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
+  { name: 'import-memory', load: async () => (await import('./commands/memoryFile.ts')).importMemoryCommand },
+  { name: 'export-memory', load: async () => (await import('./commands/memoryFile.ts')).exportMemoryCommand },
+  { name: 'sync status', load: async () => (await import('./commands/sync.ts')).syncStatusCommand },
+  { name: 'sync now', load: async () => (await import('./commands/sync.ts')).syncNowCommand },
+  { name: 'sync pair', load: async () => (await import('./commands/sync.ts')).syncPairCommand },
+  { name: 'sync unpair', load: async () => (await import('./commands/sync.ts')).syncUnpairCommand },
+  { name: 'sync pause', load: async () => (await import('./commands/sync.ts')).syncPauseCommand },
+  { name: 'sync resume', load: async () => (await import('./commands/sync.ts')).syncResumeCommand },
+  { name: 'peers', load: async () => (await import('./commands/peers.ts')).peersCommand },
+  { name: 'relay', load: async () => (await import('./commands/relay.ts')).relayCommand },
+  { name: 'relay key', load: async () => (await import('./commands/relay.ts')).relayKeyCommand },
+  { name: 'nodes', load: async () => (await import('./commands/trust.ts')).nodesCommand },
+  { name: 'revoke', load: async () => (await import('./commands/trust.ts')).revokeCommand },
+  { name: 'revocations', load: async () => (await import('./commands/trust.ts')).revocationsCommand },
+  { name: 'refused', load: async () => (await import('./commands/trust.ts')).refusedCommand },
+  { name: 'conflicts', load: async () => (await import('./commands/conflicts.ts')).conflictsCommand },
+  { name: 'conflicts resolve', load: async () => (await import('./commands/conflicts.ts')).conflictsResolveCommand },
+  { name: 'hook agent-end', load: async () => (await import('./commands/hook.ts')).hookAgentEndCommand },
+  { name: 'tls init', load: async () => (await import('./commands/tls.ts')).tlsInitCommand },
+  { name: 'tls issue', load: async () => (await import('./commands/tls.ts')).tlsIssueCommand },
+  { name: 'secret new', load: async () => (await import('./commands/secret.ts')).secretNewCommand }
 ]
+
+export interface CommandEntry {
+  /** Words that select it (the command's own name: checked when it loads). */
+  readonly name: string
+  load (): Promise<Command>
+}
+
+/** The command of an entry, loaded. */
+async function load (entry: CommandEntry): Promise<Command> {
+  const command = await entry.load()
+  if (command.name !== entry.name) throw new Error(`the command list names "${entry.name}" but its module answers "${command.name}"`)
+  return command
+}
 
 /** Commands with subcommands: `note set`, `config print`. */
 const GROUPS = new Set(COMMANDS.filter(c => c.name.includes(' ')).map(c => c.name.split(' ')[0]!))
 
-export function mainHelp (): string {
-  const list = COMMANDS.map(c => [c.name, c.summary] as const)
+export async function mainHelp (): Promise<string> {
+  const list = (await Promise.all(COMMANDS.map(load))).map(c => [c.name, c.summary] as const)
   const width = Math.max(...list.map(([n]) => n.length))
   return `engram ${packageVersion()}: a local memory store for AI agents, replicated peer to peer
 
@@ -81,8 +113,8 @@ function firstExample (c: Command): string | undefined {
   return after?.split('\n').find(l => /^\s+\S/.test(l))?.trim()
 }
 
-function groupHelp (group: string): string {
-  const cmds = COMMANDS.filter(c => c.name.startsWith(group + ' '))
+async function groupHelp (group: string): Promise<string> {
+  const cmds = await Promise.all(COMMANDS.filter(c => c.name.startsWith(group + ' ')).map(load))
   const examples = cmds.map(firstExample).filter((e): e is string => e !== undefined)
   return `Usage: engram ${group} <${cmds.map(c => c.name.split(' ')[1]).join('|')}> …\n\n` +
     cmds.map(c => `  engram ${c.name.padEnd(14)}  ${c.summary}`).join('\n') +
@@ -106,8 +138,8 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
   try {
     const first = argv[0]
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-      if (first === undefined) { io.err(mainHelp()); return EXIT.usage }
-      io.out(mainHelp())
+      if (first === undefined) { io.err(await mainHelp()); return EXIT.usage }
+      io.out(await mainHelp())
       return EXIT.ok
     }
     if (first === '--version' || first === '-v' || first === 'version') {
@@ -121,15 +153,16 @@ export async function runCli (argv: readonly string[], io: CliIo): Promise<numbe
     if (GROUPS.has(first) && !alone) {
       const sub = argv[1]
       if (sub === undefined || sub === '--help' || sub === '-h') {
-        if (sub === undefined) { io.err(groupHelp(first)); return EXIT.usage }
-        io.out(groupHelp(first))
+        if (sub === undefined) { io.err(await groupHelp(first)); return EXIT.usage }
+        io.out(await groupHelp(first))
         return EXIT.ok
       }
       name = `${first} ${sub}`
       rest = argv.slice(2)
     }
-    const command = COMMANDS.find(c => c.name === name)
-    if (command === undefined) throw unknownCommand(first, name)
+    const entry = COMMANDS.find(c => c.name === name)
+    if (entry === undefined) throw unknownCommand(first, name)
+    const command = await load(entry)
     // a word after a command of a group that takes none (`relay kee`) is a mistyped subcommand
     const word = argv[1]
     if (alone && GROUPS.has(first) && command.positionals.max === 0 && word !== undefined && !word.startsWith('-')) {

@@ -64,9 +64,11 @@ export interface BonjourDiscoveryOptions {
 const SERVICE_TYPE = /^_([A-Za-z0-9-]{1,63})\._(tcp|udp)$/
 
 async function loadBonjour (): Promise<BonjourFactory> {
-  const mod = await import('bonjour-service')
-  // its constructor's options are typed as a service's; they are multicast-dns's
-  const Ctor = mod.Bonjour as unknown as new (opts: object, onError: (err: unknown) => void) => BonjourLike
+  const mod = await import('bonjour-service') as unknown as { Bonjour?: unknown, default?: { Bonjour?: unknown } }
+  // a CommonJS package: its exports are named ones from node_modules, under `default` in the
+  // bundled executable (scripts/build-cli.ts). Its constructor's options are typed as a
+  // service's; they are multicast-dns's.
+  const Ctor = (typeof mod.Bonjour === 'function' ? mod.Bonjour : mod.default?.Bonjour) as new (opts: object, onError: (err: unknown) => void) => BonjourLike
   return (opts, onError) => new Ctor(opts, onError)
 }
 

@@ -240,7 +240,7 @@ export interface StoreStats {
   readonly traces: number
   /** The last seq issued. */
   readonly lastSeq: Seq
-  /** The highest seq whose entry was removed by tombstone collection (0: none). */
+  /** The highest seq whose entry was removed by tombstone collection (0: none); a peer's own floor is `feedFloorFor`. */
   readonly feedFloor: Seq
 }
 
@@ -323,9 +323,17 @@ export interface Store {
   /**
    * Removes tombstones (triples and notes) whose stamp's wall time is below `beforeWallMs` and,
    * when `upTo` is given, whose stamp's mark is at most `upTo` (Rule B), into history. Returns
-   * how many were removed. Raises the feed floor to the highest seq removed.
+   * how many were removed. Raises the feed floor to the highest seq removed, and the floor of
+   * each tombstone's source (`via`, or none) to the highest seq removed of that source.
    */
   collectTombstones (beforeWallMs: number, upTo?: HlcMark): number
+  /**
+   * The feed floor that applies to `peer`'s cursor (docs/SYNC.md, "Per-peer feed floors"): the
+   * highest seq removed by tombstone collection whose tombstone did not come from `peer` (its
+   * `via`), written here, or collected before the store kept floors per source. At most
+   * `stats().feedFloor`. The store keeps one floor per source, not one per tombstone.
+   */
+  feedFloorFor (peer: NodeId): Seq
 
   /** The knowledge vector: one entry per node, by node id. */
   knowledge (): KnowledgeEntry[]

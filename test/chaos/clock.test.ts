@@ -45,6 +45,18 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
     return missing
   }
 
+  /**
+   * Waits until c's clock reads `seconds` off (its status's clock.now, within a minute): libfaketime
+   * re-reads the offset file at most every second, so a step takes effect up to a second after it.
+   */
+  async function cReadsOffset (seconds: number): Promise<void> {
+    const off = async (): Promise<number | undefined> => {
+      const now = (await cluster().request<{ clock?: ClockStatusView }>(n('c'), 'GET', '/api/v1/status')).clock?.now
+      return now === undefined ? undefined : (Date.parse(now) - Date.now()) / 1000
+    }
+    await until(async () => Math.abs(((await off()) ?? Number.NaN) - seconds) < 60, async () => `c's clock ${seconds} s off (it is ${String(await off())} s off)`, 30_000, 100)
+  }
+
   async function fixedWithin10s (tag: string): Promise<number> {
     const fixedAt = Date.now()
     const probe = (await cluster().request<{ id: string }>(n('c'), 'POST', '/api/v1/triples', { subject: `c:probe-${tag}`, predicate: 'p', object: 'o' })).id
@@ -56,7 +68,7 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
     await until(async () => ((await cluster().request<{ connected_peers: Array<{ connected: boolean }> }>(n('c'), 'GET', '/api/v1/p2p/status')).connected_peers.filter(p => p.connected).length === 2),
       () => 'c connected to a and b', 120_000, 250)
     cluster().setClock(n('c'), TWO_HOURS)
-    await new Promise(resolve => setTimeout(resolve, 2_000))
+    await cReadsOffset(TWO_HOURS)
     const ahead = await writeOnC('ahead', 10)
     // a is told: c's clock is two hours ahead, and c's writes are held aside (not lost)
     await until(async () => {
@@ -67,7 +79,7 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
     const ab = (await cluster().request<{ id: string }>(n('a'), 'POST', '/api/v1/triples', { subject: 'a:during', predicate: 'p', object: 'o' })).id
     await until(async () => tripleOn(n('b'), ab), () => 'a\'s write on b while c is ahead', 15_000, 200)
     cluster().setClock(n('c'), 0)
-    await new Promise(resolve => setTimeout(resolve, 1_100)) // libfaketime reads the offset within a second
+    await cReadsOffset(0)
     await fixedWithin10s('running')
     await until(async () => (await everywhere(ahead)).length === 0, async () => `c's writes everywhere: missing ${(await everywhere(ahead)).join('; ')}`, 30_000, 500)
     // c is told what happened: its status shows the repair, its log says it
@@ -78,7 +90,7 @@ describe('a clock two hours ahead, then fixed', { skip: SKIP }, () => {
 
   it('fixed by a restart with a correct clock: the same', { timeout: 180_000 }, async () => {
     cluster().setClock(n('c'), TWO_HOURS)
-    await new Promise(resolve => setTimeout(resolve, 2_000))
+    await cReadsOffset(TWO_HOURS)
     const ahead = await writeOnC('reboot', 10)
     await cluster().stop(n('c'))
     cluster().setClock(n('c'), 0)

@@ -6,10 +6,11 @@
  * older nodes; an older version's config has no such key).
  */
 import type { P2pStatusView } from '../../src/api/contract.ts'
+import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { after, before } from 'node:test'
 import { DEFAULT_DEADLINE_MS, eventually } from '../support/eventually.ts'
-import { freePort } from '../transport/libp2p-harness.ts'
 import { sandbox, type Sandbox } from '../cli/helpers.ts'
 import { dumpDiff, dumpFile, startNode, type Node } from '../sync/daemons.ts'
 
@@ -63,15 +64,39 @@ export interface P2pNodeOptions {
   readonly config?: Record<string, Record<string, unknown>>
 }
 
-/** Port numbers free now on both UDP and TCP (a node listens on both), one per node. */
+/**
+ * Port numbers free now on both UDP and TCP (a node listens on both), one per node, drawn at
+ * random from below the kernel's ephemeral range: a number the kernel hands out to any socket
+ * bound to port 0 (another test file's client, a dial) can be taken between this check and the
+ * daemon's bind, and a daemon whose P2P port is taken exits just after its API began to listen.
+ */
 export async function freePorts (n: number): Promise<number[]> {
+  const below = ephemeralLow()
   const out: number[] = []
   for (let tries = 0; out.length < n && tries < 1000; tries++) {
-    const p = await freePort('udp')
-    if (p >= 1024 && !out.includes(p) && await tcpFree(p)) out.push(p)
+    const p = 10_000 + Math.floor(Math.random() * (below - 10_000))
+    if (!out.includes(p) && await udpFree(p) && await tcpFree(p)) out.push(p)
   }
   if (out.length < n) throw new Error(`found only ${out.length} of ${n} ports free on both UDP and TCP`)
   return out
+}
+
+/** The lowest ephemeral port (Linux: /proc/sys/net/ipv4/ip_local_port_range; else IANA's 49152). */
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 11_000 ? low : 49_152
+  } catch {
+    return 49_152
+  }
+}
+
+function udpFree (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const s = createSocket('udp4')
+    s.once('error', () => { s.close(); resolve(false) })
+    s.bind(port, '0.0.0.0', () => { s.close(() => { resolve(true) }) })
+  })
 }
 
 function tcpFree (port: number): Promise<boolean> {
@@ -94,7 +119,10 @@ export async function startP2pNode (box: Sandbox, name: string, opts: P2pNodeOpt
     bin: opts.bin
   })
   const p2p = (): Promise<P2pStatus> => node.client.request<P2pStatus>('GET', '/api/v1/p2p/status')
-  const nodeId = (await p2p()).node_id
+  // a daemon that exits just after its API began to listen (its P2P port taken, say) says why in its log
+  const nodeId = await p2p().then(s => s.node_id, (e: unknown) => {
+    throw new Error(`${name} did not answer its first P2P status (${e instanceof Error ? e.message : String(e)}); its log:\n${node.daemon.stderr()}`)
+  })
   return {
     ...node,
     p2pPort,

@@ -86,6 +86,31 @@ describe('FeedSender', () => {
     s.stop()
   })
 
+  it('continues a cursor that lies below the floor only by tombstones that came from the peer itself; another peer gets a snapshot', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
+    const [b, c] = [asNodeId('node-b'), asNodeId('node-c')]
+    const sent = new Map<NodeId, ChangesMessage[]>([[b, []], [c, []]])
+    const senders = [b, c].map(peer => new FeedSender({
+      store, peer, feedId: feedIdOf(store), pageRecords: () => 100,
+      send: async (_frame, msg) => { sent.get(peer)!.push(msg) },
+      onError: e => { throw e }
+    }))
+    engine.addTriples([triple('a', '1')]) // seq 1
+    const x: TripleRecord = { kind: 'triple', id: tripleId({ subject: 'user:x', predicate: 'rel:p', object: { kind: 'string', value: 'x' } }), subject: 'user:x', predicate: 'rel:p', object: { kind: 'string', value: 'x' }, hlc: { wall: 1000, counter: 0, node: b }, deleted: true }
+    store.apply([x], { clock: { wall: 1000, counter: 0 }, via: b }) // seq 2: b's deletion
+    engine.addTriples([triple('fresh', '2')]) // seq 3
+    assert.equal(store.collectTombstones(2000), 1)
+    assert.equal(store.stats().feedFloor, 2)
+    for (const s of senders) s.start(1, feedIdOf(store))
+    await eventually(() => sent.get(b)!.length === 1 && sent.get(c)!.length === 1, 'a page to each')
+    const [toB, toC] = [sent.get(b)![0]!, sent.get(c)![0]!]
+    assert.deepEqual([toB.snapshot, toB.from, toB.records.map(r => (r as TripleRecord).subject)], [undefined, 1, ['user:fresh']],
+      'b held the deletion it gave: its stream goes on from its cursor')
+    assert.deepEqual([toC.snapshot, toC.from, toC.records.length], [true, 0, 2], 'c may have missed it: a snapshot')
+    for (const s of senders) s.stop()
+  })
+
   it('answers a cursor from another feed, or below the floor, with a snapshot', async () => {
     const { s, sent, engine } = sender(100)
     engine.addTriples([triple('a', '1'), triple('b', '2')])

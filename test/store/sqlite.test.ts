@@ -18,7 +18,7 @@ import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey, type TripleRecord } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
-import { A, at, B, episode, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
+import { A, at, B, C, episode, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
 runStoreTests('sqlite', opts => {
   const dir = mkdtempSync(join(tmpdir(), 'engram-store-'))
@@ -167,6 +167,28 @@ describe('SqliteStore: the file', () => {
       }
     })
   }
+
+  it('migrates a version-5 file (one feed floor): the floor it had applies to every peer, later ones are kept per source', () => {
+    const file = join(dir, 'v5-floor.db')
+    let s = SqliteStore.open(file)
+    const [x, y] = ['x', 'y'].map(k => triple(`s:${k}`, 'p', 'o', at(100, 0, B)))
+    s.apply([tomb(x!, at(1000, 0, B))], { clock: mark(1000), via: B }) // 1
+    put(s, note('n', 1, at(5000))) // 2
+    assert.equal(s.collectTombstones(2000), 1)
+    s.close()
+    makeOlderStoreFile(file, 5)
+    s = SqliteStore.open(file)
+    try {
+      assert.equal(s.stats().feedFloor, 1)
+      assert.equal(s.feedFloorFor(B), 1, 'where the collected tombstones came from is not known: the floor applies to B too')
+      s.apply([tomb(y!, at(3000, 0, B))], { clock: mark(3000), via: B }) // 3
+      put(s, note('n', 2, at(5000, 1))) // 4
+      assert.equal(s.collectTombstones(4000), 1)
+      assert.deepEqual([s.stats().feedFloor, s.feedFloorFor(B), s.feedFloorFor(C)], [3, 1, 3])
+    } finally {
+      s.close()
+    }
+  })
 
   it('refuses a file written by a newer schema version, and leaves it alone', () => {
     const file = join(dir, 'newer.db')

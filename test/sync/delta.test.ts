@@ -227,4 +227,44 @@ describe('REST delta sync', () => {
     assert.equal(b.store.getTriple(late!.id)?.deleted, false, 'the offline write reaches the other side')
     assert.equal(b.store.getTriple(theirs!.id), undefined, 'and the deleted one does not come back')
   })
+
+  it('a peer whose cursor lies below the floor only because of tombstones it gave this node is not sent a snapshot; a peer that never held them is', async () => {
+    let now = Date.now()
+    const clock = () => now
+    const a = await node('a', { now: clock })
+    const b = await node('b', { now: clock })
+    const c = await node('c', { now: clock })
+    pairAll([a, b, c])
+    const added = a.engine.addTriples(Array.from({ length: 5 }, (_, i) => ({ subject: `user:t${i}`, predicate: 'p', object: i })))
+    a.engine.setNote('cfg:shared', 'v')
+    for (const n of [a, b, c]) fill(n, n.name)
+    await syncUntilEqual([a, b, c])
+    await a.sync.syncNow('b')
+    assert.equal(a.store.getCursor(b.node), b.store.stats().lastSeq)
+    const held = b.store.dump().length - 6
+    // a deletes; b pulls the tombstones from a (and nobody pulls from b); b writes, and later collects them
+    for (const t of added) a.engine.deleteTriple(t.id)
+    a.engine.deleteNote('cfg:shared')
+    const [pulled] = await b.sync.syncNow('a')
+    assert.ok(pulled!.ok, pulled!.error)
+    assert.equal(b.store.stats().tripleTombstones, 5)
+    const [fresh] = b.engine.addTriples([{ subject: 'user:fresh', predicate: 'p', object: 'new' }])
+    now += 3_600_000
+    assert.equal(b.store.collectTombstones(now - 1000), 6)
+    assert.ok(b.store.stats().feedFloor > a.store.getCursor(b.node), 'a\'s cursor on b lies below b\'s floor')
+    assert.ok(b.store.stats().feedFloor > c.store.getCursor(b.node), 'so does c\'s')
+
+    const [ra] = await a.sync.syncNow('b')
+    assert.ok(ra!.ok, ra!.error)
+    assert.equal(ra!.received, 1, `a, which gave b every tombstone b collected, is sent what it lacks (the fresh write), not a snapshot of b's ${held + 1} records`)
+    assert.equal(a.store.getTriple(fresh!.id)?.deleted, false)
+    assert.equal(a.store.getCursor(b.node), b.store.stats().lastSeq)
+
+    const [rc] = await c.sync.syncNow('b')
+    assert.ok(rc!.ok, rc!.error)
+    assert.equal(rc!.received, held + 1, 'c never held the deletions: it is sent a snapshot, every record b holds')
+    for (const t of added) assert.equal(c.store.getTriple(t.id)?.deleted, true, 'and the expired-cursor rule deletes what b deleted')
+    assert.equal(c.store.getNote('cfg:shared')?.deleted, true)
+    assert.equal(c.store.getTriple(fresh!.id)?.deleted, false)
+  })
 })

@@ -7,9 +7,8 @@
  */
 import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../config/load.ts'
 import { EngramError, isEngramError, UNAVAILABLE } from '../../core/errors.ts'
 import { readLiveApiInfo } from '../../node/apiInfo.ts'
@@ -21,6 +20,7 @@ import { ApiClient } from '../../client/ApiClient.ts'
 import { clientTlsOf } from '../../tls/NodeTls.ts'
 import type { ClientTls } from '../../tls/client.ts'
 import { resolveTarget } from '../connect.ts'
+import { cliEntry } from '../entry.ts'
 import { UNREACHABLE } from '../exit.ts'
 import type { CliIo } from '../io.ts'
 
@@ -82,9 +82,7 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
 async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined, anyPort: boolean): Promise<string> {
-  const here = fileURLToPath(import.meta.url)
-  const main = fileURLToPath(new URL(`../main${extname(here)}`, import.meta.url))
-  const args = [main, 'start']
+  const args = [cliEntry(), 'start']
   const dataDirValue = str(values, 'data-dir')
   const configFile = str(values, 'config')
   if (dataDirValue !== undefined) args.push('--data-dir', dataDirValue)

@@ -31,6 +31,7 @@ import type {
 } from '../Store.ts'
 import { MemoryBatches } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
+import { MemoryFeedFloors } from './MemoryFeedFloors.ts'
 import { MemoryKnowledge } from './MemoryKnowledge.ts'
 import { feedEntry, MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
@@ -45,7 +46,7 @@ export class MemoryStore implements Store {
   private readonly past = new MemoryHistory()
   private readonly known = new MemoryKnowledge()
   private lastSeq = 0
-  private floor = 0
+  private readonly floors = new MemoryFeedFloors()
   private mark: HlcMark = { wall: 0, counter: 0 }
   private closed = false
   /** True while apply runs (a resolver may be called): other writes are refused meanwhile. */
@@ -215,11 +216,16 @@ export class MemoryStore implements Store {
         this.past.add(kind, key, { ...stored(slot), until: r.hlc })
         table.delete(key)
         this.feed.delete(slot.seq)
-        if (slot.seq > this.floor) this.floor = slot.seq
+        this.floors.raise(slot.via, slot.seq)
         removed++
       }
     }
     return removed
+  }
+
+  feedFloorFor (peer: NodeId): Seq {
+    this.assertOpen()
+    return this.floors.highest(peer)
   }
 
   searchText (q: TextQuery): TextSearchResult {
@@ -354,7 +360,7 @@ export class MemoryStore implements Store {
       episodes: this.tables.episode.size,
       traces: this.tables.trace.size,
       lastSeq: this.lastSeq as Seq,
-      feedFloor: this.floor as Seq
+      feedFloor: this.floors.highest()
     }
   }
 

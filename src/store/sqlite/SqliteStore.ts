@@ -137,6 +137,14 @@ export class SqliteStore implements Store {
     return this.use().writer.collectTombstones(beforeWallMs, upTo)
   }
 
+  feedFloorFor (peer: NodeId): Seq {
+    return this.reading('reading a feed floor', p => {
+      const row = p.reader.statement('SELECT coalesce(max(seq), 0) AS floor FROM feed_floors WHERE source <> ?')
+        .get(p.nodes.find(peer) ?? -1) as { floor: number }
+      return row.floor as Seq
+    })
+  }
+
   knowledge (): KnowledgeEntry[] { return this.reading('reading the knowledge vector', p => p.writer.knowledge.knowledge()) }
   voids (): ClockVoid[] { return this.reading('reading clock voids', p => p.writer.knowledge.voids()) }
 

@@ -39,6 +39,11 @@
  * Version 5 indexes the unsigned states of each kind (partial: batch IS NULL), so counting them
  * (at every start, in the status) and finding this node's own to sign cost what there is of them,
  * not a scan of every record: 0.18 s at 100,000 triples, seconds at a million.
+ *
+ * Version 6 keeps a feed floor per tombstone source (`feed_floors`, docs/SYNC.md "Per-peer feed
+ * floors"): per `source` (the `nodes` number of the peer a collected tombstone came from, 0 for
+ * tombstones written here), the highest seq collection removed. A migrated file's floor so far
+ * goes to source 0: where its tombstones came from is not known, so it applies to every peer.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
@@ -191,6 +196,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notes_unsigned ON notes (origin, seq) WHERE batch IS NULL;
       CREATE INDEX episodes_unsigned ON episodes (origin, seq) WHERE batch IS NULL;
       CREATE INDEX traces_unsigned ON traces (origin, seq) WHERE batch IS NULL;
+    `
+  },
+  {
+    version: 6,
+    description: 'feed floors per tombstone source',
+    sql: `
+      CREATE TABLE feed_floors (
+        source INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO feed_floors (source, seq) SELECT 0, feed_floor FROM state WHERE feed_floor > 0;
     `
   }
 ]

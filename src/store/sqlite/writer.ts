@@ -9,7 +9,8 @@
  * is either wholly written or not at all.
  *
  * Tombstone collection (Rule B, store/tombstones.ts) moves what it removes into history in the
- * same transaction; history collection drops the replaced states past retention and the batches
+ * same transaction, raising the feed floor and the floor of each source it removed from
+ * (`feed_floors`); history collection drops the replaced states past retention and the batches
  * nothing belongs to any more; a clock repair writes this node's re-stamped (and re-signed)
  * states like any write, the replaced ones going to history.
  *
@@ -74,8 +75,10 @@ export class Writer {
   private readonly saveCursor: StatementSync
   private readonly putMeta: StatementSync
   private readonly dropMeta: StatementSync
-  private readonly deadStats: { triples: StatementSync, notes: StatementSync }
+  /** The collectable tombstones of a table, per source (via; 0: written here): how many, the highest seq. */
+  private readonly deadBySource: { triples: StatementSync, notes: StatementSync }
   private readonly deleteDead: { triples: StatementSync, notes: StatementSync }
+  private readonly raiseFloor: StatementSync
 
   constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full',
     checkpointPages = DEFAULT_CHECKPOINT_PAGES) {
@@ -98,8 +101,9 @@ export class Writer {
     this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
     this.dropMeta = db.prepare('DELETE FROM meta WHERE key = ?')
     const dead = (table: string): StatementSync =>
-      db.prepare(`SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM ${table} WHERE ${COLLECTABLE_SQL}`)
-    this.deadStats = { triples: dead('triples'), notes: dead('notes') }
+      db.prepare(`SELECT coalesce(via, 0) AS source, count(*) AS n, max(seq) AS top FROM ${table} WHERE ${COLLECTABLE_SQL} GROUP BY source`)
+    this.deadBySource = { triples: dead('triples'), notes: dead('notes') }
+    this.raiseFloor = db.prepare('INSERT INTO feed_floors (source, seq) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET seq = max(seq, excluded.seq)')
     this.deleteDead = {
       triples: db.prepare(`DELETE FROM triples WHERE ${COLLECTABLE_SQL}`),
       notes: db.prepare(`DELETE FROM notes WHERE ${COLLECTABLE_SQL}`)
@@ -161,16 +165,19 @@ export class Writer {
     return this.transaction('collecting tombstones', () => {
       const s = this.state.read()
       const args = collectableArgs(beforeWallMs, upTo)
-      const t = this.deadStats.triples.get(...args) as { n: number, top: number }
-      const n = this.deadStats.notes.get(...args) as { n: number, top: number }
-      if (t.n > 0 || n.n > 0) this.history.keepTombstones(beforeWallMs, upTo)
-      if (t.n > 0) this.deleteDead.triples.run(...args)
-      if (n.n > 0) this.deleteDead.notes.run(...args)
-      s.triplesDead -= t.n
-      s.notesDead -= n.n
-      s.feedFloor = Math.max(s.feedFloor, t.top, n.top)
+      const t = this.deadBySource.triples.all(...args) as DeadRow[]
+      const n = this.deadBySource.notes.all(...args) as DeadRow[]
+      const removed = { triples: total(t), notes: total(n) }
+      if (removed.triples.n > 0 || removed.notes.n > 0) this.history.keepTombstones(beforeWallMs, upTo)
+      // the floor of each source the removed tombstones came from (via; 0: written here)
+      for (const row of [...t, ...n]) this.raiseFloor.run(row.source, row.top)
+      if (removed.triples.n > 0) this.deleteDead.triples.run(...args)
+      if (removed.notes.n > 0) this.deleteDead.notes.run(...args)
+      s.triplesDead -= removed.triples.n
+      s.notesDead -= removed.notes.n
+      s.feedFloor = Math.max(s.feedFloor, removed.triples.top, removed.notes.top)
       this.state.save(s)
-      return t.n + n.n
+      return removed.triples.n + removed.notes.n
     })
   }
 
@@ -304,4 +311,15 @@ export class Writer {
 
 function entryOf (s: State, out: Written): FeedEntry {
   return out.seal === undefined ? { seq: s.lastSeq as Seq, record: out.record } : { seq: s.lastSeq as Seq, record: out.record, seal: out.seal }
+}
+
+/** Collectable tombstones of one source in one table (Writer.deadBySource). */
+type DeadRow = { source: number, n: number, top: number }
+
+/** How many tombstones the rows hold in all, and the highest seq among them (0: none). */
+function total (rows: readonly DeadRow[]): { n: number, top: number } {
+  let n = 0
+  let top = 0
+  for (const r of rows) { n += r.n; if (r.top > top) top = r.top }
+  return { n, top }
 }

@@ -32,7 +32,7 @@ import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
-import { planFeedRead } from '../../replication/feedRead.ts'
+import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
 import type { HlcMark } from '../../core/hlc.ts'
@@ -168,12 +168,13 @@ export class FeedSender {
   /**
    * The peer's cursor (from its `cursor` message): (re)starts the stream after it. With `graft`
    * (the cursor's `g`: origins the peer pruned and wants again, moved back for them), what the
-   * peer had acknowledged already goes again only for those origins.
+   * peer had acknowledged already goes again only for those origins. Returns whether the stream
+   * is a snapshot, with the feed floor that applied to the peer.
    */
-  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): void {
+  start (cursor: number, feed: string, full = false, graft?: readonly NodeId[]): { readonly snapshot: boolean, readonly floor: number } {
     const { store } = this.opts
     const held = this.acked
-    const { feedFloor, lastSeq } = store.stats()
+    const { feedFloor, lastSeq } = feedBounds(store, this.opts.peer)
     if (this.started) this.stats.restarts++
     this.started = true
     this.generation++
@@ -193,6 +194,7 @@ export class FeedSender {
     // a graft restarts the stream; it is not a new catch-up
     if (graft === undefined || graft.length === 0) this.live = false
     this.wake()
+    return { snapshot: read.snapshot, floor: feedFloor }
   }
 
   /** The peer applied everything up to `cursor`. */

@@ -245,10 +245,15 @@ export class NativeSession {
     switch (msg.t) {
       case 'hello': case 'proof': case 'pake': case 'confirm':
         throw PROTOCOL(`${msg.t} sent after the handshake`)
-      case 'cursor':
+      case 'cursor': {
         this.routes?.peerCursor(msg.pr === true, msg.g)
-        this.sender?.start(msg.cursor, msg.feed, msg.full === true, msg.g)
+        const started = this.sender?.start(msg.cursor, msg.feed, msg.full === true, msg.g)
+        if (started?.snapshot === true) {
+          this.opts.log.info(`sending P2P peer ${this.peer} a snapshot of this node's feed (its cursor ${msg.cursor}, the feed floor that applies to it ${started.floor}${msg.full === true ? ', asked for in full' : ''})`,
+            { peer: this.peer, cursor: msg.cursor, floor: started.floor })
+        }
         return
+      }
       case 'prune':
         this.routes?.onPrune(msg.o)
         return

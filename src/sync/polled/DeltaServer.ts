@@ -21,7 +21,7 @@ import type { FeedEntry } from '../../store/Store.ts'
 import type { DeltaRequest } from '../../protocol/polled/messages.ts'
 import { batchesJson, withSealJson } from '../../protocol/polled/jsonSeals.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
-import { planFeedRead } from '../../replication/feedRead.ts'
+import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 
 /** Records of one page are cut at about this many characters of JSON (the page keeps at least one). */
@@ -79,7 +79,7 @@ export class DeltaServer {
 
   /**
    * One page for an authenticated peer (exact mode), from where the snapshot rule
-   * (replication/feedRead.ts) says: a cursor of another feed, below the floor or beyond the end
+   * (replication/feedRead.ts) says: a cursor of another feed, below the caller's floor or beyond the end
    * gets a full snapshot, paged from 0 (`snapshot: true`; the caller continues it with
    * `snapshot: true` and applies the expired-cursor rule at its end). A snapshot leaves nothing
    * out, not even the records that came from the caller: the rule must see every record this
@@ -90,7 +90,7 @@ export class DeltaServer {
     const store = engine.store
     // nothing past the durable seq is served (Store.durableSeq): pages applied from peers are made durable first
     store.flush()
-    const { feedFloor, lastSeq } = store.stats()
+    const { feedFloor, lastSeq } = feedBounds(store, caller)
     const { from, snapshot } = planFeedRead({ cursor: req.cursor ?? 0, feedId: req.feedId, ownFeedId: feedId, feedFloor, lastSeq, continuing: req.snapshot === true, full: req.full === true })
     const page = store.changesSince(from, { limit: this.limit(req.limit), namespaces: req.namespaces, excludeVia: snapshot ? undefined : caller })
     // The knowledge vector is read in the same step as the scan it goes with (core/knowledge.ts),

@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { isEngramError } from '../../../src/core/errors.ts'
-import { recordKey, type MemoryRecord, type RecordKind } from '../../../src/core/model.ts'
+import { asNodeId, type NodeId } from '../../../src/core/ids.ts'
+import { recordKey, type MemoryRecord, type RecordKind, type TripleRecord } from '../../../src/core/model.ts'
 import type { ChangesOptions, Store } from '../../../src/store/Store.ts'
-import { at, B, C, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
+import { A, at, B, C, episode, mark, note, noteTomb, put, tomb, trace, triple, type StoreRef } from './fixtures.ts'
 
 /** Reads the whole feed page by page. */
 function readAll (store: Store, opts: ChangesOptions, after = 0): { seqs: number[], records: MemoryRecord[], pages: number, last: number } {
@@ -150,5 +151,39 @@ export function feedTests (ref: StoreRef): void {
     assert.equal(store.collectTombstones(10_000), 2)
     assert.equal(store.stats().feedFloor, 10)
     assert.equal(store.stats().tripleTombstones + store.stats().noteTombstones, 0)
+  })
+
+  it('feedFloorFor: the floor for a peer leaves out the tombstones that came from it; a later state from elsewhere counts', () => {
+    const { store } = ref
+    const D = asNodeId('node-d')
+    const fromPeer = (peer: NodeId, ...records: MemoryRecord[]): void => { store.apply(records, { clock: mark(10_000), via: peer }) }
+    const t0 = triple('s:local', 'p', 'o', at(100))
+    const [x, y, z, w] = ['x', 'y', 'z', 'w'].map(k => triple(`s:${k}`, 'p', 'o', at(100, 0, B))) as [TripleRecord, TripleRecord, TripleRecord, TripleRecord]
+    put(store, t0) // 1
+    fromPeer(B, tomb(x, at(1000, 0, B))) // 2
+    fromPeer(C, noteTomb('n:c', at(1000, 0, C))) // 3
+    put(store, tomb(t0, at(1000))) // 4: deleted here
+    fromPeer(B, tomb(y, at(1000, 0, B))) // 5
+    put(store, note('n:fresh', 1, at(5000))) // 6
+    for (const p of [A, B, C, D]) assert.equal(store.feedFloorFor(p), 0, `no floor before a collection (${p})`)
+    assert.equal(store.collectTombstones(2000), 4)
+    assert.equal(store.stats().feedFloor, 5)
+    assert.equal(store.feedFloorFor(B), 4, 'B gave this node the tombstones at 2 and 5: its floor is the local one at 4')
+    assert.equal(store.feedFloorFor(C), 5)
+    assert.equal(store.feedFloorFor(D), 5, 'a peer that gave none gets the store-wide floor')
+    assert.equal(store.feedFloorFor(A), 5)
+
+    // z: deleted by B, added again by C, deleted by C — the tombstone collected came from C
+    fromPeer(B, tomb(z, at(3000, 0, B))) // 7
+    fromPeer(C, { ...z, hlc: at(3100, 0, C) }) // 8
+    fromPeer(C, tomb(z, at(3200, 0, C))) // 9
+    fromPeer(B, tomb(w, at(3000, 0, B))) // 10
+    assert.equal(store.collectTombstones(4000), 2)
+    assert.equal(store.stats().feedFloor, 10)
+    assert.equal(store.feedFloorFor(B), 9, 'B held a deletion of z, but the state removed was C\'s: B\'s floor counts it')
+    assert.equal(store.feedFloorFor(C), 10)
+    assert.equal(store.collectTombstones(10_000), 0)
+    assert.deepEqual([B, C, D].map(p => store.feedFloorFor(p)), [9, 10, 10], 'floors never go down')
+    assert.equal(store.stats().lastSeq, 10)
   })
 }

@@ -1,0 +1,84 @@
+/**
+ * Bundles the `engram` executable (run by `npm run build`, after tsc has written dist/):
+ *
+ *   src/cli/main.ts + every module it imports, engram's and its packages' ──esbuild──►
+ *     dist/src/cli/main.js (the entry, in place of tsc's) + dist/src/cli/chunk-<hash>.js
+ *
+ * Why: Node.js resolves, reads and compiles each ES module on its own (package.json lookups,
+ * realpath, stat, one compile each). Unbundled, a daemon loads some 700 modules before it does
+ * anything, and every CLI call pays its share; bundled, it loads a few files.
+ * What stays lazy: every dynamic `import()` of the sources is a split point, so a chunk is
+ * loaded only when that import runs — the P2P transport (libp2p, QUIC) only with p2p.enabled,
+ * the daemon only for `engram start`, each CLI command only when it runs (src/cli/commands.ts).
+ * What is not bundled: node: builtins, and the modules that load native addons from beside
+ * their own files (msgpackr-extract, the QUIC library's binding): they load from node_modules.
+ * Every file is written in dist/src/cli/, beside where tsc put the entry, so `import.meta.url`
+ * names the same directory for every chunk (src/cli/entry.ts) and the package's files are found
+ * by walking up as from the sources. Source maps (.map beside each file) name the src/ files;
+ * main.ts turns them on before it loads anything else, so a stack trace names src/ lines.
+ * The rest of dist/src (the library entry dist/src/index.js, its types) is tsc's, unbundled.
+ */
+import { readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build, type Plugin } from 'esbuild'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const OUT = join(ROOT, 'dist', 'src', 'cli')
+
+/** Loaded from node_modules, not bundled: it loads its native addon from beside its own files. */
+const EXTERNAL = ['msgpackr-extract']
+
+/**
+ * The QUIC library is bundled but for its native binding (napi.js, which loads the addon from
+ * beside itself): that one module is imported at run time from the installed package, found as
+ * any package is, so it is the very module src/transport/libp2p/quicReads.ts tunes.
+ */
+const quicBinding: Plugin = {
+  name: 'quic-binding',
+  setup (b) {
+    b.onResolve({ filter: /^\.\/napi\.js$/ }, args => /[\\/]@chainsafe[\\/]libp2p-quic[\\/]/.test(args.importer) ? { path: 'napi', namespace: 'quic-binding' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'quic-binding' }, () => ({
+      contents: 'const napi = await import(new URL(\'./napi.js\', import.meta.resolve(\'@chainsafe/libp2p-quic\')).href)\n' +
+        'export const { Client, Connection, ConnectionStats, EndpointStats, QuinnConfig, Server, Stream, SocketFamily } = napi\n',
+      loader: 'js'
+    }))
+  }
+}
+
+async function main (): Promise<void> {
+  // chunks of an earlier build
+  for (const f of readdirSync(OUT)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(OUT, f))
+  const started = performance.now()
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts') },
+    outdir: OUT,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    external: EXTERNAL,
+    plugins: [quicBinding],
+    // hash-wasm's ES module build, not its UMD one (its package.json's main): only the two
+    // functions engram uses are bundled (BLAKE3, Argon2id), not every hash's WebAssembly
+    alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },
+    // CommonJS packages inside an ES module bundle call require() for builtins
+    banner: { js: 'import { createRequire as __engramRequire } from \'node:module\'; const require = __engramRequire(import.meta.url);' },
+    chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'none',
+    allowOverwrite: true,
+    metafile: true,
+    write: true,
+    logLevel: 'warning'
+  })
+  const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
+  const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0)
+  const inputs = Object.keys(result.metafile.inputs).length
+  process.stdout.write(`cli: ${inputs} modules into ${outputs.length} files (${bytes} bytes) in ${OUT} in ${Math.round(performance.now() - started)} ms\n`)
+}
+
+await main()
