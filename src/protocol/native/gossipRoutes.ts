@@ -39,10 +39,10 @@
  * `send` and `graft`. The `prune` message and its checks are here too.
  */
 import { PROTOCOL } from '../../core/errors.ts'
-import { compareMark, type HlcMark } from '../../core/hlc.ts'
+import { compareMark, MAX_COUNTER, MAX_WALL, type HlcMark } from '../../core/hlc.ts'
 import { isNodeId, type NodeId } from '../../core/ids.ts'
 import { MAX_KNOWLEDGE_ENTRIES } from '../../core/knowledge.ts'
-import type { MemoryRecord } from '../../core/model.ts'
+import { recordKey, type MemoryRecord } from '../../core/model.ts'
 
 /** Leave the records of these origins out of the stream to the sender of this message. */
 export interface PruneMessage {
@@ -63,6 +63,41 @@ export interface Announcement {
   readonly counter: number
 }
 
+/** One record a page left out: its stamp and the fingerprint of its identity (`leftOutPrint`). */
+export interface LeftOutStamp {
+  readonly wall: number
+  readonly counter: number
+  readonly print: number
+}
+
+/** Every record of one origin a page left out (`ls`, beside the origin's `lz` row). */
+export interface LeftOutStamps {
+  readonly node: NodeId
+  readonly stamps: readonly LeftOutStamp[]
+}
+
+/**
+ * The fingerprint of a record's identity sent with its stamp in `ls`: 32-bit FNV-1a of its kind
+ * and key (UTF-16 code units). With the stamp it names one state of one record: an origin issues
+ * each stamp once (a clock repair aside, whose reissued stamps would also have to fall on a
+ * record of the same print: docs/LIMITS.md).
+ */
+export function leftOutPrint (r: MemoryRecord): number {
+  let h = 0x811c9dc5
+  const text = `${r.kind}\u0000${recordKey(r)}`
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h
+}
+
+/** The key a left-out record is matched by: origin, stamp and print. */
+const stampKey = (node: NodeId, s: { readonly wall: number, readonly counter: number }, print: number): string => `${node} ${s.wall} ${s.counter} ${print}`
+
+/** Most stamps of records held here remembered for announcements still to come (per node). */
+export const MAX_SEEN_STAMPS = 16_384
+
 export function routeToWire (msg: RouteMessage): Record<string, unknown> {
   return { t: msg.t, o: [...msg.o] }
 }
@@ -73,6 +108,43 @@ export function parseOrigins (list: unknown, field: string): NodeId[] {
   if (list.length > MAX_ROUTE_ORIGINS) throw PROTOCOL(`${field}: ${list.length} origins; at most ${MAX_ROUTE_ORIGINS}`, { field })
   list.forEach((n, i) => { if (!isNodeId(n)) throw PROTOCOL(`${field}[${i}]: must be a node id`, { field }) })
   return list as NodeId[]
+}
+
+const isInt = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
+
+/**
+ * A page's `ls` as sent: per origin `[node, base, d, counter, print, d, counter, print, …]`, each
+ * record's wall `base - d` (base: the highest wall of the row), so most fields are small.
+ */
+export function leftOutRows (list: readonly LeftOutStamps[]): unknown[] {
+  return list.map(l => {
+    const base = l.stamps.reduce((m, s) => Math.max(m, s.wall), 0)
+    const row: unknown[] = [l.node, base]
+    for (const s of l.stamps) row.push(base - s.wall, s.counter, s.print)
+    return row
+  })
+}
+
+/** Checks a page's `ls` (at most MAX_ROUTE_ORIGINS rows, `maxStamps` records in all); throws PROTOCOL naming the field. */
+export function parseLeftOutRows (value: unknown, field: string, maxStamps: number): LeftOutStamps[] {
+  if (!Array.isArray(value)) throw PROTOCOL(`${field}: must be an array of [node, base, d, counter, print, …]`, { field })
+  if (value.length > MAX_ROUTE_ORIGINS) throw PROTOCOL(`${field}: ${value.length} origins; at most ${MAX_ROUTE_ORIGINS}`, { field })
+  let total = 0
+  return value.map((row: unknown, i) => {
+    if (!Array.isArray(row) || row.length < 2 || (row.length - 2) % 3 !== 0) throw PROTOCOL(`${field}[${i}]: must be [node, base, d, counter, print, …]`, { field })
+    const [node, base] = row as unknown[]
+    if (!isNodeId(node)) throw PROTOCOL(`${field}[${i}][0]: must be a node id`, { field })
+    if (!isInt(base, MAX_WALL)) throw PROTOCOL(`${field}[${i}][1]: must be a wall time`, { field })
+    total += (row.length - 2) / 3
+    if (total > maxStamps) throw PROTOCOL(`${field}: more than ${maxStamps} records`, { field })
+    const stamps: LeftOutStamp[] = []
+    for (let j = 2; j < row.length; j += 3) {
+      const [d, counter, print] = [row[j], row[j + 1], row[j + 2]] as unknown[]
+      if (!isInt(d, base) || !isInt(counter, MAX_COUNTER) || !isInt(print, 0xffffffff)) throw PROTOCOL(`${field}[${i}][${j}]: wall offset, counter and print must be integers in range`, { field })
+      stamps.push({ wall: base - d, counter, print })
+    }
+    return { node, stamps }
+  })
 }
 
 /** Checks a decoded `prune` map; throws PROTOCOL naming the field. */
@@ -106,6 +178,11 @@ export interface RouteLink {
 export interface Waiting {
   readonly mark: HlcMark | undefined
   readonly at: number
+  /**
+   * The records announced left out that are not held here yet (stampKey), when every
+   * announcement of this wait listed them (`ls`); undefined: only the knowledge answers it.
+   */
+  readonly pending?: Set<string>
   /** For what an earlier session left out: the position from which it was. */
   readonly from?: number
   /** The `to` of the last page that announced the origin: once answered, nothing of it left out below there is missing. */
@@ -130,15 +207,56 @@ export interface RouteStats {
  */
 export type Known = (origin: NodeId, mark: HlcMark) => boolean
 
+/** Whether this node holds `record` at its version or a later one (its key's state here is stamped at or after it, or the knowledge covers its stamp). */
+export type Holds = (record: MemoryRecord) => boolean
+
 export class EagerRoutes {
   readonly stats: RouteStats = { prunesSent: 0, graftsSent: 0 }
   private readonly links = new Set<RouteLink>()
   /** Origin → the peer whose stream last brought a record of it first. */
   private readonly parent = new Map<NodeId, NodeId>()
   private readonly known: Known
+  private readonly holds: Holds
+  /** Records held here lately (stampKey), by any carrier: an announcement that comes after them finds them (oldest dropped first). */
+  private readonly seen = new Set<string>()
 
-  constructor (known: Known) {
+  /** `holds` absent: only the knowledge answers announcements. */
+  constructor (known: Known, holds: Holds = () => false) {
     this.known = known
+    this.holds = holds
+  }
+
+  /**
+   * Records that arrived here by any carrier (a stream's page, a gossip batch): those held now
+   * at their version or later answer the announcements that listed them.
+   */
+  received (records: readonly MemoryRecord[]): void {
+    for (const r of records) {
+      if (!this.holds(r)) continue
+      const key = stampKey(r.hlc.node, r.hlc, leftOutPrint(r))
+      this.seen.delete(key)
+      this.seen.add(key)
+      if (this.seen.size > MAX_SEEN_STAMPS) this.seen.delete(this.seen.values().next().value!)
+      for (const l of this.links) l.waiting.get(r.hlc.node)?.pending?.delete(key)
+    }
+  }
+
+  /** Whether a wait is answered: the knowledge reaches its stamp, or every record it listed is held here. */
+  private answered (origin: NodeId, w: Waiting): boolean {
+    if (w.pending !== undefined && w.pending.size === 0) return true
+    return w.mark !== undefined && this.known(origin, w.mark)
+  }
+
+  /** The listed records of an announcement not held here yet (undefined: not listed). */
+  private unheld (a: Announcement, listed: ReadonlyMap<NodeId, readonly LeftOutStamp[]> | undefined): Set<string> | undefined {
+    const stamps = listed?.get(a.node)
+    if (stamps === undefined) return undefined
+    const out = new Set<string>()
+    for (const s of stamps) {
+      const key = stampKey(a.node, s, s.print)
+      if (!this.seen.has(key)) out.add(key)
+    }
+    return out
   }
 
   /**
@@ -182,8 +300,9 @@ export class EagerRoutes {
    * origins it brought only duplicates of (unless this peer is their parent, or the origin); an
    * announced origin not known as left out is noted as left out from the page's `from`.
    */
-  page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[] },
+  page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[], readonly ls?: readonly LeftOutStamps[] },
     changed: ReadonlyMap<NodeId, number>, now: number): void {
+    this.received(page.records)
     const dup = new Set<NodeId>()
     for (const r of page.records) {
       const o = r.hlc.node
@@ -192,16 +311,33 @@ export class EagerRoutes {
     // a page sent before this node's prune took effect is no eager path
     for (const o of changed.keys()) if (link?.skipFrom.has(o) !== true) this.parent.set(o, peer)
     if (link === undefined) return
+    const listed = page.ls !== undefined && page.ls.length > 0 ? new Map(page.ls.map(l => [l.node, l.stamps])) : undefined
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
       const mark = { wall: a.wall, counter: a.counter }
-      const w = link.waiting.get(a.node)
+      const pending = this.unheld(a, listed)
+      let w = link.waiting.get(a.node)
+      // an earlier announcement answered meanwhile: nothing left out up to its page is missing, and this one waits from now
+      if (w !== undefined && this.answered(a.node, w)) {
+        link.waiting.delete(a.node)
+        if (w.to !== undefined) link.skipFrom.set(a.node, Math.max(link.skipFrom.get(a.node)!, w.to))
+        w = undefined
+      }
       if (w === undefined) {
+        const fresh: Waiting = { mark, at: now, to: page.to, ...(pending !== undefined ? { pending } : {}) }
         // every earlier announcement answered, and this one too: nothing left out up to here is missing
-        if (this.known(a.node, mark)) link.skipFrom.set(a.node, page.to)
-        else link.waiting.set(a.node, { mark, at: now, to: page.to })
+        if (this.answered(a.node, fresh)) link.skipFrom.set(a.node, page.to)
+        else link.waiting.set(a.node, fresh)
       } else {
-        link.waiting.set(a.node, { ...w, mark: w.mark !== undefined && compareMark(mark, w.mark) > 0 ? mark : w.mark, to: page.to })
+        // still waiting: the listed records of both, or (one not listed) the knowledge alone
+        const both = w.pending !== undefined && pending !== undefined ? new Set([...w.pending, ...pending]) : undefined
+        link.waiting.set(a.node, {
+          mark: w.mark !== undefined && compareMark(mark, w.mark) > 0 ? mark : w.mark,
+          at: w.at,
+          to: page.to,
+          ...(w.from !== undefined ? { from: w.from } : {}),
+          ...(both !== undefined ? { pending: both } : {})
+        })
       }
     }
     // never the origin's own stream (see the file comment)
@@ -217,7 +353,7 @@ export class EagerRoutes {
     if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
-      if (w.mark !== undefined && this.known(o, w.mark)) {
+      if (this.answered(o, w)) {
         link.waiting.delete(o)
         // a graft need not go back past what is answered now
         if (w.to !== undefined && link.skipFrom.has(o)) link.skipFrom.set(o, Math.max(link.skipFrom.get(o)!, w.to))

@@ -8,6 +8,9 @@
  * The manager (NativeSync.ts) decides which sessions exist and what happens when they open,
  * sync and end; this builds them, so every session of a node is set up the same way.
  */
+import { compareHlc, type HlcMark } from '../../core/hlc.ts'
+import type { NodeId } from '../../core/ids.ts'
+import { recordKey, type MemoryRecord } from '../../core/model.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { PeerClocks } from '../../replication/PeerClocks.ts'
@@ -90,7 +93,13 @@ export class SessionBuilder {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
     const { engine } = opts
-    this.routes = opts.routes !== false ? new EagerRoutes((origin, mark) => engine.knowledge.covers(origin, mark, engine.store.clockMark())) : undefined
+    const covers = (origin: NodeId, mark: HlcMark): boolean => engine.knowledge.covers(origin, mark, engine.store.clockMark())
+    // a record is held at its version or later: its key's state here is stamped at or after it, or the knowledge covers its stamp
+    const holds = (r: MemoryRecord): boolean => {
+      const here = engine.store.get(r.kind, recordKey(r))
+      return (here !== undefined && compareHlc(here.hlc, r.hlc) >= 0) || covers(r.hlc.node, r.hlc)
+    }
+    this.routes = opts.routes !== false ? new EagerRoutes(covers, holds) : undefined
   }
 
   /** The session of `conn`, not yet opened. */

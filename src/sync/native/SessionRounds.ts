@@ -38,7 +38,7 @@ export function codedAgreed<S> (opts: SessionOptionsOf<S>, peerCoded: number): n
 }
 
 /** What the rounds read of the session's options. */
-export type RoundOptions = Pick<SessionOptionsOf<unknown>, 'conn' | 'engine' | 'gossip' | 'conflicts' | 'log' | 'now' | 'onClock'>
+export type RoundOptions = Pick<SessionOptionsOf<unknown>, 'conn' | 'engine' | 'gossip' | 'conflicts' | 'log' | 'now' | 'onClock' | 'routes'>
 
 /** What the rounds need of their session. */
 export interface RoundLinks {
@@ -121,6 +121,8 @@ export class SessionRounds {
     try {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
+      // what a gossip batch brought answers the announcements that listed it (protocol/native/gossipRoutes.ts)
+      this.opts.routes?.received(records)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
