@@ -13,7 +13,7 @@ import type { HlcMark } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
-import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
+import { EagerRoutes, leftOutPrint, MAX_ROUTE_ORIGINS, type LeftOutStamps, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
 import { decodeFrame, encodeMessage, type AckMessage, type ChangesMessage, type CursorMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
@@ -22,6 +22,7 @@ import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
 import { PrunedOrigins } from '../../src/sync/native/PrunedOrigins.ts'
+import { nodeRoutes } from '../../src/sync/native/SessionBuilder.ts'
 import { SessionRoutes } from '../../src/sync/native/SessionRoutes.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from './helpers.ts'
@@ -43,6 +44,20 @@ describe('route messages on the wire', () => {
     assert.deepEqual(cursor, { t: 'cursor', cursor: 7, feed: 'a'.repeat(32), pr: true, g: [C] })
     const page = decodeFrame(encodeMessage({ t: 'changes', from: 1, to: 9, records: [], more: false, lz: [{ node: O, wall: 5, counter: 2 }] })) as ChangesMessage
     assert.deepEqual(page.lz?.map(e => [e.node, e.wall, e.counter]), [[O, 5, 2]])
+    const ls: LeftOutStamps[] = [{ node: O, stamps: [{ wall: 5, counter: 2, print: 7 }, { wall: 3, counter: 0, print: 0xffffffff }] }]
+    const listed = decodeFrame(encodeMessage({ t: 'changes', from: 1, to: 9, records: [], more: false, lz: [{ node: O, wall: 5, counter: 2 }], ls })) as ChangesMessage
+    assert.deepEqual(listed.ls, ls)
+  })
+
+  it('refuses a page\'s ls that is malformed or lists more records than a page holds', () => {
+    const raw = (m: unknown): Uint8Array => { const body = new Packr({ useRecords: false }).pack(m); const f = new Uint8Array(body.byteLength + 1); f[0] = 1; f.set(body, 1); return f }
+    const page = (ls: unknown): Uint8Array => raw({ t: 'changes', from: 0, to: 1, nodes: [], records: [], more: false, ls })
+    assert.throws(() => decodeFrame(page('x')), /changes\.ls: must be an array/)
+    assert.throws(() => decodeFrame(page([[O, 5, 1, 0]])), /changes\.ls\[0\]: must be \[node, base/)
+    assert.throws(() => decodeFrame(page([['', 5]])), /changes\.ls\[0\]\[0\]: must be a node id/)
+    assert.throws(() => decodeFrame(page([[O, 5, 6, 0, 1]])), /changes\.ls\[0\]\[2\]: wall offset/, 'a wall below 0')
+    assert.throws(() => decodeFrame(page([[O, 5, 0, 0, 2 ** 32]])), /changes\.ls\[0\]\[2\]/, 'a print over 32 bits')
+    assert.throws(() => decodeFrame(page([[O, 5, ...Array.from({ length: 3 }, () => [0, 0, 1]).flat()]]), { maxPageRecords: 2 }), /more than 2 records/)
   })
 
   it('refuses a prune that is not a list of node ids, or too long', () => {
@@ -130,6 +145,76 @@ describe('EagerRoutes', () => {
     held.set(O, 4)
     d.routes.check(d.c.l, 1_200, 1_000)
     assert.equal(d.c.grafts.length, 0)
+  })
+
+  /** Routes that know nothing of any origin and hold the records in `held` (by stamp and key). */
+  function routesHolding (held: Set<string>): EagerRoutes {
+    const id = (r: MemoryRecord): string => `${r.hlc.wall} ${r.hlc.counter} ${(r as { key: string }).key}`
+    return Object.assign(new EagerRoutes(() => false, r => held.has(id(r))), { hold: (r: MemoryRecord) => held.add(id(r)) })
+  }
+  const listOf = (origin: NodeId, records: readonly MemoryRecord[]): LeftOutStamps => ({ node: origin, stamps: records.map(r => ({ wall: r.hlc.wall, counter: r.hlc.counter, print: leftOutPrint(r) })) })
+
+  it('answers an announcement once every record it listed is held, whichever carrier brought each and when', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const b = link(routes, B)
+    const c = link(routes, C)
+    const [r1, r2, r3] = [rec(O, 1), rec(O, 2), rec(O, 3)] as [MemoryRecord, MemoryRecord, MemoryRecord]
+    // r1 came before the announcement (B's stream), r2 after it (B's stream), r3 by a gossip round
+    routes.hold(r1)
+    routes.page(b.l, B, { from: 0, to: 1, records: [r1] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 3, counter: 0 }], ls: [listOf(O, [r1, r2, r3])] }, new Map(), 0)
+    routes.hold(r2)
+    routes.page(b.l, B, { from: 1, to: 2, records: [r2] }, new Map([[O, 1]]), 100)
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]], 'r3 is not held: grafted')
+    // the same again, r3 now arriving by a gossip round in time
+    const c2 = link(routes, C)
+    routes.page(c2.l, C, { from: 4, to: 5, records: [], lz: [{ node: O, wall: 3, counter: 0 }], ls: [listOf(O, [r1, r2, r3])] }, new Map(), 3_000)
+    routes.hold(r3)
+    routes.received([r3])
+    routes.check(c2.l, 5_000, 1_000)
+    assert.deepEqual(c2.grafts, [], 'every record listed is held')
+  })
+
+  it('takes neither a later record nor another record with the same stamp as an answer', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    const r2 = rec(O, 2)
+    const twin = rec(O, 2, 'other')
+    const r5 = rec(O, 5)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 2, counter: 0 }], ls: [listOf(O, [r2])] }, new Map(), 0)
+    for (const r of [twin, r5]) { routes.hold(r); routes.received([r]) }
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]])
+  })
+
+  it('waits on the knowledge alone for a page that did not list what it left out (an older sender)', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    const r2 = rec(O, 2)
+    routes.hold(r2)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 0)
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]])
+  })
+
+  it('times each announcement from when it came once the ones before it are answered', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    // an announcement every 600 ms, each answered 300 ms after it came: none waits a full second
+    for (let i = 0; i < 5; i++) {
+      const r = rec(O, i + 1)
+      routes.page(c.l, C, { from: i, to: i + 1, records: [], lz: [{ node: O, wall: i + 1, counter: 0 }], ls: [listOf(O, [r])] }, new Map(), i * 600)
+      routes.check(c.l, i * 600 + 250, 1_000)
+      routes.hold(r)
+      routes.received([r])
+    }
+    routes.check(c.l, 5_000, 1_000)
+    assert.deepEqual(c.grafts, [])
   })
 
   it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {
@@ -359,7 +444,7 @@ describe('announcements over real streams', () => {
       return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
     }
     const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
-    const routes = new EagerRoutes((origin, mark) => r.knowledge.covers(origin, mark, r.store.clockMark()))
+    const routes = nodeRoutes(r)
     // O's first record reaches P and Q; Q's stream brings it to R first (Q: O's parent), P's as a duplicate (R prunes O on P)
     const r0 = writeAtO('r0')
     p.applyChecked([r0], { via: O })
@@ -389,6 +474,55 @@ describe('announcements over real streams', () => {
     fromQ.sender.stop()
   })
 
+  it('answers a pruned page\'s announcement once every record it listed arrived by another path, without the knowledge of their origin', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const r = engine(R)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routes = nodeRoutes(r)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // P leaves r1 to r4 out, listing each; Q gets them from O without O's vector, so R's knowledge of O never reaches them
+    const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O)), 'P announces what it left out')
+    const listed = fromP.pages.flatMap(pg => pg.ls ?? []).filter(l => l.node === O).flatMap(l => l.stamps)
+    assert.deepEqual(listed.map(x => [x.wall, x.counter, x.print]).sort(), later.map(x => [x.hlc.wall, x.hlc.counter, leftOutPrint(x)]).sort(), 'the page lists every record it left out')
+    // the first two arrive before the graft timeout, the last two after it began (each by Q's stream)
+    q.applyChecked(later.slice(0, 2), { via: O })
+    fromQ.sender.wake()
+    await eventually(() => later.slice(0, 2).every(holds), 'r1 and r2 reach R from Q')
+    t += 500
+    fromP.session.check(now(), 1_000)
+    q.applyChecked(later.slice(2), { via: O })
+    fromQ.sender.wake()
+    await eventually(() => later.every(holds), 'r3 and r4 reach R from Q')
+    assert.ok(!r.knowledge.covers(O, later[3]!.hlc, r.store.clockMark()), 'R\'s knowledge of O does not reach r4')
+    t += 1_000
+    fromP.session.check(now(), 1_000)
+    assert.equal(routes.stats.graftsSent, 0, 'nothing grafted: every record P left out is held')
+    fromP.sender.stop()
+    fromQ.sender.stop()
+  })
+
   it('waits again, after a restart, for what a pruned stream left out in the session before, and grafts it', async () => {
     let t = 0
     const now = (): number => t
@@ -407,7 +541,7 @@ describe('announcements over real streams', () => {
       return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
     }
     const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
-    const routesOf = (e: Engine): EagerRoutes => new EagerRoutes((origin, mark) => e.knowledge.covers(origin, mark, e.store.clockMark()))
+    const routesOf = nodeRoutes
     let routes = routesOf(r)
     const r0 = writeAtO('r0')
     p.applyChecked([r0], { via: O })

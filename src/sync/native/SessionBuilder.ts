@@ -93,13 +93,7 @@ export class SessionBuilder {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
     const { engine } = opts
-    const covers = (origin: NodeId, mark: HlcMark): boolean => engine.knowledge.covers(origin, mark, engine.store.clockMark())
-    // a record is held at its version or later: its key's state here is stamped at or after it, or the knowledge covers its stamp
-    const holds = (r: MemoryRecord): boolean => {
-      const here = engine.store.get(r.kind, recordKey(r))
-      return (here !== undefined && compareHlc(here.hlc, r.hlc) >= 0) || covers(r.hlc.node, r.hlc)
-    }
-    this.routes = opts.routes !== false ? new EagerRoutes(covers, holds) : undefined
+    this.routes = opts.routes !== false ? nodeRoutes(engine) : undefined
   }
 
   /** The session of `conn`, not yet opened. */
@@ -164,4 +158,18 @@ export class SessionBuilder {
     if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
     return this.passphraseKey.key
   }
+}
+
+/**
+ * The node's eager routes over its engine: an announcement is answered by the knowledge of its
+ * origin, or by each record it listed being held here at its version or a later one (its key's
+ * state is stamped at or after it, or the knowledge covers its stamp).
+ */
+export function nodeRoutes (engine: Engine): EagerRoutes {
+  const covers = (origin: NodeId, mark: HlcMark): boolean => engine.knowledge.covers(origin, mark, engine.store.clockMark())
+  const holds = (r: MemoryRecord): boolean => {
+    const here = engine.store.get(r.kind, recordKey(r))
+    return (here !== undefined && compareHlc(here.hlc, r.hlc) >= 0) || covers(r.hlc.node, r.hlc)
+  }
+  return new EagerRoutes(covers, holds)
 }
