@@ -27,11 +27,17 @@
  * - an announcement of the peer is not answered within the graft timeout (the eager path
  *   stalled, or prunes cut the origin off), or
  * - the session with the origin's parent ended: on one other link that leaves it out.
- * An announcement of stamp S is answered when this node's knowledge of the origin reaches S
- * (`known`: it holds every state the origin issued up to S, core/knowledge.ts invariant I). A
- * record of the origin stamped S or later that arrived by some path does not answer it: the page
- * left out every record of the origin in its range, and the paths that brought a later one may
- * not have brought those.
+ * An announcement is answered when every record the page listed as left out (`ls`: stamp and
+ * print of each, as Plumtree's IHAVE carries message ids) is held here at its version or a later
+ * one (`holds`), whichever carrier brought it and whether before or after the announcement (the
+ * last MAX_SEEN_STAMPS records held are remembered), or when this node's knowledge of the origin
+ * reaches the announced stamp S (`known`: it holds every state the origin issued up to S,
+ * core/knowledge.ts invariant I; the only answer to a page without `ls`, from an older sender,
+ * and to what an earlier session left out). A record of the origin stamped S or later that
+ * arrived by some path does not answer it: the page left out every record of the origin in its
+ * range, and the paths that brought a later one may not have brought those. Knowledge alone
+ * would answer late: a node's entry for an origin moves only with the vectors of streams that
+ * carry that origin, while gossip rounds and reshaped trees bring the records sooner.
  * What the receiver knows of a stream's pruned origins comes from the pages themselves (`lz`,
  * as reliable as the pages), so a lost or late `prune` costs duplicates, never records.
  *
