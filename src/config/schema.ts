@@ -158,8 +158,8 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
     description: 'Messages per second (bursts of twice as many) one P2P peer may send; a peer that sends more is disconnected and dialled again later.'
   },
   'p2p.eagerRoutes': {
-    type: 'boolean', default: false,
-    description: 'Eager routes (Plumtree over the feed streams): a peer whose stream brings only copies of an origin\'s writes is told to leave that origin out, and is asked for it again when it announces one that arrives by no other path or when the origin\'s parent link ends; so each write reaches each node about once instead of once per link. Off by default until a chaos finding with it on (acknowledged writes of one node missing on another) is resolved. Peers of older versions, and nodes with it off, get and send everything. Read when P2P sync starts. See docs/PROTOCOL.md "Dissemination".'
+    type: 'boolean', default: true,
+    description: 'Eager routes (Plumtree over the feed streams): a peer whose stream brings only copies of an origin\'s writes is told to leave that origin out, lists what it leaves out instead, and is asked for it again when a record it listed arrives by no other path or when the origin\'s parent link ends; so each write reaches each node about once instead of once per link. Off: this node neither prunes nor is pruned, and every stream to and from it carries everything (as with peers of older versions). Read when P2P sync starts. See docs/PROTOCOL.md "Dissemination".'
   },
   'p2p.relays': {
     type: 'strings', default: [], pattern: /^(\/\S+\/p2p\/[A-Za-z0-9]{1,128}|[A-Za-z0-9]{1,128}@\S+:\d{1,5})$/,

@@ -122,6 +122,21 @@ export class NodeKnowledge {
   }
 
   /**
+   * Whether this node holds every state `node` issued with a stamp up to `mark` (invariant I):
+   * its entry, lowered to the node's void, reaches `mark`. Its own entry is `ownMark`, and
+   * counts only while its own history is complete.
+   */
+  covers (node: NodeId, mark: HlcMark, ownMark: HlcMark): boolean {
+    let e: HlcMark | undefined
+    if (node === this.self) e = this.ownFrom > 0 ? undefined : ownMark
+    else e = this.entries.get(node)
+    if (e === undefined) return false
+    const v = this.voidMap.get(node)
+    if (v !== undefined && compareMark(e, v) > 0) e = v
+    return compareMark(e, mark) >= 0
+  }
+
+  /**
    * The entries of a received vector to learn with a batch that also holds `holding` aside and
    * records `voids` (core/knowledge.ts toLearn).
    */

@@ -15,7 +15,7 @@
  * delta answer (`peerCursor`, `peerNamespaces`), native sync from the peer's acknowledgements.
  */
 import type { ConflictStrategy } from '../config/schema.ts'
-import type { Hlc } from '../core/hlc.ts'
+import type { Hlc, HlcMark } from '../core/hlc.ts'
 import type { NodeId } from '../core/ids.ts'
 import type { ClockVoid, SentKnowledgeEntry } from '../core/knowledge.ts'
 import type { MemoryRecord } from '../core/model.ts'
@@ -23,7 +23,7 @@ import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
-import { cursorFeedWrites, leftOutAfter, leftOutOf, type PageLeftOut } from './peerCursor.ts'
+import { cursorFeedWrites, leftOutAfter, leftOutUnheld, type PageLeftOut } from './peerCursor.ts'
 
 export interface ConflictSettings {
   readonly conflictStrategy: ConflictStrategy
@@ -136,7 +136,8 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const gaps = page.cursor !== undefined ? leftOutAfter(engine.store, peer, page.cursor.feedId, page) : { left: undefined, writes: [] }
   const feed = page.cursor !== undefined ? [...cursorFeedWrites(peer, page.cursor.feedId), ...gaps.writes] : []
   const teaches = learnsKnowledge(conflicts?.pass, page.partial)
-  const knowledge = gaps.left === undefined ? page.knowledge : page.knowledge?.filter(e => !leftOutOf(gaps.left, e.node))
+  const held = (origin: NodeId, mark: HlcMark): boolean => engine.knowledge.covers(origin, mark, engine.store.clockMark())
+  const knowledge = gaps.left === undefined ? page.knowledge : page.knowledge?.filter(e => !leftOutUnheld(gaps.left, e.node, held))
   const time = {
     ...(teaches && knowledge !== undefined ? { knowledge } : {}),
     ...(page.voids !== undefined ? { voids: page.voids } : {})

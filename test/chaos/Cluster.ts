@@ -46,6 +46,8 @@ export interface ClusterOptions {
   readonly extra?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
   /** Node names (default a, b, c, …). */
   readonly names?: readonly string[]
+  /** More environment variables of every daemon (e.g. ENGRAM_P2P_EAGER_ROUTES). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export type Answer =
@@ -119,7 +121,8 @@ export class Cluster {
         FAKETIME_TIMESTAMP_FILE: n.clockFile,
         FAKETIME_CACHE_DURATION: '1',
         FAKETIME_DONT_FAKE_MONOTONIC: '1',
-        FAKETIME_DONT_RESET: '1'
+        FAKETIME_DONT_RESET: '1',
+        ...this.opts.env
       }
     })
     n.paused = false

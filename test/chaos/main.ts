@@ -1,7 +1,10 @@
 /**
  * `npm run chaos`: a chaos run against real daemons in network namespaces (run.ts), as root.
  *
- *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--out DIR] [--keep]
+ *   npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--eager-routes] [--out DIR] [--keep]
+ *
+ * `--eager-routes` starts every daemon with ENGRAM_P2P_EAGER_ROUTES=1 (p2p.eagerRoutes, docs/PROTOCOL.md
+ * "Dissemination"): the streams prune duplicate paths and graft them back.
  *
  * Prints the seed and the schedule first (the same seed replays the same schedule), progress
  * while it runs, and the checker's figures at the end; writes history.json, verdict.json and
@@ -20,7 +23,7 @@ import { faketimeLib } from './Cluster.ts'
 import { passed, report, runChaos } from './run.ts'
 
 function usage (why: string): never {
-  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--out DIR] [--keep]\n`)
+  process.stderr.write(`${why}\nusage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--ttl-seconds S] [--max-drift-ms MS] [--time-scale F] [--eager-routes] [--out DIR] [--keep]\n  --eager-routes: the daemons run with ENGRAM_P2P_EAGER_ROUTES=1 (p2p.eagerRoutes)\n`)
   process.exit(2)
 }
 
@@ -33,7 +36,8 @@ const { values } = parseArgs({
     'max-drift-ms': { type: 'string' },
     'time-scale': { type: 'string' },
     out: { type: 'string' },
-    keep: { type: 'boolean' }
+    keep: { type: 'boolean' },
+    'eager-routes': { type: 'boolean' }
   }
 })
 const num = (v: string | undefined, dflt: number, name: string, min: number, max: number): number => {
@@ -53,7 +57,7 @@ if (why !== undefined) usage(`npm run chaos cannot run here: ${why}`)
 const outDir = values.out ?? mkdtempSync(join(tmpdir(), `engram-chaos-${seed}-`))
 
 try {
-  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, timeScale, outDir, keep: values.keep === true, print: line => process.stdout.write(line + '\n') })
+  const result = await runChaos({ seed, durationMs: Math.round(minutes * 60_000), nodes, ttlSeconds, maxDriftMs, timeScale, outDir, keep: values.keep === true, eagerRoutes: values['eager-routes'] === true, print: line => process.stdout.write(line + '\n') })
   for (const line of report(result, seed)) process.stdout.write(line + '\n')
   process.exit(passed(result) ? 0 : 1)
 } catch (e) {

@@ -46,6 +46,8 @@ export interface ChaosOptions {
   readonly keep?: boolean
   /** The schedule's faults, gaps, warm-up and cool-down last this fraction of their usual time (schedule.ts; default 1). */
   readonly timeScale?: number
+  /** The daemons run with p2p.eagerRoutes on (ENGRAM_P2P_EAGER_ROUTES=1), whatever its default. */
+  readonly eagerRoutes?: boolean
 }
 
 export interface ChaosResult {
@@ -74,12 +76,12 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     seed: o.seed, nodes: names, durationMs: o.durationMs, warmupMs: Math.round(8_000 * timeScale), cooldownMs: Math.round(5_000 * timeScale),
     ttlMs: o.ttlSeconds * 1000, maxDriftMs: o.maxDriftMs, timeScale
   })
-  o.print(`chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 60_000).toFixed(1)} min, tombstone TTL ${o.ttlSeconds} s, hlc.maxDriftMs ${o.maxDriftMs}, time scale ${timeScale}; output in ${o.outDir}`)
-  o.print(`chaos: replay with: npm run chaos -- --seed ${o.seed} --minutes ${o.durationMs / 60_000} --nodes ${o.nodes} --ttl-seconds ${o.ttlSeconds} --max-drift-ms ${o.maxDriftMs} --time-scale ${timeScale}`)
+  o.print(`chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 60_000).toFixed(1)} min, tombstone TTL ${o.ttlSeconds} s, hlc.maxDriftMs ${o.maxDriftMs}, time scale ${timeScale}${o.eagerRoutes === true ? ", eager routes on" : ""}; output in ${o.outDir}`)
+  o.print(`chaos: replay with: npm run chaos -- --seed ${o.seed} --minutes ${o.durationMs / 60_000} --nodes ${o.nodes} --ttl-seconds ${o.ttlSeconds} --max-drift-ms ${o.maxDriftMs} --time-scale ${timeScale}${o.eagerRoutes === true ? ' --eager-routes' : ''}`)
   o.print(`chaos: schedule (${schedule.length} faults):`)
   for (const s of schedule) o.print(`  ${describeStep(s)}`)
 
-  const cluster = new Cluster({ nodes: o.nodes, tombstoneTtlHours: o.ttlSeconds / 3600, maxDriftMs: o.maxDriftMs, gossipIntervalMs: 500, logDir: o.outDir })
+  const cluster = new Cluster({ nodes: o.nodes, tombstoneTtlHours: o.ttlSeconds / 3600, maxDriftMs: o.maxDriftMs, gossipIntervalMs: 500, logDir: o.outDir, ...(o.eagerRoutes === true ? { env: { ENGRAM_P2P_EAGER_ROUTES: '1' } } : {}) })
   const ops: Op[] = []
   const heals: Heal[] = []
   const clockWindows: Window[] = []

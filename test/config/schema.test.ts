@@ -34,7 +34,7 @@ const CONTRACT: Partial<Record<ConfigKey, [unknown, number?, number?]>> = {
   'p2p.relays': [[]],
   'p2p.relayPollMs': [10000, 100, 600000],
   'p2p.holePunch': [true],
-  'p2p.eagerRoutes': [false],
+  'p2p.eagerRoutes': [true],
   'p2p.relay.enabled': [false],
   'p2p.relay.admissionKeys': [[]],
   'p2p.relay.maxReservations': [128, 1, 65535],

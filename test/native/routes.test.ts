@@ -9,18 +9,21 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Packr } from 'msgpackr'
+import type { HlcMark } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
-import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
-import { decodeFrame, encodeMessage, type ChangesMessage } from '../../src/protocol/native/messages.ts'
+import { EagerRoutes, leftOutPrint, MAX_ROUTE_ORIGINS, type LeftOutStamps, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
+import { decodeFrame, encodeMessage, type AckMessage, type ChangesMessage, type CursorMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
-import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
+import { cursorOn, leftOutAfter, leftOutKey, leftOutOf, leftOutOn, leftOutUnheld, MAX_LEFT_OUT_ORIGINS, seenOfPeer } from '../../src/replication/peerCursor.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
 import { PrunedOrigins } from '../../src/sync/native/PrunedOrigins.ts'
+import { nodeRoutes } from '../../src/sync/native/SessionBuilder.ts'
+import { SessionRoutes } from '../../src/sync/native/SessionRoutes.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from './helpers.ts'
 
@@ -41,6 +44,20 @@ describe('route messages on the wire', () => {
     assert.deepEqual(cursor, { t: 'cursor', cursor: 7, feed: 'a'.repeat(32), pr: true, g: [C] })
     const page = decodeFrame(encodeMessage({ t: 'changes', from: 1, to: 9, records: [], more: false, lz: [{ node: O, wall: 5, counter: 2 }] })) as ChangesMessage
     assert.deepEqual(page.lz?.map(e => [e.node, e.wall, e.counter]), [[O, 5, 2]])
+    const ls: LeftOutStamps[] = [{ node: O, stamps: [{ wall: 5, counter: 2, print: 7 }, { wall: 3, counter: 0, print: 0xffffffff }] }]
+    const listed = decodeFrame(encodeMessage({ t: 'changes', from: 1, to: 9, records: [], more: false, lz: [{ node: O, wall: 5, counter: 2 }], ls })) as ChangesMessage
+    assert.deepEqual(listed.ls, ls)
+  })
+
+  it('refuses a page\'s ls that is malformed or lists more records than a page holds', () => {
+    const raw = (m: unknown): Uint8Array => { const body = new Packr({ useRecords: false }).pack(m); const f = new Uint8Array(body.byteLength + 1); f[0] = 1; f.set(body, 1); return f }
+    const page = (ls: unknown): Uint8Array => raw({ t: 'changes', from: 0, to: 1, nodes: [], records: [], more: false, ls })
+    assert.throws(() => decodeFrame(page('x')), /changes\.ls: must be an array/)
+    assert.throws(() => decodeFrame(page([[O, 5, 1, 0]])), /changes\.ls\[0\]: must be \[node, base/)
+    assert.throws(() => decodeFrame(page([['', 5]])), /changes\.ls\[0\]\[0\]: must be a node id/)
+    assert.throws(() => decodeFrame(page([[O, 5, 6, 0, 1]])), /changes\.ls\[0\]\[2\]: wall offset/, 'a wall below 0')
+    assert.throws(() => decodeFrame(page([[O, 5, 0, 0, 2 ** 32]])), /changes\.ls\[0\]\[2\]/, 'a print over 32 bits')
+    assert.throws(() => decodeFrame(page([[O, 5, ...Array.from({ length: 3 }, () => [0, 0, 1]).flat()]]), { maxPageRecords: 2 }), /more than 2 records/)
   })
 
   it('refuses a prune that is not a list of node ids, or too long', () => {
@@ -54,6 +71,11 @@ describe('route messages on the wire', () => {
   })
 })
 
+/** Routes over a knowledge vector of walls (origin → the wall up to which every state is held). */
+function routesKnowing (knows: Map<NodeId, number> = new Map()): EagerRoutes {
+  return new EagerRoutes((origin, mark) => (knows.get(origin) ?? -1) >= mark.wall)
+}
+
 describe('EagerRoutes', () => {
   function link (routes: EagerRoutes, peer: NodeId): { sent: RouteMessage[], grafts: Array<[readonly NodeId[], number]>, l: ReturnType<EagerRoutes['open']> } {
     const sent: RouteMessage[] = []
@@ -66,8 +88,8 @@ describe('EagerRoutes', () => {
    * Routes with two links: B brought O's stamp 1 first (O's parent), C then brought it again as a
    * duplicate (C sent `prune` of O, at its cursor 5).
    */
-  function prunedOnC (): { routes: EagerRoutes, b: ReturnType<typeof link>, c: ReturnType<typeof link> } {
-    const routes = new EagerRoutes()
+  function prunedOnC (knows = new Map<NodeId, number>()): { routes: EagerRoutes, b: ReturnType<typeof link>, c: ReturnType<typeof link> } {
+    const routes = routesKnowing(knows)
     const b = link(routes, B)
     const c = link(routes, C)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -76,7 +98,7 @@ describe('EagerRoutes', () => {
   }
 
   it('prunes an origin on a peer that brings only duplicates of it, never on its parent', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const c = link(routes, C)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -90,10 +112,12 @@ describe('EagerRoutes', () => {
     assert.equal(c.sent.length, 1)
   })
 
-  it('grafts an origin whose announced stamp no path brought within the timeout, from where it was pruned', () => {
-    const { routes, b, c } = prunedOnC()
-    // C left out O's stamp 2, then 3; B brings 2 in time, not 3
+  it('grafts an origin whose announcement is not answered within the timeout, from past what is answered', () => {
+    const knows = new Map<NodeId, number>([[O, 1]])
+    const { routes, b, c } = prunedOnC(knows)
+    // C left out O's stamp 2, then 3; B brings 2 in time (this node then holds all of O up to 2), not 3
     routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 100)
+    knows.set(O, 2)
     routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 2)] }, new Map([[O, 1]]), 150)
     routes.check(c.l, 10_000, 1_000)
     assert.equal(c.grafts.length, 0, 'stamp 2 arrived through the parent')
@@ -101,8 +125,96 @@ describe('EagerRoutes', () => {
     routes.check(c.l, 1_100, 1_000)
     assert.equal(c.grafts.length, 0, 'not yet')
     routes.check(c.l, 1_200, 1_000)
-    assert.deepEqual(c.grafts, [[[O], 5]], 'grafted from the cursor it was pruned at')
+    assert.deepEqual(c.grafts, [[[O], 8]], 'grafted from the page after the last answered announcement (what C left out up to 8 is held)')
     assert.equal(routes.parentOf(O), C)
+  })
+
+  it('counts an announcement as answered only once every record of its origin up to it is held, not when a later one arrived', () => {
+    // C's page left out O's stamps 2 to 4 (it announces 4); B, the parent, brings stamp 5 and
+    // nothing brings 2 to 4: this node still holds O's states only up to 1
+    const knows = new Map<NodeId, number>([[O, 1]])
+    const { routes, b, c } = prunedOnC(knows)
+    routes.page(c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 4, counter: 0 }] }, new Map(), 100)
+    routes.page(b.l, B, { from: 3, to: 4, records: [rec(O, 5)] }, new Map([[O, 1]]), 150)
+    routes.check(c.l, 1_200, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 5]], 'a later record is no answer: O is grafted on C')
+    // once this node holds all of O up to the announced stamp, the announcement is answered
+    const held = new Map<NodeId, number>([[O, 1]])
+    const d = prunedOnC(held)
+    d.routes.page(d.c.l, C, { from: 5, to: 8, records: [], lz: [{ node: O, wall: 4, counter: 0 }] }, new Map(), 100)
+    held.set(O, 4)
+    d.routes.check(d.c.l, 1_200, 1_000)
+    assert.equal(d.c.grafts.length, 0)
+  })
+
+  /** Routes that know nothing of any origin and hold the records in `held` (by stamp and key). */
+  function routesHolding (held: Set<string>): EagerRoutes {
+    const id = (r: MemoryRecord): string => `${r.hlc.wall} ${r.hlc.counter} ${(r as { key: string }).key}`
+    return Object.assign(new EagerRoutes(() => false, r => held.has(id(r))), { hold: (r: MemoryRecord) => held.add(id(r)) })
+  }
+  const listOf = (origin: NodeId, records: readonly MemoryRecord[]): LeftOutStamps => ({ node: origin, stamps: records.map(r => ({ wall: r.hlc.wall, counter: r.hlc.counter, print: leftOutPrint(r) })) })
+
+  it('answers an announcement once every record it listed is held, whichever carrier brought each and when', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const b = link(routes, B)
+    const c = link(routes, C)
+    const [r1, r2, r3] = [rec(O, 1), rec(O, 2), rec(O, 3)] as [MemoryRecord, MemoryRecord, MemoryRecord]
+    // r1 came before the announcement (B's stream), r2 after it (B's stream), r3 by a gossip round
+    routes.hold(r1)
+    routes.page(b.l, B, { from: 0, to: 1, records: [r1] }, new Map([[O, 1]]), 0)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 3, counter: 0 }], ls: [listOf(O, [r1, r2, r3])] }, new Map(), 0)
+    routes.hold(r2)
+    routes.page(b.l, B, { from: 1, to: 2, records: [r2] }, new Map([[O, 1]]), 100)
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]], 'r3 is not held: grafted')
+    // the same again, r3 now arriving by a gossip round in time
+    const c2 = link(routes, C)
+    routes.page(c2.l, C, { from: 4, to: 5, records: [], lz: [{ node: O, wall: 3, counter: 0 }], ls: [listOf(O, [r1, r2, r3])] }, new Map(), 3_000)
+    routes.hold(r3)
+    routes.received([r3])
+    routes.check(c2.l, 5_000, 1_000)
+    assert.deepEqual(c2.grafts, [], 'every record listed is held')
+  })
+
+  it('takes neither a later record nor another record with the same stamp as an answer', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    const r2 = rec(O, 2)
+    const twin = rec(O, 2, 'other')
+    const r5 = rec(O, 5)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 2, counter: 0 }], ls: [listOf(O, [r2])] }, new Map(), 0)
+    for (const r of [twin, r5]) { routes.hold(r); routes.received([r]) }
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]])
+  })
+
+  it('waits on the knowledge alone for a page that did not list what it left out (an older sender)', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    const r2 = rec(O, 2)
+    routes.hold(r2)
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 2, counter: 0 }] }, new Map(), 0)
+    routes.check(c.l, 2_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]])
+  })
+
+  it('times each announcement from when it came once the ones before it are answered', () => {
+    const held = new Set<string>()
+    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const c = link(routes, C)
+    // an announcement every 600 ms, each answered 300 ms after it came: none waits a full second
+    for (let i = 0; i < 5; i++) {
+      const r = rec(O, i + 1)
+      routes.page(c.l, C, { from: i, to: i + 1, records: [], lz: [{ node: O, wall: i + 1, counter: 0 }], ls: [listOf(O, [r])] }, new Map(), i * 600)
+      routes.check(c.l, i * 600 + 250, 1_000)
+      routes.hold(r)
+      routes.received([r])
+    }
+    routes.check(c.l, 5_000, 1_000)
+    assert.deepEqual(c.grafts, [])
   })
 
   it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {
@@ -117,7 +229,7 @@ describe('EagerRoutes', () => {
   })
 
   it('never prunes an origin from its own stream', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const o = link(routes, O)
     routes.page(b.l, B, { from: 0, to: 3, records: [rec(O, 1)] }, new Map([[O, 1]]), 0)
@@ -132,7 +244,7 @@ describe('EagerRoutes', () => {
   })
 
   it('learns what a stream leaves out from its announcements, when no prune of it is known here', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const c = link(routes, C)
     routes.page(c.l, C, { from: 10, to: 12, records: [], lz: [{ node: O, wall: 9, counter: 0 }] }, new Map(), 0)
     routes.check(c.l, 5_000, 1_000)
@@ -140,7 +252,7 @@ describe('EagerRoutes', () => {
   })
 
   it('grafts an origin on one other link that leaves it out when its parent\'s session ends', () => {
-    const routes = new EagerRoutes()
+    const routes = routesKnowing()
     const b = link(routes, B)
     const c = link(routes, C)
     const d = link(routes, asNodeId('node-d'))
@@ -231,6 +343,27 @@ describe('a pruned stream', () => {
     assert.ok(b.knowledgeToSend().entries.some(e => e.node === O), 'the snapshot\'s vector teaches the entry for O')
   })
 
+  it('keeps the highest stamp left out per origin, teaches the peer\'s entry again once it is held, and drops an origin a graft brought again', () => {
+    const store = new MemoryStore()
+    const feed = 'f'.repeat(32)
+    const keep = (page: Parameters<typeof leftOutAfter>[3]): void => { for (const [k, v] of leftOutAfter(store, A, feed, page).writes) store.setMeta(k, v) }
+    const mark = (wall: number): { wall: number, counter: number } => ({ wall, counter: 0 })
+    keep({ leftOut: { from: 4, origins: [O], marks: new Map([[O, mark(7)]]) } })
+    keep({ leftOut: { from: 6, origins: [O, B], marks: new Map([[O, mark(5)], [B, mark(2)]]) } })
+    const left = leftOutOn(store, A, feed)!
+    assert.deepEqual(left.marks.get(O), mark(7), 'the highest stamp announced')
+    assert.equal(left.starts.get(B), 6)
+    const upTo = (wall: number) => (_o: NodeId, m: { wall: number }): boolean => m.wall <= wall
+    assert.ok(leftOutUnheld(left, O, upTo(6)), 'this node holds O only up to 6: the peer\'s entry for O is not learnt')
+    assert.ok(!leftOutUnheld(left, O, upTo(7)), 'once it holds O up to 7 it is')
+    assert.ok(!leftOutUnheld(left, C, upTo(0)), 'an origin never left out')
+    // a graft's replay reached the cursor: O is no longer left out; B, left out again on the same page, stays
+    keep({ regained: { from: 2, origins: [O, B] }, leftOut: { from: 9, origins: [B], marks: new Map([[B, mark(3)]]) } })
+    const after = leftOutOn(store, A, feed)!
+    assert.ok(!leftOutOf(after, O) && leftOutOf(after, B))
+    assert.equal(after.starts.get(B), 9)
+  })
+
   it('keeps at most MAX_LEFT_OUT_ORIGINS origins as left out (past it, or unreadable: every origin counts)', () => {
     const store = new MemoryStore()
     const feed = 'f'.repeat(32)
@@ -245,5 +378,199 @@ describe('a pruned stream', () => {
     assert.ok(leftOutOf(leftOutOn(store, A, feed), B))
     keep({ restart: true })
     assert.equal(leftOutOn(store, A, feed), undefined)
+  })
+})
+
+/**
+ * One peer's stream to a node, over direct calls: the peer's FeedSender (leaving out what the
+ * node pruned), the node's FeedReceiver and its part in the node's routes (SessionRoutes).
+ */
+interface Stream {
+  readonly sender: FeedSender
+  readonly receiver: FeedReceiver
+  readonly session: SessionRoutes
+  readonly pruned: PrunedOrigins
+  readonly pages: ChangesMessage[]
+}
+
+function stream (from: Engine, to: Engine, routes: EagerRoutes, now: () => number): Stream {
+  const pruned = new PrunedOrigins()
+  const pages: ChangesMessage[] = []
+  const toSender = (m: CursorMessage | AckMessage | RouteMessage): void => {
+    if (m.t === 'prune') pruned.prune(m.o)
+    else if (m.t === 'ack') sender.onAck(m.cursor)
+    else {
+      if (m.g !== undefined) pruned.graft(m.g)
+      sender.start(m.cursor, m.feed, m.full === true, m.g)
+    }
+  }
+  // as sessionParts.ts: what the stream left out in earlier sessions, read when the link opens
+  const earlier = (): { from: number, marks: Map<NodeId, HlcMark | undefined> } | undefined => {
+    const left = leftOutOn(to.store, from.node, feedIdOf(from.store))
+    return left === undefined || left.all === true ? undefined : { from: left.from, marks: new Map([...left.origins].map(o => [o, left.marks.get(o)])) }
+  }
+  const session: SessionRoutes = new SessionRoutes({ routes, peer: from.node, send: toSender, graft: (o, f) => { receiver.graft(o, f) }, grafting: () => receiver.grafting, earlier, now })
+  const receiver: FeedReceiver = new FeedReceiver({
+    engine: to, peer: from.node, peerFeed: feedIdOf(from.store), routes: true, send: toSender, log: silentLogger, now,
+    onApplied: (msg, changed) => { session.applied(msg, changed, now()) }
+  })
+  const sender: FeedSender = new FeedSender({
+    store: from.store, peer: to.node, feedId: feedIdOf(from.store), pageRecords: () => 100, pruned, now,
+    send: async (_frame, msg) => { pages.push(msg); receiver.onChanges(msg) },
+    onError: e => { throw e },
+    knowledge: () => from.knowledgeToSend()
+  })
+  // the peer's own cursor offered `pr`: the node's link in its routes opens
+  session.peerCursor(true, undefined)
+  receiver.sendCursor()
+  return { sender, receiver, session, pruned, pages }
+}
+
+describe('announcements over real streams', () => {
+  it('grafts the records a pruned page left out when only a later record of their origin arrived by another path', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const r = engine(R)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routes = nodeRoutes(r)
+    // O's first record reaches P and Q; Q's stream brings it to R first (Q: O's parent), P's as a duplicate (R prunes O on P)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    assert.equal(routes.parentOf(O), Q)
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // O writes r1 to r4; P gets them all and leaves them out of its stream to R, announcing r4
+    const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    const r4 = later[3]!
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O && a.wall === r4.hlc.wall && a.counter === r4.hlc.counter)), 'P announces r4')
+    // only r4 reaches Q, and from there R: no path brings r1 to r3
+    q.applyChecked([r4], { via: O })
+    fromQ.sender.wake()
+    await eventually(() => holds(r4), 'r4 reaches R from Q')
+    assert.ok(later.slice(0, 3).every(x => !holds(x)))
+    // the graft timeout passes: the announcement of r4 is not answered by r4 itself
+    t += 1_000
+    fromP.session.check(now(), 1_000)
+    await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length} of r1..r4)`, { ms: 5_000 })
+    assert.equal(routes.stats.graftsSent, 1)
+    fromP.sender.stop()
+    fromQ.sender.stop()
+  })
+
+  it('answers a pruned page\'s announcement once every record it listed arrived by another path, without the knowledge of their origin', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const r = engine(R)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routes = nodeRoutes(r)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // P leaves r1 to r4 out, listing each; Q gets them from O without O's vector, so R's knowledge of O never reaches them
+    const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O)), 'P announces what it left out')
+    const listed = fromP.pages.flatMap(pg => pg.ls ?? []).filter(l => l.node === O).flatMap(l => l.stamps)
+    assert.deepEqual(listed.map(x => [x.wall, x.counter, x.print]).sort(), later.map(x => [x.hlc.wall, x.hlc.counter, leftOutPrint(x)]).sort(), 'the page lists every record it left out')
+    // the first two arrive before the graft timeout, the last two after it began (each by Q's stream)
+    q.applyChecked(later.slice(0, 2), { via: O })
+    fromQ.sender.wake()
+    await eventually(() => later.slice(0, 2).every(holds), 'r1 and r2 reach R from Q')
+    t += 500
+    fromP.session.check(now(), 1_000)
+    q.applyChecked(later.slice(2), { via: O })
+    fromQ.sender.wake()
+    await eventually(() => later.every(holds), 'r3 and r4 reach R from Q')
+    assert.ok(!r.knowledge.covers(O, later[3]!.hlc, r.store.clockMark()), 'R\'s knowledge of O does not reach r4')
+    t += 1_000
+    fromP.session.check(now(), 1_000)
+    assert.equal(routes.stats.graftsSent, 0, 'nothing grafted: every record P left out is held')
+    fromP.sender.stop()
+    fromQ.sender.stop()
+  })
+
+  it('waits again, after a restart, for what a pruned stream left out in the session before, and grafts it', async () => {
+    let t = 0
+    const now = (): number => t
+    const engine = (id: NodeId, store = new MemoryStore()): Engine => new Engine({ store, node: id, maxDriftMs: 60_000 })
+    const R = asNodeId('node-r')
+    const P = asNodeId('node-p')
+    const Q = asNodeId('node-q')
+    const o = engine(O)
+    const p = engine(P)
+    const q = engine(Q)
+    const storeR = new MemoryStore()
+    let r = engine(R, storeR)
+    const writeAtO = (key: string): MemoryRecord => {
+      const before = o.store.stats().lastSeq
+      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+    }
+    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
+    const routesOf = nodeRoutes
+    let routes = routesOf(r)
+    const r0 = writeAtO('r0')
+    p.applyChecked([r0], { via: O })
+    q.applyChecked([r0], { via: O })
+    const fromQ = stream(q, r, routes, now)
+    await eventually(() => holds(r0), 'r0 reaches R from Q')
+    const fromP = stream(p, r, routes, now)
+    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // P leaves r1 to r3 out and announces them; the node restarts before the graft timeout, and no path brought them
+    const later = ['r1', 'r2', 'r3'].map(writeAtO)
+    p.applyChecked(later, { via: O })
+    fromP.sender.wake()
+    await eventually(() => fromP.pages.some(pg => pg.lz?.some(a => a.node === O)), 'P announces what it left out')
+    await eventually(() => fromP.receiver.position === p.store.stats().lastSeq, 'R\'s cursor on P passed them')
+    fromP.sender.stop()
+    fromQ.sender.stop()
+    fromP.session.close()
+    fromQ.session.close()
+    r = engine(R, storeR)
+    routes = routesOf(r)
+    // a new session with P: its stream carries everything after R's cursor, which is past r1 to r3
+    const again = stream(p, r, routes, now)
+    await eventually(() => again.pages.length > 0 && again.pages[again.pages.length - 1]!.more === false, 'the new stream caught up')
+    assert.ok(later.every(x => !holds(x)))
+    t += 1_000
+    again.session.check(now(), 1_000)
+    await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length})`, { ms: 5_000 })
+    // the graft brought them from where they were first left out: P's stream is no longer counted as leaving O out
+    await eventually(() => leftOutOn(storeR, P, feedIdOf(p.store)) === undefined, 'nothing left out of P\'s stream any more')
+    again.sender.stop()
   })
 })

@@ -11,11 +11,16 @@
  *   still reach every node (the cut nodes graft the origin on the links that pruned it).
  * - Mixed versions: nodes without routes (their cursor does not offer `pr`) in the same mesh are
  *   never sent `prune` or `graft`, and every node converges.
+ * - Churn: with routes on and gossip rounds off (the streams, their prunes and grafts alone), a
+ *   seeded schedule cuts chords of a ring of five, heals them and restarts nodes on their stores
+ *   while writes go on; then only the ring stays up (what a node lacks of the others comes by
+ *   relay) and every node ends with every write.
  *
  * Seeded: the seed is printed on failure; rerun with ENGRAM_FC_SEED=<seed>.
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { MemoryNetwork, mulberry32 } from '../../src/transport/memory/MemoryTransport.ts'
 import { simNode, type SimNode } from '../native/helpers.ts'
 import { dumpsDifference, sameDumps } from '../support/dumps.ts'
@@ -142,5 +147,80 @@ it(`nodes without routes in the mesh keep syncing and are never pruned (seed ${s
     throw new Error(`mixed-version test failed with seed ${seed} (rerun with ENGRAM_FC_SEED=${seed}): ${e instanceof Error ? e.message : String(e)}`, { cause: e })
   } finally {
     await mesh.stop()
+  }
+})
+
+it(`eager routes under cut links, heals and restarts, without gossip rounds: every node ends with every write (seed ${seedFor(31)})`, { timeout: 300_000 }, async () => {
+  const seed = seedFor(31)
+  const rnd = mulberry32(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
+  const n = 5
+  const net = new MemoryNetwork({ random: mulberry32(seed ^ 0x5eed) })
+  const stores = Array.from({ length: n }, () => new MemoryStore())
+  // gossip rounds off: only the streams (and their prunes and grafts) carry the writes
+  const make = (i: number): SimNode => simNode(net, name('churn', i), { logLevel: 'error', random: mulberry32(seed + i), settings: { gossipIntervalMs: 3_600_000 }, routes: true, store: stores[i]! })
+  const nodes = stores.map((_, i) => make(i))
+  const dialAll = (i: number): void => { for (let j = 0; j < n; j++) if (j !== i) nodes[i]!.sync.addPeer(`mem:${name('churn', j)}`) }
+  const open = (node: SimNode): number => node.sync.sessionInfo().filter(x => x.state === 'open').length
+  const cut = new Set<string>()
+  const steps: string[] = []
+  let prunes = 0
+  try {
+    for (const node of nodes) await node.sync.start()
+    for (let i = 0; i < n; i++) dialAll(i)
+    await eventually(() => nodes.every(node => open(node) === n - 1), () => `a full mesh: ${nodes.map(open).join(' ')}`, { ms: 60_000 })
+    for (const node of nodes) for (let k = 0; k < 3; k++) await writeAndSpread(node, nodes)
+    for (let step = 0; step < 16; step++) {
+      const roll = rnd()
+      if (roll < 0.4) {
+        // a chord: the ring (i, i + 1) stays, so the nodes stay connected through relays
+        const a = Math.floor(rnd() * n)
+        const b = (a + 2 + Math.floor(rnd() * (n - 3))) % n
+        const key = [a, b].sort().join('-')
+        if (!cut.has(key)) {
+          cut.add(key)
+          net.partition(name('churn', a), name('churn', b))
+          net.disconnect(name('churn', a), name('churn', b), 'link cut')
+          steps.push(`cut ${key}`)
+        }
+      } else if (roll < 0.7 && cut.size > 0) {
+        const key = pick([...cut])
+        cut.delete(key)
+        const [a, b] = key.split('-').map(Number) as [number, number]
+        net.heal(name('churn', a), name('churn', b))
+        steps.push(`heal ${key}`)
+      } else {
+        const i = Math.floor(rnd() * n)
+        prunes += nodes[i]!.sync.sessionInfo().reduce((t, x) => t + x.pruned, 0)
+        await nodes[i]!.sync.stop()
+        nodes[i] = make(i)
+        await nodes[i]!.sync.start()
+        dialAll(i)
+        steps.push(`restart ${i}`)
+      }
+      // writes at seeded nodes go on, not waited for
+      for (let w = 0; w < 6; w++) pick(nodes).engine.addTriples([{ subject: `user:churn${step}-${w}`, predicate: 'rel:n', object: { kind: 'number', value: w } }])
+      await new Promise(resolve => setTimeout(resolve, Math.floor(rnd() * 600)))
+    }
+    prunes += nodes.reduce((s, node) => s + node.sync.sessionInfo().reduce((t, x) => t + x.pruned, 0), 0)
+    // the end: the ring alone (every chord cut), so what a node lacks of a non-neighbour comes by relay
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 2; b < n; b++) {
+        if (a === 0 && b === n - 1) continue
+        const key = `${a}-${b}`
+        if (!cut.has(key)) { cut.add(key); net.partition(name('churn', a), name('churn', b)); net.disconnect(name('churn', a), name('churn', b), 'link cut') }
+      }
+    }
+    for (const key of ['0-1', '1-2', '2-3', '3-4', '0-4']) { const [a, b] = key.split('-').map(Number) as [number, number]; net.heal(name('churn', a), name('churn', b)) }
+    steps.push('ring only')
+    for (let i = 0; i < n; i++) dialAll(i)
+    await eventually(() => nodes.every(node => open(node) === 2), () => `the ring open: ${nodes.map(open).join(' ')}`, { ms: 60_000 })
+    for (let w = 0; w < 10; w++) pick(nodes).engine.addTriples([{ subject: `user:ring${w}`, predicate: 'rel:n', object: { kind: 'number', value: w } }])
+    await eventually(() => sameDumps(nodes), () => `identical dumps after ${steps.join(', ')}:\n${dumpsDifference(nodes)}`, { ms: 120_000 })
+    assert.ok(prunes > 0, 'duplicate paths were pruned on the way')
+  } catch (e) {
+    throw new Error(`churn test failed with seed ${seed} (rerun with ENGRAM_FC_SEED=${seed}; steps: ${steps.join(', ')}): ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  } finally {
+    await Promise.all(nodes.map(node => node.sync.stop()))
   }
 })

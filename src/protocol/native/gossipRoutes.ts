@@ -17,14 +17,27 @@
  * every state of the origin still current), whatever the other paths lose.
  *
  * Repair is a graft: the receiver sends its `cursor` again, moved back to where the peer may
- * have begun leaving the origins out (`skipFrom`), with `g`, the origins to stream again; the
- * peer restarts its stream there with them in it (sending, up to what the receiver had
- * acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
+ * have begun leaving out records of the origins this node may lack (`skipFrom`: where the
+ * prune took effect, or past the last announcement answered; for what an earlier session left
+ * out, where that began — below that point everything the stream left out of them is held),
+ * with `g`, the origins to stream again; the peer restarts its stream there with them in it
+ * (sending, up to what the receiver had acknowledged, only theirs). A cursor is resent until a page answers it, so a graft is as
  * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
  * peer when
- * - a stamp the peer announced has not arrived by any path within the graft timeout (the eager
- *   path stalled, or prunes cut the origin off), or
+ * - an announcement of the peer is not answered within the graft timeout (the eager path
+ *   stalled, or prunes cut the origin off), or
  * - the session with the origin's parent ended: on one other link that leaves it out.
+ * An announcement is answered when every record the page listed as left out (`ls`: stamp and
+ * print of each, as Plumtree's IHAVE carries message ids) is held here at its version or a later
+ * one (`holds`), whichever carrier brought it and whether before or after the announcement (the
+ * last MAX_SEEN_STAMPS records held are remembered), or when this node's knowledge of the origin
+ * reaches the announced stamp S (`known`: it holds every state the origin issued up to S,
+ * core/knowledge.ts invariant I; the only answer to a page without `ls`, from an older sender,
+ * and to what an earlier session left out). A record of the origin stamped S or later that
+ * arrived by some path does not answer it: the page left out every record of the origin in its
+ * range, and the paths that brought a later one may not have brought those. Knowledge alone
+ * would answer late: a node's entry for an origin moves only with the vectors of streams that
+ * carry that origin, while gossip rounds and reshaped trees bring the records sooner.
  * What the receiver knows of a stream's pruned origins comes from the pages themselves (`lz`,
  * as reliable as the pages), so a lost or late `prune` costs duplicates, never records.
  *
@@ -32,10 +45,10 @@
  * `send` and `graft`. The `prune` message and its checks are here too.
  */
 import { PROTOCOL } from '../../core/errors.ts'
-import { compareMark, type HlcMark } from '../../core/hlc.ts'
+import { compareMark, MAX_COUNTER, MAX_WALL, type HlcMark } from '../../core/hlc.ts'
 import { isNodeId, type NodeId } from '../../core/ids.ts'
 import { MAX_KNOWLEDGE_ENTRIES } from '../../core/knowledge.ts'
-import type { MemoryRecord } from '../../core/model.ts'
+import { recordKey, type MemoryRecord } from '../../core/model.ts'
 
 /** Leave the records of these origins out of the stream to the sender of this message. */
 export interface PruneMessage {
@@ -56,6 +69,41 @@ export interface Announcement {
   readonly counter: number
 }
 
+/** One record a page left out: its stamp and the fingerprint of its identity (`leftOutPrint`). */
+export interface LeftOutStamp {
+  readonly wall: number
+  readonly counter: number
+  readonly print: number
+}
+
+/** Every record of one origin a page left out (`ls`, beside the origin's `lz` row). */
+export interface LeftOutStamps {
+  readonly node: NodeId
+  readonly stamps: readonly LeftOutStamp[]
+}
+
+/**
+ * The fingerprint of a record's identity sent with its stamp in `ls`: 32-bit FNV-1a of its kind
+ * and key (UTF-16 code units). With the stamp it names one state of one record: an origin issues
+ * each stamp once (a clock repair aside, whose reissued stamps would also have to fall on a
+ * record of the same print: docs/LIMITS.md).
+ */
+export function leftOutPrint (r: MemoryRecord): number {
+  let h = 0x811c9dc5
+  const text = `${r.kind}\u0000${recordKey(r)}`
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h
+}
+
+/** The key a left-out record is matched by: origin, stamp and print. */
+const stampKey = (node: NodeId, s: { readonly wall: number, readonly counter: number }, print: number): string => `${node} ${s.wall} ${s.counter} ${print}`
+
+/** Most stamps of records held here remembered for announcements still to come (per node). */
+export const MAX_SEEN_STAMPS = 16_384
+
 export function routeToWire (msg: RouteMessage): Record<string, unknown> {
   return { t: msg.t, o: [...msg.o] }
 }
@@ -66,6 +114,43 @@ export function parseOrigins (list: unknown, field: string): NodeId[] {
   if (list.length > MAX_ROUTE_ORIGINS) throw PROTOCOL(`${field}: ${list.length} origins; at most ${MAX_ROUTE_ORIGINS}`, { field })
   list.forEach((n, i) => { if (!isNodeId(n)) throw PROTOCOL(`${field}[${i}]: must be a node id`, { field }) })
   return list as NodeId[]
+}
+
+const isInt = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
+
+/**
+ * A page's `ls` as sent: per origin `[node, base, d, counter, print, d, counter, print, …]`, each
+ * record's wall `base - d` (base: the highest wall of the row), so most fields are small.
+ */
+export function leftOutRows (list: readonly LeftOutStamps[]): unknown[] {
+  return list.map(l => {
+    const base = l.stamps.reduce((m, s) => Math.max(m, s.wall), 0)
+    const row: unknown[] = [l.node, base]
+    for (const s of l.stamps) row.push(base - s.wall, s.counter, s.print)
+    return row
+  })
+}
+
+/** Checks a page's `ls` (at most MAX_ROUTE_ORIGINS rows, `maxStamps` records in all); throws PROTOCOL naming the field. */
+export function parseLeftOutRows (value: unknown, field: string, maxStamps: number): LeftOutStamps[] {
+  if (!Array.isArray(value)) throw PROTOCOL(`${field}: must be an array of [node, base, d, counter, print, …]`, { field })
+  if (value.length > MAX_ROUTE_ORIGINS) throw PROTOCOL(`${field}: ${value.length} origins; at most ${MAX_ROUTE_ORIGINS}`, { field })
+  let total = 0
+  return value.map((row: unknown, i) => {
+    if (!Array.isArray(row) || row.length < 2 || (row.length - 2) % 3 !== 0) throw PROTOCOL(`${field}[${i}]: must be [node, base, d, counter, print, …]`, { field })
+    const [node, base] = row as unknown[]
+    if (!isNodeId(node)) throw PROTOCOL(`${field}[${i}][0]: must be a node id`, { field })
+    if (!isInt(base, MAX_WALL)) throw PROTOCOL(`${field}[${i}][1]: must be a wall time`, { field })
+    total += (row.length - 2) / 3
+    if (total > maxStamps) throw PROTOCOL(`${field}: more than ${maxStamps} records`, { field })
+    const stamps: LeftOutStamp[] = []
+    for (let j = 2; j < row.length; j += 3) {
+      const [d, counter, print] = [row[j], row[j + 1], row[j + 2]] as unknown[]
+      if (!isInt(d, base) || !isInt(counter, MAX_COUNTER) || !isInt(print, 0xffffffff)) throw PROTOCOL(`${field}[${i}][${j}]: wall offset, counter and print must be integers in range`, { field })
+      stamps.push({ wall: base - d, counter, print })
+    }
+    return { node, stamps }
+  })
 }
 
 /** Checks a decoded `prune` map; throws PROTOCOL naming the field. */
@@ -83,8 +168,12 @@ export interface RouteLink {
    * announced the origin (`lz`) when no prune of it was known here (a lost or late message).
    */
   readonly skipFrom: Map<NodeId, number>
-  /** Announced stamps not yet seen here: origin → the stamp and when it was announced. */
-  readonly waiting: Map<NodeId, { mark: HlcMark, at: number }>
+  /**
+   * Announcements not answered yet: origin → the highest stamp announced (undefined: any stamp
+   * may have been left out), when it first was, and for one announced in an earlier session
+   * (kept beside the cursor: replication/peerCursor.ts) the position from which it was.
+   */
+  readonly waiting: Map<NodeId, Waiting>
   readonly send: (msg: RouteMessage) => void
   /** Grafts: the stream restarts from `from` with `origins` in it again (the cursor's `g`). */
   readonly graft: (origins: readonly NodeId[], from: number) => void
@@ -92,22 +181,100 @@ export interface RouteLink {
   readonly grafting: () => boolean
 }
 
+export interface Waiting {
+  readonly mark: HlcMark | undefined
+  readonly at: number
+  /**
+   * The records announced left out that are not held here yet (stampKey), when every
+   * announcement of this wait listed them (`ls`); undefined: only the knowledge answers it.
+   */
+  readonly pending?: Set<string>
+  /** For what an earlier session left out: the position from which it was. */
+  readonly from?: number
+  /** The `to` of the last page that announced the origin: once answered, nothing of it left out below there is missing. */
+  readonly to?: number
+}
+
+/** What the peer's stream left out in earlier sessions, still unanswered as far as is known (peerCursor.ts LeftOut). */
+export interface EarlierLeftOut {
+  readonly from: number
+  /** Origin → the highest stamp announced (undefined: not known, any). */
+  readonly marks: ReadonlyMap<NodeId, HlcMark | undefined>
+}
+
 export interface RouteStats {
   prunesSent: number
   graftsSent: number
 }
+
+/**
+ * Whether this node holds every state `origin` issued with a stamp up to `mark` (its knowledge
+ * vector's entry reaches it: NodeKnowledge.covers).
+ */
+export type Known = (origin: NodeId, mark: HlcMark) => boolean
+
+/** Whether this node holds `record` at its version or a later one (its key's state here is stamped at or after it, or the knowledge covers its stamp). */
+export type Holds = (record: MemoryRecord) => boolean
 
 export class EagerRoutes {
   readonly stats: RouteStats = { prunesSent: 0, graftsSent: 0 }
   private readonly links = new Set<RouteLink>()
   /** Origin → the peer whose stream last brought a record of it first. */
   private readonly parent = new Map<NodeId, NodeId>()
-  /** Origin → the highest stamp of it seen here, by any path. */
-  private readonly seen = new Map<NodeId, HlcMark>()
+  private readonly known: Known
+  private readonly holds: Holds
+  /** Records held here lately (stampKey), by any carrier: an announcement that comes after them finds them (oldest dropped first). */
+  private readonly seen = new Set<string>()
 
-  /** A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). */
-  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false): RouteLink {
+  /** `holds` absent: only the knowledge answers announcements. */
+  constructor (known: Known, holds: Holds = () => false) {
+    this.known = known
+    this.holds = holds
+  }
+
+  /**
+   * Records that arrived here by any carrier (a stream's page, a gossip batch): those held now
+   * at their version or later answer the announcements that listed them.
+   */
+  received (records: readonly MemoryRecord[]): void {
+    for (const r of records) {
+      if (!this.holds(r)) continue
+      const key = stampKey(r.hlc.node, r.hlc, leftOutPrint(r))
+      this.seen.delete(key)
+      this.seen.add(key)
+      if (this.seen.size > MAX_SEEN_STAMPS) this.seen.delete(this.seen.values().next().value!)
+      for (const l of this.links) l.waiting.get(r.hlc.node)?.pending?.delete(key)
+    }
+  }
+
+  /** Whether a wait is answered: the knowledge reaches its stamp, or every record it listed is held here. */
+  private answered (origin: NodeId, w: Waiting): boolean {
+    if (w.pending !== undefined && w.pending.size === 0) return true
+    return w.mark !== undefined && this.known(origin, w.mark)
+  }
+
+  /** The listed records of an announcement not held here yet (undefined: not listed). */
+  private unheld (a: Announcement, listed: ReadonlyMap<NodeId, readonly LeftOutStamp[]> | undefined): Set<string> | undefined {
+    const stamps = listed?.get(a.node)
+    if (stamps === undefined) return undefined
+    const out = new Set<string>()
+    for (const s of stamps) {
+      const key = stampKey(a.node, s, s.print)
+      if (!this.seen.has(key)) out.add(key)
+    }
+    return out
+  }
+
+  /**
+   * A session whose peer honours `prune` and the cursor's `g` (its cursor said so: `pr`). What
+   * the peer's stream left out in earlier sessions (`earlier`, kept beside the cursor) is waited
+   * for as if announced at `now`: a restart or a session that ended before the announcements
+   * were answered, or in the middle of a graft, loses no record.
+   */
+  open (peer: NodeId, send: (msg: RouteMessage) => void, graft: (origins: readonly NodeId[], from: number) => void, grafting: () => boolean = () => false,
+    earlier?: EarlierLeftOut, now = 0): RouteLink {
     const link: RouteLink = { peer, skipFrom: new Map(), waiting: new Map(), send, graft, grafting }
+    for (const [o, mark] of earlier?.marks ?? []) link.waiting.set(o, { mark, at: now, from: earlier!.from })
     this.links.add(link)
     return link
   }
@@ -139,23 +306,45 @@ export class EagerRoutes {
    * origins it brought only duplicates of (unless this peer is their parent, or the origin); an
    * announced origin not known as left out is noted as left out from the page's `from`.
    */
-  page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[] },
+  page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[], readonly ls?: readonly LeftOutStamps[] },
     changed: ReadonlyMap<NodeId, number>, now: number): void {
+    this.received(page.records)
     const dup = new Set<NodeId>()
     for (const r of page.records) {
       const o = r.hlc.node
-      this.see(o, r.hlc)
       if ((changed.get(o) ?? 0) === 0) dup.add(o)
     }
     // a page sent before this node's prune took effect is no eager path
     for (const o of changed.keys()) if (link?.skipFrom.has(o) !== true) this.parent.set(o, peer)
     if (link === undefined) return
+    const listed = page.ls !== undefined && page.ls.length > 0 ? new Map(page.ls.map(l => [l.node, l.stamps])) : undefined
     for (const a of page.lz ?? []) {
       if (!link.skipFrom.has(a.node)) link.skipFrom.set(a.node, page.from)
-      if (this.has(a.node, a)) continue
-      const w = link.waiting.get(a.node)
       const mark = { wall: a.wall, counter: a.counter }
-      if (w === undefined || compareMark(mark, w.mark) > 0) link.waiting.set(a.node, { mark, at: w?.at ?? now })
+      const pending = this.unheld(a, listed)
+      let w = link.waiting.get(a.node)
+      // an earlier announcement answered meanwhile: nothing left out up to its page is missing, and this one waits from now
+      if (w !== undefined && this.answered(a.node, w)) {
+        link.waiting.delete(a.node)
+        if (w.to !== undefined) link.skipFrom.set(a.node, Math.max(link.skipFrom.get(a.node)!, w.to))
+        w = undefined
+      }
+      if (w === undefined) {
+        const fresh: Waiting = { mark, at: now, to: page.to, ...(pending !== undefined ? { pending } : {}) }
+        // every earlier announcement answered, and this one too: nothing left out up to here is missing
+        if (this.answered(a.node, fresh)) link.skipFrom.set(a.node, page.to)
+        else link.waiting.set(a.node, fresh)
+      } else {
+        // still waiting: the listed records of both, or (one not listed) the knowledge alone
+        const both = w.pending !== undefined && pending !== undefined ? new Set([...w.pending, ...pending]) : undefined
+        link.waiting.set(a.node, {
+          mark: w.mark !== undefined && compareMark(mark, w.mark) > 0 ? mark : w.mark,
+          at: w.at,
+          to: page.to,
+          ...(w.from !== undefined ? { from: w.from } : {}),
+          ...(both !== undefined ? { pending: both } : {})
+        })
+      }
     }
     // never the origin's own stream (see the file comment)
     const prune = [...dup].filter(o => o !== peer && this.parent.get(o) !== peer && !link.skipFrom.has(o)).slice(0, MAX_ROUTE_ORIGINS)
@@ -165,18 +354,19 @@ export class EagerRoutes {
     link.send({ t: 'prune', o: prune })
   }
 
-  /** Records that arrived another way (a gossip round): seen here. */
-  seenRecords (records: readonly MemoryRecord[]): void {
-    for (const r of records) this.see(r.hlc.node, r.hlc)
-  }
-
-  /** Grafts, on this link, the origins whose announced stamp has not arrived within `timeoutMs`. */
+  /** Grafts, on this link, the origins whose announcement is not answered within `timeoutMs`. */
   check (link: RouteLink, now: number, timeoutMs: number): void {
     if (link.grafting()) return
     const late: NodeId[] = []
     for (const [o, w] of link.waiting) {
-      if (this.has(o, w.mark)) { link.waiting.delete(o); continue }
-      if (now - w.at >= timeoutMs) { link.waiting.delete(o); late.push(o) }
+      if (this.answered(o, w)) {
+        link.waiting.delete(o)
+        // a graft need not go back past what is answered now
+        if (w.to !== undefined && link.skipFrom.has(o)) link.skipFrom.set(o, Math.max(link.skipFrom.get(o)!, w.to))
+        continue
+      }
+      // graft() takes it off the waits (after reading where it was left out from)
+      if (now - w.at >= timeoutMs) late.push(o)
     }
     if (late.length === 0) return
     // the peer that delivers them now is their parent until a faster path shows
@@ -192,21 +382,11 @@ export class EagerRoutes {
   private graft (link: RouteLink, origins: readonly NodeId[]): void {
     let from = Number.MAX_SAFE_INTEGER
     for (const o of origins) {
-      from = Math.min(from, link.skipFrom.get(o) ?? from)
+      from = Math.min(from, link.skipFrom.get(o) ?? from, link.waiting.get(o)?.from ?? from)
       link.skipFrom.delete(o)
       link.waiting.delete(o)
     }
     this.stats.graftsSent++
     link.graft(origins.slice(0, MAX_ROUTE_ORIGINS), from)
-  }
-
-  private has (origin: NodeId, mark: HlcMark): boolean {
-    const s = this.seen.get(origin)
-    return s !== undefined && compareMark(s, mark) >= 0
-  }
-
-  private see (origin: NodeId, mark: HlcMark): void {
-    const s = this.seen.get(origin)
-    if (s === undefined || compareMark(mark, s) > 0) this.seen.set(origin, { wall: mark.wall, counter: mark.counter })
   }
 }

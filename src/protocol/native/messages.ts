@@ -24,7 +24,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../../core/limits.ts'
 import type { BatchProof, PageSeals } from '../../core/seals.ts'
 import { COMPRESSED_FRAME_VERSION, decompressBody } from './compression.ts'
 import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './gossipWire.ts'
-import { parseOrigins } from './gossipRoutes.ts'
+import { leftOutRows, parseLeftOutRows, parseOrigins, type LeftOutStamps } from './gossipRoutes.ts'
 import { RECON_TYPES, decodeRecon, encodeRecon, encodesAsRecon, type ReconMessage } from './reconWire.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
 
@@ -151,6 +151,8 @@ export interface ChangesMessage {
   readonly vd?: readonly ClockVoid[]
   /** Origins the page left out (pruned: gossipRoutes.ts), each with the highest stamp left out. */
   readonly lz?: readonly KnowledgeEntry[]
+  /** The same origins, with every record left out by stamp and print (gossipRoutes.ts). */
+  readonly ls?: readonly LeftOutStamps[]
 }
 
 /** The receiver's cursor after applying a page. */
@@ -207,6 +209,7 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
       if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
       if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
       if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
+      if (msg.ls !== undefined && msg.ls.length > 0) out.ls = leftOutRows(msg.ls)
       return out
     }
     default: return encodesAsRecon(msg) ? encodeRecon(msg) : encodeGossip(msg)
@@ -319,7 +322,8 @@ function checkMessage (body: unknown, maxPageRecords: number, deferRecords: bool
         ...(end !== undefined ? { end } : {}),
         ...(o.k !== undefined ? { k: parseKnowledge(o.k, 'changes.k') } : {}),
         ...(o.vd !== undefined ? { vd: parseVoids(o.vd, 'changes.vd') } : {}),
-        ...(o.lz !== undefined ? { lz: parseKnowledge(o.lz, 'changes.lz') } : {})
+        ...(o.lz !== undefined ? { lz: parseKnowledge(o.lz, 'changes.lz') } : {}),
+        ...(o.ls !== undefined ? { ls: parseLeftOutRows(o.ls, 'changes.ls', maxPageRecords) } : {})
       }
       const { nodes, rows } = rowsOf(o.nodes, o.records, 'changes', maxPageRecords)
       const batches = batchesOf(o.batches, nodes, 'changes.batches', Math.max(1, rows.length))

@@ -70,6 +70,8 @@ export class FeedReceiver {
   private answered = false
   /** Origins to stream again (a graft), sent with the cursor until a page answers it. */
   private graftPending = new Set<NodeId>()
+  /** Grafted origins streamed again from `from`: regained once a page reaches `until` (the cursor when grafted). */
+  private regain: { readonly origins: Set<NodeId>, from: number, until: number } | undefined
 
   constructor (opts: FeedReceiverOptions) {
     this.opts = opts
@@ -111,6 +113,11 @@ export class FeedReceiver {
    */
   graft (origins: readonly NodeId[], from: number): void {
     for (const o of origins) this.graftPending.add(o)
+    const r = this.regain ?? { origins: new Set<NodeId>(), from, until: this.cursor }
+    for (const o of origins) r.origins.add(o)
+    r.from = Math.min(r.from, from)
+    r.until = Math.max(r.until, this.cursor)
+    this.regain = r
     this.cursor = Math.min(this.cursor, from)
     this.sendCursor()
   }
@@ -133,6 +140,9 @@ export class FeedReceiver {
       return
     }
     const { engine, peer } = this.opts
+    // a graft's stream has brought its origins again up to where the cursor was when grafted
+    const regain = this.regain
+    const regained = regain !== undefined && !startsSnapshot && msg.to >= regain.until ? { from: regain.from, origins: [...regain.origins] } : undefined
     const view = this.opts.view?.() ?? { node: peer, cursor: 0, namespaces: null }
     const pass = this.opts.conflicts?.pass(peer)
     let result
@@ -141,7 +151,8 @@ export class FeedReceiver {
         peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
         ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {}),
         // what the page left out, kept with the cursor that passes it
-        ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node) } } : {})
+        ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node), marks: new Map(msg.lz.map(a => [a.node, { wall: a.wall, counter: a.counter }])) } } : {}),
+        ...(regained !== undefined ? { regained } : {})
       }, pass !== undefined ? { pass, log: this.opts.conflicts!.log } : undefined)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
@@ -150,6 +161,9 @@ export class FeedReceiver {
     }
     this.answered = true
     this.graftPending.clear()
+    if (regained !== undefined || startsSnapshot) this.regain = undefined
+    // an origin left out again meanwhile is not regained (its page's `lz` kept it as left out)
+    else for (const a of msg.lz ?? []) this.regain?.origins.delete(a.node)
     if (startsSnapshot) this.snapshot = new SnapshotPass(msg.peerCursor ?? 0)
     this.cursor = msg.to
     this.stats.pages++

@@ -6,7 +6,8 @@
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
  * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
  *   still covers them: nothing is echoed back. So are the records of origins the peer pruned
- *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`). A page may be empty: it moves the peer's cursor
+ *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`)
+ *   and lists every record it left out by stamp and print (`ls`). A page may be empty: it moves the peer's cursor
  *   past entries that were all left out, so the peer always knows exactly how much of this feed
  *   it has seen (the expired-cursor rule depends on it).
  * - A cursor the snapshot rule does not trust (replication/feedRead.ts: another feed id, below
@@ -34,7 +35,8 @@ import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protoco
 import { BatchCache } from '../../replication/BatchCache.ts'
 import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
-import { announcements, type PrunedOrigins } from './PrunedOrigins.ts'
+import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
+import type { LeftOutStamp } from '../../protocol/native/gossipRoutes.ts'
 import type { HlcMark } from '../../core/hlc.ts'
 
 export interface FeedSenderOptions {
@@ -85,6 +87,8 @@ interface Scan {
   readonly knowledge?: KnowledgeToSend
   /** Pruned origins left out of `entries`, each with the highest stamp left out. */
   readonly left?: ReadonlyMap<NodeId, HlcMark>
+  /** The same origins, with every record left out (stamp and print). */
+  readonly stamps?: ReadonlyMap<NodeId, readonly LeftOutStamp[]>
 }
 
 /** A page ready to send, and what sending it changes. */
@@ -304,12 +308,13 @@ export class FeedSender {
     const scan = this.read()
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
     const lz = announcements(scan.left)
-    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz'> => {
+    const ls = lz !== undefined ? leftOutList(scan.stamps) : undefined
+    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz' | 'ls'> => {
       const k = !more ? scan.knowledge : undefined
       const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
       // a snapshot leaves nothing out: its vector goes whole
       const entries = k !== undefined && this.opts.pruned !== undefined && !scan.snapshot ? this.opts.pruned.strip(k.entries) : k?.entries
-      return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}) }
+      return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}), ...(ls !== undefined ? { ls } : {}) }
     }
     if (scan.entries.length === 0) {
       if (snap === undefined) {
@@ -376,21 +381,21 @@ export class FeedSender {
     // a snapshot leaves nothing out; a stream leaves out the origins the peer pruned
     const pruned = snapshot ? undefined : this.opts.pruned
     const replay = snapshot ? undefined : this.replay
-    const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark> } => {
+    const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark>, stamps?: ReadonlyMap<NodeId, readonly LeftOutStamp[]> } => {
       const read = this.opts.store.changesSince(after, { ...opts, limit: n })
       // a replay leaves out, unannounced, what the peer holds already
       const page = replay === undefined ? read : { ...read, entries: read.entries.filter(e => e.seq > replay.until || replay.origins.has(e.record.hlc.node)) }
       if (pruned === undefined || pruned.size === 0) return page
-      const { kept, left } = pruned.split(page.entries)
-      return { ...page, entries: kept, ...(left.size > 0 ? { left } : {}) }
+      const { kept, left, stamps } = pruned.split(page.entries)
+      return { ...page, entries: kept, ...(left.size > 0 ? { left, stamps } : {}) }
     }
     const rest = this.rest
     if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
       if (rest.entries.length >= limit || !rest.hasMore) return rest
       const more = changes(rest.lastSeq, limit - rest.entries.length)
-      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left } : {}) }
+      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left, stamps: more.stamps } : {}) }
     }
     const page = changes(this.position, limit)
-    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore), ...(page.left !== undefined ? { left: page.left } : {}) }
+    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore), ...(page.left !== undefined ? { left: page.left, stamps: page.stamps } : {}) }
   }
 }

@@ -137,7 +137,6 @@ export class NativeSession {
       isOpen: () => this.state === 'open',
       catchingUp: () => this.catchingUp,
       view: () => this.peerView(),
-      seen: records => { this.routes?.seen(records) },
       synced: () => { this.synced('round') }
     })
     this.startTimers()

@@ -71,7 +71,7 @@ export interface NativeSyncOptions {
   readonly now?: () => number
   /** Failed handshakes one source may make (default SessionGuard FAILED_HANDSHAKES; tests that fail many on purpose raise it). */
   readonly failedHandshakes?: RateSpec
-  /** p2p.eagerRoutes: prune duplicate paths and graft them back (SessionBuilder.ts; the config's default is off). */
+  /** p2p.eagerRoutes: prune duplicate paths and graft them back (SessionBuilder.ts; the config's default is on). */
   readonly routes?: boolean
   /** Test-only switches: cursor streaming, live push, bucket descent in gossip, compressed frames, coded gossip rounds (all default true; `coded` may name the highest version of coded rounds offered, as an older node). */
   readonly stream?: boolean

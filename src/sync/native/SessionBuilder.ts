@@ -8,6 +8,9 @@
  * The manager (NativeSync.ts) decides which sessions exist and what happens when they open,
  * sync and end; this builds them, so every session of a node is set up the same way.
  */
+import { compareHlc, type HlcMark } from '../../core/hlc.ts'
+import type { NodeId } from '../../core/ids.ts'
+import { recordKey, type MemoryRecord } from '../../core/model.ts'
 import type { Engine } from '../../engine/Engine.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { PeerClocks } from '../../replication/PeerClocks.ts'
@@ -89,7 +92,8 @@ export class SessionBuilder {
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
-    this.routes = opts.routes !== false ? new EagerRoutes() : undefined
+    const { engine } = opts
+    this.routes = opts.routes !== false ? nodeRoutes(engine) : undefined
   }
 
   /** The session of `conn`, not yet opened. */
@@ -154,4 +158,18 @@ export class SessionBuilder {
     if (this.passphraseKey?.passphrase !== passphrase) this.passphraseKey = { passphrase, key: derivePassphraseKey(passphrase) }
     return this.passphraseKey.key
   }
+}
+
+/**
+ * The node's eager routes over its engine: an announcement is answered by the knowledge of its
+ * origin, or by each record it listed being held here at its version or a later one (its key's
+ * state is stamped at or after it, or the knowledge covers its stamp).
+ */
+export function nodeRoutes (engine: Engine): EagerRoutes {
+  const covers = (origin: NodeId, mark: HlcMark): boolean => engine.knowledge.covers(origin, mark, engine.store.clockMark())
+  const holds = (r: MemoryRecord): boolean => {
+    const here = engine.store.get(r.kind, recordKey(r))
+    return (here !== undefined && compareHlc(here.hlc, r.hlc) >= 0) || covers(r.hlc.node, r.hlc)
+  }
+  return new EagerRoutes(covers, holds)
 }

@@ -39,7 +39,7 @@ export function codedAgreed<S> (opts: SessionOptionsOf<S>, peerCoded: number): n
 }
 
 /** What the rounds read of the session's options. */
-export type RoundOptions = Pick<SessionOptionsOf<unknown>, 'conn' | 'engine' | 'gossip' | 'conflicts' | 'log' | 'now' | 'onClock'>
+export type RoundOptions = Pick<SessionOptionsOf<unknown>, 'conn' | 'engine' | 'gossip' | 'conflicts' | 'log' | 'now' | 'onClock' | 'routes'>
 
 /** What the rounds need of their session. */
 export interface RoundLinks {
@@ -52,8 +52,6 @@ export interface RoundLinks {
   readonly catchingUp: () => boolean
   /** What the peer has applied of this node's feed. */
   readonly view: () => PeerView
-  /** Records that arrived by a round, for the session's part in dissemination (SessionRoutes.seen). */
-  readonly seen: (records: readonly MemoryRecord[]) => void
   /** This peer and this node agree, or soon will: a round synced. */
   readonly synced: () => void
 }
@@ -124,7 +122,8 @@ export class SessionRounds {
     try {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
-      this.links.seen(records)
+      // what a gossip batch brought answers the announcements that listed it (protocol/native/gossipRoutes.ts)
+      this.opts.routes?.received(records)
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })

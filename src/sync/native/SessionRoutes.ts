@@ -8,15 +8,16 @@
  *   node's EagerRoutes — each page applied tells it what was new and what was a duplicate (it
  *   prunes) and what the peer left out (`lz`: it waits, then grafts), the watchdog checks the
  *   waits, and the session's end grafts elsewhere what this peer brought first. A graft moves
- *   the receiver's cursor back and sends it with `g` (FeedReceiver.graft).
+ *   the receiver's cursor back and sends it with `g` (FeedReceiver.graft). What the peer's
+ *   stream left out in earlier sessions and no path is known to have brought (kept beside the
+ *   cursor, replication/peerCursor.ts) is waited for again when the link opens.
  *
  * A peer that never sent `pr` (an older one) is never sent `prune` nor `g`, and its own stream
  * carries everything, as before.
  */
 import type { NodeId } from '../../core/ids.ts'
-import type { MemoryRecord } from '../../core/model.ts'
 import type { ChangesMessage } from '../../protocol/native/messages.ts'
-import type { EagerRoutes, RouteLink, RouteMessage } from '../../protocol/native/gossipRoutes.ts'
+import type { EagerRoutes, EarlierLeftOut, RouteLink, RouteMessage } from '../../protocol/native/gossipRoutes.ts'
 import { PrunedOrigins } from './PrunedOrigins.ts'
 
 export interface SessionRoutesOptions {
@@ -28,6 +29,9 @@ export interface SessionRoutesOptions {
   readonly graft: (origins: readonly NodeId[], from: number) => void
   /** A graft sent is not answered yet. */
   readonly grafting: () => boolean
+  /** What the peer's stream left out in earlier sessions (kept beside the cursor), read when the link opens. */
+  readonly earlier?: () => EarlierLeftOut | undefined
+  readonly now?: () => number
 }
 
 export class SessionRoutes {
@@ -45,17 +49,13 @@ export class SessionRoutes {
   peerCursor (pr: boolean, g: readonly NodeId[] | undefined): void {
     if (g !== undefined) this.pruned.graft(g)
     if (!pr || this.link !== undefined || this.closed) return
-    this.link = this.opts.routes.open(this.opts.peer, msg => { this.opts.send(msg) }, (origins, from) => { this.opts.graft(origins, from) }, () => this.opts.grafting())
+    this.link = this.opts.routes.open(this.opts.peer, msg => { this.opts.send(msg) }, (origins, from) => { this.opts.graft(origins, from) }, () => this.opts.grafting(),
+      this.opts.earlier?.(), this.opts.now?.() ?? Date.now())
   }
 
   /** A page of the peer's stream was applied here: `changed`, per origin, how many of its records changed something. */
   applied (msg: ChangesMessage, changed: ReadonlyMap<NodeId, number>, now: number): void {
     if (!this.closed) this.opts.routes.page(this.link, this.opts.peer, msg, changed, now)
-  }
-
-  /** Records that arrived outside the stream (a gossip round). */
-  seen (records: readonly MemoryRecord[]): void {
-    this.opts.routes.seenRecords(records)
   }
 
   /** The watchdog: grafts what the peer announced and no path brought within `timeoutMs`. */

@@ -4,7 +4,8 @@
  * without streaming), and the session's part in dissemination (SessionRoutes.ts; not when the
  * node's routes are off), wired to each other and to the session's sends.
  */
-import type { RouteMessage } from '../../protocol/native/gossipRoutes.ts'
+import type { EarlierLeftOut, RouteMessage } from '../../protocol/native/gossipRoutes.ts'
+import { leftOutOn, type LeftOut } from '../../replication/peerCursor.ts'
 import type { AckMessage, CursorMessage } from '../../protocol/native/messages.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
 import { FeedReceiver } from './FeedReceiver.ts'
@@ -30,6 +31,12 @@ export interface SessionParts {
   readonly sender: FeedSender | undefined
 }
 
+/** What a peer's stream left out before, as the routes wait for it (not when which origins is unknown). */
+function earlierLeftOut (left: LeftOut | undefined): EarlierLeftOut | undefined {
+  if (left === undefined || left.all === true) return undefined
+  return { from: left.from, marks: new Map([...left.origins].map(o => [o, left.marks.get(o)])) }
+}
+
 export function sessionParts<S> (opts: SessionOptionsOf<S>, peerFeed: string, links: SessionLinks): SessionParts {
   const { engine, feedId } = opts
   const peer = opts.conn.remoteNode
@@ -37,7 +44,10 @@ export function sessionParts<S> (opts: SessionOptionsOf<S>, peerFeed: string, li
   // the receiver is made right below (a graft only comes once one of its pages was applied)
   const routes: SessionRoutes | undefined = opts.routes === undefined
     ? undefined
-    : new SessionRoutes({ routes: opts.routes, peer, send: links.send, graft: (origins, from) => { receiver.graft(origins, from) }, grafting: (): boolean => receiver.grafting })
+    : new SessionRoutes({
+      routes: opts.routes, peer, send: links.send, graft: (origins, from) => { receiver.graft(origins, from) }, grafting: (): boolean => receiver.grafting, now,
+      earlier: () => earlierLeftOut(leftOutOn(engine.store, peer, peerFeed))
+    })
   const receiver: FeedReceiver = new FeedReceiver({
     engine,
     peer,
