@@ -11,7 +11,9 @@ import fc from 'fast-check'
 import { decode, evaluations, FIELD_PRIME, monicAt, mulmod, packField, rootsIn, unpackField, VERIFY_POINTS } from '../../src/protocol/native/charPoly.ts'
 import { POLY_MAX_ESTIMATE, polyPoints, ReconPeer } from '../../src/protocol/native/recon.ts'
 import { decodeReconFrame, encodeReconFrame, parseReconMessage, RECON_LIMITS, type CodedRoundMessage } from '../../src/protocol/native/reconMessages.ts'
+import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
+import { encodeRows } from '../../src/protocol/native/rows.ts'
 import { RoundPair, tripleInput } from '../support/roundPair.ts'
 import { assertProperty, seedFor } from '../unit/arbitraries.ts'
 
@@ -142,6 +144,25 @@ describe('characteristic polynomials: rounds', () => {
       assert.equal(types.includes('rpwant'), db > 0)
     })
   }
+
+  test('2 to 5 differences cost at most 2.5 times their rows (bytes of every frame, as encoded; triples shaped as bench/recon.ts writes them)', () => {
+    const packr = new Packr({ useRecords: false })
+    for (const d of [2, 3, 4, 5]) {
+      for (let run = 0; run < 3; run++) {
+        const p = pair()
+        p.a.engine.addTriples(Array.from({ length: 200 }, (_, i) => tripleInput('s', i)))
+        p.share(p.a)
+        const added = [
+          ...p.a.engine.addTriples(Array.from({ length: Math.ceil(d / 2) }, (_, i) => ({ subject: `user:a${run}-${i}`, predicate: 'knows', object: `only on a ${i}` }))),
+          ...p.b.engine.addTriples(Array.from({ length: Math.floor(d / 2) }, (_, i) => ({ subject: `user:b${run}-${i}`, predicate: 'knows', object: `only on b ${i}` })))
+        ]
+        const floor = packr.pack(encodeRows(added)).byteLength
+        p.deliver(p.a, [p.a.peer.startRound()!])
+        assert.ok(p.converged())
+        assert.ok(p.bytes <= 2.5 * floor, `d = ${d}: ${p.bytes} bytes for ${floor} of rows (${p.messages.map(m => m.msg.t).join(' ')})`)
+      }
+    }
+  })
 
   test('a wrong polynomial (evaluations of another set) is caught: symbols asked for, and the round converges', () => {
     const p = pair()
