@@ -5,7 +5,7 @@
  * counted as encoded, version byte included). `benchRecon()` is called by the bench runner
  * (`npm run bench -- --only recon`); running this file directly prints the figures.
  *
- * For d = 1, 10, 100, 1,000 and 10,000 differences (⌈d/2⌉ triples only on one node, ⌊d/2⌋ only
+ * For d = 1, 2, 3, 4, 5, 10, 100, 1,000 and 10,000 differences (⌈d/2⌉ triples only on one node, ⌊d/2⌋ only
  * on the other) on 100,000 shared triples, rounds are started by each node in turn until their
  * window sets agree (checked after every round), three times with other differing triples (the
  * figures are the mean, `_ratio_max` the worst of the three). Figures per d and protocol:
@@ -28,7 +28,7 @@ import { mulberry32 as seeded } from '../src/util/random.ts'
 export interface ReconBenchOptions {
   /** Shared triples. Default 100,000. */
   shared?: number
-  /** Differences to measure. Default 1, 10, 100, 1,000, 10,000. */
+  /** Differences to measure. Default 1 – 5, 10, 100, 1,000, 10,000. */
   differences?: number[]
   /** Runs per d and protocol, each with other differing triples. Default 3. */
   runs?: number
@@ -110,7 +110,7 @@ export async function benchRecon (opts: ReconBenchOptions = {}): Promise<Record<
   const packr = new Packr({ useRecords: false })
   const figures: Record<string, number> = {}
   const runs = opts.runs ?? 3
-  for (const d of opts.differences ?? [1, 10, 100, 1_000, 10_000]) {
+  for (const d of opts.differences ?? [1, 2, 3, 4, 5, 10, 100, 1_000, 10_000]) {
     const drivers = [['bloom', bloomDriver], ['coded', (s: Side) => reconDriver(s, 2)], ['coded1', (s: Side) => reconDriver(s, 1)]] as const
     for (const [name, make] of drivers) {
       if (opts.protocols !== undefined && !opts.protocols.includes(name)) continue

@@ -91,7 +91,7 @@ describe('coded rounds version 2: messages', () => {
   test(`fuzz: hostile compact maps only ever throw PROTOCOL errors (${FUZZ_RUNS} cases, seed ${seedFor(17_021)})`, () => {
     const field = fc.oneof(fc.anything(), fc.uint8Array({ maxLength: 80 }), fc.integer({ min: -2, max: 2 ** 33 }), fc.array(fc.anything(), { maxLength: 3 }))
     const arb = fc.record({
-      t: fc.constantFrom('rd', 'rs', 'rm', 'rw', 'rr', 'x'),
+      t: fc.constantFrom('rd', 'rs', 'rm', 'rw', 'rr', 'rp', 'rq', 'x'),
       r: field,
       w: field,
       s: field,
@@ -99,6 +99,8 @@ describe('coded rounds version 2: messages', () => {
       f: field,
       o: field,
       i: field,
+      c: field,
+      q: field,
       n: field,
       b: field,
       vd: field

@@ -12,7 +12,13 @@
  *             of it), unless this node holds it when it should lack it or the reverse (several
  *             ids passing for one: a wrong decode, settled by symbols). Otherwise the peer
  *             sends its own coded symbols, as many as the estimated difference needs with a
- *             margin for the estimate's error (firstBatch), in one message.
+ *             margin for the estimate's error (firstBatch), in one message; in version 2, for an
+ *             estimate of at most POLY_MAX_ESTIMATE, its characteristic polynomial at a few
+ *             points instead (`rpoly`, charPoly.ts: 4 bytes a point, not 13 a symbol).
+ *   rpoly     the initiator decodes the difference from it (checked: P's roots are its own
+ *             elements); decoded, it sends `rpwant` of Q and `records` it holds; not, `rmore`
+ *             for symbols from index 0 (one more round trip).
+ *   rpwant    the records of the elements whose values are roots of Q.
  *   rsymbols  the initiator peels them (riblt.ts); decoded, it sends `records` the peer lacks
  *             and `rwant` of the ids it lacks; short of symbols, `rmore` (a quarter more).
  *   rmore     the next symbols, up to the index asked for.
@@ -33,9 +39,10 @@ import { INVALID_INPUT } from '../../core/errors.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import type { StoredState } from '../../store/Store.ts'
+import { decode as decodePoly, evaluations, packField, rootsIn, unpackField, VERIFY_POINTS } from './charPoly.ts'
 import { estimateDifference, narrowSketch } from './diffEstimate.ts'
 import { GOSSIP_LIMITS, type RecordsMessage } from './gossipMessages.ts'
-import { packHighs, packIds, RECON_LIMITS, unpackHighs, unpackIds, type CodedRecordsMessage, type CodedRoundMessage, type MoreMessage, type ReconDigestMessage, type SymbolsMessage, type WantMessage } from './reconMessages.ts'
+import { packHighs, packIds, RECON_LIMITS, unpackHighs, unpackIds, type CodedRecordsMessage, type CodedRoundMessage, type MoreMessage, type PolyMessage, type PolyWantMessage, type ReconDigestMessage, type SymbolsMessage, type WantMessage } from './reconMessages.ts'
 import { recordsMessages } from './recordBatches.ts'
 import { compareSymbolZero, idHi, idLo, idsOf, RIBLT_LIMITS, RibltDecoder, RibltEncoder } from './riblt.ts'
 import { FINE_BITS, type WindowIndex } from './WindowIndex.ts'
@@ -110,6 +117,23 @@ export function firstBatch (estimate: number): number {
   return Math.min(FIRST_BATCH_MAX, Math.ceil(1.5 * estimate * margin + 8))
 }
 
+/**
+ * The estimated difference up to which version 2 answers an `rdigest` with the characteristic
+ * polynomial (`rpoly`, charPoly.ts) instead of symbols: there 2.5 · d̂ + 6 points of 4 bytes cost a
+ * third to a sixth of the first batch of 13-byte symbols, and evaluating them is O(n · points).
+ */
+export const POLY_MAX_ESTIMATE = 12
+
+/**
+ * Points of an `rpoly` for an estimated difference d̂: 2.5 · d̂ + 6, at most
+ * RECON_LIMITS.maxPolyPoints. A difference up to 2.5 · d̂ + 4 decodes (VERIFY_POINTS more check it);
+ * the sketch puts d̂ below 0.4 · d in about 1 % of rounds at d ≥ 4 (and a miss asks for symbols:
+ * one more round trip).
+ */
+export function polyPoints (estimate: number): number {
+  return Math.min(RECON_LIMITS.maxPolyPoints, Math.ceil(2.5 * estimate) + 4 + VERIFY_POINTS)
+}
+
 /** The symbols to ask for after `received` did not decode: a quarter more, at least 8. */
 export function nextBatch (received: number): number {
   return Math.min(RECON_LIMITS.maxSymbols, received + Math.min(RECON_LIMITS.maxSymbolsPerMessage, Math.max(8, Math.ceil(received / 4))))
@@ -125,7 +149,8 @@ const wsMod = (ws: number): number => ws % 2 ** 32
 
 /** This node's round in progress; `quiet`: calls of startRound since the peer last answered it. */
 interface Own { readonly round: number, decoder?: RibltDecoder, quiet: number }
-interface Theirs { readonly round: number, readonly encoder: RibltEncoder }
+/** The peer's round we answer; the encoder is made at the first symbols asked for (a round answered with `rpoly` may have none). */
+interface Theirs { readonly round: number, encoder?: RibltEncoder }
 
 /**
  * Coded rounds with one connected peer; one instance per session, all sharing the node's
@@ -188,6 +213,8 @@ export class ReconPeer {
       case 'rsymbols': return this.onSymbols(msg)
       case 'rmore': return this.onMore(msg)
       case 'rwant': return this.onWant(msg)
+      case 'rpoly': return this.onPoly(msg)
+      case 'rpwant': return this.onPolyWant(msg)
       case 'records': return this.onRecords(msg)
     }
   }
@@ -209,9 +236,16 @@ export class ReconPeer {
       const id = Uint32Array.of(zero.hi, zero.lo)
       return zero.sign > 0 ? this.settle(msg.round, v, id, new Uint32Array(0)) : this.settle(msg.round, v, new Uint32Array(0), id)
     }
+    const estimate = estimateDifference(msg.e, v === 2 ? narrowSketch(mine.e) : mine.e)
+    if (v === 2 && estimate <= POLY_MAX_ESTIMATE) {
+      // a small difference: the characteristic polynomial at a few points (charPoly.ts)
+      this.theirs = { round: msg.round }
+      const e = evaluations(this.ids(), msg.round, polyPoints(estimate))
+      return { send: [{ t: 'rpoly', v: 2, round: msg.round, count: mine.s[12]!, e: packField(e) }], apply: [] }
+    }
     const encoder = new RibltEncoder(this.ids())
     this.theirs = { round: msg.round, encoder }
-    const s = encoder.next(firstBatch(estimateDifference(msg.e, v === 2 ? narrowSketch(mine.e) : mine.e)))
+    const s = encoder.next(firstBatch(estimate))
     this.counts.symbolsSent += encoder.produced
     return { send: [{ t: 'rsymbols', ...form(v), round: msg.round, from: 0, s }], apply: [] }
   }
@@ -239,12 +273,53 @@ export class ReconPeer {
     return { send: [{ t: 'rmore', ...form(versionOf(msg)), round: msg.round, to: nextBatch(decoder.received) }], apply: [] }
   }
 
+  /**
+   * The peer's polynomial: the difference decoded (charPoly.ts) and checked (every root of P one of
+   * our elements' values), settled as after symbols, Q's coefficients in place of `rwant`; or not
+   * decoded (larger than the points allow, or a wrong decode caught), symbols asked for instead.
+   */
+  private onPoly (msg: PolyMessage): ReconOutput {
+    const own = this.own
+    if (own === undefined || own.round !== msg.round || own.decoder !== undefined) return nothing()
+    const ids = this.ids()
+    const theirs = unpackField(msg.e)
+    const mine = evaluations(ids, msg.round, theirs.length)
+    const delta = (((this.index.codedDigest().s[12]! - msg.count) & 0xff) << 24) >> 24
+    const found = decodePoly(mine, theirs, delta)
+    const roots = found === undefined ? undefined : rootsIn(ids, msg.round, found.own)
+    if (found === undefined || roots === undefined || roots.distinct !== found.own.length) {
+      return { send: [{ t: 'rmore', v: 2, round: msg.round, to: firstBatch(Math.max(1, theirs.length - VERIFY_POINTS)) }], apply: [] }
+    }
+    this.own = undefined
+    this.counts.decoded++
+    const local = new Uint32Array(roots.indices.length * 2)
+    roots.indices.forEach((k, i) => { local[2 * i] = ids[2 * k]!; local[2 * i + 1] = ids[2 * k + 1]! })
+    const states = this.statesOf(local)
+    this.counts.sent += states.length
+    const send: CodedRoundMessage[] = found.theirs.length > 0 ? [{ t: 'rpwant', v: 2, round: msg.round, q: packField(found.theirs) }] : []
+    send.push(...this.records(msg.round, 2, states))
+    return { send, apply: [] }
+  }
+
+  /** Records of the elements whose values are roots of the peer's Q (any that are: a wrong Q sends records the peer holds, a no-op). */
+  private onPolyWant (msg: PolyWantMessage): ReconOutput {
+    const ids = this.ids()
+    const { indices } = rootsIn(ids, msg.round, unpackField(msg.q))
+    const want = new Uint32Array(indices.length * 2)
+    indices.forEach((k, i) => { want[2 * i] = ids[2 * k]!; want[2 * i + 1] = ids[2 * k + 1]! })
+    const states = this.statesOf(want)
+    this.counts.sent += states.length
+    return { send: this.records(msg.round, 2, states), apply: [] }
+  }
+
   private onMore (msg: MoreMessage): ReconOutput {
     const theirs = this.theirs
-    if (theirs === undefined || theirs.round !== msg.round || msg.to <= theirs.encoder.produced) return nothing()
-    const from = theirs.encoder.produced
-    const s = theirs.encoder.next(Math.min(msg.to, from + RECON_LIMITS.maxSymbolsPerMessage))
-    this.counts.symbolsSent += theirs.encoder.produced - from
+    if (theirs === undefined || theirs.round !== msg.round) return nothing()
+    const encoder = theirs.encoder ??= new RibltEncoder(this.ids())
+    if (msg.to <= encoder.produced) return nothing()
+    const from = encoder.produced
+    const s = encoder.next(Math.min(msg.to, from + RECON_LIMITS.maxSymbolsPerMessage))
+    this.counts.symbolsSent += encoder.produced - from
     return { send: [{ t: 'rsymbols', ...form(versionOf(msg)), round: msg.round, from, s }], apply: [] }
   }
 

@@ -23,6 +23,11 @@
  * | `rm` | `rmore`    | r, o: to                                                                 |
  * | `rw` | `rwant`    | r, i: ids' high halves (4 bytes each: every element so starting is sent) |
  * | `rr` | `records`  | n: nodes, w: rows, b?: batches, vd?: voids (no round: none reads it)     |
+ * | `rp` | `rpoly`    | r, c: the sender's count byte (symbol 0's), e: χ at points (4 bytes each, 1 … 64) |
+ * | `rq` | `rpwant`   | r, q: the peer's Q, lower coefficients (4 bytes each, 1 … 64)            |
+ *
+ * `rp` answers an `rd` whose estimated difference is small (charPoly.ts) in place of `rs`; `rq`
+ * asks for the records of the elements whose values are Q's roots.
  *
  * Unknown fields are ignored; only own properties are read; every size is checked before
  * anything is iterated.
@@ -32,6 +37,7 @@ import { MAX_WALL } from '../../core/hlc.ts'
 import { wirePreview as preview } from './bloom.ts'
 import { NARROW_SKETCH_BYTES, SKETCH_BYTES } from './diffEstimate.ts'
 import { encodeGossipFrame, GOSSIP_LIMITS, packGossipFrame, parseRecords, toWire as gossipToWire, unpackGossipFrame, type GossipLimits, type RecordsMessage } from './gossipMessages.ts'
+import { FIELD_BYTES } from './charPoly.ts'
 import { ID_BYTES, RIBLT_LIMITS, SYMBOL_BYTES } from './riblt.ts'
 import { asFields, get, integer, type Fields } from './wireFields.ts'
 
@@ -41,7 +47,9 @@ export const RECON_LIMITS = {
   /** Most ids in one `rwant` message (131 KB). */
   maxIdsPerMessage: 16_384,
   /** Most symbols of a round: `from` + count and `to` stay at or below it. */
-  maxSymbols: RIBLT_LIMITS.maxSymbols
+  maxSymbols: RIBLT_LIMITS.maxSymbols,
+  /** Most field elements in one `rp` (evaluations) or `rq` (coefficients): 256 bytes. */
+  maxPolyPoints: 64
 } as const
 
 /** The compact wire form of coded rounds version 2 (absent: version 1's). */
@@ -86,15 +94,35 @@ export interface WantMessage extends Compact {
 /** Bytes of an id's high half, as version 2's `rwant` asks for it. */
 export const HIGH_BYTES = 4
 
-export type ReconMessage = ReconDigestMessage | SymbolsMessage | MoreMessage | WantMessage
+/** Version 2: the sender's characteristic polynomial at points 0 … m − 1 (charPoly.ts), for the round's salt. */
+export interface PolyMessage {
+  readonly t: 'rpoly'
+  readonly v: 2
+  readonly round: number
+  /** The count byte of the sender's symbol 0 (its set's size modulo 256). */
+  readonly count: number
+  /** The evaluations, FIELD_BYTES each. */
+  readonly e: Uint8Array
+}
+
+/** Version 2: asks for the records of the elements whose values (the round's salt) are roots of the monic Q. */
+export interface PolyWantMessage {
+  readonly t: 'rpwant'
+  readonly v: 2
+  readonly round: number
+  /** Q's coefficients below the leading 1, FIELD_BYTES each, lowest first. */
+  readonly q: Uint8Array
+}
+
+export type ReconMessage = ReconDigestMessage | SymbolsMessage | MoreMessage | WantMessage | PolyMessage | PolyWantMessage
 /** The gossip `records` message, as a coded round sends it (version 2: `rr`). */
 export type CodedRecordsMessage = RecordsMessage & Compact
 /** Every message of a coded round: its own, and the gossip `records` that carry what was found missing. */
 export type CodedRoundMessage = ReconMessage | CodedRecordsMessage
 export type ReconMessageType = ReconMessage['t']
-export const RECON_MESSAGE_TYPES: readonly ReconMessageType[] = ['rdigest', 'rsymbols', 'rmore', 'rwant']
+export const RECON_MESSAGE_TYPES: readonly ReconMessageType[] = ['rdigest', 'rsymbols', 'rmore', 'rwant', 'rpoly', 'rpwant']
 /** The types of version 2's compact forms on the wire, records (`rr`) included. */
-export const COMPACT_RECON_TYPES: readonly string[] = ['rd', 'rs', 'rm', 'rw', 'rr']
+export const COMPACT_RECON_TYPES: readonly string[] = ['rd', 'rs', 'rm', 'rw', 'rr', 'rp', 'rq']
 
 const U32_MAX = 2 ** 32 - 1
 
@@ -155,7 +183,15 @@ export function parseReconMessage (input: unknown): ReconMessage {
     }
     case 'rm': return { t: 'rmore', v: 2, round: integer(o, t, 'r', 0, U32_MAX), to: integer(o, t, 'o', 1, RECON_LIMITS.maxSymbols) }
     case 'rw': return { t: 'rwant', v: 2, round: integer(o, t, 'r', 0, U32_MAX), ids: units(o, t, 'i', HIGH_BYTES, 1, RECON_LIMITS.maxIdsPerMessage) }
-    default: throw PROTOCOL(`gossip message: t must be one of ${[...RECON_MESSAGE_TYPES, ...COMPACT_RECON_TYPES.filter(x => x !== 'rr')].join(', ')} (got ${preview(t)})`, { field: 't' })
+    case 'rp': return {
+      t: 'rpoly',
+      v: 2,
+      round: integer(o, t, 'r', 0, U32_MAX),
+      count: integer(o, t, 'c', 0, 255),
+      e: units(o, t, 'e', FIELD_BYTES, 1, RECON_LIMITS.maxPolyPoints)
+    }
+    case 'rq': return { t: 'rpwant', v: 2, round: integer(o, t, 'r', 0, U32_MAX), q: units(o, t, 'q', FIELD_BYTES, 1, RECON_LIMITS.maxPolyPoints) }
+    default: throw PROTOCOL(`gossip message: t must be one of ${[...RECON_MESSAGE_TYPES.filter(x => x !== 'rpoly' && x !== 'rpwant'), ...COMPACT_RECON_TYPES.filter(x => x !== 'rr')].join(', ')} (got ${preview(t)})`, { field: 't' })
   }
 }
 
@@ -172,6 +208,8 @@ export function reconToWire (msg: ReconMessage): Record<string, unknown> {
     case 'rsymbols': return { t: 'rs', r: msg.round, f: msg.from, s: msg.s }
     case 'rmore': return { t: 'rm', r: msg.round, o: msg.to }
     case 'rwant': return { t: 'rw', r: msg.round, i: msg.ids }
+    case 'rpoly': return { t: 'rp', r: msg.round, c: msg.count, e: msg.e }
+    case 'rpwant': return { t: 'rq', r: msg.round, q: msg.q }
   }
 }
 

@@ -7,7 +7,7 @@
  *   is closed (RATE_LIMITED) and the peer is dialled again later with backoff.
  * - requests: messages that make this node read its store, compute or send — `cursor` (restarts
  *   the stream), `digest`, `buckets`, `bloom` (a filter is answered with records and a filter),
- *   and the coded rounds' `rdigest`, `rsymbols`, `rmore`, `rwant` (each answered with symbols or records) —
+ *   and the coded rounds' `rdigest`, `rsymbols`, `rmore`, `rwant`, `rpoly`, `rpwant` (each answered with symbols, evaluations or records) —
  *   at most `requestsPerSecond`, bursts of one second's worth. One over it is ignored (and
  *   counted): the stream asks again after its timeout, and gossip rounds are lossy by design
  *   (the next round finds the same difference), so an honest peer loses nothing.
@@ -35,7 +35,7 @@ export const PEER_BUDGET_DEFAULTS: PeerBudgetLimits = {
 }
 
 /** Message types that make this node work for the sender. */
-export const REQUEST_TYPES: readonly string[] = ['cursor', 'digest', 'buckets', 'bloom', 'rdigest', 'rsymbols', 'rmore', 'rwant']
+export const REQUEST_TYPES: readonly string[] = ['cursor', 'digest', 'buckets', 'bloom', 'rdigest', 'rsymbols', 'rmore', 'rwant', 'rpoly', 'rpwant']
 
 export class PeerBudget {
   readonly limits: PeerBudgetLimits
