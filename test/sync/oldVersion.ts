@@ -7,7 +7,7 @@
  * with a clear message when the git history is not there (a shallow clone).
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,20 +24,39 @@ export const PRE_SIGNING_COMMITS = {
 } as const
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const MODULES = join(ROOT, 'node_modules')
+
+/**
+ * Points a kept extraction's node_modules at this checkout's: the checkout that extracted it
+ * first may be gone (another clone or worktree since removed), leaving a link to nothing.
+ */
+function linkModules (dir: string): void {
+  const link = join(dir, 'node_modules')
+  let target: string | undefined
+  try { target = readlinkSync(link) } catch { target = undefined }
+  if (target === MODULES) return
+  const fresh = `${link}.${process.pid}`
+  rmSync(fresh, { force: true })
+  symlinkSync(MODULES, fresh)
+  renameSync(fresh, link)
+}
 
 /** The CLI entry of a pre-signing version (its src/cli/main.ts), extracted on first use. */
 export function oldVersionCli (version: keyof typeof PRE_SIGNING_COMMITS): string {
   const commit = PRE_SIGNING_COMMITS[version]
   const dir = join(tmpdir(), `engram-${commit.slice(0, 12)}`)
   const cli = join(dir, 'src', 'cli', 'main.ts')
-  if (existsSync(cli)) return cli
+  if (existsSync(cli)) {
+    linkModules(dir)
+    return cli
+  }
   const staging = mkdtempSync(join(tmpdir(), 'engram-old-'))
   try {
     const r = spawnSync('sh', ['-c', `git -C "${ROOT}" archive --format=tar ${commit} src package.json | tar -x -C "${staging}"`], { encoding: 'utf8' })
     if (r.status !== 0 || !existsSync(join(staging, 'src', 'cli', 'main.ts'))) {
       throw new Error(`cannot take engram ${commit} from the git history (a full clone is needed for the mixed-version tests): ${r.stderr}`)
     }
-    symlinkSync(join(ROOT, 'node_modules'), join(staging, 'node_modules'))
+    symlinkSync(MODULES, join(staging, 'node_modules'))
     try {
       renameSync(staging, dir)
     } catch (e) {
