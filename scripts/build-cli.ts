@@ -46,6 +46,21 @@ const quicBinding: Plugin = {
   }
 }
 
+/**
+ * `node:http` is loaded through `require`, not as an ES module. Node.js builds the ES module face
+ * of a builtin by reading every export, and node:http's WebSocket, CloseEvent and MessageEvent
+ * are getters that load the built-in fetch (undici, some 40–60 ms of CPU) to answer: an
+ * `import … from 'node:http'` anywhere in the bundle made every daemon and every CLI call that
+ * loads it pay for a fetch it never uses. Through `require` the getters are left alone.
+ */
+const httpByRequire: Plugin = {
+  name: 'http-by-require',
+  setup (b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, args => args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: 'http', namespace: 'http-by-require' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({ contents: 'module.exports = require(\'node:http\')\n', loader: 'js' }))
+  }
+}
+
 async function main (): Promise<void> {
   // chunks of an earlier build
   for (const f of readdirSync(OUT)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(OUT, f))
@@ -60,7 +75,7 @@ async function main (): Promise<void> {
     platform: 'node',
     target: 'node24',
     external: EXTERNAL,
-    plugins: [quicBinding],
+    plugins: [quicBinding, httpByRequire],
     // hash-wasm's ES module build, not its UMD one (its package.json's main): only the two
     // functions engram uses are bundled (BLAKE3, Argon2id), not every hash's WebAssembly
     alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },
