@@ -17,6 +17,10 @@
  * by walking up as from the sources. Source maps (.map beside each file) name the src/ files;
  * main.ts turns them on before it loads anything else, so a stack trace names src/ lines.
  * The rest of dist/src (the library entry dist/src/index.js, its types) is tsc's, unbundled.
+ *
+ * The benchmarks' engram peer (bench/peers/engram.ts, a node driven in its own process) is
+ * bundled the same way into dist/bench/peers/engram.js and chunks beside it, so that a benchmark
+ * measures a node that loads as `engram start` does, not tsc's some 1,200 separate modules.
  */
 import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,7 +28,11 @@ import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const OUT = join(ROOT, 'dist', 'src', 'cli')
+/** Each bundle: its entry (a source file) and the directory it is written to, as `name`.js and chunks. */
+const BUNDLES = [
+  { name: 'main', entry: join(ROOT, 'src', 'cli', 'main.ts'), out: join(ROOT, 'dist', 'src', 'cli'), what: 'cli' },
+  { name: 'engram', entry: join(ROOT, 'bench', 'peers', 'engram.ts'), out: join(ROOT, 'dist', 'bench', 'peers'), what: 'bench peer' }
+] as const
 
 /** Loaded from node_modules, not bundled: it loads its native addon from beside its own files. */
 const EXTERNAL = ['msgpackr-extract']
@@ -61,14 +69,14 @@ const httpByRequire: Plugin = {
   }
 }
 
-async function main (): Promise<void> {
+async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Promise<void> {
   // chunks of an earlier build
-  for (const f of readdirSync(OUT)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(OUT, f))
+  for (const f of readdirSync(out)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(out, f))
   const started = performance.now()
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts') },
-    outdir: OUT,
+    entryPoints: { [name]: entry },
+    outdir: out,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -93,7 +101,11 @@ async function main (): Promise<void> {
   const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
   const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0)
   const inputs = Object.keys(result.metafile.inputs).length
-  process.stdout.write(`cli: ${inputs} modules into ${outputs.length} files (${bytes} bytes) in ${OUT} in ${Math.round(performance.now() - started)} ms\n`)
+  process.stdout.write(`${what}: ${inputs} modules into ${outputs.length} files (${bytes} bytes) in ${out} in ${Math.round(performance.now() - started)} ms\n`)
+}
+
+async function main (): Promise<void> {
+  for (const b of BUNDLES) await bundle(b)
 }
 
 await main()
