@@ -18,6 +18,8 @@
  *
  * With `--base DIR` (another checkout, built), every case also runs DIR's executable, run for
  * run interleaved with this one's on the same data, as base_…, and vs_base_… = this ÷ base.
+ * With ENGRAM_BENCH_CPU_PROF=DIR every daemon is started with --cpu-prof and leaves its profile in
+ * DIR when it exits (as the peers' processes do, bench/peers/protocol.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -73,7 +75,9 @@ class Daemon {
   private stderr = ''
 
   constructor (build: Build, dataDir: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [build.cli, 'start', '--data-dir', dataDir, '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const prof = process.env.ENGRAM_BENCH_CPU_PROF
+    const flags = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]
+    this.child = spawn(process.execPath, [...flags, build.cli, 'start', '--data-dir', dataDir, '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4_000) })
     this.exited = new Promise(resolve => this.child.on('close', () => resolve()))
     this.ready = this.untilReady(join(dataDir, 'api.json'))
