@@ -76,7 +76,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
     const fill = await source.run({ op: 'fill', from: 0, n: rows })
     sourceCpuMs = fill.cpuMs
 
-    const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `raw-${rows}.db`), rows) : NaN
+    const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `${tag}raw-${rows}.db`), rows) : NaN
     const args = await receiverArgs()
     let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args)
     peers.push(receiver)
