@@ -13,8 +13,8 @@
  *    the peer wrote 100 more: `restart_N_ready` until the API answers, `resume_N` until it holds
  *    the 100 (the last of them answers a query). The peer is a bench node (bench/peers/engram.ts)
  *    filled once; filling it and the node's first copy of its records are not measured, and the
- *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). Ratios: 1M ÷ 100k, which
- *    is 1 when start-up does not grow with the store.
+ *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). Ratios: 1M ÷ 100k
+ *    (restart_ready_1000000_vs_100000, …), which are 1 when start-up does not grow with the store.
  *
  * With `--base DIR` (another checkout, built), every case also runs DIR's executable, run for
  * run interleaved with this one's on the same data, as base_…, and vs_base_… = this ÷ base.
@@ -210,11 +210,13 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
 
     const out: Record<string, number> = {}
     for (const [k, s] of samples) figures(out, k, s)
+    // restart_ready_1000000_vs_100000 and the like: 1 when start-up does not grow with the store
     const [small, large] = sizes
     for (const b of builds) {
       if (large === undefined) break
-      for (const f of [`restart_${large}_ready_ms`, `resume_${large}_ms`, `restart_${large}_ready_cpu_ms`, `resume_${large}_cpu_ms`]) {
-        out[`${b.prefix}${f.replace(String(large), `${large}_vs_${small}`)}`] = Math.round(out[`${b.prefix}${f}`]! / out[`${b.prefix}${f.replace(String(large), String(small))}`]! * 100) / 100
+      for (const [name, f] of [['restart_ready', 'restart_N_ready_ms'], ['restart_ready_cpu', 'restart_N_ready_cpu_ms'], ['resume', 'resume_N_ms'], ['resume_cpu', 'resume_N_cpu_ms']] as const) {
+        const at = (n: number): number => out[`${b.prefix}${f.replace('N', String(n))}`]!
+        out[`${b.prefix}${name}_${large}_vs_${small}`] = Math.round(at(large) / at(small!) * 100) / 100
       }
     }
     if (base !== undefined) {
