@@ -17,7 +17,10 @@
  *    (restart_ready_1000000_vs_100000, …), which are 1 when start-up does not grow with the store.
  *
  * With `--base DIR` (another checkout, built), every case also runs DIR's executable, run for
- * run interleaved with this one's on the same data, as base_…, and vs_base_… = this ÷ base.
+ * run interleaved with this one's, as base_…, and vs_base_… = this ÷ base. Each build has data
+ * directories of its own (a build may migrate a store to a schema the other refuses): its own
+ * node receives the peer's records, from the same peer (so at each restart a node also lacks the
+ * 100 written before the other build's restart: it resumes 200).
  * With ENGRAM_BENCH_CPU_PROF=DIR every daemon is started with --cpu-prof and leaves its profile in
  * DIR when it exits (as the peers' processes do, bench/peers/protocol.ts).
  */
@@ -161,14 +164,16 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
     // daemon start to API ready, on data directories started once before (identity, store, token made)
     const native = await nativeEnv()
     for (const [name, e] of [['start_polled', env], ['start_native', native]] as const) {
-      const d = join(dir, name)
-      const first = new Daemon(builds[0]!, d, e)
-      daemons.push(first)
-      await first.ready
-      await first.stop()
+      const d = (b: Build): string => join(dir, `${b.prefix}${name}`)
+      for (const b of builds) {
+        const first = new Daemon(b, d(b), e)
+        daemons.push(first)
+        await first.ready
+        await first.stop()
+      }
       for (let i = 0; i < RUNS; i++) {
         for (const b of builds) {
-          const daemon = new Daemon(b, d, e)
+          const daemon = new Daemon(b, d(b), e)
           daemons.push(daemon)
           add(b, name, await daemon.ready)
           await daemon.stop()
@@ -183,22 +188,25 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
     const peer = new PeerProcess(join(ROOT, 'dist', 'bench', 'peers', 'engram.js'), [join(dir, 'source'), String(srcPort)])
     source.push(peer)
     await peer.ready
-    const receiverDir = join(dir, 'receiver')
-    const receiverEnv = await nativeEnv({ ENGRAM_P2P_MANUAL_PEERS: `127.0.0.1:${srcPort}` })
+    const receiverDir = (b: Build): string => join(dir, `${b.prefix}receiver`)
+    const receiverEnv = new Map<Build, NodeJS.ProcessEnv>()
+    for (const b of builds) receiverEnv.set(b, await nativeEnv({ ENGRAM_P2P_MANUAL_PEERS: `127.0.0.1:${srcPort}` }))
     let written = 0
     for (const n of sizes) {
-      // not measured: the fill, and the node's copy of it
+      // not measured: the fill, and each node's copy of it
       await peer.run({ op: 'fill', from: written, n: n - written })
       written = n
-      const first = new Daemon(builds[0]!, receiverDir, receiverEnv)
-      daemons.push(first)
-      await untilHolds(first, (await first.ready).client, written - 1, 1_800_000)
-      await first.stop()
+      for (const b of builds) {
+        const first = new Daemon(b, receiverDir(b), receiverEnv.get(b)!)
+        daemons.push(first)
+        await untilHolds(first, (await first.ready).client, written - 1, 1_800_000)
+        await first.stop()
+      }
       for (let i = 0; i < RUNS; i++) {
         for (const b of builds) {
           await peer.run({ op: 'write', from: written, n: MORE })
           written += MORE
-          const daemon = new Daemon(b, receiverDir, receiverEnv)
+          const daemon = new Daemon(b, receiverDir(b), receiverEnv.get(b)!)
           daemons.push(daemon)
           const ready = await daemon.ready
           add(b, `restart_${n}_ready`, ready)
