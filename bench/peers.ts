@@ -22,6 +22,11 @@
  * its document on stop and loads it on start, its state vector then doing what engram's cursor
  * does). `vs_yjs_*` are engram ÷ Yjs, measured in this one run (below 1: engram is faster,
  * smaller, leaner).
+ *
+ * The engram peer runs as built: dist/bench/peers/engram.js, bundled as the `engram` executable
+ * is (scripts/build-cli.ts), so it loads as `engram start` does. With `base` (another checkout,
+ * built) its engram peer runs every size too, right after this one's, as base_engram_…;
+ * vs_base_* are this ÷ base.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -56,23 +61,24 @@ interface Run {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-/** The source and the receiver of one system, each in a process. */
-async function run (system: System, rows: number, dir: string): Promise<Run> {
+/** The source and the receiver of one system, each in a process (`engram`: that build's peer). */
+async function run (system: System, rows: number, dir: string, engram = ENGRAM): Promise<Run> {
+  const tag = engram === ENGRAM ? '' : 'base-'
   const receiverArgs = async (): Promise<string[]> => system === 'engram'
-    ? [join(dir, `${system}-${rows}-receiver`), String(await freeUdpPort())]
+    ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort())]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
-  const source = new PeerProcess(system === 'engram' ? ENGRAM : YJS,
-    system === 'engram' ? [join(dir, `${system}-${rows}-source`), String(await freeUdpPort())] : ['server'])
+  const source = new PeerProcess(system === 'engram' ? engram : YJS,
+    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort())] : ['server'])
   const peers: PeerProcess[] = [source]
   try {
     const { addr } = await source.ready
     const fill = await source.run({ op: 'fill', from: 0, n: rows })
     sourceCpuMs = fill.cpuMs
 
-    const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `raw-${rows}.db`), rows) : NaN
+    const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `${tag}raw-${rows}.db`), rows) : NaN
     const args = await receiverArgs()
-    let receiver = new PeerProcess(system === 'engram' ? ENGRAM : YJS, args)
+    let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args)
     peers.push(receiver)
     await receiver.ready
     const t0 = performance.now()
@@ -89,7 +95,7 @@ async function run (system: System, rows: number, dir: string): Promise<Run> {
 
     await receiver.stop()
     await source.run({ op: 'write', from: rows + LIVE, n: LIVE })
-    receiver = new PeerProcess(system === 'engram' ? ENGRAM : YJS, system === 'engram' ? args : [...args, addr])
+    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr])
     peers.push(receiver)
     const ready = await receiver.ready
     const resumed = await receiver.run({ op: 'wait', n: rows + 2 * LIVE })
@@ -129,17 +135,25 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
   }
 }
 
-export async function benchPeers ({ rows }: { rows: number }): Promise<Record<string, number>> {
+export async function benchPeers ({ rows, base }: { rows: number, base?: string | undefined }): Promise<Record<string, number>> {
+  const baseEngram = base === undefined ? undefined : join(base, 'dist', 'bench', 'peers', 'engram.js')
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-peers-'))
   const sizes = [10_000, 100_000, 1_000_000].filter(n => n <= rows)
   if (sizes.length === 0) sizes.push(rows)
   const out: Record<string, number> = {}
   try {
-    let side: { rows: number, engram: Run } | undefined
+    let side: { rows: number, engram: Run, base?: Run } | undefined
     for (const n of sizes) {
       const r = await run('engram', n, dir)
       Object.assign(out, figures(`engram_${n}`, n, r))
-      if (n <= 100_000) side = { rows: n, engram: r }
+      const b = baseEngram === undefined ? undefined : await run('engram', n, dir, baseEngram)
+      if (b !== undefined) {
+        Object.assign(out, figures(`base_engram_${n}`, n, b), {
+          [`vs_base_${n}_restart_ready`]: round(r.restartReadyMs / b.restartReadyMs),
+          [`vs_base_${n}_resume_100`]: round(r.resumeMs / b.resumeMs)
+        })
+      }
+      if (n <= 100_000) side = { rows: n, engram: r, ...(b !== undefined ? { base: b } : {}) }
     }
     side ??= { rows: sizes[0]!, engram: await run('engram', sizes[0]!, dir) }
     const y = await run('yjs', side.rows, dir)
@@ -151,7 +165,9 @@ export async function benchPeers ({ rows }: { rows: number }): Promise<Record<st
       vs_yjs_resume_100_time: round(e.resumeMs / y.resumeMs),
       vs_yjs_full_copy_bytes: round(e.fullBytes / y.fullBytes),
       vs_yjs_full_copy_peak_rss: round(e.fullMaxRssMb / y.fullMaxRssMb),
-      vs_yjs_full_copy_receiver_cpu: round(e.fullCpuMs / y.fullCpuMs)
+      vs_yjs_full_copy_receiver_cpu: round(e.fullCpuMs / y.fullCpuMs),
+      vs_yjs_restart_ready_time: round(e.restartReadyMs / y.restartReadyMs),
+      ...(side.base !== undefined ? { base_vs_yjs_resume_100_time: round(side.base.resumeMs / y.resumeMs), base_vs_yjs_restart_ready_time: round(side.base.restartReadyMs / y.restartReadyMs) } : {})
     })
     const big = sizes.at(-1)!
     const small = sizes.find(n => n === 100_000)

@@ -2,7 +2,7 @@
  * The benchmark harness (`npm run bench`): runs each benchmark, prints a table, then one JSON
  * line with every figure (for tools that track them).
  *
- *   node bench/run.ts [--rows N] [--only NAME] [--nodes LIST] [--degree K] [--routes on,off]
+ *   node bench/run.ts [--rows N] [--only NAME] [--nodes LIST] [--degree K] [--routes on,off] [--base DIR]
  *
  * --rows N     rows for the benchmarks that take a size (default 1,000,000)
  * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10,25,50 (default 3,5,10)
@@ -10,6 +10,8 @@
  *              instead of all of them (default: a full mesh)
  * --routes L   p2p.eagerRoutes in the mesh benchmark: on, off or on,off (default on,off)
  * --only NAME  run one benchmark (names: see BENCHES)
+ * --base DIR   another checkout of engram, built: the benchmarks that run the built node (startup,
+ *              peers) run its build too, interleaved with this one's, as base_… figures
  */
 import { parseArgs } from 'node:util'
 import { benchCodecs } from './codecs.ts'
@@ -26,12 +28,13 @@ import { benchRecon } from './recon.ts'
 import { benchRetrieval } from './retrieval.ts'
 import { benchSearch } from './search.ts'
 import { benchStore } from './store.ts'
+import { benchStartup } from './startup.ts'
 import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
 import { benchUi } from './ui.ts'
 
 interface MeshArgs { nodes: number[] | undefined, degree: number | undefined, routes: boolean[] | undefined }
-type Bench = (opts: { rows: number } & MeshArgs) => Promise<Record<string, number>>
+type Bench = (opts: { rows: number, base: string | undefined } & MeshArgs) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
   store: benchStore,
@@ -62,18 +65,20 @@ const BENCHES: Record<string, Bench> = {
   // Relayed against direct in network namespaces (needs root; says so and skips elsewhere).
   reach: () => benchReach(),
   // Two peer processes, engram beside Yjs: full copy of 10k / 100k / 1M (up to --rows), live and resume.
-  peers: benchPeers,
+  peers: ({ rows, base }) => benchPeers({ rows, base }),
+  // The executable as a user runs it: --version, status, daemon start (polled, native), restart and resume holding 100k and 1M records.
+  startup: ({ rows, base }) => benchStartup({ rows, base }),
   // Meshes of real daemons: write-to-visible, convergence of 1,000 writes, copies per record per node.
   mesh: ({ nodes, degree, routes }) => benchMesh({ nodes, degree, routes })
 }
 
 function usage (message: string): never {
-  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--degree K] [--routes on,off] [--only ${Object.keys(BENCHES).join('|')}]\n`)
+  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--degree K] [--routes on,off] [--base DIR] [--only ${Object.keys(BENCHES).join('|')}]\n`)
   process.exit(2)
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' }, degree: { type: 'string' }, routes: { type: 'string' } } })
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' }, degree: { type: 'string' }, routes: { type: 'string' }, base: { type: 'string' } } })
   const nodes = values.nodes?.split(',').map(Number)
   if (nodes !== undefined && !nodes.every(n => Number.isSafeInteger(n) && n >= 2 && n <= 64)) usage(`--nodes must list mesh sizes from 2 to 64 (got ${values.nodes})`)
   const degree = values.degree === undefined ? undefined : Number(values.degree)
@@ -89,7 +94,7 @@ async function main (): Promise<void> {
   for (const name of names) {
     process.stdout.write(`running ${name}…\n`)
     const t0 = performance.now()
-    results[name] = await BENCHES[name]!({ rows, nodes, degree, routes })
+    results[name] = await BENCHES[name]!({ rows, nodes, degree, routes, base: values.base })
     process.stdout.write(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
   const width = Math.max(...Object.values(results).flatMap(r => Object.keys(r).map(k => k.length)))

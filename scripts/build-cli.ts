@@ -17,6 +17,10 @@
  * by walking up as from the sources. Source maps (.map beside each file) name the src/ files;
  * main.ts turns them on before it loads anything else, so a stack trace names src/ lines.
  * The rest of dist/src (the library entry dist/src/index.js, its types) is tsc's, unbundled.
+ *
+ * The benchmarks' engram peer (bench/peers/engram.ts, a node driven in its own process) is
+ * bundled the same way into dist/bench/peers/engram.js and chunks beside it, so that a benchmark
+ * measures a node that loads as `engram start` does, not tsc's some 1,200 separate modules.
  */
 import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,7 +28,11 @@ import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const OUT = join(ROOT, 'dist', 'src', 'cli')
+/** Each bundle: its entry (a source file) and the directory it is written to, as `name`.js and chunks. */
+const BUNDLES = [
+  { name: 'main', entry: join(ROOT, 'src', 'cli', 'main.ts'), out: join(ROOT, 'dist', 'src', 'cli'), what: 'cli' },
+  { name: 'engram', entry: join(ROOT, 'bench', 'peers', 'engram.ts'), out: join(ROOT, 'dist', 'bench', 'peers'), what: 'bench peer' }
+] as const
 
 /** Loaded from node_modules, not bundled: it loads its native addon from beside its own files. */
 const EXTERNAL = ['msgpackr-extract']
@@ -46,21 +54,36 @@ const quicBinding: Plugin = {
   }
 }
 
-async function main (): Promise<void> {
+/**
+ * `node:http` is loaded through `require`, not as an ES module. Node.js builds the ES module face
+ * of a builtin by reading every export, and node:http's WebSocket, CloseEvent and MessageEvent
+ * are getters that load the built-in fetch (undici, some 40–60 ms of CPU) to answer: an
+ * `import … from 'node:http'` anywhere in the bundle made every daemon and every CLI call that
+ * loads it pay for a fetch it never uses. Through `require` the getters are left alone.
+ */
+const httpByRequire: Plugin = {
+  name: 'http-by-require',
+  setup (b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, args => args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: 'http', namespace: 'http-by-require' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({ contents: 'module.exports = require(\'node:http\')\n', loader: 'js' }))
+  }
+}
+
+async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Promise<void> {
   // chunks of an earlier build
-  for (const f of readdirSync(OUT)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(OUT, f))
+  for (const f of readdirSync(out)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(out, f))
   const started = performance.now()
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts') },
-    outdir: OUT,
+    entryPoints: { [name]: entry },
+    outdir: out,
     bundle: true,
     splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node24',
     external: EXTERNAL,
-    plugins: [quicBinding],
+    plugins: [quicBinding, httpByRequire],
     // hash-wasm's ES module build, not its UMD one (its package.json's main): only the two
     // functions engram uses are bundled (BLAKE3, Argon2id), not every hash's WebAssembly
     alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },
@@ -78,7 +101,11 @@ async function main (): Promise<void> {
   const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
   const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0)
   const inputs = Object.keys(result.metafile.inputs).length
-  process.stdout.write(`cli: ${inputs} modules into ${outputs.length} files (${bytes} bytes) in ${OUT} in ${Math.round(performance.now() - started)} ms\n`)
+  process.stdout.write(`${what}: ${inputs} modules into ${outputs.length} files (${bytes} bytes) in ${out} in ${Math.round(performance.now() - started)} ms\n`)
+}
+
+async function main (): Promise<void> {
+  for (const b of BUNDLES) await bundle(b)
 }
 
 await main()

@@ -5,13 +5,14 @@
  * closed under it (a write never), and every failure as an EngramError — the daemon's own
  * `{error, code, details}`, UNREACHABLE or UNTRUSTED (failures.ts) when no daemon answered,
  * PROTOCOL when what answered is not an engram daemon. Routes that run a pull stream it as NDJSON
- * lines (`followPull`).
+ * lines (`followPull`). Requests go over node:http(s) (tls/client.ts `httpExchange`), not the
+ * built-in fetch, whose start costs a CLI call more than the rest of its work.
  */
 import { CLIENT_HEADER } from '../api/contract.ts'
 import { PROTOCOL, REMOTE_ERROR, type ErrorCode } from '../core/errors.ts'
 import type { PullProgress } from '../sync/polled/DeltaClient.ts'
 import type { PeerRunResult } from '../sync/polled/PolledSync.ts'
-import { describeTlsError, tlsFetch, type ClientTls } from '../tls/client.ts'
+import { describeTlsError, httpExchange, type ClientTls, type HttpAnswer } from '../tls/client.ts'
 import { describeFetchError, isConnectionReset, UNREACHABLE, UNTRUSTED } from './failures.ts'
 
 export type Query = Record<string, string | number | undefined>
@@ -51,7 +52,7 @@ export class DaemonHttp {
    */
   protected async followPull<H> (path: string, body: unknown, onProgress: (peer: string, p: PullProgress) => void, timeoutMs: number): Promise<{ head: H | undefined, result: SyncNowResult }> {
     const res = await this.send('POST', new URL(this.baseUrl + path), body, timeoutMs, { accept: 'application/x-ndjson' })
-    if (!(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', path, await res.text())
+    if (!(res.header('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer(res, 'POST', path, await res.text())
     let head: H | undefined
     let result: SyncNowResult | undefined
     for await (const line of lines(res)) {
@@ -72,11 +73,11 @@ export class DaemonHttp {
     yield * lines(res)
   }
 
-  private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<Response> {
+  private async send (method: string, url: URL, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     const signal = AbortSignal.timeout(timeoutMs)
     for (let attempt = 1; ; attempt++) {
       try {
-        return await tlsFetch(url, {
+        return await httpExchange(url, {
           method,
           headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
           body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -99,7 +100,7 @@ export class DaemonHttp {
     }
   }
 
-  private answer<T> (res: Response, method: string, path: string, text: string, acceptStatus?: number[]): T {
+  private answer<T> (res: HttpAnswer, method: string, path: string, text: string, acceptStatus?: number[]): T {
     let body: unknown
     try {
       body = text === '' ? undefined : JSON.parse(text)
@@ -116,11 +117,11 @@ export class DaemonHttp {
 }
 
 /** The non-empty lines of a streamed body, as they arrive. */
-async function * lines (res: Response): AsyncGenerator<string> {
+async function * lines (res: HttpAnswer): AsyncGenerator<string> {
   let buffered = ''
   const decoder = new TextDecoder()
-  for await (const chunk of res.body ?? []) {
-    buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+  for await (const chunk of res.body) {
+    buffered += decoder.decode(chunk, { stream: true })
     const parts = buffered.split('\n')
     buffered = parts.pop() ?? ''
     for (const line of parts) if (line.trim() !== '') yield line

@@ -35,7 +35,7 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { identitySigner, NodeKeyVerifier } from './keys.ts'
 import { DAY_MS } from '../engine/History.ts'
 import { createNativeSync, loadTransport } from './nativeSync.ts'
-import { seedKeys } from '../core/seedKeys.ts'
+import { seedKeys, type SeedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
 import { createSearch } from './search.ts'
 import type { SearchService } from '../search/SearchService.ts'
@@ -76,6 +76,12 @@ export interface EngramNodeOptions {
   readonly p2pGossipOnly?: boolean
   /** Test hook: failed P2P handshakes one source may make at once (default 10). */
   readonly p2pFailedHandshakes?: number
+  /**
+   * The keys of a seed, already being derived (`seedKeys`): used when it is p2p.seed. The daemon
+   * starts the derivation (a few hundred ms of Argon2id on the thread pool) before it loads the
+   * node's modules, so the two overlap instead of one waiting for the other.
+   */
+  readonly seedKeys?: { readonly seed: string, readonly keys: Promise<SeedKeys> }
 }
 
 interface Parts {
@@ -227,7 +233,7 @@ export class EngramNode {
       if (config.node.name !== undefined) engine.publishName(config.node.name)
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
-      const keys = seed !== undefined ? await seedKeys(seed) : undefined
+      const keys = seed === undefined ? undefined : await (opts.seedKeys?.seed === seed ? opts.seedKeys.keys : seedKeys(seed))
       const p2p = await createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
         ...(keys !== undefined ? { keys } : {}),

@@ -1,15 +1,23 @@
 /**
  * HTTP(S) requests that present this node's certificate and trust only its CA: `tlsFetch` is
  * `fetch` for URLs of peers and of the local daemon when TLS is on (the built-in fetch cannot
- * take a CA or a client certificate), answering a standard `Response`; `agentFor` gives the
- * keep-alive agent of one set of TLS options; `describeTlsError` turns the TLS error codes of
- * a refused certificate into a sentence.
+ * take a CA or a client certificate), answering a standard `Response`; `httpExchange` is the
+ * same request answering a plain `HttpAnswer`, over node:http(s) for http URLs too, so that a
+ * program that only talks to a daemon (the CLI) never starts the built-in fetch (undici: some
+ * 0.1 s of CPU to load); `agentFor` gives the keep-alive agent of one set of TLS options;
+ * `describeTlsError` turns the TLS error codes of a refused certificate into a sentence.
  *
  * A certificate is never accepted unverified: with a CA given, only that CA is trusted (and the
  * host name must match the certificate); without one, the system's CAs are.
  */
+import type { IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
+
+// node:http through require: its ES module face reads every export, and three of them
+// (WebSocket, CloseEvent, MessageEvent) load the built-in fetch to answer.
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
 /** What a TLS client presents and trusts, all PEM. */
 export interface ClientTls {
@@ -48,16 +56,83 @@ export interface TlsFetchInit {
 export async function tlsFetch (url: string | URL, init: TlsFetchInit = {}, tls?: ClientTls): Promise<Response> {
   const u = new URL(url)
   if (u.protocol !== 'https:' || tls === undefined) return await fetch(u, init)
+  const res = await send(u, init, agentFor(tls))
+  abortsWith(res, init.signal)
+  const headers = new Headers()
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
+  const status = res.statusCode ?? 502
+  const empty = status === 204 || status === 304 || init.method === 'HEAD'
+  if (empty) res.resume()
+  return new Response(empty ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, statusText: res.statusMessage, headers })
+}
+
+/** An HTTP answer as `httpExchange` gives it: the status, the headers, the body as it streams. */
+export interface HttpAnswer {
+  readonly status: number
+  /** A 2xx status. */
+  readonly ok: boolean
+  /** A header's value (the first, for a repeated one), by name in any case. */
+  header (name: string): string | undefined
+  /** The whole body as UTF-8 text. */
+  text (): Promise<string>
+  /** The body's bytes as they arrive (read it once, or `text()`, not both). */
+  readonly body: AsyncIterable<Uint8Array>
+}
+
+/** Keep-alive agents of the requests without TLS options (http, and https trusting the system's CAs). */
+let plainAgents: { http: InstanceType<typeof http.Agent>, https: HttpsAgent } | undefined
+
+/**
+ * The request `tlsFetch` makes, over node:http or node:https (with `tls` for an https URL, else
+ * the system's CAs), on a kept-alive connection, answering an `HttpAnswer`. It fails as fetch
+ * does: a TypeError('fetch failed') whose `cause` is the socket or TLS error, or the signal's
+ * reason once it aborts — also while the body is read, as fetch's body does.
+ */
+export async function httpExchange (url: string | URL, init: TlsFetchInit = {}, tls?: ClientTls): Promise<HttpAnswer> {
+  const u = new URL(url)
+  plainAgents ??= { http: new http.Agent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) }
+  const agent = u.protocol !== 'https:' ? plainAgents.http : tls !== undefined ? agentFor(tls) : plainAgents.https
+  const res = await send(u, init, agent)
+  const status = res.statusCode ?? 502
+  const { signal } = init
+  abortsWith(res, signal)
+  const body = async function * (): AsyncGenerator<Uint8Array> {
+    signal?.throwIfAborted()
+    for await (const chunk of res) yield chunk as Uint8Array
+  }
+  return {
+    status,
+    ok: status >= 200 && status < 300,
+    header: name => { const v = res.headers[name.toLowerCase()]; return Array.isArray(v) ? v[0] : v },
+    text: async () => {
+      const chunks: Uint8Array[] = []
+      for await (const chunk of body()) chunks.push(chunk)
+      return Buffer.concat(chunks).toString('utf8')
+    },
+    body: body()
+  }
+}
+
+/** A response whose body fails with the signal's reason once it aborts (as fetch's body does). */
+function abortsWith (res: IncomingMessage, signal: AbortSignal | undefined): void {
+  if (signal === undefined) return
+  const onAbort = (): void => { res.destroy(signal.reason as Error) }
+  if (signal.aborted) { onAbort(); return }
+  signal.addEventListener('abort', onAbort, { once: true })
+  res.once('close', () => { signal.removeEventListener('abort', onAbort) })
+}
+
+/** Sends one request on `agent`; resolves with the response as its headers arrive. */
+async function send (u: URL, init: TlsFetchInit, agent: InstanceType<typeof http.Agent>): Promise<IncomingMessage> {
   const { signal } = init
   signal?.throwIfAborted()
-  return await new Promise<Response>((resolve, reject) => {
-    const req = httpsRequest(u, { method: init.method ?? 'GET', headers: init.headers, agent: agentFor(tls) }, res => {
-      const headers = new Headers()
-      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
-      const status = res.statusCode ?? 502
-      const empty = status === 204 || status === 304 || init.method === 'HEAD'
-      if (empty) res.resume()
-      resolve(new Response(empty ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, statusText: res.statusMessage, headers }))
+  const request = u.protocol === 'https:' ? httpsRequest : http.request
+  const headers = { ...init.headers, ...(init.body !== undefined ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}) }
+  return await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(u, { method: init.method ?? 'GET', headers, agent }, res => {
+      // from here on the caller aborts the response (its body), which ends the request too
+      signal?.removeEventListener('abort', onAbort)
+      resolve(res)
     })
     const onAbort = (): void => { req.destroy(signal?.reason as Error) }
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -97,6 +97,16 @@ describe('SqliteStore: the file', () => {
     db.close()
   })
 
+  it('finds the batches no state belongs to through their index, not a scan of every batch (the sweep at every start)', () => {
+    const file = join(dir, 'sweep.db')
+    SqliteStore.open(file).close()
+    const db = new DatabaseSync(file)
+    // the statement of batches.ts collect()
+    const plan = (db.prepare('EXPLAIN QUERY PLAN DELETE FROM batches WHERE refs <= 0').all() as Array<{ detail: string }>).map(r => r.detail)
+    db.close()
+    assert.deepEqual(plan, ['SCAN batches USING INDEX batches_unused'])
+  })
+
   it('applies later migrations in order, each atomically; a failing one leaves the version before it', () => {
     const file = join(dir, 'later.db')
     const s = SqliteStore.open(file)

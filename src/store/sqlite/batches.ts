@@ -82,7 +82,7 @@ export class BatchTable {
     }
   }
 
-  /** Drops the batches no stored state belongs to. In a write transaction. */
+  /** Drops the batches no stored state belongs to (found through their partial index, schema.ts v7). In a write transaction. */
   collect (): void {
     this.dropUnused.run()
   }
