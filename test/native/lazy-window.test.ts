@@ -19,7 +19,7 @@ async function until (what: string, cond: () => boolean): Promise<void> {
   await eventually(cond, what, { everyMs: 5 })
 }
 
-function setup (opts: { idleMs: number, sliceEntries?: number, busy?: () => boolean }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {
+function setup (opts: { idleMs: number, sliceEntries?: number, busy?: () => boolean, busyQueued?: number }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {
   const store = new MemoryStore()
   const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
   const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, ...opts })
@@ -73,6 +73,17 @@ describe('LazyWindow', () => {
     write(engine, 500, 10)
     assert.deepEqual(window.current().digest(), fresh().digest(), 'a read takes the queue in, busy or not')
     assert.equal(window.pending, 0)
+    window.stop()
+  })
+
+  it('during a catch-up, takes the queue in past busyQueued entries (the memory it holds stays bounded)', async () => {
+    const { engine, window, fresh } = setup({ idleMs: 5, sliceEntries: 100, busy: () => true, busyQueued: 300 })
+    write(engine, 0, 200)
+    await new Promise(resolve => setTimeout(resolve, 60))
+    assert.equal(window.pending, 200, 'below the bound: waits')
+    write(engine, 200, 200)
+    await until('the queue taken in past the bound, busy or not', () => window.pending === 0)
+    assert.deepEqual(window.index.digest(), fresh().digest())
     window.stop()
   })
 

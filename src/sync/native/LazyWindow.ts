@@ -12,14 +12,21 @@
  * take-in pauses it until commits pause again. While a stream is catching this node up (`busy`)
  * the take-in waits for the catch-up to end — the pages of a catch-up come about every 100 ms,
  * so "commits pause" alone would hash the inflow between them, on the CPU that applies them,
- * for an index nobody reads meanwhile (gossip waits for the catch-up too). A queue of
- * MAX_QUEUED entries is taken in at once, a slice per turn, whatever else goes on.
+ * for an index nobody reads meanwhile (gossip waits for the catch-up too) — up to BUSY_QUEUED
+ * entries, which bounds the memory the queue holds. A queue of MAX_QUEUED entries is taken in at
+ * once, a slice per turn, whatever else goes on.
  */
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { WindowIndex } from '../../protocol/native/WindowIndex.ts'
 
 /** Entries queued before they are taken in without waiting for a read. */
 const MAX_QUEUED = 250_000
+/**
+ * Entries that wait for a catch-up to end (`busy`); past them the take-in goes on between pages
+ * as when no catch-up runs. The queue holds the records themselves (about 600 bytes each): this
+ * bounds what a long catch-up keeps in memory for the index (about 30 MB).
+ */
+const BUSY_QUEUED = 50_000
 
 export interface LazyWindowOptions {
   readonly store: Store
@@ -29,9 +36,11 @@ export interface LazyWindowOptions {
   readonly idleMs?: number
   /**
    * True while a stream is catching this node up (NativeSession.catchingUp): the background
-   * take-in waits for it to end (up to MAX_QUEUED entries), as gossip does. Default: never.
+   * take-in waits for it to end (up to BUSY_QUEUED entries), as gossip does. Default: never.
    */
   readonly busy?: () => boolean
+  /** Entries that wait for a catch-up to end. Default BUSY_QUEUED. */
+  readonly busyQueued?: number
   /** Entries taken in per turn of the event loop in the background. Default 2,000. */
   readonly sliceEntries?: number
   /** Feed entries read and hashed per turn of the event loop while building (start). Default 500 (about 10 ms). */
@@ -62,6 +71,7 @@ export class LazyWindow {
   private readonly slice: number
   private readonly buildSlice: number
   private readonly busy: () => boolean
+  private readonly busyQueued: number
   private idleTimer: NodeJS.Timeout | undefined
   private sliceTimer: NodeJS.Immediate | undefined
   private buildTimer: NodeJS.Immediate | undefined
@@ -73,6 +83,7 @@ export class LazyWindow {
     this.slice = Math.max(1, opts.sliceEntries ?? 2_000)
     this.buildSlice = Math.max(1, opts.buildSliceEntries ?? 500)
     this.busy = opts.busy ?? (() => false)
+    this.busyQueued = Math.max(0, opts.busyQueued ?? BUSY_QUEUED)
   }
 
   /** Entries queued and not yet taken in. */
@@ -169,7 +180,7 @@ export class LazyWindow {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined
       // a catch-up streaming in: its pages are committed and acknowledged first, the take-in after
-      if (this.busy() && this.queued < MAX_QUEUED) this.whenIdle()
+      if (this.busy() && this.queued < this.busyQueued) this.whenIdle()
       else this.takeSlice()
     }, this.idleMs)
     this.idleTimer.unref()
