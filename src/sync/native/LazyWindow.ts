@@ -76,6 +76,8 @@ export class LazyWindow {
   private sliceTimer: NodeJS.Immediate | undefined
   private buildTimer: NodeJS.Immediate | undefined
   private stopped = false
+  /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
+  private draining = false
 
   constructor (opts: LazyWindowOptions) {
     this.index = new WindowIndex({ store: opts.store, ttlMs: Math.max(8, opts.ttlMs), now: opts.now })
@@ -119,10 +121,11 @@ export class LazyWindow {
     this.queue.push(entries)
     this.queued += entries.length
     if (this.index.building) return // taken in once the build ends
-    if (this.queued < MAX_QUEUED) this.whenIdle()
-    // a long inflow: taken in now, a slice per turn of the event loop (not all at once)
+    if (this.queued < MAX_QUEUED) { if (!this.draining) this.whenIdle() }
+    // a long inflow: the whole queue taken in now, a slice per turn of the event loop (not all
+    // at once), commits or not
     else if (this.stopped) this.current()
-    else if (this.sliceTimer === undefined) { this.cancel(); this.takeSlice() }
+    else if (!this.draining) { this.cancel(); this.draining = true; this.takeSlice() }
   }
 
   /** Elements of the window set, without waiting for a build under way (then: those read so far). */
@@ -206,9 +209,11 @@ export class LazyWindow {
       }
     }
     if (this.queue.length > 0 && !this.stopped) this.sliceTimer = setImmediate(() => { this.takeSlice() })
+    else this.draining = false
   }
 
   private cancel (): void {
+    this.draining = false
     if (this.idleTimer !== undefined) { clearTimeout(this.idleTimer); this.idleTimer = undefined }
     if (this.sliceTimer !== undefined) { clearImmediate(this.sliceTimer); this.sliceTimer = undefined }
   }
