@@ -8,7 +8,9 @@
  *  - full copy: an empty node connects to the source and receives everything (from the connect
  *    until it holds every record); bytes received, the receiver's peak RSS, and the CPU time
  *    (user + system) the receiver and the source spent on it — steadier than the time on a
- *    loaded machine;
+ *    loaded machine; and where the receiver's memory is right after it (`after_copy_*`: anonymous
+ *    resident memory, V8's heap and what of it is in use, the rest outside V8: protocol.ts
+ *    memoryFigures);
  *    ratio_to_insert = full-copy rate ÷ bulk-insert rate; ratio_to_raw_insert = full-copy rate ÷
  *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
  *    rawInsert, measured in this run just before the copy, in this process);
@@ -32,7 +34,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freeUdpPort, PeerProcess, type Figures } from './peers/protocol.ts'
+import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures } from './peers/protocol.ts'
 import { rawInsert } from './store.ts'
 
 // the peers run as built (dist/, as `engram start` does; `npm run bench` builds first), not through type stripping
@@ -53,6 +55,8 @@ interface Run {
   /** CPU time of the receiver, and of the source, during the full copy (user + system), ms. */
   readonly fullCpuMs: number
   readonly fullSourceCpuMs: number
+  /** The receiver's memory right after the copy (engram only). */
+  readonly memory?: MemoryFigures
   readonly liveMs: number
   readonly restartReadyMs: number
   readonly resumeMs: number
@@ -86,6 +90,8 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
     const full: Figures = await receiver.run({ op: 'wait', n: rows })
     const fullMs = performance.now() - t0
     const source1 = await source.run({ op: 'stats' })
+    // where the receiver's memory is right after the copy (an engram peer answers `memory`)
+    const memory = system === 'engram' ? await receiver.run({ op: 'memory' }) as unknown as MemoryFigures : undefined
 
     const waitLive = receiver.run({ op: 'wait', n: rows + LIVE })
     const t1 = performance.now()
@@ -108,6 +114,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
       fullMaxRssMb: full.maxRssMb,
       fullCpuMs: full.cpuMs - connected.cpuMs,
       fullSourceCpuMs: source1.cpuMs - sourceCpuMs,
+      ...(memory !== undefined ? { memory } : {}),
       liveMs,
       restartReadyMs: ready.wallMs,
       resumeMs,
@@ -128,6 +135,14 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
     [`${prefix}_full_copy_peak_rss_mb`]: r.fullMaxRssMb,
     [`${prefix}_full_copy_receiver_cpu_ms`]: r.fullCpuMs,
     [`${prefix}_full_copy_source_cpu_ms`]: r.fullSourceCpuMs,
+    ...(r.memory !== undefined
+      ? {
+          [`${prefix}_after_copy_anon_mb`]: r.memory.anonMb,
+          [`${prefix}_after_copy_v8_mb`]: r.memory.v8Mb,
+          [`${prefix}_after_copy_heap_used_mb`]: r.memory.heapUsedMb,
+          [`${prefix}_after_copy_outside_v8_mb`]: r.memory.outsideV8Mb
+        }
+      : {}),
     [`${prefix}_live_100_ms`]: round(r.liveMs, 1),
     [`${prefix}_restart_ready_ms`]: Math.round(r.restartReadyMs),
     [`${prefix}_resume_100_ms`]: Math.round(r.resumeMs),

@@ -19,7 +19,7 @@ async function until (what: string, cond: () => boolean): Promise<void> {
   await eventually(cond, what, { everyMs: 5 })
 }
 
-function setup (opts: { idleMs: number, sliceEntries?: number }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {
+function setup (opts: { idleMs: number, sliceEntries?: number, busy?: () => boolean, busyQueued?: number }): { engine: Engine, store: MemoryStore, window: LazyWindow, fresh: () => WindowIndex } {
   const store = new MemoryStore()
   const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
   const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, ...opts })
@@ -57,6 +57,34 @@ describe('LazyWindow', () => {
     write(engine, 3_000, 10)
     assert.equal(window.pending, 10, 'after stop, entries wait for a read')
     assert.deepEqual(window.current().digest(), fresh().digest())
+  })
+
+  it('waits while a catch-up streams in (busy), then takes the queue in; exact when read meanwhile', async () => {
+    let busy = true
+    const { engine, window, fresh } = setup({ idleMs: 5, sliceEntries: 100, busy: () => busy })
+    for (let i = 0; i < 5; i++) write(engine, i * 100, 100)
+    // the idle wait passes many times over while busy: nothing is taken in
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(window.pending, 500, 'nothing taken in during the catch-up')
+    busy = false
+    await until('the queue taken in once the catch-up ended', () => window.pending === 0)
+    assert.deepEqual(window.index.digest(), fresh().digest())
+    busy = true
+    write(engine, 500, 10)
+    assert.deepEqual(window.current().digest(), fresh().digest(), 'a read takes the queue in, busy or not')
+    assert.equal(window.pending, 0)
+    window.stop()
+  })
+
+  it('during a catch-up, takes the queue in past busyQueued entries (the memory it holds stays bounded)', async () => {
+    const { engine, window, fresh } = setup({ idleMs: 5, sliceEntries: 100, busy: () => true, busyQueued: 300 })
+    write(engine, 0, 200)
+    await new Promise(resolve => setTimeout(resolve, 60))
+    assert.equal(window.pending, 200, 'below the bound: waits')
+    write(engine, 200, 200)
+    await until('the queue taken in past the bound, busy or not', () => window.pending === 0)
+    assert.deepEqual(window.index.digest(), fresh().digest())
+    window.stop()
   })
 
   it('with idleMs 0 takes the queue in only when read', () => {

@@ -177,6 +177,65 @@ describe('FeedSender over a real store: nothing past the durable seq', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('does not read back a commit of the peer\'s own changes that it cannot send past the durable seq', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-own-changes-'))
+    const store = SqliteStore.open(join(dir, 'a.db'))
+    try {
+      const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
+      const peerB = asNodeId('node-b')
+      let reads = 0
+      // the real store, its feed reads counted
+      const counted = new Proxy(store, {
+        get: (target, key) => {
+          const v = Reflect.get(target, key, target) as unknown
+          if (key === 'changesSince') reads++
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        }
+      })
+      engine.addTriples([triple('local', 'v')])
+      const sent: ChangesMessage[] = []
+      const s = new FeedSender({
+        store: counted, peer: peerB, feedId: feedIdOf(store), pageRecords: () => 100,
+        send: async (_frame, msg) => { sent.push(msg) },
+        onError: e => { throw e }
+      })
+      s.start(0, feedIdOf(store))
+      await eventually(() => sent.length === 1, 'a page to b')
+      s.onAck(sent[0]!.to)
+      await new Promise(resolve => setTimeout(resolve, 20))
+      const before = reads
+
+      // a page from b, committed without waiting for the disk: nothing of it goes back to b, and
+      // the durable seq keeps the cursor where it is — the feed is not read for it
+      for (let i = 0; i < 3; i++) {
+        engine.applyChecked([tripleRecord(peerB, `b${i}`)], { via: peerB, cursor: { peer: peerB, seq: i + 1 }, refetchable: true })
+        s.changed(peerB)
+      }
+      await new Promise(resolve => setTimeout(resolve, 50))
+      assert.equal(reads, before, 'no feed read for the peer\'s own changes')
+      assert.equal(sent.length, 1)
+
+      // a local commit is read (and waits for nothing: it is durable)
+      engine.addTriples([triple('local2', 'v')])
+      s.changed()
+      await eventually(() => sent.length === 2, 'the local change sent')
+      assert.ok(reads > before)
+      assert.deepEqual(sent[1]!.records.map(r => r.kind === 'triple' ? r.subject : ''), ['user:local2'])
+      s.onAck(sent[1]!.to)
+
+      // once durable, the peer's own changes move its cursor with an empty page
+      engine.applyChecked([tripleRecord(peerB, 'b9')], { via: peerB, cursor: { peer: peerB, seq: 9 }, refetchable: true })
+      store.flush()
+      s.changed(peerB)
+      await eventually(() => sent.at(-1)!.to === store.stats().lastSeq, 'an empty page past the durable changes')
+      assert.equal(sent.at(-1)!.records.length, 0)
+      s.stop()
+    } finally {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('native streams', () => {

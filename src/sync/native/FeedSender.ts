@@ -222,6 +222,19 @@ export class FeedSender {
     return true
   }
 
+  /**
+   * A commit (`via`: the peer its changes came from). One that came from this stream's peer
+   * gives it nothing to send while the feed is durable no further than this stream has gone: its
+   * entries are left out, and the empty page that would move the peer's cursor past them goes
+   * only as far as the feed is durable (the flush after the pages wakes the stream). Reading
+   * them back to skip them, once per page the peer streams in, is left out too. A snapshot
+   * leaves nothing out: it is woken.
+   */
+  changed (via?: NodeId): void {
+    if (via !== undefined && via === this.opts.peer && this.snapshot === undefined && this.opts.store.durableSeq() <= this.position) return
+    this.wake()
+  }
+
   /** New entries may be in the feed: send them. */
   wake (): void {
     if (!this.started || this.stopped) return

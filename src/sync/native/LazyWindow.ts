@@ -9,13 +9,24 @@
  * `sliceEntries`, one turn of the event loop each (a slice of 2,000 entries takes a few
  * milliseconds), so the first gossip round after a bulk inflow finds the index up to date instead
  * of holding the event loop for the whole queue (about 1.5 µs an entry). A commit during the
- * take-in pauses it until commits pause again.
+ * take-in pauses it until commits pause again. While a stream is catching this node up (`busy`)
+ * the take-in waits for the catch-up to end — the pages of a catch-up come about every 100 ms,
+ * so "commits pause" alone would hash the inflow between them, on the CPU that applies them,
+ * for an index nobody reads meanwhile (gossip waits for the catch-up too) — up to BUSY_QUEUED
+ * entries, which bounds the memory the queue holds. A queue of MAX_QUEUED entries is taken in at
+ * once, a slice per turn, whatever else goes on.
  */
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { WindowIndex } from '../../protocol/native/WindowIndex.ts'
 
 /** Entries queued before they are taken in without waiting for a read. */
 const MAX_QUEUED = 250_000
+/**
+ * Entries that wait for a catch-up to end (`busy`); past them the take-in goes on between pages
+ * as when no catch-up runs. The queue holds the records themselves (about 600 bytes each): this
+ * bounds what a long catch-up keeps in memory for the index (about 30 MB).
+ */
+const BUSY_QUEUED = 50_000
 
 export interface LazyWindowOptions {
   readonly store: Store
@@ -23,6 +34,13 @@ export interface LazyWindowOptions {
   readonly now: () => number
   /** Time without a commit before the queue is taken in in the background, ms; 0: never. Default 100. */
   readonly idleMs?: number
+  /**
+   * True while a stream is catching this node up (NativeSession.catchingUp): the background
+   * take-in waits for it to end (up to BUSY_QUEUED entries), as gossip does. Default: never.
+   */
+  readonly busy?: () => boolean
+  /** Entries that wait for a catch-up to end. Default BUSY_QUEUED. */
+  readonly busyQueued?: number
   /** Entries taken in per turn of the event loop in the background. Default 2,000. */
   readonly sliceEntries?: number
   /** Feed entries read and hashed per turn of the event loop while building (start). Default 500 (about 10 ms). */
@@ -52,16 +70,22 @@ export class LazyWindow {
   private readonly idleMs: number
   private readonly slice: number
   private readonly buildSlice: number
+  private readonly busy: () => boolean
+  private readonly busyQueued: number
   private idleTimer: NodeJS.Timeout | undefined
   private sliceTimer: NodeJS.Immediate | undefined
   private buildTimer: NodeJS.Immediate | undefined
   private stopped = false
+  /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
+  private draining = false
 
   constructor (opts: LazyWindowOptions) {
     this.index = new WindowIndex({ store: opts.store, ttlMs: Math.max(8, opts.ttlMs), now: opts.now })
     this.idleMs = opts.idleMs ?? 100
     this.slice = Math.max(1, opts.sliceEntries ?? 2_000)
     this.buildSlice = Math.max(1, opts.buildSliceEntries ?? 500)
+    this.busy = opts.busy ?? (() => false)
+    this.busyQueued = Math.max(0, opts.busyQueued ?? BUSY_QUEUED)
   }
 
   /** Entries queued and not yet taken in. */
@@ -97,8 +121,11 @@ export class LazyWindow {
     this.queue.push(entries)
     this.queued += entries.length
     if (this.index.building) return // taken in once the build ends
-    if (this.queued >= MAX_QUEUED) this.current()
-    else this.whenIdle()
+    if (this.queued < MAX_QUEUED) { if (!this.draining) this.whenIdle() }
+    // a long inflow: the whole queue taken in now, a slice per turn of the event loop (not all
+    // at once), commits or not
+    else if (this.stopped) this.current()
+    else if (!this.draining) { this.cancel(); this.draining = true; this.takeSlice() }
   }
 
   /** Elements of the window set, without waiting for a build under way (then: those read so far). */
@@ -153,7 +180,12 @@ export class LazyWindow {
   private whenIdle (): void {
     this.cancel()
     if (this.idleMs <= 0 || this.stopped || this.index.building) return
-    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; this.takeSlice() }, this.idleMs)
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined
+      // a catch-up streaming in: its pages are committed and acknowledged first, the take-in after
+      if (this.busy() && this.queued < this.busyQueued) this.whenIdle()
+      else this.takeSlice()
+    }, this.idleMs)
     this.idleTimer.unref()
   }
 
@@ -177,9 +209,11 @@ export class LazyWindow {
       }
     }
     if (this.queue.length > 0 && !this.stopped) this.sliceTimer = setImmediate(() => { this.takeSlice() })
+    else this.draining = false
   }
 
   private cancel (): void {
+    this.draining = false
     if (this.idleTimer !== undefined) { clearTimeout(this.idleTimer); this.idleTimer = undefined }
     if (this.sliceTimer !== undefined) { clearImmediate(this.sliceTimer); this.sliceTimer = undefined }
   }

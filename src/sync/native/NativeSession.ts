@@ -149,9 +149,9 @@ export class NativeSession {
     }
   }
 
-  /** A local commit: new feed entries to push. */
-  wake (): void {
-    if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.wake()
+  /** A commit (`via`: the peer its changes came from; absent: local): new feed entries to push. */
+  wake (via?: NodeId): void {
+    if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.changed(via)
   }
 
   /**

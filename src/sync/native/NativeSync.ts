@@ -87,7 +87,12 @@ export class NativeSync implements PeerDialer {
     this.log = opts.log
     this.now = opts.now ?? Date.now
     this.random = opts.random ?? Math.random
-    this.window = new LazyWindow({ store: opts.engine.store, ttlMs: opts.settings().tombstoneTtlHours * 3_600_000, now: this.now })
+    this.window = new LazyWindow({
+      store: opts.engine.store,
+      ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
+      now: this.now,
+      busy: () => { for (const s of this.sessions.values()) if (s.catchingUp) return true; return false }
+    })
     this.peerStats = new PeerStats(this.now)
     this.guard = new SessionGuard({
       log: this.log,
@@ -331,7 +336,7 @@ export class NativeSync implements PeerDialer {
   }
 
   private changed (ev: ChangeEvent): void {
-    for (const s of this.sessions.values()) s.wake()
+    for (const s of this.sessions.values()) s.wake(ev.via)
     this.window.observe(ev.entries)
     if (ev.via !== undefined) this.flushWhenIdle()
   }
