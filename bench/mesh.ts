@@ -17,6 +17,7 @@
  *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
  *    converge_written_ms: until node 0 had made all 1,000 (the writes are one command to it);
  *    converge_first_node_ms / converge_p50_node_ms: until the first / the median other node held them;
+ *    converge_cpu_ms_writer / _per_other_node: the CPU node 0 / each other node spent meanwhile;
  *  - session_failures: sessions that ended by a failure over the whole run, summed over the
  *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
  *    end (their peers' last errors are printed);
@@ -194,6 +195,9 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     converge_written_ms: Math.round(m.writtenMs),
     converge_first_node_ms: Math.round(Math.min(...m.arrived)),
     converge_p50_node_ms: Math.round(percentile([...m.arrived].sort((a, b) => a - b), 0.5)),
+    // CPU from before the burst to after it (the stats read once every node held it, or timed out)
+    converge_cpu_ms_writer: m.after[0]!.cpuMs - m.before[0]!.cpuMs,
+    converge_cpu_ms_per_other_node: Math.round(mean(m.after.slice(1).map((s, i) => s.cpuMs - m.before[i + 1]!.cpuMs))),
     session_failures: m.health.failures,
     nodes_short_of_sessions: m.health.shortNodes,
     nodes_status_unanswered: m.health.unanswered,
