@@ -15,6 +15,9 @@
  *  - converge_1000_ms: 1,000 writes of one triple each, made back to back on node 0 (each
  *    acknowledged after its own commit), from the first until every node holds all of them (NaN
  *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
+ *    converge_written_ms: until node 0 had made all 1,000 (the writes are one command to it);
+ *    converge_first_node_ms / converge_p50_node_ms: until the first / the median other node held them;
+ *    converge_cpu_ms_writer / _per_other_node: the CPU node 0 / each other node spent meanwhile;
  *  - session_failures: sessions that ended by a failure over the whole run, summed over the
  *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
  *    end (their peers' last errors are printed);
@@ -113,14 +116,18 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const before = await cluster.stats()
     let convergeMs = NaN
     let converged = 0
+    let writtenMs = NaN
+    const arrived: number[] = []
     if (all.length === writes) {
       const converging = progress(`mesh ${n}: ${CONVERGE} writes at node 0 converging`, 'nodes', n - 1)
       const c1 = performance.now()
       const arrivals = nodes.slice(1).map(async o => {
         await o.run({ op: 'wait', n: count + CONVERGE, ms: CONVERGE_MS })
+        arrived.push(performance.now() - c1)
         converging.update(++converged)
       })
       await nodes[0]!.run({ op: 'write', from: count, n: CONVERGE, batch: 1 })
+      writtenMs = performance.now() - c1
       const outcomes = await withDeadline(Promise.allSettled(arrivals), CONVERGE_MS + 10_000, `${CONVERGE} writes on ${n} nodes`)
       if (outcomes.every(o => o.status === 'fulfilled')) convergeMs = performance.now() - c1
       converging.finish()
@@ -130,7 +137,7 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const load = loadavg()[0]!
     const health = await cluster.health(sessionsPerNode(n, dials))
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
-    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, health, diameter: diameter(n, dials), dials: dials.length }
+    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, health, diameter: diameter(n, dials), dials: dials.length }
     return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
@@ -152,6 +159,8 @@ interface Measured {
   readonly convergeMs: number
   /** Nodes that held all of them by the deadline. */
   readonly converged: number
+  readonly writtenMs: number
+  readonly arrived: readonly number[]
   readonly health: SessionHealth
   readonly diameter: number
   readonly dials: number
@@ -183,6 +192,12 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     visible_on_all_p99_ms: round(percentile(m.all, 0.99)),
     converge_1000_ms: Math.round(m.convergeMs),
     converged_nodes: m.converged,
+    converge_written_ms: Math.round(m.writtenMs),
+    converge_first_node_ms: Math.round(Math.min(...m.arrived)),
+    converge_p50_node_ms: Math.round(percentile([...m.arrived].sort((a, b) => a - b), 0.5)),
+    // CPU from before the burst to after it (the stats read once every node held it, or timed out)
+    converge_cpu_ms_writer: m.after[0]!.cpuMs - m.before[0]!.cpuMs,
+    converge_cpu_ms_per_other_node: Math.round(mean(m.after.slice(1).map((s, i) => s.cpuMs - m.before[i + 1]!.cpuMs))),
     session_failures: m.health.failures,
     nodes_short_of_sessions: m.health.shortNodes,
     nodes_status_unanswered: m.health.unanswered,
@@ -219,8 +234,9 @@ export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes
           out[`${p}_skipped`] = 1
           continue
         }
-        // fewer closed-loop writes on a large mesh: each is already n − 1 samples
-        const res = await mesh(n, dir, writes ?? (n >= 25 ? 30 : 60), degree, r)
+        // fewer closed-loop writes on a large mesh: each is already n − 1 samples; each run in
+        // data dirs of its own (a run on the last run's dirs starts with its records and peers)
+        const res = await mesh(n, join(dir, p), writes ?? (n >= 25 ? 30 : 60), degree, r)
         rssMb = Math.max(rssMb, res.maxRssMb)
         for (const [k, v] of Object.entries(res.figures)) out[`${p}_${k}`] = v
         process.stdout.write(`${p}: ${JSON.stringify(res.figures)}\n`)

@@ -7,7 +7,7 @@
  * daemon that does not stop within STOP_MS of being asked is killed (SIGKILL to its pid), and
  * a daemon whose parent is gone ends by itself (servePeer: its stdin closes).
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,8 +53,14 @@ export class MeshCluster {
 
   private constructor (n: number) { this.n = n }
 
-  /** Starts n daemons with `config` over the defaults (at most `ms` for all of them). */
+  /**
+   * Starts n daemons with `config` over the defaults (at most `ms` for all of them), each in a
+   * new data dir under `dir`. A data dir that exists is refused: a daemon started on another
+   * run's dir would begin with that run's records (every wait for them met at once) and dial
+   * that run's peers, long gone (failures counted against this run).
+   */
   static async start (n: number, dir: string, config: Record<string, unknown>, ms: number): Promise<MeshCluster> {
+    mkdirSync(dir, { recursive: true })
     const c = new MeshCluster(n)
     const shown = progress(`mesh ${n}: starting daemons`, 'daemons', n)
     const end = performance.now() + ms
@@ -63,6 +69,7 @@ export class MeshCluster {
         const batch: Array<Promise<Ready>> = []
         for (let j = i; j < Math.min(n, i + START_AT_ONCE); j++) {
           c.dirs.push(join(dir, `mesh-${n}-${j}`))
+          mkdirSync(c.dirs[j]!) // throws EEXIST on a dir another run used
           const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeP2pPort()), JSON.stringify(config)])
           c.nodes.push(node)
           batch.push(node.ready)
