@@ -237,6 +237,7 @@ export class EagerRoutes {
    * at their version or later answer the announcements that listed them.
    */
   received (records: readonly MemoryRecord[]): void {
+    if (!this.listening()) return
     for (const r of records) {
       if (!this.holds(r)) continue
       const key = stampKey(r.hlc.node, r.hlc, leftOutPrint(r))
@@ -245,6 +246,21 @@ export class EagerRoutes {
       if (this.seen.size > MAX_SEEN_STAMPS) this.seen.delete(this.seen.values().next().value!)
       for (const l of this.links) l.waiting.get(r.hlc.node)?.pending?.delete(key)
     }
+  }
+
+  /**
+   * Whether an announcement may come that lists records arriving now: this node has streams
+   * from more than one peer (a record can then reach it twice, and only a duplicate makes a
+   * prune), or it has pruned a stream, or a stream to it leaves something out or has
+   * announced, or a wait is open. Otherwise no record is looked up: a catch-up from a single
+   * peer pays nothing here. A record that arrived while one stream was open and is listed
+   * after a second one opened is answered by the knowledge or grafted: the cost is a copy,
+   * never a record.
+   */
+  private listening (): boolean {
+    if (this.links.size > 1 || this.stats.prunesSent > 0) return true
+    for (const l of this.links) if (l.waiting.size > 0 || l.skipFrom.size > 0) return true
+    return false
   }
 
   /** Whether a wait is answered: the knowledge reaches its stamp, or every record it listed is held here. */
