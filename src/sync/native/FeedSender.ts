@@ -36,7 +36,7 @@ import { BatchCache } from '../../replication/BatchCache.ts'
 import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
-import type { LeftOutStamp } from '../../protocol/native/gossipRoutes.ts'
+import type { LeftOutStamp } from '../../protocol/native/leftOutList.ts'
 import type { HlcMark } from '../../core/hlc.ts'
 
 export interface FeedSenderOptions {

@@ -17,7 +17,8 @@ import type { HlcMark } from '../../core/hlc.ts'
 import { compareMark } from '../../core/hlc.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { SentKnowledgeEntry } from '../../core/knowledge.ts'
-import { leftOutPrint, type Announcement, type LeftOutStamp, type LeftOutStamps } from '../../protocol/native/gossipRoutes.ts'
+import type { Announcement } from '../../protocol/native/gossipRoutes.ts'
+import { leftOutPrint, type LeftOutStamp, type LeftOutStamps } from '../../protocol/native/leftOutList.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 
 export interface Split {
