@@ -11,7 +11,8 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { isEngramError } from '../../src/core/errors.ts'
-import { firstBatch, nextBatch, ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
+import { ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
+import { firstBatch, nextBatch } from '../../src/protocol/native/reconSizing.ts'
 import {
   decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage, type ReconDigestMessage
 } from '../../src/protocol/native/reconMessages.ts'
