@@ -119,8 +119,8 @@ describe('seed handshake: pure parts', () => {
       const heard: NativeMessage[] = []
       const listening: HandshakeChannel = { send: ca.send, next: async ms => { const m = await ca.next(ms); heard.push(m); return m } }
       const [ra, rb] = await Promise.all([
-        runHandshake(listening, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: 1000, signs: true, ...c.a }),
-        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...c.b })
+        runHandshake(listening, { key: deriveHandshakeKey('seed-1'), self: A, peer: B, feed: FEED_A, timeoutMs: HANDSHAKE_MS, signs: true, ...c.a }),
+        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), self: B, peer: A, feed: FEED_B, timeoutMs: HANDSHAKE_MS, ...c.b })
       ])
       assert.deepEqual([ra.version, rb.version], [c.version, c.version], c.name)
       assert.deepEqual([ra.peerSigns, rb.peerSigns], [false, true], `${c.name}: only B hears that A signs`)
@@ -132,8 +132,8 @@ describe('seed handshake: pure parts', () => {
     for (const [codedA, codedB] of [[1, 1], [1, undefined], [3, 1]] as const) {
       const [ca, cb] = channelPair()
       const [ra, rb] = await Promise.all([
-        runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: 1000, coded: codedA }),
-        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: 1000, ...(codedB !== undefined ? { coded: codedB } : {}) })
+        runHandshake(ca, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: A, peer: B, feed: FEED_A, timeoutMs: HANDSHAKE_MS, coded: codedA }),
+        runHandshake(cb, { key: deriveHandshakeKey('seed-1'), secrets: { seed: 'seed-1' }, self: B, peer: A, feed: FEED_B, timeoutMs: HANDSHAKE_MS, ...(codedB !== undefined ? { coded: codedB } : {}) })
       ])
       assert.deepEqual([ra.peerCoded, rb.peerCoded], [codedB ?? 0, codedA])
     }

@@ -1,5 +1,5 @@
 /**
- * The first answer of a coded round (recon.ts firstBatch): sized from the difference sketch with a
+ * The first answer of a coded round (reconSizing.ts firstBatch): sized from the difference sketch with a
  * margin for its error, so that a round settles its difference in two round trips (`rdigest` →
  * `rsymbols` → `rwant` + `records` → `records`) without an `rmore`, for small and large
  * differences alike.

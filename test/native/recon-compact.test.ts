@@ -10,29 +10,22 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
-import { isEngramError } from '../../src/core/errors.ts'
 import { estimateDifference, NARROW_SKETCH_BYTES, narrowSketch, SKETCH_BYTES, SKETCH_COUNT, sketchOf } from '../../src/protocol/native/diffEstimate.ts'
 import { encodeRows } from '../../src/protocol/native/rows.ts'
-import { FIRST_BATCH_MAX, firstBatch, ReconPeer, type ReconVersion } from '../../src/protocol/native/recon.ts'
+import { ReconPeer, type ReconVersion } from '../../src/protocol/native/recon.ts'
+import { FIRST_BATCH_MAX, firstBatch } from '../../src/protocol/native/reconSizing.ts'
 import { decodeReconFrame, encodeReconFrame, packHighs, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackHighs, type CodedRoundMessage } from '../../src/protocol/native/reconMessages.ts'
 import { decodeFrame, encodeMessage } from '../../src/protocol/native/messages.ts'
 import { idHi, idLo, SYMBOL_BYTES } from '../../src/protocol/native/riblt.ts'
 import { mulberry32 as seeded } from '../../src/util/random.ts'
 import { RoundPair, T0, tripleInput } from '../support/roundPair.ts'
 import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
+import { assertHostileMapsRefused, assertProtocol } from './reconChecks.ts'
 
 const packr = new Packr({ useRecords: false })
 
 function pair (versions: [ReconVersion, ReconVersion]): RoundPair<CodedRoundMessage, ReconPeer> {
   return new RoundPair({ peer: (index, n) => new ReconPeer({ index, maxRecordsPerMessage: 500, version: versions[n] }), encode: encodeReconFrame, decode: decodeReconFrame, stepMs: 1_000 })
-}
-
-function assertProtocol (fn: () => unknown, mentions: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isEngramError(e) && e.code === 'PROTOCOL', `expected a PROTOCOL error, got ${String(e)}`)
-    assert.ok(e.message.includes(mentions), `message ${JSON.stringify(e.message)} should mention ${mentions}`)
-    return true
-  })
 }
 
 /** The wire map of a frame (version byte, then msgpack). */
@@ -90,28 +83,7 @@ describe('coded rounds version 2: messages', () => {
 
   test(`fuzz: hostile compact maps only ever throw PROTOCOL errors (${FUZZ_RUNS} cases, seed ${seedFor(17_021)})`, () => {
     const field = fc.oneof(fc.anything(), fc.uint8Array({ maxLength: 80 }), fc.integer({ min: -2, max: 2 ** 33 }), fc.array(fc.anything(), { maxLength: 3 }))
-    const arb = fc.record({
-      t: fc.constantFrom('rd', 'rs', 'rm', 'rw', 'rr', 'rp', 'rq', 'x'),
-      r: field,
-      w: field,
-      s: field,
-      e: field,
-      f: field,
-      o: field,
-      i: field,
-      c: field,
-      q: field,
-      n: field,
-      b: field,
-      vd: field
-    }, { requiredKeys: ['t'] })
-    assertProperty(fc.property(arb, (m) => {
-      try {
-        decodeReconFrame(Uint8Array.from([1, ...packr.pack(m)]))
-      } catch (e) {
-        assert.ok(isEngramError(e) && e.code === 'PROTOCOL', String(e))
-      }
-    }), seedFor(17_021), FUZZ_RUNS)
+    assertHostileMapsRefused(['rd', 'rs', 'rm', 'rw', 'rr', 'rp', 'rq', 'x'], ['r', 'w', 's', 'e', 'f', 'o', 'i', 'c', 'q', 'n', 'b', 'vd'], field, seedFor(17_021))
   })
 })
 

@@ -9,15 +9,15 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Packr } from 'msgpackr'
-import { isEngramError } from '../../src/core/errors.ts'
-import { firstBatch, nextBatch, ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
+import { ReconPeer, STALLED_TICKS } from '../../src/protocol/native/recon.ts'
+import { firstBatch, nextBatch } from '../../src/protocol/native/reconSizing.ts'
 import {
   decodeReconFrame, encodeReconFrame, packIds, parseCodedRoundMessage, parseReconMessage, RECON_LIMITS, unpackIds, type CodedRoundMessage, type ReconDigestMessage
 } from '../../src/protocol/native/reconMessages.ts'
 import { checksumOf, idHi, idLo, RIBLT_LIMITS, SYMBOL_BYTES, symbolBytes } from '../../src/protocol/native/riblt.ts'
 import { RoundPair, T0, tripleInput, type PairNode } from '../support/roundPair.ts'
-import { assertProperty, FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
+import { FUZZ_RUNS, seedFor } from '../unit/arbitraries.ts'
+import { assertHostileMapsRefused, assertProtocol } from './reconChecks.ts'
 
 /** Two nodes reconciled by coded rounds: one round per interval, the nodes in turn, then the clock moves 1 s. */
 function pair (): RoundPair<CodedRoundMessage, ReconPeer> {
@@ -29,14 +29,6 @@ function begin (n: PairNode<ReconPeer>): ReconDigestMessage {
   const r = n.peer.startRound()
   assert.ok(r !== undefined, `${n.id} starts a round`)
   return r
-}
-
-function assertProtocol (fn: () => unknown, mentions: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isEngramError(e) && e.code === 'PROTOCOL', `expected a PROTOCOL error, got ${String(e)}`)
-    assert.ok(e.message.includes(mentions), `message ${JSON.stringify(e.message)} should mention ${mentions}`)
-    return true
-  })
 }
 
 const validDigest = { t: 'rdigest', round: 3, ws: T0, s: new Uint8Array(SYMBOL_BYTES), e: new Uint8Array(32) }
@@ -78,25 +70,8 @@ describe('coded round messages', () => {
   })
 
   test(`fuzz: hostile maps only ever throw PROTOCOL errors (${FUZZ_RUNS} cases, seed ${seedFor(17_011)})`, () => {
-    const packr = new Packr({ useRecords: false })
     const field = fc.oneof(fc.anything(), fc.uint8Array({ maxLength: 80 }), fc.integer({ min: -2, max: 2 ** 33 }))
-    const arb = fc.record({
-      t: fc.constantFrom('rdigest', 'rsymbols', 'rmore', 'rwant', 'records', 'x'),
-      round: field,
-      ws: field,
-      s: field,
-      e: field,
-      from: field,
-      to: field,
-      ids: field
-    }, { requiredKeys: ['t'] })
-    assertProperty(fc.property(arb, (m) => {
-      try {
-        decodeReconFrame(Uint8Array.from([1, ...packr.pack(m)]))
-      } catch (e) {
-        assert.ok(isEngramError(e) && e.code === 'PROTOCOL', String(e))
-      }
-    }), seedFor(17_011), FUZZ_RUNS)
+    assertHostileMapsRefused(['rdigest', 'rsymbols', 'rmore', 'rwant', 'records', 'x'], ['round', 'ws', 's', 'e', 'from', 'to', 'ids'], field, seedFor(17_011))
   })
 })
 

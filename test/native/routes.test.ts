@@ -148,16 +148,16 @@ describe('EagerRoutes', () => {
     assert.equal(d.c.grafts.length, 0)
   })
 
-  /** Routes that know nothing of any origin and hold the records in `held` (by stamp and key). */
-  function routesHolding (held: Set<string>): EagerRoutes {
+  /** Routes that know nothing of any origin and hold the records given to `hold` (by stamp and key). */
+  function routesHolding (): EagerRoutes & { hold (r: MemoryRecord): void } {
+    const held = new Set<string>()
     const id = (r: MemoryRecord): string => `${r.hlc.wall} ${r.hlc.counter} ${(r as { key: string }).key}`
-    return Object.assign(new EagerRoutes(() => false, r => held.has(id(r))), { hold: (r: MemoryRecord) => held.add(id(r)) })
+    return Object.assign(new EagerRoutes(() => false, r => held.has(id(r))), { hold: (r: MemoryRecord) => { held.add(id(r)) } })
   }
   const listOf = (origin: NodeId, records: readonly MemoryRecord[]): LeftOutStamps => ({ node: origin, stamps: records.map(r => ({ wall: r.hlc.wall, counter: r.hlc.counter, print: leftOutPrint(r) })) })
 
   it('answers an announcement once every record it listed is held, whichever carrier brought each and when', () => {
-    const held = new Set<string>()
-    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const routes = routesHolding()
     const b = link(routes, B)
     const c = link(routes, C)
     const [r1, r2, r3] = [rec(O, 1), rec(O, 2), rec(O, 3)] as [MemoryRecord, MemoryRecord, MemoryRecord]
@@ -179,8 +179,7 @@ describe('EagerRoutes', () => {
   })
 
   it('takes neither a later record nor another record with the same stamp as an answer', () => {
-    const held = new Set<string>()
-    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const routes = routesHolding()
     const c = link(routes, C)
     const r2 = rec(O, 2)
     const twin = rec(O, 2, 'other')
@@ -192,8 +191,7 @@ describe('EagerRoutes', () => {
   })
 
   it('waits on the knowledge alone for a page that did not list what it left out (an older sender)', () => {
-    const held = new Set<string>()
-    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const routes = routesHolding()
     const c = link(routes, C)
     const r2 = rec(O, 2)
     routes.hold(r2)
@@ -203,8 +201,7 @@ describe('EagerRoutes', () => {
   })
 
   it('times each announcement from when it came once the ones before it are answered', () => {
-    const held = new Set<string>()
-    const routes = routesHolding(held) as EagerRoutes & { hold: (r: MemoryRecord) => void }
+    const routes = routesHolding()
     const c = link(routes, C)
     // an announcement every 600 ms, each answered 300 ms after it came: none waits a full second
     for (let i = 0; i < 5; i++) {
@@ -427,34 +424,59 @@ function stream (from: Engine, to: Engine, routes: EagerRoutes, now: () => numbe
   return { sender, receiver, session, pruned, pages }
 }
 
+/**
+ * A node R, origin O's records reaching it through two peers, P and Q: O's first record r0 reaches
+ * P and Q, Q's stream brings it to R first (Q becomes O's parent) and P's as a duplicate, so R
+ * prunes O on P. `writeAtO` writes the next record at O (not sent anywhere); `holds` reads R's
+ * store. The clock of the streams is `t`, moved by the test.
+ */
+interface PrunedTriangle {
+  readonly o: Engine
+  readonly p: Engine
+  readonly q: Engine
+  readonly r: Engine
+  readonly storeR: MemoryStore
+  readonly routes: EagerRoutes
+  readonly fromP: Stream
+  readonly fromQ: Stream
+  readonly now: () => number
+  writeAtO (key: string): MemoryRecord
+  holds (rec: MemoryRecord): boolean
+  /** Moves the clock of the streams by `ms`. */
+  pass (ms: number): void
+}
+
+async function prunedTriangle (): Promise<PrunedTriangle> {
+  let t = 0
+  const now = (): number => t
+  const engine = (id: NodeId, store = new MemoryStore()): Engine => new Engine({ store, node: id, maxDriftMs: 60_000 })
+  const o = engine(O)
+  const p = engine(asNodeId('node-p'))
+  const q = engine(asNodeId('node-q'))
+  const storeR = new MemoryStore()
+  const r = engine(asNodeId('node-r'), storeR)
+  const writeAtO = (key: string): MemoryRecord => {
+    const before = o.store.stats().lastSeq
+    o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
+    return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
+  }
+  const holds = (rec: MemoryRecord): boolean => storeR.getTriple((rec as { id: TripleId }).id) !== undefined
+  const routes = nodeRoutes(r)
+  const r0 = writeAtO('r0')
+  p.applyChecked([r0], { via: O })
+  q.applyChecked([r0], { via: O })
+  const fromQ = stream(q, r, routes, now)
+  await eventually(() => holds(r0), 'r0 reaches R from Q')
+  assert.equal(routes.parentOf(O), q.node)
+  const fromP = stream(p, r, routes, now)
+  await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+  return { o, p, q, r, storeR, routes, fromP, fromQ, now, writeAtO, holds, pass: ms => { t += ms } }
+}
+
 describe('announcements over real streams', () => {
   it('grafts the records a pruned page left out when only a later record of their origin arrived by another path', async () => {
-    let t = 0
-    const now = (): number => t
-    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
-    const R = asNodeId('node-r')
-    const P = asNodeId('node-p')
-    const Q = asNodeId('node-q')
-    const o = engine(O)
-    const p = engine(P)
-    const q = engine(Q)
-    const r = engine(R)
-    const writeAtO = (key: string): MemoryRecord => {
-      const before = o.store.stats().lastSeq
-      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
-      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
-    }
-    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
-    const routes = nodeRoutes(r)
-    // O's first record reaches P and Q; Q's stream brings it to R first (Q: O's parent), P's as a duplicate (R prunes O on P)
-    const r0 = writeAtO('r0')
-    p.applyChecked([r0], { via: O })
-    q.applyChecked([r0], { via: O })
-    const fromQ = stream(q, r, routes, now)
-    await eventually(() => holds(r0), 'r0 reaches R from Q')
-    assert.equal(routes.parentOf(O), Q)
-    const fromP = stream(p, r, routes, now)
-    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    // O's first record reached R from Q (its parent for O) and from P, which R pruned O on
+    const { p, q, routes, fromP, fromQ, now, writeAtO, holds, pass } = await prunedTriangle()
     // O writes r1 to r4; P gets them all and leaves them out of its stream to R, announcing r4
     const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
     p.applyChecked(later, { via: O })
@@ -467,7 +489,7 @@ describe('announcements over real streams', () => {
     await eventually(() => holds(r4), 'r4 reaches R from Q')
     assert.ok(later.slice(0, 3).every(x => !holds(x)))
     // the graft timeout passes: the announcement of r4 is not answered by r4 itself
-    t += 1_000
+    pass(1_000)
     fromP.session.check(now(), 1_000)
     await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length} of r1..r4)`, { ms: 5_000 })
     assert.equal(routes.stats.graftsSent, 1)
@@ -476,30 +498,7 @@ describe('announcements over real streams', () => {
   })
 
   it('answers a pruned page\'s announcement once every record it listed arrived by another path, without the knowledge of their origin', async () => {
-    let t = 0
-    const now = (): number => t
-    const engine = (id: NodeId): Engine => new Engine({ store: new MemoryStore(), node: id, maxDriftMs: 60_000 })
-    const R = asNodeId('node-r')
-    const P = asNodeId('node-p')
-    const Q = asNodeId('node-q')
-    const o = engine(O)
-    const p = engine(P)
-    const q = engine(Q)
-    const r = engine(R)
-    const writeAtO = (key: string): MemoryRecord => {
-      const before = o.store.stats().lastSeq
-      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
-      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
-    }
-    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
-    const routes = nodeRoutes(r)
-    const r0 = writeAtO('r0')
-    p.applyChecked([r0], { via: O })
-    q.applyChecked([r0], { via: O })
-    const fromQ = stream(q, r, routes, now)
-    await eventually(() => holds(r0), 'r0 reaches R from Q')
-    const fromP = stream(p, r, routes, now)
-    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    const { p, q, r, routes, fromP, fromQ, now, writeAtO, holds, pass } = await prunedTriangle()
     // P leaves r1 to r4 out, listing each; Q gets them from O without O's vector, so R's knowledge of O never reaches them
     const later = ['r1', 'r2', 'r3', 'r4'].map(writeAtO)
     p.applyChecked(later, { via: O })
@@ -511,13 +510,13 @@ describe('announcements over real streams', () => {
     q.applyChecked(later.slice(0, 2), { via: O })
     fromQ.sender.wake()
     await eventually(() => later.slice(0, 2).every(holds), 'r1 and r2 reach R from Q')
-    t += 500
+    pass(500)
     fromP.session.check(now(), 1_000)
     q.applyChecked(later.slice(2), { via: O })
     fromQ.sender.wake()
     await eventually(() => later.every(holds), 'r3 and r4 reach R from Q')
     assert.ok(!r.knowledge.covers(O, later[3]!.hlc, r.store.clockMark()), 'R\'s knowledge of O does not reach r4')
-    t += 1_000
+    pass(1_000)
     fromP.session.check(now(), 1_000)
     assert.equal(routes.stats.graftsSent, 0, 'nothing grafted: every record P left out is held')
     fromP.sender.stop()
@@ -525,32 +524,7 @@ describe('announcements over real streams', () => {
   })
 
   it('waits again, after a restart, for what a pruned stream left out in the session before, and grafts it', async () => {
-    let t = 0
-    const now = (): number => t
-    const engine = (id: NodeId, store = new MemoryStore()): Engine => new Engine({ store, node: id, maxDriftMs: 60_000 })
-    const R = asNodeId('node-r')
-    const P = asNodeId('node-p')
-    const Q = asNodeId('node-q')
-    const o = engine(O)
-    const p = engine(P)
-    const q = engine(Q)
-    const storeR = new MemoryStore()
-    let r = engine(R, storeR)
-    const writeAtO = (key: string): MemoryRecord => {
-      const before = o.store.stats().lastSeq
-      o.addTriples([{ subject: `user:${key}`, predicate: 'rel:p', object: key }])
-      return o.store.changesSince(before, { limit: 10 }).entries[0]!.record
-    }
-    const holds = (rec: MemoryRecord): boolean => r.store.getTriple((rec as { id: TripleId }).id) !== undefined
-    const routesOf = nodeRoutes
-    let routes = routesOf(r)
-    const r0 = writeAtO('r0')
-    p.applyChecked([r0], { via: O })
-    q.applyChecked([r0], { via: O })
-    const fromQ = stream(q, r, routes, now)
-    await eventually(() => holds(r0), 'r0 reaches R from Q')
-    const fromP = stream(p, r, routes, now)
-    await eventually(() => fromP.pruned.has(O), 'R prunes O on P')
+    const { p, storeR, fromP, fromQ, now, writeAtO, holds, pass } = await prunedTriangle()
     // P leaves r1 to r3 out and announces them; the node restarts before the graft timeout, and no path brought them
     const later = ['r1', 'r2', 'r3'].map(writeAtO)
     p.applyChecked(later, { via: O })
@@ -561,17 +535,17 @@ describe('announcements over real streams', () => {
     fromQ.sender.stop()
     fromP.session.close()
     fromQ.session.close()
-    r = engine(R, storeR)
-    routes = routesOf(r)
+    // R restarts on its store
+    const r = new Engine({ store: storeR, node: asNodeId('node-r'), maxDriftMs: 60_000 })
     // a new session with P: its stream carries everything after R's cursor, which is past r1 to r3
-    const again = stream(p, r, routes, now)
+    const again = stream(p, r, nodeRoutes(r), now)
     await eventually(() => again.pages.length > 0 && again.pages[again.pages.length - 1]!.more === false, 'the new stream caught up')
     assert.ok(later.every(x => !holds(x)))
-    t += 1_000
+    pass(1_000)
     again.session.check(now(), 1_000)
     await eventually(() => later.every(holds), () => `R holds r1 to r3 (holds ${later.filter(holds).length})`, { ms: 5_000 })
     // the graft brought them from where they were first left out: P's stream is no longer counted as leaving O out
-    await eventually(() => leftOutOn(storeR, P, feedIdOf(p.store)) === undefined, 'nothing left out of P\'s stream any more')
+    await eventually(() => leftOutOn(storeR, p.node, feedIdOf(p.store)) === undefined, 'nothing left out of P\'s stream any more')
     again.sender.stop()
   })
 })

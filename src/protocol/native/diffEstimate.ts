@@ -17,7 +17,7 @@
  * within ±255, which the sum of d random signs does for d up to about 4,000 (four standard
  * deviations); past that some sums wrap and the estimate falls short, but never below about
  * 5,000 on average at d = 10,000, and any estimate above about 5,000 already asks for the
- * largest first batch (recon.ts FIRST_BATCH_MAX): what the estimate decides is unchanged.
+ * largest first batch (reconSizing.ts FIRST_BATCH_MAX): what the estimate decides is unchanged.
  */
 import { PROTOCOL } from '../../core/errors.ts'
 import { mix32 } from './riblt.ts'

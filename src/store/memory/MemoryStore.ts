@@ -7,33 +7,33 @@
  * map from seq to slot whose insertion order is seq order (a changed record's old seq is removed
  * and its new, largest seq appended); replaced states in MemoryHistory, signed batches in
  * MemoryBatches, the knowledge vector, the voids and the held records in MemoryKnowledge; the
- * queries, listings and scans in MemoryReads (as reader.ts is the SQLite store's). `apply` stages every change and commits only when the whole batch succeeded, so a failing
- * batch leaves nothing behind. The full-text index (MemoryTextIndex.ts) changes in that same
- * commit; a clock repair goes through the same staging.
+ * queries, listings and scans in MemoryReads (as reader.ts is the SQLite store's). `apply` stages
+ * every change (the records' merge decisions in MemoryStaging) and commits only when the whole
+ * batch succeeded, so a failing batch leaves nothing behind. The full-text index
+ * (MemoryTextIndex.ts) changes in that same commit; a clock repair goes through the same staging.
  */
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
-import { compareMark, maxMark, type HlcMark } from '../../core/hlc.ts'
+import { maxMark, type HlcMark } from '../../core/hlc.ts'
 import type { NodeId, Seq, TripleId } from '../../core/ids.ts'
 import type { ClockVoid, KnowledgeEntry } from '../../core/knowledge.ts'
-import { compareRecords } from '../../core/merge.ts'
 import { isTombstone, recordKey, RECORD_KINDS } from '../../core/model.ts'
 import type { EpisodeRecord, MemoryRecord, NoteRecord, RecordKind, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import { DEFAULT_TEXT_CANDIDATES } from '../../text/rank.ts'
 import { newestFirst } from '../asOf.ts'
 import { checkCursor, checkMark, checkSlice, checkWallMs, nestedWriteError } from '../checks.ts'
-import { cameFromPeer, decide, isForgotten, isLive } from '../decide.ts'
 import { compareText } from '../order.ts'
 import { collectable } from '../tombstones.ts'
 import type {
-  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, FeedEntry, HeldOrigin, HeldRecord, Page, ProvenanceStats,
+  ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats,
   RecordRef, Store, StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
 import { MemoryBatches } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
 import { MemoryFeedFloors } from './MemoryFeedFloors.ts'
 import { MemoryKnowledge } from './MemoryKnowledge.ts'
-import { feedEntry, MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
+import { stageRecords } from './MemoryStaging.ts'
+import { MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
 
 export class MemoryStore implements Store {
@@ -76,16 +76,7 @@ export class MemoryStore implements Store {
    * and committed only when nothing can fail any more.
    */
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions, repair?: ClockRepair): ApplyResult {
-    const staged = newTables()
-    const writes: Slot[] = []
-    const replaced: Array<{ kind: RecordKind, key: string, state: StoredState }> = []
     const batches = this.batches.stage()
-    const changed: FeedEntry[] = []
-    let unchanged = 0
-    let replacedLive = 0
-    let forgotten = 0
-    let seq = this.lastSeq
-    let mark = repair === undefined ? maxMark(this.mark, opts.clock) : repair.clock
     // Voids first: what they drop is not held any more when the batch's records come.
     const known = this.known.stage(opts, batches)
     const removed: Slot[] = []
@@ -95,32 +86,8 @@ export class MemoryStore implements Store {
       removed.push(old)
       batches.count(old.seal?.batch, -1)
     }
-    for (let i = 0; i < records.length; i++) {
-      const incoming = records[i]!
-      const key = recordKey(incoming)
-      const seal = batches.sealOf(opts.seals, i)
-      const currentSlot = staged[incoming.kind].get(key) ?? this.tables[incoming.kind].get(key)
-      const current = currentSlot?.record
-      if (isForgotten(current, incoming, opts)) { forgotten++; unchanged++; continue }
-      const state = decide(current, incoming, opts, seal !== undefined && currentSlot !== undefined && currentSlot.seal === undefined)
-      if (state === undefined) { unchanged++; continue }
-      if (isLive(current)) replacedLive++
-      seq++
-      const kept = state === incoming ? seal : undefined
-      const slot: Slot = { record: state, seq, via: opts.via !== undefined && cameFromPeer(state, incoming) ? opts.via : undefined, seal: kept }
-      batches.count(kept?.batch, 1)
-      if (currentSlot !== undefined) {
-        if (compareRecords(state, currentSlot.record) !== 0) {
-          if (incoming.kind !== 'trace') replaced.push({ kind: incoming.kind, key, state: { ...stored(currentSlot), until: state.hlc } })
-        } else {
-          batches.count(currentSlot.seal?.batch, -1)
-        }
-      }
-      staged[incoming.kind].set(key, slot)
-      writes.push(slot)
-      if (compareMark(state.hlc, mark) > 0) mark = { wall: state.hlc.wall, counter: state.hlc.counter }
-      changed.push(feedEntry(slot))
-    }
+    const { writes, replaced, changed, unchanged, replacedLive, forgotten, seq, mark } =
+      stageRecords(this.tables, records, opts, batches, this.lastSeq, repair === undefined ? maxMark(this.mark, opts.clock) : repair.clock)
     const hold = opts.hold
     hold?.records.forEach((r, i) => {
       const seal = batches.sealOf(hold.seals, i, 'hold.seals')

@@ -5,7 +5,7 @@
  * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
  * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
- *   still covers them: nothing is echoed back. So are the records of origins the peer pruned
+ *   still covers them: nothing is echoed back (what a page reads and leaves out: feedScan.ts). So are the records of origins the peer pruned
  *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`)
  *   and lists every record it left out by stamp and print (`ls`). A page may be empty: it moves the peer's cursor
  *   past entries that were all left out, so the peer always knows exactly how much of this feed
@@ -30,14 +30,13 @@ import type { NodeId } from '../../core/ids.ts'
 import { sealPage } from '../../core/seals.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
-import type { FeedEntry, Store } from '../../store/Store.ts'
+import type { Store } from '../../store/Store.ts'
 import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protocol/native/messages.ts'
 import { BatchCache } from '../../replication/BatchCache.ts'
 import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
-import type { LeftOutStamp } from '../../protocol/native/leftOutList.ts'
-import type { HlcMark } from '../../core/hlc.ts'
+import { scanFeed, type Replay, type Scan } from './feedScan.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
@@ -74,21 +73,6 @@ export interface FeedSenderStats {
   /** Restarts: peer cursors that did not match, acknowledgement timeouts. */
   restarts: number
   snapshots: number
-}
-
-/** Feed entries after a position, as read from the store (or left over from the last read). */
-interface Scan {
-  readonly after: number
-  readonly entries: readonly FeedEntry[]
-  readonly lastSeq: number
-  readonly hasMore: boolean
-  readonly snapshot: boolean
-  /** The knowledge read in the same step as the store read that reached the end (hasMore false). */
-  readonly knowledge?: KnowledgeToSend
-  /** Pruned origins left out of `entries`, each with the highest stamp left out. */
-  readonly left?: ReadonlyMap<NodeId, HlcMark>
-  /** The same origins, with every record left out (stamp and print). */
-  readonly stamps?: ReadonlyMap<NodeId, readonly LeftOutStamp[]>
 }
 
 /** A page ready to send, and what sending it changes. */
@@ -139,7 +123,7 @@ export class FeedSender {
   /** A page with `more: false` was acknowledged since the peer's cursor: the catch-up is over. */
   private live = false
   /** After a graft: up to `until` (what the peer had acknowledged), only the grafted origins go. */
-  private replay: { readonly origins: ReadonlySet<NodeId>, readonly until: number } | undefined
+  private replay: Replay | undefined
   /** The batches the last pages' records belonged to (replication/BatchCache.ts). */
   private readonly batches: BatchCache
 
@@ -378,37 +362,16 @@ export class FeedSender {
     return { generation, msg, frame, rest, endsSnapshot: snap !== undefined && !more }
   }
 
-  /**
-   * The entries after `position`, at most a page's worth: what was left of the last read first,
-   * topped up from the store.
-   */
+  /** The entries after `position`, at most a page's worth (feedScan.ts). */
   private read (): Scan {
-    const limit = Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords))
-    const snapshot = this.snapshot !== undefined
-    const opts = snapshot ? { limit } : { limit, excludeVia: this.opts.peer }
-    // The knowledge is read right after a store read that reached the end, in the same step.
-    const knowledgeIf = (hasMore: boolean): { knowledge?: KnowledgeToSend } => {
-      const k = !hasMore ? this.opts.knowledge?.() : undefined
-      return k !== undefined ? { knowledge: k } : {}
-    }
-    // a snapshot leaves nothing out; a stream leaves out the origins the peer pruned
-    const pruned = snapshot ? undefined : this.opts.pruned
-    const replay = snapshot ? undefined : this.replay
-    const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark>, stamps?: ReadonlyMap<NodeId, readonly LeftOutStamp[]> } => {
-      const read = this.opts.store.changesSince(after, { ...opts, limit: n })
-      // a replay leaves out, unannounced, what the peer holds already
-      const page = replay === undefined ? read : { ...read, entries: read.entries.filter(e => e.seq > replay.until || replay.origins.has(e.record.hlc.node)) }
-      if (pruned === undefined || pruned.size === 0) return page
-      const { kept, left, stamps } = pruned.split(page.entries)
-      return { ...page, entries: kept, ...(left.size > 0 ? { left, stamps } : {}) }
-    }
-    const rest = this.rest
-    if (rest !== undefined && rest.after === this.position && rest.snapshot === snapshot) {
-      if (rest.entries.length >= limit || !rest.hasMore) return rest
-      const more = changes(rest.lastSeq, limit - rest.entries.length)
-      return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left, stamps: more.stamps } : {}) }
-    }
-    const page = changes(this.position, limit)
-    return { after: this.position, entries: page.entries, lastSeq: page.lastSeq, hasMore: page.hasMore, snapshot, ...knowledgeIf(page.hasMore), ...(page.left !== undefined ? { left: page.left, stamps: page.stamps } : {}) }
+    return scanFeed(this.position, this.rest, {
+      store: this.opts.store,
+      peer: this.opts.peer,
+      limit: Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords)),
+      snapshot: this.snapshot !== undefined,
+      pruned: this.opts.pruned,
+      replay: this.replay,
+      knowledge: this.opts.knowledge
+    })
   }
 }
