@@ -16,7 +16,9 @@
  *    acknowledged after its own commit), from the first until every node holds all of them (NaN
  *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
  *    converge_written_ms: until node 0 had made all 1,000 (the writes are one command to it);
- *    converge_first_node_ms / converge_p50_node_ms: until the first / the median other node held them;
+ *    converge_first_node_ms / converge_p50_node_ms / converge_last_node_ms: until the first / the
+ *    median / the last converged node held them; converge_records_lacking: how many of them the
+ *    nodes that missed the deadline still lacked when it passed (0 when every node converged);
  *    converge_cpu_ms_writer / _per_other_node: the CPU node 0 / each other node spent meanwhile;
  *  - session_failures: sessions that ended by a failure over the whole run, summed over the
  *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
@@ -137,7 +139,9 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const load = loadavg()[0]!
     const health = await cluster.health(sessionsPerNode(n, dials))
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
-    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, health, diameter: diameter(n, dials), dials: dials.length }
+    // what the nodes that missed the deadline still lacked of the burst (0 when all converged)
+    const lacking = all.length === writes ? after.slice(1).reduce((sum, s) => sum + Math.max(0, count + CONVERGE - s.records), 0) : NaN
+    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, lacking, health, diameter: diameter(n, dials), dials: dials.length }
     return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
@@ -161,6 +165,8 @@ interface Measured {
   readonly converged: number
   readonly writtenMs: number
   readonly arrived: readonly number[]
+  /** Records of the burst the nodes that missed the deadline still lacked at the end. */
+  readonly lacking: number
   readonly health: SessionHealth
   readonly diameter: number
   readonly dials: number
@@ -195,6 +201,8 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     converge_written_ms: Math.round(m.writtenMs),
     converge_first_node_ms: Math.round(Math.min(...m.arrived)),
     converge_p50_node_ms: Math.round(percentile([...m.arrived].sort((a, b) => a - b), 0.5)),
+    converge_last_node_ms: Math.round(Math.max(...m.arrived)),
+    converge_records_lacking: m.lacking,
     // CPU from before the burst to after it (the stats read once every node held it, or timed out)
     converge_cpu_ms_writer: m.after[0]!.cpuMs - m.before[0]!.cpuMs,
     converge_cpu_ms_per_other_node: Math.round(mean(m.after.slice(1).map((s, i) => s.cpuMs - m.before[i + 1]!.cpuMs))),
