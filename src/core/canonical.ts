@@ -52,8 +52,11 @@ export class Bytes {
   /** uvarint(UTF-8 byte length) then the UTF-8 bytes. */
   field (s: string): void {
     const units = s.length
-    if (units < 43) {
-      // At most 3 bytes per UTF-16 unit: under 128 bytes, so the length is one byte.
+    if (units < 128) {
+      // Copied unit by unit while ASCII: then the length is the unit count, under 128, one byte
+      // (node ids, 52 ASCII characters, are in every stamp hashed). Under 43 units the UTF-8
+      // form is under 128 bytes whatever it holds (at most 3 bytes per unit), so the rest is
+      // written here too; longer non-ASCII strings take the general path below.
       this.ensure(1 + 3 * units)
       const buf = this.buf
       const start = this.len + 1
@@ -64,10 +67,12 @@ export class Bytes {
         if (c >= 0x80) break
         buf[p++] = c
       }
-      if (i < units) p = start + buf.write(s, start, 'utf8')
-      buf[this.len] = p - start
-      this.len = p
-      return
+      if (i === units || units < 43) {
+        if (i < units) p = start + buf.write(s, start, 'utf8')
+        buf[this.len] = p - start
+        this.len = p
+        return
+      }
     }
     const n = Buffer.byteLength(s, 'utf8')
     this.uvarint(n)
