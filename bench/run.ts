@@ -11,13 +11,15 @@
  * --routes L   p2p.eagerRoutes in the mesh benchmark: on, off or on,off (default on,off)
  * --only NAME  run one benchmark (names: see BENCHES)
  * --base DIR   another checkout of engram, built: the benchmarks that run the built node (startup,
- *              peers) run its build too, interleaved with this one's, as base_… figures
+ *              peers) run its build too, interleaved with this one's, as base_… figures (intake
+ *              loads its source beside this one's)
  */
 import { parseArgs } from 'node:util'
 import { benchCodecs } from './codecs.ts'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
+import { benchIntake } from './intake.ts'
 import { benchMailbox } from './mailbox.ts'
 import { benchMesh } from './mesh.ts'
 import { benchNative } from './native.ts'
@@ -52,6 +54,8 @@ const BENCHES: Record<string, Bench> = {
   codecs: () => benchCodecs(),
   // Decoders against hostile input (the speed half of the fuzz tests).
   decode: () => benchDecode(),
+  // A receiver's work on a page before its store write, per step (decode, row checks, signatures); --base runs another checkout's beside it.
+  intake: ({ base }) => benchIntake({ base }),
   // Polled REST sync: 100,000 triples (or --rows, when smaller).
   sync: benchSync,
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).

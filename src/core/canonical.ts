@@ -23,6 +23,13 @@ const TAG: Record<Term['kind'], number> = {
   node: 0x01, string: 0x02, number: 0x03, boolean: 0x04, datetime: 0x05, lang: 0x06, json: 0x07
 }
 
+/** The value of each lowercase hex digit by its char code; -1 for any other code below 128. */
+const HEX_VALUE: Int8Array = (() => {
+  const t = new Int8Array(128).fill(-1)
+  for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i
+  return t
+})()
+
 /**
  * Growable byte buffer used by the encoders. One instance per module is reused for every encoding
  * (they are synchronous and never nested), so hashing a triple allocates no intermediate buffers.
@@ -52,8 +59,11 @@ export class Bytes {
   /** uvarint(UTF-8 byte length) then the UTF-8 bytes. */
   field (s: string): void {
     const units = s.length
-    if (units < 43) {
-      // At most 3 bytes per UTF-16 unit: under 128 bytes, so the length is one byte.
+    if (units < 128) {
+      // Copied unit by unit while ASCII: then the length is the unit count, under 128, one byte
+      // (node ids, 52 ASCII characters, are in every stamp hashed). Under 43 units the UTF-8
+      // form is under 128 bytes whatever it holds (at most 3 bytes per unit), so the rest is
+      // written here too; longer non-ASCII strings take the general path below.
       this.ensure(1 + 3 * units)
       const buf = this.buf
       const start = this.len + 1
@@ -64,10 +74,12 @@ export class Bytes {
         if (c >= 0x80) break
         buf[p++] = c
       }
-      if (i < units) p = start + buf.write(s, start, 'utf8')
-      buf[this.len] = p - start
-      this.len = p
-      return
+      if (i === units || units < 43) {
+        if (i < units) p = start + buf.write(s, start, 'utf8')
+        buf[this.len] = p - start
+        this.len = p
+        return
+      }
     }
     const n = Buffer.byteLength(s, 'utf8')
     this.uvarint(n)
@@ -92,7 +104,18 @@ export class Bytes {
   /** 64 lowercase hex digits as their 32 bytes. */
   hex32 (hex: string): void {
     this.ensure(32)
-    this.buf.write(hex, this.len, 32, 'hex')
+    // Digit by digit through a table (a record id in every leaf state hashed): Buffer's hex
+    // write costs more than the loop for 32 bytes. Anything else than 64 lowercase hex digits
+    // is written as Buffer writes it.
+    const buf = this.buf
+    let negative = 0
+    for (let i = 0, p = this.len; i < 32; i++, p++) {
+      const hi = HEX_VALUE[hex.charCodeAt(2 * i)] ?? -1
+      const lo = HEX_VALUE[hex.charCodeAt(2 * i + 1)] ?? -1
+      negative |= hi | lo
+      buf[p] = (hi << 4) | lo
+    }
+    if (negative < 0 || hex.length !== 64) buf.write(hex, this.len, 32, 'hex')
     this.len += 32
   }
 

@@ -195,15 +195,21 @@ function verifyBatch (batch: BatchProof, members: readonly number[], records: re
   const { n } = batch
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_LEAVES || batch.proof.length > n || batch.sig.byteLength !== SIGNATURE_BYTES) return 'bad-signature'
   if (members.length === 0) return 'bad-signature'
-  const byLeaf = members.map(i => ({ leaf: refs[i]!.leaf, record: records[i]! })).sort((a, b) => a.leaf - b.leaf)
-  const positions: number[] = []
-  const leaves: Uint8Array[] = []
-  for (const { leaf, record } of byLeaf) {
+  // By leaf position (a page lists a batch's records in leaf order, so the sort is rarely needed)
+  let order = members
+  for (let j = 1; j < members.length; j++) {
+    if (refs[members[j]!]!.leaf < refs[members[j - 1]!]!.leaf) { order = [...members].sort((a, b) => refs[a]!.leaf - refs[b]!.leaf); break }
+  }
+  const positions: number[] = new Array<number>(order.length)
+  const leaves: Uint8Array[] = new Array<Uint8Array>(order.length)
+  for (let j = 0; j < order.length; j++) {
+    const leaf = refs[order[j]!]!.leaf
+    const record = records[order[j]!]!
     if (!Number.isSafeInteger(leaf) || leaf < 0 || leaf >= n) return 'bad-signature'
-    if (positions.length > 0 && positions[positions.length - 1] === leaf) return 'bad-signature'
+    if (j > 0 && positions[j - 1] === leaf) return 'bad-signature'
     if (!maySign(record, batch.signer)) return 'not-signer'
-    positions.push(leaf)
-    leaves.push(leafHash(record))
+    positions[j] = leaf
+    leaves[j] = leafHash(record)
   }
   const rebuilt = rootFromProof(n, positions, leaves, batch.proof)
   if (rebuilt === undefined) return 'bad-signature'

@@ -111,10 +111,19 @@ export interface PageResult {
   readonly origins: ReadonlyMap<NodeId, number>
 }
 
-/** Per origin, how many of `changed` it has. */
+/** Per origin, how many of `changed` it has (counted by runs: a page's records come in runs of one origin). */
 function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
   const out = new Map<NodeId, number>()
-  for (const e of changed) out.set(e.record.hlc.node, (out.get(e.record.hlc.node) ?? 0) + 1)
+  let run: NodeId | undefined
+  let n = 0
+  for (const e of changed) {
+    const origin = e.record.hlc.node
+    if (origin === run) { n++; continue }
+    if (run !== undefined) out.set(run, (out.get(run) ?? 0) + n)
+    run = origin
+    n = 1
+  }
+  if (run !== undefined) out.set(run, (out.get(run) ?? 0) + n)
   return out
 }
 

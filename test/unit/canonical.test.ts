@@ -221,6 +221,22 @@ describe('canonical triple encoding', () => {
     }), INJ, 3)
   })
 
+  const LEN = seedFor(0xf1e1d)
+  test(`fields of any length and alphabet encode as the spec says (seed ${LEN})`, () => {
+    // Lengths around the encoder's shortcuts: ASCII up to 127 units, any text up to 42, then
+    // strings whose UTF-8 length needs two bytes of uvarint.
+    const part = fc.constantFrom('a', 'Z', '.', '-', '0', 'é', '€', '😀', '\u007f', '\u0080')
+    const text = fc.integer({ min: 0, max: 200 }).chain(n => fc.oneof(
+      fc.constant('x'.repeat(n)),
+      fc.array(part, { minLength: n, maxLength: n }).map(a => a.join('')),
+      fc.tuple(fc.constant('y'.repeat(n)), part).map(([a, b]) => a + b)))
+    assertProperty(fc.property(text, text, text, (subject, predicate, value) => {
+      const t: TripleContent = { subject, predicate, object: { kind: 'string', value } }
+      assert.equal(bytesToHex(canonicalTriple(t)), reference.triple(t))
+      return true
+    }), LEN, 300)
+  })
+
   test('field boundaries are part of the encoding', () => {
     const a = tripleId({ subject: 'ab', predicate: 'c', object: { kind: 'string', value: 'd' } })
     const b = tripleId({ subject: 'a', predicate: 'bc', object: { kind: 'string', value: 'd' } })

@@ -6,7 +6,7 @@ import {
   compareHlc, compareMark, formatHlc, HybridClock, MAX_COUNTER, MAX_WALL, parseHlc, validateHlc,
   type Hlc, type HlcMark
 } from '../../src/core/hlc.ts'
-import { asNodeId } from '../../src/core/ids.ts'
+import { asNodeId, isNodeId } from '../../src/core/ids.ts'
 import { assertProperty, hlcArb, nodeIdArb, seedFor } from './arbitraries.ts'
 
 const A = asNodeId('node-a')
@@ -259,6 +259,16 @@ describe('validateHlc', () => {
     ]
     for (const [input, field] of cases) assertCode(() => validateHlc(input), 'INVALID_INPUT', field)
     assertCode(() => validateHlc({ wall: -1, counter: 0, node: 'n' }, 'records[2].hlc'), 'INVALID_INPUT', 'records[2].hlc.wall:')
+  })
+
+  test('a node id checked just before does not let another through (the last valid one is remembered)', () => {
+    const id = `12D3KooW${'a'.repeat(44)}`
+    assert.equal(isNodeId(id), true)
+    assert.equal(isNodeId(id.slice(0, 20) + id.slice(20)), true, 'the same text, another string')
+    for (const bad of ['', `${id} `, `${id}/`, 'x'.repeat(129), 42, undefined]) {
+      assert.equal(isNodeId(bad), false, JSON.stringify(bad))
+      assert.equal(isNodeId(id), true)
+    }
   })
 })
 

@@ -139,6 +139,18 @@ describe('page seals', () => {
     assert.ok(verifyPage(p.records, p.seals, verifier).checks.every(c => c?.ok === false))
   })
 
+  it('verifies a batch whose records a page lists out of leaf order, and refuses a leaf listed twice', () => {
+    const recs = triples(alice.node, 20)
+    const p = page(recs, [2, 3, 9, 15], alice.signer)
+    const order = [2, 0, 3, 1]
+    const shuffled = { ...p.seals, refs: order.map(i => p.seals.refs[i]) }
+    assert.ok(verifyPage(order.map(i => p.records[i]!), shuffled, verifier).checks.every(c => c?.ok === true))
+
+    // the record at leaf 9 listed again after leaf 15 (not next to its first listing)
+    const twice = { ...p.seals, refs: [...p.seals.refs, p.seals.refs[2]] }
+    assert.ok(verifyPage([...p.records, p.records[2]!], twice, verifier).checks.every(c => c?.ok === false && c.why === 'bad-signature'))
+  })
+
   it('hashes each state differently', () => {
     const [a] = triples(alice.node, 1)
     const b = { ...a!, deleted: true } as MemoryRecord
