@@ -65,15 +65,23 @@ export const DAEMON_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 const flagName = (flag: string): string => flag.split('=')[0]!
 
 /**
+ * The DAEMON_V8_FLAGS a Node.js started with `execArgv` and `nodeOptions` (NODE_OPTIONS) lacks:
+ * a flag given there, with any value, is the user's and wins.
+ */
+export function missingDaemonFlags (execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(flagName)
+  return DAEMON_V8_FLAGS.filter(f => !given.includes(flagName(f)))
+}
+
+/**
  * Replaces this process (same pid, same stdio) by the same command run with DAEMON_V8_FLAGS, as
  * V8 reads them only as it starts. Returns, and the process goes on as it is, when the flags are
- * already given (on the command line or in NODE_OPTIONS, the user's own values winning) or when
- * this Node.js cannot replace a process (process.execve: not on Windows, nor before Node.js
- * 23.11).
+ * already given (missingDaemonFlags) or when this Node.js cannot replace a process
+ * (process.execve: not on Windows, nor before Node.js 23.11). A daemon engram starts itself gets
+ * the flags on its command line instead (cli/mcp/daemon.ts), without this second start.
  */
 export function execWithDaemonFlags (argv: readonly string[] = process.argv): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName)
-  const missing = DAEMON_V8_FLAGS.filter(f => !given.includes(flagName(f)))
+  const missing = missingDaemonFlags(process.execArgv, process.env.NODE_OPTIONS)
   const execve = (process as Partial<Pick<typeof process, 'execve'>>).execve
   if (missing.length === 0 || execve === undefined || process.platform === 'win32') return
   execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...argv.slice(1)], process.env)

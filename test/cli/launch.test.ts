@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { bundledNode, DAEMON_V8_FLAGS, supportedRuntime } from '../../src/cli/launch.ts'
+import { bundledNode, DAEMON_V8_FLAGS, missingDaemonFlags, supportedRuntime } from '../../src/cli/launch.ts'
 
 const LAUNCH = fileURLToPath(new URL('../../src/cli/launch.ts', import.meta.url))
 
@@ -39,5 +39,10 @@ describe('launcher', () => {
     const own = replaced({ NODE_OPTIONS: '--max-semi-space-size=4' })
     assert.deepEqual(own.execArgv.filter(a => a.startsWith('--max-semi-space-size')), [])
   })
-})
 
+  it('gives a daemon it starts the flags the user has not set', () => {
+    assert.deepEqual(missingDaemonFlags([], undefined), DAEMON_V8_FLAGS)
+    assert.deepEqual(missingDaemonFlags([], '--max-semi-space-size=4 --trace-warnings'), [])
+    assert.deepEqual(missingDaemonFlags(['--max-semi-space-size=32'], ''), [])
+  })
+})
