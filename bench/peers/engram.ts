@@ -1,64 +1,13 @@
 /**
- * An engram node as a benchmark peer (bench/peers/protocol.ts): the composition root itself
- * (EngramNode: store, REST API, native sync over QUIC), with the default configuration but for
- * its data dir, ports and seed, in a process of its own.
+ * An engram node as a benchmark peer (bench/peers/protocol.ts), run the way `engram start` runs
+ * one: first in a process with the daemon's V8 flags (src/cli/launch.ts DAEMON_V8_FLAGS, the
+ * process replaced as src/cli/main.ts does), then the node (bench/peers/engramNode.ts).
  *
  *   node bench/peers/engram.ts DATA_DIR P2P_PORT [CONFIG_JSON]
  *
  * CONFIG_JSON: more configuration over the defaults, e.g. {"p2p.eagerRoutes":true}.
- * Records are written through the engine (the REST API's write path without HTTP). `connect`
- * adds a manual peer (kept in the store, so a restarted node dials it again by itself);
- * `bytesIn` is the engram frame bytes received from peers since start.
  */
-import { defaultConfig } from '../../src/config/load.ts'
-import { EngramNode } from '../../src/node/EngramNode.ts'
-import { benchInput } from '../store.ts'
-import { memoryFigures, processFigures, servePeer, until, type Command } from './protocol.ts'
+import { execWithDaemonFlags } from '../../src/cli/launch.ts'
 
-const [dataDir, port, overrides] = process.argv.slice(2) as [string, string, string | undefined]
-const t0 = performance.now()
-const node = await EngramNode.start(defaultConfig({
-  dataDir,
-  'api.port': 0,
-  'p2p.enabled': true,
-  'p2p.port': Number(port),
-  'p2p.seed': 'bench-seed-7f3a9c2e41d8b605',
-  'log.level': 'error',
-  ...(overrides !== undefined ? JSON.parse(overrides) as Record<string, unknown> : {})
-}))
-const startMs = performance.now() - t0
-const native = node.native!
-const store = node.engine.store
-
-const records = (): number => store.stats().triples
-const bytesIn = (): number => native.sessionInfo().reduce((s, i) => s + i.bytesReceived, 0)
-const recordsIn = (): number => native.sessionInfo().reduce((s, i) => s + i.recordsReceived, 0)
-const sessions = (): number => native.sessionInfo().filter(i => i.state === 'open').length
-
-const onChange = (f: () => void): () => void => { node.engine.on('change', f); return () => { node.engine.off('change', f) } }
-
-function write (from: number, n: number, batch: number): void {
-  for (let i = 0; i < n; i += batch) {
-    node.engine.addTriples(Array.from({ length: Math.min(batch, n - i) }, (_, j) => benchInput(from + i + j)))
-  }
-}
-
-async function handle (cmd: Command): Promise<Record<string, unknown>> {
-  const c0 = performance.now()
-  switch (cmd.op) {
-    case 'fill': write(cmd.from, cmd.n, 10_000); break
-    case 'write': write(cmd.from, cmd.n, cmd.batch ?? cmd.n); break
-    case 'connect': native.addPeer(cmd.addr); break
-    case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); break
-    case 'stats': break
-    case 'memory': return { ms: performance.now() - c0, ...memoryFigures() }
-    case 'stop':
-      await node.stop()
-      setImmediate(() => process.exit(0))
-      break
-  }
-  if (cmd.op === 'stop') return { ms: performance.now() - c0, records: 0, bytesIn: 0, recordsIn: 0, sessions: 0, ...processFigures() }
-  return { ms: performance.now() - c0, records: records(), bytesIn: bytesIn(), recordsIn: recordsIn(), sessions: sessions(), ...processFigures() }
-}
-
-servePeer(handle, { addr: `127.0.0.1:${port}`, api: node.apiUrl, startMs, sinceSpawnMs: performance.now() })
+execWithDaemonFlags()
+await import('./engramNode.ts')

@@ -3,13 +3,15 @@
  * The `engram` executable. Everything happens in run.ts; this file only binds it to the process
  * (on an older Node.js it first hands over to the Node 24 installed with engram).
  */
-import { relaunchIfNeeded } from './launch.ts'
+import { execWithDaemonFlags, relaunchIfNeeded } from './launch.ts'
 import { mapStackTraces } from './sourceMaps.ts'
 
 const relaunched = await relaunchIfNeeded(process.argv[1]!, process.argv.slice(2))
 if (relaunched !== undefined) {
   process.exitCode = relaunched
 } else {
+  // the daemon runs with V8 flags of its own (launch.ts DAEMON_V8_FLAGS): set as the process starts
+  if (process.argv[2] === 'start') execWithDaemonFlags()
   // The build is bundled (scripts/build-cli.ts): stack traces name the src/ files, through the
   // source maps beside this file and its chunks.
   mapStackTraces(new URL('.', import.meta.url).href)

@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { bundledNode, supportedRuntime } from '../../src/cli/launch.ts'
+import { fileURLToPath } from 'node:url'
+import { bundledNode, DAEMON_V8_FLAGS, missingDaemonFlags, supportedRuntime } from '../../src/cli/launch.ts'
+
+const LAUNCH = fileURLToPath(new URL('../../src/cli/launch.ts', import.meta.url))
+
+/** A process that calls execWithDaemonFlags, then prints its pid, V8 flags and arguments. */
+function replaced (env: NodeJS.ProcessEnv): { spawned: number, pid: number, execArgv: string[], argv: string[] } {
+  const script = `const { execWithDaemonFlags } = await import(${JSON.stringify(LAUNCH)}); execWithDaemonFlags();` +
+    'console.log(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, argv: process.argv.slice(1) }))'
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'a', 'b'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 })
+  assert.equal(r.status, 0, r.stderr)
+  return { spawned: r.pid!, ...JSON.parse(r.stdout) as { pid: number, execArgv: string[], argv: string[] } }
+}
 
 describe('launcher', () => {
   it('knows which runtimes are supported', () => {
@@ -14,5 +27,22 @@ describe('launcher', () => {
   it('finds the Node 24 installed with the project', () => {
     const node = bundledNode()
     assert.ok(node !== undefined && existsSync(node), `expected node_modules/node/bin/node, got ${String(node)}`)
+  })
+
+  it('runs the daemon with its V8 flags: the same process (pid, arguments) replaced, the user\'s own value winning', () => {
+    const plain = replaced({ NODE_OPTIONS: '' })
+    // Windows cannot replace a process: the daemon runs with V8's defaults there
+    if (process.platform === 'win32') { assert.deepEqual(plain.execArgv, []); return }
+    for (const f of DAEMON_V8_FLAGS) assert.ok(plain.execArgv.includes(f), `${f} in ${plain.execArgv.join(' ')}`)
+    assert.equal(plain.pid, plain.spawned)
+    assert.deepEqual(plain.argv.slice(-2), ['a', 'b'])
+    const own = replaced({ NODE_OPTIONS: '--max-semi-space-size=4' })
+    assert.deepEqual(own.execArgv.filter(a => a.startsWith('--max-semi-space-size')), [])
+  })
+
+  it('gives a daemon it starts the flags the user has not set', () => {
+    assert.deepEqual(missingDaemonFlags([], undefined), DAEMON_V8_FLAGS)
+    assert.deepEqual(missingDaemonFlags([], '--max-semi-space-size=4 --trace-warnings'), [])
+    assert.deepEqual(missingDaemonFlags(['--max-semi-space-size=32'], ''), [])
   })
 })

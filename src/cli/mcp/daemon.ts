@@ -21,6 +21,7 @@ import { clientTlsOf } from '../../tls/NodeTls.ts'
 import type { ClientTls } from '../../tls/client.ts'
 import { resolveTarget } from '../connect.ts'
 import { cliEntry } from '../entry.ts'
+import { missingDaemonFlags } from '../launch.ts'
 import { UNREACHABLE } from '../exit.ts'
 import type { CliIo } from '../io.ts'
 
@@ -82,7 +83,8 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
 async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined, anyPort: boolean): Promise<string> {
-  const args = [cliEntry(), 'start']
+  // the daemon's V8 flags on its command line: it then need not replace its process (launch.ts)
+  const args = [...missingDaemonFlags([], io.env.NODE_OPTIONS), cliEntry(), 'start']
   const dataDirValue = str(values, 'data-dir')
   const configFile = str(values, 'config')
   if (dataDirValue !== undefined) args.push('--data-dir', dataDirValue)
