@@ -36,6 +36,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures } from './peers/protocol.ts'
 import { rawInsert } from './store.ts'
+import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
 
 // the peers run as built (dist/, as `engram start` does; `npm run bench` builds first), not through type stripping
 const built = (name: string): string => fileURLToPath(new URL(`../dist/bench/peers/${name}.js`, import.meta.url))
@@ -72,8 +73,9 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
     ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort())]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
+  const flags = system === 'engram' ? DAEMON_V8_FLAGS : []
   const source = new PeerProcess(system === 'engram' ? engram : YJS,
-    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort())] : ['server'])
+    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort())] : ['server'], flags)
   const peers: PeerProcess[] = [source]
   try {
     const { addr } = await source.ready
@@ -82,7 +84,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
 
     const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `${tag}raw-${rows}.db`), rows) : NaN
     const args = await receiverArgs()
-    let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args)
+    let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args, flags)
     peers.push(receiver)
     await receiver.ready
     const t0 = performance.now()
@@ -101,7 +103,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
 
     await receiver.stop()
     await source.run({ op: 'write', from: rows + LIVE, n: LIVE })
-    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr])
+    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr], flags)
     peers.push(receiver)
     const ready = await receiver.ready
     const resumed = await receiver.run({ op: 'wait', n: rows + 2 * LIVE })

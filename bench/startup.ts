@@ -1,6 +1,7 @@
 /**
  * Start-up of the engram executable as a user runs it (`npm run bench`, `startup`): the built
- * `dist/src/cli/main.js` in processes of its own, wall time (from spawn) and CPU time (user +
+ * `dist/src/cli/main.js` in processes of its own, with the V8 flags its `#!` line gives (cli/launch.ts
+ * DAEMON_V8_FLAGS), wall time (from spawn) and CPU time (user +
  * system, from /proc: Linux only, NaN elsewhere). Medians of several runs:
  *
  *  - version: `engram --version`, spawn to exit;
@@ -32,6 +33,7 @@ import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../src/client/ApiClient.ts'
 import { benchInput } from './store.ts'
 import { freeUdpPort, PeerProcess } from './peers/protocol.ts'
+import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SEED = 'bench-seed-7f3a9c2e41d8b605'
@@ -60,7 +62,7 @@ const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(r
 async function oneShot (build: Build, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Sample> {
   const cpu0 = cpuMsOf('self', true)
   const t0 = performance.now()
-  const child = spawn(process.execPath, [build.cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, build.cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   const code = await new Promise<number | null>(resolve => child.on('close', resolve))
@@ -80,7 +82,7 @@ class Daemon {
   constructor (build: Build, dataDir: string, env: NodeJS.ProcessEnv) {
     const prof = process.env.ENGRAM_BENCH_CPU_PROF
     const flags = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]
-    this.child = spawn(process.execPath, [...flags, build.cli, 'start', '--data-dir', dataDir, '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    this.child = spawn(process.execPath, [...flags, ...DAEMON_V8_FLAGS, build.cli, 'start', '--data-dir', dataDir, '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4_000) })
     this.exited = new Promise(resolve => this.child.on('close', () => resolve()))
     this.ready = this.untilReady(join(dataDir, 'api.json'))
@@ -185,7 +187,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
     const sizes = [100_000, 1_000_000].filter(n => n <= rows)
     if (sizes.length === 0) sizes.push(rows)
     const srcPort = await freeUdpPort()
-    const peer = new PeerProcess(join(ROOT, 'dist', 'bench', 'peers', 'engram.js'), [join(dir, 'source'), String(srcPort)])
+    const peer = new PeerProcess(join(ROOT, 'dist', 'bench', 'peers', 'engram.js'), [join(dir, 'source'), String(srcPort)], DAEMON_V8_FLAGS)
     source.push(peer)
     await peer.ready
     const receiverDir = (b: Build): string => join(dir, `${b.prefix}receiver`)

@@ -1,7 +1,8 @@
 /**
  * An engram node as a benchmark peer (bench/peers/protocol.ts), run the way `engram start` runs
- * one: first in a process with the daemon's V8 flags (src/cli/launch.ts DAEMON_V8_FLAGS, the
- * process replaced as src/cli/main.ts does), then the node (bench/peers/engramNode.ts).
+ * one: in a process with the daemon's V8 flags (src/cli/launch.ts DAEMON_V8_FLAGS: the benches
+ * give them on the command line, as the executable's `#!` line does; without them the process is
+ * replaced as src/cli/main.ts does), then the node (bench/peers/engramNode.ts).
  *
  *   node bench/peers/engram.ts DATA_DIR P2P_PORT [CONFIG_JSON]
  *

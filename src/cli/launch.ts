@@ -43,7 +43,7 @@ export async function relaunchIfNeeded (script: string, args: readonly string[])
     return 1
   }
   return await new Promise<number>(resolve => {
-    const child = spawn(node, [script, ...args], { stdio: 'inherit' })
+    const child = spawn(node, [...DAEMON_V8_FLAGS, script, ...args], { stdio: 'inherit' })
     const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward)
     child.on('error', e => { process.stderr.write(`engram: could not start ${node}: ${e.message}\n`); resolve(1) })
@@ -77,8 +77,11 @@ export function missingDaemonFlags (execArgv: readonly string[], nodeOptions: st
  * Replaces this process (same pid, same stdio) by the same command run with DAEMON_V8_FLAGS, as
  * V8 reads them only as it starts. Returns, and the process goes on as it is, when the flags are
  * already given (missingDaemonFlags) or when this Node.js cannot replace a process
- * (process.execve: not on Windows, nor before Node.js 23.11). A daemon engram starts itself gets
- * the flags on its command line instead (cli/mcp/daemon.ts), without this second start.
+ * (process.execve: not on Windows, nor before Node.js 23.11). Where engram starts Node.js itself
+ * the flags are on its command line, and this second start is not needed: the executable's `#!`
+ * line (main.ts), `npm start` (package.json), the hand-over to Node 24 (relaunchIfNeeded) and a
+ * daemon started for an MCP client (cli/mcp/daemon.ts); test/cli/launch.test.ts checks that the
+ * first two name every flag.
  */
 export function execWithDaemonFlags (argv: readonly string[] = process.argv): void {
   const missing = missingDaemonFlags(process.execArgv, process.env.NODE_OPTIONS)

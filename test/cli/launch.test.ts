@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { bundledNode, DAEMON_V8_FLAGS, missingDaemonFlags, supportedRuntime } from '../../src/cli/launch.ts'
 
 const LAUNCH = fileURLToPath(new URL('../../src/cli/launch.ts', import.meta.url))
+const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
+const PACKAGE = fileURLToPath(new URL('../../package.json', import.meta.url))
 
 /** A process that calls execWithDaemonFlags, then prints its pid, V8 flags and arguments. */
 function replaced (env: NodeJS.ProcessEnv): { spawned: number, pid: number, execArgv: string[], argv: string[] } {
@@ -38,6 +40,15 @@ describe('launcher', () => {
     assert.deepEqual(plain.argv.slice(-2), ['a', 'b'])
     const own = replaced({ NODE_OPTIONS: '--max-semi-space-size=4' })
     assert.deepEqual(own.execArgv.filter(a => a.startsWith('--max-semi-space-size')), [])
+  })
+
+  it('names the flags where Node.js is started for engram: the executable\'s #! line and npm start', () => {
+    const hashBang = readFileSync(BIN, 'utf8').split('\n', 1)[0]!
+    const start = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { scripts: Record<string, string> }).scripts.start!
+    for (const f of DAEMON_V8_FLAGS) {
+      assert.ok(hashBang.startsWith('#!/usr/bin/env -S node ') && hashBang.split(' ').includes(f), `${f} in ${hashBang}`)
+      assert.ok(start.split(' ').includes(f), `${f} in npm start: ${start}`)
+    }
   })
 
   it('gives a daemon it starts the flags the user has not set', () => {
