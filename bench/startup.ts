@@ -13,7 +13,9 @@
  *    the peer wrote 100 more: `restart_N_ready` until the API answers, `resume_N` until it holds
  *    the 100 (the last of them answers a query). The peer is a bench node (bench/peers/engram.ts)
  *    filled once; filling it and the node's first copy of its records are not measured, and the
- *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). Ratios: 1M ÷ 100k
+ *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). `window_N`: then until
+ *    its gossip window index is built (GET /api/v1/p2p/status has no `window.building`), with
+ *    the CPU spent by then — a build from the whole store, or its saved copy read back. Ratios: 1M ÷ 100k
  *    (restart_ready_1000000_vs_100000, …), which are 1 when start-up does not grow with the store.
  *
  * With `--base DIR` (another checkout, built), every case also runs DIR's executable, run for
@@ -126,6 +128,16 @@ async function untilHolds (daemon: Daemon, client: ApiClient, i: number, ms: num
   throw new Error(`the node did not receive record ${i} within ${ms / 1000} s`)
 }
 
+/** Polls until the node's gossip window index is built; answers the sample at that moment. */
+async function untilWindowBuilt (daemon: Daemon, client: ApiClient, ms: number): Promise<Sample> {
+  const deadline = performance.now() + ms
+  while (performance.now() < deadline) {
+    if ((await client.p2pStatus()).window?.building === undefined) return daemon.sample()
+    await sleep(20)
+  }
+  throw new Error(`the node's window index was not built within ${ms / 1000} s`)
+}
+
 function figures (out: Record<string, number>, name: string, samples: readonly Sample[]): void {
   out[`${name}_ms`] = Math.round(median(samples.map(s => s.ms)))
   out[`${name}_cpu_ms`] = Math.round(median(samples.map(s => s.cpuMs)))
@@ -211,6 +223,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
           const ready = await daemon.ready
           add(b, `restart_${n}_ready`, ready)
           add(b, `resume_${n}`, await untilHolds(daemon, ready.client, written - 1, 120_000))
+          add(b, `window_${n}`, await untilWindowBuilt(daemon, ready.client, 300_000))
           await daemon.stop()
         }
       }
