@@ -149,7 +149,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
   for (const b of builds) if (!existsSync(b.cli)) throw new Error(`${b.cli} is missing: build that checkout first`)
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-startup-'))
   // no configuration file of this machine's user; only what each case sets
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENGRAM_'))), XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), ENGRAM_LOG_LEVEL: 'warn' }
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENGRAM_'))), XDG_CONFIG_HOME: join(dir, 'config'), ENGRAM_LOG_LEVEL: 'warn' }
   const nativeEnv = async (extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> =>
     ({ ...env, ENGRAM_P2P_ENABLED: '1', ENGRAM_P2P_SEED: SEED, ENGRAM_P2P_HOST: '127.0.0.1', ENGRAM_P2P_PORT: String(await freeUdpPort()), ...extra })
   const samples = new Map<string, Sample[]>()

@@ -25,11 +25,6 @@ export function defaultDataDir (env: Env): string {
   return join(xdgVar(env, 'XDG_DATA_HOME') ?? join(homeDir(env), '.local', 'share'), 'engram')
 }
 
-/** `$XDG_CACHE_HOME/engram`, or `~/.cache/engram`: what engram may keep between runs and lose at any time. */
-export function defaultCacheDir (env: Env): string {
-  return join(xdgVar(env, 'XDG_CACHE_HOME') ?? join(homeDir(env), '.cache'), 'engram')
-}
-
 /** `$XDG_CONFIG_HOME/engram/config.json5`, or `~/.config/engram/config.json5`. */
 export function defaultConfigFile (env: Env): string {
   return join(xdgVar(env, 'XDG_CONFIG_HOME') ?? join(homeDir(env), '.config'), 'engram', 'config.json5')

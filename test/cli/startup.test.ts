@@ -4,11 +4,9 @@
  * rest of `engram status`. The client talks to the daemon over node:http (tls/client.ts
  * `httpExchange`), and the bundle loads node:http through `require`, since its ES module face
  * loads undici (scripts/build-cli.ts). Checked in the processes themselves, as they exit.
- * And the executable keeps V8's compiled code of its chunks in the user's cache directory
- * (Node.js's compile cache, cli/main.ts), so the next run does not compile them again.
  */
 import assert from 'node:assert/strict'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { engram, sandbox, startDaemon, type Sandbox } from './helpers.ts'
@@ -36,17 +34,5 @@ describe('what the engram executable loads', () => {
       await daemon.stop()
     }
     assert.match(daemon.stderr(), /^undici loaded: false$/m)
-  })
-
-  it('keeps the compiled code of its chunks in the user\'s cache directory (the compile cache)', async () => {
-    const { NODE_COMPILE_CACHE: _set, ...own } = box.env
-    const first = await engram(['--version'], own)
-    assert.equal(first.code, 0, first.stderr)
-    const dir = join(own.XDG_CACHE_HOME!, 'engram', 'compile')
-    const entries = readdirSync(dir, { recursive: true }).filter(f => typeof f === 'string' && /^[0-9a-f]+$/.test(f.split('/').at(-1)!))
-    assert.ok(entries.length > 0, `compiled code kept in ${dir}: ${JSON.stringify(readdirSync(dir, { recursive: true }))}`)
-    const off = await engram(['--version'], { ...own, XDG_CACHE_HOME: join(box.root, 'other-cache'), NODE_DISABLE_COMPILE_CACHE: '1' })
-    assert.equal(off.code, 0, off.stderr)
-    assert.throws(() => readdirSync(join(box.root, 'other-cache', 'engram', 'compile')), /ENOENT/, 'NODE_DISABLE_COMPILE_CACHE=1: nothing kept')
   })
 })

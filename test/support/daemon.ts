@@ -36,7 +36,7 @@ export function sandbox (): Sandbox {
   const root = mkdtempSync(join(tmpdir(), 'engram-cli-'))
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ENGRAM_')) env[k] = v
-  Object.assign(env, { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data'), XDG_CACHE_HOME: join(root, 'cache') })
+  Object.assign(env, { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data') })
   delete env.NODE_OPTIONS
   delete env.NODE_TEST_CONTEXT
   return { root, env, remove: () => rmSync(root, { recursive: true, force: true }) }
