@@ -15,7 +15,7 @@ import fc from 'fast-check'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { FINE_BITS, WindowIndex, type WindowStart } from '../../src/protocol/native/WindowIndex.ts'
-import { encodeWindowFile, WindowFileReader, type WindowFileEntry } from '../../src/protocol/native/windowFile.ts'
+import { encodeWindowFile, encodeWindowFileSteps, WindowFileReader, type WindowFileEntry } from '../../src/protocol/native/windowFile.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
@@ -140,6 +140,26 @@ describe('the window index saved between starts', () => {
     const twice = entries(); twice[1] = twice[0]!
     await refusedWith(encodeWindowFile(header, twice), /twice/)
     assertSameIndex(fresh(), fresh())
+  })
+
+  test('encoded a slice at a time: the same bytes; the list saved stays as it was while the index changes', async () => {
+    const clock = { now: T0 }
+    const { store, engine, saves } = await savedStore(100, clock)
+    const ix = new WindowIndex({ store, ttlMs: TTL, now: () => clock.now })
+    ix.rebuild()
+    const s = ix.saved(FEED)!
+    assert.equal(s.header.seq, 100)
+    // the index changes after the list was taken: the list and its header do not
+    engine.deleteTriples({ subject: 'user:s1' })
+    triples(engine, 500, 3)
+    ix.observe(store.changesSince(100, { limit: 10 }).entries)
+    assert.equal(ix.size, 103)
+    const steps = encodeWindowFileSteps(s.header, s.entries, 7)
+    let n = 0
+    let r = steps.next()
+    for (; r.done !== true; r = steps.next()) n++
+    assert.equal(n, 2 * Math.floor(99 / 7), 'a stop after every 7 entries, twice over')
+    assert.deepEqual(Buffer.from(r.value), Buffer.from(saves.bytes!), 'the bytes of the first save, taken before the changes')
   })
 
   test('a tombstone collected after the save is not read back (the clock stepped back within the window)', async () => {

@@ -300,13 +300,15 @@ export class WindowIndex {
 
   /**
    * What a node saves (windowFile.ts), or undefined while the index is not built: the header and
-   * the elements. The index is current to `seq` (changes observed since a build); changes still
+   * a list of the elements, which stays as it is while the index changes. The index is current to `seq` (changes observed since a build); changes still
    * queued by a caller are not in it and are read from the feed at the next load.
    */
-  saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: Iterable<WindowFileEntry> } | undefined {
+  saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: readonly WindowFileEntry[] } | undefined {
     if (!this.built || this.buildingNow) return undefined
     const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.count, x: this.x.slice() }
-    return { header, entries: this.entries() }
+    // the entries as they are now: an entry never changes, and its element's bytes stay where it
+    // reads them (ElementSlab.ts) even once it has left the index, so the list can be encoded later
+    return { header, entries: [...this.entries()] }
   }
 
   /** Every feed entry up to this seq is reflected in the index (once built). */

@@ -60,19 +60,31 @@ export interface WindowFileEntry {
 
 /** Encodes a window index; `entries` must yield exactly `header.count` entries. */
 export function encodeWindowFile (header: WindowFileHeader, entries: Iterable<WindowFileEntry>): Uint8Array {
+  const steps = encodeWindowFileSteps(header, [...entries], Number.MAX_SAFE_INTEGER)
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+  }
+}
+
+/**
+ * Encodes as encodeWindowFile does, stopping after every `slice` entries (twice over the
+ * entries: their sizes, then their bytes), so a caller can spread the work over turns of the
+ * event loop; the last step returns the bytes. `entries` must not change meanwhile.
+ */
+export function * encodeWindowFileSteps (header: WindowFileHeader, list: readonly WindowFileEntry[], slice: number): Generator<void, Uint8Array, void> {
   const feedId = Buffer.from(header.feedId, 'latin1')
   if (feedId.length > 255) throw new RangeError('feed id over 255 bytes')
-  const list: WindowFileEntry[] = []
-  const lengths: number[] = []
+  if (list.length !== header.count) throw new RangeError(`${list.length} entries for a count of ${header.count}`)
+  const lengths = new Array<number>(list.length)
   let size = HEADER_BYTES + feedId.length + TRAILER_BYTES
-  for (const e of entries) {
-    const length = Buffer.byteLength(e.key, 'utf8')
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0 && i % slice === 0) yield
+    const length = Buffer.byteLength(list[i]!.key, 'utf8')
     if (length > MAX_KEY_BYTES) throw new RangeError(`a key of ${length} bytes`)
-    list.push(e)
-    lengths.push(length)
+    lengths[i] = length
     size += ENTRY_FIXED + length
   }
-  if (list.length !== header.count) throw new RangeError(`${list.length} entries for a count of ${header.count}`)
   const buf = Buffer.alloc(size)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let p = buf.write(WINDOW_FILE_MAGIC, 0, 'latin1')
@@ -86,6 +98,7 @@ export function encodeWindowFile (header: WindowFileHeader, entries: Iterable<Wi
   p = buf.writeUInt8(feedId.length, p)
   buf.set(feedId, p); p += feedId.length
   for (let i = 0; i < list.length; i++) {
+    if (i > 0 && i % slice === 0) yield
     const e = list[i]!
     const length = lengths[i]!
     const ascii = length === e.key.length

@@ -25,7 +25,7 @@
  */
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import { WindowIndex, type WindowStart } from '../../protocol/native/WindowIndex.ts'
-import { encodeWindowFile } from '../../protocol/native/windowFile.ts'
+import { encodeWindowFileSteps } from '../../protocol/native/windowFile.ts'
 import type { WindowSaves } from './WindowSaves.ts'
 
 /** Entries queued before they are taken in without waiting for a read. */
@@ -40,6 +40,10 @@ const BUSY_QUEUED = 50_000
 const CHECKPOINT_MS = 10 * 60_000
 /** Changes (or feed entries read at a start) that make a checkpoint worth writing. */
 const CHECKPOINT_ENTRIES = 10_000
+/** Entries encoded per turn of the event loop when a checkpoint is written (a few ms). */
+const SAVE_SLICE = 20_000
+/** A checkpoint that waits for the store's changes to be durable looks again after this long, ms. */
+const DURABLE_RETRY_MS = 1_000
 
 export interface LazyWindowOptions {
   readonly store: Store
@@ -184,7 +188,17 @@ export class LazyWindow {
     const s = this.index.start
     if (s.from === 'file') this.savedSeq = s.seq
     this.opts.onStarted?.(s, ms)
-    if (s.feedRead >= this.checkpointEntries && !this.stopped) void this.save()
+    if (s.feedRead >= this.checkpointEntries && !this.stopped) this.checkpointSoon(60)
+  }
+
+  /**
+   * A checkpoint as soon as the store's changes up to the index's seq are durable (native sync
+   * makes received pages durable once they pause): a checkpoint does not wait for the disk itself.
+   */
+  private checkpointSoon (tries: number): void {
+    if (this.stopped || tries <= 0) return
+    if (this.store.durableSeq() >= this.index.currentTo) { void this.save(false); return }
+    setTimeout(() => { this.checkpointSoon(tries - 1) }, DURABLE_RETRY_MS).unref()
   }
 
   private get checkpointEntries (): number {
@@ -195,7 +209,7 @@ export class LazyWindow {
   private checkpoint (): void {
     if (this.index.building || this.stopped) return
     if (this.index.currentTo - this.savedSeq < this.checkpointEntries) return
-    void this.save()
+    this.checkpointSoon(1)
   }
 
   /**
@@ -203,8 +217,9 @@ export class LazyWindow {
    * from the feed) where it is saved, after making the store's changes up to its seq durable — a
    * saved index never reflects a change a power cut could take back. Nothing while it is not
    * built. One save at a time; resolves when this one is written (or failed: onSaveError).
+   * `final` (a stop): encoded at once; else a slice of entries per turn of the event loop.
    */
-  save (): Promise<void> {
+  save (final = true): Promise<void> {
     const { saves, feedId } = this.opts
     if (saves === undefined || feedId === undefined) return Promise.resolve()
     this.saving = this.saving.then(async () => {
@@ -212,7 +227,13 @@ export class LazyWindow {
       if (s === undefined || s.header.seq === this.savedSeq) return
       try {
         if (this.store.durableSeq() < s.header.seq) this.store.flush()
-        const bytes = encodeWindowFile(s.header, s.entries)
+        const steps = encodeWindowFileSteps(s.header, s.entries, final ? Number.MAX_SAFE_INTEGER : SAVE_SLICE)
+        let step = steps.next()
+        while (step.done !== true) {
+          await new Promise(resolve => setImmediate(resolve))
+          step = steps.next()
+        }
+        const bytes = step.value
         await saves.write(bytes)
         this.savedSeq = s.header.seq
       } catch (e) {
