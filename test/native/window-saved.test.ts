@@ -91,6 +91,20 @@ describe('the window index saved between starts', () => {
     third.window.stop()
   })
 
+  test('a read of the index before the saved copy was loaded reads it at once (not the whole store)', async () => {
+    const clock = { now: T0 }
+    const { store, saves } = await savedStore(300, clock)
+    let start: WindowStart | undefined
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => clock.now, saves, feedId: FEED, checkpointMs: 0, onStarted: s => { start = s } })
+    window.start()
+    assert.equal(window.current().size, 300)
+    assert.deepEqual(start, { from: 'file', feedRead: 0, loaded: 300, seq: 300 })
+    await new Promise(resolve => setTimeout(resolve, 10)) // the load that was under way ends without effect
+    assert.equal(window.ready, true)
+    assert.equal(window.current().size, 300)
+    window.stop()
+  })
+
   test('without a saved index, or with one that cannot be used, the index is rebuilt from the store', async () => {
     const clock = { now: T0 }
     const { store, saves } = await savedStore(300, clock)
@@ -111,7 +125,7 @@ describe('the window index saved between starts', () => {
     await refusedWith(undefined, undefined)
     const flipped = Uint8Array.from(good); flipped[200]! ^= 1
     await refusedWith(flipped, /checksum/)
-    await refusedWith(good.subarray(0, good.length - 10), /checksum|short/)
+    await refusedWith(good.subarray(0, good.length - 10), /checksum|short|past the end/)
     await refusedWith(new Uint8Array(3), /short/)
     await refusedWith(Buffer.from('something else entirely, not an index at all: '.repeat(4)), /magic/)
     const v2 = Uint8Array.from(good); v2[8] = 2

@@ -282,7 +282,9 @@ export class WindowIndex {
     } catch (err) {
       return (err as Error).message
     }
-    if (reader.entriesRead < reader.header.count) return undefined
+    const crc = reader.checkRead()
+    if (crc === undefined) return undefined
+    if (!crc) return 'checksum mismatch'
     if (!reader.done) return 'bytes after the last entry'
     if (this.count === reader.header.count && !equalBytes(this.x, reader.header.x)) return 'the elements do not add up to the saved digest'
     for (const s of samples) if (!this.matchesStore(s)) return `${s.kind} ${s.key}: its saved element is not the store's record's`

@@ -13,8 +13,9 @@
  *   entry = kind u8 (0 triple, 1 note, 2 episode, 3 trace; + 0x40 when the key is ASCII; + 0x80
  *           for a tombstone) · key length u16 · key (UTF-8) · stamp wall f64 · seq f64 · element (16)
  *
- * Pure: bytes in, bytes out. Reading checks the frame (magic, version, length, CRC) and each
- * entry's bounds; whether the file belongs to the store and is still usable is WindowIndex's
+ * Pure: bytes in, bytes out. Reading checks the frame (magic, version, length) at once, the CRC
+ * as the entries are read (over the bytes read so far: `done` is true only when it matched, so a
+ * large file is not checked in one go on the event loop) and each entry's bounds; whether the file belongs to the store and is still usable is WindowIndex's
  * call. A new element definition (WindowIndex.elementOf) or layout needs a new VERSION: a file
  * of another version is not read (the index is rebuilt).
  */
@@ -121,6 +122,9 @@ export class WindowFileReader {
   private readonly buf: Buffer
   private readonly view: DataView
   private pos: number
+  /** CRC-32 of the bytes before `crcPos`. */
+  private crc = 0
+  private crcPos = 0
   private readonly end: number
   private read = 0
 
@@ -132,14 +136,13 @@ export class WindowFileReader {
     this.end = buf.length - TRAILER_BYTES
   }
 
-  /** Checks the frame (magic, version, CRC, header); the reader, or why the bytes cannot be read. */
+  /** Checks the frame (magic, version, header; the CRC as entries are read); the reader, or why the bytes cannot be read. */
   static open (bytes: Uint8Array): WindowFileReader | string {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     if (buf.length < HEADER_BYTES + TRAILER_BYTES) return `${buf.length} bytes: too short`
     if (buf.toString('latin1', 0, 8) !== WINDOW_FILE_MAGIC) return 'not a saved window index (magic)'
     const version = buf.readUInt32LE(8)
     if (version !== WINDOW_FILE_VERSION) return `version ${version}, not ${WINDOW_FILE_VERSION}`
-    if (crc32(buf.subarray(0, buf.length - TRAILER_BYTES)) !== buf.readUInt32LE(buf.length - TRAILER_BYTES)) return 'checksum mismatch'
     const count = buf.readUInt32LE(12)
     const [ttlMs, ws, seq, feedFloor] = [16, 24, 32, 40].map(o => buf.readDoubleLE(o)) as [number, number, number, number]
     const x = Uint8Array.from(buf.subarray(48, 64))
@@ -178,8 +181,22 @@ export class WindowFileReader {
     return { kind, key, wall, seq, dead: (k & DEAD) !== 0, element }
   }
 
-  /** Every entry was read and the entries end where the file does. */
+  /**
+   * Takes the bytes read so far into the CRC (call after a slice of `next`); once every entry was
+   * read, whether the file's CRC matches (undefined before).
+   */
+  checkRead (): boolean | undefined {
+    const upTo = this.read === this.header.count ? this.end : this.pos
+    if (upTo > this.crcPos) {
+      this.crc = crc32(this.buf.subarray(this.crcPos, upTo), this.crc)
+      this.crcPos = upTo
+    }
+    if (this.read < this.header.count) return undefined
+    return this.crcPos === this.end && this.crc === this.buf.readUInt32LE(this.end)
+  }
+
+  /** Every entry was read, the entries end where the file does, and the CRC matched (checkRead). */
   get done (): boolean {
-    return this.read === this.header.count && this.pos === this.end
+    return this.read === this.header.count && this.pos === this.end && this.checkRead() === true
   }
 }

@@ -151,7 +151,6 @@ export class LazyWindow {
     this.startedAt = performance.now()
     const step = (): void => {
       this.buildTimer = undefined
-      this.readSaved()
       if (!this.index.buildStep(this.buildSlice)) {
         if (!this.stopped) this.buildTimer = setImmediate(step)
         return
@@ -159,7 +158,19 @@ export class LazyWindow {
       this.built()
       if (this.queue.length > 0) this.whenIdle()
     }
-    this.buildTimer = setImmediate(step)
+    if (!this.unread) { this.buildTimer = setImmediate(step); return }
+    // the saved index is read off the event loop; a read of the index meanwhile reads it at once
+    this.opts.saves!.load().then(bytes => {
+      if (!this.unread) return // read meanwhile by current()
+      this.unread = false
+      if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
+    }, (e: unknown) => {
+      if (!this.unread) return
+      this.unread = false
+      this.opts.onSaveError?.('read', e)
+    }).finally(() => {
+      if (this.index.building && !this.stopped && this.buildTimer === undefined) this.buildTimer = setImmediate(step)
+    })
     const every = this.opts.checkpointMs ?? CHECKPOINT_MS
     if (every > 0 && this.unread) {
       this.checkpointTimer = setInterval(() => { this.checkpoint() }, every)

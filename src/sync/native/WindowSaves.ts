@@ -4,11 +4,14 @@
  * (`MemoryWindowSaves`). Derived data: losing it costs a rebuild at the next start, nothing else.
  */
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { replaceFile } from '../../util/files.ts'
 
 export interface WindowSaves {
   /** The bytes last written, or undefined when there are none. Throws when they cannot be read. */
   read (): Uint8Array | undefined
+  /** As read, without blocking the event loop while they are read. */
+  load (): Promise<Uint8Array | undefined>
   /** Replaces what was written (atomically: a crash leaves the old bytes or the new). */
   write (bytes: Uint8Array): Promise<void>
 }
@@ -19,6 +22,14 @@ export function fileWindowSaves (path: string): WindowSaves {
     read: () => {
       try {
         return readFileSync(path)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw e
+      }
+    },
+    load: async () => {
+      try {
+        return await readFile(path)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
@@ -35,6 +46,10 @@ export class MemoryWindowSaves implements WindowSaves {
 
   read (): Uint8Array | undefined {
     return this.bytes
+  }
+
+  load (): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.bytes)
   }
 
   write (bytes: Uint8Array): Promise<void> {
