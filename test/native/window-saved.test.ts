@@ -105,6 +105,21 @@ describe('the window index saved between starts', () => {
     window.stop()
   })
 
+  test('a peer\'s gossip reaching the index before the saved copy was loaded reads it at once (not the whole store)', async () => {
+    const clock = { now: T0 }
+    const { store, saves } = await savedStore(300, clock)
+    let start: WindowStart | undefined
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => clock.now, saves, feedId: FEED, checkpointMs: 0, onStarted: s => { start = s } })
+    window.start()
+    // as GossipPeer and ReconPeer do: the index itself, not through current()
+    assert.equal(window.index.digest().n, 300)
+    assert.equal(window.index.start.from, 'file')
+    assert.equal(window.index.start.feedRead, 0)
+    await eventually(() => start !== undefined, 'the start told', { everyMs: 1 })
+    assert.equal(start!.from, 'file')
+    window.stop()
+  })
+
   test('without a saved index, or with one that cannot be used, the index is rebuilt from the store', async () => {
     const clock = { now: T0 }
     const { store, saves } = await savedStore(300, clock)

@@ -168,6 +168,8 @@ export class WindowIndex {
   /** A load under way (beginLoad): the file's entries not read yet. */
   private loading: { readonly reader: WindowFileReader, readonly checkFloor: number, readonly samples: Entry[], readonly every: number } | undefined
   private started: WindowStart = { from: 'store', feedRead: 0 }
+  /** A saved index being read elsewhere (deferLoad): read at once if the index is needed first. */
+  private pendingLoad: (() => void) | undefined
 
   constructor (opts: WindowIndexOptions) {
     if (typeof opts.ttlMs !== 'number' || !Number.isFinite(opts.ttlMs) || opts.ttlMs < 8) {
@@ -245,8 +247,23 @@ export class WindowIndex {
     return undefined
   }
 
+  /**
+   * A build under way (beginBuild) waits for a saved index that is being read elsewhere: its
+   * first step — or any read that needs the whole set, such as a peer's gossip — calls `read`
+   * first, which is to read the saved index at once and call beginLoad (or leave the build as it
+   * is). `undefined`: no longer waiting (the caller called beginLoad itself).
+   */
+  deferLoad (read: (() => void) | undefined): void {
+    this.pendingLoad = read
+  }
+
   /** Reads up to `limit` more entries (of a file being loaded, else of the feed) of a start under way; true once it has ended. */
   buildStep (limit: number = REBUILD_PAGE): boolean {
+    if (this.pendingLoad !== undefined) {
+      const read = this.pendingLoad
+      this.pendingLoad = undefined
+      read()
+    }
     if (!this.building) return this.built
     if (this.loading !== undefined) {
       const refused = this.loadStep(Math.max(1, limit))

@@ -159,17 +159,23 @@ export class LazyWindow {
       if (this.queue.length > 0) this.whenIdle()
     }
     if (!this.unread) { this.buildTimer = setImmediate(step); return }
-    // the saved index is read off the event loop; a read of the index meanwhile reads it at once
+    // the saved index is read off the event loop; a read of the index meanwhile (current(), or a
+    // peer's gossip reaching the index itself) reads it at once
+    this.index.deferLoad(() => { this.readSaved() })
     this.opts.saves!.load().then(bytes => {
-      if (!this.unread) return // read meanwhile by current()
+      if (!this.unread) return // read meanwhile
       this.unread = false
+      this.index.deferLoad(undefined)
       if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
     }, (e: unknown) => {
       if (!this.unread) return
       this.unread = false
+      this.index.deferLoad(undefined)
       this.opts.onSaveError?.('read', e)
     }).finally(() => {
-      if (this.index.building && !this.stopped && this.buildTimer === undefined) this.buildTimer = setImmediate(step)
+      if (this.stopped || this.buildTimer !== undefined) return
+      if (this.index.building) this.buildTimer = setImmediate(step)
+      else this.built() // ended meanwhile, by a read of the index
     })
     const every = this.opts.checkpointMs ?? CHECKPOINT_MS
     if (every > 0 && this.unread) {
