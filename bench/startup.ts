@@ -14,7 +14,9 @@
  *    the peer wrote 100 more: `restart_N_ready` until the API answers, `resume_N` until it holds
  *    the 100 (the last of them answers a query). The peer is a bench node (bench/peers/engram.ts)
  *    filled once; filling it and the node's first copy of its records are not measured, and the
- *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). Ratios: 1M ÷ 100k
+ *    1,000,000 reuse the 100,000 (900,000 more are filled and copied). `window_N`: then until
+ *    its gossip window index is built (GET /api/v1/p2p/status has no `window.building`), with
+ *    the CPU spent by then — a build from the whole store, or its saved copy read back. Ratios: 1M ÷ 100k
  *    (restart_ready_1000000_vs_100000, …), which are 1 when start-up does not grow with the store.
  *
  * With `--base DIR` (another checkout, built), every case also runs DIR's executable, run for
@@ -74,7 +76,7 @@ async function oneShot (build: Build, args: readonly string[], env: NodeJS.Proce
 /** A daemon of `build` (`engram start`), from its spawn until its API answers. */
 class Daemon {
   readonly child: ChildProcess
-  readonly ready: Promise<Sample & { client: ApiClient }>
+  readonly ready: Promise<Sample & { client: ApiClient, url: string }>
   private readonly t0 = performance.now()
   private readonly exited: Promise<void>
   private stderr = ''
@@ -91,16 +93,17 @@ class Daemon {
   /** ms since spawn and the daemon's CPU so far. */
   sample (): Sample { return { ms: performance.now() - this.t0, cpuMs: cpuMsOf(this.child.pid!) } }
 
-  private async untilReady (infoFile: string): Promise<Sample & { client: ApiClient }> {
+  private async untilReady (infoFile: string): Promise<Sample & { client: ApiClient, url: string }> {
     const deadline = performance.now() + 120_000
     let client: ApiClient | undefined
+    let url = ''
     while (performance.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`engram start exited with ${this.child.exitCode}: ${this.stderr}`)
       if (client === undefined && existsSync(infoFile)) {
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { url: string, pid: number }
-        if (info.pid === this.child.pid) client = new ApiClient(info.url, { timeoutMs: 10_000 })
+        if (info.pid === this.child.pid) { url = info.url; client = new ApiClient(info.url, { timeoutMs: 10_000 }) }
       }
-      if (client !== undefined && await client.health().then(() => true, () => false)) return { ...this.sample(), client }
+      if (client !== undefined && await client.health().then(() => true, () => false)) return { ...this.sample(), client, url }
       await sleep(5)
     }
     throw new Error(`engram start did not answer within 120 s: ${this.stderr}`)
@@ -126,6 +129,21 @@ async function untilHolds (daemon: Daemon, client: ApiClient, i: number, ms: num
     await sleep(10)
   }
   throw new Error(`the node did not receive record ${i} within ${ms / 1000} s`)
+}
+
+/** Polls until the node's gossip window index is built; answers the sample at that moment. */
+async function untilWindowBuilt (daemon: Daemon, url: string, ms: number): Promise<Sample> {
+  const deadline = performance.now() + ms
+  const client = new ApiClient(url, { timeoutMs: ms })
+  while (performance.now() < deadline) {
+    const t0 = performance.now()
+    const building = (await client.p2pStatus()).window?.building
+    const took = performance.now() - t0
+    if (took > 2_000) process.stderr.write(`startup: a status request took ${Math.round(took)} ms (window ${JSON.stringify(building)})\n`)
+    if (building === undefined) return daemon.sample()
+    await sleep(20)
+  }
+  throw new Error(`the node's window index was not built within ${ms / 1000} s`)
 }
 
 function figures (out: Record<string, number>, name: string, samples: readonly Sample[]): void {
@@ -213,6 +231,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
           const ready = await daemon.ready
           add(b, `restart_${n}_ready`, ready)
           add(b, `resume_${n}`, await untilHolds(daemon, ready.client, written - 1, 120_000))
+          add(b, `window_${n}`, await untilWindowBuilt(daemon, ready.url, 300_000))
           await daemon.stop()
         }
       }

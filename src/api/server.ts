@@ -38,6 +38,7 @@ import { metricsRoutes } from './routes/metrics.ts'
 import { nodeMetrics } from './nodeMetrics.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { loadDashboardAssets } from './dashboardAssets.ts'
+import { lazyValidators } from './lazyValidators.ts'
 
 /** Longest path parameter, characters as sent (a 1 KiB note key, fully %-encoded, fits). */
 const MAX_PARAM_CHARS = 4096
@@ -56,6 +57,8 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
     // refuses it naming the field (core/validate.ts), instead of a bare "not valid JSON".
     onProtoPoisoning: 'ignore',
     frameworkErrors: frameworkErrorHandler,
+    // each route's request schemas compiled when a request first needs them (lazyValidators.ts)
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
     ajv: {
       // No coercion (a number is not a string), unknown fields are errors rather than dropped,
       // and errors carry the offending data so messages can describe it.

@@ -241,6 +241,7 @@ export class EngramNode {
         onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
         clocks,
+        windowFile: paths.window,
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
       native = p2p?.native

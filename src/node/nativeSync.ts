@@ -24,6 +24,7 @@ import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
 import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
 import type { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
 import { createMailboxSync } from './mailbox.ts'
+import { fileWindowSaves } from '../sync/native/WindowSaves.ts'
 
 /** Whether the configuration uses relays or serves as one (the group keys are then needed). */
 export function usesRelays (c: EngramConfig): boolean {
@@ -85,6 +86,8 @@ export interface NativeSyncParts {
   readonly keys?: SeedKeys
   /** The peers' clock readings, shared with polled sync. */
   readonly clocks?: PeerClocks
+  /** The file the gossip window index is saved in between starts (node/paths.ts `window`). */
+  readonly windowFile?: string
 }
 
 /**
@@ -128,6 +131,7 @@ export async function createNativeSync (parts: NativeSyncParts): Promise<{ nativ
     ...(parts.certificates !== undefined ? { certificates: parts.certificates } : {}),
     ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}),
     ...(parts.clocks !== undefined ? { clocks: parts.clocks } : {}),
+    ...(parts.windowFile !== undefined ? { windowSaves: fileWindowSaves(parts.windowFile) } : {}),
     settings: () => nativeSettings(parts.config()),
     manualPeers: [...config.p2p.manualPeers, ...config.discovery.manualPeers],
     ...(parts.peers !== undefined ? { peers: parts.peers } : {}),

@@ -7,6 +7,7 @@
  *   <dataDir>/api.token      the API token (apiToken.ts, mode 0600)
  *   <dataDir>/dashboard.html the page `engram ui` opens: on to the dashboard with the token (mode 0600)
  *   <dataDir>/vectors.db     semantic search's vectors (SQLite; only with search.embedder.*; derived: may be deleted)
+ *   <dataDir>/window.bin     the gossip window index as saved at the last stop or checkpoint (only with p2p.enabled; derived: may be deleted)
  *
  * The directory itself defaults to the XDG data directory (`$XDG_DATA_HOME/engram`, else
  * `~/.local/share/engram`) and is created with mode 0700; a node sets it, and the files in it, to
@@ -25,6 +26,7 @@ export interface DataPaths {
   readonly apiToken: string
   readonly dashboardLink: string
   readonly vectors: string
+  readonly window: string
 }
 
 export function dataPaths (dataDir: string): DataPaths {
@@ -35,7 +37,8 @@ export function dataPaths (dataDir: string): DataPaths {
     apiInfo: join(dataDir, 'api.json'),
     apiToken: join(dataDir, 'api.token'),
     dashboardLink: join(dataDir, 'dashboard.html'),
-    vectors: join(dataDir, 'vectors.db')
+    vectors: join(dataDir, 'vectors.db'),
+    window: join(dataDir, 'window.bin')
   }
 }
 

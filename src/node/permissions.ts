@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { DataPaths } from './paths.ts'
 
 /** Files of the data directory that must be readable by their owner only. */
-export const PRIVATE_FILES = ['engram.db', 'engram.db-wal', 'engram.db-shm', 'vectors.db', 'vectors.db-wal', 'vectors.db-shm', 'api.token', 'api.json', 'daemon.log'] as const
+export const PRIVATE_FILES = ['engram.db', 'engram.db-wal', 'engram.db-shm', 'vectors.db', 'vectors.db-wal', 'vectors.db-shm', 'api.token', 'api.json', 'daemon.log', 'window.bin'] as const
 
 export interface ModeChange {
   readonly path: string

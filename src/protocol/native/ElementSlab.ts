@@ -48,6 +48,11 @@ export class ElementSlab {
     this.live--
   }
 
+  /** Room for `slots` elements before the next move, when nothing is stored yet (a saved index read back). */
+  reserve (slots: number): void {
+    if (this.used === 0 && slots * BYTES > this.buf.length) this.buf = new Uint8Array(slots * BYTES)
+  }
+
   /** Forgets every element. */
   clear (): void {
     this.buf = new Uint8Array(FIRST_SLOTS * BYTES)

@@ -18,16 +18,22 @@
  * the index is rebuilt from the store. The first use rebuilds (or a rebuild spread over turns of
  * the event loop: beginBuild / buildStep, as a starting node does).
  *
+ * Saved and read back (windowFile.ts): `saved` gives what a node writes at a stop; `beginLoad`
+ * starts from such a file instead of from nothing — its elements are taken as they are (no
+ * hashing), then the feed after the file's seq is read as a rebuild reads it — after checking
+ * that the file belongs to this store and can still be used; otherwise it rebuilds.
+ *
  * Reads the store only; the clock is injected.
  */
 import { blake3 } from '../../core/hash.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
-import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
+import { isTombstone, recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { canonicalRecord } from '../../core/records.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 import { CodedSummary } from './codedSummary.ts'
 import { ElementSlab, slabView, slabXorInto, type SlabHolder } from './ElementSlab.ts'
+import { WindowFileReader, type WindowFileEntry, type WindowFileHeader } from './windowFile.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -39,6 +45,8 @@ export const ELEMENT_BYTES = 16
 const FINE_BUCKETS = 1 << FINE_BITS
 /** Records read per store page while rebuilding. */
 const REBUILD_PAGE = 10_000
+/** Elements of a loaded file checked against the store's records before the file is trusted. */
+const LOAD_SAMPLES = 16
 
 export interface WindowIndexOptions {
   readonly store: Store
@@ -72,15 +80,18 @@ class Entry implements WindowElement, SlabHolder {
   readonly wall: number
   readonly seq: number
   readonly fine: number
+  /** The state is a tombstone (a saved index says so: tombstone collection removes records). */
+  readonly dead: boolean
   buf: Uint8Array
   slot = 0
 
-  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number) {
+  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number, dead: boolean) {
     this.kind = kind
     this.key = key
     this.wall = wall
     this.seq = seq
     this.fine = fine
+    this.dead = dead
     this.buf = NO_BYTES
   }
 
@@ -116,6 +127,17 @@ export function bucketOf (element: Uint8Array, level: number): number {
   return fineBucketOf(element) >>> (FINE_BITS - level)
 }
 
+/** How the last start of the index went (beginBuild or beginLoad); `feedRead`: feed entries it read. */
+export type WindowStart =
+  | { readonly from: 'store', readonly feedRead: number, readonly refused?: string }
+  | { readonly from: 'file', readonly feedRead: number, readonly loaded: number, readonly seq: number }
+
+/** What beginLoad needs to know about the store beside the store itself. */
+export interface WindowLoadContext {
+  /** The store's feed id: a file saved for another store is not read. */
+  readonly feedId: string
+}
+
 function xorInto (target: Uint8Array, offset: number, el: Uint8Array): void {
   for (let i = 0; i < ELEMENT_BYTES; i++) target[offset + i]! ^= el[i]!
 }
@@ -141,6 +163,13 @@ export class WindowIndex {
   /** A rebuild under way (beginBuild): the feed position read up to. */
   private cursor = 0
   private buildingNow = false
+  /** Every feed entry up to this seq is reflected (the file's seq, then builtSeq and what was observed). */
+  private seenSeq = 0
+  /** A load under way (beginLoad): the file's entries not read yet. */
+  private loading: { readonly reader: WindowFileReader, readonly checkFloor: number, readonly samples: Entry[], readonly every: number } | undefined
+  private started: WindowStart = { from: 'store', feedRead: 0 }
+  /** A saved index being read elsewhere (deferLoad): read at once if the index is needed first. */
+  private pendingLoad: (() => void) | undefined
 
   constructor (opts: WindowIndexOptions) {
     if (typeof opts.ttlMs !== 'number' || !Number.isFinite(opts.ttlMs) || opts.ttlMs < 8) {
@@ -170,27 +199,145 @@ export class WindowIndex {
    * once it has ended (the feed entries up to the store's last seq at the start are read here;
    * a record changed later is read here or observed, whichever is newer).
    */
-  beginBuild (): void {
+  beginBuild (refused?: string): void {
     this.clear()
+    this.loading = undefined
     this.ws = this.windowStart()
     this.builtSeq = this.store.stats().lastSeq
+    this.seenSeq = this.builtSeq
     this.cursor = 0
     this.built = false
     this.buildingNow = true
+    this.started = { from: 'store', feedRead: 0, ...(refused !== undefined ? { refused } : {}) }
   }
 
-  /** Reads up to `limit` more feed entries of a rebuild under way; true once it has ended. */
+  /**
+   * Starts from a saved index (windowFile.ts) instead of from nothing, spread over buildStep as
+   * beginBuild is: the file's elements are taken in as they are (those the window start has
+   * passed since are left out), then the store's feed after the file's seq is read as a rebuild
+   * reads it. The file is used only when its frame checks out and it was saved for this store
+   * (feed id), with this TTL, at a feed position the store has reached, with a window start not
+   * after this one (the clock went back: rebuild); while it is read, a tombstone the store may
+   * have collected since is looked up, and at its end some of its elements are checked against
+   * the records they stand for. Anything else — a malformed entry, a count or digest that does not
+   * add up, an element that is not its record's — makes it rebuild from the store (`started`
+   * tells why). Returns whether the file is being read.
+   */
+  beginLoad (bytes: Uint8Array, ctx: WindowLoadContext): boolean {
+    const reader = WindowFileReader.open(bytes)
+    const refused = typeof reader === 'string' ? reader : this.refusal(reader.header, ctx)
+    if (refused !== undefined || typeof reader === 'string') { this.beginBuild(refused); return false }
+    this.beginBuild()
+    const h = reader.header
+    const floor = this.store.stats().feedFloor
+    this.cursor = h.seq
+    this.seenSeq = Math.max(h.seq, this.builtSeq)
+    this.slab.reserve(h.count)
+    this.loading = { reader, checkFloor: floor > h.feedFloor ? floor : 0, samples: [], every: Math.max(1, Math.floor(h.count / LOAD_SAMPLES)) }
+    this.started = { from: 'file', feedRead: 0, loaded: 0, seq: h.seq }
+    return true
+  }
+
+  private refusal (h: WindowFileHeader, ctx: WindowLoadContext): string | undefined {
+    if (h.feedId !== ctx.feedId) return 'saved for another store (feed id)'
+    if (h.ttlMs !== this.ttlMs) return `saved with a TTL of ${h.ttlMs} ms, not ${this.ttlMs}`
+    const last = this.store.stats().lastSeq
+    if (h.seq > last) return `saved at seq ${h.seq}, past the store's last seq ${last}`
+    if (h.ws > this.windowStart()) return 'saved with a later window start (the clock went back)'
+    return undefined
+  }
+
+  /**
+   * A build under way (beginBuild) waits for a saved index that is being read elsewhere: its
+   * first step — or any read that needs the whole set, such as a peer's gossip — calls `read`
+   * first, which is to read the saved index at once and call beginLoad (or leave the build as it
+   * is). `undefined`: no longer waiting (the caller called beginLoad itself).
+   */
+  deferLoad (read: (() => void) | undefined): void {
+    this.pendingLoad = read
+  }
+
+  /** Reads up to `limit` more entries (of a file being loaded, else of the feed) of a start under way; true once it has ended. */
   buildStep (limit: number = REBUILD_PAGE): boolean {
+    if (this.pendingLoad !== undefined) {
+      const read = this.pendingLoad
+      this.pendingLoad = undefined
+      read()
+    }
     if (!this.building) return this.built
+    if (this.loading !== undefined) {
+      const refused = this.loadStep(Math.max(1, limit))
+      if (refused !== undefined) this.beginBuild(refused)
+      return false
+    }
     const page = this.store.changesSince(this.cursor, { limit: Math.max(1, limit) })
     // a record changed since the build began may be read twice (its old and its new position)
     for (const e of page.entries) this.put(e.record, e.seq)
+    this.started = { ...this.started, feedRead: this.started.feedRead + page.entries.length }
     this.cursor = page.lastSeq
     if (!page.hasMore || this.cursor >= this.builtSeq) {
       this.buildingNow = false
       this.built = true
     }
     return this.built
+  }
+
+  /** Takes in up to `limit` entries of the file being loaded; why it cannot be used, if so. */
+  private loadStep (limit: number): string | undefined {
+    const { reader, checkFloor, samples, every } = this.loading!
+    try {
+      for (let i = 0; i < limit; i++) {
+        const e = reader.next()
+        if (e === undefined) break
+        if (e.wall < this.ws) continue
+        // collected since it was saved (the store's floor rose past it): gone from the store and its feed
+        if (e.dead && e.seq <= checkFloor && this.store.get(e.kind, e.key) === undefined) continue
+        const entry = this.insertElement(e)
+        if (entry === undefined) return `entry ${reader.entriesRead - 1}: a record listed twice`
+        if ((reader.entriesRead - 1) % every === 0) samples.push(entry)
+      }
+    } catch (err) {
+      return (err as Error).message
+    }
+    const crc = reader.checkRead()
+    if (crc === undefined) return undefined
+    if (!crc) return 'checksum mismatch'
+    if (!reader.done) return 'bytes after the last entry'
+    if (this.count === reader.header.count && !equalBytes(this.x, reader.header.x)) return 'the elements do not add up to the saved digest'
+    for (const s of samples) if (!this.matchesStore(s)) return `${s.kind} ${s.key}: its saved element is not the store's record's`
+    this.loading = undefined
+    this.started = { from: 'file', feedRead: 0, loaded: this.count, seq: reader.header.seq }
+    return undefined
+  }
+
+  /** Whether a loaded element is that of its record in the store, when the record is still at that seq. */
+  private matchesStore (e: Entry): boolean {
+    const at = this.store.changesSince(e.seq - 1, { limit: 1 }).entries[0]
+    if (at === undefined || at.seq !== e.seq) return true // changed since (the feed after the file's seq has it) or collected
+    return at.record.kind === e.kind && recordKey(at.record) === e.key && equalBytes(elementOf(at.record), e.element)
+  }
+
+  /**
+   * What a node saves (windowFile.ts), or undefined while the index is not built: the header and
+   * a list of the elements, which stays as it is while the index changes. The index is current to `seq` (changes observed since a build); changes still
+   * queued by a caller are not in it and are read from the feed at the next load.
+   */
+  saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: readonly WindowFileEntry[] } | undefined {
+    if (!this.built || this.buildingNow) return undefined
+    const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.count, x: this.x.slice() }
+    // the entries as they are now: an entry never changes, and its element's bytes stay where it
+    // reads them (ElementSlab.ts) even once it has left the index, so the list can be encoded later
+    return { header, entries: [...this.entries()] }
+  }
+
+  /** Every feed entry up to this seq is reflected in the index (once built). */
+  get currentTo (): number {
+    return this.seenSeq
+  }
+
+  /** How the last start went: from the store or a saved file, and the feed entries it read. */
+  get start (): WindowStart {
+    return this.started
   }
 
   /** True while a rebuild started by beginBuild has not ended. */
@@ -215,6 +362,7 @@ export class WindowIndex {
     if (!this.refresh()) return
     for (const { seq, record } of entries) {
       if (seq > this.builtSeq) this.put(record, seq)
+      if (seq > this.seenSeq) this.seenSeq = seq
     }
   }
 
@@ -331,9 +479,21 @@ export class WindowIndex {
   private insert (record: MemoryRecord, seq: number): void {
     const element = elementOf(record)
     const key = recordKey(record)
-    const entry = new Entry(record.kind, key, record.hlc.wall, seq, fineBucketOf(element))
-    this.slab.put(entry, element, () => this.entries())
-    this.tables[record.kind].set(key, entry)
+    this.add(new Entry(record.kind, key, record.hlc.wall, seq, fineBucketOf(element), isTombstone(record)), element)
+  }
+
+  /** An element read from a saved index; undefined when its record is there already. */
+  private insertElement (e: WindowFileEntry): Entry | undefined {
+    const table = this.tables[e.kind]
+    if (table.has(e.key)) return undefined
+    const entry = new Entry(e.kind, e.key, e.wall, e.seq, fineBucketOf(e.element), e.dead)
+    this.add(entry, e.element)
+    return entry
+  }
+
+  private add (entry: Entry, element: Uint8Array): void {
+    this.slab.put(entry, element, this.holders)
+    this.tables[entry.kind].set(entry.key, entry)
     this.count++
     this.account(entry)
     this.coded.add(element)
@@ -359,6 +519,8 @@ export class WindowIndex {
     slabXorInto(this.fineX, entry.fine * ELEMENT_BYTES, entry)
   }
 
+  private readonly holders = (): IterableIterator<Entry> => this.entries()
+
   private * entries (): IterableIterator<Entry> {
     for (const table of Object.values(this.tables)) yield * table.values()
   }
@@ -372,6 +534,12 @@ export class WindowIndex {
     this.slab.clear()
     this.coded.clear()
   }
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function checkLevel (level: number): void {

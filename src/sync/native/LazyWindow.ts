@@ -15,9 +15,18 @@
  * for an index nobody reads meanwhile (gossip waits for the catch-up too) — up to BUSY_QUEUED
  * entries, which bounds the memory the queue holds. A queue of MAX_QUEUED entries is taken in at
  * once, a slice per turn, whatever else goes on.
+ *
+ * Saved between starts (`saves`, windowFile.ts): a start reads the saved index back and then
+ * only the feed after it (WindowIndex.beginLoad) instead of hashing every record of the store —
+ * 20 µs a record, 20 s of CPU for a million — and falls back to the rebuild when the file cannot
+ * be used. The index is saved at a clean stop (`save`), once a start has read more than
+ * `checkpointEntries` of the feed, and every `checkpointMs` when as many changes were taken in
+ * since the last save, so a crash costs at most that much reading at the next start.
  */
 import type { FeedEntry, Store } from '../../store/Store.ts'
-import { WindowIndex } from '../../protocol/native/WindowIndex.ts'
+import { WindowIndex, type WindowStart } from '../../protocol/native/WindowIndex.ts'
+import { encodeWindowFileSteps } from '../../protocol/native/windowFile.ts'
+import type { WindowSaves } from './WindowSaves.ts'
 
 /** Entries queued before they are taken in without waiting for a read. */
 const MAX_QUEUED = 250_000
@@ -27,6 +36,14 @@ const MAX_QUEUED = 250_000
  * bounds what a long catch-up keeps in memory for the index (about 30 MB).
  */
 const BUSY_QUEUED = 50_000
+/** Time between checkpoints of the saved index. */
+const CHECKPOINT_MS = 10 * 60_000
+/** Changes (or feed entries read at a start) that make a checkpoint worth writing. */
+const CHECKPOINT_ENTRIES = 10_000
+/** Entries encoded per turn of the event loop when a checkpoint is written (a few ms). */
+const SAVE_SLICE = 20_000
+/** A checkpoint that waits for the store's changes to be durable looks again after this long, ms. */
+const DURABLE_RETRY_MS = 1_000
 
 export interface LazyWindowOptions {
   readonly store: Store
@@ -45,6 +62,18 @@ export interface LazyWindowOptions {
   readonly sliceEntries?: number
   /** Feed entries read and hashed per turn of the event loop while building (start). Default 500 (about 10 ms). */
   readonly buildSliceEntries?: number
+  /** Where the index is saved between starts (absent: rebuilt at every start). Needs `feedId`. */
+  readonly saves?: WindowSaves
+  /** The store's feed id (a saved index is read only by the store it was saved for). */
+  readonly feedId?: string
+  /** Told once a start has ended: from a saved index or the store, feed entries read, ms. */
+  readonly onStarted?: (s: WindowStart, ms: number) => void
+  /** Told when the saved index cannot be read or written (the index itself goes on). */
+  readonly onSaveError?: (what: 'read' | 'write', e: unknown) => void
+  /** Time between checkpoints, ms (0: none). Default 10 minutes. */
+  readonly checkpointMs?: number
+  /** Changes taken in since the last save (or feed entries a start read) that make a checkpoint worth writing. Default 10,000. */
+  readonly checkpointEntries?: number
 }
 
 /**
@@ -78,8 +107,20 @@ export class LazyWindow {
   private stopped = false
   /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
   private draining = false
+  private readonly store: Store
+  private readonly opts: LazyWindowOptions
+  /** A start whose saved index was not looked at yet (read at its first step). */
+  private unread = false
+  /** A start under way since (performance.now()), until onStarted is told. */
+  private startedAt: number | undefined
+  private checkpointTimer: NodeJS.Timeout | undefined
+  /** The seq of the last save (or of the saved index read at start). */
+  private savedSeq = 0
+  private saving: Promise<void> = Promise.resolve()
 
   constructor (opts: LazyWindowOptions) {
+    this.opts = opts
+    this.store = opts.store
     this.index = new WindowIndex({ store: opts.store, ttlMs: Math.max(8, opts.ttlMs), now: opts.now })
     this.idleMs = opts.idleMs ?? 100
     this.slice = Math.max(1, opts.sliceEntries ?? 2_000)
@@ -99,21 +140,124 @@ export class LazyWindow {
   }
 
   /**
-   * Builds the index in the background, a slice of the store's feed per turn of the event loop
-   * (the node's start: the index is not read meanwhile unless someone calls current()).
+   * Builds the index in the background, a slice per turn of the event loop — of the saved index
+   * and the feed after it, or of the store's whole feed — (the node's start: the index is not read
+   * meanwhile unless someone calls current()).
    */
   start (): void {
     if (this.index.building || this.stopped) return
     this.index.beginBuild()
+    this.unread = this.opts.saves !== undefined && this.opts.feedId !== undefined
+    this.startedAt = performance.now()
     const step = (): void => {
       this.buildTimer = undefined
       if (!this.index.buildStep(this.buildSlice)) {
         if (!this.stopped) this.buildTimer = setImmediate(step)
         return
       }
+      this.built()
       if (this.queue.length > 0) this.whenIdle()
     }
-    this.buildTimer = setImmediate(step)
+    if (!this.unread) { this.buildTimer = setImmediate(step); return }
+    // the saved index is read off the event loop; a read of the index meanwhile (current(), or a
+    // peer's gossip reaching the index itself) reads it at once
+    this.index.deferLoad(() => { this.readSaved() })
+    this.opts.saves!.load().then(bytes => {
+      if (!this.unread) return // read meanwhile
+      this.unread = false
+      this.index.deferLoad(undefined)
+      if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
+    }, (e: unknown) => {
+      if (!this.unread) return
+      this.unread = false
+      this.index.deferLoad(undefined)
+      this.opts.onSaveError?.('read', e)
+    }).finally(() => {
+      if (this.stopped || this.buildTimer !== undefined) return
+      if (this.index.building) this.buildTimer = setImmediate(step)
+      else this.built() // ended meanwhile, by a read of the index
+    })
+    const every = this.opts.checkpointMs ?? CHECKPOINT_MS
+    if (every > 0 && this.unread) {
+      this.checkpointTimer = setInterval(() => { this.checkpoint() }, every)
+      this.checkpointTimer.unref()
+    }
+  }
+
+  /** The saved index read back, at a start's first step (or its first read, whichever comes first). */
+  private readSaved (): void {
+    if (!this.unread) return
+    this.unread = false
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = this.opts.saves!.read()
+    } catch (e) {
+      this.opts.onSaveError?.('read', e)
+    }
+    if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
+  }
+
+  /** A start has ended: told once; a checkpoint when it read much of the feed. */
+  private built (): void {
+    if (this.startedAt === undefined) return
+    const ms = performance.now() - this.startedAt
+    this.startedAt = undefined
+    const s = this.index.start
+    if (s.from === 'file') this.savedSeq = s.seq
+    this.opts.onStarted?.(s, ms)
+    if (s.feedRead >= this.checkpointEntries && !this.stopped) this.checkpointSoon(60)
+  }
+
+  /**
+   * A checkpoint as soon as the store's changes up to the index's seq are durable (native sync
+   * makes received pages durable once they pause): a checkpoint does not wait for the disk itself.
+   */
+  private checkpointSoon (tries: number): void {
+    if (this.stopped || tries <= 0) return
+    if (this.store.durableSeq() >= this.index.currentTo) { void this.save(false); return }
+    setTimeout(() => { this.checkpointSoon(tries - 1) }, DURABLE_RETRY_MS).unref()
+  }
+
+  private get checkpointEntries (): number {
+    return Math.max(1, this.opts.checkpointEntries ?? CHECKPOINT_ENTRIES)
+  }
+
+  /** Saves the index when enough has changed since the last save. */
+  private checkpoint (): void {
+    if (this.index.building || this.stopped) return
+    if (this.index.currentTo - this.savedSeq < this.checkpointEntries) return
+    this.checkpointSoon(1)
+  }
+
+  /**
+   * Writes the index as it stands (entries still queued are not in it: the next start reads them
+   * from the feed) where it is saved, after making the store's changes up to its seq durable — a
+   * saved index never reflects a change a power cut could take back. Nothing while it is not
+   * built. One save at a time; resolves when this one is written (or failed: onSaveError).
+   * `final` (a stop): encoded at once; else a slice of entries per turn of the event loop.
+   */
+  save (final = true): Promise<void> {
+    const { saves, feedId } = this.opts
+    if (saves === undefined || feedId === undefined) return Promise.resolve()
+    this.saving = this.saving.then(async () => {
+      const s = this.index.saved(feedId)
+      if (s === undefined || s.header.seq === this.savedSeq) return
+      try {
+        if (this.store.durableSeq() < s.header.seq) this.store.flush()
+        const steps = encodeWindowFileSteps(s.header, s.entries, final ? Number.MAX_SAFE_INTEGER : SAVE_SLICE)
+        let step = steps.next()
+        while (step.done !== true) {
+          await new Promise(resolve => setImmediate(resolve))
+          step = steps.next()
+        }
+        const bytes = step.value
+        await saves.write(bytes)
+        this.savedSeq = s.header.seq
+      } catch (e) {
+        this.opts.onSaveError?.('write', e)
+      }
+    })
+    return this.saving
   }
 
   /** Queues the entries of a committed change (an engine 'change' event). */
@@ -146,6 +290,11 @@ export class LazyWindow {
   current (): WindowIndex {
     this.cancel()
     if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    if (this.index.building) {
+      this.readSaved()
+      while (!this.index.buildStep());
+      this.built()
+    }
     if (this.queue.length > 0) {
       const pending = this.queue
       this.queue = []
@@ -174,6 +323,7 @@ export class LazyWindow {
     this.stopped = true
     this.cancel()
     if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    if (this.checkpointTimer !== undefined) { clearInterval(this.checkpointTimer); this.checkpointTimer = undefined }
   }
 
   /** (Re)starts the wait for a pause in commits; a take-in under way pauses. */

@@ -91,7 +91,15 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
       now: this.now,
-      busy: () => { for (const s of this.sessions.values()) if (s.catchingUp) return true; return false }
+      busy: () => { for (const s of this.sessions.values()) if (s.catchingUp) return true; return false },
+      ...(opts.windowSaves !== undefined ? { saves: opts.windowSaves, feedId: this.feedId } : {}),
+      onStarted: (s, ms) => {
+        const how = s.from === 'file'
+          ? `read back from its saved copy (${s.loaded} elements, current to seq ${s.seq}) and ${s.feedRead} feed entries after it`
+          : `built from the store (${s.feedRead} feed entries${s.refused !== undefined ? `; the saved copy was not used: ${s.refused}` : ''})`
+        this.log.info(`gossip window index ${how} in ${Math.round(ms)} ms`, { from: s.from, feedRead: s.feedRead })
+      },
+      onSaveError: (what, e) => { this.log.warn(`cannot ${what} the saved gossip window index: ${e instanceof Error ? e.message : String(e)}`) }
     })
     this.peerStats = new PeerStats(this.now)
     this.guard = new SessionGuard({
@@ -169,6 +177,7 @@ export class NativeSync implements PeerDialer {
     this.window.stop()
     await this.redialer.stopAll()
     await Promise.allSettled([...this.sessions.values()].map(s => s.close('node stopping')))
+    await this.window.save() // the next start reads it back instead of hashing the whole store
     // Closing QUIC connections whose peers are stopping too can wait for their idle timeout;
     // the sessions are closed already, so the node does not wait for more than a bound.
     const limit = this.opts.transportStopTimeoutMs ?? 2_000

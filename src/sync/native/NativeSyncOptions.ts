@@ -14,6 +14,7 @@ import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { BackoffOptions } from './Redialer.ts'
 import type { DialerEvent } from '../../discovery/PeerDialer.ts'
 import type { P2pPeers } from '../../peers/P2pPeers.ts'
+import type { WindowSaves } from './WindowSaves.ts'
 
 export interface NativeSyncSettings {
   /** p2p.gossipIntervalMs */
@@ -46,6 +47,8 @@ export interface NativeSyncOptions {
    * sync applies them (docs/SYNC.md, "Conflicts"); absent: the merge rules alone.
    */
   readonly conflicts?: ConflictPolicy
+  /** Where the gossip window index is saved between starts (WindowSaves.ts; absent: rebuilt from the store at every start). */
+  readonly windowSaves?: WindowSaves
   /** Where the peers' clock readings go (replication/PeerClocks.ts). */
   readonly clocks?: PeerClocks
   readonly settings: () => NativeSyncSettings
