@@ -29,6 +29,9 @@
  * is (scripts/build-cli.ts), so it loads as `engram start` does. With `base` (another checkout,
  * built) its engram peer runs every size too, right after this one's, as base_engram_…;
  * vs_base_* are this ÷ base.
+ *
+ * ENGRAM_BENCH_PEER_CONFIG (JSON, e.g. {"sync.maxTriplesPerSync":20000}): more configuration for
+ * this build's engram peers, not the base's (with --base, a setting measured against the default).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -43,6 +46,8 @@ const built = (name: string): string => fileURLToPath(new URL(`../dist/bench/pee
 const ENGRAM = built('engram')
 const YJS = built('yjs')
 const LIVE = 100
+/** Configuration over the defaults for this build's engram peers (bench/peers/engram.ts CONFIG_JSON). */
+const PEER_CONFIG = process.env.ENGRAM_BENCH_PEER_CONFIG
 
 type System = 'engram' | 'yjs'
 
@@ -69,13 +74,14 @@ const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 
 /** The source and the receiver of one system, each in a process (`engram`: that build's peer). */
 async function run (system: System, rows: number, dir: string, engram = ENGRAM): Promise<Run> {
   const tag = engram === ENGRAM ? '' : 'base-'
+  const config = engram === ENGRAM && PEER_CONFIG !== undefined ? [PEER_CONFIG] : []
   const receiverArgs = async (): Promise<string[]> => system === 'engram'
-    ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort())]
+    ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort()), ...config]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
   const flags = system === 'engram' ? DAEMON_V8_FLAGS : []
   const source = new PeerProcess(system === 'engram' ? engram : YJS,
-    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort())] : ['server'], flags)
+    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort()), ...config] : ['server'], flags)
   const peers: PeerProcess[] = [source]
   try {
     const { addr } = await source.ready
