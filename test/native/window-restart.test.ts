@@ -12,11 +12,13 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
+import { GossipPeer } from '../../src/protocol/native/gossip.ts'
 import { FINE_BITS, WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
+import { mulberry32 } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually } from '../support/eventually.ts'
 import { seedFor } from '../support/seed.ts'
 import { applyWindowOp, windowOp, type WindowOp } from './windowOps.ts'
@@ -84,6 +86,22 @@ describe('the window index after a restart', () => {
       })
     })
   }
+
+  test('the status read during a build leaves it in the background: a gossip peer\'s counters count what is read so far', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+    engine.addTriples(Array.from({ length: 2_000 }, (_, i) => ({ subject: `user:s${i}`, predicate: 'knows', object: i })))
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100 })
+    const bloom = new GossipPeer({ index: window.index, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
+    window.start()
+    await eventually(() => window.view().building !== undefined && window.view().building!.read > 0, 'a build under way', { everyMs: 1 })
+    const known = bloom.stats().knownIds
+    assert.equal(window.ready, false, 'the counters finished the build on the event loop')
+    assert.ok(known < 2_000, `known ids so far: ${known}`)
+    await eventually(() => window.ready, 'the build ended in the background')
+    assert.equal(bloom.stats().knownIds, 2_000)
+    window.stop()
+  })
 
   test('not ready while it builds (the status shows how far); a read finishes the build at once; stop ends the background work', async () => {
     const store = new MemoryStore()

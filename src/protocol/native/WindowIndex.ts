@@ -394,6 +394,15 @@ export class WindowIndex {
     return this.count
   }
 
+  /**
+   * Elements in the window set as it stands, for counters: during a build under way, those read
+   * so far — nothing is built for it (`size` finishes the build first, holding the event loop for
+   * as long as a start's whole background build: seconds at a million records).
+   */
+  get sizeSoFar (): number {
+    return this.buildingNow ? this.count : this.size
+  }
+
   /** Every element of the window set (in no particular order). */
   * elements (): IterableIterator<WindowElement> {
     this.refresh()

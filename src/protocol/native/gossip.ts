@@ -69,7 +69,7 @@ export interface GossipStats {
   readonly round: number
   /** Filters announced to the peer (not replies) that it has not answered yet. */
   readonly pendingAnnouncements: number
-  /** Elements of the local window set. */
+  /** Elements of the local window set (during a start's build, those read so far). */
   readonly knownIds: number
   /** Elements in the last filter this node built. */
   readonly bloomItems: number
@@ -181,7 +181,7 @@ export class GossipPeer {
     return {
       round: this.round,
       pendingAnnouncements: this.pending.length,
-      knownIds: this.index.size,
+      knownIds: this.index.sizeSoFar,
       bloomItems: this.bloomItems,
       bloomFpr: this.bloomFpr,
       sent: this.sent,

@@ -274,7 +274,7 @@ export class LazyWindow {
 
   /** Elements of the window set, without waiting for a build under way (then: those read so far). */
   get size (): number {
-    return this.index.building ? this.index.partial().n : this.current().size
+    return this.index.building ? this.index.sizeSoFar : this.current().size
   }
 
   /**
@@ -283,7 +283,7 @@ export class LazyWindow {
    * its way).
    */
   get sizeTakenIn (): number {
-    return this.index.building ? this.index.partial().n : this.index.size
+    return this.index.sizeSoFar
   }
 
   /** The index with every queued entry taken in, in commit order (a build under way is finished first). */
