@@ -2,11 +2,7 @@
  * The window set of gossip rounds (docs/PROTOCOL.md §3), kept in memory.
  *
  * The window set holds every record (all kinds, live and tombstones) whose stamp's wall time is
- * at or after the window start. Each record is one 16-byte element,
- *
- *   element = BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]
- *
- * so a newer state of the same record is a different element. The index keeps:
+ * at or after the window start, each as one 16-byte element (windowElement.ts). The index keeps:
  *  - the digest: the element count `n` and the XOR `x` of all elements, updated in O(1) per change;
  *  - 2^12 fine buckets (an element's bucket is the first 12 bits of the element), each with its
  *    own XOR and members, so gossip can compare parts of the set and filter only the parts that
@@ -25,22 +21,14 @@
  *
  * Reads the store only; the clock is injected.
  */
-import { blake3 } from '../../core/hash.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { isTombstone, recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
-import { canonicalRecord } from '../../core/records.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 import { CodedSummary } from './codedSummary.ts'
-import { ElementSlab, slabView, slabXorInto, type SlabHolder } from './ElementSlab.ts'
+import { ElementSlab, slabXorInto } from './ElementSlab.ts'
+import { ELEMENT_BYTES, elementOf, Entry, FINE_BITS, fineBucketOf, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
 import { WindowFileReader, type WindowFileEntry, type WindowFileHeader } from './windowFile.ts'
-
-/** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
-export const FINE_BITS = 12
-/** Bytes of a bucket fingerprint: the first 8 bytes of the XOR of the bucket's elements. */
-export const FINGERPRINT_BYTES = 8
-/** Bytes of one element. */
-export const ELEMENT_BYTES = 16
 
 const FINE_BUCKETS = 1 << FINE_BITS
 /** Records read per store page while rebuilding. */
@@ -64,67 +52,6 @@ export interface WindowDigest {
   readonly n: number
   /** XOR of all elements, 16 bytes (a copy). */
   readonly x: Uint8Array
-}
-
-/** One element of the window set and the record it stands for. Do not mutate `element`. */
-export interface WindowElement {
-  readonly kind: RecordKind
-  readonly key: string
-  readonly element: Uint8Array
-}
-
-/** An element of the index and its record; its bytes are kept in the index's slab (ElementSlab.ts). */
-class Entry implements WindowElement, SlabHolder {
-  readonly kind: RecordKind
-  readonly key: string
-  readonly wall: number
-  readonly seq: number
-  readonly fine: number
-  /** The state is a tombstone (a saved index says so: tombstone collection removes records). */
-  readonly dead: boolean
-  buf: Uint8Array
-  slot = 0
-
-  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number, dead: boolean) {
-    this.kind = kind
-    this.key = key
-    this.wall = wall
-    this.seq = seq
-    this.fine = fine
-    this.dead = dead
-    this.buf = NO_BYTES
-  }
-
-  get element (): Uint8Array {
-    return slabView(this)
-  }
-}
-
-const NO_BYTES = new Uint8Array(0)
-
-/**
- * The window start for a clock reading: ⌊(now − ⌊TTL/2⌋) / Q⌋ · Q with Q = max(1, ⌊TTL/8⌋),
- * never below 0. Every node with a clock in the same quantum computes the same value.
- */
-export function windowStartFor (now: number, ttlMs: number): number {
-  const q = Math.max(1, Math.floor(ttlMs / 8))
-  const ws = Math.floor((Math.floor(now) - Math.floor(ttlMs / 2)) / q) * q
-  return Math.max(0, ws)
-}
-
-/** The 16-byte element of a record: BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]. */
-export function elementOf (record: MemoryRecord): Uint8Array {
-  return blake3(`${record.kind}\u0000${recordKey(record)}\u0000${canonicalRecord(record)}`).slice(0, ELEMENT_BYTES)
-}
-
-/** The fine bucket of an element: its first 12 bits. */
-export function fineBucketOf (element: Uint8Array): number {
-  return (element[0]! << 4) | (element[1]! >>> 4)
-}
-
-/** The bucket of an element at `level` bits (0 … 12): its first `level` bits. */
-export function bucketOf (element: Uint8Array, level: number): number {
-  return fineBucketOf(element) >>> (FINE_BITS - level)
 }
 
 /** How the last start of the index went (beginBuild or beginLoad); `feedRead`: feed entries it read. */

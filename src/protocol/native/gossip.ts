@@ -30,7 +30,8 @@ import type { StoredState } from '../../store/Store.ts'
 import { BloomFilter, bloomParams } from './bloom.ts'
 import { GOSSIP_LIMITS, type BloomMessage, type BloomScope, type BucketsMessage, type DigestMessage, type GossipMessage, type RecordsMessage } from './gossipMessages.ts'
 import { recordsMessages } from './recordBatches.ts'
-import { FINE_BITS, FINGERPRINT_BYTES, type WindowIndex } from './WindowIndex.ts'
+import type { WindowIndex } from './WindowIndex.ts'
+import { FINE_BITS, FINGERPRINT_BYTES } from './windowElement.ts'
 
 export interface GossipPeerOptions {
   /** The node's window set (one index shared by every peer). */

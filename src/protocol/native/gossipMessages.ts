@@ -25,7 +25,7 @@ import type { MemoryRecord } from '../../core/model.ts'
 import type { PageSeals } from '../../core/seals.ts'
 import { BLOOM_LIMITS, BloomFilter, wirePreview as preview } from './bloom.ts'
 import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
-import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './WindowIndex.ts'
+import { ELEMENT_BYTES, FINE_BITS, FINGERPRINT_BYTES } from './windowElement.ts'
 import { asFields, get, integer, type Fields } from './wireFields.ts'
 
 /** The version byte every engram frame starts with. */

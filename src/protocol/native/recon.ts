@@ -46,7 +46,8 @@ import { packHighs, packIds, RECON_LIMITS, unpackHighs, unpackIds, type CodedRec
 import { recordsMessages } from './recordBatches.ts'
 import { firstBatch, nextBatch, POLY_MAX_ESTIMATE, polyPoints } from './reconSizing.ts'
 import { compareSymbolZero, idHi, idLo, idsOf, RIBLT_LIMITS, RibltDecoder, RibltEncoder } from './riblt.ts'
-import { FINE_BITS, type WindowIndex } from './WindowIndex.ts'
+import type { WindowIndex } from './WindowIndex.ts'
+import { FINE_BITS } from './windowElement.ts'
 
 export interface ReconPeerOptions {
   /** The node's window set (one index shared by every peer). */

@@ -1,0 +1,82 @@
+/**
+ * An element of the window set (docs/PROTOCOL.md §3) and where it sits: each record whose stamp's
+ * wall time is at or after the window start is one 16-byte element,
+ *
+ *   element = BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]
+ *
+ * so a newer state of the same record is a different element; its first 12 bits name its fine
+ * bucket. The window start moves by one quantum Q = TTL/8 at a time, the same on every node whose
+ * clock is in the same quantum. The index of these elements is WindowIndex.ts.
+ */
+import { blake3 } from '../../core/hash.ts'
+import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
+import { canonicalRecord } from '../../core/records.ts'
+import { slabView, type SlabHolder } from './ElementSlab.ts'
+
+/** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
+export const FINE_BITS = 12
+/** Bytes of a bucket fingerprint: the first 8 bytes of the XOR of the bucket's elements. */
+export const FINGERPRINT_BYTES = 8
+/** Bytes of one element. */
+export const ELEMENT_BYTES = 16
+
+/** One element of the window set and the record it stands for. Do not mutate `element`. */
+export interface WindowElement {
+  readonly kind: RecordKind
+  readonly key: string
+  readonly element: Uint8Array
+}
+
+/** An element of the index and its record; its bytes are kept in the index's slab (ElementSlab.ts). */
+export class Entry implements WindowElement, SlabHolder {
+  readonly kind: RecordKind
+  readonly key: string
+  readonly wall: number
+  readonly seq: number
+  readonly fine: number
+  /** The state is a tombstone (a saved index says so: tombstone collection removes records). */
+  readonly dead: boolean
+  buf: Uint8Array
+  slot = 0
+
+  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number, dead: boolean) {
+    this.kind = kind
+    this.key = key
+    this.wall = wall
+    this.seq = seq
+    this.fine = fine
+    this.dead = dead
+    this.buf = NO_BYTES
+  }
+
+  get element (): Uint8Array {
+    return slabView(this)
+  }
+}
+
+const NO_BYTES = new Uint8Array(0)
+
+/**
+ * The window start for a clock reading: ⌊(now − ⌊TTL/2⌋) / Q⌋ · Q with Q = max(1, ⌊TTL/8⌋),
+ * never below 0. Every node with a clock in the same quantum computes the same value.
+ */
+export function windowStartFor (now: number, ttlMs: number): number {
+  const q = Math.max(1, Math.floor(ttlMs / 8))
+  const ws = Math.floor((Math.floor(now) - Math.floor(ttlMs / 2)) / q) * q
+  return Math.max(0, ws)
+}
+
+/** The 16-byte element of a record: BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]. */
+export function elementOf (record: MemoryRecord): Uint8Array {
+  return blake3(`${record.kind}\u0000${recordKey(record)}\u0000${canonicalRecord(record)}`).slice(0, ELEMENT_BYTES)
+}
+
+/** The fine bucket of an element: its first 12 bits. */
+export function fineBucketOf (element: Uint8Array): number {
+  return (element[0]! << 4) | (element[1]! >>> 4)
+}
+
+/** The bucket of an element at `level` bits (0 … 12): its first `level` bits. */
+export function bucketOf (element: Uint8Array, level: number): number {
+  return fineBucketOf(element) >>> (FINE_BITS - level)
+}
