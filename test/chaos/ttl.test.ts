@@ -62,7 +62,7 @@ describe('deletes that outlive the tombstone TTL (relayed records, every return 
     await until(async () => {
       const [sp, sq] = await Promise.all([stats(n('p')), stats(n('q'))])
       return sp.tripleTombstones === 0 && sp.noteTombstones === 0 && sq.tripleTombstones === 0 && sq.noteTombstones === 0
-    }, async () => `the tombstones collected on p and q: ${JSON.stringify([await stats(n('p')), await stats(n('q'))])}`, 240_000, 1_000)
+    }, async () => `the tombstones collected on p and q: ${JSON.stringify([await stats(n('p')), await stats(n('q'))])}`, 240_000, 250)
     phase('tombstones collected')
 
     // e1 reaches only p, e2 only q, e3 both (and the writers not each other)
@@ -85,7 +85,7 @@ describe('deletes that outlive the tombstone TTL (relayed records, every return 
       return found
     }
     // the returning writers give up their copies (each learns the deletes from whom it reaches)
-    await until(async () => (await absentEverywhere()).length === 0, async () => `nothing deleted back: ${(await absentEverywhere()).join('; ')}`, 90_000, 1_000)
+    await until(async () => (await absentEverywhere()).length === 0, async () => `nothing deleted back: ${(await absentEverywhere()).join('; ')}`, 90_000, 250)
     phase('copies given up')
     // and it stays so: once a write of each writer made after it has reached every node (each
     // writer's feed has then been taken past all it holds), and after everyone reaches everyone

@@ -106,7 +106,7 @@ async function attack (arg: { base: string, targets: ReadonlyArray<{ method: str
     form.submit()
     await loaded
   }
-  for (const t of arg.targets) {
+  const one = async (t: { method: string, path: string, body: unknown }): Promise<void> => {
     const url = arg.base + t.path
     const json = JSON.stringify(t.body)
     const what = `${t.method} ${t.path}`
@@ -125,6 +125,12 @@ async function attack (arg: { base: string, targets: ReadonlyArray<{ method: str
       await tryFetch(`${what} cors, no body`, url, { method: t.method })
     }
   }
+  // Six routes at a time (the connections a browser opens to one host): every technique
+  // against every route, as before, in less time.
+  const queue = [...arg.targets]
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    for (let t = queue.shift(); t !== undefined; t = queue.shift()) await one(t)
+  }))
   await new Promise<void>(resolve => {
     const es = new (globalThis as unknown as { EventSource: new (url: string) => BrowserEventSource }).EventSource(arg.base + '/api/v1/events')
     es.onmessage = e => { seen.push({ what: 'event source message', text: String(e.data) }) }

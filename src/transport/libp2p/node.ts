@@ -86,5 +86,19 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
   }
   if (h.gate !== undefined) await h.gate.register(node)
   node.addEventListener('connection:open', (evt) => { h.onConnectionOpen(evt.detail) })
+  clearAddressWriteOnStop(node)
   return node
+}
+
+/**
+ * libp2p's address manager writes the node's own addresses to its peer store through a 1 s
+ * debounce, armed whenever a transport starts or stops listening, and its stop leaves that timer
+ * armed: a stopped node kept the process alive another second (`engram start`, told to stop,
+ * exited only on its own one-second bound). Cleared once the node has stopped; nothing reads the
+ * addresses of a stopped node.
+ */
+function clearAddressWriteOnStop (node: Libp2p): void {
+  type Debounced = { stop?: () => void }
+  const write = (node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: Debounced } } }).components?.addressManager?._updatePeerStoreAddresses
+  node.addEventListener('stop', () => { write?.stop?.() })
 }
