@@ -143,6 +143,34 @@ describe('the window index after a restart', () => {
     window.stop()
   })
 
+  test('a start\'s build waits while a session opens or catches this node up, up to busyQueued entries queued', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+    engine.addTriples(Array.from({ length: 1_000 }, (_, i) => ({ subject: `user:s${i}`, predicate: 'knows', object: i })))
+    let busy = true
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { window.observe(e.entries) })
+    window.start()
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(window.view().building?.read, 0, 'the build went on during the catch-up')
+    busy = false
+    await eventually(() => window.ready, 'the build once the catch-up ended')
+    assertSameIndex(window.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    window.stop()
+
+    // a long catch-up: past busyQueued entries queued, the build goes on, busy or not
+    busy = true
+    const again = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { again.observe(e.entries) })
+    again.start()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(again.ready, false)
+    engine.addTriples(Array.from({ length: 60 }, (_, i) => ({ subject: `user:t${i}`, predicate: 'knows', object: i })))
+    await eventually(() => again.ready, 'the build past the bound, busy or not')
+    assertSameIndex(again.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    again.stop()
+  })
+
   test('not ready while it builds (the status shows how far); a read finishes the build at once; stop ends the background work', async () => {
     const store = new MemoryStore()
     const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })

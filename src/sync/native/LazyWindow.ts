@@ -16,6 +16,11 @@
  * entries, which bounds the memory the queue holds. A queue of MAX_QUEUED entries is taken in at
  * once, a slice per turn, whatever else goes on.
  *
+ * A start builds the index in the background too, a slice per turn of the event loop, and its
+ * slices wait in the same way while a session opens or catches this node up: a restarted node's
+ * first catch-up (the handshake, the cursor, the pages) is not slowed by hashing the index that
+ * gossip, waiting for that catch-up anyway, does not read before it ends.
+ *
  * Saved between starts (`saves`, windowFile.ts): a start reads the saved index back and then
  * only the feed after it (WindowIndex.beginLoad) instead of hashing every record of the store —
  * 20 µs a record, 20 s of CPU for a million — and falls back to the rebuild when the file cannot
@@ -37,6 +42,8 @@ const MAX_QUEUED = 250_000
  * bounds what a long catch-up keeps in memory for the index (about 30 MB).
  */
 const BUSY_QUEUED = 50_000
+/** A start's build waiting for a catch-up to end looks again after this long, ms. */
+const BUSY_RETRY_MS = 20
 /** Time between checkpoints of the saved index. */
 const CHECKPOINT_MS = 10 * 60_000
 /** Changes (or feed entries read at a start) that make a checkpoint worth writing. */
@@ -53,8 +60,9 @@ export interface LazyWindowOptions {
   /** Time without a commit before the queue is taken in in the background, ms; 0: never. Default 100. */
   readonly idleMs?: number
   /**
-   * True while a stream is catching this node up (NativeSession.catchingUp): the background
-   * take-in waits for it to end (up to BUSY_QUEUED entries), as gossip does. Default: never.
+   * True while a session is opening or a stream is catching this node up (NativeSession.opening,
+   * catchingUp): the background take-in and a start's build wait for it to end (up to
+   * BUSY_QUEUED entries queued), as gossip does. Default: never.
    */
   readonly busy?: () => boolean
   /** Entries that wait for a catch-up to end. Default BUSY_QUEUED. */
@@ -114,6 +122,8 @@ export class LazyWindow {
   private idleTimer: NodeJS.Timeout | undefined
   private sliceTimer: NodeJS.Immediate | undefined
   private buildTimer: NodeJS.Immediate | undefined
+  /** A start's build waiting for a catch-up (`busy`) to end. */
+  private buildWait: NodeJS.Timeout | undefined
   private stopped = false
   /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
   private draining = false
@@ -182,6 +192,13 @@ export class LazyWindow {
     this.startedAt = performance.now()
     const step = (): void => {
       this.buildTimer = undefined
+      this.buildWait = undefined
+      // a session opening or catching this node up goes first (its pages are applied without
+      // waiting for slices of the build), up to busyQueued entries queued meanwhile
+      if (this.busy() && this.queued < this.busyQueued && !this.stopped) {
+        this.buildWait = setTimeout(step, BUSY_RETRY_MS)
+        return
+      }
       if (!this.index.buildStep(this.buildSlice)) {
         if (!this.stopped) this.buildTimer = setImmediate(step)
         return
@@ -204,7 +221,7 @@ export class LazyWindow {
       this.index.deferLoad(undefined)
       this.opts.onSaveError?.('read', e)
     }).finally(() => {
-      if (this.stopped || this.buildTimer !== undefined) return
+      if (this.stopped || this.buildTimer !== undefined || this.buildWait !== undefined) return
       if (this.index.building) this.buildTimer = setImmediate(step)
       else this.built() // ended meanwhile, by a read of the index
     })
@@ -398,6 +415,7 @@ export class LazyWindow {
   /** No more slices of a start's build (it is finished at once, or the node stops). */
   private cancelBuild (): void {
     if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    if (this.buildWait !== undefined) { clearTimeout(this.buildWait); this.buildWait = undefined }
   }
 
   private cancel (): void {
