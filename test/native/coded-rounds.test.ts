@@ -103,8 +103,9 @@ describe('the gossip side of a session', () => {
     const window = new LazyWindow({ store, ttlMs: 24 * 3_600_000, now: () => T0, idleMs: 0 })
     engine.on('change', e => { window.observe(e.entries) })
     engine.addTriples(Array.from({ length: 30 }, (_, i) => triple('s', i)))
-    const coded = new ReconPeer({ index: window.index, maxRecordsPerMessage: 100 })
-    const bloom = new GossipPeer({ index: window.index, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
+    window.current() // built, as a node's start builds it
+    const coded = new ReconPeer({ index: window.reader, maxRecordsPerMessage: 100 })
+    const bloom = new GossipPeer({ index: window.reader, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
     const side = gossipSide({ window, bloom, coded })
     const first = side.startRound()
     assert.equal(first?.t, 'rdigest')
@@ -125,7 +126,8 @@ describe('the gossip side of a session', () => {
   it('without a peer that speaks them, rounds are bloom rounds and a coded message is ignored', () => {
     const store = new MemoryStore()
     const window = new LazyWindow({ store, ttlMs: 24 * 3_600_000, now: () => 1_763_631_000_000, idleMs: 0 })
-    const bloom = new GossipPeer({ index: window.index, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
+    window.current()
+    const bloom = new GossipPeer({ index: window.reader, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
     const side = gossipSide({ window, bloom })
     assert.equal(side.startRound()?.t, 'digest')
     assert.deepEqual(side.onMessage({ t: 'rmore', round: 1, to: 10 }), { send: [], apply: [] })

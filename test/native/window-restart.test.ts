@@ -13,6 +13,7 @@ import fc from 'fast-check'
 import { asNodeId } from '../../src/core/ids.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { GossipPeer } from '../../src/protocol/native/gossip.ts'
+import { gossipSide } from '../../src/sync/native/GossipSide.ts'
 import { FINE_BITS } from '../../src/protocol/native/windowElement.ts'
 import { WindowIndex } from '../../src/protocol/native/WindowIndex.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
@@ -102,6 +103,72 @@ describe('the window index after a restart', () => {
     await eventually(() => window.ready, 'the build ended in the background')
     assert.equal(bloom.stats().knownIds, 2_000)
     window.stop()
+  })
+
+  test('a peer\'s gossip before the index has started, or while its saved copy loads, builds nothing on the event loop', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+    engine.addTriples(Array.from({ length: 2_000 }, (_, i) => ({ subject: `user:s${i}`, predicate: 'knows', object: i })))
+    let release: (bytes: Uint8Array | undefined) => void = () => {}
+    // a saved copy read slowly (a large file): its load ends when the test says so
+    const saves = { read: () => undefined, load: async () => await new Promise<Uint8Array | undefined>(resolve => { release = resolve }), write: async () => {} }
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100, saves, feedId: 'feed-a', checkpointMs: 0 })
+    const bloom = new GossipPeer({ index: window.index, fpr: 0.01, random: mulberry32(1), maxRecordsPerMessage: 100 })
+    const side = gossipSide({ window, bloom })
+    const digest = { t: 'digest' as const, round: 1, ws: window.index.windowStart(), n: 5, x: new Uint8Array(16) }
+
+    // a session may open before the node starts its window index (NativeSync.start awaits the transport first)
+    assert.deepEqual(side.onMessage(digest), { send: [], apply: [] })
+    assert.equal(side.startRound(), undefined)
+    assert.equal(window.ready, false, 'a digest before the start built the index at once')
+    assert.equal(window.view().n, 0)
+
+    window.start()
+    await new Promise(resolve => setTimeout(resolve, 10))
+    assert.deepEqual(side.onMessage(digest), { send: [], apply: [] })
+    assert.equal(window.ready, false, 'a digest during the load finished it at once')
+    assert.ok(window.view().building !== undefined, 'still loading')
+    // the gossip peers of a node read the index through the window, which refuses a read before it is built
+    assert.throws(() => window.reader.digest(), (e: Error & { code?: string }) => e.code === 'INTERNAL')
+    assert.throws(() => window.reader.size, (e: Error & { code?: string }) => e.code === 'INTERNAL')
+    assert.equal(window.reader.sizeSoFar, 0)
+    assert.equal(window.ready, false)
+
+    release(undefined) // no saved copy after all: built from the store, in the background
+    await eventually(() => window.ready, 'the build ended in the background')
+    const round = side.startRound()
+    assert.equal(round?.t, 'digest')
+    assert.equal(round?.t === 'digest' ? round.n : -1, 2_000)
+    assert.equal(window.reader.digest().n, 2_000)
+    window.stop()
+  })
+
+  test('a start\'s build waits while a session opens or catches this node up, up to busyQueued entries queued', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+    engine.addTriples(Array.from({ length: 1_000 }, (_, i) => ({ subject: `user:s${i}`, predicate: 'knows', object: i })))
+    let busy = true
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { window.observe(e.entries) })
+    window.start()
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(window.view().building?.read, 0, 'the build went on during the catch-up')
+    busy = false
+    await eventually(() => window.ready, 'the build once the catch-up ended')
+    assertSameIndex(window.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    window.stop()
+
+    // a long catch-up: past busyQueued entries queued, the build goes on, busy or not
+    busy = true
+    const again = new LazyWindow({ store, ttlMs: TTL, now: () => T0, buildSliceEntries: 100, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { again.observe(e.entries) })
+    again.start()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(again.ready, false)
+    engine.addTriples(Array.from({ length: 60 }, (_, i) => ({ subject: `user:t${i}`, predicate: 'knows', object: i })))
+    await eventually(() => again.ready, 'the build past the bound, busy or not')
+    assertSameIndex(again.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    again.stop()
   })
 
   test('not ready while it builds (the status shows how far); a read finishes the build at once; stop ends the background work', async () => {

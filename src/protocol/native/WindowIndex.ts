@@ -65,6 +65,13 @@ export interface WindowLoadContext {
   readonly feedId: string
 }
 
+/**
+ * What a gossip round reads of the window set (gossip.ts GossipPeer, recon.ts ReconPeer): a
+ * WindowIndex itself, or, in a node, its LazyWindow's `reader`, which lets a round read the index
+ * only once it is built.
+ */
+export type WindowReader = Pick<WindowIndex, 'windowStart' | 'digest' | 'codedDigest' | 'size' | 'sizeSoFar' | 'elements' | 'state' | 'batch' | 'bucketFingerprints' | 'elementsIn' | 'countIn'>
+
 function xorInto (target: Uint8Array, offset: number, el: Uint8Array): void {
   for (let i = 0; i < ELEMENT_BYTES; i++) target[offset + i]! ^= el[i]!
 }
@@ -272,6 +279,11 @@ export class WindowIndex {
     return this.buildingNow
   }
 
+  /** True once a build (or a load) has ended: the index can be read without building anything first. */
+  get isBuilt (): boolean {
+    return this.built && !this.buildingNow
+  }
+
   /**
    * The digest and progress as they stand, without building or refreshing anything: during a
    * rebuild, of the part read so far (`read` of about `total` feed positions).
@@ -323,11 +335,12 @@ export class WindowIndex {
 
   /**
    * Elements in the window set as it stands, for counters: during a build under way, those read
-   * so far — nothing is built for it (`size` finishes the build first, holding the event loop for
-   * as long as a start's whole background build: seconds at a million records).
+   * so far; before any build, 0 — nothing is built for it (`size` builds or finishes the build
+   * first, holding the event loop for as long as a start's whole background build: seconds at a
+   * million records).
    */
   get sizeSoFar (): number {
-    return this.buildingNow ? this.count : this.size
+    return this.isBuilt ? this.size : this.count
   }
 
   /** Every element of the window set (in no particular order). */

@@ -30,12 +30,12 @@ import type { StoredState } from '../../store/Store.ts'
 import { BloomFilter, bloomParams } from './bloom.ts'
 import { GOSSIP_LIMITS, type BloomMessage, type BloomScope, type BucketsMessage, type DigestMessage, type GossipMessage, type RecordsMessage } from './gossipMessages.ts'
 import { recordsMessages } from './recordBatches.ts'
-import type { WindowIndex } from './WindowIndex.ts'
+import type { WindowReader } from './WindowIndex.ts'
 import { FINE_BITS, FINGERPRINT_BYTES } from './windowElement.ts'
 
 export interface GossipPeerOptions {
-  /** The node's window set (one index shared by every peer). */
-  readonly index: WindowIndex
+  /** The node's window set (one index shared by every peer; in a node, read through its LazyWindow). */
+  readonly index: WindowReader
   /** Target false-positive rate of announced filters (p2p.bloomFpr). */
   readonly fpr: number
   /** Uniform in [0, 1): the salts of filters come from it (tests inject a seeded one). */
@@ -123,7 +123,7 @@ const PENDING_ROUNDS = 2
  * that passed parseGossipMessage never does).
  */
 export class GossipPeer {
-  private readonly index: WindowIndex
+  private readonly index: WindowReader
   private readonly fpr: number
   private readonly random: () => number
   private readonly maxPerMessage: number

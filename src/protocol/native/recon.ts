@@ -46,12 +46,12 @@ import { packHighs, packIds, RECON_LIMITS, unpackHighs, unpackIds, type CodedRec
 import { recordsMessages } from './recordBatches.ts'
 import { firstBatch, nextBatch, POLY_MAX_ESTIMATE, polyPoints } from './reconSizing.ts'
 import { compareSymbolZero, idHi, idLo, idsOf, RIBLT_LIMITS, RibltDecoder, RibltEncoder } from './riblt.ts'
-import type { WindowIndex } from './WindowIndex.ts'
+import type { WindowReader } from './WindowIndex.ts'
 import { FINE_BITS } from './windowElement.ts'
 
 export interface ReconPeerOptions {
-  /** The node's window set (one index shared by every peer). */
-  readonly index: WindowIndex
+  /** The node's window set (one index shared by every peer; in a node, read through its LazyWindow). */
+  readonly index: WindowReader
   /** Most records in one `records` message; clamped to GOSSIP_LIMITS.maxRecordsPerMessage. */
   readonly maxRecordsPerMessage: number
   /** Approximate most bytes of one `records` message (default 1 MiB). */
@@ -111,7 +111,7 @@ interface Theirs { readonly round: number, encoder?: RibltEncoder }
  *   const { send: out, apply } = peer.onMessage(parsed)
  */
 export class ReconPeer {
-  private readonly index: WindowIndex
+  private readonly index: WindowReader
   private readonly limits: { maxPerMessage: number, maxBytes: number }
   private readonly version: ReconVersion
   private round = 0

@@ -8,9 +8,10 @@
  * list them (an older node, or one with them switched off), bloom rounds only, as before. Both
  * kinds of messages are always answered, so either end may start either kind of round.
  *
- * The window index is brought up to date before a round reads it; while it is still being built
- * (after a start) rounds wait, and of a peer's messages only `records` (which do not read it)
- * are taken.
+ * The peers read the window index through the node's LazyWindow (its `reader`: brought up to
+ * date first, never built on the spot); until it is `ready` — built in the background after a
+ * start, or not started yet — rounds wait, and of a peer's messages only `records` (which do not
+ * read it) are taken.
  */
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { ReconPeer } from '../../protocol/native/recon.ts'
@@ -31,7 +32,6 @@ export function gossipSide (opts: GossipSideOptions): SessionGossip {
   return {
     startRound: () => {
       if (!window.ready) return undefined
-      window.current()
       if (coded === undefined) return bloom.startRound()
       const failed = coded.stats().failed
       if (failed > failedSeen) { failedSeen = failed; return bloom.startRound() }
@@ -40,7 +40,6 @@ export function gossipSide (opts: GossipSideOptions): SessionGossip {
     onMessage: msg => {
       if (msg.t === 'records') return bloom.onMessage(msg)
       if (!window.ready) return { send: [], apply: [] }
-      window.current()
       if (!isReconMessage(msg)) return bloom.onMessage(msg)
       // a coded message from a peer this node never offered coded rounds to is ignored
       return coded !== undefined ? coded.onMessage(msg) : { send: [], apply: [] }

@@ -16,6 +16,11 @@
  * entries, which bounds the memory the queue holds. A queue of MAX_QUEUED entries is taken in at
  * once, a slice per turn, whatever else goes on.
  *
+ * A start builds the index in the background too, a slice per turn of the event loop, and its
+ * slices wait in the same way while a session opens or catches this node up: a restarted node's
+ * first catch-up (the handshake, the cursor, the pages) is not slowed by hashing the index that
+ * gossip, waiting for that catch-up anyway, does not read before it ends.
+ *
  * Saved between starts (`saves`, windowFile.ts): a start reads the saved index back and then
  * only the feed after it (WindowIndex.beginLoad) instead of hashing every record of the store —
  * 20 µs a record, 20 s of CPU for a million — and falls back to the rebuild when the file cannot
@@ -23,8 +28,9 @@
  * `checkpointEntries` of the feed, and every `checkpointMs` when as many changes were taken in
  * since the last save, so a crash costs at most that much reading at the next start.
  */
+import { INTERNAL } from '../../core/errors.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
-import { WindowIndex, type WindowStart } from '../../protocol/native/WindowIndex.ts'
+import { WindowIndex, type WindowReader, type WindowStart } from '../../protocol/native/WindowIndex.ts'
 import { encodeWindowFileSteps } from '../../protocol/native/windowFile.ts'
 import type { WindowSaves } from './WindowSaves.ts'
 
@@ -36,6 +42,8 @@ const MAX_QUEUED = 250_000
  * bounds what a long catch-up keeps in memory for the index (about 30 MB).
  */
 const BUSY_QUEUED = 50_000
+/** A start's build waiting for a catch-up to end looks again after this long, ms. */
+const BUSY_RETRY_MS = 20
 /** Time between checkpoints of the saved index. */
 const CHECKPOINT_MS = 10 * 60_000
 /** Changes (or feed entries read at a start) that make a checkpoint worth writing. */
@@ -52,8 +60,9 @@ export interface LazyWindowOptions {
   /** Time without a commit before the queue is taken in in the background, ms; 0: never. Default 100. */
   readonly idleMs?: number
   /**
-   * True while a stream is catching this node up (NativeSession.catchingUp): the background
-   * take-in waits for it to end (up to BUSY_QUEUED entries), as gossip does. Default: never.
+   * True while a session is opening or a stream is catching this node up (NativeSession.opening,
+   * catchingUp): the background take-in and a start's build wait for it to end (up to
+   * BUSY_QUEUED entries queued), as gossip does. Default: never.
    */
   readonly busy?: () => boolean
   /** Entries that wait for a catch-up to end. Default BUSY_QUEUED. */
@@ -90,10 +99,19 @@ export interface WindowView {
 
 export class LazyWindow {
   /**
-   * The index itself, possibly behind the queue: for holding a reference (a session's gossip
-   * side) without taking the queue in; read it through current().
+   * The index itself, possibly behind the queue and possibly not built yet: read it through
+   * current(). Gossip rounds read it through `reader`.
    */
   readonly index: WindowIndex
+  /**
+   * The index as gossip rounds read it (SessionBuilder.ts gives it to every session's GossipPeer
+   * and ReconPeer): each read takes the queue in first, and a read before the index is `ready`
+   * — a build or a saved copy's load under way, or not started — is refused (INTERNAL) instead of
+   * building the whole index at once on the event loop; the gossip side (GossipSide.ts) waits
+   * for `ready` before it reads. The counters (`sizeSoFar`) and the store lookups (`state`,
+   * `batch`, `windowStart`) read at any time, building nothing.
+   */
+  readonly reader: WindowReader
   private queue: Array<readonly FeedEntry[]> = []
   private queued = 0
   private readonly idleMs: number
@@ -104,6 +122,8 @@ export class LazyWindow {
   private idleTimer: NodeJS.Timeout | undefined
   private sliceTimer: NodeJS.Immediate | undefined
   private buildTimer: NodeJS.Immediate | undefined
+  /** A start's build waiting for a catch-up (`busy`) to end. */
+  private buildWait: NodeJS.Timeout | undefined
   private stopped = false
   /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
   private draining = false
@@ -127,6 +147,24 @@ export class LazyWindow {
     this.buildSlice = Math.max(1, opts.buildSliceEntries ?? 500)
     this.busy = opts.busy ?? (() => false)
     this.busyQueued = Math.max(0, opts.busyQueued ?? BUSY_QUEUED)
+    const index = this.index
+    const built = (): WindowIndex => {
+      if (!this.ready) throw INTERNAL('the gossip window index was read before it was built (gossip waits for LazyWindow.ready)')
+      return this.current()
+    }
+    this.reader = {
+      windowStart: now => index.windowStart(now),
+      digest: () => built().digest(),
+      codedDigest: () => built().codedDigest(),
+      get size () { return built().size },
+      get sizeSoFar () { return index.sizeSoFar },
+      elements: () => built().elements(),
+      state: (kind, key) => index.state(kind, key),
+      batch: id => index.batch(id),
+      bucketFingerprints: (level, buckets) => built().bucketFingerprints(level, buckets),
+      elementsIn: (level, buckets) => built().elementsIn(level, buckets),
+      countIn: (level, buckets) => built().countIn(level, buckets)
+    }
   }
 
   /** Entries queued and not yet taken in. */
@@ -134,9 +172,12 @@ export class LazyWindow {
     return this.queued
   }
 
-  /** False while the index is being built in the background (after start): gossip waits. */
+  /**
+   * True once the index is built: false before start() and while it is built or read back in the
+   * background after it (gossip waits). A read through current() makes it true at once.
+   */
   get ready (): boolean {
-    return !this.index.building
+    return this.index.isBuilt
   }
 
   /**
@@ -151,6 +192,13 @@ export class LazyWindow {
     this.startedAt = performance.now()
     const step = (): void => {
       this.buildTimer = undefined
+      this.buildWait = undefined
+      // a session opening or catching this node up goes first (its pages are applied without
+      // waiting for slices of the build), up to busyQueued entries queued meanwhile
+      if (this.busy() && this.queued < this.busyQueued && !this.stopped) {
+        this.buildWait = setTimeout(step, BUSY_RETRY_MS)
+        return
+      }
       if (!this.index.buildStep(this.buildSlice)) {
         if (!this.stopped) this.buildTimer = setImmediate(step)
         return
@@ -173,7 +221,7 @@ export class LazyWindow {
       this.index.deferLoad(undefined)
       this.opts.onSaveError?.('read', e)
     }).finally(() => {
-      if (this.stopped || this.buildTimer !== undefined) return
+      if (this.stopped || this.buildTimer !== undefined || this.buildWait !== undefined) return
       if (this.index.building) this.buildTimer = setImmediate(step)
       else this.built() // ended meanwhile, by a read of the index
     })
@@ -224,7 +272,7 @@ export class LazyWindow {
 
   /** Saves the index when enough has changed since the last save. */
   private checkpoint (): void {
-    if (this.index.building || this.stopped) return
+    if (!this.ready || this.stopped) return
     if (this.index.currentTo - this.savedSeq < this.checkpointEntries) return
     this.checkpointSoon(1)
   }
@@ -264,7 +312,7 @@ export class LazyWindow {
   observe (entries: readonly FeedEntry[]): void {
     this.queue.push(entries)
     this.queued += entries.length
-    if (this.index.building) return // taken in once the build ends
+    if (!this.ready) return // taken in once the index is built
     if (this.queued < MAX_QUEUED) { if (!this.draining) this.whenIdle() }
     // a long inflow: the whole queue taken in now, a slice per turn of the event loop (not all
     // at once), commits or not
@@ -274,7 +322,7 @@ export class LazyWindow {
 
   /** Elements of the window set, without waiting for a build under way (then: those read so far). */
   get size (): number {
-    return this.index.building ? this.index.sizeSoFar : this.current().size
+    return this.ready ? this.current().size : this.index.sizeSoFar
   }
 
   /**
@@ -286,14 +334,16 @@ export class LazyWindow {
     return this.index.sizeSoFar
   }
 
-  /** The index with every queued entry taken in, in commit order (a build under way is finished first). */
+  /** The index with every queued entry taken in, in commit order (a build under way is finished first; one not started is built at once). */
   current (): WindowIndex {
     this.cancel()
-    if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    this.cancelBuild()
     if (this.index.building) {
       this.readSaved()
       while (!this.index.buildStep());
       this.built()
+    } else if (!this.index.isBuilt) {
+      this.index.rebuild() // never started: built here, at once
     }
     if (this.queue.length > 0) {
       const pending = this.queue
@@ -305,12 +355,12 @@ export class LazyWindow {
   }
 
   /**
-   * The digest of the window set, in the status form; while the index is being built, of the
-   * part built so far, with `building`: feed positions read and to read. `lazy`: of the entries
+   * The digest of the window set, in the status form; while the index is being built (or before
+   * it started), of the part built so far, with `building`: feed positions read and to read. `lazy`: of the entries
    * taken in so far, with `pending`: those queued and not taken in (nothing is hashed for it).
    */
   view (lazy = false): WindowView {
-    if (this.index.building) {
+    if (!this.ready) {
       const p = this.index.partial()
       return { start: p.ws, n: p.n, x: Buffer.from(p.x).toString('hex'), building: { read: p.read, total: p.total } }
     }
@@ -322,14 +372,14 @@ export class LazyWindow {
   stop (): void {
     this.stopped = true
     this.cancel()
-    if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    this.cancelBuild()
     if (this.checkpointTimer !== undefined) { clearInterval(this.checkpointTimer); this.checkpointTimer = undefined }
   }
 
   /** (Re)starts the wait for a pause in commits; a take-in under way pauses. */
   private whenIdle (): void {
     this.cancel()
-    if (this.idleMs <= 0 || this.stopped || this.index.building) return
+    if (this.idleMs <= 0 || this.stopped || !this.ready) return
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined
       // a catch-up streaming in: its pages are committed and acknowledged first, the take-in after
@@ -360,6 +410,12 @@ export class LazyWindow {
     }
     if (this.queue.length > 0 && !this.stopped) this.sliceTimer = setImmediate(() => { this.takeSlice() })
     else this.draining = false
+  }
+
+  /** No more slices of a start's build (it is finished at once, or the node stops). */
+  private cancelBuild (): void {
+    if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
+    if (this.buildWait !== undefined) { clearTimeout(this.buildWait); this.buildWait = undefined }
   }
 
   private cancel (): void {

@@ -154,6 +154,11 @@ export class NativeSession {
     if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.changed(via)
   }
 
+  /** True until the handshake has ended (either way). */
+  get opening (): boolean {
+    return this.state === 'handshake'
+  }
+
   /**
    * True while either stream of the session is still catching up (docs/PROTOCOL.md §3, "One
    * stream during catch-up"): this node's feed has not yet reached the peer's end of it, or the

@@ -91,7 +91,7 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
       now: this.now,
-      busy: () => { for (const s of this.sessions.values()) if (s.catchingUp) return true; return false },
+      busy: () => { for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true; return false },
       ...(opts.windowSaves !== undefined ? { saves: opts.windowSaves, feedId: this.feedId } : {}),
       onStarted: (s, ms) => {
         const how = s.from === 'file'

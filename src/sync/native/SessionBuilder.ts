@@ -2,7 +2,7 @@
  * What native sync gives each session (NativeSession.ts) besides its connection: the handshake
  * keys (K from the seed; Kp derived again only when sync.passphrase changes, read at each
  * session), the session settings taken from the node's at each read, and the gossip side, a
- * GossipPeer over the node's window index (LazyWindow.ts), and the node's eager routes
+ * GossipPeer over the node's window index as LazyWindow.ts lets gossip read it, and the node's eager routes
  * (gossipRoutes.ts: which peer's stream brings each origin, shared by every session).
  *
  * The manager (NativeSync.ts) decides which sessions exist and what happens when they open,
@@ -119,14 +119,14 @@ export class SessionBuilder {
         // every node accepts at least GOSSIP_LIMITS.maxRecordsPerMessage records per message
         const maxRecordsPerMessage = Math.min(settings().maxTriplesPerSync, GOSSIP_LIMITS.maxRecordsPerMessage)
         const g = new GossipPeer({
-          // not current(): opening a session does not wait for the queue to be taken in
-          index: window.index,
+          // read only once built, the queue taken in at each read (LazyWindow.reader)
+          index: window.reader,
           fpr: settings().bloomFpr,
           random: opts.random,
           maxRecordsPerMessage,
           buckets: opts.buckets
         })
-        const c = coded > 0 ? new ReconPeer({ index: window.index, maxRecordsPerMessage, version: coded >= 2 ? 2 : 1 }) : undefined
+        const c = coded > 0 ? new ReconPeer({ index: window.reader, maxRecordsPerMessage, version: coded >= 2 ? 2 : 1 }) : undefined
         hooks.onGossip(g, c)
         return gossipSide({ window, bloom: g, ...(c !== undefined ? { coded: c } : {}) })
       },
