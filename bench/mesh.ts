@@ -28,7 +28,9 @@
  *    relays up to N − 1); bytes_per_write_per_node: the engram frame bytes they received
  *    meanwhile (gossip included), ÷ the same;
  *  - idle_cpu_pct_per_node: the CPU a connected, idle daemon spends (sessions, keep-alives,
- *    gossip rounds) over IDLE_MS, in % of one core; load_1m: the machine's load average then and
+ *    gossip rounds) over IDLE_MS, in % of one core; with ENGRAM_BENCH_IDLE_SETTLE_MS=T also
+ *    idle_settled_cpu_pct_per_node, the same once T ms more passed (what is left once the
+ *    sessions settled); load_1m: the machine's load average then and
  *    after the writes;
  *  - rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
  *    after the writes, and the sum over the daemons (what N of them take); where it is, as means
@@ -74,6 +76,16 @@ function percentile (sorted: readonly number[], p: number): number {
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
+/** The idle CPU of each node over IDLE_MS, once `settleMs` more passed (undefined when 0). */
+async function idleAfter (cluster: MeshCluster, settleMs: number): Promise<{ cpu: number[], load: number } | undefined> {
+  if (!Number.isFinite(settleMs) || settleMs <= 0) return undefined
+  await new Promise(resolve => setTimeout(resolve, Math.min(settleMs, 600_000)))
+  const s0 = await cluster.stats()
+  await new Promise(resolve => setTimeout(resolve, IDLE_MS))
+  const s1 = await cluster.stats()
+  return { cpu: s1.map((s, i) => (s.cpuMs - s0[i]!.cpuMs) / (s.sinceSpawnMs - s0[i]!.sinceSpawnMs) * 100), load: loadavg()[0]! }
+}
+
 async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean): Promise<{ figures: Record<string, number>, maxRssMb: number }> {
   const dials = meshDials(n, degree)
   const t0 = performance.now()
@@ -91,6 +103,8 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const idle1 = await cluster.stats()
     const idleLoad = loadavg()[0]!
     const idleCpu = idle1.map((s, i) => (s.cpuMs - idle0[i]!.cpuMs) / (s.sinceSpawnMs - idle0[i]!.sinceSpawnMs) * 100)
+    // ENGRAM_BENCH_IDLE_SETTLE_MS: idle again, after that much more time (settling after connect, or a steady cost?)
+    const settled = await idleAfter(cluster, Number(process.env.ENGRAM_BENCH_IDLE_SETTLE_MS ?? 0))
 
     // latency: closed loop, round robin (stops at the first write that misses its deadline)
     let count = 0
@@ -141,7 +155,7 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
     // what the nodes that missed the deadline still lacked of the burst (0 when all converged)
     const lacking = all.length === writes ? after.slice(1).reduce((sum, s) => sum + Math.max(0, count + CONVERGE - s.records), 0) : NaN
-    const measured = { before, after, memory, each, all, idleCpu, idleLoad, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, lacking, health, diameter: diameter(n, dials), dials: dials.length }
+    const measured = { before, after, memory, each, all, idleCpu, idleLoad, settled, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, lacking, health, diameter: diameter(n, dials), dials: dials.length }
     return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
@@ -156,6 +170,8 @@ interface Measured {
   readonly all: number[]
   readonly idleCpu: number[]
   readonly idleLoad: number
+  /** The idle CPU measured again after a settle period (ENGRAM_BENCH_IDLE_SETTLE_MS), with the load then. */
+  readonly settled: { readonly cpu: number[], readonly load: number } | undefined
   readonly load: number
   readonly startMs: number
   readonly connectMs: number
@@ -190,6 +206,7 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     connect_ms: Math.round(m.connectMs),
     idle_cpu_pct_per_node: round(mean(m.idleCpu)),
     idle_load_1m: round(m.idleLoad, 2),
+    ...(m.settled !== undefined ? { idle_settled_cpu_pct_per_node: round(mean(m.settled.cpu)), idle_settled_load_1m: round(m.settled.load, 2) } : {}),
     writes_visible_everywhere: m.all.length,
     writes_closed_loop: writes,
     write_to_visible_p50_ms: round(percentile(m.each, 0.5)),

@@ -149,6 +149,8 @@ export interface FeedEntry {
   readonly record: MemoryRecord
   /** The state's place in a stored batch (absent: unsigned). */
   readonly seal?: StoredSeal
+  /** The peer the state came through (absent: written here); only when read with `withVia`. */
+  readonly via?: NodeId
 }
 
 /** A state as the store holds it, with where it came from. */
@@ -222,6 +224,8 @@ export interface ChangesOptions {
   readonly excludeVia?: NodeId
   /** Only these kinds (absent: all). */
   readonly kinds?: readonly RecordKind[]
+  /** Each entry carries the peer its state came through (`via`; absent: written here). */
+  readonly withVia?: boolean
 }
 
 export interface ChangesPage {

@@ -119,7 +119,7 @@ export class MemoryReads {
         if (kinds !== undefined && !kinds.has(slot.record.kind)) continue
         if (namespaces !== undefined && !namespaces.has(recordNamespace(slot.record))) continue
         if (opts.excludeVia !== undefined && slot.via === opts.excludeVia) continue
-        entries.push(feedEntry(slot))
+        entries.push(opts.withVia === true && slot.via !== undefined ? { ...feedEntry(slot), via: slot.via } : feedEntry(slot))
         if (entries.length === opts.limit) break
       }
     }

@@ -43,11 +43,12 @@ export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () =
       }
       sql += ' ORDER BY seq LIMIT ?'
       params.push(opts.limit)
-      const rows = reader.statement(sql).all(...params) as unknown as Array<{ seq: number, batch: number | null, leaf: number | null }>
+      const rows = reader.statement(sql).all(...params) as unknown as Array<{ seq: number, via: number | null, batch: number | null, leaf: number | null }>
       for (const row of rows) {
         const seal = sealOf(row)
         const record = t.decode(row as never, nodes)
-        entries.push(seal === undefined ? { seq: row.seq as Seq, record } : { seq: row.seq as Seq, record, seal })
+        const entry: FeedEntry = seal === undefined ? { seq: row.seq as Seq, record } : { seq: row.seq as Seq, record, seal }
+        entries.push(opts.withVia === true && row.via !== null ? { ...entry, via: nodes.nameOf(row.via) } : entry)
       }
       if (rows.length === opts.limit) upper = rows[rows.length - 1]!.seq
     }

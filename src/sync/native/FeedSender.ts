@@ -18,7 +18,8 @@
  *   cursor arrived (the peer sends it again when no page comes).
  * - Each page carries the signatures of its records: the batches they belong to, with the proof
  *   for the page's part of each (core/seals.ts sealPage).
- * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once.
+ * - After catching up the sender waits; `wake()` (a local commit) sends the new entries at once,
+ *   read once for every stream of the node (FeedTail.ts) rather than once per stream.
  * - Nothing past the store's durable seq is sent: a page with records first makes the feed
  *   durable (Store.flush); an empty page goes only as far as it already is (the rest follows
  *   once a later commit or flush made it durable).
@@ -37,9 +38,12 @@ import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
 import { scanFeed, type Replay, type Scan } from './feedScan.ts'
+import type { FeedTail } from './FeedTail.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
+  /** The end of the feed, read once for every stream of the node (FeedTail.ts); absent: each read goes to the store. */
+  readonly tail?: FeedTail
   readonly peer: NodeId
   readonly feedId: string
   /** The peer's feed id (from its hello): a snapshot's `peerCursor` is this node's cursor on that feed. */
@@ -366,6 +370,7 @@ export class FeedSender {
   private read (): Scan {
     return scanFeed(this.position, this.rest, {
       store: this.opts.store,
+      tail: this.opts.tail,
       peer: this.opts.peer,
       limit: Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords)),
       snapshot: this.snapshot !== undefined,

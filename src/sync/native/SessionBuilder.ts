@@ -22,6 +22,7 @@ import { GOSSIP_LIMITS } from '../../protocol/native/gossipMessages.ts'
 import { deriveHandshakeKey, derivePassphraseKey, type HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import { ReconPeer } from '../../protocol/native/recon.ts'
 import type { LazyWindow } from './LazyWindow.ts'
+import { FeedTail } from './FeedTail.ts'
 import { gossipSide } from './GossipSide.ts'
 import { NativeSession } from './NativeSession.ts'
 import type { PeerBudget } from './PeerBudget.ts'
@@ -88,12 +89,15 @@ export class SessionBuilder {
   private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
   /** The node's eager routes, shared by its sessions (undefined: switched off). */
   readonly routes: EagerRoutes | undefined
+  /** The end of the node's feed, read once for every session's stream. */
+  readonly tail: FeedTail
 
   constructor (opts: SessionBuilderOptions) {
     this.opts = opts
     this.key = deriveHandshakeKey(opts.seed)
     const { engine } = opts
     this.routes = opts.routes !== false ? nodeRoutes(engine) : undefined
+    this.tail = new FeedTail({ store: engine.store })
   }
 
   /** The session of `conn`, not yet opened. */
@@ -133,6 +137,7 @@ export class SessionBuilder {
       stream: opts.stream,
       push: opts.push,
       ...(this.routes !== undefined ? { routes: this.routes } : {}),
+      tail: this.tail,
       ...(opts.compress !== undefined ? { compress: opts.compress } : {}),
       ...(opts.coded !== undefined ? { coded: opts.coded } : {}),
       budget: hooks.budget,

@@ -16,6 +16,7 @@ import type { ReconMessage } from '../../protocol/native/reconWire.ts'
 import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { NativeMessage } from '../../protocol/native/messages.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
+import type { FeedTail } from './FeedTail.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 
 /** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
@@ -62,6 +63,8 @@ export interface SessionOptionsOf<S> {
   readonly gossip?: (peer: NodeId, coded: number) => SessionGossip | undefined
   /** The node's eager routes (gossipRoutes.ts); absent: the stream sends everything and nothing is pruned. */
   readonly routes?: EagerRoutes
+  /** The end of the node's feed, shared by every session's stream (FeedTail.ts); absent: each stream reads the store. */
+  readonly tail?: FeedTail
   /** Cursor exchange and feed streaming (test-only switch; default true). */
   readonly stream?: boolean
   /** Live push of new entries (test-only switch; default true). Without it they go at gossip ticks. */

@@ -6,12 +6,15 @@
  * highest stamp of each and every record left out, for the page's `lz` and `ls`), and during a
  * replay after a graft, what the peer holds already — except in a snapshot, which leaves nothing
  * out. The knowledge vector is read in the same step as a store read that reached the feed's end.
+ * The entries come from the node's feed tail when it holds them (FeedTail.ts: read once for every
+ * stream), otherwise from the store; these rules apply to both alike.
  */
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
 import type { LeftOutStamp } from '../../protocol/native/leftOutList.ts'
+import type { FeedTail } from './FeedTail.ts'
 import type { PrunedOrigins } from './PrunedOrigins.ts'
 
 /** Feed entries after a position, as read from the store (or left over from the last read). */
@@ -37,6 +40,8 @@ export interface Replay {
 
 export interface ScanOptions {
   readonly store: Store
+  /** The end of the feed, read once for every stream (FeedTail.ts); absent, or not holding the entries: the store is read. */
+  readonly tail?: FeedTail | undefined
   /** The stream's peer: the records whose state came from it are left out (but in a snapshot). */
   readonly peer: NodeId
   /** Most entries. */
@@ -63,7 +68,7 @@ export function scanFeed (position: number, rest: Scan | undefined, o: ScanOptio
   const pruned = snapshot ? undefined : o.pruned
   const replay = snapshot ? undefined : o.replay
   const changes = (after: number, n: number): { entries: readonly FeedEntry[], lastSeq: number, hasMore: boolean, left?: ReadonlyMap<NodeId, HlcMark>, stamps?: ReadonlyMap<NodeId, readonly LeftOutStamp[]> } => {
-    const read = o.store.changesSince(after, { ...opts, limit: n })
+    const read = o.tail?.changesSince(after, { ...opts, limit: n }) ?? o.store.changesSince(after, { ...opts, limit: n })
     // a replay leaves out, unannounced, what the peer holds already
     const page = replay === undefined ? read : { ...read, entries: read.entries.filter(e => e.seq > replay.until || replay.origins.has(e.record.hlc.node)) }
     if (pruned === undefined || pruned.size === 0) return page

@@ -63,6 +63,7 @@ export function sessionParts<S> (opts: SessionOptionsOf<S>, peerFeed: string, li
   const sender = (opts.stream ?? true)
     ? new FeedSender({
       store: engine.store,
+      ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
       peer,
       feedId,
       peerFeed,

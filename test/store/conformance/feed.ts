@@ -105,6 +105,17 @@ export function feedTests (ref: StoreRef): void {
     assert.deepEqual(after.entries.map(e => [e.seq, recordKey(e.record)]), [[25, recordKey(fromB)]])
   })
 
+  it('changesSince: withVia names the peer each state came through, and only then', () => {
+    const { store } = ref
+    const all = fill(store)
+    const read = store.changesSince(0, { limit: 100, withVia: true })
+    assert.deepEqual(read.entries.map(e => e.record), all)
+    assert.deepEqual(read.entries.map(e => e.via), all.map(r => (r.hlc.node === B ? B : undefined)))
+    assert.ok(read.entries.every(e => e.via === undefined ? !('via' in e) : true), 'a local write has no via at all')
+    assert.ok(store.changesSince(0, { limit: 100 }).entries.every(e => !('via' in e)), 'without withVia no entry names one')
+    assert.deepEqual(store.changesSince(0, { limit: 100, withVia: true, excludeVia: B }).entries.map(e => e.via), all.filter(r => r.hlc.node !== B).map(() => undefined))
+  })
+
   it('changesSince: kinds filter, alone and with other filters', () => {
     const { store } = ref
     const all = fill(store)
