@@ -93,6 +93,11 @@ async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Prom
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
+    // Without comments and indentation: V8 keeps each loaded file's source text for as long as
+    // the process runs, and the comments' non-ASCII characters made it two bytes a character.
+    // An idle node's RSS was 9 MB smaller (bench peer, 108 → 99.5 MB); identifiers stay as they
+    // are, and stack traces are mapped to src/ lines as before.
+    minifyWhitespace: true,
     allowOverwrite: true,
     metafile: true,
     write: true,

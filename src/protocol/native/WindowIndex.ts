@@ -27,6 +27,7 @@ import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 import { CodedSummary } from './codedSummary.ts'
 import { ElementSlab, slabXorInto } from './ElementSlab.ts'
+import type { PendingElements } from './PendingElements.ts'
 import { ELEMENT_BYTES, elementOf, Entry, FINE_BITS, fineBucketOf, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
 import { WindowFileReader, type WindowFileEntry, type WindowFileHeader } from './windowFile.ts'
 
@@ -117,6 +118,14 @@ export class WindowIndex {
   /** The window start at `now` (default: the injected clock), quantized as in PROTOCOL.md §3. */
   windowStart (now: number = this.now()): number {
     return windowStartFor(now, this.ttlMs)
+  }
+
+  /**
+   * The window start the index holds now, without bringing it up to date: until the index
+   * rebuilds (which reads every change committed so far from the store) it only moves forward.
+   */
+  get heldStart (): number {
+    return this.ws
   }
 
   /** Recomputes the whole window set from the store (pages of its changes feed, every kind). */
@@ -303,6 +312,26 @@ export class WindowIndex {
       if (seq > this.builtSeq) this.put(record, seq)
       if (seq > this.seenSeq) this.seenSeq = seq
     }
+  }
+
+  /**
+   * Takes in the oldest `n` changes of `pending` (committed changes queued as their elements,
+   * PendingElements.ts), as `observe` takes in their entries.
+   */
+  observePending (pending: PendingElements, n: number): void {
+    if (!this.refresh()) { pending.take(n); return }
+    pending.take(n, this.putPending)
+  }
+
+  private readonly putPending = (kind: RecordKind, key: string, wall: number, seq: number, dead: boolean, element: Uint8Array | undefined): void => {
+    if (seq > this.builtSeq) {
+      const old = this.tables[kind].get(key)
+      if (old === undefined || old.seq < seq) {
+        if (old !== undefined) this.remove(old)
+        if (element !== undefined && wall >= this.ws) this.add(new Entry(kind, key, wall, seq, fineBucketOf(element), dead), element)
+      }
+    }
+    if (seq > this.seenSeq) this.seenSeq = seq
   }
 
   /** A record's state at `seq`: replaces an older element of the record, dropped outside the window. */

@@ -2,8 +2,10 @@
  * The node's gossip window index (protocol/native/WindowIndex.ts), fed lazily. Every committed change is queued
  * (`observe`); the index takes the queue in when it is read (`current()`: gossip rounds, the
  * status), when the queue grows long, or in the background once commits pause. A bulk inflow — a
- * peer's feed streamed in page after page — is then committed and acknowledged without hashing
- * each record for the index in between, and the index is exact whenever anyone looks at it.
+ * peer's feed streamed in page after page — is then committed and acknowledged without taking
+ * each record into the index in between, and the index is exact whenever anyone looks at it.
+ * The queue keeps each change as its element, hashed as it is queued, not as its record
+ * (PendingElements.ts: about 120 bytes of heap instead of 700).
  *
  * The background take-in starts after `idleMs` without a commit and goes in slices of
  * `sliceEntries`, one turn of the event loop each (a slice of 2,000 entries takes a few
@@ -30,6 +32,7 @@
  */
 import { INTERNAL } from '../../core/errors.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
+import { PendingElements } from '../../protocol/native/PendingElements.ts'
 import { WindowIndex, type WindowReader, type WindowStart } from '../../protocol/native/WindowIndex.ts'
 import { encodeWindowFileSteps } from '../../protocol/native/windowFile.ts'
 import type { WindowSaves } from './WindowSaves.ts'
@@ -38,8 +41,8 @@ import type { WindowSaves } from './WindowSaves.ts'
 const MAX_QUEUED = 250_000
 /**
  * Entries that wait for a catch-up to end (`busy`); past them the take-in goes on between pages
- * as when no catch-up runs. The queue holds the records themselves (about 600 bytes each): this
- * bounds what a long catch-up keeps in memory for the index (about 30 MB).
+ * as when no catch-up runs. The queue holds each as its element, about 120 bytes
+ * (PendingElements.ts): this bounds what a long catch-up keeps in memory for the index (about 6 MB).
  */
 const BUSY_QUEUED = 50_000
 /** A start's build waiting for a catch-up to end looks again after this long, ms. */
@@ -112,8 +115,8 @@ export class LazyWindow {
    * `batch`, `windowStart`) read at any time, building nothing.
    */
   readonly reader: WindowReader
-  private queue: Array<readonly FeedEntry[]> = []
-  private queued = 0
+  /** Committed changes not taken in yet, each as its element (not the record: PendingElements.ts). */
+  private readonly queue = new PendingElements()
   private readonly idleMs: number
   private readonly slice: number
   private readonly buildSlice: number
@@ -169,7 +172,7 @@ export class LazyWindow {
 
   /** Entries queued and not yet taken in. */
   get pending (): number {
-    return this.queued
+    return this.queue.length
   }
 
   /**
@@ -195,7 +198,7 @@ export class LazyWindow {
       this.buildWait = undefined
       // a session opening or catching this node up goes first (its pages are applied without
       // waiting for slices of the build), up to busyQueued entries queued meanwhile
-      if (this.busy() && this.queued < this.busyQueued && !this.stopped) {
+      if (this.busy() && this.queue.length < this.busyQueued && !this.stopped) {
         this.buildWait = setTimeout(step, BUSY_RETRY_MS)
         return
       }
@@ -310,10 +313,11 @@ export class LazyWindow {
 
   /** Queues the entries of a committed change (an engine 'change' event). */
   observe (entries: readonly FeedEntry[]): void {
-    this.queue.push(entries)
-    this.queued += entries.length
+    // a record before the start the index holds stays out of it until it rebuilds (which reads
+    // the store, not the queue): no element is hashed for it
+    this.queue.push(entries, this.index.heldStart)
     if (!this.ready) return // taken in once the index is built
-    if (this.queued < MAX_QUEUED) { if (!this.draining) this.whenIdle() }
+    if (this.queue.length < MAX_QUEUED) { if (!this.draining) this.whenIdle() }
     // a long inflow: the whole queue taken in now, a slice per turn of the event loop (not all
     // at once), commits or not
     else if (this.stopped) this.current()
@@ -345,12 +349,7 @@ export class LazyWindow {
     } else if (!this.index.isBuilt) {
       this.index.rebuild() // never started: built here, at once
     }
-    if (this.queue.length > 0) {
-      const pending = this.queue
-      this.queue = []
-      this.queued = 0
-      for (const entries of pending) this.index.observe(entries)
-    }
+    if (this.queue.length > 0) this.index.observePending(this.queue, this.queue.length)
     return this.index
   }
 
@@ -365,7 +364,7 @@ export class LazyWindow {
       return { start: p.ws, n: p.n, x: Buffer.from(p.x).toString('hex'), building: { read: p.read, total: p.total } }
     }
     const d = (lazy ? this.index : this.current()).digest()
-    return { start: d.ws, n: d.n, x: Buffer.from(d.x).toString('hex'), ...(this.queued > 0 ? { pending: this.queued } : {}) }
+    return { start: d.ws, n: d.n, x: Buffer.from(d.x).toString('hex'), ...(this.queue.length > 0 ? { pending: this.queue.length } : {}) }
   }
 
   /** No more background work (the node stops); current() still works. */
@@ -383,7 +382,7 @@ export class LazyWindow {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined
       // a catch-up streaming in: its pages are committed and acknowledged first, the take-in after
-      if (this.busy() && this.queued < this.busyQueued) this.whenIdle()
+      if (this.busy() && this.queue.length < this.busyQueued) this.whenIdle()
       else this.takeSlice()
     }, this.idleMs)
     this.idleTimer.unref()
@@ -392,22 +391,8 @@ export class LazyWindow {
   /** Takes in about one slice of the queue, oldest first, and schedules the next. */
   private takeSlice (): void {
     this.sliceTimer = undefined
-    let budget = this.slice
-    while (budget > 0 && this.queue.length > 0) {
-      const head = this.queue[0]!
-      if (head.length <= budget) {
-        this.queue.shift()
-        this.index.observe(head)
-        budget -= head.length
-        this.queued -= head.length
-      } else {
-        // a large change is taken in part by part, in order
-        this.index.observe(head.slice(0, budget))
-        this.queue[0] = head.slice(budget)
-        this.queued -= budget
-        budget = 0
-      }
-    }
+    // oldest first; a large change is taken in part by part, in order
+    if (this.queue.length > 0) this.index.observePending(this.queue, this.slice)
     if (this.queue.length > 0 && !this.stopped) this.sliceTimer = setImmediate(() => { this.takeSlice() })
     else this.draining = false
   }
