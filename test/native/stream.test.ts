@@ -53,7 +53,7 @@ describe('FeedSender', () => {
 
   it('keeps at most two pages unacknowledged, and goes on as acks come', async () => {
     // pages of one size, however far behind the peer is
-    const { s, sent, engine } = sender(10, undefined, { factor: 1, bytes: 0 })
+    const { s, sent, engine } = sender(10, undefined, { factor: 1, records: 10, bytes: 0 })
     engine.addTriples(Array.from({ length: 55 }, (_, i) => triple(`s${i}`, 'v')))
     s.start(0, feedIdOf(engine.store))
     await eventually(() => sent.length === 2, 'two pages')
@@ -73,7 +73,8 @@ describe('FeedSender', () => {
   })
 
   it('sends larger pages while the peer is far behind, and pages of the usual size near the end and once it is live', async () => {
-    const { s, sent, engine } = sender(10)
+    // pages of 10 records; catch-up pages of 4 × 10
+    const { s, sent, engine } = sender(10, undefined, { factor: 4, records: 40, bytes: 1024 * 1024 })
     const acked = async (n: number): Promise<void> => {
       for (let i = sent.length; i < n; i++) {
         await eventually(() => sent.length > i, `page ${i}`)
@@ -101,7 +102,7 @@ describe('FeedSender', () => {
 
   it('a catch-up page cut by bytes leaves its rest to pages of the usual size once the peer is close to the end', async () => {
     // pages of up to 10 records and about 2,000 bytes; catch-up pages of up to 40 records, cut by the same bytes
-    const { s, sent, frames, engine } = sender(10, 2_000, { factor: 4, bytes: 2_000 })
+    const { s, sent, frames, engine } = sender(10, 2_000, { factor: 4, records: 40, bytes: 2_000 })
     engine.addTriples(Array.from({ length: 70 }, (_, i) => triple(`s${i}`, 'x'.repeat(40))))
     s.start(0, feedIdOf(engine.store))
     for (let i = 0; i < 100 && (sent.at(-1)?.more ?? true); i++) {
