@@ -339,6 +339,16 @@ export class FeedSender {
     let to: number = scan.lastSeq
     let more = scan.hasMore
     let rest: Scan | undefined
+    // The page ends after its first `keep` entries; the rest starts the next page. The
+    // announcements go with this page (early is harmless: the peer only waits longer).
+    const cutAt = (keep: number): void => {
+      entries = scan.entries.slice(0, keep)
+      to = entries[entries.length - 1]!.seq
+      more = true
+      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
+    }
+    // what is left of a larger page (a catch-up page cut by bytes) goes at most a page's worth at a time
+    if (entries.length > size.records) cutAt(size.records)
     // how much is left, for the receiver's progress (the feed's last position, read now)
     const end = Math.max(to, this.opts.store.stats().lastSeq)
     const build = (): ChangesMessage => {
@@ -356,12 +366,7 @@ export class FeedSender {
     // the target falls (by average record size), and the rest starts the next page. A record
     // alone always goes, whatever its size.
     for (let cuts = 0; cuts < 32 && entries.length > 1 && frame.byteLength > target * 1.25; cuts++) {
-      const keep = Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength)))
-      entries = entries.slice(0, keep)
-      to = entries[entries.length - 1]!.seq
-      more = true
-      // the announcements go with this page (early is harmless: the peer only waits longer)
-      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
+      cutAt(Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength))))
       msg = build()
       frame = encodeMessage(msg)
     }

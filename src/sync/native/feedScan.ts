@@ -71,12 +71,7 @@ export function scanFeed (position: number, rest: Scan | undefined, o: ScanOptio
     return { ...page, entries: kept, ...(left.size > 0 ? { left, stamps } : {}) }
   }
   if (rest !== undefined && rest.after === position && rest.snapshot === snapshot) {
-    // what was left of a larger page (a catch-up's: pageSize.ts) goes at most `limit` at a time; the store is read again after it
-    if (rest.entries.length > limit) {
-      const { knowledge: _endOfFeed, ...head } = rest
-      return { ...head, entries: rest.entries.slice(0, limit), lastSeq: rest.entries[limit - 1]!.seq, hasMore: true }
-    }
-    if (rest.entries.length === limit || !rest.hasMore) return rest
+    if (rest.entries.length >= limit || !rest.hasMore) return rest
     const more = changes(rest.lastSeq, limit - rest.entries.length)
     return { after: rest.after, entries: [...rest.entries, ...more.entries], lastSeq: more.lastSeq, hasMore: more.hasMore, snapshot, ...knowledgeIf(more.hasMore), ...(more.left !== undefined ? { left: more.left, stamps: more.stamps } : {}) }
   }
