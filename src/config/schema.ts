@@ -224,7 +224,7 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec } = {
   },
   'sync.maxTriplesPerSync': {
     type: 'integer', default: 5000, min: 100, max: 50_000,
-    description: 'Most records per page, in both modes: a polled delta-sync batch, and a page of a native P2P stream; larger deltas are paged.'
+    description: 'Most records per page, in both modes: a polled delta-sync batch, and a page of a native P2P stream (while a peer is far behind, a native stream sends catch-up pages of up to twice as many, at most 10000 unless this is larger); larger deltas are paged.'
   },
   'sync.syncTimeoutMs': {
     type: 'integer', default: 30_000, min: 5000, max: 120_000,

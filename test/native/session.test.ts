@@ -60,8 +60,11 @@ describe('one stream during catch-up', () => {
       net.step()
     }
     assert.equal(b.store.stats().triples, 1_300)
-    assert.deepEqual(net.sent.filter(t => ['digest', 'buckets', 'bloom', 'rdigest', 'rsymbols', 'rmore', 'rwant', 'records'].includes(t)), [], 'no gossip while catching up')
-    assert.ok(net.sent.filter(t => t === 'changes').length >= 13, 'every record went by the streams')
+    // a round may start in the step that ended both catch-ups, after their last page
+    const duringCatchUp = net.sent.slice(0, net.sent.lastIndexOf('changes'))
+    assert.deepEqual(duringCatchUp.filter(t => ['digest', 'buckets', 'bloom', 'rdigest', 'rsymbols', 'rmore', 'rwant', 'records'].includes(t)), [], 'no gossip while catching up')
+    const streamed = (n: SimNode): number => n.sync.sessionInfo().reduce((x, s) => x + s.recordsReceived, 0)
+    assert.deepEqual([streamed(a), streamed(b)], [300, 1_000], 'every record went by the streams')
     // both streams caught up: rounds resume (idle rounds: equal digests, coded between these nodes)
     await eventually(() => {
       net.step()

@@ -10,6 +10,7 @@ import { Engine } from '../../src/engine/Engine.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { FeedSender } from '../../src/sync/native/FeedSender.ts'
+import type { CatchUpPages } from '../../src/sync/native/pageSize.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
 import type { ChangesMessage } from '../../src/protocol/native/messages.ts'
 import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
@@ -37,13 +38,13 @@ const triple = (s: string, v: string): { subject: string, predicate: string, obj
   ({ subject: `user:${s}`, predicate: 'rel:p', object: { kind: 'string', value: v } })
 
 describe('FeedSender', () => {
-  function sender (pageRecords: number, pageBytes?: number): { s: FeedSender, sent: ChangesMessage[], frames: number[], engine: Engine } {
+  function sender (pageRecords: number, pageBytes?: number, catchUp?: CatchUpPages): { s: FeedSender, sent: ChangesMessage[], frames: number[], engine: Engine } {
     const store = new MemoryStore()
     const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
     const sent: ChangesMessage[] = []
     const frames: number[] = []
     const s = new FeedSender({
-      store, peer: asNodeId('node-b'), feedId: feedIdOf(store), pageRecords: () => pageRecords, pageBytes,
+      store, peer: asNodeId('node-b'), feedId: feedIdOf(store), pageRecords: () => pageRecords, pageBytes, ...(catchUp !== undefined ? { catchUp } : {}),
       send: async (frame, msg) => { sent.push(msg); frames.push(frame.byteLength) },
       onError: e => { throw e }
     })
@@ -51,7 +52,8 @@ describe('FeedSender', () => {
   }
 
   it('keeps at most two pages unacknowledged, and goes on as acks come', async () => {
-    const { s, sent, engine } = sender(10)
+    // pages of one size, however far behind the peer is
+    const { s, sent, engine } = sender(10, undefined, { factor: 1, records: 10, bytes: 0 })
     engine.addTriples(Array.from({ length: 55 }, (_, i) => triple(`s${i}`, 'v')))
     s.start(0, feedIdOf(engine.store))
     await eventually(() => sent.length === 2, 'two pages')
@@ -67,6 +69,55 @@ describe('FeedSender', () => {
     await eventually(() => sent.length === 6, 'all pages')
     assert.deepEqual(sent.at(-1)!.records.length, 5)
     assert.equal(sent.at(-1)!.more, false)
+    s.stop()
+  })
+
+  it('sends larger pages while the peer is far behind, and pages of the usual size near the end and once it is live', async () => {
+    // pages of 10 records; catch-up pages of 4 × 10
+    const { s, sent, engine } = sender(10, undefined, { factor: 4, records: 40, bytes: 1024 * 1024 })
+    const acked = async (n: number): Promise<void> => {
+      for (let i = sent.length; i < n; i++) {
+        await eventually(() => sent.length > i, `page ${i}`)
+        s.onAck(sent[i]!.to)
+      }
+    }
+    engine.addTriples(Array.from({ length: 100 }, (_, i) => triple(`s${i}`, 'v')))
+    s.start(0, feedIdOf(engine.store))
+    await acked(4)
+    // 100 behind: two catch-up pages of 4 × 10 records; the last 20 (less than a catch-up page) in pages of 10
+    assert.deepEqual(sent.map(p => [p.from, p.to, p.records.length, p.more]), [[0, 40, 40, true], [40, 80, 40, true], [80, 90, 10, true], [90, 100, 10, false]])
+    await eventually(() => !s.catchingUp, 'caught up')
+    // live: a write of 25 records goes in pages of the usual size
+    engine.addTriples(Array.from({ length: 25 }, (_, i) => triple(`live${i}`, 'v')))
+    s.wake()
+    await acked(7)
+    assert.deepEqual(sent.slice(4).map(p => p.records.length), [10, 10, 5])
+    // a burst that leaves the peer far behind again goes in larger pages
+    engine.addTriples(Array.from({ length: 90 }, (_, i) => triple(`burst${i}`, 'v')))
+    s.wake()
+    await acked(10)
+    assert.deepEqual(sent.slice(7).map(p => p.records.length), [40, 40, 10])
+    s.stop()
+  })
+
+  it('a catch-up page cut by bytes leaves its rest to pages of the usual size once the peer is close to the end', async () => {
+    // pages of up to 10 records and about 2,000 bytes; catch-up pages of up to 40 records, cut by the same bytes
+    const { s, sent, frames, engine } = sender(10, 2_000, { factor: 4, records: 40, bytes: 2_000 })
+    engine.addTriples(Array.from({ length: 70 }, (_, i) => triple(`s${i}`, 'x'.repeat(40))))
+    s.start(0, feedIdOf(engine.store))
+    for (let i = 0; i < 100 && (sent.at(-1)?.more ?? true); i++) {
+      await eventually(() => sent.length > i, `page ${i}`)
+      s.onAck(sent[i]!.to)
+    }
+    assert.equal(sent.reduce((n, p) => n + p.records.length, 0), 70)
+    for (let i = 1; i < sent.length; i++) assert.equal(sent[i]!.from, sent[i - 1]!.to)
+    const catchUp = sent.findIndex(p => 70 - p.from <= 40)
+    assert.ok(catchUp > 0, 'some pages while far behind')
+    for (const [i, p] of sent.entries()) {
+      assert.ok(frames[i]! <= 2_500, `page ${i}: ${frames[i]} bytes`)
+      if (i < catchUp) assert.ok(p.records.length > 10, `page ${i} (far behind): ${p.records.length} records`)
+      else assert.ok(p.records.length <= 10, `page ${i} (${70 - p.from} behind): ${p.records.length} records`)
+    }
     s.stop()
   })
 

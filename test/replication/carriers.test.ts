@@ -103,6 +103,9 @@ async function byNative (strategy: ConflictStrategy): Promise<Outcome> {
     peer: asNodeId(X),
     feedId: feedIdOf(p.store),
     pageRecords: () => 3,
+    // the polled pages' size throughout (no larger catch-up pages): a conflict list's order and
+    // a resolution's stamps follow the pages, and this compares the carriers page for page
+    catchUp: { factor: 1, records: 3, bytes: 0 },
     // every page crosses the wire format, as over a connection
     send: async frame => { queueMicrotask(() => receiver.onChanges(decodeFrame(frame) as ChangesMessage)) },
     onError: e => { throw e },

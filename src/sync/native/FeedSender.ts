@@ -4,6 +4,8 @@
  *
  * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
+ *   While the peer is far behind, pages are larger (pageSize.ts: fewer commits on the receiver
+ *   during a catch-up); the last stretch and live changes go in pages of the usual size.
  * - Records whose state came from this peer are left out (`excludeVia`), but the page's `to`
  *   still covers them: nothing is echoed back (what a page reads and leaves out: feedScan.ts). So are the records of origins the peer pruned
  *   (PrunedOrigins.ts): the page announces instead the highest stamp of each it left out (`lz`)
@@ -39,6 +41,7 @@ import { seenOfPeer } from '../../replication/peerCursor.ts'
 import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
 import { scanFeed, type Replay, type Scan } from './feedScan.ts'
 import type { FeedTail } from './FeedTail.ts'
+import { pageSize, type CatchUpPages, type PageSize } from './pageSize.ts'
 
 export interface FeedSenderOptions {
   readonly store: Store
@@ -54,6 +57,8 @@ export interface FeedSenderOptions {
   readonly pageRecords: () => number
   /** Target encoded page size, bytes. Default NATIVE_LIMITS.pageBytes. */
   readonly pageBytes?: number
+  /** How much larger pages are while the peer is far behind. Default pageSize.ts CATCH_UP_PAGES. */
+  readonly catchUp?: CatchUpPages
   /** Most unacknowledged pages. Default 2. */
   readonly window?: number
   /** Called when sending fails; the session closes. */
@@ -306,7 +311,8 @@ export class FeedSender {
   private prepare (): Prepared | undefined {
     const snap = this.snapshot
     const generation = this.generation
-    const scan = this.read()
+    const size = this.size()
+    const scan = this.read(size.records)
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
     const lz = announcements(scan.left)
     const ls = lz !== undefined ? leftOutList(scan.stamps) : undefined
@@ -337,6 +343,16 @@ export class FeedSender {
     let to: number = scan.lastSeq
     let more = scan.hasMore
     let rest: Scan | undefined
+    // The page ends after its first `keep` entries; the rest starts the next page. The
+    // announcements go with this page (early is harmless: the peer only waits longer).
+    const cutAt = (keep: number): void => {
+      entries = scan.entries.slice(0, keep)
+      to = entries[entries.length - 1]!.seq
+      more = true
+      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
+    }
+    // what is left of a larger page (a catch-up page cut by bytes) goes at most a page's worth at a time
+    if (entries.length > size.records) cutAt(size.records)
     // how much is left, for the receiver's progress (the feed's last position, read now)
     const end = Math.max(to, this.opts.store.stats().lastSeq)
     const build = (): ChangesMessage => {
@@ -349,30 +365,31 @@ export class FeedSender {
     }
     let msg = build()
     let frame = encodeMessage(msg)
-    const target = this.opts.pageBytes ?? NATIVE_LIMITS.pageBytes
+    const target = size.bytes
     // "About" the target: a page up to a quarter over it goes as it is; a larger one is cut where
     // the target falls (by average record size), and the rest starts the next page. A record
     // alone always goes, whatever its size.
     for (let cuts = 0; cuts < 32 && entries.length > 1 && frame.byteLength > target * 1.25; cuts++) {
-      const keep = Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength)))
-      entries = entries.slice(0, keep)
-      to = entries[entries.length - 1]!.seq
-      more = true
-      // the announcements go with this page (early is harmless: the peer only waits longer)
-      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
+      cutAt(Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength))))
       msg = build()
       frame = encodeMessage(msg)
     }
     return { generation, msg, frame, rest, endsSnapshot: snap !== undefined && !more }
   }
 
-  /** The entries after `position`, at most a page's worth (feedScan.ts). */
-  private read (): Scan {
+  /** How large the next page may be: larger while the peer is far behind (pageSize.ts). */
+  private size (): PageSize {
+    const behind = this.opts.store.stats().lastSeq - this.position
+    return pageSize(behind, { records: this.opts.pageRecords(), bytes: this.opts.pageBytes ?? NATIVE_LIMITS.pageBytes }, this.opts.catchUp)
+  }
+
+  /** The entries after `position`, at most `limit` (feedScan.ts). */
+  private read (limit: number): Scan {
     return scanFeed(this.position, this.rest, {
       store: this.opts.store,
       tail: this.opts.tail,
       peer: this.opts.peer,
-      limit: Math.max(1, Math.min(this.opts.pageRecords(), NATIVE_LIMITS.maxPageRecords)),
+      limit,
       snapshot: this.snapshot !== undefined,
       pruned: this.opts.pruned,
       replay: this.replay,
