@@ -15,28 +15,17 @@ import type { ChangesPage, Store } from '../../src/store/Store.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { FeedTail } from '../../src/sync/native/FeedTail.ts'
+import { mulberry32 } from '../../src/util/random.ts'
 import { at, B, C, mark, note, noteTomb, trace, triple } from '../store/conformance/fixtures.ts'
 import { seedFor } from '../support/seed.ts'
 
 const SEED = seedFor(1207)
 
-/** A small seeded generator (mulberry32). */
-function generator (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A page as the store would give it: what a stream uses of each entry. */
 const plain = (p: ChangesPage): unknown => ({ entries: p.entries.map(e => ({ seq: e.seq, record: e.record, seal: e.seal })), lastSeq: p.lastSeq, hasMore: p.hasMore })
 
 function run (store: Store, seed: number): { hits: number, misses: number, reads: number } {
-  const random = generator(seed)
+  const random = mulberry32(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
   const tail = new FeedTail({ store, max: 8 })
   const sources: ReadonlyArray<NodeId | undefined> = [undefined, B, C]
