@@ -311,7 +311,9 @@ export class FeedSender {
   private prepare (): Prepared | undefined {
     const snap = this.snapshot
     const generation = this.generation
-    const size = this.size()
+    // the feed's last position, read once: how far behind the peer is, and how much is left
+    const lastSeq = this.opts.store.stats().lastSeq
+    const size = this.size(lastSeq)
     const scan = this.read(size.records)
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
     const lz = announcements(scan.left)
@@ -353,8 +355,8 @@ export class FeedSender {
     }
     // what is left of a larger page (a catch-up page cut by bytes) goes at most a page's worth at a time
     if (entries.length > size.records) cutAt(size.records)
-    // how much is left, for the receiver's progress (the feed's last position, read now)
-    const end = Math.max(to, this.opts.store.stats().lastSeq)
+    // how much is left, for the receiver's progress
+    const end = Math.max(to, lastSeq)
     const build = (): ChangesMessage => {
       const records = entries.map(e => e.record)
       const seals = sealPage(entries, this.batches.load, this.batches.reload)
@@ -378,8 +380,8 @@ export class FeedSender {
   }
 
   /** How large the next page may be: larger while the peer is far behind (pageSize.ts). */
-  private size (): PageSize {
-    const behind = this.opts.store.stats().lastSeq - this.position
+  private size (lastSeq: number): PageSize {
+    const behind = lastSeq - this.position
     return pageSize(behind, { records: this.opts.pageRecords(), bytes: this.opts.pageBytes ?? NATIVE_LIMITS.pageBytes }, this.opts.catchUp)
   }
 
