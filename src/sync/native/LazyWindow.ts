@@ -26,9 +26,10 @@
  * Saved between starts (`saves`, windowFile.ts): a start reads the saved index back and then
  * only the feed after it (WindowIndex.beginLoad) instead of hashing every record of the store —
  * 20 µs a record, 20 s of CPU for a million — and falls back to the rebuild when the file cannot
- * be used. The index is saved at a clean stop (`save`), once a start has read more than
- * `checkpointEntries` of the feed, and every `checkpointMs` when as many changes were taken in
- * since the last save, so a crash costs at most that much reading at the next start.
+ * be used. The index is saved at a clean stop (`save`, the queue taken in first, so the next
+ * start does not hash it again), once a start has read more than `checkpointEntries` of the
+ * feed, and every `checkpointMs` when as many changes were taken in since the last save, so a
+ * crash costs at most that much reading at the next start.
  */
 import { INTERNAL } from '../../core/errors.ts'
 import type { FeedEntry, Store } from '../../store/Store.ts'
@@ -281,16 +282,18 @@ export class LazyWindow {
   }
 
   /**
-   * Writes the index as it stands (entries still queued are not in it: the next start reads them
-   * from the feed) where it is saved, after making the store's changes up to its seq durable — a
-   * saved index never reflects a change a power cut could take back. Nothing while it is not
-   * built. One save at a time; resolves when this one is written (or failed: onSaveError).
-   * `final` (a stop): encoded at once; else a slice of entries per turn of the event loop.
+   * Writes the index as it stands where it is saved, after making the store's changes up to its
+   * seq durable — a saved index never reflects a change a power cut could take back. Nothing
+   * while it is not built. One save at a time; resolves when this one is written (or failed:
+   * onSaveError). `final` (a stop): the queue taken in first (takeInForStop), encoded at once;
+   * else (a checkpoint) entries still queued are not in it — the next start reads them from the
+   * feed — and a slice of entries is encoded per turn of the event loop.
    */
   save (final = true): Promise<void> {
     const { saves, feedId } = this.opts
     if (saves === undefined || feedId === undefined) return Promise.resolve()
     this.saving = this.saving.then(async () => {
+      if (final) this.takeInForStop()
       const s = this.index.saved(feedId)
       if (s === undefined || s.header.seq === this.savedSeq) return
       try {
@@ -309,6 +312,19 @@ export class LazyWindow {
       }
     })
     return this.saving
+  }
+
+  /**
+   * Before the save at a stop, the queue is taken in — a node stopped right after a catch-up holds
+   * it whole (up to busyQueued entries). Its elements are hashed already: taking one in costs
+   * about 1.5 µs, while left out it would be read from the feed and hashed again at the next
+   * start (about ten times as much). The file is then current to the last change observed.
+   * Not while the index is not built, nor when the clock went back since it was: either would
+   * build the index at the stop, and the next start builds it anyway.
+   */
+  private takeInForStop (): void {
+    if (this.queue.length === 0 || !this.index.isBuilt || this.index.windowStart() < this.index.heldStart) return
+    this.index.observePending(this.queue, this.queue.length)
   }
 
   /** Queues the entries of a committed change (an engine 'change' event). */
