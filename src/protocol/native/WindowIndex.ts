@@ -17,7 +17,8 @@
  * Saved and read back (windowFile.ts): `saved` gives what a node writes at a stop; `beginLoad`
  * starts from such a file instead of from nothing — its elements are taken as they are (no
  * hashing), then the feed after the file's seq is read as a rebuild reads it — after checking
- * that the file belongs to this store and can still be used; otherwise it rebuilds.
+ * that the file belongs to this store and can still be used (WindowLoad.ts: the checks and the
+ * load); otherwise it rebuilds.
  *
  * Reads the store only; the clock is injected.
  */
@@ -29,13 +30,12 @@ import { CodedSummary } from './codedSummary.ts'
 import { ElementSlab, slabXorInto } from './ElementSlab.ts'
 import type { PendingElements } from './PendingElements.ts'
 import { ELEMENT_BYTES, elementOf, Entry, FINE_BITS, fineBucketOf, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
-import { WindowFileReader, type WindowFileEntry, type WindowFileHeader } from './windowFile.ts'
+import type { WindowFileEntry, WindowFileHeader } from './windowFile.ts'
+import { WindowLoad, type WindowLoadContext, type WindowLoadTarget } from './WindowLoad.ts'
 
 const FINE_BUCKETS = 1 << FINE_BITS
 /** Records read per store page while rebuilding. */
 const REBUILD_PAGE = 10_000
-/** Elements of a loaded file checked against the store's records before the file is trusted. */
-const LOAD_SAMPLES = 16
 
 export interface WindowIndexOptions {
   readonly store: Store
@@ -59,12 +59,6 @@ export interface WindowDigest {
 export type WindowStart =
   | { readonly from: 'store', readonly feedRead: number, readonly refused?: string }
   | { readonly from: 'file', readonly feedRead: number, readonly loaded: number, readonly seq: number }
-
-/** What beginLoad needs to know about the store beside the store itself. */
-export interface WindowLoadContext {
-  /** The store's feed id: a file saved for another store is not read. */
-  readonly feedId: string
-}
 
 /**
  * What a gossip round reads of the window set (gossip.ts GossipPeer, recon.ts ReconPeer): a
@@ -101,7 +95,7 @@ export class WindowIndex {
   /** Every feed entry up to this seq is reflected (the file's seq, then builtSeq and what was observed). */
   private seenSeq = 0
   /** A load under way (beginLoad): the file's entries not read yet. */
-  private loading: { readonly reader: WindowFileReader, readonly checkFloor: number, readonly samples: Entry[], readonly every: number } | undefined
+  private loading: WindowLoad | undefined
   private started: WindowStart = { from: 'store', feedRead: 0 }
   /** A saved index being read elsewhere (deferLoad): read at once if the index is needed first. */
   private pendingLoad: (() => void) | undefined
@@ -158,36 +152,28 @@ export class WindowIndex {
    * Starts from a saved index (windowFile.ts) instead of from nothing, spread over buildStep as
    * beginBuild is: the file's elements are taken in as they are (those the window start has
    * passed since are left out), then the store's feed after the file's seq is read as a rebuild
-   * reads it. The file is used only when its frame checks out and it was saved for this store
-   * (feed id), with this TTL, at a feed position the store has reached, with a window start not
-   * after this one (the clock went back: rebuild); while it is read, a tombstone the store may
-   * have collected since is looked up, and at its end some of its elements are checked against
-   * the records they stand for. Anything else — a malformed entry, a count or digest that does not
-   * add up, an element that is not its record's — makes it rebuild from the store (`started`
-   * tells why). Returns whether the file is being read.
+   * reads it. The file is used only when it checks out (WindowLoad.ts: saved for this store and
+   * TTL, not ahead of the store or of the clock, sound, its elements the records'); anything else
+   * makes it rebuild from the store (`started` tells why). Returns whether the file is being read.
    */
   beginLoad (bytes: Uint8Array, ctx: WindowLoadContext): boolean {
-    const reader = WindowFileReader.open(bytes)
-    const refused = typeof reader === 'string' ? reader : this.refusal(reader.header, ctx)
-    if (refused !== undefined || typeof reader === 'string') { this.beginBuild(refused); return false }
+    const load = WindowLoad.open(bytes, ctx, { store: this.store, ttlMs: this.ttlMs, windowStart: this.windowStart() }, this.loadTarget)
+    if (typeof load === 'string') { this.beginBuild(load); return false }
     this.beginBuild()
-    const h = reader.header
-    const floor = this.store.stats().feedFloor
+    const h = load.header
     this.cursor = h.seq
     this.seenSeq = Math.max(h.seq, this.builtSeq)
     this.slab.reserve(h.count)
-    this.loading = { reader, checkFloor: floor > h.feedFloor ? floor : 0, samples: [], every: Math.max(1, Math.floor(h.count / LOAD_SAMPLES)) }
+    this.loading = load
     this.started = { from: 'file', feedRead: 0, loaded: 0, seq: h.seq }
     return true
   }
 
-  private refusal (h: WindowFileHeader, ctx: WindowLoadContext): string | undefined {
-    if (h.feedId !== ctx.feedId) return 'saved for another store (feed id)'
-    if (h.ttlMs !== this.ttlMs) return `saved with a TTL of ${h.ttlMs} ms, not ${this.ttlMs}`
-    const last = this.store.stats().lastSeq
-    if (h.seq > last) return `saved at seq ${h.seq}, past the store's last seq ${last}`
-    if (h.ws > this.windowStart()) return 'saved with a later window start (the clock went back)'
-    return undefined
+  /** What a load of a saved index (WindowLoad) does to this one. */
+  private readonly loadTarget: WindowLoadTarget = {
+    heldStart: () => this.ws,
+    insert: e => this.insertElement(e),
+    digest: () => ({ n: this.count, x: this.x })
   }
 
   /**
@@ -227,37 +213,13 @@ export class WindowIndex {
 
   /** Takes in up to `limit` entries of the file being loaded; why it cannot be used, if so. */
   private loadStep (limit: number): string | undefined {
-    const { reader, checkFloor, samples, every } = this.loading!
-    try {
-      for (let i = 0; i < limit; i++) {
-        const e = reader.next()
-        if (e === undefined) break
-        if (e.wall < this.ws) continue
-        // collected since it was saved (the store's floor rose past it): gone from the store and its feed
-        if (e.dead && e.seq <= checkFloor && this.store.get(e.kind, e.key) === undefined) continue
-        const entry = this.insertElement(e)
-        if (entry === undefined) return `entry ${reader.entriesRead - 1}: a record listed twice`
-        if ((reader.entriesRead - 1) % every === 0) samples.push(entry)
-      }
-    } catch (err) {
-      return (err as Error).message
+    const load = this.loading!
+    const refused = load.step(limit)
+    if (refused === undefined && load.done) {
+      this.loading = undefined
+      this.started = { from: 'file', feedRead: 0, loaded: this.count, seq: load.header.seq }
     }
-    const crc = reader.checkRead()
-    if (crc === undefined) return undefined
-    if (!crc) return 'checksum mismatch'
-    if (!reader.done) return 'bytes after the last entry'
-    if (this.count === reader.header.count && !equalBytes(this.x, reader.header.x)) return 'the elements do not add up to the saved digest'
-    for (const s of samples) if (!this.matchesStore(s)) return `${s.kind} ${s.key}: its saved element is not the store's record's`
-    this.loading = undefined
-    this.started = { from: 'file', feedRead: 0, loaded: this.count, seq: reader.header.seq }
-    return undefined
-  }
-
-  /** Whether a loaded element is that of its record in the store, when the record is still at that seq. */
-  private matchesStore (e: Entry): boolean {
-    const at = this.store.changesSince(e.seq - 1, { limit: 1 }).entries[0]
-    if (at === undefined || at.seq !== e.seq) return true // changed since (the feed after the file's seq has it) or collected
-    return at.record.kind === e.kind && recordKey(at.record) === e.key && equalBytes(elementOf(at.record), e.element)
+    return refused
   }
 
   /**
@@ -512,12 +474,6 @@ export class WindowIndex {
     this.slab.clear()
     this.coded.clear()
   }
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function checkLevel (level: number): void {

@@ -15,9 +15,10 @@
  *
  * Pure: bytes in, bytes out. Reading checks the frame (magic, version, length) at once, the CRC
  * as the entries are read (over the bytes read so far: `done` is true only when it matched, so a
- * large file is not checked in one go on the event loop) and each entry's bounds; whether the file belongs to the store and is still usable is WindowIndex's
- * call. A new element definition (WindowIndex.elementOf) or layout needs a new VERSION: a file
- * of another version is not read (the index is rebuilt).
+ * large file is not checked in one go on the event loop) and each entry's bounds; whether the
+ * file belongs to the store and is still usable is WindowLoad.ts's call. A new element
+ * definition (windowElement.ts elementOf) or layout needs a new VERSION: a file of another
+ * version is not read (the index is rebuilt).
  */
 import { crc32 } from 'node:zlib'
 import type { RecordKind } from '../../core/model.ts'
