@@ -2,7 +2,8 @@
  * An engram node as a benchmark peer (bench/peers/protocol.ts): the composition root itself
  * (EngramNode: store, REST API, native sync over QUIC), with the default configuration but for
  * its data dir, ports and seed, in a process of its own. Loaded by bench/peers/engram.ts, once
- * the process runs with the daemon's V8 flags.
+ * the process runs with the daemon's V8 flags; like `engram start`, it starts deriving the seed's
+ * keys before it loads the node's modules.
  *
  * CONFIG_JSON: more configuration over the defaults, e.g. {"p2p.eagerRoutes":true}.
  * Records are written through the engine (the REST API's write path without HTTP). `connect`
@@ -10,13 +11,11 @@
  * `bytesIn` is the engram frame bytes received from peers since start.
  */
 import { defaultConfig } from '../../src/config/load.ts'
-import { EngramNode } from '../../src/node/EngramNode.ts'
-import { benchInput } from '../store.ts'
-import { memoryFigures, processFigures, servePeer, until, type Command } from './protocol.ts'
+import { seedKeys } from '../../src/core/seedKeys.ts'
+import type { Command } from './protocol.ts'
 
 const [dataDir, port, overrides] = process.argv.slice(2) as [string, string, string | undefined]
-const t0 = performance.now()
-const node = await EngramNode.start(defaultConfig({
+const config = defaultConfig({
   dataDir,
   'api.port': 0,
   'p2p.enabled': true,
@@ -24,7 +23,17 @@ const node = await EngramNode.start(defaultConfig({
   'p2p.seed': 'bench-seed-7f3a9c2e41d8b605',
   'log.level': 'error',
   ...(overrides !== undefined ? JSON.parse(overrides) as Record<string, unknown> : {})
-}))
+})
+// As `engram start` does (src/cli/commands/start.ts): the seed's keys are derived (on the thread
+// pool) while the node's modules load, so the two overlap.
+const seed = config.p2p.seed as string
+const keys = seedKeys(seed)
+keys.catch(() => {})
+const { EngramNode } = await import('../../src/node/EngramNode.ts')
+const { benchInput } = await import('../store.ts')
+const { memoryFigures, processFigures, servePeer, until } = await import('./protocol.ts')
+const t0 = performance.now()
+const node = await EngramNode.start(config, { seedKeys: { seed, keys } })
 const startMs = performance.now() - t0
 const native = node.native!
 const store = node.engine.store

@@ -8,8 +8,9 @@
  *   SEAL   = BLAKE3("engram/mailbox-seal/v1"    ‖ 0x00 ‖ ROOT)             ; members only
  *   KEY ID = BLAKE3("engram/mailbox-key-id/v1"  ‖ 0x00 ‖ SEAL)[0..8]       ; sent with every sealed page
  *
- * The composition root derives these once, at start (`seedKeys`), and hands each part the key it
- * needs: the TCP transport's Noise prologue (`transport/libp2p/privateNetwork.ts`), relay admission
+ * The composition root derives these once per start (`seedKeys`), without waiting for them
+ * (node/seedKeysPart.ts brings up each part that needs one when they come), and hands each part
+ * the key it needs: the TCP transport's Noise prologue (`transport/libp2p/privateNetwork.ts`), relay admission
  * (`transport/relay/admission.ts`), mailbox sealing (`protocol/mailbox/seal.ts`). The salt keeps
  * the name of ROOT's first use, the TCP private network, so that key is the one earlier versions
  * derive and TCP between them keeps working. ROOT is only ever hashed (into the Noise handshake,

@@ -13,7 +13,9 @@
  *   config file ──► watcher ──► live sync settings (hot-reloadable sync.* keys)
  *
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
- * them in the reverse order (discovery, native sync, api.json, timers, sync, API, the store). The daemon (`engram start`) and embedders use the
+ * them in the reverse order (discovery, the parts that need the seed's keys, native sync,
+ * api.json, timers, sync, API, the store). The seed's keys (Argon2id) are not waited for: the
+ * parts that need them come up when they are derived (seedKeysPart.ts). The daemon (`engram start`) and embedders use the
  * same class: `const node = await EngramNode.start(config)`. Beside it, each a concept of its own:
  * the REST API part (restApi.ts), one daemon per data directory (runningGuard.ts), the migration
  * that signs this node's earlier records (signOwnStates.ts), the sync settings of a configuration
@@ -34,7 +36,8 @@ import { Lifecycle } from './Lifecycle.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { identitySigner, NodeKeyVerifier } from './keys.ts'
 import { DAY_MS } from '../engine/History.ts'
-import { createNativeSync, loadTransport } from './nativeSync.ts'
+import { createNativeSync, loadTransport, type NativeSyncBuilt } from './nativeSync.ts'
+import { seedKeysPart } from './seedKeysPart.ts'
 import { seedKeys, type SeedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
 import { createSearch } from './search.ts'
@@ -82,6 +85,8 @@ export interface EngramNodeOptions {
    * node's modules, so the two overlap instead of one waiting for the other.
    */
   readonly seedKeys?: { readonly seed: string, readonly keys: Promise<SeedKeys> }
+  /** Test hook: how the seed's keys are derived (default `seedKeys`), e.g. a slow or failing derivation. */
+  readonly deriveSeedKeys?: (seed: string) => Promise<SeedKeys>
 }
 
 interface Parts {
@@ -96,6 +101,7 @@ interface Parts {
   readonly lifecycle: Lifecycle
   readonly log: Logger
   readonly telemetry: Telemetry
+  readonly keysReady: Promise<void>
 }
 
 export class EngramNode {
@@ -117,9 +123,17 @@ export class EngramNode {
   private readonly log: Logger
   /** What the node has been doing (activity, recent warnings and errors, event loop): GET /metrics, the dashboard. */
   readonly telemetry: Telemetry
+  /**
+   * Resolves once the parts that need the seed's keys run (TCP in the private network, relays,
+   * the mailbox: `seedKeysPart.ts`), at once without P2P; rejects when the keys could not be
+   * derived or TCP could not listen (the daemon then stops with that error). `start` does not
+   * wait for them: the REST API and QUIC sessions are up before.
+   */
+  readonly keysReady: Promise<void>
   private stopping: Promise<void> | undefined
 
   private constructor (p: Parts) {
+    this.keysReady = p.keysReady
     this.live = p.live
     this.nodeId = p.nodeId
     this.apiUrl = p.apiUrl
@@ -150,7 +164,8 @@ export class EngramNode {
   /**
    * Builds the node and starts its parts, in this order (stopped in the reverse order):
    * store → REST API (listening) → polled sync → configuration watch → clock work →
-   * api.json → native P2P sync → discovery.
+   * api.json → native P2P sync (QUIC) → the parts that need the seed's keys (TCP, relays, the
+   * mailbox: brought up when the keys are derived, which this does not wait for) → discovery.
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
     assertStartable(config)
@@ -213,6 +228,8 @@ export class EngramNode {
     await lifecycle.start({ name: 'telemetry', stop: () => { telemetry.close() } })
     let native: NativeSync | undefined
     let mailbox: MailboxSync | undefined
+    let keys: Promise<SeedKeys> | undefined
+    let p2p: NativeSyncBuilt | undefined
     const sync = new SyncService({
       engine,
       // Each secret set is checked: the passphrase on top of the seed.
@@ -227,16 +244,17 @@ export class EngramNode {
       clocks
     })
     try {
-      // the transport's modules load while the seed's keys are derived (off the main thread)
+      const seed = config.p2p.enabled ? config.p2p.seed : undefined
+      // One memory-hard derivation gives every key of the seed (core/seedKeys.ts), off the main
+      // thread and off the start's path: only TCP, relays and the mailbox wait for it (seedKeysPart.ts).
+      keys = seed === undefined ? undefined : (opts.seedKeys?.seed === seed ? opts.seedKeys.keys : (opts.deriveSeedKeys ?? seedKeys)(seed))
+      keys?.catch(() => {})
+      // the transport's modules load while the store is brought up to date
       if (config.p2p.enabled) loadTransport().catch(() => {})
       await signOwnStates(engine, store, log)
       if (config.node.name !== undefined) engine.publishName(config.node.name)
-      const seed = config.p2p.enabled ? config.p2p.seed : undefined
-      // One memory-hard derivation gives every key of the seed (core/seedKeys.ts).
-      const keys = seed === undefined ? undefined : await (opts.seedKeys?.seed === seed ? opts.seedKeys.keys : seedKeys(seed))
-      const p2p = await createNativeSync({
+      p2p = await createNativeSync({
         config: () => live.config, engine, privateKey: identity.privateKey, log, now, gossipOnly: opts.p2pGossipOnly, failedHandshakes: opts.p2pFailedHandshakes,
-        ...(keys !== undefined ? { keys } : {}),
         peers: peers.p2p,
         onPeerEvent: ev => { discovery?.onDialerEvent(ev); telemetry.peersChanged() },
         conflicts: sync.conflicts,
@@ -245,7 +263,6 @@ export class EngramNode {
         ...(tls !== undefined ? { certificates: tls.handshake(now) } : {})
       })
       native = p2p?.native
-      mailbox = p2p?.mailbox
     } catch (e) {
       await lifecycle.stop()
       throw e
@@ -350,9 +367,11 @@ export class EngramNode {
       const n = native
       await lifecycle.start({ name: 'native P2P sync', start: () => n.start(), stop: () => n.stop() })
     }
-    if (mailbox !== undefined) {
-      const m = mailbox
-      await lifecycle.start({ name: 'the mailbox', start: () => { m.start() }, stop: () => m.stop() })
+    let keysReady: Promise<void> = Promise.resolve()
+    if (p2p !== undefined && keys !== undefined) {
+      const part = seedKeysPart({ keys, useKeys: p2p.useKeys, keysFailed: p2p.keysFailed, onMailbox: m => { mailbox = m }, log })
+      await lifecycle.start(part)
+      keysReady = part.ready
     }
     if (discovery !== undefined) {
       const d = discovery
@@ -363,7 +382,7 @@ export class EngramNode {
       node: nodeId, dataDir: paths.dir, api: apiUrl,
       ...(tls !== undefined ? { tls: tls.requireClientCert ? 'on, client certificates required' : 'on' } : {})
     })
-    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log, telemetry })
+    return new EngramNode({ live, nodeId, apiUrl, engine, sync, native, discovery, search: search.search, lifecycle, log, telemetry, keysReady })
   }
 
   /** Stops the node: every part in the reverse order of start, the store last. Safe to call more than once. */

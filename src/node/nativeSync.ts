@@ -82,7 +82,10 @@ export interface NativeSyncParts {
   readonly onPeerEvent?: (ev: DialerEvent) => void
   /** sync.conflictStrategy and the keep-both list, shared with polled sync. */
   readonly conflicts?: ConflictPolicy
-  /** The keys of p2p.seed (`seedKeys`, derived once by the caller: it takes a while): the TCP private network's, the relays'. */
+  /**
+   * The keys of p2p.seed (`seedKeys`, derived once by the caller: it takes a while): the TCP
+   * private network's, the relays', the mailbox's. Absent: they come later, through `useKeys`.
+   */
   readonly keys?: SeedKeys
   /** The peers' clock readings, shared with polled sync. */
   readonly clocks?: PeerClocks
@@ -107,7 +110,20 @@ export function loadTransport (): Promise<typeof import('../transport/libp2p/Qui
   return transportModule
 }
 
-export async function createNativeSync (parts: NativeSyncParts): Promise<{ native: NativeSync, mailbox: MailboxSync | undefined } | undefined> {
+export interface NativeSyncBuilt {
+  readonly native: NativeSync
+  /** The mailbox side, when the node has relays and the keys were given. */
+  readonly mailbox: MailboxSync | undefined
+  /**
+   * The seed's keys, when they were not given at once: the transport's TCP listens and dials with
+   * the private network's key, its relay parts start; resolves with the mailbox side (not started).
+   */
+  readonly useKeys: (keys: SeedKeys) => Promise<MailboxSync | undefined>
+  /** The seed's keys could not be derived: the transport's status says so. */
+  readonly keysFailed: (reason: string) => void
+}
+
+export async function createNativeSync (parts: NativeSyncParts): Promise<NativeSyncBuilt | undefined> {
   const config = parts.config()
   if (!config.p2p.enabled) return undefined
   const { QuicTransport } = await loadTransport()
@@ -118,7 +134,7 @@ export async function createNativeSync (parts: NativeSyncParts): Promise<{ nativ
     host: config.p2p.host,
     port: config.p2p.port,
     transports: 'both',
-    ...(parts.keys !== undefined ? { privateNetworkKey: parts.keys.privateNetwork } : {}),
+    ...(parts.keys !== undefined ? { privateNetworkKey: parts.keys.privateNetwork } : { keysPending: true }),
     log: (message, details) => { log.debug(message, details) },
     notice: (level, message, details) => { log[level](message, details) },
     ...(reach !== undefined ? { reach } : {})
@@ -144,6 +160,15 @@ export async function createNativeSync (parts: NativeSyncParts): Promise<{ nativ
     ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })
   transport.onRelayMember((member, addr) => { native.connect(addr, { source: 'relay', expectedNode: member }) })
-  const mailbox = createMailboxSync({ config, transport, engine: parts.engine, keys: parts.keys, log, ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}) })
-  return { native, mailbox }
+  const mailboxOf = (keys: SeedKeys | undefined): MailboxSync | undefined =>
+    createMailboxSync({ config, transport, engine: parts.engine, keys, log, ...(parts.conflicts !== undefined ? { conflicts: parts.conflicts } : {}) })
+  return {
+    native,
+    mailbox: mailboxOf(parts.keys),
+    useKeys: async keys => {
+      await transport.useKeys({ privateNetworkKey: keys.privateNetwork, ...(reach !== undefined ? { memberKey: keys.relay } : {}) })
+      return mailboxOf(keys)
+    },
+    keysFailed: reason => { transport.keysFailed(reason) }
+  }
 }

@@ -82,6 +82,18 @@ export interface ReachStatus {
   readonly serving: { readonly admitted: number } | null
 }
 
+/** A carrier's state: `starting` until it listens (TCP: while the seed's keys are derived), `off` when not used. */
+export type CarrierState = 'off' | 'starting' | 'listening' | 'failed'
+
+/** Each carrier of a transport (GET /api/v1/p2p/status `carriers`). */
+export interface CarrierStatus {
+  readonly quic: CarrierState
+  /** Listens once the private network's key, derived from the seed, is known (`starting` until then). */
+  readonly tcp: CarrierState
+  /** Why TCP failed (the seed's keys could not be derived, or its port was taken). */
+  readonly tcp_error?: string
+}
+
 export interface Transport {
   /** This node's id, proven to peers by the transport's handshake (the libp2p peer id). */
   readonly nodeId: NodeId
@@ -121,6 +133,9 @@ export interface Transport {
 
   /** Relays and reachability, for transports that use relays (absent otherwise). */
   reachStatus?: () => ReachStatus
+
+  /** The state of each carrier, for transports with more than one (absent otherwise). */
+  carriers?: () => CarrierStatus
 }
 
 export interface Connection {

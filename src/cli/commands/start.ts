@@ -74,7 +74,16 @@ Examples:
       process.off('SIGINT', on).off('SIGTERM', on)
       throw e
     })
+    // the parts that need the seed's keys start after the node (EngramNode.keysReady): when they
+    // cannot (the derivation failed, TCP's port is taken), the daemon stops with that error
+    let failure: { error: unknown } | undefined
+    node.keysReady.catch((error: unknown) => { failure = { error }; wake?.('SIGTERM') })
     const signal = received ?? await new Promise<NodeJS.Signals>(resolve => { wake = resolve })
+    if (failure !== undefined) {
+      process.off('SIGINT', on).off('SIGTERM', on)
+      await node.stop()
+      throw failure.error
+    }
     const force = (again: NodeJS.Signals): void => {
       log.warn(`received ${again} while stopping; exiting at once (the store recovers on the next start)`)
       process.exit(130)

@@ -11,7 +11,7 @@ import type { NodeId } from '../../core/ids.ts'
 import type { P2pPeers } from '../../peers/P2pPeers.ts'
 import type { ProposedSource } from '../../peers/sources.ts'
 import type { Store } from '../../store/Store.ts'
-import type { Transport } from '../../transport/Transport.ts'
+import type { CarrierStatus, Transport } from '../../transport/Transport.ts'
 import type { GossipPeer } from '../../protocol/native/gossip.ts'
 import type { ReconPeer } from '../../protocol/native/recon.ts'
 import type { LazyWindow, WindowView } from './LazyWindow.ts'
@@ -59,6 +59,8 @@ export interface P2pStatusView {
   readonly peers?: readonly P2pPeerView[]
   readonly refused?: GuardCounts
   readonly listen_addrs?: readonly string[]
+  /** Each carrier's state: TCP is `starting` while the seed's keys are derived (absent from earlier versions). */
+  readonly carriers?: CarrierStatus
   readonly feed_id?: string
   /** The gossip window (docs/PROTOCOL.md §3). */
   readonly window?: WindowView
@@ -127,6 +129,7 @@ export class P2pStatus {
       peers: this.peers(),
       refused: src.guard.counts(),
       listen_addrs: src.transport.listenAddrs(),
+      ...(src.transport.carriers !== undefined ? { carriers: src.transport.carriers() } : {}),
       ...(src.transport.reachStatus !== undefined ? { reach: src.transport.reachStatus() } : {}),
       feed_id: src.feedId,
       window: src.window.view(lazy)

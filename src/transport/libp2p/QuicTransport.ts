@@ -1,7 +1,9 @@
 /**
  * The network transport of native sync: libp2p over QUIC (TLS 1.3, `@chainsafe/libp2p-quic`),
  * optionally TCP with Noise encryption and Yamux multiplexing where UDP is blocked, in a
- * private network (`privateNetwork.ts`) when a key is given.
+ * private network (`privateNetwork.ts`) when a key is given. With `keysPending` the key (and the
+ * relays' admission key) comes later, through `useKeys`: until then the transport listens and
+ * dials over QUIC only, TCP is `starting` in `carriers()`, and the relay parts wait.
  *
  * The node id is the libp2p peer id of the node's Ed25519 key; both QUIC's TLS handshake and
  * Noise prove it to the peer, so `Connection.remoteNode` is authenticated.
@@ -37,11 +39,12 @@ import { requestRelay, serveAdmitted, type RelayAnswer, type RelayServiceOptions
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { INVALID_INPUT, CONFLICT, UNAVAILABLE } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
-import type { Connection, DialOptions, ReachStatus, Transport } from '../Transport.ts'
+import type { CarrierState, CarrierStatus, Connection, DialOptions, ReachStatus, Transport } from '../Transport.ts'
 import { deadline, dialFailure, errorMessage, notStarted, raceAbort, unreachable } from '../util.ts'
 import { ConnectionUse } from './ConnectionUse.ts'
-import { createNode, listenAddresses } from './node.ts'
-import { resolveOptions, type QuicTransportOptions, type ResolvedOptions, type TransportKinds } from './options.ts'
+import { createNode, listenAddresses, listenMore } from './node.ts'
+import { resolveOptions, type LaterKeys, type QuicTransportOptions, type ResolvedOptions, type TransportKinds } from './options.ts'
+import { PRIVATE_NETWORK_KEY_BYTES } from './privateNetwork.ts'
 import { quicReadTuning } from './quicReads.ts'
 import { SessionTable } from './SessionTable.ts'
 import type { Libp2pSession } from './session.ts'
@@ -53,7 +56,7 @@ import { RelayGate } from './relay/RelayGate.ts'
 import { HolePunch, type DialFrom } from './relay/HolePunch.ts'
 import { reservationHolder } from './relay/parts.ts'
 
-export type { QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
+export type { LaterKeys, QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
 export type { RelayView } from './relay/RelayClient.ts'
 export { compareAttempts } from './attempts.ts'
 
@@ -84,6 +87,11 @@ export class QuicTransport implements Transport {
   private readonly holePunch: HolePunch | undefined
   private readonly memberHandlers: Array<(member: NodeId, circuitAddr: string, relay: NodeId) => void> = []
   private readonly quicReturn: QuicReturn
+  /** With `keysPending`: the keys once given (`useKeys`), TCP's listening once started, and why TCP failed. */
+  private laterKeys: LaterKeys | undefined
+  private starting: Promise<void> | undefined
+  private tcpListen: Promise<void> | undefined
+  private tcpFailure: string | undefined
 
   constructor (opts: QuicTransportOptions) {
     this.o = resolveOptions(opts)
@@ -127,9 +135,10 @@ export class QuicTransport implements Transport {
         hasReservation: (peer) => this.node !== undefined && reservationHolder(this.node.services as Record<string, unknown>)(peer)
       })
     }
-    if (reach?.memberKey !== undefined) {
+    // with the keys pending, the client waits for its key (`useKeys`) before it dials any relay
+    if (reach?.memberKey !== undefined || (reach !== undefined && this.o.keysPending)) {
       this.relayClient = new RelayClient({
-        key: reach.memberKey,
+        ...(reach.memberKey !== undefined ? { key: reach.memberKey } : {}),
         handshakeTimeoutMs: this.handshakeTimeoutMs,
         pollMs: reach.pollMs,
         log: this.o.notice,
@@ -142,7 +151,7 @@ export class QuicTransport implements Transport {
       for (const r of reach.relays) this.relayClient.add(r)
     }
     // the punch dials TCP (relay/HolePunch.ts)
-    if (reach?.memberKey !== undefined && reach.holePunch && !reach.relayOnly && this.kinds !== 'quic') {
+    if (this.relayClient !== undefined && reach?.holePunch === true && !reach.relayOnly && this.kinds !== 'quic') {
       const client = this.relayClient
       this.holePunch = new HolePunch({
         timeoutMs: this.handshakeTimeoutMs,
@@ -164,13 +173,21 @@ export class QuicTransport implements Transport {
   async start (): Promise<void> {
     if (this.state !== 'new') throw CONFLICT(`transport cannot be started when ${this.state}`)
     this.state = 'starting'
-    const listen = listenAddresses(this.o)
+    this.starting = this.startNode()
+    await this.starting
+  }
+
+  private async startNode (): Promise<void> {
+    // TCP listens only with its private network's key: with the keys pending, it starts in `useKeys`
+    const tcpNow = !this.o.keysPending || this.laterKeys !== undefined
+    const listen = listenAddresses(this.o, tcpNow ? undefined : 'quic')
     let node: Libp2p | undefined
     try {
       node = await createNode(this.o, listen, {
         onStream: (stream, conn) => { this.table.accept(stream, conn) },
         onConnectionOpen: conn => { this.onConnectionOpen(conn) },
-        ...(this.gate !== undefined ? { gate: this.gate } : {})
+        ...(this.gate !== undefined ? { gate: this.gate } : {}),
+        laterKey: () => this.laterKeys?.privateNetworkKey
       })
       const circuits = (node.services as Record<string, unknown>).circuits as { dialFrom: DialFrom }
       await this.holePunch?.register(node, circuits.dialFrom)
@@ -188,6 +205,63 @@ export class QuicTransport implements Transport {
     }
     this.node = node
     this.state = 'started'
+    if (tcpNow) this.tcpListen = Promise.resolve()
+  }
+
+  /**
+   * The seed's keys, for a transport built with `keysPending`, once they are derived: from now on
+   * TCP dials with the private network's key and (once started) listens, the relay client proves
+   * `memberKey` to its relays, and a relay admits this node's group with it. Resolves when TCP
+   * listens (at once when the transport is not started yet: `start` then listens on TCP too);
+   * rejects with UNAVAILABLE when it cannot. Nothing happens on a stopped transport.
+   */
+  async useKeys (keys: LaterKeys): Promise<void> {
+    if (!this.o.keysPending) throw CONFLICT('this transport was given its keys when it was built')
+    if (this.laterKeys !== undefined) throw CONFLICT('the transport has its keys already')
+    if (!(keys.privateNetworkKey instanceof Uint8Array) || keys.privateNetworkKey.byteLength !== PRIVATE_NETWORK_KEY_BYTES) {
+      throw INVALID_INPUT('privateNetworkKey', `must be ${PRIVATE_NETWORK_KEY_BYTES} bytes`)
+    }
+    if (this.o.reach !== undefined && keys.memberKey?.byteLength !== 32) throw INVALID_INPUT('memberKey', 'relays need the group\'s 32-byte admission key')
+    if (this.state === 'stopped') return
+    this.laterKeys = keys
+    if (keys.memberKey !== undefined) {
+      this.gate?.admitWith(keys.memberKey)
+      this.relayClient?.useKey(keys.memberKey)
+    }
+    if (this.state === 'starting') await this.starting?.catch(() => {})
+    if ((this.state as State) === 'started') await this.listenTcp()
+  }
+
+  /** TCP's listeners on a started transport, once (they close with the node). */
+  private listenTcp (): Promise<void> {
+    this.tcpListen ??= (async () => {
+      const addrs = listenAddresses(this.o, 'tcp')
+      if (addrs.length === 0 || this.node === undefined) return
+      try {
+        await listenMore(this.node, addrs)
+        this.log('TCP listens, with the private network\'s key', { listen: addrs })
+      } catch (err) {
+        this.tcpFailure = errorMessage(err)
+        throw UNAVAILABLE(`cannot listen on ${addrs.join(', ')}: ${errorMessage(err)}` +
+          (/EADDRINUSE|in use/i.test(errorMessage(err)) ? ' (the port is taken: stop the other process or choose another p2p.port)' : ''),
+        { listen: addrs }, err)
+      }
+    })()
+    return this.tcpListen
+  }
+
+  /** The seed's keys could not be derived: TCP and the relays stay off, and the status says so. */
+  keysFailed (reason: string): void {
+    if (this.laterKeys === undefined) this.tcpFailure ??= `the seed's keys could not be derived: ${reason}`
+  }
+
+  /** Each carrier's state (TCP `starting` while the seed's keys are derived). */
+  readonly carriers = (): CarrierStatus => {
+    const running: CarrierState = this.state === 'started' ? 'listening' : this.state === 'stopped' ? 'off' : 'starting'
+    const tcp: CarrierState = this.kinds === 'quic'
+      ? 'off'
+      : this.tcpFailure !== undefined ? 'failed' : running !== 'listening' ? running : this.tcpListen === undefined || this.laterKeys === undefined && this.o.keysPending ? 'starting' : 'listening'
+    return { quic: this.kinds === 'tcp' ? 'off' : running, tcp, ...(this.tcpFailure !== undefined ? { tcp_error: this.tcpFailure } : {}) }
   }
 
   async stop (): Promise<void> {
@@ -199,6 +273,8 @@ export class QuicTransport implements Transport {
     this.conns.clear()
     await this.relayClient?.stop()
     await this.table.closeAll()
+    // a TCP listener being opened is opened before the node stops, so the stop closes it
+    await this.tcpListen?.catch(() => {})
     if (wasRunning && this.node !== undefined) await this.node.stop()
   }
 
@@ -293,7 +369,7 @@ export class QuicTransport implements Transport {
     const timeoutMs = opts.timeoutMs ?? this.dialTimeoutMs
     const dl = deadline(timeoutMs, opts.signal, this.stopController.signal)
     try {
-      const targets: Multiaddr[] = await raceAbort(dialTargets(addr, this.kinds), dl.signal)
+      const targets: Multiaddr[] = await raceAbort(dialTargets(addr, this.dialKinds(addr)), dl.signal)
       refuseOwn(addr, targets, this.listenAddrs(), this.nodeId)
       let lastErr: unknown = unreachable(addr, 'no address to dial')
       for (let i = 0; i < targets.length; i++) {
@@ -322,6 +398,13 @@ export class QuicTransport implements Transport {
       if (this.stopController.signal.aborted) throw notStarted(`dial ${addr}`)
       throw dialFailure(addr, err, dl.timedOut(), timeoutMs)
     }
+  }
+
+  /** What a dial may use: not TCP while its private network's key is being derived. */
+  private dialKinds (addr: string): TransportKinds {
+    if (!this.o.keysPending || this.laterKeys !== undefined || this.kinds === 'quic') return this.kinds
+    if (this.kinds === 'tcp') throw unreachable(addr, 'TCP waits for the seed\'s keys (being derived)')
+    return 'quic'
   }
 
   private onEstablished (session: Libp2pSession): void {

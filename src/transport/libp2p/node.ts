@@ -10,7 +10,8 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import type { Connection as Libp2pConnection, Libp2p, Stream } from '@libp2p/interface'
+import type { ConnectionEncrypter, Connection as Libp2pConnection, Libp2p, Stream } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { ENGRAM_PROTOCOL } from '../Transport.ts'
@@ -20,15 +21,48 @@ import { tuneQuicReads } from './quicReads.ts'
 import { reachServices, relayNoise, relayTransport } from './relay/parts.ts'
 import type { RelayGate } from './relay/RelayGate.ts'
 
-/** The multiaddrs to listen on: QUIC on `port`, TCP on `tcpPort`, for every host. */
-export function listenAddresses (o: ResolvedOptions): string[] {
+/** The multiaddrs to listen on: QUIC on `port`, TCP on `tcpPort`, for every host (`only`: of one carrier). */
+export function listenAddresses (o: ResolvedOptions, only?: 'quic' | 'tcp'): string[] {
   const listen: string[] = []
   for (const h of o.hosts) {
     const fam = ipFamily(h, 'host')
-    if (o.kinds !== 'tcp') listen.push(`/ip${fam}/${h}/udp/${o.port}/quic-v1`)
-    if (o.kinds !== 'quic') listen.push(`/ip${fam}/${h}/tcp/${o.tcpPort}`)
+    if (o.kinds !== 'tcp' && only !== 'tcp') listen.push(`/ip${fam}/${h}/udp/${o.port}/quic-v1`)
+    if (o.kinds !== 'quic' && only !== 'quic') listen.push(`/ip${fam}/${h}/tcp/${o.tcpPort}`)
   }
   return listen
+}
+
+/**
+ * Listens on more addresses on a started node (TCP once the private network's key is known).
+ * libp2p has no public call for it; its transport manager's `listen` is the one start uses.
+ */
+export async function listenMore (node: Libp2p, addrs: string[]): Promise<void> {
+  const tm = (node as unknown as { components: { transportManager: { listen: (a: Multiaddr[]) => Promise<void> } } }).components.transportManager
+  await tm.listen(addrs.map(a => multiaddr(a)))
+}
+
+/**
+ * The TCP private network's Noise (`privateNetwork.ts`) when its key comes later: until `key()`
+ * gives one, every TCP handshake fails (none is ever run without the key), then the Noise with
+ * the key's prologue is built once and used. Before the key the node neither listens on TCP nor
+ * dials it (`QuicTransport`), so this refusal is a last guard, not a path taken.
+ */
+function laterKeyedNoise (key: () => Uint8Array | undefined): (components: Parameters<ReturnType<typeof noise>>[0]) => ConnectionEncrypter {
+  return (components) => {
+    let inner: ConnectionEncrypter | undefined
+    const keyed = (): ConnectionEncrypter => {
+      if (inner !== undefined) return inner
+      const k = key()
+      if (k === undefined) throw new Error('the private network\'s key is not derived yet: no TCP handshake before it')
+      inner = noise({ prologueBytes: noisePrologue(k) })(components)
+      return inner
+    }
+    return {
+      protocol: '/noise',
+      secureOutbound: async (conn, opts) => await keyed().secureOutbound(conn, opts),
+      secureInbound: async (conn, opts) => await keyed().secureInbound(conn, opts)
+    }
+  }
 }
 
 export interface NodeHandlers {
@@ -38,6 +72,8 @@ export interface NodeHandlers {
   readonly onConnectionOpen: (conn: Libp2pConnection) => void
   /** Admission on a node that serves as a relay. */
   readonly gate?: RelayGate
+  /** With `keysPending`: the private network's key once it is known. */
+  readonly laterKey?: () => Uint8Array | undefined
 }
 
 /** Builds (does not start) the libp2p node. */
@@ -47,7 +83,9 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
   const useTcp = o.kinds !== 'quic'
   if (useQuic) await tuneQuicReads()
   const reach = o.reach
-  const keyed = noise(o.privateNetworkKey !== undefined ? { prologueBytes: noisePrologue(o.privateNetworkKey) } : {})
+  const keyed = o.keysPending
+    ? laterKeyedNoise(h.laterKey ?? (() => undefined))
+    : noise(o.privateNetworkKey !== undefined ? { prologueBytes: noisePrologue(o.privateNetworkKey) } : {})
   const node = await createLibp2p({
     start: false,
     privateKey: o.privateKey,

@@ -30,6 +30,14 @@ export interface ReachOptions {
   relayOnly?: boolean
 }
 
+/** The keys a transport built with `keysPending` is given later (`QuicTransport.useKeys`). */
+export interface LaterKeys {
+  /** The TCP private network's key (32 bytes). */
+  readonly privateNetworkKey: Uint8Array
+  /** The group's admission key, proven to relays: needed when the reach options name relays or serve. */
+  readonly memberKey?: Uint8Array
+}
+
 export interface QuicTransportOptions {
   /** The node's identity key (Ed25519). The node id is derived from it. */
   privateKey: PrivateKey
@@ -50,6 +58,14 @@ export interface QuicTransportOptions {
    * not affected. See `privateNetwork.ts` for the derivation from a shared seed. Default: none.
    */
   privateNetworkKey?: Uint8Array
+  /**
+   * The seed's keys are still being derived (Argon2id, a few hundred milliseconds) and come later
+   * through `QuicTransport.useKeys`: until then the transport speaks QUIC only (TCP neither
+   * listens nor dials) and its relay parts wait (no relay admits it, it admits no member of its
+   * own group). `privateNetworkKey` and the group's reach keys are then not given here.
+   * Default false.
+   */
+  keysPending?: boolean
   /** Largest frame sent or accepted, bytes. Default 4 MiB (1 KiB – 256 MiB). */
   maxFrameBytes?: number
   /** Overall limit of a dial, session handshake included, ms. Default 10,000. */
@@ -88,6 +104,7 @@ export interface ResolvedOptions {
   readonly tcpPort: number
   readonly kinds: TransportKinds
   readonly privateNetworkKey: Uint8Array | undefined
+  readonly keysPending: boolean
   readonly maxFrameBytes: number
   readonly dialTimeoutMs: number
   readonly handshakeTimeoutMs: number
@@ -121,6 +138,8 @@ export function resolveOptions (opts: QuicTransportOptions): ResolvedOptions {
   const kinds = opts.transports ?? 'quic'
   if (!['quic', 'tcp', 'both'].includes(kinds)) throw INVALID_INPUT('transports', `${String(kinds)} is not one of quic, tcp, both`)
   const psk = opts.privateNetworkKey
+  const keysPending = opts.keysPending ?? false
+  if (keysPending && (psk !== undefined || opts.reach?.memberKey !== undefined)) throw INVALID_INPUT('keysPending', 'keys that come later are not given at once too')
   if (psk !== undefined && (!(psk instanceof Uint8Array) || psk.byteLength !== PRIVATE_NETWORK_KEY_BYTES)) {
     throw INVALID_INPUT('privateNetworkKey', `must be ${PRIVATE_NETWORK_KEY_BYTES} bytes`)
   }
@@ -131,6 +150,7 @@ export function resolveOptions (opts: QuicTransportOptions): ResolvedOptions {
     tcpPort: intOption('tcpPort', opts.tcpPort, port, 0, 65535),
     kinds,
     privateNetworkKey: psk,
+    keysPending,
     maxFrameBytes: intOption('maxFrameBytes', opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 256 * 1024 * 1024),
     dialTimeoutMs: intOption('dialTimeoutMs', opts.dialTimeoutMs, 10_000, 1, 600_000),
     handshakeTimeoutMs: intOption('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000, 1, 600_000),
@@ -139,7 +159,7 @@ export function resolveOptions (opts: QuicTransportOptions): ResolvedOptions {
     inboundPerSecond: intOption('inboundConnectionsPerSecond', opts.inboundConnectionsPerSecond, 100, 1, 1_000_000),
     log: opts.log ?? (() => {}),
     notice: opts.notice ?? ((_level, message, details) => { opts.log?.(message, details) }),
-    reach: resolveReach(opts.reach)
+    reach: resolveReach(opts.reach, keysPending)
   }
 }
 
@@ -148,15 +168,16 @@ function keyOption (name: string, k: unknown): Uint8Array {
   return k
 }
 
-function resolveReach (r: ReachOptions | undefined): ResolvedReach | undefined {
+/** `keysPending`: the group's keys come later (`QuicTransport.useKeys`), so none is required yet. */
+function resolveReach (r: ReachOptions | undefined, keysPending: boolean): ResolvedReach | undefined {
   if (r === undefined) return undefined
   const relays = [...(r.relays ?? [])]
   for (const a of relays) {
     if (!/^\/.+\/p2p\/[A-Za-z0-9]+$/.test(a)) throw INVALID_INPUT('reach.relays', `${JSON.stringify(a)} is not a multiaddr ending in /p2p/<relay id>`)
   }
-  if (relays.length > 0 && r.memberKey === undefined) throw INVALID_INPUT('reach.memberKey', 'relays need the group\'s admission key')
+  if (relays.length > 0 && r.memberKey === undefined && !keysPending) throw INVALID_INPUT('reach.memberKey', 'relays need the group\'s admission key')
   const limits = { ...DEFAULT_RELAY_LIMITS, ...(r.serve?.limits ?? {}) }
-  if (r.serve !== undefined && r.serve.keys.length === 0) throw INVALID_INPUT('reach.serve.keys', 'a relay needs at least one admission key')
+  if (r.serve !== undefined && r.serve.keys.length === 0 && !keysPending) throw INVALID_INPUT('reach.serve.keys', 'a relay needs at least one admission key')
   if (r.relayOnly === true && r.serve === undefined) throw INVALID_INPUT('reach.relayOnly', 'a relay-only node needs reach.serve')
   return {
     relays,

@@ -15,7 +15,8 @@
  * (its tag covers the prologue), and no password-authenticated exchange fits in front of Noise:
  * so the key is derived with a memory-hard function (RFC 9106's second recommended setting),
  * which makes each guess cost 64 MiB and a few hundred milliseconds of a core instead of a
- * microsecond (docs/SECURITY.md has the measured rates). A node derives it once, at start.
+ * microsecond (docs/SECURITY.md has the measured rates). A node derives it once per start, and
+ * its TCP neither listens nor dials until it has it (`QuicTransport` `keysPending`).
  * Version 1 (BLAKE3 of the seed) is not spoken: TCP between a node of this version and an
  * older one fails (their QUIC sessions are not affected), until both are upgraded. libp2p's own private networks
  * (`@libp2p/pnet`, XSalsa20 over the whole connection) are not used: its cipher (xsalsa20 1.2

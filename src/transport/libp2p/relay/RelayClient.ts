@@ -36,8 +36,8 @@ export interface CircuitListener {
 }
 
 export interface RelayClientOptions {
-  /** The group's admission key (RELAY). */
-  readonly key: Uint8Array
+  /** The group's admission key (RELAY); absent while it is being derived (then `useKey`). */
+  readonly key?: Uint8Array
   readonly handshakeTimeoutMs: number
   /** How often each relay is asked for its members and the reservation checked. */
   readonly pollMs: number
@@ -66,16 +66,33 @@ export class RelayClient {
   private readonly loops = new Set<Promise<void>>()
   private node: Libp2p | undefined
   private circuits: CircuitListener | undefined
+  private key: Uint8Array | undefined
 
   constructor (o: RelayClientOptions) {
     this.o = o
+    this.key = o.key
   }
 
-  /** Starts the loops of the relays added so far; relays added later start at once. */
+  /** Whether the loops run: started, with the key. */
+  private get running (): boolean {
+    return this.node !== undefined && this.key !== undefined && !this.stopper.signal.aborted
+  }
+
+  /**
+   * Starts the loops of the relays added so far, once the key is known too; relays added later
+   * start at once. Until then every relay stays `connecting`: none is dialled without the key.
+   */
   start (node: Libp2p, circuits: CircuitListener): void {
     this.node = node
     this.circuits = circuits
-    for (const e of this.entries.values()) this.run(e)
+    if (this.running) for (const e of this.entries.values()) this.run(e)
+  }
+
+  /** The group's admission key, derived after the client was built: the loops start if the client was started. */
+  useKey (key: Uint8Array): void {
+    if (this.key !== undefined) return
+    this.key = key
+    if (this.running) for (const e of this.entries.values()) this.run(e)
   }
 
   async stop (): Promise<void> {
@@ -95,7 +112,7 @@ export class RelayClient {
     }
     const e: Entry = { id, addrs: [ma], state: 'connecting', reservation: 'none', since: this.now() }
     this.entries.set(id, e)
-    if (this.node !== undefined) this.run(e)
+    if (this.running) this.run(e)
   }
 
   has (id: string): boolean {
@@ -207,10 +224,11 @@ export class RelayClient {
     await lp.write(encodeNonceMessage(memberNonce), { signal: s })
     const relayNonce = decodeNonceMessage((await lp.read({ signal: s })).subarray(), 'admission challenge')
     const t = { relayId: e.id, memberId: node.peerId.toString(), memberNonce, relayNonce }
-    await lp.write(await proof(this.o.key, 'member', t), { signal: s })
+    const key = this.key as Uint8Array
+    await lp.write(await proof(key, 'member', t), { signal: s })
     const answer = decodeAnswer((await lp.read({ signal: s })).subarray())
     await stream.close({ signal: s }).catch(() => {})
-    if (answer === undefined || await matchingKey([this.o.key], 'relay', t, answer) !== 0) {
+    if (answer === undefined || await matchingKey([key], 'relay', t, answer) !== 0) {
       const why = answer === undefined ? 'admission refused (the relay holds another admission key)' : 'the relay failed to prove the admission key'
       this.set(e, 'refused', why)
       throw new Error(why)

@@ -33,10 +33,18 @@ export class RelayGate {
   /** Admitted node id → the index of the key it proved. */
   private readonly admitted = new Map<string, number>()
   private readonly o: RelayGateOptions
+  /** The keys admitted with: those given, and a group's key added once derived (`admitWith`). */
+  private readonly keys: Uint8Array[]
   private node: Libp2p | undefined
 
   constructor (o: RelayGateOptions) {
     this.o = o
+    this.keys = [...o.keys]
+  }
+
+  /** Admits with one more key from now on (this node's own group's, once its seed's keys are derived). */
+  admitWith (key: Uint8Array): void {
+    this.keys.push(key)
   }
 
   isAdmitted (peer: PeerId | string): boolean {
@@ -86,7 +94,7 @@ export class RelayGate {
       await lp.write(encodeNonceMessage(relayNonce), { signal })
       const got = (await lp.read({ signal })).subarray()
       const t = { relayId: this.node?.peerId.toString() ?? '', memberId: member, memberNonce, relayNonce }
-      const k = await matchingKey(this.o.keys, 'member', t, got)
+      const k = await matchingKey(this.keys, 'member', t, got)
       if (k < 0) {
         this.o.log('warn', 'refused relay admission: wrong proof (another seed, or a stale admission key)', { peer: member, addr: conn.remoteAddr.toString() })
         await lp.write(encodeAnswer(undefined), { signal })
@@ -95,7 +103,7 @@ export class RelayGate {
         return
       }
       this.admitted.set(member, k)
-      await lp.write(encodeAnswer(await proof(this.o.keys[k] as Uint8Array, 'relay', t)), { signal })
+      await lp.write(encodeAnswer(await proof(this.keys[k] as Uint8Array, 'relay', t)), { signal })
       await stream.close({ signal })
       this.o.log('info', 'admitted a node to the relay', { peer: member })
     } catch (err) {
