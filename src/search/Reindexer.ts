@@ -45,6 +45,8 @@ export class Reindexer {
   private started: { at: number, done: number } | undefined
   /** The pending range's end as last seen, and when it last grew. */
   private seen = { upto: 0, at: -Infinity }
+  /** A rebuild failed here: changes do not start it again (its error would repeat with each), `start` does. */
+  private failed = false
 
   constructor (opts: ReindexerOptions) {
     this.store = opts.store
@@ -61,6 +63,7 @@ export class Reindexer {
     this.log?.info('rebuilding the full-text index', { records: s.upto })
     this.started = { at: this.now(), done: 0 }
     this.seen = { upto: s.upto, at: -Infinity }
+    this.failed = false
     this.resume()
     return this.progress()
   }
@@ -75,7 +78,7 @@ export class Reindexer {
 
   /** A change was committed: a pending range that grew holds the rebuild; one pending starts it. */
   changed (): void {
-    if (this.stopped) return
+    if (this.stopped || this.failed) return
     this.see(this.store.textIndex())
     if (this.running === undefined) this.resume()
   }
@@ -131,6 +134,7 @@ export class Reindexer {
         await new Promise(resolve => setImmediate(resolve))
       }
     } catch (e) {
+      this.failed = true
       this.log?.error('rebuilding the full-text index failed; search finds only what it indexed so far. Run engram reindex to try again', { error: e })
     }
   }
