@@ -213,7 +213,7 @@ export class MemoryStore implements Store {
   continueTextRebuild (seqs: number): TextIndexState {
     this.assertWritable()
     checkSlice(seqs)
-    return this.text.step(seqs, (after, limit) => this.changesSince(after, { limit }))
+    return this.text.step(seqs, seq => this.feed.get(seq)?.record)
   }
 
   getState (kind: RecordKind, key: string): StoredState | undefined {

@@ -15,7 +15,7 @@ import { documentOf, type SearchDocument } from '../../text/document.ts'
 import { matches, matchesIndex, scoringPhrases } from '../../text/plan.ts'
 import { rank, type Candidate } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
 import { deferAt, doneTo, isIndexed, NOTHING_PENDING, pendingAll, type TextPending } from '../textPending.ts'
 
 interface Indexed { readonly record: MemoryRecord, readonly doc: SearchDocument }
@@ -56,16 +56,17 @@ export class MemoryTextIndex {
     return this.status()
   }
 
-  step (limit: number, feed: (after: number, limit: number) => { entries: readonly FeedEntry[], lastSeq: number }): TextIndexState {
+  /** Indexes the live records at the next `limit` feed positions after `done`; `at`: the record at a seq. */
+  step (limit: number, at: (seq: number) => MemoryRecord | undefined): TextIndexState {
     const p = this.pending
     if (p.upto === 0) return this.status()
-    const page = feed(p.done, limit)
-    for (const e of page.entries) {
-      if (e.seq > p.upto) break
+    const to = Math.min(p.upto, p.done + limit)
+    for (let seq = p.done + 1; seq <= to; seq++) {
+      const r = at(seq)
       // a record in a kept stretch was indexed when it was written
-      if (!isTombstone(e.record) && !isIndexed(p, e.seq)) this.added(e.seq, e.record)
+      if (r !== undefined && !isTombstone(r) && !isIndexed(p, seq)) this.added(seq, r)
     }
-    this.pending = doneTo(p, Math.min(p.upto, page.lastSeq))
+    this.pending = doneTo(p, to)
     return this.status()
   }
 

@@ -35,11 +35,11 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { STORE_CORRUPT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { Seq } from '../../core/ids.ts'
 import { isTombstone, namespaceOf, type MemoryRecord, type RecordKind } from '../../core/model.ts'
-import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
+import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, indexEntryOf, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
 import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
 import { deferAt, doneTo, isIndexed, pendingAll, type SeqRange, type TextPending } from '../textPending.ts'
 import type { Reader } from './reader.ts'
 import { decodeTerm } from './rows.ts'
@@ -116,6 +116,7 @@ export class SqliteTextIndex {
   private readonly selectKept: StatementSync
   private readonly clearKept: StatementSync
   private readonly insertKept: StatementSync
+  private readonly liveTriples: StatementSync
   /** The state while a write transaction runs (begin … end). */
   private st: TextState | undefined
   private dirty = false
@@ -138,6 +139,7 @@ export class SqliteTextIndex {
     this.selectKept = db.prepare('SELECT lo, hi FROM text_index_kept ORDER BY lo')
     this.clearKept = db.prepare('DELETE FROM text_index_kept')
     this.insertKept = db.prepare('INSERT INTO text_index_kept (lo, hi) VALUES (?, ?)')
+    this.liveTriples = db.prepare('SELECT seq, subject, predicate, okind, ovalue, olang FROM triples WHERE seq > ? AND seq <= ? AND deleted = 0')
   }
 
   private read (): TextState {
@@ -168,8 +170,11 @@ export class SqliteTextIndex {
       this.pend(s, deferAt(s, seq))
       return
     }
-    const entry = indexEntry(r)
-    this.insert.run(rowidOf(seq, r.kind), entry.text)
+    this.index(s, seq, r.kind, indexEntry(r))
+  }
+
+  private index (s: TextState, seq: number, kind: RecordKind, entry: { readonly text: string, readonly terms: number }): void {
+    this.insert.run(rowidOf(seq, kind), entry.text)
     s.docs++
     s.terms += entry.terms
     s.changes++
@@ -238,20 +243,27 @@ export class SqliteTextIndex {
     return view(next)
   }
 
-  /** Indexes the live records among the next `limit` entries of the feed after `done`. */
-  step (limit: number, feed: (after: number, limit: number) => { entries: readonly FeedEntry[], lastSeq: number }): TextIndexState {
+  /**
+   * Indexes the live records at the next `limit` feed positions after `done`: triples read as
+   * their text only (most records, and what costs a rebuild most to read whole), the other kinds
+   * by `live` (their records at seqs in (from, to]).
+   */
+  step (limit: number, live: (kind: Exclude<RecordKind, 'triple'>, from: number, to: number) => ReadonlyArray<readonly [number, MemoryRecord]>): TextIndexState {
     this.requireEnabled()
     this.begin()
     const s = this.state()
     if (s.upto === 0) return view(s)
-    const page = feed(s.done, limit)
-    const upto = s.upto
-    for (const e of page.entries) {
-      if (e.seq > upto) break
-      // a record in a kept stretch was indexed when it was written
-      if (!isTombstone(e.record) && !isIndexed(s, e.seq)) this.added(e.seq, e.record)
+    const from = s.done
+    const to = Math.min(s.upto, from + limit)
+    // a record in a kept stretch was indexed when it was written
+    for (const r of this.liveTriples.all(from, to) as unknown as TripleText[]) {
+      if (isIndexed(s, r.seq)) continue
+      this.index(s, r.seq, 'triple', indexEntryOf(namespaceOf(r.subject), tripleFields(r.subject, r.predicate, decodeTerm(r.okind, r.ovalue, r.olang))))
     }
-    this.pend(s, doneTo(s, Math.min(upto, page.lastSeq)))
+    for (const kind of ['note', 'episode', 'trace'] as const) {
+      for (const [seq, record] of live(kind, from, to)) if (!isTombstone(record) && !isIndexed(s, seq)) this.index(s, seq, kind, indexEntry(record))
+    }
+    this.pend(s, doneTo(s, to))
     this.save(s)
     this.st = undefined
     return view(s)
