@@ -3,7 +3,8 @@
  * its pages leave their records pending (search partial), the last stretch is indexed as written,
  * and once the pages stop deferring the Reindexer indexes the rest — every record then found
  * exactly once. A node that stops in the middle finishes the index when it starts again (a real
- * SQLite file). Pages are fed to the receiver as a sender sends them (from, to, end, more).
+ * SQLite file). Pages are fed to the receiver as a sender sends them (from, to, end, more). A
+ * polled pull follows the same rule (the answer's `remaining`).
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,6 +25,7 @@ import { FeedReceiver } from '../../src/sync/native/FeedReceiver.ts'
 import { parseQuery } from '../../src/text/query.ts'
 import { silentLogger } from '../../src/util/log.ts'
 import { eventually } from '../support/eventually.ts'
+import { PolledNetwork } from './polledNet.ts'
 
 const P = asNodeId('node-p')
 const X = asNodeId('node-x')
@@ -127,4 +129,25 @@ it('a node stopped in the middle of a deferring catch-up finishes the index when
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+it('a polled pull far behind defers the same way (remaining), and the index catches up', async () => {
+  const net = new PolledNetwork(() => 0.5)
+  const x = net.node('node-x', { settings: { maxTriplesPerSync: PAGE } })
+  const p = net.node('node-p')
+  for (let i = 0; i < N; i += 5_000) {
+    p.engine.addTriples(Array.from({ length: Math.min(5_000, N - i) }, (_, j) => ({ subject: `user:u${i + j}`, predicate: 'says', object: `common w${i + j}` })))
+  }
+  x.sync.pair({ name: 'node-p', url: p.url })
+  const [result] = await x.sync.syncNow('node-p')
+  assert.equal(result?.ok, true, JSON.stringify(result))
+  await x.sync.stop()
+  assert.equal(x.store.stats().triples, N)
+  const pending = x.store.textIndex()
+  assert.equal(pending.rebuilding, true, 'the pages with more than FAR_BEHIND left are pending')
+  assert.ok(pending.docs >= FAR_BEHIND && pending.docs < N, `the last stretch indexed as written: ${pending.docs}`)
+  const reindexer = new Reindexer({ store: x.store, quietMs: 20 })
+  reindexer.resume()
+  await reindexer.idle()
+  assertAllFoundOnce(x.store, N)
 })
