@@ -117,7 +117,11 @@ export class Reindexer {
           await new Promise(resolve => setTimeout(resolve, Math.min(wait, 250)))
           continue
         }
-        this.started ??= { at: this.now(), done: this.store.textIndex().done }
+        if (this.started === undefined) {
+          const at = this.store.textIndex()
+          this.started = { at: this.now(), done: at.done }
+          this.log?.info('the full-text index is catching up', { done: at.done, of: at.upto })
+        }
         const started = this.started
         const s = this.store.continueTextRebuild(this.slice)
         this.see(s)

@@ -55,7 +55,8 @@ it('waits while a catch-up keeps leaving records pending, then indexes them', as
   const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
   const peer = asNodeId('node-b')
   let t = 1_000
-  const r = new Reindexer({ store, slice: 7, quietMs: 100, now: () => t })
+  const lines: string[] = []
+  const r = new Reindexer({ store, slice: 7, quietMs: 100, now: () => t, log: createLogger({ sink: l => lines.push(l) }) })
   engine.on('change', () => { r.changed() })
   const page = (from: number): void => {
     const records = Array.from({ length: 20 }, (_, i) => ({ kind: 'note' as const, key: `n:${from + i}`, value: `page word${from + i}`, deleted: false, hlc: { wall: t, counter: from + i, node: peer } }))
@@ -73,5 +74,7 @@ it('waits while a catch-up keeps leaving records pending, then indexes them', as
   await r.idle()
   assert.deepEqual(store.textIndex(), { docs: 40, rebuilding: false, done: 0, upto: 0 })
   assert.equal(store.searchText({ query: parseQuery('page'), limit: 100 }).hits.length, 40)
+  assert.ok(lines.some(l => /the full-text index is catching up .*done=0 of=40/.test(l)), lines.join('\n'))
+  assert.ok(lines.some(l => l.includes('the full-text index is complete') && l.includes('records=40')), lines.join('\n'))
   await r.stop()
 })
