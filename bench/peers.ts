@@ -10,7 +10,10 @@
  *    (user + system) the receiver and the source spent on it — steadier than the time on a
  *    loaded machine; and where the receiver's memory is right after it (`after_copy_*`: anonymous
  *    resident memory, V8's heap and what of it is in use, the rest outside V8: protocol.ts
- *    memoryFigures);
+ *    memoryFigures); search_ready_ms: from the connect until search finds every record (the
+ *    full-text index a far-behind catch-up deferred, indexed in the background, complete: the
+ *    peak RSS and CPU above do not include that work), after_copy_index_cpu_ms the receiver's CPU
+ *    time from the end of the copy until then;
  *    ratio_to_insert = full-copy rate ÷ bulk-insert rate; ratio_to_raw_insert = full-copy rate ÷
  *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
  *    rawInsert, measured in this run just before the copy, in this process);
@@ -60,6 +63,10 @@ interface Run {
   readonly fullMaxRssMb: number
   /** CPU time of the receiver, and of the source, during the full copy (user + system), ms. */
   readonly fullCpuMs: number
+  /** From the connect until search finds every record (engram: the index a catch-up deferred done), ms. */
+  readonly searchMs: number
+  /** The receiver's CPU time from the end of the copy until then (engram), ms. */
+  readonly indexCpuMs: number
   readonly fullSourceCpuMs: number
   /** The receiver's memory right after the copy (engram only). */
   readonly memory?: MemoryFigures
@@ -100,6 +107,9 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
     const source1 = await source.run({ op: 'stats' })
     // where the receiver's memory is right after the copy (an engram peer answers `memory`)
     const memory = system === 'engram' ? await receiver.run({ op: 'memory' }) as unknown as MemoryFigures : undefined
+    // until search finds every record: the index a catch-up deferred, indexed in the background
+    const searchReady = system === 'engram' ? await receiver.run({ op: 'searchReady' }) : full
+    const searchMs = performance.now() - t0
 
     const waitLive = receiver.run({ op: 'wait', n: rows + LIVE })
     const t1 = performance.now()
@@ -121,6 +131,8 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
       fullBytes: full.bytesIn,
       fullMaxRssMb: full.maxRssMb,
       fullCpuMs: full.cpuMs - connected.cpuMs,
+      searchMs,
+      indexCpuMs: searchReady.cpuMs - full.cpuMs,
       fullSourceCpuMs: source1.cpuMs - sourceCpuMs,
       ...(memory !== undefined ? { memory } : {}),
       liveMs,
@@ -142,6 +154,8 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
     [`${prefix}_full_copy_bytes_per_record`]: round(r.fullBytes / rows),
     [`${prefix}_full_copy_peak_rss_mb`]: r.fullMaxRssMb,
     [`${prefix}_full_copy_receiver_cpu_ms`]: r.fullCpuMs,
+    [`${prefix}_full_copy_search_ready_ms`]: Math.round(r.searchMs),
+    [`${prefix}_after_copy_index_cpu_ms`]: r.indexCpuMs,
     [`${prefix}_full_copy_source_cpu_ms`]: r.fullSourceCpuMs,
     ...(r.memory !== undefined
       ? {

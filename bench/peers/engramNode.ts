@@ -59,6 +59,12 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
     case 'connect': native.addPeer(cmd.addr); break
     case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); break
     case 'stats': break
+    case 'searchReady': {
+      // the index catches up in the background after a catch-up that deferred it: polled (its slices are no changes)
+      const end = performance.now() + 1_200_000
+      while (store.textIndex().rebuilding && performance.now() < end) await new Promise(resolve => setTimeout(resolve, 20))
+      break
+    }
     case 'memory': return { ms: performance.now() - c0, ...memoryFigures() }
     case 'stop':
       await node.stop()

@@ -8,6 +8,8 @@
  *   → {op: 'write', from, n, batch?}   n records in writes of `batch` (default n: one write)
  *   → {op: 'connect', addr}    connect to a peer (engram: a manual peer; Yjs: the server's URL)
  *   → {op: 'wait', n, ms?}     answers once the peer holds at least n records (fails after ms)
+ *   → {op: 'searchReady'}      answers once the full-text index holds every record (engram; a
+ *                              build without deferred indexing answers at once, as does Yjs)
  *   → {op: 'stats'}            answers with the figures below
  *   → {op: 'memory'}           answers with where the resident memory is (memoryFigures below;
  *                              an engram peer only)
@@ -54,7 +56,7 @@ export type Command =
   | { readonly op: 'fill' | 'write', readonly from: number, readonly n: number, readonly batch?: number }
   | { readonly op: 'connect', readonly addr: string }
   | { readonly op: 'wait', readonly n: number, readonly ms?: number }
-  | { readonly op: 'stats' | 'stop' | 'memory' }
+  | { readonly op: 'stats' | 'stop' | 'memory' | 'searchReady' }
 
 /** A peer process and its command channel. */
 export class PeerProcess {

@@ -50,6 +50,8 @@ export interface RemoteApplyOptions {
    * this node now holds its own states the sender held (NodeKnowledge, "its own history").
    */
   readonly endsSnapshot?: boolean
+  /** The records' full-text indexing waits (Store ApplyOptions.deferText): a far-behind catch-up's page (replication/farBehind.ts). */
+  readonly deferText?: boolean
 }
 
 export interface RemoteApplyResult extends ApplyResult {
@@ -150,6 +152,7 @@ export class RemoteWrites {
       known,
       ...(apply.seals !== undefined ? { seals: apply.seals } : {}),
       ...(opts.refetchable === true ? { refetchable: true } : {}),
+      ...(opts.deferText === true ? { deferText: true } : {}),
       ...(learn.length > 0 ? { learn } : {}),
       ...(voids.length > 0 ? { voids } : {}),
       ...(hold.records.length > 0 ? { hold: { records: hold.records, at: pt, ...(hold.seals !== undefined ? { seals: hold.seals } : {}) } } : {}),

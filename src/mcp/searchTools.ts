@@ -26,10 +26,12 @@ function resultText (r: SearchResultDto): string {
 }
 
 export function searchText (a: SearchResponse): string {
-  if (a.results.length === 0) return 'Nothing matches.'
+  // the index is behind its records (a rebuild, or a catch-up's pages not indexed yet)
+  const partial = a.index?.partial === true ? '\n(The full-text index is catching up: some records are not found yet.)' : ''
+  if (a.results.length === 0) return `Nothing matches.${partial}`
   const parts = a.results.map(resultText)
   if (a.graph !== undefined) parts.push(`Neighbourhood (${a.graph.depth} hops):\n${a.graph.triples.map(t => `  ${t.subject} ${t.predicate} ${JSON.stringify(t.object)}`).join('\n')}`)
-  return parts.join('\n')
+  return parts.join('\n') + partial
 }
 
 const int = (description: string, min: number, max: number): JsonSchema => ({ type: 'integer', minimum: min, maximum: max, description })

@@ -18,7 +18,12 @@ export function createSearch (opts: { config: EngramConfig, engine: Engine, vect
   const { config, engine } = opts
   const log = opts.log.child({ part: 'search' })
   const e = config.search.embedder
-  if (e.url === undefined || e.model === undefined) return { search: new SearchService({ store: engine.store, log }), close: () => {} }
+  // the Reindexer indexes what a far-behind catch-up left pending
+  const subscribe = (onChange: () => void): () => void => {
+    engine.on('change', onChange)
+    return () => engine.off('change', onChange)
+  }
+  if (e.url === undefined || e.model === undefined) return { search: new SearchService({ store: engine.store, log, subscribe }), close: () => {} }
   const host = new URL(e.url).hostname
   if (!LOOPBACK.has(host)) {
     log.warn('semantic search sends the text of every record to an embedder on another machine; point search.embedder.url at this machine to keep memory local', { url: e.url })
@@ -31,10 +36,7 @@ export function createSearch (opts: { config: EngramConfig, engine: Engine, vect
     vectors,
     batch: e.batchSize,
     log,
-    subscribe: onChange => {
-      engine.on('change', onChange)
-      return () => engine.off('change', onChange)
-    }
+    subscribe
   })
-  return { search: new SearchService({ store: engine.store, semantic, log }), close: () => vectors.close() }
+  return { search: new SearchService({ store: engine.store, semantic, log, subscribe }), close: () => vectors.close() }
 }

@@ -23,6 +23,7 @@ import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
+import { defersTextIndex } from './farBehind.ts'
 import { cursorFeedWrites, leftOutAfter, leftOutUnheld, type PageLeftOut } from './peerCursor.ts'
 
 export interface ConflictSettings {
@@ -84,6 +85,8 @@ export interface PeerPage extends PageLeftOut {
   readonly voids?: readonly ClockVoid[]
   /** The page covers only some namespaces: it teaches no knowledge. */
   readonly partial?: boolean
+  /** Entries of the peer's feed after this page, as the page says (absent: not said): far behind, its indexing waits (farBehind.ts). */
+  readonly left?: number
 }
 
 /** Strategies under which this node holds what the peer holds once it applied its feed (docs/SYNC.md). */
@@ -149,7 +152,8 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const knowledge = gaps.left === undefined ? page.knowledge : page.knowledge?.filter(e => !leftOutUnheld(gaps.left, e.node, held))
   const time = {
     ...(teaches && knowledge !== undefined ? { knowledge } : {}),
-    ...(page.voids !== undefined ? { voids: page.voids } : {})
+    ...(page.voids !== undefined ? { voids: page.voids } : {}),
+    ...(defersTextIndex(page.left) ? { deferText: true } : {})
   }
   if (conflicts === undefined) {
     const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals, refetchable: true, ...time })

@@ -6,7 +6,11 @@
  * and answered by `progress()`.
  *
  * `start` empties the index and rebuilds it (engram reindex); `resume` finishes a rebuild that
- * a store asks for when it opens (a migrated file, an index built by other rules).
+ * a store asks for when it opens (a migrated file, an index built by other rules, records a
+ * catch-up left pending before the node stopped); `changed` (every committed change) starts it
+ * when a far-behind catch-up's pages leave records pending (replication/farBehind.ts). While
+ * the pending range keeps growing — the catch-up is still deferring — the rebuild waits, so its
+ * slices do not slow the catch-up; it goes on `quietMs` after the range last grew.
  */
 import type { TextIndexState, Store } from '../store/Store.ts'
 import type { Logger } from '../util/log.ts'
@@ -24,6 +28,8 @@ export interface ReindexerOptions {
   readonly slice?: number
   /** Time between progress lines in the log (default 5,000 ms). */
   readonly logEveryMs?: number
+  /** The rebuild waits until the pending range has not grown for this long (default 2,000 ms). */
+  readonly quietMs?: number
   readonly now?: () => number
 }
 
@@ -35,7 +41,12 @@ export class Reindexer {
   private readonly now: () => number
   private running: Promise<void> | undefined
   private stopped = false
+  private readonly quietMs: number
   private started: { at: number, done: number } | undefined
+  /** The pending range's end as last seen, and when it last grew. */
+  private seen = { upto: 0, at: -Infinity }
+  /** A rebuild failed here: changes do not start it again (its error would repeat with each), `start` does. */
+  private failed = false
 
   constructor (opts: ReindexerOptions) {
     this.store = opts.store
@@ -43,6 +54,7 @@ export class Reindexer {
     this.slice = opts.slice ?? 5000
     this.logEveryMs = opts.logEveryMs ?? 5000
     this.now = opts.now ?? Date.now
+    this.quietMs = opts.quietMs ?? 2000
   }
 
   /** Empties the index and rebuilds it from the records; answers the state at the start. */
@@ -50,14 +62,30 @@ export class Reindexer {
     const s = this.store.startTextRebuild()
     this.log?.info('rebuilding the full-text index', { records: s.upto })
     this.started = { at: this.now(), done: 0 }
+    this.seen = { upto: s.upto, at: -Infinity }
+    this.failed = false
     this.resume()
     return this.progress()
   }
 
   /** Continues a rebuild under way, if any (and none is running here). */
   resume (): void {
-    if (this.stopped || this.running !== undefined || !this.store.textIndex().rebuilding) return
-    this.running = this.run().finally(() => { this.running = undefined })
+    if (this.stopped || this.running !== undefined) return
+    const s = this.store.textIndex()
+    if (s.upto > this.seen.upto) this.seen = { upto: s.upto, at: this.seen.at }
+    if (s.rebuilding) this.running = this.run().finally(() => { this.running = undefined })
+  }
+
+  /** A change was committed: a pending range that grew holds the rebuild; one pending starts it. */
+  changed (): void {
+    if (this.stopped || this.failed) return
+    this.see(this.store.textIndex())
+    if (this.running === undefined) this.resume()
+  }
+
+  private see (s: TextIndexState): void {
+    if (s.upto > this.seen.upto) this.seen = { upto: s.upto, at: this.now() }
+    else if (s.upto !== this.seen.upto) this.seen = { upto: s.upto, at: this.seen.at }
   }
 
   progress (): ReindexProgress {
@@ -79,12 +107,24 @@ export class Reindexer {
   }
 
   private async run (): Promise<void> {
-    this.started ??= { at: this.now(), done: this.store.textIndex().done }
-    const started = this.started
     let lastLog = this.now()
     try {
       while (!this.stopped) {
+        const wait = this.seen.at + this.quietMs - this.now()
+        if (wait > 0) {
+          // a catch-up is still leaving records pending: the rate is measured from when the slices go on
+          this.started = undefined
+          await new Promise(resolve => setTimeout(resolve, Math.min(wait, 250)))
+          continue
+        }
+        if (this.started === undefined) {
+          const at = this.store.textIndex()
+          this.started = { at: this.now(), done: at.done }
+          this.log?.info('the full-text index is catching up', { done: at.done, of: at.upto })
+        }
+        const started = this.started
         const s = this.store.continueTextRebuild(this.slice)
+        this.see(s)
         if (!s.rebuilding) {
           this.log?.info('the full-text index is complete', { records: s.docs, seconds: Math.round((this.now() - started.at) / 100) / 10 })
           this.started = undefined
@@ -98,6 +138,7 @@ export class Reindexer {
         await new Promise(resolve => setImmediate(resolve))
       }
     } catch (e) {
+      this.failed = true
       this.log?.error('rebuilding the full-text index failed; search finds only what it indexed so far. Run engram reindex to try again', { error: e })
     }
   }

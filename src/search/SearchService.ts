@@ -15,15 +15,20 @@ export interface SearchServiceOptions {
   readonly log?: Logger
   /** Feed positions per rebuild transaction (Reindexer). */
   readonly reindexSlice?: number
+  /** Tells of every committed change (Engine 'change'): the Reindexer indexes what a catch-up left pending. */
+  readonly subscribe?: (onChange: () => void) => () => void
 }
 
 export class SearchService {
   readonly recall: Recall
   readonly reindexer: Reindexer
   readonly semantic: SemanticIndex | undefined
+  private readonly subscribe: SearchServiceOptions['subscribe']
+  private unsubscribe: (() => void) | undefined
 
   constructor (opts: SearchServiceOptions) {
     this.semantic = opts.semantic
+    this.subscribe = opts.subscribe
     this.recall = new Recall({
       store: opts.store,
       semantic: opts.semantic,
@@ -32,9 +37,10 @@ export class SearchService {
     this.reindexer = new Reindexer({ store: opts.store, log: opts.log, slice: opts.reindexSlice })
   }
 
-  /** Finishes a rebuild the store asks for, and starts embedding (when configured). */
+  /** Finishes a rebuild the store asks for, follows the changes, and starts embedding (when configured). */
   start (): void {
     this.reindexer.resume()
+    this.unsubscribe ??= this.subscribe?.(() => { this.reindexer.changed() })
     this.semantic?.start()
   }
 
@@ -47,6 +53,8 @@ export class SearchService {
   }
 
   async stop (): Promise<void> {
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
     await this.reindexer.stop()
     await this.semantic?.stop()
   }

@@ -14,10 +14,12 @@
  *
  * Full-text index: every live record is indexed (text/document.ts) in the same transaction that
  * writes it, local or remote, so a record is found by `searchText` from the moment it is visible,
- * and a tombstone leaves the index with the record. The index is derived data, never synced:
- * `startTextRebuild` empties it and `continueTextRebuild` refills it from the records, slice by
- * slice (a store opened on an older file, or on an index built by other rules, starts with a
- * rebuild pending). While a rebuild runs, records it has not reached yet are not found.
+ * and a tombstone leaves the index with the record — except the records of a write with
+ * `deferText` (a far-behind catch-up's page), which are left pending. The index is derived data,
+ * never synced: `startTextRebuild` empties it and `continueTextRebuild` refills it from the
+ * records, slice by slice (a store opened on an older file, or on an index built by other rules,
+ * starts with a rebuild pending), and indexes pending records the same way (textPending.ts).
+ * Records it has not reached yet are not found, and search says it is partial.
  *
  * Provenance (docs/DATA-MODEL.md, "Signed records" and "History"): a state may carry its **seal**,
  * its place in a signed batch the store keeps (`getBatch`); a state without one is unsigned. A
@@ -97,6 +99,13 @@ export interface ApplyOptions {
   readonly release?: readonly number[]
   /** The signatures of the records (absent: all unsigned). */
   readonly seals?: ApplySeals
+  /**
+   * The live records written are not indexed for full-text search now: the index keeps their
+   * seqs pending (store/textPending.ts) and continueTextRebuild indexes them later, as it does a
+   * rebuild's; search says it is partial meanwhile. For the pages of a far-behind catch-up
+   * (replication/farBehind.ts), which then commit less.
+   */
+  readonly deferText?: boolean
 }
 
 /**

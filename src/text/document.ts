@@ -89,9 +89,14 @@ export function recordText (r: MemoryRecord, maxChars: number): string {
  * spaces, and how many terms that is (documentOf without the fields, for the write path).
  */
 export function indexEntry (r: MemoryRecord): { readonly text: string, readonly terms: number } {
+  return indexEntryOf(recordNamespace(r), fieldsOf(r))
+}
+
+/** indexEntry of a record in `namespace` with these fields (a store reading only what the index needs). */
+export function indexEntryOf (namespace: string, fields: readonly Field[]): { readonly text: string, readonly terms: number } {
   const terms: string[] = []
-  for (const f of fieldsOf(r)) appendTerms(f.text, terms)
-  const ns = namespaceToken(recordNamespace(r))
+  for (const f of fields) appendTerms(f.text, terms)
+  const ns = namespaceToken(namespace)
   return { text: terms.length === 0 ? ns : `${ns} ${terms.join(' ')}`, terms: terms.length }
 }
 

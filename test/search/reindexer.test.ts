@@ -49,3 +49,32 @@ it('resumes a rebuild the store asks for, and stops between slices', async () =>
   await again.idle()
   assert.equal(store.textIndex().docs, 300)
 })
+
+it('waits while a catch-up keeps leaving records pending, then indexes them', async () => {
+  const store = new MemoryStore()
+  const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000 })
+  const peer = asNodeId('node-b')
+  let t = 1_000
+  const lines: string[] = []
+  const r = new Reindexer({ store, slice: 7, quietMs: 100, now: () => t, log: createLogger({ sink: l => lines.push(l) }) })
+  engine.on('change', () => { r.changed() })
+  const page = (from: number): void => {
+    const records = Array.from({ length: 20 }, (_, i) => ({ kind: 'note' as const, key: `n:${from + i}`, value: `page word${from + i}`, deleted: false, hlc: { wall: t, counter: from + i, node: peer } }))
+    engine.applyChecked(records, { via: peer, deferText: true })
+  }
+  page(0)
+  assert.deepEqual(store.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 20 })
+  // the range keeps growing: no slice runs however many turns pass
+  for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+  t += 50
+  page(20)
+  for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(store.textIndex(), { docs: 0, rebuilding: true, done: 0, upto: 40 })
+  t += 100 // quiet for quietMs: the rebuild goes on
+  await r.idle()
+  assert.deepEqual(store.textIndex(), { docs: 40, rebuilding: false, done: 0, upto: 0 })
+  assert.equal(store.searchText({ query: parseQuery('page'), limit: 100 }).hits.length, 40)
+  assert.ok(lines.some(l => /the full-text index is catching up .*done=0 of=40/.test(l)), lines.join('\n'))
+  assert.ok(lines.some(l => l.includes('the full-text index is complete') && l.includes('records=40')), lines.join('\n'))
+  await r.stop()
+})

@@ -14,6 +14,7 @@ import { provenanceTests } from './conformance/provenance.ts'
 import { provenanceTimeTests } from './conformance/provenanceTime.ts'
 import { queryTests } from './conformance/queries.ts'
 import { searchTests } from './conformance/search.ts'
+import { textDeferTests } from './conformance/textDefer.ts'
 import type { StoreOptions, StoreRef } from './conformance/fixtures.ts'
 
 export interface StoreSetup {
@@ -42,6 +43,7 @@ export function runStoreTests (name: string, setup: (opts?: StoreOptions) => Sto
     describe('queries, listings, dump', () => queryTests(ref))
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
     describe('full-text index and search', () => searchTests(ref, setup))
+    describe('full-text indexing deferred by a catch-up', () => textDeferTests(ref, setup))
     describe('seals, history, as-of reads', () => provenanceTests(ref))
     describe('knowledge, held records, voids, clock repair', () => knowledgeTests(ref))
     describe('signed records across time: held, repaired, collected', () => provenanceTimeTests(ref))

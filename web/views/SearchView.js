@@ -3,7 +3,8 @@
  * header's search box, ranked results with the matching words marked, triples grouped by
  * entity, each result linking to where it can be read and changed. The results follow the node
  * live (a record synced from another machine is found when it arrives); while the full-text index
- * is being rebuilt (`engram reindex`), the count says that some records are not found yet.
+ * is catching up (`engram reindex`, or records a catch-up from a peer brought), the count says
+ * that some records are not found yet.
  */
 import { html } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
@@ -66,7 +67,7 @@ export function SearchView ({ params }) {
         : html`
           <p class="count" data-field="results">${num(res.data.results.length)} result${res.data.results.length === 1 ? '' : 's'} for <strong>${res.data.query}</strong>
             ${res.data.matched === 'any' && html`<small> (some hold only some of the words)</small>`}
-            ${res.data.index?.partial === true && html`<small> (the index is being rebuilt: some records are not found yet)</small>`}</p>
+            ${res.data.index?.partial === true && html`<small> (the index is catching up: some records are not found yet)</small>`}</p>
           <ol class="results">${res.data.results.map((/** @type {any} */ r, /** @type {number} */ i) => html`<${Result} key=${i} r=${r} />`)}</ol>`}
     </div>`
 }

@@ -33,7 +33,7 @@ function printAnswer (io: CliIo, a: SearchResponse): void {
   }
   if (a.results.length === 0) io.err('nothing matches\n')
   if (a.matched === 'any') io.err('fewer records hold every word: records holding some of them follow\n')
-  if (a.index.partial) io.err('the full-text index is being rebuilt: records it has not reached yet are missing\n')
+  if (a.index.partial) io.err('the full-text index is catching up (a rebuild, or records a catch-up from a peer brought): records it has not reached yet are missing\n')
   if (a.index.truncated) io.err('more records matched than one search ranks: the most recent were ranked; narrow the query\n')
   if (a.semantic?.error !== undefined) io.err(`semantic search failed (${a.semantic.error}): results are by full text alone\n`)
 }

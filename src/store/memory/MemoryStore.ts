@@ -103,7 +103,7 @@ export class MemoryStore implements Store {
       this.feed.delete(old.seq)
       this.text.removed(old.seq)
     }
-    for (const slot of writes) this.put(slot)
+    for (const slot of writes) this.put(slot, opts.deferText === true)
     this.lastSeq = seq
     this.mark = mark
     if (opts.cursor !== undefined) this.cursors.set(opts.cursor.peer, opts.cursor.seq)
@@ -117,7 +117,7 @@ export class MemoryStore implements Store {
   }
 
   /** Writes a slot: its record's old feed entry goes, the new one is appended. */
-  private put (slot: Slot): void {
+  private put (slot: Slot, deferText: boolean): void {
     const table = this.tables[slot.record.kind]
     const key = recordKey(slot.record)
     const old = table.get(key)
@@ -125,7 +125,7 @@ export class MemoryStore implements Store {
       this.feed.delete(old.seq)
       if (!isTombstone(old.record)) this.text.removed(old.seq)
     }
-    if (!isTombstone(slot.record)) this.text.added(slot.seq, slot.record)
+    if (!isTombstone(slot.record)) this.text.added(slot.seq, slot.record, deferText)
     table.set(key, slot)
     this.feed.set(slot.seq, slot)
   }
@@ -213,7 +213,7 @@ export class MemoryStore implements Store {
   continueTextRebuild (seqs: number): TextIndexState {
     this.assertWritable()
     checkSlice(seqs)
-    return this.text.step(seqs, (after, limit) => this.changesSince(after, { limit }))
+    return this.text.step(seqs, seq => this.feed.get(seq)?.record)
   }
 
   getState (kind: RecordKind, key: string): StoredState | undefined {

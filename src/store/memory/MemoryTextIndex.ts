@@ -3,8 +3,8 @@
  * same rules, so both stores answer every search alike (test/store/conformance/search.ts):
  * records indexed by seq as they are committed, candidates (the records matching the query's
  * index expression, text/plan.ts) found newest first up to the same cap, those the query matches
- * exactly ranked by text/rank.ts, and the same rebuild bookkeeping (a live record at seq s is indexed
- * exactly when no rebuild runs, or s > upto, or s ≤ done).
+ * exactly ranked by text/rank.ts, and the same bookkeeping of a pending range (store/textPending.ts:
+ * a rebuild, or a catch-up's pages written with their indexing deferred).
  *
  * Matching and document frequencies are plain scans of the indexed documents: this index serves
  * tests and simulations, not a million records.
@@ -15,7 +15,8 @@ import { documentOf, type SearchDocument } from '../../text/document.ts'
 import { matches, matchesIndex, scoringPhrases } from '../../text/plan.ts'
 import { rank, type Candidate } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import { deferAt, doneTo, isIndexed, NOTHING_PENDING, pendingAll, type TextPending } from '../textPending.ts'
 
 interface Indexed { readonly record: MemoryRecord, readonly doc: SearchDocument }
 
@@ -23,22 +24,27 @@ export class MemoryTextIndex {
   private readonly docs = new Map<number, Indexed>()
   private readonly candidates: number
   private terms = 0
-  private upto = 0
-  private done = 0
+  private pending: TextPending = NOTHING_PENDING
 
   constructor (candidates: number) {
     this.candidates = candidates
   }
 
-  added (seq: number, r: MemoryRecord): void {
+  /** A live record was written at `seq`; `defer`: it is left pending (ApplyOptions.deferText). */
+  added (seq: number, r: MemoryRecord, defer = false): void {
+    if (defer) {
+      this.pending = deferAt(this.pending, seq)
+      return
+    }
     const doc = documentOf(r)
     this.docs.set(seq, { record: r, doc })
     this.terms += doc.terms.length
   }
 
   removed (seq: number): void {
+    if (!isIndexed(this.pending, seq)) return // pending: not indexed yet
     const old = this.docs.get(seq)
-    if (old === undefined) return // a rebuild has not indexed it yet
+    if (old === undefined) return
     this.docs.delete(seq)
     this.terms -= old.doc.terms.length
   }
@@ -46,26 +52,27 @@ export class MemoryTextIndex {
   restart (lastSeq: number): TextIndexState {
     this.docs.clear()
     this.terms = 0
-    this.upto = lastSeq
-    this.done = 0
+    this.pending = pendingAll(lastSeq)
     return this.status()
   }
 
-  step (limit: number, feed: (after: number, limit: number) => { entries: readonly FeedEntry[], lastSeq: number }): TextIndexState {
-    if (this.upto === 0) return this.status()
-    const page = feed(this.done, limit)
-    for (const e of page.entries) {
-      if (e.seq > this.upto) break
-      if (!isTombstone(e.record)) this.added(e.seq, e.record)
+  /** Indexes the live records at the next `limit` feed positions after `done`; `at`: the record at a seq. */
+  step (limit: number, at: (seq: number) => MemoryRecord | undefined): TextIndexState {
+    const p = this.pending
+    if (p.upto === 0) return this.status()
+    const to = Math.min(p.upto, p.done + limit)
+    for (let seq = p.done + 1; seq <= to; seq++) {
+      const r = at(seq)
+      // a record in a kept stretch was indexed when it was written
+      if (r !== undefined && !isTombstone(r) && !isIndexed(p, seq)) this.added(seq, r)
     }
-    const done = Math.min(this.upto, page.lastSeq)
-    if (done >= this.upto) this.upto = this.done = 0
-    else this.done = done
+    this.pending = doneTo(p, to)
     return this.status()
   }
 
   status (): TextIndexState {
-    return { docs: this.docs.size, rebuilding: this.upto !== 0, done: this.done, upto: this.upto }
+    const p = this.pending
+    return { docs: this.docs.size, rebuilding: p.upto !== 0, done: p.done, upto: p.upto }
   }
 
   search (q: TextQuery): TextSearchResult {
@@ -90,6 +97,6 @@ export class MemoryTextIndex {
       return n
     }
     const hits = rank(found, scoringPhrases(q.query), { docs: this.docs.size, terms: this.terms, df }, q.limit)
-    return { hits, candidates: seen, truncated, partial: this.upto !== 0 }
+    return { hits, candidates: seen, truncated, partial: this.pending.upto !== 0 }
   }
 }

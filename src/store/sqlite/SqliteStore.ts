@@ -183,8 +183,7 @@ export class SqliteStore implements Store {
   continueTextRebuild (seqs: number): TextIndexState {
     checkSlice(seqs)
     const p = this.use()
-    return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (after, limit) =>
-      changesSince(p.reader, p.nodes, () => p.writer.readState().lastSeq, after, { limit })))
+    return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (kind, from, to) => p.reader.inSeqRange(kind, from, to)))
   }
 
   getState (kind: RecordKind, key: string): StoredState | undefined {

@@ -73,6 +73,13 @@ export class Reader {
   }
 
   /** The records of a kind whose current states sit at these seqs (those that exist), by seq. */
+  /** The current states of `kind` at seqs in (from, to], with their seqs. */
+  inSeqRange (kind: RecordKind, from: number, to: number): Array<[number, MemoryRecord]> {
+    const t = KIND_TABLES[kind]
+    const rows = this.statement(`SELECT ${t.columns} FROM ${t.table} WHERE seq > ? AND seq <= ?`).all(from, to)
+    return rows.map(row => [(row as { seq: number }).seq, t.decode(row as never, this.nodes)])
+  }
+
   bySeqs (kind: RecordKind, seqs: readonly number[]): Map<number, MemoryRecord> {
     const out = new Map<number, MemoryRecord>()
     if (seqs.length === 0) return out

@@ -49,11 +49,15 @@
  * refs <= 0), so the sweep that drops them (every history collection, the first at every start)
  * reads what there is of them, not every batch: it scanned the whole table, some 0.2 s of a
  * start at a million records.
+ *
+ * Version 8 adds `text_index_kept` (textIndex.ts, store/textPending.ts): the stretches of the
+ * text index's pending range whose records were indexed as they were written (ordinary writes
+ * between the pages of a catch-up that defers its indexing). A migrated file has none.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
 import { PROVENANCE_MIGRATION_SQL } from './provenanceSchema.ts'
-import { TEXT_INDEX_SQL } from './textIndex.ts'
+import { TEXT_INDEX_SQL, TEXT_KEPT_SQL } from './textIndex.ts'
 
 export interface Migration {
   readonly version: number
@@ -218,7 +222,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     description: 'batches no state belongs to indexed (partial)',
     sql: 'CREATE INDEX batches_unused ON batches (id) WHERE refs <= 0;'
-  }
+  },
+  { version: 8, description: 'kept stretches of a pending text index range', sql: TEXT_KEPT_SQL }
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

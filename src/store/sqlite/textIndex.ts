@@ -17,8 +17,12 @@
  *   writes fastest.
  * - `text_index_state`: one row: the rules' version the index was built with, the records and
  *   terms it holds (for ranking), a counter of index changes (for the document-frequency cache),
- *   and a rebuild's progress. A live record at seq s is in the index exactly when no rebuild runs,
- *   or s > upto (written since it started), or s ≤ done (reached by it).
+ *   and the range of the feed the index is behind in, (done, upto]: a rebuild's, extended by the
+ *   pages of a far-behind catch-up written with their indexing deferred (ApplyOptions.deferText).
+ * - `text_index_kept` (migration 8): the stretches inside that range whose records were indexed
+ *   as they were written. Which records the index holds is store/textPending.ts's rule: a live
+ *   record at seq s is in it exactly when nothing is pending, or s > upto, or s ≤ done, or s lies
+ *   in a kept stretch.
  *
  * Search: FTS5 finds the records matching the query's index expression, newest first, at most
  * `candidates` (+1 to know there are more); they are read (triples as their text only), those the
@@ -31,11 +35,12 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { STORE_CORRUPT, STORE_UNAVAILABLE } from '../../core/errors.ts'
 import type { Seq } from '../../core/ids.ts'
 import { isTombstone, namespaceOf, type MemoryRecord, type RecordKind } from '../../core/model.ts'
-import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
+import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, indexEntryOf, namespaceToken, tripleFields, type SearchDocument } from '../../text/document.ts'
 import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { FeedEntry, TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import { deferAt, doneTo, isIndexed, pendingAll, type SeqRange, type TextPending } from '../textPending.ts'
 import type { Reader } from './reader.ts'
 import { decodeTerm } from './rows.ts'
 
@@ -56,6 +61,14 @@ export const TEXT_INDEX_SQL = `
   INSERT INTO text_index_state VALUES (1, 0, 0, 0, 0, 0, 0);
 `
 
+/** Migration 8: the kept stretches of a pending range (store/textPending.ts). */
+export const TEXT_KEPT_SQL = `
+  CREATE TABLE text_index_kept (
+    lo INTEGER PRIMARY KEY,
+    hi INTEGER NOT NULL
+  ) STRICT;
+`
+
 /** The version a store opened with the index off leaves behind: the next open rebuilds. */
 const OFF_VERSION = -1
 
@@ -70,6 +83,8 @@ interface TextState {
   changes: number
   upto: number
   done: number
+  /** The kept stretches of the pending range (read when one is pending). */
+  kept: readonly SeqRange[]
 }
 
 /** Most cached document frequencies; the cache starts over when full. */
@@ -98,9 +113,17 @@ export class SqliteTextIndex {
   private readonly updateState: StatementSync
   private readonly countMatches: StatementSync
   private readonly newestMatches: StatementSync
+  private readonly selectKept: StatementSync
+  private readonly clearKept: StatementSync
+  private readonly insertKept: StatementSync
+  private readonly liveTriples: StatementSync
   /** The state while a write transaction runs (begin … end). */
   private st: TextState | undefined
   private dirty = false
+  /** The write transaction's live records are not indexed now (ApplyOptions.deferText). */
+  private deferring = false
+  /** The kept stretches changed in this transaction: written back with the state. */
+  private keptChanged = false
   private readonly dfCache = new Map<string, { df: number, changes: number }>()
 
   constructor (db: DatabaseSync, opts: { enabled: boolean, candidates: number }) {
@@ -113,18 +136,25 @@ export class SqliteTextIndex {
     this.updateState = db.prepare('UPDATE text_index_state SET version = ?, docs = ?, terms = ?, changes = ?, upto = ?, done = ? WHERE id = 1')
     this.countMatches = db.prepare('SELECT count(*) AS n FROM text_index WHERE text_index MATCH ?')
     this.newestMatches = db.prepare(`SELECT rowid FROM text_index WHERE text_index MATCH ? ORDER BY rowid DESC LIMIT ${DF_SAMPLE}`)
+    this.selectKept = db.prepare('SELECT lo, hi FROM text_index_kept ORDER BY lo')
+    this.clearKept = db.prepare('DELETE FROM text_index_kept')
+    this.insertKept = db.prepare('INSERT INTO text_index_kept (lo, hi) VALUES (?, ?)')
+    this.liveTriples = db.prepare('SELECT seq, subject, predicate, okind, ovalue, olang FROM triples WHERE seq > ? AND seq <= ? AND deleted = 0')
   }
 
   private read (): TextState {
-    return { ...(this.selectState.get() as unknown as TextState) }
+    const row = this.selectState.get() as unknown as Omit<TextState, 'kept'>
+    return { ...row, kept: row.upto === 0 ? [] : this.selectKept.all() as unknown as SeqRange[] }
   }
 
   // ---- writes: called by the writer inside its transaction ----
 
-  /** At the start of a write transaction. */
-  begin (): void {
+  /** At the start of a write transaction; `defer`: its live records are left pending (ApplyOptions.deferText). */
+  begin (defer = false): void {
     this.st = undefined
     this.dirty = false
+    this.keptChanged = false
+    this.deferring = defer && this.enabled
   }
 
   private state (): TextState {
@@ -136,8 +166,15 @@ export class SqliteTextIndex {
   added (seq: number, r: MemoryRecord): void {
     if (!this.enabled) return
     const s = this.state()
-    const entry = indexEntry(r)
-    this.insert.run(rowidOf(seq, r.kind), entry.text)
+    if (this.deferring) {
+      this.pend(s, deferAt(s, seq))
+      return
+    }
+    this.index(s, seq, r.kind, indexEntry(r))
+  }
+
+  private index (s: TextState, seq: number, kind: RecordKind, entry: { readonly text: string, readonly terms: number }): void {
+    this.insert.run(rowidOf(seq, kind), entry.text)
     s.docs++
     s.terms += entry.terms
     s.changes++
@@ -148,7 +185,7 @@ export class SqliteTextIndex {
   removed (seq: number, r: MemoryRecord): void {
     if (!this.enabled) return
     const s = this.state()
-    if (s.upto !== 0 && seq <= s.upto && seq > s.done) return // a rebuild has not indexed it yet
+    if (!isIndexed(s, seq)) return // pending: not indexed yet
     this.remove.run(rowidOf(seq, r.kind))
     s.docs--
     s.terms -= indexEntry(r).terms
@@ -161,10 +198,25 @@ export class SqliteTextIndex {
     if (this.dirty && this.st !== undefined) this.save(this.st)
     this.st = undefined
     this.dirty = false
+    this.deferring = false
+  }
+
+  /** The pending range moves to `p` (textPending.ts). */
+  private pend (s: TextState, p: TextPending): void {
+    // stretches are only added or dropped, never changed
+    if (p.kept.length !== s.kept.length) this.keptChanged = true
+    s.done = p.done
+    s.upto = p.upto
+    s.kept = p.kept
+    this.dirty = true
   }
 
   private save (s: TextState): void {
     this.updateState.run(s.version, s.docs, s.terms, s.changes, s.upto, s.done)
+    if (!this.keptChanged) return
+    this.clearKept.run()
+    for (const r of s.kept) this.insertKept.run(r.lo, r.hi)
+    this.keptChanged = false
   }
 
   // ---- rebuilding: each call runs inside a write transaction ----
@@ -185,26 +237,33 @@ export class SqliteTextIndex {
     const s = this.read()
     this.db.exec("INSERT INTO text_index (text_index) VALUES ('delete-all')")
     // Every record removed counts as a change (cached document frequencies are out of date).
-    const next: TextState = { version: DOCUMENT_VERSION, docs: 0, terms: 0, changes: s.changes + s.docs + 1, upto: lastSeq, done: 0 }
+    const next: TextState = { version: DOCUMENT_VERSION, docs: 0, terms: 0, changes: s.changes + s.docs + 1, ...pendingAll(lastSeq) }
+    this.keptChanged = true
     this.save(next)
     return view(next)
   }
 
-  /** Indexes the live records among the next `limit` entries of the feed after `done`. */
-  step (limit: number, feed: (after: number, limit: number) => { entries: readonly FeedEntry[], lastSeq: number }): TextIndexState {
+  /**
+   * Indexes the live records at the next `limit` feed positions after `done`: triples read as
+   * their text only (most records, and what costs a rebuild most to read whole), the other kinds
+   * by `live` (their records at seqs in (from, to]).
+   */
+  step (limit: number, live: (kind: Exclude<RecordKind, 'triple'>, from: number, to: number) => ReadonlyArray<readonly [number, MemoryRecord]>): TextIndexState {
     this.requireEnabled()
     this.begin()
     const s = this.state()
     if (s.upto === 0) return view(s)
-    const page = feed(s.done, limit)
-    const upto = s.upto
-    for (const e of page.entries) {
-      if (e.seq > upto) break
-      if (!isTombstone(e.record)) this.added(e.seq, e.record)
+    const from = s.done
+    const to = Math.min(s.upto, from + limit)
+    // a record in a kept stretch was indexed when it was written
+    for (const r of this.liveTriples.all(from, to) as unknown as TripleText[]) {
+      if (isIndexed(s, r.seq)) continue
+      this.index(s, r.seq, 'triple', indexEntryOf(namespaceOf(r.subject), tripleFields(r.subject, r.predicate, decodeTerm(r.okind, r.ovalue, r.olang))))
     }
-    const done = Math.min(upto, page.lastSeq)
-    s.upto = done >= upto ? 0 : upto
-    s.done = done >= upto ? 0 : done
+    for (const kind of ['note', 'episode', 'trace'] as const) {
+      for (const [seq, record] of live(kind, from, to)) if (!isTombstone(record) && !isIndexed(s, seq)) this.index(s, seq, kind, indexEntry(record))
+    }
+    this.pend(s, doneTo(s, to))
     this.save(s)
     this.st = undefined
     return view(s)

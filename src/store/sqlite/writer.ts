@@ -258,7 +258,7 @@ export class Writer {
 
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const s = this.state.read()
-    this.text.begin()
+    this.text.begin(opts.deferText === true)
     this.records.begin()
     const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
     if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {

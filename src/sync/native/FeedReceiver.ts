@@ -11,6 +11,8 @@
  * node was away. A page's clock voids (`vd`) apply before its records, and the knowledge vector
  * of a page that reaches the end of the peer's feed (`k`) is learnt with its cursor
  * (core/knowledge.ts); records stamped too far ahead are held aside, and the page still applies.
+ * A page that leaves more than a catch-up page of the peer's feed after it (`end` − `to`) defers
+ * its full-text indexing (replication/farBehind.ts).
  * Each page applied moves the progress (telemetry/FeedProgress.ts): the catch-up in flight and
  * how far behind the peer's feed this node is, for the status and the dashboard.
  */
@@ -149,6 +151,7 @@ export class FeedReceiver {
     try {
       result = applyPeerPage(engine, {
         peer, records: msg.records, seals: msg.seals, view, cursor: { seq: msg.to, feedId: this.opts.peerFeed },
+        ...(msg.end !== undefined ? { left: msg.end - msg.to } : {}),
         ...(msg.k !== undefined ? { knowledge: msg.k } : {}), ...(msg.vd !== undefined ? { voids: msg.vd } : {}),
         // what the page left out, kept with the cursor that passes it
         ...(startsSnapshot ? { restart: true } : msg.lz !== undefined && msg.lz.length > 0 ? { leftOut: { from: msg.from, origins: msg.lz.map(a => a.node), marks: new Map(msg.lz.map(a => [a.node, { wall: a.wall, counter: a.counter }])) } } : {}),

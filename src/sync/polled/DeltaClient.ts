@@ -155,6 +155,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
       if (res.signs === true) engine.provenance.signers.learn(peerNode)
       await engine.verifyAhead(checked, seals)
       snap?.pass.see(checked)
+      const remaining = typeof res.remaining === 'number' && Number.isSafeInteger(res.remaining) && res.remaining >= 0 ? (res.hasMore ? res.remaining : 0) : undefined
       const result = applyPeerPage(engine, {
         peer: peerNode,
         records: checked,
@@ -164,6 +165,7 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         ...(res.snapshot ? {} : { cursor: { seq: res.cursor, feedId: res.feedId } }),
         ...(res.knowledge !== undefined ? { knowledge: res.knowledge } : {}),
         ...(res.voids !== undefined ? { voids: res.voids } : {}),
+        ...(remaining !== undefined ? { left: remaining } : {}),
         partial
       }, opts.conflicts !== undefined ? { pass: opts.conflicts, log: opts.conflictLog } : undefined)
       applied += result.applied
@@ -179,7 +181,6 @@ export async function pullFrom (peer: PeerRef, opts: PullOptions): Promise<PullR
         applied += inferredDeletes
       }
       cursor = res.cursor
-      const remaining = typeof res.remaining === 'number' && Number.isSafeInteger(res.remaining) && res.remaining >= 0 ? (res.hasMore ? res.remaining : 0) : undefined
       opts.onProgress?.({ pages, received, applied, ...(remaining !== undefined ? { remaining } : {}) })
     }
   } finally {
