@@ -30,6 +30,9 @@ const HEX_VALUE: Int8Array = (() => {
   return t
 })()
 
+/** Lengths up to which Bytes keeps its views (at most this many views of ~100 bytes each). */
+const VIEW_LENGTHS = 1024
+
 /**
  * Growable byte buffer used by the encoders. One instance per module is reused for every encoding
  * (they are synchronous and never nested), so hashing a triple allocates no intermediate buffers.
@@ -37,6 +40,11 @@ const HEX_VALUE: Int8Array = (() => {
 export class Bytes {
   private buf = Buffer.alloc(1024)
   len = 0
+  /**
+   * Views of the first n bytes of `buf`, made once per length up to VIEW_LENGTHS: a hash of every
+   * record received takes a view of its encoding, and a new view per hash is ~100 bytes of garbage.
+   */
+  private views: Array<Uint8Array | undefined> = []
 
   reset (): this { this.len = 0; return this }
 
@@ -47,6 +55,7 @@ export class Bytes {
     const next = Buffer.alloc(size)
     this.buf.copy(next, 0, 0, this.len)
     this.buf = next
+    this.views = []
   }
 
   byte (b: number): void { this.ensure(1); this.buf[this.len++] = b }
@@ -221,7 +230,13 @@ export class Bytes {
   }
 
   /** The bytes written so far, as a view (valid until the next encoding). */
-  view (): Uint8Array { return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len) }
+  view (): Uint8Array {
+    const n = this.len
+    if (n > VIEW_LENGTHS) return new Uint8Array(this.buf.buffer, this.buf.byteOffset, n)
+    let v = this.views[n]
+    if (v === undefined) { v = new Uint8Array(this.buf.buffer, this.buf.byteOffset, n); this.views[n] = v }
+    return v
+  }
 
   /** The bytes written so far decoded as UTF-8 text. */
   text (): string { return this.buf.toString('utf8', 0, this.len) }

@@ -135,3 +135,26 @@ describe('window element bytes', () => {
     }
   })
 })
+
+describe('Bytes views', () => {
+  const seed = seedFor(0xe20)
+  test(`a view is exactly the bytes written, whatever lengths came before and across growth (property, seed ${seed})`, () => {
+    const b = new Bytes()
+    assertProperty(fc.property(fc.array(fc.uint8Array({ maxLength: 3_000 }), { maxLength: 12 }), chunks => {
+      for (const c of chunks) {
+        b.reset().raw(c)
+        assert.deepEqual(Buffer.from(b.view()), Buffer.from(c))
+        assert.deepEqual(Buffer.from(b.result()), Buffer.from(c))
+      }
+    }), seed, 300)
+  })
+
+  test('a view after the buffer grew is of the new buffer', () => {
+    const b = new Bytes()
+    b.reset().raw(Uint8Array.of(1, 2, 3))
+    assert.deepEqual([...b.view()], [1, 2, 3])
+    b.reset().raw(new Uint8Array(5_000))
+    b.reset().raw(Uint8Array.of(4, 5, 6))
+    assert.deepEqual([...b.view()], [4, 5, 6])
+  })
+})
