@@ -4,7 +4,9 @@
  * a bulk write seals them) decoded from a compressed frame (decodeFrame, rows left unchecked),
  * each row checked (rows.ts checkRowAt: limits, stamp, content id), then the page's signatures
  * (seals.ts verifyPage: leaf hashes, the root from the proof, Ed25519). CPU time of this
- * process per step, the median over the pages.
+ * process per step, the median over the pages; and the V8 heap allocated per record by the three
+ * steps together (what the collector freed plus what the heap grew by: everything that died young
+ * counts).
  *
  * With `base` (another checkout of engram) its modules are loaded beside this one's and run
  * alternately, page for page, in this process: the two are measured under the same load, and
@@ -14,6 +16,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { GCProfiler } from 'node:v8'
 
 const PAGE = 5_000
 const BATCH = 2 * PAGE
@@ -35,6 +38,8 @@ interface Side {
   readonly decode: number[]
   readonly check: number[]
   readonly verify: number[]
+  /** Heap bytes allocated per record by the three steps, per page. */
+  readonly bytes: number[]
   /** Decodes, checks and verifies one frame: CPU ms of each step pushed on the lists above. */
   readonly run: (frame: Uint8Array) => void
   readonly frames: readonly Uint8Array[]
@@ -68,8 +73,12 @@ async function side (root: string, key: Awaited<ReturnType<typeof generateKeyPai
     decode: [],
     check: [],
     verify: [],
+    bytes: [],
     frames,
     run: frame => {
+      const gc = new GCProfiler()
+      gc.start()
+      const heap0 = process.memoryUsage().heapUsed
       let t0 = cpuMs()
       const msg = messages!.decodeFrame(frame, { deferRecords: true })
       let t1 = cpuMs()
@@ -81,6 +90,9 @@ async function side (root: string, key: Awaited<ReturnType<typeof generateKeyPai
       t0 = t1
       const verified = seals!.verifyPage(checked, rows!.sealsOf(msg.batches, msg.unchecked, 'changes.records'), verifier)
       s.verify.push(cpuMs() - t0)
+      const heap1 = process.memoryUsage().heapUsed
+      const freed = gc.stop().statistics.reduce((sum, st) => sum + st.beforeGC.heapStatistics.usedHeapSize - st.afterGC.heapStatistics.usedHeapSize, 0)
+      s.bytes.push((freed + heap1 - heap0) / PAGE)
       if ((verified.checks as Array<{ ok: boolean } | undefined>).some(c => c?.ok !== true)) throw new Error(`${root}: a page of the bench did not verify`)
     }
   }
@@ -98,11 +110,13 @@ export async function benchIntake ({ base }: { base?: string | undefined } = {})
     [`${prefix}page_records`]: PAGE,
     [`${prefix}decode_ms_per_page`]: +median(s.decode).toFixed(2),
     [`${prefix}check_us_per_record`]: +(median(s.check) * 1000 / PAGE).toFixed(3),
-    [`${prefix}verify_us_per_record`]: +(median(s.verify) * 1000 / PAGE).toFixed(3)
+    [`${prefix}verify_us_per_record`]: +(median(s.verify) * 1000 / PAGE).toFixed(3),
+    [`${prefix}heap_bytes_per_record`]: Math.round(median(s.bytes))
   })
   const out = figures('intake_', here)
   if (other === undefined) return out
   Object.assign(out, figures('base_intake_', other))
   for (const step of ['decode', 'check', 'verify'] as const) out[`vs_base_intake_${step}`] = +(median(here[step]) / median(other[step])).toFixed(2)
+  out.vs_base_intake_heap_bytes = +(median(here.bytes) / median(other.bytes)).toFixed(2)
   return out
 }

@@ -19,6 +19,7 @@ import { benchCodecs } from './codecs.ts'
 import { benchDecode } from './decode.ts'
 import { benchGossip } from './gossip.ts'
 import { benchGuessing } from './guessing.ts'
+import { benchElement } from './element.ts'
 import { benchIntake } from './intake.ts'
 import { benchMailbox } from './mailbox.ts'
 import { benchMesh } from './mesh.ts'
@@ -56,6 +57,8 @@ const BENCHES: Record<string, Bench> = {
   decode: () => benchDecode(),
   // A receiver's work on a page before its store write, per step (decode, row checks, signatures); --base runs another checkout's beside it.
   intake: ({ base }) => benchIntake({ base }),
+  // The gossip window's element of a record (elementOf): ns and heap bytes per record; --base runs another checkout's beside it.
+  element: ({ base }) => benchElement({ base }),
   // Polled REST sync: 100,000 triples (or --rows, when smaller).
   sync: benchSync,
   // Native sync over QUIC: latency on five nodes, idle bytes, bootstrap of 100,000 triples (or --rows, when smaller).

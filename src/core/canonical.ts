@@ -30,6 +30,9 @@ const HEX_VALUE: Int8Array = (() => {
   return t
 })()
 
+/** Lengths up to which Bytes keeps its views (at most this many views of ~100 bytes each). */
+const VIEW_LENGTHS = 1024
+
 /**
  * Growable byte buffer used by the encoders. One instance per module is reused for every encoding
  * (they are synchronous and never nested), so hashing a triple allocates no intermediate buffers.
@@ -37,6 +40,11 @@ const HEX_VALUE: Int8Array = (() => {
 export class Bytes {
   private buf = Buffer.alloc(1024)
   len = 0
+  /**
+   * Views of the first n bytes of `buf`, made once per length up to VIEW_LENGTHS: a hash of every
+   * record received takes a view of its encoding, and a new view per hash is ~100 bytes of garbage.
+   */
+  private views: Array<Uint8Array | undefined> = []
 
   reset (): this { this.len = 0; return this }
 
@@ -47,6 +55,7 @@ export class Bytes {
     const next = Buffer.alloc(size)
     this.buf.copy(next, 0, 0, this.len)
     this.buf = next
+    this.views = []
   }
 
   byte (b: number): void { this.ensure(1); this.buf[this.len++] = b }
@@ -88,6 +97,101 @@ export class Bytes {
     this.len += n
   }
 
+  /** A string's UTF-8 bytes, no length (a lone surrogate as EF BF BD, as Buffer writes it). */
+  utf8 (s: string): void {
+    const units = s.length
+    this.ensure(3 * units)
+    const buf = this.buf
+    let p = this.len
+    for (let i = 0; i < units; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) { this.len = p + buf.write(s.slice(i), p, 'utf8'); return }
+      buf[p++] = c
+    }
+    this.len = p
+  }
+
+  /**
+   * A string as JSON.stringify writes it, in UTF-8: quoted; `"`, `\\` and the control characters
+   * escaped (\b \t \n \f \r, else \u00xx); a lone surrogate as \udxxx; everything else as is.
+   */
+  jsonString (s: string): void {
+    const units = s.length
+    this.ensure(2 + 6 * units)
+    const buf = this.buf
+    let p = this.len
+    buf[p++] = 0x22
+    for (let i = 0; i < units; i++) {
+      const c = s.charCodeAt(i)
+      if (c < 0x80) {
+        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) { buf[p++] = c; continue }
+        buf[p++] = 0x5c
+        const short = c < 0x20 ? SHORT_ESCAPE[c]! : c
+        if (short !== 0) { buf[p++] = short; continue }
+        buf[p++] = 0x75; buf[p++] = 0x30; buf[p++] = 0x30
+        buf[p++] = HEX_DIGIT[c >> 4]!; buf[p++] = HEX_DIGIT[c & 15]!
+      } else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6); buf[p++] = 0x80 | (c & 63)
+      } else if (c < 0xd800 || c > 0xdfff) {
+        buf[p++] = 0xe0 | (c >> 12); buf[p++] = 0x80 | ((c >> 6) & 63); buf[p++] = 0x80 | (c & 63)
+      } else {
+        const d = c < 0xdc00 && i + 1 < units ? s.charCodeAt(i + 1) : 0
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+          buf[p++] = 0xf0 | (cp >> 18); buf[p++] = 0x80 | ((cp >> 12) & 63)
+          buf[p++] = 0x80 | ((cp >> 6) & 63); buf[p++] = 0x80 | (cp & 63)
+          i++
+        } else {
+          buf[p++] = 0x5c; buf[p++] = 0x75
+          buf[p++] = HEX_DIGIT[c >> 12]!; buf[p++] = HEX_DIGIT[(c >> 8) & 15]!
+          buf[p++] = HEX_DIGIT[(c >> 4) & 15]!; buf[p++] = HEX_DIGIT[c & 15]!
+        }
+      }
+    }
+    buf[p++] = 0x22
+    this.len = p
+  }
+
+  /** ASCII text (a literal of the encoder): one byte per unit. */
+  ascii (s: string): void {
+    const units = s.length
+    this.ensure(units)
+    const buf = this.buf
+    const p = this.len
+    for (let i = 0; i < units; i++) buf[p + i] = s.charCodeAt(i)
+    this.len = p + units
+  }
+
+  /**
+   * A finite number as JSON.stringify writes it (ECMAScript shortest form), −0 as 0. Safe
+   * integers (stamps, counters) are written digit by digit, other numbers through their text.
+   */
+  jsonNumber (x: number): void {
+    if (!Number.isSafeInteger(x)) { this.ascii(JSON.stringify(x)); return }
+    this.ensure(17)
+    const buf = this.buf
+    let p = this.len
+    let n = x
+    if (n < 0) { buf[p++] = 0x2d; n = -n }
+    // in two parts of at most 8 digits, each small enough for 32-bit integer arithmetic
+    const hi = Math.floor(n / 1e8)
+    let lo = n - hi * 1e8
+    let digits = 1
+    if (hi > 0) {
+      digits = 9
+      for (let m = hi; m >= 10; m = (m / 10) | 0) digits++
+    } else {
+      for (let m = lo; m >= 10; m = (m / 10) | 0) digits++
+    }
+    let q = p + digits - 1
+    if (hi > 0) {
+      for (let k = 0; k < 8; k++) { const d = (lo / 10) | 0; buf[q--] = 0x30 + lo - d * 10; lo = d }
+      lo = hi
+    }
+    while (q >= p) { const d = (lo / 10) | 0; buf[q--] = 0x30 + lo - d * 10; lo = d }
+    this.len = p + digits
+  }
+
   /** Big-endian unsigned integer of `size` bytes (at most 6). */
   uint (n: number, size: number): void {
     this.ensure(size)
@@ -126,11 +230,29 @@ export class Bytes {
   }
 
   /** The bytes written so far, as a view (valid until the next encoding). */
-  view (): Uint8Array { return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len) }
+  view (): Uint8Array {
+    const n = this.len
+    if (n > VIEW_LENGTHS) return new Uint8Array(this.buf.buffer, this.buf.byteOffset, n)
+    let v = this.views[n]
+    if (v === undefined) { v = new Uint8Array(this.buf.buffer, this.buf.byteOffset, n); this.views[n] = v }
+    return v
+  }
+
+  /** The bytes written so far decoded as UTF-8 text. */
+  text (): string { return this.buf.toString('utf8', 0, this.len) }
 
   /** A copy of the bytes written so far. */
   result (): Uint8Array { return this.view().slice() }
 }
+
+/** JSON.stringify's two-character escapes by control character code (0: written as \u00xx). */
+const SHORT_ESCAPE: Uint8Array = (() => {
+  const t = new Uint8Array(0x20)
+  t[0x08] = 0x62; t[0x09] = 0x74; t[0x0a] = 0x6e; t[0x0c] = 0x66; t[0x0d] = 0x72
+  return t
+})()
+
+const HEX_DIGIT: Uint8Array = Uint8Array.from('0123456789abcdef', ch => ch.charCodeAt(0))
 
 const scratch = new Bytes()
 
@@ -156,6 +278,56 @@ export function canonicalJson (value: Json, field = 'value'): string {
     }
     default:
       throw INVALID_INPUT(field, `is not a JSON value (got ${typeof value})`)
+  }
+}
+
+/**
+ * `canonicalJson(value)` written into `out` as UTF-8, with no intermediate text (the same bytes:
+ * test/unit/canonicalBytes.test.ts). Throws as canonicalJson does.
+ */
+export function writeCanonicalJson (out: Bytes, value: Json, field = 'value'): void {
+  if (writeJson(out, value)) return
+  canonicalJson(value, field) // names the offending field in the error it throws
+  throw INVALID_INPUT(field, 'is not a JSON value')
+}
+
+/** The body of writeCanonicalJson: false, with part of the value written, on a non-JSON value. */
+function writeJson (out: Bytes, value: Json): boolean {
+  switch (typeof value) {
+    case 'string': out.jsonString(value); return true
+    case 'boolean': out.ascii(value ? 'true' : 'false'); return true
+    case 'number':
+      if (!Number.isFinite(value)) return false
+      out.jsonNumber(value)
+      return true
+    case 'object': {
+      if (value === null) { out.ascii('null'); return true }
+      if (Array.isArray(value)) {
+        out.byte(0x5b)
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out.byte(0x2c)
+          if (i in value && !writeJson(out, value[i]!)) return false // a hole is written as nothing, as join does
+        }
+        out.byte(0x5d)
+        return true
+      }
+      const keys = Object.keys(value).sort()
+      out.byte(0x7b)
+      let first = true
+      for (const k of keys) {
+        const v = (value as Record<string, Json | undefined>)[k]
+        if (v === undefined) continue
+        if (!first) out.byte(0x2c)
+        first = false
+        out.jsonString(k)
+        out.byte(0x3a)
+        if (!writeJson(out, v)) return false
+      }
+      out.byte(0x7d)
+      return true
+    }
+    default:
+      return false
   }
 }
 

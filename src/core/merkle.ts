@@ -112,7 +112,8 @@ export class KnownHashes {
   /** Adds every hash `other` knows. */
   merge (other: Iterable<TreeNode>): void {
     if (other instanceof KnownHashes) {
-      for (const [start, hash] of other.leaves) this.setLeaf(start, hash)
+      // forEach, not for…of: no entry array per leaf (a batch merged per page holds thousands)
+      other.leaves.forEach((hash, start) => this.setLeaf(start, hash))
       for (const node of other.nodes.values()) this.add(node)
       return
     }
@@ -141,10 +142,10 @@ export class KnownHashes {
     // By start, then size: a leaf comes before the larger subtrees starting where it does.
     const leaves = this.ascending ? this.leaves : new Map([...this.leaves].sort((a, b) => a[0] - b[0]))
     let next = 0
-    for (const [i, hash] of leaves) {
+    leaves.forEach((hash, i) => {
       for (; next < inner.length && inner[next]!.start < i; next++) put(inner[next]!.start, inner[next]!.size, inner[next]!.hash)
       put(i, 1, hash)
-    }
+    })
     for (; next < inner.length; next++) put(inner[next]!.start, inner[next]!.size, inner[next]!.hash)
     return new Uint8Array(out.buffer, out.byteOffset, p)
   }

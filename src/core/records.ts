@@ -3,7 +3,7 @@
  * (a peer, a sync page, an import) passes before it reaches the store: shape, limits, stamp,
  * and content ids recomputed — a triple or trace whose id does not match its content is refused.
  */
-import { canonicalJson, traceId, tripleId } from './canonical.ts'
+import { Bytes, traceId, tripleId, writeCanonicalJson } from './canonical.ts'
 import { ID_MISMATCH, INVALID_INPUT } from './errors.ts'
 import { validateHlc, type Hlc } from './hlc.ts'
 import { isTripleId } from './ids.ts'
@@ -99,19 +99,85 @@ export function recordToPlain (r: MemoryRecord): Record<string, Json> {
   }
 }
 
+const scratch = new Bytes()
+
 /**
  * Canonical text of a record: equal records give equal text on every node. It is the
- * canonical JSON of the record's plain form; triples, by far the most common and hashed on
- * every sync, are written directly (same text, keys in canonical order, several times faster).
+ * canonical JSON of the record's plain form (recordToPlain), as writeCanonicalRecord writes it.
  */
 export function canonicalRecord (r: MemoryRecord): string {
-  if (r.kind !== 'triple') return canonicalJson(recordToPlain(r))
-  const o = r.object
-  const value = o.kind === 'json' || o.kind === 'number' ? canonicalJson(o.value, 'object.value') : JSON.stringify(o.value)
-  const object = o.kind === 'lang'
-    ? `{"kind":"lang","lang":${JSON.stringify(o.lang)},"value":${value}}`
-    : `{"kind":"${o.kind}","value":${value}}`
-  const h = r.hlc
-  return `{"deleted":${r.deleted},"hlc":{"counter":${canonicalJson(h.counter)},"node":${JSON.stringify(h.node)},"wall":${canonicalJson(h.wall)}},` +
-    `"id":${JSON.stringify(r.id)},"kind":"triple","object":${object},"predicate":${JSON.stringify(r.predicate)},"subject":${JSON.stringify(r.subject)}}`
+  const out = scratch.reset()
+  writeCanonicalRecord(out, r)
+  return out.text()
+}
+
+/**
+ * The UTF-8 bytes of `canonicalRecord(r)` written into `out`, straight from the record (keys in
+ * canonical order, no plain form or text built): what the gossip window hashes for every record.
+ */
+export function writeCanonicalRecord (out: Bytes, r: MemoryRecord): void {
+  switch (r.kind) {
+    case 'triple': {
+      out.ascii(r.deleted ? '{"deleted":true,"hlc":' : '{"deleted":false,"hlc":')
+      writeStamp(out, r.hlc)
+      out.ascii(',"id":')
+      out.jsonString(r.id)
+      const o = r.object
+      out.ascii(',"kind":"triple","object":{"kind":"')
+      out.ascii(o.kind)
+      if (o.kind === 'lang') { out.ascii('","lang":'); out.jsonString(o.lang); out.ascii(',"value":') } else out.ascii('","value":')
+      switch (o.kind) {
+        case 'json': case 'number': writeCanonicalJson(out, o.value, 'object.value'); break
+        case 'boolean': out.ascii(o.value ? 'true' : 'false'); break
+        default: out.jsonString(o.value)
+      }
+      out.ascii('},"predicate":')
+      out.jsonString(r.predicate)
+      out.ascii(',"subject":')
+      out.jsonString(r.subject)
+      out.byte(0x7d)
+      return
+    }
+    case 'note':
+      out.ascii(r.deleted ? '{"deleted":true,"hlc":' : '{"deleted":false,"hlc":')
+      writeStamp(out, r.hlc)
+      out.ascii(',"key":')
+      out.jsonString(r.key)
+      out.ascii(',"kind":"note","value":')
+      writeCanonicalJson(out, r.value, 'value.value')
+      out.byte(0x7d)
+      return
+    case 'episode':
+      out.ascii('{"data":')
+      writeCanonicalJson(out, r.data, 'value.data')
+      out.ascii(',"hlc":')
+      writeStamp(out, r.hlc)
+      out.ascii(',"id":')
+      out.jsonString(r.id)
+      out.ascii(',"kind":"episode"}')
+      return
+    case 'trace':
+      out.ascii('{"data":')
+      writeCanonicalJson(out, r.data, 'value.data')
+      out.ascii(',"hlc":')
+      writeStamp(out, r.hlc)
+      out.ascii(',"id":')
+      out.jsonString(r.id)
+      out.ascii(',"kind":"trace","runId":')
+      out.jsonString(r.runId)
+      out.ascii(',"type":')
+      out.jsonString(r.type)
+      out.byte(0x7d)
+  }
+}
+
+/** A stamp's plain form {counter, node, wall} as canonical JSON. */
+function writeStamp (out: Bytes, h: Hlc): void {
+  out.ascii('{"counter":')
+  writeCanonicalJson(out, h.counter)
+  out.ascii(',"node":')
+  out.jsonString(h.node)
+  out.ascii(',"wall":')
+  writeCanonicalJson(out, h.wall)
+  out.byte(0x7d)
 }

@@ -37,7 +37,7 @@ export class ElementSlab {
    */
   put (holder: SlabHolder, element: Uint8Array, holders: () => Iterable<SlabHolder>): void {
     if (this.used * BYTES === this.buf.length) this.move(holders())
-    this.buf.set(element.subarray(0, BYTES), this.used * BYTES)
+    copyElement(element, 0, this.buf, this.used * BYTES)
     holder.buf = this.buf
     holder.slot = this.used++
     this.live++
@@ -64,7 +64,7 @@ export class ElementSlab {
     const next = new Uint8Array(Math.max(FIRST_SLOTS, this.live * 2) * BYTES)
     let used = 0
     for (const h of holders) {
-      next.set(h.buf.subarray(h.slot * BYTES, (h.slot + 1) * BYTES), used * BYTES)
+      copyElement(h.buf, h.slot * BYTES, next, used * BYTES)
       h.buf = next
       h.slot = used++
     }
@@ -72,6 +72,11 @@ export class ElementSlab {
     this.used = used
     this.live = used
   }
+}
+
+/** Copies one element byte by byte: no view made per element, as `set(subarray(…))` would. */
+function copyElement (from: Uint8Array, at: number, to: Uint8Array, offset: number): void {
+  for (let i = 0; i < BYTES; i++) to[offset + i] = from[at + i]!
 }
 
 /** A holder's element (a view: do not mutate). */

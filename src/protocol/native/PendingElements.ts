@@ -24,8 +24,14 @@ const KIND_CODE: Readonly<Record<RecordKind, number>> = { triple: 0, note: 1, ep
 const DEAD = 0x04
 const OUTSIDE = 0x08
 
-/** What the index is told of one queued change; `element` is undefined when the record is outside the window. */
+/**
+ * What the index is told of one queued change; `element` is undefined when the record is outside
+ * the window. `element` is valid during the call only (one buffer is reused for every change).
+ */
 export type PendingVisitor = (kind: RecordKind, key: string, wall: number, seq: number, dead: boolean, element: Uint8Array | undefined) => void
+
+/** The element passed to a PendingVisitor. */
+const visited = new Uint8Array(ELEMENT_BYTES)
 
 class Chunk {
   readonly seq = new Float64Array(CHUNK)
@@ -78,7 +84,12 @@ export class PendingElements {
       for (let i = c.start; i < upto; i++) {
         const f = c.flags[i]!
         if (visit !== undefined) {
-          const element = (f & OUTSIDE) !== 0 ? undefined : c.elements.subarray(i * ELEMENT_BYTES, (i + 1) * ELEMENT_BYTES)
+          let element: Uint8Array | undefined
+          if ((f & OUTSIDE) === 0) {
+            // copied into one reused buffer: a view per change would be ~100 bytes of garbage
+            element = visited
+            for (let j = 0, p = i * ELEMENT_BYTES; j < ELEMENT_BYTES; j++) element[j] = c.elements[p + j]!
+          }
           visit(KINDS[f & 3]!, c.keys[i]!, c.wall[i]!, c.seq[i]!, (f & DEAD) !== 0, element)
         }
         c.keys[i] = undefined

@@ -8,9 +8,10 @@
  * bucket. The window start moves by one quantum Q = TTL/8 at a time, the same on every node whose
  * clock is in the same quantum. The index of these elements is WindowIndex.ts.
  */
+import { Bytes } from '../../core/canonical.ts'
 import { blake3 } from '../../core/hash.ts'
 import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
-import { canonicalRecord } from '../../core/records.ts'
+import { writeCanonicalRecord } from '../../core/records.ts'
 import { slabView, type SlabHolder } from './ElementSlab.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
@@ -68,8 +69,18 @@ export function windowStartFor (now: number, ttlMs: number): number {
 
 /** The 16-byte element of a record: BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]. */
 export function elementOf (record: MemoryRecord): Uint8Array {
-  return blake3(`${record.kind}\u0000${recordKey(record)}\u0000${canonicalRecord(record)}`).slice(0, ELEMENT_BYTES)
+  // the bytes are written into one reused buffer: no text of the record is built (the key and
+  // the canonical record as Buffer would write them in UTF-8, test/native/element-bytes.test.ts)
+  const out = scratch.reset()
+  out.ascii(record.kind)
+  out.byte(0)
+  out.utf8(recordKey(record))
+  out.byte(0)
+  writeCanonicalRecord(out, record)
+  return blake3(out.view()).subarray(0, ELEMENT_BYTES)
 }
+
+const scratch = new Bytes()
 
 /** The fine bucket of an element: its first 12 bits. */
 export function fineBucketOf (element: Uint8Array): number {
