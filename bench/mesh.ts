@@ -46,15 +46,15 @@
  *    sessions settled); load_1m: the machine's load average then and
  *    after the writes;
  *  - rss_mb_per_node_before_writes: the mean resident set of a daemon connected, before the bursts;
- *    rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
+ *    peak_rss_mb_per_node: the mean peak; rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
  *    after the writes, and the sum over the daemons (what N of them take); where it is, as means
  *    over the daemons (bench/peers/protocol.ts memoryFigures): v8_heap_mb_per_node (V8's heap
  *    pages, live or garbage), of which new_space_mb_per_node (the young generation) and
  *    heap_used_mb_per_node (objects not yet collected), and outside_v8_mb_per_node (native:
  *    QUIC, SQLite, the allocator).
  *
- * A size is skipped (and said so) when the free memory cannot hold N nodes at twice the largest
- * resident set seen so far.
+ * A size is skipped (and said so) when the free memory cannot hold N nodes at 1.5 × the mean peak
+ * resident set of a daemon in the largest run so far.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { freemem, loadavg, tmpdir } from 'node:os'
@@ -72,6 +72,11 @@ const CONVERGE_MS = 180_000
 /** How long a connected mesh idles while its CPU is measured. */
 const IDLE_MS = 10_000
 const DEFAULT_NODES: readonly number[] = [3, 5, 10]
+/**
+ * A size runs when the free memory holds its nodes at MEMORY_MARGIN × the mean peak RSS of a
+ * daemon in the largest run so far (the mean: one writer or hub may peak far above the rest).
+ */
+const MEMORY_MARGIN = 1.5
 /** Bursts of CONVERGE writes a run makes, each timed on its own. */
 const DEFAULT_ROUNDS = 3
 /** A node lagged in a round when it held the burst later than STRAGGLER × the median node and STRAGGLER_MS after it. */
@@ -109,7 +114,7 @@ async function idleAfter (cluster: MeshCluster, settleMs: number): Promise<{ cpu
   return { cpu: s1.map((s, i) => (s.cpuMs - s0[i]!.cpuMs) / (s.sinceSpawnMs - s0[i]!.sinceSpawnMs) * 100), load: loadavg()[0]! }
 }
 
-async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean, rounds: number): Promise<{ figures: Record<string, number>, maxRssMb: number }> {
+async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean, rounds: number): Promise<{ figures: Record<string, number>, peakRssMb: number }> {
   const dials = meshDials(n, degree)
   const t0 = performance.now()
   const cluster = await MeshCluster.start(n, dir, { 'p2p.eagerRoutes': routes }, START_MS)
@@ -165,11 +170,11 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const load = loadavg()[0]!
     const health = await cluster.health(sessionsPerNode(n, dials))
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
-    const lagged = stragglers(n, dials, results)
+    const lagged = stragglers(n, dials, results, await routeTree(cluster))
     // what the nodes that missed the deadline still lacked of the bursts (0 when all converged)
     const lacking = all.length === writes ? after.slice(1).reduce((sum, s) => sum + Math.max(0, count - s.records), 0) : NaN
     const measured = { first, rounds: results, after, rssBefore, memory, each, all, idleCpu, idleLoad, settled, load, startMs, connectMs, lacking, lagged, health, diameter: diameter(n, dials), dials: dials.length }
-    return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
+    return { peakRssMb: mean(after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
   }
@@ -210,14 +215,39 @@ async function burst (cluster: MeshCluster, n: number, count: number, r: number,
   return { before, after: await cluster.stats(), convergeMs, converged, writtenMs, arrived, load: loadavg()[0]! }
 }
 
+/** The eager route tree of node 0's records: each node's path from node 0 along its parents ([] when one is unknown or loops). */
+interface RouteTree { readonly path: ReadonlyArray<readonly number[]>, readonly prunes: number, readonly grafts: number }
+
+async function routeTree (cluster: MeshCluster): Promise<RouteTree> {
+  const nodes = cluster.nodes
+  const ids = await Promise.all(nodes.map(async o => (await o.run({ op: 'route' })).id as string))
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const routes = await Promise.all(nodes.map(async o => await o.run({ op: 'route', origin: ids[0]! }) as unknown as { parent?: string, prunesSent: number, graftsSent: number }))
+  const parent = routes.map(r => r.parent !== undefined ? index.get(r.parent) : undefined)
+  const path = nodes.map((_, i) => {
+    const up = [i]
+    for (let at = i; at !== 0;) {
+      const p = parent[at]
+      if (p === undefined || up.includes(p) || up.length > nodes.length) return []
+      up.push(p)
+      at = p
+    }
+    return up.reverse()
+  })
+  return { path, prunes: sum(routes.map(r => r.prunesSent)), grafts: sum(routes.map(r => r.graftsSent)) }
+}
+
 /**
  * Prints, for each round, every node's convergence time, and the nodes that lagged (missed the
  * deadline, or held the burst later than STRAGGLER × the median node and STRAGGLER_MS after
  * it) with their hops from the writer, their peers and the CPU they spent. Returns how many
  * (node, round) pairs lagged.
  */
-function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[]): number {
+function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[], tree: RouteTree): number {
   const hops = hopsFrom(n, dials, 0)
+  const depth = tree.path.map(p => p.length - 1)
+  const deep = depth.filter(d => d > 0)
+  process.stdout.write(`mesh ${n}: eager route of the writer's records: depth in its tree by node (node 1 on) ${depth.slice(1).map(d => d < 0 ? '?' : d).join(' ')}; median ${median(deep)}, deepest ${Math.max(...deep)}; hops in the mesh ${hops.slice(1).join(' ')}; prunes sent ${tree.prunes}, grafts sent ${tree.grafts}\n`)
   const peers = (i: number): number[] => dials.flatMap(d => d.from === i ? [d.to] : d.to === i ? [d.from] : [])
   let lagged = 0
   rounds.forEach((r, k) => {
@@ -229,7 +259,7 @@ function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[]
       if (Number.isFinite(t) && !(t > p50 * STRAGGLER && t > p50 + STRAGGLER_MS)) continue
       lagged++
       const cpu = r.after[i]!.cpuMs - r.before[i]!.cpuMs
-      process.stdout.write(`mesh ${n} round ${k + 1}: node ${i} lagged: ${Number.isFinite(t) ? `${Math.round(t)} ms` : 'missed the deadline'} (median node ${Math.round(p50)} ms), ${hops[i]} hops from the writer, peers ${peers(i).join(',')}, ${r.after[i]!.sessions} sessions open, ${cpu} ms CPU, ${r.after[i]!.records} records\n`)
+      process.stdout.write(`mesh ${n} round ${k + 1}: node ${i} lagged: ${Number.isFinite(t) ? `${Math.round(t)} ms` : 'missed the deadline'} (median node ${Math.round(p50)} ms), ${hops[i]} hops from the writer, route ${tree.path[i]!.join('→')} (after the rounds), peers ${peers(i).join(',')}, ${r.after[i]!.sessions} sessions open, ${cpu} ms CPU, ${r.after[i]!.records} records\n`)
     }
   })
   return lagged
@@ -342,6 +372,7 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     rss_mb_per_node_before_writes: Math.round(mean(m.rssBefore)),
     rss_mb_per_node: Math.round(mean(rss)),
     max_rss_mb: Math.round(Math.max(...m.after.map(s => s.maxRssMb))),
+    peak_rss_mb_per_node: Math.round(mean(m.after.map(s => s.maxRssMb))),
     total_rss_mb: Math.round(rss.reduce((a, b) => a + b, 0)),
     v8_heap_mb_per_node: Math.round(mean(m.memory.map(x => x.v8Mb))),
     new_space_mb_per_node: Math.round(mean(m.memory.map(x => x.newSpaceMb))),
@@ -365,16 +396,16 @@ export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes
     for (const n of nodes) {
       for (const r of routes) {
         const p = prefix(n, degree, r)
-        const need = n * rssMb * 2 * 1024 * 1024
+        const need = n * rssMb * MEMORY_MARGIN * 1024 * 1024
         if (need > freemem()) {
-          process.stdout.write(`${p}: skipped: ${Math.round(need / 2 ** 20)} MB needed at twice the peak RSS seen (${Math.round(rssMb)} MB a node), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
+          process.stdout.write(`${p}: skipped: ${Math.round(need / 2 ** 20)} MB needed at ${MEMORY_MARGIN} × the largest mean peak RSS of a daemon seen (${Math.round(rssMb)} MB), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
           out[`${p}_skipped`] = 1
           continue
         }
         // fewer closed-loop writes on a large mesh: each is already n − 1 samples; each run in
         // data dirs of its own (a run on the last run's dirs starts with its records and peers)
         const res = await mesh(n, join(dir, p), writes ?? (n >= 25 ? 30 : 60), degree, r, rounds)
-        rssMb = Math.max(rssMb, res.maxRssMb)
+        rssMb = Math.max(rssMb, res.peakRssMb)
         for (const [k, v] of Object.entries(res.figures)) out[`${p}_${k}`] = v
         process.stdout.write(`${p}: ${JSON.stringify(res.figures)}\n`)
       }

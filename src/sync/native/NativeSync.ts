@@ -278,6 +278,15 @@ export class NativeSync implements PeerDialer {
     return this.view.status({ round: this.round, successes: this.successes, failures: this.failures }, opts)
   }
 
+  /**
+   * The eager routes of `origin` here: the peer whose stream brings its records first (its
+   * parent, undefined: none yet or routes off), and the prunes and grafts sent (tests, tools).
+   */
+  routeOf (origin: NodeId): { readonly parent: NodeId | undefined, readonly prunesSent: number, readonly graftsSent: number } {
+    const routes = this.builder.routes
+    return { parent: routes?.parentOf(origin), prunesSent: routes?.stats.prunesSent ?? 0, graftsSent: routes?.stats.graftsSent ?? 0 }
+  }
+
   /** Per-session details (tests, tools). */
   sessionInfo (): SessionInfo[] {
     return [...this.sessions.values()].map(s => s.info())
