@@ -216,7 +216,7 @@ async function burst (cluster: MeshCluster, n: number, count: number, r: number,
 }
 
 /** The eager route tree of node 0's records: each node's path from node 0 along its parents ([] when one is unknown or loops). */
-interface RouteTree { readonly path: ReadonlyArray<readonly number[]>, readonly prunes: number, readonly grafts: number }
+interface RouteTree { readonly path: ReadonlyArray<readonly number[]>, readonly prunes: number, readonly grafts: number, readonly graftsBy: readonly number[] }
 
 async function routeTree (cluster: MeshCluster): Promise<RouteTree> {
   const nodes = cluster.nodes
@@ -234,7 +234,7 @@ async function routeTree (cluster: MeshCluster): Promise<RouteTree> {
     }
     return up.reverse()
   })
-  return { path, prunes: sum(routes.map(r => r.prunesSent)), grafts: sum(routes.map(r => r.graftsSent)) }
+  return { path, prunes: sum(routes.map(r => r.prunesSent)), grafts: sum(routes.map(r => r.graftsSent)), graftsBy: routes.map(r => r.graftsSent) }
 }
 
 /**
@@ -247,7 +247,7 @@ function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[]
   const hops = hopsFrom(n, dials, 0)
   const depth = tree.path.map(p => p.length - 1)
   const deep = depth.filter(d => d > 0)
-  process.stdout.write(`mesh ${n}: eager route of the writer's records: depth in its tree by node (node 1 on) ${depth.slice(1).map(d => d < 0 ? '?' : d).join(' ')}; median ${median(deep)}, deepest ${Math.max(...deep)}; hops in the mesh ${hops.slice(1).join(' ')}; prunes sent ${tree.prunes}, grafts sent ${tree.grafts}\n`)
+  process.stdout.write(`mesh ${n}: eager route of the writer's records: depth in its tree by node (node 1 on) ${depth.slice(1).map(d => d < 0 ? '?' : d).join(' ')}; median ${median(deep)}, deepest ${Math.max(...deep)}; hops in the mesh ${hops.slice(1).join(' ')}; prunes sent ${tree.prunes}, grafts sent ${tree.grafts} (by node, node 1 on: ${tree.graftsBy.slice(1).join(' ')})\n`)
   const peers = (i: number): number[] => dials.flatMap(d => d.from === i ? [d.to] : d.to === i ? [d.from] : [])
   let lagged = 0
   rounds.forEach((r, k) => {
@@ -259,7 +259,7 @@ function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[]
       if (Number.isFinite(t) && !(t > p50 * STRAGGLER && t > p50 + STRAGGLER_MS)) continue
       lagged++
       const cpu = r.after[i]!.cpuMs - r.before[i]!.cpuMs
-      process.stdout.write(`mesh ${n} round ${k + 1}: node ${i} lagged: ${Number.isFinite(t) ? `${Math.round(t)} ms` : 'missed the deadline'} (median node ${Math.round(p50)} ms), ${hops[i]} hops from the writer, route ${tree.path[i]!.join('→')} (after the rounds), peers ${peers(i).join(',')}, ${r.after[i]!.sessions} sessions open, ${cpu} ms CPU, ${r.after[i]!.records} records\n`)
+      process.stdout.write(`mesh ${n} round ${k + 1}: node ${i} lagged: ${Number.isFinite(t) ? `${Math.round(t)} ms` : 'missed the deadline'} (median node ${Math.round(p50)} ms), ${hops[i]} hops from the writer, route ${tree.path[i]!.join('→')} (after the rounds), ${tree.graftsBy[i]} grafts sent in the run, peers ${peers(i).join(',')}, ${r.after[i]!.sessions} sessions open, ${cpu} ms CPU, ${r.after[i]!.records} records\n`)
     }
   })
   return lagged
