@@ -12,7 +12,7 @@
  *    in this parent process, so each figure includes a command round trip to a child (< 1 ms);
  *    60 writes (30 from 25 nodes on); writes_visible_everywhere: how many of them were (the loop
  *    stops at the first that is not everywhere within WRITE_MS);
- *  - converge_1000_ms: 1,000 writes of one triple each, made back to back on node 0 (each
+ *  - converge_1000_ms: 1,000 writes of one triple each (a burst), made back to back on node 0 (each
  *    acknowledged after its own commit), from the first until every node holds all of them (NaN
  *    when one did not within CONVERGE_MS); converged_nodes: the nodes that did;
  *    converge_written_ms: until node 0 had made all 1,000 (the writes are one command to it);
@@ -20,6 +20,19 @@
  *    median / the last converged node held them; converge_records_lacking: how many of them the
  *    nodes that missed the deadline still lacked when it passed (0 when every node converged);
  *    converge_cpu_ms_writer / _per_other_node: the CPU node 0 / each other node spent meanwhile;
+ *    these figures are the first burst's; the burst is made `rounds` times (--rounds, default
+ *    3), each timed on its own, one after the other: converge_1000_ms_median / _min / _max and
+ *    converge_1000_spread_pct ((max − min) ÷ median) over them, converge_p50_node_ms_median
+ *    (the median over the rounds of the median node's time); cpu_us_per_write_all_nodes_median
+ *    (/_min/_max/_spread_pct): the CPU every node spent during a burst, summed, ÷ its writes —
+ *    a figure the machine's load moves far less than wall time — and _less_idle_ the same less
+ *    what the nodes spend idle (idle_cpu_pct_per_node) over the burst's wall time;
+ *    cpu_us_per_write_per_other_node_median: each other node's part (what relaying a write
+ *    costs a node); copies_per_record_per_node_all_rounds / bytes_per_write_per_node_all_rounds
+ *    over every burst; converge_load_1m_median: the load after each; every node's time is
+ *    printed per round, and the nodes that lagged (missed the deadline, or held the burst later
+ *    than 1.5 × the median node and 2 s after it) with their hops from the writer, peers and
+ *    CPU; converge_lagged_node_rounds counts them;
  *  - session_failures: sessions that ended by a failure over the whole run, summed over the
  *    nodes; nodes_short_of_sessions: nodes holding fewer sessions than the mesh gives them at the
  *    end (their peers' last errors are printed);
@@ -32,21 +45,22 @@
  *    idle_settled_cpu_pct_per_node, the same once T ms more passed (what is left once the
  *    sessions settled); load_1m: the machine's load average then and
  *    after the writes;
- *  - rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
+ *  - rss_mb_per_node_before_writes: the mean resident set of a daemon connected, before the bursts;
+ *    peak_rss_mb_per_node: the mean peak; rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
  *    after the writes, and the sum over the daemons (what N of them take); where it is, as means
  *    over the daemons (bench/peers/protocol.ts memoryFigures): v8_heap_mb_per_node (V8's heap
  *    pages, live or garbage), of which new_space_mb_per_node (the young generation) and
  *    heap_used_mb_per_node (objects not yet collected), and outside_v8_mb_per_node (native:
  *    QUIC, SQLite, the allocator).
  *
- * A size is skipped (and said so) when the free memory cannot hold N nodes at twice the largest
- * resident set seen so far.
+ * A size is skipped (and said so) when the free memory cannot hold N nodes at 1.5 × the mean peak
+ * resident set of a daemon in the largest run so far.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { freemem, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MeshCluster, progress, withDeadline, type NodeStats, type SessionHealth } from './meshCluster.ts'
-import { diameter, meshDials, sessionsPerNode } from './meshTopology.ts'
+import { diameter, hopsFrom, meshDials, sessionsPerNode, type Dial } from './meshTopology.ts'
 import type { MemoryFigures } from './peers/protocol.ts'
 
 const CONVERGE = 1_000
@@ -58,6 +72,16 @@ const CONVERGE_MS = 180_000
 /** How long a connected mesh idles while its CPU is measured. */
 const IDLE_MS = 10_000
 const DEFAULT_NODES: readonly number[] = [3, 5, 10]
+/**
+ * A size runs when the free memory holds its nodes at MEMORY_MARGIN × the mean peak RSS of a
+ * daemon in the largest run so far (the mean: one writer or hub may peak far above the rest).
+ */
+const MEMORY_MARGIN = 1.5
+/** Bursts of CONVERGE writes a run makes, each timed on its own. */
+const DEFAULT_ROUNDS = 3
+/** A node lagged in a round when it held the burst later than STRAGGLER × the median node and STRAGGLER_MS after it. */
+const STRAGGLER = 1.5
+const STRAGGLER_MS = 2_000
 
 export interface MeshOptions {
   readonly nodes?: readonly number[]
@@ -67,6 +91,8 @@ export interface MeshOptions {
   readonly degree?: number
   /** p2p.eagerRoutes for each run (default: both, on first). */
   readonly routes?: readonly boolean[]
+  /** Bursts of 1,000 writes at node 0, each timed on its own (default DEFAULT_ROUNDS). */
+  readonly rounds?: number
 }
 
 function percentile (sorted: readonly number[], p: number): number {
@@ -74,7 +100,9 @@ function percentile (sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
 }
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
+const mean = (xs: readonly number[]): number => sum(xs) / xs.length
+const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 0.5)
 
 /** The idle CPU of each node over IDLE_MS, once `settleMs` more passed (undefined when 0). */
 async function idleAfter (cluster: MeshCluster, settleMs: number): Promise<{ cpu: number[], load: number } | undefined> {
@@ -86,7 +114,7 @@ async function idleAfter (cluster: MeshCluster, settleMs: number): Promise<{ cpu
   return { cpu: s1.map((s, i) => (s.cpuMs - s0[i]!.cpuMs) / (s.sinceSpawnMs - s0[i]!.sinceSpawnMs) * 100), load: loadavg()[0]! }
 }
 
-async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean): Promise<{ figures: Record<string, number>, maxRssMb: number }> {
+async function mesh (n: number, dir: string, writes: number, degree: number | undefined, routes: boolean, rounds: number): Promise<{ figures: Record<string, number>, peakRssMb: number }> {
   const dials = meshDials(n, degree)
   const t0 = performance.now()
   const cluster = await MeshCluster.start(n, dir, { 'p2p.eagerRoutes': routes }, START_MS)
@@ -128,43 +156,122 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     }
     shown.finish()
 
-    // convergence of 1,000 writes made at node 0 (skipped when a closed-loop write never arrived)
-    const before = await cluster.stats()
-    let convergeMs = NaN
-    let converged = 0
-    let writtenMs = NaN
-    const arrived: number[] = []
-    if (all.length === writes) {
-      const converging = progress(`mesh ${n}: ${CONVERGE} writes at node 0 converging`, 'nodes', n - 1)
-      const c1 = performance.now()
-      const arrivals = nodes.slice(1).map(async o => {
-        await o.run({ op: 'wait', n: count + CONVERGE, ms: CONVERGE_MS })
-        arrived.push(performance.now() - c1)
-        converging.update(++converged)
-      })
-      await nodes[0]!.run({ op: 'write', from: count, n: CONVERGE, batch: 1 })
-      writtenMs = performance.now() - c1
-      const outcomes = await withDeadline(Promise.allSettled(arrivals), CONVERGE_MS + 10_000, `${CONVERGE} writes on ${n} nodes`)
-      if (outcomes.every(o => o.status === 'fulfilled')) convergeMs = performance.now() - c1
-      converging.finish()
+    // convergence of 1,000 writes made at node 0, `rounds` times over (skipped when a
+    // closed-loop write never arrived; the rounds after the first when one did not converge)
+    const rssBefore = (await cluster.stats()).map(s => s.rssMb)
+    const results: Round[] = []
+    for (let r = 0; r < rounds && all.length === writes && results.every(x => Number.isFinite(x.convergeMs)); r++) {
+      results.push(await burst(cluster, n, count, r, rounds))
+      count += CONVERGE
     }
+    const first = results[0]
     const after = await cluster.stats()
     const memory = await cluster.memory()
     const load = loadavg()[0]!
     const health = await cluster.health(sessionsPerNode(n, dials))
     if (Object.keys(health.errors).length > 0) process.stdout.write(`mesh ${n}: session errors: ${JSON.stringify(health.errors)}\n`)
-    // what the nodes that missed the deadline still lacked of the burst (0 when all converged)
-    const lacking = all.length === writes ? after.slice(1).reduce((sum, s) => sum + Math.max(0, count + CONVERGE - s.records), 0) : NaN
-    const measured = { before, after, memory, each, all, idleCpu, idleLoad, settled, load, startMs, connectMs, convergeMs, converged, writtenMs, arrived, lacking, health, diameter: diameter(n, dials), dials: dials.length }
-    return { maxRssMb: Math.max(...after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
+    const lagged = stragglers(n, dials, results, await routeTree(cluster))
+    // what the nodes that missed the deadline still lacked of the bursts (0 when all converged)
+    const lacking = all.length === writes ? after.slice(1).reduce((sum, s) => sum + Math.max(0, count - s.records), 0) : NaN
+    const measured = { first, rounds: results, after, rssBefore, memory, each, all, idleCpu, idleLoad, settled, load, startMs, connectMs, lacking, lagged, health, diameter: diameter(n, dials), dials: dials.length }
+    return { peakRssMb: mean(after.map(s => s.maxRssMb)), figures: figures(n, writes, measured) }
   } finally {
     await cluster.stop()
   }
 }
 
-interface Measured {
+/** One burst of CONVERGE writes at node 0, from the first until every node holds them. */
+interface Round {
   readonly before: NodeStats[]
   readonly after: NodeStats[]
+  /** NaN when some node did not hold all of them by the deadline. */
+  readonly convergeMs: number
+  /** Nodes that held all of them by the deadline. */
+  readonly converged: number
+  /** Until node 0 had made all of them. */
+  readonly writtenMs: number
+  /** When each node held them, by node (NaN for node 0 and for a node that missed the deadline). */
+  readonly arrived: readonly number[]
+  readonly load: number
+}
+
+async function burst (cluster: MeshCluster, n: number, count: number, r: number, rounds: number): Promise<Round> {
+  const nodes = cluster.nodes
+  const before = await cluster.stats()
+  const converging = progress(`mesh ${n}: ${CONVERGE} writes at node 0 converging (round ${r + 1} of ${rounds})`, 'nodes', n - 1)
+  const arrived = new Array<number>(n).fill(NaN)
+  let converged = 0
+  const c1 = performance.now()
+  const arrivals = nodes.slice(1).map(async (o, i) => {
+    await o.run({ op: 'wait', n: count + CONVERGE, ms: CONVERGE_MS })
+    arrived[i + 1] = performance.now() - c1
+    converging.update(++converged)
+  })
+  await nodes[0]!.run({ op: 'write', from: count, n: CONVERGE, batch: 1 })
+  const writtenMs = performance.now() - c1
+  const outcomes = await withDeadline(Promise.allSettled(arrivals), CONVERGE_MS + 10_000, `${CONVERGE} writes on ${n} nodes`)
+  const convergeMs = outcomes.every(o => o.status === 'fulfilled') ? performance.now() - c1 : NaN
+  converging.finish()
+  return { before, after: await cluster.stats(), convergeMs, converged, writtenMs, arrived, load: loadavg()[0]! }
+}
+
+/** The eager route tree of node 0's records: each node's path from node 0 along its parents ([] when one is unknown or loops). */
+interface RouteTree { readonly path: ReadonlyArray<readonly number[]>, readonly prunes: number, readonly grafts: number, readonly graftsBy: readonly number[] }
+
+async function routeTree (cluster: MeshCluster): Promise<RouteTree> {
+  const nodes = cluster.nodes
+  const ids = await Promise.all(nodes.map(async o => (await o.run({ op: 'route' })).id as string))
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const routes = await Promise.all(nodes.map(async o => await o.run({ op: 'route', origin: ids[0]! }) as unknown as { parent?: string, prunesSent: number, graftsSent: number }))
+  const parent = routes.map(r => r.parent !== undefined ? index.get(r.parent) : undefined)
+  const path = nodes.map((_, i) => {
+    const up = [i]
+    for (let at = i; at !== 0;) {
+      const p = parent[at]
+      if (p === undefined || up.includes(p) || up.length > nodes.length) return []
+      up.push(p)
+      at = p
+    }
+    return up.reverse()
+  })
+  return { path, prunes: sum(routes.map(r => r.prunesSent)), grafts: sum(routes.map(r => r.graftsSent)), graftsBy: routes.map(r => r.graftsSent) }
+}
+
+/**
+ * Prints, for each round, every node's convergence time, and the nodes that lagged (missed the
+ * deadline, or held the burst later than STRAGGLER × the median node and STRAGGLER_MS after
+ * it) with their hops from the writer, their peers and the CPU they spent. Returns how many
+ * (node, round) pairs lagged.
+ */
+function stragglers (n: number, dials: readonly Dial[], rounds: readonly Round[], tree: RouteTree): number {
+  const hops = hopsFrom(n, dials, 0)
+  const depth = tree.path.map(p => p.length - 1)
+  const deep = depth.filter(d => d > 0)
+  process.stdout.write(`mesh ${n}: eager route of the writer's records: depth in its tree by node (node 1 on) ${depth.slice(1).map(d => d < 0 ? '?' : d).join(' ')}; median ${median(deep)}, deepest ${Math.max(...deep)}; hops in the mesh ${hops.slice(1).join(' ')}; prunes sent ${tree.prunes}, grafts sent ${tree.grafts} (by node, node 1 on: ${tree.graftsBy.slice(1).join(' ')})\n`)
+  const peers = (i: number): number[] => dials.flatMap(d => d.from === i ? [d.to] : d.to === i ? [d.from] : [])
+  let lagged = 0
+  rounds.forEach((r, k) => {
+    const times = r.arrived.slice(1)
+    const p50 = median(times.filter(Number.isFinite))
+    process.stdout.write(`mesh ${n} round ${k + 1}: ms until each node held the burst (node 1 on): ${times.map(t => Number.isFinite(t) ? Math.round(t) : 'missed').join(' ')}\n`)
+    for (let i = 1; i < n; i++) {
+      const t = r.arrived[i]!
+      if (Number.isFinite(t) && !(t > p50 * STRAGGLER && t > p50 + STRAGGLER_MS)) continue
+      lagged++
+      const cpu = r.after[i]!.cpuMs - r.before[i]!.cpuMs
+      process.stdout.write(`mesh ${n} round ${k + 1}: node ${i} lagged: ${Number.isFinite(t) ? `${Math.round(t)} ms` : 'missed the deadline'} (median node ${Math.round(p50)} ms), ${hops[i]} hops from the writer, route ${tree.path[i]!.join('→')} (after the rounds), ${tree.graftsBy[i]} grafts sent in the run, peers ${peers(i).join(',')}, ${r.after[i]!.sessions} sessions open, ${cpu} ms CPU, ${r.after[i]!.records} records\n`)
+    }
+  })
+  return lagged
+}
+
+interface Measured {
+  /** The first round (undefined when none ran). */
+  readonly first: Round | undefined
+  readonly rounds: readonly Round[]
+  readonly after: NodeStats[]
+  /** Each node's resident set before the bursts. */
+  readonly rssBefore: readonly number[]
   readonly memory: MemoryFigures[]
   readonly each: number[]
   readonly all: number[]
@@ -175,30 +282,45 @@ interface Measured {
   readonly load: number
   readonly startMs: number
   readonly connectMs: number
-  /** NaN when some node did not hold all of them by the deadline. */
-  readonly convergeMs: number
-  /** Nodes that held all of them by the deadline. */
-  readonly converged: number
-  readonly writtenMs: number
-  readonly arrived: readonly number[]
-  /** Records of the burst the nodes that missed the deadline still lacked at the end. */
+  /** Records of the bursts the nodes that missed the deadline still lacked at the end. */
   readonly lacking: number
+  /** (node, round) pairs that lagged (stragglers()). */
+  readonly lagged: number
   readonly health: SessionHealth
   readonly diameter: number
   readonly dials: number
 }
 
 function figures (n: number, writes: number, m: Measured): Record<string, number> {
-  let recordsIn = 0
-  let bytesIn = 0
-  for (let i = 1; i < n; i++) {
-    recordsIn += m.after[i]!.recordsIn - m.before[i]!.recordsIn
-    bytesIn += m.after[i]!.bytesIn - m.before[i]!.bytesIn
+  // records and bytes the other nodes received during a round (or all of them), per write per node
+  const received = (rs: readonly Round[]): { records: number, bytes: number } => {
+    let records = 0
+    let bytes = 0
+    for (const r of rs) {
+      for (let i = 1; i < n; i++) {
+        records += r.after[i]!.recordsIn - r.before[i]!.recordsIn
+        bytes += r.after[i]!.bytesIn - r.before[i]!.bytesIn
+      }
+    }
+    const per = CONVERGE * (n - 1) * rs.length
+    return { records: records / per, bytes: bytes / per }
   }
-  const per = CONVERGE * (n - 1)
+  const cpuOf = (r: Round, i: number): number => r.after[i]!.cpuMs - r.before[i]!.cpuMs
+  const f = m.first
+  const once = received(f !== undefined ? [f] : [])
+  const over = received(m.rounds)
+  const arrived = (f?.arrived.slice(1).filter(Number.isFinite) ?? []).sort((a, b) => a - b)
   m.each.sort((a, b) => a - b)
   m.all.sort((a, b) => a - b)
   const rss = m.after.map(s => s.rssMb)
+  // each round: its convergence time, the median node's, and the CPU of every node per write (µs)
+  const converge = m.rounds.map(r => r.convergeMs)
+  const medianNode = m.rounds.map(r => median(r.arrived.slice(1).filter(Number.isFinite)))
+  const idleMsPerMs = m.idleCpu.reduce((a, b) => a + b, 0) / 100
+  const cpuAll = m.rounds.map(r => sum(m.after.map((_, i) => cpuOf(r, i))) * 1000 / CONVERGE)
+  const cpuOthers = m.rounds.map(r => sum(m.after.slice(1).map((_, i) => cpuOf(r, i + 1))) * 1000 / CONVERGE / (n - 1))
+  const cpuLessIdle = m.rounds.map((r, k) => cpuAll[k]! - idleMsPerMs * r.convergeMs * 1000 / CONVERGE)
+  const spread = (xs: readonly number[]): number => round((Math.max(...xs) - Math.min(...xs)) / median(xs) * 100)
   return {
     sessions: m.dials,
     diameter_hops: m.diameter,
@@ -213,23 +335,44 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     write_to_visible_p99_ms: round(percentile(m.each, 0.99)),
     visible_on_all_p50_ms: round(percentile(m.all, 0.5)),
     visible_on_all_p99_ms: round(percentile(m.all, 0.99)),
-    converge_1000_ms: Math.round(m.convergeMs),
-    converged_nodes: m.converged,
-    converge_written_ms: Math.round(m.writtenMs),
-    converge_first_node_ms: Math.round(Math.min(...m.arrived)),
-    converge_p50_node_ms: Math.round(percentile([...m.arrived].sort((a, b) => a - b), 0.5)),
-    converge_last_node_ms: Math.round(Math.max(...m.arrived)),
+    // the first round, as before rounds were repeated
+    converge_1000_ms: Math.round(f?.convergeMs ?? NaN),
+    converged_nodes: f?.converged ?? 0,
+    converge_written_ms: Math.round(f?.writtenMs ?? NaN),
+    converge_first_node_ms: Math.round(Math.min(...arrived)),
+    converge_p50_node_ms: Math.round(percentile(arrived, 0.5)),
+    converge_last_node_ms: Math.round(Math.max(...arrived)),
     converge_records_lacking: m.lacking,
     // CPU from before the burst to after it (the stats read once every node held it, or timed out)
-    converge_cpu_ms_writer: m.after[0]!.cpuMs - m.before[0]!.cpuMs,
-    converge_cpu_ms_per_other_node: Math.round(mean(m.after.slice(1).map((s, i) => s.cpuMs - m.before[i + 1]!.cpuMs))),
+    converge_cpu_ms_writer: f !== undefined ? cpuOf(f, 0) : NaN,
+    converge_cpu_ms_per_other_node: f !== undefined ? Math.round(mean(m.after.slice(1).map((_, i) => cpuOf(f, i + 1)))) : NaN,
     session_failures: m.health.failures,
     nodes_short_of_sessions: m.health.shortNodes,
     nodes_status_unanswered: m.health.unanswered,
-    copies_per_record_per_node: round(recordsIn / per, 2),
-    bytes_per_write_per_node: Math.round(bytesIn / per),
+    copies_per_record_per_node: round(once.records, 2),
+    bytes_per_write_per_node: Math.round(once.bytes),
+    // every round: the median and the spread ((max − min) ÷ median) of each figure
+    converge_rounds: m.rounds.length,
+    converge_1000_ms_median: Math.round(median(converge)),
+    converge_1000_ms_min: Math.round(Math.min(...converge)),
+    converge_1000_ms_max: Math.round(Math.max(...converge)),
+    converge_1000_spread_pct: spread(converge),
+    converge_p50_node_ms_median: Math.round(median(medianNode)),
+    converge_lagged_node_rounds: m.lagged,
+    // CPU per write: every node's (the writer's included), and each other node's (what relaying costs a node)
+    cpu_us_per_write_all_nodes_median: Math.round(median(cpuAll)),
+    cpu_us_per_write_all_nodes_min: Math.round(Math.min(...cpuAll)),
+    cpu_us_per_write_all_nodes_max: Math.round(Math.max(...cpuAll)),
+    cpu_us_per_write_all_nodes_spread_pct: spread(cpuAll),
+    cpu_us_per_write_all_nodes_less_idle_median: Math.round(median(cpuLessIdle)),
+    cpu_us_per_write_per_other_node_median: Math.round(median(cpuOthers)),
+    converge_load_1m_median: round(median(m.rounds.map(r => r.load)), 2),
+    copies_per_record_per_node_all_rounds: round(over.records, 2),
+    bytes_per_write_per_node_all_rounds: Math.round(over.bytes),
+    rss_mb_per_node_before_writes: Math.round(mean(m.rssBefore)),
     rss_mb_per_node: Math.round(mean(rss)),
     max_rss_mb: Math.round(Math.max(...m.after.map(s => s.maxRssMb))),
+    peak_rss_mb_per_node: Math.round(mean(m.after.map(s => s.maxRssMb))),
     total_rss_mb: Math.round(rss.reduce((a, b) => a + b, 0)),
     v8_heap_mb_per_node: Math.round(mean(m.memory.map(x => x.v8Mb))),
     new_space_mb_per_node: Math.round(mean(m.memory.map(x => x.newSpaceMb))),
@@ -245,7 +388,7 @@ function prefix (n: number, degree: number | undefined, routes: boolean): string
   return `${shape}_${routes ? 'routes' : 'noroutes'}`
 }
 
-export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes = [true, false] }: MeshOptions = {}): Promise<Record<string, number>> {
+export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes = [true, false], rounds = DEFAULT_ROUNDS }: MeshOptions = {}): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-mesh-'))
   const out: Record<string, number> = {}
   let rssMb = 0
@@ -253,16 +396,16 @@ export async function benchMesh ({ nodes = DEFAULT_NODES, writes, degree, routes
     for (const n of nodes) {
       for (const r of routes) {
         const p = prefix(n, degree, r)
-        const need = n * rssMb * 2 * 1024 * 1024
+        const need = n * rssMb * MEMORY_MARGIN * 1024 * 1024
         if (need > freemem()) {
-          process.stdout.write(`${p}: skipped: ${Math.round(need / 2 ** 20)} MB needed at twice the peak RSS seen (${Math.round(rssMb)} MB a node), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
+          process.stdout.write(`${p}: skipped: ${Math.round(need / 2 ** 20)} MB needed at ${MEMORY_MARGIN} × the largest mean peak RSS of a daemon seen (${Math.round(rssMb)} MB), ${Math.round(freemem() / 2 ** 20)} MB free\n`)
           out[`${p}_skipped`] = 1
           continue
         }
         // fewer closed-loop writes on a large mesh: each is already n − 1 samples; each run in
         // data dirs of its own (a run on the last run's dirs starts with its records and peers)
-        const res = await mesh(n, join(dir, p), writes ?? (n >= 25 ? 30 : 60), degree, r)
-        rssMb = Math.max(rssMb, res.maxRssMb)
+        const res = await mesh(n, join(dir, p), writes ?? (n >= 25 ? 30 : 60), degree, r, rounds)
+        rssMb = Math.max(rssMb, res.peakRssMb)
         for (const [k, v] of Object.entries(res.figures)) out[`${p}_${k}`] = v
         process.stdout.write(`${p}: ${JSON.stringify(res.figures)}\n`)
       }

@@ -49,19 +49,25 @@ export function sessionsPerNode (n: number, dials: readonly Dial[]): number[] {
   return out
 }
 
-/** The longest shortest path in hops (how many relays a write may need to reach every node). */
-export function diameter (n: number, dials: readonly Dial[]): number {
+/** Each node's hops from node `from` (-1: unreachable). */
+export function hopsFrom (n: number, dials: readonly Dial[], from: number): number[] {
   const adj: number[][] = Array.from({ length: n }, () => [])
   for (const d of dials) { adj[d.from]!.push(d.to); adj[d.to]!.push(d.from) }
+  const dist = new Array<number>(n).fill(-1)
+  dist[from] = 0
+  const queue = [from]
+  for (let q = 0; q < queue.length; q++) {
+    const u = queue[q]!
+    for (const v of adj[u]!) if (dist[v] === -1) { dist[v] = dist[u]! + 1; queue.push(v) }
+  }
+  return dist
+}
+
+/** The longest shortest path in hops (how many relays a write may need to reach every node). */
+export function diameter (n: number, dials: readonly Dial[]): number {
   let worst = 0
   for (let s = 0; s < n; s++) {
-    const dist = new Array<number>(n).fill(-1)
-    dist[s] = 0
-    const queue = [s]
-    for (let q = 0; q < queue.length; q++) {
-      const u = queue[q]!
-      for (const v of adj[u]!) if (dist[v] === -1) { dist[v] = dist[u]! + 1; queue.push(v) }
-    }
+    const dist = hopsFrom(n, dials, s)
     if (dist.includes(-1)) return Infinity
     worst = Math.max(worst, ...dist)
   }

@@ -2,13 +2,14 @@
  * The benchmark harness (`npm run bench`): runs each benchmark, prints a table, then one JSON
  * line with every figure (for tools that track them).
  *
- *   node bench/run.ts [--rows N] [--only NAME] [--nodes LIST] [--degree K] [--routes on,off] [--base DIR]
+ *   node bench/run.ts [--rows N] [--only NAME] [--nodes LIST] [--degree K] [--routes on,off] [--rounds R] [--base DIR]
  *
  * --rows N     rows for the benchmarks that take a size (default 1,000,000)
  * --nodes LIST mesh sizes of the mesh benchmark, e.g. 3,5,10,25,50 (default 3,5,10)
  * --degree K   the mesh benchmark's nodes each dial K peers (a ring neighbour and K − 1 others)
  *              instead of all of them (default: a full mesh)
  * --routes L   p2p.eagerRoutes in the mesh benchmark: on, off or on,off (default on,off)
+ * --rounds R   the mesh benchmark's bursts of 1,000 writes, each timed on its own (default 3)
  * --only NAME  run one benchmark (names: see BENCHES)
  * --base DIR   another checkout of engram, built: the benchmarks that run the built node (startup,
  *              peers) run its build too, interleaved with this one's, as base_… figures (intake
@@ -36,7 +37,7 @@ import { benchSync } from './sync.ts'
 import { benchTransport } from './transport.ts'
 import { benchUi } from './ui.ts'
 
-interface MeshArgs { nodes: number[] | undefined, degree: number | undefined, routes: boolean[] | undefined }
+interface MeshArgs { nodes: number[] | undefined, degree: number | undefined, routes: boolean[] | undefined, rounds: number | undefined }
 type Bench = (opts: { rows: number, base: string | undefined } & MeshArgs) => Promise<Record<string, number>>
 
 const BENCHES: Record<string, Bench> = {
@@ -76,16 +77,16 @@ const BENCHES: Record<string, Bench> = {
   // The executable as a user runs it: --version, status, daemon start (polled, native), restart and resume holding 100k and 1M records.
   startup: ({ rows, base }) => benchStartup({ rows, base }),
   // Meshes of real daemons: write-to-visible, convergence of 1,000 writes, copies per record per node.
-  mesh: ({ nodes, degree, routes }) => benchMesh({ nodes, degree, routes })
+  mesh: ({ nodes, degree, routes, rounds }) => benchMesh({ nodes, degree, routes, ...(rounds !== undefined ? { rounds } : {}) })
 }
 
 function usage (message: string): never {
-  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--degree K] [--routes on,off] [--base DIR] [--only ${Object.keys(BENCHES).join('|')}]\n`)
+  process.stderr.write(`${message}\nusage: node bench/run.ts [--rows N] [--nodes 3,5,10] [--degree K] [--routes on,off] [--rounds R] [--base DIR] [--only ${Object.keys(BENCHES).join('|')}]\n`)
   process.exit(2)
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' }, degree: { type: 'string' }, routes: { type: 'string' }, base: { type: 'string' } } })
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, only: { type: 'string' }, nodes: { type: 'string' }, degree: { type: 'string' }, routes: { type: 'string' }, rounds: { type: 'string' }, base: { type: 'string' } } })
   const nodes = values.nodes?.split(',').map(Number)
   if (nodes !== undefined && !nodes.every(n => Number.isSafeInteger(n) && n >= 2 && n <= 64)) usage(`--nodes must list mesh sizes from 2 to 64 (got ${values.nodes})`)
   const degree = values.degree === undefined ? undefined : Number(values.degree)
@@ -93,6 +94,8 @@ async function main (): Promise<void> {
   const routeWords = values.routes?.split(',')
   if (routeWords !== undefined && !routeWords.every(w => w === 'on' || w === 'off')) usage(`--routes must list on and/or off (got ${values.routes})`)
   const routes = routeWords?.map(w => w === 'on')
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds)
+  if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds >= 1 && rounds <= 20)) usage(`--rounds must be an integer from 1 to 20 (got ${values.rounds})`)
   const rows = values.rows === undefined ? 1_000_000 : Number(values.rows.replaceAll('_', ''))
   if (!Number.isSafeInteger(rows) || rows < 1) usage(`--rows must be a positive integer (got ${values.rows})`)
   const names = values.only === undefined ? Object.keys(BENCHES) : [values.only]
@@ -101,7 +104,7 @@ async function main (): Promise<void> {
   for (const name of names) {
     process.stdout.write(`running ${name}…\n`)
     const t0 = performance.now()
-    results[name] = await BENCHES[name]!({ rows, nodes, degree, routes, base: values.base })
+    results[name] = await BENCHES[name]!({ rows, nodes, degree, routes, rounds, base: values.base })
     process.stdout.write(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
   const width = Math.max(...Object.values(results).flatMap(r => Object.keys(r).map(k => k.length)))

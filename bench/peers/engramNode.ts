@@ -11,6 +11,7 @@
  * `bytesIn` is the engram frame bytes received from peers since start.
  */
 import { defaultConfig } from '../../src/config/load.ts'
+import type { NodeId } from '../../src/core/ids.ts'
 import { seedKeys } from '../../src/core/seedKeys.ts'
 import type { Command } from './protocol.ts'
 
@@ -66,6 +67,8 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
       break
     }
     case 'memory': return { ms: performance.now() - c0, ...memoryFigures() }
+    // this node's id, and the eager route of `origin` here (its parent: the peer that brings its records first)
+    case 'route': return { ms: performance.now() - c0, id: node.nodeId, ...(cmd.origin !== undefined ? native.routeOf(cmd.origin as NodeId) : {}) }
     case 'stop':
       await node.stop()
       setImmediate(() => process.exit(0))

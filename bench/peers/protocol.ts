@@ -13,6 +13,9 @@
  *   → {op: 'stats'}            answers with the figures below
  *   → {op: 'memory'}           answers with where the resident memory is (memoryFigures below;
  *                              an engram peer only)
+ *   → {op: 'route', origin?}   answers with the peer's node id and, given an origin's node id, its
+ *                              eager route here: parent (the peer that brings its records first),
+ *                              prunesSent, graftsSent (an engram peer only)
  *   → {op: 'stop'}             stops (a Yjs client first saves its document) and exits
  *   ← {ok: true, ...figures}   figures: ms (since the command), records, bytesIn (payload bytes
  *                              received from peers), rssMb, maxRssMb, heapMb (V8's heap), externalMb
@@ -57,6 +60,7 @@ export type Command =
   | { readonly op: 'connect', readonly addr: string }
   | { readonly op: 'wait', readonly n: number, readonly ms?: number }
   | { readonly op: 'stats' | 'stop' | 'memory' | 'searchReady' }
+  | { readonly op: 'route', readonly origin?: string }
 
 /** A peer process and its command channel. */
 export class PeerProcess {

@@ -14,7 +14,7 @@ import type { MemoryRecord } from '../../src/core/model.ts'
 import type { ChangesPage, Store } from '../../src/store/Store.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
-import { FeedTail } from '../../src/sync/native/FeedTail.ts'
+import { FeedTail, type FeedTailStats } from '../../src/sync/native/FeedTail.ts'
 import { mulberry32 } from '../../src/util/random.ts'
 import { at, B, C, mark, note, noteTomb, trace, triple } from '../store/conformance/fixtures.ts'
 import { seedFor } from '../support/seed.ts'
@@ -24,14 +24,16 @@ const SEED = seedFor(1207)
 /** A page as the store would give it: what a stream uses of each entry. */
 const plain = (p: ChangesPage): unknown => ({ entries: p.entries.map(e => ({ seq: e.seq, record: e.record, seal: e.seal })), lastSeq: p.lastSeq, hasMore: p.hasMore })
 
-function run (store: Store, seed: number): { hits: number, misses: number, reads: number } {
+async function run (store: Store, seed: number): Promise<FeedTailStats> {
   const random = mulberry32(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
   const tail = new FeedTail({ store, max: 8 })
   const sources: ReadonlyArray<NodeId | undefined> = [undefined, B, C]
   let wall = 1_000
+  // a commit is told to the tail, as NativeSync does on the engine's change event
   const write = (records: MemoryRecord[], via: NodeId | undefined): void => {
     store.apply(records, { clock: mark(wall + 10), ...(via !== undefined ? { via } : {}) })
+    tail.changed()
   }
   for (let step = 0; step < 400; step++) {
     const op = random()
@@ -42,7 +44,8 @@ function run (store: Store, seed: number): { hits: number, misses: number, reads
     else if (op < 0.7) write([triple(`s:${Math.floor(random() * 6)}`, 'p', 'o', stamp(), random() < 0.4)], via)
     else if (op < 0.8) write([noteTomb(`n${Math.floor(random() * 12)}`, stamp())], via)
     else if (op < 0.85) write([trace(`r${Math.floor(random() * 3)}`, 't', step, stamp())], via)
-    else if (op < 0.9) store.collectTombstones(wall - Math.floor(random() * 8))
+    // a collection is not told: it runs in a turn of its own
+    else if (op < 0.9) { await new Promise(resolve => setImmediate(resolve)); store.collectTombstones(wall - Math.floor(random() * 8)); await new Promise(resolve => setImmediate(resolve)) }
     // else: no write, only reads
     const last = store.stats().lastSeq
     for (let r = 0; r < 4; r++) {
@@ -58,12 +61,12 @@ function run (store: Store, seed: number): { hits: number, misses: number, reads
 }
 
 describe('FeedTail', () => {
-  it(`answers every read it takes as the store does, on both stores (seed ${SEED})`, () => {
-    const memory = run(new MemoryStore(), SEED)
+  it(`answers every read it takes as the store does, on both stores (seed ${SEED})`, async () => {
+    const memory = await run(new MemoryStore(), SEED)
     const dir = mkdtempSync(join(tmpdir(), 'engram-feed-tail-'))
     const store = SqliteStore.open(join(dir, 'a.db'))
     try {
-      const sqlite = run(store, SEED)
+      const sqlite = await run(store, SEED)
       for (const s of [memory, sqlite]) {
         assert.ok(s.hits > 500, `most reads near the end are answered (${JSON.stringify(s)})`)
         assert.ok(s.misses > 50, `reads before the tail go to the store (${JSON.stringify(s)})`)
@@ -82,6 +85,7 @@ describe('FeedTail', () => {
     tail.changesSince(store.stats().lastSeq, { limit: 10 })
     const before = tail.stats.reads
     store.apply([note('c', 1, at(102)), note('d', 1, at(103, 0, C))], { clock: mark(200) })
+    tail.changed()
     for (const peer of [B, C, B, C, B]) {
       const page = tail.changesSince(2, { limit: 10, excludeVia: peer })
       assert.deepEqual(page?.entries.map(e => e.seq), [3, 4])
@@ -89,5 +93,42 @@ describe('FeedTail', () => {
     assert.equal(tail.stats.reads - before, 1)
     // the tail holds what came before too: a read from 0 leaves out what came through B
     assert.deepEqual(tail.changesSince(0, { limit: 10, excludeVia: B }), undefined, 'the tail began at seq 2: earlier reads go to the store')
+  })
+
+  it("reads the store's state and the knowledge vector once a turn for every stream, again after a commit or in the next turn", async () => {
+    const store = new MemoryStore()
+    let states = 0
+    const counted = new Proxy(store, {
+      get: (target, key) => {
+        const v = Reflect.get(target, key, target) as unknown
+        if (key === 'stats') states++
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+      }
+    })
+    let vectors = 0
+    const tail = new FeedTail({ store: counted, knowledge: () => { vectors++; return { entries: [], voids: [] } } })
+    store.apply([note('a', 1, at(100))], { clock: mark(200) })
+    // one turn: five streams each read the last seq, their entries and the vector
+    const turn = (after: number): void => {
+      for (let s = 0; s < 5; s++) {
+        assert.equal(tail.lastSeq(), store.stats().lastSeq)
+        tail.changesSince(after, { limit: 10 })
+        tail.knowledge()
+      }
+    }
+    const counts = (): number[] => { const c = [states, vectors]; states = vectors = 0; return c }
+    turn(0)
+    assert.deepEqual(counts(), [1, 1], 'one state read and one vector for five streams')
+    // a commit told in the same turn: read again, the new entry answered
+    store.apply([note('b', 1, at(101))], { clock: mark(200) })
+    tail.changed()
+    assert.deepEqual(tail.changesSince(1, { limit: 10 })?.entries.map(e => e.seq), [2])
+    tail.knowledge()
+    assert.deepEqual(counts(), [1, 1])
+    // the next turn reads again, even with nothing told (a tombstone collection, say)
+    await Promise.resolve()
+    store.apply([note('c', 1, at(102))], { clock: mark(200) })
+    assert.deepEqual(tail.changesSince(2, { limit: 10 })?.entries.map(e => e.seq), [3])
+    assert.deepEqual(counts(), [1, 0])
   })
 })

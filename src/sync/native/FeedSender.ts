@@ -311,8 +311,8 @@ export class FeedSender {
   private prepare (): Prepared | undefined {
     const snap = this.snapshot
     const generation = this.generation
-    // the feed's last position, read once: how far behind the peer is, and how much is left
-    const lastSeq = this.opts.store.stats().lastSeq
+    // the feed's last position, read once (once a turn for every stream, with a tail): how far behind the peer is, and how much is left
+    const lastSeq = this.opts.tail?.lastSeq() ?? this.opts.store.stats().lastSeq
     const size = this.size(lastSeq)
     const scan = this.read(size.records)
     // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.

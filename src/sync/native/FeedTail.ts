@@ -14,9 +14,21 @@
  * entries, the newest; a read that starts before them (a stream behind: its window full, a
  * restart, a snapshot) is not answered — the stream reads the store. The per-peer rules (pruned
  * origins, a replay's left-out entries) stay in feedScan.ts, applied to what either returns.
+ *
+ * The state the streams read for each page — the feed's last seq and floor (Store `stats`, a read
+ * of the store's state row) and this node's knowledge vector (`knowledge`: the clock tick and the
+ * vector) — is read once a turn of the event loop for every stream, not once per stream: a
+ * commit wakes every session's stream in one turn, and each read both. What was read is kept
+ * until the turn ends (a microtask) or the owner says a commit happened (`changed()`: NativeSync
+ * does on every engine change, before it wakes the streams), whichever comes first. A write
+ * that issues no seq and is not told (a tombstone collection, a clock tick) is seen from the
+ * next turn: a stream in the same turn reads the state as it was a moment before it, as it
+ * would have had it read first. The knowledge is read after the feed's state in a turn and
+ * dropped with it, so a vector is never newer than the entries read beside it would allow.
  */
 import type { NodeId } from '../../core/ids.ts'
 import { recordKey } from '../../core/model.ts'
+import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { ChangesPage, FeedEntry, Store } from '../../store/Store.ts'
 
 /** Default most entries held: a few pages of the default page size. */
@@ -29,12 +41,25 @@ export interface FeedTailStats {
   hits: number
   /** Stream reads that started before it (the stream read the store). */
   misses: number
+  /** Reads of the store's state (last seq, feed floor): at most one a turn. */
+  states: number
+  /** Reads of the knowledge vector: at most one a turn. */
+  vectors: number
 }
 
+/** The feed's end as read in this turn. */
+interface FeedState { readonly lastSeq: number, readonly feedFloor: number }
+
 export class FeedTail {
-  readonly stats: FeedTailStats = { reads: 0, hits: 0, misses: 0 }
+  readonly stats: FeedTailStats = { reads: 0, hits: 0, misses: 0, states: 0, vectors: 0 }
   private readonly store: Store
   private readonly max: number
+  private readonly vector: (() => KnowledgeToSend) | undefined
+  /** The store's state and the knowledge vector as read in this turn (undefined: not yet). */
+  private state: FeedState | undefined
+  private known: KnowledgeToSend | undefined
+  /** Bumped by changed() and at the end of each turn that read: what a turn read is dropped. */
+  private turn = 0
   /** Every current feed entry with a seq in (start, end] is in `entries`, in seq order. */
   private start = -1
   private end = -1
@@ -43,9 +68,49 @@ export class FeedTail {
   /** The seq of each held entry, by record (kind and key). */
   private readonly seqOf = new Map<string, number>()
 
-  constructor (opts: { readonly store: Store, readonly max?: number }) {
+  /** `knowledge`: this node's vector and voids (Engine.knowledgeToSend), read at most once a turn by knowledge(). */
+  constructor (opts: { readonly store: Store, readonly max?: number, readonly knowledge?: () => KnowledgeToSend }) {
     this.store = opts.store
     this.max = Math.max(1, opts.max ?? FEED_TAIL_ENTRIES)
+    this.vector = opts.knowledge
+  }
+
+  /** A commit happened: the next read of the feed's state and of the knowledge goes to the store. */
+  changed (): void {
+    this.turn++
+    this.state = this.known = undefined
+  }
+
+  /** The feed's last seq, as read once this turn. */
+  lastSeq (): number {
+    return this.feedState().lastSeq
+  }
+
+  /**
+   * This node's knowledge vector, as read once this turn (after the feed's state: a stream
+   * reads it once its entries reached the feed's end); undefined without `knowledge`.
+   */
+  knowledge (): KnowledgeToSend | undefined {
+    if (this.vector === undefined) return undefined
+    this.feedState()
+    if (this.known === undefined) {
+      this.known = this.vector()
+      this.stats.vectors++
+    }
+    return this.known
+  }
+
+  /** The store's last seq and feed floor, read at most once a turn (dropped by changed()). */
+  private feedState (): FeedState {
+    if (this.state !== undefined) return this.state
+    const { lastSeq, feedFloor } = this.store.stats()
+    this.stats.states++
+    this.state = { lastSeq, feedFloor }
+    this.known = undefined
+    const turn = this.turn
+    // the turn ends: the next one reads again (unless changed() already made it)
+    queueMicrotask(() => { if (this.turn === turn) this.changed() })
+    return this.state
   }
 
   /**
@@ -71,7 +136,9 @@ export class FeedTail {
 
   /** Brings the tail to the store's feed as it is now. */
   private follow (): void {
-    const { lastSeq, feedFloor } = this.store.stats()
+    // the tail read past what this turn's state says (a commit it was not told of): read it again
+    if (this.feedState().lastSeq < this.end) this.changed()
+    const { lastSeq, feedFloor } = this.feedState()
     // tombstones collected (rows gone without a new seq), a feed that went back, or more new
     // seqs at once than the tail holds: it starts over at the end
     if (feedFloor !== this.floor || lastSeq < this.end || lastSeq - this.end > this.max) {

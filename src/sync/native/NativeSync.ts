@@ -6,7 +6,7 @@
  * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts). What it is given is in
  * NativeSyncOptions.ts.
  *
- *   engine 'change' ──► every open session: wake() (the one the change came from sends no records
+ *   engine 'change' ──► the feed tail: changed() (FeedTail.ts); every open session: wake() (the one the change came from sends no records
  *                       back, only an empty page that moves its cursor); LazyWindow.observe
  *   transport onConnection ──► NativeSession (handshake, streams, gossip)
  *   every gossipIntervalMs ──► round++, each open session: tick()
@@ -278,6 +278,15 @@ export class NativeSync implements PeerDialer {
     return this.view.status({ round: this.round, successes: this.successes, failures: this.failures }, opts)
   }
 
+  /**
+   * The eager routes of `origin` here: the peer whose stream brings its records first (its
+   * parent, undefined: none yet or routes off), and the prunes and grafts sent (tests, tools).
+   */
+  routeOf (origin: NodeId): { readonly parent: NodeId | undefined, readonly prunesSent: number, readonly graftsSent: number } {
+    const routes = this.builder.routes
+    return { parent: routes?.parentOf(origin), prunesSent: routes?.stats.prunesSent ?? 0, graftsSent: routes?.stats.graftsSent ?? 0 }
+  }
+
   /** Per-session details (tests, tools). */
   sessionInfo (): SessionInfo[] {
     return [...this.sessions.values()].map(s => s.info())
@@ -345,6 +354,8 @@ export class NativeSync implements PeerDialer {
   }
 
   private changed (ev: ChangeEvent): void {
+    // the streams woken next read the feed's new state (once for all of them)
+    this.builder.tail.changed()
     for (const s of this.sessions.values()) s.wake(ev.via)
     this.window.observe(ev.entries)
     if (ev.via !== undefined) this.flushWhenIdle()

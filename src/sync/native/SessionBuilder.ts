@@ -89,7 +89,7 @@ export class SessionBuilder {
   private passphraseKey: { passphrase: string, key: Uint8Array } | undefined
   /** The node's eager routes, shared by its sessions (undefined: switched off). */
   readonly routes: EagerRoutes | undefined
-  /** The end of the node's feed, read once for every session's stream. */
+  /** The end of the node's feed, its state and knowledge vector, read once for every session's stream (NativeSync tells it of each commit). */
   readonly tail: FeedTail
 
   constructor (opts: SessionBuilderOptions) {
@@ -97,7 +97,7 @@ export class SessionBuilder {
     this.key = deriveHandshakeKey(opts.seed)
     const { engine } = opts
     this.routes = opts.routes !== false ? nodeRoutes(engine) : undefined
-    this.tail = new FeedTail({ store: engine.store })
+    this.tail = new FeedTail({ store: engine.store, knowledge: () => engine.knowledgeToSend() })
   }
 
   /** The session of `conn`, not yet opened. */

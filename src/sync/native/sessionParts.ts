@@ -71,7 +71,8 @@ export function sessionParts<S> (opts: SessionOptionsOf<S>, peerFeed: string, li
       pageRecords: () => opts.settings().pageRecords,
       onError: links.fail,
       now,
-      knowledge: () => engine.knowledgeToSend(),
+      // read once a turn for every stream when there is a tail
+      knowledge: () => opts.tail?.knowledge() ?? engine.knowledgeToSend(),
       voids: () => engine.knowledge.voids(),
       ...(routes !== undefined ? { pruned: routes.pruned } : {})
     })
