@@ -35,6 +35,9 @@
  *
  * ENGRAM_BENCH_PEER_CONFIG (JSON, e.g. {"sync.maxTriplesPerSync":20000}): more configuration for
  * this build's engram peers, not the base's (with --base, a setting measured against the default).
+ * ENGRAM_BENCH_PEER_V8_FLAGS (e.g. "--max-semi-space-size=16"): the Node.js flags this build's
+ * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS), which the
+ * base's peers keep: a V8 setting measured against the daemon's in one run.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -51,6 +54,8 @@ const YJS = built('yjs')
 const LIVE = 100
 /** Configuration over the defaults for this build's engram peers (bench/peers/engram.ts CONFIG_JSON). */
 const PEER_CONFIG = process.env.ENGRAM_BENCH_PEER_CONFIG
+/** Node.js flags for this build's engram peers (ENGRAM_BENCH_PEER_V8_FLAGS), else the daemon's. */
+const PEER_V8_FLAGS: readonly string[] = process.env.ENGRAM_BENCH_PEER_V8_FLAGS?.split(/\s+/).filter(f => f !== '') ?? DAEMON_V8_FLAGS
 
 type System = 'engram' | 'yjs'
 
@@ -86,7 +91,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM):
     ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort()), ...config]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
-  const flags = system === 'engram' ? DAEMON_V8_FLAGS : []
+  const flags = system === 'engram' ? (engram === ENGRAM ? PEER_V8_FLAGS : DAEMON_V8_FLAGS) : []
   const source = new PeerProcess(system === 'engram' ? engram : YJS,
     system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort()), ...config] : ['server'], flags)
   const peers: PeerProcess[] = [source]

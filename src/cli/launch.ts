@@ -58,6 +58,13 @@ export async function relaunchIfNeeded (script: string, args: readonly string[])
  * that die within a page. Eight megabytes a semi-space (16 MB of young generation, what Node.js 18
  * chose by itself) cut that copy's peak RSS by 80 MB at the same pace (peers bench: receiver CPU
  * 3.2–3.4 s against 3.7–3.8 s with V8's choice; 16 MB a semi-space did no better).
+ * Re-measured with catch-up pages of 10,000 (peers bench, 100,000 records, against 8 in the same
+ * run): 16 MB a semi-space peaked 15 MB higher, 32 MB 52 MB higher at 7 % more receiver CPU, and
+ * 4 MB the same at 26 % more CPU. A page's records outlive several scavenges whatever the young
+ * generation's size, so they are promoted; what sets the peak is how far V8 lets the old
+ * generation grow before a full collection. `--heap-growing-percent=50` cut that peak by 45–59 MB
+ * (three runs) for 0–15 % more receiver CPU at 100,000 and 5–6 % more at 10,000, and 30 or 100 by
+ * 59 and 38 MB for 5 and 8 % more; as the CPU rises, none is set.
  */
 export const DAEMON_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 
