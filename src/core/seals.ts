@@ -16,6 +16,7 @@
 import { PROTOCOL, type EngramError } from './errors.ts'
 import { MAX_COUNTER, MAX_WALL, type HlcMark } from './hlc.ts'
 import type { NodeId } from './ids.ts'
+import { compareRecords } from './merge.ts'
 import { HASH_BYTES, KnownHashes, MAX_BATCH_LEAVES, proveLeaves, rootFromProof } from './merkle.ts'
 import type { MemoryRecord } from './model.ts'
 import { batchMessage, leafHash, maySign, SIGNATURE_BYTES, type SignatureVerifier, type SignedBatch } from './signing.ts'
@@ -49,6 +50,41 @@ export function sealsOfSubset (seals: PageSeals | undefined, page: readonly Memo
   const refs = new Map<MemoryRecord, SealRef | undefined>()
   page.forEach((r, i) => refs.set(r, seals.refs[i]))
   return { batches: seals.batches, refs: subset.map(r => refs.get(r)) }
+}
+
+/**
+ * A signed page without the signatures it need not check again: a batch all of whose records in
+ * the page `held` says are held here as they are (signed) is left out with them — nothing of it
+ * would be written, and its records were verified when they were stored. A batch with one record
+ * not held keeps all its records of the page: its root is rebuilt from every leaf the proof
+ * covers, so it is verified in full as before. Unsigned records stay (the gate decides on them).
+ * Returns `records` and `seals` themselves when nothing is left out.
+ */
+export function withoutHeldBatches (records: readonly MemoryRecord[], seals: PageSeals, held: (r: MemoryRecord) => boolean): { records: readonly MemoryRecord[], seals: PageSeals } {
+  const needed: boolean[] = seals.batches.map(() => false)
+  const signed: boolean[] = seals.batches.map(() => false)
+  for (let i = 0; i < records.length; i++) {
+    const ref = seals.refs[i]
+    if (ref === undefined || ref.batch < 0 || ref.batch >= needed.length) continue
+    signed[ref.batch] = true
+    if (!needed[ref.batch]! && !held(records[i]!)) needed[ref.batch] = true
+  }
+  if (signed.every((s, b) => !s || needed[b])) return { records, seals }
+  const kept = records.filter((_, i) => {
+    const ref = seals.refs[i]
+    return ref === undefined || ref.batch < 0 || ref.batch >= needed.length || needed[ref.batch]!
+  })
+  return { records: kept, seals: sealsOfSubset(seals, records, kept)! }
+}
+
+/**
+ * Whether `held` (a record's current state here, with its seal: Store.getState) is `incoming`'s
+ * very state, signed. A copy of it then changes nothing (store/decide.ts: the same state is
+ * written again only to add a seal it lacks, and a conflict resolver is not consulted for it);
+ * records checked by core/records.ts checkRecord are the same state exactly when they compare equal.
+ */
+export function holdsSigned (held: { readonly record: MemoryRecord, readonly seal?: StoredSeal } | undefined, incoming: MemoryRecord): boolean {
+  return held?.seal !== undefined && held.record.kind === incoming.kind && compareRecords(held.record, incoming) === 0
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import type { HlcMark } from '../../core/hlc.ts'
 import type { NodeId } from '../../core/ids.ts'
-import type { MemoryRecord } from '../../core/model.ts'
-import { verifyPageSteps, type PageSeals, type VerifiedPage } from '../../core/seals.ts'
+import { recordKey, type MemoryRecord } from '../../core/model.ts'
+import { holdsSigned, verifyPageSteps, withoutHeldBatches, type PageSeals, type VerifiedPage } from '../../core/seals.ts'
 import { sealBatch, type SignatureVerifier, type Signer } from '../../core/signing.ts'
 import { isSystemRecord } from '../../core/system.ts'
 import type { ApplySeals, FeedEntry, Store } from '../../store/Store.ts'
@@ -57,8 +57,9 @@ export class Provenance {
   readonly counters: ProvenanceCounters
   private readonly gate: RecordGate
   private readonly verifier: SignatureVerifier | undefined
-  /** Pages whose signatures verifyAhead checked, until admitted. */
-  private readonly ahead = new WeakMap<PageSeals, { records: readonly MemoryRecord[], verified: VerifiedPage }>()
+  /** Pages whose signatures verifyAhead checked (`checked`: the records it verified), until admitted. */
+  private readonly ahead = new WeakMap<PageSeals, { records: readonly MemoryRecord[], checked: readonly MemoryRecord[], verified: VerifiedPage }>()
+  private readonly store: Store
   private readonly log: Logger
   private readonly budget: LogBudget
 
@@ -66,6 +67,7 @@ export class Provenance {
     this.self = opts.self
     this.signer = opts.signer
     this.verifier = opts.verifier
+    this.store = opts.store
     this.log = opts.log ?? silentLogger
     this.budget = new LogBudget(LOG_LINES_PER_MINUTE, opts.now)
     this.signers = new KnownSigners(opts.store, opts.signer === undefined ? undefined : opts.self)
@@ -93,16 +95,18 @@ export class Provenance {
    * Checks the signatures of a page ahead of its write, a batch at a time, letting other work run
    * every few milliseconds: a page may carry thousands of batches (single writes), whose checks
    * would otherwise hold the event loop. `admit` then uses the result (for these same seals and
-   * records) instead of checking again.
+   * records) instead of checking again. Batches whose records are all held here as they are
+   * (`toCheck`) are not checked: a page sent again costs no signature checks.
    */
   async verifyAhead (records: readonly MemoryRecord[], seals: PageSeals | undefined): Promise<void> {
     if (seals === undefined || this.verifier === undefined || seals.batches.length === 0) return
-    const steps = verifyPageSteps(records, seals, this.verifier)
+    const page = this.toCheck(records, seals)
+    const steps = verifyPageSteps(page.records, page.seals, this.verifier)
     let since = performance.now()
     for (;;) {
       const step = steps.next()
       if (step.done === true) {
-        this.ahead.set(seals, { records, verified: step.value })
+        this.ahead.set(seals, { records, checked: page.records, verified: step.value })
         return
       }
       if (performance.now() - since >= VERIFY_SLICE_MS) {
@@ -112,11 +116,19 @@ export class Provenance {
     }
   }
 
-  /** Checks a page from outside (through `via`), counts and logs what it refuses. */
+  /**
+   * Checks a page from outside (through `via`), counts and logs what it refuses. Signed records
+   * held here as they are, in batches with nothing else of the page (`toCheck`, decided again
+   * now: the store may have changed since verifyAhead), are dropped unchecked: they would change
+   * nothing. Every other record is checked as before.
+   */
   admit (records: readonly MemoryRecord[], seals: PageSeals | undefined, via: NodeId | undefined): GateResult {
     const ahead = seals === undefined ? undefined : this.ahead.get(seals)
     if (seals !== undefined) this.ahead.delete(seals)
-    const result = this.gate.check(records, seals, ahead !== undefined && sameRecords(ahead.records, records) ? ahead.verified : undefined)
+    const page = seals === undefined || this.verifier === undefined || seals.batches.length === 0 ? { records, seals } : this.toCheck(records, seals)
+    const verified = ahead !== undefined && sameRecords(ahead.records, records) && sameRecords(ahead.checked, page.records) ? ahead.verified : undefined
+    const checked = this.gate.check(page.records, page.seals, verified)
+    const result = page.records === records ? checked : { ...checked, dropped: checked.dropped + records.length - page.records.length }
     this.counters.unsignedAccepted += result.unsigned
     this.counters.signedAccepted += result.accepted.length - result.unsigned
     if (result.refused.length === 0) return result
@@ -134,6 +146,11 @@ export class Provenance {
       { via, ...Object.fromEntries(byReason), ...(skipped > 0 ? { unlogged: skipped } : {}) })
     }
     return result
+  }
+
+  /** The records of a signed page whose signatures must be checked (core/seals.ts withoutHeldBatches, holdsSigned). */
+  private toCheck (records: readonly MemoryRecord[], seals: PageSeals): { records: readonly MemoryRecord[], seals: PageSeals } {
+    return withoutHeldBatches(records, seals, r => holdsSigned(this.store.getState(r.kind, recordKey(r)), r))
   }
 
   /** After a commit: node names and revocations are read again when one of them changed. */

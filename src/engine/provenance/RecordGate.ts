@@ -43,7 +43,7 @@ export interface GateResult {
   readonly refused: Refusal[]
   /** Accepted records without a signature. */
   readonly unsigned: number
-  /** Unsigned copies of states held already (or older), dropped. */
+  /** Unsigned copies of states held already (or older), and signed copies of states held signed as they are (Provenance.admit), dropped. */
   readonly dropped: number
 }
 
