@@ -61,6 +61,18 @@ describe('a page of records held already is not verified again', () => {
     [alice, bob] = await Promise.all([newSigningIdentity(), newSigningIdentity()])
   })
 
+  it('a page of new records is looked up once per batch, not again at the write', async () => {
+    const a = engine(alice, new NodeKeyVerifier())
+    const b = engine(bob, new NodeKeyVerifier())
+    for (let i = 0; i < 20; i++) a.setNote(`cfg:k${i}`, { v: i }) // 20 single-record batches
+    let lookups = 0
+    const getState = b.store.getState.bind(b.store)
+    b.store.getState = (kind, key) => { lookups++; return getState(kind, key) }
+    const got = await receive(b, pageOf(a), alice.node)
+    assert.equal(got.changed.length, 20)
+    assert.equal(lookups, 20, 'one lookup per batch (its first record), made ahead only')
+  })
+
   it('the same page applied twice checks its signatures once', async () => {
     const a = engine(alice, new NodeKeyVerifier())
     const v = new CountingVerifier()

@@ -119,14 +119,18 @@ export class Provenance {
   /**
    * Checks a page from outside (through `via`), counts and logs what it refuses. Signed records
    * held here as they are, in batches with nothing else of the page (`toCheck`, decided again
-   * now: the store may have changed since verifyAhead), are dropped unchecked: they would change
-   * nothing. Every other record is checked as before.
+   * now when verifyAhead left some out: the store may have changed since), are dropped unchecked:
+   * they would change nothing. Every other record is checked as before.
    */
   admit (records: readonly MemoryRecord[], seals: PageSeals | undefined, via: NodeId | undefined): GateResult {
     const ahead = seals === undefined ? undefined : this.ahead.get(seals)
     if (seals !== undefined) this.ahead.delete(seals)
-    const page = seals === undefined || this.verifier === undefined || seals.batches.length === 0 ? { records, seals } : this.toCheck(records, seals)
-    const verified = ahead !== undefined && sameRecords(ahead.records, records) && sameRecords(ahead.checked, page.records) ? ahead.verified : undefined
+    const same = ahead !== undefined && sameRecords(ahead.records, records)
+    // Checked ahead in full (nothing was held then): every batch is verified already, and a
+    // copy that became held since changes nothing in the store — no need to look again.
+    const whole = same && ahead.checked === records
+    const page = whole || seals === undefined || this.verifier === undefined || seals.batches.length === 0 ? { records, seals } : this.toCheck(records, seals)
+    const verified = same && (whole || sameRecords(ahead.checked, page.records)) ? ahead.verified : undefined
     const checked = this.gate.check(page.records, page.seals, verified)
     const result = page.records === records ? checked : { ...checked, dropped: checked.dropped + records.length - page.records.length }
     this.counters.unsignedAccepted += result.unsigned
