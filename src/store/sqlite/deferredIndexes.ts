@@ -6,8 +6,8 @@
  * Why: a catch-up page inserts its triples at random places of every index of the table, and in
  * a large store each commit writes back most pages of each (writer.ts). Measured in one process,
  * 1,000,000 triples in pages of 10,000: the store's CPU time per page grew from 90 ms to 330 ms
- * along the way with these indexes, to 210 ms without them; CREATE INDEX afterwards (a sort)
- * took 1.5 s for the three. What is left is the table itself and its UNIQUE index of triple ids,
+ * along the way with these indexes, to 200–270 ms without them; CREATE INDEX afterwards (a sort)
+ * took 1.4–1.7 s for the three. What is left is the table itself and its UNIQUE index of triple ids,
  * which the merge needs on every write.
  *
  * Which indexes are deferred is the file's own schema: an index of DEFERRABLE missing from
