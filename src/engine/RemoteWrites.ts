@@ -52,6 +52,8 @@ export interface RemoteApplyOptions {
   readonly endsSnapshot?: boolean
   /** The records' full-text indexing waits (Store ApplyOptions.deferText): a far-behind catch-up's page (replication/farBehind.ts). */
   readonly deferText?: boolean
+  /** The store's secondary indexes are left out (Store ApplyOptions.deferIndexes): a far-behind catch-up's page. */
+  readonly deferIndexes?: boolean
 }
 
 export interface RemoteApplyResult extends ApplyResult {
@@ -153,6 +155,7 @@ export class RemoteWrites {
       ...(apply.seals !== undefined ? { seals: apply.seals } : {}),
       ...(opts.refetchable === true ? { refetchable: true } : {}),
       ...(opts.deferText === true ? { deferText: true } : {}),
+      ...(opts.deferIndexes === true ? { deferIndexes: true } : {}),
       ...(learn.length > 0 ? { learn } : {}),
       ...(voids.length > 0 ? { voids } : {}),
       ...(hold.records.length > 0 ? { hold: { records: hold.records, at: pt, ...(hold.seals !== undefined ? { seals: hold.seals } : {}) } } : {}),

@@ -23,7 +23,7 @@ import { sealsOfSubset, type PageSeals } from '../core/seals.ts'
 import type { Engine } from '../engine/Engine.ts'
 import type { FeedEntry } from '../store/Store.ts'
 import { ConflictPass, type ConflictLog, type PeerView } from './conflicts.ts'
-import { defersTextIndex } from './farBehind.ts'
+import { defersIndexes, defersTextIndex } from './farBehind.ts'
 import { cursorFeedWrites, leftOutAfter, leftOutUnheld, type PageLeftOut } from './peerCursor.ts'
 
 export interface ConflictSettings {
@@ -130,6 +130,13 @@ function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
   return out
 }
 
+/** Whether this page leaves the store's secondary indexes out (farBehind.ts defersIndexes). */
+function defersIndexesNow (engine: Engine, left: number | undefined, conflicts: PageConflicts | undefined): boolean {
+  if (!defersTextIndex(left)) return false
+  const lookups = conflicts !== undefined && conflicts.pass.opts.singleValued.size > 0
+  return defersIndexes(left, { triples: engine.store.stats().triples, deferred: engine.store.deferredIndexes() > 0, lookups })
+}
+
 /**
  * Applies one page from `page.peer`: records stamped too far ahead are held aside, the rest
  * merged (Engine.applyChecked). Throws what Engine.applyChecked throws (RATE_LIMITED): then
@@ -153,7 +160,8 @@ export function applyPeerPage (engine: Engine, page: PeerPage, conflicts?: PageC
   const time = {
     ...(teaches && knowledge !== undefined ? { knowledge } : {}),
     ...(page.voids !== undefined ? { voids: page.voids } : {}),
-    ...(defersTextIndex(page.left) ? { deferText: true } : {})
+    ...(defersTextIndex(page.left) ? { deferText: true } : {}),
+    ...(defersIndexesNow(engine, page.left, conflicts) ? { deferIndexes: true } : {})
   }
   if (conflicts === undefined) {
     const r = engine.applyChecked(page.records, { via: peer, cursor, meta: feed.length > 0 ? () => feed : undefined, seals: page.seals, refetchable: true, ...time })

@@ -11,6 +11,11 @@
  * when a far-behind catch-up's pages leave records pending (replication/farBehind.ts). While
  * the pending range keeps growing — the catch-up is still deferring — the rebuild waits, so its
  * slices do not slow the catch-up; it goes on `quietMs` after the range last grew.
+ *
+ * The same catch-up may have left out the store's secondary indexes of triples (Store
+ * buildDeferredIndexes, replication/farBehind.ts): they are built first, one per turn of the event
+ * loop (each a CREATE INDEX in one transaction: about half a second for the largest at a million
+ * triples), then the text.
  */
 import type { TextIndexState, Store } from '../store/Store.ts'
 import type { Logger } from '../util/log.ts'
@@ -73,7 +78,7 @@ export class Reindexer {
     if (this.stopped || this.running !== undefined) return
     const s = this.store.textIndex()
     if (s.upto > this.seen.upto) this.seen = { upto: s.upto, at: this.seen.at }
-    if (s.rebuilding) this.running = this.run().finally(() => { this.running = undefined })
+    if (s.rebuilding || this.store.deferredIndexes() > 0) this.running = this.run().finally(() => { this.running = undefined })
   }
 
   /** A change was committed: a pending range that grew holds the rebuild; one pending starts it. */
@@ -117,6 +122,14 @@ export class Reindexer {
           await new Promise(resolve => setTimeout(resolve, Math.min(wait, 250)))
           continue
         }
+        if (this.store.deferredIndexes() > 0) {
+          const t0 = this.now()
+          const left = this.store.buildDeferredIndexes()
+          this.log?.info('built an index a catch-up left for later', { left, seconds: Math.round((this.now() - t0) / 100) / 10 })
+          await new Promise(resolve => setImmediate(resolve))
+          continue
+        }
+        if (!this.store.textIndex().rebuilding) return
         if (this.started === undefined) {
           const at = this.store.textIndex()
           this.started = { at: this.now(), done: at.done }

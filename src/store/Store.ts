@@ -106,6 +106,15 @@ export interface ApplyOptions {
    * (replication/farBehind.ts), which then commit less.
    */
   readonly deferText?: boolean
+  /**
+   * The secondary indexes of triples (subject + predicate, predicate + object, node objects) are
+   * left out: the first such write drops them, in its transaction, and the store stays so until
+   * `buildDeferredIndexes` builds them again (writes without this flag leave the state as it is).
+   * Queries answer the same meanwhile, by scanning. For the pages of a far-behind catch-up that
+   * brings more triples than the store holds (replication/farBehind.ts): building an index once
+   * at the end sorts, where inserting into it costs more per record as it grows.
+   */
+  readonly deferIndexes?: boolean
 }
 
 /**
@@ -371,6 +380,11 @@ export interface Store {
   startTextRebuild (): TextIndexState
   /** Indexes the records of the next `seqs` feed positions of a rebuild, in one transaction. */
   continueTextRebuild (seqs: number): TextIndexState
+
+  /** How many secondary indexes a write with `deferIndexes` left out and are not built yet (0: none). */
+  deferredIndexes (): number
+  /** Builds the next index left out (one, in its own transaction); how many are left after it. */
+  buildDeferredIndexes (): number
 
   /** The current state of a record with its provenance. */
   getState (kind: RecordKind, key: string): StoredState | undefined

@@ -5,6 +5,11 @@
  * exactly once. A node that stops in the middle finishes the index when it starts again (a real
  * SQLite file). Pages are fed to the receiver as a sender sends them (from, to, end, more). A
  * polled pull follows the same rule (the answer's `remaining`).
+ *
+ * The same pages leave the store's secondary indexes out when the catch-up brings more triples
+ * than the store holds (farBehind.ts defersIndexes): the Reindexer builds them once the pages
+ * stop deferring, and after a restart; a store that holds more, or a node whose conflict pass
+ * looks up single-valued predicates, keeps them.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,7 +20,9 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { recordKey } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import type { ChangesMessage } from '../../src/protocol/native/messages.ts'
-import { FAR_BEHIND } from '../../src/replication/farBehind.ts'
+import { defersIndexes, FAR_BEHIND } from '../../src/replication/farBehind.ts'
+import { ConflictLog } from '../../src/replication/conflicts.ts'
+import { ConflictPolicy } from '../../src/replication/applyPage.ts'
 import { feedIdOf } from '../../src/replication/feedId.ts'
 import { Reindexer } from '../../src/search/Reindexer.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
@@ -80,6 +87,7 @@ it('a far-behind catch-up leaves its pages pending, the last stretch indexed; th
   const first = x.store.textIndex()
   assert.equal(first.rebuilding, true, 'the first page of a far-behind catch-up is pending')
   assert.equal(first.docs, 0)
+  assert.ok(x.store.deferredIndexes() > 0, 'the first page left the secondary indexes out')
   assert.equal(x.store.searchText({ query: parseQuery('common'), limit: 1 }).partial, true)
   // a local write during the catch-up is found from its commit, and stays found
   x.addTriples([{ subject: 'user:local', predicate: 'says', object: 'written meanwhile' }])
@@ -93,6 +101,7 @@ it('a far-behind catch-up leaves its pages pending, the last stretch indexed; th
   assert.equal(x.store.searchText({ query: parseQuery(`w${N - 1}`), limit: 5 }).hits.length, 1, `${recordKey(last)} found at once`)
   await eventually(() => !x.store.textIndex().rebuilding, 'the index caught up')
   await reindexer.stop()
+  assert.equal(x.store.deferredIndexes(), 0, 'the secondary indexes were built')
   // N records of the peer and the local one
   assertAllFoundOnce(x.store, N + 1)
   assert.equal(x.store.searchText({ query: parseQuery('meanwhile'), limit: 5 }).hits.length, 1)
@@ -111,10 +120,12 @@ it('a node stopped in the middle of a deferring catch-up finishes the index when
     receiver.onChanges(all[0]!)
     receiver.onChanges(all[1]!)
     assert.equal(store.textIndex().rebuilding, true)
+    assert.equal(store.deferredIndexes(), 3)
     store.close()
     // started again: the rest of the catch-up comes, and the index finishes
     store = SqliteStore.open(file)
     assert.equal(store.textIndex().rebuilding, true, 'nothing pending is forgotten')
+    assert.equal(store.deferredIndexes(), 3, 'the indexes left out stay so')
     x = new Engine({ store, node: X, maxDriftMs: 60_000 })
     const reindexer = new Reindexer({ store, quietMs: 20, slice: 4_000 })
     x.on('change', () => { reindexer.changed() })
@@ -124,6 +135,7 @@ it('a node stopped in the middle of a deferring catch-up finishes the index when
     for (const msg of all.slice(2)) receiver.onChanges(msg)
     await eventually(() => !store.textIndex().rebuilding, 'the index caught up')
     await reindexer.stop()
+    assert.equal(store.deferredIndexes(), 0, 'built once the catch-up was over')
     assertAllFoundOnce(store, N)
     store.close()
   } finally {
@@ -150,4 +162,37 @@ it('a polled pull far behind defers the same way (remaining), and the index catc
   reindexer.resume()
   await reindexer.idle()
   assertAllFoundOnce(x.store, N)
+})
+
+it('a store that holds more triples than the catch-up brings keeps its indexes, and so does a node with single-valued predicates', () => {
+  const p = peer()
+  const all = pages(p)
+  const held = new Engine({ store: new MemoryStore(), node: X, maxDriftMs: 60_000 })
+  for (let i = 0; i < N + PAGE; i += 5_000) held.addTriples(Array.from({ length: 5_000 }, (_, j) => ({ subject: `user:mine${i + j}`, predicate: 'says', object: 'mine' })))
+  receiverOf(held, feedIdOf(p.store)).onChanges(all[0]!)
+  assert.equal(held.store.textIndex().rebuilding, true, 'the text is deferred all the same')
+  assert.equal(held.store.deferredIndexes(), 0)
+
+  const x = new Engine({ store: new MemoryStore(), node: X, maxDriftMs: 60_000 })
+  const policy = new ConflictPolicy({
+    settings: () => ({ conflictStrategy: 'last-writer-wins', singleValuedPredicates: ['status'] }),
+    log: new ConflictLog(x.store),
+    peerName: n => n,
+    stampNow: () => x.clock.now()
+  })
+  new FeedReceiver({ engine: x, peer: P, peerFeed: feedIdOf(p.store), send: () => {}, log: silentLogger, conflicts: policy }).onChanges(all[0]!)
+  assert.equal(x.store.textIndex().rebuilding, true)
+  assert.equal(x.store.deferredIndexes(), 0, 'its conflict pass looks up (subject, predicate)')
+})
+
+it('the rule: far behind, and more to come than the store holds or the indexes already left out; never with lookups', () => {
+  const none = { triples: 0, deferred: false, lookups: false }
+  assert.equal(defersIndexes(undefined, none), false, 'a sender that does not say')
+  assert.equal(defersIndexes(FAR_BEHIND, none), false, 'the last stretch')
+  assert.equal(defersIndexes(FAR_BEHIND + 1, none), true)
+  assert.equal(defersIndexes(50_000, { ...none, triples: 50_000 }), false, 'the store holds as much')
+  assert.equal(defersIndexes(50_000, { ...none, triples: 49_999 }), true)
+  assert.equal(defersIndexes(20_000, { ...none, triples: 80_000, deferred: true }), true, 'a catch-up that left them out goes on so')
+  assert.equal(defersIndexes(FAR_BEHIND, { ...none, deferred: true }), false)
+  assert.equal(defersIndexes(50_000, { ...none, lookups: true }), false)
 })

@@ -15,6 +15,7 @@ import { provenanceTimeTests } from './conformance/provenanceTime.ts'
 import { queryTests } from './conformance/queries.ts'
 import { searchTests } from './conformance/search.ts'
 import { textDeferTests } from './conformance/textDefer.ts'
+import { indexDeferTests } from './conformance/indexDefer.ts'
 import type { StoreOptions, StoreRef } from './conformance/fixtures.ts'
 
 export interface StoreSetup {
@@ -44,6 +45,7 @@ export function runStoreTests (name: string, setup: (opts?: StoreOptions) => Sto
     describe('metadata, stats, health, engine adds', () => lifecycleTests(ref))
     describe('full-text index and search', () => searchTests(ref, setup))
     describe('full-text indexing deferred by a catch-up', () => textDeferTests(ref, setup))
+    describe('secondary indexes deferred by a catch-up', () => indexDeferTests(ref, setup))
     describe('seals, history, as-of reads', () => provenanceTests(ref))
     describe('knowledge, held records, voids, clock repair', () => knowledgeTests(ref))
     describe('signed records across time: held, repaired, collected', () => provenanceTimeTests(ref))

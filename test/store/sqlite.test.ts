@@ -14,6 +14,7 @@ import { sealBatch } from '../../src/core/signing.ts'
 import { configure, migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
+import { DEFERRABLE } from '../../src/store/sqlite/deferredIndexes.ts'
 import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
 import { recordKey, type TripleRecord } from '../../src/core/model.ts'
@@ -249,6 +250,44 @@ describe('SqliteStore: the file', () => {
       assert.match(plan(`SELECT seq FROM ${table} WHERE origin = 1 AND batch IS NULL ORDER BY seq LIMIT 10`), new RegExp(`INDEX ${table}_unsigned \\(origin=\\?\\)`))
     }
     db.close()
+  })
+
+  it('indexes a catch-up left out stay out across a restart, are built again by the statements of their migrations, and queries use them again', () => {
+    const file = join(dir, 'deferred-indexes.db')
+    const plan = (db: DatabaseSync, q: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all() as Array<{ detail: string }>).map(r => r.detail).join('; ')
+    // the statements a fresh file was made with
+    SqliteStore.open(join(dir, 'fresh.db')).close()
+    const fresh = new DatabaseSync(join(dir, 'fresh.db'))
+    const made = new Map((fresh.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'triples'").all() as Array<{ name: string, sql: string | null }>)
+      .map(r => [r.name, r.sql]))
+    fresh.close()
+    for (const [name, sql] of DEFERRABLE) assert.equal(made.get(name), sql, `${name} is made as its migration makes it`)
+
+    let s = SqliteStore.open(file)
+    const bob = { kind: 'node', value: 'user:bob' } as const
+    s.apply([triple('user:alice', 'knows', bob, at(100, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 1 }, refetchable: true, deferText: true, deferIndexes: true })
+    s.apply([triple('user:carol', 'knows', bob, at(101, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 2 }, refetchable: true, deferText: true, deferIndexes: true })
+    assert.equal(s.deferredIndexes(), DEFERRABLE.length)
+    s.close()
+    // a crash mid-catch-up: what the last page committed is what the file says
+    s = SqliteStore.open(file)
+    assert.equal(s.deferredIndexes(), DEFERRABLE.length, 'still left out after a restart')
+    assert.equal(s.queryTriples({ object: bob }, { limit: 10, offset: 0 }).total, 2, 'answered by a scan')
+    let db = new DatabaseSync(file)
+    assert.doesNotMatch(plan(db, "SELECT seq FROM triples WHERE subject = 'user:alice' AND predicate = 'knows'"), /triples_sp/)
+    db.close()
+    for (let n = DEFERRABLE.length; n > 0; n--) assert.equal(s.buildDeferredIndexes(), n - 1)
+    s.close()
+    db = new DatabaseSync(file)
+    const now = new Map((db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'triples'").all() as Array<{ name: string, sql: string | null }>)
+      .map(r => [r.name, r.sql]))
+    for (const [name, sql] of DEFERRABLE) assert.equal(now.get(name), sql)
+    assert.match(plan(db, "SELECT seq FROM triples WHERE subject = 'user:alice' AND predicate = 'knows'"), /INDEX triples_sp/)
+    db.close()
+    s = SqliteStore.open(file)
+    assert.equal(s.deferredIndexes(), 0)
+    assert.equal(s.queryTriples({ object: bob }, { limit: 10, offset: 0 }).total, 2)
+    s.close()
   })
 
   it('a peer\'s pages leave the checkpoint to the next commit that waits for the disk; a local write checkpoints as configured', () => {

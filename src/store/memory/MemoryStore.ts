@@ -36,6 +36,9 @@ import { stageRecords } from './MemoryStaging.ts'
 import { MemoryReads, newTables, stored, type Slot } from './MemoryReads.ts'
 import { MemoryTextIndex } from './MemoryTextIndex.ts'
 
+/** The secondary indexes SqliteStore leaves out for a write with `deferIndexes` (sqlite/deferredIndexes.ts DEFERRABLE). */
+const DEFERRED_INDEXES = 3
+
 export class MemoryStore implements Store {
   readonly kind = 'memory'
   private readonly tables = newTables()
@@ -53,6 +56,8 @@ export class MemoryStore implements Store {
   private writing = false
   private readonly text: MemoryTextIndex
   private readonly reads: MemoryReads
+  /** Indexes a write with `deferIndexes` left out, not built yet: this store has none, it only counts them as SqliteStore does. */
+  private deferred = 0
 
   constructor (opts: { textCandidates?: number } = {}) {
     this.reads = new MemoryReads(this.tables, this.feed, this.past, () => this.lastSeq)
@@ -106,6 +111,7 @@ export class MemoryStore implements Store {
     for (const slot of writes) this.put(slot, opts.deferText === true)
     this.lastSeq = seq
     this.mark = mark
+    if (opts.deferIndexes === true) this.deferred = DEFERRED_INDEXES
     if (opts.cursor !== undefined) this.cursors.set(opts.cursor.peer, opts.cursor.seq)
     for (const [key, value] of metaWrites) {
       if (value === undefined) this.meta.delete(key)
@@ -214,6 +220,17 @@ export class MemoryStore implements Store {
     this.assertWritable()
     checkSlice(seqs)
     return this.text.step(seqs, seq => this.feed.get(seq)?.record)
+  }
+
+  deferredIndexes (): number {
+    this.assertOpen()
+    return this.deferred
+  }
+
+  buildDeferredIndexes (): number {
+    this.assertWritable()
+    this.deferred = Math.max(0, this.deferred - 1)
+    return this.deferred
   }
 
   getState (kind: RecordKind, key: string): StoredState | undefined {

@@ -186,6 +186,15 @@ export class SqliteStore implements Store {
     return p.writer.transaction('rebuilding the text index', () => p.text.step(seqs, (kind, from, to) => p.reader.inSeqRange(kind, from, to)))
   }
 
+  deferredIndexes (): number {
+    return this.reading('reading the deferred indexes', p => p.writer.deferred.missing().length)
+  }
+
+  buildDeferredIndexes (): number {
+    const p = this.use()
+    return p.writer.transaction('building a deferred index', () => p.writer.deferred.buildNext())
+  }
+
   getState (kind: RecordKind, key: string): StoredState | undefined {
     return this.reading('reading a record', p => p.reader.getState(kind, key))
   }

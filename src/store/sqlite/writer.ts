@@ -36,6 +36,7 @@ import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks
 import type { ApplyOptions, ApplyResult, ClockRepair, FeedEntry } from '../Store.ts'
 import { COLLECTABLE_SQL, collectableArgs } from '../tombstones.ts'
 import { BatchTable } from './batches.ts'
+import { DeferredIndexes } from './deferredIndexes.ts'
 import { storeError } from './failures.ts'
 import { HistoryTable } from './history.ts'
 import { KnowledgeTables } from './knowledge.ts'
@@ -61,6 +62,8 @@ export class Writer {
   private readonly batches: BatchTable
   readonly history: HistoryTable
   readonly knowledge: KnowledgeTables
+  /** The secondary indexes a far-behind catch-up leaves out (deferredIndexes.ts). */
+  readonly deferred: DeferredIndexes
   private readonly records: RecordWrites
   /** The configured durability (store.synchronous); `refetchable` batches commit with NORMAL whatever it is. */
   private readonly mode: 'full' | 'normal'
@@ -90,6 +93,7 @@ export class Writer {
     this.batches = new BatchTable(db, nodes)
     this.history = new HistoryTable(db, nodes)
     this.knowledge = new KnowledgeTables(db)
+    this.deferred = new DeferredIndexes(db)
     this.records = new RecordWrites(db, nodes, text, this.history)
     this.mode = mode
     this.synchronous = mode === 'normal' ? 'NORMAL' : 'FULL'
@@ -259,6 +263,7 @@ export class Writer {
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const s = this.state.read()
     this.text.begin(opts.deferText === true)
+    if (opts.deferIndexes === true) this.deferred.drop()
     this.records.begin()
     const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
     if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {
