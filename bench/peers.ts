@@ -18,7 +18,8 @@
  *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
  *    rawInsert, measured in this run just before the copy, in this process);
  *  - live +100: 100 triples written on the source in one write, until the receiver holds them;
- *    eleven such writes one after another: the median of their times, and the first's;
+ *    eleven such writes one after another (ENGRAM_BENCH_PEERS_LIVE_ROUNDS): the median of their
+ *    times, and the first's;
  *  - resume +100: the receiver stops, 100 more are written on the source, the receiver starts
  *    again (a new process on the same data); `restart_ready_ms` is from its spawn until it is up
  *    (store open, REST API answering, sync started), `resume_ms` until it holds the 100.
@@ -36,6 +37,7 @@
  *
  * ENGRAM_BENCH_PEER_CONFIG (JSON, e.g. {"sync.maxTriplesPerSync":20000}): more configuration for
  * this build's engram peers, not the base's (with --base, a setting measured against the default).
+ * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (default 11): how many live writes the median is taken over.
  * ENGRAM_BENCH_PEER_V8_FLAGS (e.g. "--max-semi-space-size=16"): the Node.js flags this build's
  * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS), which the
  * base's peers keep: a V8 setting measured against the daemon's in one run.
@@ -56,8 +58,16 @@ const LIVE = 100
 /**
  * Live writes of LIVE, one after another: live_100_ms is the median of their times,
  * live_100_first_ms the first (after a copy, the first writes also pay for work the copy left).
+ * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (odd, 3 to 201): more of them, for a steadier median on a loaded machine.
  */
-const LIVE_ROUNDS = 11
+const LIVE_ROUNDS = liveRounds(process.env.ENGRAM_BENCH_PEERS_LIVE_ROUNDS)
+
+function liveRounds (given: string | undefined): number {
+  if (given === undefined || given === '') return 11
+  const n = Number(given)
+  if (!Number.isSafeInteger(n) || n < 3 || n > 201 || n % 2 === 0) throw new Error(`ENGRAM_BENCH_PEERS_LIVE_ROUNDS must be an odd number from 3 to 201 (got ${given})`)
+  return n
+}
 /** Configuration over the defaults for this build's engram peers (bench/peers/engram.ts CONFIG_JSON). */
 const PEER_CONFIG = process.env.ENGRAM_BENCH_PEER_CONFIG
 /** Node.js flags for this build's engram peers (ENGRAM_BENCH_PEER_V8_FLAGS), else the daemon's. */

@@ -30,10 +30,12 @@ async function run (store: Store, seed: number): Promise<FeedTailStats> {
   const tail = new FeedTail({ store, max: 8 })
   const sources: ReadonlyArray<NodeId | undefined> = [undefined, B, C]
   let wall = 1_000
-  // a commit is told to the tail, as NativeSync does on the engine's change event
+  // a commit is told to the tail with its entries, as NativeSync does on the engine's change event
+  // (now and then without them, as a commit the tail is told of but not given)
   const write = (records: MemoryRecord[], via: NodeId | undefined): void => {
-    store.apply(records, { clock: mark(wall + 10), ...(via !== undefined ? { via } : {}) })
-    tail.changed()
+    const result = store.apply(records, { clock: mark(wall + 10), ...(via !== undefined ? { via } : {}) })
+    if (random() < 0.9) tail.changed(result.changed, via)
+    else tail.changed()
   }
   for (let step = 0; step < 400; step++) {
     const op = random()
@@ -70,6 +72,7 @@ describe('FeedTail', () => {
       for (const s of [memory, sqlite]) {
         assert.ok(s.hits > 500, `most reads near the end are answered (${JSON.stringify(s)})`)
         assert.ok(s.misses > 50, `reads before the tail go to the store (${JSON.stringify(s)})`)
+        assert.ok(s.told > 50, `local commits are taken from their entries (${JSON.stringify(s)})`)
       }
     } finally {
       store.close()
@@ -93,6 +96,41 @@ describe('FeedTail', () => {
     assert.equal(tail.stats.reads - before, 1)
     // the tail holds what came before too: a read from 0 leaves out what came through B
     assert.deepEqual(tail.changesSince(0, { limit: 10, excludeVia: B }), undefined, 'the tail began at seq 2: earlier reads go to the store')
+  })
+
+  it('takes a local commit from the entries it is told with, without reading the store', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-feed-tail-'))
+    for (const store of [new MemoryStore(), SqliteStore.open(join(dir, 'a.db'))]) {
+      const tail = new FeedTail({ store })
+      const local = (key: string, wall: number): void => {
+        const result = store.apply([note(key, 1, at(wall)), note(`${key}2`, 1, at(wall + 1))], { clock: mark(wall + 10) })
+        tail.changed(result.changed)
+      }
+      local('a', 100)
+      tail.changesSince(0, { limit: 10 })
+      const reads = tail.stats.reads
+      // a live stream: a local write of two records, the stream reads it; five times over
+      for (let i = 0; i < 5; i++) {
+        local(`k${i}`, 200 + 10 * i)
+        const last = store.stats().lastSeq
+        assert.deepEqual(plain(tail.changesSince(last - 2, { limit: 10 })!), plain(store.changesSince(last - 2, { limit: 10 })))
+      }
+      assert.equal(tail.stats.reads - reads, 0, 'no read of the store for a local commit told with its entries')
+      assert.equal(tail.stats.told, 5)
+      // a commit through a peer is read from the store: its entries' peers are the store's to say
+      const remote = store.apply([note('r', 1, at(400, 0, B))], { clock: mark(410), via: B })
+      tail.changed(remote.changed, B)
+      assert.deepEqual(tail.changesSince(store.stats().lastSeq - 1, { limit: 10, excludeVia: B })?.entries, [])
+      assert.equal(tail.stats.reads - reads, 1)
+      // a commit not told, then a local one told: a gap, read from the store
+      store.apply([note('x', 1, at(500))], { clock: mark(510) })
+      local('y', 520)
+      const last = store.stats().lastSeq
+      assert.deepEqual(plain(tail.changesSince(last - 3, { limit: 10 })!), plain(store.changesSince(last - 3, { limit: 10 })))
+      assert.equal(tail.stats.reads - reads, 2)
+      store.close()
+    }
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it("reads the store's state and the knowledge vector once a turn for every stream, again after a commit or in the next turn", async () => {

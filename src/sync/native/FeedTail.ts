@@ -8,7 +8,12 @@
  * `limit`, with the same `lastSeq` and `hasMore`.
  *
  * It stays exact: before each answer it reads the store's last seq and feed floor, and reads the
- * entries after its end when the feed went on. An entry of a record changed again (a later seq)
+ * entries after its end when the feed went on. A local commit (no peer it came through) told with
+ * its entries (`changed(entries)`: the engine's change event carries them) is taken from them
+ * instead, without reading the store back, when they follow the tail's end without a gap and end
+ * where the store's feed ends — as they were just committed, they are what the read would give;
+ * anything else (a commit through a peer, whose entries' peers are the store's to say; a commit
+ * not told; a gap) is read from the store. An entry of a record changed again (a later seq)
  * is dropped with that read, as the store dropped it; a raised feed floor (tombstones collected:
  * rows removed without a new seq) or a feed that went back empties it. It holds at most `max`
  * entries, the newest; a read that starts before them (a stream behind: its window full, a
@@ -25,6 +30,10 @@
  * next turn: a stream in the same turn reads the state as it was a moment before it, as it
  * would have had it read first. The knowledge is read after the feed's state in a turn and
  * dropped with it, so a vector is never newer than the entries read beside it would allow.
+ *
+ * Measured (a CPU profile of the sender over 60 live writes of 100 records on a store of
+ * 100,000, loaded machine): reading each write back (a read transaction, the rows decoded) took
+ * 0.87 ms, on the path from the sender's commit to its page on the wire.
  */
 import type { NodeId } from '../../core/ids.ts'
 import { recordKey } from '../../core/model.ts'
@@ -37,6 +46,8 @@ export const FEED_TAIL_ENTRIES = 2048
 export interface FeedTailStats {
   /** Store reads of the feed the tail made (one per step of the feed it saw, at most). */
   reads: number
+  /** Steps of the feed taken from the entries a local commit was told with (no store read). */
+  told: number
   /** Stream reads it answered. */
   hits: number
   /** Stream reads that started before it (the stream read the store). */
@@ -51,7 +62,7 @@ export interface FeedTailStats {
 interface FeedState { readonly lastSeq: number, readonly feedFloor: number }
 
 export class FeedTail {
-  readonly stats: FeedTailStats = { reads: 0, hits: 0, misses: 0, states: 0, vectors: 0 }
+  readonly stats: FeedTailStats = { reads: 0, told: 0, hits: 0, misses: 0, states: 0, vectors: 0 }
   private readonly store: Store
   private readonly max: number
   private readonly vector: (() => KnowledgeToSend) | undefined
@@ -67,6 +78,8 @@ export class FeedTail {
   private entries: FeedEntry[] = []
   /** The seq of each held entry, by record (kind and key). */
   private readonly seqOf = new Map<string, number>()
+  /** Entries of local commits told since the tail last followed the feed, in seq order without a gap. */
+  private told: FeedEntry[] = []
 
   /** `knowledge`: this node's vector and voids (Engine.knowledgeToSend), read at most once a turn by knowledge(). */
   constructor (opts: { readonly store: Store, readonly max?: number, readonly knowledge?: () => KnowledgeToSend }) {
@@ -75,8 +88,26 @@ export class FeedTail {
     this.vector = opts.knowledge
   }
 
-  /** A commit happened: the next read of the feed's state and of the knowledge goes to the store. */
-  changed (): void {
+  /**
+   * A commit happened: the next read of the feed's state and of the knowledge goes to the store.
+   * `entries` (with `via`, the peer the commit came through: absent for a local one): what it
+   * committed, in seq order (the engine's change event) — a local commit's are taken in from
+   * them when they continue the tail (see above).
+   */
+  changed (entries?: readonly FeedEntry[], via?: NodeId): void {
+    this.newTurn()
+    if (entries === undefined || entries.length === 0) return
+    const last = this.told.length > 0 ? this.told[this.told.length - 1]!.seq : this.end
+    if (via !== undefined || !follows(entries, last) || this.told.length + entries.length > this.max) {
+      // not a local commit right after what the tail holds: the next step reads the store
+      this.told = []
+      return
+    }
+    for (const e of entries) this.told.push(e)
+  }
+
+  /** The next read of the feed's state and of the knowledge goes to the store. */
+  private newTurn (): void {
     this.turn++
     this.state = this.known = undefined
   }
@@ -109,7 +140,7 @@ export class FeedTail {
     this.known = undefined
     const turn = this.turn
     // the turn ends: the next one reads again (unless changed() already made it)
-    queueMicrotask(() => { if (this.turn === turn) this.changed() })
+    queueMicrotask(() => { if (this.turn === turn) this.newTurn() })
     return this.state
   }
 
@@ -137,8 +168,10 @@ export class FeedTail {
   /** Brings the tail to the store's feed as it is now. */
   private follow (): void {
     // the tail read past what this turn's state says (a commit it was not told of): read it again
-    if (this.feedState().lastSeq < this.end) this.changed()
+    if (this.feedState().lastSeq < this.end) this.newTurn()
     const { lastSeq, feedFloor } = this.feedState()
+    const told = this.told
+    this.told = []
     // tombstones collected (rows gone without a new seq), a feed that went back, or more new
     // seqs at once than the tail holds: it starts over at the end
     if (feedFloor !== this.floor || lastSeq < this.end || lastSeq - this.end > this.max) {
@@ -146,8 +179,15 @@ export class FeedTail {
       return
     }
     if (lastSeq === this.end) return
-    const page = this.store.changesSince(this.end, { limit: this.max, withVia: true })
-    this.stats.reads++
+    let page: ChangesPage
+    // local commits told with their entries, every seq since the tail's end: what the store would answer
+    if (told.length > 0 && told[0]!.seq === this.end + 1 && told[told.length - 1]!.seq === lastSeq) {
+      page = { entries: told, lastSeq: lastSeq as ChangesPage['lastSeq'], hasMore: false }
+      this.stats.told++
+    } else {
+      page = this.store.changesSince(this.end, { limit: this.max, withVia: true })
+      this.stats.reads++
+    }
     // more entries than the tail holds (cannot be: at most max seqs were issued since)
     if (page.hasMore) {
       this.reset(lastSeq, feedFloor)
@@ -175,6 +215,7 @@ export class FeedTail {
     this.start = this.end = at
     this.floor = floor
     this.entries = []
+    this.told = []
     this.seqOf.clear()
   }
 
@@ -189,4 +230,10 @@ export class FeedTail {
     }
     return lo
   }
+}
+
+/** Whether `entries` hold the seqs right after `after`, one by one. */
+function follows (entries: readonly FeedEntry[], after: number): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.seq !== after + 1 + i) return false
+  return true
 }

@@ -6,7 +6,7 @@
  * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts). What it is given is in
  * NativeSyncOptions.ts.
  *
- *   engine 'change' ──► the feed tail: changed() (FeedTail.ts); every open session: wake() (the one the change came from sends no records
+ *   engine 'change' ──► the feed tail: changed(entries) (FeedTail.ts); every open session: wake() (the one the change came from sends no records
  *                       back, only an empty page that moves its cursor); LazyWindow.observe
  *   transport onConnection ──► NativeSession (handshake, streams, gossip)
  *   every gossipIntervalMs ──► round++, each open session: tick()
@@ -354,8 +354,9 @@ export class NativeSync implements PeerDialer {
   }
 
   private changed (ev: ChangeEvent): void {
-    // the streams woken next read the feed's new state (once for all of them)
-    this.builder.tail.changed()
+    // the streams woken next read the feed's new state (once for all of them); a local commit's
+    // entries are taken from the event, not read back
+    this.builder.tail.changed(ev.entries, ev.via)
     for (const s of this.sessions.values()) s.wake(ev.via)
     this.window.observe(ev.entries)
     if (ev.via !== undefined) this.flushWhenIdle()
