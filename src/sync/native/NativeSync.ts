@@ -91,7 +91,11 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
       now: this.now,
-      busy: () => { for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true; return false },
+      // a session opening or catching this node up, or the first dial of a peer (at a start: the peer that catches it up)
+      busy: () => {
+        for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true
+        return this.redialer.firstDialing()
+      },
       ...(opts.windowSaves !== undefined ? { saves: opts.windowSaves, feedId: this.feedId } : {}),
       onStarted: (s, ms) => {
         const how = s.from === 'file'
@@ -157,11 +161,13 @@ export class NativeSync implements PeerDialer {
     this.transport.onConnection(conn => { this.accept(conn) })
     await this.transport.start()
     this.engine.on('change', this.onChange)
-    this.window.start() // the window index builds in the background; gossip rounds wait for it
     this.scheduleTick()
     const always = this.peers.dialledAlways()
     for (const p of always) this.redialer.start(p.addr)
     for (const addr of this.proposed.keys()) this.redialer.start(addr)
+    // the window index builds in the background, once the dials just started and the catch-ups
+    // they bring are done (its `busy`); gossip rounds wait for it
+    this.window.start()
     this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: always.length })
   }
 
