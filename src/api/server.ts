@@ -61,8 +61,10 @@ export async function createApiServer (deps: ApiDeps): Promise<FastifyInstance> 
     schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
     ajv: {
       // No coercion (a number is not a string), unknown fields are errors rather than dropped,
-      // and errors carry the offending data so messages can describe it.
-      customOptions: { coerceTypes: false, removeAdditional: false, verbose: true, allErrors: false }
+      // and errors carry the offending data so messages can describe it. The routes' schemas are
+      // this code's own, not checked against Ajv's meta-schema at every start: compiling that
+      // meta-schema was most of a daemon's first request (lazyValidators.ts).
+      customOptions: { coerceTypes: false, removeAdditional: false, verbose: true, allErrors: false, validateSchema: false }
     }
   }) as unknown as FastifyInstance
   // Bodies are JSON only (415 for another content type); an empty body is no body (bodies.ts).

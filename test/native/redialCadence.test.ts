@@ -164,4 +164,31 @@ describe('redial cadence', () => {
     assert.equal(early.r.nudge(), 0)
     await early.r.stopAll()
   })
+
+  it('firstDialing: true while some peer\'s first dial is under way, and only then', async () => {
+    const time = new FakeTime()
+    let answer: { resolve: (c: Connection) => void, reject: (e: unknown) => void } | undefined
+    const r = new Redialer({
+      now: () => time.now,
+      sleep: time.sleep,
+      random: () => 0.5,
+      dial: async (_addr, signal) => await new Promise<Connection>((resolve, reject) => {
+        answer = { resolve, reject }
+        signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+      }),
+      onConnected: async () => false
+    })
+    assert.equal(r.firstDialing(), false, 'no peer')
+    r.start('peer')
+    assert.equal(r.firstDialing(), true, 'its first dial under way')
+    answer!.reject(TIMEOUT('dialling peer', 10_000))
+    await time.settle()
+    assert.equal(r.firstDialing(), false, 'the first dial failed: the redials do not count')
+    await time.next()
+    assert.equal(r.firstDialing(), false, 'a redial under way')
+    r.start('other')
+    assert.equal(r.firstDialing(), true, 'another peer\'s first dial')
+    await r.stopAll()
+    assert.equal(r.firstDialing(), false, 'stopped')
+  })
 })

@@ -20,6 +20,7 @@ import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import type { Store } from '../../src/store/Store.ts'
 import { LazyWindow } from '../../src/sync/native/LazyWindow.ts'
+import { MemoryWindowSaves } from '../../src/sync/native/WindowSaves.ts'
 import { mulberry32 } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually } from '../support/eventually.ts'
 import { seedFor } from '../support/seed.ts'
@@ -167,6 +168,46 @@ describe('the window index after a restart', () => {
     assert.equal(again.ready, false)
     engine.addTriples(Array.from({ length: 60 }, (_, i) => ({ subject: `user:t${i}`, predicate: 'knows', object: i })))
     await eventually(() => again.ready, 'the build past the bound, busy or not')
+    assertSameIndex(again.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    again.stop()
+  })
+
+  test('a start reads its saved copy only once no session opens or catches this node up, up to busyQueued entries queued', async () => {
+    const store = new MemoryStore()
+    const engine = new Engine({ store, node: asNodeId('node-a'), maxDriftMs: 60_000, now: () => T0 })
+    engine.addTriples(Array.from({ length: 200 }, (_, i) => ({ subject: `user:s${i}`, predicate: 'knows', object: i })))
+    // a saved copy, as the last stop left it
+    const saved = new MemoryWindowSaves()
+    const first = new LazyWindow({ store, ttlMs: TTL, now: () => T0, saves: saved, feedId: 'feed-a', checkpointMs: 0 })
+    first.current()
+    await first.save()
+    first.stop()
+    let loads = 0
+    const saves = { read: () => saved.read(), load: async () => { loads++; return await saved.load() }, write: async (b: Uint8Array) => { await saved.write(b) } }
+    let busy = true
+    const window = new LazyWindow({ store, ttlMs: TTL, now: () => T0, saves, feedId: 'feed-a', checkpointMs: 0, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { window.observe(e.entries) })
+    window.start()
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(loads, 0, 'the saved copy was read while a session opened or caught this node up')
+    assert.equal(window.ready, false)
+    busy = false
+    await eventually(() => window.ready, 'read back once the catch-up ended')
+    assert.equal(loads, 1)
+    assert.equal(window.index.start.from, 'file')
+    assertSameIndex(window.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
+    window.stop()
+
+    // a long catch-up: past busyQueued entries queued, the copy is read, busy or not
+    busy = true
+    const again = new LazyWindow({ store, ttlMs: TTL, now: () => T0, saves, feedId: 'feed-a', checkpointMs: 0, busy: () => busy, busyQueued: 50 })
+    engine.on('change', e => { again.observe(e.entries) })
+    again.start()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(loads, 1)
+    engine.addTriples(Array.from({ length: 60 }, (_, i) => ({ subject: `user:t${i}`, predicate: 'knows', object: i })))
+    await eventually(() => again.ready, 'read back past the bound, busy or not')
+    assert.equal(loads, 2)
     assertSameIndex(again.current(), new WindowIndex({ store, ttlMs: TTL, now: () => T0 }))
     again.stop()
   })

@@ -59,4 +59,19 @@ describe('ArrivalIndex', () => {
     assert.deepEqual(again.view(), index.view())
     assert.deepEqual(new ArrivalIndex({ load: () => '{broken', save: () => {}, now: () => now }).view(), [], 'unreadable marks are none')
   })
+
+  it('saves the marks read back at a start only saveEveryMs after it, not at the first commit', () => {
+    let now = 50_000
+    const saves: string[] = []
+    const index = new ArrivalIndex({ load: () => JSON.stringify([[40_000, 100]]), save: t => { saves.push(t) }, now: () => now, saveEveryMs: 30_000 })
+    index.observe(100) // the start: nothing new
+    now += 10; index.observe(200) // the first commit after the start (a peer's catch-up page)
+    assert.deepEqual(saves, [], 'no save on the first commit after a start')
+    now += 29_990; index.observe(300)
+    assert.equal(saves.length, 1, 'saved once saveEveryMs passed since the start')
+    assert.deepEqual(JSON.parse(saves[0]!), [[40_000, 100], [50_010, 200], [80_000, 300]])
+    now += 10; index.observe(400)
+    index.flush() // a stop
+    assert.equal(saves.length, 2)
+  })
 })

@@ -19,9 +19,10 @@
  * once, a slice per turn, whatever else goes on.
  *
  * A start builds the index in the background too, a slice per turn of the event loop, and its
- * slices wait in the same way while a session opens or catches this node up: a restarted node's
- * first catch-up (the handshake, the cursor, the pages) is not slowed by hashing the index that
- * gossip, waiting for that catch-up anyway, does not read before it ends.
+ * slices — and before them the read of its saved copy — wait in the same way while a session
+ * opens or catches this node up: a restarted node's first catch-up (the dial, the handshake, the
+ * cursor, the pages) is not slowed by reading and hashing the index that gossip, waiting for that
+ * catch-up anyway, does not read before it ends.
  *
  * Saved between starts (`saves`, windowFile.ts): a start reads the saved index back and then
  * only the feed after it (WindowIndex.beginLoad) instead of hashing every record of the store —
@@ -55,8 +56,9 @@ export interface LazyWindowOptions {
   readonly idleMs?: number
   /**
    * True while a session is opening or a stream is catching this node up (NativeSession.opening,
-   * catchingUp): the background take-in and a start's build wait for it to end (up to
-   * BUSY_QUEUED entries queued), as gossip does. Default: never.
+   * catchingUp), or the node's first dial of a peer is under way (Redialer.firstDialing): the
+   * background take-in, a start's read of the saved index and its build wait for it to end (up
+   * to BUSY_QUEUED entries queued), as gossip does. Default: never.
    */
   readonly busy?: () => boolean
   /** Entries that wait for a catch-up to end. Default BUSY_QUEUED. */
@@ -118,6 +120,8 @@ export class LazyWindow {
   private buildTimer: NodeJS.Immediate | undefined
   /** A start's build waiting for a catch-up (`busy`) to end. */
   private buildWait: NodeJS.Timeout | undefined
+  /** A start's read of the saved index waiting for a catch-up (`busy`) to end. */
+  private loadWait: NodeJS.Timeout | undefined
   private stopped = false
   /** The queue reached MAX_QUEUED: it is being taken in whole, whatever commits come meanwhile. */
   private draining = false
@@ -212,21 +216,33 @@ export class LazyWindow {
     // the saved index is read off the event loop; a read of the index meanwhile (current(), or a
     // peer's gossip reaching the index itself) reads it at once
     this.index.deferLoad(() => { this.readSaved() })
-    this.opts.saves!.load().then(bytes => {
-      if (!this.unread) return // read meanwhile
-      this.unread = false
-      this.index.deferLoad(undefined)
-      if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
-    }, (e: unknown) => {
-      if (!this.unread) return
-      this.unread = false
-      this.index.deferLoad(undefined)
-      this.opts.onSaveError?.('read', e)
-    }).finally(() => {
-      if (this.stopped || this.buildTimer !== undefined || this.buildWait !== undefined) return
-      if (this.index.building) this.buildTimer = setImmediate(step)
-      else this.built() // ended meanwhile, by a read of the index
-    })
+    // ... and not while a session opens or catches this node up (`busy`): the file (ten megabytes
+    // for 100,000 records) is read in many turns of the event loop, which a restarted node's first
+    // catch-up needs — up to busyQueued entries queued meanwhile, as the build's slices wait
+    const load = (): void => {
+      this.loadWait = undefined
+      if (this.stopped || !this.unread) return // stopped, or read meanwhile
+      if (this.busy() && this.queue.length < this.busyQueued) {
+        this.loadWait = setTimeout(load, BUSY_RETRY_MS)
+        return
+      }
+      this.opts.saves!.load().then(bytes => {
+        if (!this.unread) return // read meanwhile
+        this.unread = false
+        this.index.deferLoad(undefined)
+        if (bytes !== undefined) this.index.beginLoad(bytes, { feedId: this.opts.feedId! })
+      }, (e: unknown) => {
+        if (!this.unread) return
+        this.unread = false
+        this.index.deferLoad(undefined)
+        this.opts.onSaveError?.('read', e)
+      }).finally(() => {
+        if (this.stopped || this.buildTimer !== undefined || this.buildWait !== undefined) return
+        if (this.index.building) this.buildTimer = setImmediate(step)
+        else this.built() // ended meanwhile, by a read of the index
+      })
+    }
+    load()
     this.saver!.startCheckpoints()
   }
 
@@ -366,6 +382,7 @@ export class LazyWindow {
   private cancelBuild (): void {
     if (this.buildTimer !== undefined) { clearImmediate(this.buildTimer); this.buildTimer = undefined }
     if (this.buildWait !== undefined) { clearTimeout(this.buildWait); this.buildWait = undefined }
+    if (this.loadWait !== undefined) { clearTimeout(this.loadWait); this.loadWait = undefined }
   }
 
   private cancel (): void {

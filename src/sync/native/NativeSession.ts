@@ -140,8 +140,10 @@ export class NativeSession {
       synced: () => { this.synced('round') }
     })
     this.startTimers()
-    this.opts.onOpen?.(this)
+    // the cursor first: the peer's stream starts from it, and what is told of the open (the
+    // peer registry notes it, a write that waits for the disk) is not on its way
     if (stream) this.receiver.sendCursor()
+    this.opts.onOpen?.(this)
     // what the peer sent after its proof, now that the proof is verified
     for (const frame of this.handshake.release()) {
       if (this.state !== 'open') break

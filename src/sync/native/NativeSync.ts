@@ -91,7 +91,11 @@ export class NativeSync implements PeerDialer {
       store: opts.engine.store,
       ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
       now: this.now,
-      busy: () => { for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true; return false },
+      // a session opening or catching this node up, or the first dial of a peer (at a start: the peer that catches it up)
+      busy: () => {
+        for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true
+        return this.redialer.firstDialing()
+      },
       ...(opts.windowSaves !== undefined ? { saves: opts.windowSaves, feedId: this.feedId } : {}),
       onStarted: (s, ms) => {
         const how = s.from === 'file'
@@ -122,10 +126,7 @@ export class NativeSync implements PeerDialer {
       random: this.random,
       now: this.now,
       dial: (addr, signal) => this.transport.dial(addr, { signal, expectedNode: this.proposed.get(addr)?.expectedNode }),
-      onConnected: (addr, conn) => {
-        this.peerEvent({ type: 'dialled', addr, nodeId: conn.remoteNode })
-        return this.sessionOutcome(conn, addr)
-      },
+      onConnected: (addr, conn) => this.sessionOutcome(conn, addr),
       onFailure: (addr, err, n) => {
         this.failures++
         this.peerEvent({ type: 'dial-failed', addr, error: err instanceof Error ? err.message : String(err) })
@@ -160,11 +161,13 @@ export class NativeSync implements PeerDialer {
     this.transport.onConnection(conn => { this.accept(conn) })
     await this.transport.start()
     this.engine.on('change', this.onChange)
-    this.window.start() // the window index builds in the background; gossip rounds wait for it
     this.scheduleTick()
     const always = this.peers.dialledAlways()
     for (const p of always) this.redialer.start(p.addr)
     for (const addr of this.proposed.keys()) this.redialer.start(addr)
+    // the window index builds in the background, once the dials just started and the catch-ups
+    // they bring are done (its `busy`); gossip rounds wait for it
+    this.window.start()
     this.log.info('native P2P sync started', { node: this.nodeId, listen: this.transport.listenAddrs().join(' '), peers: always.length })
   }
 
@@ -324,20 +327,28 @@ export class NativeSync implements PeerDialer {
     return this.peers.dialledAlways().some(p => this.redialer.state(p.addr)?.nodeId === node)
   }
 
-  /** A dialled session: resolves when it ends, true when it opened and ended without an error. */
-  private async sessionOutcome (conn: Connection, addr?: string): Promise<boolean> {
+  /**
+   * A dialled session: resolves when it ends, true when it opened and ended without an error. The
+   * dial is reported (`dialled`: the peer registry notes it, a write that waits for the disk) once
+   * the session's handshake ended, so that the write is not on the way of the handshake nor of
+   * the session's first cursor.
+   */
+  private async sessionOutcome (conn: Connection, addr: string): Promise<boolean> {
     const session = this.sessions.get(conn.id)
+    const dialled = (): void => { this.peerEvent({ type: 'dialled', addr, nodeId: conn.remoteNode }) }
     if (session === undefined) {
+      dialled()
       const info = await conn.closed
-      if (addr !== undefined) this.peerEvent({ type: 'session-ended', nodeId: conn.remoteNode, addr, error: `the session ended: ${info.reason ?? 'closed'}` })
+      this.peerEvent({ type: 'session-ended', nodeId: conn.remoteNode, addr, error: `the session ended: ${info.reason ?? 'closed'}` })
       return false
     }
     const ok = await (this.opened.get(session) ?? Promise.resolve(false))
+    dialled()
     const info = await conn.closed
     // a session the peer closed because it failed or refused it is a failure here too: the redial
     // backoff grows on every refusal, on both ends (not reset by a session that opened, then was cut)
     const healthy = ok && session.error === undefined && !isFailureReason(info.reason)
-    if (addr !== undefined) this.peerEvent(endedEvent(session, info.reason, addr, healthy))
+    this.peerEvent(endedEvent(session, info.reason, addr, healthy))
     return healthy
   }
 

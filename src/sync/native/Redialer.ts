@@ -77,6 +77,8 @@ interface Loop {
   /** Aborts the backoff wait in progress (a nudge); undefined when not waiting. */
   wake: AbortController | undefined
   nudgedAt: number | undefined
+  /** Its first dial is under way (no answer nor failure yet). */
+  firstDial: boolean
 }
 
 export class Redialer {
@@ -112,7 +114,7 @@ export class Redialer {
   start (addr: string): void {
     if (this.loops.has(addr)) return
     const state: DialState = { addr, nodeId: undefined, connected: false, failures: 0, refusals: 0, unanswered: 0, lastFailure: undefined, lastError: undefined, nextAttemptAt: undefined }
-    const loop: Loop = { state, abort: new AbortController(), done: Promise.resolve(), wake: undefined, nudgedAt: undefined }
+    const loop: Loop = { state, abort: new AbortController(), done: Promise.resolve(), wake: undefined, nudgedAt: undefined, firstDial: true }
     loop.done = this.run(loop).catch(() => undefined)
     this.loops.set(addr, loop)
   }
@@ -136,6 +138,17 @@ export class Redialer {
 
   state (addr: string): DialState | undefined {
     return this.loops.get(addr)?.state
+  }
+
+  /**
+   * Whether the first dial of some peer is under way: at a start, the dial of a peer that will
+   * then catch this node up (the node's background work waits for it, as for the catch-up
+   * itself: NativeSync's `busy`). Once a dial connected or failed it no longer counts, so a peer
+   * that does not answer holds nothing for longer than one dial.
+   */
+  firstDialing (): boolean {
+    for (const loop of this.loops.values()) if (loop.firstDial) return true
+    return false
   }
 
   /**
@@ -169,7 +182,12 @@ export class Redialer {
       st.nextAttemptAt = undefined
       let outcome: DialFailureKind | 'healthy'
       try {
-        const conn = await this.opts.dial(st.addr, signal)
+        let conn: Connection
+        try {
+          conn = await this.opts.dial(st.addr, signal)
+        } finally {
+          loop.firstDial = false
+        }
         st.nodeId = conn.remoteNode
         st.connected = true
         const healthy = await raceAbort(this.opts.onConnected(st.addr, conn), signal)

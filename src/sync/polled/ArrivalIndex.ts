@@ -16,7 +16,11 @@
  * Marks are taken when the feed grows, about one per `resolutionMs` (the newest one moving up to
  * the last commit, so an answer never starts before what was there at the last write); the list is thinned from
  * its old end when it passes `maxMarks` (old marks get coarser), and saved in the store's local
- * metadata (never replicated) at most every `saveEveryMs`, so a restart keeps it.
+ * metadata (never replicated) at most every `saveEveryMs`, so a restart keeps it. The marks read
+ * back at a start are saved already: the first save comes `saveEveryMs` after it, not at the
+ * first commit — after a restart that is usually the page a peer sends to catch this node up,
+ * and a save there (a commit that waits for the disk, in the commit's change event) delayed the
+ * records reaching everything else that listens.
  */
 
 export interface ArrivalMark {
@@ -42,12 +46,14 @@ export interface ArrivalIndexOptions {
 export class ArrivalIndex {
   private readonly opts: ArrivalIndexOptions
   private marks: ArrivalMark[]
-  private savedAt = -Infinity
+  /** When the marks were last saved: at construction, those read back are. */
+  private savedAt: number
   private dirty = false
 
   constructor (opts: ArrivalIndexOptions) {
     this.opts = opts
     this.marks = parseMarks(opts.load())
+    this.savedAt = opts.now()
   }
 
   /** The feed's last seq is now `lastSeq` (after a commit, or at start). */
