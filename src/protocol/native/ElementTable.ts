@@ -55,7 +55,9 @@ export class ElementTable {
   /** Keys that are not 64 hex digits, per kind: key → slot; and slot → key. */
   private readonly named: Array<Map<string, number>> = KINDS.map(() => new Map())
   private readonly names = new Map<number, string>()
+  /** The bytes of the hex key `find` was last given (`probeKey`), which `add` then takes as they are. */
   private readonly probe = new Uint8Array(ID_BYTES)
+  private probeKey: string | undefined
 
   /** Elements held. */
   get size (): number {
@@ -65,7 +67,10 @@ export class ElementTable {
   /** The slot of a record's element, or -1. */
   find (kind: RecordKind, key: string): number {
     const code = KIND_CODE[kind]
-    if (!hexKeyInto(key, this.probe, 0)) return this.named[code]!.get(key) ?? NONE
+    if (key !== this.probeKey) {
+      if (!hexKeyInto(key, this.probe, 0)) return this.named[code]!.get(key) ?? NONE
+      this.probeKey = key
+    }
     if (this.hexCount === 0) return NONE
     const mask = this.hash.length - 1
     for (let h = this.hashOf(this.probe, 0, code) & mask; ; h = (h + 1) & mask) {
@@ -79,7 +84,9 @@ export class ElementTable {
   add (kind: RecordKind, key: string, wall: number, seq: number, dead: boolean, element: Uint8Array): number {
     const slot = this.take()
     const code = KIND_CODE[kind]
-    const hex = hexKeyInto(key, this.ids, slot * ID_BYTES)
+    let hex = key === this.probeKey
+    if (hex) this.ids.set(this.probe, slot * ID_BYTES)
+    else hex = hexKeyInto(key, this.ids, slot * ID_BYTES)
     const p = slot * EB
     for (let i = 0; i < EB; i++) this.elements[p + i] = element[i]!
     this.walls[slot] = wall
