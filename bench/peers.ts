@@ -45,13 +45,14 @@
  * this build's engram peers, not the base's (with --base, a setting measured against the default).
  * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (default 11): how many live writes the median is taken over.
  * ENGRAM_BENCH_PEER_V8_FLAGS (e.g. "--max-semi-space-size=16"): the Node.js flags this build's
- * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS), which the
- * base's peers keep: a V8 setting measured against the daemon's in one run.
+ * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS): a V8
+ * setting measured against the daemon's in one run. The base's peers run with the base's own
+ * daemon flags (its src/cli/launch.ts), as its `engram start` would.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures } from './peers/protocol.ts'
 import { rawInsert } from './store.ts'
 import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
@@ -81,6 +82,12 @@ const PEER_V8_FLAGS: readonly string[] = process.env.ENGRAM_BENCH_PEER_V8_FLAGS?
 
 type System = 'engram' | 'yjs'
 
+/** The V8 flags another checkout's daemon runs with (its src/cli/launch.ts DAEMON_V8_FLAGS). */
+async function daemonFlagsOf (checkout: string): Promise<readonly string[]> {
+  const launch = await import(pathToFileURL(join(checkout, 'src', 'cli', 'launch.ts')).href) as { DAEMON_V8_FLAGS?: readonly string[] }
+  return launch.DAEMON_V8_FLAGS ?? []
+}
+
 interface Run {
   readonly insertMs: number
   /** Plain SQLite INSERTs, rows per second (engram only). */
@@ -109,15 +116,15 @@ interface Run {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-/** The source and the receiver of one system, each in a process (`engram`: that build's peer). */
-async function run (system: System, rows: number, dir: string, engram = ENGRAM): Promise<Run> {
+/** The source and the receiver of one system, each in a process (`engram`: that build's peer, run with `engramFlags`). */
+async function run (system: System, rows: number, dir: string, engram = ENGRAM, engramFlags = PEER_V8_FLAGS): Promise<Run> {
   const tag = engram === ENGRAM ? '' : 'base-'
   const config = engram === ENGRAM && PEER_CONFIG !== undefined ? [PEER_CONFIG] : []
   const receiverArgs = async (): Promise<string[]> => system === 'engram'
     ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort()), ...config]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
-  const flags = system === 'engram' ? (engram === ENGRAM ? PEER_V8_FLAGS : DAEMON_V8_FLAGS) : []
+  const flags = system === 'engram' ? engramFlags : []
   const source = new PeerProcess(system === 'engram' ? engram : YJS,
     system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort()), ...config] : ['server'], flags)
   const peers: PeerProcess[] = [source]
@@ -217,6 +224,7 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
 
 export async function benchPeers ({ rows, base }: { rows: number, base?: string | undefined }): Promise<Record<string, number>> {
   const baseEngram = base === undefined ? undefined : join(base, 'dist', 'bench', 'peers', 'engram.js')
+  const baseFlags = base === undefined ? [] : await daemonFlagsOf(base)
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-peers-'))
   const sizes = [10_000, 100_000, 1_000_000].filter(n => n <= rows)
   if (sizes.length === 0) sizes.push(rows)
@@ -226,7 +234,7 @@ export async function benchPeers ({ rows, base }: { rows: number, base?: string 
     for (const n of sizes) {
       const r = await run('engram', n, dir)
       Object.assign(out, figures(`engram_${n}`, n, r))
-      const b = baseEngram === undefined ? undefined : await run('engram', n, dir, baseEngram)
+      const b = baseEngram === undefined ? undefined : await run('engram', n, dir, baseEngram, baseFlags)
       if (b !== undefined) {
         Object.assign(out, figures(`base_engram_${n}`, n, b), {
           [`vs_base_${n}_restart_ready`]: round(r.restartReadyMs / b.restartReadyMs),

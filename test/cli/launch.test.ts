@@ -53,7 +53,7 @@ describe('launcher', () => {
 
   it('gives a daemon it starts the flags the user has not set', () => {
     assert.deepEqual(missingDaemonFlags([], undefined), DAEMON_V8_FLAGS)
-    assert.deepEqual(missingDaemonFlags([], '--max-semi-space-size=4 --trace-warnings'), [])
-    assert.deepEqual(missingDaemonFlags(['--max-semi-space-size=32'], ''), [])
+    assert.deepEqual(missingDaemonFlags([], '--max-semi-space-size=4 --trace-warnings'), ['--heap-growing-percent=50'])
+    assert.deepEqual(missingDaemonFlags(['--max-semi-space-size=32', '--heap-growing-percent=30'], ''), [])
   })
 })

@@ -119,16 +119,21 @@ describe('WindowIndex', () => {
     assertMatchesScratch(nd)
   })
 
-  test('records changed again and again keep the digest exact while the elements\' storage is compacted', () => {
+  test('records changed again and again keep the digest exact while the elements\' slots are reused; a saved copy stays as it was', () => {
     const nd = node()
     for (let i = 0; i < 3_000; i++) nd.engine.setNote(`k:${i % 300}`, i)
-    const views = [...nd.index.elements()].slice(0, 5).map(e => ({ e, bytes: e.element.slice() }))
+    const saved = nd.index.saved('feed')!
+    const before = Array.from({ length: saved.entries.length }, (_, i) => saved.entries.at(i)).map(e => ({ key: e.key, seq: e.seq, bytes: e.element.slice() }))
     for (let round = 0; round < 4; round++) {
       for (let i = 0; i < 300; i++) nd.engine.setNote(`k:${i}`, 10_000 * (round + 1) + i)
       assertMatchesScratch(nd)
     }
     assert.equal(nd.index.digest().n, 300)
-    for (const v of views) assert.deepEqual(v.e.element, v.bytes, 'an element read before keeps its bytes')
+    assert.equal(saved.entries.length, 300)
+    for (let i = 0; i < before.length; i++) {
+      const e = saved.entries.at(i)
+      assert.deepEqual({ key: e.key, seq: e.seq, bytes: e.element }, before[i], 'the saved copy keeps its entries')
+    }
     for (const e of nd.index.elements()) assert.deepEqual(e.element, elementOf(nd.store.getNote(e.key)!))
   })
 

@@ -2,10 +2,10 @@
  * Committed changes waiting for the gossip window index (LazyWindow.ts queues them while a
  * catch-up streams in), each kept as what the index needs of it — its kind, key, stamp wall time,
  * seq, whether it is a tombstone, and its 16-byte element (windowElement.ts) — and not as the
- * record itself. A record weighs about 700 bytes of heap; here a change costs about 120 (its
- * 34 bytes in typed arrays and its key), so the 50,000 changes a catch-up may hold for the index
- * take about 6 MB instead of 36 MB, and the records die young instead of filling the old
- * generation.
+ * record itself. A record weighs about 700 bytes of heap; here a change costs 66 bytes in typed
+ * arrays, its key of 64 hex digits kept as its 32 bytes (hexKey.ts; any other key as a string),
+ * so the 50,000 changes a catch-up may hold for the index take about 3 MB instead of 36 MB, and
+ * the records die young instead of filling the old generation.
  *
  * The element is hashed when the change is queued, unless the record's wall time is before the
  * window start the index holds then (WindowIndex.heldStart): that start only moves forward until
@@ -14,15 +14,18 @@
  */
 import { isTombstone, recordKey, type RecordKind } from '../../core/model.ts'
 import type { FeedEntry } from '../../store/Store.ts'
+import { HEX_KEY_BYTES, hexKeyInto, hexKeyOf } from './hexKey.ts'
 import { ELEMENT_BYTES, elementOf } from './windowElement.ts'
 
-/** Changes per chunk (about 140 KB of typed arrays). */
+/** Changes per chunk (about 270 KB of typed arrays). */
 const CHUNK = 4_096
 const KINDS: readonly RecordKind[] = ['triple', 'note', 'episode', 'trace']
 const KIND_CODE: Readonly<Record<RecordKind, number>> = { triple: 0, note: 1, episode: 2, trace: 3 }
 /** Flag bits beside the kind code (the low two bits). */
 const DEAD = 0x04
 const OUTSIDE = 0x08
+/** The key is kept as its 32 bytes in `ids`. */
+const HEX = 0x10
 
 /**
  * What the index is told of one queued change; `element` is undefined when the record is outside
@@ -38,7 +41,9 @@ class Chunk {
   readonly wall = new Float64Array(CHUNK)
   readonly flags = new Uint8Array(CHUNK)
   readonly elements = new Uint8Array(CHUNK * ELEMENT_BYTES)
-  readonly keys: Array<string | undefined> = new Array<string | undefined>(CHUNK).fill(undefined)
+  readonly ids = new Uint8Array(CHUNK * HEX_KEY_BYTES)
+  /** Keys that are not 64 hex digits, by slot. */
+  readonly keys = new Map<number, string>()
   /** Slots written. */
   end = 0
   /** Slots read (taken out). */
@@ -70,8 +75,10 @@ export class PendingElements {
       else flags |= OUTSIDE
       c.seq[i] = seq
       c.wall[i] = wall
+      const key = recordKey(record)
+      if (hexKeyInto(key, c.ids, i * HEX_KEY_BYTES)) flags |= HEX
+      else c.keys.set(i, key)
       c.flags[i] = flags
-      c.keys[i] = recordKey(record)
       this.count++
     }
   }
@@ -90,9 +97,10 @@ export class PendingElements {
             element = visited
             for (let j = 0, p = i * ELEMENT_BYTES; j < ELEMENT_BYTES; j++) element[j] = c.elements[p + j]!
           }
-          visit(KINDS[f & 3]!, c.keys[i]!, c.wall[i]!, c.seq[i]!, (f & DEAD) !== 0, element)
+          const key = (f & HEX) !== 0 ? hexKeyOf(c.ids, i * HEX_KEY_BYTES) : c.keys.get(i)!
+          visit(KINDS[f & 3]!, key, c.wall[i]!, c.seq[i]!, (f & DEAD) !== 0, element)
         }
-        c.keys[i] = undefined
+        c.keys.delete(i)
       }
       n -= upto - c.start
       this.count -= upto - c.start
@@ -104,6 +112,7 @@ export class PendingElements {
       const c = this.chunks[this.chunks.length - 1]!
       c.start = 0
       c.end = 0
+      c.keys.clear()
       this.chunks = [c]
     }
   }

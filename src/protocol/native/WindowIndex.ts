@@ -27,9 +27,9 @@ import { isTombstone, recordKey, type MemoryRecord, type RecordKind } from '../.
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
 import { CodedSummary } from './codedSummary.ts'
-import { ElementSlab, slabXorInto } from './ElementSlab.ts'
+import { ElementTable, slotView, type ElementList } from './ElementTable.ts'
 import type { PendingElements } from './PendingElements.ts'
-import { ELEMENT_BYTES, elementOf, Entry, FINE_BITS, fineBucketOf, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
+import { ELEMENT_BYTES, elementOf, FINE_BITS, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
 import type { WindowFileEntry, WindowFileHeader } from './windowFile.ts'
 import { WindowLoad, type WindowLoadContext, type WindowLoadTarget } from './WindowLoad.ts'
 
@@ -75,14 +75,10 @@ export class WindowIndex {
   private readonly store: Store
   private readonly ttlMs: number
   private readonly now: () => number
-  /** Per kind, key → entry. */
-  private readonly tables: Record<RecordKind, Map<string, Entry>> = { triple: new Map(), note: new Map(), episode: new Map(), trace: new Map() }
-  private count = 0
+  /** The elements and their records, found by kind and key, listed by fine bucket (ElementTable.ts). */
+  private readonly table = new ElementTable()
   private readonly x = new Uint8Array(ELEMENT_BYTES)
   private readonly fineX = new Uint8Array(FINE_BUCKETS * ELEMENT_BYTES)
-  private readonly fineMembers: (Set<Entry> | undefined)[] = new Array<Set<Entry> | undefined>(FINE_BUCKETS).fill(undefined)
-  /** The elements' bytes. */
-  private readonly slab = new ElementSlab()
   /** Symbol 0 and difference sketch of coded rounds (recon.ts), kept with the digest. */
   private readonly coded = new CodedSummary()
   private ws = 0
@@ -163,7 +159,7 @@ export class WindowIndex {
     const h = load.header
     this.cursor = h.seq
     this.seenSeq = Math.max(h.seq, this.builtSeq)
-    this.slab.reserve(h.count)
+    this.table.reserve(h.count)
     this.loading = load
     this.started = { from: 'file', feedRead: 0, loaded: 0, seq: h.seq }
     return true
@@ -173,7 +169,7 @@ export class WindowIndex {
   private readonly loadTarget: WindowLoadTarget = {
     heldStart: () => this.ws,
     insert: e => this.insertElement(e),
-    digest: () => ({ n: this.count, x: this.x })
+    digest: () => ({ n: this.table.size, x: this.x })
   }
 
   /**
@@ -217,7 +213,7 @@ export class WindowIndex {
     const refused = load.step(limit)
     if (refused === undefined && load.done) {
       this.loading = undefined
-      this.started = { from: 'file', feedRead: 0, loaded: this.count, seq: load.header.seq }
+      this.started = { from: 'file', feedRead: 0, loaded: this.table.size, seq: load.header.seq }
     }
     return refused
   }
@@ -227,12 +223,11 @@ export class WindowIndex {
    * a list of the elements, which stays as it is while the index changes. The index is current to `seq` (changes observed since a build); changes still
    * queued by a caller are not in it and are read from the feed at the next load.
    */
-  saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: readonly WindowFileEntry[] } | undefined {
+  saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: ElementList } | undefined {
     if (!this.built || this.buildingNow) return undefined
-    const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.count, x: this.x.slice() }
-    // the entries as they are now: an entry never changes, and its element's bytes stay where it
-    // reads them (ElementSlab.ts) even once it has left the index, so the list can be encoded later
-    return { header, entries: [...this.entries()] }
+    const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.table.size, x: this.x.slice() }
+    // the entries as they are now, copied: the index's slots change and are reused, and the list is encoded later
+    return { header, entries: this.table.frozen() }
   }
 
   /** Every feed entry up to this seq is reflected in the index (once built). */
@@ -260,7 +255,7 @@ export class WindowIndex {
    * rebuild, of the part read so far (`read` of about `total` feed positions).
    */
   partial (): WindowDigest & { readonly read: number, readonly total: number } {
-    return { ws: this.ws, n: this.count, x: this.x.slice(), read: this.building ? this.cursor : this.builtSeq, total: this.builtSeq }
+    return { ws: this.ws, n: this.table.size, x: this.x.slice(), read: this.building ? this.cursor : this.builtSeq, total: this.builtSeq }
   }
 
   /**
@@ -287,10 +282,10 @@ export class WindowIndex {
 
   private readonly putPending = (kind: RecordKind, key: string, wall: number, seq: number, dead: boolean, element: Uint8Array | undefined): void => {
     if (seq > this.builtSeq) {
-      const old = this.tables[kind].get(key)
-      if (old === undefined || old.seq < seq) {
-        if (old !== undefined) this.remove(old)
-        if (element !== undefined && wall >= this.ws) this.add(new Entry(kind, key, wall, seq, fineBucketOf(element), dead), element)
+      const old = this.table.find(kind, key)
+      if (old < 0 || this.table.seq(old) < seq) {
+        if (old >= 0) this.remove(old)
+        if (element !== undefined && wall >= this.ws) this.add(kind, key, wall, seq, dead, element)
       }
     }
     if (seq > this.seenSeq) this.seenSeq = seq
@@ -298,9 +293,9 @@ export class WindowIndex {
 
   /** A record's state at `seq`: replaces an older element of the record, dropped outside the window. */
   private put (record: MemoryRecord, seq: number): void {
-    const old = this.tables[record.kind].get(recordKey(record))
-    if (old !== undefined) {
-      if (old.seq >= seq) return
+    const old = this.table.find(record.kind, recordKey(record))
+    if (old >= 0) {
+      if (this.table.seq(old) >= seq) return
       this.remove(old)
     }
     if (record.hlc.wall >= this.ws) this.insert(record, seq)
@@ -309,7 +304,7 @@ export class WindowIndex {
   /** The digest {ws, n, x} of the current window set. */
   digest (): WindowDigest {
     this.refresh()
-    return { ws: this.ws, n: this.count, x: this.x.slice() }
+    return { ws: this.ws, n: this.table.size, x: this.x.slice() }
   }
 
   /** The first message of a coded round, as it stands: window start, coded symbol 0, difference sketch. */
@@ -321,7 +316,7 @@ export class WindowIndex {
   /** Elements in the window set. */
   get size (): number {
     this.refresh()
-    return this.count
+    return this.table.size
   }
 
   /**
@@ -331,13 +326,13 @@ export class WindowIndex {
    * million records).
    */
   get sizeSoFar (): number {
-    return this.isBuilt ? this.size : this.count
+    return this.isBuilt ? this.size : this.table.size
   }
 
   /** Every element of the window set (in no particular order). */
   * elements (): IterableIterator<WindowElement> {
     this.refresh()
-    for (const table of Object.values(this.tables)) yield * table.values()
+    for (const s of this.table.slots()) yield slotView(this.table, s)
   }
 
   /** The current state of a record with its seal, read from the store. */
@@ -378,8 +373,7 @@ export class WindowIndex {
     for (const j of buckets) {
       checkBucket(level, j)
       for (let f = j * span; f < (j + 1) * span; f++) {
-        const members = this.fineMembers[f]
-        if (members !== undefined) yield * members
+        for (let s = this.table.first(f); s >= 0; s = this.table.after(s)) yield slotView(this.table, s)
       }
     }
   }
@@ -387,13 +381,13 @@ export class WindowIndex {
   /** How many elements the given buckets at `level` bits hold (all when `buckets` is undefined). */
   countIn (level: number, buckets: readonly number[] | undefined): number {
     this.refresh()
-    if (buckets === undefined) return this.count
+    if (buckets === undefined) return this.table.size
     checkLevel(level)
     const span = 1 << (FINE_BITS - level)
     let n = 0
     for (const j of buckets) {
       checkBucket(level, j)
-      for (let f = j * span; f < (j + 1) * span; f++) n += this.fineMembers[f]?.size ?? 0
+      for (let f = j * span; f < (j + 1) * span; f++) n += this.table.countIn(f)
     }
     return n
   }
@@ -412,66 +406,44 @@ export class WindowIndex {
     if (ws === this.ws) return true
     if (ws < this.ws) { this.rebuild(); return false }
     this.ws = ws
-    for (const table of Object.values(this.tables)) for (const e of table.values()) if (e.wall < ws) this.remove(e)
+    // removing a slot while the slots are walked is safe: the walk reads each slot's flags as it comes to it
+    for (const s of this.table.slots()) if (this.table.wall(s) < ws) this.remove(s)
     return true
   }
 
   private insert (record: MemoryRecord, seq: number): void {
-    const element = elementOf(record)
-    const key = recordKey(record)
-    this.add(new Entry(record.kind, key, record.hlc.wall, seq, fineBucketOf(element), isTombstone(record)), element)
+    this.add(record.kind, recordKey(record), record.hlc.wall, seq, isTombstone(record), elementOf(record))
   }
 
-  /** An element read from a saved index; undefined when its record is there already. */
-  private insertElement (e: WindowFileEntry): Entry | undefined {
-    const table = this.tables[e.kind]
-    if (table.has(e.key)) return undefined
-    const entry = new Entry(e.kind, e.key, e.wall, e.seq, fineBucketOf(e.element), e.dead)
-    this.add(entry, e.element)
-    return entry
+  /** An element read from a saved index; false when its record is there already. */
+  private insertElement (e: WindowFileEntry): boolean {
+    if (this.table.find(e.kind, e.key) >= 0) return false
+    this.add(e.kind, e.key, e.wall, e.seq, e.dead, e.element)
+    return true
   }
 
-  private add (entry: Entry, element: Uint8Array): void {
-    this.slab.put(entry, element, this.holders)
-    this.tables[entry.kind].set(entry.key, entry)
-    this.count++
-    this.account(entry)
+  private add (kind: RecordKind, key: string, wall: number, seq: number, dead: boolean, element: Uint8Array): void {
+    const slot = this.table.add(kind, key, wall, seq, dead, element)
+    this.account(slot)
     this.coded.add(element)
-    let members = this.fineMembers[entry.fine]
-    if (members === undefined) { members = new Set(); this.fineMembers[entry.fine] = members }
-    members.add(entry)
   }
 
-  private remove (entry: Entry): void {
-    this.tables[entry.kind].delete(entry.key)
-    this.count--
-    this.account(entry)
-    this.coded.remove(entry.element)
-    this.slab.free()
-    const members = this.fineMembers[entry.fine]!
-    members.delete(entry)
-    if (members.size === 0) this.fineMembers[entry.fine] = undefined
+  private remove (slot: number): void {
+    this.account(slot)
+    this.coded.remove(this.table.element(slot))
+    this.table.remove(slot)
   }
 
   /** XORs an element into (or, the same operation, out of) the digest and its fine bucket. */
-  private account (entry: Entry): void {
-    slabXorInto(this.x, 0, entry)
-    slabXorInto(this.fineX, entry.fine * ELEMENT_BYTES, entry)
-  }
-
-  private readonly holders = (): IterableIterator<Entry> => this.entries()
-
-  private * entries (): IterableIterator<Entry> {
-    for (const table of Object.values(this.tables)) yield * table.values()
+  private account (slot: number): void {
+    this.table.xorInto(this.x, 0, slot)
+    this.table.xorInto(this.fineX, this.table.fine(slot) * ELEMENT_BYTES, slot)
   }
 
   private clear (): void {
-    for (const table of Object.values(this.tables)) table.clear()
-    this.count = 0
+    this.table.clear()
     this.x.fill(0)
     this.fineX.fill(0)
-    this.fineMembers.fill(undefined)
-    this.slab.clear()
     this.coded.clear()
   }
 }

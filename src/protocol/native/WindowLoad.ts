@@ -16,7 +16,7 @@
  */
 import { recordKey } from '../../core/model.ts'
 import type { Store } from '../../store/Store.ts'
-import { elementOf, type Entry } from './windowElement.ts'
+import { elementOf } from './windowElement.ts'
 import { WindowFileReader, type WindowFileEntry, type WindowFileHeader } from './windowFile.ts'
 
 /** Elements of a loaded file checked against the store's records before the file is trusted. */
@@ -41,8 +41,8 @@ export interface WindowLoadIndex {
 export interface WindowLoadTarget {
   /** The window start the index holds. */
   heldStart (): number
-  /** Takes in an element read from the file; undefined when its record is there already. */
-  insert (e: WindowFileEntry): Entry | undefined
+  /** Takes in an element read from the file; false when its record is there already. */
+  insert (e: WindowFileEntry): boolean
   /** The element count and the XOR of the elements taken in so far (not copied). */
   digest (): { readonly n: number, readonly x: Uint8Array }
 }
@@ -52,7 +52,7 @@ export class WindowLoad {
   private readonly store: Store
   private readonly into: WindowLoadTarget
   /** Elements to check against their records at the end: one every `every` entries. */
-  private readonly samples: Entry[] = []
+  private readonly samples: WindowFileEntry[] = []
   private readonly every: number
   /** Tombstones at or below this seq may have been collected since the save (0: none). */
   private readonly checkFloor: number
@@ -96,9 +96,8 @@ export class WindowLoad {
         if (e.wall < ws) continue
         // collected since it was saved (the store's floor rose past it): gone from the store and its feed
         if (e.dead && e.seq <= checkFloor && this.store.get(e.kind, e.key) === undefined) continue
-        const entry = into.insert(e)
-        if (entry === undefined) return `entry ${reader.entriesRead - 1}: a record listed twice`
-        if ((reader.entriesRead - 1) % every === 0) samples.push(entry)
+        if (!into.insert(e)) return `entry ${reader.entriesRead - 1}: a record listed twice`
+        if ((reader.entriesRead - 1) % every === 0) samples.push(e)
       }
     } catch (err) {
       return (err as Error).message
@@ -115,7 +114,7 @@ export class WindowLoad {
   }
 
   /** Whether a loaded element is that of its record in the store, when the record is still at that seq. */
-  private matchesStore (e: Entry): boolean {
+  private matchesStore (e: WindowFileEntry): boolean {
     const at = this.store.changesSince(e.seq - 1, { limit: 1 }).entries[0]
     if (at === undefined || at.seq !== e.seq) return true // changed since (the feed after the file's seq has it) or collected
     return at.record.kind === e.kind && recordKey(at.record) === e.key && equalBytes(elementOf(at.record), e.element)

@@ -12,7 +12,6 @@ import { Bytes } from '../../core/canonical.ts'
 import { blake3 } from '../../core/hash.ts'
 import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { writeCanonicalRecord } from '../../core/records.ts'
-import { slabView, type SlabHolder } from './ElementSlab.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
 export const FINE_BITS = 12
@@ -27,35 +26,6 @@ export interface WindowElement {
   readonly key: string
   readonly element: Uint8Array
 }
-
-/** An element of the index and its record; its bytes are kept in the index's slab (ElementSlab.ts). */
-export class Entry implements WindowElement, SlabHolder {
-  readonly kind: RecordKind
-  readonly key: string
-  readonly wall: number
-  readonly seq: number
-  readonly fine: number
-  /** The state is a tombstone (a saved index says so: tombstone collection removes records). */
-  readonly dead: boolean
-  buf: Uint8Array
-  slot = 0
-
-  constructor (kind: RecordKind, key: string, wall: number, seq: number, fine: number, dead: boolean) {
-    this.kind = kind
-    this.key = key
-    this.wall = wall
-    this.seq = seq
-    this.fine = fine
-    this.dead = dead
-    this.buf = NO_BYTES
-  }
-
-  get element (): Uint8Array {
-    return slabView(this)
-  }
-}
-
-const NO_BYTES = new Uint8Array(0)
 
 /**
  * The window start for a clock reading: ⌊(now − ⌊TTL/2⌋) / Q⌋ · Q with Q = max(1, ⌊TTL/8⌋),

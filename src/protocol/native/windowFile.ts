@@ -60,6 +60,12 @@ export interface WindowFileEntry {
   readonly element: Uint8Array
 }
 
+/** A list of entries read by index (an array, or a window index's copy of its elements). */
+export interface WindowFileEntries {
+  readonly length: number
+  at (i: number): WindowFileEntry | undefined
+}
+
 /** Encodes a window index; `entries` must yield exactly `header.count` entries. */
 export function encodeWindowFile (header: WindowFileHeader, entries: Iterable<WindowFileEntry>): Uint8Array {
   const steps = encodeWindowFileSteps(header, [...entries], Number.MAX_SAFE_INTEGER)
@@ -74,7 +80,7 @@ export function encodeWindowFile (header: WindowFileHeader, entries: Iterable<Wi
  * entries: their sizes, then their bytes), so a caller can spread the work over turns of the
  * event loop; the last step returns the bytes. `entries` must not change meanwhile.
  */
-export function * encodeWindowFileSteps (header: WindowFileHeader, list: readonly WindowFileEntry[], slice: number): Generator<void, Uint8Array, void> {
+export function * encodeWindowFileSteps (header: WindowFileHeader, list: WindowFileEntries, slice: number): Generator<void, Uint8Array, void> {
   const feedId = Buffer.from(header.feedId, 'latin1')
   if (feedId.length > 255) throw new RangeError('feed id over 255 bytes')
   if (list.length !== header.count) throw new RangeError(`${list.length} entries for a count of ${header.count}`)
@@ -82,7 +88,7 @@ export function * encodeWindowFileSteps (header: WindowFileHeader, list: readonl
   let size = HEADER_BYTES + feedId.length + TRAILER_BYTES
   for (let i = 0; i < list.length; i++) {
     if (i > 0 && i % slice === 0) yield
-    const length = Buffer.byteLength(list[i]!.key, 'utf8')
+    const length = Buffer.byteLength(list.at(i)!.key, 'utf8')
     if (length > MAX_KEY_BYTES) throw new RangeError(`a key of ${length} bytes`)
     lengths[i] = length
     size += ENTRY_FIXED + length
@@ -101,7 +107,7 @@ export function * encodeWindowFileSteps (header: WindowFileHeader, list: readonl
   buf.set(feedId, p); p += feedId.length
   for (let i = 0; i < list.length; i++) {
     if (i > 0 && i % slice === 0) yield
-    const e = list[i]!
+    const e = list.at(i)!
     const length = lengths[i]!
     const ascii = length === e.key.length
     buf[p] = KINDS.indexOf(e.kind) | (e.dead ? DEAD : 0) | (ascii ? ASCII : 0)
