@@ -265,6 +265,12 @@ describe('SqliteStore: the file', () => {
 
     let s = SqliteStore.open(file)
     const bob = { kind: 'node', value: 'user:bob' } as const
+    // a page that fails after dropping them rolls the drop back with it
+    assert.throws(() => s.apply([triple('user:dave', 'knows', bob, at(99, 0, B))], {
+      clock: mark(0), via: B, refetchable: true, deferIndexes: true, meta: () => { throw new Error('a write that fails') }
+    }))
+    assert.equal(s.deferredIndexes(), 0, 'nothing left out after a rollback')
+    assert.equal(s.queryTriples({ object: bob }, { limit: 10, offset: 0 }).total, 0)
     s.apply([triple('user:alice', 'knows', bob, at(100, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 1 }, refetchable: true, deferText: true, deferIndexes: true })
     s.apply([triple('user:carol', 'knows', bob, at(101, 0, B))], { clock: mark(0), via: B, cursor: { peer: B, seq: 2 }, refetchable: true, deferText: true, deferIndexes: true })
     assert.equal(s.deferredIndexes(), DEFERRABLE.length)

@@ -16,6 +16,11 @@
  * build), survives a restart, and is never half-written. Meanwhile every query answers the same:
  * SQLite's planner scans where it would have used a missing index (slower, never wrong).
  *
+ * The file's schema is read once and then kept: only this class changes these indexes (the store
+ * is its file's one writer), and what it changed is read again after it, or after a rollback
+ * (`forget`). Every commit asks whether indexes wait to be built (search/Reindexer.ts), so
+ * that question reads no schema.
+ *
  * The statements are those of the migrations that made the indexes (schema.ts versions 1 and 2;
  * a test checks that they are the same).
  */
@@ -31,6 +36,8 @@ export const DEFERRABLE: ReadonlyArray<readonly [string, string]> = [
 export class DeferredIndexes {
   private readonly db: DatabaseSync
   private readonly present: StatementSync
+  /** What missing() answered, until this class changes the schema or a transaction rolls back. */
+  private known: string[] | undefined
 
   constructor (db: DatabaseSync) {
     this.db = db
@@ -38,14 +45,24 @@ export class DeferredIndexes {
   }
 
   /** The deferrable indexes the file lacks now (waiting to be built), in build order. */
-  missing (): string[] {
-    const present = new Set((this.present.all() as Array<{ name: string }>).map(r => r.name))
-    return DEFERRABLE.filter(([name]) => !present.has(name)).map(([name]) => name)
+  missing (): readonly string[] {
+    if (this.known === undefined) {
+      const present = new Set((this.present.all() as Array<{ name: string }>).map(r => r.name))
+      this.known = DEFERRABLE.filter(([name]) => !present.has(name)).map(([name]) => name)
+    }
+    return this.known
   }
 
   /** Drops the deferrable indexes still present (inside the caller's transaction). */
   drop (): void {
+    if (this.missing().length === DEFERRABLE.length) return
+    this.known = undefined
     for (const [name] of DEFERRABLE) this.db.exec(`DROP INDEX IF EXISTS ${name}`)
+  }
+
+  /** The transaction that changed the schema rolled back: read it again. */
+  forget (): void {
+    this.known = undefined
   }
 
   /** Builds the next missing index (inside the caller's transaction); how many are missing after it. */
@@ -53,6 +70,7 @@ export class DeferredIndexes {
     const missing = this.missing()
     const next = DEFERRABLE.find(([name]) => name === missing[0])
     if (next === undefined) return 0
+    this.known = undefined
     this.db.exec(next[1])
     return missing.length - 1
   }

@@ -256,6 +256,7 @@ export class Writer {
         try { this.db.exec('ROLLBACK') } catch { /* the transaction is gone either way */ }
       }
       this.nodes.rollback()
+      this.deferred.forget()
       throw storeError(e, this.file, doing)
     }
   }
