@@ -17,6 +17,7 @@
  */
 import type { RecordKind } from '../../core/model.ts'
 import { HEX_KEY_BYTES as ID_BYTES, hexKeyInto, hexKeyOf } from './hexKey.ts'
+import type { WindowFileEntry } from './windowFile.ts'
 
 /** Bytes of one element. */
 export const TABLE_ELEMENT_BYTES = 16
@@ -301,15 +302,8 @@ export interface ElementList {
   at (i: number): TableElement
 }
 
-/** One element of a table and its record, as the table's readers see it (valid until the table's next change). */
-export interface TableElement {
-  readonly kind: RecordKind
-  readonly key: string
-  readonly wall: number
-  readonly seq: number
-  readonly dead: boolean
-  readonly element: Uint8Array
-}
+/** One element of a table and its record, as the table's readers see it (valid until the table's next change): what a saved index holds of each. */
+export type TableElement = WindowFileEntry
 
 /** The element in a slot of a table, read through it. */
 class SlotView implements TableElement {
