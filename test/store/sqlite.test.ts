@@ -4,7 +4,7 @@
  * provenance), WAL, the text index of an older file, two connections.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -17,7 +17,7 @@ import { SqliteStore } from '../../src/store/sqlite/SqliteStore.ts'
 import { DEFERRABLE } from '../../src/store/sqlite/deferredIndexes.ts'
 import { makeOlderStoreFile } from '../support/olderStore.ts'
 import { runStoreTests } from './conformance.ts'
-import { recordKey, type TripleRecord } from '../../src/core/model.ts'
+import { recordKey } from '../../src/core/model.ts'
 import { parseQuery } from '../../src/text/query.ts'
 import { A, at, B, C, episode, mark, note, noteTomb, put, tomb, trace, triple } from './conformance/fixtures.ts'
 
@@ -293,28 +293,6 @@ describe('SqliteStore: the file', () => {
     s = SqliteStore.open(file)
     assert.equal(s.deferredIndexes(), 0)
     assert.equal(s.queryTriples({ object: bob }, { limit: 10, offset: 0 }).total, 2)
-    s.close()
-  })
-
-  it('a peer\'s pages leave the checkpoint to the next commit that waits for the disk; a local write checkpoints as configured', () => {
-    // 100 log pages before a checkpoint: 4,000 triples in pages of 500 write several times that
-    const pages = (from: number): TripleRecord[][] => Array.from({ length: 8 }, (_, p) =>
-      Array.from({ length: 500 }, (_, i) => triple(`ns:e${from + p * 500 + i}`, 'rel', `a value of ${from + p * 500 + i} long enough to fill pages`, at(100 + p))))
-    const size = (f: string): number => statSync(f).size
-    const peer = join(dir, 'checkpoint-peer.db')
-    let s = SqliteStore.open(peer, { walAutoCheckpoint: 100 })
-    const opened = size(peer)
-    for (const [p, page] of pages(0).entries()) s.apply(page, { clock: mark(200), via: B, cursor: { peer: B, seq: p + 1 }, refetchable: true })
-    assert.equal(size(peer), opened, 'nothing was copied from the log into the file')
-    s.flush()
-    assert.ok(size(peer) > opened, 'the durable commit checkpointed')
-    assert.equal(s.stats().triples, 4_000)
-    s.close()
-    const local = join(dir, 'checkpoint-local.db')
-    s = SqliteStore.open(local, { walAutoCheckpoint: 100 })
-    const before = size(local)
-    for (const page of pages(0)) s.apply(page, { clock: mark(200) })
-    assert.ok(size(local) > before, 'local commits checkpointed')
     s.close()
   })
 })

@@ -8,6 +8,8 @@
  * - writer.ts: every write transaction (apply, tombstone and history collection, the clock
  *   repair); records.ts how one state is written; batches.ts and history.ts the tables of signed
  *   batches and replaced states; knowledge.ts the knowledge vector, voids and held records.
+ * - checkpoints.ts: when the write-ahead log is copied into the file (once the store is idle;
+ *   on a commit only past the log's bound).
  * - reader.ts: records by key, pattern queries, listings, dump; pastReads.ts the as-of reads.
  * - feed.ts: the changes feed.
  * - nodes.ts: node ids interned as small integers.
@@ -33,6 +35,7 @@ import type {
   ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats, RecordRef, Store,
   StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
 } from '../Store.ts'
+import { IDLE_CHECKPOINT_MS, WAL_BOUND_PAGES } from './checkpoints.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'
 import { HISTORY_KIND } from './history.ts'
@@ -84,7 +87,11 @@ export class SqliteStore implements Store {
       migrate(db, file)
       const nodes = new NodeNames(db)
       const text = new SqliteTextIndex(db, { enabled: opts.textIndex !== false, candidates: opts.textCandidates ?? DEFAULT_TEXT_CANDIDATES })
-      const writer = new Writer(db, file, nodes, text, opts.synchronous, opts.walAutoCheckpoint)
+      const writer = new Writer(db, file, nodes, text, opts.synchronous, {
+        boundPages: opts.walAutoCheckpoint ?? WAL_BOUND_PAGES,
+        idleMs: opts.idleCheckpointMs ?? IDLE_CHECKPOINT_MS,
+        busyTimeoutMs: BUSY_TIMEOUT_MS
+      })
       writer.transaction('checking the text index', () => text.check(writer.readState().lastSeq))
       return new SqliteStore(file, { db, nodes, reader: new Reader(db, nodes), writer, text })
     } catch (e) {
@@ -250,6 +257,17 @@ export class SqliteStore implements Store {
     this.use().writer.flush()
   }
 
+  /**
+   * Copies the write-ahead log into the file now, as the store does by itself once idle
+   * (checkpoints.ts): the pages the log holds and how many of them are in the file now (fewer
+   * when another connection's reader still needs older ones); undefined when nothing was
+   * committed since the last checkpoint.
+   */
+  checkpoint (): { pages: number, copied: number } | undefined {
+    const row = this.use().writer.checkpoint()
+    return row === undefined ? undefined : { pages: row.log, copied: row.checkpointed }
+  }
+
   clockMark (): HlcMark {
     return this.reading('reading the clock mark', p => {
       const s = p.writer.readState()
@@ -336,6 +354,7 @@ export class SqliteStore implements Store {
     const p = this.parts
     if (p === undefined) return
     this.parts = undefined
+    p.writer.close()
     try {
       p.db.exec('PRAGMA optimize')
     } catch { /* only a hint for the query planner */ }

@@ -56,6 +56,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { STORE_UNAVAILABLE } from '../../core/errors.ts'
+import { WAL_BOUND_PAGES } from './checkpoints.ts'
 import { PROVENANCE_MIGRATION_SQL } from './provenanceSchema.ts'
 import { TEXT_INDEX_SQL, TEXT_KEPT_SQL } from './textIndex.ts'
 
@@ -235,10 +236,12 @@ export interface ConnectionOptions {
    */
   readonly synchronous?: 'full' | 'normal'
   /**
-   * WAL pages before an automatic checkpoint (SQLite's default 1,000); 0: none (tests). The store
-   * lets a peer's pages grow the log further (writer.ts REFETCHABLE_CHECKPOINT_PAGES).
+   * WAL pages past which a commit checkpoints itself (default checkpoints.ts WAL_BOUND_PAGES, 64
+   * MiB); 0: no checkpoint but at close (tests: the log only grows).
    */
   readonly walAutoCheckpoint?: number
+  /** Quiet time after the last commit before the store checkpoints (default checkpoints.ts IDLE_CHECKPOINT_MS); 0: never. */
+  readonly idleCheckpointMs?: number
 }
 
 /**
@@ -267,7 +270,7 @@ export function configure (db: DatabaseSync, file: string, opts: ConnectionOptio
     PRAGMA cache_size = -${CACHE_KIB};
     PRAGMA journal_size_limit = 67108864;
   `)
-  if (opts.walAutoCheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`)
+  db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint ?? WAL_BOUND_PAGES))}`)
 }
 
 const intPragma = (db: DatabaseSync, name: string): number =>

@@ -19,13 +19,12 @@
  * cut); those commit with synchronous NORMAL, durable at the next synced commit or flush().
  * `durableSeq` says how far the feed is durable; the feed is never served past it.
  *
- * Checkpoints follow the same rule: a commit that waits for the disk lets SQLite checkpoint once
- * the write-ahead log holds `store` checkpoint pages (SQLite's 1,000 by default), but a
- * `refetchable` commit lets the log grow to REFETCHABLE_CHECKPOINT_PAGES first. During a catch-up
- * the same index pages change in every page applied; checkpointing after each page copied them
- * back into the file (and synced it) again and again, about a third of the receiver's commit
- * time. The next commit that waits for the disk — flush(), at the latest when the stream pauses —
- * checkpoints what the pages left.
+ * Checkpoints are not a commit's work (checkpoints.ts): a commit checkpoints only once the
+ * write-ahead log is past its bound (64 MiB), and the routine checkpoint runs when no commit came
+ * for a moment. A local write is acknowledged after its commit synced the log, whether or not the
+ * log was copied into the file since; during a catch-up the same index pages change in every page
+ * applied, and copying them back into the file after each page was about a third of the
+ * receiver's commit time.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { HlcMark } from '../../core/hlc.ts'
@@ -36,6 +35,7 @@ import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks
 import type { ApplyOptions, ApplyResult, ClockRepair, FeedEntry } from '../Store.ts'
 import { COLLECTABLE_SQL, collectableArgs } from '../tombstones.ts'
 import { BatchTable } from './batches.ts'
+import { IdleCheckpoints, type CheckpointSettings } from './checkpoints.ts'
 import { DeferredIndexes } from './deferredIndexes.ts'
 import { storeError } from './failures.ts'
 import { HistoryTable } from './history.ts'
@@ -45,10 +45,6 @@ import { RecordWrites, SealWork, type WriteContext, type Written } from './recor
 import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
 
-/** Write-ahead log pages a `refetchable` commit leaves before SQLite checkpoints: 64 MiB of 4 KiB pages (the journal_size_limit). */
-export const REFETCHABLE_CHECKPOINT_PAGES = 16_384
-/** SQLite's own automatic checkpoint, in pages. */
-const DEFAULT_CHECKPOINT_PAGES = 1_000
 
 /** Local metadata written by flush(): the last seq it made durable (only written, so that the commit has something to sync). */
 const DURABLE_KEY = 'store.durable-seq'
@@ -69,10 +65,8 @@ export class Writer {
   private readonly mode: 'full' | 'normal'
   /** The connection's synchronous setting now. */
   private synchronous: 'FULL' | 'NORMAL'
-  /** Log pages before an automatic checkpoint: for commits that wait for the disk (0: never), and for `refetchable` ones. */
-  private readonly checkpointPages: { readonly synced: number, readonly refetchable: number }
-  /** The connection's automatic checkpoint setting now. */
-  private autoCheckpoint: number
+  /** When the log is copied into the file: past its bound on a commit, else once the store is idle. */
+  private readonly checkpoints: IdleCheckpoints
   /** Every change up to this seq is on disk (survives a power cut). */
   private durable = -1
   private readonly saveCursor: StatementSync
@@ -84,7 +78,7 @@ export class Writer {
   private readonly raiseFloor: StatementSync
 
   constructor (db: DatabaseSync, file: string, nodes: NodeNames, text: SqliteTextIndex, mode: 'full' | 'normal' = 'full',
-    checkpointPages = DEFAULT_CHECKPOINT_PAGES) {
+    checkpoints: CheckpointSettings) {
     this.db = db
     this.file = file
     this.nodes = nodes
@@ -97,10 +91,7 @@ export class Writer {
     this.records = new RecordWrites(db, nodes, text, this.history)
     this.mode = mode
     this.synchronous = mode === 'normal' ? 'NORMAL' : 'FULL'
-    const synced = Math.max(0, Math.floor(checkpointPages))
-    this.checkpointPages = { synced, refetchable: synced === 0 ? 0 : Math.max(synced, REFETCHABLE_CHECKPOINT_PAGES) }
-    this.autoCheckpoint = -1
-    this.setAutoCheckpoint(synced)
+    this.checkpoints = new IdleCheckpoints(db, checkpoints)
     this.saveCursor = db.prepare('INSERT INTO cursors (peer, seq) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq')
     this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
     this.dropMeta = db.prepare('DELETE FROM meta WHERE key = ?')
@@ -156,10 +147,18 @@ export class Writer {
     this.synchronous = value
   }
 
-  private setAutoCheckpoint (pages: number): void {
-    if (this.autoCheckpoint === pages) return
-    this.db.exec(`PRAGMA wal_autocheckpoint = ${pages}`)
-    this.autoCheckpoint = pages
+  /** The routine checkpoint, now (checkpoints.ts); undefined when nothing was committed since the last one. */
+  checkpoint (): { busy: number, log: number, checkpointed: number } | undefined {
+    try {
+      return this.checkpoints.checkpoint()
+    } catch (e) {
+      throw storeError(e, this.file, 'copying the write-ahead log into the file')
+    }
+  }
+
+  /** No checkpoint runs on an idle timer any more (the store is closing). */
+  close (): void {
+    this.checkpoints.close()
   }
 
   /** Removes the tombstones Rule B collects (store/tombstones.ts) into history. */
@@ -229,8 +228,7 @@ export class Writer {
    * Runs `body` in one write transaction; rolls back and rethrows on any error. Its commit:
    * `local` (every write but a peer's page: records, metadata, the peer registry, tombstone
    * collection, the text index) waits for the disk as the store is configured; `refetchable` (a
-   * peer's page) never does, and leaves the checkpoint to a later commit; `synced` (flush) always
-   * waits.
+   * peer's page) never does; `synced` (flush) always waits.
    */
   transaction<T> (doing: string, body: () => T, durability: 'local' | 'refetchable' | 'synced' = 'local'): T {
     // Never touch a transaction this call did not open: the outer write rolls itself back.
@@ -239,7 +237,6 @@ export class Writer {
     const sync = durability === 'synced' || (durability === 'local' && this.mode === 'full') ? 'FULL' : 'NORMAL'
     try {
       this.setSynchronous(sync)
-      this.setAutoCheckpoint(durability === 'refetchable' ? this.checkpointPages.refetchable : this.checkpointPages.synced)
       this.db.exec('BEGIN IMMEDIATE')
     } catch (e) {
       throw storeError(e, this.file, doing)
@@ -247,6 +244,7 @@ export class Writer {
     try {
       const result = body()
       this.db.exec('COMMIT')
+      this.checkpoints.committed()
       this.nodes.commit()
       // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
       if (sync === 'FULL') this.durable = this.state.read().lastSeq
