@@ -6,14 +6,19 @@
  * running node with the default configuration), then:
  *
  *  - full copy: an empty node connects to the source and receives everything (from the connect
- *    until it holds every record); bytes received, the receiver's peak RSS, and the CPU time
+ *    until it holds every record); bytes received, the receiver's peak RSS (over its whole life:
+ *    start_peak_rss_mb is the part before the connect, its start's, so the copy set the peak only
+ *    where full_copy_peak_rss_mb is the higher), and the CPU time
  *    (user + system) the receiver and the source spent on it — steadier than the time on a
  *    loaded machine; and where the receiver's memory is right after it (`after_copy_*`: anonymous
  *    resident memory, V8's heap and what of it is in use, the rest outside V8: protocol.ts
- *    memoryFigures); search_ready_ms: from the connect until search finds every record (the
- *    full-text index a far-behind catch-up deferred, indexed in the background, complete: the
- *    peak RSS and CPU above do not include that work), after_copy_index_cpu_ms the receiver's CPU
- *    time from the end of the copy until then;
+ *    memoryFigures), and where it was at the highest resident size during the copy (`copy_peak_*`,
+ *    sampled every 25 ms: protocol.ts PeakMemory; v8_high_water is the most V8 held at any sample,
+ *    its share of the peak, since V8 keeps freed pages resident for reuse); search_ready_ms:
+ *    from the connect until search finds every record (the full-text index a far-behind catch-up
+ *    deferred, indexed in the background, complete: the peak RSS and CPU above do not include
+ *    that work), after_copy_index_cpu_ms the receiver's CPU time from the end of the copy until
+ *    then;
  *    ratio_to_insert = full-copy rate ÷ bulk-insert rate; ratio_to_raw_insert = full-copy rate ÷
  *    the rate of plain SQLite INSERTs of the same rows into the store's schema (bench/store.ts
  *    rawInsert, measured in this run just before the copy, in this process);
@@ -53,7 +58,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures } from './peers/protocol.ts'
+import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures, type PeakFigures } from './peers/protocol.ts'
 import { rawInsert } from './store.ts'
 import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
 
@@ -95,6 +100,8 @@ interface Run {
   readonly fullMs: number
   readonly fullBytes: number
   readonly fullMaxRssMb: number
+  /** The receiver's peak RSS before the connect: its start's (the seed's Argon2id), MB. */
+  readonly startMaxRssMb: number
   /** CPU time of the receiver, and of the source, during the full copy (user + system), ms. */
   readonly fullCpuMs: number
   /** From the connect until search finds every record (engram: the index a catch-up deferred done), ms. */
@@ -102,8 +109,8 @@ interface Run {
   /** The receiver's CPU time from the end of the copy until then (engram), ms. */
   readonly indexCpuMs: number
   readonly fullSourceCpuMs: number
-  /** The receiver's memory right after the copy (engram only). */
-  readonly memory?: MemoryFigures
+  /** The receiver's memory right after the copy, and at its highest during the copy (engram only). */
+  readonly memory?: MemoryFigures & { readonly peak?: PeakFigures }
   readonly liveMs: number
   /** The first of the live writes, ms. */
   readonly liveFirstMs: number
@@ -144,7 +151,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
     const fullMs = performance.now() - t0
     const source1 = await source.run({ op: 'stats' })
     // where the receiver's memory is right after the copy (an engram peer answers `memory`)
-    const memory = system === 'engram' ? await receiver.run({ op: 'memory' }) as unknown as MemoryFigures : undefined
+    const memory = system === 'engram' ? await receiver.run({ op: 'memory' }) as unknown as MemoryFigures & { peak?: PeakFigures } : undefined
     // until search finds every record: the index a catch-up deferred, indexed in the background
     const searchReady = system === 'engram' ? await receiver.run({ op: 'searchReady' }) : full
     const searchMs = performance.now() - t0
@@ -176,6 +183,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
       fullMs,
       fullBytes: full.bytesIn,
       fullMaxRssMb: full.maxRssMb,
+      startMaxRssMb: connected.maxRssMb,
       fullCpuMs: full.cpuMs - connected.cpuMs,
       searchMs,
       indexCpuMs: searchReady.cpuMs - full.cpuMs,
@@ -201,6 +209,7 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
     ...(Number.isNaN(r.rawInsertPerS) ? {} : { [`${prefix}_full_copy_ratio_to_raw_insert`]: round(rows / r.fullMs * 1000 / r.rawInsertPerS, 3), [`${prefix}_raw_insert_rows_per_s`]: Math.round(r.rawInsertPerS) }),
     [`${prefix}_full_copy_bytes_per_record`]: round(r.fullBytes / rows),
     [`${prefix}_full_copy_peak_rss_mb`]: r.fullMaxRssMb,
+    [`${prefix}_start_peak_rss_mb`]: r.startMaxRssMb,
     [`${prefix}_full_copy_receiver_cpu_ms`]: r.fullCpuMs,
     [`${prefix}_full_copy_search_ready_ms`]: Math.round(r.searchMs),
     [`${prefix}_after_copy_index_cpu_ms`]: r.indexCpuMs,
@@ -211,6 +220,15 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
           [`${prefix}_after_copy_v8_mb`]: r.memory.v8Mb,
           [`${prefix}_after_copy_heap_used_mb`]: r.memory.heapUsedMb,
           [`${prefix}_after_copy_outside_v8_mb`]: r.memory.outsideV8Mb
+        }
+      : {}),
+    ...(r.memory?.peak !== undefined
+      ? {
+          [`${prefix}_copy_peak_sample_rss_mb`]: r.memory.peak.rssMb,
+          [`${prefix}_copy_peak_anon_mb`]: r.memory.peak.anonMb,
+          [`${prefix}_copy_peak_v8_mb`]: r.memory.peak.v8Mb,
+          [`${prefix}_copy_peak_v8_high_water_mb`]: r.memory.peak.v8HighWaterMb,
+          [`${prefix}_copy_peak_outside_v8_mb`]: r.memory.peak.outsideV8Mb
         }
       : {}),
     [`${prefix}_live_100_ms`]: round(r.liveMs, 1),

@@ -32,7 +32,9 @@ const keys = seedKeys(seed)
 keys.catch(() => {})
 const { EngramNode } = await import('../../src/node/EngramNode.ts')
 const { benchInput } = await import('../store.ts')
-const { memoryFigures, processFigures, servePeer, until } = await import('./protocol.ts')
+const { memoryFigures, PeakMemory, processFigures, servePeer, until } = await import('./protocol.ts')
+/** Where the memory is at its highest from a `connect` until the `wait` after it (the copy's peak), answered with `memory`. */
+const peak = new PeakMemory()
 const t0 = performance.now()
 const node = await EngramNode.start(config, { seedKeys: { seed, keys } })
 const startMs = performance.now() - t0
@@ -57,8 +59,8 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
   switch (cmd.op) {
     case 'fill': write(cmd.from, cmd.n, 10_000); break
     case 'write': write(cmd.from, cmd.n, cmd.batch ?? cmd.n); break
-    case 'connect': native.addPeer(cmd.addr); break
-    case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); break
+    case 'connect': peak.start(); native.addPeer(cmd.addr); break
+    case 'wait': await until(`${cmd.n} records`, cmd.ms ?? 1_200_000, () => records() >= cmd.n, onChange); peak.stop(); break
     case 'stats': break
     case 'searchReady': {
       // the index catches up in the background after a catch-up that deferred it: polled (its slices are no changes)
@@ -66,7 +68,7 @@ async function handle (cmd: Command): Promise<Record<string, unknown>> {
       while (store.textIndex().rebuilding && performance.now() < end) await new Promise(resolve => setTimeout(resolve, 20))
       break
     }
-    case 'memory': return { ms: performance.now() - c0, ...memoryFigures() }
+    case 'memory': return { ms: performance.now() - c0, ...memoryFigures(), peak: peak.stop() }
     // this node's id, and the eager route of `origin` here (its parent: the peer that brings its records first)
     case 'route': return { ms: performance.now() - c0, id: node.nodeId, ...(cmd.origin !== undefined ? native.routeOf(cmd.origin as NodeId) : {}) }
     case 'stop':

@@ -12,7 +12,9 @@
  *                              build without deferred indexing answers at once, as does Yjs)
  *   → {op: 'stats'}            answers with the figures below
  *   → {op: 'memory'}           answers with where the resident memory is (memoryFigures below;
- *                              an engram peer only)
+ *                              an engram peer only), and `peak`: where it was at the highest
+ *                              resident size from the last `connect` until the `wait` that
+ *                              followed it ended (PeakMemory below)
  *   → {op: 'route', origin?}   answers with the peer's node id and, given an origin's node id, its
  *                              eager route here: parent (the peer that brings its records first),
  *                              prunesSent, graftsSent (an engram peer only)
@@ -170,8 +172,66 @@ export interface MemoryFigures {
   readonly newSpaceMb: number
   /** Objects alive at the last collection, or allocated since (V8's heapUsed). */
   readonly heapUsedMb: number
-  /** anonMb − v8Mb: native memory (QUIC, SQLite, buffers, the allocator's free lists). */
+  /** anonMb − v8Mb: native memory (QUIC, SQLite, buffers, the allocator's free lists, and V8's freed pages it keeps for reuse). */
   readonly outsideV8Mb: number
+}
+
+/** Where the memory was at a process's highest resident size over a stretch (PeakMemory). */
+export interface PeakFigures extends MemoryFigures {
+  /**
+   * The resident size at that sample, MB of 10^6 bytes as in memoryFigures (the true peak, between
+   * two samples, may be a little higher; maxRssMb, from getrusage, counts 1,024,000 bytes to its MB).
+   */
+  readonly rssMb: number
+  /**
+   * The most V8's heap pages held at any sample, MB. V8 keeps the pages a collection frees for
+   * reuse, still resident, so its share of the peak is this high-water mark rather than its size
+   * at the peak's moment (v8Mb); the difference shows up in outsideV8Mb.
+   */
+  readonly v8HighWaterMb: number
+}
+
+/** How often PeakMemory samples, ms. */
+export const PEAK_SAMPLE_MS = 25
+
+/**
+ * Samples this process's resident size every PEAK_SAMPLE_MS from `start()` and keeps where the
+ * memory was at its highest sample (memoryFigures): the breakdown at the peak, not after it.
+ * Cheap: the resident size is one read of /proc/self/statm; the breakdown is taken only at a new
+ * highest sample.
+ */
+export class PeakMemory {
+  private timer: NodeJS.Timeout | undefined
+  private best: PeakFigures | undefined
+  private v8HighWater = 0
+
+  start (): void {
+    this.stop()
+    this.best = undefined
+    this.v8HighWater = 0
+    this.sample()
+    this.timer = setInterval(() => { this.sample() }, PEAK_SAMPLE_MS)
+    this.timer.unref()
+  }
+
+  /** Stops sampling; the figures at the highest sample since `start()` (undefined: never started). */
+  stop (): PeakFigures | undefined {
+    if (this.timer !== undefined) {
+      clearInterval(this.timer)
+      this.timer = undefined
+      this.sample()
+    }
+    return this.best === undefined ? undefined : { ...this.best, v8HighWaterMb: this.v8HighWater }
+  }
+
+  private sample (): void {
+    const rss = process.memoryUsage.rss()
+    const v8 = getHeapSpaceStatistics().reduce((a, s) => a + s.physical_space_size, 0)
+    const mb = (x: number): number => Math.round(x / 1e5) / 10
+    this.v8HighWater = Math.max(this.v8HighWater, mb(v8))
+    if (this.best !== undefined && mb(rss) <= this.best.rssMb) return
+    this.best = { rssMb: mb(rss), ...memoryFigures(), v8HighWaterMb: 0 }
+  }
 }
 
 /** Where this process's resident memory is (Linux: NaN for anonMb and outsideV8Mb elsewhere). */
