@@ -3,7 +3,9 @@
  * start loads the built-in fetch (undici), whose start costs some 0.1 s of CPU — more than the
  * rest of `engram status`. The client talks to the daemon over node:http (tls/client.ts
  * `httpExchange`), and the bundle loads node:http through `require`, since its ES module face
- * loads undici (scripts/build-cli.ts). Checked in the processes themselves, as they exit.
+ * loads undici (scripts/build-cli.ts). Nor does a daemon load node:http2, which fastify loads at
+ * its top only for an HTTP/2 server engram never makes (scripts/build-cli.ts http2WhenUsed).
+ * Checked in the processes themselves, as they exit.
  * And a daemon keeps V8's code for the bundle's files in the user's cache directory (Node.js's
  * compile cache, cli/compileCache.ts), which the next start reads instead of compiling them
  * again; a cache directory that cannot be made changes nothing but that.
@@ -21,7 +23,7 @@ describe('what the engram executable loads', () => {
     box = sandbox()
     // printed by each engram process as it exits
     const probe = join(box.root, 'probe.mjs')
-    writeFileSync(probe, 'process.on(\'exit\', () => { process.stderr.write(`\\nundici loaded: ${process.moduleLoadList.some(m => m.includes(\'undici\'))}\\n`) })\n')
+    writeFileSync(probe, 'process.on(\'exit\', () => { process.stderr.write(`\\nundici loaded: ${process.moduleLoadList.some(m => m.includes(\'undici\'))}\\nhttp2 loaded: ${process.moduleLoadList.includes(\'NativeModule http2\')}\\n`) })\n')
     env = { ...box.env, NODE_OPTIONS: `--import=${probe}` }
   })
   after(() => box.remove())
@@ -37,6 +39,15 @@ describe('what the engram executable loads', () => {
       await daemon.stop()
     }
     assert.match(daemon.stderr(), /^undici loaded: false$/m)
+  })
+
+  it('a daemon does not load node:http2 (its API is HTTP/1.1; fastify loads it only for an HTTP/2 server)', async () => {
+    const dataDir = join(box.root, 'no-http2')
+    const daemon = await startDaemon(dataDir, env)
+    const status = await engram(['status', '--data-dir', dataDir, '--json'], env)
+    assert.equal(status.code, 0, status.stderr)
+    assert.equal((await daemon.stop()).code, 0, daemon.stderr())
+    assert.match(daemon.stderr(), /^http2 loaded: false$/m)
   })
 
   it('a restarted daemon reads its chunks\' compiled code from the user\'s cache directory', async () => {
