@@ -22,7 +22,7 @@
  * bundled the same way into dist/bench/peers/engram.js and chunks beside it, so that a benchmark
  * measures a node that loads as `engram start` does, not tsc's some 1,200 separate modules.
  */
-import { readdirSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
@@ -69,6 +69,27 @@ const httpByRequire: Plugin = {
   }
 }
 
+/**
+ * fastify's lib/server.js loads node:http2 at its top (`require('node:http2')`), for the HTTP/2
+ * server it makes only when asked (`http2: true`), which engram never does (its API is HTTP/1.1,
+ * with or without TLS). Node.js's http2 module takes 15–20 ms of CPU to load, on the main thread
+ * of every daemon start. Here that line becomes an object whose two functions, the only ones
+ * server.js calls, load node:http2 when called. The build fails if the line is not found (a
+ * fastify that changed it), rather than bundling it unchanged.
+ */
+const FASTIFY_HTTP2 = 'const http2 = require(\'node:http2\')'
+const http2WhenUsed: Plugin = {
+  name: 'http2-when-used',
+  setup (b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]fastify[\\/]lib[\\/]server\.js$/ }, args => {
+      const text = readFileSync(args.path, 'utf8')
+      if (!text.includes(FASTIFY_HTTP2)) throw new Error(`${args.path} has no \`${FASTIFY_HTTP2}\`: see http2WhenUsed in scripts/build-cli.ts`)
+      const lazy = 'const http2 = { createServer: (...a) => require(\'node:http2\').createServer(...a), createSecureServer: (...a) => require(\'node:http2\').createSecureServer(...a) }'
+      return { contents: text.replace(FASTIFY_HTTP2, lazy), loader: 'js' }
+    })
+  }
+}
+
 async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Promise<void> {
   // chunks of an earlier build
   for (const f of readdirSync(out)) if (/^chunk-[\w-]+\.js(\.map)?$/.test(f)) rmSync(join(out, f))
@@ -83,7 +104,7 @@ async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Prom
     platform: 'node',
     target: 'node24',
     external: EXTERNAL,
-    plugins: [quicBinding, httpByRequire],
+    plugins: [quicBinding, httpByRequire, http2WhenUsed],
     // hash-wasm's ES module build, not its UMD one (its package.json's main): only the two
     // functions engram uses are bundled (BLAKE3, Argon2id), not every hash's WebAssembly
     alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },

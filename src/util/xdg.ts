@@ -1,6 +1,6 @@
 /**
  * XDG base directories (https://specifications.freedesktop.org/basedir-spec/): where engram
- * keeps its data and looks for its config file. Pure functions of the environment passed in,
+ * keeps its data and its cache and looks for its config file. Pure functions of the environment passed in,
  * so tests and embedders can point them anywhere.
  */
 import { homedir } from 'node:os'
@@ -23,6 +23,11 @@ function xdgVar (env: Env, name: string): string | undefined {
 /** `$XDG_DATA_HOME/engram`, or `~/.local/share/engram`. */
 export function defaultDataDir (env: Env): string {
   return join(xdgVar(env, 'XDG_DATA_HOME') ?? join(homeDir(env), '.local', 'share'), 'engram')
+}
+
+/** `$XDG_CACHE_HOME/engram`, or `~/.cache/engram`: what engram may keep between runs and lose at any time. */
+export function defaultCacheDir (env: Env): string {
+  return join(xdgVar(env, 'XDG_CACHE_HOME') ?? join(homeDir(env), '.cache'), 'engram')
 }
 
 /** `$XDG_CONFIG_HOME/engram/config.json5`, or `~/.config/engram/config.json5`. */

@@ -54,7 +54,7 @@ import { QuicReturn } from './QuicReturn.ts'
 import { RelayClient, type RelayView } from './relay/RelayClient.ts'
 import { RelayGate } from './relay/RelayGate.ts'
 import { HolePunch, type DialFrom } from './relay/HolePunch.ts'
-import { reservationHolder } from './relay/parts.ts'
+import { reservationHolder } from './relay/limits.ts'
 
 export type { LaterKeys, QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
 export type { RelayView } from './relay/RelayClient.ts'

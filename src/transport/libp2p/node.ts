@@ -6,6 +6,8 @@
  * protocol is spoken; with them the node adds the relay parts of `relay/parts.ts` (circuit relay v2,
  * identify, AutoNAT, DCUtR, the relay server when serving) and the admission rules of
  * `relay/RelayGate.ts`.
+ * The libp2p packages of the relay parts (`relay/parts.ts`) are loaded only by a node with reach
+ * options: a node without relays starts without reading and compiling them.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { quic } from '@chainsafe/libp2p-quic'
@@ -18,7 +20,6 @@ import { ENGRAM_PROTOCOL } from '../Transport.ts'
 import { ipFamily, type ResolvedOptions } from './options.ts'
 import { noisePrologue } from './privateNetwork.ts'
 import { tuneQuicReads } from './quicReads.ts'
-import { reachServices, relayNoise, relayTransport } from './relay/parts.ts'
 import type { RelayGate } from './relay/RelayGate.ts'
 
 /** The multiaddrs to listen on: QUIC on `port`, TCP on `tcpPort`, for every host (`only`: of one carrier). */
@@ -83,6 +84,8 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
   const useTcp = o.kinds !== 'quic'
   if (useQuic) await tuneQuicReads()
   const reach = o.reach
+  // loaded only by a node with reach options
+  const relay = reach !== undefined ? await import('./relay/parts.ts') : undefined
   const keyed = o.keysPending
     ? laterKeyedNoise(h.laterKey ?? (() => undefined))
     : noise(o.privateNetworkKey !== undefined ? { prologueBytes: noisePrologue(o.privateNetworkKey) } : {})
@@ -93,15 +96,15 @@ export async function createNode (o: ResolvedOptions, listen: string[], h: NodeH
     transports: [
       ...(useQuic ? [quic({ handshakeTimeout: hs, maxIdleTimeout: Math.max(10_000, 2 * hs), keepAliveInterval: 5_000 })] : []),
       ...(useTcp ? [tcp()] : []),
-      ...(reach !== undefined ? [relayTransport(hs)] : [])
+      ...(relay !== undefined ? [relay.relayTransport(hs)] : [])
     ],
     // TCP and circuits (QUIC has its own TLS): nodes with another private-network key fail the
     // Noise handshake; the unkeyed Noise is for dialling relays only (relay/parts.ts)
-    connectionEncrypters: reach?.relayOnly === true
-      ? [relayNoise(true)]
-      : useTcp || reach !== undefined ? [keyed, ...(reach !== undefined ? [relayNoise(false)] : [])] : [],
-    streamMuxers: useTcp || reach !== undefined ? [yamux()] : [],
-    ...(reach !== undefined ? { services: reachServices(hs, reach.serve?.limits, reach.holePunch && !reach.relayOnly) } : {}),
+    connectionEncrypters: relay !== undefined && reach?.relayOnly === true
+      ? [relay.relayNoise(true)]
+      : useTcp || relay !== undefined ? [keyed, ...(relay !== undefined ? [relay.relayNoise(false)] : [])] : [],
+    streamMuxers: useTcp || relay !== undefined ? [yamux()] : [],
+    ...(relay !== undefined && reach !== undefined ? { services: relay.reachServices(hs, reach.serve?.limits, reach.holePunch && !reach.relayOnly) } : {}),
     ...(h.gate !== undefined ? { connectionGater: h.gate.gater() } : {}),
     connectionManager: {
       // sessions are limited by the transport; libp2p's own limit leaves room for

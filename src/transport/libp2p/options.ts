@@ -7,7 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { DEFAULT_MAX_FRAME_BYTES } from '../Transport.ts'
 import { PRIVATE_NETWORK_KEY_BYTES } from './privateNetwork.ts'
-import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay/parts.ts'
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay/limits.ts'
 
 export type TransportKinds = 'quic' | 'tcp' | 'both'
 

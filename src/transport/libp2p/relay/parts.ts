@@ -12,6 +12,10 @@
  * members the keyed `/noise` comes first and is chosen. A member never accepts the unkeyed Noise
  * inbound, so the TCP path between members stays private to the seed. What admits a node to a relay
  * is the admission proof, on QUIC and TCP alike.
+ *
+ * Loaded only by a node that uses relays or serves as one (`../node.ts` imports it then): the
+ * libp2p packages above are not loaded by a node without reach options. What the rest of the
+ * transport needs of a relay without them is in `limits.ts`.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { autoNAT } from '@libp2p/autonat'
@@ -20,32 +24,11 @@ import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import type { ComponentLogger, Connection as Libp2pConnection, ConnectionEncrypter, Metrics, PeerId, PrivateKey, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { RelayLimits } from './limits.ts'
 import type { DialFrom } from './HolePunch.ts'
 import type { CircuitListener } from './RelayClient.ts'
 
 export const RELAY_NOISE_PROTOCOL = '/engram/relay-noise/1.0.0'
-
-/** The limits a relay puts on what it forwards (docs/LIMITS.md). */
-export interface RelayLimits {
-  /** Most nodes holding a reservation at once. */
-  readonly maxReservations: number
-  /** Most circuits one node opens, or is reached by, over one connection at once. */
-  readonly maxCircuitsPerPeer: number
-  /** Bytes one circuit may carry (both directions) before the relay resets it. */
-  readonly maxCircuitBytes: number
-  /** Seconds one circuit may stay open before the relay resets it. */
-  readonly maxCircuitSeconds: number
-  /** Lifetime of a reservation before the node must renew it (libp2p renews it by itself). */
-  readonly reservationTtlSeconds: number
-}
-
-export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  maxReservations: 128,
-  maxCircuitsPerPeer: 16,
-  maxCircuitBytes: 1024 * 1024 * 1024,
-  maxCircuitSeconds: 3600,
-  reservationTtlSeconds: 3600
-}
 
 interface NoiseComponents { privateKey: PrivateKey, peerId: PeerId, logger: ComponentLogger, upgrader: Upgrader, metrics?: Metrics }
 
@@ -138,13 +121,5 @@ function circuitListenerService (components: { transportManager: TransportManage
         signal.removeEventListener('abort', onAbort)
       }
     }
-  }
-}
-
-/** Whether the relay server holds a reservation for `peer` (false when not serving). */
-export function reservationHolder (services: Record<string, unknown>): (peer: PeerId) => boolean {
-  return (peer) => {
-    const relay = services.relay as { reservations?: { has: (p: PeerId) => boolean } } | undefined
-    return relay?.reservations?.has(peer) === true
   }
 }
