@@ -199,7 +199,7 @@ export class SqliteStore implements Store {
 
   buildDeferredIndexes (): number {
     const p = this.use()
-    return p.writer.transaction('building a deferred index', () => p.writer.deferred.buildNext())
+    return p.writer.transaction('building a deferred index', () => p.writer.buildDeferred())
   }
 
   getState (kind: RecordKind, key: string): StoredState | undefined {

@@ -249,9 +249,10 @@ export interface ConnectionOptions {
  * size, and stays. With 64 MiB, a node that copied 100,000 records from a peer (a 90 MB store)
  * kept some 35 MB of it; 16 MiB left it 15 MB smaller at the same pace (peers bench: receiver
  * CPU 3.5 s against 3.2–3.4 s; 8 MiB: 25 MB smaller, 3.4 s). A page that falls out is read again
- * from the file, through the OS's cache, which is not counted against this process.
+ * from the file, through the OS's cache, which is not counted against this process. A far-behind
+ * catch-up into a large store grows it for a while (pageCache.ts).
  */
-const CACHE_KIB = 16 * 1024
+export const CACHE_KIB = 16 * 1024
 
 /**
  * Connection settings. Used by the store and by the benchmark's raw baseline, so both write

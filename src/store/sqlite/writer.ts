@@ -41,6 +41,7 @@ import { storeError } from './failures.ts'
 import { HistoryTable } from './history.ts'
 import { KnowledgeTables } from './knowledge.ts'
 import type { NodeNames } from './nodes.ts'
+import { PageCache } from './pageCache.ts'
 import { RecordWrites, SealWork, type WriteContext, type Written } from './records.ts'
 import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
@@ -60,6 +61,8 @@ export class Writer {
   readonly knowledge: KnowledgeTables
   /** The secondary indexes a far-behind catch-up leaves out (deferredIndexes.ts). */
   readonly deferred: DeferredIndexes
+  /** The connection's page cache, grown while a catch-up into a large store defers its indexes (pageCache.ts). */
+  readonly cache: PageCache
   private readonly records: RecordWrites
   /** The configured durability (store.synchronous); `refetchable` batches commit with NORMAL whatever it is. */
   private readonly mode: 'full' | 'normal'
@@ -88,6 +91,7 @@ export class Writer {
     this.history = new HistoryTable(db, nodes)
     this.knowledge = new KnowledgeTables(db)
     this.deferred = new DeferredIndexes(db)
+    this.cache = new PageCache(db)
     this.records = new RecordWrites(db, nodes, text, this.history)
     this.mode = mode
     this.synchronous = mode === 'normal' ? 'NORMAL' : 'FULL'
@@ -262,7 +266,10 @@ export class Writer {
   private applyAll (records: readonly MemoryRecord[], opts: ApplyOptions): ApplyResult {
     const s = this.state.read()
     this.text.begin(opts.deferText === true)
-    if (opts.deferIndexes === true) this.deferred.drop()
+    if (opts.deferIndexes === true) {
+      this.deferred.drop()
+      this.cache.catchUp(s.triplesLive + s.triplesDead)
+    }
     this.records.begin()
     const via = opts.via === undefined ? null : this.nodes.idOf(opts.via)
     if (opts.clock.wall > s.clockWall || (opts.clock.wall === s.clockWall && opts.clock.counter > s.clockCounter)) {
@@ -302,6 +309,13 @@ export class Writer {
     if (opts.cursor !== undefined) this.saveCursor.run(opts.cursor.peer, opts.cursor.seq)
     if (opts.meta !== undefined) this.writeMeta(opts.meta())
     return { changed, unchanged, replacedLive: this.records.replacedLive, forgotten: this.records.forgotten, held, voided }
+  }
+
+  /** Builds the next index a catch-up left out (inside the caller's transaction); how many are left. The last one ends the catch-up's larger cache. */
+  buildDeferred (): number {
+    const left = this.deferred.buildNext()
+    if (left === 0) this.cache.restore()
+    return left
   }
 
   /** Writes metadata pairs inside the current transaction (`undefined` deletes the key). */
