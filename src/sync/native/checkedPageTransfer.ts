@@ -94,7 +94,7 @@ export function takeCheck (sent: SentCheck): PageCheck {
   const msg: ChangesMessage = { ...sent.envelope, records, ...(seals !== undefined ? { seals } : {}) }
   if (sent.verified === undefined || seals === undefined) return { ok: true, page: { msg } }
   const verified: VerifiedPage = {
-    batches: sent.verified.batches.map(b => b === undefined ? undefined : { header: b.header, sig: b.sig, known: KnownHashes.decode(b.header.n, b.known) }),
+    batches: sent.verified.batches.map(b => b === undefined ? undefined : { header: b.header, sig: b.sig, known: KnownHashes.lazy(b.header.n, b.known) }),
     checks: sealChecks(records, seals, sent.verified.failures)
   }
   return { ok: true, page: { msg, verified } }
