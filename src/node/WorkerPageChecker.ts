@@ -1,8 +1,8 @@
 /**
  * The page checker (sync/native/PageChecker.ts) of a running node: one worker thread
  * (pageCheckWorker.ts), started on the first page a session gives it — a large page of a catch-up
- * with more to come (NativeSession.ts), never at start, so a node that restarts or resumes a few
- * records behind starts no thread — and stopped
+ * still far behind (more than FAR_BEHIND entries to come: NativeSession.ts), never at start, so a
+ * node that restarts, resumes or copies a small store starts no thread — and stopped
  * after IDLE_MS without pages (its memory is given back; the next large page starts it again).
  *
  * A page's body is handed to the worker (transferred, not copied) as it arrives; the worker checks
@@ -20,6 +20,7 @@
 import { Worker } from 'node:worker_threads'
 import { INTERNAL, TIMEOUT } from '../core/errors.ts'
 import { takeCheck, type SentCheck } from '../sync/native/checkedPageTransfer.ts'
+import { FAR_BEHIND } from '../replication/farBehind.ts'
 import type { PageCheck, PageChecker } from '../sync/native/PageChecker.ts'
 import type { Logger } from '../util/log.ts'
 
@@ -43,6 +44,8 @@ export interface WorkerPageCheckerOptions {
   readonly log?: Logger
   /** Default MIN_WORKER_BYTES. */
   readonly minBytes?: number
+  /** Default FAR_BEHIND (replication/farBehind.ts): pages of a far-behind catch-up only. */
+  readonly minLeft?: number
   /** Default TIMEOUT_MS. */
   readonly timeoutMs?: number
   /** Default IDLE_MS. */
@@ -73,6 +76,10 @@ export class WorkerPageChecker implements PageChecker {
 
   constructor (opts: WorkerPageCheckerOptions) {
     this.opts = opts
+  }
+
+  get minLeft (): number {
+    return this.opts.minLeft ?? FAR_BEHIND
   }
 
   get minBytes (): number {

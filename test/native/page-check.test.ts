@@ -23,6 +23,7 @@ import { compressFrame, CODEC_ZSTD } from '../../src/protocol/native/compression
 import { decodeBody, encodeMessage, frameBody, startsAsChanges, type ChangesMessage, type UncheckedChanges } from '../../src/protocol/native/messages.ts'
 import { checkChangesBody, type PageCheck } from '../../src/protocol/native/pageCheck.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
+import { FAR_BEHIND } from '../../src/replication/farBehind.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
 import { sendCheck, takeCheck } from '../../src/sync/native/checkedPageTransfer.ts'
 import { InlinePageChecker } from '../../src/sync/native/InlinePageChecker.ts'
@@ -261,6 +262,23 @@ describe('page checks beside the session', () => {
       assert.ok(sameDumps([a, b]), 'identical dumps')
       assert.ok(checker.checked >= 2, `the pages went through the checker (${checker.checked})`)
       assert.equal(b.engine.provenance.counters.signedAccepted, 450)
+    } finally {
+      await Promise.all([a.sync.stop(), b.sync.stop()])
+    }
+  })
+
+  it('a copy that is never far behind is checked on the main thread: the checker is not asked', async () => {
+    const net = new MemoryNetwork()
+    const a = simNode(net, 'a')
+    const checker = new InlinePageChecker(undefined, 0, FAR_BEHIND)
+    const b = simNode(net, 'b', { pageChecker: checker })
+    try {
+      a.engine.addTriples(Array.from({ length: 450 }, (_, i) => ({ subject: `user:u${i}`, predicate: 'rel:p', object: `v${i}` })))
+      await a.sync.start()
+      await b.sync.start()
+      b.sync.addPeer(`mem:${a.id}`)
+      await eventually(() => b.store.stats().triples === 450, () => `B holds ${b.store.stats().triples} of 450 triples`)
+      assert.equal(checker.checked, 0)
     } finally {
       await Promise.all([a.sync.stop(), b.sync.stop()])
     }

@@ -15,6 +15,7 @@ import { MAX_FAILURES, WorkerPageChecker } from '../../src/node/WorkerPageChecke
 import { encodeMessage, frameBody } from '../../src/protocol/native/messages.ts'
 import { sealBatch } from '../../src/core/signing.ts'
 import { InlinePageChecker } from '../../src/sync/native/InlinePageChecker.ts'
+import { FAR_BEHIND } from '../../src/replication/farBehind.ts'
 import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually } from '../support/eventually.ts'
 import { sameDumps, simNode, type SimNode } from '../native/helpers.ts'
@@ -50,6 +51,7 @@ describe('the page checks\' worker thread', () => {
     const page = frameBody(encodeMessage({ t: 'changes', from: 0, to: 300, more: false, records, seals }))
     const worker = checker({ verify: true })
     assert.equal(worker.started, 0, 'no thread before the first page')
+    assert.equal(worker.minLeft, FAR_BEHIND, 'a running node\'s worker takes pages of a far-behind catch-up only')
     const sent = page.slice()
     const [fromWorker, inline] = await Promise.all([worker.check(sent), new InlinePageChecker(new NodeKeyVerifier()).check(page.slice())])
     assert.equal(sent.byteLength, 0, 'the page\'s buffer was handed to the worker')
@@ -89,7 +91,7 @@ describe('the page checks\' worker thread', () => {
     it(`a copy whose worker ${what} on every page ends in a clear error and a retry, and completes`, async () => {
       const net = new MemoryNetwork()
       const a = simNode(net, 'a')
-      const pages = checker({ verify: false, workerUrl: url, minBytes: 0, timeoutMs: 500 })
+      const pages = checker({ verify: false, workerUrl: url, minBytes: 0, minLeft: 0, timeoutMs: 500 })
       const b = simNode(net, 'b', { pageChecker: pages })
       running.push(a, b)
       a.engine.addTriples(Array.from({ length: 450 }, (_, i) => ({ subject: `user:u${i}`, predicate: 'rel:p', object: `v${i}` })))
@@ -107,7 +109,7 @@ describe('the page checks\' worker thread', () => {
     const net = new MemoryNetwork()
     const [ia, ib] = await Promise.all([newSigningIdentity(), newSigningIdentity()])
     const a = simNode(net, ia.node, { identity: ia })
-    const pages = checker({ verify: true, minBytes: 0 })
+    const pages = checker({ verify: true, minBytes: 0, minLeft: 0 })
     const b = simNode(net, ib.node, { identity: ib, pageChecker: pages })
     running.push(a, b)
     a.engine.addTriples(Array.from({ length: 450 }, (_, i) => ({ subject: `user:u${i}`, predicate: 'rel:p', object: `v${i}` })))

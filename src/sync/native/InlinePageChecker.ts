@@ -11,14 +11,16 @@ import type { PageCheck, PageChecker } from './PageChecker.ts'
 
 export class InlinePageChecker implements PageChecker {
   readonly minBytes: number
+  readonly minLeft: number
   /** Pages checked. */
   checked = 0
   private readonly verifier: SignatureVerifier | undefined
 
   /** `verifier`: the engine's (absent: signatures are not checked, as the engine does not check them). */
-  constructor (verifier: SignatureVerifier | undefined, minBytes = 0) {
+  constructor (verifier: SignatureVerifier | undefined, minBytes = 0, minLeft = 0) {
     this.verifier = verifier
     this.minBytes = minBytes
+    this.minLeft = minLeft
   }
 
   async check (body: Uint8Array): Promise<PageCheck> {

@@ -57,9 +57,9 @@ export class NativeSession {
   private bytesReceived = 0
   /**
    * What the last page applied left of the peer's feed after it (`end` − `to`; 0 unknown). Pages go
-   * to the page checker only while it is above 0: a catch-up with more to come — not its first
-   * page, not a copy of one page, not a resume or a live page — so its worker starts only when
-   * there are pages for it to check while others commit.
+   * to the page checker only while it is above the checker's `minLeft`: a catch-up with that much
+   * to come — not its first page, not a small copy, a resume or a live page — so its worker starts
+   * only when there are pages for it to check while others commit.
    */
   private catchUpLeft = 0
   private openedAt: number | undefined
@@ -241,7 +241,7 @@ export class NativeSession {
       const body = frameBody(frame)
       const checker = this.opts.pageChecker
       // a large page of a catch-up is checked beside this thread (PageChecker.ts), in its turn
-      if (checker !== undefined && this.catchUpLeft > 0 && body.byteLength >= checker.minBytes && startsAsChanges(body)) {
+      if (checker !== undefined && this.catchUpLeft > checker.minLeft && body.byteLength >= checker.minBytes && startsAsChanges(body)) {
         if (this.opts.budget?.admit('changes') === false) return
         if (this.intake.take()) this.intake.pushChecking(checker.check(owned(body)))
         return

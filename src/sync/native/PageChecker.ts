@@ -8,10 +8,11 @@
  * Two implementations: WorkerPageChecker.ts, a worker thread (node:worker_threads) the node starts
  * on the first page it is given, so a catch-up's next page is checked on the second core while
  * the previous one commits; and InlinePageChecker.ts, the same checks in process, for the
- * deterministic simulations. The session gives it only pages of a catch-up with more to come (the
- * page before said its feed goes on: not a catch-up's first page, a copy of one page, a resume or
- * a live page), and only pages of at least `minBytes`: a smaller page is not worth the hop, and the
- * session checks it itself, as it does without a checker.
+ * deterministic simulations. The session gives it only pages of a catch-up with more than
+ * `minLeft` entries to come (the page before said so: not a catch-up's first page, nor a small
+ * copy, a resume or a live page — the node's worker takes them only while the catch-up is far
+ * behind, replication/farBehind.ts), and only pages of at least `minBytes`: a smaller page is not
+ * worth the hop. The session checks every other page itself, as it does without a checker.
  */
 import type { PageCheck } from '../../protocol/native/pageCheck.ts'
 
@@ -20,6 +21,8 @@ export type { PageCheck } from '../../protocol/native/pageCheck.ts'
 export interface PageChecker {
   /** Frame bodies (messages.ts frameBody) of at least this many bytes go to `check`; smaller pages are checked by the session. */
   readonly minBytes: number
+  /** Pages go to `check` only while the page before left more than this many entries of the peer's feed after it (`end` − `to`). */
+  readonly minLeft: number
   /**
    * Checks the body of a `changes` frame, which is handed over (the caller no longer reads it).
    * Resolves with the page checked or refused; rejects only when the checker itself failed (a
