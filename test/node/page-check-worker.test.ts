@@ -11,11 +11,10 @@ import { asNodeId } from '../../src/core/ids.ts'
 import { isEngramError } from '../../src/core/errors.ts'
 import { makeTriple } from '../../src/core/records.ts'
 import { NodeKeyVerifier, newSigningIdentity } from '../../src/node/keys.ts'
-import { MAX_FAILURES, WorkerPageChecker } from '../../src/node/WorkerPageChecker.ts'
+import { MAX_FAILURES, MIN_WORKER_LEFT, WorkerPageChecker } from '../../src/node/WorkerPageChecker.ts'
 import { encodeMessage, frameBody } from '../../src/protocol/native/messages.ts'
 import { sealBatch } from '../../src/core/signing.ts'
 import { InlinePageChecker } from '../../src/sync/native/InlinePageChecker.ts'
-import { FAR_BEHIND } from '../../src/replication/farBehind.ts'
 import { MemoryNetwork } from '../../src/transport/memory/MemoryTransport.ts'
 import { eventually } from '../support/eventually.ts'
 import { sameDumps, simNode, type SimNode } from '../native/helpers.ts'
@@ -51,7 +50,7 @@ describe('the page checks\' worker thread', () => {
     const page = frameBody(encodeMessage({ t: 'changes', from: 0, to: 300, more: false, records, seals }))
     const worker = checker({ verify: true })
     assert.equal(worker.started, 0, 'no thread before the first page')
-    assert.equal(worker.minLeft, FAR_BEHIND, 'a running node\'s worker takes pages of a far-behind catch-up only')
+    assert.equal(worker.minLeft, MIN_WORKER_LEFT, 'a running node\'s worker takes pages of a large catch-up only')
     const sent = page.slice()
     const [fromWorker, inline] = await Promise.all([worker.check(sent), new InlinePageChecker(new NodeKeyVerifier()).check(page.slice())])
     assert.equal(sent.byteLength, 0, 'the page\'s buffer was handed to the worker')

@@ -10,8 +10,8 @@
  * the previous one commits; and InlinePageChecker.ts, the same checks in process, for the
  * deterministic simulations. The session gives it only pages of a catch-up with more than
  * `minLeft` entries to come (the page before said so: not a catch-up's first page, nor a small
- * copy, a resume or a live page — the node's worker takes them only while the catch-up is far
- * behind, replication/farBehind.ts), and only pages of at least `minBytes`: a smaller page is not
+ * copy, a resume or a live page — the node's worker takes them only while more than 100,000
+ * entries are to come: WorkerPageChecker.ts MIN_WORKER_LEFT), and only pages of at least `minBytes`: a smaller page is not
  * worth the hop. The session checks every other page itself, as it does without a checker.
  */
 import type { PageCheck } from '../../protocol/native/pageCheck.ts'
