@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, before, describe, it } from 'node:test'
+import { WAL_BOUND_PAGES } from '../../src/store/sqlite/checkpoints.ts'
 import { NodeNames } from '../../src/store/sqlite/nodes.ts'
 import { CATCH_UP_CACHE_FROM, catchUpCacheKib, MAX_CATCH_UP_CACHE_KIB } from '../../src/store/sqlite/pageCache.ts'
 import { CACHE_KIB, configure, migrate } from '../../src/store/sqlite/schema.ts'
@@ -41,7 +42,8 @@ describe('the page cache of a catch-up', () => {
     const db = new DatabaseSync(file)
     configure(db, file)
     migrate(db, file)
-    const writer = new Writer(db, file, new NodeNames(db), new SqliteTextIndex(db, { enabled: true, candidates: 100 }))
+    const writer = new Writer(db, file, new NodeNames(db), new SqliteTextIndex(db, { enabled: true, candidates: 100 }), 'full',
+      { boundPages: WAL_BOUND_PAGES, idleMs: 0, busyTimeoutMs: 5_000 })
     const cacheKib = (): number => -(db.prepare('PRAGMA cache_size').get() as { cache_size: number }).cache_size
     const PAGE = 30_000
     let n = 0
