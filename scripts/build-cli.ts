@@ -33,11 +33,6 @@ const BUNDLES = [
   { name: 'main', entry: join(ROOT, 'src', 'cli', 'main.ts'), out: join(ROOT, 'dist', 'src', 'cli'), what: 'cli' },
   { name: 'engram', entry: join(ROOT, 'bench', 'peers', 'engram.ts'), out: join(ROOT, 'dist', 'bench', 'peers'), what: 'bench peer' }
 ] as const
-/**
- * Entries every bundle holds beside its own: the page checks' worker thread
- * (src/node/WorkerPageChecker.ts starts `pageCheckWorker.js` from beside its own chunk).
- */
-const WORKERS = { pageCheckWorker: join(ROOT, 'src', 'node', 'pageCheckWorker.ts') }
 
 /** Loaded from node_modules, not bundled: it loads its native addon from beside its own files. */
 const EXTERNAL = ['msgpackr-extract']
@@ -101,7 +96,7 @@ async function bundle ({ name, entry, out, what }: typeof BUNDLES[number]): Prom
   const started = performance.now()
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { [name]: entry, ...WORKERS },
+    entryPoints: { [name]: entry },
     outdir: out,
     bundle: true,
     splitting: true,

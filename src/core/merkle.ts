@@ -77,8 +77,6 @@ export class KnownHashes {
   private readonly nodes = new Map<number, TreeNode>()
   /** Inner hashes computed while proving (not part of what is known or encoded; reused by later proofs). */
   readonly derived = new Map<number, Uint8Array>()
-  /** The encoding `lazy` was given, not read yet: read on first use; `encode` gives it back as it is until then. */
-  private unread: Uint8Array | undefined
 
   constructor (n: number, nodes: Iterable<TreeNode> = []) {
     this.n = n
@@ -93,17 +91,14 @@ export class KnownHashes {
   }
 
   get size (): number {
-    this.read()
     return this.leaves.size + this.nodes.size
   }
 
   get (start: number, size: number): Uint8Array | undefined {
-    this.read()
     return size === 1 ? this.leaves.get(start) : this.nodes.get(nodeKey(start, size))?.hash
   }
 
   add (node: TreeNode): void {
-    this.read()
     if (node.size === 1) this.setLeaf(node.start, node.hash)
     else this.nodes.set(nodeKey(node.start, node.size), node)
   }
@@ -116,9 +111,7 @@ export class KnownHashes {
 
   /** Adds every hash `other` knows. */
   merge (other: Iterable<TreeNode>): void {
-    this.read()
     if (other instanceof KnownHashes) {
-      other.read()
       // forEach, not for…of: no entry array per leaf (a batch merged per page holds thousands)
       other.leaves.forEach((hash, start) => this.setLeaf(start, hash))
       for (const node of other.nodes.values()) this.add(node)
@@ -128,13 +121,11 @@ export class KnownHashes {
   }
 
   * [Symbol.iterator] (): IterableIterator<TreeNode> {
-    this.read()
     for (const [start, hash] of this.leaves) yield { start, size: 1, hash }
     yield * this.nodes.values()
   }
 
   encode (): Uint8Array {
-    if (this.unread !== undefined) return this.unread
     const inner = [...this.nodes.values()].sort((a, b) => a.start - b.start || a.size - b.size)
     const out = Buffer.alloc(this.size * (HASH_BYTES + 8))
     let p = 0
@@ -165,30 +156,6 @@ export class KnownHashes {
    */
   static decode (n: number, bytes: Uint8Array): KnownHashes {
     const known = new KnownHashes(n)
-    known.readFrom(bytes)
-    return known
-  }
-
-  /**
-   * What `encode` wrote, read only when first used: a batch that is only stored again (its
-   * encoding written as it came) is never read. `bytes` must be an encoding this code wrote (a
-   * batch checked on another thread): a damaged one throws at first use, not here.
-   */
-  static lazy (n: number, bytes: Uint8Array): KnownHashes {
-    const known = new KnownHashes(n)
-    known.unread = bytes
-    return known
-  }
-
-  private read (): void {
-    const bytes = this.unread
-    if (bytes === undefined) return
-    this.unread = undefined
-    this.readFrom(bytes)
-  }
-
-  private readFrom (bytes: Uint8Array): void {
-    const n = this.n
     let p = 0
     const uvarint = (): number => {
       let v = 0
@@ -207,10 +174,11 @@ export class KnownHashes {
       const size = uvarint()
       if (p + HASH_BYTES > bytes.length || size < 1 || start + size > n) throw INTERNAL('a batch\'s stored hashes are damaged')
       const hash = bytes.subarray(p, p + HASH_BYTES)
-      if (size === 1) this.setLeaf(start, hash)
-      else this.nodes.set(nodeKey(start, size), { start, size, hash })
+      if (size === 1) known.setLeaf(start, hash)
+      else known.add({ start, size, hash })
       p += HASH_BYTES
     }
+    return known
   }
 }
 

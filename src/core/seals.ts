@@ -215,12 +215,7 @@ export function * verifyPageSteps (records: readonly MemoryRecord[], seals: Page
     failures.push(typeof outcome === 'string' ? outcome : undefined)
     yield
   }
-  return { batches, checks: sealChecks(records, seals, failures) }
-}
-
-/** Each record's check, given what each batch of the page came to (`failures[b]`: undefined when batch b verified). */
-export function sealChecks (records: readonly MemoryRecord[], seals: PageSeals, failures: ReadonlyArray<SealFailure | undefined>): SealCheck[] {
-  return records.map((_, i) => {
+  const checks: SealCheck[] = records.map((_, i) => {
     const ref = seals.refs[i]
     if (ref === undefined) return undefined
     const batch = seals.batches[ref.batch]
@@ -228,6 +223,7 @@ export function sealChecks (records: readonly MemoryRecord[], seals: PageSeals, 
     const why = failures[ref.batch]
     return why === undefined ? { ok: true, batch: ref.batch, leaf: ref.leaf } : { ok: false, why, signer: batch.signer, batch: ref.batch }
   })
+  return { batches, checks }
 }
 
 function verifyBatch (batch: BatchProof, members: readonly number[], records: readonly MemoryRecord[],

@@ -26,7 +26,7 @@ import { isTripleId, type NodeId, type TripleId } from '../core/ids.ts'
 import { LIMITS } from '../core/limits.ts'
 import { namespaceOf, type EpisodeRecord, type Json, type MemoryRecord, type NoteRecord, type TraceRecord, type TripleRecord } from '../core/model.ts'
 import { makeTrace, validateEpisodeId, validateNoteKey } from '../core/records.ts'
-import type { PageSeals, VerifiedPage } from '../core/seals.ts'
+import type { PageSeals } from '../core/seals.ts'
 import { SYSTEM_NAMESPACE } from '../core/system.ts'
 import { checkBatchSize, validateJson, validateJsonObject, validateString, validateTripleContent } from '../core/validate.ts'
 import type { ApplyResult, FeedEntry, Store, TriplePattern } from '../store/Store.ts'
@@ -317,11 +317,6 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   verifyAhead (records: readonly MemoryRecord[], seals: PageSeals | undefined): Promise<void> {
     return this.provenance.verifyAhead(records, seals)
-  }
-
-  /** A page's signatures verified elsewhere, taken as verifyAhead's result (Provenance.acceptVerified). */
-  acceptVerified (records: readonly MemoryRecord[], seals: PageSeals, verified: VerifiedPage): Promise<void> {
-    return this.provenance.acceptVerified(records, seals, verified)
   }
 
   /**

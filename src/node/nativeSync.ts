@@ -24,7 +24,6 @@ import { parseAdmissionKey, type SeedKeys } from '../core/seedKeys.ts'
 import { relayMultiaddrs } from '../transport/libp2p/relay/relayAddrs.ts'
 import type { MailboxSync } from '../sync/mailbox/MailboxSync.ts'
 import { createMailboxSync } from './mailbox.ts'
-import { WorkerPageChecker } from './WorkerPageChecker.ts'
 import { fileWindowSaves } from '../sync/native/WindowSaves.ts'
 
 /** Whether the configuration uses relays or serves as one (the group keys are then needed). */
@@ -157,8 +156,6 @@ export async function createNativeSync (parts: NativeSyncParts): Promise<NativeS
     port: config.p2p.port,
     now: parts.now,
     routes: config.p2p.eagerRoutes,
-    // the engine checks signatures (EngramNode's NodeKeyVerifier): the worker checks them as it does
-    pageChecker: new WorkerPageChecker({ verify: true, log }),
     ...(parts.gossipOnly === true ? { stream: false, push: false } : {}),
     ...(parts.failedHandshakes !== undefined ? { failedHandshakes: { ...FAILED_HANDSHAKES, burst: parts.failedHandshakes } } : {})
   })

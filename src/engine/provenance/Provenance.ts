@@ -117,20 +117,6 @@ export class Provenance {
   }
 
   /**
-   * Takes the signatures of a page checked elsewhere (a page checker verified every batch of it:
-   * sync/native/PageChecker.ts) as verifyAhead's own result: `admit` uses it. Batches held here as
-   * they are (`toCheck`) are left out of the check as verifyAhead leaves them: when there are any,
-   * the rest is checked again here as verifyAhead checks it (a page sent again; rare), so what the
-   * gate refuses, drops and counts is the same either way.
-   */
-  async acceptVerified (records: readonly MemoryRecord[], seals: PageSeals, verified: VerifiedPage): Promise<void> {
-    if (this.verifier === undefined || seals.batches.length === 0) return
-    const page = this.toCheck(records, seals)
-    if (page.records !== records) return this.verifyAhead(records, seals)
-    this.ahead.set(seals, { records, checked: records, verified })
-  }
-
-  /**
    * Checks a page from outside (through `via`), counts and logs what it refuses. Signed records
    * held here as they are, in batches with nothing else of the page (`toCheck`, decided again
    * now when verifyAhead left some out: the store may have changed since), are dropped unchecked:

@@ -4,8 +4,8 @@
  *   frame := version:u8 (0x01) msgpack(map)      ; msgpackr standard encoding, one map per frame
  *          | 0x02 codec:u8 compressed(msgpack(map))   ; after the handshake, to a peer that reads it (compression.ts)
  *
- * Every message is a map with a `t` field naming its type. `decodeFrame` (or its two steps,
- * `frameBody` then `decodeBody`) is the only way a frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
+ * Every message is a map with a `t` field naming its type. `decodeFrame` is the only way a
+ * frame from a peer becomes a message: it checks the version byte, the size caps, the msgpack
  * body and every field, and throws a `PROTOCOL` error naming the offending field for anything
  * else — never another kind of error, whatever the bytes. Unknown fields are ignored. Records in
  * a `changes` (and gossip `records`) message travel as rows (rows.ts) and are checked with
@@ -241,14 +241,6 @@ export interface DecodeOptions {
 export function decodeFrame (frame: Uint8Array, opts?: DecodeOptions & { deferRecords?: false }): NativeMessage
 export function decodeFrame (frame: Uint8Array, opts: DecodeOptions): NativeMessage | UncheckedChanges
 export function decodeFrame (frame: Uint8Array, opts: DecodeOptions = {}): NativeMessage | UncheckedChanges {
-  return decodeBody(frameBody(frame, opts), opts)
-}
-
-/**
- * The msgpack body of a frame from a peer: the version byte and the size caps checked, a
- * compressed body decompressed (within the frame limit). Throws only `PROTOCOL` errors.
- */
-export function frameBody (frame: Uint8Array, opts: Pick<DecodeOptions, 'maxFrameBytes' | 'only'> = {}): Uint8Array {
   const maxFrame = opts.maxFrameBytes ?? NATIVE_LIMITS.maxFrameBytes
   if (!(frame instanceof Uint8Array)) throw PROTOCOL('frame: must be bytes')
   if (frame.byteLength < 2) throw PROTOCOL(`frame: ${frame.byteLength} bytes is too short for a message`, { field: 'frame' })
@@ -256,11 +248,7 @@ export function frameBody (frame: Uint8Array, opts: Pick<DecodeOptions, 'maxFram
   const version = frame[0] as number
   if (version === COMPRESSED_FRAME_VERSION && opts.only !== undefined) throw PROTOCOL('frame: a compressed frame before the handshake completed', { field: 'version', version })
   if (version !== FRAME_VERSION && version !== COMPRESSED_FRAME_VERSION) throw PROTOCOL(`unsupported version ${version}`, { field: 'version', version })
-  return version === COMPRESSED_FRAME_VERSION ? decompressBody(frame, maxFrame) : frame.subarray(1)
-}
-
-/** Decodes and checks a frame's body (frameBody). Throws only `PROTOCOL` errors, naming the field. */
-export function decodeBody (packed: Uint8Array, opts: DecodeOptions = {}): NativeMessage | UncheckedChanges {
+  const packed = version === COMPRESSED_FRAME_VERSION ? decompressBody(frame, maxFrame) : frame.subarray(1)
   let body: unknown
   try {
     body = unpackr.unpack(packed)
@@ -274,24 +262,6 @@ export function decodeBody (packed: Uint8Array, opts: DecodeOptions = {}): Nativ
     // A validator must never fail in another way; if one does, the peer's frame is still the cause.
     throw PROTOCOL(`frame: cannot be read (${e instanceof Error ? e.message : String(e)})`, { field: 'frame' })
   }
-}
-
-/** `{"t": "changes"` as this codec writes it first in a map (encodeMessage puts `t` first). */
-const CHANGES_HEAD = [0xa1, 0x74, 0xa7, ...Array.from('changes', c => c.charCodeAt(0))]
-
-/**
- * Whether a frame's body (frameBody) starts as a `changes` message: a map whose first field is
- * `t: "changes"`. A look at a few bytes, not a check: decodeBody still checks all of it, and a
- * body written in another field order simply reads false.
- */
-export function startsAsChanges (body: Uint8Array): boolean {
-  const head = body[0]
-  if (head === undefined) return false
-  // fixmap, map 16, map 32: the fields start after 1, 3 or 5 bytes
-  const at = head >= 0x80 && head <= 0x8f ? 1 : head === 0xde ? 3 : head === 0xdf ? 5 : -1
-  if (at < 0 || body.byteLength < at + CHANGES_HEAD.length) return false
-  for (let i = 0; i < CHANGES_HEAD.length; i++) if (body[at + i] !== CHANGES_HEAD[i]) return false
-  return true
 }
 
 function checkMessage (body: unknown, maxPageRecords: number, deferRecords: boolean, only: readonly string[] | undefined): NativeMessage | UncheckedChanges {

@@ -24,7 +24,7 @@ import type { FeedSender } from './FeedSender.ts'
 import { runHandshake } from '../../protocol/native/handshake.ts'
 import { HandshakeFrames } from './HandshakeFrames.ts'
 import { MAX_QUEUED_PAGES, PageIntake } from './PageIntake.ts'
-import { decodeBody, frameBody, startsAsChanges, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
+import { decodeFrame, type NativeMessage, type UncheckedChanges } from '../../protocol/native/messages.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
 import type { SessionInfo, SessionOptionsOf, SessionState } from './SessionOptions.ts'
 import { failureReason } from './sessionFailure.ts'
@@ -55,13 +55,6 @@ export class NativeSession {
   private readonly wire: SessionWire
   private readonly timers: NodeJS.Timeout[] = []
   private bytesReceived = 0
-  /**
-   * What the last page applied left of the peer's feed after it (`end` − `to`; 0 unknown). Pages go
-   * to the page checker only while it is above the checker's `minLeft`: a catch-up with that much
-   * to come — not its first page, not a small copy, a resume or a live page — so its worker starts
-   * only when there are pages for it to check while others commit.
-   */
-  private catchUpLeft = 0
   private openedAt: number | undefined
   private lastSyncAt: number | undefined
   private closeReason: string | undefined
@@ -71,8 +64,7 @@ export class NativeSession {
     isOpen: () => this.state === 'open',
     apply: msg => { this.handle(msg) },
     verify: (records, seals) => this.opts.engine.verifyAhead(records, seals),
-    verified: (records, seals, verified) => this.opts.engine.acceptVerified(records, seals, verified),
-    fail: (e, during) => this.fail(e, during ?? 'changes'),
+    fail: e => this.fail(e, 'changes'),
     onDrop: dropped => {
       if (dropped === 1) {
         this.opts.log.info(`P2P peer ${this.peer} sent pages faster than this node applies them: pages past ${MAX_QUEUED_PAGES} waiting are dropped and sent again from this node's cursor (nothing is lost; a busy machine)`, { peer: this.peer })
@@ -238,15 +230,7 @@ export class NativeSession {
     if (flood !== undefined) { void this.fail(flood, 'receive'); return }
     let msg: NativeMessage | UncheckedChanges
     try {
-      const body = frameBody(frame)
-      const checker = this.opts.pageChecker
-      // a large page of a catch-up is checked beside this thread (PageChecker.ts), in its turn
-      if (checker !== undefined && this.catchUpLeft > checker.minLeft && body.byteLength >= checker.minBytes && startsAsChanges(body)) {
-        if (this.opts.budget?.admit('changes') === false) return
-        if (this.intake.take()) this.intake.pushChecking(checker.check(owned(body)))
-        return
-      }
-      msg = decodeBody(body, { deferRecords: true })
+      msg = decodeFrame(frame, { deferRecords: true })
     } catch (e) {
       void this.fail(e, 'decode')
       return
@@ -287,7 +271,6 @@ export class NativeSession {
         const receiver = this.receiver!
         const before = receiver.stats.pages
         receiver.onChanges(msg)
-        this.catchUpLeft = msg.end !== undefined ? msg.end - msg.to : 0
         // a page with records (not one that only moves the cursor) is a sync
         if (receiver.stats.pages > before && msg.records.length > 0) this.synced('page')
         return
@@ -355,12 +338,4 @@ export class NativeSession {
       this.opts.log.warn(`P2P peer ${this.peer} refused this node: auth failed (p2p.seed, sync.passphrase or the TLS certificates; the peer's log says which)`, { peer: this.peer })
     }
   }
-}
-
-/**
- * `bytes` in a buffer of its own, which can be handed to another thread: a decompressed frame's
- * body usually is one; a view of a larger buffer (a plain frame's body, a pooled Buffer) is copied.
- */
-function owned (bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes)
 }

@@ -180,7 +180,6 @@ export class NativeSync implements PeerDialer {
     this.window.stop()
     await this.redialer.stopAll()
     await Promise.allSettled([...this.sessions.values()].map(s => s.close('node stopping')))
-    await this.opts.pageChecker?.close()
     await this.window.save() // the next start reads it back instead of hashing the whole store
     // Closing QUIC connections whose peers are stopping too can wait for their idle timeout;
     // the sessions are closed already, so the node does not wait for more than a bound.

@@ -14,7 +14,6 @@ import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { BackoffOptions } from './Redialer.ts'
 import type { DialerEvent } from '../../discovery/PeerDialer.ts'
 import type { P2pPeers } from '../../peers/P2pPeers.ts'
-import type { PageChecker } from './PageChecker.ts'
 import type { WindowSaves } from './WindowSaves.ts'
 
 export interface NativeSyncSettings {
@@ -83,11 +82,6 @@ export interface NativeSyncOptions {
   readonly buckets?: boolean
   readonly compress?: boolean
   readonly coded?: boolean | number
-  /**
-   * Where large received pages are checked beside the main thread (PageChecker.ts: node/nativeSync.ts
-   * gives a worker thread); absent: each session checks its pages itself. Closed when sync stops.
-   */
-  readonly pageChecker?: PageChecker
 }
 
 /** Where dialing one peer stands (POST /api/v1/p2p/peers waits on it). */

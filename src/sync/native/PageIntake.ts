@@ -5,14 +5,6 @@
  * its signatures are checked the same way (`verify`), then the page goes to the session to be
  * applied.
  *
- * A page whose checks run elsewhere (PageChecker.ts: a worker thread, during a far-behind
- * catch-up) waits here as the promise of its result, in the same queue: its checks start as it
- * arrives, while the pages before it are checked and applied, and it is applied only after them —
- * the order of apply is the order of receipt, whichever way each page was checked. A page the
- * checker refuses fails the session as the session's own checks would (same error, same step),
- * before anything of it is applied; a checker that fails (its worker died or hung) fails the session
- * with that error, and the node dials again.
- *
  * A sender keeps two pages unacknowledged, but a stream that restarts (a fresh cursor, a graft,
  * an acknowledgement timeout) sends two more while its earlier pages are still on their way or
  * waiting here; on a receiver short of CPU a few restarts in a row pile them up. At most
@@ -23,9 +15,8 @@
  * and a peer that floods frames meets the session's frame budget (PeerBudget.ts).
  */
 import type { MemoryRecord } from '../../core/model.ts'
-import type { PageSeals, VerifiedPage } from '../../core/seals.ts'
+import type { PageSeals } from '../../core/seals.ts'
 import type { ChangesMessage, UncheckedChanges } from '../../protocol/native/messages.ts'
-import type { PageCheck } from '../../protocol/native/pageCheck.ts'
 import { checkRowAt, sealsOf } from '../../protocol/native/rows.ts'
 
 /** Rows checked between two turns of the event loop. */
@@ -40,10 +31,8 @@ export interface PageIntakeOptions {
   readonly apply: (msg: ChangesMessage) => void
   /** Checks the page's signatures ahead of `apply`, letting other work run (Engine.verifyAhead). */
   readonly verify?: (records: readonly MemoryRecord[], seals: PageSeals | undefined) => Promise<void>
-  /** Takes the signatures a page checker verified ahead of `apply` (Engine.acceptVerified). */
-  readonly verified?: (records: readonly MemoryRecord[], seals: PageSeals, verified: VerifiedPage) => Promise<void>
-  /** A page refused (a bad row) or failing to apply: the session closes (`during`: the step, 'changes' unless a checker's decode refused it). */
-  readonly fail: (err: unknown, during?: string) => Promise<void>
+  /** A page refused (a bad row) or failing to apply: the session closes. */
+  readonly fail: (err: unknown) => Promise<void>
   /** A page dropped because MAX_QUEUED_PAGES were waiting; `dropped`: how many so far. */
   readonly onDrop?: (dropped: number) => void
 }
@@ -65,52 +54,6 @@ export class PageIntake {
 
   /** Queues a page behind the ones before it. */
   push (msg: UncheckedChanges): void {
-    this.enqueue(async () => {
-      const records: MemoryRecord[] = new Array<MemoryRecord>(msg.unchecked.length)
-      for (let i = 0; i < records.length; i++) {
-        records[i] = checkRowAt(msg.unchecked[i], msg.nodes, `changes.records[${i}]`)
-        if (i % CHECK_SLICE === CHECK_SLICE - 1) {
-          await new Promise(resolve => setImmediate(resolve))
-          if (!this.opts.isOpen()) return
-        }
-      }
-      if (!this.opts.isOpen()) return
-      const seals = sealsOf(msg.batches, msg.unchecked, 'changes.records')
-      await this.opts.verify?.(records, seals)
-      if (!this.opts.isOpen()) return
-      const { unchecked: _rows, nodes: _nodes, batches: _batches, ...envelope } = msg
-      this.opts.apply({ ...envelope, records, ...(seals !== undefined ? { seals } : {}) })
-    })
-  }
-
-  /**
-   * Whether a page would be taken now (false: MAX_QUEUED_PAGES wait, and it is dropped and
-   * counted). A caller that starts a page's checks elsewhere asks first, then hands the result to
-   * `pushChecking`.
-   */
-  take (): boolean {
-    if (this.queued < MAX_QUEUED_PAGES) return true
-    this.opts.onDrop?.(++this.droppedPages)
-    return false
-  }
-
-  /** Queues a page whose checks are under way elsewhere (PageChecker.ts), behind the ones before it; `take` said yes. */
-  pushChecking (check: Promise<PageCheck>): void {
-    // a rejection is taken in its turn, not reported as unhandled meanwhile
-    check.catch(() => {})
-    this.enqueue(async () => {
-      const result = await check
-      if (!this.opts.isOpen()) return
-      if (!result.ok) { await this.opts.fail(result.error, result.during); return }
-      const { msg, verified } = result.page
-      if (msg.seals !== undefined && verified !== undefined) await this.opts.verified?.(msg.records, msg.seals, verified)
-      else await this.opts.verify?.(msg.records, msg.seals)
-      if (!this.opts.isOpen()) return
-      this.opts.apply(msg)
-    })
-  }
-
-  private enqueue (run: () => Promise<void>): void {
     if (this.queued >= MAX_QUEUED_PAGES) {
       this.opts.onDrop?.(++this.droppedPages)
       return
@@ -118,7 +61,20 @@ export class PageIntake {
     this.queued++
     this.tail = this.tail.then(async () => {
       try {
-        await run()
+        const records: MemoryRecord[] = new Array<MemoryRecord>(msg.unchecked.length)
+        for (let i = 0; i < records.length; i++) {
+          records[i] = checkRowAt(msg.unchecked[i], msg.nodes, `changes.records[${i}]`)
+          if (i % CHECK_SLICE === CHECK_SLICE - 1) {
+            await new Promise(resolve => setImmediate(resolve))
+            if (!this.opts.isOpen()) return
+          }
+        }
+        if (!this.opts.isOpen()) return
+        const seals = sealsOf(msg.batches, msg.unchecked, 'changes.records')
+        await this.opts.verify?.(records, seals)
+        if (!this.opts.isOpen()) return
+        const { unchecked: _rows, nodes: _nodes, batches: _batches, ...envelope } = msg
+        this.opts.apply({ ...envelope, records, ...(seals !== undefined ? { seals } : {}) })
       } catch (e) {
         await this.opts.fail(e)
       } finally {

@@ -25,7 +25,6 @@ import type { LazyWindow } from './LazyWindow.ts'
 import { FeedTail } from './FeedTail.ts'
 import { gossipSide } from './GossipSide.ts'
 import { NativeSession } from './NativeSession.ts'
-import type { PageChecker } from './PageChecker.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 
 /** The node's settings a session reads (a part of NativeSyncSettings). */
@@ -73,8 +72,6 @@ export interface SessionBuilderOptions {
   readonly compress?: boolean
   /** Coded gossip rounds offered and run with peers that speak them (test-only switch, as an older node; default true; a number: the highest version offered). */
   readonly coded?: boolean | number
-  /** Where large received pages are checked beside the main thread (PageChecker.ts); absent: each session checks its pages itself. */
-  readonly pageChecker?: PageChecker
 }
 
 /** What the manager gives one session: its budget and what it is told of the session. */
@@ -145,7 +142,6 @@ export class SessionBuilder {
       ...(opts.coded !== undefined ? { coded: opts.coded } : {}),
       budget: hooks.budget,
       conflicts: opts.conflicts,
-      ...(opts.pageChecker !== undefined ? { pageChecker: opts.pageChecker } : {}),
       log: opts.log,
       now: opts.now,
       onOpen: hooks.onOpen,

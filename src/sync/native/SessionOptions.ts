@@ -17,7 +17,6 @@ import type { HandshakeCertificates } from '../../protocol/native/handshake.ts'
 import type { NativeMessage } from '../../protocol/native/messages.ts'
 import type { ConflictPolicy } from '../../replication/applyPage.ts'
 import type { FeedTail } from './FeedTail.ts'
-import type { PageChecker } from './PageChecker.ts'
 import type { PeerBudget } from './PeerBudget.ts'
 
 /** The gossip side of a session (protocol/native/gossip.ts's GossipPeer, seen through gossipWire.ts). */
@@ -78,8 +77,6 @@ export interface SessionOptionsOf<S> {
   readonly budget?: PeerBudget
   /** sync.conflictStrategy and the keep-both list, applied to pages and gossip batches (absent: the merge rules alone). */
   readonly conflicts?: ConflictPolicy
-  /** Where large received pages are checked, beside this thread (PageChecker.ts); absent: the session checks every page itself. */
-  readonly pageChecker?: PageChecker
   readonly log: Logger
   readonly now?: () => number
   /** Called once the handshake succeeded. */
