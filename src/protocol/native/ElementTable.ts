@@ -15,23 +15,20 @@
  * A removed slot is reused by a later element: a slot number is valid until the next change.
  * Columns grow by doubling (their untouched part is not resident); clear() gives them back.
  */
-import type { RecordKind } from '../../core/model.ts'
+import { RECORD_KINDS, type RecordKind } from '../../core/model.ts'
 import { HEX_KEY_BYTES as ID_BYTES, hexKeyInto, hexKeyOf } from './hexKey.ts'
+import { ELEMENT_BYTES, FINE_BITS, KIND_CODE } from './windowElement.ts'
 import type { WindowFileEntry } from './windowFile.ts'
 
-/** Bytes of one element. */
-export const TABLE_ELEMENT_BYTES = 16
-const EB = TABLE_ELEMENT_BYTES
+const EB = ELEMENT_BYTES
 const FIRST_SLOTS = 1_024
-const KINDS: readonly RecordKind[] = ['triple', 'note', 'episode', 'trace']
-const KIND_CODE: Readonly<Record<RecordKind, number>> = { triple: 0, note: 1, episode: 2, trace: 3 }
 /** Flag bits beside the kind code (the low two bits). */
 const DEAD = 0x04
 /** The key is kept as 32 bytes (it is 64 lowercase hex digits). */
 const HEX = 0x08
 const USED = 0x10
-/** Fine buckets: the first 12 bits of an element. */
-const BUCKETS = 1 << 12
+/** Fine buckets: the first FINE_BITS bits of an element. */
+const BUCKETS = 1 << FINE_BITS
 const NONE = -1
 
 export class ElementTable {
@@ -54,7 +51,7 @@ export class ElementTable {
   private hash = new Int32Array(0)
   private hexCount = 0
   /** Keys that are not 64 hex digits, per kind: key → slot; and slot → key. */
-  private readonly named: Array<Map<string, number>> = KINDS.map(() => new Map())
+  private readonly named: Array<Map<string, number>> = RECORD_KINDS.map(() => new Map())
   private readonly names = new Map<number, string>()
   /** The bytes of the hex key `find` was last given (`probeKey`), which `add` then takes as they are. */
   private readonly probe = new Uint8Array(ID_BYTES)
@@ -125,7 +122,7 @@ export class ElementTable {
     this.live--
   }
 
-  kind (slot: number): RecordKind { return KINDS[this.flags[slot]! & 3]! }
+  kind (slot: number): RecordKind { return RECORD_KINDS[this.flags[slot]! & 3]! }
   key (slot: number): string { return (this.flags[slot]! & HEX) !== 0 ? hexKeyOf(this.ids, slot * ID_BYTES) : this.names.get(slot)! }
   wall (slot: number): number { return this.walls[slot]! }
   seq (slot: number): number { return this.seqs[slot]! }
@@ -136,7 +133,7 @@ export class ElementTable {
     return this.elements.subarray(slot * EB, (slot + 1) * EB)
   }
 
-  /** The element's fine bucket: its first 12 bits. */
+  /** The element's fine bucket: windowElement.ts fineBucketOf(element(slot)), without making a view. */
   fine (slot: number): number {
     return (this.elements[slot * EB]! << 4) | (this.elements[slot * EB + 1]! >>> 4)
   }

@@ -12,15 +12,13 @@
  * the index rebuilds, and a rebuild reads every change committed so far from the store and none
  * from the queue, so such a change can only remove the record's older element.
  */
-import { isTombstone, recordKey, type RecordKind } from '../../core/model.ts'
+import { isTombstone, RECORD_KINDS, recordKey, type RecordKind } from '../../core/model.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import { HEX_KEY_BYTES, hexKeyInto, hexKeyOf } from './hexKey.ts'
-import { ELEMENT_BYTES, elementOf } from './windowElement.ts'
+import { ELEMENT_BYTES, elementOf, KIND_CODE } from './windowElement.ts'
 
 /** Changes per chunk (about 270 KB of typed arrays). */
 const CHUNK = 4_096
-const KINDS: readonly RecordKind[] = ['triple', 'note', 'episode', 'trace']
-const KIND_CODE: Readonly<Record<RecordKind, number>> = { triple: 0, note: 1, episode: 2, trace: 3 }
 /** Flag bits beside the kind code (the low two bits). */
 const DEAD = 0x04
 const OUTSIDE = 0x08
@@ -98,7 +96,7 @@ export class PendingElements {
             for (let j = 0, p = i * ELEMENT_BYTES; j < ELEMENT_BYTES; j++) element[j] = c.elements[p + j]!
           }
           const key = (f & HEX) !== 0 ? hexKeyOf(c.ids, i * HEX_KEY_BYTES) : c.keys.get(i)!
-          visit(KINDS[f & 3]!, key, c.wall[i]!, c.seq[i]!, (f & DEAD) !== 0, element)
+          visit(RECORD_KINDS[f & 3]!, key, c.wall[i]!, c.seq[i]!, (f & DEAD) !== 0, element)
         }
         c.keys.delete(i)
       }

@@ -10,7 +10,7 @@
  */
 import { Bytes } from '../../core/canonical.ts'
 import { blake3 } from '../../core/hash.ts'
-import { recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
+import { RECORD_KINDS, recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { writeCanonicalRecord } from '../../core/records.ts'
 
 /** Bits of an element that name its fine bucket: 2^12 = 4,096 buckets. */
@@ -19,6 +19,11 @@ export const FINE_BITS = 12
 export const FINGERPRINT_BYTES = 8
 /** Bytes of one element. */
 export const ELEMENT_BYTES = 16
+/**
+ * A record kind in two bits, as the in-memory index (ElementTable.ts) and its queue
+ * (PendingElements.ts) keep it beside an element: its place in RECORD_KINDS, which turns it back.
+ */
+export const KIND_CODE = Object.fromEntries(RECORD_KINDS.map((k, i) => [k, i])) as Readonly<Record<RecordKind, number>>
 
 /** One element of the window set and the record it stands for. Do not mutate `element`. */
 export interface WindowElement {
