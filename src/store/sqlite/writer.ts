@@ -248,7 +248,8 @@ export class Writer {
     try {
       const result = body()
       this.db.exec('COMMIT')
-      this.checkpoints.committed()
+      // a catch-up with its indexes left out holds the routine checkpoint until they are built (checkpoints.ts)
+      this.checkpoints.committed(this.deferred.missing().length > 0)
       this.nodes.commit()
       // A FULL commit syncs the whole write-ahead log: every commit before it is durable too.
       if (sync === 'FULL') this.durable = this.state.read().lastSeq
