@@ -52,6 +52,35 @@ describe('SqliteStore: checkpoints', () => {
     }
   })
 
+  it('a catch-up that leaves the secondary indexes out holds the idle checkpoint until they are built', async () => {
+    const file = join(dir, 'catchup.db')
+    const s = SqliteStore.open(file, { idleCheckpointMs: 50 })
+    try {
+      // an ordinary write first: its idle checkpoint comes (how long that takes here, for the wait below)
+      s.apply(batch(0, 500), { clock: mark(100_000) })
+      const t0 = Date.now()
+      let opened = size(file)
+      await until('the idle checkpoint of an ordinary write', () => size(file) > opened)
+      const took = Date.now() - t0
+      // the catch-up's pages: no idle checkpoint however long the store stays quiet
+      opened = size(file)
+      for (let p = 1; p <= 3; p++) {
+        const records = batch(p * 500, 500).map(r => ({ ...r, hlc: { ...r.hlc, node: B } }))
+        s.apply(records, { clock: mark(100_000), via: B, cursor: { peer: B, seq: p }, refetchable: true, deferText: true, deferIndexes: true })
+      }
+      assert.ok(s.deferredIndexes() > 0)
+      await new Promise(resolve => setTimeout(resolve, Math.max(500, 10 * took)))
+      assert.equal(size(file), opened, 'no idle checkpoint copied the catch-up\'s pages into the file')
+      // the indexes built (a write that does not hold it): the idle checkpoint follows
+      while (s.buildDeferredIndexes() > 0);
+      await until('the idle checkpoint once the indexes are built', () => size(file) > opened)
+      assert.equal(s.checkpoint(), undefined, 'nothing committed since the idle checkpoint')
+      assert.equal(s.stats().triples, 2_000)
+    } finally {
+      s.close()
+    }
+  })
+
   it('under writes that never pause, local ones and a peer\'s pages, the log stays within its bound', () => {
     const burst = (file: string, bound: number): number => {
       const s = SqliteStore.open(file, { walAutoCheckpoint: bound, idleCheckpointMs: 0 })
