@@ -289,7 +289,7 @@ describe('validation', () => {
       let accepted = true
       try { validateString(s, 's', limit) } catch { accepted = false }
       assert.equal(accepted, ok, `${JSON.stringify(s)} at ${limit}`)
-    }), { seed: seedFor('validateString limit'), numRuns: 2000 })
+    }), { seed: seedFor(0x5717e), numRuns: 2000 })
   })
 
   test('rejects oversize strings by UTF-8 bytes, naming the field and the limit', () => {
