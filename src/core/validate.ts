@@ -16,6 +16,9 @@ export function validateString (value: unknown, field: string, maxBytes: number,
   if (typeof value !== 'string') throw INVALID_INPUT(field, `must be a string (got ${describe(value)})`)
   if (!allowEmpty && value.length === 0) throw INVALID_INPUT(field, 'must not be empty')
   if (!value.isWellFormed()) throw INVALID_INPUT(field, 'must be well-formed Unicode (contains a lone surrogate)')
+  // a UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them 4): a string that short is within
+  // the limit without counting its bytes (every string of every record received is checked here)
+  if (value.length * 3 <= maxBytes) return value
   const n = utf8Length(value)
   if (n > maxBytes) throw INVALID_INPUT(field, `is ${n} bytes long; at most ${maxBytes} UTF-8 bytes are allowed`)
   return value

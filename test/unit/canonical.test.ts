@@ -272,6 +272,26 @@ describe('validation', () => {
     assertInvalid(() => validateJson([Number.POSITIVE_INFINITY], 'value', 100), 'value[0]')
   })
 
+  test('a string is within its limit exactly when its UTF-8 bytes are (short ones are not counted: up to 3 bytes a unit)', () => {
+    const max = 12
+    // around the limit: 1-, 2-, 3- and 4-byte characters (a 4-byte one is 2 units), mixed
+    for (const ch of ['x', 'é', '€', '\u{1F600}']) {
+      for (let n = 1; n <= 14; n++) {
+        const s = ch.repeat(n)
+        const ok = Buffer.byteLength(s, 'utf8') <= max
+        if (ok) assert.equal(validateString(s, 's', max), s)
+        else assertInvalid(() => validateString(s, 's', max), 's')
+      }
+    }
+    fc.assert(fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 16 }), fc.integer({ min: 1, max: 40 }), (s, limit) => {
+      if (!s.isWellFormed()) return
+      const ok = Buffer.byteLength(s, 'utf8') <= limit
+      let accepted = true
+      try { validateString(s, 's', limit) } catch { accepted = false }
+      assert.equal(accepted, ok, `${JSON.stringify(s)} at ${limit}`)
+    }), { seed: seedFor(0x5717e), numRuns: 2000 })
+  })
+
   test('rejects oversize strings by UTF-8 bytes, naming the field and the limit', () => {
     const euros = (bytes: number): string => '€'.repeat(Math.ceil(bytes / 3)) // 3 bytes each
     assert.equal(validateString('x'.repeat(LIMITS.nameBytes), 's', LIMITS.nameBytes).length, LIMITS.nameBytes)

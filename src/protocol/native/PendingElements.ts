@@ -15,7 +15,7 @@
 import { isTombstone, RECORD_KINDS, recordKey, type RecordKind } from '../../core/model.ts'
 import type { FeedEntry } from '../../store/Store.ts'
 import { HEX_KEY_BYTES, hexKeyInto, hexKeyOf } from './hexKey.ts'
-import { ELEMENT_BYTES, elementOf, KIND_CODE } from './windowElement.ts'
+import { ELEMENT_BYTES, elementInto, KIND_CODE } from './windowElement.ts'
 
 /** Changes per chunk (about 270 KB of typed arrays). */
 const CHUNK = 4_096
@@ -69,7 +69,7 @@ export class PendingElements {
       const i = c.end++
       const wall = record.hlc.wall
       let flags = KIND_CODE[record.kind] | (isTombstone(record) ? DEAD : 0)
-      if (wall >= windowStart) c.elements.set(elementOf(record), i * ELEMENT_BYTES)
+      if (wall >= windowStart) elementInto(record, c.elements, i * ELEMENT_BYTES)
       else flags |= OUTSIDE
       c.seq[i] = seq
       c.wall[i] = wall

@@ -9,7 +9,7 @@
  * clock is in the same quantum. The index of these elements is WindowIndex.ts.
  */
 import { Bytes } from '../../core/canonical.ts'
-import { blake3 } from '../../core/hash.ts'
+import { blake3Into } from '../../core/hash.ts'
 import { RECORD_KINDS, recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import { writeCanonicalRecord } from '../../core/records.ts'
 
@@ -44,15 +44,22 @@ export function windowStartFor (now: number, ttlMs: number): number {
 
 /** The 16-byte element of a record: BLAKE3(kind ‖ 0x00 ‖ key ‖ 0x00 ‖ canonical record)[0..16]. */
 export function elementOf (record: MemoryRecord): Uint8Array {
+  const element = new Uint8Array(ELEMENT_BYTES)
+  elementInto(record, element, 0)
+  return element
+}
+
+/** The element of a record written into `out` at `at` (a queue of elements keeps them side by side: no array per element). */
+export function elementInto (record: MemoryRecord, out: Uint8Array, at: number): void {
   // the bytes are written into one reused buffer: no text of the record is built (the key and
   // the canonical record as Buffer would write them in UTF-8, test/native/element-bytes.test.ts)
-  const out = scratch.reset()
-  out.ascii(record.kind)
-  out.byte(0)
-  out.utf8(recordKey(record))
-  out.byte(0)
-  writeCanonicalRecord(out, record)
-  return blake3(out.view()).subarray(0, ELEMENT_BYTES)
+  const b = scratch.reset()
+  b.ascii(record.kind)
+  b.byte(0)
+  b.utf8(recordKey(record))
+  b.byte(0)
+  writeCanonicalRecord(b, record)
+  blake3Into(b.view(), ELEMENT_BYTES, out, at)
 }
 
 const scratch = new Bytes()
