@@ -146,7 +146,7 @@ export class SessionRounds {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
       // what a gossip batch brought answers the announcements that listed it (protocol/native/gossipRoutes.ts)
-      this.opts.routes?.received(records)
+      this.opts.routes?.received(records, this.now())
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
