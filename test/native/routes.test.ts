@@ -3,7 +3,7 @@
  * FeedSender): the `prune` message and the cursor's `pr`/`g` and the page's `lz` on the wire, the
  * receiver's decisions (prune a duplicate path, keep the parent and the origin's own stream, never
  * make a pruned stream the parent, graft an announced stamp that
- * does not arrive, graft elsewhere when the parent's session ends), and a sender that leaves a
+ * does not arrive — timed from the last record of the wait that did —, graft elsewhere when the parent's session ends), and a sender that leaves a
  * pruned origin out, announces it, and does not teach its knowledge entry.
  */
 import assert from 'node:assert/strict'
@@ -13,7 +13,7 @@ import type { HlcMark } from '../../src/core/hlc.ts'
 import { asNodeId, type NodeId, type TripleId } from '../../src/core/ids.ts'
 import type { MemoryRecord } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
-import { EagerRoutes, MAX_ROUTE_ORIGINS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
+import { EagerRoutes, MAX_ROUTE_ORIGINS, MAX_WAIT_TIMEOUTS, type RouteMessage } from '../../src/protocol/native/gossipRoutes.ts'
 import { leftOutPrint, type LeftOutStamps } from '../../src/protocol/native/leftOutList.ts'
 import { decodeFrame, encodeMessage, type AckMessage, type ChangesMessage, type CursorMessage } from '../../src/protocol/native/messages.ts'
 import { applyPeerPage } from '../../src/replication/applyPage.ts'
@@ -213,6 +213,41 @@ describe('EagerRoutes', () => {
     }
     routes.check(c.l, 5_000, 1_000)
     assert.deepEqual(c.grafts, [])
+  })
+
+  it('times a wait from the last record it listed that arrived: a slow path that still brings them is not grafted over, a stalled one is', () => {
+    const routes = routesHolding()
+    const b = link(routes, B)
+    const c = link(routes, C)
+    const rs = [1, 2, 3, 4].map(w => rec(O, w))
+    // C announces r1 to r4 at once; B, the parent, brings one every 800 ms: the last one 3.2 s after the announcement
+    routes.page(c.l, C, { from: 0, to: 4, records: [], lz: [{ node: O, wall: 4, counter: 0 }], ls: [listOf(O, rs)] }, new Map(), 0)
+    for (let i = 0; i < 3; i++) {
+      const at = (i + 1) * 800
+      routes.hold(rs[i]!)
+      routes.page(b.l, B, { from: i, to: i + 1, records: [rs[i]!] }, new Map([[O, 1]]), at)
+      routes.check(c.l, at + 500, 1_000)
+    }
+    assert.deepEqual(c.grafts, [], 'B still brings them, 800 ms apart')
+    // r4 does not come: a second after r3 (the last progress), O is grafted on C
+    routes.check(c.l, 2_400 + 999, 1_000)
+    assert.deepEqual(c.grafts, [])
+    routes.check(c.l, 2_400 + 1_000, 1_000)
+    assert.deepEqual(c.grafts, [[[O], 0]])
+    // a path that keeps bringing records and never one of them: grafted MAX_WAIT_TIMEOUTS timeouts after the announcement
+    const c2 = link(routes, C)
+    const more = [5, 6, 7, 8, 9, 10, 11].map(w => rec(O, w))
+    routes.page(c2.l, C, { from: 4, to: 11, records: [], lz: [{ node: O, wall: 11, counter: 0 }], ls: [listOf(O, more)] }, new Map(), 10_000)
+    for (let i = 0; i < 6; i++) {
+      const at = 10_000 + (i + 1) * 600
+      routes.hold(more[i]!)
+      routes.received([more[i]!], at)
+      routes.check(c2.l, at, 1_000)
+      assert.deepEqual(c2.grafts, [], `record ${i + 5} arrived, ${at - 10_000} ms after the announcement`)
+    }
+    // the last one came 400 ms ago: only the bound grafts it
+    routes.check(c2.l, 10_000 + MAX_WAIT_TIMEOUTS * 1_000, 1_000)
+    assert.deepEqual(c2.grafts, [[[O], 4]])
   })
 
   it('never makes a stream that leaves the origin out its parent, so one stream always carries it', () => {

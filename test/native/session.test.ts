@@ -3,6 +3,7 @@ import { afterEach, describe, it } from 'node:test'
 import { randomBytes } from 'node:crypto'
 import { decodeFrame, encodeMessage } from '../../src/protocol/native/messages.ts'
 import { MemoryNetwork, type MemoryConnection } from '../../src/transport/memory/MemoryTransport.ts'
+import { MAX_BUSY_TICKS } from '../../src/sync/native/SessionRounds.ts'
 import { eventually, sameDumps, simNode, type SimNode } from './helpers.ts'
 
 const started: SimNode[] = []
@@ -70,6 +71,56 @@ describe('one stream during catch-up', () => {
       net.step()
       return net.sent.includes('rdigest') && [a, b].every(n => n.sync.sessionInfo().every(s => !s.catchingUp))
     }, 'gossip rounds again')
+    assert.ok(sameDumps([a, b]))
+  })
+})
+
+/** The in-memory network, noting each gossip digest a node sent (its round starting). */
+class DigestTap extends MemoryNetwork {
+  readonly digests: string[] = []
+  override sendFrame (from: MemoryConnection, frame: Uint8Array): void {
+    const t = decodeFrame(frame, { deferRecords: true }).t
+    if (t === 'digest' || t === 'rdigest') this.digests.push(from.localNode)
+    super.sendFrame(from, frame)
+  }
+}
+
+describe('busy streams', () => {
+  it(`skip a node's gossip rounds while they move, at most ${MAX_BUSY_TICKS} ticks in a row, and rounds run again once they rest`, async () => {
+    const net = new DigestTap()
+    // no timed ticks in the test: each one is gossipNow()
+    const settings = { gossipIntervalMs: 60_000 }
+    const a = simNode(net, 'node-a', { settings })
+    const b = simNode(net, 'node-b', { settings })
+    await start(a, b)
+    b.sync.addPeer('mem:node-a')
+    const live = (n: SimNode): boolean => n.sync.sessionInfo().some(s => s.state === 'open') && n.sync.sessionInfo().every(s => !s.catchingUp)
+    await eventually(() => live(a) && live(b), 'a live session')
+    const roundsOfA = (): number => net.digests.filter(n => n === 'node-a').length
+    /** One tick of a; returns whether it started a round. */
+    const tick = async (): Promise<boolean> => {
+      const before = roundsOfA()
+      a.sync.gossipNow()
+      // a round starts at once (its digest is sent in the tick); give the frame a turn to go
+      await new Promise(resolve => setImmediate(resolve))
+      return roundsOfA() > before
+    }
+    // an idle session runs its rounds once the node's window index is built (in the background)
+    for (let i = 0; i < 1_000 && !await tick(); i++) await new Promise(resolve => setTimeout(resolve, 5))
+    assert.equal(await tick(), true, 'an idle session runs its round')
+    // a write between every two ticks: the stream moves
+    const busy: boolean[] = []
+    for (let i = 0; i < 2 * (MAX_BUSY_TICKS + 1); i++) {
+      a.engine.addTriples([triple(i)])
+      await eventually(() => b.store.stats().triples === i + 1, `write ${i} on b`)
+      busy.push(await tick())
+    }
+    const skipped = Array.from({ length: MAX_BUSY_TICKS }, () => false)
+    assert.deepEqual(busy, [...skipped, true, ...skipped, true], `a round every ${MAX_BUSY_TICKS + 1} ticks while the stream moves`)
+    // the stream rests: every tick runs its round again
+    const rest: boolean[] = []
+    for (let i = 0; i < 3; i++) rest.push(await tick())
+    assert.deepEqual(rest, [true, true, true])
     assert.ok(sameDumps([a, b]))
   })
 })

@@ -25,7 +25,10 @@
  * reliable as the stream; one is in flight per link at a time. A receiver grafts an origin on a
  * peer when
  * - an announcement of the peer is not answered within the graft timeout (the eager path
- *   stalled, or prunes cut the origin off), or
+ *   stalled, or prunes cut the origin off), timed from its arrival or from the last record it
+ *   listed that arrived since, whichever is later: an eager path that is slow but still brings
+ *   them (a mesh short of CPU) is not grafted over, which would only stream them twice — for at
+ *   most MAX_WAIT_TIMEOUTS timeouts from its arrival (a path that brings some and loses one) —, or
  * - the session with the origin's parent ended: on one other link that leaves it out.
  * An announcement is answered when every record the page listed as left out (`ls`: stamp and
  * print of each, as Plumtree's IHAVE carries message ids) is held here at its version or a later
@@ -73,6 +76,9 @@ export interface Announcement {
 /** The key a left-out record is matched by: origin, stamp and print. */
 const stampKey = (node: NodeId, s: { readonly wall: number, readonly counter: number }, print: number): string => `${node} ${s.wall} ${s.counter} ${print}`
 
+/** A wait whose records keep arriving is grafted at the latest this many graft timeouts after it began. */
+export const MAX_WAIT_TIMEOUTS = 4
+
 /** Most stamps of records held here remembered for announcements still to come (per node). */
 export const MAX_SEEN_STAMPS = 16_384
 
@@ -118,7 +124,10 @@ export interface RouteLink {
 
 export interface Waiting {
   readonly mark: HlcMark | undefined
+  /** When it was announced. */
   readonly at: number
+  /** When a record it listed last arrived (the graft timeout runs from the later of the two). */
+  moved?: number
   /**
    * The records announced left out that are not held here yet (stampKey), when every
    * announcement of this wait listed them (`ls`); undefined: only the knowledge answers it.
@@ -171,7 +180,7 @@ export class EagerRoutes {
    * Records that arrived here by any carrier (a stream's page, a gossip batch): those held now
    * at their version or later answer the announcements that listed them.
    */
-  received (records: readonly MemoryRecord[]): void {
+  received (records: readonly MemoryRecord[], now?: number): void {
     if (!this.listening()) return
     for (const r of records) {
       if (!this.holds(r)) continue
@@ -179,7 +188,11 @@ export class EagerRoutes {
       this.seen.delete(key)
       this.seen.add(key)
       if (this.seen.size > MAX_SEEN_STAMPS) this.seen.delete(this.seen.values().next().value!)
-      for (const l of this.links) l.waiting.get(r.hlc.node)?.pending?.delete(key)
+      for (const l of this.links) {
+        const w = l.waiting.get(r.hlc.node)
+        // a listed record arrived: the path that brings them moves, and the timeout starts again
+        if (w?.pending?.delete(key) === true && now !== undefined) w.moved = Math.max(now, w.moved ?? now)
+      }
     }
   }
 
@@ -259,7 +272,7 @@ export class EagerRoutes {
    */
   page (link: RouteLink | undefined, peer: NodeId, page: { readonly from: number, readonly to: number, readonly records: readonly MemoryRecord[], readonly lz?: readonly Announcement[], readonly ls?: readonly LeftOutStamps[] },
     changed: ReadonlyMap<NodeId, number>, now: number): void {
-    this.received(page.records)
+    this.received(page.records, now)
     const dup = new Set<NodeId>()
     for (const r of page.records) {
       const o = r.hlc.node
@@ -291,6 +304,7 @@ export class EagerRoutes {
         link.waiting.set(a.node, {
           mark: w.mark !== undefined && compareMark(mark, w.mark) > 0 ? mark : w.mark,
           at: w.at,
+          ...(w.moved !== undefined ? { moved: w.moved } : {}),
           to: page.to,
           ...(w.from !== undefined ? { from: w.from } : {}),
           ...(both !== undefined ? { pending: both } : {})
@@ -317,7 +331,7 @@ export class EagerRoutes {
         continue
       }
       // graft() takes it off the waits (after reading where it was left out from)
-      if (now - w.at >= timeoutMs) late.push(o)
+      if (now - Math.max(w.at, w.moved ?? w.at) >= timeoutMs || now - w.at >= MAX_WAIT_TIMEOUTS * timeoutMs) late.push(o)
     }
     if (late.length === 0) return
     // the peer that delivers them now is their parent until a faster path shows

@@ -48,6 +48,8 @@ export interface FeedReceiverOptions {
 export interface FeedReceiverStats {
   pages: number
   records: number
+  /** Origins the pages announced left out (`lz` rows). */
+  announced: number
   /** Records that changed state here. */
   applied: number
   /** Deletions inferred by the expired-cursor rule. */
@@ -60,7 +62,7 @@ export interface FeedReceiverStats {
 }
 
 export class FeedReceiver {
-  readonly stats: FeedReceiverStats = { pages: 0, records: 0, applied: 0, inferredDeletes: 0, catchUps: 0, deferred: 0, lastPageAt: undefined }
+  readonly stats: FeedReceiverStats = { pages: 0, records: 0, announced: 0, applied: 0, inferredDeletes: 0, catchUps: 0, deferred: 0, lastPageAt: undefined }
   /** The catch-up in flight and the lag behind the peer's feed. */
   readonly progress: FeedProgress
   private readonly opts: FeedReceiverOptions
@@ -171,6 +173,7 @@ export class FeedReceiver {
     this.cursor = msg.to
     this.stats.pages++
     this.stats.records += msg.records.length
+    this.stats.announced += msg.lz?.length ?? 0
     this.stats.applied += result.applied
     this.stats.lastPageAt = this.now()
     this.progress.page({ from: msg.from, to: msg.to, ...(msg.end !== undefined ? { end: msg.end } : {}), records: msg.records.length, more: msg.more })

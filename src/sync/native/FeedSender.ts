@@ -78,6 +78,8 @@ export interface FeedSenderOptions {
 export interface FeedSenderStats {
   pages: number
   records: number
+  /** Origins announced left out (`lz` rows), over the pages sent. */
+  announced: number
   bytes: number
   /** Restarts: peer cursors that did not match, acknowledgement timeouts. */
   restarts: number
@@ -101,7 +103,7 @@ interface InFlight {
 }
 
 export class FeedSender {
-  readonly stats: FeedSenderStats = { pages: 0, records: 0, bytes: 0, restarts: 0, snapshots: 0 }
+  readonly stats: FeedSenderStats = { pages: 0, records: 0, announced: 0, bytes: 0, restarts: 0, snapshots: 0 }
   private readonly opts: FeedSenderOptions
   private readonly now: () => number
   private readonly window: number
@@ -294,6 +296,7 @@ export class FeedSender {
     this.inflight.push({ to: msg.to, at: this.now() })
     this.stats.pages++
     this.stats.records += msg.records.length
+    this.stats.announced += msg.lz?.length ?? 0
     this.stats.bytes += frame.byteLength
     try {
       await this.opts.send(frame, msg)

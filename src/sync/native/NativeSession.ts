@@ -137,7 +137,8 @@ export class NativeSession {
       isOpen: () => this.state === 'open',
       catchingUp: () => this.catchingUp,
       view: () => this.peerView(),
-      synced: () => { this.synced('round') }
+      synced: () => { this.synced('round') },
+      streamed: () => this.streamed()
     })
     this.startTimers()
     // the cursor first: the peer's stream starts from it, and what is told of the open (the
@@ -154,6 +155,13 @@ export class NativeSession {
   /** A commit (`via`: the peer its changes came from; absent: local): new feed entries to push. */
   wake (via?: NodeId): void {
     if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.changed(via)
+  }
+
+  /** How far the session's streams have moved, both ways: records and origins announced left out (SessionRounds: busy streams). */
+  private streamed (): number {
+    const s = this.sender?.stats
+    const r = this.receiver?.stats
+    return (s?.records ?? 0) + (s?.announced ?? 0) + (r?.records ?? 0) + (r?.announced ?? 0)
   }
 
   /** True until the handshake has ended (either way). */

@@ -7,7 +7,10 @@
  *   node's gossip side for that version (GossipSide.ts) is built.
  * - Rounds: at each tick (every gossipIntervalMs, driven by the manager) a round starts, unless a
  *   stream of the session is catching up — the streams are about to deliver everything a round
- *   would find. A round the peer starts meanwhile ends at once (counted as deferred).
+ *   would find. A round the peer starts meanwhile ends at once (counted as deferred). A live
+ *   session's streams that moved since the last tick (records, or origins announced left out,
+ *   either way) skip this node's round too, for at most MAX_BUSY_TICKS ticks in a row: what a
+ *   round would find then is mostly what they are carrying (docs/PROTOCOL.md §3, "Busy streams").
  * - Dispatch: bloom and coded messages go to the gossip side; what it answers is sent (a digest
  *   with this node's clock, records with the voids it knows); the records it returns wait for their
  *   signatures to be checked (in slices, ahead) and are applied in order, a batch over the peer's
@@ -54,13 +57,23 @@ export interface RoundLinks {
   readonly view: () => PeerView
   /** This peer and this node agree, or soon will: a round synced. */
   readonly synced: () => void
+  /** How far the session's streams have moved: records and announced origins, sent and received (it only grows). */
+  readonly streamed?: () => number
 }
+
+/** Most ticks in a row whose round a live session's moving streams skip: a round runs at least every MAX_BUSY_TICKS + 1 ticks. */
+export const MAX_BUSY_TICKS = 5
 
 export class SessionRounds {
   /** Rounds that synced (an equal digest, or records received). */
   count = 0
   /** Rounds of the peer left unanswered because a stream was catching up. */
   deferred = 0
+  /** This node's rounds skipped because the streams moved since the last tick. */
+  busy = 0
+  /** The streams' movement at the last tick, and the ticks skipped in a row since a round. */
+  private lastStreamed = 0
+  private busyTicks = 0
   private readonly opts: RoundOptions
   private readonly links: RoundLinks
   private readonly peer: NodeId
@@ -78,9 +91,19 @@ export class SessionRounds {
     this.gossip = opts.gossip?.(this.peer, coded)
   }
 
-  /** The tick: a round, unless a stream is catching up. */
+  /** The tick: a round, unless a stream is catching up, or the streams moved since the last tick (at most MAX_BUSY_TICKS in a row). */
   tick (): void {
-    const round = this.gossip !== undefined && !this.links.catchingUp() ? this.gossip.startRound() : undefined
+    if (this.gossip === undefined || this.links.catchingUp()) return
+    const streamed = this.links.streamed?.() ?? 0
+    const moved = streamed !== this.lastStreamed
+    this.lastStreamed = streamed
+    if (moved && this.busyTicks < MAX_BUSY_TICKS) {
+      this.busyTicks++
+      this.busy++
+      return
+    }
+    this.busyTicks = 0
+    const round = this.gossip.startRound()
     if (round !== undefined) void this.links.send(this.outgoing(round)).catch(e => this.links.fail(e, 'send'))
   }
 
@@ -123,7 +146,7 @@ export class SessionRounds {
       applyPeerPage(this.opts.engine, { peer: this.peer, records, seals, view: this.links.view(), ...(voids !== undefined ? { voids } : {}) },
         conflicts !== undefined ? { pass: conflicts.pass(this.peer), log: conflicts.log } : undefined)
       // what a gossip batch brought answers the announcements that listed it (protocol/native/gossipRoutes.ts)
-      this.opts.routes?.received(records)
+      this.opts.routes?.received(records, this.now())
     } catch (e) {
       if (!isEngramError(e) || e.code !== 'RATE_LIMITED') throw e
       this.opts.log.debug(`left a gossip batch from ${this.peer} for a later round: ${e.message}`, { peer: this.peer })
