@@ -17,7 +17,8 @@
  * loop (each a CREATE INDEX in one transaction: about half a second for the largest at a million
  * triples), then the text.
  */
-import type { TextIndexState, Store } from '../store/Store.ts'
+import type { Store } from '../store/Store.ts'
+import type { TextIndexState } from '../store/textSearch.ts'
 import type { Logger } from '../util/log.ts'
 
 export interface ReindexProgress extends TextIndexState {

@@ -2,7 +2,8 @@
  * Argument checks shared by the stores, so both refuse the same inputs with the same errors.
  */
 import { INTERNAL, INVALID_INPUT } from '../core/errors.ts'
-import type { ChangesOptions, Page, TextQuery } from './Store.ts'
+import type { ChangesOptions, Page } from './Store.ts'
+import type { TextQuery } from './textSearch.ts'
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 

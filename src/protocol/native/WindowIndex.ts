@@ -6,7 +6,7 @@
  *  - the digest: the element count `n` and the XOR `x` of all elements, updated in O(1) per change;
  *  - 2^12 fine buckets (an element's bucket is the first 12 bits of the element), each with its
  *    own XOR and members, so gossip can compare parts of the set and filter only the parts that
- *    differ (`bucketFingerprints`, `elementsIn`).
+ *    differ (`bucketFingerprints`, `elementsIn`); the XORs are kept in BucketXors.ts.
  *
  * Keeping it current: call `observe` with the entries of every engine 'change' event. The window
  * start moves forward by one quantum Q = TTL/8 at a time; when it does, elements that fell out
@@ -26,14 +26,14 @@ import { INVALID_INPUT } from '../../core/errors.ts'
 import { isTombstone, recordKey, type MemoryRecord, type RecordKind } from '../../core/model.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import type { FeedEntry, Store, StoredState } from '../../store/Store.ts'
+import { BucketXors, checkBucket, checkLevel } from './BucketXors.ts'
 import { CodedSummary } from './codedSummary.ts'
 import { ElementTable, slotView, type ElementList } from './ElementTable.ts'
 import type { PendingElements } from './PendingElements.ts'
-import { ELEMENT_BYTES, elementOf, FINE_BITS, FINGERPRINT_BYTES, windowStartFor, type WindowElement } from './windowElement.ts'
+import { elementOf, FINE_BITS, windowStartFor, type WindowElement } from './windowElement.ts'
 import type { WindowFileEntry, WindowFileHeader } from './windowFile.ts'
 import { WindowLoad, type WindowLoadContext, type WindowLoadTarget } from './WindowLoad.ts'
 
-const FINE_BUCKETS = 1 << FINE_BITS
 /** Records read per store page while rebuilding. */
 const REBUILD_PAGE = 10_000
 
@@ -67,18 +67,14 @@ export type WindowStart =
  */
 export type WindowReader = Pick<WindowIndex, 'windowStart' | 'digest' | 'codedDigest' | 'size' | 'sizeSoFar' | 'elements' | 'state' | 'batch' | 'bucketFingerprints' | 'elementsIn' | 'countIn'>
 
-function xorInto (target: Uint8Array, offset: number, el: Uint8Array): void {
-  for (let i = 0; i < ELEMENT_BYTES; i++) target[offset + i]! ^= el[i]!
-}
-
 export class WindowIndex {
   private readonly store: Store
   private readonly ttlMs: number
   private readonly now: () => number
   /** The elements and their records, found by kind and key, listed by fine bucket (ElementTable.ts). */
   private readonly table = new ElementTable()
-  private readonly x = new Uint8Array(ELEMENT_BYTES)
-  private readonly fineX = new Uint8Array(FINE_BUCKETS * ELEMENT_BYTES)
+  /** The XOR of all elements and of each fine bucket (BucketXors.ts). */
+  private readonly xors = new BucketXors()
   /** Symbol 0 and difference sketch of coded rounds (recon.ts), kept with the digest. */
   private readonly coded = new CodedSummary()
   private ws = 0
@@ -169,7 +165,7 @@ export class WindowIndex {
   private readonly loadTarget: WindowLoadTarget = {
     heldStart: () => this.ws,
     insert: e => this.insertElement(e),
-    digest: () => ({ n: this.table.size, x: this.x })
+    digest: () => ({ n: this.table.size, x: this.xors.x })
   }
 
   /**
@@ -225,7 +221,7 @@ export class WindowIndex {
    */
   saved (feedId: string): { readonly header: WindowFileHeader, readonly entries: ElementList } | undefined {
     if (!this.built || this.buildingNow) return undefined
-    const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.table.size, x: this.x.slice() }
+    const header: WindowFileHeader = { ttlMs: this.ttlMs, ws: this.ws, seq: this.seenSeq, feedFloor: this.store.stats().feedFloor, feedId, count: this.table.size, x: this.xors.x.slice() }
     // the entries as they are now, copied: the index's slots change and are reused, and the list is encoded later
     return { header, entries: this.table.frozen() }
   }
@@ -255,7 +251,7 @@ export class WindowIndex {
    * rebuild, of the part read so far (`read` of about `total` feed positions).
    */
   partial (): WindowDigest & { readonly read: number, readonly total: number } {
-    return { ws: this.ws, n: this.table.size, x: this.x.slice(), read: this.building ? this.cursor : this.builtSeq, total: this.builtSeq }
+    return { ws: this.ws, n: this.table.size, x: this.xors.x.slice(), read: this.building ? this.cursor : this.builtSeq, total: this.builtSeq }
   }
 
   /**
@@ -304,7 +300,7 @@ export class WindowIndex {
   /** The digest {ws, n, x} of the current window set. */
   digest (): WindowDigest {
     this.refresh()
-    return { ws: this.ws, n: this.table.size, x: this.x.slice() }
+    return { ws: this.ws, n: this.table.size, x: this.xors.x.slice() }
   }
 
   /** The first message of a coded round, as it stands: window start, coded symbol 0, difference sketch. */
@@ -351,17 +347,7 @@ export class WindowIndex {
    */
   bucketFingerprints (level: number, buckets: readonly number[]): Uint8Array {
     this.refresh()
-    checkLevel(level)
-    const out = new Uint8Array(buckets.length * FINGERPRINT_BYTES)
-    const span = 1 << (FINE_BITS - level)
-    const acc = new Uint8Array(ELEMENT_BYTES)
-    buckets.forEach((j, i) => {
-      checkBucket(level, j)
-      acc.fill(0)
-      for (let f = j * span; f < (j + 1) * span; f++) xorInto(acc, 0, this.fineX.subarray(f * ELEMENT_BYTES, (f + 1) * ELEMENT_BYTES))
-      out.set(acc.subarray(0, FINGERPRINT_BYTES), i * FINGERPRINT_BYTES)
-    })
-    return out
+    return this.xors.fingerprints(level, buckets)
   }
 
   /** The elements in the given buckets at `level` bits (every element when `buckets` is undefined). */
@@ -436,22 +422,12 @@ export class WindowIndex {
 
   /** XORs an element into (or, the same operation, out of) the digest and its fine bucket. */
   private account (slot: number): void {
-    this.table.xorInto(this.x, 0, slot)
-    this.table.xorInto(this.fineX, this.table.fine(slot) * ELEMENT_BYTES, slot)
+    this.xors.account(this.table, slot)
   }
 
   private clear (): void {
     this.table.clear()
-    this.x.fill(0)
-    this.fineX.fill(0)
+    this.xors.clear()
     this.coded.clear()
   }
-}
-
-function checkLevel (level: number): void {
-  if (!Number.isInteger(level) || level < 0 || level > FINE_BITS) throw INVALID_INPUT('level', `must be an integer from 0 to ${FINE_BITS} (got ${String(level)})`)
-}
-
-function checkBucket (level: number, j: number): void {
-  if (!Number.isInteger(j) || j < 0 || j >= 2 ** level) throw INVALID_INPUT('bucket', `must be an integer from 0 to ${2 ** level - 1} at level ${level} (got ${String(j)})`)
 }

@@ -26,8 +26,9 @@ import { compareText } from '../order.ts'
 import { collectable } from '../tombstones.ts'
 import type {
   ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats,
-  RecordRef, Store, StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  RecordRef, Store, StoreHealth, StoreStats, StoredState, TriplePattern
 } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../textSearch.ts'
 import { MemoryBatches } from './MemoryBatches.ts'
 import { MemoryHistory } from './MemoryHistory.ts'
 import { MemoryFeedFloors } from './MemoryFeedFloors.ts'

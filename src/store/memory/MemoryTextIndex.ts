@@ -15,7 +15,7 @@ import { documentOf, type SearchDocument } from '../../text/document.ts'
 import { matches, matchesIndex, scoringPhrases } from '../../text/plan.ts'
 import { rank, type Candidate } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../textSearch.ts'
 import { deferAt, doneTo, isIndexed, NOTHING_PENDING, pendingAll, type TextPending } from '../textPending.ts'
 
 interface Indexed { readonly record: MemoryRecord, readonly doc: SearchDocument }

@@ -33,8 +33,9 @@ import { newestFirst } from '../asOf.ts'
 import { checkMark, checkPage, checkSlice, checkWallMs } from '../checks.ts'
 import type {
   ApplyOptions, ApplyResult, ChangesOptions, ChangesPage, ClockRepair, HeldOrigin, HeldRecord, Page, ProvenanceStats, RecordRef, Store,
-  StoreHealth, StoreStats, StoredState, TextIndexState, TextQuery, TextSearchResult, TriplePattern
+  StoreHealth, StoreStats, StoredState, TriplePattern
 } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../textSearch.ts'
 import { IDLE_CHECKPOINT_MS, WAL_BOUND_PAGES } from './checkpoints.ts'
 import { storeError } from './failures.ts'
 import { changesSince } from './feed.ts'

@@ -39,7 +39,7 @@ import { documentOf, documentOfFields, DOCUMENT_VERSION, indexEntry, indexEntryO
 import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
-import type { TextIndexState, TextQuery, TextSearchResult } from '../Store.ts'
+import type { TextIndexState, TextQuery, TextSearchResult } from '../textSearch.ts'
 import { deferAt, doneTo, isIndexed, pendingAll, type SeqRange, type TextPending } from '../textPending.ts'
 import type { Reader } from './reader.ts'
 import { decodeTerm } from './rows.ts'

@@ -1,6 +1,6 @@
 /**
  * The sending half of a native sync session: streams this node's changes feed to one peer,
- * after the cursor the peer sent, in `changes` pages (docs/PROTOCOL.md §2).
+ * after the cursor the peer sent, in `changes` pages (docs/PROTOCOL.md §2). What goes in one page is drafted by changesPage.ts.
  *
  * - A page holds at most `pageRecords` records and about `pageBytes` encoded bytes (a page more
  *   than a quarter over is cut, the rest goes next); at most `window` pages are unacknowledged.
@@ -30,7 +30,6 @@
  *   cursor is elsewhere) restarts the stream from there.
  */
 import type { NodeId } from '../../core/ids.ts'
-import { sealPage } from '../../core/seals.ts'
 import type { ClockVoid } from '../../core/knowledge.ts'
 import type { KnowledgeToSend } from '../../engine/NodeKnowledge.ts'
 import type { Store } from '../../store/Store.ts'
@@ -38,7 +37,8 @@ import { encodeMessage, NATIVE_LIMITS, type ChangesMessage } from '../../protoco
 import { BatchCache } from '../../replication/BatchCache.ts'
 import { feedBounds, planFeedRead } from '../../replication/feedRead.ts'
 import { seenOfPeer } from '../../replication/peerCursor.ts'
-import { announcements, leftOutList, type PrunedOrigins } from './PrunedOrigins.ts'
+import type { PrunedOrigins } from './PrunedOrigins.ts'
+import { draftPage, type PageDraft } from './changesPage.ts'
 import { scanFeed, type Replay, type Scan } from './feedScan.ts'
 import type { FeedTail } from './FeedTail.ts'
 import { pageSize, type CatchUpPages, type PageSize } from './pageSize.ts'
@@ -86,15 +86,9 @@ export interface FeedSenderStats {
   snapshots: number
 }
 
-/** A page ready to send, and what sending it changes. */
-interface Prepared {
+/** A page ready to send (changesPage.ts), in the stream's generation it was read in. */
+interface Prepared extends PageDraft {
   readonly generation: number
-  readonly msg: ChangesMessage
-  readonly frame: Uint8Array
-  /** The entries read but not in this page. */
-  readonly rest: Scan | undefined
-  /** This page is the snapshot's last. */
-  readonly endsSnapshot: boolean
 }
 
 interface InFlight {
@@ -309,77 +303,28 @@ export class FeedSender {
 
   /**
    * The next page after `position` (with its frame), or undefined when there is nothing to
-   * send. Changes no state: commit() does when the page is sent.
+   * send (changesPage.ts). Changes no state: commit() does when the page is sent.
    */
   private prepare (): Prepared | undefined {
-    const snap = this.snapshot
     const generation = this.generation
     // the feed's last position, read once (once a turn for every stream, with a tail): how far behind the peer is, and how much is left
     const lastSeq = this.opts.tail?.lastSeq() ?? this.opts.store.stats().lastSeq
     const size = this.size(lastSeq)
     const scan = this.read(size.records)
-    // The vector goes with a page that reaches the end of the feed as its scan read it; voids go with every page that carries records.
-    const lz = announcements(scan.left)
-    const ls = lz !== undefined ? leftOutList(scan.stamps) : undefined
-    const time = (more: boolean, withRecords: boolean): Pick<ChangesMessage, 'k' | 'vd' | 'lz' | 'ls'> => {
-      const k = !more ? scan.knowledge : undefined
-      const vd = k?.voids ?? (withRecords ? this.opts.voids?.() : undefined)
-      // a snapshot leaves nothing out: its vector goes whole
-      const entries = k !== undefined && this.opts.pruned !== undefined && !scan.snapshot ? this.opts.pruned.strip(k.entries) : k?.entries
-      return { ...(entries !== undefined ? { k: entries } : {}), ...(vd !== undefined && vd.length > 0 ? { vd } : {}), ...(lz !== undefined ? { lz } : {}), ...(ls !== undefined ? { ls } : {}) }
-    }
-    if (scan.entries.length === 0) {
-      if (snap === undefined) {
-        // Nothing new, or only entries left out: an empty page moves the peer's cursor past them
-        // — as far as they are durable (no flush for a page that carries nothing; see sendPage) —
-        // and carries the knowledge vector when it is due and the page reaches the feed's end.
-        const to = Math.min(scan.lastSeq, Math.max(this.position, this.opts.store.durableSeq()))
-        const complete = !scan.hasMore && to === scan.lastSeq
-        const due = this.knowledgeDue && complete && scan.knowledge !== undefined
-        if (to <= this.position && !this.answerCursor && !due) return undefined
-        const msg: ChangesMessage = { t: 'changes', from: this.position, to: Math.max(this.position, to), records: [], more: scan.hasMore && to === scan.lastSeq, ...time(!complete, false) }
-        return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: false }
-      }
-      // A snapshot always ends with a page whose `more` is false, even an empty one.
-      const msg: ChangesMessage = { t: 'changes', from: this.position, to: scan.lastSeq, records: [], more: false, snapshot: true, peerCursor: snap.peerCursor, ...time(false, false) }
-      return { generation, msg, frame: encodeMessage(msg), rest: undefined, endsSnapshot: true }
-    }
-    let entries = scan.entries
-    let to: number = scan.lastSeq
-    let more = scan.hasMore
-    let rest: Scan | undefined
-    // The page ends after its first `keep` entries; the rest starts the next page. The
-    // announcements go with this page (early is harmless: the peer only waits longer).
-    const cutAt = (keep: number): void => {
-      entries = scan.entries.slice(0, keep)
-      to = entries[entries.length - 1]!.seq
-      more = true
-      rest = { after: to, entries: scan.entries.slice(keep), lastSeq: scan.lastSeq, hasMore: scan.hasMore, snapshot: scan.snapshot, ...(scan.knowledge !== undefined ? { knowledge: scan.knowledge } : {}) }
-    }
-    // what is left of a larger page (a catch-up page cut by bytes) goes at most a page's worth at a time
-    if (entries.length > size.records) cutAt(size.records)
-    // how much is left, for the receiver's progress
-    const end = Math.max(to, lastSeq)
-    const build = (): ChangesMessage => {
-      const records = entries.map(e => e.record)
-      const seals = sealPage(entries, this.batches.load, this.batches.reload)
-      const signed = seals.batches.length > 0 ? { seals } : {}
-      return snap !== undefined
-        ? { t: 'changes', from: this.position, to, end, records, more, snapshot: true, peerCursor: snap.peerCursor, ...signed, ...time(more, true) }
-        : { t: 'changes', from: this.position, to, end, records, more, ...signed, ...time(more, true) }
-    }
-    let msg = build()
-    let frame = encodeMessage(msg)
-    const target = size.bytes
-    // "About" the target: a page up to a quarter over it goes as it is; a larger one is cut where
-    // the target falls (by average record size), and the rest starts the next page. A record
-    // alone always goes, whatever its size.
-    for (let cuts = 0; cuts < 32 && entries.length > 1 && frame.byteLength > target * 1.25; cuts++) {
-      cutAt(Math.max(1, Math.min(entries.length - 1, Math.floor(entries.length * target / frame.byteLength))))
-      msg = build()
-      frame = encodeMessage(msg)
-    }
-    return { generation, msg, frame, rest, endsSnapshot: snap !== undefined && !more }
+    const page = draftPage({
+      scan,
+      position: this.position,
+      snapshot: this.snapshot,
+      size,
+      lastSeq,
+      answerCursor: this.answerCursor,
+      knowledgeDue: this.knowledgeDue,
+      store: this.opts.store,
+      voids: this.opts.voids,
+      pruned: this.opts.pruned,
+      batches: this.batches
+    })
+    return page === undefined ? undefined : { generation, ...page }
   }
 
   /** How large the next page may be: larger while the peer is far behind (pageSize.ts). */

@@ -2,7 +2,7 @@
  * Native sync, the manager: owns the transport, one `NativeSession` per connected peer (built by
  * SessionBuilder.ts), the dialling of the configured and API peers of the peer registry
  * (peers/P2pPeers.ts; dialled and redialled with capped backoff, forever) and of the peers
- * discovery proposes, the node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
+ * discovery proposes (which peers: PeerDials.ts), the node's gossip window index, the gossip tick, and the counters of GET /api/v1/p2p/status
  * (docs/PROTOCOL.md §4; the status itself is assembled by P2pStatus.ts). What it is given is in
  * NativeSyncOptions.ts.
  *
@@ -14,7 +14,7 @@
  * The transport is given (EngramNode builds a QuicTransport on p2p.port with the node's identity
  * key; tests use the in-memory one); this class starts and stops it.
  */
-import { CONFIG_INVALID, NOT_FOUND } from '../../core/errors.ts'
+import { CONFIG_INVALID } from '../../core/errors.ts'
 import type { NodeId } from '../../core/ids.ts'
 import type { ChangeEvent, Engine } from '../../engine/Engine.ts'
 import type { Connection, Transport } from '../../transport/Transport.ts'
@@ -27,6 +27,7 @@ import type { NativeSyncOptions, PeerDialState, RemovedP2pPeer } from './NativeS
 import { Redialer } from './Redialer.ts'
 import { LazyWindow } from './LazyWindow.ts'
 import { P2pStatus, type P2pStatusOptions, type P2pStatusView } from './P2pStatus.ts'
+import { PeerDials } from './PeerDials.ts'
 import { PeerStats, type P2pPeerView } from './PeerStats.ts'
 import { SessionBuilder } from './SessionBuilder.ts'
 import { GUARD_DEFAULTS, SessionGuard } from './SessionGuard.ts'
@@ -55,6 +56,8 @@ export class NativeSync implements PeerDialer {
   private readonly peerStats: PeerStats
   private readonly peers: P2pPeers
   private readonly redialer: Redialer
+  /** The configured and API peers and those discovery proposed, and their dials (PeerDials.ts). */
+  private readonly dials: PeerDials
   private readonly builder: SessionBuilder
   private readonly view: P2pStatus
   /** Sessions by connection id (a replaced session may still be closing). */
@@ -62,8 +65,6 @@ export class NativeSync implements PeerDialer {
   private readonly gossipPeers = new Map<NativeSession, GossipPeer>()
   private readonly codedPeers = new Map<NativeSession, ReconPeer>()
   private readonly opened = new Map<NativeSession, Promise<boolean>>()
-  /** Peers proposed by discovery (mDNS, the static list, the peer book), by address. */
-  private readonly proposed = new Map<string, { source: ProposedSource, expectedNode?: NodeId }>()
   /** Admission of sessions other nodes open, and each peer's budget. */
   private readonly guard: SessionGuard
   private round = 0
@@ -125,7 +126,7 @@ export class NativeSync implements PeerDialer {
       ...opts.backoff,
       random: this.random,
       now: this.now,
-      dial: (addr, signal) => this.transport.dial(addr, { signal, expectedNode: this.proposed.get(addr)?.expectedNode }),
+      dial: (addr, signal) => this.transport.dial(addr, { signal, expectedNode: this.dials.expectedNode(addr) }),
       onConnected: (addr, conn) => this.sessionOutcome(conn, addr),
       onFailure: (addr, err, n) => {
         this.failures++
@@ -135,6 +136,7 @@ export class NativeSync implements PeerDialer {
         }
       }
     })
+    this.dials = new PeerDials(this.peers, this.redialer, () => this.state === 'started')
     // keys, certificates, session settings, the test switches: as given (the seed, checked above)
     this.builder = new SessionBuilder({ ...opts, seed: opts.seed, feedId: this.feedId, window: this.window, log: this.log, now: this.now, random: this.random })
     this.view = new P2pStatus({
@@ -147,7 +149,7 @@ export class NativeSync implements PeerDialer {
       gossipPeers: this.gossipPeers,
       codedPeers: this.codedPeers,
       peers: this.peers,
-      proposed: this.proposed,
+      proposed: this.dials.proposed,
       redialer: this.redialer,
       peerStats: this.peerStats,
       guard: this.guard,
@@ -162,9 +164,7 @@ export class NativeSync implements PeerDialer {
     await this.transport.start()
     this.engine.on('change', this.onChange)
     this.scheduleTick()
-    const always = this.peers.dialledAlways()
-    for (const p of always) this.redialer.start(p.addr)
-    for (const addr of this.proposed.keys()) this.redialer.start(addr)
+    const always = this.dials.startAll()
     // the window index builds in the background, once the dials just started and the catch-ups
     // they bring are done (its `busy`); gossip rounds wait for it
     this.window.start()
@@ -219,32 +219,18 @@ export class NativeSync implements PeerDialer {
 
   /** Adds an API peer (kept in the registry) and starts dialing it. */
   addPeer (addr: unknown): { peer: P2pPeerView, created: boolean } {
-    const { peer, created } = this.peers.add(addr)
-    // a peer discovery proposed is now dialled always (the same dial loop goes on), listed once
-    this.proposed.delete(peer.addr)
-    if (this.state === 'started') this.redialer.start(peer.addr)
+    const { peer, created } = this.dials.add(addr)
     return { peer: this.view.peer(peer.addr, peer.source, this.redialer.state(peer.addr)?.nodeId, undefined), created }
   }
 
   /** Where dialing a manual or proposed peer stands: whether its session is open, its failures in a row and the last error. */
   dialState (addr: string): PeerDialState | undefined {
-    const st = this.redialer.state(addr)
-    if (st === undefined) return undefined
-    return {
-      open: st.nodeId !== undefined && this.isConnected(st.nodeId),
-      failures: st.failures,
-      ...(st.nodeId !== undefined ? { nodeId: st.nodeId } : {}),
-      ...(st.lastError !== undefined ? { lastError: st.lastError } : {})
-    }
+    return this.dials.dialState(addr, node => this.isConnected(node))
   }
 
   /** Removes an API peer by address or node id, and closes its session (CONFLICT for a configured one). */
   async removePeer (idOrAddr: string): Promise<RemovedP2pPeer> {
-    const match = this.peers.dialledAlways().find(p => p.addr === idOrAddr || this.redialer.state(p.addr)?.nodeId === idOrAddr)
-    if (match === undefined) throw NOT_FOUND('P2P peer', idOrAddr)
-    const removed = this.peers.remove(match.addr)
-    const node = this.redialer.state(match.addr)?.nodeId
-    await this.redialer.stop(match.addr)
+    const { removed, node } = await this.dials.remove(idOrAddr)
     if (node !== undefined) {
       await Promise.allSettled([...this.sessions.values()].filter(s => s.peer === node).map(s => s.close('peer removed')))
     }
@@ -255,15 +241,12 @@ export class NativeSync implements PeerDialer {
 
   /** Keeps a session to a peer that discovery proposed (PeerDialer): dialled and redialled with backoff. */
   connect (addr: string, opts: { readonly source: ProposedSource, readonly expectedNode?: NodeId }): void {
-    if (this.proposed.has(addr) || this.peers.isDialledAlways(addr)) return
-    this.proposed.set(addr, { source: opts.source, ...(opts.expectedNode !== undefined ? { expectedNode: opts.expectedNode } : {}) })
-    if (this.state === 'started') this.redialer.start(addr)
+    this.dials.connect(addr, opts)
   }
 
   /** Stops dialing a proposed peer; an open session stays until it ends. */
   async disconnect (addr: string): Promise<void> {
-    if (!this.proposed.delete(addr)) return
-    await this.redialer.stop(addr)
+    await this.dials.disconnect(addr)
   }
 
   private peerEvent (ev: DialerEvent): void {
@@ -299,7 +282,7 @@ export class NativeSync implements PeerDialer {
 
   private accept (conn: Connection): void {
     if (this.state !== 'started') { void conn.close('node stopping'); return }
-    const handshakeDone = this.guard.admit(conn, this.sessions.size, node => this.isManualPeer(node))
+    const handshakeDone = this.guard.admit(conn, this.sessions.size, node => this.dials.isManualPeer(node))
     if (handshakeDone === undefined) return
     const session: NativeSession = this.builder.build(conn, {
       budget: this.guard.budget(),
@@ -320,11 +303,6 @@ export class NativeSync implements PeerDialer {
     void opened.then(handshakeDone)
     this.opened.set(session, opened)
     void conn.closed.then(info => { this.ended(session, info.reason) })
-  }
-
-  /** Whether `node` is a configured or API peer this node has reached (SessionGuard lets it in whatever the counts). */
-  private isManualPeer (node: NodeId): boolean {
-    return this.peers.dialledAlways().some(p => this.redialer.state(p.addr)?.nodeId === node)
   }
 
   /**

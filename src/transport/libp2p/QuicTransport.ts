@@ -19,7 +19,8 @@
  * (what a dial address means), `SessionTable.ts`, `session.ts` (one session over one stream),
  * `framing.ts`.
  *
- * With reach options (`relay/`), sessions also run over circuit relay v2 connections: the node
+ * With reach options (`relay/`; the parts they call for are built in `relay/RelayReach.ts`),
+ * sessions also run over circuit relay v2 connections: the node
  * keeps reservations on its relays (`relay/RelayClient.ts`), reports the members it can reach
  * through them (`onRelayMember`), and, serving as a relay, admits only nodes that prove a key
  * (`relay/RelayGate.ts`). Over a session through a relay, the node with the smaller id tries a
@@ -51,19 +52,15 @@ import type { Libp2pSession } from './session.ts'
 import { dialTargets, refuseOwn } from './targets.ts'
 import { carrierOf, isBetterPath, isRelayedAddr } from '../path.ts'
 import { QuicReturn } from './QuicReturn.ts'
-import { RelayClient, type RelayView } from './relay/RelayClient.ts'
-import { RelayGate } from './relay/RelayGate.ts'
-import { HolePunch, type DialFrom } from './relay/HolePunch.ts'
-import { reservationHolder } from './relay/limits.ts'
+import type { RelayView } from './relay/RelayClient.ts'
+import type { DialFrom } from './relay/HolePunch.ts'
+import { RelayReach } from './relay/RelayReach.ts'
 
 export type { LaterKeys, QuicTransportOptions, ReachOptions, TransportKinds } from './options.ts'
 export type { RelayView } from './relay/RelayClient.ts'
 export { compareAttempts } from './attempts.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopped'
-
-/** Hole punches tried per relayed session before it stays relayed. */
-const PUNCH_ATTEMPTS = 3
 
 export class QuicTransport implements Transport {
   readonly nodeId: NodeId
@@ -82,10 +79,8 @@ export class QuicTransport implements Transport {
   private readonly handlers: Array<(conn: Connection) => void> = []
   private readonly table: SessionTable
   private readonly conns: ConnectionUse
-  private readonly gate: RelayGate | undefined
-  private readonly relayClient: RelayClient | undefined
-  private readonly holePunch: HolePunch | undefined
-  private readonly memberHandlers: Array<(member: NodeId, circuitAddr: string, relay: NodeId) => void> = []
+  /** The relay gate, relay client and hole punch, as the reach options ask (relay/RelayReach.ts). */
+  private readonly reach: RelayReach
   private readonly quicReturn: QuicReturn
   /** With `keysPending`: the keys once given (`useKeys`), TCP's listening once started, and why TCP failed. */
   private laterKeys: LaterKeys | undefined
@@ -126,41 +121,13 @@ export class QuicTransport implements Transport {
       log: this.log,
       notice: (message, details) => { this.o.notice('info', message, details) }
     })
-    const reach = this.o.reach
-    if (reach?.serve !== undefined) {
-      this.gate = new RelayGate({
-        keys: reach.serve.keys,
-        handshakeTimeoutMs: this.handshakeTimeoutMs,
-        log: this.o.notice,
-        hasReservation: (peer) => this.node !== undefined && reservationHolder(this.node.services as Record<string, unknown>)(peer)
-      })
-    }
-    // with the keys pending, the client waits for its key (`useKeys`) before it dials any relay
-    if (reach?.memberKey !== undefined || (reach !== undefined && this.o.keysPending)) {
-      this.relayClient = new RelayClient({
-        ...(reach.memberKey !== undefined ? { key: reach.memberKey } : {}),
-        handshakeTimeoutMs: this.handshakeTimeoutMs,
-        pollMs: reach.pollMs,
-        log: this.o.notice,
-        onMember: (member, addr, relay) => {
-          // the node with the smaller id dials, so two members never open two circuits at once
-          if (member <= this.nodeId || this.table.open(member as NodeId) !== undefined) return
-          for (const h of this.memberHandlers) h(member as NodeId, addr, relay as NodeId)
-        }
-      })
-      for (const r of reach.relays) this.relayClient.add(r)
-    }
-    // the punch dials TCP (relay/HolePunch.ts)
-    if (this.relayClient !== undefined && reach?.holePunch === true && !reach.relayOnly && this.kinds !== 'quic') {
-      const client = this.relayClient
-      this.holePunch = new HolePunch({
-        timeoutMs: this.handshakeTimeoutMs,
-        attempts: PUNCH_ATTEMPTS,
-        isRelay: (peer) => client?.isRelay(peer) === true,
-        isMember: (peer) => this.table.open(peer as NodeId) !== undefined,
-        log: this.o.notice
-      })
-    }
+    this.reach = new RelayReach({
+      o: this.o,
+      nodeId: this.nodeId,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      node: () => this.node,
+      hasSession: peer => this.table.open(peer) !== undefined
+    })
   }
 
   /** Builds a transport, generating a fresh identity key when none is given (tests, tools). */
@@ -186,13 +153,13 @@ export class QuicTransport implements Transport {
       node = await createNode(this.o, listen, {
         onStream: (stream, conn) => { this.table.accept(stream, conn) },
         onConnectionOpen: conn => { this.onConnectionOpen(conn) },
-        ...(this.gate !== undefined ? { gate: this.gate } : {}),
+        ...(this.reach.gate !== undefined ? { gate: this.reach.gate } : {}),
         laterKey: () => this.laterKeys?.privateNetworkKey
       })
       const circuits = (node.services as Record<string, unknown>).circuits as { dialFrom: DialFrom }
-      await this.holePunch?.register(node, circuits.dialFrom)
+      await this.reach.holePunch?.register(node, circuits.dialFrom)
       await node.start()
-      this.relayClient?.start(node, circuits as never)
+      this.reach.client?.start(node, circuits as never)
       if ((this.state as State) !== 'starting') throw new Error('stopped while starting')
       const tuning = quicReadTuning()
       if (this.o.kinds !== 'tcp' && !tuning.active) this.log(`QUIC stream reads stay at the library's 4 KiB: ${tuning.reason}; sync works, large transfers are slower`)
@@ -224,10 +191,7 @@ export class QuicTransport implements Transport {
     if (this.o.reach !== undefined && keys.memberKey?.byteLength !== 32) throw INVALID_INPUT('memberKey', 'relays need the group\'s 32-byte admission key')
     if (this.state === 'stopped') return
     this.laterKeys = keys
-    if (keys.memberKey !== undefined) {
-      this.gate?.admitWith(keys.memberKey)
-      this.relayClient?.useKey(keys.memberKey)
-    }
+    if (keys.memberKey !== undefined) this.reach.useKey(keys.memberKey)
     if (this.state === 'starting') await this.starting?.catch(() => {})
     if ((this.state as State) === 'started') await this.listenTcp()
   }
@@ -271,7 +235,7 @@ export class QuicTransport implements Transport {
     this.stopController.abort(notStarted('continue: the transport was stopped'))
     this.table.abortAttempts()
     this.conns.clear()
-    await this.relayClient?.stop()
+    await this.reach.client?.stop()
     await this.table.closeAll()
     // a TCP listener being opened is opened before the node stops, so the stop closes it
     await this.tcpListen?.catch(() => {})
@@ -296,44 +260,36 @@ export class QuicTransport implements Transport {
 
   /** Called for each member of this node's group that holds a reservation on one of its relays. */
   onRelayMember (handler: (member: NodeId, circuitAddr: string, relay: NodeId) => void): void {
-    this.memberHandlers.push(handler)
+    this.reach.onMember(handler)
   }
 
   /** Uses one more relay (a multiaddr ending in `/p2p/<relay id>`), e.g. one a member told of. */
   addRelay (addr: string): void {
-    if (this.relayClient === undefined) throw INVALID_INPUT('relay', 'this node has no admission key: relays need p2p.seed')
-    this.relayClient.add(addr)
+    this.reach.addRelay(addr)
   }
 
   /** The relays this node uses, and their state. */
   relays (): RelayView[] {
-    return this.relayClient?.relays() ?? []
+    return this.reach.relays()
   }
 
   /** `public` once AutoNAT has confirmed a direct address of this node from outside; else `private`. */
   reachability (): 'public' | 'private' {
-    return this.relayClient?.publiclyReachable() === true ? 'public' : 'private'
+    return this.reach.reachability()
   }
 
   /** Relays, reachability and relay service, for the P2P status. */
-  readonly reachStatus = (): ReachStatus => ({
-    reachability: this.reachability(),
-    relayed_addrs: this.listenAddrs().filter(isRelayedAddr),
-    relays: this.relays().map(r => ({
-      id: r.id, addrs: r.addrs, state: r.state, reservation: r.reservation, since: new Date(r.since).toISOString(), last_error: r.lastError ?? null
-    })),
-    serving: this.gate !== undefined ? { admitted: this.gate.size } : null
-  })
+  readonly reachStatus = (): ReachStatus => this.reach.status(this.listenAddrs())
 
   /** Serves a request-and-answer protocol to the nodes admitted to this relay (`relay/relayRequests.ts`). */
   async serveRelayService (o: RelayServiceOptions, answer: RelayAnswer): Promise<void> {
-    if (this.gate === undefined || this.node === undefined) throw CONFLICT('a relay service needs a started transport that serves as a relay')
-    await serveAdmitted(this.node, this.gate, o, answer)
+    if (this.reach.gate === undefined || this.node === undefined) throw CONFLICT('a relay service needs a started transport that serves as a relay')
+    await serveAdmitted(this.node, this.reach.gate, o, answer)
   }
 
   /** Relays that admitted this node now (ids), the ones its relay services can be asked of. */
   admittedRelays (): string[] {
-    return this.relays().filter(r => r.state === 'admitted' || r.state === 'reserved').map(r => r.id)
+    return this.reach.admittedRelays()
   }
 
   /** One exchange with a relay service on `relay` (`relay/relayRequests.ts`). */
@@ -344,11 +300,11 @@ export class QuicTransport implements Transport {
 
   /** How many nodes are admitted to this node's relay now (0 when not serving). */
   admittedCount (): number {
-    return this.gate?.size ?? 0
+    return this.reach.admittedCount()
   }
 
   private onConnectionOpen (conn: Libp2pConnection): void {
-    this.conns.watchIdle(conn, c => this.relayClient?.isRelay(c.remotePeer) === true || this.gate?.isAdmitted(c.remotePeer) === true)
+    this.conns.watchIdle(conn, c => this.reach.client?.isRelay(c.remotePeer) === true || this.reach.gate?.isAdmitted(c.remotePeer) === true)
     if (isRelayedAddr(conn.remoteAddr.toString())) return
     const peer = conn.remotePeer.toString() as NodeId
     const est = this.table.open(peer)
@@ -410,8 +366,8 @@ export class QuicTransport implements Transport {
   private onEstablished (session: Libp2pSession): void {
     const peer = session.remoteNode
     // a session through a relay: the node with the smaller id tries for a direct path
-    if (this.holePunch !== undefined && isRelayedAddr(session.remoteAddr) && this.nodeId < peer) {
-      void this.holePunch.punch(session.conn, peer, this.stopController.signal)
+    if (this.reach.holePunch !== undefined && isRelayedAddr(session.remoteAddr) && this.nodeId < peer) {
+      void this.reach.holePunch.punch(session.conn, peer, this.stopController.signal)
     }
     for (const h of this.handlers) {
       try {
