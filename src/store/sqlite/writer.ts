@@ -21,8 +21,9 @@
  *
  * Checkpoints are not a commit's work (checkpoints.ts): a commit checkpoints only once the
  * write-ahead log is past its bound (64 MiB), and the routine checkpoint runs when no commit came
- * for a moment — not while a catch-up has the secondary indexes left out (deferredIndexes.ts). A local write is acknowledged after its commit synced the log, whether or not the
- * log was copied into the file since; during a catch-up the same index pages change in every page
+ * for a moment — not while a catch-up has the secondary indexes left out (deferredIndexes.ts).
+ * A local write is acknowledged after its commit synced the log, whether or not the log was
+ * copied into the file since; during a catch-up the same index pages change in every page
  * applied, and copying them back into the file after each page was about a third of the
  * receiver's commit time.
  */
