@@ -41,9 +41,10 @@
  *    relays up to N − 1); bytes_per_write_per_node: the engram frame bytes they received
  *    meanwhile (gossip included), ÷ the same;
  *  - idle_cpu_pct_per_node: the CPU a connected, idle daemon spends (sessions, keep-alives,
- *    gossip rounds) over IDLE_MS, in % of one core; with ENGRAM_BENCH_IDLE_SETTLE_MS=T also
+ *    gossip rounds, knowledge refreshes) over IDLE_MS from its sessions' opening, in % of one
+ *    core (the bench's own memory sampler stopped); with ENGRAM_BENCH_IDLE_SETTLE_MS=T also
  *    idle_settled_cpu_pct_per_node, the same once T ms more passed (what is left once the
- *    sessions settled); load_1m: the machine's load average then and
+ *    sessions settled and idle rounds backed off: 40 s at the defaults); load_1m: the machine's load average then and
  *    after the writes;
  *  - rss_mb_per_node_before_writes: the mean resident set of a daemon connected, before the bursts;
  *    peak_rss_mb_per_node: the mean peak; rss_mb_per_node / max_rss_mb / total_rss_mb: the mean and largest resident set of a daemon
@@ -125,7 +126,9 @@ async function mesh (n: number, dir: string, writes: number, degree: number | un
     const connectMs = performance.now() - c0
     const nodes = cluster.nodes
 
-    // idle: what the open sessions alone cost
+    // idle: what the open sessions alone cost — the peak sampler `connect` started (bench/peers/protocol.ts
+    // PeakMemory, 40 reads a second, unused here) stopped first: its CPU is the harness's, not the daemon's
+    await cluster.memory()
     const idle0 = await cluster.stats()
     await new Promise(resolve => setTimeout(resolve, IDLE_MS))
     const idle1 = await cluster.stats()
@@ -326,9 +329,9 @@ function figures (n: number, writes: number, m: Measured): Record<string, number
     diameter_hops: m.diameter,
     start_ms: Math.round(m.startMs),
     connect_ms: Math.round(m.connectMs),
-    idle_cpu_pct_per_node: round(mean(m.idleCpu)),
+    idle_cpu_pct_per_node: round(mean(m.idleCpu), 2),
     idle_load_1m: round(m.idleLoad, 2),
-    ...(m.settled !== undefined ? { idle_settled_cpu_pct_per_node: round(mean(m.settled.cpu)), idle_settled_load_1m: round(m.settled.load, 2) } : {}),
+    ...(m.settled !== undefined ? { idle_settled_cpu_pct_per_node: round(mean(m.settled.cpu), 2), idle_settled_load_1m: round(m.settled.load, 2) } : {}),
     writes_visible_everywhere: m.all.length,
     writes_closed_loop: writes,
     write_to_visible_p50_ms: round(percentile(m.each, 0.5)),

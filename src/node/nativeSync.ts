@@ -59,6 +59,7 @@ export function nativeSettings (c: EngramConfig): NativeSyncSettings {
     maxTriplesPerSync: c.sync.maxTriplesPerSync,
     syncTimeoutMs: c.sync.syncTimeoutMs,
     tombstoneTtlHours: c.sync.tombstoneTtlHours,
+    memberGoneDays: c.sync.memberGoneDays,
     maxPeers: c.p2p.maxPeers,
     maxMessagesPerSecond: c.p2p.maxMessagesPerSecond
   }

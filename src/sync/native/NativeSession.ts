@@ -28,7 +28,7 @@ import { decodeFrame, type NativeMessage, type UncheckedChanges } from '../../pr
 import type { PeerView } from '../../replication/conflicts.ts'
 import type { SessionInfo, SessionOptionsOf, SessionState } from './SessionOptions.ts'
 import { failureReason } from './sessionFailure.ts'
-import { codedAgreed, codedOffer, SessionRounds } from './SessionRounds.ts'
+import { codedAgreed, codedOffer, knowledgeRefreshMs, SessionRounds } from './SessionRounds.ts'
 import type { SessionRoutes } from './SessionRoutes.ts'
 import { SessionWire } from './SessionWire.ts'
 import { sessionParts } from './sessionParts.ts'
@@ -154,7 +154,9 @@ export class NativeSession {
 
   /** A commit (`via`: the peer its changes came from; absent: local): new feed entries to push. */
   wake (via?: NodeId): void {
-    if (this.state === 'open' && (this.opts.push ?? true)) this.sender?.changed(via)
+    if (this.state !== 'open') return
+    this.rounds?.wake()
+    if (this.opts.push ?? true) this.sender?.changed(via)
   }
 
   /** How far the session's streams have moved, both ways: records and origins announced left out (SessionRounds: busy streams). */
@@ -182,14 +184,15 @@ export class NativeSession {
 
   /**
    * The periodic tick (every gossipIntervalMs, driven by the manager): a gossip round, unless a
-   * stream is catching up; without live push, also the entries written since the last tick.
+   * stream is catching up or the idle backoff waits (`force`: a round asked for); without live
+   * push, also the entries written since the last tick.
    */
-  tick (): void {
+  tick (force = false): void {
     if (this.state !== 'open') return
-    this.rounds?.tick()
+    this.rounds?.tick(force)
     if (!(this.opts.push ?? true)) this.sender?.wake()
-    // An idle feed still sends its knowledge now and then (Rule B needs it to move).
-    this.sender?.refreshKnowledge(Math.max(1000, this.opts.settings().gossipIntervalMs))
+    // An idle feed still sends its knowledge now and then (Rule B needs it to move), spaced as its rounds are.
+    this.sender?.refreshKnowledge(knowledgeRefreshMs(this.opts.settings(), this.rounds?.idleGap ?? 1))
   }
 
   async close (reason = 'closed'): Promise<void> {

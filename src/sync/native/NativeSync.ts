@@ -205,9 +205,12 @@ export class NativeSync implements PeerDialer {
     return [...new Set([...this.sessions.values()].filter(s => s.isOpen).map(s => s.peer))]
   }
 
-  /** Runs a gossip round with every connected peer now (the regular tick goes on). */
-  gossipNow (): void {
-    this.tick()
+  /**
+   * Runs a gossip round with every connected peer now (the regular tick goes on); `force` false:
+   * a tick as the timer makes it, which an idle session's backoff may skip (SessionRounds.ts).
+   */
+  gossipNow (force = true): void {
+    this.tick(force)
   }
 
   // ---- configured and API peers -------------------------------------------------------------
@@ -378,8 +381,9 @@ export class NativeSync implements PeerDialer {
     this.timer.unref()
   }
 
-  private tick (): void {
+  /** `force`: every session runs its round now, whatever its idle backoff (SessionRounds.ts). */
+  private tick (force = false): void {
     this.round++
-    for (const s of this.sessions.values()) s.tick()
+    for (const s of this.sessions.values()) s.tick(force)
   }
 }

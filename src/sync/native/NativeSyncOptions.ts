@@ -27,6 +27,8 @@ export interface NativeSyncSettings {
   readonly syncTimeoutMs: number
   /** sync.tombstoneTtlHours: sizes the gossip window */
   readonly tombstoneTtlHours: number
+  /** sync.memberGoneDays: with the TTL, bounds how long an idle session waits to send its knowledge again (absent: the TTL alone) */
+  readonly memberGoneDays?: number
   /** p2p.maxPeers: most sessions other nodes may open (SessionGuard.ts). Default 64. */
   readonly maxPeers?: number
   /** p2p.maxMessagesPerSecond: most messages per second from one peer (PeerBudget.ts). Default 5,000. */

@@ -37,6 +37,9 @@ export interface SessionBuilderSettings {
   readonly maxTriplesPerSync: number
   /** sync.syncTimeoutMs: longest wait for a page's acknowledgement or a send */
   readonly syncTimeoutMs: number
+  /** sync.tombstoneTtlHours and sync.memberGoneDays: bound an idle sender's knowledge refreshes (absent: no bound) */
+  readonly tombstoneTtlHours?: number
+  readonly memberGoneDays?: number
 }
 
 export interface SessionBuilderOptions {
@@ -116,7 +119,7 @@ export class SessionBuilder {
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5_000,
       settings: () => {
         const s = settings()
-        return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs }
+        return { pageRecords: s.maxTriplesPerSync, gossipIntervalMs: s.gossipIntervalMs, ackTimeoutMs: s.syncTimeoutMs, sendTimeoutMs: s.syncTimeoutMs, idleRefreshMaxMs: idleRefreshMaxMs(s) }
       },
       gossip: (_peer, coded) => {
         const window = opts.window
@@ -177,4 +180,9 @@ export function nodeRoutes (engine: Engine): EagerRoutes {
     return (here !== undefined && compareHlc(here.hlc, r.hlc) >= 0) || covers(r.hlc.node, r.hlc)
   }
   return new EagerRoutes(covers, holds)
+}
+
+/** A quarter of the tombstone TTL and of sync.memberGoneDays: the longest an idle sender waits to send its knowledge again. */
+function idleRefreshMaxMs (s: SessionBuilderSettings): number {
+  return Math.min((s.tombstoneTtlHours ?? Infinity) * 3_600_000, (s.memberGoneDays ?? Infinity) * 86_400_000) / 4
 }

@@ -39,6 +39,8 @@ export interface SessionSettings {
   readonly ackTimeoutMs: number
   /** Longest a single send may take (a peer that reads nothing). */
   readonly sendTimeoutMs: number
+  /** Longest an idle session's sender waits between two knowledge refreshes (SessionRounds.ts knowledgeRefreshMs); absent: no bound but the idle gap's. */
+  readonly idleRefreshMaxMs?: number
 }
 
 /** The options of a session `S` (NativeSession.ts names it: NativeSessionOptions). */

@@ -11,6 +11,11 @@
  *   session's streams that moved since the last tick (records, or origins announced left out,
  *   either way) skip this node's round too, for at most MAX_BUSY_TICKS ticks in a row: what a
  *   round would find then is mostly what they are carrying (docs/PROTOCOL.md §3, "Busy streams").
+ * - Idle backoff: while the streams rest, rounds that find nothing space out — the next one
+ *   waits twice as many ticks as the last, up to MAX_IDLE_GAP — and a commit on this node (`wake`),
+ *   any movement of the streams, a round that finds records, or a round asked for (`force`: sync now) runs them every tick
+ *   again (docs/PROTOCOL.md §3, "Idle sessions"). The session spaces its knowledge refreshes by
+ *   the same gap (`idleGap`).
  * - Dispatch: bloom and coded messages go to the gossip side; what it answers is sent (a digest
  *   with this node's clock, records with the voids it knows); the records it returns wait for their
  *   signatures to be checked (in slices, ahead) and are applied in order, a batch over the peer's
@@ -28,7 +33,7 @@ import type { NativeMessage } from '../../protocol/native/messages.ts'
 import { CODED_ROUNDS_VERSION, type ReconMessage } from '../../protocol/native/reconWire.ts'
 import { applyPeerPage } from '../../replication/applyPage.ts'
 import type { PeerView } from '../../replication/conflicts.ts'
-import type { SessionGossip, SessionOptionsOf } from './SessionOptions.ts'
+import type { SessionGossip, SessionOptionsOf, SessionSettings } from './SessionOptions.ts'
 
 /** The version of coded rounds this node's hello offers (0: none). */
 export function codedOffer<S> (opts: SessionOptionsOf<S>): number {
@@ -64,6 +69,19 @@ export interface RoundLinks {
 /** Most ticks in a row whose round a live session's moving streams skip: a round runs at least every MAX_BUSY_TICKS + 1 ticks. */
 export const MAX_BUSY_TICKS = 5
 
+/** Most ticks between two rounds of a session whose streams rest (the idle backoff doubles up to it). */
+export const MAX_IDLE_GAP = 8
+
+/**
+ * How long an idle sender waits between two knowledge refreshes: a gossip interval (at least a
+ * second) times the session's idle gap, at most `idleRefreshMaxMs` (a quarter of the tombstone
+ * TTL and of sync.memberGoneDays: Rule B and the gone rule read how recent each member's entry is).
+ */
+export function knowledgeRefreshMs (s: Pick<SessionSettings, 'gossipIntervalMs' | 'idleRefreshMaxMs'>, gap: number): number {
+  const every = Math.max(1000, s.gossipIntervalMs)
+  return Math.max(every, Math.min(every * gap, s.idleRefreshMaxMs ?? Infinity))
+}
+
 export class SessionRounds {
   /** Rounds that synced (an equal digest, or records received). */
   count = 0
@@ -71,9 +89,14 @@ export class SessionRounds {
   deferred = 0
   /** This node's rounds skipped because the streams moved since the last tick. */
   busy = 0
+  /** This node's rounds skipped because the session was idle (the idle backoff). */
+  idle = 0
   /** The streams' movement at the last tick, and the ticks skipped in a row since a round. */
   private lastStreamed = 0
   private busyTicks = 0
+  /** Ticks between two rounds while the streams rest (1: every tick), and the idle ticks since the last round. */
+  private gap = 1
+  private idleTicks = 0
   private readonly opts: RoundOptions
   private readonly links: RoundLinks
   private readonly peer: NodeId
@@ -91,18 +114,33 @@ export class SessionRounds {
     this.gossip = opts.gossip?.(this.peer, coded)
   }
 
-  /** The tick: a round, unless a stream is catching up, or the streams moved since the last tick (at most MAX_BUSY_TICKS in a row). */
-  tick (): void {
+  /** Ticks between two rounds now: 1 while the session moves, up to MAX_IDLE_GAP while it rests. */
+  get idleGap (): number {
+    return this.gap
+  }
+
+  /**
+   * The tick: a round, unless a stream is catching up, or the streams moved since the last tick
+   * (at most MAX_BUSY_TICKS in a row), or they rest and the idle gap has not passed (`force`:
+   * a round asked for runs anyway, and the gap starts again from 1).
+   */
+  tick (force = false): void {
     if (this.gossip === undefined || this.links.catchingUp()) return
     const streamed = this.links.streamed?.() ?? 0
     const moved = streamed !== this.lastStreamed
     this.lastStreamed = streamed
+    if (moved || force) this.active()
     if (moved && this.busyTicks < MAX_BUSY_TICKS) {
       this.busyTicks++
       this.busy++
       return
     }
     this.busyTicks = 0
+    if (!moved && !force) {
+      if (++this.idleTicks < this.gap) { this.idle++; return }
+      this.idleTicks = 0
+      this.gap = Math.min(MAX_IDLE_GAP, this.gap * 2)
+    }
     const round = this.gossip.startRound()
     if (round !== undefined) void this.links.send(this.outgoing(round)).catch(e => this.links.fail(e, 'send'))
   }
@@ -114,6 +152,8 @@ export class SessionRounds {
     // a round the peer starts while a stream catches up ends at once (a lost message does the same)
     if (msg.t !== 'records' && this.links.catchingUp()) { this.deferred++; return }
     const { send, apply, seals } = this.gossip.onMessage(msg)
+    // a round that found records, either way: the peers differ, rounds every tick again
+    if (apply.length > 0 || send.some(m => m.t === 'records')) this.active()
     // signatures are checked ahead, in slices
     if (apply.length > 0) {
       const voids = msg.t === 'records' ? msg.vd : undefined
@@ -127,6 +167,17 @@ export class SessionRounds {
       this.count++
       this.links.synced()
     }
+  }
+
+  /** A commit on this node (a write here, or records from any peer): rounds every tick again. */
+  wake (): void {
+    this.active()
+  }
+
+  /** Something moved between the peers: rounds every tick again. */
+  private active (): void {
+    this.gap = 1
+    this.idleTicks = 0
   }
 
   /** A gossip message as sent: a digest with this node's clock, records with the voids it knows. */
