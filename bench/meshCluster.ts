@@ -15,7 +15,7 @@ import { processIo } from '../src/cli/io.ts'
 import { Progress } from '../src/cli/progress.ts'
 import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures, type Ready } from './peers/protocol.ts'
 import { sessionsPerNode, type Dial } from './meshTopology.ts'
-import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
+import { DAEMON_V8_FLAGS, withDaemonEnv } from '../src/cli/launch.ts'
 
 const ENGRAM = fileURLToPath(new URL('../dist/bench/peers/engram.js', import.meta.url))
 /** Daemons starting at once (each start is a second or so of one core). */
@@ -71,7 +71,7 @@ export class MeshCluster {
         for (let j = i; j < Math.min(n, i + START_AT_ONCE); j++) {
           c.dirs.push(join(dir, `mesh-${n}-${j}`))
           mkdirSync(c.dirs[j]!) // throws EEXIST on a dir another run used
-          const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeP2pPort()), JSON.stringify(config)], DAEMON_V8_FLAGS)
+          const node = new PeerProcess(ENGRAM, [c.dirs[j]!, String(await freeP2pPort()), JSON.stringify(config)], DAEMON_V8_FLAGS, withDaemonEnv(process.env))
           c.nodes.push(node)
           batch.push(node.ready)
         }

@@ -51,8 +51,9 @@
  * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (default 11): how many live writes the median is taken over.
  * ENGRAM_BENCH_PEER_V8_FLAGS (e.g. "--max-semi-space-size=16"): the Node.js flags this build's
  * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS): a V8
- * setting measured against the daemon's in one run. The base's peers run with the base's own
- * daemon flags (its src/cli/launch.ts), as its `engram start` would.
+ * setting measured against the daemon's in one run. Every engram peer runs in the daemon's
+ * environment (DAEMON_ENV); the base's with the base's own daemon flags and environment (its
+ * src/cli/launch.ts), as its `engram start` would.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -60,7 +61,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures, type PeakFigures } from './peers/protocol.ts'
 import { rawInsert } from './store.ts'
-import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
+import { DAEMON_V8_FLAGS, withDaemonEnv } from '../src/cli/launch.ts'
 
 // the peers run as built (dist/, as `engram start` does; `npm run bench` builds first), not through type stripping
 const built = (name: string): string => fileURLToPath(new URL(`../dist/bench/peers/${name}.js`, import.meta.url))
@@ -87,10 +88,20 @@ const PEER_V8_FLAGS: readonly string[] = process.env.ENGRAM_BENCH_PEER_V8_FLAGS?
 
 type System = 'engram' | 'yjs'
 
-/** The V8 flags another checkout's daemon runs with (its src/cli/launch.ts DAEMON_V8_FLAGS). */
-async function daemonFlagsOf (checkout: string): Promise<readonly string[]> {
-  const launch = await import(pathToFileURL(join(checkout, 'src', 'cli', 'launch.ts')).href) as { DAEMON_V8_FLAGS?: readonly string[] }
-  return launch.DAEMON_V8_FLAGS ?? []
+/** How a daemon starts: its V8 flags and its environment (src/cli/launch.ts DAEMON_V8_FLAGS, withDaemonEnv). */
+interface Launch {
+  readonly flags: readonly string[]
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+/** This build's engram peers: ENGRAM_BENCH_PEER_V8_FLAGS or the daemon's flags, the daemon's environment. */
+const PEER_LAUNCH: Launch = { flags: PEER_V8_FLAGS, env: withDaemonEnv(process.env) }
+
+/** How another checkout's daemon starts (its src/cli/launch.ts; an older one: no variables of its own). */
+async function launchOf (checkout: string): Promise<Launch> {
+  type Env = Readonly<Record<string, string | undefined>>
+  const launch = await import(pathToFileURL(join(checkout, 'src', 'cli', 'launch.ts')).href) as { DAEMON_V8_FLAGS?: readonly string[], withDaemonEnv?: (env: Env) => Env }
+  return { flags: launch.DAEMON_V8_FLAGS ?? [], env: launch.withDaemonEnv?.(process.env) ?? process.env }
 }
 
 interface Run {
@@ -123,17 +134,18 @@ interface Run {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-/** The source and the receiver of one system, each in a process (`engram`: that build's peer, run with `engramFlags`). */
-async function run (system: System, rows: number, dir: string, engram = ENGRAM, engramFlags = PEER_V8_FLAGS): Promise<Run> {
+/** The source and the receiver of one system, each in a process (`engram`: that build's peer, started as `launch` says). */
+async function run (system: System, rows: number, dir: string, engram = ENGRAM, launch = PEER_LAUNCH): Promise<Run> {
   const tag = engram === ENGRAM ? '' : 'base-'
   const config = engram === ENGRAM && PEER_CONFIG !== undefined ? [PEER_CONFIG] : []
   const receiverArgs = async (): Promise<string[]> => system === 'engram'
     ? [join(dir, `${tag}${system}-${rows}-receiver`), String(await freeUdpPort()), ...config]
     : ['client', join(dir, `yjs-${rows}.state`)]
   let sourceCpuMs = 0
-  const flags = system === 'engram' ? engramFlags : []
+  const flags = system === 'engram' ? launch.flags : []
+  const env = system === 'engram' ? launch.env : process.env
   const source = new PeerProcess(system === 'engram' ? engram : YJS,
-    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort()), ...config] : ['server'], flags)
+    system === 'engram' ? [join(dir, `${tag}${system}-${rows}-source`), String(await freeUdpPort()), ...config] : ['server'], flags, env)
   const peers: PeerProcess[] = [source]
   try {
     const { addr } = await source.ready
@@ -142,7 +154,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
 
     const rawInsertPerS = system === 'engram' ? rawInsert(join(dir, `${tag}raw-${rows}.db`), rows) : NaN
     const args = await receiverArgs()
-    let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args, flags)
+    let receiver = new PeerProcess(system === 'engram' ? engram : YJS, args, flags, env)
     peers.push(receiver)
     await receiver.ready
     const t0 = performance.now()
@@ -171,7 +183,7 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
 
     await receiver.stop()
     await source.run({ op: 'write', from: held, n: LIVE })
-    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr], flags)
+    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr], flags, env)
     peers.push(receiver)
     const ready = await receiver.ready
     const resumed = await receiver.run({ op: 'wait', n: held + LIVE })
@@ -242,7 +254,7 @@ function figures (prefix: string, rows: number, r: Run): Record<string, number> 
 
 export async function benchPeers ({ rows, base }: { rows: number, base?: string | undefined }): Promise<Record<string, number>> {
   const baseEngram = base === undefined ? undefined : join(base, 'dist', 'bench', 'peers', 'engram.js')
-  const baseFlags = base === undefined ? [] : await daemonFlagsOf(base)
+  const baseLaunch = base === undefined ? undefined : await launchOf(base)
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-peers-'))
   const sizes = [10_000, 100_000, 1_000_000].filter(n => n <= rows)
   if (sizes.length === 0) sizes.push(rows)
@@ -252,7 +264,7 @@ export async function benchPeers ({ rows, base }: { rows: number, base?: string 
     for (const n of sizes) {
       const r = await run('engram', n, dir)
       Object.assign(out, figures(`engram_${n}`, n, r))
-      const b = baseEngram === undefined ? undefined : await run('engram', n, dir, baseEngram, baseFlags)
+      const b = baseEngram === undefined ? undefined : await run('engram', n, dir, baseEngram, baseLaunch)
       if (b !== undefined) {
         Object.assign(out, figures(`base_engram_${n}`, n, b), {
           [`vs_base_${n}_restart_ready`]: round(r.restartReadyMs / b.restartReadyMs),

@@ -1,7 +1,7 @@
 /**
  * Start-up of the engram executable as a user runs it (`npm run bench`, `startup`): the built
- * `dist/src/cli/main.js` in processes of its own, with the V8 flags its `#!` line gives (cli/launch.ts
- * DAEMON_V8_FLAGS), wall time (from spawn) and CPU time (user +
+ * `dist/src/cli/main.js` in processes of its own, with the V8 flags and the environment its `#!`
+ * line gives (cli/launch.ts DAEMON_V8_FLAGS, DAEMON_ENV), wall time (from spawn) and CPU time (user +
  * system, from /proc: Linux only, NaN elsewhere). Medians of several runs:
  *
  *  - version: `engram --version`, spawn to exit;
@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../src/client/ApiClient.ts'
 import { benchInput } from './store.ts'
 import { freeUdpPort, PeerProcess } from './peers/protocol.ts'
-import { DAEMON_V8_FLAGS } from '../src/cli/launch.ts'
+import { DAEMON_V8_FLAGS, withDaemonEnv } from '../src/cli/launch.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SEED = 'bench-seed-7f3a9c2e41d8b605'
@@ -157,7 +157,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
   for (const b of builds) if (!existsSync(b.cli)) throw new Error(`${b.cli} is missing: build that checkout first`)
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-startup-'))
   // no configuration file of this machine's user; only what each case sets
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENGRAM_'))), XDG_CONFIG_HOME: join(dir, 'config'), ENGRAM_LOG_LEVEL: 'warn' }
+  const env: NodeJS.ProcessEnv = { ...withDaemonEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENGRAM_')))), XDG_CONFIG_HOME: join(dir, 'config'), ENGRAM_LOG_LEVEL: 'warn' }
   const nativeEnv = async (extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> =>
     ({ ...env, ENGRAM_P2P_ENABLED: '1', ENGRAM_P2P_SEED: SEED, ENGRAM_P2P_HOST: '127.0.0.1', ENGRAM_P2P_PORT: String(await freeUdpPort()), ...extra })
   const samples = new Map<string, Sample[]>()
@@ -205,7 +205,7 @@ export async function benchStartup ({ rows, base }: { rows: number, base?: strin
     const sizes = [100_000, 1_000_000].filter(n => n <= rows)
     if (sizes.length === 0) sizes.push(rows)
     const srcPort = await freeUdpPort()
-    const peer = new PeerProcess(join(ROOT, 'dist', 'bench', 'peers', 'engram.js'), [join(dir, 'source'), String(srcPort)], DAEMON_V8_FLAGS)
+    const peer = new PeerProcess(join(ROOT, 'dist', 'bench', 'peers', 'engram.js'), [join(dir, 'source'), String(srcPort)], DAEMON_V8_FLAGS, withDaemonEnv(process.env))
     source.push(peer)
     await peer.ready
     const receiverDir = (b: Build): string => join(dir, `${b.prefix}receiver`)

@@ -72,13 +72,16 @@ export class PeerProcess {
   private readonly exited: Promise<number | null>
   private stderr = ''
 
-  /** `nodeFlags`: Node.js flags before the script (an engram peer: those the `engram` executable's `#!` line gives). */
-  constructor (script: string, args: readonly string[], nodeFlags: readonly string[] = []) {
+  /**
+   * `nodeFlags`: Node.js flags before the script, and `env` its environment (an engram peer: those
+   * the `engram` executable's `#!` line gives, src/cli/launch.ts DAEMON_V8_FLAGS and DAEMON_ENV).
+   */
+  constructor (script: string, args: readonly string[], nodeFlags: readonly string[] = [], env: Readonly<Record<string, string | undefined>> = process.env) {
     const t0 = performance.now()
     // ENGRAM_BENCH_CPU_PROF=DIR: every peer process writes a V8 CPU profile into DIR as it exits
     const prof = process.env.ENGRAM_BENCH_CPU_PROF
     const flags = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]
-    this.child = spawn(process.execPath, [...flags, ...nodeFlags, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = spawn(process.execPath, [...flags, ...nodeFlags, script, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4_000) })
     const lines = createInterface({ input: this.child.stdout! })
     let onReady: (r: Ready) => void = () => {}

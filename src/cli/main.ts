@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 --heap-growing-percent=50
 /**
  * The `engram` executable. Everything happens in run.ts; this file only binds it to the process
  * (on an older Node.js it first hands over to the Node 24 installed with engram).

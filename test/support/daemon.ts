@@ -4,8 +4,9 @@
  * daemon for tests to talk to (test/sync/daemons.ts and test/native/daemons.ts build on it).
  * Every wait is bounded by a deadline generous enough for a loaded machine, and a daemon that
  * does not come up is reported with its log.
- * Every child runs with the V8 flags the `engram` executable's `#!` line gives (cli/launch.ts
- * DAEMON_V8_FLAGS), as when a user runs it, so a daemon does not start Node.js a second time.
+ * Every child runs with the V8 flags and the environment the `engram` executable's `#!` line
+ * gives (cli/launch.ts DAEMON_V8_FLAGS, DAEMON_ENV), as when a user runs it, so a daemon does not
+ * start Node.js a second time.
  * Every child gets an environment without ENGRAM_* variables and with HOME and the XDG
  * directories inside a temporary directory, so no test touches the user's files.
  */
@@ -17,7 +18,7 @@ import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DAEMON_V8_FLAGS } from '../../src/cli/launch.ts'
+import { DAEMON_V8_FLAGS, withDaemonEnv } from '../../src/cli/launch.ts'
 import { DEFAULT_DEADLINE_MS, eventually } from './eventually.ts'
 
 export const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
@@ -56,7 +57,7 @@ after(() => { for (const child of running) child.kill('SIGKILL') })
 /** Runs `engram …args` to completion. */
 export function engram (args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number, input?: string | Buffer } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
+    const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, BIN, ...args], { env: withDaemonEnv(env), stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
     // without input, stdin is closed at once (as when nothing is piped in)
     child.stdin.end(opts.input)
     collect(child, resolve, reject)
@@ -72,7 +73,7 @@ export function engramOnTerminal (args: readonly string[], env: Record<string, s
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
   const command = [process.execPath, ...DAEMON_V8_FLAGS, BIN, ...args].map(quote).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: withDaemonEnv(env), stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 2 * DEFAULT_DEADLINE_MS })
     child.stdin.end(opts.input ?? '')
     collect(child, resolve, reject)
   })
@@ -114,7 +115,7 @@ export interface Daemon {
  * the URL in it answers.
  */
 export async function startDaemon (dataDir: string, env: Record<string, string>, extra: readonly string[] = [], bin: string = BIN): Promise<Daemon> {
-  const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, bin, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, bin, 'start', '--data-dir', dataDir, '--port', '0', ...extra], { env: withDaemonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   child.once('exit', () => running.delete(child))
   let stderr = ''

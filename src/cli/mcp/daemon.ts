@@ -21,7 +21,7 @@ import { clientTlsOf } from '../../tls/NodeTls.ts'
 import type { ClientTls } from '../../tls/client.ts'
 import { resolveTarget } from '../connect.ts'
 import { cliEntry } from '../entry.ts'
-import { missingDaemonFlags } from '../launch.ts'
+import { missingDaemonFlags, withDaemonEnv } from '../launch.ts'
 import { UNREACHABLE } from '../exit.ts'
 import type { CliIo } from '../io.ts'
 
@@ -83,7 +83,8 @@ function dataDirFlag (values: Values): { dataDir?: string } {
 
 /** Starts `engram start` detached for `dataDir` and answers its URL once it answers. */
 async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Logger, tls: ClientTls | undefined, anyPort: boolean): Promise<string> {
-  // the daemon's V8 flags on its command line: it then need not replace its process (launch.ts)
+  // the daemon's V8 flags on its command line and its variables in its environment: it then need
+  // not replace its process (launch.ts)
   const args = [...missingDaemonFlags([], io.env.NODE_OPTIONS), cliEntry(), 'start']
   const dataDirValue = str(values, 'data-dir')
   const configFile = str(values, 'config')
@@ -96,7 +97,7 @@ async function startDaemon (values: Values, io: CliIo, dataDir: string, log: Log
   let exited: number | string | undefined
   let pid: number | undefined
   try {
-    const child = spawn(process.execPath, args, { cwd: io.cwd, env: { ...io.env }, detached: true, stdio: ['ignore', fd, fd] })
+    const child = spawn(process.execPath, args, { cwd: io.cwd, env: withDaemonEnv(io.env), detached: true, stdio: ['ignore', fd, fd] })
     pid = child.pid
     child.on('exit', (code, signal) => { exited = code ?? signal ?? 'unknown' })
     child.on('error', e => { exited = e.message })

@@ -14,7 +14,7 @@
  * The cache holds what a write touched, up to its size, and stays: a larger one costs that much
  * resident memory. So it only grows where it pays — a store past CATCH_UP_CACHE_FROM triples
  * (CATCH_UP_BYTES_PER_TRIPLE of cache per triple: the id index and the pages being appended to),
- * never for a small store (a 100,000-record copy keeps 16 MiB) — and goes back to CACHE_KIB when
+ * never for a small store (a 100,000-record copy keeps 8 MiB) — and goes back to CACHE_KIB when
  * the deferred indexes are built (the catch-up is over). SQLite frees the pages above a lowered
  * size at once. A restart starts at CACHE_KIB; the next deferring page grows it again.
  */
