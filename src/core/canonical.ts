@@ -348,17 +348,26 @@ export function canonicalTriple (t: TripleContent): Uint8Array {
 }
 
 function encodeTriple (t: TripleContent): Bytes {
+  return encodeTripleOf(t.subject, t.predicate, t.object)
+}
+
+function encodeTripleOf (subject: string, predicate: string, object: Term): Bytes {
   const out = scratch.reset()
   out.byte(CANONICAL_VERSION)
-  out.field(t.subject)
-  out.field(t.predicate)
-  writeTerm(out, t.object)
+  out.field(subject)
+  out.field(predicate)
+  writeTerm(out, object)
   return out
 }
 
 /** A triple's content id: lowercase hex BLAKE3-256 of its canonical bytes. */
 export function tripleId (t: TripleContent): TripleId {
-  return asTripleId(blake3Hex(encodeTriple(t).view()))
+  return tripleIdOf(t.subject, t.predicate, t.object)
+}
+
+/** tripleId of the content's three parts (no content object made). */
+export function tripleIdOf (subject: string, predicate: string, object: Term): TripleId {
+  return asTripleId(blake3Hex(encodeTripleOf(subject, predicate, object).view()))
 }
 
 /** A trace entry's id: BLAKE3 of (version, runId, type, canonical data, stamp text). */
