@@ -161,7 +161,8 @@ export class Provenance {
   observe (entries: readonly FeedEntry[]): void {
     let names = false
     let revocations = false
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
       if (!isSystemRecord(e.record) || e.record.kind !== 'note') continue
       if (e.record.key.startsWith('_engram:name:')) names = true
       else revocations = true
