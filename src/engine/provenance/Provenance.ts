@@ -163,7 +163,7 @@ export class Provenance {
     let revocations = false
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
-      if (!isSystemRecord(e.record) || e.record.kind !== 'note') continue
+      if (e.record.kind !== 'note' || !isSystemRecord(e.record)) continue
       if (e.record.key.startsWith('_engram:name:')) names = true
       else revocations = true
     }
