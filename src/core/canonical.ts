@@ -24,7 +24,7 @@ const TAG: Record<Term['kind'], number> = {
 }
 
 /** The value of each lowercase hex digit by its char code; -1 for any other code below 128. */
-const HEX_VALUE: Int8Array = (() => {
+export const HEX_VALUE: Int8Array = (() => {
   const t = new Int8Array(128).fill(-1)
   for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i
   return t
