@@ -24,7 +24,7 @@ const TAG: Record<Term['kind'], number> = {
 }
 
 /** The value of each lowercase hex digit by its char code; -1 for any other code below 128. */
-const HEX_VALUE: Int8Array = (() => {
+export const HEX_VALUE: Int8Array = (() => {
   const t = new Int8Array(128).fill(-1)
   for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i
   return t
@@ -348,17 +348,26 @@ export function canonicalTriple (t: TripleContent): Uint8Array {
 }
 
 function encodeTriple (t: TripleContent): Bytes {
+  return encodeTripleOf(t.subject, t.predicate, t.object)
+}
+
+function encodeTripleOf (subject: string, predicate: string, object: Term): Bytes {
   const out = scratch.reset()
   out.byte(CANONICAL_VERSION)
-  out.field(t.subject)
-  out.field(t.predicate)
-  writeTerm(out, t.object)
+  out.field(subject)
+  out.field(predicate)
+  writeTerm(out, object)
   return out
 }
 
 /** A triple's content id: lowercase hex BLAKE3-256 of its canonical bytes. */
 export function tripleId (t: TripleContent): TripleId {
-  return asTripleId(blake3Hex(encodeTriple(t).view()))
+  return tripleIdOf(t.subject, t.predicate, t.object)
+}
+
+/** tripleId of the content's three parts (no content object made). */
+export function tripleIdOf (subject: string, predicate: string, object: Term): TripleId {
+  return asTripleId(blake3Hex(encodeTripleOf(subject, predicate, object).view()))
 }
 
 /** A trace entry's id: BLAKE3 of (version, runId, type, canonical data, stamp text). */

@@ -72,10 +72,22 @@ export function parseHlc (s: string, field = 'hlc'): Hlc {
   return { wall: parseInt(m[1]!, 16), counter: parseInt(m[2]!, 16), node }
 }
 
+/** Whether the three parts make a valid stamp (what checkStamp takes without a word). */
+export function isStamp (wall: unknown, counter: unknown, node: unknown): node is NodeId {
+  return typeof wall === 'number' && Number.isInteger(wall) && wall >= 0 && wall <= MAX_WALL &&
+    typeof counter === 'number' && Number.isInteger(counter) && counter >= 0 && counter <= MAX_COUNTER && isNodeId(node)
+}
+
 /** Structural validity of a stamp received from elsewhere (not the drift check). */
 export function validateHlc (h: unknown, field = 'hlc'): Hlc {
   if (typeof h !== 'object' || h === null) throw INVALID_INPUT(field, 'must be an object {wall, counter, node}')
   const { wall, counter, node } = h as Record<string, unknown>
+  return checkStamp(wall, counter, node, field)
+}
+
+/** A stamp from its three parts as received (validateHlc, a native sync row); `field` names the stamp in errors. */
+export function checkStamp (wall: unknown, counter: unknown, node: unknown, field: string): Hlc {
+  if (isStamp(wall, counter, node)) return { wall: wall as number, counter: counter as number, node }
   if (typeof wall !== 'number' || !Number.isInteger(wall) || wall < 0 || wall > MAX_WALL) {
     throw INVALID_INPUT(`${field}.wall`, `must be an integer from 0 to ${MAX_WALL}`)
   }

@@ -3,16 +3,21 @@
  * (a peer, a sync page, an import) passes before it reaches the store: shape, limits, stamp,
  * and content ids recomputed — a triple or trace whose id does not match its content is refused.
  */
-import { Bytes, traceId, tripleId, writeCanonicalJson } from './canonical.ts'
+import { Bytes, traceId, tripleIdOf, writeCanonicalJson } from './canonical.ts'
 import { ID_MISMATCH, INVALID_INPUT } from './errors.ts'
 import { validateHlc, type Hlc } from './hlc.ts'
 import { isTripleId } from './ids.ts'
 import { LIMITS } from './limits.ts'
-import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, TraceRecord, TripleContent, TripleRecord } from './model.ts'
+import type { EpisodeRecord, Json, MemoryRecord, NoteRecord, Term, TraceRecord, TripleContent, TripleRecord } from './model.ts'
 import { parseTerm, termToTagged, validateJson, validateJsonObject, validateString } from './validate.ts'
 
 export function makeTriple (content: TripleContent, hlc: Hlc, deleted = false): TripleRecord {
-  return { kind: 'triple', id: tripleId(content), subject: content.subject, predicate: content.predicate, object: content.object, hlc, deleted }
+  return tripleRecord(content.subject, content.predicate, content.object, hlc, deleted)
+}
+
+/** makeTriple of the content's three parts (no content object made). */
+export function tripleRecord (subject: string, predicate: string, object: Term, hlc: Hlc, deleted: boolean): TripleRecord {
+  return { kind: 'triple', id: tripleIdOf(subject, predicate, object), subject, predicate, object, hlc, deleted }
 }
 
 export function makeTrace (runId: string, type: string, data: Json, hlc: Hlc): TraceRecord {

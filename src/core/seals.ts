@@ -19,7 +19,7 @@ import type { NodeId } from './ids.ts'
 import { compareRecords } from './merge.ts'
 import { HASH_BYTES, KnownHashes, MAX_BATCH_LEAVES, proveLeaves, rootFromProof } from './merkle.ts'
 import type { MemoryRecord } from './model.ts'
-import { batchMessage, leafHash, maySign, SIGNATURE_BYTES, type SignatureVerifier, type SignedBatch } from './signing.ts'
+import { batchMessage, leafHashInto, maySign, SIGNATURE_BYTES, type SignatureVerifier, type SignedBatch } from './signing.ts'
 import { blake3Hex } from './hash.ts'
 
 /** A batch as a page carries it. */
@@ -238,6 +238,8 @@ function verifyBatch (batch: BatchProof, members: readonly number[], records: re
   }
   const positions: number[] = new Array<number>(order.length)
   const leaves: Uint8Array[] = new Array<Uint8Array>(order.length)
+  // the leaf hashes side by side in one array, each leaf a view of it
+  const hashes = new Uint8Array(order.length * HASH_BYTES)
   for (let j = 0; j < order.length; j++) {
     const leaf = refs[order[j]!]!.leaf
     const record = records[order[j]!]!
@@ -245,14 +247,15 @@ function verifyBatch (batch: BatchProof, members: readonly number[], records: re
     if (j > 0 && positions[j - 1] === leaf) return 'bad-signature'
     if (!maySign(record, batch.signer)) return 'not-signer'
     positions[j] = leaf
-    leaves[j] = leafHash(record)
+    leafHashInto(record, hashes, j * HASH_BYTES)
+    leaves[j] = hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES)
   }
   const rebuilt = rootFromProof(n, positions, leaves, batch.proof)
   if (rebuilt === undefined) return 'bad-signature'
   const header = { signer: batch.signer, at: batch.at, n, root: rebuilt.root }
   if (!verifier.verify(batch.signer, batchMessage(header), batch.sig)) return 'bad-signature'
   const known = new KnownHashes(n, rebuilt.nodes)
-  for (let i = 0; i < positions.length; i++) known.add({ start: positions[i]!, size: 1, hash: leaves[i]! })
+  for (let i = 0; i < positions.length; i++) known.addLeaf(positions[i]!, leaves[i]!)
   return { header, sig: batch.sig, known }
 }
 
@@ -283,6 +286,11 @@ export function batchFromTuple (t: unknown, field: string, signerOf: (v: unknown
   const hashes: Uint8Array[] = []
   for (let p = 0; p < proof.byteLength; p += HASH_BYTES) hashes.push(proof.slice(p, p + HASH_BYTES))
   return { signer, at: { wall, counter }, n, sig, proof: hashes }
+}
+
+/** Whether sealRefFrom takes `[batch, leaf]` in a message with `batches` batches. */
+export function isSealRef (batch: unknown, leaf: unknown, batches: number): batch is number {
+  return isUint(batch, batches - 1) && isUint(leaf, MAX_BATCH_LEAVES - 1)
 }
 
 /** The `[batch, leaf]` of a record in a message with `batches` batches, checked (PROTOCOL naming `field`). */

@@ -25,10 +25,10 @@
  * implemented with node:crypto outside the core.
  */
 import { Bytes, canonicalJson } from './canonical.ts'
-import { blake3 } from './hash.ts'
+import { blake3, blake3Into } from './hash.ts'
 import type { HlcMark, Hlc } from './hlc.ts'
 import type { NodeId } from './ids.ts'
-import { KnownHashes, treeRoot } from './merkle.ts'
+import { HASH_BYTES, KnownHashes, treeRoot } from './merkle.ts'
 import type { MemoryRecord } from './model.ts'
 
 export const STATE_VERSION = 0x01
@@ -84,10 +84,19 @@ export function stateBytes (r: MemoryRecord): Uint8Array {
 
 /** BLAKE3(0x00 ‖ state): the record's leaf in a batch's tree. */
 export function leafHash (r: MemoryRecord): Uint8Array {
+  return blake3(leafInput(r))
+}
+
+/** The leaf of `r` written into `out` at `at` (a page's leaves side by side in one array: no array per leaf). */
+export function leafHashInto (r: MemoryRecord, out: Uint8Array, at: number): void {
+  blake3Into(leafInput(r), HASH_BYTES, out, at)
+}
+
+function leafInput (r: MemoryRecord): Uint8Array {
   const out = scratch.reset()
   out.byte(0x00)
   writeState(out, r)
-  return blake3(out.view())
+  return out.view()
 }
 
 /** What a batch's signature covers, besides the leaves: who signed, when, how many, the root. */

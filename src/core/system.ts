@@ -11,7 +11,7 @@
  * own route), and sync always carries it, whatever namespaces a peer selects.
  */
 import { isNodeId, type NodeId } from './ids.ts'
-import { namespaceOf, type Json, type MemoryRecord, type NoteRecord } from './model.ts'
+import type { Json, MemoryRecord, NoteRecord } from './model.ts'
 
 export const SYSTEM_NAMESPACE = '_engram'
 const NAME_PREFIX = `${SYSTEM_NAMESPACE}:name:`
@@ -26,12 +26,16 @@ export const nameKey = (node: NodeId): string => `${NAME_PREFIX}${node}`
 export const revocationKey = (target: NodeId, issuer: NodeId): string => `${REVOKE_PREFIX}${target}:${issuer}`
 export const REVOCATION_PREFIX = REVOKE_PREFIX
 
+/** The start of every name in the system namespace (namespaceOf: what comes before the first colon). */
+const SYSTEM_PREFIX = `${SYSTEM_NAMESPACE}:`
+
+/** Whether the record's namespace (recordNamespace) is the system's: asked of every record received, so no namespace string is cut out. */
 export const isSystemRecord = (r: MemoryRecord): boolean => {
   switch (r.kind) {
-    case 'note': return namespaceOf(r.key) === SYSTEM_NAMESPACE
-    case 'triple': return namespaceOf(r.subject) === SYSTEM_NAMESPACE
-    case 'episode': return namespaceOf(r.id) === SYSTEM_NAMESPACE
-    case 'trace': return namespaceOf(r.runId) === SYSTEM_NAMESPACE
+    case 'note': return r.key.startsWith(SYSTEM_PREFIX)
+    case 'triple': return r.subject.startsWith(SYSTEM_PREFIX)
+    case 'episode': return r.id.startsWith(SYSTEM_PREFIX)
+    case 'trace': return r.runId.startsWith(SYSTEM_PREFIX)
   }
 }
 

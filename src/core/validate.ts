@@ -11,13 +11,24 @@ import type { Json, JsonObject, Term, TripleContent } from './model.ts'
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8')
 
+/**
+ * Whether validateString takes `value` as it is, without counting its bytes: a string, non-empty
+ * unless `allowEmpty`, well-formed, short enough to be within `maxBytes` in any encoding (a UTF-16
+ * unit is at most 3 bytes of UTF-8, a pair of them 4). A hot path checks this first and builds
+ * the name of the field only for the strings it does not take (every string of every record
+ * received is checked).
+ */
+export function fitsString (value: unknown, maxBytes: number, allowEmpty = false): value is string {
+  return typeof value === 'string' && (allowEmpty || value.length > 0) && value.length * 3 <= maxBytes && value.isWellFormed()
+}
+
 /** A non-empty, well-formed (no lone surrogates) string of at most `maxBytes` UTF-8 bytes. */
 export function validateString (value: unknown, field: string, maxBytes: number, allowEmpty = false): string {
   if (typeof value !== 'string') throw INVALID_INPUT(field, `must be a string (got ${describe(value)})`)
   if (!allowEmpty && value.length === 0) throw INVALID_INPUT(field, 'must not be empty')
   if (!value.isWellFormed()) throw INVALID_INPUT(field, 'must be well-formed Unicode (contains a lone surrogate)')
   // a UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them 4): a string that short is within
-  // the limit without counting its bytes (every string of every record received is checked here)
+  // the limit without counting its bytes (fitsString)
   if (value.length * 3 <= maxBytes) return value
   const n = utf8Length(value)
   if (n > maxBytes) throw INVALID_INPUT(field, `is ${n} bytes long; at most ${maxBytes} UTF-8 bytes are allowed`)
@@ -121,6 +132,31 @@ export function normalizeLang (value: unknown, field: string): string {
  *   | {"kind": "<node|string|lang|number|boolean|datetime|json>", "value": …, "lang"?: …}
  */
 export function parseTerm (input: unknown, field = 'object'): Term {
+  return plainTerm(input) ?? parseTermAt(input, field)
+}
+
+/**
+ * The term of a string, number, boolean or `{"node": …}` that parseTerm takes as it is (a
+ * string short enough to be within its limit: fitsString), else undefined: parseTerm asks this
+ * first and names the field only for the rest (every triple received is parsed here).
+ */
+export function plainTerm (input: unknown): Term | undefined {
+  switch (typeof input) {
+    case 'string': return fitsString(input, LIMITS.literalBytes, true) ? { kind: 'string', value: input } : undefined
+    case 'number': return Number.isFinite(input) ? { kind: 'number', value: Object.is(input, -0) ? 0 : input } : undefined
+    case 'boolean': return { kind: 'boolean', value: input }
+    case 'object': {
+      if (input === null || Array.isArray(input) || 'kind' in input) return undefined
+      const keys = Object.keys(input)
+      if (keys.length !== 1 || keys[0] !== 'node') return undefined
+      const node = (input as { node: unknown }).node
+      return fitsString(node, LIMITS.literalBytes) ? { kind: 'node', value: node } : undefined
+    }
+    default: return undefined
+  }
+}
+
+function parseTermAt (input: unknown, field: string): Term {
   switch (typeof input) {
     case 'string': return { kind: 'string', value: validateString(input, field, LIMITS.literalBytes, true) }
     case 'number':

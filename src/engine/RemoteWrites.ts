@@ -117,16 +117,10 @@ export class RemoteWrites {
     if (opts.via === undefined) return { ...this.applyLocalStates(page, seals, withRefusals, []), refused }
     this.d.tombstones.charge(opts.via, page, this.d.store)
     const pt = this.d.clock.wallNow()
-    const apply: Sealed = { records: [], refs: [] }
-    const hold: Sealed = { records: [], refs: [] }
-    page.forEach((r, i) => {
-      const part = this.d.clock.isTooFarAhead(r.hlc, pt) ? hold : apply
-      part.records.push(r)
-      part.refs!.push(seals?.refs[i])
-    })
+    const { apply, hold } = this.split(page, seals, pt)
     // What the gate refused is not held here: the page's vector is not learnt past it either, or
     // Rule A would take a genuine copy arriving later for one deleted here.
-    const result = this.applyRemoteBatch(withSeals(apply, seals), withSeals(hold, seals), withRefusals, pt, [], refused.map(f => f.record))
+    const result = this.applyRemoteBatch(apply, hold, withRefusals, pt, [], refused.map(f => f.record))
     return { ...result, refused }
   }
 
@@ -190,25 +184,46 @@ export class RemoteWrites {
     return result
   }
 
+  /**
+   * The records of a page to apply and those to hold aside (stamped too far ahead of `pt`), each
+   * with their seals. The common page holds none aside: it is applied as it is, no copy made.
+   */
+  private split (page: readonly MemoryRecord[], seals: ApplySeals | undefined, pt: number): { apply: SealedPart, hold: SealedPart } {
+    let ahead = false
+    for (let i = 0; i < page.length && !ahead; i++) ahead = this.d.clock.isTooFarAhead(page[i]!.hlc, pt)
+    if (!ahead) return { apply: withSeals({ records: page, refs: seals?.refs ?? [] }, seals), hold: { records: [] } }
+    const apply = { records: [] as MemoryRecord[], refs: [] as Array<ApplySeals['refs'][number]> }
+    const hold = { records: [] as MemoryRecord[], refs: [] as Array<ApplySeals['refs'][number]> }
+    page.forEach((r, i) => {
+      const part = this.d.clock.isTooFarAhead(r.hlc, pt) ? hold : apply
+      part.records.push(r)
+      part.refs.push(seals?.refs[i])
+    })
+    return { apply: withSeals(apply, seals), hold: withSeals(hold, seals) }
+  }
+
   private announceHeld (hold: readonly MemoryRecord[], pt: number): void {
     const origins = new Set(hold.map(r => r.hlc.node))
     for (const o of this.d.heldSummary(pt)) if (origins.has(o.node)) this.d.announce(o)
   }
 }
 
-/** Records with their seals (`refs` aligned with them), as a part of a page is built. */
-interface Sealed { records: MemoryRecord[], refs?: Array<ApplySeals['refs'][number]> }
+/** Records with their seals (`refs` aligned with them). */
+interface Sealed { readonly records: readonly MemoryRecord[], readonly refs: ReadonlyArray<ApplySeals['refs'][number]> }
 /** Records with the seals Store.apply takes for them. */
 interface SealedPart { readonly records: readonly MemoryRecord[], readonly seals?: ApplySeals }
 
 function withSeals (part: Sealed, seals: ApplySeals | undefined): SealedPart {
-  if (seals === undefined || part.refs!.every(r => r === undefined)) return { records: part.records }
-  return { records: part.records, seals: { batches: seals.batches, refs: part.refs! } }
+  if (seals === undefined || part.refs.every(r => r === undefined)) return { records: part.records }
+  return { records: part.records, seals: part.refs === seals.refs ? seals : { batches: seals.batches, refs: part.refs } }
 }
 
 function newestOf (records: readonly MemoryRecord[]): MemoryRecord['hlc'] | undefined {
   let newest: MemoryRecord['hlc'] | undefined
-  for (const r of records) if (newest === undefined || compareHlc(r.hlc, newest) > 0) newest = r.hlc
+  for (let i = 0; i < records.length; i++) {
+    const h = records[i]!.hlc
+    if (newest === undefined || compareHlc(h, newest) > 0) newest = h
+  }
   return newest
 }
 

@@ -38,7 +38,9 @@ export class TombstoneBudget {
    */
   charge (peer: NodeId, records: readonly MemoryRecord[], store: Store): void {
     let unknown = 0
-    for (const r of records) {
+    // indexed, not for…of: called once per page, its loop may run before it is optimized (an iterator result per record)
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
       if (r.kind === 'triple' && r.deleted) { if (store.getTriple(r.id) === undefined) unknown++ } else if (r.kind === 'note' && r.deleted) { if (store.getNote(r.key) === undefined) unknown++ }
     }
     if (unknown === 0) return

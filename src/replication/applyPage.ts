@@ -119,8 +119,8 @@ function countOrigins (changed: readonly FeedEntry[]): Map<NodeId, number> {
   const out = new Map<NodeId, number>()
   let run: NodeId | undefined
   let n = 0
-  for (const e of changed) {
-    const origin = e.record.hlc.node
+  for (let i = 0; i < changed.length; i++) {
+    const origin = changed[i]!.record.hlc.node
     if (origin === run) { n++; continue }
     if (run !== undefined) out.set(run, (out.get(run) ?? 0) + n)
     run = origin

@@ -47,6 +47,17 @@ test('hex keys are kept as their 32 bytes and read back; other keys are not take
   assert.equal(hexKeyInto(key, out, 4), true)
   assert.equal(hexKeyOf(out, 4), key)
   for (const k of ['k', key.toUpperCase(), `${key}0`, key.slice(1), `${key.slice(0, 63)}g`]) assert.equal(hexKeyInto(k, out, 0), false, k)
+  // every character in the first, a middle and the last place: taken only when a lowercase hex digit; nothing written otherwise
+  for (const at of [0, 31, 63]) {
+    for (let c = 0; c < 0x1_0000; c += c < 0x200 ? 1 : 97) {
+      const k = key.slice(0, at) + String.fromCharCode(c) + key.slice(at + 1)
+      const before = out.slice()
+      const digit = /^[0-9a-f]$/.test(String.fromCharCode(c))
+      assert.equal(hexKeyInto(k, out, 4), digit, `${at}: ${c}`)
+      if (digit) assert.equal(hexKeyOf(out, 4), k)
+      else assert.deepEqual(out, before)
+    }
+  }
 })
 
 test('a table under random adds and removes agrees with a map of its elements (keys that collide in the hash table, note keys, reused slots)', () => {

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
+import { MAX_COUNTER, MAX_WALL } from '../../src/core/hlc.ts'
 import { asNodeId } from '../../src/core/ids.ts'
-import { makeTrace, makeTriple, recordToPlain } from '../../src/core/records.ts'
-import { checkRows, encodeRows, rowsOf } from '../../src/protocol/native/rows.ts'
+import { checkRecord, makeTrace, makeTriple, recordToPlain } from '../../src/core/records.ts'
+import { checkRowAt, checkRows, encodeRows, rowsOf } from '../../src/protocol/native/rows.ts'
 import { benchInput } from '../../bench/store.ts'
 import { validateTripleContent } from '../../src/core/validate.ts'
-import { anyRecordArb, assertProperty, seedFor } from '../unit/arbitraries.ts'
+import { anyRecordArb, assertProperty, seedFor, textArb } from '../unit/arbitraries.ts'
 
 const packr = new Packr({ useRecords: false })
 const through = (records: Parameters<typeof encodeRows>[0]): ReturnType<typeof checkRows> => {
@@ -28,6 +29,37 @@ describe('record rows', () => {
       const json = (rs: typeof records): unknown => JSON.parse(JSON.stringify(rs.map(recordToPlain)))
       assert.deepEqual(json(through(records)), json(records))
     }), seedFor(5101), 3_000)
+  })
+
+  it('check a triple row as checkRecord checks its plain form: the same record, or the same error naming the row', () => {
+    // the fields at and around every limit and shape a triple row's check takes or refuses
+    const name = fc.oneof(textArb(0, 8), fc.constant(''), fc.constant('\ud800x'), fc.constant('é'.repeat(683)), fc.constant('é'.repeat(1025)),
+      fc.constant('a'.repeat(2049)), fc.integer(), fc.constant(null))
+    const object = fc.oneof(textArb(0, 8), fc.constant(''), fc.constant('\udfff'), fc.constant('x'.repeat(22_000)), fc.constant('é'.repeat(33_000)),
+      fc.double(), fc.constant(-0), fc.boolean(), fc.constant(null), fc.constant([1]),
+      fc.record({ node: fc.oneof(textArb(0, 6), fc.constant(''), fc.integer()) }), fc.constant({ node: 'n', kind: 'node' }),
+      fc.constant({ kind: 'node', value: 'n' }), fc.constant({ node: 'n', extra: 1 }), fc.constant(Object.create({ node: 'n' }) as object),
+      fc.constant({ datetime: '2026-01-02T03:04:05Z' }), fc.constant({ text: 't', lang: 'EN' }), fc.constant({ json: { a: [1] } }))
+    const stampPart = (max: number): fc.Arbitrary<unknown> => fc.oneof(fc.integer({ min: 0, max }), fc.constant(max + 1), fc.constant(-1), fc.constant(1.5), fc.constant('1'))
+    const nodes = ['node-a', 'node-b']
+    const row = fc.tuple(name, name, object, stampPart(MAX_WALL), stampPart(MAX_COUNTER), fc.oneof(fc.constantFrom(0, 1, 2, -1, 0.5)), fc.oneof(fc.boolean(), fc.constant(0)))
+      .map(([subject, predicate, o, wall, counter, n, deleted]) => [0, subject, predicate, o, wall, counter, n, deleted] as unknown[])
+    const outcome = (f: () => unknown): { record?: unknown, error?: string } => {
+      try { return { record: f() } } catch (e) { return { error: (e as Error).message } }
+    }
+    assertProperty(fc.property(row, r => {
+      const field = 'changes.records[3]'
+      const got = outcome(() => checkRowAt(r, nodes, 'changes.records', 3))
+      const n = r[6] as number
+      const plain = { kind: 'triple', subject: r[1], predicate: r[2], object: r[3], hlc: { wall: r[4], counter: r[5], node: nodes[n] }, deleted: r[7] }
+      const want = outcome(() => checkRecord(plain, field, { ids: 'derive' }))
+      if (!(Number.isInteger(n) && n >= 0 && n < nodes.length)) {
+        assert.match(got.error ?? '', /^changes\.records\[3\]\[6\]: must be an index into nodes/)
+        return
+      }
+      if (want.error !== undefined) assert.equal(got.error, want.error.startsWith(field) ? want.error : `${field}: ${want.error}`)
+      else assert.deepEqual(got, want)
+    }), seedFor(5102), 3_000)
   })
 
   it('name each node once, and never carry a triple or trace id', () => {

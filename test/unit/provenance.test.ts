@@ -12,7 +12,8 @@ import type { MemoryRecord, NoteRecord, TripleRecord } from '../../src/core/mode
 import { makeTriple } from '../../src/core/records.ts'
 import { sealPage, type PageSeals } from '../../src/core/seals.ts'
 import { sealBatch, type Signer } from '../../src/core/signing.ts'
-import { nameKey } from '../../src/core/system.ts'
+import { isSystemRecord, nameKey, SYSTEM_NAMESPACE } from '../../src/core/system.ts'
+import { recordNamespace } from '../../src/core/model.ts'
 import { Engine } from '../../src/engine/Engine.ts'
 import { NodeKeyVerifier, newSigningIdentity } from '../../src/node/keys.ts'
 import { MemoryStore } from '../../src/store/memory/MemoryStore.ts'
@@ -61,6 +62,22 @@ function pageOf (groups: Array<[MemoryRecord[], Signer]>): PageSeals {
   }
   return { batches, refs }
 }
+
+describe('system records', () => {
+  it('are the records whose namespace is the system\'s, whatever their names hold', () => {
+    const names = ['_engram:name:x', '_engram:', '_engram', '_engramx:a', '_engra:m', 'x:_engram:a', ':_engram', '', 'a:b', '_engram::']
+    const hlc = { wall: 1, counter: 0, node: 'n' as NodeId }
+    for (const name of names) {
+      const records: MemoryRecord[] = [
+        { kind: 'note', key: name, value: 1, hlc, deleted: false },
+        { ...makeTriple({ subject: name, predicate: 'p', object: { kind: 'string', value: 'o' } }, hlc) },
+        { kind: 'episode', id: name, data: {}, hlc },
+        { kind: 'trace', id: 't', runId: name, type: 'step', data: null, hlc }
+      ]
+      for (const r of records) assert.equal(isSystemRecord(r), recordNamespace(r) === SYSTEM_NAMESPACE, `${r.kind} named ${JSON.stringify(name)}`)
+    }
+  })
+})
 
 describe('signed records through the engine', () => {
   let alice: Id, bob: Id, carol: Id, mallory: Id

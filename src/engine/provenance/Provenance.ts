@@ -161,8 +161,9 @@ export class Provenance {
   observe (entries: readonly FeedEntry[]): void {
     let names = false
     let revocations = false
-    for (const e of entries) {
-      if (!isSystemRecord(e.record) || e.record.kind !== 'note') continue
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      if (e.record.kind !== 'note' || !isSystemRecord(e.record)) continue
       if (e.record.key.startsWith('_engram:name:')) names = true
       else revocations = true
     }

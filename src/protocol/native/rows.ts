@@ -27,9 +27,11 @@
 import { PROTOCOL, isEngramError, type EngramError } from '../../core/errors.ts'
 import { asNodeId, isNodeId, type NodeId } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
-import { checkRecord } from '../../core/records.ts'
-import { batchFromTuple, sealRefFrom, type BatchProof, type PageSeals, type SealRef } from '../../core/seals.ts'
-import { termToJson } from '../../core/validate.ts'
+import { isStamp } from '../../core/hlc.ts'
+import { LIMITS } from '../../core/limits.ts'
+import { checkRecord, tripleRecord } from '../../core/records.ts'
+import { batchFromTuple, isSealRef, sealRefFrom, type BatchProof, type PageSeals, type SealRef } from '../../core/seals.ts'
+import { fitsString, plainTerm, termToJson } from '../../core/validate.ts'
 
 const KINDS = ['triple', 'note', 'episode', 'trace'] as const
 /** Fields of each kind's row, kind code included. */
@@ -89,12 +91,19 @@ export function batchesOf (value: unknown, nodes: readonly string[], field: stri
   return value.map((b: unknown, i) => batchFromTuple(b, `${field}[${i}]`, signerOf, bytesOf))
 }
 
-/** The [batch, leaf] a row carries after its kind's fields, or undefined (unsigned). PROTOCOL naming the row when malformed. */
-export function rowSealAt (row: unknown, batches: number, field: string): SealRef | undefined {
+/**
+ * The [batch, leaf] a row carries after its kind's fields, or undefined (unsigned). PROTOCOL
+ * naming the row when malformed: `field`, or `field[index]` for a row of a list.
+ */
+export function rowSealAt (row: unknown, batches: number, field: string, index?: number): SealRef | undefined {
   if (!Array.isArray(row)) return undefined
   const len = ROW_LENGTH[row[0] as number]
   if (len === undefined || row.length < len + 2) return undefined
-  return sealRefFrom(row[len], row[len + 1], batches, field)
+  const batch = row[len] as unknown
+  const leaf = row[len + 1] as unknown
+  // the common case taken as sealRefFrom takes it, without the row's name
+  if (isSealRef(batch, leaf, batches)) return { batch, leaf: leaf as number }
+  return sealRefFrom(batch, leaf, batches, index === undefined ? field : `${field}[${index}]`)
 }
 
 /**
@@ -110,8 +119,17 @@ export function rowsOf (nodes: unknown, rows: unknown, field: string, max: numbe
   return { nodes: nodes as string[], rows }
 }
 
-/** One row from a peer as a checked record; any failure is a PROTOCOL error naming `field`. */
-export function checkRowAt (row: unknown, nodes: readonly string[], field: string): MemoryRecord {
+/**
+ * One row from a peer as a checked record; any failure is a PROTOCOL error naming the row:
+ * `field`, or `field[index]` for a row of a list (the name is made only for a row that needs it).
+ */
+export function checkRowAt (row: unknown, nodes: readonly string[], list: string, index?: number): MemoryRecord {
+  // the common case, a triple whose every field is taken as it is, without its plain form
+  if (Array.isArray(row) && row[0] === 0 && row.length >= ROW_LENGTH[0]) {
+    const triple = plainTriple(row, nodes)
+    if (triple !== undefined) return triple
+  }
+  const field = index === undefined ? list : `${list}[${index}]`
   if (!Array.isArray(row)) throw bad(field, 'must be a record row [kind, …]')
   const code = row[0] as unknown
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >= KINDS.length) {
@@ -140,17 +158,39 @@ export function checkRowAt (row: unknown, nodes: readonly string[], field: strin
   }
 }
 
+/**
+ * A triple row `[0, subject, predicate, object, wall, counter, node, deleted]` whose every field
+ * checkRecord takes as it is (fitsString, plainTerm, isStamp): the record checkRecord would make
+ * of it. Undefined for any other: checkRowAt then goes the general way, which names what fails.
+ */
+function plainTriple (row: readonly unknown[], nodes: readonly string[]): MemoryRecord | undefined {
+  const subject = row[1]
+  const predicate = row[2]
+  const n = row[6]
+  const wall = row[4]
+  const counter = row[5]
+  const deleted = row[7]
+  if (!fitsString(subject, LIMITS.nameBytes) || !fitsString(predicate, LIMITS.nameBytes) || typeof deleted !== 'boolean') return undefined
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= nodes.length) return undefined
+  const node = nodes[n]
+  if (!isStamp(wall, counter, node)) return undefined
+  const object = plainTerm(row[3])
+  if (object === undefined) return undefined
+  return tripleRecord(subject, predicate, object, { wall: wall as number, counter: counter as number, node }, deleted)
+}
+
 /** Rows (already through rowsOf), each checked with checkRowAt; errors are PROTOCOL errors naming the row. */
 export function checkRows (nodes: readonly string[], rows: readonly unknown[], field: string): MemoryRecord[] {
   const out: MemoryRecord[] = new Array<MemoryRecord>(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = checkRowAt(rows[i], nodes, `${field}[${i}]`)
+  for (let i = 0; i < rows.length; i++) out[i] = checkRowAt(rows[i], nodes, field, i)
   return out
 }
 
 /** The seals of checked rows: the message's batches and each row's [batch, leaf]; undefined when none is signed. */
 export function sealsOf (batches: readonly BatchProof[], rows: readonly unknown[], field: string): PageSeals | undefined {
   if (batches.length === 0) return undefined
-  const refs = rows.map((row, i) => rowSealAt(row, batches.length, `${field}[${i}]`))
+  const refs: Array<SealRef | undefined> = new Array<SealRef | undefined>(rows.length)
+  for (let i = 0; i < rows.length; i++) refs[i] = rowSealAt(rows[i], batches.length, field, i)
   return { batches, refs }
 }
 

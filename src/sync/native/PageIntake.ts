@@ -63,7 +63,7 @@ export class PageIntake {
       try {
         const records: MemoryRecord[] = new Array<MemoryRecord>(msg.unchecked.length)
         for (let i = 0; i < records.length; i++) {
-          records[i] = checkRowAt(msg.unchecked[i], msg.nodes, `changes.records[${i}]`)
+          records[i] = checkRowAt(msg.unchecked[i], msg.nodes, 'changes.records', i)
           if (i % CHECK_SLICE === CHECK_SLICE - 1) {
             await new Promise(resolve => setImmediate(resolve))
             if (!this.opts.isOpen()) return
