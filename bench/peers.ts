@@ -26,7 +26,8 @@
  *    eleven such writes one after another (ENGRAM_BENCH_PEERS_LIVE_ROUNDS): the median of their
  *    times, and the first's;
  *  - resume +100: the receiver stops, 100 more are written on the source, the receiver starts
- *    again (a new process on the same data); `restart_ready_ms` is from its spawn until it is up
+ *    again (a new process on the same data), five times (ENGRAM_BENCH_PEERS_RESUME_ROUNDS), each
+ *    figure the median of the five; `restart_ready_ms` is from its spawn until it is up
  *    (store open, REST API answering, sync started), `resume_ms` until it holds the 100: the
  *    ready line's time, then from the moment the peer reads the `wait` command that follows it.
  *    The peer reads that command only once its event loop is free, so what it does between its
@@ -48,7 +49,8 @@
  *
  * ENGRAM_BENCH_PEER_CONFIG (JSON, e.g. {"sync.maxTriplesPerSync":20000}): more configuration for
  * this build's engram peers, not the base's (with --base, a setting measured against the default).
- * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (default 11): how many live writes the median is taken over.
+ * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (default 11): how many live writes the median is taken over;
+ * ENGRAM_BENCH_PEERS_RESUME_ROUNDS (default 5): how many restarts.
  * ENGRAM_BENCH_PEER_V8_FLAGS (e.g. "--max-semi-space-size=16"): the Node.js flags this build's
  * engram peers run with, in place of the daemon's (src/cli/launch.ts DAEMON_V8_FLAGS): a V8
  * setting measured against the daemon's in one run. Every engram peer runs in the daemon's
@@ -73,12 +75,23 @@ const LIVE = 100
  * live_100_first_ms the first (after a copy, the first writes also pay for work the copy left).
  * ENGRAM_BENCH_PEERS_LIVE_ROUNDS (odd, 3 to 201): more of them, for a steadier median on a loaded machine.
  */
-const LIVE_ROUNDS = liveRounds(process.env.ENGRAM_BENCH_PEERS_LIVE_ROUNDS)
+const LIVE_ROUNDS = oddRounds('ENGRAM_BENCH_PEERS_LIVE_ROUNDS', 11, 3, 201)
+/**
+ * Restarts of the receiver, each after LIVE more writes on the source: restart_ready_ms,
+ * resume_100_ms and resume_100_whole_ms are the medians of their figures (one restart is one
+ * sample of a start, which the machine's load moves by a quarter).
+ * ENGRAM_BENCH_PEERS_RESUME_ROUNDS (odd, 1 to 21).
+ */
+const RESUME_ROUNDS = oddRounds('ENGRAM_BENCH_PEERS_RESUME_ROUNDS', 5, 1, 21)
 
-function liveRounds (given: string | undefined): number {
-  if (given === undefined || given === '') return 11
+/** The middle of an odd number of figures. */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+
+function oddRounds (name: string, byDefault: number, min: number, max: number): number {
+  const given = process.env[name]
+  if (given === undefined || given === '') return byDefault
   const n = Number(given)
-  if (!Number.isSafeInteger(n) || n < 3 || n > 201 || n % 2 === 0) throw new Error(`ENGRAM_BENCH_PEERS_LIVE_ROUNDS must be an odd number from 3 to 201 (got ${given})`)
+  if (!Number.isSafeInteger(n) || n < min || n > max || n % 2 === 0) throw new Error(`${name} must be an odd number from ${min} to ${max} (got ${given})`)
   return n
 }
 /** Configuration over the defaults for this build's engram peers (bench/peers/engram.ts CONFIG_JSON). */
@@ -178,17 +191,26 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
       lives.push(performance.now() - t1)
     }
     const liveFirstMs = lives[0]!
-    const liveMs = [...lives].sort((a, b) => a - b)[LIVE_ROUNDS >> 1]!
-    const held = rows + LIVE_ROUNDS * LIVE
+    const liveMs = median(lives)
+    let held = rows + LIVE_ROUNDS * LIVE
 
-    await receiver.stop()
-    await source.run({ op: 'write', from: held, n: LIVE })
-    receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr], flags, env)
-    peers.push(receiver)
-    const ready = await receiver.ready
-    const resumed = await receiver.run({ op: 'wait', n: held + LIVE })
-    const resumeMs = ready.wallMs + resumed.ms
-    const resumeWholeMs = ready.wallMs + (resumed.sinceSpawnMs - ready.sinceSpawnMs)
+    const readies: number[] = []
+    const resumes: number[] = []
+    const wholes: number[] = []
+    let resumeBytes = 0
+    for (let i = 0; i < RESUME_ROUNDS; i++) {
+      await receiver.stop()
+      await source.run({ op: 'write', from: held, n: LIVE })
+      held += LIVE
+      receiver = new PeerProcess(system === 'engram' ? engram : YJS, system === 'engram' ? args : [...args, addr], flags, env)
+      peers.push(receiver)
+      const ready = await receiver.ready
+      const resumed = await receiver.run({ op: 'wait', n: held })
+      readies.push(ready.wallMs)
+      resumes.push(ready.wallMs + resumed.ms)
+      wholes.push(ready.wallMs + (resumed.sinceSpawnMs - ready.sinceSpawnMs))
+      resumeBytes = resumed.bytesIn
+    }
     return {
       insertMs: fill.ms,
       rawInsertPerS,
@@ -203,10 +225,10 @@ async function run (system: System, rows: number, dir: string, engram = ENGRAM, 
       ...(memory !== undefined ? { memory } : {}),
       liveMs,
       liveFirstMs,
-      restartReadyMs: ready.wallMs,
-      resumeMs,
-      resumeWholeMs,
-      resumeBytes: resumed.bytesIn
+      restartReadyMs: median(readies),
+      resumeMs: median(resumes),
+      resumeWholeMs: median(wholes),
+      resumeBytes
     }
   } finally {
     for (const p of peers) await p.stop().catch(() => p.kill())
