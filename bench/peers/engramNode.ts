@@ -2,8 +2,8 @@
  * An engram node as a benchmark peer (bench/peers/protocol.ts): the composition root itself
  * (EngramNode: store, REST API, native sync over QUIC), with the default configuration but for
  * its data dir, ports and seed, in a process of its own. Loaded by bench/peers/engram.ts, once
- * the process runs with the daemon's V8 flags; like `engram start`, it starts deriving the seed's
- * keys before it loads the node's modules.
+ * the process runs with the daemon's V8 flags; like `engram start`, it leaves the seed's keys to
+ * the node (node/seedKeysSchedule.ts).
  *
  * CONFIG_JSON: more configuration over the defaults, e.g. {"p2p.eagerRoutes":true}.
  * Records are written through the engine (the REST API's write path without HTTP). `connect`
@@ -12,7 +12,6 @@
  */
 import { defaultConfig } from '../../src/config/load.ts'
 import type { NodeId } from '../../src/core/ids.ts'
-import { seedKeys } from '../../src/core/seedKeys.ts'
 import type { Command } from './protocol.ts'
 
 const [dataDir, port, overrides] = process.argv.slice(2) as [string, string, string | undefined]
@@ -25,18 +24,13 @@ const config = defaultConfig({
   'log.level': 'error',
   ...(overrides !== undefined ? JSON.parse(overrides) as Record<string, unknown> : {})
 })
-// As `engram start` does (src/cli/commands/start.ts): the seed's keys are derived (on the thread
-// pool) while the node's modules load, so the two overlap.
-const seed = config.p2p.seed as string
-const keys = seedKeys(seed)
-keys.catch(() => {})
 const { EngramNode } = await import('../../src/node/EngramNode.ts')
 const { benchInput } = await import('../store.ts')
 const { memoryFigures, PeakMemory, processFigures, servePeer, until } = await import('./protocol.ts')
 /** Where the memory is at its highest from a `connect` until the `wait` after it (the copy's peak), answered with `memory`. */
 const peak = new PeakMemory()
 const t0 = performance.now()
-const node = await EngramNode.start(config, { seedKeys: { seed, keys } })
+const node = await EngramNode.start(config)
 const startMs = performance.now() - t0
 const native = node.native!
 const store = node.engine.store

@@ -15,7 +15,8 @@
  * `start` builds everything and starts its parts through one list (Lifecycle.ts); `stop` stops
  * them in the reverse order (discovery, the parts that need the seed's keys, native sync,
  * api.json, timers, sync, API, the store). The seed's keys (Argon2id) are not waited for: the
- * parts that need them come up when they are derived (seedKeysPart.ts). The daemon (`engram start`) and embedders use the
+ * parts that need them come up when they are derived (seedKeysPart.ts), which a restarted node
+ * begins after its first catch-ups (seedKeysSchedule.ts). The daemon (`engram start`) and embedders use the
  * same class: `const node = await EngramNode.start(config)`. Beside it, each a concept of its own:
  * the REST API part (restApi.ts), one daemon per data directory (runningGuard.ts), the migration
  * that signs this node's earlier records (signOwnStates.ts), the sync settings of a configuration
@@ -38,6 +39,7 @@ import { identitySigner, NodeKeyVerifier } from './keys.ts'
 import { DAY_MS } from '../engine/History.ts'
 import { createNativeSync, loadTransport, type NativeSyncBuilt } from './nativeSync.ts'
 import { seedKeysPart } from './seedKeysPart.ts'
+import { seedKeysSchedule, type SeedKeysSchedule } from './seedKeysSchedule.ts'
 import { seedKeys, type SeedKeys } from '../core/seedKeys.ts'
 import { createDiscovery } from './discovery.ts'
 import { createSearch } from './search.ts'
@@ -80,9 +82,9 @@ export interface EngramNodeOptions {
   /** Test hook: failed P2P handshakes one source may make at once (default 10). */
   readonly p2pFailedHandshakes?: number
   /**
-   * The keys of a seed, already being derived (`seedKeys`): used when it is p2p.seed. The daemon
-   * starts the derivation (a few hundred ms of Argon2id on the thread pool) before it loads the
-   * node's modules, so the two overlap instead of one waiting for the other.
+   * The keys of a seed, derived by the embedder (`seedKeys`): used when it is p2p.seed, as they
+   * come. Without them the node derives them itself, when seedKeysSchedule.ts says (a restarted
+   * node after its first catch-ups).
    */
   readonly seedKeys?: { readonly seed: string, readonly keys: Promise<SeedKeys> }
   /** Test hook: how the seed's keys are derived (default `seedKeys`), e.g. a slow or failing derivation. */
@@ -164,7 +166,8 @@ export class EngramNode {
   /**
    * Builds the node and starts its parts, in this order (stopped in the reverse order):
    * store → REST API (listening) → polled sync → configuration watch → clock work →
-   * api.json → native P2P sync (QUIC) → the parts that need the seed's keys (TCP, relays, the
+   * api.json → native P2P sync (QUIC) → the seed's derivation (when: seedKeysSchedule.ts) →
+   * the parts that need the seed's keys (TCP, relays, the
    * mailbox: brought up when the keys are derived, which this does not wait for) → discovery.
    */
   static async start (config: EngramConfig, opts: EngramNodeOptions = {}): Promise<EngramNode> {
@@ -229,6 +232,7 @@ export class EngramNode {
     let native: NativeSync | undefined
     let mailbox: MailboxSync | undefined
     let keys: Promise<SeedKeys> | undefined
+    let schedule: SeedKeysSchedule | undefined
     let p2p: NativeSyncBuilt | undefined
     const sync = new SyncService({
       engine,
@@ -246,8 +250,13 @@ export class EngramNode {
     try {
       const seed = config.p2p.enabled ? config.p2p.seed : undefined
       // One memory-hard derivation gives every key of the seed (core/seedKeys.ts), off the main
-      // thread and off the start's path: only TCP, relays and the mailbox wait for it (seedKeysPart.ts).
-      keys = seed === undefined ? undefined : (opts.seedKeys?.seed === seed ? opts.seedKeys.keys : (opts.deriveSeedKeys ?? seedKeys)(seed))
+      // thread and off the start's path: only TCP, relays and the mailbox wait for it (seedKeysPart.ts);
+      // a restarted node derives after its first catch-ups (seedKeysSchedule.ts)
+      if (seed !== undefined && opts.seedKeys?.seed !== seed) {
+        const derive = opts.deriveSeedKeys ?? seedKeys
+        schedule = seedKeysSchedule({ derive: () => derive(seed), atOnce: store.stats().lastSeq === 0, busy: () => native?.busy() ?? false })
+      }
+      keys = seed === undefined ? undefined : (schedule?.keys ?? opts.seedKeys?.keys)
       keys?.catch(() => {})
       // the transport's modules load while the store is brought up to date
       if (config.p2p.enabled) loadTransport().catch(() => {})
@@ -368,6 +377,7 @@ export class EngramNode {
       await lifecycle.start({ name: 'native P2P sync', start: () => n.start(), stop: () => n.stop() })
     }
     let keysReady: Promise<void> = Promise.resolve()
+    if (schedule !== undefined) await lifecycle.start(schedule)
     if (p2p !== undefined && keys !== undefined) {
       const part = seedKeysPart({ keys, useKeys: p2p.useKeys, keysFailed: p2p.keysFailed, onMailbox: m => { mailbox = m }, log })
       await lifecycle.start(part)

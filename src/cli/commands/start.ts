@@ -44,11 +44,7 @@ Examples:
     const log = createLogger({ level: loaded.config.log.level, sink: line => io.err(line + '\n') })
     if (loaded.file !== undefined) log.debug('read the configuration file', { file: loaded.file })
     requireNode24()
-    // The seed's keys (Argon2id, on the thread pool) are derived while the node's modules load.
-    const seed = loaded.config.p2p.enabled ? loaded.config.p2p.seed : undefined
-    const seedKeys = seed === undefined ? undefined : { seed, keys: (await import('../../core/seedKeys.ts')).seedKeys(seed) }
-    // handled where the node awaits it; a start that fails before then leaves it unawaited
-    seedKeys?.keys.catch(() => {})
+    // The node derives the seed's keys itself (Argon2id), when node/seedKeysSchedule.ts says.
     // Loaded only here, so that the client commands start fast.
     const { EngramNode } = await import('../../node/EngramNode.ts')
     // Listening for the stop signals before the node starts: a signal that arrives while it
@@ -68,8 +64,7 @@ Examples:
       ...(/^\d{1,6}$/.test(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES ?? '') ? { p2pFailedHandshakes: Number(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES) } : {}),
       // Watch the file that was read, or the default location (a file created later is read too).
       configFile: loaded.file ?? defaultConfigFile(io.env),
-      reloadConfig: () => loadFromFlags(values, io).config,
-      ...(seedKeys !== undefined ? { seedKeys } : {})
+      reloadConfig: () => loadFromFlags(values, io).config
     }).catch((e: unknown) => {
       process.off('SIGINT', on).off('SIGTERM', on)
       throw e

@@ -93,10 +93,7 @@ export class NativeSync implements PeerDialer {
       ttlMs: opts.settings().tombstoneTtlHours * 3_600_000,
       now: this.now,
       // a session opening or catching this node up, or the first dial of a peer (at a start: the peer that catches it up)
-      busy: () => {
-        for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true
-        return this.redialer.firstDialing()
-      },
+      busy: () => this.busy(),
       ...(opts.windowSaves !== undefined ? { saves: opts.windowSaves, feedId: this.feedId } : {}),
       onStarted: (s, ms) => {
         const how = s.from === 'file'
@@ -192,6 +189,16 @@ export class NativeSync implements PeerDialer {
     const late = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), limit) })
     if (!await Promise.race([stopped, late])) this.log.debug(`the P2P transport is still closing connections after ${limit} ms; not waiting for it`)
     clearTimeout(timer)
+  }
+
+  /**
+   * Whether a session opens or catches this node up, or the first dial of a peer is under way (at
+   * a start: the dials of the peers that will catch this node up). The background work of a start
+   * waits for it to end: the window index's build, the seed's derivation (node/seedKeysSchedule.ts).
+   */
+  busy (): boolean {
+    for (const s of this.sessions.values()) if (s.opening || s.catchingUp) return true
+    return this.redialer.firstDialing()
   }
 
   /** Whether a native session with `node` is open (polled sync then leaves that peer alone). */
