@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test'
 import { defaultConfig } from '../../src/config/load.ts'
 import { seedKeys, type SeedKeys } from '../../src/core/seedKeys.ts'
 import { EngramNode } from '../../src/node/EngramNode.ts'
-import { SEED_KEYS_CAP_MS } from '../../src/node/seedKeysSchedule.ts'
+import { SEED_KEYS_CAP_MS, seedKeysSchedule } from '../../src/node/seedKeysSchedule.ts'
 import { createLogger } from '../../src/util/log.ts'
 import { eventually } from '../support/eventually.ts'
 import { freePorts } from '../native/daemons.ts'
@@ -88,5 +88,33 @@ describe('when the seed\'s keys are derived', () => {
       await b?.stop()
       await a.stop()
     }
+  })
+})
+
+describe('a seed-key schedule stopped before its derivation began', () => {
+  it('never derives, and its keys reject with UNAVAILABLE (what waits for them settles)', { timeout: 10_000 }, async () => {
+    let derived = 0
+    const schedule = seedKeysSchedule({
+      derive: async () => { derived++; return await Promise.reject(new Error('not to be called')) },
+      atOnce: false,
+      busy: () => true,
+      capMs: 60_000
+    })
+    await schedule.start?.()
+    await schedule.stop?.()
+    await assert.rejects(schedule.keys, (e: unknown) => (e as { code?: string }).code === 'UNAVAILABLE')
+    // past several polls: nothing begins after the stop
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(derived, 0)
+  })
+
+  it('derives at once when nothing is being dialled', async () => {
+    let derived = 0
+    const keys = { privateNetwork: new Uint8Array(32), relay: new Uint8Array(32), seal: new Uint8Array(32), keyId: new Uint8Array(8) }
+    const schedule = seedKeysSchedule({ derive: async () => { derived++; return keys }, atOnce: false, busy: () => false })
+    await schedule.start?.()
+    assert.equal(await schedule.keys, keys)
+    assert.equal(derived, 1)
+    await schedule.stop?.()
   })
 })
