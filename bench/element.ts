@@ -13,6 +13,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GCProfiler } from 'node:v8'
+import { median } from './stats.ts'
 
 const N = 100_000
 const ROUNDS = 12
@@ -87,27 +88,25 @@ async function side (root: string): Promise<Side> {
   return s
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = xs.slice(WARM).sort((a, b) => a - b)
-  return s[s.length >> 1]!
-}
+/** The median of the rounds after the warm-up. */
+const warmMedian = (xs: readonly number[]): number => median(xs.slice(WARM))
 
 export async function benchElement ({ base }: { base?: string | undefined } = {}): Promise<Record<string, number>> {
   const here = await side(fileURLToPath(new URL('..', import.meta.url)))
   const other = base === undefined ? undefined : await side(base)
   for (let r = 0; r < ROUNDS; r++) for (const s of other === undefined ? [here] : [here, other]) s.run()
   const figures = (prefix: string, s: Side): Record<string, number> => ({
-    [`${prefix}element_ns_per_record`]: Math.round(median(s.ns)),
-    [`${prefix}element_bytes_per_record`]: Math.round(median(s.bytes)),
-    [`${prefix}window_take_in_ns_per_record`]: Math.round(median(s.takeInNs)),
-    [`${prefix}window_take_in_bytes_per_record`]: Math.round(median(s.takeInBytes))
+    [`${prefix}element_ns_per_record`]: Math.round(warmMedian(s.ns)),
+    [`${prefix}element_bytes_per_record`]: Math.round(warmMedian(s.bytes)),
+    [`${prefix}window_take_in_ns_per_record`]: Math.round(warmMedian(s.takeInNs)),
+    [`${prefix}window_take_in_bytes_per_record`]: Math.round(warmMedian(s.takeInBytes))
   })
   const out = figures('', here)
   if (other === undefined) return out
   Object.assign(out, figures('base_', other))
-  out.vs_base_element_ns = +(median(here.ns) / median(other.ns)).toFixed(2)
-  out.vs_base_element_bytes = +(median(here.bytes) / median(other.bytes)).toFixed(2)
-  out.vs_base_window_take_in_ns = +(median(here.takeInNs) / median(other.takeInNs)).toFixed(2)
-  out.vs_base_window_take_in_bytes = +(median(here.takeInBytes) / median(other.takeInBytes)).toFixed(2)
+  out.vs_base_element_ns = +(warmMedian(here.ns) / warmMedian(other.ns)).toFixed(2)
+  out.vs_base_element_bytes = +(warmMedian(here.bytes) / warmMedian(other.bytes)).toFixed(2)
+  out.vs_base_window_take_in_ns = +(warmMedian(here.takeInNs) / warmMedian(other.takeInNs)).toFixed(2)
+  out.vs_base_window_take_in_bytes = +(warmMedian(here.takeInBytes) / warmMedian(other.takeInBytes)).toFixed(2)
   return out
 }

@@ -17,6 +17,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GCProfiler } from 'node:v8'
+import { median } from './stats.ts'
 
 const PAGE = 5_000
 const BATCH = 2 * PAGE
@@ -29,10 +30,8 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = xs.slice(WARM).sort((a, b) => a - b)
-  return s[s.length >> 1]!
-}
+/** The median of the rounds after the warm-up. */
+const warmMedian = (xs: readonly number[]): number => median(xs.slice(WARM))
 
 interface Side {
   readonly decode: number[]
@@ -108,15 +107,15 @@ export async function benchIntake ({ base }: { base?: string | undefined } = {})
   }
   const figures = (prefix: string, s: Side): Record<string, number> => ({
     [`${prefix}page_records`]: PAGE,
-    [`${prefix}decode_ms_per_page`]: +median(s.decode).toFixed(2),
-    [`${prefix}check_us_per_record`]: +(median(s.check) * 1000 / PAGE).toFixed(3),
-    [`${prefix}verify_us_per_record`]: +(median(s.verify) * 1000 / PAGE).toFixed(3),
-    [`${prefix}heap_bytes_per_record`]: Math.round(median(s.bytes))
+    [`${prefix}decode_ms_per_page`]: +warmMedian(s.decode).toFixed(2),
+    [`${prefix}check_us_per_record`]: +(warmMedian(s.check) * 1000 / PAGE).toFixed(3),
+    [`${prefix}verify_us_per_record`]: +(warmMedian(s.verify) * 1000 / PAGE).toFixed(3),
+    [`${prefix}heap_bytes_per_record`]: Math.round(warmMedian(s.bytes))
   })
   const out = figures('intake_', here)
   if (other === undefined) return out
   Object.assign(out, figures('base_intake_', other))
-  for (const step of ['decode', 'check', 'verify'] as const) out[`vs_base_intake_${step}`] = +(median(here[step]) / median(other[step])).toFixed(2)
-  out.vs_base_intake_heap_bytes = +(median(here.bytes) / median(other.bytes)).toFixed(2)
+  for (const step of ['decode', 'check', 'verify'] as const) out[`vs_base_intake_${step}`] = +(warmMedian(here[step]) / warmMedian(other[step])).toFixed(2)
+  out.vs_base_intake_heap_bytes = +(warmMedian(here.bytes) / warmMedian(other.bytes)).toFixed(2)
   return out
 }

@@ -63,6 +63,7 @@ import { join } from 'node:path'
 import { MeshCluster, progress, withDeadline, type NodeStats, type SessionHealth } from './meshCluster.ts'
 import { diameter, hopsFrom, meshDials, sessionsPerNode, type Dial } from './meshTopology.ts'
 import type { MemoryFigures } from './peers/protocol.ts'
+import { median, percentile } from './stats.ts'
 
 const CONVERGE = 1_000
 /** Deadlines: starting, opening sessions, one write everywhere, 1,000 writes everywhere. */
@@ -96,14 +97,9 @@ export interface MeshOptions {
   readonly rounds?: number
 }
 
-function percentile (sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
-}
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 const mean = (xs: readonly number[]): number => sum(xs) / xs.length
-const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 0.5)
 
 /** The idle CPU of each node over IDLE_MS, once `settleMs` more passed (undefined when 0). */
 async function idleAfter (cluster: MeshCluster, settleMs: number): Promise<{ cpu: number[], load: number } | undefined> {

@@ -40,6 +40,7 @@ import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
 import { NativeSync, type NativeSyncSettings } from '../src/sync/native/NativeSync.ts'
 import { QuicTransport } from '../src/transport/libp2p/QuicTransport.ts'
 import { createLogger } from '../src/util/log.ts'
+import { percentile } from './stats.ts'
 import { benchInput } from './store.ts'
 
 export interface NativeBenchOptions {
@@ -69,10 +70,6 @@ export const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr:
  */
 const BOOT_SETTINGS: NativeSyncSettings = { ...SETTINGS, gossipIntervalMs: 60_000 }
 
-function percentile (sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number
-}
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100
 

@@ -62,6 +62,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { freeUdpPort, PeerProcess, type Figures, type MemoryFigures, type PeakFigures } from './peers/protocol.ts'
+import { median } from './stats.ts'
 import { rawInsert } from './store.ts'
 import { DAEMON_V8_FLAGS, withDaemonEnv } from '../src/cli/launch.ts'
 
@@ -85,7 +86,6 @@ const LIVE_ROUNDS = oddRounds('ENGRAM_BENCH_PEERS_LIVE_ROUNDS', 11, 3, 201)
 const RESUME_ROUNDS = oddRounds('ENGRAM_BENCH_PEERS_RESUME_ROUNDS', 5, 1, 21)
 
 /** The middle of an odd number of figures. */
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 
 function oddRounds (name: string, byDefault: number, min: number, max: number): number {
   const given = process.env[name]

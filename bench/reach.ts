@@ -35,6 +35,7 @@ import { relayMultiaddrs } from '../src/transport/libp2p/relay/relayAddrs.ts'
 import { createLogger } from '../src/util/log.ts'
 import { cannotRun, Lab, type LabNode, type Spawned } from '../test/netns/Lab.ts'
 import { BIN } from '../test/cli/helpers.ts'
+import { percentile } from './stats.ts'
 
 const SEED = 'bench-reach-seed-0123456789abcdefghij'
 const PORT = 19091
@@ -46,10 +47,6 @@ const SETTINGS: NativeSyncSettings = { gossipIntervalMs: 5_000, bloomFpr: 0.01, 
 
 const now = (): number => performance.timeOrigin + performance.now()
 const round2 = (x: number): number => Math.round(x * 100) / 100
-
-function percentile (sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN
-}
 
 interface NodeSpec { dir: string, host: string, relays?: string[] }
 type Msg = Record<string, unknown>

@@ -30,13 +30,13 @@ import { Recall } from '../src/search/Recall.ts'
 import { parseQuery } from '../src/text/query.ts'
 import { corpus, type Corpus } from './searchCorpus.ts'
 import { benchInput } from './store.ts'
+import { percentile } from './stats.ts'
 
 const BATCH = 10_000
 const NODE = asNodeId('bench-node')
 const QUERIES = 1_000
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
 type Input = (i: number) => unknown
 

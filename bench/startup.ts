@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiClient } from '../src/client/ApiClient.ts'
+import { median } from './stats.ts'
 import { benchInput } from './store.ts'
 import { freeUdpPort, PeerProcess } from './peers/protocol.ts'
 import { DAEMON_V8_FLAGS, withDaemonEnv } from '../src/cli/launch.ts'
@@ -57,7 +58,6 @@ function cpuMsOf (pid: number | 'self', children = false): number {
   }
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Runs `engram …args` to its exit; its CPU is what this process's reaped children gained meanwhile. */

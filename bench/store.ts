@@ -28,6 +28,7 @@ import { configure, migrate } from '../src/store/sqlite/schema.ts'
 import { SqliteStore } from '../src/store/sqlite/SqliteStore.ts'
 import { TERM_TAG, termLang, termValue } from '../src/store/sqlite/rows.ts'
 import { mulberry32 as random } from '../src/util/random.ts'
+import { percentile } from './stats.ts'
 
 const BATCH = 10_000
 const NODE = asNodeId('bench-node')
@@ -58,11 +59,6 @@ function contentOf (i: number): TripleContent {
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6
-
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-}
 
 /** Times each call of `fn` (in µs) and returns p50 and p99. */
 function latencies (n: number, prepare: (i: number) => () => unknown): { p50: number, p99: number } {

@@ -7,6 +7,7 @@
 import { derivePrivateNetworkKey } from '../src/transport/libp2p/privateNetwork.ts'
 import { QuicTransport } from '../src/transport/libp2p/QuicTransport.ts'
 import type { Connection } from '../src/transport/Transport.ts'
+import { percentile } from './stats.ts'
 
 export interface TransportBenchOptions {
   /** Round trips measured (after warm-up). Default 2,000. */
@@ -19,11 +20,6 @@ export interface TransportBenchOptions {
   privateNetworkKey?: Uint8Array
 }
 
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
-  return sorted[i] as number
-}
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
 

@@ -35,6 +35,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { eventually } from '../test/support/eventually.ts'
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/ui/browser.ts'
 import { newSecret } from '../src/config/secretStrength.ts'
+import { median } from './stats.ts'
 import { benchInput } from './store.ts'
 
 /** The nodes' shared secret: a fresh one each run, as `engram secret new` makes. */
@@ -261,7 +262,6 @@ export async function benchUi (opts: UiBenchOptions = {}): Promise<Record<string
       else without.push(s)
     }
     const best = (xs: number[]): number => Math.min(...xs)
-    const median = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); const m = v.length >> 1; return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2 }
     return {
       // how busy the machine was (1-minute load average over its cores): every figure here is wall or CPU time on it
       load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
