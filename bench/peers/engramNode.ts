@@ -2,8 +2,9 @@
  * An engram node as a benchmark peer (bench/peers/protocol.ts): the composition root itself
  * (EngramNode: store, REST API, native sync over QUIC), with the default configuration but for
  * its data dir, ports and seed, in a process of its own. Loaded by bench/peers/engram.ts, once
- * the process runs with the daemon's V8 flags; like `engram start`, it leaves the seed's keys to
- * the node (node/seedKeysSchedule.ts).
+ * the process runs with the daemon's V8 flags; like `engram start`, a first start derives the
+ * seed's keys before the node's modules load, and a restart leaves them to the node
+ * (node/seedKeysSchedule.ts).
  *
  * CONFIG_JSON: more configuration over the defaults, e.g. {"p2p.eagerRoutes":true}.
  * Records are written through the engine (the REST API's write path without HTTP). `connect`
@@ -24,13 +25,14 @@ const config = defaultConfig({
   'log.level': 'error',
   ...(overrides !== undefined ? JSON.parse(overrides) as Record<string, unknown> : {})
 })
+const seedKeys = await (await import('../../src/node/seedKeysSchedule.ts')).firstStartSeedKeys(config)
 const { EngramNode } = await import('../../src/node/EngramNode.ts')
 const { benchInput } = await import('../store.ts')
 const { memoryFigures, PeakMemory, processFigures, servePeer, until } = await import('./protocol.ts')
 /** Where the memory is at its highest from a `connect` until the `wait` after it (the copy's peak), answered with `memory`. */
 const peak = new PeakMemory()
 const t0 = performance.now()
-const node = await EngramNode.start(config)
+const node = await EngramNode.start(config, seedKeys !== undefined ? { seedKeys } : {})
 const startMs = performance.now() - t0
 const native = node.native!
 const store = node.engine.store

@@ -12,12 +12,18 @@
  *   up to `capMs` later after a restart.
  * - A node whose store is empty (its first start) derives at once: its memory is lowest then,
  *   and its first full copy would otherwise carry the 64 MiB.
+ * - A first start of the daemon (`engram start`, no store file yet: `firstStartSeedKeys`) derives
+ *   before the node's modules load, and waits for it: the 64 MiB are given back (node:crypto's
+ *   Argon2 frees them) before the started node's ~90 MiB are there, so the start's peak is the
+ *   larger of the two, not their sum (a first start is ready a derivation later, a few hundred ms).
  *
  * An embedder that passes the keys (EngramNode's `seedKeys` option) decides itself; this does not apply.
  */
+import { existsSync } from 'node:fs'
 import { UNAVAILABLE } from '../core/errors.ts'
-import type { SeedKeys } from '../core/seedKeys.ts'
+import { seedKeys, type SeedKeys } from '../core/seedKeys.ts'
 import type { Startable } from './Lifecycle.ts'
+import { dataPaths } from './paths.ts'
 
 /** How long a restarted node waits at most for its first dials to settle before deriving. */
 export const SEED_KEYS_CAP_MS = 1000
@@ -73,4 +79,21 @@ export function seedKeysSchedule (o: SeedKeysScheduleOptions): SeedKeysSchedule 
       cancel?.(UNAVAILABLE('the node stopped before its seed\'s keys were derived'))
     }
   }
+}
+
+/**
+ * A first start's keys, derived now and waited for (they may have failed: the node's keysReady
+ * says so): the seed when P2P is on with one and the data directory has no store yet; otherwise
+ * undefined, and the node derives them itself (above). Given to EngramNode as its `seedKeys`.
+ * Called before the node's modules are loaded (see the file comment).
+ */
+export async function firstStartSeedKeys (
+  o: { readonly dataDir: string, readonly p2p: { readonly enabled: boolean, readonly seed?: string | undefined } },
+  derive: (seed: string) => Promise<SeedKeys> = seedKeys
+): Promise<{ seed: string, keys: Promise<SeedKeys> } | undefined> {
+  const seed = o.p2p.enabled ? o.p2p.seed : undefined
+  if (seed === undefined || existsSync(dataPaths(o.dataDir).db)) return undefined
+  const keys = derive(seed)
+  await keys.catch(() => {})
+  return { seed, keys }
 }

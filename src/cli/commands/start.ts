@@ -44,8 +44,10 @@ Examples:
     const log = createLogger({ level: loaded.config.log.level, sink: line => io.err(line + '\n') })
     if (loaded.file !== undefined) log.debug('read the configuration file', { file: loaded.file })
     requireNode24()
-    // The node derives the seed's keys itself (Argon2id), when node/seedKeysSchedule.ts says.
-    // Loaded only here, so that the client commands start fast.
+    // The seed's keys (Argon2id, 64 MiB): a first start derives them before the node's modules
+    // load, the node itself otherwise (node/seedKeysSchedule.ts). Loaded only here, so that the
+    // client commands start fast.
+    const seedKeys = await (await import('../../node/seedKeysSchedule.ts')).firstStartSeedKeys(loaded.config)
     const { EngramNode } = await import('../../node/EngramNode.ts')
     // Listening for the stop signals before the node starts: a signal that arrives while it
     // starts (api.json is already there) stops it as soon as it has started.
@@ -64,7 +66,8 @@ Examples:
       ...(/^\d{1,6}$/.test(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES ?? '') ? { p2pFailedHandshakes: Number(io.env.ENGRAM_TEST_P2P_FAILED_HANDSHAKES) } : {}),
       // Watch the file that was read, or the default location (a file created later is read too).
       configFile: loaded.file ?? defaultConfigFile(io.env),
-      reloadConfig: () => loadFromFlags(values, io).config
+      reloadConfig: () => loadFromFlags(values, io).config,
+      ...(seedKeys !== undefined ? { seedKeys } : {})
     }).catch((e: unknown) => {
       process.off('SIGINT', on).off('SIGTERM', on)
       throw e
