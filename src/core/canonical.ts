@@ -30,6 +30,20 @@ export const HEX_VALUE: Int8Array = (() => {
   return t
 })()
 
+/**
+ * The 32 bytes of `hex` into `out` at `at` when it is 64 lowercase hex digits (a triple id);
+ * false (nothing written) otherwise. Digits through HEX_VALUE: a third of the time of comparing
+ * each against the digit ranges, and a fifth of Buffer's hex write for 32 bytes (a native call).
+ */
+export function hexBytesInto (hex: string, out: Uint8Array, at: number): boolean {
+  if (hex.length !== 64) return false
+  let bad = 0
+  for (let i = 0; i < 64; i++) bad |= HEX_VALUE[hex.charCodeAt(i)] ?? -1
+  if (bad < 0) return false
+  for (let i = 0; i < 32; i++) out[at + i] = (HEX_VALUE[hex.charCodeAt(2 * i)]! << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)]!
+  return true
+}
+
 /** Lengths up to which Bytes keeps its views (at most this many views of ~100 bytes each). */
 const VIEW_LENGTHS = 1024
 

@@ -62,6 +62,39 @@ describe('SqliteStore: the file', () => {
     s.close()
   })
 
+  it('stores a triple id as its 32 bytes: 64 lowercase hex digits, or what Buffer\'s hex write takes of any other; refuses the rest', () => {
+    const file = join(dir, 'ids.db')
+    const s = SqliteStore.open(file)
+    const idOf = (subject: string): string => {
+      const db = new DatabaseSync(file, { readOnly: true })
+      try { return (db.prepare('SELECT lower(hex(id)) AS id FROM triples WHERE subject = ?').get(subject) as { id: string }).id } finally { db.close() }
+    }
+    try {
+      const t = triple('user:lower', 'knows', 'x', at(100))
+      put(s, t)
+      assert.equal(idOf('user:lower'), t.id)
+      // every digit, in every place of an id
+      const digits = '0123456789abcdef'
+      for (let k = 0; k < 16; k++) {
+        const id = Array.from({ length: 64 }, (_, i) => digits[(i + k) % 16]).join('')
+        put(s, { ...triple(`user:d${k}`, 'knows', 'x', at(100)), id } as typeof t)
+        assert.equal(idOf(`user:d${k}`), id)
+      }
+      // uppercase digits are not an id the engine makes, but the store takes them as Buffer does
+      const upper = triple('user:upper', 'knows', 'y', at(101))
+      put(s, { ...upper, id: upper.id.toUpperCase() } as typeof upper)
+      assert.equal(idOf('user:upper'), upper.id)
+      assert.equal(s.get('triple', upper.id)?.kind, 'triple')
+      for (const bad of [t.id.slice(0, 63), `${t.id}0`, `${t.id.slice(0, 62)}g0`, `${t.id.slice(0, 10)} ${t.id.slice(11)}`, '']) {
+        const r = { ...triple('user:bad', 'knows', 'z', at(102)), id: bad } as typeof t
+        assert.throws(() => put(s, r), (e: unknown) => isEngramError(e) && e.code === 'INVALID_INPUT', bad)
+      }
+      assert.equal(s.stats().triples, 18)
+    } finally {
+      s.close()
+    }
+  })
+
   it('migrates a version 1 file with data to version 2: records kept, knowledge and held records empty', () => {
     const file = join(dir, 'v1.db')
     const db = new DatabaseSync(file)

@@ -4,24 +4,17 @@
  * heap, and an object for the garbage collector to walk): the window index's table
  * (ElementTable.ts) and the changes queued for it (PendingElements.ts).
  */
-import { HEX_VALUE } from '../../core/canonical.ts'
+import { hexBytesInto } from '../../core/canonical.ts'
 
 /** Bytes of a key kept by hexKeyInto. */
 export const HEX_KEY_BYTES = 32
 
 /**
  * The 32 bytes of `key` into `out` at `at` when it is 64 lowercase hex digits; false (nothing
- * written) otherwise. Digits through a table (every record queued for the window index comes
- * here): a third of the time of comparing each against the digit ranges.
+ * written) otherwise (core/canonical.ts hexBytesInto: every record queued for the window index
+ * comes here).
  */
-export function hexKeyInto (key: string, out: Uint8Array, at: number): boolean {
-  if (key.length !== HEX_KEY_BYTES * 2) return false
-  let bad = 0
-  for (let i = 0; i < HEX_KEY_BYTES * 2; i++) bad |= HEX_VALUE[key.charCodeAt(i)] ?? -1
-  if (bad < 0) return false
-  for (let i = 0; i < HEX_KEY_BYTES; i++) out[at + i] = (HEX_VALUE[key.charCodeAt(2 * i)]! << 4) | HEX_VALUE[key.charCodeAt(2 * i + 1)]!
-  return true
-}
+export const hexKeyInto: (key: string, out: Uint8Array, at: number) => boolean = hexBytesInto
 
 /** The key of 32 bytes kept by hexKeyInto (one flat string, made natively). */
 export function hexKeyOf (bytes: Uint8Array, at: number): string {

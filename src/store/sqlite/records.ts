@@ -10,6 +10,7 @@
  * the id exists is the current row read and merged.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { hexBytesInto } from '../../core/canonical.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { covers } from '../../core/knowledge.ts'
 import { compareRecords } from '../../core/merge.ts'
@@ -17,7 +18,8 @@ import type { EpisodeRecord, MemoryRecord, NoteRecord, TraceRecord, TripleRecord
 import type { StoredSeal } from '../../core/seals.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import { cameFromPeer, decide, isForgotten } from '../decide.ts'
-import type { ApplyOptions, ApplySeals } from '../Store.ts'
+import type { Seq } from '../../core/ids.ts'
+import type { ApplyOptions, ApplySeals, FeedEntry } from '../Store.ts'
 import type { BatchTable } from './batches.ts'
 import type { HistoryTable } from './history.ts'
 import type { NodeNames } from './nodes.ts'
@@ -30,6 +32,9 @@ import type { SqliteTextIndex } from './textIndex.ts'
 
 const STAMP = 'seq, hlc_wall, hlc_counter, origin, via'
 const STAMP_SET = 'seq = ?, hlc_wall = ?, hlc_counter = ?, origin = ?, via = ?'
+/** The State counts of each kind's live and dead states (constant names: no key string made per record written). */
+const LIVE = { triples: 'triplesLive', notes: 'notesLive' } as const
+const DEAD = { triples: 'triplesDead', notes: 'notesDead' } as const
 
 /** What one transaction does to the signed batches: the batches it resolved and their state-count changes. */
 export class SealWork {
@@ -71,10 +76,12 @@ export class SealWork {
   }
 }
 
-/** A state written, with its seal. */
-export interface Written {
-  readonly record: MemoryRecord
-  readonly seal: StoredSeal | undefined
+/**
+ * The changes-feed entry of a state just written at `s.lastSeq`, with its seal (absent: unsigned):
+ * what a write returns, made once per state written.
+ */
+function written (s: State, record: MemoryRecord, seal: StoredSeal | undefined): FeedEntry {
+  return seal === undefined ? { seq: s.lastSeq as Seq, record } : { seq: s.lastSeq as Seq, record, seal }
 }
 
 /** What the writes of one transaction share. */
@@ -138,8 +145,8 @@ export class RecordWrites {
     this.forgotten = 0
   }
 
-  /** Writes `r` with `seal`; the state written (at seq `s.lastSeq`), or undefined when unchanged. */
-  write (r: MemoryRecord, seal: StoredSeal | undefined, c: WriteContext): Written | undefined {
+  /** Writes `r` with `seal`; the feed entry of the state written (at seq `s.lastSeq`), or undefined when unchanged. */
+  write (r: MemoryRecord, seal: StoredSeal | undefined, c: WriteContext): FeedEntry | undefined {
     switch (r.kind) {
       case 'triple': return this.applyTriple(r, seal, c)
       case 'note': return this.applyNote(r, seal, c)
@@ -160,29 +167,32 @@ export class RecordWrites {
 
   /** A triple's or note's state written at `s.lastSeq`: counted live or dead, a live one's words indexed. */
   private countIn (s: State, kind: 'triples' | 'notes', r: TripleRecord | NoteRecord): void {
-    if (r.deleted) { s[`${kind}Dead`]++; return }
-    s[`${kind}Live`]++
+    if (r.deleted) { s[DEAD[kind]]++; return }
+    s[LIVE[kind]]++
     this.text.added(s.lastSeq, r)
   }
 
   /** A triple's or note's state replaced at its row `seq`: uncounted, a live one's words out of the index. */
   private countOut (s: State, kind: 'triples' | 'notes', r: TripleRecord | NoteRecord, seq: number): void {
-    if (r.deleted) { s[`${kind}Dead`]--; return }
-    s[`${kind}Live`]--
+    if (r.deleted) { s[DEAD[kind]]--; return }
+    s[LIVE[kind]]--
     this.replacedLive++
     this.text.removed(seq, r)
   }
 
   /*
-   * Each `apply…` returns the state written (at seq `s.lastSeq`) with its seal, or undefined when
-   * unchanged. A written state takes the incoming seal only when it is the incoming state (a
+   * Each `apply…` returns the feed entry of the state written (at seq `s.lastSeq`, with its
+   * seal), or undefined when unchanged. A written state takes the incoming seal only when it is the incoming state (a
    * state a resolver made is this node's, unsigned here until a signed copy arrives).
    */
 
-  private applyTriple (r: TripleRecord, seal: StoredSeal | undefined, c: WriteContext): Written | undefined {
+  private applyTriple (r: TripleRecord, seal: StoredSeal | undefined, c: WriteContext): FeedEntry | undefined {
     const { opts, via, s, work } = c
     const id = this.idBytes
-    if (r.id.length !== 64 || id.write(r.id, 'hex') !== 32) throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    // 64 lowercase hex digits through a table (every triple written); anything else as Buffer writes it
+    if (!hexBytesInto(r.id, id, 0) && (r.id.length !== 64 || id.write(r.id, 'hex') !== 32)) {
+      throw INVALID_INPUT('id', 'must be a triple id: 64 lowercase hex digits')
+    }
     // Rule A: a triple the knowledge covers is inserted only if it was never deleted here.
     if (opts.known !== undefined && covers(opts.known, r.hlc) && this.selectTriple.get(id) === undefined) {
       this.forgotten++
@@ -195,7 +205,7 @@ export class RecordWrites {
       s.lastSeq++
       this.countIn(s, 'triples', r)
       work.count(seal, 1)
-      return { record: r, seal }
+      return written(s, r, seal)
     }
     const row = this.selectTriple.get(id) as unknown as TripleRow
     const current = tripleFromRow(row, this.nodes)
@@ -207,10 +217,10 @@ export class RecordWrites {
       w.deleted ? 1 : 0, kept?.batch ?? null, kept?.leaf ?? null, row.seq)
     this.countOut(s, 'triples', current, row.seq)
     this.countIn(s, 'triples', w)
-    return { record: w, seal: kept }
+    return written(s, w, kept)
   }
 
-  private applyNote (r: NoteRecord, seal: StoredSeal | undefined, c: WriteContext): Written | undefined {
+  private applyNote (r: NoteRecord, seal: StoredSeal | undefined, c: WriteContext): FeedEntry | undefined {
     const { opts, via, s, work } = c
     const row = this.selectNote.get(r.key) as unknown as NoteRow | undefined
     const current = row === undefined ? undefined : noteFromRow(row, this.nodes)
@@ -229,10 +239,10 @@ export class RecordWrites {
       this.countOut(s, 'notes', current!, row.seq)
     }
     this.countIn(s, 'notes', w)
-    return { record: w, seal: kept }
+    return written(s, w, kept)
   }
 
-  private applyEpisode (r: EpisodeRecord, seal: StoredSeal | undefined, c: WriteContext): Written | undefined {
+  private applyEpisode (r: EpisodeRecord, seal: StoredSeal | undefined, c: WriteContext): FeedEntry | undefined {
     const { opts, via, s, work } = c
     const row = this.selectEpisode.get(r.id) as unknown as EpisodeRow | undefined
     const current = row === undefined ? undefined : episodeFromRow(row, this.nodes)
@@ -250,7 +260,7 @@ export class RecordWrites {
       this.text.removed(row.seq, current!)
     }
     this.text.added(s.lastSeq, w)
-    return { record: w, seal: kept }
+    return written(s, w, kept)
   }
 
   /**
@@ -269,7 +279,7 @@ export class RecordWrites {
   }
 
   /** Insert or ignore: a trace id is the hash of its content, so a present id is the same entry. */
-  private applyTrace (r: TraceRecord, seal: StoredSeal | undefined, c: WriteContext): Written | undefined {
+  private applyTrace (r: TraceRecord, seal: StoredSeal | undefined, c: WriteContext): FeedEntry | undefined {
     const { via, s, work } = c
     const inserted = this.insertTrace.run(s.lastSeq + 1, r.hlc.wall, r.hlc.counter, this.nodes.idOf(r.hlc.node), via,
       r.id, r.runId, r.type, JSON.stringify(r.data), seal?.batch ?? null, seal?.leaf ?? null)
@@ -286,6 +296,6 @@ export class RecordWrites {
     s.lastSeq++
     this.text.added(s.lastSeq, r)
     work.count(seal, 1)
-    return { record: r, seal }
+    return written(s, r, seal)
   }
 }

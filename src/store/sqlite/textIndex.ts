@@ -167,7 +167,13 @@ export class SqliteTextIndex {
     if (!this.enabled) return
     const s = this.state()
     if (this.deferring) {
-      this.pend(s, deferAt(s, seq))
+      // the common case, the seq after the pending range: it grows by one (deferAt's range, no object made per record)
+      if (s.upto !== 0 && seq === s.upto + 1) {
+        s.upto = seq
+        this.dirty = true
+      } else {
+        this.pend(s, deferAt(s, seq))
+      }
       return
     }
     this.index(s, seq, r.kind, indexEntry(r))

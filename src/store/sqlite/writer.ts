@@ -29,7 +29,6 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { HlcMark } from '../../core/hlc.ts'
-import type { Seq } from '../../core/ids.ts'
 import type { MemoryRecord } from '../../core/model.ts'
 import type { SignedBatch } from '../../core/signing.ts'
 import { checkCursor, checkMark, checkWallMs, nestedWriteError } from '../checks.ts'
@@ -43,7 +42,7 @@ import { HistoryTable } from './history.ts'
 import { KnowledgeTables } from './knowledge.ts'
 import type { NodeNames } from './nodes.ts'
 import { PageCache } from './pageCache.ts'
-import { RecordWrites, SealWork, type WriteContext, type Written } from './records.ts'
+import { RecordWrites, SealWork, type WriteContext } from './records.ts'
 import { StateTable, type State } from './state.ts'
 import type { SqliteTextIndex } from './textIndex.ts'
 
@@ -217,7 +216,7 @@ export class Writer {
       const changed: FeedEntry[] = []
       repair.records.forEach((r, i) => {
         const out = this.records.write(r, work.sealOf(repair.seals, i), c)
-        if (out !== undefined) changed.push(entryOf(s, out))
+        if (out !== undefined) changed.push(out)
       })
       s.clockWall = repair.clock.wall
       s.clockCounter = repair.clock.counter
@@ -293,7 +292,7 @@ export class Writer {
         s.clockWall = h.wall
         s.clockCounter = h.counter
       }
-      changed.push(entryOf(s, out))
+      changed.push(out)
     }
     let held = 0
     const hold = opts.hold
@@ -327,10 +326,6 @@ export class Writer {
       else this.putMeta.run(key, value)
     }
   }
-}
-
-function entryOf (s: State, out: Written): FeedEntry {
-  return out.seal === undefined ? { seq: s.lastSeq as Seq, record: out.record } : { seq: s.lastSeq as Seq, record: out.record, seal: out.seal }
 }
 
 /** Collectable tombstones of one source in one table (Writer.deadBySource). */
