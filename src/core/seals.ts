@@ -144,7 +144,7 @@ export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>
   for (const g of groups) {
     let b = load(g.id)
     if (b === undefined) continue
-    const positions = [...new Set(g.leaves)].sort((x, y) => x - y)
+    const positions = ascendingDistinct(g.leaves)
     let proof: Uint8Array[] | undefined
     try {
       proof = proveLeaves(b.known, positions)
@@ -163,6 +163,12 @@ export function sealPage (entries: ReadonlyArray<{ readonly seal?: StoredSeal }>
     return i === undefined ? undefined : { batch: i, leaf: e.seal!.leaf }
   })
   return { batches, refs }
+}
+
+/** The distinct values of `xs`, ascending: `xs` itself when it is so already (a page's leaves of a batch, in feed order, usually are). */
+function ascendingDistinct (xs: number[]): number[] {
+  for (let i = 1; i < xs.length; i++) if (xs[i]! <= xs[i - 1]!) return [...new Set(xs)].sort((x, y) => x - y)
+  return xs
 }
 
 /** Why a record's signature was not accepted. */

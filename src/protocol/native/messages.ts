@@ -27,7 +27,8 @@ import { GOSSIP_TYPES, decodeGossip, encodeGossip, type GossipMessage } from './
 import { parseOrigins } from './gossipRoutes.ts'
 import { leftOutRows, parseLeftOutRows, type LeftOutStamps } from './leftOutList.ts'
 import { RECON_TYPES, decodeRecon, encodeRecon, encodesAsRecon, type ReconMessage } from './reconWire.ts'
-import { batchesOf, checkRows, encodeRows, rowsOf, sealsOf } from './rows.ts'
+import { packChanges } from './rowPacker.ts'
+import { batchesOf, checkRows, rowsOf, sealsOf } from './rows.ts'
 
 /** The frame version this implementation writes, and the range of versions it speaks. */
 export const FRAME_VERSION = 0x01
@@ -183,6 +184,8 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true })
 
 /** Encodes a message as one frame: the version byte, then the msgpack map. */
 export function encodeMessage (msg: NativeMessage): Uint8Array {
+  // a page's rows are written straight as msgpack (rowPacker.ts), the same bytes
+  if (msg.t === 'changes') return packChanges(packr, FRAME_VERSION, { t: msg.t, from: msg.from, to: msg.to }, msg.records, msg.seals, changesTail(msg))
   const body = packr.pack(toWire(msg))
   const frame = new Uint8Array(1 + body.byteLength)
   frame[0] = FRAME_VERSION
@@ -190,7 +193,19 @@ export function encodeMessage (msg: NativeMessage): Uint8Array {
   return frame
 }
 
-function toWire (msg: NativeMessage): Record<string, unknown> {
+/** The fields of a `changes` message after its records, in their order (its `batches`, after `more`, come from its seals). */
+export function changesTail (msg: ChangesMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { more: msg.more }
+  if (msg.end !== undefined) out.end = msg.end
+  if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
+  if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
+  if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
+  if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
+  if (msg.ls !== undefined && msg.ls.length > 0) out.ls = leftOutRows(msg.ls)
+  return out
+}
+
+function toWire (msg: Exclude<NativeMessage, ChangesMessage>): Record<string, unknown> {
   switch (msg.t) {
     case 'hello': return {
       t: msg.t, v: [msg.v[0], msg.v[1]], nonce: msg.nonce, feed: msg.feed,
@@ -201,18 +216,6 @@ function toWire (msg: NativeMessage): Record<string, unknown> {
     case 'pake': return { t: msg.t, y: msg.y, ...(msg.yp !== undefined ? { yp: msg.yp } : {}) }
     case 'cursor': return { t: msg.t, cursor: msg.cursor, feed: msg.feed, ...(msg.full === true ? { full: true } : {}), ...(msg.pr === true ? { pr: true } : {}), ...(msg.g !== undefined && msg.g.length > 0 ? { g: [...msg.g] } : {}) }
     case 'ack': return { t: msg.t, cursor: msg.cursor }
-    case 'changes': {
-      const { nodes, rows, batches } = encodeRows(msg.records, msg.seals)
-      const out: Record<string, unknown> = { t: msg.t, from: msg.from, to: msg.to, nodes, records: rows, more: msg.more }
-      if (batches !== undefined) out.batches = batches
-      if (msg.end !== undefined) out.end = msg.end
-      if (msg.snapshot === true) { out.snapshot = true; out.peerCursor = msg.peerCursor ?? 0 }
-      if (msg.k !== undefined) out.k = knowledgeRows(msg.k)
-      if (msg.vd !== undefined && msg.vd.length > 0) out.vd = voidRows(msg.vd)
-      if (msg.lz !== undefined && msg.lz.length > 0) out.lz = msg.lz.map(e => [e.node, e.wall, e.counter])
-      if (msg.ls !== undefined && msg.ls.length > 0) out.ls = leftOutRows(msg.ls)
-      return out
-    }
     default: return encodesAsRecon(msg) ? encodeRecon(msg) : encodeGossip(msg)
   }
 }

@@ -53,28 +53,41 @@ export function encodeRows (records: readonly MemoryRecord[], seals?: PageSeals)
   const nodes: string[] = []
   const rows: unknown[][] = new Array<unknown[]>(records.length)
   for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    const h = r.hlc
-    let n = index.get(h.node)
-    if (n === undefined) {
-      n = nodes.length
-      nodes.push(h.node)
-      index.set(h.node, n)
-    }
-    switch (r.kind) {
-      case 'triple': rows[i] = [0, r.subject, r.predicate, termToJson(r.object), h.wall, h.counter, n, r.deleted]; break
-      case 'note': rows[i] = [1, r.key, r.value, h.wall, h.counter, n, r.deleted]; break
-      case 'episode': rows[i] = [2, r.id, r.data, h.wall, h.counter, n]; break
-      case 'trace': rows[i] = [3, r.runId, r.type, r.data, h.wall, h.counter, n]; break
-    }
+    rows[i] = rowOf(records[i]!, nodeIndex(records[i]!.hlc.node, index, nodes))
   }
   if (seals === undefined || seals.batches.length === 0) return { nodes, rows }
   for (let i = 0; i < rows.length; i++) {
     const ref = seals.refs[i]
     if (ref !== undefined) rows[i]!.push(ref.batch, ref.leaf)
   }
-  const batches = seals.batches.map(b => [index.get(b.signer) ?? b.signer, b.at.wall, b.at.counter, b.n, b.sig, Buffer.concat(b.proof)])
-  return { nodes, rows, batches }
+  return { nodes, rows, batches: batchRows(seals, index) }
+}
+
+/** The index of `node` in a message's node table (`nodes`, by `index`), added when it is not there yet. */
+export function nodeIndex (node: string, index: Map<string, number>, nodes: string[]): number {
+  let n = index.get(node)
+  if (n === undefined) {
+    n = nodes.length
+    nodes.push(node)
+    index.set(node, n)
+  }
+  return n
+}
+
+/** The row of `r` (without its seal), its node the `n`th of the message's node table. */
+export function rowOf (r: MemoryRecord, n: number): unknown[] {
+  const h = r.hlc
+  switch (r.kind) {
+    case 'triple': return [0, r.subject, r.predicate, termToJson(r.object), h.wall, h.counter, n, r.deleted]
+    case 'note': return [1, r.key, r.value, h.wall, h.counter, n, r.deleted]
+    case 'episode': return [2, r.id, r.data, h.wall, h.counter, n]
+    case 'trace': return [3, r.runId, r.type, r.data, h.wall, h.counter, n]
+  }
+}
+
+/** The `batches` of a message: each signer by its index in the node table (`index`), or its id. */
+export function batchRows (seals: PageSeals, index: ReadonlyMap<string, number>): unknown[][] {
+  return seals.batches.map(b => [index.get(b.signer) ?? b.signer, b.at.wall, b.at.counter, b.n, b.sig, Buffer.concat(b.proof)])
 }
 
 /**

@@ -18,7 +18,7 @@ import { checkChanges } from '../checks.ts'
 import type { ChangesOptions, ChangesPage, FeedEntry } from '../Store.ts'
 import type { NodeNames } from './nodes.ts'
 import type { Reader } from './reader.ts'
-import { KIND_TABLES, sealOf } from './rows.ts'
+import { arraySealOf, KIND_TABLES, type ArrayRow } from './rows.ts'
 
 /** The tables in feed order. */
 const TABLES = RECORD_KINDS.map(kind => ({ kind, ...KIND_TABLES[kind] }))
@@ -34,7 +34,7 @@ export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () =
     for (const t of TABLES) {
       if (after >= upper) break
       if (opts.kinds !== undefined && !opts.kinds.includes(t.kind)) continue
-      let sql = `SELECT ${t.columns} FROM ${t.table} WHERE seq > ? AND seq <= ?`
+      let sql = `SELECT ${t.arrayColumns} FROM ${t.table} WHERE seq > ? AND seq <= ?`
       const params: SQLInputValue[] = [after, upper]
       if (viaId !== undefined) { sql += ' AND via IS NOT ?'; params.push(viaId) }
       if (namespaces !== undefined) {
@@ -43,14 +43,18 @@ export function changesSince (reader: Reader, nodes: NodeNames, lastIssued: () =
       }
       sql += ' ORDER BY seq LIMIT ?'
       params.push(opts.limit)
-      const rows = reader.statement(sql).all(...params) as unknown as Array<{ seq: number, via: number | null, batch: number | null, leaf: number | null }>
-      for (const row of rows) {
-        const seal = sealOf(row)
-        const record = t.decode(row as never, nodes)
-        const entry: FeedEntry = seal === undefined ? { seq: row.seq as Seq, record } : { seq: row.seq as Seq, record, seal }
-        entries.push(opts.withVia === true && row.via !== null ? { ...entry, via: nodes.nameOf(row.via) } : entry)
+      // rows as arrays: [seq, wall, counter, origin, via, …] (rows.ts ArrayRow)
+      const rows = reader.arrays(sql).all(...params) as unknown as ArrayRow[]
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!
+        const seq = row[0] as Seq
+        const via = row[4] as number | null
+        const seal = arraySealOf(t.kind, row)
+        const record = t.fromArray(row, nodes)
+        const entry: FeedEntry = seal === undefined ? { seq, record } : { seq, record, seal }
+        entries.push(opts.withVia === true && via !== null ? { ...entry, via: nodes.nameOf(via) } : entry)
       }
-      if (rows.length === opts.limit) upper = rows[rows.length - 1]!.seq
+      if (rows.length === opts.limit) upper = rows[rows.length - 1]![0] as number
     }
     entries.sort((a, b) => a.seq - b.seq)
     if (entries.length > opts.limit) entries.length = opts.limit

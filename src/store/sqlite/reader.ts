@@ -24,6 +24,7 @@ export class Reader {
   private readonly db: DatabaseSync
   private readonly nodes: NodeNames
   private readonly cache = new Map<string, StatementSync>()
+  private readonly arrayCache = new Map<string, StatementSync>()
   private readonly idBytes = Buffer.alloc(32)
 
   constructor (db: DatabaseSync, nodes: NodeNames) {
@@ -37,6 +38,17 @@ export class Reader {
     if (st === undefined) {
       st = this.db.prepare(sql)
       this.cache.set(sql, st)
+    }
+    return st
+  }
+
+  /** As `statement`, its rows read as arrays (rows.ts ArrayRow). */
+  arrays (sql: string): StatementSync {
+    let st = this.arrayCache.get(sql)
+    if (st === undefined) {
+      st = this.db.prepare(sql)
+      st.setReturnArrays(true)
+      this.arrayCache.set(sql, st)
     }
     return st
   }

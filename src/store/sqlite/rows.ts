@@ -8,6 +8,8 @@ import { canonicalJson } from '../../core/canonical.ts'
 import { INTERNAL } from '../../core/errors.ts'
 import type { TripleId } from '../../core/ids.ts'
 import type { StoredSeal } from '../../core/seals.ts'
+import type { SQLOutputValue } from 'node:sqlite'
+import type { Hlc } from '../../core/hlc.ts'
 import type { EpisodeRecord, Json, JsonObject, MemoryRecord, NoteRecord, RecordKind, Term, TraceRecord, TripleRecord } from '../../core/model.ts'
 import type { NodeNames } from './nodes.ts'
 
@@ -76,45 +78,60 @@ export interface EpisodeRow extends StampRow { id: string, data: string }
 export interface TraceRow extends StampRow { id: string, run_id: string, type: string, data: string }
 
 export function tripleFromRow (r: TripleRow, nodes: NodeNames): TripleRecord {
-  return {
-    kind: 'triple',
-    id: hexOf(r.id) as TripleId,
-    subject: r.subject,
-    predicate: r.predicate,
-    object: decodeTerm(r.okind, r.ovalue, r.olang),
-    hlc: { wall: r.hlc_wall, counter: r.hlc_counter, node: nodes.nameOf(r.origin) },
-    deleted: r.deleted === 1
-  }
+  return tripleOf(hexOf(r.id) as TripleId, r.subject, r.predicate, decodeTerm(r.okind, r.ovalue, r.olang), stampOf(r.hlc_wall, r.hlc_counter, r.origin, nodes), r.deleted)
 }
 
 export function noteFromRow (r: NoteRow, nodes: NodeNames): NoteRecord {
-  return {
-    kind: 'note',
-    key: r.key,
-    value: r.value === null ? null : JSON.parse(r.value) as Json,
-    hlc: { wall: r.hlc_wall, counter: r.hlc_counter, node: nodes.nameOf(r.origin) },
-    deleted: r.deleted === 1
-  }
+  return noteOf(r.key, r.value, stampOf(r.hlc_wall, r.hlc_counter, r.origin, nodes), r.deleted)
 }
 
 export function episodeFromRow (r: EpisodeRow, nodes: NodeNames): EpisodeRecord {
-  return {
-    kind: 'episode',
-    id: r.id,
-    data: JSON.parse(r.data) as JsonObject,
-    hlc: { wall: r.hlc_wall, counter: r.hlc_counter, node: nodes.nameOf(r.origin) }
-  }
+  return episodeOf(r.id, r.data, stampOf(r.hlc_wall, r.hlc_counter, r.origin, nodes))
 }
 
 export function traceFromRow (r: TraceRow, nodes: NodeNames): TraceRecord {
-  return {
-    kind: 'trace',
-    id: r.id,
-    runId: r.run_id,
-    type: r.type,
-    data: JSON.parse(r.data) as Json,
-    hlc: { wall: r.hlc_wall, counter: r.hlc_counter, node: nodes.nameOf(r.origin) }
-  }
+  return traceOf(r.id, r.run_id, r.type, r.data, stampOf(r.hlc_wall, r.hlc_counter, r.origin, nodes))
+}
+
+const stampOf = (wall: number, counter: number, origin: number, nodes: NodeNames): Hlc => ({ wall, counter, node: nodes.nameOf(origin) })
+
+const tripleOf = (id: TripleId, subject: string, predicate: string, object: Term, hlc: Hlc, deleted: number): TripleRecord =>
+  ({ kind: 'triple', id, subject, predicate, object, hlc, deleted: deleted === 1 })
+
+const noteOf = (key: string, value: string | null, hlc: Hlc, deleted: number): NoteRecord =>
+  ({ kind: 'note', key, value: value === null ? null : JSON.parse(value) as Json, hlc, deleted: deleted === 1 })
+
+const episodeOf = (id: string, data: string, hlc: Hlc): EpisodeRecord =>
+  ({ kind: 'episode', id, data: JSON.parse(data) as JsonObject, hlc })
+
+const traceOf = (id: string, runId: string, type: string, data: string, hlc: Hlc): TraceRecord =>
+  ({ kind: 'trace', id, runId, type, data: JSON.parse(data) as Json, hlc })
+
+/**
+ * A row read as an array (node:sqlite setReturnArrays: no object with a property per column
+ * made per row, the cheaper read for a page of thousands), in the order of a table's
+ * `arrayColumns`: the stamp columns, the table's own, then batch and leaf. A triple's id is read
+ * as its hex text (SQLite writes it: no byte array per row, nor a conversion here).
+ */
+export type ArrayRow = readonly SQLOutputValue[]
+
+/** Where the seal columns of an array row start, per kind (STAMP_COLUMNS, the kind's own, SEAL_COLUMNS). */
+const SEAL_AT = { triple: 12, note: 8, episode: 7, trace: 9 } as const
+
+const fromArray: Readonly<Record<RecordKind, (a: ArrayRow, nodes: NodeNames) => MemoryRecord>> = {
+  triple: (a, n) => tripleOf(a[5] as TripleId, a[7] as string, a[8] as string, decodeTerm(a[9] as number, a[10] as string | number, a[11] as string | null),
+    stampOf(a[1] as number, a[2] as number, a[3] as number, n), a[6] as number),
+  note: (a, n) => noteOf(a[5] as string, a[7] as string | null, stampOf(a[1] as number, a[2] as number, a[3] as number, n), a[6] as number),
+  episode: (a, n) => episodeOf(a[5] as string, a[6] as string, stampOf(a[1] as number, a[2] as number, a[3] as number, n)),
+  trace: (a, n) => traceOf(a[5] as string, a[6] as string, a[7] as string, a[8] as string, stampOf(a[1] as number, a[2] as number, a[3] as number, n))
+}
+
+/** The seal of an array row of `kind`, or undefined when it is unsigned. */
+export function arraySealOf (kind: RecordKind, a: ArrayRow): StoredSeal | undefined {
+  const at = SEAL_AT[kind]
+  const batch = a[at] as number | null
+  const leaf = a[at + 1] as number | null
+  return batch === null || leaf === null ? undefined : { batch, leaf }
 }
 
 /**
@@ -123,9 +140,14 @@ export function traceFromRow (r: TraceRow, nodes: NodeNames): TraceRecord {
  */
 export const KIND_TABLES: Readonly<Record<RecordKind, {
   table: string, columns: string, key: string, name: string, decode: (row: never, nodes: NodeNames) => MemoryRecord
+  /** The columns of an array row (ArrayRow) and its decoder. */
+  arrayColumns: string, fromArray: (row: ArrayRow, nodes: NodeNames) => MemoryRecord
 }>> = {
-  triple: { table: 'triples', columns: TRIPLE_COLUMNS, key: 'id', name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n) },
-  note: { table: 'notes', columns: NOTE_COLUMNS, key: 'key', name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n) },
-  episode: { table: 'episodes', columns: EPISODE_COLUMNS, key: 'id', name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n) },
-  trace: { table: 'traces', columns: TRACE_COLUMNS, key: 'id', name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n) }
+  triple: {
+    table: 'triples', columns: TRIPLE_COLUMNS, key: 'id', name: 'subject', decode: (r: TripleRow, n) => tripleFromRow(r, n),
+    arrayColumns: TRIPLE_COLUMNS.replace(', id,', ', lower(hex(id)),'), fromArray: fromArray.triple
+  },
+  note: { table: 'notes', columns: NOTE_COLUMNS, key: 'key', name: 'key', decode: (r: NoteRow, n) => noteFromRow(r, n), arrayColumns: NOTE_COLUMNS, fromArray: fromArray.note },
+  episode: { table: 'episodes', columns: EPISODE_COLUMNS, key: 'id', name: 'id', decode: (r: EpisodeRow, n) => episodeFromRow(r, n), arrayColumns: EPISODE_COLUMNS, fromArray: fromArray.episode },
+  trace: { table: 'traces', columns: TRACE_COLUMNS, key: 'id', name: 'run_id', decode: (r: TraceRow, n) => traceFromRow(r, n), arrayColumns: TRACE_COLUMNS, fromArray: fromArray.trace }
 }
