@@ -13,6 +13,7 @@
  */
 import { INVALID_INPUT } from './errors.ts'
 import { blake3Hex } from './hash.ts'
+import { HEX_VALUE } from './hex.ts'
 import { formatHlc, type Hlc } from './hlc.ts'
 import { asTripleId, type TripleId } from './ids.ts'
 import type { Json, Term, TripleContent } from './model.ts'
@@ -21,27 +22,6 @@ export const CANONICAL_VERSION = 0x01
 
 const TAG: Record<Term['kind'], number> = {
   node: 0x01, string: 0x02, number: 0x03, boolean: 0x04, datetime: 0x05, lang: 0x06, json: 0x07
-}
-
-/** The value of each lowercase hex digit by its char code; -1 for any other code below 128. */
-export const HEX_VALUE: Int8Array = (() => {
-  const t = new Int8Array(128).fill(-1)
-  for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i
-  return t
-})()
-
-/**
- * The 32 bytes of `hex` into `out` at `at` when it is 64 lowercase hex digits (a triple id);
- * false (nothing written) otherwise. Digits through HEX_VALUE: a third of the time of comparing
- * each against the digit ranges, and a fifth of Buffer's hex write for 32 bytes (a native call).
- */
-export function hexBytesInto (hex: string, out: Uint8Array, at: number): boolean {
-  if (hex.length !== 64) return false
-  let bad = 0
-  for (let i = 0; i < 64; i++) bad |= HEX_VALUE[hex.charCodeAt(i)] ?? -1
-  if (bad < 0) return false
-  for (let i = 0; i < 32; i++) out[at + i] = (HEX_VALUE[hex.charCodeAt(2 * i)]! << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)]!
-  return true
 }
 
 /** Lengths up to which Bytes keeps its views (at most this many views of ~100 bytes each). */

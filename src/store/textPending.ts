@@ -55,6 +55,13 @@ export function deferAt (p: TextPending, seq: number): TextPending {
   return { done: p.done, upto: seq, kept }
 }
 
+/**
+ * Whether `seq` is the one right after a pending range: deferAt(p, seq) is then `p` with `upto`
+ * moved to `seq` (nothing kept, `done` as it is), which a caller holding the range's fields may
+ * do in place (every record of a catch-up page that defers the index comes here).
+ */
+export const extendsByOne = (p: TextPending, seq: number): boolean => p.upto !== 0 && seq === p.upto + 1
+
 /** A rebuild's slice reached `done`: the range shrinks, and ends once it reaches `upto`. */
 export function doneTo (p: TextPending, done: number): TextPending {
   if (p.upto === 0 || done >= p.upto) return NOTHING_PENDING

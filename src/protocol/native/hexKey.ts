@@ -4,14 +4,14 @@
  * heap, and an object for the garbage collector to walk): the window index's table
  * (ElementTable.ts) and the changes queued for it (PendingElements.ts).
  */
-import { hexBytesInto } from '../../core/canonical.ts'
+import { hexBytesInto } from '../../core/hex.ts'
 
 /** Bytes of a key kept by hexKeyInto. */
 export const HEX_KEY_BYTES = 32
 
 /**
  * The 32 bytes of `key` into `out` at `at` when it is 64 lowercase hex digits; false (nothing
- * written) otherwise (core/canonical.ts hexBytesInto: every record queued for the window index
+ * written) otherwise (core/hex.ts hexBytesInto: every record queued for the window index
  * comes here).
  */
 export const hexKeyInto: (key: string, out: Uint8Array, at: number) => boolean = hexBytesInto

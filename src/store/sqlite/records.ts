@@ -10,7 +10,7 @@
  * the id exists is the current row read and merged.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { hexBytesInto } from '../../core/canonical.ts'
+import { hexBytesInto } from '../../core/hex.ts'
 import { INVALID_INPUT } from '../../core/errors.ts'
 import { covers } from '../../core/knowledge.ts'
 import { compareRecords } from '../../core/merge.ts'

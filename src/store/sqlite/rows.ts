@@ -115,8 +115,11 @@ const traceOf = (id: string, runId: string, type: string, data: string, hlc: Hlc
  */
 export type ArrayRow = readonly SQLOutputValue[]
 
-/** Where the seal columns of an array row start, per kind (STAMP_COLUMNS, the kind's own, SEAL_COLUMNS). */
-const SEAL_AT = { triple: 12, note: 8, episode: 7, trace: 9 } as const
+/** Where the seal columns of an array row start: after the stamp columns and the kind's own (they end every column list). */
+const sealAt = (columns: string): number => columns.split(',').length - SEAL_COLUMNS.split(',').length
+const SEAL_AT: Readonly<Record<RecordKind, number>> = {
+  triple: sealAt(TRIPLE_COLUMNS), note: sealAt(NOTE_COLUMNS), episode: sealAt(EPISODE_COLUMNS), trace: sealAt(TRACE_COLUMNS)
+}
 
 const fromArray: Readonly<Record<RecordKind, (a: ArrayRow, nodes: NodeNames) => MemoryRecord>> = {
   triple: (a, n) => tripleOf(a[5] as TripleId, a[7] as string, a[8] as string, decodeTerm(a[9] as number, a[10] as string | number, a[11] as string | null),

@@ -40,7 +40,7 @@ import { ftsExpression, matches, scoringPhrases } from '../../text/plan.ts'
 import { rank, type CorpusStats } from '../../text/rank.ts'
 import { checkTextQuery } from '../checks.ts'
 import type { TextIndexState, TextQuery, TextSearchResult } from '../textSearch.ts'
-import { deferAt, doneTo, isIndexed, pendingAll, type SeqRange, type TextPending } from '../textPending.ts'
+import { deferAt, doneTo, extendsByOne, isIndexed, pendingAll, type SeqRange, type TextPending } from '../textPending.ts'
 import type { Reader } from './reader.ts'
 import { decodeTerm } from './rows.ts'
 
@@ -167,8 +167,8 @@ export class SqliteTextIndex {
     if (!this.enabled) return
     const s = this.state()
     if (this.deferring) {
-      // the common case, the seq after the pending range: it grows by one (deferAt's range, no object made per record)
-      if (s.upto !== 0 && seq === s.upto + 1) {
+      // the common case: the range grows by one, in place (deferAt's range, no object made per record)
+      if (extendsByOne(s, seq)) {
         s.upto = seq
         this.dirty = true
       } else {
